@@ -2,3 +2,4 @@
 package mediaapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/media.yaml
+//go:generate go run ../../../tools/unimplgen -in media.gen.go -out unimplemented.gen.go

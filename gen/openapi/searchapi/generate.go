@@ -2,3 +2,4 @@
 package searchapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/search.yaml
+//go:generate go run ../../../tools/unimplgen -in search.gen.go -out unimplemented.gen.go

@@ -1,0 +1,189 @@
+// Package policy reads the per-operation policy that the contracts declare with the x-roles,
+// x-rate-limit, x-cache and x-idempotent extensions (see specs/README.md).
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Role names as the contracts spell them.
+const (
+	RoleAdmin  = "ADMIN"
+	RoleEditor = "EDITOR"
+	RoleUser   = "USER"
+)
+
+// RateLimit is a token bucket: Rate requests per Per, with Burst extra.
+type RateLimit struct {
+	Key   string // "ip" or "user"
+	Rate  int
+	Per   time.Duration
+	Burst int
+}
+
+// Operation is the policy of one operation.
+type Operation struct {
+	ID         string // operationId as written in the spec
+	Method     string
+	Path       string
+	Service    string // x-service, set in the gateway bundles
+	Secured    bool   // needs a bearer token
+	Roles      []string
+	RateLimit  *RateLimit
+	CacheTTL   time.Duration // zero: not cacheable
+	Idempotent bool
+}
+
+// Allows reports whether any of roles may call the operation.
+func (o *Operation) Allows(roles []string) bool {
+	if !o.Secured {
+		return true
+	}
+	for _, want := range o.Roles {
+		for _, have := range roles {
+			if want == have {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Table maps operationId to its policy.
+type Table map[string]*Operation
+
+// IDs returns the operation ids, sorted.
+func (t Table) IDs() []string {
+	ids := make([]string, 0, len(t))
+	for id := range t {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// FromDoc extracts the policy of every operation in doc and checks that it is well formed.
+func FromDoc(doc *openapi3.T) (Table, error) {
+	t := Table{}
+	for _, path := range doc.Paths.InMatchingOrder() {
+		for method, op := range doc.Paths.Value(path).Operations() {
+			p, err := parse(doc, path, method, op)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", method, path, err)
+			}
+			if _, dup := t[p.ID]; dup {
+				return nil, fmt.Errorf("duplicate operationId %q", p.ID)
+			}
+			t[p.ID] = p
+		}
+	}
+	return t, nil
+}
+
+func parse(doc *openapi3.T, path, method string, op *openapi3.Operation) (*Operation, error) {
+	if op.OperationID == "" {
+		return nil, fmt.Errorf("missing operationId")
+	}
+	p := &Operation{ID: op.OperationID, Method: method, Path: path}
+	sec := doc.Security
+	if op.Security != nil {
+		sec = *op.Security
+	}
+	p.Secured = len(sec) > 0
+	if err := ext(op, "x-service", &p.Service); err != nil {
+		return nil, err
+	}
+	if err := ext(op, "x-roles", &p.Roles); err != nil {
+		return nil, err
+	}
+	for _, r := range p.Roles {
+		if r != RoleAdmin && r != RoleEditor && r != RoleUser {
+			return nil, fmt.Errorf("x-roles: unknown role %q", r)
+		}
+	}
+	if p.Secured && len(p.Roles) == 0 {
+		return nil, fmt.Errorf("secured operation without x-roles")
+	}
+	if !p.Secured && len(p.Roles) > 0 {
+		return nil, fmt.Errorf("x-roles on a public operation (security: [])")
+	}
+	var rl struct {
+		Key   string `json:"key"`
+		Rate  string `json:"rate"`
+		Burst int    `json:"burst"`
+	}
+	if err := ext(op, "x-rate-limit", &rl); err != nil {
+		return nil, err
+	}
+	if rl.Rate != "" {
+		lim, err := ParseRate(rl.Rate)
+		if err != nil {
+			return nil, fmt.Errorf("x-rate-limit: %w", err)
+		}
+		if rl.Key != "ip" && rl.Key != "user" {
+			return nil, fmt.Errorf("x-rate-limit: key must be ip or user, not %q", rl.Key)
+		}
+		if rl.Burst < 0 {
+			return nil, fmt.Errorf("x-rate-limit: negative burst")
+		}
+		lim.Key, lim.Burst = rl.Key, rl.Burst
+		p.RateLimit = lim
+	}
+	var cache struct {
+		TTL string `json:"ttl"`
+	}
+	if err := ext(op, "x-cache", &cache); err != nil {
+		return nil, err
+	}
+	if cache.TTL != "" {
+		d, err := time.ParseDuration(cache.TTL)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("x-cache: bad ttl %q", cache.TTL)
+		}
+		p.CacheTTL = d
+	}
+	if err := ext(op, "x-idempotent", &p.Idempotent); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ext decodes extension name of op into dst; absent extensions leave dst alone.
+func ext(op *openapi3.Operation, name string, dst any) error {
+	v, ok := op.Extensions[name]
+	if !ok {
+		return nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// ParseRate parses "N/s", "N/min", "N/h" or "N/day".
+func ParseRate(s string) (*RateLimit, error) {
+	n, unit, ok := strings.Cut(s, "/")
+	if !ok {
+		return nil, fmt.Errorf("rate %q: want N/unit", s)
+	}
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil || count <= 0 {
+		return nil, fmt.Errorf("rate %q: count must be a positive integer", s)
+	}
+	per := map[string]time.Duration{"s": time.Second, "sec": time.Second, "min": time.Minute, "m": time.Minute, "h": time.Hour, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSpace(unit)]
+	if per == 0 {
+		return nil, fmt.Errorf("rate %q: unit must be s, min, h or day", s)
+	}
+	return &RateLimit{Rate: count, Per: per}, nil
+}

@@ -1,0 +1,108 @@
+package policy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+const spec = `
+openapi: 3.0.3
+info: {title: t, version: 1.0.0}
+paths:
+  /things:
+    get:
+      operationId: listThings
+      security: []
+      x-rate-limit: {key: ip, rate: "600/min", burst: 100}
+      x-cache: {ttl: 30s}
+      responses: {'200': {description: ok}}
+    post:
+      operationId: createThing
+      security: [{bearerAuth: []}]
+      x-roles: [ADMIN, EDITOR]
+      x-rate-limit: {key: user, rate: "10/s", burst: 5}
+      x-idempotent: true
+      responses: {'201': {description: ok}}
+components:
+  securitySchemes:
+    bearerAuth: {type: http, scheme: bearer}
+`
+
+func load(t *testing.T, s string) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestFromDoc(t *testing.T) {
+	tab, err := FromDoc(load(t, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := tab["listThings"]
+	if l.Secured || l.CacheTTL != 30*time.Second || l.RateLimit.Rate != 600 || l.RateLimit.Per != time.Minute || l.RateLimit.Key != "ip" || l.RateLimit.Burst != 100 {
+		t.Errorf("listThings: %+v %+v", l, l.RateLimit)
+	}
+	if !l.Allows(nil) {
+		t.Error("public operation must allow anyone")
+	}
+	c := tab["createThing"]
+	if !c.Secured || !c.Idempotent || c.Method != "POST" || c.Path != "/things" {
+		t.Errorf("createThing: %+v", c)
+	}
+	for roles, want := range map[string]bool{"": false, "USER": false, "EDITOR": true, "USER,ADMIN": true} {
+		if got := c.Allows(strings.Split(roles, ",")); got != want {
+			t.Errorf("Allows(%q) = %v, want %v", roles, got, want)
+		}
+	}
+	if got := tab.IDs(); strings.Join(got, ",") != "createThing,listThings" {
+		t.Errorf("IDs = %v", got)
+	}
+}
+
+func TestFromDocRejects(t *testing.T) {
+	// Each case replaces one fragment of the valid spec with a broken one.
+	cases := []struct{ name, old, new string }{
+		{"unknown role", "x-roles: [ADMIN, EDITOR]", "x-roles: [ROOT]"},
+		{"roles on public", "security: []", "security: []\n      x-roles: [ADMIN]"},
+		{"secured no roles", "x-roles: [ADMIN, EDITOR]", "x-roles: []"},
+		{"bad rate", `{key: user, rate: "10/s", burst: 5}`, `{key: ip, rate: "ten/min"}`},
+		{"bad rate key", `{key: user, rate: "10/s", burst: 5}`, `{key: host, rate: "1/min"}`},
+		{"bad cache ttl", "x-cache: {ttl: 30s}", "x-cache: {ttl: soon}"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := strings.Replace(spec, c.old, c.new, 1)
+			if s == spec {
+				t.Fatal("fixture fragment not found")
+			}
+			if _, err := FromDoc(load(t, s)); err == nil {
+				t.Fatalf("want an error for %s", c.name)
+			}
+		})
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for in, per := range map[string]time.Duration{"5/s": time.Second, "60/min": time.Minute, "100/h": time.Hour, "1000/day": 24 * time.Hour} {
+		r, err := ParseRate(in)
+		if err != nil || r.Per != per {
+			t.Errorf("ParseRate(%q) = %+v, %v", in, r, err)
+		}
+	}
+	for _, in := range []string{"", "5", "0/s", "-1/s", "5/week", "x/s"} {
+		if _, err := ParseRate(in); err == nil {
+			t.Errorf("ParseRate(%q): want error", in)
+		}
+	}
+}
