@@ -73,6 +73,20 @@ func Validation(detail string, fields ...FieldError) *Error {
 	return e
 }
 
+// UnsupportedMediaType means the body's Content-Type is not one the operation accepts.
+func UnsupportedMediaType(detail string, fields ...FieldError) *Error {
+	e := newError(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type")
+	e.Detail, e.Errors = detail, fields
+	return e
+}
+
+// PayloadTooLarge means the body exceeds the operation's size limit.
+func PayloadTooLarge(detail string) *Error {
+	e := newError(http.StatusRequestEntityTooLarge, "payload-too-large", "Payload too large")
+	e.Detail = detail
+	return e
+}
+
 // Unauthorized means the credentials are missing or invalid.
 func Unauthorized(detail string) *Error {
 	e := newError(http.StatusUnauthorized, "unauthorized", "Authentication required")

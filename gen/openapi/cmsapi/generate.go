@@ -2,4 +2,4 @@
 package cmsapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/cms.yaml
-//go:generate go run ../../../tools/unimplgen -in cms.gen.go -out unimplemented.gen.go
+//go:generate go run ../../../tools/servergen -in cms.gen.go -out server.gen.go

@@ -94,6 +94,12 @@ type Timestamp = time.Time
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
+// IfMatch defines model for IfMatch.
+type IfMatch = string
+
 // Limit defines model for Limit.
 type Limit = int32
 
@@ -102,27 +108,31 @@ type Limit = int32
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"lFZrj9M4FP0rV14kWClN05SZoeETO4BUYIAdBi3LYye38W1jFNvBdsoU1P++spO+pmFHKyFRP+J77uOc",
-	"Mz9ZoWWtFSlnWfaT1WhQkiMTVueNsdr4X5xsYUTthFYsY29q/NYQFOEY5kZLQKgNLYVuLNS4oPsWcv9/",
-	"rOjGXbcX85hFTPjvvzVkVixiCiWxjLXHLGK2KEmijyfx5hWphStZdjJKI+ZWtb9pnRFqwdbriL0SUrhj",
-	"aG9xQWDFD/pVsCp8tx+L0xybyrEsTSI210aiYxkTyo1TFnkkQjaSZaMkiZgUqlttMQnlaEGGrT2q9tVQ",
-	"vOeCKv7MmLaAtdE1GSconBWa0zH2J2AdzioCiUUpFA0MIQ8b/r5PiG5Q1pWPKvHmumordFSdiM197OMA",
-	"VyVBOAJ0EJKOAC0gcO0ccajRlSCU0+BKgpnmqwi0gTyUMH795OJZHvm+unK7KAk5mXZ5iNAJV1EfOEnW",
-	"4iLkv5dPYx3MyAOT2jpIkwSKEg0WYRj7JsDQt0YY4iz71CW8e/vL9gM9+0qF83GnvK/k799Pn8KD5VkE",
-	"TkgCbTgZ4r8f5pKMJmN8WKSDs9mIBmfFGAeT+RkNUj4qTmaPcELJiO0NT9MI3pf6K1SLBhd03t9/BdN3",
-	"b+B0PBmMoOquht5HMNcGOjyQo8lDX0jdqjmadmI33EnDxO6tanSOjA/2zycc/PjyM13f6wPqaTRVc30M",
-	"8iWtLDlPcqHQ7/mhdRTDW7QW8n2++9nKN7+dhgW5MFj+TlAJD/6QGCXaa6nN4XA409AW40zrilB5kHux",
-	"7tQobQ5DPwbVVBVoFbYrtDtEu3LS6kX98Xx6Ov365ObN1UUyVYkXkqaqPCtvAfvFZG4z6hvJt0bPKpK9",
-	"o3D5/BzOHiVnULeXgOuikaRcDDl5WbE5VMI6C7QkswKhllgJ3hL8uLKcHIqqjwFlI1HttIZu6go3ra2p",
-	"EHNRQJAEYUEXRWMMqYJ6yJ7B/2VxxNpMenSczKCVqvbGY+8vlpSD7yW1TfNVJh9P85Wnw8674DsZ2hQk",
-	"GIEjGYLcMzRnGfttuLO9YafZwz3BXm+RojG48muhrENVUL+qbrAEBXUlOt813hTEA9SuhYc1G2IthsvR",
-	"sJB2WBu9MCh7S9S9fS1+oeiFNoaqtmGCg54fVOcBFaUmDkJB/mFw2e4Opk/zI4l7Mfk4fnl6Nflw8uej",
-	"v9LLh3+f/jF6Pb446cPkOd/YA5Y+TNP/ss+TyWTfPr2Z3jbQqPOMPmMstXHR7VG1jZRoVpuUN0Tx7x4m",
-	"16UNYSDaSs1RVNQr0u1Gj1NcTsHQnML4t00WnJQTc0H2DgClc7XNhkNJXKAkW8aclsPuvh3ucN3pdOE0",
-	"2rpr14g+cbkSkqxDWR86bZqkp4PRaJCeXI2SLPH/Pu57F0dHA++FPVACD/pc4XxLJ7AlGuIwW3W6dOFT",
-	"viBbgiWzFIUfWOW8JGShaFud68Qw+qw60d55TLSrtLGtU4fMLKBqGVZoKbXa4+FGC+LP6l0X16uZPWgh",
-	"WYLvwpWQe2HI4H77TLxCWR1oRBzH9/P4s9pWPmO7vLrYe39JR2xJxralGcVJnPh+6JoU1oJlbBwn8ZgF",
-	"Ny49idbrfwMAAP//",
+	"lFd/b9s4Ev0qA16BdnGSLMlJHLt/5bIt4G2z7XWzuL1uevGYGlncFUmVpNy4Rb77gZT8K1G2WKBATYo/",
+	"3ryZeY/5xriWjVaknGWzb6xBg5IcmTC6bI3Vxv8qyHIjGie0YjP2rsHPLQEPn6E0WgJCY2gtdGuhwRU9",
+	"t7Dw/yeK7txtt3CRsIgJv/9zS2bDIqZQEpux7jOLmOUVSfT3Sbx7S2rlKjY7zfKIuU3jV1pnhFqx+/uI",
+	"zQuSjXak+OYNbR5jvABeC1Iu5pW2pOBP2sCLUhugO5RNTYDw66/zH38AV6EDiX+SBQRuCB2BxZLAaTDk",
+	"zCaB68pPSQqHfBGuulFuO7XUxcava42y4GdLYawDQ7at3UtwD7cCQiHKkgwp120WFgz9QdxR0a04yfPk",
+	"RrGI9VDZjJ2WKc+XE4qz4gTjE55RPF2eU5zipBiXGc/pZLlltyIsyOzpPWAq9lQ9wXOWn0dMCrUdn0es",
+	"QefI+DP/9/tF/BHjr2k8vY0//fMZG0xJeYWOV49z4flbvLrG1QJ0GShZk7FCK1iSUCvgFaoVFQlcgHVY",
+	"E6yxbglW5CycZDm8N8S1KoQ/Dl6jqKlIjui5YZMb9mT8Zdzh+qvAH0fzVkjhHsfyHlcEVnylp6q5DvsO",
+	"7yqoxLZ2bJanESu1kejYjAnlxjmLPBIhW8lmWZqGBPSjHSahHK3IsHuPqjs1dOdrQXXxypiuQxujGzJO",
+	"UPjGdUFDPWEdLmsCibwSimJDWIQJv/6YUol3t3XH0CN2Ilb6u4cTHT4BOghBR4C+rwrtfHk36CoQyulQ",
+	"BL76I9AGFoHC5OeLq1eLyAuHq3aDLpvd8BihE66mIXCSrMVViP8gntY6WJIHJrV1kKeprzuDPKjdUAUY",
+	"+twKQwWb/d4HvD/7026DXvreZUGShij3KgMv1pMInJAE2hRkqPjhOJY0m47xhOfxZJlRPOFjjKflhOK8",
+	"yPjp8hynlGbsoHjaVhRDob9FtWpxRZfD+Vcw/+UdnI2ncQZ1vzTkPoJDaVygWYS8kHrAOZquYre9kx9J",
+	"Rn4sGRh//fQtv382BNS30VyV+jHIN7Sx5LyLCIWh461DRwm8R2thcWgovrYW299Oe8EIheXXBBvy4I8b",
+	"o0J7K7U5Lg5nWtphXGpdEyoP8uCu75qgNsdXvwTV1jVoFaZrtHtEezpp81Pz8XJ+Nv/j4u7d9VU6V6kX",
+	"kraufVc+APZEZe4iGirJ90Yva5KDpfDh9SVMztMJNN0iKDRvJSmXwIK8rNgF1MI6C7QmswGh1liLomvw",
+	"x8wW5FDUQx1QtRLVXmvorqlxm9qGuCgFhyAJwoLmvDWGFKeBZp/B3+3iiHWRDOg4mbiTqm7FS/+Asd6U",
+	"v1TUJc2zTLZ3aW1g/ziCL2RoS0gwAkcyXPLMUMlm7B+j/btq1Gv26ECw73dI0Rjc+LFQ1qHiNKyqWyxB",
+	"QcOTpTG6aDkVAWqfwmPORtiI0TobcWlHjdErg3KQov7sW/GEonNtDNVdwkSxtfAtohfEK00FCAWL3+IP",
+	"3Ww8/3HxSOJ+mn4cvzm7nv52+u/z/+QfTv579q/s5/HV6RAm3/OtPerSkzz/K/s8nU4P7dOb6UMDjXrP",
+	"GDLGShsXPSxV20qJZrMNedso/tzj4PqwIRREx1QZ3ilDsXUTA07xYQ6GwtOQU5dkUZByohRkvwOgcq6x",
+	"s9FIUiFQkq2Sgtajfr0d7XF91+nC12jnrn0ihsTlWkiyDmVz7LR5mp/FWRbnp9dZOkv9v4+H3lWgo9h7",
+	"4QCU0AdDrnC5ayewFRoqYLnpdenKh3xFtgJLZi24L1jlvCTMAmk7nevFMLpRvWjvPSbaM21s59QhMguo",
+	"ug7jWkqtDvpwqwXJjfqlv9ermT1KIVnq3vQLLwwzeN4dk2xQ1kcakSTJ80X36u9rlO3j6u8++FMtYv0L",
+	"ms1YlqRJ6vOhG1LYCDZj4yRNxiy4ceWb6P7+/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

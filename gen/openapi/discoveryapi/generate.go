@@ -2,4 +2,4 @@
 package discoveryapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/discovery.yaml
-//go:generate go run ../../../tools/unimplgen -in discovery.gen.go -out unimplemented.gen.go
+//go:generate go run ../../../tools/servergen -in discovery.gen.go -out server.gen.go

@@ -2,4 +2,4 @@
 package metadataapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/metadata.yaml
-//go:generate go run ../../../tools/unimplgen -in metadata.gen.go -out unimplemented.gen.go
+//go:generate go run ../../../tools/servergen -in metadata.gen.go -out server.gen.go

@@ -2,4 +2,4 @@
 package searchapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/search.yaml
-//go:generate go run ../../../tools/unimplgen -in search.gen.go -out unimplemented.gen.go
+//go:generate go run ../../../tools/servergen -in search.gen.go -out server.gen.go

@@ -1,0 +1,59 @@
+# MediaMesh. `make run` starts the whole platform on embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+BIN := bin/mediamesh
+export GOFLAGS := -buildvcs=false
+
+.PHONY: all build run run-split generate check-generated compat release-specs lint test test-unit test-contract tools-npm clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/mediamesh
+
+## run: every service and both gateways in one process on embedded defaults.
+run: build
+	./$(BIN) --target=all --log.format=text
+
+## generate: everything under gen/, the gateway bundles, the Postman collections and the Swagger UI assets.
+generate: tools-npm
+	$(GO) generate ./gen/openapi/...
+	$(GO) generate ./gen/events/...
+	$(GO) generate ./gen/graphql/...
+	$(GO) run ./tools/bundle -out gen/openapi/bundle
+	$(GO) run ./tools/postmangen -in gen/openapi/bundle -out postman
+	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,favicon-32x32.png,LICENSE} internal/docsui/dist/
+
+tools-npm:
+	@if [ ! -d node_modules/swagger-ui-dist ] || [ ! -d node_modules/newman ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+
+## check-generated: fails when `make generate` changes or adds any file.
+check-generated: generate
+	@changed=$$(git status --porcelain -- gen postman internal/docsui/dist specs go.mod go.sum); \
+	if [ -n "$$changed" ]; then echo "make generate changed these files; run it and commit:"; echo "$$changed"; git diff --stat -- gen postman; exit 1; fi
+	@echo "generated code is current"
+
+## compat: fails when a contract breaks what specs/released holds.
+compat:
+	$(GO) run ./tools/compat -released specs/released -current specs
+
+## release-specs: record the current contracts as released (only after compat passes).
+release-specs: compat
+	$(GO) run ./tools/compat -release
+
+lint:
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+## test: unit tests, then the contract tests (Schemathesis) against the real binary.
+test: test-unit test-contract
+
+test-unit:
+	$(GO) test -count=1 ./...
+
+test-contract: build
+	bash integration/contract/run.sh $(BIN)
+
+clean:
+	rm -rf bin .tmp

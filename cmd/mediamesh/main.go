@@ -1,0 +1,65 @@
+// Command mediamesh runs the MediaMesh platform: every service and both gateways in one process
+// (--target=all, the default), or any of them on its own. See `mediamesh --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mediamesh/mediamesh/internal/mediamesh"
+	"github.com/mediamesh/mediamesh/internal/telemetry"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cmd := "run"
+	if len(args) > 0 && (args[0] == "run" || args[0] == "config" || args[0] == "version") {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "version" {
+		fmt.Println("mediamesh", version)
+		return 0
+	}
+	cfg, err := mediamesh.Load(args, os.Environ())
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Print(mediamesh.Usage())
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mediamesh: configuration:", err)
+		return 2
+	}
+	if cmd == "config" {
+		out, err := cfg.YAML()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mediamesh:", err)
+			return 1
+		}
+		os.Stdout.Write(out)
+		return 0
+	}
+	log, err := telemetry.NewLogger(os.Stdout, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mediamesh:", err)
+		return 2
+	}
+	log = log.With("version", version)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := mediamesh.Run(ctx, cfg, log, os.Stdout); err != nil {
+		log.Error("mediamesh failed", "error", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,71 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/policy"
+)
+
+type fakeVerifier map[string]*Principal
+
+func (f fakeVerifier) Verify(_ context.Context, token string) (*Principal, error) {
+	if p, ok := f[token]; ok {
+		return p, nil
+	}
+	return nil, errors.New("unknown token")
+}
+
+func TestAuthorize(t *testing.T) {
+	v := fakeVerifier{
+		"user":   {Subject: "u1", Roles: []string{policy.RoleUser}},
+		"editor": {Subject: "e1", Roles: []string{policy.RoleEditor}},
+	}
+	secured := &policy.Operation{ID: "createThing", Secured: true, Roles: []string{policy.RoleAdmin, policy.RoleEditor}}
+	public := &policy.Operation{ID: "listThings"}
+	cases := []struct {
+		name    string
+		v       Verifier
+		op      *policy.Operation
+		header  string
+		status  int
+		subject string
+	}{
+		{"public anonymous", v, public, "", 0, ""},
+		{"public with token", v, public, "Bearer user", 0, "u1"},
+		{"public with bad token", v, public, "Bearer nope", 0, ""},
+		{"secured no token", v, secured, "", 401, ""},
+		{"secured basic scheme", v, secured, "Basic editor", 401, ""},
+		{"secured bad token", v, secured, "Bearer nope", 401, ""},
+		{"secured no verifier", nil, secured, "Bearer editor", 401, ""},
+		{"secured wrong role", v, secured, "Bearer user", 403, ""},
+		{"secured allowed", v, secured, "bearer editor", 0, "e1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if c.header != "" {
+				r.Header.Set("Authorization", c.header)
+			}
+			p, err := Authorize(c.v, c.op, r)
+			status := 0
+			if err != nil {
+				status = apierror.From(err).Status
+			}
+			if status != c.status {
+				t.Fatalf("status %d, want %d (%v)", status, c.status, err)
+			}
+			subject := ""
+			if p != nil {
+				subject = p.Subject
+			}
+			if subject != c.subject {
+				t.Fatalf("subject %q, want %q", subject, c.subject)
+			}
+		})
+	}
+}

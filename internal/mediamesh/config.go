@@ -1,0 +1,303 @@
+package mediamesh
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of a mediamesh process. Values come from, in rising precedence:
+// the defaults below, a YAML file (--config), MEDIAMESH_* environment variables, and flags. A key
+// `a.b_c` is the flag --a.b-c and the variable MEDIAMESH_A_B_C.
+type Config struct {
+	Target          []string      `yaml:"target" help:"modules to run: all, or a comma list of services and gateways"`
+	DataDir         string        `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
+	Log             LogConfig     `yaml:"log"`
+	Gateway         GatewayConfig `yaml:"gateway"`
+	Services        Services      `yaml:"services"`
+}
+
+// LogConfig configures the process logger.
+type LogConfig struct {
+	Level  string `yaml:"level" help:"debug, info, warn or error"`
+	Format string `yaml:"format" help:"json or text"`
+}
+
+// GatewayConfig holds the listen addresses of the two gateways.
+type GatewayConfig struct {
+	DiscoveryAddr string `yaml:"discovery_addr" help:"listen address of the public discovery gateway"`
+	CMSAddr       string `yaml:"cms_addr" help:"listen address of the internal CMS gateway"`
+}
+
+// Endpoint is where a service listens when it runs as its own target (Addr) and where other
+// processes reach it (URL).
+type Endpoint struct {
+	Addr string `yaml:"addr" help:"listen address when this service is a target of its own"`
+	URL  string `yaml:"url" help:"base URL that other processes use to reach this service"`
+}
+
+// Services holds one endpoint per service.
+type Services struct {
+	Auth      Endpoint `yaml:"auth"`
+	CMS       Endpoint `yaml:"cms"`
+	Metadata  Endpoint `yaml:"metadata"`
+	Media     Endpoint `yaml:"media"`
+	Ingest    Endpoint `yaml:"ingest"`
+	Discovery Endpoint `yaml:"discovery"`
+	Search    Endpoint `yaml:"search"`
+}
+
+// Endpoint returns the endpoint of service name.
+func (s *Services) Endpoint(name string) *Endpoint {
+	switch name {
+	case ServiceAuth:
+		return &s.Auth
+	case ServiceCMS:
+		return &s.CMS
+	case ServiceMetadata:
+		return &s.Metadata
+	case ServiceMedia:
+		return &s.Media
+	case ServiceIngest:
+		return &s.Ingest
+	case ServiceDiscovery:
+		return &s.Discovery
+	case ServiceSearch:
+		return &s.Search
+	}
+	return nil
+}
+
+// Default returns the embedded-mode defaults: everything in one process, data under ./data.
+func Default() Config {
+	return Config{
+		Target:          []string{TargetAll},
+		DataDir:         "data",
+		ShutdownTimeout: 15 * time.Second,
+		Log:             LogConfig{Level: "info", Format: "json"},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081"},
+		Services: Services{
+			Auth:      Endpoint{Addr: ":9101"},
+			CMS:       Endpoint{Addr: ":9102"},
+			Metadata:  Endpoint{Addr: ":9103"},
+			Media:     Endpoint{Addr: ":9104"},
+			Ingest:    Endpoint{Addr: ":9105"},
+			Discovery: Endpoint{Addr: ":9106"},
+			Search:    Endpoint{Addr: ":9107"},
+		},
+	}
+}
+
+// Load builds the configuration from args (flags, without the program name), the environment and
+// the optional YAML file named by --config or MEDIAMESH_CONFIG, then validates it.
+func Load(args []string, environ []string) (Config, error) {
+	cfg := Default()
+	fields := settings(&cfg)
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "MEDIAMESH_") {
+			env[k] = v
+		}
+	}
+
+	fs := flag.NewFlagSet("mediamesh", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	file := fs.String("config", env["MEDIAMESH_CONFIG"], "YAML configuration file")
+	values := map[string]*string{}
+	for _, f := range fields {
+		values[f.key] = fs.String(f.flag(), "", f.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w (see mediamesh --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *file != "" {
+		data, err := os.ReadFile(*file)
+		if err != nil {
+			return cfg, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config file %s: %w", *file, err)
+		}
+	}
+	for _, f := range fields {
+		if v, ok := env[f.env()]; ok {
+			if err := f.set(v); err != nil {
+				return cfg, fmt.Errorf("%s: %w", f.env(), err)
+			}
+		}
+	}
+	var flagErr error
+	fs.Visit(func(fl *flag.Flag) {
+		for _, f := range fields {
+			if fl.Name == f.flag() && flagErr == nil {
+				if err := f.set(*values[f.key]); err != nil {
+					flagErr = fmt.Errorf("--%s: %w", fl.Name, err)
+				}
+			}
+		}
+	})
+	if flagErr != nil {
+		return cfg, flagErr
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks the configuration and refuses combinations that cannot work.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, err := c.Plan(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		errs = append(errs, fmt.Errorf("log.format: %q is not json or text", c.Log.Format))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
+	}
+	check := func(key, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port", key, addr))
+		}
+	}
+	check("gateway.discovery_addr", c.Gateway.DiscoveryAddr)
+	check("gateway.cms_addr", c.Gateway.CMSAddr)
+	for _, s := range AllServices {
+		ep := c.Services.Endpoint(s)
+		check("services."+s+".addr", ep.Addr)
+		if ep.URL != "" {
+			u, err := url.Parse(ep.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("services.%s.url: %q is not an http(s) URL", s, ep.URL))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// YAML returns the effective configuration, for `mediamesh config`.
+func (c *Config) YAML() ([]byte, error) {
+	return yaml.Marshal(c)
+}
+
+// Usage lists every setting with its flag, variable and default.
+func Usage() string {
+	def := Default()
+	var b strings.Builder
+	b.WriteString("Usage: mediamesh [run|config|version] [flags]\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
+	for _, f := range settings(&def) {
+		fmt.Fprintf(&b, "  --%s (%s)\n        %s (default %s)\n", f.flag(), f.env(), f.help, f.String())
+	}
+	return b.String()
+}
+
+// setting is one leaf of Config reached by reflection.
+type setting struct {
+	key  string // yaml path, e.g. gateway.cms_addr
+	help string
+	v    reflect.Value
+}
+
+func (s setting) flag() string { return strings.ReplaceAll(s.key, "_", "-") }
+func (s setting) env() string {
+	return "MEDIAMESH_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(s.key))
+}
+
+func (s setting) String() string {
+	if d, ok := s.v.Interface().(time.Duration); ok {
+		return d.String()
+	}
+	if l, ok := s.v.Interface().([]string); ok {
+		return strings.Join(l, ",")
+	}
+	return fmt.Sprint(s.v.Interface())
+}
+
+func (s setting) set(raw string) error {
+	switch s.v.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return err
+		}
+		s.v.SetInt(int64(d))
+	case []string:
+		var out []string
+		for _, p := range strings.Split(raw, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		s.v.Set(reflect.ValueOf(out))
+	case string:
+		s.v.SetString(raw)
+	case bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return err
+		}
+		s.v.SetBool(b)
+	case int:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return err
+		}
+		s.v.SetInt(int64(n))
+	default:
+		return fmt.Errorf("unsupported setting type %s", s.v.Type())
+	}
+	return nil
+}
+
+func settings(cfg *Config) []setting {
+	var out []setting
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			key := prefix + name
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+				walk(key+".", fv)
+				continue
+			}
+			out = append(out, setting{key: key, help: f.Tag.Get("help"), v: fv})
+		}
+	}
+	walk("", reflect.ValueOf(cfg).Elem())
+	sort.SliceStable(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}

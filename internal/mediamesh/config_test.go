@@ -1,0 +1,109 @@
+package mediamesh
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mm.yaml")
+	yaml := "log:\n  level: warn\n  format: text\ngateway:\n  cms_addr: 127.0.0.1:9000\ndata_dir: /var/lib/mm\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"MEDIAMESH_CONFIG=" + file, "MEDIAMESH_LOG_LEVEL=debug", "MEDIAMESH_SHUTDOWN_TIMEOUT=3s", "PATH=/bin"}
+	cfg, err := Load([]string{"--gateway.cms-addr", "127.0.0.1:9001"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Log.Level != "debug" { // env beats file
+		t.Errorf("log.level = %q", cfg.Log.Level)
+	}
+	if cfg.Log.Format != "text" || cfg.DataDir != "/var/lib/mm" { // file beats default
+		t.Errorf("file values not applied: %+v", cfg)
+	}
+	if cfg.Gateway.CMSAddr != "127.0.0.1:9001" { // flag beats file
+		t.Errorf("gateway.cms_addr = %q", cfg.Gateway.CMSAddr)
+	}
+	if cfg.ShutdownTimeout != 3*time.Second || cfg.Gateway.DiscoveryAddr != ":8080" {
+		t.Errorf("env duration or default lost: %+v", cfg)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("log:\n  levle: info\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"unknown flag", []string{"--nope=1"}, nil, "nope"},
+		{"bad level", []string{"--log.level=loud"}, nil, "log.level"},
+		{"bad format", nil, []string{"MEDIAMESH_LOG_FORMAT=xml"}, "log.format"},
+		{"bad duration", []string{"--shutdown-timeout=soon"}, nil, "shutdown-timeout"},
+		{"bad addr", []string{"--gateway.discovery-addr=8080"}, nil, "gateway.discovery_addr"},
+		{"bad url", []string{"--services.cms.url=ftp://x"}, nil, "services.cms.url"},
+		{"unknown yaml key", []string{"--config", bad}, nil, "levle"},
+		{"missing file", []string{"--config", filepath.Join(dir, "none.yaml")}, nil, "config file"},
+		{"unknown target", []string{"--target=cms,blog"}, nil, "unknown blog"},
+		{"all combined", []string{"--target=all,cms"}, nil, "cannot be combined"},
+		{"gateway without upstream", []string{"--target=cms-gateway,cms"}, nil, "services.metadata.url"},
+		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(c.args, c.env)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestPlan(t *testing.T) {
+	cfg := Default()
+	p, err := cfg.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p.Gateways, AllGateways) || !reflect.DeepEqual(p.InProcess, AllServices) || len(p.Listening) != 0 || len(p.Remote) != 0 {
+		t.Errorf("all: %+v", p)
+	}
+
+	cfg.Target = []string{"cms", "cms"}
+	p, err = cfg.Plan()
+	if err != nil || !reflect.DeepEqual(p.Listening, []string{"cms"}) || len(p.Gateways) != 0 {
+		t.Errorf("cms alone: %+v %v", p, err)
+	}
+
+	cfg.Target = []string{GatewayDiscovery, ServiceSearch}
+	cfg.Services.Discovery.URL = "http://127.0.0.1:9106"
+	cfg.Services.Auth.URL = "http://127.0.0.1:9101"
+	p, err = cfg.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"discovery": "http://127.0.0.1:9106", "auth": "http://127.0.0.1:9101"}
+	if !reflect.DeepEqual(p.Remote, want) || !reflect.DeepEqual(p.Listening, []string{"search"}) {
+		t.Errorf("split gateway: %+v", p)
+	}
+}
+
+func TestUsageListsEverySetting(t *testing.T) {
+	u := Usage()
+	for _, want := range []string{"--target", "MEDIAMESH_TARGET", "--services.cms.url", "MEDIAMESH_GATEWAY_CMS_ADDR", "--config"} {
+		if !strings.Contains(u, want) {
+			t.Errorf("usage lacks %q", want)
+		}
+	}
+}

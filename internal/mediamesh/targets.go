@@ -1,0 +1,110 @@
+// Package mediamesh is the composition root: it knows every service and gateway, turns --target into
+// the set of modules this process runs, wires them together and runs them until the context ends.
+package mediamesh
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Target and service names.
+const (
+	TargetAll        = "all"
+	ServiceAuth      = "auth"
+	ServiceCMS       = "cms"
+	ServiceMetadata  = "metadata"
+	ServiceMedia     = "media"
+	ServiceIngest    = "ingest"
+	ServiceDiscovery = "discovery"
+	ServiceSearch    = "search"
+	GatewayDiscovery = "discovery-gateway"
+	GatewayCMS       = "cms-gateway"
+)
+
+// AllServices lists the services in start order.
+var AllServices = []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceMedia, ServiceIngest, ServiceDiscovery, ServiceSearch}
+
+// AllGateways lists the gateways.
+var AllGateways = []string{GatewayDiscovery, GatewayCMS}
+
+// fronts lists the services behind each gateway, in the order their contracts are bundled.
+var fronts = map[string][]string{
+	GatewayDiscovery: {ServiceDiscovery, ServiceSearch, ServiceAuth},
+	GatewayCMS:       {ServiceCMS, ServiceMetadata, ServiceMedia, ServiceIngest, ServiceAuth},
+}
+
+// Plan is what one process runs.
+type Plan struct {
+	Gateways  []string          // gateways with their listeners
+	InProcess []string          // services built in this process
+	Listening []string          // in-process services that also listen on their own address
+	Remote    map[string]string // services reached over HTTP: name -> base URL
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan resolves the targets. `all` runs every gateway and service in one process with the services
+// reached in process; a named service runs with its own listener; a gateway needs each service it
+// fronts either in this process or at a configured URL.
+func (c *Config) Plan() (*Plan, error) {
+	if len(c.Target) == 0 {
+		return nil, errors.New("target: no module named; use all or a comma list")
+	}
+	p := &Plan{Remote: map[string]string{}}
+	if contains(c.Target, TargetAll) {
+		if len(c.Target) > 1 {
+			return nil, fmt.Errorf("target: all runs everything and cannot be combined with %v", c.Target)
+		}
+		p.Gateways = append(p.Gateways, AllGateways...)
+		p.InProcess = append(p.InProcess, AllServices...)
+		return p, nil
+	}
+	var unknown []string
+	for _, t := range c.Target {
+		switch {
+		case contains(AllServices, t):
+			if !contains(p.InProcess, t) {
+				p.InProcess = append(p.InProcess, t)
+				p.Listening = append(p.Listening, t)
+			}
+		case contains(AllGateways, t):
+			if !contains(p.Gateways, t) {
+				p.Gateways = append(p.Gateways, t)
+			}
+		default:
+			unknown = append(unknown, t)
+		}
+	}
+	if len(unknown) > 0 {
+		valid := append(append([]string{TargetAll}, AllServices...), AllGateways...)
+		return nil, fmt.Errorf("target: unknown %s; valid targets are %s", strings.Join(unknown, ", "), strings.Join(valid, ", "))
+	}
+	var missing []string
+	for _, g := range p.Gateways {
+		for _, s := range fronts[g] {
+			if contains(p.InProcess, s) {
+				continue
+			}
+			url := c.Services.Endpoint(s).URL
+			if url == "" {
+				missing = append(missing, fmt.Sprintf("%s needs services.%s.url (or run %s in this process)", g, s, s))
+				continue
+			}
+			p.Remote[s] = url
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, errors.New("target: " + strings.Join(missing, "; "))
+	}
+	return p, nil
+}
