@@ -1,0 +1,148 @@
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mediamesh/mediamesh/internal/apierror"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestRequestID(t *testing.T) {
+	var seen string
+	h := RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = RequestIDFrom(r.Context()) }))
+	for in, keep := range map[string]bool{"abc-123": true, "": false, "bad id with spaces": false, strings.Repeat("a", 129): false} {
+		r := httptest.NewRequest("GET", "/", nil)
+		if in != "" {
+			r.Header.Set(RequestIDHeader, in)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		got := rec.Header().Get(RequestIDHeader)
+		if got == "" || got != seen || (got == in) != keep {
+			t.Errorf("in %q: echoed %q, context %q", in, got, seen)
+		}
+	}
+}
+
+func TestServerLifecycle(t *testing.T) {
+	srv := &Server{Name: "test", Addr: "127.0.0.1:0", Log: quiet, ShutdownTimeout: time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/panic" {
+				panic("boom")
+			}
+			fmt.Fprint(w, "hello")
+		})}
+	dbUp := true
+	srv.AddReadinessCheck("db", func(context.Context) error {
+		if dbUp {
+			return nil
+		}
+		return errors.New("db down")
+	})
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	base := "http://" + srv.BoundAddr().String()
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+		t.Errorf("healthz %d %s", code, body)
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("readyz %d", code)
+	}
+	dbUp = false
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "db down") {
+		t.Errorf("readyz with db down: %d %s", code, body)
+	}
+	if code, body := get("/x"); code != 200 || body != "hello" {
+		t.Errorf("handler %d %s", code, body)
+	}
+	if code, body := get("/panic"); code != 500 || !strings.Contains(body, "Internal server error") || strings.Contains(body, "boom") {
+		t.Errorf("panic %d %s", code, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not shut down")
+	}
+}
+
+func TestListenBusyPort(t *testing.T) {
+	a := &Server{Name: "a", Addr: "127.0.0.1:0", Log: quiet}
+	ln, err := a.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	b := &Server{Name: "b", Addr: ln.Addr().String(), Log: quiet}
+	if _, err := b.Listen(); err == nil {
+		t.Fatal("second listener on a busy port must fail")
+	}
+}
+
+func TestEchoErrors(t *testing.T) {
+	e := NewEcho(quiet)
+	e.GET("/things/:id", func(c echo.Context) error {
+		switch c.Param("id") {
+		case "bind":
+			return echo.NewHTTPError(http.StatusBadRequest, "Invalid format for parameter thingId: bad uuid")
+		case "gone":
+			return apierror.NotFound("thing gone")
+		case "oops":
+			return errors.New("secret database detail")
+		}
+		return c.NoContent(204)
+	})
+	cases := []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"GET", "/things/bind", 400, `"field":"thingId"`},
+		{"GET", "/things/gone", 404, "thing gone"},
+		{"GET", "/things/oops", 500, "Internal server error"},
+		{"GET", "/nothing", 404, "Not found"},
+		{"POST", "/things/x", 405, "Method not allowed"},
+	}
+	for _, c := range cases {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, nil))
+		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.want) || strings.Contains(rec.Body.String(), "secret") {
+			t.Errorf("%s %s: %d %s", c.method, c.path, rec.Code, rec.Body)
+		}
+		var p map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Header().Get("Content-Type") != apierror.ContentType {
+			t.Errorf("%s %s: not a problem: %s", c.method, c.path, rec.Body)
+		}
+	}
+}

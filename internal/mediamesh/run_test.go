@@ -1,0 +1,154 @@
+package mediamesh
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// start runs cfg in the background and returns the base URLs printed in the banner, by name.
+func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-chan struct{}) {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := Run(ctx, cfg, quiet, pw); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		pw.Close()
+	}()
+	urls := map[string]string{}
+	re := regexp.MustCompile(`^\s+(.+?)\s+(http://\S+)`)
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			urls[strings.TrimSpace(m[1])] = m[2]
+		}
+		if len(urls) == len(cfg.Target)+boolInt(cfg.Target[0] == TargetAll) {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not stop")
+		}
+	})
+	return urls, cancel, done
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func status(t *testing.T, method, url string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestRunAll(t *testing.T) {
+	cfg := Default()
+	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	urls, _, _ := start(t, cfg)
+	disc, cms := urls["discovery gateway"], urls["cms gateway"]
+	if disc == "" || cms == "" {
+		t.Fatalf("banner: %v", urls)
+	}
+	for _, c := range []struct {
+		method, url string
+		want        int
+	}{
+		{"GET", disc + "/healthz", 200},
+		{"GET", disc + "/readyz", 200},
+		{"GET", disc + "/openapi.json", 200},
+		{"GET", disc + "/docs", 200},
+		{"GET", cms + "/openapi.json", 200},
+		{"GET", cms + "/docs/swagger-ui-bundle.js", 200},
+		{"GET", disc + "/api/v1/discovery/programs", 501}, // public, not built yet
+		{"GET", disc + "/api/v1/auth/.well-known/jwks.json", 501},
+		{"GET", cms + "/api/v1/cms/programs", 401}, // secured
+		{"DELETE", disc + "/api/v1/discovery/programs", 405},
+		{"GET", cms + "/api/v1/discovery/programs", 404}, // not fronted by the CMS gateway
+	} {
+		if got := status(t, c.method, c.url); got != c.want {
+			t.Errorf("%s %s: %d, want %d", c.method, c.url, got, c.want)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestRunSplit runs the services of the discovery gateway in one process and the gateway in another
+// (two Runs), then stops the services: the gateway answers 503 fast and reports not ready.
+func TestRunSplit(t *testing.T) {
+	svc := Default()
+	svc.Target = []string{ServiceDiscovery, ServiceSearch, ServiceAuth}
+	svc.DataDir = t.TempDir()
+	for _, s := range svc.Target {
+		svc.Services.Endpoint(s).Addr = freeAddr(t)
+	}
+	_, stopServices, servicesDone := start(t, svc)
+
+	gw := Default()
+	gw.Target = []string{GatewayDiscovery}
+	gw.Gateway.DiscoveryAddr = "127.0.0.1:0"
+	gw.DataDir = t.TempDir()
+	for _, s := range svc.Target {
+		gw.Services.Endpoint(s).URL = "http://" + svc.Services.Endpoint(s).Addr
+	}
+	urls, _, _ := start(t, gw)
+	base := urls["discovery gateway"]
+	if got := status(t, "GET", base+"/readyz"); got != 200 {
+		t.Fatalf("readyz %d", got)
+	}
+	if got := status(t, "GET", base+"/api/v1/discovery/programs"); got != 501 {
+		t.Fatalf("forwarded call: %d, want the remote service's 501", got)
+	}
+	if got := status(t, "GET", "http://"+svc.Services.Discovery.Addr+"/api/v1/discovery/programs"); got != 501 {
+		t.Fatalf("direct call: %d", got)
+	}
+
+	stopServices()
+	<-servicesDone
+	if got := status(t, "GET", base+"/api/v1/discovery/programs"); got != 503 {
+		t.Fatalf("with the service down: %d, want 503", got)
+	}
+	if got := status(t, "GET", base+"/readyz"); got != 503 {
+		t.Fatalf("readyz with the services down: %d", got)
+	}
+}
