@@ -26,7 +26,7 @@ func New() *Service { return &Service{} }
 
 // Handler serves the service's operations, each guarded by the policy its contract declares.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
-	return httpserver.API(log, authapi.GetSwagger, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
+	return httpserver.API(log, authapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
 		authapi.Register(e, s, mws)
 	})
 }

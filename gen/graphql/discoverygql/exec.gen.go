@@ -834,6 +834,15 @@ var sources = []*ast.Source{
 # field can be answered from those APIs. Lists are Relay-style cursor connections over keyset
 # pagination: pass ` + "`" + `pageInfo.endCursor` + "`" + ` as ` + "`" + `after` + "`" + ` to get the next page. There are no total counts.
 
+# The GraphQL spec's own @deprecated locations. Declared here because gqlgen's built-in adds
+# DIRECTIVE_DEFINITION (a later spec draft), which GraphQL clients built on graphql-core 3.2, such as
+# Schemathesis, reject when they read the schema by introspection.
+"Marks an element of the schema as no longer supported."
+directive @deprecated(
+  "Why it is deprecated and what to use instead."
+  reason: String = "No longer supported"
+) on FIELD_DEFINITION | ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION | ENUM_VALUE
+
 """
 The public, read-only entry points of the discovery API. Everything it returns is published content.
 """

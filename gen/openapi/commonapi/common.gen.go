@@ -88,6 +88,12 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Tag A free editorial keyword in any script: words separated by single spaces, no commas, no
+// leading or trailing space. Tags compare case-insensitively.
+//
+// Example: برامج صباحية
+type Tag = string
+
 // Timestamp Example: 2026-11-25T10:00:00Z
 type Timestamp = time.Time
 
@@ -108,31 +114,34 @@ type Limit = int32
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"lFd/b9s4Ev0qA16BdnGSLMlJHLt/5bIt4G2z7XWzuL1uevGYGlncFUmVpNy4Rb77gZT8K1G2WKBATYo/",
-	"3ryZeY/5xriWjVaknGWzb6xBg5IcmTC6bI3Vxv8qyHIjGie0YjP2rsHPLQEPn6E0WgJCY2gtdGuhwRU9",
-	"t7Dw/yeK7txtt3CRsIgJv/9zS2bDIqZQEpux7jOLmOUVSfT3Sbx7S2rlKjY7zfKIuU3jV1pnhFqx+/uI",
-	"zQuSjXak+OYNbR5jvABeC1Iu5pW2pOBP2sCLUhugO5RNTYDw66/zH38AV6EDiX+SBQRuCB2BxZLAaTDk",
-	"zCaB68pPSQqHfBGuulFuO7XUxcava42y4GdLYawDQ7at3UtwD7cCQiHKkgwp120WFgz9QdxR0a04yfPk",
-	"RrGI9VDZjJ2WKc+XE4qz4gTjE55RPF2eU5zipBiXGc/pZLlltyIsyOzpPWAq9lQ9wXOWn0dMCrUdn0es",
-	"QefI+DP/9/tF/BHjr2k8vY0//fMZG0xJeYWOV49z4flbvLrG1QJ0GShZk7FCK1iSUCvgFaoVFQlcgHVY",
-	"E6yxbglW5CycZDm8N8S1KoQ/Dl6jqKlIjui5YZMb9mT8Zdzh+qvAH0fzVkjhHsfyHlcEVnylp6q5DvsO",
-	"7yqoxLZ2bJanESu1kejYjAnlxjmLPBIhW8lmWZqGBPSjHSahHK3IsHuPqjs1dOdrQXXxypiuQxujGzJO",
-	"UPjGdUFDPWEdLmsCibwSimJDWIQJv/6YUol3t3XH0CN2Ilb6u4cTHT4BOghBR4C+rwrtfHk36CoQyulQ",
-	"BL76I9AGFoHC5OeLq1eLyAuHq3aDLpvd8BihE66mIXCSrMVViP8gntY6WJIHJrV1kKeprzuDPKjdUAUY",
-	"+twKQwWb/d4HvD/7026DXvreZUGShij3KgMv1pMInJAE2hRkqPjhOJY0m47xhOfxZJlRPOFjjKflhOK8",
-	"yPjp8hynlGbsoHjaVhRDob9FtWpxRZfD+Vcw/+UdnI2ncQZ1vzTkPoJDaVygWYS8kHrAOZquYre9kx9J",
-	"Rn4sGRh//fQtv382BNS30VyV+jHIN7Sx5LyLCIWh461DRwm8R2thcWgovrYW299Oe8EIheXXBBvy4I8b",
-	"o0J7K7U5Lg5nWtphXGpdEyoP8uCu75qgNsdXvwTV1jVoFaZrtHtEezpp81Pz8XJ+Nv/j4u7d9VU6V6kX",
-	"kraufVc+APZEZe4iGirJ90Yva5KDpfDh9SVMztMJNN0iKDRvJSmXwIK8rNgF1MI6C7QmswGh1liLomvw",
-	"x8wW5FDUQx1QtRLVXmvorqlxm9qGuCgFhyAJwoLmvDWGFKeBZp/B3+3iiHWRDOg4mbiTqm7FS/+Asd6U",
-	"v1TUJc2zTLZ3aW1g/ziCL2RoS0gwAkcyXPLMUMlm7B+j/btq1Gv26ECw73dI0Rjc+LFQ1qHiNKyqWyxB",
-	"QcOTpTG6aDkVAWqfwmPORtiI0TobcWlHjdErg3KQov7sW/GEonNtDNVdwkSxtfAtohfEK00FCAWL3+IP",
-	"3Ww8/3HxSOJ+mn4cvzm7nv52+u/z/+QfTv579q/s5/HV6RAm3/OtPerSkzz/K/s8nU4P7dOb6UMDjXrP",
-	"GDLGShsXPSxV20qJZrMNedso/tzj4PqwIRREx1QZ3ilDsXUTA07xYQ6GwtOQU5dkUZByohRkvwOgcq6x",
-	"s9FIUiFQkq2Sgtajfr0d7XF91+nC12jnrn0ihsTlWkiyDmVz7LR5mp/FWRbnp9dZOkv9v4+H3lWgo9h7",
-	"4QCU0AdDrnC5ayewFRoqYLnpdenKh3xFtgJLZi24L1jlvCTMAmk7nevFMLpRvWjvPSbaM21s59QhMguo",
-	"ug7jWkqtDvpwqwXJjfqlv9ermT1KIVnq3vQLLwwzeN4dk2xQ1kcakSTJ80X36u9rlO3j6u8++FMtYv0L",
-	"ms1YlqRJ6vOhG1LYCDZj4yRNxiy4ceWb6P7+/wEAAP//",
+	"lFfdctw20n2VLnyusv2F5JDU74yvtIpdpdiKvY5Sm3XkaHrA5hAJAdAAONbYpcu92RdJtmr3Yi/2XZS3",
+	"2QI4f5SouLZKVSLAJtB9uvucns+Ma9loRcpZNvnMGjQoyZEJq9PWWG38U0GWG9E4oRWbsNcNfmgJeHgN",
+	"pdESEBpDC6FbCw3O6bGFqf+fKLp2V53hNGERE/77Dy2ZJYuYQklswrrXLGKWVyTR3yfx+hWpuavY5CDL",
+	"I+aWjbe0zgg1Zzc3ETsrSDbakeLLl7S87+MJ8FqQcjGvtCUFv9ASnpTaAF2jbGoChO+/P/v6KbgKHUj8",
+	"hSwgcEPoCCyWBE6DIWeWCVxUfktSOOSjcNWlcuutmS6W3q41yoLfLYWxDgzZtnbPwN39FBAKUZZkSLnu",
+	"Y2HB0M/EHRWdxX6eJ5eKRWzlKpuwgzLl+eyI4qzYx3ifZxSPZ8cUp3hU7JUZz2l/tka3IizIbOHdQSr2",
+	"UD2Ac5YfR0wKtV4fR6xB58j4M3/68SR+h/GnNB5fxe+/esQGU1Keo+PV/Vx4/KbPL3A+BV0GSBZkrNAK",
+	"ZiTUHHiFak5FAidgHdYEC6xbgjk5C/tZDm8Mca0K4Y+DFyhqKpIePJfs6JI9GH8Zd379UeD3o3klpHD3",
+	"Y3mDcwIrPtFD1VyH73bvKqjEtnZskqcRK7WR6NiECeX2chZ5T4RsJZtkaRoSsFptfBLK0ZwMu/FedaeG",
+	"7nwhqC6eG9N1aGN0Q8YJCu+4LmioJ6zDWU0gkVdCUWwIi7Dh7fuQSry+qjuE7qETsdLfPZzo8ArQQQg6",
+	"AvR9VWjny7tBV4FQToci8NUfgTYwDRAm356cP59GnjhctVl02eyWfQ+dcDUNOSfJWpyH+Hfiaa2DGXnH",
+	"pLYO8jT1dWeQB7YbqgBDH1phqGCTH1cBb89+v/lAz3zvskBJQ5B7loEni6MInJAE2hRkqHjajyXNxnu4",
+	"z/P4aJZRfMT3MB6XRxTnRcYPZsc4pjRjO8XTtqIYCv0VqnmLczodzr+Cs+9ew+HeOM6gXpmG3EewS41T",
+	"NNOQF1J3MEfTVey6d/IeZeR9ysD40/vP+c2jIUd9G52pUt938iUtLTmvIkJh6Hjr0FECb9BamO4Kiq+t",
+	"6frZaU8YobC8TZAh73y/MSq0V1KbfnE409LGx5nWNaHyTu7c9UUR1KZ/9TNQbV2DVmG7Rrv1aAsnLb9p",
+	"3p2eHZ79fHL9+uI8PVOpJ5K2rn1X3nHsgcrcRDRUkm+MntUkB0vh7YtTODpOj6DpjKDQvJWkXAJT8rRi",
+	"p1AL6yzQgswShFpgLYquwe8jW5BDUQ91QNVKVFuuoeumxnVqG+KiFBwCJQgLmvPWGFKcBpp9Av9rF0es",
+	"i2SAx8nEHVV1Fs/8AGO9KH+sqEuaR5nsSqW1ge1wBB/J0BqQIASOZLjkkaGSTdj/jbZz1WjF2aMdwr7Z",
+	"eIrG4NKvhbIOFadhVl37Ehg0jCyN0UXLqQiurlLYx2yEjRgtshGXdtQYPTcoByFanX0lHmB0ro2hukuY",
+	"KNYSvvboCfFKUwFCwfSH+G23G599Pb1Hcd+M3+29PLwY/3Dw5+O/5G/3/3r4p+zbvfODIZ98z7e216X7",
+	"ef5H8nkwHu/KpxfTuwIarTRjSBgrbVx0t1RtKyWa5TrkdaP4c/vBrcKGUBAdUmWYU4Zi6zYGlOLtGRgK",
+	"oyGnLsmiIOVEKch+wYHKucZORiNJhUBJtkoKWoxW9na09euLShfeRht1XSViiFwucD4URmmIgArhtBFY",
+	"+8H3ozahPlAtobOdgN+zYMk3lR8NZkuwQs096A1yshEoDVxLieHxUtWEhR8WPdEaFLV/DqYJXODcetsG",
+	"DQFHS7FQlpQVTiyoXt4dpm9/u/337a+//+32n3D7n9vfbn+9/dfvf7/9R1/ZDtKetGV9afvp8tJG7796",
+	"Auunp/8/KHMXQpJ1KJv+MJKn+WGcZXF+cJGlk9T/vduV9wIdxX5cGMhWoIoh4TzdMA7YCk2HaUfd574q",
+	"zslWYMksBPc9rZxnzUmoq40UrPQiulQrXdvKcLQtRmO7YSZEZgFVR0I+W1rtUNWaLpNL9d3qXk/4tlfl",
+	"ZKn72TP13DmBx90xyRJl3aPRJEkeT7tcrtqYbeNa3b3zazZiqx8ZbMKyJE1Snw/dkMJGsAnbS9Jkj4Ws",
+	"Vp5nbm7+GwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
