@@ -23,6 +23,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/docsui"
 	"github.com/mediamesh/mediamesh/internal/policy"
+	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
 
 // Body size limits: JSON bodies are small; multipart uploads carry media files.
@@ -37,6 +38,7 @@ type Config struct {
 	Spec      []byte                  // the bundled OpenAPI document (JSON)
 	Upstreams map[string]http.Handler // by service name (x-service)
 	Verifier  authn.Verifier          // nil: secured operations answer 401
+	Limiter   ratelimit.Limiter       // enforces x-rate-limit; nil: no limits
 	Log       *slog.Logger
 }
 
@@ -93,11 +95,40 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p != nil {
 		r = r.WithContext(authn.WithPrincipal(r.Context(), p))
 	}
+	if err := g.rateLimit(w, r, op, p); err != nil {
+		apierror.Write(w, r, err)
+		return
+	}
 	if err := g.validate(r, route, params); err != nil {
 		apierror.Write(w, r, err)
 		return
 	}
 	g.cfg.Upstreams[op.Service].ServeHTTP(w, r)
+}
+
+// rateLimit applies the operation's x-rate-limit, per user when the policy says so and the caller is
+// known, else per client IP, and sets the RateLimit-* headers.
+func (g *Gateway) rateLimit(w http.ResponseWriter, r *http.Request, op *policy.Operation, p *authn.Principal) error {
+	if g.cfg.Limiter == nil || op.RateLimit == nil {
+		return nil
+	}
+	lim, err := ratelimit.FromPolicy(op.RateLimit)
+	if err != nil {
+		return err
+	}
+	key := "ip:" + ratelimit.ClientIP(r, nil)
+	if op.RateLimit.Key == "user" && p != nil {
+		key = "user:" + p.Subject
+	}
+	res, err := g.cfg.Limiter.Allow(r.Context(), "gw:"+op.ID+":"+key, lim)
+	if err != nil {
+		return err
+	}
+	ratelimit.Headers(w.Header(), res)
+	if !res.Allowed {
+		return apierror.TooManyRequests(res.RetryAfter).WithDetail("rate limit of %s exceeded", lim)
+	}
+	return nil
 }
 
 // validate checks r against the contract, buffering the body so the upstream can read it again.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
 
 const spec = `{
@@ -34,7 +35,8 @@ const spec = `{
         "responses": {"200": {"description": "ok"}}}
     },
     "/api/v1/things/latest": {
-      "get": {"operationId": "latestThings", "x-service": "other", "security": [], "responses": {"200": {"description": "ok"}}}
+      "get": {"operationId": "latestThings", "x-service": "other", "security": [], "x-rate-limit": {"key": "ip", "rate": "1/min", "burst": 1},
+        "responses": {"200": {"description": "ok"}}}
     }
   },
   "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}
@@ -68,6 +70,7 @@ func newTestGateway(t *testing.T) *Gateway {
 		Spec:      []byte(spec),
 		Upstreams: map[string]http.Handler{"things": echoUpstream("things"), "other": echoUpstream("other")},
 		Verifier:  tokens{"ed": {Subject: "e1", Roles: []string{"EDITOR"}}, "us": {Subject: "u1", Roles: []string{"USER"}}},
+		Limiter:   ratelimit.NewMemory(),
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -92,7 +95,6 @@ func TestGateway(t *testing.T) {
 		service, field, allow, subject         string
 	}{
 		{name: "public list", method: "GET", path: "/api/v1/things", status: 200, service: "things"},
-		{name: "literal beats parameter", method: "GET", path: "/api/v1/things/latest", status: 200, service: "other"},
 		{name: "path parameter", method: "GET", path: "/api/v1/things/0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01", status: 200, service: "things"},
 		{name: "bad uuid", method: "GET", path: "/api/v1/things/nope", status: 400, field: "path.thingId"},
 		{name: "query bound", method: "GET", path: "/api/v1/things?limit=101", status: 400, field: "query.limit"},
@@ -159,6 +161,30 @@ func TestGateway(t *testing.T) {
 				t.Errorf("upstream saw %v", got)
 			}
 		})
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	gw := newTestGateway(t)
+	get := func(remote string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/api/v1/things/latest", nil)
+		r.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, r)
+		return rec
+	}
+	// burst 1 on top of the pace: two calls pass, the third is refused.
+	for i := 0; i < 2; i++ {
+		if rec := get("192.0.2.1:1000"); rec.Code != 200 || rec.Header().Get("RateLimit-Limit") != "2" {
+			t.Fatalf("call %d: %d, RateLimit-Limit %q", i, rec.Code, rec.Header().Get("RateLimit-Limit"))
+		}
+	}
+	rec := get("192.0.2.1:1001")
+	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" || rec.Header().Get("RateLimit-Remaining") != "0" {
+		t.Fatalf("third call: %d, headers %v", rec.Code, rec.Header())
+	}
+	if rec := get("192.0.2.2:1000"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"service":"other"`) {
+		t.Fatalf("another client IP has its own bucket, and the literal path beats {thingId}: %d %s", rec.Code, rec.Body)
 	}
 }
 
