@@ -111,7 +111,7 @@ func TestGateway(t *testing.T) {
 		{name: "unknown property", method: "POST", path: "/api/v1/things", token: "ed", ctype: "application/json", body: `{"title":"a","x":1}`, status: 422, field: "x"},
 		{name: "malformed json", method: "POST", path: "/api/v1/things", token: "ed", ctype: "application/json", body: `{"title":`, status: 400, field: "body"},
 		{name: "wrong content type", method: "POST", path: "/api/v1/things", token: "ed", ctype: "text/plain", body: `hi`, status: 415, field: "header.Content-Type"},
-		{name: "too large", method: "POST", path: "/api/v1/things", token: "ed", ctype: "application/json", body: `{"title":"` + strings.Repeat("a", maxJSONBody) + `"}`, status: 413},
+		{name: "too large", method: "POST", path: "/api/v1/things", token: "ed", ctype: "application/json", body: `{"title":"` + strings.Repeat("a", 1<<20) + `"}`, status: 413},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/contract"
 	"github.com/mediamesh/mediamesh/internal/policy"
 )
 
@@ -16,35 +17,46 @@ import (
 type OperationMiddlewares = map[string][]echo.MiddlewareFunc
 
 // API builds the handler of one service: an echo instance with Problem errors, and every operation
-// guarded by the policy its contract declares (defence in depth: the gateway checked it already).
+// guarded by the policy its contract declares and validated against it, before parameter binding
+// (defence in depth: a service reached directly is as strict as through its gateway).
 // register attaches the generated strict server with the given per-operation middleware.
 func API(log *slog.Logger, spec func() (*openapi3.T, error), v authn.Verifier, register func(*echo.Echo, OperationMiddlewares)) (http.Handler, error) {
 	doc, err := spec()
 	if err != nil {
 		return nil, fmt.Errorf("load embedded contract: %w", err)
 	}
-	ops, err := policy.FromDoc(doc)
+	c, err := contract.New(doc)
 	if err != nil {
 		return nil, err
 	}
 	mws := OperationMiddlewares{}
-	for id, op := range ops {
-		mws[id] = []echo.MiddlewareFunc{authorize(v, op)}
+	for id, op := range c.Operations() {
+		mws[id] = []echo.MiddlewareFunc{guard(c, v, op)}
 	}
 	e := NewEcho(log)
 	register(e, mws)
 	return e, nil
 }
 
-func authorize(v authn.Verifier, op *policy.Operation) echo.MiddlewareFunc {
+// guard authenticates and authorizes the request for op, then validates it against the contract.
+func guard(ct *contract.Contract, v authn.Verifier, op *policy.Operation) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			p, err := authn.Authorize(v, op, c.Request())
 			if err != nil {
 				return err
 			}
+			r := c.Request()
 			if p != nil {
-				c.SetRequest(c.Request().WithContext(authn.WithPrincipal(c.Request().Context(), p)))
+				r = r.WithContext(authn.WithPrincipal(r.Context(), p))
+				c.SetRequest(r)
+			}
+			m, err := ct.Match(r)
+			if err != nil {
+				return err
+			}
+			if err := ct.Validate(r, m); err != nil {
+				return err
 			}
 			return next(c)
 		}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mediamesh/mediamesh/internal/policy"
 )
 
 // Config is the whole configuration of a mediamesh process. Values come from, in rising precedence:
@@ -28,6 +30,31 @@ type Config struct {
 	Log             LogConfig     `yaml:"log"`
 	Gateway         GatewayConfig `yaml:"gateway"`
 	Services        Services      `yaml:"services"`
+	Auth            AuthConfig    `yaml:"auth"`
+	Redis           RedisConfig   `yaml:"redis"`
+}
+
+// AuthConfig configures tokens, sign-up and the first ADMIN. Issuer and audience must be the same in
+// every process, since each one verifies tokens.
+type AuthConfig struct {
+	Issuer          string        `yaml:"issuer" help:"iss claim of access tokens"`
+	Audience        string        `yaml:"audience" help:"aud claim of access tokens"`
+	AccessTTL       time.Duration `yaml:"access_ttl" help:"lifetime of an access token"`
+	RefreshTTL      time.Duration `yaml:"refresh_ttl" help:"lifetime of a refresh token"`
+	KeyRotation     time.Duration `yaml:"key_rotation" help:"how long one signing key signs before the next takes over"`
+	JWKSRefresh     time.Duration `yaml:"jwks_refresh" help:"how often verifiers refresh their cached JWKS"`
+	SignupEnabled   bool          `yaml:"signup_enabled" help:"whether anyone may register a USER account"`
+	AdminEmail      string        `yaml:"admin_email" help:"email of the first ADMIN, created at first start"`
+	AdminPassword   string        `yaml:"admin_password" secret:"true" help:"password of the first ADMIN; empty: a one-time password is logged once"`
+	HashConcurrency int           `yaml:"hash_concurrency" help:"password hashes computed at once (19 MiB each)"`
+	LoginRate       string        `yaml:"login_rate" help:"login and refresh attempts per account, e.g. 10/min"`
+	LoginBurst      int           `yaml:"login_burst" help:"extra attempts allowed in a burst"`
+}
+
+// RedisConfig selects the distributed rate limiter; empty URL: in-memory.
+type RedisConfig struct {
+	URL      string `yaml:"url" secret:"true" help:"redis://host:port/db; empty runs the in-memory implementations"`
+	FailOpen bool   `yaml:"fail_open" help:"when Redis is unreachable, allow requests (true) or refuse them (false)"`
 }
 
 // LogConfig configures the process logger.
@@ -45,8 +72,9 @@ type GatewayConfig struct {
 // Endpoint is where a service listens when it runs as its own target (Addr) and where other
 // processes reach it (URL).
 type Endpoint struct {
-	Addr string `yaml:"addr" help:"listen address when this service is a target of its own"`
-	URL  string `yaml:"url" help:"base URL that other processes use to reach this service"`
+	Addr        string `yaml:"addr" help:"listen address when this service is a target of its own"`
+	URL         string `yaml:"url" help:"base URL that other processes use to reach this service"`
+	DatabaseURL string `yaml:"database_url" secret:"true" help:"postgres://... for the service's database; empty: SQLite under data_dir"`
 }
 
 // Services holds one endpoint per service.
@@ -98,6 +126,13 @@ func Default() Config {
 			Discovery: Endpoint{Addr: ":9106"},
 			Search:    Endpoint{Addr: ":9107"},
 		},
+		Auth: AuthConfig{
+			Issuer: "mediamesh", Audience: "mediamesh-api",
+			AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, KeyRotation: 24 * time.Hour, JWKSRefresh: 5 * time.Minute,
+			SignupEnabled: true, AdminEmail: "admin@mediamesh.local", HashConcurrency: 2,
+			LoginRate: "10/min", LoginBurst: 5,
+		},
+		Redis: RedisConfig{FailOpen: true},
 	}
 }
 
@@ -190,8 +225,29 @@ func (c *Config) Validate() error {
 	}
 	check("gateway.discovery_addr", c.Gateway.DiscoveryAddr)
 	check("gateway.cms_addr", c.Gateway.CMSAddr)
+	a := c.Auth
+	if a.Issuer == "" || a.Audience == "" {
+		errs = append(errs, errors.New("auth.issuer and auth.audience: must not be empty"))
+	}
+	if a.AccessTTL <= 0 || a.RefreshTTL <= a.AccessTTL || a.KeyRotation <= 0 || a.JWKSRefresh <= 0 {
+		errs = append(errs, errors.New("auth: access_ttl, key_rotation and jwks_refresh must be positive and refresh_ttl longer than access_ttl"))
+	}
+	if a.HashConcurrency < 1 {
+		errs = append(errs, errors.New("auth.hash_concurrency: must be at least 1"))
+	}
+	if _, err := policy.ParseRate(a.LoginRate); err != nil || a.LoginBurst < 0 {
+		errs = append(errs, fmt.Errorf("auth.login_rate/login_burst: %q, %d: want N/unit and a burst >= 0", a.LoginRate, a.LoginBurst))
+	}
+	if c.Redis.URL != "" {
+		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			errs = append(errs, errors.New("redis.url: want redis://host:port/db"))
+		}
+	}
 	for _, s := range AllServices {
 		ep := c.Services.Endpoint(s)
+		if ep.DatabaseURL != "" && !strings.HasPrefix(ep.DatabaseURL, "postgres://") && !strings.HasPrefix(ep.DatabaseURL, "postgresql://") && !strings.HasPrefix(ep.DatabaseURL, "sqlite:") {
+			errs = append(errs, fmt.Errorf("services.%s.database_url: want postgres://... or sqlite:PATH", s))
+		}
 		check("services."+s+".addr", ep.Addr)
 		if ep.URL != "" {
 			u, err := url.Parse(ep.URL)
@@ -203,9 +259,26 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// YAML returns the effective configuration, for `mediamesh config`.
+// YAML returns the effective configuration, for `mediamesh config`, with secrets redacted.
 func (c *Config) YAML() ([]byte, error) {
-	return yaml.Marshal(c)
+	out := *c
+	for _, f := range settings(&out) {
+		if f.secret && f.v.String() != "" {
+			f.v.SetString(redact(f.v.String()))
+		}
+	}
+	return yaml.Marshal(&out)
+}
+
+// redact hides a secret; for a URL it keeps everything but the password.
+func redact(v string) string {
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+		return u.String()
+	}
+	return "REDACTED"
 }
 
 // Usage lists every setting with its flag, variable and default.
@@ -221,9 +294,10 @@ func Usage() string {
 
 // setting is one leaf of Config reached by reflection.
 type setting struct {
-	key  string // yaml path, e.g. gateway.cms_addr
-	help string
-	v    reflect.Value
+	key    string // yaml path, e.g. gateway.cms_addr
+	help   string
+	secret bool
+	v      reflect.Value
 }
 
 func (s setting) flag() string { return strings.ReplaceAll(s.key, "_", "-") }
@@ -232,6 +306,9 @@ func (s setting) env() string {
 }
 
 func (s setting) String() string {
+	if s.secret {
+		return "(secret)"
+	}
 	if d, ok := s.v.Interface().(time.Duration); ok {
 		return d.String()
 	}
@@ -294,7 +371,7 @@ func settings(cfg *Config) []setting {
 				walk(key+".", fv)
 				continue
 			}
-			out = append(out, setting{key: key, help: f.Tag.Get("help"), v: fv})
+			out = append(out, setting{key: key, help: f.Tag.Get("help"), secret: f.Tag.Get("secret") == "true", v: fv})
 		}
 	}
 	walk("", reflect.ValueOf(cfg).Elem())

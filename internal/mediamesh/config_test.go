@@ -58,6 +58,10 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown target", []string{"--target=cms,blog"}, nil, "unknown blog"},
 		{"all combined", []string{"--target=all,cms"}, nil, "cannot be combined"},
 		{"gateway without upstream", []string{"--target=cms-gateway,cms"}, nil, "services.metadata.url"},
+		{"service without auth", []string{"--target=search"}, nil, "services.auth.url"},
+		{"bad login rate", []string{"--auth.login-rate=often"}, nil, "auth.login_rate"},
+		{"bad redis url", []string{"--redis.url=http://x"}, nil, "redis.url"},
+		{"bad database url", []string{"--services.cms.database-url=mysql://x"}, nil, "services.cms.database_url"},
 		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
 	}
 	for _, c := range cases {
@@ -81,10 +85,15 @@ func TestPlan(t *testing.T) {
 	}
 
 	cfg.Target = []string{"cms", "cms"}
+	if _, err = cfg.Plan(); err == nil || !strings.Contains(err.Error(), "services.auth.url") {
+		t.Errorf("cms alone without auth: %v", err)
+	}
+	cfg.Services.Auth.URL = "http://127.0.0.1:9101"
 	p, err = cfg.Plan()
-	if err != nil || !reflect.DeepEqual(p.Listening, []string{"cms"}) || len(p.Gateways) != 0 {
+	if err != nil || !reflect.DeepEqual(p.Listening, []string{"cms"}) || len(p.Gateways) != 0 || p.AuthURL != cfg.Services.Auth.URL {
 		t.Errorf("cms alone: %+v %v", p, err)
 	}
+	cfg.Services.Auth.URL = ""
 
 	cfg.Target = []string{GatewayDiscovery, ServiceSearch}
 	cfg.Services.Discovery.URL = "http://127.0.0.1:9106"
@@ -96,6 +105,26 @@ func TestPlan(t *testing.T) {
 	want := map[string]string{"discovery": "http://127.0.0.1:9106", "auth": "http://127.0.0.1:9101"}
 	if !reflect.DeepEqual(p.Remote, want) || !reflect.DeepEqual(p.Listening, []string{"search"}) {
 		t.Errorf("split gateway: %+v", p)
+	}
+}
+
+func TestConfigRedactsSecrets(t *testing.T) {
+	cfg, err := Load([]string{"--auth.admin-password=hunter2-hunter2", "--services.auth.database-url=postgres://mm:s3cret@db:5432/auth"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "hunter2") || strings.Contains(string(out), "s3cret") || !strings.Contains(string(out), "postgres://mm:REDACTED@db:5432/auth") {
+		t.Fatalf("secrets leak or URL lost:\n%s", out)
+	}
+	if cfg.Auth.AdminPassword != "hunter2-hunter2" {
+		t.Fatal("redaction must not change the live configuration")
+	}
+	if strings.Contains(Usage(), "hunter2") {
+		t.Fatal("usage prints a secret")
 	}
 }
 

@@ -8,11 +8,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/gateway"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/policy"
+	"github.com/mediamesh/mediamesh/internal/ratelimit"
 	"github.com/mediamesh/mediamesh/services/auth"
 	"github.com/mediamesh/mediamesh/services/cms"
 	"github.com/mediamesh/mediamesh/services/discovery"
@@ -29,11 +37,46 @@ type service interface {
 	Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error)
 }
 
-// newService builds service name. This map is the one place that knows every service.
-func newService(name string) (service, error) {
+// platform holds what the services of one process share.
+type platform struct {
+	cfg     Config
+	log     *slog.Logger
+	limiter ratelimit.Limiter
+	closers []func() error
+}
+
+// database opens the database of service name: its configured URL, or SQLite under data_dir.
+func (p *platform) database(ctx context.Context, name string) (*database.DB, error) {
+	url := p.cfg.Services.Endpoint(name).DatabaseURL
+	if url == "" {
+		url = "sqlite:" + filepath.Join(p.cfg.DataDir, name+".db")
+	}
+	db, err := database.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("%s database: %w", name, err)
+	}
+	p.closers = append(p.closers, db.Close)
+	return db, nil
+}
+
+// newService builds service name. This is the one place that knows every service.
+func (p *platform) newService(ctx context.Context, name string) (service, error) {
 	switch name {
 	case ServiceAuth:
-		return auth.New(), nil
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		a := p.cfg.Auth
+		rate, err := policy.ParseRate(a.LoginRate)
+		if err != nil {
+			return nil, err
+		}
+		return auth.New(ctx, auth.Config{
+			Issuer: a.Issuer, Audience: a.Audience, AccessTTL: a.AccessTTL, RefreshTTL: a.RefreshTTL, KeyRotation: a.KeyRotation,
+			SignupEnabled: a.SignupEnabled, AdminEmail: a.AdminEmail, AdminPassword: a.AdminPassword, HashConcurrency: a.HashConcurrency,
+			LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
+		}, auth.Deps{DB: db, Limiter: p.limiter, Log: p.log.With("service", name)})
 	case ServiceCMS:
 		return cms.New(), nil
 	case ServiceMetadata:
@@ -50,6 +93,36 @@ func newService(name string) (service, error) {
 	return nil, fmt.Errorf("unknown service %q", name)
 }
 
+// newLimiter returns the Redis limiter when redis.url is set, else the in-memory one.
+func (p *platform) newLimiter() (ratelimit.Limiter, error) {
+	if p.cfg.Redis.URL == "" {
+		return ratelimit.NewMemory(), nil
+	}
+	opts, err := redis.ParseURL(p.cfg.Redis.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	// Fail fast when Redis is down: the failure policy decides, requests must not wait on retries.
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
+	opts.MaxRetries, opts.DialerRetries = -1, 1
+	client := redis.NewClient(opts)
+	p.closers = append(p.closers, client.Close)
+	return ratelimit.WithFailurePolicy(ratelimit.NewRedis(client), p.cfg.Redis.FailOpen, func(err error) {
+		p.log.Warn("rate limiter unavailable", "error", err, "fail_open", p.cfg.Redis.FailOpen)
+	}), nil
+}
+
+// verifier checks access tokens with the auth service's keys: in process when auth runs here,
+// else from its JWKS over HTTP, cached.
+func (p *platform) verifier(plan *Plan, authSvc *auth.Service) *authn.TokenVerifier {
+	source := authn.FetchJWKS(&http.Client{Timeout: 5 * time.Second}, strings.TrimSuffix(plan.AuthURL, "/")+"/api/v1/auth/.well-known/jwks.json")
+	if authSvc != nil {
+		source = authSvc.PublicKeys
+	}
+	keys := authn.NewKeyCache(source, p.cfg.Auth.JWKSRefresh, 10*time.Second)
+	return authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, 30*time.Second)
+}
+
 // Run builds the modules of cfg's plan and serves them until ctx ends or one of them fails. The
 // URLs of what it serves are printed to out once every listener is bound.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
@@ -57,17 +130,31 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	// Token verification arrives with the auth service's JWKS; until then no verifier is configured
-	// and secured operations answer 401.
-	var verifier authn.Verifier
-
-	handlers := map[string]http.Handler{}
+	p := &platform{cfg: cfg, log: log}
+	defer func() {
+		for i := len(p.closers) - 1; i >= 0; i-- {
+			_ = p.closers[i]()
+		}
+	}()
+	if p.limiter, err = p.newLimiter(); err != nil {
+		return err
+	}
+	services := map[string]service{}
+	var authSvc *auth.Service
 	for _, name := range plan.InProcess {
-		svc, err := newService(name)
+		svc, err := p.newService(ctx, name)
 		if err != nil {
 			return err
 		}
-		h, err := svc.Handler(log.With("service", name), verifier)
+		services[name] = svc
+		if a, ok := svc.(*auth.Service); ok {
+			authSvc = a
+		}
+	}
+	verifier := p.verifier(plan, authSvc)
+	handlers := map[string]http.Handler{}
+	for _, name := range plan.InProcess {
+		h, err := services[name].Handler(log.With("service", name), verifier)
 		if err != nil {
 			return fmt.Errorf("service %s: %w", name, err)
 		}
@@ -95,10 +182,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		var addr string
 		switch g {
 		case GatewayDiscovery:
-			h, err = public.New(public.Deps{Upstreams: upstreams, Verifier: verifier, Log: glog})
+			h, err = public.New(public.Deps{Upstreams: upstreams, Verifier: verifier, Limiter: p.limiter, Log: glog})
 			addr = cfg.Gateway.DiscoveryAddr
 		case GatewayCMS:
-			h, err = cmsadmin.New(cmsadmin.Deps{Upstreams: upstreams, Verifier: verifier, Log: glog})
+			h, err = cmsadmin.New(cmsadmin.Deps{Upstreams: upstreams, Verifier: verifier, Limiter: p.limiter, Log: glog})
 			addr = cfg.Gateway.CMSAddr
 		}
 		if err != nil {

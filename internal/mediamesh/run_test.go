@@ -92,7 +92,7 @@ func TestRunAll(t *testing.T) {
 		{"GET", cms + "/openapi.json", 200},
 		{"GET", cms + "/docs/swagger-ui-bundle.js", 200},
 		{"GET", disc + "/api/v1/discovery/programs", 501}, // public, not built yet
-		{"GET", disc + "/api/v1/auth/.well-known/jwks.json", 501},
+		{"GET", disc + "/api/v1/auth/.well-known/jwks.json", 200},
 		{"GET", cms + "/api/v1/cms/programs", 401}, // secured
 		{"DELETE", disc + "/api/v1/discovery/programs", 405},
 		{"GET", cms + "/api/v1/discovery/programs", 404}, // not fronted by the CMS gateway

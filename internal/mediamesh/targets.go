@@ -41,6 +41,7 @@ type Plan struct {
 	InProcess []string          // services built in this process
 	Listening []string          // in-process services that also listen on their own address
 	Remote    map[string]string // services reached over HTTP: name -> base URL
+	AuthURL   string            // where to fetch the JWKS when auth is not in this process
 }
 
 func contains(list []string, s string) bool {
@@ -100,6 +101,12 @@ func (c *Config) Plan() (*Plan, error) {
 				continue
 			}
 			p.Remote[s] = url
+		}
+	}
+	if !contains(p.InProcess, ServiceAuth) {
+		// Every process verifies tokens, from the auth service's JWKS.
+		if p.AuthURL = c.Services.Auth.URL; p.AuthURL == "" {
+			missing = append(missing, "verifying tokens needs services.auth.url (or run auth in this process)")
 		}
 	}
 	if len(missing) > 0 {

@@ -30,6 +30,18 @@ func TestGenerateGolden(t *testing.T) {
 	}
 }
 
+func TestMissingRegistration(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.go")
+	src := "package x\n\ntype StrictServerInterface interface{ A(); B() }\n\nfunc f() { router.GET(\"/a\", wrapper.A, options.OperationMiddlewares[\"a\"]...) }\n"
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := generate(p); err == nil {
+		t.Fatal("want an error when an operation has no route registration")
+	}
+}
+
 func TestNoInterface(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.go")

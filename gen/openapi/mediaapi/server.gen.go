@@ -10,9 +10,28 @@ import (
 	"github.com/mediamesh/mediamesh/internal/apierror"
 )
 
-// Register attaches ssi to router; mws maps an operationId to the middleware that runs before it.
+// operationIDs maps each Go method name to the operationId as the contract spells it.
+var operationIDs = map[string]string{
+	"CompleteUpload":      "completeUpload",
+	"CreateUploadSession": "createUploadSession",
+	"DeleteAsset":         "deleteAsset",
+	"GetAsset":            "getAsset",
+	"GetAssetUrl":         "getAssetUrl",
+	"ListAssets":          "listAssets",
+	"UpdateAsset":         "updateAsset",
+	"UploadAsset":         "uploadAsset",
+}
+
+// Register attaches ssi to router. mws maps an operation, by its Go method name (the operationId
+// that GetSpec reports), to the middleware that runs before parameter binding.
 func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]echo.MiddlewareFunc) {
-	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: mws})
+	byID := make(map[string][]echo.MiddlewareFunc, len(mws))
+	for name, m := range mws {
+		if id, ok := operationIDs[name]; ok {
+			byID[id] = m
+		}
+	}
+	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
 }
 
 // Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the

@@ -10,9 +10,31 @@ import (
 	"github.com/mediamesh/mediamesh/internal/apierror"
 )
 
-// Register attaches ssi to router; mws maps an operationId to the middleware that runs before it.
+// operationIDs maps each Go method name to the operationId as the contract spells it.
+var operationIDs = map[string]string{
+	"CreateCategory":       "createCategory",
+	"DeleteCategory":       "deleteCategory",
+	"DiffMetadataVersions": "diffMetadataVersions",
+	"GetCategory":          "getCategory",
+	"GetMetadata":          "getMetadata",
+	"GetMetadataVersion":   "getMetadataVersion",
+	"ListCategories":       "listCategories",
+	"ListLanguages":        "listLanguages",
+	"ListMetadataVersions": "listMetadataVersions",
+	"PutMetadata":          "putMetadata",
+	"UpdateCategory":       "updateCategory",
+}
+
+// Register attaches ssi to router. mws maps an operation, by its Go method name (the operationId
+// that GetSpec reports), to the middleware that runs before parameter binding.
 func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]echo.MiddlewareFunc) {
-	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: mws})
+	byID := make(map[string][]echo.MiddlewareFunc, len(mws))
+	for name, m := range mws {
+		if id, ok := operationIDs[name]; ok {
+			byID[id] = m
+		}
+	}
+	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
 }
 
 // Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the

@@ -1,4 +1,4 @@
-package gateway
+package contract
 
 import (
 	"net/http"
