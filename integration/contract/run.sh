@@ -9,7 +9,7 @@ DISCOVERY_PORT=${DISCOVERY_PORT:-18080}
 CMS_PORT=${CMS_PORT:-18081}
 MAX_EXAMPLES=${MAX_EXAMPLES:-30}
 SEED=${SEED:-20261125}
-MAX_TIME=${MAX_TIME:-240}
+MAX_TIME=${MAX_TIME:-120}
 
 if ! command -v st >/dev/null 2>&1; then
   if [ "${CI:-}" = "true" ]; then echo "contract: schemathesis (st) is not installed" >&2; exit 1; fi
@@ -17,7 +17,8 @@ if ! command -v st >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d)
-"$BIN" --target=all --data-dir="$work/data" --log.level=warn \
+ADMIN_PASSWORD="contract-admin-$RANDOM$RANDOM"
+"$BIN" --target=all --data-dir="$work/data" --log.level=warn --auth.admin-password="$ADMIN_PASSWORD" \
   --gateway.discovery-addr=127.0.0.1:$DISCOVERY_PORT --gateway.cms-addr=127.0.0.1:$CMS_PORT >"$work/mediamesh.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
@@ -32,12 +33,17 @@ for port in $DISCOVERY_PORT $CMS_PORT; do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "contract: gateway on $port not ready"; cat "$work/mediamesh.log"; exit 1; }
 done
 
+# An ADMIN token, so secured operations are fuzzed past authentication (Schemathesis's ignored_auth
+# check still sends requests without it and expects 401).
+TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"admin@mediamesh.local\",\"password\":\"$ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
 mkdir -p .tmp/contract
 status=0
 run_st() { # name, then st arguments
   local name=$1; shift
   echo "== schemathesis: $name"
-  if ! PYTHONPATH="$PWD/integration/contract${PYTHONPATH:+:$PYTHONPATH}" st run "$@" --seed "$SEED" --max-time "$MAX_TIME" --no-color --report junit \
+  if ! PYTHONPATH="$PWD/integration/contract${PYTHONPATH:+:$PYTHONPATH}" st --config-file integration/contract/schemathesis.toml run "$@" --seed "$SEED" --max-time "$MAX_TIME" --no-color --report junit \
       --report-junit-path ".tmp/contract/$name.xml" --generation-database none; then
     status=1
   fi
@@ -53,7 +59,7 @@ for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
   args=()
   for op in "${ops[@]}"; do args+=(--include-operation-id "$op"); done
   run_st "$name-rest" "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" \
-    --checks all --max-examples "$MAX_EXAMPLES" "${args[@]}"
+    -H "Authorization: Bearer $TOKEN" --checks all --max-examples "$MAX_EXAMPLES" "${args[@]}"
 done
 
 # GraphQL: Schemathesis's not_a_server_error counts every resolver error as a failure, so hooks.py

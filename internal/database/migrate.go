@@ -67,9 +67,9 @@ type appliedMigration struct {
 // Before applying anything, Migrate checks the recorded migrations against the files and refuses
 // (wrapping ErrChecksumMismatch, ErrMigrationMissing or ErrOutOfOrder) when an applied file was
 // edited or removed, or a new file sorts before an applied one. Concurrent Migrate calls, in one
-// process or several, apply each migration once: on PostgreSQL every migration transaction holds
-// a transaction-level advisory lock (one per schema) and re-checks schema_migrations under it; on SQLite the
-// transaction's write lock (BEGIN IMMEDIATE, see Open) does the same.
+// process or several, apply each migration once: on PostgreSQL every migration transaction
+// holds a transaction-level advisory lock (one per schema) and re-checks schema_migrations under
+// it; on SQLite the transaction's write lock (BEGIN IMMEDIATE, see Open) does the same.
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 	files, dir, err := db.loadMigrations(component, fsys)
 	if err != nil {
