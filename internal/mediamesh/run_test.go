@@ -3,14 +3,18 @@ package mediamesh
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -150,5 +154,66 @@ func TestRunSplit(t *testing.T) {
 	}
 	if got := status(t, "GET", base+"/readyz"); got != 503 {
 		t.Fatalf("readyz with the services down: %d", got)
+	}
+}
+
+// TestRunSplitSharedRateLimit runs two discovery gateways in separate processes (Runs) on one Redis:
+// the login limit per client IP (x-rate-limit: 10/min, burst 5) is shared, so attempts spread over
+// both gateways are refused together once the bucket is empty.
+func TestRunSplitSharedRateLimit(t *testing.T) {
+	redisURL := os.Getenv("MEDIAMESH_TEST_REDIS_URL")
+	if redisURL == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("MEDIAMESH_TEST_REDIS_URL is not set")
+		}
+		t.Skip("MEDIAMESH_TEST_REDIS_URL is not set; start redis-server to run this test")
+	}
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	defer client.Close()
+	// Start from an empty bucket for loopback on the login operation.
+	keys, _ := client.Keys(context.Background(), "mm:rl:gw:login:*").Result()
+	if len(keys) > 0 {
+		client.Del(context.Background(), keys...)
+	}
+
+	svc := Default()
+	svc.Target = []string{ServiceDiscovery, ServiceSearch, ServiceAuth}
+	svc.DataDir = t.TempDir()
+	svc.Redis.URL = redisURL
+	for _, s := range svc.Target {
+		svc.Services.Endpoint(s).Addr = freeAddr(t)
+	}
+	start(t, svc)
+
+	var gateways []string
+	for i := 0; i < 2; i++ {
+		gw := Default()
+		gw.Target = []string{GatewayDiscovery}
+		gw.Gateway.DiscoveryAddr = "127.0.0.1:0"
+		gw.DataDir = t.TempDir()
+		gw.Redis.URL = redisURL
+		for _, s := range svc.Target {
+			gw.Services.Endpoint(s).URL = "http://" + svc.Services.Endpoint(s).Addr
+		}
+		urls, _, _ := start(t, gw)
+		gateways = append(gateways, urls["discovery gateway"])
+	}
+	var codes []int
+	for i := 0; i < 7; i++ {
+		body := fmt.Sprintf(`{"email":"nobody%d@example.com","password":"not the password"}`, i)
+		code, _ := call(t, "POST", gateways[i%2]+"/api/v1/auth/login", "", body)
+		codes = append(codes, code)
+	}
+	for i, c := range codes[:6] {
+		if c != 401 {
+			t.Fatalf("attempt %d: %d (all: %v)", i, c, codes)
+		}
+	}
+	if codes[6] != 429 {
+		t.Fatalf("the 7th attempt across both gateways must be refused: %v", codes)
 	}
 }
