@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -17,8 +18,10 @@ import (
 
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/gateway"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 	"github.com/mediamesh/mediamesh/services/auth"
@@ -42,6 +45,8 @@ type platform struct {
 	cfg     Config
 	log     *slog.Logger
 	limiter ratelimit.Limiter
+	bus     eventbus.Publisher // nil: events stay in the outboxes (split mode without Kafka)
+	dbs     map[string]*database.DB
 	closers []func() error
 }
 
@@ -56,6 +61,7 @@ func (p *platform) database(ctx context.Context, name string) (*database.DB, err
 		return nil, fmt.Errorf("%s database: %w", name, err)
 	}
 	p.closers = append(p.closers, db.Close)
+	p.dbs[name] = db
 	return db, nil
 }
 
@@ -112,6 +118,35 @@ func (p *platform) newLimiter() (ratelimit.Limiter, error) {
 	}), nil
 }
 
+// newBus picks the event transport: in-process delivery when this process runs everything, else
+// none yet (Kafka arrives with the event backbone), and then events wait in the outboxes.
+func (p *platform) newBus(plan *Plan) eventbus.Publisher {
+	if contains(p.cfg.Target, TargetAll) {
+		return eventbus.NewMemory()
+	}
+	if len(plan.InProcess) > 0 {
+		p.log.Warn("no event transport in split mode yet: events stay in the outboxes until a relay with Kafka publishes them")
+	}
+	return nil
+}
+
+// relays returns one outbox relay per service database of this process.
+func (p *platform) relays() []*outbox.Relay {
+	if p.bus == nil {
+		return nil
+	}
+	names := make([]string, 0, len(p.dbs))
+	for n := range p.dbs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]*outbox.Relay, 0, len(names))
+	for _, n := range names {
+		out = append(out, &outbox.Relay{Name: n, DB: p.dbs[n], Publisher: p.bus, Log: p.log.With("relay", n)})
+	}
+	return out
+}
+
 // verifier checks access tokens with the auth service's keys: in process when auth runs here,
 // else from its JWKS over HTTP, cached.
 func (p *platform) verifier(plan *Plan, authSvc *auth.Service) *authn.TokenVerifier {
@@ -130,7 +165,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	p := &platform{cfg: cfg, log: log}
+	p := &platform{cfg: cfg, log: log, dbs: map[string]*database.DB{}}
 	defer func() {
 		for i := len(p.closers) - 1; i >= 0; i-- {
 			_ = p.closers[i]()
@@ -139,6 +174,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if p.limiter, err = p.newLimiter(); err != nil {
 		return err
 	}
+	p.bus = p.newBus(plan)
 	services := map[string]service{}
 	var authSvc *auth.Service
 	for _, name := range plan.InProcess {
@@ -230,7 +266,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, len(servers))
+	errs := make([]error, len(servers)+len(p.dbs))
+	for i, r := range p.relays() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil {
+				errs[len(servers)+i] = err
+				cancel()
+			}
+		}()
+	}
 	for i, srv := range servers {
 		wg.Add(1)
 		go func() {

@@ -167,6 +167,11 @@ func Unsent(ctx context.Context, db *database.DB, limit int) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: read unsent: %w", err)
 	}
+	return scanRecords(rows)
+}
+
+// scanRecords reads outbox rows selected in Record order and closes rows.
+func scanRecords(rows *sql.Rows) ([]Record, error) {
 	defer rows.Close()
 	var out []Record
 	for rows.Next() {
@@ -177,7 +182,7 @@ func Unsent(ctx context.Context, db *database.DB, limit int) ([]Record, error) {
 		)
 		if err := rows.Scan(&r.ID, &r.EventID, &r.Topic, &r.AggregateID, &r.EventType, &r.Payload, &headers,
 			&r.OccurredAt, &r.CreatedAt, &r.Attempts, &lastError); err != nil {
-			return nil, fmt.Errorf("outbox: read unsent: %w", err)
+			return nil, fmt.Errorf("outbox: read rows: %w", err)
 		}
 		if err := json.Unmarshal([]byte(headers), &r.Headers); err != nil {
 			return nil, fmt.Errorf("outbox: row %d: headers: %w", r.ID, err)
@@ -189,7 +194,7 @@ func Unsent(ctx context.Context, db *database.DB, limit int) ([]Record, error) {
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("outbox: read unsent: %w", err)
+		return nil, fmt.Errorf("outbox: read rows: %w", err)
 	}
 	return out, nil
 }

@@ -1,0 +1,66 @@
+// Package eventbus moves events between services: Avro-encoded messages keyed by aggregate id, so
+// the events of one aggregate keep their order. Two implementations share these interfaces:
+// in-process delivery for the embedded `all` mode (fed by the outbox relay, so it is as durable as
+// the outbox) and Apache Kafka via segmentio/kafka-go for split mode.
+package eventbus
+
+import (
+	"context"
+	"time"
+)
+
+// Header names every message carries.
+const (
+	HeaderEventType   = "event_type"         // e.g. content.published
+	HeaderEventID     = "event_id"           // UUID; consumers dedupe on it
+	HeaderFingerprint = "schema_fingerprint" // CRC-64-AVRO of the writer schema, 16 hex digits
+	HeaderTraceParent = "traceparent"        // W3C trace context, when known
+	HeaderError       = "error"              // on dead-lettered messages: why the handler gave up
+)
+
+// Topics of the platform.
+const (
+	TopicContent   = "content.events"
+	TopicIngest    = "ingest.events"
+	TopicDiscovery = "discovery.events"
+	TopicAuth      = "auth.events"
+)
+
+// DeadLetterTopic is where a consumer group parks messages its handler could not process.
+func DeadLetterTopic(topic string) string { return topic + ".dlq" }
+
+// Message is one event on the wire.
+type Message struct {
+	Topic   string
+	Key     string            // the aggregate id
+	Value   []byte            // Avro single-object encoding
+	Headers map[string]string // see the Header* constants
+
+	// Set on consumed messages.
+	Partition int
+	Offset    int64
+	Time      time.Time
+}
+
+// Publisher publishes messages. Publish returns nil only after the broker acknowledged every
+// message (on Kafka: by all in-sync replicas); on error none of them may be assumed delivered.
+type Publisher interface {
+	Publish(ctx context.Context, msgs ...Message) error
+	Close() error
+}
+
+// Handler processes one message. It must be idempotent (dedupe on the event id): delivery is at
+// least once. An error makes the subscriber retry with backoff, then dead-letter the message.
+type Handler func(ctx context.Context, m Message) error
+
+// SubscribeOptions tune a subscription.
+type SubscribeOptions struct {
+	MaxAttempts int           // handler attempts before dead-lettering; 0 means 5
+	Backoff     time.Duration // first retry delay, doubling; 0 means 100ms
+}
+
+// Subscriber consumes topics as a consumer group. Subscribe blocks until ctx ends; an offset is
+// committed only after the handler succeeded or the message was dead-lettered.
+type Subscriber interface {
+	Subscribe(ctx context.Context, group string, topics []string, h Handler, opts SubscribeOptions) error
+}

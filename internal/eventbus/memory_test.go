@@ -1,0 +1,85 @@
+package eventbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func noSleep(context.Context, time.Duration) error { return nil }
+
+func TestMemoryDelivery(t *testing.T) {
+	bus := NewMemory()
+	bus.sleep = noSleep
+	var mu sync.Mutex
+	got := map[string][]string{}
+	record := func(group string) Handler {
+		return func(_ context.Context, m Message) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got[group] = append(got[group], m.Key+":"+m.Headers[HeaderEventID])
+			return nil
+		}
+	}
+	stopA, err := bus.Register("search", []string{TopicContent}, record("search"), SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.Register("discovery", []string{TopicContent, TopicAuth}, record("discovery"), SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.Register("search", []string{TopicContent}, record("x"), SubscribeOptions{}); err == nil {
+		t.Fatal("a group subscribes to a topic once")
+	}
+	for i := 0; i < 5; i++ {
+		if err := bus.Publish(context.Background(), Message{Topic: TopicContent, Key: "p1", Headers: map[string]string{HeaderEventID: fmt.Sprint(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopA()
+	_ = bus.Publish(context.Background(), Message{Topic: TopicContent, Key: "p1", Headers: map[string]string{HeaderEventID: "5"}})
+	if fmt.Sprint(got["search"]) != "[p1:0 p1:1 p1:2 p1:3 p1:4]" || len(got["discovery"]) != 6 {
+		t.Fatalf("deliveries %v", got)
+	}
+}
+
+func TestMemoryRetriesThenDeadLetters(t *testing.T) {
+	bus := NewMemory()
+	bus.sleep = noSleep
+	calls := 0
+	_, _ = bus.Register("flaky", []string{TopicContent}, func(context.Context, Message) error {
+		calls++
+		if calls < 3 {
+			return errors.New("transient")
+		}
+		return nil
+	}, SubscribeOptions{MaxAttempts: 3})
+	var dead []Message
+	_, _ = bus.Register("broken", []string{TopicIngest}, func(context.Context, Message) error { return errors.New("poison") }, SubscribeOptions{MaxAttempts: 2})
+	_, _ = bus.Register("dlq-reader", []string{DeadLetterTopic(TopicIngest)}, func(_ context.Context, m Message) error {
+		dead = append(dead, m)
+		return nil
+	}, SubscribeOptions{})
+	if err := bus.Publish(context.Background(), Message{Topic: TopicContent, Key: "a"}); err != nil || calls != 3 {
+		t.Fatalf("retry: %v after %d calls", err, calls)
+	}
+	if err := bus.Publish(context.Background(), Message{Topic: TopicIngest, Key: "b", Headers: map[string]string{HeaderEventID: "e1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || dead[0].Headers[HeaderEventID] != "e1" || dead[0].Headers[HeaderError] == "" {
+		t.Fatalf("dead letters %+v", dead)
+	}
+}
+
+func TestMemoryCancelledPublishFails(t *testing.T) {
+	bus := NewMemory()
+	_, _ = bus.Register("slow", []string{TopicContent}, func(ctx context.Context, _ Message) error { return errors.New("down") }, SubscribeOptions{MaxAttempts: 3, Backoff: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := bus.Publish(ctx, Message{Topic: TopicContent}); err == nil {
+		t.Fatal("a publish whose delivery was cut short must fail, so the outbox keeps the row")
+	}
+}

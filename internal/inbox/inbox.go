@@ -1,0 +1,54 @@
+// Package inbox makes event consumers idempotent: a consumer records each event id it applied in
+// the same transaction as the effect, so a redelivered event (delivery is at least once) changes
+// nothing, and a replay from the beginning rebuilds the same state.
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"io/fs"
+	"time"
+
+	"github.com/mediamesh/mediamesh/internal/database"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate creates the inbox table.
+func Migrate(ctx context.Context, db *database.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return db.Migrate(ctx, "inbox", sub)
+}
+
+// Apply runs effect in a transaction unless consumer already applied eventID. It reports whether
+// the effect ran. If effect fails, nothing is recorded and the event will be applied again.
+func Apply(ctx context.Context, db *database.DB, consumer, eventID string, effect func(tx *sql.Tx) error) (bool, error) {
+	applied := false
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO inbox (consumer, event_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+			consumer, eventID, time.Now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // seen before
+		}
+		if err := effect(tx); err != nil {
+			return err
+		}
+		applied = true
+		return nil
+	})
+	return applied, err
+}
+
+// Forget removes a consumer's records, before a replay that rebuilds its read model from scratch.
+func Forget(ctx context.Context, db *database.DB, consumer string) error {
+	_, err := db.ExecContext(ctx, db.Rebind(`DELETE FROM inbox WHERE consumer = ?`), consumer)
+	return err
+}

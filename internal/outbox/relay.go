@@ -1,0 +1,195 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+)
+
+// Relay publishes the rows of one database's outbox, in id order, at least once: a row is marked
+// sent only after the publisher acknowledged it. While the publisher fails (Kafka down) the rows
+// stay, writes go on, and the relay retries with backoff until they flow again. On PostgreSQL only
+// one relay per database publishes at a time (an advisory lock), so order per aggregate holds even
+// with several processes; the others wait as standbys.
+type Relay struct {
+	Name      string // the producing service, for logs
+	DB        *database.DB
+	Publisher eventbus.Publisher
+	Log       *slog.Logger
+	Batch     int           // rows per publish; 0 means 100
+	Interval  time.Duration // poll interval when idle; 0 means 200ms
+	MaxDelay  time.Duration // largest retry backoff; 0 means 30s
+
+	wake    chan struct{}
+	backlog atomic.Int64
+	sent    atomic.Int64
+}
+
+// Wake asks the relay to look at the outbox now (after a commit), instead of at its next poll.
+func (r *Relay) Wake() {
+	if r.wake == nil {
+		return
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Backlog is the number of unsent rows the relay saw last.
+func (r *Relay) Backlog() int64 { return r.backlog.Load() }
+
+// Sent is the number of rows the relay has published.
+func (r *Relay) Sent() int64 { return r.sent.Load() }
+
+// Run publishes until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	batch, interval, maxDelay := r.Batch, r.Interval, r.MaxDelay
+	if batch <= 0 {
+		batch = 100
+	}
+	if interval <= 0 {
+		interval = 200 * time.Millisecond
+	}
+	if maxDelay <= 0 {
+		maxDelay = 30 * time.Second
+	}
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	release, err := r.lead(ctx, interval)
+	if err != nil {
+		return nil // ctx ended while waiting to lead
+	}
+	defer release()
+
+	delay := interval
+	for {
+		n, err := r.relayOnce(ctx, batch)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			r.Log.Warn("outbox relay: publish failed; rows stay in the outbox", "service", r.Name, "error", err, "retry_in", delay)
+			delay = min(delay*2, maxDelay)
+		case n == batch:
+			delay = interval
+			continue // more waiting
+		default:
+			delay = interval
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-time.After(delay):
+		}
+	}
+}
+
+// relayOnce publishes one batch and returns how many rows it published.
+func (r *Relay) relayOnce(ctx context.Context, batch int) (int, error) {
+	if n, err := Backlog(ctx, r.DB); err == nil {
+		r.backlog.Store(n)
+	}
+	recs, err := Unsent(ctx, r.DB, batch)
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	msgs := make([]eventbus.Message, len(recs))
+	ids := make([]int64, len(recs))
+	for i, rec := range recs {
+		msgs[i] = Message(rec)
+		ids[i] = rec.ID
+	}
+	if err := r.Publisher.Publish(ctx, msgs...); err != nil {
+		for _, id := range ids {
+			_ = MarkFailed(context.WithoutCancel(ctx), r.DB, id, err)
+		}
+		return 0, err
+	}
+	// The broker has the messages: record that even if ctx ends now.
+	if err := MarkSent(context.WithoutCancel(ctx), r.DB, ids...); err != nil {
+		return 0, err
+	}
+	r.sent.Add(int64(len(ids)))
+	r.backlog.Add(-int64(len(ids)))
+	return len(ids), nil
+}
+
+// Message turns an outbox row into the message the bus carries.
+func Message(rec Record) eventbus.Message {
+	h := make(map[string]string, len(rec.Headers)+3)
+	for k, v := range rec.Headers {
+		h[k] = v
+	}
+	h[eventbus.HeaderEventType] = rec.EventType
+	h[eventbus.HeaderEventID] = rec.EventID
+	if fp, _, err := ParseSingleObject(rec.Payload); err == nil {
+		h[eventbus.HeaderFingerprint] = fmt.Sprintf("%016x", fp)
+	}
+	return eventbus.Message{Topic: rec.Topic, Key: rec.AggregateID, Value: rec.Payload, Headers: h, Time: rec.OccurredAt}
+}
+
+// lead waits until this relay may publish: always on SQLite (one process owns the file), and on
+// PostgreSQL once it holds the advisory lock, on a connection of its own kept for the whole run.
+func (r *Relay) lead(ctx context.Context, interval time.Duration) (func(), error) {
+	if r.DB.Dialect != database.Postgres {
+		return func() {}, nil
+	}
+	for {
+		conn, err := r.DB.Conn(ctx)
+		if err == nil {
+			var got bool
+			if err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext(current_schema() || '.outbox_relay'))`).Scan(&got); err == nil && got {
+				return func() {
+					_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext(current_schema() || '.outbox_relay'))`)
+					conn.Close()
+				}, nil
+			}
+			conn.Close()
+		}
+		if err != nil && err != sql.ErrConnDone && ctx.Err() == nil {
+			r.Log.Warn("outbox relay: cannot take the relay lock", "service", r.Name, "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(interval * 10):
+		}
+	}
+}
+
+// Replay calls h for every event of topic in this outbox, sent or not, in id order: in embedded mode
+// the outbox is the log a read model is rebuilt from. Sent rows are kept until PurgeSent removes them.
+func Replay(ctx context.Context, db *database.DB, topic string, h eventbus.Handler) error {
+	var after int64
+	for {
+		rows, err := db.QueryContext(ctx, db.Rebind(`SELECT id, event_id, topic, aggregate_id, event_type, payload, headers, occurred_at, created_at, attempts, last_error
+			FROM outbox WHERE topic = ? AND id > ? ORDER BY id LIMIT 500`), topic, after)
+		if err != nil {
+			return fmt.Errorf("outbox: replay: %w", err)
+		}
+		recs, err := scanRecords(rows)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, rec := range recs {
+			m := Message(rec)
+			m.Offset = rec.ID
+			if err := h(ctx, m); err != nil {
+				return err
+			}
+			after = rec.ID
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/gen/events/authevents"
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/database/databasetest"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+)
+
+// flakyBus fails every publish while down is set.
+type flakyBus struct {
+	*eventbus.Memory
+	down  atomic.Bool
+	tries atomic.Int32
+}
+
+func (f *flakyBus) Publish(ctx context.Context, msgs ...eventbus.Message) error {
+	f.tries.Add(1)
+	if f.down.Load() {
+		return errors.New("broker unreachable")
+	}
+	return f.Memory.Publish(ctx, msgs...)
+}
+
+type received struct {
+	mu    sync.Mutex
+	byKey map[string][]string // aggregate -> event ids in delivery order
+	ids   map[string]int
+}
+
+func (r *received) handler(_ context.Context, m eventbus.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byKey[m.Key] = append(r.byKey[m.Key], m.Headers[eventbus.HeaderEventID])
+	r.ids[m.Headers[eventbus.HeaderEventID]]++
+	return nil
+}
+
+func (r *received) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+func appendEvents(t *testing.T, db *database.DB, keys []string, perKey int) map[string][]string {
+	t.Helper()
+	want := map[string][]string{}
+	for i := 0; i < perKey; i++ {
+		for _, k := range keys {
+			id := uuid.Must(uuid.NewV7()).String()
+			ev := &authevents.UserRoleChanged{EventID: id, OccurredAt: time.Now(), AggregateID: k, UserID: k, OldRoles: []string{"USER"}, NewRoles: []string{"EDITOR"}}
+			if err := db.InTx(context.Background(), func(tx *sql.Tx) error { return Append(context.Background(), tx, db, ev, nil) }); err != nil {
+				t.Fatal(err)
+			}
+			want[k] = append(want[k], id)
+		}
+	}
+	return want
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRelayDeliversInOrderThroughAnOutage(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		bus := &flakyBus{Memory: eventbus.NewMemory()}
+		got := &received{byKey: map[string][]string{}, ids: map[string]int{}}
+		if _, err := bus.Register("test", []string{authevents.TopicAuthEvents}, got.handler, eventbus.SubscribeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		relay := &Relay{Name: "test", DB: db, Publisher: bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Batch: 7, Interval: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond}
+		done := make(chan error, 1)
+		go func() { done <- relay.Run(ctx) }()
+
+		keys := []string{"u1", "u2", "u3"}
+		want := appendEvents(t, db, keys, 10)
+		waitFor(t, "first 30 events", func() bool { return got.count() == 30 })
+
+		// The broker goes away: writes still succeed, nothing is delivered, rows wait.
+		bus.down.Store(true)
+		before := bus.tries.Load()
+		more := appendEvents(t, db, keys, 5)
+		waitFor(t, "failed attempts", func() bool { return bus.tries.Load() > before+2 })
+		if n, _ := Backlog(ctx, db); n != 15 || got.count() != 30 {
+			t.Fatalf("during the outage: backlog %d, delivered %d", n, got.count())
+		}
+		// It comes back: everything flows, each event once, in order per aggregate.
+		bus.down.Store(false)
+		relay.Wake()
+		waitFor(t, "all 45 events", func() bool { return got.count() == 45 })
+		for _, k := range keys {
+			want[k] = append(want[k], more[k]...)
+			if fmt.Sprint(got.byKey[k]) != fmt.Sprint(want[k]) {
+				t.Fatalf("order for %s:\n got %v\nwant %v", k, got.byKey[k], want[k])
+			}
+		}
+		for id, n := range got.ids {
+			if n != 1 {
+				t.Fatalf("event %s delivered %d times", id, n)
+			}
+		}
+		waitFor(t, "backlog 0", func() bool { n, _ := Backlog(ctx, db); return n == 0 })
+		if relay.Sent() != 45 {
+			t.Fatalf("sent %d", relay.Sent())
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestRelaysElectOneLeader runs two relays on one PostgreSQL outbox: one publishes, the other
+// waits, so nothing is published twice.
+func TestRelaysElectOneLeader(t *testing.T) {
+	db := databasetest.Postgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	bus := eventbus.NewMemory()
+	got := &received{byKey: map[string][]string{}, ids: map[string]int{}}
+	if _, err := bus.Register("test", []string{authevents.TopicAuthEvents}, got.handler, eventbus.SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := &Relay{Name: "a", DB: db, Publisher: bus, Log: log, Interval: 5 * time.Millisecond}
+	b := &Relay{Name: "b", DB: db, Publisher: bus, Log: log, Interval: 5 * time.Millisecond}
+	var wg sync.WaitGroup
+	for _, r := range []*Relay{a, b} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.Run(ctx) }()
+	}
+	appendEvents(t, db, []string{"u1", "u2"}, 20)
+	waitFor(t, "40 events", func() bool { return got.count() == 40 })
+	time.Sleep(50 * time.Millisecond)
+	for id, n := range got.ids {
+		if n != 1 {
+			t.Fatalf("event %s delivered %d times", id, n)
+		}
+	}
+	if a.Sent() > 0 && b.Sent() > 0 {
+		t.Fatalf("both relays published: %d and %d", a.Sent(), b.Sent())
+	}
+	cancel()
+	wg.Wait()
+}
+
+func TestReplay(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		want := appendEvents(t, db, []string{"u1", "u2"}, 300) // more than one replay page
+		recs, _ := Unsent(ctx, db, 100)
+		ids := make([]int64, 0, len(recs))
+		for _, r := range recs {
+			ids = append(ids, r.ID)
+		}
+		if err := MarkSent(ctx, db, ids...); err != nil { // replay covers sent rows too
+			t.Fatal(err)
+		}
+		got := &received{byKey: map[string][]string{}, ids: map[string]int{}}
+		if err := Replay(ctx, db, authevents.TopicAuthEvents, got.handler); err != nil {
+			t.Fatal(err)
+		}
+		for k, ids := range want {
+			if fmt.Sprint(got.byKey[k]) != fmt.Sprint(ids) {
+				t.Fatalf("replay of %s out of order or incomplete", k)
+			}
+		}
+		none := &received{byKey: map[string][]string{}, ids: map[string]int{}}
+		if err := Replay(ctx, db, "content.events", none.handler); err != nil || none.count() != 0 {
+			t.Fatalf("other topic: %v %d", err, none.count())
+		}
+	})
+}
