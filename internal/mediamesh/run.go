@@ -214,14 +214,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			upstreams[s] = h
 			remoteChecks = append(remoteChecks, s)
 		}
+		gcfg := gateway.Config{Upstreams: upstreams, Verifier: verifier, Limiter: p.limiter, Log: glog}
 		var h http.Handler
 		var addr string
 		switch g {
 		case GatewayDiscovery:
-			h, err = public.New(public.Deps{Upstreams: upstreams, Verifier: verifier, Limiter: p.limiter, Log: glog})
+			h, err = public.New(gcfg)
 			addr = cfg.Gateway.DiscoveryAddr
 		case GatewayCMS:
-			h, err = cmsadmin.New(cmsadmin.Deps{Upstreams: upstreams, Verifier: verifier, Limiter: p.limiter, Log: glog})
+			h, err = cmsadmin.New(gcfg)
 			addr = cfg.Gateway.CMSAddr
 		}
 		if err != nil {

@@ -3,26 +3,16 @@
 package public
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/mediamesh/mediamesh/gen/openapi/bundle"
-	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/gateway"
-	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
 
-// Deps are the gateway's dependencies: one upstream per fronted service.
-type Deps struct {
-	Upstreams map[string]http.Handler
-	Verifier  authn.Verifier
-	Limiter   ratelimit.Limiter
-	Log       *slog.Logger
-}
-
-// New returns the gateway's handler.
-func New(d Deps) (http.Handler, error) {
-	gw, err := gateway.New(gateway.Config{Name: "discovery-gateway", Spec: bundle.Discovery, Upstreams: d.Upstreams, Verifier: d.Verifier, Limiter: d.Limiter, Log: d.Log})
+// New returns the gateway's handler; cfg brings the upstreams, verifier, limiter and log.
+func New(cfg gateway.Config) (http.Handler, error) {
+	cfg.Name, cfg.Spec = "discovery-gateway", bundle.Discovery
+	gw, err := gateway.New(cfg)
 	if err != nil {
 		return nil, err
 	}
