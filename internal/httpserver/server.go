@@ -30,6 +30,7 @@ type Server struct {
 	Handler         http.Handler
 	Log             *slog.Logger
 	ShutdownTimeout time.Duration
+	Metrics         http.Handler // served at /metrics when set
 
 	mu     sync.Mutex
 	checks map[string]ReadinessCheck
@@ -105,6 +106,9 @@ func (s *Server) root() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "server": s.Name})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
 	mux.Handle("/", s.Handler)
 	return RequestID(AccessLog(s.Log, Recover(s.Log, mux)))
 }
@@ -200,7 +204,7 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
 		}
 		level := slog.LevelInfo

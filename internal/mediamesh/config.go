@@ -32,6 +32,13 @@ type Config struct {
 	Services        Services      `yaml:"services"`
 	Auth            AuthConfig    `yaml:"auth"`
 	Redis           RedisConfig   `yaml:"redis"`
+	Kafka           KafkaConfig   `yaml:"kafka"`
+}
+
+// KafkaConfig selects Kafka for events; no brokers: in-process delivery (all mode only).
+type KafkaConfig struct {
+	Brokers    []string `yaml:"brokers" help:"host:port list of Kafka brokers; empty delivers events in process (all mode)"`
+	Partitions int      `yaml:"partitions" help:"partitions of the topics MediaMesh creates"`
 }
 
 // AuthConfig configures tokens, sign-up and the first ADMIN. Issuer and audience must be the same in
@@ -133,6 +140,7 @@ func Default() Config {
 			LoginRate: "10/min", LoginBurst: 5,
 		},
 		Redis: RedisConfig{FailOpen: true},
+		Kafka: KafkaConfig{Partitions: 3},
 	}
 }
 
@@ -242,6 +250,14 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			errs = append(errs, errors.New("redis.url: want redis://host:port/db"))
 		}
+	}
+	for _, b := range c.Kafka.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			errs = append(errs, fmt.Errorf("kafka.brokers: %q is not host:port", b))
+		}
+	}
+	if c.Kafka.Partitions < 1 {
+		errs = append(errs, errors.New("kafka.partitions: must be at least 1"))
 	}
 	for _, s := range AllServices {
 		ep := c.Services.Endpoint(s)

@@ -24,6 +24,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
+	"github.com/mediamesh/mediamesh/internal/telemetry"
 	"github.com/mediamesh/mediamesh/services/auth"
 	"github.com/mediamesh/mediamesh/services/cms"
 	"github.com/mediamesh/mediamesh/services/discovery"
@@ -118,14 +119,28 @@ func (p *platform) newLimiter() (ratelimit.Limiter, error) {
 	}), nil
 }
 
-// newBus picks the event transport: in-process delivery when this process runs everything, else
-// none yet (Kafka arrives with the event backbone), and then events wait in the outboxes.
-func (p *platform) newBus(plan *Plan) eventbus.Publisher {
+// newBus picks the event transport: Kafka when brokers are configured, else in-process delivery
+// when this process runs everything. A split process without Kafka has no transport: its events
+// wait in its outbox (Validate refuses that for event consumers).
+func (p *platform) newBus(ctx context.Context, plan *Plan) eventbus.Publisher {
+	if brokers := p.cfg.Kafka.Brokers; len(brokers) > 0 {
+		opts := []eventbus.KafkaOption{eventbus.WithKafkaLogger(p.log), eventbus.WithKafkaTopicPartitions(p.cfg.Kafka.Partitions)}
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		topics := []string{eventbus.TopicContent, eventbus.TopicIngest, eventbus.TopicDiscovery, eventbus.TopicAuth}
+		if err := eventbus.EnsureTopics(tctx, brokers, topics, p.cfg.Kafka.Partitions, opts...); err != nil {
+			// Kafka may be down: writes go on and the relays publish when it is back.
+			p.log.Warn("could not create the Kafka topics now; the relays retry", "error", err)
+		}
+		pub := eventbus.NewKafkaPublisher(brokers, opts...)
+		p.closers = append(p.closers, pub.Close)
+		return pub
+	}
 	if contains(p.cfg.Target, TargetAll) {
 		return eventbus.NewMemory()
 	}
 	if len(plan.InProcess) > 0 {
-		p.log.Warn("no event transport in split mode yet: events stay in the outboxes until a relay with Kafka publishes them")
+		p.log.Warn("no kafka.brokers: events stay in the outboxes until a relay with Kafka publishes them")
 	}
 	return nil
 }
@@ -166,6 +181,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		return err
 	}
 	p := &platform{cfg: cfg, log: log, dbs: map[string]*database.DB{}}
+	reg := telemetry.NewRegistry()
+	metrics := telemetry.Handler(reg)
 	defer func() {
 		for i := len(p.closers) - 1; i >= 0; i-- {
 			_ = p.closers[i]()
@@ -174,7 +191,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if p.limiter, err = p.newLimiter(); err != nil {
 		return err
 	}
-	p.bus = p.newBus(plan)
+	p.bus = p.newBus(ctx, plan)
 	services := map[string]service{}
 	var authSvc *auth.Service
 	for _, name := range plan.InProcess {
@@ -228,14 +245,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		if err != nil {
 			return err
 		}
-		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout}
+		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics}
 		for _, s := range remoteChecks {
 			srv.AddReadinessCheck(s, gateway.HealthCheck(plan.Remote[s]))
 		}
 		servers = append(servers, srv)
 	}
 	for _, s := range plan.Listening {
-		servers = append(servers, &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: handlers[s], Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout})
+		servers = append(servers, &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: handlers[s], Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics})
 	}
 
 	listeners := make([]net.Listener, len(servers))
@@ -267,8 +284,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, len(servers)+len(p.dbs))
-	for i, r := range p.relays() {
+	relays := p.relays()
+	for _, r := range relays {
+		if err := telemetry.RegisterRelay(reg, r.Name, r); err != nil {
+			return err
+		}
+	}
+	errs := make([]error, len(servers)+len(relays))
+	for i, r := range relays {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

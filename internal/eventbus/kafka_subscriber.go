@@ -1,0 +1,315 @@
+package eventbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+const (
+	kafkaDefaultAttempts = 5
+	kafkaDefaultBackoff  = 100 * time.Millisecond
+	kafkaMaxBackoff      = 30 * time.Second
+	// kafkaFetchFailures consecutive fetch errors (spaced 1s, 2s, 4s, 8s: kafka-go already retries
+	// inside each) make Subscribe give up and return the error.
+	kafkaFetchFailures = 5
+	// kafkaDeadLetterTries is how many times a dead-letter write is tried (each one retried by
+	// kafka-go) before Subscribe gives up, leaving the message uncommitted.
+	kafkaDeadLetterTries = 3
+	// kafkaStatsInterval is how often an idle consumer checks its reader for rebalances.
+	kafkaStatsInterval = 5 * time.Second
+)
+
+// KafkaSubscriber consumes Kafka topics as consumer groups. Subscribe may be called several times
+// (for different groups or topics), concurrently.
+type KafkaSubscriber struct {
+	brokers []string
+	cfg     kafkaConfig
+
+	mu  sync.Mutex
+	lag map[kafkaLagKey]int64
+}
+
+type kafkaLagKey struct {
+	c         *kafkaConsumer
+	partition int
+}
+
+var _ Subscriber = (*KafkaSubscriber)(nil)
+
+// NewKafkaSubscriber returns a subscriber for the cluster reachable at brokers (host:port).
+func NewKafkaSubscriber(brokers []string, opts ...KafkaOption) *KafkaSubscriber {
+	return &KafkaSubscriber{
+		brokers: append([]string(nil), brokers...),
+		cfg:     newKafkaConfig(opts),
+		lag:     map[kafkaLagKey]int64{},
+	}
+}
+
+// Subscribe implements Subscriber. It joins consumer group group with one kafka-go reader per
+// topic, and blocks until ctx ends (then it returns nil) or consumption fails (then it returns the
+// error, having stopped the other topics' readers).
+//
+// A group that has no committed offset for a partition starts at its oldest message. Messages of
+// one topic are handled one at a time, in offset order per partition; different topics are handled
+// concurrently, so h must be safe for concurrent use when topics has several entries. A failed
+// handler is retried with exponential backoff (opts.Backoff, doubling, at most 30s between
+// attempts) up to opts.MaxAttempts times; then the message is written to DeadLetterTopic(topic)
+// with its key, value and headers plus HeaderError and the HeaderDeadLetter* headers. The offset
+// is committed only after the handler succeeded or the dead-letter write was acknowledged, so a
+// message whose handling was interrupted (ctx ended, process died) is delivered again, possibly to
+// another member of the group. A handler panic counts as a failure.
+//
+// Unless WithKafkaAutoCreateTopics(false) was given, Subscribe first creates the topics and their
+// dead-letter topics that do not exist (a failure there is logged, not fatal).
+func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []string, h Handler, opts SubscribeOptions) error {
+	topics = kafkaUnique(topics)
+	switch {
+	case group == "":
+		return errors.New("eventbus: kafka subscribe: empty group")
+	case len(topics) == 0:
+		return errors.New("eventbus: kafka subscribe: no topics")
+	case h == nil:
+		return errors.New("eventbus: kafka subscribe: nil handler")
+	}
+	attempts, backoff := opts.MaxAttempts, opts.Backoff
+	if attempts <= 0 {
+		attempts = kafkaDefaultAttempts
+	}
+	if backoff <= 0 {
+		backoff = kafkaDefaultBackoff
+	}
+
+	if s.cfg.autoCreate {
+		all := append([]string(nil), topics...)
+		for _, t := range topics {
+			all = append(all, DeadLetterTopic(t))
+		}
+		if err := EnsureTopics(ctx, s.brokers, all, s.cfg.partitions, s.opts()...); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.cfg.logger.Warn("eventbus: kafka subscribe: could not ensure topics exist", "group", group, "topics", all, "err", err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dlq := NewKafkaPublisher(s.brokers, s.opts()...)
+	defer dlq.Close()
+
+	errs := make(chan error, len(topics))
+	for _, topic := range topics {
+		c := &kafkaConsumer{
+			sub:      s,
+			group:    group,
+			topic:    topic,
+			h:        h,
+			attempts: attempts,
+			backoff:  backoff,
+			dlq:      dlq,
+			reader:   kafka.NewReader(s.readerConfig(group, topic)),
+		}
+		go func() { errs <- c.run(ctx) }()
+	}
+	var first error
+	for range topics {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+func (s *KafkaSubscriber) opts() []KafkaOption {
+	cfg := s.cfg
+	return []KafkaOption{func(c *kafkaConfig) { *c = cfg }}
+}
+
+func (s *KafkaSubscriber) readerConfig(group, topic string) kafka.ReaderConfig {
+	return kafka.ReaderConfig{
+		Brokers:               s.brokers,
+		GroupID:               group,
+		Topic:                 topic,
+		Dialer:                s.cfg.dialer(),
+		MaxWait:               s.cfg.maxWait,
+		StartOffset:           kafka.FirstOffset,
+		CommitInterval:        0, // synchronous commits: CommitMessages returns once stored
+		WatchPartitionChanges: true,
+		Logger:                s.cfg.kafkaLog(slog.LevelDebug),
+		ErrorLogger:           s.cfg.kafkaLog(slog.LevelWarn),
+	}
+}
+
+// Lag returns, for each "topic/partition" this subscriber currently consumes, how many messages
+// of it the group has not processed yet: the partition's high watermark as of the last fetch minus
+// the offset the group will commit next. A partition appears once a message of it was fetched; it
+// disappears when its reader goes through a rebalance (the partition may have moved to another
+// member; it reappears with the next message fetched from it) and when its Subscribe returns. When
+// several subscriptions of this subscriber read the same partition, the largest lag is reported.
+//
+// kafka-go's ReaderStats.Lag is not used for the value: a group reader keeps one gauge for all its
+// partitions, and it measures what was fetched, not what was processed.
+func (s *KafkaSubscriber) Lag() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.lag))
+	for k, v := range s.lag {
+		name := k.c.topic + "/" + strconv.Itoa(k.partition)
+		if cur, ok := out[name]; !ok || v > cur {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+func (s *KafkaSubscriber) setLag(c *kafkaConsumer, km kafka.Message, next int64) {
+	lag := max(km.HighWaterMark-next, 0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lag[kafkaLagKey{c, km.Partition}] = lag
+}
+
+func (s *KafkaSubscriber) clearLag(c *kafkaConsumer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.lag {
+		if k.c == c {
+			delete(s.lag, k)
+		}
+	}
+}
+
+// kafkaConsumer is one topic of one Subscribe call.
+type kafkaConsumer struct {
+	sub      *KafkaSubscriber
+	group    string
+	topic    string
+	h        Handler
+	attempts int
+	backoff  time.Duration
+	dlq      *KafkaPublisher
+	reader   *kafka.Reader
+}
+
+func (c *kafkaConsumer) log() *slog.Logger {
+	return c.sub.cfg.logger.With("group", c.group, "topic", c.topic)
+}
+
+func (c *kafkaConsumer) run(ctx context.Context) error {
+	defer c.reader.Close()
+	defer c.sub.clearLag(c)
+	failures := 0
+	for {
+		// Wake up now and then while idle, to notice rebalances.
+		fctx, cancel := context.WithTimeout(ctx, kafkaStatsInterval)
+		km, err := c.reader.FetchMessage(fctx)
+		cancel()
+		if c.reader.Stats().Rebalances > 0 {
+			c.sub.clearLag(c)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(fctx.Err(), context.DeadlineExceeded) {
+				continue
+			}
+			failures++
+			if failures >= kafkaFetchFailures {
+				return fmt.Errorf("eventbus: kafka consume %s as %s: %w", c.topic, c.group, err)
+			}
+			c.log().Warn("eventbus: kafka fetch failed, retrying", "failures", failures, "err", err)
+			if !kafkaSleep(ctx, time.Second<<(failures-1)) {
+				return nil
+			}
+			continue
+		}
+		failures = 0
+		c.sub.setLag(c, km, km.Offset)
+
+		done, err := c.handle(ctx, km)
+		if err != nil {
+			return err
+		}
+		if !done {
+			return nil // ctx ended first: not committed, so it is delivered again
+		}
+		// The effect is stored: commit even if ctx ended meanwhile, or it would be redone.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), kafkaCommitTimeout)
+		err = c.reader.CommitMessages(cctx, km)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("eventbus: kafka commit %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
+		}
+		c.sub.setLag(c, km, km.Offset+1)
+	}
+}
+
+// handle runs the handler with retries, then dead-letters. It reports done=false when ctx ended
+// before the message was handled or dead-lettered.
+func (c *kafkaConsumer) handle(ctx context.Context, km kafka.Message) (done bool, err error) {
+	m := kafkaToMessage(km)
+	backoff := c.backoff
+	var herr error
+	attempt := 1
+	for ; ; attempt++ {
+		if herr = kafkaCall(ctx, c.h, m); herr == nil {
+			return true, nil
+		}
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		if attempt >= c.attempts {
+			break
+		}
+		c.log().Debug("eventbus: kafka handler failed, retrying", "partition", km.Partition, "offset", km.Offset, "attempt", attempt, "err", herr)
+		if !kafkaSleep(ctx, backoff) {
+			return false, nil
+		}
+		backoff = min(backoff*2, kafkaMaxBackoff)
+	}
+
+	dead := kafkaDeadLetter(m, c.group, attempt, herr)
+	for try := 1; ; try++ {
+		err = c.dlq.Publish(ctx, dead)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		if try >= kafkaDeadLetterTries {
+			return false, fmt.Errorf("eventbus: kafka dead-letter %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
+		}
+		c.log().Warn("eventbus: kafka dead-letter write failed, retrying", "partition", km.Partition, "offset", km.Offset, "err", err)
+		if !kafkaSleep(ctx, time.Second) {
+			return false, nil
+		}
+	}
+	c.log().Warn("eventbus: kafka message dead-lettered", "partition", km.Partition, "offset", km.Offset,
+		"key", m.Key, "event_id", m.Headers[HeaderEventID], "attempts", attempt, "err", herr)
+	return true, nil
+}
+
+// kafkaDeadLetter builds the dead-letter copy of m.
+func kafkaDeadLetter(m Message, group string, attempts int, cause error) Message {
+	headers := make(map[string]string, len(m.Headers)+6)
+	for k, v := range m.Headers {
+		headers[k] = v
+	}
+	headers[HeaderError] = fmt.Sprintf("consumer group %s: %v", group, cause)
+	headers[HeaderDeadLetterTopic] = m.Topic
+	headers[HeaderDeadLetterPartition] = strconv.Itoa(m.Partition)
+	headers[HeaderDeadLetterOffset] = strconv.FormatInt(m.Offset, 10)
+	headers[HeaderDeadLetterGroup] = group
+	headers[HeaderDeadLetterAttempts] = strconv.Itoa(attempts)
+	return Message{Topic: DeadLetterTopic(m.Topic), Key: m.Key, Value: m.Value, Headers: headers}
+}
