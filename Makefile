@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/mediamesh
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build run run-split generate check-generated compat release-specs lint test test-unit test-contract tools-npm clean
+.PHONY: all build run generate check-generated compat release-specs lint test test-unit test-contract bench tools-npm clean
 
 all: build
 
@@ -55,6 +55,10 @@ test-unit:
 
 test-contract: build
 	bash integration/contract/run.sh $(BIN)
+
+## bench: Go benchmarks; with MEDIAMESH_TEST_KAFKA_BROKERS set the event benchmarks run on Kafka.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/outbox ./internal/ratelimit
 
 clean:
 	rm -rf bin .tmp
