@@ -27,13 +27,19 @@ const (
 	// itself (see WithKafkaTopicPartitions).
 	DefaultKafkaPartitions = 3
 
-	kafkaClientID      = "mediamesh"
-	kafkaBatchTimeout  = 10 * time.Millisecond
-	kafkaMaxWait       = time.Second
-	kafkaReplayMaxWait = 100 * time.Millisecond
-	kafkaDialTimeout   = 10 * time.Second
-	kafkaAdminTimeout  = 30 * time.Second
-	kafkaCommitTimeout = 30 * time.Second
+	kafkaClientID     = "mediamesh"
+	kafkaBatchTimeout = 10 * time.Millisecond
+	kafkaMaxWait      = time.Second
+	// kafkaSessionTimeout: a member that stops heartbeating (every 3s) is out of the group after
+	// this long, and a rebalance waits at most this long for members to rejoin. kafka-go's 30s
+	// default left partitions idle for 30s after a crash or a broker restart.
+	kafkaSessionTimeout = 10 * time.Second
+	kafkaReplayMaxWait  = 100 * time.Millisecond
+	// kafkaAdminMetadataTTL is how stale the metadata an admin client polls may be.
+	kafkaAdminMetadataTTL = 200 * time.Millisecond
+	kafkaDialTimeout      = 10 * time.Second
+	kafkaAdminTimeout     = 30 * time.Second
+	kafkaCommitTimeout    = 30 * time.Second
 )
 
 // KafkaOption tunes NewKafkaPublisher, NewKafkaSubscriber, EnsureTopics and Replay.
@@ -46,16 +52,19 @@ type kafkaConfig struct {
 	partitions   int
 	batchTimeout time.Duration
 	maxWait      time.Duration
+	// sessionTimeout is the consumer group session and rebalance timeout.
+	sessionTimeout time.Duration
 }
 
 func newKafkaConfig(opts []KafkaOption) kafkaConfig {
 	c := kafkaConfig{
-		logger:       slog.Default(),
-		clientID:     kafkaClientID,
-		autoCreate:   true,
-		partitions:   DefaultKafkaPartitions,
-		batchTimeout: kafkaBatchTimeout,
-		maxWait:      kafkaMaxWait,
+		logger:         slog.Default(),
+		clientID:       kafkaClientID,
+		autoCreate:     true,
+		partitions:     DefaultKafkaPartitions,
+		batchTimeout:   kafkaBatchTimeout,
+		maxWait:        kafkaMaxWait,
+		sessionTimeout: kafkaSessionTimeout,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -63,9 +72,9 @@ func newKafkaConfig(opts []KafkaOption) kafkaConfig {
 	return c
 }
 
-// WithKafkaLogger sets where the Kafka implementation logs (dead-lettered messages, retried
-// failures, kafka-go's own errors at warn level and its chatter at debug level). The default is
-// slog.Default().
+// WithKafkaLogger sets where the Kafka implementation logs: dead-lettered messages and failures it
+// retries at warn level, kafka-go's own error reports (many per second while a broker is away) at
+// info level, its chatter at debug level. The default is slog.Default().
 func WithKafkaLogger(l *slog.Logger) KafkaOption {
 	return func(c *kafkaConfig) {
 		if l != nil {
@@ -121,8 +130,28 @@ func WithKafkaMaxWait(d time.Duration) KafkaOption {
 	}
 }
 
+// WithKafkaSessionTimeout sets the consumer group session timeout (default 10s; the broker
+// bounds it with group.min.session.timeout.ms, 6s by default): how long the partitions of a member
+// that died without leaving wait before they move to another member. The rebalance timeout is the
+// same.
+func WithKafkaSessionTimeout(d time.Duration) KafkaOption {
+	return func(c *kafkaConfig) {
+		if d > 0 {
+			c.sessionTimeout = d
+		}
+	}
+}
+
 func (c kafkaConfig) transport() *kafka.Transport {
 	return &kafka.Transport{ClientID: c.clientID, DialTimeout: kafkaDialTimeout}
+}
+
+// adminTransport is for short-lived admin clients that poll metadata: a kafka-go Transport answers
+// metadata requests from a cache it refreshes every MetadataTTL (6s by default).
+func (c kafkaConfig) adminTransport() *kafka.Transport {
+	tr := c.transport()
+	tr.MetadataTTL = kafkaAdminMetadataTTL
+	return tr
 }
 
 func (c kafkaConfig) dialer() *kafka.Dialer {
@@ -164,14 +193,15 @@ func NewKafkaPublisher(brokers []string, opts ...KafkaOption) *KafkaPublisher {
 			AllowAutoTopicCreation: cfg.autoCreate,
 			Transport:              tr,
 			Logger:                 cfg.kafkaLog(slog.LevelDebug),
-			ErrorLogger:            cfg.kafkaLog(slog.LevelWarn),
+			ErrorLogger:            cfg.kafkaLog(slog.LevelInfo),
 		},
 	}
 }
 
 // Publish implements Publisher. It returns nil only when every message was acknowledged by all
 // in-sync replicas. Messages of one call that share a partition are written in the order given;
-// messages on different partitions have no order between them.
+// messages on different partitions have no order between them. Partition and Offset of msgs are
+// ignored (the key decides the partition); a zero Time becomes the time of the write.
 func (p *KafkaPublisher) Publish(ctx context.Context, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil

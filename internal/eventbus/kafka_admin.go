@@ -17,11 +17,14 @@ import (
 // for each partition. Existing topics are left as they are (their partition count is not
 // changed). Call it at start-up, before publishing or subscribing.
 func EnsureTopics(ctx context.Context, brokers []string, topics []string, partitions int, opts ...KafkaOption) error {
+	if len(brokers) == 0 {
+		return errors.New("eventbus: ensure topics: no brokers")
+	}
 	if partitions < 1 {
 		return fmt.Errorf("eventbus: ensure topics: partitions must be at least 1, got %d", partitions)
 	}
 	cfg := newKafkaConfig(opts)
-	tr := cfg.transport()
+	tr := cfg.adminTransport()
 	defer tr.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr, Timeout: kafkaAdminTimeout}
 	if err := kafkaEnsureTopics(ctx, client, kafkaUnique(topics), partitions); err != nil {
@@ -168,8 +171,11 @@ func kafkaUnique(ss []string) []string {
 // (compaction, or transaction markers written by transactional producers, which MediaMesh does not
 // use); it then waits for a newer record or for ctx to end.
 func Replay(ctx context.Context, brokers []string, topic string, h Handler, opts ...KafkaOption) error {
+	if len(brokers) == 0 {
+		return errors.New("eventbus: replay: no brokers")
+	}
 	cfg := newKafkaConfig(opts)
-	tr := cfg.transport()
+	tr := cfg.adminTransport()
 	defer tr.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr, Timeout: kafkaAdminTimeout}
 
@@ -249,7 +255,7 @@ func kafkaReplayPartition(ctx context.Context, cfg kafkaConfig, brokers []string
 		MaxWait:         kafkaReplayMaxWait,
 		ReadLagInterval: -1,
 		Logger:          cfg.kafkaLog(slog.LevelDebug),
-		ErrorLogger:     cfg.kafkaLog(slog.LevelWarn),
+		ErrorLogger:     cfg.kafkaLog(slog.LevelInfo),
 	})
 	defer r.Close()
 	if err := r.SetOffset(from); err != nil {

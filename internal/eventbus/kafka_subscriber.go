@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -13,15 +14,12 @@ import (
 )
 
 const (
-	kafkaDefaultAttempts = 5
-	kafkaDefaultBackoff  = 100 * time.Millisecond
-	kafkaMaxBackoff      = 30 * time.Second
-	// kafkaFetchFailures consecutive fetch errors (spaced 1s, 2s, 4s, 8s: kafka-go already retries
-	// inside each) make Subscribe give up and return the error.
-	kafkaFetchFailures = 5
-	// kafkaDeadLetterTries is how many times a dead-letter write is tried (each one retried by
-	// kafka-go) before Subscribe gives up, leaving the message uncommitted.
-	kafkaDeadLetterTries = 3
+	kafkaMaxBackoff = 30 * time.Second
+	// kafkaRetryMin is the pause after a failed fetch (kafka-go has already retried, with its own
+	// backoff, and reconnects in the background) and the first one after a failed dead-letter write;
+	// those double up to kafkaRetryMax.
+	kafkaRetryMin = time.Second
+	kafkaRetryMax = 10 * time.Second
 	// kafkaStatsInterval is how often an idle consumer checks its reader for rebalances.
 	kafkaStatsInterval = 5 * time.Second
 )
@@ -53,8 +51,10 @@ func NewKafkaSubscriber(brokers []string, opts ...KafkaOption) *KafkaSubscriber 
 }
 
 // Subscribe implements Subscriber. It joins consumer group group with one kafka-go reader per
-// topic, and blocks until ctx ends (then it returns nil) or consumption fails (then it returns the
-// error, having stopped the other topics' readers).
+// topic, and blocks until ctx ends (then it returns nil) or consumption fails for good (then it
+// returns the error, having stopped the other topics' readers). Only errors that retrying cannot
+// fix end it (missing authorisation, invalid names, a dead letter too large for the broker): while
+// the brokers are unreachable it logs warnings and keeps trying, as kafka-go reconnects by itself.
 //
 // A group that has no committed offset for a partition starts at its oldest message. Messages of
 // one topic are handled one at a time, in offset order per partition; different topics are handled
@@ -71,6 +71,8 @@ func NewKafkaSubscriber(brokers []string, opts ...KafkaOption) *KafkaSubscriber 
 func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []string, h Handler, opts SubscribeOptions) error {
 	topics = kafkaUnique(topics)
 	switch {
+	case len(s.brokers) == 0:
+		return errors.New("eventbus: kafka subscribe: no brokers")
 	case group == "":
 		return errors.New("eventbus: kafka subscribe: empty group")
 	case len(topics) == 0:
@@ -78,13 +80,7 @@ func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []
 	case h == nil:
 		return errors.New("eventbus: kafka subscribe: nil handler")
 	}
-	attempts, backoff := opts.MaxAttempts, opts.Backoff
-	if attempts <= 0 {
-		attempts = kafkaDefaultAttempts
-	}
-	if backoff <= 0 {
-		backoff = kafkaDefaultBackoff
-	}
+	attempts, backoff := opts.attempts()
 
 	if s.cfg.autoCreate {
 		all := append([]string(nil), topics...)
@@ -143,8 +139,10 @@ func (s *KafkaSubscriber) readerConfig(group, topic string) kafka.ReaderConfig {
 		StartOffset:           kafka.FirstOffset,
 		CommitInterval:        0, // synchronous commits: CommitMessages returns once stored
 		WatchPartitionChanges: true,
+		SessionTimeout:        s.cfg.sessionTimeout,
+		RebalanceTimeout:      s.cfg.sessionTimeout,
 		Logger:                s.cfg.kafkaLog(slog.LevelDebug),
-		ErrorLogger:           s.cfg.kafkaLog(slog.LevelWarn),
+		ErrorLogger:           s.cfg.kafkaLog(slog.LevelInfo),
 	}
 }
 
@@ -222,12 +220,15 @@ func (c *kafkaConsumer) run(ctx context.Context) error {
 			if errors.Is(fctx.Err(), context.DeadlineExceeded) {
 				continue
 			}
-			failures++
-			if failures >= kafkaFetchFailures {
+			if kafkaPermanent(err) || errors.Is(err, io.EOF) {
 				return fmt.Errorf("eventbus: kafka consume %s as %s: %w", c.topic, c.group, err)
 			}
-			c.log().Warn("eventbus: kafka fetch failed, retrying", "failures", failures, "err", err)
-			if !kafkaSleep(ctx, time.Second<<(failures-1)) {
+			// The broker is away (restart, outage): kafka-go reconnects by itself.
+			failures++
+			if failures&(failures-1) == 0 || failures%60 == 0 { // 1, 2, 4, 8, ... and every minute
+				c.log().Warn("eventbus: kafka fetch failed, retrying", "failures", failures, "err", err)
+			}
+			if !kafkaSleep(ctx, kafkaRetryMin) {
 				return nil
 			}
 			continue
@@ -247,10 +248,50 @@ func (c *kafkaConsumer) run(ctx context.Context) error {
 		err = c.reader.CommitMessages(cctx, km)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("eventbus: kafka commit %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
+			if kafkaPermanent(err) {
+				return fmt.Errorf("eventbus: kafka commit %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
+			}
+			// Expected around a rebalance or a broker restart; it costs a redelivery, to whoever
+			// owns the partition next.
+			c.log().Warn("eventbus: kafka commit failed; the message will be delivered again",
+				"partition", km.Partition, "offset", km.Offset, "err", err)
+			continue
 		}
 		c.sub.setLag(c, km, km.Offset+1)
 	}
+}
+
+func kafkaRetryDelay(failures int) time.Duration {
+	return min(kafkaRetryMin<<min(failures-1, 10), kafkaRetryMax)
+}
+
+// kafkaPermanent reports whether err is a broker error that retrying cannot fix: a missing
+// authorisation, an invalid name or configuration, a record too large. Everything else (network
+// errors, broker restarts, rebalances, leader moves) is retried for as long as it takes.
+func kafkaPermanent(err error) bool {
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) {
+		for _, e := range werrs {
+			if e != nil {
+				err = e
+				break
+			}
+		}
+	}
+	var ke kafka.Error
+	if !errors.As(err, &ke) {
+		return false
+	}
+	switch ke {
+	case kafka.TopicAuthorizationFailed, kafka.GroupAuthorizationFailed, kafka.ClusterAuthorizationFailed,
+		kafka.TransactionalIDAuthorizationFailed, kafka.BrokerAuthorizationFailed, kafka.DelegationTokenAuthorizationFailed,
+		kafka.SASLAuthenticationFailed, kafka.UnsupportedSASLMechanism, kafka.IllegalSASLState,
+		kafka.InvalidTopic, kafka.InvalidGroupId, kafka.InvalidSessionTimeout, kafka.InvalidRequiredAcks,
+		kafka.InvalidConfiguration, kafka.PolicyViolation, kafka.UnsupportedVersion, kafka.UnsupportedCompressionType,
+		kafka.MessageSizeTooLarge, kafka.RecordListTooLarge, kafka.InvalidRecord:
+		return true
+	}
+	return false
 }
 
 // handle runs the handler with retries, then dead-letters. It reports done=false when ctx ended
@@ -277,6 +318,7 @@ func (c *kafkaConsumer) handle(ctx context.Context, km kafka.Message) (done bool
 		backoff = min(backoff*2, kafkaMaxBackoff)
 	}
 
+	// Until the dead letter is stored the message stays uncommitted, and its partition waits.
 	dead := kafkaDeadLetter(m, c.group, attempt, herr)
 	for try := 1; ; try++ {
 		err = c.dlq.Publish(ctx, dead)
@@ -286,11 +328,11 @@ func (c *kafkaConsumer) handle(ctx context.Context, km kafka.Message) (done bool
 		if ctx.Err() != nil {
 			return false, nil
 		}
-		if try >= kafkaDeadLetterTries {
+		if kafkaPermanent(err) {
 			return false, fmt.Errorf("eventbus: kafka dead-letter %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
 		}
-		c.log().Warn("eventbus: kafka dead-letter write failed, retrying", "partition", km.Partition, "offset", km.Offset, "err", err)
-		if !kafkaSleep(ctx, time.Second) {
+		c.log().Warn("eventbus: kafka dead-letter write failed, retrying", "partition", km.Partition, "offset", km.Offset, "try", try, "err", err)
+		if !kafkaSleep(ctx, kafkaRetryDelay(try)) {
 			return false, nil
 		}
 	}
