@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mediamesh/mediamesh/gen/events/authevents"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -215,5 +219,57 @@ func TestRunSplitSharedRateLimit(t *testing.T) {
 	}
 	if codes[6] != 429 {
 		t.Fatalf("the 7th attempt across both gateways must be refused: %v", codes)
+	}
+}
+
+// TestRunSplitKafka runs the auth service on its own with Kafka: a user created through its API
+// reaches auth.events as a user.registered event, through the outbox and the relay.
+func TestRunSplitKafka(t *testing.T) {
+	brokers := os.Getenv("MEDIAMESH_TEST_KAFKA_BROKERS")
+	if brokers == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("MEDIAMESH_TEST_KAFKA_BROKERS is not set")
+		}
+		t.Skip("MEDIAMESH_TEST_KAFKA_BROKERS is not set; start tools/kafka/start.sh to run this test")
+	}
+	cfg := Default()
+	cfg.Target = []string{ServiceAuth}
+	cfg.DataDir = t.TempDir()
+	cfg.Kafka.Brokers = strings.Split(brokers, ",")
+	cfg.Auth.AdminPassword = "kafka admin password"
+	cfg.Services.Auth.Addr = freeAddr(t)
+	start(t, cfg)
+	base := "http://" + cfg.Services.Auth.Addr
+
+	email := fmt.Sprintf("kafka-%d@example.com", time.Now().UnixNano())
+	code, body := call(t, "POST", base+"/api/v1/auth/signup", "", fmt.Sprintf(`{"email":%q,"display_name":"K","password":"a long enough password"}`, email))
+	if code != 201 {
+		t.Fatalf("signup: %d %s", code, body)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	found := make(chan struct{})
+	sub := eventbus.NewKafkaSubscriber(cfg.Kafka.Brokers, eventbus.WithKafkaLogger(quiet))
+	go func() {
+		_ = sub.Subscribe(ctx, "split-kafka-"+email, []string{eventbus.TopicAuth}, func(_ context.Context, m eventbus.Message) error {
+			if m.Headers[eventbus.HeaderEventType] != authevents.TypeUserRegistered {
+				return nil
+			}
+			var ev authevents.UserRegistered
+			if err := outbox.Decode(m.Value, (&ev).AvroSchema(), &ev); err != nil {
+				return err
+			}
+			if ev.Email == email && m.Key == ev.UserID {
+				close(found)
+				cancel()
+			}
+			return nil
+		}, eventbus.SubscribeOptions{})
+	}()
+	select {
+	case <-found:
+	case <-ctx.Done():
+		t.Fatal("user.registered did not reach Kafka")
 	}
 }
