@@ -27,6 +27,7 @@ type Config struct {
 	Target          []string      `yaml:"target" help:"modules to run: all, or a comma list of services and gateways"`
 	DataDir         string        `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
+	RelayAddr       string        `yaml:"relay_addr" help:"health and metrics address of the relay target"`
 	Log             LogConfig     `yaml:"log"`
 	Gateway         GatewayConfig `yaml:"gateway"`
 	Services        Services      `yaml:"services"`
@@ -122,6 +123,7 @@ func Default() Config {
 		Target:          []string{TargetAll},
 		DataDir:         "data",
 		ShutdownTimeout: 15 * time.Second,
+		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
 		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081"},
 		Services: Services{
@@ -231,6 +233,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q is not host:port", key, addr))
 		}
 	}
+	check("relay_addr", c.RelayAddr)
 	check("gateway.discovery_addr", c.Gateway.DiscoveryAddr)
 	check("gateway.cms_addr", c.Gateway.CMSAddr)
 	a := c.Auth

@@ -204,6 +204,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			authSvc = a
 		}
 	}
+	for _, name := range plan.Relays {
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return err
+		}
+		if err := outbox.Migrate(ctx, db); err != nil {
+			return fmt.Errorf("%s outbox: %w", name, err)
+		}
+	}
 	verifier := p.verifier(plan, authSvc)
 	handlers := map[string]http.Handler{}
 	for _, name := range plan.InProcess {
@@ -251,6 +260,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		}
 		servers = append(servers, srv)
 	}
+	if len(plan.Relays) > 0 {
+		srv := &httpserver.Server{Name: TargetRelay, Addr: cfg.RelayAddr, Handler: http.NotFoundHandler(), Log: log.With("target", TargetRelay), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics}
+		for _, name := range plan.Relays {
+			srv.AddReadinessCheck(name+"-database", p.dbs[name].PingContext)
+		}
+		servers = append(servers, srv)
+	}
 	for _, s := range plan.Listening {
 		servers = append(servers, &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: handlers[s], Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics})
 	}
@@ -271,6 +287,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			banner = append(banner, fmt.Sprintf("discovery gateway  %s  docs %s/docs  openapi %s/openapi.json  graphql %s/graphql", base, base, base, base))
 		case GatewayCMS:
 			banner = append(banner, fmt.Sprintf("cms gateway        %s  docs %s/docs  openapi %s/openapi.json", base, base, base))
+		case TargetRelay:
+			banner = append(banner, fmt.Sprintf("outbox relay       %s  relaying %s  metrics %s/metrics", base, strings.Join(plan.Relays, ", "), base))
 		default:
 			banner = append(banner, fmt.Sprintf("%-18s %s  health %s/healthz", srv.Name+" service", base, base))
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
+	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 )
@@ -247,12 +248,18 @@ func TestRunSplitKafka(t *testing.T) {
 		t.Fatalf("signup: %d %s", code, body)
 	}
 
+	awaitRegistered(t, cfg.Kafka.Brokers, email)
+}
+
+// awaitRegistered waits until a user.registered event for email is on auth.events.
+func awaitRegistered(t *testing.T, brokers []string, email string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	found := make(chan struct{})
-	sub := eventbus.NewKafkaSubscriber(cfg.Kafka.Brokers, eventbus.WithKafkaLogger(quiet))
+	sub := eventbus.NewKafkaSubscriber(brokers, eventbus.WithKafkaLogger(quiet))
 	go func() {
-		_ = sub.Subscribe(ctx, "split-kafka-"+email, []string{eventbus.TopicAuth}, func(_ context.Context, m eventbus.Message) error {
+		_ = sub.Subscribe(ctx, "await-"+email, []string{eventbus.TopicAuth}, func(_ context.Context, m eventbus.Message) error {
 			if m.Headers[eventbus.HeaderEventType] != authevents.TypeUserRegistered {
 				return nil
 			}
@@ -270,6 +277,43 @@ func TestRunSplitKafka(t *testing.T) {
 	select {
 	case <-found:
 	case <-ctx.Done():
-		t.Fatal("user.registered did not reach Kafka")
+		t.Fatalf("user.registered for %s did not reach Kafka", email)
 	}
+}
+
+// TestRunRelayTarget runs auth without Kafka, so its events wait in its outbox on PostgreSQL, and
+// then the relay target alone, which publishes them.
+func TestRunRelayTarget(t *testing.T) {
+	brokers := os.Getenv("MEDIAMESH_TEST_KAFKA_BROKERS")
+	if brokers == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("MEDIAMESH_TEST_KAFKA_BROKERS is not set")
+		}
+		t.Skip("MEDIAMESH_TEST_KAFKA_BROKERS is not set")
+	}
+	dbURL := databasetest.PostgresURL(t)
+
+	authCfg := Default()
+	authCfg.Target = []string{ServiceAuth}
+	authCfg.DataDir = t.TempDir()
+	authCfg.Services.Auth.DatabaseURL = dbURL
+	authCfg.Services.Auth.Addr = freeAddr(t)
+	start(t, authCfg)
+	email := fmt.Sprintf("relay-%d@example.com", time.Now().UnixNano())
+	code, body := call(t, "POST", "http://"+authCfg.Services.Auth.Addr+"/api/v1/auth/signup", "", fmt.Sprintf(`{"email":%q,"display_name":"R","password":"a long enough password"}`, email))
+	if code != 201 {
+		t.Fatalf("signup: %d %s", code, body)
+	}
+
+	relayCfg := Default()
+	relayCfg.Target = []string{TargetRelay}
+	relayCfg.DataDir = t.TempDir()
+	relayCfg.RelayAddr = "127.0.0.1:0"
+	relayCfg.Services.Auth.DatabaseURL = dbURL
+	relayCfg.Kafka.Brokers = strings.Split(brokers, ",")
+	urls, _, _ := start(t, relayCfg)
+	if got := status(t, "GET", urls["outbox relay"]+"/readyz"); got != 200 {
+		t.Fatalf("relay readyz %d", got)
+	}
+	awaitRegistered(t, relayCfg.Kafka.Brokers, email)
 }

@@ -21,6 +21,7 @@ const (
 	ServiceSearch    = "search"
 	GatewayDiscovery = "discovery-gateway"
 	GatewayCMS       = "cms-gateway"
+	TargetRelay      = "relay" // outbox relays for services that run in other processes
 )
 
 // AllServices lists the services in start order.
@@ -42,6 +43,7 @@ type Plan struct {
 	Listening []string          // in-process services that also listen on their own address
 	Remote    map[string]string // services reached over HTTP: name -> base URL
 	AuthURL   string            // where to fetch the JWKS when auth is not in this process
+	Relays    []string          // services whose outbox this process relays without running them
 }
 
 func contains(list []string, s string) bool {
@@ -81,12 +83,14 @@ func (c *Config) Plan() (*Plan, error) {
 			if !contains(p.Gateways, t) {
 				p.Gateways = append(p.Gateways, t)
 			}
+		case t == TargetRelay:
+			p.Relays = []string{} // filled below, once the in-process services are known
 		default:
 			unknown = append(unknown, t)
 		}
 	}
 	if len(unknown) > 0 {
-		valid := append(append([]string{TargetAll}, AllServices...), AllGateways...)
+		valid := append(append([]string{TargetAll, TargetRelay}, AllServices...), AllGateways...)
 		return nil, fmt.Errorf("target: unknown %s; valid targets are %s", strings.Join(unknown, ", "), strings.Join(valid, ", "))
 	}
 	var missing []string
@@ -103,15 +107,37 @@ func (c *Config) Plan() (*Plan, error) {
 			p.Remote[s] = url
 		}
 	}
-	if !contains(p.InProcess, ServiceAuth) {
-		// Every process verifies tokens, from the auth service's JWKS.
+	if p.Relays != nil {
+		for _, s := range AllServices {
+			if !contains(p.InProcess, s) && c.Services.Endpoint(s).DatabaseURL != "" {
+				p.Relays = append(p.Relays, s)
+			}
+		}
+		if len(p.Relays) == 0 {
+			missing = append(missing, "relay needs the services.<name>.database_url of the services whose outboxes it relays")
+		}
+		if len(c.Kafka.Brokers) == 0 {
+			missing = append(missing, "relay needs kafka.brokers to publish to")
+		}
+	}
+	// Every process that serves requests verifies tokens, from the auth service's JWKS; a relay-only
+	// process serves none.
+	serves := len(p.InProcess) > 0 || len(p.Gateways) > 0
+	if serves && !contains(p.InProcess, ServiceAuth) {
 		if p.AuthURL = c.Services.Auth.URL; p.AuthURL == "" {
 			missing = append(missing, "verifying tokens needs services.auth.url (or run auth in this process)")
 		}
 	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		return nil, errors.New("target: " + strings.Join(missing, "; "))
+	if err := joinMissing(missing); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+func joinMissing(missing []string) error {
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return errors.New("target: " + strings.Join(missing, "; "))
 }

@@ -31,7 +31,9 @@ func benchBus(b *testing.B) (string, eventbus.Publisher, func(ctx context.Contex
 		pub := eventbus.NewKafkaPublisher(list, eventbus.WithKafkaLogger(log))
 		sub := eventbus.NewKafkaSubscriber(list, eventbus.WithKafkaLogger(log))
 		return "kafka", pub, func(ctx context.Context, group string, h eventbus.Handler) {
-			go func() { _ = sub.Subscribe(ctx, group, []string{authevents.TopicAuthEvents}, h, eventbus.SubscribeOptions{}) }()
+			go func() {
+				_ = sub.Subscribe(ctx, group, []string{authevents.TopicAuthEvents}, h, eventbus.SubscribeOptions{})
+			}()
 		}
 	}
 	bus := eventbus.NewMemory()
