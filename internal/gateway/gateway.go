@@ -12,6 +12,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/contract"
 	"github.com/mediamesh/mediamesh/internal/docsui"
+	"github.com/mediamesh/mediamesh/internal/idempotency"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
@@ -23,7 +24,10 @@ type Config struct {
 	Upstreams map[string]http.Handler // by service name (x-service)
 	Verifier  authn.Verifier          // nil: secured operations answer 401
 	Limiter   ratelimit.Limiter       // enforces x-rate-limit; nil: no limits
-	Log       *slog.Logger
+	// Idempotency keeps the responses of x-idempotent operations by Idempotency-Key; nil: keys are
+	// passed through unhonoured.
+	Idempotency idempotency.Store
+	Log         *slog.Logger
 }
 
 // Gateway is an http.Handler for the API paths of one bundled contract.
@@ -72,7 +76,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, err)
 		return
 	}
-	g.cfg.Upstreams[m.Op.Service].ServeHTTP(w, r)
+	upstream := g.cfg.Upstreams[m.Op.Service]
+	if key := r.Header.Get(idempotencyKeyName); key != "" && m.Op.Idempotent && g.cfg.Idempotency != nil {
+		g.idempotent(w, r, m.Op, p, key, upstream)
+		return
+	}
+	upstream.ServeHTTP(w, r)
 }
 
 // rateLimit applies the operation's x-rate-limit, per user when the policy says so and the caller is

@@ -21,6 +21,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/gateway"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/idempotency"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
@@ -46,6 +47,7 @@ type platform struct {
 	cfg     Config
 	log     *slog.Logger
 	limiter ratelimit.Limiter
+	idem    idempotency.Store
 	bus     eventbus.Publisher // nil: events stay in the outboxes (split mode without Kafka)
 	dbs     map[string]*database.DB
 	closers []func() error
@@ -100,23 +102,27 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 	return nil, fmt.Errorf("unknown service %q", name)
 }
 
-// newLimiter returns the Redis limiter when redis.url is set, else the in-memory one.
-func (p *platform) newLimiter() (ratelimit.Limiter, error) {
+// newShared sets up the rate limiter and the idempotency records: in Redis when redis.url is set,
+// shared by every process, else in memory.
+func (p *platform) newShared() error {
 	if p.cfg.Redis.URL == "" {
-		return ratelimit.NewMemory(), nil
+		p.limiter, p.idem = ratelimit.NewMemory(), idempotency.NewMemory()
+		return nil
 	}
 	opts, err := redis.ParseURL(p.cfg.Redis.URL)
 	if err != nil {
-		return nil, fmt.Errorf("redis.url: %w", err)
+		return fmt.Errorf("redis.url: %w", err)
 	}
 	// Fail fast when Redis is down: the failure policy decides, requests must not wait on retries.
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
 	opts.MaxRetries, opts.DialerRetries = -1, 1
 	client := redis.NewClient(opts)
 	p.closers = append(p.closers, client.Close)
-	return ratelimit.WithFailurePolicy(ratelimit.NewRedis(client), p.cfg.Redis.FailOpen, func(err error) {
+	p.limiter = ratelimit.WithFailurePolicy(ratelimit.NewRedis(client), p.cfg.Redis.FailOpen, func(err error) {
 		p.log.Warn("rate limiter unavailable", "error", err, "fail_open", p.cfg.Redis.FailOpen)
-	}), nil
+	})
+	p.idem = idempotency.NewRedis(client)
+	return nil
 }
 
 // newBus picks the event transport: Kafka when brokers are configured, else in-process delivery
@@ -188,7 +194,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			_ = p.closers[i]()
 		}
 	}()
-	if p.limiter, err = p.newLimiter(); err != nil {
+	if err := p.newShared(); err != nil {
 		return err
 	}
 	p.bus = p.newBus(ctx, plan)
@@ -240,7 +246,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			upstreams[s] = h
 			remoteChecks = append(remoteChecks, s)
 		}
-		gcfg := gateway.Config{Upstreams: upstreams, Verifier: verifier, Limiter: p.limiter, Log: glog}
+		gcfg := gateway.Config{Upstreams: upstreams, Verifier: verifier, Limiter: p.limiter, Idempotency: p.idem, Log: glog}
 		var h http.Handler
 		var addr string
 		switch g {
