@@ -5,28 +5,56 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/httpclient"
 )
 
-// Remote forwards requests to a service in another process. A service that cannot be reached
-// answers 503 with Retry-After; the gateway does not hang on it.
-func Remote(service, baseURL string, log *slog.Logger) (http.Handler, error) {
+// RemoteOption configures Remote.
+type RemoteOption func(*httpclient.Config)
+
+// WithRegisterer exports the circuit breaker metrics of the remote service to reg.
+func WithRegisterer(reg prometheus.Registerer) RemoteOption {
+	return func(c *httpclient.Config) { c.Registerer = reg }
+}
+
+// WithClientConfig replaces the resilience settings (timeouts, retries, breaker, bulkhead; see
+// httpclient.Config) of the remote service. Options after it still apply.
+func WithClientConfig(cfg httpclient.Config) RemoteOption {
+	return func(c *httpclient.Config) {
+		reg, log := c.Registerer, c.Log
+		*c = cfg
+		if c.Registerer == nil {
+			c.Registerer = reg
+		}
+		if c.Log == nil {
+			c.Log = log
+		}
+	}
+}
+
+// Remote forwards requests to a service in another process, through an httpclient.Transport:
+// per-attempt timeout, retries of idempotent requests, a circuit breaker and a bulkhead for the
+// service. A service that cannot be reached answers 503 with Retry-After; while its breaker is open
+// (or too many requests are in flight) the gateway answers that 503 at once, without trying it.
+func Remote(service, baseURL string, log *slog.Logger, opts ...RemoteOption) (http.Handler, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("service %s: bad URL %q", service, baseURL)
 	}
-	transport := &http.Transport{
-		Proxy:                 nil, // services are reached directly
-		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
+	cfg := httpclient.Config{Log: log}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	transport, err := httpclient.New(service, cfg)
+	if err != nil {
+		return nil, err
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -38,6 +66,17 @@ func Remote(service, baseURL string, log *slog.Logger) (http.Handler, error) {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return // the client went away
+			}
+			var rejected *httpclient.RejectedError
+			if errors.As(err, &rejected) {
+				// Breaker transitions are logged by httpclient; one line per refused request would flood.
+				log.DebugContext(r.Context(), "upstream refused by policy", "service", service, "error", err)
+				detail := "the " + service + " service is unavailable"
+				if errors.Is(err, httpclient.ErrBulkheadFull) {
+					detail = "the " + service + " service is busy"
+				}
+				apierror.Write(w, r, apierror.Unavailable(detail, rejected.RetryAfter))
+				return
 			}
 			log.WarnContext(r.Context(), "upstream unavailable", "service", service, "error", err)
 			apierror.Write(w, r, apierror.Unavailable("the "+service+" service is unavailable", 5*time.Second))

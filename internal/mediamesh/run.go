@@ -239,7 +239,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 				upstreams[s] = h
 				continue
 			}
-			h, err := gateway.Remote(s, plan.Remote[s], glog)
+			h, err := gateway.Remote(s, plan.Remote[s], glog, gateway.WithRegisterer(reg))
 			if err != nil {
 				return err
 			}
