@@ -12,6 +12,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/contract"
 	"github.com/mediamesh/mediamesh/internal/docsui"
+	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/idempotency"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
@@ -60,12 +61,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, err)
 		return
 	}
+	httpserver.SetOperation(r.Context(), m.Op.ID)
 	p, err := authn.Authorize(g.cfg.Verifier, m.Op, r)
 	if err != nil {
 		apierror.Write(w, r, err)
 		return
 	}
 	if p != nil {
+		httpserver.SetUser(r.Context(), p.Subject)
 		r = r.WithContext(authn.WithPrincipal(r.Context(), p))
 	}
 	if err := g.rateLimit(w, r, m.Op, p); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -41,13 +42,18 @@ func API(log *slog.Logger, spec func() (*openapi3.T, error), v authn.Verifier, r
 // guard authenticates and authorizes the request for op, then validates it against the contract.
 func guard(ct *contract.Contract, v authn.Verifier, op *policy.Operation) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		// The embedded contract spells operationIds as Go names (GetMe); logs and metrics use the
+		// contract's camelCase (getMe), like the gateways.
+		label := strings.ToLower(op.ID[:1]) + op.ID[1:]
 		return func(c echo.Context) error {
+			SetOperation(c.Request().Context(), label)
 			p, err := authn.Authorize(v, op, c.Request())
 			if err != nil {
 				return err
 			}
 			r := c.Request()
 			if p != nil {
+				SetUser(r.Context(), p.Subject)
 				r = r.WithContext(authn.WithPrincipal(r.Context(), p))
 				c.SetRequest(r)
 			}

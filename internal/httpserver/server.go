@@ -14,8 +14,11 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
 )
@@ -31,6 +34,7 @@ type Server struct {
 	Log             *slog.Logger
 	ShutdownTimeout time.Duration
 	Metrics         http.Handler // served at /metrics when set
+	RED             *Metrics     // request metrics; nil: none
 
 	mu     sync.Mutex
 	checks map[string]ReadinessCheck
@@ -110,7 +114,7 @@ func (s *Server) root() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics)
 	}
 	mux.Handle("/", s.Handler)
-	return RequestID(AccessLog(s.Log, Recover(s.Log, mux)))
+	return RequestID(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux)))
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
@@ -151,12 +155,54 @@ const RequestIDHeader = "X-Request-ID"
 
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
-type requestIDKey struct{}
+type requestInfoKey struct{}
+
+// requestInfo is what the layers of a request learn about it, for its log line and metrics.
+type requestInfo struct {
+	mu        sync.Mutex
+	id        string
+	operation string
+	user      string
+}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	return info
+}
 
 // RequestIDFrom returns the request's correlation id.
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if info := infoFrom(ctx); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+// SetOperation names the operation a request is for, once it is routed; the first name set wins
+// (the gateway's, when a service runs in the gateway's process).
+func SetOperation(ctx context.Context, operationID string) {
+	if info := infoFrom(ctx); info != nil {
+		info.mu.Lock()
+		if info.operation == "" {
+			info.operation = operationID
+		}
+		info.mu.Unlock()
+	}
+}
+
+// SetUser records the authenticated caller of a request.
+func SetUser(ctx context.Context, userID string) {
+	if info := infoFrom(ctx); info != nil {
+		info.mu.Lock()
+		info.user = userID
+		info.mu.Unlock()
+	}
+}
+
+func (i *requestInfo) snapshot() (operation, user string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.operation, i.user
 }
 
 // RequestID accepts a well-formed X-Request-ID or generates one, and echoes it in the response.
@@ -170,7 +216,7 @@ func RequestID(next http.Handler) http.Handler {
 			r.Header.Set(RequestIDHeader, id)
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})))
 	})
 }
 
@@ -198,8 +244,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// AccessLog logs one JSON line per request.
-func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
+// AccessLog logs one JSON line per request, with its operation and caller once known, and records
+// it in red (rate, errors, duration per operation) when red is not nil.
+func AccessLog(log *slog.Logger, red *Metrics, server string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -207,17 +254,63 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
 		}
+		took := time.Since(start)
+		operation, user := "", ""
+		if info := infoFrom(r.Context()); info != nil {
+			operation, user = info.snapshot()
+		}
+		red.observe(server, operation, rec.status, took)
 		level := slog.LevelInfo
 		if rec.status >= 500 && rec.status != http.StatusNotImplemented {
 			level = slog.LevelError
 		}
-		log.LogAttrs(r.Context(), level, "http request",
+		attrs := []slog.Attr{
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 			slog.String("request_id", RequestIDFrom(r.Context())),
-			slog.String("remote", r.RemoteAddr))
+			slog.String("remote", r.RemoteAddr),
+		}
+		if operation != "" {
+			attrs = append(attrs, slog.String("operation", operation))
+		}
+		if user != "" {
+			attrs = append(attrs, slog.String("user_id", user))
+		}
+		log.LogAttrs(r.Context(), level, "http request", attrs...)
 	})
+}
+
+// Metrics are the RED metrics of the HTTP servers of a process.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics registers mediamesh_http_requests_total{server,operation,code} and
+// mediamesh_http_request_duration_seconds{server,operation} with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mediamesh_http_requests_total", Help: "HTTP requests by server, operation and status code."}, []string{"server", "operation", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mediamesh_http_request_duration_seconds", Help: "HTTP request latency by server and operation.", Buckets: prometheus.DefBuckets}, []string{"server", "operation"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *Metrics) observe(server, operation string, status int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	if operation == "" {
+		operation = "none" // unrouted: 404, 405, docs
+	}
+	m.requests.WithLabelValues(server, operation, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(server, operation).Observe(took.Seconds())
 }
 
 // Recover turns a panic into a logged 500 Problem.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
 )
@@ -144,5 +145,47 @@ func TestEchoErrors(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Header().Get("Content-Type") != apierror.ContentType {
 			t.Errorf("%s %s: not a problem: %s", c.method, c.path, rec.Body)
 		}
+	}
+}
+
+func TestAccessLogAndRED(t *testing.T) {
+	var logs strings.Builder
+	reg := prometheus.NewRegistry()
+	red, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := RequestID(AccessLog(slog.New(slog.NewJSONHandler(&logs, nil)), red, "cms-gateway", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		SetOperation(r.Context(), "createProgram")
+		SetOperation(r.Context(), "CreateProgram") // the first name wins
+		SetUser(r.Context(), "user-7")
+		w.WriteHeader(201)
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/v1/cms/programs", nil))
+	line := logs.String()
+	for _, want := range []string{`"operation":"createProgram"`, `"user_id":"user-7"`, `"status":201`, `"request_id":"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log lacks %s: %s", want, line)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() != "mediamesh_http_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			found = found || (labels["operation"] == "createProgram" && labels["code"] == "201" && labels["server"] == "cms-gateway" && m.GetCounter().GetValue() == 1)
+		}
+	}
+	if !found {
+		t.Fatal("no mediamesh_http_requests_total sample for the request")
 	}
 }

@@ -189,6 +189,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	p := &platform{cfg: cfg, log: log, dbs: map[string]*database.DB{}}
 	reg := telemetry.NewRegistry()
 	metrics := telemetry.Handler(reg)
+	red, err := httpserver.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
 	defer func() {
 		for i := len(p.closers) - 1; i >= 0; i-- {
 			_ = p.closers[i]()
@@ -260,21 +264,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		if err != nil {
 			return err
 		}
-		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics}
+		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red}
 		for _, s := range remoteChecks {
 			srv.AddReadinessCheck(s, gateway.HealthCheck(plan.Remote[s]))
 		}
 		servers = append(servers, srv)
 	}
 	if len(plan.Relays) > 0 {
-		srv := &httpserver.Server{Name: TargetRelay, Addr: cfg.RelayAddr, Handler: http.NotFoundHandler(), Log: log.With("target", TargetRelay), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics}
+		srv := &httpserver.Server{Name: TargetRelay, Addr: cfg.RelayAddr, Handler: http.NotFoundHandler(), Log: log.With("target", TargetRelay), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red}
 		for _, name := range plan.Relays {
 			srv.AddReadinessCheck(name+"-database", p.dbs[name].PingContext)
 		}
 		servers = append(servers, srv)
 	}
 	for _, s := range plan.Listening {
-		servers = append(servers, &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: handlers[s], Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics})
+		servers = append(servers, &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: handlers[s], Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red})
 	}
 
 	listeners := make([]net.Listener, len(servers))
