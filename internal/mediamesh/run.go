@@ -116,6 +116,7 @@ func (p *platform) newShared() error {
 	// Fail fast when Redis is down: the failure policy decides, requests must not wait on retries.
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
 	opts.MaxRetries, opts.DialerRetries = -1, 1
+	redis.SetLogger(redisLog{p.log})
 	client := redis.NewClient(opts)
 	p.closers = append(p.closers, client.Close)
 	p.limiter = ratelimit.WithFailurePolicy(ratelimit.NewRedis(client), p.cfg.Redis.FailOpen, func(err error) {
@@ -166,6 +167,14 @@ func (p *platform) relays() []*outbox.Relay {
 		out = append(out, &outbox.Relay{Name: n, DB: p.dbs[n], Publisher: p.bus, Log: p.log.With("relay", n)})
 	}
 	return out
+}
+
+// redisLog sends go-redis's own messages (dial failures while Redis is down) to the process log at
+// debug level; the failure policy reports what matters.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // verifier checks access tokens with the auth service's keys: in process when auth runs here,

@@ -317,3 +317,31 @@ func TestRunRelayTarget(t *testing.T) {
 	}
 	awaitRegistered(t, relayCfg.Kafka.Brokers, email)
 }
+
+// TestRedisDown runs the platform against a Redis that does not answer: rate limits follow the
+// configured policy (fail-open lets requests through, fail-closed refuses with 429 and
+// Retry-After), and nothing answers 500.
+func TestRedisDown(t *testing.T) {
+	dead := freeAddr(t) // nothing listens there
+	for _, failOpen := range []bool{true, false} {
+		t.Run(fmt.Sprintf("fail_open=%v", failOpen), func(t *testing.T) {
+			cfg := Default()
+			cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
+			cfg.DataDir = t.TempDir()
+			cfg.Redis.URL = "redis://" + dead + "/0"
+			cfg.Redis.FailOpen = failOpen
+			urls, _, _ := start(t, cfg)
+			code, _ := call(t, "POST", urls["discovery gateway"]+"/api/v1/auth/login", "", `{"email":"nobody@example.com","password":"not the password"}`)
+			want := 401 // the limiter let it through; the credentials are wrong
+			if !failOpen {
+				want = 429
+			}
+			if code != want {
+				t.Fatalf("login with Redis down: %d, want %d", code, want)
+			}
+			if code, _ := call(t, "GET", urls["discovery gateway"]+"/api/v1/auth/.well-known/jwks.json", "", ""); code >= 500 || (failOpen && code != 200) {
+				t.Fatalf("jwks with Redis down: %d", code)
+			}
+		})
+	}
+}
