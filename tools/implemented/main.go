@@ -2,7 +2,9 @@
 // operation itself (as opposed to inheriting the generated 501 from <svc>api.Unimplemented). The
 // contract tests fuzz exactly these operations.
 //
-// Usage: go run ./tools/implemented -bundle gen/openapi/bundle/cms.json [-services services]
+// With -tags it prints instead the tags (Postman folders) whose operations are all implemented.
+//
+// Usage: go run ./tools/implemented -bundle gen/openapi/bundle/cms.json [-services services] [-tags]
 package main
 
 import (
@@ -22,23 +24,70 @@ import (
 func main() {
 	bundle := flag.String("bundle", "", "bundled gateway contract (JSON)")
 	services := flag.String("services", "services", "directory holding one package per service")
+	tags := flag.Bool("tags", false, "print the tags whose operations are all implemented")
 	flag.Parse()
-	ids, err := implemented(*bundle, *services)
+	ops, err := scan(*bundle, *services)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "implemented:", err)
 		os.Exit(1)
 	}
-	for _, id := range ids {
+	out := ops.ids()
+	if *tags {
+		out = ops.completeTags()
+	}
+	for _, id := range out {
 		fmt.Println(id)
 	}
 }
 
 type operation struct {
-	ID      string `json:"operationId"`
-	Service string `json:"x-service"`
+	ID          string   `json:"operationId"`
+	Service     string   `json:"x-service"`
+	Tags        []string `json:"tags"`
+	implemented bool
+}
+
+type operations []operation
+
+// ids returns the implemented operationIds, sorted.
+func (ops operations) ids() []string {
+	var out []string
+	for _, op := range ops {
+		if op.implemented {
+			out = append(out, op.ID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// completeTags returns the tags all of whose operations are implemented, sorted.
+func (ops operations) completeTags() []string {
+	complete := map[string]bool{}
+	for _, op := range ops {
+		for _, t := range op.Tags {
+			if _, seen := complete[t]; !seen {
+				complete[t] = true
+			}
+			complete[t] = complete[t] && op.implemented
+		}
+	}
+	var out []string
+	for t, ok := range complete {
+		if ok {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func implemented(bundlePath, servicesDir string) ([]string, error) {
+	ops, err := scan(bundlePath, servicesDir)
+	return ops.ids(), err
+}
+
+func scan(bundlePath, servicesDir string) (operations, error) {
 	raw, err := os.ReadFile(bundlePath)
 	if err != nil {
 		return nil, err
@@ -50,7 +99,7 @@ func implemented(bundlePath, servicesDir string) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", bundlePath, err)
 	}
 	methods := map[string]map[string]bool{} // service -> normalized method names
-	var out []string
+	var out operations
 	for _, item := range doc.Paths {
 		for key, rawOp := range item {
 			if key == "parameters" || strings.HasPrefix(key, "x-") || key == "summary" || key == "description" || key == "servers" {
@@ -70,12 +119,10 @@ func implemented(bundlePath, servicesDir string) ([]string, error) {
 				}
 				methods[op.Service] = m
 			}
-			if methods[op.Service][normalize(op.ID)] {
-				out = append(out, op.ID)
-			}
+			op.implemented = methods[op.Service][normalize(op.ID)]
+			out = append(out, op)
 		}
 	}
-	sort.Strings(out)
 	return out, nil
 }
 
