@@ -7,6 +7,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -14,8 +15,13 @@ import (
 	"github.com/mediamesh/mediamesh/gen/graphql/discoverygql/model"
 )
 
-// maxComplexity bounds the cost of one GraphQL query (each field costs 1 unless configured).
-const maxComplexity = 1000
+// Limits on one GraphQL operation: its cost (each field costs 1 unless configured) and how deep
+// its selections nest. Persisted queries (APQ) are kept for the most recent apqEntries hashes.
+const (
+	maxComplexity = 1000
+	maxDepth      = 10
+	apqEntries    = 1000
+)
 
 // graphqlHandler serves the discovery GraphQL API at /graphql (POST and GET).
 func graphqlHandler(r discoverygql.ResolverRoot) http.Handler {
@@ -24,6 +30,8 @@ func graphqlHandler(r discoverygql.ResolverRoot) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	srv.Use(depthLimit{max: maxDepth})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqEntries)})
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		return &gqlerror.Error{Message: "internal server error", Extensions: map[string]any{"code": "INTERNAL"}}
 	})
