@@ -55,6 +55,7 @@ func run(args []string) int {
 		return 2
 	}
 	log = log.With("version", version)
+	mediamesh.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := mediamesh.Run(ctx, cfg, log, os.Stdout); err != nil {

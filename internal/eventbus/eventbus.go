@@ -7,6 +7,12 @@ package eventbus
 import (
 	"context"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/mediamesh/mediamesh/internal/telemetry"
 )
 
 // Header names every message carries.
@@ -63,4 +69,20 @@ type SubscribeOptions struct {
 // committed only after the handler succeeded or the message was dead-lettered.
 type Subscriber interface {
 	Subscribe(ctx context.Context, group string, topics []string, h Handler, opts SubscribeOptions) error
+}
+
+// traced runs h for m inside a consumer span that continues the trace of the request that caused
+// the event (the traceparent header the outbox recorded).
+func traced(ctx context.Context, group string, h Handler, m Message) error {
+	ctx = telemetry.Extract(ctx, m.Headers)
+	ctx, span := telemetry.Tracer().Start(ctx, "consume "+m.Topic, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", m.Topic), attribute.String("messaging.consumer.group.name", group),
+			attribute.String("messaging.message.id", m.Headers[HeaderEventID]), attribute.String("mediamesh.event_type", m.Headers[HeaderEventType])))
+	defer span.End()
+	err := h(ctx, m)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }

@@ -280,13 +280,13 @@ func kafkaToMessage(km kafka.Message) Message {
 
 // kafkaCall runs h, turning a panic into an error so that a poison message is dead-lettered
 // instead of crashing the process.
-func kafkaCall(ctx context.Context, h Handler, m Message) (err error) {
+func kafkaCall(ctx context.Context, group string, h Handler, m Message) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panic: %v", r)
 		}
 	}()
-	return h(ctx, m)
+	return traced(ctx, group, h, m)
 }
 
 // kafkaSleep waits d or until ctx ends; it reports whether the full wait elapsed.

@@ -269,7 +269,7 @@ func kafkaReplayPartition(ctx context.Context, cfg kafkaConfig, brokers []string
 		if km.Offset >= to {
 			return nil // written after the call began
 		}
-		if err := kafkaCall(ctx, h, kafkaToMessage(km)); err != nil {
+		if err := kafkaCall(ctx, "replay", h, kafkaToMessage(km)); err != nil {
 			return fmt.Errorf("offset %d: %w", km.Offset, err)
 		}
 		if km.Offset+1 >= to {

@@ -302,7 +302,7 @@ func (c *kafkaConsumer) handle(ctx context.Context, km kafka.Message) (done bool
 	var herr error
 	attempt := 1
 	for ; ; attempt++ {
-		if herr = kafkaCall(ctx, c.h, m); herr == nil {
+		if herr = kafkaCall(ctx, c.group, c.h, m); herr == nil {
 			return true, nil
 		}
 		if ctx.Err() != nil {

@@ -81,7 +81,7 @@ func (m *Memory) handle(ctx context.Context, s *memorySub, msg Message) error {
 	attempts, backoff := s.opts.attempts()
 	var err error
 	for i := 0; i < attempts; i++ {
-		if err = s.h(ctx, msg); err == nil {
+		if err = traced(ctx, s.group, s.h, msg); err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {

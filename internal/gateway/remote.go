@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/mediamesh/mediamesh/internal/httpclient"
 )
 
@@ -62,7 +64,7 @@ func Remote(service, baseURL string, log *slog.Logger, opts ...RemoteOption) (ht
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
-		Transport: transport,
+		Transport: otelhttp.NewTransport(transport), // the service's spans join the gateway's trace
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return // the client went away

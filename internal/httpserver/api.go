@@ -8,10 +8,12 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/contract"
 	"github.com/mediamesh/mediamesh/internal/policy"
+	"github.com/mediamesh/mediamesh/internal/telemetry"
 )
 
 // OperationMiddlewares maps an operationId to the echo middleware that runs before it.
@@ -46,7 +48,10 @@ func guard(ct *contract.Contract, v authn.Verifier, op *policy.Operation) echo.M
 		// contract's camelCase (getMe), like the gateways.
 		label := strings.ToLower(op.ID[:1]) + op.ID[1:]
 		return func(c echo.Context) error {
-			SetOperation(c.Request().Context(), label)
+			ctx, span := telemetry.Tracer().Start(c.Request().Context(), "service "+label, trace.WithSpanKind(trace.SpanKindInternal))
+			defer span.End()
+			c.SetRequest(c.Request().WithContext(ctx))
+			SetOperation(ctx, label)
 			p, err := authn.Authorize(v, op, c.Request())
 			if err != nil {
 				return err

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
 )
@@ -114,7 +116,11 @@ func (s *Server) root() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics)
 	}
 	mux.Handle("/", s.Handler)
-	return RequestID(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux)))
+	return otelhttp.NewHandler(requestID(s.Name, AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux))), s.Name,
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return s.Name + " " + r.Method }),
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics"
+		}))
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +166,7 @@ type requestInfoKey struct{}
 // requestInfo is what the layers of a request learn about it, for its log line and metrics.
 type requestInfo struct {
 	mu        sync.Mutex
+	server    string
 	id        string
 	operation string
 	user      string
@@ -183,10 +190,14 @@ func RequestIDFrom(ctx context.Context) string {
 func SetOperation(ctx context.Context, operationID string) {
 	if info := infoFrom(ctx); info != nil {
 		info.mu.Lock()
-		if info.operation == "" {
+		first := info.operation == ""
+		if first {
 			info.operation = operationID
 		}
 		info.mu.Unlock()
+		if first {
+			trace.SpanFromContext(ctx).SetName(info.server + " " + operationID)
+		}
 	}
 }
 
@@ -206,7 +217,9 @@ func (i *requestInfo) snapshot() (operation, user string) {
 }
 
 // RequestID accepts a well-formed X-Request-ID or generates one, and echoes it in the response.
-func RequestID(next http.Handler) http.Handler {
+func RequestID(next http.Handler) http.Handler { return requestID("", next) }
+
+func requestID(server string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
 		if !requestIDRE.MatchString(id) {
@@ -216,7 +229,7 @@ func RequestID(next http.Handler) http.Handler {
 			r.Header.Set(RequestIDHeader, id)
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{server: server, id: id})))
 	})
 }
 
@@ -276,6 +289,9 @@ func AccessLog(log *slog.Logger, red *Metrics, server string, next http.Handler)
 		}
 		if user != "" {
 			attrs = append(attrs, slog.String("user_id", user))
+		}
+		if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+			attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 		}
 		log.LogAttrs(r.Context(), level, "http request", attrs...)
 	})

@@ -34,6 +34,14 @@ type Config struct {
 	Auth            AuthConfig    `yaml:"auth"`
 	Redis           RedisConfig   `yaml:"redis"`
 	Kafka           KafkaConfig   `yaml:"kafka"`
+	Tracing         TracingConfig `yaml:"tracing"`
+}
+
+// TracingConfig exports OpenTelemetry traces over OTLP/HTTP; off unless an endpoint is set.
+// W3C trace context is propagated (and logged) either way.
+type TracingConfig struct {
+	OTLPEndpoint string  `yaml:"otlp_endpoint" help:"OTLP/HTTP collector, e.g. http://127.0.0.1:4318; empty: no export"`
+	SampleRatio  float64 `yaml:"sample_ratio" help:"share of new traces sampled, 0 to 1"`
 }
 
 // KafkaConfig selects Kafka for events; no brokers: in-process delivery (all mode only).
@@ -141,8 +149,9 @@ func Default() Config {
 			SignupEnabled: true, AdminEmail: "admin@mediamesh.local", HashConcurrency: 2,
 			LoginRate: "10/min", LoginBurst: 5,
 		},
-		Redis: RedisConfig{FailOpen: true},
-		Kafka: KafkaConfig{Partitions: 3},
+		Redis:   RedisConfig{FailOpen: true},
+		Kafka:   KafkaConfig{Partitions: 3},
+		Tracing: TracingConfig{SampleRatio: 1},
 	}
 }
 
@@ -259,6 +268,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("kafka.brokers: %q is not host:port", b))
 		}
 	}
+	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
+		errs = append(errs, errors.New("tracing.sample_ratio: must be between 0 and 1"))
+	}
+	if e := c.Tracing.OTLPEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("tracing.otlp_endpoint: %q is not an http(s) URL", e))
+		}
+	}
 	if c.Kafka.Partitions < 1 {
 		errs = append(errs, errors.New("kafka.partitions: must be at least 1"))
 	}
@@ -361,6 +378,12 @@ func (s setting) set(raw string) error {
 			return err
 		}
 		s.v.SetBool(b)
+	case float64:
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return err
+		}
+		s.v.SetFloat(f)
 	case int:
 		n, err := strconv.Atoi(raw)
 		if err != nil {

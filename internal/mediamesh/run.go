@@ -188,6 +188,9 @@ func (p *platform) verifier(plan *Plan, authSvc *auth.Service) *authn.TokenVerif
 	return authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, 30*time.Second)
 }
 
+// Version is the build's version, set by the command.
+var Version = "dev"
+
 // Run builds the modules of cfg's plan and serves them until ctx ends or one of them fails. The
 // URLs of what it serves are printed to out once every listener is bound.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
@@ -195,6 +198,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if err != nil {
 		return err
 	}
+	stopTracing, err := telemetry.SetupTracing(ctx, cfg.Tracing.OTLPEndpoint, cfg.Tracing.SampleRatio, "mediamesh "+strings.Join(cfg.Target, ","), Version)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	p := &platform{cfg: cfg, log: log, dbs: map[string]*database.DB{}}
 	reg := telemetry.NewRegistry()
 	metrics := telemetry.Handler(reg)

@@ -30,6 +30,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/telemetry"
 )
 
 // Component is the migration component of the outbox table in schema_migrations.
@@ -113,10 +114,12 @@ func Append(ctx context.Context, tx *sql.Tx, db *database.DB, ev Event, headers 
 	if env.OccurredAt.IsZero() {
 		return fmt.Errorf("outbox: %s event %s has no occurred_at", eventType, env.EventID)
 	}
-	if headers == nil {
-		headers = map[string]string{}
+	all := map[string]string{}
+	telemetry.Inject(ctx, all) // the consumers' spans continue the writer's trace
+	for k, v := range headers {
+		all[k] = v
 	}
-	hdr, err := json.Marshal(headers)
+	hdr, err := json.Marshal(all)
 	if err != nil {
 		return fmt.Errorf("outbox: %s event %s: headers: %w", eventType, env.EventID, err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
+	"github.com/mediamesh/mediamesh/internal/telemetry"
 )
 
 // Config configures the auth service.
@@ -181,7 +182,7 @@ func (s *Service) newUser(ctx context.Context, email, name, password string, rol
 }
 
 func (s *Service) emitRegistered(ctx context.Context, tx *sql.Tx, u *user, source string) error {
-	ev := &authevents.UserRegistered{EventID: newEventID(), OccurredAt: s.now(), AggregateID: u.ID, TraceID: "", UserID: u.ID, Email: u.Email, Roles: u.Roles, Source: source}
+	ev := &authevents.UserRegistered{EventID: newEventID(), OccurredAt: s.now(), AggregateID: u.ID, TraceID: telemetry.TraceID(ctx), UserID: u.ID, Email: u.Email, Roles: u.Roles, Source: source}
 	return outbox.Append(ctx, tx, s.db, ev, nil)
 }
 
@@ -716,7 +717,7 @@ func (s *Service) SetUserRoles(ctx context.Context, req authapi.SetUserRolesRequ
 			return nil
 		}
 		by := p.Subject
-		ev := &authevents.UserRoleChanged{EventID: newEventID(), OccurredAt: s.now(), AggregateID: u.ID, UserID: u.ID, OldRoles: old, NewRoles: u.Roles, ChangedBy: &by}
+		ev := &authevents.UserRoleChanged{EventID: newEventID(), OccurredAt: s.now(), AggregateID: u.ID, TraceID: telemetry.TraceID(ctx), UserID: u.ID, OldRoles: old, NewRoles: u.Roles, ChangedBy: &by}
 		return outbox.Append(ctx, tx, s.db, ev, nil)
 	})
 	if err != nil {
