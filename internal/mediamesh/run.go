@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mediamesh/mediamesh/internal/authn"
@@ -329,6 +330,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	for name, db := range p.dbs { // connection-pool metrics: go_sql_*{db_name}
+		if err := reg.Register(collectors.NewDBStatsCollector(db.DB, name)); err != nil {
+			return err
+		}
+	}
 	relays := p.relays()
 	for _, r := range relays {
 		if err := telemetry.RegisterRelay(reg, r.Name, r); err != nil {
