@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/mediamesh
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build run generate check-generated compat release-specs lint test test-unit test-contract bench tools-npm clean
+.PHONY: all build run run-split generate check-generated compat release-specs lint test test-unit test-contract bench tools-npm clean
 
 all: build
 
@@ -15,6 +15,10 @@ build:
 ## run: every service and both gateways in one process on embedded defaults.
 run: build
 	./$(BIN) --target=all --log.format=text
+
+## run-split: every service and both gateways as separate processes (deploy/run-split.sh; see deploy/README.md).
+run-split:
+	GO="$(GO)" bash deploy/run-split.sh
 
 ## generate: everything under gen/, the gateway bundles, the Postman collections and the Swagger UI assets.
 generate: tools-npm

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
 
@@ -214,14 +215,18 @@ func TestRemoteUnavailable(t *testing.T) {
 }
 
 func TestRemoteForwards(t *testing.T) {
-	up := httptest.NewServer(echoUpstream("things"))
+	up := httptest.NewServer(httpserver.RequestID(echoUpstream("things"))) // echoes X-Request-Id, like a service
 	defer up.Close()
 	h, err := Remote("things", up.URL, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
+	rec.Header().Set("X-Request-Id", "from-the-gateway")
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/things?x=1", strings.NewReader(`{"title":"a"}`)))
+	if ids := rec.Header().Values("X-Request-Id"); len(ids) != 1 {
+		t.Fatalf("X-Request-Id %v, want the gateway's once", ids)
+	}
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"path":"/api/v1/things"`) || !strings.Contains(rec.Body.String(), `{\"title\":\"a\"}`) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}

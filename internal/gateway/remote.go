@@ -59,6 +59,11 @@ func Remote(service, baseURL string, log *slog.Logger, opts ...RemoteOption) (ht
 		return nil, err
 	}
 	rp := &httputil.ReverseProxy{
+		// The service echoes the request id the gateway forwarded; the gateway has set it already.
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Del("X-Request-Id")
+			return nil
+		},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.SetXForwarded()

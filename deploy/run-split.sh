@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# Run every MediaMesh service and both gateways as separate processes on this machine, without
+# Docker: the split deployment, wired the way production wires it.
+#
+#   deploy/run-split.sh        (or: make run-split)
+#
+# It builds bin/mediamesh, starts auth, then the other services, then the gateways (each waits until
+# its /readyz answers 200), prints the gateway URLs and stays in the foreground. Ctrl-C or SIGTERM
+# stops every process it started (gateways first, auth last); if one of them exits on its own, the
+# others are stopped too and the script exits non-zero.
+#
+# Files (under MEDIAMESH_SPLIT_DIR, default ./data/split):
+#   <target>/          data_dir of each process (SQLite databases unless Postgres is configured)
+#   logs/<target>.log  stdout+stderr of each process (appended; JSON lines unless MEDIAMESH_LOG_FORMAT=text)
+#
+# Ports (all on MEDIAMESH_SPLIT_HOST, default 127.0.0.1; add MEDIAMESH_SPLIT_PORT_OFFSET to each):
+#   discovery-gateway 8080, cms-gateway 8081, auth 9101, cms 9102, metadata 9103, media 9104,
+#   ingest 9105, discovery 9106, search 9107.
+#
+# Environment (all optional):
+#   MEDIAMESH_SPLIT_POSTGRES_URL   postgres://user:pass@host:5432/postgres?sslmode=disable. One database
+#                                  per service, named <prefix><service> (mediamesh_auth, mediamesh_cms, ...),
+#                                  on that server; created with psql when psql is installed and the user
+#                                  may create databases, else they must exist. Unset: SQLite per process.
+#   MEDIAMESH_SPLIT_POSTGRES_MODE  databases (default) or schemas: one schema per service, named
+#                                  <prefix><service>, in the database of the URL (search_path URL parameter).
+#   MEDIAMESH_SPLIT_POSTGRES_PREFIX  database/schema name prefix (default mediamesh_).
+#   MEDIAMESH_SPLIT_REDIS_URL      redis://host:6379/0 for shared rate limits and idempotency keys.
+#                                  Unset: every process keeps its own in memory.
+#   MEDIAMESH_SPLIT_KAFKA_BROKERS  host:port[,host:port] for events. Unset: runs tools/kafka/start.sh
+#                                  (needs java and mvn) and uses 127.0.0.1:9092 when it succeeds, else
+#                                  runs without Kafka (each service keeps its events in its outbox).
+#                                  "none": no Kafka and no start attempt.
+#   MEDIAMESH_SPLIT_KEEP_KAFKA=1   leave a broker this script started running on exit (default: stop it;
+#                                  a broker that was already running is never stopped).
+#   MEDIAMESH_SPLIT_HOST           listen address of every process (default 127.0.0.1).
+#   MEDIAMESH_SPLIT_PORT_OFFSET    added to every port, to run beside `make run` (default 0).
+#   MEDIAMESH_SPLIT_DIR            data and logs (default data/split).
+#   MEDIAMESH_SPLIT_SKIP_BUILD=1   use the existing binary; MEDIAMESH_SPLIT_BIN names it (bin/mediamesh).
+#   MEDIAMESH_SPLIT_READY_TIMEOUT  seconds to wait for each /readyz (default 60).
+#   MEDIAMESH_SPLIT_STOP_TIMEOUT   seconds to wait for a process to stop before SIGKILL (default 20).
+# Any other MEDIAMESH_* variable (e.g. MEDIAMESH_AUTH_ADMIN_PASSWORD, MEDIAMESH_LOG_LEVEL) reaches
+# every process unchanged; the wiring variables this script sets win over yours.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+GO="${GO:-go}"
+BIN="${MEDIAMESH_SPLIT_BIN:-bin/mediamesh}"
+DIR="${MEDIAMESH_SPLIT_DIR:-data/split}"
+LOGS="$DIR/logs"
+HOST="${MEDIAMESH_SPLIT_HOST:-127.0.0.1}"
+OFFSET="${MEDIAMESH_SPLIT_PORT_OFFSET:-0}"
+READY_TIMEOUT="${MEDIAMESH_SPLIT_READY_TIMEOUT:-60}"
+STOP_TIMEOUT="${MEDIAMESH_SPLIT_STOP_TIMEOUT:-20}"
+PG_MODE="${MEDIAMESH_SPLIT_POSTGRES_MODE:-databases}"
+PG_PREFIX="${MEDIAMESH_SPLIT_POSTGRES_PREFIX:-mediamesh_}"
+
+SERVICES=(auth metadata cms media ingest discovery search) # start order: auth first
+GATEWAYS=(discovery-gateway cms-gateway)
+declare -A PORT=([auth]=9101 [cms]=9102 [metadata]=9103 [media]=9104 [ingest]=9105 [discovery]=9106
+  [search]=9107 [discovery-gateway]=8080 [cms-gateway]=8081)
+
+log() { echo "run-split: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+[[ "$OFFSET" =~ ^[0-9]+$ ]] || die "MEDIAMESH_SPLIT_PORT_OFFSET must be a number"
+for t in "${!PORT[@]}"; do PORT[$t]=$((PORT[$t] + OFFSET)); done
+# Where the processes reach each other (and where we probe them).
+case "$HOST" in "" | 0.0.0.0 | "::" | "[::]") CONNECT_HOST=127.0.0.1 ;; *) CONNECT_HOST="$HOST" ;; esac
+[[ "$CONNECT_HOST" == *:* && "$CONNECT_HOST" != \[* ]] && CONNECT_HOST="[$CONNECT_HOST]"
+LISTEN_HOST="$HOST"
+[[ "$LISTEN_HOST" == *:* && "$LISTEN_HOST" != \[* ]] && LISTEN_HOST="[$LISTEN_HOST]"
+url_of() { echo "http://$CONNECT_HOST:${PORT[$1]}"; }
+env_key() { tr 'a-z-' 'A-Z_' <<<"$1"; } # cms -> CMS
+
+# ---- processes and shutdown ---------------------------------------------------------------------
+declare -A PID=()  # target -> pid
+STARTED=()         # targets in start order
+KAFKA_STARTED=0
+CLEANED=0
+
+stop_targets() { # stop_targets TARGET...: SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL
+  local t pid live deadline
+  for t in "$@"; do
+    pid="${PID[$t]:-}"
+    if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while :; do
+    live=()
+    for t in "$@"; do
+      pid="${PID[$t]:-}"
+      [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && live+=("$t")
+    done
+    ((${#live[@]} == 0)) && break
+    if ((SECONDS >= deadline)); then
+      log "still running after ${STOP_TIMEOUT}s, sending SIGKILL: ${live[*]}"
+      for t in "${live[@]}"; do kill -KILL "${PID[$t]}" 2>/dev/null || true; done
+      break
+    fi
+    sleep 0.2
+  done
+  for t in "$@"; do
+    pid="${PID[$t]:-}"
+    [[ -n "$pid" ]] && { wait "$pid" 2>/dev/null || true; }
+    unset "PID[$t]"
+  done
+}
+
+cleanup() {
+  ((CLEANED)) && return 0
+  CLEANED=1
+  trap '' INT TERM
+  if ((${#STARTED[@]} > 0)); then
+    log "stopping ${STARTED[*]}"
+    local gws=() svcs=() t
+    for t in "${STARTED[@]}"; do
+      case "$t" in *-gateway) gws+=("$t") ;; auth) ;; *) svcs+=("$t") ;; esac
+    done
+    ((${#gws[@]})) && stop_targets "${gws[@]}"
+    ((${#svcs[@]})) && stop_targets "${svcs[@]}"
+    [[ -n "${PID[auth]:-}" ]] && stop_targets auth
+    log "all MediaMesh processes stopped"
+  fi
+  if ((KAFKA_STARTED)); then
+    if [[ "${MEDIAMESH_SPLIT_KEEP_KAFKA:-0}" == 1 ]]; then
+      log "leaving the Kafka broker running (stop it with: bash tools/kafka/stop.sh)"
+    else
+      log "stopping the Kafka broker this script started"
+      bash tools/kafka/stop.sh >>"$LOGS/kafka.log" 2>&1 || log "tools/kafka/stop.sh failed (see $LOGS/kafka.log)"
+    fi
+  fi
+}
+trap 'cleanup' EXIT
+trap 'log "SIGINT"; cleanup; exit 130' INT
+trap 'log "SIGTERM"; cleanup; exit 143' TERM
+
+# ---- preparation --------------------------------------------------------------------------------
+command -v curl >/dev/null || die "curl is needed to probe /readyz"
+mkdir -p "$LOGS"
+
+busy=()
+for t in "${SERVICES[@]}" "${GATEWAYS[@]}"; do
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  if timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${CONNECT_HOST//[\[\]]/}" "${PORT[$t]}" 2>/dev/null; then
+    busy+=("$t:${PORT[$t]}")
+  fi
+done
+((${#busy[@]} == 0)) || die "ports already in use: ${busy[*]} (is MediaMesh already running? set MEDIAMESH_SPLIT_PORT_OFFSET)"
+
+if [[ "${MEDIAMESH_SPLIT_SKIP_BUILD:-0}" != 1 ]]; then
+  log "building $BIN"
+  GOFLAGS="${GOFLAGS:--buildvcs=false}" "$GO" build -o "$BIN" ./cmd/mediamesh
+fi
+[[ -x "$BIN" ]] || die "$BIN is missing; build it or unset MEDIAMESH_SPLIT_SKIP_BUILD"
+
+# Kafka.
+KAFKA_NOTE=""
+KAFKA="${MEDIAMESH_SPLIT_KAFKA_BROKERS:-}"
+if [[ "$KAFKA" == none ]]; then
+  KAFKA=""
+  KAFKA_NOTE="none (MEDIAMESH_SPLIT_KAFKA_BROKERS=none): events stay in each service's outbox"
+elif [[ -n "$KAFKA" ]]; then
+  KAFKA_NOTE="$KAFKA (MEDIAMESH_SPLIT_KAFKA_BROKERS)"
+else
+  log "no MEDIAMESH_SPLIT_KAFKA_BROKERS: trying tools/kafka/start.sh (log $LOGS/kafka.log)"
+  # setsid: a broker started here is not in our process group, so Ctrl-C does not reach it and
+  # cleanup decides whether it stops.
+  kout="$(mktemp)" kerr="$(mktemp)"
+  starter=(bash tools/kafka/start.sh)
+  command -v setsid >/dev/null && starter=(setsid "${starter[@]}")
+  if "${starter[@]}" >"$kout" 2>"$kerr" </dev/null; then
+    KAFKA="$(tail -n 1 "$kout")"
+    KAFKA_NOTE="$KAFKA (tools/kafka/start.sh)"
+  else
+    KAFKA_NOTE="none: tools/kafka/start.sh failed (see $LOGS/kafka.log), so events stay in each service's outbox"
+  fi
+  # Only a broker this run started is ours to stop; one that already answered is left alone.
+  grep -q "started kafka.Kafka" "$kerr" && KAFKA_STARTED=1
+  cat "$kerr" >>"$LOGS/kafka.log"
+  rm -f "$kout" "$kerr"
+  [[ -z "$KAFKA" ]] && log "WARNING: running WITHOUT Kafka: $KAFKA_NOTE"
+fi
+REDIS="${MEDIAMESH_SPLIT_REDIS_URL:-}"
+
+# PostgreSQL: one database (or schema) per service.
+declare -A DBURL=()
+if [[ -n "${MEDIAMESH_SPLIT_POSTGRES_URL:-}" ]]; then
+  base="$MEDIAMESH_SPLIT_POSTGRES_URL"
+  [[ "$base" =~ ^(postgres(ql)?://[^/?#]*)(/[^?#]*)?(\?[^#]*)?$ ]] ||
+    die "MEDIAMESH_SPLIT_POSTGRES_URL: want postgres://user:pass@host:port/db?params"
+  authority="${BASH_REMATCH[1]}" path="${BASH_REMATCH[3]}" query="${BASH_REMATCH[4]}"
+  [[ "$PG_PREFIX" =~ ^[a-z_][a-z0-9_]*$ ]] || die "MEDIAMESH_SPLIT_POSTGRES_PREFIX: lower-case letters, digits and _ only"
+  have_psql=0
+  command -v psql >/dev/null && have_psql=1
+  ((have_psql)) || log "psql not found: the $PG_MODE ${PG_PREFIX}<service> must already exist"
+  for s in "${SERVICES[@]}"; do
+    name="$PG_PREFIX$s"
+    case "$PG_MODE" in
+      databases)
+        DBURL[$s]="$authority/$name$query"
+        if ((have_psql)); then
+          if [[ "$(psql "$base" -XtAqc "SELECT 1 FROM pg_database WHERE datname = '$name'" 2>>"$LOGS/postgres.log")" != 1 ]]; then
+            log "creating database $name"
+            psql "$base" -XqAc "CREATE DATABASE \"$name\"" >>"$LOGS/postgres.log" 2>&1 ||
+              log "could not create database $name (see $LOGS/postgres.log); it must exist"
+          fi
+        fi
+        ;;
+      schemas)
+        sep='?'
+        [[ -n "$query" ]] && sep='&'
+        DBURL[$s]="$authority$path$query${sep}search_path=$name"
+        if ((have_psql)); then
+          psql "$base" -XqAc "CREATE SCHEMA IF NOT EXISTS \"$name\"" >>"$LOGS/postgres.log" 2>&1 ||
+            log "could not create schema $name (see $LOGS/postgres.log); it must exist"
+        fi
+        ;;
+      *) die "MEDIAMESH_SPLIT_POSTGRES_MODE: want databases or schemas, not $PG_MODE" ;;
+    esac
+  done
+  DB_NOTE="PostgreSQL, one ${PG_MODE%s} per service (${PG_PREFIX}<service>)"
+else
+  DB_NOTE="SQLite under $DIR/<service>/"
+fi
+
+# ---- start --------------------------------------------------------------------------------------
+start() { # start TARGET: run bin/mediamesh --target=TARGET in the background with the wiring
+  local t="$1" s k logf="$LOGS/$1.log"
+  mkdir -p "$DIR/$t"
+  printf '=== run-split: starting %s at %s ===\n' "$t" "$(date -u +%FT%TZ)" >>"$logf"
+  (
+    export MEDIAMESH_DATA_DIR="$DIR/$t"
+    export MEDIAMESH_REDIS_URL="$REDIS" MEDIAMESH_KAFKA_BROKERS="$KAFKA"
+    export MEDIAMESH_GATEWAY_DISCOVERY_ADDR="$LISTEN_HOST:${PORT[discovery-gateway]}"
+    export MEDIAMESH_GATEWAY_CMS_ADDR="$LISTEN_HOST:${PORT[cms-gateway]}"
+    for s in "${SERVICES[@]}"; do
+      k="$(env_key "$s")"
+      export "MEDIAMESH_SERVICES_${k}_ADDR=$LISTEN_HOST:${PORT[$s]}"
+      export "MEDIAMESH_SERVICES_${k}_URL=$(url_of "$s")"
+    done
+    if [[ "$t" != *-gateway ]]; then
+      export "MEDIAMESH_SERVICES_$(env_key "$t")_DATABASE_URL=${DBURL[$t]:-}"
+    fi
+    exec "$BIN" --target="$t"
+  ) >>"$logf" 2>&1 </dev/null &
+  PID[$t]=$!
+  STARTED+=("$t")
+}
+
+wait_ready() { # wait_ready TARGET...: until every /readyz answers 200
+  local t code deadline=$((SECONDS + READY_TIMEOUT)) pending=("$@") left
+  while ((${#pending[@]} > 0)); do
+    left=()
+    for t in "${pending[@]}"; do
+      if ! kill -0 "${PID[$t]}" 2>/dev/null; then
+        log "$t exited during start-up; last lines of $LOGS/$t.log:"
+        tail -n 20 "$LOGS/$t.log" >&2
+        exit 1
+      fi
+      code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$(url_of "$t")/readyz" || true)"
+      [[ "$code" == 200 ]] || left+=("$t")
+    done
+    pending=("${left[@]+"${left[@]}"}")
+    ((${#pending[@]} == 0)) && break
+    if ((SECONDS >= deadline)); then
+      log "not ready after ${READY_TIMEOUT}s: ${pending[*]}"
+      for t in "${pending[@]}"; do
+        log "$t /readyz: $(curl -s -m 2 "$(url_of "$t")/readyz" || echo unreachable)"
+        tail -n 10 "$LOGS/$t.log" >&2
+      done
+      exit 1
+    fi
+    sleep 0.3
+  done
+}
+
+REDIS_NOTE="none (rate limits and idempotency keys in memory, per process)"
+[[ -n "$REDIS" ]] && REDIS_NOTE="$(sed -E 's#//[^@/]*@#//***@#' <<<"$REDIS")"
+log "databases: $DB_NOTE; redis: $REDIS_NOTE; kafka: $KAFKA_NOTE"
+start auth
+wait_ready auth
+for s in "${SERVICES[@]:1}"; do start "$s"; done
+wait_ready "${SERVICES[@]:1}"
+for g in "${GATEWAYS[@]}"; do start "$g"; done
+wait_ready "${GATEWAYS[@]}"
+
+d="$(url_of discovery-gateway)" c="$(url_of cms-gateway)"
+cat <<EOF
+
+MediaMesh (split) is running, every /readyz answers 200:
+  discovery gateway  $d  docs $d/docs  openapi $d/openapi.json  graphql $d/graphql
+  cms gateway        $c  docs $c/docs  openapi $c/openapi.json
+EOF
+for t in "${SERVICES[@]}"; do
+  printf '  %-18s %s  pid %-7s log %s\n' "$t" "$(url_of "$t")" "${PID[$t]}" "$LOGS/$t.log"
+done
+for t in "${GATEWAYS[@]}"; do
+  printf '  %-18s %s  pid %-7s log %s\n' "$t" "$(url_of "$t")" "${PID[$t]}" "$LOGS/$t.log"
+done
+echo "  databases: $DB_NOTE"
+echo "  redis:     $REDIS_NOTE"
+echo "  kafka:     $KAFKA_NOTE"
+pw="$(grep -hoE 'one_time_password"?[:=]"?[^" ]+' "$LOGS/auth.log" 2>/dev/null | tail -n 1 | sed -E 's/^one_time_password"?[:=]"?//' || true)"
+[[ -n "$pw" ]] && echo "  first ADMIN ${MEDIAMESH_AUTH_ADMIN_EMAIL:-admin@mediamesh.local}: one-time password $pw (from its first start, in $LOGS/auth.log)"
+echo "Ctrl-C stops everything."
+
+# ---- watch --------------------------------------------------------------------------------------
+# Returns when a child exits (then everything stops) or a signal arrives (the trap stops everything).
+while :; do
+  set +e
+  wait -n "${PID[@]}"
+  set -e
+  for t in "${STARTED[@]}"; do
+    if [[ -n "${PID[$t]:-}" ]] && ! kill -0 "${PID[$t]}" 2>/dev/null; then
+      log "$t (pid ${PID[$t]}) exited on its own; last lines of $LOGS/$t.log:"
+      tail -n 20 "$LOGS/$t.log" >&2
+      unset "PID[$t]"
+      exit 1
+    fi
+  done
+done
