@@ -3,6 +3,7 @@ package public
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -36,13 +37,17 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 }
 
 // selectionDepth is the depth of the deepest field in set; visiting guards against fragment cycles
-// (which validation rejects anyway).
+// (which validation rejects anyway). Introspection (__schema, __type) is not counted: clients'
+// standard introspection query nests type references deeply, and it reads only the schema.
 func selectionDepth(set ast.SelectionSet, visiting map[string]bool) int {
 	deepest := 0
 	for _, sel := range set {
 		depth := 0
 		switch s := sel.(type) {
 		case *ast.Field:
+			if strings.HasPrefix(s.Name, "__") {
+				continue
+			}
 			depth = 1 + selectionDepth(s.SelectionSet, visiting)
 		case *ast.InlineFragment:
 			depth = selectionDepth(s.SelectionSet, visiting)

@@ -58,6 +58,15 @@ func TestDepthLimit(t *testing.T) {
 	}
 }
 
+func TestIntrospectionIsNotDepthLimited(t *testing.T) {
+	h := graphqlHandler(resolver{})
+	// The shape of the standard introspection query's type references: far deeper than maxDepth.
+	q := `{ __schema { types { name fields { type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } } } } }`
+	if code, r := post(t, h, map[string]any{"query": q}); code != 200 || len(r.Errors) != 0 {
+		t.Fatalf("introspection: %d %v", code, r.Errors)
+	}
+}
+
 func TestAutomaticPersistedQueries(t *testing.T) {
 	h := graphqlHandler(resolver{})
 	query := `{ categories { id slug } }`
