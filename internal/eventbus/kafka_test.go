@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // kafkaWait bounds every wait for something to arrive; tests never assert on speed.
@@ -35,13 +36,7 @@ func TestKafkaFake(t *testing.T) {
 // TestKafkaReal runs the same suite against the real broker(s) in MEDIAMESH_TEST_KAFKA_BROKERS
 // (comma-separated host:port). Unset, it skips, except under CI=true where it fails.
 func TestKafkaReal(t *testing.T) {
-	env := os.Getenv("MEDIAMESH_TEST_KAFKA_BROKERS")
-	if env == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MEDIAMESH_TEST_KAFKA_BROKERS is not set: CI must start Kafka (tools/kafka/start.sh) and set it")
-		}
-		t.Skip("MEDIAMESH_TEST_KAFKA_BROKERS is not set: start a broker (tools/kafka/start.sh) and set it, e.g. 127.0.0.1:9092, to run the Kafka suite against it")
-	}
+	env := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	var brokers []string
 	for _, b := range strings.Split(env, ",") {
 		if b = strings.TrimSpace(b); b != "" {

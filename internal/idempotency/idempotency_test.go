@@ -10,6 +10,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 func stores(t *testing.T) map[string]Store {
@@ -19,16 +21,14 @@ func stores(t *testing.T) map[string]Store {
 		"memory":    NewMemory(),
 		"miniredis": NewRedis(redis.NewClient(&redis.Options{Addr: mr.Addr()})),
 	}
-	if url := os.Getenv("MEDIAMESH_TEST_REDIS_URL"); url != "" {
-		opts, err := redis.ParseURL(url)
+	if url := os.Getenv("MEDIAMESH_TEST_REDIS_URL"); url != "" || os.Getenv("CI") == "true" {
+		opts, err := redis.ParseURL(testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server (e.g. redis://127.0.0.1:6379/0)"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := redis.NewClient(opts)
 		t.Cleanup(func() { c.Close() })
 		out["redis"] = NewRedis(c)
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("MEDIAMESH_TEST_REDIS_URL is not set")
 	}
 	return out
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -166,13 +166,7 @@ func TestRunSplit(t *testing.T) {
 // the login limit per client IP (x-rate-limit: 10/min, burst 5) is shared, so attempts spread over
 // both gateways are refused together once the bucket is empty.
 func TestRunSplitSharedRateLimit(t *testing.T) {
-	redisURL := os.Getenv("MEDIAMESH_TEST_REDIS_URL")
-	if redisURL == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MEDIAMESH_TEST_REDIS_URL is not set")
-		}
-		t.Skip("MEDIAMESH_TEST_REDIS_URL is not set; start redis-server to run this test")
-	}
+	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server (e.g. redis://127.0.0.1:6379/0)")
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
 		t.Fatal(err)
@@ -226,13 +220,7 @@ func TestRunSplitSharedRateLimit(t *testing.T) {
 // TestRunSplitKafka runs the auth service on its own with Kafka: a user created through its API
 // reaches auth.events as a user.registered event, through the outbox and the relay.
 func TestRunSplitKafka(t *testing.T) {
-	brokers := os.Getenv("MEDIAMESH_TEST_KAFKA_BROKERS")
-	if brokers == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MEDIAMESH_TEST_KAFKA_BROKERS is not set")
-		}
-		t.Skip("MEDIAMESH_TEST_KAFKA_BROKERS is not set; start tools/kafka/start.sh to run this test")
-	}
+	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	cfg := Default()
 	cfg.Target = []string{ServiceAuth}
 	cfg.DataDir = t.TempDir()
@@ -284,13 +272,7 @@ func awaitRegistered(t *testing.T, brokers []string, email string) {
 // TestRunRelayTarget runs auth without Kafka, so its events wait in its outbox on PostgreSQL, and
 // then the relay target alone, which publishes them.
 func TestRunRelayTarget(t *testing.T) {
-	brokers := os.Getenv("MEDIAMESH_TEST_KAFKA_BROKERS")
-	if brokers == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MEDIAMESH_TEST_KAFKA_BROKERS is not set")
-		}
-		t.Skip("MEDIAMESH_TEST_KAFKA_BROKERS is not set")
-	}
+	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	dbURL := databasetest.PostgresURL(t)
 
 	authCfg := Default()

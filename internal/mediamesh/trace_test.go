@@ -3,7 +3,6 @@ package mediamesh
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,19 +12,14 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // TestTraceEndToEnd follows one sign-up from the gateway through the auth service and its outbox,
 // over Kafka, to a consumer, in the exported spans: all of one trace, each the child of the one
 // before.
 func TestTraceEndToEnd(t *testing.T) {
-	brokers := os.Getenv("MEDIAMESH_TEST_KAFKA_BROKERS")
-	if brokers == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MEDIAMESH_TEST_KAFKA_BROKERS is not set")
-		}
-		t.Skip("MEDIAMESH_TEST_KAFKA_BROKERS is not set")
-	}
+	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	prev := otel.GetTracerProvider()

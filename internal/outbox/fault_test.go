@@ -21,6 +21,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // faultPort is where the fault test's own broker listens: it stops and restarts that broker, so it
@@ -31,13 +32,7 @@ const faultPort = "29092"
 // MEDIAMESH_TEST_KAFKA_FAULT_HOME (tools/kafka/install.sh DIR), or skips.
 func kafkaBroker(t *testing.T) ([]string, string) {
 	t.Helper()
-	home := os.Getenv("MEDIAMESH_TEST_KAFKA_FAULT_HOME")
-	if home == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MEDIAMESH_TEST_KAFKA_FAULT_HOME must be set in CI")
-		}
-		t.Skip("set MEDIAMESH_TEST_KAFKA_FAULT_HOME to a tools/kafka/install.sh directory to run the broker fault test")
-	}
+	home := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_FAULT_HOME", "a Kafka installation of the test's own (bash tools/kafka/install.sh DIR)")
 	kafkaScript(t, home, "start.sh")
 	t.Cleanup(func() { kafkaScript(t, home, "stop.sh") })
 	return []string{"127.0.0.1:" + faultPort}, home

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // backend is one Limiter implementation under the shared suite.
@@ -95,14 +96,7 @@ func newMiniredisBackend(t *testing.T) backend {
 // only touch keys of their own (testKey) and never flush.
 func realRedis(t *testing.T) *redis.Client {
 	t.Helper()
-	url := os.Getenv("MEDIAMESH_TEST_REDIS_URL")
-	if url == "" {
-		const msg = "MEDIAMESH_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + ": a real Redis is required under CI=true")
-		}
-		t.Skip(msg + ": skipping the run against a real Redis")
-	}
+	url := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server (e.g. redis://127.0.0.1:6379/0)")
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("MEDIAMESH_TEST_REDIS_URL: %v", err)

@@ -14,12 +14,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // EnvPostgresURL is the environment variable that holds the PostgreSQL test database URL.
@@ -66,15 +66,7 @@ func Postgres(t testing.TB) *database.DB {
 // when the test ends. Without the variable the test is skipped, or fails under CI=true.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	raw := os.Getenv(EnvPostgresURL)
-	if raw == "" {
-		msg := EnvPostgresURL + " is not set: the PostgreSQL tests need a server, for example " +
-			EnvPostgresURL + "='postgres://mediamesh:mediamesh@127.0.0.1:5432/mediamesh_test?sslmode=disable'"
-		if os.Getenv("CI") == "true" {
-			t.Fatal("databasetest: " + msg + " (required when CI=true)")
-		}
-		t.Skip("databasetest: skipping, " + msg)
-	}
+	raw := testenv.Get(t, EnvPostgresURL, "a PostgreSQL server, e.g. postgres://mediamesh:mediamesh@127.0.0.1:5432/mediamesh_test?sslmode=disable")
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatalf("databasetest: %s is not a valid URL", EnvPostgresURL)
