@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mediamesh/mediamesh/internal/language"
 	"github.com/mediamesh/mediamesh/internal/policy"
 )
 
@@ -24,17 +25,23 @@ import (
 // the defaults below, a YAML file (--config), MEDIAMESH_* environment variables, and flags. A key
 // `a.b_c` is the flag --a.b-c and the variable MEDIAMESH_A_B_C.
 type Config struct {
-	Target          []string      `yaml:"target" help:"modules to run: all, or a comma list of services and gateways"`
-	DataDir         string        `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
-	RelayAddr       string        `yaml:"relay_addr" help:"health and metrics address of the relay target"`
-	Log             LogConfig     `yaml:"log"`
-	Gateway         GatewayConfig `yaml:"gateway"`
-	Services        Services      `yaml:"services"`
-	Auth            AuthConfig    `yaml:"auth"`
-	Redis           RedisConfig   `yaml:"redis"`
-	Kafka           KafkaConfig   `yaml:"kafka"`
-	Tracing         TracingConfig `yaml:"tracing"`
+	Target          []string       `yaml:"target" help:"modules to run: all, or a comma list of services and gateways"`
+	DataDir         string         `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
+	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
+	RelayAddr       string         `yaml:"relay_addr" help:"health and metrics address of the relay target"`
+	Log             LogConfig      `yaml:"log"`
+	Gateway         GatewayConfig  `yaml:"gateway"`
+	Services        Services       `yaml:"services"`
+	Auth            AuthConfig     `yaml:"auth"`
+	Redis           RedisConfig    `yaml:"redis"`
+	Kafka           KafkaConfig    `yaml:"kafka"`
+	Tracing         TracingConfig  `yaml:"tracing"`
+	Metadata        MetadataConfig `yaml:"metadata"`
+}
+
+// MetadataConfig configures the metadata service.
+type MetadataConfig struct {
+	Languages []string `yaml:"languages" help:"ISO 639-1 codes content may be written in"`
 }
 
 // TracingConfig exports OpenTelemetry traces over OTLP/HTTP; off unless an endpoint is set.
@@ -149,9 +156,10 @@ func Default() Config {
 			SignupEnabled: true, AdminEmail: "admin@mediamesh.local", HashConcurrency: 2,
 			LoginRate: "10/min", LoginBurst: 5,
 		},
-		Redis:   RedisConfig{FailOpen: true},
-		Kafka:   KafkaConfig{Partitions: 3},
-		Tracing: TracingConfig{SampleRatio: 1},
+		Redis:    RedisConfig{FailOpen: true},
+		Kafka:    KafkaConfig{Partitions: 3},
+		Tracing:  TracingConfig{SampleRatio: 1},
+		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
 	}
 }
 
@@ -274,6 +282,14 @@ func (c *Config) Validate() error {
 	if e := c.Tracing.OTLPEndpoint; e != "" {
 		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("tracing.otlp_endpoint: %q is not an http(s) URL", e))
+		}
+	}
+	if len(c.Metadata.Languages) == 0 {
+		errs = append(errs, errors.New("metadata.languages: name at least one ISO 639-1 code"))
+	}
+	for _, code := range c.Metadata.Languages {
+		if _, err := language.Lookup(code); err != nil {
+			errs = append(errs, fmt.Errorf("metadata.languages: %w", err))
 		}
 	}
 	if c.Kafka.Partitions < 1 {

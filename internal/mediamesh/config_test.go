@@ -62,6 +62,7 @@ func TestLoadRejects(t *testing.T) {
 		{"relay without databases", []string{"--target=relay", "--kafka.brokers=127.0.0.1:9092"}, nil, "database_url"},
 		{"relay without kafka", []string{"--target=relay", "--services.cms.database-url=postgres://x/y"}, nil, "kafka.brokers"},
 		{"bad broker", []string{"--kafka.brokers=kafka"}, nil, "kafka.brokers"},
+		{"unknown language", []string{"--metadata.languages=ar,xx"}, nil, "metadata.languages"},
 		{"bad login rate", []string{"--auth.login-rate=often"}, nil, "auth.login_rate"},
 		{"bad redis url", []string{"--redis.url=http://x"}, nil, "redis.url"},
 		{"bad database url", []string{"--services.cms.database-url=mysql://x"}, nil, "services.cms.database_url"},

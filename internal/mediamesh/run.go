@@ -90,7 +90,7 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 	case ServiceCMS:
 		return cms.New(), nil
 	case ServiceMetadata:
-		return metadata.New(), nil
+		return metadata.New(metadata.Config{Languages: p.cfg.Metadata.Languages})
 	case ServiceMedia:
 		return media.New(), nil
 	case ServiceIngest:

@@ -1,0 +1,31 @@
+package metadata
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
+)
+
+func TestListLanguages(t *testing.T) {
+	s, err := New(Config{Languages: []string{"en", "ar", "en", "fr"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.ListLanguages(context.Background(), metadataapi.ListLanguagesRequestObject{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := resp.(metadataapi.ListLanguages200JSONResponse).Items
+	if len(items) != 3 || items[0].Code != "ar" || items[0].Direction != metadataapi.Rtl || items[0].NativeName != "العربية" || items[1].Code != "en" || items[2].Name != "French" {
+		t.Fatalf("languages %+v", items)
+	}
+}
+
+func TestNewRejectsUnknownLanguages(t *testing.T) {
+	for _, codes := range [][]string{nil, {"en", "xx"}, {"EN"}, {"iw"}} {
+		if _, err := New(Config{Languages: codes}); err == nil {
+			t.Errorf("New(%v) accepted", codes)
+		}
+	}
+}
