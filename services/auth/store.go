@@ -89,7 +89,7 @@ func (s *store) insertUser(ctx context.Context, q querier, u *user) error {
 	_, err := q.ExecContext(ctx, s.db.Rebind(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		u.ID, strings.ToLower(u.Email), u.DisplayName, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.Locale, u.Version,
 		ms(u.CreatedAt), ms(u.UpdatedAt), nil)
-	if err != nil && isUniqueViolation(err) {
+	if err != nil && database.IsUniqueViolation(err) {
 		return errEmailTaken
 	}
 	return err
@@ -276,10 +276,4 @@ func (s *store) publishedKeys(ctx context.Context, now time.Time) ([]*signingKey
 func (s *store) deleteExpiredKeys(ctx context.Context, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM signing_keys WHERE expires_at <= ?`), ms(now))
 	return err
-}
-
-// isUniqueViolation recognises a unique-constraint error from SQLite or PostgreSQL.
-func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "duplicate key value")
 }
