@@ -289,8 +289,8 @@ func kafkaCall(ctx context.Context, group string, h Handler, m Message) (err err
 	return traced(ctx, group, h, m)
 }
 
-// kafkaSleep waits d or until ctx ends; it reports whether the full wait elapsed.
-func kafkaSleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d or until ctx ends; it reports whether the full wait elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -86,7 +86,7 @@ func kafkaEnsureTopics(ctx context.Context, client *kafka.Client, topics []strin
 				err = fmt.Errorf("topics %v have no leader yet", missing)
 			}
 		}
-		if !kafkaSleep(ctx, 100*time.Millisecond) {
+		if !sleep(ctx, 100*time.Millisecond) {
 			return fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
 	}

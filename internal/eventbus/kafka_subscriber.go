@@ -228,7 +228,7 @@ func (c *kafkaConsumer) run(ctx context.Context) error {
 			if failures&(failures-1) == 0 || failures%60 == 0 { // 1, 2, 4, 8, ... and every minute
 				c.log().Warn("eventbus: kafka fetch failed, retrying", "failures", failures, "err", err)
 			}
-			if !kafkaSleep(ctx, kafkaRetryMin) {
+			if !sleep(ctx, kafkaRetryMin) {
 				return nil
 			}
 			continue
@@ -312,7 +312,7 @@ func (c *kafkaConsumer) handle(ctx context.Context, km kafka.Message) (done bool
 			break
 		}
 		c.log().Debug("eventbus: kafka handler failed, retrying", "partition", km.Partition, "offset", km.Offset, "attempt", attempt, "err", herr)
-		if !kafkaSleep(ctx, backoff) {
+		if !sleep(ctx, backoff) {
 			return false, nil
 		}
 		backoff = min(backoff*2, kafkaMaxBackoff)
@@ -332,7 +332,7 @@ func (c *kafkaConsumer) handle(ctx context.Context, km kafka.Message) (done bool
 			return false, fmt.Errorf("eventbus: kafka dead-letter %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
 		}
 		c.log().Warn("eventbus: kafka dead-letter write failed, retrying", "partition", km.Partition, "offset", km.Offset, "try", try, "err", err)
-		if !kafkaSleep(ctx, kafkaRetryDelay(try)) {
+		if !sleep(ctx, kafkaRetryDelay(try)) {
 			return false, nil
 		}
 	}

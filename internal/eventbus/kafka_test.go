@@ -709,7 +709,7 @@ func testKafkaRebalance(t *testing.T, k *kafkaSuite) {
 	)
 	handler := func(member string) Handler {
 		return func(ctx context.Context, m Message) error {
-			if !kafkaSleep(ctx, 50*time.Millisecond) {
+			if !sleep(ctx, 50*time.Millisecond) {
 				return ctx.Err()
 			}
 			mu.Lock()

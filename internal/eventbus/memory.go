@@ -18,7 +18,7 @@ type Memory struct {
 	offset map[string]int64        // next offset by topic
 	// deliver serialises deliveries so that consumers see messages in publish order.
 	deliver sync.Mutex
-	sleep   func(ctx context.Context, d time.Duration) error
+	sleep   func(ctx context.Context, d time.Duration) bool
 }
 
 type memorySub struct {
@@ -29,18 +29,7 @@ type memorySub struct {
 
 // NewMemory returns an empty in-process bus.
 func NewMemory() *Memory {
-	return &Memory{subs: map[string][]*memorySub{}, offset: map[string]int64{}, sleep: sleepCtx}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &Memory{subs: map[string][]*memorySub{}, offset: map[string]int64{}, sleep: sleep}
 }
 
 // Publish implements Publisher.
@@ -88,8 +77,8 @@ func (m *Memory) handle(ctx context.Context, s *memorySub, msg Message) error {
 			return ctx.Err()
 		}
 		if i < attempts-1 {
-			if serr := m.sleep(ctx, backoff<<i); serr != nil {
-				return serr
+			if !m.sleep(ctx, backoff<<i) {
+				return ctx.Err()
 			}
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func noSleep(context.Context, time.Duration) error { return nil }
+func noSleep(context.Context, time.Duration) bool { return true }
 
 func TestMemoryDelivery(t *testing.T) {
 	bus := NewMemory()

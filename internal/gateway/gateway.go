@@ -52,9 +52,6 @@ func New(cfg Config) (*Gateway, error) {
 	return &Gateway{cfg: cfg, contract: c}, nil
 }
 
-// Operations returns the policy table of the contract.
-func (g *Gateway) Operations() policy.Table { return g.contract.Operations() }
-
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m, err := g.contract.Match(r)
 	if err != nil {
