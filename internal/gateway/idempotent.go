@@ -11,6 +11,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/idempotency"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
@@ -72,7 +73,7 @@ func (g *Gateway) idempotent(w http.ResponseWriter, r *http.Request, op *policy.
 		}
 		return
 	}
-	cw := &capture{ResponseWriter: w}
+	cw := &httpserver.Recorder{ResponseWriter: w, Keep: maxStoredResponse}
 	defer func() {
 		// Record the outcome even if the client went away: the create happened.
 		bg := context.WithoutCancel(ctx)
@@ -80,7 +81,7 @@ func (g *Gateway) idempotent(w http.ResponseWriter, r *http.Request, op *policy.
 			_ = g.cfg.Idempotency.Abandon(bg, storeKey)
 			panic(v)
 		}
-		if cw.status >= 500 || cw.status == 0 || cw.overflow {
+		if cw.Status >= 500 || cw.Status == 0 || cw.Overflow {
 			_ = g.cfg.Idempotency.Abandon(bg, storeKey)
 			return
 		}
@@ -90,41 +91,9 @@ func (g *Gateway) idempotent(w http.ResponseWriter, r *http.Request, op *policy.
 				h.Add(name, v)
 			}
 		}
-		if err := g.cfg.Idempotency.Complete(bg, storeKey, idempotency.Record{Hash: hash, Status: cw.status, Header: h, Body: cw.body.Bytes()}, idempotencyTTL); err != nil {
+		if err := g.cfg.Idempotency.Complete(bg, storeKey, idempotency.Record{Hash: hash, Status: cw.Status, Header: h, Body: cw.Body.Bytes()}, idempotencyTTL); err != nil {
 			g.cfg.Log.Warn("could not store an idempotent response", "operation", op.ID, "error", err)
 		}
 	}()
 	next.ServeHTTP(cw, r)
 }
-
-// capture passes a response through and keeps a copy of its status and body.
-type capture struct {
-	http.ResponseWriter
-	status   int
-	body     bytes.Buffer
-	overflow bool
-}
-
-func (c *capture) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
-	}
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *capture) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	if !c.overflow {
-		if c.body.Len()+len(b) > maxStoredResponse {
-			c.overflow = true
-			c.body.Reset()
-		} else {
-			c.body.Write(b)
-		}
-	}
-	return c.ResponseWriter.Write(b)
-}
-
-func (c *capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -3,6 +3,7 @@
 package httpserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -233,36 +234,52 @@ func requestID(server string, next http.Handler) http.Handler {
 	})
 }
 
-type statusRecorder struct {
+// Recorder passes a response through and records its status and size, and, up to Keep bytes, a
+// copy of its body (Overflow when the body was larger).
+type Recorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	Status   int
+	Bytes    int64
+	Keep     int
+	Body     bytes.Buffer
+	Overflow bool
 }
 
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+// WriteHeader implements http.ResponseWriter.
+func (r *Recorder) WriteHeader(code int) {
+	if r.Status == 0 {
+		r.Status = code
 	}
-	s.ResponseWriter.WriteHeader(code)
+	r.ResponseWriter.WriteHeader(code)
 }
 
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+// Write implements http.ResponseWriter.
+func (r *Recorder) Write(b []byte) (int, error) {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
 	}
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += int64(n)
+	n, err := r.ResponseWriter.Write(b)
+	r.Bytes += int64(n)
+	if r.Keep > 0 && !r.Overflow {
+		if r.Body.Len()+n > r.Keep {
+			r.Overflow = true
+			r.Body.Reset()
+		} else {
+			r.Body.Write(b[:n])
+		}
+	}
 	return n, err
 }
 
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // AccessLog logs one JSON line per request, with its operation and caller once known, and records
 // it in red (rate, errors, duration per operation) when red is not nil.
 func AccessLog(log *slog.Logger, red *Metrics, server string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &Recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
@@ -272,14 +289,14 @@ func AccessLog(log *slog.Logger, red *Metrics, server string, next http.Handler)
 		if info := infoFrom(r.Context()); info != nil {
 			operation, user = info.snapshot()
 		}
-		red.observe(server, operation, rec.status, took)
+		red.observe(server, operation, rec.Status, took)
 		level := slog.LevelInfo
-		if rec.status >= 500 && rec.status != http.StatusNotImplemented {
+		if rec.Status >= 500 && rec.Status != http.StatusNotImplemented {
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+			slog.Int("status", rec.Status), slog.Int64("bytes", rec.Bytes),
 			slog.Duration("duration", took),
 			slog.String("request_id", RequestIDFrom(r.Context())),
 			slog.String("remote", r.RemoteAddr),
