@@ -55,8 +55,16 @@ func BearerToken(r *http.Request) string {
 }
 
 // Authorize authenticates r and checks it against op. It returns the principal (nil for an anonymous
-// call to a public operation) or an *apierror.Error with status 401 or 403.
+// call to a public operation) or an *apierror.Error with status 401 or 403. A request that a
+// gateway of this process authenticated already carries its principal: the token is not verified
+// twice, the roles are checked again.
 func Authorize(v Verifier, op *policy.Operation, r *http.Request) (*Principal, error) {
+	if p, ok := FromContext(r.Context()); ok {
+		if !op.Allows(p.Roles) {
+			return nil, apierror.Forbidden("this operation needs one of the roles " + strings.Join(op.Roles, ", "))
+		}
+		return p, nil
+	}
 	token := BearerToken(r)
 	if !op.Secured {
 		if token == "" || v == nil {

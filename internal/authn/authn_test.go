@@ -20,6 +20,29 @@ func (f fakeVerifier) Verify(_ context.Context, token string) (*Principal, error
 	return nil, errors.New("unknown token")
 }
 
+func TestAuthorizeReusesThePrincipalOfThisProcess(t *testing.T) {
+	calls := 0
+	v := countingVerifier{calls: &calls}
+	secured := &policy.Operation{ID: "createThing", Secured: true, Roles: []string{policy.RoleEditor}}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer whatever")
+	r = r.WithContext(WithPrincipal(r.Context(), &Principal{Subject: "e1", Roles: []string{policy.RoleEditor}}))
+	if p, err := Authorize(v, secured, r); err != nil || p.Subject != "e1" || calls != 0 {
+		t.Fatalf("principal %+v, err %v, %d verifications", p, err, calls)
+	}
+	admin := &policy.Operation{ID: "purge", Secured: true, Roles: []string{policy.RoleAdmin}}
+	if _, err := Authorize(v, admin, r); apierror.From(err).Status != 403 {
+		t.Fatalf("roles are still checked: %v", err)
+	}
+}
+
+type countingVerifier struct{ calls *int }
+
+func (c countingVerifier) Verify(context.Context, string) (*Principal, error) {
+	*c.calls++
+	return nil, errors.New("not expected")
+}
+
 func TestAuthorize(t *testing.T) {
 	v := fakeVerifier{
 		"user":   {Subject: "u1", Roles: []string{policy.RoleUser}},

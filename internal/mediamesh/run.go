@@ -181,9 +181,11 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 // verifier checks access tokens with the auth service's keys: in process when auth runs here,
 // else from its JWKS over HTTP, cached.
 func (p *platform) verifier(plan *Plan, authSvc *auth.Service) *authn.TokenVerifier {
-	source := authn.FetchJWKS(&http.Client{Timeout: 5 * time.Second}, strings.TrimSuffix(plan.AuthURL, "/")+"/api/v1/auth/.well-known/jwks.json")
+	var source authn.KeySource
 	if authSvc != nil {
 		source = authSvc.PublicKeys
+	} else {
+		source = authn.FetchJWKS(&http.Client{Timeout: 5 * time.Second}, strings.TrimSuffix(plan.AuthURL, "/")+"/api/v1/auth/.well-known/jwks.json")
 	}
 	keys := authn.NewKeyCache(source, p.cfg.Auth.JWKSRefresh, 10*time.Second)
 	return authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, 30*time.Second)
