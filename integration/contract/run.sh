@@ -81,8 +81,12 @@ for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
   fi
   args=()
   for op in "${ops[@]}"; do args+=(--include-operation-id "$op"); done
+  # ensure_resource_availability is off: the fuzzer reuses Idempotency-Key values, and a create
+  # replayed by key (the contract) returns the first response even after that resource was deleted,
+  # which the check reads as "created resource not found". use_after_free still runs.
   run_st "$name-rest" "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" \
-    -H "Authorization: Bearer $TOKEN" --checks all --max-examples "$MAX_EXAMPLES" "${args[@]}"
+    -H "Authorization: Bearer $TOKEN" --checks all --exclude-checks ensure_resource_availability \
+    --max-examples "$MAX_EXAMPLES" "${args[@]}"
 done
 
 # GraphQL: Schemathesis's not_a_server_error counts every resolver error as a failure, so hooks.py
