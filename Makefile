@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/mediamesh
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build run run-split generate check-generated compat release-specs lint test test-unit test-contract bench tools-npm clean
+.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-contract bench tools-npm clean
 
 all: build
 
@@ -25,6 +25,7 @@ generate: tools-npm
 	$(GO) generate ./gen/openapi/...
 	$(GO) generate ./gen/events/...
 	$(GO) generate ./gen/graphql/...
+	$(GO) generate ./ent/...
 	$(GO) run ./tools/bundle -out gen/openapi/bundle
 	$(GO) run ./tools/postmangen -in gen/openapi/bundle -out postman
 	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,favicon-32x32.png,LICENSE} internal/docsui/dist/
@@ -32,10 +33,16 @@ generate: tools-npm
 tools-npm:
 	@if [ ! -d node_modules/swagger-ui-dist ] || [ ! -d node_modules/newman ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
+## migration: the next versioned migration of SERVICE's database (cms, metadata) after a change to its
+## x-ent annotations and `make generate`, e.g. `make migration SERVICE=cms NAME=add_rating`. Needs a
+## PostgreSQL server for the throwaway dev database (MEDIAMESH_TEST_POSTGRES_URL).
+migration:
+	$(GO) run ./tools/entmigrate -service "$(SERVICE)" -name "$(NAME)"
+
 ## check-generated: fails when `make generate` changes or adds any file.
 check-generated: generate
-	@changed=$$(git status --porcelain -- gen postman internal/docsui/dist specs go.mod go.sum); \
-	if [ -n "$$changed" ]; then echo "make generate changed these files; run it and commit:"; echo "$$changed"; git diff --stat -- gen postman; exit 1; fi
+	@changed=$$(git status --porcelain -- gen ent postman internal/docsui/dist specs go.mod go.sum); \
+	if [ -n "$$changed" ]; then echo "make generate changed these files; run it and commit:"; echo "$$changed"; git diff --stat -- gen ent postman; exit 1; fi
 	@echo "generated code is current"
 
 ## compat: fails when a contract breaks what specs/released holds.

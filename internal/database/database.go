@@ -40,6 +40,15 @@ type DB struct {
 	Dialect Dialect
 }
 
+// EntDialect returns the name ent (entgo.io/ent/dialect) gives the database's dialect, for
+// entsql.OpenDB(db.EntDialect(), db.DB).
+func (db *DB) EntDialect() string {
+	if db.Dialect == SQLite {
+		return "sqlite3"
+	}
+	return "postgres"
+}
+
 // sqliteParams are the connection parameters of every SQLite connection:
 //   - busy_timeout: wait up to 5 s for a lock held by another connection or process instead of
 //     failing at once with SQLITE_BUSY;

@@ -38,6 +38,13 @@ var componentName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,62}$`)
 // databases that share a server but not a schema (tests, say) do not wait for each other.
 const lockQuery = `SELECT pg_advisory_xact_lock(hashtextextended('mediamesh.schema_migrations:' || COALESCE(current_schema(), ''), 0))`
 
+// Migrations are the migration files of one component (a service's tables, the outbox, ...), for
+// Migrate and Pending.
+type Migrations struct {
+	Component string
+	FS        fs.FS
+}
+
 // migration is one migration file.
 type migration struct {
 	version  int64
