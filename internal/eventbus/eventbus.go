@@ -30,6 +30,7 @@ const (
 	TopicIngest    = "ingest.events"
 	TopicDiscovery = "discovery.events"
 	TopicAuth      = "auth.events"
+	TopicMetadata  = "metadata.events"
 )
 
 // DeadLetterTopic is where a consumer group parks messages its handler could not process.

@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/contract"
 	"github.com/mediamesh/mediamesh/internal/docsui"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
@@ -28,13 +31,16 @@ type Config struct {
 	// Idempotency keeps the responses of x-idempotent operations by Idempotency-Key; nil: keys are
 	// passed through unhonoured.
 	Idempotency idempotency.Store
-	Log         *slog.Logger
+	// Cache answers the public reads that have x-cache (see cached); nil: no caching.
+	Cache cache.Store
+	Log   *slog.Logger
 }
 
 // Gateway is an http.Handler for the API paths of one bundled contract.
 type Gateway struct {
 	cfg      Config
 	contract *contract.Contract
+	flight   singleflight.Group // one computation per missing cache entry
 }
 
 // New loads and checks the contract. Every operation must name a service that has an upstream.
@@ -77,6 +83,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	upstream := g.cfg.Upstreams[m.Op.Service]
+	if g.cacheable(r, m.Op) {
+		g.cached(w, r, m.Op, upstream)
+		return
+	}
 	if key := r.Header.Get(idempotencyKeyName); key != "" && m.Op.Idempotent && g.cfg.Idempotency != nil {
 		g.idempotent(w, r, m.Op, p, key, upstream)
 		return

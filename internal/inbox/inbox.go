@@ -13,16 +13,25 @@ import (
 	"github.com/mediamesh/mediamesh/internal/database"
 )
 
+// Component is the migration component of the inbox table in schema_migrations.
+const Component = "inbox"
+
 //go:embed migrations
 var migrations embed.FS
 
+// Migrations returns the inbox migrations (sqlite/ and postgres/), for database.DB.Migrate and
+// database.DB.Pending with Component.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil { // cannot happen: the directory is embedded
+		panic(err)
+	}
+	return sub
+}
+
 // Migrate creates the inbox table.
 func Migrate(ctx context.Context, db *database.DB) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	return db.Migrate(ctx, "inbox", sub)
+	return db.Migrate(ctx, Component, Migrations())
 }
 
 // Apply runs effect in a transaction unless consumer already applied eventID. It reports whether

@@ -25,6 +25,10 @@ type Relay struct {
 	Batch     int           // rows per publish; 0 means 100
 	Interval  time.Duration // poll interval when idle; 0 means 200ms
 	MaxDelay  time.Duration // largest retry backoff; 0 means 30s
+	// Retention is how long sent rows are kept: the leading relay deletes older ones (PurgeSent)
+	// once a minute. 0 keeps them all, as embedded mode needs: there the outbox is the log that
+	// `mediamesh replay` rebuilds read models from.
+	Retention time.Duration
 
 	wake    chan struct{}
 	backlog atomic.Int64
@@ -70,7 +74,16 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer release()
 
 	delay := interval
+	var purged time.Time
 	for {
+		if r.Retention > 0 && time.Since(purged) >= time.Minute {
+			purged = time.Now()
+			if n, err := PurgeSent(ctx, r.DB, purged.Add(-r.Retention)); err != nil {
+				r.Log.Warn("outbox relay: purging sent rows failed", "service", r.Name, "error", err)
+			} else if n > 0 {
+				r.Log.Info("outbox relay: purged sent rows past retention", "service", r.Name, "rows", n, "retention", r.Retention)
+			}
+		}
 		n, err := r.relayOnce(ctx, batch)
 		switch {
 		case ctx.Err() != nil:

@@ -203,3 +203,47 @@ func TestReplay(t *testing.T) {
 		}
 	})
 }
+
+// TestRelayRetention: the relay deletes sent rows older than its retention and never unsent ones.
+func TestRelayRetention(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		bus := &flakyBus{Memory: eventbus.NewMemory()}
+		appendEvents(t, db, []string{uuid.NewString()}, 3)
+		// Three rows sent long ago, then an outage leaves two new rows unsent.
+		recs, err := Unsent(ctx, db, 10)
+		if err != nil || len(recs) != 3 {
+			t.Fatalf("unsent = %d, %v", len(recs), err)
+		}
+		for _, rec := range recs {
+			if err := MarkSent(ctx, db, rec.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.ExecContext(ctx, db.Rebind(`UPDATE outbox SET sent_at = ?`), time.Now().Add(-48*time.Hour).UTC()); err != nil {
+			t.Fatal(err)
+		}
+		appendEvents(t, db, []string{uuid.NewString()}, 2)
+		bus.down.Store(true)
+
+		r := &Relay{Name: "test", DB: db, Publisher: bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Retention: 24 * time.Hour, Interval: 10 * time.Millisecond}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(runCtx) }()
+		waitFor(t, "the purge", func() bool {
+			var n int
+			_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&n)
+			return n == 2
+		})
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := Backlog(ctx, db); n != 2 {
+			t.Fatalf("backlog = %d, want the 2 unsent rows kept", n)
+		}
+	})
+}

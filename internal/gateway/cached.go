@@ -1,0 +1,149 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mediamesh/mediamesh/internal/cache"
+	"github.com/mediamesh/mediamesh/internal/policy"
+)
+
+// maxCachedBody is the largest response body the gateway caches.
+const maxCachedBody = 1 << 20
+
+// cachedHeaders are the response headers a cache hit repeats.
+var cachedHeaders = []string{"Content-Type", "Content-Language", "ETag"}
+
+// cacheable reports whether the gateway answers op from its cache: a public GET with x-cache.
+func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {
+	return g.cfg.Cache != nil && op.CacheTTL > 0 && !op.Secured && r.Method == http.MethodGet
+}
+
+// cached answers a cacheable read cache-aside: a current entry is served at once; on a miss one
+// request per key and generation (single-flight) computes the response from the service and stores
+// it for the operation's x-cache TTL, while concurrent requests for the same key wait for it
+// instead of reaching the service. Entries are invalidated by generation (see internal/cache): the
+// service that owns the read model bumps it when an event changed something. Every answer carries
+// an ETag and `Cache-Control: public, no-cache`, so CDNs and browsers may keep it but revalidate
+// (If-None-Match -> 304) before each reuse. When the cache store fails the request goes to the
+// service uncached.
+func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, op *policy.Operation, upstream http.Handler) {
+	ctx := r.Context()
+	ns, key := op.Service, r.URL.Path+"?"+r.URL.Query().Encode()
+	e, ok, gen, err := g.cfg.Cache.Get(ctx, ns, key)
+	if err != nil {
+		g.cfg.Log.DebugContext(ctx, "cache unavailable; serving uncached", "error", err)
+		g.countCache(op, "error")
+		upstream.ServeHTTP(w, r)
+		return
+	}
+	result := "hit"
+	if !ok {
+		result = "miss"
+		v, _, shared := g.flight.Do(ns+"\x00"+key+"\x00"+strconv.FormatInt(gen, 10), func() (any, error) {
+			return g.fill(r, op, upstream, ns, key, gen), nil
+		})
+		if shared {
+			result = "shared"
+		}
+		e = v.(cache.Entry)
+	}
+	g.countCache(op, result)
+	h := w.Header()
+	for _, name := range cachedHeaders {
+		if vs := e.Header.Values(name); len(vs) > 0 {
+			h[http.CanonicalHeaderKey(name)] = append([]string(nil), vs...)
+		}
+	}
+	h.Set("X-Cache", strings.ToUpper(result))
+	if e.Status != http.StatusOK {
+		w.WriteHeader(e.Status)
+		_, _ = w.Write(e.Body)
+		return
+	}
+	h.Set("Cache-Control", "public, no-cache")
+	if etagMatches(r.Header.Get("If-None-Match"), e.Header.Get("ETag")) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(e.Body)
+}
+
+// fill computes the response of a cache miss from the service and stores it when it is a 200.
+func (g *Gateway) fill(r *http.Request, op *policy.Operation, upstream http.Handler, ns, key string, gen int64) cache.Entry {
+	// The waiters share this response: a client that goes away must not cancel it for them.
+	ctx := context.WithoutCancel(r.Context())
+	rec := httptest.NewRecorder()
+	in := r.Clone(ctx)
+	in.Header.Del("If-None-Match") // the cache needs the body
+	upstream.ServeHTTP(rec, in)
+	e := cache.Entry{Status: rec.Code, Header: http.Header{}, Body: rec.Body.Bytes(), Generation: gen}
+	for _, name := range cachedHeaders {
+		if vs := rec.Header().Values(name); len(vs) > 0 {
+			e.Header[http.CanonicalHeaderKey(name)] = vs
+		}
+	}
+	if e.Status != http.StatusOK || len(e.Body) > maxCachedBody {
+		return e
+	}
+	if e.Header.Get("ETag") == "" {
+		sum := sha256.Sum256(e.Body)
+		e.Header.Set("ETag", `"`+hex.EncodeToString(sum[:12])+`"`)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := g.cfg.Cache.Set(sctx, ns, key, e, op.CacheTTL); err != nil {
+		g.cfg.Log.DebugContext(ctx, "could not store a cache entry", "operation", op.ID, "error", err)
+	}
+	return e
+}
+
+// etagMatches reports whether an If-None-Match header names etag (or is *), weak or strong.
+func etagMatches(ifNoneMatch, etag string) bool {
+	if ifNoneMatch == "" || etag == "" {
+		return false
+	}
+	if strings.TrimSpace(ifNoneMatch) == "*" {
+		return true
+	}
+	bare := strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == bare {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheRequests counts cacheable requests by result: hit, miss, shared (waited for another
+// request's miss) or error (the store failed; served uncached). The hit ratio is
+// hit / (hit + miss + shared).
+var cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "mediamesh_cache_requests_total",
+	Help: "Cacheable gateway requests by operation and result (hit, miss, shared, error).",
+}, []string{"operation", "result"})
+
+// RegisterCacheMetrics registers the gateway cache metrics with reg (once per registry).
+func RegisterCacheMetrics(reg prometheus.Registerer) error {
+	if err := reg.Register(cacheRequests); err != nil {
+		var already prometheus.AlreadyRegisteredError
+		if !errors.As(err, &already) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) countCache(op *policy.Operation, result string) {
+	cacheRequests.WithLabelValues(op.ID, result).Inc()
+}

@@ -1,0 +1,180 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mediamesh/mediamesh/internal/cache"
+)
+
+const cacheSpec = `{
+  "openapi": "3.0.3",
+  "info": {"title": "t", "version": "1.0.0"},
+  "paths": {
+    "/api/v1/items": {
+      "get": {"operationId": "listItems", "x-service": "items", "security": [], "x-cache": {"ttl": "60s"},
+        "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "ok"}}}
+    },
+    "/api/v1/private": {
+      "get": {"operationId": "privateItems", "x-service": "items", "security": [{"bearerAuth": []}], "x-roles": ["EDITOR"], "x-cache": {"ttl": "60s"},
+        "responses": {"200": {"description": "ok"}}}
+    }
+  },
+  "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}
+}`
+
+// countingUpstream answers 200 with a body naming how many requests it has served, after delay;
+// it answers 404 for q=missing.
+type countingUpstream struct {
+	calls atomic.Int32
+	delay time.Duration
+}
+
+func (u *countingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := u.calls.Add(1)
+	time.Sleep(u.delay)
+	if r.URL.Query().Get("q") == "missing" {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"n":`+string(rune('0'+n%10))+`}`)
+}
+
+// failingStore is a cache whose backend is down.
+type failingStore struct{}
+
+func (failingStore) Get(context.Context, string, string) (cache.Entry, bool, int64, error) {
+	return cache.Entry{}, false, 0, errors.New("down")
+}
+func (failingStore) Set(context.Context, string, string, cache.Entry, time.Duration) error {
+	return errors.New("down")
+}
+func (failingStore) Generation(context.Context, string) (int64, error) { return 0, errors.New("down") }
+func (failingStore) Invalidate(context.Context, string) error          { return errors.New("down") }
+
+func newCachedGateway(t *testing.T, store cache.Store, up http.Handler) *Gateway {
+	t.Helper()
+	gw, err := New(Config{
+		Name: "test", Spec: []byte(cacheSpec), Upstreams: map[string]http.Handler{"items": up},
+		Verifier: tokens{"ed": {Subject: "e1", Roles: []string{"EDITOR"}}},
+		Cache:    store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gw
+}
+
+func get(gw http.Handler, path string, header ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	gw.ServeHTTP(w, r)
+	return w
+}
+
+func TestCacheAside(t *testing.T) {
+	store := cache.NewMemory()
+	up := &countingUpstream{}
+	gw := newCachedGateway(t, store, up)
+
+	first := get(gw, "/api/v1/items?q=a")
+	if first.Code != 200 || first.Header().Get("X-Cache") != "MISS" || first.Header().Get("Cache-Control") != "public, no-cache" {
+		t.Fatalf("first: %d %v", first.Code, first.Header())
+	}
+	etag := first.Header().Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag on a cacheable response")
+	}
+	second := get(gw, "/api/v1/items?q=a")
+	if second.Header().Get("X-Cache") != "HIT" || second.Body.String() != first.Body.String() || up.calls.Load() != 1 {
+		t.Fatalf("second: %s %q, upstream calls %d", second.Header().Get("X-Cache"), second.Body, up.calls.Load())
+	}
+	// Query order does not make a new key; another query does.
+	get(gw, "/api/v1/items?q=b")
+	if up.calls.Load() != 2 {
+		t.Fatal("a different query was served from another key's entry")
+	}
+
+	// Revalidation: 304 without a body.
+	nm := get(gw, "/api/v1/items?q=a", "If-None-Match", etag)
+	if nm.Code != http.StatusNotModified || nm.Body.Len() != 0 {
+		t.Fatalf("If-None-Match: %d %q", nm.Code, nm.Body)
+	}
+	if get(gw, "/api/v1/items?q=a", "If-None-Match", `"other"`).Code != 200 {
+		t.Fatal("a stale If-None-Match got 304")
+	}
+
+	// An event invalidates the service's namespace: the next read goes to the service again.
+	if err := store.Invalidate(context.Background(), "items"); err != nil {
+		t.Fatal(err)
+	}
+	third := get(gw, "/api/v1/items?q=a")
+	if third.Header().Get("X-Cache") != "MISS" || up.calls.Load() != 3 {
+		t.Fatalf("after invalidation: %s, upstream calls %d", third.Header().Get("X-Cache"), up.calls.Load())
+	}
+
+	// Errors are passed on but not stored.
+	get(gw, "/api/v1/items?q=missing")
+	if w := get(gw, "/api/v1/items?q=missing"); w.Code != 404 || up.calls.Load() != 5 {
+		t.Fatalf("404: %d, upstream calls %d (want errors not cached)", w.Code, up.calls.Load())
+	}
+
+	// Secured operations are never cached, x-cache or not.
+	get(gw, "/api/v1/private", "Authorization", "Bearer ed")
+	get(gw, "/api/v1/private", "Authorization", "Bearer ed")
+	if up.calls.Load() != 7 {
+		t.Fatalf("secured operation: upstream calls %d, want 7", up.calls.Load())
+	}
+}
+
+// TestCacheSingleFlight: concurrent misses on one key reach the service once.
+func TestCacheSingleFlight(t *testing.T) {
+	up := &countingUpstream{delay: 100 * time.Millisecond}
+	gw := newCachedGateway(t, cache.NewMemory(), up)
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = get(gw, "/api/v1/items?q=cold").Code
+		}()
+	}
+	wg.Wait()
+	for _, c := range codes {
+		if c != 200 {
+			t.Fatalf("codes %v", codes)
+		}
+	}
+	if n := up.calls.Load(); n != 1 {
+		t.Fatalf("20 concurrent cold reads reached the service %d times, want 1", n)
+	}
+}
+
+// TestCacheStoreDown: reads fall back to the service when the cache backend fails.
+func TestCacheStoreDown(t *testing.T) {
+	up := &countingUpstream{}
+	gw := newCachedGateway(t, failingStore{}, up)
+	for i := 0; i < 3; i++ {
+		if w := get(gw, "/api/v1/items"); w.Code != 200 || !strings.Contains(w.Body.String(), "n") {
+			t.Fatalf("%d %q", w.Code, w.Body)
+		}
+	}
+	if up.calls.Load() != 3 {
+		t.Fatalf("upstream calls %d", up.calls.Load())
+	}
+}
