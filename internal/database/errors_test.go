@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
@@ -35,4 +36,42 @@ func TestIsUniqueViolation(t *testing.T) {
 			t.Fatal("a plain error with the words is not a violation")
 		}
 	})
+}
+
+// TestIsUnavailableAcrossRestart stops a private PostgreSQL server under an open pool: the errors
+// meanwhile are IsUnavailable, and once the server is back the same pool works again.
+func TestIsUnavailableAcrossRestart(t *testing.T) {
+	pg := databasetest.StartServer(t)
+	ctx := context.Background()
+	db, err := database.Open(ctx, pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var one int
+	if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop()
+	for i := 0; i < 3; i++ {
+		err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+		if err == nil || !database.IsUnavailable(err) {
+			t.Fatalf("query while down: %v, IsUnavailable = %v", err, database.IsUnavailable(err))
+		}
+	}
+	pg.Start()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool did not recover: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if database.IsUnavailable(errors.New("duplicate key")) {
+		t.Fatal("an ordinary error was classified as unavailable")
+	}
 }

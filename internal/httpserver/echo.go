@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/database"
 )
 
 // NewEcho returns an echo instance whose every error, from routing, parameter binding or a handler,
@@ -36,6 +38,10 @@ var paramRE = regexp.MustCompile(`(?:parameter|header parameter) '?([A-Za-z0-9_.
 func FromEcho(err error, allow []string) *apierror.Error {
 	var he *echo.HTTPError
 	if !errors.As(err, &he) {
+		var ae *apierror.Error
+		if !errors.As(err, &ae) && database.IsUnavailable(err) {
+			return apierror.Unavailable("the database is unavailable; retry shortly", 2*time.Second)
+		}
 		return apierror.From(err)
 	}
 	msg := fmt.Sprint(he.Message)
