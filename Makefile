@@ -33,7 +33,7 @@ generate: tools-npm
 tools-npm:
 	@if [ ! -d node_modules/swagger-ui-dist ] || [ ! -d node_modules/newman ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
-## migration: the next versioned migration of SERVICE's database (cms, metadata) after a change to its
+## migration: the next versioned migration of SERVICE's database (cms, metadata, discovery) after a change to its
 ## x-ent annotations and `make generate`, e.g. `make migration SERVICE=cms NAME=add_rating`. Needs a
 ## PostgreSQL server for the throwaway dev database (MEDIAMESH_TEST_POSTGRES_URL).
 migration:

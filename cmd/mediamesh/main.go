@@ -24,7 +24,7 @@ func main() {
 
 func run(args []string) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "config" || args[0] == "version") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "migrate" || args[0] == "replay" || args[0] == "config" || args[0] == "version") {
 		cmd, args = args[0], args[1:]
 	}
 	if cmd == "version" {
@@ -49,6 +49,13 @@ func run(args []string) int {
 		os.Stdout.Write(out)
 		return 0
 	}
+	if cmd == "migrate" {
+		if err := mediamesh.Migrate(context.Background(), cfg, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "mediamesh: migrate:", err)
+			return 1
+		}
+		return 0
+	}
 	log, err := telemetry.NewLogger(os.Stdout, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mediamesh:", err)
@@ -58,6 +65,13 @@ func run(args []string) int {
 	mediamesh.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cmd == "replay" {
+		if err := mediamesh.Replay(ctx, cfg, log, os.Stdout); err != nil {
+			log.Error("replay failed", "error", err)
+			return 1
+		}
+		return 0
+	}
 	if err := mediamesh.Run(ctx, cfg, log, os.Stdout); err != nil {
 		log.Error("mediamesh failed", "error", err)
 		return 1

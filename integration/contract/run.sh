@@ -18,7 +18,9 @@ fi
 
 work=$(mktemp -d)
 ADMIN_PASSWORD="contract-admin-$RANDOM$RANDOM"
-"$BIN" --target=all --data-dir="$work/data" --log.level=warn --auth.admin-password="$ADMIN_PASSWORD" \
+# The gateways' x-rate-limit is off here so that the fuzzer reaches the logic behind every operation
+# instead of 429s; rate limiting has tests of its own (internal/ratelimit, internal/gateway).
+"$BIN" --target=all --data-dir="$work/data" --log.level=warn --auth.admin-password="$ADMIN_PASSWORD" --gateway.rate-limits=false \
   --gateway.discovery-addr=127.0.0.1:$DISCOVERY_PORT --gateway.cms-addr=127.0.0.1:$CMS_PORT >"$work/mediamesh.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }

@@ -37,6 +37,15 @@ type Config struct {
 	Kafka           KafkaConfig    `yaml:"kafka"`
 	Tracing         TracingConfig  `yaml:"tracing"`
 	Metadata        MetadataConfig `yaml:"metadata"`
+	CMS             CMSConfig      `yaml:"cms"`
+	OutboxRetention time.Duration  `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
+	MigrateOnStart  bool           `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
+}
+
+// CMSConfig configures the cms service's background work.
+type CMSConfig struct {
+	SchedulerInterval time.Duration `yaml:"scheduler_interval" help:"how often scheduled programs and episodes that are due get published"`
+	PurgeAfter        time.Duration `yaml:"purge_after" help:"soft-deleted content older than this is purged for good; 0 keeps it until an ADMIN purges it"`
 }
 
 // MetadataConfig configures the metadata service.
@@ -90,6 +99,7 @@ type LogConfig struct {
 type GatewayConfig struct {
 	DiscoveryAddr string `yaml:"discovery_addr" help:"listen address of the public discovery gateway"`
 	CMSAddr       string `yaml:"cms_addr" help:"listen address of the internal CMS gateway"`
+	RateLimits    bool   `yaml:"rate_limits" help:"enforce the contracts' x-rate-limit at the gateways; false only for load tests and contract fuzzing"`
 }
 
 // Endpoint is where a service listens when it runs as its own target (Addr) and where other
@@ -140,7 +150,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081"},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true},
 		Services: Services{
 			Auth:      Endpoint{Addr: ":9101"},
 			CMS:       Endpoint{Addr: ":9102"},
@@ -156,10 +166,12 @@ func Default() Config {
 			SignupEnabled: true, AdminEmail: "admin@mediamesh.local", HashConcurrency: 2,
 			LoginRate: "10/min", LoginBurst: 5,
 		},
-		Redis:    RedisConfig{FailOpen: true},
-		Kafka:    KafkaConfig{Partitions: 3},
-		Tracing:  TracingConfig{SampleRatio: 1},
-		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
+		Redis:          RedisConfig{FailOpen: true},
+		Kafka:          KafkaConfig{Partitions: 3},
+		Tracing:        TracingConfig{SampleRatio: 1},
+		Metadata:       MetadataConfig{Languages: []string{"ar", "en"}},
+		CMS:            CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour},
+		MigrateOnStart: true,
 	}
 }
 
@@ -292,6 +304,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("metadata.languages: %w", err))
 		}
 	}
+	if c.OutboxRetention < 0 {
+		errs = append(errs, errors.New("outbox_retention: must not be negative"))
+	}
+	if c.CMS.SchedulerInterval <= 0 || c.CMS.PurgeAfter < 0 {
+		errs = append(errs, errors.New("cms.scheduler_interval must be positive and cms.purge_after not negative"))
+	}
 	if c.Kafka.Partitions < 1 {
 		errs = append(errs, errors.New("kafka.partitions: must be at least 1"))
 	}
@@ -337,7 +355,7 @@ func redact(v string) string {
 func Usage() string {
 	def := Default()
 	var b strings.Builder
-	b.WriteString("Usage: mediamesh [run|config|version] [flags]\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
+	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version] [flags]\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery) from the first event, then exit\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
 	for _, f := range settings(&def) {
 		fmt.Fprintf(&b, "  --%s (%s)\n        %s (default %s)\n", f.flag(), f.env(), f.help, f.String())
 	}

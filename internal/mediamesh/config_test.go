@@ -93,11 +93,15 @@ func TestPlan(t *testing.T) {
 		t.Errorf("cms alone without auth: %v", err)
 	}
 	cfg.Services.Auth.URL = "http://127.0.0.1:9101"
+	if _, err = cfg.Plan(); err == nil || !strings.Contains(err.Error(), "cms needs services.metadata.url") {
+		t.Errorf("cms alone without metadata, which it calls: %v", err)
+	}
+	cfg.Services.Metadata.URL = "http://127.0.0.1:9103"
 	p, err = cfg.Plan()
-	if err != nil || !reflect.DeepEqual(p.Listening, []string{"cms"}) || len(p.Gateways) != 0 || p.AuthURL != cfg.Services.Auth.URL {
+	if err != nil || !reflect.DeepEqual(p.Listening, []string{"cms"}) || len(p.Gateways) != 0 || p.AuthURL != cfg.Services.Auth.URL || p.Remote["metadata"] != cfg.Services.Metadata.URL {
 		t.Errorf("cms alone: %+v %v", p, err)
 	}
-	cfg.Services.Auth.URL = ""
+	cfg.Services.Auth.URL, cfg.Services.Metadata.URL = "", ""
 
 	cfg.Target = []string{GatewayDiscovery, ServiceSearch}
 	cfg.Services.Discovery.URL = "http://127.0.0.1:9106"

@@ -8,21 +8,26 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/gateway"
+	"github.com/mediamesh/mediamesh/internal/httpclient"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/idempotency"
+	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
@@ -43,30 +48,136 @@ type service interface {
 	Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error)
 }
 
+// runner is background work of a module that runs until ctx ends.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// consumer is a service that builds a read model from events.
+type consumer interface {
+	Topics() []string
+	HandleEvent(ctx context.Context, m eventbus.Message) error
+	Reset(ctx context.Context) error // empties the read model, for a replay
+}
+
+// subscription consumes a consumer's topics from Kafka, as the consumer group named after the service.
+type subscription struct {
+	sub   *eventbus.KafkaSubscriber
+	group string
+	c     consumer
+}
+
+func (s subscription) Run(ctx context.Context) error {
+	return s.sub.Subscribe(ctx, s.group, s.c.Topics(), s.c.HandleEvent, eventbus.SubscribeOptions{})
+}
+
+// subscribe connects the consumers among services to the bus: registered on the in-process bus at
+// once (before the relays publish anything), or as Kafka consumer groups run as workers.
+func (p *platform) subscribe(services map[string]service) ([]runner, error) {
+	var workers []runner
+	for _, name := range p.plan.InProcess {
+		c, ok := services[name].(consumer)
+		if !ok {
+			continue
+		}
+		switch bus := p.bus.(type) {
+		case nil:
+			p.log.Warn("no kafka.brokers: this service receives no events until it runs with Kafka (they wait in the producers' outboxes)", "consumer", name)
+		case *eventbus.Memory:
+			stop, err := bus.Register(name, c.Topics(), c.HandleEvent, eventbus.SubscribeOptions{})
+			if err != nil {
+				return nil, err
+			}
+			p.closers = append(p.closers, func() error { stop(); return nil })
+		default:
+			sub := eventbus.NewKafkaSubscriber(p.cfg.Kafka.Brokers, eventbus.WithKafkaLogger(p.log.With("consumer", name)))
+			if err := telemetry.RegisterConsumerLag(p.reg, name, sub.Lag); err != nil {
+				return nil, err
+			}
+			workers = append(workers, subscription{sub: sub, group: name, c: c})
+		}
+	}
+	return workers, nil
+}
+
 // platform holds what the services of one process share.
 type platform struct {
 	cfg     Config
+	plan    *Plan
 	log     *slog.Logger
+	reg     prometheus.Registerer
 	limiter ratelimit.Limiter
 	idem    idempotency.Store
+	cache   cache.Store        // nil: gateways do not cache (see newShared)
 	bus     eventbus.Publisher // nil: events stay in the outboxes (split mode without Kafka)
 	dbs     map[string]*database.DB
-	closers []func() error
+	// handlers of the services of this process, filled once all are built; in-process clients
+	// look them up when they send a request.
+	handlers map[string]http.Handler
+	closers  []func() error
 }
 
-// database opens the database of service name: its configured URL, or SQLite under data_dir.
-func (p *platform) database(ctx context.Context, name string) (*database.DB, error) {
-	url := p.cfg.Services.Endpoint(name).DatabaseURL
-	if url == "" {
-		url = "sqlite:" + filepath.Join(p.cfg.DataDir, name+".db")
+// migrations lists the migrations of service name's database: its own tables, the outbox, which
+// every service database has (the relays read it), and the inbox of those that consume events.
+// Services without a database have none.
+func migrations(name string) []database.Migrations {
+	out := database.Migrations{Component: outbox.Component, FS: outbox.Migrations()}
+	in := database.Migrations{Component: inbox.Component, FS: inbox.Migrations()}
+	switch name {
+	case ServiceAuth:
+		return []database.Migrations{auth.Migrations, out}
+	case ServiceCMS:
+		return []database.Migrations{cms.Migrations, out}
+	case ServiceMetadata:
+		return []database.Migrations{metadata.Migrations, out}
+	case ServiceDiscovery:
+		return []database.Migrations{discovery.Migrations, out, in}
 	}
-	db, err := database.Open(ctx, url)
+	return nil
+}
+
+// database opens the database of service name (its configured URL, or SQLite under data_dir) and
+// brings its schema up to date: it applies the pending migrations when migrate_on_start is set, and
+// otherwise refuses a database with migrations pending.
+func (p *platform) database(ctx context.Context, name string) (*database.DB, error) {
+	db, err := database.Open(ctx, p.cfg.databaseURL(name))
 	if err != nil {
 		return nil, fmt.Errorf("%s database: %w", name, err)
 	}
 	p.closers = append(p.closers, db.Close)
 	p.dbs[name] = db
+	for _, m := range migrations(name) {
+		if p.cfg.MigrateOnStart {
+			err = db.Migrate(ctx, m.Component, m.FS)
+		} else if pending, perr := db.Pending(ctx, m.Component, m.FS); perr != nil {
+			err = perr
+		} else if len(pending) > 0 {
+			err = fmt.Errorf("%d migration(s) pending (%s) and migrate_on_start is off: run `mediamesh migrate` first", len(pending), strings.Join(pending, ", "))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s database, %s migrations: %w", name, m.Component, err)
+		}
+	}
 	return db, nil
+}
+
+// client returns the HTTP client with which service from calls service to, and to's base URL: in
+// process when to runs here, over the network otherwise; either way through the timeout, retry,
+// circuit breaker and bulkhead of internal/httpclient, and traced.
+func (p *platform) client(from, to string) (*http.Client, string, error) {
+	cfg := httpclient.Config{Registerer: p.reg, Log: p.log.With("service", from, "downstream", to)}
+	base, remote := p.plan.Remote[to]
+	if !remote {
+		base = "http://" + to + ".internal"
+		cfg.Transport = httpclient.HandlerTransport(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p.handlers[to].ServeHTTP(w, r)
+		}))
+	}
+	t, err := httpclient.New(to, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return &http.Client{Transport: otelhttp.NewTransport(t)}, base, nil
 }
 
 // newService builds service name. This is the one place that knows every service.
@@ -88,15 +199,36 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 			LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
 		}, auth.Deps{DB: db, Limiter: p.limiter, Log: p.log.With("service", name)})
 	case ServiceCMS:
-		return cms.New(), nil
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		hc, base, err := p.client(name, ServiceMetadata)
+		if err != nil {
+			return nil, err
+		}
+		meta, err := metadataapi.NewClientWithResponses(base, metadataapi.WithHTTPClient(hc))
+		if err != nil {
+			return nil, err
+		}
+		return cms.New(cms.Config{SchedulerInterval: p.cfg.CMS.SchedulerInterval, PurgeAfter: p.cfg.CMS.PurgeAfter},
+			cms.Deps{DB: db, Metadata: meta, Log: p.log.With("service", name)})
 	case ServiceMetadata:
-		return metadata.New(metadata.Config{Languages: p.cfg.Metadata.Languages})
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return metadata.New(metadata.Config{Languages: p.cfg.Metadata.Languages}, metadata.Deps{DB: db, Log: p.log.With("service", name)})
 	case ServiceMedia:
 		return media.New(), nil
 	case ServiceIngest:
 		return ingest.New(), nil
 	case ServiceDiscovery:
-		return discovery.New(), nil
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return discovery.New(discovery.Deps{DB: db, Log: p.log.With("service", name), Cache: p.cache})
 	case ServiceSearch:
 		return search.New(), nil
 	}
@@ -108,6 +240,11 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 func (p *platform) newShared() error {
 	if p.cfg.Redis.URL == "" {
 		p.limiter, p.idem = ratelimit.NewMemory(), idempotency.NewMemory()
+		// An in-memory cache is invalidated only by read models in this process: without Redis, a
+		// gateway caches only when every service it caches for runs beside it.
+		if contains(p.plan.Gateways, GatewayDiscovery) && contains(p.plan.InProcess, ServiceDiscovery) && contains(p.plan.InProcess, ServiceSearch) {
+			p.cache = cache.NewMemory()
+		}
 		return nil
 	}
 	opts, err := redis.ParseURL(p.cfg.Redis.URL)
@@ -124,6 +261,7 @@ func (p *platform) newShared() error {
 		p.log.Warn("rate limiter unavailable", "error", err, "fail_open", p.cfg.Redis.FailOpen)
 	})
 	p.idem = idempotency.NewRedis(client)
+	p.cache = cache.NewRedis(client)
 	return nil
 }
 
@@ -135,7 +273,7 @@ func (p *platform) newBus(ctx context.Context, plan *Plan) eventbus.Publisher {
 		opts := []eventbus.KafkaOption{eventbus.WithKafkaLogger(p.log), eventbus.WithKafkaTopicPartitions(p.cfg.Kafka.Partitions)}
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		topics := []string{eventbus.TopicContent, eventbus.TopicIngest, eventbus.TopicDiscovery, eventbus.TopicAuth}
+		topics := []string{eventbus.TopicContent, eventbus.TopicIngest, eventbus.TopicDiscovery, eventbus.TopicAuth, eventbus.TopicMetadata}
 		if err := eventbus.EnsureTopics(tctx, brokers, topics, p.cfg.Kafka.Partitions, opts...); err != nil {
 			// Kafka may be down: writes go on and the relays publish when it is back.
 			p.log.Warn("could not create the Kafka topics now; the relays retry", "error", err)
@@ -165,7 +303,7 @@ func (p *platform) relays() []*outbox.Relay {
 	sort.Strings(names)
 	out := make([]*outbox.Relay, 0, len(names))
 	for _, n := range names {
-		out = append(out, &outbox.Relay{Name: n, DB: p.dbs[n], Publisher: p.bus, Log: p.log.With("relay", n)})
+		out = append(out, &outbox.Relay{Name: n, DB: p.dbs[n], Publisher: p.bus, Log: p.log.With("relay", n), Retention: p.cfg.OutboxRetention})
 	}
 	return out
 }
@@ -206,8 +344,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		return err
 	}
 	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
-	p := &platform{cfg: cfg, log: log, dbs: map[string]*database.DB{}}
 	reg := telemetry.NewRegistry()
+	p := &platform{cfg: cfg, plan: plan, log: log, reg: reg, dbs: map[string]*database.DB{}, handlers: map[string]http.Handler{}}
 	metrics := telemetry.Handler(reg)
 	red, err := httpserver.NewMetrics(reg)
 	if err != nil {
@@ -219,6 +357,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		}
 	}()
 	if err := p.newShared(); err != nil {
+		return err
+	}
+	if err := gateway.RegisterCacheMetrics(reg); err != nil {
 		return err
 	}
 	p.bus = p.newBus(ctx, plan)
@@ -235,16 +376,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		}
 	}
 	for _, name := range plan.Relays {
-		db, err := p.database(ctx, name)
-		if err != nil {
+		if _, err := p.database(ctx, name); err != nil {
 			return err
-		}
-		if err := outbox.Migrate(ctx, db); err != nil {
-			return fmt.Errorf("%s outbox: %w", name, err)
 		}
 	}
 	verifier := p.verifier(plan, authSvc)
-	handlers := map[string]http.Handler{}
+	handlers := p.handlers
 	for _, name := range plan.InProcess {
 		h, err := services[name].Handler(log.With("service", name), verifier)
 		if err != nil {
@@ -270,7 +407,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			upstreams[s] = h
 			remoteChecks = append(remoteChecks, s)
 		}
-		gcfg := gateway.Config{Upstreams: upstreams, Verifier: verifier, Limiter: p.limiter, Idempotency: p.idem, Log: glog}
+		gcfg := gateway.Config{Upstreams: upstreams, Verifier: verifier, Idempotency: p.idem, Cache: p.cache, Log: glog}
+		if cfg.Gateway.RateLimits {
+			gcfg.Limiter = p.limiter
+		}
 		var h http.Handler
 		var addr string
 		switch g {
@@ -298,7 +438,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		servers = append(servers, srv)
 	}
 	for _, s := range plan.Listening {
-		servers = append(servers, &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: handlers[s], Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red})
+		srv := &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: handlers[s], Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red}
+		if db := p.dbs[s]; db != nil {
+			srv.AddReadinessCheck(s+"-database", db.PingContext)
+		}
+		servers = append(servers, srv)
 	}
 
 	listeners := make([]net.Listener, len(servers))
@@ -343,8 +487,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			return err
 		}
 	}
-	errs := make([]error, len(servers)+len(relays))
-	for i, r := range relays {
+	// Background work: the relays, the Kafka consumers, and services with work of their own (the
+	// cms scheduler).
+	workers, err := p.subscribe(services)
+	if err != nil {
+		return err
+	}
+	for _, r := range relays {
+		workers = append(workers, r)
+	}
+	for _, name := range plan.InProcess {
+		if r, ok := services[name].(runner); ok {
+			workers = append(workers, r)
+		}
+	}
+	errs := make([]error, len(servers)+len(workers))
+	for i, r := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -36,12 +36,17 @@ var fronts = map[string][]string{
 	GatewayCMS:       {ServiceCMS, ServiceMetadata, ServiceMedia, ServiceIngest, ServiceAuth},
 }
 
+// calls lists the services each service calls over HTTP (through their generated clients).
+var calls = map[string][]string{
+	ServiceCMS: {ServiceMetadata},
+}
+
 // Plan is what one process runs.
 type Plan struct {
 	Gateways  []string          // gateways with their listeners
 	InProcess []string          // services built in this process
 	Listening []string          // in-process services that also listen on their own address
-	Remote    map[string]string // services reached over HTTP: name -> base URL
+	Remote    map[string]string // services reached over HTTP (by a gateway or a service): name -> base URL
 	AuthURL   string            // where to fetch the JWKS when auth is not in this process
 	Relays    []string          // services whose outbox this process relays without running them
 }
@@ -105,6 +110,19 @@ func (c *Config) Plan() (*Plan, error) {
 				continue
 			}
 			p.Remote[s] = url
+		}
+	}
+	for _, s := range p.InProcess {
+		for _, dep := range calls[s] {
+			if contains(p.InProcess, dep) {
+				continue
+			}
+			url := c.Services.Endpoint(dep).URL
+			if url == "" {
+				missing = append(missing, fmt.Sprintf("%s needs services.%s.url (or run %s in this process)", s, dep, dep))
+				continue
+			}
+			p.Remote[dep] = url
 		}
 	}
 	if p.Relays != nil {

@@ -55,7 +55,7 @@ type limiter interface {
 
 // Deps are the service's dependencies.
 type Deps struct {
-	DB      *database.DB
+	DB      *database.DB // migrated: Migrations and the outbox's
 	Limiter limiter
 	Log     *slog.Logger
 	Now     func() time.Time // nil: time.Now
@@ -75,7 +75,7 @@ type Service struct {
 
 var _ authapi.StrictServerInterface = (*Service)(nil)
 
-// New migrates the auth database, makes sure a signing key and the first ADMIN exist, and returns
+// New makes sure a signing key and the first ADMIN exist, and returns
 // the service.
 func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	if cfg.AccessTTL <= 0 || cfg.RefreshTTL <= 0 || cfg.KeyRotation <= 0 {
@@ -84,12 +84,6 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	now := d.Now
 	if now == nil {
 		now = time.Now
-	}
-	if err := d.DB.Migrate(ctx, "auth", migrations); err != nil {
-		return nil, fmt.Errorf("auth: migrate: %w", err)
-	}
-	if err := outbox.Migrate(ctx, d.DB); err != nil {
-		return nil, fmt.Errorf("auth: migrate outbox: %w", err)
 	}
 	st := &store{db: d.DB}
 	s := &Service{

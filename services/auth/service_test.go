@@ -45,6 +45,12 @@ func newFixture(t *testing.T, db *database.DB, cfg Config) *fixture {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	logs := &bytes.Buffer{}
+	if err := db.Migrate(context.Background(), Migrations.Component, Migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	if err := outbox.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
 	svc, err := New(context.Background(), cfg, Deps{DB: db, Limiter: ratelimit.NewMemory(), Log: slog.New(slog.NewJSONHandler(logs, nil)), Now: c.now})
 	if err != nil {
 		t.Fatal(err)

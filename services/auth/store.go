@@ -13,7 +13,11 @@ import (
 )
 
 //go:embed migrations
-var migrations embed.FS
+var migrationFiles embed.FS
+
+// Migrations are the versioned migrations of the auth database; the caller applies them (with
+// the outbox's) before New.
+var Migrations = database.Migrations{Component: "auth", FS: migrationFiles}
 
 var errNotFound = errors.New("not found")
 

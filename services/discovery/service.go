@@ -1,32 +1,118 @@
-// Package discovery is the discovery service: the public read model of published programs, episodes and categories.
-// It implements the generated strict server of specs/openapi/discovery.yaml; operations it does not define
-// yet answer 501 through the embedded discoveryapi.Unimplemented.
+// Package discovery is the discovery service: the public read model of published programs, their
+// published episodes, and the categories and languages to browse them by. It implements the
+// generated strict server of specs/openapi/discovery.yaml.
+//
+// The read model is built only from events: content.events (the CMS's snapshots of programs and
+// episodes) and metadata.events (category names). HandleEvent applies each event at most once
+// (internal/inbox, in the transaction of its effect) and ignores snapshots that are not newer than
+// what it holds, so redelivery and replay (Reset, then every event again) rebuild the same state.
+// An episode is stored as soon as it is published but is visible only while its program is in
+// the read model.
 package discovery
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"log/slog"
 	"net/http"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/labstack/echo/v4"
 
+	"github.com/mediamesh/mediamesh/ent/discoverydb"
+	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 )
 
-// Service implements discoveryapi.StrictServerInterface.
+// ConsumerGroup is the consumer group of the service's subscription, and its inbox consumer name.
+const ConsumerGroup = "discovery"
+
+// Deps are the service's dependencies.
+type Deps struct {
+	DB  *database.DB // migrated: Migrations, inbox, outbox
+	Log *slog.Logger // nil: discard
+	// Cache is the gateways' response cache, invalidated (namespace "discovery") after every event
+	// that changed the read model; nil when nothing caches discovery responses.
+	Cache invalidator
+}
+
+// invalidator is what the service needs of the gateways' response cache (internal/cache.Store).
+type invalidator interface {
+	Invalidate(ctx context.Context, namespace string) error
+}
+
+// cacheNamespace is the cache namespace of the discovery operations' responses: their x-service.
+const cacheNamespace = "discovery"
+
+// Service implements discoveryapi.StrictServerInterface over the read model, and consumes the
+// events that build it.
 type Service struct {
-	discoveryapi.Unimplemented
+	db     *database.DB
+	read   *discoverydb.Client // queries outside transactions
+	log    *slog.Logger
+	titles *titleCollator
+	cache  invalidator
 }
 
 var _ discoveryapi.StrictServerInterface = (*Service)(nil)
 
-// New returns the service.
-func New() *Service { return &Service{} }
+// New returns the service on a database migrated with Migrations and the inbox's migrations.
+func New(d Deps) (*Service, error) {
+	if d.DB == nil {
+		return nil, errors.New("discovery: no database")
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		db:     d.DB,
+		read:   discoverydb.NewClient(discoverydb.Driver(entsql.OpenDB(d.DB.EntDialect(), d.DB.DB))),
+		log:    log,
+		titles: newTitleCollator(),
+		cache:  d.Cache,
+	}, nil
+}
 
 // Handler serves the service's operations, each guarded by the policy its contract declares.
+// Every operation is public; v (which may be nil) only identifies callers that send a token.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, discoveryapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
 		discoveryapi.Register(e, s, mws)
 	})
+}
+
+// Topics returns the topics the read model is built from: content.events and metadata.events.
+func (s *Service) Topics() []string {
+	return []string{contentevents.TopicContentEvents, metadataevents.TopicMetadataEvents}
+}
+
+// inTx returns an ent client bound to tx. With SQLite (one connection) everything inside a
+// transaction must go through it.
+func (s *Service) inTx(tx *sql.Tx) *discoverydb.Client {
+	return discoverydb.NewClient(discoverydb.Driver(txDriver{entsql.NewDriver(s.db.EntDialect(), entsql.Conn{ExecQuerier: tx})}))
+}
+
+// txDriver is an ent driver on an open transaction. ent opens a transaction of its own for some
+// statements (an update of one row, for instance); inside ours that is a no-op.
+type txDriver struct{ *entsql.Driver }
+
+// Tx returns the transaction the driver already runs in, which the caller commits.
+func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
+
+// invalidate makes the cached responses of the discovery operations stale. A failure leaves them
+// until their TTL, which is the backstop; it does not fail the event, whose effect is stored.
+func (s *Service) invalidate(ctx context.Context) {
+	if s.cache == nil {
+		return
+	}
+	if err := s.cache.Invalidate(ctx, cacheNamespace); err != nil {
+		s.log.WarnContext(ctx, "could not invalidate cached discovery responses; they expire with their TTL", "error", err)
+	}
 }

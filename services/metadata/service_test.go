@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
+	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 )
 
 func TestListLanguages(t *testing.T) {
-	s, err := New(Config{Languages: []string{"en", "ar", "en", "fr"}})
+	s, err := New(Config{Languages: []string{"en", "ar", "en", "fr"}}, Deps{DB: databasetest.SQLite(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,9 +24,16 @@ func TestListLanguages(t *testing.T) {
 }
 
 func TestNewRejectsUnknownLanguages(t *testing.T) {
+	db := databasetest.SQLite(t)
 	for _, codes := range [][]string{nil, {"en", "xx"}, {"EN"}, {"iw"}} {
-		if _, err := New(Config{Languages: codes}); err == nil {
+		if _, err := New(Config{Languages: codes}, Deps{DB: db}); err == nil {
 			t.Errorf("New(%v) accepted", codes)
 		}
+	}
+}
+
+func TestNewNeedsADatabase(t *testing.T) {
+	if _, err := New(Config{Languages: []string{"en"}}, Deps{}); err == nil {
+		t.Fatal("New accepted no database")
 	}
 }

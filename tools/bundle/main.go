@@ -590,7 +590,9 @@ func (b *bundler) rewriteMapping(d map[string]any, src string) error {
 	return nil
 }
 
-// prune drops common.yaml components that nothing in the bundle references.
+// prune drops the components that nothing in the bundle references: common.yaml's, and schemas
+// no operation uses (such as the storage-only schemas of the services). It also drops the x-ent
+// annotations: how a service stores data is not part of the public contract.
 func (b *bundler) prune(doc map[string]any) {
 	comps, _ := doc["components"].(map[string]any)
 	if comps == nil {
@@ -602,6 +604,12 @@ func (b *bundler) prune(doc map[string]any) {
 	for kind, sec := range comps {
 		m, _ := sec.(map[string]any)
 		for name, v := range m {
+			if kind == "schemas" {
+				if schema, ok := v.(map[string]any); ok {
+					delete(schema, "x-ent")
+				}
+				continue // a schema is kept only when something kept references it
+			}
 			if b.fromSvc[kind+"/"+name] || kind == "securitySchemes" {
 				reach[kind+"/"+name] = true
 				queue = append(queue, v)

@@ -20,11 +20,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"text/template"
 
 	"ariga.io/atlas/sql/migrate"
@@ -32,18 +35,20 @@ import (
 	"entgo.io/ent/dialect/sql/schema"
 
 	cmsmigrate "github.com/mediamesh/mediamesh/ent/cmsdb/migrate"
+	discoverymigrate "github.com/mediamesh/mediamesh/ent/discoverydb/migrate"
 	metadatamigrate "github.com/mediamesh/mediamesh/ent/metadatadb/migrate"
 	"github.com/mediamesh/mediamesh/internal/database"
 )
 
 // services maps a service to the tables of its ent schema.
 var services = map[string][]*schema.Table{
-	"cms":      cmsmigrate.Tables,
-	"metadata": metadatamigrate.Tables,
+	"cms":       cmsmigrate.Tables,
+	"discovery": discoverymigrate.Tables,
+	"metadata":  metadatamigrate.Tables,
 }
 
 func main() {
-	svc := flag.String("service", "", "service whose database changes: cms or metadata")
+	svc := flag.String("service", "", "service whose database changes: "+strings.Join(slices.Sorted(maps.Keys(services)), ", "))
 	name := flag.String("name", "", "what the migration does, lowercase_with_underscores")
 	pg := flag.String("postgres", os.Getenv("MEDIAMESH_TEST_POSTGRES_URL"), "PostgreSQL URL; a throwaway dev database is created on its server")
 	dir := flag.String("dir", "", "migrations directory (default services/<service>/migrations)")
@@ -62,7 +67,7 @@ var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_]*$`)
 func run(ctx context.Context, svc, name, pgURL, dir string) error {
 	tables, ok := services[svc]
 	if !ok {
-		return fmt.Errorf("-service %q: want one of cms, metadata", svc)
+		return fmt.Errorf("-service %q: want one of %s", svc, strings.Join(slices.Sorted(maps.Keys(services)), ", "))
 	}
 	if !validName.MatchString(name) {
 		return errors.New("-name: want lowercase letters, digits and underscores")

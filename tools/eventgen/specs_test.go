@@ -16,6 +16,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
 	"github.com/mediamesh/mediamesh/gen/events/ingestevents"
+	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/events/searchevents"
 )
 
@@ -40,10 +41,11 @@ type domainPackage struct {
 }
 
 var domains = map[string]domainPackage{
-	"content": {contentevents.TopicContentEvents, contentevents.EventTypes, contentevents.Schemas, contentevents.New, contentevents.EventTypeForFingerprint},
-	"ingest":  {ingestevents.TopicIngestEvents, ingestevents.EventTypes, ingestevents.Schemas, ingestevents.New, ingestevents.EventTypeForFingerprint},
-	"search":  {searchevents.TopicDiscoveryEvents, searchevents.EventTypes, searchevents.Schemas, searchevents.New, searchevents.EventTypeForFingerprint},
-	"auth":    {authevents.TopicAuthEvents, authevents.EventTypes, authevents.Schemas, authevents.New, authevents.EventTypeForFingerprint},
+	"content":  {contentevents.TopicContentEvents, contentevents.EventTypes, contentevents.Schemas, contentevents.New, contentevents.EventTypeForFingerprint},
+	"ingest":   {ingestevents.TopicIngestEvents, ingestevents.EventTypes, ingestevents.Schemas, ingestevents.New, ingestevents.EventTypeForFingerprint},
+	"search":   {searchevents.TopicDiscoveryEvents, searchevents.EventTypes, searchevents.Schemas, searchevents.New, searchevents.EventTypeForFingerprint},
+	"auth":     {authevents.TopicAuthEvents, authevents.EventTypes, authevents.Schemas, authevents.New, authevents.EventTypeForFingerprint},
+	"metadata": {metadataevents.TopicMetadataEvents, metadataevents.EventTypes, metadataevents.Schemas, metadataevents.New, metadataevents.EventTypeForFingerprint},
 }
 
 // TestRegistriesAreCurrent fails when a committed registry.gen.go no longer matches specs/avro.
@@ -75,7 +77,7 @@ func TestRegistriesAreCurrent(t *testing.T) {
 		})
 	}
 	slices.Sort(found)
-	if want := []string{"auth", "content", "ingest", "search"}; !slices.Equal(found, want) {
+	if want := []string{"auth", "content", "ingest", "metadata", "search"}; !slices.Equal(found, want) {
 		t.Errorf("specs/avro domains %v, this test knows %v: update the domains table", found, want)
 	}
 }

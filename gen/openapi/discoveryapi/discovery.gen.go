@@ -64,6 +64,27 @@ func (e ListPublicProgramsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ListEpisodesOfProgramsParamsSort.
+const (
+	ListEpisodesOfProgramsParamsSortEpisodeNumber      ListEpisodesOfProgramsParamsSort = "episode_number"
+	ListEpisodesOfProgramsParamsSortLatest             ListEpisodesOfProgramsParamsSort = "latest"
+	ListEpisodesOfProgramsParamsSortMinusEpisodeNumber ListEpisodesOfProgramsParamsSort = "-episode_number"
+)
+
+// Valid indicates whether the value is a known member of the ListEpisodesOfProgramsParamsSort enum.
+func (e ListEpisodesOfProgramsParamsSort) Valid() bool {
+	switch e {
+	case ListEpisodesOfProgramsParamsSortEpisodeNumber:
+		return true
+	case ListEpisodesOfProgramsParamsSortLatest:
+		return true
+	case ListEpisodesOfProgramsParamsSortMinusEpisodeNumber:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListPublicEpisodesParamsSort.
 const (
 	ListPublicEpisodesParamsSortEpisodeNumber      ListPublicEpisodesParamsSort = "episode_number"
@@ -105,6 +126,32 @@ type CategoryRef struct {
 //
 // Example: news
 type CategorySlug = string
+
+// ProgramEpisodes The first page of a published program's published episodes, as `listPublicEpisodes` answers
+// it: pass `next_cursor` as its `cursor` for the next page.
+type ProgramEpisodes struct {
+	Episodes []PublicEpisode `json:"episodes"`
+
+	// HasMore Whether the program has more episodes after this page.
+	//
+	// Example: true
+	HasMore bool `json:"has_more"`
+
+	// NextCursor Opaque cursor of the program's next page for `listPublicEpisodes`; null on its last page.
+	//
+	// Example: eyJpZCI6IjAxOTM0In0
+	NextCursor *string `json:"next_cursor"`
+
+	// ProgramId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	ProgramId externalRef0.Id `json:"program_id"`
+}
+
+// ProgramEpisodesList defines model for ProgramEpisodesList.
+type ProgramEpisodesList struct {
+	Items []ProgramEpisodes `json:"items"`
+}
 
 // ProgramKind The kind of program.
 //
@@ -368,6 +415,24 @@ type ListPublicProgramsParams struct {
 // ListPublicProgramsParamsSort defines parameters for ListPublicPrograms.
 type ListPublicProgramsParamsSort string
 
+// ListEpisodesOfProgramsParams defines parameters for ListEpisodesOfPrograms.
+type ListEpisodesOfProgramsParams struct {
+	// ProgramId The programs, by id; repeat the parameter for each (`program_id=…&program_id=…`).
+	ProgramId []externalRef0.Id `form:"program_id" json:"program_id"`
+
+	// PerProgram The most episodes to return per program.
+	PerProgram *int32 `form:"per_program,omitempty" json:"per_program,omitempty"`
+
+	// SeasonNumber Only episodes of this season.
+	SeasonNumber *int32 `form:"season_number,omitempty" json:"season_number,omitempty"`
+
+	// Sort Episode order, as in `listPublicEpisodes`.
+	Sort *ListEpisodesOfProgramsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+}
+
+// ListEpisodesOfProgramsParamsSort defines parameters for ListEpisodesOfPrograms.
+type ListEpisodesOfProgramsParamsSort string
+
 // ListPublicEpisodesParams defines parameters for ListPublicEpisodes.
 type ListPublicEpisodesParams struct {
 	// SeasonNumber Only episodes of this season.
@@ -502,6 +567,19 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/discovery/programs (the `ListPublicPrograms` operationId).
 	ListPublicPrograms(ctx context.Context, params *ListPublicProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListEpisodesOfPrograms List the first published episodes of several programs
+	//
+	// The first page of `listPublicEpisodes` for each of up to 100 published programs, in one
+	// request, for clients that show many programs with a few of their episodes (the GraphQL
+	// gateway batches `Program.episodes` through it). Each item holds what `listPublicEpisodes`
+	// of that program answers with `limit=per_program` and the same `sort` and `season_number`:
+	// pass its `next_cursor` as `cursor` to `listPublicEpisodes` for the program's next page.
+	// Programs that do not exist or are not published are left out (no 404), as are repeated
+	// ids; the items follow the order of `program_id`.
+	//
+	// Corresponds with GET /api/v1/discovery/programs/episodes (the `ListEpisodesOfPrograms` operationId).
+	ListEpisodesOfPrograms(ctx context.Context, params *ListEpisodesOfProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetPublicProgram Get a published program
 	//
 	// Returns one published program. Unpublished or unknown programs answer 404.
@@ -601,6 +679,29 @@ func (c *Client) ListLatestEpisodes(ctx context.Context, params *ListLatestEpiso
 // Corresponds with GET /api/v1/discovery/programs (the `ListPublicPrograms` operationId).
 func (c *Client) ListPublicPrograms(ctx context.Context, params *ListPublicProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPublicProgramsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEpisodesOfPrograms List the first published episodes of several programs
+//
+// The first page of `listPublicEpisodes` for each of up to 100 published programs, in one
+// request, for clients that show many programs with a few of their episodes (the GraphQL
+// gateway batches `Program.episodes` through it). Each item holds what `listPublicEpisodes`
+// of that program answers with `limit=per_program` and the same `sort` and `season_number`:
+// pass its `next_cursor` as `cursor` to `listPublicEpisodes` for the program's next page.
+// Programs that do not exist or are not published are left out (no 404), as are repeated
+// ids; the items follow the order of `program_id`.
+//
+// Corresponds with GET /api/v1/discovery/programs/episodes (the `ListEpisodesOfPrograms` operationId).
+func (c *Client) ListEpisodesOfPrograms(ctx context.Context, params *ListEpisodesOfProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEpisodesOfProgramsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1002,6 +1103,96 @@ func NewListPublicProgramsRequest(server string, params *ListPublicProgramsParam
 	return req, nil
 }
 
+// NewListEpisodesOfProgramsRequest constructs an http.Request for the ListEpisodesOfPrograms method
+func NewListEpisodesOfProgramsRequest(server string, params *ListEpisodesOfProgramsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/programs/episodes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ProgramId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "program_id", params.ProgramId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PerProgram != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "per_program", *params.PerProgram, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SeasonNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "season_number", *params.SeasonNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetPublicProgramRequest constructs an http.Request for the GetPublicProgram method
 func NewGetPublicProgramRequest(server string, programId ProgramId) (*http.Request, error) {
 	var err error
@@ -1228,6 +1419,21 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/discovery/programs (the `ListPublicPrograms` operationId).
 	ListPublicProgramsWithResponse(ctx context.Context, params *ListPublicProgramsParams, reqEditors ...RequestEditorFn) (*ListPublicProgramsResponse, error)
+
+	// ListEpisodesOfProgramsWithResponse List the first published episodes of several programs
+	//
+	// The first page of `listPublicEpisodes` for each of up to 100 published programs, in one
+	// request, for clients that show many programs with a few of their episodes (the GraphQL
+	// gateway batches `Program.episodes` through it). Each item holds what `listPublicEpisodes`
+	// of that program answers with `limit=per_program` and the same `sort` and `season_number`:
+	// pass its `next_cursor` as `cursor` to `listPublicEpisodes` for the program's next page.
+	// Programs that do not exist or are not published are left out (no 404), as are repeated
+	// ids; the items follow the order of `program_id`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/programs/episodes (the `ListEpisodesOfPrograms` operationId).
+	ListEpisodesOfProgramsWithResponse(ctx context.Context, params *ListEpisodesOfProgramsParams, reqEditors ...RequestEditorFn) (*ListEpisodesOfProgramsResponse, error)
 
 	// GetPublicProgramWithResponse Get a published program
 	//
@@ -1602,6 +1808,75 @@ func (r ListPublicProgramsResponse) ContentType() string {
 	return ""
 }
 
+// ListEpisodesOfProgramsResponse429Headers the declared response headers of an HTTP 429 response for ListEpisodesOfPrograms
+type ListEpisodesOfProgramsResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListEpisodesOfProgramsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProgramEpisodesList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListEpisodesOfProgramsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEpisodesOfProgramsResponse) GetJSON200() *ProgramEpisodesList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEpisodesOfProgramsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListEpisodesOfProgramsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListEpisodesOfProgramsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEpisodesOfProgramsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEpisodesOfProgramsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEpisodesOfProgramsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEpisodesOfProgramsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetPublicProgramResponse200Headers the declared response headers of an HTTP 200 response for GetPublicProgram
 type GetPublicProgramResponse200Headers struct {
 	ETag *string
@@ -1841,6 +2116,27 @@ func (c *ClientWithResponses) ListPublicProgramsWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseListPublicProgramsResponse(rsp)
+}
+
+// ListEpisodesOfProgramsWithResponse List the first published episodes of several programs
+//
+// The first page of `listPublicEpisodes` for each of up to 100 published programs, in one
+// request, for clients that show many programs with a few of their episodes (the GraphQL
+// gateway batches `Program.episodes` through it). Each item holds what `listPublicEpisodes`
+// of that program answers with `limit=per_program` and the same `sort` and `season_number`:
+// pass its `next_cursor` as `cursor` to `listPublicEpisodes` for the program's next page.
+// Programs that do not exist or are not published are left out (no 404), as are repeated
+// ids; the items follow the order of `program_id`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/programs/episodes (the `ListEpisodesOfPrograms` operationId).
+func (c *ClientWithResponses) ListEpisodesOfProgramsWithResponse(ctx context.Context, params *ListEpisodesOfProgramsParams, reqEditors ...RequestEditorFn) (*ListEpisodesOfProgramsResponse, error) {
+	rsp, err := c.ListEpisodesOfPrograms(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEpisodesOfProgramsResponse(rsp)
 }
 
 // GetPublicProgramWithResponse Get a published program
@@ -2185,6 +2481,66 @@ func ParseListPublicProgramsResponse(rsp *http.Response) (*ListPublicProgramsRes
 	return response, nil
 }
 
+// ParseListEpisodesOfProgramsResponse parses an HTTP response from a ListEpisodesOfProgramsWithResponse call
+func ParseListEpisodesOfProgramsResponse(rsp *http.Response) (*ListEpisodesOfProgramsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEpisodesOfProgramsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProgramEpisodesList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListEpisodesOfProgramsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetPublicProgramResponse parses an HTTP response from a GetPublicProgramWithResponse call
 func ParseGetPublicProgramResponse(rsp *http.Response) (*GetPublicProgramResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2346,6 +2702,9 @@ type ServerInterface interface {
 	// ListPublicPrograms List published programs
 	// (GET /api/v1/discovery/programs)
 	ListPublicPrograms(ctx echo.Context, params ListPublicProgramsParams) error
+	// ListEpisodesOfPrograms List the first published episodes of several programs
+	// (GET /api/v1/discovery/programs/episodes)
+	ListEpisodesOfPrograms(ctx echo.Context, params ListEpisodesOfProgramsParams) error
 	// GetPublicProgram Get a published program
 	// (GET /api/v1/discovery/programs/{programId})
 	GetPublicProgram(ctx echo.Context, programId ProgramId) error
@@ -2515,6 +2874,45 @@ func (w *ServerInterfaceWrapper) ListPublicPrograms(ctx echo.Context) error {
 	return err
 }
 
+// ListEpisodesOfPrograms converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEpisodesOfPrograms(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEpisodesOfProgramsParams
+	// ------------- Required query parameter "program_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "program_id", ctx.QueryParams(), &params.ProgramId, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "per_program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "per_program", ctx.QueryParams(), &params.PerProgram, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter per_program: %s", err))
+	}
+
+	// ------------- Optional query parameter "season_number" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "season_number", ctx.QueryParams(), &params.SeasonNumber, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter season_number: %s", err))
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", ctx.QueryParams(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sort: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEpisodesOfPrograms(ctx, params)
+	return err
+}
+
 // GetPublicProgram converts echo context to params.
 func (w *ServerInterfaceWrapper) GetPublicProgram(ctx echo.Context) error {
 	var err error
@@ -2627,6 +3025,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/discovery/programs", wrapper.ListPublicPrograms, options.OperationMiddlewares["listPublicPrograms"]...)
 	router.GET(options.BaseURL+"/api/v1/discovery/programs/:programId", wrapper.GetPublicProgram, options.OperationMiddlewares["getPublicProgram"]...)
 	router.GET(options.BaseURL+"/api/v1/discovery/programs/:programId/episodes", wrapper.ListPublicEpisodes, options.OperationMiddlewares["listPublicEpisodes"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/programs/episodes", wrapper.ListEpisodesOfPrograms, options.OperationMiddlewares["listEpisodesOfPrograms"]...)
 	router.GET(options.BaseURL+"/api/v1/discovery/episodes/:episodeId", wrapper.GetPublicEpisode, options.OperationMiddlewares["getPublicEpisode"]...)
 	router.GET(options.BaseURL+"/api/v1/discovery/latest", wrapper.ListLatestEpisodes, options.OperationMiddlewares["listLatestEpisodes"]...)
 	router.GET(options.BaseURL+"/api/v1/discovery/categories", wrapper.ListPublicCategories, options.OperationMiddlewares["listPublicCategories"]...)
@@ -3028,6 +3427,80 @@ func (response ListPublicProgramsdefaultApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type ListEpisodesOfProgramsRequestObject struct {
+	Params ListEpisodesOfProgramsParams
+}
+
+type ListEpisodesOfProgramsResponseObject interface {
+	VisitListEpisodesOfProgramsResponse(w http.ResponseWriter) error
+}
+
+type ListEpisodesOfPrograms200JSONResponse ProgramEpisodesList
+
+func (response ListEpisodesOfPrograms200JSONResponse) VisitListEpisodesOfProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEpisodesOfPrograms400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEpisodesOfPrograms400ApplicationProblemPlusJSONResponse) VisitListEpisodesOfProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEpisodesOfPrograms429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEpisodesOfPrograms429ApplicationProblemPlusJSONResponse) VisitListEpisodesOfProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEpisodesOfProgramsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListEpisodesOfProgramsdefaultApplicationProblemPlusJSONResponse) VisitListEpisodesOfProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPublicProgramRequestObject struct {
 	ProgramId ProgramId `json:"programId"`
 }
@@ -3236,6 +3709,9 @@ type StrictServerInterface interface {
 	// ListPublicPrograms List published programs
 	// (GET /api/v1/discovery/programs)
 	ListPublicPrograms(ctx context.Context, request ListPublicProgramsRequestObject) (ListPublicProgramsResponseObject, error)
+	// ListEpisodesOfPrograms List the first published episodes of several programs
+	// (GET /api/v1/discovery/programs/episodes)
+	ListEpisodesOfPrograms(ctx context.Context, request ListEpisodesOfProgramsRequestObject) (ListEpisodesOfProgramsResponseObject, error)
 	// GetPublicProgram Get a published program
 	// (GET /api/v1/discovery/programs/{programId})
 	GetPublicProgram(ctx context.Context, request GetPublicProgramRequestObject) (GetPublicProgramResponseObject, error)
@@ -3379,6 +3855,31 @@ func (sh *strictHandler) ListPublicPrograms(ctx echo.Context, params ListPublicP
 	return nil
 }
 
+// ListEpisodesOfPrograms operation middleware
+func (sh *strictHandler) ListEpisodesOfPrograms(ctx echo.Context, params ListEpisodesOfProgramsParams) error {
+	var request ListEpisodesOfProgramsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEpisodesOfPrograms(ctx.Request().Context(), request.(ListEpisodesOfProgramsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEpisodesOfPrograms")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEpisodesOfProgramsResponseObject); ok {
+		return validResponse.VisitListEpisodesOfProgramsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetPublicProgram operation middleware
 func (sh *strictHandler) GetPublicProgram(ctx echo.Context, programId ProgramId) error {
 	var request GetPublicProgramRequestObject
@@ -3435,86 +3936,97 @@ func (sh *strictHandler) ListPublicEpisodes(ctx echo.Context, programId ProgramI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FzrjhtHdn6VQseAZ7JNsknOlUJ+yLK8nvVIVsbj7MaaiVjsPmSX1V3VrqqeGa4wQGzYhqPfeYEgQeS9",
-	"OIARJMC+Cfk3TxJUVd+7eZsZrSVAhgFx2N3Vp06d+s53LsUXlsvCiFGgUliDF5YP2AOuPz48xRP1rwfC",
-	"5SSShFFrYJ36gC6AC8IoYmMkfUAcZMwpeIiDYDF3wUZjxpHLqEfUUzhAHL6KQUiBMPXQgw8fIxe7Poi2",
-	"ZVtwhcMoAGtgnVn7Z5ZlW8L1IcTq1SG+OgY6kb416PYObEtOI3WjkJzQiXV9bVsnIPn0/lgCr4v6GSgR",
-	"BJIMXWIi0QjGjGtx+ZTQSenlfaf43jHjIZbWwCJU9nuWrQQhYRxag/6e49hWSKj5s5vJRKiECXDrWkkV",
-	"YY5DkIkiH2AJE8andQk/pcEURZxNOA4F2mIcQUQE80Ao3aYXthGhWtFuMhC6JNJH0icCiSDWEyFquK9i",
-	"4FPLtigOlUjp7SWVvsdhbA2sv+nk694xV0UnFfSzIDbafWikOfKa7YB4qQkkYmeSRFj6uSCQDWNbyhII",
-	"B88aSB7DupK5LAwZfXbkabE+IdS7uTK1yESg54R6i1Snrq2ttidmaC2VEu8Y00mMJ7BARJdRCVSaRSUC",
-	"Bcnti2RJr1sbKisV4wHzQMuVyLl6NRNdLVjNKBvmblbzFF8xysLpMQmJbBYtZEIioJIT0NvZIM5ChemB",
-	"isJ4MMZxIK1BV+3exbt7d+Xmtq1E+AcxF6wBdD6N8FcxIFdfRmPOQoRRxOGCsFigCE/gfYGG6t82hSv5",
-	"zNw4XLiHzWsWgOJut9cEiqkBNCv0CZ4AEuT3cAP99Zaqr7sONnIQEaMCNDR+gL0T4xrUX8nOUB9xFAXE",
-	"xUrkTsTZKIDwV18KJf+LHLSVYBKTIJ1CW23bAQpjocAeMQrKogUos7FRxDwXC2kjj7lxCFRiPrWR8Nml",
-	"cgScM4XWT5UUngYtGoeWbY0JBF7pBWrGIITe4Nbm77o+ty0hsYyFNdhRCpNEavf3AfZSP2llqvOljMSg",
-	"0wnBIzgE4bc9uEg1Ijoj7LXSZ6433H5PzCBmVcomch+pLa8RgSM9c5S5NEQECnGgrAC8tnrrYyY/YrGB",
-	"5FssYYIryOke9vGO22vtj7rQ2nf7uHU43odWz+u6u6MDfAhdB1Em0Vi/tKjNnVybjws3rKdLymTLPHGH",
-	"mnzMkIhdH0XxKCDCBy8FV5T7J63EdIzb6RBTFFO4isCV4CFt1Ii5bswVRuea2i3a3RGVwBVJE8AvgJun",
-	"1tYaSZ6+U/Orz0Lr6JSxR5hOE8QQt9QVxxKQxjoEVy6AB55tyCHCilCivoOEoZBFI+sd5qo7ZQyFmE4z",
-	"fru22tTLW/rlcKf2dlKflIL5Aq3XjLmVUeam1yV3dwrk+lq/K5GjSGpP1ONNPjsjq2ysPaC2ettQVyIF",
-	"Us4mJbbJ1ffLZCjiLAIuiXEVxNuAVqS+rLDy1uzfZ/81+3H2avaz8VlZZJF4rezvmku1LUWzN2bPOTl6",
-	"qqRPRklEO8/ewkZfgqvhuzRCTan3M5W+L9DnJ8ctgceKtQGVZEyAl4MpCpeiPM+9neo0IyzV5rUG1j89",
-	"xa3fO63D819ttbKP23/7ntWgiyLdbVx55SQLlFvLpZzp4Kll/KNaW+MgLdsqeEilIuUiz4sTSRx0XQyF",
-	"qO7i2CpXlw46fXZptmoNiQUiEvks8MQbZnSJfM9cFhuEy4bdOVhBw9R/BSrm1KnY67DpqshNNl5etmNi",
-	"mF9F6xLC8oel4VfZEK61Jo7Mk8bRGRkw53han4S+cbGkSQjcZF+5JSWOPIG6qoHVzcqLufZTz1L/Uifp",
-	"AZ4SOkGShHAP4ZFQEeOlD8ozPqfskpazF7s7y4n5fu9gtUEks3hG43DUlE9Re9tc0yieYLcALBjV8Xbh",
-	"25TlaJHV/sICUZbcLLZL0nd3Vlvz8rjC3nSjBoUQfeNQWvF/j+BnMQ/qSvqtDxxUjBoFeFrMjaCtj48/",
-	"098GREUGOPYIQ2MSgKKCF8QDpsPD7cJyq4uUIf06xbuxlNj1jUvPMSalGq5H28m3bZeFhnp0BB5hvyOc",
-	"HnR32mE/PrAK2o45KeNSz9k5WAJFG6o5fSzhSyVg/HH28/z72av5d7M/o9mr+bez/9E4+VNVnjVwMt1w",
-	"z7BcU7xTEoKQOIw0EGqjXGr25pZsZcaM595DWT2LZWrbpbXprbLsVXYt4jDExr0VdPfT/AflUtD8u9lf",
-	"0Ox/5y/nX5d0iNQd82/Nd3+afzN7Nf969geknpp/O/96/v38h/n37ZpHchqUK/04HFFMgtTcV9udfkSU",
-	"De/LaHITu2syHDWnn+bfzr9RM/q3+X+g//vnf21SwqaG1OTdCnZfteYaXqbS2sWMXck2V3qZu3OHqdsq",
-	"ecNu3RsqErg2DD7BEziiY7bAiSZjLZ7l4sTo/Yz4ryRrsQBEZN2nuomXvgGcp7Stvu9Tqd4XiF1SE7Ns",
-	"AfUYnYZlJ2bs8i+zn2c/zl/O/nCXbK+7Muu2mu5VFkwra2PWlurt7sw0s4iSnfZuzdqSGGU5a1tIz9xC",
-	"ULEOO1YxsE67XgBfHyb17QlM3hQfUwjKjGYhY1PxWJWvigoN691BVLEhQ3ieRJFr11duzd1uzRYag/PT",
-	"UhZjZXQ+wpziEH/ZwkFLG0AFL3rO3cTqzfShRL0Sbzl/ieYv5z/Mv9MfZn821EJhWhbBJvwhZR+zV7M/",
-	"ppTiu/kPs/+ev5x/M/+XNWkFnoiSVE/LoXLmxM/tHE+KlY/VgJrjSb/B7b1eShpHHpY3NLEmHpLUHVKC",
-	"kQTdBZ6h9VnFg4qxl8RaiZ13B/IpGL8hXCQZ4CMCgfdQ57prs3QXRPxC4lEAKMSuTyi0OGBPf+Emte/c",
-	"lkJ89SwwBtJgHklRqQlE9CWEJdIVNxthgTDymJTKYemiDJVMx5Uj5k1tFTsOTW3q8f1HD4c2Gqq7sj9M",
-	"Ktf8WZYwtaX6vkmLW8W9kda5sDTF2J7jINfHHLu6y2EVmTYTzsdesi5N5en76PPPjz5EWxf7ts6IIMY9",
-	"4OBVKNjqypHTLXnZmHhNGmjyHHWZKDr67FO01z9sdXP2qizBtL8kYqEh5kO9SkArK4B5BVhKsNKrYf75",
-	"i971e0vkzbZETdZPYCpAoghPCNWJJ2XJEtroCRYCDYuFaGVww/SzZGgCUlubukfnJ+p0ycfiWch42WJM",
-	"P0Ai6oixADDVXDt/18riOePlV99DNA4CxEyKKcAilyjXKkx/E33x4Gjv6Mv7V5+ePnKOqKOYbhwEaqtW",
-	"BFtgrtmMlthpoWBXM4yTjx6g/QNnHyX1nqwM3EZDU2keooAIKRBcAJ8iQi9wQDyz+RvShUnJqr4t/DjE",
-	"NMchuIoCnK5wBC4ZExdpuCAirQNSFxqAIK+ar7vD85p5LXcJvGVgzNxxD0Uc8gSmaRnT9TKNYWpz5A1T",
-	"6BI4pArRHQrrOJo6pl/XvQuhQmLqLgj1UpE0yEofS7V4XuyClyY01UqWVdfBEelcdDtuKDppgNqkqWTs",
-	"JH3WUCtjnENg1i1vw0kl2gLXZ+AhQtHwd62k+tk6+nBYg7/fHH7R/2Tv9PB3u39/8Nveyc4/7n3Qfdx/",
-	"tNtIDZOCZrGs0FsaAeweHhbTVU4j/894Vc13+oxLu2qxCUEtdB7p/aLGLU8umTbSdmE0NcYkgEYAN180",
-	"eJGTI8RhDHoXmEXOGLpYIcCKgm4u10pnqK8WyJxZiCVQk5PDkk/uOb29Vrfb6u2edp2Bo/7/oujeFNdr",
-	"KXfZIJHeDk2uQgcymrbZSK1Si+meNSxxwCYxDJpSMluVthdR7HvRF4TPLsW2fUalD4Q3RKK2zvsUmhzV",
-	"gqivUs+q+75GnF0KtXAQotG0fUbP6EMNoAotk+0jEvHRFmVIsudAt/VAeblfiQ4cuQFRmHT0pI1M62Am",
-	"VNahJ87oBRFkpPARI4/jsbSRwhwvDkA3x2Du+uSisa0DYSouFaLtODuKDbgymBo6FxIhCJ0gRqF9Rk/S",
-	"hiiEOZjGWL01toZXLf3XcPseUvcHkHXYCuRiriubaPjwFE+G7TP6URwELal8pQAlFgrIBYi0xP6Z+e7+",
-	"kyMUUw84Gqbg5RGhUxHTjnlOjWXlPQ6PlL0/AuGjD9Mb1SiWbSVtwNbA6radtqMMlkVAcUSsgdVvO+2+",
-	"puHS1yhTf12+0ur6BBoSGMfaSVbMQu9bnxmaHICiAYxC3TBt48gyMx0TLqTpQDijVO3hVDkJ0oKHhqm9",
-	"DdHWGAeBWqYRdp+jhHQXSvBJU5xOCm63z6jOFxKhzAaJEAeBNjsidK9SQr3AG6ChNsIhcnEkEJFG25kB",
-	"K/qrp10qayZF80Jb8dNl6coUTrMKuJ7t624wbX4oF7pT7vS8Pq80A/YcZ0lLT0MrT0INnpo6/Rr0v+fk",
-	"sy6lGyrJ152DNM9j+ijU3NZ9RTd/xfyH2Z9mr2b/Of9m/nL2avbH+ov63exFJcS0rs/XbgpqqKg3NAad",
-	"lvaQbqfaMfpuGjtbl06hQ1M90jtc/Ui1TUvLkjSQrno2b22yLQFuzImcWoOn54VUlt4dhbmk2Y/BU6vw",
-	"5bltJfCpXiploDDJcbQ0V628/UpdHcVcpM3Bz0G9gkSWrRvErIG15zidkFCj1DqKpR6s8yJrc79eiGcn",
-	"unFZVPBqRfsA+pzmXzKedgDk7e1bjJ/RYrO7bgOsDbSdeCTlkJpQ59cgy8Wj2+7PeptDb7/r1BsN+vv2",
-	"utur3y3mvQYWUKtUjl9RDPcAopYA3IGov98Oo365xreOBN1urRRodteHAJFys+hJ1ttUzjXnhM057fZy",
-	"wlapP3eLtv4xu0SXPlOxncvEVCjEQ9Ln5ALywnNMAzLxdU2sUq5dVaMt68MUIdI5HZOxjgaVI/l46nEm",
-	"feAhDtA/6MNCG+JTVpBshqbCAZKGI0jLmhT1PXrUm+CZs7P6kay/+U0BwF+DLAEFZPs1BcIUDBphsNu7",
-	"HQzWiMgKt5+fItJerQ6hGcdfgwcW4gFNA/EF3IwGSnZG83gij3DQaJp3oaKhcuVDxeLkynIwelwkest5",
-	"3XE25bsjQcnBBZ1WTElOtShd4R/dnqO4TXbkIX/yIZ0oNdYfOdjdmJuU6sYLACBb1/abxTOCwkL9kjQj",
-	"wDI5JdO4QXSlFy51AqsWXCPsciYEUjFJU/g+LPqpIVIjA/UInaiInUXmDGcwRWMSSODgFbeInUW+uu1X",
-	"hTxZ1KEPJ6Ja8nnRzjjWU3yYQtemMFPoJVh5b1JLXnlfoat05b3lg2HrP3D30VCdd5kG0Srv6u6sz7uc",
-	"Mu8ytYu1eVdTE+KmvMtp4F3LSraLyNfuqbO3kHz1NqZQDW1umXRrt6opa3nHltdiy+vS0/O8nJwXqEzx",
-	"p1SDaiwYXd+M3S5ycPd1nSrNyhgob2zHeduj8qXTW5ef9l+D+8yqM8sZZt072iWvp3ycXXZwdrl1UeJJ",
-	"+4wOBePy74wmhmgrUfS2qVsLNdJCn3sPmYe1nQ8RDiIfj0ASV7ngM7oVMBcH0MKXOlvMgqRsVD66XThJ",
-	"tb2BBy71a2zugV+HVy159WUH/vPfRJB4grZ0wh2FWLq+WjABLUIFUEEkuYBq62YxFdiUIZV4svAI9uq2",
-	"4qrcw8QuBnXGpmOTe2hoFn+gDEV/XJS6VZbSfFLbSghjfvYq+8Ig6HmjpG8Nxyn2aN42+1tO9Rb7ODdp",
-	"3qz0Yup2yk24jWmFTM+7VblWk3N0uq2uU2YzZiZN7YU5Ur/+/r8U5ptb+myrOIQ2xDXoXLGlrkLm+mb6",
-	"yhwri7ABV9JMJVmD/HRilTzVl2G35ey1nF45o2eWQfrQSjlUKx8zX4kHjCoz0uaeIBhzAVMkXAJUKpdU",
-	"VKf+1gUF3equouYWUKpmpRUJ1V+XJxV7C5fypLojfvvJUX1OhbXNvmpiRHuvkRF1XmQ/6LJp3WJVgSLz",
-	"zYW6w+KqQ9omelsf8c4zvPMMNc9wE5RalKosnBt5V6vYtFYRZbt8LeT7a9cq8t/IWlCraILNrAa8Rv2i",
-	"ITvbXPZFWzvODtJZjUsiYNtGhUwsGysoPqMme9VOQsZypqg57kyOa0sfsgJyekQIpyGofUaHrepgeYRq",
-	"ozSCWRrIbhx3Ls78NsR9Re2ZX8Izqqicvm0Mmkopv/V+92/1Wd16nPcwLesr5d8ggqudL00judqFVu2b",
-	"JNh7y4O8d4ns2ySyC379zg6M/yLJ8TczlXuH+du30rNnCd+FLq3m6pemffd+QU+vp8kv0keNbXe05SWy",
-	"1w45NASo1Z/IFA1JyycNrc8RZD8noXPISbm21JbQrv2catPoHyQNDabRkoAYLO6nThKm5X7sVAwdqhSn",
-	"VKh5X59f/38AAAD//w==",
+	"7F1tbxzHkf4rjTkDIi+zy9nli6gV/EGWZZuxJCsyfclZy9P2ztTutDXTPe7uIbkRCMQ+23D0+f7AIYfI",
+	"TuI7GIc7IP9k92t+SdDd87rT+0ZSiRwoCCDuvFZXV1c9VfX0+LnjszhhFKgUTu+5EwIOgOs/7x3jsfo3",
+	"AOFzkkjCqNNzjkNAp8AFYRSxEZIhIA4y5RQCxEGwlPvgohHjyGc0IOouHCEOn6cgpECYBujuuw+Rj/0Q",
+	"RNtxHTjHcRKB03P6zs2+47iO8EOIsXp1jM/vAx3L0Ol1uoeuIyeJulBITujYubhwnccg+eTOSAJvivox",
+	"KBEEkgydYSLREEaMa3H5hNBx7eW7XvW9I8ZjLJ2eQ6jc7TquEoTEaez0dg88z3ViQs3PTiEToRLGwJ0L",
+	"JVWCOY5BZoq8iyWMGZ80JfyIRhOUcDbmOBZoi3EECREsAKF0m5/YRoRqRfvZg9AZkSGSIRFIRKkeCFGP",
+	"+zwFPnFch+JYiZRfXlPpWxxGTs/5p51y3nfMWbGTC/pxlBrt3jPSHAV2OyBBbgKZ2IUkCZZhKQgUj3Ed",
+	"ZQmEQ+D0JE9hXcl8FseMPj0KtFgfEhpcXplaZCLQM0KDRapT59ZW2yPzaC2VEu8+puMUj2GBiD6jEqg0",
+	"k0oEirLLF8mSn3c2VFYuxl0WgJYrk3P1bGa6WjCbSfGY65nNY3zOKIsn90lMpF20mAmJgEpOQC9n43EW",
+	"Kkw/qCpMACOcRtLpddTqXby691cubtfJhL+bcsEsTuejBH+eAvL1aTTiLEYYJRxOCUsFSvAYbgg0UP+2",
+	"KZzLp+bCwcI1bF6zwCnud7o2p5gbgF2hj/AYkCC/hkvor7tUfZ11fCMHkTAqQLvGd3Dw2IQG9StbGepP",
+	"nCQR8bESeSfhbBhB/LPPhJL/eem0lWASkygfQlst2x6KU6GcPWIUlEULUGbjooQFPhbSRQHz0xioxHzi",
+	"IhGyMxUIOGfKWz9RUgTaadE0dlxnRCAKai9QIwYh9AJ3Nn/XxYnrCIllKpzenlKYJFKHv3dwkMdJp1Bd",
+	"KGUiejs7MQQExyDCdgCnuUbEzhAHrfyeiw2X3yPzEDMrdRO5g9SS1x6BIz1yVIQ0RASKcaSsAIK2eutD",
+	"Jt9jqXHJV5jCzK8gr3NrF+/53dbNYQdaN/1d3Lo1ugmtbtDx94eH+BZ0PESZRCP90qo290ptPqxcsJ4u",
+	"KZMtc8c1avIhQyL1Q5Skw4iIEILcuaIyPmkl5s+4mg4xRSmF8wR8CQHSRo2Y76dc+ehSU/tVuzuiErgC",
+	"aQL4KXBz19paI9nd12p+zVFoHR0z9gDTSeYxxBV1xbEEpH0dgnMfIIDANeAQYQUo0a6HhIGQVSPr3ipV",
+	"d8wYijGdFPh2bbWpl7f0y+Fa7e1xc1DKzVdgvUbMrQIy216XXb1TAdcX+l2ZHFVQ+1jdbovZBVhlIx0B",
+	"tdW7BroSKZAKNjmwzc7eqIOhhLMEuCQmVJBgA1iRx7LKzDvT303/e/rd9OX0RxOziswii1rF70ZIdR0F",
+	"szdGzyU4eqKkz56SiXZSvIUNPwNfu+/aExpKvVOo9IZAnzy+3xJ4pFAbUElGBHg9maJwJurjPNibH2aC",
+	"pVq8Ts/5tye49WuvdevkZ1ut4s/tf37Lsegig5FZbiDssz8iXEgNd7L5n/d/N0TlWA7UXYQFGkREyEfq",
+	"nJ+/Y4AwFWfARZ8S2UMJFgINqvBJ3aeMapD/Vgmosix1kRaj3acNk4LKEIiEWKxE+lWplC5ifH5kblTI",
+	"KFMV5hxP1NkQi6cx45ZE4JchyBB41fhRiAVSV5dpi3FDOklIsjVRTLDB29kbh4xFgKm2+1Irq8BpHe3f",
+	"EKWytPps83Ab0TSKEKNa2xHO5rhuejD5efLp3aODo8/unH90/MA7op6y+jSK8LAhemlXmRxPN1roc8us",
+	"8gy3nN7KTNQVZFuEc+Z9nxhsOueMcmtZz2zmVkzNcLT7qVvOvO/QFy6R1Z4Pq2Wo8Gol+9XzpHBt74lj",
+	"oKpaEwarOq5TAavKWym0elKd2AwrNz2CNpLFZY7Sc+n6T8jOTNRsOAW1iFHIokC8Zv4/tyufpQZsFI/d",
+	"O1yREan/VbIir5kVvYrwMi+y1Xpq03Ythl43hJqd71/Fzmt+12JfjVCyIOo0zSpIuYaMT3Oo18yXIzwh",
+	"dIwkieE2wkMBVKKzEBRIfUbZGa0XEvf3lufIN7uHqw0iG8VTmsZDW2lTrW1zTgOqDEYJwIJRXfqqHM3j",
+	"ixZZrS8sEGXZxWK7Jn1nb7U1L0/x3U0XalSplm1c1VKpeEDw05RH1iDLAUmGkghPqmVKtPXB/Y/1URXi",
+	"XITTgDA0IhGorOyUBMB0WNuuTLc6SRnSr1MpMJYS+6FB16WPyVG/H9B2drTts9hkATsCD3G4I7wudPba",
+	"8W566FS0nXJS90tdb+/wusJkeVuWutQc43fTH2ffTF/Ovp7+CU1fzr6a/p/2kz/My7OGn8wX3FMs1xTv",
+	"mMQgJI4T7Qi1US41e3NJMTMKqRTRQ1k9S2Vu27W56a6y7FV2LdI4xia8VXT3w+xbFVLQ7Ovpn9H0/2cv",
+	"Zl/UdIjUFbOvzLE/zr6cvpx9Mf0eqbtmX82+mH0z+3b2TbsRkTyLcmWYxkOKSZSb+2q707eIuuF9lowv",
+	"Y3c2w1Fj+mH21exLNaL/nP0X+stv/sOmhE0NyRbdatCubs0Nf5lL61aL5zXbXBllri8cWtMFC+pT+dja",
+	"bvARHsMRHbEFQTR71uJRLu5R3Cly8JVgLRWAiGzGVD+L0pdw5zlsa677XKobArEzasoHW0ADRidxPYgZ",
+	"u/zz9Mfpd7MX0++vE+11VhbAV8O9uQnTytoYteV6uz4zLSxiLq29KmrLcpTlqG0hPPMrScU66PgxjBzd",
+	"ATkFvr6b1JdnbvKy/jF3QYXRLERsKh9rlD7mYFj3GrKKDRHCsyyLXLvVeWXsdmW0YK2THddqGisLZUPM",
+	"KY7xZy0ctbQBzPmLrnc9ZTM7fKhBryxazl6g2YvZt7Ov9R/TPxlooXxakcFm+CFHH9OX0z/kkOLr2bfT",
+	"/529mH05++2asAKPRU2qJ/VUuQjiJ27pT6pNyNUOtfQnu5aw92ohaZoEWF7SxGw4JGsB5gAjS7orOEPr",
+	"c94fzBl7TayVvvP6nHzujF8TLJI94D0CUXBPt50ao/QXZPxC4mEEKMZ+SCi0OOBAH/AzGkppSzE+fxoZ",
+	"A7GYR9bftdewIQoQlkg3v3VtGqOASakClu6PUsl0XjlkwcRVuePAtIkf3nlwb+Cigbqq+GG6KuZnXcLc",
+	"lprrJu8zV9dG3nLG0vAiup6H/BBz7GvC0SowbQZcPnvJvNiYInfQJ58cvYu2Tm+6uiKCGA+AQzAHwVY3",
+	"cb1OLcqmJLBpwBY5mjJRdPTxR+hg91arU6JXZQmGiZaJhQaYD/QsAZ2bAcznHEvNrXQbPv/keffirSXy",
+	"FkuiIeuHMBGgq+aE6sKTsmQJbfTI2tQoGhqSoTHIuZ5GAy5VOw7X2SpotFPKRoDU2Pz6GgFz5lqMaImd",
+	"VnrnDcN4/N5ddPPQu4my1mvByGijgSF9DFBEhBQIToFPEKGnOCKBWfyWcmHWPW4uizCNMS39EJwnEc5n",
+	"OAGfjIiPtLsgIm/JUx8sjqAksKy7wkv6SqN2Cbxl3Ji54jZKOJQFTMPe1K1r7cPU4ii5i+gMOOQK0WSh",
+	"dQJN06dfNKMLoUJi6i9I9XKRtJOVIZZq8oLUhyAvaKqZrKtuBydk57Sz48diJ09QbZrKnp2Vzyxta8Y5",
+	"RGbeSkZcLtEW+CGDABGKBr9qZUSE1tG7g4b7+/mtT3c/PDi+9av9Xxz+svt4718P3uk83H2wb4WGGbeg",
+	"2lboLs0A9m/dqparPCv+L3BVI3aGjEt33mIzgFppC+r1op5bH1w2bKTtwmhqhEkEVgduDliiyOMjxGEE",
+	"ehWYSS4QulghwApuRSnXymCoz1bAnJmIJa6mBIe1mNz1ugetTqfV3T/ueD1P/f/TanhTWK+lwqVFIr0c",
+	"bKFCJzIatrlIzVKLafooljhi4xR6tpLM1hwDTVQpaPqECNmZ2Hb7VIZAuL0JT4Mq31hNiDqUR1ZNwRxy",
+	"dibUxEGMhpN2n/bpPe1AlbfMlk/W4vfRFmVIsmdAt/WDSuaNEh048iOifNLRozYyLN5CqIIsK/r0lAgy",
+	"VP4Ro4DjkXSR8jlBGoHmqWHuh+TUyrDK6QNoz9tTaMCX0cTAuZgIQegYMQrtPn2ccxMR5mA46nppbA3O",
+	"W/rXYPs2UtdHUJDdBfIx151NNLh3jMeDdp++l0ZRS6pYKUCJhSJyCiJnu3xsjt15dIRSGgBHg9x5BUTo",
+	"UsRkx9w3MKyFnG70QNn7AxAheje/UD3FcZ2Mke/0nE7ba3vKYFkCFCfE6Tm7ba+9q2G4DLWXab6unGl1",
+	"fgyWAsZ9HSTnzEKv25AZmByBggGMQtMwXRPICjPV9BBDBupTqtZwrpzM00KABrm9DdDWCEeRmqYh9p+h",
+	"DHRX2DAZP1UXBbfbfarrhUQos0EixlGkzY4ITRvMoBcEPTTQRjhAPk4EItJouzBgBX/1sGttzaxpXmH4",
+	"P1lWrszdadEB16N91Vxv+02l0Dt10vXFyRwvt+t5S9h1FlZdBg2emD79GvC/65WjrpUb5oqve4d5ncdQ",
+	"mtTY1n1Fp3zF7NvpH6cvp7+ffTl7MX05/UPzRbud4kU1j+lcnKzNz7N01C0cvePaGtLMxj2jb9uzi3nZ",
+	"qZCl1S3dW6tvmWdMalkyLveqe0uWoesI8FNO5MTpPTmplLL06qiMJa9+9J44lYMnrpO5T/VSKSPlkzxP",
+	"S3PeKpmQ6uww5SLn6T8D9QqSOK7majo958DzdmJCjVKbXiyPYDvPix0nFwv92WO9h0DM+asV9AH0CS0P",
+	"Mp4zAErK1hbjfVrdd6IZuY0HbWcRSQUkm9d5H+rMK+eq67NJc+je7HhNosHuTXfd5bXbqda9eg5Qp9aO",
+	"X9EMDwCSlgC8A8nuzXac7NZ7fOtI0Ok0WoFmdb0LkKgwix4V3KZ6rbkEbN5xp1sCtrn+c6dq6x+wM3QW",
+	"MpXb+UxMhPJ4SIacnELZeE5pRMah7onNtWtX9Wjr+jBNiHxM98lIZ4MqkHwwCTiTIfAYR+hf9L69Df1T",
+	"0ZC0u6bKXi7LbsBlfGF9jX7qZfyZt7f6lmKrweviAN8HWXMUUKzX3BEWLESbG+x0r+YGG0BkRdgvN/Tp",
+	"qNZ0oQXGXwMHVvIBDQPxKVwOBkrWp2U+UWY4aDgpCeFooEL5QKE4ubIdjB5Wgd5yXHe/GPL1gaBsD5Eu",
+	"K+YgZ74pPYc/Ol1PYZti91F55z06Vmps3nK4vzE2qfWNFziAYl7brxfOiCoT9feEGRGW2YY16wLRnV44",
+	"0wWsRnKNsM+ZEEjlJLb0fVCNUwOkngw0IHSsMnaWmO3U0QSNSCSBQ1BdIm6R+Wrar0p5iqxD7xNGjeLz",
+	"opVxXw/xXkmg3szNVLgEK6/Neskrr6uwSldeW9+juf4N158NNXGXIYjO467O3vq4y6vjLtO7WBt32UiI",
+	"m+Iuz4K7lrVsF4Gv/WPvYCH46m4MoSw0t0K6talqylreoOW10PK68PSkbCeXDSrT/Kn1oKwNo4vLodtF",
+	"Ae5OsSnJoAhp99M//ax86fDWxae7ryB8Ft2Z5QizGR3dWtRTMc6tBzi3Tl2UeNzu04FgXL5tNDFAW5mi",
+	"t03fWqgnLYy5t5G5Wdv5AOEoCfEQJPFVCO7TrYj5OIIWPtPVYhZlbaPGvqpcqu0NInCNr7F5BH4VUbUW",
+	"1Zd9e6P8PInEY7SlC+4oxtIP1YQJaBEqgAoiySnMUzerpUBbhVTi8cKvIaymFc/LPcjsotdEbDo3uY0G",
+	"ZvJ7ylD0n4tKt8pS7B9NcDLAWO69Kg4YD3pilfQng3GqHM2rVn/rpd4qj3MT8uYcF1PTKTfBNoYKme93",
+	"m8datuDodVodr45mzEhs9MLSU796/l/u5u2UPtepPkIb4hpwrkqpmwNzu2b4yhznJmEDrKSRSjYH5e7E",
+	"efDUnIb9lnfQ8rr1ip6ZBhlCK8dQrfKZ5UzcZVSZkTb3zIMxHzBFwidApQpJVXXqoz4o162uqmpuAaSy",
+	"K60KqP62OKnKLVyKk5qB+KcPjppjqsxtcciGiA5eISLaqW5IX1hbqG+tt+6W16Q37IfqgjRBkqGO51kR",
+	"FaGIUejTrO2afblNt+Ozsp4od4DU4jtGIzjLsA6pfGtrS2Gf9zlOwl/c79MxlnCGJ2iooj8INMjMrg2F",
+	"sDLkLB2HiMjtNrqnpFahxWwDRmdKBNsY+1S/GhfVxKLHr6Uznd23E+BPs/ODgtYgcAwG2Zljg1riOej1",
+	"qf7AgP6ewDI+3kLVL9hV3+7THM8ZyQOmG9JwrkxSMxjAdKiLiVJHIhhJxFKpWRR73t62YaLqL9kloHxK",
+	"n5JA3Nav1VEZjVgUsTN9QMNcbShlujhYBDrzYXw0Wgw8F5LthaswEgluZ3IZNRSfDSpscqsiydt/+c3v",
+	"+6nndQ/qx+b4VE/WDdxrXNY1e9qTSBdajXe14bnafrPF3znbhBNn9lnMEa9jQvOfTZ6ckBMdU0aMxxbY",
+	"XX4bLV99xcfRNK+muu2/2KC8YLjlSrGj2P1lfLTuyu+mWTOGaqPUfM5Qr8T5fZtWuF0rFq338cbVuzyb",
+	"ct7LG8JqHemVR6h15V8iL2jsWszzg8aJVuNIlkJYUodrRPZlPHpTyrxiKbOC+a9ty/DfpTx64l4CnF5m",
+	"Xio5xCID7Bx2bQa4vv11bendhpJ2bRb0w+zfpy8N1cjo77vpD4beZLMfT2cth83Kam1eTAqoTGP2Wz0/",
+	"s6+nP86+mP4OmcRv+j+zF7Nvpt/PzdEIR2J+kmgaRZcZ6Sb9Rst3dBY0HOuI1tI0YyMDHZpf0cPiGQQK",
+	"W/xjFGwzTVg1IOAUOI5sGcvSGu4rzVieF1+D3ZRptYpSVWQbFabUYp7UowK6XC32vallvallNWpZl6mr",
+	"LPJ1FUj+hl21KbuqTFDWqtX8rdlV5Qe2F7CrbG5zddGnZFzZA4NFQ2hrz9tDug97RgRsu6jCHWEjU/PJ",
+	"kq2syVVHUfZOWfaBKRlCQXnNP2qA86aZ26eD1vzDyp6ai/Key9LW28adssVclX+AvPO1yS3fUG/e5Ks/",
+	"vXz1NSSfXCPj5CcZ2YuMZ2FIa4T6V5nkXCnS62Hy0/xWY9s72vIy2Rvbsi0ttfnCs7DUex9ZNmtW6ry6",
+	"m5ERTGtE6nbjv8Vie/o7GQXbbA0jIHqLd4BmFI/6DtJcDJ2qVIdUYelenFz8NQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

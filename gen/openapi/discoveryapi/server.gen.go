@@ -12,13 +12,14 @@ import (
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
-	"GetPublicEpisode":     "getPublicEpisode",
-	"GetPublicProgram":     "getPublicProgram",
-	"ListLatestEpisodes":   "listLatestEpisodes",
-	"ListPublicCategories": "listPublicCategories",
-	"ListPublicEpisodes":   "listPublicEpisodes",
-	"ListPublicLanguages":  "listPublicLanguages",
-	"ListPublicPrograms":   "listPublicPrograms",
+	"GetPublicEpisode":       "getPublicEpisode",
+	"GetPublicProgram":       "getPublicProgram",
+	"ListEpisodesOfPrograms": "listEpisodesOfPrograms",
+	"ListLatestEpisodes":     "listLatestEpisodes",
+	"ListPublicCategories":   "listPublicCategories",
+	"ListPublicEpisodes":     "listPublicEpisodes",
+	"ListPublicLanguages":    "listPublicLanguages",
+	"ListPublicPrograms":     "listPublicPrograms",
 }
 
 // Register attaches ssi to router. mws maps an operation, by its Go method name (the operationId
@@ -47,6 +48,11 @@ func (Unimplemented) GetPublicEpisode(context.Context, GetPublicEpisodeRequestOb
 // GetPublicProgram answers 501 Not Implemented.
 func (Unimplemented) GetPublicProgram(context.Context, GetPublicProgramRequestObject) (GetPublicProgramResponseObject, error) {
 	return nil, apierror.NotImplemented("GetPublicProgram")
+}
+
+// ListEpisodesOfPrograms answers 501 Not Implemented.
+func (Unimplemented) ListEpisodesOfPrograms(context.Context, ListEpisodesOfProgramsRequestObject) (ListEpisodesOfProgramsResponseObject, error) {
+	return nil, apierror.NotImplemented("ListEpisodesOfPrograms")
 }
 
 // ListLatestEpisodes answers 501 Not Implemented.

@@ -1,0 +1,87 @@
+package mediamesh
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/outbox"
+)
+
+// readModels are the services whose state is built from events alone, so a replay rebuilds it.
+var readModels = []string{ServiceDiscovery}
+
+// producers names the service whose outbox holds each topic's events.
+var producers = map[string]string{
+	eventbus.TopicContent:  ServiceCMS,
+	eventbus.TopicMetadata: ServiceMetadata,
+	eventbus.TopicAuth:     ServiceAuth,
+}
+
+// Replay rebuilds the read models among cfg's target (discovery, ...) from the first event on: it
+// empties each one (read model and inbox), then applies every event of its topics in order, from
+// Kafka when kafka.brokers is set (each partition from its oldest offset to its end at the time of
+// the call) and otherwise from the producers' outboxes, which embedded mode keeps as its log. It is
+// `mediamesh replay`; run it while the consumer is stopped, or accept that live events applied
+// meanwhile are applied again (the handlers are idempotent and ignore stale versions).
+func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
+	plan, err := cfg.Plan()
+	if err != nil {
+		return err
+	}
+	p := &platform{cfg: cfg, plan: plan, log: log, reg: prometheus.NewRegistry(), dbs: map[string]*database.DB{}, handlers: map[string]http.Handler{}}
+	defer func() {
+		for i := len(p.closers) - 1; i >= 0; i-- {
+			_ = p.closers[i]()
+		}
+	}()
+	replayed := 0
+	for _, name := range plan.InProcess {
+		if !contains(readModels, name) {
+			continue
+		}
+		svc, err := p.newService(ctx, name)
+		if err != nil {
+			return err
+		}
+		c, ok := svc.(consumer)
+		if !ok {
+			return fmt.Errorf("%s does not consume events", name)
+		}
+		if err := c.Reset(ctx); err != nil {
+			return fmt.Errorf("%s: reset: %w", name, err)
+		}
+		for _, topic := range c.Topics() {
+			n := 0
+			h := func(ctx context.Context, m eventbus.Message) error {
+				n++
+				return c.HandleEvent(ctx, m)
+			}
+			source := "Kafka"
+			if len(cfg.Kafka.Brokers) > 0 {
+				err = eventbus.Replay(ctx, cfg.Kafka.Brokers, topic, h, eventbus.WithKafkaLogger(log))
+			} else {
+				source = producers[topic] + " outbox"
+				var db *database.DB
+				if db, err = p.database(ctx, producers[topic]); err == nil {
+					err = outbox.Replay(ctx, db, topic, h)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("%s: replay %s from %s: %w", name, topic, source, err)
+			}
+			fmt.Fprintf(out, "%s: applied %d events of %s from %s\n", name, n, topic, source)
+		}
+		replayed++
+	}
+	if replayed == 0 {
+		return fmt.Errorf("target %v runs no read model; replay one of %v", cfg.Target, readModels)
+	}
+	return nil
+}

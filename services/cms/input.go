@@ -1,0 +1,105 @@
+package cms
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
+	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/language"
+)
+
+// The contract validates types, lengths, patterns and enums before a handler runs; these checks
+// cover what it cannot express, so that no client input reaches the database unchecked.
+
+// maxScheduleAhead is how far ahead publish_at may be.
+const maxScheduleAhead = 366 * 24 * time.Hour
+
+// fieldErrors collects the invalid fields of one request body.
+type fieldErrors []apierror.FieldError
+
+func (fe *fieldErrors) add(field, code, message string) {
+	*fe = append(*fe, apierror.FieldError{Field: field, Message: message, Code: code})
+}
+
+// err returns the collected errors as one 422, or nil.
+func (fe fieldErrors) err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return apierror.Validation(fe[0].Field+": "+fe[0].Message, fe...)
+}
+
+// text checks a free-text field: PostgreSQL text cannot hold NUL characters.
+func (fe *fieldErrors) text(field string, v *string) {
+	if v != nil && strings.ContainsRune(*v, 0) {
+		fe.add(field, "invalid_character", "must not contain NUL characters")
+	}
+}
+
+// language checks a language code against ISO 639-1 (unknown and deprecated codes are refused).
+func (fe *fieldErrors) language(field string, v *string) {
+	if v == nil {
+		return
+	}
+	if _, err := language.Lookup(*v); err != nil {
+		fe.add(field, "unknown_language", err.Error())
+	}
+}
+
+// tags normalises a tag list: each tag trimmed and lowercased (tags compare case-insensitively,
+// and content events carry them lowercase), duplicates dropped, the first kept. nil stays nil.
+func (fe *fieldErrors) tags(field string, in *[]string) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, 0, len(*in))
+	seen := make(map[string]bool, len(*in))
+	for i, t := range *in {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" || strings.ContainsRune(t, 0) {
+			fe.add(fmt.Sprintf("%s.%d", field, i), "invalid_tag", "must be a non-empty tag without NUL characters")
+			continue
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// normalizeTag is a tag filter as stored: trimmed and lowercased.
+func normalizeTag(t string) string { return strings.ToLower(strings.TrimSpace(t)) }
+
+// queryText checks a free-text query parameter: valid UTF-8 without NUL characters, which the
+// databases cannot compare against. 400 on the parameter otherwise.
+func queryText(name string, v *string) error {
+	if v == nil || (utf8.ValidString(*v) && !strings.ContainsRune(*v, 0)) {
+		return nil
+	}
+	msg := "must be valid UTF-8 without NUL characters"
+	return apierror.BadRequest("query."+name+": "+msg, apierror.FieldError{Field: "query." + name, Message: msg, Code: "invalid"})
+}
+
+// publishAt returns the instant a publish request schedules, nil to publish now. It must be in
+// the future and at most maxScheduleAhead away (422 on publish_at otherwise).
+func publishAt(body *cmsapi.PublishRequest, now time.Time) (*time.Time, error) {
+	if body == nil || body.PublishAt == nil {
+		return nil, nil
+	}
+	at := dbTime(*body.PublishAt)
+	var fe fieldErrors
+	switch {
+	case !at.After(now):
+		fe.add("publish_at", "past", "must be in the future; omit it to publish now")
+	case at.Sub(now) > maxScheduleAhead:
+		fe.add("publish_at", "too_far", "must be at most 366 days ahead")
+	}
+	if err := fe.err(); err != nil {
+		return nil, err
+	}
+	return &at, nil
+}

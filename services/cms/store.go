@@ -1,0 +1,132 @@
+package cms
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/ent/cmsdb"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/program"
+	"github.com/mediamesh/mediamesh/internal/apierror"
+)
+
+// writeAttempts bounds how often an unconditional write (no If-Match) is retried when another
+// writer changed the row between its read and its compare-and-swap.
+const writeAttempts = 3
+
+// errStale means a compare-and-swap found another version than the one read: someone else
+// changed the row meanwhile.
+var errStale = errors.New("cms: the row changed meanwhile")
+
+// txDriver is an ent driver on an open transaction. ent opens its own transaction for some
+// multi-statement operations (updating one node and reading it back); on txDriver that nested
+// transaction is the outer one, which the caller commits or rolls back.
+type txDriver struct{ *entsql.Driver }
+
+// Tx implements dialect.Driver: a no-op transaction on the open one.
+func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d), nil }
+
+// inTx runs fn in one database transaction, with an ent client on it. Everything fn writes, the
+// entity, its outbox event and its audit entry, commits or rolls back together.
+func (s *Service) inTx(ctx context.Context, fn func(c *cmsdb.Client, tx *sql.Tx) error) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		c := cmsdb.NewClient(cmsdb.Driver(txDriver{entsql.NewDriver(s.db.EntDialect(), entsql.Conn{ExecQuerier: tx})}))
+		return fn(c, tx)
+	})
+}
+
+// write runs fn in a transaction (see inTx). When fn's compare-and-swap finds the row changed
+// (errStale), the write fails with 412 if the caller sent If-Match, and is retried from a fresh
+// read otherwise.
+func (s *Service) write(ctx context.Context, ifMatch *string, fn func(c *cmsdb.Client, tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.inTx(ctx, fn)
+		if !errors.Is(err, errStale) {
+			return err
+		}
+		if ifMatch != nil {
+			return apierror.PreconditionFailed("the resource was changed by another request; read it again")
+		}
+		if attempt == writeAttempts {
+			return apierror.Conflict("the resource kept changing under concurrent requests; retry")
+		}
+	}
+}
+
+// casErr turns the not-found error of a compare-and-swap update (no row with the id and the
+// expected version) into errStale.
+func casErr(err error) error {
+	if cmsdb.IsNotFound(err) {
+		return errStale
+	}
+	return err
+}
+
+// lockProgram takes the row lock of a program for the rest of the transaction (a no-op update)
+// and returns the program, so that checks of its state (archived, soft-deleted) hold until
+// commit: a concurrent delete, archive or episode insert waits for the transaction.
+func lockProgram(ctx context.Context, c *cmsdb.Client, id uuid.UUID) (*cmsdb.Program, error) {
+	n, err := c.Program.Update().Where(program.ID(id)).AddVersion(0).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock program %s: %w", id, err)
+	}
+	if n == 0 {
+		return nil, programNotFound(id)
+	}
+	p, err := c.Program.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("read program %s: %w", id, err)
+	}
+	return p, nil
+}
+
+func programNotFound(id uuid.UUID) error {
+	return apierror.NotFound(fmt.Sprintf("program %s does not exist", id))
+}
+
+func episodeNotFound(id uuid.UUID) error {
+	return apierror.NotFound(fmt.Sprintf("episode %s does not exist", id))
+}
+
+// getProgram reads a program with c, 404 when it does not exist.
+func getProgram(ctx context.Context, c *cmsdb.Client, id uuid.UUID) (*cmsdb.Program, error) {
+	p, err := c.Program.Get(ctx, id)
+	if cmsdb.IsNotFound(err) {
+		return nil, programNotFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read program %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// getEpisode reads an episode with c, 404 when it does not exist.
+func getEpisode(ctx context.Context, c *cmsdb.Client, id uuid.UUID) (*cmsdb.Episode, error) {
+	e, err := c.Episode.Get(ctx, id)
+	if cmsdb.IsNotFound(err) {
+		return nil, episodeNotFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read episode %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// storeErr maps what ent reports on a write to a client error where the client is at fault: a
+// value its validators refuse is 422 on that field. Anything else is wrapped and stays a 500.
+func storeErr(op string, err error) error {
+	var ae *apierror.Error
+	if errors.As(err, &ae) || errors.Is(err, errStale) {
+		return err
+	}
+	var ve *cmsdb.ValidationError
+	if errors.As(err, &ve) {
+		return apierror.Validation(ve.Name+": "+ve.Error(), apierror.FieldError{Field: ve.Name, Message: ve.Error(), Code: "invalid"})
+	}
+	return fmt.Errorf("cms: %s: %w", op, err)
+}

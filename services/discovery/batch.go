@@ -1,0 +1,142 @@
+package discovery
+
+import (
+	"context"
+	"fmt"
+
+	"entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/ent/discoverydb"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/predicate"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
+	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
+)
+
+// Page sizes of listEpisodesOfPrograms' per_program, as the contract declares them.
+const (
+	defaultPerProgram = 5
+	maxPerProgram     = 20
+)
+
+// rowNumberColumn is the alias of the per-program position of an episode in the batch query.
+const rowNumberColumn = "program_row"
+
+// ListEpisodesOfPrograms implements discoveryapi.StrictServerInterface: for each published
+// program asked for, the first page that ListPublicEpisodes answers with the same sort, season
+// and a limit of per_program, with a next_cursor that ListPublicEpisodes accepts. It reads the
+// programs in one query and all their episodes in another, whatever the number of programs.
+func (s *Service) ListEpisodesOfPrograms(ctx context.Context, req discoveryapi.ListEpisodesOfProgramsRequestObject) (discoveryapi.ListEpisodesOfProgramsResponseObject, error) {
+	p := req.Params
+	order := orderEpisodesNumber
+	if p.Sort != nil {
+		switch *p.Sort {
+		case discoveryapi.ListEpisodesOfProgramsParamsSortMinusEpisodeNumber:
+			order = orderEpisodesReverse
+		case discoveryapi.ListEpisodesOfProgramsParamsSortLatest:
+			order = orderEpisodesLatest
+		}
+	}
+	limit := pageSize(p.PerProgram, defaultPerProgram, maxPerProgram)
+	programs, err := s.read.Program.Query().Where(program.IDIn(p.ProgramId...)).Select(program.FieldID, program.FieldTitle).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read programs: %w", err)
+	}
+	titles := make(map[uuid.UUID]string, len(programs))
+	visible := make([]uuid.UUID, len(programs))
+	for i, prog := range programs {
+		titles[prog.ID], visible[i] = prog.Title, prog.ID
+	}
+	out := discoveryapi.ListEpisodesOfPrograms200JSONResponse{Items: []discoveryapi.ProgramEpisodes{}}
+	if len(visible) == 0 {
+		return out, nil
+	}
+	cols, desc := episodeOrderColumns(order)
+	q := s.read.Episode.Query().Where(firstOfEachProgram(visible, p.SeasonNumber, cols, desc, limit+1))
+	q.Order(episode.ByProgramID())
+	for _, c := range cols {
+		q.Order(sql.OrderByField(c, orderDirection(desc)).ToFunc())
+	}
+	rows, err := q.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list episodes of %d programs: %w", len(visible), err)
+	}
+	byProgram := make(map[uuid.UUID][]*discoverydb.Episode, len(visible))
+	for _, r := range rows {
+		byProgram[r.ProgramID] = append(byProgram[r.ProgramID], r)
+	}
+	for _, id := range p.ProgramId {
+		title, ok := titles[id]
+		if !ok {
+			continue // unknown, unpublished, or already answered
+		}
+		delete(titles, id)
+		page, info := paginate(byProgram[id], limit, func(last *discoverydb.Episode) cursor { return episodeCursor(order, last) })
+		item := discoveryapi.ProgramEpisodes{ProgramId: id, Episodes: make([]discoveryapi.PublicEpisode, len(page)), HasMore: info.HasMore, NextCursor: info.NextCursor}
+		for i, r := range page {
+			item.Episodes[i] = publicEpisode(r, title)
+		}
+		out.Items = append(out.Items, item)
+	}
+	return out, nil
+}
+
+// firstOfEachProgram keeps the first n episodes of each of programs (of season, when given) in
+// the order of cols: a window over the episodes, numbered per program, in one statement.
+func firstOfEachProgram(programs []uuid.UUID, season *int32, cols []string, desc bool, n int) predicate.Episode {
+	return func(s *sql.Selector) {
+		t := sql.Table(episode.Table)
+		order := make([]string, len(cols))
+		for i, c := range cols {
+			order[i] = t.C(c)
+			if desc {
+				order[i] = sql.Desc(order[i])
+			}
+		}
+		ids := make([]any, len(programs))
+		for i, id := range programs {
+			ids[i] = id
+		}
+		numbered := sql.Select(t.C(episode.FieldID)).
+			AppendSelectExprAs(sql.RowNumber().PartitionBy(t.C(episode.FieldProgramID)).OrderBy(order...), rowNumberColumn).
+			From(t).
+			Where(sql.In(t.C(episode.FieldProgramID), ids...))
+		if season != nil {
+			numbered.Where(sql.EQ(t.C(episode.FieldSeasonKey), *season))
+		}
+		numbered.As("numbered")
+		first := sql.Select(numbered.C(episode.FieldID)).From(numbered).Where(sql.LTE(numbered.C(rowNumberColumn), n))
+		s.Where(sql.In(s.C(episode.FieldID), first))
+	}
+}
+
+// episodeOrderColumns returns the columns of a listPublicEpisodes order, most significant first,
+// and whether they descend.
+func episodeOrderColumns(order string) (cols []string, desc bool) {
+	switch order {
+	case orderEpisodesLatest:
+		return []string{episode.FieldPublishedAt, episode.FieldID}, true
+	case orderEpisodesReverse:
+		return []string{episode.FieldSeasonKey, episode.FieldEpisodeNumber, episode.FieldID}, true
+	default:
+		return []string{episode.FieldSeasonKey, episode.FieldEpisodeNumber, episode.FieldID}, false
+	}
+}
+
+// orderDirection is the ent ordering option of an ascending or descending column.
+func orderDirection(desc bool) sql.OrderTermOption {
+	if desc {
+		return sql.OrderDesc()
+	}
+	return sql.OrderAsc()
+}
+
+// episodeCursor is the cursor after e in a listPublicEpisodes order, as ListPublicEpisodes
+// writes it.
+func episodeCursor(order string, e *discoverydb.Episode) cursor {
+	if order == orderEpisodesLatest {
+		return publishedCursor(order, e)
+	}
+	return cursor{Order: order, Season: &e.SeasonKey, Number: &e.EpisodeNumber, ID: e.ID}
+}

@@ -1,0 +1,152 @@
+package discovery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/hamba/avro/v2"
+
+	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/inbox"
+	"github.com/mediamesh/mediamesh/internal/outbox"
+)
+
+// change is a decoded event that affects the read model: its id, for the inbox, and its effect.
+type change struct {
+	eventID string
+	apply   func(ctx context.Context, p *projection) error
+}
+
+// HandleEvent applies one message of Topics to the read model. It is idempotent: an event id seen
+// before changes nothing, and a snapshot not newer than the stored version is ignored. A message
+// of an event type the read model does not use is ignored; one that cannot be decoded is an error
+// (the subscriber retries, then dead-letters it).
+func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
+	eventType, err := messageType(m)
+	if err != nil {
+		return fmt.Errorf("discovery: %s message %q: %w", m.Topic, m.Key, err)
+	}
+	c, known, err := decode(eventType, m.Value)
+	if err != nil {
+		return fmt.Errorf("discovery: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
+	}
+	if !known {
+		s.log.DebugContext(ctx, "event ignored", "event_type", eventType, "topic", m.Topic, "key", m.Key)
+		return nil
+	}
+	if c.eventID == "" {
+		return fmt.Errorf("discovery: %s event without event_id", eventType)
+	}
+	applied, err := inbox.Apply(ctx, s.db, ConsumerGroup, c.eventID, func(tx *sql.Tx) error {
+		return c.apply(ctx, &projection{c: s.inTx(tx), titles: s.titles, log: s.log})
+	})
+	if err != nil {
+		return fmt.Errorf("discovery: apply %s event %s: %w", eventType, c.eventID, err)
+	}
+	if applied {
+		s.invalidate(ctx)
+	}
+	return nil
+}
+
+// messageType returns the event type of m: its event type header, or else the type whose schema
+// fingerprint the single-object payload carries ("" when neither names a type).
+func messageType(m eventbus.Message) (string, error) {
+	if t := m.Headers[eventbus.HeaderEventType]; t != "" {
+		return t, nil
+	}
+	fp, _, err := outbox.ParseSingleObject(m.Value)
+	if err != nil {
+		return "", err
+	}
+	if t, ok := contentevents.EventTypeForFingerprint(fp); ok {
+		return t, nil
+	}
+	t, _ := metadataevents.EventTypeForFingerprint(fp)
+	return t, nil
+}
+
+// decode decodes payload as an event of eventType. known is false for the event types the read
+// model does not use: content.created (drafts are never public) and types it does not know.
+func decode(eventType string, payload []byte) (c change, known bool, err error) {
+	switch eventType {
+	case contentevents.TypeContentPublished:
+		var e contentevents.ContentPublished
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.published(ctx, &e) }}
+	case contentevents.TypeContentUpdated:
+		var e contentevents.ContentUpdated
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.updated(ctx, &e) }}
+	case contentevents.TypeContentUnpublished:
+		var e contentevents.ContentUnpublished
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error {
+			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, unpublished)
+		}}
+	case contentevents.TypeContentDeleted:
+		var e contentevents.ContentDeleted
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error {
+			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, deleted)
+		}}
+	case metadataevents.TypeCategoryUpserted:
+		var e metadataevents.CategoryUpserted
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryUpserted(ctx, &e) }}
+	case metadataevents.TypeCategoryDeleted:
+		var e metadataevents.CategoryDeleted
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryDeleted(ctx, e.AggregateID) }}
+	default: // content.created and event types of other consumers
+		return change{}, false, nil
+	}
+	if err != nil {
+		return change{}, true, err
+	}
+	return c, true, nil
+}
+
+// decodeInto decodes the single-object encoded payload into v, written with schema.
+func decodeInto(payload []byte, schema avro.Schema, v any) error {
+	if len(payload) == 0 {
+		return errors.New("empty payload")
+	}
+	return outbox.Decode(payload, schema, v)
+}
+
+// Reset empties the read model and forgets which events it applied, before `mediamesh replay`
+// applies every event again. The inbox goes first: should emptying the tables fail, the events
+// are applied again over the old state, which the version checks make harmless.
+func (s *Service) Reset(ctx context.Context) error {
+	if err := inbox.Forget(ctx, s.db, ConsumerGroup); err != nil {
+		return fmt.Errorf("discovery: reset: forget the inbox: %w", err)
+	}
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		c := s.inTx(tx)
+		for _, table := range []struct {
+			name  string
+			empty func(context.Context) (int, error)
+		}{
+			{"episodes", c.Episode.Delete().Exec},
+			{"programs", c.Program.Delete().Exec},
+			{"categories", c.Category.Delete().Exec},
+			{"program counts", c.ProgramCount.Delete().Exec},
+			{"tombstones", c.Tombstone.Delete().Exec},
+		} {
+			if _, err := table.empty(ctx); err != nil {
+				return fmt.Errorf("empty %s: %w", table.name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("discovery: reset: %w", err)
+	}
+	s.invalidate(ctx)
+	return nil
+}

@@ -1,0 +1,326 @@
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/ent/discoverydb"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
+	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+)
+
+// projection applies events to the read model inside one transaction (c is bound to it).
+type projection struct {
+	c      *discoverydb.Client
+	titles *titleCollator
+	log    *slog.Logger
+}
+
+// published applies content.published: the snapshot is stored (an episode even while its program
+// is not published; it stays invisible until the program is).
+func (p *projection) published(ctx context.Context, e *contentevents.ContentPublished) error {
+	at := e.PublishedAt
+	if at.IsZero() {
+		at = e.OccurredAt
+	}
+	return p.upsert(ctx, e.AggregateType, &e.Snapshot, at, e.OccurredAt, true)
+}
+
+// updated applies content.updated: a published item of the read model takes the new snapshot,
+// one whose status is no longer published leaves it. Items not in the read model stay out.
+func (p *projection) updated(ctx context.Context, e *contentevents.ContentUpdated) error {
+	if e.Snapshot.Status != contentevents.ContentStatusPublished {
+		return p.removed(ctx, e.AggregateType, e.Snapshot.ID, e.Snapshot.Version, leftPublished)
+	}
+	return p.upsert(ctx, e.AggregateType, &e.Snapshot, e.OccurredAt, e.OccurredAt, false)
+}
+
+// upsert stores snap unless a version at least as new is stored (or was removed); insert says
+// whether an item not in the read model is added. publishedAt stands in for a snapshot without
+// published_at; occurredAt is when the change happened.
+func (p *projection) upsert(ctx context.Context, aggregateType string, snap *contentevents.ContentSnapshot, publishedAt, occurredAt time.Time, insert bool) error {
+	id, err := uuid.Parse(snap.ID)
+	if err != nil {
+		return fmt.Errorf("snapshot id %q: %w", snap.ID, err)
+	}
+	switch aggregateType {
+	case contentevents.AggregateTypeProgram:
+		return p.upsertProgram(ctx, id, snap, publishedAt, occurredAt, insert)
+	case contentevents.AggregateTypeEpisode:
+		return p.upsertEpisode(ctx, id, snap, publishedAt, insert)
+	}
+	return fmt.Errorf("unknown aggregate type %q", aggregateType)
+}
+
+// stored returns the version the read model holds of id: that of its row when it has one (row is
+// not nil), else that of its tombstone, else 0.
+func (p *projection) stored(ctx context.Context, id uuid.UUID, row *int64) (int64, error) {
+	if row != nil {
+		return *row, nil
+	}
+	t, err := p.c.Tombstone.Get(ctx, id)
+	switch {
+	case err == nil:
+		return t.Version, nil
+	case discoverydb.IsNotFound(err):
+		return 0, nil
+	}
+	return 0, err
+}
+
+func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt, occurredAt time.Time, insert bool) error {
+	old, err := p.c.Program.Get(ctx, id)
+	if err != nil && !discoverydb.IsNotFound(err) {
+		return fmt.Errorf("read program %s: %w", id, err)
+	}
+	var row *int64
+	if old != nil {
+		row = &old.Version
+	}
+	version, err := p.stored(ctx, id, row)
+	if err != nil {
+		return fmt.Errorf("read program %s: %w", id, err)
+	}
+	if snap.Version <= version || (old == nil && !insert) {
+		p.log.DebugContext(ctx, "program snapshot ignored", "id", id, "version", snap.Version, "stored", version)
+		return nil
+	}
+	if snap.Kind == nil || snap.Slug == nil {
+		return fmt.Errorf("program snapshot %s has no kind or slug", id)
+	}
+	categoryID, err := optionalID(snap.CategoryID)
+	if err != nil {
+		return fmt.Errorf("program %s: category_id: %w", id, err)
+	}
+	if snap.PublishedAt != nil {
+		publishedAt = *snap.PublishedAt
+	} else if old != nil {
+		publishedAt = old.PublishedAt
+	}
+	tags := snap.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	var saved *discoverydb.Program
+	if old == nil {
+		saved, err = p.c.Program.Create().SetID(id).
+			SetKind(program.Kind(*snap.Kind)).SetTitle(snap.Title).SetTitleKey(p.titles.key(snap.Language, snap.Title)).
+			SetSlug(*snap.Slug).SetNillableSummary(snap.Summary).SetLanguage(snap.Language).SetNillableCategoryID(categoryID).
+			SetTags(tags).SetTagKeys(tagKeys(tags)).SetPublishedAt(utc(publishedAt)).SetUpdatedAt(utc(occurredAt)).
+			SetVersion(snap.Version).Save(ctx)
+		if err == nil {
+			err = p.forgetTombstone(ctx, id)
+		}
+	} else {
+		u := p.c.Program.UpdateOneID(id).
+			SetKind(program.Kind(*snap.Kind)).SetTitle(snap.Title).SetTitleKey(p.titles.key(snap.Language, snap.Title)).
+			SetSlug(*snap.Slug).SetLanguage(snap.Language).
+			SetTags(tags).SetTagKeys(tagKeys(tags)).SetPublishedAt(utc(publishedAt)).SetUpdatedAt(utc(occurredAt)).
+			SetVersion(snap.Version)
+		if snap.Summary != nil {
+			u.SetSummary(*snap.Summary)
+		} else {
+			u.ClearSummary()
+		}
+		if categoryID != nil {
+			u.SetCategoryID(*categoryID)
+		} else {
+			u.ClearCategoryID()
+		}
+		saved, err = u.Save(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("store program %s: %w", id, err)
+	}
+	return p.recount(ctx, old, saved)
+}
+
+func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt time.Time, insert bool) error {
+	old, err := p.c.Episode.Get(ctx, id)
+	if err != nil && !discoverydb.IsNotFound(err) {
+		return fmt.Errorf("read episode %s: %w", id, err)
+	}
+	var row *int64
+	if old != nil {
+		row = &old.Version
+	}
+	version, err := p.stored(ctx, id, row)
+	if err != nil {
+		return fmt.Errorf("read episode %s: %w", id, err)
+	}
+	if snap.Version <= version || (old == nil && !insert) {
+		p.log.DebugContext(ctx, "episode snapshot ignored", "id", id, "version", snap.Version, "stored", version)
+		return nil
+	}
+	if snap.ProgramID == nil || snap.EpisodeNumber == nil {
+		return fmt.Errorf("episode snapshot %s has no program_id or episode_number", id)
+	}
+	programID, err := uuid.Parse(*snap.ProgramID)
+	if err != nil {
+		return fmt.Errorf("episode %s: program_id %q: %w", id, *snap.ProgramID, err)
+	}
+	if snap.PublishedAt != nil {
+		publishedAt = *snap.PublishedAt
+	} else if old != nil {
+		publishedAt = old.PublishedAt
+	}
+	season, seasonKey := (*int32)(nil), int32(0)
+	if snap.SeasonNumber != nil {
+		n := int32(*snap.SeasonNumber)
+		season, seasonKey = &n, n
+	}
+	duration := (*int32)(nil)
+	if snap.DurationSeconds != nil {
+		d := int32(*snap.DurationSeconds)
+		duration = &d
+	}
+	if old == nil {
+		err = p.c.Episode.Create().SetID(id).SetProgramID(programID).
+			SetNillableSeasonNumber(season).SetSeasonKey(seasonKey).SetEpisodeNumber(int32(*snap.EpisodeNumber)).
+			SetTitle(snap.Title).SetNillableSummary(snap.Summary).SetLanguage(snap.Language).
+			SetNillableDurationSeconds(duration).SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).Exec(ctx)
+		if err == nil {
+			err = p.forgetTombstone(ctx, id)
+		}
+	} else {
+		u := p.c.Episode.UpdateOneID(id).SetProgramID(programID).
+			SetSeasonKey(seasonKey).SetEpisodeNumber(int32(*snap.EpisodeNumber)).
+			SetTitle(snap.Title).SetLanguage(snap.Language).SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version)
+		if season != nil {
+			u.SetSeasonNumber(*season)
+		} else {
+			u.ClearSeasonNumber()
+		}
+		if snap.Summary != nil {
+			u.SetSummary(*snap.Summary)
+		} else {
+			u.ClearSummary()
+		}
+		if duration != nil {
+			u.SetDurationSeconds(*duration)
+		} else {
+			u.ClearDurationSeconds()
+		}
+		err = u.Exec(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("store episode %s: %w", id, err)
+	}
+	return nil
+}
+
+// removal says why content leaves the read model.
+type removal int
+
+const (
+	// unpublished: content.unpublished.
+	unpublished removal = iota
+	// deleted: content.deleted; a deleted program's episodes go too.
+	deleted
+	// leftPublished: content.updated to a status other than published; only a stored item is
+	// affected (drafts that were never published leave no trace).
+	leftPublished
+)
+
+// removed takes a program or episode out of the read model at version (content.unpublished,
+// content.deleted, or an update that left the published status) and leaves a tombstone, so an
+// older snapshot cannot bring it back. The episodes of an unpublished program stay stored but
+// invisible (they come back with the program); those of a deleted program go, since the CMS does
+// not promise one event per episode.
+func (p *projection) removed(ctx context.Context, aggregateType, aggregateID string, version int64, why removal) error {
+	id, err := uuid.Parse(aggregateID)
+	if err != nil {
+		return fmt.Errorf("aggregate id %q: %w", aggregateID, err)
+	}
+	var (
+		oldProgram *discoverydb.Program
+		row        *int64
+	)
+	switch aggregateType {
+	case contentevents.AggregateTypeProgram:
+		oldProgram, err = p.c.Program.Get(ctx, id)
+		if oldProgram != nil {
+			row = &oldProgram.Version
+		}
+	case contentevents.AggregateTypeEpisode:
+		var e *discoverydb.Episode
+		e, err = p.c.Episode.Query().Where(episode.ID(id)).Select(episode.FieldVersion).Only(ctx)
+		if e != nil {
+			row = &e.Version
+		}
+	default:
+		return fmt.Errorf("unknown aggregate type %q", aggregateType)
+	}
+	if err != nil && !discoverydb.IsNotFound(err) {
+		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
+	}
+	stored, err := p.stored(ctx, id, row)
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
+	}
+	if version <= stored || (row == nil && why == leftPublished) {
+		p.log.DebugContext(ctx, "removal ignored", "type", aggregateType, "id", id, "version", version, "stored", stored)
+		return nil
+	}
+	switch {
+	case oldProgram != nil:
+		if err := p.c.Program.DeleteOneID(id).Exec(ctx); err != nil {
+			return fmt.Errorf("remove program %s: %w", id, err)
+		}
+		if err := p.recount(ctx, oldProgram, nil); err != nil {
+			return err
+		}
+	case row != nil:
+		if err := p.c.Episode.DeleteOneID(id).Exec(ctx); err != nil {
+			return fmt.Errorf("remove episode %s: %w", id, err)
+		}
+	}
+	if err := p.bury(ctx, id, version); err != nil {
+		return fmt.Errorf("remove %s %s: %w", aggregateType, id, err)
+	}
+	if why == deleted && aggregateType == contentevents.AggregateTypeProgram {
+		if _, err := p.c.Episode.Delete().Where(episode.ProgramID(id)).Exec(ctx); err != nil {
+			return fmt.Errorf("remove the episodes of program %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// bury records that id left the read model at version.
+func (p *projection) bury(ctx context.Context, id uuid.UUID, version int64) error {
+	err := p.c.Tombstone.UpdateOneID(id).SetVersion(version).Exec(ctx)
+	if discoverydb.IsNotFound(err) {
+		err = p.c.Tombstone.Create().SetID(id).SetVersion(version).Exec(ctx)
+	}
+	return err
+}
+
+// forgetTombstone drops the tombstone of id once it is back in the read model with a newer version.
+func (p *projection) forgetTombstone(ctx context.Context, id uuid.UUID) error {
+	err := p.c.Tombstone.DeleteOneID(id).Exec(ctx)
+	if err != nil && !discoverydb.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// optionalID parses an optional UUID.
+func optionalID(s *string) (*uuid.UUID, error) {
+	if s == nil {
+		return nil, nil
+	}
+	id, err := uuid.Parse(*s)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// utc returns t in UTC at microsecond precision, the precision of PostgreSQL timestamps, so a
+// time reads back as it was written on every dialect.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

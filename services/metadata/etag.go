@@ -1,0 +1,46 @@
+package metadata
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// versionETag is the entity tag of a metadata version: its number, quoted ("3").
+func versionETag(version int32) string {
+	return `"` + strconv.FormatInt(int64(version), 10) + `"`
+}
+
+// categoryETag is the entity tag of a category. Categories have no version column, so the tag is
+// derived from updated_at: its Unix time in microseconds, quoted ("1764237600000000"). Every
+// update moves updated_at forward by at least a microsecond (see nextUpdate), and microseconds are
+// what both dialects store, so the tag changes on every update and reads back identically.
+func categoryETag(updatedAt time.Time) string {
+	return `"` + strconv.FormatInt(updatedAt.UnixMicro(), 10) + `"`
+}
+
+// nextUpdate returns the updated_at of a change made at now to a row last updated at prev: now, or
+// prev plus one microsecond when the clock has not moved past prev (two updates within the same
+// microsecond, or a clock that stepped back).
+func nextUpdate(now, prev time.Time) time.Time {
+	if now.After(prev) {
+		return now
+	}
+	return prev.Add(time.Microsecond)
+}
+
+// ifMatch reports whether an If-Match header value matches current, the entity tag of an existing
+// representation: "*", or one of a comma-separated list of tags. Like the other services, a weak
+// tag (W/"3") is compared by its opaque part.
+func ifMatch(header, current string) bool {
+	header = strings.TrimSpace(header)
+	if header == "*" {
+		return true
+	}
+	for tag := range strings.SplitSeq(header, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(tag), "W/") == current {
+			return true
+		}
+	}
+	return false
+}
