@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	// Register the "pgx" database/sql driver.
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -38,6 +39,8 @@ type DB struct {
 	*sql.DB
 	// Dialect is the SQL dialect of the database.
 	Dialect Dialect
+
+	afterCommit atomic.Pointer[[]func()]
 }
 
 // EntDialect returns the name ent (entgo.io/ent/dialect) gives the database's dialect, for
@@ -310,5 +313,26 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("database: commit: %w", err)
 	}
+	if hooks := db.afterCommit.Load(); hooks != nil {
+		for _, h := range *hooks {
+			h()
+		}
+	}
 	return nil
+}
+
+// AfterCommit registers fn to run after every transaction InTx commits, for example to wake the
+// outbox relay at once instead of at its next poll. fn must be quick and must not block.
+func (db *DB) AfterCommit(fn func()) {
+	for {
+		old := db.afterCommit.Load()
+		var next []func()
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, fn)
+		if db.afterCommit.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }

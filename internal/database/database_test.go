@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,4 +236,20 @@ func TestDB(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestAfterCommit: hooks run after each commit, never after a rollback.
+func TestAfterCommit(t *testing.T) {
+	db := databasetest.SQLite(t)
+	var n atomic.Int32
+	db.AfterCommit(func() { n.Add(1) })
+	db.AfterCommit(func() { n.Add(10) })
+	ctx := context.Background()
+	if err := db.InTx(ctx, func(tx *sql.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.InTx(ctx, func(tx *sql.Tx) error { return errors.New("roll back") })
+	if n.Load() != 11 {
+		t.Fatalf("hooks ran %d, want both once (11)", n.Load())
+	}
 }

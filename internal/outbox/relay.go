@@ -66,6 +66,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	if r.wake == nil {
 		r.wake = make(chan struct{}, 1)
+		r.DB.AfterCommit(r.Wake) // a commit may have written to the outbox: look now
 	}
 	release, err := r.lead(ctx, interval)
 	if err != nil {
