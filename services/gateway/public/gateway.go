@@ -9,14 +9,19 @@ import (
 	"github.com/mediamesh/mediamesh/internal/gateway"
 )
 
-// New returns the gateway's handler; cfg brings the upstreams, verifier, limiter and log.
+// New returns the gateway's handler; cfg brings the upstreams, verifier, limiter and log. The
+// GraphQL resolvers call the discovery and search upstreams of cfg.
 func New(cfg gateway.Config) (http.Handler, error) {
 	cfg.Name, cfg.Spec = "discovery-gateway", bundle.Discovery
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		return nil, err
 	}
+	r, err := newResolver(cfg.Upstreams, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
 	mux := gateway.Mux(gw, bundle.Discovery, "MediaMesh Discovery Gateway API")
-	mux.Handle("/graphql", graphqlHandler(resolver{}))
+	mux.Handle("/graphql", graphqlHandler(r))
 	return mux, nil
 }

@@ -2,9 +2,10 @@ package public
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -12,103 +13,62 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/mediamesh/mediamesh/gen/graphql/discoverygql"
-	"github.com/mediamesh/mediamesh/gen/graphql/discoverygql/model"
 )
 
 // Limits on one GraphQL operation: its cost (each field costs 1 unless configured) and how deep
 // its selections nest. Persisted queries (APQ) are kept for the most recent apqEntries hashes.
 const (
-	maxComplexity = 1000
+	maxComplexity = 50000 // field selections, each list's counted `first` times (see complexity.go)
 	maxDepth      = 10
 	apqEntries    = 1000
 )
 
-// graphqlHandler serves the discovery GraphQL API at /graphql (POST and GET).
-func graphqlHandler(r discoverygql.ResolverRoot) http.Handler {
-	srv := handler.New(discoverygql.NewExecutableSchema(discoverygql.Config{Resolvers: r}))
+// graphqlHandler serves the discovery GraphQL API at /graphql (POST and GET), answered by r.
+func graphqlHandler(r *resolver) http.Handler {
+	srv := handler.New(discoverygql.NewExecutableSchema(discoverygql.Config{Resolvers: r, Complexity: complexity()}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(depthLimit{max: maxDepth})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqEntries)})
+	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
-		return &gqlerror.Error{Message: "internal server error", Extensions: map[string]any{"code": "INTERNAL"}}
+		r.log.ErrorContext(ctx, "graphql resolver panicked", "panic", v)
+		return &gqlerror.Error{Message: "internal server error", Extensions: map[string]any{"code": codeInternal}}
 	})
-	return srv
+	return r.perRequest(srv)
 }
 
-// resolver answers the discovery schema. The discovery and search read models land with their own
-// issue; until then every field reports NOT_IMPLEMENTED in the GraphQL errors list.
-type resolver struct{}
+// resolver answers the discovery schema from the discovery and search services' REST operations,
+// through their generated clients (see upstreams). Every field maps one REST operation; the
+// package's other files hold them by type.
+type resolver struct {
+	upstreams
+	log       *slog.Logger
+	batchWait time.Duration // how long the episodes loader waits at most for siblings to join
+}
+
+// newResolver returns the resolver of the gateway's upstreams.
+func newResolver(handlers map[string]http.Handler, log *slog.Logger) (*resolver, error) {
+	u, err := newUpstreams(handlers)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &resolver{upstreams: u, log: log, batchWait: batchWait}, nil
+}
 
 type (
-	queryResolver     struct{}
-	programResolver   struct{}
-	episodeResolver   struct{}
-	searchHitResolver struct{}
+	queryResolver     struct{ *resolver }
+	programResolver   struct{ *resolver }
+	episodeResolver   struct{ *resolver }
+	searchHitResolver struct{ *resolver }
 )
 
-func (resolver) Episode() discoverygql.EpisodeResolver     { return episodeResolver{} }
-func (resolver) Program() discoverygql.ProgramResolver     { return programResolver{} }
-func (resolver) Query() discoverygql.QueryResolver         { return queryResolver{} }
-func (resolver) SearchHit() discoverygql.SearchHitResolver { return searchHitResolver{} }
-
-func notImplemented(ctx context.Context) error {
-	field := "field"
-	if fc := graphql.GetFieldContext(ctx); fc != nil {
-		field = fc.Field.Name
-	}
-	return &gqlerror.Error{
-		Message:    field + " is part of the v1 schema but is not implemented in this release",
-		Extensions: map[string]any{"code": "NOT_IMPLEMENTED"},
-	}
-}
-
-func (queryResolver) Program(ctx context.Context, _ string) (*model.Program, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (queryResolver) Programs(ctx context.Context, _ *int, _ *string, _ *model.ProgramFilter, _ *model.ProgramSort) (*model.ProgramConnection, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (queryResolver) Episode(ctx context.Context, _ string) (*model.Episode, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (queryResolver) LatestEpisodes(ctx context.Context, _ *int, _ *string, _ *string, _ *model.ProgramKind, _ *string) (*model.EpisodeConnection, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (queryResolver) Categories(ctx context.Context, _ *string) ([]*model.Category, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (queryResolver) Languages(ctx context.Context) ([]*model.Language, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (queryResolver) Search(ctx context.Context, _ *string, _ *model.SearchFilter, _ *model.SearchSort, _ *int, _ *string) (*model.SearchConnection, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (queryResolver) Suggest(ctx context.Context, _ string, _ *string, _ *int) ([]*model.Suggestion, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (programResolver) Category(ctx context.Context, _ *model.Program) (*model.Category, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (programResolver) Episodes(ctx context.Context, _ *model.Program, _ *int, _ *string, _ *int, _ *model.EpisodeSort) (*model.EpisodeConnection, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (searchHitResolver) Content(ctx context.Context, _ *model.SearchHit) (model.SearchResult, error) {
-	return nil, notImplemented(ctx)
-}
-
-func (episodeResolver) Program(ctx context.Context, _ *model.Episode) (*model.Program, error) {
-	return nil, notImplemented(ctx)
-}
+func (r *resolver) Episode() discoverygql.EpisodeResolver     { return episodeResolver{r} }
+func (r *resolver) Program() discoverygql.ProgramResolver     { return programResolver{r} }
+func (r *resolver) Query() discoverygql.QueryResolver         { return queryResolver{r} }
+func (r *resolver) SearchHit() discoverygql.SearchHitResolver { return searchHitResolver{r} }
