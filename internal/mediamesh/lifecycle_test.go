@@ -99,7 +99,9 @@ func lifecycle(t *testing.T, a *api) {
 	a.await("/api/v1/discovery/programs/"+prog.ID+"/episodes", 200, ep.ID)
 
 	// Edits reach the public side; a stale If-Match is refused.
-	etag = a.do("PATCH", "/api/v1/cms/programs/"+prog.ID, `{"title":"برنامج الصباح الجديد"}`, 200, nil, "If-Match", etag)
+	if next := a.do("PATCH", "/api/v1/cms/programs/"+prog.ID, `{"title":"برنامج الصباح الجديد"}`, 200, nil, "If-Match", etag); next == etag {
+		t.Fatalf("the ETag %s did not change with the edit", etag)
+	}
 	a.do("PATCH", "/api/v1/cms/programs/"+prog.ID, `{"title":"stale"}`, 412, nil, "If-Match", `"1"`)
 	a.await("/api/v1/discovery/programs/"+prog.ID, 200, "برنامج الصباح الجديد")
 
