@@ -67,9 +67,13 @@ test-unit:
 test-contract: build
 	bash integration/contract/run.sh $(BIN)
 
-## bench: Go benchmarks; with MEDIAMESH_TEST_KAFKA_BROKERS set the event benchmarks run on Kafka.
-bench:
+## bench: Go benchmarks (events: on Kafka when MEDIAMESH_TEST_KAFKA_BROKERS is set; search over 100,000
+## episodes: also on PostgreSQL when MEDIAMESH_TEST_POSTGRES_URL is set), then the load benchmark of the
+## public side in `all` mode over 100,000 generated episodes (tools/loadgen).
+bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/outbox ./internal/ratelimit
+	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 30m ./services/search/index
+	bash tools/loadgen/bench.sh
 
 clean:
 	rm -rf bin .tmp

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -67,6 +68,24 @@ func (a *api) await(path string, want int, text string) time.Duration {
 	}
 }
 
+// awaitGone polls the discovery gateway until path answers 200 without text, and returns how long
+// that took.
+func (a *api) awaitGone(path, text string) time.Duration {
+	a.t.Helper()
+	start := time.Now()
+	deadline := start.Add(15 * time.Second)
+	for {
+		code, body := a.public(path)
+		if code == 200 && !strings.Contains(body, text) {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("GET %s: still %d %s, want 200 without %q", path, code, body, text)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // lifecycle takes a program and its episode through the whole editorial workflow on the CMS
 // gateway and checks what the public discovery gateway shows at each step: drafts never, a
 // published program with its published episode, edits, scheduling that fires without a request,
@@ -105,12 +124,21 @@ func lifecycle(t *testing.T, a *api) {
 	a.do("PATCH", "/api/v1/cms/programs/"+prog.ID, `{"title":"stale"}`, 412, nil, "If-Match", `"1"`)
 	a.await("/api/v1/discovery/programs/"+prog.ID, 200, "برنامج الصباح الجديد")
 
-	// Unpublish removes it from the public side; republish brings it back. Measured each round.
+	// It is searchable, in Arabic with or without the article and diacritics.
+	search := "/api/v1/discovery/search?q=" + url.QueryEscape("صَباح") + "&limit=100"
+	a.await(search, 200, prog.ID)
+
+	// Unpublish removes it from browse and search; republish brings it back. Measured each round:
+	// the time until both have let it go.
 	for i := 0; i < removalCycles; i++ {
 		a.do("POST", "/api/v1/cms/programs/"+prog.ID+"/unpublish", "", 200, nil)
-		a.removalLag = append(a.removalLag, a.await("/api/v1/discovery/programs/"+prog.ID, 404, ""))
+		start := time.Now()
+		a.await("/api/v1/discovery/programs/"+prog.ID, 404, "")
+		a.awaitGone(search, prog.ID)
+		a.removalLag = append(a.removalLag, time.Since(start))
 		a.do("POST", "/api/v1/cms/programs/"+prog.ID+"/publish", "", 200, nil)
 		a.await("/api/v1/discovery/programs/"+prog.ID, 200, "")
+		a.await(search, 200, prog.ID)
 	}
 
 	// Scheduling: the program goes live at its time with no request.
@@ -128,7 +156,10 @@ func lifecycle(t *testing.T, a *api) {
 
 	// Delete is soft and removes it from the public side; an ADMIN purges it for good.
 	a.do("DELETE", "/api/v1/cms/programs/"+prog.ID, "", 204, nil)
-	a.removalLag = append(a.removalLag, a.await("/api/v1/discovery/programs/"+prog.ID, 404, ""))
+	start := time.Now()
+	a.await("/api/v1/discovery/programs/"+prog.ID, 404, "")
+	a.awaitGone(search, prog.ID)
+	a.removalLag = append(a.removalLag, time.Since(start))
 	a.await("/api/v1/discovery/episodes/"+ep.ID, 404, "")
 	a.do("POST", "/api/v1/cms/programs/"+prog.ID+"/publish", "", 409, nil)
 	a.do("POST", "/api/v1/cms/programs/"+prog.ID+"/purge", "", 204, nil)
@@ -156,7 +187,7 @@ func checkRemovalLag(t *testing.T, lags []time.Duration) {
 	s := slices.Clone(lags)
 	slices.Sort(s)
 	p50, p99 := s[len(s)/2], s[(len(s)*99+99)/100-1]
-	t.Logf("removal from the public side after the CMS response, %d samples: p50 %v, p99 %v, max %v", len(s), p50, p99, s[len(s)-1])
+	t.Logf("removal from browse and search after the CMS response, %d samples: p50 %v, p99 %v, max %v", len(s), p50, p99, s[len(s)-1])
 	if p99 >= time.Second {
 		t.Fatalf("removal p99 %v, want under 1s", p99)
 	}
@@ -197,7 +228,7 @@ func TestContentLifecycleSplit(t *testing.T) {
 		cfg := base
 		cfg.Target = []string{s}
 		cfg.DataDir = t.TempDir()
-		if s != ServiceSearch && s != ServiceMedia && s != ServiceIngest { // no database yet
+		if s != ServiceMedia && s != ServiceIngest { // no database yet; search gets PostgreSQL full text
 			cfg.Services.Endpoint(s).DatabaseURL = databasetest.PostgresURL(t)
 		}
 		start(t, cfg)

@@ -27,24 +27,23 @@ func Migrate(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	for _, name := range append(append([]string{}, plan.InProcess...), plan.Relays...) {
-		ms := migrations(name)
-		if len(ms) == 0 {
-			continue
+		if len(migrations(name, database.SQLite)) == 0 {
+			continue // no database
 		}
-		if err := migrateDatabase(ctx, cfg.databaseURL(name), name, ms, out); err != nil {
+		if err := migrateDatabase(ctx, cfg.databaseURL(name), name, out); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func migrateDatabase(ctx context.Context, url, name string, ms []database.Migrations, out io.Writer) error {
+func migrateDatabase(ctx context.Context, url, name string, out io.Writer) error {
 	db, err := database.Open(ctx, url)
 	if err != nil {
 		return fmt.Errorf("%s database: %w", name, err)
 	}
 	defer db.Close()
-	for _, m := range ms {
+	for _, m := range migrations(name, db.Dialect) {
 		pending, err := db.Pending(ctx, m.Component, m.FS)
 		if err != nil {
 			return fmt.Errorf("%s database, %s migrations: %w", name, m.Component, err)

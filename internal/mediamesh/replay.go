@@ -15,7 +15,7 @@ import (
 )
 
 // readModels are the services whose state is built from events alone, so a replay rebuilds it.
-var readModels = []string{ServiceDiscovery}
+var readModels = []string{ServiceDiscovery, ServiceSearch}
 
 // producers names the service whose outbox holds each topic's events.
 var producers = map[string]string{

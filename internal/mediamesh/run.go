@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ import (
 	"github.com/mediamesh/mediamesh/services/media"
 	"github.com/mediamesh/mediamesh/services/metadata"
 	"github.com/mediamesh/mediamesh/services/search"
+	"github.com/mediamesh/mediamesh/services/search/index"
 )
 
 // service is what the composition root needs of a service.
@@ -117,10 +119,11 @@ type platform struct {
 	closers  []func() error
 }
 
-// migrations lists the migrations of service name's database: its own tables, the outbox, which
-// every service database has (the relays read it), and the inbox of those that consume events.
-// Services without a database have none.
-func migrations(name string) []database.Migrations {
+// migrations lists the migrations of service name's database of dialect d: its own tables, the
+// outbox, which every service database has (the relays read it), the inbox of those that consume
+// events, and the search index's table when it lives in PostgreSQL. Services without a database
+// have none.
+func migrations(name string, d database.Dialect) []database.Migrations {
 	out := database.Migrations{Component: outbox.Component, FS: outbox.Migrations()}
 	in := database.Migrations{Component: inbox.Component, FS: inbox.Migrations()}
 	switch name {
@@ -132,6 +135,11 @@ func migrations(name string) []database.Migrations {
 		return []database.Migrations{metadata.Migrations, out}
 	case ServiceDiscovery:
 		return []database.Migrations{discovery.Migrations, out, in}
+	case ServiceSearch:
+		if d == database.Postgres {
+			return []database.Migrations{search.Migrations, out, in, index.PostgresMigrations}
+		}
+		return []database.Migrations{search.Migrations, out, in}
 	}
 	return nil
 }
@@ -146,7 +154,7 @@ func (p *platform) database(ctx context.Context, name string) (*database.DB, err
 	}
 	p.closers = append(p.closers, db.Close)
 	p.dbs[name] = db
-	for _, m := range migrations(name) {
+	for _, m := range migrations(name, db.Dialect) {
 		if p.cfg.MigrateOnStart {
 			err = db.Migrate(ctx, m.Component, m.FS)
 		} else if pending, perr := db.Pending(ctx, m.Component, m.FS); perr != nil {
@@ -230,7 +238,26 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		}
 		return discovery.New(discovery.Deps{DB: db, Log: p.log.With("service", name), Cache: p.cache})
 	case ServiceSearch:
-		return search.New(), nil
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		// The index: PostgreSQL full text beside the service's tables when its database is
+		// PostgreSQL, else bleve on disk under data_dir.
+		var idx index.Index
+		if db.Dialect == database.Postgres {
+			if idx, err = index.NewPostgres(ctx, db); err != nil {
+				return nil, err
+			}
+		} else {
+			b, err := index.NewBleve(filepath.Join(p.cfg.DataDir, "search-index"))
+			if err != nil {
+				return nil, err
+			}
+			p.closers = append(p.closers, b.Close)
+			idx = b
+		}
+		return search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
 	}
 	return nil, fmt.Errorf("unknown service %q", name)
 }

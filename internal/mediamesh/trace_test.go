@@ -71,3 +71,70 @@ func TestTraceEndToEnd(t *testing.T) {
 	}
 	_ = tp.Shutdown(context.Background())
 }
+
+// TestTracePublishToSearchIndex follows one CMS publish in the exported spans: from the CMS
+// gateway, through the cms service and its outbox, over Kafka, to the search service's consumer
+// and its index update — one trace, each span the child of the one before.
+func TestTracePublishToSearchIndex(t *testing.T) {
+	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+
+	cfg := Default()
+	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.Kafka.Brokers = strings.Split(brokers, ",")
+	cfg.Auth.AdminPassword = "trace admin password"
+	urls, _, _ := start(t, cfg)
+	a := &api{t: t, cms: urls["cms gateway"], disc: urls["discovery gateway"]}
+	a.token = login(t, a.cms, "admin@mediamesh.local", "trace admin password")
+	var prog struct{ ID string }
+	a.do("POST", "/api/v1/cms/programs", fmt.Sprintf(`{"kind":"show","title":"Traced morning show","slug":"traced-%d","language":"en"}`, time.Now().UnixNano()), 201, &prog)
+	a.do("POST", "/api/v1/cms/programs/"+prog.ID+"/publish", "", 200, nil)
+	a.await("/api/v1/discovery/search?q=traced", 200, prog.ID)
+
+	var gatewaySpan, serviceSpan, consumerSpan, indexSpan *tracetest.SpanStub
+	deadline := time.Now().Add(10 * time.Second)
+	for indexSpan == nil && time.Now().Before(deadline) {
+		spans := exp.GetSpans()
+		for i := range spans {
+			s := &spans[i]
+			switch {
+			case s.Name == "cms-gateway publishProgram":
+				gatewaySpan = s
+			case s.Name == "service publishProgram":
+				serviceSpan = s
+			case s.Name == "consume "+eventbus.TopicContent && serviceSpan != nil && s.Parent.SpanID() == serviceSpan.SpanContext.SpanID() && hasAttr(s, "messaging.consumer.group.name", "search"):
+				consumerSpan = s
+			case s.Name == "search index" && consumerSpan != nil && s.Parent.SpanID() == consumerSpan.SpanContext.SpanID():
+				indexSpan = s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if gatewaySpan == nil || serviceSpan == nil || consumerSpan == nil || indexSpan == nil {
+		t.Fatalf("spans: gateway %v, service %v, search consumer %v, index %v", gatewaySpan != nil, serviceSpan != nil, consumerSpan != nil, indexSpan != nil)
+	}
+	trace := gatewaySpan.SpanContext.TraceID()
+	for _, s := range []*tracetest.SpanStub{serviceSpan, consumerSpan, indexSpan} {
+		if s.SpanContext.TraceID() != trace {
+			t.Fatalf("span %q is not in the publish's trace", s.Name)
+		}
+	}
+	if serviceSpan.Parent.SpanID() != gatewaySpan.SpanContext.SpanID() {
+		t.Fatal("the service span is not the gateway span's child")
+	}
+	_ = tp.Shutdown(context.Background())
+}
+
+func hasAttr(s *tracetest.SpanStub, key, value string) bool {
+	for _, kv := range s.Attributes {
+		if string(kv.Key) == key && kv.Value.AsString() == value {
+			return true
+		}
+	}
+	return false
+}

@@ -51,8 +51,9 @@ type lagCollector struct {
 // RegisterConsumerLag exports the lag of consumer group, read from lag ("topic/partition" keys),
 // as mediamesh_consumer_lag{group,topic,partition}.
 func RegisterConsumerLag(reg prometheus.Registerer, group string, lag func() map[string]int64) error {
+	// group is a constant label, so every consumer group of a process has a collector of its own.
 	return reg.Register(&lagCollector{group: group, lag: lag, desc: prometheus.NewDesc(
-		"mediamesh_consumer_lag", "Messages a consumer group has not processed yet.", []string{"group", "topic", "partition"}, nil)})
+		"mediamesh_consumer_lag", "Messages a consumer group has not processed yet.", []string{"topic", "partition"}, prometheus.Labels{"group": group})})
 }
 
 func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
@@ -69,6 +70,6 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 		if !ok {
 			topic, partition = k, ""
 		}
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(lags[k]), c.group, topic, partition)
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(lags[k]), topic, partition)
 	}
 }

@@ -20,6 +20,10 @@ func TestMetrics(t *testing.T) {
 	if err := RegisterConsumerLag(reg, "search", func() map[string]int64 { return map[string]int64{"content.events/0": 3, "content.events/1": 0} }); err != nil {
 		t.Fatal(err)
 	}
+	// Several consumer groups in one process each export their lag.
+	if err := RegisterConsumerLag(reg, "discovery", func() map[string]int64 { return map[string]int64{"content.events/2": 5} }); err != nil {
+		t.Fatal(err)
+	}
 	rec := httptest.NewRecorder()
 	Handler(reg).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -27,6 +31,7 @@ func TestMetrics(t *testing.T) {
 		`mediamesh_outbox_backlog{service="auth"} 7`,
 		`mediamesh_outbox_published_total{service="auth"} 42`,
 		`mediamesh_consumer_lag{group="search",partition="0",topic="content.events"} 3`,
+		`mediamesh_consumer_lag{group="discovery",partition="2",topic="content.events"} 5`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(string(body), want) {

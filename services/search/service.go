@@ -1,32 +1,130 @@
-// Package search is the search service: full-text search over published content, with filters and facets.
-// It implements the generated strict server of specs/openapi/search.yaml; operations it does not define
-// yet answer 501 through the embedded searchapi.Unimplemented.
+// Package search is the search service: full-text search over published programs and episodes,
+// with filters, facet counts and as-you-type suggestions. It implements the generated strict
+// server of specs/openapi/search.yaml over an index.Index (bleve embedded, or PostgreSQL full
+// text search when split).
+//
+// The index is built only from events: content.events (the CMS's snapshots of programs and
+// episodes) and metadata.events (category slugs and names). Besides the index the service keeps a
+// small storage of its own (ent/searchdb): the published programs, the published episode
+// snapshots and the categories, from which it builds every index document, so that an episode
+// enters the index when its program is published and leaves it when the program is unpublished,
+// and a renamed category reaches every document that shows it. Drafts are never stored nor
+// indexed.
+//
+// HandleEvent applies each event at most once (internal/inbox) in one transaction with its
+// storage change, and writes the index inside that transaction: when the index write fails the
+// transaction rolls back and the event is retried. Snapshots that are not newer than the stored
+// version are ignored, and index documents carry versions from a clock kept in the same
+// transaction (see clock.go), so redelivery and replay (Reset, then every event again) rebuild
+// the same index.
 package search
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"log/slog"
 	"net/http"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/labstack/echo/v4"
 
+	"github.com/mediamesh/mediamesh/ent/searchdb"
+	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/searchapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/services/search/index"
 )
 
-// Service implements searchapi.StrictServerInterface.
+// ConsumerGroup is the consumer group of the service's subscription, and its inbox consumer name.
+const ConsumerGroup = "search"
+
+// Deps are the service's dependencies.
+type Deps struct {
+	// DB is the service's database, migrated with Migrations and the inbox's and outbox's
+	// migrations (and index.PostgresMigrations when Index is the Postgres index in it).
+	DB *database.DB
+	// Index is the full-text index, built by the caller: index.NewBleve (embedded) or
+	// index.NewPostgres (split). The service never closes it.
+	Index index.Index
+	// Log receives the service's logs; nil discards them.
+	Log *slog.Logger
+	// Cache is the gateways' response cache, invalidated (namespace "search") after every event
+	// the service applied; nil when nothing caches search responses.
+	Cache invalidator
+}
+
+// invalidator is what the service needs of the gateways' response cache (internal/cache.Store).
+type invalidator interface {
+	Invalidate(ctx context.Context, namespace string) error
+}
+
+// cacheNamespace is the cache namespace of the search operations' responses: their x-service.
+const cacheNamespace = "search"
+
+// Service implements searchapi.StrictServerInterface over the index, and consumes the events
+// that build it.
 type Service struct {
-	searchapi.Unimplemented
+	db    *database.DB
+	index index.Index
+	log   *slog.Logger
+	cache invalidator
 }
 
 var _ searchapi.StrictServerInterface = (*Service)(nil)
 
-// New returns the service.
-func New() *Service { return &Service{} }
+// New returns the service on a migrated database (see Deps.DB) and an index.
+func New(d Deps) (*Service, error) {
+	if d.DB == nil {
+		return nil, errors.New("search: no database")
+	}
+	if d.Index == nil {
+		return nil, errors.New("search: no index")
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: d.DB, index: d.Index, log: log, cache: d.Cache}, nil
+}
 
 // Handler serves the service's operations, each guarded by the policy its contract declares.
+// Every operation is public; v (which may be nil) only identifies callers that send a token.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, searchapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
 		searchapi.Register(e, s, mws)
 	})
+}
+
+// Topics returns the topics the index is built from: content.events and metadata.events.
+func (s *Service) Topics() []string {
+	return []string{contentevents.TopicContentEvents, metadataevents.TopicMetadataEvents}
+}
+
+// inTx returns an ent client bound to tx. With SQLite (one connection) everything inside a
+// transaction must go through it.
+func (s *Service) inTx(tx *sql.Tx) *searchdb.Client {
+	return searchdb.NewClient(searchdb.Driver(txDriver{entsql.NewDriver(s.db.EntDialect(), entsql.Conn{ExecQuerier: tx})}))
+}
+
+// txDriver is an ent driver on an open transaction. ent opens a transaction of its own for some
+// statements (an update of one row, for instance); inside ours that is a no-op.
+type txDriver struct{ *entsql.Driver }
+
+// Tx returns the transaction the driver already runs in, which the caller commits.
+func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
+
+// invalidate makes the cached responses of the search operations stale. A failure leaves them
+// until their TTL, which is the backstop; it does not fail the event, whose effect is stored.
+func (s *Service) invalidate(ctx context.Context) {
+	if s.cache == nil {
+		return
+	}
+	if err := s.cache.Invalidate(ctx, cacheNamespace); err != nil {
+		s.log.WarnContext(ctx, "could not invalidate cached search responses; they expire with their TTL", "error", err)
+	}
 }

@@ -37,6 +37,7 @@ import (
 	cmsmigrate "github.com/mediamesh/mediamesh/ent/cmsdb/migrate"
 	discoverymigrate "github.com/mediamesh/mediamesh/ent/discoverydb/migrate"
 	metadatamigrate "github.com/mediamesh/mediamesh/ent/metadatadb/migrate"
+	searchmigrate "github.com/mediamesh/mediamesh/ent/searchdb/migrate"
 	"github.com/mediamesh/mediamesh/internal/database"
 )
 
@@ -45,6 +46,7 @@ var services = map[string][]*schema.Table{
 	"cms":       cmsmigrate.Tables,
 	"discovery": discoverymigrate.Tables,
 	"metadata":  metadatamigrate.Tables,
+	"search":    searchmigrate.Tables,
 }
 
 func main() {

@@ -1,0 +1,183 @@
+package search
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/inbox"
+	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/telemetry"
+)
+
+// change is a decoded event that affects the index: its id, for the inbox, and its effect.
+type change struct {
+	eventID string
+	apply   func(ctx context.Context, p *projection) error
+}
+
+// HandleEvent applies one message of Topics to the storage and the index. It is idempotent: an
+// event id seen before changes nothing, and a snapshot not newer than the stored version is
+// ignored. A message of an event type the index does not use is ignored; one that cannot be
+// decoded or applied is an error (the subscriber retries, then dead-letters it).
+func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
+	eventType, err := messageType(m)
+	if err != nil {
+		return fmt.Errorf("search: %s message %q: %w", m.Topic, m.Key, err)
+	}
+	c, known, err := decode(eventType, m.Value)
+	if err != nil {
+		return fmt.Errorf("search: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
+	}
+	if !known {
+		s.log.DebugContext(ctx, "event ignored", "event_type", eventType, "topic", m.Topic, "key", m.Key)
+		return nil
+	}
+	if c.eventID == "" {
+		return fmt.Errorf("search: %s event without event_id", eventType)
+	}
+	// The span of the index update, a child of the consumer's span, so a trace shows a change from
+	// the CMS request to the search index.
+	ctx, span := telemetry.Tracer().Start(ctx, "search index", trace.WithAttributes(
+		attribute.String("mediamesh.event_type", eventType), attribute.String("mediamesh.aggregate_id", m.Key)))
+	defer span.End()
+	applied, err := inbox.Apply(ctx, s.db, ConsumerGroup, c.eventID, func(tx *sql.Tx) error {
+		p, err := s.begin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return c.apply(ctx, p)
+	})
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return fmt.Errorf("search: apply %s event %s: %w", eventType, c.eventID, err)
+	}
+	span.SetAttributes(attribute.Bool("mediamesh.applied", applied))
+	if applied {
+		s.invalidate(ctx)
+	}
+	return nil
+}
+
+// begin starts applying an event in tx: it takes the next index version from the clock, which
+// also waits for any other event being applied to commit (see clock.go).
+func (s *Service) begin(ctx context.Context, tx *sql.Tx) (*projection, error) {
+	c := s.inTx(tx)
+	version, err := tick(ctx, c, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &projection{c: c, index: s.index, log: s.log, version: version}, nil
+}
+
+// messageType returns the event type of m: its event type header, or else the type whose schema
+// fingerprint the single-object payload carries ("" when neither names a type).
+func messageType(m eventbus.Message) (string, error) {
+	if t := m.Headers[eventbus.HeaderEventType]; t != "" {
+		return t, nil
+	}
+	fp, _, err := outbox.ParseSingleObject(m.Value)
+	if err != nil {
+		return "", err
+	}
+	if t, ok := contentevents.EventTypeForFingerprint(fp); ok {
+		return t, nil
+	}
+	t, _ := metadataevents.EventTypeForFingerprint(fp)
+	return t, nil
+}
+
+// decode decodes payload as an event of eventType. known is false for the event types the index
+// does not use: content.created (drafts are never searchable) and types it does not know.
+func decode(eventType string, payload []byte) (c change, known bool, err error) {
+	switch eventType {
+	case contentevents.TypeContentPublished:
+		var e contentevents.ContentPublished
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.published(ctx, &e) }}
+	case contentevents.TypeContentUpdated:
+		var e contentevents.ContentUpdated
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.updated(ctx, &e) }}
+	case contentevents.TypeContentUnpublished:
+		var e contentevents.ContentUnpublished
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error {
+			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, unpublished)
+		}}
+	case contentevents.TypeContentDeleted:
+		var e contentevents.ContentDeleted
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error {
+			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, deleted)
+		}}
+	case metadataevents.TypeCategoryUpserted:
+		var e metadataevents.CategoryUpserted
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryUpserted(ctx, &e) }}
+	case metadataevents.TypeCategoryDeleted:
+		var e metadataevents.CategoryDeleted
+		err = decodeInto(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryDeleted(ctx, e.AggregateID) }}
+	default: // content.created and event types of other consumers
+		return change{}, false, nil
+	}
+	if err != nil {
+		return change{}, true, err
+	}
+	return c, true, nil
+}
+
+// decodeInto decodes the single-object encoded payload into v, written with schema.
+func decodeInto(payload []byte, schema avro.Schema, v any) error {
+	if len(payload) == 0 {
+		return errors.New("empty payload")
+	}
+	return outbox.Decode(payload, schema, v)
+}
+
+// Reset empties the storage and the index and forgets which events the service applied, before
+// `mediamesh replay` applies every event again. The inbox goes first, then the storage, then the
+// index: should a later step fail, the replay applies every event again over what is left, which
+// the version checks make harmless (documents written by the replay carry newer versions than any
+// left in the index, since the clock survives Reset).
+func (s *Service) Reset(ctx context.Context) error {
+	if err := inbox.Forget(ctx, s.db, ConsumerGroup); err != nil {
+		return fmt.Errorf("search: reset: forget the inbox: %w", err)
+	}
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		c := s.inTx(tx)
+		for _, table := range []struct {
+			name  string
+			empty func(context.Context) (int, error)
+		}{
+			{"episodes", c.Episode.Delete().Exec},
+			{"programs", c.Program.Delete().Exec},
+			{"categories", c.Category.Delete().Exec},
+			{"tombstones", c.Tombstone.Delete().Exec},
+		} {
+			if _, err := table.empty(ctx); err != nil {
+				return fmt.Errorf("empty %s: %w", table.name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("search: reset: %w", err)
+	}
+	if err := s.index.Reset(ctx); err != nil {
+		return fmt.Errorf("search: reset: %w", err)
+	}
+	s.invalidate(ctx)
+	return nil
+}

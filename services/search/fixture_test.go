@@ -1,0 +1,357 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
+	"github.com/mediamesh/mediamesh/gen/openapi/searchapi"
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/inbox"
+	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/services/search/index"
+)
+
+// fixture is a search service on a migrated database and a fresh index (bleve in memory beside
+// SQLite, the Postgres index beside PostgreSQL), fed events directly and read through its HTTP
+// handler, whose every response is checked against the contract.
+type fixture struct {
+	t     *testing.T
+	db    *database.DB
+	index index.Index
+	svc   *Service
+	h     http.Handler
+	cache *countingCache
+}
+
+func newFixture(t *testing.T, db *database.DB) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	for _, m := range []database.Migrations{
+		Migrations,
+		{Component: inbox.Component, FS: inbox.Migrations()},
+		{Component: outbox.Component, FS: outbox.Migrations()},
+	} {
+		if err := db.Migrate(ctx, m.Component, m.FS); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix := newIndex(t, db)
+	log := slog.New(slog.DiscardHandler)
+	cache := &countingCache{}
+	svc, err := New(Deps{DB: db, Index: ix, Log: log, Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := svc.Handler(log, nil) // every operation is public: no verifier needed
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, db: db, index: ix, svc: svc, h: h, cache: cache}
+}
+
+// newIndex returns the index of the test's dialect: bleve in memory for SQLite, the Postgres
+// index (its migrations applied) for PostgreSQL.
+func newIndex(t *testing.T, db *database.DB) index.Index {
+	t.Helper()
+	if db.Dialect == database.Postgres {
+		m := index.PostgresMigrations
+		if err := db.Migrate(t.Context(), m.Component, m.FS); err != nil {
+			t.Fatal(err)
+		}
+		ix, err := index.NewPostgres(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ix
+	}
+	ix, err := index.NewBleve("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ix.Close() })
+	return ix
+}
+
+// countingCache is an invalidator that counts its calls.
+type countingCache struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingCache) Invalidate(_ context.Context, namespace string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls == nil {
+		c.calls = map[string]int{}
+	}
+	c.calls[namespace]++
+	return nil
+}
+
+func (c *countingCache) count(namespace string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[namespace]
+}
+
+// feed applies messages in order and fails the test on an error.
+func (f *fixture) feed(msgs ...eventbus.Message) {
+	f.t.Helper()
+	for _, m := range msgs {
+		if err := f.svc.HandleEvent(f.t.Context(), m); err != nil {
+			f.t.Fatalf("HandleEvent %s: %v", m.Headers[eventbus.HeaderEventType], err)
+		}
+	}
+}
+
+// record calls the handler with GET path and checks the response against the contract.
+func (f *fixture) record(path string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	checkResponse(f.t, req, rec)
+	return rec
+}
+
+// get calls the handler and returns the status and body.
+func (f *fixture) get(path string) (int, []byte) {
+	f.t.Helper()
+	rec := f.record(path)
+	return rec.Code, rec.Body.Bytes()
+}
+
+// getJSON calls the handler, wants status 200 and decodes the body into v (a pointer, zeroed
+// first so nothing of an earlier response lingers).
+func (f *fixture) getJSON(path string, v any) {
+	f.t.Helper()
+	reflect.ValueOf(v).Elem().SetZero()
+	code, body := f.get(path)
+	if code != http.StatusOK {
+		f.t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		f.t.Fatalf("GET %s: %v in %s", path, err, body)
+	}
+}
+
+// search runs searchContent with the query parameters of kv (name, value, name, value, ...).
+func (f *fixture) search(kv ...string) searchapi.SearchResults {
+	f.t.Helper()
+	var out searchapi.SearchResults
+	f.getJSON(searchPath(kv...), &out)
+	return out
+}
+
+// suggest runs suggestContent with the query parameters of kv.
+func (f *fixture) suggest(kv ...string) searchapi.Suggestions {
+	f.t.Helper()
+	var out searchapi.Suggestions
+	f.getJSON("/api/v1/discovery/search/suggest?"+query(kv...), &out)
+	return out
+}
+
+// found returns the ids of the hits of a search with the query parameters of kv, sorted.
+func (f *fixture) found(kv ...string) []string {
+	f.t.Helper()
+	ids := hitIDs(f.search(append(kv, "limit", "100")...).Items)
+	slices.Sort(ids)
+	return ids
+}
+
+// wantFound fails unless a search with the query parameters of kv finds exactly ids.
+func (f *fixture) wantFound(kv []string, ids ...string) {
+	f.t.Helper()
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if want == nil {
+		want = []string{}
+	}
+	if got := f.found(kv...); !slices.Equal(got, want) {
+		f.t.Errorf("search %v found %v, want %v", kv, got, want)
+	}
+}
+
+// hit returns the hit with id of a search with the query parameters of kv, failing when there
+// is none.
+func (f *fixture) hit(id string, kv ...string) searchapi.SearchHit {
+	f.t.Helper()
+	for _, h := range f.search(append(kv, "limit", "100")...).Items {
+		if h.Id.String() == id {
+			return h
+		}
+	}
+	f.t.Fatalf("search %v: no hit %s", kv, id)
+	return searchapi.SearchHit{}
+}
+
+func searchPath(kv ...string) string { return "/api/v1/discovery/search?" + query(kv...) }
+
+// query encodes name, value pairs as a query string.
+func query(kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
+	}
+	return v.Encode()
+}
+
+func hitIDs(items []searchapi.SearchHit) []string {
+	out := make([]string, len(items))
+	for i, h := range items {
+		out[i] = h.Id.String()
+	}
+	return out
+}
+
+// spec is the service's contract, loaded once for response checks.
+var spec = sync.OnceValues(searchapi.GetSpec)
+
+// checkResponse fails the test when the response to req breaks the contract: a status it does
+// not document, a 5xx, or a body that does not match the schema.
+func checkResponse(t *testing.T, req *http.Request, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	if rec.Code >= 500 {
+		t.Errorf("GET %s: %d %s", req.URL, rec.Code, rec.Body)
+		return
+	}
+	doc, err := spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := doc.Paths.Find(req.URL.Path)
+	if item == nil || item.Get == nil {
+		return // not an operation of the contract: the router answered 404 or 405
+	}
+	route := &routers.Route{Spec: doc, Path: req.URL.Path, PathItem: item, Method: http.MethodGet, Operation: item.Get}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, Route: route},
+		Status:                 rec.Code,
+		Header:                 rec.Header(),
+		Body:                   io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("GET %s: %d response breaks the contract: %v\n%s", req.URL, rec.Code, err, rec.Body)
+	}
+}
+
+// message encodes ev as the bus carries it.
+func message(t *testing.T, ev outbox.Event, eventID string) eventbus.Message {
+	t.Helper()
+	payload, err := outbox.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eventbus.Message{
+		Topic: ev.Topic(), Key: ev.MessageKey(), Value: payload,
+		Headers: map[string]string{eventbus.HeaderEventType: ev.EventType(), eventbus.HeaderEventID: eventID},
+	}
+}
+
+// base is the time of the test content; published_at values are offsets from it.
+var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func ptr[T any](v T) *T { return &v }
+
+// programSnap is a published program snapshot.
+func programSnap(version int64, title, lang string) contentevents.ContentSnapshot {
+	id := newID()
+	return contentevents.ContentSnapshot{
+		ID: id, Kind: ptr(contentevents.ContentKindPodcast), Status: contentevents.ContentStatusPublished,
+		Title: title, Slug: ptr("slug-" + id[len(id)-8:]), Language: lang, Tags: []string{},
+		PublishedAt: ptr(base), Version: version,
+	}
+}
+
+// episodeSnap is a published episode snapshot of programID.
+func episodeSnap(programID string, version int64, title, lang string, publishedAt time.Time) contentevents.ContentSnapshot {
+	return contentevents.ContentSnapshot{
+		ID: newID(), ProgramID: &programID, Status: contentevents.ContentStatusPublished,
+		Title: title, Language: lang, Tags: []string{},
+		EpisodeNumber: ptr(1), DurationSeconds: ptr(1800),
+		PublishedAt: &publishedAt, Version: version,
+	}
+}
+
+func aggregateType(s contentevents.ContentSnapshot) string {
+	if s.ProgramID != nil {
+		return contentevents.AggregateTypeEpisode
+	}
+	return contentevents.AggregateTypeProgram
+}
+
+func createdMsg(t *testing.T, s contentevents.ContentSnapshot) eventbus.Message {
+	id := newID()
+	return message(t, &contentevents.ContentCreated{
+		EventID: id, OccurredAt: base, AggregateID: s.ID, AggregateType: aggregateType(s), Snapshot: s,
+	}, id)
+}
+
+func publishedMsg(t *testing.T, s contentevents.ContentSnapshot) eventbus.Message {
+	id := newID()
+	at := base
+	if s.PublishedAt != nil {
+		at = *s.PublishedAt
+	}
+	return message(t, &contentevents.ContentPublished{
+		EventID: id, OccurredAt: base, AggregateID: s.ID, AggregateType: aggregateType(s),
+		Snapshot: s, PublishedAt: at,
+	}, id)
+}
+
+func updatedMsg(t *testing.T, s contentevents.ContentSnapshot, changed ...string) eventbus.Message {
+	id := newID()
+	return message(t, &contentevents.ContentUpdated{
+		EventID: id, OccurredAt: base.Add(time.Hour), AggregateID: s.ID, AggregateType: aggregateType(s),
+		Snapshot: s, ChangedFields: changed,
+	}, id)
+}
+
+func unpublishedMsg(t *testing.T, s contentevents.ContentSnapshot, version int64) eventbus.Message {
+	id := newID()
+	return message(t, &contentevents.ContentUnpublished{
+		EventID: id, OccurredAt: base, AggregateID: s.ID, AggregateType: aggregateType(s),
+		ProgramID: s.ProgramID, Version: version,
+	}, id)
+}
+
+func deletedMsg(t *testing.T, s contentevents.ContentSnapshot, version int64) eventbus.Message {
+	id := newID()
+	return message(t, &contentevents.ContentDeleted{
+		EventID: id, OccurredAt: base, AggregateID: s.ID, AggregateType: aggregateType(s),
+		ProgramID: s.ProgramID, Soft: true, Version: version,
+	}, id)
+}
+
+func categoryUpsertedMsg(t *testing.T, id, slug string, version int64, names map[string]string) eventbus.Message {
+	eid := newID()
+	return message(t, &metadataevents.CategoryUpserted{
+		EventID: eid, OccurredAt: base, AggregateID: id, Slug: slug, Names: names, Version: version,
+	}, eid)
+}
+
+func categoryDeletedMsg(t *testing.T, id string) eventbus.Message {
+	eid := newID()
+	return message(t, &metadataevents.CategoryDeleted{EventID: eid, OccurredAt: base, AggregateID: id}, eid)
+}

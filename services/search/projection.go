@@ -1,0 +1,382 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/ent/searchdb"
+	"github.com/mediamesh/mediamesh/ent/searchdb/episode"
+	"github.com/mediamesh/mediamesh/ent/searchdb/program"
+	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/services/search/index"
+)
+
+// projection applies one event to the storage (c is bound to the event's transaction) and to the
+// index, whose documents it writes with version.
+type projection struct {
+	c       *searchdb.Client
+	index   index.Index
+	log     *slog.Logger
+	version int64
+}
+
+// published applies content.published: the snapshot is stored, and indexed (an episode only
+// while its program is published).
+func (p *projection) published(ctx context.Context, e *contentevents.ContentPublished) error {
+	at := e.PublishedAt
+	if at.IsZero() {
+		at = e.OccurredAt
+	}
+	return p.snapshot(ctx, e.AggregateType, &e.Snapshot, at)
+}
+
+// updated applies content.updated: published content is stored and indexed again; content whose
+// status is no longer published leaves the storage and the index.
+func (p *projection) updated(ctx context.Context, e *contentevents.ContentUpdated) error {
+	return p.snapshot(ctx, e.AggregateType, &e.Snapshot, e.OccurredAt)
+}
+
+// snapshot applies a snapshot of content: stored and indexed while its status is published,
+// removed (if it was stored) otherwise. publishedAt stands in for a snapshot without published_at
+// that was never stored.
+func (p *projection) snapshot(ctx context.Context, aggregateType string, snap *contentevents.ContentSnapshot, publishedAt time.Time) error {
+	if snap.Status != contentevents.ContentStatusPublished {
+		return p.removed(ctx, aggregateType, snap.ID, snap.Version, leftPublished)
+	}
+	id, err := uuid.Parse(snap.ID)
+	if err != nil {
+		return fmt.Errorf("snapshot id %q: %w", snap.ID, err)
+	}
+	switch aggregateType {
+	case contentevents.AggregateTypeProgram:
+		return p.upsertProgram(ctx, id, snap, publishedAt)
+	case contentevents.AggregateTypeEpisode:
+		return p.upsertEpisode(ctx, id, snap, publishedAt)
+	}
+	return fmt.Errorf("unknown aggregate type %q", aggregateType)
+}
+
+// stored returns the version the storage holds of id: that of its row when it has one (row is not
+// nil), else that of its tombstone, else 0.
+func (p *projection) stored(ctx context.Context, id uuid.UUID, row *int64) (int64, error) {
+	if row != nil {
+		return *row, nil
+	}
+	t, err := p.c.Tombstone.Get(ctx, id)
+	switch {
+	case err == nil:
+		return t.Version, nil
+	case searchdb.IsNotFound(err):
+		return 0, nil
+	}
+	return 0, err
+}
+
+// upsertProgram stores a published program snapshot unless a version at least as new is stored
+// (or was removed), then indexes the program, and its published episodes when the program was
+// not published before or changed what its episodes show.
+func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt time.Time) error {
+	old, err := p.c.Program.Get(ctx, id)
+	if err != nil && !searchdb.IsNotFound(err) {
+		return fmt.Errorf("read program %s: %w", id, err)
+	}
+	var row *int64
+	if old != nil {
+		row = &old.Version
+	}
+	version, err := p.stored(ctx, id, row)
+	if err != nil {
+		return fmt.Errorf("read program %s: %w", id, err)
+	}
+	if snap.Version <= version {
+		p.log.DebugContext(ctx, "program snapshot ignored", "id", id, "version", snap.Version, "stored", version)
+		return nil
+	}
+	if snap.Kind == nil {
+		return fmt.Errorf("program snapshot %s has no kind", id)
+	}
+	categoryID, err := optionalID(snap.CategoryID)
+	if err != nil {
+		return fmt.Errorf("program %s: category_id: %w", id, err)
+	}
+	if snap.PublishedAt != nil {
+		publishedAt = *snap.PublishedAt
+	} else if old != nil {
+		publishedAt = old.PublishedAt
+	}
+	var saved *searchdb.Program
+	if old == nil {
+		saved, err = p.c.Program.Create().SetID(id).
+			SetKind(program.Kind(*snap.Kind)).SetTitle(snap.Title).SetNillableSummary(snap.Summary).
+			SetLanguage(snap.Language).SetNillableCategoryID(categoryID).SetTags(tags(snap.Tags)).
+			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).Save(ctx)
+		if err == nil {
+			err = p.forgetTombstone(ctx, id)
+		}
+	} else {
+		u := p.c.Program.UpdateOneID(id).
+			SetKind(program.Kind(*snap.Kind)).SetTitle(snap.Title).SetLanguage(snap.Language).
+			SetTags(tags(snap.Tags)).SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version)
+		if snap.Summary != nil {
+			u.SetSummary(*snap.Summary)
+		} else {
+			u.ClearSummary()
+		}
+		if categoryID != nil {
+			u.SetCategoryID(*categoryID)
+		} else {
+			u.ClearCategoryID()
+		}
+		saved, err = u.Save(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("store program %s: %w", id, err)
+	}
+	return p.indexPrograms(ctx, []*searchdb.Program{saved}, old == nil || episodesShowChange(old, saved))
+}
+
+// episodesShowChange reports whether a program changed what the documents of its episodes show
+// of it: its title, kind or category.
+func episodesShowChange(old, saved *searchdb.Program) bool {
+	return old.Title != saved.Title || old.Kind != saved.Kind || !sameID(old.CategoryID, saved.CategoryID)
+}
+
+// upsertEpisode stores a published episode snapshot unless a version at least as new is stored
+// (or was removed), then indexes it if its program is published.
+func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt time.Time) error {
+	old, err := p.c.Episode.Get(ctx, id)
+	if err != nil && !searchdb.IsNotFound(err) {
+		return fmt.Errorf("read episode %s: %w", id, err)
+	}
+	var row *int64
+	if old != nil {
+		row = &old.Version
+	}
+	version, err := p.stored(ctx, id, row)
+	if err != nil {
+		return fmt.Errorf("read episode %s: %w", id, err)
+	}
+	if snap.Version <= version {
+		p.log.DebugContext(ctx, "episode snapshot ignored", "id", id, "version", snap.Version, "stored", version)
+		return nil
+	}
+	if snap.ProgramID == nil {
+		return fmt.Errorf("episode snapshot %s has no program_id", id)
+	}
+	programID, err := uuid.Parse(*snap.ProgramID)
+	if err != nil {
+		return fmt.Errorf("episode %s: program_id %q: %w", id, *snap.ProgramID, err)
+	}
+	if snap.PublishedAt != nil {
+		publishedAt = *snap.PublishedAt
+	} else if old != nil {
+		publishedAt = old.PublishedAt
+	}
+	var duration *int32
+	if snap.DurationSeconds != nil {
+		d := int32(*snap.DurationSeconds)
+		duration = &d
+	}
+	var saved *searchdb.Episode
+	if old == nil {
+		saved, err = p.c.Episode.Create().SetID(id).SetProgramID(programID).
+			SetTitle(snap.Title).SetNillableSummary(snap.Summary).SetLanguage(snap.Language).
+			SetTags(tags(snap.Tags)).SetNillableDurationSeconds(duration).
+			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).Save(ctx)
+		if err == nil {
+			err = p.forgetTombstone(ctx, id)
+		}
+	} else {
+		u := p.c.Episode.UpdateOneID(id).SetProgramID(programID).
+			SetTitle(snap.Title).SetLanguage(snap.Language).SetTags(tags(snap.Tags)).
+			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version)
+		if snap.Summary != nil {
+			u.SetSummary(*snap.Summary)
+		} else {
+			u.ClearSummary()
+		}
+		if duration != nil {
+			u.SetDurationSeconds(*duration)
+		} else {
+			u.ClearDurationSeconds()
+		}
+		saved, err = u.Save(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("store episode %s: %w", id, err)
+	}
+	prog, err := p.c.Program.Get(ctx, programID)
+	if searchdb.IsNotFound(err) {
+		// Not searchable until its program is published. Should it have moved from a published
+		// program, the document of its old place goes.
+		if err := p.index.Delete(ctx, id.String()); err != nil {
+			return fmt.Errorf("episode %s: %w", id, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read program %s of episode %s: %w", programID, id, err)
+	}
+	return p.indexEpisode(ctx, saved, prog)
+}
+
+// removal says why content stops being searchable.
+type removal int
+
+const (
+	// unpublished: content.unpublished.
+	unpublished removal = iota
+	// deleted: content.deleted; a deleted program's episodes go too.
+	deleted
+	// leftPublished: a snapshot whose status is not published; only stored content is
+	// affected (drafts that were never published leave no trace).
+	leftPublished
+)
+
+// removed takes a program or episode out of the storage and the index at version
+// (content.unpublished, content.deleted, or a snapshot that left the published status) and
+// leaves a tombstone, so that an older snapshot cannot bring it back. A program's episodes leave
+// the index with it; those of an unpublished program stay stored (they come back with the
+// program), those of a deleted program go, since the CMS does not promise one event per episode.
+func (p *projection) removed(ctx context.Context, aggregateType, aggregateID string, version int64, why removal) error {
+	id, err := uuid.Parse(aggregateID)
+	if err != nil {
+		return fmt.Errorf("aggregate id %q: %w", aggregateID, err)
+	}
+	var row *int64
+	switch aggregateType {
+	case contentevents.AggregateTypeProgram:
+		var pr *searchdb.Program
+		pr, err = p.c.Program.Query().Where(program.ID(id)).Select(program.FieldVersion).Only(ctx)
+		if pr != nil {
+			row = &pr.Version
+		}
+	case contentevents.AggregateTypeEpisode:
+		var e *searchdb.Episode
+		e, err = p.c.Episode.Query().Where(episode.ID(id)).Select(episode.FieldVersion).Only(ctx)
+		if e != nil {
+			row = &e.Version
+		}
+	default:
+		return fmt.Errorf("unknown aggregate type %q", aggregateType)
+	}
+	if err != nil && !searchdb.IsNotFound(err) {
+		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
+	}
+	stored, err := p.stored(ctx, id, row)
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
+	}
+	if version <= stored || (row == nil && why == leftPublished) {
+		p.log.DebugContext(ctx, "removal ignored", "type", aggregateType, "id", id, "version", version, "stored", stored)
+		return nil
+	}
+	if aggregateType == contentevents.AggregateTypeProgram {
+		err = p.removeProgram(ctx, id, row != nil, why == deleted)
+	} else {
+		err = p.removeEpisode(ctx, id, row != nil)
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.bury(ctx, id, version); err != nil {
+		return fmt.Errorf("remove %s %s: %w", aggregateType, id, err)
+	}
+	return nil
+}
+
+// removeProgram deletes the stored program id (if stored) and, when withEpisodes, its stored
+// episodes; the program and all its episodes leave the index.
+func (p *projection) removeProgram(ctx context.Context, id uuid.UUID, stored, withEpisodes bool) error {
+	if stored {
+		if err := p.c.Program.DeleteOneID(id).Exec(ctx); err != nil {
+			return fmt.Errorf("remove program %s: %w", id, err)
+		}
+	}
+	if withEpisodes {
+		if _, err := p.c.Episode.Delete().Where(episode.ProgramID(id)).Exec(ctx); err != nil {
+			return fmt.Errorf("remove the episodes of program %s: %w", id, err)
+		}
+	}
+	if err := p.index.DeleteProgram(ctx, id.String()); err != nil {
+		return fmt.Errorf("remove program %s: %w", id, err)
+	}
+	return nil
+}
+
+// removeEpisode deletes the stored episode id (if stored) and its document.
+func (p *projection) removeEpisode(ctx context.Context, id uuid.UUID, stored bool) error {
+	if stored {
+		if err := p.c.Episode.DeleteOneID(id).Exec(ctx); err != nil {
+			return fmt.Errorf("remove episode %s: %w", id, err)
+		}
+	}
+	if err := p.index.Delete(ctx, id.String()); err != nil {
+		return fmt.Errorf("remove episode %s: %w", id, err)
+	}
+	return nil
+}
+
+// bury records that id stopped being published at version.
+func (p *projection) bury(ctx context.Context, id uuid.UUID, version int64) error {
+	err := p.c.Tombstone.UpdateOneID(id).SetVersion(version).Exec(ctx)
+	if searchdb.IsNotFound(err) {
+		err = p.c.Tombstone.Create().SetID(id).SetVersion(version).Exec(ctx)
+	}
+	return err
+}
+
+// forgetTombstone drops the tombstone of id once it is stored again with a newer version.
+func (p *projection) forgetTombstone(ctx context.Context, id uuid.UUID) error {
+	err := p.c.Tombstone.DeleteOneID(id).Exec(ctx)
+	if err != nil && !searchdb.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// optionalID parses an optional UUID.
+func optionalID(s *string) (*uuid.UUID, error) {
+	if s == nil {
+		return nil, nil
+	}
+	id, err := uuid.Parse(*s)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// sameID reports whether two optional ids are equal.
+func sameID(a, b *uuid.UUID) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// ptrValue returns *v, or the zero value for nil.
+func ptrValue[T any](v *T) T {
+	var zero T
+	if v == nil {
+		return zero
+	}
+	return *v
+}
+
+// tags returns the tags of a snapshot as stored: never nil, without empty or repeated tags.
+func tags(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, t := range in {
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// utc returns t in UTC at microsecond precision, the precision of PostgreSQL timestamps, so a
+// time reads back as it was written on every dialect.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
