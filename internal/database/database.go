@@ -7,6 +7,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -20,6 +21,11 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	// Register the "sqlite" database/sql driver.
 	_ "modernc.org/sqlite"
+
+	"github.com/XSAM/otelsql"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Dialect names the SQL dialect of a database.
@@ -99,6 +105,21 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	}
 }
 
+// traced are the options of the OpenTelemetry instrumentation of every database: a span per
+// statement and transaction, but only within a trace (a request's or an event's), so the relays'
+// polling makes no spans of its own; no spans for connection housekeeping or row iteration.
+func traced(system attribute.KeyValue) []otelsql.Option {
+	return []otelsql.Option{
+		otelsql.WithAttributes(system),
+		otelsql.WithSpanOptions(otelsql.SpanOptions{
+			OmitConnResetSession: true, OmitConnPrepare: true, OmitRows: true, OmitConnectorConnect: true,
+			SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
+				return trace.SpanContextFromContext(ctx).IsValid()
+			},
+		}),
+	}
+}
+
 // openSQLite opens the SQLite database named by rest, the URL after "sqlite:".
 func openSQLite(ctx context.Context, rest string) (*DB, error) {
 	path, err := sqlitePath(rest)
@@ -110,7 +131,7 @@ func openSQLite(ctx context.Context, rest string) (*DB, error) {
 			return nil, fmt.Errorf("database: sqlite %s: create directory: %w", path, err)
 		}
 	}
-	sqlDB, err := sql.Open("sqlite", path+"?"+sqliteParams.Encode())
+	sqlDB, err := otelsql.Open("sqlite", path+"?"+sqliteParams.Encode(), traced(semconv.DBSystemSqlite)...)
 	if err != nil {
 		return nil, fmt.Errorf("database: sqlite %s: %w", path, err)
 	}
@@ -157,7 +178,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	wrap := func(err error) error {
 		return &redactedError{err: fmt.Errorf("database: postgres %s: %w", where, err), secrets: urlSecrets(rawURL, u), shown: where}
 	}
-	sqlDB, err := sql.Open("pgx", rawURL)
+	sqlDB, err := otelsql.Open("pgx", rawURL, traced(semconv.DBSystemPostgreSQL)...)
 	if err != nil {
 		return nil, wrap(err)
 	}

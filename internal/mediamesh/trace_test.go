@@ -127,6 +127,17 @@ func TestTracePublishToSearchIndex(t *testing.T) {
 	if serviceSpan.Parent.SpanID() != gatewaySpan.SpanContext.SpanID() {
 		t.Fatal("the service span is not the gateway span's child")
 	}
+	// The statements of the publish are spans of the service span, and so are the index's.
+	var serviceSQL, indexSQL bool
+	for _, s := range exp.GetSpans() {
+		if strings.HasPrefix(s.Name, "sql.") && hasAttr(&s, "db.system", "sqlite") {
+			serviceSQL = serviceSQL || s.Parent.SpanID() == serviceSpan.SpanContext.SpanID()
+			indexSQL = indexSQL || s.Parent.SpanID() == indexSpan.SpanContext.SpanID()
+		}
+	}
+	if !serviceSQL || !indexSQL {
+		t.Fatalf("database spans under the service span: %v, under the search index span: %v", serviceSQL, indexSQL)
+	}
 	_ = tp.Shutdown(context.Background())
 }
 
