@@ -50,7 +50,7 @@ type DB struct {
 }
 
 // EntDialect returns the name ent (entgo.io/ent/dialect) gives the database's dialect, for
-// entsql.OpenDB(db.EntDialect(), db.DB).
+// an ent driver of its own (see Ent and EntTx).
 func (db *DB) EntDialect() string {
 	if db.Dialect == SQLite {
 		return "sqlite3"

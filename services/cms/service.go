@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/labstack/echo/v4"
 
 	"github.com/mediamesh/mediamesh/ent/cmsdb"
@@ -86,7 +85,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return &Service{
 		cfg:  cfg,
 		db:   d.DB,
-		read: cmsdb.NewClient(cmsdb.Driver(entsql.OpenDB(d.DB.EntDialect(), d.DB.DB))),
+		read: cmsdb.NewClient(cmsdb.Driver(d.DB.Ent())),
 		meta: d.Metadata,
 		log:  log,
 		now:  now,

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/mediamesh/mediamesh/ent/cmsdb"
@@ -23,19 +21,11 @@ const writeAttempts = 3
 // changed the row meanwhile.
 var errStale = errors.New("cms: the row changed meanwhile")
 
-// txDriver is an ent driver on an open transaction. ent opens its own transaction for some
-// multi-statement operations (updating one node and reading it back); on txDriver that nested
-// transaction is the outer one, which the caller commits or rolls back.
-type txDriver struct{ *entsql.Driver }
-
-// Tx implements dialect.Driver: a no-op transaction on the open one.
-func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d), nil }
-
 // inTx runs fn in one database transaction, with an ent client on it. Everything fn writes, the
 // entity, its outbox event and its audit entry, commits or rolls back together.
 func (s *Service) inTx(ctx context.Context, fn func(c *cmsdb.Client, tx *sql.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		c := cmsdb.NewClient(cmsdb.Driver(txDriver{entsql.NewDriver(s.db.EntDialect(), entsql.Conn{ExecQuerier: tx})}))
+		c := cmsdb.NewClient(cmsdb.Driver(s.db.EntTx(tx)))
 		return fn(c, tx)
 	})
 }

@@ -16,8 +16,6 @@ import (
 	"sort"
 	"time"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
@@ -64,7 +62,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		db:        d.DB,
-		read:      metadatadb.NewClient(metadatadb.Driver(entsql.OpenDB(d.DB.EntDialect(), d.DB.DB))),
+		read:      metadatadb.NewClient(metadatadb.Driver(d.DB.Ent())),
 		log:       d.Log,
 		now:       d.Now,
 		supported: map[string]bool{},
@@ -107,17 +105,8 @@ func (s *Service) ListLanguages(context.Context, metadataapi.ListLanguagesReques
 
 // txClient returns an ent client that runs every statement on tx.
 func (s *Service) txClient(tx *sql.Tx) *metadatadb.Client {
-	return metadatadb.NewClient(metadatadb.Driver(txDriver{entsql.NewDriver(s.db.EntDialect(), entsql.Conn{ExecQuerier: tx})}))
+	return metadatadb.NewClient(metadatadb.Driver(s.db.EntTx(tx)))
 }
-
-// txDriver is an ent driver on a transaction that database.DB.InTx owns. Some ent operations
-// open a transaction of their own (UpdateOne always does, through the driver's Tx, which on a
-// plain entsql driver over a *sql.Tx panics); here that is the enclosing transaction, with no-op
-// Commit and Rollback: InTx commits or rolls back once, with everything the handler did.
-type txDriver struct{ *entsql.Driver }
-
-// Tx implements dialect.Driver.
-func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
 
 // clock returns the current time as the database stores it: UTC, to the microsecond (PostgreSQL's
 // precision), so a value reads back exactly as it was written on either dialect.

@@ -26,8 +26,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/labstack/echo/v4"
 
 	"github.com/mediamesh/mediamesh/ent/searchdb"
@@ -108,15 +106,8 @@ func (s *Service) Topics() []string {
 // inTx returns an ent client bound to tx. With SQLite (one connection) everything inside a
 // transaction must go through it.
 func (s *Service) inTx(tx *sql.Tx) *searchdb.Client {
-	return searchdb.NewClient(searchdb.Driver(txDriver{entsql.NewDriver(s.db.EntDialect(), entsql.Conn{ExecQuerier: tx})}))
+	return searchdb.NewClient(searchdb.Driver(s.db.EntTx(tx)))
 }
-
-// txDriver is an ent driver on an open transaction. ent opens a transaction of its own for some
-// statements (an update of one row, for instance); inside ours that is a no-op.
-type txDriver struct{ *entsql.Driver }
-
-// Tx returns the transaction the driver already runs in, which the caller commits.
-func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
 
 // invalidate makes the cached responses of the search operations stale. A failure leaves them
 // until their TTL, which is the backstop; it does not fail the event, whose effect is stored.
