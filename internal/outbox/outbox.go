@@ -30,6 +30,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/telemetry"
 )
 
@@ -323,6 +324,25 @@ func ParseSingleObject(data []byte) (fingerprint uint64, body []byte, err error)
 		return 0, nil, fmt.Errorf("outbox: not an Avro single-object message (marker %02X %02X, want C3 01)", data[0], data[1])
 	}
 	return binary.LittleEndian.Uint64(data[2:headerLen]), data[headerLen:], nil
+}
+
+// EventType returns the event type of m: its event_type header, or else the type that one of
+// lookups (the generated EventTypeForFingerprint functions of the topics a consumer reads) gives
+// the schema fingerprint of its single-object payload; "" when none knows it.
+func EventType(m eventbus.Message, lookups ...func(fingerprint uint64) (string, bool)) (string, error) {
+	if t := m.Headers[eventbus.HeaderEventType]; t != "" {
+		return t, nil
+	}
+	fp, _, err := ParseSingleObject(m.Value)
+	if err != nil {
+		return "", err
+	}
+	for _, lookup := range lookups {
+		if t, ok := lookup(fp); ok {
+			return t, nil
+		}
+	}
+	return "", nil
 }
 
 // Decode decodes the single-object encoded data into v (a pointer, typically to a generated

@@ -3,10 +3,7 @@ package discovery
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-
-	"github.com/hamba/avro/v2"
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
@@ -26,7 +23,7 @@ type change struct {
 // of an event type the read model does not use is ignored; one that cannot be decoded is an error
 // (the subscriber retries, then dead-letters it).
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
-	eventType, err := messageType(m)
+	eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint)
 	if err != nil {
 		return fmt.Errorf("discovery: %s message %q: %w", m.Topic, m.Key, err)
 	}
@@ -53,54 +50,37 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 	return nil
 }
 
-// messageType returns the event type of m: its event type header, or else the type whose schema
-// fingerprint the single-object payload carries ("" when neither names a type).
-func messageType(m eventbus.Message) (string, error) {
-	if t := m.Headers[eventbus.HeaderEventType]; t != "" {
-		return t, nil
-	}
-	fp, _, err := outbox.ParseSingleObject(m.Value)
-	if err != nil {
-		return "", err
-	}
-	if t, ok := contentevents.EventTypeForFingerprint(fp); ok {
-		return t, nil
-	}
-	t, _ := metadataevents.EventTypeForFingerprint(fp)
-	return t, nil
-}
-
 // decode decodes payload as an event of eventType. known is false for the event types the read
 // model does not use: content.created (drafts are never public) and types it does not know.
 func decode(eventType string, payload []byte) (c change, known bool, err error) {
 	switch eventType {
 	case contentevents.TypeContentPublished:
 		var e contentevents.ContentPublished
-		err = decodeInto(payload, e.AvroSchema(), &e)
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.published(ctx, &e) }}
 	case contentevents.TypeContentUpdated:
 		var e contentevents.ContentUpdated
-		err = decodeInto(payload, e.AvroSchema(), &e)
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.updated(ctx, &e) }}
 	case contentevents.TypeContentUnpublished:
 		var e contentevents.ContentUnpublished
-		err = decodeInto(payload, e.AvroSchema(), &e)
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error {
 			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, unpublished)
 		}}
 	case contentevents.TypeContentDeleted:
 		var e contentevents.ContentDeleted
-		err = decodeInto(payload, e.AvroSchema(), &e)
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error {
 			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, deleted)
 		}}
 	case metadataevents.TypeCategoryUpserted:
 		var e metadataevents.CategoryUpserted
-		err = decodeInto(payload, e.AvroSchema(), &e)
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryUpserted(ctx, &e) }}
 	case metadataevents.TypeCategoryDeleted:
 		var e metadataevents.CategoryDeleted
-		err = decodeInto(payload, e.AvroSchema(), &e)
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryDeleted(ctx, e.AggregateID) }}
 	default: // content.created and event types of other consumers
 		return change{}, false, nil
@@ -109,14 +89,6 @@ func decode(eventType string, payload []byte) (c change, known bool, err error) 
 		return change{}, true, err
 	}
 	return c, true, nil
-}
-
-// decodeInto decodes the single-object encoded payload into v, written with schema.
-func decodeInto(payload []byte, schema avro.Schema, v any) error {
-	if len(payload) == 0 {
-		return errors.New("empty payload")
-	}
-	return outbox.Decode(payload, schema, v)
 }
 
 // Reset empties the read model and forgets which events it applied, before `mediamesh replay`
