@@ -80,7 +80,7 @@ func run(cms, disc, email, password string, programs, episodes, writers int, dur
 		}},
 		{"uncached search (100k episodes)", func(r *rand.Rand) (*http.Request, error) {
 			q := words[r.IntN(len(words))] + " " + words[r.IntN(len(words))]
-			u := fmt.Sprintf("%s/api/v1/discovery/search?q=%s&duration_max=%d", disc, url.QueryEscape(q), 3600+r.IntN(1_000_000))
+			u := fmt.Sprintf("%s/api/v1/discovery/search?q=%s&duration_max=%d", disc, url.QueryEscape(q), 3600+r.IntN(169_000))
 			return http.NewRequest("GET", u, nil)
 		}},
 		{"GraphQL programs + 5 episodes each", func(*rand.Rand) (*http.Request, error) {
