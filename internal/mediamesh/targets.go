@@ -99,30 +99,25 @@ func (c *Config) Plan() (*Plan, error) {
 		return nil, fmt.Errorf("target: unknown %s; valid targets are %s", strings.Join(unknown, ", "), strings.Join(valid, ", "))
 	}
 	var missing []string
+	// reach records where module `from` reaches service s: in this process, or at its URL.
+	reach := func(from, s string) {
+		if contains(p.InProcess, s) {
+			return
+		}
+		if url := c.Services.Endpoint(s).URL; url != "" {
+			p.Remote[s] = url
+			return
+		}
+		missing = append(missing, fmt.Sprintf("%s needs services.%s.url (or run %s in this process)", from, s, s))
+	}
 	for _, g := range p.Gateways {
 		for _, s := range fronts[g] {
-			if contains(p.InProcess, s) {
-				continue
-			}
-			url := c.Services.Endpoint(s).URL
-			if url == "" {
-				missing = append(missing, fmt.Sprintf("%s needs services.%s.url (or run %s in this process)", g, s, s))
-				continue
-			}
-			p.Remote[s] = url
+			reach(g, s)
 		}
 	}
 	for _, s := range p.InProcess {
 		for _, dep := range calls[s] {
-			if contains(p.InProcess, dep) {
-				continue
-			}
-			url := c.Services.Endpoint(dep).URL
-			if url == "" {
-				missing = append(missing, fmt.Sprintf("%s needs services.%s.url (or run %s in this process)", s, dep, dep))
-				continue
-			}
-			p.Remote[dep] = url
+			reach(s, dep)
 		}
 	}
 	if p.Relays != nil {

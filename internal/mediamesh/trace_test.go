@@ -20,11 +20,7 @@ import (
 // before.
 func TestTraceEndToEnd(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	exp, tp := inMemoryTracing(t)
 
 	cfg := Default()
 	cfg.Target = []string{ServiceAuth, GatewayDiscovery}
@@ -77,11 +73,7 @@ func TestTraceEndToEnd(t *testing.T) {
 // and its index update — one trace, each span the child of the one before.
 func TestTracePublishToSearchIndex(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	exp, tp := inMemoryTracing(t)
 
 	cfg := Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
@@ -148,4 +140,14 @@ func hasAttr(s *tracetest.SpanStub, key, value string) bool {
 		}
 	}
 	return false
+}
+
+// inMemoryTracing makes the global tracer provider record every span in memory until the test ends.
+func inMemoryTracing(t *testing.T) (*tracetest.InMemoryExporter, *sdktrace.TracerProvider) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	return exp, tp
 }
