@@ -31,6 +31,7 @@ const (
 	TopicDiscovery = "discovery.events"
 	TopicAuth      = "auth.events"
 	TopicMetadata  = "metadata.events"
+	TopicMedia     = "media.events"
 )
 
 // DeadLetterTopic is where a consumer group parks messages its handler could not process.

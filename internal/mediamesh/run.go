@@ -300,7 +300,7 @@ func (p *platform) newBus(ctx context.Context, plan *Plan) eventbus.Publisher {
 		opts := []eventbus.KafkaOption{eventbus.WithKafkaLogger(p.log), eventbus.WithKafkaTopicPartitions(p.cfg.Kafka.Partitions)}
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		topics := []string{eventbus.TopicContent, eventbus.TopicIngest, eventbus.TopicDiscovery, eventbus.TopicAuth, eventbus.TopicMetadata}
+		topics := []string{eventbus.TopicContent, eventbus.TopicIngest, eventbus.TopicDiscovery, eventbus.TopicAuth, eventbus.TopicMetadata, eventbus.TopicMedia}
 		if err := eventbus.EnsureTopics(tctx, brokers, topics, p.cfg.Kafka.Partitions, opts...); err != nil {
 			// Kafka may be down: writes go on and the relays publish when it is back.
 			p.log.Warn("could not create the Kafka topics now; the relays retry", "error", err)

@@ -15,7 +15,9 @@ import (
 	"github.com/mediamesh/mediamesh/ent/metadatadb/schema"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/cursor"
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/etag"
 )
 
 // toCategory renders a category for the API.
@@ -115,7 +117,7 @@ func (s *Service) ListCategories(ctx context.Context, req metadataapi.ListCatego
 		page.Items = append(page.Items, toCategory(c))
 	}
 	if len(rows) > limit {
-		next := encodeCursor(categoryCursor{Slug: &rows[limit-1].Slug})
+		next := cursor.Encode(categoryCursor{Slug: &rows[limit-1].Slug})
 		page.Page.NextCursor, page.Page.HasMore = &next, true
 	}
 	return page, nil
@@ -193,7 +195,7 @@ func current(ctx context.Context, c *metadatadb.Client, id uuid.UUID, ifMatchHea
 	if err != nil {
 		return nil, fmt.Errorf("metadata: read a category: %w", err)
 	}
-	if tag := categoryETag(cat.UpdatedAt); ifMatchHeader != nil && !ifMatch(*ifMatchHeader, tag) {
+	if tag := categoryETag(cat.UpdatedAt); ifMatchHeader != nil && !etag.Match(*ifMatchHeader, tag) {
 		return nil, apierror.PreconditionFailed("current ETag is " + tag)
 	}
 	return cat, nil

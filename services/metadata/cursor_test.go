@@ -1,17 +1,19 @@
 package metadata
 
 import (
+	"github.com/mediamesh/mediamesh/internal/cursor"
+
 	"encoding/base64"
 	"testing"
 )
 
 func TestCursorsRoundTrip(t *testing.T) {
 	v := int32(42)
-	if got, err := decodeVersionCursor(encodeCursor(versionCursor{Version: &v})); err != nil || got != v {
+	if got, err := decodeVersionCursor(cursor.Encode(versionCursor{Version: &v})); err != nil || got != v {
 		t.Fatalf("version cursor: %d, %v", got, err)
 	}
 	slug := "sports-news"
-	if got, err := decodeCategoryCursor(encodeCursor(categoryCursor{Slug: &slug})); err != nil || got != slug {
+	if got, err := decodeCategoryCursor(cursor.Encode(categoryCursor{Slug: &slug})); err != nil || got != slug {
 		t.Fatalf("category cursor: %q, %v", got, err)
 	}
 	// The contract's examples are cursors of this shape.
@@ -35,7 +37,7 @@ func FuzzCursors(f *testing.F) {
 			if v < 1 {
 				t.Fatalf("accepted version %d", v)
 			}
-			if again, err := decodeVersionCursor(encodeCursor(versionCursor{Version: &v})); err != nil || again != v {
+			if again, err := decodeVersionCursor(cursor.Encode(versionCursor{Version: &v})); err != nil || again != v {
 				t.Fatalf("version %d does not round-trip: %d, %v", v, again, err)
 			}
 		}
@@ -43,7 +45,7 @@ func FuzzCursors(f *testing.F) {
 			if !slugRE.MatchString(slug) {
 				t.Fatalf("accepted slug %q", slug)
 			}
-			if again, err := decodeCategoryCursor(encodeCursor(categoryCursor{Slug: &slug})); err != nil || again != slug {
+			if again, err := decodeCategoryCursor(cursor.Encode(categoryCursor{Slug: &slug})); err != nil || again != slug {
 				t.Fatalf("slug %q does not round-trip: %q, %v", slug, again, err)
 			}
 		}

@@ -2,7 +2,6 @@ package metadata
 
 import (
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -27,20 +26,4 @@ func nextUpdate(now, prev time.Time) time.Time {
 		return now
 	}
 	return prev.Add(time.Microsecond)
-}
-
-// ifMatch reports whether an If-Match header value matches current, the entity tag of an existing
-// representation: "*", or one of a comma-separated list of tags. Like the other services, a weak
-// tag (W/"3") is compared by its opaque part.
-func ifMatch(header, current string) bool {
-	header = strings.TrimSpace(header)
-	if header == "*" {
-		return true
-	}
-	for tag := range strings.SplitSeq(header, ",") {
-		if strings.TrimPrefix(strings.TrimSpace(tag), "W/") == current {
-			return true
-		}
-	}
-	return false
 }

@@ -5,28 +5,6 @@ import (
 	"time"
 )
 
-func TestIfMatch(t *testing.T) {
-	cases := []struct {
-		header string
-		want   bool
-	}{
-		{`"3"`, true},
-		{`*`, true},
-		{` "3" `, true},
-		{`W/"3"`, true},
-		{`"1", "3"`, true},
-		{`"1","2"`, false},
-		{`3`, false},
-		{`"30"`, false},
-		{``, false},
-	}
-	for _, c := range cases {
-		if got := ifMatch(c.header, versionETag(3)); got != c.want {
-			t.Errorf("ifMatch(%q, %q) = %v, want %v", c.header, versionETag(3), got, c.want)
-		}
-	}
-}
-
 func TestNextUpdate(t *testing.T) {
 	prev := time.Date(2026, 1, 1, 0, 0, 0, 5000, time.UTC)
 	for _, now := range []time.Time{prev, prev.Add(-time.Hour)} {

@@ -17,6 +17,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/etag"
 )
 
 // maxWriteAttempts bounds the retries of a metadata write that lost the race for its version
@@ -137,7 +138,7 @@ func (s *Service) writeVersion(ctx context.Context, contentID uuid.UUID, in inpu
 			if cur == nil {
 				return apierror.PreconditionFailed("If-Match was sent but the content item has no metadata yet")
 			}
-			if tag := versionETag(cur.Version); !ifMatch(*ifMatchHeader, tag) {
+			if tag := versionETag(cur.Version); !etag.Match(*ifMatchHeader, tag) {
 				return apierror.PreconditionFailed("current version is " + tag)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/cursor"
 )
 
 // Page sizes: the contract's default and maximum.
@@ -79,7 +80,7 @@ func (s *Service) ListMetadataVersions(ctx context.Context, req metadataapi.List
 		})
 	}
 	if len(rows) > limit {
-		next := encodeCursor(versionCursor{Version: &rows[limit-1].Version})
+		next := cursor.Encode(versionCursor{Version: &rows[limit-1].Version})
 		page.Page.NextCursor, page.Page.HasMore = &next, true
 	}
 	return page, nil

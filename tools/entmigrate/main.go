@@ -36,6 +36,8 @@ import (
 
 	cmsmigrate "github.com/mediamesh/mediamesh/ent/cmsdb/migrate"
 	discoverymigrate "github.com/mediamesh/mediamesh/ent/discoverydb/migrate"
+	ingestmigrate "github.com/mediamesh/mediamesh/ent/ingestdb/migrate"
+	mediamigrate "github.com/mediamesh/mediamesh/ent/mediadb/migrate"
 	metadatamigrate "github.com/mediamesh/mediamesh/ent/metadatadb/migrate"
 	searchmigrate "github.com/mediamesh/mediamesh/ent/searchdb/migrate"
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -45,6 +47,8 @@ import (
 var services = map[string][]*schema.Table{
 	"cms":       cmsmigrate.Tables,
 	"discovery": discoverymigrate.Tables,
+	"ingest":    ingestmigrate.Tables,
+	"media":     mediamigrate.Tables,
 	"metadata":  metadatamigrate.Tables,
 	"search":    searchmigrate.Tables,
 }
