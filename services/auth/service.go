@@ -46,6 +46,15 @@ type Config struct {
 	AdminPassword   string // empty: a one-time password is generated and logged once
 	HashConcurrency int
 	LoginLimit      ratelimit.Limit // per account, on login and refresh
+	// ServiceAccounts are the accounts other services log in with (the ingest service writes drafts
+	// through the CMS as one). Each is created or brought in line (password, roles, enabled) at start.
+	ServiceAccounts []ServiceAccount
+}
+
+// ServiceAccount is an account a service logs in with.
+type ServiceAccount struct {
+	Email, Password, DisplayName string
+	Roles                        []string
 }
 
 // limiter is what the service needs of a rate limiter.
@@ -96,6 +105,11 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	}
 	if err := s.bootstrapAdmin(ctx); err != nil {
 		return nil, fmt.Errorf("auth: first admin: %w", err)
+	}
+	for _, a := range cfg.ServiceAccounts {
+		if err := s.ensureServiceAccount(ctx, a); err != nil {
+			return nil, fmt.Errorf("auth: service account %s: %w", a.Email, err)
+		}
 	}
 	return s, nil
 }
@@ -154,6 +168,31 @@ func (s *Service) bootstrapAdmin(ctx context.Context) error {
 		s.log.Info("created the first ADMIN from configuration", "email", email)
 	}
 	return nil
+}
+
+// ensureServiceAccount creates account a, or sets the password, roles and name of the existing
+// account with its email and enables it.
+func (s *Service) ensureServiceAccount(ctx context.Context, a ServiceAccount) error {
+	email := strings.ToLower(strings.TrimSpace(a.Email))
+	if email == "" || len(a.Password) < 12 || len(a.Roles) == 0 {
+		return errors.New("a service account needs an email, a password of at least 12 characters and a role")
+	}
+	u, err := s.newUser(ctx, email, a.DisplayName, a.Password, a.Roles, "en")
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if existing, err := s.store.userByEmail(ctx, tx, email); err == nil {
+			existing.Roles, existing.Disabled, existing.PasswordHash, existing.DisplayName = u.Roles, false, u.PasswordHash, u.DisplayName
+			existing.Version++
+			existing.UpdatedAt = s.now()
+			return s.store.updateUser(ctx, tx, existing)
+		}
+		if err := s.store.insertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		return s.emitRegistered(ctx, tx, u, authevents.RegistrationSourceBootstrap)
+	})
 }
 
 func (s *Service) newUser(ctx context.Context, email, name, password string, roles []string, locale string) (*user, error) {

@@ -102,8 +102,8 @@ func (s *Service) PurgeProgram(ctx context.Context, req cmsapi.PurgeProgramReque
 }
 
 // purgeProgram removes the soft-deleted program cur and its episodes if cur is still the stored
-// version (errStale otherwise), with a content.deleted (hard) event for the program and a purged
-// audit entry for it and for each episode.
+// version (errStale otherwise), with a content.deleted (hard) event and a purged audit entry for
+// it and for each episode.
 func (s *Service) purgeProgram(ctx context.Context, c *cmsdb.Client, tx *sql.Tx, a actor, cur *cmsdb.Program, now time.Time) error {
 	// Compare-and-swap as a no-op update: it locks the row before the episodes go.
 	n, err := c.Program.Update().Where(program.ID(cur.ID), program.Version(cur.Version), program.DeletedAtNotNil()).AddVersion(0).Save(ctx)
@@ -113,9 +113,16 @@ func (s *Service) purgeProgram(ctx context.Context, c *cmsdb.Client, tx *sql.Tx,
 	if n == 0 {
 		return errStale
 	}
-	ids, err := c.Episode.Query().Where(episode.ProgramID(cur.ID)).IDs(ctx)
+	eps, err := c.Episode.Query().Where(episode.ProgramID(cur.ID)).All(ctx)
 	if err != nil {
 		return fmt.Errorf("cms: read the episodes of program %s: %w", cur.ID, err)
+	}
+	// Each episode gets its own content.deleted (hard) event, so consumers that keep something
+	// per episode (the media service's attachments) learn of it without knowing the program.
+	for _, ep := range eps {
+		if err := s.record(ctx, c, tx, a, auditentry.ActionPurged, episodeContent(ep), nil, now); err != nil {
+			return err
+		}
 	}
 	if _, err := c.Episode.Delete().Where(episode.ProgramID(cur.ID)).Exec(ctx); err != nil {
 		return fmt.Errorf("cms: purge the episodes of program %s: %w", cur.ID, err)
@@ -123,10 +130,7 @@ func (s *Service) purgeProgram(ctx context.Context, c *cmsdb.Client, tx *sql.Tx,
 	if err := c.Program.DeleteOneID(cur.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("cms: purge program %s: %w", cur.ID, err)
 	}
-	if err := s.record(ctx, c, tx, a, auditentry.ActionPurged, programContent(cur), nil, now); err != nil {
-		return err
-	}
-	return writeAudit(ctx, c, a, auditentry.EntityTypeEpisode, ids, auditentry.ActionPurged, nil, now)
+	return s.record(ctx, c, tx, a, auditentry.ActionPurged, programContent(cur), nil, now)
 }
 
 // PurgeEpisode implements cmsapi.StrictServerInterface: removes a soft-deleted episode for good.

@@ -1,32 +1,157 @@
-// Package media is the media service: media assets: uploads, storage, checksums, thumbnails and CDN URLs.
-// It implements the generated strict server of specs/openapi/media.yaml; operations it does not define
-// yet answer 501 through the embedded mediaapi.Unimplemented.
+// Package media is the media service: media assets (images, video, audio) of programs and episodes,
+// their uploads, checksums, thumbnails and delivery URLs. It implements the generated strict server
+// of specs/openapi/media.yaml.
+//
+// The bytes live in an objectstore.Store (local disk embedded, S3-compatible split); the asset rows
+// in the service's database. Small files are uploaded through the API; large ones straight to the
+// store with a pre-signed URL and then completed. Run makes the thumbnails of images and reclaims
+// expired uploads and orphans. HandleEvent consumes content.events: when a program or episode is
+// purged its assets are orphaned (and reclaimed after a grace period) or deleted at once, by policy.
 package media
 
 import (
+	"database/sql"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mediamesh/mediamesh/ent/mediadb"
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
+	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/objectstore"
+	"github.com/mediamesh/mediamesh/services/media/thumbnail"
+)
+
+// Policies for the assets of purged content.
+const (
+	OnPurgeOrphan = "orphan" // detach and reclaim after Config.OrphanGrace
+	OnPurgeDelete = "delete" // delete at once
+)
+
+// Config configures the media service.
+type Config struct {
+	// PublicBaseURL is the CDN (or the local store's public path) that serves public assets:
+	// public_url = PublicBaseURL + "/" + storage key.
+	PublicBaseURL    string
+	MaxDirectUpload  int64             // largest file of uploadAsset; default 25 MiB
+	MaxUpload        int64             // largest file of an upload session; default 5 GiB
+	UploadSessionTTL time.Duration     // how long a pre-signed upload URL is valid; default 1h
+	ThumbnailSizes   []thumbnail.Size  // default thumbnail.DefaultSizes
+	OnContentPurge   string            // OnPurgeOrphan (default) or OnPurgeDelete
+	OrphanGrace      time.Duration     // how long an orphan is kept before the cleanup deletes it; default 24h
+	WorkInterval     time.Duration     // how often Run looks for thumbnails to make and assets to reclaim; default 2s
+	Now              func() time.Time  // nil: time.Now
+	Log              *slog.Logger      // nil: discard
+	Store            objectstore.Store // where the bytes live
+	DB               *database.DB      // already migrated (Migrations, the outbox's and the inbox's)
+}
+
+// ConsumerGroup is the consumer group of the service's subscription, and its inbox consumer name.
+const ConsumerGroup = "media"
+
+const (
+	defaultMaxDirectUpload = 25 << 20
+	defaultMaxUpload       = 5 << 30
 )
 
 // Service implements mediaapi.StrictServerInterface.
 type Service struct {
-	mediaapi.Unimplemented
+	cfg   Config
+	db    *database.DB
+	read  *mediadb.Client
+	store objectstore.Store
+	log   *slog.Logger
+	now   func() time.Time
+	wake  chan struct{} // a commit happened: there may be thumbnails to make
 }
 
 var _ mediaapi.StrictServerInterface = (*Service)(nil)
 
-// New returns the service.
-func New() *Service { return &Service{} }
+// New checks the configuration and returns the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Store == nil {
+		return nil, errors.New("media: a database and an object store are required")
+	}
+	if cfg.PublicBaseURL == "" || !(strings.HasPrefix(cfg.PublicBaseURL, "http://") || strings.HasPrefix(cfg.PublicBaseURL, "https://")) {
+		return nil, fmt.Errorf("media: the public base URL %q is not an http(s) URL", cfg.PublicBaseURL)
+	}
+	cfg.PublicBaseURL = strings.TrimRight(cfg.PublicBaseURL, "/")
+	if cfg.MaxDirectUpload <= 0 {
+		cfg.MaxDirectUpload = defaultMaxDirectUpload
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = defaultMaxUpload
+	}
+	if cfg.UploadSessionTTL <= 0 {
+		cfg.UploadSessionTTL = time.Hour
+	}
+	if len(cfg.ThumbnailSizes) == 0 {
+		cfg.ThumbnailSizes = thumbnail.DefaultSizes
+	}
+	switch cfg.OnContentPurge {
+	case "":
+		cfg.OnContentPurge = OnPurgeOrphan
+	case OnPurgeOrphan, OnPurgeDelete:
+	default:
+		return nil, fmt.Errorf("media: on_content_purge must be %s or %s, not %q", OnPurgeOrphan, OnPurgeDelete, cfg.OnContentPurge)
+	}
+	if cfg.OrphanGrace <= 0 {
+		cfg.OrphanGrace = 24 * time.Hour
+	}
+	if cfg.WorkInterval <= 0 {
+		cfg.WorkInterval = 2 * time.Second
+	}
+	s := &Service{cfg: cfg, db: cfg.DB, store: cfg.Store, log: cfg.Log, now: cfg.Now, wake: make(chan struct{}, 1)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.read = mediadb.NewClient(mediadb.Driver(cfg.DB.Ent()))
+	// Any commit may have made an asset ready for thumbnails: Run looks at once instead of at its
+	// next tick.
+	cfg.DB.AfterCommit(func() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	})
+	return s, nil
+}
 
 // Handler serves the service's operations, each guarded by the policy its contract declares.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, mediaapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
 		mediaapi.Register(e, s, mws)
 	})
+}
+
+// txClient is the ent client of transaction tx.
+func (s *Service) txClient(tx *sql.Tx) *mediadb.Client {
+	return mediadb.NewClient(mediadb.Driver(s.db.EntTx(tx)))
+}
+
+// clock is the current time at the precision both databases store.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// storeError keeps API errors and wraps the rest.
+func storeError(what string, err error) error {
+	var ae *apierror.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	var ve *mediadb.ValidationError
+	if errors.As(err, &ve) {
+		return apierror.Validation(ve.Name+": "+ve.Error(), apierror.FieldError{Field: ve.Name, Message: ve.Error(), Code: "invalid"})
+	}
+	return fmt.Errorf("media: %s: %w", what, err)
 }

@@ -1,0 +1,360 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/ent/mediadb"
+	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
+	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
+	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/objectstore"
+	"github.com/mediamesh/mediamesh/services/media/mediatype"
+	"github.com/mediamesh/mediamesh/services/media/thumbnail"
+)
+
+// headLen is how much of a file is kept to sniff its type and read its dimensions: image headers
+// (with EXIF) fit in it.
+const headLen = 64 << 10
+
+// creator is the id of the caller, who becomes created_by.
+func creator(ctx context.Context) (uuid.UUID, error) {
+	if p, ok := authn.FromContext(ctx); ok {
+		if id, err := uuid.Parse(p.Subject); err == nil {
+			return id, nil
+		}
+	}
+	return uuid.Nil, apierror.Unauthorized("the access token names no user")
+}
+
+// thumbnailable reports whether thumbnails can be made of a content type.
+func thumbnailable(ct string) bool {
+	switch ct {
+	case "image/jpeg", "image/png", "image/gif", "image/webp":
+		return true
+	}
+	return false
+}
+
+// cleanFilename is the base name of a client's file name, or a name from the id and type when it
+// has none.
+func cleanFilename(name string, id uuid.UUID, ct string) string {
+	name = strings.TrimSpace(path.Base(strings.ReplaceAll(name, `\`, "/")))
+	if name == "." || name == "/" || name == "" || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return id.String() + extension(ct)
+	}
+	if utf8.RuneCountInString(name) > 255 {
+		name = string([]rune(name)[:255])
+	}
+	return name
+}
+
+// upload is what a multipart upload carried.
+type upload struct {
+	data                []byte
+	filename            string
+	visibility, altText *string
+	attachType          *string
+	attachID            *uuid.UUID
+}
+
+func fieldError(field, msg, code string) error {
+	return apierror.Validation(field+": "+msg, apierror.FieldError{Field: field, Message: msg, Code: code})
+}
+
+// readUpload reads the parts of a multipart upload; the file is kept in memory (at most
+// MaxDirectUpload bytes).
+func (s *Service) readUpload(r *multipart.Reader) (*upload, error) {
+	var u upload
+	seen := false
+	for {
+		p, err := r.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, apierror.BadRequest("the multipart body is malformed: " + err.Error())
+		}
+		name := p.FormName()
+		if name == "file" {
+			u.data, err = io.ReadAll(io.LimitReader(p, s.cfg.MaxDirectUpload+1))
+			if err != nil {
+				return nil, apierror.BadRequest("could not read the file part: " + err.Error())
+			}
+			if int64(len(u.data)) > s.cfg.MaxDirectUpload {
+				return nil, apierror.PayloadTooLarge(fmt.Sprintf("uploads through this endpoint are limited to %d MiB; use POST /api/v1/media/uploads", s.cfg.MaxDirectUpload>>20))
+			}
+			u.filename, seen = p.FileName(), true
+			continue
+		}
+		v, err := io.ReadAll(io.LimitReader(p, 4<<10))
+		if err != nil {
+			return nil, apierror.BadRequest("could not read the part " + name)
+		}
+		val := string(v)
+		switch name {
+		case "visibility":
+			u.visibility = &val
+		case "alt_text":
+			u.altText = &val
+		case "attach_content_type":
+			u.attachType = &val
+		case "attach_content_id":
+			id, err := uuid.Parse(val)
+			if err != nil {
+				return nil, fieldError("attach_content_id", "must be a UUID", "format")
+			}
+			u.attachID = &id
+		default:
+			return nil, fieldError(name, "is not a field of an upload", "additionalProperties")
+		}
+	}
+	if !seen {
+		return nil, fieldError("file", "is required", "required")
+	}
+	if u.visibility != nil && *u.visibility != string(asset.VisibilityPublic) && *u.visibility != string(asset.VisibilityPrivate) {
+		return nil, fieldError("visibility", "must be public or private", "enum")
+	}
+	if u.attachType != nil && *u.attachType != string(asset.AttachedTypeProgram) && *u.attachType != string(asset.AttachedTypeEpisode) {
+		return nil, fieldError("attach_content_type", "must be program or episode", "enum")
+	}
+	if (u.attachType == nil) != (u.attachID == nil) {
+		return nil, fieldError("attach_content_id", "attach_content_type and attach_content_id go together", "dependentRequired")
+	}
+	if u.altText != nil {
+		if utf8.RuneCountInString(*u.altText) > 500 {
+			return nil, fieldError("alt_text", "must be at most 500 characters", "maxLength")
+		}
+		if err := checkText("alt_text", *u.altText); err != nil {
+			return nil, err
+		}
+	}
+	return &u, nil
+}
+
+// UploadAsset implements mediaapi.StrictServerInterface: a small file in one request, typed by its
+// bytes, stored, and recorded `ready`.
+func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetRequestObject) (mediaapi.UploadAssetResponseObject, error) {
+	by, err := creator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, apierror.UnsupportedMediaType("the body must be multipart/form-data")
+	}
+	u, err := s.readUpload(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	ct, kind, ok := mediatype.Sniff(u.data[:min(len(u.data), mediatype.SniffLen)])
+	if !ok {
+		return nil, apierror.UnsupportedMediaType("the file is not an image, video or audio file of a supported type (JPEG, PNG, WebP, GIF, AVIF, MP4, WebM, QuickTime, MP3, M4A, AAC, Ogg, WAV, FLAC)",
+			apierror.FieldError{Field: "file", Message: "unsupported content type", Code: "content_type"})
+	}
+	id := uuid.Must(uuid.NewV7())
+	sum := sha256.Sum256(u.data)
+	now := s.clock()
+	c := s.read.Asset.Create().
+		SetID(id).SetKind(asset.Kind(kind)).SetContentType(ct).SetFilename(cleanFilename(u.filename, id, ct)).
+		SetSizeBytes(int64(len(u.data))).SetChecksumSha256(hex.EncodeToString(sum[:])).SetStorageKey(storageKey(id, ct)).
+		SetVisibility(asset.VisibilityPrivate).SetStatus(asset.StatusReady).SetThumbnailState(asset.ThumbnailStateNone).
+		SetThumbnails(nil).SetVersion(1).SetCreatedBy(by).SetCreatedAt(now).SetUpdatedAt(now).
+		SetNillableAltText(u.altText)
+	if u.visibility != nil {
+		c.SetVisibility(asset.Visibility(*u.visibility))
+	}
+	if u.attachID != nil {
+		c.SetAttachedType(asset.AttachedType(*u.attachType)).SetAttachedID(*u.attachID)
+	}
+	if kind == mediatype.KindImage {
+		if w, h, ok := thumbnail.Dimensions(bytes.NewReader(u.data)); ok && w <= 65535 && h <= 65535 {
+			c.SetWidth(int32(w)).SetHeight(int32(h))
+		}
+		if thumbnailable(ct) {
+			c.SetThumbnailState(asset.ThumbnailStatePending)
+		}
+	}
+	key := storageKey(id, ct)
+	if err := s.store.Put(ctx, key, bytes.NewReader(u.data), int64(len(u.data)), ct); err != nil {
+		return nil, fmt.Errorf("media: store the upload: %w", err)
+	}
+	out, err := c.Save(ctx)
+	if err != nil {
+		if derr := s.store.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			s.log.WarnContext(ctx, "could not delete the bytes of a failed upload", "key", key, "error", derr)
+		}
+		return nil, storeError("record an upload", err)
+	}
+	return mediaapi.UploadAsset201JSONResponse{Body: s.toAsset(out), Headers: mediaapi.UploadAsset201ResponseHeaders{ETag: tag(out), Location: "/api/v1/media/assets/" + out.ID.String()}}, nil
+}
+
+// CreateUploadSession implements mediaapi.StrictServerInterface: a pending asset and a pre-signed
+// URL to PUT its bytes straight to the store.
+func (s *Service) CreateUploadSession(ctx context.Context, req mediaapi.CreateUploadSessionRequestObject) (mediaapi.CreateUploadSessionResponseObject, error) {
+	by, err := creator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	ct := string(b.ContentType)
+	kind, ok := mediatype.Allowed(ct)
+	if !ok {
+		return nil, fieldError("content_type", "is not a supported media type", "enum")
+	}
+	if b.SizeBytes > s.cfg.MaxUpload {
+		return nil, fieldError("size_bytes", fmt.Sprintf("must be at most %d", s.cfg.MaxUpload), "maximum")
+	}
+	if b.AltText != nil {
+		if err := checkText("alt_text", *b.AltText); err != nil {
+			return nil, err
+		}
+	}
+	id := uuid.Must(uuid.NewV7())
+	key := storageKey(id, ct)
+	now := s.clock()
+	expires := now.Add(s.cfg.UploadSessionTTL)
+	uploadURL, headers, err := s.store.PresignPut(ctx, key, ct, s.cfg.UploadSessionTTL)
+	if err != nil {
+		return nil, fmt.Errorf("media: sign an upload URL: %w", err)
+	}
+	c := s.read.Asset.Create().
+		SetID(id).SetKind(asset.Kind(kind)).SetContentType(ct).SetFilename(cleanFilename(b.Filename, id, ct)).
+		SetSizeBytes(b.SizeBytes).SetChecksumSha256(string(b.ChecksumSha256)).SetStorageKey(key).
+		SetVisibility(asset.VisibilityPrivate).SetStatus(asset.StatusPending).SetThumbnailState(asset.ThumbnailStateNone).
+		SetThumbnails(nil).SetUploadExpiresAt(expires).SetVersion(1).SetCreatedBy(by).SetCreatedAt(now).SetUpdatedAt(now).
+		SetNillableAltText(b.AltText)
+	if b.Visibility != nil {
+		c.SetVisibility(asset.Visibility(*b.Visibility))
+	}
+	if b.AttachedTo != nil {
+		c.SetAttachedType(asset.AttachedType(b.AttachedTo.ContentType)).SetAttachedID(b.AttachedTo.ContentId)
+	}
+	if _, err := c.Save(ctx); err != nil {
+		return nil, storeError("open an upload session", err)
+	}
+	return mediaapi.CreateUploadSession201JSONResponse{
+		Body:    mediaapi.UploadSession{AssetId: id, UploadUrl: uploadURL, Method: mediaapi.PUT, Headers: headers, ExpiresAt: expires},
+		Headers: mediaapi.CreateUploadSession201ResponseHeaders{Location: "/api/v1/media/assets/" + id.String()},
+	}, nil
+}
+
+// CompleteUpload implements mediaapi.StrictServerInterface: checks the uploaded object's size,
+// SHA-256 and type against the declaration and makes the asset ready, or failed.
+func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploadRequestObject) (mediaapi.CompleteUploadResponseObject, error) {
+	a, err := current(ctx, s.read, req.AssetId, req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case a.Status == asset.StatusReady:
+		return mediaapi.CompleteUpload200JSONResponse{Body: s.toAsset(a), Headers: mediaapi.CompleteUpload200ResponseHeaders{ETag: tag(a)}}, nil
+	case a.Status == asset.StatusFailed:
+		return nil, apierror.Conflict("the upload failed: " + deref(a.FailureReason))
+	case a.UploadExpiresAt != nil && s.now().After(*a.UploadExpiresAt):
+		return nil, apierror.Conflict("the upload session expired; open a new one")
+	}
+	info, err := s.store.Stat(ctx, a.StorageKey)
+	if errors.Is(err, objectstore.ErrNotFound) {
+		return nil, apierror.Conflict("nothing has been uploaded to the session's URL yet")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("media: look at the uploaded object: %w", err)
+	}
+	if info.Size != a.SizeBytes {
+		return nil, s.fail(ctx, a, fmt.Sprintf("the uploaded object has %d bytes, not the declared %d", info.Size, a.SizeBytes))
+	}
+	sum, head, err := s.digest(ctx, a.StorageKey)
+	if err != nil {
+		return nil, err
+	}
+	if sum != a.ChecksumSha256 {
+		return nil, s.fail(ctx, a, "the uploaded object's SHA-256 does not match the declared checksum")
+	}
+	ct, _, ok := mediatype.Sniff(head[:min(len(head), mediatype.SniffLen)])
+	if !ok || ct != a.ContentType {
+		found := "of no supported type"
+		if ok {
+			found = ct
+		}
+		return nil, s.fail(ctx, a, fmt.Sprintf("the uploaded bytes are %s, not the declared %s", found, a.ContentType))
+	}
+	u := s.read.Asset.UpdateOneID(a.ID).Where(asset.Version(a.Version), asset.StatusEQ(asset.StatusPending)).
+		SetStatus(asset.StatusReady).ClearUploadExpiresAt().AddVersion(1).SetUpdatedAt(s.clock())
+	if a.Kind == asset.KindImage {
+		if w, h, ok := thumbnail.Dimensions(bytes.NewReader(head)); ok && w <= 65535 && h <= 65535 {
+			u.SetWidth(int32(w)).SetHeight(int32(h))
+		}
+		if thumbnailable(a.ContentType) {
+			u.SetThumbnailState(asset.ThumbnailStatePending)
+		}
+	}
+	out, err := u.Save(ctx)
+	if mediadb.IsNotFound(err) {
+		return nil, apierror.PreconditionFailed("the asset changed while the upload was being completed; read it again")
+	}
+	if err != nil {
+		return nil, storeError("complete an upload", err)
+	}
+	return mediaapi.CompleteUpload200JSONResponse{Body: s.toAsset(out), Headers: mediaapi.CompleteUpload200ResponseHeaders{ETag: tag(out)}}, nil
+}
+
+// digest streams the object at key: its SHA-256 in hex and its first headLen bytes.
+func (s *Service) digest(ctx context.Context, key string) (string, []byte, error) {
+	rc, err := s.store.Open(ctx, key)
+	if err != nil {
+		return "", nil, fmt.Errorf("media: read the uploaded object: %w", err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	head := &bytes.Buffer{}
+	if _, err := io.Copy(h, io.TeeReader(rc, &limitedWriter{w: head, n: headLen})); err != nil {
+		return "", nil, fmt.Errorf("media: read the uploaded object: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), head.Bytes(), nil
+}
+
+// fail marks pending asset a failed for reason and deletes its bytes; the answer is a 409 with
+// the reason.
+func (s *Service) fail(ctx context.Context, a *mediadb.Asset, reason string) error {
+	_, err := s.read.Asset.Update().Where(asset.ID(a.ID), asset.Version(a.Version), asset.StatusEQ(asset.StatusPending)).
+		SetStatus(asset.StatusFailed).SetFailureReason(reason).ClearUploadExpiresAt().AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
+	if err != nil {
+		return storeError("record a failed upload", err)
+	}
+	if err := s.store.Delete(context.WithoutCancel(ctx), a.StorageKey); err != nil {
+		s.log.WarnContext(ctx, "could not delete the bytes of a failed upload", "asset_id", a.ID, "error", err)
+	}
+	return apierror.Conflict(reason)
+}
+
+// limitedWriter keeps the first n bytes written to it and drops the rest.
+type limitedWriter struct {
+	w *bytes.Buffer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if room := l.n - l.w.Len(); room > 0 {
+		l.w.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,129 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/mediamesh/mediamesh/ent/mediadb"
+	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
+	"github.com/mediamesh/mediamesh/ent/mediadb/predicate"
+	"github.com/mediamesh/mediamesh/ent/mediadb/schema"
+	"github.com/mediamesh/mediamesh/services/media/thumbnail"
+)
+
+// workBatch is how many assets one pass of the worker handles per kind of work.
+const workBatch = 20
+
+// Run makes the thumbnails of new images and reclaims expired upload sessions and old orphans, until
+// ctx ends. Several processes may run it: each change is a compare-and-swap on the asset's version,
+// and thumbnails of one asset always land at the same keys.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.WorkInterval)
+	defer t.Stop()
+	for {
+		s.thumbnails(ctx)
+		s.cleanup(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// thumbnails makes the thumbnails of the images waiting for them.
+func (s *Service) thumbnails(ctx context.Context) {
+	for ctx.Err() == nil {
+		rows, err := s.read.Asset.Query().Where(asset.ThumbnailStateEQ(asset.ThumbnailStatePending), asset.StatusEQ(asset.StatusReady)).
+			Order(mediadb.Asc(asset.FieldCreatedAt)).Limit(workBatch).All(ctx)
+		if err != nil {
+			s.log.WarnContext(ctx, "could not look for images without thumbnails", "error", err)
+			return
+		}
+		for _, a := range rows {
+			s.makeThumbnails(ctx, a)
+		}
+		if len(rows) < workBatch {
+			return
+		}
+	}
+}
+
+// makeThumbnails renders, stores and records the thumbnails of a. An image that cannot be decoded
+// is recorded `failed` (it stays usable; it just has no thumbnails).
+func (s *Service) makeThumbnails(ctx context.Context, a *mediadb.Asset) {
+	state, records, err := s.render(ctx, a)
+	if err != nil {
+		s.log.WarnContext(ctx, "thumbnails not made; retrying later", "asset_id", a.ID, "error", err)
+		return
+	}
+	_, err = s.read.Asset.Update().Where(asset.ID(a.ID), asset.Version(a.Version)).
+		SetThumbnailState(state).SetThumbnails(records).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "could not record thumbnails", "asset_id", a.ID, "error", err)
+	}
+}
+
+// render makes the thumbnails of a and stores them. An error is worth retrying (the store or the
+// original could not be read); an undecodable image is state failed.
+func (s *Service) render(ctx context.Context, a *mediadb.Asset) (asset.ThumbnailState, []schema.ThumbnailRecord, error) {
+	rc, err := s.store.Open(ctx, a.StorageKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("read the original: %w", err)
+	}
+	defer rc.Close()
+	renditions, err := thumbnail.Generate(rc, s.cfg.ThumbnailSizes)
+	if err != nil {
+		s.log.InfoContext(ctx, "image cannot be thumbnailed", "asset_id", a.ID, "error", err)
+		return asset.ThumbnailStateFailed, nil, nil
+	}
+	records := make([]schema.ThumbnailRecord, 0, len(renditions))
+	for _, r := range renditions {
+		key := path.Join(path.Dir(a.StorageKey), r.Size+".jpg")
+		if err := s.store.Put(ctx, key, bytes.NewReader(r.Data), int64(len(r.Data)), r.ContentType); err != nil {
+			return "", nil, fmt.Errorf("store the %s thumbnail: %w", r.Size, err)
+		}
+		records = append(records, schema.ThumbnailRecord{Size: r.Size, Width: int64(r.Width), Height: int64(r.Height), StorageKey: key, ContentType: r.ContentType})
+	}
+	return asset.ThumbnailStateDone, records, nil
+}
+
+// cleanup deletes the pending assets whose upload session expired and the orphans older than the
+// grace period, with their bytes and an asset.deleted event each.
+func (s *Service) cleanup(ctx context.Context) {
+	now := s.clock()
+	s.reclaim(ctx, reasonUploadExpired, asset.StatusEQ(asset.StatusPending), asset.UploadExpiresAtLT(now))
+	s.reclaim(ctx, reasonOrphaned, asset.OrphanedAtLT(now.Add(-s.cfg.OrphanGrace)), asset.AttachedIDIsNil())
+}
+
+// reclaim deletes the assets matching where, a batch at a time.
+func (s *Service) reclaim(ctx context.Context, reason string, where ...predicate.Asset) {
+	for ctx.Err() == nil {
+		rows, err := s.read.Asset.Query().Where(where...).Limit(workBatch).All(ctx)
+		if err != nil {
+			s.log.WarnContext(ctx, "could not look for assets to reclaim", "reason", reason, "error", err)
+			return
+		}
+		for _, a := range rows {
+			err := s.db.InTx(ctx, func(tx *sql.Tx) error { return s.deleteRow(ctx, s.txClient(tx), tx, a, reason) })
+			switch {
+			case errors.Is(err, errStale): // changed meanwhile (completed, re-attached): look again next pass
+				continue
+			case err != nil:
+				s.log.WarnContext(ctx, "could not reclaim an asset", "asset_id", a.ID, "reason", reason, "error", err)
+				return
+			}
+			s.deleteObjects(ctx, a)
+			s.log.InfoContext(ctx, "asset reclaimed", "asset_id", a.ID, "reason", reason)
+		}
+		if len(rows) < workBatch {
+			return
+		}
+	}
+}
