@@ -1,0 +1,253 @@
+package objectstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
+)
+
+// DefaultS3PartSize is the multipart part size when S3Config.PartSize is zero: 8 MiB.
+const DefaultS3PartSize int64 = 8 << 20
+
+// S3Config configures an S3 store.
+type S3Config struct {
+	// Endpoint is the service URL, e.g. http://127.0.0.1:7070 or https://s3.eu-west-1.amazonaws.com
+	// (scheme and host only). Buckets are addressed by path, or by virtual host on AWS and GCS.
+	Endpoint string
+	// Region signs requests; empty means us-east-1.
+	Region string
+	// Bucket holds every object of the store.
+	Bucket string
+	// AccessKey and SecretKey are static credentials (SigV4); both are required, since anonymous
+	// credentials cannot presign.
+	AccessKey, SecretKey string
+	// CreateBucket makes NewS3 create Bucket when it is missing (idempotent).
+	CreateBucket bool
+	// PresignEndpoint is the URL, scheme and host only, that presigned URLs point at, when clients
+	// reach the service at another address than this process does (SigV4 signs the host). Empty
+	// means Endpoint.
+	PresignEndpoint string
+	// PartSize is the part size of multipart uploads, which Put uses for objects larger than it and
+	// for every object of unknown size (then the largest object is 10,000 parts). Each such Put
+	// buffers up to one part in memory. Zero means DefaultS3PartSize; the minimum is 5 MiB.
+	PartSize int64
+}
+
+// S3 is a Store in one bucket of an S3-compatible service, through minio-go. Presigned URLs are
+// SigV4 query-signed URLs of the service itself; a presigned PUT signs the Content-Type header.
+type S3 struct {
+	client    *minio.Client
+	presigner *minio.Client // client, or one for PresignEndpoint
+	probe     *minio.Client // one attempt per request, so Ping answers promptly
+	bucket    string
+	partSize  uint64
+}
+
+var _ Store = (*S3)(nil)
+
+// NewS3 returns an S3 store; with cfg.CreateBucket it also creates the bucket when missing, which
+// needs the service to answer. Without it NewS3 does not contact the service: see Ping.
+func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
+	if err := s3utils.CheckValidBucketNameStrict(cfg.Bucket); err != nil {
+		return nil, fmt.Errorf("objectstore: s3: Bucket %q: %w", cfg.Bucket, err)
+	}
+	if cfg.AccessKey == "" || cfg.SecretKey == "" {
+		return nil, errors.New("objectstore: s3: AccessKey and SecretKey are required")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	partSize := cfg.PartSize
+	if partSize == 0 {
+		partSize = DefaultS3PartSize
+	}
+	if partSize < 5<<20 {
+		return nil, fmt.Errorf("objectstore: s3: PartSize %d is below the 5 MiB minimum", partSize)
+	}
+	client, err := newMinio(cfg.Endpoint, cfg, 0)
+	if err != nil {
+		return nil, err
+	}
+	probe, err := newMinio(cfg.Endpoint, cfg, 1)
+	if err != nil {
+		return nil, err
+	}
+	presigner := client
+	if cfg.PresignEndpoint != "" && cfg.PresignEndpoint != cfg.Endpoint {
+		if presigner, err = newMinio(cfg.PresignEndpoint, cfg, 0); err != nil {
+			return nil, err
+		}
+	}
+	s := &S3{client: client, presigner: presigner, probe: probe, bucket: cfg.Bucket, partSize: uint64(partSize)}
+	if cfg.CreateBucket {
+		if err := s.createBucket(ctx, cfg.Region); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// newMinio returns a client for endpoint that makes up to maxRetries attempts per request (0:
+// minio-go's default, 10). The region is fixed, so presigning never asks the service for the
+// bucket's location.
+func newMinio(endpoint string, cfg S3Config, maxRetries int) (*minio.Client, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return nil, fmt.Errorf("objectstore: s3: endpoint %q must be http(s)://host[:port]", endpoint)
+	}
+	c, err := minio.New(u.Host, &minio.Options{
+		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:     u.Scheme == "https",
+		Region:     cfg.Region,
+		MaxRetries: maxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("objectstore: s3: %w", err)
+	}
+	return c, nil
+}
+
+func (s *S3) createBucket(ctx context.Context, region string) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("objectstore: s3: bucket %q: %w", s.bucket, err)
+	}
+	if ok {
+		return nil
+	}
+	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: region})
+	if err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
+		return fmt.Errorf("objectstore: s3: create bucket %q: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// Put implements Store.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	ct, err := putContentType(contentType)
+	if err != nil {
+		return err
+	}
+	if size < -1 {
+		return fmt.Errorf("objectstore: s3: put %q: negative size %d", key, size)
+	}
+	opts := minio.PutObjectOptions{ContentType: ct, PartSize: s.partSize}
+	if _, err := s.client.PutObject(ctx, s.bucket, key, r, size, opts); err != nil {
+		return fmt.Errorf("objectstore: s3: put %q: %w", key, err)
+	}
+	return nil
+}
+
+// Open implements Store. The first request is sent before Open returns, so an absent object is
+// ErrNotFound here rather than on the first Read.
+func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err == nil {
+		_, err = obj.Stat()
+	}
+	if err != nil {
+		if obj != nil {
+			_ = obj.Close()
+		}
+		return nil, s3Error("open", key, err)
+	}
+	return obj, nil
+}
+
+// Stat implements Store.
+func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
+	if err := ValidateKey(key); err != nil {
+		return Info{}, err
+	}
+	oi, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return Info{}, s3Error("stat", key, err)
+	}
+	return Info{Key: key, Size: oi.Size, ContentType: oi.ContentType, ModTime: oi.LastModified, ETag: oi.ETag}, nil
+}
+
+// Delete implements Store.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+	if err != nil && minio.ToErrorResponse(err).Code != minio.NoSuchKey {
+		return fmt.Errorf("objectstore: s3: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// s3Error maps NoSuchKey to ErrNotFound.
+func s3Error(op, key string, err error) error {
+	if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
+		return fmt.Errorf("%w: %q", ErrNotFound, key)
+	}
+	return fmt.Errorf("objectstore: s3: %s %q: %w", op, key, err)
+}
+
+// PresignPut implements Store with a SigV4 presigned PUT whose signed headers include
+// Content-Type, so the service refuses the upload under any other content type.
+func (s *S3) PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (string, map[string]string, error) {
+	if err := ValidateKey(key); err != nil {
+		return "", nil, err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return "", nil, err
+	}
+	if contentType == "" {
+		return "", nil, errors.New("objectstore: presign put: content type is required")
+	}
+	if err := checkContentType(contentType); err != nil {
+		return "", nil, err
+	}
+	u, err := s.presigner.PresignHeader(ctx, http.MethodPut, s.bucket, key, ttl, nil,
+		http.Header{"Content-Type": {contentType}})
+	if err != nil {
+		return "", nil, fmt.Errorf("objectstore: s3: presign put %q: %w", key, err)
+	}
+	return u.String(), map[string]string{"Content-Type": contentType}, nil
+}
+
+// PresignGet implements Store.
+func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	if err := ValidateKey(key); err != nil {
+		return "", err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return "", err
+	}
+	u, err := s.presigner.PresignedGetObject(ctx, s.bucket, key, ttl, nil)
+	if err != nil {
+		return "", fmt.Errorf("objectstore: s3: presign get %q: %w", key, err)
+	}
+	return u.String(), nil
+}
+
+// Ping implements Store: the service answers, accepts the credentials and has the bucket. It makes
+// one attempt, without minio-go's retries.
+func (s *S3) Ping(ctx context.Context) error {
+	ok, err := s.probe.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("objectstore: s3: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("objectstore: s3: bucket %q does not exist", s.bucket)
+	}
+	return nil
+}

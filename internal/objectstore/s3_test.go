@@ -1,0 +1,184 @@
+package objectstore_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mediamesh/mediamesh/internal/objectstore"
+)
+
+func TestS3Multipart(t *testing.T) {
+	s, _ := newS3(t)
+	data := randomBytes(12 << 20)
+	// 12 MiB in DefaultS3PartSize (8 MiB) parts: two parts, so the ETag is an MD5 of MD5s, "-2".
+	for _, unknown := range []bool{false, true} {
+		var r io.Reader = bytes.NewReader(data)
+		key, size := "big/known.bin", int64(len(data))
+		if unknown {
+			key, size, r = "big/unknown.bin", -1, readerOnly{r}
+		}
+		if err := s.Put(t.Context(), key, r, size, "video/mp4"); err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Stat(t.Context(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(info.ETag, "-2") {
+			t.Errorf("%s: ETag %q, want a two-part multipart ETag (…-2)", key, info.ETag)
+		}
+	}
+	mustPut(t, s, "small.bin", data[:1<<20], "application/octet-stream")
+	if info, err := s.Stat(t.Context(), "small.bin"); err != nil || strings.Contains(info.ETag, "-") {
+		t.Errorf("1 MiB object: Stat = %+v, %v; want a single-part ETag", info, err)
+	}
+}
+
+// VersityGW checks a presigned PUT's Content-Type like S3 does: it is a signed header, so any
+// other value (or none) makes the signature differ (403 SignatureDoesNotMatch).
+func TestS3PresignedPutContentTypeMismatch(t *testing.T) {
+	s, _ := newS3(t)
+	putURL, _, err := s.PresignPut(t.Context(), "ct/a.png", "image/png", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(putURL)
+	if signed := u.Query().Get("X-Amz-SignedHeaders"); signed != "content-type;host" {
+		t.Errorf("X-Amz-SignedHeaders = %q, want content-type;host", signed)
+	}
+	for _, ct := range []string{"text/html", "image/png; charset=utf-8", "image/PNG", ""} {
+		h := map[string]string{}
+		if ct != "" {
+			h["Content-Type"] = ct
+		}
+		status, _, body := do(t, http.MethodPut, putURL, []byte("<html>"), h)
+		if status != http.StatusForbidden || !bytes.Contains(body, []byte("<Code>SignatureDoesNotMatch</Code>")) {
+			t.Errorf("PUT with Content-Type %q = %d %s, want 403 SignatureDoesNotMatch", ct, status, body)
+		}
+		if testing.Verbose() {
+			t.Logf("Content-Type %q: %d %.200s", ct, status, body)
+		}
+	}
+	// Nor can the uploader add x-amz-* headers (an ACL, metadata) that were not signed.
+	status, _, body := do(t, http.MethodPut, putURL, []byte("png"),
+		map[string]string{"Content-Type": "image/png", "X-Amz-Acl": "public-read"})
+	if status != http.StatusForbidden {
+		t.Errorf("PUT with an unsigned x-amz-acl = %d %s, want 403", status, body)
+	}
+	assertAbsent(t, s, "ct/a.png")
+}
+
+func TestS3PresignEndpoint(t *testing.T) {
+	_, cfg := newS3(t)
+	public := strings.Replace(cfg.Endpoint, "127.0.0.1", "localhost", 1)
+	cfg.PresignEndpoint = public
+	s, err := objectstore.NewS3(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putURL, headers, err := s.PresignPut(t.Context(), "pe/a.txt", "text/plain", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(putURL, public+"/") {
+		t.Fatalf("presigned URL %s does not use PresignEndpoint %s", putURL, public)
+	}
+	if status, _, body := do(t, http.MethodPut, putURL, []byte("hello"), headers); status != http.StatusOK {
+		t.Fatalf("PUT through PresignEndpoint = %d %s", status, body)
+	}
+	getURL, err := s.PresignGet(t.Context(), "pe/a.txt", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := do(t, http.MethodGet, getURL, nil, nil); status != http.StatusOK || string(body) != "hello" {
+		t.Errorf("GET through PresignEndpoint = %d %q", status, body)
+	}
+	// The host is signed: the same URL sent to the internal address is refused.
+	internal := strings.Replace(getURL, public, cfg.Endpoint, 1)
+	if status, _, _ := do(t, http.MethodGet, internal, nil, nil); status != http.StatusForbidden {
+		t.Errorf("GET of a URL signed for %s at %s = %d, want 403", public, cfg.Endpoint, status)
+	}
+}
+
+func TestS3BucketAndPing(t *testing.T) {
+	_, cfg := newS3(t)
+	if _, err := objectstore.NewS3(t.Context(), cfg); err != nil {
+		t.Errorf("CreateBucket on an existing bucket: %v", err)
+	}
+
+	missing := cfg
+	missing.Bucket, missing.CreateBucket = cfg.Bucket+"-missing", false
+	s, err := objectstore.NewS3(t.Context(), missing)
+	if err != nil {
+		t.Fatalf("NewS3 without CreateBucket must not contact the service: %v", err)
+	}
+	if err := s.Ping(t.Context()); err == nil {
+		t.Error("Ping with a missing bucket succeeded")
+	}
+
+	wrong := cfg
+	wrong.SecretKey, wrong.CreateBucket = "wrong-secret-key", false
+	if s, err = objectstore.NewS3(t.Context(), wrong); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err == nil {
+		t.Error("Ping with a wrong secret key succeeded")
+	}
+
+	down := cfg
+	down.Endpoint, down.CreateBucket = "http://"+freeAddr(t), false
+	if s, err = objectstore.NewS3(t.Context(), down); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping of a closed port succeeded")
+	} else if d := time.Since(start); d > time.Second {
+		t.Errorf("Ping of a closed port took %s; it should fail at once", d)
+	}
+}
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestNewS3Config(t *testing.T) {
+	good := objectstore.S3Config{Endpoint: "http://127.0.0.1:7070", Bucket: "media", AccessKey: "ak", SecretKey: "sk"}
+	if _, err := objectstore.NewS3(t.Context(), good); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	for name, edit := range map[string]func(*objectstore.S3Config){
+		"no scheme":          func(c *objectstore.S3Config) { c.Endpoint = "127.0.0.1:7070" },
+		"ftp":                func(c *objectstore.S3Config) { c.Endpoint = "ftp://127.0.0.1" },
+		"path":               func(c *objectstore.S3Config) { c.Endpoint = "http://127.0.0.1:7070/s3" },
+		"bad presign":        func(c *objectstore.S3Config) { c.PresignEndpoint = "media.example.com" },
+		"no bucket":          func(c *objectstore.S3Config) { c.Bucket = "" },
+		"invalid bucket":     func(c *objectstore.S3Config) { c.Bucket = "Bad_Bucket" },
+		"no access key":      func(c *objectstore.S3Config) { c.AccessKey = "" },
+		"no secret key":      func(c *objectstore.S3Config) { c.SecretKey = "" },
+		"part size too low":  func(c *objectstore.S3Config) { c.PartSize = 1 << 20 },
+		"negative part size": func(c *objectstore.S3Config) { c.PartSize = -1 },
+	} {
+		c := good
+		edit(&c)
+		if _, err := objectstore.NewS3(t.Context(), c); err == nil {
+			t.Errorf("%s: NewS3(%+v) succeeded", name, c)
+		}
+	}
+}
