@@ -2,6 +2,7 @@ package mediamesh
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,8 @@ type Config struct {
 	Tracing         TracingConfig  `yaml:"tracing"`
 	Metadata        MetadataConfig `yaml:"metadata"`
 	CMS             CMSConfig      `yaml:"cms"`
+	Media           MediaConfig    `yaml:"media"`
+	Ingest          IngestConfig   `yaml:"ingest"`
 	OutboxRetention time.Duration  `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
 	MigrateOnStart  bool           `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
 }
@@ -46,6 +49,42 @@ type Config struct {
 type CMSConfig struct {
 	SchedulerInterval time.Duration `yaml:"scheduler_interval" help:"how often scheduled programs and episodes that are due get published"`
 	PurgeAfter        time.Duration `yaml:"purge_after" help:"soft-deleted content older than this is purged for good; 0 keeps it until an ADMIN purges it"`
+}
+
+// MediaConfig configures the media service and its store: S3-compatible when media.s3.endpoint is
+// set, else files under data_dir/media served with signed URLs by the discovery gateway (all mode)
+// or the media service's own listener (split) at local_base_url.
+type MediaConfig struct {
+	PublicBaseURL    string        `yaml:"public_base_url" help:"CDN base URL of public assets (public_url = this + / + storage key); empty: local_base_url"`
+	LocalBaseURL     string        `yaml:"local_base_url" help:"absolute URL where the local store is served (the /media path of the discovery gateway, or of the media service when split)"`
+	SigningKey       string        `yaml:"signing_key" secret:"true" help:"HMAC key (32+ bytes) of the local store's signed URLs; empty: generated once under data_dir"`
+	UploadSessionTTL time.Duration `yaml:"upload_session_ttl" help:"how long a pre-signed upload URL is valid"`
+	OnContentPurge   string        `yaml:"on_content_purge" help:"what happens to the assets of purged content: orphan (reclaimed after orphan_grace) or delete"`
+	OrphanGrace      time.Duration `yaml:"orphan_grace" help:"how long orphaned assets are kept before the cleanup deletes them"`
+	S3               S3Config      `yaml:"s3"`
+}
+
+// S3Config selects an S3-compatible media store.
+type S3Config struct {
+	Endpoint        string `yaml:"endpoint" help:"S3 service URL, e.g. http://127.0.0.1:7070; empty: local disk"`
+	PresignEndpoint string `yaml:"presign_endpoint" help:"URL clients reach S3 at, for pre-signed URLs; empty: endpoint"`
+	Region          string `yaml:"region" help:"S3 region"`
+	Bucket          string `yaml:"bucket" help:"bucket of the media store (created when missing)"`
+	AccessKey       string `yaml:"access_key" secret:"true" help:"S3 access key"`
+	SecretKey       string `yaml:"secret_key" secret:"true" help:"S3 secret key"`
+}
+
+// IngestConfig configures the ingest service. It writes drafts through the CMS and media services
+// as a service account that the auth service keeps in line with account_email and account_password.
+type IngestConfig struct {
+	AccountEmail    string        `yaml:"account_email" help:"the EDITOR account ingest works as"`
+	AccountPassword string        `yaml:"account_password" secret:"true" help:"its password, the same in the auth and ingest processes; empty in all mode: a new random one at each start"`
+	CredentialsKey  string        `yaml:"credentials_key" secret:"true" help:"base64 of the 32-byte key that seals source credentials; empty in all mode: generated once under data_dir"`
+	YouTubeBaseURL  string        `yaml:"youtube_base_url" help:"YouTube Data API v3 root"`
+	PollInterval    time.Duration `yaml:"poll_interval" help:"how often due sources and queued runs are looked for"`
+	FetchTimeout    time.Duration `yaml:"fetch_timeout" help:"time limit of one upstream request, body included"`
+	MaxFetchBytes   int           `yaml:"max_fetch_bytes" help:"size limit of one upstream response"`
+	AllowLoopback   bool          `yaml:"allow_loopback" help:"let ingest fetch from loopback addresses; for tests only (private, link-local and metadata addresses stay refused)"`
 }
 
 // MetadataConfig configures the metadata service.
@@ -166,11 +205,19 @@ func Default() Config {
 			SignupEnabled: true, AdminEmail: "admin@mediamesh.local", HashConcurrency: 2,
 			LoginRate: "10/min", LoginBurst: 5,
 		},
-		Redis:          RedisConfig{FailOpen: true},
-		Kafka:          KafkaConfig{Partitions: 3},
-		Tracing:        TracingConfig{SampleRatio: 1},
-		Metadata:       MetadataConfig{Languages: []string{"ar", "en"}},
-		CMS:            CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour},
+		Redis:    RedisConfig{FailOpen: true},
+		Kafka:    KafkaConfig{Partitions: 3},
+		Tracing:  TracingConfig{SampleRatio: 1},
+		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
+		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour},
+		Media: MediaConfig{
+			LocalBaseURL: "http://localhost:8080/media", UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
+			S3: S3Config{Region: "us-east-1", Bucket: "mediamesh-media"},
+		},
+		Ingest: IngestConfig{
+			AccountEmail: "ingest@mediamesh.local", YouTubeBaseURL: "https://www.googleapis.com/youtube/v3",
+			PollInterval: 5 * time.Second, FetchTimeout: 30 * time.Second, MaxFetchBytes: 20 << 20,
+		},
 		MigrateOnStart: true,
 	}
 }
@@ -310,6 +357,12 @@ func (c *Config) Validate() error {
 	if c.CMS.SchedulerInterval <= 0 || c.CMS.PurgeAfter < 0 {
 		errs = append(errs, errors.New("cms.scheduler_interval must be positive and cms.purge_after not negative"))
 	}
+	if err := c.validateMedia(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateIngest(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Kafka.Partitions < 1 {
 		errs = append(errs, errors.New("kafka.partitions: must be at least 1"))
 	}
@@ -325,6 +378,72 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("services.%s.url: %q is not an http(s) URL", s, ep.URL))
 			}
 		}
+	}
+	return errors.Join(errs...)
+}
+
+func httpURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (c *Config) validateMedia() error {
+	m := c.Media
+	var errs []error
+	if !httpURL(m.LocalBaseURL) {
+		errs = append(errs, fmt.Errorf("media.local_base_url: %q is not an http(s) URL", m.LocalBaseURL))
+	}
+	if m.PublicBaseURL != "" && !httpURL(m.PublicBaseURL) {
+		errs = append(errs, fmt.Errorf("media.public_base_url: %q is not an http(s) URL", m.PublicBaseURL))
+	}
+	if m.SigningKey != "" && len(m.SigningKey) < 32 {
+		errs = append(errs, errors.New("media.signing_key: must be at least 32 bytes"))
+	}
+	if m.OnContentPurge != "orphan" && m.OnContentPurge != "delete" {
+		errs = append(errs, fmt.Errorf("media.on_content_purge: %q is not orphan or delete", m.OnContentPurge))
+	}
+	if m.UploadSessionTTL < time.Minute || m.UploadSessionTTL > 7*24*time.Hour || m.OrphanGrace <= 0 {
+		errs = append(errs, errors.New("media.upload_session_ttl must be between 1m and 168h and media.orphan_grace positive"))
+	}
+	if s := m.S3; s.Endpoint != "" {
+		if !httpURL(s.Endpoint) || (s.PresignEndpoint != "" && !httpURL(s.PresignEndpoint)) {
+			errs = append(errs, errors.New("media.s3.endpoint and presign_endpoint: want http(s)://host:port"))
+		}
+		if s.Bucket == "" || s.AccessKey == "" || s.SecretKey == "" {
+			errs = append(errs, errors.New("media.s3: bucket, access_key and secret_key are required with an endpoint"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateIngest() error {
+	in := c.Ingest
+	var errs []error
+	if !strings.Contains(in.AccountEmail, "@") {
+		errs = append(errs, fmt.Errorf("ingest.account_email: %q is not an email address", in.AccountEmail))
+	}
+	if in.AccountPassword != "" && len(in.AccountPassword) < 12 {
+		errs = append(errs, errors.New("ingest.account_password: must be at least 12 characters"))
+	}
+	if in.CredentialsKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(in.CredentialsKey); err != nil || len(k) != 32 {
+			errs = append(errs, errors.New("ingest.credentials_key: want the base64 of 32 bytes (openssl rand -base64 32)"))
+		}
+	}
+	if !httpURL(in.YouTubeBaseURL) {
+		errs = append(errs, fmt.Errorf("ingest.youtube_base_url: %q is not an http(s) URL", in.YouTubeBaseURL))
+	}
+	if in.PollInterval <= 0 || in.FetchTimeout <= 0 || in.MaxFetchBytes <= 0 {
+		errs = append(errs, errors.New("ingest.poll_interval, fetch_timeout and max_fetch_bytes must be positive"))
+	}
+	// Ingest without auth beside it logs in to another process, which must know the same password;
+	// ingest on a shared database may run as several processes, which must seal with the same key.
+	here := func(s string) bool { return contains(c.Target, TargetAll) || contains(c.Target, s) }
+	if here(ServiceIngest) && !here(ServiceAuth) && in.AccountPassword == "" {
+		errs = append(errs, errors.New("ingest.account_password: required when ingest runs without auth in the same process (set the same value for the auth process)"))
+	}
+	if here(ServiceIngest) && c.Services.Ingest.DatabaseURL != "" && in.CredentialsKey == "" {
+		errs = append(errs, errors.New("ingest.credentials_key: required when ingest has a database_url (every ingest process must seal with the same key)"))
 	}
 	return errors.Join(errs...)
 }

@@ -218,6 +218,8 @@ func TestContentLifecycleSplit(t *testing.T) {
 	base.Auth.AdminPassword = "split lifecycle admin password"
 	base.Gateway.RateLimits = false // the test polls the public side every 5ms
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@split.test", time.Now().UnixNano())
+	base.Ingest.AccountPassword = "split ingest account password"
+	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	services := []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia, ServiceIngest}
 	for _, s := range services {
 		ep := base.Services.Endpoint(s)
@@ -228,9 +230,7 @@ func TestContentLifecycleSplit(t *testing.T) {
 		cfg := base
 		cfg.Target = []string{s}
 		cfg.DataDir = t.TempDir()
-		if s != ServiceMedia && s != ServiceIngest { // no database yet; search gets PostgreSQL full text
-			cfg.Services.Endpoint(s).DatabaseURL = databasetest.PostgresURL(t)
-		}
+		cfg.Services.Endpoint(s).DatabaseURL = databasetest.PostgresURL(t) // search gets PostgreSQL full text
 		start(t, cfg)
 	}
 	gw := base

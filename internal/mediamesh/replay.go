@@ -50,7 +50,7 @@ func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) er
 		if err != nil {
 			return err
 		}
-		c, ok := svc.(consumer)
+		c, ok := svc.(readModel)
 		if !ok {
 			return fmt.Errorf("%s does not consume events", name)
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/idempotency"
 	"github.com/mediamesh/mediamesh/internal/inbox"
+	"github.com/mediamesh/mediamesh/internal/objectstore"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
@@ -55,10 +57,15 @@ type runner interface {
 	Run(ctx context.Context) error
 }
 
-// consumer is a service that builds a read model from events.
+// consumer is a service that consumes events.
 type consumer interface {
 	Topics() []string
 	HandleEvent(ctx context.Context, m eventbus.Message) error
+}
+
+// readModel is a consumer that builds a read model from events, which a replay rebuilds.
+type readModel interface {
+	consumer
 	Reset(ctx context.Context) error // empties the read model, for a replay
 }
 
@@ -117,6 +124,11 @@ type platform struct {
 	// look them up when they send a request.
 	handlers map[string]http.Handler
 	closers  []func() error
+	// localMedia is the media store on local disk, when the media service runs here without S3; its
+	// handler serves signed and public URLs under media.local_base_url.
+	localMedia *objectstore.Local
+	// ingestPassword is the password of the ingest service account in this process.
+	ingestPassword string
 }
 
 // migrations lists the migrations of service name's database of dialect d: its own tables, the
@@ -133,6 +145,10 @@ func migrations(name string, d database.Dialect) []database.Migrations {
 		return []database.Migrations{cms.Migrations, out}
 	case ServiceMetadata:
 		return []database.Migrations{metadata.Migrations, out}
+	case ServiceMedia:
+		return []database.Migrations{media.Migrations, out, in}
+	case ServiceIngest:
+		return []database.Migrations{ingest.Migrations, out}
 	case ServiceDiscovery:
 		return []database.Migrations{discovery.Migrations, out, in}
 	case ServiceSearch:
@@ -201,11 +217,15 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		if err != nil {
 			return nil, err
 		}
-		return auth.New(ctx, auth.Config{
+		cfg := auth.Config{
 			Issuer: a.Issuer, Audience: a.Audience, AccessTTL: a.AccessTTL, RefreshTTL: a.RefreshTTL, KeyRotation: a.KeyRotation,
 			SignupEnabled: a.SignupEnabled, AdminEmail: a.AdminEmail, AdminPassword: a.AdminPassword, HashConcurrency: a.HashConcurrency,
 			LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
-		}, auth.Deps{DB: db, Limiter: p.limiter, Log: p.log.With("service", name)})
+		}
+		if pw := p.ingestAccountPassword(); pw != "" {
+			cfg.ServiceAccounts = []auth.ServiceAccount{{Email: p.cfg.Ingest.AccountEmail, Password: pw, DisplayName: "Ingest service", Roles: []string{"EDITOR"}}}
+		}
+		return auth.New(ctx, cfg, auth.Deps{DB: db, Limiter: p.limiter, Log: p.log.With("service", name)})
 	case ServiceCMS:
 		db, err := p.database(ctx, name)
 		if err != nil {
@@ -228,9 +248,9 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		}
 		return metadata.New(metadata.Config{Languages: p.cfg.Metadata.Languages}, metadata.Deps{DB: db, Log: p.log.With("service", name)})
 	case ServiceMedia:
-		return media.New(), nil
+		return p.newMedia(ctx)
 	case ServiceIngest:
-		return ingest.New(), nil
+		return p.newIngest(ctx)
 	case ServiceDiscovery:
 		db, err := p.database(ctx, name)
 		if err != nil {
@@ -444,6 +464,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		case GatewayDiscovery:
 			h, err = public.New(gcfg)
 			addr = cfg.Gateway.DiscoveryAddr
+			if err == nil && p.localMedia != nil {
+				h = p.withLocalMedia(h)
+			}
 		case GatewayCMS:
 			h, err = cmsadmin.New(gcfg)
 			addr = cfg.Gateway.CMSAddr
@@ -465,7 +488,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		servers = append(servers, srv)
 	}
 	for _, s := range plan.Listening {
-		srv := &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: handlers[s], Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red}
+		h := handlers[s]
+		if s == ServiceMedia && p.localMedia != nil && !contains(plan.Gateways, GatewayDiscovery) {
+			h = p.withLocalMedia(h) // split: the media service serves its own files
+		}
+		srv := &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: h, Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red}
 		if db := p.dbs[s]; db != nil {
 			srv.AddReadinessCheck(s+"-database", db.PingContext)
 		}
@@ -552,6 +579,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	wg.Wait()
 	log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// withLocalMedia serves the local media store's signed and public URLs at the path of
+// media.local_base_url, and everything else with h.
+func (p *platform) withLocalMedia(h http.Handler) http.Handler {
+	prefix := "/media"
+	if u, err := url.Parse(p.cfg.Media.LocalBaseURL); err == nil && u.Path != "" {
+		prefix = strings.TrimRight(u.Path, "/")
+	}
+	files := http.StripPrefix(prefix, p.localMedia.Handler())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, prefix+"/") {
+			files.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func displayAddr(a net.Addr) string {

@@ -337,3 +337,29 @@ func checkText(field, v string) error {
 	}
 	return nil
 }
+
+// PublicKey reports whether key holds bytes of a public, ready asset (its original or one of its
+// thumbnails): the local store serves those without a signature.
+func (s *Service) PublicKey(ctx context.Context, key string) bool {
+	parts := strings.Split(key, "/")
+	if len(parts) != 3 || parts[0] != "assets" {
+		return false
+	}
+	id, err := uuid.Parse(parts[1])
+	if err != nil {
+		return false
+	}
+	a, err := s.read.Asset.Get(ctx, id)
+	if err != nil || a.Visibility != asset.VisibilityPublic || a.Status != asset.StatusReady {
+		return false
+	}
+	if a.StorageKey == key {
+		return true
+	}
+	for _, t := range a.Thumbnails {
+		if t.StorageKey == key {
+			return true
+		}
+	}
+	return false
+}

@@ -16,6 +16,9 @@ import (
 	"github.com/mediamesh/mediamesh/services/media/thumbnail"
 )
 
+// maxThumbnailHeight is the largest thumbnail height the contract allows.
+const maxThumbnailHeight = 4096
+
 // workBatch is how many assets one pass of the worker handles per kind of work.
 const workBatch = 20
 
@@ -79,12 +82,18 @@ func (s *Service) render(ctx context.Context, a *mediadb.Asset) (asset.Thumbnail
 	}
 	defer rc.Close()
 	renditions, err := thumbnail.Generate(rc, s.cfg.ThumbnailSizes)
-	if err != nil {
+	switch {
+	case errors.Is(err, thumbnail.ErrCorrupt) || errors.Is(err, thumbnail.ErrUnsupported) || errors.Is(err, thumbnail.ErrTooLarge):
 		s.log.InfoContext(ctx, "image cannot be thumbnailed", "asset_id", a.ID, "error", err)
 		return asset.ThumbnailStateFailed, nil, nil
+	case err != nil:
+		return "", nil, fmt.Errorf("read the original: %w", err)
 	}
 	records := make([]schema.ThumbnailRecord, 0, len(renditions))
 	for _, r := range renditions {
+		if r.Height > maxThumbnailHeight { // a very tall image: the contract's thumbnails are at most 4096 px high
+			continue
+		}
 		key := path.Join(path.Dir(a.StorageKey), r.Size+".jpg")
 		if err := s.store.Put(ctx, key, bytes.NewReader(r.Data), int64(len(r.Data)), r.ContentType); err != nil {
 			return "", nil, fmt.Errorf("store the %s thumbnail: %w", r.Size, err)
