@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/cache"
@@ -142,7 +143,7 @@ func migrations(name string, d database.Dialect) []database.Migrations {
 	case ServiceAuth:
 		return []database.Migrations{auth.Migrations, out}
 	case ServiceCMS:
-		return []database.Migrations{cms.Migrations, out}
+		return []database.Migrations{cms.Migrations, out, in}
 	case ServiceMetadata:
 		return []database.Migrations{metadata.Migrations, out}
 	case ServiceMedia:
@@ -239,8 +240,16 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		if err != nil {
 			return nil, err
 		}
+		hc, base, err = p.client(name, ServiceMedia)
+		if err != nil {
+			return nil, err
+		}
+		assets, err := mediaapi.NewClientWithResponses(base, mediaapi.WithHTTPClient(hc))
+		if err != nil {
+			return nil, err
+		}
 		return cms.New(cms.Config{SchedulerInterval: p.cfg.CMS.SchedulerInterval, PurgeAfter: p.cfg.CMS.PurgeAfter},
-			cms.Deps{DB: db, Metadata: meta, Log: p.log.With("service", name)})
+			cms.Deps{DB: db, Metadata: meta, Media: assets, Log: p.log.With("service", name)})
 	case ServiceMetadata:
 		db, err := p.database(ctx, name)
 		if err != nil {

@@ -38,7 +38,7 @@ var fronts = map[string][]string{
 
 // calls lists the services each service calls over HTTP (through their generated clients).
 var calls = map[string][]string{
-	ServiceCMS:    {ServiceMetadata},
+	ServiceCMS:    {ServiceMetadata, ServiceMedia},
 	ServiceIngest: {ServiceAuth, ServiceCMS, ServiceMedia},
 }
 

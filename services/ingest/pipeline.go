@@ -68,7 +68,7 @@ func (s *Service) ingest(ctx context.Context, src *ingestdb.Source, r *ingestdb.
 			return o
 		}
 		o.seen++
-		s.item(ctx, src, programID, it, byGUID[it.GUID], &next, r.FullRefresh, o)
+		s.item(ctx, src, programID, it, byGUID[it.GUID], &next, o)
 	}
 	if o.failed > 0 {
 		o.status = run.StatusPartial
@@ -218,11 +218,12 @@ func (s *Service) program(ctx context.Context, src *ingestdb.Source, ch feed.Cha
 	return id, nil
 }
 
-// item creates or updates the draft episode of it; known is what an earlier run made of it.
-func (s *Service) item(ctx context.Context, src *ingestdb.Source, programID uuid.UUID, it feed.Item, known *ingestdb.Item, next *int32, full bool, o *outcome) {
+// item creates or updates the draft episode of it; known is what an earlier run made of it. An
+// item already ingested, unchanged and with its thumbnail is skipped.
+func (s *Service) item(ctx context.Context, src *ingestdb.Source, programID uuid.UUID, it feed.Item, known *ingestdb.Item, next *int32, o *outcome) {
 	hash := itemHash(it)
 	switch {
-	case known != nil && known.ContentHash == hash && !full && (known.ThumbnailAssetID != nil || it.ImageURL == ""):
+	case known != nil && known.ContentHash == hash && (known.ThumbnailAssetID != nil || it.ImageURL == ""):
 		o.skipped++
 		return
 	case known != nil:
@@ -315,7 +316,7 @@ func (s *Service) updateEpisode(ctx context.Context, known *ingestdb.Item, it fe
 		}
 		b, _ := json.Marshal(patch)
 		tag := fmt.Sprintf("%q", fmt.Sprint(version))
-		resp, err := s.cfg.CMS.UpdateEpisodeWithBodyWithResponse(ctx, known.EpisodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/merge-patch+json", bytes.NewReader(b))
+		resp, err := s.cfg.CMS.UpdateEpisodeWithBodyWithResponse(ctx, known.EpisodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
 		if err != nil {
 			return err
 		}
@@ -343,8 +344,11 @@ func (s *Service) thumbnail(ctx context.Context, rec *ingestdb.Item, episodeID u
 	}
 	b, _ := json.Marshal(map[string]any{"thumbnail_asset_id": asset})
 	tag := fmt.Sprintf("%q", fmt.Sprint(version))
-	resp, err := s.cfg.CMS.UpdateEpisodeWithBodyWithResponse(ctx, episodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/merge-patch+json", bytes.NewReader(b))
-	if err != nil || resp.JSON200 == nil {
+	resp, err := s.cfg.CMS.UpdateEpisodeWithBodyWithResponse(ctx, episodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
+	if err == nil && resp.JSON200 == nil {
+		err = fmt.Errorf("the CMS answered %d: %s", resp.StatusCode(), problem(resp.Body))
+	}
+	if err != nil {
 		s.log.WarnContext(ctx, "could not set an episode thumbnail", "episode_id", episodeID, "error", err)
 		return
 	}
@@ -368,7 +372,8 @@ func (s *Service) image(ctx context.Context, imageURL, contentType string, conte
 	}
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename=%q`, name))
-	h.Set("Content-Type", "application/octet-stream")
+	// The media service types the file by its bytes; the part still names a type its contract allows.
+	h.Set("Content-Type", http.DetectContentType(resp.Body))
 	part, err := w.CreatePart(h)
 	if err != nil {
 		return uuid.Nil, err
@@ -405,7 +410,7 @@ func (s *Service) setCover(ctx context.Context, id, asset uuid.UUID) error {
 	}
 	tag := fmt.Sprintf("%q", fmt.Sprint(cur.JSON200.Version))
 	b, _ := json.Marshal(map[string]any{"cover_asset_id": asset})
-	resp, err := s.cfg.CMS.UpdateProgramWithBodyWithResponse(ctx, id, &cmsapi.UpdateProgramParams{IfMatch: &tag}, "application/merge-patch+json", bytes.NewReader(b))
+	resp, err := s.cfg.CMS.UpdateProgramWithBodyWithResponse(ctx, id, &cmsapi.UpdateProgramParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
