@@ -226,6 +226,16 @@ else
   DB_NOTE="SQLite under $DIR/<service>/"
 fi
 
+# The ingest service account's password (auth and ingest must agree) and the key that seals source
+# credentials, kept under $DIR so restarts and a shared PostgreSQL see the same ones; a configured
+# MEDIAMESH_INGEST_* variable wins.
+secret() { # secret NAME: the base64 secret in $DIR/NAME, created on first use
+  [[ -s "$DIR/$1" ]] || { mkdir -p "$DIR"; (umask 077; head -c 32 /dev/urandom | base64 >"$DIR/$1"); }
+  cat "$DIR/$1"
+}
+INGEST_PASSWORD="${MEDIAMESH_INGEST_ACCOUNT_PASSWORD:-$(secret ingest-account.password)}"
+INGEST_KEY="${MEDIAMESH_INGEST_CREDENTIALS_KEY:-$(secret ingest-credentials.key)}"
+
 # ---- start --------------------------------------------------------------------------------------
 start() { # start TARGET: run bin/mediamesh --target=TARGET in the background with the wiring
   local t="$1" s k logf="$LOGS/$1.log"
@@ -241,6 +251,9 @@ start() { # start TARGET: run bin/mediamesh --target=TARGET in the background wi
       export "MEDIAMESH_SERVICES_${k}_ADDR=$LISTEN_HOST:${PORT[$s]}"
       export "MEDIAMESH_SERVICES_${k}_URL=$(url_of "$s")"
     done
+    export MEDIAMESH_INGEST_ACCOUNT_PASSWORD="$INGEST_PASSWORD" MEDIAMESH_INGEST_CREDENTIALS_KEY="$INGEST_KEY"
+    # The media service serves its local store itself (no S3 here).
+    export MEDIAMESH_MEDIA_LOCAL_BASE_URL="$(url_of media)/media"
     if [[ "$t" != *-gateway ]]; then
       export "MEDIAMESH_SERVICES_$(env_key "$t")_DATABASE_URL=${DBURL[$t]:-}"
     fi

@@ -88,7 +88,8 @@ for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
   # which the check reads as "created resource not found". On the CMS gateway use_after_free is off
   # too: programs and episodes are soft-deleted and stay readable until purged (the contract), and
   # Schemathesis applies per-operation check settings to neither of its stateful checks; the
-  # resources deleted for good there get a use_after_free run of their own below.
+  # resources deleted for good there (categories, users, assets, sources) get a use_after_free run of
+  # their own below.
   exclude=ensure_resource_availability
   [ "$name" = cms ] && exclude=ensure_resource_availability,use_after_free
   run_st "$name-rest" "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" \
@@ -97,7 +98,7 @@ for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
 done
 run_st cms-hard-deletes "http://127.0.0.1:$CMS_PORT/openapi.json" --url "http://127.0.0.1:$CMS_PORT" \
   -H "Authorization: Bearer $TOKEN" --phases stateful --checks use_after_free,not_a_server_error \
-  --include-path-regex '^/api/v1/(metadata/categories|auth/users)' --max-examples "$MAX_EXAMPLES"
+  --include-path-regex '^/api/v1/(metadata/categories|auth/users|media/assets|ingest/sources)' --max-examples "$MAX_EXAMPLES"
 
 # GraphQL: Schemathesis's not_a_server_error counts every resolver error as a failure, so hooks.py
 # replaces it with a check that every error is classified and nothing is a 5xx or INTERNAL.
