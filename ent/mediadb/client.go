@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
+	"github.com/mediamesh/mediamesh/ent/mediadb/uploadtombstone"
 )
 
 // Client is the client that holds all ent builders.
@@ -25,6 +26,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// Asset is the client for interacting with the Asset builders.
 	Asset *AssetClient
+	// UploadTombstone is the client for interacting with the UploadTombstone builders.
+	UploadTombstone *UploadTombstoneClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -37,6 +40,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Asset = NewAssetClient(c.config)
+	c.UploadTombstone = NewUploadTombstoneClient(c.config)
 }
 
 type (
@@ -127,9 +131,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:    ctx,
-		config: cfg,
-		Asset:  NewAssetClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		Asset:           NewAssetClient(cfg),
+		UploadTombstone: NewUploadTombstoneClient(cfg),
 	}, nil
 }
 
@@ -147,9 +152,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:    ctx,
-		config: cfg,
-		Asset:  NewAssetClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		Asset:           NewAssetClient(cfg),
+		UploadTombstone: NewUploadTombstoneClient(cfg),
 	}, nil
 }
 
@@ -179,12 +185,14 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	c.Asset.Use(hooks...)
+	c.UploadTombstone.Use(hooks...)
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	c.Asset.Intercept(interceptors...)
+	c.UploadTombstone.Intercept(interceptors...)
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -192,6 +200,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AssetMutation:
 		return c.Asset.mutate(ctx, m)
+	case *UploadTombstoneMutation:
+		return c.UploadTombstone.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("mediadb: unknown mutation type %T", m)
 	}
@@ -330,12 +340,145 @@ func (c *AssetClient) mutate(ctx context.Context, m *AssetMutation) (Value, erro
 	}
 }
 
+// UploadTombstoneClient is a client for the UploadTombstone schema.
+type UploadTombstoneClient struct {
+	config
+}
+
+// NewUploadTombstoneClient returns a client for the UploadTombstone from the given config.
+func NewUploadTombstoneClient(c config) *UploadTombstoneClient {
+	return &UploadTombstoneClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `uploadtombstone.Hooks(f(g(h())))`.
+func (c *UploadTombstoneClient) Use(hooks ...Hook) {
+	c.hooks.UploadTombstone = append(c.hooks.UploadTombstone, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `uploadtombstone.Intercept(f(g(h())))`.
+func (c *UploadTombstoneClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UploadTombstone = append(c.inters.UploadTombstone, interceptors...)
+}
+
+// Create returns a builder for creating a UploadTombstone entity.
+func (c *UploadTombstoneClient) Create() *UploadTombstoneCreate {
+	mutation := newUploadTombstoneMutation(c.config, OpCreate)
+	return &UploadTombstoneCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UploadTombstone entities.
+func (c *UploadTombstoneClient) CreateBulk(builders ...*UploadTombstoneCreate) *UploadTombstoneCreateBulk {
+	return &UploadTombstoneCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UploadTombstoneClient) MapCreateBulk(slice any, setFunc func(*UploadTombstoneCreate, int)) *UploadTombstoneCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UploadTombstoneCreateBulk{err: fmt.Errorf("calling to UploadTombstoneClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UploadTombstoneCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UploadTombstoneCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UploadTombstone.
+func (c *UploadTombstoneClient) Update() *UploadTombstoneUpdate {
+	mutation := newUploadTombstoneMutation(c.config, OpUpdate)
+	return &UploadTombstoneUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UploadTombstoneClient) UpdateOne(_m *UploadTombstone) *UploadTombstoneUpdateOne {
+	mutation := newUploadTombstoneMutation(c.config, OpUpdateOne, withUploadTombstone(_m))
+	return &UploadTombstoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UploadTombstoneClient) UpdateOneID(id uuid.UUID) *UploadTombstoneUpdateOne {
+	mutation := newUploadTombstoneMutation(c.config, OpUpdateOne, withUploadTombstoneID(id))
+	return &UploadTombstoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UploadTombstone.
+func (c *UploadTombstoneClient) Delete() *UploadTombstoneDelete {
+	mutation := newUploadTombstoneMutation(c.config, OpDelete)
+	return &UploadTombstoneDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UploadTombstoneClient) DeleteOne(_m *UploadTombstone) *UploadTombstoneDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UploadTombstoneClient) DeleteOneID(id uuid.UUID) *UploadTombstoneDeleteOne {
+	builder := c.Delete().Where(uploadtombstone.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UploadTombstoneDeleteOne{builder}
+}
+
+// Query returns a query builder for UploadTombstone.
+func (c *UploadTombstoneClient) Query() *UploadTombstoneQuery {
+	return &UploadTombstoneQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUploadTombstone},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UploadTombstone entity by its id.
+func (c *UploadTombstoneClient) Get(ctx context.Context, id uuid.UUID) (*UploadTombstone, error) {
+	return c.Query().Where(uploadtombstone.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UploadTombstoneClient) GetX(ctx context.Context, id uuid.UUID) *UploadTombstone {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UploadTombstoneClient) Hooks() []Hook {
+	return c.hooks.UploadTombstone
+}
+
+// Interceptors returns the client interceptors.
+func (c *UploadTombstoneClient) Interceptors() []Interceptor {
+	return c.inters.UploadTombstone
+}
+
+func (c *UploadTombstoneClient) mutate(ctx context.Context, m *UploadTombstoneMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UploadTombstoneCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UploadTombstoneUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UploadTombstoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UploadTombstoneDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("mediadb: unknown UploadTombstone mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Asset []ent.Hook
+		Asset, UploadTombstone []ent.Hook
 	}
 	inters struct {
-		Asset []ent.Interceptor
+		Asset, UploadTombstone []ent.Interceptor
 	}
 )

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
+	"github.com/mediamesh/mediamesh/ent/mediadb/uploadtombstone"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -73,7 +74,8 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			asset.Table: asset.ValidColumn,
+			asset.Table:           asset.ValidColumn,
+			uploadtombstone.Table: uploadtombstone.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -15,6 +15,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
 	"github.com/mediamesh/mediamesh/ent/mediadb/predicate"
 	"github.com/mediamesh/mediamesh/ent/mediadb/schema"
+	"github.com/mediamesh/mediamesh/ent/mediadb/uploadtombstone"
 )
 
 const (
@@ -26,7 +27,8 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAsset = "Asset"
+	TypeAsset           = "Asset"
+	TypeUploadTombstone = "UploadTombstone"
 )
 
 // AssetMutation represents an operation that mutates the Asset nodes in the graph.
@@ -1801,4 +1803,390 @@ func (m *AssetMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AssetMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Asset edge %s", name)
+}
+
+// UploadTombstoneMutation represents an operation that mutates the UploadTombstone nodes in the graph.
+type UploadTombstoneMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	delete_after  *time.Time
+	storage_key   *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*UploadTombstone, error)
+	predicates    []predicate.UploadTombstone
+}
+
+var _ ent.Mutation = (*UploadTombstoneMutation)(nil)
+
+// uploadtombstoneOption allows management of the mutation configuration using functional options.
+type uploadtombstoneOption func(*UploadTombstoneMutation)
+
+// newUploadTombstoneMutation creates new mutation for the UploadTombstone entity.
+func newUploadTombstoneMutation(c config, op Op, opts ...uploadtombstoneOption) *UploadTombstoneMutation {
+	m := &UploadTombstoneMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUploadTombstone,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUploadTombstoneID sets the ID field of the mutation.
+func withUploadTombstoneID(id uuid.UUID) uploadtombstoneOption {
+	return func(m *UploadTombstoneMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UploadTombstone
+		)
+		m.oldValue = func(ctx context.Context) (*UploadTombstone, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UploadTombstone.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUploadTombstone sets the old UploadTombstone of the mutation.
+func withUploadTombstone(node *UploadTombstone) uploadtombstoneOption {
+	return func(m *UploadTombstoneMutation) {
+		m.oldValue = func(context.Context) (*UploadTombstone, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UploadTombstoneMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UploadTombstoneMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("mediadb: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of UploadTombstone entities.
+func (m *UploadTombstoneMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UploadTombstoneMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UploadTombstoneMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UploadTombstone.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDeleteAfter sets the "delete_after" field.
+func (m *UploadTombstoneMutation) SetDeleteAfter(t time.Time) {
+	m.delete_after = &t
+}
+
+// DeleteAfter returns the value of the "delete_after" field in the mutation.
+func (m *UploadTombstoneMutation) DeleteAfter() (r time.Time, exists bool) {
+	v := m.delete_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeleteAfter returns the old "delete_after" field's value of the UploadTombstone entity.
+// If the UploadTombstone object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UploadTombstoneMutation) OldDeleteAfter(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeleteAfter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeleteAfter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeleteAfter: %w", err)
+	}
+	return oldValue.DeleteAfter, nil
+}
+
+// ResetDeleteAfter resets all changes to the "delete_after" field.
+func (m *UploadTombstoneMutation) ResetDeleteAfter() {
+	m.delete_after = nil
+}
+
+// SetStorageKey sets the "storage_key" field.
+func (m *UploadTombstoneMutation) SetStorageKey(s string) {
+	m.storage_key = &s
+}
+
+// StorageKey returns the value of the "storage_key" field in the mutation.
+func (m *UploadTombstoneMutation) StorageKey() (r string, exists bool) {
+	v := m.storage_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStorageKey returns the old "storage_key" field's value of the UploadTombstone entity.
+// If the UploadTombstone object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UploadTombstoneMutation) OldStorageKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStorageKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStorageKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStorageKey: %w", err)
+	}
+	return oldValue.StorageKey, nil
+}
+
+// ResetStorageKey resets all changes to the "storage_key" field.
+func (m *UploadTombstoneMutation) ResetStorageKey() {
+	m.storage_key = nil
+}
+
+// Where appends a list predicates to the UploadTombstoneMutation builder.
+func (m *UploadTombstoneMutation) Where(ps ...predicate.UploadTombstone) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UploadTombstoneMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UploadTombstoneMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UploadTombstone, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UploadTombstoneMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UploadTombstoneMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UploadTombstone).
+func (m *UploadTombstoneMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UploadTombstoneMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.delete_after != nil {
+		fields = append(fields, uploadtombstone.FieldDeleteAfter)
+	}
+	if m.storage_key != nil {
+		fields = append(fields, uploadtombstone.FieldStorageKey)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UploadTombstoneMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case uploadtombstone.FieldDeleteAfter:
+		return m.DeleteAfter()
+	case uploadtombstone.FieldStorageKey:
+		return m.StorageKey()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UploadTombstoneMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case uploadtombstone.FieldDeleteAfter:
+		return m.OldDeleteAfter(ctx)
+	case uploadtombstone.FieldStorageKey:
+		return m.OldStorageKey(ctx)
+	}
+	return nil, fmt.Errorf("unknown UploadTombstone field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UploadTombstoneMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case uploadtombstone.FieldDeleteAfter:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeleteAfter(v)
+		return nil
+	case uploadtombstone.FieldStorageKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStorageKey(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UploadTombstone field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UploadTombstoneMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UploadTombstoneMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UploadTombstoneMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown UploadTombstone numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UploadTombstoneMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UploadTombstoneMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UploadTombstoneMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown UploadTombstone nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UploadTombstoneMutation) ResetField(name string) error {
+	switch name {
+	case uploadtombstone.FieldDeleteAfter:
+		m.ResetDeleteAfter()
+		return nil
+	case uploadtombstone.FieldStorageKey:
+		m.ResetStorageKey()
+		return nil
+	}
+	return fmt.Errorf("unknown UploadTombstone field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UploadTombstoneMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UploadTombstoneMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UploadTombstoneMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UploadTombstoneMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UploadTombstoneMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UploadTombstoneMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UploadTombstoneMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown UploadTombstone unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UploadTombstoneMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown UploadTombstone edge %s", name)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
 	"github.com/mediamesh/mediamesh/ent/mediadb/schema"
+	"github.com/mediamesh/mediamesh/ent/mediadb/uploadtombstone"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -87,4 +88,14 @@ func init() {
 	assetDescID := assetFields[0].Descriptor()
 	// asset.DefaultID holds the default value on creation for the id field.
 	asset.DefaultID = assetDescID.Default.(func() uuid.UUID)
+	uploadtombstoneFields := schema.UploadTombstone{}.Fields()
+	_ = uploadtombstoneFields
+	// uploadtombstoneDescStorageKey is the schema descriptor for storage_key field.
+	uploadtombstoneDescStorageKey := uploadtombstoneFields[2].Descriptor()
+	// uploadtombstone.StorageKeyValidator is a validator for the "storage_key" field. It is called by the builders before save.
+	uploadtombstone.StorageKeyValidator = uploadtombstoneDescStorageKey.Validators[0].(func(string) error)
+	// uploadtombstoneDescID is the schema descriptor for id field.
+	uploadtombstoneDescID := uploadtombstoneFields[0].Descriptor()
+	// uploadtombstone.DefaultID holds the default value on creation for the id field.
+	uploadtombstone.DefaultID = uploadtombstoneDescID.Default.(func() uuid.UUID)
 }

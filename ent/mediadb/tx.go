@@ -14,6 +14,8 @@ type Tx struct {
 	config
 	// Asset is the client for interacting with the Asset builders.
 	Asset *AssetClient
+	// UploadTombstone is the client for interacting with the UploadTombstone builders.
+	UploadTombstone *UploadTombstoneClient
 
 	// lazily loaded.
 	client     *Client
@@ -146,6 +148,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Asset = NewAssetClient(tx.config)
+	tx.UploadTombstone = NewUploadTombstoneClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -230,6 +230,14 @@ func (s *Service) deleteRow(ctx context.Context, c *mediadb.Client, tx *sql.Tx, 
 	if n == 0 {
 		return errStale
 	}
+	// A pending upload's URL stays usable until it expires: the object it may still receive is
+	// deleted by the cleanup once it has.
+	if cur.Status == asset.StatusPending && cur.UploadExpiresAt != nil && cur.UploadExpiresAt.After(s.clock()) {
+		err := c.UploadTombstone.Create().SetStorageKey(cur.StorageKey).SetDeleteAfter(cur.UploadExpiresAt.Add(time.Minute)).Exec(ctx)
+		if err != nil {
+			return err
+		}
+	}
 	return s.assetDeleted(ctx, tx, cur, reason)
 }
 

@@ -119,13 +119,16 @@ func New(cfg Config) (*Service, error) {
 	s.read = mediadb.NewClient(mediadb.Driver(cfg.DB.Ent()))
 	// Any commit may have made an asset ready for thumbnails: Run looks at once instead of at its
 	// next tick.
-	cfg.DB.AfterCommit(func() {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	})
+	cfg.DB.AfterCommit(s.kick)
 	return s, nil
+}
+
+// kick wakes Run at once (a commit or an upload may have made thumbnail work); it never blocks.
+func (s *Service) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Handler serves the service's operations, each guarded by the policy its contract declares.

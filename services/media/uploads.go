@@ -94,7 +94,7 @@ func (s *Service) readUpload(r *multipart.Reader) (*upload, error) {
 				return nil, apierror.BadRequest("could not read the file part: " + err.Error())
 			}
 			if int64(len(u.data)) > s.cfg.MaxDirectUpload {
-				return nil, apierror.PayloadTooLarge(fmt.Sprintf("uploads through this endpoint are limited to %d MiB; use POST /api/v1/media/uploads", s.cfg.MaxDirectUpload>>20))
+				return nil, apierror.PayloadTooLarge(fmt.Sprintf("uploads through this endpoint are limited to %d bytes; use POST /api/v1/media/uploads", s.cfg.MaxDirectUpload))
 			}
 			u.filename, seen = p.FileName(), true
 			continue
@@ -197,6 +197,7 @@ func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetReque
 		}
 		return nil, storeError("record an upload", err)
 	}
+	s.kick()
 	return mediaapi.UploadAsset201JSONResponse{Body: s.toAsset(out), Headers: mediaapi.UploadAsset201ResponseHeaders{ETag: tag(out), Location: "/api/v1/media/assets/" + out.ID.String()}}, nil
 }
 
@@ -307,6 +308,7 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 	if err != nil {
 		return nil, storeError("complete an upload", err)
 	}
+	s.kick()
 	return mediaapi.CompleteUpload200JSONResponse{Body: s.toAsset(out), Headers: mediaapi.CompleteUpload200ResponseHeaders{ETag: tag(out)}}, nil
 }
 

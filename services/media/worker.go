@@ -13,6 +13,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
 	"github.com/mediamesh/mediamesh/ent/mediadb/predicate"
 	"github.com/mediamesh/mediamesh/ent/mediadb/schema"
+	"github.com/mediamesh/mediamesh/ent/mediadb/uploadtombstone"
 	"github.com/mediamesh/mediamesh/services/media/thumbnail"
 )
 
@@ -49,28 +50,35 @@ func (s *Service) thumbnails(ctx context.Context) {
 			s.log.WarnContext(ctx, "could not look for images without thumbnails", "error", err)
 			return
 		}
+		made := 0
 		for _, a := range rows {
-			s.makeThumbnails(ctx, a)
+			if s.makeThumbnails(ctx, a) {
+				made++
+			}
 		}
-		if len(rows) < workBatch {
+		// A full batch that made no progress (the store is down) is left for the next tick.
+		if len(rows) < workBatch || made == 0 {
 			return
 		}
 	}
 }
 
-// makeThumbnails renders, stores and records the thumbnails of a. An image that cannot be decoded
-// is recorded `failed` (it stays usable; it just has no thumbnails).
-func (s *Service) makeThumbnails(ctx context.Context, a *mediadb.Asset) {
+// makeThumbnails renders, stores and records the thumbnails of a, and reports whether it recorded
+// an outcome. An image that cannot be decoded is recorded `failed` (it stays usable; it just has no
+// thumbnails).
+func (s *Service) makeThumbnails(ctx context.Context, a *mediadb.Asset) bool {
 	state, records, err := s.render(ctx, a)
 	if err != nil {
 		s.log.WarnContext(ctx, "thumbnails not made; retrying later", "asset_id", a.ID, "error", err)
-		return
+		return false
 	}
 	_, err = s.read.Asset.Update().Where(asset.ID(a.ID), asset.Version(a.Version)).
 		SetThumbnailState(state).SetThumbnails(records).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "could not record thumbnails", "asset_id", a.ID, "error", err)
+		return false
 	}
+	return true
 }
 
 // render makes the thumbnails of a and stores them. An error is worth retrying (the store or the
@@ -109,6 +117,25 @@ func (s *Service) cleanup(ctx context.Context) {
 	now := s.clock()
 	s.reclaim(ctx, reasonUploadExpired, asset.StatusEQ(asset.StatusPending), asset.UploadExpiresAtLT(now))
 	s.reclaim(ctx, reasonOrphaned, asset.OrphanedAtLT(now.Add(-s.cfg.OrphanGrace)), asset.AttachedIDIsNil())
+	s.sweepTombstones(ctx, now)
+}
+
+// sweepTombstones deletes the objects of deleted upload sessions whose pre-signed URLs have expired.
+func (s *Service) sweepTombstones(ctx context.Context, now time.Time) {
+	due, err := s.read.UploadTombstone.Query().Where(uploadtombstone.DeleteAfterLT(now)).Limit(100).All(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "could not look for expired upload sessions", "error", err)
+		return
+	}
+	for _, t := range due {
+		if err := s.store.Delete(ctx, t.StorageKey); err != nil {
+			s.log.WarnContext(ctx, "could not delete the object of a cancelled upload", "key", t.StorageKey, "error", err)
+			continue
+		}
+		if err := s.read.UploadTombstone.DeleteOne(t).Exec(ctx); err != nil && !mediadb.IsNotFound(err) {
+			s.log.WarnContext(ctx, "could not drop an upload tombstone", "key", t.StorageKey, "error", err)
+		}
+	}
 }
 
 // reclaim deletes the assets matching where, a batch at a time.

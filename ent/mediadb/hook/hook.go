@@ -21,6 +21,18 @@ func (f AssetFunc) Mutate(ctx context.Context, m mediadb.Mutation) (mediadb.Valu
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *mediadb.AssetMutation", m)
 }
 
+// The UploadTombstoneFunc type is an adapter to allow the use of ordinary
+// function as UploadTombstone mutator.
+type UploadTombstoneFunc func(context.Context, *mediadb.UploadTombstoneMutation) (mediadb.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UploadTombstoneFunc) Mutate(ctx context.Context, m mediadb.Mutation) (mediadb.Value, error) {
+	if mv, ok := m.(*mediadb.UploadTombstoneMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *mediadb.UploadTombstoneMutation", m)
+}
+
 // Condition is a hook condition function.
 type Condition func(context.Context, mediadb.Mutation) bool
 

@@ -67,9 +67,29 @@ var (
 			},
 		},
 	}
+	// UploadTombstonesColumns holds the columns for the "upload_tombstones" table.
+	UploadTombstonesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "delete_after", Type: field.TypeTime},
+		{Name: "storage_key", Type: field.TypeString, Size: 1024},
+	}
+	// UploadTombstonesTable holds the schema information for the "upload_tombstones" table.
+	UploadTombstonesTable = &schema.Table{
+		Name:       "upload_tombstones",
+		Columns:    UploadTombstonesColumns,
+		PrimaryKey: []*schema.Column{UploadTombstonesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "uploadtombstone_delete_after",
+				Unique:  false,
+				Columns: []*schema.Column{UploadTombstonesColumns[1]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AssetsTable,
+		UploadTombstonesTable,
 	}
 )
 

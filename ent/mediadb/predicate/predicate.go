@@ -8,3 +8,6 @@ import (
 
 // Asset is the predicate function for asset builders.
 type Asset func(*sql.Selector)
+
+// UploadTombstone is the predicate function for uploadtombstone builders.
+type UploadTombstone func(*sql.Selector)

@@ -1,0 +1,106 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/database/databasetest"
+	"github.com/mediamesh/mediamesh/internal/objectstore"
+	"github.com/mediamesh/mediamesh/internal/objectstore/objectstoretest"
+)
+
+// TestS3UploadSessionAndThumbnails runs the upload-session flow and the thumbnail worker on a real
+// S3 service (VersityGW): a presigned PUT straight to S3, completion, thumbnails, signed reads and
+// deletion.
+func TestS3UploadSessionAndThumbnails(t *testing.T) {
+	cfg := objectstoretest.StartVersity(t)
+	store, err := objectstore.NewS3(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		// S3 signs with the real clock: start the service's there too.
+		start := time.Now().UTC().Truncate(time.Second)
+		f := newFixture(t, db, Config{Store: store, Now: func() time.Time { return start }})
+		data := jpegBytes(t, 1600, 900)
+
+		s := f.sessionFor("poster.jpg", "image/jpeg", data, nil)
+		if !strings.HasPrefix(s.UploadUrl, cfg.Endpoint+"/"+cfg.Bucket+"/assets/"+s.AssetId.String()+"/original.jpg?") ||
+			!strings.Contains(s.UploadUrl, "X-Amz-Signature=") || s.Headers["Content-Type"] != "image/jpeg" {
+			t.Errorf("session %+v", s)
+		}
+		f.do(http.MethodPost, completePath(s.AssetId), "editor", nil).fails(t, http.StatusConflict, "")
+		if code, body, _ := httpDo(t, http.MethodPut, s.UploadUrl, data, map[string]string{"Content-Type": "image/png"}); code < 400 {
+			t.Errorf("PUT with another Content-Type than signed: %d %s", code, body)
+		}
+		f.put(s, data)
+		var a mediaapi.Asset
+		f.do(http.MethodPost, completePath(s.AssetId), "editor", nil).must(t, http.StatusOK, &a)
+		if a.Status != mediaapi.Ready || a.Width == nil || *a.Width != 1600 || *a.Height != 900 || a.Version != 2 {
+			t.Fatalf("completed %+v", a)
+		}
+		if info, ok := f.stored(a.StorageKey); !ok || info.Size != int64(len(data)) || info.ContentType != "image/jpeg" {
+			t.Errorf("original in S3: %+v %v", info, ok)
+		}
+
+		f.svc.thumbnails(context.Background())
+		a, _ = f.get(a.Id)
+		want := map[mediaapi.ThumbnailSize][2]int32{mediaapi.Small: {320, 180}, mediaapi.Medium: {640, 360}, mediaapi.Large: {1280, 720}}
+		if len(a.Thumbnails) != 3 || a.Version != 3 {
+			t.Fatalf("thumbnails %+v version %d", a.Thumbnails, a.Version)
+		}
+		var keys []string
+		for _, th := range a.Thumbnails {
+			if d := want[th.Size]; th.Width != d[0] || th.Height != d[1] {
+				t.Errorf("%s: %d×%d, want %v", th.Size, th.Width, th.Height, d)
+			}
+			info, ok := f.stored(th.StorageKey)
+			if !ok || info.ContentType != "image/jpeg" {
+				t.Fatalf("thumbnail %s in S3: %+v %v", th.StorageKey, info, ok)
+			}
+			if w, h := decodeJPEG(t, f.mustStore(th.StorageKey)); w != int(th.Width) || h != int(th.Height) {
+				t.Errorf("stored %s is %d×%d", th.Size, w, h)
+			}
+			keys = append(keys, th.StorageKey)
+		}
+
+		// A presigned GET of S3 reads the original and a thumbnail.
+		var u mediaapi.AssetUrl
+		f.do(http.MethodGet, assetPath(a.Id, "url")+"?ttl_seconds=300", "editor", nil).must(t, http.StatusOK, &u)
+		if u.ExpiresAt == nil || !u.ExpiresAt.Equal(start.Add(5*time.Minute)) {
+			t.Errorf("expires_at %v", u.ExpiresAt)
+		}
+		if code, body, _ := httpDo(t, http.MethodGet, u.Url, nil, nil); code != http.StatusOK || !bytes.Equal(body, data) {
+			t.Errorf("presigned GET: %d (%d bytes)", code, len(body))
+		}
+		f.do(http.MethodGet, assetPath(a.Id, "url")+"?thumbnail=large", "editor", nil).must(t, http.StatusOK, &u)
+		code, body, _ := httpDo(t, http.MethodGet, u.Url, nil, nil)
+		if code != http.StatusOK {
+			t.Fatalf("presigned GET of the large thumbnail: %d", code)
+		}
+		if w, h := decodeJPEG(t, body); w != 1280 || h != 720 {
+			t.Errorf("large thumbnail %d×%d", w, h)
+		}
+
+		// A mismatching upload fails and its object is deleted from S3.
+		other := jpegBytes(t, 100, 100)
+		bad := f.sessionFor("bad.jpg", "image/jpeg", data, nil)
+		f.put(bad, append(bytes.Clone(other), make([]byte, len(data)-len(other))...))
+		f.do(http.MethodPost, completePath(bad.AssetId), "editor", nil).fails(t, http.StatusConflict, "")
+		if failed, _ := f.get(bad.AssetId); failed.Status != mediaapi.Failed {
+			t.Errorf("status %s", failed.Status)
+		}
+		f.mustNotStore(storageKey(bad.AssetId, "image/jpeg"))
+
+		// Deleting removes the original and thumbnails from S3.
+		f.do(http.MethodDelete, assetPath(a.Id), "editor", nil).must(t, http.StatusNoContent, nil)
+		f.mustNotStore(append(keys, a.StorageKey)...)
+		f.deletedOnce(a.Id, reasonDeleted, &editorID, "", nil)
+	})
+}
