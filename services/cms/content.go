@@ -24,6 +24,7 @@ type content struct {
 	id          uuid.UUID
 	programID   *uuid.UUID // the program of an episode
 	status      string
+	deleted     bool // soft-deleted
 	version     int32
 	scheduledAt *time.Time
 	snapshot    contentevents.ContentSnapshot
@@ -43,6 +44,7 @@ func programContent(p *cmsdb.Program) *content {
 		entity:      auditentry.EntityTypeProgram,
 		id:          p.ID,
 		status:      string(p.Status),
+		deleted:     p.DeletedAt != nil,
 		version:     p.Version,
 		scheduledAt: p.ScheduledPublishAt,
 		snapshot: contentevents.ContentSnapshot{
@@ -71,6 +73,7 @@ func episodeContent(e *cmsdb.Episode) *content {
 		id:          e.ID,
 		programID:   &programID,
 		status:      string(e.Status),
+		deleted:     e.DeletedAt != nil,
 		version:     e.Version,
 		scheduledAt: e.ScheduledPublishAt,
 		snapshot: contentevents.ContentSnapshot{

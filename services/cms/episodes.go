@@ -28,6 +28,9 @@ func (s *Service) CreateEpisode(ctx context.Context, req cmsapi.CreateEpisodeReq
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
+	if err := s.checkAssets(ctx, playableRef("media_asset_id", b.MediaAssetId), imageRef("thumbnail_asset_id", b.ThumbnailAssetId)); err != nil {
+		return nil, err
+	}
 	now := s.clock()
 	var out *cmsdb.Episode
 	err = s.inTx(ctx, func(c *cmsdb.Client, tx *sql.Tx) error {
@@ -48,7 +51,7 @@ func (s *Service) CreateEpisode(ctx context.Context, req cmsapi.CreateEpisodeReq
 		e, err := c.Episode.Create().
 			SetProgramID(p.ID).SetNillableSeasonNumber(b.SeasonNumber).SetEpisodeNumber(b.EpisodeNumber).
 			SetTitle(b.Title).SetNillableSummary(b.Summary).SetLanguage(lang).SetNillableDurationSeconds(b.DurationSeconds).
-			SetNillableMediaAssetID(b.MediaAssetId).SetNillableThumbnailAssetID(b.ThumbnailAssetId). // any UUID: see references.go
+			SetNillableMediaAssetID(b.MediaAssetId).SetNillableThumbnailAssetID(b.ThumbnailAssetId).
 			SetStatus(episode.StatusDraft).SetVersion(1).
 			SetCreatedAt(now).SetCreatedBy(a.id).SetUpdatedAt(now).SetUpdatedBy(a.id).
 			Save(ctx)
@@ -91,6 +94,26 @@ func (s *Service) UpdateEpisode(ctx context.Context, req cmsapi.UpdateEpisodeReq
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
+	if (b.MediaAssetId.IsSpecified() && !b.MediaAssetId.IsNull()) || (b.ThumbnailAssetId.IsSpecified() && !b.ThumbnailAssetId.IsNull()) {
+		// Fail fast on what can be known before asking the media service, and do not ask about
+		// the ids the episode has already.
+		seen, err := getEpisode(ctx, s.read, req.EpisodeId)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkIfMatch(ifMatch, seen.Version); err != nil {
+			return nil, err
+		}
+		if err := refuseDeleted("episode", episodeLifecycle(seen)); err != nil {
+			return nil, err
+		}
+		err = s.checkAssets(ctx,
+			playableRef("media_asset_id", changedAsset(b.MediaAssetId, seen.MediaAssetID)),
+			imageRef("thumbnail_asset_id", changedAsset(b.ThumbnailAssetId, seen.ThumbnailAssetID)))
+		if err != nil {
+			return nil, err
+		}
+	}
 	now := s.clock()
 	var out *cmsdb.Episode
 	err = s.write(ctx, ifMatch, func(c *cmsdb.Client, tx *sql.Tx) error {
@@ -106,15 +129,8 @@ func (s *Service) UpdateEpisode(ctx context.Context, req cmsapi.UpdateEpisodeReq
 		}
 		next := *cur
 		patchEpisode(&next, b)
-		out = cur
-		if len(diff(episodeContent(cur).fields, episodeContent(&next).fields)) == 0 {
-			return nil
-		}
-		next.Version, next.UpdatedAt, next.UpdatedBy = cur.Version+1, now, a.id
-		if out, err = saveEpisode(ctx, c, cur, &next); err != nil {
-			return err
-		}
-		return s.record(ctx, c, tx, a, auditentry.ActionUpdated, episodeContent(cur), episodeContent(out), now)
+		out, err = s.updateEpisode(ctx, c, tx, a, cur, &next, now)
+		return err
 	})
 	if err != nil {
 		return nil, storeErr("update episode", err)
@@ -146,13 +162,27 @@ func patchEpisode(e *cmsdb.Episode, b *cmsapi.EpisodeUpdate) {
 	if b.DurationSeconds != nil {
 		e.DurationSeconds = b.DurationSeconds
 	}
-	// Asset ids: any UUID, see references.go.
 	if b.MediaAssetId.IsSpecified() {
 		e.MediaAssetID = nullableUUID(b.MediaAssetId.Get())
 	}
 	if b.ThumbnailAssetId.IsSpecified() {
 		e.ThumbnailAssetID = nullableUUID(b.ThumbnailAssetId.Get())
 	}
+}
+
+// updateEpisode saves next, a copy of the episode cur with edited fields, as a's update of cur:
+// with a new version, its content.updated event and its audit entry. When next changes no
+// editable field nothing is written and cur is returned. The caller checked what next may be.
+func (s *Service) updateEpisode(ctx context.Context, c *cmsdb.Client, tx *sql.Tx, a actor, cur, next *cmsdb.Episode, now time.Time) (*cmsdb.Episode, error) {
+	if len(diff(episodeContent(cur).fields, episodeContent(next).fields)) == 0 {
+		return cur, nil
+	}
+	next.Version, next.UpdatedAt, next.UpdatedBy = cur.Version+1, now, a.id
+	saved, err := saveEpisode(ctx, c, cur, next)
+	if err != nil {
+		return nil, err
+	}
+	return saved, s.record(ctx, c, tx, a, auditentry.ActionUpdated, episodeContent(cur), episodeContent(saved), now)
 }
 
 // changeEpisode moves the episode cur to the lifecycle l with a new version, and records the

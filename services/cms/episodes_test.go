@@ -19,14 +19,15 @@ func TestEpisodeLifecycle(t *testing.T) {
 		p := f.createProgram("show", map[string]any{"language": "ar"})
 		r := f.do(http.MethodPost, programPath(p.Id, "episodes"), "editor", map[string]any{
 			"season_number": 1, "episode_number": 1, "title": "الحلقة الأولى", "duration_seconds": 2700,
-			"media_asset_id": "0193a4ba-3b4c-7d5e-9f60-7a8b9c0d1e2f",
+			"media_asset_id": videoAsset, "thumbnail_asset_id": thumbAsset,
 		})
 		var e cmsapi.Episode
 		r.must(t, http.StatusCreated, &e)
 		if r.header.Get("Location") != episodePath(e.Id) || r.header.Get("ETag") != `"1"` {
 			t.Fatalf("headers %v", r.header)
 		}
-		if e.Language != "ar" || e.Status != "draft" || e.ProgramId != p.Id || *e.SeasonNumber != 1 || e.Version != 1 {
+		if e.Language != "ar" || e.Status != "draft" || e.ProgramId != p.Id || *e.SeasonNumber != 1 || e.Version != 1 ||
+			e.MediaAssetId == nil || *e.MediaAssetId != videoAsset || e.ThumbnailAssetId == nil || *e.ThumbnailAssetId != thumbAsset {
 			t.Fatalf("created %+v", e)
 		}
 		en := f.createEpisode(p.Id, nil, 1, map[string]any{"language": "en"})

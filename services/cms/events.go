@@ -18,13 +18,20 @@ import (
 
 // record writes the content event and the audit entry of a change, in the change's transaction.
 // before is nil for a creation, after nil for a purge.
+//
+// A change of content that was soft-deleted before it (the only one is dropping the reference to
+// a deleted asset, see consumer.go; a purge has no after) gets its audit entry but no event: the
+// consumers removed the content when it was deleted, and a snapshot, which says nothing of the
+// deletion, would bring it back (its status is still the one it had before the delete).
 func (s *Service) record(ctx context.Context, c *cmsdb.Client, tx *sql.Tx, a actor, action auditentry.Action, before, after *content, now time.Time) error {
-	ev, err := contentEvent(ctx, a, action, before, after, now)
-	if err != nil {
-		return err
-	}
-	if err := outbox.Append(ctx, tx, s.db, ev, nil); err != nil {
-		return fmt.Errorf("cms: write the %s event: %w", ev.EventType(), err)
+	if before == nil || after == nil || !before.deleted {
+		ev, err := contentEvent(ctx, a, action, before, after, now)
+		if err != nil {
+			return err
+		}
+		if err := outbox.Append(ctx, tx, s.db, ev, nil); err != nil {
+			return fmt.Errorf("cms: write the %s event: %w", ev.EventType(), err)
+		}
 	}
 	subject := after
 	if subject == nil {

@@ -19,9 +19,11 @@ import (
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
+	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
@@ -90,6 +92,70 @@ func (m *fakeMetadata) set(f func(m *fakeMetadata)) {
 	f(m)
 }
 
+// Assets the fake media service knows in every fixture, by kind; the tests that predate the asset
+// checks use these ids.
+var (
+	coverAsset = uuid.MustParse("0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f") // image
+	videoAsset = uuid.MustParse("0193a4ba-3b4c-7d5e-9f60-7a8b9c0d1e2f") // video
+	thumbAsset = uuid.MustParse("0193a4bb-4c5d-7e6f-a071-8b9c0d1e2f30") // image
+	audioAsset = uuid.MustParse("0193a4bc-5d6e-7f80-b182-9c0d1e2f3041") // audio
+)
+
+// fakeMedia is the media service: it knows some assets with their kinds, or is down.
+type fakeMedia struct {
+	mu     sync.Mutex
+	assets map[uuid.UUID]mediaapi.AssetKind
+	down   bool // the call fails (unreachable, breaker open)
+	status int  // answer with this status instead, when not zero
+	calls  int
+	asked  []uuid.UUID // the assets asked about, in order
+	auth   string      // the Authorization header of the last call
+}
+
+func newFakeMedia() *fakeMedia {
+	return &fakeMedia{assets: map[uuid.UUID]mediaapi.AssetKind{
+		coverAsset: mediaapi.Image, videoAsset: mediaapi.Video, thumbAsset: mediaapi.Image, audioAsset: mediaapi.Audio,
+	}}
+}
+
+func (m *fakeMedia) GetAssetWithResponse(ctx context.Context, id mediaapi.AssetId, editors ...mediaapi.RequestEditorFn) (*mediaapi.GetAssetResponse, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://media/api/v1/media/assets/"+id.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range editors {
+		if err := e(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	m.asked = append(m.asked, id)
+	m.auth = req.Header.Get("Authorization")
+	if m.down {
+		return nil, errors.New("dial tcp: connection refused")
+	}
+	resp := &mediaapi.GetAssetResponse{HTTPResponse: &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}}}
+	if kind, ok := m.assets[id]; ok {
+		resp.HTTPResponse.StatusCode = http.StatusOK
+		resp.JSON200 = &mediaapi.Asset{Id: id, Kind: kind, Status: mediaapi.Ready, Visibility: mediaapi.Public, Thumbnails: []mediaapi.Thumbnail{}}
+	}
+	if m.status != 0 {
+		resp.HTTPResponse.StatusCode, resp.JSON200 = m.status, nil
+		if m.status == http.StatusTooManyRequests {
+			resp.HTTPResponse.Header.Set("Retry-After", "17")
+		}
+	}
+	return resp, nil
+}
+
+func (m *fakeMedia) set(f func(m *fakeMedia)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f(m)
+}
+
 // clock is a controllable time source.
 type clock struct {
 	mu sync.Mutex
@@ -114,6 +180,7 @@ type fixture struct {
 	svc   *Service
 	h     http.Handler
 	meta  *fakeMetadata
+	media *fakeMedia
 	clock *clock
 	cat   uuid.UUID // a category the metadata service knows
 }
@@ -127,9 +194,12 @@ func newFixture(t *testing.T, db *database.DB, cfg Config) *fixture {
 	if err := outbox.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, db: db, cat: uuid.Must(uuid.NewV7()), clock: &clock{t: time.Now().UTC()}}
+	if err := db.Migrate(ctx, inbox.Component, inbox.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, db: db, cat: uuid.Must(uuid.NewV7()), clock: &clock{t: time.Now().UTC()}, media: newFakeMedia()}
 	f.meta = &fakeMetadata{categories: map[uuid.UUID]bool{f.cat: true}}
-	svc, err := New(cfg, Deps{DB: db, Metadata: f.meta, Log: slog.New(slog.DiscardHandler), Now: f.clock.now})
+	svc, err := New(cfg, Deps{DB: db, Metadata: f.meta, Media: f.media, Log: slog.New(slog.DiscardHandler), Now: f.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,13 +37,16 @@ func (s *Service) CreateProgram(ctx context.Context, req cmsapi.CreateProgramReq
 			return nil, err
 		}
 	}
+	if err := s.checkAssets(ctx, imageRef("cover_asset_id", b.CoverAssetId)); err != nil {
+		return nil, err
+	}
 	now := s.clock()
 	var out *cmsdb.Program
 	err = s.inTx(ctx, func(c *cmsdb.Client, tx *sql.Tx) error {
 		p, err := c.Program.Create().
 			SetKind(program.Kind(b.Kind)).SetTitle(b.Title).SetSlug(b.Slug).SetNillableSummary(b.Summary).
 			SetLanguage(b.Language).SetNillableCategoryID(b.CategoryId).SetTags(nonNil(tags)).
-			SetNillableCoverAssetID(b.CoverAssetId). // any UUID: see references.go
+			SetNillableCoverAssetID(b.CoverAssetId).
 			SetStatus(program.StatusDraft).SetVersion(1).
 			SetCreatedAt(now).SetCreatedBy(a.id).SetUpdatedAt(now).SetUpdatedBy(a.id).
 			Save(ctx)
@@ -91,7 +94,7 @@ func (s *Service) UpdateProgram(ctx context.Context, req cmsapi.UpdateProgramReq
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
-	// Fail fast on what can be known before asking the metadata service.
+	// Fail fast on what can be known before asking the metadata and media services.
 	seen, err := getProgram(ctx, s.read, req.ProgramId)
 	if err != nil {
 		return nil, err
@@ -109,6 +112,9 @@ func (s *Service) UpdateProgram(ctx context.Context, req cmsapi.UpdateProgramReq
 			}
 		}
 	}
+	if err := s.checkAssets(ctx, imageRef("cover_asset_id", changedAsset(b.CoverAssetId, seen.CoverAssetID))); err != nil {
+		return nil, err
+	}
 	now := s.clock()
 	var out *cmsdb.Program
 	var count int
@@ -125,15 +131,8 @@ func (s *Service) UpdateProgram(ctx context.Context, req cmsapi.UpdateProgramReq
 		}
 		next := *cur
 		patchProgram(&next, b, tags)
-		out = cur
-		if len(diff(programContent(cur).fields, programContent(&next).fields)) > 0 {
-			next.Version, next.UpdatedAt, next.UpdatedBy = cur.Version+1, now, a.id
-			if out, err = saveProgram(ctx, c, cur, &next); err != nil {
-				return err
-			}
-			if err := s.record(ctx, c, tx, a, auditentry.ActionUpdated, programContent(cur), programContent(out), now); err != nil {
-				return err
-			}
+		if out, err = s.updateProgram(ctx, c, tx, a, cur, &next, now); err != nil {
+			return err
 		}
 		count, err = episodeCount(ctx, c, cur.ID)
 		return err
@@ -168,7 +167,7 @@ func patchProgram(p *cmsdb.Program, b *cmsapi.ProgramUpdate, tags []string) {
 		p.CategoryID = nullableUUID(b.CategoryId.Get())
 	}
 	if b.CoverAssetId.IsSpecified() {
-		p.CoverAssetID = nullableUUID(b.CoverAssetId.Get()) // any UUID: see references.go
+		p.CoverAssetID = nullableUUID(b.CoverAssetId.Get())
 	}
 }
 
@@ -178,6 +177,21 @@ func nullableUUID(id uuid.UUID, err error) *uuid.UUID {
 		return nil
 	}
 	return &id
+}
+
+// updateProgram saves next, a copy of the program cur with edited fields, as a's update of cur:
+// with a new version, its content.updated event and its audit entry. When next changes no
+// editable field nothing is written and cur is returned. The caller checked what next may be.
+func (s *Service) updateProgram(ctx context.Context, c *cmsdb.Client, tx *sql.Tx, a actor, cur, next *cmsdb.Program, now time.Time) (*cmsdb.Program, error) {
+	if len(diff(programContent(cur).fields, programContent(next).fields)) == 0 {
+		return cur, nil
+	}
+	next.Version, next.UpdatedAt, next.UpdatedBy = cur.Version+1, now, a.id
+	saved, err := saveProgram(ctx, c, cur, next)
+	if err != nil {
+		return nil, err
+	}
+	return saved, s.record(ctx, c, tx, a, auditentry.ActionUpdated, programContent(cur), programContent(saved), now)
 }
 
 // changeProgram moves the program cur to the lifecycle l with a new version, and records the

@@ -25,7 +25,7 @@ func TestProgramLifecycle(t *testing.T) {
 		r := f.do(http.MethodPost, "/api/v1/cms/programs", "editor", map[string]any{
 			"kind": "show", "title": "برنامج الصباح", "slug": "barnamaj-al-sabah", "summary": "برنامج صباحي",
 			"language": "ar", "category_id": f.cat, "tags": []string{"صباحي", "News", "news", "NEWS"},
-			"cover_asset_id": "0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f",
+			"cover_asset_id": coverAsset,
 		})
 		var p cmsapi.Program
 		r.must(t, http.StatusCreated, &p)
@@ -33,7 +33,7 @@ func TestProgramLifecycle(t *testing.T) {
 			t.Fatalf("headers %v", r.header)
 		}
 		if p.Status != "draft" || p.Version != 1 || p.EpisodeCount != 0 || p.CreatedBy != editorID || p.UpdatedBy != editorID ||
-			!slices.Equal(p.Tags, []string{"صباحي", "news"}) || p.CoverAssetId == nil || *p.CategoryId != f.cat {
+			!slices.Equal(p.Tags, []string{"صباحي", "news"}) || p.CoverAssetId == nil || *p.CoverAssetId != coverAsset || *p.CategoryId != f.cat {
 			t.Fatalf("created %+v", p)
 		}
 

@@ -20,7 +20,7 @@ import (
 
 // requestMeta is what the service keeps of the HTTP request beyond its generated request object.
 type requestMeta struct {
-	authorization string // forwarded to the metadata service
+	authorization string // forwarded to the metadata and media services
 	requestID     string // recorded in audit entries; "" when unknown
 }
 
@@ -50,8 +50,8 @@ func metaFrom(ctx context.Context) requestMeta {
 	return m
 }
 
-// forwardAuthorization is a metadata client request editor that sends the caller's own
-// Authorization header, so the metadata service authorizes the call as the caller.
+// forwardAuthorization is a request editor of the generated clients (metadata, media) that sends
+// the caller's own Authorization header, so the other service authorizes the call as the caller.
 func forwardAuthorization(ctx context.Context, req *http.Request) error {
 	if h := metaFrom(ctx).authorization; h != "" {
 		req.Header.Set("Authorization", h)

@@ -109,7 +109,7 @@ func TestScheduledPublishByRun(t *testing.T) {
 func TestSchedulerRace(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db, Config{SchedulerInterval: time.Millisecond})
-		second, err := New(Config{SchedulerInterval: time.Millisecond}, Deps{DB: db, Metadata: f.meta, Log: slog.New(slog.DiscardHandler), Now: f.clock.now})
+		second, err := New(Config{SchedulerInterval: time.Millisecond}, Deps{DB: db, Metadata: f.meta, Media: f.media, Log: slog.New(slog.DiscardHandler), Now: f.clock.now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,21 +193,22 @@ func TestPurgeAfter(t *testing.T) {
 // TestNew refuses missing dependencies and negative durations.
 func TestNew(t *testing.T) {
 	db := databasetest.SQLite(t)
-	meta := &fakeMetadata{}
+	meta, media := &fakeMetadata{}, newFakeMedia()
 	for _, c := range []struct {
 		cfg  Config
 		deps Deps
 	}{
-		{Config{}, Deps{Metadata: meta}},
-		{Config{}, Deps{DB: db}},
-		{Config{SchedulerInterval: -1}, Deps{DB: db, Metadata: meta}},
-		{Config{PurgeAfter: -1}, Deps{DB: db, Metadata: meta}},
+		{Config{}, Deps{Metadata: meta, Media: media}},
+		{Config{}, Deps{DB: db, Media: media}},
+		{Config{}, Deps{DB: db, Metadata: meta}},
+		{Config{SchedulerInterval: -1}, Deps{DB: db, Metadata: meta, Media: media}},
+		{Config{PurgeAfter: -1}, Deps{DB: db, Metadata: meta, Media: media}},
 	} {
 		if _, err := New(c.cfg, c.deps); err == nil {
-			t.Errorf("New(%+v) accepted", c.cfg)
+			t.Errorf("New(%+v, %+v) accepted", c.cfg, c.deps)
 		}
 	}
-	s, err := New(Config{}, Deps{DB: db, Metadata: meta})
+	s, err := New(Config{}, Deps{DB: db, Metadata: meta, Media: media})
 	if err != nil || s.cfg.SchedulerInterval != time.Second {
 		t.Fatalf("defaults: %v %v", err, s.cfg)
 	}

@@ -5,7 +5,8 @@
 // Every change runs in one database transaction that writes the entity (a compare-and-swap on its
 // version), its content event to the outbox and its audit entry, so none of them exists without
 // the others. Run publishes scheduled content when it comes due and purges old soft-deleted
-// content.
+// content. HandleEvent consumes media.events: a deleted asset is dropped from the content that
+// referenced it.
 package cms
 
 import (
@@ -19,6 +20,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/ent/cmsdb"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
+	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -40,22 +42,34 @@ type MetadataClient interface {
 	GetCategoryWithResponse(ctx context.Context, categoryId metadataapi.CategoryId, reqEditors ...metadataapi.RequestEditorFn) (*metadataapi.GetCategoryResponse, error)
 }
 
+// MediaClient is what the service needs of the media service: looking an asset up. The generated
+// mediaapi.ClientWithResponsesInterface satisfies it.
+type MediaClient interface {
+	GetAssetWithResponse(ctx context.Context, assetId mediaapi.AssetId, reqEditors ...mediaapi.RequestEditorFn) (*mediaapi.GetAssetResponse, error)
+}
+
+// ConsumerGroup is the consumer group of the service's subscription (media.events), and its inbox
+// consumer name.
+const ConsumerGroup = "cms"
+
 // Deps are the service's dependencies.
 type Deps struct {
-	DB       *database.DB     // already migrated (Migrations and the outbox's) by the caller
+	DB       *database.DB     // already migrated by the caller: Migrations, the outbox's and the inbox's
 	Metadata MetadataClient   // the metadata service, to check category references
+	Media    MediaClient      // the media service, to check asset references
 	Log      *slog.Logger     // nil: discard
 	Now      func() time.Time // nil: time.Now
 }
 
 // Service implements cmsapi.StrictServerInterface.
 type Service struct {
-	cfg  Config
-	db   *database.DB
-	read *cmsdb.Client // reads outside a transaction
-	meta MetadataClient
-	log  *slog.Logger
-	now  func() time.Time
+	cfg   Config
+	db    *database.DB
+	read  *cmsdb.Client // reads outside a transaction
+	meta  MetadataClient
+	media MediaClient
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 var _ cmsapi.StrictServerInterface = (*Service)(nil)
@@ -67,6 +81,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	if d.Metadata == nil {
 		return nil, errors.New("cms: no metadata client")
+	}
+	if d.Media == nil {
+		return nil, errors.New("cms: no media client")
 	}
 	if cfg.SchedulerInterval < 0 || cfg.PurgeAfter < 0 {
 		return nil, errors.New("cms: the scheduler interval and purge delay must not be negative")
@@ -83,12 +100,13 @@ func New(cfg Config, d Deps) (*Service, error) {
 		now = time.Now
 	}
 	return &Service{
-		cfg:  cfg,
-		db:   d.DB,
-		read: cmsdb.NewClient(cmsdb.Driver(d.DB.Ent())),
-		meta: d.Metadata,
-		log:  log,
-		now:  now,
+		cfg:   cfg,
+		db:    d.DB,
+		read:  cmsdb.NewClient(cmsdb.Driver(d.DB.Ent())),
+		meta:  d.Metadata,
+		media: d.Media,
+		log:   log,
+		now:   now,
 	}, nil
 }
 
