@@ -206,7 +206,7 @@ func publicEpisode(e *discoverydb.Episode, programTitle string) discoveryapi.Pub
 		Language:        e.Language,
 		DurationSeconds: e.DurationSeconds,
 		PublishedAt:     e.PublishedAt.UTC(),
-		// MediaUrl and ThumbnailUrl stay absent: media are assets of the media service, which
-		// does not exist yet, so there is no URL to give.
+		// MediaUrl and ThumbnailUrl stay absent: content events carry no asset ids yet, so the
+		// read model cannot resolve them to the media service's URLs.
 	}
 }

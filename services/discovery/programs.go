@@ -165,8 +165,8 @@ func (s *Service) publicPrograms(ctx context.Context, rows []*discoverydb.Progra
 			EpisodeCount: counts[r.ID],
 			PublishedAt:  r.PublishedAt.UTC(),
 			UpdatedAt:    r.UpdatedAt.UTC(),
-			// CoverUrl stays absent: cover images are media assets, and the media service that
-			// would resolve them to URLs does not exist yet.
+			// CoverUrl stays absent: content events carry no asset ids yet, so the read model
+			// cannot resolve the cover to the media service's URL.
 		}
 		if out[i].Tags == nil {
 			out[i].Tags = []string{}
