@@ -73,6 +73,7 @@ test-contract: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/outbox ./internal/ratelimit
 	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 30m ./services/search/index
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./services/media/thumbnail ./services/ingest/feed
 	bash tools/loadgen/bench.sh
 
 clean:
