@@ -97,11 +97,37 @@ func TestPlan(t *testing.T) {
 		t.Errorf("cms alone without metadata, which it calls: %v", err)
 	}
 	cfg.Services.Metadata.URL = "http://127.0.0.1:9103"
+	if _, err = cfg.Plan(); err == nil || !strings.Contains(err.Error(), "cms needs services.media.url") {
+		t.Errorf("cms alone without media, which it calls: %v", err)
+	}
+	cfg.Services.Media.URL = "http://127.0.0.1:9104"
 	p, err = cfg.Plan()
-	if err != nil || !reflect.DeepEqual(p.Listening, []string{"cms"}) || len(p.Gateways) != 0 || p.AuthURL != cfg.Services.Auth.URL || p.Remote["metadata"] != cfg.Services.Metadata.URL {
+	if err != nil || !reflect.DeepEqual(p.Listening, []string{"cms"}) || len(p.Gateways) != 0 || p.AuthURL != cfg.Services.Auth.URL ||
+		p.Remote["metadata"] != cfg.Services.Metadata.URL || p.Remote["media"] != cfg.Services.Media.URL {
 		t.Errorf("cms alone: %+v %v", p, err)
 	}
-	cfg.Services.Auth.URL, cfg.Services.Metadata.URL = "", ""
+	cfg.Services.Auth.URL, cfg.Services.Metadata.URL, cfg.Services.Media.URL = "", "", ""
+
+	// ingest calls auth (to log in), cms and media, and alone needs the service account's password.
+	cfg.Target = []string{ServiceIngest}
+	cfg.Services.Auth.URL, cfg.Services.CMS.URL, cfg.Services.Media.URL = "http://127.0.0.1:9101", "http://127.0.0.1:9102", "http://127.0.0.1:9104"
+	if p, err = cfg.Plan(); err != nil || p.Remote["auth"] == "" || p.Remote["cms"] == "" || p.Remote["media"] == "" {
+		t.Errorf("ingest alone: %+v %v", p, err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "ingest.account_password") {
+		t.Errorf("ingest alone without the account password: %v", err)
+	}
+	cfg.Ingest.AccountPassword = "a long enough password"
+	cfg.Services.Ingest.DatabaseURL = "postgres://x@127.0.0.1/ingest"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "ingest.credentials_key") {
+		t.Errorf("ingest on PostgreSQL without a credentials key: %v", err)
+	}
+	cfg.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("ingest alone, configured: %v", err)
+	}
+	cfg.Ingest.AccountPassword, cfg.Ingest.CredentialsKey, cfg.Services.Ingest.DatabaseURL = "", "", ""
+	cfg.Services.Auth.URL, cfg.Services.CMS.URL, cfg.Services.Media.URL = "", "", ""
 
 	cfg.Target = []string{GatewayDiscovery, ServiceSearch}
 	cfg.Services.Discovery.URL = "http://127.0.0.1:9106"

@@ -366,16 +366,7 @@ func (l *Local) Ping(ctx context.Context) error {
 // PresignPut implements Store. The URL is served by Handler; the PUT must carry exactly
 // "Content-Type: contentType" (the signature covers it).
 func (l *Local) PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (string, map[string]string, error) {
-	if err := ValidateKey(key); err != nil {
-		return "", nil, err
-	}
-	if err := checkTTL(ttl); err != nil {
-		return "", nil, err
-	}
-	if contentType == "" {
-		return "", nil, errors.New("objectstore: presign put: content type is required")
-	}
-	if err := checkContentType(contentType); err != nil {
+	if err := checkPresignPut(key, contentType, ttl); err != nil {
 		return "", nil, err
 	}
 	return l.signedURL(http.MethodPut, key, contentType, ttl), map[string]string{"Content-Type": contentType}, nil

@@ -128,3 +128,17 @@ func putContentType(ct string) (string, error) {
 	}
 	return ct, checkContentType(ct)
 }
+
+// checkPresignPut checks the arguments of PresignPut: a valid key and TTL and a content type.
+func checkPresignPut(key, contentType string, ttl time.Duration) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return err
+	}
+	if contentType == "" {
+		return errors.New("objectstore: presign put: content type is required")
+	}
+	return checkContentType(contentType)
+}

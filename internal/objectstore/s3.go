@@ -204,16 +204,7 @@ func s3Error(op, key string, err error) error {
 // PresignPut implements Store with a SigV4 presigned PUT whose signed headers include
 // Content-Type, so the service refuses the upload under any other content type.
 func (s *S3) PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (string, map[string]string, error) {
-	if err := ValidateKey(key); err != nil {
-		return "", nil, err
-	}
-	if err := checkTTL(ttl); err != nil {
-		return "", nil, err
-	}
-	if contentType == "" {
-		return "", nil, errors.New("objectstore: presign put: content type is required")
-	}
-	if err := checkContentType(contentType); err != nil {
+	if err := checkPresignPut(key, contentType, ttl); err != nil {
 		return "", nil, err
 	}
 	u, err := s.presigner.PresignHeader(ctx, http.MethodPut, s.bucket, key, ttl, nil,

@@ -16,6 +16,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
 	"github.com/mediamesh/mediamesh/gen/events/ingestevents"
+	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/events/searchevents"
 )
@@ -45,6 +46,7 @@ var domains = map[string]domainPackage{
 	"ingest":   {ingestevents.TopicIngestEvents, ingestevents.EventTypes, ingestevents.Schemas, ingestevents.New, ingestevents.EventTypeForFingerprint},
 	"search":   {searchevents.TopicDiscoveryEvents, searchevents.EventTypes, searchevents.Schemas, searchevents.New, searchevents.EventTypeForFingerprint},
 	"auth":     {authevents.TopicAuthEvents, authevents.EventTypes, authevents.Schemas, authevents.New, authevents.EventTypeForFingerprint},
+	"media":    {mediaevents.TopicMediaEvents, mediaevents.EventTypes, mediaevents.Schemas, mediaevents.New, mediaevents.EventTypeForFingerprint},
 	"metadata": {metadataevents.TopicMetadataEvents, metadataevents.EventTypes, metadataevents.Schemas, metadataevents.New, metadataevents.EventTypeForFingerprint},
 }
 
@@ -77,7 +79,7 @@ func TestRegistriesAreCurrent(t *testing.T) {
 		})
 	}
 	slices.Sort(found)
-	if want := []string{"auth", "content", "ingest", "metadata", "search"}; !slices.Equal(found, want) {
+	if want := []string{"auth", "content", "ingest", "media", "metadata", "search"}; !slices.Equal(found, want) {
 		t.Errorf("specs/avro domains %v, this test knows %v: update the domains table", found, want)
 	}
 }
