@@ -23,7 +23,7 @@ import (
 const maxBackoff = 24 * time.Hour
 
 // Run schedules due sources and executes queued runs until ctx ends. Several processes may run it:
-// scheduling is a compare-and-swap on the source's version and a run is claimed by a
+// scheduling is a compare-and-swap on the source's next run time and a run is claimed by a
 // compare-and-swap on its status, with a lease another worker takes over when it runs out.
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.PollInterval)
@@ -71,9 +71,10 @@ func (s *Service) schedule(ctx context.Context) {
 	for _, src := range due {
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 			c := s.txClient(tx)
-			n, err := c.Source.Update().Where(source.ID(src.ID), source.Version(src.Version)).
+			// Compare-and-swap on the due time: of two workers, the second finds it moved on.
+			n, err := c.Source.Update().Where(source.ID(src.ID), source.NextRunAtEQ(*src.NextRunAt)).
 				SetNextRunAt(s.nextRun(s.clock(), src.ScheduleIntervalSeconds, src.ConsecutiveFailures)).Save(ctx)
-			if err != nil || n == 0 { // another worker scheduled it
+			if err != nil || n == 0 { // another worker scheduled it, or the source changed
 				return err
 			}
 			busy, err := c.Run.Query().Where(run.SourceID(src.ID), run.StatusIn(run.StatusQueued, run.StatusRunning)).Exist(ctx)
