@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -199,5 +200,13 @@ func registerFormats() {
 		// Any UUID version: ids are UUIDv7, which the RFC 4122 pattern of kin-openapi rejects.
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`))
 		openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail))
+		// An absolute URI (RFC 3986): a scheme, then the rest; no spaces or control characters.
+		openapi3.DefineStringFormatValidator("uri", openapi3.NewCallbackValidator(func(v string) error {
+			u, err := url.Parse(v)
+			if err != nil || u.Scheme == "" || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+				return errors.New("not an absolute URI")
+			}
+			return nil
+		}))
 	})
 }

@@ -126,12 +126,20 @@ type settings struct {
 	hasCreds bool
 }
 
+// checkURL refuses a source URL that is not an absolute http(s) URL.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fieldError("url", "must be an absolute http or https URL", "format")
+	}
+	return nil
+}
+
 // check validates what only the service can: URL scheme, the settings that go with the type, the
 // JSON mapping's paths, and credentials for YouTube.
 func (c settings) check() error {
-	u, err := url.Parse(c.rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fieldError("url", "must be an absolute http or https URL", "format")
+	if err := checkURL(c.rawURL); err != nil {
+		return err
 	}
 	y := c.youtube
 	hasYT := y.PlaylistID != nil || y.ChannelID != nil
@@ -317,6 +325,11 @@ func (s *Service) UpdateSource(ctx context.Context, req ingestapi.UpdateSourceRe
 	}
 	if err := checkCredentials(b.Credentials); err != nil {
 		return nil, err
+	}
+	if b.Url != nil { // bad input is refused before the If-Match is looked at
+		if err := checkURL(*b.Url); err != nil {
+			return nil, err
+		}
 	}
 	var out *ingestdb.Source
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
