@@ -224,7 +224,9 @@ func saveEpisode(ctx context.Context, c *cmsdb.Client, cur, next *cmsdb.Episode)
 // with that season and episode number (soft-deleted episodes keep theirs until purged).
 func numberErr(err error) error {
 	if database.IsUniqueViolation(err) {
-		return apierror.Conflict("the program already has an episode with this season and episode number")
+		e := apierror.Conflict("the program already has an episode with this season and episode number")
+		e.Type, e.Title = ProblemEpisodeNumberTaken, "Episode number taken"
+		return e
 	}
 	return err
 }

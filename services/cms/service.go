@@ -30,6 +30,10 @@ import (
 // defaultSchedulerInterval is how often Run looks for due schedules when Config leaves it zero.
 const defaultSchedulerInterval = time.Second
 
+// ProblemEpisodeNumberTaken is the problem type of a 409 for an episode number (within its season)
+// that the program already has, so a client can pick another number.
+const ProblemEpisodeNumberTaken = "https://mediamesh.dev/problems/episode-number-taken"
+
 // Config configures the cms service.
 type Config struct {
 	SchedulerInterval time.Duration // how often Run publishes due content and purges; default 1s when zero

@@ -61,7 +61,11 @@ func (s *Service) ingest(ctx context.Context, src *ingestdb.Source, r *ingestdb.
 		a, b := items[i].PublishedAt, items[j].PublishedAt
 		return a != nil && (b == nil || a.Before(*b))
 	})
-	next := int32(len(known)) + 1
+	next, err := s.nextNumber(ctx, programID)
+	if err != nil {
+		o.fail("cms_error", "could not read the program's episode numbers: "+err.Error())
+		return o
+	}
 	for _, it := range items {
 		if ctx.Err() != nil {
 			o.fail("canceled", "the run was interrupted")
@@ -167,14 +171,30 @@ func (s *Service) fetchFailed(o *outcome, err error, fallback string) {
 // source before, or a new draft made from the channel (with its artwork as cover).
 func (s *Service) program(ctx context.Context, src *ingestdb.Source, ch feed.Channel) (uuid.UUID, error) {
 	if p := src.Target.ProgramID; p != nil {
-		return uuid.Parse(*p)
+		id, err := uuid.Parse(*p)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		resp, err := s.cfg.CMS.GetProgramWithResponse(ctx, id)
+		switch {
+		case err != nil:
+			return uuid.Nil, err
+		case resp.JSON200 == nil:
+			return uuid.Nil, fmt.Errorf("the target program %s: the CMS answered %d: %s", id, resp.StatusCode(), problem(resp.Body))
+		case resp.JSON200.DeletedAt != nil:
+			return uuid.Nil, fmt.Errorf("the target program %s was deleted in the CMS", id)
+		}
+		return id, nil
 	}
 	if src.ProgramID != nil {
 		resp, err := s.cfg.CMS.GetProgramWithResponse(ctx, *src.ProgramID)
 		if err != nil {
 			return uuid.Nil, err
 		}
-		if resp.StatusCode() == http.StatusOK {
+		if resp.JSON200 != nil {
+			if resp.JSON200.DeletedAt != nil {
+				return uuid.Nil, fmt.Errorf("its program %s was deleted in the CMS: restore it, or purge it to have a new one made", *src.ProgramID)
+			}
 			return *src.ProgramID, nil
 		}
 		if resp.StatusCode() != http.StatusNotFound {
@@ -227,11 +247,15 @@ func (s *Service) item(ctx context.Context, src *ingestdb.Source, programID uuid
 		o.skipped++
 		return
 	case known != nil:
-		if err := s.updateEpisode(ctx, known, it, hash); err != nil {
+		changed, err := s.updateEpisode(ctx, known, it, hash)
+		switch {
+		case err != nil:
 			o.itemError(it.GUID, "cms_error", err.Error())
-			return
+		case changed:
+			o.updated++
+		default: // unchanged; only its missing thumbnail was tried again
+			o.skipped++
 		}
-		o.updated++
 		return
 	}
 	ep, err := s.createEpisode(ctx, programID, it, next)
@@ -286,8 +310,8 @@ func (s *Service) createEpisode(ctx context.Context, programID uuid.UUID, it fee
 				*next = int32(it.EpisodeNumber) + 1
 			}
 			return resp.JSON201, nil
-		case resp.StatusCode() == http.StatusConflict: // the number is taken: try the next
-			continue
+		case resp.StatusCode() == http.StatusConflict && problemType(resp.Body) == problemEpisodeNumberTaken:
+			continue // the number is taken: try the next
 		default:
 			return nil, fmt.Errorf("the CMS answered %d creating the episode: %s", resp.StatusCode(), problem(resp.Body))
 		}
@@ -295,15 +319,15 @@ func (s *Service) createEpisode(ctx context.Context, programID uuid.UUID, it fee
 	return nil, errors.New("no free episode number found")
 }
 
-// updateEpisode sends the changed fields of it to the episode made of it before, and retries its
-// thumbnail if it has none yet.
-func (s *Service) updateEpisode(ctx context.Context, known *ingestdb.Item, it feed.Item, hash string) error {
+// updateEpisode sends the changed fields of it to the episode made of it before (changed reports
+// whether there were any), and retries its thumbnail if it has none yet.
+func (s *Service) updateEpisode(ctx context.Context, known *ingestdb.Item, it feed.Item, hash string) (changed bool, err error) {
 	cur, err := s.cfg.CMS.GetEpisodeWithResponse(ctx, known.EpisodeID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if cur.JSON200 == nil {
-		return fmt.Errorf("the CMS answered %d reading episode %s: %s", cur.StatusCode(), known.EpisodeID, problem(cur.Body))
+		return false, fmt.Errorf("the CMS answered %d reading episode %s: %s", cur.StatusCode(), known.EpisodeID, problem(cur.Body))
 	}
 	version := cur.JSON200.Version
 	if known.ContentHash != hash {
@@ -318,20 +342,49 @@ func (s *Service) updateEpisode(ctx context.Context, known *ingestdb.Item, it fe
 		tag := fmt.Sprintf("%q", fmt.Sprint(version))
 		resp, err := s.cfg.CMS.UpdateEpisodeWithBodyWithResponse(ctx, known.EpisodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
 		if err != nil {
-			return err
+			return false, err
 		}
 		if resp.JSON200 == nil {
-			return fmt.Errorf("the CMS answered %d updating episode %s: %s", resp.StatusCode(), known.EpisodeID, problem(resp.Body))
+			return false, fmt.Errorf("the CMS answered %d updating episode %s: %s", resp.StatusCode(), known.EpisodeID, problem(resp.Body))
 		}
-		version = resp.JSON200.Version
+		version, changed = resp.JSON200.Version, true
 		if err := s.read.Item.UpdateOne(known).SetContentHash(hash).SetNillableImageURL(nonEmpty(truncate(it.ImageURL, 2048))).SetUpdatedAt(s.clock()).Exec(ctx); err != nil {
-			return err
+			return changed, err
 		}
 	}
 	if known.ThumbnailAssetID == nil && it.ImageURL != "" {
 		s.thumbnail(ctx, known, known.EpisodeID, version, it.ImageURL)
 	}
-	return nil
+	return changed, nil
+}
+
+// problemEpisodeNumberTaken is the CMS's problem type for an episode number the program already has.
+const problemEpisodeNumberTaken = "https://mediamesh.dev/problems/episode-number-taken"
+
+// problemType is the type of a problem+json body, or "".
+func problemType(body []byte) string {
+	var p struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(body, &p)
+	return p.Type
+}
+
+// nextNumber is the number after the highest episode number of the program (deleted episodes
+// included: their numbers stay taken), where numbering of items without one of their own starts.
+func (s *Service) nextNumber(ctx context.Context, programID uuid.UUID) (int32, error) {
+	order, deleted, limit := cmsapi.EpisodeSort("-episode_number"), true, int32(1)
+	resp, err := s.cfg.CMS.ListEpisodesWithResponse(ctx, programID, &cmsapi.ListEpisodesParams{Sort: &order, IncludeDeleted: &deleted, Limit: &limit})
+	if err != nil {
+		return 0, err
+	}
+	if resp.JSON200 == nil {
+		return 0, fmt.Errorf("the CMS answered %d: %s", resp.StatusCode(), problem(resp.Body))
+	}
+	if len(resp.JSON200.Items) == 0 {
+		return 1, nil
+	}
+	return resp.JSON200.Items[0].EpisodeNumber + 1, nil
 }
 
 // thumbnail stores the image at imageURL as the episode's thumbnail. A failure leaves the episode

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/ent/ingestdb"
 	"github.com/mediamesh/mediamesh/ent/ingestdb/run"
+	"github.com/mediamesh/mediamesh/ent/ingestdb/source"
 	"github.com/mediamesh/mediamesh/gen/openapi/ingestapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/authn"
@@ -66,6 +67,11 @@ func (s *Service) TriggerIngestRun(ctx context.Context, req ingestapi.TriggerIng
 
 // queue creates a queued run of source id, unless one is queued or running (409).
 func (s *Service) queue(ctx context.Context, c *ingestdb.Client, id uuid.UUID, trigger run.Trigger, full bool, by *uuid.UUID) (*ingestdb.Run, error) {
+	// Lock the source row (a no-op update) so that of two transactions queueing for it, the second
+	// waits and then sees the first one's run.
+	if err := c.Source.Update().Where(source.ID(id)).AddVersion(0).Exec(ctx); err != nil {
+		return nil, err
+	}
 	busy, err := c.Run.Query().Where(run.SourceID(id), run.StatusIn(run.StatusQueued, run.StatusRunning)).Exist(ctx)
 	if err != nil {
 		return nil, err

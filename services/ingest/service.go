@@ -43,6 +43,7 @@ type CMS interface {
 	GetProgramWithResponse(ctx context.Context, programId cmsapi.ProgramId, reqEditors ...cmsapi.RequestEditorFn) (*cmsapi.GetProgramResponse, error)
 	CreateEpisodeWithResponse(ctx context.Context, programId cmsapi.ProgramId, params *cmsapi.CreateEpisodeParams, body cmsapi.CreateEpisodeJSONRequestBody, reqEditors ...cmsapi.RequestEditorFn) (*cmsapi.CreateEpisodeResponse, error)
 	UpdateProgramWithBodyWithResponse(ctx context.Context, programId cmsapi.ProgramId, params *cmsapi.UpdateProgramParams, contentType string, body io.Reader, reqEditors ...cmsapi.RequestEditorFn) (*cmsapi.UpdateProgramResponse, error)
+	ListEpisodesWithResponse(ctx context.Context, programId cmsapi.ProgramId, params *cmsapi.ListEpisodesParams, reqEditors ...cmsapi.RequestEditorFn) (*cmsapi.ListEpisodesResponse, error)
 	GetEpisodeWithResponse(ctx context.Context, episodeId cmsapi.EpisodeId, reqEditors ...cmsapi.RequestEditorFn) (*cmsapi.GetEpisodeResponse, error)
 	UpdateEpisodeWithBodyWithResponse(ctx context.Context, episodeId cmsapi.EpisodeId, params *cmsapi.UpdateEpisodeParams, contentType string, body io.Reader, reqEditors ...cmsapi.RequestEditorFn) (*cmsapi.UpdateEpisodeResponse, error)
 }

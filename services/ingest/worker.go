@@ -162,8 +162,14 @@ func (s *Service) execute(ctx context.Context, r *ingestdb.Run) {
 	defer span.End()
 	log := s.log.With("run_id", r.ID, "source_id", r.SourceID)
 	src, err := s.read.Source.Get(ctx, r.SourceID)
+	if ingestdb.IsNotFound(err) { // deleted meanwhile: its runs go with it
+		if err := s.read.Run.DeleteOneID(r.ID).Exec(ctx); err != nil && !ingestdb.IsNotFound(err) {
+			log.WarnContext(ctx, "could not drop the run of a deleted source", "error", err)
+		}
+		return
+	}
 	if err != nil {
-		log.WarnContext(ctx, "the source of a run is gone", "error", err)
+		log.WarnContext(ctx, "could not read the source of a run", "error", err)
 		return
 	}
 	o := s.ingest(ctx, src, r)

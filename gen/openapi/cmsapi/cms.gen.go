@@ -1151,8 +1151,9 @@ type ClientInterface interface {
 	// CreateEpisodeWithBody Create an episode
 	//
 	// Adds an episode in `draft` to the program. `language` defaults to the program's. 409 when
-	// the program already has an episode with the same season and episode number, or when the
-	// program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
+	// the program already has an episode with the same season and episode number (problem type
+	// `https://mediamesh.dev/problems/episode-number-taken`, so a client can pick another number),
+	// or when the program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
 	// with the same `Idempotency-Key` and body returns the first result; the same key with a
 	// different body gets 422.
 	//
@@ -1164,8 +1165,9 @@ type ClientInterface interface {
 	// CreateEpisode Create an episode
 	//
 	// Adds an episode in `draft` to the program. `language` defaults to the program's. 409 when
-	// the program already has an episode with the same season and episode number, or when the
-	// program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
+	// the program already has an episode with the same season and episode number (problem type
+	// `https://mediamesh.dev/problems/episode-number-taken`, so a client can pick another number),
+	// or when the program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
 	// with the same `Idempotency-Key` and body returns the first result; the same key with a
 	// different body gets 422.
 	//
@@ -1607,8 +1609,9 @@ func (c *Client) ListEpisodes(ctx context.Context, programId ProgramId, params *
 // CreateEpisodeWithBody Create an episode
 //
 // Adds an episode in `draft` to the program. `language` defaults to the program's. 409 when
-// the program already has an episode with the same season and episode number, or when the
-// program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
+// the program already has an episode with the same season and episode number (problem type
+// `https://mediamesh.dev/problems/episode-number-taken`, so a client can pick another number),
+// or when the program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
 // with the same `Idempotency-Key` and body returns the first result; the same key with a
 // different body gets 422.
 //
@@ -1630,8 +1633,9 @@ func (c *Client) CreateEpisodeWithBody(ctx context.Context, programId ProgramId,
 // CreateEpisode Create an episode
 //
 // Adds an episode in `draft` to the program. `language` defaults to the program's. 409 when
-// the program already has an episode with the same season and episode number, or when the
-// program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
+// the program already has an episode with the same season and episode number (problem type
+// `https://mediamesh.dev/problems/episode-number-taken`, so a client can pick another number),
+// or when the program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
 // with the same `Idempotency-Key` and body returns the first result; the same key with a
 // different body gets 422.
 //
@@ -3256,8 +3260,9 @@ type ClientWithResponsesInterface interface {
 	// CreateEpisodeWithBodyWithResponse Create an episode
 	//
 	// Adds an episode in `draft` to the program. `language` defaults to the program's. 409 when
-	// the program already has an episode with the same season and episode number, or when the
-	// program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
+	// the program already has an episode with the same season and episode number (problem type
+	// `https://mediamesh.dev/problems/episode-number-taken`, so a client can pick another number),
+	// or when the program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
 	// with the same `Idempotency-Key` and body returns the first result; the same key with a
 	// different body gets 422.
 	//
@@ -3269,8 +3274,9 @@ type ClientWithResponsesInterface interface {
 	// CreateEpisodeWithResponse Create an episode
 	//
 	// Adds an episode in `draft` to the program. `language` defaults to the program's. 409 when
-	// the program already has an episode with the same season and episode number, or when the
-	// program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
+	// the program already has an episode with the same season and episode number (problem type
+	// `https://mediamesh.dev/problems/episode-number-taken`, so a client can pick another number),
+	// or when the program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
 	// with the same `Idempotency-Key` and body returns the first result; the same key with a
 	// different body gets 422.
 	//
@@ -5752,8 +5758,9 @@ func (c *ClientWithResponses) ListEpisodesWithResponse(ctx context.Context, prog
 // CreateEpisodeWithBodyWithResponse Create an episode
 //
 // Adds an episode in `draft` to the program. `language` defaults to the program's. 409 when
-// the program already has an episode with the same season and episode number, or when the
-// program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
+// the program already has an episode with the same season and episode number (problem type
+// `https://mediamesh.dev/problems/episode-number-taken`, so a client can pick another number),
+// or when the program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
 // with the same `Idempotency-Key` and body returns the first result; the same key with a
 // different body gets 422.
 //
@@ -5771,8 +5778,9 @@ func (c *ClientWithResponses) CreateEpisodeWithBodyWithResponse(ctx context.Cont
 // CreateEpisodeWithResponse Create an episode
 //
 // Adds an episode in `draft` to the program. `language` defaults to the program's. 409 when
-// the program already has an episode with the same season and episode number, or when the
-// program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
+// the program already has an episode with the same season and episode number (problem type
+// `https://mediamesh.dev/problems/episode-number-taken`, so a client can pick another number),
+// or when the program is archived or soft-deleted. 422 when a referenced asset does not exist. Retrying
 // with the same `Idempotency-Key` and body returns the first result; the same key with a
 // different body gets 422.
 //
@@ -12528,17 +12536,17 @@ var swaggerSpec = []string{
 	"pjzUjCxBTLmvYgw5cdslN/248VuYbf3hvAK1ExjQzpoCkz6prTBJn5Ka/Q0KTHpBL5UxmRRabjo/rQ8u",
 	"11ztY6n7wDUl+Vi6pEMtQa4WoFtDU66qzyWt/lJGfSl7ditj+U7Gxpn3lvL7l3k/yJdcDnQ/7mxw/UOf",
 	"bKXTf5nC/ZgmujheXUVFCoehLrdf7ctbZ/ebbfwxZvc/AMc/AMffL+D495Tkb87s8iT/jGk+hF3eU1VA",
-	"rcZzr6HlmzgXTqKoCKxqr+LMp1W2wcAyu4FV43ihzS+cUIjO2U8TeEwizQTmnpYvDajVHDPgt5xKl8eK",
-	"y/sQGuG+G10wLVXok9vXKoCKUoU+WblW4baQFhusVVhBdG5KHFYIrY9SPq3K/O+yIuFBsdog1MnPS13K",
-	"74L3VJnQDH7lvlUmRLkr5pZm/9u3aJL9X1eTkCJKLcz+ryUpzf5vRsvYvQRsZUIKgEyNE+yb0bYQ7qkR",
-	"fUnuOpdFCfbNKEoWXA/TgKB/eBfvzzYjfzk+5f1JyV8fKLuJhbESCLaj2ucwsI+Mb7VPHLTZlgM9a5OI",
-	"Nej2WmDZfeJA1ypNfyztBHUpPBQmM1lDl6ig6AIo7ecOHHifZKh8qTk0hphIi8H8wiUFlKXvrD4r6O88",
-	"sHg6JWkNQtVUOhFX42jP/yo0FuhhbTi2T1K7aitLfkvRPkvGVj3E9n1IRPsYIbbvefHuahjZDULFObDs",
-	"jcWKrXbb6b53AO2VYsUPANoP2VPvG0D7vsag18TPbqKJNMDPdgsOYRznig4XgGr3SRlVG1SAajvqzS1A",
-	"tT9YxWCxDFOFLx9gtv/xYLbX4h0bgNmu5Bi3gNluwjUaw2zbU/IeYLYdPrImzPYKuZcpzPa9yb78KOsZ",
-	"VkG82bQKvEF87f27UYEf8LUfxE4VvnZ2+VgZXvvu9dWr9GElXdIWnW9xxDDiLTCjUQgVskREw2SKiID6",
-	"B8kP+LaFn8AMxHiEwnmo0XpNelf6LuW0tSdViQdLhktdjeXhipoqHQF0gdjcVELKic4q6kk+R8+Mrrp7",
-	"V2+u/isAAP//",
+	"rcZzr6HlmzgXTqKoCKxqr+LMp1W2wcAyu4FV43ihzS+cUIjO2U8TeEwizQTmnpYvDajXHLfcS5L7ZLDk",
+	"ZmTT29e9fRWEGbQApwCCMMaICJ2mg8NzAHXRgnnSdqtPLMhcwUXhwNLl3RWNIOaN2plWRfTJ7csiQEVV",
+	"RJ+sXBZxW/SMDZZFrCClNyV5K+TjRykKV5Uzd1n88KDDbRBV5eelmeV3wXsqgmiG9HLfiiCi3G12SwsN",
+	"7Fs0KTSoK39IwasWFhrUkpQWGjSjZezeN7YyIQXsp8a5/M1oW4gs1Yi+JHdzzKJc/mYUJQtuomlA0D+8",
+	"N/lnm/y/HArz/mT/r4/J3cSYWQlv21Htc3DbR8aN2ycOsG3LQbm1+coa33stXO4+cVBylaY/lnaCun8e",
+	"CpMErVFSVPx1AWr3cwd5vE8yAMDU8hpDTKTFYH7hkgLK0ndWnxXKeB7DPJ2StNyhaiqd4K7x6ed/FRp2",
+	"9LA28tsnqV21leXZpcCiJWOrHs37PuS8fYxo3ve8Tng1OO4GUekcLvfGwtJWu+103ztW90ph6Qes7odE",
+	"rfeN1X1fw91rQnU30UQaQHW7tY0wjnP1jQvwu/ukDOANKvC7HfXmFvjdH6w4sVjxqSKlD4je/3iI3mvx",
+	"jg0geldyjFsgejfhGo0Rve0peQ+I3g4fWRPRe4U0zxTR+94ken6UpROrgOtsWgXeIJT3/t2owA9Q3g9i",
+	"pwrKO7vnrIzkfff66lX6sJIuaevbtzhiGPEWmNEohArEIqJhMkVEQP2D5Ad82yJdYAZiPELhPNTAwCaT",
+	"LH2Xcobck6ochyXDpa7G8nBFTZWOALpAbG6KLuVEZ8X7JJ8OaEZX3b2rN1f/FQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
