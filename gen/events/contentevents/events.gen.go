@@ -35,6 +35,12 @@ type ContentSnapshot struct {
 	DurationSeconds *int `avro:"duration_seconds" json:"duration_seconds"`
 	// When the content was (or is scheduled to be) published; null while never published.
 	PublishedAt *time.Time `avro:"published_at" json:"published_at"`
+	// The cover image asset of a program (media service); null when it has none and for episodes.
+	CoverAssetID *string `avro:"cover_asset_id" json:"cover_asset_id"`
+	// The thumbnail image asset of an episode (media service); null when it has none and for programs.
+	ThumbnailAssetID *string `avro:"thumbnail_asset_id" json:"thumbnail_asset_id"`
+	// The video or audio asset of an episode (media service); null when it has none and for programs.
+	MediaAssetID *string `avro:"media_asset_id" json:"media_asset_id"`
 	// Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold.
 	Version int64 `avro:"version" json:"version"`
 }

@@ -57,15 +57,15 @@ const (
 // single-object encoding header (C3 01) carries them in little-endian byte order.
 const (
 	// FingerprintContentCreated is the schema fingerprint of ContentCreated.
-	FingerprintContentCreated uint64 = 0xae61c85594aea36b
+	FingerprintContentCreated uint64 = 0xe82c9537ea3a90c9
 	// FingerprintContentDeleted is the schema fingerprint of ContentDeleted.
 	FingerprintContentDeleted uint64 = 0x5a83a593703dc85f
 	// FingerprintContentPublished is the schema fingerprint of ContentPublished.
-	FingerprintContentPublished uint64 = 0xb3d02607f5cece75
+	FingerprintContentPublished uint64 = 0xdf671313bd2b2d55
 	// FingerprintContentUnpublished is the schema fingerprint of ContentUnpublished.
 	FingerprintContentUnpublished uint64 = 0xb668d7cc643eb6a0
 	// FingerprintContentUpdated is the schema fingerprint of ContentUpdated.
-	FingerprintContentUpdated uint64 = 0x9abd103afc167208
+	FingerprintContentUpdated uint64 = 0x18b15612fc02a646
 )
 
 // Event schemas, as written in specs/avro/content.
@@ -104,6 +104,9 @@ const (
           {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
           {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
           {"name": "published_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the content was (or is scheduled to be) published; null while never published."},
+          {"name": "cover_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The cover image asset of a program (media service); null when it has none and for episodes."},
+          {"name": "thumbnail_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The thumbnail image asset of an episode (media service); null when it has none and for programs."},
+          {"name": "media_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The video or audio asset of an episode (media service); null when it has none and for programs."},
           {"name": "version", "type": "long", "doc": "Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold."}
         ]
       }}
@@ -164,6 +167,9 @@ const (
           {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
           {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
           {"name": "published_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the content was (or is scheduled to be) published; null while never published."},
+          {"name": "cover_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The cover image asset of a program (media service); null when it has none and for episodes."},
+          {"name": "thumbnail_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The thumbnail image asset of an episode (media service); null when it has none and for programs."},
+          {"name": "media_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The video or audio asset of an episode (media service); null when it has none and for programs."},
           {"name": "version", "type": "long", "doc": "Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold."}
         ]
       }},
@@ -224,6 +230,9 @@ const (
           {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
           {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
           {"name": "published_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the content was (or is scheduled to be) published; null while never published."},
+          {"name": "cover_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The cover image asset of a program (media service); null when it has none and for episodes."},
+          {"name": "thumbnail_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The thumbnail image asset of an episode (media service); null when it has none and for programs."},
+          {"name": "media_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The video or audio asset of an episode (media service); null when it has none and for programs."},
           {"name": "version", "type": "long", "doc": "Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold."}
         ]
       }},

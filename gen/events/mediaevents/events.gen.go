@@ -24,3 +24,25 @@ type AssetDeleted struct {
 	// The program or episode the asset was attached to; null when unattached.
 	AttachedID *string `avro:"attached_id" json:"attached_id"`
 }
+
+// Emitted when a ready asset's delivery changes: it became ready, its thumbnails were made, its visibility or attachment changed. Public read models resolve the asset ids of content to these URLs. Topic media.events, event type asset.updated.
+type AssetUpdated struct {
+	// Unique id of this event (UUID v7). Consumers record it to apply each event once.
+	EventID string `avro:"event_id" json:"event_id"`
+	// When the change was committed, in milliseconds since the Unix epoch (UTC).
+	OccurredAt time.Time `avro:"occurred_at" json:"occurred_at"`
+	// Id of the asset. It is the Kafka message key, so the events of one asset stay in order.
+	AggregateID string `avro:"aggregate_id" json:"aggregate_id"`
+	// W3C trace id of the request that caused the change; empty when unknown.
+	TraceID string `avro:"trace_id" json:"trace_id"`
+	// Whether the asset is an image, a video or an audio file.
+	Kind string `avro:"kind" json:"kind"`
+	// True when the asset is public and ready: public_url and the thumbnail URLs may be shown to anyone. False: consumers must not show any URL of it.
+	Public bool `avro:"public" json:"public"`
+	// The CDN URL of the original; null unless public.
+	PublicURL *string `avro:"public_url" json:"public_url"`
+	// CDN URLs of the thumbnails by size (small, medium, large); empty unless public or before they are made.
+	Thumbnails map[string]string `avro:"thumbnails" json:"thumbnails"`
+	// Version of the asset after the change. Consumers ignore an event whose version is not newer than the one they hold.
+	Version int64 `avro:"version" json:"version"`
+}

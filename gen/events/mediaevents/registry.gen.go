@@ -18,11 +18,19 @@ const TopicMediaEvents = "media.events"
 const (
 	// TypeAssetDeleted is the event type of AssetDeleted.
 	TypeAssetDeleted = "asset.deleted"
+	// TypeAssetUpdated is the event type of AssetUpdated.
+	TypeAssetUpdated = "asset.updated"
 )
 
 // Symbols of the Avro enums used by the events. The generated structs hold enum values as
 // plain strings.
 const (
+	// AssetKindImage is the symbol image of enum mediamesh.media.v1.AssetKind.
+	AssetKindImage = "image"
+	// AssetKindVideo is the symbol video of enum mediamesh.media.v1.AssetKind.
+	AssetKindVideo = "video"
+	// AssetKindAudio is the symbol audio of enum mediamesh.media.v1.AssetKind.
+	AssetKindAudio = "audio"
 	// AttachmentTypeProgram is the symbol program of enum mediamesh.media.v1.AttachmentType.
 	AttachmentTypeProgram = "program"
 	// AttachmentTypeEpisode is the symbol episode of enum mediamesh.media.v1.AttachmentType.
@@ -42,6 +50,8 @@ const (
 const (
 	// FingerprintAssetDeleted is the schema fingerprint of AssetDeleted.
 	FingerprintAssetDeleted uint64 = 0x4beb3ecfc0cf8520
+	// FingerprintAssetUpdated is the schema fingerprint of AssetUpdated.
+	FingerprintAssetUpdated uint64 = 0x8e5d3d827226d61f
 )
 
 // Event schemas, as written in specs/avro/media.
@@ -65,22 +75,46 @@ const (
     {"name": "attached_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The program or episode the asset was attached to; null when unattached."}
   ]
 }`
+	// SchemaJSONAssetUpdated is the schema of AssetUpdated (asset.updated.avsc).
+	SchemaJSONAssetUpdated = `{
+  "type": "record",
+  "name": "AssetUpdated",
+  "namespace": "mediamesh.media.v1",
+  "doc": "Emitted when a ready asset's delivery changes: it became ready, its thumbnails were made, its visibility or attachment changed. Public read models resolve the asset ids of content to these URLs. Topic media.events, event type asset.updated.",
+  "mediamesh.event_type": "asset.updated",
+  "mediamesh.topic": "media.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the change was committed, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the asset. It is the Kafka message key, so the events of one asset stay in order."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the change; empty when unknown."},
+    {"name": "kind", "type": {"type": "enum", "name": "AssetKind", "doc": "The broad kind of media. Readers map a symbol they do not know to image.", "symbols": ["image", "video", "audio"], "default": "image"}, "doc": "Whether the asset is an image, a video or an audio file."},
+    {"name": "public", "type": "boolean", "doc": "True when the asset is public and ready: public_url and the thumbnail URLs may be shown to anyone. False: consumers must not show any URL of it."},
+    {"name": "public_url", "type": ["null", "string"], "default": null, "doc": "The CDN URL of the original; null unless public."},
+    {"name": "thumbnails", "type": {"type": "map", "values": "string"}, "default": {}, "doc": "CDN URLs of the thumbnails by size (small, medium, large); empty unless public or before they are made."},
+    {"name": "version", "type": "long", "doc": "Version of the asset after the change. Consumers ignore an event whose version is not newer than the one they hold."}
+  ]
+}`
 )
 
 var (
 	schemaAssetDeleted = mustParse(SchemaJSONAssetDeleted)
+	schemaAssetUpdated = mustParse(SchemaJSONAssetUpdated)
 )
 
 var eventTypes = []string{
 	TypeAssetDeleted,
+	TypeAssetUpdated,
 }
 
 var schemas = map[string]avro.Schema{
 	TypeAssetDeleted: schemaAssetDeleted,
+	TypeAssetUpdated: schemaAssetUpdated,
 }
 
 var fingerprints = map[uint64]string{
 	FingerprintAssetDeleted: TypeAssetDeleted,
+	FingerprintAssetUpdated: TypeAssetUpdated,
 }
 
 // EventTypes returns the event types of this package, sorted.
@@ -107,6 +141,8 @@ func New(eventType string) (any, bool) {
 	switch eventType {
 	case TypeAssetDeleted:
 		return new(AssetDeleted), true
+	case TypeAssetUpdated:
+		return new(AssetUpdated), true
 	}
 	return nil, false
 }
@@ -125,6 +161,21 @@ func (*AssetDeleted) SchemaFingerprint() uint64 { return FingerprintAssetDeleted
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *AssetDeleted) MessageKey() string { return e.AggregateID }
+
+// EventType returns "asset.updated".
+func (*AssetUpdated) EventType() string { return TypeAssetUpdated }
+
+// Topic returns "media.events".
+func (*AssetUpdated) Topic() string { return TopicMediaEvents }
+
+// AvroSchema returns the parsed schema of AssetUpdated.
+func (*AssetUpdated) AvroSchema() avro.Schema { return schemaAssetUpdated }
+
+// SchemaFingerprint returns FingerprintAssetUpdated.
+func (*AssetUpdated) SchemaFingerprint() uint64 { return FingerprintAssetUpdated }
+
+// MessageKey returns the aggregate id, the Kafka message key of the event.
+func (e *AssetUpdated) MessageKey() string { return e.AggregateID }
 
 // mustParse parses an event schema on its own, outside avro's global schema cache.
 func mustParse(s string) avro.Schema {
