@@ -24,6 +24,8 @@ type Episode struct {
 	EpisodeNumber int32 `json:"episode_number,omitempty"`
 	// Language holds the value of the "language" field.
 	Language string `json:"language,omitempty"`
+	// MediaAssetID holds the value of the "media_asset_id" field.
+	MediaAssetID *uuid.UUID `json:"media_asset_id,omitempty"`
 	// ProgramID holds the value of the "program_id" field.
 	ProgramID uuid.UUID `json:"program_id,omitempty"`
 	// PublishedAt holds the value of the "published_at" field.
@@ -34,6 +36,8 @@ type Episode struct {
 	SeasonNumber *int32 `json:"season_number,omitempty"`
 	// Summary holds the value of the "summary" field.
 	Summary *string `json:"summary,omitempty"`
+	// ThumbnailAssetID holds the value of the "thumbnail_asset_id" field.
+	ThumbnailAssetID *uuid.UUID `json:"thumbnail_asset_id,omitempty"`
 	// Title holds the value of the "title" field.
 	Title string `json:"title,omitempty"`
 	// The content version of the applied snapshot; older or equal snapshots are ignored.
@@ -46,6 +50,8 @@ func (*Episode) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case episode.FieldMediaAssetID, episode.FieldThumbnailAssetID:
+			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case episode.FieldDurationSeconds, episode.FieldEpisodeNumber, episode.FieldSeasonKey, episode.FieldSeasonNumber, episode.FieldVersion:
 			values[i] = new(sql.NullInt64)
 		case episode.FieldLanguage, episode.FieldSummary, episode.FieldTitle:
@@ -94,6 +100,13 @@ func (_m *Episode) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Language = value.String
 			}
+		case episode.FieldMediaAssetID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field media_asset_id", values[i])
+			} else if value.Valid {
+				_m.MediaAssetID = new(uuid.UUID)
+				*_m.MediaAssetID = *value.S.(*uuid.UUID)
+			}
 		case episode.FieldProgramID:
 			if value, ok := values[i].(*uuid.UUID); !ok {
 				return fmt.Errorf("unexpected type %T for field program_id", values[i])
@@ -125,6 +138,13 @@ func (_m *Episode) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Summary = new(string)
 				*_m.Summary = value.String
+			}
+		case episode.FieldThumbnailAssetID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field thumbnail_asset_id", values[i])
+			} else if value.Valid {
+				_m.ThumbnailAssetID = new(uuid.UUID)
+				*_m.ThumbnailAssetID = *value.S.(*uuid.UUID)
 			}
 		case episode.FieldTitle:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -185,6 +205,11 @@ func (_m *Episode) String() string {
 	builder.WriteString("language=")
 	builder.WriteString(_m.Language)
 	builder.WriteString(", ")
+	if v := _m.MediaAssetID; v != nil {
+		builder.WriteString("media_asset_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
 	builder.WriteString("program_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ProgramID))
 	builder.WriteString(", ")
@@ -202,6 +227,11 @@ func (_m *Episode) String() string {
 	if v := _m.Summary; v != nil {
 		builder.WriteString("summary=")
 		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.ThumbnailAssetID; v != nil {
+		builder.WriteString("thumbnail_asset_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
 	builder.WriteString("title=")

@@ -50,6 +50,20 @@ func (_c *EpisodeCreate) SetLanguage(v string) *EpisodeCreate {
 	return _c
 }
 
+// SetMediaAssetID sets the "media_asset_id" field.
+func (_c *EpisodeCreate) SetMediaAssetID(v uuid.UUID) *EpisodeCreate {
+	_c.mutation.SetMediaAssetID(v)
+	return _c
+}
+
+// SetNillableMediaAssetID sets the "media_asset_id" field if the given value is not nil.
+func (_c *EpisodeCreate) SetNillableMediaAssetID(v *uuid.UUID) *EpisodeCreate {
+	if v != nil {
+		_c.SetMediaAssetID(*v)
+	}
+	return _c
+}
+
 // SetProgramID sets the "program_id" field.
 func (_c *EpisodeCreate) SetProgramID(v uuid.UUID) *EpisodeCreate {
 	_c.mutation.SetProgramID(v)
@@ -92,6 +106,20 @@ func (_c *EpisodeCreate) SetSummary(v string) *EpisodeCreate {
 func (_c *EpisodeCreate) SetNillableSummary(v *string) *EpisodeCreate {
 	if v != nil {
 		_c.SetSummary(*v)
+	}
+	return _c
+}
+
+// SetThumbnailAssetID sets the "thumbnail_asset_id" field.
+func (_c *EpisodeCreate) SetThumbnailAssetID(v uuid.UUID) *EpisodeCreate {
+	_c.mutation.SetThumbnailAssetID(v)
+	return _c
+}
+
+// SetNillableThumbnailAssetID sets the "thumbnail_asset_id" field if the given value is not nil.
+func (_c *EpisodeCreate) SetNillableThumbnailAssetID(v *uuid.UUID) *EpisodeCreate {
+	if v != nil {
+		_c.SetThumbnailAssetID(*v)
 	}
 	return _c
 }
@@ -274,6 +302,10 @@ func (_c *EpisodeCreate) createSpec() (*Episode, *sqlgraph.CreateSpec) {
 		_spec.SetField(episode.FieldLanguage, field.TypeString, value)
 		_node.Language = value
 	}
+	if value, ok := _c.mutation.MediaAssetID(); ok {
+		_spec.SetField(episode.FieldMediaAssetID, field.TypeUUID, value)
+		_node.MediaAssetID = &value
+	}
 	if value, ok := _c.mutation.ProgramID(); ok {
 		_spec.SetField(episode.FieldProgramID, field.TypeUUID, value)
 		_node.ProgramID = value
@@ -293,6 +325,10 @@ func (_c *EpisodeCreate) createSpec() (*Episode, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Summary(); ok {
 		_spec.SetField(episode.FieldSummary, field.TypeString, value)
 		_node.Summary = &value
+	}
+	if value, ok := _c.mutation.ThumbnailAssetID(); ok {
+		_spec.SetField(episode.FieldThumbnailAssetID, field.TypeUUID, value)
+		_node.ThumbnailAssetID = &value
 	}
 	if value, ok := _c.mutation.Title(); ok {
 		_spec.SetField(episode.FieldTitle, field.TypeString, value)
@@ -408,6 +444,24 @@ func (u *EpisodeUpsert) UpdateLanguage() *EpisodeUpsert {
 	return u
 }
 
+// SetMediaAssetID sets the "media_asset_id" field.
+func (u *EpisodeUpsert) SetMediaAssetID(v uuid.UUID) *EpisodeUpsert {
+	u.Set(episode.FieldMediaAssetID, v)
+	return u
+}
+
+// UpdateMediaAssetID sets the "media_asset_id" field to the value that was provided on create.
+func (u *EpisodeUpsert) UpdateMediaAssetID() *EpisodeUpsert {
+	u.SetExcluded(episode.FieldMediaAssetID)
+	return u
+}
+
+// ClearMediaAssetID clears the value of the "media_asset_id" field.
+func (u *EpisodeUpsert) ClearMediaAssetID() *EpisodeUpsert {
+	u.SetNull(episode.FieldMediaAssetID)
+	return u
+}
+
 // SetProgramID sets the "program_id" field.
 func (u *EpisodeUpsert) SetProgramID(v uuid.UUID) *EpisodeUpsert {
 	u.Set(episode.FieldProgramID, v)
@@ -489,6 +543,24 @@ func (u *EpisodeUpsert) UpdateSummary() *EpisodeUpsert {
 // ClearSummary clears the value of the "summary" field.
 func (u *EpisodeUpsert) ClearSummary() *EpisodeUpsert {
 	u.SetNull(episode.FieldSummary)
+	return u
+}
+
+// SetThumbnailAssetID sets the "thumbnail_asset_id" field.
+func (u *EpisodeUpsert) SetThumbnailAssetID(v uuid.UUID) *EpisodeUpsert {
+	u.Set(episode.FieldThumbnailAssetID, v)
+	return u
+}
+
+// UpdateThumbnailAssetID sets the "thumbnail_asset_id" field to the value that was provided on create.
+func (u *EpisodeUpsert) UpdateThumbnailAssetID() *EpisodeUpsert {
+	u.SetExcluded(episode.FieldThumbnailAssetID)
+	return u
+}
+
+// ClearThumbnailAssetID clears the value of the "thumbnail_asset_id" field.
+func (u *EpisodeUpsert) ClearThumbnailAssetID() *EpisodeUpsert {
+	u.SetNull(episode.FieldThumbnailAssetID)
 	return u
 }
 
@@ -633,6 +705,27 @@ func (u *EpisodeUpsertOne) UpdateLanguage() *EpisodeUpsertOne {
 	})
 }
 
+// SetMediaAssetID sets the "media_asset_id" field.
+func (u *EpisodeUpsertOne) SetMediaAssetID(v uuid.UUID) *EpisodeUpsertOne {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.SetMediaAssetID(v)
+	})
+}
+
+// UpdateMediaAssetID sets the "media_asset_id" field to the value that was provided on create.
+func (u *EpisodeUpsertOne) UpdateMediaAssetID() *EpisodeUpsertOne {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.UpdateMediaAssetID()
+	})
+}
+
+// ClearMediaAssetID clears the value of the "media_asset_id" field.
+func (u *EpisodeUpsertOne) ClearMediaAssetID() *EpisodeUpsertOne {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.ClearMediaAssetID()
+	})
+}
+
 // SetProgramID sets the "program_id" field.
 func (u *EpisodeUpsertOne) SetProgramID(v uuid.UUID) *EpisodeUpsertOne {
 	return u.Update(func(s *EpisodeUpsert) {
@@ -728,6 +821,27 @@ func (u *EpisodeUpsertOne) UpdateSummary() *EpisodeUpsertOne {
 func (u *EpisodeUpsertOne) ClearSummary() *EpisodeUpsertOne {
 	return u.Update(func(s *EpisodeUpsert) {
 		s.ClearSummary()
+	})
+}
+
+// SetThumbnailAssetID sets the "thumbnail_asset_id" field.
+func (u *EpisodeUpsertOne) SetThumbnailAssetID(v uuid.UUID) *EpisodeUpsertOne {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.SetThumbnailAssetID(v)
+	})
+}
+
+// UpdateThumbnailAssetID sets the "thumbnail_asset_id" field to the value that was provided on create.
+func (u *EpisodeUpsertOne) UpdateThumbnailAssetID() *EpisodeUpsertOne {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.UpdateThumbnailAssetID()
+	})
+}
+
+// ClearThumbnailAssetID clears the value of the "thumbnail_asset_id" field.
+func (u *EpisodeUpsertOne) ClearThumbnailAssetID() *EpisodeUpsertOne {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.ClearThumbnailAssetID()
 	})
 }
 
@@ -1044,6 +1158,27 @@ func (u *EpisodeUpsertBulk) UpdateLanguage() *EpisodeUpsertBulk {
 	})
 }
 
+// SetMediaAssetID sets the "media_asset_id" field.
+func (u *EpisodeUpsertBulk) SetMediaAssetID(v uuid.UUID) *EpisodeUpsertBulk {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.SetMediaAssetID(v)
+	})
+}
+
+// UpdateMediaAssetID sets the "media_asset_id" field to the value that was provided on create.
+func (u *EpisodeUpsertBulk) UpdateMediaAssetID() *EpisodeUpsertBulk {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.UpdateMediaAssetID()
+	})
+}
+
+// ClearMediaAssetID clears the value of the "media_asset_id" field.
+func (u *EpisodeUpsertBulk) ClearMediaAssetID() *EpisodeUpsertBulk {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.ClearMediaAssetID()
+	})
+}
+
 // SetProgramID sets the "program_id" field.
 func (u *EpisodeUpsertBulk) SetProgramID(v uuid.UUID) *EpisodeUpsertBulk {
 	return u.Update(func(s *EpisodeUpsert) {
@@ -1139,6 +1274,27 @@ func (u *EpisodeUpsertBulk) UpdateSummary() *EpisodeUpsertBulk {
 func (u *EpisodeUpsertBulk) ClearSummary() *EpisodeUpsertBulk {
 	return u.Update(func(s *EpisodeUpsert) {
 		s.ClearSummary()
+	})
+}
+
+// SetThumbnailAssetID sets the "thumbnail_asset_id" field.
+func (u *EpisodeUpsertBulk) SetThumbnailAssetID(v uuid.UUID) *EpisodeUpsertBulk {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.SetThumbnailAssetID(v)
+	})
+}
+
+// UpdateThumbnailAssetID sets the "thumbnail_asset_id" field to the value that was provided on create.
+func (u *EpisodeUpsertBulk) UpdateThumbnailAssetID() *EpisodeUpsertBulk {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.UpdateThumbnailAssetID()
+	})
+}
+
+// ClearThumbnailAssetID clears the value of the "thumbnail_asset_id" field.
+func (u *EpisodeUpsertBulk) ClearThumbnailAssetID() *EpisodeUpsertBulk {
+	return u.Update(func(s *EpisodeUpsert) {
+		s.ClearThumbnailAssetID()
 	})
 }
 

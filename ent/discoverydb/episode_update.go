@@ -91,6 +91,26 @@ func (_u *EpisodeUpdate) SetNillableLanguage(v *string) *EpisodeUpdate {
 	return _u
 }
 
+// SetMediaAssetID sets the "media_asset_id" field.
+func (_u *EpisodeUpdate) SetMediaAssetID(v uuid.UUID) *EpisodeUpdate {
+	_u.mutation.SetMediaAssetID(v)
+	return _u
+}
+
+// SetNillableMediaAssetID sets the "media_asset_id" field if the given value is not nil.
+func (_u *EpisodeUpdate) SetNillableMediaAssetID(v *uuid.UUID) *EpisodeUpdate {
+	if v != nil {
+		_u.SetMediaAssetID(*v)
+	}
+	return _u
+}
+
+// ClearMediaAssetID clears the value of the "media_asset_id" field.
+func (_u *EpisodeUpdate) ClearMediaAssetID() *EpisodeUpdate {
+	_u.mutation.ClearMediaAssetID()
+	return _u
+}
+
 // SetProgramID sets the "program_id" field.
 func (_u *EpisodeUpdate) SetProgramID(v uuid.UUID) *EpisodeUpdate {
 	_u.mutation.SetProgramID(v)
@@ -184,6 +204,26 @@ func (_u *EpisodeUpdate) SetNillableSummary(v *string) *EpisodeUpdate {
 // ClearSummary clears the value of the "summary" field.
 func (_u *EpisodeUpdate) ClearSummary() *EpisodeUpdate {
 	_u.mutation.ClearSummary()
+	return _u
+}
+
+// SetThumbnailAssetID sets the "thumbnail_asset_id" field.
+func (_u *EpisodeUpdate) SetThumbnailAssetID(v uuid.UUID) *EpisodeUpdate {
+	_u.mutation.SetThumbnailAssetID(v)
+	return _u
+}
+
+// SetNillableThumbnailAssetID sets the "thumbnail_asset_id" field if the given value is not nil.
+func (_u *EpisodeUpdate) SetNillableThumbnailAssetID(v *uuid.UUID) *EpisodeUpdate {
+	if v != nil {
+		_u.SetThumbnailAssetID(*v)
+	}
+	return _u
+}
+
+// ClearThumbnailAssetID clears the value of the "thumbnail_asset_id" field.
+func (_u *EpisodeUpdate) ClearThumbnailAssetID() *EpisodeUpdate {
+	_u.mutation.ClearThumbnailAssetID()
 	return _u
 }
 
@@ -329,6 +369,12 @@ func (_u *EpisodeUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Language(); ok {
 		_spec.SetField(episode.FieldLanguage, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.MediaAssetID(); ok {
+		_spec.SetField(episode.FieldMediaAssetID, field.TypeUUID, value)
+	}
+	if _u.mutation.MediaAssetIDCleared() {
+		_spec.ClearField(episode.FieldMediaAssetID, field.TypeUUID)
+	}
 	if value, ok := _u.mutation.ProgramID(); ok {
 		_spec.SetField(episode.FieldProgramID, field.TypeUUID, value)
 	}
@@ -355,6 +401,12 @@ func (_u *EpisodeUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.SummaryCleared() {
 		_spec.ClearField(episode.FieldSummary, field.TypeString)
+	}
+	if value, ok := _u.mutation.ThumbnailAssetID(); ok {
+		_spec.SetField(episode.FieldThumbnailAssetID, field.TypeUUID, value)
+	}
+	if _u.mutation.ThumbnailAssetIDCleared() {
+		_spec.ClearField(episode.FieldThumbnailAssetID, field.TypeUUID)
 	}
 	if value, ok := _u.mutation.Title(); ok {
 		_spec.SetField(episode.FieldTitle, field.TypeString, value)
@@ -444,6 +496,26 @@ func (_u *EpisodeUpdateOne) SetNillableLanguage(v *string) *EpisodeUpdateOne {
 	if v != nil {
 		_u.SetLanguage(*v)
 	}
+	return _u
+}
+
+// SetMediaAssetID sets the "media_asset_id" field.
+func (_u *EpisodeUpdateOne) SetMediaAssetID(v uuid.UUID) *EpisodeUpdateOne {
+	_u.mutation.SetMediaAssetID(v)
+	return _u
+}
+
+// SetNillableMediaAssetID sets the "media_asset_id" field if the given value is not nil.
+func (_u *EpisodeUpdateOne) SetNillableMediaAssetID(v *uuid.UUID) *EpisodeUpdateOne {
+	if v != nil {
+		_u.SetMediaAssetID(*v)
+	}
+	return _u
+}
+
+// ClearMediaAssetID clears the value of the "media_asset_id" field.
+func (_u *EpisodeUpdateOne) ClearMediaAssetID() *EpisodeUpdateOne {
+	_u.mutation.ClearMediaAssetID()
 	return _u
 }
 
@@ -540,6 +612,26 @@ func (_u *EpisodeUpdateOne) SetNillableSummary(v *string) *EpisodeUpdateOne {
 // ClearSummary clears the value of the "summary" field.
 func (_u *EpisodeUpdateOne) ClearSummary() *EpisodeUpdateOne {
 	_u.mutation.ClearSummary()
+	return _u
+}
+
+// SetThumbnailAssetID sets the "thumbnail_asset_id" field.
+func (_u *EpisodeUpdateOne) SetThumbnailAssetID(v uuid.UUID) *EpisodeUpdateOne {
+	_u.mutation.SetThumbnailAssetID(v)
+	return _u
+}
+
+// SetNillableThumbnailAssetID sets the "thumbnail_asset_id" field if the given value is not nil.
+func (_u *EpisodeUpdateOne) SetNillableThumbnailAssetID(v *uuid.UUID) *EpisodeUpdateOne {
+	if v != nil {
+		_u.SetThumbnailAssetID(*v)
+	}
+	return _u
+}
+
+// ClearThumbnailAssetID clears the value of the "thumbnail_asset_id" field.
+func (_u *EpisodeUpdateOne) ClearThumbnailAssetID() *EpisodeUpdateOne {
+	_u.mutation.ClearThumbnailAssetID()
 	return _u
 }
 
@@ -715,6 +807,12 @@ func (_u *EpisodeUpdateOne) sqlSave(ctx context.Context) (_node *Episode, err er
 	if value, ok := _u.mutation.Language(); ok {
 		_spec.SetField(episode.FieldLanguage, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.MediaAssetID(); ok {
+		_spec.SetField(episode.FieldMediaAssetID, field.TypeUUID, value)
+	}
+	if _u.mutation.MediaAssetIDCleared() {
+		_spec.ClearField(episode.FieldMediaAssetID, field.TypeUUID)
+	}
 	if value, ok := _u.mutation.ProgramID(); ok {
 		_spec.SetField(episode.FieldProgramID, field.TypeUUID, value)
 	}
@@ -741,6 +839,12 @@ func (_u *EpisodeUpdateOne) sqlSave(ctx context.Context) (_node *Episode, err er
 	}
 	if _u.mutation.SummaryCleared() {
 		_spec.ClearField(episode.FieldSummary, field.TypeString)
+	}
+	if value, ok := _u.mutation.ThumbnailAssetID(); ok {
+		_spec.SetField(episode.FieldThumbnailAssetID, field.TypeUUID, value)
+	}
+	if _u.mutation.ThumbnailAssetIDCleared() {
+		_spec.ClearField(episode.FieldThumbnailAssetID, field.TypeUUID)
 	}
 	if value, ok := _u.mutation.Title(); ok {
 		_spec.SetField(episode.FieldTitle, field.TypeString, value)

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/asset"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/category"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/predicate"
@@ -30,12 +31,584 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
+	TypeAsset        = "Asset"
 	TypeCategory     = "Category"
 	TypeEpisode      = "Episode"
 	TypeProgram      = "Program"
 	TypeProgramCount = "ProgramCount"
 	TypeTombstone    = "Tombstone"
 )
+
+// AssetMutation represents an operation that mutates the Asset nodes in the graph.
+type AssetMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	public        *bool
+	thumbnail_url *string
+	url           *string
+	version       *int64
+	addversion    *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*Asset, error)
+	predicates    []predicate.Asset
+}
+
+var _ ent.Mutation = (*AssetMutation)(nil)
+
+// assetOption allows management of the mutation configuration using functional options.
+type assetOption func(*AssetMutation)
+
+// newAssetMutation creates new mutation for the Asset entity.
+func newAssetMutation(c config, op Op, opts ...assetOption) *AssetMutation {
+	m := &AssetMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAsset,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAssetID sets the ID field of the mutation.
+func withAssetID(id uuid.UUID) assetOption {
+	return func(m *AssetMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Asset
+		)
+		m.oldValue = func(ctx context.Context) (*Asset, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Asset.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAsset sets the old Asset of the mutation.
+func withAsset(node *Asset) assetOption {
+	return func(m *AssetMutation) {
+		m.oldValue = func(context.Context) (*Asset, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AssetMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AssetMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("discoverydb: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Asset entities.
+func (m *AssetMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AssetMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AssetMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Asset.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPublic sets the "public" field.
+func (m *AssetMutation) SetPublic(b bool) {
+	m.public = &b
+}
+
+// Public returns the value of the "public" field in the mutation.
+func (m *AssetMutation) Public() (r bool, exists bool) {
+	v := m.public
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublic returns the old "public" field's value of the Asset entity.
+// If the Asset object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssetMutation) OldPublic(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublic: %w", err)
+	}
+	return oldValue.Public, nil
+}
+
+// ResetPublic resets all changes to the "public" field.
+func (m *AssetMutation) ResetPublic() {
+	m.public = nil
+}
+
+// SetThumbnailURL sets the "thumbnail_url" field.
+func (m *AssetMutation) SetThumbnailURL(s string) {
+	m.thumbnail_url = &s
+}
+
+// ThumbnailURL returns the value of the "thumbnail_url" field in the mutation.
+func (m *AssetMutation) ThumbnailURL() (r string, exists bool) {
+	v := m.thumbnail_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThumbnailURL returns the old "thumbnail_url" field's value of the Asset entity.
+// If the Asset object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssetMutation) OldThumbnailURL(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThumbnailURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThumbnailURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThumbnailURL: %w", err)
+	}
+	return oldValue.ThumbnailURL, nil
+}
+
+// ClearThumbnailURL clears the value of the "thumbnail_url" field.
+func (m *AssetMutation) ClearThumbnailURL() {
+	m.thumbnail_url = nil
+	m.clearedFields[asset.FieldThumbnailURL] = struct{}{}
+}
+
+// ThumbnailURLCleared returns if the "thumbnail_url" field was cleared in this mutation.
+func (m *AssetMutation) ThumbnailURLCleared() bool {
+	_, ok := m.clearedFields[asset.FieldThumbnailURL]
+	return ok
+}
+
+// ResetThumbnailURL resets all changes to the "thumbnail_url" field.
+func (m *AssetMutation) ResetThumbnailURL() {
+	m.thumbnail_url = nil
+	delete(m.clearedFields, asset.FieldThumbnailURL)
+}
+
+// SetURL sets the "url" field.
+func (m *AssetMutation) SetURL(s string) {
+	m.url = &s
+}
+
+// URL returns the value of the "url" field in the mutation.
+func (m *AssetMutation) URL() (r string, exists bool) {
+	v := m.url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldURL returns the old "url" field's value of the Asset entity.
+// If the Asset object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssetMutation) OldURL(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldURL: %w", err)
+	}
+	return oldValue.URL, nil
+}
+
+// ClearURL clears the value of the "url" field.
+func (m *AssetMutation) ClearURL() {
+	m.url = nil
+	m.clearedFields[asset.FieldURL] = struct{}{}
+}
+
+// URLCleared returns if the "url" field was cleared in this mutation.
+func (m *AssetMutation) URLCleared() bool {
+	_, ok := m.clearedFields[asset.FieldURL]
+	return ok
+}
+
+// ResetURL resets all changes to the "url" field.
+func (m *AssetMutation) ResetURL() {
+	m.url = nil
+	delete(m.clearedFields, asset.FieldURL)
+}
+
+// SetVersion sets the "version" field.
+func (m *AssetMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *AssetMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Asset entity.
+// If the Asset object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssetMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *AssetMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *AssetMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *AssetMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// Where appends a list predicates to the AssetMutation builder.
+func (m *AssetMutation) Where(ps ...predicate.Asset) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AssetMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AssetMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Asset, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AssetMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AssetMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Asset).
+func (m *AssetMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AssetMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.public != nil {
+		fields = append(fields, asset.FieldPublic)
+	}
+	if m.thumbnail_url != nil {
+		fields = append(fields, asset.FieldThumbnailURL)
+	}
+	if m.url != nil {
+		fields = append(fields, asset.FieldURL)
+	}
+	if m.version != nil {
+		fields = append(fields, asset.FieldVersion)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AssetMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case asset.FieldPublic:
+		return m.Public()
+	case asset.FieldThumbnailURL:
+		return m.ThumbnailURL()
+	case asset.FieldURL:
+		return m.URL()
+	case asset.FieldVersion:
+		return m.Version()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AssetMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case asset.FieldPublic:
+		return m.OldPublic(ctx)
+	case asset.FieldThumbnailURL:
+		return m.OldThumbnailURL(ctx)
+	case asset.FieldURL:
+		return m.OldURL(ctx)
+	case asset.FieldVersion:
+		return m.OldVersion(ctx)
+	}
+	return nil, fmt.Errorf("unknown Asset field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AssetMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case asset.FieldPublic:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublic(v)
+		return nil
+	case asset.FieldThumbnailURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThumbnailURL(v)
+		return nil
+	case asset.FieldURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetURL(v)
+		return nil
+	case asset.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Asset field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AssetMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, asset.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AssetMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case asset.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AssetMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case asset.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Asset numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AssetMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(asset.FieldThumbnailURL) {
+		fields = append(fields, asset.FieldThumbnailURL)
+	}
+	if m.FieldCleared(asset.FieldURL) {
+		fields = append(fields, asset.FieldURL)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AssetMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AssetMutation) ClearField(name string) error {
+	switch name {
+	case asset.FieldThumbnailURL:
+		m.ClearThumbnailURL()
+		return nil
+	case asset.FieldURL:
+		m.ClearURL()
+		return nil
+	}
+	return fmt.Errorf("unknown Asset nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AssetMutation) ResetField(name string) error {
+	switch name {
+	case asset.FieldPublic:
+		m.ResetPublic()
+		return nil
+	case asset.FieldThumbnailURL:
+		m.ResetThumbnailURL()
+		return nil
+	case asset.FieldURL:
+		m.ResetURL()
+		return nil
+	case asset.FieldVersion:
+		m.ResetVersion()
+		return nil
+	}
+	return fmt.Errorf("unknown Asset field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AssetMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AssetMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AssetMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AssetMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AssetMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AssetMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AssetMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Asset unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AssetMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Asset edge %s", name)
+}
 
 // CategoryMutation represents an operation that mutates the Category nodes in the graph.
 type CategoryMutation struct {
@@ -540,6 +1113,7 @@ type EpisodeMutation struct {
 	episode_number      *int32
 	addepisode_number   *int32
 	language            *string
+	media_asset_id      *uuid.UUID
 	program_id          *uuid.UUID
 	published_at        *time.Time
 	season_key          *int32
@@ -547,6 +1121,7 @@ type EpisodeMutation struct {
 	season_number       *int32
 	addseason_number    *int32
 	summary             *string
+	thumbnail_asset_id  *uuid.UUID
 	title               *string
 	version             *int64
 	addversion          *int64
@@ -822,6 +1397,55 @@ func (m *EpisodeMutation) ResetLanguage() {
 	m.language = nil
 }
 
+// SetMediaAssetID sets the "media_asset_id" field.
+func (m *EpisodeMutation) SetMediaAssetID(u uuid.UUID) {
+	m.media_asset_id = &u
+}
+
+// MediaAssetID returns the value of the "media_asset_id" field in the mutation.
+func (m *EpisodeMutation) MediaAssetID() (r uuid.UUID, exists bool) {
+	v := m.media_asset_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMediaAssetID returns the old "media_asset_id" field's value of the Episode entity.
+// If the Episode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EpisodeMutation) OldMediaAssetID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMediaAssetID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMediaAssetID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMediaAssetID: %w", err)
+	}
+	return oldValue.MediaAssetID, nil
+}
+
+// ClearMediaAssetID clears the value of the "media_asset_id" field.
+func (m *EpisodeMutation) ClearMediaAssetID() {
+	m.media_asset_id = nil
+	m.clearedFields[episode.FieldMediaAssetID] = struct{}{}
+}
+
+// MediaAssetIDCleared returns if the "media_asset_id" field was cleared in this mutation.
+func (m *EpisodeMutation) MediaAssetIDCleared() bool {
+	_, ok := m.clearedFields[episode.FieldMediaAssetID]
+	return ok
+}
+
+// ResetMediaAssetID resets all changes to the "media_asset_id" field.
+func (m *EpisodeMutation) ResetMediaAssetID() {
+	m.media_asset_id = nil
+	delete(m.clearedFields, episode.FieldMediaAssetID)
+}
+
 // SetProgramID sets the "program_id" field.
 func (m *EpisodeMutation) SetProgramID(u uuid.UUID) {
 	m.program_id = &u
@@ -1069,6 +1693,55 @@ func (m *EpisodeMutation) ResetSummary() {
 	delete(m.clearedFields, episode.FieldSummary)
 }
 
+// SetThumbnailAssetID sets the "thumbnail_asset_id" field.
+func (m *EpisodeMutation) SetThumbnailAssetID(u uuid.UUID) {
+	m.thumbnail_asset_id = &u
+}
+
+// ThumbnailAssetID returns the value of the "thumbnail_asset_id" field in the mutation.
+func (m *EpisodeMutation) ThumbnailAssetID() (r uuid.UUID, exists bool) {
+	v := m.thumbnail_asset_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThumbnailAssetID returns the old "thumbnail_asset_id" field's value of the Episode entity.
+// If the Episode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EpisodeMutation) OldThumbnailAssetID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThumbnailAssetID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThumbnailAssetID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThumbnailAssetID: %w", err)
+	}
+	return oldValue.ThumbnailAssetID, nil
+}
+
+// ClearThumbnailAssetID clears the value of the "thumbnail_asset_id" field.
+func (m *EpisodeMutation) ClearThumbnailAssetID() {
+	m.thumbnail_asset_id = nil
+	m.clearedFields[episode.FieldThumbnailAssetID] = struct{}{}
+}
+
+// ThumbnailAssetIDCleared returns if the "thumbnail_asset_id" field was cleared in this mutation.
+func (m *EpisodeMutation) ThumbnailAssetIDCleared() bool {
+	_, ok := m.clearedFields[episode.FieldThumbnailAssetID]
+	return ok
+}
+
+// ResetThumbnailAssetID resets all changes to the "thumbnail_asset_id" field.
+func (m *EpisodeMutation) ResetThumbnailAssetID() {
+	m.thumbnail_asset_id = nil
+	delete(m.clearedFields, episode.FieldThumbnailAssetID)
+}
+
 // SetTitle sets the "title" field.
 func (m *EpisodeMutation) SetTitle(s string) {
 	m.title = &s
@@ -1195,7 +1868,7 @@ func (m *EpisodeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EpisodeMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 12)
 	if m.duration_seconds != nil {
 		fields = append(fields, episode.FieldDurationSeconds)
 	}
@@ -1204,6 +1877,9 @@ func (m *EpisodeMutation) Fields() []string {
 	}
 	if m.language != nil {
 		fields = append(fields, episode.FieldLanguage)
+	}
+	if m.media_asset_id != nil {
+		fields = append(fields, episode.FieldMediaAssetID)
 	}
 	if m.program_id != nil {
 		fields = append(fields, episode.FieldProgramID)
@@ -1219,6 +1895,9 @@ func (m *EpisodeMutation) Fields() []string {
 	}
 	if m.summary != nil {
 		fields = append(fields, episode.FieldSummary)
+	}
+	if m.thumbnail_asset_id != nil {
+		fields = append(fields, episode.FieldThumbnailAssetID)
 	}
 	if m.title != nil {
 		fields = append(fields, episode.FieldTitle)
@@ -1240,6 +1919,8 @@ func (m *EpisodeMutation) Field(name string) (ent.Value, bool) {
 		return m.EpisodeNumber()
 	case episode.FieldLanguage:
 		return m.Language()
+	case episode.FieldMediaAssetID:
+		return m.MediaAssetID()
 	case episode.FieldProgramID:
 		return m.ProgramID()
 	case episode.FieldPublishedAt:
@@ -1250,6 +1931,8 @@ func (m *EpisodeMutation) Field(name string) (ent.Value, bool) {
 		return m.SeasonNumber()
 	case episode.FieldSummary:
 		return m.Summary()
+	case episode.FieldThumbnailAssetID:
+		return m.ThumbnailAssetID()
 	case episode.FieldTitle:
 		return m.Title()
 	case episode.FieldVersion:
@@ -1269,6 +1952,8 @@ func (m *EpisodeMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldEpisodeNumber(ctx)
 	case episode.FieldLanguage:
 		return m.OldLanguage(ctx)
+	case episode.FieldMediaAssetID:
+		return m.OldMediaAssetID(ctx)
 	case episode.FieldProgramID:
 		return m.OldProgramID(ctx)
 	case episode.FieldPublishedAt:
@@ -1279,6 +1964,8 @@ func (m *EpisodeMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSeasonNumber(ctx)
 	case episode.FieldSummary:
 		return m.OldSummary(ctx)
+	case episode.FieldThumbnailAssetID:
+		return m.OldThumbnailAssetID(ctx)
 	case episode.FieldTitle:
 		return m.OldTitle(ctx)
 	case episode.FieldVersion:
@@ -1312,6 +1999,13 @@ func (m *EpisodeMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetLanguage(v)
+		return nil
+	case episode.FieldMediaAssetID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMediaAssetID(v)
 		return nil
 	case episode.FieldProgramID:
 		v, ok := value.(uuid.UUID)
@@ -1347,6 +2041,13 @@ func (m *EpisodeMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSummary(v)
+		return nil
+	case episode.FieldThumbnailAssetID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThumbnailAssetID(v)
 		return nil
 	case episode.FieldTitle:
 		v, ok := value.(string)
@@ -1458,11 +2159,17 @@ func (m *EpisodeMutation) ClearedFields() []string {
 	if m.FieldCleared(episode.FieldDurationSeconds) {
 		fields = append(fields, episode.FieldDurationSeconds)
 	}
+	if m.FieldCleared(episode.FieldMediaAssetID) {
+		fields = append(fields, episode.FieldMediaAssetID)
+	}
 	if m.FieldCleared(episode.FieldSeasonNumber) {
 		fields = append(fields, episode.FieldSeasonNumber)
 	}
 	if m.FieldCleared(episode.FieldSummary) {
 		fields = append(fields, episode.FieldSummary)
+	}
+	if m.FieldCleared(episode.FieldThumbnailAssetID) {
+		fields = append(fields, episode.FieldThumbnailAssetID)
 	}
 	return fields
 }
@@ -1481,11 +2188,17 @@ func (m *EpisodeMutation) ClearField(name string) error {
 	case episode.FieldDurationSeconds:
 		m.ClearDurationSeconds()
 		return nil
+	case episode.FieldMediaAssetID:
+		m.ClearMediaAssetID()
+		return nil
 	case episode.FieldSeasonNumber:
 		m.ClearSeasonNumber()
 		return nil
 	case episode.FieldSummary:
 		m.ClearSummary()
+		return nil
+	case episode.FieldThumbnailAssetID:
+		m.ClearThumbnailAssetID()
 		return nil
 	}
 	return fmt.Errorf("unknown Episode nullable field %s", name)
@@ -1504,6 +2217,9 @@ func (m *EpisodeMutation) ResetField(name string) error {
 	case episode.FieldLanguage:
 		m.ResetLanguage()
 		return nil
+	case episode.FieldMediaAssetID:
+		m.ResetMediaAssetID()
+		return nil
 	case episode.FieldProgramID:
 		m.ResetProgramID()
 		return nil
@@ -1518,6 +2234,9 @@ func (m *EpisodeMutation) ResetField(name string) error {
 		return nil
 	case episode.FieldSummary:
 		m.ResetSummary()
+		return nil
+	case episode.FieldThumbnailAssetID:
+		m.ResetThumbnailAssetID()
 		return nil
 	case episode.FieldTitle:
 		m.ResetTitle()
@@ -1584,6 +2303,7 @@ type ProgramMutation struct {
 	typ            string
 	id             *uuid.UUID
 	category_id    *uuid.UUID
+	cover_asset_id *uuid.UUID
 	kind           *program.Kind
 	language       *string
 	published_at   *time.Time
@@ -1755,6 +2475,55 @@ func (m *ProgramMutation) CategoryIDCleared() bool {
 func (m *ProgramMutation) ResetCategoryID() {
 	m.category_id = nil
 	delete(m.clearedFields, program.FieldCategoryID)
+}
+
+// SetCoverAssetID sets the "cover_asset_id" field.
+func (m *ProgramMutation) SetCoverAssetID(u uuid.UUID) {
+	m.cover_asset_id = &u
+}
+
+// CoverAssetID returns the value of the "cover_asset_id" field in the mutation.
+func (m *ProgramMutation) CoverAssetID() (r uuid.UUID, exists bool) {
+	v := m.cover_asset_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCoverAssetID returns the old "cover_asset_id" field's value of the Program entity.
+// If the Program object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgramMutation) OldCoverAssetID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCoverAssetID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCoverAssetID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCoverAssetID: %w", err)
+	}
+	return oldValue.CoverAssetID, nil
+}
+
+// ClearCoverAssetID clears the value of the "cover_asset_id" field.
+func (m *ProgramMutation) ClearCoverAssetID() {
+	m.cover_asset_id = nil
+	m.clearedFields[program.FieldCoverAssetID] = struct{}{}
+}
+
+// CoverAssetIDCleared returns if the "cover_asset_id" field was cleared in this mutation.
+func (m *ProgramMutation) CoverAssetIDCleared() bool {
+	_, ok := m.clearedFields[program.FieldCoverAssetID]
+	return ok
+}
+
+// ResetCoverAssetID resets all changes to the "cover_asset_id" field.
+func (m *ProgramMutation) ResetCoverAssetID() {
+	m.cover_asset_id = nil
+	delete(m.clearedFields, program.FieldCoverAssetID)
 }
 
 // SetKind sets the "kind" field.
@@ -2250,9 +3019,12 @@ func (m *ProgramMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProgramMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.category_id != nil {
 		fields = append(fields, program.FieldCategoryID)
+	}
+	if m.cover_asset_id != nil {
+		fields = append(fields, program.FieldCoverAssetID)
 	}
 	if m.kind != nil {
 		fields = append(fields, program.FieldKind)
@@ -2297,6 +3069,8 @@ func (m *ProgramMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case program.FieldCategoryID:
 		return m.CategoryID()
+	case program.FieldCoverAssetID:
+		return m.CoverAssetID()
 	case program.FieldKind:
 		return m.Kind()
 	case program.FieldLanguage:
@@ -2330,6 +3104,8 @@ func (m *ProgramMutation) OldField(ctx context.Context, name string) (ent.Value,
 	switch name {
 	case program.FieldCategoryID:
 		return m.OldCategoryID(ctx)
+	case program.FieldCoverAssetID:
+		return m.OldCoverAssetID(ctx)
 	case program.FieldKind:
 		return m.OldKind(ctx)
 	case program.FieldLanguage:
@@ -2367,6 +3143,13 @@ func (m *ProgramMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCategoryID(v)
+		return nil
+	case program.FieldCoverAssetID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCoverAssetID(v)
 		return nil
 	case program.FieldKind:
 		v, ok := value.(program.Kind)
@@ -2493,6 +3276,9 @@ func (m *ProgramMutation) ClearedFields() []string {
 	if m.FieldCleared(program.FieldCategoryID) {
 		fields = append(fields, program.FieldCategoryID)
 	}
+	if m.FieldCleared(program.FieldCoverAssetID) {
+		fields = append(fields, program.FieldCoverAssetID)
+	}
 	if m.FieldCleared(program.FieldSummary) {
 		fields = append(fields, program.FieldSummary)
 	}
@@ -2513,6 +3299,9 @@ func (m *ProgramMutation) ClearField(name string) error {
 	case program.FieldCategoryID:
 		m.ClearCategoryID()
 		return nil
+	case program.FieldCoverAssetID:
+		m.ClearCoverAssetID()
+		return nil
 	case program.FieldSummary:
 		m.ClearSummary()
 		return nil
@@ -2526,6 +3315,9 @@ func (m *ProgramMutation) ResetField(name string) error {
 	switch name {
 	case program.FieldCategoryID:
 		m.ResetCategoryID()
+		return nil
+	case program.FieldCoverAssetID:
+		m.ResetCoverAssetID()
 		return nil
 	case program.FieldKind:
 		m.ResetKind()

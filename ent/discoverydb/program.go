@@ -21,6 +21,8 @@ type Program struct {
 	ID uuid.UUID `json:"id,omitempty"`
 	// CategoryID holds the value of the "category_id" field.
 	CategoryID *uuid.UUID `json:"category_id,omitempty"`
+	// CoverAssetID holds the value of the "cover_asset_id" field.
+	CoverAssetID *uuid.UUID `json:"cover_asset_id,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind program.Kind `json:"kind,omitempty"`
 	// Language holds the value of the "language" field.
@@ -51,7 +53,7 @@ func (*Program) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case program.FieldCategoryID:
+		case program.FieldCategoryID, program.FieldCoverAssetID:
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case program.FieldTagKeys, program.FieldTags:
 			values[i] = new([]byte)
@@ -90,6 +92,13 @@ func (_m *Program) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CategoryID = new(uuid.UUID)
 				*_m.CategoryID = *value.S.(*uuid.UUID)
+			}
+		case program.FieldCoverAssetID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field cover_asset_id", values[i])
+			} else if value.Valid {
+				_m.CoverAssetID = new(uuid.UUID)
+				*_m.CoverAssetID = *value.S.(*uuid.UUID)
 			}
 		case program.FieldKind:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -200,6 +209,11 @@ func (_m *Program) String() string {
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
 	if v := _m.CategoryID; v != nil {
 		builder.WriteString("category_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.CoverAssetID; v != nil {
+		builder.WriteString("cover_asset_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

@@ -38,6 +38,20 @@ func (_c *ProgramCreate) SetNillableCategoryID(v *uuid.UUID) *ProgramCreate {
 	return _c
 }
 
+// SetCoverAssetID sets the "cover_asset_id" field.
+func (_c *ProgramCreate) SetCoverAssetID(v uuid.UUID) *ProgramCreate {
+	_c.mutation.SetCoverAssetID(v)
+	return _c
+}
+
+// SetNillableCoverAssetID sets the "cover_asset_id" field if the given value is not nil.
+func (_c *ProgramCreate) SetNillableCoverAssetID(v *uuid.UUID) *ProgramCreate {
+	if v != nil {
+		_c.SetCoverAssetID(*v)
+	}
+	return _c
+}
+
 // SetKind sets the "kind" field.
 func (_c *ProgramCreate) SetKind(v program.Kind) *ProgramCreate {
 	_c.mutation.SetKind(v)
@@ -274,6 +288,10 @@ func (_c *ProgramCreate) createSpec() (*Program, *sqlgraph.CreateSpec) {
 		_spec.SetField(program.FieldCategoryID, field.TypeUUID, value)
 		_node.CategoryID = &value
 	}
+	if value, ok := _c.mutation.CoverAssetID(); ok {
+		_spec.SetField(program.FieldCoverAssetID, field.TypeUUID, value)
+		_node.CoverAssetID = &value
+	}
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)
 		_node.Kind = value
@@ -385,6 +403,24 @@ func (u *ProgramUpsert) UpdateCategoryID() *ProgramUpsert {
 // ClearCategoryID clears the value of the "category_id" field.
 func (u *ProgramUpsert) ClearCategoryID() *ProgramUpsert {
 	u.SetNull(program.FieldCategoryID)
+	return u
+}
+
+// SetCoverAssetID sets the "cover_asset_id" field.
+func (u *ProgramUpsert) SetCoverAssetID(v uuid.UUID) *ProgramUpsert {
+	u.Set(program.FieldCoverAssetID, v)
+	return u
+}
+
+// UpdateCoverAssetID sets the "cover_asset_id" field to the value that was provided on create.
+func (u *ProgramUpsert) UpdateCoverAssetID() *ProgramUpsert {
+	u.SetExcluded(program.FieldCoverAssetID)
+	return u
+}
+
+// ClearCoverAssetID clears the value of the "cover_asset_id" field.
+func (u *ProgramUpsert) ClearCoverAssetID() *ProgramUpsert {
+	u.SetNull(program.FieldCoverAssetID)
 	return u
 }
 
@@ -598,6 +634,27 @@ func (u *ProgramUpsertOne) UpdateCategoryID() *ProgramUpsertOne {
 func (u *ProgramUpsertOne) ClearCategoryID() *ProgramUpsertOne {
 	return u.Update(func(s *ProgramUpsert) {
 		s.ClearCategoryID()
+	})
+}
+
+// SetCoverAssetID sets the "cover_asset_id" field.
+func (u *ProgramUpsertOne) SetCoverAssetID(v uuid.UUID) *ProgramUpsertOne {
+	return u.Update(func(s *ProgramUpsert) {
+		s.SetCoverAssetID(v)
+	})
+}
+
+// UpdateCoverAssetID sets the "cover_asset_id" field to the value that was provided on create.
+func (u *ProgramUpsertOne) UpdateCoverAssetID() *ProgramUpsertOne {
+	return u.Update(func(s *ProgramUpsert) {
+		s.UpdateCoverAssetID()
+	})
+}
+
+// ClearCoverAssetID clears the value of the "cover_asset_id" field.
+func (u *ProgramUpsertOne) ClearCoverAssetID() *ProgramUpsertOne {
+	return u.Update(func(s *ProgramUpsert) {
+		s.ClearCoverAssetID()
 	})
 }
 
@@ -1002,6 +1059,27 @@ func (u *ProgramUpsertBulk) UpdateCategoryID() *ProgramUpsertBulk {
 func (u *ProgramUpsertBulk) ClearCategoryID() *ProgramUpsertBulk {
 	return u.Update(func(s *ProgramUpsert) {
 		s.ClearCategoryID()
+	})
+}
+
+// SetCoverAssetID sets the "cover_asset_id" field.
+func (u *ProgramUpsertBulk) SetCoverAssetID(v uuid.UUID) *ProgramUpsertBulk {
+	return u.Update(func(s *ProgramUpsert) {
+		s.SetCoverAssetID(v)
+	})
+}
+
+// UpdateCoverAssetID sets the "cover_asset_id" field to the value that was provided on create.
+func (u *ProgramUpsertBulk) UpdateCoverAssetID() *ProgramUpsertBulk {
+	return u.Update(func(s *ProgramUpsert) {
+		s.UpdateCoverAssetID()
+	})
+}
+
+// ClearCoverAssetID clears the value of the "cover_asset_id" field.
+func (u *ProgramUpsertBulk) ClearCoverAssetID() *ProgramUpsertBulk {
+	return u.Update(func(s *ProgramUpsert) {
+		s.ClearCoverAssetID()
 	})
 }
 

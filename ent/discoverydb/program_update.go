@@ -50,6 +50,26 @@ func (_u *ProgramUpdate) ClearCategoryID() *ProgramUpdate {
 	return _u
 }
 
+// SetCoverAssetID sets the "cover_asset_id" field.
+func (_u *ProgramUpdate) SetCoverAssetID(v uuid.UUID) *ProgramUpdate {
+	_u.mutation.SetCoverAssetID(v)
+	return _u
+}
+
+// SetNillableCoverAssetID sets the "cover_asset_id" field if the given value is not nil.
+func (_u *ProgramUpdate) SetNillableCoverAssetID(v *uuid.UUID) *ProgramUpdate {
+	if v != nil {
+		_u.SetCoverAssetID(*v)
+	}
+	return _u
+}
+
+// ClearCoverAssetID clears the value of the "cover_asset_id" field.
+func (_u *ProgramUpdate) ClearCoverAssetID() *ProgramUpdate {
+	_u.mutation.ClearCoverAssetID()
+	return _u
+}
+
 // SetKind sets the "kind" field.
 func (_u *ProgramUpdate) SetKind(v program.Kind) *ProgramUpdate {
 	_u.mutation.SetKind(v)
@@ -303,6 +323,12 @@ func (_u *ProgramUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.CategoryIDCleared() {
 		_spec.ClearField(program.FieldCategoryID, field.TypeUUID)
 	}
+	if value, ok := _u.mutation.CoverAssetID(); ok {
+		_spec.SetField(program.FieldCoverAssetID, field.TypeUUID, value)
+	}
+	if _u.mutation.CoverAssetIDCleared() {
+		_spec.ClearField(program.FieldCoverAssetID, field.TypeUUID)
+	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)
 	}
@@ -389,6 +415,26 @@ func (_u *ProgramUpdateOne) SetNillableCategoryID(v *uuid.UUID) *ProgramUpdateOn
 // ClearCategoryID clears the value of the "category_id" field.
 func (_u *ProgramUpdateOne) ClearCategoryID() *ProgramUpdateOne {
 	_u.mutation.ClearCategoryID()
+	return _u
+}
+
+// SetCoverAssetID sets the "cover_asset_id" field.
+func (_u *ProgramUpdateOne) SetCoverAssetID(v uuid.UUID) *ProgramUpdateOne {
+	_u.mutation.SetCoverAssetID(v)
+	return _u
+}
+
+// SetNillableCoverAssetID sets the "cover_asset_id" field if the given value is not nil.
+func (_u *ProgramUpdateOne) SetNillableCoverAssetID(v *uuid.UUID) *ProgramUpdateOne {
+	if v != nil {
+		_u.SetCoverAssetID(*v)
+	}
+	return _u
+}
+
+// ClearCoverAssetID clears the value of the "cover_asset_id" field.
+func (_u *ProgramUpdateOne) ClearCoverAssetID() *ProgramUpdateOne {
+	_u.mutation.ClearCoverAssetID()
 	return _u
 }
 
@@ -674,6 +720,12 @@ func (_u *ProgramUpdateOne) sqlSave(ctx context.Context) (_node *Program, err er
 	}
 	if _u.mutation.CategoryIDCleared() {
 		_spec.ClearField(program.FieldCategoryID, field.TypeUUID)
+	}
+	if value, ok := _u.mutation.CoverAssetID(); ok {
+		_spec.SetField(program.FieldCoverAssetID, field.TypeUUID, value)
+	}
+	if _u.mutation.CoverAssetIDCleared() {
+		_spec.ClearField(program.FieldCoverAssetID, field.TypeUUID)
 	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)

@@ -4,6 +4,7 @@ package discoverydb
 
 import (
 	"github.com/google/uuid"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/asset"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/category"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
@@ -16,6 +17,24 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	assetFields := schema.Asset{}.Fields()
+	_ = assetFields
+	// assetDescThumbnailURL is the schema descriptor for thumbnail_url field.
+	assetDescThumbnailURL := assetFields[2].Descriptor()
+	// asset.ThumbnailURLValidator is a validator for the "thumbnail_url" field. It is called by the builders before save.
+	asset.ThumbnailURLValidator = assetDescThumbnailURL.Validators[0].(func(string) error)
+	// assetDescURL is the schema descriptor for url field.
+	assetDescURL := assetFields[3].Descriptor()
+	// asset.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	asset.URLValidator = assetDescURL.Validators[0].(func(string) error)
+	// assetDescVersion is the schema descriptor for version field.
+	assetDescVersion := assetFields[4].Descriptor()
+	// asset.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	asset.VersionValidator = assetDescVersion.Validators[0].(func(int64) error)
+	// assetDescID is the schema descriptor for id field.
+	assetDescID := assetFields[0].Descriptor()
+	// asset.DefaultID holds the default value on creation for the id field.
+	asset.DefaultID = assetDescID.Default.(func() uuid.UUID)
 	categoryFields := schema.Category{}.Fields()
 	_ = categoryFields
 	// categoryDescSlug is the schema descriptor for slug field.
@@ -75,19 +94,19 @@ func init() {
 		}
 	}()
 	// episodeDescSeasonKey is the schema descriptor for season_key field.
-	episodeDescSeasonKey := episodeFields[6].Descriptor()
+	episodeDescSeasonKey := episodeFields[7].Descriptor()
 	// episode.SeasonKeyValidator is a validator for the "season_key" field. It is called by the builders before save.
 	episode.SeasonKeyValidator = episodeDescSeasonKey.Validators[0].(func(int32) error)
 	// episodeDescSeasonNumber is the schema descriptor for season_number field.
-	episodeDescSeasonNumber := episodeFields[7].Descriptor()
+	episodeDescSeasonNumber := episodeFields[8].Descriptor()
 	// episode.SeasonNumberValidator is a validator for the "season_number" field. It is called by the builders before save.
 	episode.SeasonNumberValidator = episodeDescSeasonNumber.Validators[0].(func(int32) error)
 	// episodeDescSummary is the schema descriptor for summary field.
-	episodeDescSummary := episodeFields[8].Descriptor()
+	episodeDescSummary := episodeFields[9].Descriptor()
 	// episode.SummaryValidator is a validator for the "summary" field. It is called by the builders before save.
 	episode.SummaryValidator = episodeDescSummary.Validators[0].(func(string) error)
 	// episodeDescTitle is the schema descriptor for title field.
-	episodeDescTitle := episodeFields[9].Descriptor()
+	episodeDescTitle := episodeFields[11].Descriptor()
 	// episode.TitleValidator is a validator for the "title" field. It is called by the builders before save.
 	episode.TitleValidator = func() func(string) error {
 		validators := episodeDescTitle.Validators
@@ -105,7 +124,7 @@ func init() {
 		}
 	}()
 	// episodeDescVersion is the schema descriptor for version field.
-	episodeDescVersion := episodeFields[10].Descriptor()
+	episodeDescVersion := episodeFields[12].Descriptor()
 	// episode.VersionValidator is a validator for the "version" field. It is called by the builders before save.
 	episode.VersionValidator = episodeDescVersion.Validators[0].(func(int64) error)
 	// episodeDescID is the schema descriptor for id field.
@@ -115,7 +134,7 @@ func init() {
 	programFields := schema.Program{}.Fields()
 	_ = programFields
 	// programDescLanguage is the schema descriptor for language field.
-	programDescLanguage := programFields[3].Descriptor()
+	programDescLanguage := programFields[4].Descriptor()
 	// program.LanguageValidator is a validator for the "language" field. It is called by the builders before save.
 	program.LanguageValidator = func() func(string) error {
 		validators := programDescLanguage.Validators
@@ -134,7 +153,7 @@ func init() {
 		}
 	}()
 	// programDescSlug is the schema descriptor for slug field.
-	programDescSlug := programFields[5].Descriptor()
+	programDescSlug := programFields[6].Descriptor()
 	// program.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
 	program.SlugValidator = func() func(string) error {
 		validators := programDescSlug.Validators
@@ -153,11 +172,11 @@ func init() {
 		}
 	}()
 	// programDescSummary is the schema descriptor for summary field.
-	programDescSummary := programFields[6].Descriptor()
+	programDescSummary := programFields[7].Descriptor()
 	// program.SummaryValidator is a validator for the "summary" field. It is called by the builders before save.
 	program.SummaryValidator = programDescSummary.Validators[0].(func(string) error)
 	// programDescTitle is the schema descriptor for title field.
-	programDescTitle := programFields[9].Descriptor()
+	programDescTitle := programFields[10].Descriptor()
 	// program.TitleValidator is a validator for the "title" field. It is called by the builders before save.
 	program.TitleValidator = func() func(string) error {
 		validators := programDescTitle.Validators
@@ -175,7 +194,7 @@ func init() {
 		}
 	}()
 	// programDescTitleKey is the schema descriptor for title_key field.
-	programDescTitleKey := programFields[10].Descriptor()
+	programDescTitleKey := programFields[11].Descriptor()
 	// program.TitleKeyValidator is a validator for the "title_key" field. It is called by the builders before save.
 	program.TitleKeyValidator = func() func(string) error {
 		validators := programDescTitleKey.Validators
@@ -193,7 +212,7 @@ func init() {
 		}
 	}()
 	// programDescVersion is the schema descriptor for version field.
-	programDescVersion := programFields[12].Descriptor()
+	programDescVersion := programFields[13].Descriptor()
 	// program.VersionValidator is a validator for the "version" field. It is called by the builders before save.
 	program.VersionValidator = programDescVersion.Validators[0].(func(int64) error)
 	// programDescID is the schema descriptor for id field.

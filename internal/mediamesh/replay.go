@@ -22,6 +22,7 @@ var producers = map[string]string{
 	eventbus.TopicContent:  ServiceCMS,
 	eventbus.TopicMetadata: ServiceMetadata,
 	eventbus.TopicAuth:     ServiceAuth,
+	eventbus.TopicMedia:    ServiceMedia,
 }
 
 // Replay rebuilds the read models among cfg's target (discovery, ...) from the first event on: it

@@ -26,7 +26,8 @@ const rowNumberColumn = "program_row"
 // ListEpisodesOfPrograms implements discoveryapi.StrictServerInterface: for each published
 // program asked for, the first page that ListPublicEpisodes answers with the same sort, season
 // and a limit of per_program, with a next_cursor that ListPublicEpisodes accepts. It reads the
-// programs in one query and all their episodes in another, whatever the number of programs.
+// programs in one query, all their episodes in another and the assets of those episodes in a
+// third, whatever the number of programs.
 func (s *Service) ListEpisodesOfPrograms(ctx context.Context, req discoveryapi.ListEpisodesOfProgramsRequestObject) (discoveryapi.ListEpisodesOfProgramsResponseObject, error) {
 	p := req.Params
 	order := orderEpisodesNumber
@@ -62,6 +63,10 @@ func (s *Service) ListEpisodesOfPrograms(ctx context.Context, req discoveryapi.L
 	if err != nil {
 		return nil, fmt.Errorf("list episodes of %d programs: %w", len(visible), err)
 	}
+	assets, err := s.episodeAssets(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
 	byProgram := make(map[uuid.UUID][]*discoverydb.Episode, len(visible))
 	for _, r := range rows {
 		byProgram[r.ProgramID] = append(byProgram[r.ProgramID], r)
@@ -75,7 +80,7 @@ func (s *Service) ListEpisodesOfPrograms(ctx context.Context, req discoveryapi.L
 		page, info := paginate(byProgram[id], limit, func(last *discoverydb.Episode) cursor { return episodeCursor(order, last) })
 		item := discoveryapi.ProgramEpisodes{ProgramId: id, Episodes: make([]discoveryapi.PublicEpisode, len(page)), HasMore: info.HasMore, NextCursor: info.NextCursor}
 		for i, r := range page {
-			item.Episodes[i] = publicEpisode(r, title)
+			item.Episodes[i] = publicEpisode(r, title, assets)
 		}
 		out.Items = append(out.Items, item)
 	}

@@ -66,9 +66,13 @@ func (s *Service) ListPublicEpisodes(ctx context.Context, req discoveryapi.ListP
 		}
 		return cursor{Order: order, Season: &last.SeasonKey, Number: &last.EpisodeNumber, ID: last.ID}
 	})
+	assets, err := s.episodeAssets(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]discoveryapi.PublicEpisode, len(rows))
 	for i, r := range rows {
-		items[i] = publicEpisode(r, prog.Title)
+		items[i] = publicEpisode(r, prog.Title, assets)
 	}
 	return discoveryapi.ListPublicEpisodes200JSONResponse{Items: items, Page: page}, nil
 }
@@ -91,7 +95,11 @@ func (s *Service) GetPublicEpisode(ctx context.Context, req discoveryapi.GetPubl
 	if err != nil {
 		return nil, fmt.Errorf("read program %s: %w", row.ProgramID, err)
 	}
-	body := publicEpisode(row, prog.Title)
+	assets, err := s.episodeAssets(ctx, []*discoverydb.Episode{row})
+	if err != nil {
+		return nil, err
+	}
+	body := publicEpisode(row, prog.Title, assets)
 	tag := etag(body)
 	return discoveryapi.GetPublicEpisode200JSONResponse{Body: body, Headers: discoveryapi.GetPublicEpisode200ResponseHeaders{ETag: &tag}}, nil
 }
@@ -124,10 +132,14 @@ func (s *Service) ListLatestEpisodes(ctx context.Context, req discoveryapi.ListL
 	if err != nil {
 		return nil, err
 	}
+	assets, err := s.episodeAssets(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]discoveryapi.PublicEpisode, 0, len(rows))
 	for _, r := range rows {
 		if title, ok := titles[r.ProgramID]; ok { // else the program left the read model since the page was read
-			items = append(items, publicEpisode(r, title))
+			items = append(items, publicEpisode(r, title, assets))
 		}
 	}
 	return discoveryapi.ListLatestEpisodes200JSONResponse{Items: items, Page: page}, nil
@@ -193,8 +205,9 @@ func publishedCursor(order string, e *discoverydb.Episode) cursor {
 	return cursor{Order: order, Time: &t, ID: e.ID}
 }
 
-// publicEpisode renders an episode of the program titled programTitle.
-func publicEpisode(e *discoverydb.Episode, programTitle string) discoveryapi.PublicEpisode {
+// publicEpisode renders an episode of the program titled programTitle, with the URLs of its
+// thumbnail and media among assets (see episodeAssets).
+func publicEpisode(e *discoverydb.Episode, programTitle string, assets map[uuid.UUID]*discoverydb.Asset) discoveryapi.PublicEpisode {
 	return discoveryapi.PublicEpisode{
 		Id:              e.ID,
 		ProgramId:       e.ProgramID,
@@ -205,8 +218,8 @@ func publicEpisode(e *discoverydb.Episode, programTitle string) discoveryapi.Pub
 		Summary:         e.Summary,
 		Language:        e.Language,
 		DurationSeconds: e.DurationSeconds,
+		MediaUrl:        assetURL(assets, e.MediaAssetID, false),
+		ThumbnailUrl:    assetURL(assets, e.ThumbnailAssetID, true),
 		PublishedAt:     e.PublishedAt.UTC(),
-		// MediaUrl and ThumbnailUrl stay absent: content events carry no asset ids yet, so the
-		// read model cannot resolve them to the media service's URLs.
 	}
 }

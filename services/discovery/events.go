@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
@@ -23,7 +24,7 @@ type change struct {
 // of an event type the read model does not use is ignored; one that cannot be decoded is an error
 // (the subscriber retries, then dead-letters it).
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
-	eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint)
+	eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint)
 	if err != nil {
 		return fmt.Errorf("discovery: %s message %q: %w", m.Topic, m.Key, err)
 	}
@@ -82,6 +83,14 @@ func decode(eventType string, payload []byte) (c change, known bool, err error) 
 		var e metadataevents.CategoryDeleted
 		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryDeleted(ctx, e.AggregateID) }}
+	case mediaevents.TypeAssetUpdated:
+		var e mediaevents.AssetUpdated
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.assetUpdated(ctx, &e) }}
+	case mediaevents.TypeAssetDeleted:
+		var e mediaevents.AssetDeleted
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.assetDeleted(ctx, e.AggregateID) }}
 	default: // content.created and event types of other consumers
 		return change{}, false, nil
 	}
@@ -109,6 +118,7 @@ func (s *Service) Reset(ctx context.Context) error {
 			{"categories", c.Category.Delete().Exec},
 			{"program counts", c.ProgramCount.Delete().Exec},
 			{"tombstones", c.Tombstone.Delete().Exec},
+			{"assets", c.Asset.Delete().Exec},
 		} {
 			if _, err := table.empty(ctx); err != nil {
 				return fmt.Errorf("empty %s: %w", table.name, err)

@@ -133,22 +133,28 @@ func (s *Service) programFilters(ctx context.Context, kind *discoveryapi.Program
 	return filters, false, nil
 }
 
-// publicPrograms renders rows with their episode counts and categories, in two queries whatever
-// the number of rows.
+// publicPrograms renders rows with their episode counts, categories and cover URLs, in three
+// queries whatever the number of rows.
 func (s *Service) publicPrograms(ctx context.Context, rows []*discoverydb.Program) ([]discoveryapi.PublicProgram, error) {
 	ids := make([]uuid.UUID, len(rows))
 	var categoryIDs []uuid.UUID
+	coverIDs := make([]*uuid.UUID, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
 		if r.CategoryID != nil {
 			categoryIDs = append(categoryIDs, *r.CategoryID)
 		}
+		coverIDs[i] = r.CoverAssetID
 	}
 	counts, err := s.episodeCounts(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	categories, err := s.categoriesByID(ctx, categoryIDs)
+	if err != nil {
+		return nil, err
+	}
+	covers, err := s.assets(ctx, coverIDs...)
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +171,7 @@ func (s *Service) publicPrograms(ctx context.Context, rows []*discoverydb.Progra
 			EpisodeCount: counts[r.ID],
 			PublishedAt:  r.PublishedAt.UTC(),
 			UpdatedAt:    r.UpdatedAt.UTC(),
-			// CoverUrl stays absent: content events carry no asset ids yet, so the read model
-			// cannot resolve the cover to the media service's URL.
+			CoverUrl:     assetURL(covers, r.CoverAssetID, false),
 		}
 		if out[i].Tags == nil {
 			out[i].Tags = []string{}

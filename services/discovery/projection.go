@@ -97,6 +97,10 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("program %s: category_id: %w", id, err)
 	}
+	coverID, err := optionalID(snap.CoverAssetID)
+	if err != nil {
+		return fmt.Errorf("program %s: cover_asset_id: %w", id, err)
+	}
 	if snap.PublishedAt != nil {
 		publishedAt = *snap.PublishedAt
 	} else if old != nil {
@@ -111,6 +115,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 		saved, err = p.c.Program.Create().SetID(id).
 			SetKind(program.Kind(*snap.Kind)).SetTitle(snap.Title).SetTitleKey(p.titles.key(snap.Language, snap.Title)).
 			SetSlug(*snap.Slug).SetNillableSummary(snap.Summary).SetLanguage(snap.Language).SetNillableCategoryID(categoryID).
+			SetNillableCoverAssetID(coverID).
 			SetTags(tags).SetTagKeys(tagKeys(tags)).SetPublishedAt(utc(publishedAt)).SetUpdatedAt(utc(occurredAt)).
 			SetVersion(snap.Version).Save(ctx)
 		if err == nil {
@@ -131,6 +136,11 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 			u.SetCategoryID(*categoryID)
 		} else {
 			u.ClearCategoryID()
+		}
+		if coverID != nil {
+			u.SetCoverAssetID(*coverID)
+		} else {
+			u.ClearCoverAssetID()
 		}
 		saved, err = u.Save(ctx)
 	}
@@ -164,6 +174,14 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("episode %s: program_id %q: %w", id, *snap.ProgramID, err)
 	}
+	thumbnailID, err := optionalID(snap.ThumbnailAssetID)
+	if err != nil {
+		return fmt.Errorf("episode %s: thumbnail_asset_id: %w", id, err)
+	}
+	mediaID, err := optionalID(snap.MediaAssetID)
+	if err != nil {
+		return fmt.Errorf("episode %s: media_asset_id: %w", id, err)
+	}
 	if snap.PublishedAt != nil {
 		publishedAt = *snap.PublishedAt
 	} else if old != nil {
@@ -183,7 +201,8 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 		err = p.c.Episode.Create().SetID(id).SetProgramID(programID).
 			SetNillableSeasonNumber(season).SetSeasonKey(seasonKey).SetEpisodeNumber(int32(*snap.EpisodeNumber)).
 			SetTitle(snap.Title).SetNillableSummary(snap.Summary).SetLanguage(snap.Language).
-			SetNillableDurationSeconds(duration).SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).Exec(ctx)
+			SetNillableDurationSeconds(duration).SetNillableThumbnailAssetID(thumbnailID).SetNillableMediaAssetID(mediaID).
+			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).Exec(ctx)
 		if err == nil {
 			err = p.forgetTombstone(ctx, id)
 		}
@@ -205,6 +224,16 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 			u.SetDurationSeconds(*duration)
 		} else {
 			u.ClearDurationSeconds()
+		}
+		if thumbnailID != nil {
+			u.SetThumbnailAssetID(*thumbnailID)
+		} else {
+			u.ClearThumbnailAssetID()
+		}
+		if mediaID != nil {
+			u.SetMediaAssetID(*mediaID)
+		} else {
+			u.ClearMediaAssetID()
 		}
 		err = u.Exec(ctx)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
@@ -17,16 +18,19 @@ func TestReplay(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		cat := newID()
+		cover, thumb, gone := newID(), newID(), newID()
 		a := programSnap(newID(), 1, "Alpha", "en")
-		a.CategoryID, a.Tags = &cat, []string{"Talk"}
+		a.CategoryID, a.Tags, a.CoverAssetID = &cat, []string{"Talk"}, &cover
 		b := programSnap(newID(), 1, "برنامج", "ar")
 		b.CategoryID = &cat
 		c := programSnap(newID(), 1, "Gone", "en")
 		e1 := episodeSnap(newID(), a.ID, 1, ptr(1), 1, base.Add(time.Minute))
 		e2 := episodeSnap(newID(), a.ID, 1, ptr(1), 2, base.Add(2*time.Minute))
+		e1.ThumbnailAssetID, e2.ThumbnailAssetID, e2.MediaAssetID = &thumb, &gone, &thumb
 		e3 := episodeSnap(newID(), b.ID, 1, nil, 1, base.Add(3*time.Minute))
 		e4 := episodeSnap(newID(), c.ID, 1, nil, 1, base.Add(4*time.Minute))
 		stream := []eventbus.Message{
+			assetUpdatedMsg(t, thumb, 1, mediaevents.AssetKindImage, true, "small", "medium"),
 			publishedMsg(t, e1), // before its program
 			publishedMsg(t, a), publishedMsg(t, b), publishedMsg(t, c),
 			publishedMsg(t, e2), publishedMsg(t, e3), publishedMsg(t, e4),
@@ -36,7 +40,9 @@ func TestReplay(t *testing.T) {
 		stream = append(stream, updatedMsg(t, a, "title"), updatedMsg(t, e2, "title"),
 			unpublishedMsg(t, e3, 2), deletedMsg(t, c, 2),
 			categoryUpsertedMsg(t, cat, "talk", 1, map[string]string{"en": "Talk", "ar": "حوار"}),
-			categoryUpsertedMsg(t, cat, "talk-shows", 2, map[string]string{"en": "Talk shows", "ar": "حوارات"}))
+			categoryUpsertedMsg(t, cat, "talk-shows", 2, map[string]string{"en": "Talk shows", "ar": "حوارات"}),
+			assetUpdatedMsg(t, cover, 1, mediaevents.AssetKindImage, true), assetUpdatedMsg(t, gone, 1, mediaevents.AssetKindImage, true),
+			assetUpdatedMsg(t, cover, 2, mediaevents.AssetKindImage, true), assetDeletedMsg(t, gone))
 
 		paths := []string{
 			"/api/v1/discovery/programs",
@@ -73,6 +79,9 @@ func TestReplay(t *testing.T) {
 		if len(list.Items) != 0 {
 			t.Fatalf("programs after Reset: %v", list.ids())
 		}
+		if n, err := f.svc.read.Asset.Query().Count(t.Context()); err != nil || n != 0 {
+			t.Fatalf("assets after Reset: %d (%v)", n, err)
+		}
 		f.feed(stream...)
 		second := snapshot()
 		f.feed(stream...)
@@ -87,6 +96,16 @@ func TestReplay(t *testing.T) {
 			if got := string(first[i][:3]); got != want {
 				t.Errorf("GET %s: %s, want %s", paths[i], got, want)
 			}
+		}
+		// a shows its cover at the asset's newest version, e1 its thumbnail; e2's deleted
+		// thumbnail is absent.
+		for i, want := range map[int]string{2: testAssetURL(cover, 2, ""), 7: testAssetURL(thumb, 1, "medium")} {
+			if !bytes.Contains(first[i], []byte(want)) {
+				t.Errorf("GET %s: no %s in %s", paths[i], want, first[i])
+			}
+		}
+		if bytes.Contains(first[5], []byte(gone)) {
+			t.Errorf("GET %s shows the deleted asset %s: %s", paths[5], gone, first[5])
 		}
 	})
 }

@@ -3,9 +3,12 @@
 // generated strict server of specs/openapi/discovery.yaml.
 //
 // The read model is built only from events: content.events (the CMS's snapshots of programs and
-// episodes) and metadata.events (category names). HandleEvent applies each event at most once
-// (internal/inbox, in the transaction of its effect) and ignores snapshots that are not newer than
-// what it holds, so redelivery and replay (Reset, then every event again) rebuild the same state.
+// episodes, with the ids of their cover, thumbnail and media assets), metadata.events (category
+// names) and media.events (the delivery URLs of assets, resolved when content is read, so the
+// asset and the content event may come in either order). HandleEvent applies each event at most
+// once (internal/inbox, in the transaction of its effect) and ignores snapshots and asset or
+// category events that are not newer than what it holds, so redelivery and replay (Reset, then
+// every event again) rebuild the same state.
 // An episode is stored as soon as it is published but is visible only while its program is in
 // the read model.
 package discovery
@@ -21,6 +24,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/ent/discoverydb"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
@@ -86,9 +90,10 @@ func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, err
 	})
 }
 
-// Topics returns the topics the read model is built from: content.events and metadata.events.
+// Topics returns the topics the read model is built from: content.events, metadata.events and
+// media.events.
 func (s *Service) Topics() []string {
-	return []string{contentevents.TopicContentEvents, metadataevents.TopicMetadataEvents}
+	return []string{contentevents.TopicContentEvents, metadataevents.TopicMetadataEvents, mediaevents.TopicMediaEvents}
 }
 
 // inTx returns an ent client bound to tx. With SQLite (one connection) everything inside a

@@ -18,6 +18,8 @@ const (
 	FieldEpisodeNumber = "episode_number"
 	// FieldLanguage holds the string denoting the language field in the database.
 	FieldLanguage = "language"
+	// FieldMediaAssetID holds the string denoting the media_asset_id field in the database.
+	FieldMediaAssetID = "media_asset_id"
 	// FieldProgramID holds the string denoting the program_id field in the database.
 	FieldProgramID = "program_id"
 	// FieldPublishedAt holds the string denoting the published_at field in the database.
@@ -28,6 +30,8 @@ const (
 	FieldSeasonNumber = "season_number"
 	// FieldSummary holds the string denoting the summary field in the database.
 	FieldSummary = "summary"
+	// FieldThumbnailAssetID holds the string denoting the thumbnail_asset_id field in the database.
+	FieldThumbnailAssetID = "thumbnail_asset_id"
 	// FieldTitle holds the string denoting the title field in the database.
 	FieldTitle = "title"
 	// FieldVersion holds the string denoting the version field in the database.
@@ -42,11 +46,13 @@ var Columns = []string{
 	FieldDurationSeconds,
 	FieldEpisodeNumber,
 	FieldLanguage,
+	FieldMediaAssetID,
 	FieldProgramID,
 	FieldPublishedAt,
 	FieldSeasonKey,
 	FieldSeasonNumber,
 	FieldSummary,
+	FieldThumbnailAssetID,
 	FieldTitle,
 	FieldVersion,
 }
@@ -105,6 +111,11 @@ func ByLanguage(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLanguage, opts...).ToFunc()
 }
 
+// ByMediaAssetID orders the results by the media_asset_id field.
+func ByMediaAssetID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMediaAssetID, opts...).ToFunc()
+}
+
 // ByProgramID orders the results by the program_id field.
 func ByProgramID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProgramID, opts...).ToFunc()
@@ -128,6 +139,11 @@ func BySeasonNumber(opts ...sql.OrderTermOption) OrderOption {
 // BySummary orders the results by the summary field.
 func BySummary(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSummary, opts...).ToFunc()
+}
+
+// ByThumbnailAssetID orders the results by the thumbnail_asset_id field.
+func ByThumbnailAssetID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldThumbnailAssetID, opts...).ToFunc()
 }
 
 // ByTitle orders the results by the title field.

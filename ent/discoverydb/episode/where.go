@@ -70,6 +70,11 @@ func Language(v string) predicate.Episode {
 	return predicate.Episode(sql.FieldEQ(FieldLanguage, v))
 }
 
+// MediaAssetID applies equality check predicate on the "media_asset_id" field. It's identical to MediaAssetIDEQ.
+func MediaAssetID(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldEQ(FieldMediaAssetID, v))
+}
+
 // ProgramID applies equality check predicate on the "program_id" field. It's identical to ProgramIDEQ.
 func ProgramID(v uuid.UUID) predicate.Episode {
 	return predicate.Episode(sql.FieldEQ(FieldProgramID, v))
@@ -93,6 +98,11 @@ func SeasonNumber(v int32) predicate.Episode {
 // Summary applies equality check predicate on the "summary" field. It's identical to SummaryEQ.
 func Summary(v string) predicate.Episode {
 	return predicate.Episode(sql.FieldEQ(FieldSummary, v))
+}
+
+// ThumbnailAssetID applies equality check predicate on the "thumbnail_asset_id" field. It's identical to ThumbnailAssetIDEQ.
+func ThumbnailAssetID(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldEQ(FieldThumbnailAssetID, v))
 }
 
 // Title applies equality check predicate on the "title" field. It's identical to TitleEQ.
@@ -258,6 +268,56 @@ func LanguageEqualFold(v string) predicate.Episode {
 // LanguageContainsFold applies the ContainsFold predicate on the "language" field.
 func LanguageContainsFold(v string) predicate.Episode {
 	return predicate.Episode(sql.FieldContainsFold(FieldLanguage, v))
+}
+
+// MediaAssetIDEQ applies the EQ predicate on the "media_asset_id" field.
+func MediaAssetIDEQ(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldEQ(FieldMediaAssetID, v))
+}
+
+// MediaAssetIDNEQ applies the NEQ predicate on the "media_asset_id" field.
+func MediaAssetIDNEQ(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldNEQ(FieldMediaAssetID, v))
+}
+
+// MediaAssetIDIn applies the In predicate on the "media_asset_id" field.
+func MediaAssetIDIn(vs ...uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldIn(FieldMediaAssetID, vs...))
+}
+
+// MediaAssetIDNotIn applies the NotIn predicate on the "media_asset_id" field.
+func MediaAssetIDNotIn(vs ...uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldNotIn(FieldMediaAssetID, vs...))
+}
+
+// MediaAssetIDGT applies the GT predicate on the "media_asset_id" field.
+func MediaAssetIDGT(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldGT(FieldMediaAssetID, v))
+}
+
+// MediaAssetIDGTE applies the GTE predicate on the "media_asset_id" field.
+func MediaAssetIDGTE(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldGTE(FieldMediaAssetID, v))
+}
+
+// MediaAssetIDLT applies the LT predicate on the "media_asset_id" field.
+func MediaAssetIDLT(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldLT(FieldMediaAssetID, v))
+}
+
+// MediaAssetIDLTE applies the LTE predicate on the "media_asset_id" field.
+func MediaAssetIDLTE(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldLTE(FieldMediaAssetID, v))
+}
+
+// MediaAssetIDIsNil applies the IsNil predicate on the "media_asset_id" field.
+func MediaAssetIDIsNil() predicate.Episode {
+	return predicate.Episode(sql.FieldIsNull(FieldMediaAssetID))
+}
+
+// MediaAssetIDNotNil applies the NotNil predicate on the "media_asset_id" field.
+func MediaAssetIDNotNil() predicate.Episode {
+	return predicate.Episode(sql.FieldNotNull(FieldMediaAssetID))
 }
 
 // ProgramIDEQ applies the EQ predicate on the "program_id" field.
@@ -503,6 +563,56 @@ func SummaryEqualFold(v string) predicate.Episode {
 // SummaryContainsFold applies the ContainsFold predicate on the "summary" field.
 func SummaryContainsFold(v string) predicate.Episode {
 	return predicate.Episode(sql.FieldContainsFold(FieldSummary, v))
+}
+
+// ThumbnailAssetIDEQ applies the EQ predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDEQ(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldEQ(FieldThumbnailAssetID, v))
+}
+
+// ThumbnailAssetIDNEQ applies the NEQ predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDNEQ(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldNEQ(FieldThumbnailAssetID, v))
+}
+
+// ThumbnailAssetIDIn applies the In predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDIn(vs ...uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldIn(FieldThumbnailAssetID, vs...))
+}
+
+// ThumbnailAssetIDNotIn applies the NotIn predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDNotIn(vs ...uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldNotIn(FieldThumbnailAssetID, vs...))
+}
+
+// ThumbnailAssetIDGT applies the GT predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDGT(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldGT(FieldThumbnailAssetID, v))
+}
+
+// ThumbnailAssetIDGTE applies the GTE predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDGTE(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldGTE(FieldThumbnailAssetID, v))
+}
+
+// ThumbnailAssetIDLT applies the LT predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDLT(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldLT(FieldThumbnailAssetID, v))
+}
+
+// ThumbnailAssetIDLTE applies the LTE predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDLTE(v uuid.UUID) predicate.Episode {
+	return predicate.Episode(sql.FieldLTE(FieldThumbnailAssetID, v))
+}
+
+// ThumbnailAssetIDIsNil applies the IsNil predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDIsNil() predicate.Episode {
+	return predicate.Episode(sql.FieldIsNull(FieldThumbnailAssetID))
+}
+
+// ThumbnailAssetIDNotNil applies the NotNil predicate on the "thumbnail_asset_id" field.
+func ThumbnailAssetIDNotNil() predicate.Episode {
+	return predicate.Episode(sql.FieldNotNull(FieldThumbnailAssetID))
 }
 
 // TitleEQ applies the EQ predicate on the "title" field.

@@ -9,6 +9,18 @@ import (
 	"github.com/mediamesh/mediamesh/ent/discoverydb"
 )
 
+// The AssetFunc type is an adapter to allow the use of ordinary
+// function as Asset mutator.
+type AssetFunc func(context.Context, *discoverydb.AssetMutation) (discoverydb.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AssetFunc) Mutate(ctx context.Context, m discoverydb.Mutation) (discoverydb.Value, error) {
+	if mv, ok := m.(*discoverydb.AssetMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *discoverydb.AssetMutation", m)
+}
+
 // The CategoryFunc type is an adapter to allow the use of ordinary
 // function as Category mutator.
 type CategoryFunc func(context.Context, *discoverydb.CategoryMutation) (discoverydb.Value, error)

@@ -8,6 +8,20 @@ import (
 )
 
 var (
+	// AssetsColumns holds the columns for the "assets" table.
+	AssetsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "public", Type: field.TypeBool},
+		{Name: "thumbnail_url", Type: field.TypeString, Nullable: true, Size: 2048},
+		{Name: "url", Type: field.TypeString, Nullable: true, Size: 2048},
+		{Name: "version", Type: field.TypeInt64},
+	}
+	// AssetsTable holds the schema information for the "assets" table.
+	AssetsTable = &schema.Table{
+		Name:       "assets",
+		Columns:    AssetsColumns,
+		PrimaryKey: []*schema.Column{AssetsColumns[0]},
+	}
 	// CategoriesColumns holds the columns for the "categories" table.
 	CategoriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -34,11 +48,13 @@ var (
 		{Name: "duration_seconds", Type: field.TypeInt32, Nullable: true},
 		{Name: "episode_number", Type: field.TypeInt32},
 		{Name: "language", Type: field.TypeString, Size: 2},
+		{Name: "media_asset_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "program_id", Type: field.TypeUUID},
 		{Name: "published_at", Type: field.TypeTime},
 		{Name: "season_key", Type: field.TypeInt32},
 		{Name: "season_number", Type: field.TypeInt32, Nullable: true},
 		{Name: "summary", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "thumbnail_asset_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "title", Type: field.TypeString, Size: 200},
 		{Name: "version", Type: field.TypeInt64},
 	}
@@ -51,22 +67,22 @@ var (
 			{
 				Name:    "episode_program_id_season_key_episode_number_id",
 				Unique:  false,
-				Columns: []*schema.Column{EpisodesColumns[4], EpisodesColumns[6], EpisodesColumns[2], EpisodesColumns[0]},
+				Columns: []*schema.Column{EpisodesColumns[5], EpisodesColumns[7], EpisodesColumns[2], EpisodesColumns[0]},
 			},
 			{
 				Name:    "episode_program_id_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{EpisodesColumns[4], EpisodesColumns[5], EpisodesColumns[0]},
+				Columns: []*schema.Column{EpisodesColumns[5], EpisodesColumns[6], EpisodesColumns[0]},
 			},
 			{
 				Name:    "episode_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{EpisodesColumns[5], EpisodesColumns[0]},
+				Columns: []*schema.Column{EpisodesColumns[6], EpisodesColumns[0]},
 			},
 			{
 				Name:    "episode_language_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{EpisodesColumns[3], EpisodesColumns[5], EpisodesColumns[0]},
+				Columns: []*schema.Column{EpisodesColumns[3], EpisodesColumns[6], EpisodesColumns[0]},
 			},
 		},
 	}
@@ -74,6 +90,7 @@ var (
 	ProgramsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
 		{Name: "category_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "cover_asset_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"series", "podcast", "documentary", "show"}},
 		{Name: "language", Type: field.TypeString, Size: 2},
 		{Name: "published_at", Type: field.TypeTime},
@@ -95,27 +112,27 @@ var (
 			{
 				Name:    "program_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[4], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[5], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_title_key_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[10], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[11], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_kind_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[2], ProgramsColumns[4], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[3], ProgramsColumns[5], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_category_id_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[1], ProgramsColumns[4], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[1], ProgramsColumns[5], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_language_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[3], ProgramsColumns[4], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[4], ProgramsColumns[5], ProgramsColumns[0]},
 			},
 		},
 	}
@@ -157,6 +174,7 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AssetsTable,
 		CategoriesTable,
 		EpisodesTable,
 		ProgramsTable,

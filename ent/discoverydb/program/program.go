@@ -16,6 +16,8 @@ const (
 	FieldID = "id"
 	// FieldCategoryID holds the string denoting the category_id field in the database.
 	FieldCategoryID = "category_id"
+	// FieldCoverAssetID holds the string denoting the cover_asset_id field in the database.
+	FieldCoverAssetID = "cover_asset_id"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
 	// FieldLanguage holds the string denoting the language field in the database.
@@ -46,6 +48,7 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldCategoryID,
+	FieldCoverAssetID,
 	FieldKind,
 	FieldLanguage,
 	FieldPublishedAt,
@@ -122,6 +125,11 @@ func ByID(opts ...sql.OrderTermOption) OrderOption {
 // ByCategoryID orders the results by the category_id field.
 func ByCategoryID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCategoryID, opts...).ToFunc()
+}
+
+// ByCoverAssetID orders the results by the cover_asset_id field.
+func ByCoverAssetID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCoverAssetID, opts...).ToFunc()
 }
 
 // ByKind orders the results by the kind field.

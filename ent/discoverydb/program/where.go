@@ -60,6 +60,11 @@ func CategoryID(v uuid.UUID) predicate.Program {
 	return predicate.Program(sql.FieldEQ(FieldCategoryID, v))
 }
 
+// CoverAssetID applies equality check predicate on the "cover_asset_id" field. It's identical to CoverAssetIDEQ.
+func CoverAssetID(v uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldEQ(FieldCoverAssetID, v))
+}
+
 // Language applies equality check predicate on the "language" field. It's identical to LanguageEQ.
 func Language(v string) predicate.Program {
 	return predicate.Program(sql.FieldEQ(FieldLanguage, v))
@@ -148,6 +153,56 @@ func CategoryIDIsNil() predicate.Program {
 // CategoryIDNotNil applies the NotNil predicate on the "category_id" field.
 func CategoryIDNotNil() predicate.Program {
 	return predicate.Program(sql.FieldNotNull(FieldCategoryID))
+}
+
+// CoverAssetIDEQ applies the EQ predicate on the "cover_asset_id" field.
+func CoverAssetIDEQ(v uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldEQ(FieldCoverAssetID, v))
+}
+
+// CoverAssetIDNEQ applies the NEQ predicate on the "cover_asset_id" field.
+func CoverAssetIDNEQ(v uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldNEQ(FieldCoverAssetID, v))
+}
+
+// CoverAssetIDIn applies the In predicate on the "cover_asset_id" field.
+func CoverAssetIDIn(vs ...uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldIn(FieldCoverAssetID, vs...))
+}
+
+// CoverAssetIDNotIn applies the NotIn predicate on the "cover_asset_id" field.
+func CoverAssetIDNotIn(vs ...uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldNotIn(FieldCoverAssetID, vs...))
+}
+
+// CoverAssetIDGT applies the GT predicate on the "cover_asset_id" field.
+func CoverAssetIDGT(v uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldGT(FieldCoverAssetID, v))
+}
+
+// CoverAssetIDGTE applies the GTE predicate on the "cover_asset_id" field.
+func CoverAssetIDGTE(v uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldGTE(FieldCoverAssetID, v))
+}
+
+// CoverAssetIDLT applies the LT predicate on the "cover_asset_id" field.
+func CoverAssetIDLT(v uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldLT(FieldCoverAssetID, v))
+}
+
+// CoverAssetIDLTE applies the LTE predicate on the "cover_asset_id" field.
+func CoverAssetIDLTE(v uuid.UUID) predicate.Program {
+	return predicate.Program(sql.FieldLTE(FieldCoverAssetID, v))
+}
+
+// CoverAssetIDIsNil applies the IsNil predicate on the "cover_asset_id" field.
+func CoverAssetIDIsNil() predicate.Program {
+	return predicate.Program(sql.FieldIsNull(FieldCoverAssetID))
+}
+
+// CoverAssetIDNotNil applies the NotNil predicate on the "cover_asset_id" field.
+func CoverAssetIDNotNil() predicate.Program {
+	return predicate.Program(sql.FieldNotNull(FieldCoverAssetID))
 }
 
 // KindEQ applies the EQ predicate on the "kind" field.

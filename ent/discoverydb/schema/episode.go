@@ -32,6 +32,9 @@ func (Episode) Fields() []ent.Field {
 			MaxRuneLen(2).
 			MinRuneLen(2).
 			Match(regexp.MustCompile(`^[a-z]{2}$`)),
+		field.UUID("media_asset_id", uuid.UUID{}).
+			Optional().
+			Nillable(),
 		field.UUID("program_id", uuid.UUID{}),
 		field.Time("published_at"),
 		field.Int32("season_key").
@@ -43,6 +46,9 @@ func (Episode) Fields() []ent.Field {
 			Nillable(),
 		field.String("summary").
 			MaxRuneLen(1000).
+			Optional().
+			Nillable(),
+		field.UUID("thumbnail_asset_id", uuid.UUID{}).
 			Optional().
 			Nillable(),
 		field.String("title").

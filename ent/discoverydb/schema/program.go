@@ -25,6 +25,9 @@ func (Program) Fields() []ent.Field {
 		field.UUID("category_id", uuid.UUID{}).
 			Optional().
 			Nillable(),
+		field.UUID("cover_asset_id", uuid.UUID{}).
+			Optional().
+			Nillable(),
 		field.Enum("kind").
 			Values("series", "podcast", "documentary", "show"),
 		field.String("language").
