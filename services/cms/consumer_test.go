@@ -38,6 +38,19 @@ func assetDeleted(t *testing.T, asset uuid.UUID) eventbus.Message {
 	})
 }
 
+// snapshotAsset is the asset id field of a snapshot by its name.
+func snapshotAsset(s contentevents.ContentSnapshot, field string) *string {
+	switch field {
+	case "cover_asset_id":
+		return s.CoverAssetID
+	case "thumbnail_asset_id":
+		return s.ThumbnailAssetID
+	case "media_asset_id":
+		return s.MediaAssetID
+	}
+	panic("not an asset field: " + field)
+}
+
 // TestAssetDeleted consumes asset.deleted: every reference to the asset is cleared as an update
 // by the system, with a new version, its event and its audit entry; a redelivery changes nothing;
 // an asset nobody references changes nothing.
@@ -93,7 +106,7 @@ func TestAssetDeleted(t *testing.T) {
 			evs := f.eventsOf(id)
 			last := evs[len(evs)-1]
 			if u, ok := last.value.(*contentevents.ContentUpdated); ok == event {
-				if event && (u.ActorID != nil || u.Snapshot.Version != int64(version) || len(u.ChangedFields) != 0) {
+				if event && (u.ActorID != nil || u.Snapshot.Version != int64(version) || !slices.Equal(u.ChangedFields, []string{field}) || snapshotAsset(u.Snapshot, field) != nil) {
 					t.Errorf("%s: event %+v", id, u)
 				}
 			} else {
@@ -181,6 +194,11 @@ func TestAssetDeleted(t *testing.T) {
 		}
 		if a := f.audit(e2.Id)[0]; len(a.Changes) != 2 {
 			t.Fatalf("audit entry %+v", a)
+		}
+		evs := f.eventsOf(e2.Id)
+		if u := evs[len(evs)-1].value.(*contentevents.ContentUpdated); !slices.Equal(u.ChangedFields, []string{"media_asset_id", "thumbnail_asset_id"}) ||
+			u.Snapshot.MediaAssetID != nil || u.Snapshot.ThumbnailAssetID != nil {
+			t.Fatalf("event %+v", u)
 		}
 		if got := getProgram(keep.Id); got.CoverAssetId != nil || got.Version != keepv+1 {
 			t.Fatalf("program %+v", got)

@@ -50,7 +50,8 @@ func programContent(p *cmsdb.Program) *content {
 		snapshot: contentevents.ContentSnapshot{
 			ID: p.ID.String(), Kind: &kind, Status: string(p.Status), Title: p.Title, Slug: &slug,
 			Summary: p.Summary, Language: p.Language, CategoryID: uuidString(p.CategoryID), Tags: nonNil(p.Tags),
-			PublishedAt: snapshotPublishedAt(string(p.Status), p.ScheduledPublishAt, p.PublishedAt), Version: int64(p.Version),
+			PublishedAt:  snapshotPublishedAt(string(p.Status), p.ScheduledPublishAt, p.PublishedAt),
+			CoverAssetID: uuidString(p.CoverAssetID), Version: int64(p.Version),
 		},
 		fields: []auditField{
 			{"kind", &kind},
@@ -80,7 +81,8 @@ func episodeContent(e *cmsdb.Episode) *content {
 			ID: e.ID.String(), ProgramID: uuidString(&programID), Status: string(e.Status), Title: e.Title,
 			Summary: e.Summary, Language: e.Language, Tags: []string{}, SeasonNumber: intPtr(e.SeasonNumber),
 			EpisodeNumber: &number, DurationSeconds: intPtr(e.DurationSeconds),
-			PublishedAt: snapshotPublishedAt(string(e.Status), e.ScheduledPublishAt, e.PublishedAt), Version: int64(e.Version),
+			PublishedAt:      snapshotPublishedAt(string(e.Status), e.ScheduledPublishAt, e.PublishedAt),
+			ThumbnailAssetID: uuidString(e.ThumbnailAssetID), MediaAssetID: uuidString(e.MediaAssetID), Version: int64(e.Version),
 		},
 		fields: []auditField{
 			{"season_number", int32String(e.SeasonNumber)},

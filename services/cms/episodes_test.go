@@ -93,11 +93,16 @@ func TestEpisodeLifecycle(t *testing.T) {
 		}
 		evs := f.eventsOf(e.Id)
 		if c := evs[0].value.(*contentevents.ContentCreated); c.AggregateType != "episode" || *c.Snapshot.ProgramID != p.Id.String() ||
-			*c.Snapshot.EpisodeNumber != 1 || *c.Snapshot.SeasonNumber != 1 || *c.Snapshot.DurationSeconds != 2700 || c.Snapshot.Kind != nil {
+			*c.Snapshot.EpisodeNumber != 1 || *c.Snapshot.SeasonNumber != 1 || *c.Snapshot.DurationSeconds != 2700 || c.Snapshot.Kind != nil ||
+			!equalPtr(c.Snapshot.MediaAssetID, ptr(videoAsset.String())) || !equalPtr(c.Snapshot.ThumbnailAssetID, ptr(thumbAsset.String())) || c.Snapshot.CoverAssetID != nil {
 			t.Errorf("created event %+v", c)
 		}
-		if u := evs[1].value.(*contentevents.ContentUpdated); !slices.Equal(u.ChangedFields, []string{"episode_number", "season_number"}) {
-			t.Errorf("changed fields %v", u.ChangedFields)
+		if u := evs[1].value.(*contentevents.ContentUpdated); !slices.Equal(u.ChangedFields, []string{"episode_number", "media_asset_id", "season_number"}) ||
+			u.Snapshot.MediaAssetID != nil || !equalPtr(u.Snapshot.ThumbnailAssetID, ptr(thumbAsset.String())) {
+			t.Errorf("updated event %+v", u)
+		}
+		if pub := evs[3].value.(*contentevents.ContentPublished); pub.Snapshot.MediaAssetID != nil || !equalPtr(pub.Snapshot.ThumbnailAssetID, ptr(thumbAsset.String())) {
+			t.Errorf("published event %+v", pub)
 		}
 		if d := evs[7].value.(*contentevents.ContentDeleted); d.Soft || *d.ProgramID != p.Id.String() {
 			t.Errorf("purge event %+v", d)

@@ -100,10 +100,12 @@ func changedFields(b, a contentevents.ContentSnapshot) []string {
 		}
 	}
 	add("category_id", equalPtr(b.CategoryID, a.CategoryID))
+	add("cover_asset_id", equalPtr(b.CoverAssetID, a.CoverAssetID))
 	add("duration_seconds", equalPtr(b.DurationSeconds, a.DurationSeconds))
 	add("episode_number", equalPtr(b.EpisodeNumber, a.EpisodeNumber))
 	add("kind", equalPtr(b.Kind, a.Kind))
 	add("language", b.Language == a.Language)
+	add("media_asset_id", equalPtr(b.MediaAssetID, a.MediaAssetID))
 	add("program_id", equalPtr(b.ProgramID, a.ProgramID))
 	add("published_at", equalTime(b.PublishedAt, a.PublishedAt))
 	add("season_number", equalPtr(b.SeasonNumber, a.SeasonNumber))
@@ -111,6 +113,7 @@ func changedFields(b, a contentevents.ContentSnapshot) []string {
 	add("status", b.Status == a.Status)
 	add("summary", equalPtr(b.Summary, a.Summary))
 	add("tags", slices.Equal(b.Tags, a.Tags))
+	add("thumbnail_asset_id", equalPtr(b.ThumbnailAssetID, a.ThumbnailAssetID))
 	add("title", b.Title == a.Title)
 	return changed
 }

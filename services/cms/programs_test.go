@@ -151,10 +151,12 @@ func TestProgramLifecycle(t *testing.T) {
 		created := evs[0].value.(*contentevents.ContentCreated)
 		if created.ActorID == nil || *created.ActorID != editorID.String() || created.AggregateType != "program" ||
 			*created.Snapshot.Kind != "show" || *created.Snapshot.Slug != "barnamaj-al-sabah" || !slices.Equal(created.Snapshot.Tags, []string{"صباحي", "news"}) ||
-			*created.Snapshot.CategoryID != f.cat.String() || created.Snapshot.ProgramID != nil {
+			*created.Snapshot.CategoryID != f.cat.String() || created.Snapshot.ProgramID != nil ||
+			!equalPtr(created.Snapshot.CoverAssetID, ptr(coverAsset.String())) || created.Snapshot.ThumbnailAssetID != nil || created.Snapshot.MediaAssetID != nil {
 			t.Errorf("created event %+v", created)
 		}
-		if u := evs[1].value.(*contentevents.ContentUpdated); !slices.Equal(u.ChangedFields, []string{"title"}) || u.Snapshot.Title != "New title" {
+		if u := evs[1].value.(*contentevents.ContentUpdated); !slices.Equal(u.ChangedFields, []string{"cover_asset_id", "title"}) || u.Snapshot.Title != "New title" ||
+			u.Snapshot.CoverAssetID != nil {
 			t.Errorf("updated event %+v", u)
 		}
 		if pub := evs[2].value.(*contentevents.ContentPublished); pub.Snapshot.Status != "published" || pub.Snapshot.PublishedAt == nil {

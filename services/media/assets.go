@@ -37,9 +37,14 @@ func (s *Service) publicURL(key string) string {
 	return s.cfg.PublicBaseURL + "/" + strings.Join(parts, "/")
 }
 
+// deliverable reports whether anyone may be shown the URLs of a: it is public and ready.
+func deliverable(a *mediadb.Asset) bool {
+	return a.Visibility == asset.VisibilityPublic && a.Status == asset.StatusReady
+}
+
 // toAsset renders a for the API: URLs only for public, ready assets.
 func (s *Service) toAsset(a *mediadb.Asset) mediaapi.Asset {
-	public := a.Visibility == asset.VisibilityPublic && a.Status == asset.StatusReady
+	public := deliverable(a)
 	out := mediaapi.Asset{
 		Id: a.ID, Kind: mediaapi.AssetKind(a.Kind), ContentType: a.ContentType, Filename: a.Filename,
 		SizeBytes: a.SizeBytes, ChecksumSha256: a.ChecksumSha256, StorageKey: a.StorageKey,
@@ -149,7 +154,9 @@ func current(ctx context.Context, c *mediadb.Client, id uuid.UUID, ifMatch *stri
 }
 
 // UpdateAsset implements mediaapi.StrictServerInterface: a merge patch of alt text, visibility and
-// attachment, as a compare-and-swap on the version.
+// attachment, as a compare-and-swap on the version. Every update of a ready asset writes its
+// asset.updated event in the same transaction (the delivery may have changed; consumers compare
+// versions).
 func (s *Service) UpdateAsset(ctx context.Context, req mediaapi.UpdateAssetRequestObject) (mediaapi.UpdateAssetResponseObject, error) {
 	b := req.Body
 	if b.AltText == nil && b.Visibility == nil && !b.AttachedTo.IsSpecified() {
@@ -187,7 +194,10 @@ func (s *Service) UpdateAsset(ctx context.Context, req mediaapi.UpdateAssetReque
 		if mediadb.IsNotFound(err) {
 			return errStale
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.assetUpdated(ctx, tx, out)
 	})
 	if errors.Is(err, errStale) {
 		return nil, apierror.PreconditionFailed("the asset changed while it was being updated; read it again")
@@ -358,7 +368,7 @@ func (s *Service) PublicKey(ctx context.Context, key string) bool {
 		return false
 	}
 	a, err := s.read.Asset.Get(ctx, id)
-	if err != nil || a.Visibility != asset.VisibilityPublic || a.Status != asset.StatusReady {
+	if err != nil || !deliverable(a) {
 		return false
 	}
 	if a.StorageKey == key {

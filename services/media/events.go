@@ -45,6 +45,32 @@ func (s *Service) assetDeleted(ctx context.Context, tx *sql.Tx, a *mediadb.Asset
 	return nil
 }
 
+// assetUpdated appends the asset.updated event of a, as the change within tx left it, to the outbox
+// within tx: its delivery at its new version. Only a ready asset has a delivery, so for an asset in
+// any other status nothing is written. The URLs are those toAsset shows: the CDN URLs of the
+// original and of the thumbnails made so far, and only when the asset is public.
+func (s *Service) assetUpdated(ctx context.Context, tx *sql.Tx, a *mediadb.Asset) error {
+	if a.Status != asset.StatusReady {
+		return nil
+	}
+	ev := &mediaevents.AssetUpdated{
+		EventID: uuid.Must(uuid.NewV7()).String(), OccurredAt: a.UpdatedAt.UTC(), AggregateID: a.ID.String(),
+		TraceID: telemetry.TraceID(ctx), Kind: string(a.Kind), Public: deliverable(a),
+		Thumbnails: map[string]string{}, Version: int64(a.Version),
+	}
+	if ev.Public {
+		u := s.publicURL(a.StorageKey)
+		ev.PublicURL = &u
+		for _, t := range a.Thumbnails {
+			ev.Thumbnails[t.Size] = s.publicURL(t.StorageKey)
+		}
+	}
+	if err := outbox.Append(ctx, tx, s.db, ev, nil); err != nil {
+		return fmt.Errorf("media: asset.updated event: %w", err)
+	}
+	return nil
+}
+
 // Topics returns what the service consumes: content.events, for purged programs and episodes.
 func (s *Service) Topics() []string { return []string{contentevents.TopicContentEvents} }
 

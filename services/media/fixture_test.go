@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -455,49 +456,145 @@ func (f *fixture) put(s mediaapi.UploadSession, data []byte) {
 	}
 }
 
-// assetEvent is one decoded asset.deleted row of the outbox.
-type assetEvent struct {
-	rec outbox.Record
-	ev  *mediaevents.AssetDeleted
+// mediaEvent is one decoded row of the outbox: an asset.deleted or an asset.updated event.
+type mediaEvent struct {
+	rec     outbox.Record
+	deleted *mediaevents.AssetDeleted // set for asset.deleted
+	updated *mediaevents.AssetUpdated // set for asset.updated
 }
 
-// events decodes the unsent outbox rows as media events, checking each row against its payload.
-func (f *fixture) events() []assetEvent {
+// allEvents decodes the unsent outbox rows as media events, in order, checking each row against
+// its payload.
+func (f *fixture) allEvents() []mediaEvent {
 	f.t.Helper()
 	recs, err := outbox.Unsent(context.Background(), f.db, 10000)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var out []assetEvent
+	var out []mediaEvent
 	for _, r := range recs {
 		fp, _, err := outbox.ParseSingleObject(r.Payload)
 		if err != nil {
 			f.t.Fatal(err)
 		}
 		typ, ok := mediaevents.EventTypeForFingerprint(fp)
-		if !ok || typ != r.EventType || typ != mediaevents.TypeAssetDeleted || r.Topic != mediaevents.TopicMediaEvents {
+		if !ok || typ != r.EventType || r.Topic != mediaevents.TopicMediaEvents {
 			f.t.Fatalf("outbox row %d: type %q topic %q, payload fingerprint %x", r.ID, r.EventType, r.Topic, fp)
 		}
-		var ev mediaevents.AssetDeleted
-		if err := outbox.Decode(r.Payload, ev.AvroSchema(), &ev); err != nil {
+		e := mediaEvent{rec: r}
+		var ev outbox.Event
+		switch typ {
+		case mediaevents.TypeAssetDeleted:
+			e.deleted = &mediaevents.AssetDeleted{}
+			ev = e.deleted
+		case mediaevents.TypeAssetUpdated:
+			e.updated = &mediaevents.AssetUpdated{}
+			ev = e.updated
+		default:
+			f.t.Fatalf("outbox row %d: unexpected event type %q", r.ID, typ)
+		}
+		if err := outbox.Decode(r.Payload, ev.AvroSchema(), ev); err != nil {
 			f.t.Fatalf("outbox row %d: %v", r.ID, err)
 		}
-		if ev.AggregateID != r.AggregateID || ev.EventID != r.EventID {
-			f.t.Fatalf("outbox row %d: aggregate %s event %s, payload says %s %s", r.ID, r.AggregateID, r.EventID, ev.AggregateID, ev.EventID)
+		aggregate, eventID := "", ""
+		if e.deleted != nil {
+			aggregate, eventID = e.deleted.AggregateID, e.deleted.EventID
+		} else {
+			aggregate, eventID = e.updated.AggregateID, e.updated.EventID
 		}
-		out = append(out, assetEvent{rec: r, ev: &ev})
+		if aggregate != r.AggregateID || eventID != r.EventID {
+			f.t.Fatalf("outbox row %d: aggregate %s event %s, payload says %s %s", r.ID, r.AggregateID, r.EventID, aggregate, eventID)
+		}
+		out = append(out, e)
 	}
 	return out
 }
 
-// eventsOf returns the asset.deleted events of one asset.
-func (f *fixture) eventsOf(id uuid.UUID) []*mediaevents.AssetDeleted {
+// assetEvent is one decoded asset.deleted row of the outbox.
+type assetEvent struct {
+	rec outbox.Record
+	ev  *mediaevents.AssetDeleted
+}
+
+// deletions returns the asset.deleted events of the outbox, in order.
+func (f *fixture) deletions() []assetEvent {
+	f.t.Helper()
+	var out []assetEvent
+	for _, e := range f.allEvents() {
+		if e.deleted != nil {
+			out = append(out, assetEvent{rec: e.rec, ev: e.deleted})
+		}
+	}
+	return out
+}
+
+// deletionsOf returns the asset.deleted events of one asset.
+func (f *fixture) deletionsOf(id uuid.UUID) []*mediaevents.AssetDeleted {
 	f.t.Helper()
 	var out []*mediaevents.AssetDeleted
-	for _, e := range f.events() {
+	for _, e := range f.deletions() {
 		if e.rec.AggregateID == id.String() {
 			out = append(out, e.ev)
 		}
+	}
+	return out
+}
+
+// updatesOf returns the asset.updated events of one asset, in order.
+func (f *fixture) updatesOf(id uuid.UUID) []*mediaevents.AssetUpdated {
+	f.t.Helper()
+	var out []*mediaevents.AssetUpdated
+	for _, e := range f.allEvents() {
+		if e.updated != nil && e.rec.AggregateID == id.String() {
+			out = append(out, e.updated)
+		}
+	}
+	return out
+}
+
+// lastUpdate checks that asset id has n asset.updated events and returns the last one.
+func (f *fixture) lastUpdate(id uuid.UUID, n int) *mediaevents.AssetUpdated {
+	f.t.Helper()
+	evs := f.updatesOf(id)
+	if len(evs) != n {
+		f.t.Fatalf("asset %s: %d asset.updated events, want %d", id, len(evs), n)
+	}
+	return evs[n-1]
+}
+
+// checkUpdate checks an asset.updated event of asset a at version: public (with the CDN URL of
+// a's original) or not (no URLs), and the CDN URLs of the thumbnails (by size; none unless public).
+func (f *fixture) checkUpdate(ev *mediaevents.AssetUpdated, a mediaapi.Asset, version int64, public bool, thumbnails map[string]string) {
+	f.t.Helper()
+	if ev.AggregateID != a.Id.String() || ev.Kind != string(a.Kind) || ev.Public != public || ev.Version != version {
+		f.t.Errorf("asset %s: asset.updated %s %s public %v version %d, want %s public %v version %d",
+			a.Id, ev.AggregateID, ev.Kind, ev.Public, ev.Version, a.Kind, public, version)
+	}
+	switch {
+	case public && (ev.PublicURL == nil || *ev.PublicURL != publicBase+"/"+a.StorageKey):
+		f.t.Errorf("asset %s: public_url %v, want %s", a.Id, ev.PublicURL, publicBase+"/"+a.StorageKey)
+	case !public && ev.PublicURL != nil:
+		f.t.Errorf("asset %s: public_url %s of an asset that is not public", a.Id, *ev.PublicURL)
+	}
+	if thumbnails == nil {
+		thumbnails = map[string]string{}
+	}
+	if !maps.Equal(ev.Thumbnails, thumbnails) {
+		f.t.Errorf("asset %s: thumbnails %v, want %v", a.Id, ev.Thumbnails, thumbnails)
+	}
+	if _, err := uuid.Parse(ev.EventID); err != nil {
+		f.t.Errorf("event id %q: %v", ev.EventID, err)
+	}
+	if ev.OccurredAt.IsZero() {
+		f.t.Error("no occurred_at")
+	}
+}
+
+// thumbnailURLs are the CDN URLs of a's thumbnails by size, as asset.updated carries them.
+func thumbnailURLs(a mediaapi.Asset) map[string]string {
+	out := map[string]string{}
+	for _, th := range a.Thumbnails {
+		out[string(th.Size)] = publicBase + "/" + th.StorageKey
 	}
 	return out
 }
@@ -506,7 +603,7 @@ func (f *fixture) eventsOf(id uuid.UUID) []*mediaevents.AssetDeleted {
 // and attachment (nil: none), and returns it.
 func (f *fixture) deletedOnce(id uuid.UUID, reason string, actor *uuid.UUID, attachedType string, attachedID *uuid.UUID) *mediaevents.AssetDeleted {
 	f.t.Helper()
-	evs := f.eventsOf(id)
+	evs := f.deletionsOf(id)
 	if len(evs) != 1 {
 		f.t.Fatalf("asset %s: %d asset.deleted events, want 1", id, len(evs))
 	}

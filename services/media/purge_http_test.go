@@ -93,7 +93,7 @@ func TestContentPurgeOrphans(t *testing.T) {
 				t.Errorf("unrelated asset %s changed: %+v", x.Id, now)
 			}
 		}
-		if len(f.events()) != 0 {
+		if len(f.deletions()) != 0 {
 			t.Fatal("orphaning emitted events")
 		}
 
@@ -124,7 +124,7 @@ func TestContentPurgeOrphans(t *testing.T) {
 				}
 			}
 		}
-		if n := len(f.events()); n != 1 {
+		if n := len(f.deletions()); n != 1 {
 			t.Errorf("%d events, want 1", n)
 		}
 	})
@@ -143,7 +143,7 @@ func TestContentPurgeDeletes(t *testing.T) {
 		f.handle(purged(t, "episode", episode, true))
 		f.get(a.Id)
 		f.get(b.Id)
-		if len(f.events()) != 0 {
+		if len(f.deletions()) != 0 {
 			t.Fatal("a soft delete emitted events")
 		}
 
@@ -167,7 +167,7 @@ func TestContentPurgeDeletes(t *testing.T) {
 		f.handle(hard)
 		f.handle(hard)
 		f.get(late.Id)
-		if n := len(f.events()); n != 2 {
+		if n := len(f.deletions()); n != 2 {
 			t.Errorf("%d events after replays, want 2", n)
 		}
 		// A purge of the program with the same id does not touch the episode's asset.

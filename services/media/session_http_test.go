@@ -87,8 +87,15 @@ func TestUploadSession(t *testing.T) {
 				t.Errorf("thumbnail %s not stored", th.StorageKey)
 			}
 		}
-		if len(f.events()) != 0 {
-			t.Errorf("events %+v", f.events())
+		if len(f.deletions()) != 0 {
+			t.Errorf("events %+v", f.deletions())
+		}
+		// The completion and the thumbnails each announced the asset's delivery: private, no URLs.
+		if evs := f.updatesOf(a.Id); len(evs) != 2 {
+			t.Errorf("asset.updated events %+v, want the completion's and the thumbnails'", evs)
+		} else {
+			f.checkUpdate(evs[0], a, 2, false, nil)
+			f.checkUpdate(evs[1], done, 3, false, nil)
 		}
 	})
 }
@@ -199,8 +206,9 @@ func TestUploadSessionFailures(t *testing.T) {
 				t.Errorf("status %s", a.Status)
 			}
 		})
-		if len(f.events()) != 0 {
-			t.Errorf("failures emitted events: %+v", f.events())
+		// Only the one completion that succeeded (nothing uploaded, then uploaded) wrote an event.
+		if evs := f.allEvents(); len(evs) != 1 || evs[0].updated == nil || evs[0].updated.Version != 2 {
+			t.Errorf("failures emitted events: %+v", evs)
 		}
 	})
 }
@@ -272,8 +280,8 @@ func TestUploadSessionExpired(t *testing.T) {
 		for _, id := range []uuid.UUID{never.AssetId, late.AssetId, onTime.AssetId} {
 			f.get(id)
 		}
-		if len(f.events()) != 0 {
-			t.Fatalf("events before the expiry: %+v", f.events())
+		if len(f.deletions()) != 0 {
+			t.Fatalf("events before the expiry: %+v", f.deletions())
 		}
 
 		f.clock.advance(time.Second)
@@ -300,7 +308,7 @@ func TestUploadSessionExpired(t *testing.T) {
 		}
 		// Idempotent: another pass changes nothing.
 		f.svc.cleanup(context.Background())
-		if n := len(f.events()); n != 2 {
+		if n := len(f.deletions()); n != 2 {
 			t.Errorf("%d events after a second cleanup, want 2", n)
 		}
 	})

@@ -110,7 +110,7 @@ func TestDeleteAsset(t *testing.T) {
 		// A stale If-Match deletes nothing.
 		f.do(http.MethodDelete, assetPath(a.Id), "editor", nil, "If-Match", `"1"`).fails(t, http.StatusPreconditionFailed, "")
 		f.get(a.Id)
-		if len(f.events()) != 0 {
+		if len(f.deletions()) != 0 {
 			t.Fatal("a refused delete emitted an event")
 		}
 		f.do(http.MethodDelete, assetPath(a.Id), "user", nil).fails(t, http.StatusForbidden, "")
@@ -136,7 +136,7 @@ func TestDeleteAsset(t *testing.T) {
 
 		// A second delete is a 404 and emits nothing.
 		f.do(http.MethodDelete, assetPath(a.Id), "editor", nil).fails(t, http.StatusNotFound, "")
-		if n := len(f.events()); n != 1 {
+		if n := len(f.deletions()); n != 1 {
 			t.Errorf("%d events, want 1", n)
 		}
 

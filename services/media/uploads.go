@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -145,7 +146,8 @@ func (s *Service) readUpload(r *multipart.Reader) (*upload, error) {
 }
 
 // UploadAsset implements mediaapi.StrictServerInterface: a small file in one request, typed by its
-// bytes, stored, and recorded `ready`.
+// bytes, stored, and recorded `ready` with its asset.updated event in one transaction. When the
+// transaction fails the stored bytes are deleted again.
 func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetRequestObject) (mediaapi.UploadAssetResponseObject, error) {
 	by, err := creator(ctx)
 	if err != nil {
@@ -165,32 +167,33 @@ func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetReque
 	}
 	id := uuid.Must(uuid.NewV7())
 	sum := sha256.Sum256(u.data)
-	now := s.clock()
-	c := s.read.Asset.Create().
-		SetID(id).SetKind(asset.Kind(kind)).SetContentType(ct).SetFilename(cleanFilename(u.filename, id, ct)).
-		SetSizeBytes(int64(len(u.data))).SetChecksumSha256(hex.EncodeToString(sum[:])).SetStorageKey(storageKey(id, ct)).
-		SetVisibility(asset.VisibilityPrivate).SetStatus(asset.StatusReady).SetThumbnailState(asset.ThumbnailStateNone).
-		SetThumbnails(nil).SetVersion(1).SetCreatedBy(by).SetCreatedAt(now).SetUpdatedAt(now).
-		SetNillableAltText(u.altText)
-	if u.visibility != nil {
-		c.SetVisibility(asset.Visibility(*u.visibility))
-	}
-	if u.attachID != nil {
-		c.SetAttachedType(asset.AttachedType(*u.attachType)).SetAttachedID(*u.attachID)
-	}
-	if kind == mediatype.KindImage {
-		if w, h, ok := thumbnail.Dimensions(bytes.NewReader(u.data)); ok && w <= 65535 && h <= 65535 {
-			c.SetWidth(int32(w)).SetHeight(int32(h))
-		}
-		if thumbnailable(ct) {
-			c.SetThumbnailState(asset.ThumbnailStatePending)
-		}
-	}
 	key := storageKey(id, ct)
+	width, height, thumbs := imageFacts(asset.Kind(kind), ct, u.data)
+	now := s.clock()
 	if err := s.store.Put(ctx, key, bytes.NewReader(u.data), int64(len(u.data)), ct); err != nil {
 		return nil, fmt.Errorf("media: store the upload: %w", err)
 	}
-	out, err := c.Save(ctx)
+	var out *mediadb.Asset
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		c := s.txClient(tx).Asset.Create().
+			SetID(id).SetKind(asset.Kind(kind)).SetContentType(ct).SetFilename(cleanFilename(u.filename, id, ct)).
+			SetSizeBytes(int64(len(u.data))).SetChecksumSha256(hex.EncodeToString(sum[:])).SetStorageKey(key).
+			SetVisibility(asset.VisibilityPrivate).SetStatus(asset.StatusReady).SetThumbnailState(thumbs).
+			SetNillableWidth(width).SetNillableHeight(height).
+			SetThumbnails(nil).SetVersion(1).SetCreatedBy(by).SetCreatedAt(now).SetUpdatedAt(now).
+			SetNillableAltText(u.altText)
+		if u.visibility != nil {
+			c.SetVisibility(asset.Visibility(*u.visibility))
+		}
+		if u.attachID != nil {
+			c.SetAttachedType(asset.AttachedType(*u.attachType)).SetAttachedID(*u.attachID)
+		}
+		var err error
+		if out, err = c.Save(ctx); err != nil {
+			return err
+		}
+		return s.assetUpdated(ctx, tx, out)
+	})
 	if err != nil {
 		if derr := s.store.Delete(context.WithoutCancel(ctx), key); derr != nil {
 			s.log.WarnContext(ctx, "could not delete the bytes of a failed upload", "key", key, "error", derr)
@@ -252,7 +255,8 @@ func (s *Service) CreateUploadSession(ctx context.Context, req mediaapi.CreateUp
 }
 
 // CompleteUpload implements mediaapi.StrictServerInterface: checks the uploaded object's size,
-// SHA-256 and type against the declaration and makes the asset ready, or failed.
+// SHA-256 and type against the declaration and makes the asset ready, with its asset.updated event
+// in the same transaction, or failed (no event: a failed asset has no delivery).
 func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploadRequestObject) (mediaapi.CompleteUploadResponseObject, error) {
 	a, err := current(ctx, s.read, req.AssetId, req.Params.IfMatch)
 	if err != nil {
@@ -291,18 +295,22 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 		}
 		return nil, s.fail(ctx, a, fmt.Sprintf("the uploaded bytes are %s, not the declared %s", found, a.ContentType))
 	}
-	u := s.read.Asset.UpdateOneID(a.ID).Where(asset.Version(a.Version), asset.StatusEQ(asset.StatusPending)).
-		SetStatus(asset.StatusReady).ClearUploadExpiresAt().AddVersion(1).SetUpdatedAt(s.clock())
-	if a.Kind == asset.KindImage {
-		if w, h, ok := thumbnail.Dimensions(bytes.NewReader(head)); ok && w <= 65535 && h <= 65535 {
-			u.SetWidth(int32(w)).SetHeight(int32(h))
+	width, height, thumbs := imageFacts(a.Kind, a.ContentType, head)
+	var out *mediadb.Asset
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.txClient(tx).Asset.UpdateOneID(a.ID).Where(asset.Version(a.Version), asset.StatusEQ(asset.StatusPending)).
+			SetStatus(asset.StatusReady).ClearUploadExpiresAt().SetThumbnailState(thumbs).
+			SetNillableWidth(width).SetNillableHeight(height).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
+		if mediadb.IsNotFound(err) {
+			return errStale
 		}
-		if thumbnailable(a.ContentType) {
-			u.SetThumbnailState(asset.ThumbnailStatePending)
+		if err != nil {
+			return err
 		}
-	}
-	out, err := u.Save(ctx)
-	if mediadb.IsNotFound(err) {
+		return s.assetUpdated(ctx, tx, out)
+	})
+	if errors.Is(err, errStale) {
 		return nil, apierror.PreconditionFailed("the asset changed while the upload was being completed; read it again")
 	}
 	if err != nil {
@@ -310,6 +318,23 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 	}
 	s.kick()
 	return mediaapi.CompleteUpload200JSONResponse{Body: s.toAsset(out), Headers: mediaapi.CompleteUpload200ResponseHeaders{ETag: tag(out)}}, nil
+}
+
+// imageFacts is what the first bytes of an original of kind and content type ct tell: an image's
+// dimensions (nil when they cannot be read or exceed 65535), and whether its thumbnails are to be
+// made (pending) or not (none).
+func imageFacts(kind asset.Kind, ct string, head []byte) (width, height *int32, thumbs asset.ThumbnailState) {
+	thumbs = asset.ThumbnailStateNone
+	if kind != asset.KindImage {
+		return nil, nil, thumbs
+	}
+	if w, h, ok := thumbnail.Dimensions(bytes.NewReader(head)); ok && w <= 65535 && h <= 65535 {
+		width, height = new(int32(w)), new(int32(h))
+	}
+	if thumbnailable(ct) {
+		thumbs = asset.ThumbnailStatePending
+	}
+	return width, height, thumbs
 }
 
 // digest streams the object at key: its SHA-256 in hex and its first headLen bytes.

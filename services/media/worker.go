@@ -63,18 +63,32 @@ func (s *Service) thumbnails(ctx context.Context) {
 	}
 }
 
-// makeThumbnails renders, stores and records the thumbnails of a, and reports whether it recorded
-// an outcome. An image that cannot be decoded is recorded `failed` (it stays usable; it just has no
-// thumbnails).
+// makeThumbnails renders, stores and records the thumbnails of a, with its asset.updated event in
+// the same transaction, and reports whether it recorded an outcome. An image that cannot be decoded
+// is recorded `failed` (it stays usable; it just has no thumbnails). The record is a
+// compare-and-swap on the version: when a changed meanwhile nothing is written, and it is still
+// pending for the next query, which reads it afresh (this counts as progress, as it always has).
 func (s *Service) makeThumbnails(ctx context.Context, a *mediadb.Asset) bool {
 	state, records, err := s.render(ctx, a)
 	if err != nil {
 		s.log.WarnContext(ctx, "thumbnails not made; retrying later", "asset_id", a.ID, "error", err)
 		return false
 	}
-	_, err = s.read.Asset.Update().Where(asset.ID(a.ID), asset.Version(a.Version)).
-		SetThumbnailState(state).SetThumbnails(records).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
-	if err != nil {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		out, err := s.txClient(tx).Asset.UpdateOneID(a.ID).Where(asset.Version(a.Version)).
+			SetThumbnailState(state).SetThumbnails(records).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
+		if mediadb.IsNotFound(err) {
+			return errStale
+		}
+		if err != nil {
+			return err
+		}
+		return s.assetUpdated(ctx, tx, out)
+	})
+	switch {
+	case errors.Is(err, errStale):
+		s.log.DebugContext(ctx, "thumbnails not recorded: the asset changed meanwhile", "asset_id", a.ID)
+	case err != nil:
 		s.log.WarnContext(ctx, "could not record thumbnails", "asset_id", a.ID, "error", err)
 		return false
 	}

@@ -103,6 +103,9 @@ func TestThumbnailWorkerRaces(t *testing.T) {
 		if etag != `"2"` || now.AltText == nil || *now.AltText != "changed" || len(now.Thumbnails) != 0 {
 			t.Errorf("the stale record overwrote the change: %+v %s", now, etag)
 		}
+		if evs := f.updatesOf(a.Id); len(evs) != 2 || evs[1].Version != 2 {
+			t.Errorf("the stale record wrote an event: %+v", evs)
+		}
 		f.svc.thumbnails(context.Background())
 		if now, _ := f.get(a.Id); len(now.Thumbnails) != 1 || *now.AltText != "changed" || now.Version != 3 {
 			t.Errorf("next pass: %+v", now)
