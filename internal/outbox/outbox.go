@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -345,8 +346,20 @@ func EventType(m eventbus.Message, lookups ...func(fingerprint uint64) (string, 
 	return "", nil
 }
 
+// writerSchemas is what a generated event struct knows of the schemas its messages may have been
+// written with: its current schema and its released version.
+type writerSchemas interface {
+	WriterSchema(fingerprint uint64) (avro.Schema, bool)
+}
+
+// resolved caches the composite schemas that read one writer schema as another, by fingerprints.
+var resolved sync.Map // [2]uint64{writer, reader} -> avro.Schema
+
 // Decode decodes the single-object encoded data into v (a pointer, typically to a generated
-// event struct) with schema, after checking that data was written with that schema.
+// event struct) with schema. Data written with another schema is read through Avro schema
+// resolution when v knows that writer schema (a generated event's WriterSchema: an earlier
+// released version), so that messages written before a compatible change stay readable; any
+// other writer schema is an error.
 func Decode(data []byte, schema avro.Schema, v any) error {
 	fp, body, err := ParseSingleObject(data)
 	if err != nil {
@@ -356,11 +369,37 @@ func Decode(data []byte, schema avro.Schema, v any) error {
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
+	read := schema
 	if fp != want {
-		return fmt.Errorf("outbox: message written with schema %016x, not %016x", fp, want)
+		if read, err = resolve(fp, want, schema, v); err != nil {
+			return err
+		}
 	}
-	if err := avro.Unmarshal(schema, body, v); err != nil {
+	if err := avro.Unmarshal(read, body, v); err != nil {
 		return fmt.Errorf("outbox: decode: %w", err)
 	}
 	return nil
+}
+
+// resolve returns the schema that reads data written with the writer schema of fingerprint fp
+// into reader (fingerprint want).
+func resolve(fp, want uint64, reader avro.Schema, v any) (avro.Schema, error) {
+	key := [2]uint64{fp, want}
+	if s, ok := resolved.Load(key); ok {
+		return s.(avro.Schema), nil
+	}
+	ws, ok := v.(writerSchemas)
+	if !ok {
+		return nil, fmt.Errorf("outbox: message written with schema %016x, not %016x", fp, want)
+	}
+	writer, ok := ws.WriterSchema(fp)
+	if !ok {
+		return nil, fmt.Errorf("outbox: message written with schema %016x, which is neither %016x nor a released version of it", fp, want)
+	}
+	s, err := avro.NewSchemaCompatibility().Resolve(reader, writer)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: schema %016x cannot be read as %016x: %w", fp, want, err)
+	}
+	resolved.Store(key, s)
+	return s, nil
 }

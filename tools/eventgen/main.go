@@ -4,7 +4,10 @@
 //
 // Usage (from a go:generate line in gen/events/<domain>events):
 //
-//	go run ../../../tools/eventgen -pkg contentevents -o registry.gen.go ../../../specs/avro/content
+//	go run ../../../tools/eventgen -pkg contentevents -o registry.gen.go -released ../../../specs/released/avro/content ../../../specs/avro/content
+//
+// With -released, a released schema that differs from the current one is kept in the registry, so
+// that messages written before the change can still be read (each event's WriterSchema).
 //
 // Every schema must be a record that declares, as custom attributes,
 //
@@ -32,8 +35,9 @@ func run(args []string, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	pkg := flags.String("pkg", "", "package name of the generated file (required)")
 	out := flags.String("o", "registry.gen.go", "output file")
+	released := flags.String("released", "", "folder of the released versions of the schemas (specs/released/avro/<domain>); optional")
 	flags.Usage = func() {
-		_, _ = fmt.Fprintln(stderr, "Usage: eventgen -pkg NAME [-o FILE] SCHEMA_DIR")
+		_, _ = fmt.Fprintln(stderr, "Usage: eventgen -pkg NAME [-o FILE] [-released DIR] SCHEMA_DIR")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -44,7 +48,11 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 
-	code, err := Generate(flags.Arg(0), *pkg)
+	var past []string
+	if *released != "" {
+		past = append(past, *released)
+	}
+	code, err := Generate(flags.Arg(0), *pkg, past...)
 	if err != nil {
 		_, _ = fmt.Fprintln(stderr, "eventgen:", err)
 		return 1

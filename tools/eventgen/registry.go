@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"go/format"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,6 +42,13 @@ type event struct {
 	File        string // base name of the schema file
 	JSON        string // Go literal of the schema document
 	Fingerprint uint64 // CRC-64-AVRO of the Parsing Canonical Form
+	Past        *past  // the released version of the schema, when it differs from this one
+}
+
+// past is an earlier released version of an event schema that messages may still carry.
+type past struct {
+	JSON        string
+	Fingerprint uint64
 }
 
 type enumConst struct {
@@ -59,7 +67,10 @@ type registry struct {
 }
 
 // Generate reads every .avsc file in dir and returns the gofmt'ed registry source for package pkg.
-func Generate(dir, pkg string) ([]byte, error) {
+// released, when not empty, is the folder of the released versions of the same schemas
+// (specs/released/avro/<domain>); a released schema that differs from the current one is kept, so
+// that messages written with it can still be read. A missing folder means nothing was released.
+func Generate(dir, pkg string, released ...string) ([]byte, error) {
 	if !token.IsIdentifier(pkg) {
 		return nil, fmt.Errorf("invalid package name %q", pkg)
 	}
@@ -100,6 +111,15 @@ func Generate(dir, pkg string) ([]byte, error) {
 		}
 	}
 	reg.TopicIdent = "Topic" + pascal(reg.Topic)
+	for _, rdir := range released {
+		for i := range reg.Events {
+			p, err := readPast(filepath.Join(rdir, reg.Events[i].File), reg.Events[i])
+			if err != nil {
+				return nil, err
+			}
+			reg.Events[i].Past = p
+		}
+	}
 
 	for _, name := range sortedKeys(named) {
 		enum, ok := named[name].schema.(*avro.EnumSchema)
@@ -191,6 +211,30 @@ func readEvent(file string, named map[string]namedType) (event, error) {
 		JSON:        goString(strings.TrimSpace(string(raw))),
 		Fingerprint: binary.BigEndian.Uint64(fp),
 	}, nil
+}
+
+// readPast reads the released version of ev's schema from file: nil when there is none or it is
+// the current one.
+func readPast(file string, ev event) (*past, error) {
+	raw, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	schema, err := avro.ParseBytesWithCache(raw, "", &avro.SchemaCache{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	fp, err := schema.FingerprintUsing(avro.CRC64Avro)
+	if err != nil {
+		return nil, err
+	}
+	if f := binary.BigEndian.Uint64(fp); f != ev.Fingerprint {
+		return &past{JSON: goString(strings.TrimSpace(string(raw))), Fingerprint: f}, nil
+	}
+	return nil, nil
 }
 
 // collectNamed records every named type defined in s and fails when a name is defined twice
@@ -389,6 +433,19 @@ var schemas = map[string]avro.Schema{
 var fingerprints = map[uint64]string{
 {{- range .Events}}
 	Fingerprint{{.Name}}: Type{{.Name}},
+{{- if .Past}}
+	{{hex .Past.Fingerprint}}: Type{{.Name}}, // released version
+{{- end}}
+{{- end}}
+}
+
+// pastSchemas are the released versions of the event schemas that differ from the current ones,
+// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+var pastSchemas = map[uint64]avro.Schema{
+{{- range .Events}}
+{{- if .Past}}
+	{{hex .Past.Fingerprint}}: mustParse({{.Past.JSON}}),
+{{- end}}
 {{- end}}
 }
 
@@ -433,6 +490,20 @@ func (*{{.Name}}) AvroSchema() avro.Schema { return schema{{.Name}} }
 
 // SchemaFingerprint returns Fingerprint{{.Name}}.
 func (*{{.Name}}) SchemaFingerprint() uint64 { return Fingerprint{{.Name}} }
+
+// WriterSchema returns the schema a {{.Name}} message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*{{.Name}}) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == Fingerprint{{.Name}} {
+		return schema{{.Name}}, true
+	}
+	{{- if .Past}}
+	if fp == {{hex .Past.Fingerprint}} {
+		return pastSchemas[fp], true
+	}
+	{{- end}}
+	return nil, false
+}
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *{{.Name}}) MessageKey() string { return e.AggregateID }

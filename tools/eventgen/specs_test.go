@@ -64,7 +64,7 @@ func TestRegistriesAreCurrent(t *testing.T) {
 		domain := e.Name()
 		found = append(found, domain)
 		t.Run(domain, func(t *testing.T) {
-			got, err := Generate(filepath.Join(repoRoot, "specs", "avro", domain), domain+"events")
+			got, err := Generate(filepath.Join(repoRoot, "specs", "avro", domain), domain+"events", filepath.Join(repoRoot, "specs", "released", "avro", domain))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -110,6 +110,10 @@ var fingerprints = map[uint64]string{
 	FingerprintUserRoleChanged: TypeUserRoleChanged,
 }
 
+// pastSchemas are the released versions of the event schemas that differ from the current ones,
+// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+var pastSchemas = map[uint64]avro.Schema{}
+
 // EventTypes returns the event types of this package, sorted.
 func EventTypes() []string { return slices.Clone(eventTypes) }
 
@@ -152,6 +156,15 @@ func (*UserRegistered) AvroSchema() avro.Schema { return schemaUserRegistered }
 // SchemaFingerprint returns FingerprintUserRegistered.
 func (*UserRegistered) SchemaFingerprint() uint64 { return FingerprintUserRegistered }
 
+// WriterSchema returns the schema a UserRegistered message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*UserRegistered) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintUserRegistered {
+		return schemaUserRegistered, true
+	}
+	return nil, false
+}
+
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *UserRegistered) MessageKey() string { return e.AggregateID }
 
@@ -166,6 +179,15 @@ func (*UserRoleChanged) AvroSchema() avro.Schema { return schemaUserRoleChanged 
 
 // SchemaFingerprint returns FingerprintUserRoleChanged.
 func (*UserRoleChanged) SchemaFingerprint() uint64 { return FingerprintUserRoleChanged }
+
+// WriterSchema returns the schema a UserRoleChanged message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*UserRoleChanged) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintUserRoleChanged {
+		return schemaUserRoleChanged, true
+	}
+	return nil, false
+}
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *UserRoleChanged) MessageKey() string { return e.AggregateID }

@@ -5,4 +5,4 @@ package ingestevents
 
 // List every schema of specs/avro/ingest below, sorted; registry.gen.go does not compile without its struct.
 //go:generate go tool avrogen -pkg ingestevents -o events.gen.go -tags json:snake ../../../specs/avro/ingest/ingest.completed.avsc ../../../specs/avro/ingest/ingest.failed.avsc
-//go:generate go run ../../../tools/eventgen -pkg ingestevents -o registry.gen.go ../../../specs/avro/ingest
+//go:generate go run ../../../tools/eventgen -pkg ingestevents -o registry.gen.go -released ../../../specs/released/avro/ingest ../../../specs/avro/ingest

@@ -119,6 +119,10 @@ var fingerprints = map[uint64]string{
 	FingerprintIngestFailed:    TypeIngestFailed,
 }
 
+// pastSchemas are the released versions of the event schemas that differ from the current ones,
+// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+var pastSchemas = map[uint64]avro.Schema{}
+
 // EventTypes returns the event types of this package, sorted.
 func EventTypes() []string { return slices.Clone(eventTypes) }
 
@@ -161,6 +165,15 @@ func (*IngestCompleted) AvroSchema() avro.Schema { return schemaIngestCompleted 
 // SchemaFingerprint returns FingerprintIngestCompleted.
 func (*IngestCompleted) SchemaFingerprint() uint64 { return FingerprintIngestCompleted }
 
+// WriterSchema returns the schema a IngestCompleted message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*IngestCompleted) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintIngestCompleted {
+		return schemaIngestCompleted, true
+	}
+	return nil, false
+}
+
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *IngestCompleted) MessageKey() string { return e.AggregateID }
 
@@ -175,6 +188,15 @@ func (*IngestFailed) AvroSchema() avro.Schema { return schemaIngestFailed }
 
 // SchemaFingerprint returns FingerprintIngestFailed.
 func (*IngestFailed) SchemaFingerprint() uint64 { return FingerprintIngestFailed }
+
+// WriterSchema returns the schema a IngestFailed message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*IngestFailed) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintIngestFailed {
+		return schemaIngestFailed, true
+	}
+	return nil, false
+}
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *IngestFailed) MessageKey() string { return e.AggregateID }

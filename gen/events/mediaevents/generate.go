@@ -5,4 +5,4 @@ package mediaevents
 
 // List every schema of specs/avro/media below, sorted; registry.gen.go does not compile without its struct.
 //go:generate go tool avrogen -pkg mediaevents -o events.gen.go -tags json:snake ../../../specs/avro/media/asset.deleted.avsc ../../../specs/avro/media/asset.updated.avsc
-//go:generate go run ../../../tools/eventgen -pkg mediaevents -o registry.gen.go ../../../specs/avro/media
+//go:generate go run ../../../tools/eventgen -pkg mediaevents -o registry.gen.go -released ../../../specs/released/avro/media ../../../specs/avro/media

@@ -117,6 +117,10 @@ var fingerprints = map[uint64]string{
 	FingerprintAssetUpdated: TypeAssetUpdated,
 }
 
+// pastSchemas are the released versions of the event schemas that differ from the current ones,
+// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+var pastSchemas = map[uint64]avro.Schema{}
+
 // EventTypes returns the event types of this package, sorted.
 func EventTypes() []string { return slices.Clone(eventTypes) }
 
@@ -159,6 +163,15 @@ func (*AssetDeleted) AvroSchema() avro.Schema { return schemaAssetDeleted }
 // SchemaFingerprint returns FingerprintAssetDeleted.
 func (*AssetDeleted) SchemaFingerprint() uint64 { return FingerprintAssetDeleted }
 
+// WriterSchema returns the schema a AssetDeleted message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*AssetDeleted) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintAssetDeleted {
+		return schemaAssetDeleted, true
+	}
+	return nil, false
+}
+
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *AssetDeleted) MessageKey() string { return e.AggregateID }
 
@@ -173,6 +186,15 @@ func (*AssetUpdated) AvroSchema() avro.Schema { return schemaAssetUpdated }
 
 // SchemaFingerprint returns FingerprintAssetUpdated.
 func (*AssetUpdated) SchemaFingerprint() uint64 { return FingerprintAssetUpdated }
+
+// WriterSchema returns the schema a AssetUpdated message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*AssetUpdated) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintAssetUpdated {
+		return schemaAssetUpdated, true
+	}
+	return nil, false
+}
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *AssetUpdated) MessageKey() string { return e.AggregateID }

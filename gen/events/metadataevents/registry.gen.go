@@ -91,6 +91,10 @@ var fingerprints = map[uint64]string{
 	FingerprintCategoryUpserted: TypeCategoryUpserted,
 }
 
+// pastSchemas are the released versions of the event schemas that differ from the current ones,
+// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+var pastSchemas = map[uint64]avro.Schema{}
+
 // EventTypes returns the event types of this package, sorted.
 func EventTypes() []string { return slices.Clone(eventTypes) }
 
@@ -133,6 +137,15 @@ func (*CategoryDeleted) AvroSchema() avro.Schema { return schemaCategoryDeleted 
 // SchemaFingerprint returns FingerprintCategoryDeleted.
 func (*CategoryDeleted) SchemaFingerprint() uint64 { return FingerprintCategoryDeleted }
 
+// WriterSchema returns the schema a CategoryDeleted message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*CategoryDeleted) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintCategoryDeleted {
+		return schemaCategoryDeleted, true
+	}
+	return nil, false
+}
+
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *CategoryDeleted) MessageKey() string { return e.AggregateID }
 
@@ -147,6 +160,15 @@ func (*CategoryUpserted) AvroSchema() avro.Schema { return schemaCategoryUpserte
 
 // SchemaFingerprint returns FingerprintCategoryUpserted.
 func (*CategoryUpserted) SchemaFingerprint() uint64 { return FingerprintCategoryUpserted }
+
+// WriterSchema returns the schema a CategoryUpserted message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*CategoryUpserted) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintCategoryUpserted {
+		return schemaCategoryUpserted, true
+	}
+	return nil, false
+}
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *CategoryUpserted) MessageKey() string { return e.AggregateID }

@@ -5,4 +5,4 @@ package searchevents
 
 // List every schema of specs/avro/search below, sorted; registry.gen.go does not compile without its struct.
 //go:generate go tool avrogen -pkg searchevents -o events.gen.go -tags json:snake ../../../specs/avro/search/search.index.requested.avsc
-//go:generate go run ../../../tools/eventgen -pkg searchevents -o registry.gen.go ../../../specs/avro/search
+//go:generate go run ../../../tools/eventgen -pkg searchevents -o registry.gen.go -released ../../../specs/released/avro/search ../../../specs/avro/search

@@ -74,6 +74,10 @@ var fingerprints = map[uint64]string{
 	FingerprintSearchIndexRequested: TypeSearchIndexRequested,
 }
 
+// pastSchemas are the released versions of the event schemas that differ from the current ones,
+// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+var pastSchemas = map[uint64]avro.Schema{}
+
 // EventTypes returns the event types of this package, sorted.
 func EventTypes() []string { return slices.Clone(eventTypes) }
 
@@ -113,6 +117,15 @@ func (*SearchIndexRequested) AvroSchema() avro.Schema { return schemaSearchIndex
 
 // SchemaFingerprint returns FingerprintSearchIndexRequested.
 func (*SearchIndexRequested) SchemaFingerprint() uint64 { return FingerprintSearchIndexRequested }
+
+// WriterSchema returns the schema a SearchIndexRequested message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*SearchIndexRequested) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintSearchIndexRequested {
+		return schemaSearchIndexRequested, true
+	}
+	return nil, false
+}
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *SearchIndexRequested) MessageKey() string { return e.AggregateID }
