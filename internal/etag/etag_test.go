@@ -16,3 +16,10 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestOf(t *testing.T) {
+	a, b := Of(map[string]int{"v": 1}), Of(map[string]int{"v": 2})
+	if a == b || a != Of(map[string]int{"v": 1}) || len(a) != 26 || a[0] != '"' || a[25] != '"' {
+		t.Fatalf("Of: %s %s", a, b)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/etag"
 )
 
 // ListPublicEpisodes implements discoveryapi.StrictServerInterface: the episodes of a published
@@ -100,7 +101,7 @@ func (s *Service) GetPublicEpisode(ctx context.Context, req discoveryapi.GetPubl
 		return nil, err
 	}
 	body := publicEpisode(row, prog.Title, assets)
-	tag := etag(body)
+	tag := etag.Of(body)
 	return discoveryapi.GetPublicEpisode200JSONResponse{Body: body, Headers: discoveryapi.GetPublicEpisode200ResponseHeaders{ETag: &tag}}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/commonapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/etag"
 )
 
 // Page sizes of the paginated lists, as the contract (common.yaml Limit) declares them.
@@ -93,7 +94,7 @@ func (s *Service) GetPublicProgram(ctx context.Context, req discoveryapi.GetPubl
 	if err != nil {
 		return nil, err
 	}
-	tag := etag(items[0])
+	tag := etag.Of(items[0])
 	return discoveryapi.GetPublicProgram200JSONResponse{Body: items[0], Headers: discoveryapi.GetPublicProgram200ResponseHeaders{ETag: &tag}}, nil
 }
 

@@ -5,11 +5,6 @@ import (
 	"time"
 )
 
-// versionETag is the entity tag of a metadata version: its number, quoted ("3").
-func versionETag(version int32) string {
-	return `"` + strconv.FormatInt(int64(version), 10) + `"`
-}
-
 // categoryETag is the entity tag of a category. Categories have no version column, so the tag is
 // derived from updated_at: its Unix time in microseconds, quoted ("1764237600000000"). Every
 // update moves updated_at forward by at least a microsecond (see nextUpdate), and microseconds are

@@ -80,7 +80,7 @@ func (s *Service) GetMetadata(ctx context.Context, req metadataapi.GetMetadataRe
 	if v == nil {
 		return nil, noMetadata()
 	}
-	tag := versionETag(v.Version)
+	tag := etag.Version(int64(v.Version))
 	return metadataapi.GetMetadata200JSONResponse{Body: toMetadata(v), Headers: metadataapi.GetMetadata200ResponseHeaders{ETag: &tag}}, nil
 }
 
@@ -110,7 +110,7 @@ func (s *Service) PutMetadata(ctx context.Context, req metadataapi.PutMetadataRe
 		}
 		s.log.DebugContext(ctx, "metadata version taken by a concurrent write; retrying", "content_id", req.ContentId, "attempt", attempt)
 	}
-	tag := versionETag(v.Version)
+	tag := etag.Version(int64(v.Version))
 	if created {
 		loc := "/api/v1/metadata/items/" + v.ContentID.String()
 		return metadataapi.PutMetadata201JSONResponse{Body: toMetadata(v), Headers: metadataapi.PutMetadata201ResponseHeaders{ETag: &tag, Location: &loc}}, nil
@@ -138,7 +138,7 @@ func (s *Service) writeVersion(ctx context.Context, contentID uuid.UUID, in inpu
 			if cur == nil {
 				return apierror.PreconditionFailed("If-Match was sent but the content item has no metadata yet")
 			}
-			if tag := versionETag(cur.Version); !etag.Match(*ifMatchHeader, tag) {
+			if tag := etag.Version(int64(cur.Version)); !etag.Match(*ifMatchHeader, tag) {
 				return apierror.PreconditionFailed("current version is " + tag)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/cursor"
+	"github.com/mediamesh/mediamesh/internal/etag"
 )
 
 // Page sizes: the contract's default and maximum.
@@ -93,7 +94,7 @@ func (s *Service) GetMetadataVersion(ctx context.Context, req metadataapi.GetMet
 		return nil, err
 	}
 	v := vs[req.Version]
-	tag := versionETag(v.Version)
+	tag := etag.Version(int64(v.Version))
 	return metadataapi.GetMetadataVersion200JSONResponse{Body: toMetadata(v), Headers: metadataapi.GetMetadataVersion200ResponseHeaders{ETag: &tag}}, nil
 }
 
