@@ -148,15 +148,9 @@ func (l *Local) lock(key string) *sync.RWMutex {
 
 // Put implements Store.
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
-	if err := ValidateKey(key); err != nil {
-		return err
-	}
-	ct, err := putContentType(contentType)
+	ct, err := checkPut("local", key, size, contentType)
 	if err != nil {
 		return err
-	}
-	if size < -1 {
-		return fmt.Errorf("objectstore: local: put %q: negative size %d", key, size)
 	}
 	src := r
 	if size >= 0 {

@@ -129,6 +129,22 @@ func putContentType(ct string) (string, error) {
 	return ct, checkContentType(ct)
 }
 
+// checkPut checks the arguments of Put of backend (local, s3) and returns the content type to
+// store: a valid key, a size of -1 (unknown) or more, and putContentType's type.
+func checkPut(backend, key string, size int64, contentType string) (string, error) {
+	if err := ValidateKey(key); err != nil {
+		return "", err
+	}
+	ct, err := putContentType(contentType)
+	if err != nil {
+		return "", err
+	}
+	if size < -1 {
+		return "", fmt.Errorf("objectstore: %s: put %q: negative size %d", backend, key, size)
+	}
+	return ct, nil
+}
+
 // checkPresignPut checks the arguments of PresignPut: a valid key and TTL and a content type.
 func checkPresignPut(key, contentType string, ttl time.Duration) error {
 	if err := ValidateKey(key); err != nil {

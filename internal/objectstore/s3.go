@@ -133,15 +133,9 @@ func (s *S3) createBucket(ctx context.Context, region string) error {
 
 // Put implements Store.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
-	if err := ValidateKey(key); err != nil {
-		return err
-	}
-	ct, err := putContentType(contentType)
+	ct, err := checkPut("s3", key, size, contentType)
 	if err != nil {
 		return err
-	}
-	if size < -1 {
-		return fmt.Errorf("objectstore: s3: put %q: negative size %d", key, size)
 	}
 	opts := minio.PutObjectOptions{ContentType: ct, PartSize: s.partSize}
 	if _, err := s.client.PutObject(ctx, s.bucket, key, r, size, opts); err != nil {
