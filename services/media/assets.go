@@ -191,13 +191,7 @@ func (s *Service) UpdateAsset(ctx context.Context, req mediaapi.UpdateAssetReque
 			}
 		}
 		out, err = u.Save(ctx)
-		if mediadb.IsNotFound(err) {
-			return errStale
-		}
-		if err != nil {
-			return err
-		}
-		return s.assetUpdated(ctx, tx, out)
+		return s.saved(ctx, tx, out, err)
 	})
 	if errors.Is(err, errStale) {
 		return nil, apierror.PreconditionFailed("the asset changed while it was being updated; read it again")

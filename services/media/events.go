@@ -26,6 +26,18 @@ const (
 	reasonContentPurged = "content_purged"
 )
 
+// saved finishes a change of an asset in tx: a compare-and-swap that matched no row is errStale;
+// a saved asset gets its asset.updated event in the same transaction.
+func (s *Service) saved(ctx context.Context, tx *sql.Tx, a *mediadb.Asset, err error) error {
+	if mediadb.IsNotFound(err) {
+		return errStale
+	}
+	if err != nil {
+		return err
+	}
+	return s.assetUpdated(ctx, tx, a)
+}
+
 // assetDeleted appends the asset.deleted event of a to the outbox within tx.
 func (s *Service) assetDeleted(ctx context.Context, tx *sql.Tx, a *mediadb.Asset, reason string) error {
 	ev := &mediaevents.AssetDeleted{

@@ -189,10 +189,8 @@ func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetReque
 			c.SetAttachedType(asset.AttachedType(*u.attachType)).SetAttachedID(*u.attachID)
 		}
 		var err error
-		if out, err = c.Save(ctx); err != nil {
-			return err
-		}
-		return s.assetUpdated(ctx, tx, out)
+		out, err = c.Save(ctx)
+		return s.saved(ctx, tx, out, err)
 	})
 	if err != nil {
 		if derr := s.store.Delete(context.WithoutCancel(ctx), key); derr != nil {
@@ -302,13 +300,7 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 		out, err = s.txClient(tx).Asset.UpdateOneID(a.ID).Where(asset.Version(a.Version), asset.StatusEQ(asset.StatusPending)).
 			SetStatus(asset.StatusReady).ClearUploadExpiresAt().SetThumbnailState(thumbs).
 			SetNillableWidth(width).SetNillableHeight(height).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
-		if mediadb.IsNotFound(err) {
-			return errStale
-		}
-		if err != nil {
-			return err
-		}
-		return s.assetUpdated(ctx, tx, out)
+		return s.saved(ctx, tx, out, err)
 	})
 	if errors.Is(err, errStale) {
 		return nil, apierror.PreconditionFailed("the asset changed while the upload was being completed; read it again")

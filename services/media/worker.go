@@ -77,13 +77,7 @@ func (s *Service) makeThumbnails(ctx context.Context, a *mediadb.Asset) bool {
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		out, err := s.txClient(tx).Asset.UpdateOneID(a.ID).Where(asset.Version(a.Version)).
 			SetThumbnailState(state).SetThumbnails(records).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
-		if mediadb.IsNotFound(err) {
-			return errStale
-		}
-		if err != nil {
-			return err
-		}
-		return s.assetUpdated(ctx, tx, out)
+		return s.saved(ctx, tx, out, err)
 	})
 	switch {
 	case errors.Is(err, errStale):
