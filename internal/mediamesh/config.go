@@ -30,6 +30,7 @@ type Config struct {
 	DataDir         string         `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
 	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
 	RelayAddr       string         `yaml:"relay_addr" help:"health and metrics address of the relay target"`
+	PprofAddr       string         `yaml:"pprof_addr" help:"address of the Go profiler (/debug/pprof/); empty: off. Bind it to loopback: profiles are not authenticated"`
 	Log             LogConfig      `yaml:"log"`
 	Gateway         GatewayConfig  `yaml:"gateway"`
 	Services        Services       `yaml:"services"`
@@ -139,6 +140,7 @@ type GatewayConfig struct {
 	DiscoveryAddr string `yaml:"discovery_addr" help:"listen address of the public discovery gateway"`
 	CMSAddr       string `yaml:"cms_addr" help:"listen address of the internal CMS gateway"`
 	RateLimits    bool   `yaml:"rate_limits" help:"enforce the contracts' x-rate-limit at the gateways; false only for load tests and contract fuzzing"`
+	Cache         bool   `yaml:"cache" help:"answer the contracts' x-cache reads from the gateway cache; false only for load tests of the uncached path"`
 }
 
 // Endpoint is where a service listens when it runs as its own target (Addr) and where other
@@ -189,7 +191,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true},
 		Services: Services{
 			Auth:      Endpoint{Addr: ":9101"},
 			CMS:       Endpoint{Addr: ":9102"},
@@ -312,6 +314,9 @@ func (c *Config) Validate() error {
 	check("relay_addr", c.RelayAddr)
 	check("gateway.discovery_addr", c.Gateway.DiscoveryAddr)
 	check("gateway.cms_addr", c.Gateway.CMSAddr)
+	if c.PprofAddr != "" {
+		check("pprof_addr", c.PprofAddr)
+	}
 	a := c.Auth
 	if a.Issuer == "" || a.Audience == "" {
 		errs = append(errs, errors.New("auth.issuer and auth.audience: must not be empty"))

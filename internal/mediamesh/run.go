@@ -64,6 +64,20 @@ type consumer interface {
 	HandleEvent(ctx context.Context, m eventbus.Message) error
 }
 
+// batchConsumer is a consumer that applies a run of events at once (one transaction, one index
+// batch): the subscribers hand it what is ready together.
+type batchConsumer interface {
+	HandleBatch(ctx context.Context, msgs []eventbus.Message) error
+}
+
+// subscribeOptions are the subscription options of c: batches when it takes them.
+func subscribeOptions(c consumer) eventbus.SubscribeOptions {
+	if b, ok := c.(batchConsumer); ok {
+		return eventbus.SubscribeOptions{Batch: b.HandleBatch}
+	}
+	return eventbus.SubscribeOptions{}
+}
+
 // readModel is a consumer that builds a read model from events, which a replay rebuilds.
 type readModel interface {
 	consumer
@@ -78,7 +92,7 @@ type subscription struct {
 }
 
 func (s subscription) Run(ctx context.Context) error {
-	return s.sub.Subscribe(ctx, s.group, s.c.Topics(), s.c.HandleEvent, eventbus.SubscribeOptions{})
+	return s.sub.Subscribe(ctx, s.group, s.c.Topics(), s.c.HandleEvent, subscribeOptions(s.c))
 }
 
 // subscribe connects the consumers among services to the bus: registered on the in-process bus at
@@ -94,7 +108,7 @@ func (p *platform) subscribe(services map[string]service) ([]runner, error) {
 		case nil:
 			p.log.Warn("no kafka.brokers: this service receives no events until it runs with Kafka (they wait in the producers' outboxes)", "consumer", name)
 		case *eventbus.Memory:
-			stop, err := bus.Register(name, c.Topics(), c.HandleEvent, eventbus.SubscribeOptions{})
+			stop, err := bus.Register(name, c.Topics(), c.HandleEvent, subscribeOptions(c))
 			if err != nil {
 				return nil, err
 			}
@@ -463,9 +477,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			upstreams[s] = h
 			remoteChecks = append(remoteChecks, s)
 		}
-		gcfg := gateway.Config{Upstreams: upstreams, Verifier: verifier, Idempotency: p.idem, Cache: p.cache, Log: glog}
+		gcfg := gateway.Config{Upstreams: upstreams, Verifier: verifier, Idempotency: p.idem, Log: glog}
 		if cfg.Gateway.RateLimits {
 			gcfg.Limiter = p.limiter
+		}
+		if cfg.Gateway.Cache {
+			gcfg.Cache = p.cache
 		}
 		var h http.Handler
 		var addr string
@@ -538,6 +555,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	var wg sync.WaitGroup
 	for name, db := range p.dbs { // connection-pool metrics: go_sql_*{db_name}
 		if err := reg.Register(collectors.NewDBStatsCollector(db.DB, name)); err != nil {
