@@ -61,16 +61,51 @@ type Publisher interface {
 // least once. An error makes the subscriber retry with backoff, then dead-letter the message.
 type Handler func(ctx context.Context, m Message) error
 
+// BatchHandler processes a run of messages that were ready together, in order, as one unit: all
+// of them or none (one transaction for the run, say). Like a Handler it must be idempotent.
+type BatchHandler func(ctx context.Context, msgs []Message) error
+
 // SubscribeOptions tune a subscription.
 type SubscribeOptions struct {
 	MaxAttempts int           // handler attempts before dead-lettering; 0 means 5
 	Backoff     time.Duration // first retry delay, doubling; 0 means 100ms
+	// Batch, when set, receives the messages that are ready together, up to MaxBatch at a time,
+	// instead of the Handler one by one. When it fails, the subscriber hands that run to the
+	// Handler message by message, with its retries and dead-lettering, so one bad message holds up
+	// only itself.
+	Batch    BatchHandler
+	MaxBatch int // most messages per Batch call; 0 means 256
+}
+
+func (o SubscribeOptions) maxBatch() int {
+	if o.Batch == nil {
+		return 1
+	}
+	if o.MaxBatch <= 0 {
+		return 256
+	}
+	return o.MaxBatch
 }
 
 // Subscriber consumes topics as a consumer group. Subscribe blocks until ctx ends; an offset is
 // committed only after the handler succeeded or the message was dead-lettered.
 type Subscriber interface {
 	Subscribe(ctx context.Context, group string, topics []string, h Handler, opts SubscribeOptions) error
+}
+
+// tracedBatch runs b for msgs inside one consumer span. The handler continues each message's own
+// trace where it records the message's effect (see telemetry.Extract).
+func tracedBatch(ctx context.Context, group string, b BatchHandler, msgs []Message) error {
+	ctx, span := telemetry.Tracer().Start(ctx, "consume "+msgs[0].Topic+" batch", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", msgs[0].Topic), attribute.String("messaging.consumer.group.name", group),
+			attribute.Int("messaging.batch.message_count", len(msgs))))
+	defer span.End()
+	err := b(ctx, msgs)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 // traced runs h for m inside a consumer span that continues the trace of the request that caused

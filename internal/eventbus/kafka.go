@@ -289,6 +289,16 @@ func kafkaCall(ctx context.Context, group string, h Handler, m Message) (err err
 	return traced(ctx, group, h, m)
 }
 
+// kafkaCallBatch runs b for msgs in a consumer span, turning a panic into an error.
+func kafkaCallBatch(ctx context.Context, group string, b BatchHandler, msgs []Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("batch handler panic: %v", r)
+		}
+	}()
+	return tracedBatch(ctx, group, b, msgs)
+}
+
 // sleep waits d or until ctx ends; it reports whether the full wait elapsed.
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -109,6 +109,7 @@ func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []
 			h:        h,
 			attempts: attempts,
 			backoff:  backoff,
+			opts:     opts,
 			dlq:      dlq,
 			reader:   kafka.NewReader(s.readerConfig(group, topic)),
 		}
@@ -193,6 +194,7 @@ type kafkaConsumer struct {
 	h        Handler
 	attempts int
 	backoff  time.Duration
+	opts     SubscribeOptions
 	dlq      *KafkaPublisher
 	reader   *kafka.Reader
 }
@@ -234,31 +236,75 @@ func (c *kafkaConsumer) run(ctx context.Context) error {
 			continue
 		}
 		failures = 0
+		run := c.ready(ctx, km)
 		c.sub.setLag(c, km, km.Offset)
 
-		done, err := c.handle(ctx, km)
+		done, err := c.handleRun(ctx, run)
 		if err != nil {
 			return err
 		}
 		if !done {
 			return nil // ctx ended first: not committed, so it is delivered again
 		}
-		// The effect is stored: commit even if ctx ended meanwhile, or it would be redone.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), kafkaCommitTimeout)
-		err = c.reader.CommitMessages(cctx, km)
+		err = c.reader.CommitMessages(cctx, run...)
 		cancel()
+		last := run[len(run)-1]
 		if err != nil {
 			if kafkaPermanent(err) {
-				return fmt.Errorf("eventbus: kafka commit %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
+				return fmt.Errorf("eventbus: kafka commit %s/%d@%d as %s: %w", last.Topic, last.Partition, last.Offset, c.group, err)
 			}
-			// Expected around a rebalance or a broker restart; it costs a redelivery, to whoever
-			// owns the partition next.
-			c.log().Warn("eventbus: kafka commit failed; the message will be delivered again",
-				"partition", km.Partition, "offset", km.Offset, "err", err)
+			c.log().Warn("eventbus: kafka commit failed; the messages will be delivered again",
+				"partition", last.Partition, "offset", last.Offset, "messages", len(run), "err", err)
 			continue
 		}
-		c.sub.setLag(c, km, km.Offset+1)
+		for _, km := range run {
+			c.sub.setLag(c, km, km.Offset+1)
+		}
 	}
+}
+
+// kafkaReadyWait is how long ready waits for each further message of a run: messages the reader
+// has fetched already come at once, so a run is what was ready, not what might come.
+const kafkaReadyWait = time.Millisecond
+
+// ready returns first and, when the consumer has a batch handler, the messages after it that the
+// reader has ready, up to its batch size.
+func (c *kafkaConsumer) ready(ctx context.Context, first kafka.Message) []kafka.Message {
+	run := []kafka.Message{first}
+	for len(run) < c.opts.maxBatch() {
+		fctx, cancel := context.WithTimeout(ctx, kafkaReadyWait)
+		km, err := c.reader.FetchMessage(fctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		run = append(run, km)
+	}
+	return run
+}
+
+// handleRun processes a run of messages: in one call of the batch handler when there are several,
+// else (or when that call fails) one by one with retries and dead-lettering.
+func (c *kafkaConsumer) handleRun(ctx context.Context, run []kafka.Message) (done bool, err error) {
+	if len(run) > 1 {
+		msgs := make([]Message, len(run))
+		for i, km := range run {
+			msgs[i] = kafkaToMessage(km)
+		}
+		if kafkaCallBatch(ctx, c.group, c.opts.Batch, msgs) == nil {
+			return true, nil
+		}
+		if ctx.Err() != nil {
+			return false, nil
+		}
+	}
+	for _, km := range run {
+		if done, err := c.handle(ctx, km); !done || err != nil {
+			return done, err
+		}
+	}
+	return true, nil
 }
 
 func kafkaRetryDelay(failures int) time.Duration {

@@ -3,6 +3,7 @@ package eventbus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -32,28 +33,72 @@ func NewMemory() *Memory {
 	return &Memory{subs: map[string][]*memorySub{}, offset: map[string]int64{}, sleep: sleep}
 }
 
-// Publish implements Publisher.
+// Publish implements Publisher. Each consumer group gets the messages of its topics in publish
+// order: as runs of up to its MaxBatch when it has a BatchHandler, else one by one.
 func (m *Memory) Publish(ctx context.Context, msgs ...Message) error {
-	m.deliver.Lock()
-	defer m.deliver.Unlock()
 	for _, msg := range msgs {
 		if msg.Topic == "" {
 			return fmt.Errorf("eventbus: message without topic")
 		}
-		if err := m.publishOne(ctx, msg); err != nil {
+	}
+	m.deliver.Lock()
+	defer m.deliver.Unlock()
+	var order []*memorySub
+	runs := map[*memorySub][]Message{}
+	m.mu.Lock()
+	for _, msg := range msgs {
+		msg = m.stamp(msg)
+		for _, s := range m.subs[msg.Topic] {
+			if _, ok := runs[s]; !ok {
+				order = append(order, s)
+			}
+			runs[s] = append(runs[s], msg)
+		}
+	}
+	m.mu.Unlock()
+	for _, s := range order {
+		if err := m.deliverRun(ctx, s, runs[s]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (m *Memory) publishOne(ctx context.Context, msg Message) error {
-	m.mu.Lock()
+// stamp gives msg the next offset of its topic, and a time when it has none. m.mu is held.
+func (m *Memory) stamp(msg Message) Message {
 	msg.Offset = m.offset[msg.Topic]
 	m.offset[msg.Topic]++
 	if msg.Time.IsZero() {
 		msg.Time = time.Now()
 	}
+	return msg
+}
+
+// deliverRun hands msgs to one group: a batch at a time when it has a BatchHandler (and the batch
+// has more than one message), falling back to its handler one by one when a batch fails.
+func (m *Memory) deliverRun(ctx context.Context, s *memorySub, msgs []Message) error {
+	for run := range slices.Chunk(msgs, s.opts.maxBatch()) {
+		if len(run) > 1 {
+			if err := tracedBatch(ctx, s.group, s.opts.Batch, run); err == nil {
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		for _, msg := range run {
+			if err := m.handle(ctx, s, msg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// publishOne delivers one message (a dead letter) to the groups of its topic, one by one.
+func (m *Memory) publishOne(ctx context.Context, msg Message) error {
+	m.mu.Lock()
+	msg = m.stamp(msg)
 	subs := append([]*memorySub(nil), m.subs[msg.Topic]...)
 	m.mu.Unlock()
 	for _, s := range subs {

@@ -83,3 +83,47 @@ func TestMemoryCancelledPublishFails(t *testing.T) {
 		t.Fatal("a publish whose delivery was cut short must fail, so the outbox keeps the row")
 	}
 }
+
+// A group with a batch handler gets the messages of one publish as runs of at most MaxBatch; when
+// a run fails it gets that run one message at a time, so only the bad message is dead-lettered.
+func TestMemoryBatches(t *testing.T) {
+	bus := NewMemory()
+	bus.sleep = noSleep
+	var runs []string
+	var single []string
+	var dead []string
+	key := func(m Message) string { return m.Headers[HeaderEventID] }
+	_, _ = bus.Register("read-model", []string{TopicContent}, func(_ context.Context, m Message) error {
+		if key(m) == "bad" {
+			return errors.New("poison")
+		}
+		single = append(single, key(m))
+		return nil
+	}, SubscribeOptions{MaxAttempts: 2, MaxBatch: 3, Batch: func(_ context.Context, msgs []Message) error {
+		ids := make([]string, len(msgs))
+		for i, m := range msgs {
+			if key(m) == "bad" {
+				return errors.New("poison in the batch")
+			}
+			ids[i] = key(m)
+		}
+		runs = append(runs, fmt.Sprint(ids))
+		return nil
+	}})
+	_, _ = bus.Register("dlq-reader", []string{DeadLetterTopic(TopicContent)}, func(_ context.Context, m Message) error {
+		dead = append(dead, key(m))
+		return nil
+	}, SubscribeOptions{})
+	msg := func(id string) Message {
+		return Message{Topic: TopicContent, Key: "p1", Headers: map[string]string{HeaderEventID: id}}
+	}
+	if err := bus.Publish(context.Background(), msg("1"), msg("2"), msg("3"), msg("4"), msg("5"), msg("bad"), msg("7")); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(runs) != "[[1 2 3]]" || fmt.Sprint(single) != "[4 5 7]" || fmt.Sprint(dead) != "[bad]" {
+		t.Fatalf("batches %v, one by one %v, dead letters %v", runs, single, dead)
+	}
+	if err := bus.Publish(context.Background(), msg("8")); err != nil || fmt.Sprint(single) != "[4 5 7 8]" {
+		t.Fatalf("a lone message goes to the handler: %v, %v", err, single)
+	}
+}

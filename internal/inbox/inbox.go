@@ -39,13 +39,9 @@ func Migrate(ctx context.Context, db *database.DB) error {
 func Apply(ctx context.Context, db *database.DB, consumer, eventID string, effect func(tx *sql.Tx) error) (bool, error) {
 	applied := false
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO inbox (consumer, event_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
-			consumer, eventID, time.Now().UnixMilli())
-		if err != nil {
+		fresh, err := Record(ctx, db, tx, consumer, eventID)
+		if err != nil || !fresh {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // seen before
 		}
 		if err := effect(tx); err != nil {
 			return err
@@ -54,6 +50,19 @@ func Apply(ctx context.Context, db *database.DB, consumer, eventID string, effec
 		return nil
 	})
 	return applied, err
+}
+
+// Record records in tx that consumer applied eventID, for a consumer that applies several events
+// in one transaction. It reports false when the event was recorded before: its effect must not run
+// again. Should the transaction roll back, nothing is recorded.
+func Record(ctx context.Context, db *database.DB, tx *sql.Tx, consumer, eventID string) (bool, error) {
+	res, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO inbox (consumer, event_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+		consumer, eventID, time.Now().UnixMilli())
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
 // Forget removes a consumer's records, before a replay that rebuilds its read model from scratch.

@@ -19,33 +19,66 @@ type change struct {
 	apply   func(ctx context.Context, p *projection) error
 }
 
-// HandleEvent applies one message of Topics to the read model. It is idempotent: an event id seen
-// before changes nothing, and a snapshot not newer than the stored version is ignored. A message
-// of an event type the read model does not use is ignored; one that cannot be decoded is an error
-// (the subscriber retries, then dead-letters it).
+// HandleEvent applies one message of Topics to the read model (see HandleBatch).
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
-	eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint)
-	if err != nil {
-		return fmt.Errorf("discovery: %s message %q: %w", m.Topic, m.Key, err)
+	return s.HandleBatch(ctx, []eventbus.Message{m})
+}
+
+// HandleBatch applies messages of Topics to the read model in one transaction, in order: all of
+// them or, on an error, none (the subscriber then hands them over one by one). It is idempotent:
+// an event id seen before changes nothing, and a snapshot not newer than the stored version is
+// ignored. A message of an event type the read model does not use is ignored; one that cannot be
+// decoded is an error (the subscriber retries, then dead-letters it).
+func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) error {
+	type event struct {
+		change
+		eventType string
 	}
-	c, known, err := decode(eventType, m.Value)
-	if err != nil {
-		return fmt.Errorf("discovery: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
+	events := make([]event, 0, len(msgs))
+	for _, m := range msgs {
+		eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint)
+		if err != nil {
+			return fmt.Errorf("discovery: %s message %q: %w", m.Topic, m.Key, err)
+		}
+		c, known, err := decode(eventType, m.Value)
+		if err != nil {
+			return fmt.Errorf("discovery: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
+		}
+		if !known {
+			s.log.DebugContext(ctx, "event ignored", "event_type", eventType, "topic", m.Topic, "key", m.Key)
+			continue
+		}
+		if c.eventID == "" {
+			return fmt.Errorf("discovery: %s event without event_id", eventType)
+		}
+		events = append(events, event{c, eventType})
 	}
-	if !known {
-		s.log.DebugContext(ctx, "event ignored", "event_type", eventType, "topic", m.Topic, "key", m.Key)
+	if len(events) == 0 {
 		return nil
 	}
-	if c.eventID == "" {
-		return fmt.Errorf("discovery: %s event without event_id", eventType)
-	}
-	applied, err := inbox.Apply(ctx, s.db, ConsumerGroup, c.eventID, func(tx *sql.Tx) error {
-		return c.apply(ctx, &projection{c: s.inTx(tx), titles: s.titles, log: s.log})
+	applied := 0
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		applied = 0
+		p := &projection{c: s.inTx(tx), titles: s.titles, log: s.log}
+		for _, e := range events {
+			fresh, err := inbox.Record(ctx, s.db, tx, ConsumerGroup, e.eventID)
+			if err != nil {
+				return fmt.Errorf("discovery: record event %s: %w", e.eventID, err)
+			}
+			if !fresh {
+				continue
+			}
+			if err := e.apply(ctx, p); err != nil {
+				return fmt.Errorf("discovery: apply %s event %s: %w", e.eventType, e.eventID, err)
+			}
+			applied++
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("discovery: apply %s event %s: %w", eventType, c.eventID, err)
+		return err
 	}
-	if applied {
+	if applied > 0 {
 		s.invalidate(ctx)
 	}
 	return nil

@@ -75,7 +75,7 @@ func New(d Deps) (*Service, error) {
 	}
 	return &Service{
 		db:     d.DB,
-		read:   discoverydb.NewClient(discoverydb.Driver(d.DB.Ent())),
+		read:   discoverydb.NewClient(discoverydb.Driver(d.DB.ReadEnt())),
 		log:    log,
 		titles: newTitleCollator(),
 		cache:  d.Cache,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/google/uuid"
@@ -85,14 +86,19 @@ func (p *projection) categories(ctx context.Context, programs []*searchdb.Progra
 	return out, nil
 }
 
-// write upserts docs into the index. A document the index refuses as invalid (content that
-// passed the CMS but not the index's limits, which no retry can fix) is logged and kept out of
-// the index, and so is any older version of it; the other documents are written.
+// write upserts docs into the index (when the event's transaction commits; see pending).
 func (p *projection) write(ctx context.Context, docs []index.Doc) error {
 	if len(docs) == 0 {
 		return nil
 	}
-	err := p.index.UpsertBatch(ctx, docs)
+	return p.index.UpsertBatch(ctx, docs)
+}
+
+// writeDocs upserts docs into idx. A document the index refuses as invalid (content that passed
+// the CMS but not the index's limits, which no retry can fix) is logged and kept out of the index,
+// and so is any older version of it; the other documents are written.
+func writeDocs(ctx context.Context, idx index.Index, log *slog.Logger, docs []index.Doc) error {
+	err := idx.UpsertBatch(ctx, docs)
 	if !errors.Is(err, index.ErrInvalidDocument) {
 		if err != nil {
 			return fmt.Errorf("index %d documents: %w", len(docs), err)
@@ -100,17 +106,81 @@ func (p *projection) write(ctx context.Context, docs []index.Doc) error {
 		return nil
 	}
 	for _, d := range docs {
-		err := p.index.Upsert(ctx, d)
+		err := idx.Upsert(ctx, d)
 		switch {
 		case errors.Is(err, index.ErrInvalidDocument):
-			p.log.WarnContext(ctx, "document left out of the index", "id", d.ID, "type", d.Type, "error", err)
-			if err := p.index.Delete(ctx, d.ID); err != nil {
+			log.WarnContext(ctx, "document left out of the index", "id", d.ID, "type", d.Type, "error", err)
+			if err := idx.Delete(ctx, d.ID); err != nil {
 				return fmt.Errorf("remove invalid document %s: %w", d.ID, err)
 			}
 		case err != nil:
 			return fmt.Errorf("index document %s: %w", d.ID, err)
 		}
 	}
+	return nil
+}
+
+// pending holds the index writes of the events applied in one transaction, in order, and makes
+// them when flushed, just before the commit: consecutive upserts as one batch, so a run of events
+// costs one index batch instead of one per event. (The index is not part of the transaction; its
+// versions make a write that outlives a rollback harmless, see tick.)
+type pending struct {
+	index index.Index
+	log   *slog.Logger
+	ops   []indexOp
+}
+
+// indexOp is one pending index write: docs to upsert, or a document (episode) or a program with
+// its episodes to delete.
+type indexOp struct {
+	docs    []index.Doc
+	episode string
+	program string
+}
+
+// UpsertBatch queues docs; it never fails (flush reports what the index says).
+func (w *pending) UpsertBatch(_ context.Context, docs []index.Doc) error {
+	if n := len(w.ops); n > 0 && w.ops[n-1].docs != nil {
+		w.ops[n-1].docs = append(w.ops[n-1].docs, docs...)
+		return nil
+	}
+	w.ops = append(w.ops, indexOp{docs: slices.Clone(docs)})
+	return nil
+}
+
+// Delete queues the removal of document id.
+func (w *pending) Delete(_ context.Context, id string) error {
+	w.ops = append(w.ops, indexOp{episode: id})
+	return nil
+}
+
+// DeleteProgram queues the removal of program id and its episodes.
+func (w *pending) DeleteProgram(_ context.Context, id string) error {
+	w.ops = append(w.ops, indexOp{program: id})
+	return nil
+}
+
+// flush makes the queued writes in order.
+func (w *pending) flush(ctx context.Context) error {
+	for _, op := range w.ops {
+		var err error
+		switch {
+		case op.docs != nil:
+			err = writeDocs(ctx, w.index, w.log, op.docs)
+		case op.program != "":
+			if err = w.index.DeleteProgram(ctx, op.program); err != nil {
+				err = fmt.Errorf("remove program %s: %w", op.program, err)
+			}
+		default:
+			if err = w.index.Delete(ctx, op.episode); err != nil {
+				err = fmt.Errorf("remove document %s: %w", op.episode, err)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	w.ops = w.ops[:0]
 	return nil
 }
 

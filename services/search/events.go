@@ -24,58 +24,108 @@ type change struct {
 	apply   func(ctx context.Context, p *projection) error
 }
 
-// HandleEvent applies one message of Topics to the storage and the index. It is idempotent: an
-// event id seen before changes nothing, and a snapshot not newer than the stored version is
-// ignored. A message of an event type the index does not use is ignored; one that cannot be
-// decoded or applied is an error (the subscriber retries, then dead-letters it).
+// HandleEvent applies one message of Topics to the storage and the index (see HandleBatch).
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
-	eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint)
-	if err != nil {
-		return fmt.Errorf("search: %s message %q: %w", m.Topic, m.Key, err)
+	return s.HandleBatch(ctx, []eventbus.Message{m})
+}
+
+// HandleBatch applies messages of Topics to the storage in one transaction and to the index in
+// one batch, in order: all of them or, on an error, none (the subscriber then hands them over one
+// by one). It is idempotent: an event id seen before changes nothing, and a snapshot not newer
+// than the stored version is ignored. A message of an event type the index does not use is
+// ignored; one that cannot be decoded or applied is an error (the subscriber retries, then
+// dead-letters it).
+func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) error {
+	type event struct {
+		change
+		eventType string
+		m         eventbus.Message
 	}
-	c, known, err := decode(eventType, m.Value)
-	if err != nil {
-		return fmt.Errorf("search: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
+	events := make([]event, 0, len(msgs))
+	for _, m := range msgs {
+		eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint)
+		if err != nil {
+			return fmt.Errorf("search: %s message %q: %w", m.Topic, m.Key, err)
+		}
+		c, known, err := decode(eventType, m.Value)
+		if err != nil {
+			return fmt.Errorf("search: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
+		}
+		if !known {
+			s.log.DebugContext(ctx, "event ignored", "event_type", eventType, "topic", m.Topic, "key", m.Key)
+			continue
+		}
+		if c.eventID == "" {
+			return fmt.Errorf("search: %s event without event_id", eventType)
+		}
+		events = append(events, event{c, eventType, m})
 	}
-	if !known {
-		s.log.DebugContext(ctx, "event ignored", "event_type", eventType, "topic", m.Topic, "key", m.Key)
+	if len(events) == 0 {
 		return nil
 	}
-	if c.eventID == "" {
-		return fmt.Errorf("search: %s event without event_id", eventType)
-	}
-	// The span of the index update, a child of the consumer's span, so a trace shows a change from
-	// the CMS request to the search index.
-	ctx, span := telemetry.Tracer().Start(ctx, "search index", trace.WithAttributes(
-		attribute.String("mediamesh.event_type", eventType), attribute.String("mediamesh.aggregate_id", m.Key)))
-	defer span.End()
-	applied, err := inbox.Apply(ctx, s.db, ConsumerGroup, c.eventID, func(tx *sql.Tx) error {
-		p, err := s.begin(ctx, tx)
-		if err != nil {
-			return err
+	w := &pending{index: s.index, log: s.log}
+	applied := 0
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		applied = 0
+		w.ops = w.ops[:0]
+		for _, e := range events {
+			fresh, err := inbox.Record(ctx, s.db, tx, ConsumerGroup, e.eventID)
+			if err != nil {
+				return fmt.Errorf("search: record event %s: %w", e.eventID, err)
+			}
+			if !fresh {
+				continue
+			}
+			ectx := ctx
+			if len(msgs) > 1 { // the batch's consumer span is no message's own: continue its trace
+				ectx = telemetry.Extract(ctx, e.m.Headers)
+			}
+			if err := s.applyOne(ectx, tx, w, e.m.Key, e.eventType, e.change); err != nil {
+				return err
+			}
+			applied++
 		}
-		return c.apply(ctx, p)
+		if err := w.flush(ctx); err != nil {
+			return fmt.Errorf("search: index %d events: %w", applied, err)
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if applied > 0 {
+		s.invalidate(ctx)
+	}
+	return nil
+}
+
+// applyOne applies one event of aggregate key in tx, inside a span of ctx's trace, which is that
+// of the request that caused the event, so a trace shows a change from the CMS request to the
+// search index.
+func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, key, eventType string, c change) error {
+	ctx, span := telemetry.Tracer().Start(ctx, "search index", trace.WithAttributes(
+		attribute.String("mediamesh.event_type", eventType), attribute.String("mediamesh.aggregate_id", key)))
+	defer span.End()
+	p, err := s.begin(ctx, tx, w)
+	if err == nil {
+		err = c.apply(ctx, p)
+	}
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("search: apply %s event %s: %w", eventType, c.eventID, err)
-	}
-	span.SetAttributes(attribute.Bool("mediamesh.applied", applied))
-	if applied {
-		s.invalidate(ctx)
 	}
 	return nil
 }
 
 // begin starts applying an event in tx: it takes the next index version from the clock, which
 // also waits for any other event being applied to commit (see clock.go).
-func (s *Service) begin(ctx context.Context, tx *sql.Tx) (*projection, error) {
+func (s *Service) begin(ctx context.Context, tx *sql.Tx, w *pending) (*projection, error) {
 	c := s.inTx(tx)
 	version, err := tick(ctx, c, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	return &projection{c: c, index: s.index, log: s.log, version: version}, nil
+	return &projection{c: c, index: w, log: s.log, version: version}, nil
 }
 
 // decode decodes payload as an event of eventType. known is false for the event types the index

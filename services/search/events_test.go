@@ -279,3 +279,57 @@ func TestUndecodableEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchesApplyInOrderAllOrNothing applies runs of events as the subscribers hand them over:
+// in order, with one cache invalidation per run; a run with an event that cannot be applied
+// changes nothing (the subscriber then applies its events one by one); a run delivered again
+// changes nothing.
+func TestBatchesApplyInOrderAllOrNothing(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := t.Context()
+		p := programSnap(1, "Harbour lights", "en")
+		e1 := episodeSnap(p.ID, 1, "Lighthouse keepers", "en", base)
+		e2 := episodeSnap(p.ID, 1, "Fishing fleets", "en", base)
+		renamed := p
+		renamed.Version, renamed.Title = 2, "Harbour nights"
+		run := []eventbus.Message{publishedMsg(t, p), publishedMsg(t, e1), publishedMsg(t, e2), updatedMsg(t, renamed, "title"), unpublishedMsg(t, e2, 2)}
+		before := f.cache.count(cacheNamespace)
+		if err := f.svc.HandleBatch(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.cache.count(cacheNamespace) - before; n != 1 {
+			t.Errorf("a run invalidated the cache %d times, want once", n)
+		}
+		f.wantFound([]string{"q", "nights"}, p.ID)
+		f.wantFound([]string{"q", "lights"})
+		f.wantFound([]string{"q", "lighthouse"}, e1.ID)
+		f.wantFound([]string{"q", "fishing"})
+		if got := f.hit(e1.ID, "q", "lighthouse"); got.ProgramTitle == nil || *got.ProgramTitle != "Harbour nights" {
+			t.Errorf("episode hit %+v does not carry the renamed program's title", got)
+		}
+
+		e3 := episodeSnap(p.ID, 1, "Net menders", "en", base)
+		broken := episodeSnap(p.ID, 1, "Broken record", "en", base)
+		broken.ID = "not-a-uuid"
+		redo := publishedMsg(t, e3)
+		if err := f.svc.HandleBatch(ctx, []eventbus.Message{redo, publishedMsg(t, broken)}); err == nil {
+			t.Fatal("a run with an event that cannot be applied succeeded")
+		}
+		f.wantFound([]string{"q", "menders"})
+		if err := f.svc.HandleBatch(ctx, []eventbus.Message{redo}); err != nil { // not recorded as applied
+			t.Fatal(err)
+		}
+		f.wantFound([]string{"q", "menders"}, e3.ID)
+
+		before = f.cache.count(cacheNamespace)
+		if err := f.svc.HandleBatch(ctx, append(run, redo)); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.cache.count(cacheNamespace) - before; n != 0 {
+			t.Errorf("a run delivered again invalidated the cache %d times", n)
+		}
+		f.wantFound([]string{"q", "fishing"})
+		f.wantFound([]string{"q", "nights"}, p.ID)
+	})
+}

@@ -13,14 +13,13 @@ import (
 	"github.com/mediamesh/mediamesh/ent/searchdb/episode"
 	"github.com/mediamesh/mediamesh/ent/searchdb/program"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
-	"github.com/mediamesh/mediamesh/services/search/index"
 )
 
 // projection applies one event to the storage (c is bound to the event's transaction) and to the
-// index, whose documents it writes with version.
+// index, whose documents it writes with version when the transaction commits.
 type projection struct {
 	c       *searchdb.Client
-	index   index.Index
+	index   *pending
 	log     *slog.Logger
 	version int64
 }
