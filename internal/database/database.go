@@ -46,7 +46,35 @@ type DB struct {
 	// Dialect is the SQL dialect of the database.
 	Dialect Dialect
 
+	// reader is, for an SQLite file, a pool of read-only connections beside the one connection
+	// that writes (see Reads); nil for PostgreSQL and in-memory SQLite.
+	reader *sql.DB
+
 	afterCommit atomic.Pointer[[]func()]
+}
+
+// readerConns is the size of an SQLite file's pool of read-only connections.
+const readerConns = 4
+
+// Reads returns the pool for queries outside a transaction that only read. For an SQLite file it
+// is a pool of read-only connections: in WAL mode they read in parallel with each other and with
+// the writer, each seeing what was committed when its statement began, where the one connection
+// of the DB would queue every read behind the others and behind every write. Otherwise it is
+// the DB's own pool.
+func (db *DB) Reads() *sql.DB {
+	if db.reader != nil {
+		return db.reader
+	}
+	return db.DB
+}
+
+// Close closes the database's pools.
+func (db *DB) Close() error {
+	var err error
+	if db.reader != nil {
+		err = db.reader.Close()
+	}
+	return errors.Join(db.DB.Close(), err)
 }
 
 // EntDialect returns the name ent (entgo.io/ent/dialect) gives the database's dialect, for
@@ -140,7 +168,20 @@ func openSQLite(ctx context.Context, rest string) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("database: sqlite %s: %w", path, err)
 	}
-	return &DB{DB: sqlDB, Dialect: SQLite}, nil
+	db := &DB{DB: sqlDB, Dialect: SQLite}
+	if path == ":memory:" {
+		return db, nil // a private in-memory database lives in its one connection
+	}
+	// The readers open after the writer made the file WAL (a setting the file keeps), and are
+	// read-only: query_only refuses any write on them.
+	readParams := url.Values{"_pragma": {"busy_timeout(5000)", "query_only(1)"}, "_time_format": sqliteParams["_time_format"]}
+	if db.reader, err = otelsql.Open("sqlite", path+"?"+readParams.Encode(), traced(semconv.DBSystemSqlite)...); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("database: sqlite %s: %w", path, err)
+	}
+	db.reader.SetMaxOpenConns(readerConns)
+	db.reader.SetMaxIdleConns(readerConns)
+	return db, nil
 }
 
 // sqlitePath returns the file path (or ":memory:") that rest, the URL after "sqlite:", names.

@@ -253,3 +253,53 @@ func TestAfterCommit(t *testing.T) {
 		t.Fatalf("hooks ran %d, want both once (11)", n.Load())
 	}
 }
+
+// TestSQLiteReads checks the read-only pool of an SQLite file: it reads while a transaction holds
+// the one writing connection, sees what was committed, and refuses writes.
+func TestSQLiteReads(t *testing.T) {
+	ctx := t.Context()
+	db, err := database.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "svc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.Reads() == db.DB {
+		t.Fatal("an SQLite file reads through its writing connection")
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (v INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO t VALUES (1)`); err != nil {
+			return err
+		}
+		var n int
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := db.Reads().QueryRowContext(rctx, `SELECT count(*) FROM t`).Scan(&n); err != nil {
+			return err // a read that waited for the transaction's connection times out here
+		}
+		if n != 0 {
+			t.Errorf("a reader saw %d uncommitted rows", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.Reads().QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after the commit a reader counts %d rows (%v), want 1", n, err)
+	}
+	if _, err := db.Reads().ExecContext(ctx, `INSERT INTO t VALUES (2)`); err == nil {
+		t.Fatal("a write through the read-only pool succeeded")
+	}
+	mem, err := database.Open(ctx, "sqlite::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	if mem.Reads() != mem.DB {
+		t.Fatal("an in-memory database has one connection: Reads must be it")
+	}
+}

@@ -106,7 +106,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return &Service{
 		cfg:   cfg,
 		db:    d.DB,
-		read:  cmsdb.NewClient(cmsdb.Driver(d.DB.Ent())),
+		read:  cmsdb.NewClient(cmsdb.Driver(d.DB.ReadEnt())),
 		meta:  d.Metadata,
 		media: d.Media,
 		log:   log,
