@@ -25,6 +25,10 @@ type Relay struct {
 	Batch     int           // rows per publish; 0 means 100
 	Interval  time.Duration // poll interval when idle; 0 means 200ms
 	MaxDelay  time.Duration // largest retry backoff; 0 means 30s
+	// Linger is how long the relay waits after a commit woke it before it reads the outbox, so
+	// that the commits of concurrent writers go out as one publish (and consumers apply them as
+	// one batch) instead of one publish each. 0 means DefaultLinger; negative, no wait.
+	Linger time.Duration
 	// Retention is how long sent rows are kept: the leading relay deletes older ones (PurgeSent)
 	// once a minute. 0 keeps them all, as embedded mode needs: there the outbox is the log that
 	// `mediamesh replay` rebuilds read models from.
@@ -34,6 +38,10 @@ type Relay struct {
 	backlog atomic.Int64
 	sent    atomic.Int64
 }
+
+// DefaultLinger is the Linger of a relay that sets none: short beside the 1 s within which a
+// change must reach the read models, long enough to gather a burst of commits.
+const DefaultLinger = 5 * time.Millisecond
 
 // Wake asks the relay to look at the outbox now (after a commit), instead of at its next poll.
 func (r *Relay) Wake() {
@@ -63,6 +71,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	if maxDelay <= 0 {
 		maxDelay = 30 * time.Second
+	}
+	linger := r.Linger
+	if linger == 0 {
+		linger = DefaultLinger
 	}
 	if r.wake == nil {
 		r.wake = make(chan struct{}, 1)
@@ -102,8 +114,23 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.wake:
+			if linger > 0 && !sleepCtx(ctx, linger) {
+				return nil
+			}
 		case <-time.After(delay):
 		}
+	}
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether the full wait elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
