@@ -37,27 +37,46 @@ func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {
 // (If-None-Match -> 304) before each reuse. When the cache store fails the request goes to the
 // service uncached.
 func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, op *policy.Operation, upstream http.Handler) {
+	g.ServeCached(w, r, CachedRead{Label: op.ID, Namespace: op.Service, Key: r.URL.Path + "?" + r.URL.Query().Encode(), TTL: op.CacheTTL}, upstream)
+}
+
+// CachedRead is a read that ServeCached answers from the cache.
+type CachedRead struct {
+	Label     string        // the operation, for metrics and logs
+	Namespace string        // the service whose read model the response comes from (see cache)
+	Key       string        // what identifies the response within the namespace
+	TTL       time.Duration // the backstop expiry of the entry
+	// Keep reports whether a 200 response body may be stored; nil keeps every one.
+	Keep func(body []byte) bool
+}
+
+// ServeCached answers the read cache-aside from the gateway's cache (see cached) with upstream
+// computing a missing entry. Without a cache it is upstream.
+func (g *Gateway) ServeCached(w http.ResponseWriter, r *http.Request, read CachedRead, upstream http.Handler) {
+	if g.cfg.Cache == nil {
+		upstream.ServeHTTP(w, r)
+		return
+	}
 	ctx := r.Context()
-	ns, key := op.Service, r.URL.Path+"?"+r.URL.Query().Encode()
-	e, ok, gen, err := g.cfg.Cache.Get(ctx, ns, key)
+	e, ok, gen, err := g.cfg.Cache.Get(ctx, read.Namespace, read.Key)
 	if err != nil {
 		g.cfg.Log.DebugContext(ctx, "cache unavailable; serving uncached", "error", err)
-		g.countCache(op, "error")
+		g.countCache(read.Label, "error")
 		upstream.ServeHTTP(w, r)
 		return
 	}
 	result := "hit"
 	if !ok {
 		result = "miss"
-		v, _, shared := g.flight.Do(ns+"\x00"+key+"\x00"+strconv.FormatInt(gen, 10), func() (any, error) {
-			return g.fill(r, op, upstream, ns, key, gen), nil
+		v, _, shared := g.flight.Do(read.Namespace+"\x00"+read.Key+"\x00"+strconv.FormatInt(gen, 10), func() (any, error) {
+			return g.fill(r, read, upstream, gen), nil
 		})
 		if shared {
 			result = "shared"
 		}
 		e = v.(cache.Entry)
 	}
-	g.countCache(op, result)
+	g.countCache(read.Label, result)
 	h := w.Header()
 	for _, name := range cachedHeaders {
 		if vs := e.Header.Values(name); len(vs) > 0 {
@@ -80,7 +99,7 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, op *policy.Oper
 }
 
 // fill computes the response of a cache miss from the service and stores it when it is a 200.
-func (g *Gateway) fill(r *http.Request, op *policy.Operation, upstream http.Handler, ns, key string, gen int64) cache.Entry {
+func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, gen int64) cache.Entry {
 	// The waiters share this response: a client that goes away must not cancel it for them.
 	ctx := context.WithoutCancel(r.Context())
 	rec := httptest.NewRecorder()
@@ -93,7 +112,7 @@ func (g *Gateway) fill(r *http.Request, op *policy.Operation, upstream http.Hand
 			e.Header[http.CanonicalHeaderKey(name)] = vs
 		}
 	}
-	if e.Status != http.StatusOK || len(e.Body) > maxCachedBody {
+	if e.Status != http.StatusOK || len(e.Body) > maxCachedBody || read.Keep != nil && !read.Keep(e.Body) {
 		return e
 	}
 	if e.Header.Get("ETag") == "" {
@@ -102,8 +121,8 @@ func (g *Gateway) fill(r *http.Request, op *policy.Operation, upstream http.Hand
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := g.cfg.Cache.Set(sctx, ns, key, e, op.CacheTTL); err != nil {
-		g.cfg.Log.DebugContext(ctx, "could not store a cache entry", "operation", op.ID, "error", err)
+	if err := g.cfg.Cache.Set(sctx, read.Namespace, read.Key, e, read.TTL); err != nil {
+		g.cfg.Log.DebugContext(ctx, "could not store a cache entry", "operation", read.Label, "error", err)
 	}
 	return e
 }
@@ -144,6 +163,6 @@ func RegisterCacheMetrics(reg prometheus.Registerer) error {
 	return nil
 }
 
-func (g *Gateway) countCache(op *policy.Operation, result string) {
-	cacheRequests.WithLabelValues(op.ID, result).Inc()
+func (g *Gateway) countCache(label, result string) {
+	cacheRequests.WithLabelValues(label, result).Inc()
 }

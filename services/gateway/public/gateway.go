@@ -22,6 +22,6 @@ func New(cfg gateway.Config) (http.Handler, error) {
 		return nil, err
 	}
 	mux := gateway.Mux(gw, bundle.Discovery, "MediaMesh Discovery Gateway API")
-	mux.Handle("/graphql", graphqlHandler(r))
+	mux.Handle("/graphql", graphqlCache{gw: gw, store: cfg.Cache, next: graphqlHandler(r)})
 	return mux, nil
 }
