@@ -61,7 +61,7 @@ func TestGraphQLResponseCache(t *testing.T) {
 	if upstreamCalls() == 0 {
 		t.Fatal("other variables were answered from the cache")
 	}
-	post(`{"query": "` + q + `", "variables": {"n": 5, "l": "LATEST"}}`, "Authorization", "Bearer x")
+	post(`{"query": "`+q+`", "variables": {"n": 5, "l": "LATEST"}}`, "Authorization", "Bearer x")
 	if upstreamCalls() == 0 {
 		t.Fatal("a signed-in caller was answered from the cache")
 	}
@@ -69,7 +69,7 @@ func TestGraphQLResponseCache(t *testing.T) {
 		if err := store.Invalidate(context.Background(), ns); err != nil {
 			t.Fatal(err)
 		}
-		if post(`{"query": "`+q+`", "variables": {"n": 5, "l": "LATEST"}}`); upstreamCalls() == 0 {
+		if post(`{"query": "` + q + `", "variables": {"n": 5, "l": "LATEST"}}`); upstreamCalls() == 0 {
 			t.Fatalf("a change of the %s read model left the cached answer", ns)
 		}
 	}
