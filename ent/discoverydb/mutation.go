@@ -2299,29 +2299,31 @@ func (m *EpisodeMutation) ResetEdge(name string) error {
 // ProgramMutation represents an operation that mutates the Program nodes in the graph.
 type ProgramMutation struct {
 	config
-	op             Op
-	typ            string
-	id             *uuid.UUID
-	category_id    *uuid.UUID
-	cover_asset_id *uuid.UUID
-	kind           *program.Kind
-	language       *string
-	published_at   *time.Time
-	slug           *string
-	summary        *string
-	tag_keys       *[]string
-	appendtag_keys []string
-	tags           *[]string
-	appendtags     []string
-	title          *string
-	title_key      *string
-	updated_at     *time.Time
-	version        *int64
-	addversion     *int64
-	clearedFields  map[string]struct{}
-	done           bool
-	oldValue       func(context.Context) (*Program, error)
-	predicates     []predicate.Program
+	op               Op
+	typ              string
+	id               *uuid.UUID
+	category_id      *uuid.UUID
+	cover_asset_id   *uuid.UUID
+	episode_count    *int32
+	addepisode_count *int32
+	kind             *program.Kind
+	language         *string
+	published_at     *time.Time
+	slug             *string
+	summary          *string
+	tag_keys         *[]string
+	appendtag_keys   []string
+	tags             *[]string
+	appendtags       []string
+	title            *string
+	title_key        *string
+	updated_at       *time.Time
+	version          *int64
+	addversion       *int64
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*Program, error)
+	predicates       []predicate.Program
 }
 
 var _ ent.Mutation = (*ProgramMutation)(nil)
@@ -2524,6 +2526,76 @@ func (m *ProgramMutation) CoverAssetIDCleared() bool {
 func (m *ProgramMutation) ResetCoverAssetID() {
 	m.cover_asset_id = nil
 	delete(m.clearedFields, program.FieldCoverAssetID)
+}
+
+// SetEpisodeCount sets the "episode_count" field.
+func (m *ProgramMutation) SetEpisodeCount(i int32) {
+	m.episode_count = &i
+	m.addepisode_count = nil
+}
+
+// EpisodeCount returns the value of the "episode_count" field in the mutation.
+func (m *ProgramMutation) EpisodeCount() (r int32, exists bool) {
+	v := m.episode_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEpisodeCount returns the old "episode_count" field's value of the Program entity.
+// If the Program object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgramMutation) OldEpisodeCount(ctx context.Context) (v *int32, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEpisodeCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEpisodeCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEpisodeCount: %w", err)
+	}
+	return oldValue.EpisodeCount, nil
+}
+
+// AddEpisodeCount adds i to the "episode_count" field.
+func (m *ProgramMutation) AddEpisodeCount(i int32) {
+	if m.addepisode_count != nil {
+		*m.addepisode_count += i
+	} else {
+		m.addepisode_count = &i
+	}
+}
+
+// AddedEpisodeCount returns the value that was added to the "episode_count" field in this mutation.
+func (m *ProgramMutation) AddedEpisodeCount() (r int32, exists bool) {
+	v := m.addepisode_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearEpisodeCount clears the value of the "episode_count" field.
+func (m *ProgramMutation) ClearEpisodeCount() {
+	m.episode_count = nil
+	m.addepisode_count = nil
+	m.clearedFields[program.FieldEpisodeCount] = struct{}{}
+}
+
+// EpisodeCountCleared returns if the "episode_count" field was cleared in this mutation.
+func (m *ProgramMutation) EpisodeCountCleared() bool {
+	_, ok := m.clearedFields[program.FieldEpisodeCount]
+	return ok
+}
+
+// ResetEpisodeCount resets all changes to the "episode_count" field.
+func (m *ProgramMutation) ResetEpisodeCount() {
+	m.episode_count = nil
+	m.addepisode_count = nil
+	delete(m.clearedFields, program.FieldEpisodeCount)
 }
 
 // SetKind sets the "kind" field.
@@ -3019,12 +3091,15 @@ func (m *ProgramMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProgramMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.category_id != nil {
 		fields = append(fields, program.FieldCategoryID)
 	}
 	if m.cover_asset_id != nil {
 		fields = append(fields, program.FieldCoverAssetID)
+	}
+	if m.episode_count != nil {
+		fields = append(fields, program.FieldEpisodeCount)
 	}
 	if m.kind != nil {
 		fields = append(fields, program.FieldKind)
@@ -3071,6 +3146,8 @@ func (m *ProgramMutation) Field(name string) (ent.Value, bool) {
 		return m.CategoryID()
 	case program.FieldCoverAssetID:
 		return m.CoverAssetID()
+	case program.FieldEpisodeCount:
+		return m.EpisodeCount()
 	case program.FieldKind:
 		return m.Kind()
 	case program.FieldLanguage:
@@ -3106,6 +3183,8 @@ func (m *ProgramMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldCategoryID(ctx)
 	case program.FieldCoverAssetID:
 		return m.OldCoverAssetID(ctx)
+	case program.FieldEpisodeCount:
+		return m.OldEpisodeCount(ctx)
 	case program.FieldKind:
 		return m.OldKind(ctx)
 	case program.FieldLanguage:
@@ -3150,6 +3229,13 @@ func (m *ProgramMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCoverAssetID(v)
+		return nil
+	case program.FieldEpisodeCount:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEpisodeCount(v)
 		return nil
 	case program.FieldKind:
 		v, ok := value.(program.Kind)
@@ -3236,6 +3322,9 @@ func (m *ProgramMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *ProgramMutation) AddedFields() []string {
 	var fields []string
+	if m.addepisode_count != nil {
+		fields = append(fields, program.FieldEpisodeCount)
+	}
 	if m.addversion != nil {
 		fields = append(fields, program.FieldVersion)
 	}
@@ -3247,6 +3336,8 @@ func (m *ProgramMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *ProgramMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case program.FieldEpisodeCount:
+		return m.AddedEpisodeCount()
 	case program.FieldVersion:
 		return m.AddedVersion()
 	}
@@ -3258,6 +3349,13 @@ func (m *ProgramMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *ProgramMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case program.FieldEpisodeCount:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEpisodeCount(v)
+		return nil
 	case program.FieldVersion:
 		v, ok := value.(int64)
 		if !ok {
@@ -3278,6 +3376,9 @@ func (m *ProgramMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(program.FieldCoverAssetID) {
 		fields = append(fields, program.FieldCoverAssetID)
+	}
+	if m.FieldCleared(program.FieldEpisodeCount) {
+		fields = append(fields, program.FieldEpisodeCount)
 	}
 	if m.FieldCleared(program.FieldSummary) {
 		fields = append(fields, program.FieldSummary)
@@ -3302,6 +3403,9 @@ func (m *ProgramMutation) ClearField(name string) error {
 	case program.FieldCoverAssetID:
 		m.ClearCoverAssetID()
 		return nil
+	case program.FieldEpisodeCount:
+		m.ClearEpisodeCount()
+		return nil
 	case program.FieldSummary:
 		m.ClearSummary()
 		return nil
@@ -3318,6 +3422,9 @@ func (m *ProgramMutation) ResetField(name string) error {
 		return nil
 	case program.FieldCoverAssetID:
 		m.ResetCoverAssetID()
+		return nil
+	case program.FieldEpisodeCount:
+		m.ResetEpisodeCount()
 		return nil
 	case program.FieldKind:
 		m.ResetKind()

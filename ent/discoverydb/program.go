@@ -23,6 +23,8 @@ type Program struct {
 	CategoryID *uuid.UUID `json:"category_id,omitempty"`
 	// CoverAssetID holds the value of the "cover_asset_id" field.
 	CoverAssetID *uuid.UUID `json:"cover_asset_id,omitempty"`
+	// How many of the program's episodes the read model holds (all of them are visible while this row exists), kept in the transaction of every change, so lists never count episodes.
+	EpisodeCount *int32 `json:"episode_count,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind program.Kind `json:"kind,omitempty"`
 	// Language holds the value of the "language" field.
@@ -57,7 +59,7 @@ func (*Program) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case program.FieldTagKeys, program.FieldTags:
 			values[i] = new([]byte)
-		case program.FieldVersion:
+		case program.FieldEpisodeCount, program.FieldVersion:
 			values[i] = new(sql.NullInt64)
 		case program.FieldKind, program.FieldLanguage, program.FieldSlug, program.FieldSummary, program.FieldTitle, program.FieldTitleKey:
 			values[i] = new(sql.NullString)
@@ -99,6 +101,13 @@ func (_m *Program) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CoverAssetID = new(uuid.UUID)
 				*_m.CoverAssetID = *value.S.(*uuid.UUID)
+			}
+		case program.FieldEpisodeCount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field episode_count", values[i])
+			} else if value.Valid {
+				_m.EpisodeCount = new(int32)
+				*_m.EpisodeCount = int32(value.Int64)
 			}
 		case program.FieldKind:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -214,6 +223,11 @@ func (_m *Program) String() string {
 	builder.WriteString(", ")
 	if v := _m.CoverAssetID; v != nil {
 		builder.WriteString("cover_asset_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.EpisodeCount; v != nil {
+		builder.WriteString("episode_count=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

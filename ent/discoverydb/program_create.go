@@ -52,6 +52,20 @@ func (_c *ProgramCreate) SetNillableCoverAssetID(v *uuid.UUID) *ProgramCreate {
 	return _c
 }
 
+// SetEpisodeCount sets the "episode_count" field.
+func (_c *ProgramCreate) SetEpisodeCount(v int32) *ProgramCreate {
+	_c.mutation.SetEpisodeCount(v)
+	return _c
+}
+
+// SetNillableEpisodeCount sets the "episode_count" field if the given value is not nil.
+func (_c *ProgramCreate) SetNillableEpisodeCount(v *int32) *ProgramCreate {
+	if v != nil {
+		_c.SetEpisodeCount(*v)
+	}
+	return _c
+}
+
 // SetKind sets the "kind" field.
 func (_c *ProgramCreate) SetKind(v program.Kind) *ProgramCreate {
 	_c.mutation.SetKind(v)
@@ -183,6 +197,11 @@ func (_c *ProgramCreate) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_c *ProgramCreate) check() error {
+	if v, ok := _c.mutation.EpisodeCount(); ok {
+		if err := program.EpisodeCountValidator(v); err != nil {
+			return &ValidationError{Name: "episode_count", err: fmt.Errorf(`discoverydb: validator failed for field "Program.episode_count": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Kind(); !ok {
 		return &ValidationError{Name: "kind", err: errors.New(`discoverydb: missing required field "Program.kind"`)}
 	}
@@ -291,6 +310,10 @@ func (_c *ProgramCreate) createSpec() (*Program, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CoverAssetID(); ok {
 		_spec.SetField(program.FieldCoverAssetID, field.TypeUUID, value)
 		_node.CoverAssetID = &value
+	}
+	if value, ok := _c.mutation.EpisodeCount(); ok {
+		_spec.SetField(program.FieldEpisodeCount, field.TypeInt32, value)
+		_node.EpisodeCount = &value
 	}
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)
@@ -421,6 +444,30 @@ func (u *ProgramUpsert) UpdateCoverAssetID() *ProgramUpsert {
 // ClearCoverAssetID clears the value of the "cover_asset_id" field.
 func (u *ProgramUpsert) ClearCoverAssetID() *ProgramUpsert {
 	u.SetNull(program.FieldCoverAssetID)
+	return u
+}
+
+// SetEpisodeCount sets the "episode_count" field.
+func (u *ProgramUpsert) SetEpisodeCount(v int32) *ProgramUpsert {
+	u.Set(program.FieldEpisodeCount, v)
+	return u
+}
+
+// UpdateEpisodeCount sets the "episode_count" field to the value that was provided on create.
+func (u *ProgramUpsert) UpdateEpisodeCount() *ProgramUpsert {
+	u.SetExcluded(program.FieldEpisodeCount)
+	return u
+}
+
+// AddEpisodeCount adds v to the "episode_count" field.
+func (u *ProgramUpsert) AddEpisodeCount(v int32) *ProgramUpsert {
+	u.Add(program.FieldEpisodeCount, v)
+	return u
+}
+
+// ClearEpisodeCount clears the value of the "episode_count" field.
+func (u *ProgramUpsert) ClearEpisodeCount() *ProgramUpsert {
+	u.SetNull(program.FieldEpisodeCount)
 	return u
 }
 
@@ -655,6 +702,34 @@ func (u *ProgramUpsertOne) UpdateCoverAssetID() *ProgramUpsertOne {
 func (u *ProgramUpsertOne) ClearCoverAssetID() *ProgramUpsertOne {
 	return u.Update(func(s *ProgramUpsert) {
 		s.ClearCoverAssetID()
+	})
+}
+
+// SetEpisodeCount sets the "episode_count" field.
+func (u *ProgramUpsertOne) SetEpisodeCount(v int32) *ProgramUpsertOne {
+	return u.Update(func(s *ProgramUpsert) {
+		s.SetEpisodeCount(v)
+	})
+}
+
+// AddEpisodeCount adds v to the "episode_count" field.
+func (u *ProgramUpsertOne) AddEpisodeCount(v int32) *ProgramUpsertOne {
+	return u.Update(func(s *ProgramUpsert) {
+		s.AddEpisodeCount(v)
+	})
+}
+
+// UpdateEpisodeCount sets the "episode_count" field to the value that was provided on create.
+func (u *ProgramUpsertOne) UpdateEpisodeCount() *ProgramUpsertOne {
+	return u.Update(func(s *ProgramUpsert) {
+		s.UpdateEpisodeCount()
+	})
+}
+
+// ClearEpisodeCount clears the value of the "episode_count" field.
+func (u *ProgramUpsertOne) ClearEpisodeCount() *ProgramUpsertOne {
+	return u.Update(func(s *ProgramUpsert) {
+		s.ClearEpisodeCount()
 	})
 }
 
@@ -1080,6 +1155,34 @@ func (u *ProgramUpsertBulk) UpdateCoverAssetID() *ProgramUpsertBulk {
 func (u *ProgramUpsertBulk) ClearCoverAssetID() *ProgramUpsertBulk {
 	return u.Update(func(s *ProgramUpsert) {
 		s.ClearCoverAssetID()
+	})
+}
+
+// SetEpisodeCount sets the "episode_count" field.
+func (u *ProgramUpsertBulk) SetEpisodeCount(v int32) *ProgramUpsertBulk {
+	return u.Update(func(s *ProgramUpsert) {
+		s.SetEpisodeCount(v)
+	})
+}
+
+// AddEpisodeCount adds v to the "episode_count" field.
+func (u *ProgramUpsertBulk) AddEpisodeCount(v int32) *ProgramUpsertBulk {
+	return u.Update(func(s *ProgramUpsert) {
+		s.AddEpisodeCount(v)
+	})
+}
+
+// UpdateEpisodeCount sets the "episode_count" field to the value that was provided on create.
+func (u *ProgramUpsertBulk) UpdateEpisodeCount() *ProgramUpsertBulk {
+	return u.Update(func(s *ProgramUpsert) {
+		s.UpdateEpisodeCount()
+	})
+}
+
+// ClearEpisodeCount clears the value of the "episode_count" field.
+func (u *ProgramUpsertBulk) ClearEpisodeCount() *ProgramUpsertBulk {
+	return u.Update(func(s *ProgramUpsert) {
+		s.ClearEpisodeCount()
 	})
 }
 

@@ -70,6 +70,33 @@ func (_u *ProgramUpdate) ClearCoverAssetID() *ProgramUpdate {
 	return _u
 }
 
+// SetEpisodeCount sets the "episode_count" field.
+func (_u *ProgramUpdate) SetEpisodeCount(v int32) *ProgramUpdate {
+	_u.mutation.ResetEpisodeCount()
+	_u.mutation.SetEpisodeCount(v)
+	return _u
+}
+
+// SetNillableEpisodeCount sets the "episode_count" field if the given value is not nil.
+func (_u *ProgramUpdate) SetNillableEpisodeCount(v *int32) *ProgramUpdate {
+	if v != nil {
+		_u.SetEpisodeCount(*v)
+	}
+	return _u
+}
+
+// AddEpisodeCount adds value to the "episode_count" field.
+func (_u *ProgramUpdate) AddEpisodeCount(v int32) *ProgramUpdate {
+	_u.mutation.AddEpisodeCount(v)
+	return _u
+}
+
+// ClearEpisodeCount clears the value of the "episode_count" field.
+func (_u *ProgramUpdate) ClearEpisodeCount() *ProgramUpdate {
+	_u.mutation.ClearEpisodeCount()
+	return _u
+}
+
 // SetKind sets the "kind" field.
 func (_u *ProgramUpdate) SetKind(v program.Kind) *ProgramUpdate {
 	_u.mutation.SetKind(v)
@@ -267,6 +294,11 @@ func (_u *ProgramUpdate) ExecX(ctx context.Context) {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *ProgramUpdate) check() error {
+	if v, ok := _u.mutation.EpisodeCount(); ok {
+		if err := program.EpisodeCountValidator(v); err != nil {
+			return &ValidationError{Name: "episode_count", err: fmt.Errorf(`discoverydb: validator failed for field "Program.episode_count": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Kind(); ok {
 		if err := program.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`discoverydb: validator failed for field "Program.kind": %w`, err)}
@@ -328,6 +360,15 @@ func (_u *ProgramUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.CoverAssetIDCleared() {
 		_spec.ClearField(program.FieldCoverAssetID, field.TypeUUID)
+	}
+	if value, ok := _u.mutation.EpisodeCount(); ok {
+		_spec.SetField(program.FieldEpisodeCount, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedEpisodeCount(); ok {
+		_spec.AddField(program.FieldEpisodeCount, field.TypeInt32, value)
+	}
+	if _u.mutation.EpisodeCountCleared() {
+		_spec.ClearField(program.FieldEpisodeCount, field.TypeInt32)
 	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)
@@ -435,6 +476,33 @@ func (_u *ProgramUpdateOne) SetNillableCoverAssetID(v *uuid.UUID) *ProgramUpdate
 // ClearCoverAssetID clears the value of the "cover_asset_id" field.
 func (_u *ProgramUpdateOne) ClearCoverAssetID() *ProgramUpdateOne {
 	_u.mutation.ClearCoverAssetID()
+	return _u
+}
+
+// SetEpisodeCount sets the "episode_count" field.
+func (_u *ProgramUpdateOne) SetEpisodeCount(v int32) *ProgramUpdateOne {
+	_u.mutation.ResetEpisodeCount()
+	_u.mutation.SetEpisodeCount(v)
+	return _u
+}
+
+// SetNillableEpisodeCount sets the "episode_count" field if the given value is not nil.
+func (_u *ProgramUpdateOne) SetNillableEpisodeCount(v *int32) *ProgramUpdateOne {
+	if v != nil {
+		_u.SetEpisodeCount(*v)
+	}
+	return _u
+}
+
+// AddEpisodeCount adds value to the "episode_count" field.
+func (_u *ProgramUpdateOne) AddEpisodeCount(v int32) *ProgramUpdateOne {
+	_u.mutation.AddEpisodeCount(v)
+	return _u
+}
+
+// ClearEpisodeCount clears the value of the "episode_count" field.
+func (_u *ProgramUpdateOne) ClearEpisodeCount() *ProgramUpdateOne {
+	_u.mutation.ClearEpisodeCount()
 	return _u
 }
 
@@ -648,6 +716,11 @@ func (_u *ProgramUpdateOne) ExecX(ctx context.Context) {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *ProgramUpdateOne) check() error {
+	if v, ok := _u.mutation.EpisodeCount(); ok {
+		if err := program.EpisodeCountValidator(v); err != nil {
+			return &ValidationError{Name: "episode_count", err: fmt.Errorf(`discoverydb: validator failed for field "Program.episode_count": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Kind(); ok {
 		if err := program.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`discoverydb: validator failed for field "Program.kind": %w`, err)}
@@ -726,6 +799,15 @@ func (_u *ProgramUpdateOne) sqlSave(ctx context.Context) (_node *Program, err er
 	}
 	if _u.mutation.CoverAssetIDCleared() {
 		_spec.ClearField(program.FieldCoverAssetID, field.TypeUUID)
+	}
+	if value, ok := _u.mutation.EpisodeCount(); ok {
+		_spec.SetField(program.FieldEpisodeCount, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedEpisodeCount(); ok {
+		_spec.AddField(program.FieldEpisodeCount, field.TypeInt32, value)
+	}
+	if _u.mutation.EpisodeCountCleared() {
+		_spec.ClearField(program.FieldEpisodeCount, field.TypeInt32)
 	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)

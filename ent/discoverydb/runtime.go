@@ -133,8 +133,12 @@ func init() {
 	episode.DefaultID = episodeDescID.Default.(func() uuid.UUID)
 	programFields := schema.Program{}.Fields()
 	_ = programFields
+	// programDescEpisodeCount is the schema descriptor for episode_count field.
+	programDescEpisodeCount := programFields[3].Descriptor()
+	// program.EpisodeCountValidator is a validator for the "episode_count" field. It is called by the builders before save.
+	program.EpisodeCountValidator = programDescEpisodeCount.Validators[0].(func(int32) error)
 	// programDescLanguage is the schema descriptor for language field.
-	programDescLanguage := programFields[4].Descriptor()
+	programDescLanguage := programFields[5].Descriptor()
 	// program.LanguageValidator is a validator for the "language" field. It is called by the builders before save.
 	program.LanguageValidator = func() func(string) error {
 		validators := programDescLanguage.Validators
@@ -153,7 +157,7 @@ func init() {
 		}
 	}()
 	// programDescSlug is the schema descriptor for slug field.
-	programDescSlug := programFields[6].Descriptor()
+	programDescSlug := programFields[7].Descriptor()
 	// program.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
 	program.SlugValidator = func() func(string) error {
 		validators := programDescSlug.Validators
@@ -172,11 +176,11 @@ func init() {
 		}
 	}()
 	// programDescSummary is the schema descriptor for summary field.
-	programDescSummary := programFields[7].Descriptor()
+	programDescSummary := programFields[8].Descriptor()
 	// program.SummaryValidator is a validator for the "summary" field. It is called by the builders before save.
 	program.SummaryValidator = programDescSummary.Validators[0].(func(string) error)
 	// programDescTitle is the schema descriptor for title field.
-	programDescTitle := programFields[10].Descriptor()
+	programDescTitle := programFields[11].Descriptor()
 	// program.TitleValidator is a validator for the "title" field. It is called by the builders before save.
 	program.TitleValidator = func() func(string) error {
 		validators := programDescTitle.Validators
@@ -194,7 +198,7 @@ func init() {
 		}
 	}()
 	// programDescTitleKey is the schema descriptor for title_key field.
-	programDescTitleKey := programFields[11].Descriptor()
+	programDescTitleKey := programFields[12].Descriptor()
 	// program.TitleKeyValidator is a validator for the "title_key" field. It is called by the builders before save.
 	program.TitleKeyValidator = func() func(string) error {
 		validators := programDescTitleKey.Validators
@@ -212,7 +216,7 @@ func init() {
 		}
 	}()
 	// programDescVersion is the schema descriptor for version field.
-	programDescVersion := programFields[13].Descriptor()
+	programDescVersion := programFields[14].Descriptor()
 	// program.VersionValidator is a validator for the "version" field. It is called by the builders before save.
 	program.VersionValidator = programDescVersion.Validators[0].(func(int64) error)
 	// programDescID is the schema descriptor for id field.

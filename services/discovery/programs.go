@@ -134,20 +134,18 @@ func (s *Service) programFilters(ctx context.Context, kind *discoveryapi.Program
 	return filters, false, nil
 }
 
-// publicPrograms renders rows with their episode counts, categories and cover URLs, in three
-// queries whatever the number of rows.
+// publicPrograms renders rows with their episode counts, categories and cover URLs, in at most
+// three queries whatever the number of rows.
 func (s *Service) publicPrograms(ctx context.Context, rows []*discoverydb.Program) ([]discoveryapi.PublicProgram, error) {
-	ids := make([]uuid.UUID, len(rows))
 	var categoryIDs []uuid.UUID
 	coverIDs := make([]*uuid.UUID, len(rows))
 	for i, r := range rows {
-		ids[i] = r.ID
 		if r.CategoryID != nil {
 			categoryIDs = append(categoryIDs, *r.CategoryID)
 		}
 		coverIDs[i] = r.CoverAssetID
 	}
-	counts, err := s.episodeCounts(ctx, ids)
+	counts, err := s.episodeCounts(ctx, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -186,23 +184,32 @@ func (s *Service) publicPrograms(ctx context.Context, rows []*discoverydb.Progra
 	return out, nil
 }
 
-// episodeCounts returns the number of visible episodes of each program of ids (all stored
-// episodes of a program in the read model are visible), in one grouped query.
-func (s *Service) episodeCounts(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]int32, error) {
-	out := make(map[uuid.UUID]int32, len(ids))
+// episodeCounts returns the number of visible episodes of each program of rows (all stored
+// episodes of a program in the read model are visible): the count the row keeps, or for rows
+// written before it kept one, from one grouped query.
+func (s *Service) episodeCounts(ctx context.Context, rows []*discoverydb.Program) (map[uuid.UUID]int32, error) {
+	out := make(map[uuid.UUID]int32, len(rows))
+	var ids []uuid.UUID
+	for _, r := range rows {
+		if r.EpisodeCount != nil {
+			out[r.ID] = *r.EpisodeCount
+		} else {
+			ids = append(ids, r.ID)
+		}
+	}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []struct {
+	var counted []struct {
 		ProgramID uuid.UUID `json:"program_id"`
 		Count     int32     `json:"count"`
 	}
 	err := s.read.Episode.Query().Where(episode.ProgramIDIn(ids...)).
-		GroupBy(episode.FieldProgramID).Aggregate(discoverydb.Count()).Scan(ctx, &rows)
+		GroupBy(episode.FieldProgramID).Aggregate(discoverydb.Count()).Scan(ctx, &counted)
 	if err != nil {
 		return nil, fmt.Errorf("count episodes: %w", err)
 	}
-	for _, r := range rows {
+	for _, r := range counted {
 		out[r.ProgramID] = r.Count
 	}
 	return out, nil

@@ -121,6 +121,9 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 		if err == nil {
 			err = p.forgetTombstone(ctx, id)
 		}
+		if err == nil {
+			err = p.countEpisodes(ctx, id)
+		}
 	} else {
 		u := p.c.Program.UpdateOneID(id).
 			SetKind(program.Kind(*snap.Kind)).SetTitle(snap.Title).SetTitleKey(p.titles.key(snap.Language, snap.Title)).
@@ -143,6 +146,9 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 			u.ClearCoverAssetID()
 		}
 		saved, err = u.Save(ctx)
+		if err == nil && saved.EpisodeCount == nil { // a row from before the column
+			err = p.countEpisodes(ctx, id)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("store program %s: %w", id, err)
@@ -206,6 +212,9 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 		if err == nil {
 			err = p.forgetTombstone(ctx, id)
 		}
+		if err == nil {
+			err = p.addEpisodes(ctx, programID, 1)
+		}
 	} else {
 		u := p.c.Episode.UpdateOneID(id).SetProgramID(programID).
 			SetSeasonKey(seasonKey).SetEpisodeNumber(int32(*snap.EpisodeNumber)).
@@ -236,9 +245,32 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 			u.ClearMediaAssetID()
 		}
 		err = u.Exec(ctx)
+		if err == nil && old.ProgramID != programID {
+			if err = p.addEpisodes(ctx, old.ProgramID, -1); err == nil {
+				err = p.addEpisodes(ctx, programID, 1)
+			}
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("store episode %s: %w", id, err)
+	}
+	return nil
+}
+
+// countEpisodes sets the episode count of the stored program id from the stored episodes.
+func (p *projection) countEpisodes(ctx context.Context, id uuid.UUID) error {
+	n, err := p.c.Episode.Query().Where(episode.ProgramID(id)).Count(ctx)
+	if err != nil {
+		return fmt.Errorf("count the episodes of program %s: %w", id, err)
+	}
+	return p.c.Program.UpdateOneID(id).SetEpisodeCount(int32(n)).Exec(ctx)
+}
+
+// addEpisodes adds delta to the episode count of program id, when it is stored and counted.
+func (p *projection) addEpisodes(ctx context.Context, id uuid.UUID, delta int32) error {
+	err := p.c.Program.Update().Where(program.ID(id), program.EpisodeCountNotNil()).AddEpisodeCount(delta).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("count the episodes of program %s: %w", id, err)
 	}
 	return nil
 }
@@ -268,6 +300,7 @@ func (p *projection) removed(ctx context.Context, aggregateType, aggregateID str
 	}
 	var (
 		oldProgram *discoverydb.Program
+		oldEpisode *discoverydb.Episode
 		row        *int64
 	)
 	switch aggregateType {
@@ -277,10 +310,9 @@ func (p *projection) removed(ctx context.Context, aggregateType, aggregateID str
 			row = &oldProgram.Version
 		}
 	case contentevents.AggregateTypeEpisode:
-		var e *discoverydb.Episode
-		e, err = p.c.Episode.Query().Where(episode.ID(id)).Select(episode.FieldVersion).Only(ctx)
-		if e != nil {
-			row = &e.Version
+		oldEpisode, err = p.c.Episode.Query().Where(episode.ID(id)).Select(episode.FieldVersion, episode.FieldProgramID).Only(ctx)
+		if oldEpisode != nil {
+			row = &oldEpisode.Version
 		}
 	default:
 		return fmt.Errorf("unknown aggregate type %q", aggregateType)
@@ -304,9 +336,12 @@ func (p *projection) removed(ctx context.Context, aggregateType, aggregateID str
 		if err := p.recount(ctx, oldProgram, nil); err != nil {
 			return err
 		}
-	case row != nil:
+	case oldEpisode != nil:
 		if err := p.c.Episode.DeleteOneID(id).Exec(ctx); err != nil {
 			return fmt.Errorf("remove episode %s: %w", id, err)
+		}
+		if err := p.addEpisodes(ctx, oldEpisode.ProgramID, -1); err != nil {
+			return err
 		}
 	}
 	if err := p.bury(ctx, id, version); err != nil {

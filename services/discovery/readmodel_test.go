@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"database/sql"
 	"net/http"
 	"slices"
 	"testing"
@@ -248,6 +249,73 @@ func TestHandleEventMessages(t *testing.T) {
 		bad.EpisodeNumber = nil
 		if err := f.svc.HandleEvent(ctx, publishedMsg(t, bad)); err == nil {
 			t.Error("episode without number accepted")
+		}
+	})
+}
+
+// TestEpisodeCountsKept follows a program's kept episode count through the changes that move it,
+// against the count of its stored episodes; a row from before the count was kept (NULL) is counted
+// when read and gets its count at its next change.
+func TestEpisodeCountsKept(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := t.Context()
+		progID, otherID := newID(), newID()
+		count := func(step string, want int) {
+			t.Helper()
+			var p discoveryapi.PublicProgram
+			f.getJSON("/api/v1/discovery/programs/"+progID, &p)
+			var list programList
+			f.getJSON("/api/v1/discovery/programs?limit=100", &list)
+			inList := -1
+			for _, it := range list.Items {
+				if it.ID == progID {
+					inList = it.EpisodeCount
+				}
+			}
+			if p.EpisodeCount != int32(want) || inList != want {
+				t.Fatalf("%s: episode_count %d (list %d), want %d", step, p.EpisodeCount, inList, want)
+			}
+		}
+		// Episodes published before their program are counted when it arrives.
+		e1 := episodeSnap(newID(), progID, 1, nil, 1, base)
+		e2 := episodeSnap(newID(), progID, 1, nil, 2, base)
+		f.feed(publishedMsg(t, e1), publishedMsg(t, e2))
+		prog := programSnap(progID, 1, "Counted", "en")
+		f.feed(publishedMsg(t, prog), publishedMsg(t, programSnap(otherID, 1, "Other", "en")))
+		count("program after its episodes", 2)
+		e3 := episodeSnap(newID(), progID, 1, nil, 3, base)
+		f.feed(publishedMsg(t, e3))
+		count("a third episode", 3)
+		f.feed(unpublishedMsg(t, e2, 2))
+		count("an episode unpublished", 2)
+		f.feed(deletedMsg(t, e3, 2))
+		count("an episode deleted", 1)
+		moved := e1
+		moved.Version, moved.ProgramID = 2, &otherID
+		f.feed(updatedMsg(t, moved, "program_id"))
+		count("an episode moved to another program", 0)
+		e2.Version = 3
+		f.feed(publishedMsg(t, e2))
+		count("an episode published again", 1)
+		f.feed(unpublishedMsg(t, prog, 2))
+		prog.Version = 3
+		f.feed(publishedMsg(t, prog))
+		count("the program unpublished and published again", 1)
+
+		// A row written before the count was kept.
+		if _, err := db.ExecContext(ctx, `UPDATE programs SET episode_count = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		count("a row without a kept count", 1)
+		prog.Version, prog.Title = 4, "Counted again"
+		f.feed(updatedMsg(t, prog, "title"))
+		var kept sql.NullInt64
+		if err := db.QueryRowContext(ctx, db.Rebind(`SELECT episode_count FROM programs WHERE id = ?`), progID).Scan(&kept); err != nil {
+			t.Fatal(err)
+		}
+		if !kept.Valid || kept.Int64 != 1 {
+			t.Fatalf("after its next change the row keeps %v, want 1", kept)
 		}
 	})
 }

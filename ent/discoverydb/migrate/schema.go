@@ -91,6 +91,7 @@ var (
 		{Name: "id", Type: field.TypeUUID},
 		{Name: "category_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "cover_asset_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "episode_count", Type: field.TypeInt32, Nullable: true},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"series", "podcast", "documentary", "show"}},
 		{Name: "language", Type: field.TypeString, Size: 2},
 		{Name: "published_at", Type: field.TypeTime},
@@ -112,27 +113,27 @@ var (
 			{
 				Name:    "program_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[5], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[6], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_title_key_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[11], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[12], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_kind_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[3], ProgramsColumns[5], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[4], ProgramsColumns[6], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_category_id_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[1], ProgramsColumns[5], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[1], ProgramsColumns[6], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_language_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[4], ProgramsColumns[5], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[5], ProgramsColumns[6], ProgramsColumns[0]},
 			},
 		},
 	}

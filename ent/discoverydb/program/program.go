@@ -18,6 +18,8 @@ const (
 	FieldCategoryID = "category_id"
 	// FieldCoverAssetID holds the string denoting the cover_asset_id field in the database.
 	FieldCoverAssetID = "cover_asset_id"
+	// FieldEpisodeCount holds the string denoting the episode_count field in the database.
+	FieldEpisodeCount = "episode_count"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
 	// FieldLanguage holds the string denoting the language field in the database.
@@ -49,6 +51,7 @@ var Columns = []string{
 	FieldID,
 	FieldCategoryID,
 	FieldCoverAssetID,
+	FieldEpisodeCount,
 	FieldKind,
 	FieldLanguage,
 	FieldPublishedAt,
@@ -73,6 +76,8 @@ func ValidColumn(column string) bool {
 }
 
 var (
+	// EpisodeCountValidator is a validator for the "episode_count" field. It is called by the builders before save.
+	EpisodeCountValidator func(int32) error
 	// LanguageValidator is a validator for the "language" field. It is called by the builders before save.
 	LanguageValidator func(string) error
 	// SlugValidator is a validator for the "slug" field. It is called by the builders before save.
@@ -130,6 +135,11 @@ func ByCategoryID(opts ...sql.OrderTermOption) OrderOption {
 // ByCoverAssetID orders the results by the cover_asset_id field.
 func ByCoverAssetID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCoverAssetID, opts...).ToFunc()
+}
+
+// ByEpisodeCount orders the results by the episode_count field.
+func ByEpisodeCount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEpisodeCount, opts...).ToFunc()
 }
 
 // ByKind orders the results by the kind field.

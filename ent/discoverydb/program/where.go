@@ -65,6 +65,11 @@ func CoverAssetID(v uuid.UUID) predicate.Program {
 	return predicate.Program(sql.FieldEQ(FieldCoverAssetID, v))
 }
 
+// EpisodeCount applies equality check predicate on the "episode_count" field. It's identical to EpisodeCountEQ.
+func EpisodeCount(v int32) predicate.Program {
+	return predicate.Program(sql.FieldEQ(FieldEpisodeCount, v))
+}
+
 // Language applies equality check predicate on the "language" field. It's identical to LanguageEQ.
 func Language(v string) predicate.Program {
 	return predicate.Program(sql.FieldEQ(FieldLanguage, v))
@@ -203,6 +208,56 @@ func CoverAssetIDIsNil() predicate.Program {
 // CoverAssetIDNotNil applies the NotNil predicate on the "cover_asset_id" field.
 func CoverAssetIDNotNil() predicate.Program {
 	return predicate.Program(sql.FieldNotNull(FieldCoverAssetID))
+}
+
+// EpisodeCountEQ applies the EQ predicate on the "episode_count" field.
+func EpisodeCountEQ(v int32) predicate.Program {
+	return predicate.Program(sql.FieldEQ(FieldEpisodeCount, v))
+}
+
+// EpisodeCountNEQ applies the NEQ predicate on the "episode_count" field.
+func EpisodeCountNEQ(v int32) predicate.Program {
+	return predicate.Program(sql.FieldNEQ(FieldEpisodeCount, v))
+}
+
+// EpisodeCountIn applies the In predicate on the "episode_count" field.
+func EpisodeCountIn(vs ...int32) predicate.Program {
+	return predicate.Program(sql.FieldIn(FieldEpisodeCount, vs...))
+}
+
+// EpisodeCountNotIn applies the NotIn predicate on the "episode_count" field.
+func EpisodeCountNotIn(vs ...int32) predicate.Program {
+	return predicate.Program(sql.FieldNotIn(FieldEpisodeCount, vs...))
+}
+
+// EpisodeCountGT applies the GT predicate on the "episode_count" field.
+func EpisodeCountGT(v int32) predicate.Program {
+	return predicate.Program(sql.FieldGT(FieldEpisodeCount, v))
+}
+
+// EpisodeCountGTE applies the GTE predicate on the "episode_count" field.
+func EpisodeCountGTE(v int32) predicate.Program {
+	return predicate.Program(sql.FieldGTE(FieldEpisodeCount, v))
+}
+
+// EpisodeCountLT applies the LT predicate on the "episode_count" field.
+func EpisodeCountLT(v int32) predicate.Program {
+	return predicate.Program(sql.FieldLT(FieldEpisodeCount, v))
+}
+
+// EpisodeCountLTE applies the LTE predicate on the "episode_count" field.
+func EpisodeCountLTE(v int32) predicate.Program {
+	return predicate.Program(sql.FieldLTE(FieldEpisodeCount, v))
+}
+
+// EpisodeCountIsNil applies the IsNil predicate on the "episode_count" field.
+func EpisodeCountIsNil() predicate.Program {
+	return predicate.Program(sql.FieldIsNull(FieldEpisodeCount))
+}
+
+// EpisodeCountNotNil applies the NotNil predicate on the "episode_count" field.
+func EpisodeCountNotNil() predicate.Program {
+	return predicate.Program(sql.FieldNotNull(FieldEpisodeCount))
 }
 
 // KindEQ applies the EQ predicate on the "kind" field.

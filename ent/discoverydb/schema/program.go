@@ -28,6 +28,11 @@ func (Program) Fields() []ent.Field {
 		field.UUID("cover_asset_id", uuid.UUID{}).
 			Optional().
 			Nillable(),
+		field.Int32("episode_count").
+			Min(0).
+			Comment("How many of the program's episodes the read model holds (all of them are visible while this row exists), kept in the transaction of every change, so lists never count episodes.").
+			Optional().
+			Nillable(),
 		field.Enum("kind").
 			Values("series", "podcast", "documentary", "show"),
 		field.String("language").
