@@ -56,6 +56,7 @@ func runKafkaSuite(t *testing.T, brokers []string) {
 		{"RoundTrip", testKafkaRoundTrip},
 		{"KeyOrder", testKafkaKeyOrder},
 		{"DeadLetter", testKafkaDeadLetter},
+		{"Batches", testKafkaBatches},
 		{"CommitAfterSuccess", testKafkaCommitAfterSuccess},
 		{"Replay", testKafkaReplay},
 		{"PublishErrors", testKafkaPublishErrors},
@@ -387,6 +388,97 @@ func testKafkaDeadLetter(t *testing.T, k *kafkaSuite) {
 	if d.Headers[HeaderDeadLetterTopic] != topic || d.Headers[HeaderDeadLetterGroup] != group || d.Headers[HeaderDeadLetterAttempts] != "3" ||
 		d.Headers[HeaderDeadLetterPartition] == "" || d.Headers[HeaderDeadLetterOffset] != "1" {
 		t.Errorf("dead letter headers %v", d.Headers)
+	}
+}
+
+// testKafkaBatches: a group with a batch handler gets what is ready together in runs, in order per
+// key; a run with a poison message goes to the handler one by one, which dead-letters only it;
+// everything is committed once.
+func testKafkaBatches(t *testing.T, k *kafkaSuite) {
+	topic := k.topic(t, "batches", 1)
+	p := k.publisher(t)
+	var msgs []Message
+	for i := 1; i <= 40; i++ {
+		m := event(topic, "agg-1", i)
+		if i == 25 {
+			m.Value = []byte("poison")
+		}
+		msgs = append(msgs, m)
+	}
+	k.publish(t, p, msgs...)
+	var (
+		mu      sync.Mutex
+		batched int
+		runs    int
+		single  []string
+		applied []string
+	)
+	h := func(_ context.Context, m Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if string(m.Value) == "poison" {
+			return errors.New("cannot decode")
+		}
+		single = append(single, string(m.Value))
+		applied = append(applied, string(m.Value))
+		return nil
+	}
+	batch := func(_ context.Context, ms []Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range ms {
+			if string(m.Value) == "poison" {
+				return errors.New("poison in the run")
+			}
+		}
+		runs++
+		batched += len(ms)
+		for _, m := range ms {
+			applied = append(applied, string(m.Value))
+		}
+		return nil
+	}
+	group := k.group("batches")
+	sub := NewKafkaSubscriber(k.brokers, k.opts(t)...)
+	s := k.subscribe(t, sub, group, []string{topic}, h, SubscribeOptions{MaxAttempts: 2, Backoff: 10 * time.Millisecond, Batch: batch, MaxBatch: 16})
+	waitFor(t, "every message but the poison one to be applied", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(applied) == 39
+	})
+	if err := s.stop(t); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := make([]string, 0, 39)
+	for i := 1; i <= 40; i++ {
+		if i != 25 {
+			want = append(want, fmt.Sprintf("agg-1:%d", i))
+		}
+	}
+	if fmt.Sprint(applied) != fmt.Sprint(want) {
+		t.Fatalf("applied out of order or twice: %v", applied)
+	}
+	if runs == 0 || batched < 20 {
+		t.Errorf("%d messages in %d batch runs, %d one by one: the ready messages were not batched", batched, runs, len(single))
+	}
+	// A new member of the group finds nothing left: every message was committed.
+	var again []string
+	s2 := k.subscribe(t, NewKafkaSubscriber(k.brokers, k.opts(t)...), group, []string{topic}, func(_ context.Context, m Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		again = append(again, string(m.Value))
+		return nil
+	}, SubscribeOptions{})
+	mu.Unlock()
+	time.Sleep(2 * time.Second)
+	mu.Lock()
+	if err := s2.stop(t); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	if len(again) != 0 {
+		t.Fatalf("delivered again after commit: %v", again)
 	}
 }
 
