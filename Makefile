@@ -68,8 +68,9 @@ test-contract: build
 	bash integration/contract/run.sh $(BIN)
 
 ## bench: Go benchmarks (events: on Kafka when MEDIAMESH_TEST_KAFKA_BROKERS is set; search over 100,000
-## episodes: also on PostgreSQL when MEDIAMESH_TEST_POSTGRES_URL is set), then the load benchmark of the
-## public side in `all` mode over 100,000 generated episodes (tools/loadgen).
+## episodes: also on PostgreSQL when MEDIAMESH_TEST_POSTGRES_URL is set), then the load benchmark in `all`
+## mode (tools/loadgen/bench.sh: writes by 8 writers, read-model catch-up, and the read scenarios under
+## wrk with the gateway cache on and off, each beside a bare echo handler; needs wrk). Never in CI.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/outbox ./internal/ratelimit
 	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 30m ./services/search/index
