@@ -93,10 +93,10 @@ type Subscriber interface {
 	Subscribe(ctx context.Context, group string, topics []string, h Handler, opts SubscribeOptions) error
 }
 
-// tracedBatch runs b for msgs inside one consumer span. The handler continues each message's own
-// trace where it records the message's effect (see telemetry.Extract).
+// tracedBatch runs b for msgs inside one span of the run; the handler starts each message's own
+// consumer span (StartConsume).
 func tracedBatch(ctx context.Context, group string, b BatchHandler, msgs []Message) error {
-	ctx, span := telemetry.Tracer().Start(ctx, "consume "+msgs[0].Topic+" batch", trace.WithSpanKind(trace.SpanKindConsumer),
+	ctx, span := telemetry.Tracer().Start(ctx, "consume "+msgs[0].Topic+" batch", trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attribute.String("messaging.destination.name", msgs[0].Topic), attribute.String("messaging.consumer.group.name", group),
 			attribute.Int("messaging.batch.message_count", len(msgs))))
 	defer span.End()
@@ -108,13 +108,9 @@ func tracedBatch(ctx context.Context, group string, b BatchHandler, msgs []Messa
 	return err
 }
 
-// traced runs h for m inside a consumer span that continues the trace of the request that caused
-// the event (the traceparent header the outbox recorded).
+// traced runs h for m inside its consumer span (see StartConsume).
 func traced(ctx context.Context, group string, h Handler, m Message) error {
-	ctx = telemetry.Extract(ctx, m.Headers)
-	ctx, span := telemetry.Tracer().Start(ctx, "consume "+m.Topic, trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.String("messaging.destination.name", m.Topic), attribute.String("messaging.consumer.group.name", group),
-			attribute.String("messaging.message.id", m.Headers[HeaderEventID]), attribute.String("mediamesh.event_type", m.Headers[HeaderEventType])))
+	ctx, span := StartConsume(ctx, group, m)
 	defer span.End()
 	err := h(ctx, m)
 	if err != nil {
@@ -122,4 +118,15 @@ func traced(ctx context.Context, group string, h Handler, m Message) error {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	return err
+}
+
+// StartConsume starts the consumer span of m in group, which continues the trace of the request
+// that caused the event (the traceparent header the outbox recorded). Subscribers start it around
+// each message they hand to a Handler; a BatchHandler starts it around its work on each message of
+// a run, so a trace reads the same either way.
+func StartConsume(ctx context.Context, group string, m Message) (context.Context, trace.Span) {
+	ctx = telemetry.Extract(ctx, m.Headers)
+	return telemetry.Tracer().Start(ctx, "consume "+m.Topic, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", m.Topic), attribute.String("messaging.consumer.group.name", group),
+			attribute.String("messaging.message.id", m.Headers[HeaderEventID]), attribute.String("mediamesh.event_type", m.Headers[HeaderEventType])))
 }

@@ -33,6 +33,7 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 	type event struct {
 		change
 		eventType string
+		m         eventbus.Message
 	}
 	events := make([]event, 0, len(msgs))
 	for _, m := range msgs {
@@ -51,7 +52,7 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		if c.eventID == "" {
 			return fmt.Errorf("discovery: %s event without event_id", eventType)
 		}
-		events = append(events, event{c, eventType})
+		events = append(events, event{c, eventType, m})
 	}
 	if len(events) == 0 {
 		return nil
@@ -68,7 +69,7 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 			if !fresh {
 				continue
 			}
-			if err := e.apply(ctx, p); err != nil {
+			if err := applyTraced(ctx, e.m, len(msgs) > 1, func(ctx context.Context) error { return e.apply(ctx, p) }); err != nil {
 				return fmt.Errorf("discovery: apply %s event %s: %w", e.eventType, e.eventID, err)
 			}
 			applied++
@@ -82,6 +83,17 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		s.invalidate(ctx)
 	}
 	return nil
+}
+
+// applyTraced runs apply for the event of m: in a run (batch) inside the message's own consumer
+// span, as a subscriber runs a message alone, so a trace reads the same either way.
+func applyTraced(ctx context.Context, m eventbus.Message, batch bool, apply func(context.Context) error) error {
+	if !batch {
+		return apply(ctx)
+	}
+	ctx, span := eventbus.StartConsume(ctx, ConsumerGroup, m)
+	defer span.End()
+	return apply(ctx)
 }
 
 // decode decodes payload as an event of eventType. known is false for the event types the read

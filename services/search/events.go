@@ -76,11 +76,7 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 			if !fresh {
 				continue
 			}
-			ectx := ctx
-			if len(msgs) > 1 { // the batch's consumer span is no message's own: continue its trace
-				ectx = telemetry.Extract(ctx, e.m.Headers)
-			}
-			if err := s.applyOne(ectx, tx, w, e.m.Key, e.eventType, e.change); err != nil {
+			if err := s.applyOne(ctx, tx, w, e.m, e.eventType, e.change, len(msgs) > 1); err != nil {
 				return err
 			}
 			applied++
@@ -99,12 +95,17 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 	return nil
 }
 
-// applyOne applies one event of aggregate key in tx, inside a span of ctx's trace, which is that
-// of the request that caused the event, so a trace shows a change from the CMS request to the
-// search index.
-func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, key, eventType string, c change) error {
+// applyOne applies the event of m in tx, inside a span of the trace of the request that caused the
+// event, so a trace shows a change from the CMS request to the search index: a child of ctx's
+// consumer span, or in a run (batch) of the message's own consumer span.
+func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, m eventbus.Message, eventType string, c change, batch bool) error {
+	if batch {
+		var consume trace.Span
+		ctx, consume = eventbus.StartConsume(ctx, ConsumerGroup, m)
+		defer consume.End()
+	}
 	ctx, span := telemetry.Tracer().Start(ctx, "search index", trace.WithAttributes(
-		attribute.String("mediamesh.event_type", eventType), attribute.String("mediamesh.aggregate_id", key)))
+		attribute.String("mediamesh.event_type", eventType), attribute.String("mediamesh.aggregate_id", m.Key)))
 	defer span.End()
 	p, err := s.begin(ctx, tx, w)
 	if err == nil {
