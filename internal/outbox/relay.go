@@ -114,23 +114,15 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.wake:
-			if linger > 0 && !sleepCtx(ctx, linger) {
-				return nil
+			if linger > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(linger):
+				}
 			}
 		case <-time.After(delay):
 		}
-	}
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether the full wait elapsed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
