@@ -49,6 +49,9 @@ type DB struct {
 	// reader is, for an SQLite file, a pool of read-only connections beside the one connection
 	// that writes (see Reads); nil for PostgreSQL and in-memory SQLite.
 	reader *sql.DB
+	// group commits the transactions of concurrent InTx calls together on SQLite; nil for
+	// PostgreSQL, whose server commits concurrent transactions on its own.
+	group *groupCommit
 
 	afterCommit atomic.Pointer[[]func()]
 }
@@ -70,6 +73,9 @@ func (db *DB) Reads() *sql.DB {
 
 // Close closes the database's pools.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	var err error
 	if db.reader != nil {
 		err = db.reader.Close()
@@ -169,6 +175,7 @@ func openSQLite(ctx context.Context, rest string) (*DB, error) {
 		return nil, fmt.Errorf("database: sqlite %s: %w", path, err)
 	}
 	db := &DB{DB: sqlDB, Dialect: SQLite}
+	db.group = newGroupCommit(db)
 	if path == ":memory:" {
 		return db, nil // a private in-memory database lives in its one connection
 	}
@@ -353,7 +360,25 @@ func rebindDollar(query string) string {
 // InTx runs fn in a transaction. It commits when fn returns nil and rolls back when fn returns
 // an error (which InTx returns as is, so errors.Is and errors.As see it) or panics (the panic
 // continues after the rollback). With SQLite, fn must use only tx: see Open.
+//
+// On SQLite the transactions of concurrent calls commit together (see groupCommit): fn may then
+// share its transaction with others, each inside a savepoint of its own, so what it wrote is
+// rolled back alone when it fails, and commits, with one write of the log, when it succeeds.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	if db.group != nil {
+		err = db.group.run(ctx, fn)
+	} else {
+		err = db.ownTx(ctx, fn)
+	}
+	if err == nil {
+		db.committed() // in the caller's goroutine: a hook may start a transaction of its own
+	}
+	return err
+}
+
+// ownTx runs fn in a transaction of its own (see InTx), without the AfterCommit hooks.
+func (db *DB) ownTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("database: begin transaction: %w", err)
@@ -375,16 +400,21 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("database: commit: %w", err)
 	}
+	return nil
+}
+
+// committed runs the AfterCommit hooks.
+func (db *DB) committed() {
 	if hooks := db.afterCommit.Load(); hooks != nil {
 		for _, h := range *hooks {
 			h()
 		}
 	}
-	return nil
 }
 
-// AfterCommit registers fn to run after every transaction InTx commits, for example to wake the
-// outbox relay at once instead of at its next poll. fn must be quick and must not block.
+// AfterCommit registers fn to run after every transaction InTx commits, in the goroutine that
+// called InTx, for example to wake the outbox relay at once instead of at its next poll. fn
+// should be quick.
 func (db *DB) AfterCommit(fn func()) {
 	for {
 		old := db.afterCommit.Load()
