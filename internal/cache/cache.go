@@ -6,13 +6,20 @@
 // many entries exist, and it cannot race with a request that read the old state: that request
 // stores its entry under the old generation. TTLs are only a backstop.
 //
+// A service may also scope what a response shows (see Scope): a response stored in a scope's
+// namespace, with the service's own generation in its key, is invalidated by a change of that
+// scope or of the whole service.
+//
 // Two implementations share the Store interface and one test suite: Memory, for one process, and
 // Redis, shared by every gateway process.
 package cache
 
 import (
 	"context"
+	"hash/fnv"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -37,4 +44,22 @@ type Store interface {
 	Generation(ctx context.Context, ns string) (int64, error)
 	// Invalidate makes every entry of ns stored so far stale.
 	Invalidate(ctx context.Context, ns string) error
+}
+
+// scopeBuckets is how many namespaces the items of one scope share (see Scope): a bound on the
+// generations a store keeps, whatever the number of items.
+const scopeBuckets = 1024
+
+// Scope returns the namespace of the cached responses of service that show only the item id of
+// scope (a program, an episode), or, when id is empty, only what scope names (the lists): the
+// gateway stores such a response there, and the service invalidates it when that item changes,
+// leaving the rest of its responses cached. The items of a scope share scopeBuckets namespaces,
+// so a change may also invalidate a few other items' responses, never too few.
+func Scope(service, scope, id string) string {
+	if id == "" {
+		return service + "/" + scope
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(strings.ToLower(id))) // ids are UUIDs, which a path may spell in capitals
+	return service + "/" + scope + "/" + strconv.FormatUint(uint64(h.Sum32()%scopeBuckets), 10)
 }

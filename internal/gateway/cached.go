@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediamesh/mediamesh/internal/cache"
+	"github.com/mediamesh/mediamesh/internal/contract"
 	"github.com/mediamesh/mediamesh/internal/policy"
 )
 
@@ -36,8 +37,26 @@ func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {
 // an ETag and `Cache-Control: public, no-cache`, so CDNs and browsers may keep it but revalidate
 // (If-None-Match -> 304) before each reuse. When the cache store fails the request goes to the
 // service uncached.
-func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, op *policy.Operation, upstream http.Handler) {
-	g.ServeCached(w, r, CachedRead{Label: op.ID, Namespace: op.Service, Key: r.URL.Path + "?" + r.URL.Query().Encode(), TTL: op.CacheTTL}, upstream)
+//
+// An operation with an x-cache scope is stored in the scope's namespace (cache.Scope: the item of
+// its path parameter, or a named part such as the lists) with the service's generation in its key,
+// so the service invalidates it by changing that item or anything at all, and a change of another
+// item leaves it cached.
+func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, m *contract.Match, upstream http.Handler) {
+	op := m.Op
+	read := CachedRead{Label: op.ID, Namespace: op.Service, Key: r.URL.Path + "?" + r.URL.Query().Encode(), TTL: op.CacheTTL}
+	if sc := op.CacheScope; sc != nil && g.cfg.Cache != nil {
+		gen, err := g.cfg.Cache.Generation(r.Context(), op.Service)
+		if err != nil {
+			g.cfg.Log.DebugContext(r.Context(), "cache unavailable; serving uncached", "error", err)
+			g.countCache(op.ID, "error")
+			upstream.ServeHTTP(w, r)
+			return
+		}
+		read.Namespace = cache.Scope(op.Service, sc.Name, m.Params[sc.Param])
+		read.Key = "g" + strconv.FormatInt(gen, 10) + ":" + read.Key
+	}
+	g.ServeCached(w, r, read, upstream)
 }
 
 // CachedRead is a read that ServeCached answers from the cache.

@@ -25,6 +25,11 @@ const cacheSpec = `{
         "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "ok"}}}
     },
+    "/api/v1/items/{itemId}": {
+      "get": {"operationId": "getItem", "x-service": "items", "security": [], "x-cache": {"ttl": "60s", "scope": {"name": "item", "param": "itemId"}},
+        "parameters": [{"name": "itemId", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "ok"}}}
+    },
     "/api/v1/private": {
       "get": {"operationId": "privateItems", "x-service": "items", "security": [{"bearerAuth": []}], "x-roles": ["EDITOR"], "x-cache": {"ttl": "60s"},
         "responses": {"200": {"description": "ok"}}}
@@ -176,5 +181,50 @@ func TestCacheStoreDown(t *testing.T) {
 	}
 	if up.calls.Load() != 3 {
 		t.Fatalf("upstream calls %d", up.calls.Load())
+	}
+}
+
+// TestCacheScopes: a response of an operation with an x-cache scope is invalidated by a change of
+// its item (whatever the case of the id in the path) or of the whole service, and stays cached
+// when another item changes.
+func TestCacheScopes(t *testing.T) {
+	store := cache.NewMemory()
+	up := &countingUpstream{}
+	gw := newCachedGateway(t, store, up)
+	ctx := context.Background()
+	a, b := "0b6a9d5e-0c35-4a43-9f0f-1c2d3e4f5a6b", "7f1e2d3c-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+	miss := func(path string) bool {
+		t.Helper()
+		rec := get(gw, path)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d", path, rec.Code)
+		}
+		return rec.Header().Get("X-Cache") != "HIT"
+	}
+	for _, p := range []string{a, b, strings.ToUpper(b)} {
+		if !miss("/api/v1/items/" + p) {
+			t.Fatalf("first read of %s was a hit", p)
+		}
+		if miss("/api/v1/items/" + p) {
+			t.Fatalf("second read of %s missed", p)
+		}
+	}
+	if err := store.Invalidate(ctx, cache.Scope("items", "item", b)); err != nil {
+		t.Fatal(err)
+	}
+	if miss("/api/v1/items/" + a) {
+		t.Error("a change of another item invalidated the response")
+	}
+	if !miss("/api/v1/items/" + strings.ToUpper(b)) {
+		t.Error("a change of the item left its response cached (id in capitals)")
+	}
+	if !miss("/api/v1/items/" + b) {
+		t.Error("a change of the item left its response cached")
+	}
+	if err := store.Invalidate(ctx, "items"); err != nil {
+		t.Fatal(err)
+	}
+	if !miss("/api/v1/items/"+a) || !miss("/api/v1/items/"+b) {
+		t.Error("a change of the whole service left scoped responses cached")
 	}
 }

@@ -84,7 +84,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	upstream := g.cfg.Upstreams[m.Op.Service]
 	if g.cacheable(r, m.Op) {
-		g.cached(w, r, m.Op, upstream)
+		g.cached(w, r, m, upstream)
 		return
 	}
 	if key := r.Header.Get(idempotencyKeyName); key != "" && m.Op.Idempotent && g.cfg.Idempotency != nil {

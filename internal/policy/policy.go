@@ -5,6 +5,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,15 +31,25 @@ type RateLimit struct {
 
 // Operation is the policy of one operation.
 type Operation struct {
-	ID         string // operationId as written in the spec
-	Method     string
-	Path       string
-	Service    string // x-service, set in the gateway bundles
-	Secured    bool   // needs a bearer token
-	Roles      []string
-	RateLimit  *RateLimit
-	CacheTTL   time.Duration // zero: not cacheable
+	ID        string // operationId as written in the spec
+	Method    string
+	Path      string
+	Service   string // x-service, set in the gateway bundles
+	Secured   bool   // needs a bearer token
+	Roles     []string
+	RateLimit *RateLimit
+	CacheTTL  time.Duration // zero: not cacheable
+	// CacheScope is the part of the service's read model a cached response shows (x-cache
+	// scope), so that a change elsewhere leaves it cached; nil: the whole read model.
+	CacheScope *CacheScope
 	Idempotent bool
+}
+
+// CacheScope names what a cached response depends on: Name (lists, program, episode, ...) and,
+// when it is one item, the path parameter (Param) that holds the item's id.
+type CacheScope struct {
+	Name  string `json:"name"`
+	Param string `json:"param"`
 }
 
 // Allows reports whether any of roles may call the operation.
@@ -137,7 +148,8 @@ func parse(doc *openapi3.T, path, method string, op *openapi3.Operation) (*Opera
 		p.RateLimit = lim
 	}
 	var cache struct {
-		TTL string `json:"ttl"`
+		TTL   string      `json:"ttl"`
+		Scope *CacheScope `json:"scope"`
 	}
 	if err := ext(op, "x-cache", &cache); err != nil {
 		return nil, err
@@ -149,11 +161,24 @@ func parse(doc *openapi3.T, path, method string, op *openapi3.Operation) (*Opera
 		}
 		p.CacheTTL = d
 	}
+	if sc := cache.Scope; sc != nil {
+		switch {
+		case cache.TTL == "":
+			return nil, fmt.Errorf("x-cache: scope without ttl")
+		case !scopeName.MatchString(sc.Name):
+			return nil, fmt.Errorf("x-cache: scope name %q is not lower-case letters", sc.Name)
+		case sc.Param != "" && !strings.Contains(p.Path, "{"+sc.Param+"}"):
+			return nil, fmt.Errorf("x-cache: scope param %q is not a path parameter of %s", sc.Param, p.Path)
+		}
+		p.CacheScope = sc
+	}
 	if err := ext(op, "x-idempotent", &p.Idempotent); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
+
+var scopeName = regexp.MustCompile(`^[a-z]+$`)
 
 // ext decodes extension name of op into dst; absent extensions leave dst alone.
 func ext(op *openapi3.Operation, name string, dst any) error {

@@ -18,7 +18,7 @@ paths:
       operationId: listThings
       security: []
       x-rate-limit: {key: ip, rate: "600/min", burst: 100}
-      x-cache: {ttl: 30s}
+      x-cache: {ttl: 30s, scope: {name: lists}}
       responses: {'200': {description: ok}}
     post:
       operationId: createThing
@@ -50,7 +50,7 @@ func TestFromDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := tab["listThings"]
-	if l.Secured || l.CacheTTL != 30*time.Second || l.RateLimit.Rate != 600 || l.RateLimit.Per != time.Minute || l.RateLimit.Key != "ip" || l.RateLimit.Burst != 100 {
+	if l.Secured || l.CacheTTL != 30*time.Second || l.CacheScope == nil || l.CacheScope.Name != "lists" || l.RateLimit.Rate != 600 || l.RateLimit.Per != time.Minute || l.RateLimit.Key != "ip" || l.RateLimit.Burst != 100 {
 		t.Errorf("listThings: %+v %+v", l, l.RateLimit)
 	}
 	if !l.Allows(nil) {
@@ -78,7 +78,10 @@ func TestFromDocRejects(t *testing.T) {
 		{"secured no roles", "x-roles: [ADMIN, EDITOR]", "x-roles: []"},
 		{"bad rate", `{key: user, rate: "10/s", burst: 5}`, `{key: ip, rate: "ten/min"}`},
 		{"bad rate key", `{key: user, rate: "10/s", burst: 5}`, `{key: host, rate: "1/min"}`},
-		{"bad cache ttl", "x-cache: {ttl: 30s}", "x-cache: {ttl: soon}"},
+		{"bad cache ttl", "x-cache: {ttl: 30s, scope: {name: lists}}", "x-cache: {ttl: soon}"},
+		{"bad cache scope name", "scope: {name: lists}", "scope: {name: Lists}"},
+		{"cache scope param not in the path", "scope: {name: lists}", "scope: {name: thing, param: thingId}"},
+		{"cache scope without ttl", "x-cache: {ttl: 30s, scope: {name: lists}}", "x-cache: {scope: {name: lists}}"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

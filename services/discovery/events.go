@@ -58,9 +58,10 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		return nil
 	}
 	applied := 0
+	var changed changes
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		applied = 0
-		p := &projection{c: s.inTx(tx), titles: s.titles, log: s.log}
+		applied, changed = 0, changes{}
+		p := &projection{c: s.inTx(tx), titles: s.titles, log: s.log, changed: &changed}
 		for _, e := range events {
 			fresh, err := inbox.Record(ctx, s.db, tx, ConsumerGroup, e.eventID)
 			if err != nil {
@@ -72,6 +73,9 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 			if err := applyTraced(ctx, e.m, len(msgs) > 1, func(ctx context.Context) error { return e.apply(ctx, p) }); err != nil {
 				return fmt.Errorf("discovery: apply %s event %s: %w", e.eventType, e.eventID, err)
 			}
+			if e.m.Topic != contentevents.TopicContentEvents { // categories and assets show anywhere
+				changed.everything()
+			}
 			applied++
 		}
 		return nil
@@ -80,7 +84,7 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		return err
 	}
 	if applied > 0 {
-		s.invalidate(ctx)
+		s.invalidate(ctx, &changed)
 	}
 	return nil
 }
@@ -174,6 +178,6 @@ func (s *Service) Reset(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discovery: reset: %w", err)
 	}
-	s.invalidate(ctx)
+	s.invalidate(ctx, &changes{all: true})
 	return nil
 }

@@ -16,9 +16,10 @@ import (
 
 // projection applies events to the read model inside one transaction (c is bound to it).
 type projection struct {
-	c      *discoverydb.Client
-	titles *titleCollator
-	log    *slog.Logger
+	c       *discoverydb.Client
+	titles  *titleCollator
+	log     *slog.Logger
+	changed *changes // what the applied events changed, for the cache
 }
 
 // published applies content.published: the snapshot is stored (an episode even while its program
@@ -153,6 +154,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("store program %s: %w", id, err)
 	}
+	p.changed.everything() // its episodes' pages show the program too
 	return p.recount(ctx, old, saved)
 }
 
@@ -254,6 +256,10 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("store episode %s: %w", id, err)
 	}
+	p.changed.episode(id, programID)
+	if old != nil {
+		p.changed.episode(id, old.ProgramID)
+	}
 	return nil
 }
 
@@ -327,6 +333,11 @@ func (p *projection) removed(ctx context.Context, aggregateType, aggregateID str
 	if version <= stored || (row == nil && why == leftPublished) {
 		p.log.DebugContext(ctx, "removal ignored", "type", aggregateType, "id", id, "version", version, "stored", stored)
 		return nil
+	}
+	if aggregateType == contentevents.AggregateTypeProgram {
+		p.changed.everything()
+	} else if oldEpisode != nil {
+		p.changed.episode(id, oldEpisode.ProgramID)
 	}
 	switch {
 	case oldProgram != nil:

@@ -1,7 +1,10 @@
 package discovery
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
+	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
@@ -318,4 +322,59 @@ func TestEpisodeCountsKept(t *testing.T) {
 			t.Fatalf("after its next change the row keeps %v, want 1", kept)
 		}
 	})
+}
+
+// recordingCache records the namespaces invalidated.
+type recordingCache struct{ got []string }
+
+func (c *recordingCache) Invalidate(_ context.Context, ns string) error {
+	c.got = append(c.got, ns)
+	return nil
+}
+
+// TestInvalidationByScope: a change of an episode invalidates the lists, its program and itself
+// (the x-cache scopes), not every cached response; a program, category or asset change invalidates
+// everything.
+func TestInvalidationByScope(t *testing.T) {
+	db := databasetest.SQLite(t)
+	newFixture(t, db) // migrates db
+	rc := &recordingCache{}
+	svc, err := New(Deps{DB: db, Log: slog.New(slog.DiscardHandler), Cache: rc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed := func(m eventbus.Message) []string {
+		t.Helper()
+		rc.got = nil
+		if err := svc.HandleEvent(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(rc.got)
+		return rc.got
+	}
+	progID, other := newID(), newID()
+	if got := feed(publishedMsg(t, programSnap(progID, 1, "Scoped", "en"))); fmt.Sprint(got) != "[discovery]" {
+		t.Errorf("a program published invalidated %v, want everything", got)
+	}
+	e := episodeSnap(newID(), progID, 1, nil, 1, base)
+	want := []string{
+		cache.Scope("discovery", "episode", e.ID), cache.Scope("discovery", "lists", ""),
+		cache.Scope("discovery", "program", progID),
+	}
+	slices.Sort(want)
+	if got := feed(publishedMsg(t, e)); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("an episode published invalidated %v, want %v", got, want)
+	}
+	e.Version, e.ProgramID = 2, &other
+	want = append(want, cache.Scope("discovery", "program", other))
+	slices.Sort(want)
+	if got := feed(updatedMsg(t, e, "program_id")); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("an episode moved invalidated %v, want %v (both programs)", got, want)
+	}
+	if got := feed(unpublishedMsg(t, e, 3)); !slices.Contains(got, cache.Scope("discovery", "program", other)) || slices.Contains(got, "discovery") {
+		t.Errorf("an episode unpublished invalidated %v", got)
+	}
+	if got := feed(categoryUpsertedMsg(t, newID(), "news", 1, map[string]string{"en": "News"})); fmt.Sprint(got) != "[discovery]" {
+		t.Errorf("a category change invalidated %v, want everything", got)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/mediamesh/mediamesh/ent/discoverydb"
@@ -28,6 +29,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 )
@@ -102,13 +104,47 @@ func (s *Service) inTx(tx *sql.Tx) *discoverydb.Client {
 	return discoverydb.NewClient(discoverydb.Driver(s.db.EntTx(tx)))
 }
 
-// invalidate makes the cached responses of the discovery operations stale. A failure leaves them
+// changes is what the events applied in one transaction changed, as the cache scopes of the
+// contract's x-cache see it: episodes with their programs, or everything (a program, whose
+// episodes' pages show it, a category, an asset).
+type changes struct {
+	all      bool
+	episodes map[uuid.UUID]bool
+	programs map[uuid.UUID]bool
+}
+
+func (c *changes) everything() { c.all = true }
+
+// episode records a change of episode id of program programID.
+func (c *changes) episode(id, programID uuid.UUID) {
+	if c.episodes == nil {
+		c.episodes, c.programs = map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
+	}
+	c.episodes[id], c.programs[programID] = true, true
+}
+
+// invalidate makes the cached responses that show what changed stale: the responses of every
+// operation when c says everything; else those of the changed episodes and their programs, and
+// the lists (the x-cache scopes of the contract: lists, program, episode). A failure leaves them
 // until their TTL, which is the backstop; it does not fail the event, whose effect is stored.
-func (s *Service) invalidate(ctx context.Context) {
+func (s *Service) invalidate(ctx context.Context, c *changes) {
 	if s.cache == nil {
 		return
 	}
-	if err := s.cache.Invalidate(ctx, cacheNamespace); err != nil {
-		s.log.WarnContext(ctx, "could not invalidate cached discovery responses; they expire with their TTL", "error", err)
+	namespaces := []string{cacheNamespace}
+	if !c.all {
+		namespaces = []string{cache.Scope(cacheNamespace, "lists", "")}
+		for id := range c.programs {
+			namespaces = append(namespaces, cache.Scope(cacheNamespace, "program", id.String()))
+		}
+		for id := range c.episodes {
+			namespaces = append(namespaces, cache.Scope(cacheNamespace, "episode", id.String()))
+		}
+	}
+	for _, ns := range namespaces {
+		if err := s.cache.Invalidate(ctx, ns); err != nil {
+			s.log.WarnContext(ctx, "could not invalidate cached discovery responses; they expire with their TTL", "namespace", ns, "error", err)
+			return
+		}
 	}
 }

@@ -48,15 +48,22 @@ func (c graphqlCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.next.ServeHTTP(w, r)
 		return
 	}
-	// A response reads both read models: the entry lives in discovery's namespace, and the key
-	// carries search's generation, so a change of either makes it a miss.
-	gen, err := c.store.Generation(r.Context(), serviceSearch)
+	// A response may show anything of both read models: the entry lives in the namespace of
+	// discovery's lists (invalidated by every change of its read model), and the key carries the
+	// generations of both services, so any change of either makes it a miss.
+	disco, err := c.store.Generation(r.Context(), serviceDiscovery)
+	if err != nil {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	search, err := c.store.Generation(r.Context(), serviceSearch)
 	if err != nil {
 		c.next.ServeHTTP(w, r)
 		return
 	}
 	c.gw.ServeCached(w, r, gateway.CachedRead{
-		Label: "graphql", Namespace: serviceDiscovery, Key: "graphql:" + strconv.FormatInt(gen, 10) + ":" + key,
+		Label: "graphql", Namespace: cache.Scope(serviceDiscovery, "lists", ""),
+		Key: "graphql:" + strconv.FormatInt(disco, 10) + ":" + strconv.FormatInt(search, 10) + ":" + key,
 		TTL: graphqlCacheTTL, Keep: withoutErrors,
 	}, c.next)
 }

@@ -65,7 +65,7 @@ func TestGraphQLResponseCache(t *testing.T) {
 	if upstreamCalls() == 0 {
 		t.Fatal("a signed-in caller was answered from the cache")
 	}
-	for _, ns := range []string{serviceDiscovery, serviceSearch} {
+	for _, ns := range []string{serviceDiscovery, serviceSearch, cache.Scope(serviceDiscovery, "lists", "")} {
 		if err := store.Invalidate(context.Background(), ns); err != nil {
 			t.Fatal(err)
 		}
