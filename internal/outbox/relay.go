@@ -25,9 +25,11 @@ type Relay struct {
 	Batch     int           // rows per publish; 0 means 100
 	Interval  time.Duration // poll interval when idle; 0 means 200ms
 	MaxDelay  time.Duration // largest retry backoff; 0 means 30s
-	// Linger is how long the relay waits after a commit woke it before it reads the outbox, so
-	// that the commits of concurrent writers go out as one publish (and consumers apply them as
-	// one batch) instead of one publish each. 0 means DefaultLinger; negative, no wait.
+	// Linger is how long the relay waits after a commit woke it before it reads the outbox while
+	// writes are coming in (its last publish had more than one row), so that the commits of
+	// concurrent writers go out as one publish (and consumers apply them as one batch, one index
+	// segment) instead of a few each. A lone change on a quiet outbox goes out at once. 0 means
+	// DefaultLinger; negative, no wait.
 	Linger time.Duration
 	// Retention is how long sent rows are kept: the leading relay deletes older ones (PurgeSent)
 	// once a minute. 0 keeps them all, as embedded mode needs: there the outbox is the log that
@@ -40,8 +42,9 @@ type Relay struct {
 }
 
 // DefaultLinger is the Linger of a relay that sets none: short beside the 1 s within which a
-// change must reach the read models, long enough to gather a burst of commits.
-const DefaultLinger = 5 * time.Millisecond
+// change must reach the read models, long enough to gather the commits of busy writers (measured:
+// 5,000 create-and-publish pairs by 8 writers, 5 ms 305 episodes/s, 25 ms 400, 50 ms 448, 100 ms 439).
+const DefaultLinger = 50 * time.Millisecond
 
 // Wake asks the relay to look at the outbox now (after a commit), instead of at its next poll.
 func (r *Relay) Wake() {
@@ -87,6 +90,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer release()
 
 	delay := interval
+	busy := false // the last publish had more than one row: writes are coming in
 	var purged time.Time
 	for {
 		if r.Retention > 0 && time.Since(purged) >= time.Minute {
@@ -98,6 +102,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 		}
 		n, err := r.relayOnce(ctx, batch)
+		busy = n > 1
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -114,7 +119,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.wake:
-			if linger > 0 {
+			if linger > 0 && busy {
 				select {
 				case <-ctx.Done():
 					return nil

@@ -41,8 +41,16 @@ func main() {
 	writers := flag.Int("writers", 8, "concurrent seeding requests")
 	duration := flag.Duration("duration", 15*time.Second, "how long each scenario runs")
 	connections := flag.Int("connections", 16, "concurrent connections per scenario")
+	mix := flag.Bool("mix", false, "instead of seeding: the cache hit ratio of a Zipf-distributed read mix over the content already there, while episodes are published at -publish-rate")
+	publishRate := flag.Float64("publish-rate", 10, "with -mix: episodes created and published per second")
 	flag.Parse()
-	if err := run(*cms, *disc, *email, *password, *programs, *episodes, *writers, *duration, *connections); err != nil {
+	var err error
+	if *mix {
+		err = runMix(*cms, *disc, *email, *password, *duration, *connections, *publishRate)
+	} else {
+		err = run(*cms, *disc, *email, *password, *programs, *episodes, *writers, *duration, *connections)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
