@@ -43,9 +43,12 @@ func main() {
 	connections := flag.Int("connections", 16, "concurrent connections per scenario")
 	mix := flag.Bool("mix", false, "instead of seeding: the cache hit ratio of a Zipf-distributed read mix over the content already there, while episodes are published at -publish-rate")
 	publishRate := flag.Float64("publish-rate", 10, "with -mix: episodes created and published per second")
+	takedowns := flag.Int("takedowns", 0, "instead of seeding: this many takedowns (unpublish until gone from discovery and search) timed while -writers create and publish")
 	flag.Parse()
 	var err error
-	if *mix {
+	if *takedowns > 0 {
+		err = runTakedowns(*cms, *disc, *email, *password, *takedowns, *writers)
+	} else if *mix {
 		err = runMix(*cms, *disc, *email, *password, *duration, *connections, *publishRate)
 	} else {
 		err = run(*cms, *disc, *email, *password, *programs, *episodes, *writers, *duration, *connections)
