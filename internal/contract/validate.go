@@ -19,16 +19,17 @@ import (
 	"github.com/mediamesh/mediamesh/internal/apierror"
 )
 
-// Body size limits: JSON bodies are small; multipart uploads carry media files.
+// Body size limits: JSON bodies are small (MaxJSONBody, also the limit of GraphQL requests);
+// multipart uploads carry media files.
 const (
-	maxJSONBody      = 1 << 20
+	MaxJSONBody      = 1 << 20
 	maxMultipartBody = 26 << 20
 )
 
 // validate checks r against the contract, buffering the body so the upstream can read it again.
 func validate(r *http.Request, route *routers.Route, params map[string]string) error {
 	if r.Body != nil && r.Body != http.NoBody {
-		limit := int64(maxJSONBody)
+		limit := int64(MaxJSONBody)
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 			limit = maxMultipartBody
 		}

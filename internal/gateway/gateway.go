@@ -97,7 +97,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rateLimit applies the operation's x-rate-limit, per user when the policy says so and the caller is
 // known, else per client IP, and sets the RateLimit-* headers.
 func (g *Gateway) rateLimit(w http.ResponseWriter, r *http.Request, op *policy.Operation, p *authn.Principal) error {
-	if g.cfg.Limiter == nil || op.RateLimit == nil {
+	return g.spend(w, r, op, p, 1)
+}
+
+// Spend takes n calls' worth of operation opID's x-rate-limit from the caller's budget, keyed as a
+// REST call of it would be (the caller's bearer token, when valid, names the user), and sets the
+// RateLimit-* headers; the error is the 429 Problem. It is for requests that do the work of n calls
+// of the operation at once, such as GraphQL fields that stand for it. n above the limit's capacity
+// costs the whole capacity.
+func (g *Gateway) Spend(w http.ResponseWriter, r *http.Request, opID string, n int) error {
+	op, ok := g.contract.Operations()[opID]
+	if !ok {
+		return fmt.Errorf("gateway %s: no operation %s", g.cfg.Name, opID)
+	}
+	p, err := authn.Authorize(g.cfg.Verifier, op, r)
+	if err != nil {
+		p = nil // a public operation never refuses; a secured one's caller counts by address
+	}
+	return g.spend(w, r, op, p, n)
+}
+
+func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, op *policy.Operation, p *authn.Principal, n int) error {
+	if g.cfg.Limiter == nil || op.RateLimit == nil || n < 1 {
 		return nil
 	}
 	lim, err := ratelimit.FromPolicy(op.RateLimit)
@@ -108,7 +129,7 @@ func (g *Gateway) rateLimit(w http.ResponseWriter, r *http.Request, op *policy.O
 	if op.RateLimit.Key == "user" && p != nil {
 		key = "user:" + p.Subject
 	}
-	res, err := g.cfg.Limiter.Allow(r.Context(), "gw:"+op.ID+":"+key, lim)
+	res, err := g.cfg.Limiter.AllowN(r.Context(), "gw:"+op.ID+":"+key, lim, min(n, lim.Capacity()))
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package public
 import (
 	"net/http"
 
+	"github.com/mediamesh/mediamesh/gen/graphql/discoverygql"
 	"github.com/mediamesh/mediamesh/gen/openapi/bundle"
 	"github.com/mediamesh/mediamesh/internal/gateway"
 )
@@ -22,6 +23,7 @@ func New(cfg gateway.Config) (http.Handler, error) {
 		return nil, err
 	}
 	mux := gateway.Mux(gw, bundle.Discovery, "MediaMesh Discovery Gateway API")
-	mux.Handle("/graphql", graphqlCache{gw: gw, store: cfg.Cache, next: graphqlHandler(r)})
+	schema := discoverygql.NewExecutableSchema(discoverygql.Config{}).Schema()
+	mux.Handle("/graphql", newGraphQLGuard(gw, schema, graphqlCache{gw: gw, store: cfg.Cache, next: graphqlHandler(r)}))
 	return mux, nil
 }

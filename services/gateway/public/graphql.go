@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/mediamesh/mediamesh/gen/graphql/discoverygql"
@@ -21,6 +22,8 @@ const (
 	maxComplexity = 50000 // field selections, each list's counted `first` times (see complexity.go)
 	maxDepth      = 10
 	apqEntries    = 1000
+	// queryCacheEntries is how many parsed and validated documents are kept, by query text.
+	queryCacheEntries = 1000
 )
 
 // graphqlHandler serves the discovery GraphQL API at /graphql (POST and GET), answered by r.
@@ -32,6 +35,7 @@ func graphqlHandler(r *resolver) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(depthLimit{max: maxDepth})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqEntries)})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheEntries)) // parsed and validated once
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		r.log.ErrorContext(ctx, "graphql resolver panicked", "panic", v)
