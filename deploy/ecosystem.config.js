@@ -69,6 +69,7 @@ const common = {
   MEDIAMESH_KAFKA_BROKERS: e.MEDIAMESH_SPLIT_KAFKA_BROKERS || '',
   MEDIAMESH_GATEWAY_DISCOVERY_ADDR: `${listenHost}:${port('discovery-gateway')}`,
   MEDIAMESH_GATEWAY_CMS_ADDR: `${listenHost}:${port('cms-gateway')}`,
+  MEDIAMESH_GATEWAY_GRAPHQL_INTROSPECTION: 'false', // production: clients use the published SDL
 };
 for (const s of services) {
   common[`MEDIAMESH_SERVICES_${envKey(s)}_ADDR`] = `${listenHost}:${port(s)}`;

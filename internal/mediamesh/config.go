@@ -141,6 +141,9 @@ type GatewayConfig struct {
 	CMSAddr       string `yaml:"cms_addr" help:"listen address of the internal CMS gateway"`
 	RateLimits    bool   `yaml:"rate_limits" help:"enforce the contracts' x-rate-limit at the gateways; false only for load tests and contract fuzzing"`
 	Cache         bool   `yaml:"cache" help:"answer the contracts' x-cache reads from the gateway cache; false only for load tests of the uncached path"`
+	// GraphQLIntrospection serves the GraphQL schema by introspection; production deployments turn
+	// it off (the SDL is published with the contracts).
+	GraphQLIntrospection bool `yaml:"graphql_introspection" help:"answer GraphQL introspection queries on the discovery gateway; false in production"`
 }
 
 // Endpoint is where a service listens when it runs as its own target (Addr) and where other
@@ -191,7 +194,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true},
 		Services: Services{
 			Auth:      Endpoint{Addr: ":9101"},
 			CMS:       Endpoint{Addr: ":9102"},

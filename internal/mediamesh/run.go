@@ -488,7 +488,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		var addr string
 		switch g {
 		case GatewayDiscovery:
-			h, err = public.New(gcfg)
+			var opts []public.Option
+			if !cfg.Gateway.GraphQLIntrospection {
+				opts = append(opts, public.WithoutIntrospection())
+			}
+			h, err = public.New(gcfg, opts...)
 			addr = cfg.Gateway.DiscoveryAddr
 			if err == nil && p.localMedia != nil {
 				h = p.withLocalMedia(h)

@@ -26,12 +26,15 @@ const (
 	queryCacheEntries = 1000
 )
 
-// graphqlHandler serves the discovery GraphQL API at /graphql (POST and GET), answered by r.
-func graphqlHandler(r *resolver) http.Handler {
+// graphqlHandler serves the discovery GraphQL API at /graphql (POST and GET), answered by r, with
+// introspection when asked.
+func graphqlHandler(r *resolver, introspection bool) http.Handler {
 	srv := handler.New(discoverygql.NewExecutableSchema(discoverygql.Config{Resolvers: r, Complexity: complexity()}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.Use(extension.Introspection{})
+	if introspection {
+		srv.Use(extension.Introspection{})
+	}
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(depthLimit{max: maxDepth})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqEntries)})

@@ -140,3 +140,27 @@ func TestGraphQLSpendsRESTBudgets(t *testing.T) {
 		t.Errorf("another operation's budget is its own: HTTP %d", rec.Code)
 	}
 }
+
+// TestIntrospectionSwitch: introspection answers by default and is refused when turned off, while
+// ordinary queries still work.
+func TestIntrospectionSwitch(t *testing.T) {
+	c := newCatalogue(t)
+	ups := map[string]http.Handler{serviceDiscovery: c.h, serviceSearch: problem(http.StatusServiceUnavailable, "1"), "auth": problem(http.StatusNotImplemented, "")}
+	for _, on := range []bool{true, false} {
+		var opts []Option
+		if !on {
+			opts = append(opts, WithoutIntrospection())
+		}
+		h, err := New(gateway.Config{Upstreams: ups, Log: slog.New(slog.DiscardHandler)}, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := postGraphQL(h, queryBody("{ __schema { queryType { name } } }"))
+		if got := strings.Contains(rec.Body.String(), `"Query"`); got != on {
+			t.Errorf("introspection %v: %s", on, rec.Body)
+		}
+		if rec := postGraphQL(h, queryBody("{ languages { code } }")); rec.Code != http.StatusOK || errorCode(t, rec) != "" {
+			t.Errorf("introspection %v: an ordinary query: %s", on, rec.Body)
+		}
+	}
+}

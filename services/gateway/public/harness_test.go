@@ -177,7 +177,7 @@ func newGateway(t *testing.T, disco, search http.Handler) (h, mux http.Handler, 
 		t.Fatal(err)
 	}
 	r.batchWait = time.Second
-	return graphqlHandler(r), mux, d, s
+	return graphqlHandler(r, true), mux, d, s
 }
 
 // gqlResult is a GraphQL response.
