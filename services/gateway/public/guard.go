@@ -2,6 +2,8 @@ package public
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,8 +50,9 @@ type graphqlGuard struct {
 	gw   *gateway.Gateway
 	ops  map[string]string // root field -> REST operationId
 	next http.Handler
-	// persisted remembers the root fields of persisted queries by hash, for requests that send
-	// only the hash.
+	// persisted remembers the root fields of persisted queries by hash (a hash that is the query's
+	// own SHA-256), for requests that send only the hash; one it does not know is answered
+	// PersistedQueryNotFound, so no request runs without its cost known.
 	persisted *lru.LRU[map[string]int]
 }
 
@@ -103,11 +106,19 @@ func (g graphqlGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeGraphQLError(w, gqlErr)
 			return
 		}
-		if roots != nil && hash != "" {
+		if sum := sha256.Sum256([]byte(req.Query)); roots != nil && hash == hex.EncodeToString(sum[:]) {
 			g.persisted.Add(r.Context(), hash, roots)
 		}
 	} else if hash != "" {
-		roots, _ = g.persisted.Get(r.Context(), hash)
+		var ok bool
+		if roots, ok = g.persisted.Get(r.Context(), hash); !ok {
+			// Its cost is unknown here: the client sends the query again, as the persisted-query
+			// protocol has it do when the server does not know a hash.
+			e := limitError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"errors": gqlerror.List{e}, "data": nil})
+			return
+		}
 	}
 	// Spend in a fixed order, so that concurrent requests take budgets alike.
 	names := make([]string, 0, len(roots))

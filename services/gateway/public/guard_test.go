@@ -1,6 +1,8 @@
 package public
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -162,5 +164,34 @@ func TestIntrospectionSwitch(t *testing.T) {
 		if rec := postGraphQL(h, queryBody("{ languages { code } }")); rec.Code != http.StatusOK || errorCode(t, rec) != "" {
 			t.Errorf("introspection %v: an ordinary query: %s", on, rec.Body)
 		}
+	}
+}
+
+// TestGraphQLPersistedQueriesSpend: a persisted query sent by hash alone spends what its query
+// costs; a hash the guard does not know is answered PersistedQueryNotFound (the client then sends
+// the query), so no request runs with its cost unknown.
+func TestGraphQLPersistedQueriesSpend(t *testing.T) {
+	h := guarded(t)
+	var q strings.Builder
+	q.WriteString("{")
+	for i := range 30 {
+		fmt.Fprintf(&q, ` s%d: search(query: "harbour") { edges { node { title } } }`, i)
+	}
+	q.WriteString(" }")
+	sum := sha256.Sum256([]byte(q.String()))
+	hash := hex.EncodeToString(sum[:])
+	ext := `"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "` + hash + `"}}`
+	if rec := postGraphQL(h, `{`+ext+`}`); errorCode(t, rec) != "PERSISTED_QUERY_NOT_FOUND" {
+		t.Fatalf("an unknown hash: HTTP %d %s", rec.Code, rec.Body)
+	}
+	body, _ := json.Marshal(q.String())
+	if rec := postGraphQL(h, `{"query": `+string(body)+`, `+ext+`}`); rec.Code != http.StatusOK || rec.Header().Get("RateLimit-Remaining") != "31" {
+		t.Fatalf("registering it: HTTP %d, RateLimit-Remaining %q", rec.Code, rec.Header().Get("RateLimit-Remaining"))
+	}
+	if rec := postGraphQL(h, `{`+ext+`}`); rec.Code != http.StatusOK || rec.Header().Get("RateLimit-Remaining") != "1" {
+		t.Fatalf("by hash alone: HTTP %d, RateLimit-Remaining %q", rec.Code, rec.Header().Get("RateLimit-Remaining"))
+	}
+	if rec := postGraphQL(h, `{`+ext+`}`); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("by hash alone past the budget: HTTP %d", rec.Code)
 	}
 }
