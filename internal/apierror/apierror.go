@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -182,6 +183,13 @@ func Write(w http.ResponseWriter, r *http.Request, err error) *Error {
 	}
 	for _, m := range out.Allow {
 		h.Add("Allow", m)
+	}
+	if out.Status == http.StatusUnauthorized { // RFC 6750 §3, as the contracts document it
+		challenge := `Bearer realm="mediamesh"`
+		if r != nil && strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
+			challenge += `, error="invalid_token"` // a token was sent and refused
+		}
+		h.Set("WWW-Authenticate", challenge)
 	}
 	w.WriteHeader(out.Status)
 	if r == nil || r.Method != http.MethodHead {

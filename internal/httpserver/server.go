@@ -117,7 +117,7 @@ func (s *Server) root() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics)
 	}
 	mux.Handle("/", s.Handler)
-	return otelhttp.NewHandler(requestID(s.Name, AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux))), s.Name,
+	return otelhttp.NewHandler(requestID(s.Name, securityHeaders(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux)))), s.Name,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return s.Name + " " + r.Method }),
 		otelhttp.WithFilter(func(r *http.Request) bool {
 			return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics"
@@ -215,6 +215,18 @@ func (i *requestInfo) snapshot() (operation, user string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.operation, i.user
+}
+
+// securityHeaders sets on every response what keeps browsers from misreading it or leaking where
+// it came from: no MIME sniffing (a JSON or media response is never run as a script or page) and
+// no Referer sent on from pages it serves.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // RequestID accepts a well-formed X-Request-ID or generates one, and echoes it in the response.

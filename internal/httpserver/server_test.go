@@ -84,6 +84,16 @@ func TestServerLifecycle(t *testing.T) {
 	if code, body := get("/x"); code != 200 || body != "hello" {
 		t.Errorf("handler %d %s", code, body)
 	}
+	for _, path := range []string{"/x", "/healthz", "/panic"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: security headers %q, %q", path, resp.Header.Get("X-Content-Type-Options"), resp.Header.Get("Referrer-Policy"))
+		}
+	}
 	if code, body := get("/panic"); code != 500 || !strings.Contains(body, "Internal server error") || strings.Contains(body, "boom") {
 		t.Errorf("panic %d %s", code, body)
 	}
