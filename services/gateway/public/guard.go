@@ -106,8 +106,10 @@ func (g graphqlGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeGraphQLError(w, gqlErr)
 			return
 		}
-		if sum := sha256.Sum256([]byte(req.Query)); roots != nil && hash == hex.EncodeToString(sum[:]) {
-			g.persisted.Add(r.Context(), hash, roots)
+		if roots != nil && hash != "" {
+			if sum := sha256.Sum256([]byte(req.Query)); hash == hex.EncodeToString(sum[:]) {
+				g.persisted.Add(r.Context(), hash, roots)
+			}
 		}
 	} else if hash != "" {
 		var ok bool
