@@ -155,6 +155,13 @@ type TokenVerifier struct {
 	issuer   string
 	audience string
 	parser   *jwt.Parser
+	revoked  *Revocations // nil: no revocations are known
+}
+
+// WithRevocations makes v refuse the tokens that r voids (see Revocations), and returns v.
+func (v *TokenVerifier) WithRevocations(r *Revocations) *TokenVerifier {
+	v.revoked = r
+	return v
 }
 
 // NewTokenVerifier returns a verifier.
@@ -184,6 +191,15 @@ func (v *TokenVerifier) Verify(ctx context.Context, token string) (*Principal, e
 	}
 	if claims.Subject == "" {
 		return nil, errors.New("token has no subject")
+	}
+	if v.revoked != nil {
+		var issued time.Time // a token without iat is void whenever its subject has a revocation
+		if claims.IssuedAt != nil {
+			issued = claims.IssuedAt.Time
+		}
+		if v.revoked.Revoked(claims.Subject, issued) {
+			return nil, ErrRevoked
+		}
 	}
 	return &Principal{Subject: claims.Subject, Roles: claims.Roles}, nil
 }

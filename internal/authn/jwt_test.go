@@ -198,3 +198,54 @@ func TestFetchJWKS(t *testing.T) {
 		t.Fatal("Ready must fail without keys")
 	}
 }
+
+// TestRevocations: a verifier with revocations refuses the tokens of a subject issued at or before
+// its revocation (and a token without iat while one is in force), accepts later ones and other
+// subjects' tokens; a revocation is forgotten once the tokens it voids have expired, and an older
+// one delivered late changes nothing.
+func TestRevocations(t *testing.T) {
+	k1 := newKey(t, "k1")
+	rev := NewRevocations(time.Hour)
+	clock := time.Now()
+	rev.now = func() time.Time { return clock }
+	v := NewTokenVerifier(NewKeyCache(staticSource(k1), time.Hour, 0), testIssuer, testAudience, 5*time.Second).WithRevocations(rev)
+	issued := func(sub string, at time.Time) string {
+		return sign(t, k1, claims(func(c *Claims) {
+			c.Subject, c.IssuedAt, c.NotBefore = sub, jwt.NewNumericDate(at), jwt.NewNumericDate(at.Add(-time.Minute))
+		}))
+	}
+	before := issued("u1", clock.Add(-10*time.Second))
+	sameSecond := issued("u1", clock)
+	after := issued("u1", clock.Add(2*time.Second))
+	other := issued("u2", clock.Add(-10*time.Second))
+	noIat := sign(t, k1, claims(func(c *Claims) { c.Subject, c.IssuedAt = "u1", nil }))
+	for _, tok := range []string{before, sameSecond, after, other, noIat} {
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Fatalf("before any revocation: %v", err)
+		}
+	}
+	rev.Revoke("u1", clock)
+	for name, tok := range map[string]string{"issued before": before, "issued in the same second": sameSecond, "without iat": noIat} {
+		if _, err := v.Verify(t.Context(), tok); !errors.Is(err, ErrRevoked) {
+			t.Errorf("%s: %v, want ErrRevoked", name, err)
+		}
+	}
+	for name, tok := range map[string]string{"issued after": after, "another subject's": other} {
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	rev.Revoke("u1", clock.Add(-time.Minute)) // delivered late: the newer revocation stands
+	if _, err := v.Verify(t.Context(), sameSecond); !errors.Is(err, ErrRevoked) {
+		t.Errorf("an older revocation undid a newer one: %v", err)
+	}
+	clock = clock.Add(2 * time.Hour)
+	rev.Revoke("u3", clock) // sweeps what is past keeping
+	if rev.Len() != 1 || rev.Revoked("u1", clock.Add(-3*time.Hour)) {
+		t.Errorf("after the tokens expired the revocation is kept: %d in force", rev.Len())
+	}
+	rev.Revoke("u4", clock.Add(-2*time.Hour))
+	if rev.Revoked("u4", clock.Add(-3*time.Hour)) {
+		t.Error("a revocation older than every token was kept")
+	}
+}

@@ -95,15 +95,27 @@ func (s subscription) Run(ctx context.Context) error {
 	return s.sub.Subscribe(ctx, s.group, s.c.Topics(), s.c.HandleEvent, subscribeOptions(s.c))
 }
 
-// subscribe connects the consumers among services to the bus: registered on the in-process bus at
-// once (before the relays publish anything), or as Kafka consumer groups run as workers.
+// subscribe connects the consumers among services, and the revocation feed of the process's
+// verifiers, to the bus: registered on the in-process bus at once (before the relays publish
+// anything), or as Kafka consumer groups run as workers.
 func (p *platform) subscribe(services map[string]service) ([]runner, error) {
 	var workers []runner
+	consumers := map[string]consumer{}
+	var names []string
 	for _, name := range p.plan.InProcess {
-		c, ok := services[name].(consumer)
-		if !ok {
-			continue
+		if c, ok := services[name].(consumer); ok {
+			consumers[name] = c
+			names = append(names, name)
 		}
+	}
+	if p.revoked != nil {
+		_, kafka := p.bus.(*eventbus.KafkaPublisher)
+		name := revocationGroup(kafka)
+		consumers[name] = revocationFeed{revoked: p.revoked}
+		names = append(names, name)
+	}
+	for _, name := range names {
+		c := consumers[name]
 		switch bus := p.bus.(type) {
 		case nil:
 			p.log.Warn("no kafka.brokers: this service receives no events until it runs with Kafka (they wait in the producers' outboxes)", "consumer", name)
@@ -133,6 +145,7 @@ type platform struct {
 	limiter ratelimit.Limiter
 	idem    idempotency.Store
 	cache   cache.Store        // nil: gateways do not cache (see newShared)
+	revoked *authn.Revocations // what the process's verifiers refuse (see revocationFeed)
 	bus     eventbus.Publisher // nil: events stay in the outboxes (split mode without Kafka)
 	dbs     map[string]*database.DB
 	// handlers of the services of this process, filled once all are built; in-process clients
@@ -396,7 +409,9 @@ func (p *platform) verifier(plan *Plan, authSvc *auth.Service) *authn.TokenVerif
 		source = authn.FetchJWKS(&http.Client{Timeout: 5 * time.Second}, strings.TrimSuffix(plan.AuthURL, "/")+"/api/v1/auth/.well-known/jwks.json")
 	}
 	keys := authn.NewKeyCache(source, p.cfg.Auth.JWKSRefresh, 10*time.Second)
-	return authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, 30*time.Second)
+	const leeway = 30 * time.Second
+	p.revoked = authn.NewRevocations(p.cfg.Auth.AccessTTL + leeway)
+	return authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, leeway).WithRevocations(p.revoked)
 }
 
 // Version is the build's version, set by the command.

@@ -434,7 +434,13 @@ func (s *Service) Logout(ctx context.Context, req authapi.LogoutRequestObject) (
 	}
 	now := s.now()
 	if req.Body != nil && req.Body.AllSessions != nil && *req.Body.AllSessions {
-		if err := s.store.revokeUser(ctx, s.db, p.Subject, now); err != nil {
+		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := s.store.revokeUser(ctx, tx, p.Subject, now); err != nil {
+				return err
+			}
+			return s.revokeTokens(ctx, tx, p.Subject, authevents.RevocationReasonLogoutAll)
+		})
+		if err != nil {
 			return nil, err
 		}
 		return authapi.Logout204Response{}, nil
@@ -556,8 +562,11 @@ func (s *Service) UpdateMe(ctx context.Context, req authapi.UpdateMeRequestObjec
 		if err := s.store.updateUser(ctx, tx, u); err != nil {
 			return err
 		}
-		if b.NewPassword != nil { // a new password ends every other session
-			return s.store.revokeUser(ctx, tx, u.ID, s.now())
+		if b.NewPassword != nil { // a new password ends every session, and the tokens issued so far
+			if err := s.store.revokeUser(ctx, tx, u.ID, s.now()); err != nil {
+				return err
+			}
+			return s.revokeTokens(ctx, tx, u.ID, authevents.RevocationReasonPasswordChanged)
 		}
 		return nil
 	})
@@ -666,6 +675,7 @@ func (s *Service) changeUser(ctx context.Context, id uuid.UUID, ifMatch *string,
 			return err
 		}
 		wasAdmin := slices.Contains(u.Roles, authevents.RoleAdmin) && !u.Disabled
+		wasDisabled := u.Disabled
 		oldRoles := slices.Clone(u.Roles)
 		if err := change(u); err != nil {
 			return err
@@ -684,6 +694,15 @@ func (s *Service) changeUser(ctx context.Context, id uuid.UUID, ifMatch *string,
 			if err := s.store.revokeUser(ctx, tx, u.ID, s.now()); err != nil {
 				return err
 			}
+		}
+		switch {
+		case u.Disabled && !wasDisabled:
+			err = s.revokeTokens(ctx, tx, u.ID, authevents.RevocationReasonDisabled)
+		case !slices.Equal(oldRoles, u.Roles):
+			err = s.revokeTokens(ctx, tx, u.ID, authevents.RevocationReasonRolesChanged)
+		}
+		if err != nil {
+			return err
 		}
 		if after != nil {
 			if err := after(tx, u, oldRoles); err != nil {
@@ -781,12 +800,24 @@ func (s *Service) DeleteUser(ctx context.Context, req authapi.DeleteUserRequestO
 				return err
 			}
 		}
-		return s.store.deleteUser(ctx, tx, u.ID)
+		if err := s.store.deleteUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.revokeTokens(ctx, tx, u.ID, authevents.RevocationReasonDeleted)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return authapi.DeleteUser204Response{}, nil
+}
+
+// revokeTokens records in tx, as the user.tokens_revoked event every token verifier applies, that
+// the access tokens of user issued so far no longer speak for it.
+func (s *Service) revokeTokens(ctx context.Context, tx *sql.Tx, userID, reason string) error {
+	now := s.now()
+	ev := &authevents.UserTokensRevoked{EventID: newEventID(), OccurredAt: now, AggregateID: userID, TraceID: telemetry.TraceID(ctx),
+		UserID: userID, RevokedAt: now, Reason: reason}
+	return outbox.Append(ctx, tx, s.db, ev, nil)
 }
 
 // GetJwks implements authapi.StrictServerInterface.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -357,4 +358,84 @@ func TestKeyRotation(t *testing.T) {
 	if got := kids(); len(got) != 1 || got[0] == first[0] {
 		t.Fatalf("after the overlap: %v", got)
 	}
+}
+
+// TestTokensRevokedEvents: what ends a user's rights (disabled, roles changed, password changed,
+// logged out of every session, deleted) is published as user.tokens_revoked, in the transaction of
+// the change, with its reason; a change that ends nothing (a new display name) publishes none.
+func TestTokensRevokedEvents(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		cfg := testConfig()
+		cfg.LoginLimit.Burst = 50
+		f := newFixture(t, db, cfg)
+		admin, err := f.login(t, "admin@example.com", f.adminPassword(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		adminCtx := f.as(t, admin.AccessToken)
+		pw := "a long enough password"
+		created, err := f.svc.CreateUser(adminCtx, authapi.CreateUserRequestObject{Body: &authapi.CreateUserRequest{
+			Email: "omar@example.com", DisplayName: "Omar", Password: &pw, Roles: []authapi.Role{"EDITOR"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		omar := created.(authapi.CreateUser201JSONResponse).Body.Id
+		want := func(step string, reasons ...string) {
+			t.Helper()
+			recs, err := outbox.Unsent(context.Background(), db, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range recs {
+				if r.EventType != authevents.TypeUserTokensRevoked {
+					continue
+				}
+				var e authevents.UserTokensRevoked
+				if err := outbox.Decode(r.Payload, e.AvroSchema(), &e); err != nil {
+					t.Fatal(err)
+				}
+				if e.UserID != omar.String() || e.AggregateID != e.UserID || e.RevokedAt.IsZero() {
+					t.Fatalf("%s: event %+v", step, e)
+				}
+				got = append(got, e.Reason)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(reasons) {
+				t.Fatalf("%s: revocations %v, want %v", step, got, reasons)
+			}
+		}
+		name := authapi.DisplayName("Omar H.")
+		if _, err := f.svc.UpdateUser(adminCtx, authapi.UpdateUserRequestObject{UserId: omar, Body: &authapi.UpdateUserRequest{DisplayName: &name}}); err != nil {
+			t.Fatal(err)
+		}
+		want("renamed")
+		if _, err := f.svc.SetUserRoles(adminCtx, authapi.SetUserRolesRequestObject{UserId: omar, Body: &authapi.SetRolesRequest{Roles: []authapi.Role{"USER"}}}); err != nil {
+			t.Fatal(err)
+		}
+		want("demoted", "roles_changed")
+		pair, err := f.login(t, "omar@example.com", pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		omarCtx := f.as(t, pair.AccessToken)
+		next := "another long enough password"
+		if _, err := f.svc.UpdateMe(omarCtx, authapi.UpdateMeRequestObject{Body: &authapi.UpdateMeRequest{CurrentPassword: &pw, NewPassword: &next}}); err != nil {
+			t.Fatal(err)
+		}
+		want("password changed", "roles_changed", "password_changed")
+		all := true
+		if _, err := f.svc.Logout(omarCtx, authapi.LogoutRequestObject{Body: &authapi.LogoutRequest{AllSessions: &all}}); err != nil {
+			t.Fatal(err)
+		}
+		want("logged out everywhere", "roles_changed", "password_changed", "logout_all")
+		disabled := true
+		if _, err := f.svc.UpdateUser(adminCtx, authapi.UpdateUserRequestObject{UserId: omar, Body: &authapi.UpdateUserRequest{Disabled: &disabled}}); err != nil {
+			t.Fatal(err)
+		}
+		want("disabled", "roles_changed", "password_changed", "logout_all", "disabled")
+		if _, err := f.svc.DeleteUser(adminCtx, authapi.DeleteUserRequestObject{UserId: omar}); err != nil {
+			t.Fatal(err)
+		}
+		want("deleted", "roles_changed", "password_changed", "logout_all", "disabled", "deleted")
+	})
 }

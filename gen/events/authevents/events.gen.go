@@ -44,3 +44,21 @@ type UserRoleChanged struct {
 	// Id of the admin who changed them; null when the system did.
 	ChangedBy *string `avro:"changed_by" json:"changed_by"`
 }
+
+// Emitted when what a user's access tokens say stops being true: the account was disabled or deleted, its roles changed, its password changed, or it logged out of every session. Every token verifier refuses the user's access tokens issued at or before revoked_at (to the second, the precision of a token's iat); tokens issued later work. Topic auth.events, event type user.tokens_revoked.
+type UserTokensRevoked struct {
+	// Unique id of this event (UUID v7). Consumers record it to apply each event once.
+	EventID string `avro:"event_id" json:"event_id"`
+	// When the change happened, in milliseconds since the Unix epoch (UTC).
+	OccurredAt time.Time `avro:"occurred_at" json:"occurred_at"`
+	// Id of the user (equals user_id). It is the Kafka message key, so the events of one user stay in order.
+	AggregateID string `avro:"aggregate_id" json:"aggregate_id"`
+	// W3C trace id of the request that caused the event; empty when unknown.
+	TraceID string `avro:"trace_id" json:"trace_id"`
+	// Id of the user whose tokens are revoked.
+	UserID string `avro:"user_id" json:"user_id"`
+	// Access tokens of the user issued at or before this second are void.
+	RevokedAt time.Time `avro:"revoked_at" json:"revoked_at"`
+	// Why the tokens were revoked.
+	Reason string `avro:"reason" json:"reason"`
+}

@@ -20,6 +20,8 @@ const (
 	TypeUserRegistered = "user.registered"
 	// TypeUserRoleChanged is the event type of UserRoleChanged.
 	TypeUserRoleChanged = "user.role_changed"
+	// TypeUserTokensRevoked is the event type of UserTokensRevoked.
+	TypeUserTokensRevoked = "user.tokens_revoked"
 )
 
 // Symbols of the Avro enums used by the events. The generated structs hold enum values as
@@ -31,6 +33,18 @@ const (
 	RegistrationSourceAdmin = "admin"
 	// RegistrationSourceBootstrap is the symbol bootstrap of enum mediamesh.auth.v1.RegistrationSource.
 	RegistrationSourceBootstrap = "bootstrap"
+	// RevocationReasonDisabled is the symbol disabled of enum mediamesh.auth.v1.RevocationReason.
+	RevocationReasonDisabled = "disabled"
+	// RevocationReasonDeleted is the symbol deleted of enum mediamesh.auth.v1.RevocationReason.
+	RevocationReasonDeleted = "deleted"
+	// RevocationReasonRolesChanged is the symbol roles_changed of enum mediamesh.auth.v1.RevocationReason.
+	RevocationReasonRolesChanged = "roles_changed"
+	// RevocationReasonPasswordChanged is the symbol password_changed of enum mediamesh.auth.v1.RevocationReason.
+	RevocationReasonPasswordChanged = "password_changed"
+	// RevocationReasonLogoutAll is the symbol logout_all of enum mediamesh.auth.v1.RevocationReason.
+	RevocationReasonLogoutAll = "logout_all"
+	// RevocationReasonOther is the symbol other of enum mediamesh.auth.v1.RevocationReason.
+	RevocationReasonOther = "other"
 	// RoleAdmin is the symbol ADMIN of enum mediamesh.auth.v1.Role.
 	RoleAdmin = "ADMIN"
 	// RoleEditor is the symbol EDITOR of enum mediamesh.auth.v1.Role.
@@ -46,6 +60,8 @@ const (
 	FingerprintUserRegistered uint64 = 0x69d06609f8dc56a4
 	// FingerprintUserRoleChanged is the schema fingerprint of UserRoleChanged.
 	FingerprintUserRoleChanged uint64 = 0x935f7b9e4b3703b1
+	// FingerprintUserTokensRevoked is the schema fingerprint of UserTokensRevoked.
+	FingerprintUserTokensRevoked uint64 = 0xd31f64b13c83de98
 )
 
 // Event schemas, as written in specs/avro/auth.
@@ -88,26 +104,48 @@ const (
     {"name": "changed_by", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the admin who changed them; null when the system did."}
   ]
 }`
+	// SchemaJSONUserTokensRevoked is the schema of UserTokensRevoked (user.tokens_revoked.avsc).
+	SchemaJSONUserTokensRevoked = `{
+  "type": "record",
+  "name": "UserTokensRevoked",
+  "namespace": "mediamesh.auth.v1",
+  "doc": "Emitted when what a user's access tokens say stops being true: the account was disabled or deleted, its roles changed, its password changed, or it logged out of every session. Every token verifier refuses the user's access tokens issued at or before revoked_at (to the second, the precision of a token's iat); tokens issued later work. Topic auth.events, event type user.tokens_revoked.",
+  "mediamesh.event_type": "user.tokens_revoked",
+  "mediamesh.topic": "auth.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the change happened, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the user (equals user_id). It is the Kafka message key, so the events of one user stay in order."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the event; empty when unknown."},
+    {"name": "user_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the user whose tokens are revoked."},
+    {"name": "revoked_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "Access tokens of the user issued at or before this second are void."},
+    {"name": "reason", "type": {"type": "enum", "name": "RevocationReason", "doc": "Why the tokens were revoked. Readers map a reason they do not know to other.", "symbols": ["disabled", "deleted", "roles_changed", "password_changed", "logout_all", "other"], "default": "other"}, "doc": "Why the tokens were revoked."}
+  ]
+}`
 )
 
 var (
-	schemaUserRegistered  = mustParse(SchemaJSONUserRegistered)
-	schemaUserRoleChanged = mustParse(SchemaJSONUserRoleChanged)
+	schemaUserRegistered    = mustParse(SchemaJSONUserRegistered)
+	schemaUserRoleChanged   = mustParse(SchemaJSONUserRoleChanged)
+	schemaUserTokensRevoked = mustParse(SchemaJSONUserTokensRevoked)
 )
 
 var eventTypes = []string{
 	TypeUserRegistered,
 	TypeUserRoleChanged,
+	TypeUserTokensRevoked,
 }
 
 var schemas = map[string]avro.Schema{
-	TypeUserRegistered:  schemaUserRegistered,
-	TypeUserRoleChanged: schemaUserRoleChanged,
+	TypeUserRegistered:    schemaUserRegistered,
+	TypeUserRoleChanged:   schemaUserRoleChanged,
+	TypeUserTokensRevoked: schemaUserTokensRevoked,
 }
 
 var fingerprints = map[uint64]string{
-	FingerprintUserRegistered:  TypeUserRegistered,
-	FingerprintUserRoleChanged: TypeUserRoleChanged,
+	FingerprintUserRegistered:    TypeUserRegistered,
+	FingerprintUserRoleChanged:   TypeUserRoleChanged,
+	FingerprintUserTokensRevoked: TypeUserTokensRevoked,
 }
 
 // pastSchemas are the released versions of the event schemas that differ from the current ones,
@@ -140,6 +178,8 @@ func New(eventType string) (any, bool) {
 		return new(UserRegistered), true
 	case TypeUserRoleChanged:
 		return new(UserRoleChanged), true
+	case TypeUserTokensRevoked:
+		return new(UserTokensRevoked), true
 	}
 	return nil, false
 }
@@ -191,6 +231,30 @@ func (*UserRoleChanged) WriterSchema(fp uint64) (avro.Schema, bool) {
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *UserRoleChanged) MessageKey() string { return e.AggregateID }
+
+// EventType returns "user.tokens_revoked".
+func (*UserTokensRevoked) EventType() string { return TypeUserTokensRevoked }
+
+// Topic returns "auth.events".
+func (*UserTokensRevoked) Topic() string { return TopicAuthEvents }
+
+// AvroSchema returns the parsed schema of UserTokensRevoked.
+func (*UserTokensRevoked) AvroSchema() avro.Schema { return schemaUserTokensRevoked }
+
+// SchemaFingerprint returns FingerprintUserTokensRevoked.
+func (*UserTokensRevoked) SchemaFingerprint() uint64 { return FingerprintUserTokensRevoked }
+
+// WriterSchema returns the schema a UserTokensRevoked message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*UserTokensRevoked) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintUserTokensRevoked {
+		return schemaUserTokensRevoked, true
+	}
+	return nil, false
+}
+
+// MessageKey returns the aggregate id, the Kafka message key of the event.
+func (e *UserTokensRevoked) MessageKey() string { return e.AggregateID }
 
 // mustParse parses an event schema on its own, outside avro's global schema cache.
 func mustParse(s string) avro.Schema {
