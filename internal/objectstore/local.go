@@ -317,6 +317,40 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Move implements Store by renaming the object's bytes and metadata (one filesystem).
+func (l *Local) Move(ctx context.Context, src, dst string) error {
+	for _, k := range []string{src, dst} {
+		if err := ValidateKey(k); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	first, second := l.lock(src), l.lock(dst)
+	first.Lock()
+	if second != first {
+		second.Lock()
+		defer second.Unlock()
+	}
+	defer first.Unlock()
+	if _, err := os.Stat(l.dataPath(src)); isNotExist(err) {
+		return fmt.Errorf("%w: %q", ErrNotFound, src)
+	}
+	// Metadata first, as Put: a crash between the renames leaves dst absent, not mislabelled.
+	err := place(l.metaPath(src), l.metaPath(dst))
+	if err == nil {
+		err = place(l.dataPath(src), l.dataPath(dst))
+	}
+	if err != nil {
+		return fmt.Errorf("objectstore: local: move %q to %q: %w", src, dst, err)
+	}
+	syncDir(filepath.Dir(l.dataPath(dst)))
+	pruneEmpty(l.dataDir, filepath.Dir(l.dataPath(src)))
+	pruneEmpty(l.metaDir, filepath.Dir(l.metaPath(src)))
+	return nil
+}
+
 func (l *Local) remove(key string) error {
 	data := l.dataPath(key)
 	fi, err := os.Lstat(data)

@@ -59,6 +59,10 @@ type Store interface {
 	Stat(ctx context.Context, key string) (Info, error)
 	// Delete removes the object; deleting an absent key is not an error.
 	Delete(ctx context.Context, key string) error
+	// Move puts the object at src under dst (overwriting) and removes src: what dst then holds is
+	// what src held when Move read it, whatever is written to src afterwards. ErrNotFound when src
+	// is absent.
+	Move(ctx context.Context, src, dst string) error
 	// PresignPut returns a URL (and the exact headers the client must send) to upload the object
 	// with one HTTP PUT until ttl passes. contentType is enforced (the PUT must carry it).
 	PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (url string, headers map[string]string, err error)

@@ -187,6 +187,20 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Move implements Store with a server-side copy, then the removal of src.
+func (s *S3) Move(ctx context.Context, src, dst string) error {
+	for _, k := range []string{src, dst} {
+		if err := ValidateKey(k); err != nil {
+			return err
+		}
+	}
+	_, err := s.client.CopyObject(ctx, minio.CopyDestOptions{Bucket: s.bucket, Object: dst}, minio.CopySrcOptions{Bucket: s.bucket, Object: src})
+	if err != nil {
+		return s3Error("move", src, err)
+	}
+	return s.Delete(ctx, src)
+}
+
 // s3Error maps NoSuchKey to ErrNotFound.
 func s3Error(op, key string, err error) error {
 	if minio.ToErrorResponse(err).Code == minio.NoSuchKey {

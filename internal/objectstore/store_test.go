@@ -185,6 +185,7 @@ func TestStore(t *testing.T) {
 			t.Run("PresignWrongContentType", func(t *testing.T) { testPresignWrongContentType(t, f) })
 			t.Run("PresignTampered", func(t *testing.T) { testPresignTampered(t, f) })
 			t.Run("PresignExpired", func(t *testing.T) { testPresignExpired(t, f) })
+			t.Run("Move", func(t *testing.T) { testMove(t, f) })
 			t.Run("Ping", func(t *testing.T) {
 				if err := f.store.Ping(t.Context()); err != nil {
 					t.Fatal(err)
@@ -526,6 +527,52 @@ func TestValidateKey(t *testing.T) {
 	for _, k := range invalidKeys {
 		if err := objectstore.ValidateKey(k); !errors.Is(err, objectstore.ErrInvalidKey) {
 			t.Errorf("ValidateKey(%q) = %v, want ErrInvalidKey", k, err)
+		}
+	}
+}
+
+// testMove: Move puts src's bytes and type under dst and removes src; a PUT to src's presigned URL
+// afterwards leaves dst as it was; moving an absent key is ErrNotFound.
+func testMove(t *testing.T, f fixture) {
+	ctx := t.Context()
+	s := f.store
+	src, dst := "uploads/move-test", "assets/moved/original.png"
+	data := randomBytes(50_000)
+	putURL, headers, err := s.PresignPut(ctx, src, "image/png", 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := do(t, http.MethodPut, putURL, data, headers); status != http.StatusOK {
+		t.Fatalf("presigned PUT = %d %s", status, body)
+	}
+	if err := s.Move(ctx, src, dst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, src); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Errorf("src after Move: %v, want ErrNotFound", err)
+	}
+	if status, _, body := do(t, http.MethodPut, putURL, randomBytes(10), headers); status != http.StatusOK {
+		t.Fatalf("a second presigned PUT = %d %s", status, body)
+	}
+	info, err := s.Stat(ctx, dst)
+	if err != nil || info.Size != int64(len(data)) || info.ContentType != "image/png" {
+		t.Fatalf("dst after Move and a later PUT to src: %+v, %v", info, err)
+	}
+	rc, err := s.Open(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("dst holds %d other bytes (%v)", len(got), err)
+	}
+	if err := s.Move(ctx, "uploads/absent", "assets/absent/original.png"); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Errorf("moving an absent key: %v, want ErrNotFound", err)
+	}
+	for _, k := range []string{src, dst} {
+		if err := s.Delete(ctx, k); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

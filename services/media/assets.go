@@ -237,7 +237,7 @@ func (s *Service) deleteRow(ctx context.Context, c *mediadb.Client, tx *sql.Tx, 
 	// A pending upload's URL stays usable until it expires: the object it may still receive is
 	// deleted by the cleanup once it has.
 	if cur.Status == asset.StatusPending && cur.UploadExpiresAt != nil && cur.UploadExpiresAt.After(s.clock()) {
-		err := c.UploadTombstone.Create().SetStorageKey(cur.StorageKey).SetDeleteAfter(cur.UploadExpiresAt.Add(time.Minute)).Exec(ctx)
+		err := c.UploadTombstone.Create().SetStorageKey(stagingKey(cur.ID)).SetDeleteAfter(cur.UploadExpiresAt.Add(time.Minute)).Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -251,6 +251,9 @@ func (s *Service) deleteObjects(ctx context.Context, a *mediadb.Asset) {
 	keys := []string{a.StorageKey}
 	for _, t := range a.Thumbnails {
 		keys = append(keys, t.StorageKey)
+	}
+	if a.Status == asset.StatusPending {
+		keys = append(keys, stagingKey(a.ID))
 	}
 	for _, k := range keys {
 		if err := s.store.Delete(context.WithoutCancel(ctx), k); err != nil {
@@ -302,6 +305,13 @@ func (s *Service) GetAssetUrl(ctx context.Context, req mediaapi.GetAssetUrlReque
 // storageKey is where the original of asset id with content type ct is stored.
 func storageKey(id uuid.UUID, ct string) string {
 	return path.Join("assets", id.String(), "original"+extension(ct))
+}
+
+// stagingKey is where an upload session's pre-signed URL puts asset id's bytes. Completing the
+// upload moves them to the storage key and checks them there, so nothing written to the URL
+// afterwards (it works until it expires) can reach the served object.
+func stagingKey(id uuid.UUID) string {
+	return path.Join("uploads", id.String())
 }
 
 // extension is the file extension of an allowed content type.

@@ -31,7 +31,7 @@ func TestS3UploadSessionAndThumbnails(t *testing.T) {
 		data := jpegBytes(t, 1600, 900)
 
 		s := f.sessionFor("poster.jpg", "image/jpeg", data, nil)
-		if !strings.HasPrefix(s.UploadUrl, cfg.Endpoint+"/"+cfg.Bucket+"/assets/"+s.AssetId.String()+"/original.jpg?") ||
+		if !strings.HasPrefix(s.UploadUrl, cfg.Endpoint+"/"+cfg.Bucket+"/uploads/"+s.AssetId.String()+"?") ||
 			!strings.Contains(s.UploadUrl, "X-Amz-Signature=") || s.Headers["Content-Type"] != "image/jpeg" {
 			t.Errorf("session %+v", s)
 		}
@@ -47,6 +47,14 @@ func TestS3UploadSessionAndThumbnails(t *testing.T) {
 		}
 		if info, ok := f.stored(a.StorageKey); !ok || info.Size != int64(len(data)) || info.ContentType != "image/jpeg" {
 			t.Errorf("original in S3: %+v %v", info, ok)
+		}
+		// The pre-signed URL still takes a PUT until it expires; the checked original stays as it was.
+		f.put(s, jpegBytes(t, 8, 8))
+		if info, ok := f.stored(a.StorageKey); !ok || info.Size != int64(len(data)) {
+			t.Errorf("original in S3 after a later PUT to the upload URL: %+v %v", info, ok)
+		}
+		if _, ok := f.stored(stagingKey(a.Id)); !ok {
+			t.Error("the later PUT did not land at the staging key")
 		}
 
 		f.svc.thumbnails(context.Background())

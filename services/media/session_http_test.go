@@ -33,7 +33,7 @@ func TestUploadSession(t *testing.T) {
 		if s.Method != mediaapi.PUT || !maps1(s.Headers, "Content-Type", "image/png") || !s.ExpiresAt.Equal(testStart.Add(30*time.Minute)) {
 			t.Errorf("session %+v", s)
 		}
-		if !strings.HasPrefix(s.UploadUrl, f.srv.URL+"/media/assets/"+s.AssetId.String()+"/original.png?") {
+		if !strings.HasPrefix(s.UploadUrl, f.srv.URL+"/media/uploads/"+s.AssetId.String()+"?") {
 			t.Errorf("upload url %s", s.UploadUrl)
 		}
 		pending, etag := f.get(s.AssetId)
@@ -65,16 +65,33 @@ func TestUploadSession(t *testing.T) {
 		if row := f.row(a.Id); row.UploadExpiresAt != nil || row.ThumbnailState != asset.ThumbnailStatePending {
 			t.Errorf("row after completion: upload_expires_at %v thumbnail state %s", row.UploadExpiresAt, row.ThumbnailState)
 		}
+		// The URL still takes a PUT until it expires, but what it receives never reaches the checked
+		// object, and the cleanup deletes it once the URL has expired.
+		other := pngBytes(t, 16, 16)
+		f.put(s, other)
+		if info, ok := f.stored(a.StorageKey); !ok || info.Size != int64(len(data)) {
+			t.Errorf("the checked original after a later PUT: %+v %v, want its %d bytes", info, ok, len(data))
+		}
+		if _, ok := f.stored(stagingKey(a.Id)); !ok {
+			t.Fatal("the later PUT was not stored at the staging key")
+		}
 		// Completing again is a no-op.
 		var again mediaapi.Asset
 		f.do(http.MethodPost, completePath(s.AssetId), "editor", nil).must(t, http.StatusOK, &again)
 		if again.Version != 2 || again.Status != mediaapi.Ready {
 			t.Errorf("second completion %+v", again)
 		}
-		// The expiry no longer applies: the cleanup keeps a ready asset.
+		// The expiry no longer applies: the cleanup keeps a ready asset, and deletes what the URL
+		// received after the completion.
 		f.clock.advance(time.Hour)
 		f.svc.cleanup(context.Background())
 		f.get(s.AssetId)
+		if _, ok := f.stored(stagingKey(a.Id)); ok {
+			t.Error("what the URL received after the completion is still stored after it expired")
+		}
+		if info, ok := f.stored(a.StorageKey); !ok || info.Size != int64(len(data)) {
+			t.Errorf("the original after the cleanup: %+v %v", info, ok)
+		}
 		// Thumbnails follow.
 		f.svc.thumbnails(context.Background())
 		done, _ := f.get(s.AssetId)

@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"path"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -227,7 +228,7 @@ func (s *Service) CreateUploadSession(ctx context.Context, req mediaapi.CreateUp
 	key := storageKey(id, ct)
 	now := s.clock()
 	expires := now.Add(s.cfg.UploadSessionTTL)
-	uploadURL, headers, err := s.store.PresignPut(ctx, key, ct, s.cfg.UploadSessionTTL)
+	uploadURL, headers, err := s.store.PresignPut(ctx, stagingKey(id), ct, s.cfg.UploadSessionTTL)
 	if err != nil {
 		return nil, fmt.Errorf("media: sign an upload URL: %w", err)
 	}
@@ -267,6 +268,9 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 		return nil, apierror.Conflict("the upload failed: " + deref(a.FailureReason))
 	case a.UploadExpiresAt != nil && s.now().After(*a.UploadExpiresAt):
 		return nil, apierror.Conflict("the upload session expired; open a new one")
+	}
+	if err := s.takeUpload(ctx, a); err != nil {
+		return nil, err
 	}
 	info, err := s.store.Stat(ctx, a.StorageKey)
 	if errors.Is(err, objectstore.ErrNotFound) {
@@ -310,6 +314,29 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 	}
 	s.kick()
 	return mediaapi.CompleteUpload200JSONResponse{Body: s.toAsset(out), Headers: mediaapi.CompleteUpload200ResponseHeaders{ETag: tag(out)}}, nil
+}
+
+// takeUpload moves what the session's URL received to the asset's storage key, where the checks
+// read it and no pre-signed URL reaches, and leaves an upload tombstone so that anything the URL
+// receives later is deleted once it has expired. Nothing at the staging key is no error here: an
+// earlier completion may have moved it (the checks then find the object), or nothing was uploaded
+// (they find none).
+func (s *Service) takeUpload(ctx context.Context, a *mediadb.Asset) error {
+	err := s.store.Move(ctx, stagingKey(a.ID), a.StorageKey)
+	if errors.Is(err, objectstore.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("media: take the uploaded object: %w", err)
+	}
+	if a.UploadExpiresAt == nil {
+		return nil
+	}
+	err = s.read.UploadTombstone.Create().SetStorageKey(stagingKey(a.ID)).SetDeleteAfter(a.UploadExpiresAt.Add(time.Minute)).Exec(ctx)
+	if err != nil {
+		return storeError("record the upload URL's expiry", err)
+	}
+	return nil
 }
 
 // imageFacts is what the first bytes of an original of kind and content type ct tell: an image's

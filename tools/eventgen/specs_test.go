@@ -171,6 +171,8 @@ func TestRoundTrip(t *testing.T) {
 				Roles: []string{authevents.RoleEditor}, Source: authevents.RegistrationSourceAdmin},
 			&authevents.UserRoleChanged{EventID: id3, OccurredAt: at, AggregateID: id1, UserID: id1,
 				OldRoles: []string{authevents.RoleUser}, NewRoles: []string{authevents.RoleAdmin, authevents.RoleUser}, ChangedBy: ptr(id2)},
+			&authevents.UserTokensRevoked{EventID: id3, OccurredAt: at, AggregateID: id1, UserID: id1, RevokedAt: at,
+				Reason: authevents.RevocationReasonDisabled},
 		},
 	}
 	for domain, events := range samples {
