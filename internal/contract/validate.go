@@ -40,6 +40,11 @@ func validate(r *http.Request, route *routers.Route, params map[string]string) e
 		if int64(len(body)) > limit {
 			return apierror.PayloadTooLarge(fmt.Sprintf("the request body is larger than %d bytes", limit))
 		}
+		if isJSON(r.Header.Get("Content-Type")) && len(bytes.TrimSpace(body)) > 0 {
+			if err := strictJSON(body); err != nil {
+				return err
+			}
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 	}
