@@ -4,8 +4,11 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/policy"
@@ -84,10 +87,22 @@ func Authorize(v Verifier, op *policy.Operation, r *http.Request) (*Principal, e
 	}
 	p, err := v.Verify(r.Context(), token)
 	if err != nil {
-		return nil, apierror.Unauthorized("the bearer token is not valid: " + err.Error())
+		return nil, apierror.Unauthorized(tokenProblem(err))
 	}
 	if !op.Allows(p.Roles) {
 		return nil, apierror.Forbidden("this operation needs one of the roles " + strings.Join(op.Roles, ", "))
 	}
 	return p, nil
+}
+
+// tokenProblem says why a token was refused in terms a client can act on, and nothing of the
+// verifier's internals or of what the token claimed (its kid, say).
+func tokenProblem(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "the bearer token has expired; refresh it or log in again"
+	case errors.Is(err, ErrRevoked):
+		return "the bearer token was revoked; log in again"
+	}
+	return "the bearer token is not valid"
 }

@@ -3,9 +3,13 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/policy"
@@ -92,3 +96,30 @@ func TestAuthorize(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenProblems: a refused token's 401 says what the client can act on (expired, revoked, or
+// not valid) and nothing of the verifier's internals or of what the token claimed.
+func TestTokenProblems(t *testing.T) {
+	secured := &policy.Operation{ID: "op", Secured: true, Roles: []string{"EDITOR"}}
+	for _, tc := range []struct {
+		err        error
+		want, leak string
+	}{
+		{fmt.Errorf("token has invalid claims: %w", jwt.ErrTokenExpired), "has expired", "claims"},
+		{ErrRevoked, "was revoked", ""},
+		{errors.New(`unknown key "attacker-kid-<script>"`), "is not valid", "attacker-kid"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", "Bearer x")
+		_, err := Authorize(failingVerifier{tc.err}, secured, r)
+		var pe *apierror.Error
+		if !errors.As(err, &pe) || pe.Status != http.StatusUnauthorized || !strings.Contains(pe.Detail, tc.want) ||
+			(tc.leak != "" && strings.Contains(pe.Detail, tc.leak)) {
+			t.Errorf("%v: %+v", tc.err, err)
+		}
+	}
+}
+
+type failingVerifier struct{ err error }
+
+func (f failingVerifier) Verify(context.Context, string) (*Principal, error) { return nil, f.err }
