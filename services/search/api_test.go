@@ -317,6 +317,8 @@ func TestBadRequests(t *testing.T) {
 			{"/api/v1/discovery/search?q=%00", "query.q"},
 			{"/api/v1/discovery/search?q=%FF%FE", "query.q"},
 			{"/api/v1/discovery/search?q=", "query.q"},
+			{searchPath("q", "   "), "query.q"},            // only spaces: as if absent, and no filter
+			{searchPath("q", "\u3000\u00a0\t"), "query.q"}, // ideographic and no-break spaces too
 			{"/api/v1/discovery/search/suggest", "query.q"},
 			{"/api/v1/discovery/search/suggest?q=", "query.q"},
 			{"/api/v1/discovery/search/suggest?q=%FF", "query.q"},
@@ -333,6 +335,10 @@ func TestBadRequests(t *testing.T) {
 			if fields := problemFields(t, body); !slices.Contains(fields, tc.field) {
 				t.Errorf("GET %s: problem names %v, want %s: %s", tc.path, fields, tc.field, body)
 			}
+		}
+		// Spaces alone with a filter browse, as a filter without q does.
+		if spaced, plain := f.search("q", "  ", "type", "episode", "sort", "latest"), f.search("type", "episode", "sort", "latest"); len(spaced.Items) == 0 || len(spaced.Items) != len(plain.Items) {
+			t.Errorf("q of spaces with a filter: %d hits, the filter alone %d", len(spaced.Items), len(plain.Items))
 		}
 		// The cursor of one page goes on with the same query, whatever the page size and facets.
 		res := f.search("q", "deep", "limit", "5", "facets", "type", "cursor", other)

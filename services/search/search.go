@@ -61,6 +61,9 @@ func searchQuery(p searchapi.SearchContentParams) (index.Query, error) {
 	bad := func(field, message, code string) {
 		fields = append(fields, apierror.FieldError{Field: "query." + field, Message: message, Code: code})
 	}
+	if p.Q != nil && *p.Q != "" && strings.TrimSpace(*p.Q) == "" {
+		p.Q = nil // only white space: no words to look for, as if q were absent
+	}
 	if p.Q != nil {
 		switch q.Text = *p.Q; {
 		case !validText(q.Text):
