@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 	"strconv"
 	"sync"
 	"time"
@@ -38,6 +39,10 @@ type Server struct {
 	ShutdownTimeout time.Duration
 	Metrics         http.Handler // served at /metrics when set
 	RED             *Metrics     // request metrics; nil: none
+	// BodyTimeout is how long a request may take to send a body that is not an upload (JSON,
+	// forms): a client that trickles one cannot hold a connection for the uploads' five minutes.
+	// 0 means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 
 	mu     sync.Mutex
 	checks map[string]ReadinessCheck
@@ -117,11 +122,30 @@ func (s *Server) root() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics)
 	}
 	mux.Handle("/", s.Handler)
-	return otelhttp.NewHandler(requestID(s.Name, securityHeaders(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux)))), s.Name,
+	return bodyDeadline(s.BodyTimeout, otelhttp.NewHandler(requestID(s.Name, securityHeaders(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux)))), s.Name,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return s.Name + " " + r.Method }),
 		otelhttp.WithFilter(func(r *http.Request) bool {
 			return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics"
-		}))
+		})))
+}
+
+// DefaultBodyTimeout is the BodyTimeout of a server that sets none.
+const DefaultBodyTimeout = 10 * time.Second
+
+// bodyDeadline gives a request with a body that is not an upload d (0: DefaultBodyTimeout) to send
+// it; uploads (multipart bodies, and PUTs of the media store's pre-signed URLs under /media/) keep
+// the server's read timeout.
+func bodyDeadline(d time.Duration, next http.Handler) http.Handler {
+	if d <= 0 {
+		d = DefaultBodyTimeout
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upload := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") || strings.HasPrefix(r.URL.Path, "/media/")
+		if r.ContentLength != 0 && !upload {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -197,5 +198,54 @@ func TestAccessLogAndRED(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no mediamesh_http_requests_total sample for the request")
+	}
+}
+
+// TestBodyDeadline: a client that trickles a JSON body is cut off after the server's BodyTimeout,
+// while one that sends its body in time is answered.
+func TestBodyDeadline(t *testing.T) {
+	srv := &Server{Name: "test", Addr: "127.0.0.1:0", Log: quiet, ShutdownTimeout: time.Second, BodyTimeout: 300 * time.Millisecond,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := io.ReadAll(r.Body); err != nil {
+				w.WriteHeader(http.StatusRequestTimeout)
+				return
+			}
+			fmt.Fprint(w, "read")
+		})}
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = srv.Serve(ctx, ln) }()
+	addr := srv.BoundAddr().String()
+	send := func(trickle bool) (string, time.Duration) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		start := time.Now()
+		fmt.Fprint(conn, "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"a\":")
+		if trickle {
+			for i := 0; i < 20; i++ {
+				time.Sleep(100 * time.Millisecond)
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					break
+				}
+			}
+		} else {
+			fmt.Fprint(conn, "1}              ")
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, _ := io.ReadAll(conn)
+		return string(resp), time.Since(start)
+	}
+	if resp, _ := send(false); !strings.Contains(resp, "read") {
+		t.Fatalf("a body sent in time: %q", resp)
+	}
+	if resp, took := send(true); strings.Contains(resp, "read") || took > 3*time.Second {
+		t.Fatalf("a trickled body was read (%v): %q", took, resp)
 	}
 }
