@@ -15,8 +15,8 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
