@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"sort"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
 
 // ReadinessCheck reports whether a dependency is usable; nil means ready.
@@ -226,6 +228,27 @@ func SetOperation(ctx context.Context, operationID string) {
 	}
 }
 
+// clientKey is the context key of the client's address.
+type clientKey struct{}
+
+// internalProxies are the networks a gateway in front of a service connects from: a service trusts
+// the X-Forwarded-For they add (a service is not reachable from the internet).
+var internalProxies = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fc00::/7"),
+}
+
+// WithClient returns ctx carrying addr as the address of the request's client.
+func WithClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKey{}, addr)
+}
+
+// ClientFrom returns the address of the request's client (see WithClient), "" when unknown.
+func ClientFrom(ctx context.Context) string {
+	addr, _ := ctx.Value(clientKey{}).(string)
+	return addr
+}
+
 // SetUser records the authenticated caller of a request.
 func SetUser(ctx context.Context, userID string) {
 	if info := infoFrom(ctx); info != nil {
@@ -266,7 +289,8 @@ func requestID(server string, next http.Handler) http.Handler {
 			r.Header.Set(RequestIDHeader, id)
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{server: server, id: id})))
+		ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{server: server, id: id})
+		next.ServeHTTP(w, r.WithContext(WithClient(ctx, ratelimit.ClientIP(r, internalProxies))))
 	})
 }
 

@@ -249,3 +249,32 @@ func TestBodyDeadline(t *testing.T) {
 		t.Fatalf("a trickled body was read (%v): %q", took, resp)
 	}
 }
+
+// TestClientAddress: a handler learns its client's address; behind a gateway on an internal
+// network (here loopback) it is the address the gateway forwarded.
+func TestClientAddress(t *testing.T) {
+	srv := &Server{Name: "test", Addr: "127.0.0.1:0", Log: quiet, ShutdownTimeout: time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, ClientFrom(r.Context())) })}
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = srv.Serve(ctx, ln) }()
+	for forwarded, want := range map[string]string{"": "127.0.0.1", "198.51.100.7": "198.51.100.7", "203.0.113.1, 198.51.100.7": "198.51.100.7"} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+srv.BoundAddr().String()+"/x", nil)
+		if forwarded != "" {
+			req.Header.Set("X-Forwarded-For", forwarded)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != want {
+			t.Errorf("X-Forwarded-For %q: client %q, want %q", forwarded, b, want)
+		}
+	}
+}

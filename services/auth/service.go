@@ -45,7 +45,9 @@ type Config struct {
 	AdminEmail      string // the first ADMIN, created at first start
 	AdminPassword   string // empty: a one-time password is generated and logged once
 	HashConcurrency int
-	LoginLimit      ratelimit.Limit // per account, on login and refresh
+	// LoginLimit bounds the login attempts of one account from one client address, and refreshes
+	// of one account; an account's logins from every address together get loginCeiling times it.
+	LoginLimit ratelimit.Limit
 	// ServiceAccounts are the accounts other services log in with (the ingest service writes drafts
 	// through the CMS as one). Each is created or brought in line (password, roles, enabled) at start.
 	ServiceAccounts []ServiceAccount
@@ -282,10 +284,29 @@ func principal(ctx context.Context) (*authn.Principal, error) {
 
 // limit applies the per-account limit on login and refresh.
 func (s *Service) limit(ctx context.Context, key string) error {
-	if s.limiter == nil || s.cfg.LoginLimit.Rate == 0 {
+	return s.limitAt(ctx, key, s.cfg.LoginLimit)
+}
+
+// loginCeiling is how many times the per-address login limit an account gets from all addresses
+// together: an attacker hammering an account from many addresses is stopped, and the owner, from
+// an address of their own, still gets in while the attacker is held by the per-address limit.
+const loginCeiling = 10
+
+// limitLogin applies the login limits of the account email: per client address, and the ceiling.
+func (s *Service) limitLogin(ctx context.Context, email string) error {
+	if err := s.limitAt(ctx, "login:"+email+":from:"+httpserver.ClientFrom(ctx), s.cfg.LoginLimit); err != nil {
+		return err
+	}
+	ceiling := s.cfg.LoginLimit
+	ceiling.Rate, ceiling.Burst = ceiling.Rate*loginCeiling, (ceiling.Burst+1)*loginCeiling-1
+	return s.limitAt(ctx, "login:"+email, ceiling)
+}
+
+func (s *Service) limitAt(ctx context.Context, key string, l ratelimit.Limit) error {
+	if s.limiter == nil || l.Rate == 0 {
 		return nil
 	}
-	res, err := s.limiter.Allow(ctx, "auth:"+key, s.cfg.LoginLimit)
+	res, err := s.limiter.Allow(ctx, "auth:"+key, l)
 	if err != nil {
 		return err
 	}
@@ -328,7 +349,7 @@ var noStore = "no-store"
 // Login implements authapi.StrictServerInterface.
 func (s *Service) Login(ctx context.Context, req authapi.LoginRequestObject) (authapi.LoginResponseObject, error) {
 	email := strings.ToLower(string(req.Body.Email))
-	if err := s.limit(ctx, "login:"+email); err != nil {
+	if err := s.limitLogin(ctx, email); err != nil {
 		return nil, err
 	}
 	password := ""

@@ -19,6 +19,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
+	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
@@ -307,19 +308,40 @@ func TestSignupOff(t *testing.T) {
 
 func TestLoginRateLimitPerAccount(t *testing.T) {
 	f := newFixture(t, databasetest.SQLite(t), testConfig())
+	from := func(addr string) context.Context { return httpserver.WithClient(context.Background(), addr) }
+	login := func(ctx context.Context, password string) error {
+		p := password
+		_, err := f.svc.Login(ctx, authapi.LoginRequestObject{Body: &authapi.LoginRequest{Email: "admin@example.com", Password: &p}})
+		return err
+	}
 	codes := []int{}
 	for i := 0; i < 4; i++ {
-		_, err := f.login(t, "admin@example.com", "wrong password!")
-		codes = append(codes, status(err))
+		codes = append(codes, status(login(from("203.0.113.7"), "wrong password!")))
 	}
-	// capacity 3 (burst 2 + 1): three 401s, then 429 with a Retry-After.
+	// capacity 3 (burst 2 + 1) per account and address: three 401s, then 429 with a Retry-After.
 	if codes[0] != 401 || codes[2] != 401 || codes[3] != 429 {
 		t.Fatalf("codes %v", codes)
 	}
-	_, err := f.login(t, "admin@example.com", "wrong password!")
 	var e *apierror.Error
-	if !errors.As(err, &e) || e.RetryAfter <= 0 {
+	if err := login(from("203.0.113.7"), "wrong password!"); !errors.As(err, &e) || e.RetryAfter <= 0 {
 		t.Fatalf("429 without Retry-After: %v", err)
+	}
+	// The owner, from an address of their own, still gets in while the attacker is held.
+	if err := login(from("198.51.100.20"), f.adminPassword(t)); err != nil {
+		t.Fatalf("the owner from another address: %v", err)
+	}
+	// An attacker spreading attempts over many addresses meets the account's ceiling (10 times).
+	refused := 0
+	for i := 0; i < 40; i++ {
+		if status(login(from(fmt.Sprintf("192.0.2.%d", i)), "wrong password!")) == 429 {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("40 attempts from 40 addresses never met the account's ceiling")
+	}
+	if err := login(from("198.51.100.99"), "wrong password!"); status(err) != 429 {
+		t.Fatalf("past the ceiling, a new address: %v, want 429", err)
 	}
 }
 
