@@ -144,6 +144,9 @@ type GatewayConfig struct {
 	// GraphQLIntrospection serves the GraphQL schema by introspection; production deployments turn
 	// it off (the SDL is published with the contracts).
 	GraphQLIntrospection bool `yaml:"graphql_introspection" help:"answer GraphQL introspection queries on the discovery gateway; false in production"`
+	// CORSOrigins may call the public gateway from a browser; CMSCORSOrigins the CMS gateway.
+	CORSOrigins    []string `yaml:"cors_origins" help:"origins whose pages may call the discovery gateway from a browser (* for any; none: no CORS)"`
+	CMSCORSOrigins []string `yaml:"cms_cors_origins" help:"origins whose pages may call the CMS gateway from a browser (the CMS front end's; default none)"`
 }
 
 // Endpoint is where a service listens when it runs as its own target (Addr) and where other
@@ -194,7 +197,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true, CORSOrigins: []string{"*"}},
 		Services: Services{
 			Auth:      Endpoint{Addr: ":9101"},
 			CMS:       Endpoint{Addr: ":9102"},
@@ -319,6 +322,13 @@ func (c *Config) Validate() error {
 	check("gateway.cms_addr", c.Gateway.CMSAddr)
 	if c.PprofAddr != "" {
 		check("pprof_addr", c.PprofAddr)
+	}
+	for key, origins := range map[string][]string{"gateway.cors_origins": c.Gateway.CORSOrigins, "gateway.cms_cors_origins": c.Gateway.CMSCORSOrigins} {
+		for _, o := range origins {
+			if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil) {
+				errs = append(errs, fmt.Errorf("%s: %q is not * or an origin such as https://app.example.com", key, o))
+			}
+		}
 	}
 	a := c.Auth
 	if a.Issuer == "" || a.Audience == "" {

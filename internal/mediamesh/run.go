@@ -508,12 +508,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 				opts = append(opts, public.WithoutIntrospection())
 			}
 			h, err = public.New(gcfg, opts...)
+			h = gateway.CORS(cfg.Gateway.CORSOrigins, h)
 			addr = cfg.Gateway.DiscoveryAddr
 			if err == nil && p.localMedia != nil {
 				h = p.withLocalMedia(h)
 			}
 		case GatewayCMS:
 			h, err = cmsadmin.New(gcfg)
+			h = gateway.CORS(cfg.Gateway.CMSCORSOrigins, h)
 			addr = cfg.Gateway.CMSAddr
 		}
 		if err != nil {
