@@ -16,6 +16,7 @@ import (
 // TestBrowserCORS loads a page of another origin in a real browser (headless Chromium) that calls
 // the public gateway's REST API and GraphQL (a JSON POST: preflighted) with fetch, and the CMS
 // gateway, which allows no origin by default: the public calls succeed, the CMS call is blocked.
+// Then the gateway's docs page must render under its Content-Security-Policy.
 func TestBrowserCORS(t *testing.T) {
 	chromium := testenv.Get(t, "MEDIAMESH_TEST_CHROMIUM", "a Chromium binary (apt-get install chromium)")
 	cfg := Default()
@@ -52,5 +53,23 @@ Promise.all([
 		if !strings.Contains(dom, want) {
 			t.Errorf("page result lacks %s: %s", want, dom)
 		}
+	}
+
+	// The docs page renders under its Content-Security-Policy, which forbids framing it.
+	resp, err := http.Get(disc + "/docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self' 'sha256-") {
+		t.Errorf("docs CSP %q", csp)
+	}
+	out, err = exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", disc+"/docs").Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if !strings.Contains(string(out), "/api/v1/discovery/programs/{programId}/episodes") {
+		t.Errorf("Swagger UI did not render the contract under the CSP: %.500s", out)
 	}
 }
