@@ -711,6 +711,12 @@ type ClientInterface interface {
 	// by configuration, in which case every call answers 403. An email address that is already
 	// registered answers 409. The new account must log in separately to obtain tokens.
 	//
+	// The 409 tells a caller that an address is registered. That is a deliberate trade-off: the
+	// platform sends no email, so it has no other way to tell an owner who signs up twice, and the
+	// answer's cost is bounded by this operation's rate limit of 5 sign-ups a minute per client
+	// address (the password is hashed before the address is looked up, so the timing says no more
+	// than the status). Operators who must not reveal registrations switch self sign-up off.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `RegisterUser` operationId).
@@ -721,6 +727,12 @@ type ClientInterface interface {
 	// Creates a new account with the single role `USER`. Public. Operators can switch self sign-up off
 	// by configuration, in which case every call answers 403. An email address that is already
 	// registered answers 409. The new account must log in separately to obtain tokens.
+	//
+	// The 409 tells a caller that an address is registered. That is a deliberate trade-off: the
+	// platform sends no email, so it has no other way to tell an owner who signs up twice, and the
+	// answer's cost is bounded by this operation's rate limit of 5 sign-ups a minute per client
+	// address (the password is hashed before the address is looked up, so the timing says no more
+	// than the status). Operators who must not reveal registrations switch self sign-up off.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1039,6 +1051,12 @@ func (c *Client) RefreshToken(ctx context.Context, body RefreshTokenJSONRequestB
 // by configuration, in which case every call answers 403. An email address that is already
 // registered answers 409. The new account must log in separately to obtain tokens.
 //
+// The 409 tells a caller that an address is registered. That is a deliberate trade-off: the
+// platform sends no email, so it has no other way to tell an owner who signs up twice, and the
+// answer's cost is bounded by this operation's rate limit of 5 sign-ups a minute per client
+// address (the password is hashed before the address is looked up, so the timing says no more
+// than the status). Operators who must not reveal registrations switch self sign-up off.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/auth/signup (the `RegisterUser` operationId).
@@ -1059,6 +1077,12 @@ func (c *Client) RegisterUserWithBody(ctx context.Context, contentType string, b
 // Creates a new account with the single role `USER`. Public. Operators can switch self sign-up off
 // by configuration, in which case every call answers 403. An email address that is already
 // registered answers 409. The new account must log in separately to obtain tokens.
+//
+// The 409 tells a caller that an address is registered. That is a deliberate trade-off: the
+// platform sends no email, so it has no other way to tell an owner who signs up twice, and the
+// answer's cost is bounded by this operation's rate limit of 5 sign-ups a minute per client
+// address (the password is hashed before the address is looked up, so the timing says no more
+// than the status). Operators who must not reveal registrations switch self sign-up off.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2057,6 +2081,12 @@ type ClientWithResponsesInterface interface {
 	// by configuration, in which case every call answers 403. An email address that is already
 	// registered answers 409. The new account must log in separately to obtain tokens.
 	//
+	// The 409 tells a caller that an address is registered. That is a deliberate trade-off: the
+	// platform sends no email, so it has no other way to tell an owner who signs up twice, and the
+	// answer's cost is bounded by this operation's rate limit of 5 sign-ups a minute per client
+	// address (the password is hashed before the address is looked up, so the timing says no more
+	// than the status). Operators who must not reveal registrations switch self sign-up off.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `RegisterUser` operationId).
@@ -2067,6 +2097,12 @@ type ClientWithResponsesInterface interface {
 	// Creates a new account with the single role `USER`. Public. Operators can switch self sign-up off
 	// by configuration, in which case every call answers 403. An email address that is already
 	// registered answers 409. The new account must log in separately to obtain tokens.
+	//
+	// The 409 tells a caller that an address is registered. That is a deliberate trade-off: the
+	// platform sends no email, so it has no other way to tell an owner who signs up twice, and the
+	// answer's cost is bounded by this operation's rate limit of 5 sign-ups a minute per client
+	// address (the password is hashed before the address is looked up, so the timing says no more
+	// than the status). Operators who must not reveal registrations switch self sign-up off.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3654,6 +3690,12 @@ func (c *ClientWithResponses) RefreshTokenWithResponse(ctx context.Context, body
 // by configuration, in which case every call answers 403. An email address that is already
 // registered answers 409. The new account must log in separately to obtain tokens.
 //
+// The 409 tells a caller that an address is registered. That is a deliberate trade-off: the
+// platform sends no email, so it has no other way to tell an owner who signs up twice, and the
+// answer's cost is bounded by this operation's rate limit of 5 sign-ups a minute per client
+// address (the password is hashed before the address is looked up, so the timing says no more
+// than the status). Operators who must not reveal registrations switch self sign-up off.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/signup (the `RegisterUser` operationId).
@@ -3670,6 +3712,12 @@ func (c *ClientWithResponses) RegisterUserWithBodyWithResponse(ctx context.Conte
 // Creates a new account with the single role `USER`. Public. Operators can switch self sign-up off
 // by configuration, in which case every call answers 403. An email address that is already
 // registered answers 409. The new account must log in separately to obtain tokens.
+//
+// The 409 tells a caller that an address is registered. That is a deliberate trade-off: the
+// platform sends no email, so it has no other way to tell an owner who signs up twice, and the
+// answer's cost is bounded by this operation's rate limit of 5 sign-ups a minute per client
+// address (the password is hashed before the address is looked up, so the timing says no more
+// than the status). Operators who must not reveal registrations switch self sign-up off.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7820,131 +7868,134 @@ func (sh *strictHandler) SetUserRoles(ctx echo.Context, userId UserId, params Se
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9s4tuBfQfFO1Th1KZl6+Jma2nU7To+SOHH7cd3pOGtB5JGEmAQUArSsTvnD1s5u7c4fuVtbtR+2",
-	"pva/JP/mFh4kwYdkyXbSj+lPiUUAPDg4OO9z+MnxWTRhFKjgzu4nZww4gFj99+AUj+S/AXA/JhNBGHV2",
-	"ndMxIKCCiBkSeITYEIkxoBhEElMIUAyTGDhQgeX4p4gDDRARaID9K0Qo6veGjUMs/HEfCYb8MaYjQEQ0",
-	"HdeBGxxNQnB2nQtn68JxXIf7Y4iwhCHCN6+AjsTY2W21t11HzCZyIBcxoSPn9tZ1XjEfaxDrID47fpWC",
-	"6seAhYKUsyT2ofjqdTwh69etdZyI8XrCIebrXmung7t+u7E1aEFjy+/gxs5wCxrtoOVvDLbxDnitecC2",
-	"vW4ttK/ZiWAx1ADLroBK2CaMcuAoSrhAlAk0AORjfwxBEV7KGlytZAMANImc3Xf5w/d1MByDiGd7QwFx",
-	"FYwT8BkNuDyjKZbHB0MWq2OOZ4SOCjB0PPvdQxZHWDi7DqGi03ZciQ0SSXi2N7ue5zoRofrvVgYUoQJG",
-	"ECuozs/P9xIxliTmYwH1x4nzEYRRpN4OCNPAECPmjKr/CoXOKeYohmHCy9j7DnAMMYI4ZvFfLhxCr3FI",
-	"gks168Jx9YNL6/1/uXDkstj3gXOzOtxMSAzBfIrdaLWr+L91nZDQK3XTnkEIAs543UnoZwXKlWQp98Em",
-	"ECsE9AJn1wnyRVxngmMcgTA3WU5QY/6UElZzwILZv6yTQOH8exD1Lz8GHCzx6pGZv+p7T/S8YxYCr3v5",
-	"JMS+3nosh5RvcD0w3F50VYjOJgGedxL62RIQJPkiq73/tjz8zAyvuwMkSPGRQkHkowkWY8d1KI4kuZn3",
-	"uU4MHxNJpc6uiBOwCfVPMQydXedf1nNBsK6fcvlTxOhlTyPH/LWfxJzV4OfNBH9MAPnqMRrGLEIYTWK4",
-	"JizhaIJH8GeO+vLfJoUbcakH9jPIPyYQz3LQ9eOV7lQGYi+AaMIEUH/2EmZVUPeQHxKgouGPGQeKrmCG",
-	"1oYsRoY1IIzOznrPniAxxgJF+Ao4wubUEcdDyVg0M2wieRYcR6AWmRIxvqAi/UmerZGNXB3VkMRcSPae",
-	"hOIpEuWpCKOADIcQAxV6MpGc6wP4ktrUiG673bygBS62MfT89mALGq2gixtdvwWNncE2NDy8FXSGLb8N",
-	"3UGKZC3fcyxbmGpIVC0SuhGh6d/bklKFgFiu+V/e7TV+wo2fvcbOZeP9v/7JWXQyQyX960m6L1WOfkrW",
-	"1xBzyd0HQOjIqApBE+0hLnAI6BqHCaARCI66rTY6ipXIIkogPMckLPP6VKmoR4PRSlZUOsymXpGIiOqW",
-	"jvAIECc/wzwSD9U8+5UBDHESCqk4uAtEaetOQXorr7xRIuTCe77PEiqeEY4HISiW4jMqgCq48WQSGmG6",
-	"PonZIIToXz9wrUxlGPzkcIFFwp3drtdxHUGEwqtZGQXp0hk0YyEmfHd9PYKA4Aj4uBnAdbo+X8d6YiOb",
-	"eLsiWzrSK+ndVqnJx2EI8Z85Mi9CY8zRAIBmoDblK7/DwTF8TICL+yElAIFJ6OwqFgs8v7dSa1P6BHpx",
-	"8ua1POYMfV6OvkMcynNWCqmGYln8DXDQSOc8MurSrRCOogy+tYROcKwwp3bkSvaeiqv00k5jRkdIbgBJ",
-	"IaAo+InC8z6jw5D44qGkt5Pj7iDCJEQ4jAErPjsiXEC8Agn6KUyPTXrarkmX55p1K80hiRVzl/uBXfUT",
-	"qF0QXrMRVyJRZAte0ClLwgCFgK8BUYaAKjpGe88Oe6/VYEwRDiRn4CLGQs6OCQRSXBmil4OCTKckMWJT",
-	"mt4QKVhuXec5iwckCIA+woUgMXClvWkYC7fAYiL5K5c9umE242uxDQV1hGfqIk8glsSMxJhwlKl7irB7",
-	"2mrYjyGQNgkO+f3wRigXmPoVKzRkI0ILiGvliDMvN0TEYjTBnE9ZvPwdMEZPw7fgf2SUauCkeZZChwKm",
-	"0BpJoSuJNqXklBItxB7DMAY+Vpbx42I21ivfhVszTJt7K+PVzG7o2Y/OqC3QJA9J6BVlU+qmVqmLYrhm",
-	"VxBI2pB2cMpktDGsXBHiOUto8LioXc11kmG/m2P/NRNoqABbFuOUiYae8YhYfs2UfZVycMIR0XizFU6t",
-	"bz5QsimLxmxen612UKljM+ovGswQZxEwCghCDkvjZmJB2xhqcB+ZFi3XntbNAwbcuuW2+DO6vUGkXvZB",
-	"2NuwdaoelZYJDhGH+Dr176xwcfXsx8TPHkUJhZuJNuQUPGrvp4wdYjozCih/IAW1Ld3olDEUYTpLdTm+",
-	"9P5jLKChTJPHpxG5NlJrK6qGGx8g0Jaa5XlWnslG5pqse60ZvW45MdUrz6hkPywmPz/cyLFEwV7R4Zh5",
-	"U5bFaWKD9bjcyfZFKhWQKL3diJ9MEMgnRhSUsH1+ft4ou1wXobzsoTV4n8RMAiLF+IGKD9wP/epucGf3",
-	"nZwcSNRGhF6G2g53nSGBMFBurkzNieRbR2pkwpWjHAupInOBWm3JOGPsK4fa7XtL1LQtbmuun7bW9Akb",
-	"Frns+eYzv6IpNoUwRMYYGyQCYaSwYZ32U9TX+OujkHDBEVxDPEuf6uFN5bkwQEgY95VbS/lMczsYB1pW",
-	"4PAoluquIMCd3SEOObjOxPrpkxMQPgnx7FI7NRbv+Zke+1oOvXUdpRjeNUdZeXJ0yHwc3vmKV3qU8qUa",
-	"GrljxlE67tZ14tQXnZHkO+fgWe/0zbHz3nWIgIjftdwx06+P8E1Pj+8oZ435I/fW4DjGM8d1Eko+JmAe",
-	"izgB7b1JHbbvDJpcm+gLSE/BzsM8bPABtFlrY7zW6SZXQHwszUCigyb7hydF19mXv335+5e/fflf6PP/",
-	"/fyPL/9De6Iy15jxRWV/VxxlrjbUa9ywNDUNgiAGzp8iiU4suZWPOTQI5UA5EeQawlkRpBDPQtwcY84x",
-	"/c/m56bPIsdym6Vos+NxG90CsJ0aYF9Mr2pBPQjaGxutHTRJBiHxlc9W6tMUvXl5pBwi6BwG6CXM0Nrx",
-	"83207XW2nkigi7cFhyM7RHcQPDvZkweXb03/VAOYH18Xpyp4ypP1jzXTr8icSILciZQUSk2TNtgIS7Ve",
-	"0cKL81OkGT/qX5GgXzyFttfebLRaRRxvdu+khystHdKdvHl5VNyF/KFmWsLBnsbJqDhN/lAz7aZ+2/k5",
-	"umiAOWx2kzhUej5LBJpIDkhHaK3TRoOZAP6kuPVW6+Pbvbcvb/bj4b+dXG6dzs5/+Oub0dbYvz7CE3IY",
-	"xtMexkf+X8+OWRE93U4BPfLPea70T93Obb033eYOEpmaOORW9TlrXLmK2uq4wovpFa8LixTI+ASEJuWt",
-	"jVYdKV/BTP27FFeUt6rAFFveIq5Y2aR8V91OXmVCoeaEYxhCLNnJWQ9p6eEijL7bP0LdrTR9AaMQ01GC",
-	"RzqAjCliEy35lCNOGin2ueO4cfB98UQ3CgfaLp4nbvz8/lP7dq0hT1b+78l/+lMdkb5iI0LvJ4BXk6Kr",
-	"S8W7pFH9sYxYIu63HxyGlxy4NBB5IShiRpfDxFKpNZpO0R9ixUfRWshGSF5sNXA6hhiKN9osbnYyYCwE",
-	"rLQ5s6bOCrhT+NvOKom5CmaOLPyXr1/mHmNDqbsKhlrtbUuFbaLXEvws3aZImj6LY/BFY8xiDo2BIsJZ",
-	"gwssH1ty0dad54f4qgFW15nGRMAbGs6MnuI6Zr/3O+iHYdamyeJKdQRZ9iJWxDtT4WsXcUJHITQSXvKu",
-	"FXEdi8vucMdv4y1oBZ1B19/A27A59AatoO13cBc2hpt4a7Dt7wQetIZt3BmUmIbEr43uzdVCqq6j9Mw6",
-	"IgqxUL5qqRQ20dlkArFUp1yprsj7kA1IE2bU/v7MUV+pkX3kh5hEWjEUY4jUzo3MTb34Rid2nbOTg+OS",
-	"CpI+qkB8AkKlZdyTWurTRJTPnsl3C0AUpoiDkPdHDS8c2rsq1L+QQj9fXT8hI5pM/ukNsRUNoDpMqpt+",
-	"hIlyIZUEjHKZ5GynogWdnyJORjTNuVAaeZ7LiDnq7xl3jrL5d5FJJLtIPK/j28urX6CkNsPsxXjwvU/e",
-	"kBfPfzo4Pv3hpMd7kZj8tN/b7H3oTQ8/vBWHpwfk1f4LD37ck+Ne/lvrBzL8oQmzFz8H5z3yhvSmh6dX",
-	"P789Pf5wSLzO2w/Pw1enwYfD9oF4c/6289OJN/vp2fMPr8973benYXj4TC03G7RvQn/W2zyfvXh+fBCe",
-	"nbZ65McfvabfDukgeu4FP74omUxdb2ezwqkqV1t7mfglqUHoKzIEQSJI5XEhe45QxHWyYQFHO97CBIgl",
-	"cglzwb0KbKWASj1wrba3s7kYwK2trU1veRDvIQFdR0261IvmVpEmxSJLNr/dZUkU7kVh/cIBl8GuxXTd",
-	"ldQZdIewLHsr5ZfRcGaSqCAMODKJxgjHkGcH9SlML1M20UdZCLpvIg/5M3miEaH2a1tljlqeNEf6mKBG",
-	"Oupp5h/W7KMI01fV2ZZR2R4gJlZl/PbGV2L+c0hnFSfl6sSzBEEEVv5UKU/XpFes9SWa+0+0v72h49po",
-	"ra+g6j9JGaAOcluUoNMyq9bHvU+rFou1ia172kKyoCrdAp3teonFki7tUxIBFziamA3MQdleloiVpWj5",
-	"mFImkLTVCNUotPgxX85g+2Z6EAlWSKB1nRBzcamyOQwqq6xEDkE8UXx4mIRIjX6K8EARK7HsWaoMwZCN",
-	"RhAgQmv9co321qm3tdva2PW8n2xuIu9SQ4q9Oi191Uu+QC8vpG1LsJ8auCGaiFm9cv4NtXLXpGrfj7RL",
-	"wlN53VJFtdY9b92FDMuufbsK8Lyfc3+PVKyrrNJmKFsKd4oPlLxxXtkDJ9XtESwbxcIj6NEhq6JFrW/W",
-	"qtuTWeC55MsHKlBf2ZwOBFbZBxeKuUbYHxMKjRhwoH6Q44sXIsI3eQyxQvEmqFhHwTrChgVSLihlQmMU",
-	"MCEgQBMsxohQwRR5D1gwU/HXvsrybb7eOzzou6gvR2V/aFe6/rMIoY5F1gCXhTc/2fvJI50R4wK1Pc+O",
-	"dN6l6OkN52svOJdeLeM+O+s9Q2vXWy7SynMcQAxByUW+ZPZPxpWShAS1cY8SiVXgeQkzafRP8IhQUxEk",
-	"sIAmkjqFVL/yagNlvKX/FwyNQMc55BhVo1AVf2PMLyNTrHWnuLbedWeFhMntzF79FNEkDJEpXVKiIIWo",
-	"YDsaO3Hv5s3podejnuM6cqIk/RJgc44/29GCc7eyciquMhUT2Pa2kIl/o4D5SQRUNJeKP1eUKpMwWiWz",
-	"cRJhmt9ruJmEOD3hCfhkSHykrh/hiPlaDy9X9KmLtYtWvTFulolQSeuHuKHZgh7xNFMmp2Ogxoq0UsFV",
-	"UmZa1YOmEEOKEFUXsAy/rvLI2yq3zlPxPi3II1BMS5W1TGIWJD5oF6A5yfpiSF8lkLFRjKNaTJm1L+cF",
-	"GJWRE+pzy8uWUojWwB8zpcSg/o8No943es/6FXbyYuenzsvN050fN37YPm8fd99uftd63TncqIMpTfSw",
-	"7qzK+Zhvsm/s7NjmuiUQLYPdpIzUyKIxi4VbplieRBGOZ+mW0/si1y1ubokUlHxvqclf4crHPaRCXvIW",
-	"6EMmKqd3SIDfAcDyCS53cRfjMEgFmjmIBawm16kKMi5TYjdOW96u562gxMrzBz+JiZidqNpQRQgD5QXZ",
-	"S8Q4/+t5utqL89O0Ekex9JLHRKJHp+iQWhHUC0xRtOTqhxKHh8DHu4hDOFS+xEYycfP4jtLrXRQzgQWh",
-	"o5KZ4+pcyTQRnU3pBTUWkmtstTzHX5JK6si3UhO4EmzYxLsQE2OIVT4k8ZUqrmp7ryEmw5laPPPI8eYF",
-	"vaB79i/KSlYE3gjJNQToxfkpL3lIdW7EWh+Ho13tMO0/eWpKDIpxBR/HMQGuy+QKwQqO+iq+IDUlbQ30",
-	"1db6ZycHx/0mOi5gSUFVjNrIjakZCrGAGL2ghcBgxqsl0jEtZEOXfH86WU5fm+mYhWkx8RBHJJzpGrys",
-	"iCc9cCSpC+0d9RzXMTmuzq7TanpNTxI8mwDFE+LsOp2m1+wotViMFXEWsqebUwjDhsrkXv8wveLNNFFu",
-	"BHMMxwWB+5T5VPNXuKYQeZCoSALoRFMKl9i8oCMsYIpnHA1B+GNERE482WHQQBI7+FqfkiQ4mBWjSyp/",
-	"BD1LYoV8NURfAHlMqhYSBBqzMOBowEr1MhmFp/WkVzBroiO9FflQFcdLnqtPpliR+z0IlfFQKopre96C",
-	"JMWa5ESd8fDOZPFkmToqMcdKvVGZNlZyjEp3MUktKofFZKrcrJhHcvt+6eRCtd05KYWGPZTSQPclAhv7",
-	"jIqY1Shj+8rIGqGAxOALcg2K0+kyWn36+89eFx00jqY0F0X4poFH8JeO561YYJn2oFiUj6rGqK122zvz",
-	"Bmfnvl5OuVYoMgkGd83NczVzAePsvnvvOkbQa1qzebG8XBJvinRcR+ARt/NZbhqKcOWrhQglY/A8BdNN",
-	"I8/DVuIqibkwaskVyBeRiaRnlbArZ61HhGo01FQPSZOa8RrecXCjvZ8qka2mTmdoasrskI1KkykFx81V",
-	"bKLzmNHRBbWqiVy5gKlLsV6Bq94/HMpHfApxXhrd9Vou4sxojPogLmhWWhDDNeAQTcfEH6frcAQ3hIsm",
-	"2hMCoonQksJktKMJpGSLekcSEhcRGsAEqAQ4nLkXdJJ7Q59qVqQm8xS4bnvHePatTPV+HeN5ZWq3jK77",
-	"HQtmq3Ec45BclO+YO9gXRxOW5h2FVKTbonpn/GYPY6PF+OtvIBxqRxBVZLIutJhFBUtBvXvmitjRvTSA",
-	"t/QR5sHveVWO+f3UJqk8k4moFAdUpMIiTpx2tdHMWFPFYoZqFV+rKa27p9SUWyrW3757al2Rwq9FbLzS",
-	"IQ/FVqp82JIcJjNOC49aGbFRJyFaCwQES8R8CXFs9OCiiZL1YsFhKMWb6kGCzhVTLNB/39VKphYda1il",
-	"UHBL8dP69BPd6ULVpzw1zNXOA9xFKqzm3pnnV1mGsguqfbMq/Kfels4wq1ezEqaYI8J5AloC5os2Ucky",
-	"0gbEBTWjucAzU/WfUEFCufTM1OBIA+aaXRnTI5WIUsBmhd+6VFPDwAXJ5CG/oG2vmwlCiXUJVN6KZAJY",
-	"zBFA8nQfIIGK2Zgm6PYYLG4VeWTlkt5Wm1u0vW69VWQZilnt01dkTWelKq/fIlMquknevb+tcClNT8uz",
-	"o1amsSa6JVKms2qOpCbqGOLc/MIK19KR3Vpz+Njqt5NqlrXcqib+bG4b6nqdZp0VeQgPtiHtaPo8H1ce",
-	"M0+TGQoh7ZqCnCX0RGWULhmTKYWq5wWU01BxlhWfnWMezLVDrPk6m6fe9m5H73dpRqDDlst1eynpMSsa",
-	"kve67V7n7knlPjy/2psuzdholmLTuvDpL/MvfHfOhW+1V7nxyjdW1ylq3xisBR+puSAqadk1tR52O4wm",
-	"KmcAVdJ/LqhaWfIHZb+nJvCCHLKnCKOIcC7nsNg0v6kOy4V4t91OG31ZISTEaF2CGrIKAkxHmdQpWa8F",
-	"aS9a5inmzLh9A9C+PBUDM7k1qsiriVQ+tmtpnGIszeuULw5DPFJIijDFpv9Aob8MN843mvaoNH0KxhDX",
-	"euLSFMBSZ7x39TScD1kv9Q+TxHpvlWYxN0Wf//3L377898////P/+/L3IpNbgVWVUh2/hhn9FSRJee+/",
-	"uFhZRaZsnXo76c4fRaaY1zySSPlGOud9pVCrvYwkqfQ8+V2quabV5z3l30a9+Gs/RN9NWxUt48gtyQXl",
-	"wlWVMfrvCSZxFjpZE3VdhETBQ/SkeUFLoTcdX9tFgP0xYhTkJNOI6gb7QlrY1Icm2qOVjkRWI4rMn5xK",
-	"R6/1FMXQSHgpPKdfF1gAmgasuqJpKNySZLT8Aip3Sxr9F1S5nUPOLDW/VSekCon2D5Az39RKLlXi/eG3",
-	"fQy/7Q7eHmz5m8EGdIcd3B60fC/Yge3hFt4cbPjdoAPtYQt7gx1/O9iCzeFX9dvulS7x0zQiKlXZSvxa",
-	"daCcIj4BKn4rTt1yhctv3qubsc2Sg/GeDpRiyG+OQ5erEsL5kkL3e+FGJqSej6xDpcmkUN0P08SLNLj3",
-	"RrFJqfX7mCI+JcIfF1JcEBsOL+hgplpfklGimaqrPNsqROdjntZq+3m4TztcULkfiElhsryseWtMa+aO",
-	"bsJs78a2dDhIM0KANP8YYgOBCc1TXWqYv36F6d/9lYyM5XTrin/l0WN9xXrTpYRG6/fo75rryEorhetN",
-	"Dnsbj2JyZNcR87TL/L3NjuJHMRaNz8Yt+CxB3Xw1dN0aV/yYwPwp6aBKy/35U6xx9xdFncftcmlY7Zym",
-	"tic2YyR89Q7Zevmv0iB7Hmw6+1x1FOMCh2He5rbrLSFP962Gyr954S15I1LHew/bzxbVG3MktWqSOjeO",
-	"8Upl0NuleTwttEBSwkruoIKXJAK0xsIAuNAfGHjianF+Va6LaKLnJBTK1vJZNCAU9MC91892dZZmH10B",
-	"TPRruUrG0/5QLJRG4KL+x+KQ6ZjxtMMvFzg2za61K3JErqWuGsOQ3KC1ck+vJy7qp3SXLpr2AWZxJThT",
-	"K60lks64zuAvORRrCkA1yGo3cmua0lWbjDkd+uUzZ2kLTFWk3brV1Lnivg22NFpq2prNgeXj3I8MbdzV",
-	"casKk0JHhmG7aJXJJ+kx5HWr2SHMgc5ibjmQ5foYCcdyfl7zkZHlJ+hvMGi38ENsXFOP8e6PQF1doG4x",
-	"VjaWxMqbCMfoOY5ZcmVhhEU4bqrgwgJ8dBot3B5IfASNbegOGxt4c7Dlbwc74A3tjWrPzRw32x36nN6H",
-	"pKW0AjKvAdP1VYUyr1JN1uvx6+8Pf+5Rz2q0uYxKqAo7a81+CQViQ82+vm0GwzLe5Od2K/7fYc4D4UKj",
-	"3tIE9N+PGwNVMc/FJjut2utaxuryieI3jCiCgAgWP9H2sZY69gflcmv6gs5AoLWut/Okif7KKEtijvql",
-	"jwPVZrjm3WPvHdIrfqzpUSN7f//yPz//48t/1WGt//b53z//n8//22I5s4Qnw6bG0nzTu2h3n4jYo6MG",
-	"pkEjZHTUkI8m4xhzqGOrS3OAahfeb2eMq8BZa2mZdn+k2py822gPOn5jK+hCY2e44TVs1/cDg4CtxwwC",
-	"qu7//zTmePmbfPMnFUZ+a0P+28iyfwaTd7Hw02wJYWTEWI38Iyn/Fql29HiJgO/rbeb1T/rDhrdaVEp6",
-	"n/flTG5gt1L8gixYSERe8bavmWieSaypBwJjmaqs5bS4ll/QtX7KTAezvov6KTsazKS1xNEkxIQiEnDl",
-	"1y5+lMnky8z7DpOrq+6yLgCFzzxZyTZ6fmDkdo1wfjbvm6D3zLdZJuc245cGul+7vqr3sXhG9o2cezGF",
-	"h2RW/Bp5gvkk7SKe8Hj3312c5MsoVLpXVbJ2s1DOH3m7v7q83fTjtb+PxKoHspZfbSbwynf93vbvSkLK",
-	"fB9Ze2oWJgvrDZQShS0vM1/XQrZQNrBU0rBOoksTloySkSoYOAwRG6a6g93Jbr5SYBoJZlqB1fshrYJf",
-	"rBVkXt15asHZvA9Uf/M0XMMttdp4B7NcMfd2ZVP6q8qDpXb42xMHytpuf4WU2z/Ewi+lcf5Oc3lXlmDt",
-	"ORJs8/7W6nrWKvP+Yi6pVYYnIfbTkpi0F77dB19/6MSUvaVfR5O6s0rzUuWtmjk20TFE7FqKM9OL54Kq",
-	"T/lXxE5ReBWysV7D1LxW4CtAMByCL1TRSaF2VpfMXlA8FGB/5hitYaspn5GbtYKs4IL6JUVZmWFaVUxL",
-	"5mGVPo3wG6kX+fWKLPeOzC0tuTYe20+cRmVoegX+EGJ/CLGHC7GTzAYzHybnX9vvovqH6xdUEpPYSFVJ",
-	"qg52mjtr88c4VlXGUNav2zCONM25mopSSEVLLRy7+Z3t2zGrpYlY1dXOatrjrWkTidFw9sRaROOtusRR",
-	"tXOTKqLRDc/UVgvN0vIVVVen2/e3/xEAAP//",
+	"7H3tcts4tuCroHinqp26lCzJ8mdqatftJD1Kx4nbH9fdHWctiDySEFOAQoCW1Sn/2NrZrd15kbu1Vftj",
+	"a2rfJXmbWzgASZCiZMl2Mt09/SuxCIAHBwfn+xx+9AIxGgsOXElv76M3BBpCjP99fkoH+t8QZBCzsWKC",
+	"e3ve6RAIcMXUlCg6IKJP1BBIDCqJOYQkhnEMEriievxTIoGHhCnSo8EVYZx0O/3aIVXBsEuUIMGQ8gEQ",
+	"puqe78ENHY0j8Pa8C2/7wvN8TwZDGFENw4jevAI+UENvr9na8T01HeuBUsWMD7zbW997JQJqQKyC+Oz4",
+	"VQpqEANVCKkUSRxA8dXrdMzWr5vrNFHD9URCLNcbzd0N2g5ate1eE2rbwQat7fa3odYKm8Fmb4fuQqM5",
+	"D9hWo10J7WtxokQMFcCKK+AatrHgEiQZJVIRLhTpAQloMISwCC8XNYkruQAAT0be3tv84bsqGI5BxdP9",
+	"voJ4FowTCAQPpT6jCdXHB30R4zHHU8YHBRg2Gu67+yIeUeXteYyrjZbna2ywkYZnZ6vdaPjeiHHzdzMD",
+	"inEFA4gRqvPz8/1EDTWJBVRB9XHSfAQTnODbgVAeWmKkUnD8r0J0TqgkMfQTWcbet0BjiAnEsYj/fOEx",
+	"fk0jFl7irAvPNw8unff/+cLTy9IgACnt6nAzZjGE8yl2s9maxf+t70WMX+FNewYRKDiTVSdhnhUoV5Ol",
+	"3ocYQ4wI6ITenhfmi/jemMZ0BMreZD0Bx/wpJax6T4TTf1lnIeL8O1DVLz8GGi7x6oGdv+p7T8y8YxGB",
+	"rHr5OKKB2Xqsh5RvcDUw0l10VYjOxiGddxLm2RIQJPkiq73/tjz8zA6vugMsTPGRQsH0ozFVQ8/3OB1p",
+	"crPv870YPiSaSr09FSfgEuqfYuh7e96/rOeCYN08lfqnkeCXHYMc+9dBEktRgZ83Y/ohARLgY9KPxYhQ",
+	"Mo7hmolEkjEdwDeSdPW/dQ436tIM7GaQf0ggnuagm8cr3akMxE4Io7FQwIPp9zCdBXWfBBEDrmrBUEjg",
+	"5AqmZK0vYmJZA6Hk7Kzz7AlRQ6rIiF6BJNSeOpG0rxmLYYZ1os9C0hHgIhOmhhdcpT/ps7WyUeJR9Vks",
+	"lWbvSaSeElWeSigJWb8PMXBlJjPNud5DoKkNR7RbrfoFL3CxzX4jaPW2odYM27TWDppQ2+3tQK1Bt8ON",
+	"fjNoQbuXItnI9xzLDqZqGlWLhO6I8fTvHU2pSkGs1/wvb/drP9PaL43a7mXt3b/+yVt0Mn2U/tUk3dUq",
+	"Rzcl62uIpebuPWB8YFWFsE72iVQ0AnJNowTIAJQk7WaLHMUoshgKhBeURWVenyoV1WiwWsmKSofd1Cs2",
+	"Ymp2S0d0AESyX2AeiUc4z31lCH2aREorDv4CUdq8U5De6itvlQi98H4QiISrZ0zSXgTIUgLBFXCEm47H",
+	"kRWm6+NY9CIY/et7aZSpDIMfPamoSqS3125s+J5iCvFqVyZhunQGzVCpsdxbXx9ByOgI5LAewnW6vlyn",
+	"ZmItm3i7Ils6MiuZ3c5SU0CjCOJvJLEvIkMqSQ+AZ6DW9Su/peExfEhAqvshJQRFWeTtIYsFmd9brbWh",
+	"PkFenrx5rY85Q18jR98hjfQ5o0JqoFgWfz0a1tI5j4y6dCtMklEG31rCxzRGzOGOfM3eU3GVXtpJLPiA",
+	"6A0QLQSQgp8gng8E70csUA8lvd0cd89HlEWERjFQ5LMDJhXEK5BgkML02KRn7Jp0eWlYN2oOSYzMXe8H",
+	"9vAnwF0wWbERXyNRZQte8IlIopBEQK+BcEGAIx2T/WeHndc4mHJCQ80ZpIqp0rNjBqEWV5bo9aAw0ylZ",
+	"TMSEpzdEC5Zb33sh4h4LQ+CPcCFYDBK1NwNj4RY4TCR/5bJH189mfCm2gVCP6BQv8hhiTcxEDZkkmbqH",
+	"hN0xVsNBDKG2SWgk74c3xqWiPJixQiMxYLyAuGaOOPtyS0QiJmMq5UTEy98Ba/TUAgf+R0apAU6bZyl0",
+	"JBSI1pEWuppoU0pOKdFB7DH0Y5BDtIwfF7OxWfku3NphxtxbGa92ds3MfnRG7YCmeUjCr7iYcD+1Sn0S",
+	"w7W4glDThraDUyZjjGF0RagXIuHh46J2NddJhv12jv3XQpE+ArYsxrlQNTPjEbH8WqB9lXJwJgkzeHMV",
+	"TqNvPlCyoUVjN2/O1jio8Nis+kt6UyLFCAQHApGEpXEzdqCt9Q24j0yLjmvP6OahAOncclf8Wd3eItIs",
+	"+yDsbbo6VYdry4RGREJ8nfp3Vri4ZvZj4mefk4TDzdgYcggP7v1UiEPKp1YBlQ+koJajG50KQUaUT1Nd",
+	"Ti69/5gqqKFp8vg0otcmuDZSNdwEAKGx1BzPM3oma5lrsuq1dvS648TEV55xzX5EzH55uJHjiIL9osMx",
+	"86Ysi9PEBetxuZPri0QVkKHebsVPJgj0EysKStg+Pz+vlV2ui1Be9tBavI9joQHRYvw5xgfuh368G9Lb",
+	"e6snhxq1I8YvI2OH+16fQRSimytTc0b6rQMcmUh0lFOlVWSpSLOlGWdMA3So3b5zRE3L4bb2+hlrzZyw",
+	"ZZHLnm8+8wuaYhOIImKNsV6iCCWIDee0n5KuwV+XREwqSeAa4mn61Ayvo+fCAqFhPEC3FvpMczuYhkZW",
+	"0Ogo1uquYiC9vT6NJPje2PnpoxcyOY7o9NI4NRbv+ZkZ+1oPvfU9VAzvmoNWnh4diYBGd77ilRmFvlRL",
+	"I3fMOErH3fpenPqiM5J86z1/1jl9c+y98z2mYCTvWu5YmNeP6E3HjN9AZ439I/fW0DimU8/3Es4+JGAf",
+	"qzgB471JHbZvLZp8l+gLSE/BzsM8ovcejFnrYrzS6aZXIHKozUBmgiYHhydF19nnv37+2+e/fv5f5NP/",
+	"/fT3z//DeKIy15j1RWV/zzjKfGOoV7hheWoahGEMUj4lGp1Uc6uASqgxLoFLptg1RNMiSBGdRrQ+pFJS",
+	"/p/tz/VAjDzHbZaizY3HbbYLwG5UAPtyclUJ6vOwtbnZ3CXjpBexAH22Wp/m5M33R+gQIefQI9/DlKwd",
+	"vzggO42N7Sca6OJtodHADdE9D5+d7OuDy7dmfqoALIivi1MRnvJk82PF9Cs2J5Kgd6IlBapp2gYbUK3W",
+	"Iy28PD8lhvGT7hULu8VTaDVaW7Vms4jjrfad9HBlpEO6kzffHxV3oX+omJZIcKdJNihO0z9UTLup3nZ+",
+	"jj7pUQlb7SSOUM8XiSJjzQH5gKxttEhvqkA+KW692fzw0/5P398cxP1/O7ncPp2e//CXN4PtYXB9RMfs",
+	"MIonHUqPgr+cHYsietobBfToP+e50j+2N26rvekud9DINMSht2rO2eDKR2qr4govJ1eyKixSIOMTUIaU",
+	"tzebVaR8BVP8dymuqG9VgSk2G4u44swm9buqdvIqEwoVJxxDH2LNTs46xEgPn1Dy7cERaW+n6QuURJQP",
+	"EjowAWTKiRgbyYeOOG2kuOdO49rz74onulk40FbxPGntl3cfW7drNX2y+n9P/tOfqoj0lRgwfj8BvJoU",
+	"XV0q3iWNqo9lIBJ1v/3QKLqUILWBKAtBETu6HCbWSq3VdIr+ECc+StYiMSD6YuPAyRBiKN5ou7jdSU+I",
+	"CChqc3ZNkxVwp/B3nVUaczOYOXLwX75+mXtM9LXuqgRptnYcFbZOXmvws3SbImkGIo4hULWhiCXUekiE",
+	"05pUVD925KKrO88P8c0GWH1vEjMFb3g0tXqK79n93u+gH4ZZlyaLK1URZNmLOCPeBYavfSIZH0RQS2TJ",
+	"u1bEdawu2/3doEW3oRlu9NrBJt2BrX6j1wxbwQZtw2Z/i273doLdsAHNfotu9EpMQ+PXRffWaiFV30M9",
+	"s4qIIqrQV62Vwjo5G48h1uqUr9UVfR+yAWnCDO7vG0m6qEZ2SRBRNjKKoRrCCHduZW7qxbc6se+dnTw/",
+	"Lqkg6aMZiE9AYVrGPamlOk0EffZCv1sB4TAhEpS+Pzi8cGhvZ6H+Byn089X1Ezbgyfif3hBb0QCqwiTe",
+	"9CPK0IVUEjDoMsnZzowWdH5KJBvwNOcCNfI8l5FK0t237hy0+feITSS7SBqNjcBdHn+BktoM05fD3ncB",
+	"e8Nevvj5+fHpDycd2Rmp8c8Hna3O+87k8P1P6vD0OXt18LIBP+7rcd//W/MH1v+hDtOXv4TnHfaGdSaH",
+	"p1e//HR6/P6QNTZ+ev8ienUavj9sPVdvzn/a+PmkMf352Yv3r8877Z9Oo+jwGS437bVuomDa2Tqfvnxx",
+	"/Dw6O2122I8/NupBK+K90YtG+OPLksnUbuxuzXCqmattvEzyklUg9BXrg2IjSOVxIXuOcSJNsmEBR7uN",
+	"hQkQS+QS5oJ7FdhKAZVq4Jqtxu7WYgC3t7e3GsuDeA8J6Hs46dIsmltFhhSLLNn+dpclUbgXhfULB1wG",
+	"uxLTVVfSZNAdwrLsrZRfxqOpTaKCKJTEJhoTGkOeHdTlMLlM2USXZCHoro085M/0iY4Yd1/bLHPU8qQ5",
+	"0scGNdJRTzP/sGEfRZi+qM62jMr2ADGxKuN3N74S859DOqs4KVcnniUIInTyp0p5uja9Yq2r0dx9Yvzt",
+	"NRPXJmtdhKr7JGWAJsjtUIJJy5y1Pu59WpVYrExs3TcWkgNV6RaYbNdLqpZ0aZ+yEUhFR2O7gTko288S",
+	"sbIUrYByLhTRthrjBoUOP5bLGWxfTQ9i4QoJtL4XUakuMZvDonKWleghRCbIh/tJRHD0U0J7SKzMsWc5",
+	"GoKRGAwgJIxX+uVqre3TxvZec3Ov0fjZ5Sb6LtW02KvS0le95Av08kLatgb7qYUbRmM1rVbOv6JW7ttU",
+	"7fuRdkl4otctVVQr3fPOXciw7Lu3qwDPuzn39whjXWWVNkPZUrhDPlDyxjXKHjitbg9g2SgWHUCH98Us",
+	"WnB9u1bVnuwCLzRffo6B+pnNmUDgLPuQCpnriAZDxqEWAw3xBz2+eCFG9CaPIc5QvA0qVlGwibBRRdAF",
+	"hSY0JaFQCkIypmpIGFcCybsnwinGX7uY5Vt/vX/4vOuTrh6V/WFc6ebPIoQmFlkBXBbe/OjuJ490joRU",
+	"pNVouJHOuxQ9s+F87QXn0qlk3GdnnWdk7XrbJ0Z5jkOIISy5yJfM/sm4UpKwsDLuUSKxGXi+h6k2+sd0",
+	"wLitCFJUQZ1onUKrX3m1ARpv6f+VIAMwcQ49BmsUZsXfkMrLkS3WulNcO++6s0LC5nZmr35KeBJFxJYu",
+	"oShIISrYjtZO3L95c3rY6PCG53t6oib9EmBzjj/b0YJzd7JyZlxlGBPYaWwTG/8moQiSEXBVXyr+PKNU",
+	"2YTRWTIbJiPK83sNN+OIpic8hoD1WUDw+jFJRGD08HJFH16sPbLqjfGzTISZtH6Ia4YtmBFPM2VyMgRu",
+	"rUgnFRyTMtOqHjKBGFKEYF3AMvx6lkfeznLrPBXv44I8AmRaWNYyjkWYBGBcgPYkq4shA0wgE4OYjiox",
+	"Zde+nBdgRCMnMueWly2lEK1BMBSoxJDujzWr3tc6z7oz7OTl7s8b32+d7v64+cPOeeu4/dPWt83XG4eb",
+	"VTCliR7OncWcj/km++burmuuOwLRMdhtykiFLBqKWPllipXJaETjabrl9L7odYubWyIFJd9bavLPcOXj",
+	"DsGQl74F5pAZ5vT2Gcg7AFg+weUu7mIdBqlAswexgNXkOlVBxmVK7OZps7HXaKygxOrzhyCJmZqeYG0o",
+	"EkIPvSD7iRrmf71IV3t5fppW4iBLL3lMNHpMig6rFEGd0BZFa65+qHF4CHK4RyREffQl1pKxn8d3UK/3",
+	"SSwUVYwPSmaOb3Il00R0MeEX3FpIvrXV8hx/TSqpI99JTZAo2KiNdxGhhhBjPiQLUBXH2t5riFl/iotn",
+	"HjlZv+AXfN/9Ba1kJPBaxK4hJC/PT2XJQ2pyI9a6NBrsGYdp98lTW2JQjCsENI4ZSFMmVwhWSNLF+ILW",
+	"lIw10MWtdc9Onh936+S4gCWEqhi10RvDGYhYIIJf8EJgMOPVGumUF7KhS74/kyxnrs1kKKK0mLhPRyya",
+	"mhq8rIgnPXCiqYvsH3U837M5rt6e16w36g1N8GIMnI6Zt+dt1Bv1DVSL1RCJs5A9XZ9AFNUwk3v9/eRK",
+	"1tNEuQHMMRwXBO5T5jObvyINheiDJEUSICeGUqTG5gUfUAUTOpWkDyoYEqZy4skOg4ea2CEw+pQmwd60",
+	"GF3C/BHyLIkR+TjEXAB9TFgLCYoMRRRK0hOlepmMwtN60iuY1smR2Yp+iMXxmueakylW5H4HCjMeSkVx",
+	"rUZjQZJiRXKiyXh4a7N4skwdTMxxUm8w08ZJjsF0F5vUgjksNlPlZsU8ktt3SycX4nbnpBRa9lBKAz3Q",
+	"CKwdCK5iUaGMHaCRNSAhiyFQ7BqQ05kyWnP6B89eFx00nqE0n4zoTY0O4M8bjcaKBZZpD4pF+ag4Brfa",
+	"bu3OG5yd+3o55RpRZBMM7pqb52rmAsbbe/vO96ygN7Tm8mJ9uTTekHR8T9GBdPNZbmpIuPrVSkWaMTQa",
+	"CNNNLc/DRnGVxFJZteQK9IvYWNMzJuzqWesjxg0aKqqHtEktZAXveH5jvJ+YyFZRp9O3NWVuyAbTZErB",
+	"cXsV6+Q8FnxwwZ1qIl8vYOtSnFfQWe8fjfQjOYE4L41uN5o+kcJqjOYgLnhWWhDDNdCITIYsGKbrSAI3",
+	"TKo62VcKRmNlJIXNaCdjSMmWdI40JD5hPIQxcA1wNPUv+Dj3hj41rAgnyxS4dmvXevadTPVuFeN5ZWu3",
+	"rK77rQinq3Ec65BclO+YO9gXRxOW5h2FVKTbonpn/WYPY6PF+OtvIBzqRhAxMlkVWsyigqWg3j1zRdzo",
+	"XhrAW/oI8+D3vCrH/H4ak1SfyVjNFAfMSIVFnDjtamOYsaGKxQzVKb7GKc27p1SUWyLrb909tapI4dci",
+	"Nl6ZkAeylVk+7EgOmxlnhEeljNiskhDNBQJCJGq+hDi2enDRRMl6sdAo0uINe5CQc2SKBfrv+kbJNKJj",
+	"jWIKhXQUP6NPPzGdLrA+5allrm4e4B7BsJp/Z57fzDJcXHDjm8XwH74tnWFXn81KmFBJmJQJGAmYL1on",
+	"JcvIGBAX3I6Wik5t1X/CFYv00lNbg6MNmGtxZU2PVCJqAZsVfptSTQODVCyTh/KCtxrtTBBqrGug8lYk",
+	"Y6BqjgDSp/sACVTMxrRBt8dgcavIIyeX9Ha2uUWr0a62ihxDMat9+oKs6axU5fVbZEpFN8nbd7czXMrQ",
+	"0/LsqJlprIlpiZTprIYj4UQTQ5ybXzjDtUxkt9IcPnb67aSaZSW3qog/29tG2o2NepUVeQgPtiHdaPo8",
+	"H1ceM0+TGQoh7YqCnCX0RDRKl4zJlELV8wLKaag4y4rPzjEP5roh1nydrdPGzt6G2e/SjMCELZfr9lLS",
+	"Y1Y0JO912xsbd08q9+H51d50bcaOpik2nQuf/jL/wrfnXPhma5Ubj76xqk5RB9ZgLfhI7QXBpGXf1nq4",
+	"7TDqpJwBNJP+c8FxZc0f0H5PTeAFOWRPCSUjJqWeI2Lb/GZ2WC7E261W2ujLCSERwasS1IhTEGA7yqRO",
+	"yWotyHjRMk+xFNbtG4Lx5WEMzObWYJFXnWA+tu9onGqozeuUL/YjOkAkjSintv9Aob+MtM43nvaotH0K",
+	"hhBXeuLSFMBSZ7y31TScD1kv9Q/TxHpvlWYxNyWf/v3zXz//90///9P/+/y3IpNbgVWVUh2/hBn9BSRJ",
+	"ee//cLGyikzZPm3spjt/FJliX/NIIuUr6Zz3lULN1jKSZKbnye9SzbWtPu8p/zarxV/rIfpu2qpoGUdu",
+	"SS6gCxcrY8zfY8riLHSypqq6CKmCh+hJ/YKXQm8mvrZHgAZDIjjoSbYR1Q0NlLaweQB1ss9nOhI5jSgy",
+	"f3IqHRvNpySGWiJL4TnzutAB0DZgNRVNfeWXJKPjF8DcLW30X3B0O0dSOGp+s0pIFRLtHyBnvqqVXKrE",
+	"+8Nv+xh+212609sOtsJNaPc3aKvXDBrhLuz0t+lWbzNohxvQ6jdpo7cb7ITbsNX/on7b/dIlfppGRLUq",
+	"OxO/xg6UEyLHwNVvxalbrnD5zXt1M7ZZcjDe04FSDPnNcehKLCGcLylMvxdpZULq+cg6VNpMCux+mCZe",
+	"pMG9N8gmtdYfUE7khKlgWEhxIaLfv+C9Kba+ZIPEMFUfPdsYoguoTGu1gzzcZxwupNwPxKYwOV7WvDWm",
+	"M3PXNGF2d+NaOhK0GaFAm3+CiJ6ijLupLnpuu7FLFEQRtnlGm9K8G9tpGljQB5y+Xb/RgkZCiFgPsLOV",
+	"imkINdHv7xk7KstukcBDiR079f7QNGOmIS1PjbQJRfg0FNiEYML1j0OBqJUkGRM1YQH4uZVmMPCNJIEw",
+	"DYJ6IuGhMdKKfSq/kW7nLdEnm+mBSbRgeaLACYxe8HTTawVLmEkN8lC/wXwPAMk6x08kUKon48xRrdhI",
+	"i3JJp7jTkYhBG6nUuNxNatgTl670hrNvHtjgrkG72YmcR3XVctycl23F/oXsxeXMpBlX2aOHbYulw0vJ",
+	"/+bv0XU51yeZFn1XW4/uNh7Fesw4K5XpBwPubUEWv2+yaHw2bsEXJqrm49B1Z1zxuxDzp6SDZr6eMH+K",
+	"M+7+WsXG4zYstVJzTn/iE5fbMLl6s3Oz/BfpdT4PNlNIgM3hpKJRlHcsbjeWUI0OnN7Yv3k9TPNGgsd7",
+	"DzPe1bo25yhd2O92bkjqFRZDuFWWMq2Z0cIauQPGodkIyJqIQpDKfCviiW80s6tyiUudvGCRQrM5EKMe",
+	"42AG7r9+tmcSbrvkCmBsXisxr9K4tqlC5c4n3Q/FIZOhkGmzZqlobPuWG6/ygF1rsyOGPrsha+X2bE98",
+	"0k3pLl00beks4pk4m6wMVTOJnETO+oYrankNyLgbvTVD6djxZM7HFvQzb2ljGosLb/3ZLMjivi22DFoq",
+	"OtTNgeXD3O9Fbd7VPG0WJkRHhmG3/ljoJ+kx5CXI2SHMgc5hbjmQ5VInDcdyLnv7vZjlJ5jPaRgP/0Pc",
+	"Fba05u0fMdeqmOtirGwuiZU3IxqTFzQWyZWDETGicR3jRAvwsVFr0lZP4yOs7UC7X9ukW73tYCfchUbf",
+	"3ahxws3xmN6hz5l9aFpKi1nzcj5TKleo2CuV170evv7u8JcObzg9U5dRCbFGt9KDo6HQBhiyr6+bjLJM",
+	"YOCF+1WF32H6CpPKoN7RBMzfjxvOxvD1Yu8Ln3W9GBlrKmGKn6PiBEKmRPzEuDqM1HG/DZi7Ji74FBRZ",
+	"azd2n9TJXwQXSSxJt/Sdp8pk5bwR8L2js8Xvbj1qkPZvn//np79//q8mQvnfPv37p//z6X87LGeayKRf",
+	"N1iab3oX7e4TFTf4oEZ5WIsEH9T0o/EwphKq2OrSHGC2ofLXM8YxBtpcWqbdH6kuJ2/XWr2NoLYdtqG2",
+	"299s1NwoxgPjuc3HjOfihxz+aczx8ucV508qjPzahvzXkWX/DCbvYuFn2BKhxIqxCvnHUv6tUu3o8XI6",
+	"31XbzOsfzTcqb42o1PQ+7yOo0sLuZGuGWdyXqbx48cAw0Twp3FAPhNYyxQT0tE5aXvC1bspMe9OuT7op",
+	"O+pNtbUkyTiijBMWSgxRFL+vZVOf5n1SyzcFlFlDh8IXu5y8KTM/tHK7Qjg/m/d513umTi2TPp3xSwvd",
+	"r11fNftYPCP73NG9mMJDkmR+jTzBfl14EU94vPvvL87XFhxmGpHNJGBnoZw/UrB/dSnY6XeIfx85cg9k",
+	"Lb/apO6V7/q97d+VhJT91LXx1CzM+zYbKOV8O15muW6EbKECZKn8b5MPmeaeWSUjVTBoFBHRT3UHtynh",
+	"fKXA9oTMtAKnjUfa0GCxVpB5deepBWfzvjX+1TOqLbc0auMdzHLFNOqVTekvKg+W2uFvTxygtd36AtnT",
+	"f4iFf5TG+TtNy15ZgrXmSLCt+1ur61nX0/uLuaRSGR5HNEirm9LPGrifNDDfrLEVjOmH7rTujBl7mKVm",
+	"mGOdHMNIXGtxZtsqXfB+LEazYqcovAqJda9hYl+r6BUQ6PchUFg/VCiDNtXPF5z2FbhfrCZr1OmvaOVm",
+	"pSAruKD+kaKszDCdgrQl87BKX7n4jZT+/HpFln9H5paRXJuP7SdOozI8vQJ/CLE/hNjDhdhJZoPZb8zL",
+	"L+13wVbw5gUziUligAWv2IzQcGdj/ljHKmYMZa3XLeNIM9ZnU1EKqWipheP2MXR9O3a1NBFrdrWzik6H",
+	"a8ZEEjyaPnEWMXibXeJotgkX1kOZ3nW41ULfu3xFbNB1++72PwIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
