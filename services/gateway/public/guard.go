@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -96,7 +97,11 @@ func (g graphqlGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		_ = json.Unmarshal(body, &req) // a body that is not JSON is the executor's to refuse
+		if err := json.Unmarshal(body, &req); err != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			// Refused here: the executor's message would quote the whole body back.
+			writeGraphQLErrorStatus(w, http.StatusBadRequest, limitError("BAD_REQUEST", "the request body is not a JSON GraphQL request"))
+			return
+		}
 	}
 	hash := req.Extensions.PersistedQuery.Hash
 	var roots map[string]int
@@ -251,7 +256,11 @@ func limitError(code, msg string) *gqlerror.Error {
 // writeGraphQLError answers a request the guard refused before execution, as gqlgen answers a
 // request that fails validation: 422 with the error and no data.
 func writeGraphQLError(w http.ResponseWriter, e *gqlerror.Error) {
+	writeGraphQLErrorStatus(w, http.StatusUnprocessableEntity, e)
+}
+
+func writeGraphQLErrorStatus(w http.ResponseWriter, status int, e *gqlerror.Error) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusUnprocessableEntity)
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": gqlerror.List{e}, "data": nil})
 }

@@ -98,6 +98,10 @@ func TestGraphQLBounds(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("refusing the oversized documents took %v", took) // seconds each before the bounds
 	}
+	secret := `{"query": "{ languages { code } }", "password": "hunter2" ` // not JSON: no closing brace
+	if rec := postGraphQL(h, secret); rec.Code != http.StatusBadRequest || errorCode(t, rec) != "BAD_REQUEST" || strings.Contains(rec.Body.String(), "hunter2") {
+		t.Errorf("a body that is not JSON: HTTP %d %s", rec.Code, rec.Body)
+	}
 	if rec := postGraphQL(h, queryBody(introspectionQuery)); rec.Code != http.StatusOK || errorCode(t, rec) != "" {
 		t.Errorf("the introspection query: HTTP %d %.300s", rec.Code, rec.Body)
 	}
