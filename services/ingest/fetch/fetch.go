@@ -368,7 +368,26 @@ func (c *Client) classify(parent, reqCtx context.Context, err error, status int)
 	case reqCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return &Error{Code: CodeTimeout, Status: status, Msg: fmt.Sprintf("no complete answer within %s", c.cfg.Timeout), Err: inner}
 	}
-	return &Error{Code: CodeNetwork, Status: status, Msg: "network error: " + inner.Error(), Err: inner}
+	return &Error{Code: CodeNetwork, Status: status, Msg: "network error: " + networkMessage(inner), Err: inner}
+}
+
+// networkMessage describes a network failure without what it says of this side of the network: a
+// failed name lookup names the host, not the resolver that was asked.
+func networkMessage(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		why := "no such host"
+		switch {
+		case dns.IsTimeout:
+			why = "the lookup timed out"
+		case dns.IsTemporary:
+			why = "the lookup failed for now"
+		case !dns.IsNotFound:
+			why = "the lookup failed"
+		}
+		return fmt.Sprintf("could not resolve %s: %s", dns.Name, why)
+	}
+	return err.Error()
 }
 
 func isTimeout(err error) bool {

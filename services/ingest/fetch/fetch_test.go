@@ -579,3 +579,21 @@ func TestNetworkError(t *testing.T) {
 		t.Fatalf("msg = %q", fe.Msg)
 	}
 }
+
+// TestNetworkMessages: a failed lookup says which host could not be resolved and why, never the
+// resolver that was asked (an address of this side of the network).
+func TestNetworkMessages(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&net.DNSError{Err: "no such host", Name: "feeds.example.com", Server: "127.0.0.53:53", IsNotFound: true}, "could not resolve feeds.example.com: no such host"},
+		{&net.DNSError{Err: "i/o timeout", Name: "feeds.example.com", Server: "10.0.0.2:53", IsTimeout: true}, "could not resolve feeds.example.com: the lookup timed out"},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "server misbehaving", Name: "x.example", Server: "10.0.0.2:53"}}, "could not resolve x.example: the lookup failed"},
+	} {
+		got := networkMessage(tc.err)
+		if got != tc.want || strings.Contains(got, ":53") {
+			t.Errorf("%v: %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
