@@ -77,7 +77,8 @@ for (const s of services) {
 }
 
 function app(target) {
-  const env = { ...common, MEDIAMESH_DATA_DIR: path.join(dir, target) };
+  // Metrics and readiness details on loopback, 1000 above the process's own port.
+  const env = { ...common, MEDIAMESH_DATA_DIR: path.join(dir, target), MEDIAMESH_ADMIN_ADDR: `127.0.0.1:${port(target) + 1000}` };
   if (services.includes(target)) env[`MEDIAMESH_SERVICES_${envKey(target)}_DATABASE_URL`] = databaseURL(target);
   return {
     name: `mediamesh-${target}`,

@@ -243,6 +243,8 @@ start() { # start TARGET: run bin/mediamesh --target=TARGET in the background wi
   printf '=== run-split: starting %s at %s ===\n' "$t" "$(date -u +%FT%TZ)" >>"$logf"
   (
     export MEDIAMESH_DATA_DIR="$DIR/$t"
+    # Metrics and readiness details on loopback, 1000 above the process's own port.
+    export MEDIAMESH_ADMIN_ADDR="127.0.0.1:$((${PORT[$t]} + 1000))"
     export MEDIAMESH_REDIS_URL="$REDIS" MEDIAMESH_KAFKA_BROKERS="$KAFKA"
     export MEDIAMESH_GATEWAY_DISCOVERY_ADDR="$LISTEN_HOST:${PORT[discovery-gateway]}"
     export MEDIAMESH_GATEWAY_CMS_ADDR="$LISTEN_HOST:${PORT[cms-gateway]}"

@@ -29,8 +29,9 @@ type Config struct {
 	Target          []string       `yaml:"target" help:"modules to run: all, or a comma list of services and gateways"`
 	DataDir         string         `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
 	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
-	RelayAddr       string         `yaml:"relay_addr" help:"health and metrics address of the relay target"`
-	PprofAddr       string         `yaml:"pprof_addr" help:"address of the Go profiler (/debug/pprof/); empty: off. Bind it to loopback: profiles are not authenticated"`
+	RelayAddr       string         `yaml:"relay_addr" help:"health address of the relay target"`
+	AdminAddr       string         `yaml:"admin_addr" help:"address of the admin server: /metrics, /readyz of everything the process runs, the profiler; keep it off public networks (it is not authenticated)"`
+	AdminPprof      bool           `yaml:"admin_pprof" help:"serve the Go profiler (/debug/pprof/) on the admin server"`
 	Log             LogConfig      `yaml:"log"`
 	Gateway         GatewayConfig  `yaml:"gateway"`
 	Services        Services       `yaml:"services"`
@@ -196,6 +197,7 @@ func Default() Config {
 		DataDir:         "data",
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
+		AdminAddr:       "127.0.0.1:9100",
 		Log:             LogConfig{Level: "info", Format: "json"},
 		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true, CORSOrigins: []string{"*"}},
 		Services: Services{
@@ -320,9 +322,7 @@ func (c *Config) Validate() error {
 	check("relay_addr", c.RelayAddr)
 	check("gateway.discovery_addr", c.Gateway.DiscoveryAddr)
 	check("gateway.cms_addr", c.Gateway.CMSAddr)
-	if c.PprofAddr != "" {
-		check("pprof_addr", c.PprofAddr)
-	}
+	check("admin_addr", c.AdminAddr)
 	for key, origins := range map[string][]string{"gateway.cors_origins": c.Gateway.CORSOrigins, "gateway.cms_cors_origins": c.Gateway.CMSCORSOrigins} {
 		for _, o := range origins {
 			if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil) {

@@ -521,14 +521,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		if err != nil {
 			return err
 		}
-		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red}
+		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, RED: red}
 		for _, s := range remoteChecks {
 			srv.AddReadinessCheck(s, gateway.HealthCheck(plan.Remote[s]))
 		}
 		servers = append(servers, srv)
 	}
 	if len(plan.Relays) > 0 {
-		srv := &httpserver.Server{Name: TargetRelay, Addr: cfg.RelayAddr, Handler: http.NotFoundHandler(), Log: log.With("target", TargetRelay), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red}
+		srv := &httpserver.Server{Name: TargetRelay, Addr: cfg.RelayAddr, Handler: http.NotFoundHandler(), Log: log.With("target", TargetRelay), ShutdownTimeout: cfg.ShutdownTimeout, RED: red}
 		for _, name := range plan.Relays {
 			srv.AddReadinessCheck(name+"-database", p.dbs[name].PingContext)
 		}
@@ -539,14 +539,27 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		if s == ServiceMedia && p.localMedia != nil && !contains(plan.Gateways, GatewayDiscovery) {
 			h = p.withLocalMedia(h) // split: the media service serves its own files
 		}
-		srv := &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: h, Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics, RED: red}
+		srv := &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: h, Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, RED: red}
 		if db := p.dbs[s]; db != nil {
 			srv.AddReadinessCheck(s+"-database", db.PingContext)
 		}
 		servers = append(servers, srv)
 	}
 
+	// The admin server: metrics, the readiness of everything above, and the profiler when asked;
+	// on its own address (loopback by default), never on a public port.
+	admin := &httpserver.Server{Name: "admin", Addr: cfg.AdminAddr, Handler: adminHandler(cfg.AdminPprof), Log: log.With("server", "admin"),
+		ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics}
+	for name, db := range p.dbs {
+		admin.AddReadinessCheck(name+"-database", db.PingContext)
+	}
+	for s, u := range plan.Remote {
+		admin.AddReadinessCheck(s, gateway.HealthCheck(u))
+	}
+	servers = append(servers, admin)
+
 	listeners := make([]net.Listener, len(servers))
+	var adminLine string // printed last, after the modules' lines
 	for i, srv := range servers {
 		ln, err := srv.Listen()
 		if err != nil {
@@ -563,26 +576,24 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		case GatewayCMS:
 			banner = append(banner, fmt.Sprintf("cms gateway        %s  docs %s/docs  openapi %s/openapi.json", base, base, base))
 		case TargetRelay:
-			banner = append(banner, fmt.Sprintf("outbox relay       %s  relaying %s  metrics %s/metrics", base, strings.Join(plan.Relays, ", "), base))
+			banner = append(banner, fmt.Sprintf("outbox relay       %s  relaying %s  health %s/healthz", base, strings.Join(plan.Relays, ", "), base))
+		case "admin":
+			adminLine = fmt.Sprintf("admin              %s  metrics %s/metrics  readiness %s/readyz", base, base, base)
+			if cfg.AdminPprof {
+				adminLine += fmt.Sprintf("  profiler %s/debug/pprof/", base)
+			}
 		default:
 			banner = append(banner, fmt.Sprintf("%-18s %s  health %s/healthz", srv.Name+" service", base, base))
 		}
 	}
 	fmt.Fprintln(out, "MediaMesh is running:")
-	for _, b := range banner {
+	for _, b := range append(banner, adminLine) {
 		fmt.Fprintln(out, "  "+b)
 	}
 	log.Info("started", "targets", cfg.Target, "in_process", plan.InProcess, "gateways", plan.Gateways)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if cfg.PprofAddr != "" {
-		stop, err := servePprof(cfg.PprofAddr, log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
 	var wg sync.WaitGroup
 	for name, db := range p.dbs { // connection-pool metrics: go_sql_*{db_name}
 		if err := reg.Register(collectors.NewDBStatsCollector(db.DB, name)); err != nil {

@@ -27,6 +27,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // start runs cfg in the background and returns the base URLs printed in the banner, by name.
 func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-chan struct{}) {
 	t.Helper()
+	if cfg.AdminAddr == Default().AdminAddr {
+		cfg.AdminAddr = "127.0.0.1:0" // a test runs many processes' worth of servers
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +88,8 @@ func TestRunAll(t *testing.T) {
 	cfg := Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
+	cfg.AdminAddr = freeAddr(t)
+	admin := "http://" + cfg.AdminAddr
 	urls, _, _ := start(t, cfg)
 	disc, cms := urls["discovery gateway"], urls["cms gateway"]
 	if disc == "" || cms == "" {
@@ -105,6 +110,11 @@ func TestRunAll(t *testing.T) {
 		{"GET", cms + "/api/v1/cms/programs", 401}, // secured
 		{"DELETE", disc + "/api/v1/discovery/programs", 405},
 		{"GET", cms + "/api/v1/discovery/programs", 404}, // not fronted by the CMS gateway
+		{"GET", disc + "/metrics", 404},                  // metrics only on the admin address
+		{"GET", cms + "/metrics", 404},
+		{"GET", admin + "/metrics", 200},
+		{"GET", admin + "/readyz", 200},
+		{"GET", admin + "/debug/pprof/", 404}, // the profiler only with admin_pprof
 	} {
 		if got := status(t, c.method, c.url); got != c.want {
 			t.Errorf("%s %s: %d, want %d", c.method, c.url, got, c.want)
