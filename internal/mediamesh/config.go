@@ -30,7 +30,7 @@ type Config struct {
 	DataDir         string         `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
 	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
 	RelayAddr       string         `yaml:"relay_addr" help:"health address of the relay target"`
-	AdminAddr       string         `yaml:"admin_addr" help:"address of the admin server: /metrics, /readyz of everything the process runs, the profiler; keep it off public networks (it is not authenticated)"`
+	AdminAddr       string         `yaml:"admin_addr" help:"address of the admin server: /metrics, /readyz of everything the process runs, the profiler; empty: loopback, 1000 above the process's first port (9080 for all); keep it off public networks (it is not authenticated)"`
 	AdminPprof      bool           `yaml:"admin_pprof" help:"serve the Go profiler (/debug/pprof/) on the admin server"`
 	Log             LogConfig      `yaml:"log"`
 	Gateway         GatewayConfig  `yaml:"gateway"`
@@ -197,7 +197,6 @@ func Default() Config {
 		DataDir:         "data",
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
-		AdminAddr:       "127.0.0.1:9100",
 		Log:             LogConfig{Level: "info", Format: "json"},
 		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true, CORSOrigins: []string{"*"}},
 		Services: Services{
@@ -322,7 +321,9 @@ func (c *Config) Validate() error {
 	check("relay_addr", c.RelayAddr)
 	check("gateway.discovery_addr", c.Gateway.DiscoveryAddr)
 	check("gateway.cms_addr", c.Gateway.CMSAddr)
-	check("admin_addr", c.AdminAddr)
+	if c.AdminAddr != "" {
+		check("admin_addr", c.AdminAddr)
+	}
 	for key, origins := range map[string][]string{"gateway.cors_origins": c.Gateway.CORSOrigins, "gateway.cms_cors_origins": c.Gateway.CMSCORSOrigins} {
 		for _, o := range origins {
 			if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil) {

@@ -1,6 +1,8 @@
 package mediamesh
 
 import (
+	"github.com/mediamesh/mediamesh/internal/httpserver"
+
 	"os"
 	"path/filepath"
 	"reflect"
@@ -167,6 +169,28 @@ func TestUsageListsEverySetting(t *testing.T) {
 	for _, want := range []string{"--target", "MEDIAMESH_TARGET", "--services.cms.url", "MEDIAMESH_GATEWAY_CMS_ADDR", "--config"} {
 		if !strings.Contains(u, want) {
 			t.Errorf("usage lacks %q", want)
+		}
+	}
+}
+
+// TestAdminAddr: the admin address is the configured one, or loopback 1000 above the first
+// server's port (0 stays 0, a port that would pass 65535 too).
+func TestAdminAddr(t *testing.T) {
+	srv := func(addr string) []*httpserver.Server { return []*httpserver.Server{{Addr: addr}} }
+	for _, tc := range []struct {
+		configured string
+		servers    []*httpserver.Server
+		want       string
+	}{
+		{"10.0.0.5:9100", srv(":8080"), "10.0.0.5:9100"},
+		{"", srv(":8080"), "127.0.0.1:9080"},
+		{"", srv("0.0.0.0:9101"), "127.0.0.1:10101"},
+		{"", srv("127.0.0.1:0"), "127.0.0.1:0"},
+		{"", srv(":65000"), "127.0.0.1:0"},
+		{"", nil, "127.0.0.1:0"},
+	} {
+		if got := adminAddr(tc.configured, tc.servers); got != tc.want {
+			t.Errorf("adminAddr(%q, %v) = %q, want %q", tc.configured, tc.servers, got, tc.want)
 		}
 	}
 }

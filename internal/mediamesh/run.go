@@ -548,7 +548,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 
 	// The admin server: metrics, the readiness of everything above, and the profiler when asked;
 	// on its own address (loopback by default), never on a public port.
-	admin := &httpserver.Server{Name: "admin", Addr: cfg.AdminAddr, Handler: adminHandler(cfg.AdminPprof), Log: log.With("server", "admin"),
+	admin := &httpserver.Server{Name: "admin", Addr: adminAddr(cfg.AdminAddr, servers), Handler: adminHandler(cfg.AdminPprof), Log: log.With("server", "admin"),
 		ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics}
 	for name, db := range p.dbs {
 		admin.AddReadinessCheck(name+"-database", db.PingContext)

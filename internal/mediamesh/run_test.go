@@ -27,7 +27,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // start runs cfg in the background and returns the base URLs printed in the banner, by name.
 func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-chan struct{}) {
 	t.Helper()
-	if cfg.AdminAddr == Default().AdminAddr {
+	if cfg.AdminAddr == "" {
 		cfg.AdminAddr = "127.0.0.1:0" // a test runs many processes' worth of servers
 	}
 	if err := cfg.Validate(); err != nil {
