@@ -1,14 +1,14 @@
 package mediamesh
 
 import (
-	"github.com/mediamesh/mediamesh/internal/httpserver"
-
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mediamesh/mediamesh/internal/httpserver"
 )
 
 func TestLoadPrecedence(t *testing.T) {
