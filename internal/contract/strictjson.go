@@ -28,7 +28,7 @@ func strictJSON(body []byte) error {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apierror.BadRequest("the request body has data after its JSON value")
+		return badBody("the request body has data after its JSON value")
 	}
 	return nil
 }
@@ -38,7 +38,7 @@ func strictJSON(body []byte) error {
 func strictValue(dec *json.Decoder, path string) error {
 	tok, err := dec.Token()
 	if err != nil {
-		return apierror.BadRequest("the request body is not valid JSON")
+		return badBody("the request body is not valid JSON")
 	}
 	switch tok {
 	case json.Delim('{'):
@@ -46,7 +46,7 @@ func strictValue(dec *json.Decoder, path string) error {
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
-				return apierror.BadRequest("the request body is not valid JSON")
+				return badBody("the request body is not valid JSON")
 			}
 			key, _ := kt.(string)
 			field := key
@@ -72,7 +72,12 @@ func strictValue(dec *json.Decoder, path string) error {
 		_, err = dec.Token() // ']'
 	}
 	if err != nil {
-		return apierror.BadRequest("the request body is not valid JSON")
+		return badBody("the request body is not valid JSON")
 	}
 	return nil
+}
+
+// badBody is the 400 Problem of a body that is not one JSON value, naming the body as the field.
+func badBody(detail string) error {
+	return apierror.BadRequest(detail, apierror.FieldError{Field: "body", Message: detail, Code: "invalid"})
 }

@@ -36,8 +36,8 @@ func TestStrictJSON(t *testing.T) {
 		field      string
 	}{
 		{"valid", `{"title": "a", "tags": [{"k": 1}, {"k": 2}]}`, 0, ""},
-		{"trailing data", `{"title": "a"} xx`, 400, ""},
-		{"a second value", `{"title": "a"}{"title": "b"}`, 400, ""},
+		{"trailing data", `{"title": "a"} xx`, 400, "body"},
+		{"a second value", `{"title": "a"}{"title": "b"}`, 400, "body"},
 		{"duplicate key", `{"title": "a", "title": "b"}`, 400, "title"},
 		{"nested duplicate key", `{"tags": [{"k": 1}, {"k": 2, "k": 3}]}`, 400, "tags[1].k"},
 		{"trailing white space", "{\"title\": \"a\"}\n  ", 0, ""},
