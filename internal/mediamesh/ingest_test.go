@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/objectstore"
 	"github.com/mediamesh/mediamesh/internal/objectstore/objectstoretest"
 	"github.com/mediamesh/mediamesh/internal/testenv"
@@ -39,24 +38,7 @@ func TestIngestSplit(t *testing.T) {
 	base.Ingest.YouTubeBaseURL = youtube.URL + feedtest.YouTubeAPIPath
 	base.Ingest.PollInterval = 200 * time.Millisecond
 	base.Media.S3 = S3Config{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey}
-	services := []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceMedia, ServiceIngest}
-	for _, s := range services {
-		ep := base.Services.Endpoint(s)
-		ep.Addr = freeAddr(t)
-		ep.URL = "http://" + ep.Addr
-	}
-	for _, s := range services {
-		cfg := base
-		cfg.Target = []string{s}
-		cfg.DataDir = t.TempDir()
-		cfg.Services.Endpoint(s).DatabaseURL = databasetest.PostgresURL(t)
-		start(t, cfg)
-	}
-	gw := base
-	gw.Target = []string{GatewayCMS}
-	gw.DataDir = t.TempDir()
-	gw.Gateway.CMSAddr = "127.0.0.1:0"
-	urls, _, _ := start(t, gw)
+	urls := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceMedia, ServiceIngest}, GatewayCMS)
 	cms := urls["cms gateway"]
 	token := login(t, cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 	store, err := objectstore.NewS3(context.Background(), objectstore.S3Config{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey})

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -220,24 +219,9 @@ func TestContentLifecycleSplit(t *testing.T) {
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@split.test", time.Now().UnixNano())
 	base.Ingest.AccountPassword = "split ingest account password"
 	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-	services := []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia, ServiceIngest}
-	for _, s := range services {
-		ep := base.Services.Endpoint(s)
-		ep.Addr = freeAddr(t)
-		ep.URL = "http://" + ep.Addr
-	}
-	for _, s := range services {
-		cfg := base
-		cfg.Target = []string{s}
-		cfg.DataDir = t.TempDir()
-		cfg.Services.Endpoint(s).DatabaseURL = databasetest.PostgresURL(t) // search gets PostgreSQL full text
-		start(t, cfg)
-	}
-	gw := base
-	gw.Target = []string{GatewayDiscovery, GatewayCMS}
-	gw.DataDir = t.TempDir()
-	gw.Gateway.DiscoveryAddr, gw.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
-	urls, _, _ := start(t, gw)
+	// Search gets PostgreSQL full text.
+	urls := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia, ServiceIngest},
+		GatewayDiscovery, GatewayCMS)
 	a := &api{t: t, cms: urls["cms gateway"], disc: urls["discovery gateway"], unique: fmt.Sprint(time.Now().UnixNano())}
 	a.token = login(t, a.cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 	lifecycle(t, a)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -127,26 +126,7 @@ func TestTokenRevocationSplit(t *testing.T) {
 	base.Auth.AdminPassword = "split revocation admin password"
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@revoke.test", time.Now().UnixNano())
 	base.Gateway.RateLimits = false
-	services := []string{ServiceAuth, ServiceMetadata, ServiceCMS}
-	for _, s := range append(services, ServiceMedia) {
-		ep := base.Services.Endpoint(s)
-		ep.Addr = freeAddr(t)
-		ep.URL = "http://" + ep.Addr
-	}
-	for _, s := range services {
-		cfg := base
-		cfg.Target = []string{s}
-		cfg.DataDir = t.TempDir()
-		cfg.Services.Endpoint(s).DatabaseURL = databasetest.PostgresURL(t)
-		start(t, cfg)
-	}
-	gw := base
-	gw.Target = []string{GatewayCMS}
-	gw.DataDir = t.TempDir()
-	gw.Gateway.CMSAddr = "127.0.0.1:0"
-	gw.Services.Media.URL, gw.Services.Ingest.URL = "http://"+freeAddr(t), "http://"+freeAddr(t)
-	urls, _, _ := start(t, gw)
-	cms := urls["cms gateway"]
+	cms := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS}, GatewayCMS)["cms gateway"]
 	admin := login(t, cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 	checkRevocationLags(t, revocations(t, cms, admin, fmt.Sprint(time.Now().UnixNano())))
 }

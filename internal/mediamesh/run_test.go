@@ -66,6 +66,31 @@ func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-c
 	return urls, cancel, done
 }
 
+// startSplit runs each of services from base as a process of its own, on a PostgreSQL database of
+// its own, and gateways in one more process, and returns the gateways' URLs. Every service of the
+// platform gets an address, so a gateway's fronts that are not started answer 503.
+func startSplit(t *testing.T, base Config, services []string, gateways ...string) map[string]string {
+	t.Helper()
+	for _, s := range AllServices {
+		ep := base.Services.Endpoint(s)
+		ep.Addr = freeAddr(t)
+		ep.URL = "http://" + ep.Addr
+	}
+	for _, s := range services {
+		cfg := base
+		cfg.Target = []string{s}
+		cfg.DataDir = t.TempDir()
+		cfg.Services.Endpoint(s).DatabaseURL = databasetest.PostgresURL(t)
+		start(t, cfg)
+	}
+	gw := base
+	gw.Target = gateways
+	gw.DataDir = t.TempDir()
+	gw.Gateway.DiscoveryAddr, gw.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
+	urls, _, _ := start(t, gw)
+	return urls
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
