@@ -115,17 +115,12 @@ func TestGraphQLBounds(t *testing.T) {
 // searches cannot get around the search limit (300/min, burst 60: 61 at once).
 func TestGraphQLSpendsRESTBudgets(t *testing.T) {
 	h := guarded(t)
-	var q strings.Builder
-	q.WriteString("{")
-	for i := range 40 {
-		fmt.Fprintf(&q, ` s%d: search(query: "harbour") { edges { node { title } } }`, i)
-	}
-	q.WriteString(" }")
-	first := postGraphQL(h, queryBody(q.String()))
+	q := aliasedSearches(40)
+	first := postGraphQL(h, queryBody(q))
 	if first.Code != http.StatusOK || first.Header().Get("RateLimit-Remaining") != "21" {
 		t.Fatalf("40 aliased searches: HTTP %d, RateLimit-Remaining %q", first.Code, first.Header().Get("RateLimit-Remaining"))
 	}
-	second := postGraphQL(h, queryBody(q.String()))
+	second := postGraphQL(h, queryBody(q))
 	if second.Code != http.StatusTooManyRequests || second.Header().Get("Retry-After") == "" {
 		t.Fatalf("40 more: HTTP %d, Retry-After %q", second.Code, second.Header().Get("Retry-After"))
 	}
@@ -176,19 +171,14 @@ func TestIntrospectionSwitch(t *testing.T) {
 // the query), so no request runs with its cost unknown.
 func TestGraphQLPersistedQueriesSpend(t *testing.T) {
 	h := guarded(t)
-	var q strings.Builder
-	q.WriteString("{")
-	for i := range 30 {
-		fmt.Fprintf(&q, ` s%d: search(query: "harbour") { edges { node { title } } }`, i)
-	}
-	q.WriteString(" }")
-	sum := sha256.Sum256([]byte(q.String()))
+	q := aliasedSearches(30)
+	sum := sha256.Sum256([]byte(q))
 	hash := hex.EncodeToString(sum[:])
 	ext := `"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "` + hash + `"}}`
 	if rec := postGraphQL(h, `{`+ext+`}`); errorCode(t, rec) != "PERSISTED_QUERY_NOT_FOUND" {
 		t.Fatalf("an unknown hash: HTTP %d %s", rec.Code, rec.Body)
 	}
-	body, _ := json.Marshal(q.String())
+	body, _ := json.Marshal(q)
 	if rec := postGraphQL(h, `{"query": `+string(body)+`, `+ext+`}`); rec.Code != http.StatusOK || rec.Header().Get("RateLimit-Remaining") != "31" {
 		t.Fatalf("registering it: HTTP %d, RateLimit-Remaining %q", rec.Code, rec.Header().Get("RateLimit-Remaining"))
 	}
@@ -198,4 +188,15 @@ func TestGraphQLPersistedQueriesSpend(t *testing.T) {
 	if rec := postGraphQL(h, `{`+ext+`}`); rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("by hash alone past the budget: HTTP %d", rec.Code)
 	}
+}
+
+// aliasedSearches is a query of n aliased search fields.
+func aliasedSearches(n int) string {
+	var q strings.Builder
+	q.WriteString("{")
+	for i := range n {
+		fmt.Fprintf(&q, ` s%d: search(query: "harbour") { edges { node { title } } }`, i)
+	}
+	q.WriteString(" }")
+	return q.String()
 }
