@@ -60,9 +60,10 @@ func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) er
 		}
 		for _, topic := range c.Topics() {
 			n := 0
+			apply := replayer(c)
 			h := func(ctx context.Context, m eventbus.Message) error {
 				n++
-				return c.HandleEvent(ctx, m)
+				return apply.add(ctx, m)
 			}
 			source := "Kafka"
 			if len(cfg.Kafka.Brokers) > 0 {
@@ -73,6 +74,9 @@ func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) er
 				if db, err = p.database(ctx, producers[topic]); err == nil {
 					err = outbox.Replay(ctx, db, topic, h)
 				}
+			}
+			if err == nil {
+				err = apply.flush(ctx)
 			}
 			if err != nil {
 				return fmt.Errorf("%s: replay %s from %s: %w", name, topic, source, err)
@@ -85,4 +89,38 @@ func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) er
 		return fmt.Errorf("target %v runs no read model; replay one of %v", cfg.Target, readModels)
 	}
 	return nil
+}
+
+// replayBatch is how many events a replay hands a batch consumer at once.
+const replayBatch = 256
+
+// replayApplier applies replayed events in runs of replayBatch when the consumer takes batches (one
+// transaction and one index batch per run, as live delivery does), else one by one.
+type replayApplier struct {
+	c   consumer
+	run []eventbus.Message
+}
+
+func replayer(c consumer) *replayApplier { return &replayApplier{c: c} }
+
+// add applies m, or keeps it for the next run.
+func (a *replayApplier) add(ctx context.Context, m eventbus.Message) error {
+	if _, ok := a.c.(batchConsumer); !ok {
+		return a.c.HandleEvent(ctx, m)
+	}
+	a.run = append(a.run, m)
+	if len(a.run) < replayBatch {
+		return nil
+	}
+	return a.flush(ctx)
+}
+
+// flush applies the events kept so far.
+func (a *replayApplier) flush(ctx context.Context) error {
+	if len(a.run) == 0 {
+		return nil
+	}
+	err := a.c.(batchConsumer).HandleBatch(ctx, a.run)
+	a.run = a.run[:0]
+	return err
 }
