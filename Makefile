@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/mediamesh
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-contract bench tools-npm clean
+.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-contract test-security bench tools-npm clean
 
 all: build
 
@@ -66,6 +66,13 @@ test-unit:
 
 test-contract: build
 	bash integration/contract/run.sh $(BIN)
+
+## test-security: the abuse cases alone (they also run in test-unit): GraphQL exhaustion, token revocation
+## (all and split), upload integrity, CORS and the docs CSP in Chromium, strict input, slow clients, login
+## limits, token error messages. Needs what test-unit needs (PostgreSQL, Kafka, VersityGW, Chromium).
+test-security:
+	$(GO) test -count=1 -run 'GraphQLBounds|GraphQLSpendsRESTBudgets|GraphQLPersistedQueriesSpend|IntrospectionSwitch|TokenRevocation|Revocations|TokensRevokedEvents|BrowserCORS|TestCORS|StrictJSON|BodyDeadline|LoginRateLimitPerAccount|TokenProblems|UnauthorizedChallenges|UploadSession|TestStore|BadRequests|NetworkMessages|ClientAddress' \
+		./internal/... ./services/...
 
 ## bench: Go benchmarks (events: on Kafka when MEDIAMESH_TEST_KAFKA_BROKERS is set; search over 100,000
 ## episodes: also on PostgreSQL when MEDIAMESH_TEST_POSTGRES_URL is set), then the load benchmark in `all`
