@@ -30,55 +30,26 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 // ignored. A message of an event type the read model does not use is ignored; one that cannot be
 // decoded is an error (the subscriber retries, then dead-letters it).
 func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) error {
-	type event struct {
-		change
-		eventType string
-		m         eventbus.Message
-	}
-	events := make([]event, 0, len(msgs))
-	for _, m := range msgs {
-		eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint)
-		if err != nil {
-			return fmt.Errorf("discovery: %s message %q: %w", m.Topic, m.Key, err)
-		}
-		c, known, err := decode(eventType, m.Value)
-		if err != nil {
-			return fmt.Errorf("discovery: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
-		}
-		if !known {
-			s.log.DebugContext(ctx, "event ignored", "event_type", eventType, "topic", m.Topic, "key", m.Key)
-			continue
-		}
-		if c.eventID == "" {
-			return fmt.Errorf("discovery: %s event without event_id", eventType)
-		}
-		events = append(events, event{c, eventType, m})
-	}
-	if len(events) == 0 {
-		return nil
+	events, err := inbox.DecodeRun(ctx, s.log, decoder, msgs)
+	if err != nil || len(events) == 0 {
+		return err
 	}
 	applied := 0
 	var changed changes
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		applied, changed = 0, changes{}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		changed = changes{}
 		p := &projection{c: s.inTx(tx), titles: s.titles, log: s.log, changed: &changed}
-		for _, e := range events {
-			fresh, err := inbox.Record(ctx, s.db, tx, ConsumerGroup, e.eventID)
-			if err != nil {
-				return fmt.Errorf("discovery: record event %s: %w", e.eventID, err)
+		var err error
+		applied, err = inbox.ApplyRun(ctx, s.db, tx, ConsumerGroup, events, len(msgs) > 1, func(ctx context.Context, e inbox.Event[change]) error {
+			if err := e.Change.apply(ctx, p); err != nil {
+				return fmt.Errorf("discovery: apply %s event %s: %w", e.EventType, e.ID, err)
 			}
-			if !fresh {
-				continue
-			}
-			if err := applyTraced(ctx, e.m, len(msgs) > 1, func(ctx context.Context) error { return e.apply(ctx, p) }); err != nil {
-				return fmt.Errorf("discovery: apply %s event %s: %w", e.eventType, e.eventID, err)
-			}
-			if e.m.Topic != contentevents.TopicContentEvents { // categories and assets show anywhere
+			if e.Message.Topic != contentevents.TopicContentEvents { // categories and assets show anywhere
 				changed.everything()
 			}
-			applied++
-		}
-		return nil
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return err
@@ -89,15 +60,12 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 	return nil
 }
 
-// applyTraced runs apply for the event of m: in a run (batch) inside the message's own consumer
-// span, as a subscriber runs a message alone, so a trace reads the same either way.
-func applyTraced(ctx context.Context, m eventbus.Message, batch bool, apply func(context.Context) error) error {
-	if !batch {
-		return apply(ctx)
-	}
-	ctx, span := eventbus.StartConsume(ctx, ConsumerGroup, m)
-	defer span.End()
-	return apply(ctx)
+// decoder reads the events of Topics.
+var decoder = inbox.Decoder[change]{
+	Consumer: ConsumerGroup,
+	Lookups:  []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint},
+	Decode:   decode,
+	ID:       func(c change) string { return c.eventID },
 }
 
 // decode decodes payload as an event of eventType. known is false for the event types the read

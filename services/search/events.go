@@ -36,50 +36,20 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 // ignored; one that cannot be decoded or applied is an error (the subscriber retries, then
 // dead-letters it).
 func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) error {
-	type event struct {
-		change
-		eventType string
-		m         eventbus.Message
-	}
-	events := make([]event, 0, len(msgs))
-	for _, m := range msgs {
-		eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint)
-		if err != nil {
-			return fmt.Errorf("search: %s message %q: %w", m.Topic, m.Key, err)
-		}
-		c, known, err := decode(eventType, m.Value)
-		if err != nil {
-			return fmt.Errorf("search: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
-		}
-		if !known {
-			s.log.DebugContext(ctx, "event ignored", "event_type", eventType, "topic", m.Topic, "key", m.Key)
-			continue
-		}
-		if c.eventID == "" {
-			return fmt.Errorf("search: %s event without event_id", eventType)
-		}
-		events = append(events, event{c, eventType, m})
-	}
-	if len(events) == 0 {
-		return nil
+	events, err := inbox.DecodeRun(ctx, s.log, decoder, msgs)
+	if err != nil || len(events) == 0 {
+		return err
 	}
 	w := &pending{index: s.index, log: s.log}
 	applied := 0
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		applied = 0
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		w.ops = w.ops[:0]
-		for _, e := range events {
-			fresh, err := inbox.Record(ctx, s.db, tx, ConsumerGroup, e.eventID)
-			if err != nil {
-				return fmt.Errorf("search: record event %s: %w", e.eventID, err)
-			}
-			if !fresh {
-				continue
-			}
-			if err := s.applyOne(ctx, tx, w, e.m, e.eventType, e.change, len(msgs) > 1); err != nil {
-				return err
-			}
-			applied++
+		var err error
+		applied, err = inbox.ApplyRun(ctx, s.db, tx, ConsumerGroup, events, len(msgs) > 1, func(ctx context.Context, e inbox.Event[change]) error {
+			return s.applyOne(ctx, tx, w, e)
+		})
+		if err != nil {
+			return err
 		}
 		if err := w.flush(ctx); err != nil {
 			return fmt.Errorf("search: index %d events: %w", applied, err)
@@ -95,25 +65,27 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 	return nil
 }
 
-// applyOne applies the event of m in tx, inside a span of the trace of the request that caused the
-// event, so a trace shows a change from the CMS request to the search index: a child of ctx's
-// consumer span, or in a run (batch) of the message's own consumer span.
-func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, m eventbus.Message, eventType string, c change, batch bool) error {
-	if batch {
-		var consume trace.Span
-		ctx, consume = eventbus.StartConsume(ctx, ConsumerGroup, m)
-		defer consume.End()
-	}
+// decoder reads the events of Topics.
+var decoder = inbox.Decoder[change]{
+	Consumer: ConsumerGroup,
+	Lookups:  []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint},
+	Decode:   decode,
+	ID:       func(c change) string { return c.eventID },
+}
+
+// applyOne applies event e in tx, inside a span of the trace of the request that caused it (a
+// child of ctx's consumer span), so a trace shows a change from the CMS request to the search index.
+func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, e inbox.Event[change]) error {
 	ctx, span := telemetry.Tracer().Start(ctx, "search index", trace.WithAttributes(
-		attribute.String("mediamesh.event_type", eventType), attribute.String("mediamesh.aggregate_id", m.Key)))
+		attribute.String("mediamesh.event_type", e.EventType), attribute.String("mediamesh.aggregate_id", e.Message.Key)))
 	defer span.End()
 	p, err := s.begin(ctx, tx, w)
 	if err == nil {
-		err = c.apply(ctx, p)
+		err = e.Change.apply(ctx, p)
 	}
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
-		return fmt.Errorf("search: apply %s event %s: %w", eventType, c.eventID, err)
+		return fmt.Errorf("search: apply %s event %s: %w", e.EventType, e.ID, err)
 	}
 	return nil
 }
