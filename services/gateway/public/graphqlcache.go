@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,31 +67,11 @@ func (c graphqlCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}, c.next)
 }
 
-// key returns the cache key of a GraphQL GET or POST; ok is false for a request that is not
-// cached (another method or content type, a body too large or not JSON). It leaves r's body for
-// the handler to read again.
+// key returns the cache key of a GraphQL request the guard read (see graphqlRequestFrom); ok is
+// false for one that is not cached (not read, too large, variables that are not JSON).
 func (c graphqlCache) key(r *http.Request) (string, bool) {
-	var req struct {
-		Query         string          `json:"query"`
-		OperationName string          `json:"operationName"`
-		Variables     json.RawMessage `json:"variables"`
-		Extensions    json.RawMessage `json:"extensions"`
-	}
-	switch r.Method {
-	case http.MethodGet:
-		q := r.URL.Query()
-		req.Query, req.OperationName = q.Get("query"), q.Get("operationName")
-		req.Variables, req.Extensions = json.RawMessage(q.Get("variables")), json.RawMessage(q.Get("extensions"))
-	case http.MethodPost:
-		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || r.Body == nil {
-			return "", false
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxGraphQLCacheKeyBody+1))
-		r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-		if err != nil || len(body) > maxGraphQLCacheKeyBody || json.Unmarshal(body, &req) != nil {
-			return "", false
-		}
-	default:
+	req, ok := graphqlRequestFrom(r.Context())
+	if !ok || req.size > maxGraphQLCacheKeyBody {
 		return "", false
 	}
 	vars, ok := canonicalJSON(req.Variables)
@@ -104,15 +83,10 @@ func (c graphqlCache) key(r *http.Request) (string, bool) {
 		return "", false
 	}
 	if op == "" {
-		var ext struct {
-			PersistedQuery struct {
-				Hash string `json:"sha256Hash"`
-			} `json:"persistedQuery"`
-		}
-		if len(req.Extensions) == 0 || json.Unmarshal(req.Extensions, &ext) != nil || ext.PersistedQuery.Hash == "" {
+		if req.Extensions.PersistedQuery.Hash == "" {
 			return "", false
 		}
-		op = "apq:" + ext.PersistedQuery.Hash
+		op = "apq:" + req.Extensions.PersistedQuery.Hash
 	}
 	sum := sha256.Sum256([]byte(op + "\x00" + req.OperationName + "\x00" + vars))
 	return hex.EncodeToString(sum[:]), true
@@ -162,10 +136,4 @@ func withoutErrors(body []byte) bool {
 		Errors json.RawMessage `json:"errors"`
 	}
 	return json.Unmarshal(body, &res) == nil && len(res.Errors) == 0
-}
-
-// readCloser reads from Reader and closes the original body.
-type readCloser struct {
-	io.Reader
-	io.Closer
 }

@@ -2,6 +2,7 @@ package public
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -70,21 +71,38 @@ func newGraphQLGuard(gw *gateway.Gateway, schema *ast.Schema, next http.Handler)
 	return graphqlGuard{gw: gw, ops: ops, next: next, persisted: lru.New[map[string]int](apqEntries)}
 }
 
+// graphqlRequest is what the guard reads of a GraphQL request, for itself and for the cache after
+// it (see withGraphQLRequest): size is the bytes of the body, or of the query string of a GET.
+type graphqlRequest struct {
+	Query         string          `json:"query"`
+	OperationName string          `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    struct {
+		PersistedQuery struct {
+			Hash string `json:"sha256Hash"`
+		} `json:"persistedQuery"`
+	} `json:"extensions"`
+	size int
+}
+
+type graphqlRequestKey struct{}
+
+// graphqlRequestFrom returns the request the guard read, when it read one: a GET, or a POST of a
+// JSON GraphQL request.
+func graphqlRequestFrom(ctx context.Context) (*graphqlRequest, bool) {
+	req, ok := ctx.Value(graphqlRequestKey{}).(*graphqlRequest)
+	return req, ok
+}
+
 func (g graphqlGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Query         string `json:"query"`
-		OperationName string `json:"operationName"`
-		Extensions    struct {
-			PersistedQuery struct {
-				Hash string `json:"sha256Hash"`
-			} `json:"persistedQuery"`
-		} `json:"extensions"`
-	}
+	var req graphqlRequest
+	read := false
 	switch r.Method {
 	case http.MethodGet:
 		q := r.URL.Query()
-		req.Query, req.OperationName = q.Get("query"), q.Get("operationName")
-		_ = json.Unmarshal([]byte(q.Get("extensions")), &req.Extensions)
+		req.Query, req.OperationName, req.Variables = q.Get("query"), q.Get("operationName"), json.RawMessage(q.Get("variables"))
+		read = q.Get("extensions") == "" || json.Unmarshal([]byte(q.Get("extensions")), &req.Extensions) == nil
+		req.size = len(r.URL.RawQuery)
 	case http.MethodPost:
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, contract.MaxJSONBody))
 		var tooLarge *http.MaxBytesError
@@ -97,11 +115,18 @@ func (g graphqlGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if err := json.Unmarshal(body, &req); err != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		req.size = len(body)
+		err = json.Unmarshal(body, &req)
+		isJSON := strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
+		if err != nil && isJSON {
 			// Refused here: the executor's message would quote the whole body back.
 			writeGraphQLErrorStatus(w, http.StatusBadRequest, limitError("BAD_REQUEST", "the request body is not a JSON GraphQL request"))
 			return
 		}
+		read = err == nil && isJSON
+	}
+	if read {
+		r = r.WithContext(context.WithValue(r.Context(), graphqlRequestKey{}, &req))
 	}
 	hash := req.Extensions.PersistedQuery.Hash
 	var roots map[string]int
