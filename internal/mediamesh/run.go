@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -299,21 +298,22 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 			return nil, err
 		}
 		// The index: PostgreSQL full text beside the service's tables when its database is
-		// PostgreSQL, else bleve on disk under data_dir.
-		var idx index.Index
+		// PostgreSQL, else in memory, loaded from the service's tables before any event.
 		if db.Dialect == database.Postgres {
-			if idx, err = index.NewPostgres(ctx, db); err != nil {
-				return nil, err
-			}
-		} else {
-			b, err := index.NewBleve(filepath.Join(p.cfg.DataDir, "search-index"))
+			idx, err := index.NewPostgres(ctx, db)
 			if err != nil {
 				return nil, err
 			}
-			p.closers = append(p.closers, b.Close)
-			idx = b
+			return search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
 		}
-		return search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
+		svc, err := search.New(search.Deps{DB: db, Index: index.NewMemory(), Log: p.log.With("service", name), Cache: p.cache})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := svc.LoadIndex(ctx); err != nil {
+			return nil, err
+		}
+		return svc, nil
 	}
 	return nil, fmt.Errorf("unknown service %q", name)
 }

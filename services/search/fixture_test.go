@@ -29,7 +29,7 @@ import (
 	"github.com/mediamesh/mediamesh/services/search/index"
 )
 
-// fixture is a search service on a migrated database and a fresh index (bleve in memory beside
+// fixture is a search service on a migrated database and a fresh index (in memory beside
 // SQLite, the Postgres index beside PostgreSQL), fed events directly and read through its HTTP
 // handler, whose every response is checked against the contract.
 type fixture struct {
@@ -67,7 +67,27 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	return &fixture{t: t, db: db, index: ix, svc: svc, h: h, cache: cache}
 }
 
-// newIndex returns the index of the test's dialect: bleve in memory for SQLite, the Postgres
+// restart replaces the service by a new one on the same database with a new in-memory index,
+// loaded from the storage (LoadIndex), as a restart of the process does.
+func (f *fixture) restart() {
+	f.t.Helper()
+	ix := index.NewMemory()
+	log := slog.New(slog.DiscardHandler)
+	svc, err := New(Deps{DB: f.db, Index: ix, Log: log, Cache: f.cache})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := svc.LoadIndex(f.t.Context()); err != nil {
+		f.t.Fatal(err)
+	}
+	h, err := svc.Handler(log, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.index, f.svc, f.h = ix, svc, h
+}
+
+// newIndex returns the index of the test's dialect: in memory for SQLite, the Postgres
 // index (its migrations applied) for PostgreSQL.
 func newIndex(t *testing.T, db *database.DB) index.Index {
 	t.Helper()
@@ -82,12 +102,7 @@ func newIndex(t *testing.T, db *database.DB) index.Index {
 		}
 		return ix
 	}
-	ix, err := index.NewBleve("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ix.Close() })
-	return ix
+	return index.NewMemory()
 }
 
 // countingCache is an invalidator that counts its calls.

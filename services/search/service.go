@@ -1,6 +1,6 @@
 // Package search is the search service: full-text search over published programs and episodes,
 // with filters, facet counts and as-you-type suggestions. It implements the generated strict
-// server of specs/openapi/search.yaml over an index.Index (bleve embedded, or PostgreSQL full
+// server of specs/openapi/search.yaml over an index.Index (in memory embedded, or PostgreSQL full
 // text search when split).
 //
 // The index is built only from events: content.events (the CMS's snapshots of programs and
@@ -46,7 +46,7 @@ type Deps struct {
 	// DB is the service's database, migrated with Migrations and the inbox's and outbox's
 	// migrations (and index.PostgresMigrations when Index is the Postgres index in it).
 	DB *database.DB
-	// Index is the full-text index, built by the caller: index.NewBleve (embedded) or
+	// Index is the full-text index, built by the caller: index.NewMemory (embedded, filled by LoadIndex) or
 	// index.NewPostgres (split). The service never closes it.
 	Index index.Index
 	// Log receives the service's logs; nil discards them.

@@ -9,7 +9,6 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/lang/ar"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/analysis/token/stop"
-	"github.com/blevesearch/bleve/v2/registry"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -20,24 +19,16 @@ import (
 //     inside a word kept), each word is NFKC-normalised and lowercased, Arabic diacritics,
 //     tatweel and Quranic marks are removed, alef forms become bare alef, alef maqsura becomes
 //     ya, ta marbuta becomes ha, Arabic-Indic digits become ASCII digits, and a leading definite
-//     article with its attached particle (ال وال بال كال فال لل) is removed. Bleve runs it as its
-//     tokenizer; the Postgres implementation runs it in Go and hands the result to PostgreSQL.
-//  2. Language analysis of the normalised words: stop words and stemming. Bleve does it with the
-//     token filters of languageFilters (Arabic: stop words and light suffix stemming; English:
-//     possessive, stop words, Snowball stemming; other languages: nothing); PostgreSQL does it
-//     with its `arabic`, `english` and `simple` text search configurations.
+//     article with its attached particle (ال وال بال كال فال لل) is removed. Both
+//     implementations run it in Go (the Postgres one hands the result to PostgreSQL).
+//  2. Language analysis of the normalised words: stop words and stemming. The in-memory index
+//     does it with the token filters of languageFilters, from bleve's analysis packages (Arabic:
+//     stop words and light suffix stemming; English: possessive, stop words, Snowball stemming;
+//     other languages: nothing); PostgreSQL does it with its `arabic`, `english` and `simple`
+//     text search configurations.
 //
 // A word is normalised exactly once: stage 1 is not idempotent (stripping ال twice would eat
 // the ال of a word such as الالعاب), so stage 2 never repeats it.
-
-// Analyzer, tokenizer and field group names registered with bleve.
-const (
-	tokenizerName     = "mediamesh_words"
-	analyzerArabic    = "mediamesh_ar"
-	analyzerEnglish   = "mediamesh_en"
-	analyzerStandard  = "mediamesh_std"
-	analyzerPlainName = "mediamesh_plain"
-)
 
 // Language groups: every document is analysed by the group of its language.
 const (
@@ -62,7 +53,7 @@ func languageGroup(language string) string {
 }
 
 // maxWordRunes bounds the length of a normalised word; longer words are cut. It keeps every
-// term well inside the limits of bleve and of PostgreSQL's tsvector (2047 bytes a lexeme).
+// term well inside PostgreSQL's tsvector limit (2047 bytes a lexeme).
 const maxWordRunes = 64
 
 // maxQueryWords bounds how many words of a query take part in matching.
@@ -241,30 +232,6 @@ func stemArabic(w []rune) []rune {
 	return w
 }
 
-// wordTokenizer is the bleve tokenizer of every analyzer here: it emits the normalised words
-// of normalizeWords, with the byte offsets of the word they came from.
-type wordTokenizer struct{}
-
-// Tokenize implements analysis.Tokenizer.
-func (wordTokenizer) Tokenize(input []byte) analysis.TokenStream {
-	s := string(input)
-	var stream analysis.TokenStream
-	var words []string
-	forEachWord(s, func(start, end int) {
-		words = appendNormalizedWord(words[:0], s[start:end], 2)
-		for _, w := range words {
-			stream = append(stream, &analysis.Token{
-				Start:    start,
-				End:      end,
-				Term:     []byte(w),
-				Position: len(stream) + 1,
-				Type:     analysis.AlphaNumeric,
-			})
-		}
-	})
-	return stream
-}
-
 // arabicStemFilter is the bleve token filter of Arabic light stemming.
 type arabicStemFilter struct{}
 
@@ -316,13 +283,6 @@ var languageFilters = map[string][]analysis.TokenFilter{
 	groupStandard: nil,
 }
 
-// analyzerNames maps each language group to its bleve analyzer.
-var analyzerNames = map[string]string{
-	groupArabic:   analyzerArabic,
-	groupEnglish:  analyzerEnglish,
-	groupStandard: analyzerStandard,
-}
-
 // languageTerms returns the terms that the analysis of group makes of an already normalised
 // word: none for a stop word, usually one.
 func languageTerms(group, word string) []string {
@@ -337,25 +297,6 @@ func languageTerms(group, word string) []string {
 		}
 	}
 	return terms
-}
-
-func init() {
-	if err := registry.RegisterTokenizer(tokenizerName, func(map[string]any, *registry.Cache) (analysis.Tokenizer, error) {
-		return wordTokenizer{}, nil
-	}); err != nil {
-		panic(err)
-	}
-	register := func(name string, filters []analysis.TokenFilter) {
-		if err := registry.RegisterAnalyzer(name, func(map[string]any, *registry.Cache) (analysis.Analyzer, error) {
-			return &analysis.DefaultAnalyzer{Tokenizer: wordTokenizer{}, TokenFilters: filters}, nil
-		}); err != nil {
-			panic(err)
-		}
-	}
-	for _, g := range groups {
-		register(analyzerNames[g], languageFilters[g])
-	}
-	register(analyzerPlainName, nil)
 }
 
 // isBareArticle reports whether the normalised word w is an Arabic article alone, as typed

@@ -70,21 +70,6 @@ func TestLanguageTerms(t *testing.T) {
 	}
 }
 
-func TestWordTokenizerMatchesNormalizeWords(t *testing.T) {
-	for _, s := range []string{"برنامج الصباح اليومي", "The Deep-Sea Podcast's 14th episode", "ﻻ إله"} {
-		var got []string
-		for _, tok := range (wordTokenizer{}).Tokenize([]byte(s)) {
-			got = append(got, string(tok.Term))
-			if tok.Start < 0 || tok.End > len(s) || tok.Start >= tok.End {
-				t.Errorf("Tokenize(%q): bad offsets %d-%d", s, tok.Start, tok.End)
-			}
-		}
-		if want := normalizeWords(nil, s); !slices.Equal(got, want) {
-			t.Errorf("Tokenize(%q) = %q, normalizeWords = %q", s, got, want)
-		}
-	}
-}
-
 func TestParseText(t *testing.T) {
 	cases := []struct {
 		in     string

@@ -3,7 +3,6 @@ package index
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -180,22 +179,6 @@ func loadBench(b *testing.B, ix Index) time.Duration {
 	return took
 }
 
-// waitIdle waits until bleve has merged and persisted what was loaded, so that background
-// merging does not compete with the measured searches.
-func waitIdle(b *testing.B, ix *Bleve) {
-	b.Helper()
-	start := time.Now()
-	for time.Since(start) < 5*time.Minute {
-		stats, _ := ix.idx.StatsMap()["index"].(map[string]any)
-		if active, ok := stats["index_bgthreads_active"].(bool); ok && !active {
-			b.Logf("index settled in %v", time.Since(start).Round(time.Millisecond))
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	b.Fatal("bleve is still merging after 5 minutes")
-}
-
 // runSearches measures Search over the varied queries and reports the median and 99th
 // percentile latency besides ns/op.
 func runSearches(b *testing.B, ix Index, loaded time.Duration) {
@@ -222,18 +205,13 @@ func runSearches(b *testing.B, ix Index, loaded time.Duration) {
 }
 
 // BenchmarkSearch indexes 100,000 generated Arabic, English and French episodes (10,000 with
-// -short) once per backend, then measures varied searches: bleve on disk always, Postgres when
+// -short) once per backend, then measures varied searches: the in-memory index always, Postgres when
 // MEDIAMESH_TEST_POSTGRES_URL is set. Besides ns/op it reports p50-ns and p99-ns (latency
 // percentiles), hits/op and load-s (the seconds indexing took).
 func BenchmarkSearch(b *testing.B) {
-	b.Run("bleve", func(b *testing.B) {
-		ix, err := NewBleve(filepath.Join(b.TempDir(), "index"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = ix.Close() })
+	b.Run("memory", func(b *testing.B) {
+		ix := NewMemory()
 		loaded := loadBench(b, ix)
-		waitIdle(b, ix)
 		runSearches(b, ix, loaded)
 	})
 	b.Run("postgres", func(b *testing.B) {

@@ -3,7 +3,7 @@
 // Search (filters, facets, keyset pagination) and Suggest (as-you-type titles).
 //
 // Two implementations share the Index interface and one test suite (package indextest):
-// NewBleve, an embedded bleve index in memory or on disk, and NewPostgres, PostgreSQL full text
+// NewMemory, an inverted index in memory (see memory.go), and NewPostgres, PostgreSQL full text
 // search in a table that the caller creates by applying PostgresMigrations. Both analyse text
 // by the document's language: Arabic text is normalised (diacritics, tatweel, alef forms, alef
 // maqsura, ta marbuta, the article ال with its attached particles), cleared of stop words and
@@ -14,7 +14,8 @@
 // Ranking: a match in the title weighs more than one in the summary, which weighs more than
 // one in the tags; the text score is multiplied by a freshness factor (newer content ranks
 // higher among similar matches) and by a popularity factor. The last query word also matches
-// as a prefix, for as-you-type search.
+// as a prefix, for as-you-type search. Scores are comparable only within one query, and each
+// implementation computes its own.
 package index
 
 import (
@@ -231,14 +232,24 @@ const (
 // rankFactor is the multiplier of a text score for content published at published (unix
 // microseconds) with popularity, seen at now (unix seconds).
 func rankFactor(publishedMicros int64, popularity float64, now int64) float64 {
+	return freshnessFactor(publishedMicros, now) * popularityFactor(popularity)
+}
+
+// freshnessFactor is the part of rankFactor that depends on the age of the content.
+func freshnessFactor(publishedMicros int64, now int64) float64 {
 	age := float64(now) - float64(publishedMicros)/1e6
 	if age < 0 || math.IsNaN(age) {
 		age = 0
 	}
+	return 1 + freshnessWeight/(1+age/freshnessScale)
+}
+
+// popularityFactor is the part of rankFactor that depends on the popularity.
+func popularityFactor(popularity float64) float64 {
 	if popularity < 0 || math.IsNaN(popularity) {
 		popularity = 0
 	}
-	return (1 + freshnessWeight/(1+age/freshnessScale)) * (1 + popularityWeight*math.Log1p(popularity))
+	return 1 + popularityWeight*math.Log1p(popularity)
 }
 
 // languageCode matches an ISO 639-1 language code.

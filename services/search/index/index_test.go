@@ -13,21 +13,6 @@ import (
 	"github.com/mediamesh/mediamesh/services/search/index/indextest"
 )
 
-// openBleve returns a new in-memory bleve index, closed when the test ends.
-func openBleve(t *testing.T) index.Index {
-	t.Helper()
-	ix, err := index.NewBleve("")
-	if err != nil {
-		t.Fatalf("NewBleve: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := ix.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return ix
-}
-
 // openPostgres returns a Postgres index on a fresh schema with PostgresMigrations applied; it
 // skips without MEDIAMESH_TEST_POSTGRES_URL (and fails under CI=true).
 func openPostgres(t *testing.T) index.Index {
@@ -48,9 +33,9 @@ func newPostgres(tb testing.TB, db *database.DB) *index.Postgres {
 	return ix
 }
 
-func TestBleve(t *testing.T) {
+func TestMemory(t *testing.T) {
 	t.Parallel()
-	indextest.Run(t, openBleve)
+	indextest.Run(t, func(*testing.T) index.Index { return index.NewMemory() })
 }
 
 func TestPostgres(t *testing.T) {
@@ -58,17 +43,11 @@ func TestPostgres(t *testing.T) {
 	indextest.Run(t, openPostgres)
 }
 
-// FuzzSearch runs arbitrary query text through Search and Suggest of the bleve index, and of
+// FuzzSearch runs arbitrary query text through Search and Suggest of the in-memory index, and of
 // the Postgres index when MEDIAMESH_TEST_POSTGRES_URL is set: no panic, and no error other
 // than ErrInvalidQuery (for text that is not valid UTF-8).
 func FuzzSearch(f *testing.F) {
-	indexes := map[string]index.Index{}
-	b, err := index.NewBleve("")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = b.Close() })
-	indexes["bleve"] = b
+	indexes := map[string]index.Index{"memory": index.NewMemory()}
 	if os.Getenv(databasetest.EnvPostgresURL) != "" {
 		indexes["postgres"] = newPostgres(f, databasetest.Postgres(f))
 	}

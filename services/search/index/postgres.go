@@ -18,7 +18,7 @@ import (
 var migrationFiles embed.FS
 
 // PostgresMigrations are the migrations of the Postgres index: its table search_documents
-// (migrations/postgres/; the bleve index needs none). NewPostgres does not apply them: the
+// (migrations/postgres/; the in-memory index needs none). NewPostgres does not apply them: the
 // caller applies them to the database, with database.DB.Migrate, before it builds the index (the
 // composition root does so with the search service's own migrations).
 var PostgresMigrations = database.Migrations{Component: "search.index", FS: migrationFiles}

@@ -29,11 +29,15 @@ const (
 type matcher struct {
 	terms  map[string]map[string]bool // language group -> query terms
 	prefix string
+	// seen remembers the answer for each word met, as the words of a page repeat.
+	seen map[matchKey]bool
 }
+
+type matchKey struct{ group, raw string }
 
 // newMatcher returns the matcher of q.
 func newMatcher(q textQuery) *matcher {
-	m := &matcher{terms: make(map[string]map[string]bool, len(groups)), prefix: q.prefix}
+	m := &matcher{terms: make(map[string]map[string]bool, len(groups)), prefix: q.prefix, seen: map[matchKey]bool{}}
 	for _, g := range groups {
 		set := map[string]bool{}
 		for _, w := range q.words {
@@ -49,6 +53,16 @@ func newMatcher(q textQuery) *matcher {
 // matches reports whether the raw word (as it stands in the text) matches, in the analysis of
 // language group.
 func (m *matcher) matches(group, raw string) bool {
+	k := matchKey{group, raw}
+	if v, ok := m.seen[k]; ok {
+		return v
+	}
+	v := m.match(group, raw)
+	m.seen[k] = v
+	return v
+}
+
+func (m *matcher) match(group, raw string) bool {
 	for _, w := range appendNormalizedWord(nil, raw, 2) {
 		if m.prefix != "" && strings.HasPrefix(w, m.prefix) {
 			return true

@@ -1,0 +1,1095 @@
+package index
+
+import (
+	"context"
+	"math"
+	"math/bits"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Memory is the embedded Index: an inverted index held in memory. It is safe for concurrent use:
+// searches share a read lock, writes take the write lock.
+//
+// Documents are numbered in the order they were written; every posting list (a term in one text
+// field of one language group, a keyword value, a plain word) holds document numbers in
+// ascending order with, for text fields, the term's frequency in the field. A replaced or
+// deleted document stays in the lists, marked dead, until enough are dead that compaction
+// renumbers the live ones and rewrites the lists (see compact).
+//
+// A text search runs per language group: every word of the query is a clause that must match
+// (in the title, summary or tags; the last word also as a prefix of a plain word). The clause
+// expected to match the fewest documents drives: its lists are turned into a bitset whose set
+// bits, in ascending order, are the candidates; every clause then scores a candidate by moving
+// cursors forward through its lists. Filters are checked on the document before any scoring;
+// facet values are small integers counted in slices; the page is a bounded heap. So a query costs
+// in proportion to the postings of its words, never the size of the index, and needs no locks
+// beyond the read lock and no allocation in proportion to the index besides the pooled bitset.
+//
+// The index lives only in memory: its owner fills it at start-up from the storage it is built
+// from (the search service keeps every indexed program and episode in its database).
+type Memory struct {
+	mu sync.RWMutex
+	// docs and hot are the documents by number: hot holds what scoring and filtering read of
+	// every candidate, packed, docs the rest; alive has the bits of the live ones.
+	docs  []memDoc
+	hot   []hotDoc
+	alive bitset
+	byID  map[string]uint32
+	dead  int
+	// text holds the posting lists of the analysed text fields, plain those of the normalised,
+	// unstemmed words of each group (prefix matching), titleWords those of the normalised title
+	// words of every document (suggestions).
+	text       map[textKey]*postings
+	plain      map[plainKey]*postings
+	titleWords map[string]*postings
+	// plainTerms[g] and titleTerms are the keys of plain (group g) and titleWords in sorted
+	// order, for prefix expansion; fresh terms wait in newPlain/newTitle until the write ends.
+	plainTerms [numGroups][]string
+	titleTerms []string
+	newPlain   [numGroups][]string
+	newTitle   []string
+	// values interns keyword values (types, languages, kinds, category slugs); 0 is "none".
+	values  []string
+	valueID map[string]uint32
+	// keyword holds the posting lists of each keyword facet's values.
+	keyword [numFacets]map[uint32]*postings
+	// bitsets recycles the candidate bitsets of searches.
+	bitsets sync.Pool
+}
+
+var _ Index = (*Memory)(nil)
+
+// Text fields and their weights, in the order of memDoc.lens.
+const (
+	fTitle = iota
+	fSummary
+	fTags
+	numFields
+)
+
+// fieldWeights are the weights of a match in each text field; prefixWeight that of a prefix
+// match of the last query word (in any field).
+var fieldWeights = [numFields]float64{4, 2, 1}
+
+const prefixWeight = 0.5
+
+// Language groups by number, in the order of groups.
+const numGroups = 3
+
+// Keyword facets by number, in the order of facetNames.
+const (
+	kCategory = iota
+	kLanguage
+	kKind
+	kType
+	numFacets
+)
+
+// maxPrefixTerms bounds how many words a prefix expands to (the most frequent ones), as
+// OpenSearch's max_expansions does: a one-letter prefix must not walk half the index.
+const maxPrefixTerms = 128
+
+// compactMinDead is how many dead documents there must be, and be more than the live ones,
+// before a write compacts the index.
+const compactMinDead = 4096
+
+type textKey struct {
+	group, field uint8
+	term         string
+}
+
+type plainKey struct {
+	group uint8
+	term  string
+}
+
+// postings lists documents in ascending order; tfs, for text fields, the term's frequency in
+// each.
+type postings struct {
+	docs []uint32
+	tfs  []uint16
+}
+
+func (p *postings) add(doc uint32, tf int) {
+	p.docs = append(p.docs, doc)
+	if tf > 0 {
+		p.tfs = append(p.tfs, uint16(min(tf, math.MaxUint16)))
+	}
+}
+
+// memDoc is a document as the index keeps it, besides its hotDoc.
+type memDoc struct {
+	doc Doc
+	// titleKey is the normalised title, for suggestions that start with the typed prefix.
+	titleKey string
+}
+
+// hotDoc is what a search reads of every candidate document, kept apart and small so that a
+// search walks memory that is dense (a candidate costs a cache line, not the whole document).
+type hotDoc struct {
+	// published is the publication time in unix microseconds.
+	published int64
+	// popularity is the popularity factor of rankFactor.
+	popularity float64
+	// facet holds the interned keyword values, by facet number.
+	facet [numFacets]uint32
+	// norm is, per text field, 1/sqrt of its number of analysed terms (at least 1).
+	norm [numFields]float32
+	// duration is an episode's known duration in seconds, else 0.
+	duration int32
+}
+
+// NewMemory returns an empty in-memory index.
+func NewMemory() *Memory {
+	m := &Memory{}
+	m.clear()
+	return m
+}
+
+// clear empties the index.
+func (m *Memory) clear() {
+	m.docs, m.hot, m.alive, m.byID, m.dead = nil, nil, nil, map[string]uint32{}, 0
+	m.text, m.plain, m.titleWords = map[textKey]*postings{}, map[plainKey]*postings{}, map[string]*postings{}
+	m.plainTerms, m.titleTerms, m.newPlain, m.newTitle = [numGroups][]string{}, nil, [numGroups][]string{}, nil
+	m.values, m.valueID = []string{""}, map[string]uint32{"": 0}
+	for i := range m.keyword {
+		m.keyword[i] = map[uint32]*postings{}
+	}
+}
+
+// groupNumber returns the number of language group g.
+func groupNumber(g string) uint8 {
+	return uint8(slices.Index(groups, g))
+}
+
+// intern returns the number of keyword value v.
+func (m *Memory) intern(v string) uint32 {
+	if id, ok := m.valueID[v]; ok {
+		return id
+	}
+	id := uint32(len(m.values))
+	m.values = append(m.values, v)
+	m.valueID[v] = id
+	return id
+}
+
+// Upsert implements Index.
+func (m *Memory) Upsert(ctx context.Context, doc Doc) error {
+	return m.UpsertBatch(ctx, []Doc{doc})
+}
+
+// UpsertBatch implements Index.
+func (m *Memory) UpsertBatch(ctx context.Context, docs []Doc) error {
+	docs, err := newestVersions(docs)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range docs {
+		if n, ok := m.byID[d.ID]; ok {
+			if d.Version <= m.docs[n].doc.Version {
+				continue
+			}
+			m.kill(n)
+		}
+		m.add(storedDoc(d))
+	}
+	m.settle()
+	return nil
+}
+
+// add appends d as a new live document and adds it to the posting lists.
+func (m *Memory) add(d Doc) {
+	n := uint32(len(m.docs))
+	g := languageGroup(d.Language)
+	gn := groupNumber(g)
+	md := memDoc{doc: d, titleKey: normalizedText(d.Title)}
+	hd := hotDoc{published: d.PublishedAt.UnixMicro(), popularity: popularityFactor(d.Popularity)}
+	if d.Type == TypeEpisode {
+		hd.duration = int32(min(d.DurationSeconds, math.MaxInt32))
+	}
+	hd.facet[kCategory] = m.intern(d.CategorySlug)
+	hd.facet[kLanguage] = m.intern(d.Language)
+	hd.facet[kKind] = m.intern(d.Kind)
+	hd.facet[kType] = m.intern(d.Type)
+	for k, v := range hd.facet {
+		if v == 0 {
+			continue
+		}
+		p := m.keyword[k][v]
+		if p == nil {
+			p = &postings{}
+			m.keyword[k][v] = p
+		}
+		p.add(n, 0)
+	}
+
+	// Analysed fields, with their term frequencies.
+	tf := map[string]int{}
+	plain := map[string]bool{}
+	var words []string
+	analyse := func(field int, texts ...string) {
+		clear(tf)
+		total := 0
+		for _, text := range texts {
+			forEachWord(text, func(start, end int) {
+				words = appendNormalizedWord(words[:0], text[start:end], 2)
+				for _, w := range words {
+					plain[w] = true
+					for _, t := range languageTerms(g, w) {
+						tf[t]++
+						total++
+					}
+				}
+			})
+		}
+		hd.norm[field] = float32(1 / math.Sqrt(float64(max(total, 1))))
+		for t, c := range tf {
+			k := textKey{gn, uint8(field), t}
+			p := m.text[k]
+			if p == nil {
+				p = &postings{}
+				m.text[k] = p
+			}
+			p.add(n, c)
+		}
+	}
+	analyse(fTitle, d.Title)
+	analyse(fSummary, d.Summary)
+	analyse(fTags, d.Tags...)
+	for w := range plain {
+		k := plainKey{gn, w}
+		p := m.plain[k]
+		if p == nil {
+			p = &postings{}
+			m.plain[k] = p
+			m.newPlain[gn] = append(m.newPlain[gn], w)
+		}
+		p.add(n, 0)
+	}
+	seen := map[string]bool{}
+	for _, w := range strings.Fields(md.titleKey) {
+		if seen[w] {
+			continue
+		}
+		seen[w] = true
+		p := m.titleWords[w]
+		if p == nil {
+			p = &postings{}
+			m.titleWords[w] = p
+			m.newTitle = append(m.newTitle, w)
+		}
+		p.add(n, 0)
+	}
+	m.docs = append(m.docs, md)
+	m.hot = append(m.hot, hd)
+	if int(n)/64 >= len(m.alive) {
+		m.alive = append(m.alive, 0)
+	}
+	m.alive.set(n)
+	m.byID[d.ID] = n
+}
+
+// kill marks document n dead.
+func (m *Memory) kill(n uint32) {
+	if !m.alive.has(n) {
+		return
+	}
+	delete(m.byID, m.docs[n].doc.ID)
+	m.alive.unset(n)
+	m.docs[n] = memDoc{}
+	m.dead++
+}
+
+// settle ends a write: fresh terms join the sorted term lists, and the index is compacted when
+// most of it is dead.
+func (m *Memory) settle() {
+	for g := range m.newPlain {
+		m.plainTerms[g] = mergeSorted(m.plainTerms[g], m.newPlain[g])
+		m.newPlain[g] = m.newPlain[g][:0]
+	}
+	m.titleTerms = mergeSorted(m.titleTerms, m.newTitle)
+	m.newTitle = m.newTitle[:0]
+	if m.dead >= compactMinDead && m.dead > len(m.docs)-m.dead {
+		m.compact()
+	}
+}
+
+// mergeSorted returns the sorted terms with fresh (terms not in it) added in order.
+func mergeSorted(sorted, fresh []string) []string {
+	if len(fresh) == 0 {
+		return sorted
+	}
+	slices.Sort(fresh)
+	out := make([]string, 0, len(sorted)+len(fresh))
+	i, j := 0, 0
+	for i < len(sorted) && j < len(fresh) {
+		if sorted[i] < fresh[j] {
+			out = append(out, sorted[i])
+			i++
+		} else {
+			out = append(out, fresh[j])
+			j++
+		}
+	}
+	out = append(out, sorted[i:]...)
+	return append(out, fresh[j:]...)
+}
+
+// compact renumbers the live documents and drops the dead ones from every posting list, and the
+// terms left without a document.
+func (m *Memory) compact() {
+	renum := make([]uint32, len(m.docs))
+	live := make([]memDoc, 0, len(m.docs)-m.dead)
+	hot := make([]hotDoc, 0, len(m.docs)-m.dead)
+	for i, d := range m.docs {
+		if m.alive.has(uint32(i)) {
+			renum[i] = uint32(len(live))
+			live = append(live, d)
+			hot = append(hot, m.hot[i])
+		} else {
+			renum[i] = math.MaxUint32
+		}
+	}
+	rewrite := func(p *postings) bool {
+		k := 0
+		for i, d := range p.docs {
+			if n := renum[d]; n != math.MaxUint32 {
+				p.docs[k] = n
+				if p.tfs != nil {
+					p.tfs[k] = p.tfs[i]
+				}
+				k++
+			}
+		}
+		p.docs = slices.Clip(p.docs[:k])
+		if p.tfs != nil {
+			p.tfs = slices.Clip(p.tfs[:k])
+		}
+		return k > 0
+	}
+	for k, p := range m.text {
+		if !rewrite(p) {
+			delete(m.text, k)
+		}
+	}
+	for k, p := range m.plain {
+		if !rewrite(p) {
+			delete(m.plain, k)
+		}
+	}
+	for k, p := range m.titleWords {
+		if !rewrite(p) {
+			delete(m.titleWords, k)
+		}
+	}
+	for _, values := range m.keyword {
+		for v, p := range values {
+			if !rewrite(p) {
+				delete(values, v)
+			}
+		}
+	}
+	for g := range m.plainTerms {
+		m.plainTerms[g] = slices.DeleteFunc(m.plainTerms[g], func(t string) bool { return m.plain[plainKey{uint8(g), t}] == nil })
+	}
+	m.titleTerms = slices.DeleteFunc(m.titleTerms, func(t string) bool { return m.titleWords[t] == nil })
+	m.docs, m.hot, m.dead = live, hot, 0
+	m.alive = make(bitset, (len(live)+63)/64)
+	for i, d := range live {
+		m.byID[d.doc.ID] = uint32(i)
+		m.alive.set(uint32(i))
+	}
+}
+
+// Delete implements Index.
+func (m *Memory) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil || id == "" {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n, ok := m.byID[id]; ok {
+		m.kill(n)
+		m.settle()
+	}
+	return nil
+}
+
+// DeleteProgram implements Index.
+func (m *Memory) DeleteProgram(ctx context.Context, programID string) error {
+	if err := ctx.Err(); err != nil || programID == "" {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.docs {
+		if d := &m.docs[i]; d.doc.ID == programID || d.doc.Type == TypeEpisode && d.doc.ProgramID == programID {
+			m.kill(uint32(i)) // a dead document's Doc is empty: it never matches
+		}
+	}
+	m.settle()
+	return nil
+}
+
+// Reset implements Index.
+func (m *Memory) Reset(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.clear()
+	return nil
+}
+
+// Len returns the number of documents in the index.
+func (m *Memory) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.docs) - m.dead
+}
+
+// bitset is a set of document numbers.
+type bitset []uint64
+
+func (b bitset) set(n uint32)      { b[n>>6] |= 1 << (n & 63) }
+func (b bitset) unset(n uint32)    { b[n>>6] &^= 1 << (n & 63) }
+func (b bitset) has(n uint32) bool { return b[n>>6]&(1<<(n&63)) != 0 }
+
+// getBitset returns an empty bitset for the documents of the index.
+func (m *Memory) getBitset() *bitset {
+	words := (len(m.docs) + 63) / 64
+	if b, ok := m.bitsets.Get().(*bitset); ok && cap(*b) >= words {
+		*b = (*b)[:words]
+		clear(*b)
+		return b
+	}
+	b := make(bitset, words, words+words/4)
+	return &b
+}
+
+// cursorList walks a posting list forward.
+type cursorList struct {
+	p   *postings
+	pos int
+}
+
+// seek moves to the first document at or after n and returns the term frequency there if it is
+// n, else 0.
+func (c *cursorList) seek(n uint32) int {
+	docs := c.p.docs
+	i := c.pos
+	if i < len(docs) && docs[i] < n {
+		// Gallop, then search the last step.
+		step := 1
+		for i+step < len(docs) && docs[i+step] < n {
+			i += step
+			step *= 2
+		}
+		hi := min(i+step, len(docs))
+		i += sort.Search(hi-i, func(k int) bool { return docs[i+k] >= n })
+	}
+	c.pos = i
+	if i < len(docs) && docs[i] == n {
+		if c.p.tfs == nil {
+			return 1
+		}
+		return int(c.p.tfs[i])
+	}
+	return 0
+}
+
+// termMatch finds one analysed term in the three text fields of a group.
+type termMatch struct {
+	fields [numFields]cursorList
+	size   int
+	// tf holds the term's frequency in each field of the document of the last match.
+	tf [numFields]int
+}
+
+// match reports whether document n has the term in some field.
+func (t *termMatch) match(n uint32) bool {
+	found := false
+	for f := range t.fields {
+		t.tf[f] = 0
+		if t.fields[f].p != nil {
+			if tf := t.fields[f].seek(n); tf > 0 {
+				t.tf[f], found = tf, true
+			}
+		}
+	}
+	return found
+}
+
+// score returns the term's score in the document of the last match: a match in a heavier field
+// always outranks one in a lighter field; within a field, a denser match (more occurrences in a
+// shorter text) ranks higher.
+func (t *termMatch) score(h *hotDoc) float64 {
+	s := 0.0
+	for f, tf := range t.tf {
+		if tf > 0 {
+			x := math.Sqrt(float64(tf)) * float64(h.norm[f])
+			s += fieldWeights[f] * (1 + 0.5*x/(x+1))
+		}
+	}
+	return s
+}
+
+// clause is what one word of the query needs of a document: every term of terms in some field,
+// or (for the last word) a plain word that starts with the prefix.
+type clause struct {
+	terms  []*termMatch
+	prefix []*postings
+	// prefixSet holds the documents of prefix, when there is one.
+	prefixSet *bitset
+	size      int
+	// exact reports whether the last match was by the terms (not only by the prefix).
+	exact bool
+}
+
+// match reports whether document n satisfies the clause.
+func (c *clause) match(n uint32) bool {
+	c.exact = len(c.terms) > 0
+	for _, t := range c.terms {
+		if !t.match(n) {
+			c.exact = false
+			break
+		}
+	}
+	return c.exact || c.prefixSet != nil && c.prefixSet.has(n)
+}
+
+// score returns the clause's score in the document of the last match.
+func (c *clause) score(h *hotDoc) float64 {
+	if !c.exact {
+		return prefixWeight
+	}
+	s := 0.0
+	for _, t := range c.terms {
+		s += t.score(h)
+	}
+	return s
+}
+
+// termMatch returns the match of term in group g, or nil when no document has it.
+func (m *Memory) termMatch(g uint8, term string) *termMatch {
+	t := &termMatch{}
+	for f := range t.fields {
+		if p := m.text[textKey{g, uint8(f), term}]; p != nil {
+			t.fields[f].p = p
+			t.size += len(p.docs)
+		}
+	}
+	if t.size == 0 {
+		return nil
+	}
+	return t
+}
+
+// prefixLists returns the posting lists of the plain words of group g that start with prefix,
+// the most frequent maxPrefixTerms of them.
+func (m *Memory) prefixLists(g uint8, prefix string) []*postings {
+	terms := m.plainTerms[g]
+	i := sort.SearchStrings(terms, prefix)
+	var out []*postings
+	for ; i < len(terms) && strings.HasPrefix(terms[i], prefix); i++ {
+		out = append(out, m.plain[plainKey{g, terms[i]}])
+	}
+	if len(out) > maxPrefixTerms {
+		slices.SortStableFunc(out, func(a, b *postings) int { return len(b.docs) - len(a.docs) })
+		out = out[:maxPrefixTerms]
+	}
+	return out
+}
+
+// clauses returns the clauses of t in group g, and false when some clause cannot match.
+func (m *Memory) clauses(g uint8, t textQuery) ([]*clause, bool) {
+	group := groups[g]
+	var cs []*clause
+	for _, w := range t.head() {
+		for _, term := range languageTerms(group, w) {
+			tm := m.termMatch(g, term)
+			if tm == nil {
+				return nil, false
+			}
+			cs = append(cs, &clause{terms: []*termMatch{tm}, size: tm.size})
+		}
+	}
+	if last := t.last(); last != "" {
+		c := &clause{}
+		for _, term := range languageTerms(group, last) {
+			tm := m.termMatch(g, term)
+			if tm == nil {
+				c.terms = nil
+				break
+			}
+			c.terms = append(c.terms, tm)
+		}
+		if len(c.terms) > 0 {
+			c.size = c.terms[0].size
+			for _, tm := range c.terms[1:] {
+				c.size = min(c.size, tm.size)
+			}
+		}
+		c.prefix = m.prefixLists(g, t.prefix)
+		for _, p := range c.prefix {
+			c.size += len(p.docs)
+		}
+		if c.size == 0 {
+			return nil, false
+		}
+		cs = append(cs, c)
+	}
+	return cs, true
+}
+
+// filter is a query's filters, resolved to the index's value numbers.
+type filter struct {
+	keyword [numFacets]uint32 // 0: no filter on the facet
+	// none reports a filter value that no document has.
+	none bool
+	// duration: only episodes of a known duration from durationMin to durationMax.
+	duration                 bool
+	durationMin, durationMax int32
+	// from and to bound the publication time (unix microseconds, to excluded).
+	from, to int64
+}
+
+func (m *Memory) newFilter(p *plan) filter {
+	f := filter{from: math.MinInt64, to: math.MaxInt64}
+	for k, v := range [numFacets]string{kCategory: p.Category, kLanguage: p.Language, kKind: p.Kind, kType: p.Type} {
+		if v == "" {
+			continue
+		}
+		id, ok := m.valueID[v]
+		if !ok {
+			f.none = true
+		}
+		f.keyword[k] = id
+	}
+	if p.DurationMin != nil || p.DurationMax != nil {
+		f.duration, f.durationMin, f.durationMax = true, 1, math.MaxInt32
+		if p.DurationMin != nil {
+			f.durationMin = int32(min(max(*p.DurationMin, 1), math.MaxInt32))
+		}
+		if p.DurationMax != nil {
+			f.durationMax = int32(min(*p.DurationMax, math.MaxInt32))
+		}
+	}
+	if p.PublishedFrom != nil {
+		f.from = p.PublishedFrom.UnixMicro()
+	}
+	if p.PublishedTo != nil {
+		f.to = p.PublishedTo.UnixMicro()
+	}
+	return f
+}
+
+// keep reports whether a document passes the filters.
+func (f *filter) keep(h *hotDoc) bool {
+	for k, v := range f.keyword {
+		if v != 0 && h.facet[k] != v {
+			return false
+		}
+	}
+	if f.duration && (h.duration < f.durationMin || h.duration > f.durationMax) {
+		return false
+	}
+	return h.published >= f.from && h.published < f.to
+}
+
+// collector keeps the best hits of a page (a heap, worst on top) and counts facets.
+type collector struct {
+	p        *plan
+	m        *Memory
+	scored   bool
+	k        int
+	heap     []scoredDoc
+	counts   [numFacets][]int64
+	facets   [numFacets]bool
+	anyFacet bool
+}
+
+type scoredDoc struct {
+	n     uint32
+	score float64
+}
+
+func newCollector(m *Memory, p *plan) *collector {
+	c := &collector{p: p, m: m, scored: p.sort == SortRelevance, k: p.limit + 1}
+	for _, f := range p.facets {
+		k := slices.Index(facetNames, f)
+		c.facets[k], c.anyFacet = true, true
+		c.counts[k] = make([]int64, len(m.values))
+	}
+	return c
+}
+
+// before reports whether a ranks before b on the page.
+func (c *collector) before(a, b scoredDoc) bool {
+	if c.scored {
+		if a.score != b.score {
+			return a.score > b.score
+		}
+	} else if pa, pb := c.m.hot[a.n].published, c.m.hot[b.n].published; pa != pb {
+		return pa > pb
+	}
+	return c.m.docs[a.n].doc.ID < c.m.docs[b.n].doc.ID
+}
+
+// afterCursor reports whether s comes after the previous page's last hit.
+func (c *collector) afterCursor(s scoredDoc) bool {
+	a := c.p.after
+	if a == nil {
+		return true
+	}
+	if c.scored {
+		if s.score != a.Score {
+			return s.score < a.Score
+		}
+	} else if pub := c.m.hot[s.n].published; pub != a.Published {
+		return pub < a.Published
+	}
+	return c.m.docs[s.n].doc.ID > a.ID
+}
+
+// add collects a matching document.
+func (c *collector) add(s scoredDoc, h *hotDoc) {
+	if c.anyFacet {
+		for k, on := range c.facets {
+			if on {
+				c.counts[k][h.facet[k]]++
+			}
+		}
+	}
+	if len(c.heap) == c.k && !c.before(s, c.heap[0]) || !c.afterCursor(s) {
+		return
+	}
+	if len(c.heap) < c.k {
+		c.heap = append(c.heap, s)
+		c.up(len(c.heap) - 1)
+		return
+	}
+	c.heap[0] = s
+	c.down(0)
+}
+
+// The heap keeps the worst hit at the root: a parent ranks after its children.
+func (c *collector) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !c.before(c.heap[parent], c.heap[i]) {
+			return
+		}
+		c.heap[parent], c.heap[i] = c.heap[i], c.heap[parent]
+		i = parent
+	}
+}
+
+func (c *collector) down(i int) {
+	for {
+		worst := i
+		for _, ch := range []int{2*i + 1, 2*i + 2} {
+			if ch < len(c.heap) && c.before(c.heap[worst], c.heap[ch]) {
+				worst = ch
+			}
+		}
+		if worst == i {
+			return
+		}
+		c.heap[i], c.heap[worst] = c.heap[worst], c.heap[i]
+		i = worst
+	}
+}
+
+// result returns the page and the facet counts.
+func (c *collector) result() Result {
+	slices.SortFunc(c.heap, func(a, b scoredDoc) int {
+		if c.before(a, b) {
+			return -1
+		}
+		return 1
+	})
+	hits := make([]Hit, len(c.heap))
+	for i, s := range c.heap {
+		hits[i] = Hit{Doc: c.m.docs[s.n].doc}
+		if c.scored {
+			hits[i].Score = s.score
+		}
+	}
+	var facets map[string][]FacetCount
+	for k, on := range c.facets {
+		if !on {
+			continue
+		}
+		if facets == nil {
+			facets = map[string][]FacetCount{}
+		}
+		var fc []FacetCount
+		for v, n := range c.counts[k] {
+			if n > 0 && v != 0 {
+				fc = append(fc, FacetCount{Value: c.m.values[v], Count: n})
+			}
+		}
+		facets[facetNames[k]] = fc
+	}
+	return c.p.result(hits, facets)
+}
+
+// Search implements Index.
+func (m *Memory) Search(ctx context.Context, q Query) (Result, error) {
+	p, err := newPlan(q, time.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	if p.matchesNothing() {
+		return p.result(nil, nil), nil
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c := newCollector(m, p)
+	f := m.newFilter(p)
+	if f.none {
+		return c.result(), nil
+	}
+	if p.text.empty() {
+		m.browse(c, &f)
+		return c.result(), nil
+	}
+	gs := []uint8{0, 1, 2}
+	if p.Language != "" {
+		gs = []uint8{groupNumber(languageGroup(p.Language))}
+	}
+	for _, g := range gs {
+		m.searchGroup(c, &f, g)
+	}
+	return c.result(), nil
+}
+
+// browse collects every live document that passes the filters, walking the shortest posting
+// list of a keyword filter when there is one.
+func (m *Memory) browse(c *collector, f *filter) {
+	var driver *postings
+	for k, v := range f.keyword {
+		if v == 0 {
+			continue
+		}
+		p := m.keyword[k][v]
+		if p == nil {
+			return
+		}
+		if driver == nil || len(p.docs) < len(driver.docs) {
+			driver = p
+		}
+	}
+	visit := func(n uint32) {
+		if h := &m.hot[n]; m.alive.has(n) && f.keep(h) {
+			c.add(scoredDoc{n: n}, h)
+		}
+	}
+	if driver != nil {
+		for _, n := range driver.docs {
+			visit(n)
+		}
+		return
+	}
+	for n := range m.docs {
+		visit(uint32(n))
+	}
+}
+
+// searchGroup collects the documents of language group g that match the text and the filters.
+func (m *Memory) searchGroup(c *collector, f *filter, g uint8) {
+	clauses, ok := m.clauses(g, c.p.text)
+	if !ok || len(clauses) == 0 {
+		return
+	}
+	driver := clauses[0]
+	for _, cl := range clauses[1:] {
+		if cl.size < driver.size {
+			driver = cl
+		}
+	}
+	var release []*bitset
+	defer func() {
+		for _, b := range release {
+			m.bitsets.Put(b)
+		}
+	}()
+	for _, cl := range clauses {
+		if len(cl.prefix) == 0 {
+			continue
+		}
+		b := m.getBitset()
+		release = append(release, b)
+		for _, p := range cl.prefix {
+			for _, n := range p.docs {
+				b.set(n)
+			}
+		}
+		cl.prefixSet = b
+	}
+	// The candidates: the live documents of the driver's smallest term, and of its prefix.
+	cand := m.getBitset()
+	release = append(release, cand)
+	if len(driver.terms) > 0 {
+		smallest := driver.terms[0]
+		for _, t := range driver.terms[1:] {
+			if t.size < smallest.size {
+				smallest = t
+			}
+		}
+		for _, fl := range smallest.fields {
+			if fl.p != nil {
+				for _, n := range fl.p.docs {
+					cand.set(n)
+				}
+			}
+		}
+	}
+	if driver.prefixSet != nil {
+		for i, w := range *driver.prefixSet {
+			(*cand)[i] |= w
+		}
+	}
+	for i := range *cand {
+		(*cand)[i] &= m.alive[i]
+	}
+	now := c.p.now
+	for i, w := range *cand {
+	next:
+		for w != 0 {
+			n := uint32(i*64 + bits.TrailingZeros64(w))
+			w &= w - 1
+			// Every clause first, on the posting lists only; the document after.
+			for _, cl := range clauses {
+				if !cl.match(n) {
+					continue next
+				}
+			}
+			h := &m.hot[n]
+			if !f.keep(h) {
+				continue
+			}
+			score := 0.0
+			if c.scored {
+				for _, cl := range clauses {
+					score += cl.score(h)
+				}
+				score *= freshnessFactor(h.published, now) * h.popularity
+			}
+			c.add(scoredDoc{n: n, score: score}, h)
+		}
+	}
+}
+
+// Suggest implements Index.
+func (m *Memory) Suggest(ctx context.Context, prefix, language string, limit int) ([]Suggestion, error) {
+	r, err := newSuggestRequest(prefix, language, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(r.words) == 0 {
+		return []Suggestion{}, nil
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var lang uint32
+	if r.language != "" {
+		id, ok := m.valueID[r.language]
+		if !ok {
+			return []Suggestion{}, nil
+		}
+		lang = id
+	}
+	// Candidates: the titles with the last word as a prefix of one of their words; the other
+	// words are checked on each title.
+	last := r.words[len(r.words)-1]
+	cand := m.getBitset()
+	defer m.bitsets.Put(cand)
+	i := sort.SearchStrings(m.titleTerms, last)
+	for ; i < len(m.titleTerms) && strings.HasPrefix(m.titleTerms[i], last); i++ {
+		for _, n := range m.titleWords[m.titleTerms[i]].docs {
+			cand.set(n)
+		}
+	}
+	type found struct {
+		d      *memDoc
+		h      *hotDoc
+		starts bool
+	}
+	better := func(a, b found) bool {
+		if a.starts != b.starts {
+			return a.starts
+		}
+		if a.d.doc.Popularity != b.d.doc.Popularity {
+			return a.d.doc.Popularity > b.d.doc.Popularity
+		}
+		if a.h.published != b.h.published {
+			return a.h.published > b.h.published
+		}
+		return a.d.doc.ID < b.d.doc.ID
+	}
+	var best []found
+	for wi, w := range *cand {
+		for w != 0 {
+			n := uint32(wi*64 + bits.TrailingZeros64(w))
+			w &= w - 1
+			d := &m.docs[n]
+			if !m.alive.has(n) || lang != 0 && m.hot[n].facet[kLanguage] != lang || !hasWords(d.titleKey, r.words[:len(r.words)-1]) {
+				continue
+			}
+			fd := found{d: d, h: &m.hot[n], starts: strings.HasPrefix(d.titleKey, r.startsWith)}
+			if len(best) == r.limit && !better(fd, best[len(best)-1]) {
+				continue
+			}
+			at, _ := slices.BinarySearchFunc(best, fd, func(a, b found) int {
+				if better(a, b) {
+					return -1
+				}
+				return 1
+			})
+			best = slices.Insert(best, at, fd)
+			if len(best) > r.limit {
+				best = best[:r.limit]
+			}
+		}
+	}
+	out := make([]Suggestion, len(best))
+	for i, b := range best {
+		out[i] = Suggestion{Text: b.d.doc.Title, Type: b.d.doc.Type, ID: b.d.doc.ID, Language: b.d.doc.Language}
+	}
+	return out, nil
+}
+
+// hasWords reports whether the normalised title has every one of words as a whole word.
+func hasWords(title string, words []string) bool {
+	for _, w := range words {
+		found := false
+		for t := range strings.FieldsSeq(title) {
+			if t == w {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
