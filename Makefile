@@ -77,12 +77,16 @@ test-security:
 ## bench: Go benchmarks (events: on Kafka when MEDIAMESH_TEST_KAFKA_BROKERS is set; search over 100,000
 ## episodes: also on PostgreSQL when MEDIAMESH_TEST_POSTGRES_URL is set), then the load benchmark in `all`
 ## mode (tools/loadgen/bench.sh: writes by 8 writers, read-model catch-up, and the read scenarios under
-## wrk with the gateway cache on and off, each beside a bare echo handler; needs wrk). Never in CI.
+## wrk with the gateway cache on and off, each beside a bare echo handler; needs wrk), on 200 x 100
+## episodes, then on 100,000 of the fixed 40 words (the worst case for search) and of a Zipf vocabulary
+## of 20,000 words per language. Never in CI.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/outbox ./internal/ratelimit
 	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 30m ./services/search/index
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./services/media/thumbnail ./services/ingest/feed
 	bash tools/loadgen/bench.sh
+	bash tools/loadgen/bench.sh -programs 1000
+	bash tools/loadgen/bench.sh -programs 1000 -vocabulary 20000
 
 clean:
 	rm -rf bin .tmp

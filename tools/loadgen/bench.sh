@@ -5,7 +5,8 @@
 # programs with 100 published episodes each, created and published by 8 writers: the write figure
 # and how far the read models were behind the last write), then measures the read scenarios with
 # wrk (tools/loadgen/wrk.sh) beside a bare echo handler, with the gateway cache and then without it
-# (--gateway.cache=false, the same data directory).
+# (--gateway.cache=false, the same data directory). The searches are drawn from the vocabulary the
+# corpus was seeded with (loadgen's -vocabulary).
 # Usage: tools/loadgen/bench.sh [loadgen flags...]   (WRK_SECONDS, WRK_CONNECTIONS tune wrk.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,6 +24,15 @@ start() {
 }
 stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 trap 'stop; rm -rf "$work"' EXIT
+VOCABULARY=0
+args=("$@")
+for i in "${!args[@]}"; do
+  case "${args[$i]}" in
+    -vocabulary | --vocabulary) VOCABULARY=${args[$((i + 1))]} ;;
+    -vocabulary=* | --vocabulary=*) VOCABULARY=${args[$i]#*=} ;;
+  esac
+done
+export VOCABULARY
 start
 go run ./tools/loadgen -cms http://127.0.0.1:18181 -discovery http://127.0.0.1:18180 -admin-password "$password" -programs 200 -episodes 100 -duration 5s -connections 32 "$@"
 echo; echo "wrk, gateway cache on:"

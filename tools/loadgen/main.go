@@ -44,8 +44,21 @@ func main() {
 	mix := flag.Bool("mix", false, "instead of seeding: the cache hit ratio of a Zipf-distributed read mix over the content already there, while episodes are published at -publish-rate")
 	publishRate := flag.Float64("publish-rate", 10, "with -mix: episodes created and published per second")
 	takedowns := flag.Int("takedowns", 0, "instead of seeding: this many takedowns (unpublish until gone from discovery and search) timed while -writers create and publish")
+	vocabularySize := flag.Int("vocabulary", 0, "0: the 40 fixed words, drawn uniformly (the worst case for search); N (at least 20000): N generated words per language, drawn from a Zipf distribution, for text and queries alike")
+	queries := flag.Int("queries", 0, "instead of seeding: print this many search queries (URL-escaped q values) drawn from the vocabulary, one a line")
 	flag.Parse()
 	var err error
+	if text, err = newVocabulary(*vocabularySize); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
+	if *queries > 0 {
+		r := rand.New(rand.NewPCG(7, 7))
+		for range *queries {
+			fmt.Println(url.QueryEscape(text.query(r)))
+		}
+		return
+	}
 	if *takedowns > 0 {
 		err = runTakedowns(*cms, *disc, *email, *password, *takedowns, *writers)
 	} else if *mix {
@@ -90,7 +103,7 @@ func run(cms, disc, email, password string, programs, episodes, writers int, dur
 			return http.NewRequest("GET", disc+"/api/v1/discovery/programs?limit=20", nil)
 		}},
 		{"uncached search (100k episodes)", func(r *rand.Rand) (*http.Request, error) {
-			q := words[r.IntN(len(words))] + " " + words[r.IntN(len(words))]
+			q := text.query(r)
 			u := fmt.Sprintf("%s/api/v1/discovery/search?q=%s&duration_max=%d", disc, url.QueryEscape(q), 3600+r.IntN(169_000))
 			return http.NewRequest("GET", u, nil)
 		}},
@@ -171,8 +184,8 @@ func seed(cms, token string, programs, episodes, writers int) ([]string, error) 
 		r := rand.New(rand.NewPCG(uint64(p), 7))
 		lang := []string{"ar", "en"}[p%2]
 		var prog struct{ ID string }
-		body, _ := json.Marshal(map[string]any{"kind": []string{"series", "podcast", "documentary", "show"}[p%4], "title": title(r, lang),
-			"slug": fmt.Sprintf("load-%d-%d", stamp, p), "language": lang, "summary": sentence(r, 12), "tags": []string{words[r.IntN(len(words))]}})
+		body, _ := json.Marshal(map[string]any{"kind": []string{"series", "podcast", "documentary", "show"}[p%4], "title": text.title(r, lang),
+			"slug": fmt.Sprintf("load-%d-%d", stamp, p), "language": lang, "summary": text.sentence(r, lang, 12), "tags": []string{text.word(r, lang)}})
 		if err := send("POST", cms+"/api/v1/cms/programs", token, body, 201, &prog); err != nil {
 			return nil, err
 		}
@@ -181,7 +194,7 @@ func seed(cms, token string, programs, episodes, writers int) ([]string, error) 
 			return nil, err
 		}
 		for e := 1; e <= episodes; e++ {
-			body, _ := json.Marshal(map[string]any{"episode_number": e, "title": title(r, lang), "summary": sentence(r, 20), "duration_seconds": 300 + r.IntN(7200)})
+			body, _ := json.Marshal(map[string]any{"episode_number": e, "title": text.title(r, lang), "summary": text.sentence(r, lang, 20), "duration_seconds": 300 + r.IntN(7200)})
 			jobs <- func() error {
 				var ep struct{ ID string }
 				if err := send("POST", cms+"/api/v1/cms/programs/"+prog.ID+"/episodes", token, body, 201, &ep); err != nil {
@@ -273,31 +286,4 @@ func load(next func(*rand.Rand) (*http.Request, error), d time.Duration, connect
 	}
 	slices.Sort(all)
 	return result{rate: float64(len(all)) / d.Seconds(), p50: all[len(all)/2], p99: all[len(all)*99/100], errors: errs.Load()}
-}
-
-// words mixes Arabic and English words for titles, summaries and queries.
-var words = []string{
-	"الصباح", "الأخبار", "الرياضة", "الثقافة", "الاقتصاد", "التاريخ", "العلوم", "السفر", "المطبخ", "الموسيقى",
-	"حوار", "برنامج", "حلقة", "وثائقي", "قصص", "المدينة", "البحر", "الصحراء", "الفن", "الشباب",
-	"morning", "news", "sports", "culture", "economy", "history", "science", "travel", "kitchen", "music",
-	"interview", "stories", "city", "ocean", "desert", "art", "youth", "podcast", "weekly", "special",
-}
-
-func title(r *rand.Rand, lang string) string {
-	half := len(words) / 2
-	pick := func() string {
-		if lang == "ar" {
-			return words[r.IntN(half)]
-		}
-		return words[half+r.IntN(half)]
-	}
-	return pick() + " " + pick() + " " + pick()
-}
-
-func sentence(r *rand.Rand, n int) string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = words[r.IntN(len(words))]
-	}
-	return strings.Join(out, " ")
 }

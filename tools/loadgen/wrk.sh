@@ -7,7 +7,8 @@
 #   tools/loadgen/wrk.sh http://127.0.0.1:18180 [seconds] [connections]
 #
 # The gateway should run with --gateway.rate-limits=false and, to measure the uncached paths,
-# --gateway.cache=false; the corpus is whatever the server holds (tools/loadgen seeds one).
+# --gateway.cache=false; the corpus is whatever the server holds (tools/loadgen seeds one). Searches
+# are drawn from the vocabulary the corpus was seeded with: set VOCABULARY as loadgen's -vocabulary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 disc=${1:?usage: wrk.sh DISCOVERY_URL [seconds] [connections]}
@@ -22,9 +23,10 @@ echo_pid=$!
 trap 'kill $echo_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 50); do curl -fsS "http://$echo_addr/" >/dev/null 2>&1 && break; sleep 0.1; done
 
-# Request lists: program ids from the public programs list, words from the generated corpus.
+# Request lists: program ids from the public programs list, searches from the corpus's vocabulary.
+go run ./tools/loadgen -queries 5000 -vocabulary "${VOCABULARY:-0}" >"$work/queries"
 python3 - "$disc" "$work" <<'PY'
-import json, random, sys, urllib.parse, urllib.request
+import json, sys, urllib.request
 disc, work = sys.argv[1], sys.argv[2]
 ids, cursor = [], None
 while len(ids) < 2000:
@@ -34,11 +36,7 @@ while len(ids) < 2000:
     cursor = page.get("page", {}).get("next_cursor")
     if not cursor:
         break
-words = ["الصباح", "الأخبار", "الرياضة", "الثقافة", "الاقتصاد", "التاريخ", "العلوم", "السفر", "المطبخ", "الموسيقى",
-         "حوار", "برنامج", "حلقة", "وثائقي", "قصص", "المدينة", "البحر", "الصحراء", "الفن", "الشباب",
-         "morning", "news", "sports", "culture", "economy", "history", "science", "travel", "kitchen", "music",
-         "interview", "stories", "city", "ocean", "desert", "art", "youth", "podcast", "weekly", "special"]
-r = random.Random(7)
+queries = open(f"{work}/queries").read().split()
 def write(name, lines):
     with open(f"{work}/{name}", "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -46,8 +44,8 @@ write("bare", ["GET /"])
 write("list", ["GET /api/v1/discovery/programs?limit=20"])
 write("program", [f"GET /api/v1/discovery/programs/{i}" for i in ids])
 write("episodes", [f"GET /api/v1/discovery/programs/{i}/episodes?limit=20" for i in ids])
-write("search", ["GET /api/v1/discovery/search?limit=20&q=" + urllib.parse.quote(r.choice(words) + " " + r.choice(words)) for _ in range(5000)])
-write("search_facets", ["GET /api/v1/discovery/search?limit=20&facets=type,language,kind&q=" + urllib.parse.quote(r.choice(words) + " " + r.choice(words)) for _ in range(5000)])
+write("search", ["GET /api/v1/discovery/search?limit=20&q=" + q for q in queries])
+write("search_facets", ["GET /api/v1/discovery/search?limit=20&facets=type,language,kind&q=" + q for q in queries])
 q = "{ programs(first: 10) { edges { node { id title episodes(first: 5) { edges { node { id title } } } } } } }"
 write("graphql", ["POST /graphql " + json.dumps({"query": q})])
 print(f"{len(ids)} programs", file=sys.stderr)

@@ -116,6 +116,12 @@ func isApostrophe(r rune) bool {
 // isWordRune reports whether r belongs to a word: a letter, a digit or a combining mark (so
 // that Arabic diacritics stay inside their word).
 func isWordRune(r rune) bool {
+	switch {
+	case r < utf8.RuneSelf:
+		return 'a' <= r|0x20 && r|0x20 <= 'z' || '0' <= r && r <= '9'
+	case r >= 0x0621 && r <= 0x064A: // the Arabic letters (and tatweel)
+		return true
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
 
@@ -124,7 +130,10 @@ func isWordRune(r rune) bool {
 func forEachWord(s string, fn func(start, end int)) {
 	start := -1
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
 		word := r != utf8.RuneError && isWordRune(r)
 		if !word && start >= 0 && isApostrophe(r) && i+size < len(s) {
 			next, _ := utf8.DecodeRuneInString(s[i+size:])

@@ -35,7 +35,12 @@ func newPostgres(tb testing.TB, db *database.DB) *index.Postgres {
 
 func TestMemory(t *testing.T) {
 	t.Parallel()
-	indextest.Run(t, func(*testing.T) index.Index { return index.NewMemory() })
+	t.Run("dense", func(t *testing.T) {
+		indextest.Run(t, func(*testing.T) index.Index { return index.NewMemorySearching(true) })
+	})
+	t.Run("sparse", func(t *testing.T) {
+		indextest.Run(t, func(*testing.T) index.Index { return index.NewMemorySearching(false) })
+	})
 }
 
 func TestPostgres(t *testing.T) {

@@ -14,17 +14,18 @@ import (
 // Memory is the embedded Index: an inverted index held in memory. It is safe for concurrent use:
 // searches share a read lock, writes take the write lock.
 //
-// Documents are numbered in the order they were written; every posting list (a term in one text
-// field of one language group, a keyword value, a plain word) holds document numbers in
-// ascending order with, for text fields, the term's frequency in the field. A replaced or
+// Documents are numbered in the order they were written; every posting list (an analysed term of
+// one language group, a keyword value, a plain word) holds document numbers in ascending order
+// with, for a term, its impact: the score of the term in the document, computed when the
+// document is written (see impact), so that a search only adds numbers. A replaced or
 // deleted document stays in the lists, marked dead, until enough are dead that compaction
 // renumbers the live ones and rewrites the lists (see compact).
 //
 // A text search runs per language group: every word of the query is a clause that must match
 // (in the title, summary or tags; the last word also as a prefix of a plain word). The clause
-// expected to match the fewest documents drives: its lists are turned into a bitset whose set
-// bits, in ascending order, are the candidates; every clause then scores a candidate by moving
-// cursors forward through its lists. Filters are checked on the document before any scoring;
+// expected to match the fewest documents drives: its documents, in ascending order, are the
+// candidates; every other clause then checks and scores a candidate by moving a cursor forward
+// through its list (a prefix, through a bitset of the documents of its words). Filters are checked on the document before any scoring;
 // facet values are small integers counted in slices; the page is a bounded heap. So a query costs
 // in proportion to the postings of its words, never the size of the index, and needs no locks
 // beyond the read lock and no allocation in proportion to the index besides the pooled bitset.
@@ -40,7 +41,7 @@ type Memory struct {
 	alive bitset
 	byID  map[string]uint32
 	dead  int
-	// text holds the posting lists of the analysed text fields, plain those of the normalised,
+	// text holds the posting lists of the analysed terms, plain those of the normalised,
 	// unstemmed words of each group (prefix matching), titleWords those of the normalised title
 	// words of every document (suggestions).
 	text       map[textKey]*postings
@@ -57,13 +58,18 @@ type Memory struct {
 	valueID map[string]uint32
 	// keyword holds the posting lists of each keyword facet's values.
 	keyword [numFacets]map[uint32]*postings
-	// bitsets recycles the candidate bitsets of searches.
-	bitsets sync.Pool
+	// maxPopularity is the largest popularity factor of any document written since the last
+	// clear: with the largest freshness factor, it bounds the rank factor of every document.
+	maxPopularity float64
+	// denseShare is denseShare, or 0 to never search dense (tests set it).
+	denseShare int
+	// bitsets and scratches recycle the candidate bitsets and the scratch arrays of searches.
+	bitsets, scratches sync.Pool
 }
 
 var _ Index = (*Memory)(nil)
 
-// Text fields and their weights, in the order of memDoc.lens.
+// Text fields, in the order of fieldWeights.
 const (
 	fTitle = iota
 	fSummary
@@ -76,6 +82,16 @@ const (
 var fieldWeights = [numFields]float64{4, 2, 1}
 
 const prefixWeight = 0.5
+
+// Text scores are sums of impacts in fixed point (units of 1/impactScale), so that a sum is exact
+// and the same in any order: the two ways of searching (searchGroup, searchDense) add a
+// document's impacts in different orders and must give it the same score, which cursors compare.
+// A term's impact is at most 10.5 (every field at its densest), so the sum over maxQueryWords
+// clauses stays far below 2^32.
+const (
+	impactScale  = 1 << 20
+	prefixImpact = uint32(prefixWeight * impactScale)
+)
 
 // Language groups by number, in the order of groups.
 const numGroups = 3
@@ -98,8 +114,8 @@ const maxPrefixTerms = 128
 const compactMinDead = 4096
 
 type textKey struct {
-	group, field uint8
-	term         string
+	group uint8
+	term  string
 }
 
 type plainKey struct {
@@ -107,18 +123,36 @@ type plainKey struct {
 	term  string
 }
 
-// postings lists documents in ascending order; tfs, for text fields, the term's frequency in
-// each.
+// postings lists documents in ascending order; impacts, for an analysed term, the term's score
+// in each.
 type postings struct {
-	docs []uint32
-	tfs  []uint16
+	docs    []uint32
+	impacts []uint32
+	// stem is, for a plain word, its analysed term ("" for a stop word): every document with
+	// the word has the term.
+	stem string
 }
 
-func (p *postings) add(doc uint32, tf int) {
+func (p *postings) add(doc uint32) { p.docs = append(p.docs, doc) }
+
+func (p *postings) addImpact(doc uint32, impact uint32) {
 	p.docs = append(p.docs, doc)
-	if tf > 0 {
-		p.tfs = append(p.tfs, uint16(min(tf, math.MaxUint16)))
+	p.impacts = append(p.impacts, impact)
+}
+
+// impact is the score of a term that occurs tf[f] times in field f of a document whose field f
+// has n[f] analysed terms: a match in a heavier field always outranks one in a lighter field
+// (each field adds its weight times 1 to 1.5); within a field, a denser match (more occurrences
+// in a shorter text) ranks higher.
+func impact(tf, n [numFields]int) uint32 {
+	s := 0.0
+	for f := range tf {
+		if tf[f] > 0 {
+			x := math.Sqrt(float64(tf[f]) / float64(max(n[f], 1)))
+			s += fieldWeights[f] * (1 + 0.5*x/(x+1))
+		}
 	}
+	return uint32(math.Round(s * impactScale))
 }
 
 // memDoc is a document as the index keeps it, besides its hotDoc.
@@ -137,15 +171,13 @@ type hotDoc struct {
 	popularity float64
 	// facet holds the interned keyword values, by facet number.
 	facet [numFacets]uint32
-	// norm is, per text field, 1/sqrt of its number of analysed terms (at least 1).
-	norm [numFields]float32
 	// duration is an episode's known duration in seconds, else 0.
 	duration int32
 }
 
 // NewMemory returns an empty in-memory index.
 func NewMemory() *Memory {
-	m := &Memory{}
+	m := &Memory{denseShare: denseShare}
 	m.clear()
 	return m
 }
@@ -156,6 +188,7 @@ func (m *Memory) clear() {
 	m.text, m.plain, m.titleWords = map[textKey]*postings{}, map[plainKey]*postings{}, map[string]*postings{}
 	m.plainTerms, m.titleTerms, m.newPlain, m.newTitle = [numGroups][]string{}, nil, [numGroups][]string{}, nil
 	m.values, m.valueID = []string{""}, map[string]uint32{"": 0}
+	m.maxPopularity = 1
 	for i := range m.keyword {
 		m.keyword[i] = map[uint32]*postings{}
 	}
@@ -213,6 +246,7 @@ func (m *Memory) add(d Doc) {
 	gn := groupNumber(g)
 	md := memDoc{doc: d, titleKey: normalizedText(d.Title)}
 	hd := hotDoc{published: d.PublishedAt.UnixMicro(), popularity: popularityFactor(d.Popularity)}
+	m.maxPopularity = max(m.maxPopularity, hd.popularity)
 	if d.Type == TypeEpisode {
 		hd.duration = int32(min(d.DurationSeconds, math.MaxInt32))
 	}
@@ -229,51 +263,54 @@ func (m *Memory) add(d Doc) {
 			p = &postings{}
 			m.keyword[k][v] = p
 		}
-		p.add(n, 0)
+		p.add(n)
 	}
 
-	// Analysed fields, with their term frequencies.
-	tf := map[string]int{}
+	// The analysed terms, with their frequency in each field.
+	tf := map[string]*[numFields]int{}
+	var lens [numFields]int
 	plain := map[string]bool{}
 	var words []string
-	analyse := func(field int, texts ...string) {
-		clear(tf)
-		total := 0
+	for field, texts := range [numFields][]string{fTitle: {d.Title}, fSummary: {d.Summary}, fTags: d.Tags} {
 		for _, text := range texts {
 			forEachWord(text, func(start, end int) {
 				words = appendNormalizedWord(words[:0], text[start:end], 2)
 				for _, w := range words {
 					plain[w] = true
 					for _, t := range languageTerms(g, w) {
-						tf[t]++
-						total++
+						c := tf[t]
+						if c == nil {
+							c = new([numFields]int)
+							tf[t] = c
+						}
+						c[field]++
+						lens[field]++
 					}
 				}
 			})
 		}
-		hd.norm[field] = float32(1 / math.Sqrt(float64(max(total, 1))))
-		for t, c := range tf {
-			k := textKey{gn, uint8(field), t}
-			p := m.text[k]
-			if p == nil {
-				p = &postings{}
-				m.text[k] = p
-			}
-			p.add(n, c)
-		}
 	}
-	analyse(fTitle, d.Title)
-	analyse(fSummary, d.Summary)
-	analyse(fTags, d.Tags...)
+	for t, c := range tf {
+		k := textKey{gn, t}
+		p := m.text[k]
+		if p == nil {
+			p = &postings{}
+			m.text[k] = p
+		}
+		p.addImpact(n, impact(*c, lens))
+	}
 	for w := range plain {
 		k := plainKey{gn, w}
 		p := m.plain[k]
 		if p == nil {
 			p = &postings{}
+			if terms := languageTerms(g, w); len(terms) == 1 {
+				p.stem = terms[0]
+			}
 			m.plain[k] = p
 			m.newPlain[gn] = append(m.newPlain[gn], w)
 		}
-		p.add(n, 0)
+		p.add(n)
 	}
 	seen := map[string]bool{}
 	for _, w := range strings.Fields(md.titleKey) {
@@ -287,7 +324,7 @@ func (m *Memory) add(d Doc) {
 			m.titleWords[w] = p
 			m.newTitle = append(m.newTitle, w)
 		}
-		p.add(n, 0)
+		p.add(n)
 	}
 	m.docs = append(m.docs, md)
 	m.hot = append(m.hot, hd)
@@ -364,15 +401,15 @@ func (m *Memory) compact() {
 		for i, d := range p.docs {
 			if n := renum[d]; n != math.MaxUint32 {
 				p.docs[k] = n
-				if p.tfs != nil {
-					p.tfs[k] = p.tfs[i]
+				if p.impacts != nil {
+					p.impacts[k] = p.impacts[i]
 				}
 				k++
 			}
 		}
 		p.docs = slices.Clip(p.docs[:k])
-		if p.tfs != nil {
-			p.tfs = slices.Clip(p.tfs[:k])
+		if p.impacts != nil {
+			p.impacts = slices.Clip(p.impacts[:k])
 		}
 		return k > 0
 	}
@@ -483,9 +520,8 @@ type cursorList struct {
 	pos int
 }
 
-// seek moves to the first document at or after n and returns the term frequency there if it is
-// n, else 0.
-func (c *cursorList) seek(n uint32) int {
+// seek moves to the first document at or after n and reports whether it is n.
+func (c *cursorList) seek(n uint32) bool {
 	docs := c.p.docs
 	i := c.pos
 	if i < len(docs) && docs[i] < n {
@@ -499,110 +535,54 @@ func (c *cursorList) seek(n uint32) int {
 		i += sort.Search(hi-i, func(k int) bool { return docs[i+k] >= n })
 	}
 	c.pos = i
-	if i < len(docs) && docs[i] == n {
-		if c.p.tfs == nil {
-			return 1
-		}
-		return int(c.p.tfs[i])
-	}
-	return 0
+	return i < len(docs) && docs[i] == n
 }
 
-// termMatch finds one analysed term in the three text fields of a group.
-type termMatch struct {
-	fields [numFields]cursorList
-	size   int
-	// tf holds the term's frequency in each field of the document of the last match.
-	tf [numFields]int
-}
-
-// match reports whether document n has the term in some field.
-func (t *termMatch) match(n uint32) bool {
-	found := false
-	for f := range t.fields {
-		t.tf[f] = 0
-		if t.fields[f].p != nil {
-			if tf := t.fields[f].seek(n); tf > 0 {
-				t.tf[f], found = tf, true
-			}
-		}
-	}
-	return found
-}
-
-// score returns the term's score in the document of the last match: a match in a heavier field
-// always outranks one in a lighter field; within a field, a denser match (more occurrences in a
-// shorter text) ranks higher.
-func (t *termMatch) score(h *hotDoc) float64 {
-	s := 0.0
-	for f, tf := range t.tf {
-		if tf > 0 {
-			x := math.Sqrt(float64(tf)) * float64(h.norm[f])
-			s += fieldWeights[f] * (1 + 0.5*x/(x+1))
-		}
-	}
-	return s
-}
-
-// clause is what one word of the query needs of a document: every term of terms in some field,
-// or (for the last word) a plain word that starts with the prefix.
+// clause is what one word of the query needs of a document: every term of terms, or (for the
+// last word) a plain word that starts with the prefix.
 type clause struct {
-	terms  []*termMatch
+	terms  []cursorList
 	prefix []*postings
 	// prefixSet holds the documents of prefix, when there is one.
 	prefixSet *bitset
 	size      int
-	// exact reports whether the last match was by the terms (not only by the prefix).
-	exact bool
+	// score is the clause's score in the document of the last match.
+	score uint32
 }
 
-// match reports whether document n satisfies the clause.
+// match reports whether document n satisfies the clause, and sets its score.
 func (c *clause) match(n uint32) bool {
-	c.exact = len(c.terms) > 0
-	for _, t := range c.terms {
-		if !t.match(n) {
-			c.exact = false
+	c.score = 0
+	exact := len(c.terms) > 0
+	for i := range c.terms {
+		t := &c.terms[i]
+		if !t.seek(n) {
+			exact = false
 			break
 		}
+		c.score += t.p.impacts[t.pos]
 	}
-	return c.exact || c.prefixSet != nil && c.prefixSet.has(n)
-}
-
-// score returns the clause's score in the document of the last match.
-func (c *clause) score(h *hotDoc) float64 {
-	if !c.exact {
-		return prefixWeight
+	if exact {
+		return true
 	}
-	s := 0.0
-	for _, t := range c.terms {
-		s += t.score(h)
-	}
-	return s
-}
-
-// termMatch returns the match of term in group g, or nil when no document has it.
-func (m *Memory) termMatch(g uint8, term string) *termMatch {
-	t := &termMatch{}
-	for f := range t.fields {
-		if p := m.text[textKey{g, uint8(f), term}]; p != nil {
-			t.fields[f].p = p
-			t.size += len(p.docs)
-		}
-	}
-	if t.size == 0 {
-		return nil
-	}
-	return t
+	c.score = prefixImpact
+	return c.prefixSet != nil && c.prefixSet.has(n)
 }
 
 // prefixLists returns the posting lists of the plain words of group g that start with prefix,
-// the most frequent maxPrefixTerms of them.
-func (m *Memory) prefixLists(g uint8, prefix string) []*postings {
+// the most frequent maxPrefixTerms of them, leaving out those whose documents all have the
+// term of the list exact (the word's own term, when it has one: "cultures" and "culture" both
+// stem to "cultur"), since their documents match the clause by the term already.
+func (m *Memory) prefixLists(g uint8, prefix string, exact *postings) []*postings {
 	terms := m.plainTerms[g]
 	i := sort.SearchStrings(terms, prefix)
 	var out []*postings
 	for ; i < len(terms) && strings.HasPrefix(terms[i], prefix); i++ {
-		out = append(out, m.plain[plainKey{g, terms[i]}])
+		p := m.plain[plainKey{g, terms[i]}]
+		if exact != nil && p.stem != "" && m.text[textKey{g, p.stem}] == exact {
+			continue
+		}
+		out = append(out, p)
 	}
 	if len(out) > maxPrefixTerms {
 		slices.SortStableFunc(out, func(a, b *postings) int { return len(b.docs) - len(a.docs) })
@@ -617,30 +597,34 @@ func (m *Memory) clauses(g uint8, t textQuery) ([]*clause, bool) {
 	var cs []*clause
 	for _, w := range t.head() {
 		for _, term := range languageTerms(group, w) {
-			tm := m.termMatch(g, term)
-			if tm == nil {
+			p := m.text[textKey{g, term}]
+			if p == nil {
 				return nil, false
 			}
-			cs = append(cs, &clause{terms: []*termMatch{tm}, size: tm.size})
+			cs = append(cs, &clause{terms: []cursorList{{p: p}}, size: len(p.docs)})
 		}
 	}
 	if last := t.last(); last != "" {
 		c := &clause{}
 		for _, term := range languageTerms(group, last) {
-			tm := m.termMatch(g, term)
-			if tm == nil {
+			p := m.text[textKey{g, term}]
+			if p == nil {
 				c.terms = nil
 				break
 			}
-			c.terms = append(c.terms, tm)
+			c.terms = append(c.terms, cursorList{p: p})
 		}
 		if len(c.terms) > 0 {
-			c.size = c.terms[0].size
-			for _, tm := range c.terms[1:] {
-				c.size = min(c.size, tm.size)
+			c.size = len(c.terms[0].p.docs)
+			for _, t := range c.terms[1:] {
+				c.size = min(c.size, len(t.p.docs))
 			}
 		}
-		c.prefix = m.prefixLists(g, t.prefix)
+		var exact *postings
+		if len(c.terms) == 1 {
+			exact = c.terms[0].p
+		}
+		c.prefix = m.prefixLists(g, t.prefix, exact)
 		for _, p := range c.prefix {
 			c.size += len(p.docs)
 		}
@@ -910,6 +894,10 @@ func (m *Memory) browse(c *collector, f *filter) {
 	}
 }
 
+// denseShare is the share of the index's documents (1/denseShare) above which the posting lists
+// of a search are walked whole (see searchDense) instead of sought through.
+const denseShare = 16
+
 // searchGroup collects the documents of language group g that match the text and the filters.
 func (m *Memory) searchGroup(c *collector, f *filter, g uint8) {
 	clauses, ok := m.clauses(g, c.p.text)
@@ -917,10 +905,17 @@ func (m *Memory) searchGroup(c *collector, f *filter, g uint8) {
 		return
 	}
 	driver := clauses[0]
-	for _, cl := range clauses[1:] {
+	total, single := 0, true
+	for _, cl := range clauses {
 		if cl.size < driver.size {
 			driver = cl
 		}
+		total += cl.size
+		single = single && len(cl.terms) <= 1
+	}
+	if single && m.denseShare > 0 && total > len(m.docs)/m.denseShare {
+		m.searchDense(c, f, clauses, driver)
+		return
 	}
 	var release []*bitset
 	defer func() {
@@ -941,58 +936,148 @@ func (m *Memory) searchGroup(c *collector, f *filter, g uint8) {
 		}
 		cl.prefixSet = b
 	}
-	// The candidates: the live documents of the driver's smallest term, and of its prefix.
+	visit := func(n uint32) {
+		if !m.alive.has(n) {
+			return
+		}
+		// Every clause first, on the posting lists only; the document after.
+		var score uint32
+		for _, cl := range clauses {
+			if !cl.match(n) {
+				return
+			}
+			score += cl.score
+		}
+		c.collect(n, score, f)
+	}
+	// The candidates: the documents of the driver's shortest term list or, when it has a prefix,
+	// of the bitset of its terms and prefix.
+	if driver.prefixSet == nil {
+		shortest := driver.terms[0].p
+		for _, t := range driver.terms[1:] {
+			if len(t.p.docs) < len(shortest.docs) {
+				shortest = t.p
+			}
+		}
+		for _, n := range shortest.docs {
+			visit(n)
+		}
+		return
+	}
 	cand := m.getBitset()
 	release = append(release, cand)
-	if len(driver.terms) > 0 {
-		smallest := driver.terms[0]
-		for _, t := range driver.terms[1:] {
-			if t.size < smallest.size {
-				smallest = t
-			}
-		}
-		for _, fl := range smallest.fields {
-			if fl.p != nil {
-				for _, n := range fl.p.docs {
-					cand.set(n)
-				}
-			}
+	copy(*cand, *driver.prefixSet)
+	for _, t := range driver.terms {
+		for _, n := range t.p.docs {
+			cand.set(n)
 		}
 	}
-	if driver.prefixSet != nil {
-		for i, w := range *driver.prefixSet {
-			(*cand)[i] |= w
-		}
-	}
-	for i := range *cand {
-		(*cand)[i] &= m.alive[i]
-	}
-	now := c.p.now
-	for i, w := range *cand {
-	next:
+	forEachBit(*cand, visit)
+}
+
+// forEachBit calls fn with every number in b, in ascending order.
+func forEachBit(b bitset, fn func(n uint32)) {
+	for i, w := range b {
 		for w != 0 {
-			n := uint32(i*64 + bits.TrailingZeros64(w))
+			fn(uint32(i*64 + bits.TrailingZeros64(w)))
 			w &= w - 1
-			// Every clause first, on the posting lists only; the document after.
-			for _, cl := range clauses {
-				if !cl.match(n) {
-					continue next
-				}
-			}
-			h := &m.hot[n]
-			if !f.keep(h) {
-				continue
-			}
-			score := 0.0
-			if c.scored {
-				for _, cl := range clauses {
-					score += cl.score(h)
-				}
-				score *= freshnessFactor(h.published, now) * h.popularity
-			}
-			c.add(scoredDoc{n: n, score: score}, h)
 		}
 	}
+}
+
+// scratch is the per-document state of a dense search: the sum of the impacts met and a mask of
+// the clauses met (bit 2i: clause i by its term, bit 2i+1: by its prefix).
+type scratch struct {
+	score []uint32
+	mask  []uint32
+}
+
+// searchDense is searchGroup for searches whose words are in many documents, each clause with at
+// most one term: it walks every posting list once from start to end, adding impacts and clause
+// bits per document into scratch arrays, and then checks the driver's documents there. Walking a
+// list is cheaper than seeking through it when most of its documents are candidates.
+func (m *Memory) searchDense(c *collector, f *filter, clauses []*clause, driver *clause) {
+	sc, ok := m.scratches.Get().(*scratch)
+	if !ok || len(sc.mask) < len(m.docs) {
+		sc = &scratch{score: make([]uint32, len(m.docs)), mask: make([]uint32, len(m.docs))}
+	}
+	defer m.scratches.Put(sc)
+	score, mask := sc.score[:len(m.docs)], sc.mask[:len(m.docs)]
+	clear(score)
+	clear(mask)
+	// A driver without a prefix is walked last, so it needs no bit: its documents are the
+	// candidates, and its impacts are read from its list.
+	walkDriver := len(driver.prefix) == 0
+	var need uint32 // the bits of the other clauses without a prefix
+	for i, cl := range clauses {
+		if walkDriver && cl == driver {
+			continue
+		}
+		bit := uint32(1) << (2 * i)
+		if len(cl.terms) == 1 {
+			p := cl.terms[0].p
+			for j, n := range p.docs {
+				score[n] += p.impacts[j]
+				mask[n] |= bit
+			}
+		}
+		if len(cl.prefix) == 0 {
+			need |= bit
+		}
+		for _, p := range cl.prefix {
+			for _, n := range p.docs {
+				mask[n] |= bit << 1
+			}
+		}
+	}
+	last := len(clauses) - 1
+	lastExact, lastPrefix := uint32(1)<<(2*last), uint32(1)<<(2*last+1)
+	withPrefix := len(clauses[last].prefix) > 0
+	visit := func(n, s uint32) {
+		mk := mask[n]
+		if mk&need != need || !m.alive.has(n) {
+			return
+		}
+		s += score[n]
+		if withPrefix && mk&lastExact == 0 {
+			if mk&lastPrefix == 0 {
+				return
+			}
+			s += prefixImpact // the last clause matched by its prefix only
+		}
+		c.collect(n, s, f)
+	}
+	if walkDriver {
+		p := driver.terms[0].p
+		for j, n := range p.docs {
+			visit(n, p.impacts[j])
+		}
+		return
+	}
+	for n := range mask {
+		visit(uint32(n), 0)
+	}
+}
+
+// collect adds document n, which matches the text with text score s, when it passes the
+// filters, with its rank factors applied. When the page is full and no facet is counted, a
+// document whose score cannot reach the page is left before its rank factors are read: most
+// are, and reading them is what costs (a cache miss per document).
+func (c *collector) collect(n uint32, text uint32, f *filter) {
+	s := float64(text) / impactScale
+	if c.scored && !c.anyFacet && len(c.heap) == c.k &&
+		s*(1+freshnessWeight)*c.m.maxPopularity < c.heap[0].score {
+		return
+	}
+	h := &c.m.hot[n]
+	if !f.keep(h) {
+		return
+	}
+	score := 0.0
+	if c.scored {
+		score = s * freshnessFactor(h.published, c.p.now) * h.popularity
+	}
+	c.add(scoredDoc{n: n, score: score}, h)
 }
 
 // Suggest implements Index.

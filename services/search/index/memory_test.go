@@ -81,3 +81,39 @@ func TestMemoryCompaction(t *testing.T) {
 		t.Errorf("Suggest after compaction = %+v, want %+v", s1, s2)
 	}
 }
+
+// TestMemoryDenseAndSparseAgree runs the benchmark's varied queries over its generated corpus
+// (a tenth of it) on an index that always walks whole posting lists and on one that always seeks
+// through them: the pages, scores, cursors and facets are the same, page after page.
+func TestMemoryDenseAndSparseAgree(t *testing.T) {
+	ctx := t.Context()
+	docs := benchDocs()
+	if !testing.Short() {
+		docs = docs[:10_000]
+	}
+	dense, sparse := NewMemorySearching(true), NewMemorySearching(false)
+	for _, m := range []*Memory{dense, sparse} {
+		if err := m.UpsertBatch(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, q := range benchQueries()[:100] {
+		for page := 0; page < 3; page++ {
+			a, err := dense.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := sparse.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("query %d %+v, page %d: dense and sparse differ:\n%+v\n%+v", i, q, page, a, b)
+			}
+			if !a.HasMore {
+				break
+			}
+			q.Cursor = a.NextCursor
+		}
+	}
+}

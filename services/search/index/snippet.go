@@ -2,7 +2,9 @@ package index
 
 import (
 	"html"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -29,15 +31,17 @@ const (
 type matcher struct {
 	terms  map[string]map[string]bool // language group -> query terms
 	prefix string
-	// seen remembers the answer for each word met, as the words of a page repeat.
-	seen map[matchKey]bool
+	// seen remembers the answer for each word met, per language group, as the words of a page
+	// repeat.
+	seen map[string]map[string]bool
+	// spans and matched are excerpt's buffers.
+	spans   []wordSpan
+	matched []bool
 }
-
-type matchKey struct{ group, raw string }
 
 // newMatcher returns the matcher of q.
 func newMatcher(q textQuery) *matcher {
-	m := &matcher{terms: make(map[string]map[string]bool, len(groups)), prefix: q.prefix, seen: map[matchKey]bool{}}
+	m := &matcher{terms: make(map[string]map[string]bool, len(groups)), prefix: q.prefix, seen: map[string]map[string]bool{}}
 	for _, g := range groups {
 		set := map[string]bool{}
 		for _, w := range q.words {
@@ -53,27 +57,73 @@ func newMatcher(q textQuery) *matcher {
 // matches reports whether the raw word (as it stands in the text) matches, in the analysis of
 // language group.
 func (m *matcher) matches(group, raw string) bool {
-	k := matchKey{group, raw}
-	if v, ok := m.seen[k]; ok {
-		return v
+	seen := m.seen[group]
+	if seen == nil {
+		seen = map[string]bool{}
+		m.seen[group] = seen
 	}
-	v := m.match(group, raw)
-	m.seen[k] = v
+	v, ok := seen[raw]
+	if !ok {
+		v = m.match(group, raw)
+		seen[raw] = v
+	}
 	return v
 }
 
 func (m *matcher) match(group, raw string) bool {
-	for _, w := range appendNormalizedWord(nil, raw, 2) {
-		if m.prefix != "" && strings.HasPrefix(w, m.prefix) {
-			return true
-		}
-		for _, t := range languageTerms(group, w) {
-			if m.terms[group][t] {
+	a := analyseWord(group, raw)
+	if m.prefix != "" {
+		for _, w := range a.words {
+			if strings.HasPrefix(w, m.prefix) {
 				return true
 			}
 		}
 	}
+	for _, t := range a.terms {
+		if m.terms[group][t] {
+			return true
+		}
+	}
 	return false
+}
+
+// analysed is a word of a text as the index analyses it in a language group: its normalised
+// forms and their terms.
+type analysed struct {
+	words, terms []string
+}
+
+// wordCache remembers the analysis of the words that snippets meet, across searches, since the
+// words of a corpus repeat: it holds at most wordCacheSize words, and starts again when full.
+var wordCache = struct {
+	sync.RWMutex
+	m map[wordKey]analysed
+}{m: map[wordKey]analysed{}}
+
+type wordKey struct{ group, raw string }
+
+const wordCacheSize = 1 << 16
+
+// analyseWord returns the analysis of the raw word in group.
+func analyseWord(group, raw string) analysed {
+	k := wordKey{group, raw}
+	wordCache.RLock()
+	a, ok := wordCache.m[k]
+	wordCache.RUnlock()
+	if ok {
+		return a
+	}
+	a.words = appendNormalizedWord(nil, raw, 2)
+	for _, w := range a.words {
+		a.terms = append(a.terms, languageTerms(group, w)...)
+	}
+	wordCache.Lock()
+	if len(wordCache.m) >= wordCacheSize {
+		clear(wordCache.m)
+	}
+	wordCache.m[wordKey{group, strings.Clone(raw)}] = a // not a slice of the document's text
+	wordCache.Unlock()
+	return a
 }
 
 // withSnippets sets the Snippet of every hit when the query has text.
@@ -110,12 +160,15 @@ type wordSpan struct{ start, end int }
 // starts a few words before the first match and reports false when nothing matches; otherwise
 // it starts at the beginning.
 func excerpt(text, group string, m *matcher, needMatch bool) (string, bool) {
-	var spans []wordSpan
+	spans := m.spans[:0]
 	forEachWord(text, func(start, end int) { spans = append(spans, wordSpan{start, end}) })
+	m.spans = spans
 	if len(spans) == 0 {
 		return "", false
 	}
-	matched := make([]bool, len(spans))
+	matched := slices.Grow(m.matched[:0], len(spans))[:len(spans)]
+	clear(matched)
+	m.matched = matched
 	first := -1
 	for i, sp := range spans {
 		if m.matches(group, text[sp.start:sp.end]) {
@@ -133,6 +186,7 @@ func excerpt(text, group string, m *matcher, needMatch bool) (string, bool) {
 		from = max(0, first-snippetLeadWords)
 	}
 	var b strings.Builder
+	b.Grow(2 * snippetRunes)
 	visible, out := 0, 0
 	if from > 0 {
 		b.WriteString(ellipsis)
@@ -143,29 +197,35 @@ func excerpt(text, group string, m *matcher, needMatch bool) (string, bool) {
 		pos = spans[from].start
 	}
 	for i := from; i < len(spans); i++ {
-		gap := collapseSpace(text[pos:spans[i].start])
-		if i == from && from > 0 {
-			gap = ""
+		gap := ""
+		if i > from || from == 0 {
+			gap = collapseSpace(text[pos:spans[i].start])
 		}
 		word := text[spans[i].start:spans[i].end]
-		seg := html.EscapeString(gap)
+		escGap, escWord := html.EscapeString(gap), html.EscapeString(word)
+		shown := utf8.RuneCountInString(gap) + utf8.RuneCountInString(word)
+		n := utf8.RuneCountInString(escGap) + utf8.RuneCountInString(escWord)
 		if matched[i] {
-			seg += markOpen + html.EscapeString(word) + markClose
-		} else {
-			seg += html.EscapeString(word)
+			n += len(markOpen) + len(markClose)
 		}
-		n := utf8.RuneCountInString(seg)
-		if i > from && (visible+utf8.RuneCountInString(gap+word) > snippetRunes || out+n+1 > snippetMaxRunes) {
+		if i > from && (visible+shown > snippetRunes || out+n+1 > snippetMaxRunes) {
 			b.WriteString(ellipsis)
 			return b.String(), true
 		}
 		if out+n+1 > snippetMaxRunes { // a single giant word: show a part of it, unmarked
-			b.WriteString(truncateRunes(html.EscapeString(word), snippetMaxRunes-out-1))
+			b.WriteString(truncateRunes(escWord, snippetMaxRunes-out-1))
 			b.WriteString(ellipsis)
 			return b.String(), true
 		}
-		b.WriteString(seg)
-		visible += utf8.RuneCountInString(gap + word)
+		b.WriteString(escGap)
+		if matched[i] {
+			b.WriteString(markOpen)
+			b.WriteString(escWord)
+			b.WriteString(markClose)
+		} else {
+			b.WriteString(escWord)
+		}
+		visible += shown
 		out += n
 		pos = spans[i].end
 	}
@@ -178,7 +238,7 @@ func excerpt(text, group string, m *matcher, needMatch bool) (string, bool) {
 
 // collapseSpace replaces each run of white space in s by one space.
 func collapseSpace(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsSpace) {
+	if s == " " || !strings.ContainsFunc(s, unicode.IsSpace) {
 		return s
 	}
 	var b strings.Builder
