@@ -36,10 +36,10 @@ func newPostgres(tb testing.TB, db *database.DB) *index.Postgres {
 func TestMemory(t *testing.T) {
 	t.Parallel()
 	t.Run("dense", func(t *testing.T) {
-		indextest.Run(t, func(*testing.T) index.Index { return index.NewMemorySearching(true) })
+		indextest.Run(t, func(*testing.T) index.Index { return index.NewMemorySearching(true, time.Now()) })
 	})
 	t.Run("sparse", func(t *testing.T) {
-		indextest.Run(t, func(*testing.T) index.Index { return index.NewMemorySearching(false) })
+		indextest.Run(t, func(*testing.T) index.Index { return index.NewMemorySearching(false, time.Now()) })
 	})
 }
 

@@ -61,8 +61,10 @@ type Memory struct {
 	// maxPopularity is the largest popularity factor of any document written since the last
 	// clear: with the largest freshness factor, it bounds the rank factor of every document.
 	maxPopularity float64
-	// denseShare is denseShare, or 0 to never search dense (tests set it).
+	// denseShare is denseShare, or 0 to never search dense; now is the clock of freshness (tests
+	// set both).
 	denseShare int
+	now        func() time.Time
 	// bitsets and scratches recycle the candidate bitsets and the scratch arrays of searches.
 	bitsets, scratches sync.Pool
 }
@@ -177,7 +179,7 @@ type hotDoc struct {
 
 // NewMemory returns an empty in-memory index.
 func NewMemory() *Memory {
-	m := &Memory{denseShare: denseShare}
+	m := &Memory{denseShare: denseShare, now: time.Now}
 	m.clear()
 	return m
 }
@@ -831,7 +833,7 @@ func (c *collector) result() Result {
 
 // Search implements Index.
 func (m *Memory) Search(ctx context.Context, q Query) (Result, error) {
-	p, err := newPlan(q, time.Now())
+	p, err := newPlan(q, m.now())
 	if err != nil {
 		return Result{}, err
 	}

@@ -22,7 +22,8 @@ func TestMemoryCompaction(t *testing.T) {
 		}
 	}
 	const n = 3000
-	m := NewMemory()
+	now := time.Now()
+	m := NewMemorySearching(false, now)
 	var final []Doc
 	for v := int64(1); v <= 3; v++ {
 		batch := make([]Doc, n)
@@ -43,7 +44,7 @@ func TestMemoryCompaction(t *testing.T) {
 			t.Errorf("the word %q of replaced documents is still in the index", t0)
 		}
 	}
-	fresh := NewMemory()
+	fresh := NewMemorySearching(false, now)
 	if err := fresh.UpsertBatch(ctx, final); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,8 @@ func TestMemoryDenseAndSparseAgree(t *testing.T) {
 	if !testing.Short() {
 		docs = docs[:10_000]
 	}
-	dense, sparse := NewMemorySearching(true), NewMemorySearching(false)
+	now := time.Now()
+	dense, sparse := NewMemorySearching(true, now), NewMemorySearching(false, now)
 	for _, m := range []*Memory{dense, sparse} {
 		if err := m.UpsertBatch(ctx, docs); err != nil {
 			t.Fatal(err)
