@@ -93,22 +93,20 @@ type analysed struct {
 	words, terms []string
 }
 
-// wordCache remembers the analysis of the words that snippets meet, across searches, since the
-// words of a corpus repeat: it holds at most wordCacheSize words, and starts again when full.
+// wordCache remembers the analysis of the words that snippets meet, per language group, across
+// searches, since the words of a corpus repeat: it holds at most wordCacheSize words a group,
+// and starts again when full.
 var wordCache = struct {
 	sync.RWMutex
-	m map[wordKey]analysed
-}{m: map[wordKey]analysed{}}
-
-type wordKey struct{ group, raw string }
+	m map[string]map[string]analysed
+}{m: map[string]map[string]analysed{}}
 
 const wordCacheSize = 1 << 16
 
 // analyseWord returns the analysis of the raw word in group.
 func analyseWord(group, raw string) analysed {
-	k := wordKey{group, raw}
 	wordCache.RLock()
-	a, ok := wordCache.m[k]
+	a, ok := wordCache.m[group][raw]
 	wordCache.RUnlock()
 	if ok {
 		return a
@@ -118,10 +116,12 @@ func analyseWord(group, raw string) analysed {
 		a.terms = append(a.terms, languageTerms(group, w)...)
 	}
 	wordCache.Lock()
-	if len(wordCache.m) >= wordCacheSize {
-		clear(wordCache.m)
+	words := wordCache.m[group]
+	if words == nil || len(words) >= wordCacheSize {
+		words = make(map[string]analysed, 1024)
+		wordCache.m[group] = words
 	}
-	wordCache.m[wordKey{group, strings.Clone(raw)}] = a // not a slice of the document's text
+	words[strings.Clone(raw)] = a // not a slice of the document's text
 	wordCache.Unlock()
 	return a
 }
