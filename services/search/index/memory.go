@@ -25,10 +25,13 @@ import (
 // (in the title, summary or tags; the last word also as a prefix of a plain word). The clause
 // expected to match the fewest documents drives: its documents, in ascending order, are the
 // candidates; every other clause then checks and scores a candidate by moving a cursor forward
-// through its list (a prefix, through a bitset of the documents of its words). Filters are checked on the document before any scoring;
-// facet values are small integers counted in slices; the page is a bounded heap. So a query costs
-// in proportion to the postings of its words, never the size of the index, and needs no locks
-// beyond the read lock and no allocation in proportion to the index besides the pooled bitset.
+// through its list (a prefix, through a bitset of the documents of its words). When the words
+// are in many documents, walking each list once into pooled scratch arrays is cheaper than
+// seeking, and searchDense does that instead. Filters and rank factors are read from a small
+// packed record per document, and only for a candidate that matches every clause and can still
+// reach the page; facet values are small integers counted in slices; the page is a bounded
+// heap. So a query costs in proportion to the postings of its words, and needs no lock beyond
+// the read lock.
 //
 // The index lives only in memory: its owner fills it at start-up from the storage it is built
 // from (the search service keeps every indexed program and episode in its database).
