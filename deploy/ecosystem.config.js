@@ -70,6 +70,7 @@ const common = {
   MEDIAMESH_GATEWAY_DISCOVERY_ADDR: `${listenHost}:${port('discovery-gateway')}`,
   MEDIAMESH_GATEWAY_CMS_ADDR: `${listenHost}:${port('cms-gateway')}`,
   MEDIAMESH_GATEWAY_GRAPHQL_INTROSPECTION: 'false', // production: clients use the published SDL
+  MEDIAMESH_GATEWAY_GRAPHQL_PLAYGROUND: 'false', // production: no GraphiQL page at /graphql
 };
 for (const s of services) {
   common[`MEDIAMESH_SERVICES_${envKey(s)}_ADDR`] = `${listenHost}:${port(s)}`;

@@ -145,6 +145,10 @@ type GatewayConfig struct {
 	// GraphQLIntrospection serves the GraphQL schema by introspection; production deployments turn
 	// it off (the SDL is published with the contracts).
 	GraphQLIntrospection bool `yaml:"graphql_introspection" help:"answer GraphQL introspection queries on the discovery gateway; false in production"`
+	// GraphQLPlayground serves GraphiQL to a browser that opens the discovery gateway's /graphql;
+	// production deployments turn it off with introspection (without introspection it still runs
+	// queries, with no docs or completion).
+	GraphQLPlayground bool `yaml:"graphql_playground" help:"serve the GraphiQL playground to browsers at the discovery gateway's /graphql; false in production"`
 	// CORSOrigins may call the public gateway from a browser; CMSCORSOrigins the CMS gateway.
 	CORSOrigins    []string `yaml:"cors_origins" help:"origins whose pages may call the discovery gateway from a browser (* for any; none: no CORS)"`
 	CMSCORSOrigins []string `yaml:"cms_cors_origins" help:"origins whose pages may call the CMS gateway from a browser (the CMS front end's; default none)"`
@@ -198,7 +202,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true, CORSOrigins: []string{"*"}},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}},
 		Services: Services{
 			Auth:      Endpoint{Addr: ":9101"},
 			CMS:       Endpoint{Addr: ":9102"},

@@ -66,6 +66,7 @@ func TestLoadRejects(t *testing.T) {
 		{"bad broker", []string{"--kafka.brokers=kafka"}, nil, "kafka.brokers"},
 		{"unknown language", []string{"--metadata.languages=ar,xx"}, nil, "metadata.languages"},
 		{"bad login rate", []string{"--auth.login-rate=often"}, nil, "auth.login_rate"},
+		{"bad switch", nil, []string{"MEDIAMESH_GATEWAY_GRAPHQL_PLAYGROUND=maybe"}, "MEDIAMESH_GATEWAY_GRAPHQL_PLAYGROUND"},
 		{"bad redis url", []string{"--redis.url=http://x"}, nil, "redis.url"},
 		{"bad database url", []string{"--services.cms.database-url=mysql://x"}, nil, "services.cms.database_url"},
 		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
@@ -166,7 +167,7 @@ func TestConfigRedactsSecrets(t *testing.T) {
 
 func TestUsageListsEverySetting(t *testing.T) {
 	u := Usage()
-	for _, want := range []string{"--target", "MEDIAMESH_TARGET", "--services.cms.url", "MEDIAMESH_GATEWAY_CMS_ADDR", "--config"} {
+	for _, want := range []string{"--target", "MEDIAMESH_TARGET", "--services.cms.url", "MEDIAMESH_GATEWAY_CMS_ADDR", "--config", "--gateway.graphql-playground"} {
 		if !strings.Contains(u, want) {
 			t.Errorf("usage lacks %q", want)
 		}
@@ -191,6 +192,33 @@ func TestAdminAddr(t *testing.T) {
 	} {
 		if got := adminAddr(tc.configured, tc.servers); got != tc.want {
 			t.Errorf("adminAddr(%q, %v) = %q, want %q", tc.configured, tc.servers, got, tc.want)
+		}
+	}
+}
+
+// TestGraphQLSwitches: introspection and the playground are on in embedded mode, and the compose
+// and PM2 deployments (production) turn both off.
+func TestGraphQLSwitches(t *testing.T) {
+	cfg, err := Load(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Gateway.GraphQLIntrospection || !cfg.Gateway.GraphQLPlayground {
+		t.Errorf("defaults: introspection %v, playground %v", cfg.Gateway.GraphQLIntrospection, cfg.Gateway.GraphQLPlayground)
+	}
+	cfg, err = Load([]string{"--gateway.graphql-playground=false"}, []string{"MEDIAMESH_GATEWAY_GRAPHQL_INTROSPECTION=false"})
+	if err != nil || cfg.Gateway.GraphQLIntrospection || cfg.Gateway.GraphQLPlayground {
+		t.Errorf("turned off: introspection %v, playground %v (%v)", cfg.Gateway.GraphQLIntrospection, cfg.Gateway.GraphQLPlayground, err)
+	}
+	for file, quote := range map[string]string{"docker-compose.yml": `"`, "ecosystem.config.js": `'`} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "deploy", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"MEDIAMESH_GATEWAY_GRAPHQL_INTROSPECTION", "MEDIAMESH_GATEWAY_GRAPHQL_PLAYGROUND"} {
+			if !strings.Contains(string(data), "\n  "+key+": "+quote+"false"+quote) {
+				t.Errorf("deploy/%s does not set %s to false", file, key)
+			}
 		}
 	}
 }

@@ -507,6 +507,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			if !cfg.Gateway.GraphQLIntrospection {
 				opts = append(opts, public.WithoutIntrospection())
 			}
+			if !cfg.Gateway.GraphQLPlayground {
+				opts = append(opts, public.WithoutPlayground())
+			}
 			h, err = public.New(gcfg, opts...)
 			h = gateway.CORS(cfg.Gateway.CORSOrigins, h)
 			addr = cfg.Gateway.DiscoveryAddr

@@ -147,6 +147,37 @@ func TestRunAll(t *testing.T) {
 	}
 }
 
+// TestGraphQLPlaygroundSwitch: the discovery gateway serves GraphiQL to a browser that opens
+// /graphql unless gateway.graphql_playground is off, when the browser gets the endpoint's own answer
+// to a GET without a query; the CMS gateway has no GraphQL, so no playground either.
+func TestGraphQLPlaygroundSwitch(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		cfg := Default()
+		cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
+		cfg.Gateway.GraphQLPlayground = on
+		cfg.DataDir = t.TempDir()
+		urls, stop, done := start(t, cfg)
+		want := map[string]string{"discovery gateway": "200 text/html; charset=utf-8", "cms gateway": "404 application/problem+json"}
+		if !on {
+			want["discovery gateway"] = "422 application/json"
+		}
+		for gw, want := range want {
+			req, _ := http.NewRequest(http.MethodGet, urls[gw]+"/graphql", nil)
+			req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type")); got != want {
+				t.Errorf("playground %v: a browser at the %s's /graphql: %s, want %s", on, gw, got, want)
+			}
+		}
+		stop()
+		<-done
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,5 +1,6 @@
 // Package public is the public discovery gateway (:8080): the bundled contract of the discovery,
-// search and auth services enforced by the generic policy gateway, GraphQL at /graphql, and its docs.
+// search and auth services enforced by the generic policy gateway, GraphQL at /graphql (with GraphiQL
+// for browsers), and its docs.
 package public
 
 import (
@@ -8,21 +9,38 @@ import (
 	"github.com/mediamesh/mediamesh/gen/graphql/discoverygql"
 	"github.com/mediamesh/mediamesh/gen/openapi/bundle"
 	"github.com/mediamesh/mediamesh/internal/gateway"
+	"github.com/mediamesh/mediamesh/internal/graphiql"
 )
 
 // Option configures the gateway beyond gateway.Config.
 type Option func(*options)
 
-type options struct{ introspection bool }
+type options struct{ introspection, playground bool }
 
 // WithoutIntrospection turns GraphQL introspection off (production: clients then need the SDL,
 // which is published with the contracts).
 func WithoutIntrospection() Option { return func(o *options) { o.introspection = false } }
 
+// WithoutPlayground turns GraphiQL off: a browser that opens /graphql gets what any other GET
+// without a query gets.
+func WithoutPlayground() Option { return func(o *options) { o.playground = false } }
+
+// playgroundQuery fills GraphiQL's editor on a first visit.
+const playgroundQuery = `# The MediaMesh discovery API. Run a query with Ctrl-Enter; the docs pane describes every field.
+query LatestPrograms {
+  programs(first: 5) {
+    edges {
+      node { id title language episodeCount category { name } }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`
+
 // New returns the gateway's handler; cfg brings the upstreams, verifier, limiter and log. The
 // GraphQL resolvers call the discovery and search upstreams of cfg.
 func New(cfg gateway.Config, opts ...Option) (http.Handler, error) {
-	o := options{introspection: true}
+	o := options{introspection: true, playground: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -37,6 +55,12 @@ func New(cfg gateway.Config, opts ...Option) (http.Handler, error) {
 	}
 	mux := gateway.Mux(gw, bundle.Discovery, "MediaMesh Discovery Gateway API")
 	schema := discoverygql.NewExecutableSchema(discoverygql.Config{}).Schema()
-	mux.Handle("/graphql", newGraphQLGuard(gw, schema, graphqlCache{gw: gw, store: cfg.Cache, next: graphqlHandler(r, o.introspection)}))
+	var api http.Handler = newGraphQLGuard(gw, schema, graphqlCache{gw: gw, store: cfg.Cache, next: graphqlHandler(r, o.introspection)})
+	if o.playground {
+		pg := graphiql.New(graphiql.Config{Endpoint: "/graphql", Title: "MediaMesh Discovery GraphQL", DefaultQuery: playgroundQuery, Introspection: o.introspection})
+		api = pg.Page(api)
+		mux.Handle("GET "+graphiql.AssetsPath("/graphql"), pg.Assets())
+	}
+	mux.Handle("/graphql", api)
 	return mux, nil
 }
