@@ -2,10 +2,12 @@ package mediamesh
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +73,72 @@ Promise.all([
 	}
 	if !strings.Contains(string(out), "/api/v1/discovery/programs/{programId}/episodes") {
 		t.Errorf("Swagger UI did not render the contract under the CSP: %.500s", out)
+	}
+}
+
+// TestBrowserGraphiQL opens the public gateway's /graphql in a real browser (headless Chromium,
+// driven over the DevTools protocol): GraphiQL renders under the page's Content-Security-Policy,
+// shows the schema it read by introspection in its docs, runs the query of its editor against the
+// gateway and shows the data in its response pane, opens its settings dialog (whose inline styles
+// the policy must allow), and the page reports no error on the way. With introspection off, the
+// page runs queries all the same, without asking for the schema.
+func TestBrowserGraphiQL(t *testing.T) {
+	chromium := testenv.Get(t, "MEDIAMESH_TEST_CHROMIUM", "a Chromium binary (apt-get install chromium)")
+	for _, introspection := range []bool{true, false} {
+		t.Run(fmt.Sprintf("introspection=%v", introspection), func(t *testing.T) {
+			cfg := Default()
+			cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
+			cfg.Gateway.GraphQLIntrospection = introspection
+			cfg.DataDir = t.TempDir()
+			cfg.Auth.AdminPassword = "browser admin password"
+			urls, _, _ := start(t, cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			b := newBrowser(t, ctx, chromium)
+			b.navigate(urls["discovery gateway"] + "/graphql")
+			if !b.waitFor(`document.querySelector(".graphiql-container .graphiql-execute-button")`, 20*time.Second) {
+				dom, _ := b.eval("document.body.outerHTML")
+				t.Fatalf("GraphiQL did not render: %.1000s; problems: %q", dom, b.Problems)
+			}
+
+			b.click(`.graphiql-sidebar button[aria-label="Show Documentation Explorer"]`)
+			docs, want := `(document.querySelector(".graphiql-doc-explorer") || {}).innerText || ""`, "query: Query"
+			if !introspection {
+				want = "No GraphQL schema available"
+			}
+			if !b.waitFor(docs+".includes("+strconv.Quote(want)+")", 10*time.Second) {
+				v, _ := b.eval(docs)
+				t.Errorf("the docs pane lacks %q: %s", want, v)
+			}
+
+			b.click(".graphiql-execute-button")
+			response := `(document.querySelector(".graphiql-response .CodeMirror") || {CodeMirror: {getValue: () => ""}}).CodeMirror.getValue()`
+			if !b.waitFor(response+`.includes('"data"')`, 20*time.Second) {
+				v, _ := b.eval(response)
+				t.Fatalf("the response pane shows no data: %s; problems: %q", v, b.Problems)
+			}
+			var res struct {
+				Data struct {
+					Programs struct{ Edges []any } `json:"programs"`
+				} `json:"data"`
+				Errors []any `json:"errors"`
+			}
+			v, _ := b.eval(response)
+			var text string
+			if err := json.Unmarshal(v, &text); err != nil || json.Unmarshal([]byte(text), &res) != nil || res.Errors != nil || res.Data.Programs.Edges == nil {
+				t.Errorf("the response pane: %s", v)
+			}
+
+			b.click(`[aria-label="Open settings dialog"]`)
+			if !b.waitFor(`document.querySelector('[role="dialog"]')`, 5*time.Second) {
+				t.Error("the settings dialog did not open")
+			}
+			if _, err := b.eval("1"); err != nil { // collects what the page reported meanwhile
+				t.Fatal(err)
+			}
+			if len(b.Problems) > 0 {
+				t.Errorf("the page reported errors: %q", b.Problems)
+			}
+		})
 	}
 }
