@@ -17,10 +17,8 @@ import (
 	"strings"
 	"sync/atomic"
 
-	// Register the "pgx" database/sql driver.
+	// Register the "pgx" database/sql driver (the SQLite one is registered in stmtcache.go).
 	_ "github.com/jackc/pgx/v5/stdlib"
-	// Register the "sqlite" database/sql driver.
-	_ "modernc.org/sqlite"
 
 	"github.com/XSAM/otelsql"
 	"go.opentelemetry.io/otel/attribute"
@@ -165,7 +163,7 @@ func openSQLite(ctx context.Context, rest string) (*DB, error) {
 			return nil, fmt.Errorf("database: sqlite %s: create directory: %w", path, err)
 		}
 	}
-	sqlDB, err := otelsql.Open("sqlite", path+"?"+sqliteParams.Encode(), traced(semconv.DBSystemSqlite)...)
+	sqlDB, err := otelsql.Open(sqliteDriverName, path+"?"+sqliteParams.Encode(), traced(semconv.DBSystemSqlite)...)
 	if err != nil {
 		return nil, fmt.Errorf("database: sqlite %s: %w", path, err)
 	}
@@ -182,7 +180,7 @@ func openSQLite(ctx context.Context, rest string) (*DB, error) {
 	// The readers open after the writer made the file WAL (a setting the file keeps), and are
 	// read-only: query_only refuses any write on them.
 	readParams := url.Values{"_pragma": {"busy_timeout(5000)", "query_only(1)"}, "_time_format": sqliteParams["_time_format"]}
-	if db.reader, err = otelsql.Open("sqlite", path+"?"+readParams.Encode(), traced(semconv.DBSystemSqlite)...); err != nil {
+	if db.reader, err = otelsql.Open(sqliteDriverName, path+"?"+readParams.Encode(), traced(semconv.DBSystemSqlite)...); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("database: sqlite %s: %w", path, err)
 	}
