@@ -11,6 +11,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/cmsdb"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/program"
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/database"
 )
 
 // writeAttempts bounds how often an unconditional write (no If-Match) is retried when another
@@ -59,8 +60,12 @@ func casErr(err error) error {
 
 // lockProgram takes the row lock of a program for the rest of the transaction (a no-op update)
 // and returns the program, so that checks of its state (archived, soft-deleted) hold until
-// commit: a concurrent delete, archive or episode insert waits for the transaction.
-func lockProgram(ctx context.Context, c *cmsdb.Client, id uuid.UUID) (*cmsdb.Program, error) {
+// commit: a concurrent delete, archive or episode insert waits for the transaction. SQLite has
+// one writer, whose transactions run one at a time: reading the program is enough there.
+func (s *Service) lockProgram(ctx context.Context, c *cmsdb.Client, id uuid.UUID) (*cmsdb.Program, error) {
+	if s.db.Dialect == database.SQLite {
+		return getProgram(ctx, c, id)
+	}
 	n, err := c.Program.Update().Where(program.ID(id)).AddVersion(0).Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock program %s: %w", id, err)

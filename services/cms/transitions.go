@@ -132,7 +132,7 @@ func (s *Service) transitionEpisode(ctx context.Context, id uuid.UUID, ifMatch *
 			return err
 		}
 		if checkProgram {
-			p, err := lockProgram(ctx, c, cur.ProgramID)
+			p, err := s.lockProgram(ctx, c, cur.ProgramID)
 			if err != nil {
 				return err
 			}
