@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -310,8 +311,10 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := svc.LoadIndex(ctx); err != nil {
+		if n, err := svc.LoadIndex(ctx); err != nil {
 			return nil, err
+		} else if n > 0 {
+			debug.FreeOSMemory() // the rows read to load it are garbage now: give their memory back
 		}
 		return svc, nil
 	}

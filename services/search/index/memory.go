@@ -56,6 +56,9 @@ type Memory struct {
 	titleTerms []string
 	newPlain   [numGroups][]string
 	newTitle   []string
+	// strs interns the strings that many documents share (program ids and titles, categories),
+	// so that 100 episodes of a program hold one copy of them.
+	strs map[string]string
 	// values interns keyword values (types, languages, kinds, category slugs); 0 is "none".
 	values  []string
 	valueID map[string]uint32
@@ -193,6 +196,7 @@ func (m *Memory) clear() {
 	m.text, m.plain, m.titleWords = map[textKey]*postings{}, map[plainKey]*postings{}, map[string]*postings{}
 	m.plainTerms, m.titleTerms, m.newPlain, m.newTitle = [numGroups][]string{}, nil, [numGroups][]string{}, nil
 	m.values, m.valueID = []string{""}, map[string]uint32{"": 0}
+	m.strs = map[string]string{}
 	m.maxPopularity = 1
 	for i := range m.keyword {
 		m.keyword[i] = map[uint32]*postings{}
@@ -204,8 +208,27 @@ func groupNumber(g string) uint8 {
 	return uint8(slices.Index(groups, g))
 }
 
-// intern returns the number of keyword value v.
-func (m *Memory) intern(v string) uint32 {
+// intern returns the index's copy of s, adding it.
+func (m *Memory) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c, ok := m.strs[s]; ok {
+		return c
+	}
+	m.strs[s] = s
+	return s
+}
+
+// internDoc replaces the strings of d that documents share by the index's copies.
+func (m *Memory) internDoc(d *Doc) {
+	for _, f := range []*string{&d.Type, &d.ProgramID, &d.ProgramTitle, &d.Kind, &d.Language, &d.CategoryID, &d.CategorySlug, &d.CategoryName} {
+		*f = m.intern(*f)
+	}
+}
+
+// valueNumber returns the number of keyword value v.
+func (m *Memory) valueNumber(v string) uint32 {
 	if id, ok := m.valueID[v]; ok {
 		return id
 	}
@@ -247,6 +270,7 @@ func (m *Memory) UpsertBatch(ctx context.Context, docs []Doc) error {
 // add appends d as a new live document and adds it to the posting lists.
 func (m *Memory) add(d Doc) {
 	n := uint32(len(m.docs))
+	m.internDoc(&d)
 	g := languageGroup(d.Language)
 	gn := groupNumber(g)
 	md := memDoc{doc: d, titleKey: normalizedText(d.Title)}
@@ -255,10 +279,10 @@ func (m *Memory) add(d Doc) {
 	if d.Type == TypeEpisode {
 		hd.duration = int32(min(d.DurationSeconds, math.MaxInt32))
 	}
-	hd.facet[kCategory] = m.intern(d.CategorySlug)
-	hd.facet[kLanguage] = m.intern(d.Language)
-	hd.facet[kKind] = m.intern(d.Kind)
-	hd.facet[kType] = m.intern(d.Type)
+	hd.facet[kCategory] = m.valueNumber(d.CategorySlug)
+	hd.facet[kLanguage] = m.valueNumber(d.Language)
+	hd.facet[kKind] = m.valueNumber(d.Kind)
+	hd.facet[kType] = m.valueNumber(d.Type)
 	for k, v := range hd.facet {
 		if v == 0 {
 			continue
@@ -417,6 +441,10 @@ func (m *Memory) compact() {
 			p.impacts = slices.Clip(p.impacts[:k])
 		}
 		return k > 0
+	}
+	m.strs = map[string]string{} // only the strings of the live documents
+	for i := range live {
+		m.internDoc(&live[i].doc)
 	}
 	for k, p := range m.text {
 		if !rewrite(p) {
