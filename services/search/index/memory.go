@@ -252,28 +252,84 @@ func (m *Memory) UpsertBatch(ctx context.Context, docs []Doc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// The text analysis, the costly part, runs before the lock, so searches do not wait for it.
+	analysed := make([]analysedDoc, len(docs))
+	for i := range docs {
+		analysed[i] = analyse(storedDoc(docs[i]))
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, d := range docs {
+	for i, d := range docs {
 		if n, ok := m.byID[d.ID]; ok {
 			if d.Version <= m.docs[n].doc.Version {
 				continue
 			}
 			m.kill(n)
 		}
-		m.add(storedDoc(d))
+		m.add(&analysed[i])
 	}
 	m.settle()
 	return nil
 }
 
-// add appends d as a new live document and adds it to the posting lists.
-func (m *Memory) add(d Doc) {
+// analysedDoc is a document with the analysis of its text: what add writes into the index.
+type analysedDoc struct {
+	doc      Doc
+	group    string
+	titleKey string
+	// tf holds the frequency of each analysed term in each field, lens the number of analysed
+	// terms of each field.
+	tf   map[string]*[numFields]int
+	lens [numFields]int
+	// plain holds the normalised words of the text, titleWords those of the title, once each.
+	plain, titleWords []string
+}
+
+// analyse analyses the text of d.
+func analyse(d Doc) analysedDoc {
+	a := analysedDoc{doc: d, group: languageGroup(d.Language), titleKey: normalizedText(d.Title), tf: map[string]*[numFields]int{}}
+	plain := map[string]bool{}
+	var words []string
+	for field, texts := range [numFields][]string{fTitle: {d.Title}, fSummary: {d.Summary}, fTags: d.Tags} {
+		for _, text := range texts {
+			forEachWord(text, func(start, end int) {
+				words = appendNormalizedWord(words[:0], text[start:end], 2)
+				for _, w := range words {
+					if !plain[w] {
+						plain[w] = true
+						a.plain = append(a.plain, w)
+					}
+					for _, t := range languageTerms(a.group, w) {
+						c := a.tf[t]
+						if c == nil {
+							c = new([numFields]int)
+							a.tf[t] = c
+						}
+						c[field]++
+						a.lens[field]++
+					}
+				}
+			})
+		}
+	}
+	seen := map[string]bool{}
+	for _, w := range strings.Fields(a.titleKey) {
+		if !seen[w] {
+			seen[w] = true
+			a.titleWords = append(a.titleWords, w)
+		}
+	}
+	return a
+}
+
+// add appends the analysed document as a new live document and adds it to the posting lists.
+func (m *Memory) add(a *analysedDoc) {
 	n := uint32(len(m.docs))
+	d := a.doc
 	m.internDoc(&d)
-	g := languageGroup(d.Language)
+	g := a.group
 	gn := groupNumber(g)
-	md := memDoc{doc: d, titleKey: normalizedText(d.Title)}
+	md := memDoc{doc: d, titleKey: a.titleKey}
 	hd := hotDoc{published: d.PublishedAt.UnixMicro(), popularity: popularityFactor(d.Popularity)}
 	m.maxPopularity = max(m.maxPopularity, hd.popularity)
 	if d.Type == TypeEpisode {
@@ -295,40 +351,16 @@ func (m *Memory) add(d Doc) {
 		p.add(n)
 	}
 
-	// The analysed terms, with their frequency in each field.
-	tf := map[string]*[numFields]int{}
-	var lens [numFields]int
-	plain := map[string]bool{}
-	var words []string
-	for field, texts := range [numFields][]string{fTitle: {d.Title}, fSummary: {d.Summary}, fTags: d.Tags} {
-		for _, text := range texts {
-			forEachWord(text, func(start, end int) {
-				words = appendNormalizedWord(words[:0], text[start:end], 2)
-				for _, w := range words {
-					plain[w] = true
-					for _, t := range languageTerms(g, w) {
-						c := tf[t]
-						if c == nil {
-							c = new([numFields]int)
-							tf[t] = c
-						}
-						c[field]++
-						lens[field]++
-					}
-				}
-			})
-		}
-	}
-	for t, c := range tf {
+	for t, c := range a.tf {
 		k := textKey{gn, t}
 		p := m.text[k]
 		if p == nil {
 			p = &postings{}
 			m.text[k] = p
 		}
-		p.addImpact(n, impact(*c, lens))
+		p.addImpact(n, impact(*c, a.lens))
 	}
-	for w := range plain {
+	for _, w := range a.plain {
 		k := plainKey{gn, w}
 		p := m.plain[k]
 		if p == nil {
@@ -341,12 +373,7 @@ func (m *Memory) add(d Doc) {
 		}
 		p.add(n)
 	}
-	seen := map[string]bool{}
-	for _, w := range strings.Fields(md.titleKey) {
-		if seen[w] {
-			continue
-		}
-		seen[w] = true
+	for _, w := range a.titleWords {
 		p := m.titleWords[w]
 		if p == nil {
 			p = &postings{}
