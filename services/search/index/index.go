@@ -2,9 +2,10 @@
 // and episodes: documents go in through Upsert (from content events) and come out through
 // Search (filters, facets, keyset pagination) and Suggest (as-you-type titles).
 //
-// Two implementations share the Index interface and one test suite (package indextest):
-// NewMemory, an inverted index in memory (see memory.go), and NewPostgres, PostgreSQL full text
-// search in a table that the caller creates by applying PostgresMigrations. Both analyse text
+// Three implementations share the Index interface and one test suite (package indextest):
+// NewMemory, an inverted index in memory (see memory.go), NewPostgres, PostgreSQL full text
+// search in a table that the caller creates by applying PostgresMigrations, and NewOpenSearch,
+// an OpenSearch index behind an alias (see opensearch.go). All analyse text
 // by the document's language: Arabic text is normalised (diacritics, tatweel, alef forms, alef
 // maqsura, ta marbuta, the article ال with its attached particles), cleared of stop words and
 // lightly stemmed; English text is lowercased, cleared of stop words and stemmed; other
@@ -68,6 +69,9 @@ var (
 	// ErrInvalidDocument means a document that cannot be indexed (missing id, title or
 	// publication time, unknown type, bad language code).
 	ErrInvalidDocument = errors.New("index: invalid document")
+	// ErrUnavailable means that a remote engine (OpenSearch) cannot be reached, times out, fails
+	// or is behind an open circuit breaker; the API answers 503.
+	ErrUnavailable = errors.New("index: search engine unavailable")
 )
 
 // Document types.
@@ -229,13 +233,10 @@ const (
 	popularityWeight = 0.1
 )
 
-// rankFactor is the multiplier of a text score for content published at published (unix
-// microseconds) with popularity, seen at now (unix seconds).
-func rankFactor(publishedMicros int64, popularity float64, now int64) float64 {
-	return freshnessFactor(publishedMicros, now) * popularityFactor(popularity)
-}
+// The multiplier of a text score is freshnessFactor times popularityFactor.
 
-// freshnessFactor is the part of rankFactor that depends on the age of the content.
+// freshnessFactor is the multiplier of a text score for content published at publishedMicros (unix
+// microseconds), seen at now (unix seconds).
 func freshnessFactor(publishedMicros int64, now int64) float64 {
 	age := float64(now) - float64(publishedMicros)/1e6
 	if age < 0 || math.IsNaN(age) {
@@ -244,7 +245,7 @@ func freshnessFactor(publishedMicros int64, now int64) float64 {
 	return 1 + freshnessWeight/(1+age/freshnessScale)
 }
 
-// popularityFactor is the part of rankFactor that depends on the popularity.
+// popularityFactor is the multiplier of a text score for content with popularity.
 func popularityFactor(popularity float64) float64 {
 	if popularity < 0 || math.IsNaN(popularity) {
 		popularity = 0
