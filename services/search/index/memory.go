@@ -175,7 +175,7 @@ type memDoc struct {
 type hotDoc struct {
 	// published is the publication time in unix microseconds.
 	published int64
-	// popularity is the popularity factor of rankFactor.
+	// popularity is the popularity factor (popularityFactor).
 	popularity float64
 	// facet holds the interned keyword values, by facet number.
 	facet [numFacets]uint32
