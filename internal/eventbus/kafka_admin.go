@@ -277,3 +277,36 @@ func kafkaReplayPartition(ctx context.Context, cfg kafkaConfig, brokers []string
 		}
 	}
 }
+
+// KafkaPing reports whether a broker of brokers answers a metadata request within ctx (at most
+// kafkaPingTimeout): nil as soon as one does. It is the readiness check of a process's Kafka
+// dependency.
+func KafkaPing(ctx context.Context, brokers []string) error {
+	ctx, cancel := context.WithTimeout(ctx, kafkaPingTimeout)
+	defer cancel()
+	d := &kafka.Dialer{ClientID: kafkaClientID, Timeout: kafkaPingTimeout}
+	var errs []error
+	for _, b := range brokers {
+		conn, err := d.DialContext(ctx, "tcp", b)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(dl)
+		}
+		_, err = conn.Brokers()
+		conn.Close()
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", b, err))
+	}
+	if len(errs) == 0 {
+		return errors.New("eventbus: kafka ping: no brokers")
+	}
+	return fmt.Errorf("eventbus: kafka ping: %w", errors.Join(errs...))
+}
+
+// kafkaPingTimeout bounds KafkaPing.
+const kafkaPingTimeout = time.Second

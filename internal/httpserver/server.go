@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,9 +27,6 @@ import (
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
-
-// ReadinessCheck reports whether a dependency is usable; nil means ready.
-type ReadinessCheck func(ctx context.Context) error
 
 // Server is one listener.
 type Server struct {
@@ -47,18 +43,8 @@ type Server struct {
 	BodyTimeout time.Duration
 
 	mu     sync.Mutex
-	checks map[string]ReadinessCheck
+	checks map[string]check
 	addr   net.Addr
-}
-
-// AddReadinessCheck registers a named check for /readyz.
-func (s *Server) AddReadinessCheck(name string, c ReadinessCheck) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.checks == nil {
-		s.checks = map[string]ReadinessCheck{}
-	}
-	s.checks[name] = c
 }
 
 // BoundAddr returns the address the server listens on once Run has started listening.
@@ -148,32 +134,6 @@ func bodyDeadline(d time.Duration, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	names := make([]string, 0, len(s.checks))
-	for n := range s.checks {
-		names = append(names, n)
-	}
-	checks := s.checks
-	s.mu.Unlock()
-	sort.Strings(names)
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	status, results := http.StatusOK, map[string]string{}
-	for _, n := range names {
-		if err := checks[n](ctx); err != nil {
-			status, results[n] = http.StatusServiceUnavailable, err.Error()
-		} else {
-			results[n] = "ok"
-		}
-	}
-	state := "ready"
-	if status != http.StatusOK {
-		state = "not ready"
-	}
-	writeJSON(w, status, map[string]any{"status": state, "server": s.Name, "checks": results})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -124,10 +124,14 @@ type AuthConfig struct {
 	LoginBurst      int           `yaml:"login_burst" help:"extra attempts allowed in a burst"`
 }
 
-// RedisConfig selects the distributed rate limiter; empty URL: in-memory.
+// RedisConfig selects Redis for rate limits, idempotency records and the gateway cache; empty URL:
+// in memory. Redis is a fast path: its commands are bounded by Timeout and pass a circuit breaker;
+// while it fails, the gateways serve uncached, each process rate-limits on its own, and writes with
+// an Idempotency-Key answer 503 with Retry-After. (redis.fail_open is gone: limits never turn off.)
 type RedisConfig struct {
-	URL      string `yaml:"url" secret:"true" help:"redis://host:port/db; empty runs the in-memory implementations"`
-	FailOpen bool   `yaml:"fail_open" help:"when Redis is unreachable, allow requests (true) or refuse them (false)"`
+	URL          string        `yaml:"url" secret:"true" help:"redis://host:port/db; empty runs the in-memory implementations"`
+	Timeout      time.Duration `yaml:"timeout" help:"time limit of one Redis command (dial, read, write, pool wait); a hung Redis costs a request at most this"`
+	BreakerDelay time.Duration `yaml:"breaker_delay" help:"after 3 failed Redis commands in a row, how long Redis is skipped (cache off, rate limits in process) before a trial command"`
 }
 
 // LogConfig configures the process logger.
@@ -218,7 +222,7 @@ func Default() Config {
 			SignupEnabled: true, AdminEmail: "admin@mediamesh.local", HashConcurrency: 2,
 			LoginRate: "10/min", LoginBurst: 5,
 		},
-		Redis:    RedisConfig{FailOpen: true},
+		Redis:    RedisConfig{Timeout: 50 * time.Millisecond, BreakerDelay: time.Second},
 		Kafka:    KafkaConfig{Partitions: 3},
 		Tracing:  TracingConfig{SampleRatio: 1},
 		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
@@ -247,6 +251,9 @@ func Load(args []string, environ []string) (Config, error) {
 		}
 	}
 
+	if err := checkRemoved(args, env); err != nil {
+		return cfg, err
+	}
 	fs := flag.NewFlagSet("mediamesh", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("config", env["MEDIAMESH_CONFIG"], "YAML configuration file")
@@ -271,6 +278,11 @@ func Load(args []string, environ []string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			for key, why := range removed {
+				if _, leaf, _ := strings.Cut(key, "."); strings.Contains(err.Error(), "field "+leaf+" not found") {
+					return cfg, fmt.Errorf("config file %s: %s: %s", *file, key, why)
+				}
+			}
 			return cfg, fmt.Errorf("config file %s: %w", *file, err)
 		}
 	}
@@ -295,6 +307,29 @@ func Load(args []string, environ []string) (Config, error) {
 		return cfg, flagErr
 	}
 	return cfg, cfg.Validate()
+}
+
+// removed are settings that existed once, with what became of them: Load names them rather than
+// failing on an unknown key, or ignoring an unknown variable.
+var removed = map[string]string{
+	"redis.fail_open": "removed: limits never turn off now; while Redis is down or slow every process rate-limits in process (login and refresh included), see redis.timeout and redis.breaker_delay",
+}
+
+// checkRemoved refuses a removed setting given as a flag or a variable.
+func checkRemoved(args []string, env map[string]string) error {
+	for key, why := range removed {
+		f := setting{key: key}
+		if _, ok := env[f.env()]; ok {
+			return fmt.Errorf("%s: %s", f.env(), why)
+		}
+		for _, a := range args {
+			name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if strings.HasPrefix(a, "-") && name == f.flag() {
+				return fmt.Errorf("--%s: %s", name, why)
+			}
+		}
+	}
+	return nil
 }
 
 // Validate checks the configuration and refuses combinations that cannot work.
@@ -347,6 +382,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := policy.ParseRate(a.LoginRate); err != nil || a.LoginBurst < 0 {
 		errs = append(errs, fmt.Errorf("auth.login_rate/login_burst: %q, %d: want N/unit and a burst >= 0", a.LoginRate, a.LoginBurst))
+	}
+	if c.Redis.Timeout < time.Millisecond || c.Redis.Timeout > 5*time.Second || c.Redis.BreakerDelay < 100*time.Millisecond || c.Redis.BreakerDelay > time.Minute {
+		errs = append(errs, fmt.Errorf("redis.timeout (%s) must be between 1ms and 5s and redis.breaker_delay (%s) between 100ms and 1m", c.Redis.Timeout, c.Redis.BreakerDelay))
 	}
 	if c.Redis.URL != "" {
 		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {

@@ -43,6 +43,10 @@ func TestLoadRejects(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("log:\n  levle: info\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	failOpen := filepath.Join(dir, "fail-open.yaml")
+	if err := os.WriteFile(failOpen, []byte("redis:\n  url: redis://127.0.0.1:6379/0\n  fail_open: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -68,6 +72,11 @@ func TestLoadRejects(t *testing.T) {
 		{"bad login rate", []string{"--auth.login-rate=often"}, nil, "auth.login_rate"},
 		{"bad switch", nil, []string{"MEDIAMESH_GATEWAY_GRAPHQL_PLAYGROUND=maybe"}, "MEDIAMESH_GATEWAY_GRAPHQL_PLAYGROUND"},
 		{"bad redis url", []string{"--redis.url=http://x"}, nil, "redis.url"},
+		{"redis timeout too long", []string{"--redis.timeout=10s"}, nil, "redis.timeout"},
+		{"redis breaker delay too short", []string{"--redis.breaker-delay=1ms"}, nil, "redis.breaker_delay"},
+		{"removed fail_open flag", []string{"--redis.fail-open=false"}, nil, "limits never turn off"},
+		{"removed fail_open variable", nil, []string{"MEDIAMESH_REDIS_FAIL_OPEN=true"}, "MEDIAMESH_REDIS_FAIL_OPEN: removed"},
+		{"removed fail_open key", []string{"--config", failOpen}, nil, "redis.fail_open: removed"},
 		{"bad database url", []string{"--services.cms.database-url=mysql://x"}, nil, "services.cms.database_url"},
 		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
+	"github.com/mediamesh/mediamesh/internal/redisclient"
 	"github.com/mediamesh/mediamesh/internal/telemetry"
 	"github.com/mediamesh/mediamesh/services/auth"
 	"github.com/mediamesh/mediamesh/services/cms"
@@ -143,6 +144,7 @@ type platform struct {
 	log     *slog.Logger
 	reg     prometheus.Registerer
 	limiter ratelimit.Limiter
+	redis   *redisclient.Client // nil: no redis.url
 	idem    idempotency.Store
 	cache   cache.Store        // nil: gateways do not cache (see newShared)
 	revoked *authn.Revocations // what the process's verifiers refuse (see revocationFeed)
@@ -333,18 +335,17 @@ func (p *platform) newShared() error {
 		}
 		return nil
 	}
-	opts, err := redis.ParseURL(p.cfg.Redis.URL)
-	if err != nil {
-		return fmt.Errorf("redis.url: %w", err)
-	}
-	// Fail fast when Redis is down: the failure policy decides, requests must not wait on retries.
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
-	opts.MaxRetries, opts.DialerRetries = -1, 1
 	redis.SetLogger(redisLog{p.log})
-	client := redis.NewClient(opts)
+	client, err := redisclient.New(redisclient.Config{URL: p.cfg.Redis.URL, Timeout: p.cfg.Redis.Timeout, BreakerDelay: p.cfg.Redis.BreakerDelay, Log: p.log})
+	if err != nil {
+		return err
+	}
+	p.redis = client
 	p.closers = append(p.closers, client.Close)
-	p.limiter = ratelimit.WithFailurePolicy(ratelimit.NewRedis(client), p.cfg.Redis.FailOpen, func(err error) {
-		p.log.Warn("rate limiter unavailable", "error", err, "fail_open", p.cfg.Redis.FailOpen)
+	// Limits never vanish with Redis: while it fails (or its breaker is open) each process enforces
+	// them in process, login and refresh included.
+	p.limiter = ratelimit.WithFallback(ratelimit.NewRedis(client), ratelimit.NewMemory(), func(err error) {
+		p.log.Debug("rate limiter: Redis failed; limiting in process", "error", err)
 	})
 	p.idem = idempotency.NewRedis(client)
 	p.cache = cache.NewRedis(client)
@@ -394,8 +395,20 @@ func (p *platform) relays() []*outbox.Relay {
 	return out
 }
 
+// addSharedDependencies reports Redis and Kafka, when the process uses them, as dependencies of srv:
+// without Redis the gateways skip the cache and rate-limit in process, without Kafka events wait in
+// the outboxes; neither stops a process serving.
+func (p *platform) addSharedDependencies(srv *httpserver.Server) {
+	if p.redis != nil {
+		srv.AddDependency("redis", p.redis.Check)
+	}
+	if brokers := p.cfg.Kafka.Brokers; len(brokers) > 0 && p.bus != nil {
+		srv.AddDependency("kafka", func(ctx context.Context) error { return eventbus.KafkaPing(ctx, brokers) })
+	}
+}
+
 // redisLog sends go-redis's own messages (dial failures while Redis is down) to the process log at
-// debug level; the failure policy reports what matters.
+// debug level; the Redis client's breaker reports what matters (down, recovered).
 type redisLog struct{ log *slog.Logger }
 
 func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
@@ -528,9 +541,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			return err
 		}
 		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, RED: red}
+		// A gateway serves while the services it fronts are down (cached reads, the others, 503s
+		// with Retry-After at once): they are dependencies it reports, not what makes it ready.
 		for _, s := range remoteChecks {
-			srv.AddReadinessCheck(s, gateway.HealthCheck(plan.Remote[s]))
+			srv.AddDependency(s, gateway.HealthCheck(plan.Remote[s]))
 		}
+		p.addSharedDependencies(srv)
 		servers = append(servers, srv)
 	}
 	if len(plan.Relays) > 0 {
@@ -538,6 +554,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		for _, name := range plan.Relays {
 			srv.AddReadinessCheck(name+"-database", p.dbs[name].PingContext)
 		}
+		p.addSharedDependencies(srv)
 		servers = append(servers, srv)
 	}
 	for _, s := range plan.Listening {
@@ -549,6 +566,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		if db := p.dbs[s]; db != nil {
 			srv.AddReadinessCheck(s+"-database", db.PingContext)
 		}
+		p.addSharedDependencies(srv)
 		servers = append(servers, srv)
 	}
 
@@ -560,7 +578,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		admin.AddReadinessCheck(name+"-database", db.PingContext)
 	}
 	for s, u := range plan.Remote {
-		admin.AddReadinessCheck(s, gateway.HealthCheck(u))
+		admin.AddDependency(s, gateway.HealthCheck(u))
+	}
+	p.addSharedDependencies(admin)
+	if err := reg.Register(httpserver.DependencyCollector(admin)); err != nil {
+		return err
 	}
 	servers = append(servers, admin)
 

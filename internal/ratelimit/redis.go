@@ -31,9 +31,10 @@ type Redis struct {
 //
 // Every call is a network round trip that waits as long as the client lets it. With
 // go-redis's default options a call against a Redis that refuses connections takes about
-// 1.7s (command retries times dial retries with pauses), so give the limiter's client short
-// DialTimeout, ReadTimeout and WriteTimeout, DialerRetries 1 and MaxRetries -1 or 0, and
-// wrap the limiter with WithFailurePolicy so that an unreachable Redis never fails a request.
+// 1.7s (command retries times dial retries with pauses), and one against a hung Redis waits
+// for a pooled connection a second more: give it a client with tight timeouts and a breaker
+// (internal/redisclient), and wrap the limiter with WithFallback so that a Redis that fails
+// never fails a request nor drops its limit.
 func NewRedis(client redis.UniversalClient) *Redis {
 	return &Redis{rl: redis_rate.NewLimiter(prefixed{client})}
 }

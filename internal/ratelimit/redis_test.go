@@ -49,7 +49,7 @@ func TestRedisKeyNamespace(t *testing.T) {
 }
 
 // TestRedisErrorsWhenDown checks that the Redis limiter reports an unreachable server as an
-// error, which WithFailurePolicy then handles (see failure_test.go).
+// error, which WithFallback then handles (see fallback_test.go).
 func TestRedisErrorsWhenDown(t *testing.T) {
 	lim := NewRedis(downClient(t))
 	if _, err := lim.Allow(context.Background(), "k", Limit{Rate: 1, Per: time.Second}); err == nil {

@@ -1,0 +1,141 @@
+package httpserver
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ReadinessCheck reports whether a dependency is usable; nil means ready.
+type ReadinessCheck func(ctx context.Context) error
+
+// readinessTimeout bounds all the checks of one /readyz (they run at once).
+const readinessTimeout = 2 * time.Second
+
+// check is a registered dependency: critical ones decide readiness, the others are reported.
+type check struct {
+	fn       ReadinessCheck
+	critical bool
+}
+
+// AddReadinessCheck registers a critical dependency: while its check fails the server cannot serve
+// (its own database, say) and /readyz answers 503, so a load balancer takes the process out.
+func (s *Server) AddReadinessCheck(name string, c ReadinessCheck) { s.addCheck(name, c, true) }
+
+// AddDependency registers a dependency whose outage degrades what the server does without stopping
+// it (a service a gateway fronts, Redis, Kafka): /readyz reports it and stays 200, since the process
+// still serves what it can (cached reads, the other services, 503s with Retry-After at once).
+func (s *Server) AddDependency(name string, c ReadinessCheck) { s.addCheck(name, c, false) }
+
+func (s *Server) addCheck(name string, c ReadinessCheck, critical bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.checks == nil {
+		s.checks = map[string]check{}
+	}
+	s.checks[name] = check{fn: c, critical: critical}
+}
+
+// DependencyState is the outcome of one dependency's check.
+type DependencyState struct {
+	Name     string `json:"name"`
+	Up       bool   `json:"up"`
+	Critical bool   `json:"critical"`
+	Error    string `json:"error,omitempty"`
+	TookMS   int64  `json:"took_ms"`
+}
+
+// Dependencies runs every registered check at once, within a bounded time, and returns their states
+// sorted by name.
+func (s *Server) Dependencies(ctx context.Context) []DependencyState {
+	s.mu.Lock()
+	names := make([]string, 0, len(s.checks))
+	for n := range s.checks {
+		names = append(names, n)
+	}
+	checks := make(map[string]check, len(s.checks))
+	for n, c := range s.checks {
+		checks[n] = c
+	}
+	s.mu.Unlock()
+	sort.Strings(names)
+	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+	defer cancel()
+	out := make([]DependencyState, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			err := checks[n].fn(ctx)
+			out[i] = DependencyState{Name: n, Up: err == nil, Critical: checks[n].critical, TookMS: time.Since(start).Milliseconds()}
+			if err != nil {
+				out[i].Error = err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// ready answers /readyz: 200 while every critical dependency is up (status "ready", or "degraded"
+// when another one is down), else 503 ("not ready"). The body names each check ("ok" or its
+// error) and the degraded ones; /readyz?verbose adds each dependency's state, criticality and check
+// time.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	deps := s.Dependencies(r.Context())
+	status, state := http.StatusOK, "ready"
+	results := map[string]string{}
+	degraded := []string{}
+	for _, d := range deps {
+		results[d.Name] = "ok"
+		if d.Up {
+			continue
+		}
+		results[d.Name] = d.Error
+		if d.Critical {
+			status, state = http.StatusServiceUnavailable, "not ready"
+		} else {
+			degraded = append(degraded, d.Name)
+			if status == http.StatusOK {
+				state = "degraded"
+			}
+		}
+	}
+	body := map[string]any{"status": state, "server": s.Name, "checks": results, "degraded": degraded}
+	if _, verbose := r.URL.Query()["verbose"]; verbose {
+		body["dependencies"] = deps
+	}
+	writeJSON(w, status, body)
+}
+
+// DependencyCollector exports the checks of srv at each scrape as
+// mediamesh_dependency_up{dependency,critical}: 1 up, 0 down. Register it for the server that
+// checks everything a process depends on (the admin server).
+func DependencyCollector(srv *Server) prometheus.Collector { return dependencyCollector{srv} }
+
+var dependencyUpDesc = prometheus.NewDesc("mediamesh_dependency_up",
+	"Whether a dependency of the process answers its readiness check: 1 up, 0 down; critical=\"true\" ones make /readyz answer 503.",
+	[]string{"dependency", "critical"}, nil)
+
+type dependencyCollector struct{ srv *Server }
+
+func (c dependencyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- dependencyUpDesc }
+
+func (c dependencyCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, d := range c.srv.Dependencies(context.Background()) {
+		up, critical := 0.0, "false"
+		if d.Up {
+			up = 1
+		}
+		if d.Critical {
+			critical = "true"
+		}
+		ch <- prometheus.MustNewConstMetric(dependencyUpDesc, prometheus.GaugeValue, up, d.Name, critical)
+	}
+}

@@ -1,0 +1,88 @@
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// TestReadinessDegraded: a dependency that is down but not critical (a service a gateway fronts)
+// leaves /readyz at 200, reported as degraded; a critical one (the process's own database) makes it
+// 503. ?verbose lists each dependency's state, and mediamesh_dependency_up exports them.
+func TestReadinessDegraded(t *testing.T) {
+	srv := &Server{Name: "gw", Log: quiet, Handler: http.NotFoundHandler()}
+	searchUp, dbUp := false, true
+	srv.AddDependency("search", func(context.Context) error {
+		if searchUp {
+			return nil
+		}
+		return errors.New("connection refused")
+	})
+	srv.AddReadinessCheck("db", func(context.Context) error {
+		if dbUp {
+			return nil
+		}
+		return errors.New("db down")
+	})
+	h := srv.root()
+	get := func(path string) (int, map[string]any) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v: %s", path, err, rec.Body)
+		}
+		return rec.Code, body
+	}
+	code, body := get("/readyz")
+	if code != 200 || body["status"] != "degraded" || !strings.Contains(body["checks"].(map[string]any)["search"].(string), "refused") {
+		t.Fatalf("search down: %d %v, want 200 degraded", code, body)
+	}
+	if _, ok := body["dependencies"]; ok {
+		t.Fatalf("dependencies without ?verbose: %v", body)
+	}
+	code, body = get("/readyz?verbose")
+	deps, _ := body["dependencies"].([]any)
+	if code != 200 || len(deps) != 2 {
+		t.Fatalf("verbose: %d %v", code, body)
+	}
+	if d := deps[1].(map[string]any); d["name"] != "search" || d["up"] != false || d["critical"] != false {
+		t.Fatalf("verbose search: %v", d)
+	}
+	if d := deps[0].(map[string]any); d["name"] != "db" || d["up"] != true || d["critical"] != true {
+		t.Fatalf("verbose db: %v", d)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(DependencyCollector(srv))
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 {
+		t.Fatalf("gather: %v %v", mfs, err)
+	}
+	got := map[string]float64{}
+	for _, m := range mfs[0].GetMetric() {
+		labels := ""
+		for _, l := range m.GetLabel() {
+			labels += l.GetName() + "=" + l.GetValue() + " "
+		}
+		got[labels] = m.GetGauge().GetValue()
+	}
+	if got["critical=false dependency=search "] != 0 || got["critical=true dependency=db "] != 1 || len(got) != 2 {
+		t.Fatalf("mediamesh_dependency_up: %v", got)
+	}
+
+	dbUp = false
+	if code, body := get("/readyz"); code != 503 || body["status"] != "not ready" {
+		t.Fatalf("db down: %d %v, want 503", code, body)
+	}
+	searchUp, dbUp = true, true
+	if code, body := get("/readyz"); code != 200 || body["status"] != "ready" {
+		t.Fatalf("all up: %d %v", code, body)
+	}
+}
