@@ -21,8 +21,9 @@ import (
 // maxCachedBody is the largest response body the gateway caches.
 const maxCachedBody = 1 << 20
 
-// cachedHeaders are the response headers a cache hit repeats.
-var cachedHeaders = []string{"Content-Type", "Content-Language", "ETag"}
+// cachedHeaders are the response headers a cache hit repeats, and that the requests that shared a
+// miss get: Retry-After, so a 503 of the service reaches each of them with it.
+var cachedHeaders = []string{"Content-Type", "Content-Language", "ETag", "Retry-After"}
 
 // cacheable reports whether the gateway answers op from its cache: a public GET with x-cache.
 func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {

@@ -228,3 +228,32 @@ func TestCacheScopes(t *testing.T) {
 		t.Error("a change of the whole service left scoped responses cached")
 	}
 }
+
+// TestCacheUnavailableKeepsRetryAfter: a 503 of the service on a cached route reaches the client
+// with the service's Retry-After (the README promises it; issue 19 found it dropped), also for the
+// requests that shared the miss, and is not stored.
+func TestCacheUnavailableKeepsRetryAfter(t *testing.T) {
+	var calls atomic.Int32
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		time.Sleep(20 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"status":503}`)
+	})
+	gw := newCachedGateway(t, cache.NewMemory(), up)
+	results := make(chan *httptest.ResponseRecorder, 4)
+	for range 4 {
+		go func() { results <- get(gw, "/api/v1/items?q=down") }()
+	}
+	for range 4 {
+		w := <-results
+		if w.Code != 503 || w.Header().Get("Retry-After") != "7" || w.Header().Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("%d Retry-After %q Content-Type %q", w.Code, w.Header().Get("Retry-After"), w.Header().Get("Content-Type"))
+		}
+	}
+	if w := get(gw, "/api/v1/items?q=down"); w.Code != 503 || w.Header().Get("X-Cache") == "HIT" {
+		t.Fatalf("a 503 was cached: %d %s", w.Code, w.Header().Get("X-Cache"))
+	}
+}

@@ -26,6 +26,12 @@ func WithRegisterer(reg prometheus.Registerer) RemoteOption {
 	return func(c *httpclient.Config) { c.Registerer = reg }
 }
 
+// WithBreaker sets the circuit breaker of the remote service: it opens after threshold failures in
+// a row and lets trial requests through after delay (zero values keep httpclient's defaults).
+func WithBreaker(delay time.Duration, threshold uint) RemoteOption {
+	return func(c *httpclient.Config) { c.BreakerDelay, c.FailureThreshold = delay, threshold }
+}
+
 // WithClientConfig replaces the resilience settings (timeouts, retries, breaker, bulkhead; see
 // httpclient.Config) of the remote service. Options after it still apply.
 func WithClientConfig(cfg httpclient.Config) RemoteOption {

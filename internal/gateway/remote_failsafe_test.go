@@ -358,3 +358,42 @@ func TestRemoteOptions(t *testing.T) {
 		t.Fatal("want an error for a bad URL")
 	}
 }
+
+// TestRemoteBreakerHalfOpensWithinSeconds uses the default policies: once the service is back, its
+// breaker lets trial requests through and traffic flows again within a few seconds (issue 19: it
+// took 11.5 s), and every refused request said when to retry.
+func TestRemoteBreakerHalfOpensWithinSeconds(t *testing.T) {
+	svc := &remoteCounter{}
+	svc.status.Store(500)
+	up := httptest.NewServer(svc)
+	defer up.Close()
+	h, err := Remote("things", up.URL, remoteQuietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		rec := remoteServe(h, "GET", "/api/v1/things", "")
+		if rec.Code == 503 {
+			if rec.Header().Get("Retry-After") == "" {
+				t.Fatal("503 without Retry-After")
+			}
+			break // the breaker is open
+		}
+		if i > 20 {
+			t.Fatal("the breaker never opened")
+		}
+	}
+	svc.status.Store(200)
+	back := time.Now()
+	for remoteServe(h, "GET", "/api/v1/things", "").Code != 200 {
+		if time.Since(back) > 4*time.Second {
+			t.Fatalf("the service is back for %s and the gateway still refuses it", time.Since(back))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(back)
+	t.Logf("first 200 %s after the service came back (breaker delay %s)", took.Round(time.Millisecond), httpclient.DefaultBreakerDelay)
+	if took > httpclient.DefaultBreakerDelay+500*time.Millisecond {
+		t.Fatalf("half-open after %s, want within the %s breaker delay", took, httpclient.DefaultBreakerDelay)
+	}
+}

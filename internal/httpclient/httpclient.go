@@ -58,7 +58,8 @@ type Config struct {
 	MaxRetryAfter time.Duration
 	// FailureThreshold is the number of consecutive failures that opens the breaker. Default 5.
 	FailureThreshold uint
-	// BreakerDelay is how long the breaker stays open before letting trial requests through. Default 10s.
+	// BreakerDelay is how long the breaker stays open before letting trial requests through, so a
+	// service that came back gets traffic again within about this long. Default 2s.
 	BreakerDelay time.Duration
 	// SuccessThreshold is the number of consecutive successful trial requests that closes a half-open
 	// breaker (a failed one opens it again); it is also how many trials run at once. Default 2.
@@ -88,7 +89,7 @@ func (c Config) withDefaults() Config {
 	setDuration(&c.BackoffBase, 50*time.Millisecond)
 	setDuration(&c.BackoffMax, time.Second)
 	setDuration(&c.MaxRetryAfter, 2*time.Second)
-	setDuration(&c.BreakerDelay, 10*time.Second)
+	setDuration(&c.BreakerDelay, DefaultBreakerDelay)
 	setDuration(&c.BulkheadRetryAfter, time.Second)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 3
@@ -110,6 +111,10 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// DefaultBreakerDelay is the BreakerDelay of a Config that sets none: a breaker half-opens within
+// 2 s of the last refused request's window, where 10 s kept a recovered service idle (issue 19).
+const DefaultBreakerDelay = 2 * time.Second
 
 // NewNetTransport returns the http.Transport that reaches services directly (no proxy): a 2s dial
 // timeout, keep-alive, and up to 64 idle connections per host.

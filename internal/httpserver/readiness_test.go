@@ -86,3 +86,21 @@ func TestReadinessDegraded(t *testing.T) {
 		t.Fatalf("all up: %d %v", code, body)
 	}
 }
+
+// TestEvery503HasRetryAfter: a 503 without Retry-After gets one; one with its own keeps it.
+func TestEvery503HasRetryAfter(t *testing.T) {
+	srv := &Server{Name: "s", Log: quiet, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("retry"); v != "" {
+			w.Header().Set("Retry-After", v)
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})}
+	h := srv.root()
+	for path, want := range map[string]string{"/x": DefaultRetryAfter, "/x?retry=9": "9"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 503 || rec.Header().Get("Retry-After") != want {
+			t.Errorf("%s: %d Retry-After %q, want %q", path, rec.Code, rec.Header().Get("Retry-After"), want)
+		}
+	}
+}

@@ -110,7 +110,7 @@ func (s *Server) root() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics)
 	}
 	mux.Handle("/", s.Handler)
-	return bodyDeadline(s.BodyTimeout, otelhttp.NewHandler(requestID(s.Name, securityHeaders(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux)))), s.Name,
+	return bodyDeadline(s.BodyTimeout, otelhttp.NewHandler(requestID(s.Name, securityHeaders(retryAfterOn503(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux))))), s.Name,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return s.Name + " " + r.Method }),
 		otelhttp.WithFilter(func(r *http.Request) bool {
 			return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics"
@@ -235,6 +235,30 @@ func securityHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// DefaultRetryAfter is the Retry-After that retryAfterOn503 gives a 503 that has none, in seconds.
+const DefaultRetryAfter = "1"
+
+// retryAfterOn503 makes sure every 503 a server sends says when to retry: the Problems of
+// internal/apierror carry their own Retry-After; any other 503 (a proxy's, a library's) gets
+// DefaultRetryAfter.
+func retryAfterOn503(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&retryAfterWriter{ResponseWriter: w}, r)
+	})
+}
+
+type retryAfterWriter struct{ http.ResponseWriter }
+
+func (w *retryAfterWriter) WriteHeader(code int) {
+	if code == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", DefaultRetryAfter)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // RequestID accepts a well-formed X-Request-ID or generates one, and echoes it in the response.
 func RequestID(next http.Handler) http.Handler { return requestID("", next) }

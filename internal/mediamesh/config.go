@@ -37,6 +37,7 @@ type Config struct {
 	Services        Services       `yaml:"services"`
 	Auth            AuthConfig     `yaml:"auth"`
 	Redis           RedisConfig    `yaml:"redis"`
+	Breaker         BreakerConfig  `yaml:"breaker"`
 	Kafka           KafkaConfig    `yaml:"kafka"`
 	Tracing         TracingConfig  `yaml:"tracing"`
 	Metadata        MetadataConfig `yaml:"metadata"`
@@ -134,6 +135,14 @@ type RedisConfig struct {
 	BreakerDelay time.Duration `yaml:"breaker_delay" help:"after 3 failed Redis commands in a row, how long Redis is skipped (cache off, rate limits in process) before a trial command"`
 }
 
+// BreakerConfig tunes the circuit breaker a process keeps per service it reaches over HTTP (the
+// gateways' fronts, and services that call services): open after FailureThreshold failures in a
+// row (requests then answer 503 with Retry-After at once), trial requests after Delay.
+type BreakerConfig struct {
+	Delay            time.Duration `yaml:"delay" help:"how long a service's circuit breaker stays open before trial requests go through (a recovered service gets traffic again within about this)"`
+	FailureThreshold int           `yaml:"failure_threshold" help:"failures in a row (connection errors, timeouts, 5xx) that open a service's circuit breaker"`
+}
+
 // LogConfig configures the process logger.
 type LogConfig struct {
 	Level  string `yaml:"level" help:"debug, info, warn or error"`
@@ -223,6 +232,7 @@ func Default() Config {
 			LoginRate: "10/min", LoginBurst: 5,
 		},
 		Redis:    RedisConfig{Timeout: 50 * time.Millisecond, BreakerDelay: time.Second},
+		Breaker:  BreakerConfig{Delay: 2 * time.Second, FailureThreshold: 5},
 		Kafka:    KafkaConfig{Partitions: 3},
 		Tracing:  TracingConfig{SampleRatio: 1},
 		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
@@ -385,6 +395,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Redis.Timeout < time.Millisecond || c.Redis.Timeout > 5*time.Second || c.Redis.BreakerDelay < 100*time.Millisecond || c.Redis.BreakerDelay > time.Minute {
 		errs = append(errs, fmt.Errorf("redis.timeout (%s) must be between 1ms and 5s and redis.breaker_delay (%s) between 100ms and 1m", c.Redis.Timeout, c.Redis.BreakerDelay))
+	}
+	if c.Breaker.Delay < 100*time.Millisecond || c.Breaker.Delay > time.Minute || c.Breaker.FailureThreshold < 1 || c.Breaker.FailureThreshold > 1000 {
+		errs = append(errs, fmt.Errorf("breaker.delay (%s) must be between 100ms and 1m and breaker.failure_threshold (%d) between 1 and 1000", c.Breaker.Delay, c.Breaker.FailureThreshold))
 	}
 	if c.Redis.URL != "" {
 		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {

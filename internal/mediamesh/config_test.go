@@ -74,6 +74,8 @@ func TestLoadRejects(t *testing.T) {
 		{"bad redis url", []string{"--redis.url=http://x"}, nil, "redis.url"},
 		{"redis timeout too long", []string{"--redis.timeout=10s"}, nil, "redis.timeout"},
 		{"redis breaker delay too short", []string{"--redis.breaker-delay=1ms"}, nil, "redis.breaker_delay"},
+		{"breaker delay too long", []string{"--breaker.delay=2m"}, nil, "breaker.delay"},
+		{"no breaker threshold", nil, []string{"MEDIAMESH_BREAKER_FAILURE_THRESHOLD=0"}, "breaker.failure_threshold"},
 		{"removed fail_open flag", []string{"--redis.fail-open=false"}, nil, "limits never turn off"},
 		{"removed fail_open variable", nil, []string{"MEDIAMESH_REDIS_FAIL_OPEN=true"}, "MEDIAMESH_REDIS_FAIL_OPEN: removed"},
 		{"removed fail_open key", []string{"--config", failOpen}, nil, "redis.fail_open: removed"},

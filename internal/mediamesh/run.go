@@ -219,7 +219,8 @@ func (p *platform) database(ctx context.Context, name string) (*database.DB, err
 // process when to runs here, over the network otherwise; either way through the timeout, retry,
 // circuit breaker and bulkhead of internal/httpclient, and traced.
 func (p *platform) client(from, to string) (*http.Client, string, error) {
-	cfg := httpclient.Config{Registerer: p.reg, Log: p.log.With("service", from, "downstream", to)}
+	cfg := httpclient.Config{Registerer: p.reg, Log: p.log.With("service", from, "downstream", to),
+		BreakerDelay: p.cfg.Breaker.Delay, FailureThreshold: uint(p.cfg.Breaker.FailureThreshold)}
 	base, remote := p.plan.Remote[to]
 	if !remote {
 		base = "http://" + to + ".internal"
@@ -501,7 +502,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 				upstreams[s] = h
 				continue
 			}
-			h, err := gateway.Remote(s, plan.Remote[s], glog, gateway.WithRegisterer(reg))
+			h, err := gateway.Remote(s, plan.Remote[s], glog, gateway.WithRegisterer(reg), gateway.WithBreaker(cfg.Breaker.Delay, uint(cfg.Breaker.FailureThreshold)))
 			if err != nil {
 				return err
 			}
