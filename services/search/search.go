@@ -175,7 +175,7 @@ func problemDetail(fields []apierror.FieldError, missing string) string {
 
 // indexError maps an error of the index to the API: a bad cursor and an invalid query are 400s
 // (the latter naming textField when the index does not tell which parameter it refused), anything
-// else stays an error (a 500, or a 503 while the database is unreachable).
+// else stays an error (a 500, or a 503 while the database or the search engine is unreachable).
 func indexError(err error, textField string) error {
 	switch {
 	case errors.Is(err, index.ErrBadCursor):
@@ -184,6 +184,8 @@ func indexError(err error, textField string) error {
 	case errors.Is(err, index.ErrInvalidQuery):
 		msg := strings.TrimPrefix(err.Error(), index.ErrInvalidQuery.Error()+": ")
 		return apierror.BadRequest(textField+": "+msg, apierror.FieldError{Field: textField, Message: msg, Code: "invalid"})
+	case errors.Is(err, index.ErrUnavailable):
+		return apierror.Unavailable("the search engine is unavailable; try again shortly", 5*time.Second)
 	}
 	return fmt.Errorf("search the index: %w", err)
 }

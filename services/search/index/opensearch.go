@@ -1,0 +1,918 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opensearch-project/opensearch-go/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mediamesh/mediamesh/internal/httpclient"
+)
+
+// The OpenSearch index keeps every document in an OpenSearch index reached through an alias
+// (OpenSearchConfig.Alias); the index behind it has a versioned name (alias_v1_...), so that Reset
+// (and a rebuild) fills a new index and swaps the alias in one atomic step.
+//
+// Text analysis is split as for PostgreSQL (see analysis.go): the word normalisation runs in Go
+// and the normalised words go to OpenSearch, whose analyzers do the language part, chosen by the
+// document's language: mm_ar (the normalised Arabic stop words, then the light suffix stemmer as a
+// chain of pattern_replace filters), mm_en (possessive, the English stop words, Snowball English)
+// and mm_std (nothing more). Each language group has its own title, summary and tags fields, so a
+// document is analysed only by its language's analyzer and a query word is analysed by the
+// analyzer of each group it searches. The unstemmed words of every field go to a field with
+// indexed prefixes, for the last word of a query (as-you-type), and the title's to another for
+// Suggest.
+//
+// Ranking: BM25 of each word in the title, summary and tags with weights 1, 0.4 and 0.2 (and 0.1
+// for a prefix match of the last word), multiplied by a freshness factor 1 + 0.5*2^(-age/30d)
+// and a popularity factor 1 + 0.1*ln(1+popularity), through function_score. Facets are terms
+// aggregations; pages follow search_after on (score or publication time, id), which is what
+// the shared cursors carry.
+//
+// Versions use OpenSearch's external versioning: a write of a version not above the stored one
+// is refused by the engine (a version conflict, which Upsert ignores), so concurrent and
+// out-of-order deliveries need no read before the write. External versions cannot be negative:
+// a negative Version is stored as 0. A delete forgets the version, as in the other
+// implementations, so a document deleted and published again at the same version comes back:
+// tombstones are pruned at once (index.gc_deletes is 0), and a write refused by one that is still
+// there is tried again (see bulk).
+//
+// Writes refresh the index before they return (OpenSearchConfig.Refresh), so a search sees
+// every write that returned.
+
+// osSchemaVersion is the version of the mappings and analysis below; an alias whose index has
+// another version is refused (rebuild it with mediamesh replay after removing it).
+const osSchemaVersion = 1
+
+// osBulkChunk is how many documents one bulk request of UpsertBatch carries.
+const osBulkChunk = 1000
+
+// Field weights of a word match.
+const (
+	osTitleBoost   = 1.0
+	osSummaryBoost = 0.4
+	osTagsBoost    = 0.2
+	osPrefixBoost  = 0.1
+)
+
+// OpenSearchConfig configures the OpenSearch index.
+type OpenSearchConfig struct {
+	// URLs are the nodes' HTTP addresses, e.g. http://127.0.0.1:9200; at least one.
+	URLs []string
+	// Alias is the name the index is reached by; default "mediamesh-search".
+	Alias string
+	// Timeout bounds one request until its response headers; default 5s.
+	Timeout time.Duration
+	// BreakerDelay is how long the circuit breaker stays open after 5 consecutive failures
+	// (connection errors, timeouts, 5xx) before trial requests; meanwhile every call fails at once
+	// with an error wrapping ErrUnavailable. Default 5s.
+	BreakerDelay time.Duration
+	// Refresh is the refresh parameter of writes: "true" (refresh before returning; the default),
+	// "wait_for" (wait for the next periodic refresh, up to index.refresh_interval) or "false"
+	// (searches see writes within the refresh interval).
+	Refresh string
+	// Shards is the number of primary shards of a new index; default 1. Replicas follow the
+	// number of nodes, 0 to 1 (index.auto_expand_replicas).
+	Shards int
+	// Transport makes the HTTP requests; default httpclient.NewNetTransport().
+	Transport http.RoundTripper
+	// Registerer receives the breaker metrics (downstream "opensearch"); nil exports none.
+	Registerer prometheus.Registerer
+	// Log receives the breaker transitions; default slog.Default().
+	Log *slog.Logger
+}
+
+// OpenSearch is an Index kept in OpenSearch. It is safe for concurrent use.
+type OpenSearch struct {
+	client    *opensearch.Client
+	transport *httpclient.Transport
+	alias     string
+	refresh   string
+	shards    int
+}
+
+var _ Index = (*OpenSearch)(nil)
+
+// NewOpenSearch connects to the cluster at cfg.URLs and makes sure cfg.Alias exists: when it does
+// not, it creates a new index with the mappings and points the alias to it. An alias whose index
+// has other mappings is refused.
+func NewOpenSearch(ctx context.Context, cfg OpenSearchConfig) (*OpenSearch, error) {
+	if len(cfg.URLs) == 0 {
+		return nil, errors.New("index: the OpenSearch index needs at least one URL")
+	}
+	for _, u := range cfg.URLs {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, fmt.Errorf("index: OpenSearch URL %q is not an http(s) URL", u)
+		}
+	}
+	if cfg.Alias == "" {
+		cfg.Alias = "mediamesh-search"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.BreakerDelay <= 0 {
+		cfg.BreakerDelay = 5 * time.Second
+	}
+	switch cfg.Refresh {
+	case "":
+		cfg.Refresh = "true"
+	case "true", "wait_for", "false":
+	default:
+		return nil, fmt.Errorf("index: OpenSearch refresh must be true, wait_for or false, not %q", cfg.Refresh)
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = 1
+	}
+	t, err := httpclient.New("opensearch", httpclient.Config{
+		Timeout: cfg.Timeout, MaxAttempts: 2, FailureThreshold: 5, BreakerDelay: cfg.BreakerDelay,
+		SuccessThreshold: 1, Transport: cfg.Transport, Registerer: cfg.Registerer, Log: cfg.Log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	client, err := opensearch.NewClient(opensearch.Config{
+		Addresses: cfg.URLs, Transport: t, DisableRetry: true, DiscoverNodesOnStart: new(bool),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index: OpenSearch client: %w", err)
+	}
+	ix := &OpenSearch{client: client, transport: t, alias: cfg.Alias, refresh: cfg.Refresh, shards: cfg.Shards}
+	if err := ix.ensureAlias(ctx); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// Alias returns the name of the alias the index is reached by.
+func (o *OpenSearch) Alias() string { return o.alias }
+
+// osRequest is one request to OpenSearch.
+type osRequest struct {
+	path   string
+	params url.Values
+	body   []byte
+	ndjson bool
+}
+
+// GetRequest implements opensearch.Request.
+func (r osRequest) GetRequest(method string) (*http.Request, error) {
+	target := r.path
+	if len(r.params) > 0 {
+		target += "?" + r.params.Encode()
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	if r.body != nil {
+		b := r.body
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		if r.ndjson {
+			req.Header.Set("Content-Type", "application/x-ndjson")
+		} else {
+			req.Header.Set("Content-Type", "application/json")
+		}
+	}
+	return req, nil
+}
+
+// osError is an answer of OpenSearch with an error status.
+type osError struct {
+	Status int
+	Type   string
+	Reason string
+}
+
+func (e *osError) Error() string {
+	return fmt.Sprintf("OpenSearch answered %d: %s: %s", e.Status, e.Type, e.Reason)
+}
+
+// do sends a request and decodes a successful answer into out (when not nil). A transport
+// failure, an open breaker or a 5xx answer gives an error wrapping ErrUnavailable; another error
+// status an *osError.
+func (o *OpenSearch) do(ctx context.Context, method string, r osRequest, out any) error {
+	resp, err := opensearch.Do(ctx, o.client, method, r, (*json.RawMessage)(nil))
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: OpenSearch %s %s: %w", ErrUnavailable, method, r.path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%w: OpenSearch %s %s: read the answer: %w", ErrUnavailable, method, r.path, err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error json.RawMessage `json:"error"`
+		}
+		oe := &osError{Status: resp.StatusCode}
+		if json.Unmarshal(body, &e) == nil && len(e.Error) > 0 {
+			var detail struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			}
+			if json.Unmarshal(e.Error, &detail) == nil && detail.Type != "" {
+				oe.Type, oe.Reason = detail.Type, detail.Reason
+			} else {
+				oe.Reason = string(e.Error)
+			}
+		} else {
+			oe.Reason = string(body)
+		}
+		if resp.StatusCode >= 500 {
+			return fmt.Errorf("%w: OpenSearch %s %s: %w", ErrUnavailable, method, r.path, oe)
+		}
+		return fmt.Errorf("OpenSearch %s %s: %w", method, r.path, oe)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("index: decode OpenSearch's answer to %s %s: %w", method, r.path, err)
+		}
+	}
+	return nil
+}
+
+// statusOf returns the HTTP status of an *osError in err's chain, or 0.
+func statusOf(err error) int {
+	var oe *osError
+	if errors.As(err, &oe) {
+		return oe.Status
+	}
+	return 0
+}
+
+// osIndexBody returns the settings and mappings of a new index, with the alias when alias is
+// not empty.
+func (o *OpenSearch) osIndexBody(alias string) []byte {
+	arStop := make([]string, 0, 200)
+	for w := range arabicStopWords() {
+		arStop = append(arStop, w)
+	}
+	slices.Sort(arStop)
+	enStop := make([]string, 0, 200)
+	for w := range englishStopWords() {
+		enStop = append(enStop, w)
+	}
+	slices.Sort(enStop)
+	filters := map[string]any{
+		"mm_en_possessive": map[string]any{"type": "stemmer", "language": "possessive_english"},
+		"mm_en_stop":       map[string]any{"type": "stop", "stopwords": enStop},
+		"mm_en_stem":       map[string]any{"type": "stemmer", "language": "porter2"},
+		"mm_ar_stop":       map[string]any{"type": "stop", "stopwords": arStop},
+	}
+	arFilters := []string{"mm_ar_stop"}
+	for i, s := range arabicSuffixes { // stemArabic: each suffix in order, once, 2 runes left
+		name := "mm_ar_suffix_" + strconv.Itoa(i)
+		filters[name] = map[string]any{"type": "pattern_replace", "pattern": "^(.{2,})" + string(s) + "$", "replacement": "$1"}
+		arFilters = append(arFilters, name)
+	}
+	analyzers := map[string]any{
+		"mm_ar":  map[string]any{"type": "custom", "tokenizer": "whitespace", "filter": arFilters},
+		"mm_en":  map[string]any{"type": "custom", "tokenizer": "whitespace", "filter": []string{"mm_en_possessive", "mm_en_stop", "mm_en_stem"}},
+		"mm_std": map[string]any{"type": "custom", "tokenizer": "whitespace"},
+	}
+	keyword := map[string]any{"type": "keyword"}
+	props := map[string]any{
+		"id":          keyword,
+		"type":        keyword,
+		"program_id":  keyword,
+		"kind":        keyword,
+		"language":    keyword,
+		"group":       keyword,
+		"category":    keyword,
+		"duration":    map[string]any{"type": "integer"},
+		"published":   map[string]any{"type": "long"},
+		"popularity":  map[string]any{"type": "double"},
+		"words":       map[string]any{"type": "text", "analyzer": "mm_std", "norms": false, "index_options": "docs", "index_prefixes": map[string]any{"min_chars": 1, "max_chars": 10}},
+		"title_words": map[string]any{"type": "text", "analyzer": "mm_std", "norms": false, "index_options": "docs", "index_prefixes": map[string]any{"min_chars": 1, "max_chars": 10}},
+		"title_norm":  map[string]any{"type": "keyword", "ignore_above": 2048},
+		"doc":         map[string]any{"type": "object", "enabled": false},
+	}
+	for _, g := range groups {
+		for _, f := range []string{"title", "summary", "tags"} {
+			props[f+"_"+g] = map[string]any{"type": "text", "analyzer": "mm_" + g}
+		}
+	}
+	body := map[string]any{
+		"settings": map[string]any{
+			"index": map[string]any{
+				"number_of_shards":     o.shards,
+				"auto_expand_replicas": "0-1",
+				"gc_deletes":           "0s",
+				"max_result_window":    10000,
+			},
+			"analysis": map[string]any{"filter": filters, "analyzer": analyzers},
+		},
+		"mappings": map[string]any{
+			"dynamic":    "strict",
+			"_meta":      map[string]any{"mediamesh_schema": osSchemaVersion},
+			"properties": props,
+		},
+	}
+	if alias != "" {
+		body["aliases"] = map[string]any{alias: map[string]any{"is_write_index": true}}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic("index: encode OpenSearch mappings: " + err.Error())
+	}
+	return b
+}
+
+// newIndexName returns a new versioned name for the index behind the alias.
+func (o *OpenSearch) newIndexName() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s_v%d_%d_%s", o.alias, osSchemaVersion, time.Now().UnixMilli(), hex.EncodeToString(b[:]))
+}
+
+// aliasIndices returns the indices the alias points to, with their schema version.
+func (o *OpenSearch) aliasIndices(ctx context.Context) (map[string]int, error) {
+	var out map[string]struct {
+		Mappings struct {
+			Meta struct {
+				Schema int `json:"mediamesh_schema"`
+			} `json:"_meta"`
+		} `json:"mappings"`
+	}
+	err := o.do(ctx, http.MethodGet, osRequest{path: "/" + url.PathEscape(o.alias) + "/_mapping"}, &out)
+	if statusOf(err) == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("index: look up alias %s: %w", o.alias, err)
+	}
+	indices := make(map[string]int, len(out))
+	for name, m := range out {
+		indices[name] = m.Mappings.Meta.Schema
+	}
+	return indices, nil
+}
+
+// ensureAlias creates an index behind the alias when the alias does not exist yet, and checks
+// the schema of the index behind an existing one.
+func (o *OpenSearch) ensureAlias(ctx context.Context) error {
+	indices, err := o.aliasIndices(ctx)
+	if err != nil {
+		return err
+	}
+	if len(indices) == 0 {
+		name := o.newIndexName()
+		err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody(o.alias)}, nil)
+		if err != nil {
+			return fmt.Errorf("index: create index %s: %w", name, err)
+		}
+		if indices, err = o.aliasIndices(ctx); err != nil {
+			return err
+		}
+		if len(indices) > 1 { // another process created one at the same time: keep one
+			names := make([]string, 0, len(indices))
+			for n := range indices {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			if err := o.swapAlias(ctx, names[0], names[1:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for name, v := range indices {
+		if v != osSchemaVersion {
+			return fmt.Errorf("index: the OpenSearch index %s behind alias %s has schema version %d, this build needs %d: delete it and rebuild the index (mediamesh replay --target=search)",
+				name, o.alias, v, osSchemaVersion)
+		}
+	}
+	return nil
+}
+
+// swapAlias points the alias to index only, in one atomic step, then deletes the old indices.
+func (o *OpenSearch) swapAlias(ctx context.Context, index string, old []string) error {
+	actions := []any{map[string]any{"add": map[string]any{"index": index, "alias": o.alias, "is_write_index": true}}}
+	for _, n := range old {
+		actions = append(actions, map[string]any{"remove_index": map[string]any{"index": n}})
+	}
+	body, _ := json.Marshal(map[string]any{"actions": actions})
+	if err := o.do(ctx, http.MethodPost, osRequest{path: "/_aliases", body: body}, nil); err != nil {
+		return fmt.Errorf("index: point alias %s to %s: %w", o.alias, index, err)
+	}
+	return nil
+}
+
+// Drop deletes the alias and the indices behind it (tests, and removing the engine's data).
+func (o *OpenSearch) Drop(ctx context.Context) error {
+	indices, err := o.aliasIndices(ctx)
+	if err != nil {
+		return err
+	}
+	for name := range indices {
+		err := o.do(ctx, http.MethodDelete, osRequest{path: "/" + url.PathEscape(name)}, nil)
+		if err != nil && statusOf(err) != http.StatusNotFound {
+			return fmt.Errorf("index: delete index %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// osSource is a document as the OpenSearch index stores it.
+type osSource struct {
+	ID         string   `json:"id"`
+	Type       string   `json:"type"`
+	ProgramID  string   `json:"program_id,omitempty"`
+	Kind       string   `json:"kind,omitempty"`
+	Language   string   `json:"language"`
+	Group      string   `json:"group"`
+	Category   string   `json:"category,omitempty"`
+	Duration   int      `json:"duration,omitempty"`
+	Published  int64    `json:"published"`
+	Popularity float64  `json:"popularity"`
+	Words      string   `json:"words"`
+	TitleWords string   `json:"title_words"`
+	TitleNorm  string   `json:"title_norm"`
+	Title      string   `json:"-"`
+	Summary    string   `json:"-"`
+	Tags       []string `json:"-"`
+	Doc        Doc      `json:"doc"`
+}
+
+// MarshalJSON adds the title, summary and tags fields of the document's language group.
+func (s osSource) MarshalJSON() ([]byte, error) {
+	type plain osSource
+	b, err := json.Marshal(plain(s))
+	if err != nil {
+		return nil, err
+	}
+	text, err := json.Marshal(map[string]any{"title_" + s.Group: s.Title, "summary_" + s.Group: s.Summary, "tags_" + s.Group: s.Tags})
+	if err != nil {
+		return nil, err
+	}
+	return append(append(b[:len(b)-1], ','), text[1:]...), nil
+}
+
+// newOSSource returns the stored form of d.
+func newOSSource(d Doc) osSource {
+	d = storedDoc(d)
+	s := osSource{
+		ID: d.ID, Type: d.Type, ProgramID: d.ProgramID, Kind: d.Kind, Language: d.Language,
+		Group: languageGroup(d.Language), Category: d.CategorySlug, Published: d.PublishedAt.UnixMicro(),
+		Popularity: d.Popularity, Doc: d,
+	}
+	if d.Type == TypeEpisode && d.DurationSeconds > 0 {
+		s.Duration = min(d.DurationSeconds, 1<<31-1)
+	}
+	s.Title, s.Summary = normalizedText(d.Title), normalizedText(d.Summary)
+	words := []string{s.Title, s.Summary}
+	s.Tags = []string{}
+	for _, t := range d.Tags {
+		n := normalizedText(t)
+		s.Tags = append(s.Tags, n)
+		words = append(words, n)
+	}
+	s.Words = strings.Join(words, " ")
+	s.TitleWords, s.TitleNorm = s.Title, s.Title
+	return s
+}
+
+// Upsert implements Index.
+func (o *OpenSearch) Upsert(ctx context.Context, doc Doc) error {
+	return o.UpsertBatch(ctx, []Doc{doc})
+}
+
+// UpsertBatch implements Index, in bulk requests of up to osBulkChunk documents. A document
+// whose version is not newer than the stored one is refused by OpenSearch with a version
+// conflict, which is not an error.
+func (o *OpenSearch) UpsertBatch(ctx context.Context, docs []Doc) error {
+	docs, err := newestVersions(docs)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(docs); start += osBulkChunk {
+		if err := o.bulk(ctx, docs[start:min(start+osBulkChunk, len(docs))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bulk indexes docs, retrying those refused only because they were deleted a moment ago.
+//
+// A delete leaves a tombstone with a version above the deleted document's, and a document
+// published again at its old version conflicts with it until OpenSearch prunes the tombstone
+// (index.gc_deletes is 0: at the first refresh after its clock, cached for 200 ms, has moved).
+// So when a document conflicts and does not exist, bulk refreshes and tries it again, for up to
+// about 2 s. A document that exists with a version not below the written one is the usual
+// stale or duplicate delivery, ignored.
+func (o *OpenSearch) bulk(ctx context.Context, docs []Doc) error {
+	for attempt := 0; ; attempt++ {
+		conflicts, err := o.bulkOnce(ctx, docs)
+		if err != nil || len(conflicts) == 0 {
+			return err
+		}
+		deleted, err := o.missing(ctx, conflicts)
+		if err != nil || len(deleted) == 0 {
+			return err
+		}
+		if attempt == 10 {
+			return fmt.Errorf("%w: index: upsert %q: still refused by the tombstone of its deletion", ErrUnavailable, deleted[0])
+		}
+		retry := make([]Doc, 0, len(deleted))
+		for _, d := range docs {
+			if slices.Contains(deleted, d.ID) {
+				retry = append(retry, d)
+			}
+		}
+		docs = retry
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
+		}
+		if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.alias) + "/_refresh"}, nil); err != nil {
+			return fmt.Errorf("index: refresh: %w", err)
+		}
+	}
+}
+
+// missing returns those of ids that no document has (a real-time lookup).
+func (o *OpenSearch) missing(ctx context.Context, ids []string) ([]string, error) {
+	body, _ := json.Marshal(m{"ids": ids})
+	var out struct {
+		Docs []struct {
+			ID    string `json:"_id"`
+			Found bool   `json:"found"`
+		} `json:"docs"`
+	}
+	r := osRequest{path: "/" + url.PathEscape(o.alias) + "/_mget", params: url.Values{"_source": {"false"}, "realtime": {"true"}}, body: body}
+	if err := o.do(ctx, http.MethodPost, r, &out); err != nil {
+		return nil, fmt.Errorf("index: look up documents: %w", err)
+	}
+	var missing []string
+	for _, d := range out.Docs {
+		if !d.Found {
+			missing = append(missing, d.ID)
+		}
+	}
+	return missing, nil
+}
+
+// bulkOnce indexes docs in one bulk request and returns the ids of those refused by a version
+// conflict.
+func (o *OpenSearch) bulkOnce(ctx context.Context, docs []Doc) ([]string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, d := range docs {
+		action := map[string]any{"index": map[string]any{"_id": d.ID, "version": max(d.Version, 0), "version_type": "external"}}
+		if err := enc.Encode(action); err != nil {
+			return nil, fmt.Errorf("index: encode bulk action: %w", err)
+		}
+		if err := enc.Encode(newOSSource(d)); err != nil {
+			return nil, fmt.Errorf("index: encode document %q: %w", d.ID, err)
+		}
+	}
+	var out struct {
+		Errors bool `json:"errors"`
+		Items  []map[string]struct {
+			ID     string `json:"_id"`
+			Status int    `json:"status"`
+			Error  *struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"error"`
+		} `json:"items"`
+	}
+	r := osRequest{path: "/" + url.PathEscape(o.alias) + "/_bulk", params: url.Values{"refresh": {o.refresh}}, body: buf.Bytes(), ndjson: true}
+	if err := o.do(ctx, http.MethodPost, r, &out); err != nil {
+		return nil, fmt.Errorf("index: bulk upsert: %w", err)
+	}
+	if !out.Errors {
+		return nil, nil
+	}
+	var conflicts []string
+	for _, item := range out.Items {
+		for _, res := range item {
+			switch {
+			case res.Error == nil:
+			case res.Status == http.StatusConflict: // not newer than the stored version
+				conflicts = append(conflicts, res.ID)
+			case res.Status >= 500 || res.Status == http.StatusTooManyRequests:
+				return nil, fmt.Errorf("%w: index: upsert %q: %w", ErrUnavailable, res.ID, &osError{Status: res.Status, Type: res.Error.Type, Reason: res.Error.Reason})
+			default:
+				return nil, fmt.Errorf("index: upsert %q: %w", res.ID, &osError{Status: res.Status, Type: res.Error.Type, Reason: res.Error.Reason})
+			}
+		}
+	}
+	return conflicts, nil
+}
+
+// Delete implements Index.
+func (o *OpenSearch) Delete(ctx context.Context, id string) error {
+	r := osRequest{path: "/" + url.PathEscape(o.alias) + "/_doc/" + url.PathEscape(id), params: url.Values{"refresh": {o.refresh}}}
+	if err := o.do(ctx, http.MethodDelete, r, nil); err != nil && statusOf(err) != http.StatusNotFound {
+		return fmt.Errorf("index: delete %q: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteProgram implements Index.
+func (o *OpenSearch) DeleteProgram(ctx context.Context, programID string) error {
+	body, _ := json.Marshal(map[string]any{"query": map[string]any{"bool": map[string]any{"should": []any{
+		map[string]any{"term": map[string]any{"id": programID}},
+		map[string]any{"term": map[string]any{"program_id": programID}},
+	}}}})
+	params := url.Values{"conflicts": {"proceed"}, "refresh": {"true"}}
+	r := osRequest{path: "/" + url.PathEscape(o.alias) + "/_delete_by_query", params: params, body: body}
+	if err := o.do(ctx, http.MethodPost, r, nil); err != nil {
+		return fmt.Errorf("index: delete program %q: %w", programID, err)
+	}
+	return nil
+}
+
+// Reset implements Index: it creates an empty index, points the alias to it and deletes the old
+// one, so the versions go with the documents.
+func (o *OpenSearch) Reset(ctx context.Context) error {
+	old, err := o.aliasIndices(ctx)
+	if err != nil {
+		return err
+	}
+	name := o.newIndexName()
+	if err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody("")}, nil); err != nil {
+		return fmt.Errorf("index: reset: create index %s: %w", name, err)
+	}
+	names := make([]string, 0, len(old))
+	for n := range old {
+		names = append(names, n)
+	}
+	if err := o.swapAlias(ctx, name, names); err != nil {
+		return fmt.Errorf("index: reset: %w", err)
+	}
+	return nil
+}
+
+// m is a JSON object of the query DSL.
+type m = map[string]any
+
+// wordClause returns the query of one normalised word in the fields of group g, or nil when
+// the group's analysis drops the word (a stop word).
+func wordClause(g, w string) m {
+	if len(languageTerms(g, w)) == 0 {
+		return nil
+	}
+	match := func(field string, boost float64) m {
+		return m{"match": m{field + "_" + g: m{"query": w, "boost": boost}}}
+	}
+	return m{"bool": m{"should": []any{
+		match("title", osTitleBoost), match("summary", osSummaryBoost), match("tags", osTagsBoost),
+	}}}
+}
+
+// textClause returns the query of t: for each language group searched (that of language only,
+// when set), the documents of the group in which every word matches, the last one also as a
+// prefix of a word; nil when no document can match.
+func textClause(t textQuery, language string) m {
+	gs := groups
+	if language != "" {
+		gs = []string{languageGroup(language)}
+	}
+	var branches []any
+	for _, g := range gs {
+		var must []any
+		for _, w := range t.head() {
+			if c := wordClause(g, w); c != nil {
+				must = append(must, c)
+			}
+		}
+		if t.prefix != "" {
+			last := []any{m{"prefix": m{"words": m{"value": t.prefix, "boost": osPrefixBoost}}}}
+			if c := wordClause(g, t.last()); c != nil {
+				last = append(last, c)
+			}
+			must = append(must, m{"bool": m{"should": last}})
+		}
+		if len(must) == 0 {
+			continue // every word is a stop word of the group
+		}
+		branches = append(branches, m{"bool": m{"filter": []any{m{"term": m{"group": g}}}, "must": must}})
+	}
+	if len(branches) == 0 {
+		return nil
+	}
+	return m{"bool": m{"should": branches, "minimum_should_match": 1}}
+}
+
+// filterClauses returns the filters of p.
+func filterClauses(p *plan) []any {
+	var fs []any
+	term := func(field, v string) {
+		if v != "" {
+			fs = append(fs, m{"term": m{field: v}})
+		}
+	}
+	term("type", p.Type)
+	term("category", p.Category)
+	term("language", p.Language)
+	term("kind", p.Kind)
+	if p.DurationMin != nil || p.DurationMax != nil {
+		r := m{"gte": 1}
+		if p.DurationMin != nil {
+			r["gte"] = max(*p.DurationMin, 1)
+		}
+		if p.DurationMax != nil {
+			r["lte"] = *p.DurationMax
+		}
+		fs = append(fs, m{"range": m{"duration": r}})
+	}
+	if p.PublishedFrom != nil || p.PublishedTo != nil {
+		r := m{}
+		if p.PublishedFrom != nil {
+			r["gte"] = p.PublishedFrom.UnixMicro()
+		}
+		if p.PublishedTo != nil {
+			r["lt"] = p.PublishedTo.UnixMicro()
+		}
+		fs = append(fs, m{"range": m{"published": r}})
+	}
+	return fs
+}
+
+// osFacetFields maps each facet to its field.
+var osFacetFields = map[string]string{
+	FacetCategory: "category",
+	FacetLanguage: "language",
+	FacetKind:     "kind",
+	FacetType:     "type",
+}
+
+// osHit is a hit of a search answer.
+type osHit struct {
+	Score  *float64 `json:"_score"`
+	Source struct {
+		Doc Doc `json:"doc"`
+	} `json:"_source"`
+}
+
+// Search implements Index.
+func (o *OpenSearch) Search(ctx context.Context, q Query) (Result, error) {
+	p, err := newPlan(q, time.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	if p.matchesNothing() {
+		return p.result(nil, nil), nil
+	}
+	boolQ := m{"filter": filterClauses(p)}
+	if !p.text.empty() {
+		text := textClause(p.text, p.Language)
+		if text == nil {
+			return p.result(nil, nil), nil
+		}
+		boolQ["must"] = []any{text}
+	}
+	query := m{"bool": boolQ}
+	body := m{"size": p.limit + 1, "_source": []string{"doc"}, "track_total_hits": false}
+	if p.sort == SortRelevance {
+		freshness := m{"function_score": m{
+			"query": query,
+			"functions": []any{
+				m{"weight": 1},
+				m{"exp": m{"published": m{"origin": p.now * 1e6, "scale": freshnessScale * 1e6, "decay": 0.5}}, "weight": freshnessWeight},
+			},
+			"score_mode": "sum", "boost_mode": "multiply",
+		}}
+		body["query"] = m{"function_score": m{
+			"query": freshness,
+			"functions": []any{
+				m{"weight": 1},
+				m{"field_value_factor": m{"field": "popularity", "modifier": "ln1p", "missing": 0}, "weight": popularityWeight},
+			},
+			"score_mode": "sum", "boost_mode": "multiply",
+		}}
+		body["sort"] = []any{m{"_score": "desc"}, m{"id": "asc"}}
+		if p.after != nil {
+			body["search_after"] = []any{p.after.Score, p.after.ID}
+		}
+	} else {
+		body["query"] = query
+		body["sort"] = []any{m{"published": "desc"}, m{"id": "asc"}}
+		if p.after != nil {
+			body["search_after"] = []any{p.after.Published, p.after.ID}
+		}
+	}
+	if len(p.facets) > 0 {
+		aggs := m{}
+		for _, f := range p.facets {
+			aggs[f] = m{"terms": m{"field": osFacetFields[f], "size": MaxFacetValues, "order": []any{m{"_count": "desc"}, m{"_key": "asc"}}}}
+		}
+		body["aggs"] = aggs
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return Result{}, fmt.Errorf("index: encode search: %w", err)
+	}
+	var out struct {
+		Hits struct {
+			Hits []osHit `json:"hits"`
+		} `json:"hits"`
+		Aggregations map[string]struct {
+			Buckets []struct {
+				Key   string `json:"key"`
+				Count int64  `json:"doc_count"`
+			} `json:"buckets"`
+		} `json:"aggregations"`
+	}
+	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.alias) + "/_search", body: raw}, &out); err != nil {
+		return Result{}, fmt.Errorf("index: search: %w", err)
+	}
+	hits := make([]Hit, 0, len(out.Hits.Hits))
+	for _, h := range out.Hits.Hits {
+		hit := Hit{Doc: h.Source.Doc}
+		if p.sort == SortRelevance && h.Score != nil {
+			hit.Score = *h.Score
+		}
+		hits = append(hits, hit)
+	}
+	var facets map[string][]FacetCount
+	if len(p.facets) > 0 {
+		facets = make(map[string][]FacetCount, len(p.facets))
+		for _, f := range p.facets {
+			for _, b := range out.Aggregations[f].Buckets {
+				facets[f] = append(facets[f], FacetCount{Value: b.Key, Count: b.Count})
+			}
+		}
+	}
+	return p.result(hits, facets), nil
+}
+
+// Suggest implements Index.
+func (o *OpenSearch) Suggest(ctx context.Context, prefix, language string, limit int) ([]Suggestion, error) {
+	r, err := newSuggestRequest(prefix, language, limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.words) == 0 {
+		return []Suggestion{}, nil
+	}
+	n := len(r.words)
+	var filter []any
+	for _, w := range r.words[:n-1] {
+		filter = append(filter, m{"term": m{"title_words": w}})
+	}
+	filter = append(filter, m{"prefix": m{"title_words": r.words[n-1]}})
+	if r.language != "" {
+		filter = append(filter, m{"term": m{"language": r.language}})
+	}
+	body, err := json.Marshal(m{
+		"size": r.limit, "_source": []string{"doc"}, "track_total_hits": false,
+		"query": m{"bool": m{
+			"filter": filter,
+			"should": []any{m{"constant_score": m{"filter": m{"prefix": m{"title_norm": r.startsWith}}, "boost": 1}}},
+		}},
+		"sort": []any{m{"_score": "desc"}, m{"popularity": "desc"}, m{"published": "desc"}, m{"id": "asc"}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index: encode suggest: %w", err)
+	}
+	var out struct {
+		Hits struct {
+			Hits []osHit `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.alias) + "/_search", body: body}, &out); err != nil {
+		return nil, fmt.Errorf("index: suggest: %w", err)
+	}
+	sugs := make([]Suggestion, 0, len(out.Hits.Hits))
+	for _, h := range out.Hits.Hits {
+		d := h.Source.Doc
+		sugs = append(sugs, Suggestion{Text: d.Title, Type: d.Type, ID: d.ID, Language: d.Language})
+	}
+	return sugs, nil
+}
+
+// BreakerState returns the state of the circuit breaker in front of the cluster.
+func (o *OpenSearch) BreakerState() httpclient.BreakerState { return o.transport.BreakerState() }
+
+// Ping checks that the cluster answers and the alias exists (readiness).
+func (o *OpenSearch) Ping(ctx context.Context) error {
+	return o.do(ctx, http.MethodHead, osRequest{path: "/" + url.PathEscape(o.alias)}, nil)
+}
