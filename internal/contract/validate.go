@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 )
 
 // Body size limits: JSON bodies are small (MaxJSONBody, also the limit of GraphQL requests);
@@ -86,15 +87,15 @@ func requestProblem(err error) *apierror.Error {
 				field := e.Parameter.In + "." + e.Parameter.Name
 				if sub, ok := e.Err.(openapi3.MultiError); ok {
 					for _, se := range sub {
-						fields = append(fields, apierror.FieldError{Field: field, Message: schemaMessage(se), Code: schemaCode(se)})
+						fields = append(fields, schemaFieldError(field, se))
 					}
 					return
 				}
-				msg := e.Reason
-				if e.Err != nil {
-					msg = schemaMessage(e.Err)
+				if e.Err == nil {
+					fields = append(fields, apierror.FieldError{Field: field, Message: e.Reason, Code: "invalid"})
+					return
 				}
-				fields = append(fields, apierror.FieldError{Field: field, Message: msg, Code: schemaCode(e.Err)})
+				fields = append(fields, schemaFieldError(field, e.Err))
 			case e.RequestBody != nil:
 				bodyFields(e, &fields, &status)
 			default:
@@ -156,7 +157,7 @@ func bodyFields(re *openapi3filter.RequestError, fields *[]apierror.FieldError, 
 			if m := unsupportedRE.FindStringSubmatch(se.Reason); m != nil {
 				path = append(path, m[1]) // name the unknown property itself
 			}
-			*fields = append(*fields, apierror.FieldError{Field: fieldPath(path), Message: se.Reason, Code: schemaCode(se)})
+			*fields = append(*fields, schemaFieldError(fieldPath(path), se))
 			continue
 		}
 		if strings.Contains(e.Error(), "Content-Type") || strings.Contains(e.Error(), "content type") {
@@ -178,24 +179,34 @@ func fieldPath(ptr []string) string {
 	return strings.Join(ptr, ".")
 }
 
-func schemaMessage(err error) string {
+// schemaFieldError is the error of field for a failed schema check: the keyword that failed as the
+// code (maxLength, required, enum, ...) and kin-openapi's reason as the message. A wrapper that
+// failed because one of its allOf parts did (a field that adds its maxLength to a shared schema) is
+// reported as that part's failure. A value that breaks one of the shared text patterns (HumanText,
+// HumanTextBlock, Tag) is reported as the services report it (internal/humantext), not with the
+// pattern quoted back.
+func schemaFieldError(field string, err error) apierror.FieldError {
 	var se *openapi3.SchemaError
-	if errors.As(err, &se) {
-		return se.Reason
+	if !errors.As(err, &se) {
+		return apierror.FieldError{Field: field, Message: err.Error(), Code: "invalid"}
 	}
-	if err == nil {
-		return "invalid"
+	for se.SchemaField == "allOf" {
+		var part *openapi3.SchemaError
+		if !errors.As(se.Origin, &part) {
+			break
+		}
+		se = part
 	}
-	return err.Error()
-}
-
-// schemaCode names the JSON-schema keyword that failed, e.g. maxLength, required, enum.
-func schemaCode(err error) string {
-	var se *openapi3.SchemaError
-	if errors.As(err, &se) && se.SchemaField != "" {
-		return se.SchemaField
+	if se.SchemaField == "pattern" && se.Schema != nil {
+		if fe, ok := humantext.ProblemOf(field, se.Schema.Pattern, se.Value); ok {
+			return fe
+		}
 	}
-	return "invalid"
+	code := se.SchemaField
+	if code == "" {
+		code = "invalid"
+	}
+	return apierror.FieldError{Field: field, Message: se.Reason, Code: code}
 }
 
 var formatsOnce sync.Once

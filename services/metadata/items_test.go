@@ -129,7 +129,7 @@ func TestPutMetadataFieldErrors(t *testing.T) {
 			{"control character in description", base(map[string]any{"description": "line\u0007"}), []string{"description"}},
 			{"control character in a tag", base(map[string]any{"tags": []string{"ok", "a\u000bb"}}), []string{"tags.1"}},
 			{"NUL in an extra value", base(map[string]any{"extra": []map[string]string{{"key": "a", "value": "x\u0000"}}}), []string{"extra.0.value"}},
-			{"every error at once", base(map[string]any{"language": "de", "category_id": newID().String(), "title": "\u0001"}), []string{"category_id", "language", "title"}},
+			{"every error at once", base(map[string]any{"language": "de", "category_id": newID().String(), "extra": []map[string]string{{"key": "a", "value": "1"}, {"key": "a", "value": "2"}}}), []string{"category_id", "extra.1.key", "language"}},
 			// Caught by the contract validation before the handler.
 			{"title too long", base(map[string]any{"title": strings.Repeat("é", 201)}), []string{"title"}},
 			{"duration out of range", base(map[string]any{"duration_seconds": 172801}), []string{"duration_seconds"}},

@@ -33,6 +33,27 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// HumanText One line of text that people write and read (a title, a name). No control characters
+// (U+0000 to U+001F, U+007F to U+009F), and not blank: a non-empty value holds at least one
+// visible character, one that is neither white space (U+0020, NBSP U+00A0, U+3000 and the other
+// Unicode spaces) nor an invisible format or filler character (U+200B to U+200F, U+202A to
+// U+202E, U+2060 to U+206F, U+FEFF, the soft hyphen U+00AD, the Hangul fillers, the variation
+// selectors, the Braille blank U+2800). Invisible characters inside visible text are fine (a
+// zero-width non-joiner inside a Persian word, a right-to-left mark before Arabic). Characters
+// outside the Basic Multilingual Plane (emoji) count as visible. The empty string matches:
+// required fields add `minLength: 1`. Fields reference this schema with `allOf` and give their own
+// `maxLength` beside it.
+//
+// Example: برنامج الصباح
+type HumanText = string
+
+// HumanTextBlock Multi-line text that people write and read (a summary, a description, alt text): the rule of
+// `HumanText`, except that tab, line feed and carriage return are allowed (and count as white
+// space, not as visible characters).
+//
+// Example: برنامج صباحي يومي يقدم الأخبار والحوارات الخفيفة.
+type HumanTextBlock = string
+
 // Id A UUID (v7, time ordered).
 //
 // Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
@@ -88,8 +109,10 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
-// Tag A free editorial keyword in any script: words separated by single spaces, no commas, no
-// leading or trailing space. Tags compare case-insensitively.
+// Tag A free editorial keyword in any script: words separated by single spaces (U+0020), no commas,
+// no leading or trailing space, no other white space and no control characters; every word holds
+// a visible character (the characters `HumanText` counts as invisible may appear inside a word).
+// Tags compare case-insensitively.
 //
 // Example: برامج صباحية
 type Tag = string
@@ -114,34 +137,49 @@ type Limit = int32
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"lFfdctw20n2VLnyusv2F5JDU74yvtIpdpdiKvY5Sm3XkaHrA5hAJAdAAONbYpcu92RdJtmr3Yi/2XZS3",
-	"2QI4f5SouLZKVSLAJtB9uvucns+Ma9loRcpZNvnMGjQoyZEJq9PWWG38U0GWG9E4oRWbsNcNfmgJeHgN",
-	"pdESEBpDC6FbCw3O6bGFqf+fKLp2V53hNGERE/77Dy2ZJYuYQklswrrXLGKWVyTR3yfx+hWpuavY5CDL",
-	"I+aWjbe0zgg1Zzc3ETsrSDbakeLLl7S87+MJ8FqQcjGvtCUFv9ASnpTaAF2jbGoChO+/P/v6KbgKHUj8",
-	"hSwgcEPoCCyWBE6DIWeWCVxUfktSOOSjcNWlcuutmS6W3q41yoLfLYWxDgzZtnbPwN39FBAKUZZkSLnu",
-	"Y2HB0M/EHRWdxX6eJ5eKRWzlKpuwgzLl+eyI4qzYx3ifZxSPZ8cUp3hU7JUZz2l/tka3IizIbOHdQSr2",
-	"UD2Ac5YfR0wKtV4fR6xB58j4M3/68SR+h/GnNB5fxe+/esQGU1Keo+PV/Vx4/KbPL3A+BV0GSBZkrNAK",
-	"ZiTUHHiFak5FAidgHdYEC6xbgjk5C/tZDm8Mca0K4Y+DFyhqKpIePJfs6JI9GH8Zd379UeD3o3klpHD3",
-	"Y3mDcwIrPtFD1VyH73bvKqjEtnZskqcRK7WR6NiECeX2chZ5T4RsJZtkaRoSsFptfBLK0ZwMu/FedaeG",
-	"7nwhqC6eG9N1aGN0Q8YJCu+4LmioJ6zDWU0gkVdCUWwIi7Dh7fuQSry+qjuE7qETsdLfPZzo8ArQQQg6",
-	"AvR9VWjny7tBV4FQToci8NUfgTYwDRAm356cP59GnjhctVl02eyWfQ+dcDUNOSfJWpyH+Hfiaa2DGXnH",
-	"pLYO8jT1dWeQB7YbqgBDH1phqGCTH1cBb89+v/lAz3zvskBJQ5B7loEni6MInJAE2hRkqHjajyXNxnu4",
-	"z/P4aJZRfMT3MB6XRxTnRcYPZsc4pjRjO8XTtqIYCv0VqnmLczodzr+Cs+9ew+HeOM6gXpmG3EewS41T",
-	"NNOQF1J3MEfTVey6d/IeZeR9ysD40/vP+c2jIUd9G52pUt938iUtLTmvIkJh6Hjr0FECb9BamO4Kiq+t",
-	"6frZaU8YobC8TZAh73y/MSq0V1KbfnE409LGx5nWNaHyTu7c9UUR1KZ/9TNQbV2DVmG7Rrv1aAsnLb9p",
-	"3p2eHZ79fHL9+uI8PVOpJ5K2rn1X3nHsgcrcRDRUkm+MntUkB0vh7YtTODpOj6DpjKDQvJWkXAJT8rRi",
-	"p1AL6yzQgswShFpgLYquwe8jW5BDUQ91QNVKVFuuoeumxnVqG+KiFBwCJQgLmvPWGFKcBpp9Av9rF0es",
-	"i2SAx8nEHVV1Fs/8AGO9KH+sqEuaR5nsSqW1ge1wBB/J0BqQIASOZLjkkaGSTdj/jbZz1WjF2aMdwr7Z",
-	"eIrG4NKvhbIOFadhVl37Ehg0jCyN0UXLqQiurlLYx2yEjRgtshGXdtQYPTcoByFanX0lHmB0ro2hukuY",
-	"KNYSvvboCfFKUwFCwfSH+G23G599Pb1Hcd+M3+29PLwY/3Dw5+O/5G/3/3r4p+zbvfODIZ98z7e216X7",
-	"ef5H8nkwHu/KpxfTuwIarTRjSBgrbVx0t1RtKyWa5TrkdaP4c/vBrcKGUBAdUmWYU4Zi6zYGlOLtGRgK",
-	"oyGnLsmiIOVEKch+wYHKucZORiNJhUBJtkoKWoxW9na09euLShfeRht1XSViiFwucD4URmmIgArhtBFY",
-	"+8H3ozahPlAtobOdgN+zYMk3lR8NZkuwQs096A1yshEoDVxLieHxUtWEhR8WPdEaFLV/DqYJXODcetsG",
-	"DQFHS7FQlpQVTiyoXt4dpm9/u/337a+//+32n3D7n9vfbn+9/dfvf7/9R1/ZDtKetGV9afvp8tJG7796",
-	"Auunp/8/KHMXQpJ1KJv+MJKn+WGcZXF+cJGlk9T/vduV9wIdxX5cGMhWoIoh4TzdMA7YCk2HaUfd574q",
-	"zslWYMksBPc9rZxnzUmoq40UrPQiulQrXdvKcLQtRmO7YSZEZgFVR0I+W1rtUNWaLpNL9d3qXk/4tlfl",
-	"ZKn72TP13DmBx90xyRJl3aPRJEkeT7tcrtqYbeNa3b3zazZiqx8ZbMKyJE1Snw/dkMJGsAnbS9Jkj4Ws",
-	"Vp5nbm7+GwAA//8=",
+	"7Fnfbtw29n6VA/0K1JNKY438f3JR2I4HdVsn/qUOtpsozXCkoxETiVRIyvak8EUX20XR19iLtIttF73Y",
+	"dxm/zeKQ0ngmVprsXu0WBQJzRFHkdw7POfw+5msvkWUlBQqjveHXXsUUK9Ggsk+HtdJS0a8UdaJ4ZbgU",
+	"3tB7ULGXNUJiX0OmZAkMKoXnXNYaKjbFDzWMqe0LvDTP3MBx3/M9Tt+/rFHNPN8TrERv6LnXnu/pJMeS",
+	"0Xolu/wcxdTk3nBrEPmemVU0UhvFxdS7uvK94xTLShoUyewznN3GuA9JwVGYIMmlRgEvcAZrmVSAl6ys",
+	"CgQGjx4d3+uByZmBkr1ADQwShcwgaJYhGAkKjZr14SynrhLtJBfc5LEwbddEpjMaVyuhgXozrrQBhbou",
+	"zF0wb34KDFKeZahQGPcx16DwOSYGUzdiM4r6sfB8r4HqDb2tLEyiyQ4Gg3STBZvJAIO9yS4GIdtJN7JB",
+	"EuHmpPVujixFdePeJU8F5Kq3+HkQ7fpeyUX7vOt7FTMGFc351ZP94DELXoXB3rPg6UcfeJ1bkp0wk+S3",
+	"94L8Nz46Y9MxyMy65ByV5lLABLmYQpIzMcW0D/ugDSsQzllRI0zRaNgcRHCqMJEi5TQdjBgvMO2vuCf2",
+	"dmLvrfZngcP1a4bftuZzXnJz25ZTNkXQ/BW+LZoL+93yWilmrC6MN4xC38ukKpnxhh4XZiPyfELCy7r0",
+	"hoMwtBvQPC0wcWFwisq7IlRuVpudI45FeqSUy9BKyQqV4WjfJTLFrpzQhk0KhJIlORcYKGSp7aDxqy4t",
+	"2eWzwnnolnd8L6O1uzfavgJmwBrtA6O8SqWh8K6YyYELI20QUPT7IBWMrQv79/dPjsY+FQ6TLx7cbrrH",
+	"VYSGmwK7wJWoNZta+5fsqbWBCRKwUmoDURhS3CmW2GrXFQEKX9ZcYeoNnzQG38z9dPGBnFDu0rqf1CUT",
+	"Z3jZETUPBELBBdr4x0vjqk6FkirRheIGgYkUaD9gjYE1zQcGFFO9PtyXkEhhlCyWMMdi7dFHYRiGVKno",
+	"12Dk23Zn1PbsjXq+nVhIA5OCiRdDmlSKAMvKzJo8y2WRanJMgUwbkAJjcc41t4HRLudTv4PNNQjkJkcF",
+	"FzlB1xVLECyaKPTh/sEXp3b5/ZAAbRBEAkF7LumzWDwSnELOfal7IKQCJoAv1nVpQsGR8aJAdQOE1onC",
+	"8MDZGIWhtToKo30wMhb255Hr2g7bQdt20OhoNPJdSZaZgXxW5Sgc0nuu/xMmpnXRrKld3zlTnNE+xkJj",
+	"gYmR7ZsDxWig8yytsxuGvT4c3/aeBi40TxHaNzYImKJ0EQhrLBavUMnggqcmtxv0XHKBqv2MwSlVTCbg",
+	"QqqUIkPxaW4CI4MCMzq/1AuYYCYVwr5iE570+nC4FCqyNnYiC5tpnsBJXRhecDGtWQGnBSMYWMrnvAeJ",
+	"rIWhxG3QuhPQhYzLDyipoqIexqLNEpf4GliawnhxjgxhMO7DyL1SaM+9hGBwDa6WuTNvzIriQTa2cTLl",
+	"5xYoVyAvRCzGi2I9hglaM7h584Sc/zD/5fov89fX387/DvPX13+e/3P+w/z1/Cdv5Rxb+3j4JI4vozCO",
+	"L/ftn3txXIcbmyNqtgeHcVwPBlsj22yH1Gzv2mbnYNM1W9TshgeBa2loFIZh4Fr3GO26x8g9bo3c47Z9",
+	"3A1pQkoLagbbNO/oyM0wOrIzUKRSMyKM9Wg0ci9Ho4Ond558FceXdrQzY4cm/x81ZsmWwWhhy97o6Z3e",
+	"xx901fZFjT0oZPLidqG1UR3YUvsedVbXZcnUjPJpaRofWGHs572hTRhVF1S5YzFeLD/2AS8TrJoVDJv4",
+	"rsBniKldI2FKcSILjhzaZGdFIS+QlqYBbZbZIhoLWwt9W6pvUm+phPR+PeSbcL/+Hq6/v/7u+lv340/z",
+	"f1x/6/Lhr/Of7ZBf4Po72/ETtfNf5q/nf3Mjfr7+5vr762/mP/a7ksbEsYhj9Xv2/DdmT7hLfw7ozyH9",
+	"OXr/lDpOu5giiSNYO9/xwfASQaoUFaa9VQoWDvY22GYSBTuTAQY7yQYL9rIdDKJ0kGxNdtkehgNvifPW",
+	"NU+7IHxOxy6b4mE3bRVw/MUD2N7YCwZQNEMtZfVhWdGNmRpbOoniDarIlCPaLeWPVpROtKp0WPDq6dfR",
+	"VaeviP0fi0zeBvkZzjQaEr9cWLZAXNtgH06Z1jBe1sGU3uP2t5Gkc2yZoTFWPdv0W+HzOdPPSqlWOa1R",
+	"NS4wTqQskAkCubTWO7W7VKtL3wVRFwVIYbsL4oMtoht34uzT6vHh8fbx8/3LB2cn4bEISf/URUFi4g1g",
+	"byHUC4u6mPSpkpMCy85QeDg6hJ3dcAcqNwhSmdQlCtOHMZIa0mMouDYa8BzVjDglK3hDT257NkXDeNGV",
+	"ATnV+huJhJdVwdqtrTDhGU/AKhmuQSZJrSy16dAoQ/h3xYfvOUs65CeqwCksN+IuVAo1CgMXxGXtaYUv",
+	"a9TN5YJUcHOnAxeosHWI1a8GS7vIBwozb+j93/rNddB6IzXXl3Tm1QIpU4rN6JkLbZhIsFsMtlis8HNn",
+	"sZJpnaBTA80WrvpsnVV8/XywnpR6vVJyqljZ6aJm7mf8LUI0kUph4TaMp+3NQ4toDZNcYgpcwPjL4KHr",
+	"DY7vjW+VuE/3Hm98tn229+XW/+/+IXq4+cftg8H9jZOtLkyU87VeydLNKPo11b+1t7es+sPwtu73G6nb",
+	"pedzqYz/Zqg2tKY1uU0UmnfVuMZssAHhPJXZ65Uu21xHx0nx8HiF2ZNCTFEYnnHU7wCQG1Pp4fp6iSln",
+	"Jeq8n+L5ejNer9/geqdAt2/9xaVAsxFdxeWMTbvMyBQiYMqNVJwV8AJnJLUoPpiYgRs7tPJLg0ZKKoMp",
+	"TGaguZgWrZRtVXCPiBwksiyZ9mMhJInrlJQTVVzSjfR7QfmcLl6R0062d+j+u01hs/Csdo8Fu80XYY1c",
+	"v6RAl8ir456aDqIbyV2yGbCqQrakOmkN4p1nbKrJmopYbMI0BlxoFJobfo7FrIuZ3uKl8x9XD+GtcOUU",
+	"Hqyewu/Fx95BxA5Widh+Q8SOHAELO4jYf0An/d8Sn3yrMS3WJTj7DRzX7K2CalA8vbP28RB+38zfyGb2",
+	"7nSy4jNeojasrFavXKMw2g4GgyDaOhuEw5D+PV5WAykzGJC66Cjulll08ezDBUEBnTPlSrAriCd0iJyg",
+	"zkGjOucJuuLJEuNk/II5NvTSj0VDg29Yu39zdtlbvtay5sbP3gQQabYnrrtiWFvUVT8Wq/cTPpyxaW9x",
+	"+UnHgRRLpKglZv1YfNFAJmq5elOGGps7MmJpQ/jQTdOfsbJYIWz9fv/DsSvFDWHwblzSrL30332+1/wv",
+	"jDf0Bv2wH9JWygoFq7g39Db6YX/D3QPkxGiurv4VAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
