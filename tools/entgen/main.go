@@ -8,7 +8,10 @@
 // int32/int64, bool, a JSON list of strings, or a JSON value of a generated struct for $ref'd
 // objects), maxLength/minLength become rune-length checks and the column size, pattern a Match
 // validator, minimum/maximum a range check, and a property left out of `required` an optional,
-// nillable field. `x-ent` adds what the contract cannot say:
+// nillable field. Only the property's own keywords are read, not the parts of an `allOf` beside
+// them: a human-text field says `type: string` and its lengths next to its `allOf` of common.yaml's
+// HumanText, whose pattern is the API's rule (applied by the contract and internal/humantext), not
+// a storage one. `x-ent` adds what the contract cannot say:
 //
 //	x-ent:
 //	  name: MetadataVersion          # ent type name (default: the schema's name)

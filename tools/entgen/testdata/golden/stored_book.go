@@ -33,6 +33,10 @@ func (StoredBook) Fields() []ent.Field {
 			Immutable(),
 		field.Enum("status").
 			Values("draft", "published"),
+		field.String("subtitle").
+			MaxRuneLen(100).
+			Optional().
+			Nillable(),
 		field.Strings("tags"),
 		field.String("title").
 			MaxRuneLen(200).

@@ -10,7 +10,8 @@ func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
 // Note is stored as JSON: A note.
 type Note struct {
-	Pinned *bool  `json:"pinned,omitempty"`
-	Text   string `json:"text"`
-	Weight *int64 `json:"weight,omitempty"`
+	Label  *string `json:"label,omitempty"`
+	Pinned *bool   `json:"pinned,omitempty"`
+	Text   string  `json:"text"`
+	Weight *int64  `json:"weight,omitempty"`
 }
