@@ -22,8 +22,8 @@ func (s *Service) CreateEpisode(ctx context.Context, req cmsapi.CreateEpisodeReq
 	}
 	b := req.Body
 	var fe fieldErrors
-	fe.text("title", &b.Title)
-	fe.text("summary", b.Summary)
+	fe.title("title", &b.Title)
+	fe.summary("summary", b.Summary)
 	fe.language("language", b.Language)
 	if err := fe.err(); err != nil {
 		return nil, err
@@ -88,8 +88,8 @@ func (s *Service) UpdateEpisode(ctx context.Context, req cmsapi.UpdateEpisodeReq
 	}
 	b, ifMatch := req.Body, req.Params.IfMatch
 	var fe fieldErrors
-	fe.text("title", b.Title)
-	fe.text("summary", b.Summary)
+	fe.title("title", b.Title)
+	fe.summary("summary", b.Summary)
 	fe.language("language", b.Language)
 	if err := fe.err(); err != nil {
 		return nil, err

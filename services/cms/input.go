@@ -8,6 +8,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/language"
 )
 
@@ -32,10 +33,25 @@ func (fe fieldErrors) err() error {
 	return apierror.Validation(fe[0].Field+": "+fe[0].Message, fe...)
 }
 
-// text checks a free-text field: PostgreSQL text cannot hold NUL characters.
-func (fe *fieldErrors) text(field string, v *string) {
-	if v != nil && strings.ContainsRune(*v, 0) {
-		fe.add(field, "invalid_character", "must not contain NUL characters")
+// title checks a title (when given): one line of human text, not empty (internal/humantext, the
+// contract's HumanText with minLength 1).
+func (fe *fieldErrors) title(field string, v *string) {
+	if v == nil {
+		return
+	}
+	if p := humantext.Required(field, *v, humantext.Line); p != nil {
+		*fe = append(*fe, *p)
+	}
+}
+
+// summary checks a summary (when given): multi-line human text, which may be empty
+// (internal/humantext, the contract's HumanTextBlock).
+func (fe *fieldErrors) summary(field string, v *string) {
+	if v == nil {
+		return
+	}
+	if p := humantext.Check(field, *v, humantext.Block); p != nil {
+		*fe = append(*fe, *p)
 	}
 }
 
@@ -49,8 +65,10 @@ func (fe *fieldErrors) language(field string, v *string) {
 	}
 }
 
-// tags normalises a tag list: each tag trimmed and lowercased (tags compare case-insensitively,
-// and content events carry them lowercase), duplicates dropped, the first kept. nil stays nil.
+// tags checks a tag list (the contract's Tag: words of visible text separated by single spaces,
+// internal/humantext.CheckTag) and normalises it: each tag lowercased (tags compare
+// case-insensitively, and content events carry them lowercase), duplicates dropped, the first kept.
+// nil stays nil.
 func (fe *fieldErrors) tags(field string, in *[]string) []string {
 	if in == nil {
 		return nil
@@ -58,11 +76,11 @@ func (fe *fieldErrors) tags(field string, in *[]string) []string {
 	out := make([]string, 0, len(*in))
 	seen := make(map[string]bool, len(*in))
 	for i, t := range *in {
-		t = strings.ToLower(strings.TrimSpace(t))
-		if t == "" || strings.ContainsRune(t, 0) {
-			fe.add(fmt.Sprintf("%s.%d", field, i), "invalid_tag", "must be a non-empty tag without NUL characters")
+		if p := humantext.CheckTag(fmt.Sprintf("%s.%d", field, i), t); p != nil {
+			*fe = append(*fe, *p)
 			continue
 		}
+		t = strings.ToLower(t)
 		if !seen[t] {
 			seen[t] = true
 			out = append(out, t)

@@ -25,8 +25,8 @@ func (s *Service) CreateProgram(ctx context.Context, req cmsapi.CreateProgramReq
 	}
 	b := req.Body
 	var fe fieldErrors
-	fe.text("title", &b.Title)
-	fe.text("summary", b.Summary)
+	fe.title("title", &b.Title)
+	fe.summary("summary", b.Summary)
 	fe.language("language", &b.Language)
 	tags := fe.tags("tags", b.Tags)
 	if err := fe.err(); err != nil {
@@ -87,8 +87,8 @@ func (s *Service) UpdateProgram(ctx context.Context, req cmsapi.UpdateProgramReq
 	}
 	b, ifMatch := req.Body, req.Params.IfMatch
 	var fe fieldErrors
-	fe.text("title", b.Title)
-	fe.text("summary", b.Summary)
+	fe.title("title", b.Title)
+	fe.summary("summary", b.Summary)
 	fe.language("language", b.Language)
 	tags := fe.tags("tags", b.Tags)
 	if err := fe.err(); err != nil {
