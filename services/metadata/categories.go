@@ -18,6 +18,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/cursor"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/etag"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 )
 
 // toCategory renders a category for the API.
@@ -32,11 +33,11 @@ func toCategory(c *metadatadb.Category) metadataapi.Category {
 	}
 }
 
-// checkNames records blank names and names with control characters.
+// checkNames records names that break the human-text rule: blank, or with control characters.
 func checkNames(errs *fieldErrors, n metadataapi.LocalizedName) schema.LocalizedName {
-	errs.checkText("names.en", n.En, line, true)
+	errs.checkText("names.en", n.En, humantext.Line, true)
 	if n.Ar != nil {
-		errs.checkText("names.ar", *n.Ar, line, true)
+		errs.checkText("names.ar", *n.Ar, humantext.Line, true)
 	}
 	return schema.LocalizedName{En: n.En, Ar: n.Ar}
 }

@@ -76,6 +76,7 @@ type fixture struct {
 	db    *database.DB
 	clock *clock
 	url   string
+	svc   *Service // for calls past the HTTP handler and its contract
 }
 
 func newFixture(t *testing.T, db *database.DB) *fixture {
@@ -97,7 +98,7 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, db: db, clock: c, url: srv.URL}
+	return &fixture{t: t, db: db, clock: c, url: srv.URL, svc: svc}
 }
 
 // response is an HTTP answer.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/ent/metadatadb/schema"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 )
 
 // The range of publish_date, in UTC: the years 1900 to 2100. The contract only says date-time;
@@ -45,9 +46,9 @@ func (s *Service) normalize(b *metadataapi.MetadataInput) (input, fieldErrors) {
 	if !b.ContentType.Valid() {
 		errs.add("content_type", "enum", "must be program or episode")
 	}
-	errs.checkText("title", b.Title, line, true)
+	errs.checkText("title", b.Title, humantext.Line, true)
 	if b.Description != nil {
-		errs.checkText("description", *b.Description, paragraph, false)
+		errs.checkText("description", *b.Description, humantext.Block, false)
 	}
 	if !s.supported[b.Language] {
 		codes := make([]string, len(s.languages))
@@ -66,7 +67,7 @@ func (s *Service) normalize(b *metadataapi.MetadataInput) (input, fieldErrors) {
 	if b.Tags != nil {
 		seen := map[string]bool{}
 		for i, tag := range *b.Tags {
-			errs.checkText(elem("tags", i, ""), tag, line, true)
+			errs.checkTag(elem("tags", i, ""), tag)
 			key := cases.Fold().String(norm.NFC.String(tag))
 			if !seen[key] {
 				seen[key] = true
@@ -82,8 +83,8 @@ func (s *Service) normalize(b *metadataapi.MetadataInput) (input, fieldErrors) {
 			} else {
 				first[e.Key] = i
 			}
-			errs.checkText(elem("extra", i, "key"), e.Key, line, true)
-			errs.checkText(elem("extra", i, "value"), e.Value, paragraph, true)
+			errs.checkText(elem("extra", i, "key"), e.Key, humantext.Line, true)
+			errs.checkText(elem("extra", i, "value"), e.Value, humantext.Block, true)
 			in.Extra = append(in.Extra, schema.ExtraField{Key: e.Key, Value: e.Value})
 		}
 	}

@@ -1,18 +1,18 @@
 package metadata
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
-	"unicode"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 )
 
 // The contract validates every request before a handler runs (types, lengths, patterns, enums,
-// ranges). This file checks what a JSON schema cannot say, so that such input gets a 422 naming the
-// field instead of a surprise in the database (PostgreSQL rejects NUL in text and jsonb).
+// ranges). This file checks what a JSON schema cannot say, and again the rule for human text
+// (internal/humantext, which the contract states as its HumanText patterns) so that a handler called
+// past the contract is as strict: such input gets a 422 naming the field instead of a surprise in
+// the database (PostgreSQL rejects NUL in text and jsonb).
 
 // slugRE is the contract's CategorySlug pattern; cursors carrying a slug are checked against it.
 var slugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -43,28 +43,23 @@ func elem(name string, i int, sub string) string {
 	return p
 }
 
-// textKind says which characters a text field may hold.
-type textKind int
-
-const (
-	// line is a one-line text: no control characters at all.
-	line textKind = iota
-	// paragraph is a free text: tab, line feed and carriage return allowed, no other control
-	// character.
-	paragraph
-)
-
-// checkText records field as invalid when s holds a control character its kind forbids, or, for a
-// required text, when it is blank (only white space).
-func (e *fieldErrors) checkText(field, s string, kind textKind, required bool) {
-	for _, r := range s {
-		if !unicode.IsControl(r) || kind == paragraph && (r == '\t' || r == '\n' || r == '\r') {
-			continue
-		}
-		e.add(field, "invalid_character", fmt.Sprintf("must not contain the control character %U", r))
-		return
+// checkText records field as invalid when s breaks the one rule for human text (internal/humantext,
+// the contract's HumanText and HumanTextBlock): a control character kind forbids, or nothing visible.
+// A required text must not be empty either.
+func (e *fieldErrors) checkText(field, s string, kind humantext.Kind, required bool) {
+	check := humantext.Check
+	if required {
+		check = humantext.Required
 	}
-	if required && strings.TrimSpace(s) == "" {
-		e.add(field, "blank", "must not be blank")
+	if p := check(field, s, kind); p != nil {
+		*e = append(*e, *p)
+	}
+}
+
+// checkTag records field as invalid when s is not a tag (internal/humantext.CheckTag, the
+// contract's Tag).
+func (e *fieldErrors) checkTag(field, s string) {
+	if p := humantext.CheckTag(field, s); p != nil {
+		*e = append(*e, *p)
 	}
 }
