@@ -18,6 +18,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/cursor"
 	"github.com/mediamesh/mediamesh/internal/etag"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 )
 
 // errStale is a compare-and-swap that lost: the asset changed since it was read.
@@ -349,13 +350,12 @@ func extension(ct string) string {
 	return ""
 }
 
-// checkText refuses control characters (other than tab and newline) in free text.
+// checkText applies the one rule for human text to multi-line text such as alt text
+// (internal/humantext, the contract's HumanTextBlock): no control characters other than tab, line
+// feed and carriage return, and, when not empty, something visible.
 func checkText(field, v string) error {
-	for _, r := range v {
-		if r < 0x20 && r != '\t' && r != '\n' || r == 0x7f {
-			const msg = "must not contain control characters"
-			return apierror.Validation(field+": "+msg, apierror.FieldError{Field: field, Message: msg, Code: "pattern"})
-		}
+	if p := humantext.Check(field, v, humantext.Block); p != nil {
+		return apierror.Validation(field+": "+p.Message, *p)
 	}
 	return nil
 }
