@@ -29,6 +29,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 	"github.com/mediamesh/mediamesh/internal/telemetry"
@@ -489,6 +490,9 @@ func (s *Service) RegisterUser(ctx context.Context, req authapi.RegisterUserRequ
 	if req.Body.Password == nil {
 		return nil, apierror.Validation("password: required", apierror.FieldError{Field: "password", Message: "required", Code: "required"})
 	}
+	if err := checkDisplayName(&req.Body.DisplayName); err != nil {
+		return nil, err
+	}
 	locale := ""
 	if req.Body.Locale != nil {
 		locale = *req.Body.Locale
@@ -556,6 +560,9 @@ func (s *Service) UpdateMe(ctx context.Context, req authapi.UpdateMeRequestObjec
 		return nil, err
 	}
 	b := req.Body
+	if err := checkDisplayName(b.DisplayName); err != nil {
+		return nil, err
+	}
 	if b.DisplayName != nil {
 		u.DisplayName = *b.DisplayName
 	}
@@ -654,6 +661,9 @@ func (s *Service) CreateUser(ctx context.Context, req authapi.CreateUserRequestO
 	if req.Body.Password == nil {
 		return nil, apierror.Validation("password: required", apierror.FieldError{Field: "password", Message: "required", Code: "required"})
 	}
+	if err := checkDisplayName(&req.Body.DisplayName); err != nil {
+		return nil, err
+	}
 	locale := ""
 	if req.Body.Locale != nil {
 		locale = *req.Body.Locale
@@ -739,6 +749,19 @@ func (s *Service) changeUser(ctx context.Context, id uuid.UUID, ifMatch *string,
 	return out, err
 }
 
+// checkDisplayName applies the one rule for human text (internal/humantext, the contract's
+// DisplayName: HumanText, not empty) to a display name, when one is given: a name of only invisible or
+// space characters, or with a control character, is a 422 naming display_name.
+func checkDisplayName(name *string) error {
+	if name == nil {
+		return nil
+	}
+	if p := humantext.Required("display_name", *name, humantext.Line); p != nil {
+		return apierror.Validation("display_name: "+p.Message, *p)
+	}
+	return nil
+}
+
 // keepAnAdmin refuses a change that would leave no enabled ADMIN.
 func (s *Service) keepAnAdmin(ctx context.Context, tx *sql.Tx) error {
 	n, err := s.store.enabledAdmins(ctx, tx)
@@ -755,6 +778,9 @@ func (s *Service) keepAnAdmin(ctx context.Context, tx *sql.Tx) error {
 func (s *Service) UpdateUser(ctx context.Context, req authapi.UpdateUserRequestObject) (authapi.UpdateUserResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDisplayName(req.Body.DisplayName); err != nil {
 		return nil, err
 	}
 	u, err := s.changeUser(ctx, req.UserId, req.Params.IfMatch, func(u *user) error {
