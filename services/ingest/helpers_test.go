@@ -30,6 +30,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/etag"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/services/ingest/fetch"
 )
@@ -89,7 +90,7 @@ type cmsUpdate struct {
 
 // fakeCMS is an in-memory CMS: programs and episodes with versions, answering like the real one
 // (201, 200, 404, 409 for a taken slug or episode number, 412 for a stale If-Match, 428 without
-// one, 422 for values outside the contract).
+// one, 422 for values outside the contract, titles and summaries by the rule for human text).
 type fakeCMS struct {
 	mu             sync.Mutex
 	programs       map[uuid.UUID]*cmsapi.Program
@@ -107,6 +108,12 @@ func newFakeCMS() *fakeCMS {
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// badText reports whether the CMS refuses s (when given) as human text of kind: a control
+// character, or nothing visible.
+func badText(s *string, kind humantext.Kind) bool {
+	return s != nil && humantext.Check("", *s, kind) != nil
+}
 
 func httpResp(status int) *http.Response {
 	return &http.Response{StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), Header: http.Header{}}
@@ -156,10 +163,14 @@ func (c *fakeCMS) CreateProgramWithResponse(_ context.Context, _ *cmsapi.CreateP
 	switch {
 	case b.Title == "" || utf8.RuneCountInString(b.Title) > 200:
 		return fail(422, "title: must be 1 to 200 characters")
+	case badText(&b.Title, humantext.Line):
+		return fail(422, "title: not human text")
 	case !slugPattern.MatchString(b.Slug) || len(b.Slug) > 100:
 		return fail(422, "slug: invalid "+b.Slug)
 	case b.Summary != nil && utf8.RuneCountInString(*b.Summary) > 1000:
 		return fail(422, "summary: too long")
+	case badText(b.Summary, humantext.Block):
+		return fail(422, "summary: not human text")
 	case len(b.Language) != 2:
 		return fail(422, "language: invalid")
 	}
@@ -236,8 +247,12 @@ func (c *fakeCMS) CreateEpisodeWithResponse(_ context.Context, programID cmsapi.
 	switch {
 	case b.Title == "" || utf8.RuneCountInString(b.Title) > 200:
 		return fail(422, "title: must be 1 to 200 characters")
+	case badText(&b.Title, humantext.Line):
+		return fail(422, "title: not human text")
 	case b.Summary != nil && utf8.RuneCountInString(*b.Summary) > 1000:
 		return fail(422, "summary: too long")
+	case badText(b.Summary, humantext.Block):
+		return fail(422, "summary: not human text")
 	case b.EpisodeNumber < 1 || b.EpisodeNumber > 100000:
 		return fail(422, "episode_number: out of range")
 	case b.SeasonNumber != nil && (*b.SeasonNumber < 1 || *b.SeasonNumber > 1000):
@@ -349,14 +364,14 @@ func (c *fakeCMS) UpdateEpisodeWithBodyWithResponse(_ context.Context, id cmsapi
 	next := *e
 	if v, ok := patch["title"]; ok {
 		s, _ := v.(string)
-		if s == "" || utf8.RuneCountInString(s) > 200 {
+		if s == "" || utf8.RuneCountInString(s) > 200 || badText(&s, humantext.Line) {
 			return refuse("title")
 		}
 		next.Title = s
 	}
 	if v, ok := patch["summary"]; ok {
 		s, _ := v.(string)
-		if utf8.RuneCountInString(s) > 1000 {
+		if utf8.RuneCountInString(s) > 1000 || badText(&s, humantext.Block) {
 			return refuse("summary")
 		}
 		next.Summary = &s

@@ -26,6 +26,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/commonapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/services/ingest/feed"
 	"github.com/mediamesh/mediamesh/services/ingest/fetch"
 )
@@ -202,13 +203,12 @@ func (s *Service) program(ctx context.Context, src *ingestdb.Source, ch feed.Cha
 		}
 		// Deleted in the CMS: make a new one.
 	}
-	title := firstNonEmpty(ch.Title, src.Name)
+	title := firstVisible(ch.Title, src.Name)
 	body := cmsapi.ProgramCreate{
-		Kind: cmsapi.ProgramKind(src.Target.DefaultKind), Title: truncate(title, 200),
+		Kind: cmsapi.ProgramKind(src.Target.DefaultKind), Title: title,
 		Slug: slug(title, src.ID), Language: commonapi.LanguageCode(src.Target.DefaultLanguage),
 	}
-	if d := strings.TrimSpace(ch.Description); d != "" {
-		d = truncate(d, 1000)
+	if d := cmsText(ch.Description, maxSummary); d != "" {
 		body.Summary = &d
 	}
 	if c := src.Target.DefaultCategoryID; c != nil {
@@ -239,8 +239,13 @@ func (s *Service) program(ctx context.Context, src *ingestdb.Source, ch feed.Cha
 }
 
 // item creates or updates the draft episode of it; known is what an earlier run made of it. An
-// item already ingested, unchanged and with its thumbnail is skipped.
+// item already ingested, unchanged and with its thumbnail is skipped; one whose title shows nothing
+// within the CMS's length is a missing title.
 func (s *Service) item(ctx context.Context, src *ingestdb.Source, programID uuid.UUID, it feed.Item, known *ingestdb.Item, next *int32, o *outcome) {
+	if cmsText(it.Title, maxTitle) == "" {
+		o.itemError(it.GUID, feed.CodeMissingTitle, fmt.Sprintf("the title shows nothing in its first %d characters", maxTitle))
+		return
+	}
 	hash := itemHash(it)
 	switch {
 	case known != nil && known.ContentHash == hash && (known.ThumbnailAssetID != nil || it.ImageURL == ""):
@@ -279,9 +284,8 @@ func (s *Service) item(ctx context.Context, src *ingestdb.Source, programID uuid
 // createEpisode creates the draft episode of it, numbering it with its own number or the next
 // free one.
 func (s *Service) createEpisode(ctx context.Context, programID uuid.UUID, it feed.Item, next *int32) (*cmsapi.Episode, error) {
-	body := cmsapi.EpisodeCreate{Title: truncate(it.Title, 200)}
-	if d := strings.TrimSpace(it.Description); d != "" {
-		d = truncate(d, 1000)
+	body := cmsapi.EpisodeCreate{Title: cmsText(it.Title, maxTitle)}
+	if d := cmsText(it.Description, maxSummary); d != "" {
 		body.Summary = &d
 	}
 	if it.DurationSeconds > 0 && it.DurationSeconds <= 172800 {
@@ -331,9 +335,9 @@ func (s *Service) updateEpisode(ctx context.Context, known *ingestdb.Item, it fe
 	}
 	version := cur.JSON200.Version
 	if known.ContentHash != hash {
-		patch := map[string]any{"title": truncate(it.Title, 200)}
-		if d := strings.TrimSpace(it.Description); d != "" {
-			patch["summary"] = truncate(d, 1000)
+		patch := map[string]any{"title": cmsText(it.Title, maxTitle)}
+		if d := cmsText(it.Description, maxSummary); d != "" {
+			patch["summary"] = d
 		}
 		if it.DurationSeconds > 0 && it.DurationSeconds <= 172800 {
 			patch["duration_seconds"] = it.DurationSeconds
@@ -509,10 +513,28 @@ func problem(body []byte) string {
 	return truncate(string(body), 200)
 }
 
-func firstNonEmpty(vs ...string) string {
+// The CMS's limits on the text ingest sends it.
+const (
+	maxTitle   = 200
+	maxSummary = 1000
+)
+
+// cmsText is s trimmed of white space and cut to at most n runes, or "" when what is left shows
+// nothing: the CMS refuses a title or summary of only spaces and invisible characters
+// (internal/humantext), and a feed's text may start with more of those than the cut keeps.
+func cmsText(s string, n int) string {
+	s = truncate(strings.TrimSpace(s), n)
+	if !humantext.HasVisible(s) {
+		return ""
+	}
+	return s
+}
+
+// firstVisible is the first of vs that shows something as a CMS title, else a placeholder.
+func firstVisible(vs ...string) string {
 	for _, v := range vs {
-		if strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
+		if t := cmsText(v, maxTitle); t != "" {
+			return t
 		}
 	}
 	return "Untitled source"

@@ -22,6 +22,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/cursor"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/etag"
+	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/services/ingest/feed"
 )
 
@@ -195,9 +196,12 @@ func checkCredentials(c *ingestapi.SourceCredentials) error {
 	return nil
 }
 
+// checkName applies the one rule for human text (internal/humantext, the contract's SourceName:
+// HumanText, not empty): a name of only invisible or space characters, or with a control
+// character, is a 422 naming the field.
 func checkName(name string) error {
-	if strings.TrimSpace(name) == "" || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fieldError("name", "must not be blank or contain control characters", "pattern")
+	if p := humantext.Required("name", name, humantext.Line); p != nil {
+		return fieldError(p.Field, p.Message, p.Code)
 	}
 	return nil
 }

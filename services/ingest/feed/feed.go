@@ -8,8 +8,11 @@
 // listed twice in a playlist, which is one item. Item text is normalised: valid UTF-8
 // without control characters, trimmed, titles on one line and at most MaxTitleRunes runes,
 // descriptions turned from HTML into plain text (paragraphs separated by a blank line) and at most
-// MaxDescriptionRunes runes. URLs (links, images) are kept only when they are absolute http(s)
-// URLs; a media URL that is not one fails its item.
+// MaxDescriptionRunes runes. A title or description that shows nothing (only spaces and invisible
+// characters such as U+200B, U+202E or U+3000: the CMS's rule for human text, internal/humantext)
+// counts as empty: an item without a visible title fails with missing_title, a description without
+// a visible character is left out. URLs (links, images) are kept only when they are absolute
+// http(s) URLs; a media URL that is not one fails its item.
 package feed
 
 import (
@@ -38,7 +41,7 @@ type Channel struct {
 type Item struct {
 	// GUID identifies the item within its source (at most MaxGUIDRunes runes); never empty.
 	GUID string
-	// Title is never empty. Description is plain text.
+	// Title is never empty and always has a visible character. Description is plain text.
 	Title, Description string
 	// Link is the item's web page.
 	Link string

@@ -305,3 +305,21 @@ func TestItemErrorString(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestParseFeedInvisibleText: text that shows nothing (only spaces and invisible characters such
+// as U+200B, U+202E, NBSP and U+3000) counts as empty: an item without a visible title fails with
+// missing_title, a description or channel title without one is left out. Invisible characters
+// inside words stay.
+func TestParseFeedInvisibleText(t *testing.T) {
+	blank := "&#8203;&#8238;&#160;&#12288;&#8288;"
+	res, errs, err := ParseFeed([]byte(`<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>` + blank + `</title><description>` + blank + `</description>
+<item><guid>g-blank</guid><title>` + blank + `</title><description>x</description></item>
+<item><guid>g-ok</guid><title>می&#8204;خواهم</title><description>` + blank + `</description></item>
+</channel></rss>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Result{Items: []Item{{GUID: "g-ok", Title: "می\u200cخواهم"}}}
+	checkResult(t, res, errs, want, []ItemError{{GUID: "g-blank", Code: CodeMissingTitle, Message: "the item has no title"}})
+}

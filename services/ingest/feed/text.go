@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/mediamesh/mediamesh/internal/humantext"
 )
 
 // Limits applied to every parsed item.
@@ -70,20 +72,30 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
-// cleanTitle is a title on one line, at most MaxTitleRunes runes.
+// visibleOrEmpty is s, or "" when s has nothing visible: only spaces and invisible characters
+// such as U+200B or U+202E (internal/humantext), which the CMS refuses as a title or summary. A
+// title left empty is a missing title; a description, none.
+func visibleOrEmpty(s string) string {
+	if !humantext.HasVisible(s) {
+		return ""
+	}
+	return s
+}
+
+// cleanTitle is a title on one line, at most MaxTitleRunes runes; "" when it shows nothing.
 func cleanTitle(s string) string {
-	return truncateRunes(singleLine(s), MaxTitleRunes)
+	return visibleOrEmpty(truncateRunes(singleLine(s), MaxTitleRunes))
 }
 
 // cleanDescription turns a description (HTML or plain text) into plain text, at most
-// MaxDescriptionRunes runes.
+// MaxDescriptionRunes runes; "" when it shows nothing.
 func cleanDescription(s string) string {
 	if looksLikeHTML(s) {
 		s = htmlToText(s)
 	} else {
 		s = plainText(s)
 	}
-	return truncateRunes(s, MaxDescriptionRunes)
+	return visibleOrEmpty(truncateRunes(s, MaxDescriptionRunes))
 }
 
 // looksLikeHTML reports whether s contains something that looks like a tag, a comment or an

@@ -185,11 +185,11 @@ func (y YouTube) items(ctx context.Context, apiKey, playlistID string, ch Channe
 func youTubeItem(e ytPlaylistItem, v ytVideo, guid, id string) (Item, *ItemError) {
 	watch := "https://www.youtube.com/watch?v=" + url.QueryEscape(id)
 	title := e.Snippet.Title
-	if strings.TrimSpace(title) == "" {
+	if cleanTitle(title) == "" {
 		title = v.Snippet.Title
 	}
 	desc := e.Snippet.Description
-	if strings.TrimSpace(desc) == "" {
+	if plainDescription(desc) == "" {
 		desc = v.Snippet.Description
 	}
 	out := Item{
@@ -235,7 +235,7 @@ func youTubeItem(e ytPlaylistItem, v ytVideo, guid, id string) (Item, *ItemError
 
 // plainDescription is a plain-text description (YouTube's are never HTML).
 func plainDescription(s string) string {
-	return truncateRunes(plainText(s), MaxDescriptionRunes)
+	return visibleOrEmpty(truncateRunes(plainText(s), MaxDescriptionRunes))
 }
 
 // call GETs base/endpoint?query&key=apiKey and decodes the JSON answer into out.
