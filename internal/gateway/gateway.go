@@ -125,7 +125,7 @@ func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, op *policy.Opera
 	if err != nil {
 		return err
 	}
-	key := "ip:" + ratelimit.ClientIP(r, nil)
+	key := "ip:" + clientAddr(r)
 	if op.RateLimit.Key == "user" && p != nil {
 		key = "user:" + p.Subject
 	}
@@ -138,6 +138,15 @@ func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, op *policy.Opera
 		return apierror.TooManyRequests(res.RetryAfter).WithDetail("rate limit of %s exceeded", lim)
 	}
 	return nil
+}
+
+// clientAddr is the address of the request's client: the one the server found (httpserver honours
+// a forwarding header from gateway.trusted_proxies only), else the direct peer's.
+func clientAddr(r *http.Request) string {
+	if a := httpserver.ClientFrom(r.Context()); a != "" {
+		return a
+	}
+	return ratelimit.ClientIP(r, nil)
 }
 
 // Mux serves the gateway's API paths plus its contract at /openapi.json and Swagger UI at /docs.

@@ -14,7 +14,6 @@ import (
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/idempotency"
 	"github.com/mediamesh/mediamesh/internal/policy"
-	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
 
 const (
@@ -43,7 +42,7 @@ func (g *Gateway) idempotent(w http.ResponseWriter, r *http.Request, op *policy.
 	sum.Write(body)
 	hash := hex.EncodeToString(sum.Sum(nil))
 
-	caller := "ip:" + ratelimit.ClientIP(r, nil)
+	caller := "ip:" + clientAddr(r)
 	if p != nil {
 		caller = "user:" + p.Subject
 	}

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/mediamesh/mediamesh/internal/httpclient"
+	"github.com/mediamesh/mediamesh/internal/httpserver"
 )
 
 // RemoteOption configures Remote.
@@ -73,6 +74,11 @@ func Remote(service, baseURL string, log *slog.Logger, opts ...RemoteOption) (ht
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.SetXForwarded()
+			// The service learns the client the gateway found (through trusted proxies only), not
+			// what a client wrote in its own X-Forwarded-For.
+			if client := httpserver.ClientFrom(pr.In.Context()); client != "" {
+				pr.Out.Header.Set("X-Forwarded-For", client)
+			}
 			pr.Out.Host = pr.In.Host
 		},
 		Transport: otelhttp.NewTransport(transport), // the service's spans join the gateway's trace

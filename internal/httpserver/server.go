@@ -41,6 +41,14 @@ type Server struct {
 	// forms): a client that trickles one cannot hold a connection for the uploads' five minutes.
 	// 0 means DefaultBodyTimeout.
 	BodyTimeout time.Duration
+	// TrustedProxies are the networks whose forwarding header (X-Forwarded-For, or Forwarded with
+	// ForwardedHeader) names the client (see ratelimit.ClientIP: the right-most address that is
+	// not a trusted proxy); a header from any other peer is ignored. nil means InternalProxies (a
+	// service, which only the gateways reach); a gateway facing clients sets its own list, empty
+	// when clients connect directly.
+	TrustedProxies []netip.Prefix
+	// ForwardedHeader reads the standard Forwarded header instead of X-Forwarded-For.
+	ForwardedHeader bool
 
 	mu     sync.Mutex
 	checks map[string]check
@@ -110,7 +118,7 @@ func (s *Server) root() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics)
 	}
 	mux.Handle("/", s.Handler)
-	return bodyDeadline(s.BodyTimeout, otelhttp.NewHandler(requestID(s.Name, securityHeaders(retryAfterOn503(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux))))), s.Name,
+	return bodyDeadline(s.BodyTimeout, otelhttp.NewHandler(requestID(s.Name, clientOf(s.TrustedProxies, s.ForwardedHeader), securityHeaders(retryAfterOn503(AccessLog(s.Log, s.RED, s.Name, Recover(s.Log, mux))))), s.Name,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return s.Name + " " + r.Method }),
 		otelhttp.WithFilter(func(r *http.Request) bool {
 			return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics"
@@ -191,9 +199,9 @@ func SetOperation(ctx context.Context, operationID string) {
 // clientKey is the context key of the client's address.
 type clientKey struct{}
 
-// internalProxies are the networks a gateway in front of a service connects from: a service trusts
+// InternalProxies are the networks a gateway in front of a service connects from: a service trusts
 // the X-Forwarded-For they add (a service is not reachable from the internet).
-var internalProxies = []netip.Prefix{
+var InternalProxies = []netip.Prefix{
 	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("10.0.0.0/8"),
 	netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fc00::/7"),
 }
@@ -261,9 +269,20 @@ func (w *retryAfterWriter) WriteHeader(code int) {
 func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // RequestID accepts a well-formed X-Request-ID or generates one, and echoes it in the response.
-func RequestID(next http.Handler) http.Handler { return requestID("", next) }
+func RequestID(next http.Handler) http.Handler { return requestID("", clientOf(nil, false), next) }
 
-func requestID(server string, next http.Handler) http.Handler {
+// clientOf returns how a server finds a request's client address (see Server.TrustedProxies).
+func clientOf(trusted []netip.Prefix, forwarded bool) func(*http.Request) string {
+	if trusted == nil {
+		trusted = InternalProxies
+	}
+	if forwarded {
+		return func(r *http.Request) string { return ratelimit.ForwardedClientIP(r, trusted) }
+	}
+	return func(r *http.Request) string { return ratelimit.ClientIP(r, trusted) }
+}
+
+func requestID(server string, client func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
 		if !requestIDRE.MatchString(id) {
@@ -274,7 +293,7 @@ func requestID(server string, next http.Handler) http.Handler {
 		}
 		w.Header().Set(RequestIDHeader, id)
 		ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{server: server, id: id})
-		next.ServeHTTP(w, r.WithContext(WithClient(ctx, ratelimit.ClientIP(r, internalProxies))))
+		next.ServeHTTP(w, r.WithContext(WithClient(ctx, client(r))))
 	})
 }
 

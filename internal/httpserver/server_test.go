@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +277,37 @@ func TestClientAddress(t *testing.T) {
 		if string(b) != want {
 			t.Errorf("X-Forwarded-For %q: client %q, want %q", forwarded, b, want)
 		}
+	}
+}
+
+// TestServerTrustedProxies: a server facing clients (a gateway) believes the forwarding header only
+// from its TrustedProxies, and reads Forwarded instead with ForwardedHeader.
+func TestServerTrustedProxies(t *testing.T) {
+	client := func(srv *Server, remote string, header ...string) string {
+		var got string
+		srv.Log, srv.Handler = quiet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = ClientFrom(r.Context()) })
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.RemoteAddr = remote
+		for i := 0; i+1 < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
+		srv.root().ServeHTTP(httptest.NewRecorder(), r)
+		return got
+	}
+	none := &Server{Name: "gw", TrustedProxies: []netip.Prefix{}}
+	if got := client(none, "127.0.0.1:4000", "X-Forwarded-For", "198.51.100.7"); got != "127.0.0.1" {
+		t.Errorf("no trusted proxies: client %q, want the peer", got)
+	}
+	lb := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	xff := &Server{Name: "gw", TrustedProxies: lb}
+	if got := client(xff, "192.0.2.9:4000", "X-Forwarded-For", "6.6.6.6, 198.51.100.7"); got != "198.51.100.7" {
+		t.Errorf("behind the load balancer: client %q", got)
+	}
+	if got := client(xff, "10.0.0.9:4000", "X-Forwarded-For", "198.51.100.7"); got != "10.0.0.9" {
+		t.Errorf("from an untrusted peer: client %q, want the peer", got)
+	}
+	fwd := &Server{Name: "gw", TrustedProxies: lb, ForwardedHeader: true}
+	if got := client(fwd, "192.0.2.9:4000", "Forwarded", `for="198.51.100.8"`, "X-Forwarded-For", "6.6.6.6"); got != "198.51.100.8" {
+		t.Errorf("Forwarded: client %q", got)
 	}
 }

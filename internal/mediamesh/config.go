@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +46,7 @@ type Config struct {
 	CMS             CMSConfig      `yaml:"cms"`
 	Media           MediaConfig    `yaml:"media"`
 	Ingest          IngestConfig   `yaml:"ingest"`
+	Search          SearchConfig   `yaml:"search"`
 	OutboxRetention time.Duration  `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
 	MigrateOnStart  bool           `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
 }
@@ -88,6 +91,19 @@ type IngestConfig struct {
 	FetchTimeout    time.Duration `yaml:"fetch_timeout" help:"time limit of one upstream request, body included"`
 	MaxFetchBytes   int           `yaml:"max_fetch_bytes" help:"size limit of one upstream response"`
 	AllowLoopback   bool          `yaml:"allow_loopback" help:"let ingest fetch from loopback addresses; for tests only (private, link-local and metadata addresses stay refused)"`
+}
+
+// SearchConfig picks the search service's index engine.
+type SearchConfig struct {
+	Engine     string                 `yaml:"engine" help:"index engine of the search service: memory (an inverted index in memory, loaded from the service's tables at start), postgres (PostgreSQL full text, in the service's PostgreSQL database) or opensearch (search.opensearch.urls); empty: postgres when services.search.database_url is PostgreSQL, else memory"`
+	OpenSearch SearchOpenSearchConfig `yaml:"opensearch"`
+}
+
+// SearchOpenSearchConfig locates the OpenSearch cluster of search.engine=opensearch.
+type SearchOpenSearchConfig struct {
+	URLs    []string      `yaml:"urls" help:"http(s) URLs of OpenSearch nodes, e.g. http://127.0.0.1:9200"`
+	Index   string        `yaml:"index" help:"alias of the search index; the index behind it has a versioned name and is created at first start"`
+	Timeout time.Duration `yaml:"timeout" help:"time limit of one OpenSearch request; after 5 failures in a row the engine is skipped (searches answer 503) for a few seconds"`
 }
 
 // MetadataConfig configures the metadata service.
@@ -165,6 +181,24 @@ type GatewayConfig struct {
 	// CORSOrigins may call the public gateway from a browser; CMSCORSOrigins the CMS gateway.
 	CORSOrigins    []string `yaml:"cors_origins" help:"origins whose pages may call the discovery gateway from a browser (* for any; none: no CORS)"`
 	CMSCORSOrigins []string `yaml:"cms_cors_origins" help:"origins whose pages may call the CMS gateway from a browser (the CMS front end's; default none)"`
+	// TrustedProxies are the load balancers in front of the gateways: only from them is the
+	// forwarding header believed (the client is its right-most address that is not one of them).
+	TrustedProxies []string `yaml:"trusted_proxies" help:"CIDRs (or addresses) of the proxies in front of the gateways whose forwarding header names the client, for per-IP rate limits and logs; empty: the direct peer is the client and the header is ignored"`
+	ForwardedHeader string  `yaml:"forwarded_header" help:"the header the trusted proxies write: X-Forwarded-For or Forwarded (RFC 7239); only that one is read"`
+}
+
+// Proxies parses TrustedProxies (Validate has checked them); a bare address is a /32 or /128. The
+// result is never nil: a gateway trusts no one unless told.
+func (g GatewayConfig) Proxies() []netip.Prefix {
+	out := []netip.Prefix{}
+	for _, v := range g.TrustedProxies {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
 }
 
 // Endpoint is where a service listens when it runs as its own target (Addr) and where other
@@ -215,7 +249,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
 		Services: Services{
 			Auth:      Endpoint{Addr: ":9101"},
 			CMS:       Endpoint{Addr: ":9102"},
@@ -245,6 +279,7 @@ func Default() Config {
 			AccountEmail: "ingest@mediamesh.local", YouTubeBaseURL: "https://www.googleapis.com/youtube/v3",
 			PollInterval: 5 * time.Second, FetchTimeout: 30 * time.Second, MaxFetchBytes: 20 << 20,
 		},
+		Search:         SearchConfig{OpenSearch: SearchOpenSearchConfig{Index: "mediamesh-search", Timeout: 5 * time.Second}},
 		MigrateOnStart: true,
 	}
 }
@@ -380,6 +415,16 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	for _, v := range c.Gateway.TrustedProxies {
+		if _, err := netip.ParsePrefix(v); err != nil {
+			if _, err := netip.ParseAddr(v); err != nil {
+				errs = append(errs, fmt.Errorf("gateway.trusted_proxies: %q is not a CIDR such as 10.0.0.0/8 or an address", v))
+			}
+		}
+	}
+	if h := c.Gateway.ForwardedHeader; !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
+		errs = append(errs, fmt.Errorf("gateway.forwarded_header: %q is not X-Forwarded-For or Forwarded", h))
+	}
 	a := c.Auth
 	if a.Issuer == "" || a.Audience == "" {
 		errs = append(errs, errors.New("auth.issuer and auth.audience: must not be empty"))
@@ -440,6 +485,9 @@ func (c *Config) Validate() error {
 	if c.Kafka.Partitions < 1 {
 		errs = append(errs, errors.New("kafka.partitions: must be at least 1"))
 	}
+	if err := c.validateSearch(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, s := range AllServices {
 		ep := c.Services.Endpoint(s)
 		if ep.DatabaseURL != "" && !strings.HasPrefix(ep.DatabaseURL, "postgres://") && !strings.HasPrefix(ep.DatabaseURL, "postgresql://") && !strings.HasPrefix(ep.DatabaseURL, "sqlite:") {
@@ -452,6 +500,54 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("services.%s.url: %q is not an http(s) URL", s, ep.URL))
 			}
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// Search engines (search.engine).
+const (
+	SearchEngineMemory     = "memory"
+	SearchEnginePostgres   = "postgres"
+	SearchEngineOpenSearch = "opensearch"
+)
+
+// SearchEngine returns the index engine of the search service: search.engine, or by default
+// postgres when the service's database is PostgreSQL and memory otherwise.
+func (c *Config) SearchEngine() string {
+	if c.Search.Engine != "" {
+		return c.Search.Engine
+	}
+	if u := c.Services.Search.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		return SearchEnginePostgres
+	}
+	return SearchEngineMemory
+}
+
+func (c *Config) validateSearch() error {
+	s := c.Search
+	var errs []error
+	switch s.Engine {
+	case "", SearchEngineMemory, SearchEngineOpenSearch:
+	case SearchEnginePostgres:
+		if u := c.Services.Search.DatabaseURL; !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			errs = append(errs, errors.New("search.engine: postgres keeps the index in the search service's database: set services.search.database_url to postgres://..."))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("search.engine: %q is not memory, postgres or opensearch", s.Engine))
+	}
+	if s.Engine == SearchEngineOpenSearch && len(s.OpenSearch.URLs) == 0 {
+		errs = append(errs, errors.New("search.opensearch.urls: name at least one node when search.engine is opensearch"))
+	}
+	for _, u := range s.OpenSearch.URLs {
+		if !httpURL(u) {
+			errs = append(errs, fmt.Errorf("search.opensearch.urls: %q is not an http(s) URL", u))
+		}
+	}
+	if !regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`).MatchString(s.OpenSearch.Index) {
+		errs = append(errs, fmt.Errorf("search.opensearch.index: %q must be 1 to 100 lowercase letters, digits, - and _", s.OpenSearch.Index))
+	}
+	if s.OpenSearch.Timeout < 10*time.Millisecond || s.OpenSearch.Timeout > time.Minute {
+		errs = append(errs, fmt.Errorf("search.opensearch.timeout (%s) must be between 10ms and 1m", s.OpenSearch.Timeout))
 	}
 	return errors.Join(errs...)
 }

@@ -74,6 +74,8 @@ func TestLoadRejects(t *testing.T) {
 		{"bad redis url", []string{"--redis.url=http://x"}, nil, "redis.url"},
 		{"redis timeout too long", []string{"--redis.timeout=10s"}, nil, "redis.timeout"},
 		{"redis breaker delay too short", []string{"--redis.breaker-delay=1ms"}, nil, "redis.breaker_delay"},
+		{"bad trusted proxy", []string{"--gateway.trusted-proxies=10.0.0.0/8,lb.internal"}, nil, "gateway.trusted_proxies"},
+		{"bad forwarded header", []string{"--gateway.forwarded-header=X-Real-IP"}, nil, "gateway.forwarded_header"},
 		{"breaker delay too long", []string{"--breaker.delay=2m"}, nil, "breaker.delay"},
 		{"no breaker threshold", nil, []string{"MEDIAMESH_BREAKER_FAILURE_THRESHOLD=0"}, "breaker.failure_threshold"},
 		{"removed fail_open flag", []string{"--redis.fail-open=false"}, nil, "limits never turn off"},

@@ -119,3 +119,55 @@ func TestRedisHung(t *testing.T) {
 	}
 	t.Logf("caching again %s after the resume", time.Since(resumed).Round(time.Millisecond))
 }
+
+// TestTrustedProxies: a gateway believes the forwarding header only from gateway.trusted_proxies.
+// Without them, a client that writes X-Forwarded-For still shares one login budget with itself;
+// behind a trusted proxy every client has its own budget (the right-most untrusted address), and
+// Forwarded is read instead when the proxies write that one.
+func TestTrustedProxies(t *testing.T) {
+	logins := func(base string, header func(i int) []string) []int {
+		var codes []int
+		for i := 0; i < 7; i++ {
+			code, _, _ := callWith(t, "POST", base+"/api/v1/auth/login", "", fmt.Sprintf(`{"email":"nobody%d@example.com","password":"not the password"}`, i), header(i)...)
+			codes = append(codes, code)
+		}
+		return codes
+	}
+	run := func(t *testing.T, trusted []string, header string) string {
+		cfg := Default()
+		cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
+		cfg.DataDir = t.TempDir()
+		cfg.Gateway.TrustedProxies, cfg.Gateway.ForwardedHeader = trusted, header
+		urls, _, _ := start(t, cfg)
+		return urls["discovery gateway"]
+	}
+	t.Run("no trusted proxies: spoofed headers ignored", func(t *testing.T) {
+		gw := run(t, nil, "X-Forwarded-For")
+		checkLimited(t, logins(gw, func(i int) []string { return []string{"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i)} }))
+	})
+	t.Run("trusted proxy: one budget per client", func(t *testing.T) {
+		gw := run(t, []string{"127.0.0.1/32"}, "X-Forwarded-For")
+		codes := logins(gw, func(i int) []string {
+			return []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.66, 198.51.100.%d", i)} // left of the client: written by it
+		})
+		for i, c := range codes {
+			if c != 401 {
+				t.Fatalf("login %d from its own client: %d (all %v), want each client limited apart", i+1, c, codes)
+			}
+		}
+		checkLimited(t, logins(gw, func(i int) []string { return []string{"X-Forwarded-For", fmt.Sprintf("198.51.100.%d, 192.0.2.44", i)} }))
+	})
+	t.Run("trusted proxy writing Forwarded", func(t *testing.T) {
+		gw := run(t, []string{"127.0.0.1"}, "Forwarded")
+		codes := logins(gw, func(i int) []string { return []string{"Forwarded", fmt.Sprintf("for=198.51.100.%d;proto=https", i)} })
+		for i, c := range codes {
+			if c != 401 {
+				t.Fatalf("login %d: %d (all %v)", i+1, c, codes)
+			}
+		}
+		// X-Forwarded-For is not the configured header: varying it changes nothing.
+		checkLimited(t, logins(gw, func(i int) []string {
+			return []string{"Forwarded", "for=192.0.2.45", "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i)}
+		}))
+	})
+}

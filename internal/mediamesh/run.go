@@ -301,12 +301,22 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		if err != nil {
 			return nil, err
 		}
-		// The index: PostgreSQL full text beside the service's tables when its database is
-		// PostgreSQL, else in memory, loaded from the service's tables before any event.
-		if db.Dialect == database.Postgres {
+		// The index (search.engine): PostgreSQL full text beside the service's tables, an
+		// OpenSearch cluster (it persists: nothing to load), or in memory, loaded from the
+		// service's tables before any event.
+		switch p.cfg.SearchEngine() {
+		case SearchEnginePostgres:
 			idx, err := index.NewPostgres(ctx, db)
 			if err != nil {
 				return nil, err
+			}
+			return search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
+		case SearchEngineOpenSearch:
+			o := p.cfg.Search.OpenSearch
+			idx, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: o.URLs, Alias: o.Index, Timeout: o.Timeout,
+				Registerer: p.reg, Log: p.log.With("service", name, "downstream", "opensearch")})
+			if err != nil {
+				return nil, fmt.Errorf("search index: %w", err)
 			}
 			return search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
 		}
@@ -541,7 +551,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		if err != nil {
 			return err
 		}
-		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, RED: red}
+		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, RED: red,
+			TrustedProxies: cfg.Gateway.Proxies(), ForwardedHeader: strings.EqualFold(cfg.Gateway.ForwardedHeader, "Forwarded")}
 		// A gateway serves while the services it fronts are down (cached reads, the others, 503s
 		// with Retry-After at once): they are dependencies it reports, not what makes it ready.
 		for _, s := range remoteChecks {

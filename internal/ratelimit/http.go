@@ -43,6 +43,52 @@ func ceilSeconds(d time.Duration) int64 {
 //
 // Give trustedProxies as plain IPv4 or IPv6 prefixes, such as 10.0.0.0/8 or fd00::/8.
 func ClientIP(r *http.Request, trustedProxies []netip.Prefix) string {
+	return clientIP(r, trustedProxies, xForwardedFor(r.Header))
+}
+
+// ForwardedClientIP is ClientIP reading the standard Forwarded header (RFC 7239: the for=
+// parameters of its elements, in order) instead of X-Forwarded-For, for proxies that write that
+// one. A for= that is not an address (unknown, an obfuscated _name) ends the walk like a bad
+// X-Forwarded-For entry. Honour one header only, the one your proxies write: a client can send
+// the other one, and it would be believed.
+func ForwardedClientIP(r *http.Request, trustedProxies []netip.Prefix) string {
+	return clientIP(r, trustedProxies, forwardedFor(r.Header))
+}
+
+func xForwardedFor(h http.Header) []string {
+	var hops []string
+	for _, line := range h.Values("X-Forwarded-For") {
+		for hop := range strings.SplitSeq(line, ",") {
+			if hop = strings.TrimSpace(hop); hop != "" {
+				hops = append(hops, hop)
+			}
+		}
+	}
+	return hops
+}
+
+// forwardedFor returns the for= value of each element of the Forwarded headers, unquoted ("" for
+// an element without one).
+func forwardedFor(h http.Header) []string {
+	var hops []string
+	for _, line := range h.Values("Forwarded") {
+		for elem := range strings.SplitSeq(line, ",") {
+			hop := ""
+			for pair := range strings.SplitSeq(elem, ";") {
+				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if ok && strings.EqualFold(k, "for") {
+					hop = strings.Trim(strings.TrimSpace(v), `"`)
+				}
+			}
+			if strings.TrimSpace(elem) != "" {
+				hops = append(hops, hop)
+			}
+		}
+	}
+	return hops
+}
+
+func clientIP(r *http.Request, trustedProxies []netip.Prefix, hops []string) string {
 	peer, ok := parseHost(r.RemoteAddr)
 	if !ok {
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
@@ -52,14 +98,6 @@ func ClientIP(r *http.Request, trustedProxies []netip.Prefix) string {
 	}
 	if !trusted(peer, trustedProxies) {
 		return peer.String()
-	}
-	var hops []string
-	for _, line := range r.Header.Values("X-Forwarded-For") {
-		for hop := range strings.SplitSeq(line, ",") {
-			if hop = strings.TrimSpace(hop); hop != "" {
-				hops = append(hops, hop)
-			}
-		}
 	}
 	nearest := peer
 	for i := len(hops) - 1; i >= 0; i-- {

@@ -86,3 +86,32 @@ func TestClientIP(t *testing.T) {
 		})
 	}
 }
+
+func TestForwardedClientIP(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	for _, tc := range []struct {
+		name, remote string
+		fwd          []string
+		want         string
+	}{
+		{"untrusted peer: ignored", "192.0.2.1:5123", []string{"for=198.51.100.9"}, "192.0.2.1"},
+		{"one hop", "10.0.0.2:5123", []string{"for=198.51.100.9;proto=https"}, "198.51.100.9"},
+		{"quoted IPv6 with port", "10.0.0.2:5123", []string{`for="[2001:db8::7]:4711"`}, "2001:db8::7"},
+		{"right-most untrusted wins", "10.0.0.2:5123", []string{"for=6.6.6.6, for=198.51.100.9", "for=10.0.0.3"}, "198.51.100.9"},
+		{"case-insensitive name", "10.0.0.2:5123", []string{"By=10.0.0.2;For=198.51.100.9"}, "198.51.100.9"},
+		{"obfuscated stops the walk", "10.0.0.2:5123", []string{"for=198.51.100.9, for=_hidden"}, "10.0.0.2"},
+		{"X-Forwarded-For not read", "10.0.0.2:5123", nil, "10.0.0.2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.remote
+			r.Header.Set("X-Forwarded-For", "203.0.113.66")
+			for _, v := range tc.fwd {
+				r.Header.Add("Forwarded", v)
+			}
+			if got := ForwardedClientIP(r, proxies); got != tc.want {
+				t.Fatalf("ForwardedClientIP = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
