@@ -112,6 +112,14 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{EpisodesColumns[12], EpisodesColumns[10]},
 			},
+			{
+				Name:    "episode_deleted_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{EpisodesColumns[4], EpisodesColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "deleted_at IS NOT NULL",
+				},
+			},
 		},
 	}
 	// ProgramsColumns holds the columns for the "programs" table.
@@ -161,6 +169,14 @@ var (
 				Name:    "program_status_scheduled_publish_at",
 				Unique:  false,
 				Columns: []*schema.Column{ProgramsColumns[12], ProgramsColumns[10]},
+			},
+			{
+				Name:    "program_deleted_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProgramsColumns[6], ProgramsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "deleted_at IS NOT NULL",
+				},
 			},
 		},
 	}

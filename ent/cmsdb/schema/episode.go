@@ -103,5 +103,7 @@ func (Episode) Indexes() []ent.Index {
 		index.Fields("program_id", "updated_at", "id"),
 		index.Fields("program_id", "title", "id"),
 		index.Fields("status", "scheduled_publish_at"),
+		index.Fields("deleted_at", "id").
+			Annotations(entsql.IndexWhere("deleted_at IS NOT NULL")),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -88,5 +89,7 @@ func (Program) Indexes() []ent.Index {
 		index.Fields("updated_at", "id"),
 		index.Fields("title", "id"),
 		index.Fields("status", "scheduled_publish_at"),
+		index.Fields("deleted_at", "id").
+			Annotations(entsql.IndexWhere("deleted_at IS NOT NULL")),
 	}
 }
