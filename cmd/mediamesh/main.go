@@ -24,11 +24,15 @@ func main() {
 
 func run(args []string) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "migrate" || args[0] == "replay" || args[0] == "config" || args[0] == "version") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "migrate" || args[0] == "replay" || args[0] == "config" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
-	if cmd == "version" {
+	switch cmd {
+	case "version":
 		fmt.Println("mediamesh", version)
+		return 0
+	case "help":
+		fmt.Print(mediamesh.Usage())
 		return 0
 	}
 	cfg, err := mediamesh.Load(args, os.Environ())

@@ -644,7 +644,7 @@ func redact(v string) string {
 func Usage() string {
 	def := Default()
 	var b strings.Builder
-	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version] [flags]\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
+	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version|help] [flags]\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  config   print the configuration the flags, environment and file make, as YAML\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
 	for _, f := range settings(&def) {
 		fmt.Fprintf(&b, "  --%s (%s)\n        %s (default %s)\n", f.flag(), f.env(), f.help, f.String())
 	}
