@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/telemetry"
+	"github.com/mediamesh/mediamesh/services/search/index"
 )
 
 // change is a decoded event that affects the index: its id, for the inbox, and its effect.
@@ -34,8 +36,40 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 // by one). It is idempotent: an event id seen before changes nothing, and a snapshot not newer
 // than the stored version is ignored. A message of an event type the index does not use is
 // ignored; one that cannot be decoded or applied is an error (the subscriber retries, then
-// dead-letters it).
+// dead-letters it). While the index is unavailable (a remote engine down: index.ErrUnavailable)
+// it tries again, backing off up to unavailableBackoffMax, until it succeeds or ctx ends: the
+// messages wait for the engine instead of going to the dead letters, and are applied when it is
+// back.
 func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) error {
+	delay := unavailableBackoffMin
+	for attempt := 1; ; attempt++ {
+		err := s.handleBatch(ctx, msgs)
+		if !errors.Is(err, index.ErrUnavailable) {
+			if attempt > 1 && err == nil {
+				s.log.InfoContext(ctx, "search index available again; events applied", "attempts", attempt)
+			}
+			return err
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			s.log.WarnContext(ctx, "search index unavailable; holding the events until it is back", "attempts", attempt, "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, unavailableBackoffMax)
+	}
+}
+
+// The backoff of HandleBatch while the index is unavailable.
+var (
+	unavailableBackoffMin = 100 * time.Millisecond
+	unavailableBackoffMax = 5 * time.Second
+)
+
+// handleBatch is one attempt of HandleBatch.
+func (s *Service) handleBatch(ctx context.Context, msgs []eventbus.Message) error {
 	events, err := inbox.DecodeRun(ctx, s.log, decoder, msgs)
 	if err != nil || len(events) == 0 {
 		return err
