@@ -72,9 +72,10 @@ func newKafkaConfig(opts []KafkaOption) kafkaConfig {
 	return c
 }
 
-// WithKafkaLogger sets where the Kafka implementation logs: dead-lettered messages and failures it
-// retries at warn level, kafka-go's own error reports (many per second while a broker is away) at
-// info level, its chatter at debug level. The default is slog.Default().
+// WithKafkaLogger sets where the Kafka implementation logs: dead-lettered messages at warn level, a
+// consumer's outage once when it starts (warn), once a minute while it lasts and once when it ends
+// with its length (info); kafka-go's own error reports (many per second while a broker is away)
+// and chatter at debug level. The default is slog.Default().
 func WithKafkaLogger(l *slog.Logger) KafkaOption {
 	return func(c *kafkaConfig) {
 		if l != nil {
@@ -193,7 +194,9 @@ func NewKafkaPublisher(brokers []string, opts ...KafkaOption) *KafkaPublisher {
 			AllowAutoTopicCreation: cfg.autoCreate,
 			Transport:              tr,
 			Logger:                 cfg.kafkaLog(slog.LevelDebug),
-			ErrorLogger:            cfg.kafkaLog(slog.LevelInfo),
+			// Every failed write is returned to the caller (the outbox relay), which logs the
+			// outage once; kafka-go's own reports of it would repeat it many times a second.
+			ErrorLogger: cfg.kafkaLog(slog.LevelDebug),
 		},
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -22,7 +24,20 @@ const (
 	kafkaRetryMax = 10 * time.Second
 	// kafkaStatsInterval is how often an idle consumer checks its reader for rebalances.
 	kafkaStatsInterval = 5 * time.Second
+	// kafkaProbeInterval is how often a consumer whose brokers failed checks whether they are back,
+	// while it has nothing to fetch.
+	kafkaProbeInterval = time.Second
+	// kafkaFetchRetryMin and kafkaFetchRetryMax bound the jittered backoff after failed fetches:
+	// the first retry comes soon, a long outage costs a try every few seconds.
+	kafkaFetchRetryMin = 100 * time.Millisecond
+	kafkaFetchRetryMax = 3 * time.Second
+	// kafkaJoinGroupBackoff is how long kafka-go waits before joining the group again after a
+	// failure (its default, 5 s, is what a consumer took to notice a broker's return).
+	kafkaJoinGroupBackoff = time.Second
 )
+
+// errKafkaIdle is what a fetch that found nothing within its wait returns: not a failure.
+var errKafkaIdle = errors.New("eventbus: kafka fetch: nothing to fetch")
 
 // KafkaSubscriber consumes Kafka topics as consumer groups. Subscribe may be called several times
 // (for different groups or topics), concurrently.
@@ -54,7 +69,8 @@ func NewKafkaSubscriber(brokers []string, opts ...KafkaOption) *KafkaSubscriber 
 // topic, and blocks until ctx ends (then it returns nil) or consumption fails for good (then it
 // returns the error, having stopped the other topics' readers). Only errors that retrying cannot
 // fix end it (missing authorisation, invalid names, a dead letter too large for the broker): while
-// the brokers are unreachable it logs warnings and keeps trying, as kafka-go reconnects by itself.
+// the brokers are unreachable it keeps trying with jittered backoff (kafka-go reconnects by
+// itself), logging the outage once, once a minute while it lasts, and once when it ends.
 //
 // A group that has no committed offset for a partition starts at its oldest message. Messages of
 // one topic are handled one at a time, in offset order per partition; different topics are handled
@@ -111,8 +127,18 @@ func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []
 			backoff:  backoff,
 			opts:     opts,
 			dlq:      dlq,
-			reader:   kafka.NewReader(s.readerConfig(group, topic)),
 		}
+		c.outage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer"}
+		rc := s.readerConfig(group, topic)
+		// kafka-go reports every failed dial and join, many a second while a broker is away: they
+		// go to debug, and the consumer's outage log says once that it is down and once that it
+		// is back.
+		rc.ErrorLogger = kafka.LoggerFunc(func(format string, args ...any) {
+			msg := fmt.Sprintf(format, args...)
+			s.cfg.logger.Debug("kafka-go: "+msg, "group", group, "topic", topic)
+			c.outage.Failed(errors.New(msg))
+		})
+		c.reader = kafka.NewReader(rc)
 		go func() { errs <- c.run(ctx) }()
 	}
 	var first error
@@ -140,6 +166,7 @@ func (s *KafkaSubscriber) readerConfig(group, topic string) kafka.ReaderConfig {
 		StartOffset:           kafka.FirstOffset,
 		CommitInterval:        0, // synchronous commits: CommitMessages returns once stored
 		WatchPartitionChanges: true,
+		JoinGroupBackoff:      kafkaJoinGroupBackoff,
 		SessionTimeout:        s.cfg.sessionTimeout,
 		RebalanceTimeout:      s.cfg.sessionTimeout,
 		Logger:                s.cfg.kafkaLog(slog.LevelDebug),
@@ -197,6 +224,7 @@ type kafkaConsumer struct {
 	opts     SubscribeOptions
 	dlq      *KafkaPublisher
 	reader   *kafka.Reader
+	outage   *OutageLog
 }
 
 func (c *kafkaConsumer) log() *slog.Logger {
@@ -206,36 +234,28 @@ func (c *kafkaConsumer) log() *slog.Logger {
 func (c *kafkaConsumer) run(ctx context.Context) error {
 	defer c.reader.Close()
 	defer c.sub.clearLag(c)
-	failures := 0
+	// A failed fetch is retried with jittered backoff (kafka-go reconnects by itself meanwhile);
+	// permanent errors, the end of the stream and ctx end it.
+	retry := retrypolicy.NewBuilder[kafka.Message]().
+		HandleIf(func(_ kafka.Message, err error) bool {
+			return err != nil && ctx.Err() == nil && !errors.Is(err, errKafkaIdle) && !kafkaPermanent(err) && !errors.Is(err, io.EOF)
+		}).
+		WithMaxRetries(-1).
+		WithBackoff(kafkaFetchRetryMin, kafkaFetchRetryMax).
+		WithJitterFactor(0.25).
+		Build()
 	for {
-		// Wake up now and then while idle, to notice rebalances.
-		fctx, cancel := context.WithTimeout(ctx, kafkaStatsInterval)
-		km, err := c.reader.FetchMessage(fctx)
-		cancel()
-		if c.reader.Stats().Rebalances > 0 {
-			c.sub.clearLag(c)
-		}
+		km, err := failsafe.With(retry).WithContext(ctx).Get(func() (kafka.Message, error) { return c.fetch(ctx) })
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				return nil
-			}
-			if errors.Is(fctx.Err(), context.DeadlineExceeded) {
+			case errors.Is(err, errKafkaIdle):
 				continue
 			}
-			if kafkaPermanent(err) || errors.Is(err, io.EOF) {
-				return fmt.Errorf("eventbus: kafka consume %s as %s: %w", c.topic, c.group, err)
-			}
-			// The broker is away (restart, outage): kafka-go reconnects by itself.
-			failures++
-			if failures&(failures-1) == 0 || failures%60 == 0 { // 1, 2, 4, 8, ... and every minute
-				c.log().Warn("eventbus: kafka fetch failed, retrying", "failures", failures, "err", err)
-			}
-			if !sleep(ctx, kafkaRetryMin) {
-				return nil
-			}
-			continue
+			return fmt.Errorf("eventbus: kafka consume %s as %s: %w", c.topic, c.group, err)
 		}
-		failures = 0
+		c.outage.Succeeded()
 		run := c.ready(ctx, km)
 		c.sub.setLag(c, km, km.Offset)
 
@@ -262,6 +282,35 @@ func (c *kafkaConsumer) run(ctx context.Context) error {
 			c.sub.setLag(c, km, km.Offset+1)
 		}
 	}
+}
+
+// fetch fetches the next message, waking up now and then while idle to notice rebalances, and,
+// while the brokers are failing, to see whether they are back (then the outage ends even if there
+// is nothing to consume). Idle, it returns errKafkaIdle.
+func (c *kafkaConsumer) fetch(ctx context.Context) (kafka.Message, error) {
+	wait := kafkaStatsInterval
+	if c.outage.Down() {
+		wait = kafkaProbeInterval
+	}
+	fctx, cancel := context.WithTimeout(ctx, wait)
+	km, err := c.reader.FetchMessage(fctx)
+	cancel()
+	if c.reader.Stats().Rebalances > 0 {
+		c.sub.clearLag(c)
+	}
+	switch {
+	case err == nil, ctx.Err() != nil:
+		return km, err
+	case errors.Is(fctx.Err(), context.DeadlineExceeded):
+		if c.outage.Down() && KafkaPing(ctx, c.sub.brokers) == nil {
+			c.outage.Succeeded()
+		}
+		return km, errKafkaIdle
+	}
+	if !kafkaPermanent(err) && !errors.Is(err, io.EOF) {
+		c.outage.Failed(err)
+	}
+	return km, err
 }
 
 // kafkaReadyWait is how long ready waits for each further message of a run: messages the reader

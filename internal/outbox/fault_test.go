@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,10 +68,12 @@ func TestKafkaOutage(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		logs := &lineLog{}
+		var sink io.Writer = logs
 		if os.Getenv("MEDIAMESH_TEST_VERBOSE") != "" {
-			log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			sink = io.MultiWriter(logs, os.Stderr)
 		}
+		log := slog.New(slog.NewTextHandler(sink, nil))
 		if err := outbox.Migrate(ctx, db); err != nil {
 			t.Fatal(err)
 		}
@@ -163,9 +166,12 @@ func TestKafkaOutage(t *testing.T) {
 		if n, _ := outbox.Backlog(ctx, db); n == 0 {
 			t.Fatal("with the broker down the events must wait in the outbox")
 		}
+		downLines := logs.count()
 		kafkaScript(t, home, "start.sh")
+		back := time.Now()
 		write(60)
 		wait(180, 90*time.Second)
+		caughtUp := time.Since(back)
 		time.Sleep(500 * time.Millisecond) // let any duplicate arrive
 
 		var rows int
@@ -183,5 +189,39 @@ func TestKafkaOutage(t *testing.T) {
 		if n, _ := outbox.Backlog(ctx, db); n != 0 {
 			t.Fatalf("backlog %d after recovery", n)
 		}
+		// Quiet and fast: the relay and the consumer log the outage and its end, not every retry
+		// (the producer logged 84 lines in 20 s), and catch up soon after the broker is back.
+		t.Logf("broker outage: %d log lines while down, %d in all; caught up %s after start.sh returned", downLines, logs.count(), caughtUp.Round(time.Millisecond))
+		if logs.count() > 8 {
+			t.Errorf("%d log lines for one outage, want a few:\n%s", logs.count(), logs.String())
+		}
+		for _, who := range []string{"outbox relay: publishing to the bus", "eventbus: kafka consumer"} {
+			if strings.Count(logs.String(), who+" failing") != strings.Count(logs.String(), who+" recovered") {
+				t.Errorf("%s: an outage logged without its end:\n%s", who, logs.String())
+			}
+		}
+		if caughtUp > 15*time.Second {
+			t.Errorf("caught up %s after the broker was back", caughtUp)
+		}
 	})
 }
+
+// lineLog keeps log output for a test, safe for concurrent writers.
+type lineLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lineLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lineLog) count() int { return strings.Count(l.String(), "\n") }

@@ -8,13 +8,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 )
 
 // Relay publishes the rows of one database's outbox, in id order, at least once: a row is marked
 // sent only after the publisher acknowledged it. While the publisher fails (Kafka down) the rows
-// stay, writes go on, and the relay retries with backoff until they flow again. On PostgreSQL only
+// stay, writes go on, and the relay retries with jittered backoff (see RetryDelay) until they flow
+// again, logging the outage once, not every retry. On PostgreSQL only
 // one relay per database publishes at a time (an advisory lock), so order per aggregate holds even
 // with several processes; the others wait as standbys.
 type Relay struct {
@@ -24,7 +28,12 @@ type Relay struct {
 	Log       *slog.Logger
 	Batch     int           // rows per publish; 0 means 100
 	Interval  time.Duration // poll interval when idle; 0 means 200ms
-	MaxDelay  time.Duration // largest retry backoff; 0 means 30s
+	// RetryDelay is the first pause after a failed publish, MaxDelay the longest: the relay probes
+	// soon after a failure, then backs off (doubling, jittered by a quarter) so that a long outage
+	// costs a probe every MaxDelay and a recovery is noticed within about MaxDelay. Commits do not
+	// wake a relay that is backing off. 0 means 100ms and 3s.
+	RetryDelay time.Duration
+	MaxDelay   time.Duration
 	// Linger is how long the relay waits after a commit woke it before it reads the outbox while
 	// writes are coming in (its last publish had more than one row), so that the commits of
 	// concurrent writers go out as one publish (and consumers apply them as one batch, one index
@@ -65,16 +74,20 @@ func (r *Relay) Sent() int64 { return r.sent.Load() }
 
 // Run publishes until ctx ends.
 func (r *Relay) Run(ctx context.Context) error {
-	batch, interval, maxDelay := r.Batch, r.Interval, r.MaxDelay
+	batch, interval, retryDelay, maxDelay := r.Batch, r.Interval, r.RetryDelay, r.MaxDelay
 	if batch <= 0 {
 		batch = 100
 	}
 	if interval <= 0 {
 		interval = 200 * time.Millisecond
 	}
-	if maxDelay <= 0 {
-		maxDelay = 30 * time.Second
+	if retryDelay <= 0 {
+		retryDelay = 100 * time.Millisecond
 	}
+	if maxDelay <= 0 {
+		maxDelay = 3 * time.Second
+	}
+	maxDelay = max(maxDelay, retryDelay)
 	linger := r.Linger
 	if linger == 0 {
 		linger = DefaultLinger
@@ -89,7 +102,26 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	defer release()
 
-	delay := interval
+	// A failed publish is retried until it succeeds or ctx ends; the outage is logged once when it
+	// starts, once a minute while it lasts and once when it ends, with its length.
+	outage := &eventbus.OutageLog{Log: r.Log.With("service", r.Name), What: "outbox relay: publishing to the bus"}
+	retry := retrypolicy.NewBuilder[int]().
+		HandleIf(func(_ int, err error) bool { return err != nil && ctx.Err() == nil }).
+		WithMaxRetries(-1).
+		WithBackoff(retryDelay, maxDelay).
+		WithJitterFactor(0.25).
+		Build()
+	publish := func() (int, error) {
+		n, err := r.relayOnce(ctx, batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				outage.Failed(err, "backlog", r.backlog.Load())
+			}
+			return 0, err
+		}
+		outage.Succeeded("backlog", r.backlog.Load())
+		return n, nil
+	}
 	busy := false // the last publish had more than one row: writes are coming in
 	var purged time.Time
 	for {
@@ -101,19 +133,13 @@ func (r *Relay) Run(ctx context.Context) error {
 				r.Log.Info("outbox relay: purged sent rows past retention", "service", r.Name, "rows", n, "retention", r.Retention)
 			}
 		}
-		n, err := r.relayOnce(ctx, batch)
+		n, err := failsafe.With(retry).WithContext(ctx).Get(publish)
 		busy = n > 1
 		switch {
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || err != nil: // only ctx ends the retries
 			return nil
-		case err != nil:
-			r.Log.Warn("outbox relay: publish failed; rows stay in the outbox", "service", r.Name, "error", err, "retry_in", delay)
-			delay = min(delay*2, maxDelay)
 		case n == batch:
-			delay = interval
 			continue // more waiting
-		default:
-			delay = interval
 		}
 		select {
 		case <-ctx.Done():
@@ -126,7 +152,7 @@ func (r *Relay) Run(ctx context.Context) error {
 				case <-time.After(linger):
 				}
 			}
-		case <-time.After(delay):
+		case <-time.After(interval):
 		}
 	}
 }

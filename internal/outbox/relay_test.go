@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -246,4 +247,76 @@ func TestRelayRetention(t *testing.T) {
 			t.Fatalf("backlog = %d, want the 2 unsent rows kept", n)
 		}
 	})
+}
+
+// syncBuffer is a log sink safe for the relay's goroutine and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *syncBuffer) lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b.buf)), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestRelayOutageIsQuietAndRecoversFast: with the broker down for 2 s while writes keep coming
+// (each commit used to wake the relay into another failing publish and warning: 84 lines in 20 s),
+// the relay backs off instead, logs the outage once and its end once with its length, and
+// publishes within about MaxDelay of the broker's return.
+func TestRelayOutageIsQuietAndRecoversFast(t *testing.T) {
+	db := databasetest.SQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	bus := &flakyBus{Memory: eventbus.NewMemory()}
+	got := &received{byKey: map[string][]string{}, ids: map[string]int{}}
+	if _, err := bus.Register("test", []string{authevents.TopicAuthEvents}, got.handler, eventbus.SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	const maxDelay = 500 * time.Millisecond
+	relay := &Relay{Name: "test", DB: db, Publisher: bus, Log: slog.New(slog.NewTextHandler(logs, nil)), Interval: 5 * time.Millisecond, MaxDelay: maxDelay}
+	go func() { _ = relay.Run(ctx) }()
+
+	bus.down.Store(true)
+	outage := time.Now()
+	for time.Since(outage) < 2*time.Second {
+		appendEvents(t, db, []string{"u1"}, 1) // a commit wakes the relay
+		time.Sleep(10 * time.Millisecond)
+	}
+	tries := bus.tries.Load()
+	bus.down.Store(false)
+	back := time.Now()
+	waitFor(t, "the backlog to drain", func() bool { n, _ := Backlog(ctx, db); return n == 0 })
+	recovery := time.Since(back)
+	t.Logf("2 s outage: %d publish attempts, first publish %s after the broker came back", tries, recovery.Round(time.Millisecond))
+	if tries > 15 {
+		t.Fatalf("%d publish attempts during a 2 s outage: the relay does not back off", tries)
+	}
+	if recovery > maxDelay*5/4+time.Second {
+		t.Fatalf("published %s after the broker came back, want within about MaxDelay (%s)", recovery, maxDelay)
+	}
+	waitFor(t, "the recovery's log line", func() bool { return len(logs.lines()) >= 2 }) // logged just after the publish
+	lines := logs.lines()
+	if len(lines) != 2 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "failing") ||
+		!strings.Contains(lines[1], "recovered") || !strings.Contains(lines[1], "outage=") {
+		t.Fatalf("want one line for the outage and one for its end, got %d:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
 }
