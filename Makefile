@@ -73,9 +73,9 @@ test-contract: build
 
 ## test-security: the abuse cases alone (they also run in test-unit): GraphQL exhaustion, token revocation
 ## (all and split), upload integrity, CORS, the docs CSP and GraphiQL in Chromium, the GraphQL switches, strict input, slow clients, login
-## limits, token error messages. Needs what test-unit needs (PostgreSQL, Kafka, VersityGW, Chromium).
+## limits, token error messages, the one rule for human text. Needs what test-unit needs (PostgreSQL, Kafka, VersityGW, Chromium).
 test-security:
-	$(GO) test -count=1 -run 'GraphQLBounds|GraphQLSpendsRESTBudgets|GraphQLPersistedQueriesSpend|IntrospectionSwitch|GraphQLPlayground|GraphQLSwitches|BrowserGraphiQL|TokenRevocation|Revocations|TokensRevokedEvents|BrowserCORS|TestCORS|StrictJSON|BodyDeadline|LoginRateLimitPerAccount|TokenProblems|UnauthorizedChallenges|UploadSession|TestStore|BadRequests|NetworkMessages|ClientAddress' \
+	$(GO) test -count=1 -run 'GraphQLBounds|GraphQLSpendsRESTBudgets|GraphQLPersistedQueriesSpend|IntrospectionSwitch|GraphQLPlayground|GraphQLSwitches|BrowserGraphiQL|TokenRevocation|Revocations|TokensRevokedEvents|BrowserCORS|TestCORS|StrictJSON|BodyDeadline|LoginRateLimitPerAccount|TokenProblems|UnauthorizedChallenges|UploadSession|TestStore|BadRequests|NetworkMessages|ClientAddress|HumanText|DisplayNames|SourceNames|PipelineInvisibleText|ParseFeedInvisibleText|ContractPatterns|PatternsAgree' \
 		./internal/... ./services/...
 
 ## bench: Go benchmarks (events: on Kafka when MEDIAMESH_TEST_KAFKA_BROKERS is set; search over 100,000
