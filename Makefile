@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/mediamesh
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-contract test-security bench tools-npm clean
+.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-contract test-security bench bench-split tools-npm clean
 
 all: build
 
@@ -91,6 +91,11 @@ bench: build
 	bash tools/loadgen/bench.sh
 	bash tools/loadgen/bench.sh -programs 1000
 	bash tools/loadgen/bench.sh -programs 1000 -vocabulary 20000
+
+## bench-split: the load benchmark of the split deployment (deploy/run-split.sh on PostgreSQL, Redis and Kafka,
+## two discovery gateways sharing Redis); needs MEDIAMESH_SPLIT_POSTGRES_URL (see tools/loadgen/bench-split.sh). Never in CI.
+bench-split: build
+	bash tools/loadgen/bench-split.sh
 
 clean:
 	rm -rf bin .tmp
