@@ -530,7 +530,7 @@ func (c *Config) validateSearch() error {
 	case "", SearchEngineMemory, SearchEngineOpenSearch:
 	case SearchEnginePostgres:
 		if u := c.Services.Search.DatabaseURL; !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-			errs = append(errs, errors.New("search.engine: postgres keeps the index in the search service's database: set services.search.database_url to postgres://..."))
+			errs = append(errs, errors.New("search.engine: postgres keeps the index in the search service's database: set services.search.database_url to a postgres:// URL"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("search.engine: %q is not memory, postgres or opensearch", s.Engine))
