@@ -7,10 +7,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediamesh/mediamesh/internal/cache"
@@ -45,7 +47,7 @@ func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {
 // item leaves it cached.
 func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, m *contract.Match, upstream http.Handler) {
 	op := m.Op
-	read := CachedRead{Label: op.ID, Namespace: op.Service, Key: r.URL.Path + "?" + r.URL.Query().Encode(), TTL: op.CacheTTL}
+	read := CachedRead{Label: op.ID, Namespace: op.Service, Key: cacheKey(r, m), TTL: op.CacheTTL}
 	if sc := op.CacheScope; sc != nil && g.cfg.Cache != nil {
 		gen, err := g.cfg.Cache.Generation(r.Context(), op.Service)
 		if err != nil {
@@ -58,6 +60,28 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, m *contract.Mat
 		read.Key = "g" + strconv.FormatInt(gen, 10) + ":" + read.Key
 	}
 	g.ServeCached(w, r, read, upstream)
+}
+
+// cacheKey is what identifies a cached read: the path and the query parameters the operation
+// declares, in canonical order. A parameter the contract does not declare changes nothing the
+// service answers (the services ignore it), so it is not part of the key either: random
+// parameters cannot make new entries and fill the store.
+func cacheKey(r *http.Request, m *contract.Match) string {
+	q := r.URL.Query()
+	declared := url.Values{}
+	if m.Route != nil {
+		for _, ps := range []openapi3.Parameters{m.Route.PathItem.Parameters, m.Route.Operation.Parameters} {
+			for _, p := range ps {
+				if p == nil || p.Value == nil || p.Value.In != openapi3.ParameterInQuery {
+					continue
+				}
+				if vs, ok := q[p.Value.Name]; ok {
+					declared[p.Value.Name] = vs
+				}
+			}
+		}
+	}
+	return r.URL.Path + "?" + declared.Encode()
 }
 
 // CachedRead is a read that ServeCached answers from the cache.

@@ -113,6 +113,17 @@ func TestCacheAside(t *testing.T) {
 	if up.calls.Load() != 2 {
 		t.Fatal("a different query was served from another key's entry")
 	}
+	// Parameters the contract does not declare are no part of the key: random ones make no new
+	// entries (they would fill the store) and are answered from the entry of the declared ones.
+	for i := range 50 {
+		w := get(gw, "/api/v1/items?q=a&junk"+strings.Repeat("x", i)+"=1&utm="+strings.Repeat("y", i))
+		if w.Header().Get("X-Cache") != "HIT" || w.Body.String() != first.Body.String() {
+			t.Fatalf("undeclared parameters %d: %s %q", i, w.Header().Get("X-Cache"), w.Body)
+		}
+	}
+	if up.calls.Load() != 2 {
+		t.Fatalf("undeclared parameters reached the service: upstream calls %d, want 2", up.calls.Load())
+	}
 
 	// Revalidation: 304 without a body.
 	nm := get(gw, "/api/v1/items?q=a", "If-None-Match", etag)
