@@ -89,10 +89,10 @@ function app(target) {
     interpreter: 'none', // a Go binary, not a Node.js script
     exec_mode: 'fork',
     instances: 1,
+    // A process that dies is started again, after 1 s growing by half each time up to 15 s, and
+    // back to 1 s once it ran 30 s: PM2 never gives up on it while the others keep serving.
     autorestart: true,
-    max_restarts: 10, // restarts in a row that die within min_uptime before PM2 gives up ("errored")
-    min_uptime: '10s',
-    restart_delay: 2000,
+    exp_backoff_restart_delay: 1000,
     kill_timeout: 20000, // SIGINT first; mediamesh drains for shutdown_timeout (15s) before PM2 sends SIGKILL
     out_file: path.join(logs, `${target}.out.log`),
     error_file: path.join(logs, `${target}.err.log`),

@@ -6,8 +6,10 @@
 #
 # It builds bin/mediamesh, starts auth, then the other services, then the gateways (each waits until
 # its /readyz answers 200), prints the gateway URLs and stays in the foreground. Ctrl-C or SIGTERM
-# stops every process it started (gateways first, auth last); if one of them exits on its own, the
-# others are stopped too and the script exits non-zero.
+# stops every process it started (gateways first, auth last). A process that exits on its own is
+# started again after a back-off (1 s, doubling to 30 s while it keeps dying within a minute of its
+# start), with a log line saying so, while the others keep serving; MEDIAMESH_SPLIT_RESTART=0 stops
+# everything instead and exits non-zero.
 #
 # Files (under MEDIAMESH_SPLIT_DIR, default ./data/split):
 #   <target>/          data_dir of each process (SQLite databases unless Postgres is configured)
@@ -39,6 +41,7 @@
 #   MEDIAMESH_SPLIT_SKIP_BUILD=1   use the existing binary; MEDIAMESH_SPLIT_BIN names it (bin/mediamesh).
 #   MEDIAMESH_SPLIT_READY_TIMEOUT  seconds to wait for each /readyz (default 60).
 #   MEDIAMESH_SPLIT_STOP_TIMEOUT   seconds to wait for a process to stop before SIGKILL (default 20).
+#   MEDIAMESH_SPLIT_RESTART        1 (default): restart a process that exits on its own; 0: stop all.
 # Any other MEDIAMESH_* variable (e.g. MEDIAMESH_AUTH_ADMIN_PASSWORD, MEDIAMESH_LOG_LEVEL) reaches
 # every process unchanged; the wiring variables this script sets win over yours.
 set -euo pipefail
@@ -77,6 +80,7 @@ env_key() { tr 'a-z-' 'A-Z_' <<<"$1"; } # cms -> CMS
 
 # ---- processes and shutdown ---------------------------------------------------------------------
 declare -A PID=()  # target -> pid
+declare -A SINCE=() # target -> $SECONDS at its last start
 STARTED=()         # targets in start order
 KAFKA_STARTED=0
 CLEANED=0
@@ -262,7 +266,8 @@ start() { # start TARGET: run bin/mediamesh --target=TARGET in the background wi
     exec "$BIN" --target="$t"
   ) >>"$logf" 2>&1 </dev/null &
   PID[$t]=$!
-  STARTED+=("$t")
+  SINCE[$t]=$SECONDS
+  [[ " ${STARTED[*]} " == *" $t "* ]] || STARTED+=("$t")
 }
 
 wait_ready() { # wait_ready TARGET...: until every /readyz answers 200
@@ -323,17 +328,37 @@ pw="$(grep -hoE 'one_time_password"?[:=]"?[^" ]+' "$LOGS/auth.log" 2>/dev/null |
 echo "Ctrl-C stops everything."
 
 # ---- watch --------------------------------------------------------------------------------------
-# Returns when a child exits (then everything stops) or a signal arrives (the trap stops everything).
+# A process that exits on its own is started again after a back-off: 1 s, doubled (up to 30 s) each
+# time it dies within a minute of its start, back to 1 s once it stayed up a minute. The others keep
+# serving meanwhile. A signal stops everything (the trap above).
+declare -A DELAY=() DUE=()
 while :; do
-  set +e
-  wait -n "${PID[@]}"
-  set -e
   for t in "${STARTED[@]}"; do
-    if [[ -n "${PID[$t]:-}" ]] && ! kill -0 "${PID[$t]}" 2>/dev/null; then
-      log "$t (pid ${PID[$t]}) exited on its own; last lines of $LOGS/$t.log:"
+    if [[ -n "${DUE[$t]:-}" ]]; then
+      if ((SECONDS >= DUE[$t])); then
+        unset "DUE[$t]"
+        log "restarting $t"
+        start "$t"
+      fi
+      continue
+    fi
+    pid="${PID[$t]:-}"
+    if [[ -z "$pid" ]] || kill -0 "$pid" 2>/dev/null; then continue; fi
+    set +e
+    wait "$pid" 2>/dev/null
+    status=$?
+    set -e
+    unset "PID[$t]"
+    up=$((SECONDS - ${SINCE[$t]:-0}))
+    if [[ "${MEDIAMESH_SPLIT_RESTART:-1}" == 0 ]]; then
+      log "$t (pid $pid) exited on its own (status $status, up ${up}s); stopping everything. Last lines of $LOGS/$t.log:"
       tail -n 20 "$LOGS/$t.log" >&2
-      unset "PID[$t]"
       exit 1
     fi
+    if ((up >= 60)); then DELAY[$t]=1; else DELAY[$t]=$(( ${DELAY[$t]:-0} == 0 ? 1 : (DELAY[$t] * 2 > 30 ? 30 : DELAY[$t] * 2) )); fi
+    DUE[$t]=$((SECONDS + DELAY[$t]))
+    log "$t (pid $pid) exited on its own (status $status, up ${up}s); restarting it in ${DELAY[$t]}s, the others keep serving. Last lines of $LOGS/$t.log:"
+    tail -n 20 "$LOGS/$t.log" >&2
   done
+  sleep 0.5
 done
