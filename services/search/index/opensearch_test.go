@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,21 +81,58 @@ func TestOpenSearchReopen(t *testing.T) {
 	}
 }
 
-// TestOpenSearchUnavailable proves a cluster that cannot be reached gives ErrUnavailable, and
-// that after a few failures the breaker answers at once.
+// switchTransport sends requests to the network, or fails them as a refused connection while
+// down is set, counting those it failed.
+type switchTransport struct {
+	down   atomic.Bool
+	failed atomic.Int64
+}
+
+func (s *switchTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s.down.Load() {
+		s.failed.Add(1)
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestOpenSearchUnavailable proves a cluster that cannot be reached gives ErrUnavailable, that
+// after 5 failures in a row the breaker answers at once without trying the network, and that it
+// lets requests through again once the delay has passed.
 func TestOpenSearchUnavailable(t *testing.T) {
-	ix := openOpenSearch(t) // a real node first, so the alias exists
-	// A listener that accepts nothing: connections are refused once it is closed.
+	tr := &switchTransport{}
+	ix := openOpenSearchConfig(t, index.OpenSearchConfig{Transport: tr, BreakerDelay: 300 * time.Millisecond})
+	tr.down.Store(true)
+	for i := range 8 {
+		start := time.Now()
+		_, err := ix.Search(t.Context(), index.Query{Text: "news"})
+		if !errors.Is(err, index.ErrUnavailable) {
+			t.Fatalf("search %d with the cluster down: %v, want ErrUnavailable", i, err)
+		}
+		if i >= 5 && time.Since(start) > 50*time.Millisecond {
+			t.Errorf("search %d took %v with the breaker open", i, time.Since(start))
+		}
+	}
+	if n := tr.failed.Load(); n > 6 { // 5 to open it, plus at most one retry of a GET
+		t.Errorf("%d requests reached the network, want the breaker to stop them after 5 failures", n)
+	}
+	tr.down.Store(false)
+	time.Sleep(400 * time.Millisecond)
+	if _, err := ix.Search(t.Context(), index.Query{Text: "news"}); err != nil {
+		t.Errorf("search after the cluster came back: %v", err)
+	}
+	if err := ix.Upsert(t.Context(), index.Doc{ID: "u1", Type: index.TypeProgram, Title: "News", Language: "en", PublishedAt: time.Now(), Version: 1}); err != nil {
+		t.Errorf("upsert after the cluster came back: %v", err)
+	}
+	// A cluster that is not there at all fails NewOpenSearch the same way.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	_ = ix
-	_, err = index.NewOpenSearch(t.Context(), index.OpenSearchConfig{URLs: []string{"http://" + addr}, Alias: "x"})
-	if !errors.Is(err, index.ErrUnavailable) {
-		t.Fatalf("NewOpenSearch on a closed port: %v, want ErrUnavailable", err)
+	if _, err := index.NewOpenSearch(t.Context(), index.OpenSearchConfig{URLs: []string{"http://" + addr}, Alias: "x"}); !errors.Is(err, index.ErrUnavailable) {
+		t.Errorf("NewOpenSearch on a closed port: %v, want ErrUnavailable", err)
 	}
 }
 
@@ -104,5 +145,50 @@ func TestNewOpenSearchRefusesBadConfig(t *testing.T) {
 		if _, err := index.NewOpenSearch(t.Context(), cfg); err == nil {
 			t.Errorf("NewOpenSearch(%+v) accepted it", cfg)
 		}
+	}
+}
+
+// aliasTargets returns the indices alias points to, read straight from the node.
+func aliasTargets(t *testing.T, alias string) []string {
+	t.Helper()
+	base := strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ",")[0]
+	resp, err := http.Get(base + "/_alias/" + alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out map[string]json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 0, len(out))
+	for n := range out {
+		names = append(names, n)
+	}
+	return names
+}
+
+// TestOpenSearchResetSwapsTheAlias proves Reset fills a new versioned index and moves the alias to
+// it in one step, deleting the old index: searches never see a missing index.
+func TestOpenSearchResetSwapsTheAlias(t *testing.T) {
+	ix := openOpenSearch(t)
+	before := aliasTargets(t, ix.Alias())
+	if len(before) != 1 || !strings.HasPrefix(before[0], ix.Alias()+"_v1_") {
+		t.Fatalf("alias %s points to %v, want one versioned index", ix.Alias(), before)
+	}
+	if err := ix.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after := aliasTargets(t, ix.Alias())
+	if len(after) != 1 || after[0] == before[0] || !strings.HasPrefix(after[0], ix.Alias()+"_v1_") {
+		t.Fatalf("after Reset the alias points to %v, want one new versioned index (was %v)", after, before)
+	}
+	resp, err := http.Head(strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ",")[0] + "/" + before[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("HEAD of the old index %s: %d, want 404 (deleted)", before[0], resp.StatusCode)
 	}
 }
