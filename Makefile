@@ -12,9 +12,10 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/mediamesh
 
-## run: every service and both gateways in one process on embedded defaults.
+## run: every service and both gateways in one process on embedded defaults; flags in ARGS, e.g.
+## make run ARGS="--data-dir=/tmp/mm --gateway.discovery-addr=127.0.0.1:9080".
 run: build
-	./$(BIN) --target=all --log.format=text
+	./$(BIN) --target=all --log.format=text $(ARGS)
 
 ## run-split: every service and both gateways as separate processes (deploy/run-split.sh; see deploy/README.md).
 run-split:
