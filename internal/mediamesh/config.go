@@ -13,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ type CMSConfig struct {
 // or the media service's own listener (split) at local_base_url.
 type MediaConfig struct {
 	PublicBaseURL    string        `yaml:"public_base_url" help:"CDN base URL of public assets (public_url = this + / + storage key); empty: local_base_url"`
-	LocalBaseURL     string        `yaml:"local_base_url" help:"absolute URL where the local store is served (the /media path of the discovery gateway, or of the media service when split)"`
+	LocalBaseURL     string        `yaml:"local_base_url" help:"absolute URL where the local store is served; empty: the /media path of the discovery gateway's address (of the media service's when it runs without the gateway)"`
 	SigningKey       string        `yaml:"signing_key" secret:"true" help:"HMAC key (32+ bytes) of the local store's signed URLs; empty: generated once under data_dir"`
 	UploadSessionTTL time.Duration `yaml:"upload_session_ttl" help:"how long a pre-signed upload URL is valid"`
 	OnContentPurge   string        `yaml:"on_content_purge" help:"what happens to the assets of purged content: orphan (reclaimed after orphan_grace) or delete"`
@@ -183,8 +184,8 @@ type GatewayConfig struct {
 	CMSCORSOrigins []string `yaml:"cms_cors_origins" help:"origins whose pages may call the CMS gateway from a browser (the CMS front end's; default none)"`
 	// TrustedProxies are the load balancers in front of the gateways: only from them is the
 	// forwarding header believed (the client is its right-most address that is not one of them).
-	TrustedProxies []string `yaml:"trusted_proxies" help:"CIDRs (or addresses) of the proxies in front of the gateways whose forwarding header names the client, for per-IP rate limits and logs; empty: the direct peer is the client and the header is ignored"`
-	ForwardedHeader string  `yaml:"forwarded_header" help:"the header the trusted proxies write: X-Forwarded-For or Forwarded (RFC 7239); only that one is read"`
+	TrustedProxies  []string `yaml:"trusted_proxies" help:"CIDRs (or addresses) of the proxies in front of the gateways whose forwarding header names the client, for per-IP rate limits and logs; empty: the direct peer is the client and the header is ignored"`
+	ForwardedHeader string   `yaml:"forwarded_header" help:"the header the trusted proxies write: X-Forwarded-For or Forwarded (RFC 7239); only that one is read"`
 }
 
 // Proxies parses TrustedProxies (Validate has checked them); a bare address is a /32 or /128. The
@@ -272,7 +273,7 @@ func Default() Config {
 		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
 		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour},
 		Media: MediaConfig{
-			LocalBaseURL: "http://localhost:8080/media", UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
+			UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
 			S3: S3Config{Region: "us-east-1", Bucket: "mediamesh-media"},
 		},
 		Ingest: IngestConfig{
@@ -351,7 +352,29 @@ func Load(args []string, environ []string) (Config, error) {
 	if flagErr != nil {
 		return cfg, flagErr
 	}
+	if cfg.Media.LocalBaseURL == "" {
+		cfg.Media.LocalBaseURL = cfg.localMediaURL()
+	}
 	return cfg, cfg.Validate()
+}
+
+// localMediaURL is where the local media store is served when media.local_base_url is not set:
+// the /media path of the discovery gateway, which serves it when it runs in the process (and in
+// `all` mode), else of the media service's own listener. A wildcard or empty host becomes
+// localhost.
+func (c *Config) localMediaURL() string {
+	addr := c.Services.Media.Addr
+	if len(c.Target) == 0 || slices.Contains(c.Target, "all") || slices.Contains(c.Target, "discovery-gateway") {
+		addr = c.Gateway.DiscoveryAddr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "" // Validate names the bad address
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/media"
 }
 
 // removed are settings that existed once, with what became of them: Load names them rather than

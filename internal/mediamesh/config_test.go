@@ -235,3 +235,27 @@ func TestGraphQLSwitches(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalMediaURL: without media.local_base_url, the local store's URLs follow the address of
+// the listener that serves /media, so changing a port needs no second setting.
+func TestLocalMediaURL(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "http://localhost:8080/media"},
+		{[]string{"--gateway.discovery-addr=127.0.0.1:9080"}, "http://127.0.0.1:9080/media"},
+		{[]string{"--gateway.discovery-addr=0.0.0.0:9090"}, "http://localhost:9090/media"},
+		{[]string{"--target=media", "--services.media.addr=:9204", "--services.auth.url=http://127.0.0.1:9101"}, "http://localhost:9204/media"},
+		{[]string{"--gateway.discovery-addr=127.0.0.1:9080", "--media.local-base-url=https://media.example.com/media"}, "https://media.example.com/media"},
+	} {
+		cfg, err := Load(c.args, nil)
+		if err != nil {
+			t.Errorf("Load(%v): %v", c.args, err)
+			continue
+		}
+		if cfg.Media.LocalBaseURL != c.want {
+			t.Errorf("Load(%v): media.local_base_url %q, want %q", c.args, cfg.Media.LocalBaseURL, c.want)
+		}
+	}
+}
