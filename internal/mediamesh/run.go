@@ -447,6 +447,9 @@ var Version = "dev"
 // Run builds the modules of cfg's plan and serves them until ctx ends or one of them fails. The
 // URLs of what it serves are printed to out once every listener is bound.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
+	if cfg.Media.LocalBaseURL == "" { // a Config not made by Load
+		cfg.Media.LocalBaseURL = cfg.localMediaURL()
+	}
 	plan, err := cfg.Plan()
 	if err != nil {
 		return err
