@@ -581,6 +581,12 @@ func testScript(doc *openapi3.T, op *openapi3.Operation) []any {
 		}
 		add(`if (pm.response.code === %d) {`, n)
 		for _, pn := range sortedKeys(sets) {
+			if strings.Contains(sets[pn], "?.") { // an item of a list, which may be empty
+				add(`    if (%s !== undefined) {`, sets[pn])
+				add(`        pm.collectionVariables.set(%s, %s);`, jsString(pn), sets[pn])
+				add(`    }`)
+				continue
+			}
 			add(`    pm.collectionVariables.set(%s, %s);`, jsString(pn), sets[pn])
 		}
 		add(`}`)
@@ -625,9 +631,16 @@ func linkExpression(expr string) string {
 		if ptr == "" {
 			return js
 		}
+		inList := false
 		for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
 			tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+			if inList {
+				js += "?."
+			}
 			js += "[" + jsString(tok) + "]"
+			if _, err := strconv.Atoi(tok); err == nil {
+				inList = true // past an array index: the list may be shorter
+			}
 		}
 		return js
 	case strings.HasPrefix(expr, "$response.header."):
