@@ -583,7 +583,7 @@ func httpURL(v string) bool {
 func (c *Config) validateMedia() error {
 	m := c.Media
 	var errs []error
-	if !httpURL(m.LocalBaseURL) {
+	if m.LocalBaseURL != "" && !httpURL(m.LocalBaseURL) { // empty: derived (localMediaURL)
 		errs = append(errs, fmt.Errorf("media.local_base_url: %q is not an http(s) URL", m.LocalBaseURL))
 	}
 	if m.PublicBaseURL != "" && !httpURL(m.PublicBaseURL) {
