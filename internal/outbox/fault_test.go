@@ -155,6 +155,9 @@ func TestKafkaOutage(t *testing.T) {
 
 		write(60)
 		wait(60, 60*time.Second)
+		// A new consumer group may flap once while it joins (the coordinator not ready yet); the
+		// outage is what is counted, from here.
+		beforeOutage := logs.count()
 		kafkaScript(t, home, "stop.sh") // the broker goes away mid-stream
 		for _, b := range brokers {
 			if c, err := net.DialTimeout("tcp", b, time.Second); err == nil {
@@ -191,9 +194,10 @@ func TestKafkaOutage(t *testing.T) {
 		}
 		// Quiet and fast: the relay and the consumer log the outage and its end, not every retry
 		// (the producer logged 84 lines in 20 s), and catch up soon after the broker is back.
-		t.Logf("broker outage: %d log lines while down, %d in all; caught up %s after start.sh returned", downLines, logs.count(), caughtUp.Round(time.Millisecond))
-		if logs.count() > 8 {
-			t.Errorf("%d log lines for one outage, want a few:\n%s", logs.count(), logs.String())
+		outageLines := logs.count() - beforeOutage
+		t.Logf("broker outage: %d log lines while down, %d for the outage and its recovery, %d in all; caught up %s after start.sh returned", downLines-beforeOutage, outageLines, logs.count(), caughtUp.Round(time.Millisecond))
+		if outageLines > 8 {
+			t.Errorf("%d log lines for one outage, want a few:\n%s", outageLines, logs.String())
 		}
 		for _, who := range []string{"outbox relay: publishing to the bus", "eventbus: kafka consumer"} {
 			if strings.Count(logs.String(), who+" failing") != strings.Count(logs.String(), who+" recovered") {
