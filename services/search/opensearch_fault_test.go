@@ -38,10 +38,17 @@ func TestOpenSearchOutage(t *testing.T) {
 
 	f := newFixture(t, databasetest.SQLite(t))
 	ctx := t.Context()
-	ix, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{
+	cfg := index.OpenSearchConfig{
 		URLs: []string{"http://127.0.0.1:" + openSearchFaultPort}, Alias: fmt.Sprintf("mmfault-%d", time.Now().UnixNano()),
-		Timeout: 2 * time.Second, BreakerDelay: time.Second, Log: slog.New(slog.DiscardHandler),
-	})
+		Timeout: time.Minute, Log: slog.New(slog.DiscardHandler),
+	}
+	// The index is created with a generous time limit (a node that has just started, on a busy
+	// machine, may take seconds to allocate it); the stream then runs with a short one.
+	if _, err := index.NewOpenSearch(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Timeout, cfg.BreakerDelay = 2*time.Second, time.Second
+	ix, err := index.NewOpenSearch(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
