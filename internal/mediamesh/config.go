@@ -669,7 +669,11 @@ func Usage() string {
 	var b strings.Builder
 	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version|help] [flags]\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  config   print the configuration the flags, environment and file make, as YAML\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
 	for _, f := range settings(&def) {
-		fmt.Fprintf(&b, "  --%s (%s)\n        %s (default %s)\n", f.flag(), f.env(), f.help, f.String())
+		d := f.String()
+		if d == "" {
+			d = "empty"
+		}
+		fmt.Fprintf(&b, "  --%s (%s)\n        %s (default %s)\n", f.flag(), f.env(), f.help, d)
 	}
 	return b.String()
 }
@@ -688,7 +692,7 @@ func (s setting) env() string {
 }
 
 func (s setting) String() string {
-	if s.secret {
+	if s.secret && !s.v.IsZero() { // an empty secret is shown as empty: there is nothing to hide
 		return "(secret)"
 	}
 	if d, ok := s.v.Interface().(time.Duration); ok {

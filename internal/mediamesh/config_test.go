@@ -185,6 +185,18 @@ func TestUsageListsEverySetting(t *testing.T) {
 			t.Errorf("usage lacks %q", want)
 		}
 	}
+	// An empty secret is shown as empty, not as "(secret)": there is nothing to hide, and
+	// "(secret)" reads as if something were set.
+	if i := strings.Index(u, "--auth.admin-password "); i < 0 || !strings.Contains(u[i:i+strings.Index(u[i:], "\n  --")], "(default empty)") {
+		t.Error("usage does not show the empty default of auth.admin-password as empty")
+	}
+	if strings.Contains(u, "(secret)") {
+		t.Error("usage shows (secret) for a secret whose default is empty")
+	}
+	set := setting{secret: true, v: reflect.ValueOf("hunter2")}
+	if got := set.String(); got != "(secret)" {
+		t.Errorf("a set secret prints %q, want (secret)", got)
+	}
 }
 
 // TestAdminAddr: the admin address is the configured one, or loopback 1000 above the first
