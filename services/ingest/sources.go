@@ -252,6 +252,9 @@ func (s *Service) CreateSource(ctx context.Context, req ingestapi.CreateSourceRe
 	if err := st.check(); err != nil {
 		return nil, err
 	}
+	if err := s.checkReachable(ctx, b.Url); err != nil {
+		return nil, err
+	}
 	id := uuid.Must(uuid.NewV7())
 	now := s.clock()
 	enabled := b.Enabled == nil || *b.Enabled
@@ -315,6 +318,30 @@ func currentSource(ctx context.Context, c *ingestdb.Client, id uuid.UUID, ifMatc
 
 var errStale = errors.New("ingest: the source changed concurrently")
 
+// refuser is what a Fetcher may tell of a URL before fetching it (*fetch.Client does).
+type refuser interface {
+	Refusal(ctx context.Context, rawURL string) string
+}
+
+// checkReachable refuses, when the source is created or its URL changed rather than at its first
+// run, a URL that points to an address the fetcher never connects to (a loopback, private or
+// link-local one, written as an IP or as a name that resolves to one).
+func (s *Service) checkReachable(ctx context.Context, rawURL string) error {
+	r, ok := s.cfg.Fetcher.(refuser)
+	if !ok {
+		return nil
+	}
+	reason := r.Refusal(ctx, rawURL)
+	if reason == "" {
+		return nil
+	}
+	msg := "points to a " + reason + ", which ingest does not fetch"
+	if reason == "loopback address" {
+		msg += " (ingest.allow_loopback lets it, for tests)"
+	}
+	return fieldError("url", msg, "unreachable")
+}
+
 // UpdateSource implements ingestapi.StrictServerInterface: a partial update; nested objects are
 // replaced whole; the type stays.
 func (s *Service) UpdateSource(ctx context.Context, req ingestapi.UpdateSourceRequestObject) (ingestapi.UpdateSourceResponseObject, error) {
@@ -332,6 +359,9 @@ func (s *Service) UpdateSource(ctx context.Context, req ingestapi.UpdateSourceRe
 	}
 	if b.Url != nil { // bad input is refused before the If-Match is looked at
 		if err := checkURL(*b.Url); err != nil {
+			return nil, err
+		}
+		if err := s.checkReachable(ctx, *b.Url); err != nil {
 			return nil, err
 		}
 	}

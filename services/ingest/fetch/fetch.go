@@ -403,3 +403,39 @@ func unwrapURLError(err error) error {
 	}
 	return err
 }
+
+// refusalLookupTimeout bounds the name lookup of Refusal.
+const refusalLookupTimeout = 2 * time.Second
+
+// Refusal reports why the fetcher would refuse to connect to the host of rawURL: an address it
+// never connects to, written as an IP or a name that resolves to one (localhost, say). It returns
+// "" when the fetcher may connect, and when it cannot tell now: a URL that does not parse is
+// judged by the caller's own checks, and a name that does not resolve at the moment is judged
+// again when it is fetched.
+func (c *Client) Refusal(ctx context.Context, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	host := u.Hostname()
+	if a, err := netip.ParseAddr(host); err == nil {
+		return c.policy.check(a)
+	}
+	ctx, cancel := context.WithTimeout(ctx, refusalLookupTimeout)
+	defer cancel()
+	var addrs []netip.Addr
+	if c.lookup != nil {
+		addrs, err = c.lookup(ctx, host)
+	} else {
+		addrs, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	}
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if reason := c.policy.check(a); reason != "" {
+			return reason
+		}
+	}
+	return ""
+}
