@@ -635,6 +635,11 @@ func TestPipelineUpstreamFailure(t *testing.T) {
 		if r.HttpStatus == nil || *r.HttpStatus != 500 || deref(r.Message) != "upstream answered HTTP 500 Internal Server Error" || len(r.Errors) != 0 {
 			t.Errorf("failed run: http_status %v message %q errors %+v", r.HttpStatus, deref(r.Message), r.Errors)
 		}
+		// The log line of the failed run says why, as the run's record does.
+		if logs := f.logs.String(); !strings.Contains(logs, `"msg":"ingest run failed"`) || !strings.Contains(logs, `"code":"http_status"`) ||
+			!strings.Contains(logs, `"message":"upstream answered HTTP 500 Internal Server Error"`) {
+			t.Errorf("the failed run's log line lacks its code and message:\n%s", logs)
+		}
 		ev := f.failed(r.Id)
 		if ev.ErrorCode != "http_status" || ev.ErrorMessage != deref(r.Message) || ev.HTTPStatus == nil || *ev.HTTPStatus != 500 ||
 			ev.SourceID != src.Id.String() || ev.Trigger != "manual" || ev.SourceType != "rss" || !ev.StartedAt.Equal(epoch) {

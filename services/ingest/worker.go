@@ -208,7 +208,17 @@ func (s *Service) execute(ctx context.Context, r *ingestdb.Run) {
 		log.WarnContext(ctx, "could not record an ingest run", "error", err)
 		return
 	}
-	log.InfoContext(ctx, "ingest run finished", "status", o.status, "seen", o.seen, "created", o.created, "updated", o.updated, "skipped", o.skipped, "failed", o.failed)
+	attrs := []any{"status", o.status, "seen", o.seen, "created", o.created, "updated", o.updated, "skipped", o.skipped, "failed", o.failed}
+	if o.status == run.StatusFailed {
+		// The operator reading the log sees why, as the run's API record says.
+		attrs = append(attrs, "code", o.code)
+		if o.message != nil {
+			attrs = append(attrs, "message", *o.message)
+		}
+		log.WarnContext(ctx, "ingest run failed", attrs...)
+		return
+	}
+	log.InfoContext(ctx, "ingest run finished", attrs...)
 }
 
 // runEvent appends ingest.completed, or ingest.failed for a failed run, to the outbox within tx.
