@@ -255,7 +255,6 @@ func (c *kafkaConsumer) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("eventbus: kafka consume %s as %s: %w", c.topic, c.group, err)
 		}
-		c.outage.Succeeded()
 		run := c.ready(ctx, km)
 		c.sub.setLag(c, km, km.Offset)
 
@@ -274,10 +273,13 @@ func (c *kafkaConsumer) run(ctx context.Context) error {
 			if kafkaPermanent(err) {
 				return fmt.Errorf("eventbus: kafka commit %s/%d@%d as %s: %w", last.Topic, last.Partition, last.Offset, c.group, err)
 			}
-			c.log().Warn("eventbus: kafka commit failed; the messages will be delivered again",
-				"partition", last.Partition, "offset", last.Offset, "messages", len(run), "err", err)
+			// The same outage the fetches see (a message may come from what the reader fetched
+			// before the broker went away): logged once with it, not once per commit.
+			c.outage.Failed(fmt.Errorf("commit %d messages up to %s/%d@%d, which will be delivered again: %w", len(run), last.Topic, last.Partition, last.Offset, err))
 			continue
 		}
+		// A commit the broker took ends an outage; a fetch alone may come from the reader's buffer.
+		c.outage.Succeeded()
 		for _, km := range run {
 			c.sub.setLag(c, km, km.Offset+1)
 		}
