@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -51,9 +52,16 @@ func newBrowser(t *testing.T, ctx context.Context, chromium string) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The profile is not a t.TempDir: Chromium's helper processes may still write to it for a
+	// moment after the browser exits, which would fail the test's own cleanup.
+	profile, err := os.MkdirTemp("", "mediamesh-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")
+		"--user-data-dir="+profile, "--remote-debugging-pipe", "about:blank")
 	cmd.ExtraFiles = []*os.File{cmdR, evW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its helpers too are stopped at the end
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
@@ -85,7 +93,14 @@ func newBrowser(t *testing.T, ctx context.Context, chromium string) *browser {
 			_ = cmd.Process.Kill()
 			<-done
 		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // helpers left behind
 		evR.Close()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	var targets struct {
 		TargetInfos []struct {
