@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -46,7 +47,7 @@ Promise.all([
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", site.URL).Output()
+		"--user-data-dir="+chromiumProfile(t), "--virtual-time-budget=10000", "--dump-dom", site.URL).Output()
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
@@ -67,7 +68,7 @@ Promise.all([
 		t.Errorf("docs CSP %q", csp)
 	}
 	out, err = exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", disc+"/docs").Output()
+		"--user-data-dir="+chromiumProfile(t), "--virtual-time-budget=10000", "--dump-dom", disc+"/docs").Output()
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
@@ -141,4 +142,24 @@ func TestBrowserGraphiQL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// chromiumProfile returns a new directory for a Chromium profile, removed when the test ends. It
+// is not a t.TempDir: Chromium's helper processes may still write to it for a moment after the
+// browser exits, which would fail the test's own cleanup; this one retries for a few seconds.
+func chromiumProfile(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mediamesh-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
 }
