@@ -1,11 +1,47 @@
-"""Schemathesis hooks for the MediaMesh contract tests (loaded through SCHEMATHESIS_HOOKS).
+"""Schemathesis hooks and checks for the MediaMesh contract tests (loaded through SCHEMATHESIS_HOOKS by
+integration/contract/run.sh for every run).
 
-graphql_classified_errors replaces Schemathesis's not_a_server_error for GraphQL, which counts every
-resolver error as a server failure. MediaMesh classifies each GraphQL error with extensions.code, so the
-check can tell an honest answer from a failure: the HTTP status must be below 500, and every error must
-carry one of the codes below. INTERNAL (a panic or an unexpected error) or an unclassified resolver
-error fails the run. NOT_IMPLEMENTED is the GraphQL twin of REST's 501 for fields a later release fills.
+- before_call edits only positive cases of the fuzzing and stateful phases (see the comment there).
+  It gives every request that carries a schema-valid Idempotency-Key a fresh one,
+  so the fuzzer never replays a create by key (a replay returns the first response, even for a
+  resource deleted since, which ensure_resource_availability would read as "created resource not
+  found"). Negative cases are sent as generated: they must still be refused.
+- before_call also moves half the schema-valid `publish_at` instants it sees (publishProgram,
+  publishEpisode) into the window the contract allows, between a minute and 300 days from now: the
+  schema cannot say "in the future, at most 366 days ahead", so a generated instant is nearly always
+  refused with 422 and scheduling would never be reached. The other half still tests the refusal.
+- before_call also gives half the schema-valid language codes it sees (`language`,
+  `target.default_language`) one the platform knows ($MEDIAMESH_CONTRACT_LANGUAGES, from
+  listLanguages): any two letters fit the schema, but an installation knows a handful, so a
+  generated code is nearly always refused with 422, and with it nearly every create.
+- before_call also points half the positive requests at things that exist: the ids that creates of
+  this run answered (after_call keeps them, and the refresh tokens logins answered) replace the path
+  parameters and reference fields (category_id, cover_asset_id, ...) the fuzzer drew, and a
+  refresh_token. A random id names nothing (404, or 422 for a reference), so without this the
+  operations on an item are reached only at the end of a chain of links the stateful phase seldom
+  completes.
+- before_call also keeps the fuzzer away from the accounts the runs use ($MEDIAMESH_CONTRACT_KEEP_USERS,
+  ids separated by commas): a userId path parameter naming one becomes a random id (404). Otherwise
+  an ADMIN run finds its own id (listUsers) and changes its own roles, which ends its token (a
+  token stops working when its account's rights change) and every later request gets 401.
+- after_call writes one line per request (run, operationId, status) to $MEDIAMESH_CONTRACT_COUNTS;
+  integration/contract/coverage.py turns them into the per-operation table of cases and 2xx.
+- role_allowed (REST, runs with $MEDIAMESH_CONTRACT_ROLE set): a token of that role gets no 2xx from
+  an operation whose x-roles does not list the role, only the documented 401/403; no answer is a 5xx.
+- graphql_classified_errors replaces Schemathesis's not_a_server_error for GraphQL, which counts every
+  resolver error as a server failure. MediaMesh classifies each GraphQL error with extensions.code, so
+  the check can tell an honest answer from a failure: the HTTP status must be below 500, and every
+  error must carry one of the codes below. INTERNAL (a panic or an unexpected error) or an
+  unclassified resolver error fails the run. NOT_IMPLEMENTED is the GraphQL twin of REST's 501 for
+  fields a later release fills.
 """
+import datetime
+import os
+import random
+import re
+import threading
+import uuid
+
 import schemathesis
 
 ALLOWED_CODES = {
@@ -21,10 +57,178 @@ ALLOWED_CODES = {
     "PERSISTED_QUERY_NOT_FOUND",
 }
 
+# common.yaml#/components/parameters/IdempotencyKey
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+# common.yaml#/components/schemas/LanguageCode
+LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+_counts_lock = threading.Lock()
+
+# What creates answered in this run, by the path parameter that names it.
+CREATED_BY = {
+    "createProgram": "programId",
+    "createEpisode": "episodeId",
+    "createSource": "sourceId",
+    "triggerIngestRun": "runId",
+    "uploadAsset": "assetId",
+    "createUploadSession": "assetId",
+    "createCategory": "categoryId",
+    "createUser": "userId",
+    "registerUser": "userId",
+}
+# Body fields that refer to such things.
+REFERENCES = {
+    "program_id": "programId",
+    "category_id": "categoryId",
+    "parent_id": "categoryId",
+    "default_category_id": "categoryId",
+    "cover_asset_id": "assetId",
+    "media_asset_id": "assetId",
+    "thumbnail_asset_id": "assetId",
+}
+# Seeded by run.sh ($MEDIAMESH_CONTRACT_KNOWN, "kind=id" pairs separated by commas, such as
+# episodeId=...; refreshToken=... for a session of an account the fuzzer does not know).
+_known = {}
+_refresh_tokens = []
+for _pair in filter(None, os.environ.get("MEDIAMESH_CONTRACT_KNOWN", "").split(",")):
+    _kind, _, _value = _pair.partition("=")
+    if _kind == "refreshToken":
+        _refresh_tokens.append(_value)
+    elif _value:
+        _known.setdefault(_kind, []).append(_value)
+_known_lock = threading.Lock()
+
+
+def _known_id(kind):
+    with _known_lock:
+        ids = _known.get(kind)
+        return random.choice(ids) if ids else None
+
+
+def _point_at_known(case):
+    params = case.path_parameters
+    if params:
+        for name in list(params):
+            known = _known_id(name)
+            if known and random.random() < 0.5:
+                params[name] = known
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    for holder in (body, body.get("target")):
+        if not isinstance(holder, dict):
+            continue
+        for field, kind in REFERENCES.items():
+            if isinstance(holder.get(field), str):
+                known = _known_id(kind)
+                if known and random.random() < 0.5:
+                    holder[field] = known
+    if isinstance(body.get("refresh_token"), str) and random.random() < 0.5:
+        with _known_lock:
+            if _refresh_tokens:
+                body["refresh_token"] = _refresh_tokens.pop(random.randrange(len(_refresh_tokens)))
+
+
+def _operation_id(case):
+    raw = getattr(getattr(case.operation, "definition", None), "raw", None)
+    return raw.get("operationId") if isinstance(raw, dict) else None
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    keep = set(filter(None, os.environ.get("MEDIAMESH_CONTRACT_KEEP_USERS", "").split(",")))
+    params = case.path_parameters
+    if keep and params and str(params.get("userId")) in keep:
+        params["userId"] = str(uuid.uuid4())
+    meta = case.meta
+    phase = type(meta.phase.data).__name__ if meta is not None else ""
+    if meta is None or meta.generation.mode.is_negative or phase not in ("FuzzingPhaseData", "StatefulPhaseData"):
+        # Sent as generated: an edit makes Schemathesis revalidate the case, which goes wrong for
+        # negative cases (one that drops the Authorization header is then sent with it) and for the
+        # coverage phase's cases (an edited example is then judged against another scenario's schema).
+        return
+    if phase != "StatefulPhaseData":  # the stateful phase's ids come from the links, which its checks rely on
+        _point_at_known(case)
+    body = case.body
+    if isinstance(body, dict) and isinstance(body.get("publish_at"), str) and random.random() < 0.5:
+        try:
+            datetime.datetime.fromisoformat(body["publish_at"].replace("Z", "+00:00"))
+        except ValueError:
+            pass  # not an instant: a negative case, sent as generated
+        else:
+            ahead = datetime.timedelta(seconds=random.randint(60, 300 * 86400))
+            when = datetime.datetime.now(datetime.timezone.utc) + ahead
+            body["publish_at"] = when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    languages = [code for code in os.environ.get("MEDIAMESH_CONTRACT_LANGUAGES", "").split(",") if code]
+    if languages and isinstance(body, dict):
+        for holder in (body, body.get("target")):
+            if isinstance(holder, dict):
+                for field in ("language", "default_language"):
+                    value = holder.get(field)
+                    if isinstance(value, str) and LANGUAGE.match(value) and random.random() < 0.5:
+                        holder[field] = random.choice(languages)
+    headers = case.headers
+    if not headers:
+        return
+    for name, value in list(headers.items()):
+        if name.lower() == "idempotency-key" and isinstance(value, str) and IDEMPOTENCY_KEY.match(value):
+            headers[name] = str(uuid.uuid4())
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    op = _operation_id(case)
+    if 200 <= response.status_code < 300 and op in CREATED_BY or op in ("login", "refreshToken"):
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            with _known_lock:
+                if op in CREATED_BY and isinstance(payload.get("id"), str):
+                    _known.setdefault(CREATED_BY[op], []).append(payload["id"])
+                if op in ("login", "refreshToken") and isinstance(payload.get("refresh_token"), str):
+                    _refresh_tokens.append(payload["refresh_token"])
+    path = os.environ.get("MEDIAMESH_CONTRACT_COUNTS")
+    if not path or not op:
+        return
+    line = f"{os.environ.get('MEDIAMESH_CONTRACT_RUN', '-')}\t{op}\t{response.status_code}\n"
+    with _counts_lock, open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+
+
+@schemathesis.check
+def role_allowed(ctx, response, case):
+    """A role outside the operation's x-roles gets 401/403, never 2xx; nothing answers 5xx."""
+    role = os.environ.get("MEDIAMESH_CONTRACT_ROLE")
+    raw = getattr(getattr(case.operation, "definition", None), "raw", None)
+    if not role or not isinstance(raw, dict):
+        return None
+    status = response.status_code
+    if status >= 500:
+        raise AssertionError(f"{role} token: HTTP {status} from {raw.get('operationId')}")
+    roles = raw.get("x-roles")
+    if roles is None or role in roles:
+        return None
+    if str(case.method).upper() != str(case.operation.method).upper():
+        return None  # a method the path does not have (405), which unsupported_method judges
+    if 200 <= status < 300:
+        raise AssertionError(
+            f"{role} token got HTTP {status} from {raw.get('operationId')}, which is for {', '.join(roles)} only"
+        )
+    if status not in (401, 403):
+        raise AssertionError(
+            f"{role} token got HTTP {status} from {raw.get('operationId')} (for {', '.join(roles)} only); "
+            "expected the documented 401 or 403"
+        )
+    return None
+
 
 @schemathesis.check
 def graphql_classified_errors(ctx, response, case):
     """GraphQL answers are never 5xx and every error carries a known extensions.code."""
+    if _operation_id(case) is not None:  # an OpenAPI operation: not GraphQL
+        return None
     if response.status_code >= 500:
         raise AssertionError(f"GraphQL endpoint answered HTTP {response.status_code}")
     try:

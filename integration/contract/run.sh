@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Contract tests: start the real binary in `all` mode and let Schemathesis fuzz every implemented
-# operation of both gateways (tools/implemented decides which) and the GraphQL endpoint.
+# Contract tests: start the real binary in `all` mode, run Newman over the Postman collections, and
+# let Schemathesis fuzz every implemented operation of both gateways (tools/implemented decides
+# which) as an ADMIN, as an EDITOR and as a USER, and the GraphQL endpoint. Then print, per operation,
+# how many requests got a 2xx; an operation with a success response that never got one fails the run
+# (coverage.py).
 # Usage: integration/contract/run.sh [path/to/mediamesh]. Needs `st` (pip install schemathesis).
+#
+# Budgets (environment): MAX_EXAMPLES and MAX_TIME (seconds) per ADMIN run (the REST run of each
+# gateway, the CMS hard-delete run, GraphQL); ROLE_MAX_EXAMPLES and ROLE_MAX_TIME per EDITOR or USER
+# run (one per role and gateway, over the operations that declare x-roles); the two logout runs take
+# half of ROLE_MAX_TIME. Fuzzing and stateful testing repeat until a run's time is spent, so the whole
+# run takes about 4 x MAX_TIME + 5 x ROLE_MAX_TIME plus Newman (about 11 minutes on the defaults).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-bin/mediamesh}
@@ -10,11 +19,19 @@ CMS_PORT=${CMS_PORT:-18081}
 MAX_EXAMPLES=${MAX_EXAMPLES:-30}
 SEED=${SEED:-20261125}
 MAX_TIME=${MAX_TIME:-120}
+ROLE_MAX_EXAMPLES=${ROLE_MAX_EXAMPLES:-10}
+ROLE_MAX_TIME=${ROLE_MAX_TIME:-30}
 
 if ! command -v st >/dev/null 2>&1; then
   if [ "${CI:-}" = "true" ]; then echo "contract: schemathesis (st) is not installed" >&2; exit 1; fi
   echo "contract: SKIP, schemathesis (st) is not installed (pip install schemathesis)"; exit 0
 fi
+
+for port in $DISCOVERY_PORT $CMS_PORT; do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    echo "contract: port $port is taken by another process; set DISCOVERY_PORT and CMS_PORT" >&2; exit 1
+  fi
+done
 
 work=$(mktemp -d)
 ADMIN_PASSWORD="contract-admin-$RANDOM$RANDOM"
@@ -43,12 +60,73 @@ TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/login" -H 'Con
 mkdir -p .tmp/contract
 status=0
 
-# Newman: the generated Postman collections, for every folder (tag) whose operations are all
-# implemented, as the collection's example user (made an ADMIN here so every request is allowed).
-if [ -x node_modules/.bin/newman ]; then
+# An EDITOR and a USER account, made by the ADMIN, for the role runs.
+role_token() { # role
+  local email password
+  email="contract-$(echo "$1" | tr '[:upper:]' '[:lower:]')@example.com" password="contract-$1-$RANDOM$RANDOM$RANDOM"
   curl -fsS -o /dev/null -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/users" -H "Authorization: Bearer $TOKEN" \
     -H 'Content-Type: application/json' \
-    -d '{"email":"layla.hassan@example.com","display_name":"Layla","password":"correct-horse-battery-staple","roles":["ADMIN"]}'
+    -d "{\"email\":\"$email\",\"display_name\":\"Contract $1\",\"password\":\"$password\",\"roles\":[\"$1\"]}"
+  curl -fsS -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+EDITOR_TOKEN=$(role_token EDITOR)
+USER_TOKEN=$(role_token USER)
+user_id() { # token
+  curl -fsS "http://127.0.0.1:$CMS_PORT/api/v1/auth/me" -H "Authorization: Bearer $1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+
+# The contracts' example user (the login example's credentials), made an ADMIN so that Newman's
+# requests as that user are all allowed and Schemathesis's login example succeeds.
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/users" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' \
+  -d '{"email":"layla.hassan@example.com","display_name":"Layla","password":"correct-horse-battery-staple","roles":["ADMIN"]}'
+# hooks.py gives the fuzzer's bodies these language codes (any two letters fit the schema)...
+MEDIAMESH_CONTRACT_LANGUAGES=$(curl -fsS "http://127.0.0.1:$CMS_PORT/api/v1/metadata/languages" -H "Authorization: Bearer $TOKEN" |
+  python3 -c 'import json,sys; print(",".join(i["code"] for i in json.load(sys.stdin)["items"]))')
+export MEDIAMESH_CONTRACT_LANGUAGES
+# ...and keeps it from changing these accounts (their roles, their tokens).
+MEDIAMESH_CONTRACT_KEEP_USERS="$(user_id "$TOKEN"),$(user_id "$EDITOR_TOKEN"),$(user_id "$USER_TOKEN")"
+export MEDIAMESH_CONTRACT_KEEP_USERS
+
+# A published program with a published episode, so that the discovery gateway's reads of single
+# items have something to find (Newman and the fuzzer get their ids through the lists' links). Made
+# before Newman and again before the discovery runs, as the CMS runs may take the first one down.
+post() { # path, body; prints the answer's id
+  curl -fsS -X POST "http://127.0.0.1:$CMS_PORT$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+seed() { # slug
+  local program episode
+  program=$(post /api/v1/cms/programs "{\"kind\":\"show\",\"title\":\"Contract $1\",\"slug\":\"$1\",\"language\":\"en\"}")
+  post "/api/v1/cms/programs/$program/publish" '{}' >/dev/null
+  episode=$(post "/api/v1/cms/programs/$program/episodes" '{"episode_number":1,"title":"Contract episode","language":"en"}')
+  post "/api/v1/cms/episodes/$episode/publish" '{}' >/dev/null
+}
+seed contract-seed-1
+
+# Each ADMIN REST run starts from a few things that exist (hooks.py points half its requests at them
+# and at what it creates): a draft program with draft episodes, and a session of an account the
+# fuzzer does not know (a refresh token is single use, so each run gets its own).
+session_password="contract-session-$RANDOM$RANDOM$RANDOM"
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/users" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' \
+  -d "{\"email\":\"contract-session@example.com\",\"display_name\":\"Contract session\",\"password\":\"$session_password\",\"roles\":[\"USER\"]}"
+known() { # slug; prints MEDIAMESH_CONTRACT_KNOWN
+  local program out
+  program=$(post /api/v1/cms/programs "{\"kind\":\"show\",\"title\":\"Contract $1\",\"slug\":\"$1\",\"language\":\"en\"}")
+  out="programId=$program"
+  for n in 1 2 3; do
+    out="$out,episodeId=$(post "/api/v1/cms/programs/$program/episodes" "{\"episode_number\":$n,\"title\":\"Contract episode\",\"language\":\"en\"}")"
+  done
+  out="$out,refreshToken=$(curl -fsS -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"contract-session@example.com\",\"password\":\"$session_password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')"
+  echo "$out"
+}
+
+# Newman: the generated Postman collections, for every folder (tag) whose operations are all
+# implemented, as the collection's example user.
+if [ -x node_modules/.bin/newman ]; then
   for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
     name=${gw%%:*} port=${gw##*:}
     mapfile -t folders < <(go run ./tools/implemented -bundle "gen/openapi/bundle/$name.json" -tags)
@@ -65,45 +143,89 @@ if [ -x node_modules/.bin/newman ]; then
 elif [ "${CI:-}" = "true" ]; then
   echo "contract: newman is not installed (npm ci)"; status=1
 fi
-run_st() { # name, then st arguments
-  local name=$1; shift
+# Every run loads hooks.py: a fresh Idempotency-Key per request, the count of answers per operation
+# (into $counts, for coverage.py), and the role_allowed and graphql_classified_errors checks.
+counts=$work/counts.tsv
+: >"$counts"
+run_st() { # name, max-time, then st arguments
+  local name=$1 max_time=$2; shift 2
   echo "== schemathesis: $name"
-  if ! PYTHONPATH="$PWD/integration/contract${PYTHONPATH:+:$PYTHONPATH}" st --config-file integration/contract/schemathesis.toml run "$@" --seed "$SEED" --max-time "$MAX_TIME" --no-color --report junit \
+  if ! PYTHONPATH="$PWD/integration/contract${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=hooks \
+      MEDIAMESH_CONTRACT_COUNTS="$counts" MEDIAMESH_CONTRACT_RUN="$name" \
+      st --config-file integration/contract/schemathesis.toml run "$@" --seed "$SEED" --max-time "$max_time" --no-color --report junit \
       --report-junit-path ".tmp/contract/$name.xml" --generation-database none; then
     status=1
   fi
 }
 
-for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
+# Role runs first, before the ADMIN runs change and delete users (hooks.py keeps them off the accounts
+# the runs use, but not off the example user's).
+# role_allowed fails a 2xx for a role outside the operation's x-roles, any answer but the documented
+# 401/403 there, and any 5xx. Only the operations that declare x-roles are fuzzed here; the public
+# ones are the same for every caller. use_after_free is off on the CMS gateway for the reason below.
+for gw in cms:$CMS_PORT discovery:$DISCOVERY_PORT; do
   name=${gw%%:*} port=${gw##*:}
-  mapfile -t ops < <(go run ./tools/implemented -bundle "gen/openapi/bundle/$name.json")
+  mapfile -t ops < <(go run ./tools/implemented -bundle "gen/openapi/bundle/$name.json" |
+    python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); roles={o["operationId"] for i in b["paths"].values() for o in i.values() if isinstance(o,dict) and "x-roles" in o}; [print(l.strip()) for l in sys.stdin if l.strip() in roles]' "gen/openapi/bundle/$name.json" |
+    grep -vx logout)
+  [ ${#ops[@]} -gt 0 ] || continue
+  args=()
+  for op in "${ops[@]}"; do args+=(--include-operation-id "$op"); done
+  exclude=graphql_classified_errors
+  [ "$name" = cms ] && exclude=graphql_classified_errors,use_after_free
+  for role in EDITOR USER; do
+    token=$EDITOR_TOKEN
+    [ "$role" = USER ] && token=$USER_TOKEN
+    MEDIAMESH_CONTRACT_ROLE=$role run_st "$name-$(echo "$role" | tr '[:upper:]' '[:lower:]')" "$ROLE_MAX_TIME" \
+      "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" -H "Authorization: Bearer $token" \
+      --checks all --exclude-checks "$exclude" --max-examples "$ROLE_MAX_EXAMPLES" "${args[@]}"
+  done
+done
+
+# The CMS gateway first: what its runs publish is there for the discovery gateway's reads.
+for gw in cms:$CMS_PORT discovery:$DISCOVERY_PORT; do
+  name=${gw%%:*} port=${gw##*:}
+  mapfile -t ops < <(go run ./tools/implemented -bundle "gen/openapi/bundle/$name.json" | grep -vx logout)
   if [ ${#ops[@]} -eq 0 ]; then
     echo "== schemathesis: $name gateway has no implemented operation yet; its REST contract is not fuzzed"
     continue
   fi
   args=()
   for op in "${ops[@]}"; do args+=(--include-operation-id "$op"); done
-  # ensure_resource_availability is off: the fuzzer reuses Idempotency-Key values, and a create
-  # replayed by key (the contract) returns the first response even after that resource was deleted,
-  # which the check reads as "created resource not found". On the CMS gateway use_after_free is off
-  # too: programs and episodes are soft-deleted and stay readable until purged (the contract), and
-  # Schemathesis applies per-operation check settings to neither of its stateful checks; the
-  # resources deleted for good there (categories, users, assets, sources) get a use_after_free run of
-  # their own below.
-  exclude=ensure_resource_availability
-  [ "$name" = cms ] && exclude=ensure_resource_availability,use_after_free
-  run_st "$name-rest" "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" \
+  # On the CMS gateway use_after_free is off: programs and episodes are soft-deleted and stay
+  # readable until purged (the contract), and Schemathesis applies per-operation check settings to
+  # neither of its stateful checks; the resources deleted for good there (categories, users, assets,
+  # sources) get a use_after_free run of their own below.
+  exclude=graphql_classified_errors
+  [ "$name" = cms ] && exclude=graphql_classified_errors,use_after_free
+  if [ "$name" = discovery ]; then seed contract-seed-2 || echo "contract: could not publish a second seed program"; fi
+  MEDIAMESH_CONTRACT_KNOWN=$(known "contract-known-$name" || true) run_st "$name-rest" "$MAX_TIME" "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" \
     -H "Authorization: Bearer $TOKEN" --checks all --exclude-checks "$exclude" \
     --max-examples "$MAX_EXAMPLES" "${args[@]}"
 done
-run_st cms-hard-deletes "http://127.0.0.1:$CMS_PORT/openapi.json" --url "http://127.0.0.1:$CMS_PORT" \
+run_st cms-hard-deletes "$MAX_TIME" "http://127.0.0.1:$CMS_PORT/openapi.json" --url "http://127.0.0.1:$CMS_PORT" \
   -H "Authorization: Bearer $TOKEN" --phases stateful --checks use_after_free,not_a_server_error \
   --include-path-regex '^/api/v1/(metadata/categories|auth/users|media/assets|ingest/sources)' --max-examples "$MAX_EXAMPLES"
 
+# logout with all_sessions ends every token of its caller (access tokens too), which would turn the
+# rest of a run into 401s: the other runs leave it out, and it is fuzzed last, on each gateway with a
+# token nothing else needs any more (the EDITOR's, the USER's; logging the ADMIN in again could meet
+# the login limit, which the fuzzer's logins count against).
+for gw in discovery:$DISCOVERY_PORT:$EDITOR_TOKEN cms:$CMS_PORT:$USER_TOKEN; do
+  IFS=: read -r name port token <<<"$gw"
+  run_st "$name-logout" "$(( (ROLE_MAX_TIME + 1) / 2 ))" "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" \
+    -H "Authorization: Bearer $token" --checks all --exclude-checks graphql_classified_errors \
+    --max-examples "$ROLE_MAX_EXAMPLES" --include-operation-id logout
+done
+
 # GraphQL: Schemathesis's not_a_server_error counts every resolver error as a failure, so hooks.py
 # replaces it with a check that every error is classified and nothing is a 5xx or INTERNAL.
-SCHEMATHESIS_HOOKS=hooks run_st discovery-graphql "http://127.0.0.1:$DISCOVERY_PORT/graphql" \
+run_st discovery-graphql "$MAX_TIME" "http://127.0.0.1:$DISCOVERY_PORT/graphql" \
   --checks graphql_classified_errors --max-examples "$MAX_EXAMPLES"
+
+echo "== success coverage (2xx per operation, all REST runs)"
+python3 integration/contract/coverage.py "$counts" gen/openapi/bundle/discovery.json gen/openapi/bundle/cms.json || status=1
+cp "$counts" .tmp/contract/counts.tsv
 
 if grep -q '"level":"ERROR"' "$work/mediamesh.log"; then
   echo "contract: the binary logged errors during the run:"; grep '"level":"ERROR"' "$work/mediamesh.log" | head -20

@@ -1,0 +1,82 @@
+"""Per-operation success coverage of the Schemathesis runs (integration/contract/run.sh).
+
+Reads the lines hooks.py's after_call wrote (run, operationId, HTTP status; one per request; a run's
+name starts with its gateway's, as in cms-rest), prints for every operation of each gateway how many
+requests it got and how many of them were answered 2xx, in total and per run, and exits 1 when an
+operation that declares a 2xx response in its gateway's contract never got one in any run: a success
+path the fuzzer cannot reach is a success path it does not test.
+
+Usage: python3 coverage.py COUNTS gen/openapi/bundle/<gateway>.json ...
+"""
+import collections
+import json
+import os
+import sys
+
+# Operations ("gateway operationId") that cannot succeed in the contract run's setup, each with the
+# reason. Keep it short: an entry here is a success path no fuzzer checks.
+NEVER_2XX = {}
+
+
+def declared_success(bundles):
+    ops = {}
+    for path in bundles:
+        gateway = os.path.basename(path).split(".")[0]
+        with open(path, encoding="utf-8") as f:
+            spec = json.load(f)
+        for item in spec.get("paths", {}).values():
+            for op in item.values():
+                if isinstance(op, dict) and "operationId" in op:
+                    declared = any(str(code).startswith("2") for code in op.get("responses", {}))
+                    ops[f"{gateway} {op['operationId']}"] = declared
+    return ops
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+        return 2
+    success = declared_success(argv[2:])
+    cases = collections.Counter()
+    ok = collections.Counter()
+    ok_by_run = collections.defaultdict(collections.Counter)
+    runs = []
+    with open(argv[1], encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 3:
+                continue
+            run, op, status = parts
+            op = f"{run.split('-')[0]} {op}"
+            if run not in runs:
+                runs.append(run)
+            cases[op] += 1
+            if status.startswith("2"):
+                ok[op] += 1
+                ok_by_run[op][run] += 1
+
+    width = max([len(op) for op in cases] + [len("operation")])
+    print(f"{'operation':<{width}}  {'cases':>6}  {'2xx':>6}  2xx by run")
+    missing = []
+    for op in sorted(cases):
+        by_run = ", ".join(f"{run} {ok_by_run[op][run]}" for run in runs if ok_by_run[op][run])
+        note = ""
+        if ok[op] == 0 and success.get(op, False):
+            if op in NEVER_2XX:
+                note = f"(allowed: {NEVER_2XX[op]})"
+            else:
+                note = "NEVER 2xx"
+                missing.append(op)
+        print(f"{op:<{width}}  {cases[op]:>6}  {ok[op]:>6}  {by_run or '-'} {note}".rstrip())
+    for op in sorted(NEVER_2XX):
+        if ok[op]:
+            print(f"coverage: {op} is listed in NEVER_2XX but got {ok[op]} 2xx; consider removing it")
+    if missing:
+        print(f"coverage: FAIL, no 2xx for {', '.join(sorted(set(missing)))}")
+        return 1
+    print(f"coverage: every one of the {len(cases)} operations fuzzed reached a success response")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
