@@ -343,41 +343,27 @@ func (m *Memory) add(a *analysedDoc) {
 		if v == 0 {
 			continue
 		}
-		p := m.keyword[k][v]
-		if p == nil {
-			p = &postings{}
-			m.keyword[k][v] = p
-		}
+		p, _ := listOf(m.keyword[k], v)
 		p.add(n)
 	}
 
 	for t, c := range a.tf {
-		k := textKey{gn, t}
-		p := m.text[k]
-		if p == nil {
-			p = &postings{}
-			m.text[k] = p
-		}
+		p, _ := listOf(m.text, textKey{gn, t})
 		p.addImpact(n, impact(*c, a.lens))
 	}
 	for _, w := range a.plain {
-		k := plainKey{gn, w}
-		p := m.plain[k]
-		if p == nil {
-			p = &postings{}
+		p, created := listOf(m.plain, plainKey{gn, w})
+		if created {
 			if terms := languageTerms(g, w); len(terms) == 1 {
 				p.stem = terms[0]
 			}
-			m.plain[k] = p
 			m.newPlain[gn] = append(m.newPlain[gn], w)
 		}
 		p.add(n)
 	}
 	for _, w := range a.titleWords {
-		p := m.titleWords[w]
-		if p == nil {
-			p = &postings{}
-			m.titleWords[w] = p
+		p, created := listOf(m.titleWords, w)
+		if created {
 			m.newTitle = append(m.newTitle, w)
 		}
 		p.add(n)
@@ -413,6 +399,25 @@ func (m *Memory) settle() {
 	m.newTitle = m.newTitle[:0]
 	if m.dead >= compactMinDead && m.dead > len(m.docs)-m.dead {
 		m.compact()
+	}
+}
+
+// listOf returns the posting list of k in lists, adding an empty one when there is none;
+// created reports whether it did.
+func listOf[K comparable](lists map[K]*postings, k K) (p *postings, created bool) {
+	if p = lists[k]; p == nil {
+		p, created = &postings{}, true
+		lists[k] = p
+	}
+	return p, created
+}
+
+// rewriteLists applies rewrite to every list of lists, dropping those it leaves empty.
+func rewriteLists[K comparable](lists map[K]*postings, rewrite func(*postings) bool) {
+	for k, p := range lists {
+		if !rewrite(p) {
+			delete(lists, k)
+		}
 	}
 }
 
@@ -473,27 +478,11 @@ func (m *Memory) compact() {
 	for i := range live {
 		m.internDoc(&live[i].doc)
 	}
-	for k, p := range m.text {
-		if !rewrite(p) {
-			delete(m.text, k)
-		}
-	}
-	for k, p := range m.plain {
-		if !rewrite(p) {
-			delete(m.plain, k)
-		}
-	}
-	for k, p := range m.titleWords {
-		if !rewrite(p) {
-			delete(m.titleWords, k)
-		}
-	}
+	rewriteLists(m.text, rewrite)
+	rewriteLists(m.plain, rewrite)
+	rewriteLists(m.titleWords, rewrite)
 	for _, values := range m.keyword {
-		for v, p := range values {
-			if !rewrite(p) {
-				delete(values, v)
-			}
-		}
+		rewriteLists(values, rewrite)
 	}
 	for g := range m.plainTerms {
 		m.plainTerms[g] = slices.DeleteFunc(m.plainTerms[g], func(t string) bool { return m.plain[plainKey{uint8(g), t}] == nil })
