@@ -83,6 +83,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// newFlakyBus returns an in-process bus that can be made to fail, and what its one subscriber to
+// auth.events received.
+func newFlakyBus(t *testing.T) (*flakyBus, *received) {
+	t.Helper()
+	bus := &flakyBus{Memory: eventbus.NewMemory()}
+	got := &received{byKey: map[string][]string{}, ids: map[string]int{}}
+	if _, err := bus.Register("test", []string{authevents.TopicAuthEvents}, got.handler, eventbus.SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return bus, got
+}
+
 func TestRelayDeliversInOrderThroughAnOutage(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -90,11 +102,7 @@ func TestRelayDeliversInOrderThroughAnOutage(t *testing.T) {
 		if err := Migrate(ctx, db); err != nil {
 			t.Fatal(err)
 		}
-		bus := &flakyBus{Memory: eventbus.NewMemory()}
-		got := &received{byKey: map[string][]string{}, ids: map[string]int{}}
-		if _, err := bus.Register("test", []string{authevents.TopicAuthEvents}, got.handler, eventbus.SubscribeOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		bus, got := newFlakyBus(t)
 		relay := &Relay{Name: "test", DB: db, Publisher: bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Batch: 7, Interval: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond}
 		done := make(chan error, 1)
 		go func() { done <- relay.Run(ctx) }()
@@ -284,11 +292,7 @@ func TestRelayOutageIsQuietAndRecoversFast(t *testing.T) {
 	if err := Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	bus := &flakyBus{Memory: eventbus.NewMemory()}
-	got := &received{byKey: map[string][]string{}, ids: map[string]int{}}
-	if _, err := bus.Register("test", []string{authevents.TopicAuthEvents}, got.handler, eventbus.SubscribeOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	bus, _ := newFlakyBus(t)
 	logs := &syncBuffer{}
 	const maxDelay = 500 * time.Millisecond
 	relay := &Relay{Name: "test", DB: db, Publisher: bus, Log: slog.New(slog.NewTextHandler(logs, nil)), Interval: 5 * time.Millisecond, MaxDelay: maxDelay}
