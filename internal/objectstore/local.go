@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -349,6 +350,86 @@ func (l *Local) Move(ctx context.Context, src, dst string) error {
 	pruneEmpty(l.dataDir, filepath.Dir(l.dataPath(src)))
 	pruneEmpty(l.metaDir, filepath.Dir(l.metaPath(src)))
 	return nil
+}
+
+// Copy implements Store. The copy's bytes are a hard link to src's file (Local never writes a file
+// in place: every Put renames a new one over the key, so the two keys never share a change), or a
+// byte copy where the filesystem has no hard links; its metadata is copied. Both are placed by
+// rename, metadata first, as Put does.
+func (l *Local) Copy(ctx context.Context, src, dst string) error {
+	for _, k := range []string{src, dst} {
+		if err := ValidateKey(k); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if src == dst {
+		_, err := l.Stat(ctx, src)
+		return err
+	}
+	first, second := l.lock(src), l.lock(dst)
+	first.Lock()
+	if second != first {
+		second.Lock()
+		defer second.Unlock()
+	}
+	defer first.Unlock()
+	fi, err := os.Stat(l.dataPath(src))
+	if isNotExist(err) || (err == nil && !fi.Mode().IsRegular()) {
+		return fmt.Errorf("%w: %q", ErrNotFound, src)
+	}
+	fail := func(err error) error { return fmt.Errorf("objectstore: local: copy %q to %q: %w", src, dst, err) }
+	if err != nil {
+		return fail(err)
+	}
+	data, err := l.linkTemp(l.dataPath(src))
+	if err != nil {
+		return fail(err)
+	}
+	defer os.Remove(data) // no-op once renamed
+	mb, err := os.ReadFile(l.metaPath(src))
+	switch {
+	case isNotExist(err): // a file put there by hand: the copy has no metadata either
+		if err := os.Remove(l.metaPath(dst)); err != nil && !isNotExist(err) {
+			return fail(err)
+		}
+	case err != nil:
+		return fail(err)
+	default:
+		meta, err := l.writeTemp(bytes.NewReader(mb))
+		if err != nil {
+			return fail(err)
+		}
+		defer os.Remove(meta)
+		if err := place(meta, l.metaPath(dst)); err != nil {
+			return fail(err)
+		}
+	}
+	if err := place(data, l.dataPath(dst)); err != nil {
+		return fail(err)
+	}
+	syncDir(filepath.Dir(l.metaPath(dst)))
+	syncDir(filepath.Dir(l.dataPath(dst)))
+	return nil
+}
+
+// linkTemp makes a new name under tmp/ for the file at p: a hard link, or a synced copy of its
+// bytes where hard links are refused.
+func (l *Local) linkTemp(p string) (string, error) {
+	var r [12]byte
+	_, _ = rand.Read(r[:])
+	name := filepath.Join(l.tmpDir, "link-"+hex.EncodeToString(r[:]))
+	if err := os.Link(p, name); err == nil {
+		return name, nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return l.writeTemp(f)
 }
 
 func (l *Local) remove(key string) error {

@@ -3,6 +3,11 @@
 // mode, which serves its own presigned URLs through Local.Handler; and S3, any S3-compatible service
 // through minio-go, which presigns with SigV4.
 //
+// Reads of private objects go through presigned URLs only. Public objects are kept under a key
+// prefix of their own that the store lets anyone read: S3.SetPublicRead puts a bucket policy
+// statement that grants s3:GetObject on that prefix alone; Local serves the keys its
+// LocalConfig.PublicRead accepts without a signature.
+//
 // Clients upload and download media directly with presigned URLs: the media service decides what
 // may be stored under which key and with which content type, and hands out a PUT URL that carries
 // exactly that decision. Neither backend can cap the size of a presigned S3 upload, so the service
@@ -63,6 +68,10 @@ type Store interface {
 	// what src held when Move read it, whatever is written to src afterwards. ErrNotFound when src
 	// is absent.
 	Move(ctx context.Context, src, dst string) error
+	// Copy puts the object at src, with its content type, under dst too (overwriting); src stays.
+	// A reader of dst sees the old object or the whole copy, never a part. ErrNotFound when src is
+	// absent. Copying a key onto itself only checks that it exists.
+	Copy(ctx context.Context, src, dst string) error
 	// PresignPut returns a URL (and the exact headers the client must send) to upload the object
 	// with one HTTP PUT until ttl passes. contentType is enforced (the PUT must carry it).
 	PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (url string, headers map[string]string, err error)

@@ -2,11 +2,14 @@ package objectstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -189,16 +192,32 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 
 // Move implements Store with a server-side copy, then the removal of src.
 func (s *S3) Move(ctx context.Context, src, dst string) error {
+	if err := s.Copy(ctx, src, dst); err != nil {
+		return err
+	}
+	if src == dst {
+		return nil
+	}
+	return s.Delete(ctx, src)
+}
+
+// Copy implements Store with a server-side copy (CopyObject: up to 5 GiB, the largest object the
+// media service stores), which keeps the content type.
+func (s *S3) Copy(ctx context.Context, src, dst string) error {
 	for _, k := range []string{src, dst} {
 		if err := ValidateKey(k); err != nil {
 			return err
 		}
 	}
+	if src == dst {
+		_, err := s.Stat(ctx, src)
+		return err
+	}
 	_, err := s.client.CopyObject(ctx, minio.CopyDestOptions{Bucket: s.bucket, Object: dst}, minio.CopySrcOptions{Bucket: s.bucket, Object: src})
 	if err != nil {
-		return s3Error("move", src, err)
+		return s3Error("copy", src, err)
 	}
-	return s.Delete(ctx, src)
+	return nil
 }
 
 // s3Error maps NoSuchKey to ErrNotFound.
@@ -247,6 +266,80 @@ func (s *S3) Ping(ctx context.Context) error {
 	}
 	if !ok {
 		return fmt.Errorf("objectstore: s3: bucket %q does not exist", s.bucket)
+	}
+	return nil
+}
+
+// PublicReadSid is the Sid of the bucket policy statement that SetPublicRead manages.
+const PublicReadSid = "MediaMeshPublicRead"
+
+// PublicReadStatement is the bucket policy statement that lets anyone (Principal "*") read, with
+// s3:GetObject, exactly the objects of bucket under prefix: "arn:aws:s3:::<bucket>/<prefix>*".
+func PublicReadStatement(bucket, prefix string) map[string]any {
+	return map[string]any{
+		"Sid": PublicReadSid, "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+		"Resource": "arn:aws:s3:::" + bucket + "/" + prefix + "*",
+	}
+}
+
+// checkPrefix refuses a prefix that a policy resource cannot name exactly: it must be a valid key
+// followed by "/", without the policy wildcards * and ?.
+func checkPrefix(prefix string) error {
+	if !strings.HasSuffix(prefix, "/") || strings.ContainsAny(prefix, "*?") {
+		return fmt.Errorf("objectstore: s3: public prefix %q must end with / and have no * or ?", prefix)
+	}
+	return ValidateKey(strings.TrimSuffix(prefix, "/"))
+}
+
+// SetPublicRead makes the objects under prefix (e.g. "public/") readable by anyone without
+// credentials, and nothing else: it puts PublicReadStatement into the bucket's policy, replacing
+// an earlier statement with the same Sid and keeping every other statement. A policy that is
+// already right is left alone (no PutBucketPolicy). The service may refuse (AWS "Block Public
+// Access", missing s3:PutBucketPolicy permission): the error says so, and the caller decides.
+func (s *S3) SetPublicRead(ctx context.Context, prefix string) error {
+	if err := checkPrefix(prefix); err != nil {
+		return err
+	}
+	current, err := s.client.GetBucketPolicy(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("objectstore: s3: read the policy of bucket %q: %w", s.bucket, err)
+	}
+	doc := map[string]any{"Version": "2012-10-17"}
+	if strings.TrimSpace(current) != "" {
+		if err := json.Unmarshal([]byte(current), &doc); err != nil {
+			return fmt.Errorf("objectstore: s3: the policy of bucket %q is not JSON; not changing it: %w", s.bucket, err)
+		}
+	}
+	var statements []any
+	switch st := doc["Statement"].(type) {
+	case nil:
+	case []any:
+		statements = st
+	case map[string]any: // a policy may have a single statement as an object
+		statements = []any{st}
+	default:
+		return fmt.Errorf("objectstore: s3: the policy of bucket %q has a malformed Statement; not changing it", s.bucket)
+	}
+	want := PublicReadStatement(s.bucket, prefix)
+	kept := make([]any, 0, len(statements)+1)
+	found := false
+	for _, st := range statements {
+		if m, ok := st.(map[string]any); ok && m["Sid"] == PublicReadSid {
+			found = found || reflect.DeepEqual(m, want)
+			continue
+		}
+		kept = append(kept, st)
+	}
+	if found && len(kept) == len(statements)-1 {
+		return nil // exactly one statement of ours, already right
+	}
+	doc["Statement"] = append(kept, want)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("objectstore: s3: %w", err)
+	}
+	if err := s.client.SetBucketPolicy(ctx, s.bucket, string(b)); err != nil {
+		return fmt.Errorf("objectstore: s3: put the policy of bucket %q: %w", s.bucket, err)
 	}
 	return nil
 }

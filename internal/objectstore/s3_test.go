@@ -3,6 +3,7 @@ package objectstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/mediamesh/mediamesh/internal/objectstore"
 )
@@ -179,6 +183,101 @@ func TestNewS3Config(t *testing.T) {
 		edit(&c)
 		if _, err := objectstore.NewS3(t.Context(), c); err == nil {
 			t.Errorf("%s: NewS3(%+v) succeeded", name, c)
+		}
+	}
+}
+
+// TestS3PublicRead checks that SetPublicRead makes exactly the objects under its prefix readable
+// without credentials (VersityGW enforces bucket policies for anonymous requests as S3 does), and
+// that it keeps the other statements of the bucket's policy.
+func TestS3PublicRead(t *testing.T) {
+	s, cfg := newS3(t)
+	ctx := t.Context()
+	objects := map[string][]byte{
+		"public/assets/a/original.jpg":  randomBytes(3000),
+		"private/assets/b/original.jpg": randomBytes(3001),
+		"assets/c/original.jpg":         randomBytes(3002), // the layout before prefixes
+		"publicity/d.jpg":               randomBytes(3003), // shares the prefix's letters, not its folder
+	}
+	for k, v := range objects {
+		mustPut(t, s, k, v, "image/jpeg")
+	}
+	anonymous := func(method, key string, body []byte) int {
+		status, _, _ := do(t, method, cfg.Endpoint+"/"+cfg.Bucket+"/"+key, body, nil)
+		return status
+	}
+	for k := range objects {
+		if status := anonymous(http.MethodGet, k, nil); status != http.StatusForbidden {
+			t.Errorf("anonymous GET of %s before any policy = %d, want 403", k, status)
+		}
+	}
+
+	// Another statement is there already: SetPublicRead keeps it.
+	raw, err := minio.New(strings.TrimPrefix(cfg.Endpoint, "http://"), &minio.Options{
+		Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""), Region: cfg.Region,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := `{"Version":"2012-10-17","Statement":[{"Sid":"Other","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + cfg.Bucket + `/shared/*"}]}`
+	if err := raw.SetBucketPolicy(ctx, cfg.Bucket, other); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second call finds the policy right
+		if err := s.SetPublicRead(ctx, "public/"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range objects {
+		want := http.StatusForbidden
+		if strings.HasPrefix(k, "public/") {
+			want = http.StatusOK
+		}
+		status, _, body := do(t, http.MethodGet, cfg.Endpoint+"/"+cfg.Bucket+"/"+k, nil, nil)
+		if status != want || (want == http.StatusOK && !bytes.Equal(body, v)) {
+			t.Errorf("anonymous GET of %s = %d (%d bytes), want %d", k, status, len(body), want)
+		}
+	}
+	// Reading is all: no anonymous writes, deletes or listings, even under the public prefix.
+	if status := anonymous(http.MethodPut, "public/assets/e/original.jpg", []byte("x")); status != http.StatusForbidden {
+		t.Errorf("anonymous PUT under public/ = %d, want 403", status)
+	}
+	if status := anonymous(http.MethodDelete, "public/assets/a/original.jpg", nil); status != http.StatusForbidden {
+		t.Errorf("anonymous DELETE under public/ = %d, want 403", status)
+	}
+	if status := anonymous(http.MethodGet, "?list-type=2&prefix=private/", nil); status != http.StatusForbidden {
+		t.Errorf("anonymous listing = %d, want 403", status)
+	}
+	if _, err := s.Stat(ctx, "public/assets/a/original.jpg"); err != nil {
+		t.Errorf("the public object after an anonymous DELETE: %v", err)
+	}
+
+	policy, err := raw.GetBucketPolicy(ctx, cfg.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Statement []map[string]any }
+	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
+		t.Fatalf("policy %s: %v", policy, err)
+	}
+	sids := map[any]int{}
+	for _, st := range doc.Statement {
+		sids[st["Sid"]]++
+	}
+	if len(doc.Statement) != 2 || sids["Other"] != 1 || sids[objectstore.PublicReadSid] != 1 {
+		t.Errorf("policy after SetPublicRead twice: %s", policy)
+	}
+
+	// Another prefix replaces the statement rather than adding one.
+	if err := s.SetPublicRead(ctx, "published/"); err != nil {
+		t.Fatal(err)
+	}
+	if status := anonymous(http.MethodGet, "public/assets/a/original.jpg", nil); status != http.StatusForbidden {
+		t.Errorf("anonymous GET under the former public prefix = %d, want 403", status)
+	}
+	for _, bad := range []string{"", "public", "pub*/", "/public/", "a//"} {
+		if err := s.SetPublicRead(ctx, bad); err == nil {
+			t.Errorf("SetPublicRead(%q) succeeded", bad)
 		}
 	}
 }

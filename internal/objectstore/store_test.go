@@ -186,6 +186,7 @@ func TestStore(t *testing.T) {
 			t.Run("PresignTampered", func(t *testing.T) { testPresignTampered(t, f) })
 			t.Run("PresignExpired", func(t *testing.T) { testPresignExpired(t, f) })
 			t.Run("Move", func(t *testing.T) { testMove(t, f) })
+			t.Run("Copy", func(t *testing.T) { testCopy(t, f) })
 			t.Run("Ping", func(t *testing.T) {
 				if err := f.store.Ping(t.Context()); err != nil {
 					t.Fatal(err)
@@ -574,5 +575,59 @@ func testMove(t *testing.T, f fixture) {
 		if err := s.Delete(ctx, k); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// testCopy: Copy puts src's bytes and type under dst as well, overwriting; src stays, and a later
+// Put to either key leaves the other as it was; copying an absent key is ErrNotFound and creates
+// nothing; copying a key onto itself changes nothing.
+func testCopy(t *testing.T, f fixture) {
+	ctx := t.Context()
+	s := f.store
+	src, dst := "private/assets/copy-test/original.png", "public/assets/copy-test/original.png"
+	data := randomBytes(40_000)
+	mustPut(t, s, src, data, "image/png")
+	mustPut(t, s, dst, randomBytes(10), "text/plain") // overwritten
+	if err := s.Copy(ctx, src, dst); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{src, dst} {
+		info, err := s.Stat(ctx, k)
+		if err != nil || info.Size != int64(len(data)) || info.ContentType != "image/png" {
+			t.Errorf("%s after Copy: %+v, %v", k, info, err)
+		}
+		if got := mustRead(t, s, k); !bytes.Equal(got, data) {
+			t.Errorf("%s holds %d other bytes", k, len(got))
+		}
+	}
+	// The two keys are two objects: overwriting one leaves the other.
+	mustPut(t, s, src, []byte("new"), "text/plain")
+	if got := mustRead(t, s, dst); !bytes.Equal(got, data) {
+		t.Errorf("dst changed with src: %d bytes", len(got))
+	}
+	if err := s.Delete(ctx, dst); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRead(t, s, src); !bytes.Equal(got, []byte("new")) {
+		t.Errorf("src after deleting dst: %q", got)
+	}
+	if err := s.Copy(ctx, src, src); err != nil {
+		t.Errorf("copying a key onto itself: %v", err)
+	}
+	if got := mustRead(t, s, src); !bytes.Equal(got, []byte("new")) {
+		t.Errorf("src after copying it onto itself: %q", got)
+	}
+	if err := s.Copy(ctx, "private/absent", "public/absent"); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Errorf("copying an absent key: %v, want ErrNotFound", err)
+	}
+	assertAbsent(t, s, "public/absent")
+	if err := s.Copy(ctx, "private/absent", "private/absent"); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Errorf("copying an absent key onto itself: %v, want ErrNotFound", err)
+	}
+	if err := s.Copy(ctx, src, "../escape"); !errors.Is(err, objectstore.ErrInvalidKey) {
+		t.Errorf("copying to an invalid key: %v, want ErrInvalidKey", err)
+	}
+	if err := s.Delete(ctx, src); err != nil {
+		t.Fatal(err)
 	}
 }
