@@ -158,6 +158,15 @@ func current(ctx context.Context, c *mediadb.Client, id uuid.UUID, ifMatch *stri
 // attachment, as a compare-and-swap on the version. Every update of a ready asset writes its
 // asset.updated event in the same transaction (the delivery may have changed; consumers compare
 // versions).
+//
+// A change of visibility moves the asset's objects to the other visibility's key prefix (see
+// layout.go), so public_url follows and only public bytes stay readable without a signature. The
+// order never loses an object nor leaves the row naming a key that holds none: the row is updated
+// first (the compare-and-swap also locks it until the commit, so no concurrent change of the same
+// asset can move its objects meanwhile), then the objects are copied to their new keys inside the
+// transaction (a failed copy rolls it back, and the copies made so far are deleted), the
+// transaction commits, and only then are the old keys deleted. A failure after a copy leaves at
+// worst an orphan object, which is logged with its key.
 func (s *Service) UpdateAsset(ctx context.Context, req mediaapi.UpdateAssetRequestObject) (mediaapi.UpdateAssetResponseObject, error) {
 	b := req.Body
 	if b.AltText == nil && b.Visibility == nil && !b.AttachedTo.IsSpecified() {
@@ -169,8 +178,17 @@ func (s *Service) UpdateAsset(ctx context.Context, req mediaapi.UpdateAssetReque
 			return nil, err
 		}
 	}
-	var out *mediadb.Asset
+	if b.Visibility != nil && *b.Visibility != mediaapi.Public && *b.Visibility != mediaapi.Private {
+		const msg = "must be public or private"
+		return nil, apierror.Validation("visibility: "+msg, apierror.FieldError{Field: "visibility", Message: msg, Code: "enum"})
+	}
+	var (
+		out       *mediadb.Asset
+		moved     move
+		committed bool // the transaction's function succeeded: an error after it is the commit's
+	)
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		moved, committed = nil, false
 		c := s.txClient(tx)
 		cur, err := current(ctx, c, req.AssetId, req.Params.IfMatch)
 		if err != nil {
@@ -180,8 +198,12 @@ func (s *Service) UpdateAsset(ctx context.Context, req mediaapi.UpdateAssetReque
 		if b.AltText != nil {
 			u.SetAltText(*b.AltText)
 		}
+		var m move
 		if b.Visibility != nil {
-			u.SetVisibility(asset.Visibility(*b.Visibility))
+			v := asset.Visibility(*b.Visibility)
+			key, thumbs, mv := relocation(cur, v)
+			u.SetVisibility(v).SetStorageKey(key).SetThumbnails(thumbs)
+			m = mv
 		}
 		if b.AttachedTo.IsSpecified() {
 			if b.AttachedTo.IsNull() {
@@ -192,14 +214,38 @@ func (s *Service) UpdateAsset(ctx context.Context, req mediaapi.UpdateAssetReque
 			}
 		}
 		out, err = u.Save(ctx)
-		return s.saved(ctx, tx, out, err)
+		if mediadb.IsNotFound(err) {
+			return errStale
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.copyObjects(ctx, cur.ID, m); err != nil {
+			return err
+		}
+		moved = m
+		if err := s.assetUpdated(ctx, tx, out); err != nil {
+			s.undoCopies(ctx, cur.ID, m)
+			return err
+		}
+		committed = true
+		return nil
 	})
+	if err != nil && committed {
+		// The commit failed, or its outcome is unknown: the row may name the old keys or the new
+		// ones, so both stay; the ones it does not name are orphans.
+		for _, mv := range moved {
+			s.log.ErrorContext(ctx, "a visibility change failed to commit after copying: one of these keys is an orphan object",
+				"asset_id", req.AssetId, "old_key", mv[0], "new_key", mv[1], "error", err)
+		}
+	}
 	if errors.Is(err, errStale) {
 		return nil, apierror.PreconditionFailed("the asset changed while it was being updated; read it again")
 	}
 	if err != nil {
 		return nil, storeError("update an asset", err)
 	}
+	s.dropOld(ctx, out.ID, moved)
 	return mediaapi.UpdateAsset200JSONResponse{Body: s.toAsset(out), Headers: mediaapi.UpdateAsset200ResponseHeaders{ETag: tag(out)}}, nil
 }
 
@@ -254,7 +300,9 @@ func (s *Service) deleteObjects(ctx context.Context, a *mediadb.Asset) {
 		keys = append(keys, t.StorageKey)
 	}
 	if a.Status == asset.StatusPending {
-		keys = append(keys, stagingKey(a.ID))
+		// A completion that lost its compare-and-swap to a change of visibility may have left the
+		// bytes under the other layout (see takeUpload).
+		keys = append(append(keys, stagingKey(a.ID)), otherLayouts(a.StorageKey)...)
 	}
 	for _, k := range keys {
 		if err := s.store.Delete(context.WithoutCancel(ctx), k); err != nil {
@@ -301,11 +349,6 @@ func (s *Service) GetAssetUrl(ctx context.Context, req mediaapi.GetAssetUrlReque
 	}
 	exp := s.now().Add(ttl).UTC().Truncate(time.Second)
 	return mediaapi.GetAssetUrl200JSONResponse{Url: signed, ExpiresAt: &exp}, nil
-}
-
-// storageKey is where the original of asset id with content type ct is stored.
-func storageKey(id uuid.UUID, ct string) string {
-	return path.Join("assets", id.String(), "original"+extension(ct))
 }
 
 // stagingKey is where an upload session's pre-signed URL puts asset id's bytes. Completing the
@@ -361,9 +404,13 @@ func checkText(field, v string) error {
 }
 
 // PublicKey reports whether key holds bytes of a public, ready asset (its original or one of its
-// thumbnails): the local store serves those without a signature.
+// thumbnails, under the public prefix or the unprefixed layout of before): the local store serves
+// those without a signature. Keys under the private prefix never are.
 func (s *Service) PublicKey(ctx context.Context, key string) bool {
-	parts := strings.Split(key, "/")
+	if strings.HasPrefix(key, PrivatePrefix) {
+		return false
+	}
+	parts := strings.Split(strings.TrimPrefix(key, PublicPrefix), "/")
 	if len(parts) != 3 || parts[0] != "assets" {
 		return false
 	}

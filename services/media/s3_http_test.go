@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
@@ -104,7 +105,7 @@ func TestS3UploadSessionAndThumbnails(t *testing.T) {
 		if failed, _ := f.get(bad.AssetId); failed.Status != mediaapi.Failed {
 			t.Errorf("status %s", failed.Status)
 		}
-		f.mustNotStore(storageKey(bad.AssetId, "image/jpeg"))
+		f.mustNotStore(storageKey(bad.AssetId, "image/jpeg", asset.VisibilityPrivate))
 
 		// Deleting removes the original and thumbnails from S3.
 		f.do(http.MethodDelete, assetPath(a.Id), "editor", nil).must(t, http.StatusNoContent, nil)

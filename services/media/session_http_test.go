@@ -314,13 +314,13 @@ func TestUploadSessionExpired(t *testing.T) {
 		f.svc.cleanup(context.Background())
 		f.gone(never.AssetId)
 		f.gone(late.AssetId)
-		f.mustNotStore(storageKey(late.AssetId, "image/png"))
+		f.mustNotStore(storageKey(late.AssetId, "image/png", asset.VisibilityPrivate))
 		f.deletedOnce(never.AssetId, reasonUploadExpired, nil, "program", &program)
 		f.deletedOnce(late.AssetId, reasonUploadExpired, nil, "", nil)
 		if a, _ := f.get(onTime.AssetId); a.Status != mediaapi.Ready {
 			t.Errorf("the completed asset: %s", a.Status)
 		}
-		if files := f.objectFiles(); !slices.Equal(files, []string{storageKey(onTime.AssetId, "image/png")}) {
+		if files := f.objectFiles(); !slices.Equal(files, []string{storageKey(onTime.AssetId, "image/png", asset.VisibilityPrivate)}) {
 			t.Errorf("store holds %v", files)
 		}
 		// Idempotent: another pass changes nothing.

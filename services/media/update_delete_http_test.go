@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
@@ -61,9 +62,10 @@ func TestUpdateAsset(t *testing.T) {
 			t.Errorf("still listed under the content: %+v", l.Items)
 		}
 
-		// Visibility: public sets public_url, private withdraws it.
+		// Visibility: public sets public_url (and moves the bytes under the public prefix), private
+		// withdraws it.
 		patch(map[string]any{"visibility": "public"}).must(t, http.StatusOK, &got)
-		if got.Visibility != mediaapi.Public || got.PublicUrl == nil || *got.PublicUrl != publicBase+"/"+a.StorageKey {
+		if got.Visibility != mediaapi.Public || got.StorageKey != keyFor(a.StorageKey, asset.VisibilityPublic) || got.PublicUrl == nil || *got.PublicUrl != publicBase+"/"+got.StorageKey {
 			t.Errorf("public: %+v", got)
 		}
 		patch(map[string]any{"visibility": "private"}).must(t, http.StatusOK, &got)

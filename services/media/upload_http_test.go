@@ -63,7 +63,7 @@ func TestUploadAssetImage(t *testing.T) {
 		if a.Version != 1 || a.CreatedBy != editorID || !a.CreatedAt.Equal(testStart) || !a.UpdatedAt.Equal(testStart) || a.AttachedTo != nil || a.FailureReason != nil {
 			t.Errorf("asset %+v", a)
 		}
-		if want := "assets/" + a.Id.String() + "/original.jpg"; a.StorageKey != want {
+		if want := "private/assets/" + a.Id.String() + "/original.jpg"; a.StorageKey != want {
 			t.Errorf("storage key %s, want %s", a.StorageKey, want)
 		}
 		if got := f.mustStore(a.StorageKey); !bytes.Equal(got, data) {
@@ -95,7 +95,7 @@ func TestUploadAssetImage(t *testing.T) {
 			if th.Size != w.size || th.Width != w.w || th.Height != w.h || th.Url != nil {
 				t.Errorf("thumbnail %d: %+v, want %s %d×%d without url (private)", i, th, w.size, w.w, w.h)
 			}
-			if key := "assets/" + a.Id.String() + "/" + string(w.size) + ".jpg"; th.StorageKey != key {
+			if key := "private/assets/" + a.Id.String() + "/" + string(w.size) + ".jpg"; th.StorageKey != key {
 				t.Errorf("thumbnail key %s, want %s", th.StorageKey, key)
 			}
 			info, ok := f.stored(th.StorageKey)

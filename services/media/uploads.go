@@ -168,7 +168,11 @@ func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetReque
 	}
 	id := uuid.Must(uuid.NewV7())
 	sum := sha256.Sum256(u.data)
-	key := storageKey(id, ct)
+	visibility := asset.VisibilityPrivate
+	if u.visibility != nil {
+		visibility = asset.Visibility(*u.visibility)
+	}
+	key := storageKey(id, ct, visibility)
 	width, height, thumbs := imageFacts(asset.Kind(kind), ct, u.data)
 	now := s.clock()
 	if err := s.store.Put(ctx, key, bytes.NewReader(u.data), int64(len(u.data)), ct); err != nil {
@@ -179,13 +183,10 @@ func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetReque
 		c := s.txClient(tx).Asset.Create().
 			SetID(id).SetKind(asset.Kind(kind)).SetContentType(ct).SetFilename(cleanFilename(u.filename, id, ct)).
 			SetSizeBytes(int64(len(u.data))).SetChecksumSha256(hex.EncodeToString(sum[:])).SetStorageKey(key).
-			SetVisibility(asset.VisibilityPrivate).SetStatus(asset.StatusReady).SetThumbnailState(thumbs).
+			SetVisibility(visibility).SetStatus(asset.StatusReady).SetThumbnailState(thumbs).
 			SetNillableWidth(width).SetNillableHeight(height).
 			SetThumbnails(nil).SetVersion(1).SetCreatedBy(by).SetCreatedAt(now).SetUpdatedAt(now).
 			SetNillableAltText(u.altText)
-		if u.visibility != nil {
-			c.SetVisibility(asset.Visibility(*u.visibility))
-		}
 		if u.attachID != nil {
 			c.SetAttachedType(asset.AttachedType(*u.attachType)).SetAttachedID(*u.attachID)
 		}
@@ -225,7 +226,11 @@ func (s *Service) CreateUploadSession(ctx context.Context, req mediaapi.CreateUp
 		}
 	}
 	id := uuid.Must(uuid.NewV7())
-	key := storageKey(id, ct)
+	visibility := asset.VisibilityPrivate
+	if b.Visibility != nil {
+		visibility = asset.Visibility(*b.Visibility)
+	}
+	key := storageKey(id, ct, visibility)
 	now := s.clock()
 	expires := now.Add(s.cfg.UploadSessionTTL)
 	uploadURL, headers, err := s.store.PresignPut(ctx, stagingKey(id), ct, s.cfg.UploadSessionTTL)
@@ -235,12 +240,9 @@ func (s *Service) CreateUploadSession(ctx context.Context, req mediaapi.CreateUp
 	c := s.read.Asset.Create().
 		SetID(id).SetKind(asset.Kind(kind)).SetContentType(ct).SetFilename(cleanFilename(b.Filename, id, ct)).
 		SetSizeBytes(b.SizeBytes).SetChecksumSha256(string(b.ChecksumSha256)).SetStorageKey(key).
-		SetVisibility(asset.VisibilityPrivate).SetStatus(asset.StatusPending).SetThumbnailState(asset.ThumbnailStateNone).
+		SetVisibility(visibility).SetStatus(asset.StatusPending).SetThumbnailState(asset.ThumbnailStateNone).
 		SetThumbnails(nil).SetUploadExpiresAt(expires).SetVersion(1).SetCreatedBy(by).SetCreatedAt(now).SetUpdatedAt(now).
 		SetNillableAltText(b.AltText)
-	if b.Visibility != nil {
-		c.SetVisibility(asset.Visibility(*b.Visibility))
-	}
 	if b.AttachedTo != nil {
 		c.SetAttachedType(asset.AttachedType(b.AttachedTo.ContentType)).SetAttachedID(b.AttachedTo.ContentId)
 	}
@@ -320,10 +322,20 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 // read it and no pre-signed URL reaches, and leaves an upload tombstone so that anything the URL
 // receives later is deleted once it has expired. Nothing at the staging key is no error here: an
 // earlier completion may have moved it (the checks then find the object), or nothing was uploaded
-// (they find none).
+// (they find none). An earlier completion that lost its compare-and-swap to a change of visibility
+// left the bytes at the key of the former visibility: they are moved to the current one.
 func (s *Service) takeUpload(ctx context.Context, a *mediadb.Asset) error {
 	err := s.store.Move(ctx, stagingKey(a.ID), a.StorageKey)
 	if errors.Is(err, objectstore.ErrNotFound) {
+		for _, k := range otherLayouts(a.StorageKey) {
+			err := s.store.Move(ctx, k, a.StorageKey)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, objectstore.ErrNotFound) {
+				return fmt.Errorf("media: take the uploaded object: %w", err)
+			}
+		}
 		return nil
 	}
 	if err != nil {

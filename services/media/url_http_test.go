@@ -72,7 +72,7 @@ func TestAssetURLs(t *testing.T) {
 		urlOf(priv, "?thumbnail=large").fails(t, http.StatusNotFound, "")
 		var th mediaapi.AssetUrl
 		urlOf(priv, "?thumbnail=medium").must(t, http.StatusOK, &th)
-		if !strings.Contains(th.Url, "/media/assets/"+priv.Id.String()+"/medium.jpg?") || th.ExpiresAt == nil {
+		if !strings.Contains(th.Url, "/media/private/assets/"+priv.Id.String()+"/medium.jpg?") || th.ExpiresAt == nil {
 			t.Errorf("medium thumbnail url %+v", th)
 		}
 		code, body, _ = httpDo(t, http.MethodGet, th.Url, nil, nil)
@@ -82,7 +82,7 @@ func TestAssetURLs(t *testing.T) {
 		if w, h := decodeJPEG(t, body); w != 640 || h != 427 {
 			t.Errorf("medium thumbnail %d×%d", w, h)
 		}
-		if code, _, _ := httpDo(t, http.MethodGet, unsigned("assets/"+priv.Id.String()+"/medium.jpg"), nil, nil); code != http.StatusForbidden {
+		if code, _, _ := httpDo(t, http.MethodGet, unsigned("private/assets/"+priv.Id.String()+"/medium.jpg"), nil, nil); code != http.StatusForbidden {
 			t.Errorf("unsigned GET of a private thumbnail: %d, want 403", code)
 		}
 		// The public asset's thumbnails are public too, with their CDN URLs.
@@ -100,7 +100,7 @@ func TestAssetURLs(t *testing.T) {
 		}
 		var pth mediaapi.AssetUrl
 		urlOf(pub, "?thumbnail=small").must(t, http.StatusOK, &pth)
-		if pth.Url != publicBase+"/assets/"+pub.Id.String()+"/small.jpg" || pth.ExpiresAt != nil {
+		if pth.Url != publicBase+"/public/assets/"+pub.Id.String()+"/small.jpg" || pth.ExpiresAt != nil {
 			t.Errorf("public thumbnail url %+v", pth)
 		}
 
@@ -117,10 +117,10 @@ func TestAssetURLs(t *testing.T) {
 		}
 		var after mediaapi.Asset
 		f.do(http.MethodPatch, assetPath(priv.Id), "editor", map[string]any{"visibility": "public"}).must(t, http.StatusOK, &after)
-		if after.PublicUrl == nil || *after.PublicUrl != publicBase+"/"+priv.StorageKey {
-			t.Errorf("public_url after making it public: %v", after.PublicUrl)
+		if after.StorageKey != "public/assets/"+priv.Id.String()+"/original.jpg" || after.PublicUrl == nil || *after.PublicUrl != publicBase+"/"+after.StorageKey {
+			t.Errorf("storage_key %s public_url %v after making it public", after.StorageKey, after.PublicUrl)
 		}
-		if code, body, _ := httpDo(t, http.MethodGet, unsigned(priv.StorageKey), nil, nil); code != http.StatusOK || !bytes.Equal(body, data) {
+		if code, body, _ := httpDo(t, http.MethodGet, unsigned(after.StorageKey), nil, nil); code != http.StatusOK || !bytes.Equal(body, data) {
 			t.Errorf("unsigned GET after making it public: %d", code)
 		}
 
@@ -151,16 +151,20 @@ func TestPublicKey(t *testing.T) {
 		ctx := context.Background()
 		for key, want := range map[string]bool{
 			pub.StorageKey: true,
-			"assets/" + pub.Id.String() + "/small.jpg":  true,
-			"assets/" + pub.Id.String() + "/medium.jpg": true,
-			"assets/" + pub.Id.String() + "/large.jpg":  false, // never made
-			"assets/" + pub.Id.String() + "/other.jpg":  false,
+			"public/assets/" + pub.Id.String() + "/small.jpg":  true,
+			"public/assets/" + pub.Id.String() + "/medium.jpg": true,
+			"public/assets/" + pub.Id.String() + "/large.jpg":  false, // never made
+			"public/assets/" + pub.Id.String() + "/other.jpg":  false,
+			"private/assets/" + pub.Id.String() + "/small.jpg": false, // not where the row says
+			"assets/" + pub.Id.String() + "/small.jpg":         false,
 			priv.StorageKey: false,
-			"assets/" + priv.Id.String() + "/small.jpg":     false,
-			"assets/not-a-uuid/original.jpg":                false,
-			"other/" + pub.Id.String() + "/original.jpg":    false,
-			"assets/" + pub.Id.String():                     false,
-			"assets/" + pub.Id.String() + "/a/original.jpg": false,
+			"private/assets/" + priv.Id.String() + "/small.jpg":      false,
+			"public/assets/" + priv.Id.String() + "/original.jpg":    false,
+			"public/assets/not-a-uuid/original.jpg":                  false,
+			"other/" + pub.Id.String() + "/original.jpg":             false,
+			"public/assets/" + pub.Id.String():                       false,
+			"public/assets/" + pub.Id.String() + "/a/original.jpg":   false,
+			"public/public/assets/" + pub.Id.String() + "/small.jpg": false,
 		} {
 			if got := f.svc.PublicKey(ctx, key); got != want {
 				t.Errorf("PublicKey(%q) = %v, want %v", key, got, want)

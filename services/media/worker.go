@@ -68,16 +68,37 @@ func (s *Service) thumbnails(ctx context.Context) {
 // is recorded `failed` (it stays usable; it just has no thumbnails). The record is a
 // compare-and-swap on the version: when a changed meanwhile nothing is written, and it is still
 // pending for the next query, which reads it afresh (this counts as progress, as it always has).
+//
+// The thumbnails are stored after the compare-and-swap, inside its transaction, which holds the
+// asset's row: they land next to the original where the row still says it is, never under the
+// prefix of a visibility the asset has just left (a change of visibility moves the objects its row
+// names while it holds the row, see UpdateAsset).
 func (s *Service) makeThumbnails(ctx context.Context, a *mediadb.Asset) bool {
-	state, records, err := s.render(ctx, a)
+	state, renditions, err := s.render(ctx, a)
 	if err != nil {
 		s.log.WarnContext(ctx, "thumbnails not made; retrying later", "asset_id", a.ID, "error", err)
 		return false
 	}
+	records := make([]schema.ThumbnailRecord, 0, len(renditions))
+	for _, r := range renditions {
+		key := path.Join(path.Dir(a.StorageKey), r.Size+".jpg")
+		records = append(records, schema.ThumbnailRecord{Size: r.Size, Width: int64(r.Width), Height: int64(r.Height), StorageKey: key, ContentType: r.ContentType})
+	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		out, err := s.txClient(tx).Asset.UpdateOneID(a.ID).Where(asset.Version(a.Version)).
 			SetThumbnailState(state).SetThumbnails(records).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
-		return s.saved(ctx, tx, out, err)
+		if mediadb.IsNotFound(err) {
+			return errStale
+		}
+		if err != nil {
+			return err
+		}
+		for i, r := range renditions {
+			if err := s.store.Put(ctx, records[i].StorageKey, bytes.NewReader(r.Data), int64(len(r.Data)), r.ContentType); err != nil {
+				return fmt.Errorf("store the %s thumbnail: %w", r.Size, err)
+			}
+		}
+		return s.assetUpdated(ctx, tx, out)
 	})
 	switch {
 	case errors.Is(err, errStale):
@@ -89,9 +110,9 @@ func (s *Service) makeThumbnails(ctx context.Context, a *mediadb.Asset) bool {
 	return true
 }
 
-// render makes the thumbnails of a and stores them. An error is worth retrying (the store or the
-// original could not be read); an undecodable image is state failed.
-func (s *Service) render(ctx context.Context, a *mediadb.Asset) (asset.ThumbnailState, []schema.ThumbnailRecord, error) {
+// render makes the thumbnails of a (those the contract allows: at most 4096 px high). An error is
+// worth retrying (the original could not be read); an undecodable image is state failed.
+func (s *Service) render(ctx context.Context, a *mediadb.Asset) (asset.ThumbnailState, []thumbnail.Rendition, error) {
 	rc, err := s.store.Open(ctx, a.StorageKey)
 	if err != nil {
 		return "", nil, fmt.Errorf("read the original: %w", err)
@@ -105,18 +126,13 @@ func (s *Service) render(ctx context.Context, a *mediadb.Asset) (asset.Thumbnail
 	case err != nil:
 		return "", nil, fmt.Errorf("read the original: %w", err)
 	}
-	records := make([]schema.ThumbnailRecord, 0, len(renditions))
+	kept := renditions[:0]
 	for _, r := range renditions {
-		if r.Height > maxThumbnailHeight { // a very tall image: the contract's thumbnails are at most 4096 px high
-			continue
+		if r.Height <= maxThumbnailHeight { // a very tall image: the contract's thumbnails are at most 4096 px high
+			kept = append(kept, r)
 		}
-		key := path.Join(path.Dir(a.StorageKey), r.Size+".jpg")
-		if err := s.store.Put(ctx, key, bytes.NewReader(r.Data), int64(len(r.Data)), r.ContentType); err != nil {
-			return "", nil, fmt.Errorf("store the %s thumbnail: %w", r.Size, err)
-		}
-		records = append(records, schema.ThumbnailRecord{Size: r.Size, Width: int64(r.Width), Height: int64(r.Height), StorageKey: key, ContentType: r.ContentType})
 	}
-	return asset.ThumbnailStateDone, records, nil
+	return asset.ThumbnailStateDone, kept, nil
 }
 
 // cleanup deletes the pending assets whose upload session expired and the orphans older than the
