@@ -113,3 +113,104 @@ func TestS3UploadSessionAndThumbnails(t *testing.T) {
 		f.deletedOnce(a.Id, reasonDeleted, &editorID, "", nil)
 	})
 }
+
+// TestS3PublicPrivateAnonymous runs the public/private layout on a real S3 service (VersityGW) with
+// the prefix-scoped bucket policy mediamesh sets at start: anonymous GETs of a public asset's
+// public_url (and its thumbnails) answer 200, of a private asset's keys 403, and after changes of
+// visibility both ways the answers follow, with the bytes moved and nothing left at the old keys.
+func TestS3PublicPrivateAnonymous(t *testing.T) {
+	cfg := objectstoretest.StartVersity(t)
+	store, err := objectstore.NewS3(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetPublicRead(t.Context(), PublicPrefix); err != nil {
+		t.Fatal(err)
+	}
+	bucketURL := cfg.Endpoint + "/" + cfg.Bucket
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db, Config{Store: store, PublicBaseURL: bucketURL})
+		anonymous := func(key string) (int, []byte) {
+			code, body, _ := httpDo(t, http.MethodGet, bucketURL+"/"+key, nil, nil)
+			return code, body
+		}
+		pubData, privData := jpegBytes(t, 800, 450), jpegBytes(t, 700, 400)
+		pub := f.uploadImage(pubData, field("visibility", "public"))
+		priv := f.uploadImage(privData)
+		f.svc.thumbnails(context.Background())
+		pub, _ = f.get(pub.Id)
+		priv, _ = f.get(priv.Id)
+		if len(pub.Thumbnails) == 0 || len(priv.Thumbnails) == 0 {
+			t.Fatalf("thumbnails %+v %+v", pub.Thumbnails, priv.Thumbnails)
+		}
+
+		// public_url is the bucket URL of a key under public/, and anyone can read it.
+		if pub.PublicUrl == nil || *pub.PublicUrl != bucketURL+"/"+pub.StorageKey || !strings.HasPrefix(pub.StorageKey, PublicPrefix) {
+			t.Fatalf("public asset: %s %v", pub.StorageKey, pub.PublicUrl)
+		}
+		if code, body, _ := httpDo(t, http.MethodGet, *pub.PublicUrl, nil, nil); code != http.StatusOK || !bytes.Equal(body, pubData) {
+			t.Errorf("anonymous GET of public_url: %d (%d bytes)", code, len(body))
+		}
+		for _, th := range pub.Thumbnails {
+			if code, _, _ := httpDo(t, http.MethodGet, *th.Url, nil, nil); code != http.StatusOK {
+				t.Errorf("anonymous GET of the public thumbnail %s: %d", *th.Url, code)
+			}
+		}
+		// A private asset's keys are refused without a signature, readable with one.
+		if !strings.HasPrefix(priv.StorageKey, PrivatePrefix) || priv.PublicUrl != nil {
+			t.Fatalf("private asset: %s %v", priv.StorageKey, priv.PublicUrl)
+		}
+		for _, k := range keysOfAsset(priv) {
+			if code, _ := anonymous(k); code != http.StatusForbidden {
+				t.Errorf("anonymous GET of the private %s: %d, want 403", k, code)
+			}
+		}
+		var u mediaapi.AssetUrl
+		f.do(http.MethodGet, assetPath(priv.Id, "url"), "editor", nil).must(t, http.StatusOK, &u)
+		if code, body, _ := httpDo(t, http.MethodGet, u.Url, nil, nil); code != http.StatusOK || !bytes.Equal(body, privData) {
+			t.Errorf("signed GET of the private asset: %d", code)
+		}
+
+		// Both change sides.
+		var nowPriv, nowPub mediaapi.Asset
+		f.do(http.MethodPatch, assetPath(pub.Id), "editor", map[string]any{"visibility": "private"}).must(t, http.StatusOK, &nowPriv)
+		f.do(http.MethodPatch, assetPath(priv.Id), "editor", map[string]any{"visibility": "public"}).must(t, http.StatusOK, &nowPub)
+		if nowPriv.PublicUrl != nil || nowPriv.StorageKey != keyFor(pub.StorageKey, asset.VisibilityPrivate) {
+			t.Errorf("made private: %s %v", nowPriv.StorageKey, nowPriv.PublicUrl)
+		}
+		if nowPub.PublicUrl == nil || *nowPub.PublicUrl != bucketURL+"/"+keyFor(priv.StorageKey, asset.VisibilityPublic) {
+			t.Errorf("made public: %s %v", nowPub.StorageKey, nowPub.PublicUrl)
+		}
+		for _, k := range keysOfAsset(nowPriv) {
+			if code, _ := anonymous(k); code != http.StatusForbidden {
+				t.Errorf("anonymous GET of %s after making it private: %d, want 403", k, code)
+			}
+		}
+		for _, k := range keysOfAsset(pub) { // the former public keys: gone, and not readable
+			if code, _ := anonymous(k); code == http.StatusOK {
+				t.Errorf("anonymous GET of the former public key %s: 200", k)
+			}
+		}
+		f.mustNotStore(keysOfAsset(pub)...)
+		f.mustNotStore(keysOfAsset(priv)...)
+		if code, body := anonymous(nowPub.StorageKey); code != http.StatusOK || !bytes.Equal(body, privData) {
+			t.Errorf("anonymous GET after making it public: %d (%d bytes)", code, len(body))
+		}
+		for _, th := range nowPub.Thumbnails {
+			if code, _, _ := httpDo(t, http.MethodGet, *th.Url, nil, nil); code != http.StatusOK {
+				t.Errorf("anonymous GET of the thumbnail %s made public: %d", *th.Url, code)
+			}
+		}
+		f.do(http.MethodGet, assetPath(pub.Id, "url"), "editor", nil).must(t, http.StatusOK, &u)
+		if code, body, _ := httpDo(t, http.MethodGet, u.Url, nil, nil); code != http.StatusOK || !bytes.Equal(body, pubData) {
+			t.Errorf("signed GET of the asset made private: %d", code)
+		}
+
+		// And back again.
+		f.do(http.MethodPatch, assetPath(pub.Id), "editor", map[string]any{"visibility": "public"}).must(t, http.StatusOK, &nowPub)
+		if code, body, _ := httpDo(t, http.MethodGet, *nowPub.PublicUrl, nil, nil); code != http.StatusOK || !bytes.Equal(body, pubData) {
+			t.Errorf("anonymous GET after making it public again: %d", code)
+		}
+		f.mustNotStore(keysOfAsset(nowPriv)...)
+	})
+}
