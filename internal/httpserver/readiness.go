@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,8 +12,13 @@ import (
 // ReadinessCheck reports whether a dependency is usable; nil means ready.
 type ReadinessCheck func(ctx context.Context) error
 
-// readinessTimeout bounds all the checks of one /readyz (they run at once).
-const readinessTimeout = 2 * time.Second
+// readinessTimeout bounds all the checks of one /readyz (they run at once): a check that has not
+// answered by then counts as down, so a hung dependency (a paused Kafka or PostgreSQL) never makes
+// /readyz itself hang past a load balancer's probe timeout (1 s in Kubernetes by default), which
+// would take every process out of rotation for the outage of a dependency that only degrades
+// them. It is half a second so a gateway's check of a service's /readyz, itself bounded so,
+// still answers in time.
+const readinessTimeout = 500 * time.Millisecond
 
 // check is a registered dependency: critical ones decide readiness, the others are reported.
 type check struct {
@@ -65,21 +69,38 @@ func (s *Server) Dependencies(ctx context.Context) []DependencyState {
 	sort.Strings(names)
 	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
 	defer cancel()
-	out := make([]DependencyState, len(names))
-	var wg sync.WaitGroup
+	type answer struct {
+		i     int
+		state DependencyState
+	}
+	answers := make(chan answer, len(names)) // buffered: a check answering late never blocks
 	for i, n := range names {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			start := time.Now()
 			err := checks[n].fn(ctx)
-			out[i] = DependencyState{Name: n, Up: err == nil, Critical: checks[n].critical, TookMS: time.Since(start).Milliseconds()}
+			st := DependencyState{Name: n, Up: err == nil, Critical: checks[n].critical, TookMS: time.Since(start).Milliseconds()}
 			if err != nil {
-				out[i].Error = err.Error()
+				st.Error = err.Error()
 			}
+			answers <- answer{i, st}
 		}()
 	}
-	wg.Wait()
+	out := make([]DependencyState, len(names))
+	got := make([]bool, len(names))
+	for range names {
+		select {
+		case a := <-answers:
+			out[a.i], got[a.i] = a.state, true
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	for i, n := range names {
+		if !got[i] {
+			out[i] = DependencyState{Name: n, Critical: checks[n].critical, Error: "no answer within " + readinessTimeout.String(), TookMS: readinessTimeout.Milliseconds()}
+		}
+	}
 	return out
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -101,6 +102,36 @@ func TestEvery503HasRetryAfter(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != 503 || rec.Header().Get("Retry-After") != want {
 			t.Errorf("%s: %d Retry-After %q, want %q", path, rec.Code, rec.Header().Get("Retry-After"), want)
+		}
+	}
+}
+
+// TestReadinessHungDependency: a check that hangs, even one that ignores its context (a paused
+// Kafka or PostgreSQL), costs /readyz at most readinessTimeout: the hung dependency is reported
+// down, and the answer is 200 when it is not critical, 503 when it is.
+func TestReadinessHungDependency(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	for _, critical := range []bool{false, true} {
+		srv := &Server{Name: "svc", Log: quiet, Handler: http.NotFoundHandler()}
+		srv.AddReadinessCheck("db", func(context.Context) error { return nil })
+		hung := func(context.Context) error { <-hang; return nil }
+		want := http.StatusOK
+		if critical {
+			srv.AddReadinessCheck("hung", hung)
+			want = http.StatusServiceUnavailable
+		} else {
+			srv.AddDependency("hung", hung)
+		}
+		start := time.Now()
+		rec := httptest.NewRecorder()
+		srv.root().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		took := time.Since(start)
+		if rec.Code != want || !strings.Contains(rec.Body.String(), "no answer within") {
+			t.Errorf("critical %v: %d %s, want %d naming the hung check", critical, rec.Code, rec.Body, want)
+		}
+		if took > readinessTimeout+300*time.Millisecond {
+			t.Errorf("critical %v: /readyz took %s with a hung check, want about %s", critical, took, readinessTimeout)
 		}
 	}
 }
