@@ -56,7 +56,6 @@ type Config struct {
 type CMSConfig struct {
 	SchedulerInterval time.Duration `yaml:"scheduler_interval" help:"how often scheduled programs and episodes that are due get published"`
 	PurgeAfter        time.Duration `yaml:"purge_after" help:"soft-deleted content older than this is purged for good; 0 keeps it until an ADMIN purges it"`
-	ImportMaxBytes    int           `yaml:"import_max_bytes" help:"size limit in bytes of one NDJSON import body (POST /api/v1/cms/imports, mediamesh import); larger ones get 413"`
 }
 
 // MediaConfig configures the media service and its store: S3-compatible when media.s3.endpoint is
@@ -80,6 +79,11 @@ type S3Config struct {
 	Bucket          string `yaml:"bucket" help:"bucket of the media store (created when missing)"`
 	AccessKey       string `yaml:"access_key" secret:"true" help:"S3 access key"`
 	SecretKey       string `yaml:"secret_key" secret:"true" help:"S3 secret key"`
+	// PublicReadPolicy makes the media process put, at start, the bucket policy statement that lets
+	// anyone GET the objects under the public prefix (public/) and nothing else
+	// (objectstore.S3.SetPublicRead). A refusal is logged once and the process goes on; the policy
+	// is then the operator's (deploy/README.md shows it).
+	PublicReadPolicy bool `yaml:"public_read_policy" help:"at start, put the bucket policy statement that lets anyone GET objects under public/ (only); false: the bucket policy is left to you (deploy/README.md)"`
 }
 
 // IngestConfig configures the ingest service. It writes drafts through the CMS and media services
@@ -272,10 +276,10 @@ func Default() Config {
 		Kafka:    KafkaConfig{Partitions: 3},
 		Tracing:  TracingConfig{SampleRatio: 1},
 		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
-		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour, ImportMaxBytes: 64 << 20},
+		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour},
 		Media: MediaConfig{
 			UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
-			S3: S3Config{Region: "us-east-1", Bucket: "mediamesh-media"},
+			S3: S3Config{Region: "us-east-1", Bucket: "mediamesh-media", PublicReadPolicy: true},
 		},
 		Ingest: IngestConfig{
 			AccountEmail: "ingest@mediamesh.local", YouTubeBaseURL: "https://www.googleapis.com/youtube/v3",
@@ -499,9 +503,6 @@ func (c *Config) Validate() error {
 	}
 	if c.CMS.SchedulerInterval <= 0 || c.CMS.PurgeAfter < 0 {
 		errs = append(errs, errors.New("cms.scheduler_interval must be positive and cms.purge_after not negative"))
-	}
-	if c.CMS.ImportMaxBytes <= 0 {
-		errs = append(errs, errors.New("cms.import_max_bytes must be positive"))
 	}
 	if err := c.validateMedia(); err != nil {
 		errs = append(errs, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,10 +53,17 @@ func (p *platform) secretFile(name string, n int) ([]byte, error) {
 func (p *platform) mediaStore(ctx context.Context, publicRead func(key string) bool) (objectstore.Store, error) {
 	m := p.cfg.Media
 	if s := m.S3; s.Endpoint != "" {
-		return objectstore.NewS3(ctx, objectstore.S3Config{
+		store, err := objectstore.NewS3(ctx, objectstore.S3Config{
 			Endpoint: s.Endpoint, PresignEndpoint: s.PresignEndpoint, Region: s.Region, Bucket: s.Bucket,
 			AccessKey: s.AccessKey, SecretKey: s.SecretKey, CreateBucket: true,
 		})
+		if err != nil {
+			return nil, err
+		}
+		if s.PublicReadPolicy {
+			p.publicReadPolicy(ctx, store)
+		}
+		return store, nil
 	}
 	secret := []byte(m.SigningKey)
 	if len(secret) == 0 {
@@ -72,6 +80,23 @@ func (p *platform) mediaStore(ctx context.Context, publicRead func(key string) b
 	}
 	p.localMedia = local
 	return local, nil
+}
+
+// publicReadPolicy puts the bucket policy statement that lets anyone GET the objects under the
+// media service's public prefix, and nothing else. A refusal (AWS Block Public Access, a credential
+// without s3:PutBucketPolicy, a service without bucket policies) is logged once, with the statement
+// to set by other means (or the CDN origin access to grant instead), and the process goes on: private
+// assets stay private either way, only public_url answers 403 until the bucket or the CDN allows it.
+func (p *platform) publicReadPolicy(ctx context.Context, store *objectstore.S3) {
+	err := store.SetPublicRead(ctx, media.PublicPrefix)
+	if err == nil {
+		p.log.InfoContext(ctx, "media store: objects under the public prefix are readable by anyone", "bucket", p.cfg.Media.S3.Bucket, "prefix", media.PublicPrefix)
+		return
+	}
+	statement, _ := json.Marshal(objectstore.PublicReadStatement(p.cfg.Media.S3.Bucket, media.PublicPrefix))
+	p.log.WarnContext(ctx, "media store: could not put the bucket policy that makes public assets readable; public_url will answer 403 "+
+		"until the bucket (or the CDN in front of it) allows anonymous GETs of the public prefix: see deploy/README.md, or set media.s3.public_read_policy=false",
+		"bucket", p.cfg.Media.S3.Bucket, "prefix", media.PublicPrefix, "statement", string(statement), "error", err)
 }
 
 // newMedia builds the media service on its store.

@@ -20,7 +20,6 @@ var operationIDs = map[string]string{
 	"DeleteProgram":    "deleteProgram",
 	"GetEpisode":       "getEpisode",
 	"GetProgram":       "getProgram",
-	"ImportContent":    "importContent",
 	"ListAuditEntries": "listAuditEntries",
 	"ListEpisodes":     "listEpisodes",
 	"ListPrograms":     "listPrograms",
@@ -90,11 +89,6 @@ func (Unimplemented) GetEpisode(context.Context, GetEpisodeRequestObject) (GetEp
 // GetProgram answers 501 Not Implemented.
 func (Unimplemented) GetProgram(context.Context, GetProgramRequestObject) (GetProgramResponseObject, error) {
 	return nil, apierror.NotImplemented("GetProgram")
-}
-
-// ImportContent answers 501 Not Implemented.
-func (Unimplemented) ImportContent(context.Context, ImportContentRequestObject) (ImportContentResponseObject, error) {
-	return nil, apierror.NotImplemented("ImportContent")
 }
 
 // ListAuditEntries answers 501 Not Implemented.
