@@ -18,6 +18,10 @@ func isJSON(contentType string) bool {
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
+// StrictJSON is strictJSON for bodies checked piece by piece, such as the lines of an NDJSON
+// import: body must be one JSON value without duplicate keys; the error is a 400 Problem.
+func StrictJSON(body []byte) error { return strictJSON(body) }
+
 // strictJSON checks what a JSON parser that keeps the last of two equal keys, or stops after the
 // first value, would let through: body must be exactly one JSON value, and no object in it may
 // name a key twice. The error is the 400 Problem.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -27,9 +28,16 @@ const (
 	maxMultipartBody = 26 << 20
 )
 
+// NDJSON is the media type of newline-delimited JSON bodies (bulk imports).
+const NDJSON = "application/x-ndjson"
+
 // validate checks r against the contract, buffering the body so the upstream can read it again.
+// An NDJSON body of an operation that declares one is not buffered or validated here: it streams
+// to the service, which limits its size and checks every line on its own, so that a bad line
+// fails alone (see cms importContent).
 func validate(r *http.Request, route *routers.Route, params map[string]string) error {
-	if r.Body != nil && r.Body != http.NoBody {
+	streamed := streamsNDJSON(r, route)
+	if r.Body != nil && r.Body != http.NoBody && !streamed {
 		limit := int64(MaxJSONBody)
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 			limit = maxMultipartBody
@@ -58,6 +66,7 @@ func validate(r *http.Request, route *routers.Route, params map[string]string) e
 			MultiError:                        true,
 			SkipSettingDefaults:               true, // forward the request as the client sent it
 			RejectWhenRequestBodyNotSpecified: true,
+			ExcludeRequestBody:                streamed,
 		},
 	}
 	err := openapi3filter.ValidateRequest(context.WithoutCancel(r.Context()), in)
@@ -65,6 +74,48 @@ func validate(r *http.Request, route *routers.Route, params map[string]string) e
 		return nil
 	}
 	return requestProblem(err)
+}
+
+// streamsNDJSON reports whether r sends an NDJSON body to an operation that declares one.
+func streamsNDJSON(r *http.Request, route *routers.Route) bool {
+	if route == nil || route.Operation == nil || route.Operation.RequestBody == nil || route.Operation.RequestBody.Value == nil {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == NDJSON && route.Operation.RequestBody.Value.Content.Get(NDJSON) != nil
+}
+
+// SchemaErrors checks v, a value as encoding/json decodes into any (with UseNumber or not), against
+// the schema s of a loaded contract, and names every field at fault as a request validation would
+// (the keyword as the code, the human-text rule worded as the services word it). It is for bodies
+// that are checked piece by piece, such as the lines of an NDJSON import.
+func SchemaErrors(s *openapi3.Schema, v any) []apierror.FieldError {
+	registerFormats()
+	err := s.VisitJSON(v, openapi3.MultiErrors())
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		errs = me
+	} else {
+		errs = []error{err}
+	}
+	fields := make([]apierror.FieldError, 0, len(errs))
+	for _, e := range errs {
+		var se *openapi3.SchemaError
+		if !errors.As(e, &se) {
+			fields = append(fields, apierror.FieldError{Field: "body", Message: e.Error(), Code: "invalid"})
+			continue
+		}
+		path := se.JSONPointer()
+		if m := unsupportedRE.FindStringSubmatch(se.Reason); m != nil {
+			path = append(path, m[1])
+		}
+		fields = append(fields, schemaFieldError(fieldPath(path), se))
+	}
+	return fields
 }
 
 // requestProblem turns kin-openapi validation errors into a Problem naming every field at fault:

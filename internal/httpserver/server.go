@@ -129,14 +129,15 @@ func (s *Server) root() http.Handler {
 const DefaultBodyTimeout = 10 * time.Second
 
 // bodyDeadline gives a request with a body that is not an upload d (0: DefaultBodyTimeout) to send
-// it; uploads (multipart bodies, and PUTs of the media store's pre-signed URLs under /media/) keep
-// the server's read timeout.
+// it; uploads (multipart bodies, NDJSON imports, and PUTs of the media store's pre-signed URLs
+// under /media/) keep the server's read timeout.
 func bodyDeadline(d time.Duration, next http.Handler) http.Handler {
 	if d <= 0 {
 		d = DefaultBodyTimeout
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		upload := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") || strings.HasPrefix(r.URL.Path, "/media/")
+		ct := r.Header.Get("Content-Type")
+		upload := strings.HasPrefix(ct, "multipart/") || strings.HasPrefix(ct, "application/x-ndjson") || strings.HasPrefix(r.URL.Path, "/media/")
 		if r.ContentLength != 0 && !upload {
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
 		}

@@ -56,6 +56,7 @@ type Config struct {
 type CMSConfig struct {
 	SchedulerInterval time.Duration `yaml:"scheduler_interval" help:"how often scheduled programs and episodes that are due get published"`
 	PurgeAfter        time.Duration `yaml:"purge_after" help:"soft-deleted content older than this is purged for good; 0 keeps it until an ADMIN purges it"`
+	ImportMaxBytes    int           `yaml:"import_max_bytes" help:"size limit in bytes of one NDJSON import body (POST /api/v1/cms/imports, mediamesh import); larger ones get 413"`
 }
 
 // MediaConfig configures the media service and its store: S3-compatible when media.s3.endpoint is
@@ -276,7 +277,7 @@ func Default() Config {
 		Kafka:    KafkaConfig{Partitions: 3},
 		Tracing:  TracingConfig{SampleRatio: 1},
 		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
-		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour},
+		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour, ImportMaxBytes: 64 << 20},
 		Media: MediaConfig{
 			UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
 			S3: S3Config{Region: "us-east-1", Bucket: "mediamesh-media", PublicReadPolicy: true},
@@ -503,6 +504,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CMS.SchedulerInterval <= 0 || c.CMS.PurgeAfter < 0 {
 		errs = append(errs, errors.New("cms.scheduler_interval must be positive and cms.purge_after not negative"))
+	}
+	if c.CMS.ImportMaxBytes <= 0 {
+		errs = append(errs, errors.New("cms.import_max_bytes must be positive"))
 	}
 	if err := c.validateMedia(); err != nil {
 		errs = append(errs, err)

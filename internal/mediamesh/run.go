@@ -278,7 +278,7 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		if err != nil {
 			return nil, err
 		}
-		return cms.New(cms.Config{SchedulerInterval: p.cfg.CMS.SchedulerInterval, PurgeAfter: p.cfg.CMS.PurgeAfter},
+		return cms.New(cms.Config{SchedulerInterval: p.cfg.CMS.SchedulerInterval, PurgeAfter: p.cfg.CMS.PurgeAfter, ImportMaxBytes: int64(p.cfg.CMS.ImportMaxBytes)},
 			cms.Deps{DB: db, Metadata: meta, Media: assets, Log: p.log.With("service", name)})
 	case ServiceMetadata:
 		db, err := p.database(ctx, name)

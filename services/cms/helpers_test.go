@@ -323,8 +323,6 @@ func episodePath(id uuid.UUID, action ...string) string {
 
 func ifMatch(version int32) []string { return []string{"If-Match", etag(version)} }
 
-func ptr[T any](v T) *T { return &v }
-
 // event is one decoded outbox row.
 type event struct {
 	typ       string

@@ -38,6 +38,7 @@ const ProblemEpisodeNumberTaken = "https://mediamesh.dev/problems/episode-number
 type Config struct {
 	SchedulerInterval time.Duration // how often Run publishes due content and purges; default 1s when zero
 	PurgeAfter        time.Duration // soft-deleted content older than this is purged; 0 never
+	ImportMaxBytes    int64         // the size limit of an import body; DefaultImportMaxBytes when zero
 }
 
 // MetadataClient is what the service needs of the metadata service: looking a category up. The
@@ -74,6 +75,8 @@ type Service struct {
 	media MediaClient
 	log   *slog.Logger
 	now   func() time.Time
+	// imports are the contract's schemas of an import line (importContent).
+	imports importSchemas
 }
 
 var _ cmsapi.StrictServerInterface = (*Service)(nil)
@@ -89,8 +92,15 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Media == nil {
 		return nil, errors.New("cms: no media client")
 	}
-	if cfg.SchedulerInterval < 0 || cfg.PurgeAfter < 0 {
-		return nil, errors.New("cms: the scheduler interval and purge delay must not be negative")
+	if cfg.SchedulerInterval < 0 || cfg.PurgeAfter < 0 || cfg.ImportMaxBytes < 0 {
+		return nil, errors.New("cms: the scheduler interval, purge delay and import size limit must not be negative")
+	}
+	if cfg.ImportMaxBytes == 0 {
+		cfg.ImportMaxBytes = DefaultImportMaxBytes
+	}
+	imports, err := loadImportSchemas()
+	if err != nil {
+		return nil, err
 	}
 	if cfg.SchedulerInterval == 0 {
 		cfg.SchedulerInterval = defaultSchedulerInterval
@@ -104,13 +114,14 @@ func New(cfg Config, d Deps) (*Service, error) {
 		now = time.Now
 	}
 	return &Service{
-		cfg:   cfg,
-		db:    d.DB,
-		read:  cmsdb.NewClient(cmsdb.Driver(d.DB.ReadEnt())),
-		meta:  d.Metadata,
-		media: d.Media,
-		log:   log,
-		now:   now,
+		cfg:     cfg,
+		db:      d.DB,
+		read:    cmsdb.NewClient(cmsdb.Driver(d.DB.ReadEnt())),
+		meta:    d.Metadata,
+		media:   d.Media,
+		log:     log,
+		now:     now,
+		imports: imports,
 	}, nil
 }
 

@@ -496,10 +496,34 @@ func requestBody(rb *openapi3.RequestBody) (map[string]any, string, error) {
 			return map[string]any{"mode": "formdata", "formdata": fields}, "", nil
 		}
 		return map[string]any{"mode": "urlencoded", "urlencoded": fields}, mt, nil
+	case isNDJSON(mt):
+		// An array schema on an NDJSON body describes its lines (specs/README.md): the example's
+		// items go one per line.
+		example, _ := mediaExample(media)
+		if example == nil {
+			example = sample(schema, 0, true)
+		}
+		items, ok := example.([]any)
+		if !ok {
+			items = []any{example}
+		}
+		var b strings.Builder
+		for _, it := range items {
+			line, err := json.Marshal(it)
+			if err != nil {
+				return nil, "", err
+			}
+			b.Write(line)
+			b.WriteByte('\n')
+		}
+		return map[string]any{"mode": "raw", "raw": b.String()}, mt, nil
 	default:
 		return map[string]any{"mode": "file", "file": map[string]any{"src": ""}}, mt, nil
 	}
 }
+
+// isNDJSON reports whether mt is newline-delimited JSON.
+func isNDJSON(mt string) bool { return mt == "application/x-ndjson" }
 
 func mediaExample(media *openapi3.MediaType) (any, bool) {
 	if media.Example != nil {

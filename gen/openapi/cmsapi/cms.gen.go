@@ -116,6 +116,60 @@ func (e EpisodeSort) Valid() bool {
 	}
 }
 
+// Defines values for ImportEpisodeType.
+const (
+	ImportEpisodeTypeEpisode ImportEpisodeType = "episode"
+)
+
+// Valid indicates whether the value is a known member of the ImportEpisodeType enum.
+func (e ImportEpisodeType) Valid() bool {
+	switch e {
+	case ImportEpisodeTypeEpisode:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMessageKind.
+const (
+	Aborted  ImportMessageKind = "aborted"
+	Done     ImportMessageKind = "done"
+	Error    ImportMessageKind = "error"
+	Progress ImportMessageKind = "progress"
+)
+
+// Valid indicates whether the value is a known member of the ImportMessageKind enum.
+func (e ImportMessageKind) Valid() bool {
+	switch e {
+	case Aborted:
+		return true
+	case Done:
+		return true
+	case Error:
+		return true
+	case Progress:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportProgramType.
+const (
+	ImportProgramTypeProgram ImportProgramType = "program"
+)
+
+// Valid indicates whether the value is a known member of the ImportProgramType enum.
+func (e ImportProgramType) Valid() bool {
+	switch e {
+	case ImportProgramTypeProgram:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProgramKind.
 const (
 	Documentary ProgramKind = "documentary"
@@ -455,6 +509,166 @@ type EpisodeUpdate struct {
 	Title *externalRef0.HumanText `json:"title,omitempty"`
 }
 
+// ImportEpisode An episode to create, or to update when its program already has an episode with its
+// `season_number` and `episode_number`. The program is named by its slug: it must exist, or
+// come on an earlier line of the same import. The other fields are those of
+// `EpisodeCreate`; `language` defaults to the program's; `publish: true` also publishes it.
+type ImportEpisode struct {
+	// DurationSeconds Example: 1500
+	DurationSeconds *int32 `json:"duration_seconds,omitempty"`
+
+	// EpisodeNumber Example: 1
+	EpisodeNumber int32 `json:"episode_number"`
+
+	// Language An ISO 639-1 language code, for example `ar` or `en`.
+	//
+	// Example: ar
+	Language *externalRef0.LanguageCode `json:"language,omitempty"`
+
+	// MediaAssetId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	MediaAssetId *externalRef0.Id `json:"media_asset_id,omitempty"`
+
+	// ProgramSlug The slug of the episode's program.
+	//
+	// Example: mawsim-al-hikayat
+	ProgramSlug string `json:"program_slug"`
+
+	// Publish Publish the episode now (a no-op when it is published).
+	//
+	// Example: true
+	Publish *bool `json:"publish,omitempty"`
+
+	// SeasonNumber Example: 1
+	SeasonNumber *int32 `json:"season_number,omitempty"`
+
+	// Summary Example: رحلة قصيرة في أزقة القاهرة القديمة.
+	Summary *externalRef0.HumanTextBlock `json:"summary,omitempty"`
+
+	// ThumbnailAssetId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	ThumbnailAssetId *externalRef0.Id `json:"thumbnail_asset_id,omitempty"`
+
+	// Title Example: حكاية القاهرة
+	Title externalRef0.HumanText `json:"title"`
+
+	// Type Example: episode
+	Type ImportEpisodeType `json:"type"`
+}
+
+// ImportEpisodeType Example: episode
+type ImportEpisodeType string
+
+// ImportItem One line of an import, a program or an episode by its `type`.
+type ImportItem struct {
+	union json.RawMessage
+}
+
+// ImportLines The lines of an NDJSON import, one item each (the body is not a JSON array). An array
+// schema on an `application/x-ndjson` body describes its lines.
+type ImportLines = []ImportItem
+
+// ImportMessage One line of an import's answer. `progress` (after every committed batch) and `done` (the
+// last line of a finished import) carry the counts; `error` carries a failed item's `line`
+// (1-based), its `key` when the line named one, and its `problem`; `aborted`, the last line
+// of an import the server could not finish, carries the counts so far and the `problem`.
+type ImportMessage struct {
+	// Created Example: 4990
+	Created *int32 `json:"created,omitempty"`
+
+	// Failed Example: 2
+	Failed *int32 `json:"failed,omitempty"`
+
+	// Key The failed item's key (`slug`, or `program_slug/season_number/episode_number` with `-` for no season).
+	//
+	// Example: mawsim-al-hikayat/1/2
+	Key *string `json:"key,omitempty"`
+
+	// Kind Example: progress
+	Kind ImportMessageKind `json:"kind"`
+
+	// Line The 1-based line number of the failed item.
+	//
+	// Example: 3
+	Line *int32 `json:"line,omitempty"`
+
+	// Problem An RFC 7807 problem document. `errors` lists every invalid field.
+	Problem *externalRef0.Problem `json:"problem,omitempty"`
+
+	// Processed Items handled so far, failed ones included.
+	//
+	// Example: 5000
+	Processed *int32 `json:"processed,omitempty"`
+
+	// Total Items in the body (non-blank lines).
+	//
+	// Example: 20000
+	Total *int32 `json:"total,omitempty"`
+
+	// Unchanged Example: 8
+	Unchanged *int32 `json:"unchanged,omitempty"`
+
+	// Updated Example: 0
+	Updated *int32 `json:"updated,omitempty"`
+}
+
+// ImportMessageKind Example: progress
+type ImportMessageKind string
+
+// ImportMessages The lines of an import's NDJSON answer, one message each (the answer is not a JSON array).
+type ImportMessages = []ImportMessage
+
+// ImportProgram A program to create, or to update when a program with its `slug` exists. The fields are
+// those of `ProgramCreate`; `publish: true` also publishes it.
+type ImportProgram struct {
+	// CategoryId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	CategoryId *externalRef0.Id `json:"category_id,omitempty"`
+
+	// CoverAssetId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	CoverAssetId *externalRef0.Id `json:"cover_asset_id,omitempty"`
+
+	// Kind The kind of program.
+	//
+	// Example: podcast
+	Kind ProgramKind `json:"kind"`
+
+	// Language An ISO 639-1 language code, for example `ar` or `en`.
+	//
+	// Example: ar
+	Language externalRef0.LanguageCode `json:"language"`
+
+	// Publish Publish the program now (a no-op when it is published).
+	//
+	// Example: true
+	Publish *bool `json:"publish,omitempty"`
+
+	// Slug The program's key, unique among programs.
+	//
+	// Example: mawsim-al-hikayat
+	Slug string `json:"slug"`
+
+	// Summary Example: حكايات قصيرة من المدن العربية.
+	Summary *externalRef0.HumanTextBlock `json:"summary,omitempty"`
+
+	// Tags Example: ["حكايات"]
+	Tags *[]externalRef0.Tag `json:"tags,omitempty"`
+
+	// Title Example: موسم الحكايات
+	Title externalRef0.HumanText `json:"title"`
+
+	// Type Example: program
+	Type ImportProgramType `json:"type"`
+}
+
+// ImportProgramType Example: program
+type ImportProgramType string
+
 // Program A program: a series, podcast, documentary or show. `scheduled_publish_at` is set while
 // `scheduled`; `published_at` is the first time it went live; `archived_at` is set while
 // `archived`; `deleted_at` is set once soft-deleted. `version` grows by one on every change
@@ -675,6 +889,9 @@ type Forbidden = externalRef0.Problem
 // NotFound An RFC 7807 problem document. `errors` lists every invalid field.
 type NotFound = externalRef0.Problem
 
+// PayloadTooLarge An RFC 7807 problem document. `errors` lists every invalid field.
+type PayloadTooLarge = externalRef0.Problem
+
 // PreconditionFailed An RFC 7807 problem document. `errors` lists every invalid field.
 type PreconditionFailed = externalRef0.Problem
 
@@ -689,6 +906,9 @@ type Unauthorized = externalRef0.Problem
 
 // UnprocessableEntity An RFC 7807 problem document. `errors` lists every invalid field.
 type UnprocessableEntity = externalRef0.Problem
+
+// UnsupportedMediaType An RFC 7807 problem document. `errors` lists every invalid field.
+type UnsupportedMediaType = externalRef0.Problem
 
 // ListAuditEntriesParams defines parameters for ListAuditEntries.
 type ListAuditEntriesParams struct {
@@ -879,6 +1099,107 @@ type CreateEpisodeJSONRequestBody = EpisodeCreate
 // PublishProgramJSONRequestBody defines body for PublishProgram for application/json ContentType.
 type PublishProgramJSONRequestBody = PublishRequest
 
+// AsImportProgram returns the union data inside the ImportItem as a ImportProgram
+func (t ImportItem) AsImportProgram() (ImportProgram, error) {
+	var body ImportProgram
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromImportProgram overwrites any union data inside the ImportItem as the provided ImportProgram
+func (t *ImportItem) FromImportProgram(v ImportProgram) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"program"}`))
+	t.union = b
+	return err
+}
+
+// MergeImportProgram performs a merge with any union data inside the ImportItem, using the provided ImportProgram
+func (t *ImportItem) MergeImportProgram(v ImportProgram) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"program"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsImportEpisode returns the union data inside the ImportItem as a ImportEpisode
+func (t ImportItem) AsImportEpisode() (ImportEpisode, error) {
+	var body ImportEpisode
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromImportEpisode overwrites any union data inside the ImportItem as the provided ImportEpisode
+func (t *ImportItem) FromImportEpisode(v ImportEpisode) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"episode"}`))
+	t.union = b
+	return err
+}
+
+// MergeImportEpisode performs a merge with any union data inside the ImportItem, using the provided ImportEpisode
+func (t *ImportItem) MergeImportEpisode(v ImportEpisode) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"episode"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ImportItem) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t ImportItem) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "episode":
+		return t.AsImportEpisode()
+	case "program":
+		return t.AsImportProgram()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t ImportItem) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ImportItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -1055,6 +1376,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/cms/episodes/{episodeId}/unpublish (the `UnpublishEpisode` operationId).
 	UnpublishEpisode(ctx context.Context, episodeId EpisodeId, params *UnpublishEpisodeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImportContentWithBody Import programs and episodes in bulk
+	//
+	// Imports programs and episodes from an NDJSON body: one JSON object per line, each an
+	// `ImportProgram` (`"type": "program"`) or an `ImportEpisode` (`"type": "episode"`); blank
+	// lines are skipped. Lines are applied in order, a few hundred per transaction, and every
+	// item still gets its own content event and audit entry, exactly as the single writes do.
+	//
+	// Idempotent per item, by natural keys: a program's key is its `slug`, an episode's is its
+	// program's slug (`program_slug`) with its `season_number` and `episode_number`. An item
+	// whose key does not exist yet is created (in `draft`); one that exists is updated with the
+	// fields the line gives (a merge: fields the line leaves out keep their value) and reported
+	// `updated`, or `unchanged` when it already holds them, so importing the same file again
+	// creates nothing. `publish: true` also publishes the item (a no-op when it is published).
+	// An episode may refer to a program created earlier in the same file.
+	//
+	// A bad line never stops the others: it is reported with its line number, key and an
+	// RFC 7807 problem naming the fields at fault (400 unparsable, 422 invalid, 409 a conflict
+	// such as a soft-deleted or archived item), nothing of it is written, and the import goes
+	// on. The body is limited to `cms.import_max_bytes` (64 MiB by default, 413 beyond) and
+	// 100,000 lines.
+	//
+	// The answer is `200` with an NDJSON stream: a `progress` line after every committed batch
+	// (`total`, `processed`, `created`, `updated`, `unchanged`, `failed`), an `error` line for
+	// each failed item as soon as it is known, and a final `done` line with the same counts.
+	// If the import stops on a fault of the server, the last line is `aborted` with its problem:
+	// what was committed before stays, and sending the same file again finishes the job.
+	// There is no `Idempotency-Key`: the items' keys make the whole request safe to retry.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/cms/imports (the `ImportContent` operationId).
+	ImportContentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPrograms List programs
 	//
@@ -1414,6 +1768,49 @@ func (c *Client) PurgeEpisode(ctx context.Context, episodeId EpisodeId, params *
 // Corresponds with POST /api/v1/cms/episodes/{episodeId}/unpublish (the `UnpublishEpisode` operationId).
 func (c *Client) UnpublishEpisode(ctx context.Context, episodeId EpisodeId, params *UnpublishEpisodeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnpublishEpisodeRequest(c.Server, episodeId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImportContentWithBody Import programs and episodes in bulk
+//
+// Imports programs and episodes from an NDJSON body: one JSON object per line, each an
+// `ImportProgram` (`"type": "program"`) or an `ImportEpisode` (`"type": "episode"`); blank
+// lines are skipped. Lines are applied in order, a few hundred per transaction, and every
+// item still gets its own content event and audit entry, exactly as the single writes do.
+//
+// Idempotent per item, by natural keys: a program's key is its `slug`, an episode's is its
+// program's slug (`program_slug`) with its `season_number` and `episode_number`. An item
+// whose key does not exist yet is created (in `draft`); one that exists is updated with the
+// fields the line gives (a merge: fields the line leaves out keep their value) and reported
+// `updated`, or `unchanged` when it already holds them, so importing the same file again
+// creates nothing. `publish: true` also publishes the item (a no-op when it is published).
+// An episode may refer to a program created earlier in the same file.
+//
+// A bad line never stops the others: it is reported with its line number, key and an
+// RFC 7807 problem naming the fields at fault (400 unparsable, 422 invalid, 409 a conflict
+// such as a soft-deleted or archived item), nothing of it is written, and the import goes
+// on. The body is limited to `cms.import_max_bytes` (64 MiB by default, 413 beyond) and
+// 100,000 lines.
+//
+// The answer is `200` with an NDJSON stream: a `progress` line after every committed batch
+// (`total`, `processed`, `created`, `updated`, `unchanged`, `failed`), an `error` line for
+// each failed item as soon as it is known, and a final `done` line with the same counts.
+// If the import stops on a fault of the server, the last line is `aborted` with its problem:
+// what was committed before stays, and sending the same file again finishes the job.
+// There is no `Idempotency-Key`: the items' keys make the whole request safe to retry.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/cms/imports (the `ImportContent` operationId).
+func (c *Client) ImportContentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportContentRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2226,6 +2623,35 @@ func NewUnpublishEpisodeRequest(server string, episodeId EpisodeId, params *Unpu
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewImportContentRequestWithBody constructs an http.Request for the ImportContent method, with any body, and a specified content type
+func NewImportContentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/cms/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3154,6 +3580,39 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/cms/episodes/{episodeId}/unpublish (the `UnpublishEpisode` operationId).
 	UnpublishEpisodeWithResponse(ctx context.Context, episodeId EpisodeId, params *UnpublishEpisodeParams, reqEditors ...RequestEditorFn) (*UnpublishEpisodeResponse, error)
+
+	// ImportContentWithBodyWithResponse Import programs and episodes in bulk
+	//
+	// Imports programs and episodes from an NDJSON body: one JSON object per line, each an
+	// `ImportProgram` (`"type": "program"`) or an `ImportEpisode` (`"type": "episode"`); blank
+	// lines are skipped. Lines are applied in order, a few hundred per transaction, and every
+	// item still gets its own content event and audit entry, exactly as the single writes do.
+	//
+	// Idempotent per item, by natural keys: a program's key is its `slug`, an episode's is its
+	// program's slug (`program_slug`) with its `season_number` and `episode_number`. An item
+	// whose key does not exist yet is created (in `draft`); one that exists is updated with the
+	// fields the line gives (a merge: fields the line leaves out keep their value) and reported
+	// `updated`, or `unchanged` when it already holds them, so importing the same file again
+	// creates nothing. `publish: true` also publishes the item (a no-op when it is published).
+	// An episode may refer to a program created earlier in the same file.
+	//
+	// A bad line never stops the others: it is reported with its line number, key and an
+	// RFC 7807 problem naming the fields at fault (400 unparsable, 422 invalid, 409 a conflict
+	// such as a soft-deleted or archived item), nothing of it is written, and the import goes
+	// on. The body is limited to `cms.import_max_bytes` (64 MiB by default, 413 beyond) and
+	// 100,000 lines.
+	//
+	// The answer is `200` with an NDJSON stream: a `progress` line after every committed batch
+	// (`total`, `processed`, `created`, `updated`, `unchanged`, `failed`), an `error` line for
+	// each failed item as soon as it is known, and a final `done` line with the same counts.
+	// If the import stops on a fault of the server, the last line is `aborted` with its problem:
+	// what was committed before stays, and sending the same file again finishes the job.
+	// There is no `Idempotency-Key`: the items' keys make the whole request safe to retry.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cms/imports (the `ImportContent` operationId).
+	ImportContentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportContentResponse, error)
 
 	// ListProgramsWithResponse List programs
 	//
@@ -4209,6 +4668,103 @@ func (r UnpublishEpisodeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UnpublishEpisodeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ImportContentResponse401Headers the declared response headers of an HTTP 401 response for ImportContent
+type ImportContentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ImportContentResponse429Headers the declared response headers of an HTTP 429 response for ImportContent
+type ImportContentResponse429Headers struct {
+	RetryAfter int32
+}
+
+type ImportContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ImportContentResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ImportContentResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ImportContentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ImportContentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ImportContentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ImportContentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ImportContentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ImportContentResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ImportContentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ImportContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ImportContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ImportContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ImportContentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5599,6 +6155,45 @@ func (c *ClientWithResponses) UnpublishEpisodeWithResponse(ctx context.Context, 
 	return ParseUnpublishEpisodeResponse(rsp)
 }
 
+// ImportContentWithBodyWithResponse Import programs and episodes in bulk
+//
+// Imports programs and episodes from an NDJSON body: one JSON object per line, each an
+// `ImportProgram` (`"type": "program"`) or an `ImportEpisode` (`"type": "episode"`); blank
+// lines are skipped. Lines are applied in order, a few hundred per transaction, and every
+// item still gets its own content event and audit entry, exactly as the single writes do.
+//
+// Idempotent per item, by natural keys: a program's key is its `slug`, an episode's is its
+// program's slug (`program_slug`) with its `season_number` and `episode_number`. An item
+// whose key does not exist yet is created (in `draft`); one that exists is updated with the
+// fields the line gives (a merge: fields the line leaves out keep their value) and reported
+// `updated`, or `unchanged` when it already holds them, so importing the same file again
+// creates nothing. `publish: true` also publishes the item (a no-op when it is published).
+// An episode may refer to a program created earlier in the same file.
+//
+// A bad line never stops the others: it is reported with its line number, key and an
+// RFC 7807 problem naming the fields at fault (400 unparsable, 422 invalid, 409 a conflict
+// such as a soft-deleted or archived item), nothing of it is written, and the import goes
+// on. The body is limited to `cms.import_max_bytes` (64 MiB by default, 413 beyond) and
+// 100,000 lines.
+//
+// The answer is `200` with an NDJSON stream: a `progress` line after every committed batch
+// (`total`, `processed`, `created`, `updated`, `unchanged`, `failed`), an `error` line for
+// each failed item as soon as it is known, and a final `done` line with the same counts.
+// If the import stops on a fault of the server, the last line is `aborted` with its problem:
+// what was committed before stays, and sending the same file again finishes the job.
+// There is no `Idempotency-Key`: the items' keys make the whole request safe to retry.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cms/imports (the `ImportContent` operationId).
+func (c *ClientWithResponses) ImportContentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportContentResponse, error) {
+	rsp, err := c.ImportContentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImportContentResponse(rsp)
+}
+
 // ListProgramsWithResponse List programs
 //
 // Lists programs, newest first by default, with keyset pagination. Soft-deleted programs are
@@ -6708,6 +7303,97 @@ func ParseUnpublishEpisodeResponse(rsp *http.Response) (*UnpublishEpisodeRespons
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers UnpublishEpisodeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseImportContentResponse parses an HTTP response from a ImportContentWithResponse call
+func ParseImportContentResponse(rsp *http.Response) (*ImportContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ImportContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ImportContentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ImportContentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int32
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
@@ -7929,6 +8615,9 @@ type ServerInterface interface {
 	// UnpublishEpisode Return an episode to draft
 	// (POST /api/v1/cms/episodes/{episodeId}/unpublish)
 	UnpublishEpisode(ctx echo.Context, episodeId EpisodeId, params UnpublishEpisodeParams) error
+	// ImportContent Import programs and episodes in bulk
+	// (POST /api/v1/cms/imports)
+	ImportContent(ctx echo.Context) error
 	// ListPrograms List programs
 	// (GET /api/v1/cms/programs)
 	ListPrograms(ctx echo.Context, params ListProgramsParams) error
@@ -8265,6 +8954,15 @@ func (w *ServerInterfaceWrapper) UnpublishEpisode(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UnpublishEpisode(ctx, episodeId, params)
+	return err
+}
+
+// ImportContent converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportContent(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportContent(ctx)
 	return err
 }
 
@@ -8778,6 +9476,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/cms/episodes/:episodeId/unpublish", wrapper.UnpublishEpisode, options.OperationMiddlewares["unpublishEpisode"]...)
 	router.POST(options.BaseURL+"/api/v1/cms/episodes/:episodeId/archive", wrapper.ArchiveEpisode, options.OperationMiddlewares["archiveEpisode"]...)
 	router.POST(options.BaseURL+"/api/v1/cms/episodes/:episodeId/purge", wrapper.PurgeEpisode, options.OperationMiddlewares["purgeEpisode"]...)
+	router.POST(options.BaseURL+"/api/v1/cms/imports", wrapper.ImportContent, options.OperationMiddlewares["importContent"]...)
 	router.GET(options.BaseURL+"/api/v1/cms/audit", wrapper.ListAuditEntries, options.OperationMiddlewares["listAuditEntries"]...)
 
 }
@@ -8789,6 +9488,8 @@ type ConflictApplicationProblemPlusJSONResponse externalRef0.Problem
 type ForbiddenApplicationProblemPlusJSONResponse externalRef0.Problem
 
 type NotFoundApplicationProblemPlusJSONResponse externalRef0.Problem
+
+type PayloadTooLargeApplicationProblemPlusJSONResponse externalRef0.Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse externalRef0.Problem
 
@@ -8813,6 +9514,8 @@ type UnauthorizedApplicationProblemPlusJSONResponse struct {
 }
 
 type UnprocessableEntityApplicationProblemPlusJSONResponse externalRef0.Problem
+
+type UnsupportedMediaTypeApplicationProblemPlusJSONResponse externalRef0.Problem
 
 type ListAuditEntriesRequestObject struct {
 	Params ListAuditEntriesParams
@@ -10015,6 +10718,174 @@ type UnpublishEpisodedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UnpublishEpisodedefaultApplicationProblemPlusJSONResponse) VisitUnpublishEpisodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContentRequestObject struct {
+	Body io.Reader
+}
+
+type ImportContentResponseObject interface {
+	VisitImportContentResponse(w http.ResponseWriter) error
+}
+
+type ImportContent200ApplicationxNdjsonResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ImportContent200ApplicationxNdjsonResponse) VisitImportContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type ImportContent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContent400ApplicationProblemPlusJSONResponse) VisitImportContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContent401ApplicationProblemPlusJSONResponse) VisitImportContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContent403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContent403ApplicationProblemPlusJSONResponse) VisitImportContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContent413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContent413ApplicationProblemPlusJSONResponse) VisitImportContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContent415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContent415ApplicationProblemPlusJSONResponse) VisitImportContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContent429ApplicationProblemPlusJSONResponse) VisitImportContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ImportContentdefaultApplicationProblemPlusJSONResponse) VisitImportContentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -11705,6 +12576,9 @@ type StrictServerInterface interface {
 	// UnpublishEpisode Return an episode to draft
 	// (POST /api/v1/cms/episodes/{episodeId}/unpublish)
 	UnpublishEpisode(ctx context.Context, request UnpublishEpisodeRequestObject) (UnpublishEpisodeResponseObject, error)
+	// ImportContent Import programs and episodes in bulk
+	// (POST /api/v1/cms/imports)
+	ImportContent(ctx context.Context, request ImportContentRequestObject) (ImportContentResponseObject, error)
 	// ListPrograms List programs
 	// (GET /api/v1/cms/programs)
 	ListPrograms(ctx context.Context, request ListProgramsRequestObject) (ListProgramsResponseObject, error)
@@ -12001,6 +12875,31 @@ func (sh *strictHandler) UnpublishEpisode(ctx echo.Context, episodeId EpisodeId,
 		return err
 	} else if validResponse, ok := response.(UnpublishEpisodeResponseObject); ok {
 		return validResponse.VisitUnpublishEpisodeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportContent operation middleware
+func (sh *strictHandler) ImportContent(ctx echo.Context) error {
+	var request ImportContentRequestObject
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportContent(ctx.Request().Context(), request.(ImportContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportContentResponseObject); ok {
+		return validResponse.VisitImportContentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12390,180 +13289,221 @@ func (sh *strictHandler) UnpublishProgram(ctx echo.Context, programId ProgramId,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H19bxvJmedXKXADREq6qSZFveMQyB5rVxl7xmfLmL24vWaxu0jWqFnFqaqWxAz0RxZJkJtvcbg/ZpPd",
-	"JAgOt4f9JtK3OdRLd1e/kU2KsmVHwGBkkl3VT709b/U8v+f7VkAnU0oQEbx1+H1rjGCImPrnszM4kn9D",
-	"xAOGpwJT0jpsnY0R4IJRMgKICCxmQMARoEMgxggwJGJGUAguEOOYEkd9+11MBQpB33zZb7ecFrqCk2mE",
-	"Woctv9XzWy2nxdB3MWYobB0KFiOnxYMxmkBJwARePUdkJMatw05332mJ2VQ25IJhMmpdXzut5zSAmr4q",
-	"cqdQjBMKA4agJIYhTmMWoDwtW3CKty46W8GEb00ZHTE44Vte52Ab9oKuuzfoIHcv2IbuwXAPud2wE+wM",
-	"9uEB8jpz6R9SNoGiddiKGXYZGiKGSIBajj2wrterHNkrJNjseCgQK4/tNQooCTkQFFxCLMAADSlTi8Bm",
-	"mIxyQ+t0G1GIidjuasrwJJ60Dvd3e57ntCaY6M9eSiQmAo0Qa11LMqeQwQkSyc6ZYk5DdBpWrwfSP/+U",
-	"Axzm599M9bbbGXY9dy/sDdx9uBu426g77EBvcBB0JHVY9iRXteW0CJzIlih95bxx/oShYeuw9Q9b2abf",
-	"0r9y+dWEkvenoZr3l3r164ZgNkf9EBbtloohTNNXrmcI5tPTmHFasXu+nsLvYgQC9TMYMjoBEEwZusA0",
-	"5mAKR3KB+vJvm6Ar8V4/qA6vIv67GLFZRr3+uVVzbnfk/ivv7pRgNJlSgUgw+xLNyqQegyDCiAg3GFOO",
-	"CDhHM7AxpAyYaQcQvHlz+sUmEGMowASeIw6gOeqAwyGSR0QdizZQ/AtOkOrkEouxT0Ty1YCGM8PDuOIW",
-	"Q8y4kLwijsQREMWmAIIQD9V5Frox5oChb1EgWYx6otfttn2S2yE7Qy/oDvaQ2wl70O0FHeQeDPaR68G9",
-	"cHvYCbqoN0gmWbPjbJatmXLlVM1jkxNMks/78oQKgZjs81/eHru/gu6vPffgvfvu5z9pzVuZ4QsognH1",
-	"IehLCdFPOKvh7mCAMBmBYAzJCIVtcAy4gBECFzCKERghwUGv0wUvmWJeWHYHTiCOUFgUC3tKLFRPw9DV",
-	"dC0nJsygnuMJFuUhvYQjBDj+Narb4pFqZ78yREMYR0Kyb2cOE+3kWGinmoUyxKeUcKQ46BMYvkLfxYgr",
-	"OgNKBCLqn3A6jbAWdlJCDSI0+fm3XEu+dPIkYQLiyLCYdspZDsEk5lJQmBMjZ5wxKrn2W/maUFJlxuG0",
-	"hhhFYakPOTDEORzJZwvdXb+TM8cFlPKtRpwSKlzoxjFO+Bzi4j0OFev85cGvtr/cPTv4553/vv9N91Xv",
-	"f+w+6Xy1/WJHTrqAIuatQyWOBBZqkzyBUpLreUpndSzElB9ubU1QiOEE8XE7RBfJZPGtAQzdpM31kpz1",
-	"pe5EL1j5QJhuJReYwEjOIwrBRkymkHE4iDSDcQAmFzDCIUiFJqAM6C2+2ZY0PaVkGOHgrmsPEzGlWRGP",
-	"4hHwWwPICJzAb10YuRwO4NhvARgxBMMZQFeYC95auIgrrtxBtnLpEJsuW5A0uKc1S/rnerKUrhgzxdnl",
-	"ANChZPaxXgCk51IKIK12ABJPBog5APpEMEi45muECgCjiF6iUAvYYq8xdwAEnA6FG6II2YqpI7uHKXkF",
-	"SdUvCII+4AJHEcBErzniXIqda6d1QtkAhyEid9xMYow5oFPEVBNgFBQOKEGp9k8jxMHxFy9Ov1q8hRqp",
-	"1VvTmI3QirttO9tt2SQ03W7DtMWa91sAowixn3IzWyHNdgnIz7FiBV9RcUJjEt5VDBhG0GTSQUgRV1Qp",
-	"drCmpVxxEXvZIn5FBRiquWi6iFLU6BZrZxr6kBamCmxQBi4hB2rbhpqZ25qOVnTuuJaJ8gP81rbfykiY",
-	"qC9tFpOoZImJ/fHWUan/Zh1zqt9Qz0jTFZ1abV3Tds1r20/mt2901sUTbNZZd3tHmU1ATNDVVJsQSjkD",
-	"NFDvC+9JLu/YGtUpkVYCjABH7AIxTUHj5cGm9TrX5Lg8I2q+zyh9AcnMqMn8jvPOpFRXCr6UZrve1gQT",
-	"gK4ChMJ7m/he11KIzigFE0hmicTnjSddku4q0td/GKxpwRygqzGMuUDhkbamARxK7bWvnFSu8lL1Adde",
-	"KWlEWc5E65E6yszTW5bLS1H1hsBYjCnDv74z65RnFwYB4hwIeo4IGEM5qim+v9PV8zrZIueG0nR9Y7vR",
-	"mtd3gCBDzEyGNFsw55iMMhtFOVnU/BQW9JtvvnGPYzFGRCiVuNpFALMnJLdXxClvTMwLrtcnipI6g767",
-	"s1s26PXmmDIqF1TaV8+UQ/que0SulWUoCzChXICu54FgDBkMlJezynCewKv3kSY4M5710lfazNU9N7Ch",
-	"V+Q2lgw2XBOoRYarSOKs5dr3pHGkXaIoco0RPYhFsiWlIaYmFwwYguccYMGl9cYFg5gIZVGlTvbMnvJJ",
-	"XleTj4WSu0mVO1Zcn0Ey0naXGFeZWFKzi3ni2bN8fz6RNCuDK50LdUiO4xCL46D6auKbMRRgDKdTRFAo",
-	"z4R8q75TUUeDxJPW4duWubFoOa14Gpp/TeNBhPlYf0vsT/LlYawXErJgjC/UP411qZpK1bT1zj57WceF",
-	"I+boETxVzrwKFzJBiaNPL0kb9PUlRB9AEoI+1CIBMqRdhFKf4oAhEiKGQgA50G/iYOOXr7/+Cgwp8wlk",
-	"DM745lHWF+YADrhUuC7HiBjPrNwBakUIR8JJ36WewEL9FESSqYTaATtl0rISWDvYYCKJslm4+bebv93+",
-	"/ubH29/d/Ae4+fH2tzf/9+bfbn68+bP+8B83f7394eav+Wubnud5FbOmCW/YfaMeDTuxO0w5S9Z4t5dz",
-	"+3aqnKDZ1cJb0+u79DE6+BZpF4tad81Pz9RvVdz9HJNQHhxzEQgJgLKZ/MxmetVoLOzNbDiY/EZ7TvIb",
-	"Mfu5eiM+kx1X70NpGLAQhWZDyvOU+b8yT027vBPS4zmPddkn+dqRjShTzLfxjUzSSNn91fOpXQJaSRHK",
-	"Jyj3uNzQksjCjd7blva0SHEh0IQvIuUVjZCkYgKvTvXz2+k0qyOneAn+LkbmZ8FidO209HzWUJw7/fwI",
-	"oMlUzOQxliYwMj4ukLnEuAM0K+KKQShmpFTFRkOwmVFuJDteYSjXcsvJTbnsGplWwuz5hdRYR+TaaS35",
-	"ssSwew9Fw3ZneIK4gJNp6zqvA1QuDmUMRVq64zC7o9ei39yVhZo164UsXmXOUSsW37bYjEY5++25tdfH",
-	"Sc6gda7ypyXbhflJK3Eup3XlGr0PTyaxkFqhfP/6X52bfqWyhegKaX1Qnwb53nwL+eS1Y/9uU1Lx7Lvr",
-	"HOd7jvV9UJ6BpUen+RnSfDR3hDpexRmawhFqqtTBETolQ1peetW/6atK1JhogYprX5L61+kw4+Zt8A0W",
-	"Y0yybxyw0ecIckrea0d83wF90zT5ZlPKI83fjnxiftTOfqn+QaA7AHwstRVKEp++ZLugn6pV742y9R4K",
-	"+ZJU9VKffdJPdC75WetARvVSXwzQGF4gqfdQkhDP21lkjKRRpDerlXpL1v8qLMMok3dsPZgtxeayGVjl",
-	"pWGs3eHvjWMhpwR197z5N6973f1F8SupLmK2Su4FnQX3ut6iq92lhUIEyShufu6em8efyiMkT7Q0195D",
-	"zpFYVvaZDbl0M+sMrLLAVWdrpX5sDrDcIi5awsSGnk/US0m+9jS81g1k03gygVpptWyB/7z94fYPt7/R",
-	"dsCfb397+683fwS3P9z86ebPN3+9+ffbP9z+Htz8l/zfj+rHv938ePO/5CO/uf0hZzy0C6K42noQ43gy",
-	"IBBHq20M4zXIjcAmXH3437d/uP3t7f8shrV5CyyS1KxdcdWT1kvyJMNxc4PanrdNup3eXm9/e7e3tyCU",
-	"o0LxsQ5Widk4qR2XHvx0v2Vk5nhvbtA5np6bzMbKUY683HusrmtVnFzr/BksDfZdYmIkcW2XY8TUbrDb",
-	"gdPX4Kuvz8BXb54/b+X1pXkzuUTnCzrOzWhZacs9a034wmeTlS4/li54JTMsPGzJU91XNtTsp/wkKkXS",
-	"KFpP1eiUMhHqmzQYvbSUjCGMOCrdwgCCLhN17AhgFb/ABAeYgH7I4FD026CfbOE+MJFRPPFrpQGTZQP8",
-	"kxfwH09i36fIy+QWjKKvh+rUNyDsn+IJJGfoSjyJaHCuvNmfvtxbbQaKg1+XyCyImBqBMsfUWocdmVht",
-	"D8uIfE2ZyAVmlmenEENPmQCUhYgpR6YxC48ABBGCISYj0Hf7gFPJ6mRLRMLEEWdcmqUXuKVvcvLErZPX",
-	"TsvNfUqkhZuuZ7aXyu8o7X0zI29Ul0tz+wliI5U5EajUCZia4oeAkmimePoIXyBiXH+JAwn0SRxFfe16",
-	"56Bolvukn2d3fUAZ6JfPqTF+J5jYxHaWkh3b23+HsqPsBpxATIB6EGxc4BBRFVkYh5huAtXyKFk0hib0",
-	"AnGARVVOwwC624Ne4O6FO8g9GO567h7cHxwEXthB3WHLmgsT3Cs71Tqm1sdKW7QkvipSjdQjiyhcUtrV",
-	"EPb3If3Kc5w+B/AEjtBym2Lg9oKd0N1Du0MXensdN9sS294qm+IDCV3ggtvf3/yfm7/I+f3dzf+T3978",
-	"cQVRXBJFJnWoKo3FaMGHyt3IMOIOmNIwgFw4IKRBPEFEQDaTB5SP6WWd4xFgDjgS4HKMI+ST7KH+UcEl",
-	"mTgUdSKLwBOk7kYRESDCF+gI5B2WhX6T32S3thvTPEZJgHLBy7Ync8ToJQeDmQ4QJgBdIDYzUsInkIQF",
-	"X2fmsA1oTEQfqD88Fcn6vgIypK7wc2+9BzcpFGhE2dK3RwG9QGw1XfMT9MzmFiwvGLuLJeNCwbvkBJ5j",
-	"srCBOZpfYrIOV+uDcXxGcUWi7ptXz90hw4iE0cxcfAACJ4U7vlI2SPFqr8QB7UQynUX27ucbbvrPzZ/9",
-	"pEobXbsHNRdNYcTi7Q9ASdjf6X/8681fb39nmP7NX9QjfwO3fzAi4Q/y482PN3/ST/xFCtnb39z8saFs",
-	"haO8svm2lVHRclr2Cxpf0SeLC0eFi3qv0U19lZu2WdDJJ+Wm7d2Xm1ZxEMv5mhhg6nzl/LNq9W3vbJ4V",
-	"rttbi8KR7XbNAmW0WxETSUg+fiafFq1GQ1uH6V2rCjK0fcBLu30X+EgXuEU/oifUafFzPLUtd71olvv4",
-	"rV7yd1Yi+B2cpmZRapymJdXlI+geH150NhBZcgc7ieCCE0pG2Y35xxFh92ITPsqxejm2HgtwXSKwIDKM",
-	"tKgTEu/qLcMvzXGrD6hMIl0sN6O2FyW30AZjy2lZFqMkYEwvC9GU6ZOlZTeUrMMRnJi7D8QRbMgpO4Lz",
-	"ftd5XuCEzSzjBb4HF2/+yZoVXJN7N/NMLOXdtWRVH1Dmk35eCjX04hZEXlXSrH6gqVPKc3eC3dDdQ/tD",
-	"9wB6A7cTdMNt1BvuwN3BKk6psnCtCre8QGwVF9qB24XbA3cv6IXuPtoZurtwb7AfHIQe6qzkV/148vwz",
-	"kcqpZzCJ+ldOQuOYrRUoUlr/7ua/wO1vjO/2T+Dmb7c/3Px485+3PywrkPP76xWaRjAwweGXYxohBbsV",
-	"YS4KQeF56W1ef/PHz0x2z0nJWNFpW/I8VOTrIIYqkwoAVio9FhxEeIiCWRChw0TDBxuECqBsmGDTsTy6",
-	"fbAxooj7JMIXKhus2tm7aYeZ9sFG1lPqngUbl1iMQwYviQPO0VRsGswhI5wUIYXkIDtpKE0UyqsP1hNl",
-	"8aN/tEBqlpA/X0/1g8C8AlD1BdeRvTQW6YiVu1nYGfeYg5QwQOjlUZKNNYxFzJBPck03kiS77d1dEMIZ",
-	"B3CMYLgJdEJrOiFVPuS8U660FwgQFIyo8qMfAkiATtoTcicol7uixwHVFDiAx8EYQA4EnVDG6CWAwife",
-	"7qHngTdnTzVQlVmMdMhywOo9CIbynTMwxFcoTF99SeMoVB73EM7AACW0TCEXeoipLJFqgyvwBLUanQ+V",
-	"PVJ1oxFBIftUuStt8GY6RSyAXI5bM6v0AUhC9YXKNf0pB30VXy91CYgnytqTP+d03gRK5NkXp2dfv2o5",
-	"rTevn73Kb9L0pwqRrVjLiVRgnqks9pKiG1SHnUsrfRAhMIHBGBPkMgRD9UVgEoiy1+dSPuuTtsrKgs5f",
-	"gwIo9VTNFgQhFQKFGq8QExM5pTGDKAN9BUfV/ur4xTMVeg7FOP2gE3P1xzyFiYpZIi5NSLWl9sKs1yb5",
-	"ZFnfVQp6ieVXpnNF2ODKoCuTqjJFdBohcMmwQGozyWUBGxCoEToAqj202QZfURBQIhiNLNJ9svHm557n",
-	"efLUyn91Thz1d+8k+ebgZNNRHUt+PYggOT+UnVLi6qwmjQYxplIfhkJaBlzIs+aTC8yx2h/J6xx1BhXZ",
-	"mAOCsBgjBi7HknQ+hQECipqu54Cvnrx+qV5/7EmCtiWJyVGhsplP3hAsd55uyTcBoUzzm+S9+lDLPTLE",
-	"UYRYRoh8T9fznugxdj1PjbrrdY+BoD5R/3ymv9r1kod21UMnz05ONH4np0MBxrOp5HmK0i/09/8klcDI",
-	"vJM7JsWTYSVFfcJRhAJBk1+eMCgf1DMr37PveZttcFqePSlMOQ4RSH5RmwAyeWoIAhvQJ79GjLqXOBRj",
-	"tUDfUkyk7q2bQfASMY4hAZeUhSofGI/GwhXUjdBQgAlk5wlY5jGDAxxstsFTa6vQWKiOFNmQ4wC8iCOB",
-	"IyyV3gi8jKAkA03ot3hT31PK82uoNZxbbRl9TDRwCOKHPkkOS2JXwTAE/VRZOQSdfhuc6J/SHGYNC6Q1",
-	"Ji3s+kq50vkl0kyThGIG6CXxST9VhfpggNQwsChCEM7ziVhq+MYvDt/6/lXX8/2rY/W/L3w/9rZ7J/LP",
-	"buep78edzs6J+rPryT+7++rP3pOe/rMj/+x7T1z9Vz7a9TzP1X/1x+6+/tjVH3dO9Mdd9XHfkx3KYyH/",
-	"dHZlvyfPdA8nz1QPcqfKPyeSxvjk5ET/eHLy5N3P3v6L71+pp/Uw9mTnn+hgrLF0TtKxHJy8+9nmL34y",
-	"RwQWTJ0Sv1Wb21UctwG7NQaXyp/PunEAjIRqvnmoFbY4kgzcJ/309X1HIapMzRsEHDiazw8RCtU7AsgY",
-	"lvazBuFUZz4BUNtQDySHTfFSnyiW6GgIrfQEWpxkc/7OX7e/tXR2hO8T32ePh+ghHiJvX/7vifzfU/m/",
-	"Z0ufrCp44GMFhQk2LvYcHXCj/IoKDWwFnOCi76eOkpxDpiqT8vT112B3+8DtgMTVo9RZB9g4un3IdEAm",
-	"KqJ0Q1awsnM2drfkvXn3ffd63sylDt4SrV+iGUcCTOEIE4MaI6BAbfAScg76NhaxPPP95N/SGkNC8R75",
-	"jEIwLt+ujSF/PyliM+TcaANKIwRVlr/1roX4yQY1JH31ESBxFAGqDbBI6ooJRdmsotkvp796erp7+u3x",
-	"1ddnL7xT4i327xV07nREc5RtC5ustDFenTwFe/veHjDQLmkgWhv0NcZNX/mZuAnhSpCBNOBHOZvD4OiU",
-	"j8VYyoHMmEJX0wgmKzxFAR7iQGeLYJ5AnpEiQHtTcJ7StkvQekqgv4i52hbTTxyBKUN5qJEkYV7h0lCW",
-	"wbZycIkYSiakMYpB2TC9Lt+VZAhA388BLVWWohbXjIZxgMIk2Uau5GJs+6qZuhuqwAYKxlR5JED/n13j",
-	"HnJPv+hvLoEtMCd6KIsC6c6NMds5OLADQLzKCLPUWVlyAIwpE05xxxrNJxlycl5kv/nBNUBXshy+lfAq",
-	"x+DNq9OcDSBtyRARgYfY+IHrCWiO3bSIuxjEhPSWUy/EHFZTWTTiGAwZQgCFWFCGYQTO0UzaZnKbQDID",
-	"+tlDZa9xwJE8YgKFYDADHJNRlNi+idm8KVU+IN8IueMTQtN7OsmGpaEp/50qh9qQztnf2s6vcBQcGTan",
-	"yFPGvk9gWbMEGwY1IzFZLTU3CV2F3LLRJ3AG4HSKoGWmyndIDfUMjrgczVTquwHkyMWEIwWZcoGiWZUO",
-	"W9Jgi7HLO3PvVxppbgtUtid5le3YqGzPtKrmVahsKyiezuekedYOJqHVIufYkKP/HOSJMlS8+9nGLw7B",
-	"42J+JotZc8NZCqfMeWy7XnfX7XTc7s5Zxzv05H+/au7n5yiIGRaz1wqYUUlYDQl5HItx9ukk6e2X35wl",
-	"EI1KV05AGy3MQA3rhyt1e+UZS4XAAAbngA6HOFCu3hdSWL2Qwgo8U89ojCgYTjDhppqHo5o76cWNk9yM",
-	"OD4xt1iqkY7+SyM5wEYh3YLb+RbqBz6ml3wzcb3i9G6PK5+wTwwZyguiELoU0pmSNSpz0EpvaPvEJ08p",
-	"uZDSmhJ+6BMXPFMPpNdYytOhypRkKRNKxpsIQShAR/v35uRRtMGp4D4BSUEmU5DDJFaYsksJCPRGX5XU",
-	"6G+2wWtEQoCFXgCpqWWQx5SYvlX0iyrdIV/QoHqHHOTz8u2n68eet43y957JdVbu6i536beZNbQuP813",
-	"kqLs9rMN+ikGYj8t31J5TytoSpcueCN1D4PDfznGwRhgNZ8w4hSM6aWCtDPvUQug6rtwQZkZ8BcJmBnT",
-	"bvLD/GXlOUJTDVCJQ0dPn51I44AQc60UcE2QNrQ2YhIhrijpYxJEcYjem2b/TZqE/U3jkRvGHCV2mVV3",
-	"QFee8Q7a4FjvWoWzlkuakX0nZHJlvY4o1WPSoa4cjCmhMSvjYGp1JEESTU8tePriNTh+eWrFRR+2Om2v",
-	"7SmosykicIpbh63tttfe1r6ysWI4tmGiTpX8coQqLoaeq9mpOH3pOZfTkh1cgi6lGq6Snxw9K+dF70Jb",
-	"n0yfGNxAg4jGaDwaa1v0+OWpXncDMKj6kWuqYMIcCz4tc+trLqL9/aoiSNgGz4hQR57GQt34G/A7NZsp",
-	"6P9paMaZ4nSZqD+rwNbb8oVZNFOgi4qjDGgsNOV5fMa6sjZ5bLRmSK4l7LtrpylR1ZiMcwjDYWulAlhz",
-	"CUpXUztusEJ2ZXWUWNhw6yZEGZNYbSaFJF9LgLbWllieBK1y0dKoi0ON5K0oMcEEdaSkMHUc6yp2S82I",
-	"lRSygC6ppQQimiU3dUvRFhOBozvSVtUiO4Zb+fJqzRvo6lPX7woVn7qeNwe4ugKw2via3mYIphaOb4ZP",
-	"ahzNnudCCKG7NxgM3P0gCNyDMAwRQmg4HA4LmIc2tmgK//k2Bc1tHpaV4ODOvXDMI2XLiUze89a3wtn8",
-	"luNbAW1+6539gopHrasa/XD6IjjSMNsWRGhTf3wOH9TKt7H76Lke7AzcvaAbuvtoe+j24M5gN9gL99HB",
-	"sAD0aCnwu2fewWFnxyjwTQG+5TiSwOrMua0dxzn/daWz+fp6WY5vUCirCjUoB7cKJ05RgHFRDKvSDT29",
-	"16tel56JLasEmmrSWdzkTQEpv+dtL250Ylf66XUPFrcoVp5QM2HCzBe1zbDPM+NLnS3b7Hr7TqUpJZGt",
-	"Sh/IT2qSg3b4tqVVpndO68rNKkEo0y1mXOjAzXMku5ESTu4sFTDe6nRVkQtJ/ZVbPPeSPFsvS3Sqre/T",
-	"QpvXWj+T2mRFadJM1dQKW4oegkWVHhwheJF4NVV8IwiggBEdxSiNhlG6saNzxxPV10IWbmtlHJOR0tpN",
-	"RbNcbS0rXBMCQl06bYNjoi1MEEDiE60oY6Hl4SVkYaWCptX+JJmupJ01EwRJbcUKUdCbWzhVRS7aCfAt",
-	"pxVhcm6iFtkI1UKqvlTjsxYEfBvzfDo92FB7QPnr86POdV2s+ZoVYD2U41dHo61i1LJfdMmGB3z69cTP",
-	"b5FW5JINOt0mR75UAOrBchrr3FqYPxa3SRNK6xlOt4bh7NbzmzTE8921U236vTJmvTTCDQ0O0LaxOvH5",
-	"LSyf2tChUjZuBUdisw3UGcjMRJ9I473n9aoO+j8ikW34u+lrNsBDJvQ7UuinXjsbxiFT3DqdTsfd63a7",
-	"7v729rZ70Ov1dnZ2dnZ3d3dbVfi4GjOviFvUySspi2osZwkh5u6/gDTUFBTIBpVtqmTlgRXqXJwF9KBO",
-	"dk2YC13PNvd68Xeq0HWaguIkzpN5kHB2vn3dFNhZ9U33S+qc2W6s+6VZ49UFWywzvqJ8/LxST+qZz04o",
-	"PEjO/o9IrMzRd2s4+rbXkKUvpx9l5eO1cVNZgFqXgeDlVMUNaGc3HiaVYxLPHENABQHDiBJ0lE9o9EkZ",
-	"Rr4hXN2mqSyuC15gnnoEKYlmPskciii9sQCp11rfc5jri1QA8TboeQdZHApBlwlIveXm9InBtVVFduA5",
-	"IkkBoxpt8Qj0ul1TVcQulKSGkhY79ImqklQlE3XK6VqVX3UIntBwtpxILYs+DflXxZrlOjdgvDWwYMuy",
-	"SpOWe50PpzA5cp+KHqEn81GPuGc9YsUtWach7J51Oofd+RrCfFdgqiH01qUhGCoeNYWCpuA10BSeWoXP",
-	"72RvdpvMQbma4oPVaDSP/UhmagP/2JaR6MorcxcFiPIKg/iFQhTIBp+G0pmSW9TOD5b6AldeNxvu8QhA",
-	"MNVQFmlAhboADyAJUBShsA2O1fOJUy25Cq9ypOV0lTpPVYU6od9wj860JeVrDjpSstU919t1t72z7nZZ",
-	"wK5bCK9Z2H4UoWmVnVzFzq2a7jtJsd0127mOysK24k8epdlHkGYPUSIdpxFoD1UkmcN9PyLpNZzovD8V",
-	"+mxepb2zudJtut6aSqfYoCwtwZYP/7KkiE8WgD6AZTAfcmjJ0CdTyAt4EzrMrdttg2PrtVWl6LIUbyrA",
-	"DInscZ8MUEAnKEtKTGVj0hbzGqFJmQovyp6zYtCYT2yBqoABjC1fJhVz4xqBuQFWSWGD5/EArPrG3LoA",
-	"QXJtjO1PxEffq7Ktuw9H3HfPOr2lbeR6ef/vNz/e/t5kKVTbrfkX3smz3b0fiW8FolJm85HVNQDr4jb1",
-	"BtZe3uo7sPLtbXbwKcsgbaQJoGJdyxe5pVc9XuY+WuN31H1eJlBO2RZ80HoQG92TYf4SsQmULaNZCvwH",
-	"K+NQjqwoE3WqsSqK0PN6+jLBDnKWZvk5mop6O7tYFgFsmHt8bEKvNqvlfm1Mx4cJZBlRgrL489YjS/m8",
-	"TCIdcFS9/5djCjs1YWx3jGLbSoXh/bCDM3iuGEAqpB1LRFNW9qmppJwsUUVFzJXC43ySxsc51V48kDrx",
-	"NKhVjfsuzWYBx1pb8AkXymbSH8GGcu9tru7fezNf2fgIHr7P2Hk3R09PQCBXjz3ZO/P216Sh79yPhp5h",
-	"6j865B6lT2oxWbckiVH0ERXSFHxjfppb8lg+fh4MZklt3fqMtte2sM1y4xjyiYp9obEAOsWwJr+wDfrf",
-	"9RPYOg2wyCuACcAGjwc6m3izLo/tZQY1sjiHLaVV4ZZK4aK4V126T65WSEOHUb66UE0OUkpHkp11jklY",
-	"R0VSNqYZDTbs9qK3J7OQSIY6CuzK4cskPOVRvJtSk4Cx11Fjo7mvL18uJSOAjM2ksqOIEXAENtAVDITe",
-	"rgWYmRwadhWxAo5yRM5F0Cjlz5eC0gpHBKTnIwGNUWepQGM+HaqKyu/qaOx4yxNZmE4Tp7ZsGmAi/tef",
-	"BXgccaqSPfJGg138pYqgAiPLkZRKGQNHXYT6KhORVYRYWAUCnGGTAT5g9BwRyaJxLbeQzZflFqqYxaeV",
-	"k5gr6dC0LEOxykLTAgnVCr0n1dXtdSj0psBhp+CeX6SM6zIMujBLhXrf7J5dFVaorKawKErtXpEuE+Vp",
-	"brGg1NSYk/1572HuvQ+VIWnX1JmbHplxssdcyNVyIW38OrMR06/uM4y90sOT4GVkt8JWeTcdFR7FoxSz",
-	"sLKiWb66rfJOhz7Z6HkHGrvsEnO02S4U3IEkBMWCO/o1Ck1fBXBLqZXhfGz0ul2f2D2+QkJrU8qWUGjf",
-	"sm0J9EO9TF3ZJwArWVlhhngciSOfpM3P0Sy5oQ/xUIWYG/zE9G69wlzQE/kyzalezU2UEf4lmt0tvnw+",
-	"A5/Hmj8tLrwsizPFEBtFt3fW4Ztbuyj31inJm8jotATL5yGf8wtyJ/ncWXb31bkCE+57CRO0sLBQaHMl",
-	"p6DTek71fl30fPpc7l7feN3rq8KboDE7NEhd65sxlK/vCz0WL+9NJ8nlvT6Nbcl9/2ELKwPbnKDaQIPj",
-	"MLR8Zk5aRUZ3/NPMIeEAU6SkGeH51y5Ld4mRW+ew+Hz603Va5bx2Aeyc5+ZjyXe6whqMkKgl6VWCMteM",
-	"FqurFQiRpvazxAda6Yy0r3y4BX/bgLRc5ysQZ2yb2pmqCjtoTl2h9xXo06yvljydpbgERfn+libood9g",
-	"LHsh8dmFyWjVKbMVai0YnOixIrFVP+TdxNb36VZbDucl2eVQIUzylGsoYESl/lchv1TfbBeQXyzMwyVx",
-	"XwxRKo64EvgFLIX7clcLZelwGSsSeD7uyxw2yarY0BK4Lw1ZkhUqmP3yiPvySeG+LORNHwf2xdCwGuwL",
-	"4NQE6wuN9MQFjiJdIpFPUSBMBSLteklBYuzL0zkYMdnhuGNkyqPX/NFr/kC85uu1yh9jch48OMxqbP8D",
-	"Y8O8zJSKD44NU6h2X/K9z8WAAVUQMD5ZBQMmikcK490Ge8lUxHyCWB3aSzIWdemfQ34BC4Bf1qr9ruiY",
-	"L4o8De6S7ed7q99ezcBzVdYXsu88SO6yfPY+kWVW0j4etYiyFvEJ7b96GBkbjfhOCfg769IlEhiZR53i",
-	"MXFt7TAyH8PqbeB9Wx1FpqAqzUORsSMXlgSRWZifAgaxSpE/R1ORlsnU5ReOFqWu1ODP+MTOja8EoKlz",
-	"mdUD0NyfV+/DAdDcg9j1HqbctUFmyjJxRSt67dAzB2u2oh+hZx4zXRZAzzxUMYasG+YFxZ3sm2aYbf3B",
-	"rAL+FBj005q0GJ/U5sWkb0nN/gZpMT2vl8qYTAotNp2f11+D11RzSqj7yJkw+Vt/SYdaglwGQ7eGplwu",
-	"ok1afdnejmcSGszHctXexvkCCeUPL1+gn08U7et23Nrg+gefbKTTf5niJplHdEq/qj5GCoehLiNB7cs7",
-	"5ySYbfwp5iQ8IvA/IvA/LAT+D5SaYM7s4tSEjGk+Xrt8oFyGWo3nQWP0N3EuHIdhEaE2qb6aDxttg37C",
-	"7PqJGscLz/zUugrRmQZpqJEJ+RnD3NvyCQ31muOGXUbfJ/0FtfNNa1e3dtUlTN8BnAIIgggjInRAEQ7O",
-	"AdSpFuZNm45PErS+govCwvfLuysaYfUbtTPN5fDJ3ZM5QEUuh0+WTua4K+bHGpM5lpDSpQD/spz7WGDw",
-	"S1ci+OC5Gp+MPnVP+Cofb2vUaSz5FflAyRrNcFseaLJGfWaElayRw2BclKzREGmxKsQ8zBUbXJi+0Iys",
-	"cE4Fw0ZUjbLKaPXpC81oGdlF1pYmZBFqZl2GQDPalgPKrM8QqCXPyhBoRlE8p/xOA4L+7j2/n21KwWKw",
-	"zYeTU7A6EHkTw2MpkHFLDc9hjB8al6tPLOBfx0IBTmKLNaj5SmDkPrFQhJVWPpI6faQ8+cIELGscFnVX",
-	"Ogeq/KUFt+6TDGIwtZJGEBOp3ZtfuKSAsnTM6rOCVs8Dt6dTkiZRVE2ldRFr/O/5X4UGNj2ovaX1SWoD",
-	"bWQxcSl0ackwqocwfwDxaQ8PwvxhJ1DXeRs7Z53u6uFY67sXrqLmAwGUL3Uv/IEAyuekraYA5bk0o9UB",
-	"yh+zjh7jvO4ToPyh3paviE/eRDlqgE9uJ3HCKMolcs4BLfdJGbUcVICWWxrXHUDLP1oWZjG1VV20PsKY",
-	"//3BmK/EO9YAY17JMe4AY96EazSGMU9OyQeAMbf4yIow5ktEib6Zr5I8GBjzB555sQxW0roV+DXil+/e",
-	"jwL/iF/+KHaq8MuzenNl+PL711ev05eVdMkkPX6DI4YRd8CUhgFUaB0hDeIJIgLqHyQ/4JsJpAdmIMJD",
-	"FMwCjYZsAtHSsZQD7J5VhUgs6C71fpa7K2qqdAjQBWIzk7MpJzrL/Sf5aELTu2reun53/f8DAAD//w==",
+	"7L1tc9tIdi/+VbqYrRpql6BAinp0/Ssle6zEu7bHf1uuyV3DMZtAk8QI7OagG5a4U3qxezObvfMtbuXF",
+	"ZDfZTM1NJbf2m0jf5laf7gYaBECCFGXLs6qaGosk0H366Tz1Oef3TcNnkymjhAreOPqmMSY4IDH8+fgU",
+	"j+S/AeF+HE5FyGjjqHE6JoiLmNERIlSEYoYEHiE2RGJMUExEElMSoPck5iGjLfj264QJEqC+/rLfbrQa",
+	"5AJPphFpHDW8Rs9rNFqNmHydhDEJGkciTkirwf0xmWBJwARfPCV0JMaNo073oNUQs6l8kYs4pKPG5WWr",
+	"8ZT5WNFXRu4Ui7Gh0I8JlsTEhLMk9kmelm08Dbffd7b9Cd+exmwU4wnfdjuHO7jnd539QYc4+/4Odg6H",
+	"+8TpBh1/d3CAD4nbWUj/kMUTLBpHjSQOnZgMSUyoTxote2Bdt1c6spdExLPjoSBxcWyviM9owJFg6ByH",
+	"Ag3IkMWwCPEspKPc0DrdWhSGVOx0FWXhJJk0jg72eq7bakxCqj67KZEhFWRE4salJHOKYzwhwuycachZ",
+	"QJ4E5etB1M+fcRQG+fnXU73jdIZd19kPegPnAO/5zg7pDjvYHRz6HUldKFuSq9poNSieyDdJ2uWicf4s",
+	"JsPGUeNvtrNNv61+5fKrCaPvngQw7y/U6lcNQW+O6iEs2y0lQ5imXW5mCPrToyTmrGT3fDHFXycE+fAz",
+	"GsZsgjCaxuR9yBKOpngkF6gv/21TciHeqQfh8ALxXycknmXUq58bFed2V+6/4u5OCSaTKROE+rNfkVmR",
+	"1GPkRyGhwvHHjBOKzsgMNYcsRnraEUavXz/5fAuJMRZogs8IR1gfdcTxkMgjAseijYB/4QmBRs5DMfao",
+	"MF8NWDDTPIwDtxiGMReSVySReIDE/KsIoyAcwnkW6uWQo5h8RXzJYuCJXrfb9mhuh+wOXb872CdOJ+hh",
+	"p+d3iHM4OCCOi/eDnWHH75LewEyyYsfZLFsz5cipWsQmJyE1nw/kCRWCxLLNf3xz7PwaO79xncN3zttf",
+	"/KyxaGWGz7Dwx+WHoC8lRN9wVs3d0YCEdIT8MaYjErTRMeICRwS9x1FC0IgIjnqdLnoRA/MKZXPoBIcR",
+	"CebFwj6IhfJpGDqKrtXEhB7U03ASiuKQXuARQTz8Dana4hG8Z3cZkCFOIiHZd2sBE+3kWGinnIXGhE8Z",
+	"5QQ46EMcvCRfJ4QDnT6jglD4E0+nUaiEnZRQg4hMfvEVV5IvnTxJmMBhpFlMO+UsR2iScCko9ImRMx7H",
+	"THLtN7KbQFKlx9FqDEMSBYU25MAI53gkn51r7vKtnDkusJRvFeKUMuFgJ0lCw+cIF+/CAFjnLw9/vfOr",
+	"vdPDf9j9/w++7L7s/Y+9h53nO8925aQLLBLeOAJxJEIBm+QhlpJczVM6q2Mhpvxoe3tCghBPCB+3A/Le",
+	"TBbfHuDAMe9crshZX6hG1IIVD4RuVnKBCY7kPJIANRM6xTHHg0gxmBYK6XschQFKhSZiMVJbfKstaXrE",
+	"6DAK/ZuuPTZiSrEiHiUj5DUGOKZ4gr9ycORwPMBjr4FwFBMczBC5CLngjaWLuObKHWYrlw6x7rL55oVb",
+	"WjPTPleTBbpiEgNnlwMgR5LZJ2oBiJpLKYCU2oFoMhmQuIWwR0WMKVd8jTKBcBSxcxIoATvfasJbCCPO",
+	"hsIJSERsxbQlm8cpeXOSqj8nCPqIizCKUEjVmhPOpdi5bDVOWDwIg4DQG24mMQ45YlMSwytIKygcMUpS",
+	"7Z9FhKPjz589eb58C9VSq7enSTwia+62nWy3ZZNQd7sN0zc2vN98HEUk/ozr2QpYtktQfo6BFTxn4oQl",
+	"NLipGNCMoM6ko4ARDlQBO9jQUq65iL1sEZ8zgYYwF3UXUYoa9cbGmYY6pHNThZosRueYI9i2gWLmL/As",
+	"Yjg4Zewplpv5pseQoHAyZXGmcEay2VjqvhTt7Xfcg4O9HhrMBOEPEJ9GodCqbESql1I1uSZf71gnTY8W",
+	"CcYUYbUXa6redARjjnpzw4u2YNr6/oS31e/vJvjiHcxeHzX3euhZ+BANZkhrelsgqjFHE2lpw7tSuXNd",
+	"F0UhJVytuKXbKtX2hotu1F3kNXa8RrbpJvClLVSMEm6cKh/v5ILBZzaFrewP1YzU3hbWu45+d8Mbo2/m",
+	"t6+tlOUTrNdZNXtDLY2ihJKLqTIaQR1HzIf+glvSxHZtHfoJlXYhjhAn8XsSKwpqL0+o397kmhwXZwTm",
+	"+5SxZ5jOtGHEbzjvsdTjwKST+sueuz0JKSIXPiHBrU18r2upwKeMoQmmM6Pj8dqTLkl3gPTNHwZrWkKO",
+	"yMUYJ1yQ4IHynyA8lPZKH9ySDvgl+4grP6Q0my33sfVIFWX66W3LyQlUvaY4EWMWh7+5MeuUZxf7PuEc",
+	"CXZGKDBvcjENb+909dxOtsi5odRd38R+acPrOyA4lmIPJkMaqiHnIR1lVim41WB+5hb0yy+/dI4TMSZU",
+	"gBFU7hTC2ROS2wNx4H9L+Jyz/SFQUuXC6e7uFV04anNMYyYXVFrUj+EK4qZ7RK6V5RoRaMK4QF3XRf4Y",
+	"x9gHv3aZq0TqCpEiOHOXqKUv9ZKUt1zDa7Imt7FksOaaCBYZryOJszc3vie1SnZOosjRbpNBIsyWlKY3",
+	"TC4axASfcRQKLu11LmIcUgE2dHqtklnQHs1r5/KxQHI3aWQlwPVjTEfK0hbjMqNa6vIJN75cy9vrUUmz",
+	"NrFfU55Mpe5Igmdy6k5hOm+0JdWxaz9SLTiyxSOgEaYq3U9WqxcODaDFW9Lxd22elo4XwV5BsIHqc7f0",
+	"dQceceC929X25S7ol81Xvw2uYd247Ps4CUJx7JffJ345xgKN8XRKKJFWDiyKuggF7kaTSePoTUNfMzZa",
+	"jWQa6L+mySAK+Vh9S+1PsvMgUWcRx/44fA9/apcQvCrtycZbm31mDc9xyZYawSPwwJfc+1BivPPqVLVR",
+	"X90c9hGmAepjJdUxGDjacc9RTGhAYhIgzJHqiaPmL1998RwNWexRHMd4xrceZG2FHOEBlzrz+ZhQbYPK",
+	"QwyHinIiWmlf8EQo4Cc/knIhULcm05hNSSxC5RXHRpnIZuHqX69+vP791ffX3179O7r6/vqfrv7r6l+v",
+	"vr/6s/rw71c/XH939UP+rrXnum7JrCnCazZfq0UtEewGU+GQvbzXy93VdMpuLrL7wDe61bfpY2zwFVF+",
+	"UVh3JRINDyoejLOQBpL36dt7TBGWr8nP8UytGkuEvZm1EJLfKHdnfiNmP5dvxMey4fJ9KG27OCCB3pDy",
+	"PGVO68y92i7uhPR4LuIU9km+bMmXWAxMr/Y1qnkJnHXl86n8eErPFODIl3tcbmhJ5Nw1/JuGco9KiS/I",
+	"hC8j5SWLgDNO8MUT9fxOOs1w5ICXhF8nRP8s4oRcthpqPisozp1+/gCRyVTM5DFG0yQm2jGNMj82byHF",
+	"ijgwCGBGoO3XGoLNjHIj2XXnhnIpt5zclKuukX5L6D2/lBrriFy2Git2Zmzzd1jUfO80nBAu8GTauMzL",
+	"3tLFYXFMIqWghUEWWKO0N33BHSjWrBZyPv5ggThffkVqMxq4obPn1l6fljmD1rnKn5ZsF+YnrcC5Wo0L",
+	"R+tJ4WSSCKnYy/4333Vu+kHrDsgFUSq9Og2y3/wb8snLlv27TUnJs28vc5zvaagucfMMLD069c+Q4qO5",
+	"I9RxS87QFI9IXR0Kj8gTOmTFpYf2dVtlokaH+JTEatD0UowNM27eRl+GYhzS7JsWavY5wZzRd+r2rN9C",
+	"ff2q+WZLyiPF3x54VP+obuikBo+RagDxsdRWGDUXcZLton6qVr3TytY7LGQnqeoFnz3aNzqX/Kx0IK16",
+	"wRcDMsbvidR7GDXE83YWziZpFGk4RKnekrW/DsvQyuQN3x7MVmJz2Qys02mQqDusd9o3lFOCuvvu4nCJ",
+	"/e7BsqCzVBfRWyXXQWdJMIa7LB5jZaEQYTpK6p+7p/rxR/IIyRMtzaB3mHMiVpV9ekOu/Jp1BtZZ4LKz",
+	"tVY7NgdYbRGXLaGxXRcT9UKSr2zCV+oF+WoymWCltFq2wH9ff3f9h+vfKjvgz9f/dP27qz+i6++u/nT1",
+	"56sfrv7t+g/Xv0dXf5H/+x5+/PHq+6v/LR/57fV3OeOhPSeKy60HMU4mA4rDaL2Noa313AhswuHDv1z/",
+	"4fqfrv/XfCyqu8QiSc3aNVfdvL0iT9IcNzeonUXbpNvp7fcOdvZ6+0vir0oUH+tgFZhNK7Xj0oOf7reM",
+	"zBzvzQ06x9Nzk1lbOcqRl+vHarpSxcm9nT+DhcG+NSaGCUY9H5MYdoP9HnryCj3/4hQ9f/30aSOvLy2a",
+	"yRUaX9JwbkaLSlvuWWvClz5rVrr4WLrgpcxw7mFLnqq2sqFmP+UnERRJrWg9gtGBMhGoy1AcvbCUjCGO",
+	"OClcpCFKzo069gCFEHQUC45CivpBjIei30Z9s4X75pKbG79WGuVcNMA/eQH/8ST2bYq8TG7hKPpiCKe+",
+	"BmF/n0wwPSUX4mHE/DO4kPj05d56MzA/+E2JzDkRUyFQFpham7AjjdV2t4zIVywWuWjq4uzMJb6wWCAW",
+	"ByQGR6Y2Cx8gjCKCg5COUN/pI84kq5NvEhoYR5x2aRY6cArf5OSJUyWvWw0n98lICyddz2wvFfso7H09",
+	"I6+hyZW5/YTEI0h38iHfCaem+BFiNJoBTx+F7wnVrj/jQEJ9mkRRX7neOZo3yz3az7O7PmIx6hfPqTZ+",
+	"JyG1ie2sJDt2dv4KZUfRDTjBIdWXa833YUAYhAMnQci2ELz5wCxaTCbsPeEoFGWJSAPs7Ax6vrMf7BLn",
+	"cLjnOvv4YHDou0GHdIcNay50RL5sVOmYSh8rbNGC+CrJD4RHllG4orSrIOyvQ/oV5zh9DoUTPCKrbYqB",
+	"0/N3A2ef7A0d7O53nGxL7LjrbIoPJHSRg65/f/WfV/8h5/fbq/8rv7364xqiuCCKnsB1seXVXIXxZi5P",
+	"wXTamQoqYEgJB3PBydPLLZNxMcbc4tMqziAU3KNzTFi5JefcoyqbzTQZckQxhE7MoCseJaMjqfRDuIAO",
+	"gWCxR302IYhR6BfHUUhiCF41dw2QYKCuz1UHTIxJbESGuhZmXD7u0X7OPOk/qGVNPEhdsEdI7qc+whFn",
+	"yLikYNeWeFEXio3O7r3JsdxJKLdEBcuGhBa1AbL8XOO8z/GQCT7n4cTBkTMOz/AM1J7cxVLh/Nm5hyrx",
+	"8O0vmk7659bPf1amC+n9kNMMS8/fC/WgTTui7Bw1MaLMYdM0vCDk6SYLtnKDyrG1AWMRwfSTtNV+lHxT",
+	"csffXf3X9XdXP6aC6F+u/k/KTq9/d/X99T/Dj/rjD9ffXX979cdP0UD78/X/vPr++rvC0Fb3aZr74zkj",
+	"Ia/Emy+XGXj61jJ38lqrmH1KIkkbrTx2wrBsTDWzbuVjJyypogVCX/YBCdxBKFubhBQLlRo+wdOpHIUc",
+	"vZGB5cuRF5TpABc/rrPpNSuSPH32XOXUmtAvRkmNvTDfWp2nU5v3bTqpT0NaFRsBWRx6Wp9/DvFNZnYZ",
+	"JUiatIhgf4yawgpchBQuBE+DBb3VRsdU/elRRY4WuOUxaKohRc2AqABHlU8CcrCWbW/tl3nz3i2z8NXz",
+	"z0yQaq0t9plUVvg5iduob/IM+6ipgsLJexLPkDyuoRBSDZF26Ja+T2WU9GHOPBphLrKm0TCkwJB1F1vI",
+	"x3GsbFWfJVRIdQEib/vwSwi5/Sp0FZbjM476srW+R5sdZ4A5CbZaar+fQQyniT6DLpWGxChpAWHwmI5M",
+	"lNoLHkBcYl8VLkkp9ag9C0pLUtkSPkuiANZfjaOVEpkNAHGGhjiGDuGi2HRYpuWYyEFb1vQOD92V1I9S",
+	"5WaYpiJljtqbt3pWVrBBnqT8EkHJhr7kgn1Qjfs2Y9zOidntOS1XKcV9pw8hSpRp83JriVay3dnuzsmA",
+	"kpDyVuMsVNmVuWg3wtOAb8kuGZWsTm+Okug39Xihabl1yidHb1S9J9Udh9a+rHnLjXDn5groNEtYWiXA",
+	"Fl70CeekxBYFLoPGmAaSarXTW2YQTDLTkPpREszVd9h13Q1sacEEjqpoCmkWMd2kjDqDCNMzxVfzm6fr",
+	"boSahOrIutwZO9hAwzrU1272xvTO6StwDKr1EC0nakjNVFJo8akEhhKfOiXCkqDq13IZuqrsM7LsskrY",
+	"GcVhVb+q0aoWWvdz1RZAsgC/01UVlC2dWdEeNWY06mvCMit6HfvYx4KMWLxy9KTP3pN4PVXe8M6FARZq",
+	"bL8K6SYiZdYyCs3CbMoorLSis7JQZ2TW0pFrCE8YHWWRYx/FmL4da9PYXt9f/SlncX5r3KHfXv2g/7z6",
+	"y9WPV/8q7bSaRiYe5T08b3Ld1Y6gNuEneDQXR+3WCqTerLF6/e31H67+8/pb40zOhnNjY9XYYfVC88uN",
+	"VW2kwqkuCXEpkw4WS63gmkcQpilV4haassDHXLRQwPxkQqjA8UyyUj5m51UBm/KAciLQ+TiMiEezhyw+",
+	"qSM1Q7tqlwgnBHJKCJVK/Hsi1Xs70HOuXfObbNYO/9SPMeqTXKUWOwJ0FLNzLs1sqIZCjSkE2oBHwdDI",
+	"xYhmnlywEPrGUEgjXCHOG8cEpGKu11sIL/3wcuMTjGjNLVjeE1jDilqq4n0qgvfjB4yWCt/XL586wzgk",
+	"NIhmRuxKUz8vbAulr25L2G468jSXhaavE6+/Q3Az+a3643dXPxi58i9X/wGP/Iiu/6AFzR/kRxDT8MV/",
+	"XP/2+rvr395EFqdUNFoNu4MPLphXTtb7pMJbe7cV3qqFfBrDaKS91gGsuFZYfTuqNc8KNx3lSoKRHa6a",
+	"aTEqHDOkkpC8cpOvAQujYY2jRub5beVjZ1cOl10SW7oknPQjRpC2GvwsnNoRT2rRrLDbN2rJ31pVb28Q",
+	"bKoXpSLY9K/TZq0hsuQOrmUvfjARdiv24r0cu2UDc2MisMw7WC0kFliGv9LHrToR3Q4y0Masshclt1AG",
+	"I/jgU4tREjBm53OmbvpkYdk1JZsIoLUuMu9CAK0mpxhAm49XXRQ9a9jMKtGztxAam3+yYgU3FBabeSZW",
+	"ioq1ZFUf4qj6eSlUM/p1TuSVVQhVD9QN5nOdXX8vcPbJwdA5xO7A6fjdYIf0hrt4b7BOMF9RuJalqb8n",
+	"8Tqhh4dOF+8MnH2/FzgHZHfo7OH9wYF/GLiks1Y86seT5z8RqZxGVJpqKbYHt1KgSGn97dVf0PVvdczr",
+	"n9DVj+DM/O/Vnbz5/fWSTCPs6yv08zGLCGCMRCEXc8U08tJbd3/1x5+Y7F5Qyma9YNei56GkzhGJSWkx",
+	"FhSCSq9CVIbEn/kROTIaPmpSJtR9ir/Vsjy6fdQcMcI9GoXvoRBaubN3y07P76Nm1lLqnkXN81CMgxif",
+	"0xY6I1OhLwqNcAJC5ooq2cWW0gJLefXBeqIoftSPVkX+FeTPF1P1oLllQgy+4KoiAktEOmJwNwu7vLB9",
+	"N4UoO39gCpENE5HExKO5V5umvtzO3h4K8IwjPCY42NK3XOmElPmQ8065wl6gSDA0YuBHP4JbXqgxJswl",
+	"u6KnhcopaCGe+GOEORJswuKYnSMsPOruHbkuen36SF2N6sVIhwzXdbIfggPZ5wwNwwsSpF2fQ+gNo0T2",
+	"hAbE0DLFXN+PprJEqg2OCCflYXuF8wFVd8puNCIsZJtQ86eNXk+nJPYxl+NWzCp9wIT6QJnFzzjqQ10S",
+	"qUvgcALWnvw5p/OauumPP39y+sXLRqvx+tXjl/lNmv5UIrKBtZxIBeYxRK0UFF2/vFyHtNIHEUET7I9D",
+	"SpyY4AC+8HXhJfuu0qp2WF3sqiQUCOp+YYFAPYXZwihgECUG4Ewh1THiCiCBxagP2Bvt58fPHkPJDizG",
+	"6QddHA8+5ik0KmaBuEkW5maNZ1nBxzp1uLK2yxT0AstfGGcnyIUu8TMlbBoRdB6HgsBmksuCmhjBCFsI",
+	"wx7aaqPnDPmMiphFFukebb7+heu6rjy18q/OSQv+3T8x3xyebKkIOMmvITDmSDbKqKOqQalCyGMGwQpC",
+	"WgZcyLPm0fchD2F/mO5UaAeQHXJESQjpAudjSTqfYp8goKbrttDzh69eQPfHriRoR5JojgpkGXj0NQ3l",
+	"zlNv8i1EVShrmParDrXcI8MwikicESL76bruQzXGruvCqLtu9xgJ5lH487H6as81D+3BQyePT05UzB9n",
+	"Q4HGs6nkeUDp5+r7v5dKYKT75C1dGi8OQYp6lJOI+IKZXx7GWD6oZlb2c+C6W230pDh7UpjyMCDI/AKb",
+	"AMfy1FCCmtijvyExc87DQIxhgb5iIZW6t3oNoxck5iGm6JzFAZTCDEdj4QjmRGQo0ATHZwYZ7DjGg9Df",
+	"aqNH1lZhiYCGgGzMQx89SyIRRqFUeiP0IsKSDDJhX4Vb6p5Snl9NrebcsGXUMVE1swk/8qg5LGnQSxCg",
+	"fqqsHKFOv41O1E9p+U6FgaBDZlXgHyhXKgFGmmmS0DBG7Jx6tJ+qQn00IDAMExtTzydiqeHNvz1643kX",
+	"XdfzLo7hf597XuLu9E7kP3udR56XdDq7J/DPniv/2TuAf/Yf9tQ/u/KfA/eho/6Vj3Zd13XUv+pj90B9",
+	"7KqPuyfq4x58PHBlg/JYyH86e7Ldk8eqhZPH0ILcqfKfE0ljcnJyon48OXn49udv/tHzLuBpNYx92fgn",
+	"OhhrLJ2TdCyHJ29/vvW3P1sgAudMnQK/hc3tAMetwW61wQWlY7NmWghHAl7fUlVZ4yTS+VBp9/0WFBOf",
+	"6h4EHrQUnx8SEkAfECgs7WeFOAZn3qDFNOEBc9iAl3oUWGJLBcqlJ9DiJFuLd/6m/a2FsyM8j3pefH+I",
+	"7uIhcg/k/x7K/z2S/3u88skqw0I8Btwv1Hy/31IBN+BXnA+kqwuKOO/7qaIk55Apq0D35NUXaG/n0Okg",
+	"4+oBdbaFbNDAPo5VIjuZhyTF8ZyVnbOxuwXvzdtvupeLZi518BZo/RWZcSLQFI9CqgumCyxIG73AnKO+",
+	"Dbwoz3zf/C2tMaISEeQzANdYvF0bY/5uMl/Ttiqq0eprKVikLpiddv0A0SSKEKNZ2oShyMqcmv1y+utH",
+	"T/aefHV88cXpM/cJdZf79+Z07nREC5RtC5ajsDFenjxC+wfuPtKh8GkgWlsnmfA++Jm4DuEyRfFVoeRi",
+	"Sqqu1108FmMpBzJjilxMI2xWeEr8cBj6Ki825Abtg86j0datS1/YdqZQfQHhkMSOssXUEw/QNCb5Es2m",
+	"0ChEzbM4w6jj6JzExExI7eqvRcO0JDo7K1j+zQKENrAUlbiOWZD4JDDBvXIllwP5ls3UzaqxNok/ZuCR",
+	"QP1/cLR7yHnyeX9rhZqsC6KHsiiQ7sIYs93DQzsAxC3PlTDOyoIDYAzpbXM7Vms+ZsjmvMh284OrASxQ",
+	"jFotSJGXT3I2gLQlA0JFODSpVNUE1IctqBkGm95yqoVYwGpKEbKP0TAmBJEgFCwOcYTOyEzaZnKbYDpD",
+	"6tkjsNc44kQeMaHS9nlIR5GxfY3ZvCVVPsirw7zlUcrSezrJhqWhKf9OlUOdrm/b38rOL3EUPNBsDsgD",
+	"Y9+juKhZqlQNy2S11FwTuoq5ZaNP8Azh6ZRgy0yVfUgN9RSPuBzNVOq7PubECSknUGr6PYlmZTpsQYOd",
+	"z+7dXXi/UktzW6KyPcyrbMdaZXusVDW3RGVbQ/Fs/ZQ0z8rBGFotco41OeqfwzxRmoq3P2/+7RG6X8yf",
+	"yGJW3HAWwilzHtuu291zOh2nu3vacY9c+d+v6/v5OfGTOBSzV4BJBBJWoSEdJ2KcfToxrf3yy1ODTgS6",
+	"ssErsmBOFPpIWKrbg2csFQID7J8hNhyGPrh6ASjmmRRW6DE8o2rr42ASUp5mmcnXW+nFTcvcjLQ8qm+x",
+	"4CUV/ZdGcqDmXLoFt/Mt4Ac+Zud8y7hew/Ruj4NP2KOaDPCCQJYeIESArIGKa1Z6Q9ujHn3E6HsprRnl",
+	"Rx510GN4IL3GyvK2s5QJkPE6QhAL1FH+vQV5FG30RHCPIsRFzOjIoI/rxIqvEyZlqME/bPYBP7y/1Uav",
+	"COR5qwWQmlqG9seobhuiXwCnXHZQA6pcDvJp8fbT8RLX3SH5e09znZW7ustd+m1lL1qXn/o7SVF2+9lG",
+	"/RQ7pp9i1Zfe0wqW0qXQ/aXuoUGHz8ehP0YhzCckF47ZOUCB6H5UsQO5A7hgsR7w5wYEIlZu8qP8ZeUZ",
+	"IVNVuiAMWmr67ESaFgpCrpQCrghShlYzoRHhQElfpwq/06/9f5D9uKU9csOEE2OXWSDLCmbfPWyjY7Vr",
+	"AZ8ilzQj2zZkcrBeR4ypMalQV47GjLIkLkJAKXXEIB+lpxY9evYKHb94YsVFHzU6bbftQjGLKaF4GjaO",
+	"Gjttt72jfGVjYDi2YQKnSn45IiUXQ09hdkpOX3rO5bRkB5eSc6mGQ/JTS83K2bx3oa1OpqcTlQ2SRMyS",
+	"0VjZoscvnqh118AsaS4rwCu0LNiJzK2vuIjy9wP8edBGj6mAI88SATf+GjQEZjNFOH4S6HGm+AY66i81",
+	"OiGmYv7CLJoBWA1wlAFLhKI8j2tTheGfx5SoBzhVwAy5bNUlqhzLZgFhYdBYEQfrSbCUoHQ1leMmBFCz",
+	"uIoSC1Nj04SAMRnCZgIQ1UoClLW2wvIYlJ9lSwMXh6peCVCigwmqSEnhPXhIfbLqjFhJIUvoklqKL6KZ",
+	"ualbibaEijC6IW1lb2TH0Lz0SLkH67/wNJyEKs4pJnzKKFdqV9d1FwDklQDjaV/Tmwz5ycI/y3CdtKPZ",
+	"dR2MMXb2B4OBc+D7vnMYBAEhhAyHw+EcVoyNyZTCJr1Jwcbqh2UZ/LCFF455kEg5kaafN54VzuY1Wp4V",
+	"0OY13todlDxqXdWoh9OO8EghTFrQSnX98TlcJSvfxm6j57i4M3D2/W7gHJCdodPDu4M9fz84IIfDOYAc",
+	"S4HfO3UPjzq7WoGvC0gox2ECqzPntnIc5/zXpc7my8tVOb5G7ynDKAYHN4QTp+hp4bwYBtTintrrZd2l",
+	"Z2L7IQ5MdBm80ln+yus5kNieu7P8pRMWD8IgIODx73UPl78xD7oMM6HDzJe9m0E0ZsYXnC3b7HrzFtKU",
+	"TGQr6AP5STU5aEdvGkplettqXDgZCDKYbknMhQrchIpEDSnh5M6CgPFGpwv4zpL6C2f+3EvybL3M6FTb",
+	"3+i/ngSXSj+T2mRRU3uVqZrcLkIIxTdL9OCI4PfGqwnxjcjHAkdslJA0GgZ045bKHTeqr4XI1lbKeEhH",
+	"oLXrYqK2zmuHa+qSF6oomVSSkY+pR5WiHAolD89xHJQqaErttyq+5bWzeoLgyRBsrjJR0KswnTP6cwnw",
+	"DairdKajFuMRqYSiegHjs6tCfpXwfDo9asIeAH99ftS5pvODTmvkwYM/08yrDTFq2S8KrfgOn3418Yvf",
+	"eM7ECUtU1Hyv061z5DNj+SRF67+bnMY6t1a1RIvbpAml1QynW8Fw9qr5TRri+fayVW76vdRmvTTCNQ0t",
+	"XUYLTnx+C8unmipUyq5bwYnYaiM4A5mZ6FFpvPfcXtlB/zti1XW8mb5mF3jIhH5HCv3Ua2eXccgUt06n",
+	"03H2u92uc7Czs+Mc9nq93d3d3b29vb1GGa6YwhqZL9zbySspO05n2HWd/aA3cA7wnu/skO6wg93Bod/p",
+	"2ols5u5/rtRu3WLqNhhXXSUrX1ihysU5V4i2k10T5kLXs8292brlZSVf6xYTN86TRVAadr591RTYWfV1",
+	"90vqnNmprfulWePluNKWGW9h4z/WN4FlDevHtuGZn5xQuJOc/e+IWJuj71Vw9B23JktfTT96nCkMYNxI",
+	"JakgEBR8Li+mKjaxnd14ZBC3rVrtEASMI0bJg3xCY6HEfAvVhfnYUmG/Gig45KlHkNFo5tHMoUjSGwuU",
+	"eq3VPYe+vkgFEG+jnnuYxaFQcm7APS03p0d1rUyoQo/PCDXY/RXa4gPU63ZNfb40wCBQKYsoYATqDnoU",
+	"SvSVyUSVcrpR5RcOwUMWzFYTqUXRp6BSylizXOcajLcCTmFVVqnTci/z4RQ6R+5T0SPUZN7rEbesR6y5",
+	"Jas0hL3TTueou1hDWOwKTDWE3qY0BE3FvaYwpym4NTSFR4wOo1DFWN3I3uzWmQNd1hgPIqKud+6uRqN4",
+	"7EcyU2v4x7a1RAevzE0UIMZLDOJnUFHAQjQwoXRKAxHMzg+W+gIHr5td7vEBwmiqSlmkARVwAe5j6pMo",
+	"IkEbHcPzxqlmrsLLHGk5XaXKU1WiTqgebtGZtqJ8zZWOlGx133H3nB33tLtTFLCbFsIbFrYfRWim2eTr",
+	"2bll030jKba3YTu3BVnYVvzJvTT7CNLsLkqk4zQC7a6KJKtW+OZF0is8UXl/EPqsu1LeWVPQKi3wgDUI",
+	"AYshnma+5sOWLUU8uqToA1ql5kOuWjL26BTzuXoTKsyt222jY6tbI9LscklZijcTaEZE9rhHB8RnE5Il",
+	"JaayMQOnqxCaLM7h4kkhm8agxR61BSoUBjC19gukhly7RnBugGVSWNfzuANWfW1uPVeC5FIb25+Ij75X",
+	"Zlt374647552eivbyNXy/t+uvr/+vc5SKLdb8x3eyLPdvR2JbwWistjmI+trANbFbeoNrLy8VXdgxdvb",
+	"7OCzOCtpI00AiHUtXuQWurq/zL23xm+o+xhwEWsL3mk9KB7dkmH+gsQTLN+MZmnhP1wah/LAijKBUx0C",
+	"KELP7anLBDvIWZrlZ2Qqqu3seVgE1NT3+KEOvdoql/uVMR0fJpBlxCjJ4s8b9yzlp2USqYCj8v2/GlPY",
+	"rQhju2EU23YqDG+HHZziM2AAqZBuWSKaxUWfGiTlZIkqEDFXCI/zaBof1yr34qHUiaeKWlW479JsFnSs",
+	"tAWPcgE2k/qImuDe21rfv/d6sbLxETx8P2Hn3QI93RSBXD/2ZP/UPdiQhr57Oxp6VlP/3iF3L31Si8m6",
+	"JTFG0UdUSBUapArWLRUZCpmRl2e1mcRFgyU5YMHsCAIe4aOqx4CmJIbSWi2FK4mpR/s5wMc+5IOK2ZR4",
+	"jSPkGWbjNfpbGim7n8OKnn/euOYa/a0HqqSfRxXkJaRCnoXTqRQqT9OvgCerwiBQEEmKrSE5R+OEBjEJ",
+	"gGKI5lbZLEpoEZWaBxDTXIRRpHxzoeCInVOkWb58jAol5dIg+VkLkQsMCUS6EqmuJAEVzTgKGKTppsmN",
+	"as5kTy00mCGKRRKrQhX8KHP4adjekFtgli1rf33G9W8ezd6QT6FmDt63v2VDYuZijhQ69BzgL8SpS+I8",
+	"eg4QmZIKE6uj0DTB/xiaROkANTOQka0HWT1KhbwpHzSX8kAIZCvqGKkUGXoUSq3DBFQdofnftVrCEgGZ",
+	"rjpxGnKFTYbqFPCBPdrXvWmo4xQXtp+CTpqIfVVgU4zlQnCmsVOlcgNriCcEDUNpW45wSD3q62RVysQ4",
+	"pKP2MpxQMLPkdloCeunR44xpTPBMRUpJ9pE5f81MExxHIZSfzNMIG+wYDbABNZbbGXHBpjwr78mPdOdm",
+	"rrKNYSEht2DBlR7n0ULJJoonZoZMnJuuLIuaPddFCZ3iGNwILYj+0iWLWqDUYXmOQAZ41BQlno+ntvRU",
+	"OXtQfwUmHLGhpl+eK0H0wYVpVsjgqsY1o8qmNfDwwGGVk6rvT3hbPfxugi/eDWaC8D5q7vXQs/ChPIxa",
+	"SLRQr7ODBmTGaLClsvI7rttyXTdFhvfoaQ5Bt991XY2WnbFMLmKiQBgtxHaY7AWo7R5t9gFbGWrvGvBn",
+	"+UFvA/lntsmtHd5CfVX9pw/1ZVPodlX6kMUeBR5tgVzLFeCMUaggA5N7Rtm5nlqAh8eRAZCHVswRVntP",
+	"lZ9pe/TJ0F4ItfFkq3pr6DpGCrZ9Dt4dJs9Av2dbUm+4I8mGsEDnmNvzpBI1wX5o6ZgDZZeUHF0Dcq+O",
+	"wlds0Ia1i7Uvo5h2fpSeXf4ZsGU0wWfEKohvcq05HoKcj4mIZ2UWiRJsj7S9UPem4sKhQcGYePONBluw",
+	"wFYKerwxL1VSnoJKKEW5tULM1oaRNVrNPDKsUfsX4a3OZTVCgm7h5qKzWxEVaMu3igHOT0XBWkmNE0PY",
+	"H00M3ffX/yxnIKOSWFBm9UwJte6gkpSZE5o7NPtlq97fsvZflrQdx3imdSw4WKZstdZQoDZVHsNbbcib",
+	"xIRWbUTNh2Aedbkx+afZnxkovwVdv5MCxu/kwNo7FsK6K/eB0n4La7rd2e420j6AsTUMyP9ODl3f1AWs",
+	"XcLPVOx7Y+q0W9Wt5pOGrWrmy0qYw3bRNjHUkDNbrkbRtvpl1SCBfPGCSPa9zmKsuN1TlPoKA1oLhxjT",
+	"o4KIBCD2XDN9jWvfNNupJdVmB4SWWjCdoKmlk9T1UikihctWGwFgiFJGtczDcYpUoDpWFX3Tr+RqyXNz",
+	"t83zTo03XuBZxHBwythTHCtc/l5ntw55PJkq/RAKrqiiG3fV7FZbpsJ+DSkaJNGZJaqMQbxJ32+1+Z3W",
+	"vlxcZcY8lk9fz2mjVQVlXtmqczYJMfEopJ5Ie0lV+Kko79NG/a/7pmq8wjfgJXUBUZMnA1XMa6uqjMyL",
+	"rNLn8hIyKa1w8kJujl5FtY0cVGfNeI08uG9FCZCUDiNnJcusosKgttajwUa9Wta7mQWj0FVRYAHDrlRv",
+	"JA+iVZcag4VWRY0Npra5cjUpGT6O45nS6UMOIFRN8LOo7TpX5TUHRlVGrMCjHJELC1gWytcVcsLmjghK",
+	"z4exdeAszdGYr0ZSRuXXVTR23NWJnJtOnSa2ahUe433ffBGe44gzqLWQdwHY2KtlBM0xshxJqbTRaFDz",
+	"lbaLRGSAjEtBGNFpqF2Mg5idESpZdFjJLeTrq3ILwJL8tEoC5RAV66IizoMc1sUnLL9Pc0/dg6OdTdyn",
+	"KXzmo85cdNyyuzCtZwMuaqVVvizMXdmyZWCGy5LEbhVoIrXyF2H1psb0guJLt55l3vtQBYpsSNuF1Yky",
+	"TnZfimi9UkR2+Xi9EdOvbjOLvPS2zJSrzPzyFrq6SsqOklHqbygFFFfWqJQhCqsxHpHAo82ee6ic9Och",
+	"J1vtObxbMHPn8G5VNwBmBxctUmplZTabvW7Xo3aLL4lQ2lTeg1twfkJn4Ds39U2Vr1+aJDHhSSQeeDR9",
+	"/YzMTIB8EA4hw1vDF6Sh7SXmgprIF2lJs/WiNDLCf0VmN0vvXszAF7HmT4sLr8ri1ELVSy7vbCI0ZuOi",
+	"3N2kJK8jo1ME1J+GfM4vyI3kc2fV3VflSDTcF+6E9M2oxYnXjclpNZ4ytV+XPZ8+lwur1/eWhvgiNIXO",
+	"2bIzcyCqXo+hGD0/1+J87LxuxMTOq9PYltz3b7ZDMLD1CaqM8z8OAiukoJWCuKYBBeYEtJDGCK1HeL7b",
+	"VekuMHLrHM4/n/6ktoq0CCsXwC45Vn8s+UbXWIMREZUkvTRF3uvRYjW1BiHS1H5sQpBKnZF2xCW30Gdq",
+	"kJZrfA3itG1TOVNlUf/1qZtrfQ36FOurJE8VCVqBonx7KxN01wMIV40H/MllqSjVKbMVKi2YMI0LM7bq",
+	"hwgNNDRsf5NutdXKrJpdjgHggadcAy6vQf0vK7xaHlg+V3jVghxYseyqiS2kVXVX0UplV29qoaycrWIl",
+	"4i4uu7qATcZlbGiFsqs1WZKVqZf9cl929ZMqu7qUN32cqquahvWqriLOdK68UIWWVTTvgKCQ8inxhQYA",
+	"Vq6XtEarfXm6oERrdjhumBhy7zW/95rfEa/5Zq3y+5SYO1+bdT22/4FLs77IlIoPXpo153xnccH3vrAE",
+	"KyqrwOrRdUqwRskIINbsWquZipivz1JVbNWMBS79c4VX0ZK6qxvVftd0zM+LPFVbNdvPablKAwVjRy5X",
+	"8lXJ3b+9+gu6/q0umfknZOBeCsHNOQaeYsLUYt95jJpV+extFnZdS/u41yKKWsQntP+qq7jaYEA3qn+3",
+	"uyldwiSM3esU93VjNl7F9WNYvTW8b+sXcZ1TlRYVcbUjF1as4bq0PAQaJCqDjEyFBjskGv3wwbLKERXl",
+	"X9Pc1ur6r1Uus+r6r7fn1ftw9V9vQey6d1Pu2jVeizJxTSt645VfDzdsRd9Xfr0vNLGk8utdFWPEumFe",
+	"gq1s3zTjbOsPZiXoIzo9vSotxqOVeTFpL6nZXyMtpuf2UhmTSaHlpvPT6mvwCjBlK1vpY2bC5G/9JR2w",
+	"BLkMhm4FTbnkWpu0oUHzD6nY6TZajQm+CCfJBPIZVEKD/piG6odUkBGJV8gXMJTfvXyB+doa6j1ubXD1",
+	"g0eb6fSfp2WL9SOqoh4kzdO5w1CVkQD78sY5CXobf4o5CfcAePcAeHcLAO8DpSboM7s8NSFjmvfXLh8o",
+	"l6FS47nTEHl1nAvHQTAPEKODcefCRtuob5hd36hxfO6Zz6yrEJVpkIYambpNONdbPqGhWnNsmhpGUFuM",
+	"9pfUWNBvO+ptBy5h+lAoCiM/CgkVKqAo9M8QVqkWuqetlkdNsfw5F4VVXj/vrqgFlafVzjSXw6M3T+ZA",
+	"JbkcHl05meOmJTc3mMyxgpQuBPgX5dzHwmJbGQjwg+dqfDL61C2VN/14W6NKY8mvyAdK1qhXNvWOJmtU",
+	"Z0ZYyRo5CIRlyRo1gQ7KQsyDHNb/0vSFemTlG12DqlEGTF6dvlCPlpGNcb4yIctAK6oyBOrRthpORXWG",
+	"QCV5VoZAPYqSBei3NQj6q/f8/mRTCpZjXdydnIL1ccDqGB4rYXxZangO4utIu1w9auHutCwQHhNbrDDF",
+	"1sIC86gF4gNa+Ujq9BF48oUOWFZ1WOCudAFS2AsL7cyjWYX/1EqCmpcxMb9AYU8WW5VpQ6GQzfK4aemU",
+	"pEkUZVNpXcRq/3v+V6FwRQ4rb2k9mtpAzSwmLkUOKRhG1QhidyA+7e4hiN3tBOoqb2PntNNdPxxrc/fC",
+	"ZdR8IHywle6FPxA+2IK01RQfLJdmtD4+2H3W0X2c123ig93V2/I14cHqKEc14MHsJE4cRblEzgWYYbr2",
+	"eQ40DJVghlka1w0wwz5aFuZ8aitctN6jiP31oYitxTs2gCJWyjFugCJWh2vURhEzp+QDoIhZfGRNFLEV",
+	"okRfL1ZJ7gyK2B3PvFilVtKmFfgNwoft3Y4Cfw8fdi92yuDDMrj3InrY7eurl2lnBV3SpMc3OYlDwltI",
+	"o5DwFgqYn0wIFVj9IPkB3zIlPcIYReGQ+DNfVUPWgWjpWIoBdo/LQiSWNJd6P4vNPUyiMw09wO2anCVQ",
+	"ZwqRwGrWlIsvtjqv/7KhwfLRXn5W3pHVOLzeuHx7+f8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -20,6 +20,7 @@ var operationIDs = map[string]string{
 	"DeleteProgram":    "deleteProgram",
 	"GetEpisode":       "getEpisode",
 	"GetProgram":       "getProgram",
+	"ImportContent":    "importContent",
 	"ListAuditEntries": "listAuditEntries",
 	"ListEpisodes":     "listEpisodes",
 	"ListPrograms":     "listPrograms",
@@ -89,6 +90,11 @@ func (Unimplemented) GetEpisode(context.Context, GetEpisodeRequestObject) (GetEp
 // GetProgram answers 501 Not Implemented.
 func (Unimplemented) GetProgram(context.Context, GetProgramRequestObject) (GetProgramResponseObject, error) {
 	return nil, apierror.NotImplemented("GetProgram")
+}
+
+// ImportContent answers 501 Not Implemented.
+func (Unimplemented) ImportContent(context.Context, ImportContentRequestObject) (ImportContentResponseObject, error) {
+	return nil, apierror.NotImplemented("ImportContent")
 }
 
 // ListAuditEntries answers 501 Not Implemented.
