@@ -44,6 +44,12 @@
 #   MEDIAMESH_SPLIT_RESTART        1 (default): restart a process that exits on its own; 0: stop all.
 # Any other MEDIAMESH_* variable (e.g. MEDIAMESH_AUTH_ADMIN_PASSWORD, MEDIAMESH_LOG_LEVEL) reaches
 # every process unchanged; the wiring variables this script sets win over yours.
+# Media on S3 instead of local disk (media/media under the media process's data_dir): set
+# MEDIAMESH_MEDIA_S3_ENDPOINT, MEDIAMESH_MEDIA_S3_ACCESS_KEY and MEDIAMESH_MEDIA_S3_SECRET_KEY
+# (MEDIAMESH_MEDIA_S3_BUCKET, _REGION, _PRESIGN_ENDPOINT optional). At start the media process puts
+# the bucket policy that lets anyone GET objects under public/ and nothing else
+# (MEDIAMESH_MEDIA_S3_PUBLIC_READ_POLICY=false leaves the policy to you); deploy/README.md, "S3
+# media store and public assets", has the policy and the CDN alternative.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
