@@ -52,7 +52,7 @@ type Info struct {
 	ETag string
 }
 
-// Store keeps objects under slash-separated keys such as "assets/<uuid>/original.jpg" (see
+// Store keeps objects under slash-separated keys such as "public/assets/<uuid>/original.jpg" (see
 // ValidateKey). Implementations are safe for concurrent use.
 type Store interface {
 	// Put stores size bytes from r under key (size -1 = unknown: r is read to EOF). Overwrites.
