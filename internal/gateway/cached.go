@@ -23,6 +23,17 @@ import (
 // maxCachedBody is the largest response body the gateway caches.
 const maxCachedBody = 1 << 20
 
+// staleTTL is how long the last good answer of a cached read is kept to stand in for the service
+// while it fails (stale-if-error): a service down for up to this long still has its cached reads
+// answered, marked X-Cache: STALE, instead of a 503. The fault suite found reads failing while a
+// killed search or discovery was down or just back (entries expired or invalidated, the breaker
+// still open).
+const staleTTL = 10 * time.Minute
+
+// staleNamespace holds the last good answers of ns. Nothing invalidates it: its entries only
+// expire, and are only served when the service fails.
+func staleNamespace(ns string) string { return "stale/" + ns }
+
 // cachedHeaders are the response headers a cache hit repeats, and that the requests that shared a
 // miss get: Retry-After, so a 503 of the service reaches each of them with it.
 var cachedHeaders = []string{"Content-Type", "Content-Language", "ETag", "Retry-After"}
@@ -39,7 +50,8 @@ func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {
 // service that owns the read model bumps it when an event changed something. Every answer carries
 // an ETag and `Cache-Control: public, no-cache`, so CDNs and browsers may keep it but revalidate
 // (If-None-Match -> 304) before each reuse. When the cache store fails the request goes to the
-// service uncached.
+// service uncached. When the service fails (a 5xx: down, its breaker open, timing out), the last
+// good answer of the read, kept staleTTL, is served instead (stale-if-error), marked X-Cache: STALE.
 //
 // An operation with an x-cache scope is stored in the scope's namespace (cache.Scope: the item of
 // its path parameter, or a named part such as the lists) with the service's generation in its key,
@@ -48,6 +60,7 @@ func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {
 func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, m *contract.Match, upstream http.Handler) {
 	op := m.Op
 	read := CachedRead{Label: op.ID, Namespace: op.Service, Key: cacheKey(r, m), TTL: op.CacheTTL}
+	read.StaleKey = read.Namespace + "\x00" + read.Key
 	if sc := op.CacheScope; sc != nil && g.cfg.Cache != nil {
 		gen, err := g.cfg.Cache.Generation(r.Context(), op.Service)
 		if err != nil {
@@ -92,6 +105,9 @@ type CachedRead struct {
 	TTL       time.Duration // the backstop expiry of the entry
 	// Keep reports whether a 200 response body may be stored; nil keeps every one.
 	Keep func(body []byte) bool
+	// StaleKey identifies the last good answer across generations (see staleTTL); empty: the
+	// namespace and key.
+	StaleKey string
 }
 
 // ServeCached answers the read cache-aside from the gateway's cache (see cached) with upstream
@@ -115,10 +131,14 @@ func (g *Gateway) ServeCached(w http.ResponseWriter, r *http.Request, read Cache
 		v, _, shared := g.flight.Do(read.Namespace+"\x00"+read.Key+"\x00"+strconv.FormatInt(gen, 10), func() (any, error) {
 			return g.fill(r, read, upstream, gen), nil
 		})
-		if shared {
+		f := v.(filled)
+		switch {
+		case f.stale:
+			result = "stale"
+		case shared:
 			result = "shared"
 		}
-		e = v.(cache.Entry)
+		e = f.Entry
 	}
 	g.countCache(read.Label, result)
 	h := w.Header()
@@ -142,8 +162,15 @@ func (g *Gateway) ServeCached(w http.ResponseWriter, r *http.Request, read Cache
 	_, _ = w.Write(e.Body)
 }
 
-// fill computes the response of a cache miss from the service and stores it when it is a 200.
-func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, gen int64) cache.Entry {
+// filled is the answer to a cache miss: from the service, or its last good answer (stale).
+type filled struct {
+	cache.Entry
+	stale bool
+}
+
+// fill computes the response of a cache miss from the service and stores it when it is a 200,
+// also as the read's last good answer; when the service fails it answers that one instead.
+func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, gen int64) filled {
 	// The waiters share this response: a client that goes away must not cancel it for them.
 	ctx := context.WithoutCancel(r.Context())
 	rec := httptest.NewRecorder()
@@ -156,8 +183,20 @@ func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, 
 			e.Header[http.CanonicalHeaderKey(name)] = vs
 		}
 	}
+	staleKey := read.StaleKey
+	if staleKey == "" {
+		staleKey = read.Namespace + "\x00" + read.Key
+	}
+	if e.Status >= http.StatusInternalServerError {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if last, ok, _, err := g.cfg.Cache.Get(sctx, staleNamespace(read.Namespace), staleKey); err == nil && ok {
+			return filled{Entry: last, stale: true}
+		}
+		return filled{Entry: e}
+	}
 	if e.Status != http.StatusOK || len(e.Body) > maxCachedBody || read.Keep != nil && !read.Keep(e.Body) {
-		return e
+		return filled{Entry: e}
 	}
 	if e.Header.Get("ETag") == "" {
 		sum := sha256.Sum256(e.Body)
@@ -167,8 +206,14 @@ func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, 
 	defer cancel()
 	if err := g.cfg.Cache.Set(sctx, read.Namespace, read.Key, e, read.TTL); err != nil {
 		g.cfg.Log.DebugContext(ctx, "could not store a cache entry", "operation", read.Label, "error", err)
+		return filled{Entry: e}
 	}
-	return e
+	last := e
+	last.Generation = 0 // the stale namespace is never invalidated
+	if err := g.cfg.Cache.Set(sctx, staleNamespace(read.Namespace), staleKey, last, staleTTL); err != nil {
+		g.cfg.Log.DebugContext(ctx, "could not store the last good answer", "operation", read.Label, "error", err)
+	}
+	return filled{Entry: e}
 }
 
 // etagMatches reports whether an If-None-Match header names etag (or is *), weak or strong.
@@ -189,11 +234,12 @@ func etagMatches(ifNoneMatch, etag string) bool {
 }
 
 // cacheRequests counts cacheable requests by result: hit, miss, shared (waited for another
-// request's miss) or error (the store failed; served uncached). The hit ratio is
+// request's miss), stale (the service failed; its last good answer served) or error (the store
+// failed; served uncached). The hit ratio is
 // hit / (hit + miss + shared).
 var cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "mediamesh_cache_requests_total",
-	Help: "Cacheable gateway requests by operation and result (hit, miss, shared, error).",
+	Help: "Cacheable gateway requests by operation and result (hit, miss, shared, stale, error).",
 }, []string{"operation", "result"})
 
 // RegisterCacheMetrics registers the gateway cache metrics with reg (once per registry).

@@ -268,3 +268,54 @@ func TestCacheUnavailableKeepsRetryAfter(t *testing.T) {
 		t.Fatalf("a 503 was cached: %d %s", w.Code, w.Header().Get("X-Cache"))
 	}
 }
+
+// switchingUpstream answers 200 with its body while up, else 503 with Retry-After.
+type switchingUpstream struct {
+	down atomic.Bool
+	body string
+}
+
+func (u *switchingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if u.down.Load() {
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, u.body)
+}
+
+// TestCacheStaleIfError: while the service fails, a read whose entry was invalidated (or expired)
+// gets the last good answer, marked STALE, for a scoped read as for a plain one; a read never
+// answered well gets the service's 503 with its Retry-After; once the service is back, fresh
+// answers again.
+func TestCacheStaleIfError(t *testing.T) {
+	store := cache.NewMemory()
+	up := &switchingUpstream{body: `{"v":1}`}
+	gw := newCachedGateway(t, store, up)
+	for _, path := range []string{"/api/v1/items?q=a", "/api/v1/items/i1"} {
+		if w := get(gw, path); w.Code != 200 || w.Header().Get("X-Cache") != "MISS" {
+			t.Fatalf("%s: %d %s", path, w.Code, w.Header().Get("X-Cache"))
+		}
+	}
+	up.down.Store(true)
+	for _, ns := range []string{"items", cache.Scope("items", "item", "i1")} {
+		if err := store.Invalidate(context.Background(), ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, path := range []string{"/api/v1/items?q=a", "/api/v1/items/i1"} {
+		w := get(gw, path)
+		if w.Code != 200 || w.Header().Get("X-Cache") != "STALE" || w.Body.String() != `{"v":1}` {
+			t.Fatalf("%s with the service down: %d %s %q, want its last good answer", path, w.Code, w.Header().Get("X-Cache"), w.Body)
+		}
+	}
+	if w := get(gw, "/api/v1/items?q=never"); w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("a read never answered, with the service down: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+	up.down.Store(false)
+	up.body = `{"v":2}`
+	if w := get(gw, "/api/v1/items?q=a"); w.Code != 200 || w.Header().Get("X-Cache") != "MISS" || w.Body.String() != `{"v":2}` {
+		t.Fatalf("the service back: %d %s %q", w.Code, w.Header().Get("X-Cache"), w.Body)
+	}
+}
