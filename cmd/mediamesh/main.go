@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/mediamesh/mediamesh/internal/mediamesh"
@@ -24,8 +25,16 @@ func main() {
 
 func run(args []string) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "migrate" || args[0] == "replay" || args[0] == "config" || args[0] == "version" || args[0] == "help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "migrate" || args[0] == "replay" || args[0] == "import" || args[0] == "config" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
+	}
+	var file string // the file of import, its last argument
+	if cmd == "import" {
+		if len(args) == 0 || strings.HasPrefix(args[len(args)-1], "-") {
+			fmt.Fprintln(os.Stderr, "mediamesh: usage: mediamesh import [flags] FILE (see mediamesh help)")
+			return 2
+		}
+		file, args = args[len(args)-1], args[:len(args)-1]
 	}
 	switch cmd {
 	case "version":
@@ -60,6 +69,23 @@ func run(args []string) int {
 		}
 		return 0
 	}
+	if cmd == "import" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		o := mediamesh.ImportOptions{Out: os.Stdout}
+		if isTerminal(os.Stderr) {
+			o.Bar = os.Stderr
+		}
+		err := mediamesh.Import(ctx, cfg.Client, file, o)
+		if errors.Is(err, mediamesh.ErrItemsFailed) {
+			return 1
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mediamesh: import:", err)
+			return 1
+		}
+		return 0
+	}
 	log, err := telemetry.NewLogger(os.Stdout, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mediamesh:", err)
@@ -81,4 +107,11 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// isTerminal reports whether f is a terminal (a character device), where a progress bar can be
+// redrawn in place.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -48,6 +48,7 @@ type Config struct {
 	Media           MediaConfig    `yaml:"media"`
 	Ingest          IngestConfig   `yaml:"ingest"`
 	Search          SearchConfig   `yaml:"search"`
+	Client          ClientConfig   `yaml:"client"`
 	OutboxRetention time.Duration  `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
 	MigrateOnStart  bool           `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
 }
@@ -57,6 +58,15 @@ type CMSConfig struct {
 	SchedulerInterval time.Duration `yaml:"scheduler_interval" help:"how often scheduled programs and episodes that are due get published"`
 	PurgeAfter        time.Duration `yaml:"purge_after" help:"soft-deleted content older than this is purged for good; 0 keeps it until an ADMIN purges it"`
 	ImportMaxBytes    int           `yaml:"import_max_bytes" help:"size limit in bytes of one NDJSON import body (POST /api/v1/cms/imports, mediamesh import); larger ones get 413"`
+}
+
+// ClientConfig is how the client commands (mediamesh import) reach a running CMS gateway: as
+// the bearer token, or as the account the email and password log in as.
+type ClientConfig struct {
+	URL      string `yaml:"url" help:"base URL of the CMS gateway that mediamesh import posts to"`
+	Token    string `yaml:"token" secret:"true" help:"access token of an EDITOR or ADMIN for mediamesh import; empty: log in as client.email"`
+	Email    string `yaml:"email" help:"email of the EDITOR or ADMIN account mediamesh import logs in as, when client.token is empty"`
+	Password string `yaml:"password" secret:"true" help:"password of client.email"`
 }
 
 // MediaConfig configures the media service and its store: S3-compatible when media.s3.endpoint is
@@ -277,6 +287,7 @@ func Default() Config {
 		Kafka:    KafkaConfig{Partitions: 3},
 		Tracing:  TracingConfig{SampleRatio: 1},
 		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
+		Client:   ClientConfig{URL: "http://127.0.0.1:8081"},
 		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour, ImportMaxBytes: 64 << 20},
 		Media: MediaConfig{
 			UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
@@ -508,6 +519,9 @@ func (c *Config) Validate() error {
 	if c.CMS.ImportMaxBytes <= 0 {
 		errs = append(errs, errors.New("cms.import_max_bytes must be positive"))
 	}
+	if u, err := url.Parse(c.Client.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("client.url: %q is not an http(s) URL", c.Client.URL))
+	}
 	if err := c.validateMedia(); err != nil {
 		errs = append(errs, err)
 	}
@@ -676,7 +690,7 @@ func redact(v string) string {
 func Usage() string {
 	def := Default()
 	var b strings.Builder
-	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version|help] [flags]\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  config   print the configuration the flags, environment and file make, as YAML\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
+	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version|help] [flags]\n       mediamesh import [flags] FILE\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  import   post the NDJSON file of programs and episodes to the CMS gateway at --client.url\n           (POST /api/v1/cms/imports) as --client.token or --client.email; shows the progress,\n           prints each failed item and the counts; exits 1 when any item failed\n  config   print the configuration the flags, environment and file make, as YAML\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
 	for _, f := range settings(&def) {
 		d := f.String()
 		if d == "" {
