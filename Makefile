@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/mediamesh
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-contract test-security bench bench-split tools-npm clean
+.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-fault test-contract test-security bench bench-split tools-npm clean
 
 all: build
 
@@ -63,11 +63,18 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck $$($(GO) list ./... | grep -v '/gen/')
 
-## test: unit tests, then the contract tests (Schemathesis) against the real binary.
-test: test-unit test-contract
+## test: unit tests, then the fault suite and the contract tests (Schemathesis) against the real binary.
+test: test-unit test-fault test-contract
 
 test-unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/integration/fault$$')
+
+## test-fault: the fault suite (integration/fault, issue 19) alone, so no other test competes with it for
+## the CPU its latency bounds assume: split mode on a PostgreSQL, Redis, Kafka and VersityGW of its own
+## (see .ci/run), every process killed and every dependency stopped and paused in turn; its table of
+## results goes to .tmp/fault/table.md.
+test-fault: build
+	MEDIAMESH_FAULT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 10m -v -run TestFaults ./integration/fault/ | grep -v '^=== RUN'
 
 test-contract: build
 	bash integration/contract/run.sh $(BIN)

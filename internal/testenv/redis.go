@@ -15,6 +15,8 @@ import (
 type RedisServer struct {
 	Addr string
 	cmd  *exec.Cmd
+	bin  string
+	args []string
 }
 
 // URL is the server's redis:// URL, database 0.
@@ -36,6 +38,40 @@ func (r *RedisServer) Resume(t testing.TB) {
 	}
 }
 
+// Stop kills the server (SIGKILL: a crash; its data, kept in memory only, goes with it) and waits
+// until it has exited. Start brings it back on the same port.
+func (r *RedisServer) Stop(t testing.TB) {
+	t.Helper()
+	_ = r.cmd.Process.Signal(syscall.SIGCONT)
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+}
+
+// Start starts a stopped server again on its port, empty, and waits until it accepts connections.
+func (r *RedisServer) Start(t testing.TB) {
+	t.Helper()
+	r.cmd = exec.Command(r.bin, r.args...)
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.await(t)
+}
+
+// await waits until the server accepts connections.
+func (r *RedisServer) await(t testing.TB) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.DialTimeout("tcp", r.Addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not start", strconv.Quote(r.Addr))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // StartRedis starts redis-server (from PATH) on a free loopback port, without persistence, and
 // stops it when the test ends. Without redis-server the test skips, or fails when CI=true.
 func StartRedis(t testing.TB) *RedisServer {
@@ -54,24 +90,16 @@ func StartRedis(t testing.TB) *RedisServer {
 	addr := ln.Addr().String()
 	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
+	args := []string{"--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir()}
+	r := &RedisServer{Addr: addr, cmd: exec.Command(bin, args...), bin: bin, args: args}
+	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &RedisServer{Addr: addr, cmd: cmd}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+	t.Cleanup(func() { // r.cmd is the running process, after any Stop and Start
+		_ = r.cmd.Process.Signal(syscall.SIGCONT)
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
-			c.Close()
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %s did not start", strconv.Quote(port))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	r.await(t)
+	return r
 }

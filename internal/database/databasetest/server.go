@@ -1,6 +1,7 @@
 package databasetest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -8,7 +9,10 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,11 +70,75 @@ func (s *Server) Start() {
 	s.run("pg_ctl", "-D", s.dir, "-o", opts, "-l", filepath.Join(filepath.Dir(s.dir), "server.log"), "-w", "-t", "30", "start")
 }
 
-// Stop stops the server, disconnecting every client (fast shutdown).
+// Stop stops the server, disconnecting every client (fast shutdown); a paused server is resumed
+// first.
 func (s *Server) Stop() {
 	s.t.Helper()
+	if _, err := s.postmaster(); err == nil {
+		s.signal(syscall.SIGCONT)
+	}
 	cmd := s.command("pg_ctl", "-D", s.dir, "-m", "fast", "-w", "-t", "30", "stop")
 	_ = cmd.Run() // already stopped is fine
+}
+
+// Pause stops every process of the server (SIGSTOP to the postmaster and its children): connections
+// are accepted by the kernel and never answered, and open sessions hang, like a hung host. Resume
+// lets them go on; a paused server is resumed before it is stopped at the end of the test.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signal(syscall.SIGSTOP)
+}
+
+// Resume lets a paused server go on (SIGCONT).
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signal(syscall.SIGCONT)
+}
+
+// signal sends sig to the postmaster (its pid from postmaster.pid) and to its children.
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	pid, err := s.postmaster()
+	if err != nil {
+		s.t.Fatalf("databasetest: %v", err)
+	}
+	pids := []int{pid}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+		var state string
+		var ppid int
+		if _, err := fmt.Sscan(rest, &state, &ppid); err == nil && ppid == pid {
+			pids = append(pids, child)
+		}
+	}
+	if sig == syscall.SIGCONT {
+		slices.Reverse(pids) // the children first, then the postmaster that supervises them
+	}
+	for _, p := range pids {
+		if err := syscall.Kill(p, sig); err != nil && p == pid {
+			s.t.Fatalf("databasetest: signal %v to the postmaster %d: %v", sig, pid, err)
+		}
+	}
+}
+
+// postmaster reads the server's pid from its data directory.
+func (s *Server) postmaster() (int, error) {
+	b, err := os.ReadFile(filepath.Join(s.dir, "postmaster.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("the server is not running: %v", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(line))
 }
 
 func (s *Server) command(name string, args ...string) *exec.Cmd {
