@@ -30,11 +30,16 @@ const (
 	kafkaClientID     = "mediamesh"
 	kafkaBatchTimeout = 10 * time.Millisecond
 	kafkaMaxWait      = time.Second
-	// kafkaSessionTimeout: a member that stops heartbeating (every 3s) is out of the group after
-	// this long, and a rebalance waits at most this long for members to rejoin. kafka-go's 30s
-	// default left partitions idle for 30s after a crash or a broker restart.
-	kafkaSessionTimeout = 10 * time.Second
-	kafkaReplayMaxWait  = 100 * time.Millisecond
+	// kafkaSessionTimeout: a member that stops heartbeating (every kafkaHeartbeat) is out of the
+	// group after this long, and a rebalance waits at most this long for members to rejoin.
+	// kafka-go's 30s default left partitions idle for 30s after a crash or a broker restart; 10s
+	// still held a restarted discovery's partitions for 7-8s after its return in the fault suite
+	// (the group waits for the killed member to time out). 6s is the broker's default
+	// group.min.session.timeout.ms, the shortest it accepts.
+	kafkaSessionTimeout = 6 * time.Second
+	// kafkaHeartbeat: three heartbeats per session, so one late heartbeat never costs a member.
+	kafkaHeartbeat     = 2 * time.Second
+	kafkaReplayMaxWait = 100 * time.Millisecond
 	// kafkaAdminMetadataTTL is how stale the metadata an admin client polls may be.
 	kafkaAdminMetadataTTL = 200 * time.Millisecond
 	kafkaDialTimeout      = 10 * time.Second
@@ -131,7 +136,7 @@ func WithKafkaMaxWait(d time.Duration) KafkaOption {
 	}
 }
 
-// WithKafkaSessionTimeout sets the consumer group session timeout (default 10s; the broker
+// WithKafkaSessionTimeout sets the consumer group session timeout (default 6s; the broker
 // bounds it with group.min.session.timeout.ms, 6s by default): how long the partitions of a member
 // that died without leaving wait before they move to another member. The rebalance timeout is the
 // same.

@@ -169,6 +169,7 @@ func (s *KafkaSubscriber) readerConfig(group, topic string) kafka.ReaderConfig {
 		JoinGroupBackoff:      kafkaJoinGroupBackoff,
 		SessionTimeout:        s.cfg.sessionTimeout,
 		RebalanceTimeout:      s.cfg.sessionTimeout,
+		HeartbeatInterval:     min(kafkaHeartbeat, s.cfg.sessionTimeout/3),
 		Logger:                s.cfg.kafkaLog(slog.LevelDebug),
 		ErrorLogger:           s.cfg.kafkaLog(slog.LevelInfo),
 	}
