@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -284,9 +283,10 @@ func (s *Service) deleteRow(ctx context.Context, c *mediadb.Client, tx *sql.Tx, 
 	// A pending upload's URL stays usable until it expires: the object it may still receive is
 	// deleted by the cleanup once it has.
 	if cur.Status == asset.StatusPending && cur.UploadExpiresAt != nil && cur.UploadExpiresAt.After(s.clock()) {
-		err := c.UploadTombstone.Create().SetStorageKey(stagingKey(cur.ID)).SetDeleteAfter(cur.UploadExpiresAt.Add(time.Minute)).Exec(ctx)
-		if err != nil {
-			return err
+		for _, k := range stagingKeys(cur.ID) {
+			if err := c.UploadTombstone.Create().SetStorageKey(k).SetDeleteAfter(cur.UploadExpiresAt.Add(time.Minute)).Exec(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	return s.assetDeleted(ctx, tx, cur, reason)
@@ -302,7 +302,7 @@ func (s *Service) deleteObjects(ctx context.Context, a *mediadb.Asset) {
 	if a.Status == asset.StatusPending {
 		// A completion that lost its compare-and-swap to a change of visibility may have left the
 		// bytes under the other layout (see takeUpload).
-		keys = append(append(keys, stagingKey(a.ID)), otherLayouts(a.StorageKey)...)
+		keys = append(append(keys, stagingKeys(a.ID)...), otherLayouts(a.StorageKey)...)
 	}
 	for _, k := range keys {
 		if err := s.store.Delete(context.WithoutCancel(ctx), k); err != nil {
@@ -349,13 +349,6 @@ func (s *Service) GetAssetUrl(ctx context.Context, req mediaapi.GetAssetUrlReque
 	}
 	exp := s.now().Add(ttl).UTC().Truncate(time.Second)
 	return mediaapi.GetAssetUrl200JSONResponse{Url: signed, ExpiresAt: &exp}, nil
-}
-
-// stagingKey is where an upload session's pre-signed URL puts asset id's bytes. Completing the
-// upload moves them to the storage key and checks them there, so nothing written to the URL
-// afterwards (it works until it expires) can reach the served object.
-func stagingKey(id uuid.UUID) string {
-	return path.Join("uploads", id.String())
 }
 
 // extension is the file extension of an allowed content type.

@@ -29,6 +29,24 @@ const (
 	legacyRoot    = "assets/"
 )
 
+// stagingKey is where an upload session's pre-signed URL puts asset id's bytes: under the private
+// prefix, so nothing the URL receives is readable without a signature. Completing the upload moves
+// them to the asset's key under the private prefix and checks them there (no URL reaches that key,
+// so nothing written to the URL afterwards, until it expires, can reach the checked object), and
+// only then, for a public asset, copies them under the public prefix.
+func stagingKey(id uuid.UUID) string {
+	return PrivatePrefix + path.Join("staging", id.String())
+}
+
+// legacyStagingKey is where the URLs of upload sessions opened before the staging key moved under
+// the private prefix put their bytes.
+func legacyStagingKey(id uuid.UUID) string {
+	return path.Join("uploads", id.String())
+}
+
+// stagingKeys lists every key an upload session's URL of asset id may write to.
+func stagingKeys(id uuid.UUID) []string { return []string{stagingKey(id), legacyStagingKey(id)} }
+
 // prefixOf is the key prefix of assets of visibility v.
 func prefixOf(v asset.Visibility) string {
 	if v == asset.VisibilityPublic {
@@ -67,8 +85,8 @@ func otherLayouts(key string) []string {
 	return out
 }
 
-// move is the relocation of an asset's objects to the layout of another visibility: each pair is
-// (from, to).
+// move is the relocation of an asset's objects to other keys (the layout of another visibility, the
+// layout from the legacy keys, the public key from the checked one): each pair is (from, to).
 type move [][2]string
 
 // relocation returns the keys of a (original, then thumbnails) for visibility v, with the objects to
@@ -112,24 +130,24 @@ func (s *Service) copyObjects(ctx context.Context, id uuid.UUID, m move) error {
 	return nil
 }
 
-// undoCopies deletes the copies of m, made for a visibility change that is being rolled back (the
-// caller still holds the asset's row). A copy it cannot delete is logged: an orphan object, which,
+// undoCopies deletes the copies of m, made for a move that is being rolled back (the caller still
+// holds the asset's row). A copy it cannot delete is logged: an orphan object, which,
 // when it is under the public prefix, stays readable until it is deleted by hand.
 func (s *Service) undoCopies(ctx context.Context, id uuid.UUID, m move) {
 	for _, mv := range m {
 		if err := s.store.Delete(context.WithoutCancel(ctx), mv[1]); err != nil {
-			s.log.ErrorContext(ctx, "a copy made for a visibility change that failed could not be deleted: an orphan object",
+			s.log.ErrorContext(ctx, "a copy made for a move of an asset's objects that failed could not be deleted: an orphan object",
 				"asset_id", id, "key", mv[1], "error", err)
 		}
 	}
 }
 
-// dropOld deletes the objects a committed relocation left at their former keys. A failure leaves an
+// dropOld deletes the objects a committed move left at their former keys. A failure leaves an
 // orphan (nothing refers to it), which is logged with its key.
 func (s *Service) dropOld(ctx context.Context, id uuid.UUID, m move) {
 	for _, mv := range m {
 		if err := s.store.Delete(context.WithoutCancel(ctx), mv[0]); err != nil {
-			s.log.WarnContext(ctx, "an object left at its former key by a visibility change could not be deleted: an orphan object",
+			s.log.WarnContext(ctx, "an object left at its former key by a move of an asset's objects could not be deleted: an orphan object",
 				"asset_id", id, "key", mv[0], "error", err)
 		}
 	}

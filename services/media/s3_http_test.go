@@ -32,7 +32,7 @@ func TestS3UploadSessionAndThumbnails(t *testing.T) {
 		data := jpegBytes(t, 1600, 900)
 
 		s := f.sessionFor("poster.jpg", "image/jpeg", data, nil)
-		if !strings.HasPrefix(s.UploadUrl, cfg.Endpoint+"/"+cfg.Bucket+"/uploads/"+s.AssetId.String()+"?") ||
+		if !strings.HasPrefix(s.UploadUrl, cfg.Endpoint+"/"+cfg.Bucket+"/"+stagingKey(s.AssetId)+"?") ||
 			!strings.Contains(s.UploadUrl, "X-Amz-Signature=") || s.Headers["Content-Type"] != "image/jpeg" {
 			t.Errorf("session %+v", s)
 		}

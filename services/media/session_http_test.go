@@ -33,7 +33,7 @@ func TestUploadSession(t *testing.T) {
 		if s.Method != mediaapi.PUT || !maps1(s.Headers, "Content-Type", "image/png") || !s.ExpiresAt.Equal(testStart.Add(30*time.Minute)) {
 			t.Errorf("session %+v", s)
 		}
-		if !strings.HasPrefix(s.UploadUrl, f.srv.URL+"/media/uploads/"+s.AssetId.String()+"?") {
+		if !strings.HasPrefix(s.UploadUrl, f.srv.URL+"/media/"+stagingKey(s.AssetId)+"?") {
 			t.Errorf("upload url %s", s.UploadUrl)
 		}
 		pending, etag := f.get(s.AssetId)

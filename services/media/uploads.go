@@ -258,6 +258,13 @@ func (s *Service) CreateUploadSession(ctx context.Context, req mediaapi.CreateUp
 // CompleteUpload implements mediaapi.StrictServerInterface: checks the uploaded object's size,
 // SHA-256 and type against the declaration and makes the asset ready, with its asset.updated event
 // in the same transaction, or failed (no event: a failed asset has no delivery).
+//
+// The bytes are checked under the private prefix, where nothing is readable without a signature:
+// takeUpload moves them from the staging key to the asset's key in the private layout (checkKey),
+// which no pre-signed URL reaches. A private asset stays there. A public one is copied to its key
+// under the public prefix only once checked, in the order of a change of visibility: the row is
+// made ready (which holds it until the commit), the checked object is copied inside the
+// transaction (a failed copy rolls it back), and the private copy is deleted after the commit.
 func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploadRequestObject) (mediaapi.CompleteUploadResponseObject, error) {
 	a, err := current(ctx, s.read, req.AssetId, req.Params.IfMatch)
 	if err != nil {
@@ -271,10 +278,11 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 	case a.UploadExpiresAt != nil && s.now().After(*a.UploadExpiresAt):
 		return nil, apierror.Conflict("the upload session expired; open a new one")
 	}
-	if err := s.takeUpload(ctx, a); err != nil {
+	checked := checkKey(a)
+	if err := s.takeUpload(ctx, a, checked); err != nil {
 		return nil, err
 	}
-	info, err := s.store.Stat(ctx, a.StorageKey)
+	info, err := s.store.Stat(ctx, checked)
 	if errors.Is(err, objectstore.ErrNotFound) {
 		return nil, apierror.Conflict("nothing has been uploaded to the session's URL yet")
 	}
@@ -284,7 +292,7 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 	if info.Size != a.SizeBytes {
 		return nil, s.fail(ctx, a, fmt.Sprintf("the uploaded object has %d bytes, not the declared %d", info.Size, a.SizeBytes))
 	}
-	sum, head, err := s.digest(ctx, a.StorageKey)
+	sum, head, err := s.digest(ctx, checked)
 	if err != nil {
 		return nil, err
 	}
@@ -300,53 +308,103 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 		return nil, s.fail(ctx, a, fmt.Sprintf("the uploaded bytes are %s, not the declared %s", found, a.ContentType))
 	}
 	width, height, thumbs := imageFacts(a.Kind, a.ContentType, head)
-	var out *mediadb.Asset
+	var (
+		out       *mediadb.Asset
+		publish   move // the checked object to copy to the public key: none for a private asset
+		committed bool
+	)
+	if checked != a.StorageKey {
+		publish = move{{checked, a.StorageKey}}
+	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		committed = false
 		var err error
 		out, err = s.txClient(tx).Asset.UpdateOneID(a.ID).Where(asset.Version(a.Version), asset.StatusEQ(asset.StatusPending)).
 			SetStatus(asset.StatusReady).ClearUploadExpiresAt().SetThumbnailState(thumbs).
 			SetNillableWidth(width).SetNillableHeight(height).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
-		return s.saved(ctx, tx, out, err)
+		if err := s.saved(ctx, tx, out, err); err != nil {
+			return err
+		}
+		if publish != nil {
+			// A concurrent completion may have moved other bytes onto the checked key since they
+			// were checked: publish only what was checked.
+			now, err := s.store.Stat(ctx, checked)
+			if err != nil {
+				return fmt.Errorf("media: look at the checked object: %w", err)
+			}
+			if now.ETag != info.ETag || now.Size != info.Size {
+				return errReplaced
+			}
+			if err := s.copyObjects(ctx, a.ID, publish); err != nil {
+				return err
+			}
+		}
+		committed = true
+		return nil
 	})
+	if err != nil && committed && publish != nil {
+		s.log.ErrorContext(ctx, "a completion failed to commit after publishing the checked bytes: the public key may be an orphan object",
+			"asset_id", a.ID, "checked_key", checked, "public_key", a.StorageKey, "error", err)
+	}
 	if errors.Is(err, errStale) {
 		return nil, apierror.PreconditionFailed("the asset changed while the upload was being completed; read it again")
+	}
+	if errors.Is(err, errReplaced) {
+		return nil, apierror.Conflict("the uploaded object changed while it was being checked; complete the upload again")
 	}
 	if err != nil {
 		return nil, storeError("complete an upload", err)
 	}
+	s.dropOld(ctx, a.ID, publish)
 	s.kick()
 	return mediaapi.CompleteUpload200JSONResponse{Body: s.toAsset(out), Headers: mediaapi.CompleteUpload200ResponseHeaders{ETag: tag(out)}}, nil
 }
 
-// takeUpload moves what the session's URL received to the asset's storage key, where the checks
+// errReplaced is an uploaded object that changed between its checks and its publication.
+var errReplaced = errors.New("media: the checked object was replaced")
+
+// checkKey is where the bytes of pending asset a are checked: its key in the private layout, which
+// no pre-signed URL reaches and nothing reads without a signature.
+func checkKey(a *mediadb.Asset) string { return keyFor(a.StorageKey, asset.VisibilityPrivate) }
+
+// takeUpload moves what the session's URL received to dst (the asset's checkKey), where the checks
 // read it and no pre-signed URL reaches, and leaves an upload tombstone so that anything the URL
 // receives later is deleted once it has expired. Nothing at the staging key is no error here: an
-// earlier completion may have moved it (the checks then find the object), or nothing was uploaded
-// (they find none). An earlier completion that lost its compare-and-swap to a change of visibility
-// left the bytes at the key of the former visibility: they are moved to the current one.
-func (s *Service) takeUpload(ctx context.Context, a *mediadb.Asset) error {
-	err := s.store.Move(ctx, stagingKey(a.ID), a.StorageKey)
-	if errors.Is(err, objectstore.ErrNotFound) {
-		for _, k := range otherLayouts(a.StorageKey) {
-			err := s.store.Move(ctx, k, a.StorageKey)
-			if err == nil {
-				return nil
-			}
-			if !errors.Is(err, objectstore.ErrNotFound) {
-				return fmt.Errorf("media: take the uploaded object: %w", err)
-			}
+// earlier completion may have moved it (the checks then find the object at dst), or nothing was
+// uploaded (they find none). A completion by an earlier version, which checked the bytes at the
+// asset's storage key, may have left them under another layout: they are moved to dst.
+func (s *Service) takeUpload(ctx context.Context, a *mediadb.Asset, dst string) error {
+	for _, src := range stagingKeys(a.ID) {
+		err := s.store.Move(ctx, src, dst)
+		if errors.Is(err, objectstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("media: take the uploaded object: %w", err)
+		}
+		if a.UploadExpiresAt == nil {
+			return nil
+		}
+		err = s.read.UploadTombstone.Create().SetStorageKey(src).SetDeleteAfter(a.UploadExpiresAt.Add(time.Minute)).Exec(ctx)
+		if err != nil {
+			return storeError("record the upload URL's expiry", err)
 		}
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("media: take the uploaded object: %w", err)
-	}
-	if a.UploadExpiresAt == nil {
+	switch _, err := s.store.Stat(ctx, dst); {
+	case err == nil:
 		return nil
+	case !errors.Is(err, objectstore.ErrNotFound):
+		return fmt.Errorf("media: look for the uploaded object: %w", err)
 	}
-	err = s.read.UploadTombstone.Create().SetStorageKey(stagingKey(a.ID)).SetDeleteAfter(a.UploadExpiresAt.Add(time.Minute)).Exec(ctx)
-	if err != nil {
-		return storeError("record the upload URL's expiry", err)
+	for _, k := range otherLayouts(dst) {
+		err := s.store.Move(ctx, k, dst)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, objectstore.ErrNotFound) {
+			return fmt.Errorf("media: take the uploaded object: %w", err)
+		}
 	}
 	return nil
 }
@@ -391,8 +449,10 @@ func (s *Service) fail(ctx context.Context, a *mediadb.Asset, reason string) err
 	if err != nil {
 		return storeError("record a failed upload", err)
 	}
-	if err := s.store.Delete(context.WithoutCancel(ctx), a.StorageKey); err != nil {
-		s.log.WarnContext(ctx, "could not delete the bytes of a failed upload", "asset_id", a.ID, "error", err)
+	for _, k := range []string{checkKey(a), a.StorageKey} {
+		if err := s.store.Delete(context.WithoutCancel(ctx), k); err != nil {
+			s.log.WarnContext(ctx, "could not delete the bytes of a failed upload", "asset_id", a.ID, "key", k, "error", err)
+		}
 	}
 	return apierror.Conflict(reason)
 }
