@@ -95,26 +95,68 @@ func Append(ctx context.Context, tx *sql.Tx, db *database.DB, ev Event, headers 
 	if tx == nil || db == nil || ev == nil {
 		return errors.New("outbox: Append needs a transaction, a database and an event")
 	}
-	eventType, topic, key := ev.EventType(), ev.Topic(), ev.MessageKey()
-	if eventType == "" || topic == "" {
-		return fmt.Errorf("outbox: event %T has no event type or topic", ev)
-	}
-	if key == "" {
-		return fmt.Errorf("outbox: %s event has no aggregate id (message key)", eventType)
-	}
-	payload, err := Encode(ev)
+	r, err := newRow(ctx, ev, headers)
 	if err != nil {
 		return err
 	}
+	return insertRows(ctx, tx, db, []outboxRow{r})
+}
+
+// AppendAll is Append of every event in evs, in order, with multi-row INSERTs: for a transaction
+// that writes many changes (a bulk import), each with its event.
+func AppendAll(ctx context.Context, tx *sql.Tx, db *database.DB, evs []Event) error {
+	if tx == nil || db == nil {
+		return errors.New("outbox: AppendAll needs a transaction and a database")
+	}
+	rows := make([]outboxRow, 0, len(evs))
+	for _, ev := range evs {
+		if ev == nil {
+			return errors.New("outbox: AppendAll got a nil event")
+		}
+		r, err := newRow(ctx, ev, nil)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	const perInsert = 200 // 8 parameters a row: far below SQLite's and PostgreSQL's limits
+	for start := 0; start < len(rows); start += perInsert {
+		if err := insertRows(ctx, tx, db, rows[start:min(start+perInsert, len(rows))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outboxRow is one outbox row to insert.
+type outboxRow struct {
+	eventID, topic, key, eventType string
+	payload                        []byte
+	headers                        string
+	occurredAt                     time.Time
+}
+
+func newRow(ctx context.Context, ev Event, headers map[string]string) (outboxRow, error) {
+	eventType, topic, key := ev.EventType(), ev.Topic(), ev.MessageKey()
+	if eventType == "" || topic == "" {
+		return outboxRow{}, fmt.Errorf("outbox: event %T has no event type or topic", ev)
+	}
+	if key == "" {
+		return outboxRow{}, fmt.Errorf("outbox: %s event has no aggregate id (message key)", eventType)
+	}
+	payload, err := Encode(ev)
+	if err != nil {
+		return outboxRow{}, err
+	}
 	var env envelope
 	if err := avro.Unmarshal(ev.AvroSchema(), payload[headerLen:], &env); err != nil {
-		return fmt.Errorf("outbox: %s event: read event_id and occurred_at: %w", eventType, err)
+		return outboxRow{}, fmt.Errorf("outbox: %s event: read event_id and occurred_at: %w", eventType, err)
 	}
 	if env.EventID == "" {
-		return fmt.Errorf("outbox: %s event has no event_id", eventType)
+		return outboxRow{}, fmt.Errorf("outbox: %s event has no event_id", eventType)
 	}
 	if env.OccurredAt.IsZero() {
-		return fmt.Errorf("outbox: %s event %s has no occurred_at", eventType, env.EventID)
+		return outboxRow{}, fmt.Errorf("outbox: %s event %s has no occurred_at", eventType, env.EventID)
 	}
 	all := map[string]string{}
 	telemetry.Inject(ctx, all) // the consumers' spans continue the writer's trace
@@ -123,14 +165,31 @@ func Append(ctx context.Context, tx *sql.Tx, db *database.DB, ev Event, headers 
 	}
 	hdr, err := json.Marshal(all)
 	if err != nil {
-		return fmt.Errorf("outbox: %s event %s: headers: %w", eventType, env.EventID, err)
+		return outboxRow{}, fmt.Errorf("outbox: %s event %s: headers: %w", eventType, env.EventID, err)
 	}
-	_, err = tx.ExecContext(ctx, db.Rebind(`INSERT INTO outbox
+	return outboxRow{eventID: env.EventID, topic: topic, key: key, eventType: eventType, payload: payload, headers: string(hdr), occurredAt: env.OccurredAt.UTC()}, nil
+}
+
+// insertRows inserts rows with one INSERT, in their order (ascending ids).
+func insertRows(ctx context.Context, tx *sql.Tx, db *database.DB, rows []outboxRow) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO outbox
 		(event_id, topic, aggregate_id, event_type, payload, headers, occurred_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		env.EventID, topic, key, eventType, payload, string(hdr), env.OccurredAt.UTC(), time.Now().UTC())
-	if err != nil {
-		return fmt.Errorf("outbox: append %s event %s: %w", eventType, env.EventID, err)
+		VALUES `)
+	args := make([]any, 0, 8*len(rows))
+	now := time.Now().UTC()
+	for i, r := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.eventID, r.topic, r.key, r.eventType, r.payload, r.headers, r.occurredAt, now)
+	}
+	if _, err := tx.ExecContext(ctx, db.Rebind(q.String()), args...); err != nil {
+		if len(rows) == 1 {
+			return fmt.Errorf("outbox: append %s event %s: %w", rows[0].eventType, rows[0].eventID, err)
+		}
+		return fmt.Errorf("outbox: append %d events: %w", len(rows), err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
@@ -24,6 +25,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/commonapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/contract"
+	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
 // Bulk imports (importContent). The body is NDJSON, one program or episode a line, keyed by
@@ -256,7 +258,7 @@ func (st *importStream) apply(items []*importItem) error {
 				return err
 			}
 		}
-		return nil
+		return w.flush()
 	})
 	if err == nil {
 		for i, it := range items {
@@ -278,8 +280,10 @@ func (st *importStream) apply(items []*importItem) error {
 			if err != nil {
 				return err
 			}
-			outcome, problem, err = w.apply(it)
-			return err
+			if outcome, problem, err = w.apply(it); err != nil {
+				return err
+			}
+			return w.flush()
 		})
 		if err != nil {
 			err = storeErr("import", err)
@@ -502,6 +506,43 @@ type importWriter struct {
 	programs map[string]*cmsdb.Program // by slug
 	episodes map[episodeKey]*cmsdb.Episode
 	locked   map[uuid.UUID]bool // programs this transaction holds the row lock of
+	// The events and audit entries of the changes, written together by flush at the end of the
+	// transaction (multi-row INSERTs; see record for what each change writes).
+	events []outbox.Event
+	audits []*cmsdb.AuditEntryCreate
+}
+
+// record is Service.record for the writer: the change's event and audit entry are kept for
+// flush. An import never changes soft-deleted content, so every change has its event.
+func (w *importWriter) record(action auditentry.Action, before, after *content, now time.Time) error {
+	ev, err := contentEvent(w.ctx, w.a, action, before, after, now)
+	if err != nil {
+		return err
+	}
+	w.events = append(w.events, ev)
+	subject := after
+	if subject == nil {
+		subject = before
+	}
+	w.audits = append(w.audits, w.c.AuditEntry.Create().
+		SetEntityType(subject.entity).SetEntityID(subject.id).SetAction(action).
+		SetActorID(w.a.id).SetActorRoles(w.a.roles).SetChanges(auditChanges(action, before, after)).
+		SetOccurredAt(now).SetNillableRequestID(w.a.requestID))
+	return nil
+}
+
+// flush writes the kept events and audit entries.
+func (w *importWriter) flush() error {
+	if err := outbox.AppendAll(w.ctx, w.tx, w.s.db, w.events); err != nil {
+		return fmt.Errorf("cms: import: %w", err)
+	}
+	for start := 0; start < len(w.audits); start += auditBatch {
+		if err := w.c.AuditEntry.CreateBulk(w.audits[start:min(start+auditBatch, len(w.audits))]...).Exec(w.ctx); err != nil {
+			return fmt.Errorf("cms: import: write audit entries: %w", err)
+		}
+	}
+	w.events, w.audits = nil, nil
+	return nil
 }
 
 func (s *Service) newImportWriter(ctx context.Context, c *cmsdb.Client, tx *sql.Tx, a actor, items []*importItem) (*importWriter, error) {
@@ -555,28 +596,36 @@ func (w *importWriter) apply(it *importItem) (importOutcome, *apierror.Error, er
 func (w *importWriter) applyProgram(it *importItem) (importOutcome, *apierror.Error, error) {
 	b, now := it.program, w.s.clock()
 	cur := w.programs[b.Slug]
-	publish := func(p *cmsdb.Program) (lifecycle, auditentry.Action, error) {
-		if !it.publish() {
-			return programLifecycle(p), "", nil
-		}
-		return planPublish("program", nil, now)(programLifecycle(p))
-	}
 	if cur == nil {
+		// Created in draft (version 1) and, with publish, published (version 2): the row is
+		// written once in its final state, with both changes' events and audit entries.
+		draft := &cmsdb.Program{
+			ID: uuid.Must(uuid.NewV7()), Kind: program.Kind(b.Kind), Title: b.Title, Slug: b.Slug, Summary: b.Summary,
+			Language: b.Language, CategoryID: b.CategoryId, Tags: nonNil(it.tags), CoverAssetID: b.CoverAssetId,
+			Status: program.StatusDraft, Version: 1, CreatedAt: now, CreatedBy: w.a.id, UpdatedAt: now, UpdatedBy: w.a.id,
+		}
+		final := draft
+		l, action, _ := w.publishPlan(it, "program", programLifecycle(draft), now)
+		if action != "" {
+			final = ptr(*draft)
+			setProgramLifecycle(final, l)
+			final.Version = 2
+		}
 		p, err := w.c.Program.Create().
-			SetKind(program.Kind(b.Kind)).SetTitle(b.Title).SetSlug(b.Slug).SetNillableSummary(b.Summary).
-			SetLanguage(b.Language).SetNillableCategoryID(b.CategoryId).SetTags(nonNil(it.tags)).
-			SetNillableCoverAssetID(b.CoverAssetId).
-			SetStatus(program.StatusDraft).SetVersion(1).
+			SetID(final.ID).SetKind(final.Kind).SetTitle(final.Title).SetSlug(final.Slug).SetNillableSummary(final.Summary).
+			SetLanguage(final.Language).SetNillableCategoryID(final.CategoryID).SetTags(final.Tags).
+			SetNillableCoverAssetID(final.CoverAssetID).
+			SetStatus(final.Status).SetNillablePublishedAt(final.PublishedAt).SetVersion(final.Version).
 			SetCreatedAt(now).SetCreatedBy(w.a.id).SetUpdatedAt(now).SetUpdatedBy(w.a.id).
 			Save(w.ctx)
 		if err != nil {
 			return 0, nil, slugErr(b.Slug, err)
 		}
-		if err := w.s.record(w.ctx, w.c, w.tx, w.a, auditentry.ActionCreated, nil, programContent(p), now); err != nil {
+		if err := w.record(auditentry.ActionCreated, nil, programContent(draft), now); err != nil {
 			return 0, nil, err
 		}
-		if l, action, _ := publish(p); action != "" {
-			if p, err = w.s.changeProgram(w.ctx, w.c, w.tx, w.a, p, l, action, now); err != nil {
+		if action != "" {
+			if err := w.record(action, programContent(draft), programContent(p), now); err != nil {
 				return 0, nil, err
 			}
 		}
@@ -586,7 +635,7 @@ func (w *importWriter) applyProgram(it *importItem) (importOutcome, *apierror.Er
 	if err := refuseDeleted("program", programLifecycle(cur)); err != nil {
 		return 0, apierror.From(err), nil
 	}
-	l, action, err := publish(cur)
+	l, action, err := w.publishPlan(it, "program", programLifecycle(cur), now)
 	if err != nil {
 		return 0, apierror.From(err), nil
 	}
@@ -604,22 +653,41 @@ func (w *importWriter) applyProgram(it *importItem) (importOutcome, *apierror.Er
 	if b.CoverAssetId != nil {
 		next.CoverAssetID = b.CoverAssetId
 	}
-	out, err := w.s.updateProgram(w.ctx, w.c, w.tx, w.a, cur, &next, now)
-	if err != nil {
-		return 0, nil, err
-	}
-	outcome := importUnchanged
-	if out != cur {
+	out, outcome := cur, importUnchanged
+	if len(diff(programContent(cur).fields, programContent(&next).fields)) > 0 {
+		next.Version, next.UpdatedAt, next.UpdatedBy = cur.Version+1, now, w.a.id
+		if out, err = saveProgram(w.ctx, w.c, cur, &next); err != nil {
+			return 0, nil, err
+		}
+		if err := w.record(auditentry.ActionUpdated, programContent(cur), programContent(out), now); err != nil {
+			return 0, nil, err
+		}
 		outcome = importUpdated
 	}
 	if action != "" {
-		if out, err = w.s.changeProgram(w.ctx, w.c, w.tx, w.a, out, l, action, now); err != nil {
+		before := out
+		next := *out
+		setProgramLifecycle(&next, l)
+		next.Version, next.UpdatedAt, next.UpdatedBy = before.Version+1, now, w.a.id
+		if out, err = saveProgram(w.ctx, w.c, before, &next); err != nil {
+			return 0, nil, err
+		}
+		if err := w.record(action, programContent(before), programContent(out), now); err != nil {
 			return 0, nil, err
 		}
 		outcome = importUpdated
 	}
 	w.programs[out.Slug] = out
 	return outcome, nil, nil
+}
+
+// publishPlan is the transition an item's publish asks for: none without publish; else publish
+// now (planPublish: a no-op when published, refused when archived or deleted).
+func (w *importWriter) publishPlan(it *importItem, noun string, l lifecycle, now time.Time) (lifecycle, auditentry.Action, error) {
+	if !it.publish() {
+		return l, "", nil
+	}
+	return planPublish(noun, nil, now)(l)
 }
 
 func (w *importWriter) applyEpisode(it *importItem) (importOutcome, *apierror.Error, error) {
@@ -639,12 +707,6 @@ func (w *importWriter) applyEpisode(it *importItem) (importOutcome, *apierror.Er
 	if (cur == nil || it.publish()) && string(p.Status) == statusArchived {
 		return 0, apierror.Conflict("the program is archived; unpublish it before adding or publishing episodes"), nil
 	}
-	publish := func(e *cmsdb.Episode) (lifecycle, auditentry.Action, error) {
-		if !it.publish() {
-			return episodeLifecycle(e), "", nil
-		}
-		return planPublish("episode", nil, now)(episodeLifecycle(e))
-	}
 	if cur == nil {
 		if !w.locked[p.ID] {
 			// As createEpisode does: the program's state holds until commit.
@@ -661,21 +723,34 @@ func (w *importWriter) applyEpisode(it *importItem) (importOutcome, *apierror.Er
 		if b.Language != nil {
 			lang = *b.Language
 		}
+		draft := &cmsdb.Episode{
+			ID: uuid.Must(uuid.NewV7()), ProgramID: p.ID, SeasonNumber: b.SeasonNumber, EpisodeNumber: b.EpisodeNumber,
+			Title: b.Title, Summary: b.Summary, Language: lang, DurationSeconds: b.DurationSeconds,
+			MediaAssetID: b.MediaAssetId, ThumbnailAssetID: b.ThumbnailAssetId,
+			Status: episode.StatusDraft, Version: 1, CreatedAt: now, CreatedBy: w.a.id, UpdatedAt: now, UpdatedBy: w.a.id,
+		}
+		final := draft
+		l, action, _ := w.publishPlan(it, "episode", episodeLifecycle(draft), now)
+		if action != "" {
+			final = ptr(*draft)
+			setEpisodeLifecycle(final, l)
+			final.Version = 2
+		}
 		e, err := w.c.Episode.Create().
-			SetProgramID(p.ID).SetNillableSeasonNumber(b.SeasonNumber).SetEpisodeNumber(b.EpisodeNumber).
-			SetTitle(b.Title).SetNillableSummary(b.Summary).SetLanguage(lang).SetNillableDurationSeconds(b.DurationSeconds).
-			SetNillableMediaAssetID(b.MediaAssetId).SetNillableThumbnailAssetID(b.ThumbnailAssetId).
-			SetStatus(episode.StatusDraft).SetVersion(1).
+			SetID(final.ID).SetProgramID(p.ID).SetNillableSeasonNumber(final.SeasonNumber).SetEpisodeNumber(final.EpisodeNumber).
+			SetTitle(final.Title).SetNillableSummary(final.Summary).SetLanguage(final.Language).SetNillableDurationSeconds(final.DurationSeconds).
+			SetNillableMediaAssetID(final.MediaAssetID).SetNillableThumbnailAssetID(final.ThumbnailAssetID).
+			SetStatus(final.Status).SetNillablePublishedAt(final.PublishedAt).SetVersion(final.Version).
 			SetCreatedAt(now).SetCreatedBy(w.a.id).SetUpdatedAt(now).SetUpdatedBy(w.a.id).
 			Save(w.ctx)
 		if err != nil {
 			return 0, nil, numberErr(err)
 		}
-		if err := w.s.record(w.ctx, w.c, w.tx, w.a, auditentry.ActionCreated, nil, episodeContent(e), now); err != nil {
+		if err := w.record(auditentry.ActionCreated, nil, episodeContent(draft), now); err != nil {
 			return 0, nil, err
 		}
-		if l, action, _ := publish(e); action != "" {
-			if e, err = w.s.changeEpisode(w.ctx, w.c, w.tx, w.a, e, l, action, now); err != nil {
+		if action != "" {
+			if err := w.record(action, episodeContent(draft), episodeContent(e), now); err != nil {
 				return 0, nil, err
 			}
 		}
@@ -685,7 +760,7 @@ func (w *importWriter) applyEpisode(it *importItem) (importOutcome, *apierror.Er
 	if err := refuseDeleted("episode", episodeLifecycle(cur)); err != nil {
 		return 0, apierror.From(err), nil
 	}
-	l, action, err := publish(cur)
+	l, action, err := w.publishPlan(it, "episode", episodeLifecycle(cur), now)
 	if err != nil {
 		return 0, apierror.From(err), nil
 	}
@@ -706,16 +781,26 @@ func (w *importWriter) applyEpisode(it *importItem) (importOutcome, *apierror.Er
 	if b.ThumbnailAssetId != nil {
 		next.ThumbnailAssetID = b.ThumbnailAssetId
 	}
-	out, err := w.s.updateEpisode(w.ctx, w.c, w.tx, w.a, cur, &next, now)
-	if err != nil {
-		return 0, nil, err
-	}
-	outcome := importUnchanged
-	if out != cur {
+	out, outcome := cur, importUnchanged
+	if len(diff(episodeContent(cur).fields, episodeContent(&next).fields)) > 0 {
+		next.Version, next.UpdatedAt, next.UpdatedBy = cur.Version+1, now, w.a.id
+		if out, err = saveEpisode(w.ctx, w.c, cur, &next); err != nil {
+			return 0, nil, err
+		}
+		if err := w.record(auditentry.ActionUpdated, episodeContent(cur), episodeContent(out), now); err != nil {
+			return 0, nil, err
+		}
 		outcome = importUpdated
 	}
 	if action != "" {
-		if out, err = w.s.changeEpisode(w.ctx, w.c, w.tx, w.a, out, l, action, now); err != nil {
+		before := out
+		next := *out
+		setEpisodeLifecycle(&next, l)
+		next.Version, next.UpdatedAt, next.UpdatedBy = before.Version+1, now, w.a.id
+		if out, err = saveEpisode(w.ctx, w.c, before, &next); err != nil {
+			return 0, nil, err
+		}
+		if err := w.record(action, episodeContent(before), episodeContent(out), now); err != nil {
 			return 0, nil, err
 		}
 		outcome = importUpdated
