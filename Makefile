@@ -88,7 +88,7 @@ test-security:
 
 ## bench: Go benchmarks (events: on Kafka when MEDIAMESH_TEST_KAFKA_BROKERS is set; search over 100,000
 ## episodes: also on PostgreSQL when MEDIAMESH_TEST_POSTGRES_URL is set), then the load benchmark in `all`
-## mode (tools/loadgen/bench.sh: writes by 8 writers, read-model catch-up, and the read scenarios under
+## mode (tools/loadgen/bench.sh: the bulk import of 20,000 items in items/s, writes by 8 writers, read-model catch-up, and the read scenarios under
 ## wrk with the gateway cache on and off, each beside a bare echo handler; needs wrk), on 200 x 100
 ## episodes, then on 100,000 of the fixed 40 words (the worst case for search) and of a Zipf vocabulary
 ## of 20,000 words per language. Never in CI.

@@ -6,7 +6,9 @@
 # and how far the read models were behind the last write), then measures the read scenarios with
 # wrk (tools/loadgen/wrk.sh) beside a bare echo handler, with the gateway cache and then without it
 # (--gateway.cache=false, the same data directory). The searches are drawn from the vocabulary the
-# corpus was seeded with (loadgen's -vocabulary).
+# corpus was seeded with (loadgen's -vocabulary). Before the seeding, on the empty platform, the bulk
+# import of 20,000 items (published programs of 99 published episodes) in one NDJSON request, in
+# items/s beside a bare echo handler reading the same body (loadgen -import).
 # Usage: tools/loadgen/bench.sh [loadgen flags...]   (WRK_SECONDS, WRK_CONNECTIONS tune wrk.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,6 +36,16 @@ for i in "${!args[@]}"; do
 done
 export VOCABULARY
 start
+# The bulk import first, on the empty platform: 20,000 items in one NDJSON request, beside a bare
+# echo handler that reads the same body (loadgen -import).
+go build -o "$work/echo-server" ./tools/loadgen/echo
+"$work/echo-server" -addr 127.0.0.1:18198 &
+echo_pid=$!
+for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18198/ >/dev/null 2>&1 && break; sleep 0.1; done
+echo "bulk import (POST /api/v1/cms/imports):"
+go run ./tools/loadgen -cms http://127.0.0.1:18181 -admin-password "$password" -import 20000 -echo http://127.0.0.1:18198
+kill "$echo_pid" 2>/dev/null || true
+echo
 go run ./tools/loadgen -cms http://127.0.0.1:18181 -discovery http://127.0.0.1:18180 -admin-password "$password" -programs 200 -episodes 100 -duration 5s -connections 32 "$@"
 echo; echo "wrk, gateway cache on:"
 bash tools/loadgen/wrk.sh http://127.0.0.1:18180 "${WRK_SECONDS:-10}" "${WRK_CONNECTIONS:-32}"

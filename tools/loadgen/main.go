@@ -45,6 +45,8 @@ func main() {
 	publishRate := flag.Float64("publish-rate", 10, "with -mix: episodes created and published per second")
 	takedowns := flag.Int("takedowns", 0, "instead of seeding: this many takedowns (unpublish until gone from discovery and search) timed while -writers create and publish")
 	vocabularySize := flag.Int("vocabulary", 0, "0: the 40 fixed words, drawn uniformly (the worst case for search); N (at least 20000): N generated words per language, drawn from a Zipf distribution, for text and queries alike")
+	importItems := flag.Int("import", 0, "instead of seeding: import this many items (published programs of 99 published episodes) in one NDJSON request, beside the bare echo handler at -echo")
+	echoURL := flag.String("echo", "http://127.0.0.1:18198", "with -import: the bare echo handler (tools/loadgen/echo)")
 	queries := flag.Int("queries", 0, "instead of seeding: print this many search queries (URL-escaped q values) drawn from the vocabulary, one a line")
 	flag.Parse()
 	var err error
@@ -59,7 +61,9 @@ func main() {
 		}
 		return
 	}
-	if *takedowns > 0 {
+	if *importItems > 0 {
+		err = runImport(*cms, *echoURL, *email, *password, *importItems)
+	} else if *takedowns > 0 {
 		err = runTakedowns(*cms, *disc, *email, *password, *takedowns, *writers)
 	} else if *mix {
 		err = runMix(*cms, *disc, *email, *password, *duration, *connections, *publishRate)

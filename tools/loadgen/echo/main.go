@@ -1,13 +1,16 @@
 // Command echo is the bare baseline of the load benchmarks: an echo v4 server that answers every
-// GET with the same 1 KB JSON document. Measured in the same run as MediaMesh, it gives the
+// GET with the same 1 KB JSON document (and POST /import by reading an NDJSON body). Measured in the same run as MediaMesh, it gives the
 // ceiling of an HTTP JSON endpoint on the machine, and each scenario is reported as a ratio to it
 // (tools/loadgen/wrk.sh), so figures from a noisy, shared machine can be compared.
 package main
 
 import (
+	"bytes"
 	"flag"
+	"io"
 	"log"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -20,5 +23,16 @@ func main() {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.GET("/*", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, body) })
+	// The baseline of the import benchmark (loadgen -import): read an NDJSON body, count its
+	// lines, answer one NDJSON line.
+	e.POST("/import", func(c echo.Context) error {
+		data, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return err
+		}
+		n := bytes.Count(data, []byte("\n"))
+		c.Response().Header().Set("Content-Type", "application/x-ndjson")
+		return c.String(http.StatusOK, `{"kind":"done","total":`+strconv.Itoa(n)+"}\n")
+	})
 	log.Fatal(e.Start(*addr))
 }
