@@ -22,12 +22,31 @@ import (
 //
 // Before the prefixes every asset lived at "assets/<id>/...". Such keys stay valid: the asset row's
 // storage_key (and each thumbnail's) is authoritative, so an asset is read where its row says.
-// The next change of visibility (even to the same value) moves such an asset into the layout.
+// Run moves such assets into the layout of their visibility in the background (see
+// migrateLayout), and a change of visibility (even to the same value) moves one at once.
 const (
 	PublicPrefix  = "public/"
 	PrivatePrefix = "private/"
 	legacyRoot    = "assets/"
 )
+
+// inLayout reports whether key is under the public or the private prefix.
+func inLayout(key string) bool {
+	return strings.HasPrefix(key, PublicPrefix) || strings.HasPrefix(key, PrivatePrefix)
+}
+
+// outOfLayout reports whether a's original or one of its thumbnails is outside the layout.
+func outOfLayout(a *mediadb.Asset) bool {
+	if !inLayout(a.StorageKey) {
+		return true
+	}
+	for _, t := range a.Thumbnails {
+		if !inLayout(t.StorageKey) {
+			return true
+		}
+	}
+	return false
+}
 
 // stagingKey is where an upload session's pre-signed URL puts asset id's bytes: under the private
 // prefix, so nothing the URL receives is readable without a signature. Completing the upload moves
@@ -90,22 +109,19 @@ func otherLayouts(key string) []string {
 type move [][2]string
 
 // relocation returns the keys of a (original, then thumbnails) for visibility v, with the objects to
-// copy: none when a already lives there, and none unless a is ready (a pending asset's bytes are
+// copy: those not already at their key, and none unless a is ready (a pending asset's bytes are
 // at its staging key, a failed one's are deleted).
 func relocation(a *mediadb.Asset, v asset.Visibility) (key string, thumbs []schema.ThumbnailRecord, moves move) {
-	key = keyFor(a.StorageKey, v)
-	if key == a.StorageKey {
-		return key, a.Thumbnails, nil
-	}
 	ready := a.Status == asset.StatusReady
-	if ready {
+	key = keyFor(a.StorageKey, v)
+	if ready && key != a.StorageKey {
 		moves = append(moves, [2]string{a.StorageKey, key})
 	}
 	thumbs = make([]schema.ThumbnailRecord, len(a.Thumbnails))
 	for i, t := range a.Thumbnails {
 		thumbs[i] = t
 		thumbs[i].StorageKey = keyFor(t.StorageKey, v)
-		if ready {
+		if ready && thumbs[i].StorageKey != t.StorageKey {
 			moves = append(moves, [2]string{t.StorageKey, thumbs[i].StorageKey})
 		}
 	}

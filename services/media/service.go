@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediamesh/mediamesh/ent/mediadb"
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
@@ -52,6 +53,9 @@ type Config struct {
 	Log              *slog.Logger      // nil: discard
 	Store            objectstore.Store // where the bytes live
 	DB               *database.DB      // already migrated (Migrations, the outbox's and the inbox's)
+	// Registerer receives the service's metrics (mediamesh_media_layout_migrated_total); nil
+	// exports none.
+	Registerer prometheus.Registerer
 }
 
 // ConsumerGroup is the consumer group of the service's subscription, and its inbox consumer name.
@@ -71,6 +75,8 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 	wake  chan struct{} // a commit happened: there may be thumbnails to make
+
+	relayouts *prometheus.CounterVec // assets the layout migration moved or failed to move
 }
 
 var _ mediaapi.StrictServerInterface = (*Service)(nil)
@@ -109,7 +115,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WorkInterval <= 0 {
 		cfg.WorkInterval = 2 * time.Second
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, store: cfg.Store, log: cfg.Log, now: cfg.Now, wake: make(chan struct{}, 1)}
+	s := &Service{cfg: cfg, db: cfg.DB, store: cfg.Store, log: cfg.Log, now: cfg.Now, wake: make(chan struct{}, 1), relayouts: relayoutMetric()}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(s.relayouts); err != nil {
+			return nil, fmt.Errorf("media: metrics: %w", err)
+		}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -25,8 +25,16 @@ const workBatch = 20
 
 // Run makes the thumbnails of new images and reclaims expired upload sessions and old orphans, until
 // ctx ends. Several processes may run it: each change is a compare-and-swap on the asset's version,
-// and thumbnails of one asset always land at the same keys.
+// and thumbnails of one asset always land at the same keys. At its start it also moves the assets
+// stored before the public/private layout into it, in the background (migrateLayout): neither the
+// service's readiness nor the rest of this work waits for it.
 func (s *Service) Run(ctx context.Context) error {
+	migrated := make(chan struct{})
+	go func() {
+		defer close(migrated)
+		s.migrateLayout(ctx)
+	}()
+	defer func() { <-migrated }()
 	t := time.NewTicker(s.cfg.WorkInterval)
 	defer t.Stop()
 	for {
