@@ -46,6 +46,12 @@ type Store interface {
 	Invalidate(ctx context.Context, ns string) error
 }
 
+// Takedowns is the namespace of the gateways' last good answers, which stand in for a service
+// while it fails (stale-if-error). A read model invalidates it whenever a change takes something
+// out of public view (unpublished, deleted, an asset or category removed): a takedown voids every
+// last good answer, so nothing taken down is served again, not even while its service is down.
+const Takedowns = "takedowns"
+
 // scopeBuckets is how many namespaces the items of one scope share (see Scope): a bound on the
 // generations a store keeps, whatever the number of items.
 const scopeBuckets = 1024

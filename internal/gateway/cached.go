@@ -27,12 +27,9 @@ const maxCachedBody = 1 << 20
 // while it fails (stale-if-error): a service down for up to this long still has its cached reads
 // answered, marked X-Cache: STALE, instead of a 503. The fault suite found reads failing while a
 // killed search or discovery was down or just back (entries expired or invalidated, the breaker
-// still open).
+// still open). The last good answers live in cache.Takedowns, which a takedown invalidates: what
+// was taken out of public view is never served again, not even stale.
 const staleTTL = 10 * time.Minute
-
-// staleNamespace holds the last good answers of ns. Nothing invalidates it: its entries only
-// expire, and are only served when the service fails.
-func staleNamespace(ns string) string { return "stale/" + ns }
 
 // cachedHeaders are the response headers a cache hit repeats, and that the requests that shared a
 // miss get: Retry-After, so a 503 of the service reaches each of them with it.
@@ -173,6 +170,9 @@ type filled struct {
 func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, gen int64) filled {
 	// The waiters share this response: a client that goes away must not cancel it for them.
 	ctx := context.WithoutCancel(r.Context())
+	// Read before the service answers, as gen was: a takedown while it computes the answer then
+	// keeps that answer out of the last good answers.
+	takedowns, takedownsErr := g.cfg.Cache.Generation(ctx, cache.Takedowns)
 	rec := httptest.NewRecorder()
 	in := r.Clone(ctx)
 	in.Header.Del("If-None-Match") // the cache needs the body
@@ -190,7 +190,7 @@ func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, 
 	if e.Status >= http.StatusInternalServerError {
 		sctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		if last, ok, _, err := g.cfg.Cache.Get(sctx, staleNamespace(read.Namespace), staleKey); err == nil && ok {
+		if last, ok, _, err := g.cfg.Cache.Get(sctx, cache.Takedowns, staleKey); err == nil && ok {
 			return filled{Entry: last, stale: true}
 		}
 		return filled{Entry: e}
@@ -208,9 +208,12 @@ func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, 
 		g.cfg.Log.DebugContext(ctx, "could not store a cache entry", "operation", read.Label, "error", err)
 		return filled{Entry: e}
 	}
+	if takedownsErr != nil {
+		return filled{Entry: e}
+	}
 	last := e
-	last.Generation = 0 // the stale namespace is never invalidated
-	if err := g.cfg.Cache.Set(sctx, staleNamespace(read.Namespace), staleKey, last, staleTTL); err != nil {
+	last.Generation = takedowns
+	if err := g.cfg.Cache.Set(sctx, cache.Takedowns, staleKey, last, staleTTL); err != nil {
 		g.cfg.Log.DebugContext(ctx, "could not store the last good answer", "operation", read.Label, "error", err)
 	}
 	return filled{Entry: e}

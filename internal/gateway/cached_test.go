@@ -318,4 +318,17 @@ func TestCacheStaleIfError(t *testing.T) {
 	if w := get(gw, "/api/v1/items?q=a"); w.Code != 200 || w.Header().Get("X-Cache") != "MISS" || w.Body.String() != `{"v":2}` {
 		t.Fatalf("the service back: %d %s %q", w.Code, w.Header().Get("X-Cache"), w.Body)
 	}
+
+	// A takedown voids every last good answer: with the service down again, what it answered
+	// before the takedown is not served, even stale.
+	if err := store.Invalidate(context.Background(), cache.Takedowns); err != nil {
+		t.Fatal(err)
+	}
+	up.down.Store(true)
+	if err := store.Invalidate(context.Background(), "items"); err != nil {
+		t.Fatal(err)
+	}
+	if w := get(gw, "/api/v1/items?q=a"); w.Code != 503 || w.Header().Get("X-Cache") == "STALE" {
+		t.Fatalf("after a takedown, with the service down: %d %s %q, want a 503", w.Code, w.Header().Get("X-Cache"), w.Body)
+	}
 }

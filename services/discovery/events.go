@@ -47,6 +47,11 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 			if e.Message.Topic != contentevents.TopicContentEvents { // categories and assets show anywhere
 				changed.everything()
 			}
+			switch e.EventType {
+			case contentevents.TypeContentUnpublished, contentevents.TypeContentDeleted, metadataevents.TypeCategoryDeleted,
+				mediaevents.TypeAssetUpdated, mediaevents.TypeAssetDeleted: // an asset update may make it private
+				changed.takedown = true
+			}
 			return nil
 		})
 		return err
@@ -146,6 +151,6 @@ func (s *Service) Reset(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discovery: reset: %w", err)
 	}
-	s.invalidate(ctx, &changes{all: true})
+	s.invalidate(ctx, &changes{all: true, takedown: true})
 	return nil
 }

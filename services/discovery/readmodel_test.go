@@ -371,8 +371,9 @@ func TestInvalidationByScope(t *testing.T) {
 	if got := feed(updatedMsg(t, e, "program_id")); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("an episode moved invalidated %v, want %v (both programs)", got, want)
 	}
-	if got := feed(unpublishedMsg(t, e, 3)); !slices.Contains(got, cache.Scope("discovery", "program", other)) || slices.Contains(got, "discovery") {
-		t.Errorf("an episode unpublished invalidated %v", got)
+	if got := feed(unpublishedMsg(t, e, 3)); !slices.Contains(got, cache.Scope("discovery", "program", other)) || slices.Contains(got, "discovery") ||
+		!slices.Contains(got, cache.Takedowns) {
+		t.Errorf("an episode unpublished invalidated %v, want its scopes and the last good answers (a takedown)", got)
 	}
 	if got := feed(categoryUpsertedMsg(t, newID(), "news", 1, map[string]string{"en": "News"})); fmt.Sprint(got) != "[discovery]" {
 		t.Errorf("a category change invalidated %v, want everything", got)

@@ -109,6 +109,7 @@ func (s *Service) inTx(tx *sql.Tx) *discoverydb.Client {
 // episodes' pages show it, a category, an asset).
 type changes struct {
 	all      bool
+	takedown bool // something left public view (see cache.Takedowns)
 	episodes map[uuid.UUID]bool
 	programs map[uuid.UUID]bool
 }
@@ -125,15 +126,21 @@ func (c *changes) episode(id, programID uuid.UUID) {
 
 // invalidate makes the cached responses that show what changed stale: the responses of every
 // operation when c says everything; else those of the changed episodes and their programs, and
-// the lists (the x-cache scopes of the contract: lists, program, episode). A failure leaves them
-// until their TTL, which is the backstop; it does not fail the event, whose effect is stored.
+// the lists (the x-cache scopes of the contract: lists, program, episode); and after a takedown
+// the gateways' last good answers (cache.Takedowns). A failure leaves them until their TTL, which
+// is the backstop; it does not fail the event, whose effect is stored.
 func (s *Service) invalidate(ctx context.Context, c *changes) {
 	if s.cache == nil {
 		return
 	}
-	namespaces := []string{cacheNamespace}
-	if !c.all {
-		namespaces = []string{cache.Scope(cacheNamespace, "lists", "")}
+	var namespaces []string
+	if c.takedown {
+		namespaces = append(namespaces, cache.Takedowns)
+	}
+	if c.all {
+		namespaces = append(namespaces, cacheNamespace)
+	} else {
+		namespaces = append(namespaces, cache.Scope(cacheNamespace, "lists", ""))
 		for id := range c.programs {
 			namespaces = append(namespaces, cache.Scope(cacheNamespace, "program", id.String()))
 		}

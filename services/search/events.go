@@ -75,11 +75,15 @@ func (s *Service) handleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		return err
 	}
 	w := &pending{index: s.index, log: s.log}
-	applied := 0
+	applied, takedown := 0, false
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		w.ops = w.ops[:0]
 		var err error
 		applied, err = inbox.ApplyRun(ctx, s.db, tx, ConsumerGroup, events, len(msgs) > 1, func(ctx context.Context, e inbox.Event[change]) error {
+			switch e.EventType {
+			case contentevents.TypeContentUnpublished, contentevents.TypeContentDeleted, metadataevents.TypeCategoryDeleted:
+				takedown = true
+			}
 			return s.applyOne(ctx, tx, w, e)
 		})
 		if err != nil {
@@ -94,7 +98,7 @@ func (s *Service) handleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		return err
 	}
 	if applied > 0 {
-		s.invalidate(ctx)
+		s.invalidate(ctx, takedown)
 	}
 	return nil
 }
@@ -208,6 +212,6 @@ func (s *Service) Reset(ctx context.Context) error {
 	if err := s.index.Reset(ctx); err != nil {
 		return fmt.Errorf("search: reset: %w", err)
 	}
-	s.invalidate(ctx)
+	s.invalidate(ctx, true)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
@@ -254,9 +255,15 @@ func TestDuplicatesAndInvalidation(t *testing.T) {
 		if n := f.cache.count(cacheNamespace); n != 2 {
 			t.Errorf("%d invalidations after two events and two duplicates", n)
 		}
+		if n := f.cache.count(cache.Takedowns); n != 0 {
+			t.Errorf("%d invalidations of the last good answers without a takedown", n)
+		}
 		// The removal applies once: a duplicate of the publication after it changes nothing.
 		f.feed(unpublishedMsg(t, p, 3), pub)
 		f.wantFound([]string{"q", "tales"})
+		if n := f.cache.count(cache.Takedowns); n != 1 {
+			t.Errorf("%d invalidations of the last good answers after a takedown, want 1", n)
+		}
 		// Event types the index does not use are ignored.
 		f.feed(eventbus.Message{Topic: "content.events", Headers: map[string]string{eventbus.HeaderEventType: "ingest.completed"}})
 	})

@@ -33,6 +33,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/searchapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/services/search/index"
@@ -109,13 +110,22 @@ func (s *Service) inTx(tx *sql.Tx) *searchdb.Client {
 	return searchdb.NewClient(searchdb.Driver(s.db.EntTx(tx)))
 }
 
-// invalidate makes the cached responses of the search operations stale. A failure leaves them
-// until their TTL, which is the backstop; it does not fail the event, whose effect is stored.
-func (s *Service) invalidate(ctx context.Context) {
+// invalidate makes the cached responses of the search operations stale, and after a takedown
+// (something left public view) the gateways' last good answers too (cache.Takedowns). A failure
+// leaves them until their TTL, which is the backstop; it does not fail the event, whose effect is
+// stored.
+func (s *Service) invalidate(ctx context.Context, takedown bool) {
 	if s.cache == nil {
 		return
 	}
-	if err := s.cache.Invalidate(ctx, cacheNamespace); err != nil {
-		s.log.WarnContext(ctx, "could not invalidate cached search responses; they expire with their TTL", "error", err)
+	namespaces := []string{cacheNamespace}
+	if takedown {
+		namespaces = []string{cache.Takedowns, cacheNamespace}
+	}
+	for _, ns := range namespaces {
+		if err := s.cache.Invalidate(ctx, ns); err != nil {
+			s.log.WarnContext(ctx, "could not invalidate cached search responses; they expire with their TTL", "namespace", ns, "error", err)
+			return
+		}
 	}
 }
