@@ -17,9 +17,11 @@ import (
 //  1. Word normalisation (normalizeWords), the same for every language and every backend: the
 //     text is split into words (runs of letters, digits and combining marks, with apostrophes
 //     inside a word kept), each word is NFKC-normalised and lowercased, Arabic diacritics,
-//     tatweel and Quranic marks are removed, alef forms become bare alef, alef maqsura becomes
-//     ya, ta marbuta becomes ha, Arabic-Indic digits become ASCII digits, and a leading definite
-//     article with its attached particle (ال وال بال كال فال لل) is removed. Both
+//     tatweel and Quranic marks are removed, alef forms become bare alef, hamza on waw or ya
+//     becomes hamza on the line (مسؤول and مسئول are one word), alef maqsura becomes ya, ta
+//     marbuta becomes ha, Arabic-Indic digits become ASCII digits, and a leading definite
+//     article with its attached particle (ال وال بال كال فال لل ولل) is removed, or else a
+//     leading conjunction و from a word of four letters or more. Both
 //     implementations run it in Go (the Postgres one hands the result to PostgreSQL).
 //  2. Language analysis of the normalised words: stop words and stemming. The in-memory index
 //     does it with the token filters of languageFilters, from bleve's analysis packages (Arabic:
@@ -73,14 +75,24 @@ const (
 	tehMarbuta      = 'ة'
 	heh             = 'ه'
 	tatweel         = 'ـ'
+	hamza           = 'ء'
+	wawHamza        = 'ؤ'
+	yehHamza        = 'ئ'
+	waw             = 'و'
 )
 
 // arabicArticles are the prefixes stripped from Arabic words, longest first: the definite
-// article ال alone and with an attached conjunction or preposition (و، ب، ك، ف), and لل.
+// article ال alone and with an attached conjunction or preposition (و، ب، ك، ف), لل and ولل.
+// When none of them starts a word, a conjunction و alone is stripped from a word of at least four
+// letters (as Lucene's Arabic stemmer does) unless ال follows it: وقرطبة is قرطبة, but ورد,
+// وطن and والد stay whole.
 var arabicArticles = [][]rune{
-	[]rune("وال"), []rune("بال"), []rune("كال"), []rune("فال"),
+	[]rune("ولل"), []rune("وال"), []rune("بال"), []rune("كال"), []rune("فال"),
 	[]rune("لل"), []rune("ال"),
 }
+
+// minWawWord is the length, in letters, from which a leading و is taken for the conjunction.
+const minWawWord = 4
 
 // arabicSuffixes are the suffixes the light stemmer removes, in order, each at most once. They
 // are in normalised form (ta marbuta is already ha).
@@ -189,6 +201,8 @@ func normalizeArabic(w string, minStem int) string {
 			r = alef
 		case r == alefMaqsura:
 			r = yeh
+		case r == wawHamza || r == yehHamza:
+			r = hamza
 		case r == tehMarbuta:
 			r = heh
 		case r >= '٠' && r <= '٩':
@@ -208,12 +222,15 @@ func normalizeArabic(w string, minStem int) string {
 }
 
 // stripArticle removes the first of arabicArticles that w starts with, if at least minStem
-// runes remain.
+// runes remain, or else a conjunction و from a word of at least minWawWord runes.
 func stripArticle(w []rune, minStem int) []rune {
 	for _, p := range arabicArticles {
 		if len(w)-len(p) >= minStem && hasRunePrefix(w, p) {
 			return w[len(p):]
 		}
+	}
+	if len(w) >= minWawWord && w[0] == waw && !hasRunePrefix(w[1:], arabicArticles[len(arabicArticles)-1]) {
+		return w[1:] // not before ال: والد is a word, not و and الد
 	}
 	return w
 }
@@ -241,13 +258,14 @@ func stemArabic(w []rune) []rune {
 	return w
 }
 
-// arabicStemFilter is the bleve token filter of Arabic light stemming.
+// arabicStemFilter is the bleve token filter of Arabic light stemming, broken plurals of the
+// lexicon to their singular (see lexicon.go).
 type arabicStemFilter struct{}
 
 // Filter implements analysis.TokenFilter.
 func (arabicStemFilter) Filter(input analysis.TokenStream) analysis.TokenStream {
 	for _, t := range input {
-		t.Term = []byte(string(stemArabic([]rune(string(t.Term)))))
+		t.Term = []byte(arabicStem(string(t.Term)))
 	}
 	return input
 }
@@ -287,6 +305,7 @@ var languageFilters = map[string][]analysis.TokenFilter{
 	groupEnglish: {
 		en.NewPossessiveFilter(),
 		stop.NewStopTokensFilter(englishStopWords()),
+		englishSingularFilter{},
 		en.NewEnglishStemmerFilter(),
 	},
 	groupStandard: nil,

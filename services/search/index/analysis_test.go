@@ -25,7 +25,10 @@ func TestNormalizeWords(t *testing.T) {
 		{"القُرْآنِ", []string{"قران"}},
 		{"ال", []string{"ال"}},     // an article alone stays
 		{"الص", []string{"الص"}},   // too short to strip in a full word
-		{"والد", []string{"والد"}}, // وال + one rune: not an article
+		{"والد", []string{"والد"}}, // وال + one rune: not an article, nor و before ال
+		{"وقرطبة ونجوى وطن ورد", []string{"قرطبه", "نجوي", "وطن", "ورد"}}, // و from four letters on
+		{"وللأطفال", []string{"اطفال"}},
+		{"مسؤولية مسئولية شؤون شئون", []string{"مسءوليه", "مسءوليه", "شءون", "شءون"}},
 		{"Deep-Sea PODCAST", []string{"deep", "sea", "podcast"}},
 		{"don't children’s 'quoted'", []string{"don't", "children’s", "quoted"}},
 		{"ﻻ", []string{"لا"}},     // NFKC: presentation form
@@ -58,7 +61,14 @@ func TestLanguageTerms(t *testing.T) {
 		{groupArabic, "تي", nil}, // التي, normalised
 		{groupEnglish, "running", []string{"run"}},
 		{groupEnglish, "podcasts", []string{"podcast"}},
-		{groupEnglish, "children's", []string{"children"}},
+		{groupEnglish, "children's", []string{"child"}}, // possessive, then the irregular plural
+		{groupEnglish, "wolves", []string{"wolf"}},
+		{groupEnglish, "women", []string{"woman"}},
+		{groupArabic, "قصاءد", []string{"قصيد"}}, // broken plurals (normalised): the stem of the singular
+		{groupArabic, "قصاءده", []string{"قصيد"}},
+		{groupArabic, "قصيده", []string{"قصيد"}},
+		{groupArabic, "ماذن", []string{"مءذن"}},
+		{groupArabic, "اسود", []string{"اسود"}}, // left out: lions, and black
 		{groupEnglish, "the", nil},
 		{groupStandard, "the", []string{"the"}},
 		{groupStandard, "podcasts", []string{"podcasts"}},

@@ -30,8 +30,9 @@ import (
 // Text analysis is split as for PostgreSQL (see analysis.go): the word normalisation runs in Go
 // and the normalised words go to OpenSearch, whose analyzers do the language part, chosen by the
 // document's language: mm_ar (the normalised Arabic stop words, then the light suffix stemmer as a
-// chain of pattern_replace filters), mm_en (possessive, the English stop words, Snowball English)
-// and mm_std (nothing more). Each language group has its own title, summary and tags fields, so a
+// chain of pattern_replace filters, then the broken plurals of the lexicon), mm_en (possessive, the
+// English stop words, the irregular forms of the lexicon, Snowball English) and mm_std (nothing
+// more). Each language group has its own title, summary and tags fields, so a
 // document is analysed only by its language's analyzer and a query word is analysed by the
 // analyzer of each group it searches. The unstemmed words of every field go to a field with
 // indexed prefixes, for the last word of a query (as-you-type), and the title's to another for
@@ -56,7 +57,7 @@ import (
 
 // osSchemaVersion is the version of the mappings and analysis below; an alias whose index has
 // another version is refused (rebuild it with mediamesh replay after removing it).
-const osSchemaVersion = 1
+const osSchemaVersion = 2
 
 // osBulkChunk is how many documents one bulk request of UpsertBatch carries.
 const osBulkChunk = 1000
@@ -287,9 +288,17 @@ func (o *OpenSearch) osIndexBody(alias string) []byte {
 		filters[name] = map[string]any{"type": "pattern_replace", "pattern": "^(.{2,})" + string(s) + "$", "replacement": "$1"}
 		arFilters = append(arFilters, name)
 	}
+	// The plurals of the lexicon (lexicon.go): Arabic stems to their singular's stem after the
+	// suffixes, English forms to their base form's stem before the stemmer, which skips them.
+	for _, g := range []string{groupArabic, groupEnglish} {
+		rules := lexiconRules(g)
+		slices.Sort(rules)
+		filters["mm_"+g+"_plurals"] = map[string]any{"type": "stemmer_override", "rules": rules}
+	}
+	arFilters = append(arFilters, "mm_ar_plurals")
 	analyzers := map[string]any{
 		"mm_ar":  map[string]any{"type": "custom", "tokenizer": "whitespace", "filter": arFilters},
-		"mm_en":  map[string]any{"type": "custom", "tokenizer": "whitespace", "filter": []string{"mm_en_possessive", "mm_en_stop", "mm_en_stem"}},
+		"mm_en":  map[string]any{"type": "custom", "tokenizer": "whitespace", "filter": []string{"mm_en_possessive", "mm_en_stop", "mm_en_plurals", "mm_en_stem"}},
 		"mm_std": map[string]any{"type": "custom", "tokenizer": "whitespace"},
 	}
 	keyword := map[string]any{"type": "keyword"}

@@ -173,14 +173,14 @@ func aliasTargets(t *testing.T, alias string) []string {
 func TestOpenSearchResetSwapsTheAlias(t *testing.T) {
 	ix := openOpenSearch(t)
 	before := aliasTargets(t, ix.Alias())
-	if len(before) != 1 || !strings.HasPrefix(before[0], ix.Alias()+"_v1_") {
+	if len(before) != 1 || !strings.HasPrefix(before[0], ix.Alias()+"_v2_") {
 		t.Fatalf("alias %s points to %v, want one versioned index", ix.Alias(), before)
 	}
 	if err := ix.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	after := aliasTargets(t, ix.Alias())
-	if len(after) != 1 || after[0] == before[0] || !strings.HasPrefix(after[0], ix.Alias()+"_v1_") {
+	if len(after) != 1 || after[0] == before[0] || !strings.HasPrefix(after[0], ix.Alias()+"_v2_") {
 		t.Fatalf("after Reset the alias points to %v, want one new versioned index (was %v)", after, before)
 	}
 	resp, err := http.Head(strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ",")[0] + "/" + before[0])

@@ -72,22 +72,25 @@ func (pg *Postgres) Upsert(ctx context.Context, doc Doc) error {
 }
 
 // upsertSQL inserts the documents given as parallel arrays, replacing a stored document only
-// by a newer version. The text arrives normalised (see analysis.go).
+// by a newer version. The text arrives normalised (see analysis.go): the _n columns as it is, for
+// prefixes and suggestions, the _l ones with the plurals of the lexicon made singular, for the
+// language configuration (see languageText).
 const upsertSQL = `
 INSERT INTO search_documents AS d (id, doc_type, program_id, kind, language, category, duration_seconds,
 	published_at, popularity, version, ts_config, title_norm, tsv, tsv_title, doc)
 SELECT u.id, u.doc_type, u.program_id, u.kind, u.language, u.category, NULLIF(u.duration, 0),
 	u.published_at, u.popularity, u.version, u.ts_config, u.title_n,
-	setweight(to_tsvector(u.ts_config::regconfig, u.title_n), 'A') ||
-	setweight(to_tsvector(u.ts_config::regconfig, u.summary_n), 'B') ||
-	setweight(to_tsvector(u.ts_config::regconfig, u.tags_n), 'C') ||
+	setweight(to_tsvector(u.ts_config::regconfig, u.title_l), 'A') ||
+	setweight(to_tsvector(u.ts_config::regconfig, u.summary_l), 'B') ||
+	setweight(to_tsvector(u.ts_config::regconfig, u.tags_l), 'C') ||
 	to_tsvector('simple', u.title_n || ' ' || u.summary_n || ' ' || u.tags_n),
 	to_tsvector('simple', u.title_n),
 	u.doc
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int4[],
-	$8::timestamptz[], $9::float8[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+	$8::timestamptz[], $9::float8[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+	$16::text[], $17::text[], $18::text[])
 	AS u(id, doc_type, program_id, kind, language, category, duration, published_at, popularity, version,
-	ts_config, title_n, summary_n, tags_n, doc)
+	ts_config, title_n, summary_n, tags_n, doc, title_l, summary_l, tags_l)
 ON CONFLICT (id) DO UPDATE SET
 	doc_type = EXCLUDED.doc_type, program_id = EXCLUDED.program_id, kind = EXCLUDED.kind,
 	language = EXCLUDED.language, category = EXCLUDED.category, duration_seconds = EXCLUDED.duration_seconds,
@@ -129,6 +132,7 @@ func upsertArgs(docs []Doc) ([]any, error) {
 		popularity                               = make([]float64, n)
 		versions                                 = make([]int64, n)
 		configs, titles, summaries, tags, srcs   = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		titlesL, summariesL, tagsL               = make([]string, n), make([]string, n), make([]string, n)
 	)
 	for i, d := range docs {
 		d = storedDoc(d)
@@ -149,9 +153,11 @@ func upsertArgs(docs []Doc) ([]any, error) {
 		}
 		tags[i] = strings.Join(tagWords, " ")
 		srcs[i] = string(src)
+		g := languageGroup(d.Language)
+		titlesL[i], summariesL[i], tagsL[i] = languageText(g, titles[i]), languageText(g, summaries[i]), languageText(g, tags[i])
 	}
 	return []any{ids, types, programs, kinds, langs, cats, durations, published, popularity, versions,
-		configs, titles, summaries, tags, srcs}, nil
+		configs, titles, summaries, tags, srcs, titlesL, summariesL, tagsL}, nil
 }
 
 // Delete implements Index.
@@ -215,16 +221,23 @@ func textTSQueries(s *sqlQuery, t textQuery, language string) map[string]string 
 	if language != "" {
 		gs = []string{languageGroup(language)}
 	}
-	var head, last, prefix string
-	if h := t.head(); len(h) > 0 {
-		head = s.arg(tsAnd(h, ":ABC"))
-	}
+	var prefix string
 	if t.prefix != "" {
-		last = s.arg(tsLexeme(t.last(), ":ABC"))
 		prefix = s.arg(tsLexeme(t.prefix, ":*D"))
 	}
 	out := make(map[string]string, len(gs))
 	for _, g := range gs {
+		var head, last string
+		if h := t.head(); len(h) > 0 {
+			words := make([]string, len(h))
+			for i, w := range h {
+				words[i] = languageWord(g, w)
+			}
+			head = s.arg(tsAnd(words, ":ABC"))
+		}
+		if t.prefix != "" {
+			last = s.arg(tsLexeme(languageWord(g, t.last()), ":ABC"))
+		}
 		cfg := textSearchConfig(g)
 		var q string
 		switch {
