@@ -58,6 +58,25 @@ type Index interface {
 	Suggest(ctx context.Context, prefix, language string, limit int) ([]Suggestion, error)
 }
 
+// Rebuilder is implemented by an Index that can be rebuilt beside itself (OpenSearch, whose alias
+// moves to a new index): a rebuild fills a new index while the old one serves, and swaps them
+// in one step, so a rebuild never serves an empty index.
+type Rebuilder interface {
+	Index
+	// BeginRebuild returns a new, empty index to fill; the receiver goes on serving until the
+	// rebuild's Commit.
+	BeginRebuild(ctx context.Context) (Rebuild, error)
+}
+
+// Rebuild is a new index being filled (see Rebuilder).
+type Rebuild interface {
+	Index
+	// Commit makes the new index the one that serves, at once, and removes the old one.
+	Commit(ctx context.Context) error
+	// Abort removes the new index; the old one goes on serving.
+	Abort(ctx context.Context) error
+}
+
 // Errors that callers tell apart with errors.Is.
 var (
 	// ErrBadCursor means that Query.Cursor was not made by Search for this query; the API

@@ -95,6 +95,10 @@ type OpenSearchConfig struct {
 	Registerer prometheus.Registerer
 	// Log receives the breaker transitions; default slog.Default().
 	Log *slog.Logger
+	// AcceptOtherSchema accepts an alias whose index has another schema version than this build's,
+	// instead of refusing it: for a rebuild (mediamesh replay), which fills a new index with this
+	// build's mappings and moves the alias to it.
+	AcceptOtherSchema bool
 }
 
 // OpenSearch is an Index kept in OpenSearch. It is safe for concurrent use.
@@ -104,9 +108,19 @@ type OpenSearch struct {
 	alias     string
 	refresh   string
 	shards    int
+	// target is, for a rebuild, the name of the new index it reads and writes; "" for the alias.
+	target string
 }
 
-var _ Index = (*OpenSearch)(nil)
+// name returns what requests address: the alias, or the new index of a rebuild.
+func (o *OpenSearch) name() string {
+	if o.target != "" {
+		return o.target
+	}
+	return o.alias
+}
+
+var _ Rebuilder = (*OpenSearch)(nil)
 
 // NewOpenSearch connects to the cluster at cfg.URLs and makes sure cfg.Alias exists: when it does
 // not, it creates a new index with the mappings and points the alias to it. An alias whose index
@@ -153,7 +167,7 @@ func NewOpenSearch(ctx context.Context, cfg OpenSearchConfig) (*OpenSearch, erro
 		return nil, fmt.Errorf("index: OpenSearch client: %w", err)
 	}
 	ix := &OpenSearch{client: client, transport: t, alias: cfg.Alias, refresh: cfg.Refresh, shards: cfg.Shards}
-	if err := ix.ensureAlias(ctx); err != nil {
+	if err := ix.ensureAlias(ctx, cfg.AcceptOtherSchema); err != nil {
 		return nil, err
 	}
 	return ix, nil
@@ -381,7 +395,7 @@ func (o *OpenSearch) aliasIndices(ctx context.Context) (map[string]int, error) {
 
 // ensureAlias creates an index behind the alias when the alias does not exist yet, and checks
 // the schema of the index behind an existing one.
-func (o *OpenSearch) ensureAlias(ctx context.Context) error {
+func (o *OpenSearch) ensureAlias(ctx context.Context, acceptOtherSchema bool) error {
 	indices, err := o.aliasIndices(ctx)
 	if err != nil {
 		return err
@@ -408,7 +422,7 @@ func (o *OpenSearch) ensureAlias(ctx context.Context) error {
 		return nil
 	}
 	for name, v := range indices {
-		if v != osSchemaVersion {
+		if v != osSchemaVersion && !acceptOtherSchema {
 			return fmt.Errorf("index: the OpenSearch index %s behind alias %s has schema version %d, this build needs %d: delete it and rebuild the index (mediamesh replay --target=search)",
 				name, o.alias, v, osSchemaVersion)
 		}
@@ -427,6 +441,92 @@ func (o *OpenSearch) swapAlias(ctx context.Context, index string, old []string) 
 		return fmt.Errorf("index: point alias %s to %s: %w", o.alias, index, err)
 	}
 	return nil
+}
+
+// BeginRebuild implements Rebuilder: it creates a new, empty index with a versioned name
+// (alias_v<schema>_<unix ms>_<random>) beside the one the alias points to, which goes on serving
+// searches and taking writes. The returned Rebuild reads and writes the new index by its name;
+// its Commit moves the alias to it in one _aliases request and then deletes the old index, its
+// Abort deletes the new index.
+func (o *OpenSearch) BeginRebuild(ctx context.Context) (Rebuild, error) {
+	if o.target != "" {
+		return nil, errors.New("index: a rebuild cannot begin another rebuild")
+	}
+	name := o.newIndexName()
+	if err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody("")}, nil); err != nil {
+		return nil, fmt.Errorf("index: rebuild: create index %s: %w", name, err)
+	}
+	r := *o
+	r.target = name
+	return &OpenSearchRebuild{OpenSearch: &r}, nil
+}
+
+// OpenSearchRebuild is a new OpenSearch index being filled beside the one its alias serves (see
+// BeginRebuild).
+type OpenSearchRebuild struct {
+	*OpenSearch
+}
+
+var _ Rebuild = (*OpenSearchRebuild)(nil)
+
+// Index returns the name of the new index.
+func (r *OpenSearchRebuild) Index() string { return r.target }
+
+// Reset implements Index: it empties the new index.
+func (r *OpenSearchRebuild) Reset(ctx context.Context) error {
+	body := []byte(`{"query":{"match_all":{}}}`)
+	params := url.Values{"conflicts": {"proceed"}, "refresh": {"true"}}
+	if err := r.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(r.target) + "/_delete_by_query", params: params, body: body}, nil); err != nil {
+		return fmt.Errorf("index: reset %s: %w", r.target, err)
+	}
+	return nil
+}
+
+// Commit implements Rebuild: one _aliases request points the alias to the new index and takes it
+// from every index it pointed to (searches see the old index, then the new one, never neither),
+// then the old indices are deleted.
+func (r *OpenSearchRebuild) Commit(ctx context.Context) error {
+	if err := r.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(r.target) + "/_refresh"}, nil); err != nil {
+		return fmt.Errorf("index: rebuild: refresh %s: %w", r.target, err)
+	}
+	old, err := r.alias0().aliasIndices(ctx)
+	if err != nil {
+		return err
+	}
+	actions := []any{m{"add": m{"index": r.target, "alias": r.alias, "is_write_index": true}}}
+	names := make([]string, 0, len(old))
+	for n := range old {
+		if n != r.target {
+			names = append(names, n)
+			actions = append(actions, m{"remove": m{"index": n, "alias": r.alias}})
+		}
+	}
+	slices.Sort(names)
+	body, _ := json.Marshal(m{"actions": actions})
+	if err := r.do(ctx, http.MethodPost, osRequest{path: "/_aliases", body: body}, nil); err != nil {
+		return fmt.Errorf("index: rebuild: point alias %s to %s: %w", r.alias, r.target, err)
+	}
+	for _, n := range names {
+		if err := r.do(ctx, http.MethodDelete, osRequest{path: "/" + url.PathEscape(n)}, nil); err != nil && statusOf(err) != http.StatusNotFound {
+			return fmt.Errorf("index: rebuild: alias %s points to %s, but the old index %s is left: %w", r.alias, r.target, n, err)
+		}
+	}
+	return nil
+}
+
+// Abort implements Rebuild: it deletes the new index; the alias still points to the old one.
+func (r *OpenSearchRebuild) Abort(ctx context.Context) error {
+	if err := r.do(ctx, http.MethodDelete, osRequest{path: "/" + url.PathEscape(r.target)}, nil); err != nil && statusOf(err) != http.StatusNotFound {
+		return fmt.Errorf("index: rebuild: delete %s: %w", r.target, err)
+	}
+	return nil
+}
+
+// alias0 returns the index of the alias itself.
+func (r *OpenSearchRebuild) alias0() *OpenSearch {
+	o := *r.OpenSearch
+	o.target = ""
+	return &o
 }
 
 // Drop deletes the alias and the indices behind it (tests, and removing the engine's data).
@@ -557,7 +657,7 @@ func (o *OpenSearch) bulk(ctx context.Context, docs []Doc) error {
 			return ctx.Err()
 		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
 		}
-		if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.alias) + "/_refresh"}, nil); err != nil {
+		if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.name()) + "/_refresh"}, nil); err != nil {
 			return fmt.Errorf("index: refresh: %w", err)
 		}
 	}
@@ -572,7 +672,7 @@ func (o *OpenSearch) missing(ctx context.Context, ids []string) ([]string, error
 			Found bool   `json:"found"`
 		} `json:"docs"`
 	}
-	r := osRequest{path: "/" + url.PathEscape(o.alias) + "/_mget", params: url.Values{"_source": {"false"}, "realtime": {"true"}}, body: body}
+	r := osRequest{path: "/" + url.PathEscape(o.name()) + "/_mget", params: url.Values{"_source": {"false"}, "realtime": {"true"}}, body: body}
 	if err := o.do(ctx, http.MethodPost, r, &out); err != nil {
 		return nil, fmt.Errorf("index: look up documents: %w", err)
 	}
@@ -611,7 +711,7 @@ func (o *OpenSearch) bulkOnce(ctx context.Context, docs []Doc) ([]string, error)
 			} `json:"error"`
 		} `json:"items"`
 	}
-	r := osRequest{path: "/" + url.PathEscape(o.alias) + "/_bulk", params: url.Values{"refresh": {o.refresh}}, body: buf.Bytes(), ndjson: true}
+	r := osRequest{path: "/" + url.PathEscape(o.name()) + "/_bulk", params: url.Values{"refresh": {o.refresh}}, body: buf.Bytes(), ndjson: true}
 	if err := o.do(ctx, http.MethodPost, r, &out); err != nil {
 		return nil, fmt.Errorf("index: bulk upsert: %w", err)
 	}
@@ -637,7 +737,7 @@ func (o *OpenSearch) bulkOnce(ctx context.Context, docs []Doc) ([]string, error)
 
 // Delete implements Index.
 func (o *OpenSearch) Delete(ctx context.Context, id string) error {
-	r := osRequest{path: "/" + url.PathEscape(o.alias) + "/_doc/" + url.PathEscape(id), params: url.Values{"refresh": {o.refresh}}}
+	r := osRequest{path: "/" + url.PathEscape(o.name()) + "/_doc/" + url.PathEscape(id), params: url.Values{"refresh": {o.refresh}}}
 	if err := o.do(ctx, http.MethodDelete, r, nil); err != nil && statusOf(err) != http.StatusNotFound {
 		return fmt.Errorf("index: delete %q: %w", id, err)
 	}
@@ -651,7 +751,7 @@ func (o *OpenSearch) DeleteProgram(ctx context.Context, programID string) error 
 		map[string]any{"term": map[string]any{"program_id": programID}},
 	}}}})
 	params := url.Values{"conflicts": {"proceed"}, "refresh": {"true"}}
-	r := osRequest{path: "/" + url.PathEscape(o.alias) + "/_delete_by_query", params: params, body: body}
+	r := osRequest{path: "/" + url.PathEscape(o.name()) + "/_delete_by_query", params: params, body: body}
 	if err := o.do(ctx, http.MethodPost, r, nil); err != nil {
 		return fmt.Errorf("index: delete program %q: %w", programID, err)
 	}
@@ -850,7 +950,7 @@ func (o *OpenSearch) Search(ctx context.Context, q Query) (Result, error) {
 			} `json:"buckets"`
 		} `json:"aggregations"`
 	}
-	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.alias) + "/_search", body: raw}, &out); err != nil {
+	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.name()) + "/_search", body: raw}, &out); err != nil {
 		return Result{}, fmt.Errorf("index: search: %w", err)
 	}
 	hits := make([]Hit, 0, len(out.Hits.Hits))
@@ -907,7 +1007,7 @@ func (o *OpenSearch) Suggest(ctx context.Context, prefix, language string, limit
 			Hits []osHit `json:"hits"`
 		} `json:"hits"`
 	}
-	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.alias) + "/_search", body: body}, &out); err != nil {
+	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.name()) + "/_search", body: body}, &out); err != nil {
 		return nil, fmt.Errorf("index: suggest: %w", err)
 	}
 	sugs := make([]Suggestion, 0, len(out.Hits.Hits))

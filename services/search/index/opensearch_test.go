@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -190,5 +193,148 @@ func TestOpenSearchResetSwapsTheAlias(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("HEAD of the old index %s: %d, want 404 (deleted)", before[0], resp.StatusCode)
+	}
+}
+
+// TestOpenSearchRebuildSwapsTheAlias proves a rebuild never serves an empty or half-built index:
+// while a new versioned index fills, searches through the alias (and through a second process's
+// client) keep answering from the old one; Commit moves the alias in one step, after which the new
+// content answers and the old index is gone. A searcher running throughout never sees an error or
+// an empty page.
+func TestOpenSearchRebuildSwapsTheAlias(t *testing.T) {
+	ix := openOpenSearch(t)
+	ctx := t.Context()
+	published := time.Now().Add(-time.Hour)
+	doc := func(id, title string) index.Doc {
+		return index.Doc{ID: id, Type: index.TypeEpisode, Title: title, Language: "en", PublishedAt: published, Version: 1}
+	}
+	var old []index.Doc
+	for i := range 50 {
+		old = append(old, doc(fmt.Sprintf("old-%02d", i), "Harbour lights episode "+strconv.Itoa(i)))
+	}
+	if err := ix.UpsertBatch(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	before := aliasTargets(t, ix.Alias())
+
+	// Another process serving searches through the same alias.
+	other, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ","), Alias: ix.Alias()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var searches, bad atomic.Int64
+	var firstBad atomic.Value
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			res, err := other.Search(context.WithoutCancel(ctx), index.Query{Text: "episode", Limit: 5})
+			searches.Add(1)
+			if err != nil || len(res.Hits) == 0 {
+				bad.Add(1)
+				firstBad.CompareAndSwap(nil, fmt.Sprintf("err %v, %d hits", err, len(res.Hits)))
+			}
+		}
+	}()
+
+	rb, err := ix.BeginRebuild(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newIndex := rb.(*index.OpenSearchRebuild).Index()
+	if !strings.HasPrefix(newIndex, ix.Alias()+"_v2_") || slices.Contains(before, newIndex) {
+		t.Fatalf("rebuild index %s: want a new versioned name beside %v", newIndex, before)
+	}
+	for i := 0; i < 40; i += 10 {
+		var batch []index.Doc
+		for j := i; j < i+10; j++ {
+			batch = append(batch, doc(fmt.Sprintf("new-%02d", j), "Lantern episode "+strconv.Itoa(j)))
+		}
+		if err := rb.UpsertBatch(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		// Mid-rebuild: the alias answers from the old index, untouched.
+		res, err := ix.Search(ctx, index.Query{Text: "harbour", Limit: 100})
+		if err != nil || len(res.Hits) != 50 {
+			t.Fatalf("during the rebuild, searching the alias for harbour: %d hits, %v; want the 50 old ones", len(res.Hits), err)
+		}
+		if res, err := ix.Search(ctx, index.Query{Text: "lantern"}); err != nil || len(res.Hits) != 0 {
+			t.Fatalf("during the rebuild the alias answers %d new documents (%v), want none", len(res.Hits), err)
+		}
+		if got := aliasTargets(t, ix.Alias()); !slices.Equal(got, before) {
+			t.Fatalf("during the rebuild the alias points to %v, want %v", got, before)
+		}
+	}
+	if res, err := rb.Search(ctx, index.Query{Text: "lantern", Limit: 100}); err != nil || len(res.Hits) != 40 {
+		t.Fatalf("the new index answers %d lantern documents (%v), want 40", len(res.Hits), err)
+	}
+	if err := rb.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the searcher run on the new index too
+	close(stop)
+	<-done
+
+	if got := aliasTargets(t, ix.Alias()); len(got) != 1 || got[0] != newIndex {
+		t.Fatalf("after Commit the alias points to %v, want [%s]", got, newIndex)
+	}
+	for _, c := range []index.Index{ix, other} {
+		if res, err := c.Search(ctx, index.Query{Text: "lantern", Limit: 100}); err != nil || len(res.Hits) != 40 {
+			t.Fatalf("after the swap: %d lantern documents (%v), want 40", len(res.Hits), err)
+		}
+		if res, err := c.Search(ctx, index.Query{Text: "harbour"}); err != nil || len(res.Hits) != 0 {
+			t.Fatalf("after the swap: %d old documents (%v), want none", len(res.Hits), err)
+		}
+	}
+	// Writes through the alias go to the new index.
+	if err := ix.Upsert(ctx, doc("late", "Lantern late episode")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := rb.Search(ctx, index.Query{Text: "late"}); err != nil || len(res.Hits) != 1 {
+		t.Fatalf("a write through the alias after the swap: the new index has %d hits (%v), want 1", len(res.Hits), err)
+	}
+	resp, err := http.Head(strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ",")[0] + "/" + before[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("HEAD of the old index %s: %d, want 404 (deleted after the swap)", before[0], resp.StatusCode)
+	}
+	if n := bad.Load(); n > 0 {
+		t.Errorf("%d of %d searches during the rebuild failed or found nothing; first: %v", n, searches.Load(), firstBad.Load())
+	}
+	t.Logf("%d searches during the rebuild and swap, all answered", searches.Load())
+}
+
+// TestOpenSearchRebuildAbort proves an aborted rebuild deletes its index and leaves the alias
+// serving the old one.
+func TestOpenSearchRebuildAbort(t *testing.T) {
+	ix := openOpenSearch(t)
+	before := aliasTargets(t, ix.Alias())
+	rb, err := ix.BeginRebuild(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := rb.(*index.OpenSearchRebuild).Index()
+	if err := rb.Abort(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := aliasTargets(t, ix.Alias()); !slices.Equal(got, before) {
+		t.Fatalf("after Abort the alias points to %v, want %v", got, before)
+	}
+	resp, err := http.Head(strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ",")[0] + "/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("HEAD of the aborted index %s: %d, want 404", name, resp.StatusCode)
 	}
 }
