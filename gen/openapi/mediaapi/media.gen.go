@@ -249,9 +249,9 @@ type Asset struct {
 	// Example: image
 	Kind AssetKind `json:"kind"`
 
-	// PublicUrl The CDN URL; present when public.
+	// PublicUrl The CDN URL (the media store's public base URL and `storage_key`); present when the asset is public and ready.
 	//
-	// Example: https://cdn.mediamesh.dev/assets/0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f/original.jpg
+	// Example: https://cdn.mediamesh.dev/public/assets/0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f/original.jpg
 	PublicUrl *string `json:"public_url,omitempty"`
 
 	// SizeBytes Example: 482113
@@ -264,9 +264,11 @@ type Asset struct {
 	// Example: ready
 	Status AssetStatus `json:"status"`
 
-	// StorageKey The object key in the media store.
+	// StorageKey The object key in the media store: `public/assets/<id>/original.<ext>` or
+	// `private/assets/<id>/original.<ext>` by visibility; it changes when the visibility does.
 	//
-	// Example: assets/0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f/original.jpg
+	//
+	// Example: public/assets/0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f/original.jpg
 	StorageKey string `json:"storage_key"`
 
 	// Thumbnails Generated thumbnails (images only), at most one per size.
@@ -278,7 +280,10 @@ type Asset struct {
 	// Version Example: 2
 	Version int32 `json:"version"`
 
-	// Visibility `public` assets are served from the CDN; `private` ones only through signed URLs.
+	// Visibility `public` assets are stored under the `public/` key prefix, the only one readable without a
+	// signature, and served from the CDN at `public_url`; `private` ones under `private/`, readable
+	// only through signed URLs.
+	//
 	//
 	// Example: public
 	Visibility Visibility `json:"visibility"`
@@ -340,7 +345,10 @@ type AssetUpdate struct {
 	// AttachedTo The program or episode to attach the asset to; `null` detaches it.
 	AttachedTo nullable.Nullable[AssetAttachmentUpdate] `json:"attached_to,omitempty"`
 
-	// Visibility `public` assets are served from the CDN; `private` ones only through signed URLs.
+	// Visibility `public` assets are stored under the `public/` key prefix, the only one readable without a
+	// signature, and served from the CDN at `public_url`; `private` ones under `private/`, readable
+	// only through signed URLs.
+	//
 	//
 	// Example: public
 	Visibility *Visibility `json:"visibility,omitempty"`
@@ -366,7 +374,10 @@ type AssetUpload struct {
 	// QuickTime, MP3, M4A, AAC, Ogg, WAV or FLAC (415 otherwise).
 	File openapi_types.File `json:"file"`
 
-	// Visibility `public` assets are served from the CDN; `private` ones only through signed URLs.
+	// Visibility `public` assets are stored under the `public/` key prefix, the only one readable without a
+	// signature, and served from the CDN at `public_url`; `private` ones under `private/`, readable
+	// only through signed URLs.
+	//
 	//
 	// Example: public
 	Visibility *Visibility `json:"visibility,omitempty"`
@@ -377,7 +388,7 @@ type AssetUrl struct {
 	// ExpiresAt Example: 2026-11-25T10:00:00Z
 	ExpiresAt *externalRef0.Timestamp `json:"expires_at,omitempty"`
 
-	// Url Example: https://media.mediamesh.dev/assets/0193a4ba-3b4c-7d5e-9f60-7a8b9c0d1e2f/original.mp4?X-Amz-Expires=900&X-Amz-Signature=3f1c2e4b9a
+	// Url Example: https://media.mediamesh.dev/private/assets/0193a4ba-3b4c-7d5e-9f60-7a8b9c0d1e2f/original.mp4?X-Amz-Expires=900&X-Amz-Signature=3f1c2e4b9a
 	Url string `json:"url"`
 }
 
@@ -401,10 +412,10 @@ type Thumbnail struct {
 	// Example: medium
 	Size ThumbnailSize `json:"size"`
 
-	// StorageKey Example: assets/0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f/medium.jpg
+	// StorageKey Example: public/assets/0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f/medium.jpg
 	StorageKey string `json:"storage_key"`
 
-	// Url Example: https://cdn.mediamesh.dev/assets/0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f/medium.jpg
+	// Url Example: https://cdn.mediamesh.dev/public/assets/0193a4b9-2a3b-7c4d-8e5f-6a7b8c9d0e1f/medium.jpg
 	Url *string `json:"url,omitempty"`
 
 	// Width Example: 640
@@ -476,13 +487,18 @@ type UploadSessionCreate struct {
 	// SizeBytes Example: 734003200
 	SizeBytes int64 `json:"size_bytes"`
 
-	// Visibility `public` assets are served from the CDN; `private` ones only through signed URLs.
+	// Visibility `public` assets are stored under the `public/` key prefix, the only one readable without a
+	// signature, and served from the CDN at `public_url`; `private` ones under `private/`, readable
+	// only through signed URLs.
+	//
 	//
 	// Example: public
 	Visibility *Visibility `json:"visibility,omitempty"`
 }
 
-// Visibility `public` assets are served from the CDN; `private` ones only through signed URLs.
+// Visibility `public` assets are stored under the `public/` key prefix, the only one readable without a
+// signature, and served from the CDN at `public_url`; `private` ones under `private/`, readable
+// only through signed URLs.
 //
 // Example: public
 type Visibility string
@@ -710,8 +726,11 @@ type ClientInterface interface {
 	// UpdateAssetWithBody Update an asset
 	//
 	// Changes the given fields (a merge patch: absent fields are left alone; `attached_to: null`
-	// detaches the asset). Making an asset `public` publishes it on the CDN and sets
-	// `public_url`; making it `private` withdraws it from the CDN.
+	// detaches the asset). Changing `visibility` moves the asset's original and thumbnails to the
+	// key prefix of the new visibility (`public/` or `private/`), so their `storage_key`s and
+	// `public_url` change with it: making an asset `public` publishes it on the CDN and sets
+	// `public_url`; making it `private` withdraws it from the CDN (its bytes are then readable
+	// only through `GET /api/v1/media/assets/{assetId}/url`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -721,8 +740,11 @@ type ClientInterface interface {
 	// UpdateAsset Update an asset
 	//
 	// Changes the given fields (a merge patch: absent fields are left alone; `attached_to: null`
-	// detaches the asset). Making an asset `public` publishes it on the CDN and sets
-	// `public_url`; making it `private` withdraws it from the CDN.
+	// detaches the asset). Changing `visibility` moves the asset's original and thumbnails to the
+	// key prefix of the new visibility (`public/` or `private/`), so their `storage_key`s and
+	// `public_url` change with it: making an asset `public` publishes it on the CDN and sets
+	// `public_url`; making it `private` withdraws it from the CDN (its bytes are then readable
+	// only through `GET /api/v1/media/assets/{assetId}/url`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -856,8 +878,11 @@ func (c *Client) GetAsset(ctx context.Context, assetId AssetId, reqEditors ...Re
 // UpdateAssetWithBody Update an asset
 //
 // Changes the given fields (a merge patch: absent fields are left alone; `attached_to: null`
-// detaches the asset). Making an asset `public` publishes it on the CDN and sets
-// `public_url`; making it `private` withdraws it from the CDN.
+// detaches the asset). Changing `visibility` moves the asset's original and thumbnails to the
+// key prefix of the new visibility (`public/` or `private/`), so their `storage_key`s and
+// `public_url` change with it: making an asset `public` publishes it on the CDN and sets
+// `public_url`; making it `private` withdraws it from the CDN (its bytes are then readable
+// only through `GET /api/v1/media/assets/{assetId}/url`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -877,8 +902,11 @@ func (c *Client) UpdateAssetWithBody(ctx context.Context, assetId AssetId, param
 // UpdateAsset Update an asset
 //
 // Changes the given fields (a merge patch: absent fields are left alone; `attached_to: null`
-// detaches the asset). Making an asset `public` publishes it on the CDN and sets
-// `public_url`; making it `private` withdraws it from the CDN.
+// detaches the asset). Changing `visibility` moves the asset's original and thumbnails to the
+// key prefix of the new visibility (`public/` or `private/`), so their `storage_key`s and
+// `public_url` change with it: making an asset `public` publishes it on the CDN and sets
+// `public_url`; making it `private` withdraws it from the CDN (its bytes are then readable
+// only through `GET /api/v1/media/assets/{assetId}/url`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1551,8 +1579,11 @@ type ClientWithResponsesInterface interface {
 	// UpdateAssetWithBodyWithResponse Update an asset
 	//
 	// Changes the given fields (a merge patch: absent fields are left alone; `attached_to: null`
-	// detaches the asset). Making an asset `public` publishes it on the CDN and sets
-	// `public_url`; making it `private` withdraws it from the CDN.
+	// detaches the asset). Changing `visibility` moves the asset's original and thumbnails to the
+	// key prefix of the new visibility (`public/` or `private/`), so their `storage_key`s and
+	// `public_url` change with it: making an asset `public` publishes it on the CDN and sets
+	// `public_url`; making it `private` withdraws it from the CDN (its bytes are then readable
+	// only through `GET /api/v1/media/assets/{assetId}/url`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1562,8 +1593,11 @@ type ClientWithResponsesInterface interface {
 	// UpdateAssetWithResponse Update an asset
 	//
 	// Changes the given fields (a merge patch: absent fields are left alone; `attached_to: null`
-	// detaches the asset). Making an asset `public` publishes it on the CDN and sets
-	// `public_url`; making it `private` withdraws it from the CDN.
+	// detaches the asset). Changing `visibility` moves the asset's original and thumbnails to the
+	// key prefix of the new visibility (`public/` or `private/`), so their `storage_key`s and
+	// `public_url` change with it: making an asset `public` publishes it on the CDN and sets
+	// `public_url`; making it `private` withdraws it from the CDN (its bytes are then readable
+	// only through `GET /api/v1/media/assets/{assetId}/url`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2545,8 +2579,11 @@ func (c *ClientWithResponses) GetAssetWithResponse(ctx context.Context, assetId 
 // UpdateAssetWithBodyWithResponse Update an asset
 //
 // Changes the given fields (a merge patch: absent fields are left alone; `attached_to: null`
-// detaches the asset). Making an asset `public` publishes it on the CDN and sets
-// `public_url`; making it `private` withdraws it from the CDN.
+// detaches the asset). Changing `visibility` moves the asset's original and thumbnails to the
+// key prefix of the new visibility (`public/` or `private/`), so their `storage_key`s and
+// `public_url` change with it: making an asset `public` publishes it on the CDN and sets
+// `public_url`; making it `private` withdraws it from the CDN (its bytes are then readable
+// only through `GET /api/v1/media/assets/{assetId}/url`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2562,8 +2599,11 @@ func (c *ClientWithResponses) UpdateAssetWithBodyWithResponse(ctx context.Contex
 // UpdateAssetWithResponse Update an asset
 //
 // Changes the given fields (a merge patch: absent fields are left alone; `attached_to: null`
-// detaches the asset). Making an asset `public` publishes it on the CDN and sets
-// `public_url`; making it `private` withdraws it from the CDN.
+// detaches the asset). Changing `visibility` moves the asset's original and thumbnails to the
+// key prefix of the new visibility (`public/` or `private/`), so their `storage_key`s and
+// `public_url` change with it: making an asset `public` publishes it on the CDN and sets
+// `public_url`; making it `private` withdraws it from the CDN (its bytes are then readable
+// only through `GET /api/v1/media/assets/{assetId}/url`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5314,142 +5354,146 @@ func (sh *strictHandler) CompleteUpload(ctx echo.Context, assetId AssetId, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vcuM2lu+roLhTFXuHlEnqjyW7tqbcf5z0JN3xdrsnc9PqMSESkhBTgEJAtpUuf5itma3ceY37Ibu3",
-	"7u6t+bBf7pPYb3MLByAJSpQs2e5JJpuqrpZFkSB4DnDO7/zlByfmkylnhEnhHHxwxgQnJIM/n5/ikfpM",
-	"iIgzOpWUM+fAOR0TJGTG2QgRJqmcI4lHiA+RHBOUETnLGEnQBckE5cyFo9/OuCQJiszBqOG4DrnCk2lK",
-	"nAOn74R9x3GdjHw7oxlJnAOZzYjriHhMJlhNYIKvviBsJMfOQRB2XUfOp+pCITPKRs71tet8wWOs51c3",
-	"3SmW43yGcUawmgwWgsjqRPbwlO5dBHsTklC8ByeIPT/oNXFr0PNC3Bx4+3Er8bqkPfQ6eH/QjXuJT4Lh",
-	"2skPeTbB0jlwZhn1MjIkGWExcVz7qUK/VftYr4nM5kdDSbLlB3tDYs4SgSRHl5hKNCBDngEHsjllo8qj",
-	"BeFGM6RMNkM9MzqZTZyDbqfl+64zoUx/94tJUibJiGTOtZrmFGd4QqRZNkeKcC+SelYAVT8RiCZV2m9I",
-	"ZqrGUex0XIfhiboSm9ute8JfZWToHDj/sFeu9T39q1CHJpydvUiA4ubb01kmeA3Rv5zib2cExfAzGmZ8",
-	"gjCaZuSC8plAUzwinwgUqc8GI1fyTJ8ICx6m/u2MZPNy7vpnZ8Vabyu2LS+KYsJkMuWSsHj+OZkvT/UI",
-	"xSklTHrxmAvC0DmZo50hz5AhOsLo7dsXz3aRHGOJJvicCITN9kACD4laWbCaGgj2PJ4QGOSSynGfyfzQ",
-	"gCdzs+8F7LAhzYREGRGzVB4iuXgpwiihQ9gGUl9MBcrINyRW2xLOaIVho88q66M99ONwsE+8IGlhrxUH",
-	"xOsNusTz8X7SHAZxSFqDnMhahJVUtijlKVKtEy0TyvLvXbWwpSSZGvMP7468r7H3ne/1zrz3v/6Vs44z",
-	"w5dYxuP6DRApqRrl0shIRDQglI1QPMZsRJIGOkJC4pSgC5zOCBoRKVArCNFJBnuequHQMaYpSRZF6T6I",
-	"0noyDD09r+1Eq3moL+iEyuVHOsEjggT9jqxa4ilcZ98yIUM8S6WSeu4a2RNUJE9QL3kyIqacCQKC5wlO",
-	"XpNvZ0TAPGPOJGHwJ55OU6oVxN4044OUTH79jdDaoiCempjENDUCpmHkygGazISSrma/KHpnGVei7p26",
-	"SaLmZJ7CdYaUpMnCCOqhiBB4pM5cGOz6vaKakFiphBUaiHHpYW82o7mMI0Ke0QSE5m97Xzc/75z2ft/+",
-	"5+5X4evW/+g8CV41X7YVwSWWM+EcgASXVMICeYITZIYoV/BYyqk42NN3nRAxbiTkIieU2BvgxMuvud5S",
-	"qp7oQTSzljeDGVZJgAlOFRVJgnZmbIozgQepFi4uouwCpzRBhZ5BPEN6ee821JyecjZMafxQvqsdOZum",
-	"HCckQXygRNInAr357MgL2x2UcCIQ40pWyngM2zchcYozkqB4TOJzMZs4a9ipRy4QBfaag1bs7Sdt4vWG",
-	"Hd/bx91BL/aTgIRDIGlKJLkny3slywvabMrvOL/gkZkNy1mxWtGQMoSVkJNE6x+cpvxS6Q8qDlANH2CJ",
-	"UCGUmORZwYs+q2GGEkfqpJwpGoQKIkDUkqupAgmuOkMuTivKCE7mkdI+165zzLMBTRLCHryuqEB8SjK4",
-	"BBmcIhBnpADOPCUCHT17+eKVi54/e3H65WvnTtFwz8XRLBdH+YSbro5hccUjL48YpynJPhGGFAkHhsC6",
-	"QFUCwpZ/xeUxn7HkgazR3N8EfZb7n1xREJ93Ce4tTIdtWdgqWfiKSzQESmzKQqVQ9BUfZYfvFBvrnCRI",
-	"jmeTAcM03V0gIHDxBM/VNj/l/AucjcgDmWkkLJLjjM9GY71sCEumnDKJcEYQoBE1K47CNnpJnxyimSDo",
-	"5Ms3p6hWWn+sTRhYm9AQAUnOUQpk2JSTU32lJzn39JWPzFFNBSUdYXjFWMwqpMMsP8kIWM1XC6lqoPpA",
-	"1ubgFfWdoO/U6eJ4loFJkUPq3K3w4+1SMN9yHtvQfagpsjGXrWs9c+0j8znK6RsZm+NuAhs+62EfKIQZ",
-	"mjFyNdUmIMBrxGO4X/KRNmDbRsUvmLLycIoEyS5IpmewMXuoufoxeXK0TBGg9ynnLzGbGzNHPJDumYJf",
-	"IBIVDGn6exOq8FFMSPLRCN8KLWx6yjmaYDbPDQGxMdHV1D0jzR/dKinJovTH1RjPhCTJofaGIDxUFkgE",
-	"vjkPnHMREtoZp4xgy4FqnbJqZubsPcvTB7N6y/BMjnlGv3uw6ARdHMdECCT5OWFojEWOgj8axgxKJlce",
-	"ZVP+zuyLHpm/A4IzpcqAGKVdUdqZ4CQD+iww9KuvvvKOZnJMmFQcICt8nOUZStrD5MCbNhOk6q95AjNZ",
-	"5ZAJ251lh4xeHNOMK4YqG/k5OOEfuEaUyXQ2mEsiLH+HRBMuJGo3O919vxeEfq3vI3fYlM6PcrB618fy",
-	"uGvdICUSu4+0sXSwkZoImIzvo4nLKx99TRpH6CVJU884QgYzmS/JA4QRkBcNMoLPBaJSoJgzITNMmRSu",
-	"wmFYShyPJ0pHU9FnlOVOBG0Am+WB1KOqW82YmE2nPJOWMRwt+EojdImFWrfGM4v7rOq8NZby23Ksl4p0",
-	"p0DOBy3JIVVmoDKP1XwrVydDFGOm0MmgdBR8NKTetkVZ8ZgIRobJbSHUiss9OMWD6z6eUw1cGpNZKukU",
-	"Z1LZ7hMvwRJHBcMVlT8RxZpQFxRzbID/19y8iOzURRqE5FlBEjVkA0XT2SCl8dksSyM18jQjQi2ayzFh",
-	"Vb+LPhFhliDwvhyi6JImchypQ30WjQkdjWWEhjxDdIJHRMC5FzQh3EVRMtNegTOjg/WJ8Cuch2cJ5S7i",
-	"LCbonPFLdthnkdr3s4ycZQQLziI9q0hLg6hRRirRKOOXAg3m2lfDELkg2dw46mF4qoMe2q2voxbTjE9J",
-	"Jqn2SuNUnklyVUe3FICjpBcEqTNg4lpT0wFNqZxXtcXNf91+f/PXm39HN//v9k83P9z+Ed38281fb//1",
-	"5ofbP9/8H3Tzw+2fbv7r5t9ufrj5j2p4UYPdqiJxHS0uSHIm+V0LDxh/VIgXdXXuXDsTYxy2O3eN8DR3",
-	"kEJEAYTCmTRCYnkJl3sr94+ZFQZapUoVWBJ730zJqPrQED+wAzjY++79r/fe6SBO49f1URzXMQHiMyw3",
-	"3I6ndEKExJOpffVgvkXc0XUWF3FFKIb7vt9oda1gScJng5RUoiX7YXdFqJbNJgMFK12nuuqXSf/VeG5t",
-	"zWFNgCnnusJMExNMunOhKYGgo0F1vOYZHVFlfKnTkDpvYdWbxe7Zi92zF3vjm+kC78N2uxLKC2pmpcVK",
-	"hdCB310bkuq02832+qCU69BkK86fU5ZstP0+p9phV8rVeno+ffYKvX39xWFV4uqrqpTNtVWcsEZVY23h",
-	"GtnL+We4YKc7bJDk4Npo0eZFqxsGQbPKjU7L5kaJH9dnKJS6fAMqv9GnwkU8wyNydl4XXIeFqwMT52SO",
-	"qFZpWmyBqKpS+gH0rEi0sFVDwMLDKpbn+SlhJIN8l/IstGO0KGfpfNct8LjScFOSldFcSSZ3Eu00H1bN",
-	"ZIKvXuiLmsU8cZbhufpxNk0eIFeNQq7KxXV7NQxa+61us9Pav2vDXtBc3d41sd+VZ167DoCUqvzohQ+V",
-	"H9d2Gss7B2K+ICIW1KYlVd2qwbWomKsrufK4xc6oLKKS2BV1VtGMFXa+Lx5DbwlFnEXEoIBQol2YOD2x",
-	"ANIQp4LUwdhpxkcZnoAxPqWCJ+Br1qppQFLORgJJ3ljCWzmZtpTDi6BkraQonuupvgrMnUXeLfDLmtcG",
-	"BHsL5H0cskluTENLuUt+iCI2S9MIKYsrHhNlUypqqoNYoQuTRfXzoe7nRtXWWN8ZxwlS+0zhTRDjLkpI",
-	"Ri9IorO8Fg1okO9MbeJ3GoHCzkoId1wHLA41jQWQWoc2YWJfUJ2yUiV1IX83EsTaNqsI4cBCY4UYnuIR",
-	"2dTOxCPygg35slSC8c1YK8n9ptC6VYJHU8ISykbK6lKQbymCBPmMQtt7UmjM7+aheW3IGXMA7ECS0SEl",
-	"iWvMOpIYc07/ENuOHpNVZvhm5gFuAZwoCWfcQRXW5b/Vs+5e+/QITUg2grzUGBJTc8F2iCLLKjtAtRt0",
-	"Qpl9h2CdwYnT9MsheOs24Pdnswlmp+RKPkl5fA5OubXGp4Lg/3H7p9t/UUfVl/91+/3tn27/58c1Pg3F",
-	"7624r1et17ewCLdmpZjgNM1X8E4OpnSIdLeRM/TMllfg2Vj6hSYRGnEk+YjIMcnu8iV8VNY+3K9wdk9N",
-	"UUOueyoMDZHqBb765RCkyxRn8hOBcjSFBiTmEyJKVfmJQFH+a9RAL2TpLROMDoeWhugzI6sux1iSC6Jd",
-	"bOYOZm6emhwSeC4O0G9Pnn/qopNXn7roKzI4cdGnL45ddPQ79f/LkxYcfen22T/PaHyu4LA63HTRy9aR",
-	"i46Onrroy9HIRV8d/U6p++Mvjp6inVbQRlytn0sqyK5eRAUiHVCGs1phdu+9ZOsFoPdKffC2zmI9Uraq",
-	"QihDomShJQh1BEacYVnxHyqtIOiIkURdCQ7iaUYvsDTsEsuIsBzpPpaHMbSXzWaACWsN5/UpfoWhN5m2",
-	"fvN772jynfdcz/Sfer7fn/l+2NGH39ARw3KWkX/KU517eK2p3fJ7nbpcXptZ6rlqeVW7m2p3UQ6YcmBU",
-	"4HMqUC7gDUYvdK6Gp+qIRqdVZVv+vLRCCw9izRoqUjTpCDzfDKX8kmQxFgSNyVXVGO8Nu53E7wbdbive",
-	"TzrtHg6HBGM/brdx4gdt3BwMW8NgEA78QTcM4yRoJ504aA/8oe9jv1sldadV8TSpr1Wn49D3eu8/dFrX",
-	"td7G0n6ueaxRYb1nJM8d0WgB8GQDRYvedbU7cn/6it1Q4/dqdtaarXo1rTeilQm6sa/gjTp52cVyP3+J",
-	"2oCzycbekpXb+WFesMostvaBLbsSOq0HsmRhtwN/8hsVzs8qC+qkQZVnS2v0FZ7YviXwHYkDFAEoitBO",
-	"M/TR9Apd0oTsuijSVIrQTqeljqtDkFcWoZ0g7MIhW1jAKBBDVpc5rqNz3CoSo/htiagaz90pxMpYg9Cp",
-	"yDFmdlxxydLLYw36y5SVf1+SwbT4MqLD4m98AV/AQNybTFvF35dkMCm+fKvUvKTg0gEbcm+i75R/aRV/",
-	"YxwXf/NRec4lvij+HqY4rtLKvv8Kcr3RJlhdbIBkOuI15peQzKARr0I4gHpAMiFjU5XldQsAVh3eFhI+",
-	"TH9b6Rv1uP7DBlKjSovP9JBWnnoRdIUkhxhn2dxF5ArHMp0jLNCIXhBWUUMfHBsQVpijjXh7iqFfszUn",
-	"RI75CofGZ6enJ0ifYPHqksqxvZxP3p5WF4g6UCcz4fLVIYdpRrwSk9mLg9dHHOqg01blEWuwU7OzCjx1",
-	"B2ESDP14nzwYPBXruEKcgiflqqus3joBW9l2T8HDurUJCmKxMEFnU8WBNvqUPtlVfw0IAmwAuSKjsVTH",
-	"jNhv/K0szFWuAnT759t//ZmEsdddt6yLFuKi9bTybFo1tOBeH+a0secf9vr9fn9FmHtF2G2/2fL9Zuj7",
-	"W0feHjG2UmNWmkjHgtd3beCjbrf9rjKfohLRMSak4y75KgFMRwZNQw0BJAlbbuGnz14dosiMECHOTGit",
-	"KEOwzNWKKQRDww7UN69aQvmvywkKesMdU5ImzyFTecl1rFPz6vJ0oKpuguMxZcTLCE7ggDq/Kqkn+Oos",
-	"1cuqNqIPmX71nhWSJghLBKR1lfLDKOFSWTFQh0+Z5Bo1QG0fz1AEJaONV0cvn0cuiqB2Mv+i5aj+Wp2h",
-	"zsmqmVyRcWjvqsXkw9D3UTzGGY6lFtPr5b1+4HLsurVVLwiXiPRylkrqpZSZpB/AnFPCpylBlxmVpMiE",
-	"QjsYidlkghWYwMgaxkU4lXD5rq6Wy2YpQXzYZ1Fx+8iFVO6puYPEAxfBXYfEeM4VTKF4lHdtgMUN9VZE",
-	"3VqdwGfKqhfockwl6TMxxTFxdV2WQLC31eIpyLi7WLVdFexGqN/+Bd3+5fb72z/rP/7l5v/e/tkohZv/",
-	"hFP+im6/N2Lwe/X15oeb/63P+M/bP97+5faPN/8OmquUdTu/OXjX78t+n/X7Wb9/Ffr9/tUR/Pes35/5",
-	"zdax+ugET/v9WRC0j+Gj46uPThc+9p+09EdbfXT9J57+VKeGvu97+lN/Dbv6a6i/to/11w587fpqwKav",
-	"P4KOGvf4uR7h+DmMcPz8GD6O1Rxnx8fH+sfj4yfv//HdH/r9KzhbP8a+Gvzv9GGsZ/G76r8n6r+n6r/n",
-	"6mBwXDxg7/j9P+7+5ldrJF5dT4kjqKNGOxf7LlKmE+JZQjKS7Na1l4hDb38QEG8/bmKvN9wnXpgEcXvQ",
-	"xT3iBxVQqKutV82kiIwtzedzMhdEoilW8FSnf0ssSQOdYCFQZDeFUHsoyv+WHI2IhL2szoFWEjW+GyzO",
-	"JjyryjYdpjVTHXCeEgw5uda97mxkYbJBi1sfQugJcZ3XkmJRzqgkKpn/dvr10xedF98cXX15+tJ/wfya",
-	"+PF6wVo80RqJahUZLVXJvD5+iva7/j4ySbYo4fFMgbsGinSueoRSKqQwmZt5ij8I9GUC59nHy8tsrORq",
-	"qTHJ1TTFOYenJKZDGiNQbFTktUssJjUqaznB/i5dVGbdL3VfIJmnFa4+43A5zTY3TCHBnGdlDb1Al8qi",
-	"NwTZOOFnGX1cLweZy0TsD2sSlAEOaPWX8WQWE+1NMJys780TQz0cOIlrKWUneNfdO+ZZRlLNN5qUbYv0",
-	"jHZIPOYkQZSh6PeeqRfwXjyLlsTJmszxZahdBMLL7LZwbfJSu9ezkbVfm9VmktJrUN6YZ9JdXLEGSeSP",
-	"nO+XIpmheLgNyiSs5LNav9oRevv6BSqaHWkm04QwSYfUBNdWT2DzIoy7pEuenW+gomHEGlFTeo4q6DH0",
-	"w44XBF7YPg38A1/9+9pWFwmWxDOeu+UZCRLPMirnb6AQCBaCLkE6mmmvr/52nI/2269O85IgEOl5kZBV",
-	"ZKBz/2mtCoICjNxgMbl+bp4uD67BXR0nMNsIsKCJxogD40YQLpoQiRMssWvlDvaZOjkhKQVpCiZNn/XZ",
-	"6SVHl3guSt/PQZ956A3ExnUlx2Jo/ABFNWXXetqRrjapLV041JFWVIaa8swQk4WJmbiE8LmHoKg8v7/t",
-	"F6m/uXn0CPEpYaIuMcXUwKAFl5duc6T7LaHo5O1pJCzHaI3jBSpyGPQ8EGq4NbPZ+2D6yFwXTUEiVyHy",
-	"eJznvgjd8kKxJo+Eqb91T6cKtcr+Fn12YseJVlm2SknZpRyHRbQV7NzCxFUix0shX0qTpc8gPAtjRZ8+",
-	"r+ez9Wxq8AY6LbNU+bCo9siIFQqD8kvdfypPBtQRe3i0BnoOK1P/BBYO9LUqKjp01N80sDPNmEwNh2lT",
-	"Z87ss52o7zT7TrTrAucIS9AAx+egHYp66QZ6RlIiweedhz8zMuEXRJTZS8COchcd5hFT9RhYloIyQbrm",
-	"VPI0QYO5GpFcKDADdlVehQQb/CURY6S3+tHJCytp88AJGn7DV0JNLWM8pc6B02z4jaY2mcYggGrrow4+",
-	"OKO6Ap8vAEDpk1zEyKVSD9Dmy9Vb4nwR9SqBXvTrULgdxjjKy7DshnHvlqApS+f5qgRlRQVEmld1mDLp",
-	"sZuVUFmp9NfuujuDMKECaZ2x6t5F/uwWd89TzNff34qf64ksJ3au7CpXZt7cqwneumkBu2E+pWtv1Tyq",
-	"mcYbzaPqBaw/t1w8e9VufZtfoJuZXb9faCAW+v6aosWaYkWDmN/ZfvMt06kW3Nd21tSmVmvVEV3kUNR5",
-	"tx8j+WHhdpWYqF08VaIm/9TvHoRtg5rsEinziL7vBUEQePthGHrdZrPp9VqtVrvdbnc6nY6d7L5FPVCe",
-	"6KCreiyC3tnrQ9fkFEm7dsXNxymasZ3xeeFLbjUUCaiVbImHlJTYBSPvyoSQQJFJ53EUkff73xNGMDd8",
-	"TMrZ45q0iWboq61sF5jUrL3e17aSDKuxidLdbsYMenrQPF269Lxor0bFuVLrCbm+3korQA54XScQcLxA",
-	"cN0k9Fy7TksLqrpBC4G2Z7VDhEuCuy95u9B1oeU3777o2O4I1gp7d1+x2MUEHtqEYu66tix+Lg0rWMa2",
-	"SfXuveKdsXgN+EBFEbjEI1EEccEcvPLKfiJgkM0yIZ2Dju86euXPBFhgGURnnaYPrVLUvK88aFemhoPm",
-	"bY7rmO5t769dZ8pFDZx6a9pU6VJpYG3FNFLYgzNSb/4UvgqobQZTx2D83AzSqReoSNDTnnyr9l/haYnP",
-	"CSuRvikDN+mrjEv9E5Wiz5TcPbS7BZhkmRGRqBW03bw1lDazWkET7dQ2hkKUCUlwsgtz6zM+1QHuLVOk",
-	"c+8ZpFQU2dJopxWGfWZlvqLXphNyjllMH9rlFgfqTuu72Frtble3sdVtWvPWtVX0q1muazSW4O9mmGWh",
-	"368GL7AUnvBksf9HzcpZgC4PBCxn9wEqtbndVs6nztd2dnSaMqRHIzX1XadeWm8nYU1+/3XVSaTE+fUS",
-	"Dgy2w4G/oL9f0N/fJfq7Gzb5FdgUbAKbttqV63tJXmJh13qVzr6Fxkz5qwrWtdiCcxbeFbDu/OI8NcGU",
-	"snMTgEmJJCs6oYAriFhllt8oZWVnklbVgj3YYhv9vHv0gZqkFk4NpWf+YY/qVvUjIldM4zUxiZkbTaIY",
-	"594zqK3s+JRISFooXcVFmHGrab2FxLotZ6YX9QryPNXdWzaeiT3YljO5/mmD9WCDKxZbtMJ17U2mV9MS",
-	"CiyEcJOLlzuc/WStCw0sEDalgNgslDozg+YgTuaG5ArTI1hpemxieVy7znp3eynJVgkxqwLONS7zsgOP",
-	"FsZSWD5tF45NZ9kIHN+VIEIDnZhYk44f5cEmVOP9BuOkdH9H2prRc00i7Q6HWyUZn2rDpxiggY6KBPQF",
-	"22O42O07xiwmaVETXN3xz1bK5c3hunkJRI2TsbXm1ShqauZhf+qWvn6O9VcUXbpBaoSbbMClxsE/2X1v",
-	"tH0e9tnGsxCu2N6dDR0Lo3q1r81Xzgr4pAzV6j5dVm+flvr/Yd7wX6ygX6ygX3zgP54P3C2fAyo6zXMU",
-	"FXL3f5BKdeNjPkllYPMonVblUfbD8lHy7vj3fxIY4SM8iD1ubguH3Y8Ul3g8A/veZvT1zwyb/CQBBpjQ",
-	"90AXD49bbIV48xf+6XhZ7ZvPtMmtbQrtuIe0VYF2sN0L5wDhga5j17/CKzvIUCKcckZqu+P0WdEep8D3",
-	"uw30Ep9XUnKKQh74FLqbTp7fDHlOTBkLUvRZNd1pogei0irxUbAqyfDlsqFT6/pf5T24py2xyuf/IHS2",
-	"ppfPBuis6QXD0Pf2k9bA6+JO7DVJOAywP+jFQbgMl/LWD9eP49bX/YA2cev7PweSLQPajt/0m5iE4aDX",
-	"63Y7wSAmzUHYHTabhMTBgOy3uzgMmnG3E/easb/fSQakN2y3u3EQxPvtcBWgNfXs9YA2UAqs/UiA1jye",
-	"F3gFMGuYu1dwgI1gB14rbifePukMPezvB15ZH9z0HwnBrr1HiSnNVG0I2/PDINgSwW53t80c+cGp3zvw",
-	"w0VHfvMunKHAy6PgDDOtX/DGo/lCfn7+0wT/KH6UO92ke6blwVp3C662sLLcpjzLX/FX9cGY7PbiQNRA",
-	"lWTsPjO1YDTL2zmjHcYrPbEOUSRlWja9pwLREeMZSXYPFzpiQaYGtvOykSmC4ll1lAZq+b2aFv3WqxEP",
-	"UctvLZ5Svo4RXu0Gr+fE6ojVGsbUnei3wkG++s5cQbUayPTpytDPUrLwZ/wSpVwhPavMGgmJ5wIVhU2F",
-	"Su/5fn2qqkWE+nfVNjv+2oY8i2/K7tS9KtutX0JAFzXtPNu5JJpJmcmJV6iAFRm3xYUbJ9wu9GR6eEqs",
-	"3axloW4myMFCVQf/yH3UtkSbWbpK0dmhzp+d797fQHE8tV4c+xM2qJdj0n9XNvaS0srfj3TwYUW+oe4q",
-	"A1UwRetdLbchh3B1+56yfqXaVMYqaOozA2gPdN1TkU2oTo/K3jimoitviVT6AUyHBxGhARnyjPSZreWs",
-	"OimUVz/pcKtOcKy+87dSAJUR/QJgkiDO+vm7kChnDWS/xsfOjDQ5jWG4XfJgn63IHjTBx41egr8ue1Az",
-	"sNqg62+RRbiFeXz/Bj9/Y1s5jMPOoNUZdLrDYaz+6/UGrXYzDpKm3wqa6l8YJvt+p9VtDobYH/a6uE26",
-	"3U7Y6ZB9TJZvZ3dVs2M0d/TxsY1Fq+tO1SoznWE21lF13aQ+SsJj0cfN2URHV9tgVaxTu57WsgzXNkcz",
-	"jc9MuzK7O9lPp8PY/Vi2ClsUKdTwGmxm6gnJkkAH+L34GsqHJbxVxW6NdjG/293wuC76zgtgobYU0keW",
-	"o88Lw2+eX1UsQU2xzbLyKu0JTRMcFpPUfkP8Y6XpVSa4QbLeUuvEB6fpVWawaUrcHdO4XzKcNZOfuCfn",
-	"Z+dd+VLLi4WEKAvq5vjxR01QW13sDrj2/vGoekQMsMA0xhqXvV7zdzppMVpivzUws1pnX6myRzuWy2fI",
-	"05RfIizmLB5nnPGZSOe7DWTEJ+w4VCnhgS7aiHGPTxt9VnHMmGlW3l0rTRcAnqHiLW0Lb/HeWSqaL9+Z",
-	"sevaMjB//23xnkgjMFOYYPmmxDqwuk6gP0b6nP8LSn0gSl0Z0OmVWOw+AZ3ltxiWry7cHBivzlm6C2Oa",
-	"iE/+Hp4VCHurkMzmIHG7iEzoL0ZkwhXY/2OlfriI8csHl1Nc/3f3c/3ckloLOL8xZPgYgZnr4l6LqvuN",
-	"/arhvCWJDpXkDYvQco+i0kVuHHvLvvhnNCOx9CT3jDxYeHz9Qqq07ChkDZrT4/r99f8PAAD//w==",
+	"7L3rcttIliD8KhmYjihpGqAA8CJSiokO+SKXu8oujy139VemW0gCh2SWwUwWMimJ5dCPnuieqK9fY3/U",
+	"zMbObPSP+bNPIr3NRl4AJEiQInXp9ngrwmGKIDJx8pzMcz8HH52YTaaMAhXcOfjojAEnkKk/n57gkfxM",
+	"gMcZmQrCqHPgnIwBcZExOkJABRFzJPAIsSESY0AZiFlGIUFnkHHCqKuu/jBjAhIUmYtRw3EduMCTaQrO",
+	"gdN3wr7juE4GP8xIBolzILIZuA6PxzDBEoAJvvga6EiMnYMg7LqOmE/lQC4yQkfO5aXrfM1irOGrA3eK",
+	"xTiHMM4AS2Aw5yCqgOzhKdk7C/YmkBC8p27ge37Qa+LWoOeFuDnw9uNW4nWhPfQ6eH/QjXuJD8FwLfBD",
+	"lk2wcA6cWUa8DIaQAY3Bce1VhX6rdlmvQWTzo6GAbHlhbyBmNOFIMHSOiUADGLJMUSCbEzqqLC0IN4KQ",
+	"UNEMNWRkMps4B91Oy/ddZ0Ko/u4XQBIqYASZcynBnOIMT0CYbXMkEfc8qSeFwuoXHJGkivsN0UzkPJKc",
+	"jutQPJEjsXncuhX+KoOhc+D8w1651/f0r1xemjB6+jxRGDffHs8yzmqQ/s0U/zADFKuf0TBjE4TRNIMz",
+	"wmYcTfEIvuAokp8NChfiVN+oNrwC/YcZZPMSdv2zs2KvtyXZljdFATBMpkwAjedfwXwZ1CMUpwSo8OIx",
+	"40DRB5ijnSHLkEE6wujt2+dPdpEYY4Em+ANwhM3xQBwPQe4stZsaSJ15PAE1yTkR4z4V+aUBS+bm3HN1",
+	"woYk4wJlwGepOERicSjCKCFDdQyEHkw4yuB7iOWxVHe0wrDRp5X90R76cTjYBy9IWthrxQF4vUEXPB/v",
+	"J81hEIfQGuRI1iysxLKFKU+iah1rmRCaf+/KjS0EZHLOP7w78r7D3o++1zv13v/6V846ygxfYBGP6w9A",
+	"JLlqlHMjwxHRAAgdoXiM6QiSBjpCXOAU0BlOZ4BGIDhqBSF6lakzT+R06BiTFJJFVrqvWGk9Goaehms7",
+	"1moW9TWZELG8pFd4BIiTH2HVFk/VOPuRCQzxLBWS67lreE9Q4TxBPefJgE8Z5aAYzyOcvIYfZsAVnDGj",
+	"Aqj6E0+nKdECYm+asUEKk19/z7W0KJAnAROYpIbBNAxfOUCTGZfc1ZwXie8sY5LVvZMPSSRMZhWuMySQ",
+	"JgszyEUB53gk71yY7PK9xBoXWIqEFRKIMuFhbzYjOY8DLk5Jopjmb3vfNb/qnPR+3/7n7rfh69b/13kU",
+	"vGy+aEuECyxm3DlQHFwQoTbII5wgM0W5g8dCTPnBnn7qBPi4kcBZjii+N8CJl4+53JKrvtKTaGItHwYz",
+	"reQAE5xKLEKCdmZ0ijOOB6lmLi4i9AynJEGFnEEsQ3p77zYkTI8ZHaYkvivd5YmcTVOGE0gQG0iW9AVH",
+	"b7488sJ2ByUMOKJM8koRj9XxTSBOcQYJiscQf+CzibOGnHrmQqPAXnPQir39pA1eb9jxvX3cHfRiPwkg",
+	"HCqUpiDgliTvlSQvcLMpveN8wD0TW21nSWqJQ0IRlkxOgJY/OE3ZuZQfhB+gGjqoLUI4l2ySZQUt+rSG",
+	"GJIdyZtyomgllANXrBYuplJJcOUdYhGsKAOczCMpfS5d55hlA5IkQO+8rwhHbAqZGoKMnsIRo1AoziwF",
+	"jo6evHj+0kVPnzw/+ea1cyNruOXmaJabo1zhprtjWIy45+0R4zSF7AtuUJEwRRC1L1AVgerIv2TimM1o",
+	"ckfSaOpvon2W5x8uiGKfNzHuLUyHbUnYKkn4kgk0VJjYlIRSoOgRD3LCd4qD9QESJMazyYBiku4uIFBR",
+	"8RWey2N+wtjXOBvBHYlpOCwS44zNRmO9bYAmU0aoQDgDpLQRCRVDYRu9II8O0YwDevXNmxNUy60f6hAG",
+	"1iE0SECCMZQqNGxKyake6QnGPD3ynimqsSC5o5peEhbTCuowzW8yDFbT1dJUtaJ6R9LmyivqO0HfqZPF",
+	"8SxTJkWuUuduhb/fKVXmW05jW3UfaoxsTGVrrGfG3jOdoxy/kbE5bkawobOe9o5MmKIZhYupNgGVeo1Y",
+	"rJ6XPNABbNta8XMqrTycIg7ZGWQago3JQ8zo+6TJ0TJGFL5PGHuB6dyYOfyOeM+k+qVYolRDmv7ehEj9",
+	"KAZIHgzxrdDSTU8YQxNM57khwDdGugTdM9z83q2SEi1SflyM8YwLSA61NwThobRAIuWb85RzLkJcO+Ok",
+	"EWw5UK1bVkFm7t6zPH0KqrcUz8SYZeTHO7NOJYvjGDhHgn0AisaY51rwg+mYQUnkylI2pe/MHnTP9B0A",
+	"zqQoU8go7YrSzlROMoWfBYJ+++233tFMjIEKSQFY4eMs75DcXgGnvGkzDlV/zSMFySqHTNjuLDtk9OaY",
+	"ZkwSVNrIT5UT/o57RJpMp4O5AG75OwSaMC5Qu9np7vu9IPRrfR+5w6Z0fpST1bs+ludd6wYpNbHbcBtL",
+	"BhuuiRSR8W0kcTny3vekcYSeQ5p6xhEymIl8Sx4gjBR60SAD/IEjIjiKGeUiw4QK7ko9DAuB4/FEymjC",
+	"+5TQ3ImgDWCzPZBcqnzUjPLZdMoyYRnD0YKvNELnmMt9azyzuE+rzltjKb8t53ohUXei0HmnLTkk0gyU",
+	"5rGEtzI6GaIYU6mdDEpHwYNp6m2blRXLRGpmBdwWTK0Y7qlbPDXu4ZxqyqUxmaWCTHEmpO0+8RIscFQQ",
+	"XGL5C17sCTmggLGh/L/m4UVkpy7SwAXLCpTIKRsoms4GKYlPZ1kayZmnGXC5ac7HQKt+F30jwjRByvty",
+	"iKJzkohxJC/1aTQGMhqLCA1ZhsgEj4Cre89IAsxFUTLTXoFTI4P1jepXdR+eJYS5iNEY0AfKzulhn0by",
+	"3M8yOM0Ac0YjDVWkuUHUKCOVaJSxc44Gc+2roQjOIJsbR72anuigh3br66jFNGNTyATRXmmcilMBF3V4",
+	"S5XiKMgZIHmHAlxLajIgKRHzqrS4+q/rn67+evXv6Or/XP/p6ufrP6Krf7v66/W/Xv18/eer/4Wufr7+",
+	"09V/Xf3b1c9X/1ENL2pltypIXEezC0hOBbtp4ynCHxXsRY7OnWunfIzDduemGR7nDlIVUVBM4VQYJrG8",
+	"hcuzlfvHzA5TUqWKFbUl9r6fwqi6aBU/sAM42Pvx/a/33ukgTuPX9VEc1zEB4lMsNjyOJ2QCXODJ1B49",
+	"mG8Rd3SdxU1cYYrhvu83Wl0rWJKw2SCFSrRkP+yuCNXS2WQg1UrXqe76ZdR/O55bR3NYE2DKqS51pokJ",
+	"Jt240SRD0NGgOlqzjIyINL7kbUjet7DrzWb37M3u2Zu98f10gfZhu10J5QU1UGm2UkF04HfXhqQ67Xaz",
+	"vT4o5Tok2YryHwhNNjp+XxHtsCv5aj0+Hz95id6+/hrtiOIgqcPzRcFpB5iDukXyr0j+iEdw+gHm0e7h",
+	"Fny6SqZc9MUJbSyIPzVuG3fLXr4nDGXtFIoNEidcWwO16dvqhkHQrFK407IpXOqk67MeSv1gA8q90beq",
+	"QQWuVxwGHez4AHNENPotCh7kQjXHZX/m+82YJOoTSqzp63Ah9A8RYlmfRtOMnGEBWw8ezNEZySXSISLC",
+	"iD9e7pHyd+U4Wgze330HVPh62KoheeFn5suYfQYUMpX1U96FdowuwWg633ULq0TK+SlkZUxbwORGMp/k",
+	"00pIJvjiuR7ULODEWYbn8sfZNLmDdDFqSVU6rONYYdDab3Wbndb+TWyrJOFNgP2uvPPSdZSqVuWivfCu",
+	"XPTSTuZ556jIt2KUC8qDJVvcqtm5qJ5Uz15lucVZrmyiEtkVoV7RDyrkfF8sQx9iiZxFvUmqg4l25OL0",
+	"laUmDnHKoU6Zn2ZslOGJcklMCWeJ8rhrnjyAlNERR4I1lrTOHE1bSqNF1WwtbyvW9ViPUkbfIu0W6GXB",
+	"tQHC3ir03g/aBDMGsiXVBDtEEZ2laYSk3RmPQVrWEpvyIpY6lskl+3yw+5VROGp8EBnDCZLnTGrdSvC4",
+	"KIGMnEGic90W3QhKBaDyEL/Terg6WQkwx3WU3SXBWFDV63RuBdjXRCfuVFFd8N+NGLG2UCtMOLB00oIN",
+	"T/EINrW28Qie0yFb5kpqfjPXSnS/KfSEKsKjKdCE0JG0PaXiuxRHU1mdXFu9gmvLx80TFLQ5a4wiZQ1D",
+	"RoYEEtcYt5AYo1b/ENvuLiOeDd0MHMo5ghPJ4YxTrEK6/Ld60t3qnB6hCWQjlZ0bq/TcnLEdosiyTQ9Q",
+	"7QGdEGo/IVhnduM0/WaofJYb0PvL2QTTE7gQj1IWf1CuybUmuDRE/uP6T9f/Iq/KL//j+qfrP13//w9r",
+	"ghuM31pwX67ar2/VJtyalHyC0zTfwTu5MqUDxbuNnKCnNr+KtP2x8AtJIjRiSLARiDFkN3lUHpS0d/eu",
+	"nN5SUtSg65YCQ6tI9Qxf/nKouMsUZ+ILjnJtCg0gZhPgpaj8gqMo/zVqoOei9BlySoZDS0L0qeFV52Ms",
+	"4Ay0o9E8wcDmSeAQx3N+gH776ukzF716+cxF38LglYuePT920dHv5P8vXrXU1Rdun/7zjMQfpDosLzdd",
+	"9KJ15KKjo8cu+mY0ctG3R7+T4v7466PHaKcVtBGT++eccNjVm6jQSAeE4qyWmd36LNlyQeF7pTx4W2e3",
+	"HylzXDA0BMkLLUao41D8FIuKF1VKBU5GFBI5UrnJjXmnR/JljbCc6TaWh3E3LNv7Sk1YtPirluZGCY+F",
+	"wTeZtn7ze+9o8qP3VEP8Tz3fl7Zo2NGX35ARxWKWwT/lid89vNZJ0PJ7nbrMZptocn21NKs9VbWnKVec",
+	"cgWp0NMJRzmjN7p6IXu1miqvaC21KnTLn5d2auFPrdlLRcIqGak4AEUpO4csxhzQGC6qfpvesNtJ/G7Q",
+	"7bbi/aTT7uFwCBj7cbuNEz9o4+Zg2BoGg3DgD7phGCdBO+nEQXvgD30f+90qqjutit9Nfq26YIe+13v/",
+	"sdO6rPW9lnZ0zbJGhRWfQZ5Jo7UGpVc2ULQYa5CnJPdarTgVNV7AZmet+ap303pjWpqiG/sM3sibl51D",
+	"d3KfyPM4m2zsPFl5uu/Fm1cBZmtf3rKDodO6I4EWzr6iVv6gwjFcJUgdb6hScGnHvsQT2+OkPEr8AEVK",
+	"VYrQTjP00fQCnZMEdl0UaSxFaKfTktflJZVzF6GdIOyqSzbrULOo+Loc5riOzv+r8I/ityWkai3vRpZW",
+	"xmG4TtOOMbVjrkv2Xx6H0V+mtPz7HAbT4suIDIu/8Zn6oszGvcm0Vfx9DoNJ8eUHKfwFUY4eZVnuTfST",
+	"8i+t4m+M4+JvNirvOcdnxd/DFMdVXNnPX4GuN9owq4ubQKajgWN2rhI9tB4s9R6lCyk+hYylVZYeLqi1",
+	"8vK2iuLdpLqV2lKv7X/cgHlUcfGlntLK4S8C0ioBJMZZNncRXOBYpHOEORqRM6AVofTRsdXECnG0aW+D",
+	"GPo1R3MCYsxWuDm+PDl5hfQNFq3OiRjb2/nV25PqBpEX6linGr46HDPNwCs1NXtzsPoASp1CtVXpyBpN",
+	"qtlZpUp1B2ESDP14H+6sShX7uIKcgiblrqvs3joGWzl2j5XfdWvDVLHFwjCdTSUF2ugZebQr/xoAUpqC",
+	"yqMZjYW8Zth+429ld65yIKDrP1//62cS4l83blkWLcSM63Hl2bhqaMa9PgRsa6J/2Ov3+/0VKQArwof7",
+	"zZbvN0Pf3zqCeI8Rlxpj08Q/FnzBa8MhdaftdxV4iipNx1hzjrvkwVSqYGR0a1VfYTySM5oYsz+PWEYq",
+	"pjnNYEgudDoao6nOqskAJ6rYT7JgNhMI9ynPGZOrxKrKy7Z80I+fvERYVHKMDlEe4IzkrNzAUEQ9I7d4",
+	"UJ+qZ+dVIpYdveAZVbMrNqAx8H45qFmbQaJP/TGBNHmqUsmXvNo6d7IukUphYoLjMaHgFaiR91fFxQRf",
+	"nKZ6b9emXKhUzHqnD6SJxJ6iryslMEYJE9KwUo0SCBVMqy6q+JJlKFI1vY2XRy+eRi6KVHFr/kUzc/21",
+	"CqFOmqsBrkgJtY/2YnZo6PsoHuMMx0LLivVCRy+4nLtug9dz4yUkvZilgngpoSYrSym+U2BTuUUzIqBI",
+	"gUA7GPHZZIKlRoORNY2LcCrU8F1dzpjNUkBs2KdR8fjIVbn2U/MEgQcuUk8dgnHqS12J4FHeVkOdMFUQ",
+	"B/LR8gY2o0JS8HxMBPQpn+IYXF04x3VUXm6eAo27i5H5qnQxkuX6L+j6L9c/Xf9Z//EvV//7+s9GMl39",
+	"p7rlr+j6J8OLf5Jfr36++p/6jv+8/uP1X67/ePXvSnyWDHfnNwfv+n3R79N+P+v3L0K/3784Uv896fdn",
+	"frN1LD86weN+fxYE7WP10fHlR6erPvYftfRHW350/Uee/pS3hr7ve/pTfw27+muov7aP9deO+tr15YRN",
+	"X38EHTnv8VM9w/FTNcPx02P1cSxhnB0fH+sfj48fvf/Hd3/o9y/U3XoZ+3Ly/6aLsdbid+V/j+R/j+V/",
+	"T+XF4LhYYO/4/T/u/uZXazheXdOPI1XojnbO9l0k7TfEsgQySHbr+n/Eobc/CMDbj5vY6w33wQuTIG4P",
+	"urgHflDRTHU5/CpIiqDdEjxfwZyDQFMsdWSdny+wgAZ6hTlHkd21Q56hKP9bMDQCoc6yvEf1+qhxJ2F+",
+	"OmFZlbfpCLIBdcBYClglTVvPurHTiEnXLR59qKJiiOn8mxTzEqISqTD/7fS7x887z78/uvjm5IX/nPo1",
+	"oe31jLVY0RqOalWBLZUxvT5+jPa7/j4yWdAoYfFMapgNFOliggilhAtuUmvzGgzF0JcRnKeHL2+zseSr",
+	"pcSEi2mKcwpPISZDEiMl2AjPi8toDDUia7kC4iZZVJZFLLXHgMzTAlffUZNfl1vHqgKAZWWTA47OIYMc",
+	"IRvnIi1rH5fL8e8yU/7jmgxypQ5o8ZexZBaDdmkYStY3T4pVwaLyW9diys7Ar3t2zLIMUk03kpR9pTRE",
+	"OxCPGSSIUBT93jMFHd7zJ9ESO1mT2r+s7xcx+jJVMFybV9Xu9Wz13q9NETRVAzVa3phlwl3csUaTyJec",
+	"n5ciz6JY3AZ1LFZeXK1z7wi9ff0cFd2oNJFJAlSQITFxv9UAbF4lcxN3ycsnjKpoCLGG1ZTuq4r2GPph",
+	"xwsCL2yfBP6BL/99Z4uLBAvwjPtwGSIO8SwjYv5GVWqpjaBrxI5m2vWsvx3ns/3225O8Zkux9LyKy6oC",
+	"0cUZpFYEqQqZ3GoyaYhuXs+g/JO7OnRhjpHSBU2AiB8YXwZ30QQETrDArpXW2Kfy5gRSoripMWr69OSc",
+	"oXM856UD6qBPPfRGhe11qc1i1P4ARTV18RrsSJcD1daWHOogMCqjX3nSiklpxZSfq8i+h1TVf/582zlT",
+	"/3Cz9AixKVBelzNjipTQgt9N96HSDbFQ9OrtScQt72yN90fZqFQ1peByujXQ7H00jX4ui64tkSs18nic",
+	"p+Vw3ZNEkiYPzsm/ddOtCrbKBiR9+soOXWnzehM7OA8EKyu4MHIly/FSlcql0dKnKnKs5oqePa2ns7U2",
+	"OXkDnZQJtGxYlONkYEXnVH2sbhCW5ynqZAKdNY6eqp2pf1IWjmo8VpTc6IQE02HQdMsyRTamj6C5s093",
+	"or7T7DvRrqsoBzRBAxx/UNKhKGhvoCeQglCO9zwim8GEnQEvE6sUOcpTdJgHceUysCgZZYJ0UbBgaYIG",
+	"czkjnEllRtlVeZmYOuAvgI+RPupHr55b+aQHTtDwG75kanIb4ylxDpxmw280tck0VgyotoDt4KMzqqvA",
+	"+lopUPomF1E4l+JB9WFz9ZH4sKj1SoZeNFSRerua4yivk7M7+r1bUk1pOs93pRJWhKvg96oWYCZzd7Ma",
+	"N6vW4dJd92TFTAhHWmasenaR2rvF0/N8/fXPt0L6GpDlnNOVbf/KpKBbdSlcB5Yit4Kn9C+ugqOaBL0R",
+	"HFVXZP295ebZq7ZT3HyA7jZ3+X6hw1vo+2uqSmuqSY3G/M523m+Z6bXgQ7cTuja1Wqve8CKto87Ffh/5",
+	"GAuPqwRm7eq2UmvyT/zuQdg2WpNdw2aW6PteEASBtx+GoddtNpter9VqtdvtdqfT6dh5+FsUbOW5F7rs",
+	"ykLojc1YdNFUkU9sl0Q9aCGSHRjIi4ly46FIka3kcdxD7Ytd2fKuzFgJJNJ0okmRDHDnR6uJzHMfAJ32",
+	"9Cavoxn68pjbdTE1+7L3nS1Aw2rwpHTFmzmDnp40z/IuvTLa41FxvNR6SS4vt5IYKnW9ro2Lcsqo6L/J",
+	"P7p0nZZmYnWTFsxuz+plqYYENw95u9Ayo+U3bx50bLdza4W9m0cstqBRizaxopvGlpXrpdGlNrVtbr17",
+	"L2lnrGGjmKCigl/gES+izMpUvPDKZjDKWJtlXDgHHd919DmYcWWdZSp87DR91edGwn3hqV5zcjrVec9x",
+	"HdN67/2l60wZr1G13poeY7rOXZG2YjZJvYRRqDeNCj+GKkxXZpDR/3MTSeeGoCKfUHv5rcYNUtcW+APQ",
+	"0gowNfwm65YyoX8igvep5MmHdqsHk80zAoFaQdvN+3ppE6wVNNFObVcvRCgXgJNdBVufsqmOwG+Z2Z17",
+	"1lTOR5HkjXZaYdinVsIuem3aWOf6jGkivNyfQj5pfQtiq1fx6h7Eusdu3ne4qhlrkuvSkiXVeDN9ZqFZ",
+	"s1Zs1FZ4xJLF5i01O2dBrbmjMnN6GyWmNiXdSlHVaebOjs6uVlndSIK+69Rz6+04rClLuKw6kCQ7v1zS",
+	"EYPtdMRfNMNfNMPPQDO8WYnyK0pUsIkStdUZXd8W9Bxzu2CtdAsu9NjK3zqxrluaumfhtQ/r7i/ukwCm",
+	"hH4woZoUBKxoaqOcRmDVin4vRZed+FoVEvZki29EyBuBH0ggNatqSKnzD3tEv3VgBGIFGK/B5JFuBEQx",
+	"z60hqC1PeQZCpTeUTuUiILkVWG9VHuCWkOlNvQI9j3Ujno0hsSfbEpLLT1t1DzYYsdhtV41rbwJeTXcv",
+	"ZS+Emwxeblb3ydoaWs1A2NQzYrNR6owOkqt0IjcrVxgiwUpDZBM75NJ11jvmS062iolZZXyuca6XzZQ0",
+	"Mxbc8n7rnLvpLBspF3kl3NBAr0xUSkea8rAUqvGTK1OldJRH2rbRsCaRdpyrRyUZm2ozqJiggY6KfPkF",
+	"S2S42Lg9xjSGtChsrp74Jyv58ubKu3mfR407srXmLTcSNLPYT93u1+tYP6JouK64RrjJAVzqAf3Jnnsj",
+	"7fMA0TZ+hnDF8e5s6GYY1Yt9bcwyWqhP0mytntNl8faslP9385v/YhP9YhP94i3/NL3lbrkqVapqVlUU",
+	"+915WZV6zQdYV2V+s7BOq7Kw/bBcWP5KhDuvS030cMuyp89t6LD7QNGN+zPMb21+X35mOs0nqZgo0/sW",
+	"Wsndox9bacr5Ox911K325XePTdNAqbpr979KjOVoB9uNgA4QHujiff2remsLDAXCKaNQ2xqoT4veQIVd",
+	"sNtA6oHSfojK4xQhnfhj9zUpGpBWc4B0Xgf0aVm4lKdmUji3Wx7ulEVOzK442nURV3OQrNpmk5vOxnaL",
+	"ZNNS2Kh5B2iCP1RSlopqK/XJdSOkPP9b5YGpOinBq/Me5hMRYRVIyackGT5fMu/QjpUSlYFOgltRN7Vp",
+	"0thufUxllSPmlmbZqmDKnRTdNb2dNlB0m14wDH1vP2kNvC7uxF4TwmGA/UEvDsJlzTNvAXJ5P/ES3R9q",
+	"k3iJ/zmgbNk26PhNv4khDAe9XrfbCQYxNAdhd9hsAsTBAPbbXRwGzbjbiXvN2N/vJAPoDdvtbhwE8X47",
+	"XGUbmE4G9bZBIGV6+55sA7M8L/AKttQwT68oSrYxMPBacTvx9qEz9LC/H3hlZXjTv19jYO2jSr3cQGxb",
+	"Az0/DILbGQPbPXSzCElw4vcO/HAxQtK8SRGT2t29KGIGrF8UsntzMn1+jukE/10cVDf6n/dM64u1fixc",
+	"bXBm+aNZlr8Gs+rcMgUGxYWogSr58H1qyvFIVrY8p6zSMe0QRUKk5YshCEdkRFkGye7hQr80lRCD7dR4",
+	"ZOrQpEpnz9JALb9X0x7den3oIWr5rcVbyleWqtcfqlfYYnnFahFk9Ev95kRVMrAzl7psjQL1bGVMbSlf",
+	"+0t2jlImlUmr1h1xgeccFbVlhYDv+X59trCFhPr3OTc7/trGTItvk+/UvU7erd9CCi8S7DzhvESayUzK",
+	"kVeIgBVJz8XAjXOeFzp13T0r2W7as1C6FOSqQ1UifyJd9rbUQbN0lcCzY8mfXXDE30CAPLZesvwJex6W",
+	"g/7/rZwRS8Irf5fYwccV6Z26y5AqSCoaNGv+rVI2V7dzKu3mapMhq7asT41+e6BL0IrkTXl7VPZKMsV1",
+	"eYus0mFimm3wCA1gyDLoU1vaWSVrKC9E0/FsnU9afT92pRYtA/2ybEgQo/38vWGE0QayX3llJ6KaFNIw",
+	"3C5Xs09XJGua6O4humOypiZgtWHb3yJpcwuj+fYNn/7GFnQYh51BqzPodIfDWP7X6w1a7WYcJE2/FTTl",
+	"vzBM9v1Oq9scDLE/7HVxG7rdTtjpwD6G5cfZXfbsINgNfZ1s29HqwlS1zkyTno1lVF13sQfJLy36+jmb",
+	"yOhqW7SKlWqXNlsW4tpmeaYRnmlfZ3er+3Q6zt2OZKt0iyJjXb0ynhq3LiwxdKWGL76y9W4ZhVW2WyNd",
+	"zO92d0Sm6+/B8rrq/Jzl8P7C9JsnsBVbUGNss7THSrtK04+IxpBqDp2/7Pt+8iArAG6QDbnUSvPOeZAV",
+	"CDbNObwBjNtlG1qQfOIenc/Oy/KN5hcLGWeWqpvrj3/XDMDVfQeUXnv7wF29RqzUAtOjbFz2/s3fVabZ",
+	"aKn7rVEzqy0PKg0P0I7l+hmyNGXnCPM5jccZo2zG0/luAxn2qU4cqlRMqR7riDKPTRt9WnHQGDAr73kW",
+	"piEDy1DxRsOFN97vLPUvKN+ssuvaPDB/V3TxTlXDMFMFYPlW0TpldR1Dv4/8RP8XLfWOWurKME+v1MVu",
+	"E+ZZfuNn+ZrPzRXj1UlhN+mYJg6Uv61phYZ9U4Tmji6o7SI0ob8YoQlX2AAPlSvjIsrO71y3cvn/ur/r",
+	"c8seLtT6jVWHhwjUXBbPWhThb+zXc+ddYnToJO8hhZbbRpUuc+PgW/bNPyEZxMITzDN8YWH5+vVladnk",
+	"yZo0x8fl+8v/GwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
