@@ -30,13 +30,17 @@ var producers = map[string]string{
 // Kafka when kafka.brokers is set (each partition from its oldest offset to its end at the time of
 // the call) and otherwise from the producers' outboxes, which embedded mode keeps as its log. It is
 // `mediamesh replay`; run it while the consumer is stopped, or accept that live events applied
-// meanwhile are applied again (the handlers are idempotent and ignore stale versions).
+// meanwhile are applied again (the handlers are idempotent and ignore stale versions). The search
+// index on OpenSearch is rebuilt into a new versioned index while the alias serves the old one, and
+// the alias moves to it in one step at the end: searches never see an empty index. Live events the
+// running consumer applies to the old index during the rebuild, after the replay read its topic,
+// are not in the new one: stop the consumer for the replay, or replay again.
 func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
 	plan, err := cfg.Plan()
 	if err != nil {
 		return err
 	}
-	p := &platform{cfg: cfg, plan: plan, log: log, reg: prometheus.NewRegistry(), dbs: map[string]*database.DB{}, handlers: map[string]http.Handler{}}
+	p := &platform{cfg: cfg, plan: plan, log: log, reg: prometheus.NewRegistry(), dbs: map[string]*database.DB{}, handlers: map[string]http.Handler{}, rebuild: true}
 	defer func() {
 		for i := len(p.closers) - 1; i >= 0; i-- {
 			_ = p.closers[i]()
@@ -55,38 +59,66 @@ func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) er
 		if !ok {
 			return fmt.Errorf("%s does not consume events", name)
 		}
-		if err := c.Reset(ctx); err != nil {
+		// A read model that can be rebuilt beside itself (search on OpenSearch) fills a new index
+		// while the old one serves, and swaps them once every event is applied.
+		commit, abort := func(context.Context) error { return nil }, func(context.Context) error { return nil }
+		if r, ok := svc.(rebuilder); ok {
+			if commit, abort, err = r.BeginRebuild(ctx); err != nil {
+				return fmt.Errorf("%s: rebuild: %w", name, err)
+			}
+		} else if err := c.Reset(ctx); err != nil {
 			return fmt.Errorf("%s: reset: %w", name, err)
 		}
-		for _, topic := range c.Topics() {
-			n := 0
-			apply := replayer(c)
-			h := func(ctx context.Context, m eventbus.Message) error {
-				n++
-				return apply.add(ctx, m)
+		if err := replayTopics(ctx, p, cfg, log, out, name, c); err != nil {
+			if aerr := abort(context.WithoutCancel(ctx)); aerr != nil {
+				log.Warn("replay: could not drop the index being rebuilt", "service", name, "error", aerr)
 			}
-			source := "Kafka"
-			if len(cfg.Kafka.Brokers) > 0 {
-				err = eventbus.Replay(ctx, cfg.Kafka.Brokers, topic, h, eventbus.WithKafkaLogger(log))
-			} else {
-				source = producers[topic] + " outbox"
-				var db *database.DB
-				if db, err = p.database(ctx, producers[topic]); err == nil {
-					err = outbox.Replay(ctx, db, topic, h)
-				}
-			}
-			if err == nil {
-				err = apply.flush(ctx)
-			}
-			if err != nil {
-				return fmt.Errorf("%s: replay %s from %s: %w", name, topic, source, err)
-			}
-			fmt.Fprintf(out, "%s: applied %d events of %s from %s\n", name, n, topic, source)
+			return err
+		}
+		if err := commit(ctx); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		replayed++
 	}
 	if replayed == 0 {
 		return fmt.Errorf("target %v runs no read model; replay one of %v", cfg.Target, readModels)
+	}
+	return nil
+}
+
+// rebuilder is a read model that a replay rebuilds beside the state that serves (see
+// search.Service.BeginRebuild).
+type rebuilder interface {
+	BeginRebuild(ctx context.Context) (commit, abort func(context.Context) error, err error)
+}
+
+// replayTopics applies every event of c's topics to c, in order.
+func replayTopics(ctx context.Context, p *platform, cfg Config, log *slog.Logger, out io.Writer, name string, c readModel) error {
+	for _, topic := range c.Topics() {
+		var err error
+		n := 0
+		apply := replayer(c)
+		h := func(ctx context.Context, m eventbus.Message) error {
+			n++
+			return apply.add(ctx, m)
+		}
+		source := "Kafka"
+		if len(cfg.Kafka.Brokers) > 0 {
+			err = eventbus.Replay(ctx, cfg.Kafka.Brokers, topic, h, eventbus.WithKafkaLogger(log))
+		} else {
+			source = producers[topic] + " outbox"
+			var db *database.DB
+			if db, err = p.database(ctx, producers[topic]); err == nil {
+				err = outbox.Replay(ctx, db, topic, h)
+			}
+		}
+		if err == nil {
+			err = apply.flush(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: replay %s from %s: %w", name, topic, source, err)
+		}
+		fmt.Fprintf(out, "%s: applied %d events of %s from %s\n", name, n, topic, source)
 	}
 	return nil
 }

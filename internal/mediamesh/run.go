@@ -139,6 +139,9 @@ func (p *platform) subscribe(services map[string]service) ([]runner, error) {
 
 // platform holds what the services of one process share.
 type platform struct {
+	// rebuild is set for a replay: the search index on OpenSearch accepts an alias of another
+	// schema version, which the replay replaces.
+	rebuild bool
 	cfg     Config
 	plan    *Plan
 	log     *slog.Logger
@@ -314,7 +317,7 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		case SearchEngineOpenSearch:
 			o := p.cfg.Search.OpenSearch
 			idx, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: o.URLs, Alias: o.Index, Timeout: o.Timeout,
-				Registerer: p.reg, Log: p.log.With("service", name, "downstream", "opensearch")})
+				Registerer: p.reg, Log: p.log.With("service", name, "downstream", "opensearch"), AcceptOtherSchema: p.rebuild})
 			if err != nil {
 				return nil, fmt.Errorf("search index: %w", err)
 			}

@@ -186,6 +186,54 @@ func decode(eventType string, payload []byte) (c change, known bool, err error) 
 // the version checks make harmless (documents written by the replay carry newer versions than any
 // left in the index, since the clock survives Reset).
 func (s *Service) Reset(ctx context.Context) error {
+	if err := s.resetStorage(ctx); err != nil {
+		return err
+	}
+	if err := s.index.Reset(ctx); err != nil {
+		return fmt.Errorf("search: reset: %w", err)
+	}
+	s.invalidate(ctx, true)
+	return nil
+}
+
+// BeginRebuild starts a rebuild (`mediamesh replay`) that never leaves searches on an empty index:
+// it forgets the inbox and empties the storage as Reset does, but when the index can be rebuilt
+// beside itself (index.Rebuilder: OpenSearch, whose alias goes on serving the old index) the
+// service writes to a new index from then on instead of emptying the serving one. commit makes
+// the new index the serving one at once (and drops the old), abort drops the new one. An index
+// that cannot be rebuilt beside itself is emptied as Reset does, and commit and abort do nothing
+// more.
+func (s *Service) BeginRebuild(ctx context.Context) (commit, abort func(context.Context) error, err error) {
+	none := func(context.Context) error { return nil }
+	r, ok := s.index.(index.Rebuilder)
+	if !ok {
+		return none, none, s.Reset(ctx)
+	}
+	if err := s.resetStorage(ctx); err != nil {
+		return nil, nil, err
+	}
+	rb, err := r.BeginRebuild(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("search: rebuild: %w", err)
+	}
+	s.index = rb
+	commit = func(ctx context.Context) error {
+		if err := rb.Commit(ctx); err != nil {
+			return fmt.Errorf("search: rebuild: %w", err)
+		}
+		s.index = r
+		s.invalidate(ctx, true)
+		return nil
+	}
+	abort = func(ctx context.Context) error {
+		s.index = r
+		return rb.Abort(ctx)
+	}
+	return commit, abort, nil
+}
+
+// resetStorage forgets the inbox and empties the storage: Reset without the index.
+func (s *Service) resetStorage(ctx context.Context) error {
 	if err := inbox.Forget(ctx, s.db, ConsumerGroup); err != nil {
 		return fmt.Errorf("search: reset: forget the inbox: %w", err)
 	}
@@ -209,9 +257,5 @@ func (s *Service) Reset(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("search: reset: %w", err)
 	}
-	if err := s.index.Reset(ctx); err != nil {
-		return fmt.Errorf("search: reset: %w", err)
-	}
-	s.invalidate(ctx, true)
 	return nil
 }
