@@ -121,7 +121,7 @@ func (p *platform) newMedia(ctx context.Context) (service, error) {
 	}
 	svc, err = media.New(media.Config{
 		PublicBaseURL: base, UploadSessionTTL: m.UploadSessionTTL, OnContentPurge: m.OnContentPurge, OrphanGrace: m.OrphanGrace,
-		Store: store, DB: db, Log: p.log.With("service", ServiceMedia),
+		Store: store, DB: db, Log: p.log.With("service", ServiceMedia), Registerer: p.reg,
 	})
 	return svc, err
 }
