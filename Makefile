@@ -105,5 +105,12 @@ bench: build
 bench-split: build
 	bash tools/loadgen/bench-split.sh
 
+## bench-relevance: search quality on the judged Arabic and English query set (tools/relevance): recall@10, MRR@10
+## and nDCG@10 per engine and category, side by side, with the queries each engine misses; the in-memory engine
+## always, PostgreSQL with MEDIAMESH_TEST_POSTGRES_URL, OpenSearch with MEDIAMESH_TEST_OPENSEARCH_URL. See
+## docs/search-relevance.md.
+bench-relevance:
+	$(GO) run ./tools/relevance -misses
+
 clean:
 	rm -rf bin .tmp
