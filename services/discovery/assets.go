@@ -41,6 +41,9 @@ func (p *projection) assetUpdated(ctx context.Context, e *mediaevents.AssetUpdat
 		p.log.DebugContext(ctx, "asset event ignored", "id", id, "version", e.Version, "stored", old.Version)
 		return nil
 	default:
+		if old.Public && !e.Public {
+			p.changed.takedown = true // what showed it must not be served again, even stale
+		}
 		u := p.c.Asset.UpdateOneID(id).SetPublic(e.Public).SetVersion(e.Version)
 		if original != nil {
 			u.SetURL(*original)

@@ -47,9 +47,9 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 			if e.Message.Topic != contentevents.TopicContentEvents { // categories and assets show anywhere
 				changed.everything()
 			}
-			switch e.EventType {
+			switch e.EventType { // and an asset made private (assetUpdated)
 			case contentevents.TypeContentUnpublished, contentevents.TypeContentDeleted, metadataevents.TypeCategoryDeleted,
-				mediaevents.TypeAssetUpdated, mediaevents.TypeAssetDeleted: // an asset update may make it private
+				mediaevents.TypeAssetDeleted:
 				changed.takedown = true
 			}
 			return nil

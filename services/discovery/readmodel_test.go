@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
 	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -377,5 +378,15 @@ func TestInvalidationByScope(t *testing.T) {
 	}
 	if got := feed(categoryUpsertedMsg(t, newID(), "news", 1, map[string]string{"en": "News"})); fmt.Sprint(got) != "[discovery]" {
 		t.Errorf("a category change invalidated %v, want everything", got)
+	}
+	// An asset: made public, changed while public, made private; only the last is a takedown.
+	asset := newID()
+	for i, step := range []struct {
+		public, takedown bool
+	}{{true, false}, {true, false}, {false, true}} {
+		got := feed(assetUpdatedMsg(t, asset, int64(i+1), mediaevents.AssetKindImage, step.public))
+		if slices.Contains(got, cache.Takedowns) != step.takedown {
+			t.Errorf("asset update %d (public %v) invalidated %v; a takedown: %v", i+1, step.public, got, step.takedown)
+		}
 	}
 }
