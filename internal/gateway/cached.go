@@ -165,17 +165,58 @@ type filled struct {
 	stale bool
 }
 
-// fill computes the response of a cache miss from the service and stores it when it is a 200,
-// also as the read's last good answer; when the service fails it answers that one instead.
+// fill answers a cache miss. When the read has a last good answer and the gateway has StaleAfter,
+// the service gets that long: a service slower than that (overloaded, or waiting on a database
+// that is down) has the last good answer served meanwhile, marked X-Cache: STALE, while its answer
+// is computed in the background and stored for the next request (stale-while-revalidate; one
+// background computation per read at a time). Otherwise the miss waits for the service (compute).
 func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, gen int64) filled {
 	// The waiters share this response: a client that goes away must not cancel it for them.
 	ctx := context.WithoutCancel(r.Context())
-	// Read before the service answers, as gen was: a takedown while it computes the answer then
-	// keeps that answer out of the last good answers.
-	takedowns, takedownsErr := g.cfg.Cache.Generation(ctx, cache.Takedowns)
-	rec := httptest.NewRecorder()
 	in := r.Clone(ctx)
 	in.Header.Del("If-None-Match") // the cache needs the body
+	if read.StaleKey == "" {
+		read.StaleKey = read.Namespace + "\x00" + read.Key
+	}
+	// Read before the service answers, as gen was: a takedown while it computes the answer then
+	// keeps that answer out of the last good answers.
+	takedowns, err := g.cfg.Cache.Generation(ctx, cache.Takedowns)
+	if err != nil {
+		return g.compute(ctx, in, read, upstream, gen, nil, 0)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	last, ok, _, err := g.cfg.Cache.Get(sctx, cache.Takedowns, read.StaleKey)
+	cancel()
+	if err != nil || !ok {
+		return g.compute(ctx, in, read, upstream, gen, nil, takedowns)
+	}
+	if g.cfg.StaleAfter <= 0 {
+		return g.compute(ctx, in, read, upstream, gen, &last, takedowns)
+	}
+	if _, busy := g.revalidating.LoadOrStore(read.StaleKey, true); busy {
+		return filled{Entry: last, stale: true}
+	}
+	done := make(chan filled, 1)
+	go func() {
+		defer g.revalidating.Delete(read.StaleKey)
+		done <- g.compute(ctx, in, read, upstream, gen, &last, takedowns)
+	}()
+	timer := time.NewTimer(g.cfg.StaleAfter)
+	defer timer.Stop()
+	select {
+	case f := <-done:
+		return f
+	case <-timer.C:
+		return filled{Entry: last, stale: true}
+	}
+}
+
+// compute asks the service for the read and stores a 200 answer, also as the read's last good
+// answer (under takedowns, the generation of cache.Takedowns read before the service was asked).
+// When the service fails (a 5xx: down, its breaker open, timing out) it answers last, the read's
+// last good answer, if there is one (stale-if-error).
+func (g *Gateway) compute(ctx context.Context, in *http.Request, read CachedRead, upstream http.Handler, gen int64, last *cache.Entry, takedowns int64) filled {
+	rec := httptest.NewRecorder()
 	upstream.ServeHTTP(rec, in)
 	e := cache.Entry{Status: rec.Code, Header: http.Header{}, Body: rec.Body.Bytes(), Generation: gen}
 	for _, name := range cachedHeaders {
@@ -183,15 +224,9 @@ func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, 
 			e.Header[http.CanonicalHeaderKey(name)] = vs
 		}
 	}
-	staleKey := read.StaleKey
-	if staleKey == "" {
-		staleKey = read.Namespace + "\x00" + read.Key
-	}
 	if e.Status >= http.StatusInternalServerError {
-		sctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		if last, ok, _, err := g.cfg.Cache.Get(sctx, cache.Takedowns, staleKey); err == nil && ok {
-			return filled{Entry: last, stale: true}
+		if last != nil {
+			return filled{Entry: *last, stale: true}
 		}
 		return filled{Entry: e}
 	}
@@ -208,12 +243,9 @@ func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, 
 		g.cfg.Log.DebugContext(ctx, "could not store a cache entry", "operation", read.Label, "error", err)
 		return filled{Entry: e}
 	}
-	if takedownsErr != nil {
-		return filled{Entry: e}
-	}
-	last := e
-	last.Generation = takedowns
-	if err := g.cfg.Cache.Set(sctx, cache.Takedowns, staleKey, last, staleTTL); err != nil {
+	good := e
+	good.Generation = takedowns
+	if err := g.cfg.Cache.Set(sctx, cache.Takedowns, read.StaleKey, good, staleTTL); err != nil {
 		g.cfg.Log.DebugContext(ctx, "could not store the last good answer", "operation", read.Label, "error", err)
 	}
 	return filled{Entry: e}

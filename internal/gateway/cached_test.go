@@ -332,3 +332,81 @@ func TestCacheStaleIfError(t *testing.T) {
 		t.Fatalf("after a takedown, with the service down: %d %s %q, want a 503", w.Code, w.Header().Get("X-Cache"), w.Body)
 	}
 }
+
+// slowUpstream answers body after its delay, counting the requests it got.
+type slowUpstream struct {
+	delay atomic.Int64 // nanoseconds
+	body  atomic.Value // string
+	calls atomic.Int32
+}
+
+func (u *slowUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u.calls.Add(1)
+	time.Sleep(time.Duration(u.delay.Load()))
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, u.body.Load().(string))
+}
+
+// TestCacheStaleWhileRevalidate: with StaleAfter, a miss whose service is slower than that gets the
+// read's last good answer at once (STALE), one background request stores the service's answer for
+// the next reader, and concurrent misses meanwhile do not send more; a read without a last good
+// answer waits for the service; after a takedown the miss waits too.
+func TestCacheStaleWhileRevalidate(t *testing.T) {
+	store := cache.NewMemory()
+	up := &slowUpstream{}
+	up.body.Store(`{"v":1}`)
+	gw, err := New(Config{
+		Name: "test", Spec: []byte(cacheSpec), Upstreams: map[string]http.Handler{"items": up},
+		Cache: store, StaleAfter: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := get(gw, "/api/v1/items?q=a"); w.Code != 200 || w.Header().Get("X-Cache") != "MISS" {
+		t.Fatalf("first: %d %s", w.Code, w.Header().Get("X-Cache"))
+	}
+	up.delay.Store(int64(time.Second))
+	up.body.Store(`{"v":2}`)
+	if err := store.Invalidate(context.Background(), "items"); err != nil {
+		t.Fatal(err)
+	}
+	calls := up.calls.Load()
+	for range 5 {
+		start := time.Now()
+		w := get(gw, "/api/v1/items?q=a")
+		if w.Code != 200 || w.Header().Get("X-Cache") != "STALE" || w.Body.String() != `{"v":1}` {
+			t.Fatalf("a miss with a slow service: %d %s %q, want the last good answer", w.Code, w.Header().Get("X-Cache"), w.Body)
+		}
+		if took := time.Since(start); took >= 900*time.Millisecond {
+			t.Errorf("a stale answer took %v: it waited for the service (1 s)", took)
+		}
+	}
+	if n := up.calls.Load() - calls; n != 1 {
+		t.Errorf("%d background requests for one read, want 1", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w := get(gw, "/api/v1/items?q=a")
+		if w.Header().Get("X-Cache") == "HIT" && w.Body.String() == `{"v":2}` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the background answer was not stored: %s %q", w.Header().Get("X-Cache"), w.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Never answered: the miss waits for the service.
+	if w := get(gw, "/api/v1/items?q=new"); w.Header().Get("X-Cache") != "MISS" || w.Body.String() != `{"v":2}` {
+		t.Fatalf("a read without a last good answer: %s %q, want the service's", w.Header().Get("X-Cache"), w.Body)
+	}
+	// After a takedown the last good answers are void: the miss waits for the service.
+	up.body.Store(`{"v":3}`)
+	for _, ns := range []string{cache.Takedowns, "items"} {
+		if err := store.Invalidate(context.Background(), ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := get(gw, "/api/v1/items?q=a"); w.Header().Get("X-Cache") != "MISS" || w.Body.String() != `{"v":3}` {
+		t.Fatalf("after a takedown: %s %q, want the service's answer", w.Header().Get("X-Cache"), w.Body)
+	}
+}

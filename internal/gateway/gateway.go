@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 
@@ -33,7 +35,11 @@ type Config struct {
 	Idempotency idempotency.Store
 	// Cache answers the public reads that have x-cache (see cached); nil: no caching.
 	Cache cache.Store
-	Log   *slog.Logger
+	// StaleAfter is how long a cache miss waits for its service when the read has a last good
+	// answer, before that answer is served and the service's is stored when it comes (see fill);
+	// 0: a miss always waits for the service.
+	StaleAfter time.Duration
+	Log        *slog.Logger
 }
 
 // Gateway is an http.Handler for the API paths of one bundled contract.
@@ -41,6 +47,8 @@ type Gateway struct {
 	cfg      Config
 	contract *contract.Contract
 	flight   singleflight.Group // one computation per missing cache entry
+	// revalidating holds the stale keys whose answer is being computed in the background (fill).
+	revalidating sync.Map
 }
 
 // New loads and checks the contract. Every operation must name a service that has an upstream.

@@ -188,6 +188,9 @@ type GatewayConfig struct {
 	CMSAddr       string `yaml:"cms_addr" help:"listen address of the internal CMS gateway"`
 	RateLimits    bool   `yaml:"rate_limits" help:"enforce the contracts' x-rate-limit at the gateways; false only for load tests and contract fuzzing"`
 	Cache         bool   `yaml:"cache" help:"answer the contracts' x-cache reads from the gateway cache; false only for load tests of the uncached path"`
+	// StaleAfter bounds how long a cached read waits for a slow service when it has a last good
+	// answer (stale-while-revalidate; internal/gateway.Config.StaleAfter).
+	StaleAfter time.Duration `yaml:"stale_after" help:"how long a cache miss waits for a slow service before the read's last good answer is served (the service's answer is stored for the next reader; a takedown voids last good answers); 0: always wait"`
 	// GraphQLIntrospection serves the GraphQL schema by introspection; production deployments turn
 	// it off (the SDL is published with the contracts).
 	GraphQLIntrospection bool `yaml:"graphql_introspection" help:"answer GraphQL introspection queries on the discovery gateway; false in production"`
@@ -266,7 +269,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, StaleAfter: 50 * time.Millisecond, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
 		Services: Services{
 			Auth:      Endpoint{Addr: ":9101"},
 			CMS:       Endpoint{Addr: ":9102"},
@@ -461,6 +464,9 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("gateway.trusted_proxies: %q is not a CIDR such as 10.0.0.0/8 or an address", v))
 			}
 		}
+	}
+	if c.Gateway.StaleAfter < 0 {
+		errs = append(errs, fmt.Errorf("gateway.stale_after: %s: want 0 (always wait) or more", c.Gateway.StaleAfter))
 	}
 	if h := c.Gateway.ForwardedHeader; !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
 		errs = append(errs, fmt.Errorf("gateway.forwarded_header: %q is not X-Forwarded-For or Forwarded", h))

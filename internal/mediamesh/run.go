@@ -530,7 +530,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			gcfg.Limiter = p.limiter
 		}
 		if cfg.Gateway.Cache {
-			gcfg.Cache = p.cache
+			gcfg.Cache, gcfg.StaleAfter = p.cache, cfg.Gateway.StaleAfter
 		}
 		var h http.Handler
 		var addr string
