@@ -37,8 +37,16 @@ const (
 	// (the group waits for the killed member to time out). 6s is the broker's default
 	// group.min.session.timeout.ms, the shortest it accepts.
 	kafkaSessionTimeout = 6 * time.Second
-	// kafkaHeartbeat: three heartbeats per session, so one late heartbeat never costs a member.
-	kafkaHeartbeat     = 2 * time.Second
+	// kafkaRebalanceTimeout: how long a rebalance waits for the members it knows to rejoin. A
+	// member that comes back after a broker restart or its own crash joins with a new member id
+	// (kafka-go drops the old one on any error), and the rebalance it starts waits for its old self
+	// until this expires: with the session timeout (6s) the consumers caught up 6.5-7.8s after a
+	// broker restart. Members hear of a rebalance with their next heartbeat (kafkaHeartbeat) and
+	// rejoin at once, well within it.
+	kafkaRebalanceTimeout = 2 * time.Second
+	// kafkaHeartbeat: frequent, so a member hears of a rebalance soon after it starts; twelve per
+	// session, so a late heartbeat never costs a member.
+	kafkaHeartbeat     = 500 * time.Millisecond
 	kafkaReplayMaxWait = 100 * time.Millisecond
 	// kafkaAdminMetadataTTL is how stale the metadata an admin client polls may be.
 	kafkaAdminMetadataTTL = 200 * time.Millisecond

@@ -32,8 +32,9 @@ const (
 	kafkaFetchRetryMin = 100 * time.Millisecond
 	kafkaFetchRetryMax = 3 * time.Second
 	// kafkaJoinGroupBackoff is how long kafka-go waits before joining the group again after a
-	// failure (its default, 5 s, is what a consumer took to notice a broker's return).
-	kafkaJoinGroupBackoff = time.Second
+	// failure (its default, 5 s, is what a consumer took to notice a broker's return; 1 s, up to a
+	// second of the catch-up after one).
+	kafkaJoinGroupBackoff = 500 * time.Millisecond
 )
 
 // errKafkaIdle is what a fetch that found nothing within its wait returns: not a failure.
@@ -168,7 +169,7 @@ func (s *KafkaSubscriber) readerConfig(group, topic string) kafka.ReaderConfig {
 		WatchPartitionChanges: true,
 		JoinGroupBackoff:      kafkaJoinGroupBackoff,
 		SessionTimeout:        s.cfg.sessionTimeout,
-		RebalanceTimeout:      s.cfg.sessionTimeout,
+		RebalanceTimeout:      min(kafkaRebalanceTimeout, s.cfg.sessionTimeout),
 		HeartbeatInterval:     min(kafkaHeartbeat, s.cfg.sessionTimeout/3),
 		Logger:                s.cfg.kafkaLog(slog.LevelDebug),
 		ErrorLogger:           s.cfg.kafkaLog(slog.LevelInfo),
