@@ -28,9 +28,10 @@ const (
 	// while it has nothing to fetch.
 	kafkaProbeInterval = time.Second
 	// kafkaFetchRetryMin and kafkaFetchRetryMax bound the jittered backoff after failed fetches:
-	// the first retry comes soon, a long outage costs a try every few seconds.
+	// the first retry comes soon, a long outage costs a try a second, and a broker's return is
+	// noticed within about a second.
 	kafkaFetchRetryMin = 100 * time.Millisecond
-	kafkaFetchRetryMax = 3 * time.Second
+	kafkaFetchRetryMax = time.Second
 	// kafkaJoinGroupBackoff is how long kafka-go waits before joining the group again after a
 	// failure (its default, 5 s, is what a consumer took to notice a broker's return; 1 s, up to a
 	// second of the catch-up after one).

@@ -75,7 +75,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if partSize < 5<<20 {
 		return nil, fmt.Errorf("objectstore: s3: PartSize %d is below the 5 MiB minimum", partSize)
 	}
-	client, err := newMinio(cfg.Endpoint, cfg, 0)
+	client, err := newMinio(cfg.Endpoint, cfg, s3Attempts)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	}
 	presigner := client
 	if cfg.PresignEndpoint != "" && cfg.PresignEndpoint != cfg.Endpoint {
-		if presigner, err = newMinio(cfg.PresignEndpoint, cfg, 0); err != nil {
+		if presigner, err = newMinio(cfg.PresignEndpoint, cfg, s3Attempts); err != nil {
 			return nil, err
 		}
 	}
@@ -97,6 +97,11 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	}
 	return s, nil
 }
+
+// s3Attempts is how many attempts a request to the service makes: minio-go's default, 10 with
+// backoff, kept an upload waiting 3 s for a service that was down before it answered 503; three
+// fail within about a second, which the client (told Retry-After) can retry.
+const s3Attempts = 3
 
 // newMinio returns a client for endpoint that makes up to maxRetries attempts per request (0:
 // minio-go's default, 10). The region is fixed, so presigning never asks the service for the
