@@ -75,6 +75,22 @@ type SubscribeOptions struct {
 	// only itself.
 	Batch    BatchHandler
 	MaxBatch int // most messages per Batch call; 0 means 256
+	// Transient, when set, tells a handler error that means the handler's own dependency is down
+	// (its database unreachable) from one the message causes. A transient failure is retried for
+	// as long as it lasts, at most TransientRetryMax apart, and neither counts towards MaxAttempts
+	// nor dead-letters the message: a read model whose database was stopped for 3 s dead-lettered
+	// the events it was handed meanwhile, and they never reached it.
+	Transient func(error) bool
+}
+
+// TransientRetryMax is the longest pause between retries of a transient handler failure (see
+// SubscribeOptions.Transient): the message is applied within about this long of the dependency's
+// return.
+const TransientRetryMax = time.Second
+
+// transient reports whether err is a transient handler failure under o.
+func (o SubscribeOptions) transient(err error) bool {
+	return o.Transient != nil && o.Transient(err)
 }
 
 func (o SubscribeOptions) maxBatch() int {

@@ -131,6 +131,7 @@ func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []
 			dlq:      dlq,
 		}
 		c.outage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer"}
+		c.depOutage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer's handler (its dependency)"}
 		rc := s.readerConfig(group, topic)
 		// kafka-go reports every failed dial and join, many a second while a broker is away: they
 		// go to debug, and the consumer's outage log says once that it is down and once that it
@@ -228,6 +229,8 @@ type kafkaConsumer struct {
 	dlq      *KafkaPublisher
 	reader   *kafka.Reader
 	outage   *OutageLog
+	// depOutage logs the outages of the handler's own dependency (SubscribeOptions.Transient).
+	depOutage *OutageLog
 }
 
 func (c *kafkaConsumer) log() *slog.Logger {
@@ -401,12 +404,23 @@ func (c *kafkaConsumer) handle(ctx context.Context, km kafka.Message) (done bool
 	backoff := c.backoff
 	var herr error
 	attempt := 1
+	transientWait := c.backoff
 	for ; ; attempt++ {
 		if herr = kafkaCall(ctx, c.group, c.h, m); herr == nil {
+			c.depOutage.Succeeded()
 			return true, nil
 		}
 		if ctx.Err() != nil {
 			return false, nil
+		}
+		if c.opts.transient(herr) { // the handler's dependency is down: not this message's fault
+			c.depOutage.Failed(herr, "partition", km.Partition, "offset", km.Offset)
+			if !sleep(ctx, transientWait) {
+				return false, nil
+			}
+			transientWait = min(transientWait*2, TransientRetryMax)
+			attempt--
+			continue
 		}
 		if attempt >= c.attempts {
 			break

@@ -56,6 +56,7 @@ func runKafkaSuite(t *testing.T, brokers []string) {
 		{"RoundTrip", testKafkaRoundTrip},
 		{"KeyOrder", testKafkaKeyOrder},
 		{"DeadLetter", testKafkaDeadLetter},
+		{"TransientNeverDeadLetters", testKafkaTransient},
 		{"Batches", testKafkaBatches},
 		{"CommitAfterSuccess", testKafkaCommitAfterSuccess},
 		{"Replay", testKafkaReplay},
@@ -388,6 +389,58 @@ func testKafkaDeadLetter(t *testing.T, k *kafkaSuite) {
 	if d.Headers[HeaderDeadLetterTopic] != topic || d.Headers[HeaderDeadLetterGroup] != group || d.Headers[HeaderDeadLetterAttempts] != "3" ||
 		d.Headers[HeaderDeadLetterPartition] == "" || d.Headers[HeaderDeadLetterOffset] != "1" {
 		t.Errorf("dead letter headers %v", d.Headers)
+	}
+}
+
+// testKafkaTransient: a handler whose dependency is down (Transient) is retried past MaxAttempts
+// until it succeeds; the message is applied, in order before the next, and nothing is
+// dead-lettered.
+func testKafkaTransient(t *testing.T, k *kafkaSuite) {
+	topic := k.topic(t, "transient", 1)
+	p := k.publisher(t)
+	k.publish(t, p, event(topic, "agg-1", 1), event(topic, "agg-1", 2))
+	errDown := errors.New("database down")
+	var (
+		mu    sync.Mutex
+		fails int
+		ok    []string
+	)
+	h := func(_ context.Context, m Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ok) == 0 && fails < 6 {
+			fails++
+			return fmt.Errorf("apply: %w", errDown)
+		}
+		ok = append(ok, string(m.Value))
+		return nil
+	}
+	sub := NewKafkaSubscriber(k.brokers, k.opts(t)...)
+	s := k.subscribe(t, sub, k.group("transient"), []string{topic}, h, SubscribeOptions{
+		MaxAttempts: 2, Backoff: 10 * time.Millisecond, Transient: func(err error) bool { return errors.Is(err, errDown) },
+	})
+	waitFor(t, "both messages to be applied", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ok) == 2
+	})
+	if err := s.stop(t); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	mu.Lock()
+	if fails != 6 || fmt.Sprint(ok) != "[agg-1:1 agg-1:2]" {
+		t.Errorf("failures %d (want 6), applied %v", fails, ok)
+	}
+	mu.Unlock()
+	var dead []Message
+	ctx, cancel := context.WithTimeout(context.Background(), kafkaWait)
+	defer cancel()
+	err := Replay(ctx, k.brokers, DeadLetterTopic(topic), func(_ context.Context, m Message) error {
+		dead = append(dead, m)
+		return nil
+	}, k.opts(t)...)
+	if err == nil && len(dead) != 0 {
+		t.Errorf("dead letters after transient failures: %+v", dead)
 	}
 }
 

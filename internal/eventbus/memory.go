@@ -113,6 +113,7 @@ func (m *Memory) publishOne(ctx context.Context, msg Message) error {
 // Only the caller's context ending is an error: then the message counts as not delivered.
 func (m *Memory) handle(ctx context.Context, s *memorySub, msg Message) error {
 	attempts, backoff := s.opts.attempts()
+	transientWait := backoff
 	var err error
 	for i := 0; i < attempts; i++ {
 		if err = traced(ctx, s.group, s.h, msg); err == nil {
@@ -120,6 +121,14 @@ func (m *Memory) handle(ctx context.Context, s *memorySub, msg Message) error {
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if s.opts.transient(err) { // the handler's dependency is down: retried, never dead-lettered
+			if !m.sleep(ctx, transientWait) {
+				return ctx.Err()
+			}
+			transientWait = min(transientWait*2, TransientRetryMax)
+			i--
+			continue
 		}
 		if i < attempts-1 {
 			if !m.sleep(ctx, backoff<<i) {

@@ -127,3 +127,38 @@ func TestMemoryBatches(t *testing.T) {
 		t.Fatalf("a lone message goes to the handler: %v, %v", err, single)
 	}
 }
+
+// TestMemoryTransientNeverDeadLetters: a handler whose dependency is down (Transient) is retried
+// past MaxAttempts until it succeeds, and nothing is dead-lettered; a failure that is not
+// transient still is.
+func TestMemoryTransientNeverDeadLetters(t *testing.T) {
+	bus := NewMemory()
+	bus.sleep = noSleep
+	errDown := errors.New("database down")
+	calls := 0
+	opts := SubscribeOptions{MaxAttempts: 2, Transient: func(err error) bool { return errors.Is(err, errDown) }}
+	_, _ = bus.Register("reader", []string{TopicContent}, func(_ context.Context, m Message) error {
+		calls++
+		if m.Key == "poison" {
+			return errors.New("cannot decode")
+		}
+		if calls <= 10 {
+			return fmt.Errorf("apply: %w", errDown)
+		}
+		return nil
+	}, opts)
+	var dead []Message
+	_, _ = bus.Register("dlq-reader", []string{DeadLetterTopic(TopicContent)}, func(_ context.Context, m Message) error {
+		dead = append(dead, m)
+		return nil
+	}, SubscribeOptions{})
+	if err := bus.Publish(context.Background(), Message{Topic: TopicContent, Key: "a"}); err != nil || calls != 11 {
+		t.Fatalf("a transient failure: %v after %d calls, want success on the 11th", err, calls)
+	}
+	if len(dead) != 0 {
+		t.Fatalf("dead letters after transient failures: %+v", dead)
+	}
+	if err := bus.Publish(context.Background(), Message{Topic: TopicContent, Key: "poison"}); err != nil || len(dead) != 1 {
+		t.Fatalf("a poison message: %v, dead letters %d, want 1", err, len(dead))
+	}
+}

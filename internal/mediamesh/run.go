@@ -71,12 +71,13 @@ type batchConsumer interface {
 	HandleBatch(ctx context.Context, msgs []eventbus.Message) error
 }
 
-// subscribeOptions are the subscription options of c: batches when it takes them.
+// subscribeOptions are the subscription options of c: batches when it takes them, and a failure
+// of its database to answer (database.IsUnavailable) retried until it does, never dead-lettered.
 func subscribeOptions(c consumer) eventbus.SubscribeOptions {
 	if b, ok := c.(batchConsumer); ok {
-		return eventbus.SubscribeOptions{Batch: b.HandleBatch}
+		return eventbus.SubscribeOptions{Batch: b.HandleBatch, Transient: database.IsUnavailable}
 	}
-	return eventbus.SubscribeOptions{}
+	return eventbus.SubscribeOptions{Transient: database.IsUnavailable}
 }
 
 // readModel is a consumer that builds a read model from events, which a replay rebuilds.
