@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,7 @@ type KafkaSubscriber struct {
 
 type kafkaLagKey struct {
 	c         *kafkaConsumer
+	topic     string
 	partition int
 }
 
@@ -74,9 +76,11 @@ func NewKafkaSubscriber(brokers []string, opts ...KafkaOption) *KafkaSubscriber 
 // the brokers are unreachable it keeps trying with jittered backoff (kafka-go reconnects by
 // itself), logging the outage once, once a minute while it lasts, and once when it ends.
 //
-// A group that has no committed offset for a partition starts at its oldest message. Messages of
-// one topic are handled one at a time, in offset order per partition; different topics are handled
-// concurrently, so h must be safe for concurrent use when topics has several entries. A failed
+// A group that has no committed offset for a partition starts at its oldest message. One group
+// member reads every topic of the call (one reader, kafka-go's GroupTopics), and messages are
+// handled one at a time, in offset order per partition. (A member per topic made three members of
+// one process rejoin one after another after a broker restart, each join a rebalance of its own.)
+// A failed
 // handler is retried with exponential backoff (opts.Backoff, doubling, at most 30s between
 // attempts) up to opts.MaxAttempts times; then the message is written to DeadLetterTopic(topic)
 // with its key, value and headers plus HeaderError and the HeaderDeadLetter* headers. The offset
@@ -118,40 +122,28 @@ func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []
 	dlq := NewKafkaPublisher(s.brokers, s.opts()...)
 	defer dlq.Close()
 
-	errs := make(chan error, len(topics))
-	for _, topic := range topics {
-		c := &kafkaConsumer{
-			sub:      s,
-			group:    group,
-			topic:    topic,
-			h:        h,
-			attempts: attempts,
-			backoff:  backoff,
-			opts:     opts,
-			dlq:      dlq,
-		}
-		c.outage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer"}
-		c.depOutage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer's handler (its dependency)"}
-		rc := s.readerConfig(group, topic)
-		// kafka-go reports every failed dial and join, many a second while a broker is away: they
-		// go to debug, and the consumer's outage log says once that it is down and once that it
-		// is back.
-		rc.ErrorLogger = kafka.LoggerFunc(func(format string, args ...any) {
-			msg := fmt.Sprintf(format, args...)
-			s.cfg.logger.Debug("kafka-go: "+msg, "group", group, "topic", topic)
-			c.outage.Failed(errors.New(msg))
-		})
-		c.reader = kafka.NewReader(rc)
-		go func() { errs <- c.run(ctx) }()
+	c := &kafkaConsumer{
+		sub:      s,
+		group:    group,
+		topics:   topics,
+		h:        h,
+		attempts: attempts,
+		backoff:  backoff,
+		opts:     opts,
+		dlq:      dlq,
 	}
-	var first error
-	for range topics {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-			cancel()
-		}
-	}
-	return first
+	c.outage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer"}
+	c.depOutage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer's handler (its dependency)"}
+	rc := s.readerConfig(group, topics)
+	// kafka-go reports every failed dial and join, many a second while a broker is away: they go to
+	// debug, and the consumer's outage log says once that it is down and once that it is back.
+	rc.ErrorLogger = kafka.LoggerFunc(func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		s.cfg.logger.Debug("kafka-go: "+msg, "group", group, "topics", topics)
+		c.outage.Failed(errors.New(msg))
+	})
+	c.reader = kafka.NewReader(rc)
+	return c.run(ctx)
 }
 
 func (s *KafkaSubscriber) opts() []KafkaOption {
@@ -159,11 +151,11 @@ func (s *KafkaSubscriber) opts() []KafkaOption {
 	return []KafkaOption{func(c *kafkaConfig) { *c = cfg }}
 }
 
-func (s *KafkaSubscriber) readerConfig(group, topic string) kafka.ReaderConfig {
+func (s *KafkaSubscriber) readerConfig(group string, topics []string) kafka.ReaderConfig {
 	return kafka.ReaderConfig{
 		Brokers:               s.brokers,
 		GroupID:               group,
-		Topic:                 topic,
+		GroupTopics:           topics,
 		Dialer:                s.cfg.dialer(),
 		MaxWait:               s.cfg.maxWait,
 		StartOffset:           kafka.FirstOffset,
@@ -192,7 +184,7 @@ func (s *KafkaSubscriber) Lag() map[string]int64 {
 	defer s.mu.Unlock()
 	out := make(map[string]int64, len(s.lag))
 	for k, v := range s.lag {
-		name := k.c.topic + "/" + strconv.Itoa(k.partition)
+		name := k.topic + "/" + strconv.Itoa(k.partition)
 		if cur, ok := out[name]; !ok || v > cur {
 			out[name] = v
 		}
@@ -204,7 +196,7 @@ func (s *KafkaSubscriber) setLag(c *kafkaConsumer, km kafka.Message, next int64)
 	lag := max(km.HighWaterMark-next, 0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.lag[kafkaLagKey{c, km.Partition}] = lag
+	s.lag[kafkaLagKey{c, km.Topic, km.Partition}] = lag
 }
 
 func (s *KafkaSubscriber) clearLag(c *kafkaConsumer) {
@@ -217,11 +209,11 @@ func (s *KafkaSubscriber) clearLag(c *kafkaConsumer) {
 	}
 }
 
-// kafkaConsumer is one topic of one Subscribe call.
+// kafkaConsumer is one Subscribe call: one member of its group, reading all its topics.
 type kafkaConsumer struct {
 	sub      *KafkaSubscriber
 	group    string
-	topic    string
+	topics   []string
 	h        Handler
 	attempts int
 	backoff  time.Duration
@@ -234,7 +226,7 @@ type kafkaConsumer struct {
 }
 
 func (c *kafkaConsumer) log() *slog.Logger {
-	return c.sub.cfg.logger.With("group", c.group, "topic", c.topic)
+	return c.sub.cfg.logger.With("group", c.group, "topics", c.topics)
 }
 
 func (c *kafkaConsumer) run(ctx context.Context) error {
@@ -259,7 +251,7 @@ func (c *kafkaConsumer) run(ctx context.Context) error {
 			case errors.Is(err, errKafkaIdle):
 				continue
 			}
-			return fmt.Errorf("eventbus: kafka consume %s as %s: %w", c.topic, c.group, err)
+			return fmt.Errorf("eventbus: kafka consume %s as %s: %w", strings.Join(c.topics, ","), c.group, err)
 		}
 		run := c.ready(ctx, km)
 		c.sub.setLag(c, km, km.Offset)
