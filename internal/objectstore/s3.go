@@ -99,9 +99,9 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 }
 
 // s3Attempts is how many attempts a request to the service makes: minio-go's default, 10 with
-// backoff, kept an upload waiting 3 s for a service that was down before it answered 503; three
-// fail within about a second, which the client (told Retry-After) can retry.
-const s3Attempts = 3
+// backoff, kept an upload waiting 3 s for a service that was down before it answered 503, and three
+// 1 s; two fail within a few hundred milliseconds, and the client (told Retry-After) retries.
+const s3Attempts = 2
 
 // newMinio returns a client for endpoint that makes up to maxRetries attempts per request (0:
 // minio-go's default, 10). The region is fixed, so presigning never asks the service for the
