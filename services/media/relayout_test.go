@@ -16,8 +16,6 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
-	"github.com/mediamesh/mediamesh/internal/objectstore"
-	"github.com/mediamesh/mediamesh/internal/objectstore/objectstoretest"
 )
 
 // toLegacy puts asset a back where it was stored before the public/private layout: its objects
@@ -318,21 +316,10 @@ func TestLayoutMigrationAtStart(t *testing.T) {
 // the migration moves it, then 200 with its bytes, thumbnails included; a legacy private one stays
 // 403; the rows name the new keys and nothing is left at the old ones.
 func TestS3LayoutMigration(t *testing.T) {
-	cfg := objectstoretest.StartVersity(t)
-	store, err := objectstore.NewS3(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.SetPublicRead(t.Context(), PublicPrefix); err != nil {
-		t.Fatal(err)
-	}
-	bucketURL := cfg.Endpoint + "/" + cfg.Bucket
+	store, bucketURL := publicReadS3(t)
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db, Config{Store: store, PublicBaseURL: bucketURL})
-		anonymous := func(key string) (int, []byte) {
-			code, body, _ := httpDo(t, http.MethodGet, bucketURL+"/"+key, nil, nil)
-			return code, body
-		}
+		anonymous := func(key string) (int, []byte) { return anonymousGet(t, bucketURL, key) }
 		ctx := context.Background()
 		pubData, privData := jpegBytes(t, 800, 450), jpegBytes(t, 450, 800)
 		pub := f.uploadImage(pubData, field("visibility", "public"))

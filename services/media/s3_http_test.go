@@ -119,21 +119,10 @@ func TestS3UploadSessionAndThumbnails(t *testing.T) {
 // public_url (and its thumbnails) answer 200, of a private asset's keys 403, and after changes of
 // visibility both ways the answers follow, with the bytes moved and nothing left at the old keys.
 func TestS3PublicPrivateAnonymous(t *testing.T) {
-	cfg := objectstoretest.StartVersity(t)
-	store, err := objectstore.NewS3(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.SetPublicRead(t.Context(), PublicPrefix); err != nil {
-		t.Fatal(err)
-	}
-	bucketURL := cfg.Endpoint + "/" + cfg.Bucket
+	store, bucketURL := publicReadS3(t)
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db, Config{Store: store, PublicBaseURL: bucketURL})
-		anonymous := func(key string) (int, []byte) {
-			code, body, _ := httpDo(t, http.MethodGet, bucketURL+"/"+key, nil, nil)
-			return code, body
-		}
+		anonymous := func(key string) (int, []byte) { return anonymousGet(t, bucketURL, key) }
 		pubData, privData := jpegBytes(t, 800, 450), jpegBytes(t, 700, 400)
 		pub := f.uploadImage(pubData, field("visibility", "public"))
 		priv := f.uploadImage(privData)
@@ -213,4 +202,26 @@ func TestS3PublicPrivateAnonymous(t *testing.T) {
 		}
 		f.mustNotStore(keysOfAsset(nowPriv)...)
 	})
+}
+
+// publicReadS3 starts a VersityGW whose bucket lets anyone read under PublicPrefix (the policy
+// mediamesh puts at start) and returns a store on it and the bucket's URL.
+func publicReadS3(t *testing.T) (*objectstore.S3, string) {
+	t.Helper()
+	cfg := objectstoretest.StartVersity(t)
+	store, err := objectstore.NewS3(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetPublicRead(t.Context(), PublicPrefix); err != nil {
+		t.Fatal(err)
+	}
+	return store, cfg.Endpoint + "/" + cfg.Bucket
+}
+
+// anonymousGet is an unsigned GET of key from the bucket at bucketURL: its status and body.
+func anonymousGet(t *testing.T, bucketURL, key string) (int, []byte) {
+	t.Helper()
+	code, body, _ := httpDo(t, http.MethodGet, bucketURL+"/"+key, nil, nil)
+	return code, body
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/objectstore"
-	"github.com/mediamesh/mediamesh/internal/objectstore/objectstoretest"
 )
 
 // openHook calls onOpen with each key it has just opened: the completion's checks read the uploaded
@@ -141,24 +140,13 @@ func TestUploadStagedPrivately(t *testing.T) {
 // policy: the staging key answers 403 to anonymous GETs during the session and the checks, the
 // public key 200 with the checked bytes after the completion.
 func TestS3UploadStagedPrivately(t *testing.T) {
-	cfg := objectstoretest.StartVersity(t)
-	store, err := objectstore.NewS3(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.SetPublicRead(t.Context(), PublicPrefix); err != nil {
-		t.Fatal(err)
-	}
-	bucketURL := cfg.Endpoint + "/" + cfg.Bucket
+	store, bucketURL := publicReadS3(t)
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		// S3 signs with the real clock: start the service's there too.
 		start := time.Now().UTC().Truncate(time.Second)
 		hook := &openHook{Store: store}
 		f := newFixture(t, db, Config{Store: hook, PublicBaseURL: bucketURL, Now: func() time.Time { return start }})
-		stagedCompletion(t, f, hook, func(key string) (int, []byte) {
-			code, body, _ := httpDo(t, http.MethodGet, bucketURL+"/"+key, nil, nil)
-			return code, body
-		})
+		stagedCompletion(t, f, hook, func(key string) (int, []byte) { return anonymousGet(t, bucketURL, key) })
 	})
 }
 
