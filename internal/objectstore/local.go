@@ -141,10 +141,29 @@ func (l *Local) removeStaleTemps() {
 func (l *Local) dataPath(key string) string { return filepath.Join(l.dataDir, filepath.FromSlash(key)) }
 func (l *Local) metaPath(key string) string { return filepath.Join(l.metaDir, filepath.FromSlash(key)) }
 
-func (l *Local) lock(key string) *sync.RWMutex {
+func (l *Local) lock(key string) *sync.RWMutex { return &l.locks[l.lockIndex(key)] }
+
+func (l *Local) lockIndex(key string) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
-	return &l.locks[h.Sum32()%uint32(len(l.locks))]
+	return int(h.Sum32() % uint32(len(l.locks)))
+}
+
+// lockPair locks the keys src and dst (once when they share a lock) and returns the unlock. The
+// locks are taken in the order of their place in l.locks, so a move of a to b and one of b to a
+// cannot each hold the lock the other waits for.
+func (l *Local) lockPair(src, dst string) (unlock func()) {
+	i, j := l.lockIndex(src), l.lockIndex(dst)
+	if j < i {
+		i, j = j, i
+	}
+	first, second := &l.locks[i], &l.locks[j]
+	first.Lock()
+	if second == first {
+		return first.Unlock
+	}
+	second.Lock()
+	return func() { second.Unlock(); first.Unlock() }
 }
 
 // Put implements Store.
@@ -328,13 +347,7 @@ func (l *Local) Move(ctx context.Context, src, dst string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	first, second := l.lock(src), l.lock(dst)
-	first.Lock()
-	if second != first {
-		second.Lock()
-		defer second.Unlock()
-	}
-	defer first.Unlock()
+	defer l.lockPair(src, dst)()
 	if _, err := os.Stat(l.dataPath(src)); isNotExist(err) {
 		return fmt.Errorf("%w: %q", ErrNotFound, src)
 	}
@@ -369,13 +382,7 @@ func (l *Local) Copy(ctx context.Context, src, dst string) error {
 		_, err := l.Stat(ctx, src)
 		return err
 	}
-	first, second := l.lock(src), l.lock(dst)
-	first.Lock()
-	if second != first {
-		second.Lock()
-		defer second.Unlock()
-	}
-	defer first.Unlock()
+	defer l.lockPair(src, dst)()
 	fi, err := os.Stat(l.dataPath(src))
 	if isNotExist(err) || (err == nil && !fi.Mode().IsRegular()) {
 		return fmt.Errorf("%w: %q", ErrNotFound, src)
