@@ -13,19 +13,6 @@ import json
 import os
 import sys
 
-# Operations ("gateway operationId") that cannot succeed in the contract run's setup, each with the
-# reason. Keep it short: an entry here is a success path no fuzzer checks.
-NEVER_2XX = {}
-
-# Operations that do reach 2xx, but not in every run yet (0 to 4 successes a run on the defaults: the
-# few seeded episodes get archived or deleted early, creates of episodes mostly refer to assets that
-# are not ready, a login's refresh token is spent by the first refresh). Their count is printed and a
-# zero does not fail the run. Issue 13 keeps this open: empty it by making these paths reliable.
-NOT_YET_RELIABLE = {
-    "cms createEpisode", "cms publishEpisode", "cms purgeEpisode", "cms publishProgram",
-    "cms purgeProgram", "cms uploadAsset", "cms refreshToken", "discovery refreshToken",
-}
-
 
 def declared_success(bundles):
     ops = {}
@@ -71,25 +58,13 @@ def main(argv):
         by_run = ", ".join(f"{run} {ok_by_run[op][run]}" for run in runs if ok_by_run[op][run])
         note = ""
         if ok[op] == 0 and success.get(op, False):
-            if op in NEVER_2XX:
-                note = f"(allowed: {NEVER_2XX[op]})"
-            elif op in NOT_YET_RELIABLE:
-                note = "NEVER 2xx this run (not yet reliable: see NOT_YET_RELIABLE in coverage.py)"
-            else:
-                note = "NEVER 2xx"
-                missing.append(op)
+            note = "NEVER 2xx"
+            missing.append(op)
         print(f"{op:<{width}}  {cases[op]:>6}  {ok[op]:>6}  {by_run or '-'} {note}".rstrip())
-    for op in sorted(NEVER_2XX):
-        if ok[op]:
-            print(f"coverage: {op} is listed in NEVER_2XX but got {ok[op]} 2xx; consider removing it")
     if missing:
-        print(f"coverage: FAIL, no 2xx for {', '.join(sorted(set(missing)))}")
+        print(f"coverage: FAIL, no 2xx for {', '.join(missing)}")
         return 1
-    unreliable = sorted(op for op in NOT_YET_RELIABLE if op in cases and ok[op] == 0)
-    if unreliable:
-        print(f"coverage: PASS, but no 2xx this run for {', '.join(unreliable)} (NOT_YET_RELIABLE)")
-    else:
-        print(f"coverage: every one of the {len(cases)} operations fuzzed reached a success response")
+    print(f"coverage: every one of the {len(cases)} operations fuzzed reached a success response")
     return 0
 
 

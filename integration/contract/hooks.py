@@ -20,6 +20,14 @@ integration/contract/run.sh for every run).
   refresh_token. A random id names nothing (404, or 422 for a reference), so without this the
   operations on an item are reached only at the end of a chain of links the stateful phase seldom
   completes.
+- before_call also gives the operations that need an item in a given state (a draft to publish, a
+  soft-deleted item to purge, an open program to add episodes to) an item of that state for half
+  their positive requests, from the pools fixtures.py seeded (FIXTURES), without the If-Match the
+  fuzzer drew (it never names the item's version); an item leaves its pool once an operation
+  succeeded on it. References to assets point at a ready asset, and half the uploads
+  carry a real PNG (random bytes are refused with 415, the contract): without these, the run's own
+  items are archived, deleted or purged early and those success paths are reached by chance
+  (map_body puts the PNG in as the body is drawn).
 - before_call also keeps the fuzzer away from the accounts the runs use ($MEDIAMESH_CONTRACT_KEEP_USERS,
   ids separated by commas): a userId path parameter naming one becomes a random id (404). Otherwise
   an ADMIN run finds its own id (listUsers) and changes its own roles, which ends its token (a
@@ -36,6 +44,7 @@ integration/contract/run.sh for every run).
   fields a later release fills.
 """
 import datetime
+import json
 import os
 import random
 import re
@@ -43,6 +52,11 @@ import threading
 import uuid
 
 import schemathesis
+from schemathesis.transport.serialization import Binary
+
+from fixtures import png
+
+PNG = png()
 
 ALLOWED_CODES = {
     "GRAPHQL_PARSE_FAILED",
@@ -63,6 +77,10 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 LANGUAGE = re.compile(r"^[a-z]{2}$")
 
 _counts_lock = threading.Lock()
+# The hooks' own coin: Hypothesis seeds the global `random` afresh for every case it generates, so
+# random.random() gave every case the same draw (one operation's requests were all pointed at the
+# same kind of item, or none were).
+_rng = random.Random()
 
 # What creates answered in this run, by the path parameter that names it.
 CREATED_BY = {
@@ -86,8 +104,19 @@ REFERENCES = {
     "media_asset_id": "assetId",
     "thumbnail_asset_id": "assetId",
 }
+# Operations that succeed only on an item in a given state: the path parameter and the pool of
+# fixtures.py that holds such items. The pools named in CONSUMED lose an item once an operation
+# succeeded on it (it is published, or gone).
+FIXTURES = {
+    "createEpisode": ("programId", "openProgramId"),
+    "publishProgram": ("programId", "draftProgramId"),
+    "publishEpisode": ("episodeId", "draftEpisodeId"),
+    "purgeProgram": ("programId", "deletedProgramId"),
+    "purgeEpisode": ("episodeId", "deletedEpisodeId"),
+}
+CONSUMED = {"draftProgramId", "draftEpisodeId", "deletedProgramId", "deletedEpisodeId"}
 # Seeded by run.sh ($MEDIAMESH_CONTRACT_KNOWN, "kind=id" pairs separated by commas, such as
-# episodeId=...; refreshToken=... for a session of an account the fuzzer does not know).
+# episodeId=...; refreshToken=... for a session of an account the fuzzer does not know; fixtures.py).
 _known = {}
 _refresh_tokens = []
 for _pair in filter(None, os.environ.get("MEDIAMESH_CONTRACT_KNOWN", "").split(",")):
@@ -102,15 +131,25 @@ _known_lock = threading.Lock()
 def _known_id(kind):
     with _known_lock:
         ids = _known.get(kind)
-        return random.choice(ids) if ids else None
+        return _rng.choice(ids) if ids else None
 
 
 def _point_at_known(case):
+    op = _operation_id(case)
     params = case.path_parameters
     if params:
+        fixture = FIXTURES.get(op)
         for name in list(params):
+            if fixture and fixture[0] == name and _rng.random() < 0.5:
+                known = _known_id(fixture[1])
+                if known:
+                    params[name] = known
+                    # An If-Match the fuzzer drew never names the item's version (412).
+                    for header in [h for h in (case.headers or {}) if h.lower() == "if-match"]:
+                        del case.headers[header]
+                    continue
             known = _known_id(name)
-            if known and random.random() < 0.5:
+            if known and _rng.random() < 0.5:
                 params[name] = known
     body = case.body
     if not isinstance(body, dict):
@@ -120,18 +159,42 @@ def _point_at_known(case):
             continue
         for field, kind in REFERENCES.items():
             if isinstance(holder.get(field), str):
-                known = _known_id(kind)
-                if known and random.random() < 0.5:
+                known = (kind == "assetId" and _known_id("readyAssetId")) or _known_id(kind)
+                if known and _rng.random() < 0.5:
                     holder[field] = known
-    if isinstance(body.get("refresh_token"), str) and random.random() < 0.5:
+    if isinstance(body.get("refresh_token"), str) and _rng.random() < 0.5:
         with _known_lock:
             if _refresh_tokens:
-                body["refresh_token"] = _refresh_tokens.pop(random.randrange(len(_refresh_tokens)))
+                body["refresh_token"] = _refresh_tokens.pop(_rng.randrange(len(_refresh_tokens)))
 
 
 def _operation_id(case):
     raw = getattr(getattr(case.operation, "definition", None), "raw", None)
     return raw.get("operationId") if isinstance(raw, dict) else None
+
+
+@schemathesis.hook
+def map_body(context, body):
+    """Half the uploads drawn carry a real PNG: random bytes are refused with 415 (the contract).
+    This happens as the body is drawn, not in before_call: Schemathesis judges an edited body
+    that holds binary data to be invalid, and would then expect the upload's 201 to be a refusal.
+    The choice follows the drawn bytes (their length), so a case drawn again is the same case."""
+    raw = getattr(getattr(context.operation, "definition", None), "raw", None)
+    if not isinstance(raw, dict) or raw.get("operationId") != "uploadAsset" or not isinstance(body, dict):
+        return body
+    drawn = body.get("file")
+    data = drawn.data if isinstance(drawn, Binary) else drawn
+    if isinstance(data, bytes) and len(data) % 2 == 0:
+        body = dict(body, file=Binary(PNG))
+    return body
+
+
+@schemathesis.serializer("application/x-ndjson")
+def ndjson(ctx, value):
+    """importContent's body: the contract describes its lines as an array (ImportLines), sent one
+    JSON value a line; anything else the fuzzer draws is sent as one line."""
+    items = value if isinstance(value, list) else [value]
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items).encode()
 
 
 @schemathesis.hook
@@ -150,23 +213,25 @@ def before_call(context, case, kwargs):
     if phase != "StatefulPhaseData":  # the stateful phase's ids come from the links, which its checks rely on
         _point_at_known(case)
     body = case.body
-    if isinstance(body, dict) and isinstance(body.get("publish_at"), str) and random.random() < 0.5:
+    if isinstance(body, dict) and isinstance(body.get("publish_at"), str) and _rng.random() < 0.5:
         try:
             datetime.datetime.fromisoformat(body["publish_at"].replace("Z", "+00:00"))
         except ValueError:
             pass  # not an instant: a negative case, sent as generated
         else:
-            ahead = datetime.timedelta(seconds=random.randint(60, 300 * 86400))
+            ahead = datetime.timedelta(seconds=_rng.randint(60, 300 * 86400))
             when = datetime.datetime.now(datetime.timezone.utc) + ahead
             body["publish_at"] = when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     languages = [code for code in os.environ.get("MEDIAMESH_CONTRACT_LANGUAGES", "").split(",") if code]
-    if languages and isinstance(body, dict):
-        for holder in (body, body.get("target")):
+    for item in body if isinstance(body, list) else [body]:  # importContent's lines are items too
+        if not (languages and isinstance(item, dict)):
+            continue
+        for holder in (item, item.get("target")):
             if isinstance(holder, dict):
                 for field in ("language", "default_language"):
                     value = holder.get(field)
-                    if isinstance(value, str) and LANGUAGE.match(value) and random.random() < 0.5:
-                        holder[field] = random.choice(languages)
+                    if isinstance(value, str) and LANGUAGE.match(value) and _rng.random() < 0.5:
+                        holder[field] = _rng.choice(languages)
     headers = case.headers
     if not headers:
         return
@@ -178,6 +243,11 @@ def before_call(context, case, kwargs):
 @schemathesis.hook
 def after_call(context, case, response):
     op = _operation_id(case)
+    if 200 <= response.status_code < 300 and op in FIXTURES and FIXTURES[op][1] in CONSUMED:
+        name, pool = FIXTURES[op]
+        with _known_lock:
+            if str(case.path_parameters.get(name)) in _known.get(pool, []):
+                _known[pool].remove(str(case.path_parameters[name]))
     if 200 <= response.status_code < 300 and op in CREATED_BY or op in ("login", "refreshToken"):
         try:
             payload = response.json()

@@ -35,9 +35,11 @@ done
 
 work=$(mktemp -d)
 ADMIN_PASSWORD="contract-admin-$RANDOM$RANDOM"
-# The gateways' x-rate-limit is off here so that the fuzzer reaches the logic behind every operation
-# instead of 429s; rate limiting has tests of its own (internal/ratelimit, internal/gateway).
+# The gateways' x-rate-limit is off here, and the login limit high, so that the fuzzer reaches the
+# logic behind every operation instead of 429s (and fixtures.py can log a session in a few times);
+# rate limiting has tests of its own (internal/ratelimit, internal/gateway, services/auth).
 "$BIN" --target=all --data-dir="$work/data" --log.level=warn --auth.admin-password="$ADMIN_PASSWORD" --gateway.rate-limits=false \
+  --auth.login-rate=600/min \
   --gateway.discovery-addr=127.0.0.1:$DISCOVERY_PORT --gateway.cms-addr=127.0.0.1:$CMS_PORT >"$work/mediamesh.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
@@ -105,23 +107,20 @@ seed() { # slug
 }
 seed contract-seed-1
 
-# Each ADMIN REST run starts from a few things that exist (hooks.py points half its requests at them
-# and at what it creates): a draft program with draft episodes, and a session of an account the
-# fuzzer does not know (a refresh token is single use, so each run gets its own).
+# Each ADMIN REST run starts from fixtures.py's items (hooks.py points part of its requests at them and
+# at what it creates): things the run may change or take down, items in the states that the publish,
+# purge and create-episode operations need, a ready asset, and sessions of an account the fuzzer does
+# not know (a refresh token is single use, so each run gets its own).
 session_password="contract-session-$RANDOM$RANDOM$RANDOM"
 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/users" -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' \
   -d "{\"email\":\"contract-session@example.com\",\"display_name\":\"Contract session\",\"password\":\"$session_password\",\"roles\":[\"USER\"]}"
+session_token=$(curl -fsS -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"contract-session@example.com\",\"password\":\"$session_password\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+MEDIAMESH_CONTRACT_KEEP_USERS="$MEDIAMESH_CONTRACT_KEEP_USERS,$(user_id "$session_token")"
 known() { # slug; prints MEDIAMESH_CONTRACT_KNOWN
-  local program out
-  program=$(post /api/v1/cms/programs "{\"kind\":\"show\",\"title\":\"Contract $1\",\"slug\":\"$1\",\"language\":\"en\"}")
-  out="programId=$program"
-  for n in 1 2 3; do
-    out="$out,episodeId=$(post "/api/v1/cms/programs/$program/episodes" "{\"episode_number\":$n,\"title\":\"Contract episode\",\"language\":\"en\"}")"
-  done
-  out="$out,refreshToken=$(curl -fsS -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"contract-session@example.com\",\"password\":\"$session_password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')"
-  echo "$out"
+  python3 integration/contract/fixtures.py "http://127.0.0.1:$CMS_PORT" "$TOKEN" "$1" contract-session@example.com "$session_password"
 }
 
 # Newman: the generated Postman collections, for every folder (tag) whose operations are all
@@ -199,7 +198,8 @@ for gw in cms:$CMS_PORT discovery:$DISCOVERY_PORT; do
   exclude=graphql_classified_errors
   [ "$name" = cms ] && exclude=graphql_classified_errors,use_after_free
   if [ "$name" = discovery ]; then seed contract-seed-2 || echo "contract: could not publish a second seed program"; fi
-  MEDIAMESH_CONTRACT_KNOWN=$(known "contract-known-$name" || true) run_st "$name-rest" "$MAX_TIME" "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" \
+  known=$(known "contract-known-$name") || { echo "contract: could not seed the fixtures of $name-rest"; status=1; }
+  MEDIAMESH_CONTRACT_KNOWN=$known run_st "$name-rest" "$MAX_TIME" "http://127.0.0.1:$port/openapi.json" --url "http://127.0.0.1:$port" \
     -H "Authorization: Bearer $TOKEN" --checks all --exclude-checks "$exclude" \
     --max-examples "$MAX_EXAMPLES" "${args[@]}"
 done

@@ -1,0 +1,100 @@
+"""Seeds what one Schemathesis run of integration/contract/run.sh starts from, through the CMS gateway, and
+prints it as MEDIAMESH_CONTRACT_KNOWN ("kind=value" pairs separated by commas) for hooks.py.
+
+A random id names nothing, and the few things a run creates are soon archived, deleted or purged by
+the run itself, so without fixtures the success paths that need an item in a given state (a draft to
+publish, a soft-deleted item to purge, an open program to add an episode to, a ready asset to refer
+to, an unused refresh token) are reached by chance or not at all. Each kind below is one such state;
+hooks.py points part of the positive requests of the operations that need it at these items, and
+drops an item from its pool once an operation succeeded on it.
+
+Usage: python3 fixtures.py BASE_URL ADMIN_TOKEN SLUG SESSION_EMAIL SESSION_PASSWORD
+"""
+import json
+import struct
+import sys
+import urllib.error
+import urllib.request
+import uuid
+import zlib
+
+DRAFTS = 8  # draft programs to publish, draft episodes to publish
+DELETED = 6  # soft-deleted programs and episodes to purge
+SESSIONS = 6  # refresh tokens (each is single use)
+
+
+def png():
+    """A valid 1x1 PNG: media sniffs the type from the bytes."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+class Client:
+    def __init__(self, base, token):
+        self.base, self.token = base, token
+
+    def call(self, method, path, body=None, content_type="application/json", auth=True):
+        headers = {"Content-Type": content_type} if body is not None else {}
+        if auth:
+            headers["Authorization"] = "Bearer " + self.token
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            raise SystemExit(f"fixtures: {method} {path}: HTTP {e.code}: {e.read().decode(errors='replace')}")
+        return json.loads(raw) if raw else None
+
+    def program(self, slug):
+        return self.call("POST", "/api/v1/cms/programs", {"kind": "show", "title": "Contract " + slug, "slug": slug, "language": "en"})["id"]
+
+    def episode(self, program, number):
+        return self.call("POST", f"/api/v1/cms/programs/{program}/episodes",
+                         {"episode_number": number, "title": "Contract episode", "language": "en"})["id"]
+
+    def upload(self):
+        boundary = uuid.uuid4().hex
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cover.png\"\r\n"
+                "Content-Type: image/png\r\n\r\n").encode() + png() + f"\r\n--{boundary}--\r\n".encode()
+        return self.call("POST", "/api/v1/media/assets", body, "multipart/form-data; boundary=" + boundary)["id"]
+
+
+def main(argv):
+    if len(argv) != 6:
+        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+        return 2
+    base, token, slug, email, password = argv[1:]
+    c = Client(base.rstrip("/"), token)
+    pairs = []
+    # Anything the fuzzer may change or take down: a program with three episodes.
+    program = c.program(slug)
+    pairs.append(("programId", program))
+    pairs += [("episodeId", c.episode(program, n)) for n in (1, 2, 3)]
+    # A program only createEpisode is pointed at, so it stays open for new episodes.
+    pairs.append(("openProgramId", c.program(slug + "-open")))
+    pairs += [("draftProgramId", c.program(f"{slug}-draft-{n}")) for n in range(DRAFTS)]
+    drafts = c.program(slug + "-drafts")
+    pairs += [("draftEpisodeId", c.episode(drafts, n + 1)) for n in range(DRAFTS)]
+    for n in range(DELETED):
+        deleted = c.program(f"{slug}-deleted-{n}")
+        c.call("DELETE", f"/api/v1/cms/programs/{deleted}")
+        pairs.append(("deletedProgramId", deleted))
+    holder = c.program(slug + "-deleted-episodes")
+    for n in range(DELETED):
+        episode = c.episode(holder, n + 1)
+        c.call("DELETE", f"/api/v1/cms/episodes/{episode}")
+        pairs.append(("deletedEpisodeId", episode))
+    pairs.append(("readyAssetId", c.upload()))
+    for _ in range(SESSIONS):
+        session = c.call("POST", "/api/v1/auth/login", {"email": email, "password": password}, auth=False)
+        pairs.append(("refreshToken", session["refresh_token"]))
+    print(",".join(f"{kind}={value}" for kind, value in pairs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
