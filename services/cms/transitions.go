@@ -3,10 +3,13 @@ package cms
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/mediamesh/mediamesh/ent/cmsdb"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/episode"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 )
@@ -18,7 +21,11 @@ func (s *Service) PublishProgram(ctx context.Context, req cmsapi.PublishProgramR
 	if err != nil {
 		return nil, err
 	}
-	p, n, err := s.transitionProgram(ctx, req.ProgramId, req.Params.IfMatch, planPublish("program", at, now))
+	var episodes plan // with_episodes: the drafts go the same way, scheduled with it or published now
+	if req.Params.WithEpisodes != nil && *req.Params.WithEpisodes {
+		episodes = planPublish("episode", at, now)
+	}
+	p, n, err := s.transitionProgram(ctx, req.ProgramId, req.Params.IfMatch, planPublish("program", at, now), episodes)
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +34,7 @@ func (s *Service) PublishProgram(ctx context.Context, req cmsapi.PublishProgramR
 
 // UnpublishProgram implements cmsapi.StrictServerInterface: back to draft.
 func (s *Service) UnpublishProgram(ctx context.Context, req cmsapi.UnpublishProgramRequestObject) (cmsapi.UnpublishProgramResponseObject, error) {
-	p, n, err := s.transitionProgram(ctx, req.ProgramId, req.Params.IfMatch, planUnpublish("program"))
+	p, n, err := s.transitionProgram(ctx, req.ProgramId, req.Params.IfMatch, planUnpublish("program"), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +43,7 @@ func (s *Service) UnpublishProgram(ctx context.Context, req cmsapi.UnpublishProg
 
 // ArchiveProgram implements cmsapi.StrictServerInterface: withdrawn from the public, kept.
 func (s *Service) ArchiveProgram(ctx context.Context, req cmsapi.ArchiveProgramRequestObject) (cmsapi.ArchiveProgramResponseObject, error) {
-	p, n, err := s.transitionProgram(ctx, req.ProgramId, req.Params.IfMatch, planArchive("program", s.clock()))
+	p, n, err := s.transitionProgram(ctx, req.ProgramId, req.Params.IfMatch, planArchive("program", s.clock()), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +85,9 @@ func (s *Service) ArchiveEpisode(ctx context.Context, req cmsapi.ArchiveEpisodeR
 }
 
 // transitionProgram applies plan to the program as the caller, in one transaction with its event
-// and audit entry, and returns the program and its episode count.
-func (s *Service) transitionProgram(ctx context.Context, id uuid.UUID, ifMatch *string, pl plan) (*cmsdb.Program, int, error) {
+// and audit entry, and drafts, when set, to its draft episodes (transitionDrafts); it returns the
+// program and its episode count.
+func (s *Service) transitionProgram(ctx context.Context, id uuid.UUID, ifMatch *string, pl plan, drafts plan) (*cmsdb.Program, int, error) {
 	a, err := actorFrom(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -105,6 +113,11 @@ func (s *Service) transitionProgram(ctx context.Context, id uuid.UUID, ifMatch *
 				return err
 			}
 		}
+		if drafts != nil {
+			if err := s.transitionDrafts(ctx, c, tx, a, id, drafts, now); err != nil {
+				return err
+			}
+		}
 		count, err = episodeCount(ctx, c, id)
 		return err
 	})
@@ -112,6 +125,29 @@ func (s *Service) transitionProgram(ctx context.Context, id uuid.UUID, ifMatch *
 		return nil, 0, storeErr("change program", err)
 	}
 	return out, count, nil
+}
+
+// transitionDrafts applies plan to the draft episodes of the program (not soft-deleted) in tx, as
+// the caller, each with its own event and audit entry.
+func (s *Service) transitionDrafts(ctx context.Context, c *cmsdb.Client, tx *sql.Tx, a actor, programID uuid.UUID, pl plan, now time.Time) error {
+	drafts, err := c.Episode.Query().
+		Where(episode.ProgramID(programID), episode.DeletedAtIsNil(), episode.StatusEQ(episode.Status(statusDraft))).
+		Order(episode.ByID()).All(ctx)
+	if err != nil {
+		return fmt.Errorf("cms: the draft episodes of program %s: %w", programID, err)
+	}
+	for _, e := range drafts {
+		l, action, err := pl(episodeLifecycle(e))
+		if err != nil {
+			return err
+		}
+		if action != "" {
+			if _, err := s.changeEpisode(ctx, c, tx, a, e, l, action, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // transitionEpisode applies plan to the episode as the caller, in one transaction with its event

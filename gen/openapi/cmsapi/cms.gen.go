@@ -1066,6 +1066,9 @@ type CreateEpisodeParams struct {
 
 // PublishProgramParams defines parameters for PublishProgram.
 type PublishProgramParams struct {
+	// WithEpisodes Also publish (or schedule) the program's draft episodes, in the same transaction.
+	WithEpisodes *bool `form:"with_episodes,omitempty" json:"with_episodes,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. A stale value gets 412 Precondition Failed.
 	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
 }
@@ -1539,6 +1542,12 @@ type ClientInterface interface {
 	// without `publish_at` is a no-op, with `publish_at` it is 409. 409 when the program is
 	// archived (unpublish it first) or soft-deleted.
 	//
+	// With `with_episodes=true` the program's `draft` episodes are published too (scheduled for
+	// the same `publish_at` when there is one), in the same transaction, each with its own event
+	// and audit entry, as if each had been published on its own: one call to publish an imported
+	// or ingested program with everything in it. Episodes that are scheduled, published,
+	// archived or soft-deleted are left as they are.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/cms/programs/{programId}/publish (the `PublishProgram` operationId).
@@ -1552,6 +1561,12 @@ type ClientInterface interface {
 	// scheduled program again reschedules it or publishes it now; publishing a published program
 	// without `publish_at` is a no-op, with `publish_at` it is 409. 409 when the program is
 	// archived (unpublish it first) or soft-deleted.
+	//
+	// With `with_episodes=true` the program's `draft` episodes are published too (scheduled for
+	// the same `publish_at` when there is one), in the same transaction, each with its own event
+	// and audit entry, as if each had been published on its own: one call to publish an imported
+	// or ingested program with everything in it. Episodes that are scheduled, published,
+	// archived or soft-deleted are left as they are.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2060,6 +2075,12 @@ func (c *Client) CreateEpisode(ctx context.Context, programId ProgramId, params 
 // without `publish_at` is a no-op, with `publish_at` it is 409. 409 when the program is
 // archived (unpublish it first) or soft-deleted.
 //
+// With `with_episodes=true` the program's `draft` episodes are published too (scheduled for
+// the same `publish_at` when there is one), in the same transaction, each with its own event
+// and audit entry, as if each had been published on its own: one call to publish an imported
+// or ingested program with everything in it. Episodes that are scheduled, published,
+// archived or soft-deleted are left as they are.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/cms/programs/{programId}/publish (the `PublishProgram` operationId).
@@ -2083,6 +2104,12 @@ func (c *Client) PublishProgramWithBody(ctx context.Context, programId ProgramId
 // scheduled program again reschedules it or publishes it now; publishing a published program
 // without `publish_at` is a no-op, with `publish_at` it is 409. 409 when the program is
 // archived (unpublish it first) or soft-deleted.
+//
+// With `with_episodes=true` the program's `draft` episodes are published too (scheduled for
+// the same `publish_at` when there is one), in the same transaction, each with its own event
+// and audit entry, as if each had been published on its own: one call to publish an imported
+// or ingested program with everything in it. Episodes that are scheduled, published,
+// archived or soft-deleted are left as they are.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3300,6 +3327,33 @@ func NewPublishProgramRequestWithBody(server string, programId ProgramId, params
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.WithEpisodes != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "with_episodes", *params.WithEpisodes, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -3753,6 +3807,12 @@ type ClientWithResponsesInterface interface {
 	// without `publish_at` is a no-op, with `publish_at` it is 409. 409 when the program is
 	// archived (unpublish it first) or soft-deleted.
 	//
+	// With `with_episodes=true` the program's `draft` episodes are published too (scheduled for
+	// the same `publish_at` when there is one), in the same transaction, each with its own event
+	// and audit entry, as if each had been published on its own: one call to publish an imported
+	// or ingested program with everything in it. Episodes that are scheduled, published,
+	// archived or soft-deleted are left as they are.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/cms/programs/{programId}/publish (the `PublishProgram` operationId).
@@ -3766,6 +3826,12 @@ type ClientWithResponsesInterface interface {
 	// scheduled program again reschedules it or publishes it now; publishing a published program
 	// without `publish_at` is a no-op, with `publish_at` it is 409. 409 when the program is
 	// archived (unpublish it first) or soft-deleted.
+	//
+	// With `with_episodes=true` the program's `draft` episodes are published too (scheduled for
+	// the same `publish_at` when there is one), in the same transaction, each with its own event
+	// and audit entry, as if each had been published on its own: one call to publish an imported
+	// or ingested program with everything in it. Episodes that are scheduled, published,
+	// archived or soft-deleted are left as they are.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6399,6 +6465,12 @@ func (c *ClientWithResponses) CreateEpisodeWithResponse(ctx context.Context, pro
 // without `publish_at` is a no-op, with `publish_at` it is 409. 409 when the program is
 // archived (unpublish it first) or soft-deleted.
 //
+// With `with_episodes=true` the program's `draft` episodes are published too (scheduled for
+// the same `publish_at` when there is one), in the same transaction, each with its own event
+// and audit entry, as if each had been published on its own: one call to publish an imported
+// or ingested program with everything in it. Episodes that are scheduled, published,
+// archived or soft-deleted are left as they are.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/cms/programs/{programId}/publish (the `PublishProgram` operationId).
@@ -6418,6 +6490,12 @@ func (c *ClientWithResponses) PublishProgramWithBodyWithResponse(ctx context.Con
 // scheduled program again reschedules it or publishes it now; publishing a published program
 // without `publish_at` is a no-op, with `publish_at` it is 409. 409 when the program is
 // archived (unpublish it first) or soft-deleted.
+//
+// With `with_episodes=true` the program's `draft` episodes are published too (scheduled for
+// the same `publish_at` when there is one), in the same transaction, each with its own event
+// and audit entry, as if each had been published on its own: one call to publish an imported
+// or ingested program with everything in it. Episodes that are scheduled, published,
+// archived or soft-deleted are left as they are.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9317,6 +9395,12 @@ func (w *ServerInterfaceWrapper) PublishProgram(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params PublishProgramParams
+	// ------------- Optional query parameter "with_episodes" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "with_episodes", ctx.QueryParams(), &params.WithEpisodes, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter with_episodes: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "If-Match" -------------
@@ -13290,221 +13374,224 @@ func (sh *strictHandler) UnpublishProgram(ctx echo.Context, programId ProgramId,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1tc9tIdi/+VbqYrRpql6BAinp0/Ssle6zEu7bHf1uuyV3DMZtAk8QI7OagG5a4U3qxezObvfMtbuXF",
-	"ZDfZTM1NJbf2m0jf5laf7gYaBECCFGXLs6qaGosk0H366Tz1Oef3TcNnkymjhAreOPqmMSY4IDH8+fgU",
-	"j+S/AeF+HE5FyGjjqHE6JoiLmNERIlSEYoYEHiE2RGJMUExEElMSoPck5iGjLfj264QJEqC+/rLfbrQa",
-	"5AJPphFpHDW8Rs9rNFqNmHydhDEJGkciTkirwf0xmWBJwARfPCV0JMaNo073oNUQs6l8kYs4pKPG5WWr",
-	"8ZT5WNFXRu4Ui7Gh0I8JlsTEhLMk9kmelm08Dbffd7b9Cd+exmwU4wnfdjuHO7jnd539QYc4+/4Odg6H",
-	"+8TpBh1/d3CAD4nbWUj/kMUTLBpHjSQOnZgMSUyoTxote2Bdt1c6spdExLPjoSBxcWyviM9owJFg6ByH",
-	"Ag3IkMWwCPEspKPc0DrdWhSGVOx0FWXhJJk0jg72eq7bakxCqj67KZEhFWRE4salJHOKYzwhwuycachZ",
-	"QJ4E5etB1M+fcRQG+fnXU73jdIZd19kPegPnAO/5zg7pDjvYHRz6HUldKFuSq9poNSieyDdJ2uWicf4s",
-	"JsPGUeNvtrNNv61+5fKrCaPvngQw7y/U6lcNQW+O6iEs2y0lQ5imXW5mCPrToyTmrGT3fDHFXycE+fAz",
-	"GsZsgjCaxuR9yBKOpngkF6gv/21TciHeqQfh8ALxXycknmXUq58bFed2V+6/4u5OCSaTKROE+rNfkVmR",
-	"1GPkRyGhwvHHjBOKzsgMNYcsRnraEUavXz/5fAuJMRZogs8IR1gfdcTxkMgjAseijYB/4QmBRs5DMfao",
-	"MF8NWDDTPIwDtxiGMReSVySReIDE/KsIoyAcwnkW6uWQo5h8RXzJYuCJXrfb9mhuh+wOXb872CdOJ+hh",
-	"p+d3iHM4OCCOi/eDnWHH75LewEyyYsfZLFsz5cipWsQmJyE1nw/kCRWCxLLNf3xz7PwaO79xncN3zttf",
-	"/KyxaGWGz7Dwx+WHoC8lRN9wVs3d0YCEdIT8MaYjErTRMeICRwS9x1FC0IgIjnqdLnoRA/MKZXPoBIcR",
-	"CebFwj6IhfJpGDqKrtXEhB7U03ASiuKQXuARQTz8Dana4hG8Z3cZkCFOIiHZd2sBE+3kWGinnIXGhE8Z",
-	"5QQ46EMcvCRfJ4QDnT6jglD4E0+nUaiEnZRQg4hMfvEVV5IvnTxJmMBhpFlMO+UsR2iScCko9ImRMx7H",
-	"THLtN7KbQFKlx9FqDEMSBYU25MAI53gkn51r7vKtnDkusJRvFeKUMuFgJ0lCw+cIF+/CAFjnLw9/vfOr",
-	"vdPDf9j9/w++7L7s/Y+9h53nO8925aQLLBLeOAJxJEIBm+QhlpJczVM6q2Mhpvxoe3tCghBPCB+3A/Le",
-	"TBbfHuDAMe9crshZX6hG1IIVD4RuVnKBCY7kPJIANRM6xTHHg0gxmBYK6XschQFKhSZiMVJbfKstaXrE",
-	"6DAK/ZuuPTZiSrEiHiUj5DUGOKZ4gr9ycORwPMBjr4FwFBMczBC5CLngjaWLuObKHWYrlw6x7rL55oVb",
-	"WjPTPleTBbpiEgNnlwMgR5LZJ2oBiJpLKYCU2oFoMhmQuIWwR0WMKVd8jTKBcBSxcxIoATvfasJbCCPO",
-	"hsIJSERsxbQlm8cpeXOSqj8nCPqIizCKUEjVmhPOpdi5bDVOWDwIg4DQG24mMQ45YlMSwytIKygcMUpS",
-	"7Z9FhKPjz589eb58C9VSq7enSTwia+62nWy3ZZNQd7sN0zc2vN98HEUk/ozr2QpYtktQfo6BFTxn4oQl",
-	"NLipGNCMoM6ko4ARDlQBO9jQUq65iL1sEZ8zgYYwF3UXUYoa9cbGmYY6pHNThZosRueYI9i2gWLmL/As",
-	"Yjg4Zewplpv5pseQoHAyZXGmcEay2VjqvhTt7Xfcg4O9HhrMBOEPEJ9GodCqbESql1I1uSZf71gnTY8W",
-	"CcYUYbUXa6redARjjnpzw4u2YNr6/oS31e/vJvjiHcxeHzX3euhZ+BANZkhrelsgqjFHE2lpw7tSuXNd",
-	"F0UhJVytuKXbKtX2hotu1F3kNXa8RrbpJvClLVSMEm6cKh/v5ILBZzaFrewP1YzU3hbWu45+d8Mbo2/m",
-	"t6+tlOUTrNdZNXtDLY2ihJKLqTIaQR1HzIf+glvSxHZtHfoJlXYhjhAn8XsSKwpqL0+o397kmhwXZwTm",
-	"+5SxZ5jOtGHEbzjvsdTjwKST+sueuz0JKSIXPiHBrU18r2upwKeMoQmmM6Pj8dqTLkl3gPTNHwZrWkKO",
-	"yMUYJ1yQ4IHynyA8lPZKH9ySDvgl+4grP6Q0my33sfVIFWX66W3LyQlUvaY4EWMWh7+5MeuUZxf7PuEc",
-	"CXZGKDBvcjENb+909dxOtsi5odRd38R+acPrOyA4lmIPJkMaqiHnIR1lVim41WB+5hb0yy+/dI4TMSZU",
-	"gBFU7hTC2ROS2wNx4H9L+Jyz/SFQUuXC6e7uFV04anNMYyYXVFrUj+EK4qZ7RK6V5RoRaMK4QF3XRf4Y",
-	"x9gHv3aZq0TqCpEiOHOXqKUv9ZKUt1zDa7Imt7FksOaaCBYZryOJszc3vie1SnZOosjRbpNBIsyWlKY3",
-	"TC4axASfcRQKLu11LmIcUgE2dHqtklnQHs1r5/KxQHI3aWQlwPVjTEfK0hbjMqNa6vIJN75cy9vrUUmz",
-	"NrFfU55Mpe5Igmdy6k5hOm+0JdWxaz9SLTiyxSOgEaYq3U9WqxcODaDFW9Lxd22elo4XwV5BsIHqc7f0",
-	"dQceceC929X25S7ol81Xvw2uYd247Ps4CUJx7JffJ345xgKN8XRKKJFWDiyKuggF7kaTSePoTUNfMzZa",
-	"jWQa6L+mySAK+Vh9S+1PsvMgUWcRx/44fA9/apcQvCrtycZbm31mDc9xyZYawSPwwJfc+1BivPPqVLVR",
-	"X90c9hGmAepjJdUxGDjacc9RTGhAYhIgzJHqiaPmL1998RwNWexRHMd4xrceZG2FHOEBlzrz+ZhQbYPK",
-	"QwyHinIiWmlf8EQo4Cc/knIhULcm05hNSSxC5RXHRpnIZuHqX69+vP791ffX3179O7r6/vqfrv7r6l+v",
-	"vr/6s/rw71c/XH939UP+rrXnum7JrCnCazZfq0UtEewGU+GQvbzXy93VdMpuLrL7wDe61bfpY2zwFVF+",
-	"UVh3JRINDyoejLOQBpL36dt7TBGWr8nP8UytGkuEvZm1EJLfKHdnfiNmP5dvxMey4fJ9KG27OCCB3pDy",
-	"PGVO68y92i7uhPR4LuIU9km+bMmXWAxMr/Y1qnkJnHXl86n8eErPFODIl3tcbmhJ5Nw1/JuGco9KiS/I",
-	"hC8j5SWLgDNO8MUT9fxOOs1w5ICXhF8nRP8s4oRcthpqPisozp1+/gCRyVTM5DFG0yQm2jGNMj82byHF",
-	"ijgwCGBGoO3XGoLNjHIj2XXnhnIpt5zclKuukX5L6D2/lBrriFy2Git2Zmzzd1jUfO80nBAu8GTauMzL",
-	"3tLFYXFMIqWghUEWWKO0N33BHSjWrBZyPv5ggThffkVqMxq4obPn1l6fljmD1rnKn5ZsF+YnrcC5Wo0L",
-	"R+tJ4WSSCKnYy/4333Vu+kHrDsgFUSq9Og2y3/wb8snLlv27TUnJs28vc5zvaagucfMMLD069c+Q4qO5",
-	"I9RxS87QFI9IXR0Kj8gTOmTFpYf2dVtlokaH+JTEatD0UowNM27eRl+GYhzS7JsWavY5wZzRd+r2rN9C",
-	"ff2q+WZLyiPF3x54VP+obuikBo+RagDxsdRWGDUXcZLton6qVr3TytY7LGQnqeoFnz3aNzqX/Kx0IK16",
-	"wRcDMsbvidR7GDXE83YWziZpFGk4RKnekrW/DsvQyuQN3x7MVmJz2Qys02mQqDusd9o3lFOCuvvu4nCJ",
-	"/e7BsqCzVBfRWyXXQWdJMIa7LB5jZaEQYTpK6p+7p/rxR/IIyRMtzaB3mHMiVpV9ekOu/Jp1BtZZ4LKz",
-	"tVY7NgdYbRGXLaGxXRcT9UKSr2zCV+oF+WoymWCltFq2wH9ff3f9h+vfKjvgz9f/dP27qz+i6++u/nT1",
-	"56sfrv7t+g/Xv0dXf5H/+x5+/PHq+6v/LR/57fV3OeOhPSeKy60HMU4mA4rDaL2Noa313AhswuHDv1z/",
-	"4fqfrv/XfCyqu8QiSc3aNVfdvL0iT9IcNzeonUXbpNvp7fcOdvZ6+0vir0oUH+tgFZhNK7Xj0oOf7reM",
-	"zBzvzQ06x9Nzk1lbOcqRl+vHarpSxcm9nT+DhcG+NSaGCUY9H5MYdoP9HnryCj3/4hQ9f/30aSOvLy2a",
-	"yRUaX9JwbkaLSlvuWWvClz5rVrr4WLrgpcxw7mFLnqq2sqFmP+UnERRJrWg9gtGBMhGoy1AcvbCUjCGO",
-	"OClcpCFKzo069gCFEHQUC45CivpBjIei30Z9s4X75pKbG79WGuVcNMA/eQH/8ST2bYq8TG7hKPpiCKe+",
-	"BmF/n0wwPSUX4mHE/DO4kPj05d56MzA/+E2JzDkRUyFQFpham7AjjdV2t4zIVywWuWjq4uzMJb6wWCAW",
-	"ByQGR6Y2Cx8gjCKCg5COUN/pI84kq5NvEhoYR5x2aRY6cArf5OSJUyWvWw0n98lICyddz2wvFfso7H09",
-	"I6+hyZW5/YTEI0h38iHfCaem+BFiNJoBTx+F7wnVrj/jQEJ9mkRRX7neOZo3yz3az7O7PmIx6hfPqTZ+",
-	"JyG1ie2sJDt2dv4KZUfRDTjBIdWXa833YUAYhAMnQci2ELz5wCxaTCbsPeEoFGWJSAPs7Ax6vrMf7BLn",
-	"cLjnOvv4YHDou0GHdIcNay50RL5sVOmYSh8rbNGC+CrJD4RHllG4orSrIOyvQ/oV5zh9DoUTPCKrbYqB",
-	"0/N3A2ef7A0d7O53nGxL7LjrbIoPJHSRg65/f/WfV/8h5/fbq/8rv7364xqiuCCKnsB1seXVXIXxZi5P",
-	"wXTamQoqYEgJB3PBydPLLZNxMcbc4tMqziAU3KNzTFi5JefcoyqbzTQZckQxhE7MoCseJaMjqfRDuIAO",
-	"gWCxR302IYhR6BfHUUhiCF41dw2QYKCuz1UHTIxJbESGuhZmXD7u0X7OPOk/qGVNPEhdsEdI7qc+whFn",
-	"yLikYNeWeFEXio3O7r3JsdxJKLdEBcuGhBa1AbL8XOO8z/GQCT7n4cTBkTMOz/AM1J7cxVLh/Nm5hyrx",
-	"8O0vmk7659bPf1amC+n9kNMMS8/fC/WgTTui7Bw1MaLMYdM0vCDk6SYLtnKDyrG1AWMRwfSTtNV+lHxT",
-	"csffXf3X9XdXP6aC6F+u/k/KTq9/d/X99T/Dj/rjD9ffXX979cdP0UD78/X/vPr++rvC0Fb3aZr74zkj",
-	"Ia/Emy+XGXj61jJ38lqrmH1KIkkbrTx2wrBsTDWzbuVjJyypogVCX/YBCdxBKFubhBQLlRo+wdOpHIUc",
-	"vZGB5cuRF5TpABc/rrPpNSuSPH32XOXUmtAvRkmNvTDfWp2nU5v3bTqpT0NaFRsBWRx6Wp9/DvFNZnYZ",
-	"JUiatIhgf4yawgpchBQuBE+DBb3VRsdU/elRRY4WuOUxaKohRc2AqABHlU+CjtVv2ZUnrHvIPRqTYRab",
-	"2HNdJTNr+QGsvTXvCjCcy3xTdA2ol5+Z6NZae/MzqeXwcxK3Ud8kKPZRU0WTk/ckniF5zkMhpP4iDdgt",
-	"fRHLKOnDZHs0wlxkTaNhSIGT6y62kI/jWBm5PkuokHoGhOz24ZcQigKomFdYx8846svW+h5tdpwB5iTY",
-	"aqmDcgbBnyZsDbpUqhWjpAWEwWM6pFGqPXgAAY19VfEkpdSj9iwo9UqlWfgsiQLYOGocrZTIbACIMzTE",
-	"MXQIN8ymwzL1yIQc2kKqd3jorqS3lGpFwzSHKfPw3rzVs7JKD/II5pcIaj30Jfvsg07dtznqdk4+b8+p",
-	"x+pk9J0+xDZRpu3SrSXqzHZnuzsnPEpi0VuNs1ClZebC5AhPI8Uln2VU8ki9OUrC5tTjhabl1imfHL1R",
-	"9Z5UlyNabbPmLTfCnZtrrtMs02mVyFx40SeckxIjFhgMGmMaSKrVTm+ZQTDJhUPqR0kwVxhi13U3sKUF",
-	"EziqoimkWah1kzLqDCJMzxRDzm+errsRahKqQ/JyZ+xgAw3rGGG72RvTO6fowDGoVmC0nKghblNJoeWu",
-	"EhhK7upcCkv0ql/Lhe+qgtDIsssqYWc0jlUdskYdW+gWmCvTAJIF+J0ux6CM8Mz89qixv1FfE5aZ3+sY",
-	"1j4WZMTilcMuffaexOvZAIZ3LozMUGP7VUg3EWKzljVpFmZT1mSl+Z3Vkzojs5YOeUN4wugoCzn7KFb4",
-	"7Zipxmj7/upPOVP1W+NH/fbqB/3n1V+ufrz6V2ng1bRO8SjvGnqT66526LWJW8GjuQBst1YE9mat3Otv",
-	"r/9w9Z/X3xovdDacG1u5xoCrF9NfbuVq6xZOdUlsTJl0sFhqBdc8gvhOqRK30JQFPuaihQLmJxNCBY5n",
-	"kpXyMTuvivSUB5QTgc7HYUQ8mj1k8Ukd4hna5b5EOCGQjEKoVOLfE6ne2xGic+2a32SzdtyofoxRn+RK",
-	"vNiho6OYnXNpn0MZFWpMIdAGPAqGRi64NHMBg4XQN4ZCGhoLAeI4JiAVc73eQlzqh5cbn2AobG7B8i7E",
-	"GlbUUhXvUxG8Hz/StFT4vn751BnGIaFBNDNiV5r6eWFbqJl1W8J20yGrufQ1fQ95/R2CK81v1R+/u/rB",
-	"yJV/ufoPeORHdP0HLWj+ID+CmIYv/uP6t9ffXf/2JrI4paLRatgdfHDBvHKW3ycVF9u7rbhYLeTT4Ecj",
-	"7bUOYAXEwurb4bB5Vrjp8FgSjOw410yLUXGcIZWE5JWbfPFYGA1rHDUyl3ErH3S7cpztkqDUJXGoHzH0",
-	"tNXgZ+HUDpVSi2bF675RS/7WKpd7gyhVvSgVUap/nTZrDZEld3Ate/GDibBbsRfv5dgtG5gbE4Fl3sFq",
-	"IbHAMvyVPm7VGex2dII2ZpW9KLmFMhjBB59ajJKAMTufM3XTJwvLrinZROStdQN6FyJvNTnFyNt8oOui",
-	"sFvDZlYJu72FmNr8kxUruKF42swzsVI4rSWr+hCA1c9LoZphs3Mir6y0qHqgbhSg6+z6e4GzTw6GziF2",
-	"B07H7wY7pDfcxXuDdaIAi8K1LL/9PYnXiVk8dLp4Z+Ds+73AOSC7Q2cP7w8O/MPAJZ21Alk/njz/iUjl",
-	"NBTTlFmxPbiVAkVK62+v/oKuf6uDZf+Ern4EZ+Z/r+7kze+vl2QaYV9foZ+PWUQAnCQKuZirwpGX3rr7",
-	"qz/+xGT3gho460XJFj0PJQWSSExKq7igEFR6FdsyJP7Mj8iR0fBRkzKh7lP8rZbl0e2j5ogR7tEofA8V",
-	"1MqdvVt2Xn8fNbOWUvcsap6HYhzE+Jy20BmZCn1RaIQTEDJXjcmu0pRWZsqrD9YTRfGjfrRK+a8gf76Y",
-	"qgfNLRNi8AVXpRRYItIRg7tZ2HWJ7bspRNn5A1PBbJiIJCYezb3aNIXpdvb2UIBnHOExwcGWvuVKJ6TM",
-	"h5x3yhX2AkWCoREDP/oR3PJCcTJhLtkVPS1UTkEL8cQfI8yRYBMWx+wcYeFRd+/IddHr00fqalQvRjpk",
-	"uK6T/RAcyD5naBhekCDt+hxCbxglsic0IIaWKeb6fjSVJVJtcEQ4KY/3K5wPKNdTdqMRYSHbhGJBbfR6",
-	"OiWxj7kct2JW6QMm1AfqM37GUR8KmkhdAocTsPbkzzmd1xRcf/z5k9MvXjZajdevHr/Mb9L0pxKRDazl",
-	"RCowjyFqpaDo+uV1PqSVPogImmB/HFLixAQH8IWvKzbZd5VWmcTqKlkloUBQMAwLBOopzBZGAYMoMUB1",
-	"CqkOLlfICixGfQDtaD8/fvYYan1gMU4/6Kp68DFPoVExC8RNsjA3azzLKkXWKeCVtV2moBdY/sI4O0Eu",
-	"dG2gKWHTiKDzOBQENpNcFtTECEbYQhj20FYbPWfIZ1TELLJI92jz9S9c13XlqZV/dU5a8O/+ifnm8GRL",
-	"RcBJfg2BMUeyUUYdVUZKVVAeMwhWENIy4EKeNY++D3kI+8N0p0I7gOyQI0pCyDM4H0vS+RT7BAE1XbeF",
-	"nj989QK6P3YlQTuSRHNUID3Bo69pKHeeepNvIapiYMO0X3Wo5R4ZhlFE4owQ2U/XdR+qMXZdF0bddbvH",
-	"SDCPwp+P1Vd7rnloDx46eXxyomL+OBsKNJ5NJc8DSj9X3/+9VAIj3Sdv6Zp6cQhS1KOcRMQXzPzyMMby",
-	"QTWzsp8D191qoyfF2ZPClIcBQeYX2AQ4lqeGEtTEHv0NiZlzHgZiDAv0FQup1L3Vaxi9IDEPMUXnLA6g",
-	"hmY4GgtHMCciQ4EmOD4zkGLHMR6E/lYbPbK2CksENARkYx766FkSiTAKpdIboRcRlmSQCfsq3FL3lPL8",
-	"amo154Yto46JKrZN+JFHzWFJg16CAPVTZeUIdfptdKJ+Sut+KvAEHWurAv9AuVKZM9JMk4SGMWLn1KP9",
-	"VBXqowGBYZjYmHo+EUsNb/7t0RvPu+i6nndxDP/73PMSd6d3Iv/Z6zzyvKTT2T2Bf/Zc+c/eAfyz/7Cn",
-	"/tmV/xy4Dx31r3y067quo/5VH7sH6mNXfdw9UR/34OOBKxuUx0L+09mT7Z48Vi2cPIYW5E6V/5xIGpOT",
-	"kxP148nJw7c/f/OPnncBT6th7MvGP9HBWGPpnKRjOTx5+/Otv/3ZAhE4Z+oU+C1sbgc4bg12qw0uqDmb",
-	"NdNCOBLw+pYq5xonkU6kSrvvt6AK+VT3IPCgpfj8kJAA+oBAYWk/K6gyOPMGZqYJD5jDBrzUo8ASWypQ",
-	"Lj2BFifZWrzzN+1vLZwd4XnU8+L7Q3QXD5F7IP/3UP7vkfzf45VPVhmI4jEAhqHm+/2WCrgBv+J8IF1d",
-	"NMV5308VJTmHTFnpuievvkB7O4dOBxlXD6izLWSjDfZxrDLgyTyWKY7nrOycjd0teG/eftO9XDRzqYO3",
-	"QOuvyIwTgaZ4FFJdaV1gQdroBeYc9W3ERnnm++ZvaY0RlYggnwGcx+Lt2hjzd5P5YrhVUY1WX0tRJnWl",
-	"7bTrB4gmUYQYzdImDEVWytXsl9NfP3qy9+Sr44svTp+5T6i73L83p3OnI1qgbFt4HoWN8fLkEdo/cPeR",
-	"DoVPA9HaOsmE98HPxHUIl6mmryosF3NZdaHv4rEYSzmQGVPkYhphs8JT4ofD0FcJtSE3MCF0Hsa2bkH7",
-	"wrYzFe4L0IgkdpQtpp54gKYxydd2NhVKIWqexRm4HUfnJCZmQmqXjS0apiXR2Vml828WQLuBpajEdcyC",
-	"xCeBCe6VK7kcAbhspm5WxrVJ/DEDjwTq/4Oj3UPOk8/7WysUc10QPZRFgXQXxpjtHh7aASBuea6EcVYW",
-	"HABjyIub27Fa8zFDNudFtpsfXA1EgmLUakGKvHySswGkLRkQKsKhSaWqJqA+3kHNMNj0llMtxAJWUwqt",
-	"fYyGMSGIBKFgcYgjdEZm0jaT2wTTGVLPHoG9xhEn8ogJle/PQzqKjO1rzOYtqfJBXh3mLY9Slt7TSTYs",
-	"DU35d6oc6jx/2/5Wdn6Jo+CBZnNAHhj7HsVFzVKlalgmq6XmmtBVzC0bfYJnCE+nBFtmquxDaqineMTl",
-	"aKZS3/UxJ05IOYEa1e9JNCvTYQsa7Hxa8O7C+5VamtsSle1hXmU71irbY6WquSUq2xqKZ+unpHlWDsbQ",
-	"apFzrMlR/xzmidJUvP1582+P0P1i/kQWs+KGsxBOmfPYdt3untPpON3d04575Mr/fl3fz8+Jn8ShmL0C",
-	"MCOQsApG6TgR4+zTiWntl1+eGlgj0JUN0JGFj6JgS8JS3R48Y6kQGGD/DLHhMPTB1QsIM8+ksEKP4RlV",
-	"lB8Hk5DyNMtMvt5KL25a5mak5VF9iwUvqei/NJIDNefSLbidbwE/8DE751vG9Rqmd3scfMIe1WSAFwSy",
-	"9ABaAmQNlGqz0hvaHvXoI0bfS2nNKD/yqIMewwPpNVaWt52lTICM1xGCWKCO8u8tyKNooyeCexQhLmJG",
-	"Rwa2XCdWfJ0wKUMNcGKzD8Dj/a02ekUgz1stgNTUMphARnXbEP0CAOeygxoY53KQT4u3n46XuO4Oyd97",
-	"muus3NVd7tJvK3vRuvzU30mKstvPNuqnoDP9FOS+9J5WsJQuQC0G3UOjFZ+PQ38M5QeQSi4cs3PAENH9",
-	"qCoJcgdwwWI94M8NekSs3ORH+cvKM0KmquZBGLTU9NmJNC0UhFwpBVwRpAytZkIjwoGSvk4Vfqdf+/8g",
-	"+3FLe+SGCSfGLrPQmXXdhMM2Ola7FoAtckkzsm1DJgfrdcSYGpMKdeVozChL4iJ2lFJHDGRSemrRo2ev",
-	"0PGLJ1Zc9FGj03bbLlTBmBKKp2HjqLHTdts7ylc2BoZjGyZwquSXI1JyMfQUZqfk9KXnXE5LdnApOZdq",
-	"OCQ/tdSsnM17F9rqZHo6UdlAUMQsGY2VLXr84olad43okuayAi5Dy8KryNz6iosofz/gpgdt9JgKOPIs",
-	"EXDjr9FGYDZTaOQngR5nCoygo/5SoxNiKuYvzKIZoNwARxmwRCjK84A4VeD/eTCKekhVBbCRy1ZdospB",
-	"cBYQFgaNFQG0ngRLCUpXUzluQkBDi6soscA4Nk0IGJMhbCZAX60kQFlrKyyPgQdatjRwcajqlQAlOpig",
-	"ipQUF4SH1CerzoiVFLKELqml+CKamZu6lWhLqAijG9JW9kZ2DM1Lj5R7sP4LT8NJqOKcYsKnjHKldnVd",
-	"dwGyXgminvY1vckgoyzgtAwQSjuaXdfBGGNnfzAYOAe+7zuHQRAQQshwOBzOgczYYE4p3tKbFKWsfliW",
-	"AR5beOGYR5eUE2n6eeNZ4Wxeo+VZAW1e463dQcmj1lWNejjtCI8UNKWFyVTXH58DZLLybew2eo6LOwNn",
-	"3+8GzgHZGTo9vDvY8/eDA3I4nEPWsRT4vVP38KizqxX4ukiGchwmsDpzbivHcc5/XepsvrxcleNr2J8y",
-	"cGNwcEM4cQq7Fs6LYYA77qm9XtZdeia2H+LARJfBK53lr7yeQ5ftuTvLXzph8SAMAgIe/173cPkb82jN",
-	"MBM6zHzZuxm2Y2Z8wdmyza43byFNyUS2gj6Qn1STg3b0pqFUpretxoWToSeD6ZbEXKjATahI1JASTu4s",
-	"CBhvdLoADC2pv3Dmz70kz9bLjE61/Y3+60lwqfQzqU0WNbVXmarJ7eqFULWzRA+OCH5vvJoQ34h8LHDE",
-	"RglJo2FAN26p3HGj+lpQbm2ljId0BFq7rkJq67x2uKYueaGqmUklGfmYelQpyqFQ8vAcx0GpgqbUfqtU",
-	"XF47qycIngzB5ioTBb0K0zmjP5cA34C6Smc6ajEekUoMqxcwPruc5FcJz6fToybsAfDX50edazo/6LS4",
-	"Hjz4M8282hCjlv2iYI7v8OlXE7/4jedMnLBERc33Ot06Rz4zlk9SmP+7yWmsc2uVWbS4TZpQWs1wuhUM",
-	"Z6+a36Qhnm8vW+Wm30tt1ksjXNPQ0mW04MTnt7B8qqlCpey6FZyIrTaCM5CZiR6VxnvP7ZUd9L8jVkHI",
-	"m+lrdoGHTOh3pNBPvXZ2GYdMcet0Oh1nv9vtOgc7OzvOYa/X293d3d3b29trlAGSKZCS+Yq/nbySsuN0",
-	"hl3X2Q96A+cA7/nODukOO9gdHPqdrp3IZu7+52r01q3CbqN41VWy8oUVqlyccxVsO9k1YS50Pdvcmy14",
-	"XlYrtm4VcuM8WYTBYefbV02BnVVfd7+kzpmd2rpfmjVeDkhtmfEWqP5jfRNY1rB+bBue+ckJhTvJ2f+O",
-	"iLU5+l4FR99xa7L01fSjx5nCAMaNVJIKAkHh7vJiqmIT29mNRwaq2yryDkHAOGKUPMgnNBZq07dQXXyQ",
-	"LRX2qxGGQ556BBmNZh7NHIokvbFAqdda3XPo64tUAPE26rmHWRwKJecGFdRyc3pU18qE8vX4jFAD+l+h",
-	"LT5AvW7X1OdLAwwClbKIAkag7qBHoURfmUxUKacbVX7hEDxkwWw1kVoUfQpjpYw1y3WuwXgrcBhWZZU6",
-	"LfcyH06hc+Q+FT1CTea9HnHLesSaW7JKQ9g77XSOuos1hMWuwFRD6G1KQ9BU3GsKc5qCW0NTeMToMApV",
-	"jNWN7M1unTnQZY3xICLqeufuajSKx34kM7WGf2xbS3TwytxEAWK8xCB+BhUFLCgEE0qnNBDB7PxgqS9w",
-	"8LrZ5R4fIIymqpRFGlABF+A+pj6JIhK00TE8b5xq5iq8zJGW01WqPFUl6oTq4RadaSvK11zpSMlW9x13",
-	"z9lxT7s7RQG7aSG8YWH7UYRmmk2+np1bNt03kmJ7G7ZzW5CFbcWf3EuzjyDN7qJEOk4j0O6qSLJqhW9e",
-	"JL3CE5X3B6HPuivlnTUFrdICD1iDELA4BYDJh39ZUsSjS4o+oFVqPuSqJWOPTjGfqzehwty63TY6tro1",
-	"Is0ul5SleDOBZkRkj3t0QHw2IVlSYiobM1S7CqHJ4hygnhSyaQxa7FFboEJhAFNrv0BqyLVrBOcGWCaF",
-	"dT2PO2DV1+bWcyVILrWx/Yn46HtltnX37oj77mmnt7KNXC3v/+3q++vf6yyFcrs13+GNPNvd25H4ViAq",
-	"i20+sr4GYF3cpt7AystbdQdWvL3NDj6Ls5I20gSAWNfiRW6hq/vL3Htr/Ia6jwEXsbbgndaD4tEtGeYv",
-	"SDzB8s1olhb+w6VxKA+sKBM41SGAIvTcnrpMsIOcpVl+Rqai2s6eh0VATX2PH+rQq61yuV8Z0/FhAllG",
-	"jJIs/rxxz1J+WiaRCjgq3/+rMYXdijC2G0axbafC8HbYwSk+AwaQCumWJaJZXPSpQVJOlqgCEXOF8DiP",
-	"pvFxrXIvHkqdeKqoVYX7Ls1mQcdKW/AoF2AzqY+oCe69rfX9e68XKxsfwcP3E3beLdDTTRHI9WNP9k/d",
-	"gw1p6Lu3o6FnNfXvHXL30ie1mKxbEmMUfUSFVKFBqmDdUpGhkBl5eVabSVw0WJIDFsyOIOARPqp6DGhK",
-	"Yiit1VK4kph6tJ8DfOxDPqiYTYnXOEKeYTZeo7+lIbb7OZDp+eeNa67R33qgSvp5VEFeQirkWTidSqHy",
-	"NP0KeLIqDAIFkaTYGpJzNE5oEJMAKIZobpXNooQWUal5gE3NRRhFyjcXCo7YOUWa5cvHqFBSLg2Sn7UQ",
-	"ucCQQKQrkepKElDRjKOAQZpumtyo5kz21EKDGaJYJLEqVMGPMoefhu0NuQVm2bL212dc/+bR7A35FGrm",
-	"4H37WzYkZi7mSKFDzwH+Qpy6JM6j5wCRKakwsToKTRP8j6FJlA5QMwMZ2XqQ1aNUyJvyQXMpD4RAtqKO",
-	"kUqRoUeh1DpMQNURmv9dqyUsEZDpqhOnIVfYZKhOAR/Yo33dm4Y6TnFh+ynopInYVwU2xVguBGcaO1Uq",
-	"N7CGeELQMJS25QiH1KO+TlalTIxDOmovwwkFM0tupyWglx49zpjGBM9UpJRkH5nz18w0wXEUQvnJPI2w",
-	"wY7RABtQY7mdERdsyrPynvxId27mKtsYFhJyCxZc6XEeLZRsonhiZsjEuenKsqjZc12U0CmOwY3Qgugv",
-	"XbKoBUodlucIZIBHTVHi+XhqS0+Vswf1V2DCERtq+uW5EkQfXJhmhQyualwzqmxagysPHFY5qfr+hLfV",
-	"w+8m+OLdYCYI76PmXg89Cx/Kw6iFRAv1OjtoQGaMBlsqK7/jui3XdTWkvJzv0xyCbr/ruhotO2OZXMRE",
-	"gTBaiO0w2QtQ2z3a7AO2MtTeNeDP8oPeBvLPbJNbO7yF+qr6Tx/qy6bQ7ar0IYs9CjzaArmWK8AZo1BB",
-	"Bib3jLJzPbUAD48jAyAPrZgjrPaeKj/T9uiTob0QauPJVvXW0HWMFGz7HLw7TJ6Bfs+2pN5wR5INYYHO",
-	"MbfnSSVqgv3Q0jEHyi4pOboG5F4dha/YoA1rF2tfRjHt/Cg9u/wzYMtogs+IVRDf5FpzPAQ5HxMRz8os",
-	"EiXYHml7oe5NxYVDg4Ix8eYbDbZgga0U9HhjXqqkPAWVUIpya4WYrQ0ja7SaeWRYo/Yvwludy2qEBN3C",
-	"zUVntyIq0JZvFQOcn4qCtZIaJ4awP5oYuu+v/1nOQEYlsaDM6pkSat1BJSkzJzR3aPbLVr2/Ze2/LGk7",
-	"jvFM61hwsEzZaq2hQG2qPIa32pA3iQmt2oiaD8E86nJj8k+zPzNQfgu6ficFjN/JgbV3LIR1V+4Dpf0W",
-	"1nS7s91tpH0AY2sYkP+dHLq+qQtYu4Sfqdj3xtRpt6pbzScNW9XMl5Uwh+2ibWKoIWe2XI2ibfXLqkEC",
-	"+eIFkex7ncVYcbunKPUVBrQWDjGmRwURCUDsuWb6Gte+abZTS6rNDggttWA6QVNLJ6nrpVJECpetNgLA",
-	"EKWMapmH4xSpQHWsKvqmX8nVkufmbpvnnRpvvMCziOHglLGnOFa4/L3Obh3yeDJV+iEUXFFFN+6q2a22",
-	"TIX9GlI0SKIzS1QZg3iTvt9q8zutfbm4yox5LJ++ntNGqwrKvLJV52wSYuJRSD2R9pKq8FNR3qeN+l/3",
-	"TdV4hW/AS+oCoiZPBqqY11ZVGZkXWaXP5SVkUlrh5IXcHL2Kahs5qM6a8Rp5cN+KEiApHUbOSpZZRYVB",
-	"ba1Hg416tax3MwtGoauiwAKGXaneSB5Eqy41BgutihobTG1z5WpSMnwcxzOl04ccQKia4GdR23WuymsO",
-	"jKqMWIFHOSIXFrAslK8r5ITNHRGUng9j68BZmqMxX42kjMqvq2jsuKsTOTedOk1s1So8xvu++SI8xxFn",
-	"UGsh7wKwsVfLCJpjZDmSUmmj0aDmK20XicgAGZeCMKLTULsYBzE7I1Sy6LCSW8jXV+UWgCX5aZUEyiEq",
-	"1kVFnAc5rItPWH6f5p66B0c7m7hPU/jMR5256Lhld2FazwZc1EqrfFmYu7Jly8AMlyWJ3SrQRGrlL8Lq",
-	"TY3pBcWXbj3LvPehChTZkLYLqxNlnOy+FNF6pYjs8vF6I6Zf3WYWeeltmSlXmfnlLXR1lZQdJaPU31AK",
-	"KK6sUSlDFFZjPCKBR5s991A56c9DTrbac3i3YObO4d2qbgDMDi5apNTKymw2e92uR+0WXxKhtKm8B7fg",
-	"/ITOwHdu6psqX780SWLCk0g88Gj6+hmZmQD5IBxChreGL0hD20vMBTWRL9KSZutFaWSE/4rMbpbevZiB",
-	"L2LNnxYXXpXFqYWql1ze2URozMZFubtJSV5HRqcIqD8N+ZxfkBvJ586qu6/KkWi4L9wJ6ZtRixOvG5PT",
-	"ajxlar8uez59LhdWr+8tDfFFaAqds2Vn5kBUvR5DMXp+rsX52HndiImdV6exLbnv32yHYGDrE1QZ538c",
-	"BFZIQSsFcU0DCswJaCGNEVqP8Hy3q9JdYOTWOZx/Pv1JbRVpEVYugF1yrP5Y8o2usQYjIipJemmKvNej",
-	"xWpqDUKkqf3YhCCVOiPtiEtuoc/UIC3X+BrEadumcqbKov7rUzfX+hr0KdZXSZ4qErQCRfn2ViborgcQ",
-	"rhoP+JPLUlGqU2YrVFowYRoXZmzVDxEaaGjY/ibdaquVWTW7HAPAA0+5Blxeg/pfVni1PLB8rvCqBTmw",
-	"YtlVE1tIq+quopXKrt7UQlk5W8VKxF1cdnUBm4zL2NAKZVdrsiQrUy/75b7s6idVdnUpb/o4VVc1DetV",
-	"XUWc6Vx5oQotq2jeAUEh5VPiCw0ArFwvaY1W+/J0QYnW7HDcMDHk3mt+7zW/I17zzVrl9ykxd74263ps",
-	"/wOXZn2RKRUfvDRrzvnO4oLvfWEJVlRWgdWj65RgjZIRQKzZtVYzFTFfn6Wq2KoZC1z65wqvoiV1Vzeq",
-	"/a7pmJ8Xeaq2araf03KVBgrGjlyu5KuSu3979Rd0/VtdMvNPyMC9FIKbcww8xYSpxb7zGDWr8tnbLOy6",
-	"lvZxr0UUtYhPaP9VV3G1wYBuVP9ud1O6hEkYu9cp7uvGbLyK68ewemt439Yv4jqnKi0q4mpHLqxYw3Vp",
-	"eQg0SFQGGZkKDXZINPrhg2WVIyrKv6a5rdX1X6tcZtX1X2/Pq/fh6r/egth176bctWu8FmXimlb0xiu/",
-	"Hm7Yir6v/HpfaGJJ5de7KsaIdcO8BFvZvmnG2dYfzErQR3R6elVajEcr82LSXlKzv0ZaTM/tpTImk0LL",
-	"Teen1dfgFWDKVrbSx8yEyd/6SzpgCXIZDN0KmnLJtTZpQ4PmH1Kx0220GhN8EU6SCeQzqIQG/TEN1Q+p",
-	"ICMSr5AvYCi/e/kC87U11Hvc2uDqB4820+k/T8sW60dURT1Imqdzh6EqIwH25Y1zEvQ2/hRzEu4B8O4B",
-	"8O4WAN4HSk3QZ3Z5akLGNO+vXT5QLkOlxnOnIfLqOBeOg2AeIEYH486FjbZR3zC7vlHj+Nwzn1lXISrT",
-	"IA01MnWbcK63fEJDtebYNDWMoLYY7S+psaDfdtTbDlzC9KFQFEZ+FBIqVEBR6J8hrFItdE9bLY+aYvlz",
-	"LgqrvH7eXVELKk+rnWkuh0dvnsyBSnI5PLpyMsdNS25uMJljBSldCPAvyrmPhcW2MhDgB8/V+GT0qVsq",
-	"b/rxtkaVxpJfkQ+UrFGvbOodTdaozoywkjVyEAjLkjVqAh2UhZgHOaz/pekL9cjKN7oGVaMMmLw6faEe",
-	"LSMb43xlQpaBVlRlCNSjbTWciuoMgUryrAyBehQlC9BvaxD0V+/5/cmmFCzHurg7OQXr44DVMTxWwviy",
-	"1PAcxNeRdrl61MLdaVkgPCa2WGGKrYUF5lELxAe08pHU6SPw5AsdsKzqsMBd6QKksBcW2plHswr/qZUE",
-	"NS9jYn6Bwp4stirThkIhm+Vx09IpSZMoyqbSuojV/vf8r0LhihxW3tJ6NLWBmllMXIocUjCMqhHE7kB8",
-	"2t1DELvbCdRV3sbOaae7fjjW5u6Fy6j5QPhgK90LfyB8sAVpqyk+WC7NaH18sPuso/s4r9vEB7urt+Vr",
-	"woPVUY5qwIPZSZw4inKJnAsww3Tt8xxoGCrBDLM0rhtghn20LMz51Fa4aL1HEfvrQxFbi3dsAEWslGPc",
-	"AEWsDteojSJmTskHQBGz+MiaKGIrRIm+XqyS3BkUsTueebFKraRNK/AbhA/bux0F/h4+7F7slMGHZXDv",
-	"RfSw29dXL9POCrqkSY9vchKHhLeQRiHhLRQwP5kQKrD6QfIDvmVKeoQxisIh8We+qoasA9HSsRQD7B6X",
-	"hUgsaS71fhabe5hEZxp6gNs1OUugzhQigdWsKRdfbHVe/2VDg+WjvfysvCOrcXi9cfn28v8FAAD//w==",
+	"7L3/cts4li/+KijtVLU8I8qULP9MfWvLSce7mUnS+SZO9d4JsxFEQhLbFKAmwNiaLv8xc7dn5/Zb3No/",
+	"emd2Z7v6bu3emjex3+YWDgASFEmJkuXE6XFVV8eSSPAQODi/cM75fNPw2WTKKKGCN46+aYwJDkgMfz4+",
+	"xSP5b0C4H4dTETLaOGqcjgniImZ0hAgVoZghgUeIDZEYExQTkcSUBOg9iXnIaAu+/TphggSor7/stxut",
+	"BrnAk2lEGkcNr9HzGo1WIyZfJ2FMgsaRiBPSanB/TCZYEjDBF08JHYlx46jTPWg1xGwqb+QiDumocXnZ",
+	"ajxlPlb0lZE7xWJsKPRjgiUxMeEsiX2Sp2UbT8Pt951tf8K3pzEbxXjCt93O4Q7u+V1nf9Ahzr6/g53D",
+	"4T5xukHH3x0c4EPidhbSP2TxBIvGUSOJQycmQxIT6pNGy36xrtsrfbOXRMSz46EgcfHdXhGf0YAjwdA5",
+	"DgUakCGLYRHiWUhHuVfrdGtRGFKx01WUhZNk0jg62Ou5bqsxCan67KZEhlSQEYkbl5LMKY7xhAjDOdOQ",
+	"s4A8CcrXg6ifP+MoDPLzr6d6x+kMu66zH/QGzgHe850d0h12sDs49DuSulCOJFe10WpQPJF3kvSRi97z",
+	"ZzEZNo4af7OdMf22+pXLryaMvnsSwLy/UKtf9QqaOapfYRm3lLzCNH3kZl5Bf3qUxJyVcM8XU/x1QpAP",
+	"P6NhzCYIo2lM3ocs4WiKR3KB+vLfNiUX4p26EDYvEP91QuJZRr36uVGxb3cl/xW5OyWYTKZMEOrPfkVm",
+	"RVKPkR+FhArHHzNOKDojM9QcshjpaUcYvX795PMtJMZYoAk+IxxhvdURx0MitwhsizYC+YUnBAY5D8XY",
+	"o8J8NWDBTMswDtJiGMZcSFmRROIBEvO3IoyCcAj7WaibQ45i8hXxpYiBK3rdbtujOQ7ZHbp+d7BPnE7Q",
+	"w07P7xDncHBAHBfvBzvDjt8lvYGZZCWOs1m2ZsqRU7VITE5Caj4fyB0qBInlmP/45tj5NXZ+4zqH75y3",
+	"v/hZY9HKDJ9h4Y/LN0Ffaoi+kaxauqMBCekI+WNMRyRoo2PEBY4Ieo+jhKARERz1Ol30IgbhFcrh0AkO",
+	"IxLMq4V9UAvl0zB0FF2rqQn9Uk/DSSiKr/QCjwji4W9IFYtHcJ/9yIAMcRIJKb5bC4RoJydCO+UiNCZ8",
+	"yignIEEf4uAl+TohHOj0GRWEwp94Oo1CpeykhhpEZPKLr7jSfOnkScIEDiMtYtqpZDlCk4RLRaF3jJzx",
+	"OGZSar+RjwkkVfo9Wo1hSKKgMIZ8McI5Hslr54a7fCtnjgss9VuFOqVMONhJktDIOcLFuzAA0fnLw1/v",
+	"/Grv9PAfdv//gy+7L3v/Y+9h5/nOs1056QKLhDeOQB2JUACTPMRSk6t5Smd1LMSUH21vT0gQ4gnh43ZA",
+	"3pvJ4tsDHDjmnssVJesLNYhasOKG0MNKKTDBkZxHEqBmQqc45ngQKQHTQiF9j6MwQKnSRCxGisW32pKm",
+	"R4wOo9C/6dpjo6aUKOJRMkJeY4Bjiif4KwdHDscDPPYaCEcxwcEMkYuQC95YuohrrtxhtnLpK9ZdNt/c",
+	"cEtrZsbnarLAVkxikOzyBciRFPaJWgCi5lIqIGV2IJpMBiRuIexREWPKlVyjTCAcReycBErBzo+a8BbC",
+	"iLOhcAISEdswbcnhcUrenKbqzymCPuIijCIUUrXmhHOpdi5bjRMWD8IgIPSGzCTGIUdsSmK4BWkDhSNG",
+	"SWr9s4hwdPz5syfPl7NQLbN6e5rEI7Imt+1k3JZNQl12G6Z3bJjffBxFJP6M69kKWMYlKD/HIAqeM3HC",
+	"EhrcVA1oQVBn0lHACAeqQBxsaCnXXMRetojPmUBDmIu6iyhVjbpj40JDbdK5qUJNFqNzzBGwbaCE+Qs8",
+	"ixgOThl7iiUz33QbEhROpizODM5IDhtL25eivf2Oe3Cw10ODmSD8AeLTKBTalI1I9VKqIdeU6x1rp+m3",
+	"RYIxRVjtxZqqOx3BmKPu3PCiLZi2vj/hbfX7uwm+eAez10fNvR56Fj5EgxnSlt4WqGrM0UR62nCvNO5c",
+	"10VRSAlXK27Ztsq0veGiG3MXeY0dr5Ex3QS+tJWKMcJNUOXj7Vxw+AxT2Mb+UM1Ibbaw7nX0vRtmjL6Z",
+	"3772UpZPsF5nNewNrTSKEkoupsppBHMcMR+eF9ySJbZr29BPqPQLcYQ4id+TWFFQe3lCffcm1+S4OCMw",
+	"36eMPcN0ph0jfsN5j6UdBy6dtF/23O1JSBG58AkJbm3ie13LBD5lDE0wnRkbj9eedEm6A6RvfjNY0xJy",
+	"RC7GOOGCBA9U/AThofRX+hCWdCAu2UdcxSGl22yFj61LqijTV29bQU6g6jXFiRizOPzNjUWn3LvY9wnn",
+	"SLAzQkF4k4tpeHu7q+d2skXOvUrd9U3smza8vgOCY6n2YDKkoxpyHtJR5pVCWA3mZ25Bv/zyS+c4EWNC",
+	"BThB5UEhnF0hpT0QB/G3hM8F2x8CJVUhnO7uXjGEo5hjGjO5oNKjfgxHEDflEblWVmhEoAnjAnVdF/lj",
+	"HGMf4tploRJpK0SK4Cxcopa+NEpSPnKNqMma0sbSwVpqIlhkvI4mzu7cOE9qk+ycRJGjwyaDRBiWlK43",
+	"TC4axASfcRQKLv11LmIcUgE+dHqsknnQHs1b5/KyQEo36WQlIPVjTEfK0xbjMqda2vIJN7FcK9rrUUmz",
+	"drFfU55Mpe1Igmdy6k5hOm/EkmrbtR+pERw54hHQCFOV8pM16oVDAxjxlmz8XVumpe+LgFcQMFB96Zbe",
+	"7sAlDtx3u9a+5IJ+2Xz12xAa1oPLZx8nQSiO/fLzxC/HWKAxnk4JJdLLgUVRB6Eg3WgyaRy9aehjxkar",
+	"kUwD/dc0GUQhH6tvqf1JPjxI1F7EsT8O38OfOiQEt0p/svHWFp/ZwHNSsqXe4BFE4EvOfSgx0Xm1q9qo",
+	"r04O+wjTAPWx0uoYHBwduOcoJjQgMQkQ5kg9iaPmL1998RwNWexRHMd4xrceZGOFHOEBlzbz+ZhQ7YPK",
+	"TQybinIiWumz4IpQwE9+JPVCoE5NpjGbkliEKiqOjTGRzcLVv179eP37q++vv736d3T1/fU/Xf3X1b9e",
+	"fX/1Z/Xh369+uP7u6of8WWvPdd2SWVOE1xy+1ohaI9gDpsohu3mvlzur6ZSdXGTngW/0qG/Ty9jgK6Li",
+	"orDuSiUaGVTcGGchDaTs06f3mCIsb5Of45laNZYIm5m1EpLfqHBnnhGzn8sZ8bEcuJwPpW8XByTQDCn3",
+	"Uxa0zsKr7SInpNtzkaSwd/JlS97EYhB6tY9RzU0QrCufTxXHU3amgEC+5HHJ0JLIuWP4Nw0VHpUaX5AJ",
+	"X0bKSxaBZJzgiyfq+p10mmHLgSwJv06I/lnECblsNdR8VlCc2/38ASKTqZjJbYymSUx0YBplcWzeQkoU",
+	"cRAQIIzA2q/1CrYwyr3Jrjv3KpeS5SRTrrpG+i6heX4pNdYWuWw1VnyY8c3fYVHzvtNwQrjAk2njMq97",
+	"SxeHxTGJlIEWBllijbLe9AF3oESzWsj5/IMF6nz5EaktaOCEzp5be31aZg9a+yq/WzIuzE9aQXK1GheO",
+	"tpPCySQR0rCXz9/8o3PTD1Z3QC6IMunVbpDPzd8hr7xs2b/blJRc+/YyJ/mehuoQNy/A0q1Tfw8pOZrb",
+	"Qh23ZA9N8YjUtaHwiDyhQ1Zcehhfj1WmanSKT0muBk0Pxdgwk+Zt9GUoxiHNvmmhZp8TzBl9p07P+i3U",
+	"17eab7akPlLy7YFH9Y/qhE5a8BipARAfS2uFUXMQJ8Uu6qdm1TttbL3DQj4kNb3gs0f7xuaSn5UNpE0v",
+	"+GJAxvg9kXYPo4Z43s7S2SSNIk2HKLVbsvHXERnamLzh3YPZSmIum4F1Hhok6gzrnY4N5Yyg7r67OF1i",
+	"v3uwLOkstUU0q+Qe0FmSjOEuy8dYWSlEmI6S+vvuqb78kdxCckdLN+gd5pyIVXWfZsiVb7P2wDoLXLa3",
+	"1hrHlgCrLeKyJTS+62KiXkjylU/4St0gb00mE6yMVssX+O/r767/cP1b5Qf8+fqfrn939Ud0/d3Vn67+",
+	"fPXD1b9d/+H69+jqL/J/38OPP159f/W/5SW/vf4u5zy051RxufcgxslkQHEYrccY2lvPvYFNOHz4l+s/",
+	"XP/T9f+az0V1l3gkqVu75qqbu1eUSVri5l5qZxGbdDu9/d7Bzl5vf0n+VYnhY22sgrBppX5cuvFTfsvI",
+	"zMne3EvnZHpuMmsbRznycs+xhq40cXJ35/dg4WXfGhfDJKOej0kM3GDfh568Qs+/OEXPXz992sjbS4tm",
+	"coXBlwycm9Gi0Za71prwpdealS5eli54qTCcu9jSp2qs7FWzn/KTCIakNrQewduBMRGow1AcvbCMjCGO",
+	"OCkcpCFKzo059gCFkHQUC45CivpBjIei30Z9w8J9c8jNTVwrzXIuOuCfvIL/eBr7NlVeprdwFH0xhF1f",
+	"g7C/TyaYnpIL8TBi/hkcSHz6em+9GZh/+U2pzDkVU6FQFrham/Ajjdd2t5zIVywWuWzq4uzMFb6wWCAW",
+	"BySGQKZ2Cx8gjCKCg5COUN/pI86kqJN3EhqYQJwOaRYe4BS+yekTp0pftxpO7pPRFk66nhkvFZ9R4H09",
+	"I69hyJWl/YTEIyh38qHeCaeu+BFiNJqBTB+F7wnVoT8TQEJ9mkRRX4XeOZp3yz3az4u7PmIx6hf3qXZ+",
+	"JyG1ie2spDt2dv4KdUcxDDjBIdWHa833YUAYpAMnQci2ENz5wCxaTCbsPeEoFGWFSAPs7Ax6vrMf7BLn",
+	"cLjnOvv4YHDou0GHdIcNay50Rr4cVNmYyh4rsGhBfZXUB8IlyyhcUdtVEPbXof2Kc5xeh8IJHpHVmGLg",
+	"9PzdwNkne0MHu/sdJ2OJHXcdpvhAShc56Pr3V/959R9yfr+9+r/y26s/rqGKC6roCRwXW1HNVQRvFvIU",
+	"TJedqaQChpRyMAecPD3cMhUXY8wtOa3yDELBPTonhFVYci48qqrZzJAhRxRD6sQMHsWjZHQkjX5IF9Ap",
+	"ECz2qM8mBDEKz8VxFJIYklfNWQMUGKjjc/UAJsYkNipDHQszLi/3aD/nnvQf1PImHqQh2CMk+amPcMQZ",
+	"MiEp4NqSKOpCtdHZvXc5lgcJJUtUiGwoaFEMkNXnmuB9ToZM8DkPJw6OnHF4hmdg9uQOlgr7z649VIWH",
+	"b3/RdNI/t37+szJbSPNDzjIs3X8v1IU27Yiyc9TEiDKHTdP0gpCnTBZs5V4qJ9YGjEUE00/SV/tRyk0p",
+	"HX939V/X3139mCqif7n6P6k4vf7d1ffX/ww/6o8/XH93/e3VHz9FB+3P1//z6vvr7wqvtnpM05wfzzkJ",
+	"eSPefLnMwdOnlrmd11rF7VMaSfpo5bkTRmRjqoV1K587YWkVrRD68hlQwB2EcrRJSLFQpeETPJ3Kt5Bv",
+	"b3Rg+XLkFWX6gosv19X0WhRJmT57rmpqTeoXo6QGL8yPVufq1Od9m07q05BW5UZAFYee1uefQ36TmV1G",
+	"CZIuLSLYH6OmsBIXoYQLwdXgQW+10TFVf3pUkaMVbnkOmhpIUTMgKsFR1ZOgY/VbduQJ6x5yj8ZkmOUm",
+	"9lxX6cxacQCLt+ZDAUZymW+KoQF18zOT3VqLNz+TVg4/J3Eb9U2BYh81VTY5eU/iGZL7PBRC2i/Sgd3S",
+	"B7GMkj5MtkcjzEU2NBqGFCS5fsQW8nEcKyfXZwkV0s6AlN0+/BJCUwCV8wrr+BlHfTla36PNjjPAnARb",
+	"LbVRziD506StwSOVacUoaQFhcJlOaZRmDx5AQmNfdTxJKfWoPQvKvFJlFj5LogAYR71HKyUyewHEGRri",
+	"GB4IJ8zmgWXmkUk5tJVU7/DQXcluKbWKhmkNUxbhvfmoZ2WdHuQWzC8R9HroS/HZB5u6b0vU7Zx+3p4z",
+	"j9XO6Dt9yG2iTPulW0vMme3OdndOeZTkorcaZ6Eqy8ylyRGeZopLOcuolJGaOUrS5tTlhaEl65RPjmZU",
+	"zZPqcESbbda85d5w5+aW6zSrdFolMxdu9AnnpMSJBQGDxpgGkmrF6S3zEkxK4ZD6URLMNYbYdd0NsLRg",
+	"AkdVNIU0S7VuUkadQYTpmRLIeebpuhuhJqE6JS+3xw42MLDOEbaHvTG9c4YObINqA0briRrqNtUUWu8q",
+	"haH0rq6lsFSv+rVc+a6qCI0uu6xSdsbiWDUga8yxhWGBuTYNoFlA3ul2DMoJz9xvjxr/G/U1YZn7vY5j",
+	"7WNBRixeOe3SZ+9JvJ4PYGTnwswM9W6/CukmUmzW8ibNwmzKm6x0v7N+Umdk1tIpbwhPGB1lKWcfxQu/",
+	"HTfVOG3fX/0p56p+a+Ko3179oP+8+svVj1f/Kh28mt4pHuVDQ29yj6udem3yVvBoLgHbrZWBvVkv9/rb",
+	"6z9c/ef1tyYKnb3Ojb1c48DVy+kv93K1dwu7uiQ3pkw7WCK1QmoeQX6nNIlbaMoCH3PRQgHzkwmhAscz",
+	"KUr5mJ1XZXrKDcqJQOfjMCIezS6y5KRO8Qztdl8inBAoRiFUGvHviTTv7QzRuXHNb3JYO29UX8aoT3It",
+	"XuzU0VHMzrn0z6GNCjWuEFgDHgVHI5dcmoWAwUPoG0chTY2FBHEcE9CKuafeQl7qh9cbn2AqbG7B8iHE",
+	"Gl7UUhPvU1G8Hz/TtFT5vn751BnGIaFBNDNqV7r6eWVb6Jl1W8p20ymrufI1fQ55/R2CI81v1R+/u/rB",
+	"6JV/ufoPuORHdP0HrWj+ID+CmoYv/uP6t9ffXf/2Jro4paLRatgP+OCKeeUqv08qL7Z3W3mxWsmnyY9G",
+	"22sbwEqIhdW302HzonDT6bEkGNl5rpkVo/I4QyoJyRs3+eax8DascdTIQsatfNLtynm2S5JSl+ShfsTU",
+	"01aDn4VTO1VKLZqVr/tGLflbq13uDbJU9aJUZKn+dfqsNVSW5OBa/uIHU2G34i/e67FbdjA3pgLLooPV",
+	"SmKBZ/grvd2qK9jt7ATtzCp/UUoL5TBCDD71GCUBY3Y+5+qmVxaWXVOyicxb6wT0LmTeanKKmbf5RNdF",
+	"abdGzKySdnsLObX5KytWcEP5tFlkYqV0WktX9SEBq5/XQjXTZudUXllrUXVB3SxA19n19wJnnxwMnUPs",
+	"DpyO3w12SG+4i/cG62QBFpVrWX37exKvk7N46HTxzsDZ93uBc0B2h84e3h8c+IeBSzprJbJ+PH3+E9HK",
+	"aSqmabNiR3ArFYrU1t9e/QVd/1Yny/4JXf0Iwcz/Xj3Im+evl2QaYV8foZ+PWUQAnCQKuZjrwpHX3vrx",
+	"V3/8ienuBT1w1suSLUYeShokkZiUdnFBIZj0KrdlSPyZH5EjY+GjJmVCnaf4Wy0rottHzREj3KNR+B46",
+	"qJUHe7fsuv4+amYjpeFZ1DwPxTiI8TltoTMyFfqg0CgnIGSuG5PdpSntzJQ3H6wriupH/Wi18l9B/3wx",
+	"VReaUybE4AuuWimwRKRvDOFmYfclts+mEGXnD0wHs2Eikph4NHdr0zSm29nbQwGecYTHBAdb+pQrnZCy",
+	"GHI+KFfgBYoEQyMGcfQjOOWF5mTCHLIrelqonIIW4ok/RpgjwSYsjtk5wsKj7t6R66LXp4/U0ahejPSV",
+	"4bhOPofgQD5zhobhBQnSR59D6g2jRD4JDYihZYq5Ph9NdYk0GxwRTsrz/Qr7A9r1lJ1oRFjIMaFZUBu9",
+	"nk5J7GMu31sJq/QCk+oD/Rk/46gPDU2kLYHDCXh78ueczWsarj/+/MnpFy8brcbrV49f5pk0/alEZYNo",
+	"OZEGzGPIWikYun55nw/ppQ8igibYH4eUODHBAXzh645N9lml1SaxuktWSSoQNAzDAoF5CrOFUcAgSwxQ",
+	"nUKqk8sVsgKLUR9AO9rPj589hl4fWIzTD7qrHnzMU2hMzAJxkyzNzXqfZZ0i6zTwysYuM9ALIn9hnp0g",
+	"F7o30JSwaUTQeRwKAswklwU1MYI3bCEMPLTVRs8Z8hkVMYss0j3afP0L13VduWvlX52TFvy7f2K+OTzZ",
+	"UhlwUl5DYsyRHJRRR7WRUh2UxwySFYT0DLiQe82j70MeAn+Yx6nUDiA75IiSEOoMzseSdD7FPkFATddt",
+	"oecPX72Axx+7kqAdSaLZKlCe4NHXNJScp+7kW4iqHNgwfa7a1JJHhmEUkTgjRD6n67oP1Tt2XRfeuut2",
+	"j5FgHoU/H6uv9lxz0R5cdPL45ETl/HE2FGg8m0qZB5R+rr7/e2kERvqZvKV76sUhaFGPchIRXzDzy8MY",
+	"ywvVzMrnHLjuVhs9Kc6eVKY8DAgyvwAT4FjuGkpQE3v0NyRmznkYiDEs0FcspNL2Vrdh9ILEPMQUnbM4",
+	"gB6a4WgsHMGciAwFmuD4zECKHcd4EPpbbfTIYhWWCBgIyMY89NGzJBJhFEqjN0IvIizJIBP2Vbilzinl",
+	"/tXUaskNLKO2iWq2TfiRR81mSZNeggD1U2PlCHX6bXSifkr7firwBJ1rqxL/wLhSlTPSTZOEhjFi59Sj",
+	"/dQU6qMBgdcwuTH1YiKWGd7826M3nnfRdT3v4hj+97nnJe5O70T+s9d55HlJp7N7Av/sufKfvQP4Z/9h",
+	"T/2zK/85cB866l95add1XUf9qz52D9THrvq4e6I+7sHHA1cOKLeF/KezJ8c9eaxGOHkMI0hOlf+cSBqT",
+	"k5MT9ePJycO3P3/zj553AVer19iXg3+iL2O9S+ckfZfDk7c/3/rbny1QgXOuTkHeAnM7IHFriFvtcEHP",
+	"2WyYFsKRgNu3VDvXOIl0IVX6+H4LupBP9RMEHrSUnB8SEsAzIFFY+s8Kqgz2vIGZacIFZrOBLPUoiMSW",
+	"SpRLd6AlSbYWc/6m462FvSM8j3pefL+J7uImcg/k/x7K/z2S/3u88s4qA1E8BsAw1Hy/31IJNxBXnE+k",
+	"q4umOB/7qaIkF5Apa1335NUXaG/n0OkgE+oBc7aFbLTBPo5VBTyZxzLF8ZyXnfOxu4XozdtvupeLZi4N",
+	"8BZo/RWZcSLQFI9CqjutCyxIG73AnKO+jdgo93zf/C29MaIKEeQ1gPNYPF0bY/5uMt8Mtyqr0XrWUpRJ",
+	"3Wk7ffQDRJMoQoxmZROGIqvkavbL6a8fPdl78tXxxRenz9wn1F0e35uzudM3WmBsW3geBcZ4efII7R+4",
+	"+0inwqeJaG1dZML7EGfiOoXLdNNXHZaLtay60XdxW4ylHsicKXIxjbBZ4Snxw2Hoq4LakBuYEDoPY1u3",
+	"oX2B7UyH+wI0Iokd5YupKx6gaUzyvZ1Nh1LImmdxBm7H0TmJiZmQ2m1ji45pSXZ21un8mwXQbuApKnUd",
+	"syDxSWCSe+VKLkcALpupm7VxbRJ/zCAigfr/4OjwkPPk8/7WCs1cF2QPZVkg3YU5ZruHh3YCiFteK2GC",
+	"lYUAwBjq4uY4Vls+5pXNfpHj5l+uBiJBMWu1oEVePsn5ANKXDAgV4dCUUlUTUB/voGYabHrKqRZigagp",
+	"hdY+RsOYEESCULA4xBE6IzPpm0k2wXSG1LVH4K9xxIncYkLV+/OQjiLj+xq3eUuafFBXh3nLo5Sl53RS",
+	"DEtHU/6dGoe6zt/2v5WfXxIoeKDFHJAHzr5HcdGyVKUalstqmbkmdRVzy0ef4BnC0ynBlpsqnyEt1FM8",
+	"4vJtptLe9TEnTkg5gR7V70k0K7NhCxbsfFnw7sLzlVqW2xKT7WHeZDvWJttjZaq5JSbbGoZn66dkeVa+",
+	"jKHVIudYk6P+OcwTpal4+/Pm3x6h+8X8iSxmxQlnIZ0yF7Htut09p9NxurunHffIlf/9un6cnxM/iUMx",
+	"ewVgRqBhFYzScSLG2acTM9ovvzw1sEZgKxugIwsfRcGWhKW2PUTGUiUwwP4ZYsNh6EOoFxBmnkllhR7D",
+	"NaopPw4mIeVplZm8vZUe3LTMyUjLo/oUC25S2X9pJgdqzpVbcLveAn7gY3bOt0zoNUzP9jjEhD2qyYAo",
+	"CFTpAbQE6Bpo1WaVN7Q96tFHjL6X2ppRfuRRBz2GC9JjrKxuOyuZAB2vMwSxQB0V31tQR9FGTwT3KEJc",
+	"xIyODGy5Lqz4OmFShxrgxGYfgMf7W230ikCdt1oAaallMIGM6rEh+wUAzuUDamCcy5d8Wjz9dLzEdXdI",
+	"/tzTHGflju5yh35b2Y3W4af+TlKUnX62UT8FnemnIPel57SCpXQBajHYHhqt+Hwc+mNoP4BUceGYnQOG",
+	"iH6O6pIgOYALFusX/tygR8QqTH6UP6w8I2Sqeh6EQUtNn11I00JByJVRwBVBytFqJjQiHCjp61Lhd/q2",
+	"/w+qH7d0RG6YcGL8MgudWfdNOGyjY8W1AGyRK5qRYxsyOXivI8bUO6lUV47GjLIkLmJHKXPEQCaluxY9",
+	"evYKHb94YuVFHzU6bbftQheMKaF4GjaOGjttt72jYmVjEDi2YwK7Sn45IiUHQ09hdkp2X7rP5bRkG5eS",
+	"c2mGQ/FTS83K2Xx0oa12pqcLlQ0ERcyS0Vj5oscvnqh114guaS0r4DK0LLyKLKyvpIiK9wNuetBGj6mA",
+	"Lc8SASf+Gm0EZjOFRn4S6PdMgRF01l/qdEJOxfyBWTQDlBuQKAOWCEV5HhCnCvw/D0ZRD6mqADZy2apL",
+	"VDkIzgLCwqCxIoDWk2ApQelqqsBNCGhocRUlFhjHpgkBZzIEZgL01UoClLe2wvIYeKBlSwMHh6pfCVCi",
+	"kwmqSElxQXhIfbLqjFhFIUvoklaKL6KZOalbibaEijC6IW1ld2Tb0Nz0SIUH69/wNJyEKs8pJnzKKFdm",
+	"V9d1FyDrlSDq6VjTmwwyygJOywChdKDZdR2MMXb2B4OBc+D7vnMYBAEhhAyHw+EcyIwN5pTiLb1JUcrq",
+	"p2UZ4LGFB455dEk5keY5bzwrnc1rtDwroc1rvLUfUHKpdVSjLk4fhEcKmtLCZKobj88BMln1NvYYPcfF",
+	"nYGz73cD54DsDJ0e3h3s+fvBATkcziHrWAb83ql7eNTZ1QZ8XSRD+R4msToLbqvAcS5+XRpsvrxcVeJr",
+	"2J8ycGMIcEM6cQq7Fs6rYYA77ileL3tcuie2H+LAZJfBLZ3lt7yeQ5ftuTvLbzph8SAMAgIR/173cPkd",
+	"82jNMBM6zXzZvRm2Y+Z8wd6y3a43b6FMyWS2gj2Qn1RTg3b0pqFMpretxoWToSeD65bEXKjETehI1JAa",
+	"TnIWJIw3Ol0AhpbUXzjz+16SZ9tlxqba/kb/9SS4VPaZtCaLltqrzNTkdvdC6NpZYgdHBL83UU3Ib0Q+",
+	"Fjhio4Sk2TBgG7dU7bgxfS0ot7YyxkM6AqtddyG1bV47XVO3vFDdzKSRjHxMPaoM5VAofXiO46DUQFNm",
+	"v9UqLm+d1VMET4bgc5Wpgl6F65zRnyuAb0BfpTOdtRiPSCWG1Qt4P7ud5FcJz5fToybwAMTr82+dGzr/",
+	"0mlzPbjwZ1p4tSFHLftFwRzf4d2vJn7xHc+ZOGGJyprvdbp1tnzmLJ+kMP93U9JY+9Zqs2hJm7SgtFrg",
+	"dCsEzl61vElTPN9etspdv5farZdOuKahpdtowY7Ps7C8qqlSpey+FZyIrTaCPZC5iR6VznvP7ZVt9L8j",
+	"VkPIm9lrdoOHTOl3pNJPo3Z2G4fMcOt0Oh1nv9vtOgc7OzvOYa/X293d3d3b29trlAGSKZCS+Y6/nbyR",
+	"suN0hl3X2Q96A+cA7/nODukOO9gdHPqdrl3IZs7+53r01u3CbqN41TWy8o0VqkKccx1sO9kxYS51PWPu",
+	"zTY8L+sVW7cLuQmeLMLgsOvtq6bArqqvyy9pcGantu2XVo2XA1JbbrwFqv9YnwSWDawv24ZrfnJK4U5K",
+	"9r8jYm2Jvlch0XfcmiJ9NfvocWYwgHMjjaSCQlC4u7xYqtjEdnXjkYHqtpq8QxIwjhglD/IFjYXe9C1U",
+	"Fx9kS6X9aoThkKcRQUajmUezgCJJTyxQGrVW5xz6+CJVQLyNeu5hlodCyblBBbXCnB7VvTKhfT0+I9SA",
+	"/ldYiw9Qr9s1/fnSBINAlSyigBHoO+hRaNFXphNVyelGjV/YBA9ZMFtNpRZVn8JYKRPNcp1rCN4KHIZV",
+	"RaUuy73Mp1PoGrlPxY5Qk3lvR9yyHbEmS1ZZCHunnc5Rd7GFsDgUmFoIvU1ZCJqKe0thzlJwa1gKjxgd",
+	"RqHKsbqRv9mtMwe6rTEeREQd79xdi0bJ2I/kptaIj21rjQ5RmZsYQIyXOMTPoKOABYVgUumUBSKYXR8s",
+	"7QUOUTe73eMDhNFUtbJIEyrgANzH1CdRRII2OobrTVDNHIWXBdJytkpVpKrEnFBPuMVg2or6Ndc6UorV",
+	"fcfdc3bc0+5OUcFuWglvWNl+FKWZVpOv5+eWTfeNtNjehv3cFlRhW/kn99rsI2izu6iRjtMMtLuqkqxe",
+	"4ZtXSa/wRNX9QeqzfpSKzpqGVmmDB6xBCFicAsDk078sLeLRJU0f0Co9H3LdkrFHp5jP9ZtQaW7dbhsd",
+	"W481Ks1ul5SVeDOBZkRkl3t0QHw2IVlRYqobM1S7CqXJ4hygnlSyaQ5a7FFboUJjANNrv0BqyHVoBOde",
+	"sEwL634ed8Crry2t51qQXGpn+xOJ0ffKfOvu3VH33dNOb2UfuVrf/9vV99e/11UK5X5r/oE3imx3b0fj",
+	"W4moLLblyPoWgHVwm0YDKw9v1RlY8fQ22/gszlraSBcAcl2LB7mFR90f5t574ze0fQy4iMWCd9oOike3",
+	"5Ji/IPEEyzujWdr4D5fmoTywskxgV4cAitBze+owwU5ylm75GZmKaj97HhYBNfU5fqhTr7bK9X5lTseH",
+	"SWQZMUqy/PPGvUj5ablEKuGonP9XEwq7FWlsN8xi206V4e2Ig1N8BgIgVdItS0WzuBhTg6KcrFAFMuYK",
+	"6XEeTfPjWuVRPJQG8VRTq4rwXVrNgo6VteBRLsBnUh9RE8J7W+vH914vNjY+QoTvJxy8W2CnmyaQ6+ee",
+	"7J+6Bxuy0Hdvx0LPeurfB+TutU/qMVmnJMYp+ogGqUKDVMm6pSpDITPy8qo2U7hosCQHLJgdQcIjfFT9",
+	"GNCUxNBaq6VwJTH1aD8H+NiHelAxmxKvcYQ8I2y8Rn9LQ2z3cyDT89eb0Fyjv/VAtfTzqIK8hFLIs3A6",
+	"lUrlafoVyGTVGAQaIkm1NSTnaJzQICYBUAzZ3KqaRSktokrzAJuaizCKVGwuFByxc4q0yJeXUaG0XJok",
+	"P2shcoGhgEh3ItWdJKCjGUcBgzLdtLhRzZl8UgsNZohikcSqUQU/ygJ+GrY35BaYZcvir8+4/s2j2R3y",
+	"KtTMwfv2t2xIzFzOkUKHngP8hTx1SZxHzwEiU1JhcnUUmibEH0NTKB2gZgYysvUg60epkDflheZQHgiB",
+	"akWdI5UiQ49CaXWYhKojNP+7NktYIqDSVRdOQ62wqVCdAj6wR/v6aRrqOMWF7aegkyZjXzXYFGO5EJxp",
+	"7FRp3MAa4glBw1D6liMcUo/6uliVMjEO6ai9DCcU3CzJTktALz16nAmNCZ6pTCkpPrLgr5lpguMohPaT",
+	"eRqBwY7RABtQY8nOiAs25Vl7T36kH27mKmMMCwm5BQuu7DiPFlo2UTwxM2Ty3HRnWdTsuS5K6BTHEEZo",
+	"QfaXblnUAqMOy30EOsCjpinxfD61ZafK2YP+KzDhiA01/XJfCaI3LkyzQgZXPa4ZVT6twZUHCauCVH1/",
+	"wtvq4ncTfPFuMBOE91Fzr4eehQ/lZtRKooV6nR00IDNGgy1Vld9x3ZbruhpSXs73aQ5Bt991XY2WnYlM",
+	"LmKiQBgtxHaY7AWo7R5t9gFbGXrvGvBn+UGzgfwzY3KLw1uor7r/9KG/bArdrlofstijIKMtkGu5Apwx",
+	"Ch1kYHLPKDvXUwvw8DgyAPIwitnCivdU+5m2R58M7YVQjCdH1ayh+xgp2PY5eHeYPAP9nrGkZrgjKYaw",
+	"QOeY2/OkCjXBf2jpnAPll5RsXQNyr7bCV2zQhrWLdSyjWHZ+lO5d/hmIZTTBZ8RqiG9qrTkegp6PiYhn",
+	"ZR6JUmyPtL9Q96TiwqFBwZl4840GW7DAVgp2vHEvVVGegkooRbm1UszWhpE1Vs08Mqwx+xfhrc5VNUKB",
+	"buHkorNbkRVo67eKF5yfioK3kjonhrA/mhy676//Wc5ARiWxoMzquRJq3cEkKXMntHRo9stWvb9l8V9W",
+	"tB3HeKZtLNhYpm21tlCgN1Uew1sx5E1yQqsYUcshmEfdbkz+afgzA+W3oOt3UsD4nRxYe8dCWHclHyjr",
+	"t7Cm253tbiN9Bgi2hgH538mh65u+gLVb+JmOfW9Mn3aru9V80bDVzXxZC3NgF+0TQw85w3I1mrbVb6sG",
+	"BeSLF0SK73UWY0V2T1HqKxxorRxiTI8KKhKA2HPD9DWufdOwU0uazQ4oLbVgukBTaydp66VaRCqXrTYC",
+	"wBBljGqdh+MUqUA9WHX0Tb+SqyX3zd12zzs17niBZxHDwSljT3GscPl7nd065PFkquxDaLiimm7cVbdb",
+	"sUyF/xpSNEiiM0tVGYd4k7Hfavc77X25uMuMuSxfvp6zRqsayryyTedsEmLiUSg9kf6S6vBT0d6njfpf",
+	"903XeIVvwEv6AqImTwaqmddWVRuZF1mnz+UtZFJaYeeF3Gy9im4bOajOmvkaeXDfihYgKR1Gz0qRWUWF",
+	"QW2tR4ONerXs6WYWjEFXRYEFDLtSv5E8iFZdagwWWhU1Npja5trVpGT4OI5nyqYPOYBQNSHOoth1rstr",
+	"DoyqjFiBRzkiFzawLLSvK9SEzW0RlO4P4+vAXpqjMd+NpIzKr6to7LirEzk3nbpMbNUuPCb6vvkmPMcR",
+	"Z9BrIR8CsLFXywiaE2Q5klJto9Gg5jttF4nIABmXgjCi01CHGAcxOyNUiuiwUlrI21eVFoAl+Wm1BMoh",
+	"KtZFRZwHOayLT1h+nuaeugdHO5s4T1P4zEeduey4ZWdh2s4GXNRKr3xZmrvyZcvADJcVid0q0ETq5S/C",
+	"6k2d6QXNl269yrz3oRoU2ZC2C7sTZZLsvhXReq2I7PbxmhHTr26zirz0tMy0q8zi8ha6uirKjpJRGm8o",
+	"BRRX3qjUIQqrMR6RwKPNnnuogvTnISdb7Tm8W3Bz5/Bu1WMAzA4OWqTWytpsNnvdrkftEV8SoaypfAS3",
+	"EPyEh0Hs3PQ3VbF+6ZLEhCeReODR9PYzMjMJ8kE4hApvDV+QpraXuAtqIl+kLc3Wy9LICP8Vmd2svHux",
+	"AF8kmj8tKbyqiFMLVa+4vLOJ1JiNq3J3k5q8jo5OEVB/Gvo5vyA30s+dVbmvKpBopC+cCemTUUsSr5uT",
+	"02o8ZYpfl12fXpdLq9fnlob4IjSFrtmyK3Mgq16/QzF7fm7E+dx5PYjJnVe7sS2l799sh+Bg6x1Umed/",
+	"HARWSkErBXFNEwrMDmghjRFaj/D8Y1eluyDIrX04f336k2IV6RFWLoDdcqz+u+QHXWMNRkRUkvTSNHmv",
+	"R4s11BqESFf7sUlBKg1G2hmX3EKfqUFabvA1iNO+TeVMlWX916dubvQ16FOir5I81SRoBYry461M0F1P",
+	"IFw1H/AnV6WiTKfMV6j0YMI0L8z4qh8iNdDQsP1NymqrtVk1XI4B4IGnUgMOr8H8L2u8Wp5YPtd41YIc",
+	"WLHtqsktpFV9V9FKbVdv6qGsXK1iFeIubru6QEzGZWJohbarNUWSVamX/XLfdvWTaru6VDZ9nK6rmob1",
+	"uq4iznStvFCNllU274CgkPIp8YUGAFahl7RHq314uqBFa7Y5blgYch81v4+a35Go+Wa98vuSmDvfm3U9",
+	"sf+BW7O+yIyKD96aNRd8Z3Eh9r6wBSsq68Dq0XVasEbJCCDW7F6rmYmY789S1WzVvAsc+ucar6IlfVc3",
+	"av2uGZifV3mqt2rGz2m7SgMFY2cuV8pVKd2/vfoLuv6tbpn5J2TgXgrJzTkBnmLC1BLfeYyaVeXsbTZ2",
+	"Xcv6uLciilbEJ8R/1V1cbTCgG/W/292ULWEKxu5tivu+MRvv4voxvN4a0bf1m7jOmUqLmrjamQsr9nBd",
+	"2h4CDRJVQUamQoMdEo1++GBZ54iK9q9pbWt1/9eqkFl1/9fbi+p9uP6vt6B23bupd+0er0WduKYXvfHO",
+	"r4cb9qLvO7/eN5pY0vn1rqoxYp0wL8FWtk+accb6g1kJ+oguT68qi/FoZV1M+pTU7a9RFtNze6mOybTQ",
+	"ctf5afUxeAWYslWt9DErYfKn/pIOWIJcBUO3gqZcca1N2tCg+YdU7HQbrcYEX4STZAL1DKqgQX9MU/VD",
+	"KsiIxCvUCxjK7169wHxvDXUftxhc/eDRZjr952nbYn2J6qgHRfN0bjNUVSQAX964JkGz8adYk3APgHcP",
+	"gHe3APA+UGmC3rPLSxMyoXl/7PKBahkqLZ47DZFXJ7hwHATzADE6GXcubbSN+kbY9Y0Zx+eu+cw6ClGV",
+	"BmmqkenbhHNPyxc0VFuOTdPDCHqL0f6SHgv6bkfd7cAhTB8aRWHkRyGhQiUUhf4ZwqrUQj9pq+VR0yx/",
+	"LkRhtdfPhytqQeVpszOt5fDozYs5UEkth0dXLua4acvNDRZzrKClCwn+RT33sbDYVgYC/OC1Gp+MPXVL",
+	"7U0/HmtUWSz5FflAxRr12qbe0WKN6soIq1gjB4GwrFijJtBBWYp5kMP6X1q+UI+s/KBrUDXKgMmryxfq",
+	"0TKyMc5XJmQZaEVVhUA92lbDqaiuEKgkz6oQqEdRsgD9tgZBf/WR359sScFyrIu7U1OwPg5YHcdjJYwv",
+	"ywzPQXwd6ZCrRy3cnZYFwmNyixWm2FpYYB61QHzAKh9Jmz6CSL7QCcuqDwuclS5ACnthoZ15NOvwn3pJ",
+	"0PMyJuYXaOzJYqszbSgUslkeNy2dkrSIomwqrYNYHX/P/yoUrshh5SmtR1MfqJnlxKXIIQXHyKMehWnv",
+	"y6e9M3yu4vRz1YrG6cxF/LMXE4yhZjZh0BA1853s1zB0qx6hjJKtVq7nbq59NPRkTPuWsnOqukSr7nS5",
+	"NtGYo3Corh/jAA0IoTakEjUDqC7bPo4i6RtneYO6hR4JwL8M6YhwK0tG0QAtZVXD3FAO2EbmOCJrPZDO",
+	"QcsCi7AWZm4NrHxJrqp7cEwWQLtt6oC9/ADATEfT0vNbc4ygACUMG1SuXe5wQ8nJsqh5jvFWOz74SaHT",
+	"3e3i/KpIdue0010/1W9zOQdl1Hwg7LmVcg4+EPbcgpLoFHsuV8K2PvbcfUXbfQ7hbWLP3dVMjDWh5+oY",
+	"3jWg5+wCYWnJ2EXCC/DodF/9HCAdKsGjs6z5G+DRfbQK3/myabCx7hHq/voQ6taSHRtAqCuVGDdAqKsj",
+	"NWoj1Jld8gEQ6iw5siZC3QoZyK8XmyR3BqHujlf1rNKHa9MG/Aah6fZux4C/h6a7Vztl0HSpoCpBprt9",
+	"e/UyfVjBljStF5qcxCHhLaQRbngLBcxPJoQKrH6Q8oBvmXYxYYyicEj8ma86betwTfouxQDS47L0myXD",
+	"pYGf4nAPk+hMx+S43e+1BEZPoV1YwxooguKo8/YvGxqcKH2CxMofZA0Otzcu317+vwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
