@@ -14,8 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-bin/mediamesh}
-DISCOVERY_PORT=${DISCOVERY_PORT:-18080}
-CMS_PORT=${CMS_PORT:-18081}
+# Ports the kernel says are free, unless given: a process already on a fixed port used to make the
+# run fail with misleading 401s. (The binary exits if it cannot listen, which the wait below sees.)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+DISCOVERY_PORT=${DISCOVERY_PORT:-$(free_port)}
+CMS_PORT=${CMS_PORT:-$(free_port)}
+while [ "$CMS_PORT" = "$DISCOVERY_PORT" ]; do CMS_PORT=$(free_port); done
 MAX_EXAMPLES=${MAX_EXAMPLES:-30}
 SEED=${SEED:-20261125}
 MAX_TIME=${MAX_TIME:-120}
