@@ -154,6 +154,7 @@ func collection(gw string, doc *openapi3.T) (map[string]any, error) {
 			}
 			return slices.Index(methodOrder, ops[i].method) < slices.Index(methodOrder, ops[j].method)
 		})
+		ops = afterBodyLinkSources(ops, bodyLinkTargets(doc))
 		var items []any
 		for _, o := range ops {
 			item, err := requestItem(gw, doc, o, vars)
@@ -394,6 +395,7 @@ func requestItem(gw string, doc *openapi3.T, o operation, vars map[string]string
 		if err != nil {
 			return nil, err
 		}
+		linkBodyFields(body, op.OperationID, sortedKeys(bodyLinkTargets(doc)[op.OperationID]), vars)
 		if body != nil {
 			req["body"] = body
 			if contentType != "" {
@@ -586,6 +588,11 @@ func testScript(doc *openapi3.T, op *openapi3.Operation) []any {
 			if target == nil {
 				continue
 			}
+			for field, expr := range bodyLinkFields(link) {
+				if js := linkExpression(expr); js != "" {
+					sets[bodyLinkVar(link.OperationID, field)] = js
+				}
+			}
 			for _, pn := range sortedKeys(link.Parameters) {
 				expr, ok := link.Parameters[pn].(string)
 				if !ok || !isPathParam(target, pn) {
@@ -642,6 +649,124 @@ func isPathParam(l *located, name string) bool {
 		}
 	}
 	return false
+}
+
+// bodyLinkFields are the top-level request body fields a link fills from the response, by field:
+// {"refresh_token": "$response.body#/refresh_token"} (expressions on the request it answered are
+// left out: a later request cannot repeat them).
+func bodyLinkFields(link *openapi3.Link) map[string]string {
+	fields, _ := link.RequestBody.(map[string]any)
+	out := map[string]string{}
+	for field, v := range fields {
+		if expr, ok := v.(string); ok && strings.HasPrefix(expr, "$response.") {
+			out[field] = expr
+		}
+	}
+	return out
+}
+
+// bodyLinkVar is the collection variable that carries field of operationID's body from the
+// response of the request linked to it.
+func bodyLinkVar(operationID, field string) string { return operationID + "_" + field }
+
+// bodyLinkTargets are the operations of doc whose body a link fills, each with the fields and
+// the operations whose responses carry them.
+func bodyLinkTargets(doc *openapi3.T) map[string]map[string][]string {
+	out := map[string]map[string][]string{}
+	for _, p := range doc.Paths.InMatchingOrder() {
+		for _, op := range doc.Paths.Value(p).Operations() {
+			for _, code := range sortedKeys(op.Responses.Map()) {
+				resp := op.Responses.Value(code).Value
+				if resp == nil || !strings.HasPrefix(code, "2") {
+					continue
+				}
+				for _, ln := range sortedKeys(resp.Links) {
+					link := resp.Links[ln].Value
+					if link == nil || link.OperationID == "" {
+						continue
+					}
+					for field := range bodyLinkFields(link) {
+						if out[link.OperationID] == nil {
+							out[link.OperationID] = map[string][]string{}
+						}
+						out[link.OperationID][field] = append(out[link.OperationID][field], op.OperationID)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// afterBodyLinkSources orders ops so that an operation whose body a link of another operation of
+// ops fills comes right after that one (login, then refresh with the token login answered, then
+// the rest), keeping the order of ops otherwise.
+func afterBodyLinkSources(ops []operation, targets map[string]map[string][]string) []operation {
+	in := map[string]bool{}
+	for _, o := range ops {
+		in[o.op.OperationID] = true
+	}
+	sourceOf := map[string]string{}
+	for _, o := range ops {
+		for _, sources := range targets[o.op.OperationID] {
+			for _, src := range sources {
+				if in[src] && src != o.op.OperationID {
+					sourceOf[o.op.OperationID] = src
+				}
+			}
+		}
+	}
+	var out []operation
+	var place func(o operation)
+	placed := map[string]bool{}
+	place = func(o operation) {
+		if placed[o.op.OperationID] {
+			return
+		}
+		placed[o.op.OperationID] = true
+		out = append(out, o)
+		for _, t := range ops {
+			if sourceOf[t.op.OperationID] == o.op.OperationID {
+				place(t)
+			}
+		}
+	}
+	for _, o := range ops {
+		if _, linked := sourceOf[o.op.OperationID]; !linked {
+			place(o)
+		}
+	}
+	for _, o := range ops { // a cycle of links: whatever is left, in order
+		place(o)
+	}
+	return out
+}
+
+// linkBodyFields puts the collection variable of each linked field (bodyLinkVar) into a raw JSON
+// body of operationID, and the field's example value as the variable's default in vars, so a run
+// that made the linked request sends what it answered and any other run the example.
+func linkBodyFields(body map[string]any, operationID string, fields []string, vars map[string]string) {
+	raw, ok := body["raw"].(string)
+	if !ok || len(fields) == 0 {
+		return
+	}
+	var v map[string]any
+	if json.Unmarshal([]byte(raw), &v) != nil {
+		return
+	}
+	for _, field := range fields {
+		example, ok := v[field].(string)
+		if !ok {
+			continue
+		}
+		name := bodyLinkVar(operationID, field)
+		v[field] = "{{" + name + "}}"
+		vars[name] = example
+	}
+	out, err := encodeJSON(v)
+	if err == nil {
+		body["raw"] = strings.TrimSuffix(string(out), "\n")
+	}
 }
 
 // linkExpression turns an OpenAPI runtime expression into JavaScript for a Postman test script.

@@ -288,3 +288,69 @@ func TestSample(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyLinks: a link that fills a request body field from a response (login's refresh_token
+// for refreshToken) puts the refresh right after the login in its folder, sets the variable in
+// the login's test script, and sends it in the refresh's body, with the example as its default.
+func TestBodyLinks(t *testing.T) {
+	spec := `{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+	  "/auth/login": {"post": {"operationId": "login", "tags": ["session"],
+	    "requestBody": {"content": {"application/json": {"example": {"email": "a@example.com"}}}},
+	    "responses": {"200": {"description": "ok", "links": {"refresh": {"operationId": "refreshToken",
+	      "requestBody": {"refresh_token": "$response.body#/refresh_token", "ignored": "$request.body#/email"}}}}}}},
+	  "/auth/logout": {"post": {"operationId": "logout", "tags": ["session"], "responses": {"204": {"description": "ok"}}}},
+	  "/auth/refresh": {"post": {"operationId": "refreshToken", "tags": ["session"],
+	    "requestBody": {"content": {"application/json": {"example": {"refresh_token": "rt_example"}}}},
+	    "responses": {"200": {"description": "ok"}}}}}}`
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := collection("cms", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(coll)
+	var c struct {
+		Item []struct {
+			Item []struct {
+				Name    string `json:"name"`
+				Request struct {
+					Body struct {
+						Raw string `json:"raw"`
+					} `json:"body"`
+				} `json:"request"`
+				Event []struct {
+					Script struct {
+						Exec []string `json:"exec"`
+					} `json:"script"`
+				} `json:"event"`
+			} `json:"item"`
+		} `json:"item"`
+		Variable []struct{ Key, Value string } `json:"variable"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, it := range c.Item[0].Item {
+		order = append(order, it.Name)
+	}
+	if strings.Join(order, ",") != "login,refreshToken,logout" {
+		t.Fatalf("order %v, want the refresh right after the login", order)
+	}
+	login, refresh := c.Item[0].Item[0], c.Item[0].Item[1]
+	if !strings.Contains(strings.Join(login.Event[0].Script.Exec, "\n"), `pm.collectionVariables.set("refreshToken_refresh_token", pm.response.json()["refresh_token"])`) {
+		t.Errorf("login script does not keep the refresh token:\n%s", strings.Join(login.Event[0].Script.Exec, "\n"))
+	}
+	if !strings.Contains(refresh.Request.Body.Raw, `"{{refreshToken_refresh_token}}"`) {
+		t.Errorf("refresh body %s", refresh.Request.Body.Raw)
+	}
+	found := false
+	for _, v := range c.Variable {
+		found = found || v.Key == "refreshToken_refresh_token" && v.Value == "rt_example"
+	}
+	if !found {
+		t.Errorf("variables %+v: want refreshToken_refresh_token defaulting to the example", c.Variable)
+	}
+}
