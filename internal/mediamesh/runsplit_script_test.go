@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +35,7 @@ func TestRunSplitScriptRestarts(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	offset := 30000 + rand.IntN(2000)*10
+	offset := splitPortOffset(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "../../deploy/run-split.sh")
@@ -170,4 +171,33 @@ func TestDeployRestartPolicies(t *testing.T) {
 	if strings.Contains(string(pm2), "max_restarts") {
 		t.Error("ecosystem.config.js caps restarts: PM2 would give up on a process that keeps dying")
 	}
+}
+
+// splitPortOffset picks a MEDIAMESH_SPLIT_PORT_OFFSET whose ports (run-split.sh listens on 8080
+// and 8081, 9101-9107, and 1000 above each for the admin addresses, plus the offset) are all free
+// now, and all below Linux's ephemeral range (32768 and up), from which other tests' connections
+// take their local ports: an offset of 30000 put discovery on a port another test had just used.
+func splitPortOffset(t *testing.T) int {
+	t.Helper()
+	ports := []int{8080, 8081, 9080, 9081}
+	for p := 9101; p <= 9107; p++ {
+		ports = append(ports, p, p+1000)
+	}
+	for range 50 {
+		offset := 12000 + rand.IntN(1000)*10 // at most 10107 + 21990 = 32097
+		free := true
+		for _, p := range ports {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+offset))
+			if err != nil {
+				free = false
+				break
+			}
+			_ = l.Close()
+		}
+		if free {
+			return offset
+		}
+	}
+	t.Fatal("no free port range for run-split")
+	return 0
 }
