@@ -199,6 +199,14 @@ func (g *Gateway) fill(r *http.Request, read CachedRead, upstream http.Handler, 
 	done := make(chan filled, 1)
 	go func() {
 		defer g.revalidating.Delete(read.StaleKey)
+		defer func() {
+			// Off the request's goroutine, the server's recovery does not reach a panic of the
+			// service: it would end the process. The reader gets the last good answer instead.
+			if v := recover(); v != nil {
+				g.cfg.Log.ErrorContext(ctx, "cached read: the service panicked", "operation", read.Label, "panic", v)
+				done <- filled{Entry: last, stale: true}
+			}
+		}()
 		done <- g.compute(ctx, in, read, upstream, gen, &last, takedowns)
 	}()
 	timer := time.NewTimer(g.cfg.StaleAfter)

@@ -410,3 +410,34 @@ func TestCacheStaleWhileRevalidate(t *testing.T) {
 		t.Fatalf("after a takedown: %s %q, want the service's answer", w.Header().Get("X-Cache"), w.Body)
 	}
 }
+
+// TestCacheStaleRevalidationPanic: a service that panics while its answer is computed in the
+// background (stale-while-revalidate) does not end the process: the reader gets the last good answer.
+func TestCacheStaleRevalidationPanic(t *testing.T) {
+	store := cache.NewMemory()
+	var panics atomic.Bool
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if panics.Load() {
+			panic("boom")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"v":1}`)
+	})
+	gw, err := New(Config{
+		Name: "test", Spec: []byte(cacheSpec), Upstreams: map[string]http.Handler{"items": up},
+		Cache: store, StaleAfter: time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := get(gw, "/api/v1/items?q=a"); w.Code != 200 {
+		t.Fatalf("first: %d", w.Code)
+	}
+	panics.Store(true)
+	if err := store.Invalidate(context.Background(), "items"); err != nil {
+		t.Fatal(err)
+	}
+	if w := get(gw, "/api/v1/items?q=a"); w.Code != 200 || w.Header().Get("X-Cache") != "STALE" || w.Body.String() != `{"v":1}` {
+		t.Fatalf("a service panicking in the background: %d %s %q, want the last good answer", w.Code, w.Header().Get("X-Cache"), w.Body)
+	}
+}
