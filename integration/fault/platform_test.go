@@ -114,7 +114,7 @@ func startPlatform(t *testing.T) *platform {
 
 	addr := map[string]string{}
 	for _, target := range append(append([]string{}, services...), gateways...) {
-		addr[target] = freeAddr(t)
+		addr[target] = testenv.FreeAddr(t)
 	}
 	p.admin.email, p.admin.password = "fault-admin@mediamesh.test", "fault suite admin password"
 	common := []string{
@@ -147,7 +147,7 @@ func startPlatform(t *testing.T) *platform {
 	}
 	for _, target := range append(append([]string{}, services...), gateways...) {
 		env := append(append([]string{}, base...), common...)
-		env = append(env, "MEDIAMESH_DATA_DIR="+filepath.Join(p.dir, target), "MEDIAMESH_ADMIN_ADDR="+freeAddr(t))
+		env = append(env, "MEDIAMESH_DATA_DIR="+filepath.Join(p.dir, target), "MEDIAMESH_ADMIN_ADDR="+testenv.FreeAddr(t))
 		if u, ok := dbURL[target]; ok {
 			env = append(env, "MEDIAMESH_SERVICES_"+envKey(target)+"_DATABASE_URL="+u)
 		}
@@ -280,16 +280,6 @@ func readyz(base string) int {
 
 func envKey(target string) string { return strings.ToUpper(strings.ReplaceAll(target, "-", "_")) }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // kafkaBroker is a single-node broker of the test's own, from the tools/kafka installation in
 // MEDIAMESH_TEST_KAFKA_FAULT_HOME, run from a directory of its own (its own data, pid file and ports)
 // so it never touches the broker the outbox fault test stops and starts from the same installation.
@@ -328,7 +318,7 @@ func startKafka(t *testing.T) *kafkaBroker {
 			t.Fatal(err)
 		}
 	}
-	port, cport := freeAddr(t), freeAddr(t)
+	port, cport := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	_, port, _ = net.SplitHostPort(port)
 	_, cport, _ = net.SplitHostPort(cport)
 	k := &kafkaBroker{t: t, dir: dir, addr: "127.0.0.1:" + port,
@@ -382,7 +372,7 @@ type versity struct {
 func startVersity(t *testing.T) *versity {
 	t.Helper()
 	bin := testenv.Get(t, "MEDIAMESH_TEST_VERSITYGW_BIN", "a versitygw binary (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)")
-	v := &versity{t: t, bin: bin, root: t.TempDir(), addr: freeAddr(t), region: "us-east-1",
+	v := &versity{t: t, bin: bin, root: t.TempDir(), addr: testenv.FreeAddr(t), region: "us-east-1",
 		bucket: "mediamesh-fault", access: "AKFAULTSUITE0001", secret: "fault-suite-secret-key-0123456789abcdef"}
 	v.endpoint = "http://" + v.addr
 	v.start()

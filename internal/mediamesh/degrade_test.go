@@ -43,8 +43,8 @@ func TestRedisDown(t *testing.T) {
 	cfg := Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
-	cfg.Redis.URL = "redis://" + freeAddr(t) + "/0" // nothing listens there
-	cfg.AdminAddr = freeAddr(t)
+	cfg.Redis.URL = "redis://" + testenv.FreeAddr(t) + "/0" // nothing listens there
+	cfg.AdminAddr = testenv.FreeAddr(t)
 	urls, _, _ := start(t, cfg)
 	gw := urls["discovery gateway"]
 	checkLimited(t, loginAttempts(t, gw, 7))

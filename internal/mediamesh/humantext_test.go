@@ -12,6 +12,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/bundle"
 	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/policy"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // textField is a request body field that holds human text: its path into the body (an array's
@@ -71,7 +72,7 @@ func TestHumanTextEverywhere(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "text admin password"
 	for _, s := range AllServices {
-		cfg.Services.Endpoint(s).Addr = freeAddr(t)
+		cfg.Services.Endpoint(s).Addr = testenv.FreeAddr(t)
 	}
 	urls, _, _ := start(t, cfg)
 	gateway := urls["cms gateway"]

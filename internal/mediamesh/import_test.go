@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // TestImportBinaryAll builds the binary, runs it with --target=all, and imports an NDJSON file
@@ -31,7 +33,7 @@ func TestImportBinaryAll(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/mediamesh").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmsAddr, discAddr := freeAddr(t), freeAddr(t)
+	cmsAddr, discAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	const password = "import test admin password"
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()

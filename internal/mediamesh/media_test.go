@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // TestPublicMediaAll follows a cover image from upload to the public side in embedded mode: the
@@ -20,7 +22,7 @@ import (
 // takes the URL off the public side and refuses the unsigned read.
 func TestPublicMediaAll(t *testing.T) {
 	cfg := Default()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = addr, "127.0.0.1:0"
 	cfg.Media.LocalBaseURL = "http://" + addr + "/media"
 	cfg.DataDir = t.TempDir()

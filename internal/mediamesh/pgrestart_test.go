@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // TestPostgresRestart runs the auth service on a PostgreSQL server of its own, restarts the
@@ -18,7 +19,7 @@ func TestPostgresRestart(t *testing.T) {
 	cfg.Target = []string{ServiceAuth}
 	cfg.DataDir = t.TempDir()
 	cfg.Services.Auth.DatabaseURL = pg.URL
-	cfg.Services.Auth.Addr = freeAddr(t)
+	cfg.Services.Auth.Addr = testenv.FreeAddr(t)
 	start(t, cfg)
 	base := "http://" + cfg.Services.Auth.Addr
 	signup := func(i int) int {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/gen/openapi/bundle"
 	"github.com/mediamesh/mediamesh/internal/policy"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // TestRBACMatrix walks every operation of both gateway contracts, and of every service directly,
@@ -24,7 +25,7 @@ func TestRBACMatrix(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "matrix admin password"
 	for _, s := range AllServices {
-		cfg.Services.Endpoint(s).Addr = freeAddr(t)
+		cfg.Services.Endpoint(s).Addr = testenv.FreeAddr(t)
 	}
 	urls, _, _ := start(t, cfg)
 	cms := urls["cms gateway"]

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -73,7 +72,7 @@ func startSplit(t *testing.T, base Config, services []string, gateways ...string
 	t.Helper()
 	for _, s := range AllServices {
 		ep := base.Services.Endpoint(s)
-		ep.Addr = freeAddr(t)
+		ep.Addr = testenv.FreeAddr(t)
 		ep.URL = "http://" + ep.Addr
 	}
 	for _, s := range services {
@@ -113,7 +112,7 @@ func TestRunAll(t *testing.T) {
 	cfg := Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
-	cfg.AdminAddr = freeAddr(t)
+	cfg.AdminAddr = testenv.FreeAddr(t)
 	admin := "http://" + cfg.AdminAddr
 	urls, _, _ := start(t, cfg)
 	disc, cms := urls["discovery gateway"], urls["cms gateway"]
@@ -178,16 +177,6 @@ func TestGraphQLPlaygroundSwitch(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestRunSplit runs the services of the discovery gateway in one process and the gateway in another
 // (two Runs), then stops the services: the gateway answers 503 fast, and stays ready with its
 // services reported as degraded dependencies.
@@ -196,14 +185,14 @@ func TestRunSplit(t *testing.T) {
 	svc.Target = []string{ServiceDiscovery, ServiceSearch, ServiceAuth}
 	svc.DataDir = t.TempDir()
 	for _, s := range svc.Target {
-		svc.Services.Endpoint(s).Addr = freeAddr(t)
+		svc.Services.Endpoint(s).Addr = testenv.FreeAddr(t)
 	}
 	_, stopServices, servicesDone := start(t, svc)
 
 	gw := Default()
 	gw.Target = []string{GatewayDiscovery}
 	gw.Gateway.DiscoveryAddr = "127.0.0.1:0"
-	gw.AdminAddr = freeAddr(t)
+	gw.AdminAddr = testenv.FreeAddr(t)
 	gw.DataDir = t.TempDir()
 	for _, s := range svc.Target {
 		gw.Services.Endpoint(s).URL = "http://" + svc.Services.Endpoint(s).Addr
@@ -263,7 +252,7 @@ func TestRunSplitSharedRateLimit(t *testing.T) {
 	svc.DataDir = t.TempDir()
 	svc.Redis.URL = redisURL
 	for _, s := range svc.Target {
-		svc.Services.Endpoint(s).Addr = freeAddr(t)
+		svc.Services.Endpoint(s).Addr = testenv.FreeAddr(t)
 	}
 	start(t, svc)
 
@@ -305,7 +294,7 @@ func TestRunSplitKafka(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Kafka.Brokers = strings.Split(brokers, ",")
 	cfg.Auth.AdminPassword = "kafka admin password"
-	cfg.Services.Auth.Addr = freeAddr(t)
+	cfg.Services.Auth.Addr = testenv.FreeAddr(t)
 	start(t, cfg)
 	base := "http://" + cfg.Services.Auth.Addr
 
@@ -358,7 +347,7 @@ func TestRunRelayTarget(t *testing.T) {
 	authCfg.Target = []string{ServiceAuth}
 	authCfg.DataDir = t.TempDir()
 	authCfg.Services.Auth.DatabaseURL = dbURL
-	authCfg.Services.Auth.Addr = freeAddr(t)
+	authCfg.Services.Auth.Addr = testenv.FreeAddr(t)
 	start(t, authCfg)
 	email := fmt.Sprintf("relay-%d@example.com", time.Now().UnixNano())
 	code, body := call(t, "POST", "http://"+authCfg.Services.Auth.Addr+"/api/v1/auth/signup", "", fmt.Sprintf(`{"email":%q,"display_name":"R","password":"a long enough password"}`, email))

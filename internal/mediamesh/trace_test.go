@@ -27,7 +27,7 @@ func TestTraceEndToEnd(t *testing.T) {
 	cfg.Gateway.DiscoveryAddr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Kafka.Brokers = strings.Split(brokers, ",")
-	cfg.Services.Auth.Addr = freeAddr(t)
+	cfg.Services.Auth.Addr = testenv.FreeAddr(t)
 	cfg.Services.Discovery.URL = "http://127.0.0.1:1" // fronted, not called here
 	cfg.Services.Search.URL = "http://127.0.0.1:1"
 	urls, _, _ := start(t, cfg)

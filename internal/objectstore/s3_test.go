@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/mediamesh/mediamesh/internal/objectstore"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 func TestS3Multipart(t *testing.T) {
@@ -137,7 +137,7 @@ func TestS3BucketAndPing(t *testing.T) {
 	}
 
 	down := cfg
-	down.Endpoint, down.CreateBucket = "http://"+freeAddr(t), false
+	down.Endpoint, down.CreateBucket = "http://"+testenv.FreeAddr(t), false
 	if s, err = objectstore.NewS3(t.Context(), down); err != nil {
 		t.Fatal(err)
 	}
@@ -149,17 +149,6 @@ func TestS3BucketAndPing(t *testing.T) {
 	} else if d := time.Since(start); d > time.Second {
 		t.Errorf("Ping of a closed port took %s; it should fail at once", d)
 	}
-}
-
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func TestNewS3Config(t *testing.T) {

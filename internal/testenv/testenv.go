@@ -4,7 +4,9 @@
 package testenv
 
 import (
+	"net"
 	"os"
+	"strconv"
 	"testing"
 )
 
@@ -21,4 +23,23 @@ func Get(t testing.TB, name, what string) string {
 	}
 	t.Skipf("%s is not set; this test needs %s", name, what)
 	return ""
+}
+
+// FreeAddr returns a loopback address ("127.0.0.1:port") whose port was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// FreePort is the port of FreeAddr.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	_, p, _ := net.SplitHostPort(FreeAddr(t))
+	n, _ := strconv.Atoi(p)
+	return n
 }

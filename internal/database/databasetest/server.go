@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -55,7 +54,7 @@ func StartServer(t testing.TB) *Server {
 			t.Fatalf("databasetest: chown %s: %v\n%s", dir, err, out)
 		}
 	}
-	s.port = freePort(t)
+	s.port = testenv.FreePort(t)
 	s.run("initdb", "-D", s.dir, "-U", "mediamesh", "--auth=trust", "--no-sync", "-E", "UTF8")
 	s.URL = fmt.Sprintf("postgres://mediamesh@127.0.0.1:%d/postgres?sslmode=disable", s.port)
 	s.Start()
@@ -158,17 +157,4 @@ func (s *Server) run(name string, args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.t.Fatalf("databasetest: %s: %v\n%s", name, err, out)
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, p, _ := net.SplitHostPort(l.Addr().String())
-	n, _ := strconv.Atoi(p)
-	return n
 }

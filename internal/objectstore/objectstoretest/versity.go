@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -45,7 +44,7 @@ func StartVersity(t testing.TB) objectstore.S3Config {
 	// The free port may be taken between our check and the gateway's bind: try a few.
 	var last error
 	for range 3 {
-		addr := freeAddr(t)
+		addr := testenv.FreeAddr(t)
 		if last = start(t, bin, addr, root, cfg); last == nil {
 			cfg.Endpoint = "http://" + addr
 			return cfg
@@ -102,16 +101,6 @@ func start(t testing.TB, bin, addr, root string, cfg objectstore.S3Config) error
 	}
 	stop()
 	return fmt.Errorf("no answer on %s within 20s: %s", addr, strings.TrimSpace(out.String()))
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func randomHex(t testing.TB, n int) string {
