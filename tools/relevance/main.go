@@ -23,6 +23,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -184,24 +185,16 @@ func evaluate(ctx context.Context, e *engine, docs []index.Doc, qs []judgedQuery
 		if s.recall < 1 {
 			var missing []string
 			for id := range q.grades {
-				if !containsID(ranked, id) {
+				if !slices.Contains(ranked, id) {
 					missing = append(missing, id)
 				}
 			}
+			slices.Sort(missing)
 			o.misses = append(o.misses, fmt.Sprintf("%-13s %-28q recall %.2f, missing %s; got %s",
-				q.category, q.text, s.recall, strings.Join(sorted(missing), " "), strings.Join(ranked, " ")))
+				q.category, q.text, s.recall, strings.Join(missing, " "), strings.Join(ranked, " ")))
 		}
 	}
 	return o, nil
-}
-
-func containsID(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // run measures the engines and prints the report; it reports whether every engine met the
