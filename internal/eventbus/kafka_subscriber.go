@@ -80,9 +80,9 @@ func NewKafkaSubscriber(brokers []string, opts ...KafkaOption) *KafkaSubscriber 
 // member reads every topic of the call (one reader, kafka-go's GroupTopics), and messages are
 // handled one at a time, in offset order per partition. (A member per topic made three members of
 // one process rejoin one after another after a broker restart, each join a rebalance of its own.)
-// A failed
-// handler is retried with exponential backoff (opts.Backoff, doubling, at most 30s between
-// attempts) up to opts.MaxAttempts times; then the message is written to DeadLetterTopic(topic)
+// A failed handler is retried with exponential backoff (opts.Backoff, doubling, at most 30s between
+// attempts) up to opts.MaxAttempts times (a failure opts.Transient recognises, until it succeeds,
+// at most TransientRetryMax apart); then the message is written to DeadLetterTopic(topic)
 // with its key, value and headers plus HeaderError and the HeaderDeadLetter* headers. The offset
 // is committed only after the handler succeeded or the dead-letter write was acknowledged, so a
 // message whose handling was interrupted (ctx ended, process died) is delivered again, possibly to
@@ -117,8 +117,6 @@ func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []
 		}
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	dlq := NewKafkaPublisher(s.brokers, s.opts()...)
 	defer dlq.Close()
 
