@@ -145,6 +145,7 @@ func collection(gw string, doc *openapi3.T) (map[string]any, error) {
 		return issuesToken(byTag[tagNames[i]]) && !issuesToken(byTag[tagNames[j]])
 	})
 	vars := map[string]string{}
+	linked := bodyLinkTargets(doc)
 	var folders []any
 	for _, tag := range tagNames {
 		ops := byTag[tag]
@@ -154,10 +155,10 @@ func collection(gw string, doc *openapi3.T) (map[string]any, error) {
 			}
 			return slices.Index(methodOrder, ops[i].method) < slices.Index(methodOrder, ops[j].method)
 		})
-		ops = afterBodyLinkSources(ops, bodyLinkTargets(doc))
+		ops = afterBodyLinkSources(ops, linked)
 		var items []any
 		for _, o := range ops {
-			item, err := requestItem(gw, doc, o, vars)
+			item, err := requestItem(gw, doc, o, sortedKeys(linked[o.op.OperationID]), vars)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", strings.ToUpper(o.method), o.path, err)
 			}
@@ -298,7 +299,7 @@ func pickMediaType(content openapi3.Content) string {
 
 var pathParamRE = regexp.MustCompile(`\{([^}]+)\}`)
 
-func requestItem(gw string, doc *openapi3.T, o operation, vars map[string]string) (map[string]any, error) {
+func requestItem(gw string, doc *openapi3.T, o operation, linkedFields []string, vars map[string]string) (map[string]any, error) {
 	op := o.op
 	id := uuid5(gw + "/operation/" + op.OperationID)
 	base := "{{" + gw + "_url}}"
@@ -395,7 +396,7 @@ func requestItem(gw string, doc *openapi3.T, o operation, vars map[string]string
 		if err != nil {
 			return nil, err
 		}
-		linkBodyFields(body, op.OperationID, sortedKeys(bodyLinkTargets(doc)[op.OperationID]), vars)
+		linkBodyFields(body, op.OperationID, linkedFields, vars)
 		if body != nil {
 			req["body"] = body
 			if contentType != "" {
