@@ -137,13 +137,6 @@ func TooManyRequests(retryAfter time.Duration) *Error {
 	return e
 }
 
-// NotImplemented marks an operation that the contract declares and a later release implements.
-func NotImplemented(operationID string) *Error {
-	e := newError(http.StatusNotImplemented, "not-implemented", "Operation not implemented yet")
-	e.Detail = fmt.Sprintf("%s is part of the v1 contract but is not implemented in this release", operationID)
-	return e
-}
-
 // Unavailable means a dependency is down; the client may retry later.
 func Unavailable(detail string, retryAfter time.Duration) *Error {
 	e := newError(http.StatusServiceUnavailable, "unavailable", "Service unavailable")

@@ -2,13 +2,7 @@
 
 package authapi
 
-import (
-	"context"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/mediamesh/mediamesh/internal/apierror"
-)
+import "github.com/labstack/echo/v4"
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
@@ -37,75 +31,4 @@ func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]ech
 		}
 	}
 	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
-}
-
-// Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the
-// operations the service implements.
-type Unimplemented struct{}
-
-var _ StrictServerInterface = Unimplemented{}
-
-// CreateUser answers 501 Not Implemented.
-func (Unimplemented) CreateUser(context.Context, CreateUserRequestObject) (CreateUserResponseObject, error) {
-	return nil, apierror.NotImplemented("CreateUser")
-}
-
-// DeleteUser answers 501 Not Implemented.
-func (Unimplemented) DeleteUser(context.Context, DeleteUserRequestObject) (DeleteUserResponseObject, error) {
-	return nil, apierror.NotImplemented("DeleteUser")
-}
-
-// GetJwks answers 501 Not Implemented.
-func (Unimplemented) GetJwks(context.Context, GetJwksRequestObject) (GetJwksResponseObject, error) {
-	return nil, apierror.NotImplemented("GetJwks")
-}
-
-// GetMe answers 501 Not Implemented.
-func (Unimplemented) GetMe(context.Context, GetMeRequestObject) (GetMeResponseObject, error) {
-	return nil, apierror.NotImplemented("GetMe")
-}
-
-// GetUser answers 501 Not Implemented.
-func (Unimplemented) GetUser(context.Context, GetUserRequestObject) (GetUserResponseObject, error) {
-	return nil, apierror.NotImplemented("GetUser")
-}
-
-// ListUsers answers 501 Not Implemented.
-func (Unimplemented) ListUsers(context.Context, ListUsersRequestObject) (ListUsersResponseObject, error) {
-	return nil, apierror.NotImplemented("ListUsers")
-}
-
-// Login answers 501 Not Implemented.
-func (Unimplemented) Login(context.Context, LoginRequestObject) (LoginResponseObject, error) {
-	return nil, apierror.NotImplemented("Login")
-}
-
-// Logout answers 501 Not Implemented.
-func (Unimplemented) Logout(context.Context, LogoutRequestObject) (LogoutResponseObject, error) {
-	return nil, apierror.NotImplemented("Logout")
-}
-
-// RefreshToken answers 501 Not Implemented.
-func (Unimplemented) RefreshToken(context.Context, RefreshTokenRequestObject) (RefreshTokenResponseObject, error) {
-	return nil, apierror.NotImplemented("RefreshToken")
-}
-
-// RegisterUser answers 501 Not Implemented.
-func (Unimplemented) RegisterUser(context.Context, RegisterUserRequestObject) (RegisterUserResponseObject, error) {
-	return nil, apierror.NotImplemented("RegisterUser")
-}
-
-// SetUserRoles answers 501 Not Implemented.
-func (Unimplemented) SetUserRoles(context.Context, SetUserRolesRequestObject) (SetUserRolesResponseObject, error) {
-	return nil, apierror.NotImplemented("SetUserRoles")
-}
-
-// UpdateMe answers 501 Not Implemented.
-func (Unimplemented) UpdateMe(context.Context, UpdateMeRequestObject) (UpdateMeResponseObject, error) {
-	return nil, apierror.NotImplemented("UpdateMe")
-}
-
-// UpdateUser answers 501 Not Implemented.
-func (Unimplemented) UpdateUser(context.Context, UpdateUserRequestObject) (UpdateUserResponseObject, error) {
-	return nil, apierror.NotImplemented("UpdateUser")
 }

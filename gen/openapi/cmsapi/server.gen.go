@@ -2,13 +2,7 @@
 
 package cmsapi
 
-import (
-	"context"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/mediamesh/mediamesh/internal/apierror"
-)
+import "github.com/labstack/echo/v4"
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
@@ -44,110 +38,4 @@ func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]ech
 		}
 	}
 	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
-}
-
-// Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the
-// operations the service implements.
-type Unimplemented struct{}
-
-var _ StrictServerInterface = Unimplemented{}
-
-// ArchiveEpisode answers 501 Not Implemented.
-func (Unimplemented) ArchiveEpisode(context.Context, ArchiveEpisodeRequestObject) (ArchiveEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("ArchiveEpisode")
-}
-
-// ArchiveProgram answers 501 Not Implemented.
-func (Unimplemented) ArchiveProgram(context.Context, ArchiveProgramRequestObject) (ArchiveProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("ArchiveProgram")
-}
-
-// CreateEpisode answers 501 Not Implemented.
-func (Unimplemented) CreateEpisode(context.Context, CreateEpisodeRequestObject) (CreateEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("CreateEpisode")
-}
-
-// CreateProgram answers 501 Not Implemented.
-func (Unimplemented) CreateProgram(context.Context, CreateProgramRequestObject) (CreateProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("CreateProgram")
-}
-
-// DeleteEpisode answers 501 Not Implemented.
-func (Unimplemented) DeleteEpisode(context.Context, DeleteEpisodeRequestObject) (DeleteEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("DeleteEpisode")
-}
-
-// DeleteProgram answers 501 Not Implemented.
-func (Unimplemented) DeleteProgram(context.Context, DeleteProgramRequestObject) (DeleteProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("DeleteProgram")
-}
-
-// GetEpisode answers 501 Not Implemented.
-func (Unimplemented) GetEpisode(context.Context, GetEpisodeRequestObject) (GetEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("GetEpisode")
-}
-
-// GetProgram answers 501 Not Implemented.
-func (Unimplemented) GetProgram(context.Context, GetProgramRequestObject) (GetProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("GetProgram")
-}
-
-// ImportContent answers 501 Not Implemented.
-func (Unimplemented) ImportContent(context.Context, ImportContentRequestObject) (ImportContentResponseObject, error) {
-	return nil, apierror.NotImplemented("ImportContent")
-}
-
-// ListAuditEntries answers 501 Not Implemented.
-func (Unimplemented) ListAuditEntries(context.Context, ListAuditEntriesRequestObject) (ListAuditEntriesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListAuditEntries")
-}
-
-// ListEpisodes answers 501 Not Implemented.
-func (Unimplemented) ListEpisodes(context.Context, ListEpisodesRequestObject) (ListEpisodesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListEpisodes")
-}
-
-// ListPrograms answers 501 Not Implemented.
-func (Unimplemented) ListPrograms(context.Context, ListProgramsRequestObject) (ListProgramsResponseObject, error) {
-	return nil, apierror.NotImplemented("ListPrograms")
-}
-
-// PublishEpisode answers 501 Not Implemented.
-func (Unimplemented) PublishEpisode(context.Context, PublishEpisodeRequestObject) (PublishEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("PublishEpisode")
-}
-
-// PublishProgram answers 501 Not Implemented.
-func (Unimplemented) PublishProgram(context.Context, PublishProgramRequestObject) (PublishProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("PublishProgram")
-}
-
-// PurgeEpisode answers 501 Not Implemented.
-func (Unimplemented) PurgeEpisode(context.Context, PurgeEpisodeRequestObject) (PurgeEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("PurgeEpisode")
-}
-
-// PurgeProgram answers 501 Not Implemented.
-func (Unimplemented) PurgeProgram(context.Context, PurgeProgramRequestObject) (PurgeProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("PurgeProgram")
-}
-
-// UnpublishEpisode answers 501 Not Implemented.
-func (Unimplemented) UnpublishEpisode(context.Context, UnpublishEpisodeRequestObject) (UnpublishEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("UnpublishEpisode")
-}
-
-// UnpublishProgram answers 501 Not Implemented.
-func (Unimplemented) UnpublishProgram(context.Context, UnpublishProgramRequestObject) (UnpublishProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("UnpublishProgram")
-}
-
-// UpdateEpisode answers 501 Not Implemented.
-func (Unimplemented) UpdateEpisode(context.Context, UpdateEpisodeRequestObject) (UpdateEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("UpdateEpisode")
-}
-
-// UpdateProgram answers 501 Not Implemented.
-func (Unimplemented) UpdateProgram(context.Context, UpdateProgramRequestObject) (UpdateProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("UpdateProgram")
 }

@@ -2,24 +2,30 @@
 
 package discoveryapi
 
-import (
-	"context"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/mediamesh/mediamesh/internal/apierror"
-)
+import "github.com/labstack/echo/v4"
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
+	"DeleteHistory":          "deleteHistory",
+	"FollowProgram":          "followProgram",
+	"GetFeed":                "getFeed",
 	"GetPublicEpisode":       "getPublicEpisode",
 	"GetPublicProgram":       "getPublicProgram",
+	"ListContinueWatching":   "listContinueWatching",
 	"ListEpisodesOfPrograms": "listEpisodesOfPrograms",
+	"ListFollows":            "listFollows",
+	"ListHistory":            "listHistory",
 	"ListLatestEpisodes":     "listLatestEpisodes",
+	"ListPopular":            "listPopular",
 	"ListPublicCategories":   "listPublicCategories",
 	"ListPublicEpisodes":     "listPublicEpisodes",
 	"ListPublicLanguages":    "listPublicLanguages",
 	"ListPublicPrograms":     "listPublicPrograms",
+	"ListSimilarEpisodes":    "listSimilarEpisodes",
+	"ListSimilarPrograms":    "listSimilarPrograms",
+	"ListTrending":           "listTrending",
+	"RecordEngagement":       "recordEngagement",
+	"UnfollowProgram":        "unfollowProgram",
 }
 
 // Register attaches ssi to router. mws maps an operation, by its Go method name (the operationId
@@ -32,50 +38,4 @@ func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]ech
 		}
 	}
 	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
-}
-
-// Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the
-// operations the service implements.
-type Unimplemented struct{}
-
-var _ StrictServerInterface = Unimplemented{}
-
-// GetPublicEpisode answers 501 Not Implemented.
-func (Unimplemented) GetPublicEpisode(context.Context, GetPublicEpisodeRequestObject) (GetPublicEpisodeResponseObject, error) {
-	return nil, apierror.NotImplemented("GetPublicEpisode")
-}
-
-// GetPublicProgram answers 501 Not Implemented.
-func (Unimplemented) GetPublicProgram(context.Context, GetPublicProgramRequestObject) (GetPublicProgramResponseObject, error) {
-	return nil, apierror.NotImplemented("GetPublicProgram")
-}
-
-// ListEpisodesOfPrograms answers 501 Not Implemented.
-func (Unimplemented) ListEpisodesOfPrograms(context.Context, ListEpisodesOfProgramsRequestObject) (ListEpisodesOfProgramsResponseObject, error) {
-	return nil, apierror.NotImplemented("ListEpisodesOfPrograms")
-}
-
-// ListLatestEpisodes answers 501 Not Implemented.
-func (Unimplemented) ListLatestEpisodes(context.Context, ListLatestEpisodesRequestObject) (ListLatestEpisodesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListLatestEpisodes")
-}
-
-// ListPublicCategories answers 501 Not Implemented.
-func (Unimplemented) ListPublicCategories(context.Context, ListPublicCategoriesRequestObject) (ListPublicCategoriesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListPublicCategories")
-}
-
-// ListPublicEpisodes answers 501 Not Implemented.
-func (Unimplemented) ListPublicEpisodes(context.Context, ListPublicEpisodesRequestObject) (ListPublicEpisodesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListPublicEpisodes")
-}
-
-// ListPublicLanguages answers 501 Not Implemented.
-func (Unimplemented) ListPublicLanguages(context.Context, ListPublicLanguagesRequestObject) (ListPublicLanguagesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListPublicLanguages")
-}
-
-// ListPublicPrograms answers 501 Not Implemented.
-func (Unimplemented) ListPublicPrograms(context.Context, ListPublicProgramsRequestObject) (ListPublicProgramsResponseObject, error) {
-	return nil, apierror.NotImplemented("ListPublicPrograms")
 }

@@ -2,13 +2,7 @@
 
 package ingestapi
 
-import (
-	"context"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/mediamesh/mediamesh/internal/apierror"
-)
+import "github.com/labstack/echo/v4"
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
@@ -32,50 +26,4 @@ func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]ech
 		}
 	}
 	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
-}
-
-// Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the
-// operations the service implements.
-type Unimplemented struct{}
-
-var _ StrictServerInterface = Unimplemented{}
-
-// CreateSource answers 501 Not Implemented.
-func (Unimplemented) CreateSource(context.Context, CreateSourceRequestObject) (CreateSourceResponseObject, error) {
-	return nil, apierror.NotImplemented("CreateSource")
-}
-
-// DeleteSource answers 501 Not Implemented.
-func (Unimplemented) DeleteSource(context.Context, DeleteSourceRequestObject) (DeleteSourceResponseObject, error) {
-	return nil, apierror.NotImplemented("DeleteSource")
-}
-
-// GetIngestRun answers 501 Not Implemented.
-func (Unimplemented) GetIngestRun(context.Context, GetIngestRunRequestObject) (GetIngestRunResponseObject, error) {
-	return nil, apierror.NotImplemented("GetIngestRun")
-}
-
-// GetSource answers 501 Not Implemented.
-func (Unimplemented) GetSource(context.Context, GetSourceRequestObject) (GetSourceResponseObject, error) {
-	return nil, apierror.NotImplemented("GetSource")
-}
-
-// ListIngestRuns answers 501 Not Implemented.
-func (Unimplemented) ListIngestRuns(context.Context, ListIngestRunsRequestObject) (ListIngestRunsResponseObject, error) {
-	return nil, apierror.NotImplemented("ListIngestRuns")
-}
-
-// ListSources answers 501 Not Implemented.
-func (Unimplemented) ListSources(context.Context, ListSourcesRequestObject) (ListSourcesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListSources")
-}
-
-// TriggerIngestRun answers 501 Not Implemented.
-func (Unimplemented) TriggerIngestRun(context.Context, TriggerIngestRunRequestObject) (TriggerIngestRunResponseObject, error) {
-	return nil, apierror.NotImplemented("TriggerIngestRun")
-}
-
-// UpdateSource answers 501 Not Implemented.
-func (Unimplemented) UpdateSource(context.Context, UpdateSourceRequestObject) (UpdateSourceResponseObject, error) {
-	return nil, apierror.NotImplemented("UpdateSource")
 }

@@ -2,13 +2,7 @@
 
 package mediaapi
 
-import (
-	"context"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/mediamesh/mediamesh/internal/apierror"
-)
+import "github.com/labstack/echo/v4"
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
@@ -32,50 +26,4 @@ func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]ech
 		}
 	}
 	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
-}
-
-// Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the
-// operations the service implements.
-type Unimplemented struct{}
-
-var _ StrictServerInterface = Unimplemented{}
-
-// CompleteUpload answers 501 Not Implemented.
-func (Unimplemented) CompleteUpload(context.Context, CompleteUploadRequestObject) (CompleteUploadResponseObject, error) {
-	return nil, apierror.NotImplemented("CompleteUpload")
-}
-
-// CreateUploadSession answers 501 Not Implemented.
-func (Unimplemented) CreateUploadSession(context.Context, CreateUploadSessionRequestObject) (CreateUploadSessionResponseObject, error) {
-	return nil, apierror.NotImplemented("CreateUploadSession")
-}
-
-// DeleteAsset answers 501 Not Implemented.
-func (Unimplemented) DeleteAsset(context.Context, DeleteAssetRequestObject) (DeleteAssetResponseObject, error) {
-	return nil, apierror.NotImplemented("DeleteAsset")
-}
-
-// GetAsset answers 501 Not Implemented.
-func (Unimplemented) GetAsset(context.Context, GetAssetRequestObject) (GetAssetResponseObject, error) {
-	return nil, apierror.NotImplemented("GetAsset")
-}
-
-// GetAssetUrl answers 501 Not Implemented.
-func (Unimplemented) GetAssetUrl(context.Context, GetAssetUrlRequestObject) (GetAssetUrlResponseObject, error) {
-	return nil, apierror.NotImplemented("GetAssetUrl")
-}
-
-// ListAssets answers 501 Not Implemented.
-func (Unimplemented) ListAssets(context.Context, ListAssetsRequestObject) (ListAssetsResponseObject, error) {
-	return nil, apierror.NotImplemented("ListAssets")
-}
-
-// UpdateAsset answers 501 Not Implemented.
-func (Unimplemented) UpdateAsset(context.Context, UpdateAssetRequestObject) (UpdateAssetResponseObject, error) {
-	return nil, apierror.NotImplemented("UpdateAsset")
-}
-
-// UploadAsset answers 501 Not Implemented.
-func (Unimplemented) UploadAsset(context.Context, UploadAssetRequestObject) (UploadAssetResponseObject, error) {
-	return nil, apierror.NotImplemented("UploadAsset")
 }

@@ -2,13 +2,7 @@
 
 package metadataapi
 
-import (
-	"context"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/mediamesh/mediamesh/internal/apierror"
-)
+import "github.com/labstack/echo/v4"
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
@@ -35,65 +29,4 @@ func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]ech
 		}
 	}
 	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
-}
-
-// Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the
-// operations the service implements.
-type Unimplemented struct{}
-
-var _ StrictServerInterface = Unimplemented{}
-
-// CreateCategory answers 501 Not Implemented.
-func (Unimplemented) CreateCategory(context.Context, CreateCategoryRequestObject) (CreateCategoryResponseObject, error) {
-	return nil, apierror.NotImplemented("CreateCategory")
-}
-
-// DeleteCategory answers 501 Not Implemented.
-func (Unimplemented) DeleteCategory(context.Context, DeleteCategoryRequestObject) (DeleteCategoryResponseObject, error) {
-	return nil, apierror.NotImplemented("DeleteCategory")
-}
-
-// DiffMetadataVersions answers 501 Not Implemented.
-func (Unimplemented) DiffMetadataVersions(context.Context, DiffMetadataVersionsRequestObject) (DiffMetadataVersionsResponseObject, error) {
-	return nil, apierror.NotImplemented("DiffMetadataVersions")
-}
-
-// GetCategory answers 501 Not Implemented.
-func (Unimplemented) GetCategory(context.Context, GetCategoryRequestObject) (GetCategoryResponseObject, error) {
-	return nil, apierror.NotImplemented("GetCategory")
-}
-
-// GetMetadata answers 501 Not Implemented.
-func (Unimplemented) GetMetadata(context.Context, GetMetadataRequestObject) (GetMetadataResponseObject, error) {
-	return nil, apierror.NotImplemented("GetMetadata")
-}
-
-// GetMetadataVersion answers 501 Not Implemented.
-func (Unimplemented) GetMetadataVersion(context.Context, GetMetadataVersionRequestObject) (GetMetadataVersionResponseObject, error) {
-	return nil, apierror.NotImplemented("GetMetadataVersion")
-}
-
-// ListCategories answers 501 Not Implemented.
-func (Unimplemented) ListCategories(context.Context, ListCategoriesRequestObject) (ListCategoriesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListCategories")
-}
-
-// ListLanguages answers 501 Not Implemented.
-func (Unimplemented) ListLanguages(context.Context, ListLanguagesRequestObject) (ListLanguagesResponseObject, error) {
-	return nil, apierror.NotImplemented("ListLanguages")
-}
-
-// ListMetadataVersions answers 501 Not Implemented.
-func (Unimplemented) ListMetadataVersions(context.Context, ListMetadataVersionsRequestObject) (ListMetadataVersionsResponseObject, error) {
-	return nil, apierror.NotImplemented("ListMetadataVersions")
-}
-
-// PutMetadata answers 501 Not Implemented.
-func (Unimplemented) PutMetadata(context.Context, PutMetadataRequestObject) (PutMetadataResponseObject, error) {
-	return nil, apierror.NotImplemented("PutMetadata")
-}
-
-// UpdateCategory answers 501 Not Implemented.
-func (Unimplemented) UpdateCategory(context.Context, UpdateCategoryRequestObject) (UpdateCategoryResponseObject, error) {
-	return nil, apierror.NotImplemented("UpdateCategory")
 }

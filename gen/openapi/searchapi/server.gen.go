@@ -2,13 +2,7 @@
 
 package searchapi
 
-import (
-	"context"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/mediamesh/mediamesh/internal/apierror"
-)
+import "github.com/labstack/echo/v4"
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
@@ -26,20 +20,4 @@ func Register(router EchoRouter, ssi StrictServerInterface, mws map[string][]ech
 		}
 	}
 	RegisterHandlersWithOptions(router, NewStrictHandler(ssi, nil), RegisterHandlersOptions{OperationMiddlewares: byID})
-}
-
-// Unimplemented answers every operation with a 501 Problem. Embed it in a service and define the
-// operations the service implements.
-type Unimplemented struct{}
-
-var _ StrictServerInterface = Unimplemented{}
-
-// SearchContent answers 501 Not Implemented.
-func (Unimplemented) SearchContent(context.Context, SearchContentRequestObject) (SearchContentResponseObject, error) {
-	return nil, apierror.NotImplemented("SearchContent")
-}
-
-// SuggestContent answers 501 Not Implemented.
-func (Unimplemented) SuggestContent(context.Context, SuggestContentRequestObject) (SuggestContentResponseObject, error) {
-	return nil, apierror.NotImplemented("SuggestContent")
 }
