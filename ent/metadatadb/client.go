@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/category"
+	"github.com/mediamesh/mediamesh/ent/metadatadb/contentitem"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
 )
 
@@ -27,6 +28,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// Category is the client for interacting with the Category builders.
 	Category *CategoryClient
+	// ContentItem is the client for interacting with the ContentItem builders.
+	ContentItem *ContentItemClient
 	// MetadataVersion is the client for interacting with the MetadataVersion builders.
 	MetadataVersion *MetadataVersionClient
 }
@@ -41,6 +44,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Category = NewCategoryClient(c.config)
+	c.ContentItem = NewContentItemClient(c.config)
 	c.MetadataVersion = NewMetadataVersionClient(c.config)
 }
 
@@ -135,6 +139,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:             ctx,
 		config:          cfg,
 		Category:        NewCategoryClient(cfg),
+		ContentItem:     NewContentItemClient(cfg),
 		MetadataVersion: NewMetadataVersionClient(cfg),
 	}, nil
 }
@@ -156,6 +161,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:             ctx,
 		config:          cfg,
 		Category:        NewCategoryClient(cfg),
+		ContentItem:     NewContentItemClient(cfg),
 		MetadataVersion: NewMetadataVersionClient(cfg),
 	}, nil
 }
@@ -186,6 +192,7 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	c.Category.Use(hooks...)
+	c.ContentItem.Use(hooks...)
 	c.MetadataVersion.Use(hooks...)
 }
 
@@ -193,6 +200,7 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	c.Category.Intercept(interceptors...)
+	c.ContentItem.Intercept(interceptors...)
 	c.MetadataVersion.Intercept(interceptors...)
 }
 
@@ -201,6 +209,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *CategoryMutation:
 		return c.Category.mutate(ctx, m)
+	case *ContentItemMutation:
+		return c.ContentItem.mutate(ctx, m)
 	case *MetadataVersionMutation:
 		return c.MetadataVersion.mutate(ctx, m)
 	default:
@@ -373,6 +383,139 @@ func (c *CategoryClient) mutate(ctx context.Context, m *CategoryMutation) (Value
 	}
 }
 
+// ContentItemClient is a client for the ContentItem schema.
+type ContentItemClient struct {
+	config
+}
+
+// NewContentItemClient returns a client for the ContentItem from the given config.
+func NewContentItemClient(c config) *ContentItemClient {
+	return &ContentItemClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `contentitem.Hooks(f(g(h())))`.
+func (c *ContentItemClient) Use(hooks ...Hook) {
+	c.hooks.ContentItem = append(c.hooks.ContentItem, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `contentitem.Intercept(f(g(h())))`.
+func (c *ContentItemClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ContentItem = append(c.inters.ContentItem, interceptors...)
+}
+
+// Create returns a builder for creating a ContentItem entity.
+func (c *ContentItemClient) Create() *ContentItemCreate {
+	mutation := newContentItemMutation(c.config, OpCreate)
+	return &ContentItemCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ContentItem entities.
+func (c *ContentItemClient) CreateBulk(builders ...*ContentItemCreate) *ContentItemCreateBulk {
+	return &ContentItemCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ContentItemClient) MapCreateBulk(slice any, setFunc func(*ContentItemCreate, int)) *ContentItemCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ContentItemCreateBulk{err: fmt.Errorf("calling to ContentItemClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ContentItemCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ContentItemCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ContentItem.
+func (c *ContentItemClient) Update() *ContentItemUpdate {
+	mutation := newContentItemMutation(c.config, OpUpdate)
+	return &ContentItemUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ContentItemClient) UpdateOne(_m *ContentItem) *ContentItemUpdateOne {
+	mutation := newContentItemMutation(c.config, OpUpdateOne, withContentItem(_m))
+	return &ContentItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ContentItemClient) UpdateOneID(id uuid.UUID) *ContentItemUpdateOne {
+	mutation := newContentItemMutation(c.config, OpUpdateOne, withContentItemID(id))
+	return &ContentItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ContentItem.
+func (c *ContentItemClient) Delete() *ContentItemDelete {
+	mutation := newContentItemMutation(c.config, OpDelete)
+	return &ContentItemDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ContentItemClient) DeleteOne(_m *ContentItem) *ContentItemDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ContentItemClient) DeleteOneID(id uuid.UUID) *ContentItemDeleteOne {
+	builder := c.Delete().Where(contentitem.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ContentItemDeleteOne{builder}
+}
+
+// Query returns a query builder for ContentItem.
+func (c *ContentItemClient) Query() *ContentItemQuery {
+	return &ContentItemQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeContentItem},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ContentItem entity by its id.
+func (c *ContentItemClient) Get(ctx context.Context, id uuid.UUID) (*ContentItem, error) {
+	return c.Query().Where(contentitem.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ContentItemClient) GetX(ctx context.Context, id uuid.UUID) *ContentItem {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ContentItemClient) Hooks() []Hook {
+	return c.hooks.ContentItem
+}
+
+// Interceptors returns the client interceptors.
+func (c *ContentItemClient) Interceptors() []Interceptor {
+	return c.inters.ContentItem
+}
+
+func (c *ContentItemClient) mutate(ctx context.Context, m *ContentItemMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ContentItemCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ContentItemUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ContentItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ContentItemDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("metadatadb: unknown ContentItem mutation op: %q", m.Op())
+	}
+}
+
 // MetadataVersionClient is a client for the MetadataVersion schema.
 type MetadataVersionClient struct {
 	config
@@ -509,9 +652,9 @@ func (c *MetadataVersionClient) mutate(ctx context.Context, m *MetadataVersionMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Category, MetadataVersion []ent.Hook
+		Category, ContentItem, MetadataVersion []ent.Hook
 	}
 	inters struct {
-		Category, MetadataVersion []ent.Interceptor
+		Category, ContentItem, MetadataVersion []ent.Interceptor
 	}
 )

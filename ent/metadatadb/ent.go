@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/category"
+	"github.com/mediamesh/mediamesh/ent/metadatadb/contentitem"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
 )
 
@@ -75,6 +76,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			category.Table:        category.ValidColumn,
+			contentitem.Table:     contentitem.ValidColumn,
 			metadataversion.Table: metadataversion.ValidColumn,
 		})
 	})

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/category"
+	"github.com/mediamesh/mediamesh/ent/metadatadb/contentitem"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/predicate"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/schema"
@@ -28,6 +29,7 @@ const (
 
 	// Node types.
 	TypeCategory        = "Category"
+	TypeContentItem     = "ContentItem"
 	TypeMetadataVersion = "MetadataVersion"
 )
 
@@ -738,6 +740,685 @@ func (m *CategoryMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Category edge %s", name)
+}
+
+// ContentItemMutation represents an operation that mutates the ContentItem nodes in the graph.
+type ContentItemMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *uuid.UUID
+	category_id    *uuid.UUID
+	cms_version    *int64
+	addcms_version *int64
+	content_type   *contentitem.ContentType
+	program_id     *uuid.UUID
+	state          *contentitem.State
+	updated_at     *time.Time
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*ContentItem, error)
+	predicates     []predicate.ContentItem
+}
+
+var _ ent.Mutation = (*ContentItemMutation)(nil)
+
+// contentitemOption allows management of the mutation configuration using functional options.
+type contentitemOption func(*ContentItemMutation)
+
+// newContentItemMutation creates new mutation for the ContentItem entity.
+func newContentItemMutation(c config, op Op, opts ...contentitemOption) *ContentItemMutation {
+	m := &ContentItemMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeContentItem,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withContentItemID sets the ID field of the mutation.
+func withContentItemID(id uuid.UUID) contentitemOption {
+	return func(m *ContentItemMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ContentItem
+		)
+		m.oldValue = func(ctx context.Context) (*ContentItem, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ContentItem.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withContentItem sets the old ContentItem of the mutation.
+func withContentItem(node *ContentItem) contentitemOption {
+	return func(m *ContentItemMutation) {
+		m.oldValue = func(context.Context) (*ContentItem, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ContentItemMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ContentItemMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("metadatadb: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ContentItem entities.
+func (m *ContentItemMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ContentItemMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ContentItemMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ContentItem.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCategoryID sets the "category_id" field.
+func (m *ContentItemMutation) SetCategoryID(u uuid.UUID) {
+	m.category_id = &u
+}
+
+// CategoryID returns the value of the "category_id" field in the mutation.
+func (m *ContentItemMutation) CategoryID() (r uuid.UUID, exists bool) {
+	v := m.category_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategoryID returns the old "category_id" field's value of the ContentItem entity.
+// If the ContentItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContentItemMutation) OldCategoryID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategoryID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategoryID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategoryID: %w", err)
+	}
+	return oldValue.CategoryID, nil
+}
+
+// ClearCategoryID clears the value of the "category_id" field.
+func (m *ContentItemMutation) ClearCategoryID() {
+	m.category_id = nil
+	m.clearedFields[contentitem.FieldCategoryID] = struct{}{}
+}
+
+// CategoryIDCleared returns if the "category_id" field was cleared in this mutation.
+func (m *ContentItemMutation) CategoryIDCleared() bool {
+	_, ok := m.clearedFields[contentitem.FieldCategoryID]
+	return ok
+}
+
+// ResetCategoryID resets all changes to the "category_id" field.
+func (m *ContentItemMutation) ResetCategoryID() {
+	m.category_id = nil
+	delete(m.clearedFields, contentitem.FieldCategoryID)
+}
+
+// SetCmsVersion sets the "cms_version" field.
+func (m *ContentItemMutation) SetCmsVersion(i int64) {
+	m.cms_version = &i
+	m.addcms_version = nil
+}
+
+// CmsVersion returns the value of the "cms_version" field in the mutation.
+func (m *ContentItemMutation) CmsVersion() (r int64, exists bool) {
+	v := m.cms_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCmsVersion returns the old "cms_version" field's value of the ContentItem entity.
+// If the ContentItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContentItemMutation) OldCmsVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCmsVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCmsVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCmsVersion: %w", err)
+	}
+	return oldValue.CmsVersion, nil
+}
+
+// AddCmsVersion adds i to the "cms_version" field.
+func (m *ContentItemMutation) AddCmsVersion(i int64) {
+	if m.addcms_version != nil {
+		*m.addcms_version += i
+	} else {
+		m.addcms_version = &i
+	}
+}
+
+// AddedCmsVersion returns the value that was added to the "cms_version" field in this mutation.
+func (m *ContentItemMutation) AddedCmsVersion() (r int64, exists bool) {
+	v := m.addcms_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCmsVersion resets all changes to the "cms_version" field.
+func (m *ContentItemMutation) ResetCmsVersion() {
+	m.cms_version = nil
+	m.addcms_version = nil
+}
+
+// SetContentType sets the "content_type" field.
+func (m *ContentItemMutation) SetContentType(ct contentitem.ContentType) {
+	m.content_type = &ct
+}
+
+// ContentType returns the value of the "content_type" field in the mutation.
+func (m *ContentItemMutation) ContentType() (r contentitem.ContentType, exists bool) {
+	v := m.content_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContentType returns the old "content_type" field's value of the ContentItem entity.
+// If the ContentItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContentItemMutation) OldContentType(ctx context.Context) (v contentitem.ContentType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContentType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContentType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContentType: %w", err)
+	}
+	return oldValue.ContentType, nil
+}
+
+// ResetContentType resets all changes to the "content_type" field.
+func (m *ContentItemMutation) ResetContentType() {
+	m.content_type = nil
+}
+
+// SetProgramID sets the "program_id" field.
+func (m *ContentItemMutation) SetProgramID(u uuid.UUID) {
+	m.program_id = &u
+}
+
+// ProgramID returns the value of the "program_id" field in the mutation.
+func (m *ContentItemMutation) ProgramID() (r uuid.UUID, exists bool) {
+	v := m.program_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgramID returns the old "program_id" field's value of the ContentItem entity.
+// If the ContentItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContentItemMutation) OldProgramID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgramID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgramID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgramID: %w", err)
+	}
+	return oldValue.ProgramID, nil
+}
+
+// ClearProgramID clears the value of the "program_id" field.
+func (m *ContentItemMutation) ClearProgramID() {
+	m.program_id = nil
+	m.clearedFields[contentitem.FieldProgramID] = struct{}{}
+}
+
+// ProgramIDCleared returns if the "program_id" field was cleared in this mutation.
+func (m *ContentItemMutation) ProgramIDCleared() bool {
+	_, ok := m.clearedFields[contentitem.FieldProgramID]
+	return ok
+}
+
+// ResetProgramID resets all changes to the "program_id" field.
+func (m *ContentItemMutation) ResetProgramID() {
+	m.program_id = nil
+	delete(m.clearedFields, contentitem.FieldProgramID)
+}
+
+// SetState sets the "state" field.
+func (m *ContentItemMutation) SetState(c contentitem.State) {
+	m.state = &c
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *ContentItemMutation) State() (r contentitem.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the ContentItem entity.
+// If the ContentItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContentItemMutation) OldState(ctx context.Context) (v contentitem.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *ContentItemMutation) ResetState() {
+	m.state = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ContentItemMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ContentItemMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ContentItem entity.
+// If the ContentItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContentItemMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ContentItemMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the ContentItemMutation builder.
+func (m *ContentItemMutation) Where(ps ...predicate.ContentItem) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ContentItemMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ContentItemMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ContentItem, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ContentItemMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ContentItemMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ContentItem).
+func (m *ContentItemMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ContentItemMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.category_id != nil {
+		fields = append(fields, contentitem.FieldCategoryID)
+	}
+	if m.cms_version != nil {
+		fields = append(fields, contentitem.FieldCmsVersion)
+	}
+	if m.content_type != nil {
+		fields = append(fields, contentitem.FieldContentType)
+	}
+	if m.program_id != nil {
+		fields = append(fields, contentitem.FieldProgramID)
+	}
+	if m.state != nil {
+		fields = append(fields, contentitem.FieldState)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, contentitem.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ContentItemMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case contentitem.FieldCategoryID:
+		return m.CategoryID()
+	case contentitem.FieldCmsVersion:
+		return m.CmsVersion()
+	case contentitem.FieldContentType:
+		return m.ContentType()
+	case contentitem.FieldProgramID:
+		return m.ProgramID()
+	case contentitem.FieldState:
+		return m.State()
+	case contentitem.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ContentItemMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case contentitem.FieldCategoryID:
+		return m.OldCategoryID(ctx)
+	case contentitem.FieldCmsVersion:
+		return m.OldCmsVersion(ctx)
+	case contentitem.FieldContentType:
+		return m.OldContentType(ctx)
+	case contentitem.FieldProgramID:
+		return m.OldProgramID(ctx)
+	case contentitem.FieldState:
+		return m.OldState(ctx)
+	case contentitem.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ContentItem field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ContentItemMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case contentitem.FieldCategoryID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategoryID(v)
+		return nil
+	case contentitem.FieldCmsVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCmsVersion(v)
+		return nil
+	case contentitem.FieldContentType:
+		v, ok := value.(contentitem.ContentType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContentType(v)
+		return nil
+	case contentitem.FieldProgramID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgramID(v)
+		return nil
+	case contentitem.FieldState:
+		v, ok := value.(contentitem.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case contentitem.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ContentItem field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ContentItemMutation) AddedFields() []string {
+	var fields []string
+	if m.addcms_version != nil {
+		fields = append(fields, contentitem.FieldCmsVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ContentItemMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case contentitem.FieldCmsVersion:
+		return m.AddedCmsVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ContentItemMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case contentitem.FieldCmsVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCmsVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ContentItem numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ContentItemMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(contentitem.FieldCategoryID) {
+		fields = append(fields, contentitem.FieldCategoryID)
+	}
+	if m.FieldCleared(contentitem.FieldProgramID) {
+		fields = append(fields, contentitem.FieldProgramID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ContentItemMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ContentItemMutation) ClearField(name string) error {
+	switch name {
+	case contentitem.FieldCategoryID:
+		m.ClearCategoryID()
+		return nil
+	case contentitem.FieldProgramID:
+		m.ClearProgramID()
+		return nil
+	}
+	return fmt.Errorf("unknown ContentItem nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ContentItemMutation) ResetField(name string) error {
+	switch name {
+	case contentitem.FieldCategoryID:
+		m.ResetCategoryID()
+		return nil
+	case contentitem.FieldCmsVersion:
+		m.ResetCmsVersion()
+		return nil
+	case contentitem.FieldContentType:
+		m.ResetContentType()
+		return nil
+	case contentitem.FieldProgramID:
+		m.ResetProgramID()
+		return nil
+	case contentitem.FieldState:
+		m.ResetState()
+		return nil
+	case contentitem.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ContentItem field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ContentItemMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ContentItemMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ContentItemMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ContentItemMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ContentItemMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ContentItemMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ContentItemMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ContentItem unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ContentItemMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ContentItem edge %s", name)
 }
 
 // MetadataVersionMutation represents an operation that mutates the MetadataVersion nodes in the graph.

@@ -5,6 +5,7 @@ package metadatadb
 import (
 	"github.com/google/uuid"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/category"
+	"github.com/mediamesh/mediamesh/ent/metadatadb/contentitem"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/schema"
 )
@@ -38,6 +39,16 @@ func init() {
 	categoryDescID := categoryFields[0].Descriptor()
 	// category.DefaultID holds the default value on creation for the id field.
 	category.DefaultID = categoryDescID.Default.(func() uuid.UUID)
+	contentitemFields := schema.ContentItem{}.Fields()
+	_ = contentitemFields
+	// contentitemDescCmsVersion is the schema descriptor for cms_version field.
+	contentitemDescCmsVersion := contentitemFields[2].Descriptor()
+	// contentitem.CmsVersionValidator is a validator for the "cms_version" field. It is called by the builders before save.
+	contentitem.CmsVersionValidator = contentitemDescCmsVersion.Validators[0].(func(int64) error)
+	// contentitemDescID is the schema descriptor for id field.
+	contentitemDescID := contentitemFields[0].Descriptor()
+	// contentitem.DefaultID holds the default value on creation for the id field.
+	contentitem.DefaultID = contentitemDescID.Default.(func() uuid.UUID)
 	metadataversionFields := schema.MetadataVersion{}.Fields()
 	_ = metadataversionFields
 	// metadataversionDescDescription is the schema descriptor for description field.

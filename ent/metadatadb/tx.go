@@ -14,6 +14,8 @@ type Tx struct {
 	config
 	// Category is the client for interacting with the Category builders.
 	Category *CategoryClient
+	// ContentItem is the client for interacting with the ContentItem builders.
+	ContentItem *ContentItemClient
 	// MetadataVersion is the client for interacting with the MetadataVersion builders.
 	MetadataVersion *MetadataVersionClient
 
@@ -148,6 +150,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Category = NewCategoryClient(tx.config)
+	tx.ContentItem = NewContentItemClient(tx.config)
 	tx.MetadataVersion = NewMetadataVersionClient(tx.config)
 }
 

@@ -154,13 +154,17 @@ func patchEpisode(e *cmsdb.Episode, b *cmsapi.EpisodeUpdate) {
 		e.Title = *b.Title
 	}
 	if b.Summary != nil {
-		e.Summary = b.Summary
+		e.Summary = summaryOrNil(*b.Summary)
 	}
 	if b.Language != nil {
 		e.Language = *b.Language
 	}
-	if b.DurationSeconds != nil {
-		e.DurationSeconds = b.DurationSeconds
+	if b.DurationSeconds.IsSpecified() {
+		if n, err := b.DurationSeconds.Get(); err == nil {
+			e.DurationSeconds = &n
+		} else {
+			e.DurationSeconds = nil
+		}
 	}
 	if b.MediaAssetId.IsSpecified() {
 		e.MediaAssetID = nullableUUID(b.MediaAssetId.Get())

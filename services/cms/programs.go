@@ -155,7 +155,7 @@ func patchProgram(p *cmsdb.Program, b *cmsapi.ProgramUpdate, tags []string) {
 		p.Slug = *b.Slug
 	}
 	if b.Summary != nil {
-		p.Summary = b.Summary
+		p.Summary = summaryOrNil(*b.Summary)
 	}
 	if b.Language != nil {
 		p.Language = *b.Language
@@ -169,6 +169,15 @@ func patchProgram(p *cmsdb.Program, b *cmsapi.ProgramUpdate, tags []string) {
 	if b.CoverAssetId.IsSpecified() {
 		p.CoverAssetID = nullableUUID(b.CoverAssetId.Get())
 	}
+}
+
+// summaryOrNil is the summary a patch sets: an empty one removes it (what the metadata service
+// sends for a description left out of a full replacement).
+func summaryOrNil(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
 }
 
 // nullableUUID turns the value of a specified nullable.Nullable into a pointer, nil for null.

@@ -21,6 +21,18 @@ func (f CategoryFunc) Mutate(ctx context.Context, m metadatadb.Mutation) (metada
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *metadatadb.CategoryMutation", m)
 }
 
+// The ContentItemFunc type is an adapter to allow the use of ordinary
+// function as ContentItem mutator.
+type ContentItemFunc func(context.Context, *metadatadb.ContentItemMutation) (metadatadb.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ContentItemFunc) Mutate(ctx context.Context, m metadatadb.Mutation) (metadatadb.Value, error) {
+	if mv, ok := m.(*metadatadb.ContentItemMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *metadatadb.ContentItemMutation", m)
+}
+
 // The MetadataVersionFunc type is an adapter to allow the use of ordinary
 // function as MetadataVersion mutator.
 type MetadataVersionFunc func(context.Context, *metadatadb.MetadataVersionMutation) (metadatadb.Value, error)

@@ -31,6 +31,29 @@ var (
 			},
 		},
 	}
+	// ContentItemsColumns holds the columns for the "content_items" table.
+	ContentItemsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "category_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "cms_version", Type: field.TypeInt64},
+		{Name: "content_type", Type: field.TypeEnum, Enums: []string{"program", "episode"}},
+		{Name: "program_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"live", "deleted", "purged"}},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// ContentItemsTable holds the schema information for the "content_items" table.
+	ContentItemsTable = &schema.Table{
+		Name:       "content_items",
+		Columns:    ContentItemsColumns,
+		PrimaryKey: []*schema.Column{ContentItemsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "contentitem_category_id_state",
+				Unique:  false,
+				Columns: []*schema.Column{ContentItemsColumns[1], ContentItemsColumns[5]},
+			},
+		},
+	}
 	// MetadataVersionsColumns holds the columns for the "metadata_versions" table.
 	MetadataVersionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -70,6 +93,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		CategoriesTable,
+		ContentItemsTable,
 		MetadataVersionsTable,
 	}
 )

@@ -9,5 +9,8 @@ import (
 // Category is the predicate function for category builders.
 type Category func(*sql.Selector)
 
+// ContentItem is the predicate function for contentitem builders.
+type ContentItem func(*sql.Selector)
+
 // MetadataVersion is the predicate function for metadataversion builders.
 type MetadataVersion func(*sql.Selector)

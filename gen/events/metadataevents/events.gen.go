@@ -40,3 +40,25 @@ type CategoryUpserted struct {
 	// Grows with every change of the category (its updated_at in microseconds). Consumers ignore an event whose version is not newer than the one they hold.
 	Version int64 `avro:"version" json:"version"`
 }
+
+// Emitted when the metadata service records a new metadata version of a program or episode: from a content event of the CMS (which owns every descriptive field but extra), or from a PUT that changed only extra. It names the version and the fields it changed; the values are in the content events (and extra in the metadata API). Topic metadata.events, event type metadata.updated.
+type MetadataUpdated struct {
+	// Unique id of this event (UUID v7). Consumers record it to apply each event once.
+	EventID string `avro:"event_id" json:"event_id"`
+	// When the version was recorded, in milliseconds since the Unix epoch (UTC).
+	OccurredAt time.Time `avro:"occurred_at" json:"occurred_at"`
+	// Id of the program or episode (the CMS id). It is the Kafka message key, so the events of one item stay in order.
+	AggregateID string `avro:"aggregate_id" json:"aggregate_id"`
+	// W3C trace id of the request or event that caused the change; empty when unknown.
+	TraceID string `avro:"trace_id" json:"trace_id"`
+	// Id of the user who made the change; null when the system did.
+	ActorID *string `avro:"actor_id" json:"actor_id"`
+	// Whether aggregate_id names a program or an episode.
+	ContentType string `avro:"content_type" json:"content_type"`
+	// The new metadata version, from 1.
+	Version int `avro:"version" json:"version"`
+	// The CMS version of the content the metadata version was recorded from; null for a change of extra alone.
+	CmsVersion *int64 `avro:"cms_version" json:"cms_version"`
+	// The metadata fields that differ from the previous version (all that are set for version 1), sorted.
+	ChangedFields []string `avro:"changed_fields" json:"changed_fields"`
+}

@@ -4,5 +4,5 @@
 package metadataevents
 
 // List every schema of specs/avro/metadata below, sorted; registry.gen.go does not compile without its struct.
-//go:generate go tool avrogen -pkg metadataevents -o events.gen.go -tags json:snake ../../../specs/avro/metadata/category.deleted.avsc ../../../specs/avro/metadata/category.upserted.avsc
+//go:generate go tool avrogen -pkg metadataevents -o events.gen.go -tags json:snake ../../../specs/avro/metadata/category.deleted.avsc ../../../specs/avro/metadata/category.upserted.avsc ../../../specs/avro/metadata/metadata.updated.avsc
 //go:generate go run ../../../tools/eventgen -pkg metadataevents -o registry.gen.go -released ../../../specs/released/avro/metadata ../../../specs/avro/metadata

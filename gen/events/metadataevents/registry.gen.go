@@ -20,6 +20,17 @@ const (
 	TypeCategoryDeleted = "category.deleted"
 	// TypeCategoryUpserted is the event type of CategoryUpserted.
 	TypeCategoryUpserted = "category.upserted"
+	// TypeMetadataUpdated is the event type of MetadataUpdated.
+	TypeMetadataUpdated = "metadata.updated"
+)
+
+// Symbols of the Avro enums used by the events. The generated structs hold enum values as
+// plain strings.
+const (
+	// MetadataContentTypeProgram is the symbol program of enum mediamesh.metadata.v1.MetadataContentType.
+	MetadataContentTypeProgram = "program"
+	// MetadataContentTypeEpisode is the symbol episode of enum mediamesh.metadata.v1.MetadataContentType.
+	MetadataContentTypeEpisode = "episode"
 )
 
 // CRC-64-AVRO fingerprints of the Parsing Canonical Form of each event schema. The Avro
@@ -29,6 +40,8 @@ const (
 	FingerprintCategoryDeleted uint64 = 0x6ecc6a038689fb62
 	// FingerprintCategoryUpserted is the schema fingerprint of CategoryUpserted.
 	FingerprintCategoryUpserted uint64 = 0x7253a4ad0f73f696
+	// FingerprintMetadataUpdated is the schema fingerprint of MetadataUpdated.
+	FingerprintMetadataUpdated uint64 = 0x1cb1fa0192dc186d
 )
 
 // Event schemas, as written in specs/avro/metadata.
@@ -69,26 +82,50 @@ const (
     {"name": "version", "type": "long", "doc": "Grows with every change of the category (its updated_at in microseconds). Consumers ignore an event whose version is not newer than the one they hold."}
   ]
 }`
+	// SchemaJSONMetadataUpdated is the schema of MetadataUpdated (metadata.updated.avsc).
+	SchemaJSONMetadataUpdated = `{
+  "type": "record",
+  "name": "MetadataUpdated",
+  "namespace": "mediamesh.metadata.v1",
+  "doc": "Emitted when the metadata service records a new metadata version of a program or episode: from a content event of the CMS (which owns every descriptive field but extra), or from a PUT that changed only extra. It names the version and the fields it changed; the values are in the content events (and extra in the metadata API). Topic metadata.events, event type metadata.updated.",
+  "mediamesh.event_type": "metadata.updated",
+  "mediamesh.topic": "metadata.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the version was recorded, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program or episode (the CMS id). It is the Kafka message key, so the events of one item stay in order."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request or event that caused the change; empty when unknown."},
+    {"name": "actor_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the user who made the change; null when the system did."},
+    {"name": "content_type", "type": {"type": "enum", "name": "MetadataContentType", "doc": "The kind of content item.", "symbols": ["program", "episode"]}, "doc": "Whether aggregate_id names a program or an episode."},
+    {"name": "version", "type": "int", "doc": "The new metadata version, from 1."},
+    {"name": "cms_version", "type": ["null", "long"], "default": null, "doc": "The CMS version of the content the metadata version was recorded from; null for a change of extra alone."},
+    {"name": "changed_fields", "type": {"type": "array", "items": "string"}, "default": [], "doc": "The metadata fields that differ from the previous version (all that are set for version 1), sorted."}
+  ]
+}`
 )
 
 var (
 	schemaCategoryDeleted  = mustParse(SchemaJSONCategoryDeleted)
 	schemaCategoryUpserted = mustParse(SchemaJSONCategoryUpserted)
+	schemaMetadataUpdated  = mustParse(SchemaJSONMetadataUpdated)
 )
 
 var eventTypes = []string{
 	TypeCategoryDeleted,
 	TypeCategoryUpserted,
+	TypeMetadataUpdated,
 }
 
 var schemas = map[string]avro.Schema{
 	TypeCategoryDeleted:  schemaCategoryDeleted,
 	TypeCategoryUpserted: schemaCategoryUpserted,
+	TypeMetadataUpdated:  schemaMetadataUpdated,
 }
 
 var fingerprints = map[uint64]string{
 	FingerprintCategoryDeleted:  TypeCategoryDeleted,
 	FingerprintCategoryUpserted: TypeCategoryUpserted,
+	FingerprintMetadataUpdated:  TypeMetadataUpdated,
 }
 
 // pastSchemas are the released versions of the event schemas that differ from the current ones,
@@ -121,6 +158,8 @@ func New(eventType string) (any, bool) {
 		return new(CategoryDeleted), true
 	case TypeCategoryUpserted:
 		return new(CategoryUpserted), true
+	case TypeMetadataUpdated:
+		return new(MetadataUpdated), true
 	}
 	return nil, false
 }
@@ -172,6 +211,30 @@ func (*CategoryUpserted) WriterSchema(fp uint64) (avro.Schema, bool) {
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *CategoryUpserted) MessageKey() string { return e.AggregateID }
+
+// EventType returns "metadata.updated".
+func (*MetadataUpdated) EventType() string { return TypeMetadataUpdated }
+
+// Topic returns "metadata.events".
+func (*MetadataUpdated) Topic() string { return TopicMetadataEvents }
+
+// AvroSchema returns the parsed schema of MetadataUpdated.
+func (*MetadataUpdated) AvroSchema() avro.Schema { return schemaMetadataUpdated }
+
+// SchemaFingerprint returns FingerprintMetadataUpdated.
+func (*MetadataUpdated) SchemaFingerprint() uint64 { return FingerprintMetadataUpdated }
+
+// WriterSchema returns the schema a MetadataUpdated message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*MetadataUpdated) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintMetadataUpdated {
+		return schemaMetadataUpdated, true
+	}
+	return nil, false
+}
+
+// MessageKey returns the aggregate id, the Kafka message key of the event.
+func (e *MetadataUpdated) MessageKey() string { return e.AggregateID }
 
 // mustParse parses an event schema on its own, outside avro's global schema cache.
 func mustParse(s string) avro.Schema {

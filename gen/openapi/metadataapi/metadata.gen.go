@@ -362,8 +362,10 @@ type MetadataInput struct {
 	// Example: program
 	ContentType ContentType `json:"content_type"`
 
-	// Description Example: برنامج يومي يقدّم أخبار الصباح والطقس وضيوفاً من عالم الثقافة.
-	Description *MetadataDescription `json:"description,omitempty"`
+	// Description Stored as the CMS `summary`, which holds at most 1000 characters.
+	//
+	// Example: برنامج يومي يقدّم أخبار الصباح والطقس وضيوفاً من عالم الثقافة.
+	Description *externalRef0.HumanTextBlock `json:"description,omitempty"`
 
 	// DurationSeconds Running time in seconds (at most 48 hours).
 	//
@@ -380,7 +382,9 @@ type MetadataInput struct {
 	// Example: ar
 	Language externalRef0.LanguageCode `json:"language"`
 
-	// PublishDate When the item is (or was) first published.
+	// PublishDate When the item is (or was) first published, as publishing in the CMS set it (read-only:
+	// left out it is kept; another value answers 422).
+	//
 	//
 	// Example: 2026-12-01T06:00:00Z
 	PublishDate *time.Time `json:"publish_date,omitempty"`
@@ -657,8 +661,9 @@ type ClientInterface interface {
 
 	// DeleteCategory Delete a category
 	//
-	// Deletes a category. A category that still has child categories, or that the current metadata of
-	// any content item uses, answers 409; move or re-categorise those first.
+	// Deletes a category. A category that still has child categories, or that any program or episode
+	// uses (drafts, scheduled, published, archived and soft-deleted ones alike, until they are
+	// purged), answers 409 naming how many; move or re-categorise those first.
 	//
 	// Corresponds with DELETE /api/v1/metadata/categories/{categoryId} (the `DeleteCategory` operationId).
 	DeleteCategory(ctx context.Context, categoryId CategoryId, params *DeleteCategoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -703,15 +708,21 @@ type ClientInterface interface {
 
 	// PutMetadataWithBody Write the metadata of a content item
 	//
-	// Replaces the metadata of a content item with the body and records it as a new version. The first
-	// `PUT` for a content item creates version 1 and answers 201; later ones answer 200 with the next
-	// version. Fields left out of the body are cleared (this is a full replacement). A body identical
-	// to the current version creates no new version and answers 200 with the current one.
+	// Replaces the metadata of a content item with the body and records it as a new version: the
+	// CMS's descriptive fields are changed through the CMS (`updateProgram` or `updateEpisode`, as the
+	// caller, with one content event and one audit entry there), `extra` here, and the answer is the
+	// new version, which the CMS read, discovery and search agree with. Fields left out of the body
+	// are cleared (this is a full replacement), except `publish_date`, which publishing sets: left
+	// out it is kept, and a value other than the current one answers 422. A program has no
+	// `duration_seconds` and an episode no `category_id` or `tags` (it is found by its program's);
+	// sending them answers 422. A body identical to the current version creates no new version and
+	// answers 200 with the current one; 201 when it recorded version 1.
 	//
-	// Send the current `ETag` in `If-Match` to avoid overwriting someone else's change (412 when it is
-	// stale; also 412 when `If-Match` is sent but no metadata exists yet). Without `If-Match` the write
-	// is unconditional. `content_type` is fixed by the first version; a different value later answers
-	// 409. An unknown `category_id` or an unsupported `language` answers 422. Honours `Idempotency-Key`.
+	// The content item must exist in the CMS (422 naming `contentId` otherwise, also once it is
+	// purged) and `content_type` must be its type (409). Send the current `ETag` in `If-Match` to
+	// avoid overwriting someone else's change (412 when it is stale, or when the item changed in the
+	// CMS since). Without `If-Match` the write is unconditional. An unknown `category_id` or an
+	// unsupported `language` answers 422; a soft-deleted item 409. Honours `Idempotency-Key`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -720,15 +731,21 @@ type ClientInterface interface {
 
 	// PutMetadata Write the metadata of a content item
 	//
-	// Replaces the metadata of a content item with the body and records it as a new version. The first
-	// `PUT` for a content item creates version 1 and answers 201; later ones answer 200 with the next
-	// version. Fields left out of the body are cleared (this is a full replacement). A body identical
-	// to the current version creates no new version and answers 200 with the current one.
+	// Replaces the metadata of a content item with the body and records it as a new version: the
+	// CMS's descriptive fields are changed through the CMS (`updateProgram` or `updateEpisode`, as the
+	// caller, with one content event and one audit entry there), `extra` here, and the answer is the
+	// new version, which the CMS read, discovery and search agree with. Fields left out of the body
+	// are cleared (this is a full replacement), except `publish_date`, which publishing sets: left
+	// out it is kept, and a value other than the current one answers 422. A program has no
+	// `duration_seconds` and an episode no `category_id` or `tags` (it is found by its program's);
+	// sending them answers 422. A body identical to the current version creates no new version and
+	// answers 200 with the current one; 201 when it recorded version 1.
 	//
-	// Send the current `ETag` in `If-Match` to avoid overwriting someone else's change (412 when it is
-	// stale; also 412 when `If-Match` is sent but no metadata exists yet). Without `If-Match` the write
-	// is unconditional. `content_type` is fixed by the first version; a different value later answers
-	// 409. An unknown `category_id` or an unsupported `language` answers 422. Honours `Idempotency-Key`.
+	// The content item must exist in the CMS (422 naming `contentId` otherwise, also once it is
+	// purged) and `content_type` must be its type (409). Send the current `ETag` in `If-Match` to
+	// avoid overwriting someone else's change (412 when it is stale, or when the item changed in the
+	// CMS since). Without `If-Match` the write is unconditional. An unknown `category_id` or an
+	// unsupported `language` answers 422; a soft-deleted item 409. Honours `Idempotency-Key`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -835,8 +852,9 @@ func (c *Client) CreateCategory(ctx context.Context, params *CreateCategoryParam
 
 // DeleteCategory Delete a category
 //
-// Deletes a category. A category that still has child categories, or that the current metadata of
-// any content item uses, answers 409; move or re-categorise those first.
+// Deletes a category. A category that still has child categories, or that any program or episode
+// uses (drafts, scheduled, published, archived and soft-deleted ones alike, until they are
+// purged), answers 409 naming how many; move or re-categorise those first.
 //
 // Corresponds with DELETE /api/v1/metadata/categories/{categoryId} (the `DeleteCategory` operationId).
 func (c *Client) DeleteCategory(ctx context.Context, categoryId CategoryId, params *DeleteCategoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -931,15 +949,21 @@ func (c *Client) GetMetadata(ctx context.Context, contentId ContentId, reqEditor
 
 // PutMetadataWithBody Write the metadata of a content item
 //
-// Replaces the metadata of a content item with the body and records it as a new version. The first
-// `PUT` for a content item creates version 1 and answers 201; later ones answer 200 with the next
-// version. Fields left out of the body are cleared (this is a full replacement). A body identical
-// to the current version creates no new version and answers 200 with the current one.
+// Replaces the metadata of a content item with the body and records it as a new version: the
+// CMS's descriptive fields are changed through the CMS (`updateProgram` or `updateEpisode`, as the
+// caller, with one content event and one audit entry there), `extra` here, and the answer is the
+// new version, which the CMS read, discovery and search agree with. Fields left out of the body
+// are cleared (this is a full replacement), except `publish_date`, which publishing sets: left
+// out it is kept, and a value other than the current one answers 422. A program has no
+// `duration_seconds` and an episode no `category_id` or `tags` (it is found by its program's);
+// sending them answers 422. A body identical to the current version creates no new version and
+// answers 200 with the current one; 201 when it recorded version 1.
 //
-// Send the current `ETag` in `If-Match` to avoid overwriting someone else's change (412 when it is
-// stale; also 412 when `If-Match` is sent but no metadata exists yet). Without `If-Match` the write
-// is unconditional. `content_type` is fixed by the first version; a different value later answers
-// 409. An unknown `category_id` or an unsupported `language` answers 422. Honours `Idempotency-Key`.
+// The content item must exist in the CMS (422 naming `contentId` otherwise, also once it is
+// purged) and `content_type` must be its type (409). Send the current `ETag` in `If-Match` to
+// avoid overwriting someone else's change (412 when it is stale, or when the item changed in the
+// CMS since). Without `If-Match` the write is unconditional. An unknown `category_id` or an
+// unsupported `language` answers 422; a soft-deleted item 409. Honours `Idempotency-Key`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -958,15 +982,21 @@ func (c *Client) PutMetadataWithBody(ctx context.Context, contentId ContentId, p
 
 // PutMetadata Write the metadata of a content item
 //
-// Replaces the metadata of a content item with the body and records it as a new version. The first
-// `PUT` for a content item creates version 1 and answers 201; later ones answer 200 with the next
-// version. Fields left out of the body are cleared (this is a full replacement). A body identical
-// to the current version creates no new version and answers 200 with the current one.
+// Replaces the metadata of a content item with the body and records it as a new version: the
+// CMS's descriptive fields are changed through the CMS (`updateProgram` or `updateEpisode`, as the
+// caller, with one content event and one audit entry there), `extra` here, and the answer is the
+// new version, which the CMS read, discovery and search agree with. Fields left out of the body
+// are cleared (this is a full replacement), except `publish_date`, which publishing sets: left
+// out it is kept, and a value other than the current one answers 422. A program has no
+// `duration_seconds` and an episode no `category_id` or `tags` (it is found by its program's);
+// sending them answers 422. A body identical to the current version creates no new version and
+// answers 200 with the current one; 201 when it recorded version 1.
 //
-// Send the current `ETag` in `If-Match` to avoid overwriting someone else's change (412 when it is
-// stale; also 412 when `If-Match` is sent but no metadata exists yet). Without `If-Match` the write
-// is unconditional. `content_type` is fixed by the first version; a different value later answers
-// 409. An unknown `category_id` or an unsupported `language` answers 422. Honours `Idempotency-Key`.
+// The content item must exist in the CMS (422 naming `contentId` otherwise, also once it is
+// purged) and `content_type` must be its type (409). Send the current `ETag` in `If-Match` to
+// avoid overwriting someone else's change (412 when it is stale, or when the item changed in the
+// CMS since). Without `If-Match` the write is unconditional. An unknown `category_id` or an
+// unsupported `language` answers 422; a soft-deleted item 409. Honours `Idempotency-Key`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1741,8 +1771,9 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteCategoryWithResponse Delete a category
 	//
-	// Deletes a category. A category that still has child categories, or that the current metadata of
-	// any content item uses, answers 409; move or re-categorise those first.
+	// Deletes a category. A category that still has child categories, or that any program or episode
+	// uses (drafts, scheduled, published, archived and soft-deleted ones alike, until they are
+	// purged), answers 409 naming how many; move or re-categorise those first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1793,15 +1824,21 @@ type ClientWithResponsesInterface interface {
 
 	// PutMetadataWithBodyWithResponse Write the metadata of a content item
 	//
-	// Replaces the metadata of a content item with the body and records it as a new version. The first
-	// `PUT` for a content item creates version 1 and answers 201; later ones answer 200 with the next
-	// version. Fields left out of the body are cleared (this is a full replacement). A body identical
-	// to the current version creates no new version and answers 200 with the current one.
+	// Replaces the metadata of a content item with the body and records it as a new version: the
+	// CMS's descriptive fields are changed through the CMS (`updateProgram` or `updateEpisode`, as the
+	// caller, with one content event and one audit entry there), `extra` here, and the answer is the
+	// new version, which the CMS read, discovery and search agree with. Fields left out of the body
+	// are cleared (this is a full replacement), except `publish_date`, which publishing sets: left
+	// out it is kept, and a value other than the current one answers 422. A program has no
+	// `duration_seconds` and an episode no `category_id` or `tags` (it is found by its program's);
+	// sending them answers 422. A body identical to the current version creates no new version and
+	// answers 200 with the current one; 201 when it recorded version 1.
 	//
-	// Send the current `ETag` in `If-Match` to avoid overwriting someone else's change (412 when it is
-	// stale; also 412 when `If-Match` is sent but no metadata exists yet). Without `If-Match` the write
-	// is unconditional. `content_type` is fixed by the first version; a different value later answers
-	// 409. An unknown `category_id` or an unsupported `language` answers 422. Honours `Idempotency-Key`.
+	// The content item must exist in the CMS (422 naming `contentId` otherwise, also once it is
+	// purged) and `content_type` must be its type (409). Send the current `ETag` in `If-Match` to
+	// avoid overwriting someone else's change (412 when it is stale, or when the item changed in the
+	// CMS since). Without `If-Match` the write is unconditional. An unknown `category_id` or an
+	// unsupported `language` answers 422; a soft-deleted item 409. Honours `Idempotency-Key`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1810,15 +1847,21 @@ type ClientWithResponsesInterface interface {
 
 	// PutMetadataWithResponse Write the metadata of a content item
 	//
-	// Replaces the metadata of a content item with the body and records it as a new version. The first
-	// `PUT` for a content item creates version 1 and answers 201; later ones answer 200 with the next
-	// version. Fields left out of the body are cleared (this is a full replacement). A body identical
-	// to the current version creates no new version and answers 200 with the current one.
+	// Replaces the metadata of a content item with the body and records it as a new version: the
+	// CMS's descriptive fields are changed through the CMS (`updateProgram` or `updateEpisode`, as the
+	// caller, with one content event and one audit entry there), `extra` here, and the answer is the
+	// new version, which the CMS read, discovery and search agree with. Fields left out of the body
+	// are cleared (this is a full replacement), except `publish_date`, which publishing sets: left
+	// out it is kept, and a value other than the current one answers 422. A program has no
+	// `duration_seconds` and an episode no `category_id` or `tags` (it is found by its program's);
+	// sending them answers 422. A body identical to the current version creates no new version and
+	// answers 200 with the current one; 201 when it recorded version 1.
 	//
-	// Send the current `ETag` in `If-Match` to avoid overwriting someone else's change (412 when it is
-	// stale; also 412 when `If-Match` is sent but no metadata exists yet). Without `If-Match` the write
-	// is unconditional. `content_type` is fixed by the first version; a different value later answers
-	// 409. An unknown `category_id` or an unsupported `language` answers 422. Honours `Idempotency-Key`.
+	// The content item must exist in the CMS (422 naming `contentId` otherwise, also once it is
+	// purged) and `content_type` must be its type (409). Send the current `ETag` in `If-Match` to
+	// avoid overwriting someone else's change (412 when it is stale, or when the item changed in the
+	// CMS since). Without `If-Match` the write is unconditional. An unknown `category_id` or an
+	// unsupported `language` answers 422; a soft-deleted item 409. Honours `Idempotency-Key`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3104,8 +3147,9 @@ func (c *ClientWithResponses) CreateCategoryWithResponse(ctx context.Context, pa
 
 // DeleteCategoryWithResponse Delete a category
 //
-// Deletes a category. A category that still has child categories, or that the current metadata of
-// any content item uses, answers 409; move or re-categorise those first.
+// Deletes a category. A category that still has child categories, or that any program or episode
+// uses (drafts, scheduled, published, archived and soft-deleted ones alike, until they are
+// purged), answers 409 naming how many; move or re-categorise those first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3186,15 +3230,21 @@ func (c *ClientWithResponses) GetMetadataWithResponse(ctx context.Context, conte
 
 // PutMetadataWithBodyWithResponse Write the metadata of a content item
 //
-// Replaces the metadata of a content item with the body and records it as a new version. The first
-// `PUT` for a content item creates version 1 and answers 201; later ones answer 200 with the next
-// version. Fields left out of the body are cleared (this is a full replacement). A body identical
-// to the current version creates no new version and answers 200 with the current one.
+// Replaces the metadata of a content item with the body and records it as a new version: the
+// CMS's descriptive fields are changed through the CMS (`updateProgram` or `updateEpisode`, as the
+// caller, with one content event and one audit entry there), `extra` here, and the answer is the
+// new version, which the CMS read, discovery and search agree with. Fields left out of the body
+// are cleared (this is a full replacement), except `publish_date`, which publishing sets: left
+// out it is kept, and a value other than the current one answers 422. A program has no
+// `duration_seconds` and an episode no `category_id` or `tags` (it is found by its program's);
+// sending them answers 422. A body identical to the current version creates no new version and
+// answers 200 with the current one; 201 when it recorded version 1.
 //
-// Send the current `ETag` in `If-Match` to avoid overwriting someone else's change (412 when it is
-// stale; also 412 when `If-Match` is sent but no metadata exists yet). Without `If-Match` the write
-// is unconditional. `content_type` is fixed by the first version; a different value later answers
-// 409. An unknown `category_id` or an unsupported `language` answers 422. Honours `Idempotency-Key`.
+// The content item must exist in the CMS (422 naming `contentId` otherwise, also once it is
+// purged) and `content_type` must be its type (409). Send the current `ETag` in `If-Match` to
+// avoid overwriting someone else's change (412 when it is stale, or when the item changed in the
+// CMS since). Without `If-Match` the write is unconditional. An unknown `category_id` or an
+// unsupported `language` answers 422; a soft-deleted item 409. Honours `Idempotency-Key`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3209,15 +3259,21 @@ func (c *ClientWithResponses) PutMetadataWithBodyWithResponse(ctx context.Contex
 
 // PutMetadataWithResponse Write the metadata of a content item
 //
-// Replaces the metadata of a content item with the body and records it as a new version. The first
-// `PUT` for a content item creates version 1 and answers 201; later ones answer 200 with the next
-// version. Fields left out of the body are cleared (this is a full replacement). A body identical
-// to the current version creates no new version and answers 200 with the current one.
+// Replaces the metadata of a content item with the body and records it as a new version: the
+// CMS's descriptive fields are changed through the CMS (`updateProgram` or `updateEpisode`, as the
+// caller, with one content event and one audit entry there), `extra` here, and the answer is the
+// new version, which the CMS read, discovery and search agree with. Fields left out of the body
+// are cleared (this is a full replacement), except `publish_date`, which publishing sets: left
+// out it is kept, and a value other than the current one answers 422. A program has no
+// `duration_seconds` and an episode no `category_id` or `tags` (it is found by its program's);
+// sending them answers 422. A body identical to the current version creates no new version and
+// answers 200 with the current one; 201 when it recorded version 1.
 //
-// Send the current `ETag` in `If-Match` to avoid overwriting someone else's change (412 when it is
-// stale; also 412 when `If-Match` is sent but no metadata exists yet). Without `If-Match` the write
-// is unconditional. `content_type` is fixed by the first version; a different value later answers
-// 409. An unknown `category_id` or an unsupported `language` answers 422. Honours `Idempotency-Key`.
+// The content item must exist in the CMS (422 naming `contentId` otherwise, also once it is
+// purged) and `content_type` must be its type (409). Send the current `ETag` in `If-Match` to
+// avoid overwriting someone else's change (412 when it is stale, or when the item changed in the
+// CMS since). Without `If-Match` the write is unconditional. An unknown `category_id` or an
+// unsupported `language` answers 422; a soft-deleted item 409. Honours `Idempotency-Key`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6918,148 +6974,158 @@ func (sh *strictHandler) ListLanguages(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1fcyO5kedXQdQ5wpJdpIoU9T8cDrW6ZWvc3dPbrZ72TVMrglUgiVYR4BRQkjgTerBj7diYe7rPcA9t",
-	"393uxcTG+cLP9yWkb3OBBFCFKlZRpKSx5b5+0R+ygEokEpm/TCQS33khH084I0wKb/c7b0RwRBL489kx",
-	"HqrfERFhQieScubtescjggiTVE6RxEPEB0iOCEqITBNGIpSQSUIEYRKr5/eQICxCVKI+Ds8QZah3NGi8",
-	"wDIc9ZDkKBxhNiSIyqbne+QSjycx8Xa9rrfe9TzfE+GIjLGiYYwvnxM2lCNvt9Xe9j05nagHhUwoG3pX",
-	"V773nIdYk1hF8dvXzy2pYUKwBEoFT5OQFF+9hid07by1NiYSR1jitRBLMuQJJWItaO2s404UNNrtdrux",
-	"hdv9xna4HjU6ZGOwibf62+FOVEd1O+hUkv2ayGS6P5AkmSX8DQk5i4Ri1AVWPCQDngCvkyllwwLh64H7",
-	"4gFPxlh6ux5lcr3t+YoSOk7H3u72ZicIfG9Mmf6/lRFFmSRDkgBV796920/lSM2zGn81T3H+BOUMwdsJ",
-	"wiwyEoEFZ/Cn5GeEoQssUEIGqSBRkeVPCE5IgkiS8OQXXY+ycxzT6BRadT1ff3HqvP8XXU91i8OQCGF6",
-	"J5cTmpCoXmw2Wu1Z/l/5XkzZGYj7UxITSQ70dE9nh6y/L4iQkY2pGg+fkAQYcRR5u15U7Mz3JjjBYyLN",
-	"0rIN4dmfJERMOBOk2efR9D+t0Qjm4FdE1hPzmuBoQVKGTj93pOOFWQzz6EiThDCJ7LqppCPrZ4YOziRh",
-	"spIM893pLDlfkURUrviMqnP9BJIjLEEAP6RCoouESknYXBJt33ek1PfOLXEzj9lvQGtRUX6lmB2Pesod",
-	"j7C6rJ7bcVXH92D7q3SOFLxLqCQII0YuMpbfSuEkfRB5eDuJ8Lxlq79fcK2kxc6WXy5X5SYHTpMqJUqj",
-	"zC45VFH19QTLked7DI+VznLe7XsJ+SZV6s7blUlKXI33k4QMvF1Pscma9TX9rVAfjTk7PdKMO8h5XEXY",
-	"wYs3DnGThA8TPEY8QWRCBY9IHZlZrw9DZe0a389EKxM5lo77JEErLUQFUD2giZCrBWvTrqT6PFvt9TTX",
-	"29R2q7PV2V7f7GzdaljN4A7SRPAKi//lBH+TgjIVPEGDhI8RRpOEnFOeCjTBQ/JTgXrqd5ORS3mqH+xl",
-	"c/FNSkBs7WTo1yxjETMSjyIynnBJWDj9DZlW8T+MKWGyEY64IAydkSlaGSj50KxGGL19e/R0VeveMT4j",
-	"AmGzBJHAAwULNJRpIiVvAo8JdHJB5ajLpP1ILS4DL51JVegtjeUekuWmCKOIDgYErBE0pgp3fCChWvrw",
-	"RKfdbnZZAYNsDIKw3d8ijVbUwY1O2CKNnf42aQR4K1oftMI26fQtkzVEzrnscKqhWDUPt44ps/9vK1Uh",
-	"JUlUn//8fr/xNW58GzR2ThsnP/+JN29mBgCgq5dtT6H2nl22dmX0CWVDg7ajJtpHQuKYoHMcpwQNiRSo",
-	"02qjVwkATgpw7hDTuIzUut4WAKxqNhhgvyRuN4N6TsdUzg7pFR4SJOi3pE7EY2jnvjIiA5zGUkFuf86i",
-	"bd0Kg6+UNtAqHlT5Exy9Jt+kREjHRKk/8WQSGxS8Nkl4Pybjn38QWmllzFOESUxjo3uamaLcRWMFSvp2",
-	"xajBSCxT4e0CVJdUAvNf4FiNBjwXTUVG80jKidhdWxuTiOIxEaNmRM4tKWKtj6OGbXO1pBp+pTvR7JgV",
-	"N9OtWmPjjL6VlE1wInA/JuiLN1++9JUSs1bRiuZFwtkQqQEoo6LnabXpacM0iGl4Xy7jzKLqVS/idIi6",
-	"npjwRIoGIxei6yEcJwRHU0QuqZCiwPqdnPVvVFP7qMRnhC3M+9AO5oEZbzxn273QY3SRuBoJ2UUOG4AD",
-	"oI6pKA7HV3OAu6xnwZUaXM9RpGCKVO+cKQ18SSLUnzrquGyLlX698r1DnvRpFBF2z7k0VlmghMcE7T99",
-	"cfSyMFfr+Vzlr1x0igZZi4eeIxzHJPmpoXqMp4hxiSYkUdKO5IgKlMFPkPyXXB7ylEV34xZlQmIWVkYx",
-	"qFQj1QGMsN3Y6rdIYytcx42dwRZptKNWuNHfxjskaBX42sn5+pJLNADiFuUr47KhWzw0XzVrkBoUGmGB",
-	"GM8EECTZNX08yRdAxImAOYDlDix3bZ42efcUVbv87PupQF2vo+MSlq8AvAxftRbVoShwUY2VVutL8DFR",
-	"C47EgizM9okzosZAD+mBJ8AJ4mkIkTF2rD4tqCGrEDSzdbd34rDl3oZrFI+YAlA4RoIk5zaItDCrqGn9",
-	"kPzZZyhl5HKi8SbQA2M/5vwFZlODIMT9eNBpO9bpmHM0xmxqjbFYePwJlqQBCOrhZUT1jaBvkGpyGRIS",
-	"aUDpxJgh/NnI4p9VrzVPrzmRUnjlW4ZTOeIJ/fauazbXc62cm/vFqGbmDy7K09Ql6wF5+pIXAp6g5yhY",
-	"chMw9W0MVH2TkHN+NsPtd+/eNcpx3XksL4eBDd8nCVeEKHz3DHYC7sZ+WBvC232vGkeKtWN8eRprd8H3",
-	"BpTEkbdrJsb3xuqVQ3jM4mWJxlxI1A4CpTUTHELU5crPOkzZGeMX7DQhgGNC4vRrrYIO1+W9mzaZ1fCu",
-	"ThzV3XZUt1nLCNivxcXo20WFJW/5IwLzCxLHyEDzfioRRsACR3T2UE9PRg/FCgcjck6Sqf1WP94Eb80Q",
-	"4Ua21N+TRAEZSbWjZOJsp1guOJZjOiZC4vFEcYFGS0SItB8obmvxnIc4VivypfIadZDOxBCXeZcC0Lc1",
-	"sGxRPoNqo0OKd2PGlRuPeu+BoAINdti+y+vCu04yEeT9DyRU3142zPok0ZDodWfXQs4O5WUrk02yT51w",
-	"0ojGUaKRNfd2cwlQK4SOx6lUKkFR6lB14nspo9+k8DkQfwLRR9P2AJ4ErRFpzILjV440DXAsiF8SsMc9",
-	"56VZK0zYzLQ4rHgF+qe8mAC5F/5YhBLV7xhfHuk2EOsw78VJgqeaHUOyqK7BQ3LEBnxWIqF/09e8sb0x",
-	"XCzHELVo+Ojt6+cNCArSSFmbASVJMfTkuO06imPDSpudQlStVYyq6ZDayc9XGtmfqz+riK7llOr9glsF",
-	"shS3ZbH1hkkcCWT2wBFOSBZ184BOt6tWWa7H/JycSn4q+eQ0JuckrtraUg/pmDzI8x4KMVPQu68co3Gf",
-	"Mhvm7GUC3yvwUge2DQP6nMcEs8evSa+qpEtjjmP4vCoaekYZbGEcvHhT9BrdrSmk2/WJADaxdKxE2+x4",
-	"qE/0hoeS71we869nJOlpql16s31fMYcpY5QNkaRjgihDwuzzr1hA09lGI54morh1sb4ZzI9obrW3C0HN",
-	"YDao6XvPLmWCD7XeX1LGCcof9xGEG+IYhtoQExLSAQ0RljKh/VSS8maAWRIkgVATQ3gIPgJlw1WEBcJd",
-	"dkamkD2AkSSXUnuWTfQbMhWwjrSqANGmDOHKkFN5QZ3pnQt32gwVSyqRE6M+Tk+qtQcQCwyN4y8HYFsX",
-	"WAu/TseYHZNL+STm4RmY0ZzU6/+4/nj9w/Wf0fVfb/7l5vsiwa3AzLRD8mxs3VXVZ7Azoems0tS5XFRI",
-	"7H427/kEC98B4D4iOBzBJoz9kLNSbs17Mx+FSTCMmxktQIpFLJ4jzwWb164wefDYAejjWUOLq5NwlBrR",
-	"QQ7KUE/ynq/EFSSUJxDebhCm3I0IPtxDuA+q/2JEGEqZIKXcpus/Xf9w88frjzd/uP6f6Prjzb9c/+/r",
-	"P11/vP63kkRubKxvVgiazgG6jcxBwsf3JnRp2gZWq8ybL7vnD3OhjUhJUnU3VTL6HLNhWomStL+30KKz",
-	"nRyoJsp3ogkJ6zPHLhKqlBTKHnONRCyVDCcyLhoH9UEFfzSMrnrJMzaMqRgh9YTdIIkNncVZ2U9wn4a3",
-	"aa+KV0t6Tk7rKah6sxIlKgWJBxWS8dfrH67/dPP99Z+XpKU02TBxhjVFMt2ZmScMz6nekLsPbM4Eq6RC",
-	"ZnRIJf6tpK6Ak5aztPsoomIS46melQlJsilRnjrr6S1tTUZzxujh5O6GqGyD/tv1v4MG+AFd/3Dz/fXH",
-	"67/MTnnrVlOkFsyD0fQGPAE06wm0ljWJpFqw6vOcjl3UyAcIF0Elhrwszkge9C7PjRt0WgYvO0lPd2km",
-	"DUKeC7cdMH3l3zOIU+DbYgbhqdNE9WBQ9KnIYfS8bsqoWwmdggaL4wdoEzsm5g7GZJL2lSI/tT5kLrbt",
-	"oL3ZaLUbQes42NwNgt0g+Npz4Lxq0VAeQZXlkHh4KwOO1TNXWXRyMaYfw8P3DFPlrfvTpcTzPE/uyr0c",
-	"/2EyrYpGxknMLKwJ30n9soHmTAQM360gFYZZ4JhfCnjVRt6KQbKlqHJXlF8KXjsUzyybkkzeeUyUReTS",
-	"DRuKmTFYop2Qn0xScuUXWjiUnyjNboKL5cTbK0cTPy1qkwf0sVwwfvP9zb/e/OHme/XH76//181/vfkD",
-	"cg2gg4fRzb/Cv//n5vfX/6H++Qs0/t31x5v/gm7+cPNHdP1X9YDqQT33P25+f/3x5nfXf24WTdZG4ECM",
-	"fLln46aDQQXWBQemwktTHjphMpkCZLD7yMD6PUTGEznVYL+QSaxca/JNimPIsFoELLleVAEv7cx6XHe0",
-	"W8p/KWiF1kNoBR22/lvqGhgHvNbPpm0e5Midorkg3Ql+wOyCp5cKEinEbhMPRDoe44QSAUGViA4GhfhW",
-	"SeH8uGqmsOjsq2rF/ohNUrkkZtZ5IeoNch5G27MR2pgMJOKpCdHGBFdC6fvCtTvgrs/Iqeq80TurtwBo",
-	"U4FWeIIusFg1+WemdTlh9VGDrhrFUVqQGVvn6Y1j+/qH8foWC1G1F/D7Slb9Iba4Sl2+ATX3aDa8aqir",
-	"MeJ3xdu29ZJ42zYb1IR5j/MdLEgT1fmfefJndhLB8W/z8G6u2NWiWDR+WxEPnIcpLLQ0X2t8+TdzJHJY",
-	"7syA707mDJOrhOTYaJYi9w8TAscYLngSOcH19cCHTQ9lrKJUZ9aYraqc9WOeMMqGDTHiF57vmeBImMYy",
-	"TcjCc2FFDQ+Lk7AeLDQLpjnM5DNIxKuN05YDXgK8IjTG4Ygy0kgIjuCD0Jw0ypVTIUeoPgRdI9iKq3A8",
-	"ACATRhGXkkRoguUIUSY5iHmfR1PIr+rBYYPmy/0Xz3o+6kHevv1H50jpf4sU1uKbLMfIjQvcksx0WwxL",
-	"Dzjvu0rcZtR9pecQU6YjwORS6uU/IXwS6wi4PterpgWtYAQj9BEGQLraRC85gKyExw7pXbby9udBEARI",
-	"cqT+ah368Hvr0H6yc7jqQ8ewfx1jdrarOuWsob0VvaEx4kohYYligmFfiXTZORUU5MO+zoe4m01uZ4TK",
-	"EUnQxUiRLiY4JAioaQc+evnkzSt4/X6gCFpXJNpTy1w167K3jCrJ0y3FKmJ6z5Jm79WaBU4u0DjW3pYm",
-	"RL2nHQRP9BjbQQCjbgftfSR5l8Gfz/RHm4F9aBMeOnx2eOjrE018INFoOlGoByh9qj//tQIDsXmn0J+d",
-	"44QCfusyQWISSm6/eZJg9aDmrHrPdhCsNtHRLPcEokzQiCD7DQiBgsYDJRUruMu+JQlvXNBIjmCCPnDK",
-	"SGKbYfRKaUbMkFJeSjISOhzJhuQNANpjnJzZ4+t6B2O1iQ4cUeGphI6AbCxoiF6ksaQxVeAnRq9irMgg",
-	"Y/6BrqKQp0yq9Wuo1QfItMjoZaLzkInY7TK7WKxhw1GEehlq2UWtXhNpEIuyLEGdm6+1osmlAGDVAzkZ",
-	"Up2AQRPEL1iX9TJM1EN9AsOgsnzAbB6mcvaaV365+77bvWwH3e7lPvx42u2mwXrnUP3abB10u2mrtXEI",
-	"vzYD9WtzG35tPenoXxvq13bwpKF/q0fbQRA09G/9b3tb/9vW/24c6n834d/tQHWoloX61dpU/R4+0z0c",
-	"PoMelKSqX4eKxvTw8FB/eXj45ORn7/+5272Ep/UwtlTn/6CDccbSOszGsnN48rPVX1bmAVQHnWb0LQh3",
-	"AzTuAupWe/JTtaycbnyEYwnNV3d1xYU0Vgq8y3rZ63s+JF5PzBsk7vtazw8IieAdIU4SCrkYcMQS1jyO",
-	"Y35B1KvVA3axgS7tMlCJPmjsfAU6mmR1vuQbqddRtkK4zYTK8oCbibH9m/p9/cP1x+v/rp/495vf3Xxv",
-	"g2kza0d2u6zbTT4vose4iIJt9eOJ+nGgfjxbemVVHVffh3OTaOV8y9c5VTyJSEKiYvqUt+Dpp8xpSFMa",
-	"zaGkEMCYpYmhozdfos31nUYr31BXoMJHbmJUDyc9gJqElWAkLuUotQvOdns2Rem79tU8zmU+7QytvyFT",
-	"QSSa4CFlppaLxJI00SssBOq5J83Vmu/ZvyVHQ6ILU6hn4Hz6bAxthMXp2OSs3J6DmL/r1tPx5qBX9uo9",
-	"xNI4RqboTKyw4mQmf4JMv5h8fXC0efRh//LL4xfBEQuUv5TGsd6WKRBWg7mzEc0B285RpxnBeH14gLa2",
-	"gy1kzgGgiIfpmDDZXCgPv8xge/RsdlmMlB3InSlyOYmxnWGbsAc+DxWIh/rEVrkgEmB954zygm6Knx3v",
-	"mDnSTZKG9sX0E3tZtmy2OWEPL8DxfZ7kh4cFuiAJsQxZeMdi1jG9mg0P5ccnv5tzngI8RW2uEx6lIYls",
-	"fQw1k9W1pEI4lQf5opWcMn2bIHNVXDtJiE60dEpyWIpWSDjiOvTf+23DnElpHD3tzai/L3a+Xv/N5vHO",
-	"bzf+aftd+3XnP28+ab1cf7FRRZM98OKsWTj7Uh9S2djZcWMpQWX2aRYnnQkAjHgi/bLEGuTjVCGB9aL6",
-	"LQ5ugaM4TmC3Ml94H719fVTwAZQvadPRxS0ELH7Q5zbtUor/momYo2oqy7Tto0FCCCIRlTyhOLaBJSUm",
-	"mE2RfnYX/DWBBFFLTJpTp5QNY+v7Wrd5VUE+pN6Ihd9ljCtvPFKullLDytFUf2fgUDvSBf9b+/kVgYI9",
-	"o+aAPHD2uwzPIku0IkcFl9WBuRqlCmWdch99jKcITyYEO26qeodCqMd4KGC/CLZ/sCANygRhgkp6TuJp",
-	"FYadQbDlPKiNYF4S8ULI7RbI9qQI2fYNZHumoVpQAdnuADz9Twl51g7G0uqQs2/I0b92ikQZKk5+tvLL",
-	"XfR5Mj+Ryaw5CzSz5VKRydVqtDeOW8Fym4rKsJIwTaicvoFyiWBh+1AAcT+Vo/y/Q9vbF++ObXkbwMrw",
-	"bfGAqT4DSiuxfbY3fO5siyvo7O6KC7Ri8QmoaXPiRaAxZniosYXUNcFWfVtlaZDGcZfZbIMRFZJDjMJE",
-	"Um1TiS8542Ow4XktzewxkU4mPFGWxzpJAlGpzbBAkje7rMvsHhGiQtmxvPjIbUXK0Eovq7PTW22iZ2Bo",
-	"RAoHqQdpjHqv3h73ugxsvUnQgKoLcgQFkyADSpjKdlnyVqngGIlQy0dtH637qNls7lWVP+gyU5zMVCYz",
-	"ZZoKZ2R6UPa0t+ojwd0SC0N6TgTiE0nHVEgaqqkzWH3aRF/GEUmydJ4uCzFTOB1iRzp+A0YuaqIDh/tJ",
-	"PkH9KcKRwm1CJljyROSxp/7UAAihDWJWikiBnBdEjFA2M/uvjgpFD1vNoBmotcQnhOEJ9Xa99WbQXNch",
-	"mxHI/Zxaq+rrIZHVpRCFK0jG1wfgEqdDI55nZZe26R6HQ2eETPRE6BxzZI+2dplOGTF5H3uol53F+4Vy",
-	"Dd2mDhF2fw6bQ3lN9IYwQEd9rhYLExdKnLPCY8Wqg2pM+eSUqg6+/67urGGJdL0KqJgtJFgqmeUe9r1D",
-	"Sb5KeubxooaM/JCjS0Y5JKDeV0VazqK1Yk29xRvokmNXJ6UyX+0gmFPPoKrujnZB3xcPvudmIjgOtnMz",
-	"oZw8L6sk3Gq1WvWVhLMTmTgpJON7OqHee0kuRH6a0u76uqm81VRAhYQ5tG5U0jq/6nEdreWDA0C4m8Nf",
-	"PEO6KGvMkIvHgqtH3j5utbORn+R5IHlgSgd9CrEnj0y/+Lb/66/Y0QdOw/Un5yF7/e3zdxtxtP6CDv7J",
-	"KYaw6DFWyH2pKhgDUaqieYSKMR0tiFV9ZwK75hSlgyat25u8LVUo6QTrtzc6dItkddrtRV4zWycE2u7c",
-	"3rZcLAeYZsr63dY2L4yRgy1YnS7Meg+px8Jm5+gKu6Grg3X2V5avTHXm5mUjr5kDYC1NhDTRDn24MRUA",
-	"zxJIY/PWg2BtTIFpl42Ex5BA7dkCZs+eHh1/+do7UUuAiwprd5ABEKvUfQACnOE4nqKUKdufGx2ooxmn",
-	"wyxaZ87MrnSCndUmgtJEUNyky1xr6Jon6CPDbFRkAb8NBMpaoIiQCVrptNuoT6acRatN9GvOeJqILuuV",
-	"amH2qsydHlRNkd33i2rvUn1SrcZBXJ7waLqcBr+P7qpQREurBlME46oYCjJZNSXj1FpuaI9JzS+hs10C",
-	"l2ZnfT0+Ww8SC1sMulQhyd55MK8q0jOTH+XeODDv+ey5Qrl5Pedv0n5YW7paP4IwEvlT5WrRuqK5M5ji",
-	"WgvLa620RlzLW1P/fbYuftVgYVxrpWdnq9jXN3UfrCzrXd+09CzM/iM2nsECBvDAKRv66VnbTLDDXDDr",
-	"7C21el5anFZjg9s1Jniz3gJDJaJ5N358l1ddv9LrU8l33d0Qrp1uov18jUJ4QUgax1CuEjw2B22YmpVY",
-	"Vt6kACkdmE2LZ01TAQUYrOUOdvYQFIaB2m8N27cgSI64MFVaq4zx03kXVSxujE1J6gpnqlOzp+XqYs3W",
-	"6LGjXj2W+S2yEq75Sr9HMdGCpqfmjE9/ilrtYvyurnDxQdaWqbaLVy027RqUNVS7By+MaysSF9cERDES",
-	"d6B2lPk1EoqvrfYiimmmsOuj1YfmapmF9GGN/1HnfszRfX51hO21qbXPGZlzU8avCrfK3C+A8v9pKOKh",
-	"Ye2doezVJ6Z2H+Ua/xWR91rg9w4wLGXXnWtrdMis8sKJA7NjIk3cQaedw/KzZbj1ekKFqHoTlevllYvl",
-	"7XVZD7oxpU4mMQ5JpI9sXIx4TJqoN1MsbxfpCH0CJfKE+3qd6WrK5HVZfZ08tF+skg/V8YswC2dRFNO7",
-	"n0VgbDN9fUluuKGGjuII10csqBSQyUtYhJnU+A8jmRAC0RUCaJDlIZdb9g/ezru16I4Y7o6RlIoKhia4",
-	"WtTJRhGX1PAdoqqmXONCoZPHZZbqWLCUQdk6brUe3KCYV302LNV4fgnP/T5A9VNz+s1FbHe3gQ/m4OvL",
-	"ML7LMgOuanebXzv3TsVYQoZh9f12e+62PhWg4otpApUY2rkB757Kyq1UsChydatzLJoeXyxt4NRBrVaX",
-	"xRyZInf/LtVXZqsj6LqqpuTB0kUq87IHOmO/WMegrgKBFfxbz+1aT37e+bE60xDs7K7bF7oVmuxUrzda",
-	"SjK2lGRsk86gsYE3+1vhdrRDgoGbzbG+sGnJ5LnOV6m4JvSzaXnMPktNSLJUV8UVaSsCj8ibyS6lBGcm",
-	"rdT04GOIYmXo2Rp/2TVbcDZBZ0qFkENNpfZPnEtQ9W4qxF67DFLNIPWu1KXNMrPmoqWrIBvM3w5ae2B7",
-	"wHuwvgCcv8hoYeRSZql42XHWrMSNMVWa4rzcDVqBdCEqTDKf9bPGhMlV5Qnp2xMjff1H3LXH48s3HFn6",
-	"GS9cAFscRDB7QRlnBLL73hBWvEPYWtHybeH4nNMI8XOS2KKs7gVJP7VXJ6GVTqutD5NQ7Y3BbYd7CMeC",
-	"o+w7p29qPNB+Kt27pMytcGhKFD/embwmlyZTH5Z0GRUoZRmOw3ETle5So6Lq3jTDrL3CrZX62Luec8PB",
-	"LusEO+4OPuo5Fr9namqnLE+n7FnDVNrfN3v1aKGt+le1d/Qu71b6f4+d/Vq08hmJPDwSWRol6EJfP4rv",
-	"/hkOf4bD5UiJw/l7weHOg8Dh/YK1vMDCIAllmE3wFAywLmURVZne1XvB5+VziT4vqodZVI95nWw83Dpp",
-	"PZjbWABL5dDLo0jncmM5t+U55aP13XbOVfcLNc8q5fqQvlr6WMzvp7LFlV9AfHM7cB/85DKuPsdt8yDA",
-	"O6hHM98trnX/f8zsLScgsFCUdy0y5ZTnHCyS1RUQ+0ReEJLX1tUXrICLm30kea+Jnum6Y3AoSd+yDaV0",
-	"umwF20ZD0FRmi0+1QkqLCzTiF8rJTVlk3Gy9ubq6p8sz5xWbof4U4/aBZpd9pQCZPtWVEKbPQ2FhamGJ",
-	"XSgS5CMaCd/Eos35O3u+EQ5O64pWX7z58iUSIY5xopt1WU9NrR5sDywYVAEpXCgDRRREE/V0jS9d0QQu",
-	"1AHH171pJuMwqG3GZZcJIvUJQ5xfF4w6QSdvMO/GZzjup9lu56J0z3NV2hsdDGbU3y0Hr46dW6Ulz06P",
-	"q1kt1AJoVZ93MrWgi46OayAfolrlgjRLXrxZrO6E1o9N773PXmW10N9nFzjNxTz2+qTy7UbFy2YVH21v",
-	"77sFtNX1/C7gLfjDIK6ud+L2PdPkxH2Drhicv0BBQ7f1+jr8b5+fwZJu2wUxeNWVt4r3d8HmujR7S9dS",
-	"X35jAEra16A8GwELH/8BqOXj+59cDrdVJRc8N00zwOCnItPTDkawz8/ZIujU4IFW+0ffIVgMTJw7MPsW",
-	"QDFzRp6RCyKk9mrqDyw/w+HI3Ocg8FSgixFHY6yLZGbRfh+MpD52fzGi4cjCF3v9gz3/ncffy1Wc0Uq+",
-	"8+CUneoyc020RAIC4Atb5Lozzrcb3H+ck75O+e66LVe3SPeivnO5QvdsUW13U7aOjs3jVif34avouDUC",
-	"M0OHK9wuGe2ljtS2v/7tF9/idzvp0Qc+XeoYbVUl+bmnae0C/WxK/iEO3xYupXk4O/L33GpezpCsfWf+",
-	"WiwdydmkxKGMp1D7ShbjyKZsi3IYWb7V2MuDeuDVdVkvDwX2wItUrbRgZ46ijrq5HtpX7hVCWXEUqF7i",
-	"5EIxZUy6zDqry/l1jCORhqPiFb+1SVRfZdX5P28e6Tj39V9v/lgX4f67BarvFZ4umraq8PRtTHcs10OF",
-	"pzOR1TdAFpbJ5wSnT9Rq/YpI967PT8Nm3Q6ps12HSvOWFfGqtWHHzgXDOYOgWGNfZ9NIwhBlvlvZSddN",
-	"th4M1aFJ50pmdGwzmbrMVBIt1LRqhJwN6DBV3SkXx1Q71yZSTaKVBbTCuOOErda5Ms+zcT6gTwGFpLWW",
-	"dS6lNrdJm5hcdv9z4Ubn8pXM4Bro7ggrdafvrDbtzMXTM/3Zz52OBsm8jg4TwsLZfg4TzP7vR0yFlpfF",
-	"1G3hZucalVtRN675N62A86iBdAV3HBWUf/ajxV+usvvTKsPotyeUNnPRGufbpfPC2ya6MlcPO72e55ue",
-	"ldc8m+p4+Rl+UxPH6cI5tVDdySJ6zukvn5erk6v/FwAA//8=",
+	"7H1dcxu5teBfQXFTNVLSpJvUt1SplCxLiSa2x9eWx9lx65pgN0hi1AQ4AFoSZ0oPSd2kbs0+7W/Yh0l2",
+	"996tqVubrXnePyH9m1s4ALrRzSZFSpqM4/hFFNkN4ODg4HzhnINvGjEfjTkjTMnG7jeNIcEJEfDv4Qke",
+	"6M+EyFjQsaKcNXYbJ0OCCFNUTZDCA8T7SA0JEkRlgpEECTIWRBKmsH5/D0nCEkQV6uH4DFGGusf95jOs",
+	"4mEXKY7iIWYDgqhqNYIGucSjcUoau42osRY1GkFDxkMywhqGEb58SthADRu77c520FCTsX5RKkHZoHF1",
+	"FTSe8hgbEOsgfv3yqQM1FgQrgFTyTMSkPPQjPKaPztuPRkThBCv8KMaKDLigRD4K2ztreD0Jm51Op9Pc",
+	"wp1eczteS5rrZKO/ibd62/FOMgvqTrheC/ZLosRkv6+ImAb8FYk5S6RG1AXWOCR9LgDXYkLZoAT4WugP",
+	"3OdihFVjt0GZWus0Ag0JHWWjxu725noYBo0RZeZ7OweKMkUGRABUb9682c/UUK+znn89TnHxBuUMwegE",
+	"YZZYisCSM/hX8TPC0AWWSJB+JklSRvljggURiAjBxS+jBmXnOKXJO2gVNQLz4J03/i+jhu4WxzGR0vZO",
+	"LsdUkGQ22Wy0O9P4vwoaKWVnQO5PSEoUOTDLPZmesnleIiFLGxM9Hz4mAhBxnDR2G0m5s6AxxgKPiLJb",
+	"yzWEd38miBxzJkmrx5PJf3lEE1iDXxM1G5iXBCcLgjLw+rkjHM/sZpgHRyYEYQq5fVMLR97PFBycKcJU",
+	"LRj22btpcD4nQtbu+Byqc/MGUkOsgAC/zKRCF4IqRdhcEF3fd4Q0aJw74KZec0+Aa1FZHVJOz0e/5c9H",
+	"Ol42G9tpXcf3QPuLbA4VvBFUEYQRIxc5ym+FcJw9CD28Hid43rY1zxfcK1m5s+W3y1W1yYHXpI6J0iSX",
+	"Sx5UVD8eYzVsBA2GR5pneWMHDUG+yjS7a+wqkRGf4/1MkH5jt6HR5MT6I/NU6p9GnL07Nog7KHBcB9jB",
+	"s1cecGPBBwKPEBeIjKnkCZkFZt7rw0A5c4/v56SVkxzLRj0i0EobUQlQ96mQarUkbTq1UJ/nu302zLNl",
+	"aqe9vrW+vba5vnWrYLWTO8iE5DUS/7Mx/ioDZiq5QH3BRwijsSDnlGcSjfGAfCJRV3+2GLlU78yL3Xwt",
+	"vsoIkK1bDDPMMhIxB/E4IaMxV4TFk9+SSR3+45QSpprxkEvC0BmZoJW+pg+DaoTR69fHT1YN7x3hMyIR",
+	"tlsQSdzXaoFRZVpI05vEIwKdXFA1jJhyP+nNZdVLb1G19palag+palOEUUL7fQLSCBpTrXd8SWK99eGN",
+	"9U6nFbGSDrLRD+NOb4s028k6bq7HbdLc6W2TZoi3krV+O+6Q9Z5DslGRCyx7mGpqVM3TW0eUue/bmlUo",
+	"RYTu85/f7je/wM2vw+bOu+bpL37WmLcyfVCg67dtV2vtXbdt3c7oEcoGVttOWmgfSYVTgs5xmhE0IEqi",
+	"9XYHvRCgcFJQ544wTauaWtTYAgWrHg1WsV9Sb7eTekpHVE1P6QUeECTp12QWiafQzh8yIX2cpUqr3MGc",
+	"Tdu+VQ2+0tzAsHhg5Y9x8pJ8lRGpPBGl/8XjcWq14EdjwXspGf3iS2mYVo48DZjCNLW8p5Uzyl000kpJ",
+	"z+0YPRmFVSYbu6CqK6oA+c9wqmcDlouBIod5qNRY7j56NCIJxSMih62EnDtQ5KMeTpquzdWSbPiF6cSg",
+	"Y5rcbLd6j41y+FYyNsZC4l5K0KevPnseaCbmpKIjzQvB2QDpCWihYtZptdUwgqmf0vi+WMa5RDW7XqbZ",
+	"AEUNOeZCySYjFzJqIJwKgpMJIpdUKllC/U6B+le6qXtV4TPCFsZ97CbzwIi3lrPrXpo5+pq4ngnZRR4a",
+	"AAPAjqksTydAOGJdp1npmXURV0Mi9OvGiLMPEVVk9Ik0C0fNo4NnrwK9iBhJ3ldNY/skpRaa314FjSMu",
+	"ejRJCLvn2lopLZHgKUH7T54dPy+t3VqxdsWQiy5ZP2/x0GuG05SITyzUIzxBjCs0JkJTP1JDKlGujsJO",
+	"eM7VEc9YcjdsUSYVZnGtV0OviXNoxJ3mVq9NmlvxGm7u9LdIs5O0443eNt4hYbuE1/UCr8+5Qn0AblG8",
+	"Mq6apsVD49UjNDTEEjGeK4dAmL4o5KLYEAknEtYAtj+g3JeBRgTek1TddnTjU4mixrrxUzi8giJm8Wq4",
+	"qnFNgclqpTbqTZDkI8IZQSSVZGG0j70ZNftmSg+8AJ5Tz6gUOWJH+tcSW7J4sMg23d4Jww57G76QPGZa",
+	"ocIpkkScO6fSwqiitvVD4mefoYyRy7HRPwEemPsJ588wm1iNQt4PB+sdT1qdcI5GmE2ccJYLz19gRZqg",
+	"UT08jei+EfQNVE0uY0ISo2B6PmdwhzZzf2jdsPbtR57nFIZ8zXCmhlzQr++6Zws+1y6wuV/2cub24aI4",
+	"zXywHhCnz3nJAQp8joJktw7UwPlE9RNBzvnZFLbfvHnTrPp556G86ha2eB8LrgHR+t4hnAzcDf2wN2Rj",
+	"961unGjUjvDlu9SYD0GjT0maNHbtwgSNkR5yAK85/VmhEZcKdcJQc02BY/DCXAV5hxk7Y/yCvRMEDMSY",
+	"eP06qWDcd0Xvtk0uNRpXpx7r7nis2+5lBOg35GL57aLEUrT8ERX1C5KmyKrqvUwhjAAFHunsoa5ZjC5K",
+	"tV6MyDkRE/fUvN4C680C4Xu69P9joRUZRY3hZP1u77BacC4ndESkwqOxxgJNlvAYGbtQ3tbiKY9xqnfk",
+	"c21FGqed9SkuM5ZWqG9r4NCibQjdxrgY74aMK98/9bYBhAowuGkHPq5LY53mJMh7X5JYP71s2v1JkgEx",
+	"+87thQId2urWIpvkv3rupSFNE2E0a97YLShA7xA6GmVKswQNqQfVadDIGP0qg98B+FPwRtq2B/AmcI3E",
+	"6Cw4feFRUx+nkgQVAnu/17yyaqUFm1oWDxUvgP9UNxNo7qV/FoFE9zvCl8emDfg+7LhYCDwx6BiQRXkN",
+	"HpBj1ufTFAn9277mze2VxWLVp2hII0CvXz5tgpOQJlra9CkRZVeUZ8Ybr45zM22ul7xs7bKXzbjYTn+x",
+	"0sz/Xf15jbetgNScH9xKkBU/Lksn1llJ0kQieyaOsCC5F64BcPpdtat0PeLn5J3i7xQfv0vJOUnrjrr0",
+	"S8ZHD/S8h2LMtOrd04bRqEeZc3t2c4LvlnBpHN0WAT3OU4LZ+89Jr+qoy+gcJ/B7nXf0jDI40jh49qps",
+	"NfpHVci06xEJaGLZSJO2PQHRv5gDEE3fBT0Wj6co6UlmTHp7nF+zhhljlA2QoiPwqUh77r/iFJr1bTTk",
+	"mZDlo4y1zXC+h3Ors11ycobTTs6gcXipBD4yfH9JGieoeD1A4G5IU5hqU45JTPs0RlgpQXuZItXDAbsl",
+	"iADPEUN4ADYCZYNVhCXCETsjE4gmwEiRS2Usyxb6LZlI2EeGVQBpU4bw1HGQcfGXN9SZOcnwl81CsSQT",
+	"ObXs491pPfcAYAGhafpZH2TrAnvhN9kIsxNyqR6nPD4DMVqAev0f199df3/9F3T9w82/3HxbBrgd2pX2",
+	"QJ72tfus+gxOKgycdZy6oIsait3P171YYBl4CniACI6HcCjjfuSsEmvz1q5HaREs4qZmCyrFIhLPo+eS",
+	"zOvUiDx47QD48bSgxfVBOZqNGCcHZaireDfQ5AoUygW4u5uEaXMjgR/3EO4B678YEoYyJkkl1un6z9ff",
+	"3/zp+rubP17/b3T93c2/XP/f6z9ff3f9bxWK3NhY26whNBMTdBuYfcFH9wZ0adj6jqvMWy8XAwBrYYRI",
+	"hVJNN3U0+hSzQVarJRl7b6FN5zo50E207UQFiWdHkl0IqpkUyl/zhUSqNA0LlZaFg/6hBj9Gja4b5JAN",
+	"UiqHSL/hDkxSC2d5VfYF7tH4Nu5VM7Si5+TdbAjqRtakRJUkab+GMn64/v76zzffXv9lSVgqiw0LZ1FT",
+	"BtNfmXnE8JSaA7r7qM05YVVYyBQPqdV/a6Er6UnLSdp9lFA5TvHErMqYiHxJtKXOuuaI24DRmhJ6WNxd",
+	"EFVl0P+4/nfgAN+j6+9vvr3+7vqv00vevlUU6Q3zYDC9AksATVsC7WVFIqknrNlxTye+1sj7CJeVSgxx",
+	"WpyRwuldXRvf6bSMvuwFQd2lmbIa8lx121Omr4J7OnFKeFtMIDzxmugerBb9ThZq9Lxuqlq3JjqtGiyu",
+	"P0Cb1BMxdxAm46ynGfk7Z0MWZNsJO5vNdqcZtk/Czd0w3A3DLxqeOq9bNLVFUCc5FB7cioAT/c5V7p1c",
+	"DOkn8PI93VRF695kKfI8L4K9CisneJjIq7KQ8QI1S3si8ELBnKM5JwGLd0dIpWmWMBZUHF4zPW9lJ9lS",
+	"UPk7Kqg4rz2Ip7ZNhSbvPCfKEnLpuw3l1Bwc0J7LT4mMXAWlFh7kp5qzW+diNRD3yuPET8rc5AFtLF8Z",
+	"v/n25l9v/njzrf7nD9f/5+a/3/wR+QLQ04fRzb/C1/9384fr/9Bf/gqNf3/93c1/Qzd/vPkTuv5Bv6B7",
+	"0O/9r5s/XH938/vrv7TKImsj9FSMYrvn86b9fo2uCwZMjZWmLXTClJiAyuDOkQH1e4iMxmpilP1SZLE2",
+	"rclXGU4h4moRZcm3okr60s60xXVHuaXtlxJXaD8EVzBu678lr4F5wLBBvmzzVI7CKJqrpHvOD1hdsPQy",
+	"SRKtsbvAA5mNRlhQIsGpktB+v+TfqjCcH5fNlDadG2om2R+zcaaW1JlNXIgeQc3T0fachzYlfYV4Zl20",
+	"KcG1qvR91bU76F3Jw/K6SoaR4oIk4BewId9dQyaTboAuhjQeoiHX6HFOnHZYOlud48r4Cbhnu557fhia",
+	"YyXjwvFtMDSoRCtcoAssV214tG1NDCuw3ygbeCF7SBK9B9CKIDhpcpZOdiOWbwMTSnBGxmoPYWZiAY0/",
+	"CTN5QYRE653OajWM+r1Wamcw5grDy5dtHl8+ccM/jFW9mAuws4BdXdGaHuIIsdLlK8Mf3pcDxRnQzVCS",
+	"7mrPuNZL2jOuWX+GG/2kOCGEsFyTuGDyPkzWjc388PwHhfu8EJx6UyzqH6/xt87T2Zzqbh8b/f1vZqgV",
+	"Zo+3AoG/mFNIriOSE8tZytg/EgTSRi64SLzDi7UwgEMlzQWTzEQuEVlB/YgLRtmgKYf8ohE0rPMpzlKV",
+	"CbLwWjhSw4PyIqyFC62CbQ4reQiBjjP94FWHogSrE41wPKSMNLUIgB9im9lVMKdSDNZsF/8MwtZYhXQM",
+	"kEMYJVwpkqAxVkNEmeJA5j2eTCB+rQvJHa3n+88OuwHqQp6E+2Ji0MzXMoQz9cc8hsv3u9wSLHabj9BM",
+	"uOi7jtym2H2tZZZSZjzs5FKZ7T8mfJyaEwaTR62XBa1gBDMMEAaFf7WFnnNQYgVPPdAjtvL6F6HWzxRH",
+	"+r/2UQCfW0ful52j1QA6hviAFLOzXd0pZ01jDRoBn2t8KcFwbkcidk4lBfpwwwXg13TJBIxQ0BAuhhp0",
+	"OcYxQQBNJwzQ88evXsDw+6EGaE2D6LLEQbGI2GtGNeWZlnIVMXMmTPNxDWeBTBGapsaaNYDocTph+NjM",
+	"sROGMOtO2NlHikcM/j00P22G7qVNeOno8OgoMBlkvK/QcDLWWhVA+sT8/hutDKR2TGl+O8eCgn4YMUlS",
+	"EivunjwWWL9oMKvH2Q7D1RY6nsaeRJRJmhDkngARaNOjr6liBUfsayJ484ImaggL9CWnjAjXDKMXmjNi",
+	"hjTz0pQh6GComoo3QYMbYXHmygWYE6LVFjrwSIVnCjoCsLGkMXqWpYqmVCs/KXqRYg0GGfEv6SqKecaU",
+	"3r8WWpOwZ0jGbBMT503kbsTcZnGCDScJ6uZayy5qd1vIKMkoj8I0uQ+GK9pYFVCsukAnA2oCXKhA/IJF",
+	"rJvrRF3UIzANqqqa6DydyjvLX/nV7tsouuyEUXS5D3+eRFEWrq0f6Y/N9kEUZe32xhF8bIb6Y3MbPrYe",
+	"r5uPDf2xHT5umk/9aicMw6b5NF872+Zrx3zdODJfN+Hrdqg71NtCf7Q3db9Hh6aHo0PoQVOq/jjSMGZH",
+	"R0fm4dHR49Ofv/3nKLqEt800tnTnf6eT8ebSPsrnsnN0+vPVX9XGWdQbulP8Foi7CRx3AXZrTWC9rbxu",
+	"AoRTBc1Xd02FiyzVDDxi3Xz4bgCB7WM7gsK9wPD5PtFmNktQjIWgEOsCKa2w53Ga8guih9YvuM0GvDRi",
+	"wBID4NjFDvQ4yep8yrdUb+zwkkFujenCJLdW+L/pz+vvr7+7/p/mjX+/+f3Nt87cnto7KopYFImPm+h9",
+	"3EThtv7zWP850H8Ol95ZdeUB9iFPFa2cbwUmZo2LhAiSlMPTGgtml+VGQ5bRZA4kJQfJNEwMHb/6DG2u",
+	"7TTbRcCCVioC5AeedbHogqpJWEWNxJUYsE7J2O5Mh4B907mah7ncpp2C9bdkIolCYzygzNbOUViRFnqB",
+	"pURdP7Nf7/mu+19xNCCmEIh+B+oBTPsoh1i+G9mYoNtjPIuxbq1GYBPp8qH3EMvSFNkiP6nWFcdT8Slk",
+	"8un4i4PjzeMv9y8/O3kWHrNQ20tZmppjrxJgM3TufEZzlG0vlWyKMF4eHaCt7XAL2TwLlPA4GxGmWgvl",
+	"OVQR7FL7prfFUMuBwpgil+MUuxV2AZFg81CJeGwy4qoFqEDX93LCFzRTgjx9ZiqFnoimscXMG3t5NHJ+",
+	"+OOSQ6BcAhdFsrZEF0QQh5CFT4SmDdOrafdQkZ76zZx8FbAUjbgWPMlikrh6JHol62t3xZD1CPG4tZiy",
+	"fVsnft25gRDEBLJ6JVAcRCskHnJztNL9XdPm/DSPn3Sn2N+nO1+s/XbzZOd3G/+0/abzcv2/bj5uP197",
+	"tlEHk0so8vYs5BbNdqls7Oz4vpSwNro395NOOQCGXKigSrFW8/GqvsB+0f2WJ7dAqpPn2K2Nx95Hr18e",
+	"l2wAbUu6cH95CwCLJ1Ldxl0q/l+7EHNYTW1ZvH3UF4QgklDFBcWpcyxpMsFsgsy7u2CvSSSJ3mLKZvVS",
+	"Nkid7evM5lWt8iE9IpZBxBjX1niiTS3NhrWhqf/PlUObre/b38bOr3EU7Fk2B+CBsR8xPK1ZohU1LJms",
+	"npprtFSppVNho4/wBOHxmGDPTNVjaA31BA8knMfB8RqWpEmZJExSRc9JOqnTYac02Gqc2UY4L0h7Ic3t",
+	"FpXtcVll27cq26FR1cIale0OimfwIWmeMyfjYPXA2bfgmI+dMlAWitOfr/xqF31czA9kMWfkWk0dudRE",
+	"yrWbnY2TdrjcoaIWrCTOBFWTV1CeEiRsDwpO7mdqWHw7cr19+ubElRMCXRmelhN4TY4trdXt89Ckcy/s",
+	"QKvOftSBRCtOPwE2bTOKJBphhgdGt7CntKuBq2rVz9I0Yi6aY0il4uCjsJ5U11ThS874CGR4Ubs0f01m",
+	"4zEXWvI4I0kiqowYlkjxVsQi5s6IzBHwxIgptUBROLTSzesadVdb6BAEja1Vw/uIKhmxxEORdRKa0DJp",
+	"SwjmUXGVym4kQe0AdQK0FqBWq7VXV1ciYrYKnC0BZ+thlZKPulBftrsaIMn92hUDek4k4mNFR1QqGus1",
+	"s0r6pIU+SxMi8jipiMWYaQUdnEbGcQPSLWmhAw/toliZ3gThRCtsUgmsuJCF06k3sZqDBPx/xgjiF4wI",
+	"CNwCHO0Wx/aKC6se1WCS91E9aa2YQwQP/ZzNCPxwUS5BTiMBUnggA+RCKQqys6EFCIoswvKmtE/iSaw1",
+	"GqLkagvto+6L1yddNARTQurdcIEF5J3wfHgLiSmRAwtjIhA4M88tDZnicPpHt5/IOSRWsgRexVlClQl6",
+	"czBSCcVAaKzXKgb1iypZBLzlp60Hz159otfV71jaMBitMaH9F8dohK3X3ADUQpDq2YUAka4LmTBTxSln",
+	"4Cv3IDhj/EJGzITW5CNB8SkDL+/buBvNb4ICOKhxZ0AyylJeFkwrwM+IHKJ81+6/OC4VIG23wlao+Swf",
+	"E4bHtLHbWGuFrTXjzhsCT5xT91g/HhBVX5ZU+kzG+oFAqU2zgWVdZ1V3R8tPRUVnhIwtOUN+B3Jp5REz",
+	"4VqWGvdQN8+D/aUSGfGbekC4s1tsE2Jb6BVhoDn3uGakRfiKQWS5AqieU7F/KxVA334zK8+3ArrhkFRO",
+	"F/WslK/zE+3vUB6zFp55uJgBRpFg7INRdRfp8epAK1D0qFzfcvEGpvzf1Wml5F4nDOfUEqmreWXcE2/L",
+	"RScKFSI8CbcLFYImuZsyCZvtdrs9u6p3ng2NRSkRpmGSWRrPyYUsMpldRIAfRl8PBVQnmQPrRi2s8yuQ",
+	"z4K1mrQDgPv5M+X87UVRY6dcTsmvn3nnpN3JZ35axAgVTkvjECz5JRtk8unXvd98zo6/5DRee3wes5df",
+	"P32zkSZrz2j/n7xCJIumkENcVF2xJvBgllUnqNa0bgixru+cYB95BSKhSfv2Jq8r1YHWw7XbGx35BerW",
+	"O51Fhpmu0QNtd25vWy1UBUizJTZva1sUpSkUcdidvgr+FsL+pYvcMtWuY58Hm8jAPFeAmqjpy2ZRrwoU",
+	"+UxIZT1hJrE4k6C6CwihbKyF4aMRBaRdNgVPIXmh4YoHHj45PvnspelXxnxsnjpxuKvVtMap3h9c1ojC",
+	"g1yBLZQnPjaxyukEZUzrjoVEgoK3aTbI3bw2mX1lPdzRGhNDtupQxHxR6csu6CNX9mkRoruBgJNLlBAy",
+	"RivrnQ7qkQlnyWoL/YYzngkZsW6laG23ThaaSc2ohv12UdZeKSRseDzQ0mOeTJZj7/dhbDVcamm+YavT",
+	"XJV9iDYcqyK52stN7X2SAUswdB/ApdE5u1CmK9yKnW1YLV3mLieZV67s0AbW+VeDzHs/f690L4RZ81dZ",
+	"L55ZY968gjCSxVvVsu7m6gFvMuW9Flf3WmWP+GJ5xkUN0xdY1E0W5vWo8u70dROzm/ov1tbfn9208i6s",
+	"/nssWcMFpOOBV9/3wxPFOWHHBWHOEsbU8XnllLgZArozQz5vzhbPFalcDL1rnCumhti8u3u+Ke5PuDIb",
+	"WG+AWbe8+IK8hfaLTQyHVFLRNIVCs2DvebqKrTaLFZz5TPvHIpZJItFKInBfW/yaISZZSpKglLEh4iE9",
+	"twFDpZLKnGnQUnpGApQxRVPNYiYICxKxcSYGJIEAT6slhDuI4ZG2fIf8AkqC7iGoFgUFIZsObEmQGnJp",
+	"K+vXKQJP5t1ms7giYOvW11h56zMOYn05YHHwvqvjZi7zW+R1nQsuc48KwyUpQ23iX2+C2p16V+CsKucH",
+	"eR9M97F4iXPbrklZU7d78KrZrnx5eduBm0X4E85nW2w4aU4xDa6QxBOZ7wVTbH693VmEd04VhX5vWba9",
+	"pmohlj3DfpplPt2HPQf1LsSX9mIP8OjOvJbn16UrrO7nIfoH9bU8tGp+Z3X86gNj3+8lE/g1UffiAD+u",
+	"B2Up5cG7QMs4DGuvvjHlB8xZgDl6UDY/XroLAMxmQ6UzBXt841XqrJbp3ItYF7qxRZbGKY5NxjRGF0Oe",
+	"khbqTpXp3EXmfEJAcU7pD29iwG2BzojNrtCJ9sv3dcA9Hb5ut4dw7iayvQe5i8k1MxcpFdoBVO/SGOHM",
+	"HcjCKSJhCYbTLrjGQwlCwH3kLgDJfUq3nJ68nnd/2h0VxTu6impqp1rXcplhWy5d4dF38CnbQrEL+Ybe",
+	"L5k1CwVLSZutk3b7waWNHeqj1Kk3GpZwTdxHzf3QvBr2Ssi7C8i/nQfD3NPzTR5UczXzMP6ld0VeihUE",
+	"59ZfxbnnB8bQUjSEDbSp1cC9yzrvyc38IiqL6r1+4aBFM0vKVVe8Es31/LQcXlbG7k9S2sRWHVm6Tm5R",
+	"ecQktZRLicwq0uF2wK2p7c5fMC/FcpaMCHd219yAfpE4t6RrzbamgC1NAdtkvd/cwJu9rXg72SFh3w9q",
+	"WVtYxuR0O8uiqbm5+KOMeZ8tm7r7pqdLO/kk7Ujg78XmyS/RBZMnq2X3YInIcuX66Rqk+bWAkNtjAg5d",
+	"EJyxYrxLmyHIMGIQCFcXXOjZRUgNBc8GwzyAb6Vr9vMLw2VNkp356dD44mwBaj2CC/MD6BaK5tPtBFkN",
+	"8lA7/bUIQzR2iQ36jJg3J1fHysGplyRACZUxh+BU8LETLOIhwgNt92iY8hT1vB6SlaEaixHzaoShFYjz",
+	"otJG6DoTcUSYWs2zgbs+C85La3llmSRRchdGg9x8r/xSYGvgm9oM1UsZ7S4AZPnBAfv54YO5Dy9i3WoZ",
+	"LJNcj1keu8s46nqy2ayg3kJdtGLggdv7UA/sSDfAJ3J1L2LShtipIRlVITGX8Cbm1qjUBX1W78VzIcCM",
+	"l64RxyyJmOuwE4bT91xyRvZQJ2ybdDaIZdYETpK8jzYE1U7dFAixFxB76VfFgoAJe2ziBTMbzF9QqYku",
+	"lRzK2Ztlyo9eAKGVWzRdgIfGGNyZaUM8XhFWvjjf6WPMj0hWPGL4nNMEaWJ1pcf9awA/cRcEopX1difH",
+	"AZXmil8w6C9KxcLcBjZzht2OJGUxWW2hNzZe0Adh6FLkqUQZyw0EnPpxKtOUg1nEMlaEm3edVlIKY9mr",
+	"XhoKIK6HO3msClooVOXFzMvkl/c6BD9FZMtMXfUD0kMfUMNcWvszNSR/FOfMR3PmH9ac8TF8L3Nm/UHM",
+	"mf2S6LzAspCFK9YLDsLYVOtJ6uTw6r3Mn+Wj3j5unuU2z/u8HzYebj+0H8y8N/VQZ7jC3osAQ9+3dlvk",
+	"XTHbwG/3eVGPcaHmeVH1AKKtKz/L+f3UtrgKSjrY3A78Fz+4GMCPjvbCWfMG7Ib5HoqZbpofM57wVscN",
+	"WDyL+uQfJbYu/5wsOVVf6rVH1AUhRZF2c1MXGJL5T4p3W+jQFFiEDDvwNpiaYRFbwa7RAPiY9Q7oVkjz",
+	"eBPwpDjKWMK9zEW5umfq/BeZkFBoj3H3Qitin2u1zPh9BGEmuQ9LW/RP7kI1tADRRAb25MAmGrtEbmk9",
+	"PtRcOIZkjFMsTLOIWecCWM3Wq4Nl+WYyqBYjW6hrihkanwTczAZHF/6VZTmGgakzriIGFa6ZQbgroYvW",
+	"w/WiQckhYFwlHq0KZOtaurXI77UHt0FtqCTt96eY4y1ZhCfF/Qt6oVyZDL2qpaIn7frkPXupQNms8cXn",
+	"Q5TlXRBmxctXVM5KN/yx4b13ImF+qcbb/CbAuRqRu4evek1e+dZyjUfX29uopItFjSACbQz+sfpY1Dj1",
+	"+55qcuqPYEqjFwOsbYah33ptDb6796fK4vttF9TE6+5O17i/i4Zu7vhom0s5lj/egbtRZuiAhtkSFr//",
+	"2XzLn9J8cDkHjpVc8EI0TakNn8icT3sahHt/zkHP+gxtod35ac95FtM0zj0N/RZtY6pSCCMXRCpjEM1O",
+	"zT/E8dAeuUC49MWQ50UP8vIjAUhQczRhzjJcIQ/rXHbFMAp3fbWWPVrJ3fN+8b2IGRlOFZJErS4hrmdl",
+	"898ujf9+ctq9Swxmnar7VxUsanZX7ymYvlrAP3efBcfmSXu9MP/r4LjVSTMFh0/cPhidpZLHO1/87tOv",
+	"8Zud7PhLPlkqYbzuPo25eeNug36UM38Xaealq88eTsi8t9EEy0mZR9/Y/xYLO8sNJ3KJY5VOoDygKvuh",
+	"7UmrNjVzq3fPBQpobtE1R77dwsXYBfsTTvmB6nMT03jzfNvuc/8Wu7yMFJQT8mLemJY0EXNm7nIWIeNI",
+	"ZvGwfMv8zGC5z/MLTD4eMhk/+fUPN3+a5SH/0R3d93Jvl+VbnXv7NuR64uuh3Ns5aZrLhkvb4WMg2wcq",
+	"un5NlH+t9D+A4Lpd6c6PNGplXF7scKYgO/Euui+wB0VteyYCRhGGKAv8KmemvryzcajxbKL8nnpb/I1K",
+	"hCNmKy6XSgA2Y876dJDp7rQRZG+FMHJSr7AjFLTCuGemrc4ydp7m83xAqwMK7hsWXFzBv9sQKi1ceuaW",
+	"mcqV/dYb9sP199d/hjRIMB5Md4RVukuVKLo7ZAPN6qf6c797HfXFvI6OBGHxdD9HArP//x2m0tDLYrzY",
+	"IVcjehY/rqmv2fqbVoN6r1XtGux4/Kn47adx31zll1DWuuhvDzluFXQ3Kg5q57nOrXNmLgf3ej0vjlvr",
+	"enWVRotyFbY+lNeFl+BS38kiTNDrr1i0q9Or/wwAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
