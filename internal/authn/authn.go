@@ -5,6 +5,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 
@@ -16,8 +17,10 @@ import (
 
 // Principal is an authenticated caller.
 type Principal struct {
-	Subject string   // user id
+	Subject string   // user id (an API key's owner)
 	Roles   []string // ADMIN, EDITOR, USER
+	Scopes  []string // what the caller may do (policy.RoleScopes; an API key's own subset)
+	KeyID   string   // the API key the caller authenticated with; empty for a user's token
 }
 
 // Has reports whether the principal holds role.
@@ -35,6 +38,13 @@ type Verifier interface {
 	Verify(ctx context.Context, token string) (*Principal, error)
 }
 
+// KeyVerifier is a Verifier that also accepts API keys (TokenVerifier with WithAPIKeys). client
+// is the address of the request's client, which the key's allowed ranges are checked against and
+// its last use is recorded with.
+type KeyVerifier interface {
+	VerifyKey(ctx context.Context, key, client string) (*Principal, error)
+}
+
 type ctxKey struct{}
 
 // WithPrincipal returns ctx carrying p.
@@ -48,6 +58,19 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 	return p, ok && p != nil
 }
 
+type clientKey struct{}
+
+// WithClient returns ctx carrying addr as the address of the request's client (httpserver finds it).
+func WithClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKey{}, addr)
+}
+
+// ClientFrom returns the address of the request's client (see WithClient), "" when unknown.
+func ClientFrom(ctx context.Context) string {
+	addr, _ := ctx.Value(clientKey{}).(string)
+	return addr
+}
+
 // BearerToken returns the token of an `Authorization: Bearer ...` header, or "".
 func BearerToken(r *http.Request) string {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -57,16 +80,22 @@ func BearerToken(r *http.Request) string {
 	return strings.TrimSpace(token)
 }
 
+// APIKey returns the API key of an `Authorization: ApiKey ...` or an `X-API-Key` header, or "".
+func APIKey(r *http.Request) string {
+	if scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "ApiKey") {
+		return strings.TrimSpace(key)
+	}
+	return strings.TrimSpace(r.Header.Get("X-API-Key"))
+}
+
 // Authorize authenticates r and checks it against op. It returns the principal (nil for an anonymous
 // call to a public operation) or an *apierror.Error with status 401 or 403. A request that a
 // gateway of this process authenticated already carries its principal: the token is not verified
-// twice, the roles are checked again.
+// twice, the roles and scopes are checked again. A caller is authenticated by a bearer token or by
+// an API key (when v is a KeyVerifier); an API key on a public operation is not looked at.
 func Authorize(v Verifier, op *policy.Operation, r *http.Request) (*Principal, error) {
 	if p, ok := FromContext(r.Context()); ok {
-		if !op.Allows(p.Roles) {
-			return nil, apierror.Forbidden("this operation needs one of the roles " + strings.Join(op.Roles, ", "))
-		}
-		return p, nil
+		return permit(op, p)
 	}
 	token := BearerToken(r)
 	if !op.Secured {
@@ -79,18 +108,56 @@ func Authorize(v Verifier, op *policy.Operation, r *http.Request) (*Principal, e
 		}
 		return p, nil
 	}
+	key := ""
 	if token == "" {
-		return nil, apierror.Unauthorized("this operation needs a bearer token")
+		key = APIKey(r)
+	}
+	if token == "" && key == "" {
+		return nil, apierror.Unauthorized("this operation needs a bearer token or an API key")
 	}
 	if v == nil {
 		return nil, apierror.Unauthorized("no token verifier is configured in this process")
 	}
-	p, err := v.Verify(r.Context(), token)
+	var p *Principal
+	var err error
+	if key != "" {
+		kv, ok := v.(KeyVerifier)
+		if !ok {
+			return nil, apierror.Unauthorized("API keys are not accepted here; send a bearer token")
+		}
+		p, err = kv.VerifyKey(r.Context(), key, clientOf(r))
+	} else {
+		p, err = v.Verify(r.Context(), token)
+	}
 	if err != nil {
+		var problem *apierror.Error
+		if errors.As(err, &problem) {
+			return nil, problem
+		}
 		return nil, apierror.Unauthorized(tokenProblem(err))
 	}
+	return permit(op, p)
+}
+
+// clientOf is the request's client: the one the server found, else the direct peer.
+func clientOf(r *http.Request) string {
+	if a := ClientFrom(r.Context()); a != "" {
+		return a
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// permit checks the principal's roles and scopes against the operation: p, or 403 naming what is
+// missing.
+func permit(op *policy.Operation, p *Principal) (*Principal, error) {
 	if !op.Allows(p.Roles) {
 		return nil, apierror.Forbidden("this operation needs one of the roles " + strings.Join(op.Roles, ", "))
+	}
+	if !op.Permits(p.Scopes) {
+		return nil, apierror.Forbidden("this operation needs the scopes " + strings.Join(op.Scopes, ", "))
 	}
 	return p, nil
 }
@@ -103,6 +170,8 @@ func tokenProblem(err error) string {
 		return "the bearer token has expired; refresh it or log in again"
 	case errors.Is(err, ErrRevoked):
 		return "the bearer token was revoked; log in again"
+	case errors.Is(err, ErrKeyInvalid):
+		return "the API key is not valid: unknown, expired, revoked, or not allowed from this address"
 	}
 	return "the bearer token is not valid"
 }

@@ -9,16 +9,29 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mediamesh/mediamesh/internal/policy"
 )
 
-// Claims are the claims of a MediaMesh access token: iss, aud, sub, exp, iat, nbf, jti and roles.
+// Claims are the claims of a MediaMesh access token: iss, aud, sub, exp, iat, nbf, jti, roles,
+// scope (the granted scopes, space separated, as RFC 9068 spells it) and, for a token an API key
+// was exchanged for, key_id.
 type Claims struct {
 	Roles []string `json:"roles"`
+	Scope *string  `json:"scope,omitempty"`
+	KeyID string   `json:"key_id,omitempty"`
 	jwt.RegisteredClaims
+}
+
+// ScopeClaim spells scopes as the scope claim does.
+func ScopeClaim(scopes []string) *string {
+	s := strings.Join(scopes, " ")
+	return &s
 }
 
 // JWK is one public key of a JWKS, as the auth service publishes it (OKP, Ed25519, EdDSA).
@@ -156,6 +169,7 @@ type TokenVerifier struct {
 	audience string
 	parser   *jwt.Parser
 	revoked  *Revocations // nil: no revocations are known
+	apiKeys  *keyCache    // nil: API keys are refused
 }
 
 // WithRevocations makes v refuse the tokens that r voids (see Revocations), and returns v.
@@ -178,6 +192,21 @@ func NewTokenVerifier(keys *KeyCache, issuer, audience string, leeway time.Durat
 
 // Verify implements Verifier.
 func (v *TokenVerifier) Verify(ctx context.Context, token string) (*Principal, error) {
+	claims, err := v.verifyClaims(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	var scopes []string
+	if claims.Scope != nil {
+		scopes = strings.Fields(*claims.Scope)
+	} else {
+		// A token issued before tokens carried scopes: its roles' scopes.
+		scopes = policy.ScopesOf(claims.Roles)
+	}
+	return &Principal{Subject: claims.Subject, Roles: claims.Roles, Scopes: scopes, KeyID: claims.KeyID}, nil
+}
+
+func (v *TokenVerifier) verifyClaims(ctx context.Context, token string) (*Claims, error) {
 	var claims Claims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -197,9 +226,14 @@ func (v *TokenVerifier) Verify(ctx context.Context, token string) (*Principal, e
 		if claims.IssuedAt != nil {
 			issued = claims.IssuedAt.Time
 		}
-		if v.revoked.Revoked(claims.Subject, issued) {
+		if v.revoked.Revoked(claims.Subject, issued) || (claims.KeyID != "" && v.revoked.Revoked(KeySubject(claims.KeyID), issued)) {
 			return nil, ErrRevoked
 		}
+		for _, r := range claims.Roles {
+			if v.revoked.Revoked(RoleSubject(r), issued) {
+				return nil, ErrRevoked
+			}
+		}
 	}
-	return &Principal{Subject: claims.Subject, Roles: claims.Roles}, nil
+	return &claims, nil
 }

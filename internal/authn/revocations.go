@@ -29,6 +29,14 @@ func NewRevocations(keep time.Duration) *Revocations {
 	return &Revocations{keep: keep, now: time.Now, before: map[string]time.Time{}}
 }
 
+// KeySubject is the subject under which the revocation of API key id is kept: the tokens that key
+// was exchanged for.
+func KeySubject(id string) string { return "key:" + id }
+
+// RoleSubject is the subject under which a revocation of every token carrying role is kept (the
+// role lost a scope, so the scopes those tokens carry are more than the role grants now).
+func RoleSubject(role string) string { return "role:" + role }
+
 // Revoke voids the tokens of subject issued at or before at. A later revocation of the same subject
 // moves the time on; an earlier one (an event delivered late) changes nothing.
 func (r *Revocations) Revoke(subject string, at time.Time) {

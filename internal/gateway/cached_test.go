@@ -31,7 +31,7 @@ const cacheSpec = `{
         "responses": {"200": {"description": "ok"}}}
     },
     "/api/v1/private": {
-      "get": {"operationId": "privateItems", "x-service": "items", "security": [{"bearerAuth": []}], "x-roles": ["EDITOR"], "x-cache": {"ttl": "60s"},
+      "get": {"operationId": "privateItems", "x-service": "items", "security": [{"bearerAuth": []}], "x-roles": ["EDITOR"], "x-scopes": ["content:write"], "x-cache": {"ttl": "60s"},
         "responses": {"200": {"description": "ok"}}}
     }
   },

@@ -80,6 +80,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if p != nil {
 		httpserver.SetUser(r.Context(), p.Subject)
+		httpserver.SetAPIKey(r.Context(), p.KeyID)
 		r = r.WithContext(authn.WithPrincipal(r.Context(), p))
 	}
 	if err := g.rateLimit(w, r, m.Op, p); err != nil {
@@ -136,6 +137,9 @@ func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, op *policy.Opera
 	key := "ip:" + clientAddr(r)
 	if op.RateLimit.Key == "user" && p != nil {
 		key = "user:" + p.Subject
+		if p.KeyID != "" { // an API key has a budget of its own, apart from its owner's
+			key = "key:" + p.KeyID
+		}
 	}
 	res, err := g.cfg.Limiter.AllowN(r.Context(), "gw:"+op.ID+":"+key, lim, min(n, lim.Capacity()))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
 
@@ -24,7 +25,7 @@ const spec = `{
       "get": {"operationId": "listThings", "x-service": "things", "security": [],
         "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
         "responses": {"200": {"description": "ok"}}},
-      "post": {"operationId": "createThing", "x-service": "things", "security": [{"bearerAuth": []}], "x-roles": ["EDITOR"],
+      "post": {"operationId": "createThing", "x-service": "things", "security": [{"bearerAuth": []}], "x-roles": ["EDITOR"], "x-scopes": ["content:write"],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {
           "type": "object", "additionalProperties": false, "required": ["title"],
           "properties": {"title": {"type": "string", "maxLength": 5}, "tags": {"type": "array", "maxItems": 1, "items": {"type": "string"}}}}}}},
@@ -47,7 +48,9 @@ type tokens map[string]*authn.Principal
 
 func (t tokens) Verify(_ context.Context, token string) (*authn.Principal, error) {
 	if p, ok := t[token]; ok {
-		return p, nil
+		q := *p
+		q.Scopes = policy.ScopesOf(p.Roles) // a token carries its roles' scopes
+		return &q, nil
 	}
 	return nil, errors.New("unknown token")
 }

@@ -59,6 +59,7 @@ func guard(ct *contract.Contract, v authn.Verifier, op *policy.Operation) echo.M
 			r := c.Request()
 			if p != nil {
 				SetUser(r.Context(), p.Subject)
+				SetAPIKey(r.Context(), p.KeyID)
 				r = r.WithContext(authn.WithPrincipal(r.Context(), p))
 				c.SetRequest(r)
 			}

@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 )
 
@@ -166,6 +167,7 @@ type requestInfo struct {
 	id        string
 	operation string
 	user      string
+	apiKey    string
 }
 
 func infoFrom(ctx context.Context) *requestInfo {
@@ -197,9 +199,6 @@ func SetOperation(ctx context.Context, operationID string) {
 	}
 }
 
-// clientKey is the context key of the client's address.
-type clientKey struct{}
-
 // InternalProxies are the networks a gateway in front of a service connects from: a service trusts
 // the X-Forwarded-For they add (a service is not reachable from the internet).
 var InternalProxies = []netip.Prefix{
@@ -207,16 +206,14 @@ var InternalProxies = []netip.Prefix{
 	netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fc00::/7"),
 }
 
-// WithClient returns ctx carrying addr as the address of the request's client.
+// WithClient returns ctx carrying addr as the address of the request's client (kept by authn,
+// which checks an API key's allowed ranges against it).
 func WithClient(ctx context.Context, addr string) context.Context {
-	return context.WithValue(ctx, clientKey{}, addr)
+	return authn.WithClient(ctx, addr)
 }
 
 // ClientFrom returns the address of the request's client (see WithClient), "" when unknown.
-func ClientFrom(ctx context.Context) string {
-	addr, _ := ctx.Value(clientKey{}).(string)
-	return addr
-}
+func ClientFrom(ctx context.Context) string { return authn.ClientFrom(ctx) }
 
 // SetUser records the authenticated caller of a request.
 func SetUser(ctx context.Context, userID string) {
@@ -227,10 +224,20 @@ func SetUser(ctx context.Context, userID string) {
 	}
 }
 
-func (i *requestInfo) snapshot() (operation, user string) {
+// SetAPIKey records the API key the caller of a request authenticated with: the request's log
+// line names it (api_key_id), so every use of a key is in the log of every process it reached.
+func SetAPIKey(ctx context.Context, keyID string) {
+	if info := infoFrom(ctx); info != nil {
+		info.mu.Lock()
+		info.apiKey = keyID
+		info.mu.Unlock()
+	}
+}
+
+func (i *requestInfo) snapshot() (operation, user, apiKey string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.operation, i.user
+	return i.operation, i.user, i.apiKey
 }
 
 // securityHeaders sets on every response what keeps browsers from misreading it or leaking where
@@ -349,9 +356,9 @@ func AccessLog(log *slog.Logger, red *Metrics, server string, next http.Handler)
 			return
 		}
 		took := time.Since(start)
-		operation, user := "", ""
+		operation, user, apiKey := "", "", ""
 		if info := infoFrom(r.Context()); info != nil {
-			operation, user = info.snapshot()
+			operation, user, apiKey = info.snapshot()
 		}
 		red.observe(server, operation, rec.Status, took)
 		level := slog.LevelInfo
@@ -370,6 +377,9 @@ func AccessLog(log *slog.Logger, red *Metrics, server string, next http.Handler)
 		}
 		if user != "" {
 			attrs = append(attrs, slog.String("user_id", user))
+		}
+		if apiKey != "" {
+			attrs = append(attrs, slog.String("api_key_id", apiKey))
 		}
 		if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
 			attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))

@@ -1,11 +1,12 @@
 // Package policy reads the per-operation policy that the contracts declare with the x-roles,
-// x-rate-limit, x-cache and x-idempotent extensions (see specs/README.md).
+// x-scopes, x-rate-limit, x-cache and x-idempotent extensions (see specs/README.md).
 package policy
 
 import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,8 +36,9 @@ type Operation struct {
 	Method    string
 	Path      string
 	Service   string // x-service, set in the gateway bundles
-	Secured   bool   // needs a bearer token
+	Secured   bool   // needs a bearer token or an API key
 	Roles     []string
+	Scopes    []string // x-scopes: every one is needed, besides one of Roles
 	RateLimit *RateLimit
 	CacheTTL  time.Duration // zero: not cacheable
 	// CacheScope is the part of the service's read model a cached response shows (x-cache
@@ -65,6 +67,26 @@ func (o *Operation) Allows(roles []string) bool {
 		}
 	}
 	return false
+}
+
+// Permits reports whether scopes hold every scope the operation needs.
+func (o *Operation) Permits(scopes []string) bool {
+	if !o.Secured {
+		return true
+	}
+	for _, want := range o.Scopes {
+		found := false
+		for _, have := range scopes {
+			if want == have {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // Table maps operationId to its policy.
@@ -124,6 +146,25 @@ func parse(doc *openapi3.T, path, method string, op *openapi3.Operation) (*Opera
 	}
 	if !p.Secured && len(p.Roles) > 0 {
 		return nil, fmt.Errorf("x-roles on a public operation (security: [])")
+	}
+	if err := ext(op, "x-scopes", &p.Scopes); err != nil {
+		return nil, err
+	}
+	if p.Secured && len(p.Scopes) == 0 {
+		return nil, fmt.Errorf("secured operation without x-scopes")
+	}
+	if !p.Secured && len(p.Scopes) > 0 {
+		return nil, fmt.Errorf("x-scopes on a public operation (security: [])")
+	}
+	for _, sc := range p.Scopes {
+		if !KnownScope(sc) {
+			return nil, fmt.Errorf("x-scopes: unknown scope %q (internal/policy/scopes.go lists them)", sc)
+		}
+		for _, r := range p.Roles {
+			if !slices.Contains(RoleScopes[r], sc) {
+				return nil, fmt.Errorf("x-scopes: role %s may call it but does not hold scope %s", r, sc)
+			}
+		}
 	}
 	var rl struct {
 		Key   string `json:"key"`

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ paths:
       operationId: createThing
       security: [{bearerAuth: []}]
       x-roles: [ADMIN, EDITOR]
+      x-scopes: [content:write]
       x-rate-limit: {key: user, rate: "10/s", burst: 5}
       x-idempotent: true
       responses: {'201': {description: ok}}
@@ -65,6 +67,11 @@ func TestFromDoc(t *testing.T) {
 			t.Errorf("Allows(%q) = %v, want %v", roles, got, want)
 		}
 	}
+	for scopes, want := range map[string]bool{"": false, "content:read": false, "content:write": true, "content:read content:write": true} {
+		if got := c.Permits(strings.Fields(scopes)); got != want {
+			t.Errorf("Permits(%q) = %v, want %v", scopes, got, want)
+		}
+	}
 	if got := tab.IDs(); strings.Join(got, ",") != "createThing,listThings" {
 		t.Errorf("IDs = %v", got)
 	}
@@ -76,6 +83,10 @@ func TestFromDocRejects(t *testing.T) {
 		{"unknown role", "x-roles: [ADMIN, EDITOR]", "x-roles: [ROOT]"},
 		{"roles on public", "security: []", "security: []\n      x-roles: [ADMIN]"},
 		{"secured no roles", "x-roles: [ADMIN, EDITOR]", "x-roles: []"},
+		{"secured no scopes", "x-scopes: [content:write]", "x-scopes: []"},
+		{"unknown scope", "x-scopes: [content:write]", "x-scopes: [content:everything]"},
+		{"scope a listed role lacks", "x-scopes: [content:write]", "x-scopes: [content:purge]"},
+		{"scopes on public", "security: []", "security: []\n      x-scopes: [content:read]"},
 		{"bad rate", `{key: user, rate: "10/s", burst: 5}`, `{key: ip, rate: "ten/min"}`},
 		{"bad rate key", `{key: user, rate: "10/s", burst: 5}`, `{key: host, rate: "1/min"}`},
 		{"bad cache ttl", "x-cache: {ttl: 30s, scope: {name: lists}}", "x-cache: {ttl: soon}"},
@@ -107,5 +118,32 @@ func TestParseRate(t *testing.T) {
 		if _, err := ParseRate(in); err == nil {
 			t.Errorf("ParseRate(%q): want error", in)
 		}
+	}
+}
+
+// TestRoleScopes holds the one role-to-scope map well formed: every scope known, the lists sorted
+// and ADMIN holding every scope.
+func TestRoleScopes(t *testing.T) {
+	if !slices.IsSorted(AllScopes) {
+		t.Fatal("AllScopes is not sorted")
+	}
+	for role, scopes := range RoleScopes {
+		if !slices.IsSorted(scopes) {
+			t.Errorf("%s: scopes not sorted", role)
+		}
+		for _, s := range scopes {
+			if !KnownScope(s) {
+				t.Errorf("%s: unknown scope %s", role, s)
+			}
+		}
+	}
+	if !slices.Equal(RoleScopes[RoleAdmin], AllScopes) {
+		t.Error("ADMIN must hold every scope")
+	}
+	if got := ScopesOf([]string{RoleUser, RoleEditor}); !slices.Equal(got, RoleScopes[RoleEditor]) {
+		t.Errorf("ScopesOf(USER, EDITOR) = %v", got)
+	}
+	if KeyGrantable(ScopeAPIKeysManage) || !KeyGrantable(ScopeContentWrite) || KeyGrantable("nope") {
+		t.Error("KeyGrantable")
 	}
 }

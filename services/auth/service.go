@@ -31,6 +31,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 	"github.com/mediamesh/mediamesh/internal/telemetry"
 )
@@ -322,7 +323,7 @@ func (s *Service) limitAt(ctx context.Context, key string, l ratelimit.Limit) er
 // transaction holds.
 func (s *Service) issue(ctx context.Context, q querier, key *signingKey, u *user, family string) (authapi.TokenPair, error) {
 	now := s.now()
-	claims := authn.Claims{Roles: u.Roles, RegisteredClaims: jwt.RegisteredClaims{
+	claims := authn.Claims{Roles: u.Roles, Scope: authn.ScopeClaim(policy.ScopesOf(u.Roles)), RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: s.cfg.Issuer, Audience: jwt.ClaimStrings{s.cfg.Audience}, Subject: u.ID, ID: newEventID(),
 		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
 	}}

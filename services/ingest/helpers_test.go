@@ -32,6 +32,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/etag"
 	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/services/ingest/fetch"
 )
 
@@ -48,11 +49,11 @@ type tokens struct{}
 func (tokens) Verify(_ context.Context, token string) (*authn.Principal, error) {
 	switch token {
 	case "admin":
-		return &authn.Principal{Subject: adminID.String(), Roles: []string{"ADMIN"}}, nil
+		return &authn.Principal{Subject: adminID.String(), Roles: []string{"ADMIN"}, Scopes: policy.RoleScopes["ADMIN"]}, nil
 	case "editor":
-		return &authn.Principal{Subject: editorID.String(), Roles: []string{"EDITOR"}}, nil
+		return &authn.Principal{Subject: editorID.String(), Roles: []string{"EDITOR"}, Scopes: policy.RoleScopes["EDITOR"]}, nil
 	case "user":
-		return &authn.Principal{Subject: userID.String(), Roles: []string{"USER"}}, nil
+		return &authn.Principal{Subject: userID.String(), Roles: []string{"USER"}, Scopes: policy.RoleScopes["USER"]}, nil
 	}
 	return nil, errors.New("unknown token")
 }
