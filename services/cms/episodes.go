@@ -34,7 +34,7 @@ func (s *Service) CreateEpisode(ctx context.Context, req cmsapi.CreateEpisodeReq
 	now := s.clock()
 	var out *cmsdb.Episode
 	err = s.inTx(ctx, func(c *cmsdb.Client, tx *sql.Tx) error {
-		p, err := s.lockProgram(ctx, c, req.ProgramId)
+		p, err := s.shareProgram(ctx, c, tx, req.ProgramId)
 		if err != nil {
 			return err
 		}

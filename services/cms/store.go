@@ -58,10 +58,11 @@ func casErr(err error) error {
 	return err
 }
 
-// lockProgram takes the row lock of a program for the rest of the transaction (a no-op update)
-// and returns the program, so that checks of its state (archived, soft-deleted) hold until
-// commit: a concurrent delete, archive or episode insert waits for the transaction. SQLite has
-// one writer, whose transactions run one at a time: reading the program is enough there.
+// lockProgram takes the exclusive row lock of a program for the rest of the transaction (a no-op
+// update) and returns the program, so that checks of its state (archived, soft-deleted) hold until
+// commit: any concurrent write of the program or its episodes waits for the transaction. For
+// transactions that may change the program row too (the import); the single episode writes take
+// shareProgram. SQLite has one writer, whose transactions run one at a time: reading is enough.
 func (s *Service) lockProgram(ctx context.Context, c *cmsdb.Client, id uuid.UUID) (*cmsdb.Program, error) {
 	if s.db.Dialect == database.SQLite {
 		return getProgram(ctx, c, id)
@@ -78,6 +79,28 @@ func (s *Service) lockProgram(ctx context.Context, c *cmsdb.Client, id uuid.UUID
 		return nil, fmt.Errorf("read program %s: %w", id, err)
 	}
 	return p, nil
+}
+
+// shareProgram takes a shared lock on a program's row for the rest of the transaction (SELECT
+// ... FOR SHARE) and returns the program, so that checks of its state (archived, soft-deleted)
+// hold until commit: a concurrent delete, archive or other change of the program waits for the
+// transaction, while the other episode writes of the program, which take the same shared lock, go
+// on beside it instead of queueing behind each other's commits. Only for transactions that do not
+// change the program row itself afterwards (two holders upgrading would deadlock); those take
+// lockProgram. SQLite has one writer, whose transactions run one at a time: reading is enough.
+func (s *Service) shareProgram(ctx context.Context, c *cmsdb.Client, tx *sql.Tx, id uuid.UUID) (*cmsdb.Program, error) {
+	if s.db.Dialect == database.SQLite {
+		return getProgram(ctx, c, id)
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+program.Table+` WHERE `+program.FieldID+` = $1 FOR SHARE`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, programNotFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock program %s: %w", id, err)
+	}
+	return getProgram(ctx, c, id)
 }
 
 func programNotFound(id uuid.UUID) error {

@@ -168,7 +168,7 @@ func (s *Service) transitionEpisode(ctx context.Context, id uuid.UUID, ifMatch *
 			return err
 		}
 		if checkProgram {
-			p, err := s.lockProgram(ctx, c, cur.ProgramID)
+			p, err := s.shareProgram(ctx, c, tx, cur.ProgramID)
 			if err != nil {
 				return err
 			}
