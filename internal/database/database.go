@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	// Register the "pgx" database/sql driver (the SQLite one is registered in stmtcache.go).
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -238,7 +239,32 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, wrap(err)
 	}
-	return &DB{DB: sqlDB, Dialect: Postgres}, nil
+	db := &DB{DB: sqlDB, Dialect: Postgres}
+	db.SetPool(DefaultPool)
+	return db, nil
+}
+
+// Pool sizes the connection pool of a PostgreSQL database.
+type Pool struct {
+	MaxConns int           // connections open at most, each kept while idle
+	IdleTime time.Duration // how long an idle connection is kept before it is closed
+}
+
+// DefaultPool is the pool a PostgreSQL database opens with.
+var DefaultPool = Pool{MaxConns: 10, IdleTime: 5 * time.Minute}
+
+// SetPool sizes a PostgreSQL database's pool: up to p.MaxConns connections, all of them kept while
+// idle for p.IdleTime. database/sql's own default keeps only two idle connections, so any
+// concurrency above two opened and closed server connections all the time: a PostgreSQL backend
+// started and a SCRAM authentication for every few statements, which capped concurrent writes. The
+// pools of SQLite are fixed (one writer, readerConns readers): SetPool leaves them alone.
+func (db *DB) SetPool(p Pool) {
+	if db.Dialect != Postgres {
+		return
+	}
+	db.SetMaxOpenConns(p.MaxConns)
+	db.SetMaxIdleConns(p.MaxConns)
+	db.SetConnMaxIdleTime(p.IdleTime)
 }
 
 // redactURL returns u as text with the password of its user info and its password parameter

@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/language"
 	"github.com/mediamesh/mediamesh/internal/policy"
 )
@@ -40,6 +41,7 @@ type Config struct {
 	Services        Services       `yaml:"services"`
 	Auth            AuthConfig     `yaml:"auth"`
 	Redis           RedisConfig    `yaml:"redis"`
+	Postgres        PostgresConfig `yaml:"postgres"`
 	Breaker         BreakerConfig  `yaml:"breaker"`
 	Kafka           KafkaConfig    `yaml:"kafka"`
 	Tracing         TracingConfig  `yaml:"tracing"`
@@ -168,6 +170,12 @@ type RedisConfig struct {
 	BreakerDelay time.Duration `yaml:"breaker_delay" help:"after 3 failed Redis commands in a row, how long Redis is skipped (cache off, rate limits in process) before a trial command"`
 }
 
+// PostgresConfig sizes the connection pool each service keeps to its PostgreSQL database.
+type PostgresConfig struct {
+	MaxConns int           `yaml:"max_conns" help:"connections a service process keeps to its PostgreSQL database at most, all kept open while idle for idle_time (the server's max_connections must cover the sum over processes)"`
+	IdleTime time.Duration `yaml:"idle_time" help:"how long an idle PostgreSQL connection is kept open"`
+}
+
 // BreakerConfig tunes the circuit breaker a process keeps per service it reaches over HTTP (the
 // gateways' fronts, and services that call services): open after FailureThreshold failures in a
 // row (requests then answer 503 with Retry-After at once), trial requests after Delay.
@@ -286,6 +294,7 @@ func Default() Config {
 			LoginRate: "10/min", LoginBurst: 5,
 		},
 		Redis:    RedisConfig{Timeout: 50 * time.Millisecond, BreakerDelay: time.Second},
+		Postgres: PostgresConfig{MaxConns: database.DefaultPool.MaxConns, IdleTime: database.DefaultPool.IdleTime},
 		Breaker:  BreakerConfig{Delay: 2 * time.Second, FailureThreshold: 5},
 		Kafka:    KafkaConfig{Partitions: 3},
 		Tracing:  TracingConfig{SampleRatio: 1},
@@ -486,6 +495,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Redis.Timeout < time.Millisecond || c.Redis.Timeout > 5*time.Second || c.Redis.BreakerDelay < 100*time.Millisecond || c.Redis.BreakerDelay > time.Minute {
 		errs = append(errs, fmt.Errorf("redis.timeout (%s) must be between 1ms and 5s and redis.breaker_delay (%s) between 100ms and 1m", c.Redis.Timeout, c.Redis.BreakerDelay))
+	}
+	if c.Postgres.MaxConns < 1 || c.Postgres.MaxConns > 1000 || c.Postgres.IdleTime < 0 {
+		errs = append(errs, fmt.Errorf("postgres.max_conns (%d) must be between 1 and 1000 and postgres.idle_time (%s) not negative", c.Postgres.MaxConns, c.Postgres.IdleTime))
 	}
 	if c.Breaker.Delay < 100*time.Millisecond || c.Breaker.Delay > time.Minute || c.Breaker.FailureThreshold < 1 || c.Breaker.FailureThreshold > 1000 {
 		errs = append(errs, fmt.Errorf("breaker.delay (%s) must be between 100ms and 1m and breaker.failure_threshold (%d) between 1 and 1000", c.Breaker.Delay, c.Breaker.FailureThreshold))
