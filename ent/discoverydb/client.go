@@ -18,9 +18,13 @@ import (
 	"github.com/mediamesh/mediamesh/ent/discoverydb/asset"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/category"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/erasure"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/follow"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/itemstat"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/programcount"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/tombstone"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/watch"
 )
 
 // Client is the client that holds all ent builders.
@@ -34,12 +38,20 @@ type Client struct {
 	Category *CategoryClient
 	// Episode is the client for interacting with the Episode builders.
 	Episode *EpisodeClient
+	// Erasure is the client for interacting with the Erasure builders.
+	Erasure *ErasureClient
+	// Follow is the client for interacting with the Follow builders.
+	Follow *FollowClient
+	// ItemStat is the client for interacting with the ItemStat builders.
+	ItemStat *ItemStatClient
 	// Program is the client for interacting with the Program builders.
 	Program *ProgramClient
 	// ProgramCount is the client for interacting with the ProgramCount builders.
 	ProgramCount *ProgramCountClient
 	// Tombstone is the client for interacting with the Tombstone builders.
 	Tombstone *TombstoneClient
+	// Watch is the client for interacting with the Watch builders.
+	Watch *WatchClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -54,9 +66,13 @@ func (c *Client) init() {
 	c.Asset = NewAssetClient(c.config)
 	c.Category = NewCategoryClient(c.config)
 	c.Episode = NewEpisodeClient(c.config)
+	c.Erasure = NewErasureClient(c.config)
+	c.Follow = NewFollowClient(c.config)
+	c.ItemStat = NewItemStatClient(c.config)
 	c.Program = NewProgramClient(c.config)
 	c.ProgramCount = NewProgramCountClient(c.config)
 	c.Tombstone = NewTombstoneClient(c.config)
+	c.Watch = NewWatchClient(c.config)
 }
 
 type (
@@ -152,9 +168,13 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Asset:        NewAssetClient(cfg),
 		Category:     NewCategoryClient(cfg),
 		Episode:      NewEpisodeClient(cfg),
+		Erasure:      NewErasureClient(cfg),
+		Follow:       NewFollowClient(cfg),
+		ItemStat:     NewItemStatClient(cfg),
 		Program:      NewProgramClient(cfg),
 		ProgramCount: NewProgramCountClient(cfg),
 		Tombstone:    NewTombstoneClient(cfg),
+		Watch:        NewWatchClient(cfg),
 	}, nil
 }
 
@@ -177,9 +197,13 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Asset:        NewAssetClient(cfg),
 		Category:     NewCategoryClient(cfg),
 		Episode:      NewEpisodeClient(cfg),
+		Erasure:      NewErasureClient(cfg),
+		Follow:       NewFollowClient(cfg),
+		ItemStat:     NewItemStatClient(cfg),
 		Program:      NewProgramClient(cfg),
 		ProgramCount: NewProgramCountClient(cfg),
 		Tombstone:    NewTombstoneClient(cfg),
+		Watch:        NewWatchClient(cfg),
 	}, nil
 }
 
@@ -209,7 +233,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Asset, c.Category, c.Episode, c.Program, c.ProgramCount, c.Tombstone,
+		c.Asset, c.Category, c.Episode, c.Erasure, c.Follow, c.ItemStat, c.Program,
+		c.ProgramCount, c.Tombstone, c.Watch,
 	} {
 		n.Use(hooks...)
 	}
@@ -219,7 +244,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Asset, c.Category, c.Episode, c.Program, c.ProgramCount, c.Tombstone,
+		c.Asset, c.Category, c.Episode, c.Erasure, c.Follow, c.ItemStat, c.Program,
+		c.ProgramCount, c.Tombstone, c.Watch,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -234,12 +260,20 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Category.mutate(ctx, m)
 	case *EpisodeMutation:
 		return c.Episode.mutate(ctx, m)
+	case *ErasureMutation:
+		return c.Erasure.mutate(ctx, m)
+	case *FollowMutation:
+		return c.Follow.mutate(ctx, m)
+	case *ItemStatMutation:
+		return c.ItemStat.mutate(ctx, m)
 	case *ProgramMutation:
 		return c.Program.mutate(ctx, m)
 	case *ProgramCountMutation:
 		return c.ProgramCount.mutate(ctx, m)
 	case *TombstoneMutation:
 		return c.Tombstone.mutate(ctx, m)
+	case *WatchMutation:
+		return c.Watch.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("discoverydb: unknown mutation type %T", m)
 	}
@@ -644,6 +678,405 @@ func (c *EpisodeClient) mutate(ctx context.Context, m *EpisodeMutation) (Value, 
 	}
 }
 
+// ErasureClient is a client for the Erasure schema.
+type ErasureClient struct {
+	config
+}
+
+// NewErasureClient returns a client for the Erasure from the given config.
+func NewErasureClient(c config) *ErasureClient {
+	return &ErasureClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `erasure.Hooks(f(g(h())))`.
+func (c *ErasureClient) Use(hooks ...Hook) {
+	c.hooks.Erasure = append(c.hooks.Erasure, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `erasure.Intercept(f(g(h())))`.
+func (c *ErasureClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Erasure = append(c.inters.Erasure, interceptors...)
+}
+
+// Create returns a builder for creating a Erasure entity.
+func (c *ErasureClient) Create() *ErasureCreate {
+	mutation := newErasureMutation(c.config, OpCreate)
+	return &ErasureCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Erasure entities.
+func (c *ErasureClient) CreateBulk(builders ...*ErasureCreate) *ErasureCreateBulk {
+	return &ErasureCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ErasureClient) MapCreateBulk(slice any, setFunc func(*ErasureCreate, int)) *ErasureCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ErasureCreateBulk{err: fmt.Errorf("calling to ErasureClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ErasureCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ErasureCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Erasure.
+func (c *ErasureClient) Update() *ErasureUpdate {
+	mutation := newErasureMutation(c.config, OpUpdate)
+	return &ErasureUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ErasureClient) UpdateOne(_m *Erasure) *ErasureUpdateOne {
+	mutation := newErasureMutation(c.config, OpUpdateOne, withErasure(_m))
+	return &ErasureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ErasureClient) UpdateOneID(id uuid.UUID) *ErasureUpdateOne {
+	mutation := newErasureMutation(c.config, OpUpdateOne, withErasureID(id))
+	return &ErasureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Erasure.
+func (c *ErasureClient) Delete() *ErasureDelete {
+	mutation := newErasureMutation(c.config, OpDelete)
+	return &ErasureDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ErasureClient) DeleteOne(_m *Erasure) *ErasureDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ErasureClient) DeleteOneID(id uuid.UUID) *ErasureDeleteOne {
+	builder := c.Delete().Where(erasure.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ErasureDeleteOne{builder}
+}
+
+// Query returns a query builder for Erasure.
+func (c *ErasureClient) Query() *ErasureQuery {
+	return &ErasureQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeErasure},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Erasure entity by its id.
+func (c *ErasureClient) Get(ctx context.Context, id uuid.UUID) (*Erasure, error) {
+	return c.Query().Where(erasure.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ErasureClient) GetX(ctx context.Context, id uuid.UUID) *Erasure {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ErasureClient) Hooks() []Hook {
+	return c.hooks.Erasure
+}
+
+// Interceptors returns the client interceptors.
+func (c *ErasureClient) Interceptors() []Interceptor {
+	return c.inters.Erasure
+}
+
+func (c *ErasureClient) mutate(ctx context.Context, m *ErasureMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ErasureCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ErasureUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ErasureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ErasureDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("discoverydb: unknown Erasure mutation op: %q", m.Op())
+	}
+}
+
+// FollowClient is a client for the Follow schema.
+type FollowClient struct {
+	config
+}
+
+// NewFollowClient returns a client for the Follow from the given config.
+func NewFollowClient(c config) *FollowClient {
+	return &FollowClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `follow.Hooks(f(g(h())))`.
+func (c *FollowClient) Use(hooks ...Hook) {
+	c.hooks.Follow = append(c.hooks.Follow, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `follow.Intercept(f(g(h())))`.
+func (c *FollowClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Follow = append(c.inters.Follow, interceptors...)
+}
+
+// Create returns a builder for creating a Follow entity.
+func (c *FollowClient) Create() *FollowCreate {
+	mutation := newFollowMutation(c.config, OpCreate)
+	return &FollowCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Follow entities.
+func (c *FollowClient) CreateBulk(builders ...*FollowCreate) *FollowCreateBulk {
+	return &FollowCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FollowClient) MapCreateBulk(slice any, setFunc func(*FollowCreate, int)) *FollowCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FollowCreateBulk{err: fmt.Errorf("calling to FollowClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FollowCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FollowCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Follow.
+func (c *FollowClient) Update() *FollowUpdate {
+	mutation := newFollowMutation(c.config, OpUpdate)
+	return &FollowUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FollowClient) UpdateOne(_m *Follow) *FollowUpdateOne {
+	mutation := newFollowMutation(c.config, OpUpdateOne, withFollow(_m))
+	return &FollowUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FollowClient) UpdateOneID(id uuid.UUID) *FollowUpdateOne {
+	mutation := newFollowMutation(c.config, OpUpdateOne, withFollowID(id))
+	return &FollowUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Follow.
+func (c *FollowClient) Delete() *FollowDelete {
+	mutation := newFollowMutation(c.config, OpDelete)
+	return &FollowDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FollowClient) DeleteOne(_m *Follow) *FollowDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FollowClient) DeleteOneID(id uuid.UUID) *FollowDeleteOne {
+	builder := c.Delete().Where(follow.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FollowDeleteOne{builder}
+}
+
+// Query returns a query builder for Follow.
+func (c *FollowClient) Query() *FollowQuery {
+	return &FollowQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFollow},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Follow entity by its id.
+func (c *FollowClient) Get(ctx context.Context, id uuid.UUID) (*Follow, error) {
+	return c.Query().Where(follow.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FollowClient) GetX(ctx context.Context, id uuid.UUID) *Follow {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *FollowClient) Hooks() []Hook {
+	return c.hooks.Follow
+}
+
+// Interceptors returns the client interceptors.
+func (c *FollowClient) Interceptors() []Interceptor {
+	return c.inters.Follow
+}
+
+func (c *FollowClient) mutate(ctx context.Context, m *FollowMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FollowCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FollowUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FollowUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FollowDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("discoverydb: unknown Follow mutation op: %q", m.Op())
+	}
+}
+
+// ItemStatClient is a client for the ItemStat schema.
+type ItemStatClient struct {
+	config
+}
+
+// NewItemStatClient returns a client for the ItemStat from the given config.
+func NewItemStatClient(c config) *ItemStatClient {
+	return &ItemStatClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `itemstat.Hooks(f(g(h())))`.
+func (c *ItemStatClient) Use(hooks ...Hook) {
+	c.hooks.ItemStat = append(c.hooks.ItemStat, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `itemstat.Intercept(f(g(h())))`.
+func (c *ItemStatClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ItemStat = append(c.inters.ItemStat, interceptors...)
+}
+
+// Create returns a builder for creating a ItemStat entity.
+func (c *ItemStatClient) Create() *ItemStatCreate {
+	mutation := newItemStatMutation(c.config, OpCreate)
+	return &ItemStatCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ItemStat entities.
+func (c *ItemStatClient) CreateBulk(builders ...*ItemStatCreate) *ItemStatCreateBulk {
+	return &ItemStatCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ItemStatClient) MapCreateBulk(slice any, setFunc func(*ItemStatCreate, int)) *ItemStatCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ItemStatCreateBulk{err: fmt.Errorf("calling to ItemStatClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ItemStatCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ItemStatCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ItemStat.
+func (c *ItemStatClient) Update() *ItemStatUpdate {
+	mutation := newItemStatMutation(c.config, OpUpdate)
+	return &ItemStatUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ItemStatClient) UpdateOne(_m *ItemStat) *ItemStatUpdateOne {
+	mutation := newItemStatMutation(c.config, OpUpdateOne, withItemStat(_m))
+	return &ItemStatUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ItemStatClient) UpdateOneID(id uuid.UUID) *ItemStatUpdateOne {
+	mutation := newItemStatMutation(c.config, OpUpdateOne, withItemStatID(id))
+	return &ItemStatUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ItemStat.
+func (c *ItemStatClient) Delete() *ItemStatDelete {
+	mutation := newItemStatMutation(c.config, OpDelete)
+	return &ItemStatDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ItemStatClient) DeleteOne(_m *ItemStat) *ItemStatDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ItemStatClient) DeleteOneID(id uuid.UUID) *ItemStatDeleteOne {
+	builder := c.Delete().Where(itemstat.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ItemStatDeleteOne{builder}
+}
+
+// Query returns a query builder for ItemStat.
+func (c *ItemStatClient) Query() *ItemStatQuery {
+	return &ItemStatQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeItemStat},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ItemStat entity by its id.
+func (c *ItemStatClient) Get(ctx context.Context, id uuid.UUID) (*ItemStat, error) {
+	return c.Query().Where(itemstat.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ItemStatClient) GetX(ctx context.Context, id uuid.UUID) *ItemStat {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ItemStatClient) Hooks() []Hook {
+	return c.hooks.ItemStat
+}
+
+// Interceptors returns the client interceptors.
+func (c *ItemStatClient) Interceptors() []Interceptor {
+	return c.inters.ItemStat
+}
+
+func (c *ItemStatClient) mutate(ctx context.Context, m *ItemStatMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ItemStatCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ItemStatUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ItemStatUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ItemStatDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("discoverydb: unknown ItemStat mutation op: %q", m.Op())
+	}
+}
+
 // ProgramClient is a client for the Program schema.
 type ProgramClient struct {
 	config
@@ -1043,12 +1476,147 @@ func (c *TombstoneClient) mutate(ctx context.Context, m *TombstoneMutation) (Val
 	}
 }
 
+// WatchClient is a client for the Watch schema.
+type WatchClient struct {
+	config
+}
+
+// NewWatchClient returns a client for the Watch from the given config.
+func NewWatchClient(c config) *WatchClient {
+	return &WatchClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `watch.Hooks(f(g(h())))`.
+func (c *WatchClient) Use(hooks ...Hook) {
+	c.hooks.Watch = append(c.hooks.Watch, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `watch.Intercept(f(g(h())))`.
+func (c *WatchClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Watch = append(c.inters.Watch, interceptors...)
+}
+
+// Create returns a builder for creating a Watch entity.
+func (c *WatchClient) Create() *WatchCreate {
+	mutation := newWatchMutation(c.config, OpCreate)
+	return &WatchCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Watch entities.
+func (c *WatchClient) CreateBulk(builders ...*WatchCreate) *WatchCreateBulk {
+	return &WatchCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WatchClient) MapCreateBulk(slice any, setFunc func(*WatchCreate, int)) *WatchCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WatchCreateBulk{err: fmt.Errorf("calling to WatchClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WatchCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WatchCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Watch.
+func (c *WatchClient) Update() *WatchUpdate {
+	mutation := newWatchMutation(c.config, OpUpdate)
+	return &WatchUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WatchClient) UpdateOne(_m *Watch) *WatchUpdateOne {
+	mutation := newWatchMutation(c.config, OpUpdateOne, withWatch(_m))
+	return &WatchUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WatchClient) UpdateOneID(id uuid.UUID) *WatchUpdateOne {
+	mutation := newWatchMutation(c.config, OpUpdateOne, withWatchID(id))
+	return &WatchUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Watch.
+func (c *WatchClient) Delete() *WatchDelete {
+	mutation := newWatchMutation(c.config, OpDelete)
+	return &WatchDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WatchClient) DeleteOne(_m *Watch) *WatchDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WatchClient) DeleteOneID(id uuid.UUID) *WatchDeleteOne {
+	builder := c.Delete().Where(watch.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WatchDeleteOne{builder}
+}
+
+// Query returns a query builder for Watch.
+func (c *WatchClient) Query() *WatchQuery {
+	return &WatchQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWatch},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Watch entity by its id.
+func (c *WatchClient) Get(ctx context.Context, id uuid.UUID) (*Watch, error) {
+	return c.Query().Where(watch.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WatchClient) GetX(ctx context.Context, id uuid.UUID) *Watch {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *WatchClient) Hooks() []Hook {
+	return c.hooks.Watch
+}
+
+// Interceptors returns the client interceptors.
+func (c *WatchClient) Interceptors() []Interceptor {
+	return c.inters.Watch
+}
+
+func (c *WatchClient) mutate(ctx context.Context, m *WatchMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WatchCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WatchUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WatchUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WatchDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("discoverydb: unknown Watch mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Asset, Category, Episode, Program, ProgramCount, Tombstone []ent.Hook
+		Asset, Category, Episode, Erasure, Follow, ItemStat, Program, ProgramCount,
+		Tombstone, Watch []ent.Hook
 	}
 	inters struct {
-		Asset, Category, Episode, Program, ProgramCount, Tombstone []ent.Interceptor
+		Asset, Category, Episode, Erasure, Follow, ItemStat, Program, ProgramCount,
+		Tombstone, Watch []ent.Interceptor
 	}
 )

@@ -15,9 +15,13 @@ import (
 	"github.com/mediamesh/mediamesh/ent/discoverydb/asset"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/category"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/erasure"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/follow"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/itemstat"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/programcount"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/tombstone"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/watch"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -81,9 +85,13 @@ func checkColumn(t, c string) error {
 			asset.Table:        asset.ValidColumn,
 			category.Table:     category.ValidColumn,
 			episode.Table:      episode.ValidColumn,
+			erasure.Table:      erasure.ValidColumn,
+			follow.Table:       follow.ValidColumn,
+			itemstat.Table:     itemstat.ValidColumn,
 			program.Table:      program.ValidColumn,
 			programcount.Table: programcount.ValidColumn,
 			tombstone.Table:    tombstone.ValidColumn,
+			watch.Table:        watch.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

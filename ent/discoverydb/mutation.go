@@ -15,11 +15,15 @@ import (
 	"github.com/mediamesh/mediamesh/ent/discoverydb/asset"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/category"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/erasure"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/follow"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/itemstat"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/predicate"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/programcount"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/schema"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/tombstone"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/watch"
 )
 
 const (
@@ -34,9 +38,13 @@ const (
 	TypeAsset        = "Asset"
 	TypeCategory     = "Category"
 	TypeEpisode      = "Episode"
+	TypeErasure      = "Erasure"
+	TypeFollow       = "Follow"
+	TypeItemStat     = "ItemStat"
 	TypeProgram      = "Program"
 	TypeProgramCount = "ProgramCount"
 	TypeTombstone    = "Tombstone"
+	TypeWatch        = "Watch"
 )
 
 // AssetMutation represents an operation that mutates the Asset nodes in the graph.
@@ -2296,6 +2304,1884 @@ func (m *EpisodeMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Episode edge %s", name)
 }
 
+// ErasureMutation represents an operation that mutates the Erasure nodes in the graph.
+type ErasureMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *uuid.UUID
+	account_deleted *bool
+	erased_at       *time.Time
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*Erasure, error)
+	predicates      []predicate.Erasure
+}
+
+var _ ent.Mutation = (*ErasureMutation)(nil)
+
+// erasureOption allows management of the mutation configuration using functional options.
+type erasureOption func(*ErasureMutation)
+
+// newErasureMutation creates new mutation for the Erasure entity.
+func newErasureMutation(c config, op Op, opts ...erasureOption) *ErasureMutation {
+	m := &ErasureMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeErasure,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withErasureID sets the ID field of the mutation.
+func withErasureID(id uuid.UUID) erasureOption {
+	return func(m *ErasureMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Erasure
+		)
+		m.oldValue = func(ctx context.Context) (*Erasure, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Erasure.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withErasure sets the old Erasure of the mutation.
+func withErasure(node *Erasure) erasureOption {
+	return func(m *ErasureMutation) {
+		m.oldValue = func(context.Context) (*Erasure, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ErasureMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ErasureMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("discoverydb: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Erasure entities.
+func (m *ErasureMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ErasureMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ErasureMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Erasure.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountDeleted sets the "account_deleted" field.
+func (m *ErasureMutation) SetAccountDeleted(b bool) {
+	m.account_deleted = &b
+}
+
+// AccountDeleted returns the value of the "account_deleted" field in the mutation.
+func (m *ErasureMutation) AccountDeleted() (r bool, exists bool) {
+	v := m.account_deleted
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountDeleted returns the old "account_deleted" field's value of the Erasure entity.
+// If the Erasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ErasureMutation) OldAccountDeleted(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountDeleted is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountDeleted requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountDeleted: %w", err)
+	}
+	return oldValue.AccountDeleted, nil
+}
+
+// ResetAccountDeleted resets all changes to the "account_deleted" field.
+func (m *ErasureMutation) ResetAccountDeleted() {
+	m.account_deleted = nil
+}
+
+// SetErasedAt sets the "erased_at" field.
+func (m *ErasureMutation) SetErasedAt(t time.Time) {
+	m.erased_at = &t
+}
+
+// ErasedAt returns the value of the "erased_at" field in the mutation.
+func (m *ErasureMutation) ErasedAt() (r time.Time, exists bool) {
+	v := m.erased_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldErasedAt returns the old "erased_at" field's value of the Erasure entity.
+// If the Erasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ErasureMutation) OldErasedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldErasedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldErasedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldErasedAt: %w", err)
+	}
+	return oldValue.ErasedAt, nil
+}
+
+// ResetErasedAt resets all changes to the "erased_at" field.
+func (m *ErasureMutation) ResetErasedAt() {
+	m.erased_at = nil
+}
+
+// Where appends a list predicates to the ErasureMutation builder.
+func (m *ErasureMutation) Where(ps ...predicate.Erasure) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ErasureMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ErasureMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Erasure, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ErasureMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ErasureMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Erasure).
+func (m *ErasureMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ErasureMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.account_deleted != nil {
+		fields = append(fields, erasure.FieldAccountDeleted)
+	}
+	if m.erased_at != nil {
+		fields = append(fields, erasure.FieldErasedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ErasureMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case erasure.FieldAccountDeleted:
+		return m.AccountDeleted()
+	case erasure.FieldErasedAt:
+		return m.ErasedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ErasureMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case erasure.FieldAccountDeleted:
+		return m.OldAccountDeleted(ctx)
+	case erasure.FieldErasedAt:
+		return m.OldErasedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Erasure field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ErasureMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case erasure.FieldAccountDeleted:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountDeleted(v)
+		return nil
+	case erasure.FieldErasedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetErasedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Erasure field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ErasureMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ErasureMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ErasureMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Erasure numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ErasureMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ErasureMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ErasureMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Erasure nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ErasureMutation) ResetField(name string) error {
+	switch name {
+	case erasure.FieldAccountDeleted:
+		m.ResetAccountDeleted()
+		return nil
+	case erasure.FieldErasedAt:
+		m.ResetErasedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Erasure field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ErasureMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ErasureMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ErasureMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ErasureMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ErasureMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ErasureMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ErasureMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Erasure unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ErasureMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Erasure edge %s", name)
+}
+
+// FollowMutation represents an operation that mutates the Follow nodes in the graph.
+type FollowMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	created_at    *time.Time
+	program_id    *uuid.UUID
+	user_id       *uuid.UUID
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*Follow, error)
+	predicates    []predicate.Follow
+}
+
+var _ ent.Mutation = (*FollowMutation)(nil)
+
+// followOption allows management of the mutation configuration using functional options.
+type followOption func(*FollowMutation)
+
+// newFollowMutation creates new mutation for the Follow entity.
+func newFollowMutation(c config, op Op, opts ...followOption) *FollowMutation {
+	m := &FollowMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFollow,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFollowID sets the ID field of the mutation.
+func withFollowID(id uuid.UUID) followOption {
+	return func(m *FollowMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Follow
+		)
+		m.oldValue = func(ctx context.Context) (*Follow, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Follow.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFollow sets the old Follow of the mutation.
+func withFollow(node *Follow) followOption {
+	return func(m *FollowMutation) {
+		m.oldValue = func(context.Context) (*Follow, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FollowMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FollowMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("discoverydb: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Follow entities.
+func (m *FollowMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FollowMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FollowMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Follow.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *FollowMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *FollowMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Follow entity.
+// If the Follow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FollowMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *FollowMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetProgramID sets the "program_id" field.
+func (m *FollowMutation) SetProgramID(u uuid.UUID) {
+	m.program_id = &u
+}
+
+// ProgramID returns the value of the "program_id" field in the mutation.
+func (m *FollowMutation) ProgramID() (r uuid.UUID, exists bool) {
+	v := m.program_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgramID returns the old "program_id" field's value of the Follow entity.
+// If the Follow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FollowMutation) OldProgramID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgramID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgramID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgramID: %w", err)
+	}
+	return oldValue.ProgramID, nil
+}
+
+// ResetProgramID resets all changes to the "program_id" field.
+func (m *FollowMutation) ResetProgramID() {
+	m.program_id = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *FollowMutation) SetUserID(u uuid.UUID) {
+	m.user_id = &u
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *FollowMutation) UserID() (r uuid.UUID, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Follow entity.
+// If the Follow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FollowMutation) OldUserID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *FollowMutation) ResetUserID() {
+	m.user_id = nil
+}
+
+// Where appends a list predicates to the FollowMutation builder.
+func (m *FollowMutation) Where(ps ...predicate.Follow) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FollowMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FollowMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Follow, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FollowMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FollowMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Follow).
+func (m *FollowMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FollowMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.created_at != nil {
+		fields = append(fields, follow.FieldCreatedAt)
+	}
+	if m.program_id != nil {
+		fields = append(fields, follow.FieldProgramID)
+	}
+	if m.user_id != nil {
+		fields = append(fields, follow.FieldUserID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FollowMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case follow.FieldCreatedAt:
+		return m.CreatedAt()
+	case follow.FieldProgramID:
+		return m.ProgramID()
+	case follow.FieldUserID:
+		return m.UserID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FollowMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case follow.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case follow.FieldProgramID:
+		return m.OldProgramID(ctx)
+	case follow.FieldUserID:
+		return m.OldUserID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Follow field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FollowMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case follow.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case follow.FieldProgramID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgramID(v)
+		return nil
+	case follow.FieldUserID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Follow field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FollowMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FollowMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FollowMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Follow numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FollowMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FollowMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FollowMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Follow nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FollowMutation) ResetField(name string) error {
+	switch name {
+	case follow.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case follow.FieldProgramID:
+		m.ResetProgramID()
+		return nil
+	case follow.FieldUserID:
+		m.ResetUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown Follow field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FollowMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FollowMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FollowMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FollowMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FollowMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FollowMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FollowMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Follow unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FollowMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Follow edge %s", name)
+}
+
+// ItemStatMutation represents an operation that mutates the ItemStat nodes in the graph.
+type ItemStatMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	completes     *int64
+	addcompletes  *int64
+	content_type  *itemstat.ContentType
+	day_key       *float64
+	addday_key    *float64
+	hour_key      *float64
+	addhour_key   *float64
+	last_at       *time.Time
+	plays         *int64
+	addplays      *int64
+	program_id    *uuid.UUID
+	total         *float64
+	addtotal      *float64
+	views         *int64
+	addviews      *int64
+	week_key      *float64
+	addweek_key   *float64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*ItemStat, error)
+	predicates    []predicate.ItemStat
+}
+
+var _ ent.Mutation = (*ItemStatMutation)(nil)
+
+// itemstatOption allows management of the mutation configuration using functional options.
+type itemstatOption func(*ItemStatMutation)
+
+// newItemStatMutation creates new mutation for the ItemStat entity.
+func newItemStatMutation(c config, op Op, opts ...itemstatOption) *ItemStatMutation {
+	m := &ItemStatMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeItemStat,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withItemStatID sets the ID field of the mutation.
+func withItemStatID(id uuid.UUID) itemstatOption {
+	return func(m *ItemStatMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ItemStat
+		)
+		m.oldValue = func(ctx context.Context) (*ItemStat, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ItemStat.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withItemStat sets the old ItemStat of the mutation.
+func withItemStat(node *ItemStat) itemstatOption {
+	return func(m *ItemStatMutation) {
+		m.oldValue = func(context.Context) (*ItemStat, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ItemStatMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ItemStatMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("discoverydb: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ItemStat entities.
+func (m *ItemStatMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ItemStatMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ItemStatMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ItemStat.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCompletes sets the "completes" field.
+func (m *ItemStatMutation) SetCompletes(i int64) {
+	m.completes = &i
+	m.addcompletes = nil
+}
+
+// Completes returns the value of the "completes" field in the mutation.
+func (m *ItemStatMutation) Completes() (r int64, exists bool) {
+	v := m.completes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompletes returns the old "completes" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldCompletes(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompletes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompletes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompletes: %w", err)
+	}
+	return oldValue.Completes, nil
+}
+
+// AddCompletes adds i to the "completes" field.
+func (m *ItemStatMutation) AddCompletes(i int64) {
+	if m.addcompletes != nil {
+		*m.addcompletes += i
+	} else {
+		m.addcompletes = &i
+	}
+}
+
+// AddedCompletes returns the value that was added to the "completes" field in this mutation.
+func (m *ItemStatMutation) AddedCompletes() (r int64, exists bool) {
+	v := m.addcompletes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCompletes resets all changes to the "completes" field.
+func (m *ItemStatMutation) ResetCompletes() {
+	m.completes = nil
+	m.addcompletes = nil
+}
+
+// SetContentType sets the "content_type" field.
+func (m *ItemStatMutation) SetContentType(it itemstat.ContentType) {
+	m.content_type = &it
+}
+
+// ContentType returns the value of the "content_type" field in the mutation.
+func (m *ItemStatMutation) ContentType() (r itemstat.ContentType, exists bool) {
+	v := m.content_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContentType returns the old "content_type" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldContentType(ctx context.Context) (v itemstat.ContentType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContentType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContentType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContentType: %w", err)
+	}
+	return oldValue.ContentType, nil
+}
+
+// ResetContentType resets all changes to the "content_type" field.
+func (m *ItemStatMutation) ResetContentType() {
+	m.content_type = nil
+}
+
+// SetDayKey sets the "day_key" field.
+func (m *ItemStatMutation) SetDayKey(f float64) {
+	m.day_key = &f
+	m.addday_key = nil
+}
+
+// DayKey returns the value of the "day_key" field in the mutation.
+func (m *ItemStatMutation) DayKey() (r float64, exists bool) {
+	v := m.day_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDayKey returns the old "day_key" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldDayKey(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDayKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDayKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDayKey: %w", err)
+	}
+	return oldValue.DayKey, nil
+}
+
+// AddDayKey adds f to the "day_key" field.
+func (m *ItemStatMutation) AddDayKey(f float64) {
+	if m.addday_key != nil {
+		*m.addday_key += f
+	} else {
+		m.addday_key = &f
+	}
+}
+
+// AddedDayKey returns the value that was added to the "day_key" field in this mutation.
+func (m *ItemStatMutation) AddedDayKey() (r float64, exists bool) {
+	v := m.addday_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDayKey resets all changes to the "day_key" field.
+func (m *ItemStatMutation) ResetDayKey() {
+	m.day_key = nil
+	m.addday_key = nil
+}
+
+// SetHourKey sets the "hour_key" field.
+func (m *ItemStatMutation) SetHourKey(f float64) {
+	m.hour_key = &f
+	m.addhour_key = nil
+}
+
+// HourKey returns the value of the "hour_key" field in the mutation.
+func (m *ItemStatMutation) HourKey() (r float64, exists bool) {
+	v := m.hour_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHourKey returns the old "hour_key" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldHourKey(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHourKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHourKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHourKey: %w", err)
+	}
+	return oldValue.HourKey, nil
+}
+
+// AddHourKey adds f to the "hour_key" field.
+func (m *ItemStatMutation) AddHourKey(f float64) {
+	if m.addhour_key != nil {
+		*m.addhour_key += f
+	} else {
+		m.addhour_key = &f
+	}
+}
+
+// AddedHourKey returns the value that was added to the "hour_key" field in this mutation.
+func (m *ItemStatMutation) AddedHourKey() (r float64, exists bool) {
+	v := m.addhour_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHourKey resets all changes to the "hour_key" field.
+func (m *ItemStatMutation) ResetHourKey() {
+	m.hour_key = nil
+	m.addhour_key = nil
+}
+
+// SetLastAt sets the "last_at" field.
+func (m *ItemStatMutation) SetLastAt(t time.Time) {
+	m.last_at = &t
+}
+
+// LastAt returns the value of the "last_at" field in the mutation.
+func (m *ItemStatMutation) LastAt() (r time.Time, exists bool) {
+	v := m.last_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastAt returns the old "last_at" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldLastAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastAt: %w", err)
+	}
+	return oldValue.LastAt, nil
+}
+
+// ResetLastAt resets all changes to the "last_at" field.
+func (m *ItemStatMutation) ResetLastAt() {
+	m.last_at = nil
+}
+
+// SetPlays sets the "plays" field.
+func (m *ItemStatMutation) SetPlays(i int64) {
+	m.plays = &i
+	m.addplays = nil
+}
+
+// Plays returns the value of the "plays" field in the mutation.
+func (m *ItemStatMutation) Plays() (r int64, exists bool) {
+	v := m.plays
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlays returns the old "plays" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldPlays(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlays is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlays requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlays: %w", err)
+	}
+	return oldValue.Plays, nil
+}
+
+// AddPlays adds i to the "plays" field.
+func (m *ItemStatMutation) AddPlays(i int64) {
+	if m.addplays != nil {
+		*m.addplays += i
+	} else {
+		m.addplays = &i
+	}
+}
+
+// AddedPlays returns the value that was added to the "plays" field in this mutation.
+func (m *ItemStatMutation) AddedPlays() (r int64, exists bool) {
+	v := m.addplays
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPlays resets all changes to the "plays" field.
+func (m *ItemStatMutation) ResetPlays() {
+	m.plays = nil
+	m.addplays = nil
+}
+
+// SetProgramID sets the "program_id" field.
+func (m *ItemStatMutation) SetProgramID(u uuid.UUID) {
+	m.program_id = &u
+}
+
+// ProgramID returns the value of the "program_id" field in the mutation.
+func (m *ItemStatMutation) ProgramID() (r uuid.UUID, exists bool) {
+	v := m.program_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgramID returns the old "program_id" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldProgramID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgramID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgramID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgramID: %w", err)
+	}
+	return oldValue.ProgramID, nil
+}
+
+// ResetProgramID resets all changes to the "program_id" field.
+func (m *ItemStatMutation) ResetProgramID() {
+	m.program_id = nil
+}
+
+// SetTotal sets the "total" field.
+func (m *ItemStatMutation) SetTotal(f float64) {
+	m.total = &f
+	m.addtotal = nil
+}
+
+// Total returns the value of the "total" field in the mutation.
+func (m *ItemStatMutation) Total() (r float64, exists bool) {
+	v := m.total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTotal returns the old "total" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldTotal(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTotal: %w", err)
+	}
+	return oldValue.Total, nil
+}
+
+// AddTotal adds f to the "total" field.
+func (m *ItemStatMutation) AddTotal(f float64) {
+	if m.addtotal != nil {
+		*m.addtotal += f
+	} else {
+		m.addtotal = &f
+	}
+}
+
+// AddedTotal returns the value that was added to the "total" field in this mutation.
+func (m *ItemStatMutation) AddedTotal() (r float64, exists bool) {
+	v := m.addtotal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTotal resets all changes to the "total" field.
+func (m *ItemStatMutation) ResetTotal() {
+	m.total = nil
+	m.addtotal = nil
+}
+
+// SetViews sets the "views" field.
+func (m *ItemStatMutation) SetViews(i int64) {
+	m.views = &i
+	m.addviews = nil
+}
+
+// Views returns the value of the "views" field in the mutation.
+func (m *ItemStatMutation) Views() (r int64, exists bool) {
+	v := m.views
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldViews returns the old "views" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldViews(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldViews is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldViews requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldViews: %w", err)
+	}
+	return oldValue.Views, nil
+}
+
+// AddViews adds i to the "views" field.
+func (m *ItemStatMutation) AddViews(i int64) {
+	if m.addviews != nil {
+		*m.addviews += i
+	} else {
+		m.addviews = &i
+	}
+}
+
+// AddedViews returns the value that was added to the "views" field in this mutation.
+func (m *ItemStatMutation) AddedViews() (r int64, exists bool) {
+	v := m.addviews
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetViews resets all changes to the "views" field.
+func (m *ItemStatMutation) ResetViews() {
+	m.views = nil
+	m.addviews = nil
+}
+
+// SetWeekKey sets the "week_key" field.
+func (m *ItemStatMutation) SetWeekKey(f float64) {
+	m.week_key = &f
+	m.addweek_key = nil
+}
+
+// WeekKey returns the value of the "week_key" field in the mutation.
+func (m *ItemStatMutation) WeekKey() (r float64, exists bool) {
+	v := m.week_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWeekKey returns the old "week_key" field's value of the ItemStat entity.
+// If the ItemStat object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ItemStatMutation) OldWeekKey(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWeekKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWeekKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWeekKey: %w", err)
+	}
+	return oldValue.WeekKey, nil
+}
+
+// AddWeekKey adds f to the "week_key" field.
+func (m *ItemStatMutation) AddWeekKey(f float64) {
+	if m.addweek_key != nil {
+		*m.addweek_key += f
+	} else {
+		m.addweek_key = &f
+	}
+}
+
+// AddedWeekKey returns the value that was added to the "week_key" field in this mutation.
+func (m *ItemStatMutation) AddedWeekKey() (r float64, exists bool) {
+	v := m.addweek_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWeekKey resets all changes to the "week_key" field.
+func (m *ItemStatMutation) ResetWeekKey() {
+	m.week_key = nil
+	m.addweek_key = nil
+}
+
+// Where appends a list predicates to the ItemStatMutation builder.
+func (m *ItemStatMutation) Where(ps ...predicate.ItemStat) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ItemStatMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ItemStatMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ItemStat, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ItemStatMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ItemStatMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ItemStat).
+func (m *ItemStatMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ItemStatMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.completes != nil {
+		fields = append(fields, itemstat.FieldCompletes)
+	}
+	if m.content_type != nil {
+		fields = append(fields, itemstat.FieldContentType)
+	}
+	if m.day_key != nil {
+		fields = append(fields, itemstat.FieldDayKey)
+	}
+	if m.hour_key != nil {
+		fields = append(fields, itemstat.FieldHourKey)
+	}
+	if m.last_at != nil {
+		fields = append(fields, itemstat.FieldLastAt)
+	}
+	if m.plays != nil {
+		fields = append(fields, itemstat.FieldPlays)
+	}
+	if m.program_id != nil {
+		fields = append(fields, itemstat.FieldProgramID)
+	}
+	if m.total != nil {
+		fields = append(fields, itemstat.FieldTotal)
+	}
+	if m.views != nil {
+		fields = append(fields, itemstat.FieldViews)
+	}
+	if m.week_key != nil {
+		fields = append(fields, itemstat.FieldWeekKey)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ItemStatMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case itemstat.FieldCompletes:
+		return m.Completes()
+	case itemstat.FieldContentType:
+		return m.ContentType()
+	case itemstat.FieldDayKey:
+		return m.DayKey()
+	case itemstat.FieldHourKey:
+		return m.HourKey()
+	case itemstat.FieldLastAt:
+		return m.LastAt()
+	case itemstat.FieldPlays:
+		return m.Plays()
+	case itemstat.FieldProgramID:
+		return m.ProgramID()
+	case itemstat.FieldTotal:
+		return m.Total()
+	case itemstat.FieldViews:
+		return m.Views()
+	case itemstat.FieldWeekKey:
+		return m.WeekKey()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ItemStatMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case itemstat.FieldCompletes:
+		return m.OldCompletes(ctx)
+	case itemstat.FieldContentType:
+		return m.OldContentType(ctx)
+	case itemstat.FieldDayKey:
+		return m.OldDayKey(ctx)
+	case itemstat.FieldHourKey:
+		return m.OldHourKey(ctx)
+	case itemstat.FieldLastAt:
+		return m.OldLastAt(ctx)
+	case itemstat.FieldPlays:
+		return m.OldPlays(ctx)
+	case itemstat.FieldProgramID:
+		return m.OldProgramID(ctx)
+	case itemstat.FieldTotal:
+		return m.OldTotal(ctx)
+	case itemstat.FieldViews:
+		return m.OldViews(ctx)
+	case itemstat.FieldWeekKey:
+		return m.OldWeekKey(ctx)
+	}
+	return nil, fmt.Errorf("unknown ItemStat field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ItemStatMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case itemstat.FieldCompletes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompletes(v)
+		return nil
+	case itemstat.FieldContentType:
+		v, ok := value.(itemstat.ContentType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContentType(v)
+		return nil
+	case itemstat.FieldDayKey:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDayKey(v)
+		return nil
+	case itemstat.FieldHourKey:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHourKey(v)
+		return nil
+	case itemstat.FieldLastAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastAt(v)
+		return nil
+	case itemstat.FieldPlays:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlays(v)
+		return nil
+	case itemstat.FieldProgramID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgramID(v)
+		return nil
+	case itemstat.FieldTotal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTotal(v)
+		return nil
+	case itemstat.FieldViews:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetViews(v)
+		return nil
+	case itemstat.FieldWeekKey:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWeekKey(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ItemStat field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ItemStatMutation) AddedFields() []string {
+	var fields []string
+	if m.addcompletes != nil {
+		fields = append(fields, itemstat.FieldCompletes)
+	}
+	if m.addday_key != nil {
+		fields = append(fields, itemstat.FieldDayKey)
+	}
+	if m.addhour_key != nil {
+		fields = append(fields, itemstat.FieldHourKey)
+	}
+	if m.addplays != nil {
+		fields = append(fields, itemstat.FieldPlays)
+	}
+	if m.addtotal != nil {
+		fields = append(fields, itemstat.FieldTotal)
+	}
+	if m.addviews != nil {
+		fields = append(fields, itemstat.FieldViews)
+	}
+	if m.addweek_key != nil {
+		fields = append(fields, itemstat.FieldWeekKey)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ItemStatMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case itemstat.FieldCompletes:
+		return m.AddedCompletes()
+	case itemstat.FieldDayKey:
+		return m.AddedDayKey()
+	case itemstat.FieldHourKey:
+		return m.AddedHourKey()
+	case itemstat.FieldPlays:
+		return m.AddedPlays()
+	case itemstat.FieldTotal:
+		return m.AddedTotal()
+	case itemstat.FieldViews:
+		return m.AddedViews()
+	case itemstat.FieldWeekKey:
+		return m.AddedWeekKey()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ItemStatMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case itemstat.FieldCompletes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCompletes(v)
+		return nil
+	case itemstat.FieldDayKey:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDayKey(v)
+		return nil
+	case itemstat.FieldHourKey:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHourKey(v)
+		return nil
+	case itemstat.FieldPlays:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPlays(v)
+		return nil
+	case itemstat.FieldTotal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTotal(v)
+		return nil
+	case itemstat.FieldViews:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddViews(v)
+		return nil
+	case itemstat.FieldWeekKey:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWeekKey(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ItemStat numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ItemStatMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ItemStatMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ItemStatMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ItemStat nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ItemStatMutation) ResetField(name string) error {
+	switch name {
+	case itemstat.FieldCompletes:
+		m.ResetCompletes()
+		return nil
+	case itemstat.FieldContentType:
+		m.ResetContentType()
+		return nil
+	case itemstat.FieldDayKey:
+		m.ResetDayKey()
+		return nil
+	case itemstat.FieldHourKey:
+		m.ResetHourKey()
+		return nil
+	case itemstat.FieldLastAt:
+		m.ResetLastAt()
+		return nil
+	case itemstat.FieldPlays:
+		m.ResetPlays()
+		return nil
+	case itemstat.FieldProgramID:
+		m.ResetProgramID()
+		return nil
+	case itemstat.FieldTotal:
+		m.ResetTotal()
+		return nil
+	case itemstat.FieldViews:
+		m.ResetViews()
+		return nil
+	case itemstat.FieldWeekKey:
+		m.ResetWeekKey()
+		return nil
+	}
+	return fmt.Errorf("unknown ItemStat field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ItemStatMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ItemStatMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ItemStatMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ItemStatMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ItemStatMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ItemStatMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ItemStatMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ItemStat unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ItemStatMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ItemStat edge %s", name)
+}
+
 // ProgramMutation represents an operation that mutates the Program nodes in the graph.
 type ProgramMutation struct {
 	config
@@ -4347,4 +6233,642 @@ func (m *TombstoneMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *TombstoneMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Tombstone edge %s", name)
+}
+
+// WatchMutation represents an operation that mutates the Watch nodes in the graph.
+type WatchMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *uuid.UUID
+	completed           *bool
+	episode_id          *uuid.UUID
+	played_at           *time.Time
+	position_seconds    *int32
+	addposition_seconds *int32
+	program_id          *uuid.UUID
+	user_id             *uuid.UUID
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*Watch, error)
+	predicates          []predicate.Watch
+}
+
+var _ ent.Mutation = (*WatchMutation)(nil)
+
+// watchOption allows management of the mutation configuration using functional options.
+type watchOption func(*WatchMutation)
+
+// newWatchMutation creates new mutation for the Watch entity.
+func newWatchMutation(c config, op Op, opts ...watchOption) *WatchMutation {
+	m := &WatchMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWatch,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWatchID sets the ID field of the mutation.
+func withWatchID(id uuid.UUID) watchOption {
+	return func(m *WatchMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Watch
+		)
+		m.oldValue = func(ctx context.Context) (*Watch, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Watch.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWatch sets the old Watch of the mutation.
+func withWatch(node *Watch) watchOption {
+	return func(m *WatchMutation) {
+		m.oldValue = func(context.Context) (*Watch, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WatchMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WatchMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("discoverydb: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Watch entities.
+func (m *WatchMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WatchMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WatchMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Watch.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCompleted sets the "completed" field.
+func (m *WatchMutation) SetCompleted(b bool) {
+	m.completed = &b
+}
+
+// Completed returns the value of the "completed" field in the mutation.
+func (m *WatchMutation) Completed() (r bool, exists bool) {
+	v := m.completed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompleted returns the old "completed" field's value of the Watch entity.
+// If the Watch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WatchMutation) OldCompleted(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompleted is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompleted requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompleted: %w", err)
+	}
+	return oldValue.Completed, nil
+}
+
+// ResetCompleted resets all changes to the "completed" field.
+func (m *WatchMutation) ResetCompleted() {
+	m.completed = nil
+}
+
+// SetEpisodeID sets the "episode_id" field.
+func (m *WatchMutation) SetEpisodeID(u uuid.UUID) {
+	m.episode_id = &u
+}
+
+// EpisodeID returns the value of the "episode_id" field in the mutation.
+func (m *WatchMutation) EpisodeID() (r uuid.UUID, exists bool) {
+	v := m.episode_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEpisodeID returns the old "episode_id" field's value of the Watch entity.
+// If the Watch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WatchMutation) OldEpisodeID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEpisodeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEpisodeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEpisodeID: %w", err)
+	}
+	return oldValue.EpisodeID, nil
+}
+
+// ResetEpisodeID resets all changes to the "episode_id" field.
+func (m *WatchMutation) ResetEpisodeID() {
+	m.episode_id = nil
+}
+
+// SetPlayedAt sets the "played_at" field.
+func (m *WatchMutation) SetPlayedAt(t time.Time) {
+	m.played_at = &t
+}
+
+// PlayedAt returns the value of the "played_at" field in the mutation.
+func (m *WatchMutation) PlayedAt() (r time.Time, exists bool) {
+	v := m.played_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlayedAt returns the old "played_at" field's value of the Watch entity.
+// If the Watch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WatchMutation) OldPlayedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlayedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlayedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlayedAt: %w", err)
+	}
+	return oldValue.PlayedAt, nil
+}
+
+// ResetPlayedAt resets all changes to the "played_at" field.
+func (m *WatchMutation) ResetPlayedAt() {
+	m.played_at = nil
+}
+
+// SetPositionSeconds sets the "position_seconds" field.
+func (m *WatchMutation) SetPositionSeconds(i int32) {
+	m.position_seconds = &i
+	m.addposition_seconds = nil
+}
+
+// PositionSeconds returns the value of the "position_seconds" field in the mutation.
+func (m *WatchMutation) PositionSeconds() (r int32, exists bool) {
+	v := m.position_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPositionSeconds returns the old "position_seconds" field's value of the Watch entity.
+// If the Watch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WatchMutation) OldPositionSeconds(ctx context.Context) (v int32, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPositionSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPositionSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPositionSeconds: %w", err)
+	}
+	return oldValue.PositionSeconds, nil
+}
+
+// AddPositionSeconds adds i to the "position_seconds" field.
+func (m *WatchMutation) AddPositionSeconds(i int32) {
+	if m.addposition_seconds != nil {
+		*m.addposition_seconds += i
+	} else {
+		m.addposition_seconds = &i
+	}
+}
+
+// AddedPositionSeconds returns the value that was added to the "position_seconds" field in this mutation.
+func (m *WatchMutation) AddedPositionSeconds() (r int32, exists bool) {
+	v := m.addposition_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPositionSeconds resets all changes to the "position_seconds" field.
+func (m *WatchMutation) ResetPositionSeconds() {
+	m.position_seconds = nil
+	m.addposition_seconds = nil
+}
+
+// SetProgramID sets the "program_id" field.
+func (m *WatchMutation) SetProgramID(u uuid.UUID) {
+	m.program_id = &u
+}
+
+// ProgramID returns the value of the "program_id" field in the mutation.
+func (m *WatchMutation) ProgramID() (r uuid.UUID, exists bool) {
+	v := m.program_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgramID returns the old "program_id" field's value of the Watch entity.
+// If the Watch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WatchMutation) OldProgramID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgramID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgramID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgramID: %w", err)
+	}
+	return oldValue.ProgramID, nil
+}
+
+// ResetProgramID resets all changes to the "program_id" field.
+func (m *WatchMutation) ResetProgramID() {
+	m.program_id = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *WatchMutation) SetUserID(u uuid.UUID) {
+	m.user_id = &u
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *WatchMutation) UserID() (r uuid.UUID, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Watch entity.
+// If the Watch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WatchMutation) OldUserID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *WatchMutation) ResetUserID() {
+	m.user_id = nil
+}
+
+// Where appends a list predicates to the WatchMutation builder.
+func (m *WatchMutation) Where(ps ...predicate.Watch) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WatchMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WatchMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Watch, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WatchMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WatchMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Watch).
+func (m *WatchMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WatchMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.completed != nil {
+		fields = append(fields, watch.FieldCompleted)
+	}
+	if m.episode_id != nil {
+		fields = append(fields, watch.FieldEpisodeID)
+	}
+	if m.played_at != nil {
+		fields = append(fields, watch.FieldPlayedAt)
+	}
+	if m.position_seconds != nil {
+		fields = append(fields, watch.FieldPositionSeconds)
+	}
+	if m.program_id != nil {
+		fields = append(fields, watch.FieldProgramID)
+	}
+	if m.user_id != nil {
+		fields = append(fields, watch.FieldUserID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WatchMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case watch.FieldCompleted:
+		return m.Completed()
+	case watch.FieldEpisodeID:
+		return m.EpisodeID()
+	case watch.FieldPlayedAt:
+		return m.PlayedAt()
+	case watch.FieldPositionSeconds:
+		return m.PositionSeconds()
+	case watch.FieldProgramID:
+		return m.ProgramID()
+	case watch.FieldUserID:
+		return m.UserID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WatchMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case watch.FieldCompleted:
+		return m.OldCompleted(ctx)
+	case watch.FieldEpisodeID:
+		return m.OldEpisodeID(ctx)
+	case watch.FieldPlayedAt:
+		return m.OldPlayedAt(ctx)
+	case watch.FieldPositionSeconds:
+		return m.OldPositionSeconds(ctx)
+	case watch.FieldProgramID:
+		return m.OldProgramID(ctx)
+	case watch.FieldUserID:
+		return m.OldUserID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Watch field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WatchMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case watch.FieldCompleted:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompleted(v)
+		return nil
+	case watch.FieldEpisodeID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEpisodeID(v)
+		return nil
+	case watch.FieldPlayedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlayedAt(v)
+		return nil
+	case watch.FieldPositionSeconds:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPositionSeconds(v)
+		return nil
+	case watch.FieldProgramID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgramID(v)
+		return nil
+	case watch.FieldUserID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Watch field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WatchMutation) AddedFields() []string {
+	var fields []string
+	if m.addposition_seconds != nil {
+		fields = append(fields, watch.FieldPositionSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WatchMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case watch.FieldPositionSeconds:
+		return m.AddedPositionSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WatchMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case watch.FieldPositionSeconds:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPositionSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Watch numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WatchMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WatchMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WatchMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Watch nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WatchMutation) ResetField(name string) error {
+	switch name {
+	case watch.FieldCompleted:
+		m.ResetCompleted()
+		return nil
+	case watch.FieldEpisodeID:
+		m.ResetEpisodeID()
+		return nil
+	case watch.FieldPlayedAt:
+		m.ResetPlayedAt()
+		return nil
+	case watch.FieldPositionSeconds:
+		m.ResetPositionSeconds()
+		return nil
+	case watch.FieldProgramID:
+		m.ResetProgramID()
+		return nil
+	case watch.FieldUserID:
+		m.ResetUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown Watch field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WatchMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WatchMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WatchMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WatchMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WatchMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WatchMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WatchMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Watch unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WatchMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Watch edge %s", name)
 }

@@ -7,10 +7,14 @@ import (
 	"github.com/mediamesh/mediamesh/ent/discoverydb/asset"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/category"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/erasure"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/follow"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/itemstat"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/programcount"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/schema"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/tombstone"
+	"github.com/mediamesh/mediamesh/ent/discoverydb/watch"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -131,6 +135,36 @@ func init() {
 	episodeDescID := episodeFields[0].Descriptor()
 	// episode.DefaultID holds the default value on creation for the id field.
 	episode.DefaultID = episodeDescID.Default.(func() uuid.UUID)
+	erasureFields := schema.Erasure{}.Fields()
+	_ = erasureFields
+	// erasureDescID is the schema descriptor for id field.
+	erasureDescID := erasureFields[0].Descriptor()
+	// erasure.DefaultID holds the default value on creation for the id field.
+	erasure.DefaultID = erasureDescID.Default.(func() uuid.UUID)
+	followFields := schema.Follow{}.Fields()
+	_ = followFields
+	// followDescID is the schema descriptor for id field.
+	followDescID := followFields[0].Descriptor()
+	// follow.DefaultID holds the default value on creation for the id field.
+	follow.DefaultID = followDescID.Default.(func() uuid.UUID)
+	itemstatFields := schema.ItemStat{}.Fields()
+	_ = itemstatFields
+	// itemstatDescCompletes is the schema descriptor for completes field.
+	itemstatDescCompletes := itemstatFields[1].Descriptor()
+	// itemstat.CompletesValidator is a validator for the "completes" field. It is called by the builders before save.
+	itemstat.CompletesValidator = itemstatDescCompletes.Validators[0].(func(int64) error)
+	// itemstatDescPlays is the schema descriptor for plays field.
+	itemstatDescPlays := itemstatFields[6].Descriptor()
+	// itemstat.PlaysValidator is a validator for the "plays" field. It is called by the builders before save.
+	itemstat.PlaysValidator = itemstatDescPlays.Validators[0].(func(int64) error)
+	// itemstatDescViews is the schema descriptor for views field.
+	itemstatDescViews := itemstatFields[9].Descriptor()
+	// itemstat.ViewsValidator is a validator for the "views" field. It is called by the builders before save.
+	itemstat.ViewsValidator = itemstatDescViews.Validators[0].(func(int64) error)
+	// itemstatDescID is the schema descriptor for id field.
+	itemstatDescID := itemstatFields[0].Descriptor()
+	// itemstat.DefaultID holds the default value on creation for the id field.
+	itemstat.DefaultID = itemstatDescID.Default.(func() uuid.UUID)
 	programFields := schema.Program{}.Fields()
 	_ = programFields
 	// programDescEpisodeCount is the schema descriptor for episode_count field.
@@ -257,4 +291,14 @@ func init() {
 	tombstoneDescID := tombstoneFields[0].Descriptor()
 	// tombstone.DefaultID holds the default value on creation for the id field.
 	tombstone.DefaultID = tombstoneDescID.Default.(func() uuid.UUID)
+	watchFields := schema.Watch{}.Fields()
+	_ = watchFields
+	// watchDescPositionSeconds is the schema descriptor for position_seconds field.
+	watchDescPositionSeconds := watchFields[4].Descriptor()
+	// watch.PositionSecondsValidator is a validator for the "position_seconds" field. It is called by the builders before save.
+	watch.PositionSecondsValidator = watchDescPositionSeconds.Validators[0].(func(int32) error)
+	// watchDescID is the schema descriptor for id field.
+	watchDescID := watchFields[0].Descriptor()
+	// watch.DefaultID holds the default value on creation for the id field.
+	watch.DefaultID = watchDescID.Default.(func() uuid.UUID)
 }

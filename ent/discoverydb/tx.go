@@ -18,12 +18,20 @@ type Tx struct {
 	Category *CategoryClient
 	// Episode is the client for interacting with the Episode builders.
 	Episode *EpisodeClient
+	// Erasure is the client for interacting with the Erasure builders.
+	Erasure *ErasureClient
+	// Follow is the client for interacting with the Follow builders.
+	Follow *FollowClient
+	// ItemStat is the client for interacting with the ItemStat builders.
+	ItemStat *ItemStatClient
 	// Program is the client for interacting with the Program builders.
 	Program *ProgramClient
 	// ProgramCount is the client for interacting with the ProgramCount builders.
 	ProgramCount *ProgramCountClient
 	// Tombstone is the client for interacting with the Tombstone builders.
 	Tombstone *TombstoneClient
+	// Watch is the client for interacting with the Watch builders.
+	Watch *WatchClient
 
 	// lazily loaded.
 	client     *Client
@@ -158,9 +166,13 @@ func (tx *Tx) init() {
 	tx.Asset = NewAssetClient(tx.config)
 	tx.Category = NewCategoryClient(tx.config)
 	tx.Episode = NewEpisodeClient(tx.config)
+	tx.Erasure = NewErasureClient(tx.config)
+	tx.Follow = NewFollowClient(tx.config)
+	tx.ItemStat = NewItemStatClient(tx.config)
 	tx.Program = NewProgramClient(tx.config)
 	tx.ProgramCount = NewProgramCountClient(tx.config)
 	tx.Tombstone = NewTombstoneClient(tx.config)
+	tx.Watch = NewWatchClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -14,15 +14,18 @@ import (
 	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
-// readModels are the services whose state is built from events alone, so a replay rebuilds it.
-var readModels = []string{ServiceDiscovery, ServiceSearch}
+// readModels are the services whose state is built from events, so a replay rebuilds it: the read
+// models, and the metadata service's knowledge of the CMS's content (a replay reconciles its
+// metadata versions with the CMS, see metadata.Service.BeginRebuild).
+var readModels = []string{ServiceDiscovery, ServiceSearch, ServiceMetadata}
 
 // producers names the service whose outbox holds each topic's events.
 var producers = map[string]string{
-	eventbus.TopicContent:  ServiceCMS,
-	eventbus.TopicMetadata: ServiceMetadata,
-	eventbus.TopicAuth:     ServiceAuth,
-	eventbus.TopicMedia:    ServiceMedia,
+	eventbus.TopicContent:   ServiceCMS,
+	eventbus.TopicMetadata:  ServiceMetadata,
+	eventbus.TopicAuth:      ServiceAuth,
+	eventbus.TopicMedia:     ServiceMedia,
+	eventbus.TopicDiscovery: ServiceDiscovery,
 }
 
 // Replay rebuilds the read models among cfg's target (discovery, ...) from the first event on: it
@@ -78,6 +81,9 @@ func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) er
 		if err := commit(ctx); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		if r, ok := svc.(reporter); ok {
+			fmt.Fprintln(out, r.ReplayReport())
+		}
 		replayed++
 	}
 	if replayed == 0 {
@@ -85,6 +91,9 @@ func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) er
 	}
 	return nil
 }
+
+// reporter is a read model that says what its last replay did beyond the events it applied.
+type reporter interface{ ReplayReport() string }
 
 // rebuilder is a read model that a replay rebuilds beside the state that serves (see
 // search.Service.BeginRebuild).

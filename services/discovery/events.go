@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
@@ -38,14 +40,19 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 	var changed changes
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		changed = changes{}
-		p := &projection{c: s.inTx(tx), titles: s.titles, log: s.log, changed: &changed}
+		p := &projection{c: s.inTx(tx), titles: s.titles, log: s.log, changed: &changed, eng: &engagementRun{}}
 		var err error
 		applied, err = inbox.ApplyRun(ctx, s.db, tx, ConsumerGroup, events, len(msgs) > 1, func(ctx context.Context, e inbox.Event[change]) error {
 			if err := e.Change.apply(ctx, p); err != nil {
 				return fmt.Errorf("discovery: apply %s event %s: %w", e.EventType, e.ID, err)
 			}
-			if e.Message.Topic != contentevents.TopicContentEvents { // categories and assets show anywhere
+			switch e.Message.Topic {
+			case contentevents.TopicContentEvents:
+				changed.catalogue = true
+			case metadataevents.TopicMetadataEvents, mediaevents.TopicMediaEvents: // categories and assets show anywhere
 				changed.everything()
+			case discoveryevents.TopicDiscoveryEvents:
+				changed.rankings = true
 			}
 			switch e.EventType { // and an asset made private (assetUpdated)
 			case contentevents.TypeContentUnpublished, contentevents.TypeContentDeleted, metadataevents.TypeCategoryDeleted,
@@ -54,7 +61,10 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 			}
 			return nil
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return p.flushEngagement(ctx)
 	})
 	if err != nil {
 		return err
@@ -68,9 +78,10 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 // decoder reads the events of Topics.
 var decoder = inbox.Decoder[change]{
 	Consumer: ConsumerGroup,
-	Lookups:  []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint},
-	Decode:   decode,
-	ID:       func(c change) string { return c.eventID },
+	Lookups: []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint,
+		discoveryevents.EventTypeForFingerprint, authevents.EventTypeForFingerprint},
+	Decode: decode,
+	ID:     func(c change) string { return c.eventID },
 }
 
 // decode decodes payload as an event of eventType. known is false for the event types the read
@@ -113,6 +124,14 @@ func decode(eventType string, payload []byte) (c change, known bool, err error) 
 		var e mediaevents.AssetDeleted
 		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.assetDeleted(ctx, e.AggregateID) }}
+	case discoveryevents.TypeEngagementRecorded:
+		var e discoveryevents.EngagementRecorded
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.engagement(ctx, &e) }}
+	case authevents.TypeUserTokensRevoked:
+		var e authevents.UserTokensRevoked
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.tokensRevoked(ctx, &e) }}
 	default: // content.created and event types of other consumers
 		return change{}, false, nil
 	}
@@ -141,6 +160,8 @@ func (s *Service) Reset(ctx context.Context) error {
 			{"program counts", c.ProgramCount.Delete().Exec},
 			{"tombstones", c.Tombstone.Delete().Exec},
 			{"assets", c.Asset.Delete().Exec},
+			{"engagement counts", c.ItemStat.Delete().Exec},
+			{"positions", c.Watch.Delete().Exec}, // follows and erasures are not derived from events: they stay
 		} {
 			if _, err := table.empty(ctx); err != nil {
 				return fmt.Errorf("empty %s: %w", table.name, err)

@@ -19,7 +19,8 @@ type projection struct {
 	c       *discoverydb.Client
 	titles  *titleCollator
 	log     *slog.Logger
-	changed *changes // what the applied events changed, for the cache
+	changed *changes       // what the applied events changed, for the cache
+	eng     *engagementRun // the engagement events of the run, written together at its end
 }
 
 // published applies content.published: the snapshot is stored (an episode even while its program

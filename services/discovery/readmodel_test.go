@@ -360,7 +360,7 @@ func TestInvalidationByScope(t *testing.T) {
 	e := episodeSnap(newID(), progID, 1, nil, 1, base)
 	want := []string{
 		cache.Scope("discovery", "episode", e.ID), cache.Scope("discovery", "lists", ""),
-		cache.Scope("discovery", "program", progID),
+		cache.Scope("discovery", "program", progID), cache.Scope("discovery", "rankings", ""), // the rankings show episodes
 	}
 	slices.Sort(want)
 	if got := feed(publishedMsg(t, e)); fmt.Sprint(got) != fmt.Sprint(want) {

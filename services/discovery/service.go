@@ -11,6 +11,12 @@
 // every event again) rebuild the same state.
 // An episode is stored as soon as it is published but is visible only while its program is in
 // the read model.
+//
+// Engagement (engagement.go, engagement_apply.go, rankings.go, similar.go, personal.go): players
+// report plays, views and completions (recordEngagement), which go out as engagement.recorded on
+// discovery.events through the service's outbox; the same consumer counts them (trending,
+// popular) and keeps signed-in users' positions (continue watching, history), and deletes a
+// deleted account's history and follows (user.tokens_revoked from auth.events).
 package discovery
 
 import (
@@ -19,12 +25,16 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/mediamesh/mediamesh/ent/discoverydb"
+	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
@@ -62,6 +72,11 @@ type Service struct {
 	log    *slog.Logger
 	titles *titleCollator
 	cache  invalidator
+	now    func() time.Time
+	// rankingsMu guards the throttle of the rankings' invalidation (invalidateRankings).
+	rankingsMu      sync.Mutex
+	rankingsAt      time.Time // when the rankings were last invalidated
+	rankingsPending bool      // an invalidation is scheduled
 }
 
 var _ discoveryapi.StrictServerInterface = (*Service)(nil)
@@ -81,21 +96,27 @@ func New(d Deps) (*Service, error) {
 		log:    log,
 		titles: newTitleCollator(),
 		cache:  d.Cache,
+		now:    time.Now,
 	}, nil
 }
 
 // Handler serves the service's operations, each guarded by the policy its contract declares.
 // Every operation is public; v (which may be nil) only identifies callers that send a token.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
-	return httpserver.API(log, discoveryapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
+	h, err := httpserver.API(log, discoveryapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
 		discoveryapi.Register(e, s, mws)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return withUserAgent(h), nil
 }
 
-// Topics returns the topics the read model is built from: content.events, metadata.events and
-// media.events.
+// Topics returns the topics the read model is built from: content.events, metadata.events,
+// media.events, discovery.events (engagement) and auth.events (deleted accounts).
 func (s *Service) Topics() []string {
-	return []string{contentevents.TopicContentEvents, metadataevents.TopicMetadataEvents, mediaevents.TopicMediaEvents}
+	return []string{contentevents.TopicContentEvents, metadataevents.TopicMetadataEvents, mediaevents.TopicMediaEvents,
+		discoveryevents.TopicDiscoveryEvents, authevents.TopicAuthEvents}
 }
 
 // inTx returns an ent client bound to tx. With SQLite (one connection) everything inside a
@@ -108,13 +129,19 @@ func (s *Service) inTx(tx *sql.Tx) *discoverydb.Client {
 // contract's x-cache see it: episodes with their programs, or everything (a program, whose
 // episodes' pages show it, a category, an asset).
 type changes struct {
-	all      bool
-	takedown bool // something left public view (see cache.Takedowns)
-	episodes map[uuid.UUID]bool
-	programs map[uuid.UUID]bool
+	all       bool
+	takedown  bool // something left public view (see cache.Takedowns)
+	rankings  bool // engagement was counted (the rankings scope, invalidated at most once a second)
+	catalogue bool // a content, category or asset event was applied
+	episodes  map[uuid.UUID]bool
+	programs  map[uuid.UUID]bool
 }
 
 func (c *changes) everything() { c.all = true }
+
+// rankingsOnly reports that nothing but engagement (or a deleted account, which no cached answer
+// shows) changed.
+func (c *changes) rankingsOnly() bool { return !c.all && !c.catalogue }
 
 // episode records a change of episode id of program programID.
 func (c *changes) episode(id, programID uuid.UUID) {
@@ -133,6 +160,12 @@ func (s *Service) invalidate(ctx context.Context, c *changes) {
 	if s.cache == nil {
 		return
 	}
+	if c.rankings {
+		s.invalidateRankings(ctx)
+	}
+	if c.rankingsOnly() {
+		return
+	}
 	var namespaces []string
 	if c.takedown {
 		namespaces = append(namespaces, cache.Takedowns)
@@ -140,7 +173,7 @@ func (s *Service) invalidate(ctx context.Context, c *changes) {
 	if c.all {
 		namespaces = append(namespaces, cacheNamespace)
 	} else {
-		namespaces = append(namespaces, cache.Scope(cacheNamespace, "lists", ""))
+		namespaces = append(namespaces, cache.Scope(cacheNamespace, "lists", ""), cache.Scope(cacheNamespace, "rankings", ""))
 		for id := range c.programs {
 			namespaces = append(namespaces, cache.Scope(cacheNamespace, "program", id.String()))
 		}

@@ -352,6 +352,8 @@ func fieldCode(name string, ref *openapi3.SchemaRef, required bool, structs map[
 		}
 	case s.Type.Is("boolean"):
 		add("field.Bool(%q)", name)
+	case s.Type.Is("number"):
+		add("field.Float(%q)", name)
 	case s.Type.Is("array") && s.Items != nil && s.Items.Value.Type.Is("string"):
 		add("field.Strings(%q)", name)
 	case s.Type.Is("array") && s.Items != nil && s.Items.Value.Type.Is("object"):

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/gen/events/ingestevents"
 	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
@@ -42,12 +43,13 @@ type domainPackage struct {
 }
 
 var domains = map[string]domainPackage{
-	"content":  {contentevents.TopicContentEvents, contentevents.EventTypes, contentevents.Schemas, contentevents.New, contentevents.EventTypeForFingerprint},
-	"ingest":   {ingestevents.TopicIngestEvents, ingestevents.EventTypes, ingestevents.Schemas, ingestevents.New, ingestevents.EventTypeForFingerprint},
-	"search":   {searchevents.TopicDiscoveryEvents, searchevents.EventTypes, searchevents.Schemas, searchevents.New, searchevents.EventTypeForFingerprint},
-	"auth":     {authevents.TopicAuthEvents, authevents.EventTypes, authevents.Schemas, authevents.New, authevents.EventTypeForFingerprint},
-	"media":    {mediaevents.TopicMediaEvents, mediaevents.EventTypes, mediaevents.Schemas, mediaevents.New, mediaevents.EventTypeForFingerprint},
-	"metadata": {metadataevents.TopicMetadataEvents, metadataevents.EventTypes, metadataevents.Schemas, metadataevents.New, metadataevents.EventTypeForFingerprint},
+	"content":   {contentevents.TopicContentEvents, contentevents.EventTypes, contentevents.Schemas, contentevents.New, contentevents.EventTypeForFingerprint},
+	"ingest":    {ingestevents.TopicIngestEvents, ingestevents.EventTypes, ingestevents.Schemas, ingestevents.New, ingestevents.EventTypeForFingerprint},
+	"discovery": {discoveryevents.TopicDiscoveryEvents, discoveryevents.EventTypes, discoveryevents.Schemas, discoveryevents.New, discoveryevents.EventTypeForFingerprint},
+	"search":    {searchevents.TopicDiscoveryEvents, searchevents.EventTypes, searchevents.Schemas, searchevents.New, searchevents.EventTypeForFingerprint},
+	"auth":      {authevents.TopicAuthEvents, authevents.EventTypes, authevents.Schemas, authevents.New, authevents.EventTypeForFingerprint},
+	"media":     {mediaevents.TopicMediaEvents, mediaevents.EventTypes, mediaevents.Schemas, mediaevents.New, mediaevents.EventTypeForFingerprint},
+	"metadata":  {metadataevents.TopicMetadataEvents, metadataevents.EventTypes, metadataevents.Schemas, metadataevents.New, metadataevents.EventTypeForFingerprint},
 }
 
 // TestRegistriesAreCurrent fails when a committed registry.gen.go no longer matches specs/avro.

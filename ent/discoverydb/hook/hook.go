@@ -45,6 +45,42 @@ func (f EpisodeFunc) Mutate(ctx context.Context, m discoverydb.Mutation) (discov
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *discoverydb.EpisodeMutation", m)
 }
 
+// The ErasureFunc type is an adapter to allow the use of ordinary
+// function as Erasure mutator.
+type ErasureFunc func(context.Context, *discoverydb.ErasureMutation) (discoverydb.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ErasureFunc) Mutate(ctx context.Context, m discoverydb.Mutation) (discoverydb.Value, error) {
+	if mv, ok := m.(*discoverydb.ErasureMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *discoverydb.ErasureMutation", m)
+}
+
+// The FollowFunc type is an adapter to allow the use of ordinary
+// function as Follow mutator.
+type FollowFunc func(context.Context, *discoverydb.FollowMutation) (discoverydb.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FollowFunc) Mutate(ctx context.Context, m discoverydb.Mutation) (discoverydb.Value, error) {
+	if mv, ok := m.(*discoverydb.FollowMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *discoverydb.FollowMutation", m)
+}
+
+// The ItemStatFunc type is an adapter to allow the use of ordinary
+// function as ItemStat mutator.
+type ItemStatFunc func(context.Context, *discoverydb.ItemStatMutation) (discoverydb.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ItemStatFunc) Mutate(ctx context.Context, m discoverydb.Mutation) (discoverydb.Value, error) {
+	if mv, ok := m.(*discoverydb.ItemStatMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *discoverydb.ItemStatMutation", m)
+}
+
 // The ProgramFunc type is an adapter to allow the use of ordinary
 // function as Program mutator.
 type ProgramFunc func(context.Context, *discoverydb.ProgramMutation) (discoverydb.Value, error)
@@ -79,6 +115,18 @@ func (f TombstoneFunc) Mutate(ctx context.Context, m discoverydb.Mutation) (disc
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *discoverydb.TombstoneMutation", m)
+}
+
+// The WatchFunc type is an adapter to allow the use of ordinary
+// function as Watch mutator.
+type WatchFunc func(context.Context, *discoverydb.WatchMutation) (discoverydb.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f WatchFunc) Mutate(ctx context.Context, m discoverydb.Mutation) (discoverydb.Value, error) {
+	if mv, ok := m.(*discoverydb.WatchMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *discoverydb.WatchMutation", m)
 }
 
 // Condition is a hook condition function.

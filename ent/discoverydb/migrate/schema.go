@@ -86,6 +86,95 @@ var (
 			},
 		},
 	}
+	// ErasuresColumns holds the columns for the "erasures" table.
+	ErasuresColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "account_deleted", Type: field.TypeBool},
+		{Name: "erased_at", Type: field.TypeTime},
+	}
+	// ErasuresTable holds the schema information for the "erasures" table.
+	ErasuresTable = &schema.Table{
+		Name:       "erasures",
+		Columns:    ErasuresColumns,
+		PrimaryKey: []*schema.Column{ErasuresColumns[0]},
+	}
+	// FollowsColumns holds the columns for the "follows" table.
+	FollowsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "program_id", Type: field.TypeUUID},
+		{Name: "user_id", Type: field.TypeUUID},
+	}
+	// FollowsTable holds the schema information for the "follows" table.
+	FollowsTable = &schema.Table{
+		Name:       "follows",
+		Columns:    FollowsColumns,
+		PrimaryKey: []*schema.Column{FollowsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "follow_user_id_program_id",
+				Unique:  true,
+				Columns: []*schema.Column{FollowsColumns[3], FollowsColumns[2]},
+			},
+			{
+				Name:    "follow_user_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{FollowsColumns[3], FollowsColumns[1], FollowsColumns[0]},
+			},
+			{
+				Name:    "follow_program_id",
+				Unique:  false,
+				Columns: []*schema.Column{FollowsColumns[2]},
+			},
+		},
+	}
+	// ItemStatsColumns holds the columns for the "item_stats" table.
+	ItemStatsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "completes", Type: field.TypeInt64},
+		{Name: "content_type", Type: field.TypeEnum, Enums: []string{"program", "episode"}},
+		{Name: "day_key", Type: field.TypeFloat64},
+		{Name: "hour_key", Type: field.TypeFloat64},
+		{Name: "last_at", Type: field.TypeTime},
+		{Name: "plays", Type: field.TypeInt64},
+		{Name: "program_id", Type: field.TypeUUID},
+		{Name: "total", Type: field.TypeFloat64},
+		{Name: "views", Type: field.TypeInt64},
+		{Name: "week_key", Type: field.TypeFloat64},
+	}
+	// ItemStatsTable holds the schema information for the "item_stats" table.
+	ItemStatsTable = &schema.Table{
+		Name:       "item_stats",
+		Columns:    ItemStatsColumns,
+		PrimaryKey: []*schema.Column{ItemStatsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "itemstat_content_type_hour_key_id",
+				Unique:  false,
+				Columns: []*schema.Column{ItemStatsColumns[2], ItemStatsColumns[4], ItemStatsColumns[0]},
+			},
+			{
+				Name:    "itemstat_content_type_day_key_id",
+				Unique:  false,
+				Columns: []*schema.Column{ItemStatsColumns[2], ItemStatsColumns[3], ItemStatsColumns[0]},
+			},
+			{
+				Name:    "itemstat_content_type_week_key_id",
+				Unique:  false,
+				Columns: []*schema.Column{ItemStatsColumns[2], ItemStatsColumns[10], ItemStatsColumns[0]},
+			},
+			{
+				Name:    "itemstat_content_type_total_id",
+				Unique:  false,
+				Columns: []*schema.Column{ItemStatsColumns[2], ItemStatsColumns[8], ItemStatsColumns[0]},
+			},
+			{
+				Name:    "itemstat_program_id",
+				Unique:  false,
+				Columns: []*schema.Column{ItemStatsColumns[7]},
+			},
+		},
+	}
 	// ProgramsColumns holds the columns for the "programs" table.
 	ProgramsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -173,14 +262,46 @@ var (
 		Columns:    TombstonesColumns,
 		PrimaryKey: []*schema.Column{TombstonesColumns[0]},
 	}
+	// WatchesColumns holds the columns for the "watches" table.
+	WatchesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "completed", Type: field.TypeBool},
+		{Name: "episode_id", Type: field.TypeUUID},
+		{Name: "played_at", Type: field.TypeTime},
+		{Name: "position_seconds", Type: field.TypeInt32},
+		{Name: "program_id", Type: field.TypeUUID},
+		{Name: "user_id", Type: field.TypeUUID},
+	}
+	// WatchesTable holds the schema information for the "watches" table.
+	WatchesTable = &schema.Table{
+		Name:       "watches",
+		Columns:    WatchesColumns,
+		PrimaryKey: []*schema.Column{WatchesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "watch_user_id_episode_id",
+				Unique:  true,
+				Columns: []*schema.Column{WatchesColumns[6], WatchesColumns[2]},
+			},
+			{
+				Name:    "watch_user_id_played_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{WatchesColumns[6], WatchesColumns[3], WatchesColumns[0]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AssetsTable,
 		CategoriesTable,
 		EpisodesTable,
+		ErasuresTable,
+		FollowsTable,
+		ItemStatsTable,
 		ProgramsTable,
 		ProgramCountsTable,
 		TombstonesTable,
+		WatchesTable,
 	}
 )
 

@@ -15,6 +15,15 @@ type Category func(*sql.Selector)
 // Episode is the predicate function for episode builders.
 type Episode func(*sql.Selector)
 
+// Erasure is the predicate function for erasure builders.
+type Erasure func(*sql.Selector)
+
+// Follow is the predicate function for follow builders.
+type Follow func(*sql.Selector)
+
+// ItemStat is the predicate function for itemstat builders.
+type ItemStat func(*sql.Selector)
+
 // Program is the predicate function for program builders.
 type Program func(*sql.Selector)
 
@@ -23,3 +32,6 @@ type ProgramCount func(*sql.Selector)
 
 // Tombstone is the predicate function for tombstone builders.
 type Tombstone func(*sql.Selector)
+
+// Watch is the predicate function for watch builders.
+type Watch func(*sql.Selector)

@@ -15,12 +15,52 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	externalRef0 "github.com/mediamesh/mediamesh/gen/openapi/commonapi"
 	"github.com/oapi-codegen/runtime"
 )
+
+// Defines values for EngagementEventContentType.
+const (
+	EngagementEventContentTypeEpisode EngagementEventContentType = "episode"
+	EngagementEventContentTypeProgram EngagementEventContentType = "program"
+)
+
+// Valid indicates whether the value is a known member of the EngagementEventContentType enum.
+func (e EngagementEventContentType) Valid() bool {
+	switch e {
+	case EngagementEventContentTypeEpisode:
+		return true
+	case EngagementEventContentTypeProgram:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EngagementEventType.
+const (
+	Complete EngagementEventType = "complete"
+	Play     EngagementEventType = "play"
+	View     EngagementEventType = "view"
+)
+
+// Valid indicates whether the value is a known member of the EngagementEventType enum.
+func (e EngagementEventType) Valid() bool {
+	switch e {
+	case Complete:
+		return true
+	case Play:
+		return true
+	case View:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for ProgramKind.
 const (
@@ -40,6 +80,78 @@ func (e ProgramKind) Valid() bool {
 	case Series:
 		return true
 	case Show:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RankedItemContentType.
+const (
+	RankedItemContentTypeEpisode RankedItemContentType = "episode"
+	RankedItemContentTypeProgram RankedItemContentType = "program"
+)
+
+// Valid indicates whether the value is a known member of the RankedItemContentType enum.
+func (e RankedItemContentType) Valid() bool {
+	switch e {
+	case RankedItemContentTypeEpisode:
+		return true
+	case RankedItemContentTypeProgram:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RankedType.
+const (
+	RankedTypeEpisode RankedType = "episode"
+	RankedTypeProgram RankedType = "program"
+)
+
+// Valid indicates whether the value is a known member of the RankedType enum.
+func (e RankedType) Valid() bool {
+	switch e {
+	case RankedTypeEpisode:
+		return true
+	case RankedTypeProgram:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPopularParamsType.
+const (
+	ListPopularParamsTypeEpisode ListPopularParamsType = "episode"
+	ListPopularParamsTypeProgram ListPopularParamsType = "program"
+)
+
+// Valid indicates whether the value is a known member of the ListPopularParamsType enum.
+func (e ListPopularParamsType) Valid() bool {
+	switch e {
+	case ListPopularParamsTypeEpisode:
+		return true
+	case ListPopularParamsTypeProgram:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPopularParamsPeriod.
+const (
+	AllTime ListPopularParamsPeriod = "all_time"
+	Week    ListPopularParamsPeriod = "week"
+)
+
+// Valid indicates whether the value is a known member of the ListPopularParamsPeriod enum.
+func (e ListPopularParamsPeriod) Valid() bool {
+	switch e {
+	case AllTime:
+		return true
+	case Week:
 		return true
 	default:
 		return false
@@ -106,6 +218,42 @@ func (e ListPublicEpisodesParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ListTrendingParamsType.
+const (
+	ListTrendingParamsTypeEpisode ListTrendingParamsType = "episode"
+	ListTrendingParamsTypeProgram ListTrendingParamsType = "program"
+)
+
+// Valid indicates whether the value is a known member of the ListTrendingParamsType enum.
+func (e ListTrendingParamsType) Valid() bool {
+	switch e {
+	case ListTrendingParamsTypeEpisode:
+		return true
+	case ListTrendingParamsTypeProgram:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTrendingParamsWindow.
+const (
+	Day  ListTrendingParamsWindow = "day"
+	Hour ListTrendingParamsWindow = "hour"
+)
+
+// Valid indicates whether the value is a known member of the ListTrendingParamsWindow enum.
+func (e ListTrendingParamsWindow) Valid() bool {
+	switch e {
+	case Day:
+		return true
+	case Hour:
+		return true
+	default:
+		return false
+	}
+}
+
 // CategoryRef The category of a program, with its name in the program's language.
 type CategoryRef struct {
 	// Id A UUID (v7, time ordered).
@@ -126,6 +274,104 @@ type CategoryRef struct {
 //
 // Example: news
 type CategorySlug = string
+
+// EngagementBatch A batch of engagement events from one client.
+type EngagementBatch struct {
+	// ClientId An opaque id of the device, browser or session, chosen by the client and kept while it
+	// lives (a random string; never an email or a name). Replays are recognised per client
+	// (per account when signed in).
+	//
+	//
+	// Example: 6f1c2a9e-web-4d7b
+	ClientId string            `json:"client_id"`
+	Events   []EngagementEvent `json:"events"`
+}
+
+// EngagementEvent One engagement event. `play` and `complete` are about episodes; `view` about a program or
+// an episode. `position_seconds` (where the player is) goes with `play` and `complete` only.
+type EngagementEvent struct {
+	// ContentId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	ContentId externalRef0.Id `json:"content_id"`
+
+	// ContentType Example: episode
+	ContentType EngagementEventContentType `json:"content_type"`
+
+	// EventId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	EventId externalRef0.Id `json:"event_id"`
+
+	// OccurredAt When it happened on the client; absent: when it arrived. At most 5 minutes ahead of the
+	// server's clock; events older than 7 days are accepted but not counted.
+	//
+	//
+	// Example: 2026-11-25T07:10:00Z
+	OccurredAt *time.Time `json:"occurred_at,omitempty"`
+
+	// PositionSeconds The player's position in the episode, for `play` and `complete`.
+	//
+	// Example: 1260
+	PositionSeconds *int32 `json:"position_seconds,omitempty"`
+
+	// Type Example: play
+	Type EngagementEventType `json:"type"`
+}
+
+// EngagementEventContentType Example: episode
+type EngagementEventContentType string
+
+// EngagementEventType Example: play
+type EngagementEventType string
+
+// EngagementReceipt defines model for EngagementReceipt.
+type EngagementReceipt struct {
+	// Accepted How many events of the batch will be counted (see the operation).
+	//
+	// Example: 2
+	Accepted int32 `json:"accepted"`
+}
+
+// Feed defines model for Feed.
+type Feed struct {
+	// Items The newest episodes of the programs the caller follows.
+	Items []PublicEpisode `json:"items"`
+
+	// Page Keyset pagination state. Pass `next_cursor` as `cursor` to get the next page.
+	Page externalRef0.PageInfo `json:"page"`
+
+	// Recommendations Programs recommended for the caller; on the first page only (empty on the others).
+	Recommendations []PublicProgram `json:"recommendations"`
+}
+
+// Follow A program the caller follows.
+type Follow struct {
+	// FollowedAt Example: 2026-11-25T10:00:00Z
+	FollowedAt externalRef0.Timestamp `json:"followed_at"`
+
+	// ProgramId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	ProgramId externalRef0.Id `json:"program_id"`
+}
+
+// FollowList defines model for FollowList.
+type FollowList struct {
+	Items []FollowedProgram `json:"items"`
+
+	// Page Keyset pagination state. Pass `next_cursor` as `cursor` to get the next page.
+	Page externalRef0.PageInfo `json:"page"`
+}
+
+// FollowedProgram defines model for FollowedProgram.
+type FollowedProgram struct {
+	// FollowedAt Example: 2026-11-25T10:00:00Z
+	FollowedAt externalRef0.Timestamp `json:"followed_at"`
+
+	// Program A published program.
+	Program PublicProgram `json:"program"`
+}
 
 // ProgramEpisodes The first page of a published program's published episodes, as `listPublicEpisodes` answers
 // it: pass `next_cursor` as its `cursor` for the next page.
@@ -321,6 +567,89 @@ type PublicProgramList struct {
 	Page externalRef0.PageInfo `json:"page"`
 }
 
+// RankedItem A program or an episode in a ranking, with the counts it was ranked by: `program` is set
+// when `content_type` is `program`, `episode` when it is `episode`.
+type RankedItem struct {
+	// Completes Complete events counted, all time.
+	//
+	// Example: 544
+	Completes int64 `json:"completes"`
+
+	// ContentType Example: program
+	ContentType RankedItemContentType `json:"content_type"`
+
+	// Episode A published episode of a published program.
+	Episode *PublicEpisode `json:"episode,omitempty"`
+
+	// Plays Play events counted, all time (for a program, of all its episodes).
+	//
+	// Example: 1830
+	Plays int64 `json:"plays"`
+
+	// Program A published program.
+	Program *PublicProgram `json:"program,omitempty"`
+
+	// Score The ranking's score: weighted events (view 1, play 2, complete 3), decayed by the
+	// ranking's half-life (trending, popular this week), or all of them (all time).
+	//
+	//
+	// Example: 41.7
+	Score float64 `json:"score"`
+
+	// Views View events counted, all time.
+	//
+	// Example: 9120
+	Views int64 `json:"views"`
+}
+
+// RankedItemContentType Example: program
+type RankedItemContentType string
+
+// RankedList defines model for RankedList.
+type RankedList struct {
+	Items []RankedItem `json:"items"`
+
+	// Page Keyset pagination state. Pass `next_cursor` as `cursor` to get the next page.
+	Page externalRef0.PageInfo `json:"page"`
+}
+
+// SimilarEpisodes defines model for SimilarEpisodes.
+type SimilarEpisodes struct {
+	Items []PublicEpisode `json:"items"`
+}
+
+// SimilarPrograms defines model for SimilarPrograms.
+type SimilarPrograms struct {
+	Items []PublicProgram `json:"items"`
+}
+
+// WatchList defines model for WatchList.
+type WatchList struct {
+	Items []WatchedEpisode `json:"items"`
+
+	// Page Keyset pagination state. Pass `next_cursor` as `cursor` to get the next page.
+	Page externalRef0.PageInfo `json:"page"`
+}
+
+// WatchedEpisode An episode the caller played, with where it stopped.
+type WatchedEpisode struct {
+	// Completed Whether the episode was played to its end.
+	//
+	// Example: false
+	Completed bool `json:"completed"`
+
+	// Episode A published episode of a published program.
+	Episode PublicEpisode `json:"episode"`
+
+	// PlayedAt Example: 2026-11-25T10:00:00Z
+	PlayedAt externalRef0.Timestamp `json:"played_at"`
+
+	// PositionSeconds The last position played.
+	//
+	// Example: 1260
+	PositionSeconds int32 `json:"position_seconds"`
+}
+
 // Category A category's URL-safe identifier.
 //
 // Example: news
@@ -346,11 +675,20 @@ type Language = externalRef0.LanguageCode
 // Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
 type ProgramId = externalRef0.Id
 
+// RankedType defines model for RankedType.
+type RankedType string
+
+// SimilarLimit defines model for SimilarLimit.
+type SimilarLimit = int32
+
 // TaxonomyLimit defines model for TaxonomyLimit.
 type TaxonomyLimit = int32
 
 // BadRequest An RFC 7807 problem document. `errors` lists every invalid field.
 type BadRequest = externalRef0.Problem
+
+// Forbidden An RFC 7807 problem document. `errors` lists every invalid field.
+type Forbidden = externalRef0.Problem
 
 // NotFound An RFC 7807 problem document. `errors` lists every invalid field.
 type NotFound = externalRef0.Problem
@@ -361,6 +699,12 @@ type Problem = externalRef0.Problem
 // TooManyRequests An RFC 7807 problem document. `errors` lists every invalid field.
 type TooManyRequests = externalRef0.Problem
 
+// Unauthorized An RFC 7807 problem document. `errors` lists every invalid field.
+type Unauthorized = externalRef0.Problem
+
+// UnprocessableEntity An RFC 7807 problem document. `errors` lists every invalid field.
+type UnprocessableEntity = externalRef0.Problem
+
 // ListPublicCategoriesParams defines parameters for ListPublicCategories.
 type ListPublicCategoriesParams struct {
 	// Language The language of the category names.
@@ -368,6 +712,12 @@ type ListPublicCategoriesParams struct {
 
 	// Limit The most entries to return.
 	Limit *TaxonomyLimit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListSimilarEpisodesParams defines parameters for ListSimilarEpisodes.
+type ListSimilarEpisodesParams struct {
+	// Limit The most items to return.
+	Limit *SimilarLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListLatestEpisodesParams defines parameters for ListLatestEpisodes.
@@ -387,6 +737,72 @@ type ListLatestEpisodesParams struct {
 	// Limit Page size.
 	Limit *externalRef0.Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
+
+// ListContinueWatchingParams defines parameters for ListContinueWatching.
+type ListContinueWatchingParams struct {
+	// Cursor Opaque cursor from a previous page's `page.next_cursor`.
+	Cursor *externalRef0.Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *externalRef0.Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetFeedParams defines parameters for GetFeed.
+type GetFeedParams struct {
+	// Cursor Opaque cursor from a previous page's `page.next_cursor`.
+	Cursor *externalRef0.Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *externalRef0.Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListFollowsParams defines parameters for ListFollows.
+type ListFollowsParams struct {
+	// Cursor Opaque cursor from a previous page's `page.next_cursor`.
+	Cursor *externalRef0.Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *externalRef0.Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListHistoryParams defines parameters for ListHistory.
+type ListHistoryParams struct {
+	// Cursor Opaque cursor from a previous page's `page.next_cursor`.
+	Cursor *externalRef0.Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *externalRef0.Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListPopularParams defines parameters for ListPopular.
+type ListPopularParams struct {
+	// Type Rank programs (default) or episodes.
+	Type *ListPopularParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Period `week`: recent popularity; `all_time`: every event ever counted.
+	Period *ListPopularParamsPeriod `form:"period,omitempty" json:"period,omitempty"`
+
+	// Language Only content in this language.
+	Language *Language `form:"language,omitempty" json:"language,omitempty"`
+
+	// Kind Only programs (or episodes of programs) of this kind.
+	Kind *Kind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Category Only programs (or episodes of programs) in the category with this slug.
+	Category *Category `form:"category,omitempty" json:"category,omitempty"`
+
+	// Cursor Opaque cursor from a previous page's `page.next_cursor`.
+	Cursor *externalRef0.Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *externalRef0.Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListPopularParamsType defines parameters for ListPopular.
+type ListPopularParamsType string
+
+// ListPopularParamsPeriod defines parameters for ListPopular.
+type ListPopularParamsPeriod string
 
 // ListPublicProgramsParams defines parameters for ListPublicPrograms.
 type ListPublicProgramsParams struct {
@@ -450,6 +866,45 @@ type ListPublicEpisodesParams struct {
 
 // ListPublicEpisodesParamsSort defines parameters for ListPublicEpisodes.
 type ListPublicEpisodesParamsSort string
+
+// ListSimilarProgramsParams defines parameters for ListSimilarPrograms.
+type ListSimilarProgramsParams struct {
+	// Limit The most items to return.
+	Limit *SimilarLimit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListTrendingParams defines parameters for ListTrending.
+type ListTrendingParams struct {
+	// Type Rank programs (default) or episodes.
+	Type *ListTrendingParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Window The half-life of an event's weight in the ranking.
+	Window *ListTrendingParamsWindow `form:"window,omitempty" json:"window,omitempty"`
+
+	// Language Only content in this language.
+	Language *Language `form:"language,omitempty" json:"language,omitempty"`
+
+	// Kind Only programs (or episodes of programs) of this kind.
+	Kind *Kind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Category Only programs (or episodes of programs) in the category with this slug.
+	Category *Category `form:"category,omitempty" json:"category,omitempty"`
+
+	// Cursor Opaque cursor from a previous page's `page.next_cursor`.
+	Cursor *externalRef0.Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *externalRef0.Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListTrendingParamsType defines parameters for ListTrending.
+type ListTrendingParamsType string
+
+// ListTrendingParamsWindow defines parameters for ListTrending.
+type ListTrendingParamsWindow string
+
+// RecordEngagementJSONRequestBody defines body for RecordEngagement for application/json ContentType.
+type RecordEngagementJSONRequestBody = EngagementBatch
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -542,6 +997,55 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/discovery/episodes/{episodeId} (the `GetPublicEpisode` operationId).
 	GetPublicEpisode(ctx context.Context, episodeId EpisodeId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListSimilarEpisodes More like this episode
+	//
+	// Published episodes to play after this one (404 when it is not published): the next
+	// episodes of its program first, then the most popular recent episodes of programs like its
+	// own (as `listSimilarPrograms` ranks them). At most `limit` items, not paginated.
+	//
+	// Corresponds with GET /api/v1/discovery/episodes/{episodeId}/similar (the `ListSimilarEpisodes` operationId).
+	ListSimilarEpisodes(ctx context.Context, episodeId EpisodeId, params *ListSimilarEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordEngagementWithBody Record plays, views and completions
+	//
+	// Takes a batch of up to 100 engagement events from a player or a page: `view` (a program's
+	// or episode's page was shown), `play` (an episode is playing; `position_seconds` is where)
+	// and `complete` (an episode was played to its end). Anonymous callers name their device or
+	// session with an opaque `client_id`; a signed-in caller's bearer token also ties `play` and
+	// `complete` to its account, for "continue watching" and the personal feed.
+	//
+	// The answer is 202 at once: the events are written to the discovery outbox and counted
+	// asynchronously (trending, popular, search popularity) from `discovery.events`. Events about
+	// content that is not published, events older than 7 days, repeated `event_id`s of the same
+	// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
+	// says how many were taken. An event that breaks the schema fails the whole batch with 400
+	// or 422 naming the field (`events[2].occurred_at`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
+	RecordEngagementWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordEngagement Record plays, views and completions
+	//
+	// Takes a batch of up to 100 engagement events from a player or a page: `view` (a program's
+	// or episode's page was shown), `play` (an episode is playing; `position_seconds` is where)
+	// and `complete` (an episode was played to its end). Anonymous callers name their device or
+	// session with an opaque `client_id`; a signed-in caller's bearer token also ties `play` and
+	// `complete` to its account, for "continue watching" and the personal feed.
+	//
+	// The answer is 202 at once: the events are written to the discovery outbox and counted
+	// asynchronously (trending, popular, search popularity) from `discovery.events`. Events about
+	// content that is not published, events older than 7 days, repeated `event_id`s of the same
+	// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
+	// says how many were taken. An event that breaks the schema fails the whole batch with 400
+	// or 422 naming the field (`events[2].occurred_at`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
+	RecordEngagement(ctx context.Context, body RecordEngagementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListPublicLanguages List languages
 	//
 	// Lists the languages that have at least one published program, most programs first, to
@@ -557,6 +1061,76 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/discovery/latest (the `ListLatestEpisodes` operationId).
 	ListLatestEpisodes(ctx context.Context, params *ListLatestEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListContinueWatching Continue watching
+	//
+	// The published episodes the caller started and did not finish (from its `play` events),
+	// the most recently played first, each with the last position. An episode played to the end
+	// (`complete`, or a position within 30 seconds of its duration) leaves the list. Keyset
+	// pagination.
+	//
+	// Corresponds with GET /api/v1/discovery/me/continue-watching (the `ListContinueWatching` operationId).
+	ListContinueWatching(ctx context.Context, params *ListContinueWatchingParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFeed My feed
+	//
+	// The caller's feed: the newest published episodes of the programs it follows (`items`,
+	// keyset pagination), and, on the first page, programs recommended for it
+	// (`recommendations`): programs like the ones it follows and plays, else what is trending,
+	// else the newest programs, never one it already follows. A new account without follows or
+	// plays gets an empty `items` and the trending or newest programs.
+	//
+	// Corresponds with GET /api/v1/discovery/me/feed (the `GetFeed` operationId).
+	GetFeed(ctx context.Context, params *GetFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListFollows List the programs I follow
+	//
+	// The published programs the caller follows, the most recently followed first. Keyset pagination.
+	//
+	// Corresponds with GET /api/v1/discovery/me/follows (the `ListFollows` operationId).
+	ListFollows(ctx context.Context, params *ListFollowsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnfollowProgram Unfollow a program
+	//
+	// Stops following a program; not following it (or an unknown id) answers 204 as well.
+	//
+	// Corresponds with DELETE /api/v1/discovery/me/follows/{programId} (the `UnfollowProgram` operationId).
+	UnfollowProgram(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FollowProgram Follow a program
+	//
+	// Follows a published program (404 otherwise): its new episodes lead the caller's feed.
+	// Following a program already followed changes nothing and answers the same.
+	//
+	// Corresponds with PUT /api/v1/discovery/me/follows/{programId} (the `FollowProgram` operationId).
+	FollowProgram(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteHistory Delete my play history
+	//
+	// Deletes the caller's play history (and with it "continue watching"). Events sent before
+	// this moment are never tied to the account again, also when the read model is rebuilt from
+	// `discovery.events`; the anonymous counts they fed (trending, popular) stay. Follows stay.
+	//
+	// Corresponds with DELETE /api/v1/discovery/me/history (the `DeleteHistory` operationId).
+	DeleteHistory(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHistory My play history
+	//
+	// Every published episode the caller played (from its `play` and `complete` events), the most
+	// recently played first, finished or not. Anonymous events are never tied to an account, so
+	// they are not here. Keyset pagination.
+	//
+	// Corresponds with GET /api/v1/discovery/me/history (the `ListHistory` operationId).
+	ListHistory(ctx context.Context, params *ListHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPopular List popular programs or episodes
+	//
+	// The most played programs (default) or episodes: `period=week` ranks by engagement whose
+	// weight halves every 7 days (about the last week), `all_time` by every play, completion and
+	// view ever counted. Filters as on browse. Keyset pagination.
+	//
+	// Corresponds with GET /api/v1/discovery/popular (the `ListPopular` operationId).
+	ListPopular(ctx context.Context, params *ListPopularParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPublicPrograms List published programs
 	//
@@ -595,6 +1169,26 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/discovery/programs/{programId}/episodes (the `ListPublicEpisodes` operationId).
 	ListPublicEpisodes(ctx context.Context, programId ProgramId, params *ListPublicEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSimilarPrograms More like this program
+	//
+	// Published programs like this one (404 when it is not published): the same category counts
+	// most, then each shared tag, the same language and the same kind; ties go to the more popular
+	// (decayed week engagement), then the newer. At most `limit` items, not paginated.
+	//
+	// Corresponds with GET /api/v1/discovery/programs/{programId}/similar (the `ListSimilarPrograms` operationId).
+	ListSimilarPrograms(ctx context.Context, programId ProgramId, params *ListSimilarProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTrending List trending programs or episodes
+	//
+	// What is being played now: programs (default) or episodes ranked by their decayed engagement
+	// (plays, completions and views whose weight halves every `window`: `hour` or `day`, the
+	// default), so a new hit overtakes an old classic within hours. Filters as on browse; items
+	// without engagement in the read model are not listed. Keyset pagination over a ranking that
+	// moves: a page may repeat or skip an item whose rank changed between requests.
+	//
+	// Corresponds with GET /api/v1/discovery/trending (the `ListTrending` operationId).
+	ListTrending(ctx context.Context, params *ListTrendingParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListPublicCategories List categories
@@ -634,6 +1228,85 @@ func (c *Client) GetPublicEpisode(ctx context.Context, episodeId EpisodeId, reqE
 	return c.Client.Do(req)
 }
 
+// ListSimilarEpisodes More like this episode
+//
+// Published episodes to play after this one (404 when it is not published): the next
+// episodes of its program first, then the most popular recent episodes of programs like its
+// own (as `listSimilarPrograms` ranks them). At most `limit` items, not paginated.
+//
+// Corresponds with GET /api/v1/discovery/episodes/{episodeId}/similar (the `ListSimilarEpisodes` operationId).
+func (c *Client) ListSimilarEpisodes(ctx context.Context, episodeId EpisodeId, params *ListSimilarEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSimilarEpisodesRequest(c.Server, episodeId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordEngagementWithBody Record plays, views and completions
+//
+// Takes a batch of up to 100 engagement events from a player or a page: `view` (a program's
+// or episode's page was shown), `play` (an episode is playing; `position_seconds` is where)
+// and `complete` (an episode was played to its end). Anonymous callers name their device or
+// session with an opaque `client_id`; a signed-in caller's bearer token also ties `play` and
+// `complete` to its account, for "continue watching" and the personal feed.
+//
+// The answer is 202 at once: the events are written to the discovery outbox and counted
+// asynchronously (trending, popular, search popularity) from `discovery.events`. Events about
+// content that is not published, events older than 7 days, repeated `event_id`s of the same
+// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
+// says how many were taken. An event that breaks the schema fails the whole batch with 400
+// or 422 naming the field (`events[2].occurred_at`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
+func (c *Client) RecordEngagementWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordEngagementRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordEngagement Record plays, views and completions
+//
+// Takes a batch of up to 100 engagement events from a player or a page: `view` (a program's
+// or episode's page was shown), `play` (an episode is playing; `position_seconds` is where)
+// and `complete` (an episode was played to its end). Anonymous callers name their device or
+// session with an opaque `client_id`; a signed-in caller's bearer token also ties `play` and
+// `complete` to its account, for "continue watching" and the personal feed.
+//
+// The answer is 202 at once: the events are written to the discovery outbox and counted
+// asynchronously (trending, popular, search popularity) from `discovery.events`. Events about
+// content that is not published, events older than 7 days, repeated `event_id`s of the same
+// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
+// says how many were taken. An event that breaks the schema fails the whole batch with 400
+// or 422 naming the field (`events[2].occurred_at`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
+func (c *Client) RecordEngagement(ctx context.Context, body RecordEngagementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordEngagementRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListPublicLanguages List languages
 //
 // Lists the languages that have at least one published program, most programs first, to
@@ -660,6 +1333,156 @@ func (c *Client) ListPublicLanguages(ctx context.Context, reqEditors ...RequestE
 // Corresponds with GET /api/v1/discovery/latest (the `ListLatestEpisodes` operationId).
 func (c *Client) ListLatestEpisodes(ctx context.Context, params *ListLatestEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListLatestEpisodesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListContinueWatching Continue watching
+//
+// The published episodes the caller started and did not finish (from its `play` events),
+// the most recently played first, each with the last position. An episode played to the end
+// (`complete`, or a position within 30 seconds of its duration) leaves the list. Keyset
+// pagination.
+//
+// Corresponds with GET /api/v1/discovery/me/continue-watching (the `ListContinueWatching` operationId).
+func (c *Client) ListContinueWatching(ctx context.Context, params *ListContinueWatchingParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListContinueWatchingRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFeed My feed
+//
+// The caller's feed: the newest published episodes of the programs it follows (`items`,
+// keyset pagination), and, on the first page, programs recommended for it
+// (`recommendations`): programs like the ones it follows and plays, else what is trending,
+// else the newest programs, never one it already follows. A new account without follows or
+// plays gets an empty `items` and the trending or newest programs.
+//
+// Corresponds with GET /api/v1/discovery/me/feed (the `GetFeed` operationId).
+func (c *Client) GetFeed(ctx context.Context, params *GetFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFeedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFollows List the programs I follow
+//
+// The published programs the caller follows, the most recently followed first. Keyset pagination.
+//
+// Corresponds with GET /api/v1/discovery/me/follows (the `ListFollows` operationId).
+func (c *Client) ListFollows(ctx context.Context, params *ListFollowsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFollowsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnfollowProgram Unfollow a program
+//
+// Stops following a program; not following it (or an unknown id) answers 204 as well.
+//
+// Corresponds with DELETE /api/v1/discovery/me/follows/{programId} (the `UnfollowProgram` operationId).
+func (c *Client) UnfollowProgram(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnfollowProgramRequest(c.Server, programId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FollowProgram Follow a program
+//
+// Follows a published program (404 otherwise): its new episodes lead the caller's feed.
+// Following a program already followed changes nothing and answers the same.
+//
+// Corresponds with PUT /api/v1/discovery/me/follows/{programId} (the `FollowProgram` operationId).
+func (c *Client) FollowProgram(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFollowProgramRequest(c.Server, programId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteHistory Delete my play history
+//
+// Deletes the caller's play history (and with it "continue watching"). Events sent before
+// this moment are never tied to the account again, also when the read model is rebuilt from
+// `discovery.events`; the anonymous counts they fed (trending, popular) stay. Follows stay.
+//
+// Corresponds with DELETE /api/v1/discovery/me/history (the `DeleteHistory` operationId).
+func (c *Client) DeleteHistory(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteHistoryRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHistory My play history
+//
+// Every published episode the caller played (from its `play` and `complete` events), the most
+// recently played first, finished or not. Anonymous events are never tied to an account, so
+// they are not here. Keyset pagination.
+//
+// Corresponds with GET /api/v1/discovery/me/history (the `ListHistory` operationId).
+func (c *Client) ListHistory(ctx context.Context, params *ListHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHistoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPopular List popular programs or episodes
+//
+// The most played programs (default) or episodes: `period=week` ranks by engagement whose
+// weight halves every 7 days (about the last week), `all_time` by every play, completion and
+// view ever counted. Filters as on browse. Keyset pagination.
+//
+// Corresponds with GET /api/v1/discovery/popular (the `ListPopular` operationId).
+func (c *Client) ListPopular(ctx context.Context, params *ListPopularParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPopularRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -738,6 +1561,46 @@ func (c *Client) GetPublicProgram(ctx context.Context, programId ProgramId, reqE
 // Corresponds with GET /api/v1/discovery/programs/{programId}/episodes (the `ListPublicEpisodes` operationId).
 func (c *Client) ListPublicEpisodes(ctx context.Context, programId ProgramId, params *ListPublicEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPublicEpisodesRequest(c.Server, programId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSimilarPrograms More like this program
+//
+// Published programs like this one (404 when it is not published): the same category counts
+// most, then each shared tag, the same language and the same kind; ties go to the more popular
+// (decayed week engagement), then the newer. At most `limit` items, not paginated.
+//
+// Corresponds with GET /api/v1/discovery/programs/{programId}/similar (the `ListSimilarPrograms` operationId).
+func (c *Client) ListSimilarPrograms(ctx context.Context, programId ProgramId, params *ListSimilarProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSimilarProgramsRequest(c.Server, programId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTrending List trending programs or episodes
+//
+// What is being played now: programs (default) or episodes ranked by their decayed engagement
+// (plays, completions and views whose weight halves every `window`: `hour` or `day`, the
+// default), so a new hit overtakes an old classic within hours. Filters as on browse; items
+// without engagement in the read model are not listed. Keyset pagination over a ranking that
+// moves: a page may repeat or skip an item whose rank changed between requests.
+//
+// Corresponds with GET /api/v1/discovery/trending (the `ListTrending` operationId).
+func (c *Client) ListTrending(ctx context.Context, params *ListTrendingParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTrendingRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -848,6 +1711,107 @@ func NewGetPublicEpisodeRequest(server string, episodeId EpisodeId) (*http.Reque
 	return req, nil
 }
 
+// NewListSimilarEpisodesRequest constructs an http.Request for the ListSimilarEpisodes method
+func NewListSimilarEpisodesRequest(server string, episodeId EpisodeId, params *ListSimilarEpisodesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "episodeId", episodeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/episodes/%s/similar", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRecordEngagementRequest calls the generic RecordEngagement builder with application/json body
+func NewRecordEngagementRequest(server string, body RecordEngagementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordEngagementRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRecordEngagementRequestWithBody constructs an http.Request for the RecordEngagement method, with any body, and a specified content type
+func NewRecordEngagementRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListPublicLanguagesRequest constructs an http.Request for the ListPublicLanguages method
 func NewListPublicLanguagesRequest(server string) (*http.Request, error) {
 	var err error
@@ -902,6 +1866,491 @@ func NewListLatestEpisodesRequest(server string, params *ListLatestEpisodesParam
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
+
+		if params.Language != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "language", *params.Language, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListContinueWatchingRequest constructs an http.Request for the ListContinueWatching method
+func NewListContinueWatchingRequest(server string, params *ListContinueWatchingParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/me/continue-watching")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFeedRequest constructs an http.Request for the GetFeed method
+func NewGetFeedRequest(server string, params *GetFeedParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/me/feed")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListFollowsRequest constructs an http.Request for the ListFollows method
+func NewListFollowsRequest(server string, params *ListFollowsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/me/follows")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnfollowProgramRequest constructs an http.Request for the UnfollowProgram method
+func NewUnfollowProgramRequest(server string, programId ProgramId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "programId", programId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/me/follows/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFollowProgramRequest constructs an http.Request for the FollowProgram method
+func NewFollowProgramRequest(server string, programId ProgramId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "programId", programId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/me/follows/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteHistoryRequest constructs an http.Request for the DeleteHistory method
+func NewDeleteHistoryRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/me/history")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListHistoryRequest constructs an http.Request for the ListHistory method
+func NewListHistoryRequest(server string, params *ListHistoryParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/me/history")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPopularRequest constructs an http.Request for the ListPopular method
+func NewListPopularRequest(server string, params *ListPopularParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/popular")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Period != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "period", *params.Period, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
 
 		if params.Language != nil {
 
@@ -1324,6 +2773,193 @@ func NewListPublicEpisodesRequest(server string, programId ProgramId, params *Li
 	return req, nil
 }
 
+// NewListSimilarProgramsRequest constructs an http.Request for the ListSimilarPrograms method
+func NewListSimilarProgramsRequest(server string, programId ProgramId, params *ListSimilarProgramsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "programId", programId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/programs/%s/similar", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListTrendingRequest constructs an http.Request for the ListTrending method
+func NewListTrendingRequest(server string, params *ListTrendingParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/discovery/trending")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Window != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "window", *params.Window, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Language != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "language", *params.Language, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1389,6 +3025,57 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/discovery/episodes/{episodeId} (the `GetPublicEpisode` operationId).
 	GetPublicEpisodeWithResponse(ctx context.Context, episodeId EpisodeId, reqEditors ...RequestEditorFn) (*GetPublicEpisodeResponse, error)
 
+	// ListSimilarEpisodesWithResponse More like this episode
+	//
+	// Published episodes to play after this one (404 when it is not published): the next
+	// episodes of its program first, then the most popular recent episodes of programs like its
+	// own (as `listSimilarPrograms` ranks them). At most `limit` items, not paginated.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/episodes/{episodeId}/similar (the `ListSimilarEpisodes` operationId).
+	ListSimilarEpisodesWithResponse(ctx context.Context, episodeId EpisodeId, params *ListSimilarEpisodesParams, reqEditors ...RequestEditorFn) (*ListSimilarEpisodesResponse, error)
+
+	// RecordEngagementWithBodyWithResponse Record plays, views and completions
+	//
+	// Takes a batch of up to 100 engagement events from a player or a page: `view` (a program's
+	// or episode's page was shown), `play` (an episode is playing; `position_seconds` is where)
+	// and `complete` (an episode was played to its end). Anonymous callers name their device or
+	// session with an opaque `client_id`; a signed-in caller's bearer token also ties `play` and
+	// `complete` to its account, for "continue watching" and the personal feed.
+	//
+	// The answer is 202 at once: the events are written to the discovery outbox and counted
+	// asynchronously (trending, popular, search popularity) from `discovery.events`. Events about
+	// content that is not published, events older than 7 days, repeated `event_id`s of the same
+	// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
+	// says how many were taken. An event that breaks the schema fails the whole batch with 400
+	// or 422 naming the field (`events[2].occurred_at`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
+	RecordEngagementWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordEngagementResponse, error)
+
+	// RecordEngagementWithResponse Record plays, views and completions
+	//
+	// Takes a batch of up to 100 engagement events from a player or a page: `view` (a program's
+	// or episode's page was shown), `play` (an episode is playing; `position_seconds` is where)
+	// and `complete` (an episode was played to its end). Anonymous callers name their device or
+	// session with an opaque `client_id`; a signed-in caller's bearer token also ties `play` and
+	// `complete` to its account, for "continue watching" and the personal feed.
+	//
+	// The answer is 202 at once: the events are written to the discovery outbox and counted
+	// asynchronously (trending, popular, search popularity) from `discovery.events`. Events about
+	// content that is not published, events older than 7 days, repeated `event_id`s of the same
+	// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
+	// says how many were taken. An event that breaks the schema fails the whole batch with 400
+	// or 422 naming the field (`events[2].occurred_at`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
+	RecordEngagementWithResponse(ctx context.Context, body RecordEngagementJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordEngagementResponse, error)
+
 	// ListPublicLanguagesWithResponse List languages
 	//
 	// Lists the languages that have at least one published program, most programs first, to
@@ -1408,6 +3095,92 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/discovery/latest (the `ListLatestEpisodes` operationId).
 	ListLatestEpisodesWithResponse(ctx context.Context, params *ListLatestEpisodesParams, reqEditors ...RequestEditorFn) (*ListLatestEpisodesResponse, error)
+
+	// ListContinueWatchingWithResponse Continue watching
+	//
+	// The published episodes the caller started and did not finish (from its `play` events),
+	// the most recently played first, each with the last position. An episode played to the end
+	// (`complete`, or a position within 30 seconds of its duration) leaves the list. Keyset
+	// pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/me/continue-watching (the `ListContinueWatching` operationId).
+	ListContinueWatchingWithResponse(ctx context.Context, params *ListContinueWatchingParams, reqEditors ...RequestEditorFn) (*ListContinueWatchingResponse, error)
+
+	// GetFeedWithResponse My feed
+	//
+	// The caller's feed: the newest published episodes of the programs it follows (`items`,
+	// keyset pagination), and, on the first page, programs recommended for it
+	// (`recommendations`): programs like the ones it follows and plays, else what is trending,
+	// else the newest programs, never one it already follows. A new account without follows or
+	// plays gets an empty `items` and the trending or newest programs.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/me/feed (the `GetFeed` operationId).
+	GetFeedWithResponse(ctx context.Context, params *GetFeedParams, reqEditors ...RequestEditorFn) (*GetFeedResponse, error)
+
+	// ListFollowsWithResponse List the programs I follow
+	//
+	// The published programs the caller follows, the most recently followed first. Keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/me/follows (the `ListFollows` operationId).
+	ListFollowsWithResponse(ctx context.Context, params *ListFollowsParams, reqEditors ...RequestEditorFn) (*ListFollowsResponse, error)
+
+	// UnfollowProgramWithResponse Unfollow a program
+	//
+	// Stops following a program; not following it (or an unknown id) answers 204 as well.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/discovery/me/follows/{programId} (the `UnfollowProgram` operationId).
+	UnfollowProgramWithResponse(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*UnfollowProgramResponse, error)
+
+	// FollowProgramWithResponse Follow a program
+	//
+	// Follows a published program (404 otherwise): its new episodes lead the caller's feed.
+	// Following a program already followed changes nothing and answers the same.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/discovery/me/follows/{programId} (the `FollowProgram` operationId).
+	FollowProgramWithResponse(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*FollowProgramResponse, error)
+
+	// DeleteHistoryWithResponse Delete my play history
+	//
+	// Deletes the caller's play history (and with it "continue watching"). Events sent before
+	// this moment are never tied to the account again, also when the read model is rebuilt from
+	// `discovery.events`; the anonymous counts they fed (trending, popular) stay. Follows stay.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/discovery/me/history (the `DeleteHistory` operationId).
+	DeleteHistoryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteHistoryResponse, error)
+
+	// ListHistoryWithResponse My play history
+	//
+	// Every published episode the caller played (from its `play` and `complete` events), the most
+	// recently played first, finished or not. Anonymous events are never tied to an account, so
+	// they are not here. Keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/me/history (the `ListHistory` operationId).
+	ListHistoryWithResponse(ctx context.Context, params *ListHistoryParams, reqEditors ...RequestEditorFn) (*ListHistoryResponse, error)
+
+	// ListPopularWithResponse List popular programs or episodes
+	//
+	// The most played programs (default) or episodes: `period=week` ranks by engagement whose
+	// weight halves every 7 days (about the last week), `all_time` by every play, completion and
+	// view ever counted. Filters as on browse. Keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/popular (the `ListPopular` operationId).
+	ListPopularWithResponse(ctx context.Context, params *ListPopularParams, reqEditors ...RequestEditorFn) (*ListPopularResponse, error)
 
 	// ListPublicProgramsWithResponse List published programs
 	//
@@ -1454,6 +3227,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/discovery/programs/{programId}/episodes (the `ListPublicEpisodes` operationId).
 	ListPublicEpisodesWithResponse(ctx context.Context, programId ProgramId, params *ListPublicEpisodesParams, reqEditors ...RequestEditorFn) (*ListPublicEpisodesResponse, error)
+
+	// ListSimilarProgramsWithResponse More like this program
+	//
+	// Published programs like this one (404 when it is not published): the same category counts
+	// most, then each shared tag, the same language and the same kind; ties go to the more popular
+	// (decayed week engagement), then the newer. At most `limit` items, not paginated.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/programs/{programId}/similar (the `ListSimilarPrograms` operationId).
+	ListSimilarProgramsWithResponse(ctx context.Context, programId ProgramId, params *ListSimilarProgramsParams, reqEditors ...RequestEditorFn) (*ListSimilarProgramsResponse, error)
+
+	// ListTrendingWithResponse List trending programs or episodes
+	//
+	// What is being played now: programs (default) or episodes ranked by their decayed engagement
+	// (plays, completions and views whose weight halves every `window`: `hour` or `day`, the
+	// default), so a new hit overtakes an old classic within hours. Filters as on browse; items
+	// without engagement in the read model are not listed. Keyset pagination over a ranking that
+	// moves: a page may repeat or skip an item whose rank changed between requests.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/discovery/trending (the `ListTrending` operationId).
+	ListTrendingWithResponse(ctx context.Context, params *ListTrendingParams, reqEditors ...RequestEditorFn) (*ListTrendingResponse, error)
 }
 
 // ListPublicCategoriesResponse429Headers the declared response headers of an HTTP 429 response for ListPublicCategories
@@ -1608,6 +3405,158 @@ func (r GetPublicEpisodeResponse) ContentType() string {
 	return ""
 }
 
+// ListSimilarEpisodesResponse429Headers the declared response headers of an HTTP 429 response for ListSimilarEpisodes
+type ListSimilarEpisodesResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListSimilarEpisodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SimilarEpisodes
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListSimilarEpisodesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSimilarEpisodesResponse) GetJSON200() *SimilarEpisodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSimilarEpisodesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSimilarEpisodesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListSimilarEpisodesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSimilarEpisodesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSimilarEpisodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSimilarEpisodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSimilarEpisodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSimilarEpisodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordEngagementResponse429Headers the declared response headers of an HTTP 429 response for RecordEngagement
+type RecordEngagementResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type RecordEngagementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *EngagementReceipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RecordEngagementResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RecordEngagementResponse) GetJSON202() *EngagementReceipt {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordEngagementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordEngagementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecordEngagementResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RecordEngagementResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordEngagementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordEngagementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordEngagementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordEngagementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListPublicLanguagesResponse429Headers the declared response headers of an HTTP 429 response for ListPublicLanguages
 type ListPublicLanguagesResponse429Headers struct {
 	RetryAfter *int32
@@ -1733,6 +3682,691 @@ func (r ListLatestEpisodesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListLatestEpisodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListContinueWatchingResponse401Headers the declared response headers of an HTTP 401 response for ListContinueWatching
+type ListContinueWatchingResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListContinueWatchingResponse429Headers the declared response headers of an HTTP 429 response for ListContinueWatching
+type ListContinueWatchingResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListContinueWatchingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WatchList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListContinueWatchingResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListContinueWatchingResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListContinueWatchingResponse) GetJSON200() *WatchList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListContinueWatchingResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListContinueWatchingResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListContinueWatchingResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListContinueWatchingResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListContinueWatchingResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListContinueWatchingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListContinueWatchingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListContinueWatchingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListContinueWatchingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFeedResponse401Headers the declared response headers of an HTTP 401 response for GetFeed
+type GetFeedResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetFeedResponse429Headers the declared response headers of an HTTP 429 response for GetFeed
+type GetFeedResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type GetFeedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Feed
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetFeedResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetFeedResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFeedResponse) GetJSON200() *Feed {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFeedResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFeedResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetFeedResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetFeedResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFeedResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFeedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFeedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFeedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFeedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListFollowsResponse401Headers the declared response headers of an HTTP 401 response for ListFollows
+type ListFollowsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListFollowsResponse429Headers the declared response headers of an HTTP 429 response for ListFollows
+type ListFollowsResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListFollowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FollowList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListFollowsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListFollowsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFollowsResponse) GetJSON200() *FollowList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListFollowsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFollowsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListFollowsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListFollowsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListFollowsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFollowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFollowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFollowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFollowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnfollowProgramResponse401Headers the declared response headers of an HTTP 401 response for UnfollowProgram
+type UnfollowProgramResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UnfollowProgramResponse429Headers the declared response headers of an HTTP 429 response for UnfollowProgram
+type UnfollowProgramResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type UnfollowProgramResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnfollowProgramResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UnfollowProgramResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnfollowProgramResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnfollowProgramResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnfollowProgramResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UnfollowProgramResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnfollowProgramResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnfollowProgramResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnfollowProgramResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnfollowProgramResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnfollowProgramResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FollowProgramResponse401Headers the declared response headers of an HTTP 401 response for FollowProgram
+type FollowProgramResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// FollowProgramResponse429Headers the declared response headers of an HTTP 429 response for FollowProgram
+type FollowProgramResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type FollowProgramResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Follow
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *FollowProgramResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *FollowProgramResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FollowProgramResponse) GetJSON200() *Follow {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FollowProgramResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FollowProgramResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r FollowProgramResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r FollowProgramResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r FollowProgramResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FollowProgramResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FollowProgramResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FollowProgramResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FollowProgramResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FollowProgramResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteHistoryResponse401Headers the declared response headers of an HTTP 401 response for DeleteHistory
+type DeleteHistoryResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteHistoryResponse429Headers the declared response headers of an HTTP 429 response for DeleteHistory
+type DeleteHistoryResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type DeleteHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteHistoryResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteHistoryResponse429Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteHistoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteHistoryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteHistoryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteHistoryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListHistoryResponse401Headers the declared response headers of an HTTP 401 response for ListHistory
+type ListHistoryResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListHistoryResponse429Headers the declared response headers of an HTTP 429 response for ListHistory
+type ListHistoryResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WatchList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListHistoryResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListHistoryResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHistoryResponse) GetJSON200() *WatchList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListHistoryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListHistoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListHistoryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListHistoryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListHistoryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPopularResponse429Headers the declared response headers of an HTTP 429 response for ListPopular
+type ListPopularResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListPopularResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RankedList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPopularResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPopularResponse) GetJSON200() *RankedList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPopularResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPopularResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListPopularResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPopularResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPopularResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPopularResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPopularResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2036,6 +4670,151 @@ func (r ListPublicEpisodesResponse) ContentType() string {
 	return ""
 }
 
+// ListSimilarProgramsResponse429Headers the declared response headers of an HTTP 429 response for ListSimilarPrograms
+type ListSimilarProgramsResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListSimilarProgramsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SimilarPrograms
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListSimilarProgramsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSimilarProgramsResponse) GetJSON200() *SimilarPrograms {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSimilarProgramsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSimilarProgramsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListSimilarProgramsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSimilarProgramsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSimilarProgramsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSimilarProgramsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSimilarProgramsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSimilarProgramsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListTrendingResponse429Headers the declared response headers of an HTTP 429 response for ListTrending
+type ListTrendingResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListTrendingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RankedList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListTrendingResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTrendingResponse) GetJSON200() *RankedList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListTrendingResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListTrendingResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListTrendingResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTrendingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTrendingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTrendingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTrendingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListPublicCategoriesWithResponse List categories
 //
 // Lists the categories that hold at least one published program, most programs first, with
@@ -2069,6 +4848,75 @@ func (c *ClientWithResponses) GetPublicEpisodeWithResponse(ctx context.Context, 
 	return ParseGetPublicEpisodeResponse(rsp)
 }
 
+// ListSimilarEpisodesWithResponse More like this episode
+//
+// Published episodes to play after this one (404 when it is not published): the next
+// episodes of its program first, then the most popular recent episodes of programs like its
+// own (as `listSimilarPrograms` ranks them). At most `limit` items, not paginated.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/episodes/{episodeId}/similar (the `ListSimilarEpisodes` operationId).
+func (c *ClientWithResponses) ListSimilarEpisodesWithResponse(ctx context.Context, episodeId EpisodeId, params *ListSimilarEpisodesParams, reqEditors ...RequestEditorFn) (*ListSimilarEpisodesResponse, error) {
+	rsp, err := c.ListSimilarEpisodes(ctx, episodeId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSimilarEpisodesResponse(rsp)
+}
+
+// RecordEngagementWithBodyWithResponse Record plays, views and completions
+//
+// Takes a batch of up to 100 engagement events from a player or a page: `view` (a program's
+// or episode's page was shown), `play` (an episode is playing; `position_seconds` is where)
+// and `complete` (an episode was played to its end). Anonymous callers name their device or
+// session with an opaque `client_id`; a signed-in caller's bearer token also ties `play` and
+// `complete` to its account, for "continue watching" and the personal feed.
+//
+// The answer is 202 at once: the events are written to the discovery outbox and counted
+// asynchronously (trending, popular, search popularity) from `discovery.events`. Events about
+// content that is not published, events older than 7 days, repeated `event_id`s of the same
+// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
+// says how many were taken. An event that breaks the schema fails the whole batch with 400
+// or 422 naming the field (`events[2].occurred_at`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
+func (c *ClientWithResponses) RecordEngagementWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordEngagementResponse, error) {
+	rsp, err := c.RecordEngagementWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordEngagementResponse(rsp)
+}
+
+// RecordEngagementWithResponse Record plays, views and completions
+//
+// Takes a batch of up to 100 engagement events from a player or a page: `view` (a program's
+// or episode's page was shown), `play` (an episode is playing; `position_seconds` is where)
+// and `complete` (an episode was played to its end). Anonymous callers name their device or
+// session with an opaque `client_id`; a signed-in caller's bearer token also ties `play` and
+// `complete` to its account, for "continue watching" and the personal feed.
+//
+// The answer is 202 at once: the events are written to the discovery outbox and counted
+// asynchronously (trending, popular, search popularity) from `discovery.events`. Events about
+// content that is not published, events older than 7 days, repeated `event_id`s of the same
+// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
+// says how many were taken. An event that breaks the schema fails the whole batch with 400
+// or 422 naming the field (`events[2].occurred_at`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
+func (c *ClientWithResponses) RecordEngagementWithResponse(ctx context.Context, body RecordEngagementJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordEngagementResponse, error) {
+	rsp, err := c.RecordEngagement(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordEngagementResponse(rsp)
+}
+
 // ListPublicLanguagesWithResponse List languages
 //
 // Lists the languages that have at least one published program, most programs first, to
@@ -2099,6 +4947,140 @@ func (c *ClientWithResponses) ListLatestEpisodesWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseListLatestEpisodesResponse(rsp)
+}
+
+// ListContinueWatchingWithResponse Continue watching
+//
+// The published episodes the caller started and did not finish (from its `play` events),
+// the most recently played first, each with the last position. An episode played to the end
+// (`complete`, or a position within 30 seconds of its duration) leaves the list. Keyset
+// pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/me/continue-watching (the `ListContinueWatching` operationId).
+func (c *ClientWithResponses) ListContinueWatchingWithResponse(ctx context.Context, params *ListContinueWatchingParams, reqEditors ...RequestEditorFn) (*ListContinueWatchingResponse, error) {
+	rsp, err := c.ListContinueWatching(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListContinueWatchingResponse(rsp)
+}
+
+// GetFeedWithResponse My feed
+//
+// The caller's feed: the newest published episodes of the programs it follows (`items`,
+// keyset pagination), and, on the first page, programs recommended for it
+// (`recommendations`): programs like the ones it follows and plays, else what is trending,
+// else the newest programs, never one it already follows. A new account without follows or
+// plays gets an empty `items` and the trending or newest programs.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/me/feed (the `GetFeed` operationId).
+func (c *ClientWithResponses) GetFeedWithResponse(ctx context.Context, params *GetFeedParams, reqEditors ...RequestEditorFn) (*GetFeedResponse, error) {
+	rsp, err := c.GetFeed(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFeedResponse(rsp)
+}
+
+// ListFollowsWithResponse List the programs I follow
+//
+// The published programs the caller follows, the most recently followed first. Keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/me/follows (the `ListFollows` operationId).
+func (c *ClientWithResponses) ListFollowsWithResponse(ctx context.Context, params *ListFollowsParams, reqEditors ...RequestEditorFn) (*ListFollowsResponse, error) {
+	rsp, err := c.ListFollows(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFollowsResponse(rsp)
+}
+
+// UnfollowProgramWithResponse Unfollow a program
+//
+// Stops following a program; not following it (or an unknown id) answers 204 as well.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/discovery/me/follows/{programId} (the `UnfollowProgram` operationId).
+func (c *ClientWithResponses) UnfollowProgramWithResponse(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*UnfollowProgramResponse, error) {
+	rsp, err := c.UnfollowProgram(ctx, programId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnfollowProgramResponse(rsp)
+}
+
+// FollowProgramWithResponse Follow a program
+//
+// Follows a published program (404 otherwise): its new episodes lead the caller's feed.
+// Following a program already followed changes nothing and answers the same.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/discovery/me/follows/{programId} (the `FollowProgram` operationId).
+func (c *ClientWithResponses) FollowProgramWithResponse(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*FollowProgramResponse, error) {
+	rsp, err := c.FollowProgram(ctx, programId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFollowProgramResponse(rsp)
+}
+
+// DeleteHistoryWithResponse Delete my play history
+//
+// Deletes the caller's play history (and with it "continue watching"). Events sent before
+// this moment are never tied to the account again, also when the read model is rebuilt from
+// `discovery.events`; the anonymous counts they fed (trending, popular) stay. Follows stay.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/discovery/me/history (the `DeleteHistory` operationId).
+func (c *ClientWithResponses) DeleteHistoryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteHistoryResponse, error) {
+	rsp, err := c.DeleteHistory(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteHistoryResponse(rsp)
+}
+
+// ListHistoryWithResponse My play history
+//
+// Every published episode the caller played (from its `play` and `complete` events), the most
+// recently played first, finished or not. Anonymous events are never tied to an account, so
+// they are not here. Keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/me/history (the `ListHistory` operationId).
+func (c *ClientWithResponses) ListHistoryWithResponse(ctx context.Context, params *ListHistoryParams, reqEditors ...RequestEditorFn) (*ListHistoryResponse, error) {
+	rsp, err := c.ListHistory(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHistoryResponse(rsp)
+}
+
+// ListPopularWithResponse List popular programs or episodes
+//
+// The most played programs (default) or episodes: `period=week` ranks by engagement whose
+// weight halves every 7 days (about the last week), `all_time` by every play, completion and
+// view ever counted. Filters as on browse. Keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/popular (the `ListPopular` operationId).
+func (c *ClientWithResponses) ListPopularWithResponse(ctx context.Context, params *ListPopularParams, reqEditors ...RequestEditorFn) (*ListPopularResponse, error) {
+	rsp, err := c.ListPopular(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPopularResponse(rsp)
 }
 
 // ListPublicProgramsWithResponse List published programs
@@ -2169,6 +5151,42 @@ func (c *ClientWithResponses) ListPublicEpisodesWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseListPublicEpisodesResponse(rsp)
+}
+
+// ListSimilarProgramsWithResponse More like this program
+//
+// Published programs like this one (404 when it is not published): the same category counts
+// most, then each shared tag, the same language and the same kind; ties go to the more popular
+// (decayed week engagement), then the newer. At most `limit` items, not paginated.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/programs/{programId}/similar (the `ListSimilarPrograms` operationId).
+func (c *ClientWithResponses) ListSimilarProgramsWithResponse(ctx context.Context, programId ProgramId, params *ListSimilarProgramsParams, reqEditors ...RequestEditorFn) (*ListSimilarProgramsResponse, error) {
+	rsp, err := c.ListSimilarPrograms(ctx, programId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSimilarProgramsResponse(rsp)
+}
+
+// ListTrendingWithResponse List trending programs or episodes
+//
+// What is being played now: programs (default) or episodes ranked by their decayed engagement
+// (plays, completions and views whose weight halves every `window`: `hour` or `day`, the
+// default), so a new hit overtakes an old classic within hours. Filters as on browse; items
+// without engagement in the read model are not listed. Keyset pagination over a ranking that
+// moves: a page may repeat or skip an item whose rank changed between requests.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/discovery/trending (the `ListTrending` operationId).
+func (c *ClientWithResponses) ListTrendingWithResponse(ctx context.Context, params *ListTrendingParams, reqEditors ...RequestEditorFn) (*ListTrendingResponse, error) {
+	rsp, err := c.ListTrending(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTrendingResponse(rsp)
 }
 
 // ParseListPublicCategoriesResponse parses an HTTP response from a ListPublicCategoriesWithResponse call
@@ -2308,6 +5326,140 @@ func ParseGetPublicEpisodeResponse(rsp *http.Response) (*GetPublicEpisodeRespons
 	return response, nil
 }
 
+// ParseListSimilarEpisodesResponse parses an HTTP response from a ListSimilarEpisodesWithResponse call
+func ParseListSimilarEpisodesResponse(rsp *http.Response) (*ListSimilarEpisodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSimilarEpisodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SimilarEpisodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListSimilarEpisodesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordEngagementResponse parses an HTTP response from a RecordEngagementWithResponse call
+func ParseRecordEngagementResponse(rsp *http.Response) (*RecordEngagementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordEngagementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest EngagementReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RecordEngagementResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListPublicLanguagesResponse parses an HTTP response from a ListPublicLanguagesWithResponse call
 func ParseListPublicLanguagesResponse(rsp *http.Response) (*ListPublicLanguagesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2408,6 +5560,646 @@ func ParseListLatestEpisodesResponse(rsp *http.Response) (*ListLatestEpisodesRes
 	switch {
 	case rsp.StatusCode == 429:
 		var headers ListLatestEpisodesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListContinueWatchingResponse parses an HTTP response from a ListContinueWatchingWithResponse call
+func ParseListContinueWatchingResponse(rsp *http.Response) (*ListContinueWatchingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListContinueWatchingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WatchList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListContinueWatchingResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListContinueWatchingResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFeedResponse parses an HTTP response from a GetFeedWithResponse call
+func ParseGetFeedResponse(rsp *http.Response) (*GetFeedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFeedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Feed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetFeedResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetFeedResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListFollowsResponse parses an HTTP response from a ListFollowsWithResponse call
+func ParseListFollowsResponse(rsp *http.Response) (*ListFollowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFollowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FollowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListFollowsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListFollowsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnfollowProgramResponse parses an HTTP response from a UnfollowProgramWithResponse call
+func ParseUnfollowProgramResponse(rsp *http.Response) (*UnfollowProgramResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnfollowProgramResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UnfollowProgramResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers UnfollowProgramResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFollowProgramResponse parses an HTTP response from a FollowProgramWithResponse call
+func ParseFollowProgramResponse(rsp *http.Response) (*FollowProgramResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FollowProgramResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Follow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers FollowProgramResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers FollowProgramResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteHistoryResponse parses an HTTP response from a DeleteHistoryWithResponse call
+func ParseDeleteHistoryResponse(rsp *http.Response) (*DeleteHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteHistoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListHistoryResponse parses an HTTP response from a ListHistoryWithResponse call
+func ParseListHistoryResponse(rsp *http.Response) (*ListHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WatchList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListHistoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPopularResponse parses an HTTP response from a ListPopularWithResponse call
+func ParseListPopularResponse(rsp *http.Response) (*ListPopularResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPopularResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RankedList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListPopularResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int32
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
@@ -2685,6 +6477,133 @@ func ParseListPublicEpisodesResponse(rsp *http.Response) (*ListPublicEpisodesRes
 	return response, nil
 }
 
+// ParseListSimilarProgramsResponse parses an HTTP response from a ListSimilarProgramsWithResponse call
+func ParseListSimilarProgramsResponse(rsp *http.Response) (*ListSimilarProgramsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSimilarProgramsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SimilarPrograms
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListSimilarProgramsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTrendingResponse parses an HTTP response from a ListTrendingWithResponse call
+func ParseListTrendingResponse(rsp *http.Response) (*ListTrendingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTrendingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RankedList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListTrendingResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListPublicCategories List categories
@@ -2693,12 +6612,42 @@ type ServerInterface interface {
 	// GetPublicEpisode Get a published episode
 	// (GET /api/v1/discovery/episodes/{episodeId})
 	GetPublicEpisode(ctx echo.Context, episodeId EpisodeId) error
+	// ListSimilarEpisodes More like this episode
+	// (GET /api/v1/discovery/episodes/{episodeId}/similar)
+	ListSimilarEpisodes(ctx echo.Context, episodeId EpisodeId, params ListSimilarEpisodesParams) error
+	// RecordEngagement Record plays, views and completions
+	// (POST /api/v1/discovery/events)
+	RecordEngagement(ctx echo.Context) error
 	// ListPublicLanguages List languages
 	// (GET /api/v1/discovery/languages)
 	ListPublicLanguages(ctx echo.Context) error
 	// ListLatestEpisodes List the latest published episodes
 	// (GET /api/v1/discovery/latest)
 	ListLatestEpisodes(ctx echo.Context, params ListLatestEpisodesParams) error
+	// ListContinueWatching Continue watching
+	// (GET /api/v1/discovery/me/continue-watching)
+	ListContinueWatching(ctx echo.Context, params ListContinueWatchingParams) error
+	// GetFeed My feed
+	// (GET /api/v1/discovery/me/feed)
+	GetFeed(ctx echo.Context, params GetFeedParams) error
+	// ListFollows List the programs I follow
+	// (GET /api/v1/discovery/me/follows)
+	ListFollows(ctx echo.Context, params ListFollowsParams) error
+	// UnfollowProgram Unfollow a program
+	// (DELETE /api/v1/discovery/me/follows/{programId})
+	UnfollowProgram(ctx echo.Context, programId ProgramId) error
+	// FollowProgram Follow a program
+	// (PUT /api/v1/discovery/me/follows/{programId})
+	FollowProgram(ctx echo.Context, programId ProgramId) error
+	// DeleteHistory Delete my play history
+	// (DELETE /api/v1/discovery/me/history)
+	DeleteHistory(ctx echo.Context) error
+	// ListHistory My play history
+	// (GET /api/v1/discovery/me/history)
+	ListHistory(ctx echo.Context, params ListHistoryParams) error
+	// ListPopular List popular programs or episodes
+	// (GET /api/v1/discovery/popular)
+	ListPopular(ctx echo.Context, params ListPopularParams) error
 	// ListPublicPrograms List published programs
 	// (GET /api/v1/discovery/programs)
 	ListPublicPrograms(ctx echo.Context, params ListPublicProgramsParams) error
@@ -2711,6 +6660,12 @@ type ServerInterface interface {
 	// ListPublicEpisodes List the published episodes of a program
 	// (GET /api/v1/discovery/programs/{programId}/episodes)
 	ListPublicEpisodes(ctx echo.Context, programId ProgramId, params ListPublicEpisodesParams) error
+	// ListSimilarPrograms More like this program
+	// (GET /api/v1/discovery/programs/{programId}/similar)
+	ListSimilarPrograms(ctx echo.Context, programId ProgramId, params ListSimilarProgramsParams) error
+	// ListTrending List trending programs or episodes
+	// (GET /api/v1/discovery/trending)
+	ListTrending(ctx echo.Context, params ListTrendingParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -2756,6 +6711,40 @@ func (w *ServerInterfaceWrapper) GetPublicEpisode(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetPublicEpisode(ctx, episodeId)
+	return err
+}
+
+// ListSimilarEpisodes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSimilarEpisodes(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "episodeId" -------------
+	var episodeId EpisodeId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "episodeId", ctx.Param("episodeId"), &episodeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter episodeId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSimilarEpisodesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSimilarEpisodes(ctx, episodeId, params)
+	return err
+}
+
+// RecordEngagement converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordEngagement(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordEngagement(ctx)
 	return err
 }
 
@@ -2811,6 +6800,207 @@ func (w *ServerInterfaceWrapper) ListLatestEpisodes(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListLatestEpisodes(ctx, params)
+	return err
+}
+
+// ListContinueWatching converts echo context to params.
+func (w *ServerInterfaceWrapper) ListContinueWatching(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListContinueWatchingParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListContinueWatching(ctx, params)
+	return err
+}
+
+// GetFeed converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFeed(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFeedParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFeed(ctx, params)
+	return err
+}
+
+// ListFollows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFollows(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFollowsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFollows(ctx, params)
+	return err
+}
+
+// UnfollowProgram converts echo context to params.
+func (w *ServerInterfaceWrapper) UnfollowProgram(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "programId" -------------
+	var programId ProgramId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "programId", ctx.Param("programId"), &programId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter programId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnfollowProgram(ctx, programId)
+	return err
+}
+
+// FollowProgram converts echo context to params.
+func (w *ServerInterfaceWrapper) FollowProgram(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "programId" -------------
+	var programId ProgramId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "programId", ctx.Param("programId"), &programId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter programId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FollowProgram(ctx, programId)
+	return err
+}
+
+// DeleteHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHistory(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHistory(ctx)
+	return err
+}
+
+// ListHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHistory(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHistoryParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHistory(ctx, params)
+	return err
+}
+
+// ListPopular converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPopular(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPopularParams
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "period" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "period", ctx.QueryParams(), &params.Period, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter period: %s", err))
+	}
+
+	// ------------- Optional query parameter "language" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "language", ctx.QueryParams(), &params.Language, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter language: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPopular(ctx, params)
 	return err
 }
 
@@ -2975,6 +7165,91 @@ func (w *ServerInterfaceWrapper) ListPublicEpisodes(ctx echo.Context) error {
 	return err
 }
 
+// ListSimilarPrograms converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSimilarPrograms(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "programId" -------------
+	var programId ProgramId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "programId", ctx.Param("programId"), &programId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter programId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSimilarProgramsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSimilarPrograms(ctx, programId, params)
+	return err
+}
+
+// ListTrending converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTrending(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTrendingParams
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "window" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "window", ctx.QueryParams(), &params.Window, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter window: %s", err))
+	}
+
+	// ------------- Optional query parameter "language" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "language", ctx.QueryParams(), &params.Language, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter language: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTrending(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -3030,10 +7305,24 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/discovery/latest", wrapper.ListLatestEpisodes, options.OperationMiddlewares["listLatestEpisodes"]...)
 	router.GET(options.BaseURL+"/api/v1/discovery/categories", wrapper.ListPublicCategories, options.OperationMiddlewares["listPublicCategories"]...)
 	router.GET(options.BaseURL+"/api/v1/discovery/languages", wrapper.ListPublicLanguages, options.OperationMiddlewares["listPublicLanguages"]...)
+	router.POST(options.BaseURL+"/api/v1/discovery/events", wrapper.RecordEngagement, options.OperationMiddlewares["recordEngagement"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/trending", wrapper.ListTrending, options.OperationMiddlewares["listTrending"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/popular", wrapper.ListPopular, options.OperationMiddlewares["listPopular"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/programs/:programId/similar", wrapper.ListSimilarPrograms, options.OperationMiddlewares["listSimilarPrograms"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/episodes/:episodeId/similar", wrapper.ListSimilarEpisodes, options.OperationMiddlewares["listSimilarEpisodes"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/me/follows", wrapper.ListFollows, options.OperationMiddlewares["listFollows"]...)
+	router.DELETE(options.BaseURL+"/api/v1/discovery/me/follows/:programId", wrapper.UnfollowProgram, options.OperationMiddlewares["unfollowProgram"]...)
+	router.PUT(options.BaseURL+"/api/v1/discovery/me/follows/:programId", wrapper.FollowProgram, options.OperationMiddlewares["followProgram"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/me/continue-watching", wrapper.ListContinueWatching, options.OperationMiddlewares["listContinueWatching"]...)
+	router.DELETE(options.BaseURL+"/api/v1/discovery/me/history", wrapper.DeleteHistory, options.OperationMiddlewares["deleteHistory"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/me/history", wrapper.ListHistory, options.OperationMiddlewares["listHistory"]...)
+	router.GET(options.BaseURL+"/api/v1/discovery/me/feed", wrapper.GetFeed, options.OperationMiddlewares["getFeed"]...)
 
 }
 
 type BadRequestApplicationProblemPlusJSONResponse externalRef0.Problem
+
+type ForbiddenApplicationProblemPlusJSONResponse externalRef0.Problem
 
 type NotFoundApplicationProblemPlusJSONResponse externalRef0.Problem
 
@@ -3047,6 +7336,17 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type UnauthorizedResponseHeaders struct {
+	WWWAuthenticate *string
+}
+type UnauthorizedApplicationProblemPlusJSONResponse struct {
+	Body externalRef0.Problem
+
+	Headers UnauthorizedResponseHeaders
+}
+
+type UnprocessableEntityApplicationProblemPlusJSONResponse externalRef0.Problem
 
 type ListPublicCategoriesRequestObject struct {
 	Params ListPublicCategoriesParams
@@ -3222,6 +7522,187 @@ func (response GetPublicEpisodedefaultApplicationProblemPlusJSONResponse) VisitG
 	return err
 }
 
+type ListSimilarEpisodesRequestObject struct {
+	EpisodeId EpisodeId `json:"episodeId"`
+	Params    ListSimilarEpisodesParams
+}
+
+type ListSimilarEpisodesResponseObject interface {
+	VisitListSimilarEpisodesResponse(w http.ResponseWriter) error
+}
+
+type ListSimilarEpisodes200JSONResponse SimilarEpisodes
+
+func (response ListSimilarEpisodes200JSONResponse) VisitListSimilarEpisodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSimilarEpisodes400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSimilarEpisodes400ApplicationProblemPlusJSONResponse) VisitListSimilarEpisodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSimilarEpisodes404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSimilarEpisodes404ApplicationProblemPlusJSONResponse) VisitListSimilarEpisodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSimilarEpisodes429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSimilarEpisodes429ApplicationProblemPlusJSONResponse) VisitListSimilarEpisodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSimilarEpisodesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListSimilarEpisodesdefaultApplicationProblemPlusJSONResponse) VisitListSimilarEpisodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordEngagementRequestObject struct {
+	Body *RecordEngagementJSONRequestBody
+}
+
+type RecordEngagementResponseObject interface {
+	VisitRecordEngagementResponse(w http.ResponseWriter) error
+}
+
+type RecordEngagement202JSONResponse EngagementReceipt
+
+func (response RecordEngagement202JSONResponse) VisitRecordEngagementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordEngagement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RecordEngagement400ApplicationProblemPlusJSONResponse) VisitRecordEngagementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordEngagement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RecordEngagement422ApplicationProblemPlusJSONResponse) VisitRecordEngagementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordEngagement429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RecordEngagement429ApplicationProblemPlusJSONResponse) VisitRecordEngagementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordEngagementdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response RecordEngagementdefaultApplicationProblemPlusJSONResponse) VisitRecordEngagementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPublicLanguagesRequestObject struct {
 }
 
@@ -3342,6 +7823,830 @@ type ListLatestEpisodesdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListLatestEpisodesdefaultApplicationProblemPlusJSONResponse) VisitListLatestEpisodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContinueWatchingRequestObject struct {
+	Params ListContinueWatchingParams
+}
+
+type ListContinueWatchingResponseObject interface {
+	VisitListContinueWatchingResponse(w http.ResponseWriter) error
+}
+
+type ListContinueWatching200JSONResponse WatchList
+
+func (response ListContinueWatching200JSONResponse) VisitListContinueWatchingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContinueWatching400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListContinueWatching400ApplicationProblemPlusJSONResponse) VisitListContinueWatchingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContinueWatching401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListContinueWatching401ApplicationProblemPlusJSONResponse) VisitListContinueWatchingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContinueWatching403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListContinueWatching403ApplicationProblemPlusJSONResponse) VisitListContinueWatchingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContinueWatching429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListContinueWatching429ApplicationProblemPlusJSONResponse) VisitListContinueWatchingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContinueWatchingdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListContinueWatchingdefaultApplicationProblemPlusJSONResponse) VisitListContinueWatchingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFeedRequestObject struct {
+	Params GetFeedParams
+}
+
+type GetFeedResponseObject interface {
+	VisitGetFeedResponse(w http.ResponseWriter) error
+}
+
+type GetFeed200JSONResponse Feed
+
+func (response GetFeed200JSONResponse) VisitGetFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFeed400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFeed400ApplicationProblemPlusJSONResponse) VisitGetFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFeed401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFeed401ApplicationProblemPlusJSONResponse) VisitGetFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFeed403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetFeed403ApplicationProblemPlusJSONResponse) VisitGetFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFeed429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetFeed429ApplicationProblemPlusJSONResponse) VisitGetFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFeeddefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response GetFeeddefaultApplicationProblemPlusJSONResponse) VisitGetFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollowsRequestObject struct {
+	Params ListFollowsParams
+}
+
+type ListFollowsResponseObject interface {
+	VisitListFollowsResponse(w http.ResponseWriter) error
+}
+
+type ListFollows200JSONResponse FollowList
+
+func (response ListFollows200JSONResponse) VisitListFollowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollows400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollows400ApplicationProblemPlusJSONResponse) VisitListFollowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollows401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollows401ApplicationProblemPlusJSONResponse) VisitListFollowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollows403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollows403ApplicationProblemPlusJSONResponse) VisitListFollowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollows429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollows429ApplicationProblemPlusJSONResponse) VisitListFollowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollowsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListFollowsdefaultApplicationProblemPlusJSONResponse) VisitListFollowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnfollowProgramRequestObject struct {
+	ProgramId ProgramId `json:"programId"`
+}
+
+type UnfollowProgramResponseObject interface {
+	VisitUnfollowProgramResponse(w http.ResponseWriter) error
+}
+
+type UnfollowProgram204Response struct {
+}
+
+func (response UnfollowProgram204Response) VisitUnfollowProgramResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UnfollowProgram400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnfollowProgram400ApplicationProblemPlusJSONResponse) VisitUnfollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnfollowProgram401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnfollowProgram401ApplicationProblemPlusJSONResponse) VisitUnfollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnfollowProgram403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UnfollowProgram403ApplicationProblemPlusJSONResponse) VisitUnfollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnfollowProgram429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UnfollowProgram429ApplicationProblemPlusJSONResponse) VisitUnfollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnfollowProgramdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response UnfollowProgramdefaultApplicationProblemPlusJSONResponse) VisitUnfollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FollowProgramRequestObject struct {
+	ProgramId ProgramId `json:"programId"`
+}
+
+type FollowProgramResponseObject interface {
+	VisitFollowProgramResponse(w http.ResponseWriter) error
+}
+
+type FollowProgram200JSONResponse Follow
+
+func (response FollowProgram200JSONResponse) VisitFollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FollowProgram400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FollowProgram400ApplicationProblemPlusJSONResponse) VisitFollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FollowProgram401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FollowProgram401ApplicationProblemPlusJSONResponse) VisitFollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FollowProgram403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response FollowProgram403ApplicationProblemPlusJSONResponse) VisitFollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FollowProgram404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response FollowProgram404ApplicationProblemPlusJSONResponse) VisitFollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FollowProgram429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response FollowProgram429ApplicationProblemPlusJSONResponse) VisitFollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FollowProgramdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response FollowProgramdefaultApplicationProblemPlusJSONResponse) VisitFollowProgramResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHistoryRequestObject struct {
+}
+
+type DeleteHistoryResponseObject interface {
+	VisitDeleteHistoryResponse(w http.ResponseWriter) error
+}
+
+type DeleteHistory204Response struct {
+}
+
+func (response DeleteHistory204Response) VisitDeleteHistoryResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHistory401ApplicationProblemPlusJSONResponse) VisitDeleteHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHistory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHistory403ApplicationProblemPlusJSONResponse) VisitDeleteHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHistory429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHistory429ApplicationProblemPlusJSONResponse) VisitDeleteHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHistorydefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response DeleteHistorydefaultApplicationProblemPlusJSONResponse) VisitDeleteHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHistoryRequestObject struct {
+	Params ListHistoryParams
+}
+
+type ListHistoryResponseObject interface {
+	VisitListHistoryResponse(w http.ResponseWriter) error
+}
+
+type ListHistory200JSONResponse WatchList
+
+func (response ListHistory200JSONResponse) VisitListHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHistory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListHistory400ApplicationProblemPlusJSONResponse) VisitListHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListHistory401ApplicationProblemPlusJSONResponse) VisitListHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHistory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListHistory403ApplicationProblemPlusJSONResponse) VisitListHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHistory429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListHistory429ApplicationProblemPlusJSONResponse) VisitListHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHistorydefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListHistorydefaultApplicationProblemPlusJSONResponse) VisitListHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPopularRequestObject struct {
+	Params ListPopularParams
+}
+
+type ListPopularResponseObject interface {
+	VisitListPopularResponse(w http.ResponseWriter) error
+}
+
+type ListPopular200JSONResponse RankedList
+
+func (response ListPopular200JSONResponse) VisitListPopularResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPopular400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPopular400ApplicationProblemPlusJSONResponse) VisitListPopularResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPopular429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListPopular429ApplicationProblemPlusJSONResponse) VisitListPopularResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPopulardefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListPopulardefaultApplicationProblemPlusJSONResponse) VisitListPopularResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3692,6 +8997,171 @@ func (response ListPublicEpisodesdefaultApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type ListSimilarProgramsRequestObject struct {
+	ProgramId ProgramId `json:"programId"`
+	Params    ListSimilarProgramsParams
+}
+
+type ListSimilarProgramsResponseObject interface {
+	VisitListSimilarProgramsResponse(w http.ResponseWriter) error
+}
+
+type ListSimilarPrograms200JSONResponse SimilarPrograms
+
+func (response ListSimilarPrograms200JSONResponse) VisitListSimilarProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSimilarPrograms400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSimilarPrograms400ApplicationProblemPlusJSONResponse) VisitListSimilarProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSimilarPrograms404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSimilarPrograms404ApplicationProblemPlusJSONResponse) VisitListSimilarProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSimilarPrograms429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSimilarPrograms429ApplicationProblemPlusJSONResponse) VisitListSimilarProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSimilarProgramsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListSimilarProgramsdefaultApplicationProblemPlusJSONResponse) VisitListSimilarProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTrendingRequestObject struct {
+	Params ListTrendingParams
+}
+
+type ListTrendingResponseObject interface {
+	VisitListTrendingResponse(w http.ResponseWriter) error
+}
+
+type ListTrending200JSONResponse RankedList
+
+func (response ListTrending200JSONResponse) VisitListTrendingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTrending400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTrending400ApplicationProblemPlusJSONResponse) VisitListTrendingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTrending429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTrending429ApplicationProblemPlusJSONResponse) VisitListTrendingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTrendingdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListTrendingdefaultApplicationProblemPlusJSONResponse) VisitListTrendingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListPublicCategories List categories
@@ -3700,12 +9170,42 @@ type StrictServerInterface interface {
 	// GetPublicEpisode Get a published episode
 	// (GET /api/v1/discovery/episodes/{episodeId})
 	GetPublicEpisode(ctx context.Context, request GetPublicEpisodeRequestObject) (GetPublicEpisodeResponseObject, error)
+	// ListSimilarEpisodes More like this episode
+	// (GET /api/v1/discovery/episodes/{episodeId}/similar)
+	ListSimilarEpisodes(ctx context.Context, request ListSimilarEpisodesRequestObject) (ListSimilarEpisodesResponseObject, error)
+	// RecordEngagement Record plays, views and completions
+	// (POST /api/v1/discovery/events)
+	RecordEngagement(ctx context.Context, request RecordEngagementRequestObject) (RecordEngagementResponseObject, error)
 	// ListPublicLanguages List languages
 	// (GET /api/v1/discovery/languages)
 	ListPublicLanguages(ctx context.Context, request ListPublicLanguagesRequestObject) (ListPublicLanguagesResponseObject, error)
 	// ListLatestEpisodes List the latest published episodes
 	// (GET /api/v1/discovery/latest)
 	ListLatestEpisodes(ctx context.Context, request ListLatestEpisodesRequestObject) (ListLatestEpisodesResponseObject, error)
+	// ListContinueWatching Continue watching
+	// (GET /api/v1/discovery/me/continue-watching)
+	ListContinueWatching(ctx context.Context, request ListContinueWatchingRequestObject) (ListContinueWatchingResponseObject, error)
+	// GetFeed My feed
+	// (GET /api/v1/discovery/me/feed)
+	GetFeed(ctx context.Context, request GetFeedRequestObject) (GetFeedResponseObject, error)
+	// ListFollows List the programs I follow
+	// (GET /api/v1/discovery/me/follows)
+	ListFollows(ctx context.Context, request ListFollowsRequestObject) (ListFollowsResponseObject, error)
+	// UnfollowProgram Unfollow a program
+	// (DELETE /api/v1/discovery/me/follows/{programId})
+	UnfollowProgram(ctx context.Context, request UnfollowProgramRequestObject) (UnfollowProgramResponseObject, error)
+	// FollowProgram Follow a program
+	// (PUT /api/v1/discovery/me/follows/{programId})
+	FollowProgram(ctx context.Context, request FollowProgramRequestObject) (FollowProgramResponseObject, error)
+	// DeleteHistory Delete my play history
+	// (DELETE /api/v1/discovery/me/history)
+	DeleteHistory(ctx context.Context, request DeleteHistoryRequestObject) (DeleteHistoryResponseObject, error)
+	// ListHistory My play history
+	// (GET /api/v1/discovery/me/history)
+	ListHistory(ctx context.Context, request ListHistoryRequestObject) (ListHistoryResponseObject, error)
+	// ListPopular List popular programs or episodes
+	// (GET /api/v1/discovery/popular)
+	ListPopular(ctx context.Context, request ListPopularRequestObject) (ListPopularResponseObject, error)
 	// ListPublicPrograms List published programs
 	// (GET /api/v1/discovery/programs)
 	ListPublicPrograms(ctx context.Context, request ListPublicProgramsRequestObject) (ListPublicProgramsResponseObject, error)
@@ -3718,6 +9218,12 @@ type StrictServerInterface interface {
 	// ListPublicEpisodes List the published episodes of a program
 	// (GET /api/v1/discovery/programs/{programId}/episodes)
 	ListPublicEpisodes(ctx context.Context, request ListPublicEpisodesRequestObject) (ListPublicEpisodesResponseObject, error)
+	// ListSimilarPrograms More like this program
+	// (GET /api/v1/discovery/programs/{programId}/similar)
+	ListSimilarPrograms(ctx context.Context, request ListSimilarProgramsRequestObject) (ListSimilarProgramsResponseObject, error)
+	// ListTrending List trending programs or episodes
+	// (GET /api/v1/discovery/trending)
+	ListTrending(ctx context.Context, request ListTrendingRequestObject) (ListTrendingResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -3782,6 +9288,78 @@ func (sh *strictHandler) GetPublicEpisode(ctx echo.Context, episodeId EpisodeId)
 	return nil
 }
 
+// ListSimilarEpisodes operation middleware
+func (sh *strictHandler) ListSimilarEpisodes(ctx echo.Context, episodeId EpisodeId, params ListSimilarEpisodesParams) error {
+	var request ListSimilarEpisodesRequestObject
+
+	request.EpisodeId = episodeId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSimilarEpisodes(ctx.Request().Context(), request.(ListSimilarEpisodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSimilarEpisodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSimilarEpisodesResponseObject); ok {
+		return validResponse.VisitListSimilarEpisodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordEngagement operation middleware
+func (sh *strictHandler) RecordEngagement(ctx echo.Context) error {
+	var request RecordEngagementRequestObject
+
+	var body RecordEngagementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordEngagement(ctx.Request().Context(), request.(RecordEngagementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordEngagement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordEngagementResponseObject); ok {
+		return validResponse.VisitRecordEngagementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListPublicLanguages operation middleware
 func (sh *strictHandler) ListPublicLanguages(ctx echo.Context) error {
 	var request ListPublicLanguagesRequestObject
@@ -3824,6 +9402,204 @@ func (sh *strictHandler) ListLatestEpisodes(ctx echo.Context, params ListLatestE
 		return err
 	} else if validResponse, ok := response.(ListLatestEpisodesResponseObject); ok {
 		return validResponse.VisitListLatestEpisodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListContinueWatching operation middleware
+func (sh *strictHandler) ListContinueWatching(ctx echo.Context, params ListContinueWatchingParams) error {
+	var request ListContinueWatchingRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListContinueWatching(ctx.Request().Context(), request.(ListContinueWatchingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListContinueWatching")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListContinueWatchingResponseObject); ok {
+		return validResponse.VisitListContinueWatchingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFeed operation middleware
+func (sh *strictHandler) GetFeed(ctx echo.Context, params GetFeedParams) error {
+	var request GetFeedRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFeed(ctx.Request().Context(), request.(GetFeedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFeed")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFeedResponseObject); ok {
+		return validResponse.VisitGetFeedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFollows operation middleware
+func (sh *strictHandler) ListFollows(ctx echo.Context, params ListFollowsParams) error {
+	var request ListFollowsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFollows(ctx.Request().Context(), request.(ListFollowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFollows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFollowsResponseObject); ok {
+		return validResponse.VisitListFollowsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnfollowProgram operation middleware
+func (sh *strictHandler) UnfollowProgram(ctx echo.Context, programId ProgramId) error {
+	var request UnfollowProgramRequestObject
+
+	request.ProgramId = programId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnfollowProgram(ctx.Request().Context(), request.(UnfollowProgramRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnfollowProgram")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnfollowProgramResponseObject); ok {
+		return validResponse.VisitUnfollowProgramResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FollowProgram operation middleware
+func (sh *strictHandler) FollowProgram(ctx echo.Context, programId ProgramId) error {
+	var request FollowProgramRequestObject
+
+	request.ProgramId = programId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FollowProgram(ctx.Request().Context(), request.(FollowProgramRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FollowProgram")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FollowProgramResponseObject); ok {
+		return validResponse.VisitFollowProgramResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteHistory operation middleware
+func (sh *strictHandler) DeleteHistory(ctx echo.Context) error {
+	var request DeleteHistoryRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHistory(ctx.Request().Context(), request.(DeleteHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHistoryResponseObject); ok {
+		return validResponse.VisitDeleteHistoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHistory operation middleware
+func (sh *strictHandler) ListHistory(ctx echo.Context, params ListHistoryParams) error {
+	var request ListHistoryRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHistory(ctx.Request().Context(), request.(ListHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHistoryResponseObject); ok {
+		return validResponse.VisitListHistoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPopular operation middleware
+func (sh *strictHandler) ListPopular(ctx echo.Context, params ListPopularParams) error {
+	var request ListPopularRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPopular(ctx.Request().Context(), request.(ListPopularRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPopular")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPopularResponseObject); ok {
+		return validResponse.VisitListPopularResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3931,105 +9707,225 @@ func (sh *strictHandler) ListPublicEpisodes(ctx echo.Context, programId ProgramI
 	return nil
 }
 
+// ListSimilarPrograms operation middleware
+func (sh *strictHandler) ListSimilarPrograms(ctx echo.Context, programId ProgramId, params ListSimilarProgramsParams) error {
+	var request ListSimilarProgramsRequestObject
+
+	request.ProgramId = programId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSimilarPrograms(ctx.Request().Context(), request.(ListSimilarProgramsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSimilarPrograms")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSimilarProgramsResponseObject); ok {
+		return validResponse.VisitListSimilarProgramsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTrending operation middleware
+func (sh *strictHandler) ListTrending(ctx echo.Context, params ListTrendingParams) error {
+	var request ListTrendingRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTrending(ctx.Request().Context(), request.(ListTrendingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTrending")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTrendingResponseObject); ok {
+		return validResponse.VisitListTrendingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rjhvHlf+rFDoBPPNPk2xyLhpRyAdZlpNJZFkZj//JRpwVi92H7LK6qzpd1TPDCAPEXttw9HlfYJFF",
-	"5Fy8C2OxC+RNyK95kkVd+sYu3mZGa3lXQQAN+3rq1KlzfuecX7VfOD6LE0aBCu70Xzgh4ABS9efDUzyR",
-	"/wbA/ZQkgjDq9J3TENA5pJwwitgYiRBQCiJLKQQoBc6y1AcXjVmKfEYDIu/CEUrhNxlwwRGmAXrw3mPk",
-	"Yz8E3nZcBy5xnETg9J2Bc2fgOK7D/RBiLF8d48tHQCcidPrd3pHriGkiL+QiJXTiXF25zgmIdHp/LCBt",
-	"ivoRSBE4EgxdYCLQCMYsVeKmU0IntZfvedX3jlkaY+H0HULFXs9xpSAkzmKnv3foea4TE6p/dguZCBUw",
-	"gdS5klIlOMUxCKPIB1jAhKXTpoQf0miKkpRNUhxztMNSBAnhLAAudZuf2EWEKkX75kHogogQiZBwxKNM",
-	"DYTIx/0mg3TquA7FsRQpv7ym0h+mMHb6zg865bx39FneyQX9KMq0dh9qaY4Dux2QIDcBI3YhSYJFWAoC",
-	"xWNcR1oCSSFw+iLNYFPJfBbHjD47DpRYPyc0uL4ylciEo+eEBstUJ89trLYn+tFKKineI0wnGZ7AEhF9",
-	"RgVQoSeVcBSZy5fJkp93tlRWLsYDFoCSy8i5fjaNrpbMZlI85nZm8xRfMsri6SMSE2EXLWZcIKAiJaCW",
-	"s/Y4SxWmHlQVJoAxziLh9Lty9S5f3QdrF7frGOEfZClnFqfzYYJ/kwHy1Wk0TlmMMEpSOCcs4yjBE3iH",
-	"o6H8t03hUjzTFw6XrmH9miVO8aDbsznF3ADsCn2CJ4A4+S1cQ3+9lerrbuIbU+AJoxyUa3wXByc6NMhf",
-	"ZmXIP3GSRMTHUuROkrJRBPGPPuFS/hel05aCCUyifAhtuWz7KM64dPaIUZAWzUGajYsSFviYCxcFzM9i",
-	"oAKnUxfxkF3IQJCmTHrrp1KKQDktmsWO64wJREHtBXLEwLla4M7277o6cx0usMi409+XChNEqPD3Lg7y",
-	"OOkUqguFSHi/04khIDgGHrYDOM81wjsjHLTye662XH5P9EP0rNRN5D6SS155hBSpkaMipCHCUYwjaQUQ",
-	"tOVbHzPxPsu0S77BFBq/grzu3T287/dad0ZdaN3x93Dr7vgOtHpB1z8YHeG70PUQZQKN1Uur2twvtfm4",
-	"csFmuqRMtPQdt6jJxwzxzA9Rko0iwkMIcueKyviklJg/42Y6xBRlFC4T8AUESBk1Yr6fpdJHl5o6qNrd",
-	"MRWQSpDGIT2HVN+1sdaIuftWza85CqWjU8Y+wHRqPAa/oa5SLAApX4fg0gcIIHA1OERYAkq05yGuIWTV",
-	"yHp3S9WdMoZiTKcFvt1YbfLlLfVyuFV7O2kOSrr5CqxXiLlVQGbb68zVnQq4vlLvMnJUQe2JvN0Wswuw",
-	"ysYqAiqrdzV0JYIjGWxyYGvOvlMHQ0nKEkgF0aGCBFvAijyWVWbemf1h9m+zr2evZt/qmFVkFiZqFb8b",
-	"IdV1JMzeGj2X4OiplN48xYh2VryFjT4BX7nv2hMaSr1fqPQdjj4+edTieCxRG1BBxgTSejJF4YLXx3m4",
-	"vzjMBAu5eJ2+849Pceu3Xuvu2Y92WsWfu//vh45FFwZGmtyA22d/TFIuFNwx87/o/97hlWM5UHcR5mgY",
-	"ES6eyHN+/o4hwpRfQMoHlIg+SjDnaFiFT/I+aVTD/LdMQKVlyYuUGO0BbZgUVIZABMR8LdKvSiV1EePL",
-	"Y32jREZGVThN8VSeDTF/FrPUkgj8MgQRQlo1fhRijuTVZdqi3ZBKEhKzJooJ1njbvHHEWASYKrsvtbIO",
-	"nNbR/ju8VJZSn20e7iGaRRFiVGk7wmaO66YH058lv35wfHj8yf3LD08/8I6pJ60+iyI8aohe2pWR49lW",
-	"C31hmVWe4ZbTW5mJuoJsi3DBvB8RjU0XnFFuLZuZzcKKqRmOcj91y1n0HerCFbLa82G5DCVerWS/ap4k",
-	"ru0/dTRUlWtCY1XHdSpgVXoriVbPqhNrsHLTIygjWV7mKD2Xqv+E7EJHzYZTkIsYhSwK+Bvm/3O78lmm",
-	"wUbx2P2jNRmR/F8lK/KaWdHrCC+LIlutpzZtt2LodUOo2fnBTey85nct9tUIJUuiTtOsgixVkPFZDvWa",
-	"+XKEp4ROkCAx3EN4xIEKdBGCBKnPKbug9ULiwf7qHPlO72i9QZhRPKNZPLKVNuXa1ucUoDIwigPmjKrS",
-	"V+VoHl+UyHJ9YY4oMxfz3Zr03f311rw6xXe3XahRpVq2dVVLpuIBwc+yNLIG2RSQYCiJ8LRapkQ7P330",
-	"kToqQ5yLcBYQhsYkApmVnZMAmApru5XplicpQ+p1MgXGQmA/1Oi69DE56vcD2jZH2z6LdRbQ4XiEww73",
-	"etDdb8d72ZFT0XaWkrpf6nn7R7cVJsvbTOpSc4xfz76dfzl7Nf9i9lc0ezX/fPafyk9+syjPBn4yX3DP",
-	"sNhQvFMSAxc4TpQjVEa50uz1JcXMSKRSRA9p9SwTuW3X5qa3zrLX2TXP4hjr8FbR3Tfzr2RIQfMvZn9D",
-	"s/+av5x/WtMhklfMP9fH/jL/bPZq/unsT0jeNf98/un8y/lX8y/bjYjkWZQrwiweUUyi3NzX2526hdcN",
-	"75Nkch27sxmOHNM388/nn8kR/cv8X9Hff/fPNiVsa0i26FaDdnVrbvjLXFq3Wjyv2ebaKHN74dCaLlhQ",
-	"n8zHNnaDT/AEjumYLQmi5lnLR7m8R3G/yMHXgrWMAyKiGVN9E6Wv4c5z2NZc97lU73DELqguH+wADRid",
-	"xvUgpu3yb7NvZ1/PX87+dJtor7u2AL4e7i1MmFLW1qgt19vtmWlhEQtp7U1Rm8lRVqO2pfDMryQVm6Dj",
-	"Exg7qgNyDunmblJdbtzkdf1j7oIKo1mK2GQ+1ih9LMCw3i1kFVsihOcmi9y41Xlj7HZjtGCtk53Wahpr",
-	"C2UjnFIc409aOGopA1jwFz3vdspmdvhQg14mWs5fovnL+VfzL9Qfs79qaCF9WpHBGvyQo4/Zq9mfc0jx",
-	"xfyr2X/MX84/m/9+Q1iBJ7wm1dN6qlwE8TO39CfVJuR6h1r6kz1L2Hu9kDRLAiyuaWI2HGJagDnAMEl3",
-	"BWcofS76gwVjr4m11nfenpPPnfEbgkXMA94nEAUPVdupMUp/ScbPBR5FgGLsh4RCKwUcqAO+oaGUthTj",
-	"y2eRNhCLeZj+rr2GDVGAsECq+a1q0xgFTAgZsFR/lAqm8soRC6auzB2Huk38+P4HD4cuGsqrih+6q6J/",
-	"1iXMbam5bvI+c3Vt5C1nLDQvoud5yA9xin1FOFoHpvWAy2evmBcbU+Q++vjj4/fQzvkdV1VEEEsDSCFY",
-	"gGDrm7hetxZlMxLYNGCLHE2ZKDr+6EN0uHe31S3Rq7QEzUQzYqEhTodqloAuzABOFxxLza30Gj7/7EXv",
-	"6ocr5C2WREPWn8OUg6qaE6oKT9KSBbTRE2tTo2hoCIYmIBZ6Gg24VO043GaroNFOKRsBQmHz22sELJhr",
-	"MaIVdlrpnTcM4+T9B+jOkXcHmdZrwchoo6EmfQxRRLjgCM4hnSJCz3FEAr34LeVC0z1uLoswizEt/RBc",
-	"JhHOZzgBn4yJj5S7IDxvyVMfLI6gJLBsusJL+kqjdglpS7sxfcU9lKRQFjA1e1O1rpUPk4uj5C6iC0gh",
-	"V4giC20SaJo+/aoZXQjlAlN/SaqXi6ScrAixkJMXZD4EeUFTzmRddR2ckM55t+PHvJMnqDZNmWeb8pml",
-	"bc3SFCI9byUjLpdoB/yQQYAIRcNftQwRoXX83rDh/n5299d7Pz88vfurg18c/bJ3sv8Ph+92H+99cGCF",
-	"hoZbUG0r9FZmAAd371bLVZ4V/xe4qhE7Q5YKd9FiDUCttAXVepHPrQ/ODBspu9CaGmMSgdWB6wOWKHJy",
-	"jFIYg1oFepILhM7XCLCGW1HKtTYYqrMVMKcnYoWrKcFhLSb3vN5hq9tt9Q5Ou17fk///dTW8SazXkuHS",
-	"IpFaDrZQoRIZBdtcJGepxRR9FAscsUkGfVtJZmeBgcarFDR1gofsgu+6AypCIKm9CU+DKt9YTog8lEdW",
-	"RcEcpeyCy4mDGI2m7QEd0IfKgUpvaZaPafH7aIcyJNhzoLvqQSXzRooOKfIjIn3S8ZM20izeQqiCLMsH",
-	"9JxwMpL+EaMgxWPhIulzgiwCxVPDqR+ScyvDKqcPoH1vX6IBX0RTDediwjmhE8QotAf0JOcmIpyC5qir",
-	"pbEzvGypX8Pde0heH0FBdufIx6nqbKLhw1M8GbYH9P0silpCxkoOUiwUkXPgOdvlI33s/pNjlNEAUjTM",
-	"nVdAuCpFTDv6vqFmLeR0ow+kvX8APETv5RfKpziuYxj5Tt/ptr22Jw2WJUBxQpy+s9f22nsKhotQeZnm",
-	"68qZlucnYClgPFJBcsEs1LoNmYbJEUgYwCg0DdPVgawwU0UP0WSgAaVyDefKMZ4WAjTM7W2IdsY4iuQ0",
-	"jbD/HBnQXWHDGH6qKgrutgdU1QsJl2aDeIyjSJkd4Yo2aKAXBH00VEY4RD5OOCJCa7swYAl/1bBrbU3T",
-	"NK8w/J+uKlfm7rTogKvRvm6ut/2mUuhOnXR9dbbAy+153gp2nYVVZ6DBU92n3wD+97xy1LVyw0Lxdf8o",
-	"r/NoSpMc26av6JavmH81+8vs1eyP88/mL2evZn9uvmivW7yo5jGdq7ON+XmWjrqFo3daW0OK2biv9W17",
-	"djEvnQpZWt7Su7v+lkXGpJLFcLnX3VuyDF2Hg5+lREyd/tOzSilLrY7KWPLqR/+pUzl45jrGfcqXcp9p",
-	"RFCwzY1gQkTSWXme+nXZKimS8upRlvKcwP8c5LtJ4riKxOn0nUPP68SEam033Vse2joviq0oV0sd3Yna",
-	"XMAXHNkaXgH6mJYHWZpTA0ou1w5LB7S6IUVRdRsP2jWhSkYqmzv6CdQpWc5NF26T/9C70/WaDIS9O+6m",
-	"626vWy2I9R2gTq1Pv6ZLHgAkLQ64A8nenXac7NWbf5tI0O02eoR62b0HkMj4i54UpKd6EbpEct5pt1ci",
-	"uYXGdLe6CH7KLtBFyGTS5zM+5dIVIhGm5BzKjnRGIzIJVbNsoY+7rnlb14fuTuRjekTGKk2UEean0yBl",
-	"IoQ0xhH6/2pD35aOq+hU2n1WZZOXZZvgKiKxukY99TqOzttff0uxB+FN8Yw/AVFzFFCs19xDFvTE1f6x",
-	"vFGF79p2usJrdns385oNQLMGPpQbA1V0bHrcIlfYAE9W8goFJ/E5XA9OCjagZV5SZkpoNC2J5WgoFTuU",
-	"aFCsbSujx1XAuBofPiqGfHtgyuxFUuXJHCwtNrcXcEy350mMVOxiKu98SCdSjc1bjg62xji1/vMSf1HM",
-	"a/vNwitRZaLeSLgSYWF2xFlXjmolw4WqkDWyd4T9lHGOZNJjqw8Mq/FuiOSTgQaETnbdAWWJ3q8dTdGY",
-	"RAJSCKprxy1Sa8UrljlVkdaojcioUd1etmQeqSE+LBna2/mfCllh7bWmWb32ugptde219U2gm99w++lW",
-	"E79pBuoifuvub47fvDp+082RjfGbjeW4LX7zLPhtVU94GYg7OPUOl4K43tZQzMKjK6TbmAsnreUt6t4I",
-	"dW8Kc8/KfnXZAdPdpVqTy9qRuroeSl4W+e4Xu540vBB2Py1RdETo8xwgraG4nwAOqg+sYPG6c500E8T6",
-	"1yhK9NiXg9VeqD1iwfQHHeVWOl6H6J01xbOWcrgKsYqa63g7KfMnL0pZfmRguZQV87y6dnLxxqCSlday",
-	"fdrQwCm3D1OKNttqiN9EIW4NXUgs4daBhFvnoAo8aQ/okLNU/FiraIh2zAzsagICl09aim3uIX2z8idD",
-	"hKMkxCMQxJdQZ0B3IubjCFr4QpX9WWT6f40NcrlUu1sgnZqdb490Xgd6qaGnVR9RKb8zI/AE7ajOCYqx",
-	"8EM5YRxahHKgnAhyDosc3GpN11bqFniy9LMW6/nhi3IPjV30m8hYJYf30FBPfl8aivpzWQ1eWor96xeO",
-	"AeblJrrigI5UZ1ZJvzdYskq2vWkZv16zrxJyt2HhLpBqFS92GwypOa35xsVFTGsDIV631fXqqFGPxMYT",
-	"LV346ydy5v7fzs10neojlCFuAJur3MgF0Lynhy/NcWEStsCkChGaOSi3mS6C1OY0HLS8w5bXq1dg9TSI",
-	"EFo5Vm2Vzyxn4gGj0oyUuRsPxnzAFHGfABUyJFXVqY76Eiapq6qaWwJd7UqrAtf/WTxaJYmuxKPNQGwH",
-	"oevRntndX8d8Of/rNSA9g0ebG9LtmKO614/n4m0hs+U915b6e49Lm1ZTWT3Foa3A6OFrBKOd6kcdlpbP",
-	"6p+nsH5xQhFHsR/KC7IECYa6nmcFs4QiRmFADXXBfP1QUVpMSZuXu6hq0AqjMVwYWySV79XtSNv8SYqT",
-	"8BePBnSCBVzgKRpJ4AUcDc1SakMhrAhTlk1CRMRuGz2UUksj1Fvp0YUUwTbGAVWvxuWyyHkySjrNjvhx",
-	"Aukzc35YUIM4jkGDan1sWKutDPsDqj7Sob7JsYrTulT1S75M0R7QHEpryQOmSB1wKW1VsYBAszyKiZJH",
-	"IhgLxDKhmEj73v6uZnOrr0EmIN35gJKA31OvVesXjVkUsQt1QGUYylDKlHO4DO/nw/hwvBzzL92wwl0J",
-	"T0lwz8hlnFT+6a3CJncqkvz477/74yDzvN5h/dgCJ/Hppphpg8t6+rsQSaRqFTqw2aB0bc/m8m8FbsMr",
-	"1V2vhc0LMaH5zybXlIupCudjlsaWjKf8vmC++ooPDCpuWvXTGcUm/yXDLVeKPYE4WMXp7K399qA1WavH",
-	"OcLN5ufFvc/WTKdWD93sA6jrd0o35XyYcyfkOlIrj1Dryr9GStbY+ZunZo0TrcYRk71ZsrZbTKrKePS2",
-	"Wn/Dan0l3bq1bfffSQfgzL1GXnCdeamkb8sMsHvUsxng5vbXs2XWW0ras1nQN/N/mr3SdD2tv69n32iK",
-	"oM1+PJUwHjWbB7V50dm3NI3579X8zL+YfTv/dPYHpHPu2b/PX86/nP1pYY7GOOKLk0SzKLrOSLfptVu+",
-	"RbWk2V5HtJa+MBtr6ND8EiXmzyGQ2OL7T0WsJHpWDXA4hxRHtlTmenX115rKvCiyzG3ZiutoiUUaUmEb",
-	"Lucalqn7zYLi2/ri2/pio754nVrXMidYwepvGYrbMhTLzGXL6k5Sr+zVPhH/nTEUy4/dL2Eo2rzs+uJR",
-	"yVq0BxiLQtHOvrePFGXhgnDYdVGFZsXGunZkkjbTp6yjMXuz03zsTYRQsMzzD4zgvO/pDuiwtfiwsi3q",
-	"orxttrJ7unWzczmt639B/vrG5KhvWWpv897vX977BvK0bo+cpVOPylahDfpiN+Zp/Z8CLUWWtzT8NlDM",
-	"hondRijm8DsEMUor6Xl+q162HbWozFAbX3+wNnzr4+WWkvgTy57wSilcNXwMzby2z6Ld+E8+2Z7+rtmh",
-	"oXegEuD95RvNDQGpvlE9F0MlbdUhVUj8V2dX/x0AAP//",
+	"7H3bkhu5leCvIHIcoap1kkWyLpJY4Qd1t2TLVndrdJmetagVwUyQhCsJ0AlkUXRHRUx73R09/bw/MDG7",
+	"I3s83o2O2d2I+ZPi63zJBA6ATGQmeC3KLXnUL61KZgIHBwfnfg6+DCI+mXJGmBRB98tgTHBMUvjn/Wd4",
+	"pP4fExGldCopZ0E3eDYm6JKkgnKG+BDJMUEpkVnKSIxSIniWRiREQ56iiLOYqq9wglLy64wIKRBmMfr4",
+	"k89QhKMxEc0gDMhrPJkmJOgGveB2LwjCQERjMsFq6gl+/YiwkRwH3XbnThjI+VS9KGRK2Si4ugqDJ0Sm",
+	"83tDSdI6qE+JAkEgydEMU4kGZMhTADedUzYqTX7ccucd8nSCZdANKJPHnSBUgNBJNgm6x2etVhhMKNN/",
+	"tnOYKJNkRNLgSkE1xSmeEGkQ+TGWZMTTeR3Cz1kyR9OUj1I8EeiAp4hMqeAxEQq39odDRBkgOjIDoRmV",
+	"YyTHVCCRZLAQqob7dUbSeRAGDE8USPb1Ekp/lJJh0A3+6qjY9yP9qziygD5NMo3d+xqah7GfDmhsScCA",
+	"nUMyxXJcAELyYcJAUQJNSRx0ZZqRTSGL+GTC2auHMYD1C8ri3ZEJIFOBLiiLl6FO/bYx2h7roQEqBd4j",
+	"zEYZHpElIEacScKk3lQqUGJeXwaL/T3YElkWjI95TAAuA+f63TS4WrKb03yY/ezmE8wuSPwMjlEVLvWb",
+	"s6cxGeIskYfI2dxlaINz6UJkPi5WoM4/U6f4hftEDxu89HGbp3RCE5w+ohMq/UiccCERlWQCbEdzxqUb",
+	"C8N4QWy3whVM6HQdCwqDZ/g1Z3wyXwcqYTKl5KbAroF2PbiGIj7OUsE9nPzzKf51RlAEP6NhyicIo2lK",
+	"LinPBJriEbklUF/9v8nIa/lKv9hfyhj1NEskzWm749t7e6r8CH2MRwQJ+huyA/46K9HX3kTgpERMORME",
+	"5M1HOH6i5a36y7Ab9U88nSY0wgrko2nKBwmZ/PhXQsH/ZSEJFWAS08Quoal4YRdNMqEkKOKMKDYhiCKb",
+	"EE15HGEhQxTzKJsQJnE6D5EY85k6S2nKlQh8oaCIQRKo8xYGQ0qSuDSBWjERArhmsP1cVy/DQEgsMxF0",
+	"TxTCJJWgU3yEY6t8BDnqxlJORffoaEJiiidEjJsxubQYEUcDHDfsN1db8rTHehC9K2USuYcUHwU2myJY",
+	"Ocr1BEQFmuBEUQGJm2rWBzwd0Dgm7IZ7CCKGT0kKnyDDsIXFLehvPCECPX96/0ngYvG4wGIBzKY4HOZf",
+	"7BGDz0AHShKS3hIG6pgjxiXCScJnqLxWQONnXD7gmVYXboBFIx9Qq333GJ9EncbtQZs0bkfHuHF3eJs0",
+	"OnE7Oh3cwXdJuwUADWFSF50nBTo/c17YDJ2My4b+Yo/o/IwjkUVjNM0GCRVjEltJ64hXQKId42Y4xAxl",
+	"jLyekkiSGAFvQDyKslTpDwWmTt3j+5BJkioDQpD0kqT6q42xRs3Xez3F9VUAjp5x/ilmc8N4xQ1xlWJJ",
+	"EIgMRF5HhMQkDrXhgrAydtBxCwlt3rhE1rlboO4Z52iC2Ty3vTZGm5q8AZOTvdLbk/qilLR0TE6w5hq5",
+	"Oeebzrx95Bh+MNVzhjM55in9DYn3yzIZIbFAGA0ITkmKJL8APlic7HaB9BIUm+I7cz/aM7t0gQYhQ4Wg",
+	"bBQiyi5xomUReT1VOnxlL7744ovGvUyOCZMKecSvROLiDYUrAI4obTITpGzdfwSQLFO6OqdndaVL7+s0",
+	"5ZFSDQYJuc8klfMbbi+5VHh80XrZNIO8UvN20TTBc/BPKGQnRBKEU4LwgGcyNza8So1BpaPX+Kco6Tgb",
+	"zVZSazqdgs4Mm0EwsUb9ENNkC6Irvtw7yfF4rkhtRpKkoTUaNMgkGqQEX6iDlGYJAcVDj4sizJTIFHiO",
+	"DjDqT7kAt9Erw+D6iDOEUf+Sklk/VP9SuOsr7QVbiRUizFDfSpNXWPatz2SYySwlh03Q4c1CXKfME7Xc",
+	"L72KhnG2lOcB1wuVAim93k5ifr1VNuanqWIikmqtnMZbmMXWbHAoOLj+x+v/ff376zfX32vzIPeMGQMh",
+	"/7t2kMJAJNloa+9PYdy/CIC8YRQDWmEf88GvSASacmmEGlLv5Si9JdDzJ48aAg8JorFiH0NK0jK7YGQm",
+	"yus8O6kuc4qlEvBBN/hvL3DjN63G3Zc/Pmjk/zz8Lz8KPLi4z0Z4RJT98BGW0RhYSGw9lY+dPRviRJC6",
+	"Fj9QXymqIPlASB94bZkqzTpKKGGyTgT6+SvqccHcY4hrM7dwxMTkkkYkRIOUzwRJFbMWRAjKWYiiMReE",
+	"ocFcuwZhYGAoF2Qq0WxME4Ko7LGEXhKhDlaKWcwnSCPiHDGiFCrMEJlgmqihMdD0YRM9IeqECeBIKYn4",
+	"iFGhtEOSmnl67ED9gaOIZ0xNRhgSdMRIjCg7bPZYaSvPhu2og++SxowMGifx7cHKfb1T3td7jV/q/XzV",
+	"7DZe/ti7oxr7cMgkmYh1hF4QwH31oRphgl8/1J/a02T/zKfDaYrntXNRbGgOhu9kVKfcjuY+Z6RGbE3L",
+	"BtWW960Q6XukyLlhneYxdrT8HlP7bzR9H+c9mI1Jqpm1mg0M1UM04kRoRuiHgbNkromgQv1GGG7JCksy",
+	"VLHEVU67guzsw2UEsy0YjnSpn94v1BGgEo3xdErUOeDMOZfnCA8EYbKrjwqVCKcpvSRxE92T2hF3iiaU",
+	"ZZIIhJUSZjhAj2nD55ZAUcKji3PLaXgSK7VujBm6jWJ7WHEUkak08lbJVDifJK6eyE6rc9Zotxud02et",
+	"2912q9tq/TJwnFCxsgAknXiRV6USv/jU5HJLIPu6lZVmW3SMyEs/JUHQ7pytdo/d7twpechadQ+ZfVKQ",
+	"jjoQijwTPA/AtQczl+nH/Fj3BLrnP6ek0DqcKxqfQ/OrGcMTEhE6BdIqnxq7qXU8/4zPtIlniUJLDS2g",
+	"ZjRJ0IBYEkAHguiDnFs2hyVEdzZ3Qra8PlwXLTnMvjU/IHoxFf3Isu46LTEyU8quG85xtC5hYmNJQlI0",
+	"5EnCZzoosIkseJwNEhqZOJdHEpSZvxJNOq6ziZqMR+QhG/IAcKMeEqY1bs8yH9u15G+SGE5IsbZzy1OG",
+	"NBUSvN7AadEBmUzl3P7K5Zik4nBLDJj5yxjotNZIPz1BfXkGT97Nhw3yaYdWLPl3s0ws+oecF2+wG8/o",
+	"hAiJJ1PYRT3VdhKgsnZnjLAEz/JVP6JCriD8jbbrgZnJu2H7I9klG71mWwuwaqvcz45tScz+Ldtgv8wI",
+	"960h7mVL7jkEG7HqR1XSL39muVeIsED9hApZ4j1CSUExI6noMSq7aIqFQH03mqW+U4Zn3/5t2YN6CcDw",
+	"6VzEWcJNOWLHQ11jLF5NeEq8KpFiRS6rRmMskHq74OXanQkut6mxm3ORpGPKZsYB5wnB4K1wsLIuVlgW",
+	"FbdEgSytf3j24RyxLEkUO1XYTrDZ47J5SuY/n/7y44dnD3917/Xnzz5tPWQtZRlnSYIHNdAd3WnfjMdx",
+	"TOU7UUbQBuS9D75UPTHr+JKXwayA1Z/zoY7hBWWxk+HRdML6OnKozoQOHQZh4MQOgzCA4GFJ6zOhy9rO",
+	"aSJZnspTeDdAmx1b1azGFASYCTyJxTvmI7J0BQpjadiTO2t0Q/XfOhV8/y6oKshe6ilt214IvUwIJTo/",
+	"vQmdl/iuTz+qipIlUqdOVnGmFf7lFtvjBM8pGyFl81ljVduqGbtgfMbKyXKnJ3uwycwqXrFsMvCl74Hm",
+	"D7+Br8GYj4JgwRmkdzlPrXyZ5Wa4QIybl0XZ0GmfrKfm1RkX4bYHNXEywrbO3AoDcOG/ytLEK2RTiLdA",
+	"PMGxr9HBzx49hadKxIUIZzHlaEgTgniKLmlMOIi1Q2e71Y+MI5gOUYGwlDga68hQwWNsYCGKWdM8bUZ8",
+	"ogMNRwIP8PhItDqkfdKcHGd3XL9CltIyX+q0Tu7sS0wWn5koSYkx/v76+8U3128WX1//C7p+s/jd9f8D",
+	"PvmnKjwb8El74HZUZTVRriR7/Uq+M0pTyaWHonqeSUvbW9nwa+laZJMJ1uLNwd2fFt8qkYIWX1//G7r+",
+	"/4vvFl+VcIjUG4vf6Wd/XPz2+s3iq+s/IPXV4neLrxbfLL5dfNOsSaSWB7lynE0GDNPEkvt6uoNPRJnw",
+	"fjUd7UJ3PsJRa/rT4neL36oV/cPif6J//7v/4UPCtoTkk24l1a5MzTV+aaEN3QTREm2ulTL7E4dv2YGy",
+	"rTWqgVqeh3svj9OtVdYyQRD1RXKMlN6BnVu1rX7uLVS3BOIzpkOMB4TFnM0nZSGm6fLfrr+//v3iu+s/",
+	"7FPba6/NR1yv7lWjJNoPv6XWZvG2PzLNKaJi1t5Ua3O8Hsu1tqXqWeQYFZtox0/IUIdFLkm6OZuE1w2b",
+	"3JU/WhaUE81SjU3ZYzXXR0UN6+zBqthSQ7gwVuTG6fw31t1urC14Y+nPSj6NtcH0AU4ZnuBfNXDSAAKo",
+	"8ItOaz+hdb/6UFK9jLRcfIcW3y2+XXwN/7j+F61aKJ6WW7BGf7Dax/Wb63+2KsXXi2+v/3Xx3eK3i7/f",
+	"UK3AI1GC6kXZVM6F+EvHa+7mhK9nqAU/OfaIvberkmbTGMsdScynh5iMbKtgGKPb0TMAn1V+UCH2Elhr",
+	"eef+mPw75hnX5S0KjFVBD65TMYztRhmCfI0LSNUz1V4mlAf+oxkW8DuJ0WDeRX0zTF9ZbYLIHgNDuO/G",
+	"IuG3/MUQ9c1k/dxoVr/bh/7wvQ6TevwHH9skNhOJNEHHEOEkAadCiR+dnlRM8LOTYB2j3zEJoPh5mTDb",
+	"WsGF3Bi/C2Xp8tHBEBJs8jQyPoTfqBS5dKx4Ke4ct7ZG0m5RkjAQkdeDr6SMocJbAsFLXTQjdDSG3Ge9",
+	"1oNLSmaoHWoPRCcsEhqPD0MUkwjPgUp1OkMx3Bgnw0ZChwQdyJSwGEh9yqdZgk08YEbIxWEIRyNJjCd/",
+	"gg4sTqt5Rift5m03h4FnA+BeHpQZE+oqhEQAz2b+jVrTRrR8t6Yur92nmnJcShjQe2HJzEIYOqdvOZfZ",
+	"BxN1+NU7wkFN1Z0bjHtLFuvp7oaAAdLG8d+iKLsBkF9gGY33QSQwEInfMbO/ApUvxdJKWCfJADKVYiNm",
+	"db4blUhIPp1q16dfCsarI552IiWp9QxIcs3vWdmhalL+6mHOmwio3QPtG2V36aiozezSE+49bauaapXn",
+	"89VgDJ1dcdfvIxKz6AeUJPF9KCeqnYVoSQRGSDxICJrgaEwZaaQEx/AgMqXvhdoxwa9fJVph92gepkzA",
+	"n1NAkhhhiaA2FHIFMIq5VAJXlw8yyXWWF4/nIBz7uorys3uf3ldqnXor/0PXc+g/yxBa3b5ux9gSBddW",
+	"sRWZ2GQrdlotFI1xiiNocrDOuakXXIy9Yl981en30PPnDz9BB5e3Q61N8TQmKYkrLrH1xXmtdsnrkdHY",
+	"hwGfJe/jJQ+ffo7Oju822oU3McozGw1YqI/TPuwSYZUdwGnF0CuZeZ2aDf7yy87Vj1bAm/PNGqy/IHNB",
+	"IIuBMlOnI7EkTfTYm2SSJ5hIjkZEVnJMagzRzQDZZ+pGLb2lSMyQOQvaT2JGhVzzFa2gU6cmskYYTx58",
+	"jG7fad1GptomL1huor4uH+qjhAolCy5JOs9rseCYeMK3pnKpfizG2QSzgg+R19ME2x2ekogOaYSAXVBh",
+	"Sy1ZRDyMoKjv3vSEF4VQNUOIpA3NxvQb52iakiKgrDvG6PIlKBXiaVEHrZR+JX81QjbOYazz9Ku6CkKZ",
+	"kJhFy+wcAxIwWTnGUm1enEVKbmtnm9rJMuqO8JQeXbaPook4sgEDH6bM2N6yDyg14mlKEr1vRfGHheiA",
+	"RGMOlRWo/7cNU/nVePhJv8b+fn73l8e/OHt2929P//rOF50nJ//17KP2Z8efnnpddaaszE3z6Kz0yJ7e",
+	"veuGD1v+RGvr56rJzjFPZVilWOMwdNK04LyoccuL26DgzfH2eXuJ3EPPnzxEKRkSOAV6k3OPqVgDwObl",
+	"dOu4i7Hzcuea3ogVrKbQz0oy2Unihwz+LZL4IQodZSmV86dQsQmEoGtF72VyXPz1wI728y+e2dpNYOm2",
+	"mtOpNtQFgdQrgsBhDYpqiNTuNyBzOcISJ3yUka4v9HZQafwg3M4P8IMY85k4DHtMjglN/cmWLHZ7J6mN",
+	"Vo+sxIbOJ7q8SrsXBvNmj/XYE4JjXVOhoUYHjOsq2kP4vijQLhVGoYePm0g3Isphyfv9iB67pIIOFLvF",
+	"KE7xUIZQAxlnCYFKXJxGY3rpLcS32aHopHWilItIJnOtHZqSXsQZaSrATScQAB7abMFJO+i/bsBf/cNz",
+	"pN5PSN6vS6AIp5C4hvr3n+FRv9ljj6F+Q6CUTHkqQcUXIQJnhFu2SjkT6KCfkoincVHM0FeI52w+4ZmA",
+	"qrW8OOxcoXneY0OiOKtx/MCI1vdjXER677Qyhc0ADcqgT0UISKUsU/aVVNr4KMyLlHpsTIW0iXhY7Y6A",
+	"JmQwJVh5Nv3XCfOymKSobzl6TAXEy+ZHE3Kk0PEgS5KGVJqIIGqXkC6rM+lHT/Wze48fLh9If2ccq7aO",
+	"91PFTT4lYow+sS+qUYIwMD3Wgm7QbraaLShAmhKGpzToBsfNVvMYLGE5hqNbn66gd/X7iHjCdY9ABakc",
+	"DuCKY66NkIQoJYszUj+eoVYTcgRCMrQ2onuMKQ5pkWPkGIlR3566PjoY4iRROz/A0QUyJo1TH2qa45iK",
+	"xB4Do5MKcFKLCU4S2FwqoMrJKLYk7qI+nMk+ivBUICo1tvOKF2VcwLJLSXwmRdTp2fZiVXDeCqs83xNW",
+	"+7a7d/k/KoA+Knd8unpZaQrUabVW1M176uWN4vVCZ6VuYFx1WsWqS8G1SqrByR0b1dRFvmptm07RLqZY",
+	"fHv9x+s31/+0+O3iu+s31/9cn+i4nU9UkhvB1cuNS949+aNLG9NYYoJ+ICca376x8305cjo1qU86d9d/",
+	"Uu0zArCYRlLrvi0K9wv5H3RfvHQCt3A6nLXYWF/3ReA8fBkGRpqoSUXEtb6Vt7oygEmZKGbVasFfrxtF",
+	"YxFQMLJU2O5hF0TNTadBCK1Pgm5w1modTSjT2K6zNyvgj77MmwteLWV0T6CzmagwsjVZtOg5Kx7y1CbC",
+	"FpULBzztMbcmDRrc1AY6NJJbCW4fO/opKRcgBDc9uPVs387tdqueb3t8O9z03B233fBvN4AGKE5W6pqc",
+	"0JiQaUMQfESmx7ebk+lxOdVtEwja7VpGnD52nxAyVfIXPc5T/MspF4We3HrW7hR6ciUNs+0egp/xGZqN",
+	"uTKpIy7mQvfzG6f0khT5lxlL6GgMqWGVrMV1qYplfOhcHLumR3QIRriSMD+bxymU801wgv4Gisu3ZFy5",
+	"V9jPs5y2nZ7Gr6va78A7MOoujK51sv6TvHPXu8IZf0pkiVE49eWGQ+bFOKv5o+PIxhCtdRqk5lyz3bkZ",
+	"16wpNGvUh6LVK0jHzTjukdBRr6Wc93HNIstz1Z3CL8WXD5Rd42QigF5nvz7s5p7AMsulUuS2ktFApXUy",
+	"af3UGhUkgtYJno6wKKEXRI3UA/5+YMvzKhG9PhgmoC9PDou6fatwgroUltXRZdpnNaC57V6V2pDuU9Or",
+	"ioj26c4iArzb2zL5lofJr0qTWsbpz561zgpOn49USeX+X9sogtU983BU84rjfIA4DRFS0+bOeuF7yS4/",
+	"5SnRRwvO+M7csqJNvnt8MW8+M+XClxSLLwi0j7Ntg7Kp4oHtVmtZAyFse63olCE8Il3bwuUAF2mfPVZ4",
+	"h27p6lmINosxn7HD0PbWOHDzynQsGvr/eLq9UKHj34c9Vuno4g7ijWgrjpg7fHRg3bTI0q453ckIWs6Y",
+	"DkbaE4Pzrkf9vJVO/7zk8Mk7fpZ62eFEcCQpEU4PkR5zQDawmR5F2o/UC2p+o16QuwhLjiLwAkKHO629",
+	"U4E6rY7SzDiLiJZHZtNwStAspVIqwaM9GTl5IJ7JAX9tXGaQSNRjWMxZNE4545lI5p78p9B6mczfVM4P",
+	"NW3085GbevZ+E903YAx4JnvMuhu1e7siSMOl/WNClJIpweCmsU1N+nmrDYEnpMdMwgT4P21Df4AqSvEM",
+	"dvxgMEf954KkjXsjwmT/cGVbmnPUtz/1e0zguShKMSAOJPEFYYqyNNh6TaaPnNNAbohpoh9opd02QJFj",
+	"dNJqwTk56XQUOUKNYx5mP+ibRn2dl023d9yhT3A/qbg4gzyu8xGP59tJXKcNmLc7luUpL8o9kzYRw61q",
+	"CxpX3yz6Hm0w1O2WL9VCJ4ubkaFFzlW4NZRtD5ROIudWULaLIAR09dlCplc7wV2VQzUyzchVTbnqbLfV",
+	"Rfeezg5w2aZAy1otakLHQp+Uc82NC65ke/+UGc7u/qnO+k98/TrfFZVEH+GVsQxXPymO+sul+saxX99o",
+	"d1a7r/Lw0wbOeSdUBb55fEl2881L3mNFqKsIvqHBvOhbifpKaoMuINdWpKHPNjF3yrVXItifvWIasIKt",
+	"YT3P1bq4ilO43WlphhXnjizz5X02Umisf3LndGuHcal0bcnhzfe1+W45fxNno95J32+CpbnbwHtynI5h",
+	"9YAwwlHKhYBcbl/Iue+alH2kRta62WHYY3yqGzYmczSkiSSpTmy3CAtzVwS0JAHOYmNEcE8PqiViLTsy",
+	"j2CJOzsInDrHte+aOre17zkdL9a+W77OY/MP9u/RqDvDdfOKmqfjZHNPR8vj6djcGe5rkPBD+UlOS36S",
+	"ike8s7Vf21OCv8z3sryMXlHLhxDGRiGMTWMGL4v8+yJZUydClvIxvcmTV7uFHJZJvnt5wzStXkg/n26q",
+	"3aLswipIa7rjPCE4dgd0Ahtl5jqqR9vKl7UVrviuWqzmQs0Bj+d/dQRs5ah1RHVTrnyspeXfOVh5Ps9w",
+	"Oygf50ZRGcriDq7lUDrkebVzpOad0UpWUsuNvYrHb0FNmZAj621qWG/TSqXFo604ZSpC4hRsORajmMb6",
+	"lhnKqBijA3DCQG9A7QvTJqBJjNPGgA6AJHPrujM2AcHWUyKrZR3a72KcfoXDDxxfLO6xg8LZFhpXpS0I",
+	"MZ2ZiktKbKzGMvZDZb5cmgWqvbC6UY+tV44+Nlj9wiJ1W/Xo3VFPnGIiUwbkFP38uXSXd0P72EVTcEud",
+	"ljW19nmwzlp+mWj2oCQUWZYkm8vAosJupezLDzhlWjYQsXvaUKu9iVumfMfMSet4/UcP3Eu8fihRUM5L",
+	"fvHyqiQbPq768x1RYP35K9w3ZzljzwSkMxvWfmxZO3zJEwIDwhVpMBiIE2E6XfOMyW5KcBy8XCoJhqbn",
+	"9VLmn0c51Js23L3MiK02wKbStkpGB33gLv2wxy6q1uahSamt9ZEOi6Gq/aepVJy+0uC5f9ithM+h8zQj",
+	"JVAgqVf72kgiCJqZiEQe7ugxeO6u1QwamuspOINiTJwo9M7zftDonvqguH/CpOTYiXnaY/oGixGBO4eR",
+	"7pBtUJMHfPL0Y55WAViSqQWty99fcfNBchjJsR339/Rvd5Bps003t0XBEtStiJzOtFXjtL7400brrNHq",
+	"lNPYdIKrHJOGtVEbxZiWFYqIEhYpa4dHBDOoNlltgbotZfz25xZOUTg2a41BCLt+EILbC8FP54C7d1X0",
+	"aa68oemz4lKHENWtmbySQ2fYeDysXhPigYHp/WXlpX76Fd03Zw5OP5gKt4Lua9uwbcOuTHvsmiDwMOpW",
+	"u9FulR2Mmlf5upFZwl3alWsTceHnWSAsjg3Pelt6v3PBw0o+V6s8+sDwdmB4uUco5xYPDWbfbR549GXu",
+	"uLvSjBCuHaqxxKeST4VZEZTH2YWem8uF7Q9UQidsnPfpRjQ+zEsFO60ThPVFjHU2+JzpYQoXY4U1nawy",
+	"VFDMiXCAcXfjA0nvQNJ2O4q93o6Uj5eQcruzLSnPUipJ8HLrTMnHuU8amGzmEfUPrGXouXMaEsAhcjGj",
+	"ghx29SWbZFZYvYn1ppds5WaPPagflIrJSGIUjTEbaZod25JTe1BsipvP6nuw+pRsKcC3EdtbmFVbyqnV",
+	"l6vndnTpTDvxmKzCOrz8y+FSlXHK+M1qfGjzUMdeQhx/Jq7zviRxr2ZTD94xJrVM4JoS8FVC9hN4Lsoc",
+	"BUpTbP34geIR5sJff+7wYZ59Cw1OBmTIU9JjkPE+4ZDZjVNinFmSFhEU67rCI0xZqLOZnfYoOEYTHpME",
+	"UYFSMshoIiHTtsfqCcDnesAi+1p3CZVjoszC2JNefIiExPMmsuwY/vKwPo2hnxlUbqogWOxRgTTqrVH/",
+	"n1i6a0yiybxEYNsdnvZSZXVnAe+1x+9D3nq9TrbWMq8ed6xUDdgwZG6399iSMKQOZOpCW8alW0zgpLOW",
+	"jxFmRXK/4BDqnOvXuERjkpIt8q0KGv8LiCTqzA4nkPjB7bs2YHjH0b5qAcPj05MfOmBom5tY1vHBxtrN",
+	"T7o7+/3z+AqMhF7pLNXJ3Zp/FpmrBnWHTs8g0UX9KUkpj38yI+TCVrAO5m7l2WzMBekx3dYZjXFySWxf",
+	"OnOz9IG+ODxPEDF9mfs4SV5JOiF9GFFLjQTPQyefXldlXZpuyml+HzV6APmzAmGBODMNmLbg148Nmrbl",
+	"17q58bP5VKfGlnHbByR1ba1wUXt17qy1a1aqC5JKi1rSAUbvQKn/S07mgZrSubDQ/Glnc7qCFa27PmT/",
+	"bi0Uhek5v7ww6oOwXCIshW1Fb3rEn0L9l2mb3ml33ppgdDqar5SMtsIfdv39b71jl5MzdoedryhOWpro",
+	"aLupFbmOZ28h13HqtD1fUc5UD/OFpUqKC8risFw0EZav6pJ41OyxvuCp/IlOB+2XRF+shMpgjpbWcZwj",
+	"/TEciD7CyXSMB0RSZdnMe+wg4RFOSAPPdP1cYtpy1u4RtlAdbiO13Jze7YOPb4NXl2RFpRsvtDF0rx3U",
+	"lfwSj9ABdCBEE6W8qg0TpEGZIExpzpekelWZG9PzSUiJRyXxuM3FOx4xbuiiW0+gAmvzHPX15nfhVgr1",
+	"z2WiW1HKEsFtipAK0Z0/0Kx2J8n9DklO506ym/Z/Kzd7c+8t2+aysnc8gF2w8bd/39XqYHkYuEPsMXYe",
+	"vh85T6XkUEVGOmdLczBIf0KQDiWVSGq+9SSpP2ftjXuX1mqlqSaI/QU36ytbTBJpub7FtmV/C1Utpvam",
+	"fm+/X+dw7+LI82a3gNkzz85Qv/c1OHWqcV0o9tFWhTdvUxnNW5at9KYUWdCKEvr1De/r+xxwtXuPT5ml",
+	"DHFGesx0BtFdZ3S3D1O+L4rLZkuqFUZDMjO0SFOny6SizZ+meDr+60c9NsKSzPBcN34gAvXNUWqSHFg5",
+	"Tnk2GiMqD5vovoJaESG09BU6Bdu3xh6DqXFxLGxsHKDTXc5+MiXpq/yqOZtFLfCEaKXaBABKdaT9bo9N",
+	"sRA6TLDqqomlqC8r3sVNFD32uEgWxBLFHFz/5LWiVeimTcrdb+BJQoYS8UxCR++T1smhvmQlJXkDnB6j",
+	"sdBRNTi/booLWBhAKIVd31+m79tlfD5crvMvvddThEo9pfG5gcswKfNxQZMHDiQ/+fe/+6de1mp1zsrP",
+	"KlcFvNhUZ9rgtY6+b2+agPtECzavF8y92rrcY8WVcdtc96DbJVYunppQZv+sXwEh5BzE+ZCnE4/FkztX",
+	"3WaFKTSPhR7vTg5DjsvjpU6/V0WI3GNAnK66aqGz5qL2JcZaWc7BVZDqJFaviPdaOqXabxfim1woX4fz",
+	"vm26q84RnDzKvCd/B5OsdkG6Nc1qPzRqT4z15rHa9l9+8aEzwc07EzjmljF2kDap6p5MpN5Y/E4/++Pi",
+	"t9dvFl9d/8GaVl8tvll8u/hmhy6+++l28DLcwS7YLUVsLQG273R8BLg5/XX24P/u+CjoT4v/fv1G93nX",
+	"+Pv99Z90b3kf/bTAYLyzxvutrW9FGou/h/1ZfH39/eKr639E2ua+/j+L7xbfXP+hskfLPNu7rHSbvkJ6",
+	"cMsfVzUWKmu0/vJBUB3qSZhYXOi6v/ffke4Yel4MCHJJUpz4TJndegi8VVOmkji+RZv7df3sczPEaVO/",
+	"vEn9vvJgP/gXP/gXa/7FXXxdy5igo6t/aG2/bWt7T3LvZt6dadmzVzz5IVvbu4UJG3PZ9c6jokOjX8Bs",
+	"UOQQIqelHB9q35Ex2kycsqyN+YOd+gvd+d5ma+r3EbZxz7DH+o3qYEVYNEQ2bLYyerp1sHN5C7u/APv1",
+	"nbFRP3Tk+2D3vn927zvYk25/jei06eHcMbVBXOzGPen+UyktRRHwMvFb02I2NOw20mLO3gclZvP7eart",
+	"fLa4lgcCQHnSli4/6rEJz2/jAWeDGOOUQAJXWHxVzu2yT5Upda4vdxhxWzGlOITNjuuxg5hEkAA9I+TC",
+	"SWc+dC4AYmRG0r3c1LNzytZbv6kn72q9UyLGNsZqRxmrrlPNmt1YjFMsla06wQL7zUfHSFx8c/1/r783",
+	"/rfF19f/ev3m+h9WGIjtO7mBuPVtPfm+rbitpwi3AZWYE/Phxp7djcAf+MaetZzS1kMu5YpfmEZlA0LZ",
+	"yFZaMD7rrim3gPoKnclqb73RTKrgTz12YFqiuRcoK+6nryOAagzkK8bozyiL+azfRf0xz9K+mrgf43kf",
+	"OF6PWYBCJDjCUDk/phKpJUt9BRFDPIlRlGAhaGR7dKqxhL8e41yzyh6z/dWcqhFaq1S10Xa1+yT2GIoA",
+	"CsL2fmeI2SsxcUlE19xzhCZ4bsPdPEXigk4V2JDAoDGjPjal/DEaEDkjhOWX0Szj4s/shu+1XARqXXEy",
+	"bCR0SMz9n1AVckvYDbRY0iteZi7qjV1iMMZ47liJareCEB5+KA15m6UhjgroFkF8aKjkc9qC7XbSbt7O",
+	"C0PuLi0M2b+Jt2mhSN7t8S+kUiRfz9srFblpW2xYQnppua12LxzBOTbQrTdImrUcIuFhxvWLRkM3ZUd3",
+	"e9FXf5TuvnFGz1FXH/0jc2uOvmKdKoHlXJmvxi4u6bHNtGnq8f9q48iZ1LlYxbOoFRcVhbnJZLctv+0J",
+	"qvLlmEx8rR/cBReEUZ/7nnMD3/On95/cEkUbPlM/q3SYSkcMAEr3cXRToXRt7dXLq/8IAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
