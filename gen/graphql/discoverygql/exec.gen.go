@@ -124,14 +124,38 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Categories     func(childComplexity int, language *string) int
-		Episode        func(childComplexity int, id string) int
-		Languages      func(childComplexity int) int
-		LatestEpisodes func(childComplexity int, first *int, after *string, language *string, kind *model.ProgramKind, categorySlug *string) int
-		Program        func(childComplexity int, id string) int
-		Programs       func(childComplexity int, first *int, after *string, filter *model.ProgramFilter, sort *model.ProgramSort) int
-		Search         func(childComplexity int, query *string, filter *model.SearchFilter, sort *model.SearchSort, first *int, after *string) int
-		Suggest        func(childComplexity int, query string, language *string, first *int) int
+		Categories      func(childComplexity int, language *string) int
+		Episode         func(childComplexity int, id string) int
+		Languages       func(childComplexity int) int
+		LatestEpisodes  func(childComplexity int, first *int, after *string, language *string, kind *model.ProgramKind, categorySlug *string) int
+		Popular         func(childComplexity int, typeArg *model.ContentType, period *model.PopularPeriod, filter *model.RankingFilter, first *int, after *string) int
+		Program         func(childComplexity int, id string) int
+		Programs        func(childComplexity int, first *int, after *string, filter *model.ProgramFilter, sort *model.ProgramSort) int
+		Search          func(childComplexity int, query *string, filter *model.SearchFilter, sort *model.SearchSort, first *int, after *string) int
+		SimilarEpisodes func(childComplexity int, id string, first *int) int
+		SimilarPrograms func(childComplexity int, id string, first *int) int
+		Suggest         func(childComplexity int, query string, language *string, first *int) int
+		Trending        func(childComplexity int, typeArg *model.ContentType, window *model.TrendingWindow, filter *model.RankingFilter, first *int, after *string) int
+	}
+
+	RankedItem struct {
+		Completes   func(childComplexity int) int
+		ContentType func(childComplexity int) int
+		Episode     func(childComplexity int) int
+		Plays       func(childComplexity int) int
+		Program     func(childComplexity int) int
+		Score       func(childComplexity int) int
+		Views       func(childComplexity int) int
+	}
+
+	RankingConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RankingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	SearchConnection struct {
@@ -193,6 +217,10 @@ type QueryResolver interface {
 	Languages(ctx context.Context) ([]*model.Language, error)
 	Search(ctx context.Context, query *string, filter *model.SearchFilter, sort *model.SearchSort, first *int, after *string) (*model.SearchConnection, error)
 	Suggest(ctx context.Context, query string, language *string, first *int) ([]*model.Suggestion, error)
+	Trending(ctx context.Context, typeArg *model.ContentType, window *model.TrendingWindow, filter *model.RankingFilter, first *int, after *string) (*model.RankingConnection, error)
+	Popular(ctx context.Context, typeArg *model.ContentType, period *model.PopularPeriod, filter *model.RankingFilter, first *int, after *string) (*model.RankingConnection, error)
+	SimilarPrograms(ctx context.Context, id string, first *int) ([]*model.Program, error)
+	SimilarEpisodes(ctx context.Context, id string, first *int) ([]*model.Episode, error)
 }
 type SearchHitResolver interface {
 	Content(ctx context.Context, obj *model.SearchHit) (model.SearchResult, error)
@@ -567,6 +595,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.LatestEpisodes(childComplexity, args["first"].(*int), args["after"].(*string), args["language"].(*string), args["kind"].(*model.ProgramKind), args["categorySlug"].(*string)), true
+	case "Query.popular":
+		if e.ComplexityRoot.Query.Popular == nil {
+			break
+		}
+
+		args, err := ec.field_Query_popular_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Popular(childComplexity, args["type"].(*model.ContentType), args["period"].(*model.PopularPeriod), args["filter"].(*model.RankingFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.program":
 		if e.ComplexityRoot.Query.Program == nil {
 			break
@@ -600,6 +639,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(*string), args["filter"].(*model.SearchFilter), args["sort"].(*model.SearchSort), args["first"].(*int), args["after"].(*string)), true
+	case "Query.similarEpisodes":
+		if e.ComplexityRoot.Query.SimilarEpisodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_similarEpisodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SimilarEpisodes(childComplexity, args["id"].(string), args["first"].(*int)), true
+	case "Query.similarPrograms":
+		if e.ComplexityRoot.Query.SimilarPrograms == nil {
+			break
+		}
+
+		args, err := ec.field_Query_similarPrograms_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SimilarPrograms(childComplexity, args["id"].(string), args["first"].(*int)), true
 	case "Query.suggest":
 		if e.ComplexityRoot.Query.Suggest == nil {
 			break
@@ -611,6 +672,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Suggest(childComplexity, args["query"].(string), args["language"].(*string), args["first"].(*int)), true
+	case "Query.trending":
+		if e.ComplexityRoot.Query.Trending == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trending_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Trending(childComplexity, args["type"].(*model.ContentType), args["window"].(*model.TrendingWindow), args["filter"].(*model.RankingFilter), args["first"].(*int), args["after"].(*string)), true
+
+	case "RankedItem.completes":
+		if e.ComplexityRoot.RankedItem.Completes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankedItem.Completes(childComplexity), true
+	case "RankedItem.contentType":
+		if e.ComplexityRoot.RankedItem.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankedItem.ContentType(childComplexity), true
+	case "RankedItem.episode":
+		if e.ComplexityRoot.RankedItem.Episode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankedItem.Episode(childComplexity), true
+	case "RankedItem.plays":
+		if e.ComplexityRoot.RankedItem.Plays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankedItem.Plays(childComplexity), true
+	case "RankedItem.program":
+		if e.ComplexityRoot.RankedItem.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankedItem.Program(childComplexity), true
+	case "RankedItem.score":
+		if e.ComplexityRoot.RankedItem.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankedItem.Score(childComplexity), true
+	case "RankedItem.views":
+		if e.ComplexityRoot.RankedItem.Views == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankedItem.Views(childComplexity), true
+
+	case "RankingConnection.edges":
+		if e.ComplexityRoot.RankingConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingConnection.Edges(childComplexity), true
+	case "RankingConnection.pageInfo":
+		if e.ComplexityRoot.RankingConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingConnection.PageInfo(childComplexity), true
+
+	case "RankingEdge.cursor":
+		if e.ComplexityRoot.RankingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEdge.Cursor(childComplexity), true
+	case "RankingEdge.node":
+		if e.ComplexityRoot.RankingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEdge.Node(childComplexity), true
 
 	case "SearchConnection.edges":
 		if e.ComplexityRoot.SearchConnection.Edges == nil {
@@ -765,6 +906,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ProgramFilter", ec.unmarshalInputProgramFilter),
+			graphql.NewInputUnmarshaler("RankingFilter", ec.unmarshalInputRankingFilter),
 			graphql.NewInputUnmarshaler("SearchFilter", ec.unmarshalInputSearchFilter),
 		)
 	}
@@ -827,6 +969,115 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../../specs/graphql/discovery/engagement.graphqls", Input: `extend type Query {
+  """
+  Programs (default) or episodes being played now, ranked by engagement whose weight halves every
+  ` + "`" + `window` + "`" + `, so a new hit overtakes an old classic within hours (REST: listTrending).
+  """
+  trending(
+    "Rank programs or episodes."
+    type: ContentType = PROGRAM
+    "The half-life of an event's weight."
+    window: TrendingWindow = DAY
+    "Narrows the ranking; all conditions must hold."
+    filter: RankingFilter
+    "Page size, from 1 to 100."
+    first: Int = 20
+    "Opaque cursor: the ` + "`" + `pageInfo.endCursor` + "`" + ` of the previous page."
+    after: String
+  ): RankingConnection!
+
+  "The most played programs (default) or episodes, this week or of all time (REST: listPopular)."
+  popular(
+    "Rank programs or episodes."
+    type: ContentType = PROGRAM
+    "Recent popularity, or every event ever counted."
+    period: PopularPeriod = WEEK
+    "Narrows the ranking; all conditions must hold."
+    filter: RankingFilter
+    "Page size, from 1 to 100."
+    first: Int = 20
+    "Opaque cursor: the ` + "`" + `pageInfo.endCursor` + "`" + ` of the previous page."
+    after: String
+  ): RankingConnection!
+
+  "Published programs like this one, most similar first; empty when it is not published (REST: listSimilarPrograms)."
+  similarPrograms(
+    "Id (UUID) of the program."
+    id: ID!
+    "The most programs to return, from 1 to 50."
+    first: Int = 10
+  ): [Program!]!
+
+  "Published episodes to play after this one, best first; empty when it is not published (REST: listSimilarEpisodes)."
+  similarEpisodes(
+    "Id (UUID) of the episode."
+    id: ID!
+    "The most episodes to return, from 1 to 50."
+    first: Int = 10
+  ): [Episode!]!
+}
+
+"The half-life of the weight of an event in the trending ranking."
+enum TrendingWindow {
+  "An event's weight halves every hour."
+  HOUR
+  "An event's weight halves every day."
+  DAY
+}
+
+"The period of the popular ranking."
+enum PopularPeriod {
+  "Events whose weight halves every seven days: about the last week."
+  WEEK
+  "Every event ever counted."
+  ALL_TIME
+}
+
+"Conditions on a ranking's programs (or the programs of its episodes)."
+input RankingFilter {
+  "Only content in this ISO 639-1 language, for example ` + "`" + `ar` + "`" + ` or ` + "`" + `en` + "`" + `."
+  language: String
+  "Only programs of this kind."
+  kind: ProgramKind
+  "Only programs in the category with this slug."
+  categorySlug: String
+}
+
+"A program or an episode in a ranking, with the counts it was ranked by."
+type RankedItem {
+  "Whether this is a program or an episode."
+  contentType: ContentType!
+  "The ranking's score: weighted events (view 1, play 2, complete 3), decayed by the ranking's half-life, or all of them."
+  score: Float!
+  "Play events counted, all time (for a program, of all its episodes)."
+  plays: Int!
+  "View events counted, all time."
+  views: Int!
+  "Complete events counted, all time."
+  completes: Int!
+  "The program, when contentType is PROGRAM."
+  program: Program
+  "The episode, when contentType is EPISODE."
+  episode: Episode
+}
+
+"A page of a ranking."
+type RankingConnection {
+  "The items of the page, best first."
+  edges: [RankingEdge!]!
+  "Where the page is in the ranking."
+  pageInfo: PageInfo!
+}
+
+"An item of a ranking with its cursor."
+type RankingEdge {
+  "Opaque cursor of this item, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The ranked item."
+  node: RankedItem!
+}
+`, BuiltIn: false},
 	{Name: "../../../specs/graphql/discovery/schema.graphqls", Input: `# MediaMesh discovery gateway: the public, read-only GraphQL API.
 #
 # It mirrors the discovery and search REST APIs (specs/openapi/discovery.yaml and search.yaml,
@@ -1402,6 +1653,46 @@ func (ec *executionContext) childFields_ProgramKindCount(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type ProgramKindCount", field.Name)
 }
 
+func (ec *executionContext) childFields_RankedItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "contentType":
+		return ec.fieldContext_RankedItem_contentType(ctx, field)
+	case "score":
+		return ec.fieldContext_RankedItem_score(ctx, field)
+	case "plays":
+		return ec.fieldContext_RankedItem_plays(ctx, field)
+	case "views":
+		return ec.fieldContext_RankedItem_views(ctx, field)
+	case "completes":
+		return ec.fieldContext_RankedItem_completes(ctx, field)
+	case "program":
+		return ec.fieldContext_RankedItem_program(ctx, field)
+	case "episode":
+		return ec.fieldContext_RankedItem_episode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RankedItem", field.Name)
+}
+
+func (ec *executionContext) childFields_RankingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RankingConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RankingConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RankingConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RankingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RankingEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RankingEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RankingEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_SearchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -1720,6 +2011,52 @@ func (ec *executionContext) field_Query_latestEpisodes_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_popular_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (*model.ContentType, error) {
+			return ec.unmarshalOContentType2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐContentType(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*model.PopularPeriod, error) {
+			return ec.unmarshalOPopularPeriod2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐPopularPeriod(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.RankingFilter, error) {
+			return ec.unmarshalORankingFilter2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_program_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1818,6 +2155,50 @@ func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_similarEpisodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_similarPrograms_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_suggest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1845,6 +2226,52 @@ func (ec *executionContext) field_Query_suggest_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["first"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_trending_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (*model.ContentType, error) {
+			return ec.unmarshalOContentType2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐContentType(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "window",
+		func(ctx context.Context, v any) (*model.TrendingWindow, error) {
+			return ec.unmarshalOTrendingWindow2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐTrendingWindow(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["window"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.RankingFilter, error) {
+			return ec.unmarshalORankingFilter2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
 	return args, nil
 }
 
@@ -3482,6 +3909,182 @@ func (ec *executionContext) fieldContext_Query_suggest(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_trending(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_trending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Trending(ctx, fc.Args["type"].(*model.ContentType), fc.Args["window"].(*model.TrendingWindow), fc.Args["filter"].(*model.RankingFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RankingConnection) graphql.Marshaler {
+			return ec.marshalNRankingConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_trending(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RankingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_trending_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_popular(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_popular(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Popular(ctx, fc.Args["type"].(*model.ContentType), fc.Args["period"].(*model.PopularPeriod), fc.Args["filter"].(*model.RankingFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RankingConnection) graphql.Marshaler {
+			return ec.marshalNRankingConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_popular(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RankingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_popular_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_similarPrograms(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_similarPrograms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SimilarPrograms(ctx, fc.Args["id"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgramᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_similarPrograms(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Program(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_similarPrograms_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_similarEpisodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_similarEpisodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SimilarEpisodes(ctx, fc.Args["id"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Episode) graphql.Marshaler {
+			return ec.marshalNEpisode2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐEpisodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_similarEpisodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Episode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_similarEpisodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3553,6 +4156,304 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RankedItem_contentType(ctx context.Context, field graphql.CollectedField, obj *model.RankedItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankedItem_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ContentType) graphql.Marshaler {
+			return ec.marshalNContentType2githubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐContentType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankedItem_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankedItem", field, false, false, "ContentType")
+}
+
+func (ec *executionContext) _RankedItem_score(ctx context.Context, field graphql.CollectedField, obj *model.RankedItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankedItem_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankedItem_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankedItem", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RankedItem_plays(ctx context.Context, field graphql.CollectedField, obj *model.RankedItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankedItem_plays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankedItem_plays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankedItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RankedItem_views(ctx context.Context, field graphql.CollectedField, obj *model.RankedItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankedItem_views(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Views, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankedItem_views(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankedItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RankedItem_completes(ctx context.Context, field graphql.CollectedField, obj *model.RankedItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankedItem_completes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Completes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankedItem_completes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankedItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RankedItem_program(ctx context.Context, field graphql.CollectedField, obj *model.RankedItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankedItem_program(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Program, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Program) graphql.Marshaler {
+			return ec.marshalOProgram2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgram(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankedItem_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RankedItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Program(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RankedItem_episode(ctx context.Context, field graphql.CollectedField, obj *model.RankedItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankedItem_episode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Episode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Episode) graphql.Marshaler {
+			return ec.marshalOEpisode2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐEpisode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankedItem_episode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RankedItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Episode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RankingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RankingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RankingEdge) graphql.Marshaler {
+			return ec.marshalNRankingEdge2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RankingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RankingEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RankingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RankingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RankingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RankingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RankingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RankingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RankingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RankedItem) graphql.Marshaler {
+			return ec.marshalNRankedItem2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankedItem(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RankingEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RankedItem(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5295,6 +6196,62 @@ func UnmarshalProgramFilter(ctx context.Context, raw any) (model.ProgramFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRankingFilter(ctx context.Context, obj any) (model.RankingFilter, error) {
+	var it model.RankingFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"language", "kind", "categorySlug"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOProgramKind2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgramKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "categorySlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categorySlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategorySlug = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRankingFilter unmarshals raw into the RankingFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRankingFilter(ctx context.Context, raw any) (model.RankingFilter, error) {
+	var out model.RankingFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RankingFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSearchFilter(ctx context.Context, obj any) (model.SearchFilter, error) {
 	var it model.SearchFilter
 	if obj == nil {
@@ -6072,6 +7029,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_suggest(ctx, field)
 				})
+		case "trending":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trending(ctx, field)
+				})
+		case "popular":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_popular(ctx, field)
+				})
+		case "similarPrograms":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_similarPrograms(ctx, field)
+				})
+		case "similarEpisodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_similarEpisodes(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -6085,6 +7066,145 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rankedItemImplementors = []string{"RankedItem"}
+
+func (ec *executionContext) _RankedItem(ctx context.Context, sel ast.SelectionSet, obj *model.RankedItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rankedItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RankedItem")
+		case "contentType":
+			out.Values[i] = ec._RankedItem_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._RankedItem_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "plays":
+			out.Values[i] = ec._RankedItem_plays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "views":
+			out.Values[i] = ec._RankedItem_views(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completes":
+			out.Values[i] = ec._RankedItem_completes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "program":
+			out.Values[i] = ec._RankedItem_program(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "episode":
+			out.Values[i] = ec._RankedItem_episode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rankingConnectionImplementors = []string{"RankingConnection"}
+
+func (ec *executionContext) _RankingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RankingConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rankingConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RankingConnection")
+		case "edges":
+			out.Values[i] = ec._RankingConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RankingConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rankingEdgeImplementors = []string{"RankingEdge"}
+
+func (ec *executionContext) _RankingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RankingEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rankingEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RankingEdge")
+		case "cursor":
+			out.Values[i] = ec._RankingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RankingEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -6807,6 +7927,22 @@ func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, se
 	return res
 }
 
+func (ec *executionContext) marshalNEpisode2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐEpisodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Episode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEpisode2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐEpisode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNEpisode2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐEpisode(ctx context.Context, sel ast.SelectionSet, v *model.Episode) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Episode!")
@@ -6945,6 +8081,22 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋmediameshᚋmedia
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProgram2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgramᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Program) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgram2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgram(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgram(ctx context.Context, sel ast.SelectionSet, v *model.Program) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Program!")
@@ -7017,6 +8169,46 @@ func (ec *executionContext) marshalNProgramKindCount2ᚖgithubᚗcomᚋmediamesh
 		return graphql.Null
 	}
 	return ec._ProgramKindCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRankedItem2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankedItem(ctx context.Context, sel ast.SelectionSet, v *model.RankedItem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RankedItem!")
+		return graphql.Null
+	}
+	return ec._RankedItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRankingConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingConnection(ctx context.Context, sel ast.SelectionSet, v *model.RankingConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RankingConnection!")
+		return graphql.Null
+	}
+	return ec._RankingConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRankingEdge2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RankingEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRankingEdge2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRankingEdge2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingEdge(ctx context.Context, sel ast.SelectionSet, v *model.RankingEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RankingEdge!")
+		return graphql.Null
+	}
+	return ec._RankingEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSearchConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐSearchConnection(ctx context.Context, sel ast.SelectionSet, v *model.SearchConnection) graphql.Marshaler {
@@ -7396,6 +8588,22 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOPopularPeriod2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐPopularPeriod(ctx context.Context, v any) (*model.PopularPeriod, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.PopularPeriod)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPopularPeriod2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐPopularPeriod(ctx context.Context, sel ast.SelectionSet, v *model.PopularPeriod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOProgram2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgram(ctx context.Context, sel ast.SelectionSet, v *model.Program) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7443,6 +8651,14 @@ func (ec *executionContext) marshalOProgramSort2ᚖgithubᚗcomᚋmediameshᚋme
 	return v
 }
 
+func (ec *executionContext) unmarshalORankingFilter2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐRankingFilter(ctx context.Context, v any) (*model.RankingFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRankingFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOSearchFilter2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐSearchFilter(ctx context.Context, v any) (*model.SearchFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -7483,6 +8699,22 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTrendingWindow2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐTrendingWindow(ctx context.Context, v any) (*model.TrendingWindow, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.TrendingWindow)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTrendingWindow2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐTrendingWindow(ctx context.Context, sel ast.SelectionSet, v *model.TrendingWindow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -35,6 +35,14 @@ func complexity() discoverygql.ComplexityRoot {
 	c.Query.Suggest = func(child int, _ string, _ *string, first *int) int {
 		return pageCost(child, first, defaultSuggestFirst)
 	}
+	c.Query.Trending = func(child int, _ *model.ContentType, _ *model.TrendingWindow, _ *model.RankingFilter, first *int, _ *string) int {
+		return pageCost(child, first, defaultFirst)
+	}
+	c.Query.Popular = func(child int, _ *model.ContentType, _ *model.PopularPeriod, _ *model.RankingFilter, first *int, _ *string) int {
+		return pageCost(child, first, defaultFirst)
+	}
+	c.Query.SimilarPrograms = func(child int, _ string, first *int) int { return pageCost(child, first, defaultSimilarFirst) }
+	c.Query.SimilarEpisodes = func(child int, _ string, first *int) int { return pageCost(child, first, defaultSimilarFirst) }
 	c.Program.Episodes = func(child int, first *int, _ *string, _ *int, _ *model.EpisodeSort) int {
 		return pageCost(child, first, defaultFirst)
 	}

@@ -183,6 +183,50 @@ type ProgramKindCount struct {
 type Query struct {
 }
 
+// A program or an episode in a ranking, with the counts it was ranked by.
+type RankedItem struct {
+	// Whether this is a program or an episode.
+	ContentType ContentType `json:"contentType"`
+	// The ranking's score: weighted events (view 1, play 2, complete 3), decayed by the ranking's half-life, or all of them.
+	Score float64 `json:"score"`
+	// Play events counted, all time (for a program, of all its episodes).
+	Plays int `json:"plays"`
+	// View events counted, all time.
+	Views int `json:"views"`
+	// Complete events counted, all time.
+	Completes int `json:"completes"`
+	// The program, when contentType is PROGRAM.
+	Program *Program `json:"program,omitempty"`
+	// The episode, when contentType is EPISODE.
+	Episode *Episode `json:"episode,omitempty"`
+}
+
+// A page of a ranking.
+type RankingConnection struct {
+	// The items of the page, best first.
+	Edges []*RankingEdge `json:"edges"`
+	// Where the page is in the ranking.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An item of a ranking with its cursor.
+type RankingEdge struct {
+	// Opaque cursor of this item, for `after`.
+	Cursor string `json:"cursor"`
+	// The ranked item.
+	Node *RankedItem `json:"node"`
+}
+
+// Conditions on a ranking's programs (or the programs of its episodes).
+type RankingFilter struct {
+	// Only content in this ISO 639-1 language, for example `ar` or `en`.
+	Language *string `json:"language,omitempty"`
+	// Only programs of this kind.
+	Kind *ProgramKind `json:"kind,omitempty"`
+	// Only programs in the category with this slug.
+	CategorySlug *string `json:"categorySlug,omitempty"`
+}
+
 // A page of search hits.
 type SearchConnection struct {
 	// The hits of this page, in order.
@@ -389,6 +433,64 @@ func (e EpisodeSort) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The period of the popular ranking.
+type PopularPeriod string
+
+const (
+	// Events whose weight halves every seven days: about the last week.
+	PopularPeriodWeek PopularPeriod = "WEEK"
+	// Every event ever counted.
+	PopularPeriodAllTime PopularPeriod = "ALL_TIME"
+)
+
+var AllPopularPeriod = []PopularPeriod{
+	PopularPeriodWeek,
+	PopularPeriodAllTime,
+}
+
+func (e PopularPeriod) IsValid() bool {
+	switch e {
+	case PopularPeriodWeek, PopularPeriodAllTime:
+		return true
+	}
+	return false
+}
+
+func (e PopularPeriod) String() string {
+	return string(e)
+}
+
+func (e *PopularPeriod) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PopularPeriod(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PopularPeriod", str)
+	}
+	return nil
+}
+
+func (e PopularPeriod) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PopularPeriod) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PopularPeriod) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // The kind of a program.
 type ProgramKind string
 
@@ -564,6 +666,64 @@ func (e *SearchSort) UnmarshalJSON(b []byte) error {
 }
 
 func (e SearchSort) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The half-life of the weight of an event in the trending ranking.
+type TrendingWindow string
+
+const (
+	// An event's weight halves every hour.
+	TrendingWindowHour TrendingWindow = "HOUR"
+	// An event's weight halves every day.
+	TrendingWindowDay TrendingWindow = "DAY"
+)
+
+var AllTrendingWindow = []TrendingWindow{
+	TrendingWindowHour,
+	TrendingWindowDay,
+}
+
+func (e TrendingWindow) IsValid() bool {
+	switch e {
+	case TrendingWindowHour, TrendingWindowDay:
+		return true
+	}
+	return false
+}
+
+func (e TrendingWindow) String() string {
+	return string(e)
+}
+
+func (e *TrendingWindow) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TrendingWindow(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TrendingWindow", str)
+	}
+	return nil
+}
+
+func (e TrendingWindow) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TrendingWindow) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TrendingWindow) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
