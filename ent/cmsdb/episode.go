@@ -3,6 +3,7 @@
 package cmsdb
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/episode"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/program"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 )
 
 // Episode is the model entity for the Episode schema.
@@ -31,6 +33,8 @@ type Episode struct {
 	DurationSeconds *int32 `json:"duration_seconds,omitempty"`
 	// EpisodeNumber holds the value of the "episode_number" field.
 	EpisodeNumber int32 `json:"episode_number,omitempty"`
+	// Extra holds the value of the "extra" field.
+	Extra []schema.ExtraField `json:"extra,omitempty"`
 	// Language holds the value of the "language" field.
 	Language string `json:"language,omitempty"`
 	// MediaAssetID holds the value of the "media_asset_id" field.
@@ -90,6 +94,8 @@ func (*Episode) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case episode.FieldMediaAssetID, episode.FieldThumbnailAssetID:
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
+		case episode.FieldExtra:
+			values[i] = new([]byte)
 		case episode.FieldDurationSeconds, episode.FieldEpisodeNumber, episode.FieldSeasonNumber, episode.FieldVersion:
 			values[i] = new(sql.NullInt64)
 		case episode.FieldLanguage, episode.FieldStatus, episode.FieldSummary, episode.FieldTitle:
@@ -157,6 +163,14 @@ func (_m *Episode) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field episode_number", values[i])
 			} else if value.Valid {
 				_m.EpisodeNumber = int32(value.Int64)
+			}
+		case episode.FieldExtra:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field extra", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Extra); err != nil {
+					return fmt.Errorf("unmarshal field extra: %w", err)
+				}
 			}
 		case episode.FieldLanguage:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -306,6 +320,9 @@ func (_m *Episode) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("episode_number=")
 	builder.WriteString(fmt.Sprintf("%v", _m.EpisodeNumber))
+	builder.WriteString(", ")
+	builder.WriteString("extra=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Extra))
 	builder.WriteString(", ")
 	builder.WriteString("language=")
 	builder.WriteString(_m.Language)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/episode"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/program"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 )
 
 // EpisodeCreate is the builder for creating a Episode entity.
@@ -79,6 +80,12 @@ func (_c *EpisodeCreate) SetNillableDurationSeconds(v *int32) *EpisodeCreate {
 // SetEpisodeNumber sets the "episode_number" field.
 func (_c *EpisodeCreate) SetEpisodeNumber(v int32) *EpisodeCreate {
 	_c.mutation.SetEpisodeNumber(v)
+	return _c
+}
+
+// SetExtra sets the "extra" field.
+func (_c *EpisodeCreate) SetExtra(v []schema.ExtraField) *EpisodeCreate {
+	_c.mutation.SetExtra(v)
 	return _c
 }
 
@@ -401,6 +408,10 @@ func (_c *EpisodeCreate) createSpec() (*Episode, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.EpisodeNumber(); ok {
 		_spec.SetField(episode.FieldEpisodeNumber, field.TypeInt32, value)
 		_node.EpisodeNumber = value
+	}
+	if value, ok := _c.mutation.Extra(); ok {
+		_spec.SetField(episode.FieldExtra, field.TypeJSON, value)
+		_node.Extra = value
 	}
 	if value, ok := _c.mutation.Language(); ok {
 		_spec.SetField(episode.FieldLanguage, field.TypeString, value)

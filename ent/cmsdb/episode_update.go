@@ -10,10 +10,12 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/google/uuid"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/episode"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/predicate"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 )
 
 // EpisodeUpdate is the builder for updating Episode entities.
@@ -114,6 +116,24 @@ func (_u *EpisodeUpdate) SetNillableEpisodeNumber(v *int32) *EpisodeUpdate {
 // AddEpisodeNumber adds value to the "episode_number" field.
 func (_u *EpisodeUpdate) AddEpisodeNumber(v int32) *EpisodeUpdate {
 	_u.mutation.AddEpisodeNumber(v)
+	return _u
+}
+
+// SetExtra sets the "extra" field.
+func (_u *EpisodeUpdate) SetExtra(v []schema.ExtraField) *EpisodeUpdate {
+	_u.mutation.SetExtra(v)
+	return _u
+}
+
+// AppendExtra appends value to the "extra" field.
+func (_u *EpisodeUpdate) AppendExtra(v []schema.ExtraField) *EpisodeUpdate {
+	_u.mutation.AppendExtra(v)
+	return _u
+}
+
+// ClearExtra clears the value of the "extra" field.
+func (_u *EpisodeUpdate) ClearExtra() *EpisodeUpdate {
+	_u.mutation.ClearExtra()
 	return _u
 }
 
@@ -454,6 +474,17 @@ func (_u *EpisodeUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.AddedEpisodeNumber(); ok {
 		_spec.AddField(episode.FieldEpisodeNumber, field.TypeInt32, value)
 	}
+	if value, ok := _u.mutation.Extra(); ok {
+		_spec.SetField(episode.FieldExtra, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedExtra(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, episode.FieldExtra, value)
+		})
+	}
+	if _u.mutation.ExtraCleared() {
+		_spec.ClearField(episode.FieldExtra, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Language(); ok {
 		_spec.SetField(episode.FieldLanguage, field.TypeString, value)
 	}
@@ -619,6 +650,24 @@ func (_u *EpisodeUpdateOne) SetNillableEpisodeNumber(v *int32) *EpisodeUpdateOne
 // AddEpisodeNumber adds value to the "episode_number" field.
 func (_u *EpisodeUpdateOne) AddEpisodeNumber(v int32) *EpisodeUpdateOne {
 	_u.mutation.AddEpisodeNumber(v)
+	return _u
+}
+
+// SetExtra sets the "extra" field.
+func (_u *EpisodeUpdateOne) SetExtra(v []schema.ExtraField) *EpisodeUpdateOne {
+	_u.mutation.SetExtra(v)
+	return _u
+}
+
+// AppendExtra appends value to the "extra" field.
+func (_u *EpisodeUpdateOne) AppendExtra(v []schema.ExtraField) *EpisodeUpdateOne {
+	_u.mutation.AppendExtra(v)
+	return _u
+}
+
+// ClearExtra clears the value of the "extra" field.
+func (_u *EpisodeUpdateOne) ClearExtra() *EpisodeUpdateOne {
+	_u.mutation.ClearExtra()
 	return _u
 }
 
@@ -988,6 +1037,17 @@ func (_u *EpisodeUpdateOne) sqlSave(ctx context.Context) (_node *Episode, err er
 	}
 	if value, ok := _u.mutation.AddedEpisodeNumber(); ok {
 		_spec.AddField(episode.FieldEpisodeNumber, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.Extra(); ok {
+		_spec.SetField(episode.FieldExtra, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedExtra(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, episode.FieldExtra, value)
+		})
+	}
+	if _u.mutation.ExtraCleared() {
+		_spec.ClearField(episode.FieldExtra, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Language(); ok {
 		_spec.SetField(episode.FieldLanguage, field.TypeString, value)

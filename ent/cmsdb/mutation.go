@@ -811,6 +811,8 @@ type EpisodeMutation struct {
 	addduration_seconds  *int32
 	episode_number       *int32
 	addepisode_number    *int32
+	extra                *[]schema.ExtraField
+	appendextra          []schema.ExtraField
 	language             *string
 	media_asset_id       *uuid.UUID
 	published_at         *time.Time
@@ -1231,6 +1233,71 @@ func (m *EpisodeMutation) AddedEpisodeNumber() (r int32, exists bool) {
 func (m *EpisodeMutation) ResetEpisodeNumber() {
 	m.episode_number = nil
 	m.addepisode_number = nil
+}
+
+// SetExtra sets the "extra" field.
+func (m *EpisodeMutation) SetExtra(sf []schema.ExtraField) {
+	m.extra = &sf
+	m.appendextra = nil
+}
+
+// Extra returns the value of the "extra" field in the mutation.
+func (m *EpisodeMutation) Extra() (r []schema.ExtraField, exists bool) {
+	v := m.extra
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExtra returns the old "extra" field's value of the Episode entity.
+// If the Episode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EpisodeMutation) OldExtra(ctx context.Context) (v []schema.ExtraField, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExtra is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExtra requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExtra: %w", err)
+	}
+	return oldValue.Extra, nil
+}
+
+// AppendExtra adds sf to the "extra" field.
+func (m *EpisodeMutation) AppendExtra(sf []schema.ExtraField) {
+	m.appendextra = append(m.appendextra, sf...)
+}
+
+// AppendedExtra returns the list of values that were appended to the "extra" field in this mutation.
+func (m *EpisodeMutation) AppendedExtra() ([]schema.ExtraField, bool) {
+	if len(m.appendextra) == 0 {
+		return nil, false
+	}
+	return m.appendextra, true
+}
+
+// ClearExtra clears the value of the "extra" field.
+func (m *EpisodeMutation) ClearExtra() {
+	m.extra = nil
+	m.appendextra = nil
+	m.clearedFields[episode.FieldExtra] = struct{}{}
+}
+
+// ExtraCleared returns if the "extra" field was cleared in this mutation.
+func (m *EpisodeMutation) ExtraCleared() bool {
+	_, ok := m.clearedFields[episode.FieldExtra]
+	return ok
+}
+
+// ResetExtra resets all changes to the "extra" field.
+func (m *EpisodeMutation) ResetExtra() {
+	m.extra = nil
+	m.appendextra = nil
+	delete(m.clearedFields, episode.FieldExtra)
 }
 
 // SetLanguage sets the "language" field.
@@ -1881,7 +1948,7 @@ func (m *EpisodeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EpisodeMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.archived_at != nil {
 		fields = append(fields, episode.FieldArchivedAt)
 	}
@@ -1899,6 +1966,9 @@ func (m *EpisodeMutation) Fields() []string {
 	}
 	if m.episode_number != nil {
 		fields = append(fields, episode.FieldEpisodeNumber)
+	}
+	if m.extra != nil {
+		fields = append(fields, episode.FieldExtra)
 	}
 	if m.language != nil {
 		fields = append(fields, episode.FieldLanguage)
@@ -1959,6 +2029,8 @@ func (m *EpisodeMutation) Field(name string) (ent.Value, bool) {
 		return m.DurationSeconds()
 	case episode.FieldEpisodeNumber:
 		return m.EpisodeNumber()
+	case episode.FieldExtra:
+		return m.Extra()
 	case episode.FieldLanguage:
 		return m.Language()
 	case episode.FieldMediaAssetID:
@@ -2006,6 +2078,8 @@ func (m *EpisodeMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldDurationSeconds(ctx)
 	case episode.FieldEpisodeNumber:
 		return m.OldEpisodeNumber(ctx)
+	case episode.FieldExtra:
+		return m.OldExtra(ctx)
 	case episode.FieldLanguage:
 		return m.OldLanguage(ctx)
 	case episode.FieldMediaAssetID:
@@ -2082,6 +2156,13 @@ func (m *EpisodeMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetEpisodeNumber(v)
+		return nil
+	case episode.FieldExtra:
+		v, ok := value.([]schema.ExtraField)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExtra(v)
 		return nil
 	case episode.FieldLanguage:
 		v, ok := value.(string)
@@ -2264,6 +2345,9 @@ func (m *EpisodeMutation) ClearedFields() []string {
 	if m.FieldCleared(episode.FieldDurationSeconds) {
 		fields = append(fields, episode.FieldDurationSeconds)
 	}
+	if m.FieldCleared(episode.FieldExtra) {
+		fields = append(fields, episode.FieldExtra)
+	}
 	if m.FieldCleared(episode.FieldMediaAssetID) {
 		fields = append(fields, episode.FieldMediaAssetID)
 	}
@@ -2304,6 +2388,9 @@ func (m *EpisodeMutation) ClearField(name string) error {
 		return nil
 	case episode.FieldDurationSeconds:
 		m.ClearDurationSeconds()
+		return nil
+	case episode.FieldExtra:
+		m.ClearExtra()
 		return nil
 	case episode.FieldMediaAssetID:
 		m.ClearMediaAssetID()
@@ -2348,6 +2435,9 @@ func (m *EpisodeMutation) ResetField(name string) error {
 		return nil
 	case episode.FieldEpisodeNumber:
 		m.ResetEpisodeNumber()
+		return nil
+	case episode.FieldExtra:
+		m.ResetExtra()
 		return nil
 	case episode.FieldLanguage:
 		m.ResetLanguage()
@@ -2478,6 +2568,8 @@ type ProgramMutation struct {
 	created_at           *time.Time
 	created_by           *uuid.UUID
 	deleted_at           *time.Time
+	extra                *[]schema.ExtraField
+	appendextra          []schema.ExtraField
 	kind                 *program.Kind
 	language             *string
 	published_at         *time.Time
@@ -2871,6 +2963,71 @@ func (m *ProgramMutation) DeletedAtCleared() bool {
 func (m *ProgramMutation) ResetDeletedAt() {
 	m.deleted_at = nil
 	delete(m.clearedFields, program.FieldDeletedAt)
+}
+
+// SetExtra sets the "extra" field.
+func (m *ProgramMutation) SetExtra(sf []schema.ExtraField) {
+	m.extra = &sf
+	m.appendextra = nil
+}
+
+// Extra returns the value of the "extra" field in the mutation.
+func (m *ProgramMutation) Extra() (r []schema.ExtraField, exists bool) {
+	v := m.extra
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExtra returns the old "extra" field's value of the Program entity.
+// If the Program object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgramMutation) OldExtra(ctx context.Context) (v []schema.ExtraField, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExtra is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExtra requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExtra: %w", err)
+	}
+	return oldValue.Extra, nil
+}
+
+// AppendExtra adds sf to the "extra" field.
+func (m *ProgramMutation) AppendExtra(sf []schema.ExtraField) {
+	m.appendextra = append(m.appendextra, sf...)
+}
+
+// AppendedExtra returns the list of values that were appended to the "extra" field in this mutation.
+func (m *ProgramMutation) AppendedExtra() ([]schema.ExtraField, bool) {
+	if len(m.appendextra) == 0 {
+		return nil, false
+	}
+	return m.appendextra, true
+}
+
+// ClearExtra clears the value of the "extra" field.
+func (m *ProgramMutation) ClearExtra() {
+	m.extra = nil
+	m.appendextra = nil
+	m.clearedFields[program.FieldExtra] = struct{}{}
+}
+
+// ExtraCleared returns if the "extra" field was cleared in this mutation.
+func (m *ProgramMutation) ExtraCleared() bool {
+	_, ok := m.clearedFields[program.FieldExtra]
+	return ok
+}
+
+// ResetExtra resets all changes to the "extra" field.
+func (m *ProgramMutation) ResetExtra() {
+	m.extra = nil
+	m.appendextra = nil
+	delete(m.clearedFields, program.FieldExtra)
 }
 
 // SetKind sets the "kind" field.
@@ -3467,7 +3624,7 @@ func (m *ProgramMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProgramMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 19)
 	if m.archived_at != nil {
 		fields = append(fields, program.FieldArchivedAt)
 	}
@@ -3485,6 +3642,9 @@ func (m *ProgramMutation) Fields() []string {
 	}
 	if m.deleted_at != nil {
 		fields = append(fields, program.FieldDeletedAt)
+	}
+	if m.extra != nil {
+		fields = append(fields, program.FieldExtra)
 	}
 	if m.kind != nil {
 		fields = append(fields, program.FieldKind)
@@ -3542,6 +3702,8 @@ func (m *ProgramMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedBy()
 	case program.FieldDeletedAt:
 		return m.DeletedAt()
+	case program.FieldExtra:
+		return m.Extra()
 	case program.FieldKind:
 		return m.Kind()
 	case program.FieldLanguage:
@@ -3587,6 +3749,8 @@ func (m *ProgramMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldCreatedBy(ctx)
 	case program.FieldDeletedAt:
 		return m.OldDeletedAt(ctx)
+	case program.FieldExtra:
+		return m.OldExtra(ctx)
 	case program.FieldKind:
 		return m.OldKind(ctx)
 	case program.FieldLanguage:
@@ -3661,6 +3825,13 @@ func (m *ProgramMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetDeletedAt(v)
+		return nil
+	case program.FieldExtra:
+		v, ok := value.([]schema.ExtraField)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExtra(v)
 		return nil
 	case program.FieldKind:
 		v, ok := value.(program.Kind)
@@ -3803,6 +3974,9 @@ func (m *ProgramMutation) ClearedFields() []string {
 	if m.FieldCleared(program.FieldDeletedAt) {
 		fields = append(fields, program.FieldDeletedAt)
 	}
+	if m.FieldCleared(program.FieldExtra) {
+		fields = append(fields, program.FieldExtra)
+	}
 	if m.FieldCleared(program.FieldPublishedAt) {
 		fields = append(fields, program.FieldPublishedAt)
 	}
@@ -3838,6 +4012,9 @@ func (m *ProgramMutation) ClearField(name string) error {
 	case program.FieldDeletedAt:
 		m.ClearDeletedAt()
 		return nil
+	case program.FieldExtra:
+		m.ClearExtra()
+		return nil
 	case program.FieldPublishedAt:
 		m.ClearPublishedAt()
 		return nil
@@ -3872,6 +4049,9 @@ func (m *ProgramMutation) ResetField(name string) error {
 		return nil
 	case program.FieldDeletedAt:
 		m.ResetDeletedAt()
+		return nil
+	case program.FieldExtra:
+		m.ResetExtra()
 		return nil
 	case program.FieldKind:
 		m.ResetKind()

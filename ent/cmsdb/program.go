@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/program"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 )
 
 // Program is the model entity for the Program schema.
@@ -31,6 +32,8 @@ type Program struct {
 	CreatedBy uuid.UUID `json:"created_by,omitempty"`
 	// DeletedAt holds the value of the "deleted_at" field.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// Extra holds the value of the "extra" field.
+	Extra []schema.ExtraField `json:"extra,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind program.Kind `json:"kind,omitempty"`
 	// Language holds the value of the "language" field.
@@ -86,7 +89,7 @@ func (*Program) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case program.FieldCategoryID, program.FieldCoverAssetID:
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
-		case program.FieldTags:
+		case program.FieldExtra, program.FieldTags:
 			values[i] = new([]byte)
 		case program.FieldVersion:
 			values[i] = new(sql.NullInt64)
@@ -156,6 +159,14 @@ func (_m *Program) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DeletedAt = new(time.Time)
 				*_m.DeletedAt = value.Time
+			}
+		case program.FieldExtra:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field extra", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Extra); err != nil {
+					return fmt.Errorf("unmarshal field extra: %w", err)
+				}
 			}
 		case program.FieldKind:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -300,6 +311,9 @@ func (_m *Program) String() string {
 		builder.WriteString("deleted_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("extra=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Extra))
 	builder.WriteString(", ")
 	builder.WriteString("kind=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Kind))

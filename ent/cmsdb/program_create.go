@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/episode"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/program"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 )
 
 // ProgramCreate is the builder for creating a Program entity.
@@ -87,6 +88,12 @@ func (_c *ProgramCreate) SetNillableDeletedAt(v *time.Time) *ProgramCreate {
 	if v != nil {
 		_c.SetDeletedAt(*v)
 	}
+	return _c
+}
+
+// SetExtra sets the "extra" field.
+func (_c *ProgramCreate) SetExtra(v []schema.ExtraField) *ProgramCreate {
+	_c.mutation.SetExtra(v)
 	return _c
 }
 
@@ -384,6 +391,10 @@ func (_c *ProgramCreate) createSpec() (*Program, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DeletedAt(); ok {
 		_spec.SetField(program.FieldDeletedAt, field.TypeTime, value)
 		_node.DeletedAt = &value
+	}
+	if value, ok := _c.mutation.Extra(); ok {
+		_spec.SetField(program.FieldExtra, field.TypeJSON, value)
+		_node.Extra = value
 	}
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)

@@ -16,6 +16,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/cmsdb/episode"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/predicate"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/program"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 )
 
 // ProgramUpdate is the builder for updating Program entities.
@@ -108,6 +109,24 @@ func (_u *ProgramUpdate) SetNillableDeletedAt(v *time.Time) *ProgramUpdate {
 // ClearDeletedAt clears the value of the "deleted_at" field.
 func (_u *ProgramUpdate) ClearDeletedAt() *ProgramUpdate {
 	_u.mutation.ClearDeletedAt()
+	return _u
+}
+
+// SetExtra sets the "extra" field.
+func (_u *ProgramUpdate) SetExtra(v []schema.ExtraField) *ProgramUpdate {
+	_u.mutation.SetExtra(v)
+	return _u
+}
+
+// AppendExtra appends value to the "extra" field.
+func (_u *ProgramUpdate) AppendExtra(v []schema.ExtraField) *ProgramUpdate {
+	_u.mutation.AppendExtra(v)
+	return _u
+}
+
+// ClearExtra clears the value of the "extra" field.
+func (_u *ProgramUpdate) ClearExtra() *ProgramUpdate {
+	_u.mutation.ClearExtra()
 	return _u
 }
 
@@ -446,6 +465,17 @@ func (_u *ProgramUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.DeletedAtCleared() {
 		_spec.ClearField(program.FieldDeletedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.Extra(); ok {
+		_spec.SetField(program.FieldExtra, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedExtra(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, program.FieldExtra, value)
+		})
+	}
+	if _u.mutation.ExtraCleared() {
+		_spec.ClearField(program.FieldExtra, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)
 	}
@@ -641,6 +671,24 @@ func (_u *ProgramUpdateOne) SetNillableDeletedAt(v *time.Time) *ProgramUpdateOne
 // ClearDeletedAt clears the value of the "deleted_at" field.
 func (_u *ProgramUpdateOne) ClearDeletedAt() *ProgramUpdateOne {
 	_u.mutation.ClearDeletedAt()
+	return _u
+}
+
+// SetExtra sets the "extra" field.
+func (_u *ProgramUpdateOne) SetExtra(v []schema.ExtraField) *ProgramUpdateOne {
+	_u.mutation.SetExtra(v)
+	return _u
+}
+
+// AppendExtra appends value to the "extra" field.
+func (_u *ProgramUpdateOne) AppendExtra(v []schema.ExtraField) *ProgramUpdateOne {
+	_u.mutation.AppendExtra(v)
+	return _u
+}
+
+// ClearExtra clears the value of the "extra" field.
+func (_u *ProgramUpdateOne) ClearExtra() *ProgramUpdateOne {
+	_u.mutation.ClearExtra()
 	return _u
 }
 
@@ -1008,6 +1056,17 @@ func (_u *ProgramUpdateOne) sqlSave(ctx context.Context) (_node *Program, err er
 	}
 	if _u.mutation.DeletedAtCleared() {
 		_spec.ClearField(program.FieldDeletedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Extra(); ok {
+		_spec.SetField(program.FieldExtra, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedExtra(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, program.FieldExtra, value)
+		})
+	}
+	if _u.mutation.ExtraCleared() {
+		_spec.ClearField(program.FieldExtra, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(program.FieldKind, field.TypeEnum, value)

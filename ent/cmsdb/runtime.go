@@ -35,7 +35,7 @@ func init() {
 	// episode.EpisodeNumberValidator is a validator for the "episode_number" field. It is called by the builders before save.
 	episode.EpisodeNumberValidator = episodeDescEpisodeNumber.Validators[0].(func(int32) error)
 	// episodeDescLanguage is the schema descriptor for language field.
-	episodeDescLanguage := episodeFields[7].Descriptor()
+	episodeDescLanguage := episodeFields[8].Descriptor()
 	// episode.LanguageValidator is a validator for the "language" field. It is called by the builders before save.
 	episode.LanguageValidator = func() func(string) error {
 		validators := episodeDescLanguage.Validators
@@ -54,15 +54,15 @@ func init() {
 		}
 	}()
 	// episodeDescSeasonNumber is the schema descriptor for season_number field.
-	episodeDescSeasonNumber := episodeFields[12].Descriptor()
+	episodeDescSeasonNumber := episodeFields[13].Descriptor()
 	// episode.SeasonNumberValidator is a validator for the "season_number" field. It is called by the builders before save.
 	episode.SeasonNumberValidator = episodeDescSeasonNumber.Validators[0].(func(int32) error)
 	// episodeDescSummary is the schema descriptor for summary field.
-	episodeDescSummary := episodeFields[14].Descriptor()
+	episodeDescSummary := episodeFields[15].Descriptor()
 	// episode.SummaryValidator is a validator for the "summary" field. It is called by the builders before save.
 	episode.SummaryValidator = episodeDescSummary.Validators[0].(func(string) error)
 	// episodeDescTitle is the schema descriptor for title field.
-	episodeDescTitle := episodeFields[16].Descriptor()
+	episodeDescTitle := episodeFields[17].Descriptor()
 	// episode.TitleValidator is a validator for the "title" field. It is called by the builders before save.
 	episode.TitleValidator = func() func(string) error {
 		validators := episodeDescTitle.Validators
@@ -80,7 +80,7 @@ func init() {
 		}
 	}()
 	// episodeDescVersion is the schema descriptor for version field.
-	episodeDescVersion := episodeFields[19].Descriptor()
+	episodeDescVersion := episodeFields[20].Descriptor()
 	// episode.VersionValidator is a validator for the "version" field. It is called by the builders before save.
 	episode.VersionValidator = episodeDescVersion.Validators[0].(func(int32) error)
 	// episodeDescID is the schema descriptor for id field.
@@ -90,7 +90,7 @@ func init() {
 	programFields := schema.Program{}.Fields()
 	_ = programFields
 	// programDescLanguage is the schema descriptor for language field.
-	programDescLanguage := programFields[8].Descriptor()
+	programDescLanguage := programFields[9].Descriptor()
 	// program.LanguageValidator is a validator for the "language" field. It is called by the builders before save.
 	program.LanguageValidator = func() func(string) error {
 		validators := programDescLanguage.Validators
@@ -109,7 +109,7 @@ func init() {
 		}
 	}()
 	// programDescSlug is the schema descriptor for slug field.
-	programDescSlug := programFields[11].Descriptor()
+	programDescSlug := programFields[12].Descriptor()
 	// program.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
 	program.SlugValidator = func() func(string) error {
 		validators := programDescSlug.Validators
@@ -128,11 +128,11 @@ func init() {
 		}
 	}()
 	// programDescSummary is the schema descriptor for summary field.
-	programDescSummary := programFields[13].Descriptor()
+	programDescSummary := programFields[14].Descriptor()
 	// program.SummaryValidator is a validator for the "summary" field. It is called by the builders before save.
 	program.SummaryValidator = programDescSummary.Validators[0].(func(string) error)
 	// programDescTitle is the schema descriptor for title field.
-	programDescTitle := programFields[15].Descriptor()
+	programDescTitle := programFields[16].Descriptor()
 	// program.TitleValidator is a validator for the "title" field. It is called by the builders before save.
 	program.TitleValidator = func() func(string) error {
 		validators := programDescTitle.Validators
@@ -150,7 +150,7 @@ func init() {
 		}
 	}()
 	// programDescVersion is the schema descriptor for version field.
-	programDescVersion := programFields[18].Descriptor()
+	programDescVersion := programFields[19].Descriptor()
 	// program.VersionValidator is a validator for the "version" field. It is called by the builders before save.
 	program.VersionValidator = programDescVersion.Validators[0].(func(int32) error)
 	// programDescID is the schema descriptor for id field.

@@ -49,7 +49,7 @@ func programContent(p *cmsdb.Program) *content {
 		scheduledAt: p.ScheduledPublishAt,
 		snapshot: contentevents.ContentSnapshot{
 			ID: p.ID.String(), Kind: &kind, Status: string(p.Status), Title: p.Title, Slug: &slug,
-			Summary: p.Summary, Language: p.Language, CategoryID: uuidString(p.CategoryID), Tags: nonNil(p.Tags),
+			Summary: p.Summary, Language: p.Language, CategoryID: uuidString(p.CategoryID), Tags: nonNil(p.Tags), Extra: snapshotExtra(p.Extra),
 			PublishedAt:  snapshotPublishedAt(string(p.Status), p.ScheduledPublishAt, p.PublishedAt),
 			CoverAssetID: uuidString(p.CoverAssetID), Version: int64(p.Version),
 		},
@@ -61,6 +61,7 @@ func programContent(p *cmsdb.Program) *content {
 			{"language", &p.Language},
 			{"category_id", uuidString(p.CategoryID)},
 			{"tags", jsonValue(nonNil(p.Tags))},
+			{"extra", extraValue(p.Extra)},
 			{"cover_asset_id", uuidString(p.CoverAssetID)},
 		},
 	}
@@ -79,7 +80,7 @@ func episodeContent(e *cmsdb.Episode) *content {
 		scheduledAt: e.ScheduledPublishAt,
 		snapshot: contentevents.ContentSnapshot{
 			ID: e.ID.String(), ProgramID: uuidString(&programID), Status: string(e.Status), Title: e.Title,
-			Summary: e.Summary, Language: e.Language, Tags: []string{}, SeasonNumber: intPtr(e.SeasonNumber),
+			Summary: e.Summary, Language: e.Language, Tags: []string{}, Extra: snapshotExtra(e.Extra), SeasonNumber: intPtr(e.SeasonNumber),
 			EpisodeNumber: &number, DurationSeconds: intPtr(e.DurationSeconds),
 			PublishedAt:      snapshotPublishedAt(string(e.Status), e.ScheduledPublishAt, e.PublishedAt),
 			ThumbnailAssetID: uuidString(e.ThumbnailAssetID), MediaAssetID: uuidString(e.MediaAssetID), Version: int64(e.Version),
@@ -91,6 +92,7 @@ func episodeContent(e *cmsdb.Episode) *content {
 			{"summary", e.Summary},
 			{"language", &e.Language},
 			{"duration_seconds", int32String(e.DurationSeconds)},
+			{"extra", extraValue(e.Extra)},
 			{"media_asset_id", uuidString(e.MediaAssetID)},
 			{"thumbnail_asset_id", uuidString(e.ThumbnailAssetID)},
 		},
@@ -180,6 +182,35 @@ func jsonValue(v []string) *string {
 	_ = enc.Encode(v) // a []string always encodes
 	s := string(bytes.TrimRight(b.Bytes(), "\n"))
 	return &s
+}
+
+// snapshotExtra is the extra list of a content snapshot: never nil.
+func snapshotExtra(in []schema.ExtraField) []contentevents.ExtraAttribute {
+	out := make([]contentevents.ExtraAttribute, len(in))
+	for i, e := range in {
+		out[i] = contentevents.ExtraAttribute{Key: e.Key, Value: e.Value}
+	}
+	return out
+}
+
+// extraValue renders extra for the audit trail: nil when empty (an empty list is none).
+func extraValue(in []schema.ExtraField) *string {
+	if len(in) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(in) // plain strings always encode
+	s := string(bytes.TrimRight(b.Bytes(), "\n"))
+	return &s
+}
+
+func nonNilExtra(v []schema.ExtraField) []schema.ExtraField {
+	if v == nil {
+		return []schema.ExtraField{}
+	}
+	return v
 }
 
 func nonNil(v []string) []string {

@@ -8,6 +8,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/cmsdb"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/auditentry"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/episode"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -91,6 +92,7 @@ func (s *Service) UpdateEpisode(ctx context.Context, req cmsapi.UpdateEpisodeReq
 	fe.title("title", b.Title)
 	fe.summary("summary", b.Summary)
 	fe.language("language", b.Language)
+	extra := fe.extra("extra", b.Extra)
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
@@ -128,7 +130,7 @@ func (s *Service) UpdateEpisode(ctx context.Context, req cmsapi.UpdateEpisodeReq
 			return err
 		}
 		next := *cur
-		patchEpisode(&next, b)
+		patchEpisode(&next, b, extra)
 		out, err = s.updateEpisode(ctx, c, tx, a, cur, &next, now)
 		return err
 	})
@@ -138,8 +140,11 @@ func (s *Service) UpdateEpisode(ctx context.Context, req cmsapi.UpdateEpisodeReq
 	return cmsapi.UpdateEpisode200JSONResponse{Body: episodeToAPI(out), Headers: cmsapi.UpdateEpisode200ResponseHeaders{ETag: etag(out.Version)}}, nil
 }
 
-// patchEpisode applies a merge patch to e.
-func patchEpisode(e *cmsdb.Episode, b *cmsapi.EpisodeUpdate) {
+// patchEpisode applies a merge patch to e; extra is the patch's normalised list.
+func patchEpisode(e *cmsdb.Episode, b *cmsapi.EpisodeUpdate, extra []schema.ExtraField) {
+	if b.Extra != nil {
+		e.Extra = extra
+	}
 	if b.SeasonNumber.IsSpecified() {
 		if n, err := b.SeasonNumber.Get(); err == nil {
 			e.SeasonNumber = &n
@@ -206,7 +211,7 @@ func (s *Service) changeEpisode(ctx context.Context, c *cmsdb.Client, tx *sql.Tx
 // the stored one (compare-and-swap); errStale otherwise.
 func saveEpisode(ctx context.Context, c *cmsdb.Client, cur, next *cmsdb.Episode) (*cmsdb.Episode, error) {
 	u := c.Episode.UpdateOneID(cur.ID).Where(episode.Version(cur.Version)).
-		SetEpisodeNumber(next.EpisodeNumber).SetTitle(next.Title).SetLanguage(next.Language).
+		SetEpisodeNumber(next.EpisodeNumber).SetTitle(next.Title).SetLanguage(next.Language).SetExtra(nonNilExtra(next.Extra)).
 		SetStatus(next.Status).SetVersion(next.Version).SetUpdatedAt(next.UpdatedAt).SetUpdatedBy(next.UpdatedBy)
 	setOrClear(u.SetSeasonNumber, u.ClearSeasonNumber, next.SeasonNumber)
 	setOrClear(u.SetSummary, u.ClearSummary, next.Summary)
@@ -238,7 +243,7 @@ func numberErr(err error) error {
 func episodeToAPI(e *cmsdb.Episode) cmsapi.Episode {
 	return cmsapi.Episode{
 		Id: e.ID, ProgramId: e.ProgramID, SeasonNumber: e.SeasonNumber, EpisodeNumber: e.EpisodeNumber,
-		Title: e.Title, Summary: e.Summary, Language: e.Language, DurationSeconds: e.DurationSeconds,
+		Title: e.Title, Summary: e.Summary, Language: e.Language, DurationSeconds: e.DurationSeconds, Extra: extraToAPI(e.Extra),
 		Status:             cmsapi.PublicationStatus(e.Status),
 		ScheduledPublishAt: utc(e.ScheduledPublishAt), PublishedAt: utc(e.PublishedAt), ArchivedAt: utc(e.ArchivedAt), DeletedAt: utc(e.DeletedAt),
 		MediaAssetId: e.MediaAssetID, ThumbnailAssetId: e.ThumbnailAssetID, Version: e.Version,

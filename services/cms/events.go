@@ -103,6 +103,7 @@ func changedFields(b, a contentevents.ContentSnapshot) []string {
 	add("cover_asset_id", equalPtr(b.CoverAssetID, a.CoverAssetID))
 	add("duration_seconds", equalPtr(b.DurationSeconds, a.DurationSeconds))
 	add("episode_number", equalPtr(b.EpisodeNumber, a.EpisodeNumber))
+	add("extra", slices.Equal(b.Extra, a.Extra))
 	add("kind", equalPtr(b.Kind, a.Kind))
 	add("language", b.Language == a.Language)
 	add("media_asset_id", equalPtr(b.MediaAssetID, a.MediaAssetID))

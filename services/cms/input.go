@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/humantext"
@@ -87,6 +88,37 @@ func (fe *fieldErrors) tags(field string, in *[]string) []string {
 		}
 	}
 	return out
+}
+
+// extra checks a list of additional attributes (when given): each key at most once, values
+// multi-line human text that shows something. It returns the list as stored; nil stays nil.
+func (fe *fieldErrors) extra(field string, in *[]cmsapi.ExtraField) []schema.ExtraField {
+	if in == nil {
+		return nil
+	}
+	out := make([]schema.ExtraField, 0, len(*in))
+	first := make(map[string]int, len(*in))
+	for i, e := range *in {
+		if j, dup := first[e.Key]; dup {
+			*fe = append(*fe, apierror.FieldError{Field: fmt.Sprintf("%s.%d.key", field, i), Code: "duplicate", Message: fmt.Sprintf("duplicate key %q (first at %s.%d.key)", e.Key, field, j)})
+		} else {
+			first[e.Key] = i
+		}
+		if p := humantext.Required(fmt.Sprintf("%s.%d.value", field, i), e.Value, humantext.Block); p != nil {
+			*fe = append(*fe, *p)
+		}
+		out = append(out, schema.ExtraField{Key: e.Key, Value: e.Value})
+	}
+	return out
+}
+
+// extraToAPI renders stored attributes for the API: never nil.
+func extraToAPI(in []schema.ExtraField) *cmsapi.ExtraFields {
+	out := make(cmsapi.ExtraFields, len(in))
+	for i, e := range in {
+		out[i] = cmsapi.ExtraField{Key: e.Key, Value: e.Value}
+	}
+	return &out
 }
 
 // normalizeTag is a tag filter as stored: trimmed and lowercased.

@@ -12,6 +12,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/cmsdb/auditentry"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/episode"
 	"github.com/mediamesh/mediamesh/ent/cmsdb/program"
+	"github.com/mediamesh/mediamesh/ent/cmsdb/schema"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -91,6 +92,7 @@ func (s *Service) UpdateProgram(ctx context.Context, req cmsapi.UpdateProgramReq
 	fe.summary("summary", b.Summary)
 	fe.language("language", b.Language)
 	tags := fe.tags("tags", b.Tags)
+	extra := fe.extra("extra", b.Extra)
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
@@ -130,7 +132,7 @@ func (s *Service) UpdateProgram(ctx context.Context, req cmsapi.UpdateProgramReq
 			return err
 		}
 		next := *cur
-		patchProgram(&next, b, tags)
+		patchProgram(&next, b, tags, extra)
 		if out, err = s.updateProgram(ctx, c, tx, a, cur, &next, now); err != nil {
 			return err
 		}
@@ -143,8 +145,8 @@ func (s *Service) UpdateProgram(ctx context.Context, req cmsapi.UpdateProgramReq
 	return cmsapi.UpdateProgram200JSONResponse{Body: programToAPI(out, count), Headers: cmsapi.UpdateProgram200ResponseHeaders{ETag: etag(out.Version)}}, nil
 }
 
-// patchProgram applies a merge patch to p; tags is the patch's normalised tag list.
-func patchProgram(p *cmsdb.Program, b *cmsapi.ProgramUpdate, tags []string) {
+// patchProgram applies a merge patch to p; tags and extra are the patch's normalised lists.
+func patchProgram(p *cmsdb.Program, b *cmsapi.ProgramUpdate, tags []string, extra []schema.ExtraField) {
 	if b.Kind != nil {
 		p.Kind = program.Kind(*b.Kind)
 	}
@@ -162,6 +164,9 @@ func patchProgram(p *cmsdb.Program, b *cmsapi.ProgramUpdate, tags []string) {
 	}
 	if b.Tags != nil {
 		p.Tags = tags
+	}
+	if b.Extra != nil {
+		p.Extra = extra
 	}
 	if b.CategoryId.IsSpecified() {
 		p.CategoryID = nullableUUID(b.CategoryId.Get())
@@ -220,7 +225,7 @@ func (s *Service) changeProgram(ctx context.Context, c *cmsdb.Client, tx *sql.Tx
 // the stored one (compare-and-swap); errStale otherwise.
 func saveProgram(ctx context.Context, c *cmsdb.Client, cur, next *cmsdb.Program) (*cmsdb.Program, error) {
 	u := c.Program.UpdateOneID(cur.ID).Where(program.Version(cur.Version)).
-		SetKind(next.Kind).SetTitle(next.Title).SetSlug(next.Slug).SetLanguage(next.Language).SetTags(nonNil(next.Tags)).
+		SetKind(next.Kind).SetTitle(next.Title).SetSlug(next.Slug).SetLanguage(next.Language).SetTags(nonNil(next.Tags)).SetExtra(nonNilExtra(next.Extra)).
 		SetStatus(next.Status).SetVersion(next.Version).SetUpdatedAt(next.UpdatedAt).SetUpdatedBy(next.UpdatedBy)
 	setOrClear(u.SetSummary, u.ClearSummary, next.Summary)
 	setOrClear(u.SetCategoryID, u.ClearCategoryID, next.CategoryID)
@@ -267,7 +272,7 @@ func programToAPI(p *cmsdb.Program, episodes int) cmsapi.Program {
 	return cmsapi.Program{
 		Id: p.ID, Kind: cmsapi.ProgramKind(p.Kind), Status: cmsapi.PublicationStatus(p.Status),
 		Title: p.Title, Slug: p.Slug, Summary: p.Summary, Language: p.Language,
-		CategoryId: p.CategoryID, Tags: nonNil(p.Tags), CoverAssetId: p.CoverAssetID,
+		CategoryId: p.CategoryID, Tags: nonNil(p.Tags), Extra: extraToAPI(p.Extra), CoverAssetId: p.CoverAssetID,
 		ScheduledPublishAt: utc(p.ScheduledPublishAt), PublishedAt: utc(p.PublishedAt), ArchivedAt: utc(p.ArchivedAt), DeletedAt: utc(p.DeletedAt),
 		Version: p.Version, EpisodeCount: int32(min(episodes, maxEpisodeCount)),
 		CreatedBy: p.CreatedBy, UpdatedBy: p.UpdatedBy, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),

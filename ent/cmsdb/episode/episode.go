@@ -27,6 +27,8 @@ const (
 	FieldDurationSeconds = "duration_seconds"
 	// FieldEpisodeNumber holds the string denoting the episode_number field in the database.
 	FieldEpisodeNumber = "episode_number"
+	// FieldExtra holds the string denoting the extra field in the database.
+	FieldExtra = "extra"
 	// FieldLanguage holds the string denoting the language field in the database.
 	FieldLanguage = "language"
 	// FieldMediaAssetID holds the string denoting the media_asset_id field in the database.
@@ -75,6 +77,7 @@ var Columns = []string{
 	FieldDeletedAt,
 	FieldDurationSeconds,
 	FieldEpisodeNumber,
+	FieldExtra,
 	FieldLanguage,
 	FieldMediaAssetID,
 	FieldProgramID,

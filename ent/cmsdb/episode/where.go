@@ -416,6 +416,16 @@ func EpisodeNumberLTE(v int32) predicate.Episode {
 	return predicate.Episode(sql.FieldLTE(FieldEpisodeNumber, v))
 }
 
+// ExtraIsNil applies the IsNil predicate on the "extra" field.
+func ExtraIsNil() predicate.Episode {
+	return predicate.Episode(sql.FieldIsNull(FieldExtra))
+}
+
+// ExtraNotNil applies the NotNil predicate on the "extra" field.
+func ExtraNotNil() predicate.Episode {
+	return predicate.Episode(sql.FieldNotNull(FieldExtra))
+}
+
 // LanguageEQ applies the EQ predicate on the "language" field.
 func LanguageEQ(v string) predicate.Episode {
 	return predicate.Episode(sql.FieldEQ(FieldLanguage, v))

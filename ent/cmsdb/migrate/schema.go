@@ -48,6 +48,7 @@ var (
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "duration_seconds", Type: field.TypeInt32, Nullable: true},
 		{Name: "episode_number", Type: field.TypeInt32},
+		{Name: "extra", Type: field.TypeJSON, Nullable: true},
 		{Name: "language", Type: field.TypeString, Size: 2},
 		{Name: "media_asset_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "published_at", Type: field.TypeTime, Nullable: true},
@@ -70,7 +71,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "episodes_programs_episodes",
-				Columns:    []*schema.Column{EpisodesColumns[19]},
+				Columns:    []*schema.Column{EpisodesColumns[20]},
 				RefColumns: []*schema.Column{ProgramsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -79,7 +80,7 @@ var (
 			{
 				Name:    "episode_program_id_season_number_episode_number",
 				Unique:  true,
-				Columns: []*schema.Column{EpisodesColumns[19], EpisodesColumns[11], EpisodesColumns[6]},
+				Columns: []*schema.Column{EpisodesColumns[20], EpisodesColumns[12], EpisodesColumns[6]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "season_number IS NOT NULL",
 				},
@@ -87,7 +88,7 @@ var (
 			{
 				Name:    "episode_program_id_episode_number",
 				Unique:  true,
-				Columns: []*schema.Column{EpisodesColumns[19], EpisodesColumns[6]},
+				Columns: []*schema.Column{EpisodesColumns[20], EpisodesColumns[6]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "season_number IS NULL",
 				},
@@ -95,22 +96,22 @@ var (
 			{
 				Name:    "episode_program_id_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{EpisodesColumns[19], EpisodesColumns[2], EpisodesColumns[0]},
+				Columns: []*schema.Column{EpisodesColumns[20], EpisodesColumns[2], EpisodesColumns[0]},
 			},
 			{
 				Name:    "episode_program_id_updated_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{EpisodesColumns[19], EpisodesColumns[16], EpisodesColumns[0]},
+				Columns: []*schema.Column{EpisodesColumns[20], EpisodesColumns[17], EpisodesColumns[0]},
 			},
 			{
 				Name:    "episode_program_id_title_id",
 				Unique:  false,
-				Columns: []*schema.Column{EpisodesColumns[19], EpisodesColumns[15], EpisodesColumns[0]},
+				Columns: []*schema.Column{EpisodesColumns[20], EpisodesColumns[16], EpisodesColumns[0]},
 			},
 			{
 				Name:    "episode_status_scheduled_publish_at",
 				Unique:  false,
-				Columns: []*schema.Column{EpisodesColumns[12], EpisodesColumns[10]},
+				Columns: []*schema.Column{EpisodesColumns[13], EpisodesColumns[11]},
 			},
 			{
 				Name:    "episode_deleted_at_id",
@@ -131,6 +132,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "created_by", Type: field.TypeUUID},
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "extra", Type: field.TypeJSON, Nullable: true},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"series", "podcast", "documentary", "show"}},
 		{Name: "language", Type: field.TypeString, Size: 2},
 		{Name: "published_at", Type: field.TypeTime, Nullable: true},
@@ -158,17 +160,17 @@ var (
 			{
 				Name:    "program_updated_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[16], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[17], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_title_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[15], ProgramsColumns[0]},
+				Columns: []*schema.Column{ProgramsColumns[16], ProgramsColumns[0]},
 			},
 			{
 				Name:    "program_status_scheduled_publish_at",
 				Unique:  false,
-				Columns: []*schema.Column{ProgramsColumns[12], ProgramsColumns[10]},
+				Columns: []*schema.Column{ProgramsColumns[13], ProgramsColumns[11]},
 			},
 			{
 				Name:    "program_deleted_at_id",

@@ -27,6 +27,8 @@ const (
 	FieldCreatedBy = "created_by"
 	// FieldDeletedAt holds the string denoting the deleted_at field in the database.
 	FieldDeletedAt = "deleted_at"
+	// FieldExtra holds the string denoting the extra field in the database.
+	FieldExtra = "extra"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
 	// FieldLanguage holds the string denoting the language field in the database.
@@ -73,6 +75,7 @@ var Columns = []string{
 	FieldCreatedAt,
 	FieldCreatedBy,
 	FieldDeletedAt,
+	FieldExtra,
 	FieldKind,
 	FieldLanguage,
 	FieldPublishedAt,

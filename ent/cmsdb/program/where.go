@@ -411,6 +411,16 @@ func DeletedAtNotNil() predicate.Program {
 	return predicate.Program(sql.FieldNotNull(FieldDeletedAt))
 }
 
+// ExtraIsNil applies the IsNil predicate on the "extra" field.
+func ExtraIsNil() predicate.Program {
+	return predicate.Program(sql.FieldIsNull(FieldExtra))
+}
+
+// ExtraNotNil applies the NotNil predicate on the "extra" field.
+func ExtraNotNil() predicate.Program {
+	return predicate.Program(sql.FieldNotNull(FieldExtra))
+}
+
 // KindEQ applies the EQ predicate on the "kind" field.
 func KindEQ(v Kind) predicate.Program {
 	return predicate.Program(sql.FieldEQ(FieldKind, v))

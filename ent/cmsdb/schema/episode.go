@@ -40,6 +40,8 @@ func (Episode) Fields() []ent.Field {
 			Nillable(),
 		field.Int32("episode_number").
 			Range(1, 100000),
+		field.JSON("extra", []ExtraField{}).
+			Optional(),
 		field.String("language").
 			MaxRuneLen(2).
 			MinRuneLen(2).

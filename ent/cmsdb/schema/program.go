@@ -40,6 +40,8 @@ func (Program) Fields() []ent.Field {
 		field.Time("deleted_at").
 			Optional().
 			Nillable(),
+		field.JSON("extra", []ExtraField{}).
+			Optional(),
 		field.Enum("kind").
 			Values("series", "podcast", "documentary", "show"),
 		field.String("language").

@@ -14,3 +14,9 @@ type AuditChange struct {
 	Before *string `json:"before,omitempty"`
 	Field  string  `json:"field"`
 }
+
+// ExtraField is stored as JSON: One additional, installation-specific attribute (for example a presenter or an age rating) as a key and a text value; the metadata API shows and writes it too.
+type ExtraField struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}

@@ -5,6 +5,14 @@ import (
 	"time"
 )
 
+// An additional, installation-specific attribute.
+type ExtraAttribute struct {
+	// The attribute's key, unique in the list.
+	Key string `avro:"key" json:"key"`
+	// The attribute's text.
+	Value string `avro:"value" json:"value"`
+}
+
 // The full state of a program or episode after a change. A consumer can build its read model from snapshots alone.
 type ContentSnapshot struct {
 	// Id of the program or episode (equals the event aggregate_id).
@@ -27,6 +35,8 @@ type ContentSnapshot struct {
 	CategoryID *string `avro:"category_id" json:"category_id"`
 	// Free-form tags, lowercase, without duplicates.
 	Tags []string `avro:"tags" json:"tags"`
+	// Additional attributes (the metadata API's extra), in the order the editor gave them; empty when none.
+	Extra []ExtraAttribute `avro:"extra" json:"extra"`
 	// Season of an episode, from 1; null for programs and unseasoned episodes.
 	SeasonNumber *int `avro:"season_number" json:"season_number"`
 	// Number of an episode within its season (or program), from 1; null for programs.

@@ -57,15 +57,15 @@ const (
 // single-object encoding header (C3 01) carries them in little-endian byte order.
 const (
 	// FingerprintContentCreated is the schema fingerprint of ContentCreated.
-	FingerprintContentCreated uint64 = 0xe82c9537ea3a90c9
+	FingerprintContentCreated uint64 = 0x97e2f8dcd363ebaa
 	// FingerprintContentDeleted is the schema fingerprint of ContentDeleted.
 	FingerprintContentDeleted uint64 = 0x5a83a593703dc85f
 	// FingerprintContentPublished is the schema fingerprint of ContentPublished.
-	FingerprintContentPublished uint64 = 0xdf671313bd2b2d55
+	FingerprintContentPublished uint64 = 0x842021e0c6b22a28
 	// FingerprintContentUnpublished is the schema fingerprint of ContentUnpublished.
 	FingerprintContentUnpublished uint64 = 0xb668d7cc643eb6a0
 	// FingerprintContentUpdated is the schema fingerprint of ContentUpdated.
-	FingerprintContentUpdated uint64 = 0x18b15612fc02a646
+	FingerprintContentUpdated uint64 = 0x5ac93d0c4926cd50
 )
 
 // Event schemas, as written in specs/avro/content.
@@ -100,6 +100,7 @@ const (
           {"name": "language", "type": "string", "doc": "ISO 639-1 language code of the content, for example ar or en."},
           {"name": "category_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the category (metadata service); null when uncategorised."},
           {"name": "tags", "type": {"type": "array", "items": "string"}, "default": [], "doc": "Free-form tags, lowercase, without duplicates."},
+          {"name": "extra", "type": {"type": "array", "items": {"type": "record", "name": "ExtraAttribute", "doc": "An additional, installation-specific attribute.", "fields": [{"name": "key", "type": "string", "doc": "The attribute's key, unique in the list."}, {"name": "value", "type": "string", "doc": "The attribute's text."}]}}, "default": [], "doc": "Additional attributes (the metadata API's extra), in the order the editor gave them; empty when none."},
           {"name": "season_number", "type": ["null", "int"], "default": null, "doc": "Season of an episode, from 1; null for programs and unseasoned episodes."},
           {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
           {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
@@ -163,6 +164,7 @@ const (
           {"name": "language", "type": "string", "doc": "ISO 639-1 language code of the content, for example ar or en."},
           {"name": "category_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the category (metadata service); null when uncategorised."},
           {"name": "tags", "type": {"type": "array", "items": "string"}, "default": [], "doc": "Free-form tags, lowercase, without duplicates."},
+          {"name": "extra", "type": {"type": "array", "items": {"type": "record", "name": "ExtraAttribute", "doc": "An additional, installation-specific attribute.", "fields": [{"name": "key", "type": "string", "doc": "The attribute's key, unique in the list."}, {"name": "value", "type": "string", "doc": "The attribute's text."}]}}, "default": [], "doc": "Additional attributes (the metadata API's extra), in the order the editor gave them; empty when none."},
           {"name": "season_number", "type": ["null", "int"], "default": null, "doc": "Season of an episode, from 1; null for programs and unseasoned episodes."},
           {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
           {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
@@ -226,6 +228,7 @@ const (
           {"name": "language", "type": "string", "doc": "ISO 639-1 language code of the content, for example ar or en."},
           {"name": "category_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the category (metadata service); null when uncategorised."},
           {"name": "tags", "type": {"type": "array", "items": "string"}, "default": [], "doc": "Free-form tags, lowercase, without duplicates."},
+          {"name": "extra", "type": {"type": "array", "items": {"type": "record", "name": "ExtraAttribute", "doc": "An additional, installation-specific attribute.", "fields": [{"name": "key", "type": "string", "doc": "The attribute's key, unique in the list."}, {"name": "value", "type": "string", "doc": "The attribute's text."}]}}, "default": [], "doc": "Additional attributes (the metadata API's extra), in the order the editor gave them; empty when none."},
           {"name": "season_number", "type": ["null", "int"], "default": null, "doc": "Season of an episode, from 1; null for programs and unseasoned episodes."},
           {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
           {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
