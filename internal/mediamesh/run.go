@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
@@ -178,7 +179,7 @@ func migrations(name string, d database.Dialect) []database.Migrations {
 	case ServiceCMS:
 		return []database.Migrations{cms.Migrations, out, in}
 	case ServiceMetadata:
-		return []database.Migrations{metadata.Migrations, out}
+		return []database.Migrations{metadata.Migrations, out, in}
 	case ServiceMedia:
 		return []database.Migrations{media.Migrations, out, in}
 	case ServiceIngest:
@@ -290,7 +291,15 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		if err != nil {
 			return nil, err
 		}
-		return metadata.New(metadata.Config{Languages: p.cfg.Metadata.Languages}, metadata.Deps{DB: db, Log: p.log.With("service", name)})
+		hc, base, err := p.client(name, ServiceCMS)
+		if err != nil {
+			return nil, err
+		}
+		content, err := cmsapi.NewClientWithResponses(base, cmsapi.WithHTTPClient(hc))
+		if err != nil {
+			return nil, err
+		}
+		return metadata.New(metadata.Config{Languages: p.cfg.Metadata.Languages}, metadata.Deps{DB: db, CMS: content, Log: p.log.With("service", name)})
 	case ServiceMedia:
 		return p.newMedia(ctx)
 	case ServiceIngest:

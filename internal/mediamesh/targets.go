@@ -38,8 +38,9 @@ var fronts = map[string][]string{
 
 // calls lists the services each service calls over HTTP (through their generated clients).
 var calls = map[string][]string{
-	ServiceCMS:    {ServiceMetadata, ServiceMedia},
-	ServiceIngest: {ServiceAuth, ServiceCMS, ServiceMedia},
+	ServiceCMS:      {ServiceMetadata, ServiceMedia},
+	ServiceMetadata: {ServiceCMS}, // a metadata PUT is written through the CMS
+	ServiceIngest:   {ServiceAuth, ServiceCMS, ServiceMedia},
 }
 
 // Plan is what one process runs.

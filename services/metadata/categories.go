@@ -10,7 +10,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/ent/metadatadb"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/category"
-	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
+	"github.com/mediamesh/mediamesh/ent/metadatadb/contentitem"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/predicate"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/schema"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
@@ -282,12 +282,14 @@ func (s *Service) DeleteCategory(ctx context.Context, req metadataapi.DeleteCate
 		if children > 0 {
 			return inUse(fmt.Sprintf("the category has %d child categories", children))
 		}
-		items, err := c.MetadataVersion.Query().Where(metadataversion.CategoryIDEQ(cat.ID), usedByCurrent()).Count(ctx)
+		// Every program and episode the CMS has, whatever its status, soft-deleted ones included
+		// (they keep their category until purged), as the content events told this service.
+		items, err := c.ContentItem.Query().Where(contentitem.CategoryIDEQ(cat.ID), contentitem.StateNEQ(statePurged)).Count(ctx)
 		if err != nil {
-			return fmt.Errorf("metadata: count content items in the category: %w", err)
+			return fmt.Errorf("metadata: count the programs and episodes in the category: %w", err)
 		}
 		if items > 0 {
-			return inUse(fmt.Sprintf("the category is used by %d content items", items))
+			return inUse(fmt.Sprintf("the category is used by %d programs and episodes", items))
 		}
 		if err := c.Category.DeleteOne(cat).Exec(ctx); err != nil {
 			return fmt.Errorf("metadata: delete a category: %w", err)

@@ -205,31 +205,42 @@ func TestDeleteCategoryInUse(t *testing.T) {
 			t.Fatalf("409 %s", r.body)
 		}
 
-		// A category that the current version of two items uses stays.
-		item1, item2 := newID(), newID()
+		// A category that programs in the CMS use stays, whatever their status: drafts count, and
+		// so do soft-deleted ones until they are purged.
+		item1, item2 := f.program("one", "en"), f.program("two", "en")
 		body := map[string]any{"content_type": "program", "title": "one", "language": "en", "category_id": child.Id.String()}
-		f.put(item1, body, http.StatusCreated)
-		f.put(item2, body, http.StatusCreated)
+		f.put(item1, body, http.StatusOK)
+		f.cms.change(item2, editorID, func(it *fakeItem) { it.category = &child.Id }) // a CMS PATCH
 		r = f.do(admin, http.MethodDelete, categoryPath(child.Id), nil)
 		r.want(t, http.StatusConflict, &p)
-		if p.Detail != "the category is used by 2 content items" {
+		if p.Detail != "the category is used by 2 programs and episodes" {
 			t.Fatalf("409 %+v", p)
 		}
+		f.cms.remove(item2, true)
+		r = f.do(admin, http.MethodDelete, categoryPath(child.Id), nil)
+		r.want(t, http.StatusConflict, &p)
+		if p.Detail != "the category is used by 2 programs and episodes" {
+			t.Fatalf("409 with a soft-deleted program %+v", p)
+		}
+		f.cms.remove(item2, false)
+		r = f.do(admin, http.MethodDelete, categoryPath(child.Id), nil)
+		r.want(t, http.StatusConflict, &p)
+		if p.Detail != "the category is used by 1 programs and episodes" {
+			t.Fatalf("409 after a purge %+v", p)
+		}
 
-		// Once the current versions use another category, the old versions do not count.
+		// Once the programs use another category, the old versions do not count.
 		body["category_id"] = other.Id.String()
 		f.put(item1, body, http.StatusOK)
-		delete(body, "category_id")
-		f.put(item2, body, http.StatusOK)
 		f.do(admin, http.MethodDelete, categoryPath(child.Id), nil).want(t, http.StatusNoContent, nil)
 		f.do(admin, http.MethodDelete, categoryPath(parent.Id), nil).want(t, http.StatusNoContent, nil)
 		f.do(admin, http.MethodDelete, categoryPath(other.Id), nil).want(t, http.StatusConflict, nil)
 
 		// The history still shows the deleted category.
 		var v1 metadataapi.Metadata
-		f.do(editor, http.MethodGet, itemPath(item1, "/versions/1"), nil).want(t, http.StatusOK, &v1)
+		f.do(editor, http.MethodGet, itemPath(item1, "/versions/2"), nil).want(t, http.StatusOK, &v1)
 		if v1.CategoryId == nil || *v1.CategoryId != child.Id {
-			t.Fatalf("version 1 %+v", v1)
+			t.Fatalf("version 2 %+v", v1)
 		}
 	})
 }

@@ -20,7 +20,9 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/policy"
 )
 
 // Tokens of the test verifier and the users they stand for.
@@ -47,9 +49,9 @@ func (v tokens) Verify(_ context.Context, token string) (*authn.Principal, error
 }
 
 var verifier = tokens{
-	admin:  {Subject: adminID.String(), Roles: []string{"ADMIN"}},
-	editor: {Subject: editorID.String(), Roles: []string{"EDITOR"}},
-	user:   {Subject: userID.String(), Roles: []string{"USER"}},
+	admin:  {Subject: adminID.String(), Roles: []string{"ADMIN"}, Scopes: policy.RoleScopes["ADMIN"]},
+	editor: {Subject: editorID.String(), Roles: []string{"EDITOR"}, Scopes: policy.RoleScopes["EDITOR"]},
+	user:   {Subject: userID.String(), Roles: []string{"USER"}, Scopes: policy.RoleScopes["USER"]},
 }
 
 // clock is a settable test clock.
@@ -77,6 +79,7 @@ type fixture struct {
 	clock *clock
 	url   string
 	svc   *Service // for calls past the HTTP handler and its contract
+	cms   *fakeCMS // the CMS the service writes through, which feeds it content events
 }
 
 func newFixture(t *testing.T, db *database.DB) *fixture {
@@ -87,18 +90,23 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	if err := outbox.Migrate(t.Context(), db); err != nil {
 		t.Fatal(err)
 	}
+	if err := inbox.Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
 	c := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 123456789, time.UTC)}
-	svc, err := New(Config{Languages: []string{"ar", "en"}}, Deps{DB: db, Log: slog.New(slog.DiscardHandler), Now: c.now})
+	cms := newFakeCMS(t)
+	svc, err := New(Config{Languages: []string{"ar", "en"}}, Deps{DB: db, CMS: cms, Log: slog.New(slog.DiscardHandler), Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	cms.svc = svc
 	h, err := svc.Handler(slog.New(slog.DiscardHandler), verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, db: db, clock: c, url: srv.URL, svc: svc}
+	return &fixture{t: t, db: db, clock: c, url: srv.URL, svc: svc, cms: cms}
 }
 
 // response is an HTTP answer.
@@ -226,6 +234,15 @@ func (f *fixture) createCategory(slug string, parent *uuid.UUID) metadataapi.Cat
 	var c metadataapi.Category
 	f.do(admin, http.MethodPost, "/api/v1/metadata/categories", body).want(f.t, http.StatusCreated, &c)
 	return c
+}
+
+// program creates a draft program in the CMS as the editor; the service learns of it from its
+// content.created event (metadata version 1).
+func (f *fixture) program(title, lang string) uuid.UUID { return f.cms.create(nil, title, lang, editorID) }
+
+// episode creates a draft episode of program in the CMS as the editor.
+func (f *fixture) episode(program uuid.UUID, title, lang string) uuid.UUID {
+	return f.cms.create(&program, title, lang, editorID)
 }
 
 // newID returns a fresh content id.

@@ -3,21 +3,24 @@ package metadata
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
 
 	"github.com/mediamesh/mediamesh/ent/metadatadb"
-	"github.com/mediamesh/mediamesh/ent/metadatadb/category"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
+	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/etag"
+	"github.com/mediamesh/mediamesh/internal/httpclient"
+	"github.com/mediamesh/mediamesh/internal/telemetry"
 )
 
 // maxWriteAttempts bounds the retries of a metadata write that lost the race for its version
@@ -84,21 +87,80 @@ func (s *Service) GetMetadata(ctx context.Context, req metadataapi.GetMetadataRe
 	return metadataapi.GetMetadata200JSONResponse{Body: toMetadata(v), Headers: metadataapi.GetMetadata200ResponseHeaders{ETag: &tag}}, nil
 }
 
-// PutMetadata implements metadataapi.StrictServerInterface: it records the body as the next
-// version, unless it equals the current one. Checks run in this order: If-Match (412), the fields
-// (422, every invalid one), content_type against the first version (409).
+// PutMetadata implements metadataapi.StrictServerInterface: it writes the body through the CMS,
+// which owns the descriptive fields, and records the CMS's answer as the next version, unless it
+// equals the current one. Checks run in this order: the content item (422 unknown, 409 wrong type
+// or soft-deleted), If-Match (412), the fields (422, every invalid one); then the CMS's own.
 func (s *Service) PutMetadata(ctx context.Context, req metadataapi.PutMetadataRequestObject) (metadataapi.PutMetadataResponseObject, error) {
 	by, err := author(ctx)
 	if err != nil {
 		return nil, err
 	}
 	in, errs := s.normalize(req.Body)
+	item, err := s.read.ContentItem.Get(ctx, req.ContentId)
+	switch {
+	case metadatadb.IsNotFound(err):
+		return nil, unknownContent()
+	case err != nil:
+		return nil, fmt.Errorf("metadata: read the content item: %w", err)
+	case item.State == statePurged:
+		return nil, unknownContent()
+	case string(item.ContentType) != in.ContentType:
+		return nil, apierror.Conflict(fmt.Sprintf("content_type: the content item is a %s", item.ContentType))
+	case item.State == stateDeleted:
+		return nil, apierror.Conflict("the content item is deleted in the CMS")
+	}
+	cur, err := latest(ctx, s.read, req.ContentId)
+	if err != nil {
+		return nil, err
+	}
+	if req.Params.IfMatch != nil {
+		if cur == nil {
+			return nil, apierror.PreconditionFailed("If-Match was sent but the content item has no metadata yet")
+		}
+		if tag := etag.Version(int64(cur.Version)); !etag.Match(*req.Params.IfMatch, tag) {
+			return nil, apierror.PreconditionFailed("current version is " + tag)
+		}
+	}
+	switch in.ContentType {
+	case ContentTypeProgram:
+		if in.DurationSeconds != nil {
+			errs.add("duration_seconds", "not_applicable", "a program has no duration; its episodes do")
+		}
+	case ContentTypeEpisode:
+		if in.CategoryID != nil {
+			errs.add("category_id", "not_applicable", "an episode has no category of its own; it is found by its program's")
+		}
+		if len(in.Tags) > 0 {
+			errs.add("tags", "not_applicable", "an episode has no tags of its own; it is found by its program's")
+		}
+	}
+	if in.PublishDate != nil && !slices.ContainsFunc(errs, func(e apierror.FieldError) bool { return e.Field == "publish_date" }) {
+		var now *time.Time
+		if cur != nil {
+			now = cur.PublishDate
+		}
+		if now == nil || !now.Equal(*in.PublishDate) {
+			errs.add("publish_date", "read_only", "is set by publishing in the CMS; leave it out or send the current value")
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.writeThroughCMS(ctx, req.ContentId, item.CmsVersion, in, req.Params.IfMatch != nil, by)
+	if err != nil {
+		return nil, err
+	}
 	var (
-		v       *metadatadb.MetadataVersion
-		created bool
+		v   *metadatadb.MetadataVersion
+		rec recorded
 	)
 	for attempt := 1; ; attempt++ {
-		v, created, err = s.writeVersion(ctx, req.ContentId, in, errs, by, req.Params.IfMatch)
+		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			v, rec, err = s.recordState(ctx, tx, st, false)
+			return err
+		})
 		if err == nil {
 			break
 		}
@@ -110,90 +172,75 @@ func (s *Service) PutMetadata(ctx context.Context, req metadataapi.PutMetadataRe
 		}
 		s.log.DebugContext(ctx, "metadata version taken by a concurrent write; retrying", "content_id", req.ContentId, "attempt", attempt)
 	}
+	if v == nil { // purged while the CMS answered
+		return nil, unknownContent()
+	}
 	tag := etag.Version(int64(v.Version))
-	if created {
+	if rec.first {
 		loc := "/api/v1/metadata/items/" + v.ContentID.String()
 		return metadataapi.PutMetadata201JSONResponse{Body: toMetadata(v), Headers: metadataapi.PutMetadata201ResponseHeaders{ETag: &tag, Location: &loc}}, nil
 	}
 	return metadataapi.PutMetadata200JSONResponse{Body: toMetadata(v), Headers: metadataapi.PutMetadata200ResponseHeaders{ETag: &tag}}, nil
 }
 
-// writeVersion runs one attempt of a PUT in a transaction. It returns the version the content item
-// is at afterwards and whether this attempt created version 1. A concurrent writer that took the
-// same version number first makes the insert fail on the unique (content_id, version) index; the
-// caller sees database.IsUniqueViolation and tries again, re-reading the current version (so an
-// If-Match that was current then is now stale and gets 412).
-func (s *Service) writeVersion(ctx context.Context, contentID uuid.UUID, in input, static fieldErrors, by uuid.UUID, ifMatchHeader *string) (*metadatadb.MetadataVersion, bool, error) {
-	var (
-		out     *metadatadb.MetadataVersion
-		created bool
-	)
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		c := s.txClient(tx)
-		cur, err := latest(ctx, c, contentID)
-		if err != nil {
-			return err
-		}
-		if ifMatchHeader != nil {
-			if cur == nil {
-				return apierror.PreconditionFailed("If-Match was sent but the content item has no metadata yet")
-			}
-			if tag := etag.Version(int64(cur.Version)); !etag.Match(*ifMatchHeader, tag) {
-				return apierror.PreconditionFailed("current version is " + tag)
-			}
-		}
-		errs := slices.Clone(static)
+// writeThroughCMS sends the descriptive fields of in to the CMS as a merge patch that sets every
+// one of them (a full replacement: an empty summary and a null category or duration clear them),
+// as the caller, and returns what the CMS answered. With conditional, the patch carries the CMS
+// version this service last saw as If-Match, so a change in the CMS since answers 412.
+func (s *Service) writeThroughCMS(ctx context.Context, id uuid.UUID, cmsVersion int64, in input, conditional bool, by uuid.UUID) (cmsState, error) {
+	var ifMatch *string
+	if conditional {
+		tag := etag.Version(cmsVersion)
+		ifMatch = &tag
+	}
+	summary := ""
+	if in.Description != nil {
+		summary = *in.Description
+	}
+	extra := cmsExtra(in.Extra)
+	trace := telemetry.TraceID(ctx)
+	switch in.ContentType {
+	case ContentTypeProgram:
+		tags := slices.Clone(in.Tags)
+		body := cmsapi.ProgramUpdate{Title: &in.Title, Summary: &summary, Language: &in.Language, Tags: &tags, Extra: &extra}
 		if in.CategoryID != nil {
-			// Shared: a category delete (exclusive) waits for this write, and sees its reference.
-			if err := s.lockTaxonomy(ctx, tx, true); err != nil {
-				return err
-			}
-			ok, err := c.Category.Query().Where(category.IDEQ(*in.CategoryID)).Exist(ctx)
-			if err != nil {
-				return fmt.Errorf("metadata: look up the category: %w", err)
-			}
-			if !ok {
-				errs.add("category_id", "unknown_reference", "unknown category")
-			}
+			body.CategoryId = nullable.NewNullableWithValue(*in.CategoryID)
+		} else {
+			body.CategoryId = nullable.NewNullNullable[uuid.UUID]()
 		}
-		if err := errs.err(); err != nil {
-			return err
-		}
-		next, createdAt := int32(1), in.now
-		if cur != nil {
-			if string(cur.ContentType) != in.ContentType {
-				return apierror.Conflict(fmt.Sprintf("content_type is %s, fixed by the first version", cur.ContentType))
-			}
-			if len(changes(contentOf(cur), in.content)) == 0 {
-				out = cur
-				return nil
-			}
-			if cur.Version == math.MaxInt32 {
-				return apierror.Conflict("the content item has reached the highest version number")
-			}
-			next, createdAt = cur.Version+1, cur.CreatedAt
-		}
-		out, err = c.MetadataVersion.Create().
-			SetContentID(contentID).
-			SetContentType(metadataversion.ContentType(in.ContentType)).
-			SetVersion(next).
-			SetTitle(in.Title).
-			SetNillableDescription(in.Description).
-			SetNillableCategoryID(in.CategoryID).
-			SetLanguage(in.Language).
-			SetNillableDurationSeconds(in.DurationSeconds).
-			SetNillablePublishDate(in.PublishDate).
-			SetTags(in.Tags).
-			SetExtra(in.Extra).
-			SetUpdatedBy(by).
-			SetUpdatedAt(in.now).
-			SetCreatedAt(createdAt).
-			Save(ctx)
+		resp, err := s.cms.UpdateProgramWithResponse(ctx, id, &cmsapi.UpdateProgramParams{IfMatch: ifMatch}, body, asCaller)
 		if err != nil {
-			return storeError("insert a metadata version", err)
+			return cmsState{}, s.cmsUnavailable(ctx, err)
 		}
-		created = next == 1
-		return nil
-	})
-	return out, created, err
+		if resp.JSON200 == nil {
+			return cmsState{}, cmsRefused(resp.HTTPResponse, resp.Body)
+		}
+		return programState(resp.JSON200, by, trace), nil
+	default:
+		body := cmsapi.EpisodeUpdate{Title: &in.Title, Summary: &summary, Language: &in.Language, Extra: &extra}
+		if in.DurationSeconds != nil {
+			body.DurationSeconds = nullable.NewNullableWithValue(*in.DurationSeconds)
+		} else {
+			body.DurationSeconds = nullable.NewNullNullable[int32]()
+		}
+		resp, err := s.cms.UpdateEpisodeWithResponse(ctx, id, &cmsapi.UpdateEpisodeParams{IfMatch: ifMatch}, body, asCaller)
+		if err != nil {
+			return cmsState{}, s.cmsUnavailable(ctx, err)
+		}
+		if resp.JSON200 == nil {
+			return cmsState{}, cmsRefused(resp.HTTPResponse, resp.Body)
+		}
+		return episodeState(resp.JSON200, by, trace), nil
+	}
+}
+
+// cmsUnavailable is the 503 of a CMS that cannot be reached; nothing was written.
+func (s *Service) cmsUnavailable(ctx context.Context, err error) error {
+	retry := cmsRetryAfter
+	var rejected *httpclient.RejectedError
+	if errors.As(err, &rejected) && rejected.RetryAfter > 0 {
+		retry = rejected.RetryAfter
+	}
+	s.log.WarnContext(ctx, "cms unavailable", "error", err)
+	return apierror.Unavailable("the CMS is unavailable, so the metadata cannot be written; retry later", retry)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mediamesh/mediamesh/ent/metadatadb"
+	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/authn"
@@ -33,9 +34,17 @@ type Config struct {
 	Languages []string // ISO 639-1 codes content may be written in
 }
 
+// CMS is what the service needs of the CMS, which owns the descriptive fields: writing those of
+// a program or an episode. The generated cmsapi.ClientWithResponsesInterface satisfies it.
+type CMS interface {
+	UpdateProgramWithResponse(ctx context.Context, programId cmsapi.ProgramId, params *cmsapi.UpdateProgramParams, body cmsapi.UpdateProgramJSONRequestBody, reqEditors ...cmsapi.RequestEditorFn) (*cmsapi.UpdateProgramResponse, error)
+	UpdateEpisodeWithResponse(ctx context.Context, episodeId cmsapi.EpisodeId, params *cmsapi.UpdateEpisodeParams, body cmsapi.UpdateEpisodeJSONRequestBody, reqEditors ...cmsapi.RequestEditorFn) (*cmsapi.UpdateEpisodeResponse, error)
+}
+
 // Deps are the service's dependencies.
 type Deps struct {
-	DB  *database.DB     // already migrated (metadata migrations) by the caller
+	DB  *database.DB     // already migrated (metadata, outbox and inbox migrations) by the caller
+	CMS CMS              // the CMS, which a PUT writes through
 	Log *slog.Logger     // nil: discard
 	Now func() time.Time // nil: time.Now
 }
@@ -48,6 +57,11 @@ type Service struct {
 	now       func() time.Time
 	languages []language.Info // sorted by code
 	supported map[string]bool // the codes of languages
+	cms       CMS
+	// rebuild collects the replayed events during a reconciling replay (BeginRebuild); report is
+	// what the last one did.
+	rebuild *rebuild
+	report  Report
 }
 
 var _ metadataapi.StrictServerInterface = (*Service)(nil)
@@ -60,8 +74,12 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.DB == nil {
 		return nil, errors.New("metadata: no database")
 	}
+	if d.CMS == nil {
+		return nil, errors.New("metadata: no CMS client")
+	}
 	s := &Service{
 		db:        d.DB,
+		cms:       d.CMS,
 		read:      metadatadb.NewClient(metadatadb.Driver(d.DB.Ent())),
 		log:       d.Log,
 		now:       d.Now,
@@ -90,6 +108,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 // Handler serves the service's operations, each guarded by the policy its contract declares.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, metadataapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
+		e.Use(captureCaller)
 		metadataapi.Register(e, s, mws)
 	})
 }

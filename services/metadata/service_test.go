@@ -9,7 +9,7 @@ import (
 )
 
 func TestListLanguages(t *testing.T) {
-	s, err := New(Config{Languages: []string{"en", "ar", "en", "fr"}}, Deps{DB: databasetest.SQLite(t)})
+	s, err := New(Config{Languages: []string{"en", "ar", "en", "fr"}}, Deps{DB: databasetest.SQLite(t), CMS: newFakeCMS(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,14 +26,20 @@ func TestListLanguages(t *testing.T) {
 func TestNewRejectsUnknownLanguages(t *testing.T) {
 	db := databasetest.SQLite(t)
 	for _, codes := range [][]string{nil, {"en", "xx"}, {"EN"}, {"iw"}} {
-		if _, err := New(Config{Languages: codes}, Deps{DB: db}); err == nil {
+		if _, err := New(Config{Languages: codes}, Deps{DB: db, CMS: newFakeCMS(t)}); err == nil {
 			t.Errorf("New(%v) accepted", codes)
 		}
 	}
 }
 
 func TestNewNeedsADatabase(t *testing.T) {
-	if _, err := New(Config{Languages: []string{"en"}}, Deps{}); err == nil {
+	if _, err := New(Config{Languages: []string{"en"}}, Deps{CMS: newFakeCMS(t)}); err == nil {
 		t.Fatal("New accepted no database")
+	}
+}
+
+func TestNewNeedsTheCMS(t *testing.T) {
+	if _, err := New(Config{Languages: []string{"en"}}, Deps{DB: databasetest.SQLite(t)}); err == nil {
+		t.Fatal("New accepted no CMS client")
 	}
 }

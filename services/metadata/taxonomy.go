@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/mediamesh/mediamesh/ent/metadatadb"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/category"
-	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
-	"github.com/mediamesh/mediamesh/ent/metadatadb/predicate"
 )
 
 // maxDepth is how many levels the category tree may have; a top-level category is level 1.
@@ -84,20 +81,4 @@ func placeUnder(ctx context.Context, c *metadatadb.Client, errs *fieldErrors, id
 		errs.add("parent_id", "too_deep", fmt.Sprintf("the category tree is at most %d levels deep", maxDepth))
 	}
 	return nil
-}
-
-// usedByCurrent keeps the metadata versions that are the current version of their content item:
-// no version of the same item has a higher number. Older versions that used a category do not
-// keep it from being deleted.
-func usedByCurrent() predicate.MetadataVersion {
-	return func(s *entsql.Selector) {
-		d := entsql.Dialect(s.Dialect())
-		newer := d.Table(metadataversion.Table).As("newer")
-		s.Where(entsql.NotExists(
-			d.Select(newer.C(metadataversion.FieldID)).From(newer).Where(entsql.And(
-				entsql.ColumnsEQ(newer.C(metadataversion.FieldContentID), s.C(metadataversion.FieldContentID)),
-				entsql.ColumnsGT(newer.C(metadataversion.FieldVersion), s.C(metadataversion.FieldVersion)),
-			)),
-		))
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -26,29 +27,31 @@ func TestVersionHistory(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		news := f.createCategory("news", nil)
-		id := newID()
-		body := map[string]any{"content_type": "episode", "title": "t1", "language": "en", "duration_seconds": 60}
-		// What each version changes, and the changed_fields its summary must list.
+		id := f.program("t1", "en")
+		body := map[string]any{"content_type": "program", "title": "t1", "language": "en"}
+		// What each version changes, and the changed_fields its summary must list; version 1 is
+		// the program's creation in the CMS, version 6 its publication there.
+		published := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		steps := []struct {
 			change func()
 			fields []string
 		}{
-			{func() {}, []string{"content_type", "title", "language", "duration_seconds"}},
+			{nil, []string{"content_type", "title", "language"}},
 			{func() { body["title"] = "t2"; body["tags"] = []string{"a"} }, []string{"title", "tags"}},
 			{func() { body["category_id"] = news.Id.String() }, []string{"category_id"}},
-			{func() { delete(body, "duration_seconds"); body["language"] = "ar" }, []string{"language", "duration_seconds"}},
-			{func() { body["publish_date"] = "2026-01-02T03:04:05Z"; body["description"] = "" }, []string{"description", "publish_date"}},
+			{func() { body["language"] = "ar" }, []string{"language"}},
+			{func() { body["description"] = "d" }, []string{"description"}},
+			{func() { f.cms.publish(id, published, editorID) }, []string{"publish_date"}},
 			{func() { body["extra"] = []map[string]string{{"key": "k", "value": "v"}} }, []string{"extra"}},
 			{func() { body["tags"] = []string{"a", "b"}; delete(body, "category_id") }, []string{"category_id", "tags"}},
 		}
-		for i, s := range steps {
+		for i, s := range steps[1:] {
 			s.change()
-			status := http.StatusOK
-			if i == 0 {
-				status = http.StatusCreated
+			if i+2 == 6 {
+				continue // a publication, not a PUT
 			}
-			if v := f.put(id, body, status); v.Version != int32(i+1) {
-				t.Fatalf("step %d made version %d", i, v.Version)
+			if v := f.put(id, body, http.StatusOK); v.Version != int32(i+2) {
+				t.Fatalf("step %d made version %d", i+2, v.Version)
 			}
 		}
 
@@ -81,14 +84,14 @@ func TestVersionHistory(t *testing.T) {
 			}
 			cursor = *page.Page.NextCursor
 		}
-		if pages != 3 || !slices.Equal(versions, []int32{7, 6, 5, 4, 3, 2, 1}) {
+		if pages != 3 || !slices.Equal(versions, []int32{8, 7, 6, 5, 4, 3, 2, 1}) {
 			t.Fatalf("%d pages, versions %v", pages, versions)
 		}
 
-		// The default page holds all seven; a cursor past the oldest version gives an empty page.
+		// The default page holds all eight; a cursor past the oldest version gives an empty page.
 		var page metadataapi.MetadataVersionPage
 		f.do(editor, http.MethodGet, itemPath(id, "/versions"), nil).want(t, http.StatusOK, &page)
-		if len(page.Items) != 7 || page.Page.HasMore {
+		if len(page.Items) != 8 || page.Page.HasMore {
 			t.Fatalf("default page %+v", page)
 		}
 		end := base64.RawURLEncoding.EncodeToString([]byte(`{"version":1}`))
@@ -114,15 +117,16 @@ func TestDiffMetadataVersions(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		cat := f.createCategory("culture", nil)
-		id := newID()
+		id := f.program("الصباح", "ar")
 		f.put(id, map[string]any{
-			"content_type": "program", "title": "الصباح", "description": "old", "language": "ar", "duration_seconds": 3300,
+			"content_type": "program", "title": "الصباح", "description": "old", "language": "ar",
 			"tags": []string{"morning-show"}, "extra": []map[string]string{{"key": "rating", "value": "PG"}},
-		}, http.StatusCreated)
+		}, http.StatusOK)
 		f.put(id, map[string]any{"content_type": "program", "title": "intermediate", "language": "ar"}, http.StatusOK)
+		f.cms.publish(id, time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), editorID)
 		f.put(id, map[string]any{
-			"content_type": "program", "title": "برنامج الصباح", "language": "ar", "duration_seconds": 3600, "category_id": cat.Id.String(),
-			"publish_date": "2026-12-01T06:00:00Z", "tags": []string{"morning-show", "news", "<culture> & more"},
+			"content_type": "program", "title": "برنامج الصباح", "language": "ar", "category_id": cat.Id.String(),
+			"tags": []string{"morning-show", "news", "<culture> & more"},
 			"extra": []map[string]string{{"key": "presenter", "value": "سارة \"علي\""}},
 		}, http.StatusOK)
 
@@ -131,7 +135,6 @@ func TestDiffMetadataVersions(t *testing.T) {
 			{Field: "title", Before: str("الصباح"), After: str("برنامج الصباح")},
 			{Field: "description", Before: str("old")},
 			{Field: "category_id", After: str(cat.Id.String())},
-			{Field: "duration_seconds", Before: str("3300"), After: str("3600")},
 			{Field: "publish_date", After: str("2026-12-01T06:00:00Z")},
 			{Field: "tags", Before: str(`["morning-show"]`), After: str(`["morning-show","news","<culture> & more"]`)},
 			{Field: "extra", Before: str(`[{"key":"rating","value":"PG"}]`), After: str(`[{"key":"presenter","value":"سارة \"علي\""}]`)},
@@ -153,22 +156,22 @@ func TestDiffMetadataVersions(t *testing.T) {
 				}
 			}
 		}
-		check(1, 3, forward)
+		check(2, 5, forward)
 		backward := make([]metadataapi.FieldChange, len(forward))
 		for i, c := range forward {
 			backward[i] = metadataapi.FieldChange{Field: c.Field, Before: c.After, After: c.Before}
 		}
-		check(3, 1, backward)
-		check(2, 2, nil)
+		check(5, 2, backward)
+		check(3, 3, nil)
 
 		// Absent before/after are absent in the JSON, not null or "".
-		r := f.do(editor, http.MethodGet, itemPath(id, "/diff?from=1&to=2"), nil)
+		r := f.do(editor, http.MethodGet, itemPath(id, "/diff?from=2&to=3"), nil)
 		r.want(t, http.StatusOK, nil)
 		if want := `{"before":"old","field":"description"}`; !strings.Contains(string(r.body), want) {
-			t.Fatalf("diff 1..2 %s lacks %s", r.body, want)
+			t.Fatalf("diff 2..3 %s lacks %s", r.body, want)
 		}
 
-		f.do(editor, http.MethodGet, itemPath(id, "/diff?from=1&to=4"), nil).want(t, http.StatusNotFound, nil)
+		f.do(editor, http.MethodGet, itemPath(id, "/diff?from=1&to=6"), nil).want(t, http.StatusNotFound, nil)
 		f.do(editor, http.MethodGet, itemPath(newID(), "/diff?from=1&to=1"), nil).want(t, http.StatusNotFound, nil)
 		for _, q := range []string{"from=0&to=1", "from=1", "from=99999999999&to=1", "from=1&to=x"} {
 			f.do(editor, http.MethodGet, itemPath(id, "/diff?"+q), nil).want(t, http.StatusBadRequest, nil)

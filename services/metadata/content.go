@@ -1,0 +1,377 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/ent/metadatadb"
+	"github.com/mediamesh/mediamesh/ent/metadatadb/contentitem"
+	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
+	"github.com/mediamesh/mediamesh/ent/metadatadb/schema"
+	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/inbox"
+	"github.com/mediamesh/mediamesh/internal/outbox"
+)
+
+// One owner per field (docs/ARCHITECTURE.md, "Content metadata"): the CMS stores every descriptive
+// field of programs and episodes. This service learns them, and which content exists with which
+// type, from the CMS's content events (content.events), and records a metadata version whenever
+// they change, whichever API the editor used: a PUT here is forwarded to the CMS (see items.go),
+// and its answer is applied exactly as its event will be, so the PUT can answer with the version
+// it made while the event, arriving before or after, finds nothing new. An event is applied once
+// (the inbox, in the transaction of its effect); a snapshot whose CMS version is not newer than
+// the one recorded for the item is ignored, so replays and redeliveries change nothing.
+
+// ConsumerGroup is the consumer group of the service's subscription (content.events), and its
+// inbox consumer name.
+const ConsumerGroup = "metadata"
+
+// States of a content item (ContentItemRecord.state).
+const (
+	stateLive    = contentitem.StateLive
+	stateDeleted = contentitem.StateDeleted // soft-deleted in the CMS: still holds its references
+	statePurged  = contentitem.StatePurged  // a tombstone: its metadata is forgotten
+)
+
+// systemID is the updated_by of versions recorded from changes nobody requested (the CMS's
+// scheduler, and a reconciling replay of events without an actor).
+var systemID = uuid.Nil
+
+// cmsState is what the CMS says of a program or episode: its descriptive fields (as a metadata
+// content, extra included), its program, and the CMS version they are from.
+type cmsState struct {
+	id         uuid.UUID
+	content    content
+	programID  *uuid.UUID
+	cmsVersion int64
+	actor      uuid.UUID // who made the change; systemID for the system
+	traceID    string
+}
+
+// snapshotState turns a content snapshot into the state it describes. The publish date is the
+// snapshot's published_at: when the content was, or is scheduled to be, published. An empty
+// summary is no description.
+func snapshotState(entity string, s *contentevents.ContentSnapshot, actor *string, traceID string) (cmsState, error) {
+	id, err := uuid.Parse(s.ID)
+	if err != nil {
+		return cmsState{}, fmt.Errorf("snapshot id %q: %w", s.ID, err)
+	}
+	st := cmsState{id: id, cmsVersion: s.Version, actor: systemID, traceID: traceID, content: content{
+		ContentType: entity, Title: s.Title, Language: s.Language, Tags: []string{}, Extra: []schema.ExtraField{},
+	}}
+	if s.Summary != nil && *s.Summary != "" {
+		d := *s.Summary
+		st.content.Description = &d
+	}
+	if st.content.CategoryID, err = optionalUUID(s.CategoryID); err != nil {
+		return cmsState{}, fmt.Errorf("snapshot category_id: %w", err)
+	}
+	if st.programID, err = optionalUUID(s.ProgramID); err != nil {
+		return cmsState{}, fmt.Errorf("snapshot program_id: %w", err)
+	}
+	if s.DurationSeconds != nil && *s.DurationSeconds >= 0 && *s.DurationSeconds <= math.MaxInt32 {
+		d := int32(*s.DurationSeconds)
+		st.content.DurationSeconds = &d
+	}
+	if s.PublishedAt != nil {
+		t := s.PublishedAt.UTC().Truncate(time.Microsecond)
+		st.content.PublishDate = &t
+	}
+	st.content.Tags = append(st.content.Tags, s.Tags...)
+	for _, e := range s.Extra {
+		st.content.Extra = append(st.content.Extra, schema.ExtraField{Key: e.Key, Value: e.Value})
+	}
+	if actor != nil {
+		if a, err := uuid.Parse(*actor); err == nil {
+			st.actor = a
+		}
+	}
+	return st, nil
+}
+
+func optionalUUID(s *string) (*uuid.UUID, error) {
+	if s == nil {
+		return nil, nil
+	}
+	id, err := uuid.Parse(*s)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// Topics returns the topics the service consumes: content.events.
+func (s *Service) Topics() []string { return []string{contentevents.TopicContentEvents} }
+
+// change is what one content event says: a snapshot (created, updated, published) or a lifecycle
+// step without one (unpublished: live; deleted: soft-deleted or purged).
+type change struct {
+	eventID  string
+	snapshot *cmsState // nil for a lifecycle step
+	id       uuid.UUID
+	entity   string
+	version  int64
+	state    contentitem.State
+}
+
+// decodeChange decodes a content event; nil (and no error) for an event type this service ignores.
+func decodeChange(m eventbus.Message) (*change, error) {
+	eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("%s message %q: %w", m.Topic, m.Key, err)
+	}
+	var (
+		ch        change
+		aggregate string
+	)
+	snap := func(entity string, sn *contentevents.ContentSnapshot, actor *string, trace string) error {
+		st, err := snapshotState(entity, sn, actor, trace)
+		if err == nil {
+			ch.snapshot, ch.entity, ch.version, ch.state = &st, entity, st.cmsVersion, stateLive
+		}
+		return err
+	}
+	switch eventType {
+	case contentevents.TypeContentCreated:
+		var e contentevents.ContentCreated
+		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+			ch.eventID, aggregate = e.EventID, e.AggregateID
+			err = snap(string(e.AggregateType), &e.Snapshot, e.ActorID, e.TraceID)
+		}
+	case contentevents.TypeContentUpdated:
+		var e contentevents.ContentUpdated
+		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+			ch.eventID, aggregate = e.EventID, e.AggregateID
+			err = snap(string(e.AggregateType), &e.Snapshot, e.ActorID, e.TraceID)
+		}
+	case contentevents.TypeContentPublished:
+		var e contentevents.ContentPublished
+		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+			ch.eventID, aggregate = e.EventID, e.AggregateID
+			err = snap(string(e.AggregateType), &e.Snapshot, e.ActorID, e.TraceID)
+		}
+	case contentevents.TypeContentUnpublished:
+		var e contentevents.ContentUnpublished
+		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+			ch = change{eventID: e.EventID, entity: string(e.AggregateType), version: e.Version, state: stateLive}
+			aggregate = e.AggregateID
+		}
+	case contentevents.TypeContentDeleted:
+		var e contentevents.ContentDeleted
+		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+			ch = change{eventID: e.EventID, entity: string(e.AggregateType), version: e.Version, state: statePurged}
+			if e.Soft {
+				ch.state = stateDeleted
+			}
+			aggregate = e.AggregateID
+		}
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s event: %w", eventType, err)
+	}
+	if ch.eventID == "" {
+		return nil, fmt.Errorf("%s event without event_id", eventType)
+	}
+	if ch.id, err = uuid.Parse(aggregate); err != nil {
+		return nil, fmt.Errorf("%s event %s: aggregate_id: %w", eventType, ch.eventID, err)
+	}
+	return &ch, nil
+}
+
+// HandleEvent applies one content event: created, updated and published carry the content's
+// snapshot, which records a metadata version when its descriptive fields differ from the current
+// one; unpublished moves the known CMS version on; deleted marks the item soft-deleted, or, purged,
+// forgets its metadata and leaves a tombstone. Other event types are ignored; a message that cannot
+// be decoded is an error (the subscriber retries, then dead-letters it). During a rebuild (see
+// BeginRebuild) it only collects each item's last state.
+func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
+	ch, err := decodeChange(m)
+	if err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	if ch == nil {
+		s.log.DebugContext(ctx, "event ignored", "topic", m.Topic, "key", m.Key)
+		return nil
+	}
+	if s.rebuild != nil {
+		s.rebuild.add(ch)
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		_, err := inbox.Apply(ctx, s.db, ConsumerGroup, ch.eventID, func(tx *sql.Tx) error { return s.applyChange(ctx, tx, ch) })
+		if err == nil {
+			return nil
+		}
+		// A PUT that applied the same item's CMS answer at the same moment took the version
+		// number first: read again.
+		if !database.IsUniqueViolation(err) || attempt == maxWriteAttempts {
+			return fmt.Errorf("metadata: apply event %s: %w", ch.eventID, err)
+		}
+	}
+}
+
+// applyChange applies one change within tx.
+func (s *Service) applyChange(ctx context.Context, tx *sql.Tx, ch *change) error {
+	if ch.snapshot != nil {
+		_, _, err := s.recordState(ctx, tx, *ch.snapshot, false)
+		return err
+	}
+	return s.applyState(ctx, tx, ch.id, ch.entity, ch.version, ch.state)
+}
+
+// recorded says what recordState did: appended a version, and whether it was version 1.
+type recorded struct{ appended, first bool }
+
+var none recorded
+
+// recordState applies what the CMS says of an item within tx: the item's row (type, program,
+// category, CMS version) and, when the descriptive fields differ from the current metadata version
+// (or there is none), a new version with its metadata.updated event. A state whose CMS version is
+// not newer than the recorded one, or of a purged item, changes nothing. It returns the item's
+// current version afterwards (nil for a purged item) and what this call recorded.
+//
+// With force (a reconciling rebuild), the state is compared with the current metadata version even
+// when its CMS version is not newer: what the CMS says wins.
+func (s *Service) recordState(ctx context.Context, tx *sql.Tx, st cmsState, force bool) (*metadatadb.MetadataVersion, recorded, error) {
+	c := s.txClient(tx)
+	now := s.clock()
+	item, err := c.ContentItem.Get(ctx, st.id)
+	switch {
+	case metadatadb.IsNotFound(err):
+		item, err = c.ContentItem.Create().SetID(st.id).SetContentType(contentitem.ContentType(st.content.ContentType)).
+			SetNillableProgramID(st.programID).SetNillableCategoryID(st.content.CategoryID).
+			SetState(stateLive).SetCmsVersion(st.cmsVersion).SetUpdatedAt(now).Save(ctx)
+		if err != nil {
+			return nil, none, fmt.Errorf("record content item %s: %w", st.id, err)
+		}
+	case err != nil:
+		return nil, none, fmt.Errorf("read content item %s: %w", st.id, err)
+	case item.State == statePurged:
+		return nil, none, nil
+	case st.cmsVersion <= item.CmsVersion && !force:
+		cur, err := latest(ctx, c, st.id)
+		return cur, none, err
+	default:
+		u := c.ContentItem.UpdateOne(item).SetCmsVersion(max(st.cmsVersion, item.CmsVersion)).SetUpdatedAt(now).SetNillableProgramID(st.programID)
+		if st.content.CategoryID != nil {
+			u.SetCategoryID(*st.content.CategoryID)
+		} else {
+			u.ClearCategoryID()
+		}
+		if item, err = u.Save(ctx); err != nil {
+			return nil, none, fmt.Errorf("record content item %s: %w", st.id, err)
+		}
+	}
+	cur, err := latest(ctx, c, st.id)
+	if err != nil {
+		return nil, none, err
+	}
+	next, createdAt := int32(1), now
+	changed := changedFields(content{}, st.content)
+	if cur != nil {
+		changed = changedFields(contentOf(cur), st.content)
+		if len(changed) == 0 {
+			return cur, none, nil
+		}
+		if cur.Version == math.MaxInt32 {
+			return nil, none, fmt.Errorf("content item %s has reached the highest metadata version number", st.id)
+		}
+		next, createdAt = cur.Version+1, cur.CreatedAt
+	}
+	in := st.content
+	v, err := c.MetadataVersion.Create().
+		SetContentID(st.id).
+		SetContentType(metadataversion.ContentType(in.ContentType)).
+		SetVersion(next).
+		SetTitle(in.Title).
+		SetNillableDescription(in.Description).
+		SetNillableCategoryID(in.CategoryID).
+		SetLanguage(in.Language).
+		SetNillableDurationSeconds(in.DurationSeconds).
+		SetNillablePublishDate(in.PublishDate).
+		SetTags(in.Tags).
+		SetExtra(in.Extra).
+		SetUpdatedBy(st.actor).
+		SetUpdatedAt(now).
+		SetCreatedAt(createdAt).
+		Save(ctx)
+	if err != nil {
+		return nil, none, fmt.Errorf("insert metadata version %d of %s: %w", next, st.id, err)
+	}
+	names := make([]string, len(changed))
+	for i, f := range changed {
+		names[i] = string(f)
+	}
+	var actor *string
+	if st.actor != systemID {
+		a := st.actor.String()
+		actor = &a
+	}
+	cv := st.cmsVersion
+	ev := &metadataevents.MetadataUpdated{
+		EventID: newEventID(), OccurredAt: now, AggregateID: st.id.String(), TraceID: st.traceID, ActorID: actor,
+		ContentType: in.ContentType, Version: int(next), CmsVersion: &cv, ChangedFields: names,
+	}
+	if err := outbox.Append(ctx, tx, s.db, ev, nil); err != nil {
+		return nil, none, fmt.Errorf("metadata.updated event: %w", err)
+	}
+	return v, recorded{appended: true, first: next == 1}, nil
+}
+
+// applyState records a lifecycle event without a snapshot: unpublished (live, a newer CMS
+// version), soft deleted, or purged, which forgets every metadata version of the item and keeps
+// its row as a tombstone. An item this service has never seen is recorded only when purged (so
+// that a late snapshot cannot bring it back).
+func (s *Service) applyState(ctx context.Context, tx *sql.Tx, id uuid.UUID, entity string, version int64, state contentitem.State) error {
+	c := s.txClient(tx)
+	now := s.clock()
+	item, err := c.ContentItem.Get(ctx, id)
+	switch {
+	case metadatadb.IsNotFound(err):
+		if state != statePurged {
+			return nil
+		}
+		err = c.ContentItem.Create().SetID(id).SetContentType(contentitem.ContentType(entity)).SetState(statePurged).
+			SetCmsVersion(max(version, 1)).SetUpdatedAt(now).Exec(ctx)
+	case err != nil:
+		return fmt.Errorf("read content item %s: %w", id, err)
+	case item.State == statePurged:
+		return nil
+	case state != statePurged && version <= item.CmsVersion:
+		return nil
+	default:
+		err = c.ContentItem.UpdateOne(item).SetState(state).SetCmsVersion(max(version, item.CmsVersion)).SetUpdatedAt(now).Exec(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("record content item %s: %w", id, err)
+	}
+	if state == statePurged {
+		if _, err := c.MetadataVersion.Delete().Where(metadataversion.ContentIDEQ(id)).Exec(ctx); err != nil {
+			return fmt.Errorf("forget the metadata of purged %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// Reset forgets what the service built from content events (the content items and the inbox).
+// A replay does not call it (the service is a rebuilder, see reconcile.go); it is here for a
+// consumer that must start over. The metadata versions stay.
+func (s *Service) Reset(ctx context.Context) error {
+	if err := inbox.Forget(ctx, s.db, ConsumerGroup); err != nil {
+		return fmt.Errorf("metadata: reset: forget the inbox: %w", err)
+	}
+	if _, err := s.read.ContentItem.Delete().Exec(ctx); err != nil {
+		return fmt.Errorf("metadata: reset: empty the content items: %w", err)
+	}
+	return nil
+}
