@@ -3,8 +3,8 @@ prints it as MEDIAMESH_CONTRACT_KNOWN ("kind=value" pairs separated by commas) f
 
 A random id names nothing, and the few things a run creates are soon archived, deleted or purged by
 the run itself, so without fixtures the success paths that need an item in a given state (a draft to
-publish, a soft-deleted item to purge, an open program to add an episode to, a ready asset to refer
-to, an unused refresh token) are reached by chance or not at all. Each kind below is one such state;
+publish, a soft-deleted item to purge, an open program to add an episode to, a published program and
+episodes for the public side, a ready asset to refer to, an unused refresh token) are reached by chance or not at all. Each kind below is one such state;
 hooks.py points part of the positive requests of the operations that need it at these items, and
 drops an item from its pool once an operation succeeded on it.
 
@@ -88,6 +88,13 @@ def main(argv):
         episode = c.episode(holder, n + 1)
         c.call("DELETE", f"/api/v1/cms/episodes/{episode}")
         pairs.append(("deletedEpisodeId", episode))
+    # A published program with published episodes, for the discovery operations that need one
+    # (more like this, follow, engagement events); only they are pointed at it.
+    public = c.program(slug + "-public")
+    public_episodes = [c.episode(public, n) for n in (1, 2)]
+    c.call("POST", f"/api/v1/cms/programs/{public}/publish?with_episodes=true")
+    pairs.append(("publishedProgramId", public))
+    pairs += [("publishedEpisodeId", e) for e in public_episodes]
     pairs.append(("readyAssetId", c.upload()))
     for _ in range(SESSIONS):
         session = c.call("POST", "/api/v1/auth/login", {"email": email, "password": password}, auth=False)

@@ -113,6 +113,9 @@ FIXTURES = {
     "publishEpisode": ("episodeId", "draftEpisodeId"),
     "purgeProgram": ("programId", "deletedProgramId"),
     "purgeEpisode": ("episodeId", "deletedEpisodeId"),
+    "listSimilarPrograms": ("programId", "publishedProgramId"),
+    "followProgram": ("programId", "publishedProgramId"),
+    "listSimilarEpisodes": ("episodeId", "publishedEpisodeId"),
 }
 CONSUMED = {"draftProgramId", "draftEpisodeId", "deletedProgramId", "deletedEpisodeId"}
 # Seeded by run.sh ($MEDIAMESH_CONTRACT_KNOWN, "kind=id" pairs separated by commas, such as
@@ -162,6 +165,15 @@ def _point_at_known(case):
                 known = (kind == "assetId" and _known_id("readyAssetId")) or _known_id(kind)
                 if known and _rng.random() < 0.5:
                     holder[field] = known
+    # recordEngagement: half the events drawn become events about a published episode that the
+    # service counts (an episode, no client clock that may be in the future).
+    for event in body.get("events") if isinstance(body.get("events"), list) else []:
+        known = _known_id("publishedEpisodeId")
+        if isinstance(event, dict) and known and _rng.random() < 0.5:
+            event.update(content_type="episode", content_id=known)
+            event.pop("occurred_at", None)
+            if event.get("type") == "view":
+                event.pop("position_seconds", None)
     if isinstance(body.get("refresh_token"), str) and _rng.random() < 0.5:
         with _known_lock:
             if _refresh_tokens:
