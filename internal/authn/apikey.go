@@ -28,14 +28,18 @@ type KeyExchanger interface {
 }
 
 // WithAPIKeys makes v accept API keys (VerifyKey), which x exchanges for tokens, and returns v.
-// Each process keeps the token of a (key, client address) until it expires (the auth service
-// issues them for a minute) or a revocation voids it: revoking a key publishes api_key.revoked,
-// which the revocation feed applies (KeySubject), so the next request exchanges the key again and
-// is refused.
+// Each process keeps the token of a (key, client address) for KeyRecheck at most (and never past
+// its expiry), and drops it at once when a revocation voids it: revoking a key publishes
+// api_key.revoked, which the revocation feed applies (KeySubject), so the next request exchanges
+// the key again and is refused. KeyRecheck bounds how long a revoked key keeps working where the
+// feed is late (a slow Kafka) or absent (split without Kafka).
 func (v *TokenVerifier) WithAPIKeys(x KeyExchanger) *TokenVerifier {
 	v.apiKeys = &keyCache{exchange: x, entries: map[string]keyEntry{}}
 	return v
 }
+
+// KeyRecheck is how long a process uses a key's token before it asks the auth service again.
+const KeyRecheck = 500 * time.Millisecond
 
 // maxCachedKeys bounds the tokens a process keeps for API keys; beyond it the cache starts over.
 const maxCachedKeys = 10000
@@ -88,7 +92,7 @@ func (v *TokenVerifier) VerifyKey(ctx context.Context, key, client string) (*Pri
 		c.entries = map[string]keyEntry{}
 	}
 	if claims.ExpiresAt != nil {
-		c.entries[ck] = keyEntry{token: token, expires: claims.ExpiresAt.Time}
+		c.entries[ck] = keyEntry{token: token, expires: minTime(claims.ExpiresAt.Time, time.Now().Add(KeyRecheck))}
 	}
 	c.mu.Unlock()
 	return v.Verify(ctx, token)
@@ -98,4 +102,11 @@ func (c *keyCache) forget(ck string) {
 	c.mu.Lock()
 	delete(c.entries, ck)
 	c.mu.Unlock()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/mediamesh/mediamesh/gen/openapi/authapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
@@ -225,9 +226,14 @@ func (p *platform) database(ctx context.Context, name string) (*database.DB, err
 // process when to runs here, over the network otherwise; either way through the timeout, retry,
 // circuit breaker and bulkhead of internal/httpclient, and traced.
 func (p *platform) client(from, to string) (*http.Client, string, error) {
+	base, remote := p.plan.Remote[to]
+	return p.clientAt(from, to, base, remote)
+}
+
+// clientAt is client with the service at base when remote, else in this process.
+func (p *platform) clientAt(from, to, base string, remote bool) (*http.Client, string, error) {
 	cfg := httpclient.Config{Registerer: p.reg, Log: p.log.With("service", from, "downstream", to),
 		BreakerDelay: p.cfg.Breaker.Delay, FailureThreshold: uint(p.cfg.Breaker.FailureThreshold)}
-	base, remote := p.plan.Remote[to]
 	if !remote {
 		base = "http://" + to + ".internal"
 		cfg.Transport = httpclient.HandlerTransport(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -441,8 +447,9 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 }
 
 // verifier checks access tokens with the auth service's keys: in process when auth runs here,
-// else from its JWKS over HTTP, cached.
-func (p *platform) verifier(plan *Plan, authSvc *auth.Service) *authn.TokenVerifier {
+// else from its JWKS over HTTP, cached; API keys are exchanged for tokens by the auth service, in
+// process or through its exchangeApiKey operation.
+func (p *platform) verifier(plan *Plan, authSvc *auth.Service) (*authn.TokenVerifier, error) {
 	var source authn.KeySource
 	if authSvc != nil {
 		source = authSvc.PublicKeys
@@ -452,7 +459,22 @@ func (p *platform) verifier(plan *Plan, authSvc *auth.Service) *authn.TokenVerif
 	keys := authn.NewKeyCache(source, p.cfg.Auth.JWKSRefresh, 10*time.Second)
 	const leeway = 30 * time.Second
 	p.revoked = authn.NewRevocations(p.cfg.Auth.AccessTTL + leeway)
-	return authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, leeway).WithRevocations(p.revoked)
+	v := authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, leeway).WithRevocations(p.revoked)
+	if authSvc != nil {
+		return v.WithAPIKeys(authSvc), nil
+	}
+	if plan.AuthURL == "" {
+		return v, nil // no auth service to exchange API keys with: they are refused
+	}
+	hc, base, err := p.clientAt("authn", ServiceAuth, strings.TrimSuffix(plan.AuthURL, "/"), true)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := authapi.NewClientWithResponses(base, authapi.WithHTTPClient(hc))
+	if err != nil {
+		return nil, err
+	}
+	return v.WithAPIKeys(keyExchange{auth: ac}), nil
 }
 
 // Version is the build's version, set by the command.
@@ -509,7 +531,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			return err
 		}
 	}
-	verifier := p.verifier(plan, authSvc)
+	verifier, err := p.verifier(plan, authSvc)
+	if err != nil {
+		return err
+	}
 	handlers := p.handlers
 	for _, name := range plan.InProcess {
 		h, err := services[name].Handler(log.With("service", name), verifier)

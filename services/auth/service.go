@@ -110,6 +110,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	if err := s.bootstrapAdmin(ctx); err != nil {
 		return nil, fmt.Errorf("auth: first admin: %w", err)
 	}
+	if err := s.syncRoleScopes(ctx); err != nil {
+		return nil, fmt.Errorf("auth: role scopes: %w", err)
+	}
 	for _, a := range cfg.ServiceAccounts {
 		if err := s.ensureServiceAccount(ctx, a); err != nil {
 			return nil, fmt.Errorf("auth: service account %s: %w", a.Email, err)

@@ -5,6 +5,74 @@ import (
 	"time"
 )
 
+// Emitted when an API key is created or its secret rotated. The secret is never in an event. Topic auth.events, event type api_key.created.
+type APIKeyCreated struct {
+	// Unique id of this event (UUID v7). Consumers record it to apply each event once.
+	EventID string `avro:"event_id" json:"event_id"`
+	// When the key was created or rotated, in milliseconds since the Unix epoch (UTC).
+	OccurredAt time.Time `avro:"occurred_at" json:"occurred_at"`
+	// Id of the API key (equals key_id). It is the Kafka message key, so the events of one key stay in order.
+	AggregateID string `avro:"aggregate_id" json:"aggregate_id"`
+	// W3C trace id of the request that caused the event; empty when unknown.
+	TraceID string `avro:"trace_id" json:"trace_id"`
+	// Id of the API key.
+	KeyID string `avro:"key_id" json:"key_id"`
+	// Id of the user the key speaks for.
+	OwnerID string `avro:"owner_id" json:"owner_id"`
+	// The key's name.
+	Name string `avro:"name" json:"name"`
+	// The first characters of the secret (mmk_ and 8 more), which identify the key in lists and logs.
+	Prefix string `avro:"prefix" json:"prefix"`
+	// The scopes the key may use (within its owner's).
+	Scopes []string `avro:"scopes" json:"scopes"`
+	// When the key stops working; null: never.
+	ExpiresAt *time.Time `avro:"expires_at" json:"expires_at"`
+	// Id of the user who created or rotated the key (the owner or an ADMIN).
+	CreatedBy string `avro:"created_by" json:"created_by"`
+	// True when this is a rotation of an existing key: the previous secret works until previous_valid_until.
+	Rotated bool `avro:"rotated" json:"rotated"`
+	// For a rotation, when the previous secret stops working.
+	PreviousValidUntil *time.Time `avro:"previous_valid_until" json:"previous_valid_until"`
+}
+
+// Emitted when an API key is revoked (by its owner or an ADMIN, or with its owner's account). Every token verifier refuses the tokens the key was exchanged for that were issued at or before revoked_at, so the key stops working everywhere within the delivery time of this event. Topic auth.events, event type api_key.revoked.
+type APIKeyRevoked struct {
+	// Unique id of this event (UUID v7). Consumers record it to apply each event once.
+	EventID string `avro:"event_id" json:"event_id"`
+	// When the key was revoked, in milliseconds since the Unix epoch (UTC).
+	OccurredAt time.Time `avro:"occurred_at" json:"occurred_at"`
+	// Id of the API key (equals key_id). It is the Kafka message key, so the events of one key stay in order.
+	AggregateID string `avro:"aggregate_id" json:"aggregate_id"`
+	// W3C trace id of the request that caused the event; empty when unknown.
+	TraceID string `avro:"trace_id" json:"trace_id"`
+	// Id of the revoked API key.
+	KeyID string `avro:"key_id" json:"key_id"`
+	// Id of the user the key spoke for.
+	OwnerID string `avro:"owner_id" json:"owner_id"`
+	// Tokens the key was exchanged for at or before this second are void.
+	RevokedAt time.Time `avro:"revoked_at" json:"revoked_at"`
+	// Id of the user who revoked it; null when it went with its owner's account.
+	RevokedBy *string `avro:"revoked_by" json:"revoked_by"`
+}
+
+// Emitted by the auth service when it starts with a role that grants fewer scopes than when it last ran (the role-to-scope map, internal/policy/scopes.go, lost a scope). Every token verifier refuses the access tokens carrying the role issued at or before revoked_at, so their holders refresh and get tokens with the role's scopes of now. Topic auth.events, event type role.scopes_reduced.
+type RoleScopesReduced struct {
+	// Unique id of this event (UUID v7). Consumers record it to apply each event once.
+	EventID string `avro:"event_id" json:"event_id"`
+	// When the auth service noticed the change, in milliseconds since the Unix epoch (UTC).
+	OccurredAt time.Time `avro:"occurred_at" json:"occurred_at"`
+	// The role (equals role). It is the Kafka message key.
+	AggregateID string `avro:"aggregate_id" json:"aggregate_id"`
+	// W3C trace id of the request that caused the event; empty when unknown.
+	TraceID string `avro:"trace_id" json:"trace_id"`
+	// The role that lost scopes: ADMIN, EDITOR or USER.
+	Role string `avro:"role" json:"role"`
+	// The scopes the role no longer grants.
+	RemovedScopes []string `avro:"removed_scopes" json:"removed_scopes"`
+	// Access tokens carrying the role issued at or before this second are void.
+	RevokedAt time.Time `avro:"revoked_at" json:"revoked_at"`
+}
+
 // Emitted when a user account is created. Carries personal data (email): keep it out of logs. Topic auth.events, event type user.registered.
 type UserRegistered struct {
 	// Unique id of this event (UUID v7). Consumers record it to apply each event once.

@@ -16,6 +16,12 @@ const TopicAuthEvents = "auth.events"
 
 // Event types, as sent in the event type message header.
 const (
+	// TypeAPIKeyCreated is the event type of APIKeyCreated.
+	TypeAPIKeyCreated = "api_key.created"
+	// TypeAPIKeyRevoked is the event type of APIKeyRevoked.
+	TypeAPIKeyRevoked = "api_key.revoked"
+	// TypeRoleScopesReduced is the event type of RoleScopesReduced.
+	TypeRoleScopesReduced = "role.scopes_reduced"
 	// TypeUserRegistered is the event type of UserRegistered.
 	TypeUserRegistered = "user.registered"
 	// TypeUserRoleChanged is the event type of UserRoleChanged.
@@ -56,6 +62,12 @@ const (
 // CRC-64-AVRO fingerprints of the Parsing Canonical Form of each event schema. The Avro
 // single-object encoding header (C3 01) carries them in little-endian byte order.
 const (
+	// FingerprintAPIKeyCreated is the schema fingerprint of APIKeyCreated.
+	FingerprintAPIKeyCreated uint64 = 0x7aa9709bf5ef0791
+	// FingerprintAPIKeyRevoked is the schema fingerprint of APIKeyRevoked.
+	FingerprintAPIKeyRevoked uint64 = 0x989c34d3be29a170
+	// FingerprintRoleScopesReduced is the schema fingerprint of RoleScopesReduced.
+	FingerprintRoleScopesReduced uint64 = 0x6534746548ef57d9
 	// FingerprintUserRegistered is the schema fingerprint of UserRegistered.
 	FingerprintUserRegistered uint64 = 0x69d06609f8dc56a4
 	// FingerprintUserRoleChanged is the schema fingerprint of UserRoleChanged.
@@ -66,6 +78,67 @@ const (
 
 // Event schemas, as written in specs/avro/auth.
 const (
+	// SchemaJSONAPIKeyCreated is the schema of APIKeyCreated (api_key.created.avsc).
+	SchemaJSONAPIKeyCreated = `{
+  "type": "record",
+  "name": "APIKeyCreated",
+  "namespace": "mediamesh.auth.v1",
+  "doc": "Emitted when an API key is created or its secret rotated. The secret is never in an event. Topic auth.events, event type api_key.created.",
+  "mediamesh.event_type": "api_key.created",
+  "mediamesh.topic": "auth.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the key was created or rotated, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the API key (equals key_id). It is the Kafka message key, so the events of one key stay in order."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the event; empty when unknown."},
+    {"name": "key_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the API key."},
+    {"name": "owner_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the user the key speaks for."},
+    {"name": "name", "type": "string", "doc": "The key's name."},
+    {"name": "prefix", "type": "string", "doc": "The first characters of the secret (mmk_ and 8 more), which identify the key in lists and logs."},
+    {"name": "scopes", "type": {"type": "array", "items": "string"}, "doc": "The scopes the key may use (within its owner's)."},
+    {"name": "expires_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the key stops working; null: never."},
+    {"name": "created_by", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the user who created or rotated the key (the owner or an ADMIN)."},
+    {"name": "rotated", "type": "boolean", "default": false, "doc": "True when this is a rotation of an existing key: the previous secret works until previous_valid_until."},
+    {"name": "previous_valid_until", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "For a rotation, when the previous secret stops working."}
+  ]
+}`
+	// SchemaJSONAPIKeyRevoked is the schema of APIKeyRevoked (api_key.revoked.avsc).
+	SchemaJSONAPIKeyRevoked = `{
+  "type": "record",
+  "name": "APIKeyRevoked",
+  "namespace": "mediamesh.auth.v1",
+  "doc": "Emitted when an API key is revoked (by its owner or an ADMIN, or with its owner's account). Every token verifier refuses the tokens the key was exchanged for that were issued at or before revoked_at, so the key stops working everywhere within the delivery time of this event. Topic auth.events, event type api_key.revoked.",
+  "mediamesh.event_type": "api_key.revoked",
+  "mediamesh.topic": "auth.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the key was revoked, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the API key (equals key_id). It is the Kafka message key, so the events of one key stay in order."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the event; empty when unknown."},
+    {"name": "key_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the revoked API key."},
+    {"name": "owner_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the user the key spoke for."},
+    {"name": "revoked_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "Tokens the key was exchanged for at or before this second are void."},
+    {"name": "revoked_by", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the user who revoked it; null when it went with its owner's account."}
+  ]
+}`
+	// SchemaJSONRoleScopesReduced is the schema of RoleScopesReduced (role.scopes_reduced.avsc).
+	SchemaJSONRoleScopesReduced = `{
+  "type": "record",
+  "name": "RoleScopesReduced",
+  "namespace": "mediamesh.auth.v1",
+  "doc": "Emitted by the auth service when it starts with a role that grants fewer scopes than when it last ran (the role-to-scope map, internal/policy/scopes.go, lost a scope). Every token verifier refuses the access tokens carrying the role issued at or before revoked_at, so their holders refresh and get tokens with the role's scopes of now. Topic auth.events, event type role.scopes_reduced.",
+  "mediamesh.event_type": "role.scopes_reduced",
+  "mediamesh.topic": "auth.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the auth service noticed the change, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": "string", "doc": "The role (equals role). It is the Kafka message key."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the event; empty when unknown."},
+    {"name": "role", "type": "string", "doc": "The role that lost scopes: ADMIN, EDITOR or USER."},
+    {"name": "removed_scopes", "type": {"type": "array", "items": "string"}, "doc": "The scopes the role no longer grants."},
+    {"name": "revoked_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "Access tokens carrying the role issued at or before this second are void."}
+  ]
+}`
 	// SchemaJSONUserRegistered is the schema of UserRegistered (user.registered.avsc).
 	SchemaJSONUserRegistered = `{
   "type": "record",
@@ -125,24 +198,36 @@ const (
 )
 
 var (
+	schemaAPIKeyCreated     = mustParse(SchemaJSONAPIKeyCreated)
+	schemaAPIKeyRevoked     = mustParse(SchemaJSONAPIKeyRevoked)
+	schemaRoleScopesReduced = mustParse(SchemaJSONRoleScopesReduced)
 	schemaUserRegistered    = mustParse(SchemaJSONUserRegistered)
 	schemaUserRoleChanged   = mustParse(SchemaJSONUserRoleChanged)
 	schemaUserTokensRevoked = mustParse(SchemaJSONUserTokensRevoked)
 )
 
 var eventTypes = []string{
+	TypeAPIKeyCreated,
+	TypeAPIKeyRevoked,
+	TypeRoleScopesReduced,
 	TypeUserRegistered,
 	TypeUserRoleChanged,
 	TypeUserTokensRevoked,
 }
 
 var schemas = map[string]avro.Schema{
+	TypeAPIKeyCreated:     schemaAPIKeyCreated,
+	TypeAPIKeyRevoked:     schemaAPIKeyRevoked,
+	TypeRoleScopesReduced: schemaRoleScopesReduced,
 	TypeUserRegistered:    schemaUserRegistered,
 	TypeUserRoleChanged:   schemaUserRoleChanged,
 	TypeUserTokensRevoked: schemaUserTokensRevoked,
 }
 
 var fingerprints = map[uint64]string{
+	FingerprintAPIKeyCreated:     TypeAPIKeyCreated,
+	FingerprintAPIKeyRevoked:     TypeAPIKeyRevoked,
+	FingerprintRoleScopesReduced: TypeRoleScopesReduced,
 	FingerprintUserRegistered:    TypeUserRegistered,
 	FingerprintUserRoleChanged:   TypeUserRoleChanged,
 	FingerprintUserTokensRevoked: TypeUserTokensRevoked,
@@ -174,6 +259,12 @@ func EventTypeForFingerprint(fp uint64) (string, bool) {
 // New returns a pointer to a new zero event of eventType, ready to decode into.
 func New(eventType string) (any, bool) {
 	switch eventType {
+	case TypeAPIKeyCreated:
+		return new(APIKeyCreated), true
+	case TypeAPIKeyRevoked:
+		return new(APIKeyRevoked), true
+	case TypeRoleScopesReduced:
+		return new(RoleScopesReduced), true
 	case TypeUserRegistered:
 		return new(UserRegistered), true
 	case TypeUserRoleChanged:
@@ -183,6 +274,78 @@ func New(eventType string) (any, bool) {
 	}
 	return nil, false
 }
+
+// EventType returns "api_key.created".
+func (*APIKeyCreated) EventType() string { return TypeAPIKeyCreated }
+
+// Topic returns "auth.events".
+func (*APIKeyCreated) Topic() string { return TopicAuthEvents }
+
+// AvroSchema returns the parsed schema of APIKeyCreated.
+func (*APIKeyCreated) AvroSchema() avro.Schema { return schemaAPIKeyCreated }
+
+// SchemaFingerprint returns FingerprintAPIKeyCreated.
+func (*APIKeyCreated) SchemaFingerprint() uint64 { return FingerprintAPIKeyCreated }
+
+// WriterSchema returns the schema a APIKeyCreated message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*APIKeyCreated) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintAPIKeyCreated {
+		return schemaAPIKeyCreated, true
+	}
+	return nil, false
+}
+
+// MessageKey returns the aggregate id, the Kafka message key of the event.
+func (e *APIKeyCreated) MessageKey() string { return e.AggregateID }
+
+// EventType returns "api_key.revoked".
+func (*APIKeyRevoked) EventType() string { return TypeAPIKeyRevoked }
+
+// Topic returns "auth.events".
+func (*APIKeyRevoked) Topic() string { return TopicAuthEvents }
+
+// AvroSchema returns the parsed schema of APIKeyRevoked.
+func (*APIKeyRevoked) AvroSchema() avro.Schema { return schemaAPIKeyRevoked }
+
+// SchemaFingerprint returns FingerprintAPIKeyRevoked.
+func (*APIKeyRevoked) SchemaFingerprint() uint64 { return FingerprintAPIKeyRevoked }
+
+// WriterSchema returns the schema a APIKeyRevoked message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*APIKeyRevoked) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintAPIKeyRevoked {
+		return schemaAPIKeyRevoked, true
+	}
+	return nil, false
+}
+
+// MessageKey returns the aggregate id, the Kafka message key of the event.
+func (e *APIKeyRevoked) MessageKey() string { return e.AggregateID }
+
+// EventType returns "role.scopes_reduced".
+func (*RoleScopesReduced) EventType() string { return TypeRoleScopesReduced }
+
+// Topic returns "auth.events".
+func (*RoleScopesReduced) Topic() string { return TopicAuthEvents }
+
+// AvroSchema returns the parsed schema of RoleScopesReduced.
+func (*RoleScopesReduced) AvroSchema() avro.Schema { return schemaRoleScopesReduced }
+
+// SchemaFingerprint returns FingerprintRoleScopesReduced.
+func (*RoleScopesReduced) SchemaFingerprint() uint64 { return FingerprintRoleScopesReduced }
+
+// WriterSchema returns the schema a RoleScopesReduced message whose fingerprint is fp was written with:
+// the current one or its released version; false for any other.
+func (*RoleScopesReduced) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintRoleScopesReduced {
+		return schemaRoleScopesReduced, true
+	}
+	return nil, false
+}
+
+// MessageKey returns the aggregate id, the Kafka message key of the event.
+func (e *RoleScopesReduced) MessageKey() string { return e.AggregateID }
 
 // EventType returns "user.registered".
 func (*UserRegistered) EventType() string { return TypeUserRegistered }

@@ -25,6 +25,21 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ApiKeyTokenTokenType.
+const (
+	ApiKeyTokenTokenTypeBearer ApiKeyTokenTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the ApiKeyTokenTokenType enum.
+func (e ApiKeyTokenTokenType) Valid() bool {
+	switch e {
+	case ApiKeyTokenTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JwkAlg.
 const (
 	EdDSA JwkAlg = "EdDSA"
@@ -106,19 +121,279 @@ func (e Role) Valid() bool {
 	}
 }
 
+// Defines values for Scope.
+const (
+	AccountRead      Scope = "account:read"
+	AccountWrite     Scope = "account:write"
+	ApiKeysManage    Scope = "api_keys:manage"
+	AuditRead        Scope = "audit:read"
+	CategoriesManage Scope = "categories:manage"
+	ContentPublish   Scope = "content:publish"
+	ContentPurge     Scope = "content:purge"
+	ContentRead      Scope = "content:read"
+	ContentWrite     Scope = "content:write"
+	IngestManage     Scope = "ingest:manage"
+	IngestRead       Scope = "ingest:read"
+	IngestRun        Scope = "ingest:run"
+	MediaRead        Scope = "media:read"
+	MediaWrite       Scope = "media:write"
+	MetadataRead     Scope = "metadata:read"
+	MetadataWrite    Scope = "metadata:write"
+	UsersManage      Scope = "users:manage"
+)
+
+// Valid indicates whether the value is a known member of the Scope enum.
+func (e Scope) Valid() bool {
+	switch e {
+	case AccountRead:
+		return true
+	case AccountWrite:
+		return true
+	case ApiKeysManage:
+		return true
+	case AuditRead:
+		return true
+	case CategoriesManage:
+		return true
+	case ContentPublish:
+		return true
+	case ContentPurge:
+		return true
+	case ContentRead:
+		return true
+	case ContentWrite:
+		return true
+	case IngestManage:
+		return true
+	case IngestRead:
+		return true
+	case IngestRun:
+		return true
+	case MediaRead:
+		return true
+	case MediaWrite:
+		return true
+	case MetadataRead:
+		return true
+	case MetadataWrite:
+		return true
+	case UsersManage:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenPairTokenType.
 const (
-	Bearer TokenPairTokenType = "Bearer"
+	TokenPairTokenTypeBearer TokenPairTokenType = "Bearer"
 )
 
 // Valid indicates whether the value is a known member of the TokenPairTokenType enum.
 func (e TokenPairTokenType) Valid() bool {
 	switch e {
-	case Bearer:
+	case TokenPairTokenTypeBearer:
 		return true
 	default:
 		return false
 	}
+}
+
+// ApiKey An API key, without its secret.
+type ApiKey struct {
+	// AllowedCidrs The client address ranges the key works from; empty means any.
+	//
+	// Example: ["203.0.113.0/24"]
+	AllowedCidrs []Cidr `json:"allowed_cidrs"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt externalRef0.Timestamp `json:"created_at"`
+
+	// ExpiresAt When the key stops working; absent when it does not expire.
+	//
+	// Example: 2027-11-25T10:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Id A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	Id externalRef0.Id `json:"id"`
+
+	// LastUsedAddress The client address of that last use.
+	//
+	// Example: 203.0.113.7
+	LastUsedAddress *string `json:"last_used_address,omitempty"`
+
+	// LastUsedAt The last time the key was used (exchanged for a token; precise to 10 seconds).
+	//
+	// Example: 2026-11-27T07:15:00Z
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+
+	// Name The name shown in the CMS.
+	//
+	// Example: ليلى حسن
+	Name DisplayName `json:"name"`
+
+	// OwnerId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	OwnerId externalRef0.Id `json:"owner_id"`
+
+	// Prefix The first 12 characters of the secret, which identify the key in lists and logs.
+	//
+	// Example: mmk_Xq3T9bLw
+	Prefix string `json:"prefix"`
+
+	// PreviousValidUntil After a rotation, when the previous secret stops working; absent when it no longer works.
+	//
+	// Example: 2026-11-28T10:00:00Z
+	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
+
+	// RotatedAt When the secret was last rotated; absent if never.
+	//
+	// Example: 2026-11-28T09:00:00Z
+	RotatedAt *time.Time `json:"rotated_at,omitempty"`
+
+	// Scopes The scopes the key may use; it never gets more than its owner's roles grant now.
+	//
+	// Example: ["ingest:read","ingest:run"]
+	Scopes []Scope `json:"scopes"`
+}
+
+// ApiKeyPage defines model for ApiKeyPage.
+type ApiKeyPage struct {
+	Items []ApiKey `json:"items"`
+
+	// Page Keyset pagination state. Pass `next_cursor` as `cursor` to get the next page.
+	Page externalRef0.PageInfo `json:"page"`
+}
+
+// ApiKeySecret An API key with its secret, answered once when it is created or rotated.
+type ApiKeySecret struct {
+	// AllowedCidrs The client address ranges the key works from; empty means any.
+	//
+	// Example: ["203.0.113.0/24"]
+	AllowedCidrs []Cidr `json:"allowed_cidrs"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt externalRef0.Timestamp `json:"created_at"`
+
+	// ExpiresAt When the key stops working; absent when it does not expire.
+	//
+	// Example: 2027-11-25T10:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Id A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	Id externalRef0.Id `json:"id"`
+
+	// Key The secret of an API key: `mmk_` and 43 more characters. Send it as `X-API-Key` or `Authorization: ApiKey <key>`.
+	//
+	// Example: mmk_Xq3T9bLwV2m8cK1pR7sD4fG6hJ0kL5zA9xC3vB8nM2q
+	Key ApiKeyValue `json:"key"`
+
+	// LastUsedAddress The client address of that last use.
+	//
+	// Example: 203.0.113.7
+	LastUsedAddress *string `json:"last_used_address,omitempty"`
+
+	// LastUsedAt The last time the key was used (exchanged for a token; precise to 10 seconds).
+	//
+	// Example: 2026-11-27T07:15:00Z
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+
+	// Name The name shown in the CMS.
+	//
+	// Example: ليلى حسن
+	Name DisplayName `json:"name"`
+
+	// OwnerId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	OwnerId externalRef0.Id `json:"owner_id"`
+
+	// Prefix The first 12 characters of the secret, which identify the key in lists and logs.
+	//
+	// Example: mmk_Xq3T9bLw
+	Prefix string `json:"prefix"`
+
+	// PreviousValidUntil After a rotation, when the previous secret stops working; absent when it no longer works.
+	//
+	// Example: 2026-11-28T10:00:00Z
+	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
+
+	// RotatedAt When the secret was last rotated; absent if never.
+	//
+	// Example: 2026-11-28T09:00:00Z
+	RotatedAt *time.Time `json:"rotated_at,omitempty"`
+
+	// Scopes The scopes the key may use; it never gets more than its owner's roles grant now.
+	//
+	// Example: ["ingest:read","ingest:run"]
+	Scopes []Scope `json:"scopes"`
+}
+
+// ApiKeyToken defines model for ApiKeyToken.
+type ApiKeyToken struct {
+	// AccessToken A JWT signed with EdDSA; send it as `Authorization: Bearer <access_token>`.
+	//
+	// Example: eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiIwMTkzYTRjMi03YjFlLTdjM2EtOWY3ZS0yZDFjNWI4YTllMDEiLCJyb2xlcyI6WyJFRElUT1IiXX0.c2lnbmF0dXJl
+	AccessToken string `json:"access_token"`
+
+	// ExpiresIn Lifetime of the access token in seconds.
+	//
+	// Example: 60
+	ExpiresIn int32 `json:"expires_in"`
+
+	// Scope The scopes of the token, space separated.
+	//
+	// Example: ingest:read ingest:run
+	Scope string `json:"scope"`
+
+	// TokenType Example: Bearer
+	TokenType ApiKeyTokenTokenType `json:"token_type"`
+}
+
+// ApiKeyTokenTokenType Example: Bearer
+type ApiKeyTokenTokenType string
+
+// ApiKeyValue The secret of an API key: `mmk_` and 43 more characters. Send it as `X-API-Key` or `Authorization: ApiKey <key>`.
+//
+// Example: mmk_Xq3T9bLwV2m8cK1pR7sD4fG6hJ0kL5zA9xC3vB8nM2q
+type ApiKeyValue = string
+
+// Cidr An IPv4 or IPv6 address range in CIDR notation.
+//
+// Example: 203.0.113.0/24
+type Cidr = string
+
+// CreateApiKeyRequest defines model for CreateApiKeyRequest.
+type CreateApiKeyRequest struct {
+	// AllowedCidrs The client address ranges the key may be used from; absent or empty means any.
+	//
+	// Example: ["203.0.113.0/24"]
+	AllowedCidrs *[]Cidr `json:"allowed_cidrs,omitempty"`
+
+	// ExpiresAt When the key stops working (in the future); absent for a key that does not expire.
+	//
+	// Example: 2027-11-25T10:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Name The name shown in the CMS.
+	//
+	// Example: ليلى حسن
+	Name DisplayName `json:"name"`
+
+	// OwnerId A UUID (v7, time ordered).
+	//
+	// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+	OwnerId *externalRef0.Id `json:"owner_id,omitempty"`
+
+	// Scopes The scopes of the key, each one the owner holds; not `api_keys:manage`.
+	//
+	// Example: ["ingest:read","ingest:run"]
+	Scopes []Scope `json:"scopes"`
 }
 
 // CreateUserRequest defines model for CreateUserRequest.
@@ -154,6 +429,14 @@ type DisplayName = externalRef0.HumanText
 //
 // Example: layla.hassan@example.com
 type Email = openapi_types.Email
+
+// ExchangeApiKeyRequest defines model for ExchangeApiKeyRequest.
+type ExchangeApiKeyRequest struct {
+	// ApiKey The secret of an API key: `mmk_` and 43 more characters. Send it as `X-API-Key` or `Authorization: ApiKey <key>`.
+	//
+	// Example: mmk_Xq3T9bLwV2m8cK1pR7sD4fG6hJ0kL5zA9xC3vB8nM2q
+	ApiKey ApiKeyValue `json:"api_key"`
+}
 
 // Jwk An Ed25519 public key as an OKP JSON Web Key (RFC 8037).
 type Jwk struct {
@@ -250,6 +533,19 @@ type RefreshToken = string
 //
 // Example: EDITOR
 type Role string
+
+// RotateApiKeyRequest defines model for RotateApiKeyRequest.
+type RotateApiKeyRequest struct {
+	// GraceSeconds How long the previous secret keeps working, in seconds.
+	//
+	// Example: 3600
+	GraceSeconds *int32 `json:"grace_seconds,omitempty"`
+}
+
+// Scope A scope (internal/policy/scopes.go); each operation's `x-scopes` names those it needs.
+//
+// Example: ingest:run
+type Scope string
 
 // SetRolesRequest defines model for SetRolesRequest.
 type SetRolesRequest struct {
@@ -399,6 +695,11 @@ type UserPage struct {
 	Page externalRef0.PageInfo `json:"page"`
 }
 
+// ApiKeyId A UUID (v7, time ordered).
+//
+// Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
+type ApiKeyId = externalRef0.Id
+
 // UserId A UUID (v7, time ordered).
 //
 // Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
@@ -439,6 +740,18 @@ type Unauthorized = externalRef0.Problem
 
 // UnprocessableEntity An RFC 7807 problem document. `errors` lists every invalid field.
 type UnprocessableEntity = externalRef0.Problem
+
+// ListApiKeysParams defines parameters for ListApiKeys.
+type ListApiKeysParams struct {
+	// Cursor Opaque cursor from a previous page's `page.next_cursor`.
+	Cursor *externalRef0.Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *externalRef0.Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// OwnerId Only the keys of this user (an ADMIN's filter; others may name only themselves).
+	OwnerId *externalRef0.Id `form:"owner_id,omitempty" json:"owner_id,omitempty"`
+}
 
 // UpdateMeParams defines parameters for UpdateMe.
 type UpdateMeParams struct {
@@ -489,6 +802,12 @@ type SetUserRolesParams struct {
 	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
 }
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
+
+// RotateApiKeyJSONRequestBody defines body for RotateApiKey for application/json ContentType.
+type RotateApiKeyJSONRequestBody = RotateApiKeyRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
@@ -503,6 +822,9 @@ type RefreshTokenJSONRequestBody = RefreshRequest
 
 // RegisterUserJSONRequestBody defines body for RegisterUser for application/json ContentType.
 type RegisterUserJSONRequestBody = SignupRequest
+
+// ExchangeApiKeyJSONRequestBody defines body for ExchangeApiKey for application/json ContentType.
+type ExchangeApiKeyJSONRequestBody = ExchangeApiKeyRequest
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = CreateUserRequest
@@ -595,6 +917,88 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/auth/.well-known/jwks.json (the `GetJwks` operationId).
 	GetJwks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListApiKeys List API keys
+	//
+	// Lists API keys, newest last, without their secrets: the caller's own, or, for an ADMIN, every
+	// key (or those of `owner_id`). Another user's `owner_id` from a caller who is not an ADMIN
+	// answers 403.
+	//
+	// Corresponds with GET /api/v1/auth/api-keys (the `ListApiKeys` operationId).
+	ListApiKeys(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create an API key
+	//
+	// Creates an API key for a machine (an ingest client, a partner integration, CI) that speaks for
+	// its owner with a subset of the owner's scopes: the caller, or with `owner_id` another user
+	// (ADMIN only). The answer holds the secret `key` once; only its SHA-256 is stored, so a lost key
+	// is revoked and replaced. A key starts with `mmk_` (so secret scanners can find a leaked one)
+	// and is sent as `Authorization: ApiKey <key>` or `X-API-Key: <key>`. A scope the owner does not
+	// hold, `api_keys:manage` (a key cannot make keys), a past `expires_at` or a malformed range in
+	// `allowed_cidrs` answers 422 naming the field. A key works only while its owner's account is
+	// enabled, with the scopes the owner's roles still grant, from the allowed ranges when given.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create an API key
+	//
+	// Creates an API key for a machine (an ingest client, a partner integration, CI) that speaks for
+	// its owner with a subset of the owner's scopes: the caller, or with `owner_id` another user
+	// (ADMIN only). The answer holds the secret `key` once; only its SHA-256 is stored, so a lost key
+	// is revoked and replaced. A key starts with `mmk_` (so secret scanners can find a leaked one)
+	// and is sent as `Authorization: ApiKey <key>` or `X-API-Key: <key>`. A scope the owner does not
+	// hold, `api_keys:manage` (a key cannot make keys), a past `expires_at` or a malformed range in
+	// `allowed_cidrs` answers 422 naming the field. A key works only while its owner's account is
+	// enabled, with the scopes the owner's roles still grant, from the allowed ranges when given.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/api-keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeApiKey Revoke an API key
+	//
+	// Revokes an API key for good (its owner or an ADMIN): it is deleted, and `api_key.revoked`
+	// makes every gateway and service refuse it within a second (in split mode through Kafka).
+	// Another user's key answers 404.
+	//
+	// Corresponds with DELETE /api/v1/auth/api-keys/{apiKeyId} (the `RevokeApiKey` operationId).
+	RevokeApiKey(ctx context.Context, apiKeyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetApiKey Get an API key
+	//
+	// Returns an API key without its secret, with when and from where it was last used. Only its
+	// owner and ADMINs see it; anyone else gets 404.
+	//
+	// Corresponds with GET /api/v1/auth/api-keys/{apiKeyId} (the `GetApiKey` operationId).
+	GetApiKey(ctx context.Context, apiKeyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateApiKeyWithBody Rotate an API key's secret
+	//
+	// Gives the key a new secret, shown once in the answer. The previous secret keeps working for
+	// `grace_seconds` (default 3600, at most 7 days; 0 ends it at once), so the clients can be moved
+	// over without a gap. A second rotation within the grace period ends the older secret at once.
+	// Another user's key answers 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/api-keys/{apiKeyId}/rotate (the `RotateApiKey` operationId).
+	RotateApiKeyWithBody(ctx context.Context, apiKeyId ApiKeyId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateApiKey Rotate an API key's secret
+	//
+	// Gives the key a new secret, shown once in the answer. The previous secret keeps working for
+	// `grace_seconds` (default 3600, at most 7 days; 0 ends it at once), so the clients can be moved
+	// over without a gap. A second rotation within the grace period ends the older secret at once.
+	// Another user's key answers 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/api-keys/{apiKeyId}/rotate (the `RotateApiKey` operationId).
+	RotateApiKey(ctx context.Context, apiKeyId ApiKeyId, body RotateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithBody Log in with email and password
 	//
@@ -737,6 +1141,36 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/auth/signup (the `RegisterUser` operationId).
 	RegisterUser(ctx context.Context, body RegisterUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExchangeApiKeyWithBody Exchange an API key for an access token
+	//
+	// Trades an API key for a short-lived access token (a minute at most, never past the key's
+	// expiry or the end of its rotation grace) that speaks for the key's owner with the key's scopes
+	// and names the key (`key_id`). Public: the key is the credential. Gateways and services do this
+	// themselves for requests that send the key in `Authorization: ApiKey` or `X-API-Key`; a client
+	// may also call it and send the token as a bearer token. An unknown, expired or revoked key, a
+	// disabled owner, or a client address outside the key's allowed ranges answers 401. Every
+	// exchange records the key's last use (time, to 10 seconds, and client address).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/token (the `ExchangeApiKey` operationId).
+	ExchangeApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExchangeApiKey Exchange an API key for an access token
+	//
+	// Trades an API key for a short-lived access token (a minute at most, never past the key's
+	// expiry or the end of its rotation grace) that speaks for the key's owner with the key's scopes
+	// and names the key (`key_id`). Public: the key is the credential. Gateways and services do this
+	// themselves for requests that send the key in `Authorization: ApiKey` or `X-API-Key`; a client
+	// may also call it and send the token as a bearer token. An unknown, expired or revoked key, a
+	// disabled owner, or a client address outside the key's allowed ranges answers 401. Every
+	// exchange records the key's last use (time, to 10 seconds, and client address).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/token (the `ExchangeApiKey` operationId).
+	ExchangeApiKey(ctx context.Context, body ExchangeApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListUsers List users
 	//
 	// Lists user accounts ordered by creation time (oldest first), with keyset pagination. Filters
@@ -836,6 +1270,158 @@ type ClientInterface interface {
 // Corresponds with GET /api/v1/auth/.well-known/jwks.json (the `GetJwks` operationId).
 func (c *Client) GetJwks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetJwksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListApiKeys List API keys
+//
+// Lists API keys, newest last, without their secrets: the caller's own, or, for an ADMIN, every
+// key (or those of `owner_id`). Another user's `owner_id` from a caller who is not an ADMIN
+// answers 403.
+//
+// Corresponds with GET /api/v1/auth/api-keys (the `ListApiKeys` operationId).
+func (c *Client) ListApiKeys(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListApiKeysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create an API key
+//
+// Creates an API key for a machine (an ingest client, a partner integration, CI) that speaks for
+// its owner with a subset of the owner's scopes: the caller, or with `owner_id` another user
+// (ADMIN only). The answer holds the secret `key` once; only its SHA-256 is stored, so a lost key
+// is revoked and replaced. A key starts with `mmk_` (so secret scanners can find a leaked one)
+// and is sent as `Authorization: ApiKey <key>` or `X-API-Key: <key>`. A scope the owner does not
+// hold, `api_keys:manage` (a key cannot make keys), a past `expires_at` or a malformed range in
+// `allowed_cidrs` answers 422 naming the field. A key works only while its owner's account is
+// enabled, with the scopes the owner's roles still grant, from the allowed ranges when given.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create an API key
+//
+// Creates an API key for a machine (an ingest client, a partner integration, CI) that speaks for
+// its owner with a subset of the owner's scopes: the caller, or with `owner_id` another user
+// (ADMIN only). The answer holds the secret `key` once; only its SHA-256 is stored, so a lost key
+// is revoked and replaced. A key starts with `mmk_` (so secret scanners can find a leaked one)
+// and is sent as `Authorization: ApiKey <key>` or `X-API-Key: <key>`. A scope the owner does not
+// hold, `api_keys:manage` (a key cannot make keys), a past `expires_at` or a malformed range in
+// `allowed_cidrs` answers 422 naming the field. A key works only while its owner's account is
+// enabled, with the scopes the owner's roles still grant, from the allowed ranges when given.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeApiKey Revoke an API key
+//
+// Revokes an API key for good (its owner or an ADMIN): it is deleted, and `api_key.revoked`
+// makes every gateway and service refuse it within a second (in split mode through Kafka).
+// Another user's key answers 404.
+//
+// Corresponds with DELETE /api/v1/auth/api-keys/{apiKeyId} (the `RevokeApiKey` operationId).
+func (c *Client) RevokeApiKey(ctx context.Context, apiKeyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeApiKeyRequest(c.Server, apiKeyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetApiKey Get an API key
+//
+// Returns an API key without its secret, with when and from where it was last used. Only its
+// owner and ADMINs see it; anyone else gets 404.
+//
+// Corresponds with GET /api/v1/auth/api-keys/{apiKeyId} (the `GetApiKey` operationId).
+func (c *Client) GetApiKey(ctx context.Context, apiKeyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetApiKeyRequest(c.Server, apiKeyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateApiKeyWithBody Rotate an API key's secret
+//
+// Gives the key a new secret, shown once in the answer. The previous secret keeps working for
+// `grace_seconds` (default 3600, at most 7 days; 0 ends it at once), so the clients can be moved
+// over without a gap. A second rotation within the grace period ends the older secret at once.
+// Another user's key answers 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/api-keys/{apiKeyId}/rotate (the `RotateApiKey` operationId).
+func (c *Client) RotateApiKeyWithBody(ctx context.Context, apiKeyId ApiKeyId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateApiKeyRequestWithBody(c.Server, apiKeyId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateApiKey Rotate an API key's secret
+//
+// Gives the key a new secret, shown once in the answer. The previous secret keeps working for
+// `grace_seconds` (default 3600, at most 7 days; 0 ends it at once), so the clients can be moved
+// over without a gap. A second rotation within the grace period ends the older secret at once.
+// Another user's key answers 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/api-keys/{apiKeyId}/rotate (the `RotateApiKey` operationId).
+func (c *Client) RotateApiKey(ctx context.Context, apiKeyId ApiKeyId, body RotateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateApiKeyRequest(c.Server, apiKeyId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1097,6 +1683,56 @@ func (c *Client) RegisterUser(ctx context.Context, body RegisterUserJSONRequestB
 	return c.Client.Do(req)
 }
 
+// ExchangeApiKeyWithBody Exchange an API key for an access token
+//
+// Trades an API key for a short-lived access token (a minute at most, never past the key's
+// expiry or the end of its rotation grace) that speaks for the key's owner with the key's scopes
+// and names the key (`key_id`). Public: the key is the credential. Gateways and services do this
+// themselves for requests that send the key in `Authorization: ApiKey` or `X-API-Key`; a client
+// may also call it and send the token as a bearer token. An unknown, expired or revoked key, a
+// disabled owner, or a client address outside the key's allowed ranges answers 401. Every
+// exchange records the key's last use (time, to 10 seconds, and client address).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/token (the `ExchangeApiKey` operationId).
+func (c *Client) ExchangeApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExchangeApiKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExchangeApiKey Exchange an API key for an access token
+//
+// Trades an API key for a short-lived access token (a minute at most, never past the key's
+// expiry or the end of its rotation grace) that speaks for the key's owner with the key's scopes
+// and names the key (`key_id`). Public: the key is the credential. Gateways and services do this
+// themselves for requests that send the key in `Authorization: ApiKey` or `X-API-Key`; a client
+// may also call it and send the token as a bearer token. An unknown, expired or revoked key, a
+// disabled owner, or a client address outside the key's allowed ranges answers 401. Every
+// exchange records the key's last use (time, to 10 seconds, and client address).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/token (the `ExchangeApiKey` operationId).
+func (c *Client) ExchangeApiKey(ctx context.Context, body ExchangeApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExchangeApiKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListUsers List users
 //
 // Lists user accounts ordered by creation time (oldest first), with keyset pagination. Filters
@@ -1299,6 +1935,239 @@ func NewGetJwksRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListApiKeysRequest constructs an http.Request for the ListApiKeys method
+func NewListApiKeysRequest(server string, params *ListApiKeysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OwnerId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "owner_id", *params.OwnerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeApiKeyRequest constructs an http.Request for the RevokeApiKey method
+func NewRevokeApiKeyRequest(server string, apiKeyId ApiKeyId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "apiKeyId", apiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/api-keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetApiKeyRequest constructs an http.Request for the GetApiKey method
+func NewGetApiKeyRequest(server string, apiKeyId ApiKeyId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "apiKeyId", apiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/api-keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateApiKeyRequest calls the generic RotateApiKey builder with application/json body
+func NewRotateApiKeyRequest(server string, apiKeyId ApiKeyId, body RotateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRotateApiKeyRequestWithBody(server, apiKeyId, "application/json", bodyReader)
+}
+
+// NewRotateApiKeyRequestWithBody constructs an http.Request for the RotateApiKey method, with any body, and a specified content type
+func NewRotateApiKeyRequestWithBody(server string, apiKeyId ApiKeyId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "apiKeyId", apiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/api-keys/%s/rotate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -1526,6 +2395,46 @@ func NewRegisterUserRequestWithBody(server string, contentType string, body io.R
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/auth/signup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewExchangeApiKeyRequest calls the generic ExchangeApiKey builder with application/json body
+func NewExchangeApiKeyRequest(server string, body ExchangeApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewExchangeApiKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewExchangeApiKeyRequestWithBody constructs an http.Request for the ExchangeApiKey method, with any body, and a specified content type
+func NewExchangeApiKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/token")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1964,6 +2873,94 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/auth/.well-known/jwks.json (the `GetJwks` operationId).
 	GetJwksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetJwksResponse, error)
 
+	// ListApiKeysWithResponse List API keys
+	//
+	// Lists API keys, newest last, without their secrets: the caller's own, or, for an ADMIN, every
+	// key (or those of `owner_id`). Another user's `owner_id` from a caller who is not an ADMIN
+	// answers 403.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/auth/api-keys (the `ListApiKeys` operationId).
+	ListApiKeysWithResponse(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create an API key
+	//
+	// Creates an API key for a machine (an ingest client, a partner integration, CI) that speaks for
+	// its owner with a subset of the owner's scopes: the caller, or with `owner_id` another user
+	// (ADMIN only). The answer holds the secret `key` once; only its SHA-256 is stored, so a lost key
+	// is revoked and replaced. A key starts with `mmk_` (so secret scanners can find a leaked one)
+	// and is sent as `Authorization: ApiKey <key>` or `X-API-Key: <key>`. A scope the owner does not
+	// hold, `api_keys:manage` (a key cannot make keys), a past `expires_at` or a malformed range in
+	// `allowed_cidrs` answers 422 naming the field. A key works only while its owner's account is
+	// enabled, with the scopes the owner's roles still grant, from the allowed ranges when given.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// CreateApiKeyWithResponse Create an API key
+	//
+	// Creates an API key for a machine (an ingest client, a partner integration, CI) that speaks for
+	// its owner with a subset of the owner's scopes: the caller, or with `owner_id` another user
+	// (ADMIN only). The answer holds the secret `key` once; only its SHA-256 is stored, so a lost key
+	// is revoked and replaced. A key starts with `mmk_` (so secret scanners can find a leaked one)
+	// and is sent as `Authorization: ApiKey <key>` or `X-API-Key: <key>`. A scope the owner does not
+	// hold, `api_keys:manage` (a key cannot make keys), a past `expires_at` or a malformed range in
+	// `allowed_cidrs` answers 422 naming the field. A key works only while its owner's account is
+	// enabled, with the scopes the owner's roles still grant, from the allowed ranges when given.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// RevokeApiKeyWithResponse Revoke an API key
+	//
+	// Revokes an API key for good (its owner or an ADMIN): it is deleted, and `api_key.revoked`
+	// makes every gateway and service refuse it within a second (in split mode through Kafka).
+	// Another user's key answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/auth/api-keys/{apiKeyId} (the `RevokeApiKey` operationId).
+	RevokeApiKeyWithResponse(ctx context.Context, apiKeyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
+
+	// GetApiKeyWithResponse Get an API key
+	//
+	// Returns an API key without its secret, with when and from where it was last used. Only its
+	// owner and ADMINs see it; anyone else gets 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/auth/api-keys/{apiKeyId} (the `GetApiKey` operationId).
+	GetApiKeyWithResponse(ctx context.Context, apiKeyId ApiKeyId, reqEditors ...RequestEditorFn) (*GetApiKeyResponse, error)
+
+	// RotateApiKeyWithBodyWithResponse Rotate an API key's secret
+	//
+	// Gives the key a new secret, shown once in the answer. The previous secret keeps working for
+	// `grace_seconds` (default 3600, at most 7 days; 0 ends it at once), so the clients can be moved
+	// over without a gap. A second rotation within the grace period ends the older secret at once.
+	// Another user's key answers 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/api-keys/{apiKeyId}/rotate (the `RotateApiKey` operationId).
+	RotateApiKeyWithBodyWithResponse(ctx context.Context, apiKeyId ApiKeyId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateApiKeyResponse, error)
+
+	// RotateApiKeyWithResponse Rotate an API key's secret
+	//
+	// Gives the key a new secret, shown once in the answer. The previous secret keeps working for
+	// `grace_seconds` (default 3600, at most 7 days; 0 ends it at once), so the clients can be moved
+	// over without a gap. A second rotation within the grace period ends the older secret at once.
+	// Another user's key answers 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/api-keys/{apiKeyId}/rotate (the `RotateApiKey` operationId).
+	RotateApiKeyWithResponse(ctx context.Context, apiKeyId ApiKeyId, body RotateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateApiKeyResponse, error)
+
 	// LoginWithBodyWithResponse Log in with email and password
 	//
 	// Exchanges an email and password for an access token and a refresh token. Public. Wrong
@@ -2106,6 +3103,36 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `RegisterUser` operationId).
 	RegisterUserWithResponse(ctx context.Context, body RegisterUserJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterUserResponse, error)
+
+	// ExchangeApiKeyWithBodyWithResponse Exchange an API key for an access token
+	//
+	// Trades an API key for a short-lived access token (a minute at most, never past the key's
+	// expiry or the end of its rotation grace) that speaks for the key's owner with the key's scopes
+	// and names the key (`key_id`). Public: the key is the credential. Gateways and services do this
+	// themselves for requests that send the key in `Authorization: ApiKey` or `X-API-Key`; a client
+	// may also call it and send the token as a bearer token. An unknown, expired or revoked key, a
+	// disabled owner, or a client address outside the key's allowed ranges answers 401. Every
+	// exchange records the key's last use (time, to 10 seconds, and client address).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/token (the `ExchangeApiKey` operationId).
+	ExchangeApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExchangeApiKeyResponse, error)
+
+	// ExchangeApiKeyWithResponse Exchange an API key for an access token
+	//
+	// Trades an API key for a short-lived access token (a minute at most, never past the key's
+	// expiry or the end of its rotation grace) that speaks for the key's owner with the key's scopes
+	// and names the key (`key_id`). Public: the key is the credential. Gateways and services do this
+	// themselves for requests that send the key in `Authorization: ApiKey` or `X-API-Key`; a client
+	// may also call it and send the token as a bearer token. An unknown, expired or revoked key, a
+	// disabled owner, or a client address outside the key's allowed ranges answers 401. Every
+	// exchange records the key's last use (time, to 10 seconds, and client address).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/token (the `ExchangeApiKey` operationId).
+	ExchangeApiKeyWithResponse(ctx context.Context, body ExchangeApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*ExchangeApiKeyResponse, error)
 
 	// ListUsersWithResponse List users
 	//
@@ -2267,6 +3294,506 @@ func (r GetJwksResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetJwksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListApiKeys
+type ListApiKeysResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListApiKeys
+type ListApiKeysResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListApiKeysResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListApiKeysResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListApiKeysResponse) GetJSON200() *ApiKeyPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateApiKey
+type CreateApiKeyResponse201Headers struct {
+	CacheControl *string
+	Location     *string
+}
+
+// CreateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateApiKey
+type CreateApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateApiKey
+type CreateApiKeyResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type CreateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ApiKeySecret
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateApiKeyResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApiKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateApiKeyResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyResponse) GetJSON201() *ApiKeySecret {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeApiKey
+type RevokeApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RevokeApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeApiKey
+type RevokeApiKeyResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type RevokeApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeApiKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeApiKeyResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetApiKeyResponse401Headers the declared response headers of an HTTP 401 response for GetApiKey
+type GetApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetApiKeyResponse429Headers the declared response headers of an HTTP 429 response for GetApiKey
+type GetApiKeyResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type GetApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetApiKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetApiKeyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetApiKeyResponse) GetJSON200() *ApiKey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetApiKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetApiKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetApiKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetApiKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateApiKeyResponse200Headers the declared response headers of an HTTP 200 response for RotateApiKey
+type RotateApiKeyResponse200Headers struct {
+	CacheControl *string
+}
+
+// RotateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RotateApiKey
+type RotateApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RotateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RotateApiKey
+type RotateApiKeyResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type RotateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeySecret
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateApiKeyResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateApiKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RotateApiKeyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateApiKeyResponse) GetJSON200() *ApiKeySecret {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RotateApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateApiKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateApiKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RotateApiKeyResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RotateApiKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RotateApiKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateApiKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2829,6 +4356,103 @@ func (r RegisterUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExchangeApiKeyResponse200Headers the declared response headers of an HTTP 200 response for ExchangeApiKey
+type ExchangeApiKeyResponse200Headers struct {
+	CacheControl *string
+}
+
+// ExchangeApiKeyResponse401Headers the declared response headers of an HTTP 401 response for ExchangeApiKey
+type ExchangeApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ExchangeApiKeyResponse429Headers the declared response headers of an HTTP 429 response for ExchangeApiKey
+type ExchangeApiKeyResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ExchangeApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyToken
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExchangeApiKeyResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExchangeApiKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExchangeApiKeyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExchangeApiKeyResponse) GetJSON200() *ApiKeyToken {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExchangeApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExchangeApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExchangeApiKeyResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExchangeApiKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ExchangeApiKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExchangeApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExchangeApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExchangeApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExchangeApiKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3519,6 +5143,136 @@ func (c *ClientWithResponses) GetJwksWithResponse(ctx context.Context, reqEditor
 	return ParseGetJwksResponse(rsp)
 }
 
+// ListApiKeysWithResponse List API keys
+//
+// Lists API keys, newest last, without their secrets: the caller's own, or, for an ADMIN, every
+// key (or those of `owner_id`). Another user's `owner_id` from a caller who is not an ADMIN
+// answers 403.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/auth/api-keys (the `ListApiKeys` operationId).
+func (c *ClientWithResponses) ListApiKeysWithResponse(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error) {
+	rsp, err := c.ListApiKeys(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListApiKeysResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create an API key
+//
+// Creates an API key for a machine (an ingest client, a partner integration, CI) that speaks for
+// its owner with a subset of the owner's scopes: the caller, or with `owner_id` another user
+// (ADMIN only). The answer holds the secret `key` once; only its SHA-256 is stored, so a lost key
+// is revoked and replaced. A key starts with `mmk_` (so secret scanners can find a leaked one)
+// and is sent as `Authorization: ApiKey <key>` or `X-API-Key: <key>`. A scope the owner does not
+// hold, `api_keys:manage` (a key cannot make keys), a past `expires_at` or a malformed range in
+// `allowed_cidrs` answers 422 naming the field. A key works only while its owner's account is
+// enabled, with the scopes the owner's roles still grant, from the allowed ranges when given.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create an API key
+//
+// Creates an API key for a machine (an ingest client, a partner integration, CI) that speaks for
+// its owner with a subset of the owner's scopes: the caller, or with `owner_id` another user
+// (ADMIN only). The answer holds the secret `key` once; only its SHA-256 is stored, so a lost key
+// is revoked and replaced. A key starts with `mmk_` (so secret scanners can find a leaked one)
+// and is sent as `Authorization: ApiKey <key>` or `X-API-Key: <key>`. A scope the owner does not
+// hold, `api_keys:manage` (a key cannot make keys), a past `expires_at` or a malformed range in
+// `allowed_cidrs` answers 422 naming the field. A key works only while its owner's account is
+// enabled, with the scopes the owner's roles still grant, from the allowed ranges when given.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// RevokeApiKeyWithResponse Revoke an API key
+//
+// Revokes an API key for good (its owner or an ADMIN): it is deleted, and `api_key.revoked`
+// makes every gateway and service refuse it within a second (in split mode through Kafka).
+// Another user's key answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/auth/api-keys/{apiKeyId} (the `RevokeApiKey` operationId).
+func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, apiKeyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error) {
+	rsp, err := c.RevokeApiKey(ctx, apiKeyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeApiKeyResponse(rsp)
+}
+
+// GetApiKeyWithResponse Get an API key
+//
+// Returns an API key without its secret, with when and from where it was last used. Only its
+// owner and ADMINs see it; anyone else gets 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/auth/api-keys/{apiKeyId} (the `GetApiKey` operationId).
+func (c *ClientWithResponses) GetApiKeyWithResponse(ctx context.Context, apiKeyId ApiKeyId, reqEditors ...RequestEditorFn) (*GetApiKeyResponse, error) {
+	rsp, err := c.GetApiKey(ctx, apiKeyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetApiKeyResponse(rsp)
+}
+
+// RotateApiKeyWithBodyWithResponse Rotate an API key's secret
+//
+// Gives the key a new secret, shown once in the answer. The previous secret keeps working for
+// `grace_seconds` (default 3600, at most 7 days; 0 ends it at once), so the clients can be moved
+// over without a gap. A second rotation within the grace period ends the older secret at once.
+// Another user's key answers 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/api-keys/{apiKeyId}/rotate (the `RotateApiKey` operationId).
+func (c *ClientWithResponses) RotateApiKeyWithBodyWithResponse(ctx context.Context, apiKeyId ApiKeyId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateApiKeyResponse, error) {
+	rsp, err := c.RotateApiKeyWithBody(ctx, apiKeyId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateApiKeyResponse(rsp)
+}
+
+// RotateApiKeyWithResponse Rotate an API key's secret
+//
+// Gives the key a new secret, shown once in the answer. The previous secret keeps working for
+// `grace_seconds` (default 3600, at most 7 days; 0 ends it at once), so the clients can be moved
+// over without a gap. A second rotation within the grace period ends the older secret at once.
+// Another user's key answers 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/api-keys/{apiKeyId}/rotate (the `RotateApiKey` operationId).
+func (c *ClientWithResponses) RotateApiKeyWithResponse(ctx context.Context, apiKeyId ApiKeyId, body RotateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateApiKeyResponse, error) {
+	rsp, err := c.RotateApiKey(ctx, apiKeyId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateApiKeyResponse(rsp)
+}
+
 // LoginWithBodyWithResponse Log in with email and password
 //
 // Exchanges an email and password for an access token and a refresh token. Public. Wrong
@@ -3728,6 +5482,48 @@ func (c *ClientWithResponses) RegisterUserWithResponse(ctx context.Context, body
 	return ParseRegisterUserResponse(rsp)
 }
 
+// ExchangeApiKeyWithBodyWithResponse Exchange an API key for an access token
+//
+// Trades an API key for a short-lived access token (a minute at most, never past the key's
+// expiry or the end of its rotation grace) that speaks for the key's owner with the key's scopes
+// and names the key (`key_id`). Public: the key is the credential. Gateways and services do this
+// themselves for requests that send the key in `Authorization: ApiKey` or `X-API-Key`; a client
+// may also call it and send the token as a bearer token. An unknown, expired or revoked key, a
+// disabled owner, or a client address outside the key's allowed ranges answers 401. Every
+// exchange records the key's last use (time, to 10 seconds, and client address).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/token (the `ExchangeApiKey` operationId).
+func (c *ClientWithResponses) ExchangeApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExchangeApiKeyResponse, error) {
+	rsp, err := c.ExchangeApiKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExchangeApiKeyResponse(rsp)
+}
+
+// ExchangeApiKeyWithResponse Exchange an API key for an access token
+//
+// Trades an API key for a short-lived access token (a minute at most, never past the key's
+// expiry or the end of its rotation grace) that speaks for the key's owner with the key's scopes
+// and names the key (`key_id`). Public: the key is the credential. Gateways and services do this
+// themselves for requests that send the key in `Authorization: ApiKey` or `X-API-Key`; a client
+// may also call it and send the token as a bearer token. An unknown, expired or revoked key, a
+// disabled owner, or a client address outside the key's allowed ranges answers 401. Every
+// exchange records the key's last use (time, to 10 seconds, and client address).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/token (the `ExchangeApiKey` operationId).
+func (c *ClientWithResponses) ExchangeApiKeyWithResponse(ctx context.Context, body ExchangeApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*ExchangeApiKeyResponse, error) {
+	rsp, err := c.ExchangeApiKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExchangeApiKeyResponse(rsp)
+}
+
 // ListUsersWithResponse List users
 //
 // Lists user accounts ordered by creation time (oldest first), with keyset pagination. Filters
@@ -3934,6 +5730,491 @@ func ParseGetJwksResponse(rsp *http.Response) (*GetJwksResponse, error) {
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetJwksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
+func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListApiKeysResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListApiKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ApiKeySecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateApiKeyResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeApiKeyResponse parses an HTTP response from a RevokeApiKeyWithResponse call
+func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RevokeApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetApiKeyResponse parses an HTTP response from a GetApiKeyWithResponse call
+func ParseGetApiKeyResponse(rsp *http.Response) (*GetApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateApiKeyResponse parses an HTTP response from a RotateApiKeyWithResponse call
+func ParseRotateApiKeyResponse(rsp *http.Response) (*RotateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeySecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateApiKeyResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RotateApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RotateApiKeyResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int32
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
@@ -4475,6 +6756,100 @@ func ParseRegisterUserResponse(rsp *http.Response) (*RegisterUserResponse, error
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers RegisterUserResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExchangeApiKeyResponse parses an HTTP response from a ExchangeApiKeyWithResponse call
+func ParseExchangeApiKeyResponse(rsp *http.Response) (*ExchangeApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExchangeApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExchangeApiKeyResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExchangeApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExchangeApiKeyResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int32
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
@@ -5145,6 +7520,21 @@ type ServerInterface interface {
 	// GetJwks Get the public signing keys
 	// (GET /api/v1/auth/.well-known/jwks.json)
 	GetJwks(ctx echo.Context) error
+	// ListApiKeys List API keys
+	// (GET /api/v1/auth/api-keys)
+	ListApiKeys(ctx echo.Context, params ListApiKeysParams) error
+	// CreateApiKey Create an API key
+	// (POST /api/v1/auth/api-keys)
+	CreateApiKey(ctx echo.Context) error
+	// RevokeApiKey Revoke an API key
+	// (DELETE /api/v1/auth/api-keys/{apiKeyId})
+	RevokeApiKey(ctx echo.Context, apiKeyId ApiKeyId) error
+	// GetApiKey Get an API key
+	// (GET /api/v1/auth/api-keys/{apiKeyId})
+	GetApiKey(ctx echo.Context, apiKeyId ApiKeyId) error
+	// RotateApiKey Rotate an API key's secret
+	// (POST /api/v1/auth/api-keys/{apiKeyId}/rotate)
+	RotateApiKey(ctx echo.Context, apiKeyId ApiKeyId) error
 	// Login Log in with email and password
 	// (POST /api/v1/auth/login)
 	Login(ctx echo.Context) error
@@ -5163,6 +7553,9 @@ type ServerInterface interface {
 	// RegisterUser Sign up
 	// (POST /api/v1/auth/signup)
 	RegisterUser(ctx echo.Context) error
+	// ExchangeApiKey Exchange an API key for an access token
+	// (POST /api/v1/auth/token)
+	ExchangeApiKey(ctx echo.Context) error
 	// ListUsers List users
 	// (GET /api/v1/auth/users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -5194,6 +7587,95 @@ func (w *ServerInterfaceWrapper) GetJwks(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetJwks(ctx)
+	return err
+}
+
+// ListApiKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListApiKeys(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListApiKeysParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "owner_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "owner_id", ctx.QueryParams(), &params.OwnerId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter owner_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListApiKeys(ctx, params)
+	return err
+}
+
+// CreateApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateApiKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateApiKey(ctx)
+	return err
+}
+
+// RevokeApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "apiKeyId" -------------
+	var apiKeyId ApiKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "apiKeyId", ctx.Param("apiKeyId"), &apiKeyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter apiKeyId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeApiKey(ctx, apiKeyId)
+	return err
+}
+
+// GetApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) GetApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "apiKeyId" -------------
+	var apiKeyId ApiKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "apiKeyId", ctx.Param("apiKeyId"), &apiKeyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter apiKeyId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetApiKey(ctx, apiKeyId)
+	return err
+}
+
+// RotateApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "apiKeyId" -------------
+	var apiKeyId ApiKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "apiKeyId", ctx.Param("apiKeyId"), &apiKeyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter apiKeyId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateApiKey(ctx, apiKeyId)
 	return err
 }
 
@@ -5268,6 +7750,15 @@ func (w *ServerInterfaceWrapper) RegisterUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RegisterUser(ctx)
+	return err
+}
+
+// ExchangeApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) ExchangeApiKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExchangeApiKey(ctx)
 	return err
 }
 
@@ -5529,6 +8020,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/auth/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
 	router.PATCH(options.BaseURL+"/api/v1/auth/users/:userId", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
 	router.PUT(options.BaseURL+"/api/v1/auth/users/:userId/roles", wrapper.SetUserRoles, options.OperationMiddlewares["setUserRoles"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/api-keys", wrapper.ListApiKeys, options.OperationMiddlewares["listApiKeys"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
+	router.DELETE(options.BaseURL+"/api/v1/auth/api-keys/:apiKeyId", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/api-keys/:apiKeyId", wrapper.GetApiKey, options.OperationMiddlewares["getApiKey"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/api-keys/:apiKeyId/rotate", wrapper.RotateApiKey, options.OperationMiddlewares["rotateApiKey"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/token", wrapper.ExchangeApiKey, options.OperationMiddlewares["exchangeApiKey"]...)
 	router.GET(options.BaseURL+"/api/v1/auth/.well-known/jwks.json", wrapper.GetJwks, options.OperationMiddlewares["getJwks"]...)
 
 }
@@ -5631,6 +8128,666 @@ type GetJwksdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetJwksdefaultApplicationProblemPlusJSONResponse) VisitGetJwksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeysRequestObject struct {
+	Params ListApiKeysParams
+}
+
+type ListApiKeysResponseObject interface {
+	VisitListApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListApiKeys200JSONResponse ApiKeyPage
+
+func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys400ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys401ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys403ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys429ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeysdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListApiKeysdefaultApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeyRequestObject struct {
+	Body *CreateApiKeyJSONRequestBody
+}
+
+type CreateApiKeyResponseObject interface {
+	VisitCreateApiKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateApiKey201ResponseHeaders struct {
+	CacheControl *string
+	Location     *string
+}
+
+type CreateApiKey201JSONResponse struct {
+	Body    ApiKeySecret
+	Headers CreateApiKey201ResponseHeaders
+}
+
+func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey400ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey401ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey403ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey404ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey422ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey429ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response CreateApiKeydefaultApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKeyRequestObject struct {
+	ApiKeyId ApiKeyId `json:"apiKeyId"`
+}
+
+type RevokeApiKeyResponseObject interface {
+	VisitRevokeApiKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeApiKey204Response struct {
+}
+
+func (response RevokeApiKey204Response) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeApiKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey400ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey401ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey403ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey404ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey429ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response RevokeApiKeydefaultApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiKeyRequestObject struct {
+	ApiKeyId ApiKeyId `json:"apiKeyId"`
+}
+
+type GetApiKeyResponseObject interface {
+	VisitGetApiKeyResponse(w http.ResponseWriter) error
+}
+
+type GetApiKey200JSONResponse ApiKey
+
+func (response GetApiKey200JSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetApiKey400ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiKey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetApiKey401ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiKey403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetApiKey403ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiKey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetApiKey404ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiKey429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetApiKey429ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiKeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response GetApiKeydefaultApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateApiKeyRequestObject struct {
+	ApiKeyId ApiKeyId `json:"apiKeyId"`
+	Body     *RotateApiKeyJSONRequestBody
+}
+
+type RotateApiKeyResponseObject interface {
+	VisitRotateApiKeyResponse(w http.ResponseWriter) error
+}
+
+type RotateApiKey200ResponseHeaders struct {
+	CacheControl *string
+}
+
+type RotateApiKey200JSONResponse struct {
+	Body    ApiKeySecret
+	Headers RotateApiKey200ResponseHeaders
+}
+
+func (response RotateApiKey200JSONResponse) VisitRotateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateApiKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateApiKey400ApplicationProblemPlusJSONResponse) VisitRotateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateApiKey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateApiKey401ApplicationProblemPlusJSONResponse) VisitRotateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateApiKey403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateApiKey403ApplicationProblemPlusJSONResponse) VisitRotateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateApiKey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateApiKey404ApplicationProblemPlusJSONResponse) VisitRotateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateApiKey422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RotateApiKey422ApplicationProblemPlusJSONResponse) VisitRotateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateApiKey429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateApiKey429ApplicationProblemPlusJSONResponse) VisitRotateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateApiKeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response RotateApiKeydefaultApplicationProblemPlusJSONResponse) VisitRotateApiKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6354,6 +9511,125 @@ type RegisterUserdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RegisterUserdefaultApplicationProblemPlusJSONResponse) VisitRegisterUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeApiKeyRequestObject struct {
+	Body *ExchangeApiKeyJSONRequestBody
+}
+
+type ExchangeApiKeyResponseObject interface {
+	VisitExchangeApiKeyResponse(w http.ResponseWriter) error
+}
+
+type ExchangeApiKey200ResponseHeaders struct {
+	CacheControl *string
+}
+
+type ExchangeApiKey200JSONResponse struct {
+	Body    ApiKeyToken
+	Headers ExchangeApiKey200ResponseHeaders
+}
+
+func (response ExchangeApiKey200JSONResponse) VisitExchangeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeApiKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExchangeApiKey400ApplicationProblemPlusJSONResponse) VisitExchangeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeApiKey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExchangeApiKey401ApplicationProblemPlusJSONResponse) VisitExchangeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeApiKey422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ExchangeApiKey422ApplicationProblemPlusJSONResponse) VisitExchangeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeApiKey429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ExchangeApiKey429ApplicationProblemPlusJSONResponse) VisitExchangeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeApiKeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ExchangeApiKeydefaultApplicationProblemPlusJSONResponse) VisitExchangeApiKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7308,6 +10584,21 @@ type StrictServerInterface interface {
 	// GetJwks Get the public signing keys
 	// (GET /api/v1/auth/.well-known/jwks.json)
 	GetJwks(ctx context.Context, request GetJwksRequestObject) (GetJwksResponseObject, error)
+	// ListApiKeys List API keys
+	// (GET /api/v1/auth/api-keys)
+	ListApiKeys(ctx context.Context, request ListApiKeysRequestObject) (ListApiKeysResponseObject, error)
+	// CreateApiKey Create an API key
+	// (POST /api/v1/auth/api-keys)
+	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
+	// RevokeApiKey Revoke an API key
+	// (DELETE /api/v1/auth/api-keys/{apiKeyId})
+	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// GetApiKey Get an API key
+	// (GET /api/v1/auth/api-keys/{apiKeyId})
+	GetApiKey(ctx context.Context, request GetApiKeyRequestObject) (GetApiKeyResponseObject, error)
+	// RotateApiKey Rotate an API key's secret
+	// (POST /api/v1/auth/api-keys/{apiKeyId}/rotate)
+	RotateApiKey(ctx context.Context, request RotateApiKeyRequestObject) (RotateApiKeyResponseObject, error)
 	// Login Log in with email and password
 	// (POST /api/v1/auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
@@ -7326,6 +10617,9 @@ type StrictServerInterface interface {
 	// RegisterUser Sign up
 	// (POST /api/v1/auth/signup)
 	RegisterUser(ctx context.Context, request RegisterUserRequestObject) (RegisterUserResponseObject, error)
+	// ExchangeApiKey Exchange an API key for an access token
+	// (POST /api/v1/auth/token)
+	ExchangeApiKey(ctx context.Context, request ExchangeApiKeyRequestObject) (ExchangeApiKeyResponseObject, error)
 	// ListUsers List users
 	// (GET /api/v1/auth/users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -7375,6 +10669,178 @@ func (sh *strictHandler) GetJwks(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetJwksResponseObject); ok {
 		return validResponse.VisitGetJwksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListApiKeys operation middleware
+func (sh *strictHandler) ListApiKeys(ctx echo.Context, params ListApiKeysParams) error {
+	var request ListApiKeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListApiKeys(ctx.Request().Context(), request.(ListApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListApiKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListApiKeysResponseObject); ok {
+		return validResponse.VisitListApiKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateApiKey operation middleware
+func (sh *strictHandler) CreateApiKey(ctx echo.Context) error {
+	var request CreateApiKeyRequestObject
+
+	var body CreateApiKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateApiKey(ctx.Request().Context(), request.(CreateApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
+		return validResponse.VisitCreateApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeApiKey operation middleware
+func (sh *strictHandler) RevokeApiKey(ctx echo.Context, apiKeyId ApiKeyId) error {
+	var request RevokeApiKeyRequestObject
+
+	request.ApiKeyId = apiKeyId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeApiKey(ctx.Request().Context(), request.(RevokeApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
+		return validResponse.VisitRevokeApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetApiKey operation middleware
+func (sh *strictHandler) GetApiKey(ctx echo.Context, apiKeyId ApiKeyId) error {
+	var request GetApiKeyRequestObject
+
+	request.ApiKeyId = apiKeyId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetApiKey(ctx.Request().Context(), request.(GetApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetApiKeyResponseObject); ok {
+		return validResponse.VisitGetApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateApiKey operation middleware
+func (sh *strictHandler) RotateApiKey(ctx echo.Context, apiKeyId ApiKeyId) error {
+	var request RotateApiKeyRequestObject
+
+	request.ApiKeyId = apiKeyId
+
+	var body RotateApiKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateApiKey(ctx.Request().Context(), request.(RotateApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateApiKeyResponseObject); ok {
+		return validResponse.VisitRotateApiKeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7639,6 +11105,52 @@ func (sh *strictHandler) RegisterUser(ctx echo.Context) error {
 	return nil
 }
 
+// ExchangeApiKey operation middleware
+func (sh *strictHandler) ExchangeApiKey(ctx echo.Context) error {
+	var request ExchangeApiKeyRequestObject
+
+	var body ExchangeApiKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExchangeApiKey(ctx.Request().Context(), request.(ExchangeApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExchangeApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExchangeApiKeyResponseObject); ok {
+		return validResponse.VisitExchangeApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListUsers operation middleware
 func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
 	var request ListUsersRequestObject
@@ -7866,147 +11378,193 @@ func (sh *strictHandler) SetUserRoles(ctx echo.Context, userId UserId, params Se
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxs5kuBfQdROREs7RapIUU/HxJ4sS91yW7Zaj1V3m14TrEqSsIoAu4ASxXbow8XNbtzNH5mJi9sP",
-	"GxvzX+x/c4EE6l2kKFnu1/QXyyQBVCKRyHdmvXd8MZ4IDlxJZ/e9MwIaQIT/PTinQ/03AOlHbKKY4M6u",
-	"cz4CAlwxNSOKDokYEDUCEoGKIw4BiWASgQSuqB7/hEjgAWGK9Kl/RRgnvaNB45gqf9QjShB/RPkQCFNN",
-	"x3Xgho4nITi7TtfZ6jqO60h/BGOqYRjTmxfAh2rk7Lba266jZhM9UKqI8aFze+s6L4RPDYh1EF+cvkhA",
-	"9SOgCiGVIo58KD56jU7Y2nVrjcZqtBZLiOSa19pZpx2/3djqt6Cx5a/Txs5gCxrtoOVv9LfpDnitecC2",
-	"vU4ttC/FmRIR1AArroBr2CaCS5BkHEtFuFCkD8Sn/giCIrxcNCSulAcAeDx2dl9nP76pg+EUVDTbGyiI",
-	"qmCcgS94IPUZTak+PhiICI85mjE+LMCw7uWfPRDRmCpn12FcrbcdV2ODjTU825sdz3OdMePmcysFinEF",
-	"Q4gQqsvLy71YjTSJ+VRB/XHSbAQTnODTgVAeWGKkUnD8r0J0TqkkEQxiWcbeU6ARRASiSER/6jqMX9OQ",
-	"BW9xVtdxzQ9vc8//U9fRy1LfBynt6nAzYREE8yl2o9Wu4v/WdULGr/CmPYMQFFzIupMwvxUoV5Ol3oeY",
-	"QIQIOAqcXSfIFnGdCY3oGJS9yXoCjvlDQljNvghm/7TGAsT5l6DqH34KNFji0UM7/77PfSGGrObCvhBD",
-	"zSqUIBbXIuaKvNM3wcLhkilTI/wZxpSFePQTKuVURMhu9IknMOuhVZhDfLbrRPBDDFI9FcEMr45ezkCM",
-	"31uAzdd6f+YZ1RHpL+ZqDSKQI7zM1f0d3Fi+Z4gVh1pawk0yKWMIyEBEhBIOUzKhLCIrTP+i53AiJ8DV",
-	"anVTUf65lb3ZXw1515xK8Xe9jzNzsKciBFlHHZOQ+nYbekiZxdZTi8wvel+SuZgEdN5VMb8tAUGcLXK/",
-	"59+Wh1/Y4XVMigUJPhIoNLE7E6pGjutwOtb8wD7PnJVmI86uimLIc5I/RDBwdp1/Wssk9Zr5VeqvxoK/",
-	"PTLIsZ/240iKGvy8mtAfYiA+/kwGkRgTSiYRXDMRSzKhQ/hCkp7+2+Rwo96agb0U8h9iiGYZ6ObnezG9",
-	"FMSjAMYToYD7s69hVgV1j/ghA64a/khI4OQKZmRFXwjLuwklFxdHz1aJGlFFxvQKJKH21ImkA835jbRq",
-	"En0Wko4BF9HMoMtV8pU+W6u84NUiAxZJpeVvHKonRJWnEkoCNhhABFyZyUyLlnfgJ5yGdNrtZpcXxMzG",
-	"wPPb/S1otIIObXT8FjR2+tvQ8OhWsD5o+W3o9BMkGwUsw3IOUw2NqkVa0Zjx5PO2plSlINJr/tvrvcb3",
-	"tPGj19h523jzxz84i05mgOpZPUn3tE7YS8j6GiKpxW8fGB9aXS5okj0iFQ2BXNMwBjIEJUmn1SYnEeoU",
-	"DCX2IWVhWRgnWl89GqzaeE+t0G7qBRszVd3SCR0CkexHmEfiIc7LPzKAAY1DpTU7d4Gu07pT07nVV95q",
-	"eXrhPSPmnjFJ+yEgS/EFV8ARbjqZhFbbWZtEoh/C+I/vpNF2Uwy+d6SiKpbObsdbdx3FFOLVrkyCZOkU",
-	"mpFSE7m7tjaGgNExyFEzgOtkfblmJW8jnXh7T7Z0YlYyu61Sk0/DEKIvZCriR1SSPgBPQW3qRz6lwakR",
-	"ZA9DSgDKyHQrDtN7q9VqVPjI87NXL/Uxp+jzMvQd01CfM1oMBopl8denQSOZ88ioS7bCJBmn8K3EfEIj",
-	"xBzuyNXsPRFXyaWdRoIPid4A0UIAKXgV8bwv+CBkvvpU0tvJcHdglLMwAop8dsikgugeJOgnMD026RkF",
-	"LFleZvqkH0fI3PV+YDenYjJZsxFXI1GlC3b5VMRhQEKg10C4IMCRjsnes+OjlziYckIDzRmkiqjSsyMG",
-	"gRZXluj1oCBV+llExJQnN0QLllvXORRRnwWB0S0/8UKwCCRqbwbGwi3IMZHskcse3SCd8bnYBkI9pjO8",
-	"yBOINDETNWKSpOoeEvaRMev2Iwi00UhD+TC8MS4V5X7FTZCYEhniWhni7MMtEYkoNVOWRqS1Sht+Dv5H",
-	"RmmNERUIROtYC11NtAklJ5SYQ2zZ2nk8zFqL5C7cFmyoe+PVzm5Ys+exGXXevGOSxPyKiyl3E7eBSyK4",
-	"FlcQaNrQZmvCZIy3An1F6lDEPHhc1N7Pt5Viv5Nh/6VQZICALYtxLlTDzHhELL8UaF8lHJxJwgze8gqn",
-	"0Tc/UbKhRWM3b87WeBCNt8Gov6Q/I1KMQXAgEEpYGjeTHLSNgQH3kWkx53s1unkgQOZueV78Wd3eItIs",
-	"+0nY28jrVEdcWyY0JBKi68QBd4+La2Y/Jn72OIk53EyMIYfw4N7PhTimfGYVUPmJFNTO6UbnQpAx5bNE",
-	"l5NL7z+iChpomjw+jei1Ca6NVA03PkBgLLVcaABdx43Ud1z3WDt6LedlxkdecM1+RMR+/HQjJycK9ooe",
-	"4dSbsixO4zxYj8ud8s5iVAGNI8+Kn1QQ6F+sKChh+/LyslH2iS9CedmFbvE+iYQGRIvxAwzgPAz9eDek",
-	"s/taTw40aseMvw2NHe46AwZhgG6uVM0Z66cOcWQsMZJBlVaRpSKttmacEfXRoXb7Jidq2jlua6+fsdbM",
-	"CVsWuez5ZjM/oyk2hTAk1hjrx4pQgtjInfYT0jP465GQSSUJXEM0S341w5voubBAaBj30a2FPtPMDqaB",
-	"kRU0PIm0uqsYSGd3QEMJrjPJffXeCZichHT21jg1Fu/5mRn7Ug+9dRN3+OI5aOXp0aHwaXjnI16YUbd5",
-	"b/riGSepb911osQXnZLka+fg2dH5q1PnjeswBWN513Knwjx+TG+OzPh1dNbYD5m3hkYRnTmuE3P2Qwz2",
-	"ZxXFYLw3icP2tVMJD7hFpCdgZ3E40X8HxqzNY1yfaxi+GuDtWoI0v4rHlJ/DjcKrU6VN/XAiR9qCZCYg",
-	"tn98VvS6ffzzx798/PPH/0M+/OeH//74H8aJlXrVrBsr/VzxsbnGxq/x4PLEqgiCCKR8QvQ2qGZ0PpXQ",
-	"YFwCl0yxawhnRZBCOgtpc0SlpPx/2K+bvhg7OY9bgvF8rHWjUwB2vQbY59OrWlAPgvbGRmuHTOJ+yHx0",
-	"92pVnJNXX5+gL4VcQp98DTOycnq4T7a99S0MvxQvGg2H+fDrQfDsbE+febY181UNYH50XZyK8JQnmy9r",
-	"pl+xOUEIvRMtZFDD0+bbkGqLAGnh+eU5MTKD9K5Y0CueQttrbzZarSKONzt30sOVESzJTl59fVLchf6i",
-	"ZlosIT9NsmFxmv6iZtpN/bazc3RJn0rY7MRRiCaCiBWZaObJh2RlvU36MwVytbj1VuuH7/a++/pmPxr8",
-	"69nbrfPZ5TdfvRpujfzrEzphx2E0PaL0xP/q4lQU0dNZL6BHf5znhX/fWb+td8TnGYtGpiEOvVVzzgZX",
-	"LlJbHUN5Pr2SdRGVAhmfgTKkvLXRqiPlK5jh36UYqr5VBX7a8hYx1Mom9bPqdvIilSc1JxzBACLNTi6O",
-	"iBE8LqHk6f4J6WwlqSmUhJQPYzo0yQGUEzExQhN9eNq+yZ87jRoHXxZPdKNwoO3iedLGj2/et29XGvpk",
-	"9f9W/+UPdUSKce6Hye77CeD7C9S7BFn9sQxFrB62HxqGbyVIbVvKQjzFji5HmLU+bJWkoislF1olK6EY",
-	"En2xceB0BBEUb7Rd3O6kL0QIFBXBUkj8Dr0h7+fSmKtg5iSH//L1Sz1rYqDVXiVIq72d036b5KUGP02l",
-	"KpKmL6IIfNUYiUhCo49EOGtIRfXPObmYV7vnRwersVnXmUZMwSsezqyKk2YxPOygPw2zeZosrlRHkIvT",
-	"Lfb0rac/xOASyfgwhEYsS465Iq4j9bYz2PHbdAtawXq/42/QbdgceP1W0PbXaQc2Bpt0q7/t7wQetAZt",
-	"ut4vMQ2N3zy6N+8XjXUdVFHriCikCt3cWp9skovJBCKtTrlaXdH3IR2QJEPh/r6QpIcaaI/4IWVjoxiq",
-	"EYxx51bmJgEAq067zsXZwWlJBUl+qkB8BgozOh5ILfUZJujuF/rZCjATRoLS9weHFw7tdRXqn8kWmK/p",
-	"n7Ehjyf/8DbcPW2nOkziTT+hDL1PJQGD3paM7VS0oMtzItmQJ+kaqJFneapUkt6e9QShu2CX2CTBbux5",
-	"635+efwGSmozzJ6P+l/67BV7fvj9wen5N2dH8misJt/vH20evTuaHr/7Th2fH7AX+889+HZPj/v6X1vf",
-	"sME3TZg9/zG4PGKv2NH0+Pzqx+/OT98dM2/9u3eH4Yvz4N1x+0C9uvxu/fszb/b9s8N3Ly+POt+dh+Hx",
-	"M1xu1m/fhP7saPNy9vzw9CC8OG8dsW+/9Zp+O+T98aEXfPu8ZDJ1vJ3NCqeqXG3joJJva3P12AAUG0Mi",
-	"jwuZkYwTaRJJCzja8RbmTiyRJ5oJ7vvAVorF1APXans7m4sB3Nra2vSWB/EBEtB1cNJbs2hmFRlSLLJk",
-	"+91dlkThXhTWLxxwGexaTNddSZN8dwzLsrdSahoPZzb/CsJAEptETmgEWWJRj8P0bcImeiSNXvds0CL7",
-	"TZ/omPH8Y1tljlqeNEf62HhIMupJ6lo27KMI02fV2ZZR2T5BTNyX8ec3fi/mP4d07uPfvD/xLEEQQS71",
-	"qpSDbTMzVnoazb1V46pvmJA4WekhVL3VfLpygRJMRmfV+njwadVisTYnds9YSDmoSrfAJMq+pWpJb/g5",
-	"G4NUdDyxG5iDsr00hyvN7vIp50KR0GR3Iwpz/FguZ7D9ZHoQC+6Re+s6IZXqLSaCWFRWWYkeQmSMfHgQ",
-	"hwRHPyG0j8TKcvYsR0MwFMMhBITxWr9co7117m3ttjZ2Pe/7PDfRd6mhxV6dln7fS75ALy9kfGuwn1i4",
-	"YTxRs3rl/CfUyl2b5f0w0i4JT/S6JYpqrWc/dxdSLLv521WA582c+3uCYbKySpuibCncIR8oeeO8sgdO",
-	"q9tDWDYARodwxAeiihZc365Vtye7wKHmywcY469szsQQq+xDKmSuY+qPGIdGBDTAL/T44oUY05ss/Fih",
-	"eBuPrKNgE5yjiqALCk1oSgKhFARkQtWIMG5rUPoimGHotocJws2Xe8cHPZf09Kj0g3Glm49FCE0Yswa4",
-	"NDL6Pr+fLEg6FlKRtuflg6R3KXpmw9naC84lCx9VawU4kJBxozvDjTKJ9hMQkxAI6h3oYdDHQlYowR26",
-	"hKJjYbVJXgriC64iEeZA7/KViz96nucRJYj+X+vQxb9bh8k3O4erLi6MJW8h5Ve7elHBG8hVbN7KSGgx",
-	"nwaRBYcuv2aSIX0kj3P19wZsJgkHpkYQkelIgy4n1AeC0LQ9l7x8enaCj9/zNEDrGsTEfyL0tC6/4ExT",
-	"npkpVwk3qZwsfa7hv5hTy8IQogwQ/Zy25z01e2x7Hu667bX3iBJdjv89MF9tesmgTRx0eHB46JoqBDFQ",
-	"ZDSbjIAbSJ+Z77+ifBiH9pnSfHdNI4a2a5dLCMFXIvnlaUT1QINZ/Zxtz1ttkqMq9iRhXLIASPILEoHW",
-	"qAaaKlZol/8IkWhMWaBGeEDvBOMQJdMoOYFIMsqJ1vs0ZURsOFINJRohDBQZ0+gqqSrci2if+atNsp8j",
-	"FRErXAjBppL55DgOFQsZH8Y0JCch1WDAWLxjq8QoGFQm0JqiD0My5prYAJjc7fJUgbfqIg0C0ksV7V3S",
-	"6jXJofkJYwzAscaJSVNnSK3ij4HaHtLJkF3nknW7vJeq8T3SB9wGU+WikA9/+/BfH//jw18//vuH/0c+",
-	"/PXjnz/8/cPfPvz1w386BWfhyr/svu52b9pet3uzh/8863Zjb71zqP9stva73bjV2jjEP5ue/rO5jX+2",
-	"nnbMnw39Z9t72jB/9dC253kN89d8bG+bj23zcePQfNzEj9ueXlBfC/2ntanXPTwwKxwe4AqaUvWfQw1j",
-	"fHh4aH48PHz65p9f/1u3e4OjzTa29OK/0s3k9tI6TPeyc/jmn+fEfjItsUbIXVwcPSMr11suMX6KKIAI",
-	"glI0cskczVQBjGMWLIAkleYVeL6GmQRt6g4Zt4W1iipoEm2+aUs3qwlDP1nyfyXIEExIWY/BSrKqpTGi",
-	"8u3Y1jzfaRnlnnVnHZvNwE8f/YTwOAyJrQBGrTuBqOCmsy65vZtX58feEfcc19ETtZZRAmyOpE13tEDE",
-	"5nInK1EJDL9ue1vEZimRQPjxGLhqLpUlVLFfbVp/lcxGWs5nKhTcTEKanPAEfDZgvqm2ZZII37g8yoXx",
-	"KOF3yX2VEzfNF6sUX0HUMBqYGfEktdunWsipXGoVFuxg6nxSe0mmEEGCEKzeWkY1rqqjt1XFOEuYfr8g",
-	"2wv1Q6MTRSKIfTDagj3J+p4CPqb5imFEx7WYsmu/nZfLgf6k0JxbVlyaQLQC/kigvUh63zasJ6Vx9KxX",
-	"YSfPd75f/3rzfOfbjW+2L9unne82n7Zerh9v1MGUpOPl7ixm5s33jm7s7OQ9oznbI+cbtYl9NWr/SETK",
-	"LVOsjMdjGs2SLSf3Ra9b3NwSiYLZ3hLvaoUrnx4VJL/WILHyYsBA3gHA8mmId3EX65tNbAd7EAtYTWa+",
-	"FsyJ1F+wcd7ydj3vHv4Cff7gxxFTszNssYCE0EeH816sRtmnw2S155fnSb0ksvSSc1qjxyRSsloRdBTY",
-	"3iKaqx9rHB6DHO0SCeEAwzaNeOJmoXR0obgkEooqreQVPUpG503LhVA1s84o17rFskosTSqJzp/LApNg",
-	"TR/DgtEawKx15qPXA1tkXEPEBjNcPA1+yGaXd/le/htUn5HAGyG7hoA8vzyXpWCUSUNb6dFwuGtiU73V",
-	"J1a3LIZwfRpFDKQpZi7EhSXpYShXG6XG8WLU1N7F2cFpr0lOC1hCqIoBcr0xY95pxALRlkQhByPl1Rrp",
-	"lBdqVkphFpPSbK7NdCTCpCfHgI5ZODNKcVpqmRw40dRF9k6OHNexlQjOrtNqek1PE7yYAKcT5uw6602v",
-	"uW4U5hESZ6HGpTmFMGxgvc3au+mVbCbpzEOY46NbkCOVMJ9qqqA0FKIPkhRJgJwZSpEam10+pAqmdCbJ",
-	"AJQ/IkxlxJMeBg+IMdrwYZoE+7NiIB9T9cizGM0aikPMBdDHhLYiKGsi90WpqjGl8KTq/wpmTXJitqJ/",
-	"xB4zmueakyn2TfgSFCaXlUqX2563IJW8JoXcJJe9tgmTaVIk5kDmshwxqTGXh4iZhTZ/ENMFbVLgzT1T",
-	"9m7fLJ0Cjtudk/ht2UMpWX9fI7Cxb5wfVSLbR3/WkAQsAl9pu1FzOtPswJz+/rOXRV+4YyjNJWN606BD",
-	"+NO6592zDD5p5bSoagDH4FY77Z15g9NzXysXxiCKbC7XXXOzjPpMwDi7r9+4jhX0htbyvFhfLo03JB3X",
-	"UXQo86mDNw0kXP1opULNGDwPYbppZNUyKK7iSCqrllyBfhCbaHrGsgo9a23MuEFDTY3n7ntnIqSa39IF",
-	"c4ZrqikHtvI3Hx3HjMRSHpK9ik1yGQk+7PJczaerF7DVg7lH0GqghYb6JzmFKGtg0fFaLpHCaozmILo8",
-	"LQCL4BpoSKYj5o+SdSSBGyZVk+wpBeOJMpLC1h2RCSRkS45ONCQuYTyACXANcDhzu3ySBZ6eGFaEk2UC",
-	"XKe9Y30puXqiXh3jeVHfrGd5jpO09VmQWp5r7bMwcLs07yhkfd4W1Tsbovg0NlpMdfkVZJ7kkzUwCaQu",
-	"iyNNwCi3K3pYWl4+kSLJlVj6CLM8o3m16Nn9NCapPpOJqpRwVaTCIk6cNIcr9Agr5zjWLYCDy8mUmqEb",
-	"ylrMlHNtNnBK6+4pNYX1KD7ad0+tK0f7pYge238MWVOVl+ekj01kNgKoVs5s1EmZ1gIhI2I1X8qcWl26",
-	"aOakXbdoGGoRid2myCUy1sId6rlGUTXiZ4VixpvMKY9GJ181PY2wEvFJ5uxO07Z3CWZBuHemZVeW4aLL",
-	"TSgNszXwackMu3o1iWxKZb4jWrZok5SsK2OEdLkdLRWd2f4uMVcs1EvPbLWlNoKuxZU1XxKpqoV02uLD",
-	"FOUbGKRiqUyVXd72Oqkw1VjXQGVNpyZA1Rwhpk/3E6RYMXne5kg8Bpu8j0zLpf7fVtsYtb1OvWWVMzbT",
-	"KtfPyJouSvW8v0amVHS1vH5zW+FShp6WZ0etVOuNTfO7VO81HAknmpSPBengNw3pi4kZZPW7XQwJO28q",
-	"LM1k6dTa26e5tmuJ6lrLympyiexVJB1vvVlnph7DJxup+cyoeU60LP8pSUwrpCfVFFcuoYii1btk0KeU",
-	"djQvOShJ+0krnNJDzhJz8uky2Tqb59727rrZ79JcwqSgLNf0q6Qo3dNSfRAr8NbvnlRux/aLZQPaTh7P",
-	"EmzmuEHyzXxu0JnDDVrtT2YHWog6bzDNqLaZ4L61lgsOWnt5MIfEtTV9+Y5JTVLO9KykeXY5rqx5BzoP",
-	"Evt7Qa7wE0LJmEmp54jI9kerDsukf6fdTnpB5uJXRPC6RGSSK/yyTccSj2i9+mRceKmbWgrrcw7AOBIx",
-	"AGdzKLGYt0mw7sbNqapqpG37hGcOQjpEJI0pp7ZFTaEFmbSeP570mbatbEYQ1boBk1TvUvPUOSXr2ZC1",
-	"UotJTcgP1oUWc1pMqPj47x/+/uG/Pv6lyADvwcZKKe2fw4b/DFKmvPefXeTcR95snXs7yc4fRd7YxzyS",
-	"uPmJlNWHSqhWexkpU2mL9ZvUj2036AfKxo160dj+bIpy0upuGRdzSWhkjcLN5wllURrUWVF1XehUwXe1",
-	"2uzyUlDQRP52CVB/hImUTFpbGm6or7Tdzn1okj1e6WiXa2SUeroT0em1npAIGrEsBQ7N44IcgLaBtylr",
-	"HSi3JDZz3gZM4B2zcNbl6BAPpcjZB606CXa6sE/68tz7J7W9S+XYv3uUH8OjvEO3+1v+ZrABncE6bfdb",
-	"vhfswPZgi272N/xOsA7tQYt6/R1/O9iCzcFn9SjvlS7xkyRWq/XcSmQdOxhPzbsA/pHczeVSyV+9vzll",
-	"vSXX5wNdO8WA5hxXs8Ra9PnSxvQck1auJG6XtEuyzRPBDrxJWkkSunyFrFabFT7lRE6Z8keFBB4iBoMu",
-	"78+w/TIbxoYxu+hzxwCkT2XS9MPPgpnG20PKjaXSFP/U/5u1Z87N3DE54fnd5E0pCdpOUaDtS0FEX1F8",
-	"A0mayKPndrwdoiAM8VUDaLSaZ2NLZwMLeqeTp+snWtBIACHrA3ZXVBENoCEGg11jqKW5OxJ4ILFrtN4f",
-	"2n7MNEXniRU4pQifhgK72Uw51jQIRK0k8YSoKfPBzcxAg4EvJPGFaVLXFzEPjBVY7JX8hcx3fxQDspEc",
-	"mEQTmccKcmHfLk82vVIwtZnUII/0E0x6P5J1hp9QoGYQT1IXumJjrQ5IOsOdjkUE2gqmJhhgEt9W83Sl",
-	"N5y+GMmGrg3azU7kPKqr1wXMednXgXwmg3Q5O6zip3v0oHSxB8VSOkTrt+g3nesQTXT3evM0v41HMU9T",
-	"zpq9sOjBJmrxJWiLxqfjFryGar7Ez40rvjxq/pRkUP6lT/NHmyGVt/3Mn5Ab93ANZP1xG2xbCTunn/5Z",
-	"njMxef+Xc5jlP8u7OebBZkoqsJmpVDQMsw77HW8JNWo/9y6HX73OpvkoweN9gE8hr6FtzFHQsD/73NjZ",
-	"CywLyZf2y6R6SAt25CQYTWdjICsiDEAq826jVfvutKtysU+THLLQ1N75YtxnHMzAvZfPdk3qcY9cAUzM",
-	"YyVmmBo/O1WoCLqk90NxyHQkZPJyAaloZN+zYVzcQ3atzZwIBuyGrJR7gq66pJfQXbJo8goCEVUCgrI2",
-	"4M4kch1ZdVTXNJAwIONu9NYMpWObrTkvB9K/OUsb71jRfutW80GL+7bYMmipaYs6B5Yf5r6AcuOujp1V",
-	"mBAdKYbzTS+E/iU5hqzvRXoIc6DLMbcMyHLRl4ZjufiBfb/Z8hPM659MuOFT3CO2yOj178HhuuDwYqxs",
-	"LImVV2MakUMaifgqhxExplETg1YL8LHeaNF2X+MjaGxDZ9DYoJv9LX872AFvkN+ocfrNcd/eofuZfWha",
-	"SjooZIWNpmiwULtYKjR8OXr55fGPR9zL9fheRn3ExhC1HiMNhTbWkH39tCk1y0QpDvNvAfoNJuEwqQzq",
-	"c5qA+fy4cfdSNAEfsWsCuibOvtiLw6suHCN/Tb1Q8dWKnEDAlIhWkzJ6LZHyLyLOXBxdPgNFVjrezmqT",
-	"fCW4iCNJeqV3FtamdGdN7R8cRi6+Q/JRo8l/+fi/P/z3x/9pQqn/68NfP/zfD3/LsaNZLONB02Bpvglf",
-	"tN/PVOTxYYPyoBEKPmzonyajiEqoY7lLc4fqywF+OqMeg7WtpeXdw5Ga5/KdRru/7je2gg40dgYbXiMf",
-	"UfnEwHPrMQPP+FKi3836GrO+/Frh+VMKI39qh8BPIxP/EUznxULUsDBCiRWHNXKUJbxeJVrW42W4Lhat",
-	"tXb52nvz3uZbI3L1vZn35nZp95VLXQ3SWDZTWanovmHGWfq8oSwIrPWLqfpJVbrs8pVewpT7s55Leglb",
-	"68+0RSbJJKSMExZIDJkU3zlpc73mvWbSNeWqafuMwlssc4liZn5g5X+NkH827530D8wVWybRPOW7Frpf",
-	"uk5s9rF4RvoKwAcxjE/JCvol8gtDVQv5xU/DG9zFie2CQ6X7ZiVTPQ07/Z6r/ovLVU/e2//bSBj8RLbz",
-	"i81+vzcf+Cz2972E2wVqD9aLtDBB3myulByf84DLNSOcC2U0SyXKm8TRJA/PKieJYkLDkIhBonPku/TO",
-	"VyZsk+RcH7y8OkHu1iZSj/M8dSKn1f/MqeeWkxpV9A5Ges9883ub8p9VViy1w1+fqEBrv/0Z0sx/Fxk/",
-	"l6b6G81fv7d0a8+RbpufxwJeS1uEP1wExrVK9CSkflIilrwDKP/+H/OCN1simusFbLISMRPPMM4mOYWx",
-	"uNaizjbG6vJBJMZVkVQUbIXkwZcwtY9V9AoIDAbgKyzCKhShm9rzLqcDZduv2KqvFZrrkGllaq2QK7i8",
-	"fk4xV2amSV3D8rlmpVdC/Urqp3654sy9IzvNSLWNx/ZhJxEjnlyB3wXc7wLu0wXcWWq7fWESbeTP6cvB",
-	"d6qYh1eSrcQQK4qx1aTh3MZsso5czIJK32FimUqSsV9Nrymk1yWWUb5LZd5fZFdLksuqq13U9LFcMaaV",
-	"4OFsNbeIwWl1iZNqizWsKTOdCXGrha6G2YrYfu32ze3/DwAA//8=",
+	"7H19bxs5d+9XIdQCa/eR5JEsv6PodV686yRO/NjOk92N0oiaoSTGI1I7pCxrA/9xcdvi3n6Rp7i4/aMo",
+	"+l2Sb3PBc8gZzmgkS46z2XQDLNbRvHAOD8nzxnN+fF8J5XAkBRNaVfbfVwaMRiyBfz6+oH3zN2IqTPhI",
+	"cykq+5WLASNMaK6nRNM+kT2iB4wkTI8TwSKSsFHCFBOamucPiGIiIlyTLg0vCRekc9yrnVAdDjpESxIO",
+	"qOgzwnW9Uq2wazocxayyX2lXdtqVSrWiwgEbUkPDkF4/Y6KvB5X9RnO3WtHTkXlQ6YSLfuXmplp5JkOK",
+	"JJZR/PLsmSM1TBjVQKmS4yRk+U9v0BHfuGps0LEebIwVS9RG0NjbpK2wWdvpNlhtJ9yktb3eDqs1o0a4",
+	"1d2leyxozCO2GbRKqX0uz7VMWAmx8pIJQ9tICsUUGY6VJkJq0mUkpOGARXl6hawpaMkngInxsLL/Orv5",
+	"poyGM6aT6WFPs2SWjHMWShEpM0YTaoaP9WQCw5xMuejnaNgM/G/3ZDKkurJf4UJvNitVww0+NPTsbreC",
+	"oFoZcoG/GylRXGjWZwlQ9erVq8OxHpgpFlLNyoeTZk9wKQh8nREqIjsZqZIC/qmBnROqSMJ6Y1Xk3gNG",
+	"E5YQliQy+ft2hYsrGvPoLbzVrlTxxlvv+3/frphmaRgypWzr7HrEExbNn7FbjeYs/2+qlZiLS1hpj1jM",
+	"NHupykYC7+VmrpmWph9yxBJgwHFU2a9EWSPVyogmdMi0XcnmBXjmb93EqndlNP2bDR4Bzx9f40I8HPGn",
+	"bDpLg7sPVFyyKXlnZqUjpycTQkWOJ7PUsfwnqpWE/TJmSj+QEXyQjvjbS/PtGRrNVUPk90zPo++M0SjH",
+	"ocPTY0PnLBn9tJEijyhcXsSl75kuH6KZz5cPUN++v+roPJN9XiLWnsm+EahaEjsj5Vjo3MhUyYTrAdxm",
+	"Q8pjWCAjqtREJiCUzbpwNJtHZ2mO4dszowXNIcVw3RKMl03/8BuzT6R3UAD1EqYGIPJumXQJPmpXHHSS",
+	"KzV2s48INiEjyhOyxs0d844gasSEXp/tVOJ/d6Zv9i4KgZJRyd/HflzJSzZ/cpq7y03PxG9p9Rl6JjXV",
+	"8wmBu2WEfKeIYmHCdAlFfpOrU3SOc/5MxkyVsWYU09COsHmkqKPLF5LyG111Nb0cRXSerMV7S1AwzhpZ",
+	"7fs3xccPUxaW6TkeOY54U8YIg8qI6kGlWhF0aLRKOhA4m406quzrZMx8jfS3CetV9it/s5FZfBt4V5lL",
+	"QyneHlse2T4sJsmxpoQey4T7ocb+ejhOlCwZtBcj+suYkRBuk14ih4SSUcKuuBwrMqJ99p0iHfO3Lti1",
+	"fosPdlLKfxmzZJqRjrdXUuUpiccRG46kZiKclq7AQxLGnAldCwdSMQGqdM0IMGuREEpevjx+tE70gGoy",
+	"pJdMEWqnIlG0Z+wZtMHqxIyFokPUx0Z4t4V2l8yEsyY5iELS44nSxqocx/qA6OKrhJKI93osYULjy9wY",
+	"TO9Y6DQDaTWb9bbIGU9bvSBsdndYrRG1aK0VNlhtr7vLagHdiTZ7jbDJWl3HZHQrMi57nKqhZJlv6w+5",
+	"cL93zfLRmiWmzX98fVj7mdZ+DWp7b2tv/vS3lUUj0wOno3xKd4yn03HT+oolyhiVXcZF33ooUZ0cEqVp",
+	"zMgVjceM9JlWpNVoktMELGUOdugR5XHRxHS+TDkbrDO0oq9jO/WMD7me7dIp7TOi+K9s3hSP4T3/kxHr",
+	"0XGsjb9SXWDBN26132/Mkre+C4g3NEsecUW7MQOREkqhmdCoP0axteE3Ronsxmz4p3cKfbiUg+8rSlM9",
+	"VpX9VrBZrWiuga+2ZRK5plNqBlqP1P7GxpBFnA6ZGtQjduXaVxvWUqqlL96sKJZOsSXs7exsCmkcs+Q7",
+	"lZpkA6pIlzGRklo3n3xAozM0PO7GlIhptMGs+ZKuW+MsghtDnpy/eG6GOWVfkLHvhMZmnMEPRiqW5V+X",
+	"RjX3zj2zznWFKzJM6VsbixFNgHPQo6oR706HukU7SaToE9MBYpQAzOB14PNDKXoxD/WnTr29jHeP0ZiO",
+	"E0ZBzva50ixZYQqGjqb7nnpoMLvmVWb/h+MEhLvpD9v3XAKuSjpSNUzUaYNtMZHjOCIxo1eMCEmYgHlM",
+	"Dh+dHD+Hh43/FxnJoHRCtXk74Swy6spOevNQlLqyPCFyItwKMYrlplo5kkmXRxH6Ap+4IHjCFJiUSGNu",
+	"FXhCJPvkskPXS9/4XGIDqB7SKSzkEUvMZCZ6wBVJbVCY2McYrHiYsIgJzWms7sY3LpSmIpwJfjnXL2Nc",
+	"I2Oc/bidRDJJ3cqlGWljLbXQo/+eWVri9EYS2Do0StdMWjeT3Uz0GFv0Tu+Ps9aDvI23OZ93Zb7at2vW",
+	"Tb1vQe2741yRsbgUciKqLhhWJejKRmZuTGgmZDAGBxFQfSTHIrpf1q4WsU2538q4/1xq0gPCluW4kLqG",
+	"b9wjl59L8K+cBOeKcOSbb3CivfmJmg08Gtt5HFuMi2N0CM1f0p0SJYdMCkZYrNjSvBl51NZ6SO49z0Vv",
+	"RwFt80gy5a1yX/1Z294yEpv9JO5t+TbVsTCeCY2JYsmVCyuvsHDx7fvkz6EgY8GuR+jIAT3Q9wspT6iY",
+	"WgNUfeIManq20YWUZEjF1Nlyaun+J1SzGrgm9z9HTNsE2oZZza5DxiL01LwNL9gQqaU7ImWftU9veHsn",
+	"8MmXwogfmfBfP93J8VTBYX6fI42mLMvTsU/W/UonP9wPJiAGXq36SRWBuWNVQYHbr169qhV3ehaxvLgx",
+	"ZPk+SqQhxKjxx7AteTf2w9pQlf3X5uXIsHbIxdsY/fBqpcdZHEGYKzVzhuarfXhyrGB/jmpjIitNGk0j",
+	"OBMaQpTv5o2napqetLXLD701HGErIpcd3+zNz+iKTVgcE+uMdceaUALc8Eb7gHSQfx0Sc6UVYVcsmbq7",
+	"+HgdIheWiCzyWRIkEy7YifsXcqwJ136EepQYS1hzDDHQOJYTFr0NeZSo8gAPRt0IjaLEzNnE6DSVbmZN",
+	"ZHKpIHB4QNhwpKdkyKhQhIppLpTzutIMNutBvdHYrAcbzVblTbXCNRuq2zj+kEeJGZ8hvT7G55tBOsI0",
+	"SejU3LUR57dULzmCF3zIlKbDkXkbl5uyb+dZ8GrARNpbpeVIQZ+56B8Q2lWGNRPzCNeZ7sT28qGsZtDc",
+	"qTUatebWRSPYD8x/P1e8eFFkJLjmQzYbiatWeLRC1LdaianSb42x+NaO2lIjC9EAswzNKhyrGfrd8O1g",
+	"VMuF2VpbJQR7FOjyj8NXTH+zqUQVWLhkze13ug0qkJMHxNhDXEEctxGYKS1FpNZn2LwNbN65CHb2G1sr",
+	"sRlDfIsZ/YirUUynz82jN9WKnAiWvF1xfEYJ6/Hrcr5gtDknBF2cBhdxlUwGPBwQDp5fb5ryjwsrQIzT",
+	"Fsu+ynNmOLx8++Mvmxd73WeT/AgaI9aLE5dE6YFk2BN4i5v8Y6F5XCJ+jFInlMDGF5eiimvDUJhuKmAv",
+	"bllKQpJYir6x4Y2AmTPGu3dYSrgnFy1e65ZGMyNhntqXUjJ5jwgjpufSFeytSpcK5YjNWah4Lx3oIQVX",
+	"8AAYZcjAiPpQJmYxUQESHyamjYgo0k+oMFydFIQyN8Jc7xv3EuLd+GsslhbP54a0W+RztTIW/Jcxs/d1",
+	"MmYY63bbW6+NgPPWkl2J6UJJuVMtKKyc4M/ydGT3HcMAIerJUzA13hd0X9q/pTpqNW6upxDSL6qikf3Y",
+	"MmYE7bNj0ZOVGXZA+7at+f06h2lq9fiLHhhgS/WhyIpLtCVuf/cvxkmcIde8Pkvlm+pc4wQ988wwqRIq",
+	"1ISBySuM92zFAM9SLIwpjKuwnjEgjS8VrBowr10SwuxG4pNXF0TxvnD7c4+jR+eHWbodVaRzaE1/EGP7",
+	"xOY6tcdBsBn6zcMV1skLAjZ9Muh+H/IX/MnRz4/PLv58fqyOh3r088Pj7eN3x5OTdz/pk4vH/NnDJwH7",
+	"8dA89/QvjT/z3p/rbPrk1+jVMX/BjycnF5e//nRx9u6EB5s/vTuKn11E706aj/WLVz9t/nweTH9+dPTu",
+	"+avj1k8XcXzyCJqbdpvXcTg93n41fXJ09jh+edE45j/+GNTDZiy6w6Mg+vFJXNDfwd52Xv5vl4gnZyKV",
+	"JtPwHgNNbvVULsGLC6epczzaXrhXtn3LVpkVCAulpSXG+lhqREMj10c0wTnkj5cnBYknA/NKMmi2SvgC",
+	"zb/Fy1nuIE4XsyaK6XKl+6z+WsrN3Vz7uUFwHJgvHHCplnMI1ZvsEZouyX3SMRZCB6yH1iZqk8wGqZNz",
+	"b3X8WDs8Pa49ZdOOWZfFxYLft4vlkk1L14hvjvylOdwNnzZGZzvqUav3/fbgSXD5bOvXw73rh5tXD3bF",
+	"SfOX/GA07V5q9ju3t23avnV/u1oB16LMhTo+vWqZjh2fXm3nHR8znR8ePzozZr7dTSg3ksHHya+zzRzJ",
+	"e/nd+KC2d1g7orXefv3NnzbMzzfvG9XNm3LCQSYim719UBphrJDGp5447NFYsXv3+4wN0mVor6P3Z00j",
+	"mXxJP/BunhxZ43inN9bjhK2nnUH3wzwPntHnc/B+K89jCSvTyk0IITAaDogU6KPBB8lAxpE6AC50bN6p",
+	"2h9SQfuFFf75jMshF84AW93StJalZUSZ+MTVBUlyd1pbEY7T2zuMqU0NXfwO7KCDky1DGt/6iWf41I2f",
+	"Wbr4jdM0z9S4Szb50BvXx4+OL16cLT2KZzIuDOLmJ47hTKpsNc90R3bZ6PocX9pwtmvoh/GQigt2XWbc",
+	"mhVkPk7UQE7A7DFr5uHJeV5KfPynj//68Z8+/h/y4d8//OfHfynaGHm11iiRFI/dFJnRWnbHFuX1ATHd",
+	"oMaiDqliNS4UE4prfsXivESuxHQa0/qAKkXF/7CX66Ec+sLLcdzXwVutHLGbZcTmEtfvqKpccvvd/RPX",
+	"RNl8eDK5LOXm46i5tdXYI6NxN+Yh6ABq1Bl58fQUUmnIK9Ylxs5ZOzt6SHaDzZ31svhq37cLwdHIm4V4",
+	"qYR3YXKVfxXoKb6MF0tev+RzclAhVBRVcYOPRYT2KRdKw3Q1jhFuGZDOJY86pfGN/DTYbt06ZS9xX8H1",
+	"5MXT03wvzIWS18YqZ1Mr3s+/Zi6UvDYnrpaNY5V0qWLbrXESpzHykZmQxhDYbJLuVLNiWLHR+OWnw5+e",
+	"Xj9Men85f7tzMX315x9e9HcG4dUpHfGTOJkcU3oa/vDyTC60+szPeUmY71ul5l7R19bTCk4O01UcZ+RV",
+	"FWbbnDmuSv1gfxqfM41TeWerUTaVjaJfOlpiVlUhVLJI5pcEFMql97NU5ZWMcMJ6LDES7+UxQd1YJZQ8",
+	"eHhKWjuu3o6SmIr+mPax4okKIkcoiCCFq2jQ06T2+Pv8iG7lPY/8eNLar2/eN2/WamZkzb/W/6HUgoey",
+	"lLvJw9VshNV1/m26tnxY+nKs7+yKvFVMKS6FyqXT2qdLC0JwjyyfSeNl1pO1WPaJWdjw4GTAEpZf0bZx",
+	"25OulDGjsA9YqGC5xbTx05wM52Y4c+rxv7j80sQq2SONJmxrNHdzPvdziO66+tD81AxlkrBQ1wYyUazW",
+	"hUk4rSlNzW1Pdfu7rvOTw2eD/tXKJOGavRDx1FphadHR3Qb60zjrz8l8S2UTcnF11KFZ9fSXMasSxUU/",
+	"ZrWxKuRl5Xmd6Let3l7YpDusEW12W+EW3WXbvaDbiJrhJm2xrd423enuhntRwBq9Jt3sFoRGcY9le7Vk",
+	"/GoFrOiySRRTDVmOxuStk5ejEUuMxVc15gpsvLgHXIUn9O87RTpgJHdIGFM+RNtVD9gQem51rsv/tBZ/",
+	"tfLy/PFZwQRxt0oo1p8YpegnNGRvbfgwJxs2t42pnOfFD3ICm0al202XjGX+fnVeVBKbXRSXbO3m0viD",
+	"0jLcmel4Xh6tPESfm6y59KWNkYx5ON1A77Tel+sH1gd32atm3K5reL8Dg2ZGWSqGm0HMdsiOn83MdC64",
+	"+wkL2/zO++/myjji6eMh1awvE868B2xyyD6YU5CGmV1Jck+4RuxP900bBkgbnBskqFYgb8PdwR+ulSHT",
+	"NKLau2t/uwcgl9F95U1ZsHcsyibtOdNQGndHEVdeqgfhNGm+rxlUWyqMvsLjhaDJzFL7Qj72fA/6nPfF",
+	"ePSHj42sGJMo4ySop1PKk29bWF/hFtbeYl2xBGJDZm2uQlshf7ycuEYz2LtFme3s7GwHy5N4B7PtS26P",
+	"5cku5XTZksQq5hO2rHgrlNOKeGprRlkcKWLhXAhNWFYM2RFs8taJiQ5JK246NtE6u2dGdMiF/9lGUaIW",
+	"X5qjfWwOt3vqIE2HRfGRp+mzOhrL+BmfoCZWFfx+x1cS/nOmzir7BqtPniUmROSVixbQUGw12VrHsLmz",
+	"junFNSzjIWsdoKqz7kNi5GYCVqHPusx3Hq1SLpaCCxyiW+9RVVgFn5T/OZ9lh2ndaVqRGlIhpCYxIogA",
+	"Cz15rJaLMvxmdtBdMkeheG1x4qYagxzujWMCT/uZcWkQBnPTYtnvs4hwcY+Jmqsu8gV2eQ46w5B9YOmG",
+	"Xexy4/w3tMqrFi7jblO7LMvOGaqlO2beWki5nEuyy9HzZs76vY98O5ADv5NsO9vAkZHLj6EuaaZzWPdQ",
+	"4uBrEK5DGg64YDXjrsIF83whIYZeZyUTMzPe1lCUZwyzOCJUE4iNQNyHkkhqzSIyonpAuLA4R10ZTaHc",
+	"pAOgBvXnhyePO1XSMU+lP3D/B3/mKcTSixLi0mqO935/ssKOoVSaNIPAL+y4zdDDDmdtLxiXbFt2Ft9E",
+	"MBJzgbYzu9aYxzFichQzAnYHhMUg82uNEuhhlVAIrKzXyXNJQil0ImOP9LZYe/mnIAgCoiUx/2ocVeHv",
+	"zpG7sne0XoWGAXwupuJy3zQqRQ1zY7DWDlIpssIXKVhbXHHFYX64z1Vt/gWFbEjBuB6whEwGhnRMagNq",
+	"mkGVPH9wfgqfPwwMQZuGRBf0k+a1tngpuJl5+KZaJwLLz3n6XZS/gAPA45glGSHmO80geIB9bAYB9LoZ",
+	"NA+Jlm0B/3yMl7YD99A2PHT0+OioionVsqfJYDoaMIGUPsLrP1DRH8f2mwqvXdGEg+/aForFLNTS3XmQ",
+	"UPMgctZ8ZzcI1uvkeJZ7inCheMSIuwOTwFhUPTMr1mhb/MoSWZvwSA9ggN5JLljiXqPklCWKU0GM3Wdm",
+	"RsL7A13TshazniZDmlw6fL/DhHZ5uF4nD72pIscaGgKyqeIhORnHmsdc9Mc0JqcxNWSwoXzH1wkaGFQ5",
+	"ahGoBqcMLhO7a6v22yI14K25SKOIdFJDe580OnVyhLdgY4wJAIviChH/qDX8IQECs/76/MoDGGiLTmrG",
+	"d0iXQTe4LgLZfPi3D//x8V8+/PXjP3/4f+TDXz/+04f/+vBvH/764d8ruQj32j/sv263r5tBu319CP97",
+	"1G6Pg83Wkfmz3XjYbo8bja0j+LMdmD/bu/Bn50EL/2yZP7vBgxr+NY82gyCo4V/82dzFn038uXWEP7fh",
+	"525gGjTLwvxpbJt2jx5jC0ePoQUzU82fI0Pj+OjoCG8eHT1483ev/7HdvoansRs7pvGvtDNeXxpHaV/2",
+	"jt783ZwNy8xKLFFyL18ePyJrVztVLOiRScQSFhW20JesK08NwPGYRwsoSbX5DD1P2VQx4+r2ubAQl5pq",
+	"VifGfTOeboZjBXEy928tSZ9hHoR5BtCvZj2NAVVvhxZ99FbPyPvWrdhbFjUk/fQBEeM4JhaLE6xuR1Eu",
+	"TGdDcofXLy5OgmMRVKoV86KxMgqEzdG0aY8WqFiv3ntmKw1yBnaDHWIrK0kkw/GQCV1fqrJxxn+1UCSz",
+	"02xg9HxmQrHrUUzdCI9YyHs8RERHrogMMeRRhKgFDb9PVjVOqmmN6wxgFEtqaIHhEwep356WPuVAhgDu",
+	"w4HYkQlLmGMIIE4tYxrPmqM3s4ZxBvLwfkGFKtiHaBMlMhqHLLK7ZzCS5ei+IUATyH5Ch6Wcsm2/nZeA",
+	"BPGkGMctA8RzFK2xcCDBXySdH2s2klI7ftSZESdP9n7efLp9sffj1p93XzXPWj9tP2g83zzZKq2usiXE",
+	"3pqFauL50dGtvT0/MhoEZbFRW4xcYvYPZKKrxRmrxsMhTaauy269mHbznVuiuNkrQZiW7y2+PDvOaX5j",
+	"QWLNILeJ3PMJWL50+jbpYmOzznewA7FA1GTua86dSOMFq6dXm/Fn4TjhenoOYMce/ubhWA8WlVGTNSiL",
+	"qNfrnfWqnZR+7UPJRsuc8gco18NyachHQbPc29d127pgnhrjjKfp6t8pm51dnweGl1KVdZ+mFWtdiK27",
+	"ruKvI8e4J68uHJwdaK9CHN7MBKxz56Xa9jiygOZGgZ2Y6XLC1GCfKBb3YIeqNh5Vs1QXiBZVbYGo6BeC",
+	"Z2jep2hOYIXauFvVRgAzoCyzKpx742VpKma9PNQ24PgAqAgPIcADuNxXLOG9KTSe7vOoelu0xaF/BYYC",
+	"1nIt5lcsIk9eXajCvhumia51aNzfx224zvqBNaPzKRYhTRLOFGJN5vI2zCR6dHL83PjfGGNCi7zz8vzx",
+	"WadOznJcAqryCSymY+jJIk6tcZpyOVKpWjJMpyIHKVTYUULECZQQk4GMHRB4jw55PEX7P0XCcwNOzOwy",
+	"i6ZSrVigmMp+pVEP6gEUK4yYoCNe2a9s1oP6JvoGA1iHOQii+oTFcQ3gkDbeTS5V3aFN9NmccOSCHEYn",
+	"Z2dTeRXOEDOQJD8FyDnOFKiibos+1WxCp4r0mA4HZgWnkycdDBER9E/T4pLuNJ9oA6m05NEYPDisJ3EV",
+	"0hZ4lGkbDejKAuhcOsNdQsslm9bJKXbF3ARge6NecGTyWLvfMw3JnwVkyWYQLED6KEH4wOTP1zahOU1a",
+	"hhxlLwsZko69PGHI/LX5vZDOa5N2r1dMqb15szRCB3R3Di6HFQ8FLJWHhoG1hxjnmZ1kDyF01ycRT1io",
+	"jYtsJB1WR+HoP3z0vFChjjOtSob0ukb77O83g2BFlFJ3fsQiUBd4Brraau7Nezgd940ibhGwyOZT3fZu",
+	"BniS6dLK/us31Yq1aXCu+bLYLC7DN5g61YqmfeWn9l7XYOKaT2sdG8EQBEDTdS0DMwJ1NU6UthYYgtzz",
+	"kZnPgHpj3toYcoFsyIkSOuI1l7NcKj2egU9i9byqEsEmxuYynlYGnoJyHJPI1P6MeqoSmVQdiL9FdAS5",
+	"2xZgPIBTJxXEHzuuYquzXieHAhWTUWpGRKT3HAgzfsUIYIdL6r7QFlgsrUgr2Cxb9KZjaIQUEb7nlLlk",
+	"j2zk8aJvqsu+gHC65vk5m5ogdUEgc2VzdF2HvlOkx2PNkgPU1goRHOnQ6DF8fahYfGWz8stQeT3ogNVR",
+	"st98qnS0XtvrmbrKsmpHf6tynlULYvT2gMnOTqUU7KUA1pIHY5m382Y5eSqjkCpt66CtnPPBGZaO5DiU",
+	"kyLyiKtBXFQgaMbEbe1kERfYTr1ZWhV44A9l8G4QTjFT0okAABZo4eAvFoce/jC80rj9lZcFNLFWsHn7",
+	"S0c+YOqXEvLvc/7D6zdmkfvO02sYrUwPGPGT8tST/KlAfjNXyLdSGT/G4wGslG80rZSHN3Ezd0F2svOk",
+	"vNqvLBf0ploZSVWiD7DuU3k18bb+127egcDKLQuLpqxxw0CzfmJRbx4eWxh6NWL0Upl22iJFZXGw8Wrc",
+	"tYmgaXlt6uj5qga27DBan6kJ6imQtlgDXoC4XMddA9QR1qr0MG06l+C5ipAdoHQ1ZJ3/cFhrbm0bTQNn",
+	"HkVVoiShJJZKG0a0BWDaIygpbpjB4RMA7Y7l1DRxkMkWR2BNyRTrJ6RCGLkeUkF6XESmaUYB4VSwdaPQ",
+	"ABEN012W9qhhJzN1fPdnAQeIS7DOypddCXdbGM5UZ2uYyRoa6DbNY0gvUXet42ArTTpZkTmGADy8bQcS",
+	"0BadnCrokFRnN5tGtXGbp45BUMtFjA7AqEwGPGY5IB+Xf8JVW1jkXe+MGg8iKI/8ozSPY8T/qaJtAek9",
+	"SJyr6odQZZ9fMVFmT/hwA7NHviyvJm/RMN6a9dPWlzf9y2ARbvLxKJtTUVD3jdX6UVTyn0GpoxBcHSPj",
+	"CyjxOw5WDsFovr9WLUIFkTUssIZVIuRk/TZvbpEH5U6SKxyBt+iV9LncIWSzh4CVtQGPbxSeLZ7ONf/F",
+	"7LGSc5Pmv5Z7suSgowVv+k+io/n7tY6C1u1vpLjZYE41l6FrFiL1KzLFUCJ6Fs1q5thWuTV2n8bYPK99",
+	"4707lukGLbWYlZ1neGZjlQWbrS9lRNYyg8vzz9f3LbAYNhlhno4zA+rWyOm0BZ4ghEFUGwa0sT4MJeOZ",
+	"iBDUx1g9tYn4gCajRjHXZCgh9SOR4/6APKW9S7peb4uC7w/QAqlH3yrTwGf5o80K6qu1oNBfZQDC/92W",
+	"79exBG3B8l2XYHOOR7R9rw5RaXzszJ6BRfOwfXlIYaufwYA0qwMsTNzf4h6AJpxcQF5Yf6MtcFmaF4Bm",
+	"05p54YBQMXU4+facqPIV8b13FuWnBW++hWzuKWSzmuW3wOb7Jqq+jKj6nuk7y6nfKnKzUjA7PR8S9o9u",
+	"szM2cO8Ucrvv+pl5saXv+ZUHnkdtETAKUOfPhMyhRqE1gHGchYXsGFjq5OrkO2TNThwC5expjtMOiehU",
+	"HZCAMBEpqBLV8Nl1iPboFPMP4zRdRobyikVtIa9szEoCgH2fjiCygsaO28j0MxaAHjJiCZcRfgziEnHE",
+	"3FaK+/TdrKH8sap3jkcU4AUMt5YWYmXgBjezR/h9DdooizWcTnbOdPNpdLTV3/2h8a71dCcOft683n64",
+	"d9V8sCV2Txq/tF7tsOBsU3927eNoqczDHp8HA+4DfM+D5P4M+uzWSEYWyMgW/+cJZnxz1L86R90eL51p",
+	"3/RU6d+9xx67E9bLNZ+LdoEfUXKoXMkB+IjMVcDjsSkvdfIqkaLfFt7Rd8aFd4eoeZ+gs7WbNI7dxkh6",
+	"jm8raKT6z41rW6RQrwm7YjS2Zy7YdhRh11zpOjnUmg1HGjOy7PFLRu858NzjU0NJlXARsREThuB4Wm2L",
+	"UVbLeoApP/CycsS1mnt2L8U7VqlTutdffsb88grHnUa/AAXSO5F+YS340hIzh362VIR+VS2aQ8/4CsAs",
+	"fPwHwJUoA4ZIMR2Kp+zfDZ7Kx2Zw8AtLD2EGXTLvSM5sfWKWuxmTkZ45yeqOKs6LvRexvhZFwnOgYp9R",
+	"TZacL/qVarL81j4WvYNompXlnqqygH7LaCo/m6sxL5krBoDB+VrGxYHz6cRuaz2kcWy8JTh0n7wCwZpb",
+	"Q50qbtej+lmD7WitvCRNzH1d9+KpB1n9XApfuE8AWKF6KzzhTDNCtgVW58KmMHwtO/YHWp/FpZlQRbhS",
+	"Y3tOkhfrJYUsZkz2bQv7tNJ0ao+5BmPaND11oOYEeGnThJ1WNUo6PekY0wCQBtxetg5bWzSDVuZMGm3L",
+	"lXf2/ohRPUeJmdH9BC2WB5G0sAv3ISZX0WkeBGapKzgnTu8ldX+RWP0fwLx+hmigKwmoxpyI1ubdbekc",
+	"/N6sJY1QIAtj8R40S7lwKwEs8bNFy+LoJ+yTY+jLhCQykBWHfpPDQClBRl/CNF0lvFDANpkXVHfYIin2",
+	"bzrIGfqHj8mRtbN9Eezub2J/l5YbiHNxy7HmHu6NZzqtmCP+2dz7Q6TukRvgryzkPZw6/vq+tr3y20a8",
+	"i6k0I6rDkvK0h4PsMJZ0jtjlBHnTVYt/7R8ub7ffPICpGXSptoCWXW5a6qMvgCg7IJQMuVLmHZmQiXHO",
+	"Sx7LLIRWs+nyH72yWSJFGf4Z8UCSkci0OqncxMJymrRkTElb/xUxLOqBul8L3QTA93UCcJ9Vz5zVA+P/",
+	"Oynai2kfmIQBEDjN2ytCk4myVTiQLthNmUkGLCktyXEIc3dNzT/uwYHdFUxbv6O9tFj2Ao7Dx3/+8F8f",
+	"/uPjv+ZF4gqCrYCk9zn8/M+gd4p9/+JKaBUNtONFue9FA9nP3JMC+h2FpMt0VqO5jN7JzuQ/So/k/yPY",
+	"0Lie76ot7z8wfYsxbTXDUoHpghrBrH/BJvb3iPIkLblcK4FgtZo4Dfas19uiULKLu1L72YlaXFkPnF3T",
+	"UBtvX4SsTg5Tn7vsFPg0Pu6UadA4IAmrjVWhrNdugnkE2mM0ERS+p6sFRerFKABJbMjjKebl01hJz4do",
+	"lOeneYG1T1BLv6nHXjjM4Fsc+j7i0Ht0t7sTbkdbrNXbpM1uIwyiPbbb26Hb3a2wFW2yZq9Bg+5euBvt",
+	"sO3eZ41DHxYW8YGrpDaW70zdO5RZTogaMaH/SEHqImbzVx+lTkVvIWB6x/BPvtx4ToBaASj+fG2TFpfB",
+	"lHShmax8B1EcjApMQR/chucLELXSlk+pCdfhIAevQWSv1xbdKQml6PH+2FWhcWG3LUOq3JE5YbYFihEh",
+	"Ujw5LsUaTKPGCetzpeF05uzNPUxP8nvjO1fupF3jcUoiu5py4cNsmHdbwR7RLI5VVu4M3zZ6zNICMW33",
+	"dfNFSxqJWMy7hi+M6IRGrCZ7vX103VJkDQWpR0Ji/8Ab5JoMKFxDv3BCgT5DBZwFheV5AwmsVWQ8InrC",
+	"Q1bNHEPkwHeKhFIBLV05FhH6hYg85UG6AH0ws4xq3XIDpsBpFmPNvM3itnCdXss531wZkgfmC4gzCNM6",
+	"408swTIYj9LAu+ZQXqboFHo6lAkzfjG1Z9sDAs+6P69Mh2HwvA1vZDv2RM2bdeW2AI7XS2vofR4XdTnP",
+	"bCaWd+9b2fnDMD5HtdnXEVudGzR1tnu5w+p3414c1lSy0vTo+Ds7rZ9aFPYIKkwcoPl8je89h8Vgt7/i",
+	"HnJHyS1+Gh/JQdQvfsF77u4WyOaCeW6RxP5UBqaQAteVatgMy60VbGZAROe+ZOKKeDDWHpDVAkgzbL4W",
+	"eQGBlZAkMsNkZl7Oow2xHTlg1Goax/ZAcWDeEmbUQyl6MUfstK/eZjNylMDw3iGm4FtoW3MMtPT4knL7",
+	"7MIYESW1/z74V27zfS1V4Ta/umpx46FGPMVtawvwnAD30VxkAhAP/ewCTJeeAQzwsN881IAiIBz66O4c",
+	"MGYh6y7Z1OLMoBG5n96biVXUyfcO48qrblMkQiBNCKhb9BWgyupzh6DFLDwVtC3mVO4XKvVh08AZPUM6",
+	"xRADpgtoS4V/Vh0immO0ymUD3hIngcph6oXxgYVVLNcvnGzvQzQjawvV8X7wgzxGdB92ne5HhDKJlPe2",
+	"K3gia5oPWRXOdQzcIT1oSeYpWC8zowpVwp+SG+EOUF65nnxpGVh+zvO3iEohorId2NRz7xg6RiOSP5Lu",
+	"U8IhOABe7GAG1zInxDwx8/Vlnn/tKs8tmhmlI+ZFLZZIAJ8Dk7Y9FyYNDkq8BSPNP3tHOXhv4/CChQ25",
+	"aXzIyJqMI6Y06fFE6XVbGXpZROOukyMA+1JtEcphlwsEOyWHzx/tI2BmxxY5AWmAYIM70lRDgKRKOr/k",
+	"H5kAxBpGMTwkGtwMBlgTgrUlZK14GP56lXScknCNWnQVoyyKyTRqHt7aS4W40YUt3RIwNCQZemO6hhYg",
+	"HN46B9vM3KssX5cUQ+RxFsUw32/LLWRLHrwQXMI5tPwyD8awuXXbOfBzsOFSDvunUkE9jBuG7GCqdBDm",
+	"UOcZ/RmRRVT25THt7gqCd494ct8Sq2YTqxZzZWtJrrwY0oQc0USOLz2OyCFN6pDesYAfm7UGbXYNP6La",
+	"Lmv1alt0u7sT7kZ7LOj5HcXNsDnbmrfERLAf5Th4iOqfO1ygcBLA88Hz709+PRZB5WalsMrtYHkgvn73",
+	"SHl/gJRWjl5G4kPs4e/7zVkr7LvnD1ZeBkxvZrMDNTLCk60Zi8cuNagQi7iWybo7+cboqDQy3WXeZkBb",
+	"TJkma61gb71OfpBCjhNFOscRG46kZiKcgqc5H87MhqfvloKVfQWQDO4zE+tfP/7vD//58X9iGtL/+vDX",
+	"D//3w795Amo6VuNeHbk0P9idj3Sf6yQQ/RoVUS2Wol8zt0aDhCpWJoRXhFvzz7v87cLfkOjUWFoD3p2p",
+	"vtxv1ZrdzbC2E7VYba+3FdT83INPTNpq3GfSloKdrW8B8NkA+Dm+dubOg5z/Su7J3zp0/hsVYv8Bgsx3",
+	"RUwjVkGWaFbupL92ltj9VZAsVralvvvGe/PnFpw0XGHK9ssrDYnSPDCus0MQHqJ4zgrWcK5BYNV4yBC+",
+	"dkfLqLZY6zgx3Z12qqTjBF13arw2RUYx5YLwSEHgNpc+7TKnkfLs+LksiRsOYkjPwHJeIQLeZmnXFs7N",
+	"WgQlat8TMveSeb1MaVcqiS11/+2QjVYWIZ+SY/t1SBCcZwslyG8jLW6BdZOCzRyqPVMbliZxfKsO+91V",
+	"h0HB33+bhPw/EMTaqpLhs3jtKynAl2Bh2GjUwpI06nC8/HI0L5KuNlCB50pZlypNw1INl+duDRhnvNA4",
+	"TrfV88fxzzc4kCD/wFvf5CC3Wxxp5HqeyeH5Al+42MvKVjRXbxGtK1Z4rRwA+KzaY6kefn3KA2IEzc9Q",
+	"2PVNiXwpa/YPUzG2sr67A+bxp/jNG4mLBt1dKY5LDW04I8UmXEkjWjQe9Sd7Nvote5Y7dXKoScyMujF2",
+	"OdQBQO47itI6OWNDeWWUnz0osi3SszxySiqv6nLp+s/ZxH5W00tGWK/HQg2F0DmwGMSIaQva0xYmzaYp",
+	"rFHvcGyrZUvVXi509iUVX1G8ukrC5bO7mYZefGU1zL9fBVe9JR8c9dzWfcfC3c6TcEvgm8r7pvI+h8o7",
+	"T/07dwDTl4wAmc7Yj88kdsk+4HzAYcwoy9G1sgFhyLhCDyrLr3FVc7OpPLkUd+c9+Qdl+lEm25pL8J5t",
+	"7WXJSc+5E86yRpCns02czh5CCsl1eHYvdDV37m/WIiTYzTboDrSDVuyJcCr1FHlC0oxgyOGb03iawXfz",
+	"5ub/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

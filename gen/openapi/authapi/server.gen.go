@@ -6,19 +6,25 @@ import "github.com/labstack/echo/v4"
 
 // operationIDs maps each Go method name to the operationId as the contract spells it.
 var operationIDs = map[string]string{
-	"CreateUser":   "createUser",
-	"DeleteUser":   "deleteUser",
-	"GetJwks":      "getJwks",
-	"GetMe":        "getMe",
-	"GetUser":      "getUser",
-	"ListUsers":    "listUsers",
-	"Login":        "login",
-	"Logout":       "logout",
-	"RefreshToken": "refreshToken",
-	"RegisterUser": "registerUser",
-	"SetUserRoles": "setUserRoles",
-	"UpdateMe":     "updateMe",
-	"UpdateUser":   "updateUser",
+	"CreateApiKey":   "createApiKey",
+	"CreateUser":     "createUser",
+	"DeleteUser":     "deleteUser",
+	"ExchangeApiKey": "exchangeApiKey",
+	"GetApiKey":      "getApiKey",
+	"GetJwks":        "getJwks",
+	"GetMe":          "getMe",
+	"GetUser":        "getUser",
+	"ListApiKeys":    "listApiKeys",
+	"ListUsers":      "listUsers",
+	"Login":          "login",
+	"Logout":         "logout",
+	"RefreshToken":   "refreshToken",
+	"RegisterUser":   "registerUser",
+	"RevokeApiKey":   "revokeApiKey",
+	"RotateApiKey":   "rotateApiKey",
+	"SetUserRoles":   "setUserRoles",
+	"UpdateMe":       "updateMe",
+	"UpdateUser":     "updateUser",
 }
 
 // Register attaches ssi to router. mws maps an operation, by its Go method name (the operationId
