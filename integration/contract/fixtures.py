@@ -4,7 +4,7 @@ prints it as MEDIAMESH_CONTRACT_KNOWN ("kind=value" pairs separated by commas) f
 A random id names nothing, and the few things a run creates are soon archived, deleted or purged by
 the run itself, so without fixtures the success paths that need an item in a given state (a draft to
 publish, a soft-deleted item to purge, an open program to add an episode to, a published program and
-episodes for the public side, a ready asset to refer to, an unused refresh token) are reached by chance or not at all. Each kind below is one such state;
+episodes for the public side, a ready asset to refer to, an unused refresh token, an API key) are reached by chance or not at all. Each kind below is one such state;
 hooks.py points part of the positive requests of the operations that need it at these items, and
 drops an item from its pool once an operation succeeded on it.
 
@@ -21,6 +21,7 @@ import zlib
 DRAFTS = 8  # draft programs to publish, draft episodes to publish
 DELETED = 6  # soft-deleted programs and episodes to purge
 SESSIONS = 6  # refresh tokens (each is single use)
+API_KEYS = 4  # API keys to exchange, and API keys to read, rotate and revoke
 
 
 def png():
@@ -96,6 +97,12 @@ def main(argv):
     pairs.append(("publishedProgramId", public))
     pairs += [("publishedEpisodeId", e) for e in public_episodes]
     pairs.append(("readyAssetId", c.upload()))
+    # API keys: some whose secrets exchangeApiKey is pointed at, others whose ids getApiKey,
+    # rotateApiKey and revokeApiKey are (a revoked key's secret no longer exchanges).
+    for n in range(API_KEYS):
+        key = c.call("POST", "/api/v1/auth/api-keys", {"name": f"{slug} exchange {n}", "scopes": ["account:read"]})
+        pairs.append(("apiKey", key["key"]))
+        pairs.append(("apiKeyId", c.call("POST", "/api/v1/auth/api-keys", {"name": f"{slug} managed {n}", "scopes": ["account:read"]})["id"]))
     for _ in range(SESSIONS):
         session = c.call("POST", "/api/v1/auth/login", {"email": email, "password": password}, auth=False)
         pairs.append(("refreshToken", session["refresh_token"]))

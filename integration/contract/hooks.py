@@ -17,7 +17,8 @@ integration/contract/run.sh for every run).
 - before_call also points half the positive requests at things that exist: the ids that creates of
   this run answered (after_call keeps them, and the refresh tokens logins answered) replace the path
   parameters and reference fields (category_id, cover_asset_id, ...) the fuzzer drew, and a
-  refresh_token. A random id names nothing (404, or 422 for a reference), so without this the
+  refresh_token, and an API key to exchange (api_key; fixtures.py's, or one createApiKey or
+  rotateApiKey answered). A random id names nothing (404, or 422 for a reference), so without this the
   operations on an item are reached only at the end of a chain of links the stateful phase seldom
   completes.
 - before_call also gives the operations that need an item in a given state (a draft to publish, a
@@ -93,6 +94,7 @@ CREATED_BY = {
     "createCategory": "categoryId",
     "createUser": "userId",
     "registerUser": "userId",
+    "createApiKey": "apiKeyId",
 }
 # Body fields that refer to such things.
 REFERENCES = {
@@ -174,6 +176,18 @@ def _point_at_known(case):
             event.pop("occurred_at", None)
             if event.get("type") == "view":
                 event.pop("position_seconds", None)
+    # exchangeApiKey: half the keys drawn become a key that exists (fixtures.py, or made in this run).
+    if isinstance(body.get("api_key"), str) and _rng.random() < 0.5:
+        known = _known_id("apiKey")
+        if known:
+            body["api_key"] = known
+    # createApiKey: half the keys drawn ask for a scope every role holds, with no expiry, ranges or
+    # owner: drawn scopes are mostly ones the caller does not hold, drawn instants mostly past and
+    # drawn owners unknown, each refused with 422 or 404.
+    if _operation_id(case) == "createApiKey" and isinstance(body.get("scopes"), list) and _rng.random() < 0.5:
+        body["scopes"] = ["account:read"]
+        for field in ("expires_at", "allowed_cidrs", "owner_id"):
+            body.pop(field, None)
     if isinstance(body.get("refresh_token"), str) and _rng.random() < 0.5:
         with _known_lock:
             if _refresh_tokens:
@@ -260,7 +274,7 @@ def after_call(context, case, response):
         with _known_lock:
             if str(case.path_parameters.get(name)) in _known.get(pool, []):
                 _known[pool].remove(str(case.path_parameters[name]))
-    if 200 <= response.status_code < 300 and op in CREATED_BY or op in ("login", "refreshToken"):
+    if 200 <= response.status_code < 300 and op in CREATED_BY or op in ("login", "refreshToken", "rotateApiKey"):
         try:
             payload = response.json()
         except ValueError:
@@ -269,6 +283,8 @@ def after_call(context, case, response):
             with _known_lock:
                 if op in CREATED_BY and isinstance(payload.get("id"), str):
                     _known.setdefault(CREATED_BY[op], []).append(payload["id"])
+                if op in ("createApiKey", "rotateApiKey") and isinstance(payload.get("key"), str):
+                    _known.setdefault("apiKey", []).append(payload["key"])
                 if op in ("login", "refreshToken") and isinstance(payload.get("refresh_token"), str):
                     _refresh_tokens.append(payload["refresh_token"])
     path = os.environ.get("MEDIAMESH_CONTRACT_COUNTS")
