@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,9 +16,10 @@ import (
 )
 
 // TestRBACMatrix walks every operation of both gateway contracts, and of every service directly,
-// with no token and with a USER, an EDITOR and an ADMIN token, and checks the outcome the contract
-// declares: 401 without a token on a secured operation, 403 for a role outside x-roles, and for an
-// allowed caller anything but 401 and 403.
+// with no token, with a USER, an EDITOR and an ADMIN token, and with API keys of each role (one
+// holding the operation's scope, one holding another), and checks the outcome the contract
+// declares: 401 without credentials on a secured operation, 403 for a role outside x-roles or a
+// key without the x-scopes, and for an allowed caller anything but 401 and 403.
 func TestRBACMatrix(t *testing.T) {
 	cfg := Default()
 	cfg.Target = append(append([]string{}, AllServices...), AllGateways...)
@@ -32,13 +34,39 @@ func TestRBACMatrix(t *testing.T) {
 
 	tokens := map[string]string{"": ""}
 	tokens[policy.RoleAdmin] = login(t, cms, "admin@mediamesh.local", "matrix admin password")
+	owners := map[string]string{}
 	for _, role := range []string{policy.RoleEditor, policy.RoleUser} {
 		email := strings.ToLower(role) + "@matrix.test"
 		body := fmt.Sprintf(`{"email":%q,"display_name":%q,"password":"matrix password 1","roles":[%q]}`, email, role, role)
-		if code, out := call(t, "POST", cms+"/api/v1/auth/users", tokens[policy.RoleAdmin], body); code != 201 {
+		code, out := call(t, "POST", cms+"/api/v1/auth/users", tokens[policy.RoleAdmin], body)
+		if code != 201 {
 			t.Fatalf("create %s: %d %s", role, code, out)
 		}
+		var u struct{ ID string }
+		_ = json.Unmarshal([]byte(out), &u)
+		owners[role] = u.ID
 		tokens[role] = login(t, cms, email, "matrix password 1")
+	}
+	// An API key per role and scope the role holds (and a key may hold), made by the ADMIN.
+	keys := map[string]map[string]string{} // role, scope: key
+	for role, scopes := range policy.RoleScopes {
+		keys[role] = map[string]string{}
+		for _, scope := range scopes {
+			if !policy.KeyGrantable(scope) {
+				continue
+			}
+			body := fmt.Sprintf(`{"name":"matrix %s %s","scopes":[%q]}`, role, scope, scope)
+			if owner := owners[role]; owner != "" {
+				body = fmt.Sprintf(`{"name":"matrix %s %s","scopes":[%q],"owner_id":%q}`, role, scope, scope, owner)
+			}
+			// At the auth service: the gateway's rate limit of createApiKey is for people.
+			code, out := call(t, "POST", "http://"+cfg.Services.Endpoint(ServiceAuth).Addr+"/api/v1/auth/api-keys", tokens[policy.RoleAdmin], body)
+			var k struct{ Key string }
+			if code != 201 || json.Unmarshal([]byte(out), &k) != nil {
+				t.Fatalf("API key of %s with %s: %d %s", role, scope, code, out)
+			}
+			keys[role][scope] = k.Key
+		}
 	}
 
 	targets := map[string]struct {
@@ -49,7 +77,7 @@ func TestRBACMatrix(t *testing.T) {
 		"cms-gateway":       {cms, bundle.CMS},
 	}
 	covered := map[string]bool{}
-	total := 0
+	total, keyCalls := 0, 0
 	for name, target := range targets {
 		doc, err := openapi3.NewLoader().LoadFromData(target.spec)
 		if err != nil {
@@ -74,6 +102,19 @@ func TestRBACMatrix(t *testing.T) {
 						t.Errorf("%s via %s as %q: %d %s", id, via, role, code, body)
 					}
 				}
+				if !op.Secured {
+					continue
+				}
+				for role, held := range keys {
+					for _, k := range matrixKeys(op, held) {
+						code, body, _ := callWith(t, op.Method, base+path, "", "", "X-API-Key", held[k])
+						allowed := op.Allows([]string{role}) && op.Permits([]string{k})
+						if (allowed && (code == 401 || code == 403)) || (!allowed && code != 403) {
+							t.Errorf("%s via %s with a key of %s holding %s: %d %s", id, via, role, k, code, body)
+						}
+						keyCalls++
+					}
+				}
 			}
 			covered[name+" "+id] = true
 		}
@@ -81,7 +122,22 @@ func TestRBACMatrix(t *testing.T) {
 	if len(covered) != total || total == 0 {
 		t.Fatalf("covered %d of %d operations", len(covered), total)
 	}
-	t.Logf("RBAC matrix: %d operations x 4 callers, through the gateways and directly", total)
+	t.Logf("RBAC matrix: %d operations x 4 callers and %d API key calls, through the gateways and directly", total, keyCalls)
+}
+
+// matrixKeys picks, among the scopes of a role's keys, the operation's own scope (when a key may
+// hold it) and one it does not need.
+func matrixKeys(op *policy.Operation, held map[string]string) []string {
+	var out []string
+	if _, ok := held[op.Scopes[0]]; ok {
+		out = append(out, op.Scopes[0])
+	}
+	for _, s := range policy.AllScopes {
+		if _, ok := held[s]; ok && !slices.Contains(op.Scopes, s) {
+			return append(out, s)
+		}
+	}
+	return out
 }
 
 func expectation(op *policy.Operation, role string) func(int) bool {
