@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/mediamesh
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-fault test-contract test-security bench bench-split tools-npm clean
+.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-race test-fault test-contract test-security bench bench-split tools-npm clean
 
 all: build
 
@@ -58,16 +58,31 @@ compat:
 release-specs: compat
 	$(GO) run ./tools/compat -release
 
-## lint: go vet everywhere; staticcheck on hand-written code (generated code is the generators' business).
+## lint: go vet everywhere, then golangci-lint (pinned in tools/lint/go.mod; rules in .golangci.yml): the
+## boundary rules (depguard: no service imports another, internal/ imports no service outside the
+## composition root, gen/ imports nothing hand-written), staticcheck, unused, ineffassign, and the gofmt
+## and goimports check; generated code is checked for its imports only.
 lint:
 	$(GO) vet ./...
-	$(GO) tool staticcheck $$($(GO) list ./... | grep -v '/gen/')
+	$(GO) tool -modfile=tools/lint/go.mod golangci-lint run ./...
 
-## test: unit tests, then the fault suite and the contract tests (Schemathesis) against the real binary.
-test: test-unit test-fault test-contract
+## test: unit tests, the race detector on the concurrent packages, then the fault suite and the contract tests
+## (Schemathesis) against the real binary.
+test: test-unit test-race test-fault test-contract
 
 test-unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/integration/fault$$')
+
+## test-race: the packages that share state between goroutines (cache, rate limit, event bus, outbox, inbox,
+## gateway, database group commit, token revocations, idempotency, object store locks, the search index)
+## under the race detector, on their embedded backends (the real servers are exercised by test-unit;
+## under -race they only slow the run). About 2 minutes.
+RACE_PKGS := ./internal/cache/... ./internal/ratelimit/... ./internal/eventbus/... ./internal/outbox/... ./internal/inbox/... \
+	./internal/gateway/... ./internal/database/... ./internal/authn/... ./internal/idempotency/... ./internal/objectstore/... \
+	./services/search/index/...
+test-race:
+	env -u MEDIAMESH_TEST_POSTGRES_URL -u MEDIAMESH_TEST_REDIS_URL -u MEDIAMESH_TEST_KAFKA_BROKERS -u MEDIAMESH_TEST_KAFKA_FAULT_HOME \
+		-u MEDIAMESH_TEST_VERSITYGW_BIN CI=false $(GO) test -race -count=1 $(RACE_PKGS)
 
 ## test-fault: the fault suite (integration/fault, issue 19) alone, so no other test competes with it for
 ## the CPU its latency bounds assume: split mode on a PostgreSQL, Redis, Kafka and VersityGW of its own
