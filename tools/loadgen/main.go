@@ -7,7 +7,8 @@
 //
 // Scenarios: cached browse (the programs list, served from the gateway cache), uncached search (a
 // different query on every request, so every one misses the cache and reaches the index), and the
-// GraphQL programs-with-episodes query. For each it prints requests/s, p50, p99 and errors. Run it
+// GraphQL programs-with-episodes query; -engagement posts play events beside the browse read. For
+// each it prints requests/s, p50, p99 and errors. Run it
 // against a gateway whose rate limits are off (--gateway.rate-limits=false), or it measures 429s;
 // `make bench` does all of this on a fresh `--target=all`.
 package main
@@ -47,6 +48,7 @@ func main() {
 	vocabularySize := flag.Int("vocabulary", 0, "0: the 40 fixed words, drawn uniformly (the worst case for search); N (at least 20000): N generated words per language, drawn from a Zipf distribution, for text and queries alike")
 	importItems := flag.Int("import", 0, "instead of seeding: import this many items (published programs of 99 published episodes) in one NDJSON request, beside the bare echo handler at -echo")
 	echoURL := flag.String("echo", "http://127.0.0.1:18198", "with -import: the bare echo handler (tools/loadgen/echo)")
+	engagement := flag.Int("engagement", 0, "instead of seeding: post batches of this many play events (recordEngagement) from -connections clients beside the cached browse read, and compare the browse p99 with and without them")
 	queries := flag.Int("queries", 0, "instead of seeding: print this many search queries (URL-escaped q values) drawn from the vocabulary, one a line")
 	flag.Parse()
 	var err error
@@ -61,7 +63,9 @@ func main() {
 		}
 		return
 	}
-	if *importItems > 0 {
+	if *engagement > 0 {
+		err = runEngagement(*cms, *disc, *email, *password, *duration, *connections, *engagement)
+	} else if *importItems > 0 {
 		err = runImport(*cms, *echoURL, *email, *password, *importItems)
 	} else if *takedowns > 0 {
 		err = runTakedowns(*cms, *disc, *email, *password, *takedowns, *writers)
