@@ -129,6 +129,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := map[string]any{"status": state, "server": s.Name, "checks": results, "degraded": degraded}
+	if s.Instance != "" {
+		body["instance"] = s.Instance
+	}
 	if _, verbose := r.URL.Query()["verbose"]; verbose {
 		body["dependencies"] = deps
 	}

@@ -41,7 +41,14 @@ func TestReadinessDegraded(t *testing.T) {
 		}
 		return rec.Code, body
 	}
+	if _, ok := get("/readyz"); ok["instance"] != nil {
+		t.Fatalf("instance without Instance: %v", ok)
+	}
+	srv.Instance = "run-42"
 	code, body := get("/readyz")
+	if body["instance"] != "run-42" {
+		t.Fatalf("instance: %v, want run-42", body["instance"])
+	}
 	if code != 200 || body["status"] != "degraded" || !strings.Contains(body["checks"].(map[string]any)["search"].(string), "refused") {
 		t.Fatalf("search down: %d %v, want 200 degraded", code, body)
 	}

@@ -50,6 +50,9 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 	// ForwardedHeader reads the standard Forwarded header instead of X-Forwarded-For.
 	ForwardedHeader bool
+	// Instance names the process in /readyz ("instance"), so a caller can tell that the process
+	// answering is the one it started and not another one on the same port; empty: left out.
+	Instance string
 
 	mu     sync.Mutex
 	checks map[string]check

@@ -2,6 +2,7 @@ package mediamesh
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -36,6 +37,7 @@ type Config struct {
 	RelayAddr       string         `yaml:"relay_addr" help:"health address of the relay target"`
 	AdminAddr       string         `yaml:"admin_addr" help:"address of the admin server: /metrics, /readyz of everything the process runs, the profiler; empty: loopback, 1000 above the process's first port (9080 for all); keep it off public networks (it is not authenticated)"`
 	AdminPprof      bool           `yaml:"admin_pprof" help:"serve the Go profiler (/debug/pprof/) on the admin server"`
+	InstanceID      string         `yaml:"instance_id" help:"this process's name in every /readyz answer (\"instance\"), so a caller can tell it is talking to the process it started; empty: a random one at each start"`
 	Log             LogConfig      `yaml:"log"`
 	Gateway         GatewayConfig  `yaml:"gateway"`
 	Services        Services       `yaml:"services"`
@@ -158,6 +160,7 @@ type AuthConfig struct {
 	HashConcurrency int           `yaml:"hash_concurrency" help:"password hashes computed at once (19 MiB each)"`
 	LoginRate       string        `yaml:"login_rate" help:"login and refresh attempts per account, e.g. 10/min"`
 	LoginBurst      int           `yaml:"login_burst" help:"extra attempts allowed in a burst"`
+	OIDCProviders   OIDCProviders `yaml:"oidc_providers" secret:"true" help:"OpenID Connect providers people may sign in with: a YAML list (a JSON array in the flag or variable) of {name, issuer_url, client_id, client_secret, scopes, redirect_url, post_login_url, role_claim, role_map}; empty: OIDC sign-in is off"`
 }
 
 // RedisConfig selects Redis for rate limits, idempotency records and the gateway cache; empty URL:
@@ -490,6 +493,7 @@ func (c *Config) Validate() error {
 	if a.HashConcurrency < 1 {
 		errs = append(errs, errors.New("auth.hash_concurrency: must be at least 1"))
 	}
+	errs = append(errs, a.OIDCProviders.validate()...)
 	if _, err := policy.ParseRate(a.LoginRate); err != nil || a.LoginBurst < 0 {
 		errs = append(errs, fmt.Errorf("auth.login_rate/login_burst: %q, %d: want N/unit and a burst >= 0", a.LoginRate, a.LoginBurst))
 	}
@@ -686,6 +690,10 @@ func (c *Config) validateIngest() error {
 func (c *Config) YAML() ([]byte, error) {
 	out := *c
 	for _, f := range settings(&out) {
+		if ps, ok := f.v.Interface().(OIDCProviders); ok {
+			f.v.Set(reflect.ValueOf(ps.redacted()))
+			continue
+		}
 		if f.secret && f.v.String() != "" {
 			f.v.SetString(redact(f.v.String()))
 		}
@@ -746,6 +754,9 @@ func (s setting) String() string {
 }
 
 func (s setting) set(raw string) error {
+	if u, ok := s.v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(raw))
+	}
 	switch s.v.Interface().(type) {
 	case time.Duration:
 		d, err := time.ParseDuration(raw)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -264,6 +265,7 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 			Issuer: a.Issuer, Audience: a.Audience, AccessTTL: a.AccessTTL, RefreshTTL: a.RefreshTTL, KeyRotation: a.KeyRotation,
 			SignupEnabled: a.SignupEnabled, AdminEmail: a.AdminEmail, AdminPassword: a.AdminPassword, HashConcurrency: a.HashConcurrency,
 			LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
+			OIDC:       a.OIDCProviders.auth(),
 		}
 		if pw := p.ingestAccountPassword(); pw != "" {
 			cfg.ServiceAccounts = []auth.ServiceAccount{{Email: p.cfg.Ingest.AccountEmail, Password: pw, DisplayName: "Ingest service", Roles: []string{"EDITOR"}}}
@@ -640,9 +642,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	}
 	servers = append(servers, admin)
 
+	instance := cfg.InstanceID
+	if instance == "" {
+		instance = uuid.NewString()
+	}
 	listeners := make([]net.Listener, len(servers))
 	var adminLine string // printed last, after the modules' lines
 	for i, srv := range servers {
+		srv.Instance = instance
 		ln, err := srv.Listen()
 		if err != nil {
 			for _, l := range listeners[:i] {

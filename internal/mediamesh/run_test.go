@@ -3,6 +3,7 @@ package mediamesh
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -143,6 +144,25 @@ func TestRunAll(t *testing.T) {
 		if got := status(t, c.method, c.url); got != c.want {
 			t.Errorf("%s %s: %d, want %d", c.method, c.url, got, c.want)
 		}
+	}
+	// Every server of the process names the same instance in /readyz, a fresh one per start (no
+	// instance_id set), so a test script can tell its process from another one on the port.
+	instances := map[string]bool{}
+	for _, base := range []string{disc, cms, admin} {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Instance string }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || body.Instance == "" {
+			t.Fatalf("%s/readyz: no instance (%v)", base, err)
+		}
+		instances[body.Instance] = true
+	}
+	if len(instances) != 1 {
+		t.Errorf("the servers of one process name %d instances: %v", len(instances), instances)
 	}
 }
 
