@@ -13,6 +13,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
 	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
+	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
@@ -58,7 +59,7 @@ func TestAssetDeleted(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db, Config{})
 		ctx := context.Background()
-		if topics := f.svc.Topics(); !slices.Equal(topics, []string{mediaevents.TopicMediaEvents}) {
+		if topics := f.svc.Topics(); !slices.Equal(topics, []string{mediaevents.TopicMediaEvents, metadataevents.TopicMetadataEvents}) {
 			t.Fatalf("topics %v", topics)
 		}
 		other := uuid.MustParse("0193a4bd-6e7f-7091-8293-0d1e2f304152") // another image
@@ -309,6 +310,64 @@ func TestAssetDeletedAtomicity(t *testing.T) {
 		f.do(http.MethodGet, programPath(p.Id), "editor", nil).must(t, http.StatusOK, &got)
 		if got.CoverAssetId != nil || int(got.Version) != int(start)+won+1 || len(f.eventsOf(p.Id)) != int(got.Version) {
 			t.Fatalf("%d writers won: %+v with %d events", won, got, len(f.eventsOf(p.Id)))
+		}
+	})
+}
+
+// categoryDeleted is the message of a category.deleted event as the metadata service's outbox
+// relay publishes it.
+func categoryDeleted(t *testing.T, category uuid.UUID) eventbus.Message {
+	t.Helper()
+	ev := &metadataevents.CategoryDeleted{
+		EventID: uuid.Must(uuid.NewV7()).String(), OccurredAt: time.Now().UTC().Truncate(time.Millisecond), AggregateID: category.String(),
+	}
+	payload, err := outbox.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outbox.Message(outbox.Record{
+		EventID: ev.EventID, Topic: ev.Topic(), AggregateID: ev.MessageKey(), EventType: ev.EventType(),
+		Payload: payload, Headers: map[string]string{}, OccurredAt: ev.OccurredAt,
+	})
+}
+
+// TestCategoryDeleted consumes category.deleted: a program that still has the category (a write
+// set it in the instant the metadata service deleted it) loses it as an update by the system, with
+// its event and audit entry, soft-deleted ones too (audit only); a redelivery changes nothing.
+func TestCategoryDeleted(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db, Config{})
+		ctx := context.Background()
+		p := f.createProgram("in-category", map[string]any{"category_id": f.cat.String()})
+		gone := f.createProgram("gone-in-category", map[string]any{"category_id": f.cat.String()})
+		other := f.createProgram("no-category", nil)
+		if r := f.do(http.MethodDelete, programPath(gone.Id), "editor", nil); r.code != http.StatusNoContent {
+			t.Fatal(r.code)
+		}
+		m := categoryDeleted(t, f.cat)
+		before := f.count("audit_entries")
+		for range 2 {
+			if err := f.svc.HandleEvent(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := f.count("audit_entries"); n != before+2 {
+			t.Fatalf("%d audit entries, want %d", n, before+2)
+		}
+		for _, id := range []uuid.UUID{p.Id, gone.Id, other.Id} {
+			var got cmsapi.Program
+			f.do(http.MethodGet, programPath(id), "editor", nil).must(t, http.StatusOK, &got)
+			if got.CategoryId != nil {
+				t.Fatalf("%s still has category %s", id, got.CategoryId)
+			}
+		}
+		evs := f.eventsOf(p.Id)
+		u, ok := evs[len(evs)-1].value.(*contentevents.ContentUpdated)
+		if !ok || u.ActorID != nil || u.Snapshot.CategoryID != nil || !slices.Equal(u.ChangedFields, []string{"category_id"}) {
+			t.Fatalf("last event of %s: %+v", p.Id, evs[len(evs)-1])
+		}
+		if a := f.audit(p.Id)[0]; a.Action != "updated" || a.ActorId != uuid.Nil || len(a.Changes) != 1 || a.Changes[0].Field != "category_id" {
+			t.Fatalf("audit %+v", a)
 		}
 	})
 }
