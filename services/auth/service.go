@@ -53,6 +53,8 @@ type Config struct {
 	// ServiceAccounts are the accounts other services log in with (the ingest service writes drafts
 	// through the CMS as one). Each is created or brought in line (password, roles, enabled) at start.
 	ServiceAccounts []ServiceAccount
+	// OIDC are the OpenID Connect providers people may sign in with; none: sign-in is off.
+	OIDC []OIDCProvider
 }
 
 // ServiceAccount is an account a service logs in with.
@@ -84,6 +86,9 @@ type Service struct {
 	limiter limiter
 	log     *slog.Logger
 	now     func() time.Time
+
+	oidc     oidcClients
+	oidcHTTP *http.Client // reaches the OpenID Connect providers
 }
 
 var _ authapi.StrictServerInterface = (*Service)(nil)
@@ -101,8 +106,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	st := &store{db: d.DB}
 	s := &Service{
 		cfg: cfg, db: d.DB, store: st, limiter: d.Limiter, log: d.Log, now: now,
-		keys: &keyring{store: st, rotation: cfg.KeyRotation, overlap: cfg.AccessTTL + time.Minute, now: now},
-		hash: newHasher(cfg.HashConcurrency),
+		keys:     &keyring{store: st, rotation: cfg.KeyRotation, overlap: cfg.AccessTTL + time.Minute, now: now},
+		hash:     newHasher(cfg.HashConcurrency),
+		oidcHTTP: &http.Client{Timeout: 10 * time.Second},
 	}
 	if _, err := s.keys.signer(ctx); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)

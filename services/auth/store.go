@@ -126,6 +126,9 @@ func (s *store) deleteUser(ctx context.Context, q querier, id string) error {
 	if _, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM api_keys WHERE owner_id = ?`), id); err != nil {
 		return err
 	}
+	if _, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM user_identities WHERE user_id = ?`), id); err != nil {
+		return err
+	}
 	res, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM users WHERE id = ?`), id)
 	if err != nil {
 		return err

@@ -511,6 +511,16 @@ type LogoutRequest struct {
 	RefreshToken *RefreshToken `json:"refresh_token,omitempty"`
 }
 
+// OidcProviderList defines model for OidcProviderList.
+type OidcProviderList struct {
+	Items []struct {
+		// Name The provider's name, as the sign-in paths spell it.
+		//
+		// Example: corporate
+		Name string `json:"name"`
+	} `json:"items"`
+}
+
 // Password A password of 12 to 128 characters. Never returned.
 //
 // Example: correct-horse-battery-staple
@@ -700,6 +710,9 @@ type UserPage struct {
 // Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
 type ApiKeyId = externalRef0.Id
 
+// OidcProvider defines model for OidcProvider.
+type OidcProvider = string
+
 // UserId A UUID (v7, time ordered).
 //
 // Example: 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01
@@ -757,6 +770,21 @@ type ListApiKeysParams struct {
 type UpdateMeParams struct {
 	// IfMatch The `ETag` of the version being changed. A stale value gets 412 Precondition Failed.
 	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// FinishOidcLoginParams defines parameters for FinishOidcLogin.
+type FinishOidcLoginParams struct {
+	// Code The authorization code the provider issued.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state the login started with.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error The provider's error code, when it refused.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription The provider's explanation of the error.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
 }
 
 // ListUsersParams defines parameters for ListUsers.
@@ -1082,6 +1110,41 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/auth/me (the `UpdateMe` operationId).
 	UpdateMe(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOidcProviders List the OpenID Connect providers
+	//
+	// The external OpenID Connect providers people may sign in with (`auth.oidc_providers`; none
+	// unless an operator configured some). Public.
+	//
+	// Corresponds with GET /api/v1/auth/oidc/providers (the `ListOidcProviders` operationId).
+	ListOidcProviders(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartOidcLogin Start signing in with an OpenID Connect provider
+	//
+	// Redirects the browser to the provider's authorization endpoint for the authorization code
+	// flow, with a fresh `state`, `nonce` and PKCE challenge (S256) that the callback checks; the
+	// login under way is kept for 10 minutes. An unknown provider answers 404 (none exist unless
+	// an operator configured some). Public.
+	//
+	// Corresponds with GET /api/v1/auth/oidc/{provider}/authorize (the `StartOidcLogin` operationId).
+	StartOidcLogin(ctx context.Context, provider OidcProvider, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishOidcLogin Finish signing in with an OpenID Connect provider
+	//
+	// The provider's redirect back. Checks `state` (single use, 10 minutes), exchanges `code` with
+	// the PKCE verifier, verifies the ID token (signature from the provider's keys, issuer,
+	// audience = our client id, expiry, and the `nonce` the login started with), then finds the
+	// user linked to the provider's subject, or links the account with the same email, or creates
+	// one with the roles the provider's claims map to (`role_claim`, `role_map`; USER otherwise);
+	// linking and creating need the provider to say the email is verified (403 otherwise). It then
+	// redirects to the provider's `post_login_url` with the platform's own token pair in the URL
+	// fragment (`#access_token=...&token_type=Bearer&expires_in=...&refresh_token=...&refresh_expires_in=...`),
+	// which never reaches a server. A provider's `error`, a missing `code` or `state` answers 400;
+	// an unknown or spent state, a refused code or ID token (wrong nonce, audience, issuer,
+	// signature) 401; a disabled account 403; an unknown provider 404. Public.
+	//
+	// Corresponds with GET /api/v1/auth/oidc/{provider}/callback (the `FinishOidcLogin` operationId).
+	FinishOidcLogin(ctx context.Context, provider OidcProvider, params *FinishOidcLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokenWithBody Refresh the access token
 	//
@@ -1575,6 +1638,71 @@ func (c *Client) UpdateMeWithBody(ctx context.Context, params *UpdateMeParams, c
 // Corresponds with PATCH /api/v1/auth/me (the `UpdateMe` operationId).
 func (c *Client) UpdateMe(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateMeRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOidcProviders List the OpenID Connect providers
+//
+// The external OpenID Connect providers people may sign in with (`auth.oidc_providers`; none
+// unless an operator configured some). Public.
+//
+// Corresponds with GET /api/v1/auth/oidc/providers (the `ListOidcProviders` operationId).
+func (c *Client) ListOidcProviders(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOidcProvidersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartOidcLogin Start signing in with an OpenID Connect provider
+//
+// Redirects the browser to the provider's authorization endpoint for the authorization code
+// flow, with a fresh `state`, `nonce` and PKCE challenge (S256) that the callback checks; the
+// login under way is kept for 10 minutes. An unknown provider answers 404 (none exist unless
+// an operator configured some). Public.
+//
+// Corresponds with GET /api/v1/auth/oidc/{provider}/authorize (the `StartOidcLogin` operationId).
+func (c *Client) StartOidcLogin(ctx context.Context, provider OidcProvider, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartOidcLoginRequest(c.Server, provider)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishOidcLogin Finish signing in with an OpenID Connect provider
+//
+// The provider's redirect back. Checks `state` (single use, 10 minutes), exchanges `code` with
+// the PKCE verifier, verifies the ID token (signature from the provider's keys, issuer,
+// audience = our client id, expiry, and the `nonce` the login started with), then finds the
+// user linked to the provider's subject, or links the account with the same email, or creates
+// one with the roles the provider's claims map to (`role_claim`, `role_map`; USER otherwise);
+// linking and creating need the provider to say the email is verified (403 otherwise). It then
+// redirects to the provider's `post_login_url` with the platform's own token pair in the URL
+// fragment (`#access_token=...&token_type=Bearer&expires_in=...&refresh_token=...&refresh_expires_in=...`),
+// which never reaches a server. A provider's `error`, a missing `code` or `state` answers 400;
+// an unknown or spent state, a refused code or ID token (wrong nonce, audience, issuer,
+// signature) 401; a disabled account 403; an unknown provider 404. Public.
+//
+// Corresponds with GET /api/v1/auth/oidc/{provider}/callback (the `FinishOidcLogin` operationId).
+func (c *Client) FinishOidcLogin(ctx context.Context, provider OidcProvider, params *FinishOidcLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishOidcLoginRequest(c.Server, provider, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2334,6 +2462,164 @@ func NewUpdateMeRequestWithBody(server string, params *UpdateMeParams, contentTy
 	return req, nil
 }
 
+// NewListOidcProvidersRequest constructs an http.Request for the ListOidcProviders method
+func NewListOidcProvidersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/oidc/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartOidcLoginRequest constructs an http.Request for the StartOidcLogin method
+func NewStartOidcLoginRequest(server string, provider OidcProvider) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider", provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/oidc/%s/authorize", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFinishOidcLoginRequest constructs an http.Request for the FinishOidcLogin method
+func NewFinishOidcLoginRequest(server string, provider OidcProvider, params *FinishOidcLoginParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider", provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/oidc/%s/callback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Error != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error", *params.Error, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ErrorDescription != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error_description", *params.ErrorDescription, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRefreshTokenRequest calls the generic RefreshToken builder with application/json body
 func NewRefreshTokenRequest(server string, body RefreshTokenJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3045,6 +3331,47 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/auth/me (the `UpdateMe` operationId).
 	UpdateMeWithResponse(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMeResponse, error)
+
+	// ListOidcProvidersWithResponse List the OpenID Connect providers
+	//
+	// The external OpenID Connect providers people may sign in with (`auth.oidc_providers`; none
+	// unless an operator configured some). Public.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/auth/oidc/providers (the `ListOidcProviders` operationId).
+	ListOidcProvidersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOidcProvidersResponse, error)
+
+	// StartOidcLoginWithResponse Start signing in with an OpenID Connect provider
+	//
+	// Redirects the browser to the provider's authorization endpoint for the authorization code
+	// flow, with a fresh `state`, `nonce` and PKCE challenge (S256) that the callback checks; the
+	// login under way is kept for 10 minutes. An unknown provider answers 404 (none exist unless
+	// an operator configured some). Public.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/auth/oidc/{provider}/authorize (the `StartOidcLogin` operationId).
+	StartOidcLoginWithResponse(ctx context.Context, provider OidcProvider, reqEditors ...RequestEditorFn) (*StartOidcLoginResponse, error)
+
+	// FinishOidcLoginWithResponse Finish signing in with an OpenID Connect provider
+	//
+	// The provider's redirect back. Checks `state` (single use, 10 minutes), exchanges `code` with
+	// the PKCE verifier, verifies the ID token (signature from the provider's keys, issuer,
+	// audience = our client id, expiry, and the `nonce` the login started with), then finds the
+	// user linked to the provider's subject, or links the account with the same email, or creates
+	// one with the roles the provider's claims map to (`role_claim`, `role_map`; USER otherwise);
+	// linking and creating need the provider to say the email is verified (403 otherwise). It then
+	// redirects to the provider's `post_login_url` with the platform's own token pair in the URL
+	// fragment (`#access_token=...&token_type=Bearer&expires_in=...&refresh_token=...&refresh_expires_in=...`),
+	// which never reaches a server. A provider's `error`, a missing `code` or `state` answers 400;
+	// an unknown or spent state, a refused code or ID token (wrong nonce, audience, issuer,
+	// signature) 401; a disabled account 403; an unknown provider 404. Public.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/auth/oidc/{provider}/callback (the `FinishOidcLogin` operationId).
+	FinishOidcLoginWithResponse(ctx context.Context, provider OidcProvider, params *FinishOidcLoginParams, reqEditors ...RequestEditorFn) (*FinishOidcLoginResponse, error)
 
 	// RefreshTokenWithBodyWithResponse Refresh the access token
 	//
@@ -4168,6 +4495,235 @@ func (r UpdateMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOidcProvidersResponse429Headers the declared response headers of an HTTP 429 response for ListOidcProviders
+type ListOidcProvidersResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type ListOidcProvidersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OidcProviderList
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOidcProvidersResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOidcProvidersResponse) GetJSON200() *OidcProviderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOidcProvidersResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOidcProvidersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOidcProvidersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOidcProvidersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOidcProvidersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOidcProvidersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartOidcLoginResponse302Headers the declared response headers of an HTTP 302 response for StartOidcLogin
+type StartOidcLoginResponse302Headers struct {
+	Location *string
+}
+
+// StartOidcLoginResponse429Headers the declared response headers of an HTTP 429 response for StartOidcLogin
+type StartOidcLoginResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type StartOidcLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *StartOidcLoginResponse302Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StartOidcLoginResponse429Headers
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StartOidcLoginResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StartOidcLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StartOidcLoginResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StartOidcLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartOidcLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartOidcLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartOidcLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FinishOidcLoginResponse303Headers the declared response headers of an HTTP 303 response for FinishOidcLogin
+type FinishOidcLoginResponse303Headers struct {
+	CacheControl *string
+	Location     *string
+}
+
+// FinishOidcLoginResponse401Headers the declared response headers of an HTTP 401 response for FinishOidcLogin
+type FinishOidcLoginResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// FinishOidcLoginResponse429Headers the declared response headers of an HTTP 429 response for FinishOidcLogin
+type FinishOidcLoginResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type FinishOidcLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *FinishOidcLoginResponse303Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *FinishOidcLoginResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *FinishOidcLoginResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FinishOidcLoginResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FinishOidcLoginResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r FinishOidcLoginResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r FinishOidcLoginResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r FinishOidcLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FinishOidcLoginResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FinishOidcLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FinishOidcLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FinishOidcLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FinishOidcLoginResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5400,6 +5956,65 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, params *
 	return ParseUpdateMeResponse(rsp)
 }
 
+// ListOidcProvidersWithResponse List the OpenID Connect providers
+//
+// The external OpenID Connect providers people may sign in with (`auth.oidc_providers`; none
+// unless an operator configured some). Public.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/auth/oidc/providers (the `ListOidcProviders` operationId).
+func (c *ClientWithResponses) ListOidcProvidersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOidcProvidersResponse, error) {
+	rsp, err := c.ListOidcProviders(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOidcProvidersResponse(rsp)
+}
+
+// StartOidcLoginWithResponse Start signing in with an OpenID Connect provider
+//
+// Redirects the browser to the provider's authorization endpoint for the authorization code
+// flow, with a fresh `state`, `nonce` and PKCE challenge (S256) that the callback checks; the
+// login under way is kept for 10 minutes. An unknown provider answers 404 (none exist unless
+// an operator configured some). Public.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/auth/oidc/{provider}/authorize (the `StartOidcLogin` operationId).
+func (c *ClientWithResponses) StartOidcLoginWithResponse(ctx context.Context, provider OidcProvider, reqEditors ...RequestEditorFn) (*StartOidcLoginResponse, error) {
+	rsp, err := c.StartOidcLogin(ctx, provider, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartOidcLoginResponse(rsp)
+}
+
+// FinishOidcLoginWithResponse Finish signing in with an OpenID Connect provider
+//
+// The provider's redirect back. Checks `state` (single use, 10 minutes), exchanges `code` with
+// the PKCE verifier, verifies the ID token (signature from the provider's keys, issuer,
+// audience = our client id, expiry, and the `nonce` the login started with), then finds the
+// user linked to the provider's subject, or links the account with the same email, or creates
+// one with the roles the provider's claims map to (`role_claim`, `role_map`; USER otherwise);
+// linking and creating need the provider to say the email is verified (403 otherwise). It then
+// redirects to the provider's `post_login_url` with the platform's own token pair in the URL
+// fragment (`#access_token=...&token_type=Bearer&expires_in=...&refresh_token=...&refresh_expires_in=...`),
+// which never reaches a server. A provider's `error`, a missing `code` or `state` answers 400;
+// an unknown or spent state, a refused code or ID token (wrong nonce, audience, issuer,
+// signature) 401; a disabled account 403; an unknown provider 404. Public.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/auth/oidc/{provider}/callback (the `FinishOidcLogin` operationId).
+func (c *ClientWithResponses) FinishOidcLoginWithResponse(ctx context.Context, provider OidcProvider, params *FinishOidcLoginParams, reqEditors ...RequestEditorFn) (*FinishOidcLoginResponse, error) {
+	rsp, err := c.FinishOidcLogin(ctx, provider, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishOidcLoginResponse(rsp)
+}
+
 // RefreshTokenWithBodyWithResponse Refresh the access token
 //
 // Exchanges a refresh token for a new token pair. Public (the refresh token is the credential).
@@ -6587,6 +7202,229 @@ func ParseUpdateMeResponse(rsp *http.Response) (*UpdateMeResponse, error) {
 	return response, nil
 }
 
+// ParseListOidcProvidersResponse parses an HTTP response from a ListOidcProvidersWithResponse call
+func ParseListOidcProvidersResponse(rsp *http.Response) (*ListOidcProvidersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOidcProvidersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OidcProviderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOidcProvidersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartOidcLoginResponse parses an HTTP response from a StartOidcLoginWithResponse call
+func ParseStartOidcLoginResponse(rsp *http.Response) (*StartOidcLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartOidcLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers StartOidcLoginResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 429:
+		var headers StartOidcLoginResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFinishOidcLoginResponse parses an HTTP response from a FinishOidcLoginWithResponse call
+func ParseFinishOidcLoginResponse(rsp *http.Response) (*FinishOidcLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FinishOidcLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers FinishOidcLoginResponse303Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 401:
+		var headers FinishOidcLoginResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers FinishOidcLoginResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRefreshTokenResponse parses an HTTP response from a RefreshTokenWithResponse call
 func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7547,6 +8385,15 @@ type ServerInterface interface {
 	// UpdateMe Update my account
 	// (PATCH /api/v1/auth/me)
 	UpdateMe(ctx echo.Context, params UpdateMeParams) error
+	// ListOidcProviders List the OpenID Connect providers
+	// (GET /api/v1/auth/oidc/providers)
+	ListOidcProviders(ctx echo.Context) error
+	// StartOidcLogin Start signing in with an OpenID Connect provider
+	// (GET /api/v1/auth/oidc/{provider}/authorize)
+	StartOidcLogin(ctx echo.Context, provider OidcProvider) error
+	// FinishOidcLogin Finish signing in with an OpenID Connect provider
+	// (GET /api/v1/auth/oidc/{provider}/callback)
+	FinishOidcLogin(ctx echo.Context, provider OidcProvider, params FinishOidcLoginParams) error
 	// RefreshToken Refresh the access token
 	// (POST /api/v1/auth/refresh)
 	RefreshToken(ctx echo.Context) error
@@ -7732,6 +8579,77 @@ func (w *ServerInterfaceWrapper) UpdateMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateMe(ctx, params)
+	return err
+}
+
+// ListOidcProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOidcProviders(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOidcProviders(ctx)
+	return err
+}
+
+// StartOidcLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) StartOidcLogin(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OidcProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartOidcLogin(ctx, provider)
+	return err
+}
+
+// FinishOidcLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) FinishOidcLogin(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OidcProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FinishOidcLoginParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FinishOidcLogin(ctx, provider, params)
 	return err
 }
 
@@ -8026,6 +8944,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/auth/api-keys/:apiKeyId", wrapper.GetApiKey, options.OperationMiddlewares["getApiKey"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/api-keys/:apiKeyId/rotate", wrapper.RotateApiKey, options.OperationMiddlewares["rotateApiKey"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/token", wrapper.ExchangeApiKey, options.OperationMiddlewares["exchangeApiKey"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/oidc/providers", wrapper.ListOidcProviders, options.OperationMiddlewares["listOidcProviders"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/oidc/:provider/authorize", wrapper.StartOidcLogin, options.OperationMiddlewares["startOidcLogin"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/oidc/:provider/callback", wrapper.FinishOidcLogin, options.OperationMiddlewares["finishOidcLogin"]...)
 	router.GET(options.BaseURL+"/api/v1/auth/.well-known/jwks.json", wrapper.GetJwks, options.OperationMiddlewares["getJwks"]...)
 
 }
@@ -9261,6 +10182,271 @@ type UpdateMedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateMedefaultApplicationProblemPlusJSONResponse) VisitUpdateMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOidcProvidersRequestObject struct {
+}
+
+type ListOidcProvidersResponseObject interface {
+	VisitListOidcProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListOidcProviders200JSONResponse OidcProviderList
+
+func (response ListOidcProviders200JSONResponse) VisitListOidcProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOidcProviders429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListOidcProviders429ApplicationProblemPlusJSONResponse) VisitListOidcProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOidcProvidersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response ListOidcProvidersdefaultApplicationProblemPlusJSONResponse) VisitListOidcProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartOidcLoginRequestObject struct {
+	Provider OidcProvider `json:"provider"`
+}
+
+type StartOidcLoginResponseObject interface {
+	VisitStartOidcLoginResponse(w http.ResponseWriter) error
+}
+
+type StartOidcLogin302ResponseHeaders struct {
+	Location *string
+}
+
+type StartOidcLogin302Response struct {
+	Headers StartOidcLogin302ResponseHeaders
+}
+
+func (response StartOidcLogin302Response) VisitStartOidcLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartOidcLogin404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StartOidcLogin404ApplicationProblemPlusJSONResponse) VisitStartOidcLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartOidcLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StartOidcLogin429ApplicationProblemPlusJSONResponse) VisitStartOidcLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartOidcLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response StartOidcLogindefaultApplicationProblemPlusJSONResponse) VisitStartOidcLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishOidcLoginRequestObject struct {
+	Provider OidcProvider `json:"provider"`
+	Params   FinishOidcLoginParams
+}
+
+type FinishOidcLoginResponseObject interface {
+	VisitFinishOidcLoginResponse(w http.ResponseWriter) error
+}
+
+type FinishOidcLogin303ResponseHeaders struct {
+	CacheControl *string
+	Location     *string
+}
+
+type FinishOidcLogin303Response struct {
+	Headers FinishOidcLogin303ResponseHeaders
+}
+
+func (response FinishOidcLogin303Response) VisitFinishOidcLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(303)
+	return nil
+}
+
+type FinishOidcLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FinishOidcLogin400ApplicationProblemPlusJSONResponse) VisitFinishOidcLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishOidcLogin401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishOidcLogin401ApplicationProblemPlusJSONResponse) VisitFinishOidcLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishOidcLogin403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response FinishOidcLogin403ApplicationProblemPlusJSONResponse) VisitFinishOidcLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishOidcLogin404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response FinishOidcLogin404ApplicationProblemPlusJSONResponse) VisitFinishOidcLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishOidcLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response FinishOidcLogin429ApplicationProblemPlusJSONResponse) VisitFinishOidcLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishOidcLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       externalRef0.Problem
+	StatusCode int
+}
+
+func (response FinishOidcLogindefaultApplicationProblemPlusJSONResponse) VisitFinishOidcLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10611,6 +11797,15 @@ type StrictServerInterface interface {
 	// UpdateMe Update my account
 	// (PATCH /api/v1/auth/me)
 	UpdateMe(ctx context.Context, request UpdateMeRequestObject) (UpdateMeResponseObject, error)
+	// ListOidcProviders List the OpenID Connect providers
+	// (GET /api/v1/auth/oidc/providers)
+	ListOidcProviders(ctx context.Context, request ListOidcProvidersRequestObject) (ListOidcProvidersResponseObject, error)
+	// StartOidcLogin Start signing in with an OpenID Connect provider
+	// (GET /api/v1/auth/oidc/{provider}/authorize)
+	StartOidcLogin(ctx context.Context, request StartOidcLoginRequestObject) (StartOidcLoginResponseObject, error)
+	// FinishOidcLogin Finish signing in with an OpenID Connect provider
+	// (GET /api/v1/auth/oidc/{provider}/callback)
+	FinishOidcLogin(ctx context.Context, request FinishOidcLoginRequestObject) (FinishOidcLoginResponseObject, error)
 	// RefreshToken Refresh the access token
 	// (POST /api/v1/auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
@@ -11013,6 +12208,80 @@ func (sh *strictHandler) UpdateMe(ctx echo.Context, params UpdateMeParams) error
 	return nil
 }
 
+// ListOidcProviders operation middleware
+func (sh *strictHandler) ListOidcProviders(ctx echo.Context) error {
+	var request ListOidcProvidersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOidcProviders(ctx.Request().Context(), request.(ListOidcProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOidcProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOidcProvidersResponseObject); ok {
+		return validResponse.VisitListOidcProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartOidcLogin operation middleware
+func (sh *strictHandler) StartOidcLogin(ctx echo.Context, provider OidcProvider) error {
+	var request StartOidcLoginRequestObject
+
+	request.Provider = provider
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartOidcLogin(ctx.Request().Context(), request.(StartOidcLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartOidcLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartOidcLoginResponseObject); ok {
+		return validResponse.VisitStartOidcLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FinishOidcLogin operation middleware
+func (sh *strictHandler) FinishOidcLogin(ctx echo.Context, provider OidcProvider, params FinishOidcLoginParams) error {
+	var request FinishOidcLoginRequestObject
+
+	request.Provider = provider
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishOidcLogin(ctx.Request().Context(), request.(FinishOidcLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishOidcLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FinishOidcLoginResponseObject); ok {
+		return validResponse.VisitFinishOidcLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RefreshToken operation middleware
 func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 	var request RefreshTokenRequestObject
@@ -11378,193 +12647,215 @@ func (sh *strictHandler) SetUserRoles(ctx echo.Context, userId UserId, params Se
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H19bxs5d+9XIdQCa/eR5JEsv6PodV686yRO/NjOk92N0oiaoSTGI1I7pCxrA/9xcdvi3n6Rp7i4/aMo",
-	"+l2Sb3PBc8gZzmgkS46z2XQDLNaRxOEcHpLnjef8+L4SyuFICia0quy/rwwYjVgC/3x8Qfvmb8RUmPCR",
-	"5lJU9isXA0aY0FxPiaZ9IntEDxhJmB4ngkUkYaOEKSY0Ne0PiGIiIlyTLg0vCRekc9yrnVAdDjpESxIO",
-	"qOgzwnW9Uq2wazocxayyX2lXdtqVSrWiwgEbUkPDkF4/Y6KvB5X9RnO3WtHTkWmodMJFv3JzU608kyFF",
-	"Essofnn2zJEaJoxqoFTJcRKy/Ks36IhvXDU26FgPNsaKJWojaOxt0lbYrO10G6y2E27S2l5vh9WaUSPc",
-	"6u7SPRY05hHbDFql1D6X51omrIRYecmEoW0khWKKDMdKEyE16TIS0nDAojy9QtYU9OQTwMR4WNl/nf34",
-	"poyGM6aT6WFPs2SWjHMWShEpM0cTaqaP9WQC05xMuejnaNgM/Hf3ZDKkurJf4UJvNitVww0+NPTsbreC",
-	"oFoZcoGfGylRXGjWZwlQ9erVq8OxHpglFlLNyqeTZi24FATezggVkV2MVEkB/9TAzglVJGG9sSpy7wGj",
-	"CUsISxKZ/H27wsUVjXn0Fp5qV6r4w1vv/X/frphuaRgypWzv7HrEExbNX7FbjeYs/2+qlZiLS9hpj1jM",
-	"NHupymYCf8utXLMszTjkiCXAgOOosl+Jsk6qlRFN6JBpu5PNA9Dmb93CqndlNP2bDR4Bzx9f40Y8HPGn",
-	"bDpLg/sdqLhkU/LOrEpHTk8mhIocT2apY/lXVCsJ+2XMlH4gI3ghHfG3l+bdMzSabw2R3zM9j74zRqMc",
-	"hw5Pjw2ds2T0006KPKLw9SIufc90+RTNvL58gvr2+VVn55ns8xKx9kz2jUDVktgVKcdC52amSiZcD+Bn",
-	"NqQ8hg0yokpNZAJC2ewLR7NpOktzDO+emS3oDimG7y3B+LUZH75jtkX6CwqgXsLUAETeLYsuwaZ2x8Eg",
-	"uVJjt/qIYBMyojwha9z8Yp4RRI2Y0Ouzg0r8986Mzf6KQqBkVvK/4ziu5CWbvzjNr8stz8TvafUVeiY1",
-	"1fMJgV/LCPlOEcXChOkSivwuV6foHNf8mYyZKmPNKKahnWHTpKijyzeS8jtddTe9HEV0nqzF35agYJx1",
-	"str7b4rND1MWluk5HjmOeEvGCIPKiOpBpVoRdGi0SjoRuJqNOqrs62TMfI30twnrVfYrf7ORWXwb+Ksy",
-	"Xw2leHtseWTHsJgkx5oSeiwT7oca++nhOFGyZNJejOgvY0ZC+Jn0EjkklIwSdsXlWJER7bPvFOmYv3XB",
-	"rvVbbNhJKf9lzJJpRjr+vJIqT0k8jthwJDUT4bR0Bx6SMOZM6Fo4kIoJUKVrRoBZi4RQ8vLl8aN1ogdU",
-	"kyG9ZIpQuxSJoj1jz6ANVidmLhQdoj42wrsttPvKLDhrkoMoJD2eKG2synGsD4guPkooiXivxxImND7M",
-	"jcH0joVOM5BWs1lvi5zxtNULwmZ3h9UaUYvWWmGD1fa6u6wW0J1os9cIm6zVdUxGtyLjssepGkqW+bb+",
-	"kAv3eddsH61ZYvr8x9eHtZ9p7degtve29uZPf1tZNDM9cDrKl3THeDodt6yvWKKMUdllXPSthxLVySFR",
-	"msaMXNF4zEifaUVajSY5TcBS5mCHHlEeF01M58uUs8E6Qyv6OnZQz/iQ69khndI+I4r/yuYt8Rie818Z",
-	"sR4dx9r4K9UFFnzjVvv9xmx567uAeEOz5BFXtBszECmhFJoJjfpjFFsbfmOUyG7Mhn96p9CHSzn4vqI0",
-	"1WNV2W8Fm9WK5hr4ansmkes6pWag9Ujtb2wMWcTpkKlBPWJXrn+1YS2lWvrgzYpi6RR7wtHOrqaQxjFL",
-	"vlOpSTaginQZEympdfPKBzQ6Q8PjbkyJmEYbzJov6b41ziK4MeTJ+YvnZppT9gUZ+05obOYZ/GCkYln+",
-	"dWlUc8/cM+vcULgiw5S+tbEY0QQ4ByOqGvHudKjbtJNEij4xAyBGCcAKXgc+P5SiF/NQf+rS28t49xiN",
-	"6ThhFORsnyvNkhWWYOhouu+lhwaz615l9n84TkC4m/Gwfc8l4KpkIFXDRJ122BYTOY4jEjN6xYiQhAlY",
-	"x+Tw0cnxc2hs/L/ISAalE6rN0wlnkVFXdtGbRlHqyvKEyIlwO8Qolptq5UgmXR5F6At84obgCVNgUiKN",
-	"uV3gCZHslctOXS994nOJDaB6SKewkUcsMYuZ6AFXJLVBYWEfY7DiYcIiJjSnsbob37hQmopwJvjlXL+M",
-	"cY2McfbldhHJJHUrl2akjbXUQo/+e2ZpidMbSWDr0Chds2jdSnYr0WNs0Tu9P85aD/I23uZ83pX5ap+u",
-	"WTf1vgW1745zRcbiUsiJqLpgWJWgKxuZtTGhmZDBGBxEQPWRHIvoflm7WsQ25X4r4/5zqUkPCFuW40Lq",
-	"Gj5xj1x+LsG/chKcK8KRb77BifbmJ2o28Gjs4HFuMS6O0SE0f0l3SpQcMikYYbFiS/Nm5FFb6yG597wW",
-	"vRMFtM0jyZS3y331Z217y0js9pO4t+XbVMfCeCY0JoolVy6svMLGxafvkz+HgowFux6hIwf0wNgvpDyh",
-	"YmoNUPWJK6jp2UYXUpIhFVNny6mlx59QzWrgmtz/GjF9E+gbVjW7DhmL0FPzDrzgQKSWnoiUvda23vDO",
-	"TuCVL4URPzLhv366k+OpgsP8OUcaTVmWp2OfrPuVTn64H0xADLxa9ZMqAvOLVQUFbr969apWPOlZxPLi",
-	"wZDl+yiRhhCjxh/DseTd2A97Q1X2X5uHI8PaIRdvY/TDq5UeZ3EEYa7UzBmat/ah5VjB+RzVxkRWmjSa",
-	"RnAmNIQo380bT9U0PWlrtx96azjDVkQuO7/Zk5/RFZuwOCbWGeuONaEEuOHN9gHpIP86JOZKK8KuWDJ1",
-	"v2LzOkQuLBFZ5LMkSCZcsBPPL+RYE679CPUoMZaw5hhioHEsJyx6G/IoUeUBHoy6ERpFiVmzidFpKj3M",
-	"msjkUkHg8ICw4UhPyZBRoQgV01wo53WlGWzWg3qjsVkPNpqtyptqhWs2VLdx/CGPEjM/Q3p9jO2bQTrD",
-	"NEno1PxqI85vqV5yBi/4kClNhyPzNG43ZZ/Os+DVgIl0tErLkYIxc9E/ILSrDGsmpgnXme7E/vKhrGbQ",
-	"3Kk1GrXm1kUj2A/Mfz9XvHhRZCS45kM2G4mrVni0QtS3Womp0m+NsfjWztpSMwvRALMNzS4cqxn63fTt",
-	"YFTLhdlaWyUEexTo8pfDW8x4s6VEFVi4ZM2dd7oDKpCTB8TYQ1xBHLcRmCUtRaTWZ9i8DWzeuQh29htb",
-	"K7EZQ3yLGf2Iq1FMp89N05tqRU4ES96uOD+jhPX4dTlfMNqcE4IuToObuEomAx4OCAfPrzdN+ceFFSDG",
-	"aYtlX+U5Mxxevv3xl82Lve6zSX4GjRHrxYlLovRAMpwJvMVD/rHQPC4RP0apE0rg4ItLUcW9YShMDxVw",
-	"FLdsJSFJLEXf2PBGwMyZ4907bCU8k4sW73VLo1mRsE7tQymZvEeEEdNz6Qr2VqVLhXLE5mxU/C2d6CEF",
-	"V/AAGGXIwIj6UCZmM1EBEh8Wpo2IKNJPqDBcnRSEMjfCXO8b9xLi3fhpLJYWz+eGtFvkc7UyFvyXMbO/",
-	"62TMMNbtjrdeGwHn7SW7E9ONknKnWlBYOcGf5enI7juGAULUk6dgarwv6L50fEsN1Grc3EghpF9URSP7",
-	"smXMCNpnx6InKzPsgP5tX/PHdQ7L1OrxFz0wwJYaQ5EVl2hL3P7sX4yTOEOueXyWyjfVucYJeuaZYVIl",
-	"VKgJA5NXGO/ZigGepVgYUxh3YT1jQBpfKlg1YF67JITZg8Qnry6I4n3hzuceR4/OD7N0O6pI59Ca/iDG",
-	"9onNdWqPg2Az9LuHb1gnLwjY9Mmg+33IX/AnRz8/Prv48/mxOh7q0c8Pj7eP3x1PTt79pE8uHvNnD58E",
-	"7MdD0+7pXxp/5r0/19n0ya/Rq2P+gh9PTi4uf/3p4uzdCQ82f3p3FD+7iN6dNB/rF69+2vz5PJj+/Ojo",
-	"3fNXx62fLuL45BF0N+02r+Nwerz9avrk6Oxx/PKiccx//DGoh81YdIdHQfTjk7igv4O97bz83y4RT85E",
-	"Kk2m4T0GmtzqqVyCFxdOU+d4tL3wrGz7lqMyKxAWSktLjPWx1IiGRq6PaIJryJ8vTwoSTwbmlWTQbJXw",
-	"Bbp/i19nuYO4XMyeKKbLlZ6z+nspt3Zz/ecmwXFgvnDArVrOIVRvskdouiX3ScdYCB2wHlqbqE0yG6RO",
-	"zr3d8WPt8PS49pRNO2ZfFjcLvt9ulks2Ld0jvjnyl+ZwN3zaGJ3tqEet3vfbgyfB5bOtXw/3rh9uXj3Y",
-	"FSfNX/KT0bRnqdnn3Nm26fvW8+1qBVyLMhfq+PSqZQZ2fHq1nXd8zHJ+ePzozJj59jSh3EgGHye/zzZz",
-	"JO/lT+OD2t5h7YjWevv1N3/aMB/fvG9UN2/KCQeZiGz2zkFphLFCGp964rBHY8Xu3e8zNkiXob2O3p81",
-	"jWTyJf3Au3lyZI3jL72xHidsPR0Muh+mPXhGn8/B+608jyWsTCs3IYTAaDggUqCPBi8kAxlH6gC40LF5",
-	"p2p/SAXtF3b45zMuh1w4A2x1S9NalpYRZeITdxckyd1pb0U4T2/vMKc2NXTxM3CCDk62DGl86yueYasb",
-	"P7N08ROnaZ6pcZds8qE3r48fHV+8OFt6Fs9kXJjEzU+cw5lU2Wqe6Y7sstn1Ob604Wz30A/jIRUX7LrM",
-	"uDU7yLycqIGcgNlj9szDk/O8lPj4Tx//9eM/ffw/5MO/f/jPj/9StDHyaq1RIikeuyUyo7XsiS3K6wNi",
-	"hkGNRR1SxWpcKCYU1/yKxXmJXInpNKb1AVWKiv9hv66HcugLL8dxXwdvtXLEbpYRm0tcv6Oqcsntd/dP",
-	"XBdl6+HJ5LKUm4+j5tZWY4+Mxt2Yh6ADqFFn5MXTU0ilIa9Ylxg7Z+3s6CHZDTZ31sviq33fLgRHI28W",
-	"4lclvAuTq/yjQE/xYfyy5PFLPicHFUJFURUP+FhEaJ9yoTQsV+MY4ZEB6VzyqFMa38gvg+3WrUv2Es8V",
-	"3EhePD3Nj8J8UfLYWOVsasX7+cfMFyWPzYmrZfNYJV2q2HZrnMRpjHxkFqQxBDabpDvVrBhWbDR++enw",
-	"p6fXD5PeX87f7lxMX/35hxf9nUF4dUpH/CROJseUnoY/vDyTC60+83FeEub7Vqm5V/S19bSCi8MMFecZ",
-	"eVWF1TZnjatSP9hfxudM41Le2WqULWWj6JeOlphdVQiVLJL5JQGFcun9LFV5JTOcsB5LjMR7eUxQN1YJ",
-	"JQ8enpLWjqu3oySmoj+mfax4ooLIEQoiSOEqGvQ0qT3+Pj+jW3nPIz+ftPbrm/fNm7WamVnzr/V/KLXg",
-	"oSzlbvJwNRthdZ1/m64tn5a+HOs7uyJvFVOKS6Fy6bS2dWlBCJ6R5TNpvMx6shbLPjEbGxpOBixh+R1t",
-	"O7cj6UoZMwrngIUKlltMGz/NyXBuhjOnHv+L2y9NrJI90mjCsUZzN+dzP4forqsPzS/NUCYJC3VtIBPF",
-	"al1YhNOa0tT87Klu/9R1fnL4bNC/WpkkXLMXIp5aKywtOrrbRH8aZ/01me+pbEEuro46NLue/jJmVaK4",
-	"6MesNlaFvKw8rxP9ttXbC5t0hzWizW4r3KK7bLsXdBtRM9ykLbbV26Y73d1wLwpYo9ekm92C0CiesWyv",
-	"loxfrYAVXbaIYqohy9GYvHXycjRiibH4qsZcgYMX18BVeML4vlOkA0Zyh4Qx5UO0XfWADWHkVue6/E9r",
-	"8VcrL88fnxVMEPdTCcX6E6MU/YSG7K0NH+Zkw+a2MZXzvPhBTuDQqPS46ZKxzN+vzotKYreL4pKt3Vwa",
-	"f1BahjuzHM/Lo5WH6HOTNZe+tDGSMQ+nG+id1vty/cD64C571czbdQ1/78CkmVmWiuFhELMDsvNnMzOd",
-	"C+4+wsY2n/P+u/lmHPG0eUg168uEM6+BTQ7ZB3MK0jCzb5JcC9eJ/ejeacMAaYdzgwTVCuRtuF/wg+tl",
-	"yDSNqPZ+tZ9dA8hldG95UxbsHYuyRXvONJTG3VHElZfqQThNmvdrBtWWCqOv0LwQNJnZal/Ix57vQZ/z",
-	"vhiP/vCxkRVjEmWcBPV0Snny7QjrKzzC2lusK5ZAbMiszVVoK+SPlxPXaAZ7tyiznZ2d7WB5Eu9gtn3J",
-	"47E82aWcLtuSWMV8wpYVb4VyWhFPbc0oiyNFLJwLoQnLiiE7gk3eOjHRIWnFTccmWme/mRkdcuG/tlGU",
-	"qMWH5mgfm8PtWh2k6bAoPvI0fVZHYxk/4xPUxKqC3x/4SsJ/ztJZ5dxg9cWzxIKIvHLRAhqKrSZb6xg2",
-	"d9YxvbiGZTxkrQNUddZ9SIzcSsAq9FmX+c6zVcrFUnCBQ3TrPaoKu+CT8j/ns+wwrTtNK1JDKoTUJEYE",
-	"EWChJ4/VclGG38wOukvmKBSvLU7cVGOQw71xTKC1nxmXBmEwNy2W/T6LCBf3mKi56iZfYJfnoDMM2QeW",
-	"bjjFLjfOf0OrvGrhMu62tMuy7JyhWnpi5u2FlMu5JLscPW/m7N/7yLcDOfA7ybazHRwZufwY6pJmBod1",
-	"DyUOvgbhOqThgAtWM+4qfGHaFxJi6HVWMjGz4m0NRXnGMIsjQjWB2AjEfSiJpNYsIiOqB4QLi3PUldEU",
-	"yk06AGpQf3548rhTJR3TKv2A5z/4MU8hll6UEJdWc7z3x5MVdgyl0qQZBH5hx22GHg4463vBvGTHsrP4",
-	"JoKRmAu0ndm1xjyOEZOjmBGwOyAsBplfa5TACKuEQmBlvU6eSxJKoRMZe6S3xdrLPwVBEBAtiflX46gK",
-	"f3eO3Dd7R+tV6BjA52IqLvdNp1LUMDcGa+0glSIrfJGCtcUVVxzWh3td1eZfUMiGFIzrAUvIZGBIx6Q2",
-	"oKYZVMnzB+en8PrDwBC0aUh0QT9pHmuLl4KblYdPqnUisPycp+9F+Qs4ADyOWZIRYt7TDIIHOMZmEMCo",
-	"m0HzkGjZFvDPx/jVduAabUOjo8dHR1VMrJY9TQbT0YAJpPQRfv8DFf1xbN+p8LsrmnDwXdtCsZiFWrpf",
-	"HiTUNETOmvfsBsF6nRzPck8RLhSPGHG/wCIwFlXPrIo12ha/skTWJjzSA5igd5ILlrjHKDllieJUEGP3",
-	"mZWR8P5A17SsxaynyZAmlw7f7zChXR6u18lDb6nIsYaOgGyqeEhOxrHmMRf9MY3JaUwNGWwo3/F1ggYG",
-	"VY5aBKrBJYPbxJ7aqv22SA14ay7SKCKd1NDeJ41OnRzhT3AwxgSARXGFiH/UGv6QAIFZf31+5QEMtEUn",
-	"NeM7pMtgGFwXgWw+/NuH//j4Lx/++vGfP/w/8uGvH//pw399+LcPf/3w75VchHvtH/Zft9vXzaDdvj6E",
-	"/z1qt8fBZuvI/NluPGy3x43G1hH82Q7Mn+1d+LPzoIV/tsyf3eBBDf+aps0gCGr4Fz82d/FjEz9uHeHH",
-	"bfi4G5gOzbYwfxrbpt+jx9jD0WPowaxU8+fI0Dg+OjrCH4+OHrz5u9f/2G5fQ2scxo7p/CsdjDeWxlE6",
-	"lr2jN38358AysxJLlNzLl8ePyNrVThULemQSsYRFhSP0JevKUwNwPObRAkpSbT5Dz1M2Vcy4un0uLMSl",
-	"pprViXHfjKeb4VhBnMz9W0vSZ5gHYdoA+tWspzGg6u3Qoo/e6hl577oVe8uihqSvPiBiHMfEYnGC1e0o",
-	"yoXpbEju8PrFxUlwLIJKtWIeNFZGgbA5mjYd0QIV69V7zxylQc7AbrBDbGUliWQ4HjKh60tVNs74rxaK",
-	"ZHaZDYyez0wodj2KqZvhEQt5j4eI6MgVkSGGPIoQtaDh98mqxkk1rXGdAYxiSQ0tMGxxkPrtaelTDmQI",
-	"4D4ciB2ZsIQ5hgDi1DKm8aw5ejNrGGcgD+8XVKiCfYg2USKjccgie3oGM1mO7hsCNIHsJ3RYyinb99t5",
-	"CUgQT4px3jJAPEfRGgsHEvxF0vmxZiMpteNHnRlx8mTv582n2xd7P279efdV86z10/aDxvPNk63S6ipb",
-	"QuztWagmnh8d3drb8yOjQVAWG7XFyCVm/0AmulpcsWo8HNJk6obs9ovpNz+4JYqbvRKEafnZ4suz45zm",
-	"NxYk1gxym8g9n4DlS6dvky42Nut8BzsRC0RN5r7m3Ik0XrB6erWZfxaOE66n5wB27OFvHo71YFEZNVmD",
-	"soh6vd6pEsXQkKNjPTAN1qt2mfrVECVHL3MKIqCADwuoIUMFDXXvpNcd9ILBasw1niawf6dsvnZ9Hjxe",
-	"SlXGEJrWsHUh2u4Gj5+OHCufvLpwAHegzwqRebM2sPKdl+rf48hCnBuVdmIW0AlTg32iWNyDM6vaeFTN",
-	"kl8gflS1JaOiXwinocGf4juBXWojcVUbE8ygs8w+cQ6Pl7epmPX7UP+AKwQwIzyEkA8gdV+xhPem0Hl6",
-	"8qPqbdEWh/43MBWwu2sxv2IRefLqQhVO4jBxdK1D4/4+Hsx11g+sYZ1PughpknCmEH0yl8lhFtGjk+Pn",
-	"xiPHqBPa6J2X54/POnVyluMSUJVPaTEDQ98WkWuNG5XLmkoVlWE6FTmQocIZE2JQoMyYDGTsoMF7dMjj",
-	"KXoEKTaem3ByaHdJpVqx0DGV/UqjHtQDKF8YMUFHvLJf2awH9U30FgawM3OgRPUJi+MaACRtvJtcqrrD",
-	"n+izOQHKBVmNTvLOJvcqXCFmIkl+CZBzXClQV90WfarZhE4V6TEdDswOThdPOhkiIuixpuUm3Wk+9QaS",
-	"a8mjMfh0WGHiaqYtFCnTNj7QlQUYunSFuxSXSzatk1McivkRoO6NwsGZyaPvfs80pIMWsCabQbAA+6ME",
-	"8wPTQV/bFOc0jRmylr28ZEhD9jKHIRfYZvxCgq9N471eMcn25s3SmB0w3DlIHVY8FNBVHhoG1h5i5Gd2",
-	"kT2EYF6fRDxhoTZOs5F0WC+Fs//w0fNCzTqutCoZ0usa7bO/3wyCFXFL3Y0Si2BeoA0MtdXcm9c4nfeN",
-	"IpIRsMhmWN32bAaBkmnXyv7rN9WKtXJwrfmy2GwuwzdYOtWKpn3lJ/te12DhmldrHRvBEARA03UtgzcC",
-	"dTVOlLY2GcLe85FZz4CDY57aGHKBbMiJEjriNZfFXCo9noGXYjW/qhLBJsYKM75XBqeCchzTytT+jHqq",
-	"EplUHay/xXgEudsWYE6AmycVRCQ7roars14nhwIVk1FqRkSkvzlYZnyLEcAOqdS9oS2wfFqRVrBZtunN",
-	"wNAIKWJ+zyl8yZps5BGkb6rLPoAAu6b9nGNOkLogkLmyWbtuQN8p0uOxZskBamuFmI50aPQYPj5ULL6y",
-	"efplOL0emMDquNlvPlU6Wj/u9UylZVn9o394Oc/OBTF6ewhlZ6dSCv9SgG/Jw7PMO4uznDyVUUiVtpXR",
-	"Vs75cA1Lx3Yc7kkRi8RVJS4qGTRz4g57shgMHLDeLK0KPDiIMsA3CLCYJelEAEANtHDyF4tDD5EYHmnc",
-	"/sjLAr5YK9i8/aEjH0L1Swn59zn/4fUbs8l9d+o1zFamB4z4SXnqSf5UIL+ZK+RbqYwf44UBVso3mlbK",
-	"w5N4vLsgX9l5Ul41WJYdelOtjKQq0QdYCaq8KnlbEWyP80Bg5baFxVfWeISgWT+xODgPjy0wvRoxeqlM",
-	"P22R4rQ4IHk17trU0LTgNnX0fFUDh3gYv8/UBPUUSFusAS9AXK7jOQLqCGtVeig3nUvwXEXIDlC6GrLO",
-	"fzisNbe2jaaBW5CiKlGSUBJLpQ0j2gJQ7hGmFI/Q4DoKAHvHAmuaOBBliyywpmSK/hNSIYxcD6kgPS4i",
-	"0zWjgHkq2LpRaICRhgkwS3vUcLaZOr77sxAExKVcZwXNrqi7LQxnqrNVzWQNDXSb+DGkl6i71nGylSad",
-	"rOwcQwAeAreDDWiLTk4VdEiqs5tNo9q4zVzHsKjlIkYHYFYmAx6zHLSPy0jhqi0sFq93a40HGpTHAlKa",
-	"xzEiAlXRtoCYBhLn6vwheNnnV0yU2RM+AMHsJTDLq8lbNIy3Z/1E9uVN/zKghJt8hMpmWRTUfWO1cRSV",
-	"/GdQ6igEV0fN+AJK/I6TlcM0mu+vVYvgQWQNS65hlwg5Wb/Nm1vkQbm75QqX4i16JG2Xu5Zs9lqwsj6g",
-	"+UahbfG+rvkPZs1KblKa/1iuZcnVRwue9Fuio/n7tY6C1u1PpEjaYE41l6FrFjT1KzLFUCJ6Fs1q5thW",
-	"uTV2n8bYPK994727qOkGLbWYld1weGZjlQWbrS9lRNYyg8vzz9f3LdQYdhlh5o4zA+rWyOm0Bd4phEFU",
-	"Gwa0sT4MJeMtiRDUx1g9tan5gC+jRjHXZCghGSSR4/6APKW9S7peb4uC7w9gA6lH3yrTwGf5y84K6qu1",
-	"oPRfZZDC/92279exBW0J8123YHOOR7R9rw5RaXzszN6KRfNAfnmQYaufwYA0uwMsTDzf4h6kJtxlQF5Y",
-	"f6MtcFuaB4BmBYdtXB8QKqYOOd/eHFW+I773bqf8tODNt5DNPYVsVrP8Fth830TVlxFV3zN9Zzn1W0Vu",
-	"VgpmpzdGwvnRbXbGBp6dQrb3XV8zL7b0Pb/y4PSoLQtGAer8mZA5HCm0BjCOs7C0HQNLnVzlfIes2YVD",
-	"oMA9zXraIRGdqgMSECYiBXWjGl67DtEenaIAYpymy8hQXrGoLeSVjVlJgLTv0xFEVtDYcQeZfsYC0ENG",
-	"LOEywpdBXCKOmDtKca++mzWUv2j1zvGIAuCA4dbSQqwM7uBm9lK/r0EbZbGG08nOmW4+jY62+rs/NN61",
-	"nu7Ewc+b19sP966aD7bE7knjl9arHRacberPrn0cLZV5aOTzgMF9yO95IN2fQZ/dGsnIAhnZ5v88wYxv",
-	"jvpX56jbC6cz7ZveM/2799hjd+d6ueZz0S7wI0qumSu5Eh+xugoIPTblpU5eJVL028K7DM+48O5aNe8V",
-	"dLaak8axOxhJb/ZtBY1U/7l5bYsU/DVhV4zG9hYG248i7JorXSeHWrPhSGNGlr2Qyeg9B6d7fGooqRIu",
-	"IjZiwhAcT6ttMcqqWw8w5QceVo64VnPPnqV4Fy11Ss/6y2+dX17huPvpF+BCenfUL6wOX1pi5vDQlorQ",
-	"r6pFc3gaXwG8hY8IAUgTZVARKcpD8d79uwFW+WgNDpBh6SnMwEzmXdKZ7U/MezdzMtIzd1vdUcV5sfci",
-	"+teiSHgOZuwzqsmSG0e/Uk2WP9rHMngQTbOy3FNVFuJvGU3lZ3M15iVzxQA5OF/LuDhwPp3YHa2HNI6N",
-	"twTX8JNXIFhze6hTxeN6VD9rcBytlZekibmv61489SCrqEsBDfcJQC1UbwUsnOlGyLbAel04FIa3ZRcB",
-	"Qe+zSDUTqghXamxvTvJivaSQxYzJvm1hWytNp/biazCmTddTB3NOgJc2TdhpVaOk07uPMQ0AacDjZeuw",
-	"tUUzaGXOpNG2XHm38Y8Y1XOUmJndT9BieVhJC8RwH2JyFZ3mgWKWuoJz4vReUvcXidX/AczrZ4gPupKA",
-	"asyJaG3e3ZbOAfLNWtIIDrIwFu+BtZQLtxIIEz9btCyOfsI+OYa+TEgig11xeDg5VJQSrPQlTNNVwgsF",
-	"tJN5QXWHNpKiAaeTnOGB+CgdWT/bF8Hu/iaOd2m5gcgXt1x07iHheKbTijnin829P0TqHrkJ/spC3sOp",
-	"46/va9tvftuIdzGVZkR1WFKw9nCQXc+SrhG7nSBvumoRsf3r5u3xmwc5NYM31RbQs8tNS330BaBlB4SS",
-	"IVfKPCMTMjHOeUmzzEJoNZsu/9ErpCVSlCGiEQ82GYlMq5PKTSwsp0lLxpS09V8Rw6IeqAS2YE4AhV8n",
-	"AABa9cxZPTD+v5OivZj2gUkYAIH7vb0iNJkoW4UD6YLdlJlkwJLSkhyHOXfX1PzjHlzhXcG09TvaS4tl",
-	"LyA7fPznD//14T8+/mteJK4g2ArYep/Dz/8Meqc49i+uhFbRQDtelPteNJB9zT0poN9RSLpMZzWay+id",
-	"7Jb+o/SS/j+CDY37+a7a8v4D07cY01YzLBWYLqgRzPoXbGI/jyhP0pLLtRJQVquJ02DPer0tCiW7eCq1",
-	"n92xxZX1wNk1DbXx9kXI6uQw9bnL7oVP4+NOmQaNA5Kw2lgVynrtIZhHoL1YE2Hie7paUKRejAKwxYY8",
-	"nmJePo2V9HyIRnl+mhdY+wS19Jt67IXrDb7Foe8jDr1Hd7s74Xa0xVq9TdrsNsIg2mO7vR263d0KW9Em",
-	"a/YaNOjuhbvRDtvufdY49GFhEx+4Smpj+c7UvUOZ5YSoERP6jxSkLqI4f/VR6lT0FgKmdwz/5MuN5wSo",
-	"FcDkz9c2aXEZLEkXmsnKdxDFwajAFPTBHXi+AFErbfmUmnAdDnLwGkT2em3RnZJQih7vj10VGhf22DKk",
-	"yl2iE2ZHoBgRIsW75FL0wTRqnLA+Vxrua86e3MP0JH80vnPl7t41HqcksqspFz7Mhnm2FewRzeJYZeXO",
-	"8G6jxywtENN2bzdvtKSRiMW8a/jCiE5oxGqy19tH1y1F1lCQeiQkjg+8Qa7JgMJ36BdOKNBnqIDbobA8",
-	"byCBtYqMR0RPeMiqmWOIHPhOkVAqoKUrxyJCvxCxqDxIF6APVpZRrVtuwhQ4zWKsmXdY3BZu0Gs555sr",
-	"Q/LAvAGRB2FZZ/yJJVgG41EaeNccyssUncJIhzJhxi+m9rZ7wORZ99eVGTBMnnfgjWzHkah5q67cFsD5",
-	"emkNvc/joi7nmc3E8u79KDt/PcbnqDb7OmKrc4OmznYvd1j9YdyLw5pKVppeJn9np/VTi8IeQYWJgzif",
-	"r/G9dlgMdvsjrpG7XG5xa2ySA61f/IDX7u4WyOaCdW6xxf5UBqaQQtmVatgM3a0VbGZAROe+ZOKKeMDW",
-	"HpDVApAz7L4WeQGBlZAkMsNkZl3Oow3RHjmg1moax/aKcWDeEmbUQyl6MUc0ta/eZjNylMD03iGm4Fto",
-	"W3MMtPRCk3L77MIYESW1/z74V+7wfS1V4Ta/umqR5KFGPMVtawvwnAAJ0nzJBGAg+tkFmC49AxjgYb95",
-	"qAFFQDj00d3NYMyC2F2yqcWZQSNyP/1tJlZRJ987jCuvuk2RCKE1IaBu0VeAKqvPHYIWs/BU0LeYU7lf",
-	"qNSHQwNn9AzpFEMMmC6gLRX+7XWIcY7RKpcNeEucBCqHqRfGBxZWsVy/cNe9D9qMrC1Ux/vBD/IY0X3Y",
-	"dXoeEcokUt7TruCJrGk+ZFW46TFw1/agJZmnYL3MjCpUCX9KboS7UnnlevKlZWD5zc/fIiqFiMp2YFPP",
-	"vYvpGI1I/pK6TwmH4AR4sYMZpMucEPPEzNeXef61qzy3aWaUjpgXtVgiAXwOTNr2XJg0uDrxFow0/zYe",
-	"5QC/jcMLFjbkpvEhI2syjpjSpMcTpddtZehlEZ+7To4A7Eu1RSiHXS4Q7JQcPn+0j4CZHVvkBKQBgg2e",
-	"SFMNAZIq6fySbzIBiDWMYnhINHgYDLAmBGtLyFrxevz1Kuk4JeE6tegqRlkUk2nUPLy1lwqRpAtHuiVg",
-	"aEgyjMYMDS1AuM51DraZ+a2yfF1SDJHHWRTD/Lgtt5AtefBCcAnn0PLLPBjD5tZtN8PPwYZLOezfUwX1",
-	"MG4asquq0kmYQ51n9GdEFnHal8e0uysI3j3iyX1LrJpNrFrMla0lufJiSBNyRBM5vvQ4Ioc0qUN6xwJ+",
-	"bNYatNk1/Ihqu6zVq23R7e5OuBvtsaDnDxQPw+Yca94SE8FxlOPgIc5/7rqBwt0AzwfPvz/59VgElZuV",
-	"wiq3g+WB+PrdI+X9AVJaOXoZiQ+xh5/vN2etcO6ev2p5GTC9mcMO1MgIT7ZmLB671aBCLOJaJuvuLhyj",
-	"o9LIdJd5hwFtMWWarLWCvfU6+UEKOU4U6RxHbDiSmolwCp7mfDgzG56+WwpW9hZAMrjPTKx//fi/P/zn",
-	"x/+JaUj/68NfP/zfD//mCajpWI17deTS/GB3PtJ9rpNA9GtURLVYin7N/DQaJFSxMiG8ItyafwPmbxf+",
-	"hkSnxtIa8O5M9eV+q9bsboa1najFanu9raDm5x58YtJW4z6TthScbH0LgM8GwM/xsTN3Q+T8R3Itf+vQ",
-	"+W9UiP0HCDLfFTGNWAVZolm5k/7aWWL3V0GyWNmW+u4b782fW3DScIcpOy6vNCRK88C4zi5BeIjiOStY",
-	"w7UGgVXjIUP42l02o9pirePEdHfaqZKOE3TdqfHaFBnFlAvCIwWB21z6tMucRsqzC+myJG64iCG9Fct5",
-	"hQh4m6VdWzg3axGUqH1PyNxL5vUypV2pJLbU/bdDNlpZhHxKju3XIUFwnS2UIL+NtLgF1k0KNnPN9kxt",
-	"WJrE8a067HdXHQYFf/9tEvL/QBBrq0qGz+K1r6QAX4KFYaNRC0vSqMPx8svRvEi62kAFnitlXao0DUs1",
-	"XJ67NWCc8ULjOD1Wz1/QP9/gQIL8K3B9k4PcbnGkket5JofnC3zhYi8rW9FcvUW0rljhtXIA4LNqj6VG",
-	"+PUpD4gRND9DYdc3JfKlrNk/TMXYyvruDpjHn+I3byQuGnR3pTguNbThjhSbcCWNaNF41Z/s2ei37Fnu",
-	"1MmhJjEz6sbY5VAHALnvKErr5IwN5ZVRfvaiyLZI7/LIKam8qsul6z9nE/taTS8ZYb0eCzUUQufAYhAj",
-	"pi1oT1uYNJumsEa967Ktli1Ve7nQ2ZdUfEXx6ioJl8/uZhpG8ZXVMP9+FVz1lnxw1HNb9x0LdydPwm2B",
-	"byrvm8r7HCrvPPXv3AVMXzICZAZjXz6T2CX7gPMBlzGjLEfXygaEIeMKPagsv8ZVzc2m8uRS3J335F+U",
-	"6UeZbG8uwXu2t5clNz3nbjjLOkGeznZxOnsJKSTX4d29MNTcvb9Zj5BgN9uhu9AOerE3wqnUU+QJSTOC",
-	"IYdvTudpBt/Nm5v/HwAA//8=",
+	"7H37biM3l+erEJoBYk9KcuniOxqzbnc7cV8dX77ORT0WVUVJbJdYSpGyrDT8x2JnBrvzIt9gsfPHYDDv",
+	"0nmbBc8hq1ilkiy53Un6SwNB3KoL6/CQPDee8+P7ShAPR7FgQsnK3vvKgNGQJfDPp+e0r/+GTAYJHyke",
+	"i8pe5XzACBOKqylRtE/iHlEDRhKmxolgIUnYKGGSCUX18/tEMhESrkiXBleEC9I57lVfUhUMOkTFJBhQ",
+	"0WeEq1rFq7AbOhxFrLJXaVe225WKV5HBgA2ppmFIb14w0VeDyl69seNV1HSkH5Qq4aJfub31Ki/igCKJ",
+	"ZRRfnL6wpAYJowoolfE4CVj+0xt0xDeu6xt0rAYbY8kSueHXd5u0FTSq2906q24HTVrd7W2zaiOsB5vd",
+	"HbrL/Po8Yht+q5TaV/GZihNWQmx8xYSmbRQLySQZjqUiIlaky0hAgwEL8/SKuCqhJZcAJsbDyt5P2c23",
+	"ZTScMpVMD3qKJbNknLEgFqHUYzShevhYL05gmJMpF/0cDU3f/XYvToZUVfYqXKhmo+JpbvChpmdnq+X7",
+	"XmXIBf6up0RxoVifJUDVmzdvDsZqoKdYQBUrH06aPcFjQeDrjFARmslIZSzgnwrYOaGSJKw3lkXuPWY0",
+	"YQlhSRInj9oVLq5pxMNLeKtd8fDGpfP9R+2KbpYGAZPStM5uRjxh4fwZu1lvzPL/1qtEXFzBSnvCIqbY",
+	"hSwbCbyXm7l6Wup+xCOWAAOOw8peJcwa8SojmtAhU2Yl6xfgmb+3E6vWjcPp323wEHj+9AYX4sGIP2fT",
+	"WRrsfaDiik3JOz0rLTm9OCFU5HgySx3Lf8KrJOznMZPqcRzCB+mIX17pb8/QqK9qIr9hah59p4yGOQ4d",
+	"nBxrOmfJ6KeNFHlE4fIiLn3DVPkQzXy+fID65v1VR+dF3OclYu1F3NcCVcXEzMh4LFRuZDwy4WoAt9mQ",
+	"8ggWyIhKOYkTEMp6XVia9aOzNEfw7ZnRguaQYrhuCMbLun/4jdkn0jsogHoJkwMQeXdMugQfNSsOOsml",
+	"HNvZRwSbkBHlCVnj+o5+RxA5YkKtz3Yqcb870zdzF4VAyajk72M/ruMrNn9y6rvLTc/EbWn1GXoaK6rm",
+	"EwJ3ywj5ShLJgoSpEorcJlen6Azn/GkcMVnGmlFEAzPC+pGiji5fSNJtdNXVdDEK6TxZi/eWoGCcNbLa",
+	"92+Ljx+kLCzTczy0HHGmjBYGlRFVg4pXEXSotUo6EDibtTqq7KlkzFyN9PcJ61X2Kn+3kVl8G3hX6kvD",
+	"WFweI49e8zA4SeJrHpZxSROmv6tJoySIRY/3xwkLyesRE8dPyGEsBAsUGZkW8io3iJNRnGjNXtoT+9LC",
+	"nji6tdnQHFWKJbqtf/qJVn/xq7vVt+/rXrNx+/eVMsPnwgzRYo7bkS8h0ozxwzDb/DocJzIu4fbrEf15",
+	"zEgAt0kviYeEklHCrnk8lmRE++wrSTr6b02wG3WJD3ZSyn8es2SakY63V7JUUhKPQzYcxYqJYFoqYA5I",
+	"EHEmVDUYxJIJsBTWtHw2o08oubg4frJO1IAqMqRXTOoJBCuNSNrT5hqamDWix0LqSaYb0bqpLZS9pNeT",
+	"8ThA0pMeT6TSRvM4UvtEFV8llIS812MJEwpf5toefMcCq/hIq9GotUVuom72/KDR3WbVetii1VZQZ9Xd",
+	"7g6r+nQ7bPbqQYO1upbJ6DVlXHY4VUXBOd+VGXJhf+/k5/JB9UeczpfVt1+XT2U7Mj3wqcqndEc7ch07",
+	"ra9ZIrXN3GVc9I0DFtbIAZGKRoxc02jMSJ8pSVr1BjlJwBHgYGYfUR4VLWjrqpWzwfh6K7pyplMv+JCr",
+	"2S6d0D4jkv/C5k3xCN5zPxmyHh1HSrtj3gIHpX6ne3Krl7xxzUB6o9X1hEvajRiIlCAWigmF6nEUGRdl",
+	"Y5TE3YgNv34n0UVNOfi+IhVVY1nZa/lNr6K4Ar6alklom06pGSg1knsbG0MWcjpkclAL2bVtX24YQ7Ca",
+	"vni7olg6wZawt7OzKaBRxJKvZGpxDqgkXcZESmpNf/IxDU/RrrofU0Km0MQ01lm6brUvDF4aeXb2+pUe",
+	"5pR9fsa+lzTS4wxuPlKxLP+6NKzadx6YdbYrXJJhSt/aWIxoApyDHnlavFsTwS7aSRKLPtEdIFoJwAxe",
+	"Bz4fxqIX8UB97NTbzXj3FH2FKGEU5GyfS8WSFaZgYGl66KmH/oBtXmbuTTBOQLjr/rA9x+PhsqQjnmai",
+	"Shtsi0k8jkISMXrNiIgJEzCPycGTl8ev4GHt3oZaMkiVUKXfTjgLtboyk14/FKaeOk9IPBF2hWjFcutV",
+	"juKky8MQXZ2PXBA8YRIsZqQxtwocIZJ9ctmh66VvfCqxAVQP6RQW8oglejITNeCSpCY2TOxjjMUcJixk",
+	"QnEayfvxjQupqAhmYnvWs80YV88YZz5uJlGcpF7z0ow0oaRq4ND/wCwt8enDGNg61EpXT1o7k+1MdBhb",
+	"dL4fjrPGQb6LtzmXfmW+mrerxgt/aEHtRhu4JGNxJeKJ8GyszyPoqYd6bkxoJmQwxAgBXnUUj0X4sKxd",
+	"LSCdcr+Vcf9VrEgPCFuW4yJWVXzjAbn8Kgb/ykpwLglHvrkGJ9qbH6nZwKMxncexxbA/Br/Q/CXdKZHx",
+	"kMWCERZJtjRvRg611R6S+8Bz0dkwQds8jJl0Vrmr/oxtbxiJzX4U9zZdm+pYaM+ERkSy5NpGzVdYuPj2",
+	"Q/LnQJCxYDcjdOSAHuj7eRy/pGJqDFD5kTOo4dhG53FMhlRMrS0nl+5/QhWrgmvy8HNEt02gbZjV7CZg",
+	"LERPzdnPg/2earrhU/ZZ8/SGszUEn7wQWvzECf/l450cRxUc5Ldx0mjKsjwdu2Q9rHRydzPABMS4slE/",
+	"qSLQd4wqKHD7zZs31eJG1iKWF/e9DN9HSawJ0Wr8Key63o/9sDZkZe8n/XKoWTvk4jJCP9yr9DiLQghz",
+	"pWbOUH+1D0+OJWw/UqVNZKlIvaEFZ0IDCGLevnVUTcORtmb5obeGI2xE5LLjm735CV2xCYsiYpyx7lgR",
+	"SoAbzmjvkw7yr0MiLpUk7JolU3sXH69B5MIQkQV2S4JkwsZycXsmHivClRuAHyXaElYcQww0iuIJCy8D",
+	"HiayPMCDUTdCwzDRczbROk2me3WTOLmSEDjcJ2w4UlMyZFRIQsU0F8r5qdLwmzW/Vq83a/5Go1V561W4",
+	"YkN5F8cPeZjo8RnSm2N8vuGnI0yThE71XRNQv6RqyRE850MmFR2O9Nu43KR5O8+CNwMm0t5KFY8k9JmL",
+	"/j6hXalZM9GPcJXpTmwvH8pq+I3tar1ebWye1/09X//3Y8WJF4Vagis+ZLOROK/CwxWivl4lolJdamPx",
+	"0ozaUiML0QC9DPUqHMsZ+u3wbWNUy4bZWpslBDsUqPKPw1d0f7OpRCVYuGTNbufa/TeQk/tE20NcQhy3",
+	"7uspHYtQrs+weQvYvH3ub+/VN1diM4b4FjP6CZejiE5f6UdvvUo8ESy5XHF8Rgnr8ZtyvmC0OScEbZwG",
+	"F7FHJgMeDAgHz683TfnHhREg2mmL4r7Mc2Y4vLr8/ufm+W73xSQ/gtqIdeLEJVF6IBn2BC4xh2EsFI9K",
+	"xI9W6oQS2NfjsfBwbWgK000F7MUdS0nEJIpFX9vwWsDMGeOdeywl3HIMF691Q6OekTBPzUspmbxHhBbT",
+	"c+nyd1elSwbxiM1ZqHgvHeghBVdwHxilycCI+jBO9GKiAiQ+TEwTEZGkn1ChuTopCGWuhbna0+4lxLvx",
+	"11gsLZ7PNGl3yGevMhb85zEz91UyZhjrtttbP2kB56wlsxLThZJyxysorJzgz9KQ4u47hgFC1JMnYGq8",
+	"L+i+tH9LddRo3FxPIaRfVEUj87FlzAjaZ8eiF1dm2AHtm7bm9+sMpqnR4697YIAt1YciK67Qlrj73b9o",
+	"J3GGXP36LJVvvbnGCXrmmWHiESrkhIHJK7T3bMQAzzJItCmMq7CWMSCNLxWsGjCvbY7F7EbiszfnRPK+",
+	"sPtzT8MnZwdZNiGVpHNgTH8QY3vEpHK1x77fDNzm4Qrr5AUBmz4bdL8J+Gv+7OjHp6fn350dy+OhGv14",
+	"eLx1/O548vLdD+rl+VP+4vCZz74/0M89/0v9O977rsamz34J3xzz1/x48vL86pcfzk/fveR+84d3R9GL",
+	"8/Ddy8ZT9frND80fz/zpj0+O3r16c9z64TyKXj6B5qbdxk0UTI+33kyfHZ0+jS7O68f8++/9WtCIRHd4",
+	"5IffP4sK+tvf3crL/60S8WRNpNJcId5joMmNnsrlr3FhNXWOR1sL98q27tgqMwJhobQ0xBgfS45ooOX6",
+	"iCY4h9zxcqQgcWRgXkn6jVYJX6D5S7ycpUbidNFropgNWLrP6q6l3NzNtZ8bBMuB+cIBl2o5h1C9xT1C",
+	"0yW5RzraQuiA9dBqojbJbJAaOXNWx/fVg5Pj6nM27eh1WVws+H2zWK7YtHSNuObIXxrDneB5fXS6LZ+0",
+	"et9sDZ75Vy82fznYvTlsXj/eES8bP+cHo2H2UrPfub1t3fad+9teBVyLMhfq+OS6pTt2fHK9lXd89HQ+",
+	"PH5yqs18s5tQbiSDj5NfZ80cybv53Xi/untQPaLV3l7t7dcb+ickmdyWEw4yEdns7IPSEGOFNDpxxGGP",
+	"RpI9uN+nbZAuQ3sdvT9jGsXJ7+kH3s+TI2sc7/TGapyw9bQz6H7o58Ez+nQO3m/leSxhZRq5CSEERoMB",
+	"iQX6aPBBMoijUO4DFzomrVbuDamg/cIK/3TG5ZALa4Ctbmkay9Iwokx84uqCHMB7ra0Qx+nyHmNqMl8X",
+	"vwM76OBkxwGN7vzEC3zq1k2cXfzGSZpGq90lk1vpjOvTJ8fnr0+XHsXTOCoMYvMjx3AmE9jLM92SXTa6",
+	"LseXNpzNGvp2PKTinN2UGbdp3qIcxBMwe/SaOXx5lpcSv/7zr//26z//+n/Ih//48F+//mvRxsirtXqJ",
+	"pHhqp8iM1jI7tiiv94nuBtUWdUAlq3IhmZBc8WsW5SVyJaLTiNYGVEoq/oe5XAvioSu8LMddHbzZyhHb",
+	"LCM2l5d/T1Vlc/fv75/YJsrmw7PJVSk3n4aNzc36LhmNuxEPQAdQrc7I6+cnkEpD3rAu0XbO2unRIdnx",
+	"m9vrZfHVvmsXgqORNwvxUgnvguQ6/yrQU3wZL5a8fsXn5KBCqCj0cIOPhYT2KRdSwXTVjhFuGZDOFQ87",
+	"pfGN/DTYat05Za9wX8H25PXzk3wv9IWS18YyZ1NL3s+/pi+UvDYnrpaNo0e6VLKt1jiJ0hj5SE9IbQg0",
+	"G6Q7VawYVqzXf/7h4IfnN4dJ7y9nl9vn0zffffu6vz0Irk/oiL+MkskxpSfBtxen8UKrT/+cl4T5vtWc",
+	"k1Kc87XVtIKTQ3cVxxl55cFsmzPHZakf7E7jM6ZwKm9v1sumslb0S0dL9KoqhEoWyfySgEK59H6RqryS",
+	"EU5YjyVa4l0cE9SNHqHk8eEJaW3bckJKIir6Y9rHgi4qSDxCQQQpXEWDnibVp9/kR3Qz73nMJIi/fd+4",
+	"XavqkdX/Wv/HUgseqm7uJw9XsxFW1/l36dryYenHY3VvV+RSMil5LGQundY8XVrvgntk+UwaJ7OerEVx",
+	"n+iFDQ9OBixh+RVtGjc96cZxxCjsAxYKdO4wbdw0J825Gc64xQ4vODLnrjBk/r41I8smPLb7lQTLw9MK",
+	"CqLXvC+qXJARVQNJ5IhF0UwRrFsoUSh4WCx/gJyyObDIMSsNb5Y1cuJM16K0SvPQ4h6pN2AXqLGTC1G8",
+	"gmC4rRae6XDCAlUdxIlk1S6s2WlVKqpvO5aOu0k9P5d+do/Eq0wSrthrEU2N0ZqWoN1vXXzcRHTZnW+p",
+	"jO2La+UOtJCkP4+ZRyQX/YhVx7KQxpbndaIuW73doEG3WT1sdlvBJt1hWz2/Ww8bQZO22GZvi253d4Ld",
+	"0Gf1XoM2uwUZW9yS2lqtdsGrgNNRNokiqiApVHsINXIxGrFEG8jp4kkfsPW+0L+vJOmAT9EhQUT5EE19",
+	"NWBD6LkxUWy6rHGQvMrF2dPTgsVmb5VQrD4yqNNPaMAuTbQ1J0qbW9qzyPPi23gCe2ylu3NXjGXhEW9e",
+	"EBebXRTGbe3kqh780qLsmel4Vh7cPcAQBVmz2V4bozjiwXQDnflaP17fNyELm+yrx+2mivc7MGh6lGPJ",
+	"cO+MmQ6Z8TOJrDZiYX/Cwta/8+EOfWUc8vTxgCrWjxPOnAdMLs0eWJ+QtZpdSXJP2EbMT/tNEzVJG5wb",
+	"U/EqkOZi7+AP28qQKRpS5dw1v+0DkPppv/K2LDY+FmWT9owpKJS8p4grL9yE6GOsv68Y1N5KDFbD44UY",
+	"08xS+51CEvMDDme8L8ajP30oacUQThknQT2dUJ582fH7DHf8dhfriiXwOzLjfBXaCun25cTVG/7uHcps",
+	"e3t7y1+exHuYbb/nbmKe7FJOly1JrGl/yZYVb4XqYxFNTYkti0JJDLgPoQnLakc7gk0urZjokLRAqWPy",
+	"0rN7ekSHXLifrRclavGlOdrHpLzbp/bT7GEUH3maPqmjsYyf8RFqYlXB73Z8JeE/Z+qsss2y+uRZYkKE",
+	"TnVtARvHFN+tdTSbO+uYjV3Fqiey1gGqOusuQEpuJmDR/myE4d6jVcrFUqiJA4yCOFQVVsFHpcvOZ9lB",
+	"WqabFvAGVIhYkQjxZICFjjyWywVlfjM76D6JtlDrtzjPVY5BDvfGEYGn3UTCNGaFqXxR3O+zkHDxgHmt",
+	"qy7yBXZ5DkhFk71v6IZN/3Lj/De0yj0DnnK/qV2WlGgN1dINRmctpFzO5STm6Hk7Z/0+RHoiyIE/SHKi",
+	"aeBIy+WnUMY10zksEylx8BUI1yENBlywqnZX4YJ+vpA/RG+yCpOZGW9KTsoTrFkUEqoIxEYg7kNJGCvF",
+	"QoiYEi4M6lU3DqdQndMBDIjaq4OXTzse6ein0h+4XYY/8xRipUoJcWnxy3u3P1kdzDCWijR8362DucvQ",
+	"ww5nbS8Yl2wXexYORjAScYG2M7tRmPYyYvEoYgTsDgiLQaLcGiXQQ49QCKys18irmASxUEkcOaS3xdrF",
+	"177v+0TFRP+rfuTB3+0je2X3aN2DhgGKMKLiak83GosqphJhaSJknmR1QrFgbXHNJYf5YT/nmXQVCsmj",
+	"gnE1YAmZDDTpmAMI1DR8j7x6fHYCnz/wNUFNTaIN+sX6tba4EFzPPHxTrhOB1fo8/S7KX4BN4FHEkowQ",
+	"/Z2G7z/GPjZ8H3rd8BsHRMVtAf98ipe2fPvQFjx09PToyMNIftxTZDAdDZhASp/g9W+p6I8j802J165p",
+	"wsF3bQvJIhao2N55nFD9IHJWf2fH99dr5HiWe5JwIXnIiL0Dk0BbVD09K9ZoW/zCkrg64aEawAC9i7lg",
+	"iX2NkhOWSE4F0XafnhkJ7w9UVcXViPUUGdLkyqI9HiS0y4P1Gjl0pko8VtAQkE0lD8jLcaR4xEV/TCNy",
+	"ElFNBhvG7/g6QQODSkst4vrglMFlYja55V5bpAa8MRdpGJJOamjvkXqnRo7wFuwjMgHQYVwi/iM1hj/k",
+	"i2CSZJ9fO3gMbdFJzfgO6TLoBldF3J8P//7hP3/91w9//fVfPvw/8uGvv/7zh//+8O8f/vrhPyq5CPfa",
+	"P+791G7fNPx2++YA/vek3R77zdaR/rNVP2y3x/X65hH82fL1n60d+LP9uIV/NvWfHf9xFf/qRxu+71fx",
+	"L/5s7ODPBv7cPMKfW/Bzx9cN6mWh/9S3dLtHT7GFo6fQgp6p+s+RpnF8dHSEN4+OHr/9h5/+qd2+gaex",
+	"G9u68c+0M05f6kdpX3aP3v7DnP3dzEosUXIXF8dPyNr1tof1T3ESsoSFhYyDJcvwUwNwPObhAkpSbT5D",
+	"z3M2lUy7un0uDOCpoorViHbftKebwX5BnMz+W8WkzzBtRD8DYGGznsaAysuhwaK90zNyvnUnVJkBWUk/",
+	"vU/EOIqIQWYFq9tSlAvTmZDcwc3r85f+sfArXkW/qK2MAmFzNG3aowUq1imPn9lKgxSLHX+bmEJUEsbB",
+	"eMiEqi1VCDrjvxrkltlpNtB6PjOh2M0oonaERyzgPR4gvieXJA4w5FEELAYNv0dWNU68tCR4Bl+LJVW0",
+	"wPCJ/dRvTyvFcphMgI5iIQ3JhCXMMgQAupYxjWfN0dtZwzjDxHi/oKAX7EO0iZI4HAcsNLtnMJLlWM8B",
+	"IDnE/YQOSzll2r6cl68F8aQIxy3DD7QUrbFgEIO/SDrfV00kpXr8pDMjTp7t/th8vnW++/3mdztvGqet",
+	"H7Ye1181X26WFqOZimtnzULx9fzo6OburhsZ9f2y2Kip3S4x+wdxorzijJXj4ZAmU9tlu150u/nOLVEL",
+	"7lRsTMv3Fi9Oj3OaX1uQWGLJTd77fAKWrzS/S7qY2Kz1HcxALBA1mfuacyfSeMHq2eh6/FkwTriangH0",
+	"tYPGejBWg0VV52QNqkhqtVrHI5KhIUfHaqAfWPfMNHWLR0q2XubUj0C9I9abQ0IPGurOTq/d6AWDVZtr",
+	"PM33/0qa9PbaPDTBlKqMITQt+etCtN12Hn8dWVY+e3Nu8QBBnxUi83puIFAAL9W/x6EBvNcq7aWeQC+Z",
+	"HOwRyaIepvKMR16W/ALxI89U2Ip+IZyGBn8KhwV2qYnEeSYmmCGN6XViHR4nzVUy4/eh/gFXCFBZeAAh",
+	"H8Btv2YJ702h8XTnR9baoi0O3CswFLC6qxG/ZiF59uZcFnbiMM92rUOj/h5uzHXW941hnU+6CGiScCYR",
+	"rDOXyaEn0ZOXx6+0R45RJ7TROxdnT087NXKa4xJQlU9p0R1D3xZxjLUblUsySxWVZjoVOUymwh4TQnag",
+	"zJgM4sgCxffokEdT9AhSKEE74OTArJKKVzFIO5W9Sr3m13yo9hgxQUe8sldp1vxaE72FAazMHIZTbcKi",
+	"qAp4UhvvJleyZuE6+mxOgHJBEqiVvLO50BJniB5Ikp8C5AxnCpSht0WfKjahU0l6TAUDvYLTyZMOhggJ",
+	"eqxpdU53mk+9gVxk8mQMPh0W5NgSc4PcypSJD3TjAmpfOsNtissVm9bICXZF34SDD7TCwZHJYzF/wxRk",
+	"zxagORu+vwAqpQQiBbNnfzIZ4WnWNyR5O2nckLXtJFpD6rRJkIZ8aJP1fLNiTvLt26UhTqC7c4BNjHgo",
+	"gNEcagZWDzHyMzvJDiGY1ychT1igtNOsJR2Wl+HoHz55VSjxx5nmkSG9qdI+e9T0/RVhXu35IotQceAZ",
+	"6GqrsTvv4XTcN4rAT8Aik2F117sZYkymXSt7P731KsbKwbnmymK9uDTfYOp4FUX70s2NvqnCxNWfVirS",
+	"gsH3gaabaoYGBepqnEhlbDI8BIGP9HwG2CD91saQC2RDTpTQEa/apO9S6fECvBSj+aVHBJtoK0z7Xhn6",
+	"DMpxTCuTezPqySNx4tlDHgwkJsjdtgBzAty8WEJEsmNL3jrrNXIgUDFppaZFRHrPoljjV7QAtsCu9gtt",
+	"gdXmkrT8Ztmi1x1DI6SIAD+nTih7ZCMPuH3rLfsC4hHr5+dsc4LUBYHMpUlyth36SpIejxRL9lFbS4TA",
+	"BBR18/pQsujalDWUwRo72Aurw4y//VjpaPy4n2YKU8vKRd3Ny3l2LojRu0Mo29uVUrScAtpNHs1m3l6c",
+	"4eRJHAZUKlNIbuSci26xdGzHwsQUoVtsEeeiCks9JnazJ4vBwAbr7dKqwEHPKMPHgwCLnpJWBAAyQwsH",
+	"f7E4dACc4ZX63a9cFODYWn7z7peOXMTZ30vIv8/5Dz+91Yvcdad+gtHK9IAWPylPHcmfCuS3c4V8K5Xx",
+	"Yzw+wkj5esNIeXgTt3cX5CtbT8opnsuyQ2+9yiiWJfoAC2elAypgCqjNdh4IrNyyMHDUCrcQFOsnBjbo",
+	"8Njg+MsRo1dSt9MWKayNxd2X465JDU3rk1NHz1U1sImH8ftMTVBHgbTFGvACxOU67iOgjjBWpQMK1LkC",
+	"z1UEbB+lqybr7NuDamNzS2saOBMr9IiMCSVRLJVmRFvAoQCI6opbaHA4CWDjYz06TSzmtAFiWJNxCpYU",
+	"UCG0XA+oID0uQt00owARK9i6VmgAKYcJMEt71LC3mTq+e7OIDcSmXGf137YGvi00Z7zZInCyhga6SfwY",
+	"0ivUXes42FKRTlaljyEAB7Dcoiy0RSenCjok1dmNhlZt3GSuY1jUcBGjAzAqkwGPWA4JyWakcNkWBrrY",
+	"OcPIwVjKQydJxaMIAZQ8tC0gpoHEWVgECF72+TUTZfaEi9cweyTQ8mryDg3jrFk3kX15078MV+I2H6Ey",
+	"WRYFdV9frR9FJf8JlDoKwdVBRn4HJX7PwcpBQM3317wi1hJZwwp1WCUinqzf5c0t8qDsSYOFIxIXvZI+",
+	"lzukbvaQuLI24PGNwrPF09vmv5g9VnKu1vzXck+WHIS14E33SXQ0/7jWkd+6+40UeBzMqcYydM1izH5G",
+	"phhKRMeiWc0c2yy3xh7SGJvntW+8t8d23aKlFrGy8y5PTayyYLP14zgka5nB5fjn63sGmQ2bDDFzx5oB",
+	"NWPkdNoCj2DCIKoJA5pYH4aS8cxMCOpjrJ6a1HyA45GjiCsyjCEZJInH/QF5TntXdL3WFgXfH7AZUo++",
+	"VaaBT/NH3xXUV2sBUoLMEJj/1pbv57EETcX3fZdgY45HtPWgDlFpfOzUHCJG87iHeUxmo5/BgNSrAyxM",
+	"3N/iDgIpHP1AXht/oy1wWeoXgGYJm21c7RMqpvagAXPQVvmK+MY5q/TjgjdfQjYPFLJZzfJbYPN9EVW/",
+	"j6j6hql7y6nfKnKzUjA7PT8U9o/usjM2cO8Usr3v+5l5saVv+LWDPkhNWTAKUOvPBMzCbqE1gHGchaXt",
+	"GFjq5CrnO2TNTBwCBe5p1tM2CelU7hOfMBFKqBtV8Nl1iPaoFDQR4zRdRobxNQvbIr42MasYTgDo0xFE",
+	"VtDYsRuZbsYC0ENGLOFxiB+DuEQUMruVYj99P2sof+zuveMRBcABza2lhVgZ3MHt7BmIn4M2ymINJ5Pt",
+	"U9V4Hh5t9ne+rb9rPd+O/B+bN1uHu9eNx5ti52X959abbeafNtUn1z6Wlso88PZ5OOouQvo8TPNPoM/u",
+	"jGRkgYxs8X+aYMYXR/2zc9TN8eOZ9k1PHf/De+yRPYG/XPPZaBf4ESWn8pm981wJPkCbFRB6TMpLjbxJ",
+	"YtFvC+fsQO3C21PonE/Q2WpOGkV2YyQ9CLnl11P9Z8e1LVKs3IRdMxqZQytMO5KwGy5VjRwoxYYjhRlZ",
+	"5vwqrfcs+vDxiabEI1yEbMSEJjiaem0xyqpb9zHlB16WlrhWY9fspTjnUnVK9/rNSY33VoKmwHQRjGZW",
+	"ML24OnxpiZmDj1sqQr+qFs3haXwG8BYuIgQgTZRBRaQoDwWQhnsCVrloDRaQYekhzMBM5p1pmq1PzHvX",
+	"YzJSM0eB3VPFObH3IvrXokh4DmbsE6rJkgNaP1NNlt/axzJ4EE2zstxRVQYRcRlN5WZz1eclc0WA0Dhf",
+	"y9g4cD6d2G6tBzSKtLeklWKNvAHBmltDHQ+361H9rMF2tJJOkibmvq478dT9rKIuxX/cIwC14N2J7zjT",
+	"jIjbAut1YVMYvpadmwStzyLVTKgkXMqxOWjKifWSQhYzJvu2hXlaKjo154SDMa2bnlpUeAK8NGnCVqtq",
+	"JZ0eFY1pAEgDbi8bh60tGn4rcya1tuWSSNqDQ68SNmJUzVFienQ/QovlUTgNEMNDiMlVdJqDIVrqCs6J",
+	"0ztJ3b9LrP5PYF6/QDjVlQRUfU5Eq3l/WzoHyDdrSSM4yMJYvAPWUi7cSiBM3GzRsjj6S/bRMfRlQhIZ",
+	"7IrFw8mhopRAyy9hmq4SXiigncwLqlu0kRQ8OR3kDA/ERenI2tk693f2mtjfpeUGIl/ccS68g4TjmE4r",
+	"5oh/Mvf+AKl7Ygf4Mwt5D6eWv66vba78thHvYirNiKqgpGDtcJCdZpPOEbOcDJYyzmL3dH6z/eZATs3g",
+	"TbUFtGxz01IffQFo2T6hZMil1O/ECZlo57zkscxCaDUaNv/RKaQlsShDRCMObDISmVYnlZtYWE6TlozJ",
+	"2NR/hQyLeqAS2IA5wckBNQIAoJ5jzqqB9v+tFO1FtA9MwgAIHIfuFKHFiTRVOJAu2E2ZSQYsKS3JsZhz",
+	"903NP+7BiecVTFu/p720WPYCssOv//Lhvz/856//lheJKwi2Arbep/DzP4HeKfb9d1dCq2igbSfK/SAa",
+	"yHzmgRTQHygkXaaz6o1l9A5sFwHK3xEWaf9JbGhcz/fVlg8fmL7DmI55GGzYIwbkwhJSdoN43OT1iInj",
+	"J+QwFoIFKj2gQFoIqSGdYs2ojYGsdfS3avpbl+nTnX0iAN1pLCLthMMhHQx0BQli0eP9caKd8BhAp0xY",
+	"e04Zl3v+wsdXcWZ1Skb2ZccorFBhOXMmxBzZkTKk9seJX3FzUtC8kXbmtB7Upcy/XACrMS+CBfPxvf3Q",
+	"7UYqsxb4fFhyinZeN4knkiXEgLs5h2dQt1iCMBGOYm4O/7PwBdntIA5ZW/SieOKlZhhYUB2Azel4pCNi",
+	"ETCsPz95fvhUGzRRxLTttXbW2NwylS3W9uzS4IoEAxZcyX00nUC7kbEIWUImFHIQr9gICar7ZMjFWDFZ",
+	"IwdZeMn2xt35J2sCMsFu9JjhUmqL+66lM0UTWEzZfomzkJp+o0QyLMnogk5088gXnnmSb+3i9EU5Jgdw",
+	"s+YYHNnM+UfcZbrk4aMUuaM99v3Glu0dRPcfwZjDdRCfj+IREzz8Giybr0dJ3OORva/nwKOr8+YEf8NU",
+	"ePTdaOcaf+uWLtP58Ojp7suk7MblkKlBHD7S02Ve3TOieBcLn28/p/yqnGiBGZYWPVsFQcU8UbO8pKnP",
+	"KXw2gmZVN8IV3yWJUUU5Zdf4Qg3qTOvESC2iX6qRQ5AMVrqQtQyuwnOEwbpHWLpP3NGTqQP8Q3cOpBCA",
+	"LnCWePZfKBaPn9igvWY9VeOEZVVODllY4g3x78RrCzoOOQDlPCLxON2u5aGHUfCpl+IuWHEIsFwg2aDW",
+	"zeB/rEPAHovaJIo/CPBHXGCMvEiHHAMCDpT0waZULqSXlXPRIUOXFJ5EP0e2QSKmD2GBV+EDADUiyZCO",
+	"9NfXAIHkEi5q2Q6/hnTU2SfaqELveMIlW99vC00Pxv1D/KL+IViGEoUyWsVEUgwkoNPMpR2TkKy1/KbT",
+	"ao0cg6oQbZFk6myGK51RnLpF4yTqZH20MClYbm/GekR5YnPlLk5ftEUvof2hHsG1zt+5e7+ParUaCqhs",
+	"s/MRbnXi5Wx7NXs0t20wezn/SmfdawtMDhDm+CYaDJiEaoDkGkOybk8h3NHxnLCJme9xkq6STAv6+6Dz",
+	"nG0YOdL9hAc9TJIACBfA+YwTZz1gKAZmr0fsfHeWQLpe1knLr++XpUu0/Oa+uwuUToGW31qkbY+44HLg",
+	"qtuCiJqVILNWSn7S4c5VXkWejaKb6PVj9uN33/3Q/eFs683NWff4YA5CAED2ztFFDb9VBsJResow5OmU",
+	"C4M8dVqLas2pleT3V40Xvxxsd18Fc6iDZueSt7m1JHXORMOwmu61h9n5XNnJUjgjENdLyARn4RzyoLGH",
+	"Jc+B8zMbGfCRPG3ndsMUqXOh42qLSL10vz0PeKXsRPwZLIgmBhPuMg21/KrijLg4feHU5c4KLCurPkHd",
+	"YgnHc3TlDwVLqeJK5qiaNUKDocyZoIiAVeUiL21n82ye7dZYE7NdlpXDu75fJoeX2LydK6cbm7sNfz4E",
+	"z059tzHPFP1ShPCQRjIqhr8BK9lMsqXSHgubFIgpIdjEWYUpoNdayZE/Zp8nTSVar7VFARAOc573sgPv",
+	"tUkG+R3shgYqmmKyveNyG0OXhXimhZvSkW3VaLMgYdWxLIDGmRRrh0CMw5tDCHvKK2zTOBkwgFw/5NEU",
+	"UR9oJGPH3qmXVz86aVsfsenxm+aDFA7P/JLl+BBZjrt0p7sdbIWbrNVr0ka3HvjhLtvpbdOt7mbQCpus",
+	"0atTv7sb7ITbbKv3SbMcDwqLeN/i9Ekm1AyqIoB4TdB8/zOlQBbPCPvscyBT0VtIx7tnclGptiqqGwmH",
+	"MM7XNil0EUzJ2WgCBl20859Citp0+tcmnIpFX3LCVTDIgbeSuNdri+40jbcajCOtvMHvDai0J1oHWYI9",
+	"5htpjWN21rHSNT3bIs1JTFifS8USQBayb+5i8ZvbG3frXjKtqhWLtGohcVdRLlwQV/1uy98likWRzMD0",
+	"4NtajxlaIGPSfl1/0ZBGQhbxruYLIyqhIavGvd4ehndS3FYJhW0itmEaGWsXa0DhGmYdTCjQp6mAXSAE",
+	"fxrEwFpJxiOiJhzcc5t2gBz4SpIglkBLV9tvmHWASOcOYDDQBzNLq9ZNO2ASYgtirJhTitAWttNrudQO",
+	"LjXJA/0FPNcCpnXGnygGy2A8StM6FQfwIkmn0NNhnLC2UAOK3g0iPq+780p3GAbPKadAtmNP5LxZV24L",
+	"4HhdmG3ET5MAsdy+/0ym2IMXSuQPX/0UWEafR+be3JQ8uzNcng7hduNB0iFSyUqlicmG906J+FjIoSeA",
+	"X2IP0Juv8Z3nEGro7lfsQ0Cjqe6a/zQ+kjsScfELznP3t0CaC+a5Qa7/umwLPD0ooVTDZmcHtPxmBnN9",
+	"5komLolzbJoDk74AQh+br4ZOuslKOKWZYTIzL+fRhmeJcDgTSdEIj2AwmeVLmFGHsehFHLH6P3ubTctR",
+	"AsN7j4wV10LbnGOgpcfllttn59qIKEGWdKHlc6Uda6kKN9X7ntleAATC9FSAtsDtKmL2+pmAEzbc2hUs",
+	"xp+Bo3ROFnAwKYvHDaCPbs+dZ+aIhCs2NSjGaETupfdmYhU18o1FUHewkyQJ8eAW2N8z2L5AldHnFp+d",
+	"mXgltC3m4EIWcCAhJdUaPUM6xRADFqMoQ0UuDAon6GEulK01vSNOArh01EkSBRZ6CAZp9hKtDeUeCYas",
+	"LWAvusEP8hSxo+1mKElYECehdN62cDpkTfEh87R9WfftodBoSeYpWC8zowoYdB9TeYMFwvdAK1xaBuaJ",
+	"/RJRmRNR2fINsAGcWpPCGhAH1OAjwyE4AE7sYOYclZwQc8TM54dr8LmrPLtoZpSOmBe1WAJeYA4I/9Zc",
+	"EP6xXJR8iQj87lnP0h4npx1ezEHQZgwfMrIWRyGTivR4ItW62WK7Kp7+ViNHACUv2yKIh11u8yUOXj3Z",
+	"w/SHjoHQAdIAHxnrHaiCAIlHOj/nH5kAgD9GMRycY8xNAdBcgsglZC2gklW5kExIrvg1W/dIxyoJ26jB",
+	"7tXKorjhLuelgV5IzE1cuI0O5R1IMvRGdw0tQN2veful+l5ledSbiJVt7h4W+m24hWzJbymCSziHlp/n",
+	"bzG3Fh8rfzvn5IGUw+4p6IC2YochOwg9HYQ51DlGf0Zk8RTA5U9MuO8RCw94WsGXsr3Zsr3FXNlckiuv",
+	"hzQhRzSJx1cOR+IhTWpQPLSAH81qnTa6mh9hdYe1etVNutXdDnbCXeb33I7iZticpPk7YiLYj/JTFvAU",
+	"ydxhloWTJ18NXn3z8pdj4VduVwqr3H0UA4ivP/w5DH+CgmmOXkYuIx5/P2xFZKGqAz6x0lENM5sdqJEx",
+	"N3JNWzxmqQH+UMhVnKzbk5a1jkoj013mbAa0xZQpstbyd9dr5NtYxONEks5xyIajWDERTMHTnA+Wb8LT",
+	"9yvwy74COJkPWef3b7/+7w//9ev/xCK3//Xhrx/+74d/dwTUdCzHvRpyaX6wOx/pPlOJL/pVKsJqFIt+",
+	"Vd8aDRIqWZkQXhHMX/Pxtw9/QxldfWkNeH+munK/VW10m0F1O2yx6m5v06+6uQcfWRJYf8iSQAk7W18C",
+	"4LMB8DN87RTHZtEruSd/69D5b5Sg9icIMt8Xj58YBVmiWbmV/spaYg+HT7JY2Zb67hvv9Z87UPhxhUnT",
+	"Lwd4JEzzwLjKjtg8RPGcwSHhXIPAqvaQIXxtjzKWbbHWsWK6O+14pGMFXXeqvTZJRhHlgvAQa8pyxfm2",
+	"Lh8pN6f5xRORQQTAMZ/pmevWK8TjlLKifnNYgLEIStS+I2QepK5/GeCgVBIb6v7mcLNXFiEfU8H9eUgQ",
+	"nGcLJchvIy3uODQgFiwnDEqRh9Ikji/YQ3847CGAk/qbgXv4EwH4ryoZPonXvpICvAALw0SjFgIeUYsS",
+	"74IdOZF0uYEKPFdVuRTwEQKB2Dx3Y8BY44VGUbqtnku8X2BwIEGZxeEcZG+rcBZbHGnkep7J4fgCvzOU",
+	"kJGtaK7eIVpXxA9aOQDwSbXHUj38/JQHxAganwA26IsS+b2s2T8NHtHK+u4eJ2p9jN+8kdho0P2V4rjU",
+	"0IYTeE3CVaxFi2LEnCeM0e+4Z7hTIweKREyrG22XQx0A5L6jKK2RUzaMr6EWHTrcaYsUQyGnpPKqLpeu",
+	"/4pNLCABvWKE9XosUACzl4MixjrutqA9ZUD4TZrCmsGUEexGWS1bqvZyobPfU/EVxavFqVo+u5sp6MVn",
+	"hpD3x1Vw3h354KjnNh86Fm53noRdAl9U3heV9ylU3lnq39njvX/PCJDujPn4TGJX3O9jgbdnZbkFlkks",
+	"urzxoBwMDFM1N5vKk0txt95TCnzrhHOd1myC92xrFxCWyjQZjwXJnZ+fNYI8nW3CVGvbOvYrNsX0ZYDB",
+	"mUJXXa3ntAgJdrMNmgw9bGVIgwEXTKaeIk9SeCTM4ZvTeJrBV8LCQsn93ZiHa3GvZ3DXHKg1lztQkX/7",
+	"9vb/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
