@@ -32,9 +32,9 @@ type fakeCMS struct {
 
 	mu          sync.Mutex
 	items       map[uuid.UUID]*fakeItem
-	eventsAfter bool   // deliver the event of a PUT's change after the answer
-	down        bool   // answer every write as unreachable
-	withheld    bool   // keep events instead of delivering them (see release)
+	eventsAfter bool // deliver the event of a PUT's change after the answer
+	down        bool // answer every write as unreachable
+	withheld    bool // keep events instead of delivering them (see release)
 	held        []eventbus.Message
 	auth        string // the Authorization header of the last write
 	writes      int

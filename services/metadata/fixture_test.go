@@ -238,7 +238,9 @@ func (f *fixture) createCategory(slug string, parent *uuid.UUID) metadataapi.Cat
 
 // program creates a draft program in the CMS as the editor; the service learns of it from its
 // content.created event (metadata version 1).
-func (f *fixture) program(title, lang string) uuid.UUID { return f.cms.create(nil, title, lang, editorID) }
+func (f *fixture) program(title, lang string) uuid.UUID {
+	return f.cms.create(nil, title, lang, editorID)
+}
 
 // episode creates a draft episode of program in the CMS as the editor.
 func (f *fixture) episode(program uuid.UUID, title, lang string) uuid.UUID {

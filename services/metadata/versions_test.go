@@ -126,7 +126,7 @@ func TestDiffMetadataVersions(t *testing.T) {
 		f.cms.publish(id, time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), editorID)
 		f.put(id, map[string]any{
 			"content_type": "program", "title": "برنامج الصباح", "language": "ar", "category_id": cat.Id.String(),
-			"tags": []string{"morning-show", "news", "<culture> & more"},
+			"tags":  []string{"morning-show", "news", "<culture> & more"},
 			"extra": []map[string]string{{"key": "presenter", "value": "سارة \"علي\""}},
 		}, http.StatusOK)
 
