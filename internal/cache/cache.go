@@ -46,6 +46,12 @@ type Store interface {
 	Invalidate(ctx context.Context, ns string) error
 }
 
+// Watcher is a Store that tells who asks of every invalidation: the gateway warms the hot reads of
+// an invalidated namespace (see gateway.Warmer). Memory and Layered are Watchers.
+type Watcher interface {
+	OnInvalidate(fn func(ns string))
+}
+
 // Takedowns is the namespace of the gateways' last good answers, which stand in for a service
 // while it fails (stale-if-error). A read model invalidates it whenever a change takes something
 // out of public view (unpublished, deleted, an asset or category removed): a takedown voids every

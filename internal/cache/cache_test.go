@@ -21,25 +21,41 @@ func each(t *testing.T, fn func(t *testing.T, s Store, ns func(string) string)) 
 		fn(t, NewMemory(), func(n string) string { return n })
 	})
 	t.Run("redis", func(t *testing.T) {
-		url := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
-		opts, err := redis.ParseURL(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := redis.NewClient(opts)
-		t.Cleanup(func() { client.Close() })
-		run := "test-" + uuid.NewString()
-		t.Cleanup(func() {
-			ctx := context.Background()
-			for _, pattern := range []string{"mediamesh:cache:" + run + "*", "mediamesh:cache-gen:" + run + "*"} {
-				keys, _ := client.Keys(ctx, pattern).Result()
-				if len(keys) > 0 {
-					client.Del(ctx, keys...)
-				}
-			}
-		})
+		client, run := testRedis(t)
 		fn(t, NewRedis(client), func(n string) string { return run + "-" + n })
 	})
+	t.Run("layered", func(t *testing.T) {
+		client, run := testRedis(t)
+		l := NewLayered(NewRedis(client), 1<<20, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go l.Run(ctx)
+		fn(t, l, func(n string) string { return run + "-" + n })
+	})
+}
+
+// testRedis returns a client of the test Redis and a prefix of namespaces of the test's own, whose
+// keys are deleted when it ends.
+func testRedis(t *testing.T) (*redis.Client, string) {
+	t.Helper()
+	url := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	run := "test-" + uuid.NewString()
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, pattern := range []string{"mediamesh:cache:" + run + "*", "mediamesh:cache-gen:" + run + "*"} {
+			keys, _ := client.Keys(ctx, pattern).Result()
+			if len(keys) > 0 {
+				client.Del(ctx, keys...)
+			}
+		}
+		client.Close()
+	})
+	return client, run
 }
 
 func entry(body string, gen int64) Entry {

@@ -15,6 +15,7 @@ type Memory struct {
 	entries map[string]memoryEntry
 	gens    map[string]int64
 	now     func() time.Time
+	watch   []func(ns string)
 }
 
 type memoryEntry struct {
@@ -89,7 +90,18 @@ func (m *Memory) Generation(_ context.Context, ns string) (int64, error) {
 // Invalidate implements Store.
 func (m *Memory) Invalidate(_ context.Context, ns string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.gens[ns]++
+	watch := m.watch
+	m.mu.Unlock()
+	for _, fn := range watch {
+		go fn(ns)
+	}
 	return nil
+}
+
+// OnInvalidate registers fn to be called (in its own goroutine) with every namespace invalidated.
+func (m *Memory) OnInvalidate(fn func(ns string)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.watch = append(m.watch, fn)
 }

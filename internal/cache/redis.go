@@ -81,10 +81,9 @@ func (r *Redis) Generation(ctx context.Context, ns string) (int64, error) {
 	return parseGen(v)
 }
 
-// Invalidate implements Store.
+// Invalidate implements Store. The new generation is announced to the Layered stores of every
+// process (see Layered.Run) in the same round trip.
 func (r *Redis) Invalidate(ctx context.Context, ns string) error {
-	if err := r.client.Incr(ctx, genKey(ns)).Err(); err != nil {
-		return fmt.Errorf("cache: invalidate %s: %w", ns, err)
-	}
-	return nil
+	_, err := r.invalidate(ctx, ns)
+	return err
 }

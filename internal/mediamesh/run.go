@@ -381,7 +381,7 @@ func (p *platform) newShared() error {
 		p.log.Debug("rate limiter: Redis failed; limiting in process", "error", err)
 	})
 	p.idem = idempotency.NewRedis(client)
-	p.cache = cache.NewRedis(client)
+	p.cache = cache.NewLayered(cache.NewRedis(client), int64(p.cfg.Gateway.CacheL1Bytes), p.log)
 	return nil
 }
 
@@ -703,6 +703,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	}
 	for _, r := range relays {
 		workers = append(workers, r)
+	}
+	if l, ok := p.cache.(*cache.Layered); ok {
+		workers = append(workers, l) // the announcements of invalidations by other processes
 	}
 	for _, name := range plan.InProcess {
 		if r, ok := services[name].(runner); ok {
