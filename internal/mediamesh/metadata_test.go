@@ -301,6 +301,7 @@ func oneTruth(t *testing.T, a *api) []time.Duration {
 	lags = append(lags, a.awaitTruth(id, a.token, final, slugs, renamed))
 	lags = append(lags, a.await("/api/v1/discovery/programs?category="+newSlug, 200, id))
 	lags = append(lags, a.await("/api/v1/discovery/search?category="+newSlug, 200, id))
+	lags = append(lags, a.await("/api/v1/discovery/search?facets=category&q="+word, 200, `"`+newSlug+`"`))
 	lags = append(lags, a.await("/api/v1/discovery/categories", 200, "Renamed "+u))
 
 	// Once nothing uses it, it can go.
