@@ -26,6 +26,8 @@ type AuditEntry struct {
 	ActorID uuid.UUID `json:"actor_id,omitempty"`
 	// The roles the actor held when acting.
 	ActorRoles []string `json:"actor_roles,omitempty"`
+	// The API key the actor acted with (the key's owner is the actor); absent for a person's token and for the system.
+	APIKeyID *uuid.UUID `json:"api_key_id,omitempty"`
 	// The changed fields; empty for pure status transitions, deletes and purges.
 	Changes []schema.AuditChange `json:"changes,omitempty"`
 	// EntityID holds the value of the "entity_id" field.
@@ -44,6 +46,8 @@ func (*AuditEntry) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case auditentry.FieldAPIKeyID:
+			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case auditentry.FieldActorRoles, auditentry.FieldChanges:
 			values[i] = new([]byte)
 		case auditentry.FieldAction, auditentry.FieldEntityType, auditentry.FieldRequestID:
@@ -92,6 +96,13 @@ func (_m *AuditEntry) assignValues(columns []string, values []any) error {
 				if err := json.Unmarshal(*value, &_m.ActorRoles); err != nil {
 					return fmt.Errorf("unmarshal field actor_roles: %w", err)
 				}
+			}
+		case auditentry.FieldAPIKeyID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field api_key_id", values[i])
+			} else if value.Valid {
+				_m.APIKeyID = new(uuid.UUID)
+				*_m.APIKeyID = *value.S.(*uuid.UUID)
 			}
 		case auditentry.FieldChanges:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -170,6 +181,11 @@ func (_m *AuditEntry) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("actor_roles=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ActorRoles))
+	builder.WriteString(", ")
+	if v := _m.APIKeyID; v != nil {
+		builder.WriteString("api_key_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("changes=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Changes))

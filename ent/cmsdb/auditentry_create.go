@@ -40,6 +40,20 @@ func (_c *AuditEntryCreate) SetActorRoles(v []string) *AuditEntryCreate {
 	return _c
 }
 
+// SetAPIKeyID sets the "api_key_id" field.
+func (_c *AuditEntryCreate) SetAPIKeyID(v uuid.UUID) *AuditEntryCreate {
+	_c.mutation.SetAPIKeyID(v)
+	return _c
+}
+
+// SetNillableAPIKeyID sets the "api_key_id" field if the given value is not nil.
+func (_c *AuditEntryCreate) SetNillableAPIKeyID(v *uuid.UUID) *AuditEntryCreate {
+	if v != nil {
+		_c.SetAPIKeyID(*v)
+	}
+	return _c
+}
+
 // SetChanges sets the "changes" field.
 func (_c *AuditEntryCreate) SetChanges(v []schema.AuditChange) *AuditEntryCreate {
 	_c.mutation.SetChanges(v)
@@ -217,6 +231,10 @@ func (_c *AuditEntryCreate) createSpec() (*AuditEntry, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ActorRoles(); ok {
 		_spec.SetField(auditentry.FieldActorRoles, field.TypeJSON, value)
 		_node.ActorRoles = value
+	}
+	if value, ok := _c.mutation.APIKeyID(); ok {
+		_spec.SetField(auditentry.FieldAPIKeyID, field.TypeUUID, value)
+		_node.APIKeyID = &value
 	}
 	if value, ok := _c.mutation.Changes(); ok {
 		_spec.SetField(auditentry.FieldChanges, field.TypeJSON, value)

@@ -68,6 +68,9 @@ func (_u *AuditEntryUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 			}
 		}
 	}
+	if _u.mutation.APIKeyIDCleared() {
+		_spec.ClearField(auditentry.FieldAPIKeyID, field.TypeUUID)
+	}
 	if _u.mutation.RequestIDCleared() {
 		_spec.ClearField(auditentry.FieldRequestID, field.TypeString)
 	}
@@ -161,6 +164,9 @@ func (_u *AuditEntryUpdateOne) sqlSave(ctx context.Context) (_node *AuditEntry, 
 				ps[i](selector)
 			}
 		}
+	}
+	if _u.mutation.APIKeyIDCleared() {
+		_spec.ClearField(auditentry.FieldAPIKeyID, field.TypeUUID)
 	}
 	if _u.mutation.RequestIDCleared() {
 		_spec.ClearField(auditentry.FieldRequestID, field.TypeString)

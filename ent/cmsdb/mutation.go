@@ -43,6 +43,7 @@ type AuditEntryMutation struct {
 	actor_id          *uuid.UUID
 	actor_roles       *[]string
 	appendactor_roles []string
+	api_key_id        *uuid.UUID
 	changes           *[]schema.AuditChange
 	appendchanges     []schema.AuditChange
 	entity_id         *uuid.UUID
@@ -280,6 +281,55 @@ func (m *AuditEntryMutation) AppendedActorRoles() ([]string, bool) {
 func (m *AuditEntryMutation) ResetActorRoles() {
 	m.actor_roles = nil
 	m.appendactor_roles = nil
+}
+
+// SetAPIKeyID sets the "api_key_id" field.
+func (m *AuditEntryMutation) SetAPIKeyID(u uuid.UUID) {
+	m.api_key_id = &u
+}
+
+// APIKeyID returns the value of the "api_key_id" field in the mutation.
+func (m *AuditEntryMutation) APIKeyID() (r uuid.UUID, exists bool) {
+	v := m.api_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAPIKeyID returns the old "api_key_id" field's value of the AuditEntry entity.
+// If the AuditEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEntryMutation) OldAPIKeyID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAPIKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAPIKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAPIKeyID: %w", err)
+	}
+	return oldValue.APIKeyID, nil
+}
+
+// ClearAPIKeyID clears the value of the "api_key_id" field.
+func (m *AuditEntryMutation) ClearAPIKeyID() {
+	m.api_key_id = nil
+	m.clearedFields[auditentry.FieldAPIKeyID] = struct{}{}
+}
+
+// APIKeyIDCleared returns if the "api_key_id" field was cleared in this mutation.
+func (m *AuditEntryMutation) APIKeyIDCleared() bool {
+	_, ok := m.clearedFields[auditentry.FieldAPIKeyID]
+	return ok
+}
+
+// ResetAPIKeyID resets all changes to the "api_key_id" field.
+func (m *AuditEntryMutation) ResetAPIKeyID() {
+	m.api_key_id = nil
+	delete(m.clearedFields, auditentry.FieldAPIKeyID)
 }
 
 // SetChanges sets the "changes" field.
@@ -524,7 +574,7 @@ func (m *AuditEntryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEntryMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.action != nil {
 		fields = append(fields, auditentry.FieldAction)
 	}
@@ -533,6 +583,9 @@ func (m *AuditEntryMutation) Fields() []string {
 	}
 	if m.actor_roles != nil {
 		fields = append(fields, auditentry.FieldActorRoles)
+	}
+	if m.api_key_id != nil {
+		fields = append(fields, auditentry.FieldAPIKeyID)
 	}
 	if m.changes != nil {
 		fields = append(fields, auditentry.FieldChanges)
@@ -563,6 +616,8 @@ func (m *AuditEntryMutation) Field(name string) (ent.Value, bool) {
 		return m.ActorID()
 	case auditentry.FieldActorRoles:
 		return m.ActorRoles()
+	case auditentry.FieldAPIKeyID:
+		return m.APIKeyID()
 	case auditentry.FieldChanges:
 		return m.Changes()
 	case auditentry.FieldEntityID:
@@ -588,6 +643,8 @@ func (m *AuditEntryMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldActorID(ctx)
 	case auditentry.FieldActorRoles:
 		return m.OldActorRoles(ctx)
+	case auditentry.FieldAPIKeyID:
+		return m.OldAPIKeyID(ctx)
 	case auditentry.FieldChanges:
 		return m.OldChanges(ctx)
 	case auditentry.FieldEntityID:
@@ -627,6 +684,13 @@ func (m *AuditEntryMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetActorRoles(v)
+		return nil
+	case auditentry.FieldAPIKeyID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAPIKeyID(v)
 		return nil
 	case auditentry.FieldChanges:
 		v, ok := value.([]schema.AuditChange)
@@ -693,6 +757,9 @@ func (m *AuditEntryMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *AuditEntryMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(auditentry.FieldAPIKeyID) {
+		fields = append(fields, auditentry.FieldAPIKeyID)
+	}
 	if m.FieldCleared(auditentry.FieldRequestID) {
 		fields = append(fields, auditentry.FieldRequestID)
 	}
@@ -710,6 +777,9 @@ func (m *AuditEntryMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *AuditEntryMutation) ClearField(name string) error {
 	switch name {
+	case auditentry.FieldAPIKeyID:
+		m.ClearAPIKeyID()
+		return nil
 	case auditentry.FieldRequestID:
 		m.ClearRequestID()
 		return nil
@@ -729,6 +799,9 @@ func (m *AuditEntryMutation) ResetField(name string) error {
 		return nil
 	case auditentry.FieldActorRoles:
 		m.ResetActorRoles()
+		return nil
+	case auditentry.FieldAPIKeyID:
+		m.ResetAPIKeyID()
 		return nil
 	case auditentry.FieldChanges:
 		m.ResetChanges()

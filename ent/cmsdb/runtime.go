@@ -17,7 +17,7 @@ func init() {
 	auditentryFields := schema.AuditEntry{}.Fields()
 	_ = auditentryFields
 	// auditentryDescRequestID is the schema descriptor for request_id field.
-	auditentryDescRequestID := auditentryFields[8].Descriptor()
+	auditentryDescRequestID := auditentryFields[9].Descriptor()
 	// auditentry.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
 	auditentry.RequestIDValidator = auditentryDescRequestID.Validators[0].(func(string) error)
 	// auditentryDescID is the schema descriptor for id field.

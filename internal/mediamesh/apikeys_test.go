@@ -137,6 +137,25 @@ func TestAPIKeyIngestAll(t *testing.T) {
 	if run := waitRun(t, cms, admin, source, 1); run.ItemsCreated == 0 {
 		t.Errorf("the run the key triggered created nothing: %+v", run)
 	}
+
+	// A change made with a key is in the CMS audit trail with the key's id (and its owner as actor).
+	code, out := call(t, "POST", cms+"/api/v1/auth/api-keys", admin, `{"name":"CI publisher","scopes":["content:write"]}`)
+	var key struct {
+		ID, Key string
+		OwnerID string `json:"owner_id"`
+	}
+	if code != 201 || json.Unmarshal([]byte(out), &key) != nil {
+		t.Fatalf("create a content key: %d %s", code, out)
+	}
+	code, out, _ = callWith(t, "POST", cms+"/api/v1/cms/programs", "", `{"kind":"show","title":"From CI","slug":"from-ci","language":"ar"}`, "X-API-Key", key.Key)
+	var program struct{ ID string }
+	if code != 201 || json.Unmarshal([]byte(out), &program) != nil {
+		t.Fatalf("create a program with the key: %d %s", code, out)
+	}
+	code, out = call(t, "GET", cms+"/api/v1/cms/audit?entity_id="+program.ID, admin, "")
+	if code != 200 || !strings.Contains(out, `"api_key_id":"`+key.ID+`"`) || !strings.Contains(out, `"actor_id":"`+key.OwnerID+`"`) {
+		t.Errorf("the audit entry of a change made with a key: %d %s", code, out)
+	}
 }
 
 // TestAPIKeyIngestSplit runs the same with auth, cms, ingest and the CMS gateway each in a process

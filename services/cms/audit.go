@@ -44,7 +44,7 @@ func writeAudit(ctx context.Context, c *cmsdb.Client, a actor, entity auditentry
 		for i, id := range batch {
 			creates[i] = c.AuditEntry.Create().
 				SetEntityType(entity).SetEntityID(id).SetAction(action).
-				SetActorID(a.id).SetActorRoles(a.roles).SetChanges(changes).
+				SetActorID(a.id).SetActorRoles(a.roles).SetNillableAPIKeyID(a.apiKey).SetChanges(changes).
 				SetOccurredAt(at).SetNillableRequestID(a.requestID)
 		}
 		if err := c.AuditEntry.CreateBulk(creates...).Exec(ctx); err != nil {
@@ -116,6 +116,6 @@ func auditToAPI(e *cmsdb.AuditEntry) cmsapi.AuditEntry {
 	}
 	return cmsapi.AuditEntry{
 		Id: e.ID, EntityType: cmsapi.AuditEntityType(e.EntityType), EntityId: e.EntityID, Action: cmsapi.AuditAction(e.Action),
-		ActorId: e.ActorID, ActorRoles: roles, Changes: changes, OccurredAt: e.OccurredAt.UTC(), RequestId: e.RequestID,
+		ActorId: e.ActorID, ActorRoles: roles, ApiKeyId: e.APIKeyID, Changes: changes, OccurredAt: e.OccurredAt.UTC(), RequestId: e.RequestID,
 	}
 }

@@ -526,7 +526,7 @@ func (w *importWriter) record(action auditentry.Action, before, after *content, 
 	}
 	w.audits = append(w.audits, w.c.AuditEntry.Create().
 		SetEntityType(subject.entity).SetEntityID(subject.id).SetAction(action).
-		SetActorID(w.a.id).SetActorRoles(w.a.roles).SetChanges(auditChanges(action, before, after)).
+		SetActorID(w.a.id).SetActorRoles(w.a.roles).SetNillableAPIKeyID(w.a.apiKey).SetChanges(auditChanges(action, before, after)).
 		SetOccurredAt(now).SetNillableRequestID(w.a.requestID))
 	return nil
 }

@@ -61,9 +61,10 @@ func forwardAuthorization(ctx context.Context, req *http.Request) error {
 
 // actor is who makes a change: a user, or the system (the scheduler).
 type actor struct {
-	id        uuid.UUID // uuid.Nil for the system
-	roles     []string  // the roles the audit trail records
-	requestID *string   // nil when unknown or for the system
+	id        uuid.UUID  // uuid.Nil for the system
+	roles     []string   // the roles the audit trail records
+	requestID *string    // nil when unknown or for the system
+	apiKey    *uuid.UUID // the API key the caller acted with; nil for a person's token
 	system    bool
 }
 
@@ -91,6 +92,9 @@ func actorFrom(ctx context.Context) (actor, error) {
 	a := actor{id: id, roles: slices.Compact(roles)}
 	if rid := metaFrom(ctx).requestID; rid != "" {
 		a.requestID = &rid
+	}
+	if key, err := uuid.Parse(p.KeyID); err == nil {
+		a.apiKey = &key
 	}
 	return a, nil
 }

@@ -20,6 +20,8 @@ const (
 	FieldActorID = "actor_id"
 	// FieldActorRoles holds the string denoting the actor_roles field in the database.
 	FieldActorRoles = "actor_roles"
+	// FieldAPIKeyID holds the string denoting the api_key_id field in the database.
+	FieldAPIKeyID = "api_key_id"
 	// FieldChanges holds the string denoting the changes field in the database.
 	FieldChanges = "changes"
 	// FieldEntityID holds the string denoting the entity_id field in the database.
@@ -40,6 +42,7 @@ var Columns = []string{
 	FieldAction,
 	FieldActorID,
 	FieldActorRoles,
+	FieldAPIKeyID,
 	FieldChanges,
 	FieldEntityID,
 	FieldEntityType,
@@ -132,6 +135,11 @@ func ByAction(opts ...sql.OrderTermOption) OrderOption {
 // ByActorID orders the results by the actor_id field.
 func ByActorID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldActorID, opts...).ToFunc()
+}
+
+// ByAPIKeyID orders the results by the api_key_id field.
+func ByAPIKeyID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAPIKeyID, opts...).ToFunc()
 }
 
 // ByEntityID orders the results by the entity_id field.

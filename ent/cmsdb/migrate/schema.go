@@ -15,6 +15,7 @@ var (
 		{Name: "action", Type: field.TypeEnum, Enums: []string{"created", "updated", "published", "unpublished", "scheduled", "archived", "deleted", "purged"}},
 		{Name: "actor_id", Type: field.TypeUUID},
 		{Name: "actor_roles", Type: field.TypeJSON},
+		{Name: "api_key_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "changes", Type: field.TypeJSON},
 		{Name: "entity_id", Type: field.TypeUUID},
 		{Name: "entity_type", Type: field.TypeEnum, Enums: []string{"program", "episode"}},
@@ -30,12 +31,12 @@ var (
 			{
 				Name:    "auditentry_occurred_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{AuditEntriesColumns[7], AuditEntriesColumns[0]},
+				Columns: []*schema.Column{AuditEntriesColumns[8], AuditEntriesColumns[0]},
 			},
 			{
 				Name:    "auditentry_entity_id_occurred_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{AuditEntriesColumns[5], AuditEntriesColumns[7], AuditEntriesColumns[0]},
+				Columns: []*schema.Column{AuditEntriesColumns[6], AuditEntriesColumns[8], AuditEntriesColumns[0]},
 			},
 		},
 	}

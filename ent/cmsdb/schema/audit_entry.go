@@ -28,6 +28,11 @@ func (AuditEntry) Fields() []ent.Field {
 		field.Strings("actor_roles").
 			Comment("The roles the actor held when acting.").
 			Immutable(),
+		field.UUID("api_key_id", uuid.UUID{}).
+			Comment("The API key the actor acted with (the key's owner is the actor); absent for a person's token and for the system.").
+			Optional().
+			Nillable().
+			Immutable(),
 		field.JSON("changes", []AuditChange{}).
 			Comment("The changed fields; empty for pure status transitions, deletes and purges.").
 			Immutable(),
