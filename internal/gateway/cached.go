@@ -56,7 +56,8 @@ func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {
 // item leaves it cached.
 func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, m *contract.Match, upstream http.Handler) {
 	op := m.Op
-	read := CachedRead{Label: op.ID, Namespace: op.Service, Key: cacheKey(r, m), TTL: op.CacheTTL}
+	key := cacheKey(r, m)
+	read := CachedRead{Label: op.ID, Namespace: op.Service, Key: key, TTL: op.CacheTTL}
 	read.StaleKey = read.Namespace + "\x00" + read.Key
 	if sc := op.CacheScope; sc != nil && g.cfg.Cache != nil {
 		gen, err := g.cfg.Cache.Generation(r.Context(), op.Service)
@@ -68,6 +69,9 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, m *contract.Mat
 		}
 		read.Namespace = cache.Scope(op.Service, sc.Name, m.Params[sc.Param])
 		read.Key = "g" + strconv.FormatInt(gen, 10) + ":" + read.Key
+	}
+	if g.warm != nil {
+		g.warm.track(r, m, upstream, op.Service, read.Namespace, key)
 	}
 	g.ServeCached(w, r, read, upstream)
 }
@@ -134,6 +138,8 @@ func (g *Gateway) ServeCached(w http.ResponseWriter, r *http.Request, read Cache
 			result = "stale"
 		case shared:
 			result = "shared"
+		case warming(r):
+			result = "warm"
 		}
 		e = f.Entry
 	}
@@ -277,12 +283,12 @@ func etagMatches(ifNoneMatch, etag string) bool {
 }
 
 // cacheRequests counts cacheable requests by result: hit, miss, shared (waited for another
-// request's miss), stale (the service failed; its last good answer served) or error (the store
-// failed; served uncached). The hit ratio is
-// hit / (hit + miss + shared).
+// request's miss), stale (the service failed; its last good answer served), error (the store
+// failed; served uncached) or warm (the warmer recomputed a hot read after an invalidation). The
+// hit ratio is hit / (hit + miss + shared).
 var cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "mediamesh_cache_requests_total",
-	Help: "Cacheable gateway requests by operation and result (hit, miss, shared, stale, error).",
+	Help: "Cacheable gateway requests by operation and result (hit, miss, shared, stale, error, warm).",
 }, []string{"operation", "result"})
 
 // RegisterCacheMetrics registers the gateway cache metrics with reg (once per registry).

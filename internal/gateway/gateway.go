@@ -39,7 +39,11 @@ type Config struct {
 	// answer, before that answer is served and the service's is stored when it comes (see fill);
 	// 0: a miss always waits for the service.
 	StaleAfter time.Duration
-	Log        *slog.Logger
+	// Warm is how many of the hottest cached reads the gateway tracks and recomputes in the
+	// background when their namespace is invalidated (see warmer); 0: no warming. It needs a Cache
+	// that tells of invalidations (cache.Watcher).
+	Warm int
+	Log  *slog.Logger
 }
 
 // Gateway is an http.Handler for the API paths of one bundled contract.
@@ -49,6 +53,7 @@ type Gateway struct {
 	flight   singleflight.Group // one computation per missing cache entry
 	// revalidating holds the stale keys whose answer is being computed in the background (fill).
 	revalidating sync.Map
+	warm         *warmer // nil: no warming
 }
 
 // New loads and checks the contract. Every operation must name a service that has an upstream.
@@ -63,7 +68,12 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway %s: operation %s: no upstream for service %q", cfg.Name, id, ops[id].Service)
 		}
 	}
-	return &Gateway{cfg: cfg, contract: c}, nil
+	g := &Gateway{cfg: cfg, contract: c}
+	if w, ok := cfg.Cache.(cache.Watcher); ok && cfg.Warm > 0 {
+		g.warm = newWarmer(g, cfg.Warm)
+		w.OnInvalidate(g.warm.invalidated)
+	}
+	return g, nil
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {

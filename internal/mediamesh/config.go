@@ -201,6 +201,8 @@ type GatewayConfig struct {
 	Cache         bool   `yaml:"cache" help:"answer the contracts' x-cache reads from the gateway cache; false only for load tests of the uncached path"`
 	// CacheL1Bytes bounds the in-process layer in front of a shared Redis cache (internal/cache.Layered).
 	CacheL1Bytes int `yaml:"cache_l1_bytes" help:"with redis.url: bytes of cached responses each process also keeps in memory in front of Redis (L1), invalidated with Redis's entries; 0: none"`
+	// CacheWarm is how many hot reads the gateway recomputes after an invalidation (internal/gateway.Config.Warm).
+	CacheWarm int `yaml:"cache_warm" help:"how many of the most requested cached reads the discovery gateway tracks and recomputes in the background when a change invalidates them, so the first reader after a publish does not wait; 0: no warming"`
 	// StaleAfter bounds how long a cached read waits for a slow service when it has a last good
 	// answer (stale-while-revalidate; internal/gateway.Config.StaleAfter).
 	StaleAfter time.Duration `yaml:"stale_after" help:"how long a cache miss waits for a slow service before the read's last good answer is served (the service's answer is stored for the next reader; a takedown voids last good answers); 0: always wait"`
@@ -282,7 +284,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, CacheL1Bytes: 16 << 20, StaleAfter: 50 * time.Millisecond, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, CacheL1Bytes: 16 << 20, CacheWarm: 64, StaleAfter: 50 * time.Millisecond, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
 		Services: Services{
 			Auth:      Endpoint{Addr: ":9101"},
 			CMS:       Endpoint{Addr: ":9102"},
@@ -478,6 +480,9 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("gateway.trusted_proxies: %q is not a CIDR such as 10.0.0.0/8 or an address", v))
 			}
 		}
+	}
+	if c.Gateway.CacheWarm < 0 || c.Gateway.CacheWarm > 10000 {
+		errs = append(errs, fmt.Errorf("gateway.cache_warm: %d: want 0 (no warming) to 10000", c.Gateway.CacheWarm))
 	}
 	if c.Gateway.CacheL1Bytes < 0 {
 		errs = append(errs, fmt.Errorf("gateway.cache_l1_bytes: %d: want 0 (no L1) or more", c.Gateway.CacheL1Bytes))

@@ -568,7 +568,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			gcfg.Limiter = p.limiter
 		}
 		if cfg.Gateway.Cache {
-			gcfg.Cache, gcfg.StaleAfter = p.cache, cfg.Gateway.StaleAfter
+			gcfg.Cache, gcfg.StaleAfter, gcfg.Warm = p.cache, cfg.Gateway.StaleAfter, cfg.Gateway.CacheWarm
 		}
 		var h http.Handler
 		var addr string

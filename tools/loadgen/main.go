@@ -49,6 +49,8 @@ func main() {
 	importItems := flag.Int("import", 0, "instead of seeding: import this many items (published programs of 99 published episodes) in one NDJSON request, beside the bare echo handler at -echo")
 	echoURL := flag.String("echo", "http://127.0.0.1:18198", "with -import: the bare echo handler (tools/loadgen/echo)")
 	engagement := flag.Int("engagement", 0, "instead of seeding: post batches of this many play events (recordEngagement) from -connections clients beside the cached browse read, and compare the browse p99 with and without them")
+	firstReads := flag.Int("first-reads", 0, "instead of seeding: this many publishes, each followed (after -settle) by one timed read of the program's page, its episodes and the home list (what the first reader after a change waits, with or without cache warming)")
+	settle := flag.Duration("settle", 300*time.Millisecond, "with -first-reads: how long after each publish the reads are made")
 	queries := flag.Int("queries", 0, "instead of seeding: print this many search queries (URL-escaped q values) drawn from the vocabulary, one a line")
 	flag.Parse()
 	var err error
@@ -65,6 +67,8 @@ func main() {
 	}
 	if *engagement > 0 {
 		err = runEngagement(*cms, *disc, *email, *password, *duration, *connections, *engagement)
+	} else if *firstReads > 0 {
+		err = runFirstReads(*cms, *disc, *email, *password, *firstReads, *settle)
 	} else if *importItems > 0 {
 		err = runImport(*cms, *echoURL, *email, *password, *importItems)
 	} else if *takedowns > 0 {
