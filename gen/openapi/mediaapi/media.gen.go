@@ -202,7 +202,10 @@ type Asset struct {
 	// Example: صورة غلاف برنامج الصباح
 	AltText *string `json:"alt_text,omitempty"`
 
-	// AttachedTo The program or episode an asset belongs to.
+	// AttachedTo The program or episode an asset belongs to: it is listed under that content
+	// (`content_id`) and orphaned or deleted with it when the content is purged
+	// (`media.on_content_purge`). It is not the content's cover, thumbnail or media: those
+	// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`.
 	AttachedTo *AssetAttachment `json:"attached_to,omitempty"`
 
 	// ChecksumSha256 A SHA-256 digest in lowercase hex.
@@ -292,7 +295,10 @@ type Asset struct {
 	Width *int32 `json:"width,omitempty"`
 }
 
-// AssetAttachment The program or episode an asset belongs to.
+// AssetAttachment The program or episode an asset belongs to: it is listed under that content
+// (`content_id`) and orphaned or deleted with it when the content is purged
+// (`media.on_content_purge`). It is not the content's cover, thumbnail or media: those
+// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`.
 type AssetAttachment struct {
 	// ContentId A UUID (v7, time ordered).
 	//
@@ -468,7 +474,10 @@ type UploadSessionCreate struct {
 	// AltText Example: الحلقة الأولى من برنامج الصباح
 	AltText *externalRef0.HumanTextBlock `json:"alt_text,omitempty"`
 
-	// AttachedTo The program or episode an asset belongs to.
+	// AttachedTo The program or episode an asset belongs to: it is listed under that content
+	// (`content_id`) and orphaned or deleted with it when the content is purged
+	// (`media.on_content_purge`). It is not the content's cover, thumbnail or media: those
+	// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`.
 	AttachedTo *AssetAttachment `json:"attached_to,omitempty"`
 
 	// ChecksumSha256 A SHA-256 digest in lowercase hex.
@@ -699,7 +708,11 @@ type ClientInterface interface {
 	// `ready` asset. The kind and content type are taken from the file's bytes, not from its
 	// name; unsupported types get 415, larger files 413 (use an upload session instead). The
 	// optional `attach_content_type` and `attach_content_id` must be given together (422
-	// otherwise). Retrying with the same `Idempotency-Key` and body returns the first result;
+	// otherwise): they attach the asset to that program or episode, which is where it then
+	// belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
+	// when the content is purged). Attaching does not show the asset on the content: make it a
+	// program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
+	// through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
 	// the same key with a different body gets 422.
 	//
 	// Takes any type of body and a specified content type.
@@ -821,7 +834,11 @@ func (c *Client) ListAssets(ctx context.Context, params *ListAssetsParams, reqEd
 // `ready` asset. The kind and content type are taken from the file's bytes, not from its
 // name; unsupported types get 415, larger files 413 (use an upload session instead). The
 // optional `attach_content_type` and `attach_content_id` must be given together (422
-// otherwise). Retrying with the same `Idempotency-Key` and body returns the first result;
+// otherwise): they attach the asset to that program or episode, which is where it then
+// belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
+// when the content is purged). Attaching does not show the asset on the content: make it a
+// program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
+// through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
 // the same key with a different body gets 422.
 //
 // Takes any type of body and a specified content type.
@@ -1548,7 +1565,11 @@ type ClientWithResponsesInterface interface {
 	// `ready` asset. The kind and content type are taken from the file's bytes, not from its
 	// name; unsupported types get 415, larger files 413 (use an upload session instead). The
 	// optional `attach_content_type` and `attach_content_id` must be given together (422
-	// otherwise). Retrying with the same `Idempotency-Key` and body returns the first result;
+	// otherwise): they attach the asset to that program or episode, which is where it then
+	// belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
+	// when the content is purged). Attaching does not show the asset on the content: make it a
+	// program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
+	// through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
 	// the same key with a different body gets 422.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -2530,7 +2551,11 @@ func (c *ClientWithResponses) ListAssetsWithResponse(ctx context.Context, params
 // `ready` asset. The kind and content type are taken from the file's bytes, not from its
 // name; unsupported types get 415, larger files 413 (use an upload session instead). The
 // optional `attach_content_type` and `attach_content_id` must be given together (422
-// otherwise). Retrying with the same `Idempotency-Key` and body returns the first result;
+// otherwise): they attach the asset to that program or episode, which is where it then
+// belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
+// when the content is purged). Attaching does not show the asset on the content: make it a
+// program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
+// through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
 // the same key with a different body gets 422.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5354,148 +5379,152 @@ func (sh *strictHandler) CompleteUpload(ctx echo.Context, assetId AssetId, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bcuM4luCvIDgdkfY0KZPUxZIdEx3Oi7PcVZnlyXR29VYq24RISEKZAlQEZFuV4Yee6J6o7d/Yh5rZ",
-	"2JmNfpiX/RL7bzZwAJKgRMnyJXuqqisiI2WJBHhwDnDu5/CjE/PJlDPCpHD2PjpjghOSwZ8vTvBIfSZE",
-	"xBmdSsqZs+ecjAkSMuNshAiTVM6RxCPEh0iOCcqInGWMJOicZIJy5sKv3864JAmKzI9Rw3Edcokn05Q4",
-	"e07fCfuO4zoZ+XZGM5I4ezKbEdcR8ZhMsAJggi+/IGwkx85eEHZdR86naqCQGWUj5+rKdb7gMdbw1YE7",
-	"xXKcQxhnBCtgsBBEVgHZwVO6cx7sTEhC8Q7cIHb8oNfErUHPC3Fz4O3GrcTrkvbQ6+DdQTfuJT4JhmuB",
-	"H/JsgqWz58wy6mVkSDLCYuK49qpCv1W7rDdEZvODoSTZ8sLekpizRCDJ0QWmEg3IkGdAgWxO2aiytCDc",
-	"CELKZDPUkNHJbOLsdTst33edCWX6u18ASZkkI5I5VwrMKc7whEizbQ4U4o6SelIAVp8IRJMq7jdEM1Xz",
-	"KHI6rsPwRI3E5nHrVvirjAydPecfdsq9vqOvCvXThLPTowQwbr49m2WC1yD9yyn+dkZQDJfRMOMThNE0",
-	"I+eUzwSa4hF5IlCkPhuMXMpTfSNseAD92xnJ5iXs+rKzYq+3FdmWN0UBMJlMuSQsnn9O5sugHqA4pYRJ",
-	"Lx5zQRg6I3O0NeQZMkhHGL17d/R8G8kxlmiCz4hA2BwPJPCQqJ0Fu6mB4MzjCYFJLqgc95nMfxrwZG7O",
-	"vYATNqSZkCgjYpbKfSQXhyKMEjqEYyD1YCpQRr4hsTqWcEcrDBt9Vtkf7aEfh4Nd4gVJC3utOCBeb9Al",
-	"no93k+YwiEPSGuRI1iysxLKFKU+hah1rmVCWf++qjS0lydScf3h/4H2Nve98r3fqffj1r5x1lBm+wjIe",
-	"1x+ASHHVKOdGhiOiAaFshOIxZiOSNNABEhKnBJ3jdEbQiEiBWkGIjjM481RNhw4xTUmyyEp3gZXWo2Ho",
-	"abjuxlrNor6gEyqXl3SMRwQJ+h1ZtcVTGGc/MiFDPEul4nruGt4TVDhPUM95MiKmnAkCjOcpTt6Qb2dE",
-	"AJwxZ5Iw+BNPpynVAmJnmvFBSia//kZoaVEgTwEmMU0Ng2kYvrKHJjOhuKs5LwrfWcYVq3uvHpIomMwq",
-	"XGdISZoszKAWRYTAI3XnwmRXHxTWhMRKJKyQQIxLD3uzGc15HBHylCbANH/b+7r5eeek9/v2P3e/Ct+0",
-	"/kfnafC6+aqtEC6xnAlnDzi4pBI2yFOcIDNFuYPHUk7F3o5+6oSIcSMh5zmixM4AJ14+5uqOXPVYT6KJ",
-	"tXwYzLSKA0xwqrBIErQ1Y1OcCTxINXNxEWXnOKUJKuQM4hnS23u7oWB6xtkwpfFD6a5O5GyacpyQBPGB",
-	"YklPBHr72YEXtjso4UQgxhWvlPEYjm9C4hRnJEHxmMRnYjZx1pBTz1xoFNhrDlqxt5u0idcbdnxvF3cH",
-	"vdhPAhIOAaUpkeSeJO+VJC9wsym943zAIxMbtrMitcIhZQgrJieJlj84TfmFkh9U7KEaOsAWoUIoNsmz",
-	"ghZ9VkMMxY7UTTlRtBIqiABWSy6nSklw1R1yEawoIziZR0r6XLnOIc8GNEkIe/C+ogLxKclgCDJ6ikCc",
-	"kUJx5ikR6OD5q6PXLnrx/OjkyzfOrazhnpujWW6OcoWb7o5hMeKRt0eM05RkT4RBRcKBILAvUBWBcORf",
-	"c3nIZyx5IGk09TfRPsvzTy4psM/bGPcdTIe7krBVkvA1l2gImNiUhEqg6BGf5IRvFQfrjCRIjmeTAcM0",
-	"3V5AIFDxGM/VMT/h/AucjcgDiWk4LJLjjM9GY71tCEumnDKJcEYQaCMKKo7CNnpFn+6jmSDo+Mu3J6iW",
-	"W3+qQxhYh9AgAUnOUQpo2JSSUz3Sk5x7euQjU1RjQXFHmF4RFrMK6jDLbzIMVtPV0lS1ovpA0ubKK+o7",
-	"Qd+pk8XxLAOTIlepc7fCf98pBfMtp7Gtug81RjamsjXWM2Mfmc5Rjt/I2By3I9jQWU/7QCbM0IyRy6k2",
-	"AUG9RjyG5yWf6AC2ba34iCkrD6dIkOycZBqCjclDzejHpMnBMkYA3yecv8Jsbswc8UC8Z0r9Apao1JCm",
-	"vzOhSj+KCUk+GeJboaWbnnCOJpjNc0NAbIx0BbpnuPmjWyUlWpT8uBzjmZAk2dfeEISHygKJwDfngXMu",
-	"QkI745QRbDlQrVtWQWbu3rE8fQDVO4Zncswz+t2DWSfI4jgmQiDJzwhDYyxyLfiT6ZhBSeTKUjal78we",
-	"9Mj0HRCcKVEGyCjtitLOBCcZ4GeBoF999ZV3MJNjwqSiAFnh4yzvUNwegANv2kyQqr/mKUCyyiETtjvL",
-	"Dhm9OaYZVwRVNvILcMI/cI8ok+l0MJdEWP4OiSZcSNRudrq7fi8I/VrfR+6wKZ0f5WT1ro/lede6QUpN",
-	"7D7cxpLBhmsiIDK+jyQuRz76njSO0AuSpp5xhAxmMt+SewgjQC8aZASfCUSlQDFnQmaYMilcpYdhKXE8",
-	"nigZTUWfUZY7EbQBbLYHUktVj5oxMZtOeSYtYzha8JVG6AILtW+NZxb3WdV5ayzld+VcrxTqTgCdD9qS",
-	"Q6rMQGUeK3gro5MhijFT2smgdBR8Mk29bbOyYpkIZgbg7sDUiuEe3OLBuE/nVAOXxmSWSjrFmVS2+8RL",
-	"sMRRQXCF5Sei2BNqQAFjA/y/5uFFZKcu0iAkzwqUqCkbKJrOBimNT2dZGqmZpxkRatNcjAmr+l30jQiz",
-	"BIH3ZR9FFzSR40j91GfRmNDRWEZoyDNEJ3hEBNx7ThPCXRQlM+0VODUyWN8IV+E+PEsodxFnMUFnjF+w",
-	"/T6L1LmfZeQ0I1hwFmmoIs0NokYZqUSjjF8INJhrXw1D5Jxkc+Ooh+mpDnpot76OWkwzPiWZpNorjVN5",
-	"KsllHd5SUBwlPSdI3QGAa0lNBzSlcl6VFtf/dfP99V+v/x1d/7+bP13/cPNHdP1v13+9+dfrH27+fP1/",
-	"0PUPN3+6/q/rf7v+4fo/quFFrexWBYnraHZBklPJb9t4QPiDgr2o0blz7VSMcdju3DbDs9xBChEFYAqn",
-	"0jCJ5S1cnq3cP2Z2GEiVKlZgS+x8MyWj6qIhfmAHcLD33Ydf77zXQZzGr+ujOK5jAsSnWG54HE/ohAiJ",
-	"J1N79GB+h7ij6yxu4gpTDHd9v9HqWsGShM8GKalES3bD7opQLZtNBkqtdJ3qrl9G/VfjuXU0hzUBppzq",
-	"SmeamGDSrRtNMQQdDaqjNc/oiCrjS92G1H0Lu95sds/e7J692RvfTBdoH7bblVBeUAOVZisVRAd+d21I",
-	"qtNuN9vrg1KuQ5M7Uf6MsmSj4/c51Q67kq/W4/PZ89fo3Zsv0JYsDhIcnicFpx1gQeAWxb8idRGPyOkZ",
-	"mUfb+3fg01Uy5aIvTlhjQfzBuLu4W3byPWEoa6dQbJA44doaqE3fVjcMgmaVwp2WTeFSJ12f9VDqBxtQ",
-	"7q2+FQYVuF5xGHSw44zMEdXotyi4lwvVHJf9me83Y5rAJymxpn8nl1JfiBDP+iyaZvQcS3LnwYM5Oqe5",
-	"RNpHVBrxJ8o9Ul4Hx9Fi8P7hO6DC18NWDckLP7NYxuxLwkgGWT/lXWjL6BKcpfNtt7BKlJyfkqyMaUsy",
-	"uZXMJ/m0CpIJvjzSg5oFnDjL8FxdnE2TB0gXo5ZUpcM6jhUGrd1Wt9lp7d7GtkoS3gbY78o7r1wHVLUq",
-	"F+2FD+WiV3Yyz3sHIt/AKBeUB0u2uFWzc1E9qZ69ynKLs1zZRCWyK0K9oh9UyPmhWIY+xAo5i3qTUgcT",
-	"7cjF6bGlJg5xKkidMj/N+CjDE3BJTKngCXjcNU8ekJSzkUCSN5a0zhxNd5RGi6rZWt5WrOuZHgVG3yLt",
-	"FuhlwbUBwt4Beh8HbZIbA9mSapLvo4jN0jRCyu6Mx0RZ1gqb6kesdCyTS/bzwe7nRuGo8UFkHCdInTOl",
-	"dYPgcVFCMnpOEp3rtuhGABWAqUP8XuvhcLISwh3XAbtLgbGgqtfp3ADYF1Qn7lRRXfDfjRixtlArTDiw",
-	"dNKCDU/xiGxqbeMROWJDvsyVYH4z10p0vy30hCrCoylhCWUjZXsqxXcpjgZZnUJbvVJoy8fNExS0OWuM",
-	"IrCGSUaHlCSuMW5JYoxafSG23V1GPBu6GTjAOYITxeGMU6xCuvxaPenudU4P0IRkI8jOjSE9N2ds+yiy",
-	"bNM9VHtAJ5TZTwjWmd04Tb8cgs9yA3p/NptgdkIu5dOUx2fgmlxrgitD5D9u/nTzL+pX9eV/3Xx/86eb",
-	"//lpTXCD8XsL7qtV+/UdbMI7k1JMcJrmO3grV6Z0oHi7kRP01OZXkbY/Fq7QJEIjjiQfETkm2W0elU9K",
-	"2od7V07vKSlq0HVPgaFVpHqGr67sA3eZ4kw+ESjXptCAxHxCRCkqnwgU5VejBjqSpc9QMDocWhKizwyv",
-	"uhhjSc6JdjSaJxjYPAUcEngu9tBvj1+8dNHx65cu+ooMjl308ujQRQe/U/+/Om7Br6/cPvvnGY3PlDqs",
-	"fm666FXrwEUHB89c9OVo5KKvDn6nxP3hFwfP0FYraCOu9s8FFWRbb6JCIx1QhrNaZnbvs2TLBcD3Snnw",
-	"rs5uPwBzXHI0JIoXWoxQx6HEKZYVL6qSCoKOGEnUSHCTG/NOjxTLGmE5030sD+NuWLb3QU1YtPirluZG",
-	"CY+FwTeZtn7ze+9g8p33QkP8Tz3fV7Zo2NE/v6UjhuUsI/+UJ3738FonQcvvdeoym22iqfXV0qz2VNWe",
-	"plxxyhWkQk+nAuWM3ujqhezVaqr6RWupVaFbXl7aqYU/tWYvFQmrdARxAIZSfkGyGAuCxuSy6rfpDbud",
-	"xO8G3W4r3k067R4OhwRjP263ceIHbdwcDFvDYBAO/EE3DOMkaCedOGgP/KHvY79bRXWnVfG7qa9VF+zQ",
-	"93ofPnZaV7W+19KOrlnWqLDiM5Jn0mitAfTKBooWYw3qlOReqxWnosYL2OysNV/1blpvTCtTdGOfwVt1",
-	"87Jz6EHuE3UeZ5ONnScrT/ejePMqwNzZl7fsYOi0HkighbMP1MofVDiGqwSp4w1VCi7t2Nd4YnucwKMk",
-	"9lAEqlKEtpqhj6aX6IImZNtFkcZShLY6LfW7+gly7iK0FYRd+MlmHTALxNfVMMd1dP5fhX8U15aQqrW8",
-	"W1laGYcROk07xsyOuS7Zf3kcRn+ZsvLvCzKYFl9GdFj8jc/hC5iNO5Npq/j7ggwmxZdvlfCXFBw9YFnu",
-	"TPST8i+t4m+M4+JvPirvucDnxd/DFMdVXNnPX4Gut9owq4ubkExHA8f8AhI9tB6s9B7QhYBPIWNplaWH",
-	"C2qt+vmuiuLDpLqV2lKv7X/cgHlUcfGZntLK4S8C0pAAEuMsm7uIXOJYpnOEBRrRc8IqQumjY6uJFeJo",
-	"094GMfRrjuaEyDFf4eb47OTkGOkbLFpdUDm2t/Pxu5PqBlE/1LFOGL46HDPNiFdqavbm4PUBlDqF6k6l",
-	"I2s0qWZnlSrVHYRJMPTjXfJgVarYxxXkFDQpd11l99Yx2MqxewZ+1zsbpsAWC8N0NlUUaKOX9Om2+mtA",
-	"EGgKkEczGkv1m2H7jb+V3bnKgYBu/nzzrz+TEP+6ccuyaCFmXI8rz8ZVQzPu9SFgWxP9w06/3++vSAFY",
-	"ET7cbbZ8vxn6/p0jiI8YcakxNk38Y8EXvDYcUnfafleBp6jSdIw157hLHkxQBSOjW0N9hfFIzlhizP48",
-	"YhlBTHOakSG91OlonKU6qyYjOIFiP8WC+Uwi3GciZ0wuiFXIy7Z80M+ev0ZYVnKM9lEe4IzUrMLAUEQ9",
-	"I7d4UJ/Bs/MqEcuOXvCMwuzABjQGPiwHNWszSPSpP6QkTV5AKvmSV1vnTtYlUgEmJjgeU0a8AjXq/qq4",
-	"mODL01Tv7dqUC0jFrHf6kDRR2AP6ukoCY5RwqQwraJRAmeRadYHiS56hCGp6G68PXr2IXBRBcWv+RTNz",
-	"/bUKoU6aqwGuSAm1j/Zidmjo+yge4wzHUsuK9UJHL7icu26D13PjJSS9mqWSeillJisLFN8p4VO1RTMq",
-	"SZECgbYwErPJBCuNBiNrGhfhVMLwbV3OmM1Sgviwz6Li8ZELufZT8wSJBy6Cpw6JceorXYniUd5WA04Y",
-	"FMQR9Wh1A58xqSh4MaaS9JmY4pi4unBO6Ki82jwFGrcXI/NV6WIky81f0M1fbr6/+bP+41+u/+/Nn41k",
-	"uv5PuOWv6OZ7w4u/V1+vf7j+3/qO/7z5481fbv54/e8gPkuGu/Wbvff9vuz3Wb+f9fuXod/vXx7Af8/7",
-	"/ZnfbB2qj07wrN+fBUH7ED46vvrodOFj92lLf7TVR9d/6ulPdWvo+76nP/XXsKu/hvpr+1B/7cDXrq8m",
-	"bPr6I+ioeQ9f6BkOX8AMhy8O4eNQwTg7PDzUFw8Pn374x/d/6Pcv4W69jF01+U90MdZa/K7676n675n6",
-	"74X6MTgsFtg7/PCP27/51RqOV9f04wAK3dHW+a6LlP2GeJaQjCTbdf0/4tDbHQTE242b2OsNd4kXJkHc",
-	"HnRxj/hBRTPV5fCrICmCdkvwfE7mgkg0xUpH1vn5EkvSQMdYCBTZXTvUGYryvyVHIyLhLKt7oNdHjTsJ",
-	"i9MJz6q8TUeQDagDzlOCIWnaetatnUZMum7x6H2IiiGu829SLEqISqSS+W+nXz876hx9c3D55ckr/4j5",
-	"NaHt9Yy1WNEajmpVgS2VMb05fIZ2u/4uMlnQKOHxTGmYDRTpYoIIpVRIYVJr8xoMYOjLCM7Tw5e32Vjx",
-	"1VJikstpinMKT0lMhzRGINioyIvLWExqRNZyBcRtsqgsi1hqj0EyTwtcfUdNfl1uHUMFAM/KJgcCXZCM",
-	"5AjZOBdpWfu4Wo5/l5nyH9dkkIM6oMVfxpNZTLRLw1CyvnlSDAWL4LeuxZSdgV/37JhnGUk13WhS9pXS",
-	"EG2ReMxJgihD0e89U9DhHT2PltjJmtT+ZX2/iNGXqYLh2ryqdq9nq/d+bYqgqRqo0fLGPJPu4o41mkS+",
-	"5Py8FHkWxeI2qGOx8uJqnXsH6N2bI1R0o9JEpglhkg6pifutBmDzKpnbuEtePmFURUOINaymdF9VtMfQ",
-	"DzteEHhh+yTw93z172tbXCRYEs+4D5chEiSeZVTO30Kllrb1p/RzMj+YyXEtVzs4PtINlaLJ5Oy00WhE",
-	"LhKE6HjpTI7VDduu2aYHx0e6loZnIFIOTGUboGgPHcCjkM67PCNzk3cJmZYXPDuDPMtMz130QHgi0KUn",
-	"Yj4l2vBStpPJGD0j8ycC6WuNVc2ACqhKhOglK1zrArl88frbYY7K3351khesgTzLS9isEhhdmUJr5S+U",
-	"B+Umo8nBdPNiDnDObuu4jeEhoAib6JjYM44c4aIJkTjBErtWTmefqZsTklIQJcai67OTC44u8FyU3re9",
-	"PvPQW8hZ0HVGiykLeyiqaQqgwY50LVRtYc2+joCjMvSXZ+wY6mAmLiCtwUPQ8iB/vu2Zqn+4WXqkNgET",
-	"dQlDpkILLTgddRMu3Q0MRcfvTiJhuaZrXF9goDPoyCHUdGug2flouhxdFS1rIleZI/E4z0kSuiGLIk0e",
-	"mVR/645jFWyV3Vf67NiO22nfwiZOgDwKDi6AwsJX/NZLIY9No6XPIGwOc0UvX9TT2VqbmryBTsrsYT4s",
-	"apEyYoUmoThYd0fLkzR1JoVOmUcvYGfqS2DeQde1ot5IZ2OY9oqmVZipMDJNFM2dfbYV9Z1m34m2XaAc",
-	"YQka4PgMeE5Rzd9Az0lKJEQd8nB0Rib8nIgyqwzIUZ6i/TyCrZaBZSklEqQroiVPEzSYqxnJudLkwKjM",
-	"a+TggL8iYoz0UT84PrKSafecoOE3fMVl1DbGU+rsOc2G32hqe3EM3Le2em/vozOqKz/7ArRHfZOLGLlQ",
-	"shGa0Ln6SJwtqvyKKxacVBktMMdBXiRotzN8v6SXs3Se70qQ1FRA5H9V/zOTtrxZgZ9V6HHlrnsyMBMq",
-	"kBaYq55d5DXf4el5scL651v5DBqQ5YTblT0Py4yoe7VoXAcWkBvgKZ2rq+CoZoBvBEfVD1t/b7l5dqq9",
-	"JDcfoFvtXX1YaG8X+v6aktqaUlpjLry3Ixd3THNbCCDY2WybmuzVUECR01IXX3iMZJSFx1Wi0nZpX6ky",
-	"+id+dy9sG5XRLuAzS/R9LwiCwNsNw9DrNptNr9dqtdrtdrvT6XTsIoQ7VKvliSe65sxC6K2daHTFWJFM",
-	"bdeDfdIqLDsqkldS5ZZTkR9cSWJ5hMIfu6znfZmuEyik6SybIhPiwY+GicxzPwE67elNUksz9NUxt4uC",
-	"avZl72tbgIbVyFEZhzBzBj09aZ7iXrqktLun4nWqdRFdXd1JYkDefl0PG/BIQeqDSb66cp2WZmJ1kxbM",
-	"bsdq5AlDgtuHvFvoF9Lym7cPOrR72bXC3u0jFvvvwKJNoOy2sWXZfmlxwqa2za33H5ScsK3P9x8UNY1z",
-	"wKgqqGhoIPFIFEF3sJwvvbI3Dphvs0xIZ6/ju44+GTMB9loG0XSn6UPbH7WSSw9a76npoBGh4zqmEyFM",
-	"qy1KdRWOwp468s6HK9eZclGjlr0zzdh0QwDYBhUTS+kwnJF6M6pw+EAFP5hMxlbIzSmdRIOKxEsdDrE6",
-	"XCi9XOIzwkqLwTQ7MOnJjEt9iUrRZ4p/79s9MUza04hI1Arabt4ATZtrraCJtmrbnyHKhCQ42QbY+oxP",
-	"darCHVPgcxckJMcU2fBoqxWGfWZlNqM3pt93rvuYbsvLjTzUk9b3araaOq9u1qybEecNmqtatCa5rsFZ",
-	"UqM3030WulprJQi2wlOeLHa5qdk5CyrQAxWf0/soPLW5+1Yur87Hd7Z0GjqkvyMF+rZTz9nvxo1N/cZV",
-	"1dOmWP/Vkj4Z3E2f/EWL/EWL/BlokbcrXH5F4Qo2UbjudEbX90+9wMKu7CtdiAvNyPLXc6xrKwf3LLwf",
-	"Y939xX0KwJSyMxPTSokkK7r/gIOJWEW13yjRZWcIV4WEPdniqyPyjul7CkjNqhpK6vzDDtWvZxgRuQKM",
-	"N8Qk3G4ERDHPvSGoreN5SSTkgZQO6CJyeyew3kHC5B0h05t6BXqe6Y5FG0NiT3ZHSK5+3Gp+sMGIxbbE",
-	"MK69CXg1bdDAtgg3Gbzc1e8nZJdoxQNhUwqKzdapM1BoruTJ3ChdYbQEK42We9oskL/lfFBLXe/xL9ne",
-	"Ko5nFUe6xmtftqjSnFsKy62uMxmns2wEvvdKHKOBjk24S4ew8ngXqnHAg11TeuAjbQhpWJNIe+ThUUnG",
-	"p9pmKiZooIOiCmHBbBkutsOPMYtJWpSLV9nD85VMfHNN37wlpcbP2Vrz7iAFmlnsj92hoNexfkTRxh5Y",
-	"TLjJaV3qrP0TYhJGWchjUXdxYIQreEHnobzArQ8rvTFmMmeFYqYM4uqhXhacL0vN4mHe+1+srV+srV98",
-	"9j9On71brgqqhc2qinrLBy+rUjL7CdZVmd8srNOqLGw3LBeWv5XiweuCiT7dsuzpc+s87H6iGMvjmfz3",
-	"NuyvfmYK0E9EiwEz/x4qzKeMwdxJBc9f0anjhLXvKnxmejwqm0AHISCPWaAtbPdt2kN4oHst6Kvwkh0y",
-	"lAinnJHaTk59VrRyKgyO7QaCByrDJCqPXoR0qpLdhqboF1vNWtKZKKTPyjqzPJOWkQu7Q+VWWZPG7QKx",
-	"bRcJmINm1a6owjSitjtamw7QRiXcQxN8VkmyKorj4FPovlV5uj5krkFZmxTVeffziai06tnUU5IMXyzZ",
-	"jWjLSuLSKaJsVZnbpmlu2/WRnVXuoHvae6tCOg9Site04tpAKW56wTD0vd2kNfC6uBN7TRIOA+wPenEQ",
-	"LmupeceWq8eJ2uh2XptEbfyfA8qW7YiO3/SbmIThoNfrdjvBICbNQdgdNpuExMGA7La7OAyacbcT95qx",
-	"v9tJBqQ3bLe7cRDEu+1wlR1hGk/U2xGBkv/tR7IjzPK8wCvYUsM8vaJU2YbDwGvF7cTbJZ2hh/3dwCsL",
-	"+Zv+4xoOax9V6vAGYtty6PlhENzPcLjbQzeL0wQnfm/PDxfjNM3blDalCT6K0mbA+kV5ezTv1d+DezzB",
-	"PzbP161e8B3T1mStgwxXm9dZXnGe5a84rXrNTP1E8UPUQJV0/z4zpZY0K9vZM17phrePIinT8qUfVCA6",
-	"Yjwjyfb+Qi88yOHBduY/MjWGSv+zZ2mglt+raX1vvRp2H7X81uIt5eto4dWW8HpirH6x2j8ZZVS/FRMq",
-	"IrbmSvGt0bZergwDLqWjf8YvUMqV5mn1MUBC4rlARd1goQ30fL8+GdpCQv27upsdf23TrW6nVXn9RMev",
-	"a7tVv4UALwrsPJ++RJpJpsqRV8iLFTndxcCNU7oXurA9POnabsi0UJYW5HpGVXz/SDoo3lFhzdJV0tEO",
-	"f//sQjT+BtLmmfUC7Z+US2M5c+Fn4uVYEnT5O+X2Pq7IXtXdpqA2q2jUrXk9ZKSubutVGuTVZlNWmV2f",
-	"GcV5T1fjFbmp6vao7Jll6gzzVmmlJ8Y0XRERGpAhz0if2ZLRqt5DeU2eDs7rdNnqe9IrZXkZ0S9NJwni",
-	"rJ+/P45y1kD2q8/sPFuTIRuGd0tF7bMVuagmHr2PHpiLqglYbdz3t8hJvYM1fv/GX39j0zyMw86g1Rl0",
-	"usNhrP7r9QatdjMOkqbfCprqXxgmu36n1W0Ohtgf9rq4TbrdTtjpkF1Mlh9nd1u0I3G39PeyjVKrG1fV",
-	"7DPNmjaWZ3Vd5j5J+mzR39HZRJ5X2+NVzF+7xN0yPdc2TTQNEU0bQ7tr4Y+n8+D9SLZKDykS8gVUTBt/",
-	"MVli6KCyL76692EJk1W2WyNdzHW7SybXfRiI5c7VGUXLOQYL02+en1dsQY2xzbI6K21LTV8qFpNUc+j8",
-	"pe+Pk+ZZAXCDZM+llqoPTvOsQLBpSuUtYNwvmdKC5EfuKvo7cN98qTnIQtacpRbnGuWPNcFxdb8GUILv",
-	"Hz6sV59BhzCN7cZlw+j8BXea55aK4hqdtNoqotIoAm1ZPqUhT1N+gbCYs3icccZnIp1vN5DhtXA8UaV6",
-	"DBrzI8Y9Pm30WcXzY8CsvBxcmkYWPEPFazBzxw+Cl2Hqdy5W+j6Ur+PZdm2Gmb9gvHgRr+GuKQBYvoq2",
-	"TrNdx/0fI/3S/0WlfaBKuzLY1CsVt/sEm5ZfE1u+G3ZzLXp1GtttCqmJRuWv+Fqhjt8WJ3qgb+tucaLQ",
-	"X4wThSsMhk+V3eMixi8eXMNz9ffuSPv5J0cXVsHGesbfOFx0VYCxKO/f2i+Az1vx6ABO3qgLLffmKh33",
-	"xqm4HCF4TjMSS09yzzCRBczoF+SlZScta9IcVVcfrv5/AAAA//8=",
+	"7H3tcuM2luiroLRT1fYOKZPUhyW5tqbcH0486e54u92TuWn1mBAJSYgpQCEg20qXf8zWzFbuvMb9kd1b",
+	"d/fW/Ng/90nst7mFA5AEJUqWbPdskklVV8sSCfDgHOB8n8OPtYhPppwRJkWt97E2JjgmKfz54hSP1GdM",
+	"RJTSqaSc1Xq10zFBQqacjRBhkso5kniE+BDJMUEpkbOUkRhdkFRQzhz49dsZlyRGofkxrNecGrnCk2lC",
+	"ar1avxb0azWnlpJvZzQlca0n0xlxaiIakwlWAEzw1UvCRnJc6/lBx6nJ+VQNFDKlbFS7vnZqL3mENXxV",
+	"4E6xHGcQRinBChgsBJFlQPbwlO5d+HsTElO8BzeIPc/vNnBz0HUD3Bi4+1EzdjukNXTbeH/QibqxR/zh",
+	"WuCHPJ1gWevVZil1UzIkKWERqTn2qgKvWbmsN0Sm88OhJOnywt6SiLNYIMnRJaYSDciQp0CBdE7ZqLQ0",
+	"P9gIQspkI9CQ0clsUut12k3Pc2oTyvR3LweSMklGJK1dKzCnOMUTIs22OVSIO46rSQFYfSIQjcu43xDN",
+	"VM2jyFlzagxP1EhsHrduhb9KybDWq/3DXrHX9/RVoX6acHZ2HAPGzbdns1TwCqR/OcXfzgiK4DIapnyC",
+	"MJqm5ILymUBTPCJPBArVZ52RK3mmb4QND6B/OyPpvIBdX66t2OstRbblTZEDTCZTLgmL5l+Q+TKohyhK",
+	"KGHSjcZcEIbOyRztDHmKDNIRRu/eHT/fRXKMJZrgcyIQNscDCTwkamfBbqojOPN4QmCSSyrHfSaznwY8",
+	"nptzL+CEDWkqJEqJmCXyAMnFoQijmA7hGEg9mAqUkm9IpI4l3NEMgnqflfZHa+hFwWCfuH7cxG4z8onb",
+	"HXSI6+H9uDH0o4A0BxmSNQsrsGxhylWoWsdaJpRl3ztqY0tJUjXnH94ful9j9zvP7Z65H379q9o6ygxf",
+	"YRmNqw9AqLhqmHEjwxHRgFA2QtEYsxGJ6+gQCYkTgi5wMiNoRKRATT9AJymceaqmQ0eYJiReZKX7wEqr",
+	"0TB0NVzbsVazqJd0QuXykk7wiCBBvyOrtngC4+xHxmSIZ4lUXM9Zw3v8EufxqzlPSsSUM0GA8TzF8Rvy",
+	"7YwIgDPiTBIGf+LpNKFaQOxNUz5IyOTX3wgtLXLkKcAkpolhMHXDV3poMhOKu5rzovCdplyxuvfqIbGC",
+	"yazCqQ0pSeKFGdSiiBB4pO5cmOz6g8KakFiJhBUSiHHpYnc2oxmPI0Ke0RiY5m+7Xze+aJ92f9/6585X",
+	"wZvm/2g/9V83XrUUwiWWM1HrAQeXVMIGeYpjZKYodvBYyqno7emnTogY12NykSFK7A1w7GZjrrfkqid6",
+	"Ek2s5cNgplUcYIIThUUSo50Zm+JU4EGimYuDKLvACY1RLmcQT5He3rt1BdMzzoYJjR5Kd3UiZ9OE45jE",
+	"iA8US3oi0NvPD92g1UYxJwIxrniljMZwfGMSJTglMYrGJDoXs0ltDTn1zLlGgd3GoBm5+3GLuN1h23P3",
+	"cWfQjbzYJ8EQUJoQSe5J8m5B8hw3m9I7ygY8MrFhOytSKxxShrBicpJo+YOThF8q+UFFD1XQAbYIFUKx",
+	"SZ7mtOizCmIodqRuyoiilVBBBLBacjVVSoKj7pCLYIUpwfE8VNLn2qkd8XRA45iwB+8rKhCfkhSGIKOn",
+	"CMQZyRVnnhCBDp+/On7toBfPj0+/fFO7kzXcc3M0is1RrHDT3THMRzzy9ohwkpD0iTCoiDkQBPYFKiMQ",
+	"jvxrLo/4jMUPJI2m/ibaZ3H+yRUF9nkX497CdNiWhM2ChK+5REPAxKYkVAJFj/gkJ3wnP1jnJEZyPJsM",
+	"GKbJ7gICgYoneK6O+SnnL3E6Ig8kpuGwSI5TPhuN9bYhLJ5yyiTCKUGgjSioOApa6BV9eoBmgqCTL9+e",
+	"okpu/akOoW8dQoMEJDlHCaBhU0pO9UhXcu7qkY9MUY0FxR1hekVYzEqowyy7yTBYTVdLU9WK6gNJmymv",
+	"qF/z+7UqWRzNUjApMpU6cyv8951SMN8yGtuq+1BjZGMqW2NdM/aR6Rxm+A2NzXE3gg2d9bQPZMIMzRi5",
+	"mmoTENRrxCN4XvyJDmDL1oqPmbLycIIESS9IqiHYmDzUjH5MmhwuYwTwfcr5K8zmxswRD8R7qtQvYIlK",
+	"DWl4exOq9KOIkPiTIb4ZWLrpKedogtk8MwTExkhXoLuGmz+6VVKgRcmPqzGeCUniA+0NQXioLJAQfHMu",
+	"OOdCJLQzThnBlgPVumUVZObuPcvTB1C9Y3gmxzyl3z2YdYIsjiIiBJL8nDA0xiLTgj+ZjukXRC4tZVP6",
+	"zuxBj0zfAcGpEmWAjMKuKOxMcJIBfhYI+tVXX7mHMzkmTCoKkBU+zuIOxe0BOPCmzQQp+2ueAiSrHDJB",
+	"q73skNGbY5pyRVBlI78AJ/wD94gymc4Gc0mE5e+QaMKFRK1Gu7Pvdf3Aq/R9ZA6bwvlRTFbt+lied60b",
+	"pNDE7sNtLBlsuCYCIuP7SOJi5KPvSeMIvSRJ4hpHyGAmsy3ZQxgBetEgJfhcICoFijgTMsWUSeEoPQxL",
+	"iaPxRMloKvqMssyJoA1gsz2QWqp61IyJ2XTKU2kZw+GCrzREl1iofWs8s7jPys5bYym/K+Z6pVB3Cuh8",
+	"0JYcUmUGKvNYwVsaHQ9RhJnSTgaFo+CTaeotm5Xly0QwMwC3BVPLh7twiwvjPp1TDVwak1ki6RSnUtnu",
+	"EzfGEoc5wRWWn4h8T6gBOYx18P+ah+eRnapIg5A8zVGipqyjcDobJDQ6m6VJqGaepkSoTXM5Jqzsd9E3",
+	"IsxiBN6XAxRe0liOQ/VTn4VjQkdjGaIhTxGd4BERcO8FjQl3UBjPtFfgzMhgfSNchfvwLKbcQZxFBJ0z",
+	"fskO+ixU536WkrOUYMFZqKEKNTcI60WkEo1SfinQYK59NQyRC5LOjaMepqc66KHd+jpqMU35lKSSaq80",
+	"TuSZJFdVeEtAcZT0giB1BwCuJTUd0ITKeVla3PzX7fc3f735d3Tz/27/dPPD7R/Rzb/d/PX2X29+uP3z",
+	"zf9BNz/c/unmv27+7eaHm/8ohxe1slsWJE5NswsSn0l+18YDwh/m7EWNzpxrZ2KMg1b7rhmeZQ5SiCgA",
+	"UziThkksb+HibGX+MbPDQKqUsQJbYu+bKRmVFw3xAzuAg93vPvx6770O4tR/XR3FcWomQHyG5YbH8ZRO",
+	"iJB4MrVHD+ZbxB2d2uImLjHFYN/z6s2OFSyJ+WyQkFK0ZD/orAjVstlkoNRKp1be9cuo/2o8t47msCLA",
+	"lFFd6UwTE0y6c6MphqCjQVW05ikdUWV8qduQum9h15vN7tqb3bU3e/2b6QLtg1arFMrzK6DSbKWEaN/r",
+	"rA1JtVutRmt9UMqp0Xgryp9TFm90/L6g2mFX8NVqfD57/hq9e/MS7cj8IMHheZJz2gEWBG5R/CtUF/GI",
+	"nJ2Tebh7sAWfLpMpE31RzOoL4g/GbeNu2cv2hKGsnUKxQeKEY2ugNn2bncD3G2UKt5s2hQuddH3WQ6Ef",
+	"bEC5t/pWGJTjesVh0MGOczJHVKPfomAvE6oZLvszz2tENIZPUmBN/06upL4QIp72WThN6QWWZOvBgzm6",
+	"oJlEOkBUGvEnij1SXAfH0WLw/uE7oMTXg2YFyXM/s1jG7GeEkRSyfoq70I7RJThL5rtObpUoOT8laRHT",
+	"lmRyJ5lPs2kVJBN8dawHNXI4cZriubo4m8YPkC5GLSlLh3UcK/Cb+81Oo93cv4ttFSS8C7DfFXdeOzVQ",
+	"1cpctBs8lIte28k872sQ+QZGuaA8WLLFKZudi+pJ+eyVlpuf5dImKpBdEuol/aBEzg/5MvQhVshZ1JuU",
+	"OhhrRy5OTiw1cYgTQaqU+WnKRymegEtiSgWPweOuefKAJJyNBJK8h7SvKqFC7fIZi7WrXmZGX5/thBnm",
+	"aBzuAhfn6XSMGQF/R0yUoWisPGqx/8xqBAGQjkispgKmVOfsLJsTLoW7dXSc2x3W4CfKVr0gqVOcP/VM",
+	"mKWH5JgL0mc4JTDm2au3TwQKYcAZLFRB7KAwH1v8qiUYzFP8WKWEF2vfSjgvaqprWX1O5md6FNjAi1t5",
+	"YftacG2wf97BbnucXSS58RdYQl7yAxSyWZKESJnh0ZgIRCFJUv2IlcppUut+Ptj9wuhfFS6ZlOMYKbaj",
+	"jBDYZA6KSUovSKxT/xa9KqARMcXT3muzBBhNTHjNqYEZqsBYsFyqTBAA7CXVeUxlVOfiaCO5pA32kkzy",
+	"LRU9l0pTPCKbOh/wiByzIV9m0jC/mWslut/malMZ4eGUsJiykTLFlR2wFFaEJFehnQBSaEPQyfI1tHVv",
+	"bERwDpCUDimJHWPrk9jY+PpCZHv/jLZi6GbgAF8RjhXDNz7CEumya9Wku9c5PUQTko4gWTmCbOWMzx+g",
+	"0DLVe6jygE4os5/gr/NC4CT5cggu3A3o/flsgtkpuZJPEx6dg6d2rUdC2WX/cfun239Rv6ov/+v2+9s/",
+	"3f7PT+uRMBi/tx5zvWq/voNNuDUpxQQnSbaDdzLdUsfNd+sZQc9sfmWE2cIVJeRGHEk+InJM0rscTJ+U",
+	"tA93Np3dU1JUoOueAkNrjNUMX105AO4yxalSWjLlEg1IxCdEFKJSaSjZ1VBpPYULVTA6HFoSos8Mr7oc",
+	"Y0kuiPa7micY2FwFHBJ4LnrotycvPnPQyevPHPQVGZw46LPjIwcd/k79/+qkCb++cvrsn2c0OlfWgfq5",
+	"4aBXzUMHHR4+c9CXo5GDvjr8nRL3Ry8Pn6Gdpt9CXO2fSyrIrt5EuYI+oAynlczs3mfJlguA75Xy4F2V",
+	"G+MQvBOSoyFRvNBihDosJ86wLDmVlVQQdKR02XdvXkLUwFi7eiS4DMunppjpPoaY8b4suz+0Zrzo/y8Z",
+	"3hvlf+b272Ta/M3v3cPJd+4LDfE/dT1PmeZBW//8lo4YlrOU/FOWB9/Fa30mTa/brkr0tomm1ldJs8pT",
+	"VXmaMsUpU5Bys4UKlDF6JLmtMxk1Vf2itdSy0C0uL+3U3L1csZfy/F06grAIQwm/JGmEBUFjclV2Y3WH",
+	"nXbsdfxOpxntx+1WFwdDgrEXtVo49vwWbgyGzaE/CAbeoBMEUey34nbktwbe0POw1ymjut0suSHV17JH",
+	"eui53Q8f283rSld04VaoWNYod2qkJEss0loD6JV1FC6GXtQpyZx4K05FhVO00V5rzevdtN63oCzzjV0o",
+	"b9XNy76yB3mT1HmcTTb2Ja083Y/i3CwBs7Vrc9nf0m4+kEALZx+olT0o95OXCVLFG8oUXNqxr/HEdsCB",
+	"g030UAiqUoh2GoGHplfoksZk19FG/WwSop12U/2ufoIUxBDt+EEHfrJZB8wC6QZqWM2p6XTIEv/Iry0h",
+	"VWt5d7K0IiwljHcFMzsEvWT/ZWEp/WXKir8vyWCafxnRYf43voAvYDbuTabN/O9LMpjkX75Vwl9S8HuB",
+	"Zbk30U/KvjTzvzGO8r/5qLjnEl/kfw8THJVxZT9/BbreasOsKoxEUh0cHfNLyHvRerDSe0AXAj6FjKVV",
+	"VGIuqLXGn7OVovgwqW5l+lRr+x83YB5lXHyup7RKGvL4POTDRDhN5w4iVziSyRxhgUb0grCSUPpYs9XE",
+	"EnG0aW+DGHgVR3NC5JivcHN8fnp6gvQNFq0uqRzb2/nk3Wl5g6gfqlgnDF8dnZqmxC00NXtz8Op4UpVC",
+	"tVUlzRpNqtFepUp1BkHsD71onzxYlcr3cQk5OU2KXVfavVUMtnTsnoEbemvDFNhibpjOpooCLfQZfbqr",
+	"/hoQBJoCpBWNxlL9Zth+/W9ld65yIKDbP9/+688k42HduGVZtBBCr8aVa+Oqrhn3+oi4rYn+Ya/f7/dX",
+	"ZESsiKbuN5qe1wg8b+uA6iMGoCqMTRMOWvAFr40OVZ2235XgyYtWa8aaqzlLHkxQBUOjW0O5ifFIZvEY",
+	"kgdwQwjxTlMypFc6O4+zRCcZpQTHUPuoWDCfSYT7TGSMyQGxCmnqlg/62fPXCMtSytUByuK9oZpVGBjy",
+	"IHDo5A/qM3h2VjRj2dELnlGYHdiAxsCH5RhvZUKNPvVHlCTxC8isX/Jq61TSqrwywMQER2PKiJujRt1f",
+	"FhcTfHWW6L1dmYECmanVTh+SxAp7QF9HSWCMYi6VYQV9IyiTXKsuUIvKUxRCiXP99eGrF6GDQqj1zb5o",
+	"Zq6/liHUOYQVwOUZsvbRXkyWDTwPRWOc4khqWbFe6OgFF3NXbfBqbryEpFezRFI3ocwkqYHiOyV8qrZo",
+	"SiXJM0LQDkZiNplgpdFgZE3jIJxIGL6rqzvTWUIQH/ZZmD8+dKD0YGqeIPHAQfDUITFOfaUrUTzKuozA",
+	"CYP6QKIerW7gMyYVBS/HVJI+E1McEUfXEQqdpKA2T47G3cVEhbJ0MZLl9i/o9i+339/+Wf/xLzf/9/bP",
+	"RjLd/Cfc8ld0+73hxd+rrzc/3Pxvfcd/3v7x9i+3f7z5dxCfBcPd+U3vfb8v+33W76f9/lXg9ftXh/Df",
+	"835/5jWaR+qj7T/r92e+3zqCj7anPtod+Nh/2tQfLfXR8Z66+lPdGnie5+pP/TXo6K+B/to60l/b8LXj",
+	"qQkbnv7w22reoxd6hqMXMMPRiyP4OFIwzo6OjvTFo6OnH/7x/R/6/Su4Wy9jX03+E12MtRavo/57qv57",
+	"pv57oX70j/IFdo8+/OPub361huNV9UA5hLp/tHOx7yBlvyGexiQl8W5VO5QocPcHPnH3owZ2u8N94gax",
+	"H7UGHdwlnl/STHV3gFWQ5EG7JXi+IHNBJJpipSPrcgWJJamjEywECu0mJuoMhdnfkqMR0UF+dQ+0Pqlw",
+	"J2FxNuFpmbfpCLIBdcB5QjDkkFvPurPxislezh99AFExxHXOQoJFAVGBVDL/7fTrZ8ft428Or748feUd",
+	"M68itL2eseYrWsNRraK4paquN0fP0H7H20cmKRzFPJopDbOOQl1bEUIWhzCZxllJCjD0ZQRn2fLL22ys",
+	"+GohMcnVNMEZhackokMaIRBsVGS1diwiFSJruSDkLllUVIksdQshqasFrr6jIt0ws46hIIKnRc8HgS5J",
+	"SjKEbJyatax9XC/Hv4vCgY9rEupBHdDiL+XxLCLapWEoWd1LKoL6TfBbV2LKLkioenbE05Qkmm40Ltps",
+	"aYh2SDTmJEaUofD3rqlvcY+fh0vsZE2lw7K+n8foi8zJYG2aWavbtdV7rzJj0hRRVGh5Y55KZ3HHGk0i",
+	"W3J2XvI8i3xxG5T1WGmClc69Q/TuzTHKm3NpItOYMEmH1MT9VgOwedHQXdwlqyYxqqIhxBpWU7ivStpj",
+	"4AVt1/fdoHXqez1P/fvaFhcxlsQ17sNliASJZimV87dQuKZt/Sn9gswPZ3JcydUOT451f6lwMjk/q9fr",
+	"oYME0flceCbH6oZdx2zTw5NjXVrEUxAph6bQD1DUQ4fwKKTTUM/J3KShQuLpJU/PIe3U5IrlLSGeCHTl",
+	"iohPiTa8lO1kEmjPyfyJQPpafVVvpByqAiF6yQrXul4wW7z+dpSh8rdfnWb1eyDPsoo+qyJIF+rQSvkL",
+	"1VKZyWhSUp2stgWcs7s6bmN4CCjCJjomesaRIxw0IRLHWGIrxU70mbo5JgkFUWIsuj47veToEs9F4X3r",
+	"9ZmL3kLOgi67WkxZ6KGwokeCBjvUSYOVdUYHOgKOitBflrFjqIOZuIS0BhdBB4js+bZnqvrhZumh2gRM",
+	"VCUMmYI1tOB01D3JdHM0FJ68Ow2F5ZqucH2Bgc6gQYlQ062BZu+jafp0nXfwCR1ljkTjLCdJ6P40ijRZ",
+	"ZFL9rRuwlbBVNKPpsxM7bqd9C5s4AbIoOLgAcgtf8Vs3gTw2jZY+g7A5zBV+9qKaztba1OR1dFokU/Nh",
+	"XpqVEis0CbXSullclrOqMyl0BQF6ATtTXwLzDprQ5eVXOhvDdJs0ndNMwZXpKWnu7LOdsF9r9GvhrgOU",
+	"IyxGAxydA8/JmxvU0XOSEAlRhywcnZIJvyCiyCoDchSn6KDIoQWxkEuJ2CTdSp7EaDBXM5ILpcmBUZmV",
+	"DMIBf0XEGOmjfnhybOUW92p+3at7isuobYyntNarNepevaHtxTFw38pixt7H2qiqGu8laI/6Jgcxcqlk",
+	"I/Tkc/SROF9U+RVXzDmpMlpgjsOsZtLu7vh+SS9nyTzblSCpqYDI/6p2cCaLe7N6R6vu5dpZ92RgJlQg",
+	"LTBXPTtP897i6VntxvrnW/kMGpDlhNuVLSCLjKh7daxcBxaQG+ApnKur4CgnxG8ER9kPW31vsXn2yq01",
+	"Nx+gOw9ef1jo9hd43poK44rKYmMuvLcjF1umuS0EEOxstk1N9nIoIM9pqYovPEYyysLjSlFpu9KxUBm9",
+	"U6/TC1pGZbTrGc0SPc/1fd9394MgcDuNRsPtNpvNVqvVarfbbbsmY4vivSzxRJfgWQi9szGPLqDLk6nt",
+	"8rhPWpRmR0WywrLMcsrzg0tJLI9QB2VXOb0v0nV8hTSdZZNnQjz40TCRee4nQKc9vUlqaQSeOuZ2jVTF",
+	"vux+bQvQoBw5KuIQZk6/qyfNUtwLl5R295S8TpUuouvrrSQG5O1XtfQBjxSkPpjkq2un1tRMrGrSnNnt",
+	"WX1NYYh/95B3C+1Tml7j7kFHdmu/ZtC9e8RiOyJYtAmU3TW26GJQWJywqW1z6/0HJSds6/P9B0VN4xww",
+	"qgrK+ztIPBJ50B0s5yu3aBUE5tssFbLWa3tOTZ+MmQB7LYVoeq3hQRcktZIrFzoRqumgL2PNqZnGjDCt",
+	"tijVVV3HpI587cO1U5tyUaGWvTO96XR/BNgGJRNL6TCckWozKnf4QEMDMJmMrZCZUzqJBuWJlzocYjX8",
+	"gPIqfE5YYTGY3g8mPZlxqS9RKfpM8e8Du0WISXsaEYmafsvJ+sFpc63pN9BOZTc4RJmQBMe7AFuf8alO",
+	"VdgyBT5zQUJyTJ4Nj3aaQdBnRWYzBJfmVYVNud9uQS3LjDOauRUoOLVZn2XVdTt29UWog7V2LZ1CAbSk",
+	"HYLj9tAo3kVl2nKdXJ+tLq/brSOddqCMlLwLm4BMqnw9vDS4B8ajghz3mVliVnKHdhYr6XbB78IyBDwR",
+	"1ZV1PF0qrFMGUNZYEer06uiN6TafqZqm1/dyGxmFjvWdwq2W4qtbhetW2Fl78LLRok+YLnlaslo2UzUX",
+	"eqprnRNO3lMeL/ZYqjioCxrnA/XMs/vol5WlElbqtC5/qO3orH+oNkAK9N1atSDdTviZcpnrsmNTSdrr",
+	"JfXd3059/0Vp/0Vp/xko7Xfrt15Jv/U30W+3OqPru/deYmEXUhYe24VWeNnLYdY1NYR7Ft7Osu7+/D4F",
+	"YELZuQkhJkSSFb2nwJ9HLNH4jdIU7ITsspCwJ1t8cUnWr7+ngNSsqq6kzj/sUf1ykBGRK8B4Q0x+80ZA",
+	"5PPcG4LKsqnPiIS0m8LfnwfKtwLrHeSnbgmZ3tQr0PNM98vaGBJ7si0huf5xW1X+BiMWm2LDuNYm4FU0",
+	"4QNTLthk8HJPyZ+QGagVD4RN5S02W6fKHqSZkiczH8AKG9FfaSPe00SEdLnaB7XU9QGWgu2t4nhWLapj",
+	"giRFgzTNuaWwohjaIAETQyhLwQ4b1dGJiS7qiGEWXkQV8Q4wI4uAR6jtTtM9JNQBEHhUnPKpNlHzCero",
+	"MC/6WLASh4svY4gwi0iSV+eX2cPzlUx8c03fvKOnwq3cXPPmKgWaWeyP3X+j17F+RP4SBWAxwSandamv",
+	"+0+ISRhlIQv9beMvClbwgvZDeYFTHcV7Y8xkznLFTHfmsQ/1suD8rNAsHhYs+cXa+sXa+iVE8uMMkTjF",
+	"qqA426wqL2998LJKFcqfYF2l+c3C2s3SwvaDYmHZO1EevC6Y6NMty54+s86DzicKaT2eyX9vw/76Z6YA",
+	"/US0GDDz76HCfMqQ11YqePaCWB2WrXxT5jPTYVTZBDrmA2njAu1gu01WD+GBbm2hr8IrnshQIpxwRiob",
+	"Z/VZ3jkrNzh26wgeqAyTsDh6IdKZYXbXn7xbcTlJTEeYSJ8VZX1Z4jIjl3Z/1J2iBJDb9Xi7DhIwB03L",
+	"PXmFaYNu91M3/ceNSgjxn1JOW16LCJ9CtwnLokaQKAhVhFKU5z3IJqLSKh9UT4lTfLlkN6IdK2dOZ+Sy",
+	"VVWFm2YV7lZHdla5g+5p760K6TxIKV7T+WwDpbjh+sPAc/fj5sDt4HbkNkgw9LE36EZ+sKylZg1yrh8n",
+	"aqO7p20StfF+DihbtiPaXsNrYBIEg26302n7g4g0BkFn2GgQEvkDst/q4MBvRJ121G1E3n47HpDusNXq",
+	"RL4f7beCVXaE6fNRbUf4Sv63HsmOMMtzfTdnS3Xz9JJSZRsOA7cZtWJ3n7SHLvb2fbfom9DwHtdwWPuo",
+	"Qoc3ENuWQ9cLfP9+hsN2D90sTuOfet2eFyzGaRp3KW1KE3wUpc2A9Yvy9mjeq78H93iMf2yerzu94Hum",
+	"i8xaBxku9wq0vOI8zV6wW/aamXKV/IewjkrVFX1mKltpWrxMgfFS88EDFEqZFK+coQLREeMpiXcPFloP",
+	"QsoUtgstkCnpVPqfPUsdNb1uxYsXrBcTH6Cm11y8pXgZMrxYFV6OjdUvdrvtofVOVihA2ZkrxbdC2/ps",
+	"ZRhwKfv/c36JEq40T6ttBBISzwXKyzRzbaDredW55xYSqt8U32h7a3ucddrN0stP2l5Vl7PqLQR4UWBn",
+	"5QsF0kzuWoa8XF6sSKHPB26cQb/Q9O7hOe52/6uFKkA/0zPK4vtH0rByS4U1TVZJRzv8/bML0XgbSJtn",
+	"1uvbf1IujeXMhZ+Jl2NJ0GVvNOx9XJEsrJt7QSlc3hdd83pIAF7dRa0wyMu9vayqxj4zinNPFz/mqcDq",
+	"9rBoUWbKOrPOdIUnxvS4ESEakCFPSZ/ZktEqlkRZCaQOzuvs5PJb+ktVkCnRr+wnMeKsn729kHJWR/aL",
+	"9+y0ZpOQHATbpaL22YpcVBOPPkAPzEXVBCz3Sfxb5KRuYY3fv8/a39g0D6KgPWi2B+3OcBip/7rdQbPV",
+	"iPy44TX9hvoXBPG+1252GoMh9obdDm6RTqcdtNtkH5Plx9nNLe1I3B3t1Gyj1Gp+Vjb7TG+sjeVZVVO/",
+	"T5I+m7fTrG0iz8vdCEvmr91RwDI91/aoNP0nTddIu0nkj6fR4/1ItkoPyesfBBSoG38xWWLooLIvvjj6",
+	"YQmTZbZbIV3MdbspKddtL4jlztUZRcs5BgvTb56fl29BjbHNsjpLXWJNGzAWkURzaI3kx0rzLAG4QbLn",
+	"UgfbB6d5liDYNKXyDjDul0xpQfIjdxX9HbhvvtQcZCFrzlKLM43yx5rguLo9BijB9w8fVqvPoEOYPoLj",
+	"oj939npFzXMLRXGNTlruzFHqy4F2LJ/SkCcJv0RYzFk0TjnjM5HMd+vI8Fo4nqhUrAfvQUCMu3xa77OS",
+	"58eAWXo1vTR9Q3iK8pew5uVh8CpW/cbPUpuN4u1Hu47NMLPX2+evgTbcNQEAixchV2m267j/Y6Rfer+o",
+	"tA9UaVcGm7qF4nafYNPyS4qLNxNvrkWvTmO7SyE10ajsjWor1PG74kQP9G1tFycKvMU4UbDCYPhU2T0O",
+	"YvzywTU813/vjrSff3J0bhVsrGf8jcNF1zkYi/L+ra59mFi91BwTwMn6oqHlVmiF4944FZcjBM9pSiLp",
+	"Su4aJrKAGf0+wqRoXGZNmqHq+sP1/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
