@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 BIN := bin/mediamesh
+# The summariser of `make test`: follows `go test -json` (printing it as go test would) and writes the summary.
+TESTSUMMARY := .tmp/bin/testsummary
 export GOFLAGS := -buildvcs=false
 
 .PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-race test-fault test-contract test-security bench bench-split tools-npm clean
@@ -67,11 +69,20 @@ lint:
 	$(GO) tool -modfile=tools/lint/go.mod golangci-lint run ./...
 
 ## test: unit tests, the race detector on the concurrent packages, then the fault suite and the contract tests
-## (Schemathesis) against the real binary.
-test: test-unit test-race test-fault test-contract
+## (Newman, Schemathesis) against the real binary; every part runs even when one fails, and the run ends
+## with one summary (tools/testsummary): packages, tests passed, failed and skipped with the skip reasons
+## grouped, contract cases run. The results stay in .tmp/test and .tmp/contract.
+test: build tools-npm $(TESTSUMMARY)
+	@rm -rf .tmp/test .tmp/contract; status=0; \
+	for part in test-unit test-race test-fault test-contract; do $(MAKE) --no-print-directory $$part || status=1; done; \
+	echo; $(TESTSUMMARY) -report .tmp || status=1; exit $$status
 
-test-unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/integration/fault$$')
+$(TESTSUMMARY): $(wildcard tools/testsummary/*.go)
+	$(GO) build -o $@ ./tools/testsummary
+
+test-unit: $(TESTSUMMARY)
+	@mkdir -p .tmp/test
+	$(GO) test -json -count=1 $$($(GO) list ./... | grep -v '/integration/fault$$') | $(TESTSUMMARY) -follow .tmp/test/unit.json
 
 ## test-race: the packages that share state between goroutines (cache, rate limit, event bus, outbox, inbox,
 ## gateway, database group commit, token revocations, idempotency, object store locks, the search index)
@@ -80,18 +91,20 @@ test-unit:
 RACE_PKGS := ./internal/cache/... ./internal/ratelimit/... ./internal/eventbus/... ./internal/outbox/... ./internal/inbox/... \
 	./internal/gateway/... ./internal/database/... ./internal/authn/... ./internal/idempotency/... ./internal/objectstore/... \
 	./services/search/index/...
-test-race:
+test-race: $(TESTSUMMARY)
+	@mkdir -p .tmp/test
 	env -u MEDIAMESH_TEST_POSTGRES_URL -u MEDIAMESH_TEST_REDIS_URL -u MEDIAMESH_TEST_KAFKA_BROKERS -u MEDIAMESH_TEST_KAFKA_FAULT_HOME \
-		-u MEDIAMESH_TEST_VERSITYGW_BIN CI=false $(GO) test -race -count=1 $(RACE_PKGS)
+		-u MEDIAMESH_TEST_VERSITYGW_BIN CI=false $(GO) test -json -race -count=1 $(RACE_PKGS) | $(TESTSUMMARY) -follow .tmp/test/race.json
 
 ## test-fault: the fault suite (integration/fault, issue 19) alone, so no other test competes with it for
 ## the CPU its latency bounds assume: split mode on a PostgreSQL, Redis, Kafka and VersityGW of its own
 ## (see .ci/run), every process killed and every dependency stopped and paused in turn; its table of
 ## results goes to .tmp/fault/table.md.
-test-fault: build
-	MEDIAMESH_FAULT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 10m -v -run TestFaults ./integration/fault/ | grep -v '^=== RUN'
+test-fault: build $(TESTSUMMARY)
+	@mkdir -p .tmp/test
+	MEDIAMESH_FAULT_BIN=$(CURDIR)/$(BIN) $(GO) test -json -count=1 -timeout 10m -v -run TestFaults ./integration/fault/ | $(TESTSUMMARY) -follow .tmp/test/fault.json -v
 
-test-contract: build
+test-contract: build tools-npm
 	bash integration/contract/run.sh $(BIN)
 
 ## test-security: the abuse cases alone (they also run in test-unit): GraphQL exhaustion, token revocation

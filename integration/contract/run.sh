@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Contract tests: start the real binary in `all` mode, run Newman over the Postman collections, and
-# let Schemathesis fuzz every implemented operation of both gateways (tools/implemented decides
-# which) as an ADMIN, as an EDITOR and as a USER, and the GraphQL endpoint. Then print, per operation,
+# let Schemathesis fuzz every operation of both gateways as an ADMIN, as an EDITOR and as a USER, and
+# the GraphQL endpoint. Then print, per operation,
 # how many requests got a 2xx; an operation with a success response that never got one fails the run
 # (coverage.py).
-# Usage: integration/contract/run.sh [path/to/mediamesh]. Needs `st` (pip install schemathesis).
+# Usage: integration/contract/run.sh [path/to/mediamesh]. Needs `st` (pip install schemathesis) and
+# Newman (npm ci, which it runs when node_modules lacks it). Results go to .tmp/contract for
+# tools/testsummary: the JUnit reports, counts.tsv, status (the exit code) or not-run (why not).
 #
 # Budgets (environment): MAX_EXAMPLES and MAX_TIME (seconds) per ADMIN run (the REST run of each
 # gateway, the CMS hard-delete run, GraphQL); ROLE_MAX_EXAMPLES and ROLE_MAX_TIME per EDITOR or USER
@@ -25,10 +27,19 @@ SEED=${SEED:-20261125}
 MAX_TIME=${MAX_TIME:-120}
 ROLE_MAX_EXAMPLES=${ROLE_MAX_EXAMPLES:-10}
 ROLE_MAX_TIME=${ROLE_MAX_TIME:-30}
+ADMIN_PORT=${ADMIN_PORT:-$(free_port)}
 
+rm -rf .tmp/contract
+mkdir -p .tmp/contract
+trap 'echo $? >.tmp/contract/status' EXIT # until the binary runs (cleanup below)
 if ! command -v st >/dev/null 2>&1; then
-  if [ "${CI:-}" = "true" ]; then echo "contract: schemathesis (st) is not installed" >&2; exit 1; fi
-  echo "contract: SKIP, schemathesis (st) is not installed (pip install schemathesis)"; exit 0
+  if [ "${CI:-}" = "true" ]; then echo "contract: FAIL, schemathesis (st) is not installed" >&2; exit 1; fi
+  echo "schemathesis (st) is not installed: pip install schemathesis" >.tmp/contract/not-run
+  echo "contract: NOT RUN, schemathesis (st) is not installed (pip install schemathesis)"; exit 0
+fi
+if ! [ -x node_modules/.bin/newman ]; then
+  echo "contract: installing Newman (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 for port in $DISCOVERY_PORT $CMS_PORT; do
@@ -39,23 +50,33 @@ done
 
 work=$(mktemp -d)
 ADMIN_PASSWORD="contract-admin-$RANDOM$RANDOM"
+# Every /readyz of the process names this instance: the wait below knows the answer is from the
+# process it started, not from another one on the port.
+INSTANCE="contract-$$-$RANDOM$RANDOM"
 # The gateways' x-rate-limit is off here, and the login limit high, so that the fuzzer reaches the
 # logic behind every operation instead of 429s (and fixtures.py can log a session in a few times);
 # rate limiting has tests of its own (internal/ratelimit, internal/gateway, services/auth).
-"$BIN" --target=all --data-dir="$work/data" --log.level=warn --auth.admin-password="$ADMIN_PASSWORD" --gateway.rate-limits=false \
+"$BIN" --target=all --data-dir="$work/data" --log.level=warn --instance-id="$INSTANCE" --admin-addr=127.0.0.1:$ADMIN_PORT --auth.admin-password="$ADMIN_PASSWORD" --gateway.rate-limits=false \
   --auth.login-rate=600/min \
   --gateway.discovery-addr=127.0.0.1:$DISCOVERY_PORT --gateway.cms-addr=127.0.0.1:$CMS_PORT >"$work/mediamesh.log" 2>&1 &
 pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+cleanup() { echo "$1" >.tmp/contract/status; kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap 'cleanup $?' EXIT
 
-for port in $DISCOVERY_PORT $CMS_PORT; do
+instance() { # port; prints the instance its /readyz names
+  curl -fsS "http://127.0.0.1:$1/readyz" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("instance",""))' 2>/dev/null || true
+}
+for port in $DISCOVERY_PORT $CMS_PORT $ADMIN_PORT; do
   for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    [ "$(instance "$port")" = "$INSTANCE" ] && break
     kill -0 "$pid" 2>/dev/null || { echo "contract: mediamesh exited:"; cat "$work/mediamesh.log"; exit 1; }
     sleep 0.1
   done
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "contract: gateway on $port not ready"; cat "$work/mediamesh.log"; exit 1; }
+  got=$(instance "$port")
+  if [ "$got" != "$INSTANCE" ]; then
+    echo "contract: port $port is not answered by the mediamesh this run started (instance \"$got\", want $INSTANCE)"
+    cat "$work/mediamesh.log"; exit 1
+  fi
 done
 
 # An ADMIN token, so secured operations are fuzzed past authentication (Schemathesis's ignored_auth
@@ -63,7 +84,6 @@ done
 TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d "{\"email\":\"admin@mediamesh.local\",\"password\":\"$ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
-mkdir -p .tmp/contract
 status=0
 
 # An EDITOR and a USER account, made by the ADMIN, for the role runs.
@@ -94,6 +114,8 @@ export MEDIAMESH_CONTRACT_LANGUAGES
 # ...and keeps it from changing these accounts (their roles, their tokens).
 MEDIAMESH_CONTRACT_KEEP_USERS="$(user_id "$TOKEN"),$(user_id "$EDITOR_TOKEN"),$(user_id "$USER_TOKEN")"
 export MEDIAMESH_CONTRACT_KEEP_USERS
+# hooks.py's metadata_agrees also reads discovery's view of a published program it checks.
+export MEDIAMESH_CONTRACT_DISCOVERY_URL="http://127.0.0.1:$DISCOVERY_PORT"
 
 # A published program with a published episode, so that the discovery gateway's reads of single
 # items have something to find (Newman and the fuzzer get their ids through the lists' links). Made
@@ -127,25 +149,16 @@ known() { # slug; prints MEDIAMESH_CONTRACT_KNOWN
   python3 integration/contract/fixtures.py "http://127.0.0.1:$CMS_PORT" "$TOKEN" "$1" contract-session@example.com "$session_password"
 }
 
-# Newman: the generated Postman collections, for every folder (tag) whose operations are all
-# implemented, as the collection's example user.
-if [ -x node_modules/.bin/newman ]; then
-  for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
-    name=${gw%%:*} port=${gw##*:}
-    mapfile -t folders < <(go run ./tools/implemented -bundle "gen/openapi/bundle/$name.json" -tags)
-    [ ${#folders[@]} -gt 0 ] || continue
-    args=()
-    for f in "${folders[@]}"; do args+=(--folder "$f"); done
-    echo "== newman: $name (${folders[*]})"
-    if ! node_modules/.bin/newman run "postman/$name.postman_collection.json" -e postman/environments/embedded.postman_environment.json \
-        --env-var "${name}_url=http://127.0.0.1:$port" "${args[@]}" --reporters cli,junit \
-        --reporter-junit-export ".tmp/contract/newman-$name.xml" --disable-unicode; then
-      status=1
-    fi
-  done
-elif [ "${CI:-}" = "true" ]; then
-  echo "contract: newman is not installed (npm ci)"; status=1
-fi
+# Newman: the generated Postman collections, every request, as the collection's example user.
+for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
+  name=${gw%%:*} port=${gw##*:}
+  echo "== newman: $name"
+  if ! node_modules/.bin/newman run "postman/$name.postman_collection.json" -e postman/environments/embedded.postman_environment.json \
+      --env-var "${name}_url=http://127.0.0.1:$port" --reporters cli,junit \
+      --reporter-junit-export ".tmp/contract/newman-$name.xml" --disable-unicode; then
+    status=1
+  fi
+done
 # Every run loads hooks.py: a fresh Idempotency-Key per request, the count of answers per operation
 # (into $counts, for coverage.py), and the role_allowed and graphql_classified_errors checks.
 counts=$work/counts.tsv
@@ -168,9 +181,7 @@ run_st() { # name, max-time, then st arguments
 # ones are the same for every caller. use_after_free is off on the CMS gateway for the reason below.
 for gw in cms:$CMS_PORT discovery:$DISCOVERY_PORT; do
   name=${gw%%:*} port=${gw##*:}
-  mapfile -t ops < <(go run ./tools/implemented -bundle "gen/openapi/bundle/$name.json" |
-    python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); roles={o["operationId"] for i in b["paths"].values() for o in i.values() if isinstance(o,dict) and "x-roles" in o}; [print(l.strip()) for l in sys.stdin if l.strip() in roles]' "gen/openapi/bundle/$name.json" |
-    grep -vx logout)
+  mapfile -t ops < <(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); [print(o["operationId"]) for i in b["paths"].values() for o in i.values() if isinstance(o,dict) and "x-roles" in o and o["operationId"] != "logout"]' "gen/openapi/bundle/$name.json")
   [ ${#ops[@]} -gt 0 ] || continue
   args=()
   for op in "${ops[@]}"; do args+=(--include-operation-id "$op"); done
@@ -188,11 +199,7 @@ done
 # The CMS gateway first: what its runs publish is there for the discovery gateway's reads.
 for gw in cms:$CMS_PORT discovery:$DISCOVERY_PORT; do
   name=${gw%%:*} port=${gw##*:}
-  mapfile -t ops < <(go run ./tools/implemented -bundle "gen/openapi/bundle/$name.json" | grep -vx logout)
-  if [ ${#ops[@]} -eq 0 ]; then
-    echo "== schemathesis: $name gateway has no implemented operation yet; its REST contract is not fuzzed"
-    continue
-  fi
+  mapfile -t ops < <(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); [print(o["operationId"]) for i in b["paths"].values() for o in i.values() if isinstance(o,dict) and "operationId" in o and o["operationId"] != "logout"]' "gen/openapi/bundle/$name.json")
   args=()
   for op in "${ops[@]}"; do args+=(--include-operation-id "$op"); done
   # On the CMS gateway use_after_free is off: programs and episodes are soft-deleted and stay

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"encoding/xml"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// contract is what integration/contract/run.sh left in .tmp/contract.
+type contract struct {
+	NotRun                                         string // why the run could not start (not-run)
+	Failed                                         bool   // run.sh exited non-zero (status)
+	Suites                                         int    // JUnit reports found
+	NewmanRequests, NewmanAssertions, NewmanFailed int
+	STRuns, STCases, STFailed                      int
+	STRequests                                     int // requests the Schemathesis runs made (counts.tsv)
+}
+
+// junit is the part of a JUnit report both Newman and Schemathesis write.
+type junit struct {
+	Suites []struct {
+		Cases []struct {
+			Failures []struct{} `xml:"failure"`
+			Errors   []struct{} `xml:"error"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func readContract(dir string) (contract, error) {
+	var c contract
+	if b, err := os.ReadFile(filepath.Join(dir, "not-run")); err == nil {
+		c.NotRun = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
+		c.Failed = strings.TrimSpace(string(b)) != "0"
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, err
+		}
+		var j junit
+		if err := xml.Unmarshal(b, &j); err != nil {
+			return c, errors.New(path + ": " + err.Error())
+		}
+		c.Suites++
+		newman := strings.HasPrefix(filepath.Base(path), "newman-")
+		if !newman {
+			c.STRuns++
+		}
+		for _, s := range j.Suites {
+			if newman {
+				c.NewmanRequests++
+			}
+			for _, tc := range s.Cases {
+				failed := len(tc.Failures)+len(tc.Errors) > 0
+				switch {
+				case newman:
+					c.NewmanAssertions++
+					if failed {
+						c.NewmanFailed++
+					}
+				default:
+					c.STCases++
+					if failed {
+						c.STFailed++
+					}
+				}
+			}
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "counts.tsv"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.Count(sc.Text(), "\t") == 2 {
+			c.STRequests++
+		}
+	}
+	return c, sc.Err()
+}
