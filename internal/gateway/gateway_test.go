@@ -36,6 +36,11 @@ const spec = `{
         "parameters": [{"name": "thingId", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
         "responses": {"200": {"description": "ok"}}}
     },
+    "/api/v1/things/mine": {
+      "get": {"operationId": "myThings", "x-service": "things", "security": [{"bearerAuth": []}], "x-roles": ["EDITOR"], "x-scopes": ["content:read"],
+        "x-rate-limit": {"key": "user", "rate": "1/min", "burst": 1},
+        "responses": {"200": {"description": "ok"}}}
+    },
     "/api/v1/things/latest": {
       "get": {"operationId": "latestThings", "x-service": "other", "security": [], "x-rate-limit": {"key": "ip", "rate": "1/min", "burst": 1},
         "responses": {"200": {"description": "ok"}}}
@@ -73,7 +78,7 @@ func newTestGateway(t *testing.T) *Gateway {
 		Name:      "test",
 		Spec:      []byte(spec),
 		Upstreams: map[string]http.Handler{"things": echoUpstream("things"), "other": echoUpstream("other")},
-		Verifier:  tokens{"ed": {Subject: "e1", Roles: []string{"EDITOR"}}, "us": {Subject: "u1", Roles: []string{"USER"}}},
+		Verifier:  tokens{"ed": {Subject: "e1", Roles: []string{"EDITOR"}}, "us": {Subject: "u1", Roles: []string{"USER"}}, "edkey": {Subject: "e1", Roles: []string{"EDITOR"}, KeyID: "k1"}},
 		Limiter:   ratelimit.NewMemory(),
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -189,6 +194,29 @@ func TestRateLimit(t *testing.T) {
 	}
 	if rec := get("192.0.2.2:1000"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"service":"other"`) {
 		t.Fatalf("another client IP has its own bucket, and the literal path beats {thingId}: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestRateLimitPerAPIKey: a user-keyed limit counts an API key apart from its owner's own calls.
+func TestRateLimitPerAPIKey(t *testing.T) {
+	gw := newTestGateway(t)
+	get := func(token string) int {
+		r := httptest.NewRequest("GET", "/api/v1/things/mine", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	for i := 0; i < 2; i++ {
+		if code := get("ed"); code != 200 {
+			t.Fatalf("owner's call %d: %d", i, code)
+		}
+	}
+	if code := get("ed"); code != 429 {
+		t.Fatalf("owner's third call: %d, want 429", code)
+	}
+	if code := get("edkey"); code != 200 {
+		t.Fatalf("the owner's API key has a budget of its own: %d", code)
 	}
 }
 
