@@ -6,8 +6,9 @@
 //
 //	go run ../../../tools/eventgen -pkg contentevents -o registry.gen.go -released ../../../specs/released/avro/content ../../../specs/avro/content
 //
-// With -released, a released schema that differs from the current one is kept in the registry, so
-// that messages written before the change can still be read (each event's WriterSchema).
+// With -released (repeatable), an earlier version of a schema that differs from the current one is
+// kept in the registry, so that messages written before the change can still be read (each event's
+// WriterSchema): the released version, and versions that builds between releases wrote.
 //
 // Every schema must be a record that declares, as custom attributes,
 //
@@ -35,9 +36,13 @@ func run(args []string, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	pkg := flags.String("pkg", "", "package name of the generated file (required)")
 	out := flags.String("o", "registry.gen.go", "output file")
-	released := flags.String("released", "", "folder of the released versions of the schemas (specs/released/avro/<domain>); optional")
+	var past []string
+	flags.Func("released", "folder of earlier versions of the schemas that messages may carry (specs/released/avro/<domain>, specs/unreleased/avro/<domain>/<date>); repeatable, optional", func(dir string) error {
+		past = append(past, dir)
+		return nil
+	})
 	flags.Usage = func() {
-		_, _ = fmt.Fprintln(stderr, "Usage: eventgen -pkg NAME [-o FILE] [-released DIR] SCHEMA_DIR")
+		_, _ = fmt.Fprintln(stderr, "Usage: eventgen -pkg NAME [-o FILE] [-released DIR]... SCHEMA_DIR")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -48,10 +53,6 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 
-	var past []string
-	if *released != "" {
-		past = append(past, *released)
-	}
 	code, err := Generate(flags.Arg(0), *pkg, past...)
 	if err != nil {
 		_, _ = fmt.Fprintln(stderr, "eventgen:", err)

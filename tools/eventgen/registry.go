@@ -42,7 +42,7 @@ type event struct {
 	File        string // base name of the schema file
 	JSON        string // Go literal of the schema document
 	Fingerprint uint64 // CRC-64-AVRO of the Parsing Canonical Form
-	Past        *past  // the released version of the schema, when it differs from this one
+	Past        []past // earlier versions of the schema (released, or written by builds since), when they differ from this one
 }
 
 // past is an earlier released version of an event schema that messages may still carry.
@@ -117,7 +117,9 @@ func Generate(dir, pkg string, released ...string) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			reg.Events[i].Past = p
+			if p != nil && !slices.ContainsFunc(reg.Events[i].Past, func(q past) bool { return q.Fingerprint == p.Fingerprint }) {
+				reg.Events[i].Past = append(reg.Events[i].Past, *p)
+			}
 		}
 	}
 
@@ -431,20 +433,21 @@ var schemas = map[string]avro.Schema{
 }
 
 var fingerprints = map[uint64]string{
-{{- range .Events}}
-	Fingerprint{{.Name}}: Type{{.Name}},
-{{- if .Past}}
-	{{hex .Past.Fingerprint}}: Type{{.Name}}, // released version
+{{- range $e := .Events}}
+	Fingerprint{{$e.Name}}: Type{{$e.Name}},
+{{- range $e.Past}}
+	{{hex .Fingerprint}}: Type{{$e.Name}}, // earlier version
 {{- end}}
 {{- end}}
 }
 
-// pastSchemas are the released versions of the event schemas that differ from the current ones,
-// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+// pastSchemas are the earlier versions of the event schemas that differ from the current ones (the
+// released one, and those builds since wrote), by fingerprint: messages written with them (still in
+// Kafka or an outbox) are read through them.
 var pastSchemas = map[uint64]avro.Schema{
 {{- range .Events}}
-{{- if .Past}}
-	{{hex .Past.Fingerprint}}: mustParse({{.Past.JSON}}),
+{{- range .Past}}
+	{{hex .Fingerprint}}: mustParse({{.JSON}}),
 {{- end}}
 {{- end}}
 }
@@ -492,13 +495,13 @@ func (*{{.Name}}) AvroSchema() avro.Schema { return schema{{.Name}} }
 func (*{{.Name}}) SchemaFingerprint() uint64 { return Fingerprint{{.Name}} }
 
 // WriterSchema returns the schema a {{.Name}} message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*{{.Name}}) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == Fingerprint{{.Name}} {
 		return schema{{.Name}}, true
 	}
-	{{- if .Past}}
-	if fp == {{hex .Past.Fingerprint}} {
+	{{- range .Past}}
+	if fp == {{hex .Fingerprint}} {
 		return pastSchemas[fp], true
 	}
 	{{- end}}

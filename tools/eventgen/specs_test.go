@@ -66,7 +66,8 @@ func TestRegistriesAreCurrent(t *testing.T) {
 		domain := e.Name()
 		found = append(found, domain)
 		t.Run(domain, func(t *testing.T) {
-			got, err := Generate(filepath.Join(repoRoot, "specs", "avro", domain), domain+"events", filepath.Join(repoRoot, "specs", "released", "avro", domain))
+			got, err := Generate(filepath.Join(repoRoot, "specs", "avro", domain), domain+"events",
+				filepath.Join(repoRoot, "specs", "released", "avro", domain), filepath.Join(repoRoot, "specs", "unreleased", "avro", domain))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,12 +144,12 @@ func TestRoundTrip(t *testing.T) {
 	episode := contentevents.ContentSnapshot{
 		ID: id2, ProgramID: ptr(id1), Status: contentevents.ContentStatusPublished,
 		Title: "برنامج الصباح: الحلقة الأولى", Slug: ptr("barnamaj-alsabah-1"), Summary: ptr("حلقة عن القهوة"),
-		Language: "ar", CategoryID: ptr(id3), Tags: []string{"coffee", "morning"},
+		Language: "ar", CategoryID: ptr(id3), Tags: []string{"coffee", "morning"}, Extra: []contentevents.ExtraAttribute{{Key: "presenter", Value: "سارة"}},
 		SeasonNumber: ptr(1), EpisodeNumber: ptr(1), DurationSeconds: ptr(1800), PublishedAt: ptr(at), Version: 3,
 	}
 	program := contentevents.ContentSnapshot{
 		ID: id1, Kind: ptr(contentevents.ContentKindPodcast), Status: contentevents.ContentStatusDraft,
-		Title: "Morning Show", Language: "en", Tags: []string{}, Version: 1,
+		Title: "Morning Show", Language: "en", Tags: []string{}, Extra: []contentevents.ExtraAttribute{}, Version: 1,
 	}
 	samples := map[string][]generatedEvent{
 		"content": {

@@ -233,8 +233,9 @@ var fingerprints = map[uint64]string{
 	FingerprintUserTokensRevoked: TypeUserTokensRevoked,
 }
 
-// pastSchemas are the released versions of the event schemas that differ from the current ones,
-// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+// pastSchemas are the earlier versions of the event schemas that differ from the current ones (the
+// released one, and those builds since wrote), by fingerprint: messages written with them (still in
+// Kafka or an outbox) are read through them.
 var pastSchemas = map[uint64]avro.Schema{}
 
 // EventTypes returns the event types of this package, sorted.
@@ -288,7 +289,7 @@ func (*APIKeyCreated) AvroSchema() avro.Schema { return schemaAPIKeyCreated }
 func (*APIKeyCreated) SchemaFingerprint() uint64 { return FingerprintAPIKeyCreated }
 
 // WriterSchema returns the schema a APIKeyCreated message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*APIKeyCreated) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintAPIKeyCreated {
 		return schemaAPIKeyCreated, true
@@ -312,7 +313,7 @@ func (*APIKeyRevoked) AvroSchema() avro.Schema { return schemaAPIKeyRevoked }
 func (*APIKeyRevoked) SchemaFingerprint() uint64 { return FingerprintAPIKeyRevoked }
 
 // WriterSchema returns the schema a APIKeyRevoked message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*APIKeyRevoked) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintAPIKeyRevoked {
 		return schemaAPIKeyRevoked, true
@@ -336,7 +337,7 @@ func (*RoleScopesReduced) AvroSchema() avro.Schema { return schemaRoleScopesRedu
 func (*RoleScopesReduced) SchemaFingerprint() uint64 { return FingerprintRoleScopesReduced }
 
 // WriterSchema returns the schema a RoleScopesReduced message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*RoleScopesReduced) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintRoleScopesReduced {
 		return schemaRoleScopesReduced, true
@@ -360,7 +361,7 @@ func (*UserRegistered) AvroSchema() avro.Schema { return schemaUserRegistered }
 func (*UserRegistered) SchemaFingerprint() uint64 { return FingerprintUserRegistered }
 
 // WriterSchema returns the schema a UserRegistered message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*UserRegistered) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintUserRegistered {
 		return schemaUserRegistered, true
@@ -384,7 +385,7 @@ func (*UserRoleChanged) AvroSchema() avro.Schema { return schemaUserRoleChanged 
 func (*UserRoleChanged) SchemaFingerprint() uint64 { return FingerprintUserRoleChanged }
 
 // WriterSchema returns the schema a UserRoleChanged message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*UserRoleChanged) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintUserRoleChanged {
 		return schemaUserRoleChanged, true
@@ -408,7 +409,7 @@ func (*UserTokensRevoked) AvroSchema() avro.Schema { return schemaUserTokensRevo
 func (*UserTokensRevoked) SchemaFingerprint() uint64 { return FingerprintUserTokensRevoked }
 
 // WriterSchema returns the schema a UserTokensRevoked message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*UserTokensRevoked) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintUserTokensRevoked {
 		return schemaUserTokensRevoked, true

@@ -5,4 +5,4 @@ package contentevents
 
 // List every schema of specs/avro/content below, sorted; registry.gen.go does not compile without its struct.
 //go:generate go tool avrogen -pkg contentevents -o events.gen.go -tags json:snake ../../../specs/avro/content/content.created.avsc ../../../specs/avro/content/content.deleted.avsc ../../../specs/avro/content/content.published.avsc ../../../specs/avro/content/content.unpublished.avsc ../../../specs/avro/content/content.updated.avsc
-//go:generate go run ../../../tools/eventgen -pkg contentevents -o registry.gen.go -released ../../../specs/released/avro/content ../../../specs/avro/content
+//go:generate go run ../../../tools/eventgen -pkg contentevents -o registry.gen.go -released ../../../specs/released/avro/content -released ../../../specs/unreleased/avro/content ../../../specs/avro/content

@@ -270,17 +270,21 @@ var schemas = map[string]avro.Schema{
 
 var fingerprints = map[uint64]string{
 	FingerprintContentCreated:     TypeContentCreated,
-	0xae61c85594aea36b:            TypeContentCreated, // released version
+	0xae61c85594aea36b:            TypeContentCreated, // earlier version
+	0xe82c9537ea3a90c9:            TypeContentCreated, // earlier version
 	FingerprintContentDeleted:     TypeContentDeleted,
 	FingerprintContentPublished:   TypeContentPublished,
-	0xb3d02607f5cece75:            TypeContentPublished, // released version
+	0xb3d02607f5cece75:            TypeContentPublished, // earlier version
+	0xdf671313bd2b2d55:            TypeContentPublished, // earlier version
 	FingerprintContentUnpublished: TypeContentUnpublished,
 	FingerprintContentUpdated:     TypeContentUpdated,
-	0x9abd103afc167208:            TypeContentUpdated, // released version
+	0x9abd103afc167208:            TypeContentUpdated, // earlier version
+	0x18b15612fc02a646:            TypeContentUpdated, // earlier version
 }
 
-// pastSchemas are the released versions of the event schemas that differ from the current ones,
-// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+// pastSchemas are the earlier versions of the event schemas that differ from the current ones (the
+// released one, and those builds since wrote), by fingerprint: messages written with them (still in
+// Kafka or an outbox) are read through them.
 var pastSchemas = map[uint64]avro.Schema{
 	0xae61c85594aea36b: mustParse(`{
   "type": "record",
@@ -315,6 +319,47 @@ var pastSchemas = map[uint64]avro.Schema{
           {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
           {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
           {"name": "published_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the content was (or is scheduled to be) published; null while never published."},
+          {"name": "version", "type": "long", "doc": "Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold."}
+        ]
+      }}
+  ]
+}`),
+	0xe82c9537ea3a90c9: mustParse(`{
+  "type": "record",
+  "name": "ContentCreated",
+  "namespace": "mediamesh.content.v1",
+  "doc": "Emitted when a program or episode is created (as a draft or by ingest). Topic content.events, event type content.created.",
+  "mediamesh.event_type": "content.created",
+  "mediamesh.topic": "content.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the change was committed, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program or episode that changed. It is the Kafka message key, so the events of one aggregate stay in order."},
+    {"name": "aggregate_type", "type": {"type": "enum", "name": "AggregateType", "doc": "The kind of content aggregate an event is about.", "symbols": ["program", "episode"]}, "doc": "Whether aggregate_id names a program or an episode."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the change; empty when unknown."},
+    {"name": "actor_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the user who made the change; null for changes made by the system (ingest, scheduler)."},
+    {"name": "snapshot", "doc": "The content as created.", "type": {
+        "type": "record",
+        "name": "ContentSnapshot",
+        "doc": "The full state of a program or episode after a change. A consumer can build its read model from snapshots alone.",
+        "fields": [
+          {"name": "id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program or episode (equals the event aggregate_id)."},
+          {"name": "program_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The program an episode belongs to; null for programs."},
+          {"name": "kind", "type": ["null", {"type": "enum", "name": "ContentKind", "doc": "The kind of a program. Readers map a symbol they do not know to the default.", "symbols": ["series", "podcast", "documentary", "show"], "default": "show"}], "default": null, "doc": "The kind of program; null for episodes."},
+          {"name": "status", "type": {"type": "enum", "name": "ContentStatus", "doc": "Editorial status. Readers map a symbol they do not know to draft, which is never public.", "symbols": ["draft", "scheduled", "published", "archived"], "default": "draft"}, "doc": "Editorial status after the change."},
+          {"name": "title", "type": "string", "doc": "Title in the content language (at most 200 characters)."},
+          {"name": "slug", "type": ["null", "string"], "default": null, "doc": "URL slug, unique per language; null until one is assigned."},
+          {"name": "summary", "type": ["null", "string"], "default": null, "doc": "Short description shown in listings and search results."},
+          {"name": "language", "type": "string", "doc": "ISO 639-1 language code of the content, for example ar or en."},
+          {"name": "category_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the category (metadata service); null when uncategorised."},
+          {"name": "tags", "type": {"type": "array", "items": "string"}, "default": [], "doc": "Free-form tags, lowercase, without duplicates."},
+          {"name": "season_number", "type": ["null", "int"], "default": null, "doc": "Season of an episode, from 1; null for programs and unseasoned episodes."},
+          {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
+          {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
+          {"name": "published_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the content was (or is scheduled to be) published; null while never published."},
+          {"name": "cover_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The cover image asset of a program (media service); null when it has none and for episodes."},
+          {"name": "thumbnail_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The thumbnail image asset of an episode (media service); null when it has none and for programs."},
+          {"name": "media_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The video or audio asset of an episode (media service); null when it has none and for programs."},
           {"name": "version", "type": "long", "doc": "Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold."}
         ]
       }}
@@ -359,6 +404,48 @@ var pastSchemas = map[uint64]avro.Schema{
     {"name": "published_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the content became public."}
   ]
 }`),
+	0xdf671313bd2b2d55: mustParse(`{
+  "type": "record",
+  "name": "ContentPublished",
+  "namespace": "mediamesh.content.v1",
+  "doc": "Emitted when a program or episode becomes public (published now, or a scheduled publication came due). Only published content reaches the discovery read model and the search index. Topic content.events, event type content.published.",
+  "mediamesh.event_type": "content.published",
+  "mediamesh.topic": "content.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the change was committed, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program or episode that changed. It is the Kafka message key, so the events of one aggregate stay in order."},
+    {"name": "aggregate_type", "type": {"type": "enum", "name": "AggregateType", "doc": "The kind of content aggregate an event is about.", "symbols": ["program", "episode"]}, "doc": "Whether aggregate_id names a program or an episode."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the change; empty when unknown."},
+    {"name": "actor_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the user who made the change; null for changes made by the system (ingest, scheduler)."},
+    {"name": "snapshot", "doc": "The content as published (status published).", "type": {
+        "type": "record",
+        "name": "ContentSnapshot",
+        "doc": "The full state of a program or episode after a change. A consumer can build its read model from snapshots alone.",
+        "fields": [
+          {"name": "id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program or episode (equals the event aggregate_id)."},
+          {"name": "program_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The program an episode belongs to; null for programs."},
+          {"name": "kind", "type": ["null", {"type": "enum", "name": "ContentKind", "doc": "The kind of a program. Readers map a symbol they do not know to the default.", "symbols": ["series", "podcast", "documentary", "show"], "default": "show"}], "default": null, "doc": "The kind of program; null for episodes."},
+          {"name": "status", "type": {"type": "enum", "name": "ContentStatus", "doc": "Editorial status. Readers map a symbol they do not know to draft, which is never public.", "symbols": ["draft", "scheduled", "published", "archived"], "default": "draft"}, "doc": "Editorial status after the change."},
+          {"name": "title", "type": "string", "doc": "Title in the content language (at most 200 characters)."},
+          {"name": "slug", "type": ["null", "string"], "default": null, "doc": "URL slug, unique per language; null until one is assigned."},
+          {"name": "summary", "type": ["null", "string"], "default": null, "doc": "Short description shown in listings and search results."},
+          {"name": "language", "type": "string", "doc": "ISO 639-1 language code of the content, for example ar or en."},
+          {"name": "category_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the category (metadata service); null when uncategorised."},
+          {"name": "tags", "type": {"type": "array", "items": "string"}, "default": [], "doc": "Free-form tags, lowercase, without duplicates."},
+          {"name": "season_number", "type": ["null", "int"], "default": null, "doc": "Season of an episode, from 1; null for programs and unseasoned episodes."},
+          {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
+          {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
+          {"name": "published_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the content was (or is scheduled to be) published; null while never published."},
+          {"name": "cover_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The cover image asset of a program (media service); null when it has none and for episodes."},
+          {"name": "thumbnail_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The thumbnail image asset of an episode (media service); null when it has none and for programs."},
+          {"name": "media_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The video or audio asset of an episode (media service); null when it has none and for programs."},
+          {"name": "version", "type": "long", "doc": "Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold."}
+        ]
+      }},
+    {"name": "published_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the content became public."}
+  ]
+}`),
 	0x9abd103afc167208: mustParse(`{
   "type": "record",
   "name": "ContentUpdated",
@@ -392,6 +479,48 @@ var pastSchemas = map[uint64]avro.Schema{
           {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
           {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
           {"name": "published_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the content was (or is scheduled to be) published; null while never published."},
+          {"name": "version", "type": "long", "doc": "Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold."}
+        ]
+      }},
+    {"name": "changed_fields", "type": {"type": "array", "items": "string"}, "default": [], "doc": "Names of the snapshot fields the update changed, for example title and tags, sorted."}
+  ]
+}`),
+	0x18b15612fc02a646: mustParse(`{
+  "type": "record",
+  "name": "ContentUpdated",
+  "namespace": "mediamesh.content.v1",
+  "doc": "Emitted when the fields of a program or episode change, published or not. Publishing and unpublishing have their own events. Topic content.events, event type content.updated.",
+  "mediamesh.event_type": "content.updated",
+  "mediamesh.topic": "content.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event (UUID v7). Consumers record it to apply each event once."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the change was committed, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program or episode that changed. It is the Kafka message key, so the events of one aggregate stay in order."},
+    {"name": "aggregate_type", "type": {"type": "enum", "name": "AggregateType", "doc": "The kind of content aggregate an event is about.", "symbols": ["program", "episode"]}, "doc": "Whether aggregate_id names a program or an episode."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the change; empty when unknown."},
+    {"name": "actor_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the user who made the change; null for changes made by the system (ingest, scheduler)."},
+    {"name": "snapshot", "doc": "The content after the update.", "type": {
+        "type": "record",
+        "name": "ContentSnapshot",
+        "doc": "The full state of a program or episode after a change. A consumer can build its read model from snapshots alone.",
+        "fields": [
+          {"name": "id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program or episode (equals the event aggregate_id)."},
+          {"name": "program_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The program an episode belongs to; null for programs."},
+          {"name": "kind", "type": ["null", {"type": "enum", "name": "ContentKind", "doc": "The kind of a program. Readers map a symbol they do not know to the default.", "symbols": ["series", "podcast", "documentary", "show"], "default": "show"}], "default": null, "doc": "The kind of program; null for episodes."},
+          {"name": "status", "type": {"type": "enum", "name": "ContentStatus", "doc": "Editorial status. Readers map a symbol they do not know to draft, which is never public.", "symbols": ["draft", "scheduled", "published", "archived"], "default": "draft"}, "doc": "Editorial status after the change."},
+          {"name": "title", "type": "string", "doc": "Title in the content language (at most 200 characters)."},
+          {"name": "slug", "type": ["null", "string"], "default": null, "doc": "URL slug, unique per language; null until one is assigned."},
+          {"name": "summary", "type": ["null", "string"], "default": null, "doc": "Short description shown in listings and search results."},
+          {"name": "language", "type": "string", "doc": "ISO 639-1 language code of the content, for example ar or en."},
+          {"name": "category_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "Id of the category (metadata service); null when uncategorised."},
+          {"name": "tags", "type": {"type": "array", "items": "string"}, "default": [], "doc": "Free-form tags, lowercase, without duplicates."},
+          {"name": "season_number", "type": ["null", "int"], "default": null, "doc": "Season of an episode, from 1; null for programs and unseasoned episodes."},
+          {"name": "episode_number", "type": ["null", "int"], "default": null, "doc": "Number of an episode within its season (or program), from 1; null for programs."},
+          {"name": "duration_seconds", "type": ["null", "int"], "default": null, "doc": "Running time of an episode in seconds; null when unknown and for programs."},
+          {"name": "published_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null, "doc": "When the content was (or is scheduled to be) published; null while never published."},
+          {"name": "cover_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The cover image asset of a program (media service); null when it has none and for episodes."},
+          {"name": "thumbnail_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The thumbnail image asset of an episode (media service); null when it has none and for programs."},
+          {"name": "media_asset_id", "type": ["null", {"type": "string", "logicalType": "uuid"}], "default": null, "doc": "The video or audio asset of an episode (media service); null when it has none and for programs."},
           {"name": "version", "type": "long", "doc": "Version of the content after the change, from 1, increased by every change. Consumers ignore a snapshot whose version is not newer than the one they hold."}
         ]
       }},
@@ -449,12 +578,15 @@ func (*ContentCreated) AvroSchema() avro.Schema { return schemaContentCreated }
 func (*ContentCreated) SchemaFingerprint() uint64 { return FingerprintContentCreated }
 
 // WriterSchema returns the schema a ContentCreated message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*ContentCreated) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintContentCreated {
 		return schemaContentCreated, true
 	}
 	if fp == 0xae61c85594aea36b {
+		return pastSchemas[fp], true
+	}
+	if fp == 0xe82c9537ea3a90c9 {
 		return pastSchemas[fp], true
 	}
 	return nil, false
@@ -476,7 +608,7 @@ func (*ContentDeleted) AvroSchema() avro.Schema { return schemaContentDeleted }
 func (*ContentDeleted) SchemaFingerprint() uint64 { return FingerprintContentDeleted }
 
 // WriterSchema returns the schema a ContentDeleted message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*ContentDeleted) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintContentDeleted {
 		return schemaContentDeleted, true
@@ -500,12 +632,15 @@ func (*ContentPublished) AvroSchema() avro.Schema { return schemaContentPublishe
 func (*ContentPublished) SchemaFingerprint() uint64 { return FingerprintContentPublished }
 
 // WriterSchema returns the schema a ContentPublished message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*ContentPublished) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintContentPublished {
 		return schemaContentPublished, true
 	}
 	if fp == 0xb3d02607f5cece75 {
+		return pastSchemas[fp], true
+	}
+	if fp == 0xdf671313bd2b2d55 {
 		return pastSchemas[fp], true
 	}
 	return nil, false
@@ -527,7 +662,7 @@ func (*ContentUnpublished) AvroSchema() avro.Schema { return schemaContentUnpubl
 func (*ContentUnpublished) SchemaFingerprint() uint64 { return FingerprintContentUnpublished }
 
 // WriterSchema returns the schema a ContentUnpublished message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*ContentUnpublished) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintContentUnpublished {
 		return schemaContentUnpublished, true
@@ -551,12 +686,15 @@ func (*ContentUpdated) AvroSchema() avro.Schema { return schemaContentUpdated }
 func (*ContentUpdated) SchemaFingerprint() uint64 { return FingerprintContentUpdated }
 
 // WriterSchema returns the schema a ContentUpdated message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*ContentUpdated) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintContentUpdated {
 		return schemaContentUpdated, true
 	}
 	if fp == 0x9abd103afc167208 {
+		return pastSchemas[fp], true
+	}
+	if fp == 0x18b15612fc02a646 {
 		return pastSchemas[fp], true
 	}
 	return nil, false

@@ -119,8 +119,9 @@ var fingerprints = map[uint64]string{
 	FingerprintIngestFailed:    TypeIngestFailed,
 }
 
-// pastSchemas are the released versions of the event schemas that differ from the current ones,
-// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+// pastSchemas are the earlier versions of the event schemas that differ from the current ones (the
+// released one, and those builds since wrote), by fingerprint: messages written with them (still in
+// Kafka or an outbox) are read through them.
 var pastSchemas = map[uint64]avro.Schema{}
 
 // EventTypes returns the event types of this package, sorted.
@@ -166,7 +167,7 @@ func (*IngestCompleted) AvroSchema() avro.Schema { return schemaIngestCompleted 
 func (*IngestCompleted) SchemaFingerprint() uint64 { return FingerprintIngestCompleted }
 
 // WriterSchema returns the schema a IngestCompleted message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*IngestCompleted) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintIngestCompleted {
 		return schemaIngestCompleted, true
@@ -190,7 +191,7 @@ func (*IngestFailed) AvroSchema() avro.Schema { return schemaIngestFailed }
 func (*IngestFailed) SchemaFingerprint() uint64 { return FingerprintIngestFailed }
 
 // WriterSchema returns the schema a IngestFailed message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*IngestFailed) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintIngestFailed {
 		return schemaIngestFailed, true

@@ -117,8 +117,9 @@ var fingerprints = map[uint64]string{
 	FingerprintAssetUpdated: TypeAssetUpdated,
 }
 
-// pastSchemas are the released versions of the event schemas that differ from the current ones,
-// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+// pastSchemas are the earlier versions of the event schemas that differ from the current ones (the
+// released one, and those builds since wrote), by fingerprint: messages written with them (still in
+// Kafka or an outbox) are read through them.
 var pastSchemas = map[uint64]avro.Schema{}
 
 // EventTypes returns the event types of this package, sorted.
@@ -164,7 +165,7 @@ func (*AssetDeleted) AvroSchema() avro.Schema { return schemaAssetDeleted }
 func (*AssetDeleted) SchemaFingerprint() uint64 { return FingerprintAssetDeleted }
 
 // WriterSchema returns the schema a AssetDeleted message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*AssetDeleted) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintAssetDeleted {
 		return schemaAssetDeleted, true
@@ -188,7 +189,7 @@ func (*AssetUpdated) AvroSchema() avro.Schema { return schemaAssetUpdated }
 func (*AssetUpdated) SchemaFingerprint() uint64 { return FingerprintAssetUpdated }
 
 // WriterSchema returns the schema a AssetUpdated message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*AssetUpdated) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintAssetUpdated {
 		return schemaAssetUpdated, true

@@ -128,8 +128,9 @@ var fingerprints = map[uint64]string{
 	FingerprintMetadataUpdated:  TypeMetadataUpdated,
 }
 
-// pastSchemas are the released versions of the event schemas that differ from the current ones,
-// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+// pastSchemas are the earlier versions of the event schemas that differ from the current ones (the
+// released one, and those builds since wrote), by fingerprint: messages written with them (still in
+// Kafka or an outbox) are read through them.
 var pastSchemas = map[uint64]avro.Schema{}
 
 // EventTypes returns the event types of this package, sorted.
@@ -177,7 +178,7 @@ func (*CategoryDeleted) AvroSchema() avro.Schema { return schemaCategoryDeleted 
 func (*CategoryDeleted) SchemaFingerprint() uint64 { return FingerprintCategoryDeleted }
 
 // WriterSchema returns the schema a CategoryDeleted message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*CategoryDeleted) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintCategoryDeleted {
 		return schemaCategoryDeleted, true
@@ -201,7 +202,7 @@ func (*CategoryUpserted) AvroSchema() avro.Schema { return schemaCategoryUpserte
 func (*CategoryUpserted) SchemaFingerprint() uint64 { return FingerprintCategoryUpserted }
 
 // WriterSchema returns the schema a CategoryUpserted message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*CategoryUpserted) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintCategoryUpserted {
 		return schemaCategoryUpserted, true
@@ -225,7 +226,7 @@ func (*MetadataUpdated) AvroSchema() avro.Schema { return schemaMetadataUpdated 
 func (*MetadataUpdated) SchemaFingerprint() uint64 { return FingerprintMetadataUpdated }
 
 // WriterSchema returns the schema a MetadataUpdated message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*MetadataUpdated) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintMetadataUpdated {
 		return schemaMetadataUpdated, true

@@ -74,8 +74,9 @@ var fingerprints = map[uint64]string{
 	FingerprintSearchIndexRequested: TypeSearchIndexRequested,
 }
 
-// pastSchemas are the released versions of the event schemas that differ from the current ones,
-// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+// pastSchemas are the earlier versions of the event schemas that differ from the current ones (the
+// released one, and those builds since wrote), by fingerprint: messages written with them (still in
+// Kafka or an outbox) are read through them.
 var pastSchemas = map[uint64]avro.Schema{}
 
 // EventTypes returns the event types of this package, sorted.
@@ -119,7 +120,7 @@ func (*SearchIndexRequested) AvroSchema() avro.Schema { return schemaSearchIndex
 func (*SearchIndexRequested) SchemaFingerprint() uint64 { return FingerprintSearchIndexRequested }
 
 // WriterSchema returns the schema a SearchIndexRequested message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*SearchIndexRequested) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintSearchIndexRequested {
 		return schemaSearchIndexRequested, true
