@@ -196,6 +196,13 @@ func decodeChange(m eventbus.Message) (*change, error) {
 // BeginRebuild) it only collects each item's last state.
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 	ch, err := decodeChange(m)
+	if err != nil && s.rebuild != nil {
+		// A reconciling replay reads a whole topic, which may hold events this build cannot
+		// read (written with a schema it does not know); they are counted and reported.
+		s.rebuild.skip(m, err)
+		s.log.WarnContext(ctx, "replay: event skipped", "topic", m.Topic, "key", m.Key, "error", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/metadatadb"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/contentitem"
 	"github.com/mediamesh/mediamesh/ent/metadatadb/metadataversion"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
 )
 
 // A replay (`mediamesh replay`, see internal/mediamesh) reconciles the metadata with the CMS: it
@@ -24,9 +25,18 @@ import (
 
 // rebuild collects the last state of each item during a replay.
 type rebuild struct {
-	mu     sync.Mutex
-	events int
-	items  map[uuid.UUID]*final
+	mu         sync.Mutex
+	events     int
+	unreadable int
+	items      map[uuid.UUID]*final
+}
+
+// skip counts an event that could not be read.
+func (r *rebuild) skip(eventbus.Message, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events++
+	r.unreadable++
 }
 
 // final is the last state of an item among the replayed events.
@@ -65,11 +75,14 @@ type Report struct {
 	Appended int // metadata versions appended where the CMS's values differed (or there was none)
 	Purged   int // purged items whose metadata was forgotten
 	Orphans  int // items with metadata that no event names, left as they are
+	// Unreadable counts the events skipped because this build cannot read them (written with a
+	// schema it does not know); the items they name may be reconciled from older events.
+	Unreadable int
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("metadata: reconciled %d programs and episodes from %d content events: %d metadata versions appended with the CMS's values, %d purged items forgotten, %d items with metadata that no content event names left as they are",
-		r.Items, r.Events, r.Appended, r.Purged, r.Orphans)
+	return fmt.Sprintf("metadata: reconciled %d programs and episodes from %d content events: %d metadata versions appended with the CMS's values, %d purged items forgotten, %d items with metadata that no content event names left as they are, %d events skipped that this build cannot read",
+		r.Items, r.Events, r.Appended, r.Purged, r.Orphans, r.Unreadable)
 }
 
 // BeginRebuild starts a reconciling replay: until commit or abort, HandleEvent only collects each
@@ -92,7 +105,7 @@ func (s *Service) ReplayReport() string { return s.report.String() }
 
 // reconcile applies the collected states, one transaction per item, in id order.
 func (s *Service) reconcile(ctx context.Context, r *rebuild) (Report, error) {
-	rep := Report{Events: r.events, Items: len(r.items)}
+	rep := Report{Events: r.events, Items: len(r.items), Unreadable: r.unreadable}
 	ids := make([]uuid.UUID, 0, len(r.items))
 	for id := range r.items {
 		ids = append(ids, id)

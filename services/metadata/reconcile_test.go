@@ -61,12 +61,18 @@ func TestReconcile(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// An event this build cannot read is skipped and counted.
+			bad := held[0]
+			bad.Value = append([]byte{0xc3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8}, 0)
+			if err := f.svc.HandleEvent(ctx, bad); err != nil {
+				t.Fatal(err)
+			}
 			if err := commit(ctx); err != nil {
 				t.Fatal(err)
 			}
 			return f.svc.report
 		}
-		if r := replay(); r != (Report{Events: len(held), Items: 3, Appended: 2, Purged: 1, Orphans: 1}) {
+		if r := replay(); r != (Report{Events: len(held) + 1, Items: 3, Appended: 2, Purged: 1, Orphans: 1, Unreadable: 1}) {
 			t.Fatalf("report %+v (%s)", r, r)
 		}
 		var m metadataapi.Metadata
@@ -91,7 +97,7 @@ func TestReconcile(t *testing.T) {
 		f.put(diverged, map[string]any{"content_type": "program", "title": "after", "language": "en"}, http.StatusOK)
 		held = append(held, f.cms.held...)
 		f.cms.held, f.cms.withheld = nil, false
-		if r := replay(); r.Appended != 0 || r.Purged != 0 || r.Orphans != 1 {
+		if r := replay(); r.Appended != 0 || r.Purged != 0 || r.Orphans != 1 || r.Unreadable != 1 {
 			t.Fatalf("second report %+v", r)
 		}
 		f.do(editor, http.MethodGet, itemPath(diverged), nil).want(t, http.StatusOK, &m)
