@@ -45,8 +45,10 @@ func (g *Gateway) cacheable(r *http.Request, op *policy.Operation) bool {
 // it for the operation's x-cache TTL, while concurrent requests for the same key wait for it
 // instead of reaching the service. Entries are invalidated by generation (see internal/cache): the
 // service that owns the read model bumps it when an event changed something. Every answer carries
-// an ETag and `Cache-Control: public, no-cache`, so CDNs and browsers may keep it but revalidate
-// (If-None-Match -> 304) before each reuse. When the cache store fails the request goes to the
+// an ETag, the cache namespaces it depends on as Surrogate-Key and Cache-Tag, and
+// `Cache-Control: public, no-cache`, so CDNs and browsers may keep it but revalidate
+// (If-None-Match -> 304) before each reuse; with Config.CDNMaxAge, a CDN may serve it that long
+// without asking (s-maxage) and purges it by its tags (see Purger). When the cache store fails the request goes to the
 // service uncached. When the service fails (a 5xx: down, its breaker open, timing out), the last
 // good answer of the read, kept staleTTL, is served instead (stale-if-error), marked X-Cache: STALE.
 //
@@ -69,6 +71,7 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, m *contract.Mat
 		}
 		read.Namespace = cache.Scope(op.Service, sc.Name, m.Params[sc.Param])
 		read.Key = "g" + strconv.FormatInt(gen, 10) + ":" + read.Key
+		read.Tags = []string{op.Service, read.Namespace}
 	}
 	if g.warm != nil {
 		g.warm.track(r, m, upstream, op.Service, read.Namespace, key)
@@ -109,6 +112,10 @@ type CachedRead struct {
 	// StaleKey identifies the last good answer across generations (see staleTTL); empty: the
 	// namespace and key.
 	StaleKey string
+	// Tags are the cache namespaces the answer depends on (the one it is stored in and those whose
+	// generation is in its key), sent as its Surrogate-Key and Cache-Tag, so that a CDN in front
+	// can purge it when one of them is invalidated (see Purger); empty: the namespace.
+	Tags []string
 }
 
 // ServeCached answers the read cache-aside from the gateway's cache (see cached) with upstream
@@ -156,7 +163,13 @@ func (g *Gateway) ServeCached(w http.ResponseWriter, r *http.Request, read Cache
 		_, _ = w.Write(e.Body)
 		return
 	}
-	h.Set("Cache-Control", "public, no-cache")
+	h.Set("Cache-Control", g.cacheControl)
+	tags := read.Tags
+	if len(tags) == 0 {
+		tags = []string{read.Namespace}
+	}
+	h.Set("Surrogate-Key", strings.Join(tags, " "))
+	h.Set("Cache-Tag", strings.Join(tags, ","))
 	if etagMatches(r.Header.Get("If-None-Match"), e.Header.Get("ETag")) {
 		w.WriteHeader(http.StatusNotModified)
 		return

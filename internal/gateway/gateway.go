@@ -43,7 +43,12 @@ type Config struct {
 	// background when their namespace is invalidated (see warmer); 0: no warming. It needs a Cache
 	// that tells of invalidations (cache.Watcher).
 	Warm int
-	Log  *slog.Logger
+	// CDNMaxAge lets a CDN in front serve a cached read that long without asking the gateway
+	// (Cache-Control s-maxage, with stale-while-revalidate as long); it needs a purge hook that
+	// tells the CDN of invalidations (Purger), or taken-down content would stay out there. 0: CDNs
+	// revalidate every reuse (no-cache).
+	CDNMaxAge time.Duration
+	Log       *slog.Logger
 }
 
 // Gateway is an http.Handler for the API paths of one bundled contract.
@@ -54,6 +59,7 @@ type Gateway struct {
 	// revalidating holds the stale keys whose answer is being computed in the background (fill).
 	revalidating sync.Map
 	warm         *warmer // nil: no warming
+	cacheControl string  // of a cached read's answer
 }
 
 // New loads and checks the contract. Every operation must name a service that has an upstream.
@@ -68,7 +74,10 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway %s: operation %s: no upstream for service %q", cfg.Name, id, ops[id].Service)
 		}
 	}
-	g := &Gateway{cfg: cfg, contract: c}
+	g := &Gateway{cfg: cfg, contract: c, cacheControl: "public, no-cache"}
+	if secs := int64(cfg.CDNMaxAge / time.Second); secs > 0 {
+		g.cacheControl = fmt.Sprintf("public, max-age=0, s-maxage=%d, stale-while-revalidate=%d", secs, secs)
+	}
 	if w, ok := cfg.Cache.(cache.Watcher); ok && cfg.Warm > 0 {
 		g.warm = newWarmer(g, cfg.Warm)
 		w.OnInvalidate(g.warm.invalidated)

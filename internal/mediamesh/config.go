@@ -203,6 +203,9 @@ type GatewayConfig struct {
 	CacheL1Bytes int `yaml:"cache_l1_bytes" help:"with redis.url: bytes of cached responses each process also keeps in memory in front of Redis (L1), invalidated with Redis's entries; 0: none"`
 	// CacheWarm is how many hot reads the gateway recomputes after an invalidation (internal/gateway.Config.Warm).
 	CacheWarm int `yaml:"cache_warm" help:"how many of the most requested cached reads the discovery gateway tracks and recomputes in the background when a change invalidates them, so the first reader after a publish does not wait; 0: no warming"`
+	// CDNMaxAge and CDNPurgeURL put a CDN in front of the discovery gateway (internal/gateway.Purger).
+	CDNMaxAge   time.Duration `yaml:"cdn_max_age" help:"how long a CDN in front may serve a cached public read without asking (Cache-Control s-maxage and stale-while-revalidate); needs gateway.cdn_purge_url; 0: CDNs revalidate every reuse"`
+	CDNPurgeURL string        `yaml:"cdn_purge_url" secret:"true" help:"purge hook of a CDN in front: after an invalidation the discovery gateway POSTs {\"surrogate_keys\": [...]} here, the cache namespaces its answers name in Surrogate-Key and Cache-Tag; empty: none"`
 	// StaleAfter bounds how long a cached read waits for a slow service when it has a last good
 	// answer (stale-while-revalidate; internal/gateway.Config.StaleAfter).
 	StaleAfter time.Duration `yaml:"stale_after" help:"how long a cache miss waits for a slow service before the read's last good answer is served (the service's answer is stored for the next reader; a takedown voids last good answers); 0: always wait"`
@@ -480,6 +483,12 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("gateway.trusted_proxies: %q is not a CIDR such as 10.0.0.0/8 or an address", v))
 			}
 		}
+	}
+	if c.Gateway.CDNMaxAge < 0 || c.Gateway.CDNMaxAge > 0 && c.Gateway.CDNPurgeURL == "" {
+		errs = append(errs, fmt.Errorf("gateway.cdn_max_age: %s needs gateway.cdn_purge_url (a CDN would serve what was taken down until it expires)", c.Gateway.CDNMaxAge))
+	}
+	if u := c.Gateway.CDNPurgeURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		errs = append(errs, errors.New("gateway.cdn_purge_url: want an http:// or https:// URL"))
 	}
 	if c.Gateway.CacheWarm < 0 || c.Gateway.CacheWarm > 10000 {
 		errs = append(errs, fmt.Errorf("gateway.cache_warm: %d: want 0 (no warming) to 10000", c.Gateway.CacheWarm))

@@ -83,6 +83,11 @@ func TestLoadRejects(t *testing.T) {
 		{"removed fail_open key", []string{"--config", failOpen}, nil, "redis.fail_open: removed"},
 		{"bad database url", []string{"--services.cms.database-url=mysql://x"}, nil, "services.cms.database_url"},
 		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
+		{"cdn max age without purge hook", []string{"--gateway.cdn-max-age=60s"}, nil, "gateway.cdn_purge_url"},
+		{"bad purge hook", []string{"--gateway.cdn-max-age=60s", "--gateway.cdn-purge-url=cdn.example"}, nil, "gateway.cdn_purge_url"},
+		{"negative cache warm", []string{"--gateway.cache-warm=-1"}, nil, "gateway.cache_warm"},
+		{"negative l1", []string{"--gateway.cache-l1-bytes=-1"}, nil, "gateway.cache_l1_bytes"},
+		{"no postgres connections", []string{"--postgres.max-conns=0"}, nil, "postgres.max_conns"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -512,6 +512,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if err := p.newShared(); err != nil {
 		return err
 	}
+	if err := gateway.RegisterPurgeMetrics(reg); err != nil {
+		return err
+	}
 	if err := gateway.RegisterCacheMetrics(reg); err != nil {
 		return err
 	}
@@ -568,7 +571,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			gcfg.Limiter = p.limiter
 		}
 		if cfg.Gateway.Cache {
-			gcfg.Cache, gcfg.StaleAfter, gcfg.Warm = p.cache, cfg.Gateway.StaleAfter, cfg.Gateway.CacheWarm
+			gcfg.Cache, gcfg.StaleAfter, gcfg.Warm, gcfg.CDNMaxAge = p.cache, cfg.Gateway.StaleAfter, cfg.Gateway.CacheWarm, cfg.Gateway.CDNMaxAge
 		}
 		var h http.Handler
 		var addr string
@@ -583,6 +586,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			}
 			h, err = public.New(gcfg, opts...)
 			h = gateway.CORS(cfg.Gateway.CORSOrigins, h)
+			if w, ok := gcfg.Cache.(cache.Watcher); ok && cfg.Gateway.CDNPurgeURL != "" {
+				w.OnInvalidate(gateway.NewPurger(cfg.Gateway.CDNPurgeURL, glog).Invalidated)
+			}
 			addr = cfg.Gateway.DiscoveryAddr
 			if err == nil && p.localMedia != nil {
 				h = p.withLocalMedia(h)

@@ -64,6 +64,7 @@ func (c graphqlCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Label: "graphql", Namespace: cache.Scope(serviceDiscovery, "lists", ""),
 		Key: "graphql:" + strconv.FormatInt(disco, 10) + ":" + strconv.FormatInt(search, 10) + ":" + key,
 		TTL: graphqlCacheTTL, Keep: withoutErrors,
+		Tags: []string{cache.Scope(serviceDiscovery, "lists", ""), serviceDiscovery, serviceSearch},
 	}, c.next)
 }
 
