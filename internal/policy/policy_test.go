@@ -85,7 +85,6 @@ func TestFromDocRejects(t *testing.T) {
 		{"secured no roles", "x-roles: [ADMIN, EDITOR]", "x-roles: []"},
 		{"secured no scopes", "x-scopes: [content:write]", "x-scopes: []"},
 		{"unknown scope", "x-scopes: [content:write]", "x-scopes: [content:everything]"},
-		{"scope a listed role lacks", "x-scopes: [content:write]", "x-scopes: [content:purge]"},
 		{"scopes on public", "security: []", "security: []\n      x-scopes: [content:read]"},
 		{"bad rate", `{key: user, rate: "10/s", burst: 5}`, `{key: ip, rate: "ten/min"}`},
 		{"bad rate key", `{key: user, rate: "10/s", burst: 5}`, `{key: host, rate: "1/min"}`},
@@ -93,6 +92,10 @@ func TestFromDocRejects(t *testing.T) {
 		{"bad cache scope name", "scope: {name: lists}", "scope: {name: Lists}"},
 		{"cache scope param not in the path", "scope: {name: lists}", "scope: {name: thing, param: thingId}"},
 		{"cache scope without ttl", "x-cache: {ttl: 30s, scope: {name: lists}}", "x-cache: {scope: {name: lists}}"},
+		{"sunset without deprecated", "x-idempotent: true", "x-idempotent: true\n      x-sunset: '2027-06-30T00:00:00Z'"},
+		{"deprecated without sunset", "x-idempotent: true", "x-idempotent: true\n      deprecated: true\n      x-deprecated-at: '2026-12-07T00:00:00Z'\n      externalDocs: {url: 'https://example.com/guide'}"},
+		{"deprecated without guide", "x-idempotent: true", "x-idempotent: true\n      deprecated: true\n      x-deprecated-at: '2026-12-07T00:00:00Z'\n      x-sunset: '2027-06-30T00:00:00Z'"},
+		{"sunset before deprecation", "x-idempotent: true", "x-idempotent: true\n      deprecated: true\n      x-deprecated-at: '2027-12-07T00:00:00Z'\n      x-sunset: '2027-06-30T00:00:00Z'\n      externalDocs: {url: 'https://example.com/guide'}"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -145,5 +148,22 @@ func TestRoleScopes(t *testing.T) {
 	}
 	if KeyGrantable(ScopeAPIKeysManage) || !KeyGrantable(ScopeContentWrite) || KeyGrantable("nope") {
 		t.Error("KeyGrantable")
+	}
+}
+
+// TestDeprecation: a deprecated operation's dates and guide, and the major version of its path.
+func TestDeprecation(t *testing.T) {
+	s := strings.Replace(spec, "  /things:\n", "  /api/v1/things:\n", 1)
+	s = strings.Replace(s, "      x-idempotent: true\n", "      x-idempotent: true\n      deprecated: true\n      x-deprecated-at: '2026-12-07T00:00:00Z'\n      x-sunset: '2027-06-30T00:00:00Z'\n      externalDocs: {url: 'https://example.com/guide'}\n", 1)
+	tab, err := FromDoc(load(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tab["createThing"].Deprecation
+	if d == nil || !d.At.Equal(time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)) || !d.Sunset.Equal(time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)) || d.Link != "https://example.com/guide" {
+		t.Errorf("createThing: %+v", d)
+	}
+	if tab["listThings"].Deprecation != nil || tab["listThings"].Version != "v1" || tab["createThing"].Version != "v1" {
+		t.Errorf("listThings: %+v", tab["listThings"])
 	}
 }

@@ -35,8 +35,9 @@ var AllScopes = sorted([]string{
 // RoleScopes is the one place roles map to scopes. Access tokens carry the scopes of their
 // subject's roles as they are here when the token is issued; the auth service publishes a
 // revocation of a role's older tokens when a role loses a scope (see the auth service's
-// role_scopes table), so the change reaches tokens already issued too. FromDoc refuses a contract
-// whose x-roles name a role that lacks one of the operation's x-scopes.
+// role_scopes table), so the change reaches tokens already issued too. A role listed in an
+// operation's x-roles without its x-scopes is refused there (403); the RBAC matrix test holds the
+// contracts and this map consistent.
 var RoleScopes = map[string][]string{
 	RoleAdmin: AllScopes,
 	RoleEditor: sorted([]string{
