@@ -4,8 +4,9 @@
 # the GraphQL endpoint. Then print, per operation,
 # how many requests got a 2xx; an operation with a success response that never got one fails the run
 # (coverage.py).
-# Usage: integration/contract/run.sh [path/to/mediamesh]. Needs `st` (pip install schemathesis) and
-# Newman (npm ci, which it runs when node_modules lacks it). Results go to .tmp/contract for
+# Usage: integration/contract/run.sh [path/to/mediamesh]. Needs `st` (pip install schemathesis), and
+# Newman and TypeScript (npm ci, which it runs when node_modules lacks them). It compiles the
+# TypeScript SDK and runs its node test against the binary too. Results go to .tmp/contract for
 # tools/testsummary: the JUnit reports, counts.tsv, status (the exit code) or not-run (why not).
 #
 # Budgets (environment): MAX_EXAMPLES and MAX_TIME (seconds) per ADMIN run (the REST run of each
@@ -32,14 +33,17 @@ ADMIN_PORT=${ADMIN_PORT:-$(free_port)}
 rm -rf .tmp/contract
 mkdir -p .tmp/contract
 trap 'echo $? >.tmp/contract/status' EXIT # until the binary runs (cleanup below)
+if ! [ -x node_modules/.bin/newman ] || ! [ -x node_modules/.bin/tsc ]; then
+  echo "contract: installing Newman and TypeScript (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+# The TypeScript SDK compiles against the contracts (its node test runs below, against the binary).
+echo "== tsc: sdk/typescript"
+node_modules/.bin/tsc -p sdk/typescript
 if ! command -v st >/dev/null 2>&1; then
   if [ "${CI:-}" = "true" ]; then echo "contract: FAIL, schemathesis (st) is not installed" >&2; exit 1; fi
   echo "schemathesis (st) is not installed: pip install schemathesis" >.tmp/contract/not-run
   echo "contract: NOT RUN, schemathesis (st) is not installed (pip install schemathesis)"; exit 0
-fi
-if ! [ -x node_modules/.bin/newman ]; then
-  echo "contract: installing Newman (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 for port in $DISCOVERY_PORT $CMS_PORT; do
@@ -159,6 +163,14 @@ for gw in discovery:$DISCOVERY_PORT cms:$CMS_PORT; do
     status=1
   fi
 done
+# The TypeScript SDK (sdk/typescript): list programs, sign in, create and publish a program, as the ADMIN.
+echo "== node: the TypeScript SDK against the binary"
+if ! MEDIAMESH_SDK_DISCOVERY_URL="http://127.0.0.1:$DISCOVERY_PORT" MEDIAMESH_SDK_CMS_URL="http://127.0.0.1:$CMS_PORT" \
+    MEDIAMESH_SDK_EMAIL=admin@mediamesh.local MEDIAMESH_SDK_PASSWORD="$ADMIN_PASSWORD" \
+    node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit \
+    --test-reporter-destination=.tmp/contract/sdk.xml sdk/typescript/dist/test/; then
+  status=1
+fi
 # Every run loads hooks.py: a fresh Idempotency-Key per request, the count of answers per operation
 # (into $counts, for coverage.py), and the role_allowed and graphql_classified_errors checks.
 counts=$work/counts.tsv

@@ -18,15 +18,21 @@ type contract struct {
 	NewmanRequests, NewmanAssertions, NewmanFailed int
 	STRuns, STCases, STFailed                      int
 	STRequests                                     int // requests the Schemathesis runs made (counts.tsv)
+	SDKTests, SDKFailed                            int // the TypeScript SDK's node tests (sdk.xml)
 }
 
-// junit is the part of a JUnit report both Newman and Schemathesis write.
+// junitCase is a test case of a JUnit report.
+type junitCase struct {
+	Failures []struct{} `xml:"failure"`
+	Errors   []struct{} `xml:"error"`
+}
+
+// junit is the part of a JUnit report that Newman, Schemathesis and node's test runner write (node
+// puts its top-level tests right under testsuites).
 type junit struct {
+	Cases  []junitCase `xml:"testcase"`
 	Suites []struct {
-		Cases []struct {
-			Failures []struct{} `xml:"failure"`
-			Errors   []struct{} `xml:"error"`
-		} `xml:"testcase"`
+		Cases []junitCase `xml:"testcase"`
 	} `xml:"testsuite"`
 }
 
@@ -49,6 +55,15 @@ func readContract(dir string) (contract, error) {
 			return c, errors.New(path + ": " + err.Error())
 		}
 		c.Suites++
+		if strings.HasPrefix(filepath.Base(path), "sdk") {
+			for _, tc := range j.Cases {
+				c.SDKTests++
+				if len(tc.Failures)+len(tc.Errors) > 0 {
+					c.SDKFailed++
+				}
+			}
+			continue
+		}
 		newman := strings.HasPrefix(filepath.Base(path), "newman-")
 		if !newman {
 			c.STRuns++

@@ -12,7 +12,7 @@
 // but "=== RUN". It exits 1 when a package or test failed, or when the input holds no result at all.
 //
 // -report reads DIR/test/*.json (one file per part: unit, race, fault) and DIR/contract (the JUnit
-// reports of Newman and Schemathesis, the per-request counts, and the reason when the contract tests
+// reports of Newman, Schemathesis and the TypeScript SDK's node tests, the per-request counts, and the reason when the contract tests
 // could not run) and prints the summary, ending with the plain line "N passed, N failed, N skipped".
 // It exits 1 when anything failed or a part is missing.
 package main
@@ -250,11 +250,11 @@ func printReport(dir string, out io.Writer) (bool, error) {
 		ok = false
 		failed++
 	default:
-		fmt.Fprintf(out, "contract: newman %d requests, %d assertions (%d failed); schemathesis %d runs, %d requests, %d operations checked (%d failed)\n",
-			c.NewmanRequests, c.NewmanAssertions, c.NewmanFailed, c.STRuns, c.STRequests, c.STCases, c.STFailed)
-		passed += c.NewmanAssertions - c.NewmanFailed + c.STCases - c.STFailed
-		failed += c.NewmanFailed + c.STFailed
-		if c.NewmanFailed+c.STFailed > 0 || c.Failed {
+		fmt.Fprintf(out, "contract: newman %d requests, %d assertions (%d failed); schemathesis %d runs, %d requests, %d operations checked (%d failed); TypeScript SDK %d tests (%d failed)\n",
+			c.NewmanRequests, c.NewmanAssertions, c.NewmanFailed, c.STRuns, c.STRequests, c.STCases, c.STFailed, c.SDKTests, c.SDKFailed)
+		passed += c.NewmanAssertions - c.NewmanFailed + c.STCases - c.STFailed + c.SDKTests - c.SDKFailed
+		failed += c.NewmanFailed + c.STFailed + c.SDKFailed
+		if c.NewmanFailed+c.STFailed+c.SDKFailed > 0 || c.Failed {
 			ok = false
 		}
 		if c.Failed {

@@ -72,6 +72,7 @@ func TestReport(t *testing.T) {
 	write("test/unit.json", run)
 	write("contract/newman-cms.xml", `<?xml version="1.0"?><testsuites><testsuite name="login"><testcase name="status"/><testcase name="schema"><failure message="x"/></testcase></testsuite><testsuite name="me"><testcase name="status"/></testsuite></testsuites>`)
 	write("contract/cms-rest.xml", `<testsuites><testsuite name="schemathesis"><testcase name="GET /a"/><testcase name="POST /a"/></testsuite></testsuites>`)
+	write("contract/sdk.xml", `<?xml version="1.0" encoding="utf-8"?><testsuites><testcase name="lists" classname="test"/><testcase name="signs in" classname="test"/></testsuites>`)
 	write("contract/counts.tsv", "cms-rest\tlistPrograms\t200\ncms-rest\tlistPrograms\t422\n")
 	write("contract/status", "0\n")
 	var out bytes.Buffer
@@ -86,8 +87,8 @@ func TestReport(t *testing.T) {
 		"unit:     2 packages (1 failed, 1 without tests): 1 tests passed, 1 failed, 3 skipped",
 		"FAIL m/b TestBroken",
 		"2 skipped: need a PostgreSQL server: set MEDIAMESH_TEST_POSTGRES_URL or run .ci/run",
-		"contract: newman 2 requests, 3 assertions (1 failed); schemathesis 1 runs, 2 requests, 2 operations checked (0 failed)",
-		"\n5 passed, 2 failed, 3 skipped\n",
+		"contract: newman 2 requests, 3 assertions (1 failed); schemathesis 1 runs, 2 requests, 2 operations checked (0 failed); TypeScript SDK 2 tests (0 failed)",
+		"\n7 passed, 2 failed, 3 skipped\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
@@ -95,7 +96,7 @@ func TestReport(t *testing.T) {
 	}
 
 	// Contract tests that could not run are a skip with its reason, never a silent pass.
-	for _, f := range []string{"contract/newman-cms.xml", "contract/cms-rest.xml", "contract/counts.tsv", "contract/status", "test/unit.json"} {
+	for _, f := range []string{"contract/newman-cms.xml", "contract/cms-rest.xml", "contract/sdk.xml", "contract/counts.tsv", "contract/status", "test/unit.json"} {
 		os.Remove(filepath.Join(dir, f))
 	}
 	write("test/unit.json", strings.ReplaceAll(strings.ReplaceAll(run, `"fail"`, `"pass"`), "--- FAIL", "--- PASS"))
