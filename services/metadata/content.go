@@ -128,6 +128,25 @@ func decodeChange(m eventbus.Message) (*change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s message %q: %w", m.Topic, m.Key, err)
 	}
+	return decodeChangeOf(eventType, m.Value)
+}
+
+// decoder reads runs of content events (HandleBatch).
+var decoder = inbox.Decoder[*change]{
+	Consumer: ConsumerGroup,
+	Lookups:  []func(uint64) (string, bool){contentevents.EventTypeForFingerprint},
+	Decode: func(eventType string, payload []byte) (*change, bool, error) {
+		ch, err := decodeChangeOf(eventType, payload)
+		return ch, ch != nil || err != nil, err
+	},
+	ID: func(ch *change) string { return ch.eventID },
+}
+
+// decodeChangeOf decodes the payload of a content event of eventType; nil for a type this service
+// ignores.
+func decodeChangeOf(eventType string, payload []byte) (*change, error) {
+	m := eventbus.Message{Value: payload}
+	var err error
 	var (
 		ch        change
 		aggregate string
@@ -225,6 +244,30 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 			return fmt.Errorf("metadata: apply event %s: %w", ch.eventID, err)
 		}
 	}
+}
+
+// HandleBatch applies a run of content events in one transaction, in order (live delivery and
+// replays hand over what is ready together); on an error nothing of the run is applied and the
+// subscriber hands its messages over one at a time (HandleEvent), so a bad one fails alone.
+func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) error {
+	if s.rebuild != nil {
+		for _, m := range msgs {
+			if err := s.HandleEvent(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	events, err := inbox.DecodeRun(ctx, s.log, decoder, msgs)
+	if err != nil || len(events) == 0 {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := inbox.ApplyRun(ctx, s.db, tx, ConsumerGroup, events, len(msgs) > 1, func(ctx context.Context, e inbox.Event[*change]) error {
+			return s.applyChange(ctx, tx, e.Change)
+		})
+		return err
+	})
 }
 
 // applyChange applies one change within tx.

@@ -106,3 +106,32 @@ func TestReconcile(t *testing.T) {
 		}
 	})
 }
+
+// TestHandleBatch: a run of content events applies in one transaction as they would one by one,
+// and again changes nothing.
+func TestHandleBatch(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		f.cms.withheld = true
+		p := f.program("batched", "en")
+		f.cms.change(p, editorID, func(it *fakeItem) { it.title = "batched twice" })
+		e := f.episode(p, "episode", "en")
+		f.cms.remove(e, true)
+		f.cms.remove(e, false)
+		held := f.cms.held
+		f.cms.held, f.cms.withheld = nil, false
+		for range 2 {
+			if err := f.svc.HandleBatch(ctx, held); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var m metadataapi.Metadata
+		f.do(editor, http.MethodGet, itemPath(p), nil).want(t, http.StatusOK, &m)
+		if m.Version != 2 || m.Title != "batched twice" {
+			t.Fatalf("after the run %+v", m)
+		}
+		f.do(editor, http.MethodGet, itemPath(e), nil).want(t, http.StatusNotFound, nil)
+		f.do(editor, http.MethodPut, itemPath(e), map[string]any{"content_type": "episode", "title": "x", "language": "en"}).wantFields(t, "contentId")
+	})
+}
