@@ -171,6 +171,10 @@ if ! MEDIAMESH_SDK_DISCOVERY_URL="http://127.0.0.1:$DISCOVERY_PORT" MEDIAMESH_SD
     --test-reporter-destination=.tmp/contract/sdk.xml sdk/typescript/dist/test/; then
   status=1
 fi
+# The Go clients' example (examples/goclient): the same steps through the generated Go clients.
+echo "== go: examples/goclient against the binary"
+go run ./examples/goclient -cms "http://127.0.0.1:$CMS_PORT" -discovery "http://127.0.0.1:$DISCOVERY_PORT" \
+  -email admin@mediamesh.local -password "$ADMIN_PASSWORD" || status=1
 # Every run loads hooks.py: a fresh Idempotency-Key per request, the count of answers per operation
 # (into $counts, for coverage.py), and the role_allowed and graphql_classified_errors checks.
 counts=$work/counts.tsv
