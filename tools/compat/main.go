@@ -3,7 +3,8 @@
 //	go run ./tools/compat -released specs/released -current specs   # check; exit 1 listing violations
 //	go run ./tools/compat -release                                    # snapshot specs into specs/released
 //
-// OpenAPI (every openapi/*.yaml in the released tree; refs, including common.yaml, are resolved):
+// OpenAPI (every openapi/*.yaml in the released tree, and openapi/vN/*.yaml of a later major version
+// once released; refs, including common.yaml, are resolved):
 // a released path or operation must stay; a released parameter must not be removed, renamed, made
 // required or change type; no new required parameter; a request body must not gain a required
 // property or change a property's type; a property of a released 2xx response must not be removed or
@@ -127,6 +128,12 @@ func releaseSpecs(currentDir, releasedDir string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Later major versions (openapi/vN/<service>.yaml) are released beside v1, from then on
+	// checked against their release as v1 is.
+	versioned, err := filepath.Glob(filepath.Join(currentDir, "openapi", "v[0-9]*", "*.yaml"))
+	if err != nil {
+		return 0, err
+	}
 	if len(yamls) == 0 {
 		return 0, fmt.Errorf("no contracts in %s", filepath.Join(currentDir, "openapi"))
 	}
@@ -138,6 +145,16 @@ func releaseSpecs(currentDir, releasedDir string) (int, error) {
 	n := 0
 	for _, src := range yamls {
 		if err := copyFile(src, filepath.Join(releasedDir, "openapi", filepath.Base(src))); err != nil {
+			return n, err
+		}
+		n++
+	}
+	for _, src := range versioned {
+		dir := filepath.Base(filepath.Dir(src))
+		if !majorVersionDir.MatchString("openapi/" + dir + "/" + filepath.Base(src)) {
+			continue
+		}
+		if err := copyFile(src, filepath.Join(releasedDir, "openapi", dir, filepath.Base(src))); err != nil {
 			return n, err
 		}
 		n++

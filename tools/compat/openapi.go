@@ -13,7 +13,7 @@ import (
 
 func checkOpenAPI(releasedDir, currentDir string) (result, error) {
 	files, err := releasedFiles(releasedDir, "openapi", func(rel string) bool {
-		return strings.Count(rel, "/") == 1 && strings.HasSuffix(rel, ".yaml")
+		return (strings.Count(rel, "/") == 1 || majorVersionDir.MatchString(rel)) && strings.HasSuffix(rel, ".yaml")
 	})
 	if err != nil {
 		return result{}, err
@@ -56,6 +56,10 @@ type comparer struct {
 func (c *comparer) add(where, format string, args ...any) {
 	c.violations = append(c.violations, violation(c.file, where, format, args...))
 }
+
+// majorVersionDir matches the contracts of a later major version, openapi/vN/<service>.yaml (v1 is
+// openapi/<service>.yaml); each is checked against its own release like v1.
+var majorVersionDir = regexp.MustCompile(`^openapi/v[0-9]+/[^/]+$`)
 
 var templateParamRE = regexp.MustCompile(`\{[^}]*\}`)
 

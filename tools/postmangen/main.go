@@ -2,7 +2,8 @@
 //
 //	go run ./tools/postmangen -in gen/openapi/bundle -out postman
 //
-// For every <gateway>.json in -in it writes <gateway>.postman_collection.json: one folder per tag, one
+// For every <gateway>.json in -in it writes <gateway>.postman_collection.json: one folder per tag (per
+// tag and major version for /api/v2/ and later, "v2 programs"; the <gateway>.vN.json views are skipped), one
 // request per operation (named by its summary) against {{<gateway>_url}}, bearer auth
 // {{access_token}} on secured operations, and a test script asserting that the status is one the
 // operation documents and that error responses are application/problem+json. Requests chain through
@@ -65,6 +66,9 @@ func run(inDir, outDir string) error {
 	}
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		if strings.Contains(name, ".") {
+			continue // <gateway>.vN.json: one major version's view for the docs; the collection has them all
+		}
 		if _, ok := gatewayPorts[name]; !ok {
 			return fmt.Errorf("%s: unknown gateway %q (known: %s)", file, name, strings.Join(sortedKeys(gatewayPorts), ", "))
 		}
@@ -135,6 +139,9 @@ func collection(gw string, doc *openapi3.T) (map[string]any, error) {
 			if len(op.Tags) > 0 {
 				tag = op.Tags[0]
 			}
+			if m := laterVersion.FindStringSubmatch(p); m != nil {
+				tag = m[1] + " " + tag // a later major version's operations get folders of their own
+			}
 			byTag[tag] = append(byTag[tag], operation{path: p, method: method, op: op, params: mergeParams(item.Parameters, op.Parameters)})
 		}
 	}
@@ -169,7 +176,7 @@ func collection(gw string, doc *openapi3.T) (map[string]any, error) {
 			"name": tag,
 			"item": items,
 		}
-		if t := doc.Tags.Get(tag); t != nil && t.Description != "" {
+		if t := doc.Tags.Get(tag[strings.LastIndex(tag, " ")+1:]); t != nil && t.Description != "" {
 			folder["description"] = t.Description
 		}
 		folders = append(folders, folder)
@@ -192,6 +199,9 @@ func collection(gw string, doc *openapi3.T) (map[string]any, error) {
 	}
 	return coll, nil
 }
+
+// laterVersion matches the paths of a major version after v1 (/api/v2/...).
+var laterVersion = regexp.MustCompile(`^/api/(v[2-9]|v[1-9][0-9]+)/`)
 
 func mergeParams(pathLevel, opLevel openapi3.Parameters) []*openapi3.Parameter {
 	var out []*openapi3.Parameter
