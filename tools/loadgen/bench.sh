@@ -5,7 +5,9 @@
 # programs with 100 published episodes each, created and published by 8 writers: the write figure
 # and how far the read models were behind the last write), then measures the read scenarios with
 # wrk (tools/loadgen/wrk.sh) beside a bare echo handler, with the gateway cache and then without it
-# (--gateway.cache=false, the same data directory). The searches are drawn from the vocabulary the
+# (--gateway.cache=false, the same data directory). With the cache on it also measures the hit ratio
+# of a Zipf read mix under 10 publishes a second (loadgen -mix) and the first read after a publish
+# with and without cache warming (loadgen -first-reads, --gateway.cache-warm=0). The searches are drawn from the vocabulary the
 # corpus was seeded with (loadgen's -vocabulary). Before the seeding, on the empty platform, the bulk
 # import of 20,000 items (published programs of 99 published episodes) in one NDJSON request, in
 # items/s beside a bare echo handler reading the same body (loadgen -import).
@@ -49,6 +51,14 @@ echo
 go run ./tools/loadgen -cms http://127.0.0.1:18181 -discovery http://127.0.0.1:18180 -admin-password "$password" -programs 200 -episodes 100 -duration 5s -connections 32 "$@"
 echo; echo "wrk, gateway cache on:"
 bash tools/loadgen/wrk.sh http://127.0.0.1:18180 "${WRK_SECONDS:-10}" "${WRK_CONNECTIONS:-32}"
+echo; echo "cache hit ratio of a Zipf read mix while 10 episodes a second are published:"
+go run ./tools/loadgen -cms http://127.0.0.1:18181 -discovery http://127.0.0.1:18180 -admin-password "$password" -mix -publish-rate 10 -duration 20s -connections 16
+echo; echo "the first read after a publish, with cache warming (gateway.cache_warm=64):"
+go run ./tools/loadgen -cms http://127.0.0.1:18181 -discovery http://127.0.0.1:18180 -admin-password "$password" -first-reads 30
+stop
+start --gateway.cache-warm=0
+echo; echo "the first read after a publish, without cache warming (--gateway.cache-warm=0):"
+go run ./tools/loadgen -cms http://127.0.0.1:18181 -discovery http://127.0.0.1:18180 -admin-password "$password" -first-reads 30
 stop
 start --gateway.cache=false
 echo; echo "wrk, gateway cache off (--gateway.cache=false):"
