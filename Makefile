@@ -31,7 +31,7 @@ generate: tools-npm
 	$(GO) generate ./ent/...
 	$(GO) run ./tools/bundle -out gen/openapi/bundle
 	$(GO) run ./tools/postmangen -in gen/openapi/bundle -out postman
-	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,favicon-32x32.png,LICENSE} internal/docsui/dist/
+	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js,favicon-32x32.png,LICENSE} internal/docsui/dist/
 	mkdir -p internal/graphiql/dist/{graphiql,react,react-dom}
 	cp node_modules/graphiql/{graphiql.min.js,graphiql.min.css,LICENSE} internal/graphiql/dist/graphiql/
 	cp node_modules/react/{umd/react.production.min.js,LICENSE} internal/graphiql/dist/react/

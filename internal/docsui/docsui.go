@@ -28,20 +28,39 @@ var page = template.Must(template.New("docs").Parse(`<!doctype html>
 <body>
 <div id="swagger-ui"></div>
 <script src="{{.Prefix}}/swagger-ui-bundle.js"></script>
-<script>{{.Script}}</script>
+{{if .Standalone}}<script src="{{.Prefix}}/swagger-ui-standalone-preset.js"></script>
+{{end}}<script>{{.Script}}</script>
 </body>
 </html>
 `))
 
 // Handler serves the UI under prefix (e.g. "/docs"), reading the contract from specURL.
 func Handler(prefix, title, specURL string) http.Handler {
+	spec, _ := json.Marshal(specURL)
+	return handler(prefix, title, false, "window.ui = SwaggerUIBundle({url: "+string(spec)+`, dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true});`)
+}
+
+// Spec is one document of the version picker: its name (v1, v2) and where it is served.
+type Spec struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// VersionsHandler serves the UI under prefix with a picker of specs in its top bar (Swagger UI's
+// standalone layout), opening primary (the newest version, say) first.
+func VersionsHandler(prefix, title string, specs []Spec, primary string) http.Handler {
+	urls, _ := json.Marshal(specs)
+	name, _ := json.Marshal(primary)
+	return handler(prefix, title, true, "window.ui = SwaggerUIBundle({urls: "+string(urls)+`, "urls.primaryName": `+string(name)+
+		`, dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"});`)
+}
+
+func handler(prefix, title string, standalone bool, script string) http.Handler {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
 	files := http.StripPrefix(prefix, http.FileServer(http.FS(sub)))
-	spec, _ := json.Marshal(specURL)
-	script := "window.ui = SwaggerUIBundle({url: " + string(spec) + `, dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true});`
 	sum := sha256.Sum256([]byte(script))
 	// The page runs its own scripts only (the bundle, and the one inline script by its hash), is
 	// never framed (clickjacking), and talks to this origin only.
@@ -53,7 +72,7 @@ func Handler(prefix, title, specURL string) http.Handler {
 		rest := strings.TrimPrefix(r.URL.Path, prefix)
 		if rest == "" || rest == "/" || rest == "/index.html" {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_ = page.Execute(w, map[string]any{"Prefix": prefix, "Title": title, "Script": template.JS(script)})
+			_ = page.Execute(w, map[string]any{"Prefix": prefix, "Title": title, "Script": template.JS(script), "Standalone": standalone})
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=86400")
