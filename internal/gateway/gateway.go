@@ -92,11 +92,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpserver.SetOperation(r.Context(), m.Op.ID)
+	deprecate(w, m.Op)
 	p, err := authn.Authorize(g.cfg.Verifier, m.Op, r)
 	if err != nil {
 		apierror.Write(w, r, err)
 		return
 	}
+	g.countVersion(r, m.Op, p)
 	if p != nil {
 		httpserver.SetUser(r.Context(), p.Subject)
 		httpserver.SetAPIKey(r.Context(), p.KeyID)
@@ -181,15 +183,22 @@ func clientAddr(r *http.Request) string {
 }
 
 // Mux serves the gateway's API paths plus its contract at /openapi.json and Swagger UI at /docs.
-// Callers add further routes (e.g. /graphql) to the returned mux.
-func Mux(gw *Gateway, spec []byte, title string) *http.ServeMux {
+// With versions (the major versions' views of the contract), each is also served at
+// /openapi/<name>.json and the docs pick between them, the last one first. Callers add further
+// routes (e.g. /graphql) to the returned mux.
+func Mux(gw *Gateway, spec []byte, title string, versions ...SpecVersion) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=60")
-		_, _ = w.Write(spec)
-	})
+	mux.HandleFunc("GET /openapi.json", serveSpec(spec))
 	ui := docsui.Handler("/docs", title, "/openapi.json")
+	if len(versions) > 0 {
+		var specs []docsui.Spec
+		for _, v := range versions {
+			url := "/openapi/" + v.Name + ".json"
+			mux.HandleFunc("GET "+url, serveSpec(v.Spec))
+			specs = append(specs, docsui.Spec{Name: v.Name, URL: url})
+		}
+		ui = docsui.VersionsHandler("/docs", title, specs, versions[len(versions)-1].Name)
+	}
 	mux.Handle("GET /docs", ui)
 	mux.Handle("GET /docs/", ui)
 	mux.Handle("/", gw)

@@ -518,6 +518,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if err := gateway.RegisterCacheMetrics(reg); err != nil {
 		return err
 	}
+	if err := gateway.RegisterVersionMetrics(reg); err != nil {
+		return err
+	}
 	p.bus = p.newBus(ctx, plan)
 	services := map[string]service{}
 	var authSvc *auth.Service
