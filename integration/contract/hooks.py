@@ -118,6 +118,10 @@ FIXTURES = {
     "listSimilarPrograms": ("programId", "publishedProgramId"),
     "followProgram": ("programId", "publishedProgramId"),
     "listSimilarEpisodes": ("episodeId", "publishedEpisodeId"),
+    # v2's reads of one program or episode (the v1 ones reach theirs through the stateful links).
+    "getProgramV2": ("programId", "publishedProgramId"),
+    "listProgramEpisodesV2": ("programId", "publishedProgramId"),
+    "getEpisodeV2": ("episodeId", "publishedEpisodeId"),
 }
 CONSUMED = {"draftProgramId", "draftEpisodeId", "deletedProgramId", "deletedEpisodeId"}
 # Seeded by run.sh ($MEDIAMESH_CONTRACT_KNOWN, "kind=id" pairs separated by commas, such as

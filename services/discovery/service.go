@@ -109,7 +109,11 @@ func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, err
 	if err != nil {
 		return nil, err
 	}
-	return withUserAgent(h), nil
+	h2, err := s.handlerV2(log, v) // major version 2 (v2.go), beside v1
+	if err != nil {
+		return nil, err
+	}
+	return withUserAgent(byVersion(h, h2)), nil
 }
 
 // Topics returns the topics the read model is built from: content.events, metadata.events,

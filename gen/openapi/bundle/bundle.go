@@ -6,12 +6,31 @@ package bundle
 
 import _ "embed"
 
-// Discovery is the OpenAPI document of the MediaMesh Discovery Gateway API (services: discovery, search, auth).
+// Discovery is the OpenAPI document of the MediaMesh Discovery Gateway API (services: discovery, search, auth, v2/discovery).
 //
 //go:embed discovery.json
 var Discovery []byte
+
+// DiscoveryV1 is the v1 view of Discovery: the paths under /api/v1/ and what they reference.
+//
+//go:embed discovery.v1.json
+var DiscoveryV1 []byte
+
+// DiscoveryV2 is the v2 view of Discovery: the paths under /api/v2/ and what they reference.
+//
+//go:embed discovery.v2.json
+var DiscoveryV2 []byte
+
+// DiscoveryVersions lists Discovery's major versions in order, each with its view (the docs' version picker).
+var DiscoveryVersions = []Version{{"v1", DiscoveryV1}, {"v2", DiscoveryV2}}
 
 // CMS is the OpenAPI document of the MediaMesh CMS Gateway API (services: cms, metadata, media, ingest, auth).
 //
 //go:embed cms.json
 var CMS []byte
+
+// Version is one major version of a gateway's API and its OpenAPI view.
+type Version struct {
+	Name string // v1, v2, ...
+	Spec []byte
+}

@@ -995,6 +995,8 @@ type ClientInterface interface {
 	// episodes of an unpublished program) answer 404.
 	//
 	// Corresponds with GET /api/v1/discovery/episodes/{episodeId} (the `GetPublicEpisode` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	GetPublicEpisode(ctx context.Context, episodeId EpisodeId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSimilarEpisodes More like this episode
@@ -1060,6 +1062,8 @@ type ClientInterface interface {
 	// optionally filtered by language, program kind and category slug. Keyset pagination.
 	//
 	// Corresponds with GET /api/v1/discovery/latest (the `ListLatestEpisodes` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListLatestEpisodes(ctx context.Context, params *ListLatestEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListContinueWatching Continue watching
@@ -1139,6 +1143,8 @@ type ClientInterface interface {
 	// (locale-aware collation of the program's language). Keyset pagination.
 	//
 	// Corresponds with GET /api/v1/discovery/programs (the `ListPublicPrograms` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListPublicPrograms(ctx context.Context, params *ListPublicProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEpisodesOfPrograms List the first published episodes of several programs
@@ -1159,6 +1165,8 @@ type ClientInterface interface {
 	// Returns one published program. Unpublished or unknown programs answer 404.
 	//
 	// Corresponds with GET /api/v1/discovery/programs/{programId} (the `GetPublicProgram` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	GetPublicProgram(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPublicEpisodes List the published episodes of a program
@@ -1168,6 +1176,8 @@ type ClientInterface interface {
 	// `-episode_number` descending, `latest` by `published_at` descending. Keyset pagination.
 	//
 	// Corresponds with GET /api/v1/discovery/programs/{programId}/episodes (the `ListPublicEpisodes` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListPublicEpisodes(ctx context.Context, programId ProgramId, params *ListPublicEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSimilarPrograms More like this program
@@ -1216,6 +1226,7 @@ func (c *Client) ListPublicCategories(ctx context.Context, params *ListPublicCat
 // episodes of an unpublished program) answer 404.
 //
 // Corresponds with GET /api/v1/discovery/episodes/{episodeId} (the `GetPublicEpisode` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) GetPublicEpisode(ctx context.Context, episodeId EpisodeId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPublicEpisodeRequest(c.Server, episodeId)
 	if err != nil {
@@ -1331,6 +1342,7 @@ func (c *Client) ListPublicLanguages(ctx context.Context, reqEditors ...RequestE
 // optionally filtered by language, program kind and category slug. Keyset pagination.
 //
 // Corresponds with GET /api/v1/discovery/latest (the `ListLatestEpisodes` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) ListLatestEpisodes(ctx context.Context, params *ListLatestEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListLatestEpisodesRequest(c.Server, params)
 	if err != nil {
@@ -1500,6 +1512,7 @@ func (c *Client) ListPopular(ctx context.Context, params *ListPopularParams, req
 // (locale-aware collation of the program's language). Keyset pagination.
 //
 // Corresponds with GET /api/v1/discovery/programs (the `ListPublicPrograms` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) ListPublicPrograms(ctx context.Context, params *ListPublicProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPublicProgramsRequest(c.Server, params)
 	if err != nil {
@@ -1540,6 +1553,7 @@ func (c *Client) ListEpisodesOfPrograms(ctx context.Context, params *ListEpisode
 // Returns one published program. Unpublished or unknown programs answer 404.
 //
 // Corresponds with GET /api/v1/discovery/programs/{programId} (the `GetPublicProgram` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) GetPublicProgram(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPublicProgramRequest(c.Server, programId)
 	if err != nil {
@@ -1559,6 +1573,7 @@ func (c *Client) GetPublicProgram(ctx context.Context, programId ProgramId, reqE
 // `-episode_number` descending, `latest` by `published_at` descending. Keyset pagination.
 //
 // Corresponds with GET /api/v1/discovery/programs/{programId}/episodes (the `ListPublicEpisodes` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) ListPublicEpisodes(ctx context.Context, programId ProgramId, params *ListPublicEpisodesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPublicEpisodesRequest(c.Server, programId, params)
 	if err != nil {
@@ -3023,6 +3038,8 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/discovery/episodes/{episodeId} (the `GetPublicEpisode` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	GetPublicEpisodeWithResponse(ctx context.Context, episodeId EpisodeId, reqEditors ...RequestEditorFn) (*GetPublicEpisodeResponse, error)
 
 	// ListSimilarEpisodesWithResponse More like this episode
@@ -3094,6 +3111,8 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/discovery/latest (the `ListLatestEpisodes` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListLatestEpisodesWithResponse(ctx context.Context, params *ListLatestEpisodesParams, reqEditors ...RequestEditorFn) (*ListLatestEpisodesResponse, error)
 
 	// ListContinueWatchingWithResponse Continue watching
@@ -3191,6 +3210,8 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/discovery/programs (the `ListPublicPrograms` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListPublicProgramsWithResponse(ctx context.Context, params *ListPublicProgramsParams, reqEditors ...RequestEditorFn) (*ListPublicProgramsResponse, error)
 
 	// ListEpisodesOfProgramsWithResponse List the first published episodes of several programs
@@ -3215,6 +3236,8 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/discovery/programs/{programId} (the `GetPublicProgram` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	GetPublicProgramWithResponse(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*GetPublicProgramResponse, error)
 
 	// ListPublicEpisodesWithResponse List the published episodes of a program
@@ -3226,6 +3249,8 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/discovery/programs/{programId}/episodes (the `ListPublicEpisodes` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListPublicEpisodesWithResponse(ctx context.Context, programId ProgramId, params *ListPublicEpisodesParams, reqEditors ...RequestEditorFn) (*ListPublicEpisodesResponse, error)
 
 	// ListSimilarProgramsWithResponse More like this program
@@ -4840,6 +4865,8 @@ func (c *ClientWithResponses) ListPublicCategoriesWithResponse(ctx context.Conte
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/discovery/episodes/{episodeId} (the `GetPublicEpisode` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) GetPublicEpisodeWithResponse(ctx context.Context, episodeId EpisodeId, reqEditors ...RequestEditorFn) (*GetPublicEpisodeResponse, error) {
 	rsp, err := c.GetPublicEpisode(ctx, episodeId, reqEditors...)
 	if err != nil {
@@ -4941,6 +4968,8 @@ func (c *ClientWithResponses) ListPublicLanguagesWithResponse(ctx context.Contex
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/discovery/latest (the `ListLatestEpisodes` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) ListLatestEpisodesWithResponse(ctx context.Context, params *ListLatestEpisodesParams, reqEditors ...RequestEditorFn) (*ListLatestEpisodesResponse, error) {
 	rsp, err := c.ListLatestEpisodes(ctx, params, reqEditors...)
 	if err != nil {
@@ -5092,6 +5121,8 @@ func (c *ClientWithResponses) ListPopularWithResponse(ctx context.Context, param
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/discovery/programs (the `ListPublicPrograms` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) ListPublicProgramsWithResponse(ctx context.Context, params *ListPublicProgramsParams, reqEditors ...RequestEditorFn) (*ListPublicProgramsResponse, error) {
 	rsp, err := c.ListPublicPrograms(ctx, params, reqEditors...)
 	if err != nil {
@@ -5128,6 +5159,8 @@ func (c *ClientWithResponses) ListEpisodesOfProgramsWithResponse(ctx context.Con
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/discovery/programs/{programId} (the `GetPublicProgram` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) GetPublicProgramWithResponse(ctx context.Context, programId ProgramId, reqEditors ...RequestEditorFn) (*GetPublicProgramResponse, error) {
 	rsp, err := c.GetPublicProgram(ctx, programId, reqEditors...)
 	if err != nil {
@@ -5145,6 +5178,8 @@ func (c *ClientWithResponses) GetPublicProgramWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/discovery/programs/{programId}/episodes (the `ListPublicEpisodes` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) ListPublicEpisodesWithResponse(ctx context.Context, programId ProgramId, params *ListPublicEpisodesParams, reqEditors ...RequestEditorFn) (*ListPublicEpisodesResponse, error) {
 	rsp, err := c.ListPublicEpisodes(ctx, programId, params, reqEditors...)
 	if err != nil {
@@ -6611,6 +6646,8 @@ type ServerInterface interface {
 	ListPublicCategories(ctx echo.Context, params ListPublicCategoriesParams) error
 	// GetPublicEpisode Get a published episode
 	// (GET /api/v1/discovery/episodes/{episodeId})
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	GetPublicEpisode(ctx echo.Context, episodeId EpisodeId) error
 	// ListSimilarEpisodes More like this episode
 	// (GET /api/v1/discovery/episodes/{episodeId}/similar)
@@ -6623,6 +6660,8 @@ type ServerInterface interface {
 	ListPublicLanguages(ctx echo.Context) error
 	// ListLatestEpisodes List the latest published episodes
 	// (GET /api/v1/discovery/latest)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListLatestEpisodes(ctx echo.Context, params ListLatestEpisodesParams) error
 	// ListContinueWatching Continue watching
 	// (GET /api/v1/discovery/me/continue-watching)
@@ -6650,15 +6689,21 @@ type ServerInterface interface {
 	ListPopular(ctx echo.Context, params ListPopularParams) error
 	// ListPublicPrograms List published programs
 	// (GET /api/v1/discovery/programs)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListPublicPrograms(ctx echo.Context, params ListPublicProgramsParams) error
 	// ListEpisodesOfPrograms List the first published episodes of several programs
 	// (GET /api/v1/discovery/programs/episodes)
 	ListEpisodesOfPrograms(ctx echo.Context, params ListEpisodesOfProgramsParams) error
 	// GetPublicProgram Get a published program
 	// (GET /api/v1/discovery/programs/{programId})
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	GetPublicProgram(ctx echo.Context, programId ProgramId) error
 	// ListPublicEpisodes List the published episodes of a program
 	// (GET /api/v1/discovery/programs/{programId}/episodes)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListPublicEpisodes(ctx echo.Context, programId ProgramId, params ListPublicEpisodesParams) error
 	// ListSimilarPrograms More like this program
 	// (GET /api/v1/discovery/programs/{programId}/similar)
@@ -9169,6 +9214,8 @@ type StrictServerInterface interface {
 	ListPublicCategories(ctx context.Context, request ListPublicCategoriesRequestObject) (ListPublicCategoriesResponseObject, error)
 	// GetPublicEpisode Get a published episode
 	// (GET /api/v1/discovery/episodes/{episodeId})
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	GetPublicEpisode(ctx context.Context, request GetPublicEpisodeRequestObject) (GetPublicEpisodeResponseObject, error)
 	// ListSimilarEpisodes More like this episode
 	// (GET /api/v1/discovery/episodes/{episodeId}/similar)
@@ -9181,6 +9228,8 @@ type StrictServerInterface interface {
 	ListPublicLanguages(ctx context.Context, request ListPublicLanguagesRequestObject) (ListPublicLanguagesResponseObject, error)
 	// ListLatestEpisodes List the latest published episodes
 	// (GET /api/v1/discovery/latest)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListLatestEpisodes(ctx context.Context, request ListLatestEpisodesRequestObject) (ListLatestEpisodesResponseObject, error)
 	// ListContinueWatching Continue watching
 	// (GET /api/v1/discovery/me/continue-watching)
@@ -9208,15 +9257,21 @@ type StrictServerInterface interface {
 	ListPopular(ctx context.Context, request ListPopularRequestObject) (ListPopularResponseObject, error)
 	// ListPublicPrograms List published programs
 	// (GET /api/v1/discovery/programs)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListPublicPrograms(ctx context.Context, request ListPublicProgramsRequestObject) (ListPublicProgramsResponseObject, error)
 	// ListEpisodesOfPrograms List the first published episodes of several programs
 	// (GET /api/v1/discovery/programs/episodes)
 	ListEpisodesOfPrograms(ctx context.Context, request ListEpisodesOfProgramsRequestObject) (ListEpisodesOfProgramsResponseObject, error)
 	// GetPublicProgram Get a published program
 	// (GET /api/v1/discovery/programs/{programId})
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	GetPublicProgram(ctx context.Context, request GetPublicProgramRequestObject) (GetPublicProgramResponseObject, error)
 	// ListPublicEpisodes List the published episodes of a program
 	// (GET /api/v1/discovery/programs/{programId}/episodes)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ListPublicEpisodes(ctx context.Context, request ListPublicEpisodesRequestObject) (ListPublicEpisodesResponseObject, error)
 	// ListSimilarPrograms More like this program
 	// (GET /api/v1/discovery/programs/{programId}/similar)
@@ -9763,173 +9818,177 @@ func (sh *strictHandler) ListTrending(ctx echo.Context, params ListTrendingParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bkhs3luCvIHImQlXbSRbJukhiRT+UbalbbdnWyPJ4tsVaEcw8JOFKAuwEsii2oyLGXtvh8fP+wMTs",
-	"jrqnx7vhmN2NmD8pvs6XbOCWicwEb1VUW+qVX6xKZgIHBwfnfg6+DCI2mTIKVPCg+2UwBhxDqv754Bke",
-	"yf/HwKOUTAVhNOgGz8aALiHlhFHEhkiMAaUgspRCjFLgLEsjCNGQpShiNCbyK5ygFH6XARccYRqj9z/4",
-	"GEU4GgNvBmEAL/FkmkDQDXrB3V4QhAGPxjDBcuoJfvkY6EiMg267cy8MxHwqX+QiJXQUXF2FwVMQ6fxs",
-	"KCCtg/opSBA4EgzNMBFoAEOWKnDTOaGj0uSHLXfeIUsnWATdgFBx2AlCCQiZZJOge3jSaoXBhFD9ZzuH",
-	"iVABI0iDKwnVFKd4AsIg8n0sYMTSeR3CT2gyR9OUjVI84WiPpQimhLMYuMSt/WEfEaoQHZmB0IyIMRJj",
-	"whFPMrUQIof7XQbpPAgDiicSJPt6CaV/ncIw6AZ/dVDs+4H+lR9YQD9NMo3dBxqaR7GfDkhsScCAnUMy",
-	"xWJcAAL5MGEgKYGkEAddkWawKWQRm0wYffEoVmB9SGh8c2QqkAlHF4TGy1Anf9sYbU/00AoqCd5jTEcZ",
-	"HsESECNGBVChN5VwlJjXl8Fifw+2RJYF430Wg4LLwLl+Nw2uluzmNB9mN7v5FNMLiJ+pY1SFS/7m7GkM",
-	"Q5wlYh85m7sMbepcuhCZj4sVyPNP5Sl+7j7RwwbnPm7zKZmQBKePyYQIPxInjAtEBEwU29GccenGqmG8",
-	"ILZb4QomdLyOBYXBM/ySUTaZrwMVqEgJ3BbYNdCuB9dQxPtZypmHk38yxb/LAEXqZzRM2QRhNE3hkrCM",
-	"oykewR2O+vL/TQovxQv9Yn8pY9TTLJE0x+2Ob+/tqfIj9AkeAeLk93AD/HVWoq+9icBJgU8Z5aDkzXs4",
-	"fqrlrfzLsBv5TzydJiTCEuSDacoGCUx+8QWX8H9ZSEIJmMAksUtoSl7YRZOMSwmKGAXJJjhIsgnRlMUR",
-	"5iJEMYuyCVCB03mI+JjN5FlKUyZF4HMJRawkgTxvYTAkkMSlCeSKgXPFNYPt57o6DwMusMh40D2SCBNE",
-	"KJ3iPRxb5SPIUTcWYsq7BwcTiAmeAB83Y7i0GOEHAxw37DdXW/K0J3oQvStlEjlDko8qNpsitXKU6wmI",
-	"cDTBiaQCiJty1ocsHZA4BnrLPVQihk0hVZ8gw7C5xa3S31gCHJ198NGjj0P04INHzz55GqLPPn3wNHCR",
-	"elggtYBtU5QO8y92iNBnSiVKEkjvcLOImCHKBMJJwmaovHSF1Y+ZeMgyrT3cAqlGXKBW+/4hPoo6jbuD",
-	"NjTuRoe4cX94FxqduB0dD+7h+9BuKYCGalIXnUcFOj92XtgMnZSJhv5ih+j8mCGeRWM0zQYJ4WOIreB1",
-	"pK1Coh3jdjjEFGUUXk4hEhAjxSoQi6IslepEgalj9zQ/ogJSaU9wSC8h1V9tjDVivt7poa6vQuHoGWMf",
-	"YTo3fJjfElcpFoCUBEHwMgKIIQ61HYOwtH3QYQtxbe24RNa5X6DuGWNoguk8N8U2RpucvKEmh53S29P6",
-	"oqTwdCxQZdw1cuvON515+8CxA9VUn1GciTFLye8h3i0HpQAxRxgNAKeQIsEuFB8sTna7QHoJik3xnbkf",
-	"7ZhdukArmUM4J3QUIkIvcaJFE7ycSpW+sheff/554ywTY6BCIg/8OiUu3pC4UsCBVC4zDmVj/z0FyTId",
-	"rHN8UtfB9L5OUxZJTWGQwAMqiJjfcnvhUuLxeeu8aQZ5IeftommC58pdIZGdgACEU0B4wDKR2x5eHceg",
-	"0lFz/FOUVJ6NZitpOZ1OQWeGzSA1sUb9EJNkC6Irvtw5ybF4LkltBknS0AoOGmQCDVLAF/IgpVkCSg/R",
-	"46IIUykyOZ6jPYz6U8aVF+mFYXB9xCjCqH9JYNYP5b8k7vpSmcFWYoUIU9S30uQFFn3rQhlmIkthv6lU",
-	"erMQ10fzVC73S6+iYXwv5XmUJ4YIjqSabycxv94p2/bTVDIRQbSSTuItrGRrRTgUHFz/0/X/vP7D9avr",
-	"n7S1kDvKjL2Q/107SGHAk2y0tTOosPWfB4q81SgGtMJcZoMvIFKKc2mEGlLPcpTe4eizp48bHA8BkViy",
-	"jyGBtMwuKMx4eZ0nR9VlTrGQAj7oBv/lOW78vtW4f/6LvUb+z/3/9NeBBxcP6AiPQJoT72ERjRULia3j",
-	"8omzZ0OccKgr9QP5laQKyAdC+sBrQ1Uq2lFCgIo6EejnL4jHI3NGEdNWb+GXieGSRBCiQcpmHFLJrDlw",
-	"ThgNUTRmHCgazLWnUA2sGMoFTAWajUkCiIgeTcglcHmwUkxjNkEaEaeIglSoMEUwwSSRQ2NF0/tN9BTk",
-	"CeOKI6UQsRElXGqHkJp5enRP/oGjiGVUTgYUcTKiECNC95s9WtrKk2E76uD70JjBoHEU3x2s3Nd75X09",
-	"a/xW7+eLZrdx/gvvjmrsq0MmYMLXEXpBAA/kh3KECX75SH9qT5P9M58Opyme185FsaE5GL6TUZ1yO5r7",
-	"hEKN2JqWDcot71sh0vdIkVPDOs1j7Gj5PSr332j6Ps67NxtDqpm1nE3ZrftoxIBrRuiHgdFkromgQv1G",
-	"GG7JCksyVLLEVT68guzsw2UEsy0YjnSpn97P5REgAo3xdAryHDDqnMtThAccqOjqo0IEwmlKLiFuojOh",
-	"/XLHaEJoJoAjLJUwwwF6VBs+dziKEhZdnFpOw5JYqnVjTNFdFNvDiqMIpsLIWylT1fmEuHoiO63OSaPd",
-	"bnSOn7Xudtutbqv128DxScXSAhBk4kVelUr84lOTyx2O7OtWVppt0SEjL/2UBEG7c7LaW3a3c6/kMGvV",
-	"HWb2SUE68kBI8kzwPFCePjVzmX7Mj3XHoHv+c0oKrf+5ovE5NL+aMTyFCMhUkVb51NhNreP512ymTTxL",
-	"FFpqaAE1I0mCBmBJAO1x0Ac5t2z2S4jubO6TbHldui5acph9a34IejEV/ciy7jotUZhJZdeN7jhaFzeh",
-	"siSBFA1ZkrCZjhFsIgueZIOERCbs5ZEEZeYvRZMO82yiJuMRPKJDFijcyIdAtcbtWeYTu5b8TYjVCSnW",
-	"dmp5ypCkXCgnuOK0aA8mUzG3vzIxhpTvb4kBM38ZA53WGumnJ6gvz+DJu/lqg3zaoRVL/t0sE4v+IefF",
-	"G+zGMzIBLvBkqnZRT7WdBKis3RkjLMGzfNWPCRcrCH+j7XpoZvJu2O5IdslGr9nWAqzaKnezY1sSs3/L",
-	"NtgvM8IDa4h72ZJ7DpWNWPWjSumXP7PcK0SYo35CuCjxHi6lIJ9BynuUiC6aYs5R3w1uye+k4dm3f1v2",
-	"IF9SYPh0LnCWcFuO2PFQ1xjzFxOWglclkqzIZdVojDmSbxe8XLszlcttauzmXCTpELOZccBYAlh5Kxys",
-	"rAsdlkXFHV4gS+sfnn04RTRLEslOJbYTbPa4bJ7C/DfT377/6OTRF2cvP3n2UesRbUnLOEsSPKiB7uhO",
-	"u2Y8jmMq34kygjYg713wpeqJWceXvAxmBaz+FBB5DC8IjZ2Ej6YT5deBRHkmdCQxCAMnlBiEgYollrQ+",
-	"E8ms7ZwmkuWZPYV3Q2mzY6ua1ZgCV2YCS2L+hvmILF0phbE07NG9Nbqh/G+dCr57F1QVZC/1lLZtJ4Re",
-	"JoQSnR/fhs5LfNenH1VFyRKpUyerONMK/3KL7UmC54SOkLT5rLGqbdWMXlA2o+XcueOjHdhkZhUvaDYZ",
-	"+LL5lOavflO+BmM+csCcUZXt5Ty18mWWm+EcUWZe5mVDp320nppXJ2CE2x7UxEkQ2zqRKwyUC/9FliZe",
-	"IZuqeIuKJzj2Ndr79eNP1VMp4kKEs5gwNCQJIJaiSxIDU2Jt39lu+SNlSE2HCEdYCByNdWSo4DE2sBDF",
-	"tGmeNiM20YGGA44HeHzAWx1oHzUnh9k916+QpaTMlzqto3u7EpPFZyZKUmKMf7j+afHd9avFt9f/iq5f",
-	"Lb65/j+KT/5YhWcDPmkP3A1VWU2UK8lev5LvjNRUcukhqZ5lwtL2Vjb8Wrrm2WSCtXhzcPfj4nspUtDi",
-	"2+t/R9f/d/HD4qsSDpF8Y/GNfvanxdfXrxZfXf8Rya8W3yy+Wny3+H7xXbMmkVoe5IpxNhlQTBJL7uvp",
-	"Tn3Cy4T3xXR0E7rzEY5c04+LbxZfyxX94+K/o//4+//mQ8K2hOSTbiXVrkzNNX5poQ3dfNESba6VMrsT",
-	"h6/ZgbKtNaqBWp6We5bH6dYqaxkHRHyRHCOlb8DOrdpWP/cWqjscsRnVIcY9oDGj80lZiGm6/Pfrn67/",
-	"sPjh+o+71Pbaa9MT16t71SiJ9sNvqbVZvO2OTHOKqJi1t9XaHK/Hcq1tqXoWOUbFJtrxUxjqsMglpJuz",
-	"SfW6YZM35Y+WBeVEs1Rjk/ZYzfVRUcM6O7AqttQQLowVuXF2/611t1trC95Y+rOST2NtMH2AU4on+IsG",
-	"ThqKACr8otPaTWjdrz6UVC8jLRc/oMUPi+8X36p/XP+rVi0kT8stWKM/WO3j+tX1v1iV4tvF99f/tvhh",
-	"8fXiHzZUK/CIl6B6XjaVcyF+7njN3RTx9Qy14CeHHrH3elXSbBpjcUMS8+khJkHbKhjG6Hb0DIXPKj+o",
-	"EHsJrLW8c3dM/g3zjOtqFwnGqqAH06kYxnYjFKl8jQuVqmeKv0woT/mPZpir3yFGg3kX9c0wfWm1cRA9",
-	"qgzhvhuLVL/lL4aobybr50az/N0+9IfvdZjU4z943yaxmUikCTqGCCeJciqU+NHxUcUEPzkK1jH6GyYB",
-	"FD8vE2ZbK7gqN8bvQlm6fLQ3VAk2eRoZG6rfiOC5dKx4Ke4dtrZG0s2iJGHAI68HX0oZQ4V3OFIvddEM",
-	"yGiscp/1WvcuCcxQO9QeiE5YJDQe7ocohgjPFZXqdIZiuDFOho2EDAHtiRRorEh9yqZZgk08YAZwsR+q",
-	"o5EkxpM/QXsWp9U8o6N2866bw8CygeJeHpQZE+oqVIkAns38W7mmjWj5fk1dXrtPNeW4lDCg98KSmYUw",
-	"dE7fci6zCybq8Ks3hIOaIjw3GPeaLNbjmxsCBkgbx3+NouwWQH6ORTTeBZGogSB+w8z+ClS+FEsrYZ0k",
-	"A5WpFBsxq/PdiEBcsOlUuz79UjBeHfG0E0lJrWdAgml+T8sOVZPyVw9z3kZA3TzQvlF2l46K2swuPeHO",
-	"07aqqVZ5Pl8NxtDZFXf9PiIxi35IIIkfqHKi2lmIlkRguMCDBNAER2NCoZECjtWDyFTCF2rHBL98kWiF",
-	"3aN5mDIBf04BJDHCAqlSUZUrgFHMhBS4upqQCqazvFg8V8Kxr4sqPz776IFU6+Rb+R+6nkP/WYbQ6vZ1",
-	"O8aWKLi2ii3QxCZbsdNqoWiMUxypngfrnJt6wcXYK/bFV6x+hj777NEHaO/ybqi1KZbGkEJccYmtL85r",
-	"tUtej4zEPgz4LHkfL3n06Sfo5PB+o114E6M8s9GAhfo47atdAlrZAZxWDL2Smdep2eDnX3au/noFvDnf",
-	"rMH6Icw5qCwGQk2djsACmuiJN8kkTzARDI1AVHJMagzRzQDZZepGLb2lSMwQOQvaTWJGhVzzFa2gU6cm",
-	"skYYTx++j+7ea91Fptomr19uor4uH+qjhHApCy4hnee1WOqYeMK3pnKpfizG2QTTgg/By2mC7Q5PISJD",
-	"EiHFLgi3pZY0Ag8jKMq9Nz3hRSFUzRCCtKHZmH7jFE1TKALKuoGMLl9SpUIsLcqipdIv5a9GyMY5jHWe",
-	"flVXQQjlAtNomZ1jQFJMVoyxkJsXZ5GU29rZJneyjLoDPCUHl+2DaMIPbMDAhykztrfsQ5UasTSFRO9b",
-	"UfxhIdqDaMxUZQXq/13DVH41Hn3Qr7G/39z/7eGHJ8/u/93x39z7vPP06D+fvNf++PCjY6+rzpSVuWke",
-	"nZUe2eP7993wYcufaG39XDXZOWapCKsUaxyGTpqWOi9y3PLiNih4c7x93tYiZ+izp49QCkNQp0Bvcu4x",
-	"5WsA2Lycbh13MXZe7lzTG7GC1RT6WUkmO0n8KoN/iyR+FYWOspSI+aeqYlMnmk/JhzA/y8TYy9XOnjxC",
-	"FzBHe/3J5OJFs9nsh8jmlONMjOUL+6Eh07MnjxofwlyJPilSzkyFq0JRF52pqVAva7UOowuYq39A/1T5",
-	"tlh6wVFReJLnq9/h6GWDR2wKutrByf+4gLn2UEyd/jBa+Sk6cuRQFQjRS5a41oWydvH6r4cWlb/5/Jkt",
-	"XFXyzJayOqWWuhqSeOWv8tYrLT1EkvQbKm07wgInbJRB1xd33Ks0weBuFwz1Ax+zGd8Pe1SMgaT+TFMa",
-	"u32kJJXLR1ZdUV1gdG2Z9q0M5s0e7dGngGONYg012qNMlxDvq++L6vRSVRh69KSJdFOmHJa89xHv0UvC",
-	"yUDKGoziFA9FqApA4ywBVYaM02hMLr1dCGxqLDpqHUnNKhLJXKvGpp4ZMQpNCbjpiqKAVy3HFJvZ679s",
-	"qL/6+6dIvp9A3ruMowinKmsP9R88w6N+s0efqOIVjlKYslQo+4aHSHli3JpdwihHe/0UIpbGRSVHXyKe",
-	"0fmEZVyV7OWVcacSzfMeHYIUK8brpUa0ji/jH9N7pzVJbAZoEIoyDmmokEpoJo1LIU2RUZhXaPXomHBh",
-	"sxCx3B2uGrKpKZWJa3OfnRg3jSFFfSvOYsJVsHB+MIEDiY6HWZI0hFTDOMhdQrqm0Jy9T/UzyR6WDqS/",
-	"M15lW8T8kWSlHwEfow/si3KUIAxMv7mgG7SbrWZLVV9NgeIpCbrBYbPVPFRuADFWfKs+XUHv8vcReGKV",
-	"j5X+VTkcSiSMmbbAEpAaJqNQP56h1pFyBKpMcO1B6FHJbXLkGCEOMerbU9dHe0OcJHLnBzi6QMaec4pj",
-	"TaMgU47Zo8riJlx56PkEJ4naXMJViZfR6iHuor46k30U4SlHRGhs5+xTWlZq2aUMRpMf6/Sve74qM8FK",
-	"6jzZVa32dXcy839UAH1Q7n51dV5pkNRptVY0DfA0CzBa53OdkruBZdlpFasuRRYreRZH92xIV1c4y7Vt",
-	"OkW7mGLx/fWfrl9d//Pi68UP16+u/6U+0WE7n6gkN4Kr843r/T3Js0u78lhiUs1QjjS+fWPn+3LgdK2S",
-	"n3Tur/+k2mRFwWKaaq37tuhaUCg/Qff5uRO1VqfDWYsNdHafB87D8zAw0kROqnQO+Y+87ZcBTIhEMqtW",
-	"S/31slF0VVEKRpZy20ntAuTcZBqEqu9L0A1OWq2DCaEa23X2ZgX8wZd5o8WrpYzuqeryxiuMbE0KMfqM",
-	"Fg9ZarOAi7KNPZb2qFuQp7r71AbaN5JbCm4fO/oVlKsvgtse3Hqqc+duu1VPNj68G2567g7bbuy7G6ju",
-	"L05K7pqE2Bhg2uCAD2B6eLc5mR6W8/w2gaDdrqUD6mP3AcBUyl/0JK9vKOebFEZC61m7UxgJlRzUtnsI",
-	"fs1maDZmCSCIGJ9z3dtwnJJLKJJPM5qQ0VjlxVVSNtflaZbxoROR7Joek6HyQEgJ8+t5nKpaxglO0N+q",
-	"yvotGVfuEvfzLKeFqacJ7qreQ+odNepNGF3raP0neduyN4Uz/gpEiVE4xfWGQ+aVSKv5o+PFxypU7TSL",
-	"zblmu3M7rllTaNaoD0XbWyUdN+O4B1yH/JZy3ic1iyxP1Heq3iRf3pN2jZOGofQ6+/V+N3eDllkuETy3",
-	"lYwGKqyHTeun1qiASPWN8HTHRQm5ADlST/H3PVubWAln9pVhovTlyX7RtMAqnEpdCsvq6DLtsxrN3Xav",
-	"Si1Zd6npVUVE+/jGIkK59rdl8i0Pk1+VI7aM0588a50UnD4fqZLH/j+2UQSre+bhqOYVx/mgglTAhabN",
-	"G+uFbyW7/IiloI+WOuM35pYVbfLN44t5550p476MYHwBqnee7ZmUTSUPbLday7onYdtoRudL4RF0bf+a",
-	"PVzkvPZo4R26o0uHVaidj9mM7oe2sciem1SnA/Gq+ZGn1Q0xPsf9Hq20s3EH8YbzJUfMHT46q8D0B9Ou",
-	"Od3GSfXbMe2btCcG5y2f+nkfof5pyeGTtzstNfLDCWdIEOBOA5UedUA2sJkGTdqP1AtqfqNekLsIS44i",
-	"5QVU7f209k446rQ6UjNjNAItj8ymKUdsSoSQgkd7MnLyQCwTA/bSuMxUFlWPYj6n0ThllGU8mXuSv0Lr",
-	"ZTJ/EzHf17TRz0du6tn7TfTAgDFgmehR627Uvv2KIA2XNs8JUQpTwMpNYzu69PM+IxxPoEdNtojyf9rL",
-	"DRRUUYpnasf3BnPU/4xD2jgbARX9/ZU9eU5R3/7U71GO57yoQ1FBMIEvgErK0mDrNZkmek73vCEmiX6g",
-	"lXbb/UWM0VGrpc7JUacjyVEVeOY5Bnt906Wwc950G+ft+wT304qLM8iDWu+xeL6dxHV6oHlbg1me8rzc",
-	"MGoTMdyq9t9x9c2i6dMGQ91t+fJMdKa8GVn1B7oKt4ay7YHSyWLdCsp2EYRQLY22kOnVNnhX5TiVSDO4",
-	"qilXne22umhd1LkBXLYj0rI+k5rQMdcn5VRz44Ir2cZHZYZzc/9UZ/0nvmalb4pKoo/wyliGq58UR/18",
-	"qb5x6Nc32p3V7qs8/LSBc94JVSnfPL6Em/nmBevRItRVBN/QYF407UR9KbWVLiDWluOhjzcxd8qFZzzY",
-	"nb1ius9iJ8JZKwqsOIXbnZZmWHHuyDJfPqAjicb6J/eOt3YYl+r2lhzefF+bb5bzN3E26o30/SZYmHse",
-	"vCfHaZdWDwgjHKWMc5XI7gs5912Tso/kyFo32w97lE11t8pkjoYkEZDqrH6LsDB3Rah+LIqz2BiRurMI",
-	"1bLQlh2Zx2qJN3YQOEWea981RX5r33Pafax9t3y1yeYf7N6jUXeG684dNU/H0eaejpbH07G5M9zXHeLn",
-	"8pMcl/wkFY94Z2u/tqf/wDLfy/IeApJa3oUwNgphbBozOC+KD4pMVZ0FWkpG9WaOXt0s5LBM8p3l3eK0",
-	"eiH8fLopd4vQC6sgrWkN9BRw7A7oBDbKzHVUj7aVL64rXPFduVjNhZoDFs//6kCxlYPWAdEdyfKxlta+",
-	"52Dl+TzD7aB8khtFZSiL+8iWQ+mQ59WNIzVvjFayklpu7VU8fA1qygQOrLepYb1NK5UWj7bi1OhwgVNl",
-	"y9EYxSTWV+wQSvgY7SknjGqMqH1h2gQ0iXHaGNABkGRuXXfGJgBsPSWiWtOi/S7G6Vc4/JTji8Y9ulc4",
-	"20LjqrTVMCYtsbihxcZqLGPfl+bLpVmg3AurG/XoeuXofYPVzy1St1WP3hz1xKmkMjVQTsXTn0t3eTO0",
-	"j5toCm6d17KO3j4P1knLLxPNHpSEIs2SZHMZWJQXrpR9+QEnVMsG4DdPG2q1N3HLlC/YOWodrv/ooXuD",
-	"2c8lCr4s5SU/P5fH1U3Tfn5+VZIW71c9/I5wsB7+FQ6dk5zVZ1wlOBtmf2iZvfqSJaAGVBfIBWGgb5AL",
-	"wkBdIadG15nYphM4y6jopoDj4HypsBianuBL5UMeCJFv2oj4Mju32iCcCNtKGu31FQPqhz16UTVI903W",
-	"ba3PdlgMVe3PTYQUBpUG2P39biXCrhLZKZRAUXm/2h0HCQc0M0GLPCLSo+q5u1YzaGiu72BUFaviRKJ3",
-	"nvfLRmfyg+J+DpO1YydmaY/qGz5GoK5oRrqDuEFNHhPKM5RZWgVgSTKXau3+9kqkd8LFCJftBISnv72D",
-	"TJuQurm5qoxF3arJ6dxbtV/riz9utE4arU45003nwIoxNKwZ2yjGtLyRRwRoJA0iFgGmqhpntZHqttzx",
-	"m6hb+E3VsVlrL6rI7Ds5uQs5+dFcYfOtkY6acW9oQK24FyNEdZsorwfReToeP63XEHloYHp7uX3pSoKK",
-	"Bp3zD6elToWhqQZ223B2w9FMh/GarPDw8la70W6V3ZSanfkaullKXtrYbBOJ4mdrSp4cGrb2uqwH546M",
-	"laywVr/0jifuhCfmnqacfzwyuH7L2OTBl7mH8ErzSnW5U41rfirYlJslqjo8u/JTc4Wz/YEI1W8c593Q",
-	"EYn385rETusIYX3dZZ1Tfkb1MIUvs8K9jlaZOyhmwB1g3O15R/U7oXq7QcXub0fth0uovd25NbXPUiIg",
-	"ON86a/NJ7h9XrDrzKAwPrQnqufxbJaOrKMqMcNjv6ttOYVaY14n17JeM8maPPqyfpYptCjGKxpiONFmP",
-	"bfmrPUs23c5nXj5cfZC2VAO2Ef5b2G9bSrvVt9znBnvp2DuxoazCXbwszmFklXHK+M1qrGrzsMtOwi1/",
-	"Jsb0tiSUb8vJHr7pfGyZ2DYV66tE9QfqOS8zHVVJY8vd9yQbMZcz+1Od9/NkYdWMZgBDlkKPqgT9CVOJ",
-	"6DgF41gTpAj4WDcaHmFCQ5187bSywTGasBgSRDhKYZCRRKjE4B6t5yuf6gGLZHHd0VWMQRqksScbeh9x",
-	"gedNZDm2+svDHTWGfm1QuamaYbFHONKotw6GdzqCc7I0btFkXiK57c5Xe6lWvDs1wesbeKAy8euVv7UO",
-	"iPVIaqUOwgZWcx9Cjy4JrOrQrC4dpky45RFOgm75pGFalCtwpoK3c/0aE2gMKWyRQVYcg7+A2KjOVXFC",
-	"o++81GtDoPccHa4WAj08Pvq5Q6C2XYvlJe+MuV25dW/OoX8mv4WR8yt9uzqjXbPYIl3XYHffaZTEu6g/",
-	"hZSw+JczgAtbtjuYu+V2szHj0KO6kTca4+QSbCdCc5f4nr4qPs+KMZ24+zhJXggygb4aUQuWBM9Dp4hA",
-	"l6Jdmv7ZaX4DOXqokoY5whwxarpObcHSnxg0bcvSdTvrZ/Opzgcu47avkNS1BdJFwdmps9auWamuwiot",
-	"aknbG70DpaY3+UkI5JTOFZXmTzub0weuaNb2LuV5a7nJzS0Dy6vB3snTJfKU28sHzK0Ax6rozTTK77Q7",
-	"r012Oj3sVwpP29ZA7frb32/ILidn7A47X1GRtTS707aQKxI8T15DgufUaXS/ooarHpUMS+UjF4TGYblS",
-	"JCxfzibwqNmjfc5S8UudA9svib5YCpXBHC0tXjlF+mN1IPoIJ9MxHoAg0viZ9+hewiKcQAPPdNFgYhqx",
-	"1m6OtlDtbyO13ETm7WOlr4NXl2RFpf+y6t3oXjSp2xcIPEJ7qu0imkj9Vm4YhwahHKhUri+hejmdG4L0",
-	"SUiBRyXxuM1VSx4xbuiiW08JUwbpKerrze+qe0jkP5eJbkkpSwS3qbwqRHf+QLPaG0nuN0hyOrfQ3bbp",
-	"XbnDnXtT3TbX073h8faCjb/+G85Wx/bDwB1ih6H+8O3I4irlv0oy0llomoOphC6kEryEFEnN15729ecs",
-	"OHJvT1utNNUEcSmStCaO9LAIP5us2HJNj+3DX5aAN48n3bzYaAvwdlJoZCBMcmHvXlNU14jcu2HyPOUt",
-	"YPbMc0uoPRcXVdqY1RKZt4S3OsONAX7r67jqh9B1UdlHWxVvvU7dPm97t9I5VaTJS1Lo1ym0ry9EwdUO",
-	"UD7bgFDEKPSo6S6jOxfpjjGmBQQvbmsuaaoYDWFmiJGkTqdSSZy/SvF0/DePe3SEBczwXDcPAY76hiqb",
-	"kAMrxinLRmNExH4TPZBQSyJUbaG5ztH3rbFH1dS4OBc2p0FBpzvl/XIK6Yv8rkabZs/xBLSNYkIupVrk",
-	"frdHp5hzHZhZdVfLUtSX7ZjiKpcefVKkimKBYqaCLfBS0qrqyA7lDkrqSQJDgVgmVFf4o9bRvr6lKIW8",
-	"iVKPkpjrUKc6v272kjLYFKEUbpL+MvPJLuOT4XITaunFuDyU2j6JTw1chkuZjwua3HMg+eV//P0/97JW",
-	"q3NSfla5a+P5piroBq919IWV00R5o7Se4HUqunfDl/v0uCrDNvel6JablZvbJoTaP+t3qHAxV9rRkKUT",
-	"jwGZ+6rdhpepakCs7glwck9yXB4u9aG+KBIZPPbY8aq7Sjru1WJt39ViXtu3LJjVXaryJJbg7SwxHEv9",
-	"A1yIV99xvS2cD2zjZnmO1Mkj1Hvyb2DhVhyhhaVb+6FRe2KMYY8RvPv6nHfdLW7f3cKxXo3tiLSFWncM",
-	"I/nG4hv97E+Lr69fLb66/qO1VL9afLf4fvHdDTpB76Zjxnl4AzPrZql9awmwfa/jI8DN6a+zg3BCx0dB",
-	"Py7+6/UrfVeAxt8frn/U9xP46Kel7O97a4IJ2pkhSWPxD2p/Ft9e/7T46vqfkHZhXP+vxQ+L767/WNmj",
-	"ZYGCm6x0m95UenDLH1c1pyprtP76UqU61JNnMb/QhaFvf1zCsfS8GOBwCSlOfKbMzfpQvFZTplITsMVV",
-	"CevuRMjNEOeqg+UXHewqf/mdu/adu7bmrr2J63AZE3R09XfXI2x7PYInBXsz78607Iosnvyc1yO4BSUb",
-	"c9n1zqOiy6dfwGxQnBIipy0hG2rfkTHaTNi3rI35Y8f6C317gs2P1e8jbMPIYY/2G9XBiihziGwUcmUw",
-	"euvY8fI2iH8B9usbY6O+6+r4zu59++zeN7Cv4e6aGWrTw7mnbINA3g76GiaeK2q6S5hYLSS2EbTJ2ktw",
-	"tgD4/ystq6hQX6Yv1NSuDS3RjdSuk7dB69r8Uqpqg6ot7qJSEas8aU8XsfXohOVXUCnvCB/jFFQCX1h8",
-	"Vc7ts0+l7XeqbzQZMVt3J1mazY7s0b0YIpUAPwO4cNLZ951bryjMIN3J9VQ3Ttl77ddT5a3cb5SIs411",
-	"3ZHWtesFtH4CzMcpFtK4nmCO/fauY9Uuvrv+39c/GYfh4tvrf7t+df2PKyza9r3cot36iqp831ZcUVXE",
-	"BxWVmBPz7pqqm1utP/M1VWs5pa2qXcoVPzet9wZA6MhW2lA2664pt1H1NTqT2V71pJlUwZ96dM80+XNv",
-	"DZfcT9/BoapxkK8Ypz8jNGazfhf1xyxL1V36/RjP+4rj9agFKEScIaxaNIyJQHLJQt+7RRFLYhQlmHMS",
-	"2ca0cizur8c51ayyR23HQKdqiNTqnW16gNx9iD2WrQIFYXupuUoykGLiEnjXXO6FJnhu4/MsRfyCTCXY",
-	"KuNCY0Z+bHpGxGgAYgZA8xuYlnHxZ3bDd1oupCqmcTJsJGQI5tJbVRV0h9sNtFjSK15m3+qNXWLhxnju",
-	"mLVyt4JQPXxXGvQ6S4McFdAtgnnX/8vnZVbG5lG7eTcvDLq/tDBo9zbppoVCef/Sv5BKoXw9r69U6La9",
-	"4NUS0kvLbbU/5ECdYwPdeoOkWUt64h5mXL9dN3RzjHRbIX3fTenCJ2f0HHX10d8zV0Xhl4yyCZECq7gG",
-	"SI1d3ExlO8iT1OOw1saRM6lzm5BnUStu5wpzk8luW37FmWrcIMYw8TUQcRdcEEZ97jPn2smM67ZOtmuk",
-	"KaiWOkylr4oCaggQoz1M5yhlCbgz5nXXV+dX/y8AAP//",
+	"7L3rkhvHlSD8Khk1jiD6cwENoC8kwfCPlkTatCmJQ7Ws+Uz0EomqAyDdhUy4MqtBWNERI6+l0Oj3vsDE",
+	"7I7s8Xg3HLO7EfMmjb/zJBt5q8qqSty6QZv0UH/ELtTl5MmT5375MojYdMYoUMGD3pfBBHAMqfrn43M8",
+	"lv+PgUcpmQnCaNALzieAriDlhFHERkhMAKUgspRCjFLgLEsjCNGIpShiNCbyKZygFH6VARccYRqjDz/6",
+	"BEU4mgBvBWEAr/F0lkDQC/rB/X4QhAGPJjDF8tNT/PoZ0LGYBL1O90EYiMVM3shFSug4uL4Ogxcg0sXZ",
+	"SEBaB/UzkCBwJBiaYyLQEEYsVeCmC0LHpY8ftd3vjlg6xSLoBYSKo24QSkDINJsGvaPTdjsMpoTqPzs5",
+	"TIQKGEMaXEuoZjjFUxAGkR9iAWOWLuoQfkqTBZqlbJziKUcNliKYEc5i4BK39ocDRKhCdGRehOZETJCY",
+	"EI54kqmFEPm6X2WQLoIwoHgqQbK3l1D6gxRGQS/4m8Ni3w/1r/zQAvpZkmnsPtbQPI39dEBiSwIG7ByS",
+	"GRaTAhDIXxMGkhJICnHQE2kG20IWsemU0VdPYwXWzwiNb49MBTLh6JLQeBXq5G9bo+25frWCSoL3DNNx",
+	"hsewAsSIUQFU6E0lHCXm9lWw2N+DHZFlwfiQxaDgMnBu3k2DqxW7Octfs5/dfIHpJcTn6hhV4ZK/OXsa",
+	"wwhniThAzuauQps6ly5E5uFiBfL8U3mKX7pX9GuDCx+3+YxMSYLTZ2RKhB+JU8YFIgKmiu1ozrhyY9Vr",
+	"vCB22uEaJnSyiQWFwTl+zSibLjaBClSkBO4K7AZoN4NrKOLDLOXMw8k/neFfZYAi9TMapWyKMJqlcEVY",
+	"xtEMj+EeRwP5/xaF1+KVvnGwkjHqz6yQNCedrm/v7anyI/Q5HgPi5NdwC/x116Kvs43ASYHPGOWg5M0H",
+	"OH6h5a38y7Ab+U88myUkwhLkw1nKhglMf/hLLuH/spCEEjCBSWKX0JK8sIemGZcSFDEKkk1wkGQTohmL",
+	"I8xFiGIWZVOgAqeLEPEJm8uzlKZMisCXEopYSQJ53sJgRCCJSx+QKwbOFdcMdv/W9UUYcIFFxoPesUSY",
+	"IELpFB/g2CofQY66iRAz3js8nEJM8BT4pBXDlcUIPxziuGmfud6Rpz3XL9G7UiaRMyT5qGKzKVIrR7me",
+	"gAhHU5xIKoC4Jb/6hKVDEsdA77iHSsSwGaTqEWQYNre4VfobS4Cjs48+fvpJiB5/9PT80xch+vyzxy8C",
+	"F6lHBVIL2LZF6Sh/Yo8IPVcqUZJAeo+bRcQMUSYQThI2R+WlK6x+wsQTlmnt4Q5INeICtTsPj/Bx1G3e",
+	"H3ageT86ws2Ho/vQ7Mad6GT4AD+ETlsBNFIfddF5XKDzE+eG7dBJmWjqJ/aIzk8Y4lk0QbNsmBA+gdgK",
+	"XkfaKiTad9wNh5iijMLrGUQCYqRYBWJRlKVSnSgwdeKe5qdUQCrtCQ7pFaT6qa2xRszTez3U9VUoHJ0z",
+	"9jGmC8OH+R1xlWIBSEkQBK8jgBjiUNsxCEvbBx21EdfWjktk3YcF6s4ZQ1NMF7kptjXa5Meb6uOwV3p7",
+	"UV+UFJ6OBaqMu2Zu3fk+Z+4+dOxA9anPKc7EhKXk1xDvl4NSgJgjjIaAU0iRYJeKDxYnu1MgvQTFtvjO",
+	"3If2zC5doJXMIZwTOg4RoVc40aIJXs+kSl/Ziy+++KJ5lokJUCGRB36dEhd3SFwp4EAqlxmHsrH/gYJk",
+	"lQ7WPTmt62B6X2cpi6SmMEzgMRVELO64vXAl8fiyfdEyL3klv9tDswQvlLtCIjsBAQingPCQZSK3Pbw6",
+	"jkGlo+b4P1FSebb6WknL6XYLOjNsBqkPa9SPMEl2ILriyb2THIsXktTmkCRNreCgYSbQMAV8KQ9SmiWg",
+	"9BD9XhRhKkUmxwvUwGgwY1x5kV4ZBjdAjCKMBlcE5oNQ/kvibiCVGWwlVogwRQMrTV5hMbAulFEmshQO",
+	"WkqlNwtxfTQv5HK/9CoaxvdS/o7yxBDBkVTz7UfMr/fKtv0slUxEEK2kk3gHK9laEQ4FBzf/dPM/b353",
+	"8/3Nn7S1kDvKjL2Q/107SGHAk2y8szOosPVfBoq81VsMaIW5zIa/hEgpzqU31JB6lqP0Hkefv3jW5HgE",
+	"iMSSfYwIpGV2QWHOy+s8Pa4uc4aFFPBBL/gvL3Hz1+3mw4sfNpr5Pw/+vx8EHlw8pmM8BmlOfIBFNFEs",
+	"JLaOy+fOno1wwqGu1A/lU5IqIH8R0gdeG6pS0Y4SAlTUiUBff0U8Hpkzipi2egu/TAxXJIIQDVM255BK",
+	"Zs2Bc8JoiKIJ40DRcKE9herFiqFcwkyg+YQkgIjo04RcAZcHK8U0ZlOkEfEIUZAKFaYIppgk8tVY0fRB",
+	"C70AecK44kgpRGxMCZfaIaTmO33akH/gKGIZlR8DijgZU4gRoQetPi1t5emoE3XxQ2jOYdg8ju8P1+7r",
+	"g/K+njV/offzVavXvPihd0c19tUhEzDlmwi9IIDH8kH5hil+/VQ/ak+T/TP/HE5TvKidi2JDczB8J6P6",
+	"yd1o7lMKNWJrWTYot3xghcjAI0UeGdZpLmNHy+9Tuf9G0/dx3sZ8Aqlm1vJrym49QGMGXDNCPwyMJgtN",
+	"BBXqN8JwR1ZYkqGSJa7z4RVkZy+uIphdwXCkS/30fiGPABFogmczkOeAUedcPkJ4yIGKnj4qRCCcpuQK",
+	"4hY6E9ovd4KmhGYCOMJSCTMcoE+14XOPoyhh0eUjy2lYEku1boIpuo9ie1hxFMFMGHkrZao6nxBXT2S3",
+	"3T1tdjrN7sl5+36v0+61278IHJ9ULC0AQaZe5FWpxC8+Nbnc48jebmWl2RYdMvLST0kQdLqn671l97sP",
+	"Sg6zdt1hZq8UpCMPhCTPBC8C5elTXy7Tj/mx7hh0z39OSaH1P1c0Pofm1zOGFxABmSnSKp8au6l1PP+E",
+	"zbWJZ4lCSw0toOYkSdAQLAmgBgd9kHPL5qCE6O72Psm216XroiWH2bfmJ6AXU9GPLOuu0xKFuVR23eiO",
+	"o3VxEypLEkjRiCUJm+sYwTay4Hk2TEhkwl4eSVBm/lI06TDPNmoyHsNTOmKBwo28CFRr3J5lPrdrye+E",
+	"WJ2QYm2PLE8ZkZQL5QRXnBY1YDoTC/srExNI+cGOGDDfL2Og294g/fQH6sszePJuvtogn3ZoxZJ/N8vE",
+	"on/IefEWu3FOpsAFns7ULupP7SYBKmt33hGW4Fm96meEizWEv9V2PTFf8m7Y/kh2xUZv2NYCrNoq97Nj",
+	"OxKzf8u22C/zhsfWEPeyJfccKhux6keV0i+/ZrlXiDBHg4RwUeI9XEpBPoeU9ykRPTTDnKOBG9ySz0nD",
+	"c2D/tuxB3qTA8Olc4Czhrhyx66GuCeavpiwFr0okWZHLqtEEcyTvLni5dmcql9vM2M25SNIhZvPFIWMJ",
+	"YOWtcLCyKXRYFhX3eIEsrX949uERolmSSHYqsZ1gs8dl8xQWP5394sOnp09/efb60/OP209pW1rGWZLg",
+	"YQ10R3faN+NxHFP5TpQRtAV574MvVU/MJr7kZTBrYPWngMhjeElo7CR8tJwovw4kyjOhI4lBGDihxCAM",
+	"VCyxpPWZSGZt5zSRrM7sKbwbSpudWNWsxhS4MhNYEvO3zEdk6UopjKXXHj/YoBvK/zap4Pt3QVVB9lJP",
+	"adv2QuhlQijR+cld6LzEd336UVWUrJA6dbKKM63wr7bYnid4QegYSZvPGqvaVs3oJWVzWs6dOzneg01m",
+	"VvGKZtOhL5tPaf7qN+VrMOYjB8wZVdlezlUrX+a5Gc4RZeZmXjZ0OsebqXl9Aka460FNnASxnRO5wkC5",
+	"8F9laeIVsqmKt6h4gmNfo8ZPnn2mrkoRFyKcxYShEUkAsRRdkRiYEmsHznbLHylD6nOIcISFwNFER4YK",
+	"HmMDC1FMW+ZqK2JTHWg45HiIJ4e83YXOcWt6lD1w/QpZSsp8qds+frAvMVk8ZqIkJcb4u5s/Lb+5+X75",
+	"9c2/opvvl7+9+T+KT/6xCs8WfNIeuFuqspoo15K9viXfGamp5NJDUj3LhKXtnWz4jXTNs+kUa/Hm4O6P",
+	"y2+lSEHLr2/+Hd383+V3y69KOETyjuVv9bU/LH9z8/3yq5vfI/nU8rfLr5bfLL9dftOqSaS2B7likk2H",
+	"FJPEkvtmulOP8DLh/XI2vg3d+QhHrumPy98ufyNX9I/L/47+4+//mw8JuxKST7qVVLsyNdf4pYU2dPNF",
+	"S7S5UcrsTxy+YQfKrtaoBmp1Wu5ZHqfbqKxlHBDxRXKMlL4FO7dqW/3cW6juccTmVIcYG0BjRhfTshDT",
+	"dPnvN3+6+d3yu5vf71Pb62xMT9ys7lWjJNoPv6PWZvG2PzLNKaJi1t5Va3O8Hqu1tpXqWeQYFdtoxy9g",
+	"pMMiV5BuzybV7YZN3pY/WhaUE81KjU3aYzXXR0UN6+7BqthRQ7g0VuTW2f131t3urC14Y+nnJZ/GxmD6",
+	"EKcUT/EvmzhpKgKo8Ituez+hdb/6UFK9jLRcfoeW3y2/XX6t/nHzr1q1kDwtt2CN/mC1j5vvb/7FqhRf",
+	"L7+9+bfld8vfLP9hS7UCj3kJqpdlUzkX4heO19xNEd/MUAt+cuQRe29WJc1mMRa3JDGfHmIStK2CYYxu",
+	"R89Q+Kzygwqxl8DayDv3x+TfMs+4rnaRYKwLejCdimFsN0KRyte4VKl6pvjLhPKU/2iOufodYjRc9NDA",
+	"vGYgrTYOok+VITxwY5Hqt/zGEA3Mxwa50Sx/txf94XsdJvX4Dz60SWwmEmmCjiHCSaKcCiV+dHJcMcFP",
+	"j4NNjP6WSQDFz6uE2c4KrsqN8btQVi4fNUYqwSZPI2Mj9RsRPJeOFS/Fg6P2zki6XZQkDHjk9eBLKWOo",
+	"8B5H6qYemgMZT1Tus15r44rAHHVC7YHohkVC49FBiGKI8EJRqU5nKF43wcmomZARoIZIgcaK1GdsliXY",
+	"xAPmAJcHoToaSWI8+VPUsDit5hkdd1r33RwGlg0V9/KgzJhQ16FKBPBs5s/lmrai5Yc1dXnjPtWU41LC",
+	"gN4LS2YWwtA5fau5zD6YqMOv3hIOaorw3GDcG7JYT25vCBggbRz/DYqyOwD5BRbRZB9Eol4E8Vtm9leg",
+	"8qVYWgnrJBmoTKXYiFmd70YE4oLNZtr16ZeC8fqIp/2QlNT6C0gwze9p2aFqUv7qYc67CKjbB9q3yu7S",
+	"UVGb2aU/uPe0rWqqVZ7PV4MxdHbFXb+PSMyinxBI4seqnKh2FqIVERgu8DABNMXRhFBopoBjdSEylfCF",
+	"2jHFr18lWmH3aB6mTMCfUwBJjLBAqlRU5QpgFDMhBa6uJqSC6SwvFi+UcBzoospPzj5+LNU6eVf+h67n",
+	"0H+WIbS6fd2OsSUKrq1iCzSxyVbsttsomuAUR6rnwSbnpl5w8e41++IrVj9Dn3/+9CPUuLofam2KpTGk",
+	"EFdcYpuL89qdktcjI7EPAz5L3sdLnn72KTo9etjsFN7EKM9sNGChAU4HapeAVnYApxVDr2TmdWs2+MWX",
+	"3esfrIE355s1WH8GCw4qi4FQU6cjsIAWeu5NMskTTARDYxCVHJMaQ3QzQPaZulFLbykSM0TOgvaTmFEh",
+	"13xFa+jUqYmsEcaLJx+i+w/a95Gptsnrl1tooMuHBighXMqCK0gXeS2WOiae8K2pXKofi0k2xbTgQ/B6",
+	"lmC7wzOIyIhESLELwm2pJY3AwwiKcu9tT3hRCFUzhCBtajam73iEZikUAWXdQEaXL6lSIZYWZdFS6Zfy",
+	"VyNk6xzGOk+/rqsghHKBabTKzjEgKSYrJljIzYuzSMpt7WyTO1lG3SGekcOrzmE05Yc2YODDlHm3t+xD",
+	"lRqxNIVE71tR/GEhakA0YaqyAg3+rmkqv5pPPxrU2N9PH/7i6Gen5w//7uRvH3zRfXH8/59+0Pnk6OMT",
+	"r6vOlJW5aR7dtR7Zk4cP3fBh259obf1cNdk5YakIqxRrHIZOmpY6L/K95cVtUfDmePu8rUXO0OcvnqIU",
+	"RqBOgd7k3GPKNwCwfTndJu5i7LzcuaY3Yg2rKfSzkkx2kvhVBv8OSfwqCh1lKRGLz1TFpk40n5GfweIs",
+	"ExMvVzt7/hRdwgI1BtPp5atWqzUIkc0px5mYyBsOQkOmZ8+fNn8GCyX6pEg5MxWuCkU9dKY+hfpZu30U",
+	"XcJC/QMGj5Rvi6WXHBWFJ3m++j2OXjd5xGagqx2c/I9LWGgPxczpD6OVn6IjRw5VgRC9ZIlrXShrF6//",
+	"emJR+dMvzm3hqpJntpTVKbXU1ZDEK3+Vt15p6SGSpN9UadsRFjhh4wx6vrhjo9IEg7tdMNQPfMLm/CDs",
+	"UzEBkvozTWns9pGSVC4vWXVFdYHRtWXatzJctPq0T18AjjWKNdSoQZkuIT5QzxfV6aWqMPT0eQvppkw5",
+	"LHnvI96nV4SToZQ1GMUpHolQFYDGWQKqDBmn0YRcebsQ2NRYdNw+lppVJJKFVo1NPTNiFFoScNMVRQGv",
+	"Wo4pNtMYvG6qvwYHj5C8P4G8dxlHEU5V1h4aPD7H40GrT5+r4hWOUpixVCj7hodIeWLcml3CKEeNQQoR",
+	"S+OikmMgEc/oYsoyrkr28sq4RxLNiz4dgRQrxuul3mgdX8Y/pvdOa5LYvKBJKMo4pKFCKqGZNC6FNEXG",
+	"YV6h1acTwoXNQsRyd7hqyKY+qUxcm/vsxLhpDCkaWHEWE66ChYvDKRxKdDzJkqQppBrGQe4S0jWF5ux9",
+	"pq9J9rDyRfo541W2RcwfS1b6MfAJ+sjeKN8ShIHpNxf0gk6r3Wqr6qsZUDwjQS84arVbR8oNICaKb9U/",
+	"V9C7/H0MnljlM6V/VQ6HEgkTpi2wBKSGySjUj2eodaQcgSoTXHsQ+lRymxw5RohDjAb21A1QY4STRO78",
+	"EEeXyNhzTnGsaRRkyjH7VFnchCsPPZ/iJFGbS7gq8TJaPcQ9NFBncoAiPOOICI3tnH1Ky0otu5TBaPJj",
+	"nf51L9dlJlhJnSe7qtW+6U5m/ocKoA/L3a+uLyoNkrrt9pqmAZ5mAUbrfKlTcrewLLvtYtWlyGIlz+L4",
+	"gQ3p6gpnubZtP9EpPrH89uYPN9/f/PPyN8vvbr6/+Zf6h446+YdKciO4vti63t+TPLuyK48lJtUM5Vjj",
+	"2/fufF8Ona5V8pHuw82PVJusKFhMU61NzxZdCwrlJ+i9vHCi1up0OGuxgc7ey8C5eBEGRprIjyqdQ/4j",
+	"b/tlABMikcyq3VZ/vW4WXVWUgpGl3HZSuwT5bTILQtX3JegFp+324ZRQje06e7MC/vDLvNHidYnRzVKQ",
+	"AOdd+ip9WFTfN15hbRuSitHntLjIUpsXXBRyNFjap26Jnur3U3vRgZHlUpTbAI7u0vMRizzWpKpFj3QE",
+	"aQzCuDl/3kWNHz8+Rxo33Q24OQjRfEKiSa5GCJejST2CIq11KwGNpmRser+MM6JdeyrNJjcCxkRMsmGR",
+	"9SrtAedfw4QND6eY0MOYRVzC2LzqNvO3tqaxkWgOY/4xlOtQgruysHrSd/d+p11Puz66H27LgY46bhZA",
+	"L1B9cJzk5A2pwTHArMkBH8Ls6H5rOjsqZzxuA0GnU0uM1AzoI4CZ1ETQ87zSo5x5U5hL7fNOtzCXKtm4",
+	"HZcd/ITN0XzCEkAQMb7gusvjJCVXUKThZjQh44nKEKwkr27KWC3jQ6dk2TU9IyPli5Hk+JNFnKqqzilO",
+	"0M9Vj4EdWXgeHPBzb6eZq6cd8LouTOoe9dbbsPz28eZH8gZub4uM+DGIEoN02gwYWZHXZK2XFE48A6ug",
+	"vdM2N5cfna6VHwVXbzr03G2275+3HfP/loJGPsgzysG8+n6zfdo8ajuvvq5piRt0sqKXsFI5thNjh1zH",
+	"UVfq7c9rZm5e/eCUEkrR1pDGopPbopRl+/RBL/ctl6UWETw3QI1aL6zbUiv91lKDSDXj8LQcRgm5BPmm",
+	"vhKRDVvwWYkRD5S1p6TR9KDoBGG1eKWDhmUdf5VKXw2R77pXpT63+1Sfq9Kmc3JraaPiJbvKi7ZHXqxL",
+	"vFslNE7P26fFIcvfVCkO+B+7aNfVPfMwZ3OL49FRkT/gQtPmrZXtd5LzfsxS0EdLnfFbM96Kil6w2Nup",
+	"6Pvni3k7oxnjvjRrfAmqIaFtRJXNJA/stNurWlJh271HJ6HhMfRsU6AGLhKJ+7Rwud3T9dgqf4FP2Jwe",
+	"hLZbS8PNVNTZDaqjlKd/EDGO3IM+rfQIcl/izZGQHDH3oulUDdN0Tfs7dW8s1cTI9MTS7i2c99Ea5M2Z",
+	"Bo9KXrS8h2ypOyJOOEOCAHe60vSpA7KBzXS90s65flBzxvWD3O9a8r4p16rqmagNIMJRt92VSh6jEWh5",
+	"ZDZNebdTIoQUPNo9lJMHYpkYstfGD6lS0/oU8wWNJimjLOPJwpNRF1rXnfmbiMWBpo1B/uaW/vqghR4b",
+	"MIYsE31qfbg6YFIRpOHKjkQhSmEGWPm+bJucQd68heMp9KlJwVFOZTsxQkEVpXiudrwxXKDB5xzS5tkY",
+	"qBgcrG109AgN7E+DPuV4wYviHhVZFPgSqKQsDbZek+lM6LQkHGGS6Ata/7ctdcQEHbfb6pwcd7uSHFXV",
+	"bJ640RiY1o/di5bbjfDAJ7hfVPzGQR4p/IDFi90krtNYzttvzfKUl+UuXNuI4Xa1qZGruhadtLZ41f22",
+	"L3lHlx+YN6umS9fhzlB2PFA6qcE7QdkpIjuqT9QOMr3aW/C6HPwTaQbXNeWqu9tWF/2gureAy7aZWtW8",
+	"UxM65vqkPNLcuOBKtptUmeHc3unX3fyIrwPs26KS6CO8NkDk6ifFUb9YqW8c+fWNTne9TzCP6W0R8XDi",
+	"fyrgga/gdgEPwfq0iB8WEU00XBSdUNFASm2lC4iNNY7ok23MnXI1Hw/2Z6+Ylr7YCRvXKi0rnvZOt60Z",
+	"Vpz7xMyTj+lYorH+yIOTnb3wpWLIFYc339fW2+VRT5yNeisd6gkWZnjGli50pytdPe6OcJQyzlW9gC+y",
+	"P3CNzAGSb9ba2kHYp2ymm4ImCzQiiYBUu74tCsPcOaHa3iheY0NxajQUqiX77epllwh/phBiTdPV3naN",
+	"uHfBv/6stqqdnSRO9fDGe0316Mb7nD4yG+8tz8zZ/oH9e3XqsQXdEqbm7Tne3tvT9nh7to8t+NqO/KV8",
+	"RSclX1ElwNDdOUzgaWyxyv+0ujmFpJb3EaGtIkLbhmAuiqqWIgVaC4tSlrM3Jfn6dhGcVdL/LG9DqFmv",
+	"8EsmyWkTQi+tkrih59QLwLH7QidOVGau43rwsjwRsYhs9ORiNRdqDVm8+JtDxVYO24dEt7rL37WyqUIO",
+	"Vp4oNtoNyue5YViGshh0txpKhzyvbx34ems0s7XUcmfP6tFbE7vyan1TOLTOu6Z13q20nvIczkrsqagj",
+	"4wKnyjSmMYpJrMdAEUr4BDWUT0s179SuRW1Rm+RNbVvpeFKysJ5QY2IBto4nUa270m4s40Mt/KfKj0jj",
+	"Pm0UvsvQeH5txZZJnS2mCNnQl5URB9IavDILlNtqFcs+rWqWdT3rQ4PVLyxSd9W03h5Nx6n2M3V6TlXe",
+	"n0sNejsUmdsoHW4t4qqu8z6H4GnbL17NHpTkK82SZHtxWpTArhWj+QEnVIsZ4LdPbWt3tvFylYdAHbeP",
+	"Nj/0xJ2y95eSKl+WcudfXsjj6pYSvLy4LgmeD6sBE0fO2IDJGv/YaS4MMq6S8I04OHLFgRoOKF+ohhwG",
+	"YaCnHAZhoMYcqrfragHTrZ5lVPRSwHFwsVJYjEzf+pXyIY8ryTttgsEqJ0G1iT0Rtt05agwUAxqEfXpZ",
+	"teYPTGZ4rRd8WLyq2kOeCCkMKk3aBwe9SsKCKragUAJF5aZr7yYkHNDcxIDyAFOfquvuWs1LQzNihlFV",
+	"UI0Tid5F3tMdnckHihkyJp/Kfpilfaqn0IxBjRFHusu9QU0eYsuz6FlaBcAnnn4MQo0feHcl0nvhYoTL",
+	"bgLCM4PBQaZNmt7e8lV2p24n5nSXrprC9cWfSOW03S3nIOo8bTGBprWIm8U7LW/kEQEaSduKRYCpqhhb",
+	"b++6baH81u4Obmh1bDaanirQ/V5O7kNOfrxQ2HxnpKNm3FsaUGtmt4SobhPlNUs67cnj5PYaIk8MTO8u",
+	"ty+Nzaho0Dn/cNo+VRiaarK4C2c3HM10wa/JCg8vb3eanXbZ46nZma/poKXklc33tpEofram5MmRtfff",
+	"kPXgzHFZywprNXbveeJeeGLutMr5x1OD63eMTR5+mTsbrzWvVAPIalzzM8Fm3CxR1YralT8yY8btD0So",
+	"nvg479iPSHyQB+S67WOE9UjWOqf8nOrXFG7RCvc6XmfuoJgBd4Bxt+c91e+F6u0GFbu/G7UfraD2TvfO",
+	"1D5PiYDgYuck2Oe5q12x6syjMDyxJqhnQL3K7VcBmTnhcNDTE3lhXpjXiQ0SlIzyVp8+qZ+lim0KMYom",
+	"mI41WU9sibYb3OZ4Cj7z8sn6g7SjGrCL8N/BfttR2q2u+XS1tvKxd8JMWYW7eFmcw8gq7ynjN6uxqu0j",
+	"OHuJ3PyZGNO7kp+/Kyd78rbzsVVi23RVWCeqP1LXeZnpqMIk25KhIdmIGSDuzxw/yHOvVcOkIYxYCn2q",
+	"6h2mTOX14xSMY02QIuBj3Wh4jAkNdS67024Jx2jKYkgQ4SiFYUYSofKs+7Se/q1zdIoOFqbrsJiANEhj",
+	"T3L5AeICL1rIcmz1l4c7agz9xKByWzXDYo9wpFFvHQzvdQTnZGncoumiRHK7na/OSq14f2qC1zfwWBU2",
+	"1GvRa10665HUSlmJDazmPoQ+XRFY1aFZXcxOmXCrTZx85/JJw7So/uBMBW8X+jYm0ARSWJl+V/dNFMfg",
+	"ryA2qtNenNDoey/1xhDoA0eHq4VAj06O/9IhUNtSyPKS98bcvty6t+fQfyG/hZHza327ukBAs9gi19lg",
+	"98Bp5sV7aDCDlLD4R3OAS1sFPVy41YvzCePQp7rZPJrg5Apst0wz776hqtOKrBjTLX6Ak+SVIFMYqDdq",
+	"wZLgRejUZOjKvivT4z3Np+SjJyrjmiPMEaOmM9oOLP25QdOuLF23XD9fzHRqcRm3A4Wknq03L+r3Hjlr",
+	"7ZmV6qK20qJWtGbSO1BqzJSfhEB+0hmjav60X3N6FRYNBd9nT+8sN7mZhLG6uO69PF0hT7kdkGEmV5yo",
+	"GkIzzKHb6b4x2enMWVgrPG2XCLXr735PLLucnLE77HxNgdvKRFHb5rDIFT19A2U9M2cYw5aFPbpIrh6n",
+	"DEvVOJeExmG58CYsjxQUeNzq0wFnqfiRTrAdlIRhLMXMcIFW1gI9QvphdUQGCCezCR6CINIcWvRpI2ER",
+	"TqCJ57oqMzHtg2vzzi1UB3uqDLLNS1bXBFmUvStVQaWc8N1jxW9CVpVkZaVHuuqv6g6D1d0wBB6jhmqN",
+	"iqZSv5fkyaFJKAcqjYsrqA6QdEOwPg1B4HFJPdhlHJpHjTGnoFdPiVMG+SM00KTeU7OC5D9XqS7yXKxQ",
+	"XEwhX6G65Be0qLmV5vIWaQ7OpMi7NqYsd6F0p0nuMkLyLc83KMTYm59CuD63IQzcV+wx1SF8N7LYSvm/",
+	"kox0Fp7mYCqhDakENyEFcOuNp739OWu33AmH65XGmtpRiqRtiKM9KcLvJiu4XB5lZ2WUJeDt42m3r9va",
+	"Aby91GwZCJNc2LujxOr6nzu/Kc/T3gFmz3fuCLVnuFilK14tkXtHeKtfuDXA73xJXP0Qui46e2mnOrjT",
+	"t7sOzi4qb8i41s9XVBxIqhrUiX2g5x/ham8yn1FFKGIU+tT0PdI9tXQvI9OchBfD2UtKL0YjmBu6JqnT",
+	"hljS+Y9TPJv87bM+HWMBc7zQbW2Ao4Eh8BbkwIpJyrLxBBFx0EKPJdSSnlUXeK7LHXxr7FP1aVwcMWvl",
+	"KOh0D8cfzSB9lY9mtRULHE9BG3cmelWqEB/0+nSGOdcxrnWjmVaivmwAFpOb+vR5kXWLBYqZilvBa0n2",
+	"agADlHt7qSsJjARimVBDII7bxwd6KFkKeXuvPiUx1zacYgVuIpiydBWhFB6nwSr/qV3Gp6PV1tjKOdg8",
+	"lIYDiR8ZuAzDMw8XNNlwIPnRf/z9P/ezdrt7Wr5WGa3zclttdovbuno+7SxRjj2tcnj9s4WDrtpBytU+",
+	"dhmPpPvKVgY1Tgm1f9ZHJnGxUIrWiKVTjy2au/3dVqyp6i6uxoI4aTw5Lo9WuqNfFTkhHtPuZN1ooq47",
+	"SbDjmyToNaPLMl6NTpYnsQRvd4UNWurq4EK8fqT9rnA+tl3Z5TlSJ49Q78m/hbFc8SkXRnPth2btirGr",
+	"Pfb0/kud3vccuXvPEccQNmYo0sZu3ceO5B3L3+prf1j+5ub75Vc3v7dG71fLb5bfLr+5Rbvz/fQxuQhv",
+	"YbHdLktyIwF2HnR9BLg9/XX3EJnp+ijoj8v/evO9Hg2i8fe7mz/qcSQ++mkrU/7BhriM9otI0lj+g9qf",
+	"5dc3f1p+dfNPSHtDbv7X8rvlNze/r+zRqpjLbVa6S9c0/XLLH9e1TStrtP5SXaU61POQMb/UNbbvfojH",
+	"MRq9GOBwBSlOfFbR7bqDvMmIT7W84k6TUTaNQMkNE2eyya5zTQy5bo6quCt7p+aa7Csp/r0P/L0PvOYD",
+	"v40/dpU4cKyW99NQdp2G4snr385lNiv7d4srfyXTUNyCp61Fl98jt00Gg/C3q/IP96qWU4XI6ULKRtpF",
+	"Z2xjk5ZQVnr9uQ36CT0+xWZ06/sRtmkOYZ8OmtWXFVkQIbJx47XJEvvNbdjc9nTtXr1beQ+ru6H+FThM",
+	"3hqnyPvmru8dLe+eo+UtbG+6v56m2tZ1pl5uEYTeQ3vTxDOtq7eCidXCuVtBm2ycB7YDwP+plNmiu8Qq",
+	"zamm3W7p+thKuz39T6bcbj/qr9qnbocJfyrammfq6lrWPp2yfLCf8uzxCU5BZe2GxVPlhF57VVrrj/Sc",
+	"qDGz5beSO9ok6T5txBCpOpg5wKVT1XLgzBKkMId0L0P/bp25+saH/uUDMm6Vj7aLP6Tb7LRLHmzr2cF8",
+	"kmLRxElzijn2eygcP8Tym5v/ffMn4+xefn3zbzff3/zjGh9E50Hug9h58F++b2sG/xWxbUUl5sS8H/53",
+	"ez/DX3j430ZOaYvrV3LFL0wHziEQOrYFd5TNexuq7lSZnbZ17QA9zaQK/tSnDdPr05lfpLifnmykivKQ",
+	"ryZvMCc0ZvNBDw0mLEsH8sODGC8GiuP1qQUoRJwhrDq1TIhAcslCTzOkiCUxihLMOYlsf2r5Lu4vy3uk",
+	"WWWf2sahTvEgqbU9sKktcvch9rgLFCgII1OYohJkpJi4At4zIxPRFC9sbglLEb8kMwm2yhbSmJEPm9Yx",
+	"MRqCmAPQfK7dKi5+bjd8r1WDqnECTkbNhIzATGNXxYH3uN1AiyW94lWmst7YFcZyjBeOhSx3KwjVxfcV",
+	"gm+yQtDRJt1auPdtAH1xAWW3Hnda9/P6wIcr6wP3b95uWy+YtzH+KykYzNfz5ioGj+4YP1ZLSK8st9Wu",
+	"lUN1jg10mw2SVi1hj3uYcX1meejmx+nuYnpmWGmMnvP2HHX1t39gBvDh14yyKZECqxiupt5dzPuzgyRI",
+	"6okCaOPI+agzo82zqDUzD8PcZLLblg+OVP1bxASmvj5C7oILwqh/+8wZ5ptx3d3NNo81fRWkDlNpr6SA",
+	"GgHEqIHpAqUsAfeLefuF64vr/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -53,7 +53,11 @@ func New(cfg gateway.Config, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	mux := gateway.Mux(gw, bundle.Discovery, "MediaMesh Discovery Gateway API")
+	var versions []gateway.SpecVersion // the docs' version picker
+	for _, v := range bundle.DiscoveryVersions {
+		versions = append(versions, gateway.SpecVersion{Name: v.Name, Spec: v.Spec})
+	}
+	mux := gateway.Mux(gw, bundle.Discovery, "MediaMesh Discovery Gateway API", versions...)
 	schema := discoverygql.NewExecutableSchema(discoverygql.Config{}).Schema()
 	var api http.Handler = newGraphQLGuard(gw, schema, graphqlCache{gw: gw, store: cfg.Cache, next: graphqlHandler(r, o.introspection)})
 	if o.playground {
