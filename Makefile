@@ -23,7 +23,8 @@ run: build
 run-split:
 	GO="$(GO)" bash deploy/run-split.sh
 
-## generate: everything under gen/, the gateway bundles, the Postman collections and the Swagger UI and GraphiQL assets.
+## generate: everything under gen/, the gateway bundles, the Postman collections, the TypeScript SDK's types
+## (sdk/typescript/src/{cms,discovery}.ts) and the Swagger UI and GraphiQL assets.
 generate: tools-npm
 	$(GO) generate ./gen/openapi/...
 	$(GO) generate ./gen/events/...
@@ -31,6 +32,8 @@ generate: tools-npm
 	$(GO) generate ./ent/...
 	$(GO) run ./tools/bundle -out gen/openapi/bundle
 	$(GO) run ./tools/postmangen -in gen/openapi/bundle -out postman
+	node_modules/.bin/openapi-typescript gen/openapi/bundle/cms.json -o sdk/typescript/src/cms.ts >/dev/null
+	node_modules/.bin/openapi-typescript gen/openapi/bundle/discovery.json -o sdk/typescript/src/discovery.ts >/dev/null
 	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js,favicon-32x32.png,LICENSE} internal/docsui/dist/
 	mkdir -p internal/graphiql/dist/{graphiql,react,react-dom}
 	cp node_modules/graphiql/{graphiql.min.js,graphiql.min.css,LICENSE} internal/graphiql/dist/graphiql/
@@ -38,7 +41,7 @@ generate: tools-npm
 	cp node_modules/react-dom/{umd/react-dom.production.min.js,LICENSE} internal/graphiql/dist/react-dom/
 
 tools-npm:
-	@if [ ! -d node_modules/swagger-ui-dist ] || [ ! -d node_modules/graphiql ] || [ ! -d node_modules/newman ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+	@if [ ! -d node_modules/swagger-ui-dist ] || [ ! -d node_modules/graphiql ] || [ ! -d node_modules/newman ] || [ ! -d node_modules/openapi-typescript ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
 ## migration: the next versioned migration of SERVICE's database (cms, metadata, discovery) after a change to its
 ## x-ent annotations and `make generate`, e.g. `make migration SERVICE=cms NAME=add_rating`. Needs a
@@ -48,7 +51,7 @@ migration:
 
 ## check-generated: fails when `make generate` changes or adds any file.
 check-generated: generate
-	@changed=$$(git status --porcelain -- gen ent postman internal/docsui/dist internal/graphiql/dist specs go.mod go.sum); \
+	@changed=$$(git status --porcelain -- gen ent postman sdk/typescript/src internal/docsui/dist internal/graphiql/dist specs go.mod go.sum); \
 	if [ -n "$$changed" ]; then echo "make generate changed these files; run it and commit:"; echo "$$changed"; git diff --stat -- gen ent postman; exit 1; fi
 	@echo "generated code is current"
 
