@@ -167,6 +167,8 @@ func (l *Layered) Run(ctx context.Context) error {
 func (l *Layered) receive(ctx context.Context) error {
 	ps := l.l2.client.Subscribe(ctx, invalidationChannel)
 	defer ps.Close()
+	// A receive waits on the connection, which the end of ctx does not interrupt: closing does.
+	defer context.AfterFunc(ctx, func() { _ = ps.Close() })()
 	if _, err := ps.Receive(ctx); err != nil { // the subscription's confirmation
 		return err
 	}

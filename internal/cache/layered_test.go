@@ -123,3 +123,22 @@ func TestLayeredBoundedByBytes(t *testing.T) {
 		t.Fatalf("L1 kept /1 (%v) or dropped /99 (%v): not least recently used first", oldest, !newest)
 	}
 }
+
+// TestLayeredRunStops: Run returns soon after its context ends, though it waits on Redis.
+func TestLayeredRunStops(t *testing.T) {
+	client, _ := testRedis(t)
+	l := NewLayered(NewRedis(client), 1<<20, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond) // subscribed and waiting
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}

@@ -71,18 +71,31 @@ func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-c
 // platform gets an address, so a gateway's fronts that are not started answer 503.
 func startSplit(t *testing.T, base Config, services []string, gateways ...string) map[string]string {
 	t.Helper()
+	startServices(t, &base, services)
+	return startGateways(t, base, gateways...)
+}
+
+// startServices gives every service of the platform an address in base, and runs each of services
+// from base as a process of its own, on a PostgreSQL database of its own.
+func startServices(t *testing.T, base *Config, services []string) {
+	t.Helper()
 	for _, s := range AllServices {
 		ep := base.Services.Endpoint(s)
 		ep.Addr = testenv.FreeAddr(t)
 		ep.URL = "http://" + ep.Addr
 	}
 	for _, s := range services {
-		cfg := base
+		cfg := *base
 		cfg.Target = []string{s}
 		cfg.DataDir = t.TempDir()
 		cfg.Services.Endpoint(s).DatabaseURL = databasetest.PostgresURL(t)
 		start(t, cfg)
 	}
+}
+
+// startGateways runs gateways from base in one more process and returns their URLs.
+func startGateways(t *testing.T, base Config, gateways ...string) map[string]string {
+	t.Helper()
 	gw := base
 	gw.Target = gateways
 	gw.DataDir = t.TempDir()
