@@ -14,7 +14,7 @@ import (
 // TestTwoGatewaysSplit runs two discovery gateway processes on one Redis in front of split services
 // over Kafka: both answer a published program from their in-process cache (L1), and when it is
 // unpublished both stop answering it within a second, the invalidation reaching the second
-// gateway's L1 through Redis; the program page, read before the change, is warmed again after it.
+// gateway's L1 through Redis.
 func TestTwoGatewaysSplit(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
