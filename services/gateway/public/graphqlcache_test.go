@@ -2,9 +2,12 @@ package public
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -82,5 +85,51 @@ func TestGraphQLResponseCache(t *testing.T) {
 		if upstreamCalls() == 0 {
 			t.Fatal("an answer with errors was cached")
 		}
+	}
+}
+
+// TestGraphQLPersistedQueryByGET: a persisted query, once registered, is answered on GET by its
+// hash alone, from the cache, with the tags a CDN purges it by; a change of the read model makes it
+// a miss again.
+func TestGraphQLPersistedQueryByGET(t *testing.T) {
+	c := newCatalogue(t)
+	c.program("Harbour lights", 1, nil)
+	d := &recorder{next: c.h}
+	store := cache.NewMemory()
+	ups := map[string]http.Handler{serviceDiscovery: d, serviceSearch: problem(http.StatusServiceUnavailable, "1"), "auth": problem(http.StatusNotImplemented, "")}
+	mux, err := New(gateway.Config{Upstreams: ups, Log: slog.New(slog.DiscardHandler), Cache: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = `{ programs(first: 3) { edges { node { title } } } }`
+	sum := sha256.Sum256([]byte(q))
+	ext := `{"persistedQuery":{"version":1,"sha256Hash":"` + hex.EncodeToString(sum[:]) + `"}}`
+	register := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query":"`+q+`","extensions":`+ext+`}`))
+	register.Header.Set("Content-Type", "application/json")
+	mux.ServeHTTP(httptest.NewRecorder(), register)
+	d.take()
+	byHash := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/graphql?extensions="+url.QueryEscape(ext), nil))
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Harbour lights") {
+			t.Fatalf("GET by hash: %d %s", rec.Code, rec.Body)
+		}
+		return rec
+	}
+	byHash()
+	d.take()
+	rec := byHash()
+	if n := len(d.take()); n != 0 || rec.Header().Get("X-Cache") != "HIT" {
+		t.Fatalf("the persisted query by GET again: %d upstream calls, X-Cache %s", n, rec.Header().Get("X-Cache"))
+	}
+	lists := cache.Scope(serviceDiscovery, "lists", "")
+	if tags := rec.Header().Get("Surrogate-Key"); tags != lists+" "+serviceDiscovery+" "+serviceSearch {
+		t.Fatalf("Surrogate-Key %q", tags)
+	}
+	if err := store.Invalidate(context.Background(), lists); err != nil {
+		t.Fatal(err)
+	}
+	if rec := byHash(); rec.Header().Get("X-Cache") == "HIT" {
+		t.Fatal("a change of discovery's lists left the persisted query's cached answer")
 	}
 }
