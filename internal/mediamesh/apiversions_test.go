@@ -46,9 +46,9 @@ func TestAPIVersionsSplit(t *testing.T) {
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@versions.test", time.Now().UnixNano())
 	base.Ingest.AccountPassword = "split ingest account password"
 	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-	base.AdminAddr = testenv.FreeAddr(t) // the gateways' process
-	urls := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia, ServiceIngest},
-		GatewayDiscovery, GatewayCMS)
+	startServices(t, &base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia, ServiceIngest})
+	base.AdminAddr = testenv.FreeAddr(t) // the gateways' process, whose metrics the test reads
+	urls := startGateways(t, base, GatewayDiscovery, GatewayCMS)
 	apiVersions(t, urls["cms gateway"], urls["discovery gateway"], "http://"+base.AdminAddr, base.Auth.AdminEmail, base.Auth.AdminPassword)
 }
 
