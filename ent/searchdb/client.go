@@ -18,6 +18,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/searchdb/category"
 	"github.com/mediamesh/mediamesh/ent/searchdb/episode"
 	"github.com/mediamesh/mediamesh/ent/searchdb/indexclock"
+	"github.com/mediamesh/mediamesh/ent/searchdb/popularity"
 	"github.com/mediamesh/mediamesh/ent/searchdb/program"
 	"github.com/mediamesh/mediamesh/ent/searchdb/tombstone"
 )
@@ -33,6 +34,8 @@ type Client struct {
 	Episode *EpisodeClient
 	// IndexClock is the client for interacting with the IndexClock builders.
 	IndexClock *IndexClockClient
+	// Popularity is the client for interacting with the Popularity builders.
+	Popularity *PopularityClient
 	// Program is the client for interacting with the Program builders.
 	Program *ProgramClient
 	// Tombstone is the client for interacting with the Tombstone builders.
@@ -51,6 +54,7 @@ func (c *Client) init() {
 	c.Category = NewCategoryClient(c.config)
 	c.Episode = NewEpisodeClient(c.config)
 	c.IndexClock = NewIndexClockClient(c.config)
+	c.Popularity = NewPopularityClient(c.config)
 	c.Program = NewProgramClient(c.config)
 	c.Tombstone = NewTombstoneClient(c.config)
 }
@@ -148,6 +152,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Category:   NewCategoryClient(cfg),
 		Episode:    NewEpisodeClient(cfg),
 		IndexClock: NewIndexClockClient(cfg),
+		Popularity: NewPopularityClient(cfg),
 		Program:    NewProgramClient(cfg),
 		Tombstone:  NewTombstoneClient(cfg),
 	}, nil
@@ -172,6 +177,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Category:   NewCategoryClient(cfg),
 		Episode:    NewEpisodeClient(cfg),
 		IndexClock: NewIndexClockClient(cfg),
+		Popularity: NewPopularityClient(cfg),
 		Program:    NewProgramClient(cfg),
 		Tombstone:  NewTombstoneClient(cfg),
 	}, nil
@@ -202,21 +208,21 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
-	c.Category.Use(hooks...)
-	c.Episode.Use(hooks...)
-	c.IndexClock.Use(hooks...)
-	c.Program.Use(hooks...)
-	c.Tombstone.Use(hooks...)
+	for _, n := range []interface{ Use(...Hook) }{
+		c.Category, c.Episode, c.IndexClock, c.Popularity, c.Program, c.Tombstone,
+	} {
+		n.Use(hooks...)
+	}
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
-	c.Category.Intercept(interceptors...)
-	c.Episode.Intercept(interceptors...)
-	c.IndexClock.Intercept(interceptors...)
-	c.Program.Intercept(interceptors...)
-	c.Tombstone.Intercept(interceptors...)
+	for _, n := range []interface{ Intercept(...Interceptor) }{
+		c.Category, c.Episode, c.IndexClock, c.Popularity, c.Program, c.Tombstone,
+	} {
+		n.Intercept(interceptors...)
+	}
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -228,6 +234,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Episode.mutate(ctx, m)
 	case *IndexClockMutation:
 		return c.IndexClock.mutate(ctx, m)
+	case *PopularityMutation:
+		return c.Popularity.mutate(ctx, m)
 	case *ProgramMutation:
 		return c.Program.mutate(ctx, m)
 	case *TombstoneMutation:
@@ -636,6 +644,139 @@ func (c *IndexClockClient) mutate(ctx context.Context, m *IndexClockMutation) (V
 	}
 }
 
+// PopularityClient is a client for the Popularity schema.
+type PopularityClient struct {
+	config
+}
+
+// NewPopularityClient returns a client for the Popularity from the given config.
+func NewPopularityClient(c config) *PopularityClient {
+	return &PopularityClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `popularity.Hooks(f(g(h())))`.
+func (c *PopularityClient) Use(hooks ...Hook) {
+	c.hooks.Popularity = append(c.hooks.Popularity, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `popularity.Intercept(f(g(h())))`.
+func (c *PopularityClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Popularity = append(c.inters.Popularity, interceptors...)
+}
+
+// Create returns a builder for creating a Popularity entity.
+func (c *PopularityClient) Create() *PopularityCreate {
+	mutation := newPopularityMutation(c.config, OpCreate)
+	return &PopularityCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Popularity entities.
+func (c *PopularityClient) CreateBulk(builders ...*PopularityCreate) *PopularityCreateBulk {
+	return &PopularityCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PopularityClient) MapCreateBulk(slice any, setFunc func(*PopularityCreate, int)) *PopularityCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PopularityCreateBulk{err: fmt.Errorf("calling to PopularityClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PopularityCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PopularityCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Popularity.
+func (c *PopularityClient) Update() *PopularityUpdate {
+	mutation := newPopularityMutation(c.config, OpUpdate)
+	return &PopularityUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PopularityClient) UpdateOne(_m *Popularity) *PopularityUpdateOne {
+	mutation := newPopularityMutation(c.config, OpUpdateOne, withPopularity(_m))
+	return &PopularityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PopularityClient) UpdateOneID(id uuid.UUID) *PopularityUpdateOne {
+	mutation := newPopularityMutation(c.config, OpUpdateOne, withPopularityID(id))
+	return &PopularityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Popularity.
+func (c *PopularityClient) Delete() *PopularityDelete {
+	mutation := newPopularityMutation(c.config, OpDelete)
+	return &PopularityDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PopularityClient) DeleteOne(_m *Popularity) *PopularityDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PopularityClient) DeleteOneID(id uuid.UUID) *PopularityDeleteOne {
+	builder := c.Delete().Where(popularity.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PopularityDeleteOne{builder}
+}
+
+// Query returns a query builder for Popularity.
+func (c *PopularityClient) Query() *PopularityQuery {
+	return &PopularityQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePopularity},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Popularity entity by its id.
+func (c *PopularityClient) Get(ctx context.Context, id uuid.UUID) (*Popularity, error) {
+	return c.Query().Where(popularity.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PopularityClient) GetX(ctx context.Context, id uuid.UUID) *Popularity {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PopularityClient) Hooks() []Hook {
+	return c.hooks.Popularity
+}
+
+// Interceptors returns the client interceptors.
+func (c *PopularityClient) Interceptors() []Interceptor {
+	return c.inters.Popularity
+}
+
+func (c *PopularityClient) mutate(ctx context.Context, m *PopularityMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PopularityCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PopularityUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PopularityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PopularityDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("searchdb: unknown Popularity mutation op: %q", m.Op())
+	}
+}
+
 // ProgramClient is a client for the Program schema.
 type ProgramClient struct {
 	config
@@ -905,9 +1046,9 @@ func (c *TombstoneClient) mutate(ctx context.Context, m *TombstoneMutation) (Val
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Category, Episode, IndexClock, Program, Tombstone []ent.Hook
+		Category, Episode, IndexClock, Popularity, Program, Tombstone []ent.Hook
 	}
 	inters struct {
-		Category, Episode, IndexClock, Program, Tombstone []ent.Interceptor
+		Category, Episode, IndexClock, Popularity, Program, Tombstone []ent.Interceptor
 	}
 )

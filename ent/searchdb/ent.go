@@ -15,6 +15,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/searchdb/category"
 	"github.com/mediamesh/mediamesh/ent/searchdb/episode"
 	"github.com/mediamesh/mediamesh/ent/searchdb/indexclock"
+	"github.com/mediamesh/mediamesh/ent/searchdb/popularity"
 	"github.com/mediamesh/mediamesh/ent/searchdb/program"
 	"github.com/mediamesh/mediamesh/ent/searchdb/tombstone"
 )
@@ -80,6 +81,7 @@ func checkColumn(t, c string) error {
 			category.Table:   category.ValidColumn,
 			episode.Table:    episode.ValidColumn,
 			indexclock.Table: indexclock.ValidColumn,
+			popularity.Table: popularity.ValidColumn,
 			program.Table:    program.ValidColumn,
 			tombstone.Table:  tombstone.ValidColumn,
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/searchdb/category"
 	"github.com/mediamesh/mediamesh/ent/searchdb/episode"
 	"github.com/mediamesh/mediamesh/ent/searchdb/indexclock"
+	"github.com/mediamesh/mediamesh/ent/searchdb/popularity"
 	"github.com/mediamesh/mediamesh/ent/searchdb/predicate"
 	"github.com/mediamesh/mediamesh/ent/searchdb/program"
 	"github.com/mediamesh/mediamesh/ent/searchdb/schema"
@@ -33,6 +34,7 @@ const (
 	TypeCategory   = "Category"
 	TypeEpisode    = "Episode"
 	TypeIndexClock = "IndexClock"
+	TypePopularity = "Popularity"
 	TypeProgram    = "Program"
 	TypeTombstone  = "Tombstone"
 )
@@ -1732,6 +1734,374 @@ func (m *IndexClockMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *IndexClockMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown IndexClock edge %s", name)
+}
+
+// PopularityMutation represents an operation that mutates the Popularity nodes in the graph.
+type PopularityMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	popularity    *float64
+	addpopularity *float64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*Popularity, error)
+	predicates    []predicate.Popularity
+}
+
+var _ ent.Mutation = (*PopularityMutation)(nil)
+
+// popularityOption allows management of the mutation configuration using functional options.
+type popularityOption func(*PopularityMutation)
+
+// newPopularityMutation creates new mutation for the Popularity entity.
+func newPopularityMutation(c config, op Op, opts ...popularityOption) *PopularityMutation {
+	m := &PopularityMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePopularity,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPopularityID sets the ID field of the mutation.
+func withPopularityID(id uuid.UUID) popularityOption {
+	return func(m *PopularityMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Popularity
+		)
+		m.oldValue = func(ctx context.Context) (*Popularity, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Popularity.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPopularity sets the old Popularity of the mutation.
+func withPopularity(node *Popularity) popularityOption {
+	return func(m *PopularityMutation) {
+		m.oldValue = func(context.Context) (*Popularity, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PopularityMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PopularityMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("searchdb: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Popularity entities.
+func (m *PopularityMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PopularityMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PopularityMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Popularity.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPopularity sets the "popularity" field.
+func (m *PopularityMutation) SetPopularity(f float64) {
+	m.popularity = &f
+	m.addpopularity = nil
+}
+
+// Popularity returns the value of the "popularity" field in the mutation.
+func (m *PopularityMutation) Popularity() (r float64, exists bool) {
+	v := m.popularity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPopularity returns the old "popularity" field's value of the Popularity entity.
+// If the Popularity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PopularityMutation) OldPopularity(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPopularity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPopularity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPopularity: %w", err)
+	}
+	return oldValue.Popularity, nil
+}
+
+// AddPopularity adds f to the "popularity" field.
+func (m *PopularityMutation) AddPopularity(f float64) {
+	if m.addpopularity != nil {
+		*m.addpopularity += f
+	} else {
+		m.addpopularity = &f
+	}
+}
+
+// AddedPopularity returns the value that was added to the "popularity" field in this mutation.
+func (m *PopularityMutation) AddedPopularity() (r float64, exists bool) {
+	v := m.addpopularity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPopularity resets all changes to the "popularity" field.
+func (m *PopularityMutation) ResetPopularity() {
+	m.popularity = nil
+	m.addpopularity = nil
+}
+
+// Where appends a list predicates to the PopularityMutation builder.
+func (m *PopularityMutation) Where(ps ...predicate.Popularity) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PopularityMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PopularityMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Popularity, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PopularityMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PopularityMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Popularity).
+func (m *PopularityMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PopularityMutation) Fields() []string {
+	fields := make([]string, 0, 1)
+	if m.popularity != nil {
+		fields = append(fields, popularity.FieldPopularity)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PopularityMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case popularity.FieldPopularity:
+		return m.Popularity()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PopularityMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case popularity.FieldPopularity:
+		return m.OldPopularity(ctx)
+	}
+	return nil, fmt.Errorf("unknown Popularity field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PopularityMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case popularity.FieldPopularity:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPopularity(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Popularity field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PopularityMutation) AddedFields() []string {
+	var fields []string
+	if m.addpopularity != nil {
+		fields = append(fields, popularity.FieldPopularity)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PopularityMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case popularity.FieldPopularity:
+		return m.AddedPopularity()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PopularityMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case popularity.FieldPopularity:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPopularity(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Popularity numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PopularityMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PopularityMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PopularityMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Popularity nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PopularityMutation) ResetField(name string) error {
+	switch name {
+	case popularity.FieldPopularity:
+		m.ResetPopularity()
+		return nil
+	}
+	return fmt.Errorf("unknown Popularity field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PopularityMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PopularityMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PopularityMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PopularityMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PopularityMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PopularityMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PopularityMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Popularity unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PopularityMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Popularity edge %s", name)
 }
 
 // ProgramMutation represents an operation that mutates the Program nodes in the graph.

@@ -7,6 +7,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/searchdb/category"
 	"github.com/mediamesh/mediamesh/ent/searchdb/episode"
 	"github.com/mediamesh/mediamesh/ent/searchdb/indexclock"
+	"github.com/mediamesh/mediamesh/ent/searchdb/popularity"
 	"github.com/mediamesh/mediamesh/ent/searchdb/program"
 	"github.com/mediamesh/mediamesh/ent/searchdb/schema"
 	"github.com/mediamesh/mediamesh/ent/searchdb/tombstone"
@@ -125,6 +126,12 @@ func init() {
 			return nil
 		}
 	}()
+	popularityFields := schema.Popularity{}.Fields()
+	_ = popularityFields
+	// popularityDescID is the schema descriptor for id field.
+	popularityDescID := popularityFields[0].Descriptor()
+	// popularity.DefaultID holds the default value on creation for the id field.
+	popularity.DefaultID = popularityDescID.Default.(func() uuid.UUID)
 	programFields := schema.Program{}.Fields()
 	_ = programFields
 	// programDescLanguage is the schema descriptor for language field.

@@ -18,6 +18,8 @@ type Tx struct {
 	Episode *EpisodeClient
 	// IndexClock is the client for interacting with the IndexClock builders.
 	IndexClock *IndexClockClient
+	// Popularity is the client for interacting with the Popularity builders.
+	Popularity *PopularityClient
 	// Program is the client for interacting with the Program builders.
 	Program *ProgramClient
 	// Tombstone is the client for interacting with the Tombstone builders.
@@ -156,6 +158,7 @@ func (tx *Tx) init() {
 	tx.Category = NewCategoryClient(tx.config)
 	tx.Episode = NewEpisodeClient(tx.config)
 	tx.IndexClock = NewIndexClockClient(tx.config)
+	tx.Popularity = NewPopularityClient(tx.config)
 	tx.Program = NewProgramClient(tx.config)
 	tx.Tombstone = NewTombstoneClient(tx.config)
 }

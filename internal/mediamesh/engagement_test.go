@@ -215,6 +215,18 @@ func TestEngagementEndToEnd(t *testing.T) {
 		t.Fatalf("GraphQL trending: %d %s", code, body)
 	}
 
+	// Search ranks equal matches by popularity (discovery's popularity.changed events): the
+	// classic, then the hit, then the program nobody played.
+	eventually(t, "search by popularity", func() (string, bool) {
+		var found struct{ Items []struct{ ID string } }
+		getJSON(t, a.disc, "/api/v1/discovery/search?q=story&type=program", "", &found)
+		var ids []string
+		for _, it := range found.Items {
+			ids = append(ids, it.ID)
+		}
+		return fmt.Sprint(ids), fmt.Sprint(ids) == fmt.Sprint([]string{classic, hit, other})
+	})
+
 	// More like this: the other drama first, then the program without a category.
 	var similar struct{ Items []struct{ ID string } }
 	getJSON(t, a.disc, "/api/v1/discovery/programs/"+hit+"/similar", "", &similar)

@@ -128,7 +128,7 @@ func (s *Service) RecordEngagement(ctx context.Context, req discoveryapi.RecordE
 	// inbox still applies each event once.)
 	for attempt := 0; len(evs) > 0; attempt++ {
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			fresh, err := s.notInOutbox(ctx, tx, evs)
+			fresh, err := s.notInOutbox(ctx, tx, evs, engagementEventID)
 			if err != nil {
 				return err
 			}
@@ -145,11 +145,15 @@ func (s *Service) RecordEngagement(ctx context.Context, req discoveryapi.RecordE
 	return discoveryapi.RecordEngagement202JSONResponse{Accepted: int32(accepted)}, nil
 }
 
-// notInOutbox returns the events of evs whose ids the outbox does not hold.
-func (s *Service) notInOutbox(ctx context.Context, tx *sql.Tx, evs []outbox.Event) ([]outbox.Event, error) {
+func engagementEventID(ev outbox.Event) string {
+	return ev.(*discoveryevents.EngagementRecorded).EventID
+}
+
+// notInOutbox returns the events of evs (whose ids id tells) that the outbox does not hold.
+func (s *Service) notInOutbox(ctx context.Context, tx *sql.Tx, evs []outbox.Event, id func(outbox.Event) string) ([]outbox.Event, error) {
 	args := make([]any, len(evs))
 	for i, ev := range evs {
-		args[i] = ev.(*discoveryevents.EngagementRecorded).EventID
+		args[i] = id(ev)
 	}
 	q := "SELECT event_id FROM outbox WHERE event_id IN (?" + strings.Repeat(", ?", len(evs)-1) + ")"
 	rows, err := tx.QueryContext(ctx, s.db.Rebind(q), args...)
@@ -173,7 +177,7 @@ func (s *Service) notInOutbox(ctx context.Context, tx *sql.Tx, evs []outbox.Even
 	}
 	fresh := make([]outbox.Event, 0, len(evs)-len(known))
 	for _, ev := range evs {
-		if !known[ev.(*discoveryevents.EngagementRecorded).EventID] {
+		if !known[id(ev)] {
 			fresh = append(fresh, ev)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/internal/cache"
+	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
 // Counting engagement (engagement.recorded from discovery.events). The events of one consumer
@@ -112,6 +113,25 @@ type watchDelta struct {
 type engagementRun struct {
 	items   map[uuid.UUID]*itemDelta
 	watches map[[2]uuid.UUID]*watchDelta // by user, episode
+	// popularity are the popularity.changed events of the items whose total reached a new power
+	// of two in the run, for the outbox.
+	popularity []outbox.Event
+}
+
+// popularityNamespace is the UUID v5 namespace of popularity.changed event ids (an item and the
+// power of two it reached).
+var popularityNamespace = uuid.MustParse("0f6c1e2d-9b8a-4c7d-8e5f-4a3b2c1d0e9f")
+
+// popularityLevel is the power of two a weighted total has reached (-1 below 1).
+func popularityLevel(total float64) int {
+	if total < 1 {
+		return -1
+	}
+	return int(math.Floor(math.Log2(total)))
+}
+
+func popularityEventID(ev outbox.Event) string {
+	return ev.(*discoveryevents.PopularityChanged).EventID
 }
 
 func (r *engagementRun) empty() bool { return r == nil || (len(r.items) == 0 && len(r.watches) == 0) }
@@ -201,7 +221,9 @@ func (p *projection) flushItems(ctx context.Context, items map[uuid.UUID]*itemDe
 	builders := make([]*discoverydb.ItemStatCreate, 0, len(ids))
 	for _, id := range ids {
 		d := items[id]
+		before := 0.0
 		if old := stored[id]; old != nil {
+			before = old.Total
 			d.views += old.Views
 			d.plays += old.Plays
 			d.completes += old.Completes
@@ -210,6 +232,16 @@ func (p *projection) flushItems(ctx context.Context, items map[uuid.UUID]*itemDe
 			if old.LastAt.After(d.lastAt) {
 				d.lastAt = old.LastAt
 			}
+		}
+		if level := popularityLevel(d.total); level > popularityLevel(before) {
+			p.eng.popularity = append(p.eng.popularity, &discoveryevents.PopularityChanged{
+				EventID:     uuid.NewSHA1(popularityNamespace, fmt.Appendf(id[:len(id):len(id)], "%d", level)).String(),
+				OccurredAt:  d.lastAt.Truncate(time.Millisecond),
+				AggregateID: d.programID.String(),
+				ContentType: d.contentType,
+				ContentID:   id.String(),
+				Popularity:  d.total,
+			})
 		}
 		builders = append(builders, p.c.ItemStat.Create().SetID(id).SetContentType(itemstat.ContentType(d.contentType)).
 			SetProgramID(d.programID).SetViews(d.views).SetPlays(d.plays).SetCompletes(d.completes).SetTotal(d.total).

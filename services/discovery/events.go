@@ -10,6 +10,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
+	"github.com/mediamesh/mediamesh/gen/events/searchevents"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
@@ -64,7 +65,18 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		if err != nil {
 			return err
 		}
-		return p.flushEngagement(ctx)
+		if err := p.flushEngagement(ctx); err != nil {
+			return err
+		}
+		if len(p.eng.popularity) == 0 {
+			return nil
+		}
+		// Counting the same events again (a replay) emits the same events: the outbox keeps one.
+		fresh, err := s.notInOutbox(ctx, tx, p.eng.popularity, popularityEventID)
+		if err != nil {
+			return err
+		}
+		return outbox.AppendAll(ctx, tx, s.db, fresh)
 	})
 	if err != nil {
 		return err
@@ -79,7 +91,7 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 var decoder = inbox.Decoder[change]{
 	Consumer: ConsumerGroup,
 	Lookups: []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint,
-		discoveryevents.EventTypeForFingerprint, authevents.EventTypeForFingerprint},
+		discoveryevents.EventTypeForFingerprint, authevents.EventTypeForFingerprint, searchevents.EventTypeForFingerprint},
 	Decode: decode,
 	ID:     func(c change) string { return c.eventID },
 }

@@ -91,6 +91,9 @@ func (p *projection) write(ctx context.Context, docs []index.Doc) error {
 	if len(docs) == 0 {
 		return nil
 	}
+	if err := p.withPopularity(ctx, docs); err != nil {
+		return err
+	}
 	return p.index.UpsertBatch(ctx, docs)
 }
 

@@ -12,7 +12,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
+	"github.com/mediamesh/mediamesh/gen/events/searchevents"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
@@ -106,9 +108,10 @@ func (s *Service) handleBatch(ctx context.Context, msgs []eventbus.Message) erro
 // decoder reads the events of Topics.
 var decoder = inbox.Decoder[change]{
 	Consumer: ConsumerGroup,
-	Lookups:  []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint},
-	Decode:   decode,
-	ID:       func(c change) string { return c.eventID },
+	Lookups: []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint,
+		discoveryevents.EventTypeForFingerprint, searchevents.EventTypeForFingerprint},
+	Decode: decode,
+	ID:     func(c change) string { return c.eventID },
 }
 
 // applyOne applies event e in tx, inside a span of the trace of the request that caused it (a
@@ -171,6 +174,10 @@ func decode(eventType string, payload []byte) (c change, known bool, err error) 
 		var e metadataevents.CategoryDeleted
 		err = outbox.Decode(payload, e.AvroSchema(), &e)
 		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryDeleted(ctx, e.AggregateID) }}
+	case discoveryevents.TypePopularityChanged:
+		var e discoveryevents.PopularityChanged
+		err = outbox.Decode(payload, e.AvroSchema(), &e)
+		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.popularityChanged(ctx, &e) }}
 	default: // content.created and event types of other consumers
 		return change{}, false, nil
 	}
@@ -247,6 +254,7 @@ func (s *Service) resetStorage(ctx context.Context) error {
 			{"programs", c.Program.Delete().Exec},
 			{"categories", c.Category.Delete().Exec},
 			{"tombstones", c.Tombstone.Delete().Exec},
+			{"popularity", c.Popularity.Delete().Exec},
 		} {
 			if _, err := table.empty(ctx); err != nil {
 				return fmt.Errorf("empty %s: %w", table.name, err)

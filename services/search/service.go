@@ -30,6 +30,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/ent/searchdb"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/searchapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
@@ -99,9 +100,10 @@ func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, err
 	})
 }
 
-// Topics returns the topics the index is built from: content.events and metadata.events.
+// Topics returns the topics the index is built from: content.events, metadata.events, and
+// discovery.events for the popularity of content (popularity.changed).
 func (s *Service) Topics() []string {
-	return []string{contentevents.TopicContentEvents, metadataevents.TopicMetadataEvents}
+	return []string{contentevents.TopicContentEvents, metadataevents.TopicMetadataEvents, discoveryevents.TopicDiscoveryEvents}
 }
 
 // inTx returns an ent client bound to tx. With SQLite (one connection) everything inside a

@@ -82,7 +82,7 @@ func TestRegistriesAreCurrent(t *testing.T) {
 		})
 	}
 	slices.Sort(found)
-	if want := []string{"auth", "content", "ingest", "media", "metadata", "search"}; !slices.Equal(found, want) {
+	if want := []string{"auth", "content", "discovery", "ingest", "media", "metadata", "search"}; !slices.Equal(found, want) {
 		t.Errorf("specs/avro domains %v, this test knows %v: update the domains table", found, want)
 	}
 }
@@ -165,6 +165,13 @@ func TestRoundTrip(t *testing.T) {
 				ItemsSeen: 10, ItemsCreated: 3, ItemsUpdated: 2, ItemsSkipped: 5, StartedAt: at.Add(-time.Minute), FinishedAt: at},
 			&ingestevents.IngestFailed{EventID: id3, OccurredAt: at, AggregateID: id1, RunID: id2, SourceID: id1, SourceType: ingestevents.SourceTypeYoutube, Trigger: ingestevents.IngestRunTriggerSchedule,
 				ErrorCode: "http_error", ErrorMessage: "upstream answered 503", HTTPStatus: ptr(503), StartedAt: at},
+		},
+		"discovery": {
+			&discoveryevents.EngagementRecorded{EventID: id3, OccurredAt: at, AggregateID: id1, Action: discoveryevents.EngagementActionPlay,
+				ContentType: discoveryevents.EngagementContentTypeEpisode, ContentID: id2, UserID: ptr(id3), ClientKey: "0123456789abcdef0123456789abcdef",
+				PositionSeconds: ptr(1260), ReceivedAt: at},
+			&discoveryevents.PopularityChanged{EventID: id3, OccurredAt: at, AggregateID: id1, ContentType: discoveryevents.PopularityContentTypeProgram,
+				ContentID: id1, Popularity: 1024},
 		},
 		"search": {
 			&searchevents.SearchIndexRequested{EventID: id3, OccurredAt: at, AggregateID: id2, Reason: searchevents.IndexRequestReasonContentChanged, ContentID: ptr(id2)},

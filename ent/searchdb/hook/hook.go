@@ -45,6 +45,18 @@ func (f IndexClockFunc) Mutate(ctx context.Context, m searchdb.Mutation) (search
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *searchdb.IndexClockMutation", m)
 }
 
+// The PopularityFunc type is an adapter to allow the use of ordinary
+// function as Popularity mutator.
+type PopularityFunc func(context.Context, *searchdb.PopularityMutation) (searchdb.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PopularityFunc) Mutate(ctx context.Context, m searchdb.Mutation) (searchdb.Value, error) {
+	if mv, ok := m.(*searchdb.PopularityMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *searchdb.PopularityMutation", m)
+}
+
 // The ProgramFunc type is an adapter to allow the use of ordinary
 // function as Program mutator.
 type ProgramFunc func(context.Context, *searchdb.ProgramMutation) (searchdb.Value, error)

@@ -57,6 +57,17 @@ var (
 		Columns:    IndexClocksColumns,
 		PrimaryKey: []*schema.Column{IndexClocksColumns[0]},
 	}
+	// PopularitiesColumns holds the columns for the "popularities" table.
+	PopularitiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "popularity", Type: field.TypeFloat64},
+	}
+	// PopularitiesTable holds the schema information for the "popularities" table.
+	PopularitiesTable = &schema.Table{
+		Name:       "popularities",
+		Columns:    PopularitiesColumns,
+		PrimaryKey: []*schema.Column{PopularitiesColumns[0]},
+	}
 	// ProgramsColumns holds the columns for the "programs" table.
 	ProgramsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -98,6 +109,7 @@ var (
 		CategoriesTable,
 		EpisodesTable,
 		IndexClocksTable,
+		PopularitiesTable,
 		ProgramsTable,
 		TombstonesTable,
 	}

@@ -15,6 +15,9 @@ type Episode func(*sql.Selector)
 // IndexClock is the predicate function for indexclock builders.
 type IndexClock func(*sql.Selector)
 
+// Popularity is the predicate function for popularity builders.
+type Popularity func(*sql.Selector)
+
 // Program is the predicate function for program builders.
 type Program func(*sql.Selector)
 

@@ -30,3 +30,21 @@ type EngagementRecorded struct {
 	// When the gateway took it, in milliseconds since the Unix epoch (UTC).
 	ReceivedAt time.Time `avro:"received_at" json:"received_at"`
 }
+
+// The engagement of a program or episode counted by discovery reached a new power of two (1, 2, 4, ...): search takes it as the item's popularity factor. It grows only, and about log2 of the engagement times per item, so it costs nothing beside the engagement events. Topic discovery.events, event type popularity.changed.
+type PopularityChanged struct {
+	// Unique id of this event: a UUID v5 of the item and the power of two it reached, so counting the same events again (a replay) emits the same event.
+	EventID string `avro:"event_id" json:"event_id"`
+	// When the newest engagement event counted occurred, in milliseconds since the Unix epoch (UTC).
+	OccurredAt time.Time `avro:"occurred_at" json:"occurred_at"`
+	// Id of the program the item belongs to (the program itself, or the episode's program). It is the Kafka message key, as for engagement.recorded.
+	AggregateID string `avro:"aggregate_id" json:"aggregate_id"`
+	// W3C trace id of the request that caused the event; empty when unknown.
+	TraceID string `avro:"trace_id" json:"trace_id"`
+	// Whether content_id is a program or an episode.
+	ContentType string `avro:"content_type" json:"content_type"`
+	// Id of the program or episode.
+	ContentID string `avro:"content_id" json:"content_id"`
+	// The item's weighted engagement of all time (view 1, play 2, complete 3; a program's includes its episodes'), at least 1.
+	Popularity float64 `avro:"popularity" json:"popularity"`
+}

@@ -18,6 +18,8 @@ const TopicDiscoveryEvents = "discovery.events"
 const (
 	// TypeEngagementRecorded is the event type of EngagementRecorded.
 	TypeEngagementRecorded = "engagement.recorded"
+	// TypePopularityChanged is the event type of PopularityChanged.
+	TypePopularityChanged = "popularity.changed"
 )
 
 // Symbols of the Avro enums used by the events. The generated structs hold enum values as
@@ -35,6 +37,12 @@ const (
 	EngagementContentTypeEpisode = "episode"
 	// EngagementContentTypeUnknown is the symbol unknown of enum mediamesh.discovery.v1.EngagementContentType.
 	EngagementContentTypeUnknown = "unknown"
+	// PopularityContentTypeProgram is the symbol program of enum mediamesh.discovery.v1.PopularityContentType.
+	PopularityContentTypeProgram = "program"
+	// PopularityContentTypeEpisode is the symbol episode of enum mediamesh.discovery.v1.PopularityContentType.
+	PopularityContentTypeEpisode = "episode"
+	// PopularityContentTypeUnknown is the symbol unknown of enum mediamesh.discovery.v1.PopularityContentType.
+	PopularityContentTypeUnknown = "unknown"
 )
 
 // CRC-64-AVRO fingerprints of the Parsing Canonical Form of each event schema. The Avro
@@ -42,6 +50,8 @@ const (
 const (
 	// FingerprintEngagementRecorded is the schema fingerprint of EngagementRecorded.
 	FingerprintEngagementRecorded uint64 = 0x51e4db4c85ccab06
+	// FingerprintPopularityChanged is the schema fingerprint of PopularityChanged.
+	FingerprintPopularityChanged uint64 = 0x2e7480fc835ed565
 )
 
 // Event schemas, as written in specs/avro/discovery.
@@ -68,26 +78,49 @@ const (
     {"name": "received_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the gateway took it, in milliseconds since the Unix epoch (UTC)."}
   ]
 }`
+	// SchemaJSONPopularityChanged is the schema of PopularityChanged (popularity.changed.avsc).
+	SchemaJSONPopularityChanged = `{
+  "type": "record",
+  "name": "PopularityChanged",
+  "namespace": "mediamesh.discovery.v1",
+  "doc": "The engagement of a program or episode counted by discovery reached a new power of two (1, 2, 4, ...): search takes it as the item's popularity factor. It grows only, and about log2 of the engagement times per item, so it costs nothing beside the engagement events. Topic discovery.events, event type popularity.changed.",
+  "mediamesh.event_type": "popularity.changed",
+  "mediamesh.topic": "discovery.events",
+  "fields": [
+    {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique id of this event: a UUID v5 of the item and the power of two it reached, so counting the same events again (a replay) emits the same event."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the newest engagement event counted occurred, in milliseconds since the Unix epoch (UTC)."},
+    {"name": "aggregate_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program the item belongs to (the program itself, or the episode's program). It is the Kafka message key, as for engagement.recorded."},
+    {"name": "trace_id", "type": "string", "default": "", "doc": "W3C trace id of the request that caused the event; empty when unknown."},
+    {"name": "content_type", "type": {"type": "enum", "name": "PopularityContentType", "doc": "The kind of content. Readers ignore a kind they do not know.", "symbols": ["program", "episode", "unknown"], "default": "unknown"}, "doc": "Whether content_id is a program or an episode."},
+    {"name": "content_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id of the program or episode."},
+    {"name": "popularity", "type": "double", "doc": "The item's weighted engagement of all time (view 1, play 2, complete 3; a program's includes its episodes'), at least 1."}
+  ]
+}`
 )
 
 var (
 	schemaEngagementRecorded = mustParse(SchemaJSONEngagementRecorded)
+	schemaPopularityChanged  = mustParse(SchemaJSONPopularityChanged)
 )
 
 var eventTypes = []string{
 	TypeEngagementRecorded,
+	TypePopularityChanged,
 }
 
 var schemas = map[string]avro.Schema{
 	TypeEngagementRecorded: schemaEngagementRecorded,
+	TypePopularityChanged:  schemaPopularityChanged,
 }
 
 var fingerprints = map[uint64]string{
 	FingerprintEngagementRecorded: TypeEngagementRecorded,
+	FingerprintPopularityChanged:  TypePopularityChanged,
 }
 
-// pastSchemas are the released versions of the event schemas that differ from the current ones,
-// by fingerprint: messages written with them (still in Kafka or an outbox) are read through them.
+// pastSchemas are the earlier versions of the event schemas that differ from the current ones (the
+// released one, and those builds since wrote), by fingerprint: messages written with them (still in
+// Kafka or an outbox) are read through them.
 var pastSchemas = map[uint64]avro.Schema{}
 
 // EventTypes returns the event types of this package, sorted.
@@ -114,6 +147,8 @@ func New(eventType string) (any, bool) {
 	switch eventType {
 	case TypeEngagementRecorded:
 		return new(EngagementRecorded), true
+	case TypePopularityChanged:
+		return new(PopularityChanged), true
 	}
 	return nil, false
 }
@@ -131,7 +166,7 @@ func (*EngagementRecorded) AvroSchema() avro.Schema { return schemaEngagementRec
 func (*EngagementRecorded) SchemaFingerprint() uint64 { return FingerprintEngagementRecorded }
 
 // WriterSchema returns the schema a EngagementRecorded message whose fingerprint is fp was written with:
-// the current one or its released version; false for any other.
+// the current one or an earlier version; false for any other.
 func (*EngagementRecorded) WriterSchema(fp uint64) (avro.Schema, bool) {
 	if fp == FingerprintEngagementRecorded {
 		return schemaEngagementRecorded, true
@@ -141,6 +176,30 @@ func (*EngagementRecorded) WriterSchema(fp uint64) (avro.Schema, bool) {
 
 // MessageKey returns the aggregate id, the Kafka message key of the event.
 func (e *EngagementRecorded) MessageKey() string { return e.AggregateID }
+
+// EventType returns "popularity.changed".
+func (*PopularityChanged) EventType() string { return TypePopularityChanged }
+
+// Topic returns "discovery.events".
+func (*PopularityChanged) Topic() string { return TopicDiscoveryEvents }
+
+// AvroSchema returns the parsed schema of PopularityChanged.
+func (*PopularityChanged) AvroSchema() avro.Schema { return schemaPopularityChanged }
+
+// SchemaFingerprint returns FingerprintPopularityChanged.
+func (*PopularityChanged) SchemaFingerprint() uint64 { return FingerprintPopularityChanged }
+
+// WriterSchema returns the schema a PopularityChanged message whose fingerprint is fp was written with:
+// the current one or an earlier version; false for any other.
+func (*PopularityChanged) WriterSchema(fp uint64) (avro.Schema, bool) {
+	if fp == FingerprintPopularityChanged {
+		return schemaPopularityChanged, true
+	}
+	return nil, false
+}
+
+// MessageKey returns the aggregate id, the Kafka message key of the event.
+func (e *PopularityChanged) MessageKey() string { return e.AggregateID }
 
 // mustParse parses an event schema on its own, outside avro's global schema cache.
 func mustParse(s string) avro.Schema {
