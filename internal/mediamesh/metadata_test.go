@@ -362,7 +362,7 @@ func TestOneTruthSplit(t *testing.T) {
 // content by the reconciling replay instead (mediamesh replay --target=metadata).
 func skipHistory(t *testing.T, brokers []string, group, topic string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := eventbus.EnsureTopics(ctx, brokers, []string{topic}, Default().Kafka.Partitions); err != nil {
 		t.Fatal(err)
@@ -389,15 +389,27 @@ func skipHistory(t *testing.T, brokers []string, group, topic string) {
 		}
 		commits = append(commits, kafka.OffsetCommit{Partition: po.Partition, Offset: po.LastOffset})
 	}
-	cr, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: map[string][]kafka.OffsetCommit{topic: commits}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, parts := range cr.Topics {
-		for _, p := range parts {
-			if p.Error != nil {
-				t.Fatalf("commit the offsets of %s: %v", group, p.Error)
+	// A member of an earlier run's group may not have timed out yet: then the broker refuses
+	// commits from outside the group until it has.
+	for {
+		cr, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: map[string][]kafka.OffsetCommit{topic: commits}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var failed error
+		for _, parts := range cr.Topics {
+			for _, p := range parts {
+				if p.Error != nil {
+					failed = p.Error
+				}
 			}
 		}
+		if failed == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("commit the offsets of %s: %v", group, failed)
+		}
+		time.Sleep(time.Second)
 	}
 }
