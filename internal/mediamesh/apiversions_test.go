@@ -131,11 +131,20 @@ func apiVersions(t *testing.T, cms, disc, admin, email, password string) {
 					t.Errorf("%s item %d (round %d): v1 %v\nv2 %v", p.v2, i, round, o1, o2)
 				}
 			}
+			if round == 1 && (r1.Header.Get("X-Cache") != "HIT" || r2.Header.Get("X-Cache") != "HIT") {
+				t.Errorf("%s read again: X-Cache %q in v1, %q in v2, want HIT", p.v2, r1.Header.Get("X-Cache"), r2.Header.Get("X-Cache"))
+			}
 			if !list && r1.Header.Get("ETag") == "" || !list && r2.Header.Get("ETag") == "" {
 				t.Errorf("%s: no ETag (v1 %q, v2 %q)", p.v2, r1.Header.Get("ETag"), r2.Header.Get("ETag"))
 			}
 		}
 	}
+	// An edit reaches v2's cached reads as v1's (the same cache scopes, invalidated together).
+	a.do("PATCH", "/api/v1/cms/programs/"+ar.ID, `{"title":"مساء الثقافة الجديد"}`, 200, nil)
+	a.await("/api/v2/discovery/programs/"+ar.ID, 200, "مساء الثقافة الجديد")
+	a.await("/api/v2/discovery/programs?category="+slug, 200, "مساء الثقافة الجديد")
+	a.await("/api/v2/discovery/latest?category="+slug, 200, "مساء الثقافة الجديد")
+
 	// A v1 cursor pages v2 alike (one read model, one cursor format).
 	_, b := get(t, disc+"/api/v1/discovery/programs?category="+slug+"&limit=1")
 	var page struct {
