@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -230,5 +231,55 @@ func TestNodeToAnyKeepsStatusKeysAndTimestamps(t *testing.T) {
 `
 	if string(got) != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestBundleMajorVersions bundles the real contracts: v2/discovery.yaml joins the discovery gateway
+// as the discovery service's (x-service), its refs to ../common.yaml resolve, and each major version
+// gets a view holding its paths only, embedded as DiscoveryVersions.
+func TestBundleMajorVersions(t *testing.T) {
+	out := t.TempDir()
+	if err := run("../../specs/openapi", out, gateways); err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) map[string]any {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	all := read("discovery.json")
+	op := all["paths"].(map[string]any)["/api/v2/discovery/programs"].(map[string]any)["get"].(map[string]any)
+	if op["x-service"] != "discovery" || op["operationId"] != "listProgramsV2" {
+		t.Errorf("v2 operation in the bundle: %v %v", op["x-service"], op["operationId"])
+	}
+	for _, v := range []string{"v1", "v2"} {
+		view := read("discovery." + v + ".json")
+		paths := view["paths"].(map[string]any)
+		if len(paths) == 0 {
+			t.Fatalf("%s view has no paths", v)
+		}
+		for p := range paths {
+			if !strings.HasPrefix(p, "/api/"+v+"/") {
+				t.Errorf("%s view holds %s", v, p)
+			}
+		}
+		schemas := view["components"].(map[string]any)["schemas"].(map[string]any)
+		if _, ok := schemas["ContentLanguage"]; ok != (v == "v2") {
+			t.Errorf("%s view: ContentLanguage present %v", v, ok)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "cms.v1.json")); err == nil {
+		t.Error("a gateway of one major version got a view")
+	}
+	src, err := os.ReadFile(filepath.Join(out, "bundle.go"))
+	if err != nil || !strings.Contains(string(src), `var DiscoveryVersions = []Version{{"v1", DiscoveryV1}, {"v2", DiscoveryV2}}`) {
+		t.Errorf("bundle.go: %v\n%s", err, src)
 	}
 }
