@@ -41,9 +41,10 @@ const (
 // id (and the consumer's inbox applies it once), while two callers cannot collide.
 var engagementNamespace = uuid.MustParse("5b0b8f1e-6f73-4c55-9a0f-3b1d7a0e9c21")
 
-// crawlers matches the User-Agent of robots, crawlers, link previews and headless browsers, whose
-// events are taken and dropped.
-var crawlers = regexp.MustCompile(`(?i)bot\b|bot/|crawl|spider|slurp|scrape|headless|phantomjs|facebookexternalhit|embedly|preview|python-requests|curl/|wget/|httpclient|okhttp|go-http-client|java/|libwww|pingdom|monitor|lighthouse|^$`)
+// crawlers matches the User-Agent of robots, crawlers, link previews, headless browsers and
+// scripting tools, whose events are taken and dropped; an empty one too (every browser and player
+// sends one). HTTP libraries that apps embed (OkHttp, CFNetwork, ...) are not in it.
+var crawlers = regexp.MustCompile(`(?i)bot\b|bot/|crawl|spider|slurp|scrape|headless|phantomjs|facebookexternalhit|embedly|python-requests|python-urllib|curl/|wget/|go-http-client|libwww|pingdom|uptimerobot|lighthouse|^\s*$`)
 
 // IsCrawler reports whether userAgent looks like a robot's (an empty one does).
 func IsCrawler(userAgent string) bool { return crawlers.MatchString(userAgent) }

@@ -50,6 +50,8 @@ func TestIsCrawler(t *testing.T) {
 		"":                        true,
 		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120 Safari": false,
 		"MediaMeshPlayer/2.3 (Android 14)":                                               false,
+		"okhttp/4.12.0":                                                                  false,
+		"python-requests/2.32.3":                                                         true,
 	} {
 		if got := IsCrawler(ua); got != want {
 			t.Errorf("IsCrawler(%q) = %v, want %v", ua, got, want)
