@@ -28,6 +28,9 @@ func run(args []string) int {
 	if len(args) > 0 && (args[0] == "run" || args[0] == "migrate" || args[0] == "replay" || args[0] == "import" || args[0] == "config" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
+	if len(args) > 0 && args[0] == "admin" {
+		return admin(args[1:])
+	}
 	var file string // the file of import, its last argument
 	if cmd == "import" {
 		if len(args) == 0 || strings.HasPrefix(args[len(args)-1], "-") {
@@ -114,4 +117,26 @@ func run(args []string) int {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// admin runs `mediamesh admin reset-password [flags] EMAIL`: a new password for the account, set
+// directly on the auth database the flags name (no server needs to run), printed once.
+func admin(args []string) int {
+	if len(args) < 2 || args[0] != "reset-password" || strings.HasPrefix(args[len(args)-1], "-") {
+		fmt.Fprintln(os.Stderr, "mediamesh: usage: mediamesh admin reset-password [flags] EMAIL (see mediamesh help)")
+		return 2
+	}
+	email, args := args[len(args)-1], args[1:len(args)-1]
+	cfg, err := mediamesh.Load(args, os.Environ())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mediamesh: configuration:", err)
+		return 2
+	}
+	password, err := mediamesh.ResetPassword(context.Background(), cfg, email)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mediamesh: reset-password:", err)
+		return 1
+	}
+	fmt.Printf("new password of %s: %s\nIts sessions and access tokens are revoked; log in and change it.\n", strings.ToLower(strings.TrimSpace(email)), password)
+	return 0
 }

@@ -42,3 +42,23 @@ func TestHelpCommands(t *testing.T) {
 		t.Errorf("mediamesh nonsense: exit %d, want 2", code)
 	}
 }
+
+// TestAdminResetPasswordUsage: `mediamesh admin reset-password` needs an email after its flags, the
+// help lists it, and an email no account has is an error (exit 1) on a fresh data directory.
+func TestAdminResetPasswordUsage(t *testing.T) {
+	for _, args := range [][]string{{"admin"}, {"admin", "reset-password"}, {"admin", "reset-password", "--data-dir=x"}, {"admin", "unknown", "a@b.c"}} {
+		if code, _ := capture(t, args...); code != 2 {
+			t.Errorf("mediamesh %v: exit %d, want 2", args, code)
+		}
+	}
+	if _, help := capture(t, "help"); !strings.Contains(help, "\n  admin reset-password ") {
+		t.Error("mediamesh help does not describe admin reset-password")
+	}
+	dir := t.TempDir()
+	if code, _ := capture(t, "migrate", "--data-dir="+dir, "--target=auth"); code != 0 {
+		t.Fatalf("migrate: exit %d", code)
+	}
+	if code, _ := capture(t, "admin", "reset-password", "--data-dir="+dir, "nobody@example.com"); code != 1 {
+		t.Errorf("reset of an unknown email: exit %d, want 1", code)
+	}
+}

@@ -156,7 +156,7 @@ type AuthConfig struct {
 	JWKSRefresh     time.Duration `yaml:"jwks_refresh" help:"how often verifiers refresh their cached JWKS"`
 	SignupEnabled   bool          `yaml:"signup_enabled" help:"whether anyone may register a USER account"`
 	AdminEmail      string        `yaml:"admin_email" help:"email of the first ADMIN, created at first start"`
-	AdminPassword   string        `yaml:"admin_password" secret:"true" help:"password of the first ADMIN; empty: a one-time password is logged once"`
+	AdminPassword   string        `yaml:"admin_password" secret:"true" help:"password of the first ADMIN; empty: a one-time password is logged, kept in data_dir/first-admin-password and logged again at every start until it is changed"`
 	HashConcurrency int           `yaml:"hash_concurrency" help:"password hashes computed at once (19 MiB each)"`
 	LoginRate       string        `yaml:"login_rate" help:"login and refresh attempts per account, e.g. 10/min"`
 	LoginBurst      int           `yaml:"login_burst" help:"extra attempts allowed in a burst"`
@@ -735,7 +735,7 @@ func redact(v string) string {
 func Usage() string {
 	def := Default()
 	var b strings.Builder
-	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version|help] [flags]\n       mediamesh import [flags] FILE\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  import   post the NDJSON file of programs and episodes to the CMS gateway at --client.url\n           (POST /api/v1/cms/imports) as --client.token or --client.email; shows the progress,\n           prints each failed item and the counts; exits 1 when any item failed\n  config   print the configuration the flags, environment and file make, as YAML\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
+	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version|help] [flags]\n       mediamesh import [flags] FILE\n       mediamesh admin reset-password [flags] EMAIL\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  import   post the NDJSON file of programs and episodes to the CMS gateway at --client.url\n           (POST /api/v1/cms/imports) as --client.token or --client.email; shows the progress,\n           prints each failed item and the counts; exits 1 when any item failed\n  admin reset-password  a new password for EMAIL, set on the auth database (--data-dir, or\n           --services.auth.database-url) with no server running; printed once, the account's\n           sessions and tokens revoked\n  config   print the configuration the flags, environment and file make, as YAML\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
 	for _, f := range settings(&def) {
 		d := f.String()
 		if d == "" {

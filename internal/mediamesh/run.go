@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -264,8 +265,8 @@ func (p *platform) newService(ctx context.Context, name string) (service, error)
 		cfg := auth.Config{
 			Issuer: a.Issuer, Audience: a.Audience, AccessTTL: a.AccessTTL, RefreshTTL: a.RefreshTTL, KeyRotation: a.KeyRotation,
 			SignupEnabled: a.SignupEnabled, AdminEmail: a.AdminEmail, AdminPassword: a.AdminPassword, HashConcurrency: a.HashConcurrency,
-			LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
-			OIDC:       a.OIDCProviders.auth(),
+			AdminPasswordFile: filepath.Join(p.cfg.DataDir, FirstAdminPasswordFile), LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
+			OIDC: a.OIDCProviders.auth(),
 		}
 		if pw := p.ingestAccountPassword(); pw != "" {
 			cfg.ServiceAccounts = []auth.ServiceAccount{{Email: p.cfg.Ingest.AccountEmail, Password: pw, DisplayName: "Ingest service", Roles: []string{"EDITOR"}}}

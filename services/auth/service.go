@@ -47,6 +47,11 @@ type Config struct {
 	AdminEmail      string // the first ADMIN, created at first start
 	AdminPassword   string // empty: a one-time password is generated and logged once
 	HashConcurrency int
+
+	// AdminPasswordFile keeps a generated one-time password (mode 0600) until it is changed, and
+	// every start logs it again meanwhile; empty: logged once only.
+	AdminPasswordFile string
+
 	// LoginLimit bounds the login attempts of one account from one client address, and refreshes
 	// of one account; an account's logins from every address together get loginCeiling times it.
 	LoginLimit ratelimit.Limit
@@ -142,8 +147,11 @@ func (s *Service) PublicKeys(ctx context.Context) (map[string]ed25519.PublicKey,
 
 func (s *Service) bootstrapAdmin(ctx context.Context) error {
 	n, err := s.store.enabledAdmins(ctx, s.db)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
+	}
+	if n > 0 {
+		return s.remindOneTimePassword(ctx)
 	}
 	email := strings.ToLower(strings.TrimSpace(s.cfg.AdminEmail))
 	if email == "" {
@@ -175,7 +183,10 @@ func (s *Service) bootstrapAdmin(ctx context.Context) error {
 		return err
 	}
 	if generated {
-		// Printed once: the password is not stored anywhere but as a hash.
+		// Kept (when AdminPasswordFile is set) until it is changed, and logged at every start meanwhile.
+		if err := s.keepOneTimePassword(password); err != nil {
+			return err
+		}
 		s.log.Warn("created the first ADMIN with a one-time password; log in and change it", "email", email, "one_time_password", password)
 	} else {
 		s.log.Info("created the first ADMIN from configuration", "email", email)
