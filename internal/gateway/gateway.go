@@ -184,7 +184,7 @@ func clientAddr(r *http.Request) string {
 
 // Mux serves the gateway's API paths plus its contract at /openapi.json and Swagger UI at /docs.
 // With versions (the major versions' views of the contract), each is also served at
-// /openapi/<name>.json and the docs pick between them, the last one first. Callers add further
+// /openapi/<name>.json and the docs pick between them, the first one (v1, the whole API) first. Callers add further
 // routes (e.g. /graphql) to the returned mux.
 func Mux(gw *Gateway, spec []byte, title string, versions ...SpecVersion) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -197,7 +197,7 @@ func Mux(gw *Gateway, spec []byte, title string, versions ...SpecVersion) *http.
 			mux.HandleFunc("GET "+url, serveSpec(v.Spec))
 			specs = append(specs, docsui.Spec{Name: v.Name, URL: url})
 		}
-		ui = docsui.VersionsHandler("/docs", title, specs, versions[len(versions)-1].Name)
+		ui = docsui.VersionsHandler("/docs", title, specs, versions[0].Name)
 	}
 	mux.Handle("GET /docs", ui)
 	mux.Handle("GET /docs/", ui)

@@ -211,7 +211,7 @@ func apiVersions(t *testing.T, cms, disc, admin, email, password string) {
 			}
 		}
 	}
-	if _, body := get(t, disc+"/docs"); !strings.Contains(body, `"url":"/openapi/v1.json"`) || !strings.Contains(body, `"urls.primaryName": "v2"`) {
+	if _, body := get(t, disc+"/docs"); !strings.Contains(body, `"url":"/openapi/v1.json"`) || !strings.Contains(body, `"urls.primaryName": "v1"`) {
 		t.Errorf("/docs has no version picker: %.500s", body)
 	}
 

@@ -75,6 +75,10 @@ Promise.all([
 	if !strings.Contains(string(out), "/api/v1/discovery/programs/{programId}/episodes") {
 		t.Errorf("Swagger UI did not render the contract under the CSP: %.500s", out)
 	}
+	// Its top bar picks between the major versions (v1 open first).
+	if !strings.Contains(string(out), `<option value="/openapi/v2.json">v2</option>`) {
+		t.Errorf("Swagger UI shows no version picker with v2: %.500s", out)
+	}
 }
 
 // TestBrowserGraphiQL opens the public gateway's /graphql in a real browser (headless Chromium,
