@@ -32,7 +32,7 @@ import (
 func main() {
 	released := flag.String("released", "specs/released", "the released contracts (openapi/, avro/)")
 	current := flag.String("current", "specs", "the current contracts (openapi/, avro/)")
-	release := flag.Bool("release", false, "copy the current openapi/*.yaml and avro/** into -released instead of checking")
+	release := flag.Bool("release", false, "copy the current openapi/*.yaml, openapi/vN/*.yaml and avro/** into -released instead of checking")
 	flag.Parse()
 	if *release {
 		n, err := releaseSpecs(*current, *released)
