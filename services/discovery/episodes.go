@@ -33,9 +33,13 @@ func (s *Service) ListPublicEpisodes(ctx context.Context, req discoveryapi.ListP
 	if err != nil {
 		return nil, err
 	}
-	prog, err := s.program(ctx, req.ProgramId)
+	// Only what the page shows of the program: a whole row costs its every column's decoding.
+	prog, err := s.read.Program.Query().Where(program.ID(req.ProgramId)).Select(program.FieldID, program.FieldTitle).Only(ctx)
+	if discoverydb.IsNotFound(err) {
+		return nil, apierror.NotFound(fmt.Sprintf("program %s not found", req.ProgramId))
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read program %s: %w", req.ProgramId, err)
 	}
 	q := s.read.Episode.Query().Where(episode.ProgramID(prog.ID))
 	if p.SeasonNumber != nil {

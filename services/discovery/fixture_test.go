@@ -23,13 +23,13 @@ import (
 // fixture is a discovery service on a migrated database, fed events directly and read through
 // its HTTP handler.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	db  *database.DB
 	svc *Service
 	h   http.Handler
 }
 
-func newFixture(t *testing.T, db *database.DB) *fixture {
+func newFixture(t testing.TB, db *database.DB) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	if err := db.Migrate(ctx, Migrations.Component, Migrations.FS); err != nil {
@@ -101,7 +101,7 @@ func (f *fixture) wantStatus(path string, code int) []byte {
 }
 
 // message encodes ev as the bus carries it.
-func message(t *testing.T, ev outbox.Event, eventID string) eventbus.Message {
+func message(t testing.TB, ev outbox.Event, eventID string) eventbus.Message {
 	t.Helper()
 	payload, err := outbox.Encode(ev)
 	if err != nil {
@@ -146,7 +146,7 @@ func aggregateType(s contentevents.ContentSnapshot) string {
 	return contentevents.AggregateTypeProgram
 }
 
-func publishedMsg(t *testing.T, s contentevents.ContentSnapshot) eventbus.Message {
+func publishedMsg(t testing.TB, s contentevents.ContentSnapshot) eventbus.Message {
 	id := newID()
 	at := base
 	if s.PublishedAt != nil {
