@@ -22,7 +22,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/authapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/commonapi"
-	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
+	discoveryapi "github.com/mediamesh/mediamesh/gen/openapi/v2/discoveryapi"
 )
 
 func main() {
@@ -79,23 +79,24 @@ func run(ctx context.Context, cmsURL, discoveryURL, email, password string) erro
 	}
 	fmt.Printf("published it: %s\n", published.JSON200.Status)
 
-	// The public side: the discovery read model follows the content events within moments.
+	// The public side: the discovery read model follows the content events within moments. Its v2
+	// (gen/openapi/v2/discoveryapi) answers each program's language as an object.
 	discovery, err := discoveryapi.NewClientWithResponses(discoveryURL)
 	if err != nil {
 		return err
 	}
 	limit := commonapi.Limit(20)
 	for range 50 {
-		list, err := discovery.ListPublicProgramsWithResponse(ctx, &discoveryapi.ListPublicProgramsParams{Limit: &limit})
+		list, err := discovery.ListProgramsV2WithResponse(ctx, &discoveryapi.ListProgramsV2Params{Limit: &limit})
 		if err != nil {
 			return err
 		}
 		if list.JSON200 == nil {
-			return fmt.Errorf("listPublicPrograms: %s: %s", list.Status(), list.Body)
+			return fmt.Errorf("listProgramsV2: %s: %s", list.Status(), list.Body)
 		}
 		for _, p := range list.JSON200.Items {
 			if p.Id == created.JSON201.Id {
-				fmt.Printf("found it on the discovery gateway among %d programs: %q\n", len(list.JSON200.Items), p.Title)
+				fmt.Printf("found it on the discovery gateway among %d programs: %q (%s, %s)\n", len(list.JSON200.Items), p.Title, p.Language.NativeName, p.Language.Direction)
 				return nil
 			}
 		}
