@@ -64,7 +64,8 @@ func (s *Service) remindOneTimePassword(ctx context.Context) error {
 // ResetPassword gives the account with email a new random password, directly on the auth database
 // db while no auth service needs to answer (`mediamesh admin reset-password EMAIL`): the account is
 // enabled, its sessions end, and its access tokens are revoked through the outbox (published when
-// the service next runs). It returns the new password, which is stored only as a hash.
+// the service next runs); the account reports password_change_required until its user changes it.
+// It returns the new password, which is stored only as a hash.
 func ResetPassword(ctx context.Context, db *database.DB, email string) (string, error) {
 	s := &Service{db: db, store: &store{db: db}, now: time.Now, hash: newHasher(1)}
 	email = strings.ToLower(strings.TrimSpace(email))
@@ -79,7 +80,7 @@ func ResetPassword(ctx context.Context, db *database.DB, email string) (string, 
 	if u.PasswordHash, err = s.hash.hash(ctx, password); err != nil {
 		return "", err
 	}
-	u.Disabled = false
+	u.Disabled, u.PasswordChangeRequired = false, true
 	u.Version++
 	u.UpdatedAt = s.now()
 	err = db.InTx(ctx, func(tx *sql.Tx) error {

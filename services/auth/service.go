@@ -165,10 +165,12 @@ func (s *Service) bootstrapAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	u.PasswordChangeRequired = generated
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if existing, err := s.store.userByEmail(ctx, tx, email); err == nil {
 			// The account exists without ADMIN (or disabled): restore it as the first admin.
 			existing.Roles, existing.Disabled, existing.PasswordHash = []string{authevents.RoleAdmin}, false, u.PasswordHash
+			existing.PasswordChangeRequired = generated
 			existing.Version++
 			existing.UpdatedAt = s.now()
 			u = existing
@@ -272,6 +274,7 @@ func toAPI(u *user) authapi.User {
 	return authapi.User{
 		Id: uuid.MustParse(u.ID), Email: authapi.Email(u.Email), DisplayName: u.DisplayName, Roles: roles, Disabled: u.Disabled,
 		Locale: u.Locale, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: u.LastLoginAt,
+		PasswordChangeRequired: &u.PasswordChangeRequired,
 	}
 }
 
@@ -604,6 +607,7 @@ func (s *Service) UpdateMe(ctx context.Context, req authapi.UpdateMeRequestObjec
 		if u.PasswordHash, err = s.hash.hash(ctx, *b.NewPassword); err != nil {
 			return nil, err
 		}
+		u.PasswordChangeRequired = false
 	}
 	u.Version++
 	u.UpdatedAt = s.now()

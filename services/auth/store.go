@@ -34,6 +34,8 @@ type user struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  *time.Time
+	// PasswordChangeRequired: the password was not chosen by the user (a one-time or reset one).
+	PasswordChangeRequired bool
 }
 
 // store is the auth service's persistence; every method takes a querier so it runs inside or
@@ -50,14 +52,14 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
-const userColumns = `id, email, display_name, password_hash, roles, disabled, locale, version, created_at, updated_at, last_login_at`
+const userColumns = `id, email, display_name, password_hash, roles, disabled, locale, version, created_at, updated_at, last_login_at, password_change_required`
 
 func scanUser(row interface{ Scan(...any) error }) (*user, error) {
 	var u user
 	var roles string
 	var created, updated int64
 	var last sql.NullInt64
-	if err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &roles, &u.Disabled, &u.Locale, &u.Version, &created, &updated, &last); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &roles, &u.Disabled, &u.Locale, &u.Version, &created, &updated, &last, &u.PasswordChangeRequired); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errNotFound
 		}
@@ -90,9 +92,9 @@ func (s *store) userByEmail(ctx context.Context, q querier, email string) (*user
 var errEmailTaken = errors.New("email taken")
 
 func (s *store) insertUser(ctx context.Context, q querier, u *user) error {
-	_, err := q.ExecContext(ctx, s.db.Rebind(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := q.ExecContext(ctx, s.db.Rebind(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		u.ID, strings.ToLower(u.Email), u.DisplayName, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.Locale, u.Version,
-		ms(u.CreatedAt), ms(u.UpdatedAt), nil)
+		ms(u.CreatedAt), ms(u.UpdatedAt), nil, u.PasswordChangeRequired)
 	if err != nil && database.IsUniqueViolation(err) {
 		return errEmailTaken
 	}
@@ -101,8 +103,8 @@ func (s *store) insertUser(ctx context.Context, q querier, u *user) error {
 
 // updateUser writes u if the stored version is still u.Version-1 (optimistic concurrency).
 func (s *store) updateUser(ctx context.Context, q querier, u *user) error {
-	res, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE users SET display_name = ?, password_hash = ?, roles = ?, disabled = ?, locale = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?`),
-		u.DisplayName, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.Locale, u.Version, ms(u.UpdatedAt), u.ID, u.Version-1)
+	res, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE users SET display_name = ?, password_hash = ?, roles = ?, disabled = ?, locale = ?, version = ?, updated_at = ?, password_change_required = ? WHERE id = ? AND version = ?`),
+		u.DisplayName, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.Locale, u.Version, ms(u.UpdatedAt), u.PasswordChangeRequired, u.ID, u.Version-1)
 	if err != nil {
 		return err
 	}

@@ -2998,6 +2998,13 @@ export interface components {
             last_login_at?: string;
             locale: components["schemas"]["Locale"];
             /**
+             * @description True while the account has a password its user did not choose: the first ADMIN's
+             *     one-time password, or one `mediamesh admin reset-password` set. Changing the password
+             *     (updateMe with `new_password`) clears it.
+             * @example false
+             */
+            password_change_required?: boolean;
+            /**
              * @description The roles of the user; never empty.
              * @example [
              *       "EDITOR"
