@@ -63,7 +63,6 @@ func TestIsCrawler(t *testing.T) {
 // RecordEngagement and counted by feeding the outbox's rows back as the relay would.
 type engagementFixture struct {
 	*fixture
-	sent int64 // outbox rows already fed
 }
 
 func (f *engagementFixture) record(ctx context.Context, user string, events ...discoveryapi.EngagementEvent) int32 {

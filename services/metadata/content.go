@@ -298,7 +298,7 @@ func (s *Service) recordState(ctx context.Context, tx *sql.Tx, st cmsState, forc
 	item, err := c.ContentItem.Get(ctx, st.id)
 	switch {
 	case metadatadb.IsNotFound(err):
-		item, err = c.ContentItem.Create().SetID(st.id).SetContentType(contentitem.ContentType(st.content.ContentType)).
+		_, err = c.ContentItem.Create().SetID(st.id).SetContentType(contentitem.ContentType(st.content.ContentType)).
 			SetNillableProgramID(st.programID).SetNillableCategoryID(st.content.CategoryID).
 			SetState(stateLive).SetCmsVersion(st.cmsVersion).SetUpdatedAt(now).Save(ctx)
 		if err != nil {
@@ -318,7 +318,7 @@ func (s *Service) recordState(ctx context.Context, tx *sql.Tx, st cmsState, forc
 		} else {
 			u.ClearCategoryID()
 		}
-		if item, err = u.Save(ctx); err != nil {
+		if _, err = u.Save(ctx); err != nil {
 			return nil, none, fmt.Errorf("record content item %s: %w", st.id, err)
 		}
 	}
