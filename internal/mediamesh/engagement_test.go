@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
 // ranked is what the tests read of listTrending and listPopular.
@@ -358,5 +359,68 @@ func TestEngagementEndToEnd(t *testing.T) {
 	eventually(t, "the deleted account's history and follows", func() (string, bool) {
 		w, f := kept()
 		return fmt.Sprintf("%d positions, %d follows", w, f), w == 0 && f == 0
+	})
+}
+
+// TestEngagementSplit counts engagement with discovery in a process of its own on PostgreSQL,
+// events over Kafka and the gateways' cache in Redis: plays posted to the discovery gateway reach
+// trending, a signed-in viewer's continue watching, and search's popularity.
+func TestEngagementSplit(t *testing.T) {
+	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
+	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
+	base := Default()
+	base.Kafka.Brokers = strings.Split(brokers, ",")
+	base.Redis.URL = redisURL
+	base.Auth.AdminPassword = "split engagement admin password"
+	base.Gateway.RateLimits = false
+	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@engagement.test", time.Now().UnixNano())
+	base.Ingest.AccountPassword = "split ingest account password"
+	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	urls := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia},
+		GatewayDiscovery, GatewayCMS)
+	a := &api{t: t, cms: urls["cms gateway"], disc: urls["discovery gateway"], unique: fmt.Sprint(time.Now().UnixNano())}
+	a.token = login(t, a.cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
+	var ids [2]string
+	var eps [2]string
+	for i := range ids {
+		var p, e struct{ ID string }
+		a.do("POST", "/api/v1/cms/programs", fmt.Sprintf(`{"kind":"podcast","title":"Split tale %d","slug":"split-%d-%s","language":"en"}`, i, i, a.unique), 201, &p)
+		a.do("POST", "/api/v1/cms/programs/"+p.ID+"/episodes", `{"episode_number":1,"title":"Split tale","duration_seconds":600}`, 201, &e)
+		a.do("POST", "/api/v1/cms/programs/"+p.ID+"/publish?with_episodes=true", "", 200, nil)
+		a.await("/api/v1/discovery/programs/"+p.ID+"/episodes", 200, e.ID)
+		ids[i], eps[i] = p.ID, e.ID
+	}
+	email := "split-viewer-" + a.unique + "@example.com"
+	if code, body := call(t, "POST", a.disc+"/api/v1/auth/signup", "", fmt.Sprintf(`{"email":%q,"password":"split viewer password","display_name":"Viewer"}`, email)); code != 201 {
+		t.Fatalf("sign up: %d %s", code, body)
+	}
+	viewer := engagementClient{t: t, disc: a.disc, id: "split-viewer-" + a.unique, token: login(t, a.disc, email, "split viewer password")}
+	anon := engagementClient{t: t, disc: a.disc, id: "split-anon-" + a.unique}
+	// The first program, the older one, is played: only its popularity can put it first in search.
+	now := time.Now()
+	anon.send(playAt(eps[0], now.Add(-time.Minute), 10), playAt(eps[0], now.Add(-50*time.Second), 20), playAt(eps[0], now.Add(-40*time.Second), 30))
+	viewer.send(playAt(eps[0], now, 240))
+	var trending ranked
+	eventually(t, "trending over Kafka", func() (string, bool) {
+		getJSON(t, a.disc, "/api/v1/discovery/trending?type=episode", "", &trending)
+		return fmt.Sprint(trending.ids()), len(trending.Items) == 1 && trending.Items[0].Plays == 4 && trending.ids()[0] == eps[0]
+	})
+	var cw struct {
+		Items []struct {
+			PositionSeconds int `json:"position_seconds"`
+		}
+	}
+	getJSON(t, a.disc, "/api/v1/discovery/me/continue-watching", viewer.token, &cw)
+	if len(cw.Items) != 1 || cw.Items[0].PositionSeconds != 240 {
+		t.Fatalf("continue watching = %+v", cw)
+	}
+	eventually(t, "search by popularity over Kafka", func() (string, bool) {
+		var found struct{ Items []struct{ ID string } }
+		getJSON(t, a.disc, "/api/v1/discovery/search?q=split&type=program", "", &found)
+		var got []string
+		for _, it := range found.Items {
+			got = append(got, it.ID)
+		}
+		return fmt.Sprint(got), len(got) == 2 && got[0] == ids[0]
 	})
 }
