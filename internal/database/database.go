@@ -246,24 +246,29 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 
 // Pool sizes the connection pool of a PostgreSQL database.
 type Pool struct {
-	MaxConns int           // connections open at most, each kept while idle
-	IdleTime time.Duration // how long an idle connection is kept before it is closed
+	// MaxConns caps the connections open at once; 0: no cap. A cap must leave room for the
+	// transactions that take a second connection while they hold one (the search service's
+	// PostgreSQL index writes in a transaction of its own while the consumer's is open): a cap at
+	// or below the number of such concurrent transactions deadlocks them.
+	MaxConns  int
+	IdleConns int           // connections kept open while idle
+	IdleTime  time.Duration // how long an idle connection is kept before it is closed
 }
 
 // DefaultPool is the pool a PostgreSQL database opens with.
-var DefaultPool = Pool{MaxConns: 10, IdleTime: 5 * time.Minute}
+var DefaultPool = Pool{IdleConns: 10, IdleTime: 5 * time.Minute}
 
-// SetPool sizes a PostgreSQL database's pool: up to p.MaxConns connections, all of them kept while
-// idle for p.IdleTime. database/sql's own default keeps only two idle connections, so any
-// concurrency above two opened and closed server connections all the time: a PostgreSQL backend
-// started and a SCRAM authentication for every few statements, which capped concurrent writes. The
-// pools of SQLite are fixed (one writer, readerConns readers): SetPool leaves them alone.
+// SetPool sizes a PostgreSQL database's pool. database/sql's own default keeps only two idle
+// connections, so any concurrency above two opened and closed server connections all the time: a
+// PostgreSQL backend started and a SCRAM authentication for every few statements, which capped
+// concurrent writes; the pool keeps p.IdleConns now. The pools of SQLite are fixed (one writer,
+// readerConns readers): SetPool leaves them alone.
 func (db *DB) SetPool(p Pool) {
 	if db.Dialect != Postgres {
 		return
 	}
 	db.SetMaxOpenConns(p.MaxConns)
-	db.SetMaxIdleConns(p.MaxConns)
+	db.SetMaxIdleConns(p.IdleConns)
 	db.SetConnMaxIdleTime(p.IdleTime)
 }
 

@@ -14,8 +14,8 @@ import (
 // backend and an authentication each) for the next.
 func TestPostgresPoolKeepsIdleConnections(t *testing.T) {
 	db := databasetest.Postgres(t)
-	if got := db.Stats().MaxOpenConnections; got != database.DefaultPool.MaxConns {
-		t.Fatalf("max open connections %d, want the default pool's %d", got, database.DefaultPool.MaxConns)
+	if got := db.Stats().MaxOpenConnections; got != 0 {
+		t.Fatalf("max open connections %d, want no cap by default", got)
 	}
 	ctx := context.Background()
 	for range 5 {
@@ -30,11 +30,11 @@ func TestPostgresPoolKeepsIdleConnections(t *testing.T) {
 		wg.Wait()
 	}
 	st := db.Stats()
-	if st.MaxIdleClosed != 0 || st.OpenConnections > database.DefaultPool.MaxConns {
+	if st.MaxIdleClosed != 0 || st.OpenConnections > database.DefaultPool.IdleConns {
 		t.Fatalf("pool closed %d idle connections and holds %d: connections were not reused", st.MaxIdleClosed, st.OpenConnections)
 	}
 
-	db.SetPool(database.Pool{MaxConns: 3})
+	db.SetPool(database.Pool{MaxConns: 3, IdleConns: 3})
 	if got := db.Stats().MaxOpenConnections; got != 3 {
 		t.Fatalf("max open connections %d after SetPool, want 3", got)
 	}

@@ -175,8 +175,9 @@ type RedisConfig struct {
 
 // PostgresConfig sizes the connection pool each service keeps to its PostgreSQL database.
 type PostgresConfig struct {
-	MaxConns int           `yaml:"max_conns" help:"connections a service process keeps to its PostgreSQL database at most, all kept open while idle for idle_time (the server's max_connections must cover the sum over processes)"`
-	IdleTime time.Duration `yaml:"idle_time" help:"how long an idle PostgreSQL connection is kept open"`
+	MaxConns  int           `yaml:"max_conns" help:"connections a service process opens to its PostgreSQL database at most; 0: no cap (the server's max_connections must cover the sum over processes; a low cap can deadlock transactions that need a second connection)"`
+	IdleConns int           `yaml:"idle_conns" help:"connections a service process keeps open to its PostgreSQL database while idle, so bursts of requests do not open new ones"`
+	IdleTime  time.Duration `yaml:"idle_time" help:"how long an idle PostgreSQL connection is kept open"`
 }
 
 // BreakerConfig tunes the circuit breaker a process keeps per service it reaches over HTTP (the
@@ -304,7 +305,7 @@ func Default() Config {
 			LoginRate: "10/min", LoginBurst: 5,
 		},
 		Redis:    RedisConfig{Timeout: 50 * time.Millisecond, BreakerDelay: time.Second},
-		Postgres: PostgresConfig{MaxConns: database.DefaultPool.MaxConns, IdleTime: database.DefaultPool.IdleTime},
+		Postgres: PostgresConfig{MaxConns: database.DefaultPool.MaxConns, IdleConns: database.DefaultPool.IdleConns, IdleTime: database.DefaultPool.IdleTime},
 		Breaker:  BreakerConfig{Delay: 2 * time.Second, FailureThreshold: 5},
 		Kafka:    KafkaConfig{Partitions: 3},
 		Tracing:  TracingConfig{SampleRatio: 1},
@@ -519,8 +520,8 @@ func (c *Config) Validate() error {
 	if c.Redis.Timeout < time.Millisecond || c.Redis.Timeout > 5*time.Second || c.Redis.BreakerDelay < 100*time.Millisecond || c.Redis.BreakerDelay > time.Minute {
 		errs = append(errs, fmt.Errorf("redis.timeout (%s) must be between 1ms and 5s and redis.breaker_delay (%s) between 100ms and 1m", c.Redis.Timeout, c.Redis.BreakerDelay))
 	}
-	if c.Postgres.MaxConns < 1 || c.Postgres.MaxConns > 1000 || c.Postgres.IdleTime < 0 {
-		errs = append(errs, fmt.Errorf("postgres.max_conns (%d) must be between 1 and 1000 and postgres.idle_time (%s) not negative", c.Postgres.MaxConns, c.Postgres.IdleTime))
+	if c.Postgres.MaxConns < 0 || c.Postgres.MaxConns > 1000 || c.Postgres.IdleConns < 0 || c.Postgres.IdleConns > 1000 || c.Postgres.IdleTime < 0 {
+		errs = append(errs, fmt.Errorf("postgres.max_conns (%d) and postgres.idle_conns (%d) must be between 0 and 1000 and postgres.idle_time (%s) not negative", c.Postgres.MaxConns, c.Postgres.IdleConns, c.Postgres.IdleTime))
 	}
 	if c.Breaker.Delay < 100*time.Millisecond || c.Breaker.Delay > time.Minute || c.Breaker.FailureThreshold < 1 || c.Breaker.FailureThreshold > 1000 {
 		errs = append(errs, fmt.Errorf("breaker.delay (%s) must be between 100ms and 1m and breaker.failure_threshold (%d) between 1 and 1000", c.Breaker.Delay, c.Breaker.FailureThreshold))

@@ -87,7 +87,7 @@ func TestLoadRejects(t *testing.T) {
 		{"bad purge hook", []string{"--gateway.cdn-max-age=60s", "--gateway.cdn-purge-url=cdn.example"}, nil, "gateway.cdn_purge_url"},
 		{"negative cache warm", []string{"--gateway.cache-warm=-1"}, nil, "gateway.cache_warm"},
 		{"negative l1", []string{"--gateway.cache-l1-bytes=-1"}, nil, "gateway.cache_l1_bytes"},
-		{"no postgres connections", []string{"--postgres.max-conns=0"}, nil, "postgres.max_conns"},
+		{"negative postgres connections", []string{"--postgres.max-conns=-1"}, nil, "postgres.max_conns"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -206,7 +206,7 @@ func (p *platform) database(ctx context.Context, name string) (*database.DB, err
 	if err != nil {
 		return nil, fmt.Errorf("%s database: %w", name, err)
 	}
-	db.SetPool(database.Pool{MaxConns: p.cfg.Postgres.MaxConns, IdleTime: p.cfg.Postgres.IdleTime})
+	db.SetPool(database.Pool{MaxConns: p.cfg.Postgres.MaxConns, IdleConns: p.cfg.Postgres.IdleConns, IdleTime: p.cfg.Postgres.IdleTime})
 	p.closers = append(p.closers, db.Close)
 	p.dbs[name] = db
 	for _, m := range migrations(name, db.Dialect) {
