@@ -50,16 +50,20 @@ func planPublish(noun string, at *time.Time, now time.Time) plan {
 			return l, "", nil
 		}
 		next := l
+		// Publication instants are kept to the millisecond, the precision of the content events,
+		// so that the CMS, the metadata service and the public side show the same instant.
 		if at != nil {
-			if l.status == statusScheduled && l.scheduledAt != nil && l.scheduledAt.Equal(*at) {
+			t := at.Truncate(time.Millisecond)
+			if l.status == statusScheduled && l.scheduledAt != nil && l.scheduledAt.Equal(t) {
 				return l, "", nil
 			}
-			next.status, next.scheduledAt = statusScheduled, at
+			next.status, next.scheduledAt = statusScheduled, &t
 			return next, auditentry.ActionScheduled, nil
 		}
 		next.status, next.scheduledAt = statusPublished, nil
 		if next.publishedAt == nil {
-			next.publishedAt = &now
+			t := now.Truncate(time.Millisecond)
+			next.publishedAt = &t
 		}
 		return next, auditentry.ActionPublished, nil
 	}

@@ -82,7 +82,7 @@ func snapshotState(entity string, s *contentevents.ContentSnapshot, actor *strin
 		st.content.DurationSeconds = &d
 	}
 	if s.PublishedAt != nil {
-		t := s.PublishedAt.UTC().Truncate(time.Microsecond)
+		t := s.PublishedAt.UTC().Truncate(time.Millisecond)
 		st.content.PublishDate = &t
 	}
 	st.content.Tags = append(st.content.Tags, s.Tags...)

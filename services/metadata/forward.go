@@ -97,7 +97,7 @@ func publishDateOf(status cmsapi.PublicationStatus, scheduled, published *time.T
 	if at == nil {
 		return nil
 	}
-	t := at.UTC().Truncate(time.Microsecond)
+	t := at.UTC().Truncate(time.Millisecond) // the precision of the content events
 	return &t
 }
 
