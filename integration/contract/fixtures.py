@@ -4,7 +4,8 @@ prints it as MEDIAMESH_CONTRACT_KNOWN ("kind=value" pairs separated by commas) f
 A random id names nothing, and the few things a run creates are soon archived, deleted or purged by
 the run itself, so without fixtures the success paths that need an item in a given state (a draft to
 publish, a soft-deleted item to purge, an open program to add an episode to, a published program and
-episodes for the public side, a ready asset to refer to, an unused refresh token, an API key) are reached by chance or not at all. Each kind below is one such state;
+episodes for the public side, a ready asset to refer to, an unused refresh token, an API key, a
+program and an episode to write metadata for) are reached by chance or not at all. Each kind below is one such state;
 hooks.py points part of the positive requests of the operations that need it at these items, and
 drops an item from its pool once an operation succeeded on it.
 
@@ -97,6 +98,12 @@ def main(argv):
     pairs.append(("publishedProgramId", public))
     pairs += [("publishedEpisodeId", e) for e in public_episodes]
     pairs.append(("readyAssetId", c.upload()))
+    # A program and an episode whose metadata putMetadata is pointed at (with their content_type),
+    # and the version reads (contentId); the public program too, so that a PUT reaches discovery.
+    meta = c.program(slug + "-metadata")
+    meta_episode = c.episode(meta, 1)
+    pairs += [("metadataProgramId", meta), ("metadataProgramId", public), ("metadataEpisodeId", meta_episode)]
+    pairs += [("contentId", meta), ("contentId", meta_episode), ("contentId", public)]
     # API keys: some whose secrets exchangeApiKey is pointed at, others whose ids getApiKey,
     # rotateApiKey and revokeApiKey are (a revoked key's secret no longer exchanges).
     for n in range(API_KEYS):

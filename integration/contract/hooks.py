@@ -33,6 +33,17 @@ integration/contract/run.sh for every run).
   ids separated by commas): a userId path parameter naming one becomes a random id (404). Otherwise
   an ADMIN run finds its own id (listUsers) and changes its own roles, which ends its token (a
   token stops working when its account's rights change) and every later request gets 401.
+- before_call also points three in four positive putMetadata requests at a program or an episode that
+  exists (fixtures.py's metadataProgramId, metadataEpisodeId, or one this run created), with the
+  content_type it has and without the fields that type lacks or the read-only publish_date: the CMS
+  owns a content item's descriptive fields and the metadata service accepts metadata only for content
+  that exists, with its type (a drawn id is 422, a drawn type 409), so without this a PUT would never
+  succeed. getMetadata and the version reads are pointed at the same items (contentId), and half
+  the version reads at version 1, which every item has.
+- metadata_agrees (REST): after a successful write of a content item's descriptive fields
+  (putMetadata, updateProgram, updateEpisode), every read of that item agrees within 2 s: the CMS
+  read, the metadata read and, for published content, discovery's read show the same title,
+  description (the CMS summary), category, language, tags, duration, extra and publish date.
 - after_call writes one line per request (run, operationId, status) to $MEDIAMESH_CONTRACT_COUNTS;
   integration/contract/coverage.py turns them into the per-operation table of cases and 2xx.
 - role_allowed (REST, runs with $MEDIAMESH_CONTRACT_ROLE set): a token of that role gets no 2xx from
@@ -50,6 +61,10 @@ import os
 import random
 import re
 import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 
 import schemathesis
@@ -96,6 +111,8 @@ CREATED_BY = {
     "registerUser": "userId",
     "createApiKey": "apiKeyId",
 }
+# Creates whose items also have metadata (contentId), and the pool of their type.
+CONTENT_POOLS = {"createProgram": "metadataProgramId", "createEpisode": "metadataEpisodeId"}
 # Body fields that refer to such things.
 REFERENCES = {
     "program_id": "programId",
@@ -122,6 +139,9 @@ FIXTURES = {
     "getProgramV2": ("programId", "publishedProgramId"),
     "listProgramEpisodesV2": ("programId", "publishedProgramId"),
     "getEpisodeV2": ("episodeId", "publishedEpisodeId"),
+    # Changes of a program's or episode's descriptive fields (metadata_agrees then reads them).
+    "updateProgram": ("programId", "metadataProgramId"),
+    "updateEpisode": ("episodeId", "metadataEpisodeId"),
 }
 CONSUMED = {"draftProgramId", "draftEpisodeId", "deletedProgramId", "deletedEpisodeId"}
 # Seeded by run.sh ($MEDIAMESH_CONTRACT_KNOWN, "kind=id" pairs separated by commas, such as
@@ -198,6 +218,54 @@ def _point_at_known(case):
                 body["refresh_token"] = _refresh_tokens.pop(_rng.randrange(len(_refresh_tokens)))
 
 
+def _point_metadata_at_known(case):
+    """putMetadata: half the positive requests name a program or an episode that exists, with the
+    body that type can have."""
+    if _operation_id(case) != "putMetadata" or not isinstance(case.body, dict) or _rng.random() >= 0.75:
+        return
+    kind = _rng.choice(["program", "episode"])
+    known = _known_id("metadataProgramId" if kind == "program" else "metadataEpisodeId")
+    if not known:
+        return
+    case.path_parameters["contentId"] = known
+    body = case.body
+    body["content_type"] = kind
+    body.pop("publish_date", None)  # set by publishing in the CMS
+    for field in (("duration_seconds",) if kind == "program" else ("category_id", "tags")):
+        body.pop(field, None)
+    # What no schema says: a language the platform knows, a category that exists, each extra key once.
+    languages = [code for code in os.environ.get("MEDIAMESH_CONTRACT_LANGUAGES", "").split(",") if code]
+    if languages:
+        body["language"] = _rng.choice(languages)
+    if "category_id" in body:
+        category = _known_id("categoryId")
+        if category:
+            body["category_id"] = category
+        else:
+            body.pop("category_id")
+    if isinstance(body.get("extra"), list):
+        seen = set()
+        body["extra"] = [e for e in body["extra"] if isinstance(e, dict) and e.get("key") not in seen and not seen.add(e.get("key"))]
+    for header in [h for h in (case.headers or {}) if h.lower() == "if-match"]:
+        del case.headers[header]  # a drawn If-Match never names the item's version (412)
+
+
+def _point_versions_at_known(case):
+    """The version reads of an item that exists: half name version 1, which every item has (its
+    creation in the CMS), instead of a drawn number."""
+    op = _operation_id(case)
+    if op not in ("diffMetadataVersions", "getMetadataVersion") or _rng.random() >= 0.5:
+        return
+    known = _known_id("contentId")
+    if not known:
+        return
+    case.path_parameters["contentId"] = known
+    if op == "getMetadataVersion":
+        case.path_parameters["version"] = 1
+    elif isinstance(case.query, dict):
+        case.query["from"], case.query["to"] = 1, 1
+
+
 def _operation_id(case):
     raw = getattr(getattr(case.operation, "definition", None), "raw", None)
     return raw.get("operationId") if isinstance(raw, dict) else None
@@ -242,6 +310,8 @@ def before_call(context, case, kwargs):
         return
     if phase != "StatefulPhaseData":  # the stateful phase's ids come from the links, which its checks rely on
         _point_at_known(case)
+        _point_metadata_at_known(case)
+        _point_versions_at_known(case)
     body = case.body
     if isinstance(body, dict) and isinstance(body.get("publish_at"), str) and _rng.random() < 0.5:
         try:
@@ -287,6 +357,9 @@ def after_call(context, case, response):
             with _known_lock:
                 if op in CREATED_BY and isinstance(payload.get("id"), str):
                     _known.setdefault(CREATED_BY[op], []).append(payload["id"])
+                    if op in CONTENT_POOLS:
+                        _known.setdefault(CONTENT_POOLS[op], []).append(payload["id"])
+                        _known.setdefault("contentId", []).append(payload["id"])
                 if op in ("createApiKey", "rotateApiKey") and isinstance(payload.get("key"), str):
                     _known.setdefault("apiKey", []).append(payload["key"])
                 if op in ("login", "refreshToken") and isinstance(payload.get("refresh_token"), str):
@@ -343,3 +416,100 @@ def graphql_classified_errors(ctx, response, case):
         code = (error.get("extensions") or {}).get("code")
         if code not in ALLOWED_CODES:
             raise AssertionError(f"GraphQL error without a known code ({code!r}): {error.get('message')}")
+
+
+# The descriptive fields every read of a content item must agree on.
+_DESCRIPTIVE_WRITES = {"putMetadata": "contentId", "updateProgram": "programId", "updateEpisode": "episodeId"}
+
+
+def _get(base, path, auth):
+    """GET base+path: (status, JSON body or None)."""
+    req = urllib.request.Request(base + path, headers={"Authorization": auth} if auth else {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def _cms_view(kind, item):
+    """What the CMS read says of the descriptive fields, as the metadata API names them."""
+    published = item.get("scheduled_publish_at") if item.get("status") == "scheduled" else item.get("published_at")
+    view = {
+        "title": item.get("title"), "description": item.get("summary") or None, "language": item.get("language"),
+        "extra": item.get("extra") or [], "publish_date": _instant(published),
+    }
+    if kind == "program":
+        view.update(category_id=item.get("category_id"), tags=item.get("tags") or [])
+    else:
+        view.update(duration_seconds=item.get("duration_seconds"))
+    return view
+
+
+def _metadata_view(kind, m):
+    view = {
+        "title": m.get("title"), "description": m.get("description") or None, "language": m.get("language"),
+        "extra": m.get("extra") or [], "publish_date": _instant(m.get("publish_date")),
+    }
+    if kind == "program":
+        view.update(category_id=m.get("category_id"), tags=m.get("tags") or [])
+    else:
+        view.update(duration_seconds=m.get("duration_seconds"))
+    return view
+
+
+def _instant(value):
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(datetime.timezone.utc)
+    except ValueError:
+        return value
+
+
+@schemathesis.check
+def metadata_agrees(ctx, response, case):
+    """After a successful write of a content item's descriptive fields, the CMS read, the metadata
+    read and (published content) discovery's read agree within 2 s."""
+    op = _operation_id(case)
+    if op not in _DESCRIPTIVE_WRITES or not 200 <= response.status_code < 300 or os.environ.get("MEDIAMESH_CONTRACT_ROLE"):
+        return None
+    item_id = str((case.path_parameters or {}).get(_DESCRIPTIVE_WRITES[op]))
+    try:
+        written = response.json()
+    except ValueError:
+        return None
+    kind = {"updateProgram": "program", "updateEpisode": "episode"}.get(op) or (written or {}).get("content_type")
+    parts = urllib.parse.urlsplit(response.request.url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    auth = response.request.headers.get("Authorization")
+    discovery = os.environ.get("MEDIAMESH_CONTRACT_DISCOVERY_URL")
+    cms_path = f"/api/v1/cms/{kind}s/{item_id}"
+    deadline = time.monotonic() + 2
+    while True:
+        status, item = _get(base, cms_path, auth)
+        if status == 404 or (item or {}).get("deleted_at"):
+            return None  # purged or deleted meanwhile: nothing left to agree on
+        m_status, m = _get(base, f"/api/v1/metadata/items/{item_id}", auth)
+        views = {}
+        if status == 200 and m_status == 200:
+            views = {"cms": _cms_view(kind, item), "metadata": _metadata_view(kind, m)}
+            if discovery and kind == "program" and item.get("status") == "published":
+                d_status, d = _get(discovery, f"/api/v1/discovery/programs/{item_id}", None)
+                if d_status == 200:
+                    views["discovery"] = {
+                        "title": d.get("title"), "description": d.get("summary") or None, "language": d.get("language"),
+                        "category_id": (d.get("category") or {}).get("id"),
+                        "tags": d.get("tags") or [],
+                    }
+        if views and all(
+            all(v.get(k) == views["cms"].get(k) for k in v) for v in views.values()
+        ):
+            return None
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{op} {item_id} answered {response.status_code}, but 2 s later the reads disagree: "
+                + json.dumps({name: {k: str(x) for k, x in v.items()} for name, v in views.items()}, ensure_ascii=False)
+                + f" (CMS {status}, metadata {m_status})"
+            )
+        time.sleep(0.05)
