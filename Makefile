@@ -96,8 +96,9 @@ RACE_PKGS := ./internal/cache/... ./internal/ratelimit/... ./internal/eventbus/.
 	./services/search/index/...
 test-race: $(TESTSUMMARY)
 	@mkdir -p .tmp/test
-	env -u MEDIAMESH_TEST_POSTGRES_URL -u MEDIAMESH_TEST_REDIS_URL -u MEDIAMESH_TEST_KAFKA_BROKERS -u MEDIAMESH_TEST_KAFKA_FAULT_HOME \
-		-u MEDIAMESH_TEST_VERSITYGW_BIN CI=false $(GO) test -json -race -count=1 $(RACE_PKGS) | $(TESTSUMMARY) -follow .tmp/test/race.json
+	env -u MEDIAMESH_TEST_POSTGRES_URL -u MEDIAMESH_TEST_POSTGRES_BIN -u MEDIAMESH_TEST_REDIS_URL -u MEDIAMESH_TEST_KAFKA_BROKERS \
+		-u MEDIAMESH_TEST_KAFKA_FAULT_HOME -u MEDIAMESH_TEST_OPENSEARCH_URL -u MEDIAMESH_TEST_OPENSEARCH_FAULT_HOME \
+		-u MEDIAMESH_TEST_VERSITYGW_BIN -u MEDIAMESH_TEST_CHROMIUM CI=false $(GO) test -json -race -count=1 $(RACE_PKGS) | $(TESTSUMMARY) -follow .tmp/test/race.json
 
 ## test-fault: the fault suite (integration/fault, issue 19) alone, so no other test competes with it for
 ## the CPU its latency bounds assume: split mode on a PostgreSQL, Redis, Kafka and VersityGW of its own
