@@ -53,6 +53,7 @@ func created(n int, aggregate string) *contentevents.ContentCreated {
 			Slug:            ptr("al-halqa-al-ula"),
 			Language:        "ar",
 			Tags:            []string{"history", "تاريخ"},
+			Extra:           []contentevents.ExtraAttribute{},
 			SeasonNumber:    ptr(1),
 			EpisodeNumber:   ptr(n),
 			DurationSeconds: ptr(1800),
