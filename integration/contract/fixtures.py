@@ -23,6 +23,7 @@ DRAFTS = 8  # draft programs to publish, draft episodes to publish
 DELETED = 6  # soft-deleted programs and episodes to purge
 SESSIONS = 6  # refresh tokens (each is single use)
 API_KEYS = 4  # API keys to exchange, and API keys to read, rotate and revoke
+SOURCES = 3  # ingest sources to read, change, run and delete
 
 
 def png():
@@ -104,6 +105,14 @@ def main(argv):
     meta_episode = c.episode(meta, 1)
     pairs += [("metadataProgramId", meta), ("metadataProgramId", public), ("metadataEpisodeId", meta_episode)]
     pairs += [("contentId", meta), ("contentId", meta_episode), ("contentId", public)]
+    # Ingest sources (disabled, at a name that does not resolve, which ingest accepts and never
+    # fetches on its own) for the source and run operations: a drawn source is nearly always
+    # refused (422), so without them getSource, updateSource, deleteSource, triggerIngestRun and
+    # the run reads are reached only after one of the rare creates that pass.
+    for n in range(SOURCES):
+        pairs.append(("sourceId", c.call("POST", "/api/v1/ingest/sources", {
+            "name": f"Contract {slug} feed {n}", "type": "rss", "url": f"https://feeds.example.com/{slug}-{n}.xml", "enabled": False,
+            "target": {"default_kind": "podcast", "default_language": "en"}})["id"]))
     # API keys: some whose secrets exchangeApiKey is pointed at, others whose ids getApiKey,
     # rotateApiKey and revokeApiKey are (a revoked key's secret no longer exchanges).
     for n in range(API_KEYS):
