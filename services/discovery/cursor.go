@@ -34,14 +34,18 @@ const (
 )
 
 // encode returns the cursor as the opaque string clients pass back.
-func (c cursor) encode() string {
+func (c cursor) encode() string { return encodeCursor(c) }
+
+// encodeCursor returns a cursor (a struct of plain fields) as the opaque string clients pass back.
+func encodeCursor(c any) string {
 	b, _ := json.Marshal(c) // cannot fail: plain fields
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// parseCursor decodes a cursor of order; nil or empty raw means the first page. Anything else
-// that is not a cursor this order wrote is a 400 naming query.cursor.
-func parseCursor(raw *string, order string) (*cursor, error) {
+// decodeCursor decodes raw, a cursor of type C that encodeCursor wrote for order (orderOf reads
+// its order back); nil or empty raw means the first page. Anything else that is not such a cursor
+// is a 400 naming query.cursor. The caller checks that the fields its order needs are there.
+func decodeCursor[C any](raw *string, order string, orderOf func(*C) string) (*C, error) {
 	if raw == nil || *raw == "" {
 		return nil, nil
 	}
@@ -51,12 +55,21 @@ func parseCursor(raw *string, order string) (*cursor, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	var c cursor
+	var c C
 	if err := dec.Decode(&c); err != nil || dec.More() {
 		return nil, badCursor("is not a cursor of this list")
 	}
-	if c.Order != order {
+	if orderOf(&c) != order {
 		return nil, badCursor("belongs to another list or sort order")
+	}
+	return &c, nil
+}
+
+// parseCursor decodes a cursor of order (see decodeCursor).
+func parseCursor(raw *string, order string) (*cursor, error) {
+	c, err := decodeCursor(raw, order, func(c *cursor) string { return c.Order })
+	if c == nil || err != nil {
+		return nil, err
 	}
 	ok := c.ID != uuid.Nil
 	switch order {
@@ -74,7 +87,7 @@ func parseCursor(raw *string, order string) (*cursor, error) {
 	if !ok {
 		return nil, badCursor("is incomplete")
 	}
-	return &c, nil
+	return c, nil
 }
 
 func badCursor(why string) error {

@@ -1,11 +1,8 @@
 package discovery
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -49,33 +46,20 @@ type timeCursor struct {
 }
 
 func (c timeCursor) encode() *string {
-	b, _ := json.Marshal(c) // cannot fail: plain fields
-	s := base64.RawURLEncoding.EncodeToString(b)
+	s := encodeCursor(c)
 	return &s
 }
 
 func parseTimeCursor(raw *string, order string) (*timeCursor, error) {
-	if raw == nil || *raw == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(*raw)
-	if err != nil {
-		return nil, badCursor("is not a cursor of this list")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var c timeCursor
-	if err := dec.Decode(&c); err != nil || dec.More() {
-		return nil, badCursor("is not a cursor of this list")
-	}
-	if c.Order != order {
-		return nil, badCursor("belongs to another list or sort order")
+	c, err := decodeCursor(raw, order, func(c *timeCursor) string { return c.Order })
+	if c == nil || err != nil {
+		return nil, err
 	}
 	if c.ID == uuid.Nil || c.Time.IsZero() {
 		return nil, badCursor("is incomplete")
 	}
 	c.Time = c.Time.UTC()
-	return &c, nil
+	return c, nil
 }
 
 // The orders of the personal lists' cursors.

@@ -1,10 +1,7 @@
 package discovery
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -69,32 +66,17 @@ type rankCursor struct {
 	ID    uuid.UUID `json:"i"`
 }
 
-func (c rankCursor) encode() string {
-	b, _ := json.Marshal(c) // cannot fail: plain fields
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (c rankCursor) encode() string { return encodeCursor(c) }
 
 func parseRankCursor(raw *string, order string) (*rankCursor, error) {
-	if raw == nil || *raw == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(*raw)
-	if err != nil {
-		return nil, badCursor("is not a cursor of this list")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var c rankCursor
-	if err := dec.Decode(&c); err != nil || dec.More() {
-		return nil, badCursor("is not a cursor of this list")
-	}
-	if c.Order != order {
-		return nil, badCursor("belongs to another list or sort order")
+	c, err := decodeCursor(raw, order, func(c *rankCursor) string { return c.Order })
+	if c == nil || err != nil {
+		return nil, err
 	}
 	if c.ID == uuid.Nil || math.IsNaN(c.Key) || math.IsInf(c.Key, 0) {
 		return nil, badCursor("is incomplete")
 	}
-	return &c, nil
+	return c, nil
 }
 
 // rankFilters are the browse filters of a ranking.
