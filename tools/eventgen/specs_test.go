@@ -183,6 +183,12 @@ func TestRoundTrip(t *testing.T) {
 				OldRoles: []string{authevents.RoleUser}, NewRoles: []string{authevents.RoleAdmin, authevents.RoleUser}, ChangedBy: ptr(id2)},
 			&authevents.UserTokensRevoked{EventID: id3, OccurredAt: at, AggregateID: id1, UserID: id1, RevokedAt: at,
 				Reason: authevents.RevocationReasonDisabled},
+			&authevents.APIKeyCreated{EventID: id3, OccurredAt: at, AggregateID: id2, KeyID: id2, OwnerID: id1, Name: "ingest robot",
+				Prefix: "mmk_0123abcd", Scopes: []string{"ingest:run", "ingest:read"}, ExpiresAt: ptr(at.Add(time.Hour)), CreatedBy: id1,
+				Rotated: true, PreviousValidUntil: ptr(at.Add(time.Minute))},
+			&authevents.APIKeyRevoked{EventID: id3, OccurredAt: at, AggregateID: id2, KeyID: id2, OwnerID: id1, RevokedAt: at, RevokedBy: ptr(id1)},
+			&authevents.RoleScopesReduced{EventID: id3, OccurredAt: at, AggregateID: authevents.RoleEditor, Role: authevents.RoleEditor,
+				RemovedScopes: []string{"content:publish"}, RevokedAt: at},
 		},
 	}
 	for domain, events := range samples {
