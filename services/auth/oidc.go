@@ -160,18 +160,7 @@ func (s *Service) FinishOidcLogin(ctx context.Context, req authapi.FinishOidcLog
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.keys.signer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var pair authapi.TokenPair
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.store.touchLogin(ctx, tx, u.ID, s.now()); err != nil {
-			return err
-		}
-		pair, err = s.issue(ctx, tx, key, u, "")
-		return err
-	})
+	pair, err := s.signIn(ctx, u)
 	if err != nil {
 		return nil, err
 	}

@@ -341,6 +341,24 @@ func (s *Service) limitAt(ctx context.Context, key string, l ratelimit.Limit) er
 	return nil
 }
 
+// signIn records a sign-in of u (a password login or an OpenID Connect one) and issues its token
+// pair in a new family, in one transaction.
+func (s *Service) signIn(ctx context.Context, u *user) (authapi.TokenPair, error) {
+	key, err := s.keys.signer(ctx)
+	if err != nil {
+		return authapi.TokenPair{}, err
+	}
+	var pair authapi.TokenPair
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.store.touchLogin(ctx, tx, u.ID, s.now()); err != nil {
+			return err
+		}
+		pair, err = s.issue(ctx, tx, key, u, "")
+		return err
+	})
+	return pair, err
+}
+
 // issue creates an access token signed with key and a refresh token in family (new family when
 // empty). The key is looked up before the transaction: SQLite has a single connection, which the
 // transaction holds.
@@ -396,18 +414,7 @@ func (s *Service) Login(ctx context.Context, req authapi.LoginRequestObject) (au
 	if u == nil || !ok || u.Disabled {
 		return nil, apierror.Unauthorized("wrong email or password, or the account is disabled")
 	}
-	key, err := s.keys.signer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var pair authapi.TokenPair
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.store.touchLogin(ctx, tx, u.ID, s.now()); err != nil {
-			return err
-		}
-		pair, err = s.issue(ctx, tx, key, u, "")
-		return err
-	})
+	pair, err := s.signIn(ctx, u)
 	if err != nil {
 		return nil, err
 	}
