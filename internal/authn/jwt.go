@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -168,9 +169,15 @@ type TokenVerifier struct {
 	issuer   string
 	audience string
 	parser   *jwt.Parser
+	leeway   time.Duration
+	now      func() time.Time
+	verified *verifiedTokens
 	revoked  *Revocations // nil: no revocations are known
 	apiKeys  *keyCache    // nil: API keys are refused
 }
+
+// verifiedTokensMax bounds the verified-token cache: about 1 KB an entry.
+const verifiedTokensMax = 8192
 
 // WithRevocations makes v refuse the tokens that r voids (see Revocations), and returns v.
 func (v *TokenVerifier) WithRevocations(r *Revocations) *TokenVerifier {
@@ -180,14 +187,18 @@ func (v *TokenVerifier) WithRevocations(r *Revocations) *TokenVerifier {
 
 // NewTokenVerifier returns a verifier.
 func NewTokenVerifier(keys *KeyCache, issuer, audience string, leeway time.Duration) *TokenVerifier {
-	return &TokenVerifier{keys: keys, issuer: issuer, audience: audience, parser: jwt.NewParser(
+	v := &TokenVerifier{keys: keys, issuer: issuer, audience: audience, leeway: leeway, now: time.Now,
+		verified: newVerifiedTokens(verifiedTokensMax)}
+	v.parser = jwt.NewParser(
+		jwt.WithTimeFunc(func() time.Time { return v.now() }),
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithIssuer(issuer),
 		jwt.WithAudience(audience),
 		jwt.WithLeeway(leeway),
-	)}
+	)
+	return v
 }
 
 // Verify implements Verifier.
@@ -203,23 +214,13 @@ func (v *TokenVerifier) Verify(ctx context.Context, token string) (*Principal, e
 		// A token issued before tokens carried scopes: its roles' scopes.
 		scopes = policy.ScopesOf(claims.Roles)
 	}
-	return &Principal{Subject: claims.Subject, Roles: claims.Roles, Scopes: scopes, KeyID: claims.KeyID}, nil
+	return &Principal{Subject: claims.Subject, Roles: slices.Clone(claims.Roles), Scopes: scopes, KeyID: claims.KeyID}, nil
 }
 
 func (v *TokenVerifier) verifyClaims(ctx context.Context, token string) (*Claims, error) {
-	var claims Claims
-	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if kid == "" {
-			return nil, errors.New("token has no kid")
-		}
-		return v.keys.Key(ctx, kid)
-	})
+	claims, err := v.checkToken(ctx, token)
 	if err != nil {
 		return nil, err
-	}
-	if claims.Subject == "" {
-		return nil, errors.New("token has no subject")
 	}
 	if v.revoked != nil {
 		var issued time.Time // a token without iat is void whenever its subject has a revocation
@@ -235,5 +236,42 @@ func (v *TokenVerifier) verifyClaims(ctx context.Context, token string) (*Claims
 			}
 		}
 	}
+	return claims, nil
+}
+
+// checkToken checks token's signature and claims, or finds it checked before (see verifiedTokens).
+// The claims it returns are shared: callers must not change them.
+func (v *TokenVerifier) checkToken(ctx context.Context, token string) (*Claims, error) {
+	currentKey := func(kid string) ed25519.PublicKey {
+		k, err := v.keys.Key(ctx, kid)
+		if err != nil {
+			return nil
+		}
+		return k
+	}
+	if claims, ok := v.verified.get(token, currentKey, v.now(), v.leeway); ok {
+		return claims, nil
+	}
+	var (
+		claims Claims
+		kid    string
+		key    ed25519.PublicKey
+	)
+	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		kid, _ = t.Header["kid"].(string)
+		if kid == "" {
+			return nil, errors.New("token has no kid")
+		}
+		k, err := v.keys.Key(ctx, kid)
+		key = k
+		return k, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if claims.Subject == "" {
+		return nil, errors.New("token has no subject")
+	}
+	v.verified.put(token, &claims, kid, key)
 	return &claims, nil
 }

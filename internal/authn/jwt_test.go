@@ -48,7 +48,7 @@ func claims(mod func(*Claims)) *Claims {
 	return c
 }
 
-func sign(t *testing.T, k keyPair, c *Claims) string {
+func sign(t testing.TB, k keyPair, c *Claims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	tok.Header["kid"] = k.kid
