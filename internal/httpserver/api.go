@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -44,9 +43,9 @@ func API(log *slog.Logger, spec func() (*openapi3.T, error), v authn.Verifier, r
 // guard authenticates and authorizes the request for op, then validates it against the contract.
 func guard(ct *contract.Contract, v authn.Verifier, op *policy.Operation) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		// The embedded contract spells operationIds as Go names (GetMe); logs and metrics use the
-		// contract's camelCase (getMe), like the gateways.
-		label := strings.ToLower(op.ID[:1]) + op.ID[1:]
+		// The embedded contract keeps the operationIds as the contract spells them (getMe), which
+		// logs and metrics use, like the gateways.
+		label := op.ID
 		return func(c echo.Context) error {
 			ctx, span := telemetry.Tracer().Start(c.Request().Context(), "service "+label, trace.WithSpanKind(trace.SpanKindInternal))
 			defer span.End()

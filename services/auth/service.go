@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 // Handler serves the service's operations, each guarded by the policy its contract declares.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, authapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
-		authapi.Register(e, s, mws)
+		authapi.RegisterHandlersWithOptions(e, authapi.NewStrictHandler(s, nil), authapi.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 }
 

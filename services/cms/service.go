@@ -129,7 +129,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, cmsapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
 		e.Use(captureRequest)
-		cmsapi.Register(e, s, mws)
+		cmsapi.RegisterHandlersWithOptions(e, cmsapi.NewStrictHandler(s, nil), cmsapi.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 }
 

@@ -104,7 +104,7 @@ func New(d Deps) (*Service, error) {
 // Every operation is public; v (which may be nil) only identifies callers that send a token.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	h, err := httpserver.API(log, discoveryapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
-		discoveryapi.Register(e, s, mws)
+		discoveryapi.RegisterHandlersWithOptions(e, discoveryapi.NewStrictHandler(s, nil), discoveryapi.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 	if err != nil {
 		return nil, err

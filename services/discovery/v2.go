@@ -28,7 +28,7 @@ var _ discoveryv2.StrictServerInterface = v2{}
 // handlerV2 serves the v2 operations, each guarded by the policy its contract declares.
 func (s *Service) handlerV2(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, discoveryv2.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
-		discoveryv2.Register(e, v2{s}, mws)
+		discoveryv2.RegisterHandlersWithOptions(e, discoveryv2.NewStrictHandler(v2{s}, nil), discoveryv2.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 }
 

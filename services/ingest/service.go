@@ -119,7 +119,7 @@ func New(cfg Config) (*Service, error) {
 // Handler serves the service's operations, each guarded by the policy its contract declares.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, ingestapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
-		ingestapi.Register(e, s, mws)
+		ingestapi.RegisterHandlersWithOptions(e, ingestapi.NewStrictHandler(s, nil), ingestapi.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 }
 

@@ -145,7 +145,7 @@ func (s *Service) kick() {
 // Handler serves the service's operations, each guarded by the policy its contract declares.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, mediaapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
-		mediaapi.Register(e, s, mws)
+		mediaapi.RegisterHandlersWithOptions(e, mediaapi.NewStrictHandler(s, nil), mediaapi.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 }
 

@@ -109,7 +109,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, metadataapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
 		e.Use(captureCaller)
-		metadataapi.Register(e, s, mws)
+		metadataapi.RegisterHandlersWithOptions(e, metadataapi.NewStrictHandler(s, nil), metadataapi.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 }
 

@@ -96,7 +96,7 @@ func New(d Deps) (*Service, error) {
 // Every operation is public; v (which may be nil) only identifies callers that send a token.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, searchapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
-		searchapi.Register(e, s, mws)
+		searchapi.RegisterHandlersWithOptions(e, searchapi.NewStrictHandler(s, nil), searchapi.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 }
 

@@ -2,4 +2,3 @@
 package authapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/auth.yaml
-//go:generate go run ../../../tools/servergen -in auth.gen.go -out server.gen.go

@@ -2,4 +2,3 @@
 package cmsapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/cms.yaml
-//go:generate go run ../../../tools/servergen -in cms.gen.go -out server.gen.go

@@ -2,4 +2,3 @@
 package ingestapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/ingest.yaml
-//go:generate go run ../../../tools/servergen -in ingest.gen.go -out server.gen.go

@@ -2,4 +2,3 @@
 package mediaapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/media.yaml
-//go:generate go run ../../../tools/servergen -in media.gen.go -out server.gen.go

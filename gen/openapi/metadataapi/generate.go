@@ -2,4 +2,3 @@
 package metadataapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/metadata.yaml
-//go:generate go run ../../../tools/servergen -in metadata.gen.go -out server.gen.go

@@ -2,4 +2,3 @@
 package searchapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../specs/openapi/search.yaml
-//go:generate go run ../../../tools/servergen -in search.gen.go -out server.gen.go

@@ -3,4 +3,3 @@
 package discoveryapi
 
 //go:generate go tool oapi-codegen -config cfg.yaml ../../../../specs/openapi/v2/discovery.yaml
-//go:generate go run ../../../../tools/servergen -in discovery.gen.go -out server.gen.go
