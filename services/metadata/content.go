@@ -298,9 +298,9 @@ func (s *Service) recordState(ctx context.Context, tx *sql.Tx, st cmsState, forc
 	item, err := c.ContentItem.Get(ctx, st.id)
 	switch {
 	case metadatadb.IsNotFound(err):
-		_, err = c.ContentItem.Create().SetID(st.id).SetContentType(contentitem.ContentType(st.content.ContentType)).
+		err = c.ContentItem.Create().SetID(st.id).SetContentType(contentitem.ContentType(st.content.ContentType)).
 			SetNillableProgramID(st.programID).SetNillableCategoryID(st.content.CategoryID).
-			SetState(stateLive).SetCmsVersion(st.cmsVersion).SetUpdatedAt(now).Save(ctx)
+			SetState(stateLive).SetCmsVersion(st.cmsVersion).SetUpdatedAt(now).Exec(ctx)
 		if err != nil {
 			return nil, none, fmt.Errorf("record content item %s: %w", st.id, err)
 		}
@@ -312,13 +312,15 @@ func (s *Service) recordState(ctx context.Context, tx *sql.Tx, st cmsState, forc
 		cur, err := latest(ctx, c, st.id)
 		return cur, none, err
 	default:
-		u := c.ContentItem.UpdateOne(item).SetCmsVersion(max(st.cmsVersion, item.CmsVersion)).SetUpdatedAt(now).SetNillableProgramID(st.programID)
+		// An UPDATE by id, not UpdateOne: that would read the row back, which nothing here needs.
+		u := c.ContentItem.Update().Where(contentitem.ID(st.id)).
+			SetCmsVersion(max(st.cmsVersion, item.CmsVersion)).SetUpdatedAt(now).SetNillableProgramID(st.programID)
 		if st.content.CategoryID != nil {
 			u.SetCategoryID(*st.content.CategoryID)
 		} else {
 			u.ClearCategoryID()
 		}
-		if _, err = u.Save(ctx); err != nil {
+		if err = u.Exec(ctx); err != nil {
 			return nil, none, fmt.Errorf("record content item %s: %w", st.id, err)
 		}
 	}
