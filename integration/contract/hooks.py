@@ -80,6 +80,8 @@ ALLOWED_CODES = {
     "BAD_USER_INPUT",
     "NOT_FOUND",
     "NOT_IMPLEMENTED",
+    "UNAUTHENTICATED",  # the personal fields and mutations (myFeed, followProgram, ...) without a token
+    "FORBIDDEN",
     "RATE_LIMITED",
     "UNAVAILABLE",
     "COMPLEXITY_LIMIT_EXCEEDED",

@@ -5,6 +5,7 @@ package discoverygql
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -29,6 +30,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Episode() EpisodeResolver
+	Mutation() MutationResolver
 	Program() ProgramResolver
 	Query() QueryResolver
 	SearchHit() SearchHitResolver
@@ -79,10 +81,36 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	Feed struct {
+		Episodes        func(childComplexity int) int
+		Recommendations func(childComplexity int) int
+	}
+
+	Follow struct {
+		FollowedAt func(childComplexity int) int
+		Program    func(childComplexity int) int
+	}
+
+	FollowConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	FollowEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Language struct {
 		Code         func(childComplexity int) int
 		Name         func(childComplexity int) int
 		ProgramCount func(childComplexity int) int
+	}
+
+	Mutation struct {
+		DeleteHistory   func(childComplexity int) int
+		FollowProgram   func(childComplexity int, id string) int
+		UnfollowProgram func(childComplexity int, id string) int
 	}
 
 	PageInfo struct {
@@ -124,18 +152,22 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Categories      func(childComplexity int, language *string) int
-		Episode         func(childComplexity int, id string) int
-		Languages       func(childComplexity int) int
-		LatestEpisodes  func(childComplexity int, first *int, after *string, language *string, kind *model.ProgramKind, categorySlug *string) int
-		Popular         func(childComplexity int, typeArg *model.ContentType, period *model.PopularPeriod, filter *model.RankingFilter, first *int, after *string) int
-		Program         func(childComplexity int, id string) int
-		Programs        func(childComplexity int, first *int, after *string, filter *model.ProgramFilter, sort *model.ProgramSort) int
-		Search          func(childComplexity int, query *string, filter *model.SearchFilter, sort *model.SearchSort, first *int, after *string) int
-		SimilarEpisodes func(childComplexity int, id string, first *int) int
-		SimilarPrograms func(childComplexity int, id string, first *int) int
-		Suggest         func(childComplexity int, query string, language *string, first *int) int
-		Trending        func(childComplexity int, typeArg *model.ContentType, window *model.TrendingWindow, filter *model.RankingFilter, first *int, after *string) int
+		Categories         func(childComplexity int, language *string) int
+		Episode            func(childComplexity int, id string) int
+		Languages          func(childComplexity int) int
+		LatestEpisodes     func(childComplexity int, first *int, after *string, language *string, kind *model.ProgramKind, categorySlug *string) int
+		MyContinueWatching func(childComplexity int, first *int, after *string) int
+		MyFeed             func(childComplexity int, first *int, after *string) int
+		MyFollows          func(childComplexity int, first *int, after *string) int
+		MyHistory          func(childComplexity int, first *int, after *string) int
+		Popular            func(childComplexity int, typeArg *model.ContentType, period *model.PopularPeriod, filter *model.RankingFilter, first *int, after *string) int
+		Program            func(childComplexity int, id string) int
+		Programs           func(childComplexity int, first *int, after *string, filter *model.ProgramFilter, sort *model.ProgramSort) int
+		Search             func(childComplexity int, query *string, filter *model.SearchFilter, sort *model.SearchSort, first *int, after *string) int
+		SimilarEpisodes    func(childComplexity int, id string, first *int) int
+		SimilarPrograms    func(childComplexity int, id string, first *int) int
+		Suggest            func(childComplexity int, query string, language *string, first *int) int
+		Trending           func(childComplexity int, typeArg *model.ContentType, window *model.TrendingWindow, filter *model.RankingFilter, first *int, after *string) int
 	}
 
 	RankedItem struct {
@@ -195,6 +227,23 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Text        func(childComplexity int) int
 	}
+
+	WatchConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	WatchEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WatchedEpisode struct {
+		Completed       func(childComplexity int) int
+		Episode         func(childComplexity int) int
+		PlayedAt        func(childComplexity int) int
+		PositionSeconds func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -203,6 +252,11 @@ type ComplexityRoot struct {
 
 type EpisodeResolver interface {
 	Program(ctx context.Context, obj *model.Episode) (*model.Program, error)
+}
+type MutationResolver interface {
+	FollowProgram(ctx context.Context, id string) (*model.Follow, error)
+	UnfollowProgram(ctx context.Context, id string) (bool, error)
+	DeleteHistory(ctx context.Context) (bool, error)
 }
 type ProgramResolver interface {
 	Category(ctx context.Context, obj *model.Program) (*model.Category, error)
@@ -221,6 +275,10 @@ type QueryResolver interface {
 	Popular(ctx context.Context, typeArg *model.ContentType, period *model.PopularPeriod, filter *model.RankingFilter, first *int, after *string) (*model.RankingConnection, error)
 	SimilarPrograms(ctx context.Context, id string, first *int) ([]*model.Program, error)
 	SimilarEpisodes(ctx context.Context, id string, first *int) ([]*model.Episode, error)
+	MyFollows(ctx context.Context, first *int, after *string) (*model.FollowConnection, error)
+	MyContinueWatching(ctx context.Context, first *int, after *string) (*model.WatchConnection, error)
+	MyHistory(ctx context.Context, first *int, after *string) (*model.WatchConnection, error)
+	MyFeed(ctx context.Context, first *int, after *string) (*model.Feed, error)
 }
 type SearchHitResolver interface {
 	Content(ctx context.Context, obj *model.SearchHit) (model.SearchResult, error)
@@ -388,6 +446,58 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FacetCount.Value(childComplexity), true
 
+	case "Feed.episodes":
+		if e.ComplexityRoot.Feed.Episodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feed.Episodes(childComplexity), true
+	case "Feed.recommendations":
+		if e.ComplexityRoot.Feed.Recommendations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feed.Recommendations(childComplexity), true
+
+	case "Follow.followedAt":
+		if e.ComplexityRoot.Follow.FollowedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Follow.FollowedAt(childComplexity), true
+	case "Follow.program":
+		if e.ComplexityRoot.Follow.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Follow.Program(childComplexity), true
+
+	case "FollowConnection.edges":
+		if e.ComplexityRoot.FollowConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowConnection.Edges(childComplexity), true
+	case "FollowConnection.pageInfo":
+		if e.ComplexityRoot.FollowConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowConnection.PageInfo(childComplexity), true
+
+	case "FollowEdge.cursor":
+		if e.ComplexityRoot.FollowEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowEdge.Cursor(childComplexity), true
+	case "FollowEdge.node":
+		if e.ComplexityRoot.FollowEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowEdge.Node(childComplexity), true
+
 	case "Language.code":
 		if e.ComplexityRoot.Language.Code == nil {
 			break
@@ -406,6 +516,35 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Language.ProgramCount(childComplexity), true
+
+	case "Mutation.deleteHistory":
+		if e.ComplexityRoot.Mutation.DeleteHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteHistory(childComplexity), true
+	case "Mutation.followProgram":
+		if e.ComplexityRoot.Mutation.FollowProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_followProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FollowProgram(childComplexity, args["id"].(string)), true
+	case "Mutation.unfollowProgram":
+		if e.ComplexityRoot.Mutation.UnfollowProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unfollowProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnfollowProgram(childComplexity, args["id"].(string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -595,6 +734,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.LatestEpisodes(childComplexity, args["first"].(*int), args["after"].(*string), args["language"].(*string), args["kind"].(*model.ProgramKind), args["categorySlug"].(*string)), true
+	case "Query.myContinueWatching":
+		if e.ComplexityRoot.Query.MyContinueWatching == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myContinueWatching_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyContinueWatching(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myFeed":
+		if e.ComplexityRoot.Query.MyFeed == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myFeed_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyFeed(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myFollows":
+		if e.ComplexityRoot.Query.MyFollows == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myFollows_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyFollows(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myHistory":
+		if e.ComplexityRoot.Query.MyHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyHistory(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.popular":
 		if e.ComplexityRoot.Query.Popular == nil {
 			break
@@ -896,6 +1079,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Suggestion.Text(childComplexity), true
 
+	case "WatchConnection.edges":
+		if e.ComplexityRoot.WatchConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchConnection.Edges(childComplexity), true
+	case "WatchConnection.pageInfo":
+		if e.ComplexityRoot.WatchConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchConnection.PageInfo(childComplexity), true
+
+	case "WatchEdge.cursor":
+		if e.ComplexityRoot.WatchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchEdge.Cursor(childComplexity), true
+	case "WatchEdge.node":
+		if e.ComplexityRoot.WatchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchEdge.Node(childComplexity), true
+
+	case "WatchedEpisode.completed":
+		if e.ComplexityRoot.WatchedEpisode.Completed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchedEpisode.Completed(childComplexity), true
+	case "WatchedEpisode.episode":
+		if e.ComplexityRoot.WatchedEpisode.Episode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchedEpisode.Episode(childComplexity), true
+	case "WatchedEpisode.playedAt":
+		if e.ComplexityRoot.WatchedEpisode.PlayedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchedEpisode.PlayedAt(childComplexity), true
+	case "WatchedEpisode.positionSeconds":
+		if e.ComplexityRoot.WatchedEpisode.PositionSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchedEpisode.PositionSeconds(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -942,6 +1176,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -1077,8 +1326,136 @@ type RankingEdge {
   "The ranked item."
   node: RankedItem!
 }
+
+extend type Query {
+  """
+  The programs the signed-in caller follows, the most recently followed first; needs a bearer token
+  (or an API key) of a user account, else an UNAUTHENTICATED error (REST: listFollows).
+  """
+  myFollows(
+    "Page size, from 1 to 100."
+    first: Int = 20
+    "Opaque cursor: the ` + "`" + `pageInfo.endCursor` + "`" + ` of the previous page."
+    after: String
+  ): FollowConnection!
+
+  """
+  The episodes the signed-in caller started and did not finish, the most recently played first,
+  each with its last position; an episode played to the end leaves the list (REST: listContinueWatching).
+  """
+  myContinueWatching(
+    "Page size, from 1 to 100."
+    first: Int = 20
+    "Opaque cursor: the ` + "`" + `pageInfo.endCursor` + "`" + ` of the previous page."
+    after: String
+  ): WatchConnection!
+
+  """
+  Every published episode the signed-in caller played, the most recently played first, finished
+  or not; anonymous plays are never tied to an account (REST: listHistory).
+  """
+  myHistory(
+    "Page size, from 1 to 100."
+    first: Int = 20
+    "Opaque cursor: the ` + "`" + `pageInfo.endCursor` + "`" + ` of the previous page."
+    after: String
+  ): WatchConnection!
+
+  """
+  The signed-in caller's feed: the newest episodes of the programs it follows and, on the first page
+  (without ` + "`" + `after` + "`" + `), programs recommended for it; a new account gets no episodes and the trending
+  or newest programs (REST: getFeed).
+  """
+  myFeed(
+    "Page size, from 1 to 100."
+    first: Int = 20
+    "Opaque cursor: the ` + "`" + `pageInfo.endCursor` + "`" + ` of the previous page."
+    after: String
+  ): Feed!
+}
+
+"""
+The signed-in caller's changes to its own discovery data. Each needs a bearer token (or an API key)
+of a user account; anonymous callers get an UNAUTHENTICATED error.
+"""
+type Mutation {
+  """
+  Follows a published program: its new episodes lead the caller's feed. Following it again changes
+  nothing; a program that is not published is a NOT_FOUND error (REST: followProgram).
+  """
+  followProgram("Id (UUID) of the program." id: ID!): Follow!
+
+  "Stops following a program; true also when the caller did not follow it (REST: unfollowProgram)."
+  unfollowProgram("Id (UUID) of the program." id: ID!): Boolean!
+
+  """
+  Deletes the caller's play history, and with it "continue watching"; events sent before are never
+  tied to the account again. Follows stay (REST: deleteHistory).
+  """
+  deleteHistory: Boolean!
+}
+
+"A program the caller follows."
+type Follow {
+  "When the caller followed it."
+  followedAt: DateTime!
+  "The program; null when it is no longer published."
+  program: Program
+}
+
+"A page of the programs the caller follows."
+type FollowConnection {
+  "The follows of this page, the most recent first."
+  edges: [FollowEdge!]!
+  "Pagination state."
+  pageInfo: PageInfo!
+}
+
+"A followed program in a page, with its cursor."
+type FollowEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The follow."
+  node: Follow!
+}
+
+"An episode the caller played, with where it stopped."
+type WatchedEpisode {
+  "The last position played, in seconds."
+  positionSeconds: Int!
+  "Whether the episode was played to its end."
+  completed: Boolean!
+  "When the caller last played it."
+  playedAt: DateTime!
+  "The episode."
+  episode: Episode!
+}
+
+"A page of played episodes."
+type WatchConnection {
+  "The episodes of this page, the most recently played first."
+  edges: [WatchEdge!]!
+  "Pagination state."
+  pageInfo: PageInfo!
+}
+
+"A played episode in a page, with its cursor."
+type WatchEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The played episode."
+  node: WatchedEpisode!
+}
+
+"The caller's feed."
+type Feed {
+  "The newest published episodes of the programs the caller follows, newest first."
+  episodes: EpisodeConnection!
+  "Programs recommended for the caller, best first; empty on pages after the first."
+  recommendations: [Program!]!
+}
 `, BuiltIn: false},
-	{Name: "../../../specs/graphql/discovery/schema.graphqls", Input: `# MediaMesh discovery gateway: the public, read-only GraphQL API.
+	{Name: "../../../specs/graphql/discovery/schema.graphqls", Input: `# MediaMesh discovery gateway: the public GraphQL API.
 #
 # It mirrors the discovery and search REST APIs (specs/openapi/discovery.yaml and search.yaml,
 # served under /api/v1/discovery/...) and, like them, only ever returns published content. Every
@@ -1565,6 +1942,46 @@ func (ec *executionContext) childFields_FacetCount(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type FacetCount", field.Name)
 }
 
+func (ec *executionContext) childFields_Feed(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "episodes":
+		return ec.fieldContext_Feed_episodes(ctx, field)
+	case "recommendations":
+		return ec.fieldContext_Feed_recommendations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Feed", field.Name)
+}
+
+func (ec *executionContext) childFields_Follow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "followedAt":
+		return ec.fieldContext_Follow_followedAt(ctx, field)
+	case "program":
+		return ec.fieldContext_Follow_program(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Follow", field.Name)
+}
+
+func (ec *executionContext) childFields_FollowConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_FollowConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_FollowConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FollowConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_FollowEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_FollowEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_FollowEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FollowEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Language(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -1769,6 +2186,40 @@ func (ec *executionContext) childFields_Suggestion(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Suggestion", field.Name)
 }
 
+func (ec *executionContext) childFields_WatchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WatchConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WatchConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatchConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WatchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_WatchEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_WatchEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatchEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WatchedEpisode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "positionSeconds":
+		return ec.fieldContext_WatchedEpisode_positionSeconds(ctx, field)
+	case "completed":
+		return ec.fieldContext_WatchedEpisode_completed(ctx, field)
+	case "playedAt":
+		return ec.fieldContext_WatchedEpisode_playedAt(ctx, field)
+	case "episode":
+		return ec.fieldContext_WatchedEpisode_episode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatchedEpisode", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -1884,6 +2335,34 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Mutation_followProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unfollowProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Program_episodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -2008,6 +2487,94 @@ func (ec *executionContext) field_Query_latestEpisodes_args(ctx context.Context,
 		return nil, err
 	}
 	args["categorySlug"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myContinueWatching_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myFeed_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myFollows_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -2914,6 +3481,244 @@ func (ec *executionContext) fieldContext_FacetCount_count(_ context.Context, fie
 	return graphql.NewScalarFieldContext("FacetCount", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Feed_episodes(ctx context.Context, field graphql.CollectedField, obj *model.Feed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Feed_episodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Episodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EpisodeConnection) graphql.Marshaler {
+			return ec.marshalNEpisodeConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐEpisodeConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Feed_episodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Feed",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EpisodeConnection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Feed_recommendations(ctx context.Context, field graphql.CollectedField, obj *model.Feed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Feed_recommendations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recommendations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgramᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Feed_recommendations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Feed",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Program(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Follow_followedAt(ctx context.Context, field graphql.CollectedField, obj *model.Follow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Follow_followedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FollowedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Follow_followedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Follow", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Follow_program(ctx context.Context, field graphql.CollectedField, obj *model.Follow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Follow_program(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Program, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Program) graphql.Marshaler {
+			return ec.marshalOProgram2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐProgram(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Follow_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Follow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Program(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.FollowConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FollowEdge) graphql.Marshaler {
+			return ec.marshalNFollowEdge2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollowEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.FollowConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.FollowEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _FollowEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.FollowEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Follow) graphql.Marshaler {
+			return ec.marshalNFollow2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Follow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Language_code(ctx context.Context, field graphql.CollectedField, obj *model.Language) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2981,6 +3786,117 @@ func (ec *executionContext) _Language_programCount(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Language_programCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Language", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Mutation_followProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_followProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FollowProgram(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Follow) graphql.Marshaler {
+			return ec.marshalNFollow2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_followProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Follow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_followProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unfollowProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unfollowProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnfollowProgram(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unfollowProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unfollowProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().DeleteHistory(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -4085,6 +5001,182 @@ func (ec *executionContext) fieldContext_Query_similarEpisodes(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_myFollows(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myFollows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyFollows(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FollowConnection) graphql.Marshaler {
+			return ec.marshalNFollowConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollowConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myFollows(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myFollows_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myContinueWatching(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myContinueWatching(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyContinueWatching(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WatchConnection) graphql.Marshaler {
+			return ec.marshalNWatchConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myContinueWatching(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myContinueWatching_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyHistory(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WatchConnection) graphql.Marshaler {
+			return ec.marshalNWatchConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myFeed(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myFeed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyFeed(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Feed) graphql.Marshaler {
+			return ec.marshalNFeed2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFeed(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myFeed(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Feed(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myFeed_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5058,6 +6150,226 @@ func (ec *executionContext) _Suggestion_id(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Suggestion_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Suggestion", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WatchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.WatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatchEdge) graphql.Marshaler {
+			return ec.marshalNWatchEdge2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WatchConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.WatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WatchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.WatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatchEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WatchEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.WatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WatchedEpisode) graphql.Marshaler {
+			return ec.marshalNWatchedEpisode2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchedEpisode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WatchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatchedEpisode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WatchedEpisode_positionSeconds(ctx context.Context, field graphql.CollectedField, obj *model.WatchedEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchedEpisode_positionSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PositionSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchedEpisode_positionSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatchedEpisode", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WatchedEpisode_completed(ctx context.Context, field graphql.CollectedField, obj *model.WatchedEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchedEpisode_completed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Completed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchedEpisode_completed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatchedEpisode", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _WatchedEpisode_playedAt(ctx context.Context, field graphql.CollectedField, obj *model.WatchedEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchedEpisode_playedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlayedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchedEpisode_playedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatchedEpisode", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WatchedEpisode_episode(ctx context.Context, field graphql.CollectedField, obj *model.WatchedEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchedEpisode_episode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Episode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Episode) graphql.Marshaler {
+			return ec.marshalNEpisode2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐEpisode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchedEpisode_episode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WatchedEpisode",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Episode(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -6662,6 +7974,158 @@ func (ec *executionContext) _FacetCount(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var feedImplementors = []string{"Feed"}
+
+func (ec *executionContext) _Feed(ctx context.Context, sel ast.SelectionSet, obj *model.Feed) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, feedImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Feed")
+		case "episodes":
+			out.Values[i] = ec._Feed_episodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recommendations":
+			out.Values[i] = ec._Feed_recommendations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var followImplementors = []string{"Follow"}
+
+func (ec *executionContext) _Follow(ctx context.Context, sel ast.SelectionSet, obj *model.Follow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Follow")
+		case "followedAt":
+			out.Values[i] = ec._Follow_followedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "program":
+			out.Values[i] = ec._Follow_program(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var followConnectionImplementors = []string{"FollowConnection"}
+
+func (ec *executionContext) _FollowConnection(ctx context.Context, sel ast.SelectionSet, obj *model.FollowConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FollowConnection")
+		case "edges":
+			out.Values[i] = ec._FollowConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._FollowConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var followEdgeImplementors = []string{"FollowEdge"}
+
+func (ec *executionContext) _FollowEdge(ctx context.Context, sel ast.SelectionSet, obj *model.FollowEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FollowEdge")
+		case "cursor":
+			out.Values[i] = ec._FollowEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._FollowEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var languageImplementors = []string{"Language"}
 
 func (ec *executionContext) _Language(ctx context.Context, sel ast.SelectionSet, obj *model.Language) graphql.Marshaler {
@@ -6685,6 +8149,63 @@ func (ec *executionContext) _Language(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "programCount":
 			out.Values[i] = ec._Language_programCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "followProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_followProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unfollowProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unfollowProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteHistory":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteHistory(ctx, field)
+			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7052,6 +8573,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_similarEpisodes(ctx, field)
+				})
+		case "myFollows":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myFollows(ctx, field)
+				})
+		case "myContinueWatching":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myContinueWatching(ctx, field)
+				})
+		case "myHistory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myHistory(ctx, field)
+				})
+		case "myFeed":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myFeed(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -7459,6 +9004,130 @@ func (ec *executionContext) _Suggestion(ctx context.Context, sel ast.SelectionSe
 			}
 		case "id":
 			out.Values[i] = ec._Suggestion_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watchConnectionImplementors = []string{"WatchConnection"}
+
+func (ec *executionContext) _WatchConnection(ctx context.Context, sel ast.SelectionSet, obj *model.WatchConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watchConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatchConnection")
+		case "edges":
+			out.Values[i] = ec._WatchConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WatchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watchEdgeImplementors = []string{"WatchEdge"}
+
+func (ec *executionContext) _WatchEdge(ctx context.Context, sel ast.SelectionSet, obj *model.WatchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatchEdge")
+		case "cursor":
+			out.Values[i] = ec._WatchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._WatchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watchedEpisodeImplementors = []string{"WatchedEpisode"}
+
+func (ec *executionContext) _WatchedEpisode(ctx context.Context, sel ast.SelectionSet, obj *model.WatchedEpisode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watchedEpisodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatchedEpisode")
+		case "positionSeconds":
+			out.Values[i] = ec._WatchedEpisode_positionSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completed":
+			out.Values[i] = ec._WatchedEpisode_completed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "playedAt":
+			out.Values[i] = ec._WatchedEpisode_playedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "episode":
+			out.Values[i] = ec._WatchedEpisode_episode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8007,6 +9676,14 @@ func (ec *executionContext) marshalNFacetCount2ᚖgithubᚗcomᚋmediameshᚋmed
 	return ec._FacetCount(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNFeed2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFeed(ctx context.Context, sel ast.SelectionSet, v *model.Feed) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Feed!")
+		return graphql.Null
+	}
+	return ec._Feed(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8019,6 +9696,46 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFollow2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollow(ctx context.Context, sel ast.SelectionSet, v *model.Follow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Follow!")
+		return graphql.Null
+	}
+	return ec._Follow(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFollowConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollowConnection(ctx context.Context, sel ast.SelectionSet, v *model.FollowConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FollowConnection!")
+		return graphql.Null
+	}
+	return ec._FollowConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFollowEdge2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollowEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FollowEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFollowEdge2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollowEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFollowEdge2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐFollowEdge(ctx context.Context, sel ast.SelectionSet, v *model.FollowEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FollowEdge!")
+		return graphql.Null
+	}
+	return ec._FollowEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -8332,6 +10049,46 @@ func (ec *executionContext) marshalNSuggestion2ᚖgithubᚗcomᚋmediameshᚋmed
 		return graphql.Null
 	}
 	return ec._Suggestion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWatchConnection2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchConnection(ctx context.Context, sel ast.SelectionSet, v *model.WatchConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatchConnection!")
+		return graphql.Null
+	}
+	return ec._WatchConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWatchEdge2ᚕᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WatchEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatchEdge2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWatchEdge2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchEdge(ctx context.Context, sel ast.SelectionSet, v *model.WatchEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatchEdge!")
+		return graphql.Null
+	}
+	return ec._WatchEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWatchedEpisode2ᚖgithubᚗcomᚋmediameshᚋmediameshᚋgenᚋgraphqlᚋdiscoverygqlᚋmodelᚐWatchedEpisode(ctx context.Context, sel ast.SelectionSet, v *model.WatchedEpisode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatchedEpisode!")
+		return graphql.Null
+	}
+	return ec._WatchedEpisode(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

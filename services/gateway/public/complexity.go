@@ -43,6 +43,10 @@ func complexity() discoverygql.ComplexityRoot {
 	}
 	c.Query.SimilarPrograms = func(child int, _ string, first *int) int { return pageCost(child, first, defaultSimilarFirst) }
 	c.Query.SimilarEpisodes = func(child int, _ string, first *int) int { return pageCost(child, first, defaultSimilarFirst) }
+	c.Query.MyFollows = func(child int, first *int, _ *string) int { return pageCost(child, first, defaultFirst) }
+	c.Query.MyContinueWatching = func(child int, first *int, _ *string) int { return pageCost(child, first, defaultFirst) }
+	c.Query.MyHistory = func(child int, first *int, _ *string) int { return pageCost(child, first, defaultFirst) }
+	c.Query.MyFeed = func(child int, first *int, _ *string) int { return pageCost(child, first, defaultFirst) }
 	c.Program.Episodes = func(child int, first *int, _ *string, _ *int, _ *model.EpisodeSort) int {
 		return pageCost(child, first, defaultFirst)
 	}

@@ -19,12 +19,14 @@ import (
 // (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, COMPLEXITY_LIMIT_EXCEEDED,
 // PERSISTED_QUERY_NOT_FOUND) and the depth limit DEPTH_LIMIT_EXCEEDED.
 const (
-	codeBadUserInput   = "BAD_USER_INPUT"  // REST 400 or 422: extensions.field names the argument
-	codeNotFound       = "NOT_FOUND"       // a non-null item that vanished (REST 404)
-	codeRateLimited    = "RATE_LIMITED"    // REST 429; extensions.retryAfter in seconds
-	codeUnavailable    = "UNAVAILABLE"     // the service is down or refused by its breaker (REST 502-504)
-	codeNotImplemented = "NOT_IMPLEMENTED" // REST 501: the operation is in the contract, not yet served
-	codeInternal       = "INTERNAL"        // a fault of the gateway or a service; never the client's doing
+	codeBadUserInput    = "BAD_USER_INPUT"  // REST 400 or 422: extensions.field names the argument
+	codeNotFound        = "NOT_FOUND"       // a non-null item that vanished (REST 404)
+	codeUnauthenticated = "UNAUTHENTICATED" // REST 401: the field needs a signed-in caller
+	codeForbidden       = "FORBIDDEN"       // REST 403: the caller may not use the field
+	codeRateLimited     = "RATE_LIMITED"    // REST 429; extensions.retryAfter in seconds
+	codeUnavailable     = "UNAVAILABLE"     // the service is down or refused by its breaker (REST 502-504)
+	codeNotImplemented  = "NOT_IMPLEMENTED" // REST 501: the operation is in the contract, not yet served
+	codeInternal        = "INTERNAL"        // a fault of the gateway or a service; never the client's doing
 )
 
 // apiError is a classified resolver error. Resolvers may share one (a batch's failure), so it is
@@ -101,6 +103,10 @@ func failure(ctx context.Context, log *slog.Logger, service string, res *http.Re
 	switch res.StatusCode {
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
 		return invalidArguments(p, args)
+	case http.StatusUnauthorized:
+		return &apiError{code: codeUnauthenticated, message: detail}
+	case http.StatusForbidden:
+		return &apiError{code: codeForbidden, message: detail}
 	case http.StatusNotFound:
 		return &apiError{code: codeNotFound, message: detail}
 	case http.StatusTooManyRequests:

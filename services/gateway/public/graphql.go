@@ -76,6 +76,7 @@ type (
 )
 
 func (r *resolver) Episode() discoverygql.EpisodeResolver     { return episodeResolver{r} }
+func (r *resolver) Mutation() discoverygql.MutationResolver   { return mutationResolver{r} }
 func (r *resolver) Program() discoverygql.ProgramResolver     { return programResolver{r} }
 func (r *resolver) Query() discoverygql.QueryResolver         { return queryResolver{r} }
 func (r *resolver) SearchHit() discoverygql.SearchHitResolver { return searchHitResolver{r} }

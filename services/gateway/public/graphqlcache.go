@@ -30,7 +30,9 @@ const (
 )
 
 // graphqlCache serves anonymous GraphQL requests through the gateway's cache (see above). A
-// signed-in caller, or a request it cannot key, goes to next uncached.
+// signed-in caller (a bearer token or an API key), or a request it cannot key, goes to next
+// uncached: the personal fields (myFeed, ...) and the mutations answer an anonymous caller only
+// with an UNAUTHENTICATED error, which is never kept.
 type graphqlCache struct {
 	gw    *gateway.Gateway
 	store cache.Store
@@ -38,7 +40,7 @@ type graphqlCache struct {
 }
 
 func (c graphqlCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if c.store == nil || r.Header.Get("Authorization") != "" {
+	if c.store == nil || r.Header.Get("Authorization") != "" || r.Header.Get(apiKeyHeader) != "" {
 		c.next.ServeHTTP(w, r)
 		return
 	}

@@ -58,11 +58,14 @@ type graphqlGuard struct {
 	persisted *lru.LRU[map[string]int]
 }
 
-// newGraphQLGuard reads the REST operations of the root fields from schema's Query type.
+// newGraphQLGuard reads the REST operations of the root fields from schema's Query and Mutation types.
 func newGraphQLGuard(gw *gateway.Gateway, schema *ast.Schema, next http.Handler) graphqlGuard {
 	ops := map[string]string{}
-	if q := schema.Query; q != nil {
-		for _, f := range q.Fields {
+	for _, root := range []*ast.Definition{schema.Query, schema.Mutation} { // no field is in both
+		if root == nil {
+			continue
+		}
+		for _, f := range root.Fields {
 			if m := restOperation.FindStringSubmatch(f.Description); m != nil {
 				ops[f.Name] = m[1]
 			}

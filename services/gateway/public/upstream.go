@@ -55,6 +55,7 @@ func inProcess(h http.Handler) *http.Client {
 type caller struct {
 	requestID     string
 	authorization string
+	apiKey        string
 }
 
 type callerKey struct{}
@@ -65,11 +66,14 @@ func withCaller(ctx context.Context, r *http.Request) context.Context {
 	if id == "" {
 		id = httpserver.RequestIDFrom(ctx)
 	}
-	return context.WithValue(ctx, callerKey{}, caller{requestID: id, authorization: r.Header.Get("Authorization")})
+	return context.WithValue(ctx, callerKey{}, caller{requestID: id, authorization: r.Header.Get("Authorization"), apiKey: r.Header.Get(apiKeyHeader)})
 }
 
-// forwardCaller sets the caller's X-Request-ID and Authorization, when it sent them, on an
-// upstream request.
+// apiKeyHeader carries an API key (the other way to send one is `Authorization: ApiKey ...`).
+const apiKeyHeader = "X-API-Key"
+
+// forwardCaller sets the caller's X-Request-ID, Authorization and X-API-Key, when it sent them, on
+// an upstream request.
 func forwardCaller(ctx context.Context, req *http.Request) error {
 	c, _ := ctx.Value(callerKey{}).(caller)
 	if c.requestID != "" {
@@ -77,6 +81,9 @@ func forwardCaller(ctx context.Context, req *http.Request) error {
 	}
 	if c.authorization != "" {
 		req.Header.Set("Authorization", c.authorization)
+	}
+	if c.apiKey != "" {
+		req.Header.Set(apiKeyHeader, c.apiKey)
 	}
 	return nil
 }

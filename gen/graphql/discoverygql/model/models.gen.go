@@ -89,6 +89,38 @@ type FacetCount struct {
 	Count int `json:"count"`
 }
 
+// The caller's feed.
+type Feed struct {
+	// The newest published episodes of the programs the caller follows, newest first.
+	Episodes *EpisodeConnection `json:"episodes"`
+	// Programs recommended for the caller, best first; empty on pages after the first.
+	Recommendations []*Program `json:"recommendations"`
+}
+
+// A program the caller follows.
+type Follow struct {
+	// When the caller followed it.
+	FollowedAt time.Time `json:"followedAt"`
+	// The program; null when it is no longer published.
+	Program *Program `json:"program,omitempty"`
+}
+
+// A page of the programs the caller follows.
+type FollowConnection struct {
+	// The follows of this page, the most recent first.
+	Edges []*FollowEdge `json:"edges"`
+	// Pagination state.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A followed program in a page, with its cursor.
+type FollowEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The follow.
+	Node *Follow `json:"node"`
+}
+
 // A language that published programs use.
 type Language struct {
 	// ISO 639-1 code, for example `ar`.
@@ -97,6 +129,11 @@ type Language struct {
 	Name string `json:"name"`
 	// Number of published programs in the language.
 	ProgramCount int `json:"programCount"`
+}
+
+// The signed-in caller's changes to its own discovery data. Each needs a bearer token (or an API key)
+// of a user account; anonymous callers get an UNAUTHENTICATED error.
+type Mutation struct {
 }
 
 // Where a page of a connection ends, and whether more follows.
@@ -312,6 +349,34 @@ type Suggestion struct {
 	ContentType ContentType `json:"contentType"`
 	// Id (UUID) of that program or episode.
 	ID string `json:"id"`
+}
+
+// A page of played episodes.
+type WatchConnection struct {
+	// The episodes of this page, the most recently played first.
+	Edges []*WatchEdge `json:"edges"`
+	// Pagination state.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A played episode in a page, with its cursor.
+type WatchEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The played episode.
+	Node *WatchedEpisode `json:"node"`
+}
+
+// An episode the caller played, with where it stopped.
+type WatchedEpisode struct {
+	// The last position played, in seconds.
+	PositionSeconds int `json:"positionSeconds"`
+	// Whether the episode was played to its end.
+	Completed bool `json:"completed"`
+	// When the caller last played it.
+	PlayedAt time.Time `json:"playedAt"`
+	// The episode.
+	Episode *Episode `json:"episode"`
 }
 
 // The type of a piece of content.
