@@ -20,6 +20,7 @@ type Contract struct {
 	doc    *openapi3.T
 	router *router
 	ops    policy.Table
+	routes map[string]*routers.Route // by operationId
 }
 
 // Match is the operation a request is for.
@@ -49,7 +50,13 @@ func New(doc *openapi3.T) (*Contract, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Contract{doc: doc, router: newRouter(doc), ops: ops}, nil
+	routes := map[string]*routers.Route{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			routes[op.OperationID] = &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+		}
+	}
+	return &Contract{doc: doc, router: newRouter(doc), ops: ops, routes: routes}, nil
 }
 
 // Operations returns the policy table.
@@ -65,6 +72,17 @@ func (c *Contract) Match(r *http.Request) (*Match, error) {
 		return nil, apierror.NotFound("no operation at this path")
 	}
 	return &Match{Route: route, Params: params, Op: c.ops[route.Operation.OperationID]}, nil
+}
+
+// Matched is the Match of operation id, for a request whose route a router has matched already (echo,
+// in each service, which runs the operation's middleware only on its own route): params are the
+// path parameters it found, unescaped. Nil when the contract has no operation id.
+func (c *Contract) Matched(id string, params map[string]string) *Match {
+	route, ok := c.routes[id]
+	if !ok {
+		return nil
+	}
+	return &Match{Route: route, Params: params, Op: c.ops[id]}
 }
 
 // Validate checks r against the matched operation. It buffers the body, so the handler can read it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -62,14 +63,32 @@ func guard(ct *contract.Contract, v authn.Verifier, op *policy.Operation) echo.M
 				r = r.WithContext(authn.WithPrincipal(r.Context(), p))
 				c.SetRequest(r)
 			}
-			m, err := ct.Match(r)
-			if err != nil {
-				return err
-			}
-			if err := ct.Validate(r, m); err != nil {
+			// echo has matched the route already (it runs this middleware on op's route only).
+			if err := ct.Validate(r, ct.Matched(op.ID, pathParams(c))); err != nil {
 				return err
 			}
 			return next(c)
 		}
 	}
+}
+
+// pathParams are the path parameters echo matched, unescaped as the contract router unescapes them:
+// echo matches the escaped path when the request has one (URL.RawPath).
+func pathParams(c echo.Context) map[string]string {
+	names := c.ParamNames()
+	if len(names) == 0 {
+		return nil
+	}
+	values := c.ParamValues()
+	params := make(map[string]string, len(names))
+	for i, name := range names {
+		v := values[i]
+		if c.Request().URL.RawPath != "" {
+			if u, err := url.PathUnescape(v); err == nil {
+				v = u
+			}
+		}
+		params[name] = v
+	}
+	return params
 }

@@ -1,10 +1,14 @@
 package httpserver
 
 import (
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
 
 	"github.com/mediamesh/mediamesh/gen/openapi/authapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
@@ -42,6 +46,26 @@ func TestEmbeddedOperationIDs(t *testing.T) {
 		}
 		if n == 0 {
 			t.Errorf("%s: no operations", name)
+		}
+	}
+}
+
+// TestPathParams: the guard validates the path parameters echo matched, unescaped once, whether or
+// not the request keeps an escaped form of its path (URL.RawPath, set when it holds %2F).
+func TestPathParams(t *testing.T) {
+	e := echo.New()
+	var got map[string]string
+	e.GET("/items/:id/parts/:part", func(c echo.Context) error { got = pathParams(c); return nil })
+	for target, want := range map[string]map[string]string{
+		"/items/42/parts/a":             {"id": "42", "part": "a"},
+		"/items/a%20b/parts/c%C3%A9":    {"id": "a b", "part": "cé"},
+		"/items/a%2Fb/parts/100%25":     {"id": "a/b", "part": "100%"},
+		"/items/a%2Fb/parts/x%2520y%2F": {"id": "a/b", "part": "x%20y/"},
+	} {
+		got = nil
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, target, nil))
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: params %v, want %v", target, got, want)
 		}
 	}
 }
