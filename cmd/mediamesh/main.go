@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/mediamesh/mediamesh/internal/mediamesh"
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/telemetry"
 )
 
@@ -44,12 +44,12 @@ func run(args []string) int {
 		fmt.Println("mediamesh", version)
 		return 0
 	case "help":
-		fmt.Print(mediamesh.Usage())
+		fmt.Print(app.Usage())
 		return 0
 	}
-	cfg, err := mediamesh.Load(args, os.Environ())
+	cfg, err := app.Load(args, os.Environ())
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Print(mediamesh.Usage())
+		fmt.Print(app.Usage())
 		return 0
 	}
 	if err != nil {
@@ -66,7 +66,7 @@ func run(args []string) int {
 		return 0
 	}
 	if cmd == "migrate" {
-		if err := mediamesh.Migrate(context.Background(), cfg, os.Stdout); err != nil {
+		if err := app.Migrate(context.Background(), cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "mediamesh: migrate:", err)
 			return 1
 		}
@@ -75,12 +75,12 @@ func run(args []string) int {
 	if cmd == "import" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		o := mediamesh.ImportOptions{Out: os.Stdout}
+		o := app.ImportOptions{Out: os.Stdout}
 		if isTerminal(os.Stderr) {
 			o.Bar = os.Stderr
 		}
-		err := mediamesh.Import(ctx, cfg.Client, file, o)
-		if errors.Is(err, mediamesh.ErrItemsFailed) {
+		err := app.Import(ctx, cfg.Client, file, o)
+		if errors.Is(err, app.ErrItemsFailed) {
 			return 1
 		}
 		if err != nil {
@@ -95,17 +95,17 @@ func run(args []string) int {
 		return 2
 	}
 	log = log.With("version", version)
-	mediamesh.Version = version
+	app.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cmd == "replay" {
-		if err := mediamesh.Replay(ctx, cfg, log, os.Stdout); err != nil {
+		if err := app.Replay(ctx, cfg, log, os.Stdout); err != nil {
 			log.Error("replay failed", "error", err)
 			return 1
 		}
 		return 0
 	}
-	if err := mediamesh.Run(ctx, cfg, log, os.Stdout); err != nil {
+	if err := app.Run(ctx, cfg, log, os.Stdout); err != nil {
 		log.Error("mediamesh failed", "error", err)
 		return 1
 	}
@@ -127,12 +127,12 @@ func admin(args []string) int {
 		return 2
 	}
 	email, args := args[len(args)-1], args[1:len(args)-1]
-	cfg, err := mediamesh.Load(args, os.Environ())
+	cfg, err := app.Load(args, os.Environ())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mediamesh: configuration:", err)
 		return 2
 	}
-	password, err := mediamesh.ResetPassword(context.Background(), cfg, email)
+	password, err := app.ResetPassword(context.Background(), cfg, email)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mediamesh: reset-password:", err)
 		return 1

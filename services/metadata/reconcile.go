@@ -15,7 +15,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 )
 
-// A replay (`mediamesh replay`, see internal/mediamesh) reconciles the metadata with the CMS: it
+// A replay (`mediamesh replay`, see app/replay.go) reconciles the metadata with the CMS: it
 // reads every content event and keeps only each item's last state, then applies that once per
 // item, so that an item whose metadata diverged from the CMS (written by PUTs before the CMS
 // became the one owner, or an item the service never heard of) gets exactly one new version with

@@ -1,0 +1,844 @@
+package app
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/language"
+	"github.com/mediamesh/mediamesh/internal/policy"
+)
+
+// Config is the whole configuration of a mediamesh process. Values come from, in rising precedence:
+// the defaults below, a YAML file (--config), MEDIAMESH_* environment variables, and flags. A key
+// `a.b_c` is the flag --a.b-c and the variable MEDIAMESH_A_B_C.
+type Config struct {
+	Target          []string       `yaml:"target" help:"modules to run: all, or a comma list of services and gateways"`
+	DataDir         string         `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
+	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
+	RelayAddr       string         `yaml:"relay_addr" help:"health address of the relay target"`
+	AdminAddr       string         `yaml:"admin_addr" help:"address of the admin server: /metrics, /readyz of everything the process runs, the profiler; empty: loopback, 1000 above the process's first port (9080 for all); keep it off public networks (it is not authenticated)"`
+	AdminPprof      bool           `yaml:"admin_pprof" help:"serve the Go profiler (/debug/pprof/) on the admin server"`
+	InstanceID      string         `yaml:"instance_id" help:"this process's name in every /readyz answer (\"instance\"), so a caller can tell it is talking to the process it started; empty: a random one at each start"`
+	Log             LogConfig      `yaml:"log"`
+	Gateway         GatewayConfig  `yaml:"gateway"`
+	Services        Services       `yaml:"services"`
+	Auth            AuthConfig     `yaml:"auth"`
+	Redis           RedisConfig    `yaml:"redis"`
+	Postgres        PostgresConfig `yaml:"postgres"`
+	Breaker         BreakerConfig  `yaml:"breaker"`
+	Kafka           KafkaConfig    `yaml:"kafka"`
+	Tracing         TracingConfig  `yaml:"tracing"`
+	Metadata        MetadataConfig `yaml:"metadata"`
+	CMS             CMSConfig      `yaml:"cms"`
+	Media           MediaConfig    `yaml:"media"`
+	Ingest          IngestConfig   `yaml:"ingest"`
+	Search          SearchConfig   `yaml:"search"`
+	Client          ClientConfig   `yaml:"client"`
+	OutboxRetention time.Duration  `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
+	MigrateOnStart  bool           `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
+}
+
+// CMSConfig configures the cms service's background work.
+type CMSConfig struct {
+	SchedulerInterval time.Duration `yaml:"scheduler_interval" help:"how often scheduled programs and episodes that are due get published"`
+	PurgeAfter        time.Duration `yaml:"purge_after" help:"soft-deleted content older than this is purged for good; 0 keeps it until an ADMIN purges it"`
+	ImportMaxBytes    int           `yaml:"import_max_bytes" help:"size limit in bytes of one NDJSON import body (POST /api/v1/cms/imports, mediamesh import); larger ones get 413"`
+}
+
+// ClientConfig is how the client commands (mediamesh import) reach a running CMS gateway: as
+// the bearer token, or as the account the email and password log in as.
+type ClientConfig struct {
+	URL      string `yaml:"url" help:"base URL of the CMS gateway that mediamesh import posts to"`
+	Token    string `yaml:"token" secret:"true" help:"access token of an EDITOR or ADMIN for mediamesh import; empty: log in as client.email"`
+	Email    string `yaml:"email" help:"email of the EDITOR or ADMIN account mediamesh import logs in as, when client.token is empty"`
+	Password string `yaml:"password" secret:"true" help:"password of client.email"`
+}
+
+// MediaConfig configures the media service and its store: S3-compatible when media.s3.endpoint is
+// set, else files under data_dir/media served with signed URLs by the discovery gateway (all mode)
+// or the media service's own listener (split) at local_base_url.
+type MediaConfig struct {
+	PublicBaseURL    string        `yaml:"public_base_url" help:"CDN base URL of public assets (public_url = this + / + storage key); empty: local_base_url"`
+	LocalBaseURL     string        `yaml:"local_base_url" help:"absolute URL where the local store is served; empty: the /media path of the discovery gateway's address (of the media service's when it runs without the gateway)"`
+	SigningKey       string        `yaml:"signing_key" secret:"true" help:"HMAC key (32+ bytes) of the local store's signed URLs; empty: generated once under data_dir"`
+	UploadSessionTTL time.Duration `yaml:"upload_session_ttl" help:"how long a pre-signed upload URL is valid"`
+	OnContentPurge   string        `yaml:"on_content_purge" help:"what happens to the assets of purged content: orphan (reclaimed after orphan_grace) or delete"`
+	OrphanGrace      time.Duration `yaml:"orphan_grace" help:"how long orphaned assets are kept before the cleanup deletes them"`
+	S3               S3Config      `yaml:"s3"`
+}
+
+// S3Config selects an S3-compatible media store.
+type S3Config struct {
+	Endpoint        string `yaml:"endpoint" help:"S3 service URL, e.g. http://127.0.0.1:7070; empty: local disk"`
+	PresignEndpoint string `yaml:"presign_endpoint" help:"URL clients reach S3 at, for pre-signed URLs; empty: endpoint"`
+	Region          string `yaml:"region" help:"S3 region"`
+	Bucket          string `yaml:"bucket" help:"bucket of the media store (created when missing)"`
+	AccessKey       string `yaml:"access_key" secret:"true" help:"S3 access key"`
+	SecretKey       string `yaml:"secret_key" secret:"true" help:"S3 secret key"`
+	// PublicReadPolicy makes the media process put, at start, the bucket policy statement that lets
+	// anyone GET the objects under the public prefix (public/) and nothing else
+	// (objectstore.S3.SetPublicRead). A refusal is logged once and the process goes on; the policy
+	// is then the operator's (deploy/README.md shows it).
+	PublicReadPolicy bool `yaml:"public_read_policy" help:"at start, put the bucket policy statement that lets anyone GET objects under public/ (only); false: the bucket policy is left to you (deploy/README.md)"`
+}
+
+// IngestConfig configures the ingest service. It writes drafts through the CMS and media services
+// as a service account that the auth service keeps in line with account_email and account_password.
+type IngestConfig struct {
+	AccountEmail    string        `yaml:"account_email" help:"the EDITOR account ingest works as"`
+	AccountPassword string        `yaml:"account_password" secret:"true" help:"its password, the same in the auth and ingest processes; empty in all mode: a new random one at each start"`
+	CredentialsKey  string        `yaml:"credentials_key" secret:"true" help:"base64 of the 32-byte key that seals source credentials; empty in all mode: generated once under data_dir"`
+	YouTubeBaseURL  string        `yaml:"youtube_base_url" help:"YouTube Data API v3 root"`
+	PollInterval    time.Duration `yaml:"poll_interval" help:"how often due sources and queued runs are looked for"`
+	FetchTimeout    time.Duration `yaml:"fetch_timeout" help:"time limit of one upstream request, body included"`
+	MaxFetchBytes   int           `yaml:"max_fetch_bytes" help:"size limit of one upstream response"`
+	AllowLoopback   bool          `yaml:"allow_loopback" help:"let ingest fetch from loopback addresses; for tests only (private, link-local and metadata addresses stay refused)"`
+}
+
+// SearchConfig picks the search service's index engine.
+type SearchConfig struct {
+	Engine     string                 `yaml:"engine" help:"index engine of the search service: memory (an inverted index in memory, loaded from the service's tables at start), postgres (PostgreSQL full text, in the service's PostgreSQL database) or opensearch (search.opensearch.urls); empty: postgres when services.search.database_url is PostgreSQL, else memory"`
+	OpenSearch SearchOpenSearchConfig `yaml:"opensearch"`
+}
+
+// SearchOpenSearchConfig locates the OpenSearch cluster of search.engine=opensearch.
+type SearchOpenSearchConfig struct {
+	URLs    []string      `yaml:"urls" help:"http(s) URLs of OpenSearch nodes, e.g. http://127.0.0.1:9200"`
+	Index   string        `yaml:"index" help:"alias of the search index; the index behind it has a versioned name and is created at first start"`
+	Timeout time.Duration `yaml:"timeout" help:"time limit of one OpenSearch request; after 5 failures in a row the engine is skipped (searches answer 503) for a few seconds"`
+}
+
+// MetadataConfig configures the metadata service.
+type MetadataConfig struct {
+	Languages []string `yaml:"languages" help:"ISO 639-1 codes content may be written in"`
+}
+
+// TracingConfig exports OpenTelemetry traces over OTLP/HTTP; off unless an endpoint is set.
+// W3C trace context is propagated (and logged) either way.
+type TracingConfig struct {
+	OTLPEndpoint string  `yaml:"otlp_endpoint" help:"OTLP/HTTP collector, e.g. http://127.0.0.1:4318; empty: no export"`
+	SampleRatio  float64 `yaml:"sample_ratio" help:"share of new traces sampled, 0 to 1"`
+}
+
+// KafkaConfig selects Kafka for events; no brokers: in-process delivery (all mode only).
+type KafkaConfig struct {
+	Brokers    []string `yaml:"brokers" help:"host:port list of Kafka brokers; empty delivers events in process (all mode)"`
+	Partitions int      `yaml:"partitions" help:"partitions of the topics MediaMesh creates"`
+}
+
+// AuthConfig configures tokens, sign-up and the first ADMIN. Issuer and audience must be the same in
+// every process, since each one verifies tokens.
+type AuthConfig struct {
+	Issuer          string        `yaml:"issuer" help:"iss claim of access tokens"`
+	Audience        string        `yaml:"audience" help:"aud claim of access tokens"`
+	AccessTTL       time.Duration `yaml:"access_ttl" help:"lifetime of an access token"`
+	RefreshTTL      time.Duration `yaml:"refresh_ttl" help:"lifetime of a refresh token"`
+	KeyRotation     time.Duration `yaml:"key_rotation" help:"how long one signing key signs before the next takes over"`
+	JWKSRefresh     time.Duration `yaml:"jwks_refresh" help:"how often verifiers refresh their cached JWKS"`
+	SignupEnabled   bool          `yaml:"signup_enabled" help:"whether anyone may register a USER account"`
+	AdminEmail      string        `yaml:"admin_email" help:"email of the first ADMIN, created at first start"`
+	AdminPassword   string        `yaml:"admin_password" secret:"true" help:"password of the first ADMIN; empty: a one-time password is logged, kept in data_dir/first-admin-password and logged again at every start until it is changed"`
+	HashConcurrency int           `yaml:"hash_concurrency" help:"password hashes computed at once (19 MiB each)"`
+	LoginRate       string        `yaml:"login_rate" help:"login and refresh attempts per account, e.g. 10/min"`
+	LoginBurst      int           `yaml:"login_burst" help:"extra attempts allowed in a burst"`
+	OIDCProviders   OIDCProviders `yaml:"oidc_providers" secret:"true" help:"OpenID Connect providers people may sign in with: a YAML list (a JSON array in the flag or variable) of {name, issuer_url, client_id, client_secret, scopes, redirect_url, post_login_url, role_claim, role_map}; empty: OIDC sign-in is off"`
+}
+
+// RedisConfig selects Redis for rate limits, idempotency records and the gateway cache; empty URL:
+// in memory. Redis is a fast path: its commands are bounded by Timeout and pass a circuit breaker;
+// while it fails, the gateways serve uncached, each process rate-limits on its own, and writes with
+// an Idempotency-Key answer 503 with Retry-After. (redis.fail_open is gone: limits never turn off.)
+type RedisConfig struct {
+	URL          string        `yaml:"url" secret:"true" help:"redis://host:port/db; empty runs the in-memory implementations"`
+	Timeout      time.Duration `yaml:"timeout" help:"time limit of one Redis command (dial, read, write, pool wait); a hung Redis costs a request at most this"`
+	BreakerDelay time.Duration `yaml:"breaker_delay" help:"after 3 failed Redis commands in a row, how long Redis is skipped (cache off, rate limits in process) before a trial command"`
+}
+
+// PostgresConfig sizes the connection pool each service keeps to its PostgreSQL database.
+type PostgresConfig struct {
+	MaxConns  int           `yaml:"max_conns" help:"connections a service process opens to its PostgreSQL database at most; 0: no cap (the server's max_connections must cover the sum over processes; a low cap can deadlock transactions that need a second connection)"`
+	IdleConns int           `yaml:"idle_conns" help:"connections a service process keeps open to its PostgreSQL database while idle, so bursts of requests do not open new ones"`
+	IdleTime  time.Duration `yaml:"idle_time" help:"how long an idle PostgreSQL connection is kept open"`
+}
+
+// BreakerConfig tunes the circuit breaker a process keeps per service it reaches over HTTP (the
+// gateways' fronts, and services that call services): open after FailureThreshold failures in a
+// row (requests then answer 503 with Retry-After at once), trial requests after Delay.
+type BreakerConfig struct {
+	Delay            time.Duration `yaml:"delay" help:"how long a service's circuit breaker stays open before trial requests go through (a recovered service gets traffic again within about this)"`
+	FailureThreshold int           `yaml:"failure_threshold" help:"failures in a row (connection errors, timeouts, 5xx) that open a service's circuit breaker"`
+}
+
+// LogConfig configures the process logger.
+type LogConfig struct {
+	Level  string `yaml:"level" help:"debug, info, warn or error"`
+	Format string `yaml:"format" help:"json or text"`
+}
+
+// GatewayConfig holds the listen addresses of the two gateways.
+type GatewayConfig struct {
+	DiscoveryAddr string `yaml:"discovery_addr" help:"listen address of the public discovery gateway"`
+	CMSAddr       string `yaml:"cms_addr" help:"listen address of the internal CMS gateway"`
+	RateLimits    bool   `yaml:"rate_limits" help:"enforce the contracts' x-rate-limit at the gateways; false only for load tests and contract fuzzing"`
+	Cache         bool   `yaml:"cache" help:"answer the contracts' x-cache reads from the gateway cache; false only for load tests of the uncached path"`
+	// CacheL1Bytes bounds the in-process layer in front of a shared Redis cache (internal/cache.Layered).
+	CacheL1Bytes int `yaml:"cache_l1_bytes" help:"with redis.url: bytes of cached responses each process also keeps in memory in front of Redis (L1), invalidated with Redis's entries; 0: none"`
+	// CacheWarm is how many hot reads the gateway recomputes after an invalidation (internal/gateway.Config.Warm).
+	CacheWarm int `yaml:"cache_warm" help:"how many of the most requested cached reads the discovery gateway tracks and recomputes in the background when a change invalidates them, so the first reader after a publish does not wait; 0: no warming"`
+	// CDNMaxAge and CDNPurgeURL put a CDN in front of the discovery gateway (internal/gateway.Purger).
+	CDNMaxAge   time.Duration `yaml:"cdn_max_age" help:"how long a CDN in front may serve a cached public read without asking (Cache-Control s-maxage and stale-while-revalidate); needs gateway.cdn_purge_url; 0: CDNs revalidate every reuse"`
+	CDNPurgeURL string        `yaml:"cdn_purge_url" secret:"true" help:"purge hook of a CDN in front: after an invalidation the discovery gateway POSTs {\"surrogate_keys\": [...]} here, the cache namespaces its answers name in Surrogate-Key and Cache-Tag; empty: none"`
+	// StaleAfter bounds how long a cached read waits for a slow service when it has a last good
+	// answer (stale-while-revalidate; internal/gateway.Config.StaleAfter).
+	StaleAfter time.Duration `yaml:"stale_after" help:"how long a cache miss waits for a slow service before the read's last good answer is served (the service's answer is stored for the next reader; a takedown voids last good answers); 0: always wait"`
+	// GraphQLIntrospection serves the GraphQL schema by introspection; production deployments turn
+	// it off (the SDL is published with the contracts).
+	GraphQLIntrospection bool `yaml:"graphql_introspection" help:"answer GraphQL introspection queries on the discovery gateway; false in production"`
+	// GraphQLPlayground serves GraphiQL to a browser that opens the discovery gateway's /graphql;
+	// production deployments turn it off with introspection (without introspection it still runs
+	// queries, with no docs or completion).
+	GraphQLPlayground bool `yaml:"graphql_playground" help:"serve the GraphiQL playground to browsers at the discovery gateway's /graphql; false in production"`
+	// CORSOrigins may call the public gateway from a browser; CMSCORSOrigins the CMS gateway.
+	CORSOrigins    []string `yaml:"cors_origins" help:"origins whose pages may call the discovery gateway from a browser (* for any; none: no CORS)"`
+	CMSCORSOrigins []string `yaml:"cms_cors_origins" help:"origins whose pages may call the CMS gateway from a browser (the CMS front end's; default none)"`
+	// TrustedProxies are the load balancers in front of the gateways: only from them is the
+	// forwarding header believed (the client is its right-most address that is not one of them).
+	TrustedProxies  []string `yaml:"trusted_proxies" help:"CIDRs (or addresses) of the proxies in front of the gateways whose forwarding header names the client, for per-IP rate limits and logs; empty: the direct peer is the client and the header is ignored"`
+	ForwardedHeader string   `yaml:"forwarded_header" help:"the header the trusted proxies write: X-Forwarded-For or Forwarded (RFC 7239); only that one is read"`
+}
+
+// Proxies parses TrustedProxies (Validate has checked them); a bare address is a /32 or /128. The
+// result is never nil: a gateway trusts no one unless told.
+func (g GatewayConfig) Proxies() []netip.Prefix {
+	out := []netip.Prefix{}
+	for _, v := range g.TrustedProxies {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
+}
+
+// Endpoint is where a service listens when it runs as its own target (Addr) and where other
+// processes reach it (URL).
+type Endpoint struct {
+	Addr        string `yaml:"addr" help:"listen address when this service is a target of its own"`
+	URL         string `yaml:"url" help:"base URL that other processes use to reach this service"`
+	DatabaseURL string `yaml:"database_url" secret:"true" help:"postgres://... for the service's database; empty: SQLite under data_dir"`
+}
+
+// Services holds one endpoint per service.
+type Services struct {
+	Auth      Endpoint `yaml:"auth"`
+	CMS       Endpoint `yaml:"cms"`
+	Metadata  Endpoint `yaml:"metadata"`
+	Media     Endpoint `yaml:"media"`
+	Ingest    Endpoint `yaml:"ingest"`
+	Discovery Endpoint `yaml:"discovery"`
+	Search    Endpoint `yaml:"search"`
+}
+
+// Endpoint returns the endpoint of service name.
+func (s *Services) Endpoint(name string) *Endpoint {
+	switch name {
+	case ServiceAuth:
+		return &s.Auth
+	case ServiceCMS:
+		return &s.CMS
+	case ServiceMetadata:
+		return &s.Metadata
+	case ServiceMedia:
+		return &s.Media
+	case ServiceIngest:
+		return &s.Ingest
+	case ServiceDiscovery:
+		return &s.Discovery
+	case ServiceSearch:
+		return &s.Search
+	}
+	return nil
+}
+
+// Default returns the embedded-mode defaults: everything in one process, data under ./data.
+func Default() Config {
+	return Config{
+		Target:          []string{TargetAll},
+		DataDir:         "data",
+		ShutdownTimeout: 15 * time.Second,
+		RelayAddr:       ":9110",
+		Log:             LogConfig{Level: "info", Format: "json"},
+		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, CacheL1Bytes: 16 << 20, CacheWarm: 64, StaleAfter: 50 * time.Millisecond, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
+		Services: Services{
+			Auth:      Endpoint{Addr: ":9101"},
+			CMS:       Endpoint{Addr: ":9102"},
+			Metadata:  Endpoint{Addr: ":9103"},
+			Media:     Endpoint{Addr: ":9104"},
+			Ingest:    Endpoint{Addr: ":9105"},
+			Discovery: Endpoint{Addr: ":9106"},
+			Search:    Endpoint{Addr: ":9107"},
+		},
+		Auth: AuthConfig{
+			Issuer: "mediamesh", Audience: "mediamesh-api",
+			AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, KeyRotation: 24 * time.Hour, JWKSRefresh: 5 * time.Minute,
+			SignupEnabled: true, AdminEmail: "admin@mediamesh.local", HashConcurrency: 2,
+			LoginRate: "10/min", LoginBurst: 5,
+		},
+		Redis:    RedisConfig{Timeout: 50 * time.Millisecond, BreakerDelay: time.Second},
+		Postgres: PostgresConfig{MaxConns: database.DefaultPool.MaxConns, IdleConns: database.DefaultPool.IdleConns, IdleTime: database.DefaultPool.IdleTime},
+		Breaker:  BreakerConfig{Delay: 2 * time.Second, FailureThreshold: 5},
+		Kafka:    KafkaConfig{Partitions: 3},
+		Tracing:  TracingConfig{SampleRatio: 1},
+		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
+		Client:   ClientConfig{URL: "http://127.0.0.1:8081"},
+		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour, ImportMaxBytes: 64 << 20},
+		Media: MediaConfig{
+			UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
+			S3: S3Config{Region: "us-east-1", Bucket: "mediamesh-media", PublicReadPolicy: true},
+		},
+		Ingest: IngestConfig{
+			AccountEmail: "ingest@mediamesh.local", YouTubeBaseURL: "https://www.googleapis.com/youtube/v3",
+			PollInterval: 5 * time.Second, FetchTimeout: 30 * time.Second, MaxFetchBytes: 20 << 20,
+		},
+		Search:         SearchConfig{OpenSearch: SearchOpenSearchConfig{Index: "mediamesh-search", Timeout: 5 * time.Second}},
+		MigrateOnStart: true,
+	}
+}
+
+// Load builds the configuration from args (flags, without the program name), the environment and
+// the optional YAML file named by --config or MEDIAMESH_CONFIG, then validates it.
+func Load(args []string, environ []string) (Config, error) {
+	cfg := Default()
+	fields := settings(&cfg)
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "MEDIAMESH_") {
+			env[k] = v
+		}
+	}
+
+	if err := checkRemoved(args, env); err != nil {
+		return cfg, err
+	}
+	fs := flag.NewFlagSet("mediamesh", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	file := fs.String("config", env["MEDIAMESH_CONFIG"], "YAML configuration file")
+	values := map[string]*string{}
+	for _, f := range fields {
+		values[f.key] = fs.String(f.flag(), "", f.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w (see mediamesh --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *file != "" {
+		data, err := os.ReadFile(*file)
+		if err != nil {
+			return cfg, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			for key, why := range removed {
+				if _, leaf, _ := strings.Cut(key, "."); strings.Contains(err.Error(), "field "+leaf+" not found") {
+					return cfg, fmt.Errorf("config file %s: %s: %s", *file, key, why)
+				}
+			}
+			return cfg, fmt.Errorf("config file %s: %w", *file, err)
+		}
+	}
+	for _, f := range fields {
+		if v, ok := env[f.env()]; ok {
+			if err := f.set(v); err != nil {
+				return cfg, fmt.Errorf("%s: %w", f.env(), err)
+			}
+		}
+	}
+	var flagErr error
+	fs.Visit(func(fl *flag.Flag) {
+		for _, f := range fields {
+			if fl.Name == f.flag() && flagErr == nil {
+				if err := f.set(*values[f.key]); err != nil {
+					flagErr = fmt.Errorf("--%s: %w", fl.Name, err)
+				}
+			}
+		}
+	})
+	if flagErr != nil {
+		return cfg, flagErr
+	}
+	if cfg.Media.LocalBaseURL == "" {
+		cfg.Media.LocalBaseURL = cfg.localMediaURL()
+	}
+	return cfg, cfg.Validate()
+}
+
+// localMediaURL is where the local media store is served when media.local_base_url is not set:
+// the /media path of the discovery gateway, which serves it when it runs in the process (and in
+// `all` mode), else of the media service's own listener. A wildcard or empty host becomes
+// localhost.
+func (c *Config) localMediaURL() string {
+	addr := c.Services.Media.Addr
+	if len(c.Target) == 0 || slices.Contains(c.Target, "all") || slices.Contains(c.Target, "discovery-gateway") {
+		addr = c.Gateway.DiscoveryAddr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "" // Validate names the bad address
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/media"
+}
+
+// removed are settings that existed once, with what became of them: Load names them rather than
+// failing on an unknown key, or ignoring an unknown variable.
+var removed = map[string]string{
+	"redis.fail_open": "removed: limits never turn off now; while Redis is down or slow every process rate-limits in process (login and refresh included), see redis.timeout and redis.breaker_delay",
+}
+
+// checkRemoved refuses a removed setting given as a flag or a variable.
+func checkRemoved(args []string, env map[string]string) error {
+	for key, why := range removed {
+		f := setting{key: key}
+		if _, ok := env[f.env()]; ok {
+			return fmt.Errorf("%s: %s", f.env(), why)
+		}
+		for _, a := range args {
+			name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if strings.HasPrefix(a, "-") && name == f.flag() {
+				return fmt.Errorf("--%s: %s", name, why)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks the configuration and refuses combinations that cannot work.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, err := c.Plan(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		errs = append(errs, fmt.Errorf("log.format: %q is not json or text", c.Log.Format))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
+	}
+	check := func(key, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port", key, addr))
+		}
+	}
+	check("relay_addr", c.RelayAddr)
+	check("gateway.discovery_addr", c.Gateway.DiscoveryAddr)
+	check("gateway.cms_addr", c.Gateway.CMSAddr)
+	if c.AdminAddr != "" {
+		check("admin_addr", c.AdminAddr)
+	}
+	for key, origins := range map[string][]string{"gateway.cors_origins": c.Gateway.CORSOrigins, "gateway.cms_cors_origins": c.Gateway.CMSCORSOrigins} {
+		for _, o := range origins {
+			if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil) {
+				errs = append(errs, fmt.Errorf("%s: %q is not * or an origin such as https://app.example.com", key, o))
+			}
+		}
+	}
+	for _, v := range c.Gateway.TrustedProxies {
+		if _, err := netip.ParsePrefix(v); err != nil {
+			if _, err := netip.ParseAddr(v); err != nil {
+				errs = append(errs, fmt.Errorf("gateway.trusted_proxies: %q is not a CIDR such as 10.0.0.0/8 or an address", v))
+			}
+		}
+	}
+	if c.Gateway.CDNMaxAge < 0 || c.Gateway.CDNMaxAge > 0 && c.Gateway.CDNPurgeURL == "" {
+		errs = append(errs, fmt.Errorf("gateway.cdn_max_age: %s needs gateway.cdn_purge_url (a CDN would serve what was taken down until it expires)", c.Gateway.CDNMaxAge))
+	}
+	if u := c.Gateway.CDNPurgeURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		errs = append(errs, errors.New("gateway.cdn_purge_url: want an http:// or https:// URL"))
+	}
+	if c.Gateway.CacheWarm < 0 || c.Gateway.CacheWarm > 10000 {
+		errs = append(errs, fmt.Errorf("gateway.cache_warm: %d: want 0 (no warming) to 10000", c.Gateway.CacheWarm))
+	}
+	if c.Gateway.CacheL1Bytes < 0 {
+		errs = append(errs, fmt.Errorf("gateway.cache_l1_bytes: %d: want 0 (no L1) or more", c.Gateway.CacheL1Bytes))
+	}
+	if c.Gateway.StaleAfter < 0 {
+		errs = append(errs, fmt.Errorf("gateway.stale_after: %s: want 0 (always wait) or more", c.Gateway.StaleAfter))
+	}
+	if h := c.Gateway.ForwardedHeader; !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
+		errs = append(errs, fmt.Errorf("gateway.forwarded_header: %q is not X-Forwarded-For or Forwarded", h))
+	}
+	a := c.Auth
+	if a.Issuer == "" || a.Audience == "" {
+		errs = append(errs, errors.New("auth.issuer and auth.audience: must not be empty"))
+	}
+	if a.AccessTTL <= 0 || a.RefreshTTL <= a.AccessTTL || a.KeyRotation <= 0 || a.JWKSRefresh <= 0 {
+		errs = append(errs, errors.New("auth: access_ttl, key_rotation and jwks_refresh must be positive and refresh_ttl longer than access_ttl"))
+	}
+	if a.HashConcurrency < 1 {
+		errs = append(errs, errors.New("auth.hash_concurrency: must be at least 1"))
+	}
+	errs = append(errs, a.OIDCProviders.validate()...)
+	if _, err := policy.ParseRate(a.LoginRate); err != nil || a.LoginBurst < 0 {
+		errs = append(errs, fmt.Errorf("auth.login_rate/login_burst: %q, %d: want N/unit and a burst >= 0", a.LoginRate, a.LoginBurst))
+	}
+	if c.Redis.Timeout < time.Millisecond || c.Redis.Timeout > 5*time.Second || c.Redis.BreakerDelay < 100*time.Millisecond || c.Redis.BreakerDelay > time.Minute {
+		errs = append(errs, fmt.Errorf("redis.timeout (%s) must be between 1ms and 5s and redis.breaker_delay (%s) between 100ms and 1m", c.Redis.Timeout, c.Redis.BreakerDelay))
+	}
+	if c.Postgres.MaxConns < 0 || c.Postgres.MaxConns > 1000 || c.Postgres.IdleConns < 0 || c.Postgres.IdleConns > 1000 || c.Postgres.IdleTime < 0 {
+		errs = append(errs, fmt.Errorf("postgres.max_conns (%d) and postgres.idle_conns (%d) must be between 0 and 1000 and postgres.idle_time (%s) not negative", c.Postgres.MaxConns, c.Postgres.IdleConns, c.Postgres.IdleTime))
+	}
+	if c.Breaker.Delay < 100*time.Millisecond || c.Breaker.Delay > time.Minute || c.Breaker.FailureThreshold < 1 || c.Breaker.FailureThreshold > 1000 {
+		errs = append(errs, fmt.Errorf("breaker.delay (%s) must be between 100ms and 1m and breaker.failure_threshold (%d) between 1 and 1000", c.Breaker.Delay, c.Breaker.FailureThreshold))
+	}
+	if c.Redis.URL != "" {
+		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			errs = append(errs, errors.New("redis.url: want redis://host:port/db"))
+		}
+	}
+	for _, b := range c.Kafka.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			errs = append(errs, fmt.Errorf("kafka.brokers: %q is not host:port", b))
+		}
+	}
+	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
+		errs = append(errs, errors.New("tracing.sample_ratio: must be between 0 and 1"))
+	}
+	if e := c.Tracing.OTLPEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("tracing.otlp_endpoint: %q is not an http(s) URL", e))
+		}
+	}
+	if len(c.Metadata.Languages) == 0 {
+		errs = append(errs, errors.New("metadata.languages: name at least one ISO 639-1 code"))
+	}
+	for _, code := range c.Metadata.Languages {
+		if _, err := language.Lookup(code); err != nil {
+			errs = append(errs, fmt.Errorf("metadata.languages: %w", err))
+		}
+	}
+	if c.OutboxRetention < 0 {
+		errs = append(errs, errors.New("outbox_retention: must not be negative"))
+	}
+	if c.CMS.SchedulerInterval <= 0 || c.CMS.PurgeAfter < 0 {
+		errs = append(errs, errors.New("cms.scheduler_interval must be positive and cms.purge_after not negative"))
+	}
+	if c.CMS.ImportMaxBytes <= 0 {
+		errs = append(errs, errors.New("cms.import_max_bytes must be positive"))
+	}
+	if u, err := url.Parse(c.Client.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("client.url: %q is not an http(s) URL", c.Client.URL))
+	}
+	if err := c.validateMedia(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateIngest(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Kafka.Partitions < 1 {
+		errs = append(errs, errors.New("kafka.partitions: must be at least 1"))
+	}
+	if err := c.validateSearch(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, s := range AllServices {
+		ep := c.Services.Endpoint(s)
+		if ep.DatabaseURL != "" && !strings.HasPrefix(ep.DatabaseURL, "postgres://") && !strings.HasPrefix(ep.DatabaseURL, "postgresql://") && !strings.HasPrefix(ep.DatabaseURL, "sqlite:") {
+			errs = append(errs, fmt.Errorf("services.%s.database_url: want postgres://... or sqlite:PATH", s))
+		}
+		check("services."+s+".addr", ep.Addr)
+		if ep.URL != "" {
+			u, err := url.Parse(ep.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("services.%s.url: %q is not an http(s) URL", s, ep.URL))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Search engines (search.engine).
+const (
+	SearchEngineMemory     = "memory"
+	SearchEnginePostgres   = "postgres"
+	SearchEngineOpenSearch = "opensearch"
+)
+
+// SearchEngine returns the index engine of the search service: search.engine, or by default
+// postgres when the service's database is PostgreSQL and memory otherwise.
+func (c *Config) SearchEngine() string {
+	if c.Search.Engine != "" {
+		return c.Search.Engine
+	}
+	if u := c.Services.Search.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		return SearchEnginePostgres
+	}
+	return SearchEngineMemory
+}
+
+func (c *Config) validateSearch() error {
+	s := c.Search
+	var errs []error
+	switch s.Engine {
+	case "", SearchEngineMemory, SearchEngineOpenSearch:
+	case SearchEnginePostgres:
+		if u := c.Services.Search.DatabaseURL; !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			errs = append(errs, errors.New("search.engine: postgres keeps the index in the search service's database: set services.search.database_url to a postgres:// URL"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("search.engine: %q is not memory, postgres or opensearch", s.Engine))
+	}
+	if s.Engine == SearchEngineOpenSearch && len(s.OpenSearch.URLs) == 0 {
+		errs = append(errs, errors.New("search.opensearch.urls: name at least one node when search.engine is opensearch"))
+	}
+	for _, u := range s.OpenSearch.URLs {
+		if !httpURL(u) {
+			errs = append(errs, fmt.Errorf("search.opensearch.urls: %q is not an http(s) URL", u))
+		}
+	}
+	if !regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`).MatchString(s.OpenSearch.Index) {
+		errs = append(errs, fmt.Errorf("search.opensearch.index: %q must be 1 to 100 lowercase letters, digits, - and _", s.OpenSearch.Index))
+	}
+	if s.OpenSearch.Timeout < 10*time.Millisecond || s.OpenSearch.Timeout > time.Minute {
+		errs = append(errs, fmt.Errorf("search.opensearch.timeout (%s) must be between 10ms and 1m", s.OpenSearch.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+func httpURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (c *Config) validateMedia() error {
+	m := c.Media
+	var errs []error
+	if m.LocalBaseURL != "" && !httpURL(m.LocalBaseURL) { // empty: derived (localMediaURL)
+		errs = append(errs, fmt.Errorf("media.local_base_url: %q is not an http(s) URL", m.LocalBaseURL))
+	}
+	if m.PublicBaseURL != "" && !httpURL(m.PublicBaseURL) {
+		errs = append(errs, fmt.Errorf("media.public_base_url: %q is not an http(s) URL", m.PublicBaseURL))
+	}
+	if m.SigningKey != "" && len(m.SigningKey) < 32 {
+		errs = append(errs, errors.New("media.signing_key: must be at least 32 bytes"))
+	}
+	if m.OnContentPurge != "orphan" && m.OnContentPurge != "delete" {
+		errs = append(errs, fmt.Errorf("media.on_content_purge: %q is not orphan or delete", m.OnContentPurge))
+	}
+	if m.UploadSessionTTL < time.Minute || m.UploadSessionTTL > 7*24*time.Hour || m.OrphanGrace <= 0 {
+		errs = append(errs, errors.New("media.upload_session_ttl must be between 1m and 168h and media.orphan_grace positive"))
+	}
+	if s := m.S3; s.Endpoint != "" {
+		if !httpURL(s.Endpoint) || (s.PresignEndpoint != "" && !httpURL(s.PresignEndpoint)) {
+			errs = append(errs, errors.New("media.s3.endpoint and presign_endpoint: want http(s)://host:port"))
+		}
+		if s.Bucket == "" || s.AccessKey == "" || s.SecretKey == "" {
+			errs = append(errs, errors.New("media.s3: bucket, access_key and secret_key are required with an endpoint"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateIngest() error {
+	in := c.Ingest
+	var errs []error
+	if !strings.Contains(in.AccountEmail, "@") {
+		errs = append(errs, fmt.Errorf("ingest.account_email: %q is not an email address", in.AccountEmail))
+	}
+	if in.AccountPassword != "" && len(in.AccountPassword) < 12 {
+		errs = append(errs, errors.New("ingest.account_password: must be at least 12 characters"))
+	}
+	if in.CredentialsKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(in.CredentialsKey); err != nil || len(k) != 32 {
+			errs = append(errs, errors.New("ingest.credentials_key: want the base64 of 32 bytes (openssl rand -base64 32)"))
+		}
+	}
+	if !httpURL(in.YouTubeBaseURL) {
+		errs = append(errs, fmt.Errorf("ingest.youtube_base_url: %q is not an http(s) URL", in.YouTubeBaseURL))
+	}
+	if in.PollInterval <= 0 || in.FetchTimeout <= 0 || in.MaxFetchBytes <= 0 {
+		errs = append(errs, errors.New("ingest.poll_interval, fetch_timeout and max_fetch_bytes must be positive"))
+	}
+	// Ingest without auth beside it logs in to another process, which must know the same password;
+	// ingest on a shared database may run as several processes, which must seal with the same key.
+	here := func(s string) bool { return contains(c.Target, TargetAll) || contains(c.Target, s) }
+	if here(ServiceIngest) && !here(ServiceAuth) && in.AccountPassword == "" {
+		errs = append(errs, errors.New("ingest.account_password: required when ingest runs without auth in the same process (set the same value for the auth process)"))
+	}
+	if here(ServiceIngest) && c.Services.Ingest.DatabaseURL != "" && in.CredentialsKey == "" {
+		errs = append(errs, errors.New("ingest.credentials_key: required when ingest has a database_url (every ingest process must seal with the same key)"))
+	}
+	return errors.Join(errs...)
+}
+
+// YAML returns the effective configuration, for `mediamesh config`, with secrets redacted.
+func (c *Config) YAML() ([]byte, error) {
+	out := *c
+	for _, f := range settings(&out) {
+		if ps, ok := f.v.Interface().(OIDCProviders); ok {
+			f.v.Set(reflect.ValueOf(ps.redacted()))
+			continue
+		}
+		if f.secret && f.v.String() != "" {
+			f.v.SetString(redact(f.v.String()))
+		}
+	}
+	return yaml.Marshal(&out)
+}
+
+// redact hides a secret; for a URL it keeps everything but the password.
+func redact(v string) string {
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+		return u.String()
+	}
+	return "REDACTED"
+}
+
+// Usage lists every setting with its flag, variable and default.
+func Usage() string {
+	def := Default()
+	var b strings.Builder
+	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version|help] [flags]\n       mediamesh import [flags] FILE\n       mediamesh admin reset-password [flags] EMAIL\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  import   post the NDJSON file of programs and episodes to the CMS gateway at --client.url\n           (POST /api/v1/cms/imports) as --client.token or --client.email; shows the progress,\n           prints each failed item and the counts; exits 1 when any item failed\n  admin reset-password  a new password for EMAIL, set on the auth database (--data-dir, or\n           --services.auth.database-url) with no server running; printed once, the account's\n           sessions and tokens revoked\n  config   print the configuration the flags, environment and file make, as YAML\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
+	for _, f := range settings(&def) {
+		d := f.String()
+		if d == "" {
+			d = "empty"
+		}
+		fmt.Fprintf(&b, "  --%s (%s)\n        %s (default %s)\n", f.flag(), f.env(), f.help, d)
+	}
+	return b.String()
+}
+
+// setting is one leaf of Config reached by reflection.
+type setting struct {
+	key    string // yaml path, e.g. gateway.cms_addr
+	help   string
+	secret bool
+	v      reflect.Value
+}
+
+func (s setting) flag() string { return strings.ReplaceAll(s.key, "_", "-") }
+func (s setting) env() string {
+	return "MEDIAMESH_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(s.key))
+}
+
+func (s setting) String() string {
+	if s.secret && !s.v.IsZero() { // an empty secret is shown as empty: there is nothing to hide
+		return "(secret)"
+	}
+	if d, ok := s.v.Interface().(time.Duration); ok {
+		return d.String()
+	}
+	if l, ok := s.v.Interface().([]string); ok {
+		return strings.Join(l, ",")
+	}
+	return fmt.Sprint(s.v.Interface())
+}
+
+func (s setting) set(raw string) error {
+	if u, ok := s.v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(raw))
+	}
+	switch s.v.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return err
+		}
+		s.v.SetInt(int64(d))
+	case []string:
+		var out []string
+		for _, p := range strings.Split(raw, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		s.v.Set(reflect.ValueOf(out))
+	case string:
+		s.v.SetString(raw)
+	case bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return err
+		}
+		s.v.SetBool(b)
+	case float64:
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return err
+		}
+		s.v.SetFloat(f)
+	case int:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return err
+		}
+		s.v.SetInt(int64(n))
+	default:
+		return fmt.Errorf("unsupported setting type %s", s.v.Type())
+	}
+	return nil
+}
+
+func settings(cfg *Config) []setting {
+	var out []setting
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			key := prefix + name
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+				walk(key+".", fv)
+				continue
+			}
+			out = append(out, setting{key: key, help: f.Tag.Get("help"), secret: f.Tag.Get("secret") == "true", v: fv})
+		}
+	}
+	walk("", reflect.ValueOf(cfg).Elem())
+	sort.SliceStable(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}

@@ -1,0 +1,790 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/mediamesh/mediamesh/gen/openapi/authapi"
+	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
+	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
+	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
+	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/cache"
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/gateway"
+	"github.com/mediamesh/mediamesh/internal/httpclient"
+	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/idempotency"
+	"github.com/mediamesh/mediamesh/internal/inbox"
+	"github.com/mediamesh/mediamesh/internal/objectstore"
+	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/policy"
+	"github.com/mediamesh/mediamesh/internal/ratelimit"
+	"github.com/mediamesh/mediamesh/internal/redisclient"
+	"github.com/mediamesh/mediamesh/internal/telemetry"
+	"github.com/mediamesh/mediamesh/services/auth"
+	"github.com/mediamesh/mediamesh/services/cms"
+	"github.com/mediamesh/mediamesh/services/discovery"
+	"github.com/mediamesh/mediamesh/services/gateway/cmsadmin"
+	"github.com/mediamesh/mediamesh/services/gateway/public"
+	"github.com/mediamesh/mediamesh/services/ingest"
+	"github.com/mediamesh/mediamesh/services/media"
+	"github.com/mediamesh/mediamesh/services/metadata"
+	"github.com/mediamesh/mediamesh/services/search"
+	"github.com/mediamesh/mediamesh/services/search/index"
+)
+
+// service is what the composition root needs of a service.
+type service interface {
+	Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error)
+}
+
+// runner is background work of a module that runs until ctx ends.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// consumer is a service that consumes events.
+type consumer interface {
+	Topics() []string
+	HandleEvent(ctx context.Context, m eventbus.Message) error
+}
+
+// batchConsumer is a consumer that applies a run of events at once (one transaction, one index
+// batch): the subscribers hand it what is ready together.
+type batchConsumer interface {
+	HandleBatch(ctx context.Context, msgs []eventbus.Message) error
+}
+
+// subscribeOptions are the subscription options of c: batches when it takes them, and a failure
+// of its database to answer (database.IsUnavailable) retried until it does, never dead-lettered.
+func subscribeOptions(c consumer) eventbus.SubscribeOptions {
+	if b, ok := c.(batchConsumer); ok {
+		return eventbus.SubscribeOptions{Batch: b.HandleBatch, Transient: database.IsUnavailable}
+	}
+	return eventbus.SubscribeOptions{Transient: database.IsUnavailable}
+}
+
+// readModel is a consumer that builds a read model from events, which a replay rebuilds.
+type readModel interface {
+	consumer
+	Reset(ctx context.Context) error // empties the read model, for a replay
+}
+
+// subscription consumes a consumer's topics from Kafka, as the consumer group named after the service.
+type subscription struct {
+	sub   *eventbus.KafkaSubscriber
+	group string
+	c     consumer
+}
+
+func (s subscription) Run(ctx context.Context) error {
+	return s.sub.Subscribe(ctx, s.group, s.c.Topics(), s.c.HandleEvent, subscribeOptions(s.c))
+}
+
+// subscribe connects the consumers among services, and the revocation feed of the process's
+// verifiers, to the bus: registered on the in-process bus at once (before the relays publish
+// anything), or as Kafka consumer groups run as workers.
+func (p *platform) subscribe(services map[string]service) ([]runner, error) {
+	var workers []runner
+	consumers := map[string]consumer{}
+	var names []string
+	for _, name := range p.plan.InProcess {
+		if c, ok := services[name].(consumer); ok {
+			consumers[name] = c
+			names = append(names, name)
+		}
+	}
+	if p.revoked != nil {
+		_, kafka := p.bus.(*eventbus.KafkaPublisher)
+		name := revocationGroup(kafka)
+		consumers[name] = revocationFeed{revoked: p.revoked}
+		names = append(names, name)
+	}
+	for _, name := range names {
+		c := consumers[name]
+		switch bus := p.bus.(type) {
+		case nil:
+			p.log.Warn("no kafka.brokers: this service receives no events until it runs with Kafka (they wait in the producers' outboxes)", "consumer", name)
+		case *eventbus.Memory:
+			stop, err := bus.Register(name, c.Topics(), c.HandleEvent, subscribeOptions(c))
+			if err != nil {
+				return nil, err
+			}
+			p.closers = append(p.closers, func() error { stop(); return nil })
+		default:
+			sub := eventbus.NewKafkaSubscriber(p.cfg.Kafka.Brokers, eventbus.WithKafkaLogger(p.log.With("consumer", name)))
+			if err := telemetry.RegisterConsumerLag(p.reg, name, sub.Lag); err != nil {
+				return nil, err
+			}
+			workers = append(workers, subscription{sub: sub, group: name, c: c})
+		}
+	}
+	return workers, nil
+}
+
+// platform holds what the services of one process share.
+type platform struct {
+	// rebuild is set for a replay: the search index on OpenSearch accepts an alias of another
+	// schema version, which the replay replaces.
+	rebuild bool
+	cfg     Config
+	plan    *Plan
+	log     *slog.Logger
+	reg     prometheus.Registerer
+	limiter ratelimit.Limiter
+	redis   *redisclient.Client // nil: no redis.url
+	idem    idempotency.Store
+	cache   cache.Store        // nil: gateways do not cache (see newShared)
+	revoked *authn.Revocations // what the process's verifiers refuse (see revocationFeed)
+	bus     eventbus.Publisher // nil: events stay in the outboxes (split mode without Kafka)
+	dbs     map[string]*database.DB
+	// handlers of the services of this process, filled once all are built; in-process clients
+	// look them up when they send a request.
+	handlers map[string]http.Handler
+	closers  []func() error
+	// localMedia is the media store on local disk, when the media service runs here without S3; its
+	// handler serves signed and public URLs under media.local_base_url.
+	localMedia *objectstore.Local
+	// ingestPassword is the password of the ingest service account in this process.
+	ingestPassword string
+}
+
+// migrations lists the migrations of service name's database of dialect d: its own tables, the
+// outbox, which every service database has (the relays read it), the inbox of those that consume
+// events, and the search index's table when it lives in PostgreSQL. Services without a database
+// have none.
+func migrations(name string, d database.Dialect) []database.Migrations {
+	out := database.Migrations{Component: outbox.Component, FS: outbox.Migrations()}
+	in := database.Migrations{Component: inbox.Component, FS: inbox.Migrations()}
+	switch name {
+	case ServiceAuth:
+		return []database.Migrations{auth.Migrations, out}
+	case ServiceCMS:
+		return []database.Migrations{cms.Migrations, out, in}
+	case ServiceMetadata:
+		return []database.Migrations{metadata.Migrations, out, in}
+	case ServiceMedia:
+		return []database.Migrations{media.Migrations, out, in}
+	case ServiceIngest:
+		return []database.Migrations{ingest.Migrations, out}
+	case ServiceDiscovery:
+		return []database.Migrations{discovery.Migrations, out, in}
+	case ServiceSearch:
+		if d == database.Postgres {
+			return []database.Migrations{search.Migrations, out, in, index.PostgresMigrations}
+		}
+		return []database.Migrations{search.Migrations, out, in}
+	}
+	return nil
+}
+
+// database opens the database of service name (its configured URL, or SQLite under data_dir) and
+// brings its schema up to date: it applies the pending migrations when migrate_on_start is set, and
+// otherwise refuses a database with migrations pending.
+func (p *platform) database(ctx context.Context, name string) (*database.DB, error) {
+	db, err := database.Open(ctx, p.cfg.databaseURL(name))
+	if err != nil {
+		return nil, fmt.Errorf("%s database: %w", name, err)
+	}
+	db.SetPool(database.Pool{MaxConns: p.cfg.Postgres.MaxConns, IdleConns: p.cfg.Postgres.IdleConns, IdleTime: p.cfg.Postgres.IdleTime})
+	p.closers = append(p.closers, db.Close)
+	p.dbs[name] = db
+	for _, m := range migrations(name, db.Dialect) {
+		if p.cfg.MigrateOnStart {
+			err = db.Migrate(ctx, m.Component, m.FS)
+		} else if pending, perr := db.Pending(ctx, m.Component, m.FS); perr != nil {
+			err = perr
+		} else if len(pending) > 0 {
+			err = fmt.Errorf("%d migration(s) pending (%s) and migrate_on_start is off: run `mediamesh migrate` first", len(pending), strings.Join(pending, ", "))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s database, %s migrations: %w", name, m.Component, err)
+		}
+	}
+	return db, nil
+}
+
+// client returns the HTTP client with which service from calls service to, and to's base URL: in
+// process when to runs here, over the network otherwise; either way through the timeout, retry,
+// circuit breaker and bulkhead of internal/httpclient, and traced.
+func (p *platform) client(from, to string) (*http.Client, string, error) {
+	base, remote := p.plan.Remote[to]
+	return p.clientAt(from, to, base, remote)
+}
+
+// clientAt is client with the service at base when remote, else in this process.
+func (p *platform) clientAt(from, to, base string, remote bool) (*http.Client, string, error) {
+	cfg := httpclient.Config{Registerer: p.reg, Log: p.log.With("service", from, "downstream", to),
+		BreakerDelay: p.cfg.Breaker.Delay, FailureThreshold: uint(p.cfg.Breaker.FailureThreshold)}
+	if !remote {
+		base = "http://" + to + ".internal"
+		cfg.Transport = httpclient.HandlerTransport(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p.handlers[to].ServeHTTP(w, r)
+		}))
+	}
+	t, err := httpclient.New(to, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return &http.Client{Transport: otelhttp.NewTransport(t)}, base, nil
+}
+
+// newService builds service name. This is the one place that knows every service.
+func (p *platform) newService(ctx context.Context, name string) (service, error) {
+	switch name {
+	case ServiceAuth:
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		a := p.cfg.Auth
+		rate, err := policy.ParseRate(a.LoginRate)
+		if err != nil {
+			return nil, err
+		}
+		cfg := auth.Config{
+			Issuer: a.Issuer, Audience: a.Audience, AccessTTL: a.AccessTTL, RefreshTTL: a.RefreshTTL, KeyRotation: a.KeyRotation,
+			SignupEnabled: a.SignupEnabled, AdminEmail: a.AdminEmail, AdminPassword: a.AdminPassword, HashConcurrency: a.HashConcurrency,
+			AdminPasswordFile: filepath.Join(p.cfg.DataDir, FirstAdminPasswordFile), LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
+			OIDC: a.OIDCProviders.auth(),
+		}
+		if pw := p.ingestAccountPassword(); pw != "" {
+			cfg.ServiceAccounts = []auth.ServiceAccount{{Email: p.cfg.Ingest.AccountEmail, Password: pw, DisplayName: "Ingest service", Roles: []string{"EDITOR"}}}
+		}
+		return auth.New(ctx, cfg, auth.Deps{DB: db, Limiter: p.limiter, Log: p.log.With("service", name)})
+	case ServiceCMS:
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		hc, base, err := p.client(name, ServiceMetadata)
+		if err != nil {
+			return nil, err
+		}
+		meta, err := metadataapi.NewClientWithResponses(base, metadataapi.WithHTTPClient(hc))
+		if err != nil {
+			return nil, err
+		}
+		hc, base, err = p.client(name, ServiceMedia)
+		if err != nil {
+			return nil, err
+		}
+		assets, err := mediaapi.NewClientWithResponses(base, mediaapi.WithHTTPClient(hc))
+		if err != nil {
+			return nil, err
+		}
+		return cms.New(cms.Config{SchedulerInterval: p.cfg.CMS.SchedulerInterval, PurgeAfter: p.cfg.CMS.PurgeAfter, ImportMaxBytes: int64(p.cfg.CMS.ImportMaxBytes)},
+			cms.Deps{DB: db, Metadata: meta, Media: assets, Log: p.log.With("service", name)})
+	case ServiceMetadata:
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		hc, base, err := p.client(name, ServiceCMS)
+		if err != nil {
+			return nil, err
+		}
+		content, err := cmsapi.NewClientWithResponses(base, cmsapi.WithHTTPClient(hc))
+		if err != nil {
+			return nil, err
+		}
+		return metadata.New(metadata.Config{Languages: p.cfg.Metadata.Languages}, metadata.Deps{DB: db, CMS: content, Log: p.log.With("service", name)})
+	case ServiceMedia:
+		return p.newMedia(ctx)
+	case ServiceIngest:
+		return p.newIngest(ctx)
+	case ServiceDiscovery:
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return discovery.New(discovery.Deps{DB: db, Log: p.log.With("service", name), Cache: p.cache})
+	case ServiceSearch:
+		db, err := p.database(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		// The index (search.engine): PostgreSQL full text beside the service's tables, an
+		// OpenSearch cluster (it persists: nothing to load), or in memory, loaded from the
+		// service's tables before any event.
+		switch p.cfg.SearchEngine() {
+		case SearchEnginePostgres:
+			idx, err := index.NewPostgres(ctx, db)
+			if err != nil {
+				return nil, err
+			}
+			svc, err := search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
+			if err != nil {
+				return nil, err
+			}
+			// An index that a migration emptied (its analysis changed) is refilled from the
+			// service's tables; with nothing stored, this reads nothing.
+			if empty, err := idx.Empty(ctx); err != nil {
+				return nil, err
+			} else if empty {
+				if _, err := svc.LoadIndex(ctx); err != nil {
+					return nil, err
+				}
+			}
+			return svc, nil
+		case SearchEngineOpenSearch:
+			o := p.cfg.Search.OpenSearch
+			idx, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: o.URLs, Alias: o.Index, Timeout: o.Timeout,
+				Registerer: p.reg, Log: p.log.With("service", name, "downstream", "opensearch"), AcceptOtherSchema: p.rebuild})
+			if err != nil {
+				return nil, fmt.Errorf("search index: %w", err)
+			}
+			return search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
+		}
+		svc, err := search.New(search.Deps{DB: db, Index: index.NewMemory(), Log: p.log.With("service", name), Cache: p.cache})
+		if err != nil {
+			return nil, err
+		}
+		if n, err := svc.LoadIndex(ctx); err != nil {
+			return nil, err
+		} else if n > 0 {
+			debug.FreeOSMemory() // the rows read to load it are garbage now: give their memory back
+		}
+		return svc, nil
+	}
+	return nil, fmt.Errorf("unknown service %q", name)
+}
+
+// newShared sets up the rate limiter and the idempotency records: in Redis when redis.url is set,
+// shared by every process, else in memory.
+func (p *platform) newShared() error {
+	if p.cfg.Redis.URL == "" {
+		p.limiter, p.idem = ratelimit.NewMemory(), idempotency.NewMemory()
+		// An in-memory cache is invalidated only by read models in this process: without Redis, a
+		// gateway caches only when every service it caches for runs beside it.
+		if contains(p.plan.Gateways, GatewayDiscovery) && contains(p.plan.InProcess, ServiceDiscovery) && contains(p.plan.InProcess, ServiceSearch) {
+			p.cache = cache.NewMemory()
+		}
+		return nil
+	}
+	redis.SetLogger(redisLog{p.log})
+	client, err := redisclient.New(redisclient.Config{URL: p.cfg.Redis.URL, Timeout: p.cfg.Redis.Timeout, BreakerDelay: p.cfg.Redis.BreakerDelay, Log: p.log})
+	if err != nil {
+		return err
+	}
+	p.redis = client
+	p.closers = append(p.closers, client.Close)
+	// Limits never vanish with Redis: while it fails (or its breaker is open) each process enforces
+	// them in process, login and refresh included.
+	p.limiter = ratelimit.WithFallback(ratelimit.NewRedis(client), ratelimit.NewMemory(), func(err error) {
+		p.log.Debug("rate limiter: Redis failed; limiting in process", "error", err)
+	})
+	p.idem = idempotency.NewRedis(client)
+	p.cache = cache.NewLayered(cache.NewRedis(client), int64(p.cfg.Gateway.CacheL1Bytes), p.log)
+	return nil
+}
+
+// newBus picks the event transport: Kafka when brokers are configured, else in-process delivery
+// when this process runs everything. A split process without Kafka has no transport: its events
+// wait in its outbox (Validate refuses that for event consumers).
+func (p *platform) newBus(ctx context.Context, plan *Plan) eventbus.Publisher {
+	if brokers := p.cfg.Kafka.Brokers; len(brokers) > 0 {
+		opts := []eventbus.KafkaOption{eventbus.WithKafkaLogger(p.log), eventbus.WithKafkaTopicPartitions(p.cfg.Kafka.Partitions)}
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		topics := []string{eventbus.TopicContent, eventbus.TopicIngest, eventbus.TopicDiscovery, eventbus.TopicAuth, eventbus.TopicMetadata, eventbus.TopicMedia}
+		if err := eventbus.EnsureTopics(tctx, brokers, topics, p.cfg.Kafka.Partitions, opts...); err != nil {
+			// Kafka may be down: writes go on and the relays publish when it is back.
+			p.log.Warn("could not create the Kafka topics now; the relays retry", "error", err)
+		}
+		pub := eventbus.NewKafkaPublisher(brokers, opts...)
+		p.closers = append(p.closers, pub.Close)
+		return pub
+	}
+	if contains(p.cfg.Target, TargetAll) {
+		return eventbus.NewMemory()
+	}
+	if len(plan.InProcess) > 0 {
+		p.log.Warn("no kafka.brokers: events stay in the outboxes until a relay with Kafka publishes them")
+	}
+	return nil
+}
+
+// relays returns one outbox relay per service database of this process.
+func (p *platform) relays() []*outbox.Relay {
+	if p.bus == nil {
+		return nil
+	}
+	names := make([]string, 0, len(p.dbs))
+	for n := range p.dbs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]*outbox.Relay, 0, len(names))
+	for _, n := range names {
+		out = append(out, &outbox.Relay{Name: n, DB: p.dbs[n], Publisher: p.bus, Log: p.log.With("relay", n), Retention: p.cfg.OutboxRetention})
+	}
+	return out
+}
+
+// addSharedDependencies reports Redis and Kafka, when the process uses them, as dependencies of srv:
+// without Redis the gateways skip the cache and rate-limit in process, without Kafka events wait in
+// the outboxes; neither stops a process serving.
+func (p *platform) addSharedDependencies(srv *httpserver.Server) {
+	if p.redis != nil {
+		srv.AddDependency("redis", p.redis.Check)
+	}
+	if brokers := p.cfg.Kafka.Brokers; len(brokers) > 0 && p.bus != nil {
+		srv.AddDependency("kafka", func(ctx context.Context) error { return eventbus.KafkaPing(ctx, brokers) })
+	}
+}
+
+// redisLog sends go-redis's own messages (dial failures while Redis is down) to the process log at
+// debug level; the Redis client's breaker reports what matters (down, recovered).
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+// verifier checks access tokens with the auth service's keys: in process when auth runs here,
+// else from its JWKS over HTTP, cached; API keys are exchanged for tokens by the auth service, in
+// process or through its exchangeApiKey operation.
+func (p *platform) verifier(plan *Plan, authSvc *auth.Service) (*authn.TokenVerifier, error) {
+	var source authn.KeySource
+	if authSvc != nil {
+		source = authSvc.PublicKeys
+	} else {
+		source = authn.FetchJWKS(&http.Client{Timeout: 5 * time.Second}, strings.TrimSuffix(plan.AuthURL, "/")+"/api/v1/auth/.well-known/jwks.json")
+	}
+	keys := authn.NewKeyCache(source, p.cfg.Auth.JWKSRefresh, 10*time.Second)
+	const leeway = 30 * time.Second
+	p.revoked = authn.NewRevocations(p.cfg.Auth.AccessTTL + leeway)
+	v := authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, leeway).WithRevocations(p.revoked)
+	if authSvc != nil {
+		return v.WithAPIKeys(authSvc), nil
+	}
+	if plan.AuthURL == "" {
+		return v, nil // no auth service to exchange API keys with: they are refused
+	}
+	hc, base, err := p.clientAt("authn", ServiceAuth, strings.TrimSuffix(plan.AuthURL, "/"), true)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := authapi.NewClientWithResponses(base, authapi.WithHTTPClient(hc))
+	if err != nil {
+		return nil, err
+	}
+	return v.WithAPIKeys(keyExchange{auth: ac}), nil
+}
+
+// Version is the build's version, set by the command.
+var Version = "dev"
+
+// Run builds the modules of cfg's plan and serves them until ctx ends or one of them fails. The
+// URLs of what it serves are printed to out once every listener is bound.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
+	if cfg.Media.LocalBaseURL == "" { // a Config not made by Load
+		cfg.Media.LocalBaseURL = cfg.localMediaURL()
+	}
+	plan, err := cfg.Plan()
+	if err != nil {
+		return err
+	}
+	stopTracing, err := telemetry.SetupTracing(ctx, cfg.Tracing.OTLPEndpoint, cfg.Tracing.SampleRatio, "mediamesh "+strings.Join(cfg.Target, ","), Version)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
+	reg := telemetry.NewRegistry()
+	p := &platform{cfg: cfg, plan: plan, log: log, reg: reg, dbs: map[string]*database.DB{}, handlers: map[string]http.Handler{}}
+	metrics := telemetry.Handler(reg)
+	red, err := httpserver.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for i := len(p.closers) - 1; i >= 0; i-- {
+			_ = p.closers[i]()
+		}
+	}()
+	if err := p.newShared(); err != nil {
+		return err
+	}
+	if err := gateway.RegisterPurgeMetrics(reg); err != nil {
+		return err
+	}
+	if err := gateway.RegisterCacheMetrics(reg); err != nil {
+		return err
+	}
+	if err := gateway.RegisterVersionMetrics(reg); err != nil {
+		return err
+	}
+	p.bus = p.newBus(ctx, plan)
+	services := map[string]service{}
+	var authSvc *auth.Service
+	for _, name := range plan.InProcess {
+		svc, err := p.newService(ctx, name)
+		if err != nil {
+			return err
+		}
+		services[name] = svc
+		if a, ok := svc.(*auth.Service); ok {
+			authSvc = a
+		}
+	}
+	for _, name := range plan.Relays {
+		if _, err := p.database(ctx, name); err != nil {
+			return err
+		}
+	}
+	verifier, err := p.verifier(plan, authSvc)
+	if err != nil {
+		return err
+	}
+	handlers := p.handlers
+	for _, name := range plan.InProcess {
+		h, err := services[name].Handler(log.With("service", name), verifier)
+		if err != nil {
+			return fmt.Errorf("service %s: %w", name, err)
+		}
+		handlers[name] = h
+	}
+	var servers []*httpserver.Server
+	var banner []string
+	for _, g := range plan.Gateways {
+		glog := log.With("gateway", g)
+		upstreams := map[string]http.Handler{}
+		var remoteChecks []string
+		for _, s := range fronts[g] {
+			if h, ok := handlers[s]; ok {
+				upstreams[s] = h
+				continue
+			}
+			h, err := gateway.Remote(s, plan.Remote[s], glog, gateway.WithRegisterer(reg), gateway.WithBreaker(cfg.Breaker.Delay, uint(cfg.Breaker.FailureThreshold)))
+			if err != nil {
+				return err
+			}
+			upstreams[s] = h
+			remoteChecks = append(remoteChecks, s)
+		}
+		gcfg := gateway.Config{Upstreams: upstreams, Verifier: verifier, Idempotency: p.idem, Log: glog}
+		if cfg.Gateway.RateLimits {
+			gcfg.Limiter = p.limiter
+		}
+		if cfg.Gateway.Cache {
+			gcfg.Cache, gcfg.StaleAfter, gcfg.Warm, gcfg.CDNMaxAge = p.cache, cfg.Gateway.StaleAfter, cfg.Gateway.CacheWarm, cfg.Gateway.CDNMaxAge
+		}
+		var h http.Handler
+		var addr string
+		switch g {
+		case GatewayDiscovery:
+			var opts []public.Option
+			if !cfg.Gateway.GraphQLIntrospection {
+				opts = append(opts, public.WithoutIntrospection())
+			}
+			if !cfg.Gateway.GraphQLPlayground {
+				opts = append(opts, public.WithoutPlayground())
+			}
+			h, err = public.New(gcfg, opts...)
+			h = gateway.CORS(cfg.Gateway.CORSOrigins, h)
+			if w, ok := gcfg.Cache.(cache.Watcher); ok && cfg.Gateway.CDNPurgeURL != "" {
+				w.OnInvalidate(gateway.NewPurger(cfg.Gateway.CDNPurgeURL, glog).Invalidated)
+			}
+			addr = cfg.Gateway.DiscoveryAddr
+			if err == nil && p.localMedia != nil {
+				h = p.withLocalMedia(h)
+			}
+		case GatewayCMS:
+			h, err = cmsadmin.New(gcfg)
+			h = gateway.CORS(cfg.Gateway.CMSCORSOrigins, h)
+			addr = cfg.Gateway.CMSAddr
+		}
+		if err != nil {
+			return err
+		}
+		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, RED: red,
+			TrustedProxies: cfg.Gateway.Proxies(), ForwardedHeader: strings.EqualFold(cfg.Gateway.ForwardedHeader, "Forwarded")}
+		// A gateway serves while the services it fronts are down (cached reads, the others, 503s
+		// with Retry-After at once): they are dependencies it reports, not what makes it ready.
+		for _, s := range remoteChecks {
+			srv.AddDependency(s, gateway.HealthCheck(plan.Remote[s]))
+		}
+		p.addSharedDependencies(srv)
+		servers = append(servers, srv)
+	}
+	if len(plan.Relays) > 0 {
+		srv := &httpserver.Server{Name: TargetRelay, Addr: cfg.RelayAddr, Handler: http.NotFoundHandler(), Log: log.With("target", TargetRelay), ShutdownTimeout: cfg.ShutdownTimeout, RED: red}
+		for _, name := range plan.Relays {
+			srv.AddReadinessCheck(name+"-database", p.dbs[name].PingContext)
+		}
+		p.addSharedDependencies(srv)
+		servers = append(servers, srv)
+	}
+	for _, s := range plan.Listening {
+		h := handlers[s]
+		if s == ServiceMedia && p.localMedia != nil && !contains(plan.Gateways, GatewayDiscovery) {
+			h = p.withLocalMedia(h) // split: the media service serves its own files
+		}
+		srv := &httpserver.Server{Name: s, Addr: cfg.Services.Endpoint(s).Addr, Handler: h, Log: log.With("service", s), ShutdownTimeout: cfg.ShutdownTimeout, RED: red}
+		if db := p.dbs[s]; db != nil {
+			srv.AddReadinessCheck(s+"-database", db.PingContext)
+		}
+		p.addSharedDependencies(srv)
+		servers = append(servers, srv)
+	}
+
+	// The admin server: metrics, the readiness of everything above, and the profiler when asked;
+	// on its own address (loopback by default), never on a public port.
+	admin := &httpserver.Server{Name: "admin", Addr: adminAddr(cfg.AdminAddr, servers), Handler: adminHandler(cfg.AdminPprof), Log: log.With("server", "admin"),
+		ShutdownTimeout: cfg.ShutdownTimeout, Metrics: metrics}
+	for name, db := range p.dbs {
+		admin.AddReadinessCheck(name+"-database", db.PingContext)
+	}
+	for s, u := range plan.Remote {
+		admin.AddDependency(s, gateway.HealthCheck(u))
+	}
+	p.addSharedDependencies(admin)
+	if err := reg.Register(httpserver.DependencyCollector(admin)); err != nil {
+		return err
+	}
+	servers = append(servers, admin)
+
+	instance := cfg.InstanceID
+	if instance == "" {
+		instance = uuid.NewString()
+	}
+	listeners := make([]net.Listener, len(servers))
+	var adminLine string // printed last, after the modules' lines
+	for i, srv := range servers {
+		srv.Instance = instance
+		ln, err := srv.Listen()
+		if err != nil {
+			for _, l := range listeners[:i] {
+				l.Close()
+			}
+			return err
+		}
+		listeners[i] = ln
+		base := "http://" + displayAddr(ln.Addr())
+		switch srv.Name {
+		case GatewayDiscovery:
+			banner = append(banner, fmt.Sprintf("discovery gateway  %s  docs %s/docs  openapi %s/openapi.json  graphql %s/graphql", base, base, base, base))
+		case GatewayCMS:
+			banner = append(banner, fmt.Sprintf("cms gateway        %s  docs %s/docs  openapi %s/openapi.json", base, base, base))
+		case TargetRelay:
+			banner = append(banner, fmt.Sprintf("outbox relay       %s  relaying %s  health %s/healthz", base, strings.Join(plan.Relays, ", "), base))
+		case "admin":
+			adminLine = fmt.Sprintf("admin              %s  metrics %s/metrics  readiness %s/readyz", base, base, base)
+			if cfg.AdminPprof {
+				adminLine += fmt.Sprintf("  profiler %s/debug/pprof/", base)
+			}
+		default:
+			banner = append(banner, fmt.Sprintf("%-18s %s  health %s/healthz", srv.Name+" service", base, base))
+		}
+	}
+	fmt.Fprintln(out, "MediaMesh is running:")
+	for _, b := range append(banner, adminLine) {
+		fmt.Fprintln(out, "  "+b)
+	}
+	log.Info("started", "targets", cfg.Target, "in_process", plan.InProcess, "gateways", plan.Gateways)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for name, db := range p.dbs { // connection-pool metrics: go_sql_*{db_name}
+		if err := reg.Register(collectors.NewDBStatsCollector(db.DB, name)); err != nil {
+			return err
+		}
+	}
+	relays := p.relays()
+	for _, r := range relays {
+		if err := telemetry.RegisterRelay(reg, r.Name, r); err != nil {
+			return err
+		}
+	}
+	// Background work: the relays, the Kafka consumers, and services with work of their own (the
+	// cms scheduler).
+	workers, err := p.subscribe(services)
+	if err != nil {
+		return err
+	}
+	for _, r := range relays {
+		workers = append(workers, r)
+	}
+	if l, ok := p.cache.(*cache.Layered); ok {
+		workers = append(workers, l) // the announcements of invalidations by other processes
+	}
+	for _, name := range plan.InProcess {
+		if r, ok := services[name].(runner); ok {
+			workers = append(workers, r)
+		}
+	}
+	errs := make([]error, len(servers)+len(workers))
+	for i, r := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil {
+				errs[len(servers)+i] = err
+				cancel()
+			}
+		}()
+	}
+	for i, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ctx, listeners[i]); err != nil {
+				errs[i] = err
+				cancel() // one module failing stops the process
+			}
+		}()
+	}
+	wg.Wait()
+	log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// withLocalMedia serves the local media store's signed and public URLs at the path of
+// media.local_base_url, and everything else with h.
+func (p *platform) withLocalMedia(h http.Handler) http.Handler {
+	prefix := "/media"
+	if u, err := url.Parse(p.cfg.Media.LocalBaseURL); err == nil && u.Path != "" {
+		prefix = strings.TrimRight(u.Path, "/")
+	}
+	files := http.StripPrefix(prefix, p.localMedia.Handler())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, prefix+"/") {
+			files.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
