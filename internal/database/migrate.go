@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -101,7 +102,11 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 		return err
 	}
 	for _, m := range pending {
-		if err := db.InTx(ctx, func(tx *sql.Tx) error { return db.apply(ctx, tx, component, dir, m) }); err != nil {
+		run := db.InTx
+		if db.Dialect == SQLite && foreignKeysOff.MatchString(m.body) {
+			run = db.inTxForeignKeysOff
+		}
+		if err := run(ctx, func(tx *sql.Tx) error { return db.apply(ctx, tx, component, dir, m) }); err != nil {
 			return fmt.Errorf("database: %s migration %s/%s: %w", component, dir, m.name, err)
 		}
 	}
@@ -160,6 +165,58 @@ func (db *DB) apply(ctx context.Context, tx *sql.Tx, component, dir string, m mi
 		db.Rebind(`INSERT INTO schema_migrations (component, version, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?)`),
 		component, m.version, m.name, m.checksum, time.Now().UTC())
 	return err
+}
+
+// foreignKeysOff matches the pragma with which Atlas opens a SQLite migration that rebuilds a
+// table (create new_t, copy, drop t, rename).
+var foreignKeysOff = regexp.MustCompile(`(?im)^\s*PRAGMA\s+foreign_keys\s*=\s*(off|0|false)\s*;`)
+
+// inTxForeignKeysOff runs fn in a transaction on a connection whose foreign-key enforcement is
+// off, as SQLite's table rebuild wants (https://sqlite.org/lang_altertable.html#otheralter): the
+// migration's own PRAGMA foreign_keys does nothing inside a transaction, and with enforcement on,
+// dropping a rebuilt parent table would run its ON DELETE CASCADE actions on the children. Before
+// committing it runs PRAGMA foreign_key_check and refuses a rebuild that broke a reference.
+func (db *DB) inTxForeignKeysOff(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`) }()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	var broken []string
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			rows.Close()
+			return err
+		}
+		broken = append(broken, fmt.Sprintf("%s row %d references a missing %s", table, rowid.Int64, parent))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("foreign key check: %s", strings.Join(broken, "; "))
+	}
+	return tx.Commit()
 }
 
 // lockMigrations takes the migration lock for the rest of tx (see lockQuery). On SQLite the

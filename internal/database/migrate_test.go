@@ -273,3 +273,43 @@ func TestMigrateConcurrently(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateSQLiteRebuildKeepsChildren applies a migration that rebuilds a parent table as Atlas
+// writes one for SQLite (PRAGMA foreign_keys = off; new table, copy, drop, rename): the children's
+// ON DELETE CASCADE does not run when the old parent is dropped, foreign keys are enforced again
+// afterwards, and a rebuild that leaves a reference dangling is refused and rolled back.
+func TestMigrateSQLiteRebuildKeepsChildren(t *testing.T) {
+	db := databasetest.SQLite(t)
+	base := fstest.MapFS{
+		"sqlite/0001_tables.sql": {Data: []byte("CREATE TABLE parents (id TEXT PRIMARY KEY, n BIGINT NOT NULL);\n" +
+			"CREATE TABLE children (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES parents (id) ON DELETE CASCADE);\n" +
+			"INSERT INTO parents (id, n) VALUES ('p', 1);\nINSERT INTO children (id, parent_id) VALUES ('c', 'p');\n")},
+	}
+	rebuild := "PRAGMA foreign_keys = off;\n" +
+		"CREATE TABLE `new_parents` (`id` text NOT NULL, `n` integer NOT NULL, PRIMARY KEY (`id`));\n" +
+		"INSERT INTO `new_parents` (`id`, `n`) SELECT `id`, `n` FROM `parents`;\n" +
+		"DROP TABLE `parents`;\nALTER TABLE `new_parents` RENAME TO `parents`;\nPRAGMA foreign_keys = on;\n"
+	fsys := maps.Clone(base)
+	fsys["sqlite/0002_rebuild.sql"] = &fstest.MapFile{Data: []byte(rebuild)}
+	if err := db.Migrate(t.Context(), "rebuild", fsys); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM children`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("children after the rebuild: %d, %v; want the one row kept", n, err)
+	}
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO children (id, parent_id) VALUES ('d', 'nobody')`); err == nil {
+		t.Fatal("foreign keys are not enforced after the migration")
+	}
+
+	other := databasetest.SQLite(t)
+	broken := maps.Clone(base)
+	broken["sqlite/0002_rebuild.sql"] = &fstest.MapFile{Data: []byte(strings.Replace(rebuild, "SELECT `id`, `n` FROM `parents`", "SELECT 'q', `n` FROM `parents`", 1))}
+	err := other.Migrate(t.Context(), "rebuild", broken)
+	if err == nil || !strings.Contains(err.Error(), "foreign key check") {
+		t.Fatalf("Migrate of a rebuild that breaks a reference = %v, want the foreign key check to refuse it", err)
+	}
+	if err := other.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM parents WHERE id = 'p'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the refused rebuild was not rolled back: %d, %v", n, err)
+	}
+}
