@@ -67,7 +67,7 @@ func (s *Service) remindOneTimePassword(ctx context.Context) error {
 // the service next runs); the account reports password_change_required until its user changes it.
 // It returns the new password, which is stored only as a hash.
 func ResetPassword(ctx context.Context, db *database.DB, email string) (string, error) {
-	s := &Service{db: db, store: &store{db: db}, now: time.Now, hash: newHasher(1)}
+	s := &Service{db: db, store: newStore(db), now: time.Now, hash: newHasher(1)}
 	email = strings.ToLower(strings.TrimSpace(email))
 	u, err := s.store.userByEmail(ctx, db, email)
 	if errors.Is(err, errNotFound) {

@@ -2,14 +2,17 @@ package auth
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 	"time"
+
+	"github.com/mediamesh/mediamesh/ent/authdb"
+	"github.com/mediamesh/mediamesh/ent/authdb/apikey"
+	"github.com/mediamesh/mediamesh/ent/authdb/predicate"
+	"github.com/mediamesh/mediamesh/ent/authdb/rolescope"
 )
 
-// apiKey is a row of api_keys. The secret is never stored, only its SHA-256 (SecretHash), and
-// after a rotation the previous secret's until PreviousValidUntil.
+// apiKey is an API key as the service works with it. The secret is never stored, only its
+// SHA-256 (SecretHash), and after a rotation the previous secret's until PreviousValidUntil.
 type apiKey struct {
 	ID                 string
 	OwnerID            string
@@ -27,28 +30,19 @@ type apiKey struct {
 	LastUsedAddress    string
 }
 
-const apiKeyColumns = `id, owner_id, name, prefix, secret_hash, previous_hash, previous_valid_until, scopes, allowed_cidrs, expires_at, created_at, rotated_at, last_used_at, last_used_address`
-
-func nullMS(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return ms(*t)
-}
-
-func fromNullMS(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMS(v.Int64)
-	return &t
-}
-
-func nullString(s string) any {
+// nullString is s, or nil (NULL) when empty.
+func nullString(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return s
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func splitList(s, sep string) []string {
@@ -58,60 +52,80 @@ func splitList(s, sep string) []string {
 	return strings.Split(s, sep)
 }
 
-func scanAPIKey(row interface{ Scan(...any) error }) (*apiKey, error) {
-	var k apiKey
-	var prevHash, lastAddr sql.NullString
-	var prevUntil, expires, rotated, lastUsed sql.NullInt64
-	var scopes, cidrs string
-	var created int64
-	if err := row.Scan(&k.ID, &k.OwnerID, &k.Name, &k.Prefix, &k.SecretHash, &prevHash, &prevUntil, &scopes, &cidrs, &expires, &created, &rotated, &lastUsed, &lastAddr); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errNotFound
-		}
-		return nil, err
+func apikeyOwner(id string) predicate.ApiKey { return apikey.OwnerID(id) }
+
+func fromAPIKeyRow(r *authdb.ApiKey) *apiKey {
+	return &apiKey{
+		ID: r.ID, OwnerID: r.OwnerID, Name: r.Name, Prefix: r.Prefix, SecretHash: r.SecretHash,
+		PreviousHash: deref(r.PreviousHash), PreviousValidUntil: fromNullMS(r.PreviousValidUntil),
+		Scopes: splitList(r.Scopes, " "), AllowedCIDRs: splitList(r.AllowedCidrs, ","),
+		ExpiresAt: fromNullMS(r.ExpiresAt), CreatedAt: fromMS(r.CreatedAt), RotatedAt: fromNullMS(r.RotatedAt),
+		LastUsedAt: fromNullMS(r.LastUsedAt), LastUsedAddress: deref(r.LastUsedAddress),
 	}
-	k.PreviousHash, k.LastUsedAddress = prevHash.String, lastAddr.String
-	k.PreviousValidUntil, k.ExpiresAt, k.RotatedAt, k.LastUsedAt = fromNullMS(prevUntil), fromNullMS(expires), fromNullMS(rotated), fromNullMS(lastUsed)
-	k.Scopes, k.AllowedCIDRs = splitList(scopes, " "), splitList(cidrs, ",")
-	k.CreatedAt = fromMS(created)
-	return &k, nil
 }
 
 func (s *store) insertAPIKey(ctx context.Context, q querier, k *apiKey) error {
-	_, err := q.ExecContext(ctx, s.db.Rebind(`INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		k.ID, k.OwnerID, k.Name, k.Prefix, k.SecretHash, nullString(k.PreviousHash), nullMS(k.PreviousValidUntil),
-		strings.Join(k.Scopes, " "), strings.Join(k.AllowedCIDRs, ","), nullMS(k.ExpiresAt), ms(k.CreatedAt), nullMS(k.RotatedAt), nullMS(k.LastUsedAt), nullString(k.LastUsedAddress))
-	return err
+	return s.client(q).ApiKey.Create().
+		SetID(k.ID).SetOwnerID(k.OwnerID).SetName(k.Name).SetPrefix(k.Prefix).SetSecretHash(k.SecretHash).
+		SetNillablePreviousHash(nullString(k.PreviousHash)).SetNillablePreviousValidUntil(nullMS(k.PreviousValidUntil)).
+		SetScopes(strings.Join(k.Scopes, " ")).SetAllowedCidrs(strings.Join(k.AllowedCIDRs, ",")).
+		SetNillableExpiresAt(nullMS(k.ExpiresAt)).SetCreatedAt(ms(k.CreatedAt)).SetNillableRotatedAt(nullMS(k.RotatedAt)).
+		SetNillableLastUsedAt(nullMS(k.LastUsedAt)).SetNillableLastUsedAddress(nullString(k.LastUsedAddress)).
+		Exec(ctx)
 }
 
 func (s *store) apiKeyByID(ctx context.Context, q querier, id string) (*apiKey, error) {
-	return scanAPIKey(q.QueryRowContext(ctx, s.db.Rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`), id))
+	r, err := s.client(q).ApiKey.Get(ctx, id)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return fromAPIKeyRow(r), nil
 }
 
 // apiKeyByHash finds the key whose current or previous secret has hash.
 func (s *store) apiKeyByHash(ctx context.Context, q querier, hash string) (*apiKey, error) {
-	return scanAPIKey(q.QueryRowContext(ctx, s.db.Rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE secret_hash = ? OR previous_hash = ?`), hash, hash))
+	r, err := s.client(q).ApiKey.Query().Where(apikey.Or(apikey.SecretHash(hash), apikey.PreviousHash(hash))).Only(ctx)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return fromAPIKeyRow(r), nil
 }
 
 // rotateAPIKey stores k's new secret and what is left of the previous one.
 func (s *store) rotateAPIKey(ctx context.Context, q querier, k *apiKey) error {
-	res, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE api_keys SET prefix = ?, secret_hash = ?, previous_hash = ?, previous_valid_until = ?, rotated_at = ? WHERE id = ?`),
-		k.Prefix, k.SecretHash, nullString(k.PreviousHash), nullMS(k.PreviousValidUntil), nullMS(k.RotatedAt), k.ID)
+	upd := s.client(q).ApiKey.Update().Where(apikey.ID(k.ID)).
+		SetPrefix(k.Prefix).SetSecretHash(k.SecretHash)
+	if k.PreviousHash == "" {
+		upd.ClearPreviousHash()
+	} else {
+		upd.SetPreviousHash(k.PreviousHash)
+	}
+	if k.PreviousValidUntil == nil {
+		upd.ClearPreviousValidUntil()
+	} else {
+		upd.SetPreviousValidUntil(ms(*k.PreviousValidUntil))
+	}
+	if k.RotatedAt == nil {
+		upd.ClearRotatedAt()
+	} else {
+		upd.SetRotatedAt(ms(*k.RotatedAt))
+	}
+	n, err := upd.Save(ctx)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n != 1 {
 		return errNotFound
 	}
 	return nil
 }
 
 func (s *store) deleteAPIKey(ctx context.Context, q querier, id string) error {
-	res, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM api_keys WHERE id = ?`), id)
+	n, err := s.client(q).ApiKey.Delete().Where(apikey.ID(id)).Exec(ctx)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n != 1 {
 		return errNotFound
 	}
 	return nil
@@ -119,58 +133,52 @@ func (s *store) deleteAPIKey(ctx context.Context, q querier, id string) error {
 
 // touchAPIKey records a use of key id.
 func (s *store) touchAPIKey(ctx context.Context, q querier, id string, at time.Time, addr string) error {
-	_, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE api_keys SET last_used_at = ?, last_used_address = ? WHERE id = ?`), ms(at), nullString(addr), id)
-	return err
+	upd := s.client(q).ApiKey.Update().Where(apikey.ID(id)).SetLastUsedAt(ms(at))
+	if addr == "" {
+		upd.ClearLastUsedAddress()
+	} else {
+		upd.SetLastUsedAddress(addr)
+	}
+	return upd.Exec(ctx)
 }
 
 // listAPIKeys returns up to limit+1 keys in id order after the id after, of owner when given.
 func (s *store) listAPIKeys(ctx context.Context, owner, after string, limit int) ([]*apiKey, error) {
-	where, args := []string{"1 = 1"}, []any{}
+	query := s.pool.ApiKey.Query()
 	if owner != "" {
-		where, args = append(where, "owner_id = ?"), append(args, owner)
+		query.Where(apikey.OwnerID(owner))
 	}
 	if after != "" {
-		where, args = append(where, "id > ?"), append(args, after)
+		query.Where(apikey.IDGT(after))
 	}
-	args = append(args, limit+1)
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`), args...)
+	rows, err := query.Order(apikey.ByID()).Limit(limit + 1).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*apiKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
+	out := make([]*apiKey, len(rows))
+	for i, r := range rows {
+		out[i] = fromAPIKeyRow(r)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // roleScopes returns the scopes each role granted when they were last stored.
 func (s *store) roleScopes(ctx context.Context, q querier) (map[string][]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT role, scopes FROM role_scopes`)
+	rows, err := s.client(q).RoleScope.Query().All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string][]string{}
-	for rows.Next() {
-		var role, scopes string
-		if err := rows.Scan(&role, &scopes); err != nil {
-			return nil, err
-		}
-		out[role] = splitList(scopes, " ")
+	out := make(map[string][]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = splitList(r.Scopes, " ")
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *store) putRoleScopes(ctx context.Context, q querier, role string, scopes []string) error {
-	if _, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM role_scopes WHERE role = ?`), role); err != nil {
+	c := s.client(q)
+	if _, err := c.RoleScope.Delete().Where(rolescope.ID(role)).Exec(ctx); err != nil {
 		return err
 	}
-	_, err := q.ExecContext(ctx, s.db.Rebind(`INSERT INTO role_scopes (role, scopes) VALUES (?, ?)`), role, strings.Join(scopes, " "))
-	return err
+	return c.RoleScope.Create().SetID(role).SetScopes(strings.Join(scopes, " ")).Exec(ctx)
 }

@@ -109,11 +109,8 @@ func (s *Service) StartOidcLogin(ctx context.Context, req authapi.StartOidcLogin
 	}
 	state, nonce, verifier := randomToken(24), randomToken(24), oauth2.GenerateVerifier()
 	now := s.now()
-	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO oidc_logins (state_hash, provider, nonce, verifier, expires_at) VALUES (?, ?, ?, ?, ?)`),
-		hashToken(state), c.cfg.Name, nonce, verifier, ms(now.Add(oidcLoginTTL))); err != nil {
-		return nil, err
-	}
-	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM oidc_logins WHERE expires_at < ?`), ms(now)); err != nil {
+	login := &oidcLogin{StateHash: hashToken(state), Provider: c.cfg.Name, Nonce: nonce, Verifier: verifier, ExpiresAt: now.Add(oidcLoginTTL)}
+	if err := s.store.startOIDCLogin(ctx, login, now); err != nil {
 		return nil, err
 	}
 	loc := c.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
@@ -136,23 +133,18 @@ func (s *Service) FinishOidcLogin(ctx context.Context, req authapi.FinishOidcLog
 		return nil, apierror.BadRequest("code and state: required", apierror.FieldError{Field: "query.code", Message: "required", Code: "required"})
 	}
 	// The state is single use: it is deleted as it is read.
-	var nonce, verifier string
-	var expires int64
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		row := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT nonce, verifier, expires_at FROM oidc_logins WHERE state_hash = ? AND provider = ?`), hashToken(*q.State), c.cfg.Name)
-		if err := row.Scan(&nonce, &verifier, &expires); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM oidc_logins WHERE state_hash = ?`), hashToken(*q.State))
+	var login *oidcLogin
+	err = s.db.InTx(ctx, func(tx *sql.Tx) (err error) {
+		login, err = s.store.takeOIDCLogin(ctx, tx, hashToken(*q.State), c.cfg.Name)
 		return err
 	})
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !s.now().Before(fromMS(expires))) {
+	if errors.Is(err, errNotFound) || (err == nil && !s.now().Before(login.ExpiresAt)) {
 		return nil, errOIDCRefused
 	}
 	if err != nil {
 		return nil, err
 	}
-	claims, err := s.oidcIdentity(ctx, c, *q.Code, verifier, nonce)
+	claims, err := s.oidcIdentity(ctx, c, *q.Code, login.Verifier, login.Nonce)
 	if err != nil {
 		return nil, err
 	}
@@ -266,8 +258,7 @@ func (s *Service) verifyIDToken(ctx context.Context, c *oidcClient, raw, nonce s
 // oidcUser finds the user linked to the provider's subject, or links the account with the same
 // (verified) email, or creates one with the mapped roles (USER when none map).
 func (s *Service) oidcUser(ctx context.Context, c *oidcClient, cl *oidcClaims) (*user, error) {
-	var userID string
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT user_id FROM user_identities WHERE provider = ? AND subject = ?`), c.cfg.Name, cl.Subject).Scan(&userID)
+	userID, err := s.store.identityUser(ctx, s.db, c.cfg.Name, cl.Subject)
 	if err == nil {
 		u, err := s.store.userByID(ctx, s.db, userID)
 		if err != nil {
@@ -278,7 +269,7 @@ func (s *Service) oidcUser(ctx context.Context, c *oidcClient, cl *oidcClaims) (
 		}
 		return u, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	if !errors.Is(err, errNotFound) {
 		return nil, err
 	}
 	if cl.Email == "" || !cl.EmailVerified {
@@ -286,8 +277,7 @@ func (s *Service) oidcUser(ctx context.Context, c *oidcClient, cl *oidcClaims) (
 	}
 	email := strings.ToLower(cl.Email)
 	link := func(tx *sql.Tx, id string) error {
-		_, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO user_identities (provider, subject, user_id, created_at) VALUES (?, ?, ?, ?)`), c.cfg.Name, cl.Subject, id, ms(s.now()))
-		return err
+		return s.store.linkIdentity(ctx, tx, c.cfg.Name, cl.Subject, id, s.now())
 	}
 	existing, err := s.store.userByEmail(ctx, s.db, email)
 	if err == nil {

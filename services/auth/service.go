@@ -108,7 +108,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
-	st := &store{db: d.DB}
+	st := newStore(d.DB)
 	s := &Service{
 		cfg: cfg, db: d.DB, store: st, limiter: d.Limiter, log: d.Log, now: now,
 		keys:     &keyring{store: st, rotation: cfg.KeyRotation, overlap: cfg.AccessTTL + time.Minute, now: now},

@@ -9,19 +9,31 @@ import (
 	"strings"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/mediamesh/mediamesh/ent/authdb"
+	"github.com/mediamesh/mediamesh/ent/authdb/oidclogin"
+	"github.com/mediamesh/mediamesh/ent/authdb/predicate"
+	"github.com/mediamesh/mediamesh/ent/authdb/refreshtoken"
+	"github.com/mediamesh/mediamesh/ent/authdb/signingkey"
+	entuser "github.com/mediamesh/mediamesh/ent/authdb/user"
+	"github.com/mediamesh/mediamesh/ent/authdb/useridentity"
 	"github.com/mediamesh/mediamesh/internal/database"
 )
 
 //go:embed migrations
 var migrationFiles embed.FS
 
-// Migrations are the versioned migrations of the auth database; the caller applies them (with
-// the outbox's) before New.
+// Migrations are the versioned migrations of the auth database: the first four written by hand
+// before the service moved to ent (kept, since databases have applied them), the rest by
+// tools/entmigrate from the ent schema (make migration). The caller applies them (with the
+// outbox's) before New.
 var Migrations = database.Migrations{Component: "auth", FS: migrationFiles}
 
 var errNotFound = errors.New("not found")
 
-// user is a row of the users table.
+// user is a user account as the service works with it (the ent row ent/authdb.User, with its
+// roles split and its instants as times).
 type user struct {
 	ID           string
 	Email        string
@@ -38,40 +50,70 @@ type user struct {
 	PasswordChangeRequired bool
 }
 
-// store is the auth service's persistence; every method takes a querier so it runs inside or
-// outside a transaction.
-type store struct{ db *database.DB }
+// store is the auth service's persistence, on the ent client of ent/authdb. Every method takes a
+// querier: a transaction (*sql.Tx of database.DB.InTx), so that its writes commit with the
+// outbox row of the change, or the database itself.
+type store struct {
+	db   *database.DB
+	pool *authdb.Client
+}
 
+func newStore(db *database.DB) *store {
+	return &store{db: db, pool: authdb.NewClient(authdb.Driver(db.Ent()))}
+}
+
+// querier is where a store method runs: a *sql.Tx or the *database.DB.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// client is the ent client that runs on q.
+func (s *store) client(q querier) *authdb.Client {
+	if tx, ok := q.(*sql.Tx); ok {
+		return authdb.NewClient(authdb.Driver(s.db.EntTx(tx)))
+	}
+	return s.pool
+}
+
+// Instants are stored as Unix milliseconds (the columns the service has had from its first
+// migration; see the MilliTime schema of specs/openapi/auth.yaml).
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
-const userColumns = `id, email, display_name, password_hash, roles, disabled, locale, version, created_at, updated_at, last_login_at, password_change_required`
+func nullMS(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	v := ms(*t)
+	return &v
+}
 
-func scanUser(row interface{ Scan(...any) error }) (*user, error) {
-	var u user
-	var roles string
-	var created, updated int64
-	var last sql.NullInt64
-	if err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &roles, &u.Disabled, &u.Locale, &u.Version, &created, &updated, &last, &u.PasswordChangeRequired); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errNotFound
-		}
-		return nil, err
+func fromNullMS(v *int64) *time.Time {
+	if v == nil {
+		return nil
 	}
-	u.Roles = splitRoles(roles)
-	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
-	if last.Valid {
-		t := fromMS(last.Int64)
-		u.LastLoginAt = &t
+	t := fromMS(*v)
+	return &t
+}
+
+// notFound maps ent's not-found error to errNotFound.
+func notFound(err error) error {
+	if authdb.IsNotFound(err) {
+		return errNotFound
 	}
-	return &u, nil
+	return err
+}
+
+func fromUserRow(r *authdb.User) *user {
+	return &user{
+		ID: r.ID, Email: r.Email, DisplayName: r.DisplayName, PasswordHash: r.PasswordHash,
+		Roles: splitRoles(r.Roles), Disabled: r.Disabled, Locale: r.Locale, Version: r.Version,
+		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt), LastLoginAt: fromNullMS(r.LastLoginAt),
+		PasswordChangeRequired: r.PasswordChangeRequired,
+	}
 }
 
 func splitRoles(s string) []string {
@@ -81,20 +123,35 @@ func splitRoles(s string) []string {
 	return strings.Split(s, ",")
 }
 
+// hasRole matches the users holding role in their comma-separated roles.
+func hasRole(role string) predicate.User {
+	return entuser.Or(entuser.Roles(role), entuser.RolesHasPrefix(role+","), entuser.RolesHasSuffix(","+role), entuser.RolesContains(","+role+","))
+}
+
 func (s *store) userByID(ctx context.Context, q querier, id string) (*user, error) {
-	return scanUser(q.QueryRowContext(ctx, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE id = ?`), id))
+	r, err := s.client(q).User.Get(ctx, id)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return fromUserRow(r), nil
 }
 
 func (s *store) userByEmail(ctx context.Context, q querier, email string) (*user, error) {
-	return scanUser(q.QueryRowContext(ctx, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE email = ?`), strings.ToLower(email)))
+	r, err := s.client(q).User.Query().Where(entuser.Email(strings.ToLower(email))).Only(ctx)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return fromUserRow(r), nil
 }
 
 var errEmailTaken = errors.New("email taken")
 
 func (s *store) insertUser(ctx context.Context, q querier, u *user) error {
-	_, err := q.ExecContext(ctx, s.db.Rebind(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		u.ID, strings.ToLower(u.Email), u.DisplayName, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.Locale, u.Version,
-		ms(u.CreatedAt), ms(u.UpdatedAt), nil, u.PasswordChangeRequired)
+	err := s.client(q).User.Create().
+		SetID(u.ID).SetEmail(strings.ToLower(u.Email)).SetDisplayName(u.DisplayName).SetPasswordHash(u.PasswordHash).
+		SetRoles(strings.Join(u.Roles, ",")).SetDisabled(u.Disabled).SetLocale(u.Locale).SetVersion(u.Version).
+		SetCreatedAt(ms(u.CreatedAt)).SetUpdatedAt(ms(u.UpdatedAt)).SetPasswordChangeRequired(u.PasswordChangeRequired).
+		Exec(ctx)
 	if err != nil && database.IsUniqueViolation(err) {
 		return errEmailTaken
 	}
@@ -103,12 +160,15 @@ func (s *store) insertUser(ctx context.Context, q querier, u *user) error {
 
 // updateUser writes u if the stored version is still u.Version-1 (optimistic concurrency).
 func (s *store) updateUser(ctx context.Context, q querier, u *user) error {
-	res, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE users SET display_name = ?, password_hash = ?, roles = ?, disabled = ?, locale = ?, version = ?, updated_at = ?, password_change_required = ? WHERE id = ? AND version = ?`),
-		u.DisplayName, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.Locale, u.Version, ms(u.UpdatedAt), u.PasswordChangeRequired, u.ID, u.Version-1)
+	n, err := s.client(q).User.Update().Where(entuser.ID(u.ID), entuser.Version(u.Version-1)).
+		SetDisplayName(u.DisplayName).SetPasswordHash(u.PasswordHash).SetRoles(strings.Join(u.Roles, ",")).
+		SetDisabled(u.Disabled).SetLocale(u.Locale).SetVersion(u.Version).SetUpdatedAt(ms(u.UpdatedAt)).
+		SetPasswordChangeRequired(u.PasswordChangeRequired).
+		Save(ctx)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n != 1 {
 		return errStale
 	}
 	return nil
@@ -117,25 +177,26 @@ func (s *store) updateUser(ctx context.Context, q querier, u *user) error {
 var errStale = errors.New("the user changed meanwhile")
 
 func (s *store) touchLogin(ctx context.Context, q querier, id string, at time.Time) error {
-	_, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE users SET last_login_at = ? WHERE id = ?`), ms(at), id)
-	return err
+	return s.client(q).User.Update().Where(entuser.ID(id)).SetLastLoginAt(ms(at)).Exec(ctx)
 }
 
+// deleteUser deletes a user with its refresh tokens, API keys and linked identities.
 func (s *store) deleteUser(ctx context.Context, q querier, id string) error {
-	if _, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM refresh_tokens WHERE user_id = ?`), id); err != nil {
+	c := s.client(q)
+	if _, err := c.RefreshToken.Delete().Where(refreshtoken.UserID(id)).Exec(ctx); err != nil {
 		return err
 	}
-	if _, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM api_keys WHERE owner_id = ?`), id); err != nil {
+	if _, err := c.ApiKey.Delete().Where(apikeyOwner(id)).Exec(ctx); err != nil {
 		return err
 	}
-	if _, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM user_identities WHERE user_id = ?`), id); err != nil {
+	if _, err := c.UserIdentity.Delete().Where(useridentity.UserID(id)).Exec(ctx); err != nil {
 		return err
 	}
-	res, err := q.ExecContext(ctx, s.db.Rebind(`DELETE FROM users WHERE id = ?`), id)
+	n, err := c.User.Delete().Where(entuser.ID(id)).Exec(ctx)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n != 1 {
 		return errNotFound
 	}
 	return nil
@@ -143,9 +204,7 @@ func (s *store) deleteUser(ctx context.Context, q querier, id string) error {
 
 // enabledAdmins counts enabled users holding ADMIN.
 func (s *store) enabledAdmins(ctx context.Context, q querier) (int, error) {
-	var n int
-	err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM users WHERE disabled = ? AND (',' || roles || ',') LIKE ?`), false, "%,ADMIN,%").Scan(&n)
-	return n, err
+	return s.client(q).User.Query().Where(entuser.Disabled(false), hasRole("ADMIN")).Count(ctx)
 }
 
 type userFilter struct {
@@ -159,41 +218,32 @@ type userFilter struct {
 // listUsers returns up to f.Limit+1 users in id order (ids are time-ordered UUIDv7), so the caller
 // knows whether another page exists without counting.
 func (s *store) listUsers(ctx context.Context, f userFilter) ([]*user, error) {
-	where, args := []string{"1 = 1"}, []any{}
+	query := s.pool.User.Query()
 	if f.Role != "" {
-		where, args = append(where, "(',' || roles || ',') LIKE ?"), append(args, "%,"+f.Role+",%")
+		query.Where(hasRole(f.Role))
 	}
 	if f.Prefix != "" {
-		where, args = append(where, "email LIKE ? ESCAPE '\\'"), append(args, likePrefix(strings.ToLower(f.Prefix)))
+		query.Where(entuser.EmailHasPrefix(strings.ToLower(f.Prefix)))
 	}
 	if f.Disabled != nil {
-		where, args = append(where, "disabled = ?"), append(args, *f.Disabled)
+		query.Where(entuser.Disabled(*f.Disabled))
 	}
 	if f.After != "" {
-		where, args = append(where, "id > ?"), append(args, f.After)
+		query.Where(entuser.IDGT(f.After))
 	}
-	args = append(args, f.Limit+1)
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`), args...)
+	rows, err := query.Order(entuser.ByID()).Limit(f.Limit + 1).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*user
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
+	out := make([]*user, len(rows))
+	for i, r := range rows {
+		out[i] = fromUserRow(r)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-func likePrefix(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
-}
-
-// refreshToken is a row of refresh_tokens; the token itself is never stored, only its SHA-256.
+// refreshToken is a refresh token as the service works with it; the token itself is never
+// stored, only its SHA-256.
 type refreshToken struct {
 	Hash      string
 	FamilyID  string
@@ -205,48 +255,37 @@ type refreshToken struct {
 }
 
 func (s *store) insertRefresh(ctx context.Context, q querier, t *refreshToken) error {
-	_, err := q.ExecContext(ctx, s.db.Rebind(`INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
-		t.Hash, t.FamilyID, t.UserID, ms(t.IssuedAt), ms(t.ExpiresAt))
-	return err
+	return s.client(q).RefreshToken.Create().
+		SetID(t.Hash).SetFamilyID(t.FamilyID).SetUserID(t.UserID).SetIssuedAt(ms(t.IssuedAt)).SetExpiresAt(ms(t.ExpiresAt)).
+		Exec(ctx)
 }
 
 func (s *store) refreshByHash(ctx context.Context, q querier, hash string) (*refreshToken, error) {
-	var t refreshToken
-	var issued, expires int64
-	var used, revoked sql.NullInt64
-	err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT token_hash, family_id, user_id, issued_at, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ?`), hash).
-		Scan(&t.Hash, &t.FamilyID, &t.UserID, &issued, &expires, &used, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
-	}
+	r, err := s.client(q).RefreshToken.Get(ctx, hash)
 	if err != nil {
-		return nil, err
+		return nil, notFound(err)
 	}
-	t.IssuedAt, t.ExpiresAt, t.Used, t.Revoked = fromMS(issued), fromMS(expires), used.Valid, revoked.Valid
-	return &t, nil
+	return &refreshToken{Hash: r.ID, FamilyID: r.FamilyID, UserID: r.UserID, IssuedAt: fromMS(r.IssuedAt), ExpiresAt: fromMS(r.ExpiresAt),
+		Used: r.UsedAt != nil, Revoked: r.RevokedAt != nil}, nil
 }
 
 // markUsed consumes a refresh token; false when another request consumed it first.
 func (s *store) markUsed(ctx context.Context, q querier, hash string, at time.Time) (bool, error) {
-	res, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL`), ms(at), hash)
-	if err != nil {
-		return false, err
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	n, err := s.client(q).RefreshToken.Update().
+		Where(refreshtoken.ID(hash), refreshtoken.UsedAtIsNil(), refreshtoken.RevokedAtIsNil()).
+		SetUsedAt(ms(at)).Save(ctx)
+	return n == 1, err
 }
 
 func (s *store) revokeFamily(ctx context.Context, q querier, family string, at time.Time) error {
-	_, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`), ms(at), family)
-	return err
+	return s.client(q).RefreshToken.Update().Where(refreshtoken.FamilyID(family), refreshtoken.RevokedAtIsNil()).SetRevokedAt(ms(at)).Exec(ctx)
 }
 
 func (s *store) revokeUser(ctx context.Context, q querier, userID string, at time.Time) error {
-	_, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`), ms(at), userID)
-	return err
+	return s.client(q).RefreshToken.Update().Where(refreshtoken.UserID(userID), refreshtoken.RevokedAtIsNil()).SetRevokedAt(ms(at)).Exec(ctx)
 }
 
-// signingKey is a row of signing_keys.
+// signingKey is an EdDSA signing key.
 type signingKey struct {
 	Kid       string
 	Seed      []byte
@@ -256,36 +295,79 @@ type signingKey struct {
 }
 
 func (s *store) insertKey(ctx context.Context, k *signingKey) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO signing_keys (kid, private_seed, created_at, retire_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
-		k.Kid, encodeSeed(k.Seed), ms(k.CreatedAt), ms(k.RetireAt), ms(k.ExpiresAt))
-	return err
+	return s.pool.SigningKey.Create().
+		SetID(k.Kid).SetPrivateSeed(encodeSeed(k.Seed)).SetCreatedAt(ms(k.CreatedAt)).SetRetireAt(ms(k.RetireAt)).SetExpiresAt(ms(k.ExpiresAt)).
+		Exec(ctx)
 }
 
 // publishedKeys returns the keys not expired at now, newest first.
 func (s *store) publishedKeys(ctx context.Context, now time.Time) ([]*signingKey, error) {
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT kid, private_seed, created_at, retire_at, expires_at FROM signing_keys WHERE expires_at > ? ORDER BY created_at DESC, kid`), ms(now))
+	rows, err := s.pool.SigningKey.Query().Where(signingkey.ExpiresAtGT(ms(now))).
+		Order(signingkey.ByCreatedAt(entsql.OrderDesc()), signingkey.ByID()).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*signingKey
-	for rows.Next() {
-		var k signingKey
-		var seed string
-		var c, r, e int64
-		if err := rows.Scan(&k.Kid, &seed, &c, &r, &e); err != nil {
-			return nil, err
+	out := make([]*signingKey, 0, len(rows))
+	for _, r := range rows {
+		seed, err := decodeSeed(r.PrivateSeed)
+		if err != nil {
+			return nil, fmt.Errorf("signing key %s: %w", r.ID, err)
 		}
-		if k.Seed, err = decodeSeed(seed); err != nil {
-			return nil, fmt.Errorf("signing key %s: %w", k.Kid, err)
-		}
-		k.CreatedAt, k.RetireAt, k.ExpiresAt = fromMS(c), fromMS(r), fromMS(e)
-		out = append(out, &k)
+		out = append(out, &signingKey{Kid: r.ID, Seed: seed, CreatedAt: fromMS(r.CreatedAt), RetireAt: fromMS(r.RetireAt), ExpiresAt: fromMS(r.ExpiresAt)})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *store) deleteExpiredKeys(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM signing_keys WHERE expires_at <= ?`), ms(now))
+	_, err := s.pool.SigningKey.Delete().Where(signingkey.ExpiresAtLTE(ms(now))).Exec(ctx)
 	return err
+}
+
+// oidcLogin is an OpenID Connect sign-in under way, found by the SHA-256 of its state.
+type oidcLogin struct {
+	StateHash string
+	Provider  string
+	Nonce     string
+	Verifier  string
+	ExpiresAt time.Time
+}
+
+// startOIDCLogin stores l and deletes the logins that expired before now.
+func (s *store) startOIDCLogin(ctx context.Context, l *oidcLogin, now time.Time) error {
+	err := s.pool.OidcLogin.Create().
+		SetID(l.StateHash).SetProvider(l.Provider).SetNonce(l.Nonce).SetVerifier(l.Verifier).SetExpiresAt(ms(l.ExpiresAt)).
+		Exec(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.OidcLogin.Delete().Where(oidclogin.ExpiresAtLT(ms(now))).Exec(ctx)
+	return err
+}
+
+// takeOIDCLogin deletes and returns the login of provider with state hash stateHash; errNotFound
+// when there is none (unknown, of another provider, or already taken).
+func (s *store) takeOIDCLogin(ctx context.Context, q querier, stateHash, provider string) (*oidcLogin, error) {
+	c := s.client(q)
+	r, err := c.OidcLogin.Query().Where(oidclogin.ID(stateHash), oidclogin.Provider(provider)).Only(ctx)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if err := c.OidcLogin.DeleteOneID(stateHash).Exec(ctx); err != nil {
+		return nil, notFound(err)
+	}
+	return &oidcLogin{StateHash: r.ID, Provider: r.Provider, Nonce: r.Nonce, Verifier: r.Verifier, ExpiresAt: fromMS(r.ExpiresAt)}, nil
+}
+
+// identityUser returns the id of the user linked to subject at provider.
+func (s *store) identityUser(ctx context.Context, q querier, provider, subject string) (string, error) {
+	r, err := s.client(q).UserIdentity.Query().Where(useridentity.Provider(provider), useridentity.Subject(subject)).Only(ctx)
+	if err != nil {
+		return "", notFound(err)
+	}
+	return r.UserID, nil
+}
+
+// linkIdentity links subject at provider to user userID.
+func (s *store) linkIdentity(ctx context.Context, q querier, provider, subject, userID string, at time.Time) error {
+	return s.client(q).UserIdentity.Create().SetProvider(provider).SetSubject(subject).SetUserID(userID).SetCreatedAt(ms(at)).Exec(ctx)
 }

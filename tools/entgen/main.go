@@ -15,6 +15,8 @@
 //
 //	x-ent:
 //	  name: MetadataVersion          # ent type name (default: the schema's name)
+//	  key: token_hash                # a string property that is the primary key (the ent id,
+//	                                 # stored in that column); default: the id property
 //	  skip: [episode_count]          # API-only (computed) properties, not stored
 //	  immutable: [created_at]        # set once, never updated
 //	  unique: [slug]                 # single-column unique constraints
@@ -24,9 +26,10 @@
 //	                                 # x-ent), whose property `field` points back
 //	    - {name: episodes, to: Episode, inverse: program, field: program_id}
 //
-// An `id` property of format uuid becomes the primary key (a UUID v7 by default); without one ent
-// uses an auto-increment integer id. Files it wrote before that it would not write now are
-// removed, so a dropped entity does not linger.
+// An `id` property of format uuid becomes the primary key (a UUID v7 by default), one of type
+// string a string primary key the caller sets; without one (nor `key`) ent uses an auto-increment
+// integer id. A boolean property's `default` becomes the column's default. Files it wrote before
+// that it would not write now are removed, so a dropped entity does not linger.
 package main
 
 import (
@@ -64,6 +67,7 @@ func main() {
 // xEnt is the `x-ent` extension of a component schema.
 type xEnt struct {
 	Name      string   `json:"name"`
+	Key       string   `json:"key"`
 	Skip      []string `json:"skip"`
 	Immutable []string `json:"immutable"`
 	Unique    []string `json:"unique"`
@@ -206,6 +210,17 @@ func (e entity) render(source string, inverses []inverseEdge, structs map[string
 	if i := slices.Index(props, "id"); i > 0 { // id first, as ent lists it
 		props = append([]string{"id"}, append(props[:i:i], props[i+1:]...)...)
 	}
+	if e.x.Key != "" {
+		if _, ok := e.value.Properties[e.x.Key]; !ok || !e.value.Properties[e.x.Key].Value.Type.Is("string") {
+			return nil, fmt.Errorf("x-ent key %q is not a string property", e.x.Key)
+		}
+		if _, ok := e.value.Properties["id"]; ok {
+			return nil, fmt.Errorf("x-ent key %q beside an id property", e.x.Key)
+		}
+		if i := slices.Index(props, e.x.Key); i > 0 { // the key first, as ent lists the id
+			props = append([]string{e.x.Key}, append(props[:i:i], props[i+1:]...)...)
+		}
+	}
 	for _, list := range [][]string{e.x.Skip, e.x.Immutable, e.x.Unique} {
 		for _, f := range list {
 			if _, ok := e.value.Properties[f]; !ok {
@@ -218,14 +233,21 @@ func (e entity) render(source string, inverses []inverseEdge, structs map[string
 		if slices.Contains(e.x.Skip, p) {
 			continue
 		}
-		code, err := fieldCode(p, e.value.Properties[p], slices.Contains(e.value.Required, p), structs)
+		name := p
+		if p == e.x.Key {
+			name = "id"
+		}
+		code, err := fieldCode(name, e.value.Properties[p], slices.Contains(e.value.Required, p), structs)
 		if err != nil {
 			return nil, fmt.Errorf("property %s: %w", p, err)
+		}
+		if p == e.x.Key {
+			code += fmt.Sprintf(".\n\t\t\tStorageKey(%q)", p)
 		}
 		if slices.Contains(e.x.Unique, p) {
 			code += ".\n\t\t\tUnique()"
 		}
-		if slices.Contains(e.x.Immutable, p) || p == "id" {
+		if slices.Contains(e.x.Immutable, p) || name == "id" {
 			code += ".\n\t\t\tImmutable()"
 		}
 		fmt.Fprintf(&b, "\t\t%s,\n", code)
@@ -352,6 +374,9 @@ func fieldCode(name string, ref *openapi3.SchemaRef, required bool, structs map[
 		}
 	case s.Type.Is("boolean"):
 		add("field.Bool(%q)", name)
+		if d, ok := s.Default.(bool); ok {
+			add("Default(%t)", d)
+		}
 	case s.Type.Is("number"):
 		add("field.Float(%q)", name)
 	case s.Type.Is("array") && s.Items != nil && s.Items.Value.Type.Is("string"):

@@ -87,3 +87,54 @@ func TestRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyAndBooleanDefault: x-ent key makes a string property the primary key, stored in its own
+// column, and a boolean's default becomes the column's.
+func TestKeyAndBooleanDefault(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "spec.yaml")
+	os.WriteFile(spec, []byte(`openapi: 3.0.3
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    TokenRecord:
+      type: object
+      x-ent: {name: Token, key: token_hash}
+      required: [token_hash, revoked]
+      properties:
+        token_hash: {type: string, maxLength: 64}
+        revoked: {type: boolean, default: false}
+`), 0o644)
+	out := filepath.Join(dir, "schema")
+	if err := run(spec, out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "token.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Join(strings.Fields(string(b)), " ")
+	for _, want := range []string{`field.String("id"). MaxRuneLen(64). StorageKey("token_hash"). Immutable()`, `field.Bool("revoked"). Default(false)`} {
+		if !strings.Contains(src, want) {
+			t.Errorf("token.go lacks %s:\n%s", want, b)
+		}
+	}
+	if strings.Contains(src, `field.String("token_hash")`) {
+		t.Errorf("the key is also a field of its own:\n%s", b)
+	}
+	bad := filepath.Join(dir, "bad.yaml") // another name: kin-openapi caches what it read by path
+	os.WriteFile(bad, []byte(strings.Replace(mustRead(t, spec), "key: token_hash", "key: revoked", 1)), 0o644)
+	if err := run(bad, out); err == nil || !strings.Contains(err.Error(), "not a string property") {
+		t.Errorf("a boolean key: %v, want refused", err)
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
