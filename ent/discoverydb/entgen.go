@@ -5,4 +5,4 @@
 package discoverydb
 
 //go:generate go run ../../tools/entgen -spec ../../specs/openapi/discovery.yaml -out schema
-//go:generate go tool ent generate --feature sql/upsert ./schema
+//go:generate go tool ent generate --feature sql/upsert --template ../../tools/entgen/readmodel.tmpl ./schema

@@ -7,4 +7,4 @@
 package searchdb
 
 //go:generate go run ../../tools/entgen -spec ../../specs/openapi/search.yaml -out schema
-//go:generate go tool ent generate --feature sql/upsert ./schema
+//go:generate go tool ent generate --feature sql/upsert --template ../../tools/entgen/readmodel.tmpl ./schema

@@ -10,7 +10,6 @@ import (
 
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
-	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
 // Event is a message of a run that a consumer applies, with its event type, id and what the
@@ -37,7 +36,7 @@ type Decoder[C any] struct {
 func DecodeRun[C any](ctx context.Context, log *slog.Logger, d Decoder[C], msgs []eventbus.Message) ([]Event[C], error) {
 	events := make([]Event[C], 0, len(msgs))
 	for _, m := range msgs {
-		eventType, err := outbox.EventType(m, d.Lookups...)
+		eventType, err := eventbus.EventType(m, d.Lookups...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s message %q: %w", d.Consumer, m.Topic, m.Key, err)
 		}

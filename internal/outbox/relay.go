@@ -196,7 +196,7 @@ func Message(rec Record) eventbus.Message {
 	}
 	h[eventbus.HeaderEventType] = rec.EventType
 	h[eventbus.HeaderEventID] = rec.EventID
-	if fp, _, err := ParseSingleObject(rec.Payload); err == nil {
+	if fp, _, err := eventbus.ParseSingleObject(rec.Payload); err == nil {
 		h[eventbus.HeaderFingerprint] = fmt.Sprintf("%016x", fp)
 	}
 	return eventbus.Message{Topic: rec.Topic, Key: rec.AggregateID, Value: rec.Payload, Headers: h, Time: rec.OccurredAt}

@@ -16,7 +16,6 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
-	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
 // Topics returns the topics the service consumes: media.events, for deleted assets, and
@@ -39,7 +38,7 @@ func (s *Service) Topics() []string {
 // events), so this finds nothing unless a write set the category in the instant between that
 // count and the delete; then the reference is cleared the same way, so that none dangles.
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
-	eventType, err := outbox.EventType(m, mediaevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint)
+	eventType, err := eventbus.EventType(m, mediaevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint)
 	if err != nil {
 		return fmt.Errorf("cms: %s message %q: %w", m.Topic, m.Key, err)
 	}
@@ -52,7 +51,7 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 		return nil
 	}
 	var e mediaevents.AssetDeleted
-	if err := outbox.Decode(m.Value, e.AvroSchema(), &e); err != nil {
+	if err := eventbus.Decode(m.Value, e.AvroSchema(), &e); err != nil {
 		return fmt.Errorf("cms: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
 	}
 	if e.EventID == "" {
@@ -86,7 +85,7 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 // handleCategoryDeleted applies a category.deleted event: see HandleEvent.
 func (s *Service) handleCategoryDeleted(ctx context.Context, m eventbus.Message) error {
 	var e metadataevents.CategoryDeleted
-	if err := outbox.Decode(m.Value, e.AvroSchema(), &e); err != nil {
+	if err := eventbus.Decode(m.Value, e.AvroSchema(), &e); err != nil {
 		return fmt.Errorf("cms: category.deleted event %s: %w", m.Headers[eventbus.HeaderEventID], err)
 	}
 	if e.EventID == "" {

@@ -14,137 +14,104 @@ import (
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/readmodel"
 )
-
-// change is a decoded event that affects the read model: its id, for the inbox, and its effect.
-type change struct {
-	eventID string
-	apply   func(ctx context.Context, p *projection) error
-}
 
 // HandleEvent applies one message of Topics to the read model (see HandleBatch).
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 	return s.HandleBatch(ctx, []eventbus.Message{m})
 }
 
-// HandleBatch applies messages of Topics to the read model in one transaction, in order: all of
-// them or, on an error, none (the subscriber then hands them over one by one). It is idempotent:
-// an event id seen before changes nothing, and a snapshot not newer than the stored version is
-// ignored. A message of an event type the read model does not use is ignored; one that cannot be
-// decoded is an error (the subscriber retries, then dead-letters it).
+// HandleBatch applies messages of Topics to the read model in one transaction, in order
+// (readmodel.Handle): all of them or, on an error, none. It is idempotent: an event id seen before
+// changes nothing, and a snapshot not newer than the stored version is ignored. A message of an
+// event type the read model does not use is ignored; one that cannot be decoded is an error (the
+// subscriber retries, then dead-letters it).
 func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) error {
-	events, err := inbox.DecodeRun(ctx, s.log, decoder, msgs)
-	if err != nil || len(events) == 0 {
-		return err
-	}
-	applied := 0
-	var changed changes
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		changed = changes{}
-		p := &projection{c: s.inTx(tx), titles: s.titles, log: s.log, changed: &changed, eng: &engagementRun{}}
-		var err error
-		applied, err = inbox.ApplyRun(ctx, s.db, tx, ConsumerGroup, events, len(msgs) > 1, func(ctx context.Context, e inbox.Event[change]) error {
-			if err := e.Change.apply(ctx, p); err != nil {
-				return fmt.Errorf("discovery: apply %s event %s: %w", e.EventType, e.ID, err)
-			}
-			switch e.Message.Topic {
-			case contentevents.TopicContentEvents:
-				changed.catalogue = true
-			case metadataevents.TopicMetadataEvents, mediaevents.TopicMediaEvents: // categories and assets show anywhere
-				changed.everything()
-			case discoveryevents.TopicDiscoveryEvents:
-				changed.rankings = true
-			}
-			switch e.EventType { // and an asset made private (assetUpdated)
-			case contentevents.TypeContentUnpublished, contentevents.TypeContentDeleted, metadataevents.TypeCategoryDeleted,
-				mediaevents.TypeAssetDeleted:
-				changed.takedown = true
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if err := p.flushEngagement(ctx); err != nil {
-			return err
-		}
-		if len(p.eng.popularity) == 0 {
-			return nil
-		}
-		// Counting the same events again (a replay) emits the same events: the outbox keeps one.
-		fresh, err := s.notInOutbox(ctx, tx, p.eng.popularity, popularityEventID)
-		if err != nil {
-			return err
-		}
-		return outbox.AppendAll(ctx, tx, s.db, fresh)
+	return readmodel.Handle(ctx, s.log, s.db, decoder, msgs, func(tx *sql.Tx) readmodel.Run[*projection] {
+		r := &run{s: s, tx: tx}
+		r.p = &projection{c: s.inTx(tx), titles: s.titles, log: s.log, changed: &r.changed, eng: &engagementRun{}}
+		return r
 	})
-	if err != nil {
-		return err
+}
+
+// run is the read model's work on one run of messages (readmodel.Run): its projection and what
+// the applied events changed, for the cache.
+type run struct {
+	s       *Service
+	tx      *sql.Tx
+	p       *projection
+	changed changes
+}
+
+// Apply applies event e and notes what it changed.
+func (r *run) Apply(ctx context.Context, e inbox.Event[readmodel.Change[*projection]]) error {
+	if err := e.Change.Apply(ctx, r.p); err != nil {
+		return fmt.Errorf("discovery: apply %s event %s: %w", e.EventType, e.ID, err)
 	}
-	if applied > 0 {
-		s.invalidate(ctx, &changed)
+	switch e.Message.Topic {
+	case contentevents.TopicContentEvents:
+		r.changed.catalogue = true
+	case metadataevents.TopicMetadataEvents, mediaevents.TopicMediaEvents: // categories and assets show anywhere
+		r.changed.everything()
+	case discoveryevents.TopicDiscoveryEvents:
+		r.changed.rankings = true
 	}
 	return nil
 }
 
-// decoder reads the events of Topics.
-var decoder = inbox.Decoder[change]{
-	Consumer: ConsumerGroup,
-	Lookups: []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint,
-		discoveryevents.EventTypeForFingerprint, authevents.EventTypeForFingerprint, searchevents.EventTypeForFingerprint},
-	Decode: decode,
-	ID:     func(c change) string { return c.eventID },
+// Finish writes the engagement counted in the run and emits the popularity changes it made.
+func (r *run) Finish(ctx context.Context, _ int) error {
+	if err := r.p.flushEngagement(ctx); err != nil {
+		return err
+	}
+	if len(r.p.eng.popularity) == 0 {
+		return nil
+	}
+	// Counting the same events again (a replay) emits the same events: the outbox keeps one.
+	fresh, err := r.s.notInOutbox(ctx, r.tx, r.p.eng.popularity, popularityEventID)
+	if err != nil {
+		return err
+	}
+	return outbox.AppendAll(ctx, r.tx, r.s.db, fresh)
 }
 
-// decode decodes payload as an event of eventType. known is false for the event types the read
-// model does not use: content.created (drafts are never public) and types it does not know.
-func decode(eventType string, payload []byte) (c change, known bool, err error) {
+// Invalidate makes the cached answers that showed what changed stale; takedown adds the events that
+// take content out of public view to an asset made private (assetUpdated).
+func (r *run) Invalidate(ctx context.Context, takedown bool) {
+	r.changed.takedown = r.changed.takedown || takedown
+	r.s.invalidate(ctx, &r.changed)
+}
+
+// decoder reads the events of Topics: the content and category events every read model uses, and
+// the asset, engagement and account events of discovery's own.
+var decoder = readmodel.Decoder[*projection](ConsumerGroup,
+	[]func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint, mediaevents.EventTypeForFingerprint,
+		discoveryevents.EventTypeForFingerprint, authevents.EventTypeForFingerprint, searchevents.EventTypeForFingerprint},
+	decode)
+
+// decode decodes payload as an event of eventType that only discovery uses. known is false for
+// the event types the read model does not use.
+func decode(eventType string, payload []byte) (c readmodel.Change[*projection], known bool, err error) {
+	type change = readmodel.Change[*projection]
 	switch eventType {
-	case contentevents.TypeContentPublished:
-		var e contentevents.ContentPublished
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.published(ctx, &e) }}
-	case contentevents.TypeContentUpdated:
-		var e contentevents.ContentUpdated
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.updated(ctx, &e) }}
-	case contentevents.TypeContentUnpublished:
-		var e contentevents.ContentUnpublished
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error {
-			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, unpublished)
-		}}
-	case contentevents.TypeContentDeleted:
-		var e contentevents.ContentDeleted
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error {
-			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, deleted)
-		}}
-	case metadataevents.TypeCategoryUpserted:
-		var e metadataevents.CategoryUpserted
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryUpserted(ctx, &e) }}
-	case metadataevents.TypeCategoryDeleted:
-		var e metadataevents.CategoryDeleted
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryDeleted(ctx, e.AggregateID) }}
 	case mediaevents.TypeAssetUpdated:
 		var e mediaevents.AssetUpdated
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.assetUpdated(ctx, &e) }}
+		err = eventbus.Decode(payload, e.AvroSchema(), &e)
+		c = change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.assetUpdated(ctx, &e) }}
 	case mediaevents.TypeAssetDeleted:
 		var e mediaevents.AssetDeleted
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.assetDeleted(ctx, e.AggregateID) }}
+		err = eventbus.Decode(payload, e.AvroSchema(), &e)
+		c = change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.assetDeleted(ctx, e.AggregateID) }}
 	case discoveryevents.TypeEngagementRecorded:
 		var e discoveryevents.EngagementRecorded
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.engagement(ctx, &e) }}
+		err = eventbus.Decode(payload, e.AvroSchema(), &e)
+		c = change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.engagement(ctx, &e) }}
 	case authevents.TypeUserTokensRevoked:
 		var e authevents.UserTokensRevoked
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.tokensRevoked(ctx, &e) }}
-	default: // content.created and event types of other consumers
+		err = eventbus.Decode(payload, e.AvroSchema(), &e)
+		c = change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.tokensRevoked(ctx, &e) }}
+	default: // event types of other consumers
 		return change{}, false, nil
 	}
 	if err != nil {

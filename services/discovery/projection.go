@@ -12,6 +12,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/discoverydb/episode"
 	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/internal/readmodel"
 )
 
 // projection applies events to the read model inside one transaction (c is bound to it).
@@ -23,9 +24,9 @@ type projection struct {
 	eng     *engagementRun // the engagement events of the run, written together at its end
 }
 
-// published applies content.published: the snapshot is stored (an episode even while its program
+// Published applies content.published: the snapshot is stored (an episode even while its program
 // is not published; it stays invisible until the program is).
-func (p *projection) published(ctx context.Context, e *contentevents.ContentPublished) error {
+func (p *projection) Published(ctx context.Context, e *contentevents.ContentPublished) error {
 	at := e.PublishedAt
 	if at.IsZero() {
 		at = e.OccurredAt
@@ -33,11 +34,11 @@ func (p *projection) published(ctx context.Context, e *contentevents.ContentPubl
 	return p.upsert(ctx, e.AggregateType, &e.Snapshot, at, e.OccurredAt, true)
 }
 
-// updated applies content.updated: a published item of the read model takes the new snapshot,
+// Updated applies content.updated: a published item of the read model takes the new snapshot,
 // one whose status is no longer published leaves it. Items not in the read model stay out.
-func (p *projection) updated(ctx context.Context, e *contentevents.ContentUpdated) error {
+func (p *projection) Updated(ctx context.Context, e *contentevents.ContentUpdated) error {
 	if e.Snapshot.Status != contentevents.ContentStatusPublished {
-		return p.removed(ctx, e.AggregateType, e.Snapshot.ID, e.Snapshot.Version, leftPublished)
+		return p.Removed(ctx, e.AggregateType, e.Snapshot.ID, e.Snapshot.Version, readmodel.LeftPublished)
 	}
 	return p.upsert(ctx, e.AggregateType, &e.Snapshot, e.OccurredAt, e.OccurredAt, false)
 }
@@ -59,22 +60,6 @@ func (p *projection) upsert(ctx context.Context, aggregateType string, snap *con
 	return fmt.Errorf("unknown aggregate type %q", aggregateType)
 }
 
-// stored returns the version the read model holds of id: that of its row when it has one (row is
-// not nil), else that of its tombstone, else 0.
-func (p *projection) stored(ctx context.Context, id uuid.UUID, row *int64) (int64, error) {
-	if row != nil {
-		return *row, nil
-	}
-	t, err := p.c.Tombstone.Get(ctx, id)
-	switch {
-	case err == nil:
-		return t.Version, nil
-	case discoverydb.IsNotFound(err):
-		return 0, nil
-	}
-	return 0, err
-}
-
 func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt, occurredAt time.Time, insert bool) error {
 	old, err := p.c.Program.Get(ctx, id)
 	if err != nil && !discoverydb.IsNotFound(err) {
@@ -84,7 +69,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if old != nil {
 		row = &old.Version
 	}
-	version, err := p.stored(ctx, id, row)
+	version, err := readmodel.Stored(ctx, p.c, id, row)
 	if err != nil {
 		return fmt.Errorf("read program %s: %w", id, err)
 	}
@@ -95,11 +80,11 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if snap.Kind == nil || snap.Slug == nil {
 		return fmt.Errorf("program snapshot %s has no kind or slug", id)
 	}
-	categoryID, err := optionalID(snap.CategoryID)
+	categoryID, err := readmodel.OptionalID(snap.CategoryID)
 	if err != nil {
 		return fmt.Errorf("program %s: category_id: %w", id, err)
 	}
-	coverID, err := optionalID(snap.CoverAssetID)
+	coverID, err := readmodel.OptionalID(snap.CoverAssetID)
 	if err != nil {
 		return fmt.Errorf("program %s: cover_asset_id: %w", id, err)
 	}
@@ -121,7 +106,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 			SetTags(tags).SetTagKeys(tagKeys(tags)).SetPublishedAt(utc(publishedAt)).SetUpdatedAt(utc(occurredAt)).
 			SetVersion(snap.Version).Save(ctx)
 		if err == nil {
-			err = p.forgetTombstone(ctx, id)
+			err = p.c.Unbury(ctx, id)
 		}
 		if err == nil {
 			err = p.countEpisodes(ctx, id)
@@ -168,7 +153,7 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if old != nil {
 		row = &old.Version
 	}
-	version, err := p.stored(ctx, id, row)
+	version, err := readmodel.Stored(ctx, p.c, id, row)
 	if err != nil {
 		return fmt.Errorf("read episode %s: %w", id, err)
 	}
@@ -183,11 +168,11 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("episode %s: program_id %q: %w", id, *snap.ProgramID, err)
 	}
-	thumbnailID, err := optionalID(snap.ThumbnailAssetID)
+	thumbnailID, err := readmodel.OptionalID(snap.ThumbnailAssetID)
 	if err != nil {
 		return fmt.Errorf("episode %s: thumbnail_asset_id: %w", id, err)
 	}
-	mediaID, err := optionalID(snap.MediaAssetID)
+	mediaID, err := readmodel.OptionalID(snap.MediaAssetID)
 	if err != nil {
 		return fmt.Errorf("episode %s: media_asset_id: %w", id, err)
 	}
@@ -213,7 +198,7 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 			SetNillableDurationSeconds(duration).SetNillableThumbnailAssetID(thumbnailID).SetNillableMediaAssetID(mediaID).
 			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).Exec(ctx)
 		if err == nil {
-			err = p.forgetTombstone(ctx, id)
+			err = p.c.Unbury(ctx, id)
 		}
 		if err == nil {
 			err = p.addEpisodes(ctx, programID, 1)
@@ -282,25 +267,12 @@ func (p *projection) addEpisodes(ctx context.Context, id uuid.UUID, delta int32)
 	return nil
 }
 
-// removal says why content leaves the read model.
-type removal int
-
-const (
-	// unpublished: content.unpublished.
-	unpublished removal = iota
-	// deleted: content.deleted; a deleted program's episodes go too.
-	deleted
-	// leftPublished: content.updated to a status other than published; only a stored item is
-	// affected (drafts that were never published leave no trace).
-	leftPublished
-)
-
-// removed takes a program or episode out of the read model at version (content.unpublished,
+// Removed takes a program or episode out of the read model at version (content.unpublished,
 // content.deleted, or an update that left the published status) and leaves a tombstone, so an
 // older snapshot cannot bring it back. The episodes of an unpublished program stay stored but
 // invisible (they come back with the program); those of a deleted program go, since the CMS does
 // not promise one event per episode.
-func (p *projection) removed(ctx context.Context, aggregateType, aggregateID string, version int64, why removal) error {
+func (p *projection) Removed(ctx context.Context, aggregateType, aggregateID string, version int64, why readmodel.Removal) error {
 	id, err := uuid.Parse(aggregateID)
 	if err != nil {
 		return fmt.Errorf("aggregate id %q: %w", aggregateID, err)
@@ -327,11 +299,11 @@ func (p *projection) removed(ctx context.Context, aggregateType, aggregateID str
 	if err != nil && !discoverydb.IsNotFound(err) {
 		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
 	}
-	stored, err := p.stored(ctx, id, row)
+	stored, err := readmodel.Stored(ctx, p.c, id, row)
 	if err != nil {
 		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
 	}
-	if version <= stored || (row == nil && why == leftPublished) {
+	if version <= stored || (row == nil && why == readmodel.LeftPublished) {
 		p.log.DebugContext(ctx, "removal ignored", "type", aggregateType, "id", id, "version", version, "stored", stored)
 		return nil
 	}
@@ -356,45 +328,15 @@ func (p *projection) removed(ctx context.Context, aggregateType, aggregateID str
 			return err
 		}
 	}
-	if err := p.bury(ctx, id, version); err != nil {
+	if err := p.c.Bury(ctx, id, version); err != nil {
 		return fmt.Errorf("remove %s %s: %w", aggregateType, id, err)
 	}
-	if why == deleted && aggregateType == contentevents.AggregateTypeProgram {
+	if why == readmodel.Deleted && aggregateType == contentevents.AggregateTypeProgram {
 		if _, err := p.c.Episode.Delete().Where(episode.ProgramID(id)).Exec(ctx); err != nil {
 			return fmt.Errorf("remove the episodes of program %s: %w", id, err)
 		}
 	}
 	return nil
-}
-
-// bury records that id left the read model at version.
-func (p *projection) bury(ctx context.Context, id uuid.UUID, version int64) error {
-	err := p.c.Tombstone.UpdateOneID(id).SetVersion(version).Exec(ctx)
-	if discoverydb.IsNotFound(err) {
-		err = p.c.Tombstone.Create().SetID(id).SetVersion(version).Exec(ctx)
-	}
-	return err
-}
-
-// forgetTombstone drops the tombstone of id once it is back in the read model with a newer version.
-func (p *projection) forgetTombstone(ctx context.Context, id uuid.UUID) error {
-	err := p.c.Tombstone.DeleteOneID(id).Exec(ctx)
-	if err != nil && !discoverydb.IsNotFound(err) {
-		return err
-	}
-	return nil
-}
-
-// optionalID parses an optional UUID.
-func optionalID(s *string) (*uuid.UUID, error) {
-	if s == nil {
-		return nil, nil
-	}
-	id, err := uuid.Parse(*s)
-	if err != nil {
-		return nil, err
-	}
-	return &id, nil
 }
 
 // utc returns t in UTC at microsecond precision, the precision of PostgreSQL timestamps, so a

@@ -90,7 +90,7 @@ func (s *Service) Topics() []string { return []string{contentevents.TopicContent
 // orphaned or deleted, by the configured policy. Other events are ignored. Each event is applied
 // once (the inbox records its id in the same transaction).
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
-	eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint)
+	eventType, err := eventbus.EventType(m, contentevents.EventTypeForFingerprint)
 	if err != nil {
 		return fmt.Errorf("media: %s message %q: %w", m.Topic, m.Key, err)
 	}
@@ -98,7 +98,7 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 		return nil
 	}
 	var e contentevents.ContentDeleted
-	if err := outbox.Decode(m.Value, e.AvroSchema(), &e); err != nil {
+	if err := eventbus.Decode(m.Value, e.AvroSchema(), &e); err != nil {
 		return fmt.Errorf("media: content.deleted event: %w", err)
 	}
 	if e.Soft {

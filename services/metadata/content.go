@@ -19,6 +19,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/readmodel"
 )
 
 // One owner per field (docs/ARCHITECTURE.md, "Content metadata"): the CMS stores every descriptive
@@ -71,10 +72,10 @@ func snapshotState(entity string, s *contentevents.ContentSnapshot, actor *strin
 		d := *s.Summary
 		st.content.Description = &d
 	}
-	if st.content.CategoryID, err = optionalUUID(s.CategoryID); err != nil {
+	if st.content.CategoryID, err = readmodel.OptionalID(s.CategoryID); err != nil {
 		return cmsState{}, fmt.Errorf("snapshot category_id: %w", err)
 	}
-	if st.programID, err = optionalUUID(s.ProgramID); err != nil {
+	if st.programID, err = readmodel.OptionalID(s.ProgramID); err != nil {
 		return cmsState{}, fmt.Errorf("snapshot program_id: %w", err)
 	}
 	if s.DurationSeconds != nil && *s.DurationSeconds >= 0 && *s.DurationSeconds <= math.MaxInt32 {
@@ -97,17 +98,6 @@ func snapshotState(entity string, s *contentevents.ContentSnapshot, actor *strin
 	return st, nil
 }
 
-func optionalUUID(s *string) (*uuid.UUID, error) {
-	if s == nil {
-		return nil, nil
-	}
-	id, err := uuid.Parse(*s)
-	if err != nil {
-		return nil, err
-	}
-	return &id, nil
-}
-
 // Topics returns the topics the service consumes: content.events.
 func (s *Service) Topics() []string { return []string{contentevents.TopicContentEvents} }
 
@@ -124,7 +114,7 @@ type change struct {
 
 // decodeChange decodes a content event; nil (and no error) for an event type this service ignores.
 func decodeChange(m eventbus.Message) (*change, error) {
-	eventType, err := outbox.EventType(m, contentevents.EventTypeForFingerprint)
+	eventType, err := eventbus.EventType(m, contentevents.EventTypeForFingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("%s message %q: %w", m.Topic, m.Key, err)
 	}
@@ -161,31 +151,31 @@ func decodeChangeOf(eventType string, payload []byte) (*change, error) {
 	switch eventType {
 	case contentevents.TypeContentCreated:
 		var e contentevents.ContentCreated
-		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+		if err = eventbus.Decode(m.Value, e.AvroSchema(), &e); err == nil {
 			ch.eventID, aggregate = e.EventID, e.AggregateID
 			err = snap(string(e.AggregateType), &e.Snapshot, e.ActorID, e.TraceID)
 		}
 	case contentevents.TypeContentUpdated:
 		var e contentevents.ContentUpdated
-		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+		if err = eventbus.Decode(m.Value, e.AvroSchema(), &e); err == nil {
 			ch.eventID, aggregate = e.EventID, e.AggregateID
 			err = snap(string(e.AggregateType), &e.Snapshot, e.ActorID, e.TraceID)
 		}
 	case contentevents.TypeContentPublished:
 		var e contentevents.ContentPublished
-		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+		if err = eventbus.Decode(m.Value, e.AvroSchema(), &e); err == nil {
 			ch.eventID, aggregate = e.EventID, e.AggregateID
 			err = snap(string(e.AggregateType), &e.Snapshot, e.ActorID, e.TraceID)
 		}
 	case contentevents.TypeContentUnpublished:
 		var e contentevents.ContentUnpublished
-		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+		if err = eventbus.Decode(m.Value, e.AvroSchema(), &e); err == nil {
 			ch = change{eventID: e.EventID, entity: string(e.AggregateType), version: e.Version, state: stateLive}
 			aggregate = e.AggregateID
 		}
 	case contentevents.TypeContentDeleted:
 		var e contentevents.ContentDeleted
-		if err = outbox.Decode(m.Value, e.AvroSchema(), &e); err == nil {
+		if err = eventbus.Decode(m.Value, e.AvroSchema(), &e); err == nil {
 			ch = change{eventID: e.EventID, entity: string(e.AggregateType), version: e.Version, state: statePurged}
 			if e.Soft {
 				ch.state = stateDeleted

@@ -17,16 +17,10 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/searchevents"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
-	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/readmodel"
 	"github.com/mediamesh/mediamesh/internal/telemetry"
 	"github.com/mediamesh/mediamesh/services/search/index"
 )
-
-// change is a decoded event that affects the index: its id, for the inbox, and its effect.
-type change struct {
-	eventID string
-	apply   func(ctx context.Context, p *projection) error
-}
 
 // HandleEvent applies one message of Topics to the storage and the index (see HandleBatch).
 func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
@@ -70,59 +64,64 @@ var (
 	unavailableBackoffMax = 5 * time.Second
 )
 
-// handleBatch is one attempt of HandleBatch.
+// handleBatch is one attempt of HandleBatch (readmodel.Handle).
 func (s *Service) handleBatch(ctx context.Context, msgs []eventbus.Message) error {
-	events, err := inbox.DecodeRun(ctx, s.log, decoder, msgs)
-	if err != nil || len(events) == 0 {
-		return err
-	}
-	w := &pending{index: s.index, log: s.log}
-	applied, takedown := 0, false
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		w.ops = w.ops[:0]
-		var err error
-		applied, err = inbox.ApplyRun(ctx, s.db, tx, ConsumerGroup, events, len(msgs) > 1, func(ctx context.Context, e inbox.Event[change]) error {
-			switch e.EventType {
-			case contentevents.TypeContentUnpublished, contentevents.TypeContentDeleted, metadataevents.TypeCategoryDeleted:
-				takedown = true
-			}
-			return s.applyOne(ctx, tx, w, e)
-		})
-		if err != nil {
-			return err
-		}
-		if err := w.flush(ctx); err != nil {
-			return fmt.Errorf("search: index %d events: %w", applied, err)
-		}
-		return nil
+	return readmodel.Handle(ctx, s.log, s.db, decoder, msgs, func(tx *sql.Tx) readmodel.Run[*projection] {
+		return &run{s: s, tx: tx, w: &pending{index: s.index, log: s.log}}
 	})
-	if err != nil {
-		return err
-	}
-	if applied > 0 {
-		s.invalidate(ctx, takedown)
+}
+
+// run is the service's work on one run of messages (readmodel.Run): the storage in its
+// transaction, the index writes it collects (w), written when the events are applied.
+type run struct {
+	s  *Service
+	tx *sql.Tx
+	w  *pending
+}
+
+// Apply applies event e (applyOne).
+func (r *run) Apply(ctx context.Context, e inbox.Event[readmodel.Change[*projection]]) error {
+	return r.s.applyOne(ctx, r.tx, r.w, e)
+}
+
+// Finish writes the run's documents to the index.
+func (r *run) Finish(ctx context.Context, applied int) error {
+	if err := r.w.flush(ctx); err != nil {
+		return fmt.Errorf("search: index %d events: %w", applied, err)
 	}
 	return nil
 }
 
-// decoder reads the events of Topics.
-var decoder = inbox.Decoder[change]{
-	Consumer: ConsumerGroup,
-	Lookups: []func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint,
+// Invalidate makes the cached search answers stale (and, after a takedown, the last good ones).
+func (r *run) Invalidate(ctx context.Context, takedown bool) { r.s.invalidate(ctx, takedown) }
+
+// decoder reads the events of Topics: the content and category events every read model uses, and
+// popularity.changed.
+var decoder = readmodel.Decoder[*projection](ConsumerGroup,
+	[]func(uint64) (string, bool){contentevents.EventTypeForFingerprint, metadataevents.EventTypeForFingerprint,
 		discoveryevents.EventTypeForFingerprint, searchevents.EventTypeForFingerprint},
-	Decode: decode,
-	ID:     func(c change) string { return c.eventID },
-}
+	func(eventType string, payload []byte) (readmodel.Change[*projection], bool, error) {
+		if eventType != discoveryevents.TypePopularityChanged {
+			return readmodel.Change[*projection]{}, false, nil // event types of other consumers
+		}
+		var e discoveryevents.PopularityChanged
+		if err := eventbus.Decode(payload, e.AvroSchema(), &e); err != nil {
+			return readmodel.Change[*projection]{}, true, err
+		}
+		return readmodel.Change[*projection]{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error {
+			return p.popularityChanged(ctx, &e)
+		}}, true, nil
+	})
 
 // applyOne applies event e in tx, inside a span of the trace of the request that caused it (a
 // child of ctx's consumer span), so a trace shows a change from the CMS request to the search index.
-func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, e inbox.Event[change]) error {
+func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, e inbox.Event[readmodel.Change[*projection]]) error {
 	ctx, span := telemetry.Tracer().Start(ctx, "search index", trace.WithAttributes(
 		attribute.String("mediamesh.event_type", e.EventType), attribute.String("mediamesh.aggregate_id", e.Message.Key)))
 	defer span.End()
 	p, err := s.begin(ctx, tx, w)
 	if err == nil {
-		err = e.Change.apply(ctx, p)
+		err = e.Change.Apply(ctx, p)
 	}
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
@@ -135,56 +134,11 @@ func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, e inbox.
 // also waits for any other event being applied to commit (see clock.go).
 func (s *Service) begin(ctx context.Context, tx *sql.Tx, w *pending) (*projection, error) {
 	c := s.inTx(tx)
-	version, err := tick(ctx, c, time.Now())
+	version, err := tick(ctx, s.db, tx, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	return &projection{c: c, index: w, log: s.log, version: version}, nil
-}
-
-// decode decodes payload as an event of eventType. known is false for the event types the index
-// does not use: content.created (drafts are never searchable) and types it does not know.
-func decode(eventType string, payload []byte) (c change, known bool, err error) {
-	switch eventType {
-	case contentevents.TypeContentPublished:
-		var e contentevents.ContentPublished
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.published(ctx, &e) }}
-	case contentevents.TypeContentUpdated:
-		var e contentevents.ContentUpdated
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.updated(ctx, &e) }}
-	case contentevents.TypeContentUnpublished:
-		var e contentevents.ContentUnpublished
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error {
-			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, unpublished)
-		}}
-	case contentevents.TypeContentDeleted:
-		var e contentevents.ContentDeleted
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error {
-			return p.removed(ctx, e.AggregateType, e.AggregateID, e.Version, deleted)
-		}}
-	case metadataevents.TypeCategoryUpserted:
-		var e metadataevents.CategoryUpserted
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryUpserted(ctx, &e) }}
-	case metadataevents.TypeCategoryDeleted:
-		var e metadataevents.CategoryDeleted
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.categoryDeleted(ctx, e.AggregateID) }}
-	case discoveryevents.TypePopularityChanged:
-		var e discoveryevents.PopularityChanged
-		err = outbox.Decode(payload, e.AvroSchema(), &e)
-		c = change{e.EventID, func(ctx context.Context, p *projection) error { return p.popularityChanged(ctx, &e) }}
-	default: // content.created and event types of other consumers
-		return change{}, false, nil
-	}
-	if err != nil {
-		return change{}, true, err
-	}
-	return c, true, nil
 }
 
 // Reset empties the storage and the index and forgets which events the service applied, before

@@ -13,6 +13,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/searchdb/episode"
 	"github.com/mediamesh/mediamesh/ent/searchdb/program"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
+	"github.com/mediamesh/mediamesh/internal/readmodel"
 )
 
 // projection applies one event to the storage (c is bound to the event's transaction) and to the
@@ -24,9 +25,9 @@ type projection struct {
 	version int64
 }
 
-// published applies content.published: the snapshot is stored, and indexed (an episode only
+// Published applies content.published: the snapshot is stored, and indexed (an episode only
 // while its program is published).
-func (p *projection) published(ctx context.Context, e *contentevents.ContentPublished) error {
+func (p *projection) Published(ctx context.Context, e *contentevents.ContentPublished) error {
 	at := e.PublishedAt
 	if at.IsZero() {
 		at = e.OccurredAt
@@ -34,9 +35,9 @@ func (p *projection) published(ctx context.Context, e *contentevents.ContentPubl
 	return p.snapshot(ctx, e.AggregateType, &e.Snapshot, at)
 }
 
-// updated applies content.updated: published content is stored and indexed again; content whose
+// Updated applies content.updated: published content is stored and indexed again; content whose
 // status is no longer published leaves the storage and the index.
-func (p *projection) updated(ctx context.Context, e *contentevents.ContentUpdated) error {
+func (p *projection) Updated(ctx context.Context, e *contentevents.ContentUpdated) error {
 	return p.snapshot(ctx, e.AggregateType, &e.Snapshot, e.OccurredAt)
 }
 
@@ -45,7 +46,7 @@ func (p *projection) updated(ctx context.Context, e *contentevents.ContentUpdate
 // that was never stored.
 func (p *projection) snapshot(ctx context.Context, aggregateType string, snap *contentevents.ContentSnapshot, publishedAt time.Time) error {
 	if snap.Status != contentevents.ContentStatusPublished {
-		return p.removed(ctx, aggregateType, snap.ID, snap.Version, leftPublished)
+		return p.Removed(ctx, aggregateType, snap.ID, snap.Version, readmodel.LeftPublished)
 	}
 	id, err := uuid.Parse(snap.ID)
 	if err != nil {
@@ -60,22 +61,6 @@ func (p *projection) snapshot(ctx context.Context, aggregateType string, snap *c
 	return fmt.Errorf("unknown aggregate type %q", aggregateType)
 }
 
-// stored returns the version the storage holds of id: that of its row when it has one (row is not
-// nil), else that of its tombstone, else 0.
-func (p *projection) stored(ctx context.Context, id uuid.UUID, row *int64) (int64, error) {
-	if row != nil {
-		return *row, nil
-	}
-	t, err := p.c.Tombstone.Get(ctx, id)
-	switch {
-	case err == nil:
-		return t.Version, nil
-	case searchdb.IsNotFound(err):
-		return 0, nil
-	}
-	return 0, err
-}
-
 // upsertProgram stores a published program snapshot unless a version at least as new is stored
 // (or was removed), then indexes the program, and its published episodes when the program was
 // not published before or changed what its episodes show.
@@ -88,7 +73,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if old != nil {
 		row = &old.Version
 	}
-	version, err := p.stored(ctx, id, row)
+	version, err := readmodel.Stored(ctx, p.c, id, row)
 	if err != nil {
 		return fmt.Errorf("read program %s: %w", id, err)
 	}
@@ -99,7 +84,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if snap.Kind == nil {
 		return fmt.Errorf("program snapshot %s has no kind", id)
 	}
-	categoryID, err := optionalID(snap.CategoryID)
+	categoryID, err := readmodel.OptionalID(snap.CategoryID)
 	if err != nil {
 		return fmt.Errorf("program %s: category_id: %w", id, err)
 	}
@@ -115,7 +100,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 			SetLanguage(snap.Language).SetNillableCategoryID(categoryID).SetTags(tags(snap.Tags)).
 			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).Save(ctx)
 		if err == nil {
-			err = p.forgetTombstone(ctx, id)
+			err = p.c.Unbury(ctx, id)
 		}
 	} else {
 		u := p.c.Program.UpdateOneID(id).
@@ -156,7 +141,7 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if old != nil {
 		row = &old.Version
 	}
-	version, err := p.stored(ctx, id, row)
+	version, err := readmodel.Stored(ctx, p.c, id, row)
 	if err != nil {
 		return fmt.Errorf("read episode %s: %w", id, err)
 	}
@@ -188,7 +173,7 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 			SetTags(tags(snap.Tags)).SetNillableDurationSeconds(duration).
 			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).Save(ctx)
 		if err == nil {
-			err = p.forgetTombstone(ctx, id)
+			err = p.c.Unbury(ctx, id)
 		}
 	} else {
 		u := p.c.Episode.UpdateOneID(id).SetProgramID(programID).
@@ -224,25 +209,12 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	return p.indexEpisode(ctx, saved, prog)
 }
 
-// removal says why content stops being searchable.
-type removal int
-
-const (
-	// unpublished: content.unpublished.
-	unpublished removal = iota
-	// deleted: content.deleted; a deleted program's episodes go too.
-	deleted
-	// leftPublished: a snapshot whose status is not published; only stored content is
-	// affected (drafts that were never published leave no trace).
-	leftPublished
-)
-
-// removed takes a program or episode out of the storage and the index at version
+// Removed takes a program or episode out of the storage and the index at version
 // (content.unpublished, content.deleted, or a snapshot that left the published status) and
 // leaves a tombstone, so that an older snapshot cannot bring it back. A program's episodes leave
 // the index with it; those of an unpublished program stay stored (they come back with the
 // program), those of a deleted program go, since the CMS does not promise one event per episode.
-func (p *projection) removed(ctx context.Context, aggregateType, aggregateID string, version int64, why removal) error {
+func (p *projection) Removed(ctx context.Context, aggregateType, aggregateID string, version int64, why readmodel.Removal) error {
 	id, err := uuid.Parse(aggregateID)
 	if err != nil {
 		return fmt.Errorf("aggregate id %q: %w", aggregateID, err)
@@ -267,23 +239,23 @@ func (p *projection) removed(ctx context.Context, aggregateType, aggregateID str
 	if err != nil && !searchdb.IsNotFound(err) {
 		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
 	}
-	stored, err := p.stored(ctx, id, row)
+	stored, err := readmodel.Stored(ctx, p.c, id, row)
 	if err != nil {
 		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
 	}
-	if version <= stored || (row == nil && why == leftPublished) {
+	if version <= stored || (row == nil && why == readmodel.LeftPublished) {
 		p.log.DebugContext(ctx, "removal ignored", "type", aggregateType, "id", id, "version", version, "stored", stored)
 		return nil
 	}
 	if aggregateType == contentevents.AggregateTypeProgram {
-		err = p.removeProgram(ctx, id, row != nil, why == deleted)
+		err = p.removeProgram(ctx, id, row != nil, why == readmodel.Deleted)
 	} else {
 		err = p.removeEpisode(ctx, id, row != nil)
 	}
 	if err != nil {
 		return err
 	}
-	if err := p.bury(ctx, id, version); err != nil {
+	if err := p.c.Bury(ctx, id, version); err != nil {
 		return fmt.Errorf("remove %s %s: %w", aggregateType, id, err)
 	}
 	return nil
@@ -319,36 +291,6 @@ func (p *projection) removeEpisode(ctx context.Context, id uuid.UUID, stored boo
 		return fmt.Errorf("remove episode %s: %w", id, err)
 	}
 	return nil
-}
-
-// bury records that id stopped being published at version.
-func (p *projection) bury(ctx context.Context, id uuid.UUID, version int64) error {
-	err := p.c.Tombstone.UpdateOneID(id).SetVersion(version).Exec(ctx)
-	if searchdb.IsNotFound(err) {
-		err = p.c.Tombstone.Create().SetID(id).SetVersion(version).Exec(ctx)
-	}
-	return err
-}
-
-// forgetTombstone drops the tombstone of id once it is stored again with a newer version.
-func (p *projection) forgetTombstone(ctx context.Context, id uuid.UUID) error {
-	err := p.c.Tombstone.DeleteOneID(id).Exec(ctx)
-	if err != nil && !searchdb.IsNotFound(err) {
-		return err
-	}
-	return nil
-}
-
-// optionalID parses an optional UUID.
-func optionalID(s *string) (*uuid.UUID, error) {
-	if s == nil {
-		return nil, nil
-	}
-	id, err := uuid.Parse(*s)
-	if err != nil {
-		return nil, err
-	}
-	return &id, nil
 }
 
 // sameID reports whether two optional ids are equal.

@@ -227,6 +227,9 @@ func bundleGateway(specDir string, gw gateway, common map[string]any) (map[strin
 			}
 			m, _ := v.(map[string]any)
 			for name, c := range m {
+				if storageOnly(c) {
+					continue // a shared storage schema (specs/storage): entgen's, never bundled
+				}
 				k := compKey{src, kind, name}
 				b.comps[k] = c
 				b.final[k] = name
@@ -520,6 +523,15 @@ func (b *bundler) tags(opTags []string) []any {
 		out = append(out, byName[name])
 	}
 	return out
+}
+
+// storageOnly reports whether component c is nothing but a $ref into specs/storage, the storage
+// schemas that services share (specs/storage/readmodel.yaml): how services store data, which no
+// operation uses, like the x-ent schemas the bundle drops.
+func storageOnly(c any) bool {
+	m, _ := c.(map[string]any)
+	ref, _ := m["$ref"].(string)
+	return len(m) == 1 && strings.HasPrefix(ref, "../storage/")
 }
 
 // parseRef maps a $ref found in src to the component it names and the pointer beyond it.

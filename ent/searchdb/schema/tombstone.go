@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Tombstone is the ent schema of the OpenAPI schema TombstoneRecord. Storage of the search service, not part of the API: the version at which a program or episode stopped being published, so a snapshot that is not newer cannot bring it back.
+// Tombstone is the ent schema of the OpenAPI schema TombstoneRecord. Storage of a read model (discovery, search), not part of the API: the version at which a program or episode left the read model (unpublished, deleted, or no longer published), so a snapshot that is not newer cannot bring it back.
 type Tombstone struct {
 	ent.Schema
 }

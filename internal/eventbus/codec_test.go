@@ -1,4 +1,4 @@
-package outbox
+package eventbus
 
 import (
 	"encoding/binary"
@@ -53,4 +53,30 @@ func TestDecodeReleasedVersion(t *testing.T) {
 	if err := Decode(msg, got.AvroSchema(), &got); err == nil || !strings.Contains(err.Error(), "neither") {
 		t.Fatalf("unknown writer schema: %v", err)
 	}
+}
+
+// FuzzDecode feeds arbitrary payloads to the decoding path a consumer runs on untrusted input.
+func FuzzDecode(f *testing.F) {
+	ev := &contentevents.ContentCreated{EventID: "01a2146b-4fc7-7138-82ea-0187f3c2b74e", AggregateID: "01a2146b-4fc7-7138-82ea-0187f3c2b74f",
+		AggregateType: contentevents.AggregateTypeProgram, OccurredAt: time.UnixMilli(1764000000000).UTC(),
+		Snapshot: contentevents.ContentSnapshot{ID: "01a2146b-4fc7-7138-82ea-0187f3c2b74f", Status: contentevents.ContentStatusDraft, Title: "T", Language: "en", Version: 1}}
+	data, err := Encode(ev.AvroSchema(), ev)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte{0xC3, 0x01})
+	schemas := contentevents.Schemas()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fp, _, err := ParseSingleObject(data)
+		if err != nil {
+			return
+		}
+		eventType, ok := contentevents.EventTypeForFingerprint(fp)
+		if !ok {
+			return
+		}
+		v, _ := contentevents.New(eventType)
+		_ = Decode(data, schemas[eventType], v)
+	})
 }
