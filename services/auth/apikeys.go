@@ -248,18 +248,6 @@ func (s *Service) ListApiKeys(ctx context.Context, req authapi.ListApiKeysReques
 	return page, nil
 }
 
-func encodeKeyCursor(id string) string { return keyCursorPrefix + encodeCursor(id) }
-
-const keyCursorPrefix = "k"
-
-func decodeKeyCursor(c string) (string, error) {
-	rest, ok := strings.CutPrefix(c, keyCursorPrefix)
-	if !ok {
-		return "", errors.New("bad cursor")
-	}
-	return decodeCursor(rest)
-}
-
 // GetApiKey implements authapi.StrictServerInterface.
 func (s *Service) GetApiKey(ctx context.Context, req authapi.GetApiKeyRequestObject) (authapi.GetApiKeyResponseObject, error) {
 	p, err := principal(ctx)

@@ -28,6 +28,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/etag"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/outbox"
@@ -261,8 +262,9 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func etag(u *user) *string {
-	e := fmt.Sprintf(`"%d"`, u.Version)
+// userETag is the entity tag of the user's current version.
+func userETag(u *user) *string {
+	e := etag.Version(u.Version)
 	return &e
 }
 
@@ -287,15 +289,13 @@ func rolesOf(in []authapi.Role) []string {
 	return slices.Compact(out)
 }
 
-// checkIfMatch compares an If-Match header with the user's version: 412 when stale.
+// checkIfMatch compares an If-Match header (*, or a list of tags, weak ones by their opaque part)
+// with the user's version: 412 when none matches.
 func checkIfMatch(ifMatch *string, u *user) error {
-	if ifMatch == nil || *ifMatch == "*" {
+	if ifMatch == nil || etag.Match(*ifMatch, *userETag(u)) {
 		return nil
 	}
-	if strings.TrimPrefix(*ifMatch, "W/") != *etag(u) {
-		return apierror.PreconditionFailed(fmt.Sprintf("the user is at version %d", u.Version))
-	}
-	return nil
+	return apierror.PreconditionFailed(fmt.Sprintf("the user is at version %d", u.Version))
 }
 
 // principal returns the caller; the handler middleware has authenticated it already.
@@ -533,7 +533,7 @@ func (s *Service) RegisterUser(ctx context.Context, req authapi.RegisterUserRequ
 		return nil, err
 	}
 	loc := "/api/v1/auth/me"
-	return authapi.RegisterUser201JSONResponse{Body: toAPI(u), Headers: authapi.RegisterUser201ResponseHeaders{ETag: etag(u), Location: &loc}}, nil
+	return authapi.RegisterUser201JSONResponse{Body: toAPI(u), Headers: authapi.RegisterUser201ResponseHeaders{ETag: userETag(u), Location: &loc}}, nil
 }
 
 func (s *Service) create(ctx context.Context, email, name, password string, roles []string, locale, source string) (*user, error) {
@@ -559,7 +559,7 @@ func (s *Service) GetMe(ctx context.Context, _ authapi.GetMeRequestObject) (auth
 	if err != nil {
 		return nil, err
 	}
-	return authapi.GetMe200JSONResponse{Body: toAPI(u), Headers: authapi.GetMe200ResponseHeaders{ETag: etag(u)}}, nil
+	return authapi.GetMe200JSONResponse{Body: toAPI(u), Headers: authapi.GetMe200ResponseHeaders{ETag: userETag(u)}}, nil
 }
 
 // me loads the caller's account: a deleted account's token no longer works, a disabled one is 403.
@@ -636,7 +636,7 @@ func (s *Service) UpdateMe(ctx context.Context, req authapi.UpdateMeRequestObjec
 	if err != nil {
 		return nil, err
 	}
-	return authapi.UpdateMe200JSONResponse{Body: toAPI(u), Headers: authapi.UpdateMe200ResponseHeaders{ETag: etag(u)}}, nil
+	return authapi.UpdateMe200JSONResponse{Body: toAPI(u), Headers: authapi.UpdateMe200ResponseHeaders{ETag: userETag(u)}}, nil
 }
 
 // ListUsers implements authapi.StrictServerInterface.
@@ -652,7 +652,7 @@ func (s *Service) ListUsers(ctx context.Context, req authapi.ListUsersRequestObj
 		f.Prefix = *req.Params.Q
 	}
 	if req.Params.Cursor != nil {
-		after, err := decodeCursor(*req.Params.Cursor)
+		after, err := decodeUserCursor(*req.Params.Cursor)
 		if err != nil {
 			return nil, apierror.BadRequest("cursor: not a cursor from this list", apierror.FieldError{Field: "query.cursor", Message: "not a cursor from this list", Code: "invalid"})
 		}
@@ -665,27 +665,13 @@ func (s *Service) ListUsers(ctx context.Context, req authapi.ListUsersRequestObj
 	page := authapi.ListUsers200JSONResponse{Items: []authapi.User{}}
 	if len(users) > f.Limit {
 		users = users[:f.Limit]
-		next := encodeCursor(users[len(users)-1].ID)
+		next := encodeUserCursor(users[len(users)-1].ID)
 		page.Page.NextCursor, page.Page.HasMore = &next, true
 	}
 	for _, u := range users {
 		page.Items = append(page.Items, toAPI(u))
 	}
 	return page, nil
-}
-
-func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte("u:" + id)) }
-
-func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !strings.HasPrefix(string(b), "u:") {
-		return "", errors.New("bad cursor")
-	}
-	id, err := uuid.Parse(string(b[2:]))
-	if err != nil {
-		return "", err
-	}
-	return id.String(), nil
 }
 
 // CreateUser implements authapi.StrictServerInterface.
@@ -705,7 +691,7 @@ func (s *Service) CreateUser(ctx context.Context, req authapi.CreateUserRequestO
 		return nil, err
 	}
 	loc := "/api/v1/auth/users/" + u.ID
-	return authapi.CreateUser201JSONResponse{Body: toAPI(u), Headers: authapi.CreateUser201ResponseHeaders{ETag: etag(u), Location: &loc}}, nil
+	return authapi.CreateUser201JSONResponse{Body: toAPI(u), Headers: authapi.CreateUser201ResponseHeaders{ETag: userETag(u), Location: &loc}}, nil
 }
 
 func (s *Service) userOr404(ctx context.Context, q querier, id uuid.UUID) (*user, error) {
@@ -722,7 +708,7 @@ func (s *Service) GetUser(ctx context.Context, req authapi.GetUserRequestObject)
 	if err != nil {
 		return nil, err
 	}
-	return authapi.GetUser200JSONResponse{Body: toAPI(u), Headers: authapi.GetUser200ResponseHeaders{ETag: etag(u)}}, nil
+	return authapi.GetUser200JSONResponse{Body: toAPI(u), Headers: authapi.GetUser200ResponseHeaders{ETag: userETag(u)}}, nil
 }
 
 // changeUser loads a user, checks If-Match, applies change and the last-admin rule, and stores it,
@@ -830,7 +816,7 @@ func (s *Service) UpdateUser(ctx context.Context, req authapi.UpdateUserRequestO
 	if err != nil {
 		return nil, err
 	}
-	return authapi.UpdateUser200JSONResponse{Body: toAPI(u), Headers: authapi.UpdateUser200ResponseHeaders{ETag: etag(u)}}, nil
+	return authapi.UpdateUser200JSONResponse{Body: toAPI(u), Headers: authapi.UpdateUser200ResponseHeaders{ETag: userETag(u)}}, nil
 }
 
 // SetUserRoles implements authapi.StrictServerInterface.
@@ -854,7 +840,7 @@ func (s *Service) SetUserRoles(ctx context.Context, req authapi.SetUserRolesRequ
 	if err != nil {
 		return nil, err
 	}
-	return authapi.SetUserRoles200JSONResponse{Body: toAPI(u), Headers: authapi.SetUserRoles200ResponseHeaders{ETag: etag(u)}}, nil
+	return authapi.SetUserRoles200JSONResponse{Body: toAPI(u), Headers: authapi.SetUserRoles200ResponseHeaders{ETag: userETag(u)}}, nil
 }
 
 // DeleteUser implements authapi.StrictServerInterface.
@@ -906,13 +892,11 @@ func (s *Service) GetJwks(ctx context.Context, _ authapi.GetJwksRequestObject) (
 		return nil, err
 	}
 	body := authapi.Jwks{Keys: []authapi.Jwk{}}
-	h := sha256.New()
 	for _, k := range keys {
 		j := authn.PublicJWK(k.Kid, ed25519.NewKeyFromSeed(k.Seed).Public().(ed25519.PublicKey))
 		body.Keys = append(body.Keys, authapi.Jwk{Kty: authapi.JwkKty(j.Kty), Crv: authapi.JwkCrv(j.Crv), Kid: j.Kid, Use: authapi.JwkUse(j.Use), Alg: authapi.JwkAlg(j.Alg), X: j.X})
-		h.Write([]byte(j.Kid))
 	}
-	tag := fmt.Sprintf(`"%x"`, h.Sum(nil)[:8])
+	tag := etag.Of(body)
 	cc := "public, max-age=300"
 	return authapi.GetJwks200JSONResponse{Body: body, Headers: authapi.GetJwks200ResponseHeaders{CacheControl: &cc, ETag: &tag}}, nil
 }
