@@ -147,9 +147,8 @@ func lexiconRules(group string) []string {
 	return rules
 }
 
-// languageText returns the normalised text s (words joined by single spaces) with the plurals
-// of group's lexicon replaced by their singulars: the text PostgreSQL's language configuration
-// analyses.
+// languageText returns the normalised text s (words joined by single spaces) with each word
+// replaced by languageWord: the text PostgreSQL's language configuration analyses.
 func languageText(group, s string) string {
 	if s == "" || (group != groupArabic && group != groupEnglish) {
 		return s
@@ -161,12 +160,18 @@ func languageText(group, s string) string {
 	return strings.Join(words, " ")
 }
 
-// languageWord returns the singular of the normalised word w in group's lexicon, or w.
+// languageWord returns what PostgreSQL's configuration of group receives for the normalised word
+// w. For English, the base form of an irregular form of the lexicon, or w. For Arabic, the light
+// stem that the other engines index (arabicStem: the suffixes of stemArabic removed, a broken
+// plural of the lexicon made its singular's stem), or w for a stop word: PostgreSQL's Snowball
+// stemmer then stems that stem, so two words that the light stemmer conflates (مكتبة and مكتبات,
+// مهندسين and مهندسات, which Snowball alone keeps apart) always meet, as they do in the other
+// engines.
 func languageWord(group, w string) string {
 	switch group {
 	case groupArabic:
-		if sing, ok := arabicSingulars[string(stemArabic([]rune(w)))]; ok {
-			return sing
+		if terms := languageTerms(groupArabic, w); len(terms) == 1 {
+			return terms[0]
 		}
 	case groupEnglish:
 		base := w

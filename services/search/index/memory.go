@@ -908,7 +908,56 @@ func (m *Memory) Search(ctx context.Context, q Query) (Result, error) {
 	for _, g := range gs {
 		m.searchGroup(c, &f, g)
 	}
+	if len(c.heap) == 0 {
+		// Nothing found: try once more with the words the index does not know corrected (see
+		// typo.go).
+		if t, ok := m.correct(p.text, gs); ok {
+			p.text = t
+			c = newCollector(m, p)
+			for _, g := range gs {
+				m.searchGroup(c, &f, g)
+			}
+		}
+	}
 	return c.result(), nil
+}
+
+// correct returns t with each word that no document of the groups gs has replaced by the word
+// of those groups one edit away that the most documents have (ties: the first in byte order), and
+// reports whether it replaced any. A word counts the documents that have it with an English
+// possessive too (gutenberg finds gutenberg's), as PostgreSQL's parser and the analysed terms see it.
+func (m *Memory) correct(t textQuery, gs []uint8) (textQuery, bool) {
+	docs := func(w string, possessive bool) int {
+		n := 0
+		for _, g := range gs {
+			if p := m.plain[plainKey{g, w}]; p != nil {
+				n += len(p.docs)
+			}
+			if !possessive {
+				continue
+			}
+			if p := m.plain[plainKey{g, w + "'s"}]; p != nil {
+				n += len(p.docs)
+			}
+		}
+		return n
+	}
+	fix := map[int]string{}
+	for _, i := range typoWords(t, func(w string) bool { return docs(w, false) > 0 }) {
+		best, bestN := "", 0
+		for _, v := range editVariants(t.words[i]) {
+			if n := docs(v, true); n > bestN || n == bestN && n > 0 && v < best {
+				best, bestN = v, n
+			}
+		}
+		if bestN > 0 {
+			fix[i] = best
+		}
+	}
+	if len(fix) == 0 {
+		return t, false
+	}
+	return t.withCorrections(fix), true
 }
 
 // browse collects every live document that passes the filters, walking the shortest posting

@@ -160,6 +160,16 @@ func upsertArgs(docs []Doc) ([]any, error) {
 		configs, titles, summaries, tags, srcs, titlesL, summariesL, tagsL}, nil
 }
 
+// Empty reports whether the index holds no document: after a migration that emptied it, its
+// owner fills it again (the search service with LoadIndex).
+func (pg *Postgres) Empty(ctx context.Context) (bool, error) {
+	var any bool
+	if err := pg.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_documents)`).Scan(&any); err != nil {
+		return false, fmt.Errorf("index: %w", err)
+	}
+	return !any, nil
+}
+
 // Delete implements Index.
 func (pg *Postgres) Delete(ctx context.Context, id string) error {
 	if _, err := pg.db.ExecContext(ctx, `DELETE FROM search_documents WHERE id = $1`, id); err != nil {
@@ -332,6 +342,99 @@ func (pg *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 	if p.matchesNothing() {
 		return p.result(nil, nil), nil
 	}
+	res, err := pg.search(ctx, p)
+	if err != nil || len(res.Hits) > 0 || p.text.empty() {
+		return res, err
+	}
+	// Nothing found: try once more with the words the index does not know corrected (see
+	// typo.go).
+	t, ok, err := pg.correct(ctx, p.text)
+	if err != nil || !ok {
+		return res, err
+	}
+	p.text = t
+	return pg.search(ctx, p)
+}
+
+// typoSQL counts, for each tsquery of a word of weight D (the unstemmed normalised words), the
+// documents that have it, up to typoCountCap: enough to tell the frequent from the rare without
+// walking every document of a frequent word.
+const typoSQL = `SELECT u.i, (SELECT count(*) FROM (SELECT 1 FROM search_documents d WHERE d.tsv @@ u.q::tsquery LIMIT 1000) x)
+FROM unnest($1::tsquery[]) WITH ORDINALITY AS u(q, i)`
+
+// correct returns t with each word that no document has replaced by the word one edit away that
+// the most documents have (ties: the first in byte order; the counts stop at 1,000), and reports
+// whether it replaced any. The unknown words and their candidates are counted in two statements.
+func (pg *Postgres) correct(ctx context.Context, t textQuery) (textQuery, bool, error) {
+	count := func(words []string) ([]int, error) {
+		qs := make([]string, len(words))
+		for i, w := range words {
+			qs[i] = tsLexeme(w, ":D")
+		}
+		rows, err := pg.db.QueryContext(ctx, typoSQL, qs)
+		if err != nil {
+			return nil, fmt.Errorf("index: correct typos: %w", err)
+		}
+		defer rows.Close()
+		out := make([]int, len(words))
+		for rows.Next() {
+			var i, n int
+			if err := rows.Scan(&i, &n); err != nil {
+				return nil, fmt.Errorf("index: correct typos: %w", err)
+			}
+			out[i-1] = n
+		}
+		return out, rows.Err()
+	}
+	candidates := typoWords(t, func(string) bool { return false }) // positions in t.words; known ones are told below
+	if len(candidates) == 0 {
+		return t, false, nil
+	}
+	words := make([]string, len(candidates))
+	for k, i := range candidates {
+		words[k] = t.words[i]
+	}
+	known, err := count(words)
+	if err != nil {
+		return t, false, err
+	}
+	var variants []string
+	var owner []int // the word of each variant, a position in t.words
+	for k, i := range candidates {
+		if known[k] > 0 {
+			continue
+		}
+		for _, v := range editVariants(t.words[i]) {
+			variants = append(variants, v)
+			owner = append(owner, i)
+		}
+	}
+	if len(variants) == 0 {
+		return t, false, nil
+	}
+	counts, err := count(variants)
+	if err != nil {
+		return t, false, err
+	}
+	fix := map[int]string{}
+	best := map[int]int{}
+	for k, v := range variants {
+		i, n := owner[k], counts[k]
+		if n == 0 {
+			continue
+		}
+		if cur, ok := fix[i]; !ok || n > best[i] || n == best[i] && v < cur {
+			fix[i], best[i] = v, n
+		}
+	}
+	if len(fix) == 0 {
+		return t, false, nil
+	}
+	return t.withCorrections(fix), true, nil
+}
+
+// search runs the plan p.
+func (pg *Postgres) search(ctx context.Context, p *plan) (Result, error) {
 	var s sqlQuery
 	shape := newSearchSQL(&s, p)
 	filterArgs := len(s.args)

@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) index.Index) {
 	}{
 		{"ArabicNormalisation", s.testArabic},
 		{"EnglishStemming", s.testEnglish},
+		{"Typos", s.testTypos},
 		{"PrefixAsYouType", s.testPrefix},
 		{"FieldWeights", s.testFieldWeights},
 		{"FreshnessAndPopularity", s.testFreshness},
@@ -226,6 +227,47 @@ func (s *suite) testEnglish(t *testing.T, ix index.Index) {
 	}
 	matchSet(t, ix, index.Query{Text: "podcasts", Language: "en"}, "en-2", "en-3")
 	matchSet(t, ix, index.Query{Text: "podcasts", Language: "fr"}, "fr-1")
+}
+
+// testTypos checks the correction of a search that finds nothing: a word one edit from an indexed
+// one (a letter missing, wrong, extra, or two swapped) finds it; a search that finds something is
+// never corrected; short words and words two edits away are not.
+func (s *suite) testTypos(t *testing.T, ix index.Index) {
+	upsert(t, ix,
+		s.doc("en-y1", "en", "Yellowstone in Winter", "Geysers under snow"),
+		s.doc("en-y2", "en", "The Wolves of Yellowstone", "A pack returns"),
+		s.doc("en-g", "en", "The Printing Press", "Gutenberg's movable type"),
+		s.doc("en-c1", "en", "The Colour of Water", "A memoir"),
+		s.doc("en-c2", "en", "A Color Study", "Painting light"),
+		s.doc("en-cat", "en", "Cats", "Whiskers and naps"),
+		s.doc("ar-g", "ar", "رحلة إلى غرناطة", "قصر الحمراء"),
+		s.doc("ar-n", "ar", "قصائد نزار قباني", "شعر الحب"),
+	)
+	cases := []struct {
+		name, text string
+		want       []string
+	}{
+		{"letter missing", "yelowstone", []string{"en-y1", "en-y2"}},
+		{"letters swapped", "yellowstoen", []string{"en-y1", "en-y2"}},
+		{"wrong letter in a possessive", "gutenburg", []string{"en-g"}},
+		{"wrong letter in Arabic", "غرناظة", []string{"ar-g"}},
+		{"one word of two wrong", "نزار قباتي", []string{"ar-n"}},
+		{"a search that finds something is not corrected", "colour", []string{"en-c1"}},
+		{"short words are not corrected", "cst", nil},
+		{"two edits are not corrected", "yelowstne", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			matchSet(t, ix, index.Query{Text: c.text}, c.want...)
+		})
+	}
+	r := search(t, ix, index.Query{Text: "yelowstone wolves"})
+	if got := ids(r.Hits); !slices.Equal(got, []string{"en-y2"}) {
+		t.Fatalf("Search(yelowstone wolves) = %v, want [en-y2]", got)
+	}
+	if !strings.Contains(r.Hits[0].Snippet, "<mark>") {
+		t.Errorf("the snippet of a corrected search marks nothing: %q", r.Hits[0].Snippet)
+	}
 }
 
 func (s *suite) testPrefix(t *testing.T, ix index.Index) {
