@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opensearch-project/opensearch-go/v4"
@@ -110,6 +111,32 @@ type OpenSearch struct {
 	shards    int
 	// target is, for a rebuild, the name of the new index it reads and writes; "" for the alias.
 	target string
+	// requireAlias makes bulk writes fail instead of creating an index when target is not an
+	// alias: the mirror of a live write to a rebuild (see mirror).
+	requireAlias bool
+	// rebuilds caches whether a rebuild of the alias is under way (see mirror); shared by copies.
+	rebuilds *rebuildWatch
+}
+
+// A rebuild (BeginRebuild, which `mediamesh replay` uses) marks its new index with a second alias,
+// the rebuild marker (alias + osRebuildSuffix), until Commit or Abort. Every live index of the alias
+// (in this process or another: the consumer of the running platform) looks the marker up at most
+// every osRebuildCheck and, while it exists, writes each change to the new index too, through the
+// marker (a bulk with require_alias, so that a write after the marker is gone fails instead of
+// creating an index). BeginRebuild returns only after 2 x osRebuildCheck, when every live index
+// has seen the marker: a change the replay does not read from the log (published after it read the
+// log's end) is applied by the live consumer to both indices, and nothing the live consumer applies
+// during the rebuild is missing from the new index. The versions make the double writes harmless.
+const (
+	osRebuildSuffix = "-rebuilding"
+	osRebuildCheck  = time.Second
+)
+
+// rebuildWatch is the cached answer to "is a rebuild under way".
+type rebuildWatch struct {
+	mu      sync.Mutex
+	checked time.Time
+	on      bool
 }
 
 // name returns what requests address: the alias, or the new index of a rebuild.
@@ -166,7 +193,7 @@ func NewOpenSearch(ctx context.Context, cfg OpenSearchConfig) (*OpenSearch, erro
 	if err != nil {
 		return nil, fmt.Errorf("index: OpenSearch client: %w", err)
 	}
-	ix := &OpenSearch{client: client, transport: t, alias: cfg.Alias, refresh: cfg.Refresh, shards: cfg.Shards}
+	ix := &OpenSearch{client: client, transport: t, alias: cfg.Alias, refresh: cfg.Refresh, shards: cfg.Shards, rebuilds: &rebuildWatch{}}
 	if err := ix.ensureAlias(ctx, cfg.AcceptOtherSchema); err != nil {
 		return nil, err
 	}
@@ -445,20 +472,90 @@ func (o *OpenSearch) swapAlias(ctx context.Context, index string, old []string) 
 
 // BeginRebuild implements Rebuilder: it creates a new, empty index with a versioned name
 // (alias_v<schema>_<unix ms>_<random>) beside the one the alias points to, which goes on serving
-// searches and taking writes. The returned Rebuild reads and writes the new index by its name;
-// its Commit moves the alias to it in one _aliases request and then deletes the old index, its
-// Abort deletes the new index.
+// searches and taking writes, and marks it as the alias's rebuild (see osRebuildSuffix): from when
+// BeginRebuild returns, every live index of the alias writes its changes to the new index too.
+// The returned Rebuild reads and writes the new index by its name; its Commit moves the alias to
+// it in one _aliases request and then deletes the old index, its Abort deletes the new index.
 func (o *OpenSearch) BeginRebuild(ctx context.Context) (Rebuild, error) {
 	if o.target != "" {
 		return nil, errors.New("index: a rebuild cannot begin another rebuild")
 	}
+	// A rebuild that never ended (its process died) leaves its index and marker: drop them, so the
+	// marker names one index only.
+	var stale map[string]any
+	err := o.do(ctx, http.MethodGet, osRequest{path: "/_alias/" + url.PathEscape(o.alias+osRebuildSuffix)}, &stale)
+	if err != nil && statusOf(err) != http.StatusNotFound {
+		return nil, fmt.Errorf("index: rebuild: look up an unfinished rebuild: %w", err)
+	}
+	for n := range stale {
+		if err := o.do(ctx, http.MethodDelete, osRequest{path: "/" + url.PathEscape(n)}, nil); err != nil && statusOf(err) != http.StatusNotFound {
+			return nil, fmt.Errorf("index: rebuild: delete the index %s of an unfinished rebuild: %w", n, err)
+		}
+	}
 	name := o.newIndexName()
-	if err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody("")}, nil); err != nil {
+	if err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody(o.alias + osRebuildSuffix)}, nil); err != nil {
 		return nil, fmt.Errorf("index: rebuild: create index %s: %w", name, err)
 	}
 	r := *o
 	r.target = name
-	return &OpenSearchRebuild{OpenSearch: &r}, nil
+	rb := &OpenSearchRebuild{OpenSearch: &r}
+	select { // until every live index has seen the marker
+	case <-ctx.Done():
+		_ = rb.Abort(context.WithoutCancel(ctx))
+		return nil, ctx.Err()
+	case <-time.After(2 * osRebuildCheck):
+	}
+	return rb, nil
+}
+
+// rebuilding reports whether a rebuild of the alias is under way (its marker exists), looking it
+// up at most every osRebuildCheck.
+func (o *OpenSearch) rebuilding(ctx context.Context) (bool, error) {
+	w := o.rebuilds
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.checked.IsZero() && time.Since(w.checked) < osRebuildCheck {
+		return w.on, nil
+	}
+	err := o.do(ctx, http.MethodHead, osRequest{path: "/_alias/" + url.PathEscape(o.alias+osRebuildSuffix)}, nil)
+	switch statusOf(err) {
+	case 0:
+		if err != nil {
+			return false, fmt.Errorf("index: look up a rebuild of %s: %w", o.alias, err)
+		}
+		w.on = true
+	case http.StatusNotFound:
+		w.on = false
+	default:
+		return false, fmt.Errorf("index: look up a rebuild of %s: %w", o.alias, err)
+	}
+	w.checked = time.Now()
+	return w.on, nil
+}
+
+// mirror applies write, which has just changed the alias's index, to the index of a rebuild under
+// way too (see osRebuildSuffix); the live index only (a rebuild's own writes are not mirrored). A
+// rebuild that ended meanwhile (its marker is gone) is no error.
+func (o *OpenSearch) mirror(ctx context.Context, write func(r *OpenSearch) error) error {
+	if o.target != "" {
+		return nil
+	}
+	on, err := o.rebuilding(ctx)
+	if err != nil || !on {
+		return err
+	}
+	r := *o
+	r.target, r.requireAlias = o.alias+osRebuildSuffix, true
+	if err := write(&r); err != nil {
+		if statusOf(err) == http.StatusNotFound { // committed or aborted: look again next time
+			o.rebuilds.mu.Lock()
+			o.rebuilds.checked = time.Time{}
+			o.rebuilds.mu.Unlock()
+			return nil
+		}
+		return fmt.Errorf("index: write to the rebuild of %s too: %w", o.alias, err)
+	}
+	return nil
 }
 
 // OpenSearchRebuild is a new OpenSearch index being filled beside the one its alias serves (see
@@ -493,7 +590,10 @@ func (r *OpenSearchRebuild) Commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	actions := []any{m{"add": m{"index": r.target, "alias": r.alias, "is_write_index": true}}}
+	actions := []any{
+		m{"add": m{"index": r.target, "alias": r.alias, "is_write_index": true}},
+		m{"remove": m{"index": r.target, "alias": r.alias + osRebuildSuffix, "must_exist": false}},
+	}
 	names := make([]string, 0, len(old))
 	for n := range old {
 		if n != r.target {
@@ -529,11 +629,23 @@ func (r *OpenSearchRebuild) alias0() *OpenSearch {
 	return &o
 }
 
-// Drop deletes the alias and the indices behind it (tests, and removing the engine's data).
+// Drop deletes the alias and the indices behind it, and those of a rebuild under way (tests, and
+// removing the engine's data).
 func (o *OpenSearch) Drop(ctx context.Context) error {
 	indices, err := o.aliasIndices(ctx)
 	if err != nil {
 		return err
+	}
+	var rebuilding map[string]any
+	err = o.do(ctx, http.MethodGet, osRequest{path: "/_alias/" + url.PathEscape(o.alias+osRebuildSuffix)}, &rebuilding)
+	if err != nil && statusOf(err) != http.StatusNotFound {
+		return fmt.Errorf("index: look up a rebuild of %s: %w", o.alias, err)
+	}
+	if indices == nil {
+		indices = map[string]int{}
+	}
+	for name := range rebuilding {
+		indices[name] = 0
 	}
 	for name := range indices {
 		err := o.do(ctx, http.MethodDelete, osRequest{path: "/" + url.PathEscape(name)}, nil)
@@ -617,7 +729,11 @@ func (o *OpenSearch) UpsertBatch(ctx context.Context, docs []Doc) error {
 		return err
 	}
 	for start := 0; start < len(docs); start += osBulkChunk {
-		if err := o.bulk(ctx, docs[start:min(start+osBulkChunk, len(docs))]); err != nil {
+		chunk := docs[start:min(start+osBulkChunk, len(docs))]
+		if err := o.bulk(ctx, chunk); err != nil {
+			return err
+		}
+		if err := o.mirror(ctx, func(r *OpenSearch) error { return r.bulk(ctx, chunk) }); err != nil {
 			return err
 		}
 	}
@@ -711,7 +827,11 @@ func (o *OpenSearch) bulkOnce(ctx context.Context, docs []Doc) ([]string, error)
 			} `json:"error"`
 		} `json:"items"`
 	}
-	r := osRequest{path: "/" + url.PathEscape(o.name()) + "/_bulk", params: url.Values{"refresh": {o.refresh}}, body: buf.Bytes(), ndjson: true}
+	params := url.Values{"refresh": {o.refresh}}
+	if o.requireAlias {
+		params.Set("require_alias", "true")
+	}
+	r := osRequest{path: "/" + url.PathEscape(o.name()) + "/_bulk", params: params, body: buf.Bytes(), ndjson: true}
 	if err := o.do(ctx, http.MethodPost, r, &out); err != nil {
 		return nil, fmt.Errorf("index: bulk upsert: %w", err)
 	}
@@ -737,6 +857,14 @@ func (o *OpenSearch) bulkOnce(ctx context.Context, docs []Doc) ([]string, error)
 
 // Delete implements Index.
 func (o *OpenSearch) Delete(ctx context.Context, id string) error {
+	if err := o.deleteOne(ctx, id); err != nil {
+		return err
+	}
+	// A missing document is no error, nor a missing index: the mirror's 404 says nothing.
+	return o.mirror(ctx, func(r *OpenSearch) error { return r.deleteOne(ctx, id) })
+}
+
+func (o *OpenSearch) deleteOne(ctx context.Context, id string) error {
 	r := osRequest{path: "/" + url.PathEscape(o.name()) + "/_doc/" + url.PathEscape(id), params: url.Values{"refresh": {o.refresh}}}
 	if err := o.do(ctx, http.MethodDelete, r, nil); err != nil && statusOf(err) != http.StatusNotFound {
 		return fmt.Errorf("index: delete %q: %w", id, err)
@@ -746,6 +874,13 @@ func (o *OpenSearch) Delete(ctx context.Context, id string) error {
 
 // DeleteProgram implements Index.
 func (o *OpenSearch) DeleteProgram(ctx context.Context, programID string) error {
+	if err := o.deleteProgram(ctx, programID); err != nil {
+		return err
+	}
+	return o.mirror(ctx, func(r *OpenSearch) error { return r.deleteProgram(ctx, programID) })
+}
+
+func (o *OpenSearch) deleteProgram(ctx context.Context, programID string) error {
 	body, _ := json.Marshal(map[string]any{"query": map[string]any{"bool": map[string]any{"should": []any{
 		map[string]any{"term": map[string]any{"id": programID}},
 		map[string]any{"term": map[string]any{"program_id": programID}},
@@ -782,14 +917,23 @@ func (o *OpenSearch) Reset(ctx context.Context) error {
 // m is a JSON object of the query DSL.
 type m = map[string]any
 
+// osFuzziness is the fuzziness of a word in the second try of a search that found nothing (see
+// typo.go): one edit for a term of minTypoRunes letters or more, none for a shorter one.
+var osFuzziness = fmt.Sprintf("AUTO:%d,%d", minTypoRunes, maxWordRunes+1)
+
 // wordClause returns the query of one normalised word in the fields of group g, or nil when
-// the group's analysis drops the word (a stop word).
-func wordClause(g, w string) m {
+// the group's analysis drops the word (a stop word). A fuzzy clause also matches the terms one
+// edit away from the word's.
+func wordClause(g, w string, fuzzy bool) m {
 	if len(languageTerms(g, w)) == 0 {
 		return nil
 	}
 	match := func(field string, boost float64) m {
-		return m{"match": m{field + "_" + g: m{"query": w, "boost": boost}}}
+		q := m{"query": w, "boost": boost}
+		if fuzzy {
+			q["fuzziness"] = osFuzziness
+		}
+		return m{"match": m{field + "_" + g: q}}
 	}
 	return m{"bool": m{"should": []any{
 		match("title", osTitleBoost), match("summary", osSummaryBoost), match("tags", osTagsBoost),
@@ -797,9 +941,9 @@ func wordClause(g, w string) m {
 }
 
 // textClause returns the query of t: for each language group searched (that of language only,
-// when set), the documents of the group in which every word matches, the last one also as a
-// prefix of a word; nil when no document can match.
-func textClause(t textQuery, language string) m {
+// when set), the documents of the group in which every word matches (fuzzy: also one edit away),
+// the last one also as a prefix of a word; nil when no document can match.
+func textClause(t textQuery, language string, fuzzy bool) m {
 	gs := groups
 	if language != "" {
 		gs = []string{languageGroup(language)}
@@ -808,13 +952,13 @@ func textClause(t textQuery, language string) m {
 	for _, g := range gs {
 		var must []any
 		for _, w := range t.head() {
-			if c := wordClause(g, w); c != nil {
+			if c := wordClause(g, w, fuzzy); c != nil {
 				must = append(must, c)
 			}
 		}
 		if t.prefix != "" {
 			last := []any{m{"prefix": m{"words": m{"value": t.prefix, "boost": osPrefixBoost}}}}
-			if c := wordClause(g, t.last()); c != nil {
+			if c := wordClause(g, t.last(), fuzzy); c != nil {
 				last = append(last, c)
 			}
 			must = append(must, m{"bool": m{"should": last}})
@@ -890,9 +1034,69 @@ func (o *OpenSearch) Search(ctx context.Context, q Query) (Result, error) {
 	if p.matchesNothing() {
 		return p.result(nil, nil), nil
 	}
+	res, err := o.search(ctx, p, false)
+	if err != nil || len(res.Hits) > 0 || p.text.empty() {
+		return res, err
+	}
+	// Nothing found: try once more with the words the index does not know corrected (see
+	// typo.go), and every word of minTypoRunes letters or more also matching one edit away in the
+	// analysed fields (which finds gutenberg's for gutenburg, two edits from the word but one from
+	// its stem).
+	t, _, err := o.correct(ctx, p.text)
+	if err != nil {
+		return res, err
+	}
+	p.text = t
+	return o.search(ctx, p, true)
+}
+
+// correct returns t with each word that no document has replaced by the word one edit away that
+// the most documents have, as a term suggester on the words field finds it, and reports whether
+// it replaced any.
+func (o *OpenSearch) correct(ctx context.Context, t textQuery) (textQuery, bool, error) {
+	positions := typoWords(t, func(string) bool { return false }) // suggest_mode missing tells the known
+	if len(positions) == 0 {
+		return t, false, nil
+	}
+	suggest := m{}
+	for k, i := range positions {
+		suggest["w"+strconv.Itoa(k)] = m{"text": t.words[i], "term": m{
+			"field": "words", "suggest_mode": "missing", "max_edits": 1, "prefix_length": 0,
+			"min_word_length": minTypoRunes, "sort": "frequency", "size": 1,
+		}}
+	}
+	raw, err := json.Marshal(m{"size": 0, "track_total_hits": false, "suggest": suggest})
+	if err != nil {
+		return t, false, fmt.Errorf("index: encode suggestion: %w", err)
+	}
+	var out struct {
+		Suggest map[string][]struct {
+			Options []struct {
+				Text string `json:"text"`
+			} `json:"options"`
+		} `json:"suggest"`
+	}
+	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.name()) + "/_search", body: raw}, &out); err != nil {
+		return t, false, fmt.Errorf("index: correct typos: %w", err)
+	}
+	fix := map[int]string{}
+	for k, i := range positions {
+		entries := out.Suggest["w"+strconv.Itoa(k)]
+		if len(entries) == 1 && len(entries[0].Options) > 0 {
+			fix[i] = entries[0].Options[0].Text
+		}
+	}
+	if len(fix) == 0 {
+		return t, false, nil
+	}
+	return t.withCorrections(fix), true, nil
+}
+
+// search runs the plan p, its words fuzzy when fuzzy is set.
+func (o *OpenSearch) search(ctx context.Context, p *plan, fuzzy bool) (Result, error) {
 	boolQ := m{"filter": filterClauses(p)}
 	if !p.text.empty() {
-		text := textClause(p.text, p.Language)
+		text := textClause(p.text, p.Language, fuzzy)
 		if text == nil {
 			return p.result(nil, nil), nil
 		}
