@@ -2,17 +2,18 @@ package search
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
-	"github.com/mediamesh/mediamesh/ent/searchdb"
 	"github.com/mediamesh/mediamesh/ent/searchdb/indexclock"
+	"github.com/mediamesh/mediamesh/internal/database"
 )
 
 // clockName is the id of the one row of the index clock.
 const clockName = "documents"
 
-// tick takes the next version of index documents, in the transaction that c is bound to: the
+// tick takes the next version of index documents, in transaction tx: the
 // greater of one more than the last version taken and now in microseconds.
 //
 // Index documents need versions of their own: a document changes when its content does (whose
@@ -25,23 +26,18 @@ const clockName = "documents"
 // The time keeps versions growing when a transaction rolls back after its index write (the
 // index is not part of the transaction): the next attempt, or the next event, takes a version
 // above the one the index already saw. The clock survives Reset for the same reason.
-func tick(ctx context.Context, c *searchdb.Client, now time.Time) (int64, error) {
-	micros := now.UnixMicro()
-	err := c.IndexClock.Create().SetID(clockName).SetVersion(micros).
-		OnConflictColumns(indexclock.FieldID).AddVersion(1).
-		Exec(ctx)
-	if err != nil {
+func tick(ctx context.Context, db *database.DB, tx *sql.Tx, now time.Time) (int64, error) {
+	// One statement: the upsert locks the row and answers the version it wrote.
+	greatest := "max" // SQLite's scalar max
+	if db.Dialect == database.Postgres {
+		greatest = "GREATEST"
+	}
+	q := db.Rebind("INSERT INTO " + indexclock.Table + " (" + indexclock.FieldID + ", " + indexclock.FieldVersion + ") VALUES (?, ?) " +
+		"ON CONFLICT (" + indexclock.FieldID + ") DO UPDATE SET " + indexclock.FieldVersion + " = " + greatest +
+		"(" + indexclock.Table + "." + indexclock.FieldVersion + " + 1, excluded." + indexclock.FieldVersion + ") RETURNING " + indexclock.FieldVersion)
+	var version int64
+	if err := tx.QueryRowContext(ctx, q, clockName, now.UnixMicro()).Scan(&version); err != nil {
 		return 0, fmt.Errorf("advance the index clock: %w", err)
 	}
-	clock, err := c.IndexClock.Get(ctx, clockName)
-	if err != nil {
-		return 0, fmt.Errorf("read the index clock: %w", err)
-	}
-	if clock.Version >= micros {
-		return clock.Version, nil
-	}
-	if err := c.IndexClock.UpdateOneID(clockName).SetVersion(micros).Exec(ctx); err != nil {
-		return 0, fmt.Errorf("set the index clock: %w", err)
-	}
-	return micros, nil
+	return version, nil
 }

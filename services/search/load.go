@@ -25,7 +25,7 @@ func (s *Service) LoadIndex(ctx context.Context) (int, error) {
 	programs := 0
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		c := s.inTx(tx)
-		version, err := tick(ctx, c, time.Now())
+		version, err := tick(ctx, s.db, tx, time.Now())
 		if err != nil {
 			return err
 		}

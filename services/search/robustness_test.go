@@ -111,12 +111,12 @@ func TestInvalidDocumentsAreLeftOut(t *testing.T) {
 // time when it is ahead, and by one when the clock went back.
 func TestClock(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db)
+		newFixture(t, db) // migrates db
 		now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 		var got []int64
 		for _, at := range []time.Time{now, now, now.Add(time.Second), now.Add(-time.Hour)} {
 			err := db.InTx(t.Context(), func(tx *sql.Tx) error {
-				v, err := tick(t.Context(), f.svc.inTx(tx), at)
+				v, err := tick(t.Context(), db, tx, at)
 				got = append(got, v)
 				return err
 			})
