@@ -50,6 +50,13 @@ func SetupTracing(ctx context.Context, endpoint string, ratio float64, serviceNa
 	return tp.Shutdown, nil
 }
 
+// Recording reports whether spans go anywhere: whether the installed tracer provider is an SDK
+// provider (SetupTracing's exporter, or a test's) rather than OpenTelemetry's no-op default.
+func Recording() bool {
+	_, sdk := otel.GetTracerProvider().(*sdktrace.TracerProvider)
+	return sdk
+}
+
 // TraceID returns the trace id of ctx, or "" outside a trace.
 func TraceID(ctx context.Context) string {
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
