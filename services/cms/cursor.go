@@ -1,10 +1,6 @@
 package cms
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,6 +10,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/gen/openapi/commonapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	pagecursor "github.com/mediamesh/mediamesh/internal/cursor"
 )
 
 // Page sizes and the longest cursor, as the contract's Limit and Cursor parameters declare them.
@@ -25,8 +22,8 @@ const (
 
 // cursor is the position after the last item of a page: the sort order it belongs to, that
 // item's sort key (one of At, Title, or Season and Number) and its id, which breaks ties. It
-// travels as opaque base64url-encoded JSON. A title too long for the cursor parameter is left
-// out (Title nil); the list then reads it again by id.
+// travels as an opaque cursor of internal/cursor (base64url JSON). A title too long for the cursor
+// parameter is left out (Title nil); the list then reads it again by id.
 type cursor struct {
 	Sort   string    `json:"s"`
 	At     time.Time `json:"t,omitzero"`
@@ -36,32 +33,24 @@ type cursor struct {
 	ID     uuid.UUID `json:"i"`
 }
 
-func (c cursor) encode() (string, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("cms: encode a cursor: %w", err)
-	}
-	if enc := base64.RawURLEncoding.EncodeToString(b); len(enc) <= maxCursorBytes || c.Title == nil {
-		return enc, nil
+// encode returns the cursor as the opaque string clients pass back, at most maxCursorBytes.
+func (c cursor) encode() string {
+	if enc := pagecursor.Encode(c); len(enc) <= maxCursorBytes || c.Title == nil {
+		return enc
 	}
 	c.Title = nil
 	return c.encode()
 }
 
 // decodeCursor reads the cursor parameter of a list sorted by sort; nil without one. A cursor
-// that does not decode, or that another sort order produced, is 400 on query.cursor.
+// that does not decode, or that another sort order produced, is 400 on query.cursor. Padding
+// ('=') is tolerated, as it always was.
 func decodeCursor(raw *string, sort string) (*cursor, error) {
 	if raw == nil || *raw == "" {
 		return nil, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(*raw, "="))
-	if err != nil {
-		return nil, badCursor("is not a cursor this service issued")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var c cursor
-	if err := dec.Decode(&c); err != nil || dec.More() || c.ID == uuid.Nil {
+	if err := pagecursor.Decode(strings.TrimRight(*raw, "="), &c); err != nil || c.ID == uuid.Nil {
 		return nil, badCursor("is not a cursor this service issued")
 	}
 	if c.Sort != sort {
@@ -92,10 +81,7 @@ func paginate[T any](rows []T, limit int, key func(T) cursor) ([]T, commonapi.Pa
 		return rows, commonapi.PageInfo{HasMore: false}, nil
 	}
 	rows = rows[:limit]
-	next, err := key(rows[limit-1]).encode()
-	if err != nil {
-		return nil, commonapi.PageInfo{}, err
-	}
+	next := key(rows[limit-1]).encode()
 	return rows, commonapi.PageInfo{HasMore: true, NextCursor: &next}, nil
 }
 

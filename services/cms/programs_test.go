@@ -57,6 +57,11 @@ func TestProgramLifecycle(t *testing.T) {
 		if got.Version != 2 {
 			t.Fatalf("no-op update made version %d", got.Version)
 		}
+		// A weak tag compares by its opaque part, and `*` matches any version (internal/etag).
+		for _, h := range []string{`W/"2"`, `*`, ` W/"9" , "2" `} {
+			f.do(http.MethodPatch, programPath(p.Id), "admin", map[string]any{"title": "New title"}, "If-Match", h).must(t, http.StatusOK, &got)
+		}
+		f.do(http.MethodPatch, programPath(p.Id), "admin", map[string]any{"title": "Stale"}, "If-Match", `W/"1"`).fails(t, http.StatusPreconditionFailed, "")
 
 		// Publish now; again is a no-op; with publish_at it is 409.
 		f.do(http.MethodPost, programPath(p.Id, "publish"), "editor", nil, ifMatch(2)...).must(t, http.StatusOK, &got)

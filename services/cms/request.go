@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -15,6 +13,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/authn"
+	entitytag "github.com/mediamesh/mediamesh/internal/etag"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 )
 
@@ -108,24 +107,19 @@ func (a actor) eventActor() *string {
 	return &id
 }
 
-// etag is the strong entity tag of a version: the quoted number.
-func etag(version int32) string { return `"` + strconv.FormatInt(int64(version), 10) + `"` }
+// etag is the strong entity tag of a version: the quoted number (internal/etag).
+func etag(version int32) string { return entitytag.Version(int64(version)) }
 
 // checkIfMatch compares an If-Match header with the current version: nil when the header is
-// absent, `*`, or lists the version's entity tag; 412 otherwise.
+// absent, `*`, or lists the version's entity tag (weak or strong, internal/etag.Match); 412
+// otherwise.
 func checkIfMatch(ifMatch *string, version int32) error {
 	if ifMatch == nil {
 		return nil
 	}
-	h := strings.TrimSpace(*ifMatch)
-	if h == "*" {
-		return nil
-	}
 	want := etag(version)
-	for part := range strings.SplitSeq(h, ",") {
-		if strings.TrimPrefix(strings.TrimSpace(part), "W/") == want {
-			return nil
-		}
+	if entitytag.Match(*ifMatch, want) {
+		return nil
 	}
 	return apierror.PreconditionFailed(fmt.Sprintf("If-Match does not match the current version %s", want))
 }

@@ -1,19 +1,17 @@
 package discovery
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/mediamesh/mediamesh/internal/apierror"
+	pagecursor "github.com/mediamesh/mediamesh/internal/cursor"
 )
 
 // cursor is the position after the last item of a page in one list order: the item's sort key and
-// its id. Clients see it as opaque base64url JSON.
+// its id. Clients see it as opaque base64url JSON (internal/cursor).
 type cursor struct {
 	Order  string     `json:"o"`           // the list and sort it belongs to
 	Time   *time.Time `json:"t,omitempty"` // published_at orders
@@ -36,11 +34,9 @@ const (
 // encode returns the cursor as the opaque string clients pass back.
 func (c cursor) encode() string { return encodeCursor(c) }
 
-// encodeCursor returns a cursor (a struct of plain fields) as the opaque string clients pass back.
-func encodeCursor(c any) string {
-	b, _ := json.Marshal(c) // cannot fail: plain fields
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// encodeCursor returns a cursor (a struct of plain fields) as the opaque string clients pass back
+// (internal/cursor: base64url JSON).
+func encodeCursor(c any) string { return pagecursor.Encode(c) }
 
 // decodeCursor decodes raw, a cursor of type C that encodeCursor wrote for order (orderOf reads
 // its order back); nil or empty raw means the first page. Anything else that is not such a cursor
@@ -49,14 +45,8 @@ func decodeCursor[C any](raw *string, order string, orderOf func(*C) string) (*C
 	if raw == nil || *raw == "" {
 		return nil, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(*raw)
-	if err != nil {
-		return nil, badCursor("is not a cursor of this list")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var c C
-	if err := dec.Decode(&c); err != nil || dec.More() {
+	if err := pagecursor.Decode(*raw, &c); err != nil {
 		return nil, badCursor("is not a cursor of this list")
 	}
 	if orderOf(&c) != order {
