@@ -112,6 +112,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, err)
 		return
 	}
+	// An in-process service need not validate the request again (contract.Validated).
+	r = r.WithContext(contract.WithValidated(r.Context(), m.Op.ID))
 	upstream := g.cfg.Upstreams[m.Op.Service]
 	if g.cacheable(r, m.Op) {
 		g.cached(w, r, m, upstream)

@@ -63,9 +63,13 @@ func guard(ct *contract.Contract, v authn.Verifier, op *policy.Operation) echo.M
 				r = r.WithContext(authn.WithPrincipal(r.Context(), p))
 				c.SetRequest(r)
 			}
-			// echo has matched the route already (it runs this middleware on op's route only).
-			if err := ct.Validate(r, ct.Matched(op.ID, pathParams(c))); err != nil {
-				return err
+			// echo has matched the route already (it runs this middleware on op's route only). A
+			// request that a gateway of this process validated against the same operation is not
+			// validated twice; one that came over the network always is.
+			if !contract.Validated(r.Context(), op.ID) {
+				if err := ct.Validate(r, ct.Matched(op.ID, pathParams(c))); err != nil {
+					return err
+				}
 			}
 			return next(c)
 		}
