@@ -17,10 +17,8 @@ import (
 )
 
 const (
-	kafkaMaxBackoff = 30 * time.Second
-	// kafkaRetryMin is the pause after a failed fetch (kafka-go has already retried, with its own
-	// backoff, and reconnects in the background) and the first one after a failed dead-letter write;
-	// those double up to kafkaRetryMax.
+	// kafkaRetryMin is the first pause after a failed dead-letter write; the pauses double up to
+	// kafkaRetryMax (jittered).
 	kafkaRetryMin = time.Second
 	kafkaRetryMax = 10 * time.Second
 	// kafkaStatsInterval is how often an idle consumer checks its reader for rebalances.
@@ -80,9 +78,9 @@ func NewKafkaSubscriber(brokers []string, opts ...KafkaOption) *KafkaSubscriber 
 // member reads every topic of the call (one reader, kafka-go's GroupTopics), and messages are
 // handled one at a time, in offset order per partition. (A member per topic made three members of
 // one process rejoin one after another after a broker restart, each join a rebalance of its own.)
-// A failed handler is retried with exponential backoff (opts.Backoff, doubling, at most 30s between
-// attempts) up to opts.MaxAttempts times (a failure opts.Transient recognises, until it succeeds,
-// at most TransientRetryMax apart); then the message is written to DeadLetterTopic(topic)
+// A failed handler is retried with jittered exponential backoff (opts.Backoff, doubling, at most 30s
+// between attempts) up to opts.MaxAttempts times (a failure opts.Transient recognises, until it
+// succeeds, at most TransientRetryMax apart; see handleWithRetries); then the message is written to DeadLetterTopic(topic)
 // with its key, value and headers plus HeaderError and the HeaderDeadLetter* headers. The offset
 // is committed only after the handler succeeded or the dead-letter write was acknowledged, so a
 // message whose handling was interrupted (ctx ended, process died) is delivered again, possibly to
@@ -102,8 +100,6 @@ func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []
 	case h == nil:
 		return errors.New("eventbus: kafka subscribe: nil handler")
 	}
-	attempts, backoff := opts.attempts()
-
 	if s.cfg.autoCreate {
 		all := append([]string(nil), topics...)
 		for _, t := range topics {
@@ -121,17 +117,16 @@ func (s *KafkaSubscriber) Subscribe(ctx context.Context, group string, topics []
 	defer dlq.Close()
 
 	c := &kafkaConsumer{
-		sub:      s,
-		group:    group,
-		topics:   topics,
-		h:        h,
-		attempts: attempts,
-		backoff:  backoff,
-		opts:     opts,
-		dlq:      dlq,
+		sub:    s,
+		group:  group,
+		topics: topics,
+		h:      h,
+		opts:   opts,
+		dlq:    dlq,
 	}
 	c.outage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer"}
 	c.depOutage = &OutageLog{Log: c.log(), What: "eventbus: kafka consumer's handler (its dependency)"}
+	c.dlqOutage = &OutageLog{Log: c.log(), What: "eventbus: kafka dead-letter write"}
 	rc := s.readerConfig(group, topics)
 	// kafka-go reports every failed dial and join, many a second while a broker is away: they go to
 	// debug, and the consumer's outage log says once that it is down and once that it is back.
@@ -209,18 +204,18 @@ func (s *KafkaSubscriber) clearLag(c *kafkaConsumer) {
 
 // kafkaConsumer is one Subscribe call: one member of its group, reading all its topics.
 type kafkaConsumer struct {
-	sub      *KafkaSubscriber
-	group    string
-	topics   []string
-	h        Handler
-	attempts int
-	backoff  time.Duration
-	opts     SubscribeOptions
-	dlq      *KafkaPublisher
-	reader   *kafka.Reader
-	outage   *OutageLog
+	sub    *KafkaSubscriber
+	group  string
+	topics []string
+	h      Handler
+	opts   SubscribeOptions
+	dlq    *KafkaPublisher
+	reader *kafka.Reader
+	outage *OutageLog
 	// depOutage logs the outages of the handler's own dependency (SubscribeOptions.Transient).
 	depOutage *OutageLog
+	// dlqOutage logs the failures to write a dead letter.
+	dlqOutage *OutageLog
 }
 
 func (c *kafkaConsumer) log() *slog.Logger {
@@ -354,10 +349,6 @@ func (c *kafkaConsumer) handleRun(ctx context.Context, run []kafka.Message) (don
 	return true, nil
 }
 
-func kafkaRetryDelay(failures int) time.Duration {
-	return min(kafkaRetryMin<<min(failures-1, 10), kafkaRetryMax)
-}
-
 // kafkaPermanent reports whether err is a broker error that retrying cannot fix: a missing
 // authorisation, an invalid name or configuration, a record too large. Everything else (network
 // errors, broker restarts, rebalances, leader moves) is retried for as long as it takes.
@@ -387,59 +378,49 @@ func kafkaPermanent(err error) bool {
 	return false
 }
 
-// handle runs the handler with retries, then dead-letters. It reports done=false when ctx ended
-// before the message was handled or dead-lettered.
+// handle runs the handler with retries (handleWithRetries), then dead-letters. It reports
+// done=false when ctx ended before the message was handled or dead-lettered.
 func (c *kafkaConsumer) handle(ctx context.Context, km kafka.Message) (done bool, err error) {
 	m := kafkaToMessage(km)
-	backoff := c.backoff
-	var herr error
-	attempt := 1
-	transientWait := c.backoff
-	for ; ; attempt++ {
-		if herr = kafkaCall(ctx, c.group, c.h, m); herr == nil {
-			c.depOutage.Succeeded()
-			return true, nil
+	attempt, herr := handleWithRetries(ctx, c.opts, func() error { return kafkaCall(ctx, c.group, c.h, m) }, func(err error, transient bool, attempt int) {
+		if transient { // the handler's dependency is down: not this message's fault
+			c.depOutage.Failed(err, "partition", km.Partition, "offset", km.Offset)
+			return
 		}
-		if ctx.Err() != nil {
-			return false, nil
-		}
-		if c.opts.transient(herr) { // the handler's dependency is down: not this message's fault
-			c.depOutage.Failed(herr, "partition", km.Partition, "offset", km.Offset)
-			if !sleep(ctx, transientWait) {
-				return false, nil
-			}
-			transientWait = min(transientWait*2, TransientRetryMax)
-			attempt--
-			continue
-		}
-		if attempt >= c.attempts {
-			break
-		}
-		c.log().Debug("eventbus: kafka handler failed, retrying", "partition", km.Partition, "offset", km.Offset, "attempt", attempt, "err", herr)
-		if !sleep(ctx, backoff) {
-			return false, nil
-		}
-		backoff = min(backoff*2, kafkaMaxBackoff)
+		c.log().Debug("eventbus: kafka handler failed", "partition", km.Partition, "offset", km.Offset, "attempt", attempt, "err", err)
+	})
+	switch {
+	case herr == nil:
+		c.depOutage.Succeeded()
+		return true, nil
+	case ctx.Err() != nil:
+		return false, nil
 	}
 
-	// Until the dead letter is stored the message stays uncommitted, and its partition waits.
+	// Until the dead letter is stored the message stays uncommitted, and its partition waits: its
+	// write is retried with jittered backoff until the broker takes it, logged once per outage.
 	dead := kafkaDeadLetter(m, c.group, attempt, herr)
-	for try := 1; ; try++ {
-		err = c.dlq.Publish(ctx, dead)
-		if err == nil {
-			break
+	retry := retrypolicy.NewBuilder[any]().
+		HandleIf(func(_ any, err error) bool { return err != nil && ctx.Err() == nil && !kafkaPermanent(err) }).
+		WithMaxRetries(-1).
+		WithBackoff(kafkaRetryMin, kafkaRetryMax).
+		WithJitterFactor(retryJitter).
+		ReturnLastFailure().
+		Build()
+	err = failsafe.With[any](retry).WithContext(ctx).Run(func() error {
+		err := c.dlq.Publish(ctx, dead)
+		if err != nil && ctx.Err() == nil && !kafkaPermanent(err) {
+			c.dlqOutage.Failed(err, "partition", km.Partition, "offset", km.Offset)
 		}
-		if ctx.Err() != nil {
-			return false, nil
-		}
-		if kafkaPermanent(err) {
-			return false, fmt.Errorf("eventbus: kafka dead-letter %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
-		}
-		c.log().Warn("eventbus: kafka dead-letter write failed, retrying", "partition", km.Partition, "offset", km.Offset, "try", try, "err", err)
-		if !sleep(ctx, kafkaRetryDelay(try)) {
-			return false, nil
-		}
+		return err
+	})
+	switch {
+	case ctx.Err() != nil:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("eventbus: kafka dead-letter %s/%d@%d as %s: %w", km.Topic, km.Partition, km.Offset, c.group, err)
 	}
+	c.dlqOutage.Succeeded()
 	c.log().Warn("eventbus: kafka message dead-lettered", "partition", km.Partition, "offset", km.Offset,
 		"key", m.Key, "event_id", m.Headers[HeaderEventID], "attempts", attempt, "err", herr)
 	return true, nil

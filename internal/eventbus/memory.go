@@ -19,7 +19,6 @@ type Memory struct {
 	offset map[string]int64        // next offset by topic
 	// deliver serialises deliveries so that consumers see messages in publish order.
 	deliver sync.Mutex
-	sleep   func(ctx context.Context, d time.Duration) bool
 }
 
 type memorySub struct {
@@ -30,7 +29,7 @@ type memorySub struct {
 
 // NewMemory returns an empty in-process bus.
 func NewMemory() *Memory {
-	return &Memory{subs: map[string][]*memorySub{}, offset: map[string]int64{}, sleep: sleep}
+	return &Memory{subs: map[string][]*memorySub{}, offset: map[string]int64{}}
 }
 
 // Publish implements Publisher. Each consumer group gets the messages of its topics in publish
@@ -109,32 +108,16 @@ func (m *Memory) publishOne(ctx context.Context, msg Message) error {
 	return nil
 }
 
-// handle runs one group's handler with retries; when they run out the message is dead-lettered.
-// Only the caller's context ending is an error: then the message counts as not delivered.
+// handle runs one group's handler with retries (handleWithRetries); when they run out the message
+// is dead-lettered. Only the caller's context ending is an error: then the message counts as not
+// delivered.
 func (m *Memory) handle(ctx context.Context, s *memorySub, msg Message) error {
-	attempts, backoff := s.opts.attempts()
-	transientWait := backoff
-	var err error
-	for i := 0; i < attempts; i++ {
-		if err = traced(ctx, s.group, s.h, msg); err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if s.opts.transient(err) { // the handler's dependency is down: retried, never dead-lettered
-			if !m.sleep(ctx, transientWait) {
-				return ctx.Err()
-			}
-			transientWait = min(transientWait*2, TransientRetryMax)
-			i--
-			continue
-		}
-		if i < attempts-1 {
-			if !m.sleep(ctx, backoff<<i) {
-				return ctx.Err()
-			}
-		}
+	_, err := handleWithRetries(ctx, s.opts, func() error { return traced(ctx, s.group, s.h, msg) }, nil)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
 	}
 	dead := msg
 	dead.Topic = DeadLetterTopic(msg.Topic)

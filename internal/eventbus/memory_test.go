@@ -9,11 +9,8 @@ import (
 	"time"
 )
 
-func noSleep(context.Context, time.Duration) bool { return true }
-
 func TestMemoryDelivery(t *testing.T) {
 	bus := NewMemory()
-	bus.sleep = noSleep
 	var mu sync.Mutex
 	got := map[string][]string{}
 	record := func(group string) Handler {
@@ -48,7 +45,6 @@ func TestMemoryDelivery(t *testing.T) {
 
 func TestMemoryRetriesThenDeadLetters(t *testing.T) {
 	bus := NewMemory()
-	bus.sleep = noSleep
 	calls := 0
 	_, _ = bus.Register("flaky", []string{TopicContent}, func(context.Context, Message) error {
 		calls++
@@ -56,9 +52,9 @@ func TestMemoryRetriesThenDeadLetters(t *testing.T) {
 			return errors.New("transient")
 		}
 		return nil
-	}, SubscribeOptions{MaxAttempts: 3})
+	}, SubscribeOptions{MaxAttempts: 3, Backoff: time.Microsecond})
 	var dead []Message
-	_, _ = bus.Register("broken", []string{TopicIngest}, func(context.Context, Message) error { return errors.New("poison") }, SubscribeOptions{MaxAttempts: 2})
+	_, _ = bus.Register("broken", []string{TopicIngest}, func(context.Context, Message) error { return errors.New("poison") }, SubscribeOptions{MaxAttempts: 2, Backoff: time.Microsecond})
 	_, _ = bus.Register("dlq-reader", []string{DeadLetterTopic(TopicIngest)}, func(_ context.Context, m Message) error {
 		dead = append(dead, m)
 		return nil
@@ -88,7 +84,6 @@ func TestMemoryCancelledPublishFails(t *testing.T) {
 // a run fails it gets that run one message at a time, so only the bad message is dead-lettered.
 func TestMemoryBatches(t *testing.T) {
 	bus := NewMemory()
-	bus.sleep = noSleep
 	var runs []string
 	var single []string
 	var dead []string
@@ -99,7 +94,7 @@ func TestMemoryBatches(t *testing.T) {
 		}
 		single = append(single, key(m))
 		return nil
-	}, SubscribeOptions{MaxAttempts: 2, MaxBatch: 3, Batch: func(_ context.Context, msgs []Message) error {
+	}, SubscribeOptions{MaxAttempts: 2, Backoff: time.Microsecond, MaxBatch: 3, Batch: func(_ context.Context, msgs []Message) error {
 		ids := make([]string, len(msgs))
 		for i, m := range msgs {
 			if key(m) == "bad" {
@@ -133,10 +128,9 @@ func TestMemoryBatches(t *testing.T) {
 // transient still is.
 func TestMemoryTransientNeverDeadLetters(t *testing.T) {
 	bus := NewMemory()
-	bus.sleep = noSleep
 	errDown := errors.New("database down")
 	calls := 0
-	opts := SubscribeOptions{MaxAttempts: 2, Transient: func(err error) bool { return errors.Is(err, errDown) }}
+	opts := SubscribeOptions{MaxAttempts: 2, Backoff: time.Microsecond, Transient: func(err error) bool { return errors.Is(err, errDown) }}
 	_, _ = bus.Register("reader", []string{TopicContent}, func(_ context.Context, m Message) error {
 		calls++
 		if m.Key == "poison" {
