@@ -35,6 +35,13 @@
 #                                  "none": no Kafka and no start attempt.
 #   MEDIAMESH_SPLIT_KEEP_KAFKA=1   leave a broker this script started running on exit (default: stop it;
 #                                  a broker that was already running is never stopped).
+#   MEDIAMESH_SPLIT_OPENSEARCH     the search index in OpenSearch (search.engine=opensearch): "start" runs
+#                                  tools/opensearch/start.sh (needs java and mvn; a single local node,
+#                                  started once and reused) and uses its URL; http(s)://host:port[,...]
+#                                  uses those nodes. Unset: the search service's default engine
+#                                  (postgres with MEDIAMESH_SPLIT_POSTGRES_URL, else memory).
+#   MEDIAMESH_SPLIT_KEEP_OPENSEARCH=1  leave a node this script started running on exit (default: stop
+#                                  it; a node that was already running is never stopped).
 #   MEDIAMESH_SPLIT_HOST           listen address of every process (default 127.0.0.1).
 #   MEDIAMESH_SPLIT_PORT_OFFSET    added to every port, to run beside `make run` (default 0).
 #   MEDIAMESH_SPLIT_DIR            data and logs (default data/split).
@@ -89,6 +96,7 @@ declare -A PID=()  # target -> pid
 declare -A SINCE=() # target -> $SECONDS at its last start
 STARTED=()         # targets in start order
 KAFKA_STARTED=0
+OPENSEARCH_STARTED=0
 CLEANED=0
 
 stop_targets() { # stop_targets TARGET...: SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL
@@ -140,6 +148,14 @@ cleanup() {
     else
       log "stopping the Kafka broker this script started"
       bash tools/kafka/stop.sh >>"$LOGS/kafka.log" 2>&1 || log "tools/kafka/stop.sh failed (see $LOGS/kafka.log)"
+    fi
+  fi
+  if ((OPENSEARCH_STARTED)); then
+    if [[ "${MEDIAMESH_SPLIT_KEEP_OPENSEARCH:-0}" == 1 ]]; then
+      log "leaving the OpenSearch node running (stop it with: bash tools/opensearch/stop.sh)"
+    else
+      log "stopping the OpenSearch node this script started"
+      bash tools/opensearch/stop.sh >>"$LOGS/opensearch.log" 2>&1 || log "tools/opensearch/stop.sh failed (see $LOGS/opensearch.log)"
     fi
   fi
 }
@@ -194,6 +210,27 @@ else
   [[ -z "$KAFKA" ]] && log "WARNING: running WITHOUT Kafka: $KAFKA_NOTE"
 fi
 REDIS="${MEDIAMESH_SPLIT_REDIS_URL:-}"
+
+# OpenSearch, when asked for.
+OPENSEARCH="${MEDIAMESH_SPLIT_OPENSEARCH:-}"
+SEARCH_NOTE="the search service's default engine (search.engine)"
+if [[ "$OPENSEARCH" == start ]]; then
+  log "MEDIAMESH_SPLIT_OPENSEARCH=start: running tools/opensearch/start.sh (log $LOGS/opensearch.log)"
+  oout="$(mktemp)" oerr="$(mktemp)"
+  starter=(bash tools/opensearch/start.sh)
+  command -v setsid >/dev/null && starter=(setsid "${starter[@]}")
+  ok=0
+  "${starter[@]}" >"$oout" 2>"$oerr" </dev/null && ok=1
+  grep -q "started EmbeddedOpenSearch" "$oerr" && OPENSEARCH_STARTED=1
+  cat "$oerr" >>"$LOGS/opensearch.log"
+  OPENSEARCH="$(tail -n 1 "$oout")"
+  rm -f "$oout" "$oerr"
+  ((ok)) && [[ -n "$OPENSEARCH" ]] || die "tools/opensearch/start.sh failed (see $LOGS/opensearch.log)"
+  SEARCH_NOTE="OpenSearch at $OPENSEARCH (tools/opensearch/start.sh)"
+elif [[ -n "$OPENSEARCH" ]]; then
+  [[ "$OPENSEARCH" =~ ^https?:// ]] || die "MEDIAMESH_SPLIT_OPENSEARCH: want start or http(s)://host:port[,...], not $OPENSEARCH"
+  SEARCH_NOTE="OpenSearch at $OPENSEARCH (MEDIAMESH_SPLIT_OPENSEARCH)"
+fi
 
 # PostgreSQL: one database (or schema) per service.
 declare -A DBURL=()
@@ -269,6 +306,9 @@ start() { # start TARGET: run bin/mediamesh --target=TARGET in the background wi
     if [[ "$t" != *-gateway ]]; then
       export "MEDIAMESH_SERVICES_$(env_key "$t")_DATABASE_URL=${DBURL[$t]:-}"
     fi
+    if [[ "$t" == search && -n "$OPENSEARCH" ]]; then
+      export MEDIAMESH_SEARCH_ENGINE=opensearch MEDIAMESH_SEARCH_OPENSEARCH_URLS="$OPENSEARCH"
+    fi
     exec "$BIN" --target="$t"
   ) >>"$logf" 2>&1 </dev/null &
   PID[$t]=$!
@@ -305,7 +345,7 @@ wait_ready() { # wait_ready TARGET...: until every /readyz answers 200
 
 REDIS_NOTE="none (rate limits and idempotency keys in memory, per process)"
 [[ -n "$REDIS" ]] && REDIS_NOTE="$(sed -E 's#//[^@/]*@#//***@#' <<<"$REDIS")"
-log "databases: $DB_NOTE; redis: $REDIS_NOTE; kafka: $KAFKA_NOTE"
+log "databases: $DB_NOTE; redis: $REDIS_NOTE; kafka: $KAFKA_NOTE; search: $SEARCH_NOTE"
 start auth
 wait_ready auth
 for s in "${SERVICES[@]:1}"; do start "$s"; done
@@ -328,6 +368,7 @@ for t in "${GATEWAYS[@]}"; do
 done
 echo "  databases: $DB_NOTE"
 echo "  redis:     $REDIS_NOTE"
+echo "  search:    $SEARCH_NOTE"
 echo "  kafka:     $KAFKA_NOTE"
 pw="$(grep -hoE 'one_time_password"?[:=]"?[^" ]+' "$LOGS/auth.log" 2>/dev/null | tail -n 1 | sed -E 's/^one_time_password"?[:=]"?//' || true)"
 [[ -n "$pw" ]] && echo "  first ADMIN ${MEDIAMESH_AUTH_ADMIN_EMAIL:-admin@mediamesh.local}: one-time password $pw (from its first start, in $LOGS/auth.log)"
