@@ -2,6 +2,8 @@ package inbox
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -46,6 +48,49 @@ func TestPrune(t *testing.T) {
 		}
 		if n, err := Pruning(db, 30*time.Minute)(ctx, now, 0, 0); err != nil || n != 1 {
 			t.Fatalf("Pruning(30m) = %d, %v; want 1", n, err)
+		}
+	})
+}
+
+// TestRecordAll: ids recorded before, and repeats within the call, are not fresh; across chunks too.
+func TestRecordAll(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Apply(ctx, db, "c", "seen", func(*sql.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		ids := []string{"a", "seen", "b", "a"}
+		for i := range 2 * recordChunk {
+			ids = append(ids, fmt.Sprintf("x%d", i%(recordChunk+10))) // repeats across the chunk boundary
+		}
+		var fresh []bool
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			fresh, err = RecordAll(ctx, db, tx, "c", ids)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{"seen": true}
+		for i, id := range ids {
+			if want := !seen[id]; fresh[i] != want {
+				t.Fatalf("fresh[%d] (%s) = %v, want %v", i, id, fresh[i], want)
+			}
+			seen[id] = true
+		}
+		// Another consumer's records are apart; a rolled back transaction records nothing.
+		_ = db.InTx(ctx, func(tx *sql.Tx) error {
+			if fresh, err := RecordAll(ctx, db, tx, "other", []string{"a"}); err != nil || !fresh[0] {
+				t.Fatalf("another consumer: %v %v", fresh, err)
+			}
+			return errors.New("roll back")
+		})
+		if applied, err := Apply(ctx, db, "other", "a", func(*sql.Tx) error { return nil }); err != nil || !applied {
+			t.Fatalf("after a rollback: applied=%v err=%v", applied, err)
 		}
 	})
 }

@@ -57,18 +57,22 @@ func DecodeRun[C any](ctx context.Context, log *slog.Logger, d Decoder[C], msgs 
 	return events, nil
 }
 
-// ApplyRun applies events in tx, in order: each is recorded for consumer (Record) and applied
+// ApplyRun applies events in tx, in order: each is recorded for consumer (RecordAll) and applied
 // unless it was before. When the run came as a batch of several messages, each event is applied
 // inside its message's own consumer span (eventbus.StartConsume), as a subscriber runs a message
 // alone, so a trace reads the same either way. It returns how many events were applied.
 func ApplyRun[C any](ctx context.Context, db *database.DB, tx *sql.Tx, consumer string, events []Event[C], batch bool, apply func(ctx context.Context, e Event[C]) error) (int, error) {
 	applied := 0
-	for _, e := range events {
-		fresh, err := Record(ctx, db, tx, consumer, e.ID)
-		if err != nil {
-			return applied, fmt.Errorf("%s: record event %s: %w", consumer, e.ID, err)
-		}
-		if !fresh {
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	fresh, err := RecordAll(ctx, db, tx, consumer, ids)
+	if err != nil {
+		return 0, fmt.Errorf("%s: record %d events: %w", consumer, len(ids), err)
+	}
+	for i, e := range events {
+		if !fresh[i] {
 			continue
 		}
 		if err := applyOne(ctx, consumer, e, batch, apply); err != nil {
