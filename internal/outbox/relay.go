@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -203,32 +204,56 @@ func Message(rec Record) eventbus.Message {
 }
 
 // lead waits until this relay may publish: always on SQLite (one process owns the file), and on
-// PostgreSQL once it holds the advisory lock, on a connection of its own kept for the whole run.
+// PostgreSQL once it holds the advisory lock, on a connection of its own kept for the whole run. A
+// standby (another relay holds the lock) or a failure to ask (the database is down) tries again
+// every 10 intervals (jittered); failures are logged once when they start and once when they end.
 func (r *Relay) lead(ctx context.Context, interval time.Duration) (func(), error) {
 	if r.DB.Dialect != database.Postgres {
 		return func() {}, nil
 	}
-	for {
-		conn, err := r.DB.Conn(ctx)
-		if err == nil {
-			var got bool
-			if err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext(current_schema() || '.outbox_relay'))`).Scan(&got); err == nil && got {
-				return func() {
-					_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext(current_schema() || '.outbox_relay'))`)
-					conn.Close()
-				}, nil
-			}
-			conn.Close()
+	outage := &eventbus.OutageLog{Log: r.Log.With("service", r.Name), What: "outbox relay: taking the relay lock"}
+	retry := retrypolicy.NewBuilder[func()]().
+		HandleIf(func(release func(), err error) bool { return ctx.Err() == nil && (err != nil || release == nil) }).
+		WithMaxRetries(-1).
+		WithDelay(interval * 10).
+		WithJitterFactor(0.25).
+		ReturnLastFailure().
+		Build()
+	release, err := failsafe.With(retry).WithContext(ctx).Get(func() (func(), error) {
+		release, err := r.tryLead(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !errors.Is(err, sql.ErrConnDone):
+			outage.Failed(err)
+		case err == nil:
+			outage.Succeeded()
 		}
-		if err != nil && err != sql.ErrConnDone && ctx.Err() == nil {
-			r.Log.Warn("outbox relay: cannot take the relay lock", "service", r.Name, "error", err)
+		return release, err
+	})
+	if ctx.Err() != nil {
+		if release != nil {
+			release()
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(interval * 10):
-		}
+		return nil, ctx.Err()
 	}
+	return release, err
+}
+
+// tryLead takes the advisory lock on a connection of its own, and returns what releases both; nil
+// and no error when another relay holds the lock.
+func (r *Relay) tryLead(ctx context.Context) (func(), error) {
+	conn, err := r.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext(current_schema() || '.outbox_relay'))`).Scan(&got); err != nil || !got {
+		conn.Close()
+		return nil, err
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext(current_schema() || '.outbox_relay'))`)
+		conn.Close()
+	}, nil
 }
 
 // Replay calls h for every event of topic in this outbox, sent or not, in id order: in embedded mode

@@ -181,6 +181,54 @@ func TestRelaysElectOneLeader(t *testing.T) {
 	wg.Wait()
 }
 
+// TestStandbyTakesOver: the relay that waits (its retry policy probing the lock every 10
+// intervals) publishes once the leader stops, and nothing goes out twice.
+func TestStandbyTakesOver(t *testing.T) {
+	db := databasetest.Postgres(t)
+	if err := Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	bus := eventbus.NewMemory()
+	got := &received{byKey: map[string][]string{}, ids: map[string]int{}}
+	if _, err := bus.Register("test", []string{authevents.TopicAuthEvents}, got.handler, eventbus.SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	relays := []*Relay{
+		{Name: "a", DB: db, Publisher: bus, Log: log, Interval: 5 * time.Millisecond},
+		{Name: "b", DB: db, Publisher: bus, Log: log, Interval: 5 * time.Millisecond},
+	}
+	stops := make([]context.CancelFunc, len(relays))
+	dones := make([]chan struct{}, len(relays))
+	for i, r := range relays {
+		ctx, cancel := context.WithCancel(context.Background())
+		stops[i], dones[i] = cancel, make(chan struct{})
+		go func() { defer close(dones[i]); _ = r.Run(ctx) }()
+	}
+	defer func() {
+		for i := range relays {
+			stops[i]()
+			<-dones[i]
+		}
+	}()
+	appendEvents(t, db, []string{"u1"}, 10)
+	waitFor(t, "10 events", func() bool { return got.count() == 10 })
+	leader := 0
+	if relays[1].Sent() > 0 {
+		leader = 1
+	}
+	stops[leader]()
+	<-dones[leader]
+	appendEvents(t, db, []string{"u2"}, 10)
+	// (Sent counts a publish once the rows are marked sent, just after the bus delivered them.)
+	waitFor(t, "10 more events from the standby", func() bool { return got.count() == 20 && relays[1-leader].Sent() == 10 })
+	for id, n := range got.ids {
+		if n != 1 {
+			t.Fatalf("event %s delivered %d times", id, n)
+		}
+	}
+}
+
 func TestReplay(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
