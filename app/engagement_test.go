@@ -88,6 +88,24 @@ func getJSON(t *testing.T, base, path, token string, v any) {
 	}
 }
 
+// gqlJSON runs a GraphQL query at base's /graphql with token and vars, and decodes its data into v,
+// failing on any error.
+func gqlJSON(t *testing.T, base, token, query string, vars map[string]any, v any) {
+	t.Helper()
+	req, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	code, body, _ := callWith(t, "POST", base+"/graphql", token, string(req))
+	var res struct {
+		Data   json.RawMessage
+		Errors []any
+	}
+	if err := json.Unmarshal([]byte(body), &res); code != 200 || err != nil || len(res.Errors) != 0 {
+		t.Fatalf("GraphQL %s: %d %s", query, code, body)
+	}
+	if err := json.Unmarshal(res.Data, v); err != nil {
+		t.Fatalf("GraphQL %s: %v: %s", query, err, res.Data)
+	}
+}
+
 // eventually polls check (which reports what it saw and whether it holds) for up to 15 s.
 func eventually(t *testing.T, what string, check func() (string, bool)) {
 	t.Helper()
@@ -216,6 +234,28 @@ func TestEngagementEndToEnd(t *testing.T) {
 		t.Fatalf("GraphQL trending: %d %s", code, body)
 	}
 
+	var gqlPopular struct {
+		Popular struct {
+			Edges []struct {
+				Node struct{ Episode struct{ ID string } }
+			}
+		}
+	}
+	gqlJSON(t, a.disc, "", `query P($c: String) { popular(type: EPISODE, filter: {categorySlug: $c}) { edges { node { episode { id } } } } }`,
+		map[string]any{"c": "drama-" + a.unique}, &gqlPopular)
+	var gqlIDs, restIDs []string
+	for _, e := range gqlPopular.Popular.Edges {
+		gqlIDs = append(gqlIDs, e.Node.Episode.ID)
+	}
+	for _, it := range popular.Items {
+		if it.Episode != nil {
+			restIDs = append(restIDs, it.Episode.ID)
+		}
+	}
+	if len(restIDs) != 3 || fmt.Sprint(gqlIDs) != fmt.Sprint(restIDs) {
+		t.Fatalf("GraphQL popular drama episodes = %v, REST %v", gqlIDs, restIDs)
+	}
+
 	// Search ranks equal matches by popularity (discovery's popularity.changed events): the
 	// classic, then the hit, then the program nobody played.
 	eventually(t, "search by popularity", func() (string, bool) {
@@ -234,9 +274,21 @@ func TestEngagementEndToEnd(t *testing.T) {
 	if len(similar.Items) < 2 || similar.Items[0].ID != classic || similar.Items[1].ID != other {
 		t.Fatalf("more like the hit = %+v, want the classic, then the other", similar.Items)
 	}
+	var gqlSimilar struct {
+		SimilarPrograms []struct{ ID string }
+		SimilarEpisodes []struct{ ID string }
+	}
+	gqlJSON(t, a.disc, "", `query S($p: ID!, $e: ID!) { similarPrograms(id: $p) { id } similarEpisodes(id: $e) { id } }`,
+		map[string]any{"p": hit, "e": hitEps[0]}, &gqlSimilar)
+	if fmt.Sprint(gqlSimilar.SimilarPrograms) != fmt.Sprint(similar.Items) {
+		t.Fatalf("GraphQL more like the hit = %+v, REST %+v", gqlSimilar.SimilarPrograms, similar.Items)
+	}
 	getJSON(t, a.disc, "/api/v1/discovery/episodes/"+hitEps[0]+"/similar", "", &similar)
 	if len(similar.Items) < 2 || similar.Items[0].ID != hitEps[1] || similar.Items[1].ID != classicEps[0] {
 		t.Fatalf("more like the hit's first episode = %+v, want its second, then the classic's", similar.Items)
+	}
+	if fmt.Sprint(gqlSimilar.SimilarEpisodes) != fmt.Sprint(similar.Items) {
+		t.Fatalf("GraphQL more like the hit's first episode = %+v, REST %+v", gqlSimilar.SimilarEpisodes, similar.Items)
 	}
 
 	// Continue watching: viewer 0 is in both episodes, the classic played last; finishing it
@@ -263,6 +315,32 @@ func TestEngagementEndToEnd(t *testing.T) {
 	if len(history.Items) != 2 || !history.Items[0].Completed {
 		t.Fatalf("history = %+v", history)
 	}
+	// GraphQL shows the viewer the same continue watching and history.
+	type gqlWatch struct {
+		Edges []struct {
+			Node struct {
+				PositionSeconds int
+				Completed       bool
+				Episode         struct{ ID string }
+			}
+		}
+	}
+	var mine struct{ MyContinueWatching, MyHistory gqlWatch }
+	gqlJSON(t, a.disc, users[0], `{ myContinueWatching { edges { node { positionSeconds completed episode { id } } } } myHistory { edges { node { positionSeconds completed episode { id } } } } }`, nil, &mine)
+	asREST := func(g gqlWatch) watchList {
+		var w watchList
+		for _, e := range g.Edges {
+			w.Items = append(w.Items, struct {
+				PositionSeconds int `json:"position_seconds"`
+				Completed       bool
+				Episode         struct{ ID string }
+			}{e.Node.PositionSeconds, e.Node.Completed, e.Node.Episode})
+		}
+		return w
+	}
+	if fmt.Sprint(asREST(mine.MyContinueWatching)) != fmt.Sprint(cw) || fmt.Sprint(asREST(mine.MyHistory)) != fmt.Sprint(history) {
+		t.Fatalf("GraphQL continue watching %+v and history %+v, REST %+v and %+v", mine.MyContinueWatching, mine.MyHistory, cw, history)
+	}
 	if code, body := call(t, "GET", a.disc+"/api/v1/discovery/me/history", "", ""); code != 401 {
 		t.Fatalf("history without a token: %d %s", code, body)
 	}
@@ -283,8 +361,43 @@ func TestEngagementEndToEnd(t *testing.T) {
 	if len(feed.Items) != 0 || len(feed.Recommendations) == 0 || feed.Recommendations[0].ID != hit {
 		t.Fatalf("a new account's feed = %+v, want no episodes and the trending hit recommended first", feed)
 	}
+	// GraphQL's feed is the REST feed.
+	gqlFeed := func() feedPage {
+		t.Helper()
+		var res struct {
+			MyFeed struct {
+				Episodes struct {
+					Edges []struct{ Node struct{ ID string } }
+				}
+				Recommendations []struct{ ID string }
+			}
+		}
+		gqlJSON(t, a.disc, newcomer, `{ myFeed { episodes { edges { node { id } } } recommendations { id } } }`, nil, &res)
+		f := feedPage{Items: []struct{ ID string }{}, Recommendations: res.MyFeed.Recommendations}
+		for _, e := range res.MyFeed.Episodes.Edges {
+			f.Items = append(f.Items, e.Node)
+		}
+		return f
+	}
+	if g := gqlFeed(); fmt.Sprint(g) != fmt.Sprint(feed) {
+		t.Fatalf("a new account's GraphQL feed = %+v, REST %+v", g, feed)
+	}
 	call(t, "PUT", a.disc+"/api/v1/discovery/me/follows/"+hit, newcomer, "")
 	getJSON(t, a.disc, "/api/v1/discovery/me/feed", newcomer, &feed)
+	if g := gqlFeed(); fmt.Sprint(g) != fmt.Sprint(feed) {
+		t.Fatalf("GraphQL feed after following the hit = %+v, REST %+v", g, feed)
+	}
+	var follows struct {
+		MyFollows struct {
+			Edges []struct {
+				Node struct{ Program struct{ ID string } }
+			}
+		}
+	}
+	gqlJSON(t, a.disc, newcomer, `{ myFollows { edges { node { program { id } } } } }`, nil, &follows)
+	if len(follows.MyFollows.Edges) != 1 || follows.MyFollows.Edges[0].Node.Program.ID != hit {
+		t.Fatalf("GraphQL follows after following the hit = %+v", follows)
+	}
 	if len(feed.Items) != 2 || feed.Items[0].ID != hitEps[1] {
 		t.Fatalf("feed after following the hit = %+v", feed)
 	}
@@ -329,12 +442,17 @@ func TestEngagementEndToEnd(t *testing.T) {
 
 	// Deleting viewer 0's history empties it for good; deleting viewer 1's account takes its
 	// history and follows.
-	call(t, "PUT", a.disc+"/api/v1/discovery/me/follows/"+classic, users[1], "")
-	if code, body := call(t, "DELETE", a.disc+"/api/v1/discovery/me/history", users[0], ""); code != 204 {
-		t.Fatalf("delete history: %d %s", code, body)
+	var followed struct {
+		FollowProgram struct{ Program struct{ ID string } }
 	}
+	gqlJSON(t, a.disc, users[1], `mutation F($id: ID!) { followProgram(id: $id) { program { id } } }`, map[string]any{"id": classic}, &followed)
+	if followed.FollowProgram.Program.ID != classic {
+		t.Fatalf("GraphQL followProgram = %+v", followed)
+	}
+	var deleted struct{ DeleteHistory bool }
+	gqlJSON(t, a.disc, users[0], `mutation { deleteHistory }`, nil, &deleted)
 	getJSON(t, a.disc, "/api/v1/discovery/me/history", users[0], &history)
-	if len(history.Items) != 0 {
+	if !deleted.DeleteHistory || len(history.Items) != 0 {
 		t.Fatalf("history after deleting it = %+v", history)
 	}
 	var me struct{ ID string }
