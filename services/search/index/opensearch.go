@@ -92,7 +92,8 @@ type OpenSearchConfig struct {
 	Shards int
 	// Transport makes the HTTP requests; default httpclient.NewNetTransport().
 	Transport http.RoundTripper
-	// Registerer receives the breaker metrics (downstream "opensearch"); nil exports none.
+	// Registerer receives the breaker metrics (downstream "opensearch") and the engine's (see
+	// engineMetrics); nil exports none.
 	Registerer prometheus.Registerer
 	// Log receives the breaker transitions; default slog.Default().
 	Log *slog.Logger
@@ -116,6 +117,8 @@ type OpenSearch struct {
 	requireAlias bool
 	// rebuilds caches whether a rebuild of the alias is under way (see mirror); shared by copies.
 	rebuilds *rebuildWatch
+	// metrics are the engine's metrics (OpenSearchConfig.Registerer), or nil.
+	metrics *engineMetrics
 }
 
 // A rebuild (BeginRebuild, which `mediamesh replay` uses) marks its new index with a second alias,
@@ -194,6 +197,11 @@ func NewOpenSearch(ctx context.Context, cfg OpenSearchConfig) (*OpenSearch, erro
 		return nil, fmt.Errorf("index: OpenSearch client: %w", err)
 	}
 	ix := &OpenSearch{client: client, transport: t, alias: cfg.Alias, refresh: cfg.Refresh, shards: cfg.Shards, rebuilds: &rebuildWatch{}}
+	if cfg.Registerer != nil {
+		if ix.metrics, err = registerEngineMetrics(cfg.Registerer, "opensearch"); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+	}
 	if err := ix.ensureAlias(ctx, cfg.AcceptOtherSchema); err != nil {
 		return nil, err
 	}
@@ -723,8 +731,9 @@ func (o *OpenSearch) Upsert(ctx context.Context, doc Doc) error {
 // UpsertBatch implements Index, in bulk requests of up to osBulkChunk documents. A document
 // whose version is not newer than the stored one is refused by OpenSearch with a version
 // conflict, which is not an error.
-func (o *OpenSearch) UpsertBatch(ctx context.Context, docs []Doc) error {
-	docs, err := newestVersions(docs)
+func (o *OpenSearch) UpsertBatch(ctx context.Context, docs []Doc) (err error) {
+	defer func(start time.Time) { o.metrics.observe("opensearch", "write", start, err) }(time.Now())
+	docs, err = newestVersions(docs)
 	if err != nil {
 		return err
 	}
@@ -856,7 +865,8 @@ func (o *OpenSearch) bulkOnce(ctx context.Context, docs []Doc) ([]string, error)
 }
 
 // Delete implements Index.
-func (o *OpenSearch) Delete(ctx context.Context, id string) error {
+func (o *OpenSearch) Delete(ctx context.Context, id string) (err error) {
+	defer func(start time.Time) { o.metrics.observe("opensearch", "delete", start, err) }(time.Now())
 	if err := o.deleteOne(ctx, id); err != nil {
 		return err
 	}
@@ -873,7 +883,8 @@ func (o *OpenSearch) deleteOne(ctx context.Context, id string) error {
 }
 
 // DeleteProgram implements Index.
-func (o *OpenSearch) DeleteProgram(ctx context.Context, programID string) error {
+func (o *OpenSearch) DeleteProgram(ctx context.Context, programID string) (err error) {
+	defer func(start time.Time) { o.metrics.observe("opensearch", "delete_program", start, err) }(time.Now())
 	if err := o.deleteProgram(ctx, programID); err != nil {
 		return err
 	}
@@ -1026,7 +1037,8 @@ type osHit struct {
 }
 
 // Search implements Index.
-func (o *OpenSearch) Search(ctx context.Context, q Query) (Result, error) {
+func (o *OpenSearch) Search(ctx context.Context, q Query) (res Result, err error) {
+	defer func(start time.Time) { o.metrics.observe("opensearch", "search", start, err) }(time.Now())
 	p, err := newPlan(q, time.Now())
 	if err != nil {
 		return Result{}, err
@@ -1034,7 +1046,7 @@ func (o *OpenSearch) Search(ctx context.Context, q Query) (Result, error) {
 	if p.matchesNothing() {
 		return p.result(nil, nil), nil
 	}
-	res, err := o.search(ctx, p, false)
+	res, err = o.search(ctx, p, false)
 	if err != nil || len(res.Hits) > 0 || p.text.empty() {
 		return res, err
 	}
@@ -1178,7 +1190,8 @@ func (o *OpenSearch) search(ctx context.Context, p *plan, fuzzy bool) (Result, e
 }
 
 // Suggest implements Index.
-func (o *OpenSearch) Suggest(ctx context.Context, prefix, language string, limit int) ([]Suggestion, error) {
+func (o *OpenSearch) Suggest(ctx context.Context, prefix, language string, limit int) (_ []Suggestion, err error) {
+	defer func(start time.Time) { o.metrics.observe("opensearch", "suggest", start, err) }(time.Now())
 	r, err := newSuggestRequest(prefix, language, limit)
 	if err != nil {
 		return nil, err
