@@ -84,7 +84,8 @@ func Remote(service, baseURL string, log *slog.Logger, opts ...RemoteOption) (ht
 		Transport: otelhttp.NewTransport(transport), // the service's spans join the gateway's trace
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
-				return // the client went away
+				w.WriteHeader(httpserver.StatusClientClosedRequest) // the client went away: recorded, not sent
+				return
 			}
 			var rejected *httpclient.RejectedError
 			if errors.As(err, &rejected) {

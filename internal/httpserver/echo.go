@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,13 @@ func NewEcho(log *slog.Logger) *echo.Echo {
 		if c.Response().Committed {
 			return
 		}
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client went away before the answer (a load generator stopping, a browser
+			// navigating on): nobody reads it, and it is no server failure to log or alert on.
+			// 499, nginx's "client closed request", is what the access log and metrics record.
+			c.Response().WriteHeader(StatusClientClosedRequest)
+			return
+		}
 		pe := FromEcho(err, c.Response().Header().Values(echo.HeaderAllow))
 		if pe.Status >= 500 && pe.Status != http.StatusNotImplemented {
 			log.ErrorContext(c.Request().Context(), "request failed", "error", err, "path", c.Request().URL.Path)
@@ -31,6 +39,10 @@ func NewEcho(log *slog.Logger) *echo.Echo {
 	}
 	return e
 }
+
+// StatusClientClosedRequest is the status recorded for a request whose client went away before
+// the answer was ready (nginx's 499); nothing is sent.
+const StatusClientClosedRequest = 499
 
 var paramRE = regexp.MustCompile(`(?:parameter|header parameter) '?([A-Za-z0-9_.-]+)'?`)
 
