@@ -411,3 +411,19 @@ func (_u *AssetUpdateOne) sqlSave(ctx context.Context) (_node *Asset, err error)
 	_u.mutation.done = true
 	return _node, nil
 }
+
+// SetOrClearThumbnailURL sets the "thumbnail_url" field to *v, or clears it when v is nil.
+func (m *AssetUpdateOne) SetOrClearThumbnailURL(v *string) *AssetUpdateOne {
+	if v == nil {
+		return m.ClearThumbnailURL()
+	}
+	return m.SetThumbnailURL(*v)
+}
+
+// SetOrClearURL sets the "url" field to *v, or clears it when v is nil.
+func (m *AssetUpdateOne) SetOrClearURL(v *string) *AssetUpdateOne {
+	if v == nil {
+		return m.ClearURL()
+	}
+	return m.SetURL(*v)
+}

@@ -243,5 +243,14 @@ func (_m *Episode) String() string {
 	return builder.String()
 }
 
+// StoredVersion returns the version of the stored episode, or nil for none (a nil
+// Episode): the row version readmodel.Newer compares a change with.
+func (_m *Episode) StoredVersion() *int64 {
+	if _m == nil {
+		return nil
+	}
+	return &_m.Version
+}
+
 // Episodes is a parsable slice of Episode.
 type Episodes []*Episode

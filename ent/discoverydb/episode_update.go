@@ -869,3 +869,43 @@ func (_u *EpisodeUpdateOne) sqlSave(ctx context.Context) (_node *Episode, err er
 	_u.mutation.done = true
 	return _node, nil
 }
+
+// SetOrClearDurationSeconds sets the "duration_seconds" field to *v, or clears it when v is nil.
+func (m *EpisodeUpdateOne) SetOrClearDurationSeconds(v *int32) *EpisodeUpdateOne {
+	if v == nil {
+		return m.ClearDurationSeconds()
+	}
+	return m.SetDurationSeconds(*v)
+}
+
+// SetOrClearMediaAssetID sets the "media_asset_id" field to *v, or clears it when v is nil.
+func (m *EpisodeUpdateOne) SetOrClearMediaAssetID(v *uuid.UUID) *EpisodeUpdateOne {
+	if v == nil {
+		return m.ClearMediaAssetID()
+	}
+	return m.SetMediaAssetID(*v)
+}
+
+// SetOrClearSeasonNumber sets the "season_number" field to *v, or clears it when v is nil.
+func (m *EpisodeUpdateOne) SetOrClearSeasonNumber(v *int32) *EpisodeUpdateOne {
+	if v == nil {
+		return m.ClearSeasonNumber()
+	}
+	return m.SetSeasonNumber(*v)
+}
+
+// SetOrClearSummary sets the "summary" field to *v, or clears it when v is nil.
+func (m *EpisodeUpdateOne) SetOrClearSummary(v *string) *EpisodeUpdateOne {
+	if v == nil {
+		return m.ClearSummary()
+	}
+	return m.SetSummary(*v)
+}
+
+// SetOrClearThumbnailAssetID sets the "thumbnail_asset_id" field to *v, or clears it when v is nil.
+func (m *EpisodeUpdateOne) SetOrClearThumbnailAssetID(v *uuid.UUID) *EpisodeUpdateOne {
+	if v == nil {
+		return m.ClearThumbnailAssetID()
+	}
+	return m.SetThumbnailAssetID(*v)
+}

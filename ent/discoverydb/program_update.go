@@ -872,3 +872,35 @@ func (_u *ProgramUpdateOne) sqlSave(ctx context.Context) (_node *Program, err er
 	_u.mutation.done = true
 	return _node, nil
 }
+
+// SetOrClearCategoryID sets the "category_id" field to *v, or clears it when v is nil.
+func (m *ProgramUpdateOne) SetOrClearCategoryID(v *uuid.UUID) *ProgramUpdateOne {
+	if v == nil {
+		return m.ClearCategoryID()
+	}
+	return m.SetCategoryID(*v)
+}
+
+// SetOrClearCoverAssetID sets the "cover_asset_id" field to *v, or clears it when v is nil.
+func (m *ProgramUpdateOne) SetOrClearCoverAssetID(v *uuid.UUID) *ProgramUpdateOne {
+	if v == nil {
+		return m.ClearCoverAssetID()
+	}
+	return m.SetCoverAssetID(*v)
+}
+
+// SetOrClearEpisodeCount sets the "episode_count" field to *v, or clears it when v is nil.
+func (m *ProgramUpdateOne) SetOrClearEpisodeCount(v *int32) *ProgramUpdateOne {
+	if v == nil {
+		return m.ClearEpisodeCount()
+	}
+	return m.SetEpisodeCount(*v)
+}
+
+// SetOrClearSummary sets the "summary" field to *v, or clears it when v is nil.
+func (m *ProgramUpdateOne) SetOrClearSummary(v *string) *ProgramUpdateOne {
+	if v == nil {
+		return m.ClearSummary()
+	}
+	return m.SetSummary(*v)
+}

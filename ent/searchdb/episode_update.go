@@ -596,3 +596,19 @@ func (_u *EpisodeUpdateOne) sqlSave(ctx context.Context) (_node *Episode, err er
 	_u.mutation.done = true
 	return _node, nil
 }
+
+// SetOrClearDurationSeconds sets the "duration_seconds" field to *v, or clears it when v is nil.
+func (m *EpisodeUpdateOne) SetOrClearDurationSeconds(v *int32) *EpisodeUpdateOne {
+	if v == nil {
+		return m.ClearDurationSeconds()
+	}
+	return m.SetDurationSeconds(*v)
+}
+
+// SetOrClearSummary sets the "summary" field to *v, or clears it when v is nil.
+func (m *EpisodeUpdateOne) SetOrClearSummary(v *string) *EpisodeUpdateOne {
+	if v == nil {
+		return m.ClearSummary()
+	}
+	return m.SetSummary(*v)
+}

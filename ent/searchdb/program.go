@@ -195,5 +195,14 @@ func (_m *Program) String() string {
 	return builder.String()
 }
 
+// StoredVersion returns the version of the stored program, or nil for none (a nil
+// Program): the row version readmodel.Newer compares a change with.
+func (_m *Program) StoredVersion() *int64 {
+	if _m == nil {
+		return nil
+	}
+	return &_m.Version
+}
+
 // Programs is a parsable slice of Program.
 type Programs []*Program

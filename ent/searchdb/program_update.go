@@ -576,3 +576,19 @@ func (_u *ProgramUpdateOne) sqlSave(ctx context.Context) (_node *Program, err er
 	_u.mutation.done = true
 	return _node, nil
 }
+
+// SetOrClearCategoryID sets the "category_id" field to *v, or clears it when v is nil.
+func (m *ProgramUpdateOne) SetOrClearCategoryID(v *uuid.UUID) *ProgramUpdateOne {
+	if v == nil {
+		return m.ClearCategoryID()
+	}
+	return m.SetCategoryID(*v)
+}
+
+// SetOrClearSummary sets the "summary" field to *v, or clears it when v is nil.
+func (m *ProgramUpdateOne) SetOrClearSummary(v *string) *ProgramUpdateOne {
+	if v == nil {
+		return m.ClearSummary()
+	}
+	return m.SetSummary(*v)
+}

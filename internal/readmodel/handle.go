@@ -3,6 +3,7 @@ package readmodel
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -61,4 +62,58 @@ func Handle[P any](ctx context.Context, log *slog.Logger, db *database.DB, d inb
 		run.Invalidate(ctx, takedown)
 	}
 	return nil
+}
+
+// Cache is what a read model needs of the gateways' response cache (internal/cache.Store): to make
+// the answers cached in a namespace stale.
+type Cache interface {
+	Invalidate(ctx context.Context, namespace string) error
+}
+
+// Invalidate makes the answers cached in namespaces stale, in order, for the service whose answers
+// they are (its cache namespace, for the log). A failure is logged and ends it: the rest expire with
+// their TTL, which is the backstop, and the events whose effect is stored do not fail. A nil c does
+// nothing.
+func Invalidate(ctx context.Context, log *slog.Logger, c Cache, service string, namespaces ...string) {
+	if c == nil {
+		return
+	}
+	for _, ns := range namespaces {
+		if err := c.Invalidate(ctx, ns); err != nil {
+			log.WarnContext(ctx, "could not invalidate cached "+service+" responses; they expire with their TTL", "namespace", ns, "error", err)
+			return
+		}
+	}
+}
+
+// Table is a table Reset empties: its name, for errors, and the delete of all its rows (an ent
+// client's Delete().Exec bound to the transaction).
+type Table struct {
+	Name  string
+	Empty func(context.Context) (int, error)
+}
+
+// ContentTables are the tables of published content every read model keeps, for Reset: its
+// episodes, programs, categories and tombstones, each emptied by the Delete().Exec of the service's
+// ent client in the transaction.
+func ContentTables(episodes, programs, categories, tombstones func(context.Context) (int, error)) []Table {
+	return []Table{{"episodes", episodes}, {"programs", programs}, {"categories", categories}, {"tombstones", tombstones}}
+}
+
+// Reset empties a read model and forgets which events it applied, before `mediamesh replay`
+// applies every event again: it forgets the inbox of consumer, then empties the tables that
+// tables lists for the transaction. The inbox goes first: should emptying the tables fail, the
+// events are applied again over the old state, which the version checks make harmless.
+func Reset(ctx context.Context, db *database.DB, consumer string, tables func(tx *sql.Tx) []Table) error {
+	if err := inbox.Forget(ctx, db, consumer); err != nil {
+		return fmt.Errorf("forget the inbox: %w", err)
+	}
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		for _, t := range tables(tx) {
+			if _, err := t.Empty(ctx); err != nil {
+				return fmt.Errorf("empty %s: %w", t.Name, err)
+			}
+		}
+		return nil
+	})
 }

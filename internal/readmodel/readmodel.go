@@ -16,6 +16,8 @@ package readmodel
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 
 	"github.com/google/uuid"
 )
@@ -50,4 +52,21 @@ func Stored(ctx context.Context, t Tombstones, id uuid.UUID, row *int64) (int64,
 		return *row, nil
 	}
 	return t.TombstoneVersion(ctx, id)
+}
+
+// Newer reports whether a change of the program or episode id at version applies: whether it is
+// newer than what the read model holds of it (Stored, with row the version of its stored row, nil
+// without one) and, when no row is stored, whether the change may add one (insert). A change that
+// does not apply is logged at debug as what (a "program snapshot", an "episode removal") ignored.
+// kind (program, episode) names id in an error.
+func Newer(ctx context.Context, log *slog.Logger, t Tombstones, what, kind string, id uuid.UUID, row *int64, version int64, insert bool) (bool, error) {
+	stored, err := Stored(ctx, t, id, row)
+	if err != nil {
+		return false, fmt.Errorf("read %s %s: %w", kind, id, err)
+	}
+	if version <= stored || (row == nil && !insert) {
+		log.DebugContext(ctx, what+" ignored", "id", id, "version", version, "stored", stored)
+		return false, nil
+	}
+	return true, nil
 }

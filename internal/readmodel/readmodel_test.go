@@ -345,3 +345,69 @@ func TestHandle(t *testing.T) {
 		}
 	})
 }
+
+// cacheLog is a Cache that records the namespaces it invalidates and fails on one.
+type cacheLog struct {
+	got  []string
+	fail string
+}
+
+func (c *cacheLog) Invalidate(_ context.Context, ns string) error {
+	if ns == c.fail {
+		return errors.New("cache down")
+	}
+	c.got = append(c.got, ns)
+	return nil
+}
+
+func TestInvalidate(t *testing.T) {
+	c := &cacheLog{fail: "b"}
+	Invalidate(t.Context(), quiet, c, "test", "a", "b", "c")
+	if !slices.Equal(c.got, []string{"a"}) {
+		t.Errorf("invalidated %q, want a failure to end it after a", c.got)
+	}
+	Invalidate(t.Context(), quiet, nil, "test", "a") // no cache: nothing to do
+}
+
+func TestReset(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		if err := inbox.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{`CREATE TABLE rows (n INTEGER NOT NULL)`, `INSERT INTO rows (n) VALUES (1), (2)`} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := inbox.Apply(ctx, db, "reset-test", "e1", func(*sql.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		empty := func(tx *sql.Tx) []Table {
+			return []Table{{Name: "rows", Empty: func(ctx context.Context) (int, error) {
+				r, err := tx.ExecContext(ctx, `DELETE FROM rows`)
+				if err != nil {
+					return 0, err
+				}
+				n, err := r.RowsAffected()
+				return int(n), err
+			}}}
+		}
+		if err := Reset(ctx, db, "reset-test", empty); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM rows`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d rows left (%v)", n, err)
+		}
+		if fresh, err := inbox.Apply(ctx, db, "reset-test", "e1", func(*sql.Tx) error { return nil }); err != nil || !fresh {
+			t.Fatalf("after Reset the inbox still knows e1 (fresh %v, %v)", fresh, err)
+		}
+		failing := func(*sql.Tx) []Table {
+			return []Table{{Name: "broken", Empty: func(context.Context) (int, error) { return 0, errors.New("boom") }}}
+		}
+		if err := Reset(ctx, db, "reset-test", failing); err == nil || err.Error() != "empty broken: boom" {
+			t.Fatalf("Reset with a failing table = %v", err)
+		}
+	})
+}

@@ -17,11 +17,6 @@ import (
 	"github.com/mediamesh/mediamesh/internal/readmodel"
 )
 
-// HandleEvent applies one message of Topics to the read model (see HandleBatch).
-func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
-	return s.HandleBatch(ctx, []eventbus.Message{m})
-}
-
 // HandleBatch applies messages of Topics to the read model in one transaction, in order
 // (readmodel.Handle): all of them or, on an error, none. It is idempotent: an event id seen before
 // changes nothing, and a snapshot not newer than the stored version is ignored. A message of an
@@ -33,6 +28,11 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		r.p = &projection{c: s.inTx(tx), titles: s.titles, log: s.log, changed: &r.changed, eng: &engagementRun{}}
 		return r
 	})
+}
+
+// HandleEvent applies one message of Topics to the read model (see HandleBatch).
+func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
+	return s.HandleBatch(ctx, []eventbus.Message{m})
 }
 
 // run is the read model's work on one run of messages (readmodel.Run): its projection and what
@@ -121,32 +121,16 @@ func decode(eventType string, payload []byte) (c readmodel.Change[*projection], 
 }
 
 // Reset empties the read model and forgets which events it applied, before `mediamesh replay`
-// applies every event again. The inbox goes first: should emptying the tables fail, the events
-// are applied again over the old state, which the version checks make harmless.
+// applies every event again (readmodel.Reset). Follows and erasures are not derived from events:
+// they stay.
 func (s *Service) Reset(ctx context.Context) error {
-	if err := inbox.Forget(ctx, s.db, ConsumerGroup); err != nil {
-		return fmt.Errorf("discovery: reset: forget the inbox: %w", err)
-	}
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := readmodel.Reset(ctx, s.db, ConsumerGroup, func(tx *sql.Tx) []readmodel.Table {
 		c := s.inTx(tx)
-		for _, table := range []struct {
-			name  string
-			empty func(context.Context) (int, error)
-		}{
-			{"episodes", c.Episode.Delete().Exec},
-			{"programs", c.Program.Delete().Exec},
-			{"categories", c.Category.Delete().Exec},
-			{"program counts", c.ProgramCount.Delete().Exec},
-			{"tombstones", c.Tombstone.Delete().Exec},
-			{"assets", c.Asset.Delete().Exec},
-			{"engagement counts", c.ItemStat.Delete().Exec},
-			{"positions", c.Watch.Delete().Exec}, // follows and erasures are not derived from events: they stay
-		} {
-			if _, err := table.empty(ctx); err != nil {
-				return fmt.Errorf("empty %s: %w", table.name, err)
-			}
-		}
-		return nil
+		return append(readmodel.ContentTables(c.Episode.Delete().Exec, c.Program.Delete().Exec, c.Category.Delete().Exec, c.Tombstone.Delete().Exec),
+			readmodel.Table{Name: "program counts", Empty: c.ProgramCount.Delete().Exec},
+			readmodel.Table{Name: "assets", Empty: c.Asset.Delete().Exec},
+			readmodel.Table{Name: "engagement counts", Empty: c.ItemStat.Delete().Exec},
+			readmodel.Table{Name: "positions", Empty: c.Watch.Delete().Exec})
 	})
 	if err != nil {
 		return fmt.Errorf("discovery: reset: %w", err)

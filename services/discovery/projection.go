@@ -65,17 +65,8 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil && !discoverydb.IsNotFound(err) {
 		return fmt.Errorf("read program %s: %w", id, err)
 	}
-	var row *int64
-	if old != nil {
-		row = &old.Version
-	}
-	version, err := readmodel.Stored(ctx, p.c, id, row)
-	if err != nil {
-		return fmt.Errorf("read program %s: %w", id, err)
-	}
-	if snap.Version <= version || (old == nil && !insert) {
-		p.log.DebugContext(ctx, "program snapshot ignored", "id", id, "version", snap.Version, "stored", version)
-		return nil
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, "program snapshot", "program", id, old.StoredVersion(), snap.Version, insert); err != nil || !newer {
+		return err
 	}
 	if snap.Kind == nil || snap.Slug == nil {
 		return fmt.Errorf("program snapshot %s has no kind or slug", id)
@@ -112,27 +103,12 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 			err = p.countEpisodes(ctx, id)
 		}
 	} else {
-		u := p.c.Program.UpdateOneID(id).
+		saved, err = p.c.Program.UpdateOneID(id).
 			SetKind(program.Kind(*snap.Kind)).SetTitle(snap.Title).SetTitleKey(p.titles.key(snap.Language, snap.Title)).
 			SetSlug(*snap.Slug).SetLanguage(snap.Language).
 			SetTags(tags).SetTagKeys(tagKeys(tags)).SetPublishedAt(utc(publishedAt)).SetUpdatedAt(utc(occurredAt)).
-			SetVersion(snap.Version)
-		if snap.Summary != nil {
-			u.SetSummary(*snap.Summary)
-		} else {
-			u.ClearSummary()
-		}
-		if categoryID != nil {
-			u.SetCategoryID(*categoryID)
-		} else {
-			u.ClearCategoryID()
-		}
-		if coverID != nil {
-			u.SetCoverAssetID(*coverID)
-		} else {
-			u.ClearCoverAssetID()
-		}
-		saved, err = u.Save(ctx)
+			SetVersion(snap.Version).
+			SetOrClearSummary(snap.Summary).SetOrClearCategoryID(categoryID).SetOrClearCoverAssetID(coverID).Save(ctx)
 		if err == nil && saved.EpisodeCount == nil { // a row from before the column
 			err = p.countEpisodes(ctx, id)
 		}
@@ -149,17 +125,8 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil && !discoverydb.IsNotFound(err) {
 		return fmt.Errorf("read episode %s: %w", id, err)
 	}
-	var row *int64
-	if old != nil {
-		row = &old.Version
-	}
-	version, err := readmodel.Stored(ctx, p.c, id, row)
-	if err != nil {
-		return fmt.Errorf("read episode %s: %w", id, err)
-	}
-	if snap.Version <= version || (old == nil && !insert) {
-		p.log.DebugContext(ctx, "episode snapshot ignored", "id", id, "version", snap.Version, "stored", version)
-		return nil
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, "episode snapshot", "episode", id, old.StoredVersion(), snap.Version, insert); err != nil || !newer {
+		return err
 	}
 	if snap.ProgramID == nil || snap.EpisodeNumber == nil {
 		return fmt.Errorf("episode snapshot %s has no program_id or episode_number", id)
@@ -204,35 +171,10 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 			err = p.addEpisodes(ctx, programID, 1)
 		}
 	} else {
-		u := p.c.Episode.UpdateOneID(id).SetProgramID(programID).
+		err = p.c.Episode.UpdateOneID(id).SetProgramID(programID).
 			SetSeasonKey(seasonKey).SetEpisodeNumber(int32(*snap.EpisodeNumber)).
-			SetTitle(snap.Title).SetLanguage(snap.Language).SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version)
-		if season != nil {
-			u.SetSeasonNumber(*season)
-		} else {
-			u.ClearSeasonNumber()
-		}
-		if snap.Summary != nil {
-			u.SetSummary(*snap.Summary)
-		} else {
-			u.ClearSummary()
-		}
-		if duration != nil {
-			u.SetDurationSeconds(*duration)
-		} else {
-			u.ClearDurationSeconds()
-		}
-		if thumbnailID != nil {
-			u.SetThumbnailAssetID(*thumbnailID)
-		} else {
-			u.ClearThumbnailAssetID()
-		}
-		if mediaID != nil {
-			u.SetMediaAssetID(*mediaID)
-		} else {
-			u.ClearMediaAssetID()
-		}
-		err = u.Exec(ctx)
+			SetTitle(snap.Title).SetLanguage(snap.Language).SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).
+			SetOrClearSeasonNumber(season).SetOrClearSummary(snap.Summary).SetOrClearDurationSeconds(duration).SetOrClearThumbnailAssetID(thumbnailID).SetOrClearMediaAssetID(mediaID).Exec(ctx)
 		if err == nil && old.ProgramID != programID {
 			if err = p.addEpisodes(ctx, old.ProgramID, -1); err == nil {
 				err = p.addEpisodes(ctx, programID, 1)
@@ -285,27 +227,18 @@ func (p *projection) Removed(ctx context.Context, aggregateType, aggregateID str
 	switch aggregateType {
 	case contentevents.AggregateTypeProgram:
 		oldProgram, err = p.c.Program.Get(ctx, id)
-		if oldProgram != nil {
-			row = &oldProgram.Version
-		}
+		row = oldProgram.StoredVersion()
 	case contentevents.AggregateTypeEpisode:
 		oldEpisode, err = p.c.Episode.Query().Where(episode.ID(id)).Select(episode.FieldVersion, episode.FieldProgramID).Only(ctx)
-		if oldEpisode != nil {
-			row = &oldEpisode.Version
-		}
+		row = oldEpisode.StoredVersion()
 	default:
 		return fmt.Errorf("unknown aggregate type %q", aggregateType)
 	}
 	if err != nil && !discoverydb.IsNotFound(err) {
 		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
 	}
-	stored, err := readmodel.Stored(ctx, p.c, id, row)
-	if err != nil {
-		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
-	}
-	if version <= stored || (row == nil && why == readmodel.LeftPublished) {
-		p.log.DebugContext(ctx, "removal ignored", "type", aggregateType, "id", id, "version", version, "stored", stored)
-		return nil
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, aggregateType+" removal", aggregateType, id, row, version, why != readmodel.LeftPublished); err != nil || !newer {
+		return err
 	}
 	if aggregateType == contentevents.AggregateTypeProgram {
 		p.changed.everything()

@@ -42,6 +42,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/readmodel"
 )
 
 // ConsumerGroup is the consumer group of the service's subscription, and its inbox consumer name.
@@ -53,12 +54,7 @@ type Deps struct {
 	Log *slog.Logger // nil: discard
 	// Cache is the gateways' response cache, invalidated (namespace "discovery") after every event
 	// that changed the read model; nil when nothing caches discovery responses.
-	Cache invalidator
-}
-
-// invalidator is what the service needs of the gateways' response cache (internal/cache.Store).
-type invalidator interface {
-	Invalidate(ctx context.Context, namespace string) error
+	Cache readmodel.Cache
 }
 
 // cacheNamespace is the cache namespace of the discovery operations' responses: their x-service.
@@ -71,7 +67,7 @@ type Service struct {
 	read   *discoverydb.Client // queries outside transactions
 	log    *slog.Logger
 	titles *titleCollator
-	cache  invalidator
+	cache  readmodel.Cache
 	now    func() time.Time
 	// rankingsMu guards the throttle of the rankings' invalidation (invalidateRankings).
 	rankingsMu      sync.Mutex
@@ -185,10 +181,5 @@ func (s *Service) invalidate(ctx context.Context, c *changes) {
 			namespaces = append(namespaces, cache.Scope(cacheNamespace, "episode", id.String()))
 		}
 	}
-	for _, ns := range namespaces {
-		if err := s.cache.Invalidate(ctx, ns); err != nil {
-			s.log.WarnContext(ctx, "could not invalidate cached discovery responses; they expire with their TTL", "namespace", ns, "error", err)
-			return
-		}
-	}
+	readmodel.Invalidate(ctx, s.log, s.cache, cacheNamespace, namespaces...)
 }

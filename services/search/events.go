@@ -195,26 +195,10 @@ func (s *Service) BeginRebuild(ctx context.Context) (commit, abort func(context.
 
 // resetStorage forgets the inbox and empties the storage: Reset without the index.
 func (s *Service) resetStorage(ctx context.Context) error {
-	if err := inbox.Forget(ctx, s.db, ConsumerGroup); err != nil {
-		return fmt.Errorf("search: reset: forget the inbox: %w", err)
-	}
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := readmodel.Reset(ctx, s.db, ConsumerGroup, func(tx *sql.Tx) []readmodel.Table {
 		c := s.inTx(tx)
-		for _, table := range []struct {
-			name  string
-			empty func(context.Context) (int, error)
-		}{
-			{"episodes", c.Episode.Delete().Exec},
-			{"programs", c.Program.Delete().Exec},
-			{"categories", c.Category.Delete().Exec},
-			{"tombstones", c.Tombstone.Delete().Exec},
-			{"popularity", c.Popularity.Delete().Exec},
-		} {
-			if _, err := table.empty(ctx); err != nil {
-				return fmt.Errorf("empty %s: %w", table.name, err)
-			}
-		}
-		return nil
+		return append(readmodel.ContentTables(c.Episode.Delete().Exec, c.Program.Delete().Exec, c.Category.Delete().Exec, c.Tombstone.Delete().Exec),
+			readmodel.Table{Name: "popularity", Empty: c.Popularity.Delete().Exec})
 	})
 	if err != nil {
 		return fmt.Errorf("search: reset: %w", err)

@@ -69,17 +69,8 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil && !searchdb.IsNotFound(err) {
 		return fmt.Errorf("read program %s: %w", id, err)
 	}
-	var row *int64
-	if old != nil {
-		row = &old.Version
-	}
-	version, err := readmodel.Stored(ctx, p.c, id, row)
-	if err != nil {
-		return fmt.Errorf("read program %s: %w", id, err)
-	}
-	if snap.Version <= version {
-		p.log.DebugContext(ctx, "program snapshot ignored", "id", id, "version", snap.Version, "stored", version)
-		return nil
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, "program snapshot", "program", id, old.StoredVersion(), snap.Version, true); err != nil || !newer {
+		return err
 	}
 	if snap.Kind == nil {
 		return fmt.Errorf("program snapshot %s has no kind", id)
@@ -103,20 +94,10 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 			err = p.c.Unbury(ctx, id)
 		}
 	} else {
-		u := p.c.Program.UpdateOneID(id).
+		saved, err = p.c.Program.UpdateOneID(id).
 			SetKind(program.Kind(*snap.Kind)).SetTitle(snap.Title).SetLanguage(snap.Language).
-			SetTags(tags(snap.Tags)).SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version)
-		if snap.Summary != nil {
-			u.SetSummary(*snap.Summary)
-		} else {
-			u.ClearSummary()
-		}
-		if categoryID != nil {
-			u.SetCategoryID(*categoryID)
-		} else {
-			u.ClearCategoryID()
-		}
-		saved, err = u.Save(ctx)
+			SetTags(tags(snap.Tags)).SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).
+			SetOrClearSummary(snap.Summary).SetOrClearCategoryID(categoryID).Save(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("store program %s: %w", id, err)
@@ -137,17 +118,8 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil && !searchdb.IsNotFound(err) {
 		return fmt.Errorf("read episode %s: %w", id, err)
 	}
-	var row *int64
-	if old != nil {
-		row = &old.Version
-	}
-	version, err := readmodel.Stored(ctx, p.c, id, row)
-	if err != nil {
-		return fmt.Errorf("read episode %s: %w", id, err)
-	}
-	if snap.Version <= version {
-		p.log.DebugContext(ctx, "episode snapshot ignored", "id", id, "version", snap.Version, "stored", version)
-		return nil
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, "episode snapshot", "episode", id, old.StoredVersion(), snap.Version, true); err != nil || !newer {
+		return err
 	}
 	if snap.ProgramID == nil {
 		return fmt.Errorf("episode snapshot %s has no program_id", id)
@@ -176,20 +148,10 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 			err = p.c.Unbury(ctx, id)
 		}
 	} else {
-		u := p.c.Episode.UpdateOneID(id).SetProgramID(programID).
+		saved, err = p.c.Episode.UpdateOneID(id).SetProgramID(programID).
 			SetTitle(snap.Title).SetLanguage(snap.Language).SetTags(tags(snap.Tags)).
-			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version)
-		if snap.Summary != nil {
-			u.SetSummary(*snap.Summary)
-		} else {
-			u.ClearSummary()
-		}
-		if duration != nil {
-			u.SetDurationSeconds(*duration)
-		} else {
-			u.ClearDurationSeconds()
-		}
-		saved, err = u.Save(ctx)
+			SetPublishedAt(utc(publishedAt)).SetVersion(snap.Version).
+			SetOrClearSummary(snap.Summary).SetOrClearDurationSeconds(duration).Save(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("store episode %s: %w", id, err)
@@ -224,28 +186,19 @@ func (p *projection) Removed(ctx context.Context, aggregateType, aggregateID str
 	case contentevents.AggregateTypeProgram:
 		var pr *searchdb.Program
 		pr, err = p.c.Program.Query().Where(program.ID(id)).Select(program.FieldVersion).Only(ctx)
-		if pr != nil {
-			row = &pr.Version
-		}
+		row = pr.StoredVersion()
 	case contentevents.AggregateTypeEpisode:
 		var e *searchdb.Episode
 		e, err = p.c.Episode.Query().Where(episode.ID(id)).Select(episode.FieldVersion).Only(ctx)
-		if e != nil {
-			row = &e.Version
-		}
+		row = e.StoredVersion()
 	default:
 		return fmt.Errorf("unknown aggregate type %q", aggregateType)
 	}
 	if err != nil && !searchdb.IsNotFound(err) {
 		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
 	}
-	stored, err := readmodel.Stored(ctx, p.c, id, row)
-	if err != nil {
-		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
-	}
-	if version <= stored || (row == nil && why == readmodel.LeftPublished) {
-		p.log.DebugContext(ctx, "removal ignored", "type", aggregateType, "id", id, "version", version, "stored", stored)
-		return nil
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, aggregateType+" removal", aggregateType, id, row, version, why != readmodel.LeftPublished); err != nil || !newer {
+		return err
 	}
 	if aggregateType == contentevents.AggregateTypeProgram {
 		err = p.removeProgram(ctx, id, row != nil, why == readmodel.Deleted)

@@ -37,6 +37,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
+	"github.com/mediamesh/mediamesh/internal/readmodel"
 	"github.com/mediamesh/mediamesh/services/search/index"
 )
 
@@ -55,12 +56,7 @@ type Deps struct {
 	Log *slog.Logger
 	// Cache is the gateways' response cache, invalidated (namespace "search") after every event
 	// the service applied; nil when nothing caches search responses.
-	Cache invalidator
-}
-
-// invalidator is what the service needs of the gateways' response cache (internal/cache.Store).
-type invalidator interface {
-	Invalidate(ctx context.Context, namespace string) error
+	Cache readmodel.Cache
 }
 
 // cacheNamespace is the cache namespace of the search operations' responses: their x-service.
@@ -72,7 +68,7 @@ type Service struct {
 	db    *database.DB
 	index index.Index
 	log   *slog.Logger
-	cache invalidator
+	cache readmodel.Cache
 }
 
 var _ searchapi.StrictServerInterface = (*Service)(nil)
@@ -124,10 +120,5 @@ func (s *Service) invalidate(ctx context.Context, takedown bool) {
 	if takedown {
 		namespaces = []string{cache.Takedowns, cacheNamespace}
 	}
-	for _, ns := range namespaces {
-		if err := s.cache.Invalidate(ctx, ns); err != nil {
-			s.log.WarnContext(ctx, "could not invalidate cached search responses; they expire with their TTL", "namespace", ns, "error", err)
-			return
-		}
-	}
+	readmodel.Invalidate(ctx, s.log, s.cache, cacheNamespace, namespaces...)
 }
