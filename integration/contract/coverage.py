@@ -6,7 +6,11 @@ requests it got and how many of them were answered 2xx, in total and per run, an
 operation that declares a 2xx response in its gateway's contract never got one in any run: a success
 path the fuzzer cannot reach is a success path it does not test.
 
-Usage: python3 coverage.py COUNTS gen/openapi/bundle/<gateway>.json ...
+With --report-only it lists those operations without failing (run.sh: a fuzzing budget below CI's,
+too short for the stateful chains that lead to some success paths), and with --missing FILE it
+writes them there, one a line, for tools/testsummary.
+
+Usage: python3 coverage.py [--report-only] [--missing FILE] COUNTS gen/openapi/bundle/<gateway>.json ...
 """
 import collections
 import json
@@ -29,6 +33,15 @@ def declared_success(bundles):
 
 
 def main(argv):
+    report_only, missing_file = False, None
+    while len(argv) > 1 and argv[1].startswith("--"):
+        if argv[1] == "--report-only":
+            report_only, argv = True, argv[:1] + argv[2:]
+        elif argv[1] == "--missing" and len(argv) > 2:
+            missing_file, argv = argv[2], argv[:1] + argv[3:]
+        else:
+            print(f"coverage.py: unknown option {argv[1]}", file=sys.stderr)
+            return 2
     if len(argv) < 3:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
@@ -61,6 +74,12 @@ def main(argv):
             note = "NEVER 2xx"
             missing.append(op)
         print(f"{op:<{width}}  {cases[op]:>6}  {ok[op]:>6}  {by_run or '-'} {note}".rstrip())
+    if missing_file:
+        with open(missing_file, "w", encoding="utf-8") as f:
+            f.writelines(op + "\n" for op in missing)
+    if missing and report_only:
+        print(f"coverage: REPORT ONLY (a budget below the gate's), no 2xx for {', '.join(missing)}")
+        return 0
     if missing:
         print(f"coverage: FAIL, no 2xx for {', '.join(missing)}")
         return 1

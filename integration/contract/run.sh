@@ -9,11 +9,18 @@
 # TypeScript SDK and runs its node test against the binary too. Results go to .tmp/contract for
 # tools/testsummary: the JUnit reports, counts.tsv, status (the exit code) or not-run (why not).
 #
-# Budgets (environment): MAX_EXAMPLES and MAX_TIME (seconds) per ADMIN run (the REST run of each
-# gateway, the CMS hard-delete run, GraphQL); ROLE_MAX_EXAMPLES and ROLE_MAX_TIME per EDITOR or USER
-# run (one per role and gateway, over the operations that declare x-roles); the two logout runs take
-# half of ROLE_MAX_TIME. Fuzzing and stateful testing repeat until a run's time is spent, so the whole
-# run takes about 4 x MAX_TIME + 5 x ROLE_MAX_TIME plus Newman (about 11 minutes on the defaults).
+# Budget (environment): MEDIAMESH_FUZZ_SECONDS is the time Schemathesis may take in all, shared among
+# its ten runs: each ADMIN run (the REST run of each gateway, the CMS hard-delete run, GraphQL) gets
+# 4/21 of it, each EDITOR or USER run (one per role and gateway, over the operations that declare
+# x-roles) 1/21, the two logout runs half of that. Fuzzing and stateful testing repeat until a run's
+# time is spent. The default, 630 s (120 s per ADMIN run, 30 s per role run, what CI gives: .ci/run),
+# makes the whole run about 13 minutes with Newman; `make test` passes a smaller one (FUZZ_SECONDS in
+# the Makefile). MAX_TIME and ROLE_MAX_TIME (seconds) set the two shares directly, MAX_EXAMPLES and
+# ROLE_MAX_EXAMPLES the examples per operation of a fuzzing pass. At CI's budget or more, every
+# operation with a success response must reach it (coverage.py's gate); below it the runs are too
+# short for the stateful chains that lead to some success paths (measured: at 105 s, 25 operations
+# got no 2xx), so the operations without one are reported, in the run's output and the summary, and
+# do not fail the run. MEDIAMESH_CONTRACT_COVERAGE=gate or =report decides it whatever the budget.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-bin/mediamesh}
@@ -25,14 +32,23 @@ CMS_PORT=${CMS_PORT:-$(free_port)}
 while [ "$CMS_PORT" = "$DISCOVERY_PORT" ]; do CMS_PORT=$(free_port); done
 MAX_EXAMPLES=${MAX_EXAMPLES:-30}
 SEED=${SEED:-20261125}
-MAX_TIME=${MAX_TIME:-120}
+FUZZ_SECONDS=${MEDIAMESH_FUZZ_SECONDS:-630}
 ROLE_MAX_EXAMPLES=${ROLE_MAX_EXAMPLES:-10}
-ROLE_MAX_TIME=${ROLE_MAX_TIME:-30}
 ADMIN_PORT=${ADMIN_PORT:-$(free_port)}
 
 rm -rf .tmp/contract
 mkdir -p .tmp/contract
 trap 'echo $? >.tmp/contract/status' EXIT # until the binary runs (cleanup below)
+if ! [[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]] || [ "$FUZZ_SECONDS" -lt 21 ]; then
+  echo "contract: MEDIAMESH_FUZZ_SECONDS must be a whole number of seconds, at least 21 (got \"$FUZZ_SECONDS\")" >&2; exit 2
+fi
+MAX_TIME=${MAX_TIME:-$(( FUZZ_SECONDS * 4 / 21 ))}
+ROLE_MAX_TIME=${ROLE_MAX_TIME:-$(( FUZZ_SECONDS / 21 ))}
+COVERAGE=${MEDIAMESH_CONTRACT_COVERAGE:-}
+if [ -z "$COVERAGE" ]; then COVERAGE=report; [ "$FUZZ_SECONDS" -ge 630 ] && COVERAGE=gate; fi
+case $COVERAGE in gate | report) ;; *) echo "contract: MEDIAMESH_CONTRACT_COVERAGE must be gate or report" >&2; exit 2 ;; esac
+echo "contract: fuzzing budget ${FUZZ_SECONDS} s: ${MAX_TIME} s per ADMIN run, ${ROLE_MAX_TIME} s per role run (MEDIAMESH_FUZZ_SECONDS); success coverage: $COVERAGE"
+echo "$FUZZ_SECONDS $COVERAGE" >.tmp/contract/budget
 if ! [ -x node_modules/.bin/newman ] || ! [ -x node_modules/.bin/tsc ]; then
   echo "contract: installing Newman and TypeScript (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
@@ -251,7 +267,9 @@ run_st discovery-graphql "$MAX_TIME" "http://127.0.0.1:$DISCOVERY_PORT/graphql" 
   --checks graphql_classified_errors --max-examples "$MAX_EXAMPLES"
 
 echo "== success coverage (2xx per operation, all REST runs)"
-python3 integration/contract/coverage.py "$counts" gen/openapi/bundle/discovery.json gen/openapi/bundle/cms.json || status=1
+coverage_args=(--missing .tmp/contract/no-2xx)
+[ "$COVERAGE" = report ] && coverage_args+=(--report-only)
+python3 integration/contract/coverage.py "${coverage_args[@]}" "$counts" gen/openapi/bundle/discovery.json gen/openapi/bundle/cms.json || status=1
 cp "$counts" .tmp/contract/counts.tsv
 
 if grep -q '"level":"ERROR"' "$work/mediamesh.log"; then

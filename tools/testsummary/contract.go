@@ -19,6 +19,10 @@ type contract struct {
 	STRuns, STCases, STFailed                      int
 	STRequests                                     int // requests the Schemathesis runs made (counts.tsv)
 	SDKTests, SDKFailed                            int // the TypeScript SDK's node tests (sdk.xml)
+	// Budget is the fuzzing budget in seconds and Coverage "gate" or "report" (budget); NoSuccess the
+	// operations that got no 2xx (no-2xx), a failure under the gate, a note under report.
+	Budget, Coverage string
+	NoSuccess        []string
 }
 
 // junitCase is a test case of a JUnit report.
@@ -43,6 +47,14 @@ func readContract(dir string) (contract, error) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
 		c.Failed = strings.TrimSpace(string(b)) != "0"
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "budget")); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			c.Budget, c.Coverage = f[0], f[1]
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "no-2xx")); err == nil {
+		c.NoSuccess = strings.Fields(strings.ReplaceAll(string(b), " ", "/"))
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
 	for _, path := range files {

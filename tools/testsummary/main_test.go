@@ -75,6 +75,8 @@ func TestReport(t *testing.T) {
 	write("contract/sdk.xml", `<?xml version="1.0" encoding="utf-8"?><testsuites><testcase name="lists" classname="test"/><testcase name="signs in" classname="test"/></testsuites>`)
 	write("contract/counts.tsv", "cms-rest\tlistPrograms\t200\ncms-rest\tlistPrograms\t422\n")
 	write("contract/status", "0\n")
+	write("contract/budget", "105 report\n")
+	write("contract/no-2xx", "cms createProgram\ndiscovery refreshToken\n")
 	var out bytes.Buffer
 	ok, err := printReport(dir, &out)
 	if err != nil {
@@ -88,6 +90,7 @@ func TestReport(t *testing.T) {
 		"FAIL m/b TestBroken",
 		"2 skipped: need a PostgreSQL server: set MEDIAMESH_TEST_POSTGRES_URL or run .ci/run",
 		"contract: newman 2 requests, 3 assertions (1 failed); schemathesis 1 runs, 2 requests, 2 operations checked (0 failed); TypeScript SDK 2 tests (0 failed)",
+		"fuzzing budget 105 s (MEDIAMESH_FUZZ_SECONDS; CI gives 630): 2 operations reached no 2xx, reported, not failed (the gate holds from 630 s): cms/createProgram, discovery/refreshToken",
 		"\n7 passed, 2 failed, 3 skipped\n",
 	} {
 		if !strings.Contains(out.String(), want) {
