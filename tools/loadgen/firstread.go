@@ -64,6 +64,7 @@ func runFirstReads(cms, disc, email, password string, rounds int, settle time.Du
 	slices.Sort(took)
 	fmt.Printf("first reads after a publish (%d publishes x %d pages, %s after each): p50 %s, p99 %s, max %s; %d of %d answered from the cache\n",
 		rounds, len(pages), settle, took[len(took)/2].Round(10*time.Microsecond), took[len(took)*99/100].Round(10*time.Microsecond), took[len(took)-1].Round(10*time.Microsecond), hits, len(took))
+	row("first reads after a publish, from the cache", 100*float64(hits)/float64(len(took)), "%", took[len(took)/2], took[len(took)*99/100])
 	return nil
 }
 

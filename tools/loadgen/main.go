@@ -51,6 +51,8 @@ func main() {
 	engagement := flag.Int("engagement", 0, "instead of seeding: post batches of this many play events (recordEngagement) from -connections clients beside the cached browse read, and compare the browse p99 with and without them")
 	firstReads := flag.Int("first-reads", 0, "instead of seeding: this many publishes, each followed (after -settle) by one timed read of the program's page, its episodes and the home list (what the first reader after a change waits, with or without cache warming)")
 	settle := flag.Duration("settle", 300*time.Millisecond, "with -first-reads: how long after each publish the reads are made")
+	flag.StringVar(&rowsPath, "rows", "", "append every figure to this file too, a tab-separated line each (tools/loadgen/bench.sh makes one table of them)")
+	flag.StringVar(&rowsLabel, "label", "", "with -rows: a prefix for the scenario of every row")
 	queries := flag.Int("queries", 0, "instead of seeding: print this many search queries (URL-escaped q values) drawn from the vocabulary, one a line")
 	flag.Parse()
 	var err error
@@ -99,11 +101,13 @@ func run(cms, disc, email, password string, programs, episodes, writers int, dur
 	total := programs * episodes
 	fmt.Printf("seeded %d programs and %d published episodes through the CMS gateway in %v (%.0f episodes/s)\n",
 		programs, total, time.Since(start).Round(time.Second), float64(total)/time.Since(start).Seconds())
+	row(fmt.Sprintf("writes, %d writers (create + publish of %d episodes)", writers, total), 2*float64(total)/time.Since(start).Seconds(), "writes/s", 0, 0)
 	wait := time.Now()
 	if err := awaitPublic(disc, ids[len(ids)-1], total); err != nil {
 		return err
 	}
 	fmt.Printf("the public side caught up %v after the last write\n\n", time.Since(wait).Round(time.Millisecond))
+	row("read models behind the last write", time.Since(wait).Seconds(), "s", 0, 0)
 
 	fmt.Printf("%-34s %10s %10s %10s %8s\n", "scenario", "req/s", "p50", "p99", "errors")
 	graphQL := `{"query":"{ programs(first: 10) { edges { node { id title episodes(first: 5) { edges { node { id title } } } } } } }"}`
@@ -114,7 +118,7 @@ func run(cms, disc, email, password string, programs, episodes, writers int, dur
 		{"cached browse (programs list)", func(*rand.Rand) (*http.Request, error) {
 			return http.NewRequest("GET", disc+"/api/v1/discovery/programs?limit=20", nil)
 		}},
-		{"uncached search (100k episodes)", func(r *rand.Rand) (*http.Request, error) {
+		{"uncached search (a new query each request)", func(r *rand.Rand) (*http.Request, error) {
 			q := text.query(r)
 			u := fmt.Sprintf("%s/api/v1/discovery/search?q=%s&duration_max=%d", disc, url.QueryEscape(q), 3600+r.IntN(169_000))
 			return http.NewRequest("GET", u, nil)
@@ -130,6 +134,7 @@ func run(cms, disc, email, password string, programs, episodes, writers int, dur
 	for _, sc := range scenarios {
 		res := load(sc.req, duration, connections)
 		fmt.Printf("%-34s %10.0f %10v %10v %8d\n", sc.name, res.rate, res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), res.errors)
+		row("loadgen: "+sc.name, res.rate, "req/s", res.p50, res.p99)
 	}
 	return nil
 }

@@ -109,6 +109,7 @@ func runMix(cms, disc, email, password string, d time.Duration, connections int,
 	fmt.Printf("Zipf read mix over %d programs for %v with %d connections, %.1f publishes/s (%d episodes published, %d failed writes):\n",
 		len(programs), d, connections, float64(published.Load())/d.Seconds(), published.Load(), writeErrs.Load())
 	fmt.Printf("  %d reads (%.0f/s), hit ratio %.1f%%, %d errors\n", reads, float64(reads)/d.Seconds(), 100*float64(hits.Load())/float64(reads), errs.Load())
+	row(fmt.Sprintf("cache hit ratio, Zipf reads, %.0f publishes/s", float64(published.Load())/d.Seconds()), 100*float64(hits.Load())/float64(reads), "%", 0, 0)
 	return nil
 }
 

@@ -92,6 +92,7 @@ func runTakedowns(cms, disc, email, password string, rounds, writers int) error 
 	fmt.Printf("%d takedowns while %d writers created and published (%.0f writes/s, %d failed):\n", rounds, writers, float64(written.Load())/elapsed.Seconds(), writeErrs.Load())
 	fmt.Printf("  gone from discovery and search after: p50 %v, p99 %v, max %v\n",
 		took[len(took)/2].Round(time.Millisecond), took[(len(took)*99)/100].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
+	row(fmt.Sprintf("takedown, gone from browse and search (%d writers writing)", writers), float64(written.Load())/elapsed.Seconds(), "writes/s", took[len(took)/2], took[(len(took)*99)/100])
 	return nil
 }
 

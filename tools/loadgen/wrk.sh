@@ -9,6 +9,8 @@
 # The gateway should run with --gateway.rate-limits=false and, to measure the uncached paths,
 # --gateway.cache=false; the corpus is whatever the server holds (tools/loadgen seeds one). Searches
 # are drawn from the vocabulary the corpus was seeded with: set VOCABULARY as loadgen's -vocabulary.
+# With BENCH_ROWS set, every row is also appended to that file as loadgen's -rows does (its
+# scenario prefixed with BENCH_LABEL, e.g. "cache off"), for tools/loadgen/benchtable.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 disc=${1:?usage: wrk.sh DISCOVERY_URL [seconds] [connections]}
@@ -64,8 +66,14 @@ run() { # name base-url list -> "req/s p50 p99 errors"
 printf '%-36s %10s %8s %10s %10s %7s\n' scenario req/s ratio p50 p99 errors
 read -r echo_rps p50 p99 errs < <(run echo "http://$echo_addr" bare)
 printf '%-36s %10.0f %8s %10s %10s %7s\n' "bare echo handler (1 KB JSON)" "$echo_rps" 1.000 "$p50" "$p99" "$errs"
+rows() { # scenario rate p50 p99
+  [ -n "${BENCH_ROWS:-}" ] && printf '%s\t%s\treq/s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$BENCH_ROWS"
+  return 0
+}
+rows "bare echo handler (1 KB JSON)${BENCH_LABEL:+, ${BENCH_LABEL}}" "$echo_rps" "$p50" "$p99"
 for sc in "programs list, page of 20:list" "one program:program" "a program's episodes, page of 20:episodes" \
   "search, two random words:search" "search with facets:search_facets" "GraphQL 10 programs x 5 episodes:graphql"; do
   read -r rps p50 p99 errs < <(run "${sc%%:*}" "$disc" "${sc##*:}")
   printf '%-36s %10.0f %8.3f %10s %10s %7s\n' "${sc%%:*}" "$rps" "$(awk -v a="$rps" -v b="$echo_rps" 'BEGIN {print a / b}')" "$p50" "$p99" "$errs"
+  rows "${BENCH_LABEL:+${BENCH_LABEL}: }${sc%%:*}" "$rps" "$p50" "$p99"
 done
