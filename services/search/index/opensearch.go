@@ -933,8 +933,8 @@ type m = map[string]any
 var osFuzziness = fmt.Sprintf("AUTO:%d,%d", minTypoRunes, maxWordRunes+1)
 
 // wordClause returns the query of one normalised word in the fields of group g, or nil when
-// the group's analysis drops the word (a stop word). A fuzzy clause also matches the terms one
-// edit away from the word's.
+// the group's analysis drops the word (a stop word). A fuzzy clause also matches the terms of
+// minTypoRunes letters or more one edit away from the word's.
 func wordClause(g, w string, fuzzy bool) m {
 	if len(languageTerms(g, w)) == 0 {
 		return nil
@@ -952,9 +952,9 @@ func wordClause(g, w string, fuzzy bool) m {
 }
 
 // textClause returns the query of t: for each language group searched (that of language only,
-// when set), the documents of the group in which every word matches (fuzzy: also one edit away),
-// the last one also as a prefix of a word; nil when no document can match.
-func textClause(t textQuery, language string, fuzzy bool) m {
+// when set), the documents of the group in which every word matches (the words of fuzzy also one
+// edit away), the last one also as a prefix of a word; nil when no document can match.
+func textClause(t textQuery, language string, fuzzy map[string]bool) m {
 	gs := groups
 	if language != "" {
 		gs = []string{languageGroup(language)}
@@ -963,13 +963,13 @@ func textClause(t textQuery, language string, fuzzy bool) m {
 	for _, g := range gs {
 		var must []any
 		for _, w := range t.head() {
-			if c := wordClause(g, w, fuzzy); c != nil {
+			if c := wordClause(g, w, fuzzy[w]); c != nil {
 				must = append(must, c)
 			}
 		}
 		if t.prefix != "" {
 			last := []any{m{"prefix": m{"words": m{"value": t.prefix, "boost": osPrefixBoost}}}}
-			if c := wordClause(g, t.last(), fuzzy); c != nil {
+			if c := wordClause(g, t.last(), fuzzy[t.last()]); c != nil {
 				last = append(last, c)
 			}
 			must = append(must, m{"bool": m{"should": last}})
@@ -1046,40 +1046,43 @@ func (o *OpenSearch) Search(ctx context.Context, q Query) (res Result, err error
 	if p.matchesNothing() {
 		return p.result(nil, nil), nil
 	}
-	res, err = o.search(ctx, p, false)
+	res, err = o.search(ctx, p, nil)
 	if err != nil || len(res.Hits) > 0 || p.text.empty() {
 		return res, err
 	}
-	// Nothing found: try once more with the words the index does not know corrected (see
-	// typo.go), and every word of minTypoRunes letters or more also matching one edit away in the
-	// analysed fields (which finds gutenberg's for gutenburg, two edits from the word but one from
-	// its stem).
-	t, _, err := o.correct(ctx, p.text)
-	if err != nil {
+	// Nothing found: when some words are unknown, try once more with them corrected (see typo.go)
+	// or, those without a correction, matching one edit away in the analysed fields (which finds
+	// gutenberg's for gutenburg, two edits from the word but one from its stem).
+	t, fuzzy, err := o.correct(ctx, p.text)
+	if err != nil || t.words == nil {
 		return res, err
 	}
 	p.text = t
-	return o.search(ctx, p, true)
+	return o.search(ctx, p, fuzzy)
 }
 
-// correct returns t with each word that no document has replaced by the word one edit away that
-// the most documents have, as a term suggester on the words field finds it, and reports whether
-// it replaced any.
-func (o *OpenSearch) correct(ctx context.Context, t textQuery) (textQuery, bool, error) {
-	positions := typoWords(t, func(string) bool { return false }) // suggest_mode missing tells the known
+// correct looks up, in one request, which words of t no document has (a filter aggregation on the
+// words field each) and the word one edit away that the most documents have for each (a term
+// suggester on the words field). It returns t with those words corrected and the words left
+// unknown, which fuzzy matching may still find; or a textQuery without words when every word is
+// known (a search of known words that finds nothing is not corrected).
+func (o *OpenSearch) correct(ctx context.Context, t textQuery) (textQuery, map[string]bool, error) {
+	positions := typoWords(t, func(string) bool { return false }) // the aggregations tell the known
 	if len(positions) == 0 {
-		return t, false, nil
+		return textQuery{}, nil, nil
 	}
-	suggest := m{}
+	suggest, aggs := m{}, m{}
 	for k, i := range positions {
-		suggest["w"+strconv.Itoa(k)] = m{"text": t.words[i], "term": m{
+		key := "w" + strconv.Itoa(k)
+		suggest[key] = m{"text": t.words[i], "term": m{
 			"field": "words", "suggest_mode": "missing", "max_edits": 1, "prefix_length": 0,
 			"min_word_length": minTypoRunes, "sort": "frequency", "size": 1,
 		}}
+		aggs[key] = m{"filter": m{"term": m{"words": t.words[i]}}}
 	}
-	raw, err := json.Marshal(m{"size": 0, "track_total_hits": false, "suggest": suggest})
+	raw, err := json.Marshal(m{"size": 0, "track_total_hits": false, "suggest": suggest, "aggs": aggs})
 	if err != nil {
-		return t, false, fmt.Errorf("index: encode suggestion: %w", err)
+		return textQuery{}, nil, fmt.Errorf("index: encode suggestion: %w", err)
 	}
 	var out struct {
 		Suggest map[string][]struct {
@@ -1087,25 +1090,37 @@ func (o *OpenSearch) correct(ctx context.Context, t textQuery) (textQuery, bool,
 				Text string `json:"text"`
 			} `json:"options"`
 		} `json:"suggest"`
+		Aggregations map[string]struct {
+			Count int64 `json:"doc_count"`
+		} `json:"aggregations"`
 	}
 	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.name()) + "/_search", body: raw}, &out); err != nil {
-		return t, false, fmt.Errorf("index: correct typos: %w", err)
+		return textQuery{}, nil, fmt.Errorf("index: correct typos: %w", err)
 	}
 	fix := map[int]string{}
+	var fuzzy map[string]bool
 	for k, i := range positions {
-		entries := out.Suggest["w"+strconv.Itoa(k)]
-		if len(entries) == 1 && len(entries[0].Options) > 0 {
-			fix[i] = entries[0].Options[0].Text
+		key := "w" + strconv.Itoa(k)
+		if out.Aggregations[key].Count > 0 {
+			continue // known
 		}
+		if entries := out.Suggest[key]; len(entries) == 1 && len(entries[0].Options) > 0 {
+			fix[i] = entries[0].Options[0].Text
+			continue
+		}
+		if fuzzy == nil {
+			fuzzy = map[string]bool{}
+		}
+		fuzzy[t.words[i]] = true
 	}
-	if len(fix) == 0 {
-		return t, false, nil
+	if len(fix) == 0 && len(fuzzy) == 0 {
+		return textQuery{}, nil, nil
 	}
-	return t.withCorrections(fix), true, nil
+	return t.withCorrections(fix), fuzzy, nil
 }
 
-// search runs the plan p, its words fuzzy when fuzzy is set.
-func (o *OpenSearch) search(ctx context.Context, p *plan, fuzzy bool) (Result, error) {
+// search runs the plan p, the words of fuzzy also matching one edit away.
+func (o *OpenSearch) search(ctx context.Context, p *plan, fuzzy map[string]bool) (Result, error) {
 	boolQ := m{"filter": filterClauses(p)}
 	if !p.text.empty() {
 		text := textClause(p.text, p.Language, fuzzy)

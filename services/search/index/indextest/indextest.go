@@ -253,6 +253,7 @@ func (s *suite) testTypos(t *testing.T, ix index.Index) {
 		{"wrong letter in Arabic", "غرناظة", []string{"ar-g"}},
 		{"one word of two wrong", "نزار قباتي", []string{"ar-n"}},
 		{"a search that finds something is not corrected", "colour", []string{"en-c1"}},
+		{"a search of known words that finds nothing is not corrected", "colour study", nil},
 		{"short words are not corrected", "cst", nil},
 		{"two edits are not corrected", "yelowstne", nil},
 	}
