@@ -23,11 +23,12 @@ run: build
 run-split:
 	GO="$(GO)" bash deploy/run-split.sh
 
-## generate: everything under gen/, the gateway bundles, the Postman collections, the TypeScript SDK's types
+## generate: everything under gen/, the topic names (internal/eventbus/topics.gen.go), the gateway bundles, the Postman collections, the TypeScript SDK's types
 ## (sdk/typescript/src/{cms,discovery}.ts) and the Swagger UI and GraphiQL assets.
 generate: tools-npm
 	$(GO) generate ./gen/openapi/...
 	$(GO) generate ./gen/events/...
+	$(GO) generate ./internal/eventbus/
 	$(GO) generate ./gen/graphql/...
 	$(GO) generate ./ent/...
 	$(GO) run ./tools/bundle -out gen/openapi/bundle
@@ -51,7 +52,7 @@ migration:
 
 ## check-generated: fails when `make generate` changes or adds any file.
 check-generated: generate
-	@changed=$$(git status --porcelain -- gen ent postman sdk/typescript/src internal/docsui/dist internal/graphiql/dist specs go.mod go.sum); \
+	@changed=$$(git status --porcelain -- gen ent postman sdk/typescript/src internal/docsui/dist internal/graphiql/dist internal/eventbus/topics.gen.go specs go.mod go.sum); \
 	if [ -n "$$changed" ]; then echo "make generate changed these files; run it and commit:"; echo "$$changed"; git diff --stat -- gen ent postman; exit 1; fi
 	@echo "generated code is current"
 

@@ -248,7 +248,8 @@ type Endpoint struct {
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"postgres://... for the service's database; empty: SQLite under data_dir"`
 }
 
-// Services holds one endpoint per service.
+// Services holds one endpoint per service, under the service's name (Endpoint finds it by its yaml
+// key; the module table in modules.go gives its default address).
 type Services struct {
 	Auth      Endpoint `yaml:"auth"`
 	CMS       Endpoint `yaml:"cms"`
@@ -257,27 +258,8 @@ type Services struct {
 	Ingest    Endpoint `yaml:"ingest"`
 	Discovery Endpoint `yaml:"discovery"`
 	Search    Endpoint `yaml:"search"`
-}
-
-// Endpoint returns the endpoint of service name.
-func (s *Services) Endpoint(name string) *Endpoint {
-	switch name {
-	case ServiceAuth:
-		return &s.Auth
-	case ServiceCMS:
-		return &s.CMS
-	case ServiceMetadata:
-		return &s.Metadata
-	case ServiceMedia:
-		return &s.Media
-	case ServiceIngest:
-		return &s.Ingest
-	case ServiceDiscovery:
-		return &s.Discovery
-	case ServiceSearch:
-		return &s.Search
-	}
-	return nil
+	// unlisted holds the endpoints of the services of the module table without a field above.
+	unlisted map[string]*Endpoint
 }
 
 // Default returns the embedded-mode defaults: everything in one process, data under ./data.
@@ -289,15 +271,7 @@ func Default() Config {
 		RelayAddr:       ":9110",
 		Log:             LogConfig{Level: "info", Format: "json"},
 		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, CacheL1Bytes: 16 << 20, CacheWarm: 64, StaleAfter: 50 * time.Millisecond, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
-		Services: Services{
-			Auth:      Endpoint{Addr: ":9101"},
-			CMS:       Endpoint{Addr: ":9102"},
-			Metadata:  Endpoint{Addr: ":9103"},
-			Media:     Endpoint{Addr: ":9104"},
-			Ingest:    Endpoint{Addr: ":9105"},
-			Discovery: Endpoint{Addr: ":9106"},
-			Search:    Endpoint{Addr: ":9107"},
-		},
+		Services:        defaultServices(),
 		Auth: AuthConfig{
 			Issuer: "mediamesh", Audience: "mediamesh-api",
 			AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, KeyRotation: 24 * time.Hour, JWKSRefresh: 5 * time.Minute,

@@ -15,6 +15,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/authapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
+	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/objectstore"
 	"github.com/mediamesh/mediamesh/internal/serviceauth"
 	"github.com/mediamesh/mediamesh/services/ingest"
@@ -99,12 +100,8 @@ func (p *platform) publicReadPolicy(ctx context.Context, store *objectstore.S3) 
 		"bucket", p.cfg.Media.S3.Bucket, "prefix", media.PublicPrefix, "statement", string(statement), "error", err)
 }
 
-// newMedia builds the media service on its store.
-func (p *platform) newMedia(ctx context.Context) (service, error) {
-	db, err := p.database(ctx, ServiceMedia)
-	if err != nil {
-		return nil, err
-	}
+// buildMedia builds the media service on its store.
+func buildMedia(ctx context.Context, p *platform, db *database.DB) (service, error) {
 	var svc *media.Service
 	// Unsigned reads of the local store are allowed for the bytes of public, ready assets.
 	store, err := p.mediaStore(ctx, func(key string) bool { return svc != nil && svc.PublicKey(context.Background(), key) })
@@ -149,13 +146,9 @@ func (p *platform) ingestAccountPassword() string {
 	return p.ingestPassword
 }
 
-// newIngest builds the ingest service with its fetcher and its clients of the CMS and media
+// buildIngest builds the ingest service with its fetcher and its clients of the CMS and media
 // services, which it calls as the ingest service account.
-func (p *platform) newIngest(ctx context.Context) (service, error) {
-	db, err := p.database(ctx, ServiceIngest)
-	if err != nil {
-		return nil, err
-	}
+func buildIngest(_ context.Context, p *platform, db *database.DB) (service, error) {
 	in := p.cfg.Ingest
 	key, err := base64.StdEncoding.DecodeString(in.CredentialsKey)
 	if err != nil {

@@ -14,20 +14,6 @@ import (
 	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
-// readModels are the services whose state is built from events, so a replay rebuilds it: the read
-// models, and the metadata service's knowledge of the CMS's content (a replay reconciles its
-// metadata versions with the CMS, see metadata.Service.BeginRebuild).
-var readModels = []string{ServiceDiscovery, ServiceSearch, ServiceMetadata}
-
-// producers names the service whose outbox holds each topic's events.
-var producers = map[string]string{
-	eventbus.TopicContent:   ServiceCMS,
-	eventbus.TopicMetadata:  ServiceMetadata,
-	eventbus.TopicAuth:      ServiceAuth,
-	eventbus.TopicMedia:     ServiceMedia,
-	eventbus.TopicDiscovery: ServiceDiscovery,
-}
-
 // Replay rebuilds the read models among cfg's target (discovery, ...) from the first event on: it
 // empties each one (read model and inbox), then applies every event of its topics in order, from
 // Kafka when kafka.brokers is set (each partition from its oldest offset to its end at the time of
@@ -44,11 +30,7 @@ func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) er
 		return err
 	}
 	p := &platform{cfg: cfg, plan: plan, log: log, reg: prometheus.NewRegistry(), dbs: map[string]*database.DB{}, handlers: map[string]http.Handler{}, rebuild: true}
-	defer func() {
-		for i := len(p.closers) - 1; i >= 0; i-- {
-			_ = p.closers[i]()
-		}
-	}()
+	defer p.close()
 	replayed := 0
 	for _, name := range plan.InProcess {
 		if !contains(readModels, name) {

@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -23,9 +21,6 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/mediamesh/mediamesh/gen/openapi/authapi"
-	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
-	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
-	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/cache"
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -34,23 +29,14 @@ import (
 	"github.com/mediamesh/mediamesh/internal/httpclient"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/idempotency"
-	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/objectstore"
 	"github.com/mediamesh/mediamesh/internal/outbox"
-	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
 	"github.com/mediamesh/mediamesh/internal/redisclient"
 	"github.com/mediamesh/mediamesh/internal/telemetry"
 	"github.com/mediamesh/mediamesh/services/auth"
-	"github.com/mediamesh/mediamesh/services/cms"
-	"github.com/mediamesh/mediamesh/services/discovery"
 	"github.com/mediamesh/mediamesh/services/gateway/cmsadmin"
 	"github.com/mediamesh/mediamesh/services/gateway/public"
-	"github.com/mediamesh/mediamesh/services/ingest"
-	"github.com/mediamesh/mediamesh/services/media"
-	"github.com/mediamesh/mediamesh/services/metadata"
-	"github.com/mediamesh/mediamesh/services/search"
-	"github.com/mediamesh/mediamesh/services/search/index"
 )
 
 // service is what the composition root needs of a service.
@@ -169,35 +155,6 @@ type platform struct {
 	ingestPassword string
 }
 
-// migrations lists the migrations of service name's database of dialect d: its own tables, the
-// outbox, which every service database has (the relays read it), the inbox of those that consume
-// events, and the search index's table when it lives in PostgreSQL. Services without a database
-// have none.
-func migrations(name string, d database.Dialect) []database.Migrations {
-	out := database.Migrations{Component: outbox.Component, FS: outbox.Migrations()}
-	in := database.Migrations{Component: inbox.Component, FS: inbox.Migrations()}
-	switch name {
-	case ServiceAuth:
-		return []database.Migrations{auth.Migrations, out}
-	case ServiceCMS:
-		return []database.Migrations{cms.Migrations, out, in}
-	case ServiceMetadata:
-		return []database.Migrations{metadata.Migrations, out, in}
-	case ServiceMedia:
-		return []database.Migrations{media.Migrations, out, in}
-	case ServiceIngest:
-		return []database.Migrations{ingest.Migrations, out}
-	case ServiceDiscovery:
-		return []database.Migrations{discovery.Migrations, out, in}
-	case ServiceSearch:
-		if d == database.Postgres {
-			return []database.Migrations{search.Migrations, out, in, index.PostgresMigrations}
-		}
-		return []database.Migrations{search.Migrations, out, in}
-	}
-	return nil
-}
-
 // database opens the database of service name (its configured URL, or SQLite under data_dir) and
 // brings its schema up to date: it applies the pending migrations when migrate_on_start is set, and
 // otherwise refuses a database with migrations pending.
@@ -253,127 +210,6 @@ func (p *platform) clientAt(from, to, base string, remote bool) (*http.Client, s
 	return &http.Client{Transport: otelhttp.NewTransport(t)}, base, nil
 }
 
-// newService builds service name. This is the one place that knows every service.
-func (p *platform) newService(ctx context.Context, name string) (service, error) {
-	switch name {
-	case ServiceAuth:
-		db, err := p.database(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		a := p.cfg.Auth
-		rate, err := policy.ParseRate(a.LoginRate)
-		if err != nil {
-			return nil, err
-		}
-		cfg := auth.Config{
-			Issuer: a.Issuer, Audience: a.Audience, AccessTTL: a.AccessTTL, RefreshTTL: a.RefreshTTL, KeyRotation: a.KeyRotation,
-			SignupEnabled: a.SignupEnabled, AdminEmail: a.AdminEmail, AdminPassword: a.AdminPassword, HashConcurrency: a.HashConcurrency,
-			AdminPasswordFile: filepath.Join(p.cfg.DataDir, FirstAdminPasswordFile), LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
-			OIDC: a.OIDCProviders.auth(),
-		}
-		if pw := p.ingestAccountPassword(); pw != "" {
-			cfg.ServiceAccounts = []auth.ServiceAccount{{Email: p.cfg.Ingest.AccountEmail, Password: pw, DisplayName: "Ingest service", Roles: []string{"EDITOR"}}}
-		}
-		return auth.New(ctx, cfg, auth.Deps{DB: db, Limiter: p.limiter, Log: p.log.With("service", name)})
-	case ServiceCMS:
-		db, err := p.database(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		hc, base, err := p.client(name, ServiceMetadata)
-		if err != nil {
-			return nil, err
-		}
-		meta, err := metadataapi.NewClientWithResponses(base, metadataapi.WithHTTPClient(hc))
-		if err != nil {
-			return nil, err
-		}
-		hc, base, err = p.client(name, ServiceMedia)
-		if err != nil {
-			return nil, err
-		}
-		assets, err := mediaapi.NewClientWithResponses(base, mediaapi.WithHTTPClient(hc))
-		if err != nil {
-			return nil, err
-		}
-		return cms.New(cms.Config{SchedulerInterval: p.cfg.CMS.SchedulerInterval, PurgeAfter: p.cfg.CMS.PurgeAfter, ImportMaxBytes: int64(p.cfg.CMS.ImportMaxBytes)},
-			cms.Deps{DB: db, Metadata: meta, Media: assets, Log: p.log.With("service", name)})
-	case ServiceMetadata:
-		db, err := p.database(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		hc, base, err := p.client(name, ServiceCMS)
-		if err != nil {
-			return nil, err
-		}
-		content, err := cmsapi.NewClientWithResponses(base, cmsapi.WithHTTPClient(hc))
-		if err != nil {
-			return nil, err
-		}
-		return metadata.New(metadata.Config{Languages: p.cfg.Metadata.Languages}, metadata.Deps{DB: db, CMS: content, Log: p.log.With("service", name)})
-	case ServiceMedia:
-		return p.newMedia(ctx)
-	case ServiceIngest:
-		return p.newIngest(ctx)
-	case ServiceDiscovery:
-		db, err := p.database(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		return discovery.New(discovery.Deps{DB: db, Log: p.log.With("service", name), Cache: p.cache})
-	case ServiceSearch:
-		db, err := p.database(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		// The index (search.engine): PostgreSQL full text beside the service's tables, an
-		// OpenSearch cluster (it persists: nothing to load), or in memory, loaded from the
-		// service's tables before any event.
-		switch p.cfg.SearchEngine() {
-		case SearchEnginePostgres:
-			idx, err := index.NewPostgres(ctx, db)
-			if err != nil {
-				return nil, err
-			}
-			svc, err := search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
-			if err != nil {
-				return nil, err
-			}
-			// An index that a migration emptied (its analysis changed) is refilled from the
-			// service's tables; with nothing stored, this reads nothing.
-			if empty, err := idx.Empty(ctx); err != nil {
-				return nil, err
-			} else if empty {
-				if _, err := svc.LoadIndex(ctx); err != nil {
-					return nil, err
-				}
-			}
-			return svc, nil
-		case SearchEngineOpenSearch:
-			o := p.cfg.Search.OpenSearch
-			idx, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: o.URLs, Alias: o.Index, Timeout: o.Timeout,
-				Registerer: p.reg, Log: p.log.With("service", name, "downstream", "opensearch"), AcceptOtherSchema: p.rebuild})
-			if err != nil {
-				return nil, fmt.Errorf("search index: %w", err)
-			}
-			return search.New(search.Deps{DB: db, Index: idx, Log: p.log.With("service", name), Cache: p.cache})
-		}
-		svc, err := search.New(search.Deps{DB: db, Index: index.NewMemory(), Log: p.log.With("service", name), Cache: p.cache})
-		if err != nil {
-			return nil, err
-		}
-		if n, err := svc.LoadIndex(ctx); err != nil {
-			return nil, err
-		} else if n > 0 {
-			debug.FreeOSMemory() // the rows read to load it are garbage now: give their memory back
-		}
-		return svc, nil
-	}
-	return nil, fmt.Errorf("unknown service %q", name)
-}
-
 // newShared sets up the rate limiter and the idempotency records: in Redis when redis.url is set,
 // shared by every process, else in memory.
 func (p *platform) newShared() error {
@@ -411,8 +247,7 @@ func (p *platform) newBus(ctx context.Context, plan *Plan) eventbus.Publisher {
 		opts := []eventbus.KafkaOption{eventbus.WithKafkaLogger(p.log), eventbus.WithKafkaTopicPartitions(p.cfg.Kafka.Partitions)}
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		topics := []string{eventbus.TopicContent, eventbus.TopicIngest, eventbus.TopicDiscovery, eventbus.TopicAuth, eventbus.TopicMetadata, eventbus.TopicMedia}
-		if err := eventbus.EnsureTopics(tctx, brokers, topics, p.cfg.Kafka.Partitions, opts...); err != nil {
+		if err := eventbus.EnsureTopics(tctx, brokers, eventbus.Topics, p.cfg.Kafka.Partitions, opts...); err != nil {
 			// Kafka may be down: writes go on and the relays publish when it is back.
 			p.log.Warn("could not create the Kafka topics now; the relays retry", "error", err)
 		}
@@ -517,27 +352,52 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	reg := telemetry.NewRegistry()
 	p := &platform{cfg: cfg, plan: plan, log: log, reg: reg, dbs: map[string]*database.DB{}, handlers: map[string]http.Handler{}}
-	metrics := telemetry.Handler(reg)
-	red, err := httpserver.NewMetrics(reg)
+	defer p.close()
+	b, err := p.build(ctx, telemetry.Handler(reg))
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for i := len(p.closers) - 1; i >= 0; i-- {
-			_ = p.closers[i]()
-		}
-	}()
-	if err := p.newShared(); err != nil {
+	listeners, err := p.listen(b.servers, out)
+	if err != nil {
 		return err
+	}
+	return p.run(ctx, b, listeners)
+}
+
+// close closes what the platform opened, in reverse order.
+func (p *platform) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		_ = p.closers[i]()
+	}
+}
+
+// built is what build makes of the plan: the services of this process and the servers it starts.
+type built struct {
+	services map[string]service
+	servers  []*httpserver.Server
+}
+
+// build constructs the plan's modules: the shared stores and the bus, every in-process service (in
+// the module table's order, each on its database), the verifier and the services' handlers, then
+// the servers: the gateways, the relay's, the services that listen on their own, and the admin
+// server, which serves metrics. Nothing listens yet.
+func (p *platform) build(ctx context.Context, metrics http.Handler) (*built, error) {
+	cfg, plan, log, reg := p.cfg, p.plan, p.log, p.reg
+	red, err := httpserver.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.newShared(); err != nil {
+		return nil, err
 	}
 	if err := gateway.RegisterPurgeMetrics(reg); err != nil {
-		return err
+		return nil, err
 	}
 	if err := gateway.RegisterCacheMetrics(reg); err != nil {
-		return err
+		return nil, err
 	}
 	if err := gateway.RegisterVersionMetrics(reg); err != nil {
-		return err
+		return nil, err
 	}
 	p.bus = p.newBus(ctx, plan)
 	services := map[string]service{}
@@ -545,7 +405,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	for _, name := range plan.InProcess {
 		svc, err := p.newService(ctx, name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		services[name] = svc
 		if a, ok := svc.(*auth.Service); ok {
@@ -554,23 +414,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	}
 	for _, name := range plan.Relays {
 		if _, err := p.database(ctx, name); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	verifier, err := p.verifier(plan, authSvc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	handlers := p.handlers
 	for _, name := range plan.InProcess {
 		h, err := services[name].Handler(log.With("service", name), verifier)
 		if err != nil {
-			return fmt.Errorf("service %s: %w", name, err)
+			return nil, fmt.Errorf("service %s: %w", name, err)
 		}
 		handlers[name] = h
 	}
 	var servers []*httpserver.Server
-	var banner []string
 	for _, g := range plan.Gateways {
 		glog := log.With("gateway", g)
 		upstreams := map[string]http.Handler{}
@@ -582,7 +441,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			}
 			h, err := gateway.Remote(s, plan.Remote[s], glog, gateway.WithRegisterer(reg), gateway.WithBreaker(cfg.Breaker.Delay, uint(cfg.Breaker.FailureThreshold)))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			upstreams[s] = h
 			remoteChecks = append(remoteChecks, s)
@@ -620,7 +479,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			addr = cfg.Gateway.CMSAddr
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		srv := &httpserver.Server{Name: g, Addr: addr, Handler: h, Log: glog, ShutdownTimeout: cfg.ShutdownTimeout, RED: red,
 			TrustedProxies: cfg.Gateway.Proxies(), ForwardedHeader: strings.EqualFold(cfg.Gateway.ForwardedHeader, "Forwarded")}
@@ -665,10 +524,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	}
 	p.addSharedDependencies(admin)
 	if err := reg.Register(httpserver.DependencyCollector(admin)); err != nil {
-		return err
+		return nil, err
 	}
 	servers = append(servers, admin)
+	return &built{services: services, servers: servers}, nil
+}
 
+// listen binds every server's listener, all sharing one instance id (cfg.instance_id or a fresh
+// one, reported on /readyz), and prints the URLs of what the process serves to out. A listener that
+// cannot bind closes those already bound.
+func (p *platform) listen(servers []*httpserver.Server, out io.Writer) ([]net.Listener, error) {
+	cfg, plan, log := p.cfg, p.plan, p.log
+	var banner []string
 	instance := cfg.InstanceID
 	if instance == "" {
 		instance = uuid.NewString()
@@ -682,7 +549,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			for _, l := range listeners[:i] {
 				l.Close()
 			}
-			return err
+			return nil, err
 		}
 		listeners[i] = ln
 		base := "http://" + displayAddr(ln.Addr())
@@ -707,7 +574,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		fmt.Fprintln(out, "  "+b)
 	}
 	log.Info("started", "targets", cfg.Target, "in_process", plan.InProcess, "gateways", plan.Gateways)
+	return listeners, nil
+}
 
+// run starts the background work (the relays, the event consumers, the cache's
+// invalidation feed and the services' own workers) and serves every listener until ctx ends or one
+// of them fails; one failing stops the others.
+func (p *platform) run(ctx context.Context, b *built, listeners []net.Listener) error {
+	plan, log, reg, services, servers := p.plan, p.log, p.reg, b.services, b.servers
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

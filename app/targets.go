@@ -24,24 +24,8 @@ const (
 	TargetRelay      = "relay" // outbox relays for services that run in other processes
 )
 
-// AllServices lists the services in start order.
-var AllServices = []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceMedia, ServiceIngest, ServiceDiscovery, ServiceSearch}
-
 // AllGateways lists the gateways.
 var AllGateways = []string{GatewayDiscovery, GatewayCMS}
-
-// fronts lists the services behind each gateway, in the order their contracts are bundled.
-var fronts = map[string][]string{
-	GatewayDiscovery: {ServiceDiscovery, ServiceSearch, ServiceAuth},
-	GatewayCMS:       {ServiceCMS, ServiceMetadata, ServiceMedia, ServiceIngest, ServiceAuth},
-}
-
-// calls lists the services each service calls over HTTP (through their generated clients).
-var calls = map[string][]string{
-	ServiceCMS:      {ServiceMetadata, ServiceMedia},
-	ServiceMetadata: {ServiceCMS}, // a metadata PUT is written through the CMS
-	ServiceIngest:   {ServiceAuth, ServiceCMS, ServiceMedia},
-}
 
 // Plan is what one process runs.
 type Plan struct {

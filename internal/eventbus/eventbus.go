@@ -24,16 +24,6 @@ const (
 	HeaderError       = "error"              // on dead-lettered messages: why the handler gave up
 )
 
-// Topics of the platform.
-const (
-	TopicContent   = "content.events"
-	TopicIngest    = "ingest.events"
-	TopicDiscovery = "discovery.events"
-	TopicAuth      = "auth.events"
-	TopicMetadata  = "metadata.events"
-	TopicMedia     = "media.events"
-)
-
 // DeadLetterTopic is where a consumer group parks messages its handler could not process.
 func DeadLetterTopic(topic string) string { return topic + ".dlq" }
 

@@ -2,6 +2,9 @@
 // specs/avro/<domain> folder it emits the event type, topic, schema JSON, parsed schema and
 // CRC-64-AVRO fingerprint, next to the structs that avrogen generates from the same schemas.
 //
+// With -topics it writes instead the topic constants of every folder under specs/avro (see Topics):
+// internal/eventbus's topics.gen.go, so that the topic names come from the specs.
+//
 // Usage (from a go:generate line in gen/events/<domain>events):
 //
 //	go run ../../../tools/eventgen -pkg contentevents -o registry.gen.go -released ../../../specs/released/avro/content ../../../specs/avro/content
@@ -35,6 +38,7 @@ func run(args []string, stderr io.Writer) int {
 	flags := flag.NewFlagSet("eventgen", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	pkg := flags.String("pkg", "", "package name of the generated file (required)")
+	topics := flags.Bool("topics", false, "write the topic constants of every schema folder under SCHEMA_DIR (specs/avro) instead of one folder's registry")
 	out := flags.String("o", "registry.gen.go", "output file")
 	var past []string
 	flags.Func("released", "folder of earlier versions of the schemas that messages may carry (specs/released/avro/<domain>, specs/unreleased/avro/<domain>/<date>); repeatable, optional", func(dir string) error {
@@ -42,7 +46,7 @@ func run(args []string, stderr io.Writer) int {
 		return nil
 	})
 	flags.Usage = func() {
-		_, _ = fmt.Fprintln(stderr, "Usage: eventgen -pkg NAME [-o FILE] [-released DIR]... SCHEMA_DIR")
+		_, _ = fmt.Fprintln(stderr, "Usage: eventgen -pkg NAME [-o FILE] [-released DIR]... SCHEMA_DIR\n       eventgen -topics -pkg NAME [-o FILE] SPECS_AVRO_DIR")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -53,7 +57,13 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 
-	code, err := Generate(flags.Arg(0), *pkg, past...)
+	var code []byte
+	var err error
+	if *topics {
+		code, err = Topics(flags.Arg(0), *pkg)
+	} else {
+		code, err = Generate(flags.Arg(0), *pkg, past...)
+	}
 	if err != nil {
 		_, _ = fmt.Fprintln(stderr, "eventgen:", err)
 		return 1

@@ -1,0 +1,178 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/mediamesh/mediamesh/internal/authn"
+	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
+	"github.com/mediamesh/mediamesh/internal/testenv"
+)
+
+// toy is the service of TestToyModuleIsWired: it answers every request with what the CMS it calls
+// answered, and consumes a topic.
+type toy struct {
+	cms  *http.Client
+	base string
+}
+
+func (s *toy) Handler(*slog.Logger, authn.Verifier) (http.Handler, error) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := s.cms.Get(s.base + "/ping")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		fmt.Fprintf(w, "toy: cms said %s", b)
+	}), nil
+}
+
+func (s *toy) Topics() []string                                    { return []string{"toy.events"} }
+func (s *toy) HandleEvent(context.Context, eventbus.Message) error { return nil }
+
+// TestToyModuleIsWired registers a service in the module table, one line as CONTRIBUTING.md says,
+// and checks that everything the composition root derives from the table knows it: it is a
+// target, a gateway fronts it, it reaches the service it calls at its URL, it listens on its own,
+// its database gets its own migrations, the outbox and (a consumer) the inbox, and a replay knows
+// its topic's producer.
+func TestToyModuleIsWired(t *testing.T) {
+	toyMigrations := database.Migrations{Component: "toy", FS: fstest.MapFS{
+		"sqlite/0001_init.sql": {Data: []byte("CREATE TABLE toys (id TEXT PRIMARY KEY);\n")},
+	}}
+	saved := modules
+	t.Cleanup(func() { useModules(saved) })
+	useModules(append(slices.Clip(saved), module{
+		name: "toy", addr: ":9199", fronted: []string{GatewayCMS}, calls: []string{ServiceCMS},
+		migrations: own(toyMigrations), consumes: true, replays: true, produces: []string{"toy.events"},
+		build: func(_ context.Context, p *platform, db *database.DB) (service, error) {
+			if db == nil {
+				return nil, fmt.Errorf("toy built without its database")
+			}
+			hc, base, err := p.client("toy", ServiceCMS)
+			return &toy{cms: hc, base: base}, err
+		},
+	}))
+
+	if !slices.Contains(AllServices, "toy") || !slices.Contains(fronts[GatewayCMS], "toy") || !slices.Equal(calls["toy"], []string{ServiceCMS}) ||
+		producers["toy.events"] != "toy" || !slices.Contains(readModels, "toy") {
+		t.Fatalf("views of the table miss the toy: services %v, cms gateway fronts %v, toy calls %v, producers %v, read models %v",
+			AllServices, fronts[GatewayCMS], calls["toy"], producers, readModels)
+	}
+	cfg := Default()
+	if got := cfg.Services.Endpoint("toy").Addr; got != ":9199" {
+		t.Errorf("toy's default address %q, want the table's :9199", got)
+	}
+	cfg.Target = []string{"toy"}
+	if _, err := cfg.Plan(); err == nil || !strings.Contains(err.Error(), "toy needs services.cms.url") {
+		t.Errorf("plan of the toy without the CMS's URL: %v, want the missing services.cms.url named", err)
+	}
+	cfg.Target = []string{GatewayCMS}
+	if _, err := cfg.Plan(); err == nil || !strings.Contains(err.Error(), "cms-gateway needs services.toy.url") {
+		t.Errorf("plan of the cms gateway without the toy: %v, want the missing services.toy.url named", err)
+	}
+
+	// The CMS the toy calls, and the auth service whose keys verify tokens, are elsewhere.
+	cms := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "pong at "+r.URL.Path) }))
+	defer cms.Close()
+	cfg.Target = []string{"toy"}
+	cfg.DataDir = t.TempDir()
+	cfg.AdminAddr = "127.0.0.1:0"
+	cfg.Services.CMS.URL, cfg.Services.Auth.URL = cms.URL, cms.URL
+	cfg.Services.Endpoint("toy").Addr = testenv.FreeAddr(t)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pw); pw.Close() }()
+	var url string
+	sc := bufio.NewScanner(pr)
+	for url == "" && sc.Scan() {
+		if m := regexp.MustCompile(`^\s+toy service\s+(http://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if url == "" {
+		cancel()
+		t.Fatalf("no toy service in the banner; Run: %v", <-done)
+	}
+	resp, err := http.Get(url + "/anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "toy: cms said pong at /ping" {
+		t.Errorf("toy answered %d %q, want what the CMS at its URL said", resp.StatusCode, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+
+	db, err := database.Open(context.Background(), "sqlite:"+filepath.Join(cfg.DataDir, "toy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM toys").Scan(&n); err != nil {
+		t.Errorf("the toy's own migration did not run: %v", err)
+	}
+	var components []string
+	for _, m := range migrations("toy", db.Dialect) {
+		components = append(components, m.Component)
+		if pending, err := db.Pending(context.Background(), m.Component, m.FS); err != nil || len(pending) > 0 {
+			t.Errorf("toy database, %s: pending %v, %v", m.Component, pending, err)
+		}
+	}
+	if want := []string{"toy", "outbox", "inbox"}; !slices.Equal(components, want) {
+		t.Errorf("toy database components %v, want %v", components, want)
+	}
+}
+
+// TestModuleTable: every module has a constructor and a setting of its own (services.<name>), and
+// a topic has one producer.
+func TestModuleTable(t *testing.T) {
+	cfg := Default()
+	seen := map[string]string{}
+	for _, m := range modules {
+		if m.build == nil || m.addr == "" {
+			t.Errorf("%s: no constructor or default address", m.name)
+		}
+		if ep := cfg.Services.Endpoint(m.name); ep == nil || ep.Addr != m.addr || cfg.Services.unlisted[m.name] != nil {
+			t.Errorf("%s: no field in Services with its default address %s", m.name, m.addr)
+		}
+		for _, topic := range m.produces {
+			if other, ok := seen[topic]; ok {
+				t.Errorf("topic %s produced by %s and %s", topic, other, m.name)
+			}
+			seen[topic] = m.name
+			if !slices.Contains(eventbus.Topics, topic) {
+				t.Errorf("%s produces %s, which no event spec names", m.name, topic)
+			}
+		}
+	}
+}
