@@ -124,14 +124,23 @@ func (s *Service) RecordEngagement(ctx context.Context, req discoveryapi.RecordE
 	}
 	accepted := 0
 	// A replay of a batch meets its events in the outbox (event_id is unique there): they are left
-	// out. Should a concurrent request write one of them between the check and the insert, the
-	// transaction runs again and the check finds it. (Once sent rows are purged, the consumer's
-	// inbox still applies each event once.)
+	// out. The first check reads committed rows on a read connection, so the one writer (SQLite
+	// has one) only inserts; should a concurrent request write one of them between the check and
+	// the insert, the unique index refuses it and the transaction runs again, checking inside it.
+	// (Once sent rows are pruned, the consumer's inbox still applies each event once.)
+	fresh, err := s.notInOutbox(ctx, s.db.Reads(), evs, engagementEventID)
+	if err != nil {
+		return nil, fmt.Errorf("record %d engagement events: %w", len(evs), err)
+	}
+	evs = fresh
 	for attempt := 0; len(evs) > 0; attempt++ {
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			fresh, err := s.notInOutbox(ctx, tx, evs, engagementEventID)
-			if err != nil {
-				return err
+			fresh := evs
+			if attempt > 0 {
+				var err error
+				if fresh, err = s.notInOutbox(ctx, tx, evs, engagementEventID); err != nil {
+					return err
+				}
 			}
 			accepted = len(fresh)
 			return outbox.AppendAll(ctx, tx, s.db, fresh)
@@ -150,14 +159,23 @@ func engagementEventID(ev outbox.Event) string {
 	return ev.(*discoveryevents.EngagementRecorded).EventID
 }
 
-// notInOutbox returns the events of evs (whose ids id tells) that the outbox does not hold.
-func (s *Service) notInOutbox(ctx context.Context, tx *sql.Tx, evs []outbox.Event, id func(outbox.Event) string) ([]outbox.Event, error) {
+// querier is a transaction or a pool.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// notInOutbox returns the events of evs (whose ids id tells) that the outbox does not hold, as q
+// sees it.
+func (s *Service) notInOutbox(ctx context.Context, q querier, evs []outbox.Event, id func(outbox.Event) string) ([]outbox.Event, error) {
+	if len(evs) == 0 {
+		return evs, nil
+	}
 	args := make([]any, len(evs))
 	for i, ev := range evs {
 		args[i] = id(ev)
 	}
-	q := "SELECT event_id FROM outbox WHERE event_id IN (?" + strings.Repeat(", ?", len(evs)-1) + ")"
-	rows, err := tx.QueryContext(ctx, s.db.Rebind(q), args...)
+	stmt := "SELECT event_id FROM outbox WHERE event_id IN (?" + strings.Repeat(", ?", len(evs)-1) + ")"
+	rows, err := q.QueryContext(ctx, s.db.Rebind(stmt), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read the outbox: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -367,6 +368,46 @@ func TestRecordEngagementRules(t *testing.T) {
 		var problem *apierror.Error
 		if !errors.As(err, &problem) || problem.Status != http.StatusUnauthorized {
 			t.Fatalf("ListHistory without a caller: %v", err)
+		}
+	})
+}
+
+// TestRecordEngagementConcurrentReplays: the same batch sent by several requests at once (a client
+// retrying) is accepted once in all: the check on a read connection lets them all through, the
+// outbox's unique event ids refuse all but one, and the others run again and find theirs there.
+func TestRecordEngagementConcurrentReplays(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := &engagementFixture{fixture: newFixture(t, db)}
+		p, ep := newID(), newID()
+		f.feed(publishedMsg(t, programSnap(p, 1, "Replayed", "en")))
+		f.feed(publishedMsg(t, episodeSnap(ep, p, 1, nil, 1, base)))
+		now := time.Now().UTC()
+		batch := make([]discoveryapi.EngagementEvent, 20)
+		for i := range batch {
+			batch[i] = play(ep, now.Add(-time.Duration(i)*time.Second), int32(i))
+		}
+		const senders = 6
+		accepted := make(chan int32, senders)
+		var wg sync.WaitGroup
+		for range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				accepted <- f.record(t.Context(), "", batch...)
+			}()
+		}
+		wg.Wait()
+		close(accepted)
+		var total int32
+		for n := range accepted {
+			total += n
+		}
+		var rows int
+		if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM outbox WHERE event_type = 'engagement.recorded'`).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if total != 20 || rows != 20 {
+			t.Fatalf("%d senders of the same 20 events: %d accepted, %d outbox rows; want 20 and 20", senders, total, rows)
 		}
 	})
 }
