@@ -13,7 +13,7 @@ import (
 func TestHandleWithRetries(t *testing.T) {
 	errDown := errors.New("database down")
 	opts := SubscribeOptions{MaxAttempts: 3, Backoff: time.Microsecond, Transient: func(err error) bool { return errors.Is(err, errDown) }}
-	run := func(script string) (calls, attempts int, err error, failures string) {
+	run := func(script string) (calls, attempts int, failures string, err error) {
 		attempts, err = handleWithRetries(context.Background(), opts, func() error {
 			calls++
 			switch script[calls-1] {
@@ -26,20 +26,20 @@ func TestHandleWithRetries(t *testing.T) {
 		}, func(err error, transient bool, attempt int) {
 			failures += fmt.Sprintf("%v%d ", transient, attempt)
 		})
-		return calls, attempts, err, failures
+		return calls, attempts, failures, err
 	}
 	// Two failures of the message's own and five transient ones, then success: 3 attempts counted.
-	if calls, attempts, err, failures := run("TMTTMTTS"); err != nil || calls != 8 || attempts != 3 ||
+	if calls, attempts, failures, err := run("TMTTMTTS"); err != nil || calls != 8 || attempts != 3 ||
 		failures != "true0 false1 true1 true1 false2 true2 true2 " {
 		t.Errorf("recovers: calls %d, attempts %d, err %v, failures %q", calls, attempts, err, failures)
 	}
 	// Three failures of the message's own give up, whatever transient ones came between.
-	if calls, attempts, err, _ := run("MTTMTMSS"); err == nil || err.Error() != "cannot decode" || calls != 6 || attempts != 3 {
+	if calls, attempts, _, err := run("MTTMTMSS"); err == nil || err.Error() != "cannot decode" || calls != 6 || attempts != 3 {
 		t.Errorf("gives up: calls %d, attempts %d, err %v", calls, attempts, err)
 	}
 	// Transient failures alone are retried for as long as they last (12 here: from 1 µs, the pauses
 	// stay short of TransientRetryMax).
-	if calls, attempts, err, _ := run("TTTTTTTTTTTTS"); err != nil || calls != 13 || attempts != 1 {
+	if calls, attempts, _, err := run("TTTTTTTTTTTTS"); err != nil || calls != 13 || attempts != 1 {
 		t.Errorf("transient: calls %d, attempts %d, err %v", calls, attempts, err)
 	}
 }
