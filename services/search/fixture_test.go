@@ -33,7 +33,7 @@ import (
 // SQLite, the Postgres index beside PostgreSQL), fed events directly and read through its HTTP
 // handler, whose every response is checked against the contract.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	db    *database.DB
 	index index.Index
 	svc   *Service
@@ -41,7 +41,7 @@ type fixture struct {
 	cache *countingCache
 }
 
-func newFixture(t *testing.T, db *database.DB) *fixture {
+func newFixture(t testing.TB, db *database.DB) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	for _, m := range []database.Migrations{
@@ -89,7 +89,7 @@ func (f *fixture) restart() {
 
 // newIndex returns the index of the test's dialect: in memory for SQLite, the Postgres
 // index (its migrations applied) for PostgreSQL.
-func newIndex(t *testing.T, db *database.DB) index.Index {
+func newIndex(t testing.TB, db *database.DB) index.Index {
 	t.Helper()
 	if db.Dialect == database.Postgres {
 		m := index.PostgresMigrations
@@ -242,7 +242,7 @@ var spec = sync.OnceValues(searchapi.GetSpec)
 
 // checkResponse fails the test when the response to req breaks the contract: a status it does
 // not document, a 5xx, or a body that does not match the schema.
-func checkResponse(t *testing.T, req *http.Request, rec *httptest.ResponseRecorder) {
+func checkResponse(t testing.TB, req *http.Request, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	if rec.Code >= 500 {
 		t.Errorf("GET %s: %d %s", req.URL, rec.Code, rec.Body)
@@ -270,7 +270,7 @@ func checkResponse(t *testing.T, req *http.Request, rec *httptest.ResponseRecord
 }
 
 // message encodes ev as the bus carries it.
-func message(t *testing.T, ev outbox.Event, eventID string) eventbus.Message {
+func message(t testing.TB, ev outbox.Event, eventID string) eventbus.Message {
 	t.Helper()
 	payload, err := outbox.Encode(ev)
 	if err != nil {
@@ -323,7 +323,7 @@ func createdMsg(t *testing.T, s contentevents.ContentSnapshot) eventbus.Message 
 	}, id)
 }
 
-func publishedMsg(t *testing.T, s contentevents.ContentSnapshot) eventbus.Message {
+func publishedMsg(t testing.TB, s contentevents.ContentSnapshot) eventbus.Message {
 	id := newID()
 	at := base
 	if s.PublishedAt != nil {
