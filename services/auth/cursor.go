@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"encoding/base64"
 	"errors"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -10,6 +12,8 @@ import (
 
 // The lists of users and of API keys page by id (time-ordered UUID v7s); a cursor is the id of a
 // page's last item, under a name of its list's own, so that one list refuses the other's cursor.
+// The cursors of the hand-written format before internal/cursor (base64url "u:<id>", and "k" before
+// that for keys) are still read, so that a page a client was walking through an upgrade goes on.
 
 type userCursor struct {
 	User *uuid.UUID `json:"user"`
@@ -29,9 +33,26 @@ func encodeUserCursor(id string) string {
 func decodeUserCursor(raw string) (string, error) {
 	var c userCursor
 	if err := cursor.Decode(raw, &c); err != nil || c.User == nil {
-		return "", errBadCursor
+		return legacyCursor(raw)
 	}
 	return c.User.String(), nil
+}
+
+// legacyCursor reads a cursor of the format before internal/cursor: base64url of "u:" and the id.
+func legacyCursor(raw string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil {
+		return "", errBadCursor
+	}
+	rest, ok := strings.CutPrefix(string(b), "u:")
+	if !ok {
+		return "", errBadCursor
+	}
+	id, err := uuid.Parse(rest)
+	if err != nil {
+		return "", errBadCursor
+	}
+	return id.String(), nil
 }
 
 func encodeKeyCursor(id string) string {
@@ -42,6 +63,9 @@ func encodeKeyCursor(id string) string {
 func decodeKeyCursor(raw string) (string, error) {
 	var c keyCursor
 	if err := cursor.Decode(raw, &c); err != nil || c.Key == nil {
+		if rest, ok := strings.CutPrefix(raw, "k"); ok {
+			return legacyCursor(rest)
+		}
 		return "", errBadCursor
 	}
 	return c.Key.String(), nil

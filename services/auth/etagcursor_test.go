@@ -61,6 +61,16 @@ func TestCursorsBelongToTheirList(t *testing.T) {
 	if got, err := decodeKeyCursor(encodeKeyCursor(id)); err != nil || got != id {
 		t.Fatalf("key cursor round trip: %q, %v", got, err)
 	}
+	legacy := base64.RawURLEncoding.EncodeToString([]byte("u:" + id)) // the format before internal/cursor
+	if got, err := decodeUserCursor(legacy); err != nil || got != id {
+		t.Fatalf("a users' cursor of the earlier format: %q, %v", got, err)
+	}
+	if got, err := decodeKeyCursor("k" + legacy); err != nil || got != id {
+		t.Fatalf("a keys' cursor of the earlier format: %q, %v", got, err)
+	}
+	if _, err := decodeKeyCursor(legacy); err == nil {
+		t.Fatal("the keys' list took a users' cursor of the earlier format")
+	}
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db, testConfig())
 		pair, err := f.login(t, "admin@example.com", f.adminPassword(t))
