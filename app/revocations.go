@@ -12,7 +12,6 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
-	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
 // revocationFeed applies the auth service's revocations to the revocations every verifier of the
@@ -25,12 +24,12 @@ type revocationFeed struct{ revoked *authn.Revocations }
 func (f revocationFeed) Topics() []string { return []string{authevents.TopicAuthEvents} }
 
 func (f revocationFeed) HandleEvent(_ context.Context, m eventbus.Message) error {
-	eventType, err := outbox.EventType(m, authevents.EventTypeForFingerprint)
+	eventType, err := eventbus.EventType(m, authevents.EventTypeForFingerprint)
 	if err != nil {
 		return fmt.Errorf("revocations: %s message %q: %w", m.Topic, m.Key, err)
 	}
 	decode := func(e interface{ AvroSchema() avro.Schema }) error {
-		if err := outbox.Decode(m.Value, e.AvroSchema(), e); err != nil {
+		if err := eventbus.Decode(m.Value, e.AvroSchema(), e); err != nil {
 			return fmt.Errorf("revocations: %s event %s: %w", eventType, m.Headers[eventbus.HeaderEventID], err)
 		}
 		return nil

@@ -18,7 +18,6 @@ import (
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
-	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -353,7 +352,7 @@ func awaitRegistered(t *testing.T, brokers []string, email string) {
 				return nil
 			}
 			var ev authevents.UserRegistered
-			if err := outbox.Decode(m.Value, (&ev).AvroSchema(), &ev); err != nil {
+			if err := eventbus.Decode(m.Value, (&ev).AvroSchema(), &ev); err != nil {
 				return err
 			}
 			if ev.Email == email && m.Key == ev.UserID {

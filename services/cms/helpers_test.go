@@ -23,6 +23,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/policy"
@@ -341,7 +342,7 @@ func (f *fixture) events() []event {
 	}
 	out := make([]event, 0, len(recs))
 	for _, r := range recs {
-		fp, _, err := outbox.ParseSingleObject(r.Payload)
+		fp, _, err := eventbus.ParseSingleObject(r.Payload)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -351,7 +352,7 @@ func (f *fixture) events() []event {
 		}
 		schema, _ := contentevents.SchemaFor(typ)
 		v, _ := contentevents.New(typ)
-		if err := outbox.Decode(r.Payload, schema, v); err != nil {
+		if err := eventbus.Decode(r.Payload, schema, v); err != nil {
 			f.t.Fatalf("outbox row %d (%s): %v", r.ID, typ, err)
 		}
 		if agg := aggregateOf(v); agg != r.AggregateID {

@@ -30,6 +30,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/etag"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/policy"
@@ -827,7 +828,7 @@ func (f *fixture) events() []event {
 	}
 	out := make([]event, 0, len(recs))
 	for _, r := range recs {
-		fp, _, err := outbox.ParseSingleObject(r.Payload)
+		fp, _, err := eventbus.ParseSingleObject(r.Payload)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -837,7 +838,7 @@ func (f *fixture) events() []event {
 		}
 		schema, _ := ingestevents.SchemaFor(typ)
 		v, _ := ingestevents.New(typ)
-		if err := outbox.Decode(r.Payload, schema, v); err != nil {
+		if err := eventbus.Decode(r.Payload, schema, v); err != nil {
 			f.t.Fatalf("outbox row %d (%s): %v", r.ID, typ, err)
 		}
 		var agg, id string

@@ -474,7 +474,7 @@ func (f *fixture) allEvents() []mediaEvent {
 	}
 	var out []mediaEvent
 	for _, r := range recs {
-		fp, _, err := outbox.ParseSingleObject(r.Payload)
+		fp, _, err := eventbus.ParseSingleObject(r.Payload)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -494,7 +494,7 @@ func (f *fixture) allEvents() []mediaEvent {
 		default:
 			f.t.Fatalf("outbox row %d: unexpected event type %q", r.ID, typ)
 		}
-		if err := outbox.Decode(r.Payload, ev.AvroSchema(), ev); err != nil {
+		if err := eventbus.Decode(r.Payload, ev.AvroSchema(), ev); err != nil {
 			f.t.Fatalf("outbox row %d: %v", r.ID, err)
 		}
 		aggregate, eventID := "", ""

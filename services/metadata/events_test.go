@@ -9,6 +9,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/metadataapi"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 )
 
@@ -26,7 +27,7 @@ func outboxEvents(t *testing.T, db *database.DB) []any {
 		if !ok {
 			t.Fatalf("unknown event type %s", rec.EventType)
 		}
-		if err := outbox.Decode(rec.Payload, schema, ev); err != nil {
+		if err := eventbus.Decode(rec.Payload, schema, ev); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, ev)
