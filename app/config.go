@@ -54,7 +54,18 @@ type Config struct {
 	Search          SearchConfig   `yaml:"search"`
 	Client          ClientConfig   `yaml:"client"`
 	OutboxRetention time.Duration  `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
+	Prune           PruneConfig    `yaml:"prune"`
 	MigrateOnStart  bool           `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
+}
+
+// PruneConfig bounds the tables that every event grows (issue 15): each service database's sent
+// outbox rows and its consumers' inbox entries are deleted past their retention, in batches, on a
+// schedule.
+type PruneConfig struct {
+	Interval            time.Duration `yaml:"interval" help:"how often each service database is pruned (sent outbox rows past outbox_retention or prune.engagement_retention, inbox entries past prune.inbox_retention)"`
+	Batch               int           `yaml:"batch" help:"rows one pruning statement deletes at most; statements follow each other with a short pause, so pruning never holds the database's writer long"`
+	EngagementRetention time.Duration `yaml:"engagement_retention" help:"how long sent engagement events (engagement.recorded) stay in the discovery outbox, whatever outbox_retention says (the shorter wins); a replay rebuilds the counts from the events kept; 0 keeps them as outbox_retention does"`
+	InboxRetention      time.Duration `yaml:"inbox_retention" help:"how long a consumer remembers the ids of the events it applied, against redeliveries (which come within minutes; engagement events older than 7 days are refused anyway); 0 keeps them"`
 }
 
 // CMSConfig configures the cms service's background work.
@@ -286,6 +297,7 @@ func Default() Config {
 		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
 		Client:   ClientConfig{URL: "http://127.0.0.1:8081"},
 		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour, ImportMaxBytes: 64 << 20},
+		Prune:    PruneConfig{Interval: time.Minute, Batch: 1000, EngagementRetention: 7 * 24 * time.Hour, InboxRetention: 8 * 24 * time.Hour},
 		Media: MediaConfig{
 			UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
 			S3: S3Config{Region: "us-east-1", Bucket: "mediamesh-media", PublicReadPolicy: true},
@@ -528,6 +540,15 @@ func (c *Config) Validate() error {
 	}
 	if c.OutboxRetention < 0 {
 		errs = append(errs, errors.New("outbox_retention: must not be negative"))
+	}
+	if c.Prune.Interval <= 0 {
+		errs = append(errs, errors.New("prune.interval: must be positive"))
+	}
+	if c.Prune.Batch < 1 || c.Prune.Batch > 100000 {
+		errs = append(errs, errors.New("prune.batch: must be from 1 to 100000"))
+	}
+	if c.Prune.EngagementRetention < 0 || c.Prune.InboxRetention < 0 {
+		errs = append(errs, errors.New("prune.engagement_retention and prune.inbox_retention: must not be negative"))
 	}
 	if c.CMS.SchedulerInterval <= 0 || c.CMS.PurgeAfter < 0 {
 		errs = append(errs, errors.New("cms.scheduler_interval must be positive and cms.purge_after not negative"))

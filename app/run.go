@@ -276,7 +276,8 @@ func (p *platform) relays() []*outbox.Relay {
 	sort.Strings(names)
 	out := make([]*outbox.Relay, 0, len(names))
 	for _, n := range names {
-		out = append(out, &outbox.Relay{Name: n, DB: p.dbs[n], Publisher: p.bus, Log: p.log.With("relay", n), Retention: p.cfg.OutboxRetention})
+		// The relay keeps every sent row: the pruners delete them (in batches, see pruners).
+		out = append(out, &outbox.Relay{Name: n, DB: p.dbs[n], Publisher: p.bus, Log: p.log.With("relay", n)})
 	}
 	return out
 }
@@ -577,7 +578,7 @@ func (p *platform) listen(servers []*httpserver.Server, out io.Writer) ([]net.Li
 	return listeners, nil
 }
 
-// run starts the background work (the relays, the event consumers, the cache's
+// run starts the background work (the relays, the pruners, the event consumers, the cache's
 // invalidation feed and the services' own workers) and serves every listener until ctx ends or one
 // of them fails; one failing stops the others.
 func (p *platform) run(ctx context.Context, b *built, listeners []net.Listener) error {
@@ -603,6 +604,9 @@ func (p *platform) run(ctx context.Context, b *built, listeners []net.Listener) 
 		return err
 	}
 	for _, r := range relays {
+		workers = append(workers, r)
+	}
+	for _, r := range p.pruners() {
 		workers = append(workers, r)
 	}
 	if l, ok := p.cache.(*cache.Layered); ok {
