@@ -43,7 +43,7 @@ func (s *Service) remindOneTimePassword(ctx context.Context) error {
 	}
 	password := strings.TrimSpace(string(b))
 	email := strings.ToLower(strings.TrimSpace(s.cfg.AdminEmail))
-	u, err := s.store.userByEmail(ctx, s.db, email)
+	u, err := s.store.userByEmail(ctx, s.store.pool, email)
 	if err != nil && !errors.Is(err, errNotFound) {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *Service) remindOneTimePassword(ctx context.Context) error {
 func ResetPassword(ctx context.Context, db *database.DB, email string) (string, error) {
 	s := &Service{db: db, store: newStore(db), now: time.Now, hash: newHasher(1)}
 	email = strings.ToLower(strings.TrimSpace(email))
-	u, err := s.store.userByEmail(ctx, db, email)
+	u, err := s.store.userByEmail(ctx, s.store.pool, email)
 	if errors.Is(err, errNotFound) {
 		return "", fmt.Errorf("no account has the email %q", email)
 	}
@@ -84,10 +84,10 @@ func ResetPassword(ctx context.Context, db *database.DB, email string) (string, 
 	u.Version++
 	u.UpdatedAt = s.now()
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.store.updateUser(ctx, tx, u); err != nil {
+		if err := s.store.updateUser(ctx, s.store.in(tx), u); err != nil {
 			return err
 		}
-		if err := s.store.revokeUser(ctx, tx, u.ID, s.now()); err != nil {
+		if err := s.store.revokeUser(ctx, s.store.in(tx), u.ID, s.now()); err != nil {
 			return err
 		}
 		return s.revokeTokens(ctx, tx, u.ID, authevents.RevocationReasonPasswordChanged)

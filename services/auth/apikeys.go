@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/mediamesh/mediamesh/ent/authdb"
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/authapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
@@ -71,8 +72,8 @@ func withSecret(k authapi.ApiKey, secret string) authapi.ApiKeySecret {
 }
 
 // keyFor loads key id for the caller: its owner and ADMINs see it, anyone else gets 404.
-func (s *Service) keyFor(ctx context.Context, q querier, p *authn.Principal, id uuid.UUID) (*apiKey, error) {
-	k, err := s.store.apiKeyByID(ctx, q, id.String())
+func (s *Service) keyFor(ctx context.Context, c *authdb.Client, p *authn.Principal, id uuid.UUID) (*apiKey, error) {
+	k, err := s.store.apiKeyByID(ctx, c, id.String())
 	if errors.Is(err, errNotFound) || (err == nil && k.OwnerID != p.Subject && !p.Has(policy.RoleAdmin)) {
 		return nil, apierror.NotFound("no API key with this id")
 	}
@@ -128,7 +129,7 @@ func (s *Service) CreateApiKey(ctx context.Context, req authapi.CreateApiKeyRequ
 	if err := checkDisplayNameField("name", b.Name); err != nil {
 		return nil, err
 	}
-	owner, err := s.store.userByID(ctx, s.db, ownerID)
+	owner, err := s.store.userByID(ctx, s.store.pool, ownerID)
 	if errors.Is(err, errNotFound) {
 		return nil, apierror.NotFound("no user with this owner_id")
 	}
@@ -169,7 +170,7 @@ func (s *Service) CreateApiKey(ctx context.Context, req authapi.CreateApiKeyRequ
 		k.ExpiresAt = &t
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.store.insertAPIKey(ctx, tx, k); err != nil {
+		if err := s.store.insertAPIKey(ctx, s.store.in(tx), k); err != nil {
 			return err
 		}
 		return s.emitKeyCreated(ctx, tx, k, p.Subject)
@@ -254,7 +255,7 @@ func (s *Service) GetApiKey(ctx context.Context, req authapi.GetApiKeyRequestObj
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.keyFor(ctx, s.db, p, req.ApiKeyId)
+	k, err := s.keyFor(ctx, s.store.pool, p, req.ApiKeyId)
 	if err != nil {
 		return nil, err
 	}
@@ -268,11 +269,11 @@ func (s *Service) RevokeApiKey(ctx context.Context, req authapi.RevokeApiKeyRequ
 		return nil, err
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		k, err := s.keyFor(ctx, tx, p, req.ApiKeyId)
+		k, err := s.keyFor(ctx, s.store.in(tx), p, req.ApiKeyId)
 		if err != nil {
 			return err
 		}
-		if err := s.store.deleteAPIKey(ctx, tx, k.ID); err != nil {
+		if err := s.store.deleteAPIKey(ctx, s.store.in(tx), k.ID); err != nil {
 			return err
 		}
 		now, by := s.now(), p.Subject
@@ -300,7 +301,7 @@ func (s *Service) RotateApiKey(ctx context.Context, req authapi.RotateApiKeyRequ
 	now := s.now()
 	var k *apiKey
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if k, err = s.keyFor(ctx, tx, p, req.ApiKeyId); err != nil {
+		if k, err = s.keyFor(ctx, s.store.in(tx), p, req.ApiKeyId); err != nil {
 			return err
 		}
 		k.PreviousHash, k.PreviousValidUntil = "", nil
@@ -310,7 +311,7 @@ func (s *Service) RotateApiKey(ctx context.Context, req authapi.RotateApiKeyRequ
 		}
 		rotated := now.Truncate(time.Millisecond)
 		k.Prefix, k.SecretHash, k.RotatedAt = secret[:keyPrefixLen], hashToken(secret), &rotated
-		if err := s.store.rotateAPIKey(ctx, tx, k); err != nil {
+		if err := s.store.rotateAPIKey(ctx, s.store.in(tx), k); err != nil {
 			return err
 		}
 		if grace == 0 { // the previous secret ends now, everywhere
@@ -358,7 +359,7 @@ func (s *Service) exchange(ctx context.Context, key, client string) (string, []s
 		return "", nil, 0, authn.ErrKeyInvalid
 	}
 	hash := hashToken(key)
-	k, err := s.store.apiKeyByHash(ctx, s.db, hash)
+	k, err := s.store.apiKeyByHash(ctx, s.store.pool, hash)
 	if errors.Is(err, errNotFound) {
 		return "", nil, 0, authn.ErrKeyInvalid
 	}
@@ -379,7 +380,7 @@ func (s *Service) exchange(ctx context.Context, key, client string) (string, []s
 	if !exp.After(now) || !allowedFrom(k.AllowedCIDRs, client) {
 		return "", nil, 0, authn.ErrKeyInvalid
 	}
-	owner, err := s.store.userByID(ctx, s.db, k.OwnerID)
+	owner, err := s.store.userByID(ctx, s.store.pool, k.OwnerID)
 	if errors.Is(err, errNotFound) || (err == nil && owner.Disabled) {
 		return "", nil, 0, authn.ErrKeyInvalid
 	}
@@ -410,7 +411,7 @@ func (s *Service) exchange(ctx context.Context, key, client string) (string, []s
 	// Verifiers ask again every authn.KeyRecheck: the last use is written when it moves on by
 	// lastUseGranularity or comes from another address, not at every exchange.
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUseGranularity || k.LastUsedAddress != client {
-		if err := s.store.touchAPIKey(ctx, s.db, k.ID, now, client); err != nil {
+		if err := s.store.touchAPIKey(ctx, s.store.pool, k.ID, now, client); err != nil {
 			return "", nil, 0, err
 		}
 	}
@@ -447,7 +448,7 @@ func allowedFrom(cidrs []string, client string) bool {
 // which makes every verifier refuse the role's tokens issued so far (they carry the old scopes).
 func (s *Service) syncRoleScopes(ctx context.Context) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		stored, err := s.store.roleScopes(ctx, tx)
+		stored, err := s.store.roleScopes(ctx, s.store.in(tx))
 		if err != nil {
 			return err
 		}
@@ -477,7 +478,7 @@ func (s *Service) syncRoleScopes(ctx context.Context) error {
 				}
 				s.log.Warn("a role grants fewer scopes than before; its tokens issued so far are revoked", "role", role, "removed", removed)
 			}
-			if err := s.store.putRoleScopes(ctx, tx, role, now); err != nil {
+			if err := s.store.putRoleScopes(ctx, s.store.in(tx), role, now); err != nil {
 				return err
 			}
 		}

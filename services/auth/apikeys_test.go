@@ -245,7 +245,7 @@ func TestRoleScopesReduced(t *testing.T) {
 		}
 		// As if the editor had held content:purge when the service last ran.
 		old := append(slices.Clone(policy.RoleScopes[policy.RoleEditor]), policy.ScopeContentPurge)
-		if err := f.svc.store.putRoleScopes(ctx, db, policy.RoleEditor, old); err != nil {
+		if err := f.svc.store.putRoleScopes(ctx, f.svc.store.pool, policy.RoleEditor, old); err != nil {
 			t.Fatal(err)
 		}
 		for range 2 {

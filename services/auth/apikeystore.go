@@ -64,8 +64,8 @@ func fromAPIKeyRow(r *authdb.ApiKey) *apiKey {
 	}
 }
 
-func (s *store) insertAPIKey(ctx context.Context, q querier, k *apiKey) error {
-	return s.client(q).ApiKey.Create().
+func (s *store) insertAPIKey(ctx context.Context, c *authdb.Client, k *apiKey) error {
+	return c.ApiKey.Create().
 		SetID(k.ID).SetOwnerID(k.OwnerID).SetName(k.Name).SetPrefix(k.Prefix).SetSecretHash(k.SecretHash).
 		SetNillablePreviousHash(nullString(k.PreviousHash)).SetNillablePreviousValidUntil(nullMS(k.PreviousValidUntil)).
 		SetScopes(strings.Join(k.Scopes, " ")).SetAllowedCidrs(strings.Join(k.AllowedCIDRs, ",")).
@@ -74,8 +74,8 @@ func (s *store) insertAPIKey(ctx context.Context, q querier, k *apiKey) error {
 		Exec(ctx)
 }
 
-func (s *store) apiKeyByID(ctx context.Context, q querier, id string) (*apiKey, error) {
-	r, err := s.client(q).ApiKey.Get(ctx, id)
+func (s *store) apiKeyByID(ctx context.Context, c *authdb.Client, id string) (*apiKey, error) {
+	r, err := c.ApiKey.Get(ctx, id)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -83,8 +83,8 @@ func (s *store) apiKeyByID(ctx context.Context, q querier, id string) (*apiKey, 
 }
 
 // apiKeyByHash finds the key whose current or previous secret has hash.
-func (s *store) apiKeyByHash(ctx context.Context, q querier, hash string) (*apiKey, error) {
-	r, err := s.client(q).ApiKey.Query().Where(apikey.Or(apikey.SecretHash(hash), apikey.PreviousHash(hash))).Only(ctx)
+func (s *store) apiKeyByHash(ctx context.Context, c *authdb.Client, hash string) (*apiKey, error) {
+	r, err := c.ApiKey.Query().Where(apikey.Or(apikey.SecretHash(hash), apikey.PreviousHash(hash))).Only(ctx)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -92,8 +92,8 @@ func (s *store) apiKeyByHash(ctx context.Context, q querier, hash string) (*apiK
 }
 
 // rotateAPIKey stores k's new secret and what is left of the previous one.
-func (s *store) rotateAPIKey(ctx context.Context, q querier, k *apiKey) error {
-	upd := s.client(q).ApiKey.Update().Where(apikey.ID(k.ID)).
+func (s *store) rotateAPIKey(ctx context.Context, c *authdb.Client, k *apiKey) error {
+	upd := c.ApiKey.Update().Where(apikey.ID(k.ID)).
 		SetPrefix(k.Prefix).SetSecretHash(k.SecretHash)
 	if k.PreviousHash == "" {
 		upd.ClearPreviousHash()
@@ -120,8 +120,8 @@ func (s *store) rotateAPIKey(ctx context.Context, q querier, k *apiKey) error {
 	return nil
 }
 
-func (s *store) deleteAPIKey(ctx context.Context, q querier, id string) error {
-	n, err := s.client(q).ApiKey.Delete().Where(apikey.ID(id)).Exec(ctx)
+func (s *store) deleteAPIKey(ctx context.Context, c *authdb.Client, id string) error {
+	n, err := c.ApiKey.Delete().Where(apikey.ID(id)).Exec(ctx)
 	if err != nil {
 		return err
 	}
@@ -132,8 +132,8 @@ func (s *store) deleteAPIKey(ctx context.Context, q querier, id string) error {
 }
 
 // touchAPIKey records a use of key id.
-func (s *store) touchAPIKey(ctx context.Context, q querier, id string, at time.Time, addr string) error {
-	upd := s.client(q).ApiKey.Update().Where(apikey.ID(id)).SetLastUsedAt(ms(at))
+func (s *store) touchAPIKey(ctx context.Context, c *authdb.Client, id string, at time.Time, addr string) error {
+	upd := c.ApiKey.Update().Where(apikey.ID(id)).SetLastUsedAt(ms(at))
 	if addr == "" {
 		upd.ClearLastUsedAddress()
 	} else {
@@ -163,8 +163,8 @@ func (s *store) listAPIKeys(ctx context.Context, owner, after string, limit int)
 }
 
 // roleScopes returns the scopes each role granted when they were last stored.
-func (s *store) roleScopes(ctx context.Context, q querier) (map[string][]string, error) {
-	rows, err := s.client(q).RoleScope.Query().All(ctx)
+func (s *store) roleScopes(ctx context.Context, c *authdb.Client) (map[string][]string, error) {
+	rows, err := c.RoleScope.Query().All(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +175,7 @@ func (s *store) roleScopes(ctx context.Context, q querier) (map[string][]string,
 	return out, nil
 }
 
-func (s *store) putRoleScopes(ctx context.Context, q querier, role string, scopes []string) error {
-	c := s.client(q)
+func (s *store) putRoleScopes(ctx context.Context, c *authdb.Client, role string, scopes []string) error {
 	if _, err := c.RoleScope.Delete().Where(rolescope.ID(role)).Exec(ctx); err != nil {
 		return err
 	}

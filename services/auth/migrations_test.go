@@ -125,24 +125,24 @@ func TestMigratesDataOfTheHandWrittenSchema(t *testing.T) {
 		if _, err := f.svc.ExchangeAPIKey(ctx, apiKey, "203.0.113.9"); err != nil {
 			t.Fatalf("exchange the stored API key: %v", err)
 		}
-		if id, err := f.svc.store.identityUser(ctx, db, "corporate", "subject-1"); err != nil || id != editor {
+		if id, err := f.svc.store.identityUser(ctx, f.svc.store.pool, "corporate", "subject-1"); err != nil || id != editor {
 			t.Fatalf("the stored identity: %q, %v", id, err)
 		}
-		if l, err := f.svc.store.takeOIDCLogin(ctx, db, hashToken("state-1"), "corporate"); err != nil || l.Nonce != "nonce-1" || l.Verifier != "verifier-1" {
+		if l, err := f.svc.store.takeOIDCLogin(ctx, f.svc.store.pool, hashToken("state-1"), "corporate"); err != nil || l.Nonce != "nonce-1" || l.Verifier != "verifier-1" {
 			t.Fatalf("the stored OIDC login: %+v, %v", l, err)
 		}
-		u, err := f.svc.store.userByID(ctx, db, editor)
+		u, err := f.svc.store.userByID(ctx, f.svc.store.pool, editor)
 		if err != nil || u.Locale != "ar-EG" || len(u.Roles) != 2 || !u.PasswordChangeRequired || u.LastLoginAt != nil || u.Version != 1 {
 			t.Fatalf("the stored editor: %+v, %v", u, err)
 		}
-		a, err := f.svc.store.userByID(ctx, db, admin)
+		a, err := f.svc.store.userByID(ctx, f.svc.store.pool, admin)
 		if err != nil || a.CreatedAt != now.Add(-48*time.Hour) || a.Version != 3 {
 			t.Fatalf("the stored admin: %+v, %v", a, err)
 		}
 
 		// The references hold after the rebuild: a token of no user is refused, and deleting the
 		// editor takes its key and identity with it.
-		err = f.svc.store.insertRefresh(ctx, db, &refreshToken{Hash: "x", FamilyID: "f", UserID: "no-such-user", IssuedAt: now, ExpiresAt: now})
+		err = f.svc.store.insertRefresh(ctx, f.svc.store.pool, &refreshToken{Hash: "x", FamilyID: "f", UserID: "no-such-user", IssuedAt: now, ExpiresAt: now})
 		if err == nil {
 			t.Fatal("a refresh token of no user was stored: foreign keys are not enforced after the migration")
 		}
@@ -150,7 +150,7 @@ func TestMigratesDataOfTheHandWrittenSchema(t *testing.T) {
 		if _, err := f.svc.DeleteUser(ctxAdmin, authapi.DeleteUserRequestObject{UserId: uuid.MustParse(editor)}); err != nil {
 			t.Fatalf("delete the stored editor: %v", err)
 		}
-		if _, err := f.svc.store.identityUser(ctx, db, "corporate", "subject-1"); !errors.Is(err, errNotFound) {
+		if _, err := f.svc.store.identityUser(ctx, f.svc.store.pool, "corporate", "subject-1"); !errors.Is(err, errNotFound) {
 			t.Fatalf("the deleted editor's identity: %v", err)
 		}
 		if _, err := f.svc.ExchangeAPIKey(ctx, apiKey, "203.0.113.9"); err == nil {

@@ -135,7 +135,7 @@ func (s *Service) FinishOidcLogin(ctx context.Context, req authapi.FinishOidcLog
 	// The state is single use: it is deleted as it is read.
 	var login *oidcLogin
 	err = s.db.InTx(ctx, func(tx *sql.Tx) (err error) {
-		login, err = s.store.takeOIDCLogin(ctx, tx, hashToken(*q.State), c.cfg.Name)
+		login, err = s.store.takeOIDCLogin(ctx, s.store.in(tx), hashToken(*q.State), c.cfg.Name)
 		return err
 	})
 	if errors.Is(err, errNotFound) || (err == nil && !s.now().Before(login.ExpiresAt)) {
@@ -258,9 +258,9 @@ func (s *Service) verifyIDToken(ctx context.Context, c *oidcClient, raw, nonce s
 // oidcUser finds the user linked to the provider's subject, or links the account with the same
 // (verified) email, or creates one with the mapped roles (USER when none map).
 func (s *Service) oidcUser(ctx context.Context, c *oidcClient, cl *oidcClaims) (*user, error) {
-	userID, err := s.store.identityUser(ctx, s.db, c.cfg.Name, cl.Subject)
+	userID, err := s.store.identityUser(ctx, s.store.pool, c.cfg.Name, cl.Subject)
 	if err == nil {
-		u, err := s.store.userByID(ctx, s.db, userID)
+		u, err := s.store.userByID(ctx, s.store.pool, userID)
 		if err != nil {
 			return nil, err
 		}
@@ -277,9 +277,9 @@ func (s *Service) oidcUser(ctx context.Context, c *oidcClient, cl *oidcClaims) (
 	}
 	email := strings.ToLower(cl.Email)
 	link := func(tx *sql.Tx, id string) error {
-		return s.store.linkIdentity(ctx, tx, c.cfg.Name, cl.Subject, id, s.now())
+		return s.store.linkIdentity(ctx, s.store.in(tx), c.cfg.Name, cl.Subject, id, s.now())
 	}
-	existing, err := s.store.userByEmail(ctx, s.db, email)
+	existing, err := s.store.userByEmail(ctx, s.store.pool, email)
 	if err == nil {
 		if existing.Disabled {
 			return nil, apierror.Forbidden("the account is disabled")
@@ -306,7 +306,7 @@ func (s *Service) oidcUser(ctx context.Context, c *oidcClient, cl *oidcClaims) (
 	}
 	u.PasswordHash = "" // signs in through the provider only, until a password is set by an ADMIN reset
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.store.insertUser(ctx, tx, u); err != nil {
+		if err := s.store.insertUser(ctx, s.store.in(tx), u); err != nil {
 			return err
 		}
 		if err := link(tx, u.ID); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/mediamesh/mediamesh/ent/authdb"
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/authapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
@@ -147,7 +148,7 @@ func (s *Service) PublicKeys(ctx context.Context) (map[string]ed25519.PublicKey,
 }
 
 func (s *Service) bootstrapAdmin(ctx context.Context) error {
-	n, err := s.store.enabledAdmins(ctx, s.db)
+	n, err := s.store.enabledAdmins(ctx, s.store.pool)
 	if err != nil {
 		return err
 	}
@@ -168,16 +169,16 @@ func (s *Service) bootstrapAdmin(ctx context.Context) error {
 	}
 	u.PasswordChangeRequired = generated
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if existing, err := s.store.userByEmail(ctx, tx, email); err == nil {
+		if existing, err := s.store.userByEmail(ctx, s.store.in(tx), email); err == nil {
 			// The account exists without ADMIN (or disabled): restore it as the first admin.
 			existing.Roles, existing.Disabled, existing.PasswordHash = []string{authevents.RoleAdmin}, false, u.PasswordHash
 			existing.PasswordChangeRequired = generated
 			existing.Version++
 			existing.UpdatedAt = s.now()
 			u = existing
-			return s.store.updateUser(ctx, tx, existing)
+			return s.store.updateUser(ctx, s.store.in(tx), existing)
 		}
-		if err := s.store.insertUser(ctx, tx, u); err != nil {
+		if err := s.store.insertUser(ctx, s.store.in(tx), u); err != nil {
 			return err
 		}
 		return s.emitRegistered(ctx, tx, u, authevents.RegistrationSourceBootstrap)
@@ -209,13 +210,13 @@ func (s *Service) ensureServiceAccount(ctx context.Context, a ServiceAccount) er
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if existing, err := s.store.userByEmail(ctx, tx, email); err == nil {
+		if existing, err := s.store.userByEmail(ctx, s.store.in(tx), email); err == nil {
 			existing.Roles, existing.Disabled, existing.PasswordHash, existing.DisplayName = u.Roles, false, u.PasswordHash, u.DisplayName
 			existing.Version++
 			existing.UpdatedAt = s.now()
-			return s.store.updateUser(ctx, tx, existing)
+			return s.store.updateUser(ctx, s.store.in(tx), existing)
 		}
-		if err := s.store.insertUser(ctx, tx, u); err != nil {
+		if err := s.store.insertUser(ctx, s.store.in(tx), u); err != nil {
 			return err
 		}
 		return s.emitRegistered(ctx, tx, u, authevents.RegistrationSourceBootstrap)
@@ -350,10 +351,10 @@ func (s *Service) signIn(ctx context.Context, u *user) (authapi.TokenPair, error
 	}
 	var pair authapi.TokenPair
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.store.touchLogin(ctx, tx, u.ID, s.now()); err != nil {
+		if err := s.store.touchLogin(ctx, s.store.in(tx), u.ID, s.now()); err != nil {
 			return err
 		}
-		pair, err = s.issue(ctx, tx, key, u, "")
+		pair, err = s.issue(ctx, s.store.in(tx), key, u, "")
 		return err
 	})
 	return pair, err
@@ -362,7 +363,7 @@ func (s *Service) signIn(ctx context.Context, u *user) (authapi.TokenPair, error
 // issue creates an access token signed with key and a refresh token in family (new family when
 // empty). The key is looked up before the transaction: SQLite has a single connection, which the
 // transaction holds.
-func (s *Service) issue(ctx context.Context, q querier, key *signingKey, u *user, family string) (authapi.TokenPair, error) {
+func (s *Service) issue(ctx context.Context, c *authdb.Client, key *signingKey, u *user, family string) (authapi.TokenPair, error) {
 	now := s.now()
 	claims := authn.Claims{Roles: u.Roles, Scope: authn.ScopeClaim(policy.ScopesOf(u.Roles)), RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: s.cfg.Issuer, Audience: jwt.ClaimStrings{s.cfg.Audience}, Subject: u.ID, ID: newEventID(),
@@ -378,7 +379,7 @@ func (s *Service) issue(ctx context.Context, q querier, key *signingKey, u *user
 		family = newEventID()
 	}
 	refresh := randomToken(32)
-	if err := s.store.insertRefresh(ctx, q, &refreshToken{Hash: hashToken(refresh), FamilyID: family, UserID: u.ID, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}); err != nil {
+	if err := s.store.insertRefresh(ctx, c, &refreshToken{Hash: hashToken(refresh), FamilyID: family, UserID: u.ID, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}); err != nil {
 		return authapi.TokenPair{}, err
 	}
 	return authapi.TokenPair{
@@ -399,7 +400,7 @@ func (s *Service) Login(ctx context.Context, req authapi.LoginRequestObject) (au
 	if req.Body.Password != nil {
 		password = *req.Body.Password
 	}
-	u, err := s.store.userByEmail(ctx, s.db, email)
+	u, err := s.store.userByEmail(ctx, s.store.pool, email)
 	if err != nil && !errors.Is(err, errNotFound) {
 		return nil, err
 	}
@@ -436,7 +437,7 @@ func (s *Service) RefreshToken(ctx context.Context, req authapi.RefreshTokenRequ
 	var pair authapi.TokenPair
 	var reuse *refreshToken
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		t, err := s.store.refreshByHash(ctx, tx, hash)
+		t, err := s.store.refreshByHash(ctx, s.store.in(tx), hash)
 		if errors.Is(err, errNotFound) {
 			return errInvalidRefresh
 		}
@@ -451,11 +452,11 @@ func (s *Service) RefreshToken(ctx context.Context, req authapi.RefreshTokenRequ
 		if !now.Before(t.ExpiresAt) {
 			return errInvalidRefresh
 		}
-		u, err := s.store.userByID(ctx, tx, t.UserID)
+		u, err := s.store.userByID(ctx, s.store.in(tx), t.UserID)
 		if err != nil || u.Disabled {
 			return errInvalidRefresh
 		}
-		won, err := s.store.markUsed(ctx, tx, hash, now)
+		won, err := s.store.markUsed(ctx, s.store.in(tx), hash, now)
 		if err != nil {
 			return err
 		}
@@ -463,12 +464,12 @@ func (s *Service) RefreshToken(ctx context.Context, req authapi.RefreshTokenRequ
 			reuse = t
 			return errInvalidRefresh
 		}
-		pair, err = s.issue(ctx, tx, key, u, t.FamilyID)
+		pair, err = s.issue(ctx, s.store.in(tx), key, u, t.FamilyID)
 		return err
 	})
 	if reuse != nil {
 		// A spent token came back: someone holds a copy. Revoke every token of the family.
-		if rerr := s.store.revokeFamily(ctx, s.db, reuse.FamilyID, s.now()); rerr != nil {
+		if rerr := s.store.revokeFamily(ctx, s.store.pool, reuse.FamilyID, s.now()); rerr != nil {
 			return nil, rerr
 		}
 		s.log.Warn("refresh token reuse detected; family revoked", "user_id", reuse.UserID, "family", reuse.FamilyID)
@@ -488,7 +489,7 @@ func (s *Service) Logout(ctx context.Context, req authapi.LogoutRequestObject) (
 	now := s.now()
 	if req.Body != nil && req.Body.AllSessions != nil && *req.Body.AllSessions {
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			if err := s.store.revokeUser(ctx, tx, p.Subject, now); err != nil {
+			if err := s.store.revokeUser(ctx, s.store.in(tx), p.Subject, now); err != nil {
 				return err
 			}
 			return s.revokeTokens(ctx, tx, p.Subject, authevents.RevocationReasonLogoutAll)
@@ -499,13 +500,13 @@ func (s *Service) Logout(ctx context.Context, req authapi.LogoutRequestObject) (
 		return authapi.Logout204Response{}, nil
 	}
 	if req.Body != nil && req.Body.RefreshToken != nil {
-		t, err := s.store.refreshByHash(ctx, s.db, hashToken(*req.Body.RefreshToken))
+		t, err := s.store.refreshByHash(ctx, s.store.pool, hashToken(*req.Body.RefreshToken))
 		if err != nil && !errors.Is(err, errNotFound) {
 			return nil, err
 		}
 		// Only the caller's own sessions can be ended; someone else's token is ignored, not revealed.
 		if t != nil && t.UserID == p.Subject {
-			if err := s.store.revokeFamily(ctx, s.db, t.FamilyID, now); err != nil {
+			if err := s.store.revokeFamily(ctx, s.store.pool, t.FamilyID, now); err != nil {
 				return nil, err
 			}
 		}
@@ -542,7 +543,7 @@ func (s *Service) create(ctx context.Context, email, name, password string, role
 		return nil, err
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.store.insertUser(ctx, tx, u); err != nil {
+		if err := s.store.insertUser(ctx, s.store.in(tx), u); err != nil {
 			return err
 		}
 		return s.emitRegistered(ctx, tx, u, source)
@@ -568,7 +569,7 @@ func (s *Service) me(ctx context.Context) (*user, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.store.userByID(ctx, s.db, p.Subject)
+	u, err := s.store.userByID(ctx, s.store.pool, p.Subject)
 	if errors.Is(err, errNotFound) {
 		return nil, apierror.Unauthorized("the account of this token no longer exists")
 	}
@@ -619,11 +620,11 @@ func (s *Service) UpdateMe(ctx context.Context, req authapi.UpdateMeRequestObjec
 	u.Version++
 	u.UpdatedAt = s.now()
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.store.updateUser(ctx, tx, u); err != nil {
+		if err := s.store.updateUser(ctx, s.store.in(tx), u); err != nil {
 			return err
 		}
 		if b.NewPassword != nil { // a new password ends every session, and the tokens issued so far
-			if err := s.store.revokeUser(ctx, tx, u.ID, s.now()); err != nil {
+			if err := s.store.revokeUser(ctx, s.store.in(tx), u.ID, s.now()); err != nil {
 				return err
 			}
 			return s.revokeTokens(ctx, tx, u.ID, authevents.RevocationReasonPasswordChanged)
@@ -694,8 +695,8 @@ func (s *Service) CreateUser(ctx context.Context, req authapi.CreateUserRequestO
 	return authapi.CreateUser201JSONResponse{Body: toAPI(u), Headers: authapi.CreateUser201ResponseHeaders{ETag: userETag(u), Location: &loc}}, nil
 }
 
-func (s *Service) userOr404(ctx context.Context, q querier, id uuid.UUID) (*user, error) {
-	u, err := s.store.userByID(ctx, q, id.String())
+func (s *Service) userOr404(ctx context.Context, c *authdb.Client, id uuid.UUID) (*user, error) {
+	u, err := s.store.userByID(ctx, c, id.String())
 	if errors.Is(err, errNotFound) {
 		return nil, apierror.NotFound("no user with this id")
 	}
@@ -704,7 +705,7 @@ func (s *Service) userOr404(ctx context.Context, q querier, id uuid.UUID) (*user
 
 // GetUser implements authapi.StrictServerInterface.
 func (s *Service) GetUser(ctx context.Context, req authapi.GetUserRequestObject) (authapi.GetUserResponseObject, error) {
-	u, err := s.userOr404(ctx, s.db, req.UserId)
+	u, err := s.userOr404(ctx, s.store.pool, req.UserId)
 	if err != nil {
 		return nil, err
 	}
@@ -716,7 +717,7 @@ func (s *Service) GetUser(ctx context.Context, req authapi.GetUserRequestObject)
 func (s *Service) changeUser(ctx context.Context, id uuid.UUID, ifMatch *string, change func(*user) error, after func(tx *sql.Tx, u *user, oldRoles []string) error) (*user, error) {
 	var out *user
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		u, err := s.userOr404(ctx, tx, id)
+		u, err := s.userOr404(ctx, s.store.in(tx), id)
 		if err != nil {
 			return err
 		}
@@ -736,11 +737,11 @@ func (s *Service) changeUser(ctx context.Context, id uuid.UUID, ifMatch *string,
 		}
 		u.Version++
 		u.UpdatedAt = s.now()
-		if err := s.store.updateUser(ctx, tx, u); err != nil {
+		if err := s.store.updateUser(ctx, s.store.in(tx), u); err != nil {
 			return err
 		}
 		if u.Disabled {
-			if err := s.store.revokeUser(ctx, tx, u.ID, s.now()); err != nil {
+			if err := s.store.revokeUser(ctx, s.store.in(tx), u.ID, s.now()); err != nil {
 				return err
 			}
 		}
@@ -782,7 +783,7 @@ func checkDisplayName(name *string) error {
 
 // keepAnAdmin refuses a change that would leave no enabled ADMIN.
 func (s *Service) keepAnAdmin(ctx context.Context, tx *sql.Tx) error {
-	n, err := s.store.enabledAdmins(ctx, tx)
+	n, err := s.store.enabledAdmins(ctx, s.store.in(tx))
 	if err != nil {
 		return err
 	}
@@ -853,7 +854,7 @@ func (s *Service) DeleteUser(ctx context.Context, req authapi.DeleteUserRequestO
 		return nil, apierror.Conflict("an ADMIN cannot delete their own account")
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		u, err := s.userOr404(ctx, tx, req.UserId)
+		u, err := s.userOr404(ctx, s.store.in(tx), req.UserId)
 		if err != nil {
 			return err
 		}
@@ -865,7 +866,7 @@ func (s *Service) DeleteUser(ctx context.Context, req authapi.DeleteUserRequestO
 				return err
 			}
 		}
-		if err := s.store.deleteUser(ctx, tx, u.ID); err != nil {
+		if err := s.store.deleteUser(ctx, s.store.in(tx), u.ID); err != nil {
 			return err
 		}
 		return s.revokeTokens(ctx, tx, u.ID, authevents.RevocationReasonDeleted)

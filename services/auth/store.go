@@ -50,9 +50,9 @@ type user struct {
 	PasswordChangeRequired bool
 }
 
-// store is the auth service's persistence, on the ent client of ent/authdb. Every method takes a
-// querier: a transaction (*sql.Tx of database.DB.InTx), so that its writes commit with the
-// outbox row of the change, or the database itself.
+// store is the auth service's persistence, on the ent client of ent/authdb. Every method takes
+// the client to run on: pool (outside transactions), or in(tx) for a transaction of
+// database.DB.InTx, so that its writes commit together with the outbox row of the change.
 type store struct {
 	db   *database.DB
 	pool *authdb.Client
@@ -62,19 +62,9 @@ func newStore(db *database.DB) *store {
 	return &store{db: db, pool: authdb.NewClient(authdb.Driver(db.Ent()))}
 }
 
-// querier is where a store method runs: a *sql.Tx or the *database.DB.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// client is the ent client that runs on q.
-func (s *store) client(q querier) *authdb.Client {
-	if tx, ok := q.(*sql.Tx); ok {
-		return authdb.NewClient(authdb.Driver(s.db.EntTx(tx)))
-	}
-	return s.pool
+// in is the ent client that runs in tx.
+func (s *store) in(tx *sql.Tx) *authdb.Client {
+	return authdb.NewClient(authdb.Driver(s.db.EntTx(tx)))
 }
 
 // Instants are stored as Unix milliseconds (the columns the service has had from its first
@@ -128,16 +118,16 @@ func hasRole(role string) predicate.User {
 	return entuser.Or(entuser.Roles(role), entuser.RolesHasPrefix(role+","), entuser.RolesHasSuffix(","+role), entuser.RolesContains(","+role+","))
 }
 
-func (s *store) userByID(ctx context.Context, q querier, id string) (*user, error) {
-	r, err := s.client(q).User.Get(ctx, id)
+func (s *store) userByID(ctx context.Context, c *authdb.Client, id string) (*user, error) {
+	r, err := c.User.Get(ctx, id)
 	if err != nil {
 		return nil, notFound(err)
 	}
 	return fromUserRow(r), nil
 }
 
-func (s *store) userByEmail(ctx context.Context, q querier, email string) (*user, error) {
-	r, err := s.client(q).User.Query().Where(entuser.Email(strings.ToLower(email))).Only(ctx)
+func (s *store) userByEmail(ctx context.Context, c *authdb.Client, email string) (*user, error) {
+	r, err := c.User.Query().Where(entuser.Email(strings.ToLower(email))).Only(ctx)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -146,8 +136,8 @@ func (s *store) userByEmail(ctx context.Context, q querier, email string) (*user
 
 var errEmailTaken = errors.New("email taken")
 
-func (s *store) insertUser(ctx context.Context, q querier, u *user) error {
-	err := s.client(q).User.Create().
+func (s *store) insertUser(ctx context.Context, c *authdb.Client, u *user) error {
+	err := c.User.Create().
 		SetID(u.ID).SetEmail(strings.ToLower(u.Email)).SetDisplayName(u.DisplayName).SetPasswordHash(u.PasswordHash).
 		SetRoles(strings.Join(u.Roles, ",")).SetDisabled(u.Disabled).SetLocale(u.Locale).SetVersion(u.Version).
 		SetCreatedAt(ms(u.CreatedAt)).SetUpdatedAt(ms(u.UpdatedAt)).SetPasswordChangeRequired(u.PasswordChangeRequired).
@@ -159,8 +149,8 @@ func (s *store) insertUser(ctx context.Context, q querier, u *user) error {
 }
 
 // updateUser writes u if the stored version is still u.Version-1 (optimistic concurrency).
-func (s *store) updateUser(ctx context.Context, q querier, u *user) error {
-	n, err := s.client(q).User.Update().Where(entuser.ID(u.ID), entuser.Version(u.Version-1)).
+func (s *store) updateUser(ctx context.Context, c *authdb.Client, u *user) error {
+	n, err := c.User.Update().Where(entuser.ID(u.ID), entuser.Version(u.Version-1)).
 		SetDisplayName(u.DisplayName).SetPasswordHash(u.PasswordHash).SetRoles(strings.Join(u.Roles, ",")).
 		SetDisabled(u.Disabled).SetLocale(u.Locale).SetVersion(u.Version).SetUpdatedAt(ms(u.UpdatedAt)).
 		SetPasswordChangeRequired(u.PasswordChangeRequired).
@@ -176,13 +166,12 @@ func (s *store) updateUser(ctx context.Context, q querier, u *user) error {
 
 var errStale = errors.New("the user changed meanwhile")
 
-func (s *store) touchLogin(ctx context.Context, q querier, id string, at time.Time) error {
-	return s.client(q).User.Update().Where(entuser.ID(id)).SetLastLoginAt(ms(at)).Exec(ctx)
+func (s *store) touchLogin(ctx context.Context, c *authdb.Client, id string, at time.Time) error {
+	return c.User.Update().Where(entuser.ID(id)).SetLastLoginAt(ms(at)).Exec(ctx)
 }
 
 // deleteUser deletes a user with its refresh tokens, API keys and linked identities.
-func (s *store) deleteUser(ctx context.Context, q querier, id string) error {
-	c := s.client(q)
+func (s *store) deleteUser(ctx context.Context, c *authdb.Client, id string) error {
 	if _, err := c.RefreshToken.Delete().Where(refreshtoken.UserID(id)).Exec(ctx); err != nil {
 		return err
 	}
@@ -203,8 +192,8 @@ func (s *store) deleteUser(ctx context.Context, q querier, id string) error {
 }
 
 // enabledAdmins counts enabled users holding ADMIN.
-func (s *store) enabledAdmins(ctx context.Context, q querier) (int, error) {
-	return s.client(q).User.Query().Where(entuser.Disabled(false), hasRole("ADMIN")).Count(ctx)
+func (s *store) enabledAdmins(ctx context.Context, c *authdb.Client) (int, error) {
+	return c.User.Query().Where(entuser.Disabled(false), hasRole("ADMIN")).Count(ctx)
 }
 
 type userFilter struct {
@@ -254,14 +243,14 @@ type refreshToken struct {
 	Revoked   bool
 }
 
-func (s *store) insertRefresh(ctx context.Context, q querier, t *refreshToken) error {
-	return s.client(q).RefreshToken.Create().
+func (s *store) insertRefresh(ctx context.Context, c *authdb.Client, t *refreshToken) error {
+	return c.RefreshToken.Create().
 		SetID(t.Hash).SetFamilyID(t.FamilyID).SetUserID(t.UserID).SetIssuedAt(ms(t.IssuedAt)).SetExpiresAt(ms(t.ExpiresAt)).
 		Exec(ctx)
 }
 
-func (s *store) refreshByHash(ctx context.Context, q querier, hash string) (*refreshToken, error) {
-	r, err := s.client(q).RefreshToken.Get(ctx, hash)
+func (s *store) refreshByHash(ctx context.Context, c *authdb.Client, hash string) (*refreshToken, error) {
+	r, err := c.RefreshToken.Get(ctx, hash)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -270,19 +259,19 @@ func (s *store) refreshByHash(ctx context.Context, q querier, hash string) (*ref
 }
 
 // markUsed consumes a refresh token; false when another request consumed it first.
-func (s *store) markUsed(ctx context.Context, q querier, hash string, at time.Time) (bool, error) {
-	n, err := s.client(q).RefreshToken.Update().
+func (s *store) markUsed(ctx context.Context, c *authdb.Client, hash string, at time.Time) (bool, error) {
+	n, err := c.RefreshToken.Update().
 		Where(refreshtoken.ID(hash), refreshtoken.UsedAtIsNil(), refreshtoken.RevokedAtIsNil()).
 		SetUsedAt(ms(at)).Save(ctx)
 	return n == 1, err
 }
 
-func (s *store) revokeFamily(ctx context.Context, q querier, family string, at time.Time) error {
-	return s.client(q).RefreshToken.Update().Where(refreshtoken.FamilyID(family), refreshtoken.RevokedAtIsNil()).SetRevokedAt(ms(at)).Exec(ctx)
+func (s *store) revokeFamily(ctx context.Context, c *authdb.Client, family string, at time.Time) error {
+	return c.RefreshToken.Update().Where(refreshtoken.FamilyID(family), refreshtoken.RevokedAtIsNil()).SetRevokedAt(ms(at)).Exec(ctx)
 }
 
-func (s *store) revokeUser(ctx context.Context, q querier, userID string, at time.Time) error {
-	return s.client(q).RefreshToken.Update().Where(refreshtoken.UserID(userID), refreshtoken.RevokedAtIsNil()).SetRevokedAt(ms(at)).Exec(ctx)
+func (s *store) revokeUser(ctx context.Context, c *authdb.Client, userID string, at time.Time) error {
+	return c.RefreshToken.Update().Where(refreshtoken.UserID(userID), refreshtoken.RevokedAtIsNil()).SetRevokedAt(ms(at)).Exec(ctx)
 }
 
 // signingKey is an EdDSA signing key.
@@ -346,8 +335,7 @@ func (s *store) startOIDCLogin(ctx context.Context, l *oidcLogin, now time.Time)
 
 // takeOIDCLogin deletes and returns the login of provider with state hash stateHash; errNotFound
 // when there is none (unknown, of another provider, or already taken).
-func (s *store) takeOIDCLogin(ctx context.Context, q querier, stateHash, provider string) (*oidcLogin, error) {
-	c := s.client(q)
+func (s *store) takeOIDCLogin(ctx context.Context, c *authdb.Client, stateHash, provider string) (*oidcLogin, error) {
 	r, err := c.OidcLogin.Query().Where(oidclogin.ID(stateHash), oidclogin.Provider(provider)).Only(ctx)
 	if err != nil {
 		return nil, notFound(err)
@@ -359,8 +347,8 @@ func (s *store) takeOIDCLogin(ctx context.Context, q querier, stateHash, provide
 }
 
 // identityUser returns the id of the user linked to subject at provider.
-func (s *store) identityUser(ctx context.Context, q querier, provider, subject string) (string, error) {
-	r, err := s.client(q).UserIdentity.Query().Where(useridentity.Provider(provider), useridentity.Subject(subject)).Only(ctx)
+func (s *store) identityUser(ctx context.Context, c *authdb.Client, provider, subject string) (string, error) {
+	r, err := c.UserIdentity.Query().Where(useridentity.Provider(provider), useridentity.Subject(subject)).Only(ctx)
 	if err != nil {
 		return "", notFound(err)
 	}
@@ -368,6 +356,6 @@ func (s *store) identityUser(ctx context.Context, q querier, provider, subject s
 }
 
 // linkIdentity links subject at provider to user userID.
-func (s *store) linkIdentity(ctx context.Context, q querier, provider, subject, userID string, at time.Time) error {
-	return s.client(q).UserIdentity.Create().SetProvider(provider).SetSubject(subject).SetUserID(userID).SetCreatedAt(ms(at)).Exec(ctx)
+func (s *store) linkIdentity(ctx context.Context, c *authdb.Client, provider, subject, userID string, at time.Time) error {
+	return c.UserIdentity.Create().SetProvider(provider).SetSubject(subject).SetUserID(userID).SetCreatedAt(ms(at)).Exec(ctx)
 }
