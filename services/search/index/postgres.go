@@ -357,21 +357,21 @@ func (pg *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 }
 
 // typoSQL counts, for each tsquery of a word of weight D (the unstemmed normalised words), the
-// documents that have it, up to typoCountCap: enough to tell the frequent from the rare without
-// walking every document of a frequent word.
-const typoSQL = `SELECT u.i, (SELECT count(*) FROM (SELECT 1 FROM search_documents d WHERE d.tsv @@ u.q::tsquery LIMIT 1000) x)
+// documents that have it, up to $2: enough to tell the frequent from the rare (1,000), or the known
+// from the unknown (1), without walking every document of a frequent word.
+const typoSQL = `SELECT u.i, (SELECT count(*) FROM (SELECT 1 FROM search_documents d WHERE d.tsv @@ u.q::tsquery LIMIT $2) x)
 FROM unnest($1::tsquery[]) WITH ORDINALITY AS u(q, i)`
 
 // correct returns t with each word that no document has replaced by the word one edit away that
 // the most documents have (ties: the first in byte order; the counts stop at 1,000), and reports
 // whether it replaced any. The unknown words and their candidates are counted in two statements.
 func (pg *Postgres) correct(ctx context.Context, t textQuery) (textQuery, bool, error) {
-	count := func(words []string) ([]int, error) {
+	count := func(words []string, limit int) ([]int, error) {
 		qs := make([]string, len(words))
 		for i, w := range words {
 			qs[i] = tsLexeme(w, ":D")
 		}
-		rows, err := pg.db.QueryContext(ctx, typoSQL, qs)
+		rows, err := pg.db.QueryContext(ctx, typoSQL, qs, limit)
 		if err != nil {
 			return nil, fmt.Errorf("index: correct typos: %w", err)
 		}
@@ -394,7 +394,7 @@ func (pg *Postgres) correct(ctx context.Context, t textQuery) (textQuery, bool, 
 	for k, i := range candidates {
 		words[k] = t.words[i]
 	}
-	known, err := count(words)
+	known, err := count(words, 1)
 	if err != nil {
 		return t, false, err
 	}
@@ -412,7 +412,7 @@ func (pg *Postgres) correct(ctx context.Context, t textQuery) (textQuery, bool, 
 	if len(variants) == 0 {
 		return t, false, nil
 	}
-	counts, err := count(variants)
+	counts, err := count(variants, 1000)
 	if err != nil {
 		return t, false, err
 	}
