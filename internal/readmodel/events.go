@@ -3,6 +3,8 @@ package readmodel
 import (
 	"context"
 
+	"github.com/hamba/avro/v2"
+
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
 	"github.com/mediamesh/mediamesh/gen/events/mediaevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
@@ -65,43 +67,56 @@ func Decoder[P Applier](consumer string, lookups []func(uint64) (string, bool), 
 }
 
 // decodeContent decodes the content and category events; known is false for other types.
-func decodeContent[P Applier](eventType string, payload []byte) (c Change[P], known bool, err error) {
+func decodeContent[P Applier](eventType string, payload []byte) (Change[P], bool, error) {
 	switch eventType {
 	case contentevents.TypeContentPublished:
-		var e contentevents.ContentPublished
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = Change[P]{e.EventID, func(ctx context.Context, p P) error { return p.Published(ctx, &e) }}
+		return DecodeEvent(payload, func(e *contentevents.ContentPublished) Change[P] {
+			return Change[P]{e.EventID, func(ctx context.Context, p P) error { return p.Published(ctx, e) }}
+		})
 	case contentevents.TypeContentUpdated:
-		var e contentevents.ContentUpdated
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = Change[P]{e.EventID, func(ctx context.Context, p P) error { return p.Updated(ctx, &e) }}
+		return DecodeEvent(payload, func(e *contentevents.ContentUpdated) Change[P] {
+			return Change[P]{e.EventID, func(ctx context.Context, p P) error { return p.Updated(ctx, e) }}
+		})
 	case contentevents.TypeContentUnpublished:
-		var e contentevents.ContentUnpublished
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = Change[P]{e.EventID, func(ctx context.Context, p P) error {
-			return p.Removed(ctx, e.AggregateType, e.AggregateID, e.Version, Unpublished)
-		}}
+		return DecodeEvent(payload, func(e *contentevents.ContentUnpublished) Change[P] {
+			return removal[P](e.EventID, e.AggregateType, e.AggregateID, e.Version, Unpublished)
+		})
 	case contentevents.TypeContentDeleted:
-		var e contentevents.ContentDeleted
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = Change[P]{e.EventID, func(ctx context.Context, p P) error {
-			return p.Removed(ctx, e.AggregateType, e.AggregateID, e.Version, Deleted)
-		}}
+		return DecodeEvent(payload, func(e *contentevents.ContentDeleted) Change[P] {
+			return removal[P](e.EventID, e.AggregateType, e.AggregateID, e.Version, Deleted)
+		})
 	case metadataevents.TypeCategoryUpserted:
-		var e metadataevents.CategoryUpserted
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = Change[P]{e.EventID, func(ctx context.Context, p P) error { return p.CategoryUpserted(ctx, &e) }}
+		return DecodeEvent(payload, func(e *metadataevents.CategoryUpserted) Change[P] {
+			return Change[P]{e.EventID, func(ctx context.Context, p P) error { return p.CategoryUpserted(ctx, e) }}
+		})
 	case metadataevents.TypeCategoryDeleted:
-		var e metadataevents.CategoryDeleted
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = Change[P]{e.EventID, func(ctx context.Context, p P) error { return p.CategoryDeleted(ctx, e.AggregateID) }}
-	default:
-		return Change[P]{}, false, nil
+		return DecodeEvent(payload, func(e *metadataevents.CategoryDeleted) Change[P] {
+			return Change[P]{e.EventID, func(ctx context.Context, p P) error { return p.CategoryDeleted(ctx, e.AggregateID) }}
+		})
 	}
-	if err != nil {
+	return Change[P]{}, false, nil
+}
+
+// DecodeEvent decodes payload as the generated event E (eventbus.Decode, which reads its released
+// versions too) and returns the change that change makes of it, known; a payload that does not
+// decode is an error. A read model's decoder uses it for each event type it knows.
+func DecodeEvent[E any, PE interface {
+	*E
+	AvroSchema() avro.Schema
+}, P any](payload []byte, change func(PE) Change[P]) (Change[P], bool, error) {
+	e := PE(new(E))
+	if err := eventbus.Decode(payload, e.AvroSchema(), e); err != nil {
 		return Change[P]{}, true, err
 	}
-	return c, true, nil
+	return change(e), true, nil
+}
+
+// removal is the change of content.unpublished or content.deleted: the program or episode
+// aggregateID leaves the read model at version.
+func removal[P Applier](eventID, aggregateType, aggregateID string, version int64, why Removal) Change[P] {
+	return Change[P]{eventID, func(ctx context.Context, p P) error {
+		return p.Removed(ctx, aggregateType, aggregateID, version, why)
+	}}
 }
 
 // Takedown reports whether an event of eventType can take something out of public view, so the

@@ -92,32 +92,27 @@ var decoder = readmodel.Decoder[*projection](ConsumerGroup,
 
 // decode decodes payload as an event of eventType that only discovery uses. known is false for
 // the event types the read model does not use.
-func decode(eventType string, payload []byte) (c readmodel.Change[*projection], known bool, err error) {
+func decode(eventType string, payload []byte) (readmodel.Change[*projection], bool, error) {
 	type change = readmodel.Change[*projection]
 	switch eventType {
 	case mediaevents.TypeAssetUpdated:
-		var e mediaevents.AssetUpdated
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.assetUpdated(ctx, &e) }}
+		return readmodel.DecodeEvent(payload, func(e *mediaevents.AssetUpdated) change {
+			return change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.assetUpdated(ctx, e) }}
+		})
 	case mediaevents.TypeAssetDeleted:
-		var e mediaevents.AssetDeleted
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.assetDeleted(ctx, e.AggregateID) }}
+		return readmodel.DecodeEvent(payload, func(e *mediaevents.AssetDeleted) change {
+			return change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.assetDeleted(ctx, e.AggregateID) }}
+		})
 	case discoveryevents.TypeEngagementRecorded:
-		var e discoveryevents.EngagementRecorded
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.engagement(ctx, &e) }}
+		return readmodel.DecodeEvent(payload, func(e *discoveryevents.EngagementRecorded) change {
+			return change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.engagement(ctx, e) }}
+		})
 	case authevents.TypeUserTokensRevoked:
-		var e authevents.UserTokensRevoked
-		err = eventbus.Decode(payload, e.AvroSchema(), &e)
-		c = change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.tokensRevoked(ctx, &e) }}
-	default: // event types of other consumers
-		return change{}, false, nil
+		return readmodel.DecodeEvent(payload, func(e *authevents.UserTokensRevoked) change {
+			return change{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error { return p.tokensRevoked(ctx, e) }}
+		})
 	}
-	if err != nil {
-		return change{}, true, err
-	}
-	return c, true, nil
+	return change{}, false, nil // event types of other consumers
 }
 
 // Reset empties the read model and forgets which events it applied, before `mediamesh replay`

@@ -104,13 +104,11 @@ var decoder = readmodel.Decoder[*projection](ConsumerGroup,
 		if eventType != discoveryevents.TypePopularityChanged {
 			return readmodel.Change[*projection]{}, false, nil // event types of other consumers
 		}
-		var e discoveryevents.PopularityChanged
-		if err := eventbus.Decode(payload, e.AvroSchema(), &e); err != nil {
-			return readmodel.Change[*projection]{}, true, err
-		}
-		return readmodel.Change[*projection]{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error {
-			return p.popularityChanged(ctx, &e)
-		}}, true, nil
+		return readmodel.DecodeEvent(payload, func(e *discoveryevents.PopularityChanged) readmodel.Change[*projection] {
+			return readmodel.Change[*projection]{EventID: e.EventID, Apply: func(ctx context.Context, p *projection) error {
+				return p.popularityChanged(ctx, e)
+			}}
+		})
 	})
 
 // applyOne applies event e in tx, inside a span of the trace of the request that caused it (a
@@ -170,12 +168,17 @@ func (s *Service) BeginRebuild(ctx context.Context) (commit, abort func(context.
 	if !ok {
 		return none, none, s.Reset(ctx)
 	}
-	if err := s.resetStorage(ctx); err != nil {
-		return nil, nil, err
-	}
+	// The new index first: from when BeginRebuild returns, a consumer still running elsewhere writes
+	// what it applies to the new index too. Only then the inbox is forgotten: an event that consumer
+	// applies afterwards is recorded in the inbox again, so the replay skips it, and it must already
+	// be in the new index.
 	rb, err := r.BeginRebuild(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("search: rebuild: %w", err)
+	}
+	if err := s.resetStorage(ctx); err != nil {
+		_ = rb.Abort(context.WithoutCancel(ctx))
+		return nil, nil, err
 	}
 	s.index = rb
 	commit = func(ctx context.Context) error {
