@@ -19,6 +19,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
+	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
@@ -414,7 +415,7 @@ func TestTokensRevokedEvents(t *testing.T) {
 					continue
 				}
 				var e authevents.UserTokensRevoked
-				if err := outbox.Decode(r.Payload, e.AvroSchema(), &e); err != nil {
+				if err := eventbus.Decode(r.Payload, e.AvroSchema(), &e); err != nil {
 					t.Fatal(err)
 				}
 				if e.UserID != omar.String() || e.AggregateID != e.UserID || e.RevokedAt.IsZero() {
