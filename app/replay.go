@@ -21,9 +21,10 @@ import (
 // `mediamesh replay`; run it while the consumer is stopped, or accept that live events applied
 // meanwhile are applied again (the handlers are idempotent and ignore stale versions). The search
 // index on OpenSearch is rebuilt into a new versioned index while the alias serves the old one, and
-// the alias moves to it in one step at the end: searches never see an empty index. Live events the
-// running consumer applies to the old index during the rebuild, after the replay read its topic,
-// are not in the new one: stop the consumer for the replay, or replay again.
+// the alias moves to it in one step at the end: searches never see an empty index. Meanwhile the
+// running consumer writes what it applies to both indices (the new one is marked as the alias's
+// rebuild, see index.OpenSearch.BeginRebuild), so nothing it applies during the rebuild is missing
+// from the new index.
 func Replay(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
 	plan, err := cfg.Plan()
 	if err != nil {
