@@ -54,18 +54,30 @@ func Stored(ctx context.Context, t Tombstones, id uuid.UUID, row *int64) (int64,
 	return t.TombstoneVersion(ctx, id)
 }
 
-// Newer reports whether a change of the program or episode id at version applies: whether it is
-// newer than what the read model holds of it (Stored, with row the version of its stored row, nil
-// without one) and, when no row is stored, whether the change may add one (insert). A change that
-// does not apply is logged at debug as what (a "program snapshot", an "episode removal") ignored.
-// kind (program, episode) names id in an error.
-func Newer(ctx context.Context, log *slog.Logger, t Tombstones, what, kind string, id uuid.UUID, row *int64, version int64, insert bool) (bool, error) {
-	stored, err := Stored(ctx, t, id, row)
-	if err != nil {
-		return false, fmt.Errorf("read %s %s: %w", kind, id, err)
+// Item is a program or episode a change is about to reach: its kind (program, episode), its id,
+// the version of its stored row (nil without one) and the error of reading that row, if any (with
+// not found masked: no row).
+type Item struct {
+	Kind    string
+	ID      uuid.UUID
+	Row     *int64
+	ReadErr error
+}
+
+// Newer reports whether a change of item at version applies: whether it is newer than what the
+// read model holds of it (Stored) and, when no row is stored, whether the change may add one
+// (insert). A change that does not apply is logged at debug as a change ("snapshot", "removal") of
+// the item's kind ignored; an error reading the row or its tombstone is an error naming the item.
+func Newer(ctx context.Context, log *slog.Logger, t Tombstones, item Item, change string, version int64, insert bool) (bool, error) {
+	if item.ReadErr != nil {
+		return false, fmt.Errorf("read %s %s: %w", item.Kind, item.ID, item.ReadErr)
 	}
-	if version <= stored || (row == nil && !insert) {
-		log.DebugContext(ctx, what+" ignored", "id", id, "version", version, "stored", stored)
+	stored, err := Stored(ctx, t, item.ID, item.Row)
+	if err != nil {
+		return false, fmt.Errorf("read %s %s: %w", item.Kind, item.ID, err)
+	}
+	if version <= stored || (item.Row == nil && !insert) {
+		log.DebugContext(ctx, item.Kind+" "+change+" ignored", "id", item.ID, "version", version, "stored", stored)
 		return false, nil
 	}
 	return true, nil

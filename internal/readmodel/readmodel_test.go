@@ -411,3 +411,31 @@ func TestReset(t *testing.T) {
 		}
 	})
 }
+
+func TestNewer(t *testing.T) {
+	ctx := t.Context()
+	id := uuid.New()
+	ts := tombstones{id: 5}
+	row := int64(3)
+	for _, c := range []struct {
+		name    string
+		item    Item
+		version int64
+		insert  bool
+		want    bool
+	}{
+		{"older than the tombstone", Item{Kind: "program", ID: id}, 5, true, false},
+		{"newer than the tombstone", Item{Kind: "program", ID: id}, 6, true, true},
+		{"newer, but no row and no insert", Item{Kind: "program", ID: id}, 6, false, false},
+		{"the row wins over the tombstone", Item{Kind: "episode", ID: id, Row: &row}, 4, false, true},
+		{"not newer than the row", Item{Kind: "episode", ID: id, Row: &row}, 3, true, false},
+	} {
+		if got, err := Newer(ctx, quiet, ts, c.item, "snapshot", c.version, c.insert); err != nil || got != c.want {
+			t.Errorf("%s: Newer = %v, %v; want %v", c.name, got, err, c.want)
+		}
+	}
+	_, err := Newer(ctx, quiet, ts, Item{Kind: "episode", ID: id, ReadErr: errors.New("db down")}, "removal", 9, true)
+	if err == nil || err.Error() != "read episode "+id.String()+": db down" {
+		t.Errorf("a read error = %v", err)
+	}
+}

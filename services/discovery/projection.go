@@ -62,10 +62,8 @@ func (p *projection) upsert(ctx context.Context, aggregateType string, snap *con
 
 func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt, occurredAt time.Time, insert bool) error {
 	old, err := p.c.Program.Get(ctx, id)
-	if err != nil && !discoverydb.IsNotFound(err) {
-		return fmt.Errorf("read program %s: %w", id, err)
-	}
-	if newer, err := readmodel.Newer(ctx, p.log, p.c, "program snapshot", "program", id, old.StoredVersion(), snap.Version, insert); err != nil || !newer {
+	item := readmodel.Item{Kind: "program", ID: id, Row: old.StoredVersion(), ReadErr: discoverydb.MaskNotFound(err)}
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, item, "snapshot", snap.Version, insert); err != nil || !newer {
 		return err
 	}
 	if snap.Kind == nil || snap.Slug == nil {
@@ -122,10 +120,8 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 
 func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt time.Time, insert bool) error {
 	old, err := p.c.Episode.Get(ctx, id)
-	if err != nil && !discoverydb.IsNotFound(err) {
-		return fmt.Errorf("read episode %s: %w", id, err)
-	}
-	if newer, err := readmodel.Newer(ctx, p.log, p.c, "episode snapshot", "episode", id, old.StoredVersion(), snap.Version, insert); err != nil || !newer {
+	item := readmodel.Item{Kind: "episode", ID: id, Row: old.StoredVersion(), ReadErr: discoverydb.MaskNotFound(err)}
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, item, "snapshot", snap.Version, insert); err != nil || !newer {
 		return err
 	}
 	if snap.ProgramID == nil || snap.EpisodeNumber == nil {
@@ -234,10 +230,8 @@ func (p *projection) Removed(ctx context.Context, aggregateType, aggregateID str
 	default:
 		return fmt.Errorf("unknown aggregate type %q", aggregateType)
 	}
-	if err != nil && !discoverydb.IsNotFound(err) {
-		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
-	}
-	if newer, err := readmodel.Newer(ctx, p.log, p.c, aggregateType+" removal", aggregateType, id, row, version, why != readmodel.LeftPublished); err != nil || !newer {
+	item := readmodel.Item{Kind: aggregateType, ID: id, Row: row, ReadErr: discoverydb.MaskNotFound(err)}
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, item, "removal", version, why != readmodel.LeftPublished); err != nil || !newer {
 		return err
 	}
 	if aggregateType == contentevents.AggregateTypeProgram {

@@ -66,10 +66,8 @@ func (p *projection) snapshot(ctx context.Context, aggregateType string, snap *c
 // not published before or changed what its episodes show.
 func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt time.Time) error {
 	old, err := p.c.Program.Get(ctx, id)
-	if err != nil && !searchdb.IsNotFound(err) {
-		return fmt.Errorf("read program %s: %w", id, err)
-	}
-	if newer, err := readmodel.Newer(ctx, p.log, p.c, "program snapshot", "program", id, old.StoredVersion(), snap.Version, true); err != nil || !newer {
+	item := readmodel.Item{Kind: "program", ID: id, Row: old.StoredVersion(), ReadErr: searchdb.MaskNotFound(err)}
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, item, "snapshot", snap.Version, true); err != nil || !newer {
 		return err
 	}
 	if snap.Kind == nil {
@@ -115,10 +113,8 @@ func episodesShowChange(old, saved *searchdb.Program) bool {
 // (or was removed), then indexes it if its program is published.
 func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *contentevents.ContentSnapshot, publishedAt time.Time) error {
 	old, err := p.c.Episode.Get(ctx, id)
-	if err != nil && !searchdb.IsNotFound(err) {
-		return fmt.Errorf("read episode %s: %w", id, err)
-	}
-	if newer, err := readmodel.Newer(ctx, p.log, p.c, "episode snapshot", "episode", id, old.StoredVersion(), snap.Version, true); err != nil || !newer {
+	item := readmodel.Item{Kind: "episode", ID: id, Row: old.StoredVersion(), ReadErr: searchdb.MaskNotFound(err)}
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, item, "snapshot", snap.Version, true); err != nil || !newer {
 		return err
 	}
 	if snap.ProgramID == nil {
@@ -194,10 +190,8 @@ func (p *projection) Removed(ctx context.Context, aggregateType, aggregateID str
 	default:
 		return fmt.Errorf("unknown aggregate type %q", aggregateType)
 	}
-	if err != nil && !searchdb.IsNotFound(err) {
-		return fmt.Errorf("read %s %s: %w", aggregateType, id, err)
-	}
-	if newer, err := readmodel.Newer(ctx, p.log, p.c, aggregateType+" removal", aggregateType, id, row, version, why != readmodel.LeftPublished); err != nil || !newer {
+	item := readmodel.Item{Kind: aggregateType, ID: id, Row: row, ReadErr: searchdb.MaskNotFound(err)}
+	if newer, err := readmodel.Newer(ctx, p.log, p.c, item, "removal", version, why != readmodel.LeftPublished); err != nil || !newer {
 		return err
 	}
 	if aggregateType == contentevents.AggregateTypeProgram {
