@@ -117,7 +117,7 @@ test-contract: build tools-npm
 ## limits, token error messages, the one rule for human text. Needs what test-unit needs (PostgreSQL, Kafka, VersityGW, Chromium).
 test-security:
 	$(GO) test -count=1 -run 'GraphQLBounds|GraphQLSpendsRESTBudgets|GraphQLPersistedQueriesSpend|IntrospectionSwitch|GraphQLPlayground|GraphQLSwitches|BrowserGraphiQL|TokenRevocation|Revocations|TokensRevokedEvents|BrowserCORS|TestCORS|StrictJSON|BodyDeadline|LoginRateLimitPerAccount|TokenProblems|UnauthorizedChallenges|UploadSession|TestStore|BadRequests|NetworkMessages|ClientAddress|HumanText|DisplayNames|SourceNames|PipelineInvisibleText|ParseFeedInvisibleText|ContractPatterns|PatternsAgree' \
-		./internal/... ./services/...
+		./internal/... ./services/... ./app/... ./integration/e2e/...
 
 ## bench: Go benchmarks (events: on Kafka when MEDIAMESH_TEST_KAFKA_BROKERS is set; search over 100,000
 ## episodes: also on PostgreSQL when MEDIAMESH_TEST_POSTGRES_URL is set), then the load benchmark in `all`

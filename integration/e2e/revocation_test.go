@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -106,7 +107,7 @@ func checkRevocationLags(t *testing.T, lags []time.Duration) {
 }
 
 func TestTokenRevocationAll(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "revocation admin password"
@@ -121,12 +122,12 @@ func TestTokenRevocationAll(t *testing.T) {
 // own over Kafka: the gateway and the cms service each learn the revocations from auth.events.
 func TestTokenRevocationSplit(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
-	base := Default()
+	base := app.Default()
 	base.Kafka.Brokers = strings.Split(brokers, ",")
 	base.Auth.AdminPassword = "split revocation admin password"
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@revoke.test", time.Now().UnixNano())
 	base.Gateway.RateLimits = false
-	cms := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS}, GatewayCMS)["cms gateway"]
+	cms := startSplit(t, base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS}, app.GatewayCMS)["cms gateway"]
 	admin := login(t, cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 	checkRevocationLags(t, revocations(t, cms, admin, fmt.Sprint(time.Now().UnixNano())))
 }

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bufio"
@@ -31,14 +31,14 @@ func TestRunSplitScriptRestarts(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "mediamesh")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/mediamesh")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/mediamesh")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	offset := splitPortOffset(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "../deploy/run-split.sh")
+	cmd := exec.CommandContext(ctx, "bash", "../../deploy/run-split.sh")
 	cmd.Env = append(os.Environ(),
 		"MEDIAMESH_SPLIT_SKIP_BUILD=1", "MEDIAMESH_SPLIT_BIN="+bin, "MEDIAMESH_SPLIT_DIR="+filepath.Join(dir, "split"),
 		"MEDIAMESH_SPLIT_KAFKA_BROKERS=none", "MEDIAMESH_SPLIT_PORT_OFFSET="+strconv.Itoa(offset),
@@ -145,7 +145,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // compose file inherits `restart: unless-stopped`, and PM2 restarts with a growing back-off and no
 // cap on restarts.
 func TestDeployRestartPolicies(t *testing.T) {
-	compose, err := os.ReadFile(filepath.Join("..", "deploy", "docker-compose.yml"))
+	compose, err := os.ReadFile(filepath.Join("..", "..", "deploy", "docker-compose.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestDeployRestartPolicies(t *testing.T) {
 			t.Errorf("docker-compose.yml: %s does not inherit the x-mediamesh anchor (and its restart policy)", target)
 		}
 	}
-	pm2, err := os.ReadFile(filepath.Join("..", "deploy", "ecosystem.config.js"))
+	pm2, err := os.ReadFile(filepath.Join("..", "..", "deploy", "ecosystem.config.js"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func TestImportBinaryAll(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "mediamesh")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/mediamesh").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/mediamesh").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cmsAddr, discAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)

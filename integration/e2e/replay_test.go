@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -23,7 +24,7 @@ func TestReplay(t *testing.T) {
 }
 
 func testReplay(t *testing.T, brokers []string) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Kafka.Brokers = brokers
@@ -48,7 +49,7 @@ func testReplay(t *testing.T, brokers []string) {
 	<-done
 
 	var out bytes.Buffer
-	if err := Replay(context.Background(), cfg, quiet, &out); err != nil {
+	if err := app.Replay(context.Background(), cfg, quiet, &out); err != nil {
 		t.Fatalf("replay: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"discovery: applied", "search: applied", "content.events", "metadata.events"} {

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/objectstore"
 	"github.com/mediamesh/mediamesh/internal/objectstore/objectstoretest"
 	"github.com/mediamesh/mediamesh/internal/testenv"
@@ -26,7 +27,7 @@ func TestIngestSplit(t *testing.T) {
 	feeds := feedtest.FeedServer(t)
 	youtube := feedtest.YouTubeServer(t, feedtest.APIKey)
 
-	base := Default()
+	base := app.Default()
 	base.Kafka.Brokers = strings.Split(brokers, ",")
 	base.Auth.AdminPassword = "split ingest admin password"
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@ingest.test", time.Now().UnixNano())
@@ -37,8 +38,8 @@ func TestIngestSplit(t *testing.T) {
 	base.Ingest.AllowLoopback = true // the fixture servers listen on loopback; everything else private stays refused
 	base.Ingest.YouTubeBaseURL = youtube.URL + feedtest.YouTubeAPIPath
 	base.Ingest.PollInterval = 200 * time.Millisecond
-	base.Media.S3 = S3Config{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey}
-	urls := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceMedia, ServiceIngest}, GatewayCMS)
+	base.Media.S3 = app.S3Config{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey}
+	urls := startSplit(t, base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceMedia, app.ServiceIngest}, app.GatewayCMS)
 	cms := urls["cms gateway"]
 	token := login(t, cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 	store, err := objectstore.NewS3(context.Background(), objectstore.S3Config{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey})

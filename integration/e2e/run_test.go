@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/gen/events/authevents"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
@@ -24,7 +25,7 @@ import (
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // start runs cfg in the background and returns the base URLs printed in the banner, by name.
-func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-chan struct{}) {
+func start(t *testing.T, cfg app.Config) (map[string]string, context.CancelFunc, <-chan struct{}) {
 	t.Helper()
 	if cfg.AdminAddr == "" {
 		cfg.AdminAddr = "127.0.0.1:0" // a test runs many processes' worth of servers
@@ -37,7 +38,7 @@ func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-c
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := Run(ctx, cfg, quiet, pw); err != nil {
+		if err := app.Run(ctx, cfg, quiet, pw); err != nil {
 			t.Errorf("Run: %v", err)
 		}
 		pw.Close()
@@ -49,7 +50,7 @@ func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-c
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			urls[strings.TrimSpace(m[1])] = m[2]
 		}
-		if len(urls) == len(cfg.Target)+boolInt(cfg.Target[0] == TargetAll) {
+		if len(urls) == len(cfg.Target)+boolInt(cfg.Target[0] == app.TargetAll) {
 			break
 		}
 	}
@@ -68,7 +69,7 @@ func start(t *testing.T, cfg Config) (map[string]string, context.CancelFunc, <-c
 // startSplit runs each of services from base as a process of its own, on a PostgreSQL database of
 // its own, and gateways in one more process, and returns the gateways' URLs. Every service of the
 // platform gets an address, so a gateway's fronts that are not started answer 503.
-func startSplit(t *testing.T, base Config, services []string, gateways ...string) map[string]string {
+func startSplit(t *testing.T, base app.Config, services []string, gateways ...string) map[string]string {
 	t.Helper()
 	startServices(t, &base, services)
 	return startGateways(t, base, gateways...)
@@ -76,9 +77,9 @@ func startSplit(t *testing.T, base Config, services []string, gateways ...string
 
 // startServices gives every service of the platform an address in base, and runs each of services
 // from base as a process of its own, on a PostgreSQL database of its own.
-func startServices(t *testing.T, base *Config, services []string) {
+func startServices(t *testing.T, base *app.Config, services []string) {
 	t.Helper()
-	for _, s := range AllServices {
+	for _, s := range app.AllServices {
 		ep := base.Services.Endpoint(s)
 		ep.Addr = testenv.FreeAddr(t)
 		ep.URL = "http://" + ep.Addr
@@ -93,7 +94,7 @@ func startServices(t *testing.T, base *Config, services []string) {
 }
 
 // startGateways runs gateways from base in one more process and returns their URLs.
-func startGateways(t *testing.T, base Config, gateways ...string) map[string]string {
+func startGateways(t *testing.T, base app.Config, gateways ...string) map[string]string {
 	t.Helper()
 	gw := base
 	gw.Target = gateways
@@ -122,7 +123,7 @@ func status(t *testing.T, method, url string) int {
 }
 
 func TestRunAll(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.AdminAddr = testenv.FreeAddr(t)
@@ -183,7 +184,7 @@ func TestRunAll(t *testing.T) {
 // to a GET without a query; the CMS gateway has no GraphQL, so no playground either.
 func TestGraphQLPlaygroundSwitch(t *testing.T) {
 	for _, on := range []bool{true, false} {
-		cfg := Default()
+		cfg := app.Default()
 		cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 		cfg.Gateway.GraphQLPlayground = on
 		cfg.DataDir = t.TempDir()
@@ -213,16 +214,16 @@ func TestGraphQLPlaygroundSwitch(t *testing.T) {
 // (two Runs), then stops the services: the gateway answers 503 fast, and stays ready with its
 // services reported as degraded dependencies.
 func TestRunSplit(t *testing.T) {
-	svc := Default()
-	svc.Target = []string{ServiceDiscovery, ServiceSearch, ServiceAuth}
+	svc := app.Default()
+	svc.Target = []string{app.ServiceDiscovery, app.ServiceSearch, app.ServiceAuth}
 	svc.DataDir = t.TempDir()
 	for _, s := range svc.Target {
 		svc.Services.Endpoint(s).Addr = testenv.FreeAddr(t)
 	}
 	_, stopServices, servicesDone := start(t, svc)
 
-	gw := Default()
-	gw.Target = []string{GatewayDiscovery}
+	gw := app.Default()
+	gw.Target = []string{app.GatewayDiscovery}
 	gw.Gateway.DiscoveryAddr = "127.0.0.1:0"
 	gw.AdminAddr = testenv.FreeAddr(t)
 	gw.DataDir = t.TempDir()
@@ -279,8 +280,8 @@ func TestRunSplitSharedRateLimit(t *testing.T) {
 		client.Del(context.Background(), keys...)
 	}
 
-	svc := Default()
-	svc.Target = []string{ServiceDiscovery, ServiceSearch, ServiceAuth}
+	svc := app.Default()
+	svc.Target = []string{app.ServiceDiscovery, app.ServiceSearch, app.ServiceAuth}
 	svc.DataDir = t.TempDir()
 	svc.Redis.URL = redisURL
 	for _, s := range svc.Target {
@@ -290,8 +291,8 @@ func TestRunSplitSharedRateLimit(t *testing.T) {
 
 	var gateways []string
 	for i := 0; i < 2; i++ {
-		gw := Default()
-		gw.Target = []string{GatewayDiscovery}
+		gw := app.Default()
+		gw.Target = []string{app.GatewayDiscovery}
 		gw.Gateway.DiscoveryAddr = "127.0.0.1:0"
 		gw.DataDir = t.TempDir()
 		gw.Redis.URL = redisURL
@@ -321,8 +322,8 @@ func TestRunSplitSharedRateLimit(t *testing.T) {
 // reaches auth.events as a user.registered event, through the outbox and the relay.
 func TestRunSplitKafka(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
-	cfg := Default()
-	cfg.Target = []string{ServiceAuth}
+	cfg := app.Default()
+	cfg.Target = []string{app.ServiceAuth}
 	cfg.DataDir = t.TempDir()
 	cfg.Kafka.Brokers = strings.Split(brokers, ",")
 	cfg.Auth.AdminPassword = "kafka admin password"
@@ -375,8 +376,8 @@ func TestRunRelayTarget(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	dbURL := databasetest.PostgresURL(t)
 
-	authCfg := Default()
-	authCfg.Target = []string{ServiceAuth}
+	authCfg := app.Default()
+	authCfg.Target = []string{app.ServiceAuth}
 	authCfg.DataDir = t.TempDir()
 	authCfg.Services.Auth.DatabaseURL = dbURL
 	authCfg.Services.Auth.Addr = testenv.FreeAddr(t)
@@ -387,8 +388,8 @@ func TestRunRelayTarget(t *testing.T) {
 		t.Fatalf("signup: %d %s", code, body)
 	}
 
-	relayCfg := Default()
-	relayCfg.Target = []string{TargetRelay}
+	relayCfg := app.Default()
+	relayCfg.Target = []string{app.TargetRelay}
 	relayCfg.DataDir = t.TempDir()
 	relayCfg.RelayAddr = "127.0.0.1:0"
 	relayCfg.Services.Auth.DatabaseURL = dbURL

@@ -1,10 +1,11 @@
-package app
+package e2e
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
@@ -15,8 +16,8 @@ import (
 // the same process serves them again without a restart.
 func TestPostgresRestart(t *testing.T) {
 	pg := databasetest.StartServer(t)
-	cfg := Default()
-	cfg.Target = []string{ServiceAuth}
+	cfg := app.Default()
+	cfg.Target = []string{app.ServiceAuth}
 	cfg.DataDir = t.TempDir()
 	cfg.Services.Auth.DatabaseURL = pg.URL
 	cfg.Services.Auth.Addr = testenv.FreeAddr(t)

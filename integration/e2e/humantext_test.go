@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/gen/openapi/bundle"
 	"github.com/mediamesh/mediamesh/internal/humantext"
 	"github.com/mediamesh/mediamesh/internal/policy"
@@ -65,13 +66,13 @@ func bodyWith(path []string, v any) any {
 // the service that owns the operation: both answer 422 naming the field, with the code the services
 // give. So every human-text field follows one rule, whichever way a request comes in.
 func TestHumanTextEverywhere(t *testing.T) {
-	cfg := Default()
-	cfg.Target = append(append([]string{}, AllServices...), AllGateways...)
+	cfg := app.Default()
+	cfg.Target = append(append([]string{}, app.AllServices...), app.AllGateways...)
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Gateway.RateLimits = false
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "text admin password"
-	for _, s := range AllServices {
+	for _, s := range app.AllServices {
 		cfg.Services.Endpoint(s).Addr = testenv.FreeAddr(t)
 	}
 	urls, _, _ := start(t, cfg)

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
@@ -127,7 +128,7 @@ func eventually(t *testing.T, what string, check func() (string, bool)) {
 // and watches trending, popular, more like this, continue watching and the feed change; then it
 // rebuilds the counts with `mediamesh replay` from discovery.events, and deletes an account.
 func TestEngagementEndToEnd(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "engagement admin password"
@@ -423,7 +424,7 @@ func TestEngagementEndToEnd(t *testing.T) {
 	stop()
 	<-done
 	var out bytes.Buffer
-	if err := Replay(context.Background(), cfg, quiet, &out); err != nil {
+	if err := app.Replay(context.Background(), cfg, quiet, &out); err != nil {
 		t.Fatalf("replay: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "of discovery.events from discovery outbox") {
@@ -486,7 +487,7 @@ func TestEngagementEndToEnd(t *testing.T) {
 func TestEngagementSplit(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
-	base := Default()
+	base := app.Default()
 	base.Kafka.Brokers = strings.Split(brokers, ",")
 	base.Redis.URL = redisURL
 	base.Auth.AdminPassword = "split engagement admin password"
@@ -494,8 +495,7 @@ func TestEngagementSplit(t *testing.T) {
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@engagement.test", time.Now().UnixNano())
 	base.Ingest.AccountPassword = "split ingest account password"
 	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-	urls := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia},
-		GatewayDiscovery, GatewayCMS)
+	urls := startSplit(t, base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceDiscovery, app.ServiceSearch, app.ServiceMedia}, app.GatewayDiscovery, app.GatewayCMS)
 	a := &api{t: t, cms: urls["cms gateway"], disc: urls["discovery gateway"], unique: fmt.Sprint(time.Now().UnixNano())}
 	a.token = login(t, a.cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 	var ids [2]string

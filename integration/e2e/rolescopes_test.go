@@ -1,10 +1,11 @@
-package app
+package e2e
 
 import (
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/policy"
 )
 
@@ -12,7 +13,7 @@ import (
 // the token an EDITOR got before is refused (401) once the auth service has published
 // role.scopes_reduced, and a new token works without the scope (403 where it is needed).
 func TestRoleScopeReductionAll(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "scope admin password"

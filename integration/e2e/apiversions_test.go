@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -23,7 +24,7 @@ const (
 
 // TestAPIVersionsAll runs the versions test against the composed process (--target=all).
 func TestAPIVersionsAll(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.AdminAddr = testenv.FreeAddr(t)
 	cfg.DataDir = t.TempDir()
@@ -38,7 +39,7 @@ func TestAPIVersionsAll(t *testing.T) {
 func TestAPIVersionsSplit(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
-	base := Default()
+	base := app.Default()
 	base.Kafka.Brokers = strings.Split(brokers, ",")
 	base.Redis.URL = redisURL
 	base.Auth.AdminPassword = "split versions admin password"
@@ -46,9 +47,9 @@ func TestAPIVersionsSplit(t *testing.T) {
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@versions.test", time.Now().UnixNano())
 	base.Ingest.AccountPassword = "split ingest account password"
 	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-	startServices(t, &base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia, ServiceIngest})
+	startServices(t, &base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceDiscovery, app.ServiceSearch, app.ServiceMedia, app.ServiceIngest})
 	base.AdminAddr = testenv.FreeAddr(t) // the gateways' process, whose metrics the test reads
-	urls := startGateways(t, base, GatewayDiscovery, GatewayCMS)
+	urls := startGateways(t, base, app.GatewayDiscovery, app.GatewayCMS)
 	apiVersions(t, urls["cms gateway"], urls["discovery gateway"], "http://"+base.AdminAddr, base.Auth.AdminEmail, base.Auth.AdminPassword)
 }
 

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/gen/openapi/bundle"
 	"github.com/mediamesh/mediamesh/internal/policy"
 	"github.com/mediamesh/mediamesh/internal/testenv"
@@ -21,12 +22,12 @@ import (
 // declares: 401 without credentials on a secured operation, 403 for a role outside x-roles or a
 // key without the x-scopes, and for an allowed caller anything but 401 and 403.
 func TestRBACMatrix(t *testing.T) {
-	cfg := Default()
-	cfg.Target = append(append([]string{}, AllServices...), AllGateways...)
+	cfg := app.Default()
+	cfg.Target = append(append([]string{}, app.AllServices...), app.AllGateways...)
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "matrix admin password"
-	for _, s := range AllServices {
+	for _, s := range app.AllServices {
 		cfg.Services.Endpoint(s).Addr = testenv.FreeAddr(t)
 	}
 	urls, _, _ := start(t, cfg)
@@ -60,7 +61,7 @@ func TestRBACMatrix(t *testing.T) {
 				body = fmt.Sprintf(`{"name":"matrix %s %s","scopes":[%q],"owner_id":%q}`, role, scope, scope, owner)
 			}
 			// At the auth service: the gateway's rate limit of createApiKey is for people.
-			code, out := call(t, "POST", "http://"+cfg.Services.Endpoint(ServiceAuth).Addr+"/api/v1/auth/api-keys", tokens[policy.RoleAdmin], body)
+			code, out := call(t, "POST", "http://"+cfg.Services.Endpoint(app.ServiceAuth).Addr+"/api/v1/auth/api-keys", tokens[policy.RoleAdmin], body)
 			var k struct{ Key string }
 			if code != 201 || json.Unmarshal([]byte(out), &k) != nil {
 				t.Fatalf("API key of %s with %s: %d %s", role, scope, code, out)

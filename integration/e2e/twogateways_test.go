@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -18,15 +19,15 @@ import (
 func TestTwoGatewaysSplit(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
-	base := Default()
+	base := app.Default()
 	base.Kafka.Brokers = strings.Split(brokers, ",")
 	base.Redis.URL = redisURL
 	base.Auth.AdminPassword = "two gateways admin password"
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@two-gateways.test", time.Now().UnixNano())
 	base.Gateway.RateLimits = false // the test polls the public side every 5ms
-	startServices(t, &base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery})
-	first := startGateways(t, base, GatewayDiscovery, GatewayCMS)
-	second := startGateways(t, base, GatewayDiscovery)["discovery gateway"]
+	startServices(t, &base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceDiscovery})
+	first := startGateways(t, base, app.GatewayDiscovery, app.GatewayCMS)
+	second := startGateways(t, base, app.GatewayDiscovery)["discovery gateway"]
 	a := &api{t: t, cms: first["cms gateway"], disc: first["discovery gateway"], unique: fmt.Sprint(time.Now().UnixNano())}
 	a.token = login(t, a.cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 

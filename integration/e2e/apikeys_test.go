@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 	"github.com/mediamesh/mediamesh/services/ingest/feed/feedtest"
@@ -55,7 +56,7 @@ func ingestWithAPIKey(t *testing.T, gw string, direct map[string]string, admin, 
 	var run struct{ ID string }
 	_ = json.Unmarshal([]byte(out), &run)
 	if direct != nil {
-		if code, out := withKey("GET", direct[ServiceIngest]+"/api/v1/ingest/sources/"+source.ID, ""); code != 200 {
+		if code, out := withKey("GET", direct[app.ServiceIngest]+"/api/v1/ingest/sources/"+source.ID, ""); code != 200 {
 			t.Fatalf("read the source at the ingest service with the key: %d %s", code, out)
 		}
 	}
@@ -69,8 +70,8 @@ func ingestWithAPIKey(t *testing.T, gw string, direct map[string]string, admin, 
 		{"POST", gw + "/api/v1/auth/api-keys", `{"name":"child","scopes":["ingest:read"]}`},
 	}
 	if direct != nil {
-		refusals = append(refusals, struct{ method, url, body string }{"GET", direct[ServiceCMS] + "/api/v1/cms/programs", ""},
-			struct{ method, url, body string }{"POST", direct[ServiceAuth] + "/api/v1/auth/api-keys", `{"name":"child","scopes":["ingest:read"]}`})
+		refusals = append(refusals, struct{ method, url, body string }{"GET", direct[app.ServiceCMS] + "/api/v1/cms/programs", ""},
+			struct{ method, url, body string }{"POST", direct[app.ServiceAuth] + "/api/v1/auth/api-keys", `{"name":"child","scopes":["ingest:read"]}`})
 	}
 	for _, c := range refusals {
 		if code, out := withKey(c.method, c.url, c.body); code != 403 {
@@ -90,7 +91,7 @@ func ingestWithAPIKey(t *testing.T, gw string, direct map[string]string, admin, 
 	// Revoked: refused everywhere within a second.
 	places := map[string]string{"gateway": gw + "/api/v1/ingest/sources"}
 	if direct != nil {
-		places["ingest service"] = direct[ServiceIngest] + "/api/v1/ingest/sources"
+		places["ingest service"] = direct[app.ServiceIngest] + "/api/v1/ingest/sources"
 	}
 	for where, url := range places {
 		if code, out := withKey("GET", url, ""); code != 200 {
@@ -123,7 +124,7 @@ func ingestWithAPIKey(t *testing.T, gw string, direct map[string]string, admin, 
 // place); the run ingests the feed.
 func TestAPIKeyIngestAll(t *testing.T) {
 	feeds := feedtest.FeedServer(t)
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "api key admin password"
@@ -164,7 +165,7 @@ func TestAPIKeyIngestAll(t *testing.T) {
 func TestAPIKeyIngestSplit(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	feeds := feedtest.FeedServer(t)
-	base := Default()
+	base := app.Default()
 	base.Kafka.Brokers = strings.Split(brokers, ",")
 	base.Auth.AdminPassword = "split api key admin password"
 	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@apikey.test", time.Now().UnixNano())
@@ -175,13 +176,13 @@ func TestAPIKeyIngestSplit(t *testing.T) {
 	base.Ingest.AllowLoopback = true
 	// As startSplit, keeping the services' addresses to call them directly.
 	direct := map[string]string{}
-	for _, s := range AllServices {
+	for _, s := range app.AllServices {
 		ep := base.Services.Endpoint(s)
 		ep.Addr = testenv.FreeAddr(t)
 		ep.URL = "http://" + ep.Addr
 		direct[s] = ep.URL
 	}
-	for _, s := range []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceIngest} {
+	for _, s := range []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceIngest} {
 		cfg := base
 		cfg.Target = []string{s}
 		cfg.DataDir = t.TempDir()
@@ -189,7 +190,7 @@ func TestAPIKeyIngestSplit(t *testing.T) {
 		start(t, cfg)
 	}
 	gw := base
-	gw.Target = []string{GatewayCMS}
+	gw.Target = []string{app.GatewayCMS}
 	gw.DataDir = t.TempDir()
 	gw.Gateway.DiscoveryAddr, gw.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	urls, _, _ := start(t, gw)

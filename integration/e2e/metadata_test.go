@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 	"github.com/mediamesh/mediamesh/services/metadata"
@@ -323,7 +324,7 @@ func checkAgreementLag(t *testing.T, lags []time.Duration) {
 
 // TestOneTruthAll edits one program through both APIs with `--target=all` on embedded defaults.
 func TestOneTruthAll(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "one truth admin password"
@@ -339,7 +340,7 @@ func TestOneTruthAll(t *testing.T) {
 func TestOneTruthSplit(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
-	base := Default()
+	base := app.Default()
 	base.Kafka.Brokers = strings.Split(brokers, ",")
 	base.Redis.URL = redisURL
 	base.Auth.AdminPassword = "split one truth admin password"
@@ -348,8 +349,7 @@ func TestOneTruthSplit(t *testing.T) {
 	base.Ingest.AccountPassword = "split ingest account password"
 	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	skipHistory(t, base.Kafka.Brokers, metadata.ConsumerGroup, eventbus.TopicContent)
-	urls := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia},
-		GatewayDiscovery, GatewayCMS)
+	urls := startSplit(t, base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceDiscovery, app.ServiceSearch, app.ServiceMedia}, app.GatewayDiscovery, app.GatewayCMS)
 	a := &api{t: t, cms: urls["cms gateway"], disc: urls["discovery gateway"], unique: fmt.Sprint(time.Now().UnixNano())}
 	a.token = login(t, a.cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 	checkAgreementLag(t, oneTruth(t, a))
@@ -364,7 +364,7 @@ func skipHistory(t *testing.T, brokers []string, group, topic string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := eventbus.EnsureTopics(ctx, brokers, []string{topic}, Default().Kafka.Partitions); err != nil {
+	if err := eventbus.EnsureTopics(ctx, brokers, []string{topic}, app.Default().Kafka.Partitions); err != nil {
 		t.Fatal(err)
 	}
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}

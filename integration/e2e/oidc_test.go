@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 	"github.com/mediamesh/mediamesh/services/auth/oidctest"
 )
@@ -20,11 +21,11 @@ func TestOIDCSignInAll(t *testing.T) {
 	callback := "http://" + cmsAddr + "/api/v1/auth/oidc/test/callback"
 	op := oidctest.Start(t, []oidctest.Client{{ID: "mediamesh", Secret: "e2e client secret", RedirectURI: callback}},
 		[]oidctest.User{{ID: "dana-sub", Username: "dana", Email: "dana@oidc.test", EmailVerified: true}})
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", cmsAddr
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "oidc admin password"
-	cfg.Auth.OIDCProviders = OIDCProviders{{Name: "test", IssuerURL: op.Issuer, ClientID: "mediamesh", ClientSecret: "e2e client secret",
+	cfg.Auth.OIDCProviders = app.OIDCProviders{{Name: "test", IssuerURL: op.Issuer, ClientID: "mediamesh", ClientSecret: "e2e client secret",
 		RedirectURL: callback, PostLoginURL: "https://cms.example/signed-in", RoleClaim: "preferred_username", RoleMap: map[string]string{"dana": "EDITOR"}}}
 	urls, _, _ := start(t, cfg)
 	cms := urls["cms gateway"]

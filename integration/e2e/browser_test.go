@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -22,7 +23,7 @@ import (
 // Then the gateway's docs page must render under its Content-Security-Policy.
 func TestBrowserCORS(t *testing.T) {
 	chromium := testenv.Get(t, "MEDIAMESH_TEST_CHROMIUM", "a Chromium binary (apt-get install chromium)")
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "browser admin password"
@@ -91,7 +92,7 @@ func TestBrowserGraphiQL(t *testing.T) {
 	chromium := testenv.Get(t, "MEDIAMESH_TEST_CHROMIUM", "a Chromium binary (apt-get install chromium)")
 	for _, introspection := range []bool{true, false} {
 		t.Run(fmt.Sprintf("introspection=%v", introspection), func(t *testing.T) {
-			cfg := Default()
+			cfg := app.Default()
 			cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 			cfg.Gateway.GraphQLIntrospection = introspection
 			cfg.DataDir = t.TempDir()

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -40,7 +41,7 @@ func checkLimited(t *testing.T, codes []int) {
 // enforced in process (it used to turn off with redis.fail_open=true), nothing answers 500, and
 // the admin /readyz stays 200 with Redis reported as a degraded dependency.
 func TestRedisDown(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Redis.URL = "redis://" + testenv.FreeAddr(t) + "/0" // nothing listens there
@@ -62,7 +63,7 @@ func TestRedisDown(t *testing.T) {
 // login limit holds in process, and once Redis is resumed the gateway caches again by itself.
 func TestRedisHung(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Redis.URL = srv.URL()
@@ -134,7 +135,7 @@ func TestTrustedProxies(t *testing.T) {
 		return codes
 	}
 	run := func(t *testing.T, trusted []string, header string) string {
-		cfg := Default()
+		cfg := app.Default()
 		cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 		cfg.DataDir = t.TempDir()
 		cfg.Gateway.TrustedProxies, cfg.Gateway.ForwardedHeader = trusted, header

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
@@ -22,8 +23,8 @@ func TestTraceEndToEnd(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	exp, tp := inMemoryTracing(t)
 
-	cfg := Default()
-	cfg.Target = []string{ServiceAuth, GatewayDiscovery}
+	cfg := app.Default()
+	cfg.Target = []string{app.ServiceAuth, app.GatewayDiscovery}
 	cfg.Gateway.DiscoveryAddr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Kafka.Brokers = strings.Split(brokers, ",")
@@ -75,7 +76,7 @@ func TestTracePublishToSearchIndex(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	exp, tp := inMemoryTracing(t)
 
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Kafka.Brokers = strings.Split(brokers, ",")

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -21,7 +22,7 @@ import (
 // discovery gateway, the URL serves the image without a signature, and making the asset private
 // takes the URL off the public side and refuses the unsigned read.
 func TestPublicMediaAll(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	addr := testenv.FreeAddr(t)
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = addr, "127.0.0.1:0"
 	cfg.Media.LocalBaseURL = "http://" + addr + "/media"

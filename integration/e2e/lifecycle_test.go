@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 )
 
@@ -194,7 +195,7 @@ func checkRemovalLag(t *testing.T, lags []time.Duration) {
 
 // TestContentLifecycleAll runs the lifecycle against `--target=all` on embedded defaults.
 func TestContentLifecycleAll(t *testing.T) {
-	cfg := Default()
+	cfg := app.Default()
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "lifecycle admin password"
@@ -211,7 +212,7 @@ func TestContentLifecycleAll(t *testing.T) {
 func TestContentLifecycleSplit(t *testing.T) {
 	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
 	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
-	base := Default()
+	base := app.Default()
 	base.Kafka.Brokers = strings.Split(brokers, ",")
 	base.Redis.URL = redisURL
 	base.Auth.AdminPassword = "split lifecycle admin password"
@@ -220,8 +221,7 @@ func TestContentLifecycleSplit(t *testing.T) {
 	base.Ingest.AccountPassword = "split ingest account password"
 	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	// Search gets PostgreSQL full text.
-	urls := startSplit(t, base, []string{ServiceAuth, ServiceMetadata, ServiceCMS, ServiceDiscovery, ServiceSearch, ServiceMedia, ServiceIngest},
-		GatewayDiscovery, GatewayCMS)
+	urls := startSplit(t, base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceDiscovery, app.ServiceSearch, app.ServiceMedia, app.ServiceIngest}, app.GatewayDiscovery, app.GatewayCMS)
 	a := &api{t: t, cms: urls["cms gateway"], disc: urls["discovery gateway"], unique: fmt.Sprint(time.Now().UnixNano())}
 	a.token = login(t, a.cms, base.Auth.AdminEmail, base.Auth.AdminPassword)
 	lifecycle(t, a)
