@@ -24,8 +24,12 @@ func (p *platform) pruners() []*outbox.Pruner {
 	sort.Strings(names)
 	out := make([]*outbox.Pruner, 0, len(names))
 	for _, n := range names {
-		out = append(out, &outbox.Pruner{Name: n, DB: p.dbs[n], Retention: r, Every: p.cfg.Prune.Interval, Batch: p.cfg.Prune.Batch,
-			Pause: 10 * time.Millisecond, Log: p.log.With("pruner", n), Inbox: inbox.Pruning(p.dbs[n], p.cfg.Prune.InboxRetention)})
+		pr := &outbox.Pruner{Name: n, DB: p.dbs[n], Retention: r, Every: p.cfg.Prune.Interval, Batch: p.cfg.Prune.Batch,
+			Pause: 10 * time.Millisecond, Log: p.log.With("pruner", n)}
+		if m, ok := moduleNamed(n); ok && m.consumes { // only a consumer's database has an inbox
+			pr.Inbox = inbox.Pruning(p.dbs[n], p.cfg.Prune.InboxRetention)
+		}
+		out = append(out, pr)
 	}
 	return out
 }

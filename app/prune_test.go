@@ -25,11 +25,16 @@ func TestPruners(t *testing.T) {
 		}
 	}
 	cfg := Default()
-	p := &platform{cfg: cfg, log: slog.New(slog.DiscardHandler), dbs: map[string]*database.DB{"discovery": db, "cms": databasetest.SQLite(t)}}
+	p := &platform{cfg: cfg, log: slog.New(slog.DiscardHandler), dbs: map[string]*database.DB{"discovery": db, "cms": databasetest.SQLite(t), "auth": databasetest.SQLite(t)}}
 	ps := p.pruners()
-	if len(ps) != 2 || ps[0].Name != "cms" || ps[1].Name != "discovery" || ps[1].Inbox == nil || ps[1].Batch != 1000 || ps[1].Every != time.Minute {
+	if len(ps) != 3 || ps[0].Name != "auth" || ps[1].Name != "cms" || ps[2].Name != "discovery" || ps[2].Inbox == nil || ps[2].Batch != 1000 || ps[2].Every != time.Minute {
 		t.Fatalf("pruners = %+v", ps)
 	}
+	if ps[0].Inbox != nil {
+		t.Error("the pruner of auth, which consumes no events and has no inbox table, prunes an inbox")
+	}
+	p.dbs = map[string]*database.DB{"discovery": db, "cms": p.dbs["cms"]}
+	ps = p.pruners()
 	if r := ps[1].Retention; r.Default != 0 || r.EventTypes[discoveryevents.TypeEngagementRecorded] != 7*24*time.Hour {
 		t.Fatalf("default retention = %+v, want engagement events 7 days and the rest kept", r)
 	}
