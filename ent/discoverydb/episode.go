@@ -252,5 +252,14 @@ func (_m *Episode) StoredVersion() *int64 {
 	return &_m.Version
 }
 
+// StoredPublishedAt returns when the stored episode was published, or nil for none (a
+// nil Episode): readmodel.PublishedAt's fallback for a snapshot without published_at.
+func (_m *Episode) StoredPublishedAt() *time.Time {
+	if _m == nil {
+		return nil
+	}
+	return &_m.PublishedAt
+}
+
 // Episodes is a parsable slice of Episode.
 type Episodes []*Episode

@@ -204,5 +204,14 @@ func (_m *Program) StoredVersion() *int64 {
 	return &_m.Version
 }
 
+// StoredPublishedAt returns when the stored program was published, or nil for none (a
+// nil Program): readmodel.PublishedAt's fallback for a snapshot without published_at.
+func (_m *Program) StoredPublishedAt() *time.Time {
+	if _m == nil {
+		return nil
+	}
+	return &_m.PublishedAt
+}
+
 // Programs is a parsable slice of Program.
 type Programs []*Program

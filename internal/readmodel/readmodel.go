@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -52,6 +53,26 @@ func Stored(ctx context.Context, t Tombstones, id uuid.UUID, row *int64) (int64,
 		return *row, nil
 	}
 	return t.TombstoneVersion(ctx, id)
+}
+
+// PublishedAt returns when content was published, for a snapshot being stored: its published_at
+// (snapshot), else that of its stored row (stored, nil without one), else fallback (the event's
+// time).
+func PublishedAt(snapshot, stored *time.Time, fallback time.Time) time.Time {
+	switch {
+	case snapshot != nil:
+		return *snapshot
+	case stored != nil:
+		return *stored
+	}
+	return fallback
+}
+
+// RowVersion returns the stored version of row (a program or episode of the service's ent client,
+// whose StoredVersion is nil for a nil row) beside err, the error of reading it: a read's result
+// made the Row and ReadErr of an Item.
+func RowVersion[R interface{ StoredVersion() *int64 }](row R, err error) (*int64, error) {
+	return row.StoredVersion(), err
 }
 
 // Item is a program or episode a change is about to reach: its kind (program, episode), its id,

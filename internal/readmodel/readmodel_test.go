@@ -439,3 +439,15 @@ func TestNewer(t *testing.T) {
 		t.Errorf("a read error = %v", err)
 	}
 }
+
+func TestPublishedAt(t *testing.T) {
+	snap, stored, fallback := at.Add(time.Hour), at.Add(2*time.Hour), at
+	for _, c := range []struct {
+		snap, stored *time.Time
+		want         time.Time
+	}{{&snap, &stored, snap}, {nil, &stored, stored}, {nil, nil, fallback}} {
+		if got := PublishedAt(c.snap, c.stored, fallback); !got.Equal(c.want) {
+			t.Errorf("PublishedAt(%v, %v) = %v, want %v", c.snap, c.stored, got, c.want)
+		}
+	}
+}

@@ -77,11 +77,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("program %s: cover_asset_id: %w", id, err)
 	}
-	if snap.PublishedAt != nil {
-		publishedAt = *snap.PublishedAt
-	} else if old != nil {
-		publishedAt = old.PublishedAt
-	}
+	publishedAt = readmodel.PublishedAt(snap.PublishedAt, old.StoredPublishedAt(), publishedAt)
 	tags := snap.Tags
 	if tags == nil {
 		tags = []string{}
@@ -139,11 +135,7 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("episode %s: media_asset_id: %w", id, err)
 	}
-	if snap.PublishedAt != nil {
-		publishedAt = *snap.PublishedAt
-	} else if old != nil {
-		publishedAt = old.PublishedAt
-	}
+	publishedAt = readmodel.PublishedAt(snap.PublishedAt, old.StoredPublishedAt(), publishedAt)
 	season, seasonKey := (*int32)(nil), int32(0)
 	if snap.SeasonNumber != nil {
 		n := int32(*snap.SeasonNumber)

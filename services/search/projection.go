@@ -77,11 +77,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("program %s: category_id: %w", id, err)
 	}
-	if snap.PublishedAt != nil {
-		publishedAt = *snap.PublishedAt
-	} else if old != nil {
-		publishedAt = old.PublishedAt
-	}
+	publishedAt = readmodel.PublishedAt(snap.PublishedAt, old.StoredPublishedAt(), publishedAt)
 	var saved *searchdb.Program
 	if old == nil {
 		saved, err = p.c.Program.Create().SetID(id).
@@ -124,11 +120,7 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("episode %s: program_id %q: %w", id, *snap.ProgramID, err)
 	}
-	if snap.PublishedAt != nil {
-		publishedAt = *snap.PublishedAt
-	} else if old != nil {
-		publishedAt = old.PublishedAt
-	}
+	publishedAt = readmodel.PublishedAt(snap.PublishedAt, old.StoredPublishedAt(), publishedAt)
 	var duration *int32
 	if snap.DurationSeconds != nil {
 		d := int32(*snap.DurationSeconds)
@@ -180,13 +172,9 @@ func (p *projection) Removed(ctx context.Context, aggregateType, aggregateID str
 	var row *int64
 	switch aggregateType {
 	case contentevents.AggregateTypeProgram:
-		var pr *searchdb.Program
-		pr, err = p.c.Program.Query().Where(program.ID(id)).Select(program.FieldVersion).Only(ctx)
-		row = pr.StoredVersion()
+		row, err = readmodel.RowVersion(p.c.Program.Query().Where(program.ID(id)).Select(program.FieldVersion).Only(ctx))
 	case contentevents.AggregateTypeEpisode:
-		var e *searchdb.Episode
-		e, err = p.c.Episode.Query().Where(episode.ID(id)).Select(episode.FieldVersion).Only(ctx)
-		row = e.StoredVersion()
+		row, err = readmodel.RowVersion(p.c.Episode.Query().Where(episode.ID(id)).Select(episode.FieldVersion).Only(ctx))
 	default:
 		return fmt.Errorf("unknown aggregate type %q", aggregateType)
 	}
