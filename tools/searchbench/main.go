@@ -101,6 +101,8 @@ type row struct {
 	echo           loadResult
 	hitsPerQuery   float64
 	zeroHitQueries float64
+	typoP50        time.Duration
+	typoFound      float64
 }
 
 func run(ctx context.Context, w io.Writer, o options) error {
@@ -280,6 +282,31 @@ func measure(ctx context.Context, w io.Writer, e *engine, c corpus, qs []string,
 	res.hitsPerQuery = float64(hits) / float64(len(sample))
 	res.zeroHitQueries = float64(zero) / float64(len(sample))
 
+	// The typo fallback: one word of a query with a letter swapped for its neighbour, searched alone
+	// (it finds nothing as typed, so the engine corrects it), one at a time.
+	var typoLat []time.Duration
+	found := 0
+	for _, q := range qs[:min(40, len(qs))] {
+		w := []rune(strings.Fields(q)[0])
+		if len(w) < 5 {
+			continue
+		}
+		w[2], w[3] = w[3], w[2]
+		t := time.Now()
+		r, err := e.ix.Search(ctx, index.Query{Text: string(w), Limit: 20})
+		if err != nil {
+			return res, fmt.Errorf("search %q: %w", string(w), err)
+		}
+		typoLat = append(typoLat, time.Since(t))
+		if len(r.Hits) > 0 {
+			found++
+		}
+	}
+	if len(typoLat) > 0 {
+		slices.Sort(typoLat)
+		res.typoP50, res.typoFound = typoLat[len(typoLat)/2], float64(found)/float64(len(typoLat))
+	}
+
 	srv, base, err := serve(e.ix)
 	if err != nil {
 		return res, err
@@ -453,12 +480,12 @@ func load(target func(i int) string, connections int, d time.Duration) (loadResu
 
 // printTable prints the figures of every engine, with the targets.
 func printTable(w io.Writer, rows []row, o options) {
-	fmt.Fprintf(w, "\n| engine | documents | indexing docs/s | search q/s (%d conn.) | p50 | p99 | errors | echo q/s | ratio | hits/query | queries without hits |\n", o.connections)
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(w, "\n| engine | documents | indexing docs/s | search q/s (%d conn.) | p50 | p99 | errors | echo q/s | ratio | hits/query | queries without hits | typo alone: p50, found |\n", o.connections)
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %d | %.0f | %.0f | %v | %v | %d | %.0f | %.3f | %.1f | %.0f%% |\n", r.engine, r.docs, r.indexRate, r.load.rate,
+		fmt.Fprintf(w, "| %s | %d | %.0f | %.0f | %v | %v | %d | %.0f | %.3f | %.1f | %.0f%% | %v, %.0f%% |\n", r.engine, r.docs, r.indexRate, r.load.rate,
 			r.load.p50.Round(10*time.Microsecond), r.load.p99.Round(10*time.Microsecond), r.load.errors, r.echo.rate, r.load.rate/r.echo.rate,
-			r.hitsPerQuery, 100*r.zeroHitQueries)
+			r.hitsPerQuery, 100*r.zeroHitQueries, r.typoP50.Round(10*time.Microsecond), 100*r.typoFound)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "\ntargets: indexing >= %d docs/s; search >= %d q/s with p99 < %v\n", targetIndexRate, targetQPS, targetP99)
