@@ -116,10 +116,8 @@ func buildMedia(ctx context.Context, p *platform, db *database.DB) (service, err
 			base = strings.TrimRight(firstSet(m.S3.PresignEndpoint, m.S3.Endpoint), "/") + "/" + m.S3.Bucket
 		}
 	}
-	svc, err = media.New(media.Config{
-		PublicBaseURL: base, UploadSessionTTL: m.UploadSessionTTL, OnContentPurge: m.OnContentPurge, OrphanGrace: m.OrphanGrace,
-		Store: store, DB: db, Log: p.log.With("service", ServiceMedia), Registerer: p.reg,
-	})
+	svc, err = media.New(media.Config{PublicBaseURL: base, UploadSessionTTL: m.UploadSessionTTL, OnContentPurge: m.OnContentPurge, OrphanGrace: m.OrphanGrace},
+		media.Deps{Store: store, DB: db, Log: p.log.With("service", ServiceMedia), Registerer: p.reg})
 	return svc, err
 }
 
@@ -184,9 +182,7 @@ func buildIngest(_ context.Context, p *platform, db *database.DB) (service, erro
 	if err != nil {
 		return nil, err
 	}
-	return ingest.New(ingest.Config{
-		DB: db, CMS: cms, Media: mediaClient, CredentialsKey: key, YouTubeBaseURL: in.YouTubeBaseURL, PollInterval: in.PollInterval,
-		Fetcher: fetch.New(fetch.Config{AllowLoopback: in.AllowLoopback, Timeout: in.FetchTimeout, MaxBytes: int64(in.MaxFetchBytes)}),
-		Log:     p.log.With("service", ServiceIngest),
-	})
+	return ingest.New(ingest.Config{CredentialsKey: key, YouTubeBaseURL: in.YouTubeBaseURL, PollInterval: in.PollInterval},
+		ingest.Deps{DB: db, CMS: cms, Media: mediaClient, Log: p.log.With("service", ServiceIngest),
+			Fetcher: fetch.New(fetch.Config{AllowLoopback: in.AllowLoopback, Timeout: in.FetchTimeout, MaxBytes: int64(in.MaxFetchBytes)})})
 }

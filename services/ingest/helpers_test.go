@@ -534,7 +534,7 @@ func (b *syncBuffer) String() string {
 type fixture struct {
 	t     *testing.T
 	db    *database.DB
-	cfg   Config
+	cfg   setup
 	svc   *Service
 	h     http.Handler
 	cms   *fakeCMS
@@ -550,8 +550,14 @@ type fixture struct {
 // epoch is the fixtures' start time.
 var epoch = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
+// setup is the service's Config and Deps, which a fixture's edits change together.
+type setup struct {
+	Config
+	Deps
+}
+
 // newFixture migrates db and builds the service with fakes, a loopback fetcher and a fixed clock.
-func newFixture(t *testing.T, db *database.DB, edit ...func(*Config)) *fixture {
+func newFixture(t *testing.T, db *database.DB, edit ...func(*setup)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	if err := db.Migrate(ctx, Migrations.Component, Migrations.FS); err != nil {
@@ -561,10 +567,10 @@ func newFixture(t *testing.T, db *database.DB, edit ...func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, db: db, cms: newFakeCMS(), media: &fakeMedia{}, clock: &testClock{t: epoch}, logs: &syncBuffer{}}
-	f.cfg = Config{
-		DB: db, Fetcher: fetch.New(fetch.Config{AllowLoopback: true, Timeout: 20 * time.Second}), CMS: f.cms, Media: f.media,
-		CredentialsKey: testKey, PollInterval: time.Hour, Now: f.clock.now,
-		Log: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	f.cfg = setup{
+		Config{CredentialsKey: testKey, PollInterval: time.Hour},
+		Deps{DB: db, Fetcher: fetch.New(fetch.Config{AllowLoopback: true, Timeout: 20 * time.Second}), CMS: f.cms, Media: f.media, Now: f.clock.now,
+			Log: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 	}
 	for _, e := range edit {
 		e(&f.cfg)
@@ -582,7 +588,7 @@ func newFixture(t *testing.T, db *database.DB, edit ...func(*Config)) *fixture {
 // service returns another service on the fixture's database and configuration (another worker).
 func (f *fixture) service() *Service {
 	f.t.Helper()
-	s, err := New(f.cfg)
+	s, err := New(f.cfg.Config, f.cfg.Deps)
 	if err != nil {
 		f.t.Fatal(err)
 	}

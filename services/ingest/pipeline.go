@@ -100,7 +100,7 @@ func (s *Service) fetchAndParse(ctx context.Context, src *ingestdb.Source, full 
 			return nil, nil
 		}
 		yt := feed.YouTube{BaseURL: s.cfg.YouTubeBaseURL, Get: func(ctx context.Context, u string) ([]byte, error) {
-			resp, err := s.cfg.Fetcher.Get(ctx, fetch.Request{URL: u})
+			resp, err := s.deps.Fetcher.Get(ctx, fetch.Request{URL: u})
 			if err != nil {
 				var fe *fetch.Error
 				if errors.As(err, &fe) {
@@ -125,7 +125,7 @@ func (s *Service) fetchAndParse(ctx context.Context, src *ingestdb.Source, full 
 	if !full {
 		req.ETag, req.LastModified = deref(src.Etag), deref(src.LastModified)
 	}
-	resp, err := s.cfg.Fetcher.Get(ctx, req)
+	resp, err := s.deps.Fetcher.Get(ctx, req)
 	if err != nil {
 		s.fetchFailed(o, err, "fetch_error")
 		return nil, nil
@@ -176,7 +176,7 @@ func (s *Service) program(ctx context.Context, src *ingestdb.Source, ch feed.Cha
 		if err != nil {
 			return uuid.Nil, err
 		}
-		resp, err := s.cfg.CMS.GetProgramWithResponse(ctx, id)
+		resp, err := s.deps.CMS.GetProgramWithResponse(ctx, id)
 		switch {
 		case err != nil:
 			return uuid.Nil, err
@@ -188,7 +188,7 @@ func (s *Service) program(ctx context.Context, src *ingestdb.Source, ch feed.Cha
 		return id, nil
 	}
 	if src.ProgramID != nil {
-		resp, err := s.cfg.CMS.GetProgramWithResponse(ctx, *src.ProgramID)
+		resp, err := s.deps.CMS.GetProgramWithResponse(ctx, *src.ProgramID)
 		if err != nil {
 			return uuid.Nil, err
 		}
@@ -216,7 +216,7 @@ func (s *Service) program(ctx context.Context, src *ingestdb.Source, ch feed.Cha
 			body.CategoryId = &id
 		}
 	}
-	resp, err := s.cfg.CMS.CreateProgramWithResponse(ctx, &cmsapi.CreateProgramParams{}, body)
+	resp, err := s.deps.CMS.CreateProgramWithResponse(ctx, &cmsapi.CreateProgramParams{}, body)
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -304,7 +304,7 @@ func (s *Service) createEpisode(ctx context.Context, programID uuid.UUID, it fee
 			body.EpisodeNumber = *next
 			*next++
 		}
-		resp, err := s.cfg.CMS.CreateEpisodeWithResponse(ctx, programID, &cmsapi.CreateEpisodeParams{}, body)
+		resp, err := s.deps.CMS.CreateEpisodeWithResponse(ctx, programID, &cmsapi.CreateEpisodeParams{}, body)
 		if err != nil {
 			return nil, err
 		}
@@ -326,7 +326,7 @@ func (s *Service) createEpisode(ctx context.Context, programID uuid.UUID, it fee
 // updateEpisode sends the changed fields of it to the episode made of it before (changed reports
 // whether there were any), and retries its thumbnail if it has none yet.
 func (s *Service) updateEpisode(ctx context.Context, known *ingestdb.Item, it feed.Item, hash string) (changed bool, err error) {
-	cur, err := s.cfg.CMS.GetEpisodeWithResponse(ctx, known.EpisodeID)
+	cur, err := s.deps.CMS.GetEpisodeWithResponse(ctx, known.EpisodeID)
 	if err != nil {
 		return false, err
 	}
@@ -344,7 +344,7 @@ func (s *Service) updateEpisode(ctx context.Context, known *ingestdb.Item, it fe
 		}
 		b, _ := json.Marshal(patch)
 		tag := fmt.Sprintf("%q", fmt.Sprint(version))
-		resp, err := s.cfg.CMS.UpdateEpisodeWithBodyWithResponse(ctx, known.EpisodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
+		resp, err := s.deps.CMS.UpdateEpisodeWithBodyWithResponse(ctx, known.EpisodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
 		if err != nil {
 			return false, err
 		}
@@ -378,7 +378,7 @@ func problemType(body []byte) string {
 // included: their numbers stay taken), where numbering of items without one of their own starts.
 func (s *Service) nextNumber(ctx context.Context, programID uuid.UUID) (int32, error) {
 	order, deleted, limit := cmsapi.EpisodeSort("-episode_number"), true, int32(1)
-	resp, err := s.cfg.CMS.ListEpisodesWithResponse(ctx, programID, &cmsapi.ListEpisodesParams{Sort: &order, IncludeDeleted: &deleted, Limit: &limit})
+	resp, err := s.deps.CMS.ListEpisodesWithResponse(ctx, programID, &cmsapi.ListEpisodesParams{Sort: &order, IncludeDeleted: &deleted, Limit: &limit})
 	if err != nil {
 		return 0, err
 	}
@@ -401,7 +401,7 @@ func (s *Service) thumbnail(ctx context.Context, rec *ingestdb.Item, episodeID u
 	}
 	b, _ := json.Marshal(map[string]any{"thumbnail_asset_id": asset})
 	tag := fmt.Sprintf("%q", fmt.Sprint(version))
-	resp, err := s.cfg.CMS.UpdateEpisodeWithBodyWithResponse(ctx, episodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
+	resp, err := s.deps.CMS.UpdateEpisodeWithBodyWithResponse(ctx, episodeID, &cmsapi.UpdateEpisodeParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
 	if err == nil && resp.JSON200 == nil {
 		err = fmt.Errorf("the CMS answered %d: %s", resp.StatusCode(), problem(resp.Body))
 	}
@@ -417,7 +417,7 @@ func (s *Service) thumbnail(ctx context.Context, rec *ingestdb.Item, episodeID u
 // image downloads the image at imageURL (SSRF-safe) and uploads it to the media service as a public
 // asset attached to the content; it returns the asset id.
 func (s *Service) image(ctx context.Context, imageURL, contentType string, contentID uuid.UUID) (uuid.UUID, error) {
-	resp, err := s.cfg.Fetcher.Get(ctx, fetch.Request{URL: imageURL})
+	resp, err := s.deps.Fetcher.Get(ctx, fetch.Request{URL: imageURL})
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -446,7 +446,7 @@ func (s *Service) image(ctx context.Context, imageURL, contentType string, conte
 	if err := w.Close(); err != nil {
 		return uuid.Nil, err
 	}
-	up, err := s.cfg.Media.UploadAssetWithBodyWithResponse(ctx, &mediaapi.UploadAssetParams{}, w.FormDataContentType(), &body)
+	up, err := s.deps.Media.UploadAssetWithBodyWithResponse(ctx, &mediaapi.UploadAssetParams{}, w.FormDataContentType(), &body)
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -458,7 +458,7 @@ func (s *Service) image(ctx context.Context, imageURL, contentType string, conte
 
 // setCover makes asset the cover of program id.
 func (s *Service) setCover(ctx context.Context, id, asset uuid.UUID) error {
-	cur, err := s.cfg.CMS.GetProgramWithResponse(ctx, id)
+	cur, err := s.deps.CMS.GetProgramWithResponse(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -467,7 +467,7 @@ func (s *Service) setCover(ctx context.Context, id, asset uuid.UUID) error {
 	}
 	tag := fmt.Sprintf("%q", fmt.Sprint(cur.JSON200.Version))
 	b, _ := json.Marshal(map[string]any{"cover_asset_id": asset})
-	resp, err := s.cfg.CMS.UpdateProgramWithBodyWithResponse(ctx, id, &cmsapi.UpdateProgramParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
+	resp, err := s.deps.CMS.UpdateProgramWithBodyWithResponse(ctx, id, &cmsapi.UpdateProgramParams{IfMatch: &tag}, "application/json", bytes.NewReader(b))
 	if err != nil {
 		return err
 	}

@@ -563,7 +563,7 @@ func TestPipelineJSON(t *testing.T) {
 func TestPipelineYouTube(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		yt := feedtest.YouTubeServer(t, feedtest.APIKey)
-		f := newFixture(t, db, func(c *Config) { c.YouTubeBaseURL = yt.URL + feedtest.YouTubeAPIPath })
+		f := newFixture(t, db, func(c *setup) { c.YouTubeBaseURL = yt.URL + feedtest.YouTubeAPIPath })
 		const wrongKey = "AIzaSyD-WRONG-KEY-9876543210fedcba"
 		f.secret(feedtest.APIKey)
 		f.secret(wrongKey)
@@ -726,7 +726,7 @@ func TestPipelineUnreadableDocuments(t *testing.T) {
 // context ends.
 func TestRunLoop(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, func(c *Config) { c.PollInterval = 10 * time.Millisecond })
+		f := newFixture(t, db, func(c *setup) { c.PollInterval = 10 * time.Millisecond })
 		srv := feedtest.FeedServer(t)
 		src := f.createSource(rssSource("Sabah", srv.URL+"/podcast.xml"))
 

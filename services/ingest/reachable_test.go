@@ -19,7 +19,7 @@ import (
 func TestSourceURLReachable(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		for _, allowLoopback := range []bool{false, true} {
-			f := newFixture(t, db, func(c *Config) {
+			f := newFixture(t, db, func(c *setup) {
 				c.Fetcher = fetch.New(fetch.Config{AllowLoopback: allowLoopback, Timeout: 5 * time.Second})
 			})
 			for _, c := range []struct {

@@ -101,22 +101,22 @@ func TestSealer(t *testing.T) {
 
 // TestNewChecksConfig proves New refuses a configuration it cannot work with.
 func TestNewChecksConfig(t *testing.T) {
-	good := func() Config {
+	good := func() setup {
 		// New checks the configuration before it touches the database handle.
-		return Config{DB: &database.DB{}, Fetcher: fetch.New(fetch.Config{}), CMS: newFakeCMS(), Media: &fakeMedia{}, CredentialsKey: testKey}
+		return setup{Config{CredentialsKey: testKey}, Deps{DB: &database.DB{}, Fetcher: fetch.New(fetch.Config{}), CMS: newFakeCMS(), Media: &fakeMedia{}}}
 	}
-	for name, edit := range map[string]func(*Config){
-		"no database":      func(c *Config) { c.DB = nil },
-		"short key":        func(c *Config) { c.CredentialsKey = testKey[:16] },
-		"negative jitter":  func(c *Config) { c.Jitter = -0.1 },
-		"jitter of one":    func(c *Config) { c.Jitter = 1 },
-		"no CMS":           func(c *Config) { c.CMS = nil },
-		"no fetcher":       func(c *Config) { c.Fetcher = nil },
-		"no media service": func(c *Config) { c.Media = nil },
+	for name, edit := range map[string]func(*setup){
+		"no database":      func(c *setup) { c.DB = nil },
+		"short key":        func(c *setup) { c.CredentialsKey = testKey[:16] },
+		"negative jitter":  func(c *setup) { c.Jitter = -0.1 },
+		"jitter of one":    func(c *setup) { c.Jitter = 1 },
+		"no CMS":           func(c *setup) { c.CMS = nil },
+		"no fetcher":       func(c *setup) { c.Fetcher = nil },
+		"no media service": func(c *setup) { c.Media = nil },
 	} {
 		cfg := good()
 		edit(&cfg)
-		if _, err := New(cfg); err == nil {
+		if _, err := New(cfg.Config, cfg.Deps); err == nil {
 			t.Errorf("%s: New accepted the configuration", name)
 		}
 	}

@@ -55,22 +55,27 @@ type Media interface {
 
 // Config configures the ingest service.
 type Config struct {
-	DB             *database.DB // migrated: Migrations and the outbox's
-	Fetcher        Fetcher
-	CMS            CMS
-	Media          Media
 	CredentialsKey []byte        // 32 bytes: the AES-256 key that seals source credentials
 	YouTubeBaseURL string        // default https://www.googleapis.com/youtube/v3
 	PollInterval   time.Duration // how often Run looks for due sources and queued runs; default 5s
 	Jitter         float64       // spread of the next scheduled run, as a share of the interval; default 0.1
 	Lease          time.Duration // how long a worker holds a run before another may take it over; default 10m
-	Log            *slog.Logger
-	Now            func() time.Time
+}
+
+// Deps are what the ingest service works with.
+type Deps struct {
+	DB      *database.DB // migrated: Migrations and the outbox's
+	Fetcher Fetcher
+	CMS     CMS
+	Media   Media
+	Log     *slog.Logger     // nil: discard
+	Now     func() time.Time // nil: time.Now
 }
 
 // Service implements ingestapi.StrictServerInterface.
 type Service struct {
 	cfg  Config
+	deps Deps
 	db   *database.DB
 	read *ingestdb.Client
 	seal *sealer
@@ -82,8 +87,8 @@ type Service struct {
 var _ ingestapi.StrictServerInterface = (*Service)(nil)
 
 // New checks the configuration and returns the service.
-func New(cfg Config) (*Service, error) {
-	if cfg.DB == nil || cfg.Fetcher == nil || cfg.CMS == nil || cfg.Media == nil {
+func New(cfg Config, d Deps) (*Service, error) {
+	if d.DB == nil || d.Fetcher == nil || d.CMS == nil || d.Media == nil {
 		return nil, errors.New("ingest: a database, a fetcher, and CMS and media clients are required")
 	}
 	seal, err := newSealer(cfg.CredentialsKey)
@@ -105,14 +110,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Lease <= 0 {
 		cfg.Lease = 10 * time.Minute
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, seal: seal, log: cfg.Log, now: cfg.Now, wake: make(chan struct{}, 1)}
+	s := &Service{cfg: cfg, deps: d, db: d.DB, seal: seal, log: d.Log, now: d.Now, wake: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.read = ingestdb.NewClient(ingestdb.Driver(cfg.DB.Ent()))
+	s.read = ingestdb.NewClient(ingestdb.Driver(d.DB.Ent()))
 	return s, nil
 }
 

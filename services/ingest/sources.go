@@ -327,7 +327,7 @@ type refuser interface {
 // run, a URL that points to an address the fetcher never connects to (a loopback, private or
 // link-local one, written as an IP or as a name that resolves to one).
 func (s *Service) checkReachable(ctx context.Context, rawURL string) error {
-	r, ok := s.cfg.Fetcher.(refuser)
+	r, ok := s.deps.Fetcher.(refuser)
 	if !ok {
 		return nil
 	}

@@ -231,7 +231,7 @@ func (f *fixture) insertRun(source uuid.UUID, status run.Status, lease *time.Tim
 // ran out, and finished runs never.
 func TestClaim(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, func(c *Config) { c.Lease = 5 * time.Minute })
+		f := newFixture(t, db, func(c *setup) { c.Lease = 5 * time.Minute })
 		ctx := context.Background()
 		src := f.createSource(rssSource("Feed", "https://feeds.example.com/a.xml")).Id
 		now := f.clock.now()

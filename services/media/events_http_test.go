@@ -20,7 +20,7 @@ import (
 // version it made.
 func TestAssetUpdatedDirectUpload(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		program := uuid.Must(uuid.NewV7())
 		a := f.uploadImage(jpegBytes(t, 1400, 700), field("visibility", "public"),
 			field("attach_content_type", "program"), field("attach_content_id", program.String()))
@@ -100,7 +100,7 @@ func TestAssetUpdatedDirectUpload(t *testing.T) {
 // the completion writes asset.updated, a failed completion and changes of a pending asset none.
 func TestAssetUpdatedUploadSession(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		data := pngBytes(t, 800, 600)
 		s := f.sessionFor("a.png", "image/png", data, nil)
 		// A pending asset: an update changes it, but it has no delivery yet.
@@ -171,7 +171,7 @@ func TestAssetUpdatedUploadSession(t *testing.T) {
 // cannot be thumbnailed gets an event without thumbnails at its new version.
 func TestAssetUpdatedThumbnailStates(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		a := f.uploadImage(jpegBytes(t, 400, 400), field("visibility", "public"))
 		row := f.row(a.Id)
 		f.do(http.MethodPatch, assetPath(a.Id), "editor", map[string]any{"alt_text": "changed"}).must(t, http.StatusOK, nil)
@@ -200,7 +200,7 @@ func TestAssetUpdatedThumbnailStates(t *testing.T) {
 // each goes through with its event.
 func TestAssetUpdatedAtomicity(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		exec := func(stmt string) {
 			t.Helper()
 			if _, err := f.db.ExecContext(context.Background(), stmt); err != nil {

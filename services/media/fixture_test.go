@@ -112,18 +112,18 @@ func migrateAll(t *testing.T, db *database.DB) {
 	}
 }
 
-// newFixture builds the service on db with cfg (DB, Store, Now and PublicBaseURL are filled in
-// when empty). Without cfg.Store it is a Local store in a temporary directory, served (with
+// newFixture builds the service on db with cfg and d (PublicBaseURL, Store and Now are filled in
+// when empty). Without d.Store it is a Local store in a temporary directory, served (with
 // PublicRead = svc.PublicKey) by an httptest server, on the test clock.
-func newFixture(t *testing.T, db *database.DB, cfg Config) *fixture {
+func newFixture(t *testing.T, db *database.DB, cfg Config, d Deps) *fixture {
 	t.Helper()
 	migrateAll(t, db)
 	f := &fixture{t: t, db: db, clock: &testClock{t: testStart}}
-	if cfg.Now != nil {
-		f.clock.t = cfg.Now()
+	if d.Now != nil {
+		f.clock.t = d.Now()
 	}
 	var svc *Service
-	if cfg.Store == nil {
+	if d.Store == nil {
 		var local *objectstore.Local
 		f.srv = httptest.NewServer(http.StripPrefix("/media", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			local.Handler().ServeHTTP(w, r)
@@ -138,13 +138,13 @@ func newFixture(t *testing.T, db *database.DB, cfg Config) *fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Store = local
+		d.Store = local
 	}
 	if cfg.PublicBaseURL == "" {
 		cfg.PublicBaseURL = publicBase
 	}
-	cfg.DB, cfg.Now, cfg.Log = db, f.clock.now, slog.New(slog.DiscardHandler)
-	svc, err := New(cfg)
+	d.DB, d.Now, d.Log = db, f.clock.now, slog.New(slog.DiscardHandler)
+	svc, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func newFixture(t *testing.T, db *database.DB, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc, f.h, f.store = svc, h, cfg.Store
+	f.svc, f.h, f.store = svc, h, d.Store
 	return f
 }
 

@@ -24,7 +24,7 @@ import (
 // words are kept as sent.
 func TestHumanText(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		a := f.uploadImage(jpegBytes(t, 64, 32))
 		data := mp4Bytes(2048)
 		ways := map[string]func(v string) *response{

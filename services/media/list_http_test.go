@@ -58,7 +58,7 @@ func (f *fixture) pages(query string, limit int) [][]uuid.UUID {
 // TestListAssets filters and pages through assets, newest first.
 func TestListAssets(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		program := uuid.Must(uuid.NewV7())
 		// Five assets, oldest first, at instants of different precision.
 		var ids []uuid.UUID
@@ -132,7 +132,7 @@ func TestListAssets(t *testing.T) {
 // TestListAssetsSameInstant pages through assets created at one instant: the id breaks the tie.
 func TestListAssetsSameInstant(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		var want []uuid.UUID
 		for range 5 {
 			want = append(want, f.uploadImage(jpegBytes(t, 8, 8)).Id)

@@ -46,7 +46,7 @@ func (f *fixture) handle(m eventbus.Message) {
 // TestContentPurgeOrphans applies content.deleted with the default policy: orphan, then reclaim.
 func TestContentPurgeOrphans(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{OrphanGrace: 2 * time.Hour})
+		f := newFixture(t, db, Config{OrphanGrace: 2 * time.Hour}, Deps{})
 		if got := f.svc.Topics(); len(got) != 1 || got[0] != contentevents.TopicContentEvents {
 			t.Errorf("topics %v", got)
 		}
@@ -133,7 +133,7 @@ func TestContentPurgeOrphans(t *testing.T) {
 // TestContentPurgeDeletes applies content.deleted with the delete policy.
 func TestContentPurgeDeletes(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{OnContentPurge: OnPurgeDelete})
+		f := newFixture(t, db, Config{OnContentPurge: OnPurgeDelete}, Deps{})
 		episode, other := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 		a := f.attachedImage("episode", episode)
 		b := f.attachedImage("episode", episode)
@@ -180,7 +180,7 @@ func TestContentPurgeDeletes(t *testing.T) {
 // retries or dead-letters them) and change nothing.
 func TestHandleEventMalformed(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{OnContentPurge: OnPurgeDelete})
+		f := newFixture(t, db, Config{OnContentPurge: OnPurgeDelete}, Deps{})
 		a := f.uploadImage(jpegBytes(t, 10, 10))
 		bad := purged(t, "program", uuid.Must(uuid.NewV7()), false)
 		bad.Value = append([]byte(nil), bad.Value[:12]...)

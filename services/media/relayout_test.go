@@ -89,7 +89,7 @@ func TestLayoutMigration(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		withLayoutBatch(t, 2)
 		reg := prometheus.NewRegistry()
-		f := newFixture(t, db, Config{Registerer: reg})
+		f := newFixture(t, db, Config{}, Deps{Registerer: reg})
 		logs := &lockedBuffer{}
 		f.svc.log = slog.New(slog.NewTextHandler(logs, nil))
 		ctx := context.Background()
@@ -213,7 +213,7 @@ func TestLayoutMigration(t *testing.T) {
 func TestLayoutMigrationFailures(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		reg := prometheus.NewRegistry()
-		f := newFixture(t, db, Config{Registerer: reg})
+		f := newFixture(t, db, Config{}, Deps{Registerer: reg})
 		logs := &lockedBuffer{}
 		f.svc.log = slog.New(slog.NewTextHandler(logs, nil))
 		ctx := context.Background()
@@ -289,7 +289,7 @@ func TestLayoutMigrationFailures(t *testing.T) {
 // TestLayoutMigrationAtStart: Run moves the legacy assets by itself, in the background.
 func TestLayoutMigrationAtStart(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{WorkInterval: time.Hour})
+		f := newFixture(t, db, Config{WorkInterval: time.Hour}, Deps{})
 		data := jpegBytes(t, 200, 100)
 		a := f.toLegacy(f.uploadImage(data, field("visibility", "public"), field("alt_text", "x")), true)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -318,7 +318,7 @@ func TestLayoutMigrationAtStart(t *testing.T) {
 func TestS3LayoutMigration(t *testing.T) {
 	store, bucketURL := publicReadS3(t)
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{Store: store, PublicBaseURL: bucketURL})
+		f := newFixture(t, db, Config{PublicBaseURL: bucketURL}, Deps{Store: store})
 		anonymous := func(key string) (int, []byte) { return anonymousGet(t, bucketURL, key) }
 		ctx := context.Background()
 		pubData, privData := jpegBytes(t, 800, 450), jpegBytes(t, 450, 800)

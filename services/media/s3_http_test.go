@@ -28,7 +28,7 @@ func TestS3UploadSessionAndThumbnails(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		// S3 signs with the real clock: start the service's there too.
 		start := time.Now().UTC().Truncate(time.Second)
-		f := newFixture(t, db, Config{Store: store, Now: func() time.Time { return start }})
+		f := newFixture(t, db, Config{}, Deps{Store: store, Now: func() time.Time { return start }})
 		data := jpegBytes(t, 1600, 900)
 
 		s := f.sessionFor("poster.jpg", "image/jpeg", data, nil)
@@ -121,7 +121,7 @@ func TestS3UploadSessionAndThumbnails(t *testing.T) {
 func TestS3PublicPrivateAnonymous(t *testing.T) {
 	store, bucketURL := publicReadS3(t)
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{Store: store, PublicBaseURL: bucketURL})
+		f := newFixture(t, db, Config{PublicBaseURL: bucketURL}, Deps{Store: store})
 		anonymous := func(key string) (int, []byte) { return anonymousGet(t, bucketURL, key) }
 		pubData, privData := jpegBytes(t, 800, 450), jpegBytes(t, 700, 400)
 		pub := f.uploadImage(pubData, field("visibility", "public"))

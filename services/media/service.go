@@ -42,17 +42,21 @@ type Config struct {
 	// PublicBaseURL is the CDN (or the local store's public path) that serves public assets:
 	// public_url = PublicBaseURL + "/" + storage key.
 	PublicBaseURL    string
-	MaxDirectUpload  int64             // largest file of uploadAsset; default 25 MiB
-	MaxUpload        int64             // largest file of an upload session; default 5 GiB
-	UploadSessionTTL time.Duration     // how long a pre-signed upload URL is valid; default 1h
-	ThumbnailSizes   []thumbnail.Size  // default thumbnail.DefaultSizes
-	OnContentPurge   string            // OnPurgeOrphan (default) or OnPurgeDelete
-	OrphanGrace      time.Duration     // how long an orphan is kept before the cleanup deletes it; default 24h
-	WorkInterval     time.Duration     // how often Run looks for thumbnails to make and assets to reclaim; default 2s
-	Now              func() time.Time  // nil: time.Now
-	Log              *slog.Logger      // nil: discard
-	Store            objectstore.Store // where the bytes live
-	DB               *database.DB      // already migrated (Migrations, the outbox's and the inbox's)
+	MaxDirectUpload  int64            // largest file of uploadAsset; default 25 MiB
+	MaxUpload        int64            // largest file of an upload session; default 5 GiB
+	UploadSessionTTL time.Duration    // how long a pre-signed upload URL is valid; default 1h
+	ThumbnailSizes   []thumbnail.Size // default thumbnail.DefaultSizes
+	OnContentPurge   string           // OnPurgeOrphan (default) or OnPurgeDelete
+	OrphanGrace      time.Duration    // how long an orphan is kept before the cleanup deletes it; default 24h
+	WorkInterval     time.Duration    // how often Run looks for thumbnails to make and assets to reclaim; default 2s
+}
+
+// Deps are what the media service works with.
+type Deps struct {
+	DB    *database.DB      // already migrated (Migrations, the outbox's and the inbox's)
+	Store objectstore.Store // where the bytes live
+	Log   *slog.Logger      // nil: discard
+	Now   func() time.Time  // nil: time.Now
 	// Registerer receives the service's metrics (mediamesh_media_layout_migrated_total); nil
 	// exports none.
 	Registerer prometheus.Registerer
@@ -82,8 +86,8 @@ type Service struct {
 var _ mediaapi.StrictServerInterface = (*Service)(nil)
 
 // New checks the configuration and returns the service.
-func New(cfg Config) (*Service, error) {
-	if cfg.DB == nil || cfg.Store == nil {
+func New(cfg Config, d Deps) (*Service, error) {
+	if d.DB == nil || d.Store == nil {
 		return nil, errors.New("media: a database and an object store are required")
 	}
 	if cfg.PublicBaseURL == "" || !(strings.HasPrefix(cfg.PublicBaseURL, "http://") || strings.HasPrefix(cfg.PublicBaseURL, "https://")) {
@@ -115,9 +119,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WorkInterval <= 0 {
 		cfg.WorkInterval = 2 * time.Second
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, store: cfg.Store, log: cfg.Log, now: cfg.Now, wake: make(chan struct{}, 1), relayouts: relayoutMetric()}
-	if cfg.Registerer != nil {
-		if err := cfg.Registerer.Register(s.relayouts); err != nil {
+	s := &Service{cfg: cfg, db: d.DB, store: d.Store, log: d.Log, now: d.Now, wake: make(chan struct{}, 1), relayouts: relayoutMetric()}
+	if d.Registerer != nil {
+		if err := d.Registerer.Register(s.relayouts); err != nil {
 			return nil, fmt.Errorf("media: metrics: %w", err)
 		}
 	}
@@ -127,10 +131,10 @@ func New(cfg Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.read = mediadb.NewClient(mediadb.Driver(cfg.DB.Ent()))
+	s.read = mediadb.NewClient(mediadb.Driver(d.DB.Ent()))
 	// Any commit may have made an asset ready for thumbnails: Run looks at once instead of at its
 	// next tick.
-	cfg.DB.AfterCommit(s.kick)
+	d.DB.AfterCommit(s.kick)
 	return s, nil
 }
 

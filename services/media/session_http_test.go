@@ -20,7 +20,7 @@ import (
 // TestUploadSession runs the large-upload flow: a session, a PUT to the store, completion.
 func TestUploadSession(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{UploadSessionTTL: 30 * time.Minute})
+		f := newFixture(t, db, Config{UploadSessionTTL: 30 * time.Minute}, Deps{})
 		data := pngBytes(t, 800, 600)
 		episode := uuid.Must(uuid.NewV7())
 		s, r := f.session(map[string]any{
@@ -120,7 +120,7 @@ func TestUploadSession(t *testing.T) {
 // TestUploadSessionVideo completes a video upload: ready, without dimensions or thumbnails.
 func TestUploadSessionVideo(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		data := mp4Bytes(70_000)
 		s := f.sessionFor("clip.mp4", "video/mp4", data, map[string]any{"visibility": "public"})
 		f.put(s, data)
@@ -141,7 +141,7 @@ func TestUploadSessionVideo(t *testing.T) {
 // TestUploadSessionFailures covers completions that cannot make the asset ready.
 func TestUploadSessionFailures(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		data := pngBytes(t, 200, 100)
 		complete := func(id uuid.UUID, headers ...string) *response {
 			return f.do(http.MethodPost, completePath(id), "editor", nil, headers...)
@@ -233,7 +233,7 @@ func TestUploadSessionFailures(t *testing.T) {
 // TestUploadSessionRejected covers sessions refused when opened.
 func TestUploadSessionRejected(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{MaxUpload: 1 << 20})
+		f := newFixture(t, db, Config{MaxUpload: 1 << 20}, Deps{})
 		good := func() map[string]any {
 			return map[string]any{"filename": "a.mp4", "content_type": "video/mp4", "size_bytes": 1000, "checksum_sha256": sum([]byte("x"))}
 		}
@@ -281,7 +281,7 @@ func TestUploadSessionRejected(t *testing.T) {
 // the PUT, and the cleanup reclaims the asset with an asset.deleted event.
 func TestUploadSessionExpired(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{UploadSessionTTL: 10 * time.Minute})
+		f := newFixture(t, db, Config{UploadSessionTTL: 10 * time.Minute}, Deps{})
 		data := pngBytes(t, 64, 64)
 		program := uuid.Must(uuid.NewV7())
 		never := f.sessionFor("never.png", "image/png", data, map[string]any{"attached_to": map[string]any{"content_type": "program", "content_id": program.String()}})

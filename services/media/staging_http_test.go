@@ -129,7 +129,7 @@ func stagedCompletion(t *testing.T, f *fixture, hook *openHook, anonymous func(k
 // they are checked; only then does a public asset's original appear under public/.
 func TestUploadStagedPrivately(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		hook := &openHook{Store: f.store}
 		f.svc.store = hook
 		stagedCompletion(t, f, hook, f.anonymousGet)
@@ -145,7 +145,7 @@ func TestS3UploadStagedPrivately(t *testing.T) {
 		// S3 signs with the real clock: start the service's there too.
 		start := time.Now().UTC().Truncate(time.Second)
 		hook := &openHook{Store: store}
-		f := newFixture(t, db, Config{Store: hook, PublicBaseURL: bucketURL, Now: func() time.Time { return start }})
+		f := newFixture(t, db, Config{PublicBaseURL: bucketURL}, Deps{Store: hook, Now: func() time.Time { return start }})
 		stagedCompletion(t, f, hook, func(key string) (int, []byte) { return anonymousGet(t, bucketURL, key) })
 	})
 }
@@ -155,7 +155,7 @@ func TestS3UploadStagedPrivately(t *testing.T) {
 // them; bytes replaced at the checked key while they were checked are not published.
 func TestCompletionPublishFailures(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		faulty := &faultyStore{Store: f.store, copyFailsAt: 1, deleteFails: map[string]bool{}}
 		hook := &openHook{Store: faulty}
 		f.svc.store = hook

@@ -17,7 +17,7 @@ import (
 // TestUpdateAsset applies merge patches, with and without If-Match.
 func TestUpdateAsset(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		a := f.uploadImage(jpegBytes(t, 64, 32), field("alt_text", "old"))
 		patch := func(body any, headers ...string) *response {
 			return f.do(http.MethodPatch, assetPath(a.Id), "editor", body, headers...)
@@ -92,7 +92,7 @@ func TestUpdateAsset(t *testing.T) {
 // TestDeleteAsset deletes an asset with its thumbnails and event.
 func TestDeleteAsset(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		program := uuid.Must(uuid.NewV7())
 		a := f.uploadImage(jpegBytes(t, 1400, 700), field("attach_content_type", "program"), field("attach_content_id", program.String()))
 		keep := f.uploadImage(jpegBytes(t, 700, 700))

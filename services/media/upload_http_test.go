@@ -21,7 +21,7 @@ import (
 // runs the thumbnail worker once.
 func TestUploadAssetImage(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		data := jpegBytes(t, 1200, 800)
 		r := f.upload("editor", filePart("cover.png", "image/png", data), field("alt_text", "صورة الغلاف"))
 		var a mediaapi.Asset
@@ -127,7 +127,7 @@ func TestUploadAssetImage(t *testing.T) {
 // and that a PNG keeps its type; only thumbnailable images wait for thumbnails.
 func TestUploadAssetKinds(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		for _, c := range []struct {
 			name, partType string
 			data           []byte
@@ -175,7 +175,7 @@ func TestUploadAssetKinds(t *testing.T) {
 func TestUploadAssetRejected(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		const limit = 64 << 10
-		f := newFixture(t, db, Config{MaxDirectUpload: limit})
+		f := newFixture(t, db, Config{MaxDirectUpload: limit}, Deps{})
 		img := jpegBytes(t, 120, 80)
 		padded := func(n int) []byte { // a JPEG followed by junk is still a JPEG
 			return append(slices.Clone(img), bytes.Repeat([]byte{0}, n-len(img))...)
@@ -238,7 +238,7 @@ func TestUploadAssetRejected(t *testing.T) {
 // TestUploadAssetAttached uploads an attached, public asset.
 func TestUploadAssetAttached(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		program := uuid.Must(uuid.NewV7())
 		a := f.uploadImage(jpegBytes(t, 64, 48), field("attach_content_type", "program"), field("attach_content_id", program.String()), field("visibility", "public"))
 		if a.AttachedTo == nil || a.AttachedTo.ContentType != mediaapi.Program || a.AttachedTo.ContentId != program {

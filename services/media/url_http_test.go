@@ -17,7 +17,7 @@ import (
 // serves through them.
 func TestAssetURLs(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		unsigned := func(key string) string { return f.srv.URL + "/media/" + key }
 		urlOf := func(a mediaapi.Asset, query string) *response {
 			return f.do(http.MethodGet, assetPath(a.Id, "url")+query, "editor", nil)
@@ -144,7 +144,7 @@ func TestAssetURLs(t *testing.T) {
 // TestPublicKey checks which keys the local store may serve without a signature.
 func TestPublicKey(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		pub := f.uploadImage(jpegBytes(t, 700, 350), field("visibility", "public"))
 		priv := f.uploadImage(jpegBytes(t, 700, 350))
 		f.svc.thumbnails(context.Background())

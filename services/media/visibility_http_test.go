@@ -53,7 +53,7 @@ func (f *fixture) anonymousGet(key string) (int, []byte) {
 // and the asset.updated event follow, and only the public prefix is served without a signature.
 func TestVisibilityMovesObjects(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		data := jpegBytes(t, 900, 600)
 		a := f.uploadImage(data, field("visibility", "public"))
 		other := f.uploadImage(jpegBytes(t, 300, 200)) // private, never changed
@@ -195,7 +195,7 @@ func (l *lockedBuffer) String() string {
 // the commit leaves the row at its new keys and the old object as an orphan, logged with its key.
 func TestVisibilityMoveFailures(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		logs := &lockedBuffer{}
 		f.svc.log = slog.New(slog.NewTextHandler(logs, nil))
 		faulty := &faultyStore{Store: f.store, deleteFails: map[string]bool{}}
@@ -255,7 +255,7 @@ func TestVisibilityMoveFailures(t *testing.T) {
 // layout at their next change of visibility.
 func TestVisibilityLegacyKeys(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		ctx := context.Background()
 		// Put an asset back into the old layout: objects at the unprefixed keys, the row naming them.
 		legacy := func(a mediaapi.Asset) mediaapi.Asset {
@@ -336,7 +336,7 @@ func TestVisibilityLegacyKeys(t *testing.T) {
 // the bytes under the former prefix, and the next completion takes them from there.
 func TestVisibilityOfPendingUpload(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		data := pngBytes(t, 64, 64)
 		s := f.sessionFor("a.png", "image/png", data, map[string]any{"visibility": "public"})
 		pending, _ := f.get(s.AssetId)

@@ -52,7 +52,7 @@ func (s *flakyStore) setBroken(keys map[string]bool) {
 // that a failed read is retried on the next pass.
 func TestThumbnailWorkerStates(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		flaky := &flakyStore{Store: f.store}
 		f.svc.store = flaky
 
@@ -94,7 +94,7 @@ func TestThumbnailWorkerStates(t *testing.T) {
 // pass.
 func TestThumbnailWorkerRaces(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		a := f.uploadImage(jpegBytes(t, 400, 400))
 		row := f.row(a.Id)
 		f.do(http.MethodPatch, assetPath(a.Id), "editor", map[string]any{"alt_text": "changed"}).must(t, http.StatusOK, nil)
@@ -118,7 +118,7 @@ func TestThumbnailWorkerRaces(t *testing.T) {
 // context ends.
 func TestThumbnailWorkerGivesUpOnAFullBatchOfFailures(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		flaky := &flakyStore{Store: f.store, limit: 10 * workBatch, stop: cancel}
@@ -139,7 +139,7 @@ func TestThumbnailWorkerGivesUpOnAFullBatchOfFailures(t *testing.T) {
 // signals the wake channel (otherwise thumbnails wait for the next WorkInterval tick).
 func TestRunWakesOnUpload(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{WorkInterval: time.Hour})
+		f := newFixture(t, db, Config{WorkInterval: time.Hour}, Deps{})
 		drain := func() {
 			select {
 			case <-f.svc.wake:
@@ -166,7 +166,7 @@ func TestRunWakesOnUpload(t *testing.T) {
 // its context.
 func TestRun(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{WorkInterval: time.Hour, UploadSessionTTL: time.Minute})
+		f := newFixture(t, db, Config{WorkInterval: time.Hour, UploadSessionTTL: time.Minute}, Deps{})
 		a := f.uploadImage(jpegBytes(t, 400, 200))
 		s := f.sessionFor("x.mp4", "video/mp4", mp4Bytes(100), nil)
 		f.clock.advance(2 * time.Minute)
@@ -195,7 +195,7 @@ func TestRun(t *testing.T) {
 // URL anyway: nothing may stay in the store without an asset.
 func TestDeletePendingLeavesNoBytes(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, Config{})
+		f := newFixture(t, db, Config{}, Deps{})
 		data := pngBytes(t, 8, 8)
 		s := f.sessionFor("a.png", "image/png", data, nil)
 		f.do(http.MethodDelete, assetPath(s.AssetId), "editor", nil).must(t, http.StatusNoContent, nil)
