@@ -17,9 +17,10 @@
 // MEDIAMESH_TEST_POSTGRES_URL is set (in a schema of its own, dropped afterwards), OpenSearch when
 // MEDIAMESH_TEST_OPENSEARCH_URL is set (behind an alias of its own, dropped afterwards).
 //
-// Indexing: -writers goroutines each send batches of -batch documents (UpsertBatch); OpenSearch
-// writes with refresh=false and is refreshed once at the end (inside the measured time),
-// PostgreSQL is analysed after the load (outside it, as autovacuum would do it).
+// Indexing: -writers goroutines each send batches of -batch documents (UpsertBatch); OpenSearch is
+// loaded as a rebuild (mediamesh replay) is: into a new index without periodic refreshes, with
+// refresh=false, committed at the end (settings restored, refreshed, alias moved: inside the measured
+// time); PostgreSQL is analysed after the load (outside it, as autovacuum would do it).
 package main
 
 import (
@@ -139,11 +140,12 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	return nil
 }
 
-// engine is an index under measurement: after the load (after, for refreshes and statistics) and
-// how to let it go.
+// engine is an index under measurement: where the load writes (write; ix when nil), what runs
+// after it (after: OpenSearch's commit, PostgreSQL's statistics) and how to let it go.
 type engine struct {
 	name  string
 	ix    index.Index
+	write index.Index
 	after func(ctx context.Context) error
 	close func()
 }
@@ -164,28 +166,19 @@ func openEngine(ctx context.Context, name string) (*engine, string, error) {
 		if raw == "" {
 			return nil, envOpenSearch + " is not set (bash tools/opensearch/start.sh)", nil
 		}
-		urls := strings.Split(raw, ",")
-		alias := "mediamesh-searchbench-" + randomHex()
-		ix, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: urls, Alias: alias, Refresh: "false", Timeout: time.Minute})
+		// Loaded as `mediamesh replay` loads it: a rebuild beside the (empty) serving index, committed
+		// at the end (which refreshes it and moves the alias).
+		ix, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: strings.Split(raw, ","), Alias: "mediamesh-searchbench-" + randomHex(),
+			Refresh: "false", Timeout: time.Minute})
 		if err != nil {
 			return nil, "", err
 		}
-		refresh := func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(urls[0], "/")+"/"+alias+"/_refresh", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("refresh: %s", resp.Status)
-			}
-			return nil
+		rb, err := ix.BeginRebuild(ctx)
+		if err != nil {
+			_ = ix.Drop(context.Background())
+			return nil, "", err
 		}
-		return &engine{name: name, ix: ix, after: refresh, close: func() { _ = ix.Drop(context.Background()) }}, "", nil
+		return &engine{name: name, ix: ix, write: rb, after: rb.Commit, close: func() { _ = ix.Drop(context.Background()) }}, "", nil
 	}
 	return nil, "", fmt.Errorf("unknown engine %q (memory, postgres, opensearch)", name)
 }
@@ -356,7 +349,11 @@ func index1(ctx context.Context, w io.Writer, e *engine, c corpus, o options) er
 				for p := from; p < min(from+programsPerBatch, c.programs()); p++ {
 					docs = c.program(p, docs)
 				}
-				if err := e.ix.UpsertBatch(ctx, docs); err != nil {
+				w := e.write
+				if w == nil {
+					w = e.ix
+				}
+				if err := w.UpsertBatch(ctx, docs); err != nil {
 					once.Do(func() { firstErr = err; cancel() })
 					return
 				}

@@ -314,7 +314,7 @@ func statusOf(err error) int {
 
 // osIndexBody returns the settings and mappings of a new index, with the alias when alias is
 // not empty.
-func (o *OpenSearch) osIndexBody(alias string) []byte {
+func (o *OpenSearch) osIndexBody(alias string, bulkLoad bool) []byte {
 	arStop := make([]string, 0, 200)
 	for w := range arabicStopWords() {
 		arStop = append(arStop, w)
@@ -374,12 +374,7 @@ func (o *OpenSearch) osIndexBody(alias string) []byte {
 	}
 	body := map[string]any{
 		"settings": map[string]any{
-			"index": map[string]any{
-				"number_of_shards":     o.shards,
-				"auto_expand_replicas": "0-1",
-				"gc_deletes":           "0s",
-				"max_result_window":    10000,
-			},
+			"index": osIndexSettings(o.shards, bulkLoad),
 			"analysis": map[string]any{"filter": filters, "analyzer": analyzers},
 		},
 		"mappings": map[string]any{
@@ -396,6 +391,24 @@ func (o *OpenSearch) osIndexBody(alias string) []byte {
 		panic("index: encode OpenSearch mappings: " + err.Error())
 	}
 	return b
+}
+
+// osIndexSettings returns the index settings of a new index. A bulk load (a rebuild) is written
+// without periodic refreshes and with an asynchronous translog (fsync every 5 s instead of after
+// every bulk request: a rebuild lost to a crash is started again), until Commit gives the index the
+// settings of a serving one.
+func osIndexSettings(shards int, bulkLoad bool) map[string]any {
+	s := map[string]any{
+		"number_of_shards":     shards,
+		"auto_expand_replicas": "0-1",
+		"gc_deletes":           "0s",
+		"max_result_window":    10000,
+	}
+	if bulkLoad {
+		s["refresh_interval"] = "-1"
+		s["translog"] = map[string]any{"durability": "async"}
+	}
+	return s
 }
 
 // newIndexName returns a new versioned name for the index behind the alias.
@@ -437,7 +450,7 @@ func (o *OpenSearch) ensureAlias(ctx context.Context, acceptOtherSchema bool) er
 	}
 	if len(indices) == 0 {
 		name := o.newIndexName()
-		err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody(o.alias)}, nil)
+		err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody(o.alias, false)}, nil)
 		if err != nil {
 			return fmt.Errorf("index: create index %s: %w", name, err)
 		}
@@ -501,7 +514,7 @@ func (o *OpenSearch) BeginRebuild(ctx context.Context) (Rebuild, error) {
 		}
 	}
 	name := o.newIndexName()
-	if err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody(o.alias + osRebuildSuffix)}, nil); err != nil {
+	if err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody(o.alias+osRebuildSuffix, true)}, nil); err != nil {
 		return nil, fmt.Errorf("index: rebuild: create index %s: %w", name, err)
 	}
 	r := *o
@@ -587,10 +600,15 @@ func (r *OpenSearchRebuild) Reset(ctx context.Context) error {
 	return nil
 }
 
-// Commit implements Rebuild: one _aliases request points the alias to the new index and takes it
+// Commit implements Rebuild: the new index gets the settings of a serving index back (see
+// osIndexSettings) and is refreshed, then one _aliases request points the alias to it and takes it
 // from every index it pointed to (searches see the old index, then the new one, never neither),
 // then the old indices are deleted.
 func (r *OpenSearchRebuild) Commit(ctx context.Context) error {
+	settings, _ := json.Marshal(m{"index": m{"refresh_interval": nil, "translog.durability": "request"}})
+	if err := r.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(r.target) + "/_settings", body: settings}, nil); err != nil {
+		return fmt.Errorf("index: rebuild: settings of %s: %w", r.target, err)
+	}
 	if err := r.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(r.target) + "/_refresh"}, nil); err != nil {
 		return fmt.Errorf("index: rebuild: refresh %s: %w", r.target, err)
 	}
@@ -912,7 +930,7 @@ func (o *OpenSearch) Reset(ctx context.Context) error {
 		return err
 	}
 	name := o.newIndexName()
-	if err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody("")}, nil); err != nil {
+	if err := o.do(ctx, http.MethodPut, osRequest{path: "/" + url.PathEscape(name), body: o.osIndexBody("", false)}, nil); err != nil {
 		return fmt.Errorf("index: reset: create index %s: %w", name, err)
 	}
 	names := make([]string, 0, len(old))

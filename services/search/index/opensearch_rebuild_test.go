@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -75,7 +76,26 @@ func TestOpenSearchRebuildTakesLiveWrites(t *testing.T) {
 	if got := searchIDs(t, replay, "dune"); !slices.Equal(got, []string{"d1"}) {
 		t.Errorf("after the swap a live write is found as %v, want [d1]", got)
 	}
-	resp, err := http.Head(strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ",")[0] + "/_alias/" + live.Alias() + "-rebuilding")
+	// The new index was loaded without periodic refreshes; serving, it has the default settings.
+	resp, err := http.Get(strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ",")[0] + "/" + live.Alias() + "/_settings?flat_settings=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings map[string]struct {
+		Settings map[string]any `json:"settings"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&settings)
+	_ = resp.Body.Close()
+	if err != nil || len(settings) != 1 {
+		t.Fatalf("settings of the alias: %v %v", settings, err)
+	}
+	for name, s := range settings {
+		if s.Settings["index.refresh_interval"] != nil || s.Settings["index.translog.durability"] != "request" {
+			t.Errorf("the rebuilt index %s serves with refresh_interval %v and translog durability %v, want the defaults",
+				name, s.Settings["index.refresh_interval"], s.Settings["index.translog.durability"])
+		}
+	}
+	resp, err = http.Head(strings.Split(testenv.Get(t, EnvOpenSearchURL, ""), ",")[0] + "/_alias/" + live.Alias() + "-rebuilding")
 	if err != nil {
 		t.Fatal(err)
 	}
