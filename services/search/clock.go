@@ -41,3 +41,15 @@ func tick(ctx context.Context, db *database.DB, tx *sql.Tx, now time.Time) (int6
 	}
 	return version, nil
 }
+
+// advanceClock sets the index clock to version in tx unless it is already there: a run whose
+// events took versions beyond the one tick gave its first (see run.begin) leaves the clock at the
+// last, so the next run starts above it.
+func advanceClock(ctx context.Context, db *database.DB, tx *sql.Tx, version int64) error {
+	q := db.Rebind("UPDATE " + indexclock.Table + " SET " + indexclock.FieldVersion + " = ? WHERE " +
+		indexclock.FieldID + " = ? AND " + indexclock.FieldVersion + " < ?")
+	if _, err := tx.ExecContext(ctx, q, version, clockName, version); err != nil {
+		return fmt.Errorf("advance the index clock: %w", err)
+	}
+	return nil
+}

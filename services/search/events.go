@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mediamesh/mediamesh/ent/searchdb"
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
 	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
@@ -67,7 +69,7 @@ var (
 // handleBatch is one attempt of HandleBatch (readmodel.Handle).
 func (s *Service) handleBatch(ctx context.Context, msgs []eventbus.Message) error {
 	return readmodel.Handle(ctx, s.log, s.db, decoder, msgs, func(tx *sql.Tx) readmodel.Run[*projection] {
-		return &run{s: s, tx: tx, w: &pending{index: s.index, log: s.log}}
+		return &run{s: s, tx: tx, w: &pending{index: s.index, log: s.log}, programs: map[uuid.UUID]*searchdb.Program{}}
 	})
 }
 
@@ -77,15 +79,43 @@ type run struct {
 	s  *Service
 	tx *sql.Tx
 	w  *pending
+	// first and last are the index versions the run took: the clock's for its first event, one
+	// more for each event after it (see begin); 0 before the first.
+	first, last int64
+	// programs are the program rows the run's events read or wrote, by id (nil: none stored), so
+	// that the episodes of a run do not read their program once each.
+	programs map[uuid.UUID]*searchdb.Program
 }
 
 // Apply applies event e (applyOne).
 func (r *run) Apply(ctx context.Context, e inbox.Event[readmodel.Change[*projection]]) error {
-	return r.s.applyOne(ctx, r.tx, r.w, e)
+	return r.s.applyOne(ctx, r, e)
 }
 
-// Finish writes the run's documents to the index.
+// begin starts applying an event of the run: the first takes the next index version from the
+// clock, which also waits for any other run being applied to commit (see clock.go); each later
+// one takes one more, so a later event always wins, and Finish moves the clock to the last.
+func (r *run) begin(ctx context.Context) (*projection, error) {
+	if r.first == 0 {
+		v, err := tick(ctx, r.s.db, r.tx, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		r.first, r.last = v, v
+	} else {
+		r.last++
+	}
+	return &projection{c: r.s.inTx(r.tx), index: r.w, log: r.s.log, version: r.last, programs: r.programs}, nil
+}
+
+// Finish moves the index clock to the last version the run took and writes the run's documents
+// to the index.
 func (r *run) Finish(ctx context.Context, applied int) error {
+	if r.last > r.first {
+		if err := advanceClock(ctx, r.s.db, r.tx, r.last); err != nil {
+			return err
+		}
+	}
 	if err := r.w.flush(ctx); err != nil {
 		return fmt.Errorf("search: index %d events: %w", applied, err)
 	}
@@ -113,11 +143,11 @@ var decoder = readmodel.Decoder[*projection](ConsumerGroup,
 
 // applyOne applies event e in tx, inside a span of the trace of the request that caused it (a
 // child of ctx's consumer span), so a trace shows a change from the CMS request to the search index.
-func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, e inbox.Event[readmodel.Change[*projection]]) error {
+func (s *Service) applyOne(ctx context.Context, r *run, e inbox.Event[readmodel.Change[*projection]]) error {
 	ctx, span := telemetry.Tracer().Start(ctx, "search index", trace.WithAttributes(
 		attribute.String("mediamesh.event_type", e.EventType), attribute.String("mediamesh.aggregate_id", e.Message.Key)))
 	defer span.End()
-	p, err := s.begin(ctx, tx, w)
+	p, err := r.begin(ctx)
 	if err == nil {
 		err = e.Change.Apply(ctx, p)
 	}
@@ -126,17 +156,6 @@ func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, w *pending, e inbox.
 		return fmt.Errorf("search: apply %s event %s: %w", e.EventType, e.ID, err)
 	}
 	return nil
-}
-
-// begin starts applying an event in tx: it takes the next index version from the clock, which
-// also waits for any other event being applied to commit (see clock.go).
-func (s *Service) begin(ctx context.Context, tx *sql.Tx, w *pending) (*projection, error) {
-	c := s.inTx(tx)
-	version, err := tick(ctx, s.db, tx, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	return &projection{c: c, index: w, log: s.log, version: version}, nil
 }
 
 // Reset empties the storage and the index and forgets which events the service applied, before

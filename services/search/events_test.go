@@ -340,3 +340,53 @@ func TestBatchesApplyInOrderAllOrNothing(t *testing.T) {
 		f.wantFound([]string{"q", "evenings"}, p.ID)
 	})
 }
+
+// TestRunsShareProgramsAndVersions: the events of one run read each program once and take
+// consecutive index versions from one tick of the clock, which the run leaves at its last version;
+// a program written or removed earlier in the run is what its later episodes see.
+func TestRunsShareProgramsAndVersions(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := t.Context()
+		clock := func() int64 {
+			var v int64
+			if err := db.QueryRowContext(ctx, `SELECT version FROM index_clocks`).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		p := programSnap(1, "Harbour lights", "en")
+		renamed := p
+		renamed.Version, renamed.Title = 2, "Harbour evenings"
+		e1 := episodeSnap(p.ID, 1, "Lighthouse keepers", "en", base)
+		gone := programSnap(1, "Quiet coast", "en")
+		e2 := episodeSnap(gone.ID, 1, "Seal colonies", "en", base)
+		if err := f.svc.HandleBatch(ctx, []eventbus.Message{publishedMsg(t, p)}); err != nil {
+			t.Fatal(err)
+		}
+		before := clock()
+		run := []eventbus.Message{updatedMsg(t, renamed, "title"), publishedMsg(t, e1),
+			publishedMsg(t, gone), unpublishedMsg(t, gone, 2), publishedMsg(t, e2)}
+		if err := f.svc.HandleBatch(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		if after := clock(); after < before+int64(len(run)) {
+			t.Errorf("clock %d after a run of %d events from %d: want at least %d", after, len(run), before, before+int64(len(run)))
+		}
+		if got := f.hit(e1.ID, "q", "lighthouse"); got.ProgramTitle == nil || *got.ProgramTitle != "Harbour evenings" {
+			t.Errorf("an episode after its program's rename in the same run shows %v", got.ProgramTitle)
+		}
+		f.wantFound([]string{"q", "seal"}) // its program was unpublished earlier in the run
+
+		// The next run's versions are above the last one: its rename wins.
+		again := renamed
+		again.Version, again.Title = 3, "Harbour mornings"
+		if err := f.svc.HandleBatch(ctx, []eventbus.Message{updatedMsg(t, again, "title")}); err != nil {
+			t.Fatal(err)
+		}
+		f.wantFound([]string{"q", "mornings"}, p.ID)
+		if got := f.hit(e1.ID, "q", "lighthouse"); got.ProgramTitle == nil || *got.ProgramTitle != "Harbour mornings" {
+			t.Errorf("after the next run's rename the episode shows %v", got.ProgramTitle)
+		}
+	})
+}

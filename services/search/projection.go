@@ -23,6 +23,32 @@ type projection struct {
 	index   *pending
 	log     *slog.Logger
 	version int64
+	// programs, when not nil, are the program rows already read or written in the transaction
+	// (nil: none stored), shared by the events of a run (see run).
+	programs map[uuid.UUID]*searchdb.Program
+}
+
+// program returns the stored program id, or nil when none is stored.
+func (p *projection) program(ctx context.Context, id uuid.UUID) (*searchdb.Program, error) {
+	if prog, ok := p.programs[id]; ok {
+		return prog, nil
+	}
+	prog, err := p.c.Program.Get(ctx, id)
+	if searchdb.IsNotFound(err) {
+		prog, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.remember(id, prog)
+	return prog, nil
+}
+
+// remember notes what is stored of program id in the run (nil: nothing).
+func (p *projection) remember(id uuid.UUID, prog *searchdb.Program) {
+	if p.programs != nil {
+		p.programs[id] = prog
+	}
 }
 
 // Published applies content.published: the snapshot is stored, and indexed (an episode only
@@ -96,6 +122,7 @@ func (p *projection) upsertProgram(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("store program %s: %w", id, err)
 	}
+	p.remember(id, saved)
 	return p.indexPrograms(ctx, []*searchdb.Program{saved}, old == nil || episodesShowChange(old, saved))
 }
 
@@ -144,17 +171,17 @@ func (p *projection) upsertEpisode(ctx context.Context, id uuid.UUID, snap *cont
 	if err != nil {
 		return fmt.Errorf("store episode %s: %w", id, err)
 	}
-	prog, err := p.c.Program.Get(ctx, programID)
-	if searchdb.IsNotFound(err) {
+	prog, err := p.program(ctx, programID)
+	if err != nil {
+		return fmt.Errorf("read program %s of episode %s: %w", programID, id, err)
+	}
+	if prog == nil {
 		// Not searchable until its program is published. Should it have moved from a published
 		// program, the document of its old place goes.
 		if err := p.index.Delete(ctx, id.String()); err != nil {
 			return fmt.Errorf("episode %s: %w", id, err)
 		}
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read program %s of episode %s: %w", programID, id, err)
 	}
 	return p.indexEpisode(ctx, saved, prog)
 }
@@ -204,6 +231,7 @@ func (p *projection) removeProgram(ctx context.Context, id uuid.UUID, stored, wi
 			return fmt.Errorf("remove program %s: %w", id, err)
 		}
 	}
+	p.remember(id, nil)
 	if withEpisodes {
 		if _, err := p.c.Episode.Delete().Where(episode.ProgramID(id)).Exec(ctx); err != nil {
 			return fmt.Errorf("remove the episodes of program %s: %w", id, err)
