@@ -7,7 +7,7 @@ BIN := bin/mediamesh
 TESTSUMMARY := .tmp/bin/testsummary
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-race test-fault test-contract test-security bench bench-split tools-npm clean
+.PHONY: all build run run-split generate migration check-generated compat release-specs lint test test-unit test-race test-fault test-contract test-security bench bench-split bench-search-1m tools-npm clean
 
 all: build
 
@@ -72,13 +72,23 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool -modfile=tools/lint/go.mod golangci-lint run --allow-parallel-runners ./...
 
-## test: unit tests, the race detector on the concurrent packages, then the fault suite and the contract tests
-## (Newman, Schemathesis) against the real binary; every part runs even when one fails, and the run ends
+## test: unit tests, the race detector on the concurrent packages and the contract tests (Newman,
+## Schemathesis, the SDKs) against the real binary at once (TEST_JOBS of them; each part's output shows
+## when it ends), then the fault suite alone; every part runs even when one fails, and the run ends
 ## with one summary (tools/testsummary): packages, tests passed, failed and skipped with the skip reasons
-## grouped, contract cases run. The results stay in .tmp/test and .tmp/contract.
+## grouped, contract cases run. The binary is built once. The results stay in .tmp/test and .tmp/contract.
+## FUZZ_SECONDS is the time Schemathesis may take in all (integration/contract/run.sh shares it among its
+## ten runs; MEDIAMESH_FUZZ_SECONDS there): the default keeps the contract part short and reports the
+## operations that reached no 2xx in that time instead of failing; from 630 s (CI's, .ci/run) every
+## operation must reach one. TEST_JOBS=1 runs the parts one after another (CI does: on a busy machine
+## the end-to-end tests' latency bounds can miss with the other parts beside them).
+FUZZ_SECONDS ?= 105
+TEST_JOBS ?= 3
 test: build tools-npm $(TESTSUMMARY)
 	@rm -rf .tmp/test .tmp/contract; status=0; \
-	for part in test-unit test-race test-fault test-contract; do $(MAKE) --no-print-directory $$part || status=1; done; \
+	echo "make test: test-unit, test-race and test-contract at once (TEST_JOBS=$(TEST_JOBS), fuzzing budget FUZZ_SECONDS=$(FUZZ_SECONDS) s), then test-fault alone"; \
+	$(MAKE) --no-print-directory -k -j$(TEST_JOBS) --output-sync=target BUILT=1 test-unit test-race test-contract || status=1; \
+	$(MAKE) --no-print-directory BUILT=1 test-fault || status=1; \
 	echo; $(TESTSUMMARY) -report .tmp || status=1; exit $$status
 
 $(TESTSUMMARY): $(wildcard tools/testsummary/*.go)
@@ -105,12 +115,12 @@ test-race: $(TESTSUMMARY)
 ## the CPU its latency bounds assume: split mode on a PostgreSQL, Redis, Kafka and VersityGW of its own
 ## (see .ci/run), every process killed and every dependency stopped and paused in turn; its table of
 ## results goes to .tmp/fault/table.md.
-test-fault: build $(TESTSUMMARY)
+test-fault: $(if $(BUILT),,build) $(TESTSUMMARY)
 	@mkdir -p .tmp/test
 	MEDIAMESH_FAULT_BIN=$(CURDIR)/$(BIN) $(GO) test -json -count=1 -timeout 10m -v -run TestFaults ./integration/fault/ | $(TESTSUMMARY) -follow .tmp/test/fault.json -v
 
-test-contract: build tools-npm
-	bash integration/contract/run.sh $(BIN)
+test-contract: $(if $(BUILT),,build tools-npm)
+	MEDIAMESH_FUZZ_SECONDS=$(FUZZ_SECONDS) bash integration/contract/run.sh $(BIN)
 
 ## test-security: the abuse cases alone (they also run in test-unit): GraphQL exhaustion, token revocation
 ## (all and split), upload integrity, CORS, the docs CSP and GraphiQL in Chromium, the GraphQL switches, strict input, slow clients, login
@@ -124,7 +134,8 @@ test-security:
 ## mode (tools/loadgen/bench.sh: the bulk import of 20,000 items in items/s, writes by 8 writers, read-model catch-up, and the read scenarios under
 ## wrk with the gateway cache on and off, each beside a bare echo handler; needs wrk), on 200 x 100
 ## episodes, then on 100,000 of the fixed 40 words (the worst case for search) and of a Zipf vocabulary
-## of 20,000 words per language. Never in CI.
+## of 20,000 words per language; then the engagement load (tools/loadgen/engagement.sh: events/s taken by
+## recordEngagement and the cached browse p99 beside them, against echo twins of both). Never in CI.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/outbox ./internal/ratelimit
 	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 30m ./services/search/index
@@ -132,6 +143,7 @@ bench: build
 	bash tools/loadgen/bench.sh
 	bash tools/loadgen/bench.sh -programs 1000
 	bash tools/loadgen/bench.sh -programs 1000 -vocabulary 20000
+	bash tools/loadgen/engagement.sh
 
 ## bench-split: the load benchmark of the split deployment (deploy/run-split.sh on PostgreSQL, Redis and Kafka,
 ## two discovery gateways sharing Redis); needs MEDIAMESH_SPLIT_POSTGRES_URL (see tools/loadgen/bench-split.sh). Never in CI.
@@ -144,6 +156,14 @@ bench-split: build
 ## docs/search-relevance.md.
 bench-relevance:
 	$(GO) run ./tools/relevance -misses
+
+## bench-search-1m: the three search engines on one corpus of 1,000,000 episodes (tools/searchbench): indexing
+## docs/s, then searches over HTTP at 32 connections (q/s, p50, p99) beside a bare echo handler; the in-memory
+## engine always, PostgreSQL with MEDIAMESH_TEST_POSTGRES_URL, OpenSearch with MEDIAMESH_TEST_OPENSEARCH_URL.
+## Heavy (several GB, minutes of every core): never in CI. SEARCHBENCH_FLAGS adds flags (-episodes, -engines,
+## -duration, -vocabulary 0). See docs/search-scale.md.
+bench-search-1m:
+	$(GO) run ./tools/searchbench $(SEARCHBENCH_FLAGS)
 
 clean:
 	rm -rf bin .tmp
