@@ -25,6 +25,9 @@ local function uuid4()
     math.random(0, 0xfff), 0x8000 + math.random(0, 0x3fff), math.random(0, 0xffffff), math.random(0, 0xffffff))
 end
 
+-- A browser's User-Agent: recordEngagement drops what crawlers (and clients without one) send.
+local agent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
 local n = 0
 function request()
   n = n + 1
@@ -34,5 +37,5 @@ function request()
       uuid4(), episodes[math.random(#episodes)], math.random(0, 3000))
   end
   local body = string.format('{"client_id":"bench-%d-%d","events":[%s]}', thread_id or 0, n % 1000, table.concat(parts, ","))
-  return wrk.format("POST", "/api/v1/discovery/events", { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", "/api/v1/discovery/events", { ["Content-Type"] = "application/json", ["User-Agent"] = agent }, body)
 end

@@ -24,11 +24,11 @@ password="bench-admin-$RANDOM$RANDOM"
 pid="" echo_pid=""
 trap 'kill $pid $echo_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 "$BIN" --target=all --data-dir="$work/data" --log.level=warn --auth.admin-password="$password" --gateway.rate-limits=false \
-  --gateway.discovery-addr=127.0.0.1:$disc_port --gateway.cms-addr=127.0.0.1:$cms_port --admin-addr=127.0.0.1:$admin_port --admin-pprof \
+  --gateway.discovery-addr=127.0.0.1:$disc_port --gateway.cms-addr=127.0.0.1:$cms_port --admin-addr=127.0.0.1:$admin_port --admin-pprof=true \
   >>"$work/mediamesh.log" 2>&1 &
 pid=$!
 for port in $disc_port $cms_port; do
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 done
 go build -o "$work/echo-server" ./tools/loadgen/echo
 "$work/echo-server" -addr 127.0.0.1:$echo_port &
@@ -46,9 +46,9 @@ printf 'GET /api/v1/discovery/programs?limit=20\n' >"$work/browse"
 printf 'GET /\n' >"$work/bare"
 echo "$(wc -l <"$work/episodes") published episodes; $secs s a step; browse $bconns connections, events $econns connections of $batch plays a post"
 
-wrk_run() { # url script args... -> wrk output
-  local url=$1 conns=$2; shift 2
-  wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$@" "$url" 2>&1 || true
+wrk_run() { # url connections script [script args...] -> wrk output
+  local url=$1 conns=$2 script=$3; shift 3
+  wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$script" "$url" -- "$@" 2>&1 || true
 }
 field() { awk -v k="$1" '$1==k {print $2}'; }
 rps() { awk '/^Requests\/sec/ {print $2}'; }
@@ -56,20 +56,22 @@ errors() { awk '/Non-2xx/ {n+=$NF} /Socket errors/ {n+=1} END {print n+0}'; }
 ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
 
 # 1. The echo baselines.
-echo_browse=$(wrk_run "http://127.0.0.1:$echo_port" "$bconns" tools/loadgen/wrk.lua -- "$work/bare")
-echo_events=$(wrk -t1 -c"$econns" -d"${secs}s" --latency -s tools/loadgen/engagement.lua "http://127.0.0.1:$echo_port" -- "$work/episodes" "$batch" 2>&1 || true)
+echo_browse=$(wrk_run "http://127.0.0.1:$echo_port" "$bconns" tools/loadgen/wrk.lua "$work/bare")
+echo_events=$(wrk_run "http://127.0.0.1:$echo_port" "$econns" tools/loadgen/engagement.lua "$work/episodes" "$batch")
 # 2. Browse alone.
-alone=$(wrk_run "http://127.0.0.1:$disc_port" "$bconns" tools/loadgen/wrk.lua -- "$work/browse")
+alone=$(wrk_run "http://127.0.0.1:$disc_port" "$bconns" tools/loadgen/wrk.lua "$work/browse")
 # 3. Browse beside the events (and the profile, when asked).
+prof_pid=""
 if [ -n "${PROFILE:-}" ]; then
   (sleep 1; curl -fsS -o "$PROFILE" "http://127.0.0.1:$admin_port/debug/pprof/profile?seconds=$((secs - 2))") &
+  prof_pid=$!
 fi
-wrk -t1 -c"$econns" -d"${secs}s" --latency -s tools/loadgen/engagement.lua "http://127.0.0.1:$disc_port" -- "$work/episodes" "$batch" >"$work/events.out" 2>&1 &
+wrk_run "http://127.0.0.1:$disc_port" "$econns" tools/loadgen/engagement.lua "$work/episodes" "$batch" >"$work/events.out" &
 epid=$!
-during=$(wrk_run "http://127.0.0.1:$disc_port" "$bconns" tools/loadgen/wrk.lua -- "$work/browse")
+during=$(wrk_run "http://127.0.0.1:$disc_port" "$bconns" tools/loadgen/wrk.lua "$work/browse")
 wait $epid || true
 events=$(cat "$work/events.out")
-wait
+[ -z "$prof_pid" ] || wait "$prof_pid" || true
 
 e_echo=$(rps <<<"$echo_events"); e_mm=$(rps <<<"$events")
 b_echo=$(rps <<<"$echo_browse")
