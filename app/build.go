@@ -76,7 +76,7 @@ func buildMetadata(_ context.Context, p *platform, db *database.DB) (service, er
 }
 
 func buildDiscovery(_ context.Context, p *platform, db *database.DB) (service, error) {
-	return discovery.New(discovery.Deps{DB: db, Log: p.log.With("service", ServiceDiscovery), Cache: p.cache})
+	return discovery.New(discovery.Config{}, discovery.Deps{DB: db, Log: p.log.With("service", ServiceDiscovery), Cache: p.cache})
 }
 
 // buildSearch builds the search service on its index (search.engine): PostgreSQL full text beside
@@ -90,7 +90,7 @@ func buildSearch(ctx context.Context, p *platform, db *database.DB) (service, er
 		if err != nil {
 			return nil, err
 		}
-		svc, err := search.New(search.Deps{DB: db, Index: idx, Log: log, Cache: p.cache})
+		svc, err := search.New(search.Config{}, search.Deps{DB: db, Index: idx, Log: log, Cache: p.cache})
 		if err != nil {
 			return nil, err
 		}
@@ -111,9 +111,9 @@ func buildSearch(ctx context.Context, p *platform, db *database.DB) (service, er
 		if err != nil {
 			return nil, fmt.Errorf("search index: %w", err)
 		}
-		return search.New(search.Deps{DB: db, Index: idx, Log: log, Cache: p.cache})
+		return search.New(search.Config{}, search.Deps{DB: db, Index: idx, Log: log, Cache: p.cache})
 	}
-	svc, err := search.New(search.Deps{DB: db, Index: index.NewMemory(), Log: log, Cache: p.cache})
+	svc, err := search.New(search.Config{}, search.Deps{DB: db, Index: index.NewMemory(), Log: log, Cache: p.cache})
 	if err != nil {
 		return nil, err
 	}

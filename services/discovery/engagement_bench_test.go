@@ -37,7 +37,7 @@ func benchCatalogue(b *testing.B, programs, episodes int) (*Service, http.Handle
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc, err := New(Deps{DB: db, Log: log})
+	svc, err := New(Config{}, Deps{DB: db, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}

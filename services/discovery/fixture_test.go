@@ -42,7 +42,7 @@ func newFixture(t testing.TB, db *database.DB) *fixture {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc, err := New(Deps{DB: db, Log: log})
+	svc, err := New(Config{}, Deps{DB: db, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

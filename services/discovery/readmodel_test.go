@@ -340,7 +340,7 @@ func TestInvalidationByScope(t *testing.T) {
 	db := databasetest.SQLite(t)
 	newFixture(t, db) // migrates db
 	rc := &recordingCache{}
-	svc, err := New(Deps{DB: db, Log: slog.New(slog.DiscardHandler), Cache: rc})
+	svc, err := New(Config{}, Deps{DB: db, Log: slog.New(slog.DiscardHandler), Cache: rc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,8 +77,12 @@ type Service struct {
 
 var _ discoveryapi.StrictServerInterface = (*Service)(nil)
 
+// Config configures the discovery service. It has no settings yet (the read model follows the
+// events and the contract); one would go here, with its key in the composition root's config.
+type Config struct{}
+
 // New returns the service on a database migrated with Migrations and the inbox's migrations.
-func New(d Deps) (*Service, error) {
+func New(_ Config, d Deps) (*Service, error) {
 	if d.DB == nil {
 		return nil, errors.New("discovery: no database")
 	}

@@ -56,7 +56,7 @@ func newFixture(t testing.TB, db *database.DB) *fixture {
 	ix := newIndex(t, db)
 	log := slog.New(slog.DiscardHandler)
 	cache := &countingCache{}
-	svc, err := New(Deps{DB: db, Index: ix, Log: log, Cache: cache})
+	svc, err := New(Config{}, Deps{DB: db, Index: ix, Log: log, Cache: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func (f *fixture) restart() {
 	f.t.Helper()
 	ix := index.NewMemory()
 	log := slog.New(slog.DiscardHandler)
-	svc, err := New(Deps{DB: f.db, Index: ix, Log: log, Cache: f.cache})
+	svc, err := New(Config{}, Deps{DB: f.db, Index: ix, Log: log, Cache: f.cache})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestIndexFailureRollsBack(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		flaky := &failingIndex{Index: f.index}
-		svc, err := New(Deps{DB: db, Index: flaky})
+		svc, err := New(Config{}, Deps{DB: db, Index: flaky})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -73,8 +73,12 @@ type Service struct {
 
 var _ searchapi.StrictServerInterface = (*Service)(nil)
 
+// Config configures the search service. It has no settings yet (the engine is chosen by the
+// index in Deps); one would go here, with its key in the composition root's config.
+type Config struct{}
+
 // New returns the service on a migrated database (see Deps.DB) and an index.
-func New(d Deps) (*Service, error) {
+func New(_ Config, d Deps) (*Service, error) {
 	if d.DB == nil {
 		return nil, errors.New("search: no database")
 	}

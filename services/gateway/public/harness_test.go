@@ -43,7 +43,7 @@ func newCatalogue(t *testing.T) *catalogue {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc, err := discovery.New(discovery.Deps{DB: db, Log: log})
+	svc, err := discovery.New(discovery.Config{}, discovery.Deps{DB: db, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
