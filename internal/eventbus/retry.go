@@ -16,6 +16,10 @@ const maxHandlerBackoff = 30 * time.Second
 // together do not retry together.
 const retryJitter = 0.25
 
+// transientBackoffMax is the longest pause before jitter between retries of a transient failure:
+// jittered, it stays within TransientRetryMax.
+const transientBackoffMax = time.Duration(float64(TransientRetryMax) / (1 + retryJitter))
+
 // handleWithRetries runs call, the handler on one message, under the retry rules of opts, as two
 // failsafe retry policies, one inside the other:
 //
@@ -23,7 +27,8 @@ const retryJitter = 0.25
 //     recognise), up to opts' MaxAttempts in all, with jittered backoff from opts.Backoff doubling up
 //     to maxHandlerBackoff; then it gives up with the last error (the caller dead-letters);
 //   - the outer one retries the transient failures (the handler's own dependency is down) for as long
-//     as they last, with jittered backoff from opts.Backoff doubling up to TransientRetryMax. They
+//     as they last, with jittered backoff from opts.Backoff doubling, never more than
+//     TransientRetryMax apart. They
 //     never count towards MaxAttempts (the inner policy's count of attempts lives for the whole
 //     execution and only grows on the failures it handles), so they never dead-letter a message.
 //
@@ -36,7 +41,7 @@ func handleWithRetries(ctx context.Context, opts SubscribeOptions, call func() e
 	transient := retrypolicy.NewBuilder[any]().
 		HandleIf(func(_ any, err error) bool { return live(err) && opts.transient(err) }).
 		WithMaxRetries(-1).
-		WithBackoff(backoff, max(backoff, TransientRetryMax)).
+		WithBackoff(backoff, max(backoff, transientBackoffMax)).
 		WithJitterFactor(retryJitter).
 		ReturnLastFailure().
 		Build()

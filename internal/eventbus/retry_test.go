@@ -65,10 +65,14 @@ func TestHandleWithRetriesCeiling(t *testing.T) {
 	if err == nil || len(at) != 4 {
 		t.Fatalf("after ctx ended: err %v after %d calls, want an error after 4", err, len(at))
 	}
-	// Pauses of 400 ms, 800 ms and 1 s (not 1.6 s), each within a quarter.
-	for i, want := range []time.Duration{400 * time.Millisecond, 800 * time.Millisecond, TransientRetryMax} {
+	// Pauses of 400 ms and 800 ms (within a quarter), then one capped so that, jittered, it stays
+	// within TransientRetryMax (not 1.6 s).
+	for i, want := range []time.Duration{400 * time.Millisecond, 800 * time.Millisecond} {
 		if gap := at[i+1].Sub(at[i]); gap < want*3/4 || gap > want*5/4+100*time.Millisecond {
 			t.Errorf("pause %d: %v, want %v ± 25%%", i+1, gap, want)
 		}
+	}
+	if gap := at[3].Sub(at[2]); gap < transientBackoffMax*3/4 || gap > TransientRetryMax+100*time.Millisecond {
+		t.Errorf("pause 3: %v, want %v ± 25%%, at most %v", gap, transientBackoffMax, TransientRetryMax)
 	}
 }
