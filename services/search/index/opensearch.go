@@ -374,7 +374,7 @@ func (o *OpenSearch) osIndexBody(alias string, bulkLoad bool) []byte {
 	}
 	body := map[string]any{
 		"settings": map[string]any{
-			"index": osIndexSettings(o.shards, bulkLoad),
+			"index":    osIndexSettings(o.shards, bulkLoad),
 			"analysis": map[string]any{"filter": filters, "analyzer": analyzers},
 		},
 		"mappings": map[string]any{
