@@ -17,15 +17,14 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/google/uuid"
 
 	"github.com/mediamesh/mediamesh/gen/events/contentevents"
-	"github.com/mediamesh/mediamesh/gen/events/metadataevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/searchapi"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/eventbus"
 	"github.com/mediamesh/mediamesh/internal/inbox"
 	"github.com/mediamesh/mediamesh/internal/outbox"
+	"github.com/mediamesh/mediamesh/internal/readmodel/readmodeltest"
 	"github.com/mediamesh/mediamesh/services/search/index"
 )
 
@@ -269,23 +268,20 @@ func checkResponse(t testing.TB, req *http.Request, rec *httptest.ResponseRecord
 	}
 }
 
-// message encodes ev as the bus carries it.
-func message(t testing.TB, ev outbox.Event, eventID string) eventbus.Message {
-	t.Helper()
-	payload, err := outbox.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return eventbus.Message{
-		Topic: ev.Topic(), Key: ev.MessageKey(), Value: payload,
-		Headers: map[string]string{eventbus.HeaderEventType: ev.EventType(), eventbus.HeaderEventID: eventID},
-	}
-}
-
-// base is the time of the test content; published_at values are offsets from it.
-var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+// The event builders and ids of the read models' tests (readmodeltest).
+var (
+	base                = readmodeltest.Base
+	newID               = readmodeltest.NewID
+	message             = readmodeltest.Message
+	aggregateType       = readmodeltest.AggregateType
+	createdMsg          = readmodeltest.Created
+	publishedMsg        = readmodeltest.Published
+	updatedMsg          = readmodeltest.Updated
+	unpublishedMsg      = readmodeltest.Unpublished
+	deletedMsg          = readmodeltest.Deleted
+	categoryUpsertedMsg = readmodeltest.CategoryUpserted
+	categoryDeletedMsg  = readmodeltest.CategoryDeleted
+)
 
 func ptr[T any](v T) *T { return &v }
 
@@ -307,66 +303,4 @@ func episodeSnap(programID string, version int64, title, lang string, publishedA
 		EpisodeNumber: ptr(1), DurationSeconds: ptr(1800),
 		PublishedAt: &publishedAt, Version: version,
 	}
-}
-
-func aggregateType(s contentevents.ContentSnapshot) string {
-	if s.ProgramID != nil {
-		return contentevents.AggregateTypeEpisode
-	}
-	return contentevents.AggregateTypeProgram
-}
-
-func createdMsg(t *testing.T, s contentevents.ContentSnapshot) eventbus.Message {
-	id := newID()
-	return message(t, &contentevents.ContentCreated{
-		EventID: id, OccurredAt: base, AggregateID: s.ID, AggregateType: aggregateType(s), Snapshot: s,
-	}, id)
-}
-
-func publishedMsg(t testing.TB, s contentevents.ContentSnapshot) eventbus.Message {
-	id := newID()
-	at := base
-	if s.PublishedAt != nil {
-		at = *s.PublishedAt
-	}
-	return message(t, &contentevents.ContentPublished{
-		EventID: id, OccurredAt: base, AggregateID: s.ID, AggregateType: aggregateType(s),
-		Snapshot: s, PublishedAt: at,
-	}, id)
-}
-
-func updatedMsg(t *testing.T, s contentevents.ContentSnapshot, changed ...string) eventbus.Message {
-	id := newID()
-	return message(t, &contentevents.ContentUpdated{
-		EventID: id, OccurredAt: base.Add(time.Hour), AggregateID: s.ID, AggregateType: aggregateType(s),
-		Snapshot: s, ChangedFields: changed,
-	}, id)
-}
-
-func unpublishedMsg(t *testing.T, s contentevents.ContentSnapshot, version int64) eventbus.Message {
-	id := newID()
-	return message(t, &contentevents.ContentUnpublished{
-		EventID: id, OccurredAt: base, AggregateID: s.ID, AggregateType: aggregateType(s),
-		ProgramID: s.ProgramID, Version: version,
-	}, id)
-}
-
-func deletedMsg(t *testing.T, s contentevents.ContentSnapshot, version int64) eventbus.Message {
-	id := newID()
-	return message(t, &contentevents.ContentDeleted{
-		EventID: id, OccurredAt: base, AggregateID: s.ID, AggregateType: aggregateType(s),
-		ProgramID: s.ProgramID, Soft: true, Version: version,
-	}, id)
-}
-
-func categoryUpsertedMsg(t *testing.T, id, slug string, version int64, names map[string]string) eventbus.Message {
-	eid := newID()
-	return message(t, &metadataevents.CategoryUpserted{
-		EventID: eid, OccurredAt: base, AggregateID: id, Slug: slug, Names: names, Version: version,
-	}, eid)
-}
-
-func categoryDeletedMsg(t *testing.T, id string) eventbus.Message {
-	eid := newID()
-	return message(t, &metadataevents.CategoryDeleted{EventID: eid, OccurredAt: base, AggregateID: id}, eid)
 }
