@@ -224,7 +224,7 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 		return nil
 	}
 	for attempt := 1; ; attempt++ {
-		_, err := inbox.Apply(ctx, s.db, ConsumerGroup, ch.eventID, func(tx *sql.Tx) error { return s.applyChange(ctx, tx, ch) })
+		_, err := inbox.Apply(ctx, s.db, ConsumerGroup, ch.eventID, func(tx *sql.Tx) error { return s.applyChange(ctx, tx, ch, nil) })
 		if err == nil {
 			return nil
 		}
@@ -253,19 +253,33 @@ func (s *Service) HandleBatch(ctx context.Context, msgs []eventbus.Message) erro
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		run := seen{} // afresh for every attempt: what a rolled back attempt learnt is gone
 		_, err := inbox.ApplyRun(ctx, s.db, tx, ConsumerGroup, events, len(msgs) > 1, func(ctx context.Context, e inbox.Event[*change]) error {
-			return s.applyChange(ctx, tx, e.Change)
+			return s.applyChange(ctx, tx, e.Change, run)
 		})
 		return err
 	})
 }
 
-// applyChange applies one change within tx.
-func (s *Service) applyChange(ctx context.Context, tx *sql.Tx, ch *change) error {
+// seen keeps what a run of events learnt of the content items it touched, as the run left them:
+// the item's state and CMS version and its current metadata version (nil: none), so that a later
+// event of an item in the same run (its publication after its creation) reads neither again.
+type seen map[uuid.UUID]*seenItem
+
+type seenItem struct {
+	state      contentitem.State
+	cmsVersion int64
+	cur        *metadatadb.MetadataVersion
+}
+
+// applyChange applies one change within tx; run, when not nil, is what the run's earlier changes
+// learnt (see seen).
+func (s *Service) applyChange(ctx context.Context, tx *sql.Tx, ch *change, run seen) error {
 	if ch.snapshot != nil {
-		_, _, err := s.recordState(ctx, tx, *ch.snapshot, false)
+		_, _, err := s.recordState(ctx, tx, *ch.snapshot, false, run)
 		return err
 	}
+	delete(run, ch.id) // a lifecycle change rewrites the item's row: read it again next time
 	return s.applyState(ctx, tx, ch.id, ch.entity, ch.version, ch.state)
 }
 
@@ -282,42 +296,62 @@ var none recorded
 //
 // With force (a reconciling rebuild), the state is compared with the current metadata version even
 // when its CMS version is not newer: what the CMS says wins.
-func (s *Service) recordState(ctx context.Context, tx *sql.Tx, st cmsState, force bool) (*metadatadb.MetadataVersion, recorded, error) {
+//
+// run, when not nil, is what the earlier events of a run of events learnt of the items (see seen);
+// recordState reads an item it holds from there instead of the database, and leaves in it what it
+// wrote.
+func (s *Service) recordState(ctx context.Context, tx *sql.Tx, st cmsState, force bool, run seen) (*metadatadb.MetadataVersion, recorded, error) {
 	c := s.txClient(tx)
 	now := s.clock()
-	item, err := c.ContentItem.Get(ctx, st.id)
+	known := run[st.id]
+	if known == nil {
+		item, err := c.ContentItem.Get(ctx, st.id)
+		switch {
+		case metadatadb.IsNotFound(err):
+		case err != nil:
+			return nil, none, fmt.Errorf("read content item %s: %w", st.id, err)
+		default:
+			known = &seenItem{state: item.State, cmsVersion: item.CmsVersion}
+			if known.cur, err = latest(ctx, c, st.id); err != nil {
+				return nil, none, err
+			}
+		}
+	}
 	switch {
-	case metadatadb.IsNotFound(err):
-		err = c.ContentItem.Create().SetID(st.id).SetContentType(contentitem.ContentType(st.content.ContentType)).
+	case known == nil:
+		err := c.ContentItem.Create().SetID(st.id).SetContentType(contentitem.ContentType(st.content.ContentType)).
 			SetNillableProgramID(st.programID).SetNillableCategoryID(st.content.CategoryID).
 			SetState(stateLive).SetCmsVersion(st.cmsVersion).SetUpdatedAt(now).Exec(ctx)
 		if err != nil {
 			return nil, none, fmt.Errorf("record content item %s: %w", st.id, err)
 		}
-	case err != nil:
-		return nil, none, fmt.Errorf("read content item %s: %w", st.id, err)
-	case item.State == statePurged:
+		// Versions of an id without a row are possible (older data): read them as before.
+		known = &seenItem{state: stateLive, cmsVersion: st.cmsVersion}
+		if known.cur, err = latest(ctx, c, st.id); err != nil {
+			return nil, none, err
+		}
+	case known.state == statePurged:
 		return nil, none, nil
-	case st.cmsVersion <= item.CmsVersion && !force:
-		cur, err := latest(ctx, c, st.id)
-		return cur, none, err
+	case st.cmsVersion <= known.cmsVersion && !force:
+		return known.cur, none, nil
 	default:
 		// An UPDATE by id, not UpdateOne: that would read the row back, which nothing here needs.
 		u := c.ContentItem.Update().Where(contentitem.ID(st.id)).
-			SetCmsVersion(max(st.cmsVersion, item.CmsVersion)).SetUpdatedAt(now).SetNillableProgramID(st.programID)
+			SetCmsVersion(max(st.cmsVersion, known.cmsVersion)).SetUpdatedAt(now).SetNillableProgramID(st.programID)
 		if st.content.CategoryID != nil {
 			u.SetCategoryID(*st.content.CategoryID)
 		} else {
 			u.ClearCategoryID()
 		}
-		if err = u.Exec(ctx); err != nil {
+		if err := u.Exec(ctx); err != nil {
 			return nil, none, fmt.Errorf("record content item %s: %w", st.id, err)
 		}
+		known = &seenItem{state: known.state, cmsVersion: max(st.cmsVersion, known.cmsVersion), cur: known.cur}
 	}
-	cur, err := latest(ctx, c, st.id)
-	if err != nil {
-		return nil, none, err
+	if run != nil {
+		run[st.id] = known
 	}
+	cur := known.cur
 	next, createdAt := int32(1), now
 	changed := changedFields(content{}, st.content)
 	if cur != nil {
@@ -350,6 +384,7 @@ func (s *Service) recordState(ctx context.Context, tx *sql.Tx, st cmsState, forc
 	if err != nil {
 		return nil, none, fmt.Errorf("insert metadata version %d of %s: %w", next, st.id, err)
 	}
+	known.cur = v
 	names := make([]string, len(changed))
 	for i, f := range changed {
 		names[i] = string(f)

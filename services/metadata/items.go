@@ -158,7 +158,7 @@ func (s *Service) PutMetadata(ctx context.Context, req metadataapi.PutMetadataRe
 	for attempt := 1; ; attempt++ {
 		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			v, rec, err = s.recordState(ctx, tx, st, false)
+			v, rec, err = s.recordState(ctx, tx, st, false, nil)
 			return err
 		})
 		if err == nil {

@@ -127,7 +127,7 @@ func (s *Service) reconcile(ctx context.Context, r *rebuild) (Report, error) {
 			if f.snapshot != nil {
 				st := *f.snapshot
 				st.cmsVersion = f.version
-				_, rec, err := s.recordState(ctx, tx, st, true)
+				_, rec, err := s.recordState(ctx, tx, st, true, nil)
 				if err != nil {
 					return err
 				}
