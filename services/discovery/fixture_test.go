@@ -103,7 +103,6 @@ var (
 	base                = readmodeltest.Base
 	newID               = readmodeltest.NewID
 	message             = readmodeltest.Message
-	aggregateType       = readmodeltest.AggregateType
 	publishedMsg        = readmodeltest.Published
 	updatedMsg          = readmodeltest.Updated
 	unpublishedMsg      = readmodeltest.Unpublished

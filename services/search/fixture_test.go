@@ -273,7 +273,6 @@ var (
 	base                = readmodeltest.Base
 	newID               = readmodeltest.NewID
 	message             = readmodeltest.Message
-	aggregateType       = readmodeltest.AggregateType
 	createdMsg          = readmodeltest.Created
 	publishedMsg        = readmodeltest.Published
 	updatedMsg          = readmodeltest.Updated
