@@ -104,6 +104,8 @@ def main(argv):
     meta = c.program(slug + "-metadata")
     meta_episode = c.episode(meta, 1)
     pairs += [("metadataProgramId", meta), ("metadataProgramId", public), ("metadataEpisodeId", meta_episode)]
+    # The same two again, in pools no other operation is pointed at (so never deleted by the run).
+    pairs += [("metadataOwnProgramId", meta), ("metadataOwnEpisodeId", meta_episode)]
     pairs += [("contentId", meta), ("contentId", meta_episode), ("contentId", public)]
     # Ingest sources (disabled, at a name that does not resolve, which ingest accepts and never
     # fetches on its own) for the source and run operations: a drawn source is nearly always

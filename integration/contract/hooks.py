@@ -226,7 +226,10 @@ def _point_metadata_at_known(case):
     if _operation_id(case) != "putMetadata" or not isinstance(case.body, dict) or _rng.random() >= 0.75:
         return
     kind = _rng.choice(["program", "episode"])
-    known = _known_id("metadataProgramId" if kind == "program" else "metadataEpisodeId")
+    # Half of them name the fixture's own program or episode, which no other operation is pointed at:
+    # the shared pools also hold items that the run's deletes may have soft-deleted (409).
+    own = _rng.random() < 0.5
+    known = _known_id(("metadataOwn" if own else "metadata") + ("ProgramId" if kind == "program" else "EpisodeId"))
     if not known:
         return
     case.path_parameters["contentId"] = known
@@ -250,6 +253,13 @@ def _point_metadata_at_known(case):
         body["extra"] = [e for e in body["extra"] if isinstance(e, dict) and e.get("key") not in seen and not seen.add(e.get("key"))]
     for header in [h for h in (case.headers or {}) if h.lower() == "if-match"]:
         del case.headers[header]  # a drawn If-Match never names the item's version (412)
+    if own and _rng.random() < 0.7:
+        # And most of those keep only the required fields, with values the CMS accepts: a drawn
+        # title, free text, tag, extra attribute, duration or category (one the run may have
+        # deleted) is refused often enough (422) that a run could end without a 2xx.
+        body["title"] = f"Contract metadata {_rng.randrange(10**6)}"
+        for field in ("description", "tags", "extra", "category_id", "duration_seconds"):
+            body.pop(field, None)
 
 
 def _point_versions_at_known(case):
