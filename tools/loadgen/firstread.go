@@ -41,7 +41,7 @@ func runFirstReads(cms, disc, email, password string, rounds int, settle time.Du
 	var took []time.Duration
 	hits := 0
 	for i := range rounds {
-		body, _ := json.Marshal(map[string]any{"episode_number": i + 1, "title": text.title(r, "en"), "summary": text.sentence(r, "en", 20)})
+		body, _ := json.Marshal(map[string]any{"episode_number": i + 1, "title": text.Title(r, "en"), "summary": text.Sentence(r, "en", 20)})
 		var ep struct{ ID string }
 		if err := send("POST", cms+"/api/v1/cms/programs/"+p.ID+"/episodes", token, body, 201, &ep); err != nil {
 			return err

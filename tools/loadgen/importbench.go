@@ -59,11 +59,11 @@ func importBody(items int, unique int64) []byte {
 		if i%100 == 0 {
 			slug = fmt.Sprintf("import-%d-%d", unique, i/100)
 			lang := []string{"ar", "en"}[r.IntN(2)]
-			_ = enc.Encode(map[string]any{"type": "program", "slug": slug, "kind": "podcast", "title": text.title(r, lang), "summary": text.sentence(r, lang, 12), "language": lang, "publish": true})
+			_ = enc.Encode(map[string]any{"type": "program", "slug": slug, "kind": "podcast", "title": text.Title(r, lang), "summary": text.Sentence(r, lang, 12), "language": lang, "publish": true})
 			continue
 		}
 		lang := []string{"ar", "en"}[r.IntN(2)]
-		_ = enc.Encode(map[string]any{"type": "episode", "program_slug": slug, "season_number": 1, "episode_number": i % 100, "title": text.title(r, lang), "summary": text.sentence(r, lang, 12),
+		_ = enc.Encode(map[string]any{"type": "episode", "program_slug": slug, "season_number": 1, "episode_number": i % 100, "title": text.Title(r, lang), "summary": text.Sentence(r, lang, 12),
 			"language": lang, "duration_seconds": 60 + r.IntN(7200), "publish": true})
 	}
 	return b.Bytes()

@@ -30,6 +30,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mediamesh/mediamesh/tools/internal/words"
 )
 
 func main() {
@@ -56,14 +58,14 @@ func main() {
 	queries := flag.Int("queries", 0, "instead of seeding: print this many search queries (URL-escaped q values) drawn from the vocabulary, one a line")
 	flag.Parse()
 	var err error
-	if text, err = newVocabulary(*vocabularySize); err != nil {
+	if text, err = words.New(*vocabularySize); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(2)
 	}
 	if *queries > 0 {
 		r := rand.New(rand.NewPCG(7, 7))
 		for range *queries {
-			fmt.Println(url.QueryEscape(text.query(r)))
+			fmt.Println(url.QueryEscape(text.Query(r)))
 		}
 		return
 	}
@@ -119,7 +121,7 @@ func run(cms, disc, email, password string, programs, episodes, writers int, dur
 			return http.NewRequest("GET", disc+"/api/v1/discovery/programs?limit=20", nil)
 		}},
 		{"uncached search (a new query each request)", func(r *rand.Rand) (*http.Request, error) {
-			q := text.query(r)
+			q := text.Query(r)
 			u := fmt.Sprintf("%s/api/v1/discovery/search?q=%s&duration_max=%d", disc, url.QueryEscape(q), 3600+r.IntN(169_000))
 			return http.NewRequest("GET", u, nil)
 		}},
@@ -201,8 +203,8 @@ func seed(cms, token string, programs, episodes, writers int) ([]string, error) 
 		r := rand.New(rand.NewPCG(uint64(p), 7))
 		lang := []string{"ar", "en"}[p%2]
 		var prog struct{ ID string }
-		body, _ := json.Marshal(map[string]any{"kind": []string{"series", "podcast", "documentary", "show"}[p%4], "title": text.title(r, lang),
-			"slug": fmt.Sprintf("load-%d-%d", stamp, p), "language": lang, "summary": text.sentence(r, lang, 12), "tags": []string{text.word(r, lang)}})
+		body, _ := json.Marshal(map[string]any{"kind": []string{"series", "podcast", "documentary", "show"}[p%4], "title": text.Title(r, lang),
+			"slug": fmt.Sprintf("load-%d-%d", stamp, p), "language": lang, "summary": text.Sentence(r, lang, 12), "tags": []string{text.Word(r, lang)}})
 		if err := send("POST", cms+"/api/v1/cms/programs", token, body, 201, &prog); err != nil {
 			return nil, err
 		}
@@ -211,7 +213,7 @@ func seed(cms, token string, programs, episodes, writers int) ([]string, error) 
 			return nil, err
 		}
 		for e := 1; e <= episodes; e++ {
-			body, _ := json.Marshal(map[string]any{"episode_number": e, "title": text.title(r, lang), "summary": text.sentence(r, lang, 20), "duration_seconds": 300 + r.IntN(7200)})
+			body, _ := json.Marshal(map[string]any{"episode_number": e, "title": text.Title(r, lang), "summary": text.Sentence(r, lang, 20), "duration_seconds": 300 + r.IntN(7200)})
 			jobs <- func() error {
 				var ep struct{ ID string }
 				if err := send("POST", cms+"/api/v1/cms/programs/"+prog.ID+"/episodes", token, body, 201, &ep); err != nil {

@@ -50,7 +50,7 @@ func runMix(cms, disc, email, password string, d time.Duration, connections int,
 			case <-tick.C:
 			}
 			prog := programs[z.Uint64()]
-			body, _ := json.Marshal(map[string]any{"episode_number": 1000 + (base+n)%99000, "title": text.title(r, "en"), "summary": text.sentence(r, "en", 20)})
+			body, _ := json.Marshal(map[string]any{"episode_number": 1000 + (base+n)%99000, "title": text.Title(r, "en"), "summary": text.Sentence(r, "en", 20)})
 			var ep struct{ ID string }
 			if err := send("POST", cms+"/api/v1/cms/programs/"+prog+"/episodes", token, body, 201, &ep); err != nil {
 				writeErrs.Add(1)

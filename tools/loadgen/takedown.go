@@ -39,7 +39,7 @@ func runTakedowns(cms, disc, email, password string, rounds, writers int) error 
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 3))
 			for n := 1 + w; ctx.Err() == nil; n += writers {
-				body, _ := json.Marshal(map[string]any{"episode_number": 1 + n%99999, "title": text.title(r, "en"), "summary": text.sentence(r, "en", 20)})
+				body, _ := json.Marshal(map[string]any{"episode_number": 1 + n%99999, "title": text.Title(r, "en"), "summary": text.Sentence(r, "en", 20)})
 				var ep struct{ ID string }
 				if send("POST", cms+"/api/v1/cms/programs/"+target.ID+"/episodes", token, body, 201, &ep) != nil ||
 					send("POST", cms+"/api/v1/cms/episodes/"+ep.ID+"/publish", token, nil, 200, nil) != nil {

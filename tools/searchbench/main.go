@@ -49,6 +49,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/services/search/index"
+	"github.com/mediamesh/mediamesh/tools/internal/words"
 )
 
 const (
@@ -107,15 +108,18 @@ type row struct {
 }
 
 func run(ctx context.Context, w io.Writer, o options) error {
-	v := newVocabulary(o.vocabulary)
+	v, err := words.New(o.vocabulary)
+	if err != nil {
+		return err
+	}
 	c := corpus{v: v, episodes: o.episodes, perProgram: o.perProgram, epoch: time.Now().UTC().Truncate(time.Second)}
 	qs := make([]string, o.queries)
 	r := mrand.New(mrand.NewPCG(42, 42))
 	for i := range qs {
-		qs[i] = v.query(r)
+		qs[i] = v.Query(r)
 	}
 	fmt.Fprintf(w, "corpus: %d episodes in %d programs (%d documents), %s; %d distinct two-word queries; GOMAXPROCS %d\n",
-		o.episodes, c.programs(), c.documents(), v.describe(), len(qs), runtime.GOMAXPROCS(0))
+		o.episodes, c.programs(), c.documents(), v.Describe(), len(qs), runtime.GOMAXPROCS(0))
 	var rows []row
 	for _, name := range o.engines {
 		name = strings.TrimSpace(name)

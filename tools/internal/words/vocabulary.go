@@ -1,4 +1,7 @@
-package main
+// Package words is the vocabulary of the generated content that tools/loadgen seeds through the
+// API and tools/searchbench writes into the search engines directly, so that both benchmarks search
+// the same kind of corpus.
+package words
 
 import (
 	"fmt"
@@ -6,27 +9,25 @@ import (
 	"strings"
 )
 
-// text is the vocabulary of the generated content and of the searches (see the -vocabulary flag).
-var text = fixedVocabulary()
-
-// minZipfWords is the smallest generated vocabulary: a realistic corpus has tens of thousands of
+// MinZipfWords is the smallest generated vocabulary: a realistic corpus has tens of thousands of
 // distinct words.
-const minZipfWords = 20_000
+const MinZipfWords = 20_000
 
-// zipfExponent is the Zipf exponent of word frequencies; about 1 in natural language.
-const zipfExponent = 1.07
+// ZipfExponent is the Zipf exponent of word frequencies; about 1 in natural language.
+const ZipfExponent = 1.07
 
-// vocabulary is what titles, summaries, tags and queries are made of: either 40 fixed words (20
+// Vocabulary is what titles, summaries, tags and queries are made of: either 40 fixed words (20
 // Arabic, 20 English) drawn uniformly, the worst case for search, where every word is in 10 to 40%
 // of the documents; or generated words, per language, drawn from a Zipf distribution, as the
 // words of real text are, so that most queries have a rare word and a few have only common ones.
-type vocabulary struct {
+type Vocabulary struct {
 	ar, en []string
 	zipf   bool
 }
 
-func fixedVocabulary() *vocabulary {
-	return &vocabulary{
+// Fixed returns the 40 fixed words.
+func Fixed() *Vocabulary {
+	return &Vocabulary{
 		ar: strings.Fields(`الصباح الأخبار الرياضة الثقافة الاقتصاد التاريخ العلوم السفر المطبخ الموسيقى
 			حوار برنامج حلقة وثائقي قصص المدينة البحر الصحراء الفن الشباب`),
 		en: strings.Fields(`morning news sports culture economy history science travel kitchen music
@@ -34,15 +35,15 @@ func fixedVocabulary() *vocabulary {
 	}
 }
 
-// newVocabulary returns the fixed vocabulary for n = 0, else n generated words per language.
-func newVocabulary(n int) (*vocabulary, error) {
+// New returns the fixed vocabulary for n = 0, else n generated words per language.
+func New(n int) (*Vocabulary, error) {
 	if n == 0 {
-		return fixedVocabulary(), nil
+		return Fixed(), nil
 	}
-	if n < minZipfWords {
-		return nil, fmt.Errorf("-vocabulary %d: want 0 or at least %d words", n, minZipfWords)
+	if n < MinZipfWords {
+		return nil, fmt.Errorf("vocabulary of %d words: want 0 or at least %d words", n, MinZipfWords)
 	}
-	return &vocabulary{ar: generateWords(n, arabicSyllables()), en: generateWords(n, latinSyllables()), zipf: true}, nil
+	return &Vocabulary{ar: generateWords(n, arabicSyllables()), en: generateWords(n, latinSyllables()), zipf: true}, nil
 }
 
 // latinSyllables are consonant-vowel pairs of Latin letters.
@@ -85,41 +86,49 @@ func generateWords(n int, syllables []string) []string {
 }
 
 // word draws a word of language lang ("ar" or another code for English).
-func (v *vocabulary) word(r *rand.Rand, lang string) string {
+func (v *Vocabulary) Word(r *rand.Rand, lang string) string {
 	words := v.en
 	if lang == "ar" {
 		words = v.ar
 	}
 	if v.zipf {
-		return words[rand.NewZipf(r, zipfExponent, 1, uint64(len(words)-1)).Uint64()]
+		return words[rand.NewZipf(r, ZipfExponent, 1, uint64(len(words)-1)).Uint64()]
 	}
 	return words[r.IntN(len(words))]
 }
 
 // title is three words of the language.
-func (v *vocabulary) title(r *rand.Rand, lang string) string {
-	return v.word(r, lang) + " " + v.word(r, lang) + " " + v.word(r, lang)
+func (v *Vocabulary) Title(r *rand.Rand, lang string) string {
+	return v.Word(r, lang) + " " + v.Word(r, lang) + " " + v.Word(r, lang)
 }
 
 // sentence is n words: of the language with generated words, of both languages with the fixed
 // ones (which makes every fixed word common in every document).
-func (v *vocabulary) sentence(r *rand.Rand, lang string, n int) string {
+func (v *Vocabulary) Sentence(r *rand.Rand, lang string, n int) string {
 	out := make([]string, n)
 	for i := range out {
 		l := lang
 		if !v.zipf {
 			l = []string{"ar", "en"}[r.IntN(2)]
 		}
-		out[i] = v.word(r, l)
+		out[i] = v.Word(r, l)
 	}
 	return strings.Join(out, " ")
 }
 
 // query is a two-word search of a random language.
-func (v *vocabulary) query(r *rand.Rand) string {
+func (v *Vocabulary) Query(r *rand.Rand) string {
 	lang := []string{"ar", "en"}[r.IntN(2)]
 	if !v.zipf {
-		return v.word(r, lang) + " " + v.word(r, []string{"ar", "en"}[r.IntN(2)])
+		return v.Word(r, lang) + " " + v.Word(r, []string{"ar", "en"}[r.IntN(2)])
 	}
-	return v.word(r, lang) + " " + v.word(r, lang)
+	return v.Word(r, lang) + " " + v.Word(r, lang)
+}
+
+// Describe says which vocabulary v is.
+func (v *Vocabulary) Describe() string {
+	if v.zipf {
+		return fmt.Sprintf("%d generated words per language (Zipf %.2f)", len(v.en), ZipfExponent)
+	}
+	return "the 40 fixed words (uniform)"
 }
