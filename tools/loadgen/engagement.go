@@ -22,7 +22,9 @@ import (
 // they are answered. It prints the events/s taken, the posts' latencies, and the browse p99 with
 // and without the events. It uses the published episodes already there (make bench seeds them;
 // else it seeds 20 programs of 10 episodes).
-func runEngagement(cms, disc, email, password string, d time.Duration, connections, batch int) error {
+//
+// With browseRate (events at eventsRate), both loads run at fixed rates instead (runEngagementAtRate).
+func runEngagement(cms, disc, email, password string, d time.Duration, connections, batch int, browseRate, eventsRate float64) error {
 	episodes, err := publishedEpisodes(disc, 500)
 	if err != nil {
 		return err
@@ -42,6 +44,9 @@ func runEngagement(cms, disc, email, password string, d time.Duration, connectio
 		if episodes, err = publishedEpisodes(disc, 500); err != nil {
 			return err
 		}
+	}
+	if browseRate > 0 {
+		return runEngagementAtRate(disc, episodes, d, browseRate, eventsRate, batch)
 	}
 	browse := func(*rand.Rand) (*http.Request, error) {
 		return http.NewRequest("GET", disc+"/api/v1/discovery/programs?limit=20", nil)

@@ -6,7 +6,10 @@
 #      the event endpoint's twin (POST, decodes the batch, 202): the machine's ceiling, for ratios;
 #   2. the cached browse read (GET /api/v1/discovery/programs?limit=20) alone;
 #   3. the same read while other connections post batches of play events (recordEngagement) as
-#      fast as they are answered: events/s taken, and the browse p99 beside them.
+#      fast as they are answered: events/s taken, and the browse p99 beside them;
+#   4. both at fixed rates (loadgen -browse-rate, open loop): the browse read at a quarter of what
+#      step 2 served, alone and beside 5,000 play events a second (EVENTS_RATE), since a closed-loop
+#      read that takes every core by itself says little about what other work costs its readers.
 # With PROFILE=path it also writes a CPU profile of the server taken during step 3.
 #   tools/loadgen/engagement.sh [seconds=10] [event connections=16] [batch=50] [browse connections=16]
 set -euo pipefail
@@ -88,3 +91,7 @@ sleep 2
 curl -fsS "http://127.0.0.1:$disc_port/api/v1/discovery/popular?period=all_time&type=episode&limit=100" | python3 -c '
 import json, sys
 print("plays counted by the consumer:", sum(it["plays"] for it in json.load(sys.stdin)["items"]))'
+# 4. Fixed rates: browse at a quarter of step 2's rate, alone and beside EVENTS_RATE events a second.
+browse_rate=$(awk -v r="$(rps <<<"$alone")" 'BEGIN {printf "%d", r / 4}')
+go run ./tools/loadgen -cms http://127.0.0.1:$cms_port -discovery http://127.0.0.1:$disc_port -admin-password "$password" \
+  -engagement "$batch" -duration "${secs}s" -browse-rate "$browse_rate" -events-rate "${EVENTS_RATE:-5000}" ${BENCH_ROWS:+-rows "$BENCH_ROWS"}

@@ -51,6 +51,8 @@ func main() {
 	importItems := flag.Int("import", 0, "instead of seeding: import this many items (published programs of 99 published episodes) in one NDJSON request, beside the bare echo handler at -echo")
 	echoURL := flag.String("echo", "http://127.0.0.1:18198", "with -import: the bare echo handler (tools/loadgen/echo)")
 	engagement := flag.Int("engagement", 0, "instead of seeding: post batches of this many play events (recordEngagement) from -connections clients beside the cached browse read, and compare the browse p99 with and without them")
+	browseRate := flag.Float64("browse-rate", 0, "with -engagement: read the browse list at this fixed rate a second (open loop) instead of as fast as it is answered, and post events at -events-rate")
+	eventsRate := flag.Float64("events-rate", 5000, "with -engagement and -browse-rate: play events posted a second (open loop)")
 	firstReads := flag.Int("first-reads", 0, "instead of seeding: this many publishes, each followed (after -settle) by one timed read of the program's page, its episodes and the home list (what the first reader after a change waits, with or without cache warming)")
 	settle := flag.Duration("settle", 300*time.Millisecond, "with -first-reads: how long after each publish the reads are made")
 	flag.StringVar(&rowsPath, "rows", "", "append every figure to this file too, a tab-separated line each (tools/loadgen/bench.sh makes one table of them)")
@@ -70,7 +72,7 @@ func main() {
 		return
 	}
 	if *engagement > 0 {
-		err = runEngagement(*cms, *disc, *email, *password, *duration, *connections, *engagement)
+		err = runEngagement(*cms, *disc, *email, *password, *duration, *connections, *engagement, *browseRate, *eventsRate)
 	} else if *firstReads > 0 {
 		err = runFirstReads(*cms, *disc, *email, *password, *firstReads, *settle)
 	} else if *importItems > 0 {
