@@ -556,7 +556,10 @@ func (o *OpenSearch) rebuilding(ctx context.Context) (bool, error) {
 
 // mirror applies write, which has just changed the alias's index, to the index of a rebuild under
 // way too (see osRebuildSuffix); the live index only (a rebuild's own writes are not mirrored). A
-// rebuild that ended meanwhile (its marker is gone) is no error.
+// rebuild that ended meanwhile (its marker is gone) is no error: write is applied through the
+// alias once more, because a Commit between the first write and the mirror's has moved the alias
+// to the new index, which would otherwise miss the change (after an Abort the repeat reaches the
+// old index again, which its version makes harmless).
 func (o *OpenSearch) mirror(ctx context.Context, write func(r *OpenSearch) error) error {
 	if o.target != "" {
 		return nil
@@ -572,7 +575,7 @@ func (o *OpenSearch) mirror(ctx context.Context, write func(r *OpenSearch) error
 			o.rebuilds.mu.Lock()
 			o.rebuilds.checked = time.Time{}
 			o.rebuilds.mu.Unlock()
-			return nil
+			return write(o)
 		}
 		return fmt.Errorf("index: write to the rebuild of %s too: %w", o.alias, err)
 	}
