@@ -119,26 +119,13 @@ func postEngagement(disc string, episodes []string, d time.Duration, connections
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
 			clientID := fmt.Sprintf("loadgen-%d-%d", c, r.Uint32())
-			var body strings.Builder
 			var mine []time.Duration
 			for ctx.Err() == nil {
-				body.Reset()
-				fmt.Fprintf(&body, `{"client_id":%q,"events":[`, clientID)
-				for i := range batch {
-					if i > 0 {
-						body.WriteByte(',')
-					}
-					fmt.Fprintf(&body, `{"event_id":%q,"type":"play","content_type":"episode","content_id":%q,"position_seconds":%d}`,
-						uuid.Must(uuid.NewV7()), episodes[zipfIndex(r, len(episodes))], r.IntN(3600))
-				}
-				body.WriteString("]}")
-				req, err := http.NewRequest("POST", disc+"/api/v1/discovery/events", strings.NewReader(body.String()))
+				req, err := playsRequest(r, disc, clientID, episodes, batch)
 				if err != nil {
 					errs.Add(1)
 					continue
 				}
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("User-Agent", "MediaMeshLoadgen/1.0 (player)")
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
@@ -166,6 +153,28 @@ func postEngagement(disc string, episodes []string, d time.Duration, connections
 	}
 	slices.Sort(all)
 	return engagementResult{rate: float64(accepted.Load()) / d.Seconds(), p50: all[len(all)/2], p99: all[len(all)*99/100], errors: errs.Load()}
+}
+
+// playsRequest is a post of batch play events of clientID, of episodes drawn Zipf-wise, to the
+// event endpoint.
+func playsRequest(r *rand.Rand, disc, clientID string, episodes []string, batch int) (*http.Request, error) {
+	var body strings.Builder
+	fmt.Fprintf(&body, `{"client_id":%q,"events":[`, clientID)
+	for i := range batch {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `{"event_id":%q,"type":"play","content_type":"episode","content_id":%q,"position_seconds":%d}`,
+			uuid.Must(uuid.NewV7()), episodes[zipfIndex(r, len(episodes))], r.IntN(3600))
+	}
+	body.WriteString("]}")
+	req, err := http.NewRequest("POST", disc+"/api/v1/discovery/events", strings.NewReader(body.String()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "MediaMeshLoadgen/1.0 (player)")
+	return req, nil
 }
 
 // zipfIndex draws an index below n, the low ones far more often (a few hits, a long tail).

@@ -7,12 +7,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // openLoop sends the requests of next at rate a second for d, each at its own scheduled moment
@@ -96,22 +93,7 @@ func runEngagementAtRate(disc string, episodes []string, d time.Duration, browse
 	read := func(resp *http.Response, _ []byte) (int64, bool) { return 1, resp.StatusCode == http.StatusOK }
 	var seq atomic.Int64
 	post := func(r *rand.Rand) (*http.Request, error) {
-		var body strings.Builder
-		fmt.Fprintf(&body, `{"client_id":"loadgen-rate-%d","events":[`, seq.Add(1)%64)
-		for i := range batch {
-			if i > 0 {
-				body.WriteByte(',')
-			}
-			fmt.Fprintf(&body, `{"event_id":%q,"type":"play","content_type":"episode","content_id":%q,"position_seconds":%d}`,
-				uuid.Must(uuid.NewV7()), episodes[zipfIndex(r, len(episodes))], r.IntN(3600))
-		}
-		body.WriteString("]}")
-		req, err := http.NewRequest("POST", disc+"/api/v1/discovery/events", strings.NewReader(body.String()))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("User-Agent", "MediaMeshLoadgen/1.0 (player)")
-		}
-		return req, err
+		return playsRequest(r, disc, fmt.Sprintf("loadgen-rate-%d", seq.Add(1)%64), episodes, batch)
 	}
 	accepted := func(resp *http.Response, body []byte) (int64, bool) {
 		var got struct{ Accepted int64 }
