@@ -540,6 +540,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OutboxRetention < 0 {
 		errs = append(errs, errors.New("outbox_retention: must not be negative"))
+	} else if c.OutboxRetention > 0 && len(c.Kafka.Brokers) == 0 && c.OutboxRetention < c.Auth.AccessTTL+time.Minute {
+		// Without Kafka the auth outbox is where a restarted process reads the revocations in force.
+		errs = append(errs, fmt.Errorf("outbox_retention: without kafka.brokers, at least auth.access_ttl plus a minute (%s), or 0: the auth outbox keeps the revocations of tokens that have not expired", c.Auth.AccessTTL+time.Minute))
 	}
 	if c.Prune.Interval <= 0 {
 		errs = append(errs, errors.New("prune.interval: must be positive"))

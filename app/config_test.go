@@ -88,6 +88,7 @@ func TestLoadRejects(t *testing.T) {
 		{"negative cache warm", []string{"--gateway.cache-warm=-1"}, nil, "gateway.cache_warm"},
 		{"negative l1", []string{"--gateway.cache-l1-bytes=-1"}, nil, "gateway.cache_l1_bytes"},
 		{"negative postgres connections", []string{"--postgres.max-conns=-1"}, nil, "postgres.max_conns"},
+		{"outbox shorter than tokens", []string{"--outbox-retention=10m"}, nil, "outbox_retention: without kafka.brokers"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -49,6 +49,11 @@ type runner interface {
 	Run(ctx context.Context) error
 }
 
+// runFunc is a function as a runner.
+type runFunc func(ctx context.Context) error
+
+func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
+
 // consumer is a service that consumes events.
 type consumer interface {
 	Topics() []string
@@ -110,11 +115,16 @@ func (p *platform) subscribe(services map[string]service) ([]runner, error) {
 			names = append(names, name)
 		}
 	}
-	if p.revoked != nil {
+	if p.revocations != nil {
 		_, kafka := p.bus.(*eventbus.KafkaPublisher)
 		name := revocationGroup(kafka)
-		consumers[name] = revocationFeed{revoked: p.revoked}
+		consumers[name] = p.revocations
 		names = append(names, name)
+		if kafka {
+			workers = append(workers, runFunc(func(ctx context.Context) error {
+				return p.revocations.awaitCaughtUp(ctx, p.cfg.Kafka.Brokers)
+			}))
+		}
 	}
 	for _, name := range names {
 		c := consumers[name]
@@ -150,10 +160,11 @@ type platform struct {
 	limiter ratelimit.Limiter
 	redis   *redisclient.Client // nil: no redis.url
 	idem    idempotency.Store
-	cache   cache.Store        // nil: gateways do not cache (see newShared)
-	revoked *authn.Revocations // what the process's verifiers refuse (see revocationFeed)
-	bus     eventbus.Publisher // nil: events stay in the outboxes (split mode without Kafka)
-	dbs     map[string]*database.DB
+	cache   cache.Store // nil: gateways do not cache (see newShared)
+	// revocations feeds what the process's verifiers refuse (nil: no verifier here).
+	revocations *revocationFeed
+	bus         eventbus.Publisher // nil: events stay in the outboxes (split mode without Kafka)
+	dbs         map[string]*database.DB
 	// handlers of the services of this process, filled once all are built; in-process clients
 	// look them up when they send a request.
 	handlers map[string]http.Handler
@@ -301,6 +312,9 @@ func (p *platform) addSharedDependencies(srv *httpserver.Server) {
 	}
 	if brokers := p.cfg.Kafka.Brokers; len(brokers) > 0 && p.bus != nil {
 		srv.AddDependency("kafka", func(ctx context.Context) error { return eventbus.KafkaPing(ctx, brokers) })
+		if p.revocations != nil {
+			srv.AddReadinessCheck("revocations", p.revocations.Ready)
+		}
 	}
 }
 
@@ -315,7 +329,7 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 // verifier checks access tokens with the auth service's keys: in process when auth runs here,
 // else from its JWKS over HTTP, cached; API keys are exchanged for tokens by the auth service, in
 // process or through its exchangeApiKey operation.
-func (p *platform) verifier(plan *Plan, authSvc *auth.Service) (*authn.TokenVerifier, error) {
+func (p *platform) verifier(ctx context.Context, plan *Plan, authSvc *auth.Service) (*authn.TokenVerifier, error) {
 	var source authn.KeySource
 	if authSvc != nil {
 		source = authSvc.PublicKeys
@@ -324,9 +338,13 @@ func (p *platform) verifier(plan *Plan, authSvc *auth.Service) (*authn.TokenVeri
 	}
 	keys := authn.NewKeyCache(source, p.cfg.Auth.JWKSRefresh, 10*time.Second)
 	const leeway = 30 * time.Second
-	p.revoked = authn.NewRevocations(p.cfg.Auth.AccessTTL + leeway)
-	v := authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, leeway).WithRevocations(p.revoked)
+	revoked := authn.NewRevocations(p.cfg.Auth.AccessTTL + leeway)
+	p.revocations = newRevocationFeed(revoked, p.log)
+	v := authn.NewTokenVerifier(keys, p.cfg.Auth.Issuer, p.cfg.Auth.Audience, leeway).WithRevocations(revoked)
 	if authSvc != nil {
+		if err := p.revocations.seed(ctx, p.dbs[ServiceAuth]); err != nil {
+			return nil, err
+		}
 		return v.WithAPIKeys(authSvc), nil
 	}
 	if plan.AuthURL == "" {
@@ -428,7 +446,7 @@ func (p *platform) build(ctx context.Context, metrics http.Handler) (*built, err
 			return nil, err
 		}
 	}
-	verifier, err := p.verifier(plan, authSvc)
+	verifier, err := p.verifier(ctx, plan, authSvc)
 	if err != nil {
 		return nil, err
 	}

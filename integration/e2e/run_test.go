@@ -50,11 +50,22 @@ func start(t *testing.T, cfg app.Config) (map[string]string, context.CancelFunc,
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			urls[strings.TrimSpace(m[1])] = m[2]
 		}
-		if len(urls) == len(cfg.Target)+boolInt(cfg.Target[0] == app.TargetAll) {
+		if urls["admin"] != "" { // the banner's last line
 			break
 		}
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	// As an orchestrator would, send nothing before the process is ready (on Kafka, it has read the
+	// revocations in force).
+	for deadline := time.Now().Add(30 * time.Second); urls["admin"] != ""; {
+		if status(t, "GET", urls["admin"]+"/readyz") == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v is not ready after 30 s", cfg.Target)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -102,13 +113,6 @@ func startGateways(t *testing.T, base app.Config, gateways ...string) map[string
 	gw.Gateway.DiscoveryAddr, gw.Gateway.CMSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	urls, _, _ := start(t, gw)
 	return urls
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func status(t *testing.T, method, url string) int {

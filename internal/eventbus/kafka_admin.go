@@ -175,34 +175,15 @@ func Replay(ctx context.Context, brokers []string, topic string, h Handler, opts
 		return errors.New("eventbus: replay: no brokers")
 	}
 	cfg := newKafkaConfig(opts)
-	tr := cfg.adminTransport()
-	defer tr.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr, Timeout: kafkaAdminTimeout}
-
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	first, last, err := kafkaOffsets(ctx, cfg, brokers, topic)
 	if err != nil {
 		return fmt.Errorf("eventbus: replay %s: %w", topic, err)
 	}
-	if err := kafkaTopicErr(md, topic); err != nil {
-		return fmt.Errorf("eventbus: replay %s: %w", topic, err)
-	}
-	var parts []int
-	for _, t := range md.Topics {
-		if t.Name == topic {
-			for _, p := range t.Partitions {
-				parts = append(parts, p.ID)
-			}
-		}
+	parts := make([]int, 0, len(first))
+	for p := range first {
+		parts = append(parts, p)
 	}
 	sort.Ints(parts)
-	first, err := kafkaListOffsets(ctx, client, topic, parts, kafka.FirstOffset)
-	if err != nil {
-		return fmt.Errorf("eventbus: replay %s: %w", topic, err)
-	}
-	last, err := kafkaListOffsets(ctx, client, topic, parts, kafka.LastOffset)
-	if err != nil {
-		return fmt.Errorf("eventbus: replay %s: %w", topic, err)
-	}
 	for _, p := range parts {
 		if first[p] >= last[p] {
 			continue
@@ -212,6 +193,48 @@ func Replay(ctx context.Context, brokers []string, topic string, h Handler, opts
 		}
 	}
 	return nil
+}
+
+// KafkaOffsets returns, by partition of topic, its first offset (the oldest the broker still keeps)
+// and its end (the high watermark: the offset the next message will get). A partition holds
+// messages when its end is past its first offset; a topic that does not exist has no partitions.
+func KafkaOffsets(ctx context.Context, brokers []string, topic string, opts ...KafkaOption) (first, end map[int]int64, err error) {
+	if len(brokers) == 0 {
+		return nil, nil, errors.New("eventbus: offsets: no brokers")
+	}
+	first, end, err = kafkaOffsets(ctx, newKafkaConfig(opts), brokers, topic)
+	if errors.Is(err, kafka.UnknownTopicOrPartition) {
+		return map[int]int64{}, map[int]int64{}, nil // nothing written to it yet
+	}
+	return first, end, err
+}
+
+func kafkaOffsets(ctx context.Context, cfg kafkaConfig, brokers []string, topic string) (first, end map[int]int64, err error) {
+	tr := cfg.adminTransport()
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr, Timeout: kafkaAdminTimeout}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := kafkaTopicErr(md, topic); err != nil {
+		return nil, nil, err
+	}
+	var parts []int
+	for _, t := range md.Topics {
+		if t.Name == topic {
+			for _, p := range t.Partitions {
+				parts = append(parts, p.ID)
+			}
+		}
+	}
+	if first, err = kafkaListOffsets(ctx, client, topic, parts, kafka.FirstOffset); err != nil {
+		return nil, nil, err
+	}
+	if end, err = kafkaListOffsets(ctx, client, topic, parts, kafka.LastOffset); err != nil {
+		return nil, nil, err
+	}
+	return first, end, nil
 }
 
 // kafkaListOffsets returns, by partition, the first offset (which = kafka.FirstOffset) or the high

@@ -669,6 +669,22 @@ func testKafkaReplay(t *testing.T, k *kafkaSuite) {
 	if err := Replay(ctx, k.brokers, "mmtest.missing."+kafkaRandom(), func(context.Context, Message) error { return nil }, k.opts(t)...); err == nil {
 		t.Error("replay of a missing topic succeeded")
 	}
+
+	// KafkaOffsets: where each partition begins and ends; a missing topic has no partitions.
+	first, end, err := KafkaOffsets(ctx, k.brokers, topic, k.opts(t)...)
+	if err != nil {
+		t.Fatalf("offsets: %v", err)
+	}
+	total := int64(0)
+	for p, e := range end {
+		total += e - first[p]
+	}
+	if len(end) != 3 || total != n {
+		t.Errorf("offsets of %d partitions holding %d messages, want 3 holding %d: first %v end %v", len(end), total, n, first, end)
+	}
+	if first, end, err := KafkaOffsets(ctx, k.brokers, "mmtest.missing."+kafkaRandom(), k.opts(t)...); err != nil || len(first)+len(end) != 0 {
+		t.Errorf("offsets of a missing topic: %v %v %v, want none and no error", first, end, err)
+	}
 }
 
 func testKafkaPublishErrors(t *testing.T, k *kafkaSuite) {
