@@ -116,8 +116,16 @@ func buildMedia(ctx context.Context, p *platform, db *database.DB) (service, err
 			base = strings.TrimRight(firstSet(m.S3.PresignEndpoint, m.S3.Endpoint), "/") + "/" + m.S3.Bucket
 		}
 	}
+	hc, cmsBase, err := p.client(ServiceMedia, ServiceCMS)
+	if err != nil {
+		return nil, err
+	}
+	content, err := cmsapi.NewClientWithResponses(cmsBase, cmsapi.WithHTTPClient(hc))
+	if err != nil {
+		return nil, err
+	}
 	svc, err = media.New(media.Config{PublicBaseURL: base, UploadSessionTTL: m.UploadSessionTTL, OnContentPurge: m.OnContentPurge, OrphanGrace: m.OrphanGrace},
-		media.Deps{Store: store, DB: db, Log: p.log.With("service", ServiceMedia), Registerer: p.reg})
+		media.Deps{Store: store, DB: db, CMS: content, Log: p.log.With("service", ServiceMedia), Registerer: p.reg})
 	return svc, err
 }
 

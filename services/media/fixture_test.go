@@ -96,6 +96,7 @@ type fixture struct {
 	store objectstore.Store
 	dir   string           // the local store's directory; "" for S3
 	srv   *httptest.Server // serves the local store's Handler at srv.URL + "/media"
+	cms   *fakeCMS         // the CMS, unless the test gave one (attach_http_test.go)
 }
 
 // migrateAll applies the migrations the media service runs with: its own, the outbox's and the inbox's.
@@ -144,6 +145,10 @@ func newFixture(t *testing.T, db *database.DB, cfg Config, d Deps) *fixture {
 		cfg.PublicBaseURL = publicBase
 	}
 	d.DB, d.Now, d.Log = db, f.clock.now, slog.New(slog.DiscardHandler)
+	if d.CMS == nil {
+		f.cms = newFakeCMS(f)
+		d.CMS = f.cms
+	}
 	svc, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)

@@ -55,6 +55,7 @@ type Config struct {
 type Deps struct {
 	DB    *database.DB      // already migrated (Migrations, the outbox's and the inbox's)
 	Store objectstore.Store // where the bytes live
+	CMS   CMSClient         // the CMS, to set an upload's attach_as (attach.go)
 	Log   *slog.Logger      // nil: discard
 	Now   func() time.Time  // nil: time.Now
 	// Registerer receives the service's metrics (mediamesh_media_layout_migrated_total); nil
@@ -76,6 +77,7 @@ type Service struct {
 	db    *database.DB
 	read  *mediadb.Client
 	store objectstore.Store
+	cms   CMSClient
 	log   *slog.Logger
 	now   func() time.Time
 	wake  chan struct{} // a commit happened: there may be thumbnails to make
@@ -87,8 +89,8 @@ var _ mediaapi.StrictServerInterface = (*Service)(nil)
 
 // New checks the configuration and returns the service.
 func New(cfg Config, d Deps) (*Service, error) {
-	if d.DB == nil || d.Store == nil {
-		return nil, errors.New("media: a database and an object store are required")
+	if d.DB == nil || d.Store == nil || d.CMS == nil {
+		return nil, errors.New("media: a database, an object store and a CMS client are required")
 	}
 	if cfg.PublicBaseURL == "" || !(strings.HasPrefix(cfg.PublicBaseURL, "http://") || strings.HasPrefix(cfg.PublicBaseURL, "https://")) {
 		return nil, fmt.Errorf("media: the public base URL %q is not an http(s) URL", cfg.PublicBaseURL)
@@ -119,7 +121,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if cfg.WorkInterval <= 0 {
 		cfg.WorkInterval = 2 * time.Second
 	}
-	s := &Service{cfg: cfg, db: d.DB, store: d.Store, log: d.Log, now: d.Now, wake: make(chan struct{}, 1), relayouts: relayoutMetric()}
+	s := &Service{cfg: cfg, db: d.DB, store: d.Store, cms: d.CMS, log: d.Log, now: d.Now, wake: make(chan struct{}, 1), relayouts: relayoutMetric()}
 	if d.Registerer != nil {
 		if err := d.Registerer.Register(s.relayouts); err != nil {
 			return nil, fmt.Errorf("media: metrics: %w", err)
@@ -149,6 +151,7 @@ func (s *Service) kick() {
 // Handler serves the service's operations, each guarded by the policy its contract declares.
 func (s *Service) Handler(log *slog.Logger, v authn.Verifier) (http.Handler, error) {
 	return httpserver.API(log, mediaapi.GetSpec, v, func(e *echo.Echo, mws httpserver.OperationMiddlewares) {
+		e.Use(captureCaller)
 		mediaapi.RegisterHandlersWithOptions(e, mediaapi.NewStrictHandler(s, nil), mediaapi.RegisterHandlersOptions{OperationMiddlewares: mws})
 	})
 }

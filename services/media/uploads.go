@@ -70,6 +70,7 @@ type upload struct {
 	visibility, altText *string
 	attachType          *string
 	attachID            *uuid.UUID
+	attachAs            *string // cover, thumbnail, media: the CMS field to set (attach.go)
 }
 
 func fieldError(field, msg, code string) error {
@@ -119,6 +120,8 @@ func (s *Service) readUpload(r *multipart.Reader) (*upload, error) {
 				return nil, fieldError("attach_content_id", "must be a UUID", "format")
 			}
 			u.attachID = &id
+		case "attach_as":
+			u.attachAs = &val
 		default:
 			return nil, fieldError(name, "is not a field of an upload", "additionalProperties")
 		}
@@ -148,7 +151,9 @@ func (s *Service) readUpload(r *multipart.Reader) (*upload, error) {
 
 // UploadAsset implements mediaapi.StrictServerInterface: a small file in one request, typed by its
 // bytes, stored, and recorded `ready` with its asset.updated event in one transaction. When the
-// transaction fails the stored bytes are deleted again.
+// transaction fails the stored bytes are deleted again. With attach_as the content is checked with
+// the CMS before anything is stored and its field set after the commit; when that fails the asset
+// is deleted again (attach.go).
 func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetRequestObject) (mediaapi.UploadAssetResponseObject, error) {
 	by, err := creator(ctx)
 	if err != nil {
@@ -161,10 +166,22 @@ func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetReque
 	if err != nil {
 		return nil, err
 	}
+	place, err := placementOf(u)
+	if err != nil {
+		return nil, err
+	}
 	ct, kind, ok := mediatype.Sniff(u.data[:min(len(u.data), mediatype.SniffLen)])
 	if !ok {
 		return nil, apierror.UnsupportedMediaType("the file is not an image, video or audio file of a supported type (JPEG, PNG, WebP, GIF, AVIF, MP4, WebM, QuickTime, MP3, M4A, AAC, Ogg, WAV, FLAC)",
 			apierror.FieldError{Field: "file", Message: "unsupported content type", Code: "content_type"})
+	}
+	if place != nil {
+		if err := place.checkKind(asset.Kind(kind)); err != nil {
+			return nil, err
+		}
+		if err := s.checkContent(ctx, *place); err != nil {
+			return nil, err
+		}
 	}
 	id := uuid.Must(uuid.NewV7())
 	sum := sha256.Sum256(u.data)
@@ -201,6 +218,12 @@ func (s *Service) UploadAsset(ctx context.Context, req mediaapi.UploadAssetReque
 		return nil, storeError("record an upload", err)
 	}
 	s.kick()
+	if place != nil {
+		if err := s.place(ctx, *place, out.ID); err != nil {
+			s.withdraw(ctx, out.ID)
+			return nil, err
+		}
+	}
 	return mediaapi.UploadAsset201JSONResponse{Body: s.toAsset(out), Headers: mediaapi.UploadAsset201ResponseHeaders{ETag: tag(out), Location: "/api/v1/media/assets/" + out.ID.String()}}, nil
 }
 

@@ -85,6 +85,27 @@ func (e AttachmentContentType) Valid() bool {
 	}
 }
 
+// Defines values for AttachmentRole.
+const (
+	AttachmentRoleCover     AttachmentRole = "cover"
+	AttachmentRoleMedia     AttachmentRole = "media"
+	AttachmentRoleThumbnail AttachmentRole = "thumbnail"
+)
+
+// Valid indicates whether the value is a known member of the AttachmentRole enum.
+func (e AttachmentRole) Valid() bool {
+	switch e {
+	case AttachmentRoleCover:
+		return true
+	case AttachmentRoleMedia:
+		return true
+	case AttachmentRoleThumbnail:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ThumbnailSize.
 const (
 	Large  ThumbnailSize = "large"
@@ -205,7 +226,8 @@ type Asset struct {
 	// AttachedTo The program or episode an asset belongs to: it is listed under that content
 	// (`content_id`) and orphaned or deleted with it when the content is purged
 	// (`media.on_content_purge`). It is not the content's cover, thumbnail or media: those
-	// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`.
+	// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`, which an
+	// upload sets with `attach_as`.
 	AttachedTo *AssetAttachment `json:"attached_to,omitempty"`
 
 	// ChecksumSha256 A SHA-256 digest in lowercase hex.
@@ -298,7 +320,8 @@ type Asset struct {
 // AssetAttachment The program or episode an asset belongs to: it is listed under that content
 // (`content_id`) and orphaned or deleted with it when the content is purged
 // (`media.on_content_purge`). It is not the content's cover, thumbnail or media: those
-// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`.
+// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`, which an
+// upload sets with `attach_as`.
 type AssetAttachment struct {
 	// ContentId A UUID (v7, time ordered).
 	//
@@ -360,10 +383,19 @@ type AssetUpdate struct {
 	Visibility *Visibility `json:"visibility,omitempty"`
 }
 
-// AssetUpload A small upload (at most 25 MiB). `attach_content_type` and `attach_content_id` go together.
+// AssetUpload A small upload (at most 25 MiB). `attach_content_type` and `attach_content_id` go together;
+// `attach_as` needs them (`cover` with a program, `thumbnail` and `media` with an episode).
 type AssetUpload struct {
 	// AltText Example: صورة غلاف برنامج الصباح
 	AltText *externalRef0.HumanTextBlock `json:"alt_text,omitempty"`
+
+	// AttachAs Where an uploaded asset is shown on the content it is attached to, as the CMS's field:
+	// `cover` is a program's `cover_asset_id` (an image), `thumbnail` an episode's
+	// `thumbnail_asset_id` (an image), `media` an episode's `media_asset_id` (video or audio).
+	//
+	//
+	// Example: cover
+	AttachAs *AttachmentRole `json:"attach_as,omitempty"`
 
 	// AttachContentId A UUID (v7, time ordered).
 	//
@@ -402,6 +434,13 @@ type AssetUrl struct {
 //
 // Example: program
 type AttachmentContentType string
+
+// AttachmentRole Where an uploaded asset is shown on the content it is attached to, as the CMS's field:
+// `cover` is a program's `cover_asset_id` (an image), `thumbnail` an episode's
+// `thumbnail_asset_id` (an image), `media` an episode's `media_asset_id` (video or audio).
+//
+// Example: cover
+type AttachmentRole string
 
 // Checksum A SHA-256 digest in lowercase hex.
 //
@@ -477,7 +516,8 @@ type UploadSessionCreate struct {
 	// AttachedTo The program or episode an asset belongs to: it is listed under that content
 	// (`content_id`) and orphaned or deleted with it when the content is purged
 	// (`media.on_content_purge`). It is not the content's cover, thumbnail or media: those
-	// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`.
+	// are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`, which an
+	// upload sets with `attach_as`.
 	AttachedTo *AssetAttachment `json:"attached_to,omitempty"`
 
 	// ChecksumSha256 A SHA-256 digest in lowercase hex.
@@ -523,6 +563,9 @@ type BadRequest = externalRef0.Problem
 // Conflict An RFC 7807 problem document. `errors` lists every invalid field.
 type Conflict = externalRef0.Problem
 
+// ContentConflict An RFC 7807 problem document. `errors` lists every invalid field.
+type ContentConflict = externalRef0.Problem
+
 // Forbidden An RFC 7807 problem document. `errors` lists every invalid field.
 type Forbidden = externalRef0.Problem
 
@@ -537,6 +580,9 @@ type PreconditionFailed = externalRef0.Problem
 
 // Problem An RFC 7807 problem document. `errors` lists every invalid field.
 type Problem = externalRef0.Problem
+
+// ServiceUnavailable An RFC 7807 problem document. `errors` lists every invalid field.
+type ServiceUnavailable = externalRef0.Problem
 
 // TooManyRequests An RFC 7807 problem document. `errors` lists every invalid field.
 type TooManyRequests = externalRef0.Problem
@@ -710,10 +756,26 @@ type ClientInterface interface {
 	// optional `attach_content_type` and `attach_content_id` must be given together (422
 	// otherwise): they attach the asset to that program or episode, which is where it then
 	// belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
-	// when the content is purged). Attaching does not show the asset on the content: make it a
-	// program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
-	// through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
-	// the same key with a different body gets 422.
+	// when the content is purged).
+	//
+	// `attach_as` (with them) also puts the asset where it is to be shown, as the CMS's field of
+	// that content: `cover` sets the program's `cover_asset_id`, `thumbnail` the episode's
+	// `thumbnail_asset_id` (both need an image), `media` the episode's `media_asset_id` (a video
+	// or audio file); the CMS then announces the change like any update, so the public catalogue
+	// shows the new cover or thumbnail once the event has reached it. The media service makes the
+	// change through the CMS API as the caller (its `Authorization` or `X-API-Key` is forwarded),
+	// so the caller must be allowed to update the content there. The upload succeeds only when the
+	// field is set, and otherwise stores nothing: a program or episode that does not exist is 422
+	// on `attach_content_id`, a soft-deleted one 409, a caller the CMS refuses 403, a CMS that is
+	// unreachable or failing 503 with `Retry-After` (send the upload again). The content is looked
+	// up before the file is stored; should setting the field fail after that (the content deleted
+	// or the CMS gone in between), the stored asset is deleted again before the answer. Without
+	// `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
+	// Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
+	// complete.
+	//
+	// Retrying with the same `Idempotency-Key` and body returns the first result; the same key
+	// with a different body gets 422.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -836,10 +898,26 @@ func (c *Client) ListAssets(ctx context.Context, params *ListAssetsParams, reqEd
 // optional `attach_content_type` and `attach_content_id` must be given together (422
 // otherwise): they attach the asset to that program or episode, which is where it then
 // belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
-// when the content is purged). Attaching does not show the asset on the content: make it a
-// program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
-// through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
-// the same key with a different body gets 422.
+// when the content is purged).
+//
+// `attach_as` (with them) also puts the asset where it is to be shown, as the CMS's field of
+// that content: `cover` sets the program's `cover_asset_id`, `thumbnail` the episode's
+// `thumbnail_asset_id` (both need an image), `media` the episode's `media_asset_id` (a video
+// or audio file); the CMS then announces the change like any update, so the public catalogue
+// shows the new cover or thumbnail once the event has reached it. The media service makes the
+// change through the CMS API as the caller (its `Authorization` or `X-API-Key` is forwarded),
+// so the caller must be allowed to update the content there. The upload succeeds only when the
+// field is set, and otherwise stores nothing: a program or episode that does not exist is 422
+// on `attach_content_id`, a soft-deleted one 409, a caller the CMS refuses 403, a CMS that is
+// unreachable or failing 503 with `Retry-After` (send the upload again). The content is looked
+// up before the file is stored; should setting the field fail after that (the content deleted
+// or the CMS gone in between), the stored asset is deleted again before the answer. Without
+// `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
+// Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
+// complete.
+//
+// Retrying with the same `Idempotency-Key` and body returns the first result; the same key
+// with a different body gets 422.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1567,10 +1645,26 @@ type ClientWithResponsesInterface interface {
 	// optional `attach_content_type` and `attach_content_id` must be given together (422
 	// otherwise): they attach the asset to that program or episode, which is where it then
 	// belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
-	// when the content is purged). Attaching does not show the asset on the content: make it a
-	// program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
-	// through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
-	// the same key with a different body gets 422.
+	// when the content is purged).
+	//
+	// `attach_as` (with them) also puts the asset where it is to be shown, as the CMS's field of
+	// that content: `cover` sets the program's `cover_asset_id`, `thumbnail` the episode's
+	// `thumbnail_asset_id` (both need an image), `media` the episode's `media_asset_id` (a video
+	// or audio file); the CMS then announces the change like any update, so the public catalogue
+	// shows the new cover or thumbnail once the event has reached it. The media service makes the
+	// change through the CMS API as the caller (its `Authorization` or `X-API-Key` is forwarded),
+	// so the caller must be allowed to update the content there. The upload succeeds only when the
+	// field is set, and otherwise stores nothing: a program or episode that does not exist is 422
+	// on `attach_content_id`, a soft-deleted one 409, a caller the CMS refuses 403, a CMS that is
+	// unreachable or failing 503 with `Retry-After` (send the upload again). The content is looked
+	// up before the file is stored; should setting the field fail after that (the content deleted
+	// or the CMS gone in between), the stored asset is deleted again before the answer. Without
+	// `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
+	// Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
+	// complete.
+	//
+	// Retrying with the same `Idempotency-Key` and body returns the first result; the same key
+	// with a different body gets 422.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1782,6 +1876,11 @@ type UploadAssetResponse429Headers struct {
 	RetryAfter int32
 }
 
+// UploadAssetResponse503Headers the declared response headers of an HTTP 503 response for UploadAsset
+type UploadAssetResponse503Headers struct {
+	RetryAfter int32
+}
+
 type UploadAssetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1793,6 +1892,8 @@ type UploadAssetResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ContentConflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -1801,6 +1902,8 @@ type UploadAssetResponse struct {
 	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -1809,6 +1912,8 @@ type UploadAssetResponse struct {
 	Headers401 *UploadAssetResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *UploadAssetResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UploadAssetResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -1831,6 +1936,11 @@ func (r UploadAssetResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UploadAssetResponse) GetApplicationproblemJSON409() *ContentConflict {
+	return r.ApplicationproblemJSON409
+}
+
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r UploadAssetResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
@@ -1849,6 +1959,11 @@ func (r UploadAssetResponse) GetApplicationproblemJSON422() *UnprocessableEntity
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r UploadAssetResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UploadAssetResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -2553,10 +2668,26 @@ func (c *ClientWithResponses) ListAssetsWithResponse(ctx context.Context, params
 // optional `attach_content_type` and `attach_content_id` must be given together (422
 // otherwise): they attach the asset to that program or episode, which is where it then
 // belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
-// when the content is purged). Attaching does not show the asset on the content: make it a
-// program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
-// through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
-// the same key with a different body gets 422.
+// when the content is purged).
+//
+// `attach_as` (with them) also puts the asset where it is to be shown, as the CMS's field of
+// that content: `cover` sets the program's `cover_asset_id`, `thumbnail` the episode's
+// `thumbnail_asset_id` (both need an image), `media` the episode's `media_asset_id` (a video
+// or audio file); the CMS then announces the change like any update, so the public catalogue
+// shows the new cover or thumbnail once the event has reached it. The media service makes the
+// change through the CMS API as the caller (its `Authorization` or `X-API-Key` is forwarded),
+// so the caller must be allowed to update the content there. The upload succeeds only when the
+// field is set, and otherwise stores nothing: a program or episode that does not exist is 422
+// on `attach_content_id`, a soft-deleted one 409, a caller the CMS refuses 403, a CMS that is
+// unreachable or failing 503 with `Retry-After` (send the upload again). The content is looked
+// up before the file is stored; should setting the field fail after that (the content deleted
+// or the CMS gone in between), the stored asset is deleted again before the answer. Without
+// `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
+// Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
+// complete.
+//
+// Retrying with the same `Idempotency-Key` and body returns the first result; the same key
+// with a different body gets 422.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2841,6 +2972,13 @@ func ParseUploadAssetResponse(rsp *http.Response) (*UploadAssetResponse, error) 
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ContentConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2868,6 +3006,13 @@ func ParseUploadAssetResponse(rsp *http.Response) (*UploadAssetResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -2916,6 +3061,16 @@ func ParseUploadAssetResponse(rsp *http.Response) (*UploadAssetResponse, error) 
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UploadAssetResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3907,6 +4062,8 @@ type BadRequestApplicationProblemPlusJSONResponse externalRef0.Problem
 
 type ConflictApplicationProblemPlusJSONResponse externalRef0.Problem
 
+type ContentConflictApplicationProblemPlusJSONResponse externalRef0.Problem
+
 type ForbiddenApplicationProblemPlusJSONResponse externalRef0.Problem
 
 type NotFoundApplicationProblemPlusJSONResponse externalRef0.Problem
@@ -3916,6 +4073,15 @@ type PayloadTooLargeApplicationProblemPlusJSONResponse externalRef0.Problem
 type PreconditionFailedApplicationProblemPlusJSONResponse externalRef0.Problem
 
 type ProblemApplicationProblemPlusJSONResponse externalRef0.Problem
+
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter int32
+}
+type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
+	Body externalRef0.Problem
+
+	Headers ServiceUnavailableResponseHeaders
+}
 
 type TooManyRequestsResponseHeaders struct {
 	RetryAfter int32
@@ -4130,6 +4296,22 @@ func (response UploadAsset403ApplicationProblemPlusJSONResponse) VisitUploadAsse
 	return err
 }
 
+type UploadAsset409ApplicationProblemPlusJSONResponse struct {
+	ContentConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UploadAsset409ApplicationProblemPlusJSONResponse) VisitUploadAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadAsset413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -4191,6 +4373,23 @@ func (response UploadAsset429ApplicationProblemPlusJSONResponse) VisitUploadAsse
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAsset503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UploadAsset503ApplicationProblemPlusJSONResponse) VisitUploadAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5379,152 +5578,165 @@ func (sh *strictHandler) CompleteUpload(ctx echo.Context, assetId AssetId, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcuM2luiroLhT1fYOKZPUhyW5tqbcnXbiSTrxdrsnc9PqMSESkhBTgEJAtpWUf8zWzFbuvMb9kd1b",
-	"d/fW/Ng/90nst7mFA5AEJUqWP3o2yaSqq2WJBHhwDnC+z+F3TsynM84Ik8Lpf+dMCE5IBn++PMVj9ZkQ",
-	"EWd0JilnTt85nRAkZMbZGBEmqVwgiceIj5CcEJQROc8YSdAFyQTlzIVfv5lzSRIUmR+jhuM65ApPZylx",
-	"+s7ACQeO4zoZ+WZOM5I4fZnNieuIeEKmWAEwxVefETaWE6cfhF3XkYuZGihkRtnYub52nc94jDV8deDO",
-	"sJzkEMYZwQoYLASRVUD28IzuXQR7U5JQvAc3iD0/6DVxa9jzQtwcevtxK/G6pD3yOnh/2I17iU+C0Ubg",
-	"RzybYun0nXlGvYyMSEZYTBzXXlXot2qX9ZrIbHE4kiRbXdgbEnOWCCQ5usRUoiEZ8QwokC0oG1eWFoRb",
-	"QUiZbIYaMjqdT51+t9PyfdeZUqa/+wWQlEkyJplzrcCc4QxPiTTb5lAh7jipJwVg9ZlANKnifks0UzWP",
-	"IqfjOgxP1UhsHrdphb/KyMjpO/+wV+71PX1VqJ+mnJ0dJ4Bx8+3FPBO8BulfzPA3c4JiuIxGGZ8ijGYZ",
-	"uaB8LtAMj8kzgSL12WDkSp7pG2HDA+jfzEm2KGHXl501e72tyLa6KQqAyXTGJWHx4lOyWAX1EMUpJUx6",
-	"8YQLwtA5WaCdEc+QQTrC6O3b4492kZxgiab4nAiEzfFAAo+I2lmwmxoIzjyeEpjkksrJgMn8pyFPFubc",
-	"CzhhI5oJiTIi5qk8QHJ5KMIooSM4BlIPpgJl5GsSq2MJd7TCsDFglf3RHvlxONwnXpC0sNeKA+L1hl3i",
-	"+Xg/aY6COCStYY5kzcJKLFuY8hSqNrGWKWX5967a2FKSTM35h3eH3lfY+9b3emfe+1//ytlEmdErLONJ",
-	"/QGIFFeNcm5kOCIaEsrGKJ5gNiZJAx0iIXFK0AVO5wSNiRSoFYToJIMzT9V06AjTlCTLrHQfWGk9Gkae",
-	"hut+rNUs6jM6pXJ1SSd4TJCg35J1WzyFcfYjEzLC81Qqrudu4D1BhfME9ZwnI2LGmSDAeJ7j5DX5Zk4E",
-	"wBlzJgmDP/FsllItIPZmGR+mZPrrr4WWFgXyFGAS09QwmIbhK300nQvFXc15UfjOMq5Y3Tv1kETBZFbh",
-	"OiNK0mRpBrUoIgQeqzuXJrt+r7AmJFYiYY0EYlx62JvPac7jiJBnNAGm+dveV81PO6e937f/uftl+Lr1",
-	"PzrPg8+br9oK4RLLuXD6wMEllbBBnuMEmSnKHTyRcib6e/qpUyImjYRc5IgSe0OcePmY63ty1RM9iSbW",
-	"6mEw0yoOMMWpwiJJ0M6czXAm8DDVzMVFlF3glCaokDOIZ0hv792GgukFZ6OUxo+luzqR81nKcUISxIeK",
-	"JT0T6M0nh17Y7qCEE4EYV7xSxhM4vgmJU5yRBMUTEp+L+dTZQE49c6FRYK85bMXeftImXm/U8b193B32",
-	"Yj8JSDgClKZEkgeSvFeSvMDNtvSO8wFPTGzYzorUCoeUIayYnCRa/uA05ZdKflDRRzV0gC1ChVBskmcF",
-	"LQashhiKHambcqJoJVQQAayWXM2UkuCqO+QyWFFGcLKIlPS5dp0jng1pkhD26H1FBeIzksEQZPQUgTgj",
-	"heLMUyLQ4Uevjj930cuPjk+/eO3cyRoeuDma5eYoV7jt7hgVI554e8Q4TUn2TBhUJBwIAvsCVREIR/5z",
-	"Lo/4nCWPJI2m/jbaZ3n+yRUF9nkX476H6XBfErZKEn7OJRoBJrYloRIoesQHOeE7xcE6JwmSk/l0yDBN",
-	"d5cQCFQ8wQt1zE85/wxnY/JIYhoOi+Qk4/PxRG8bwpIZp0winBEE2oiCiqOwjV7R5wdoLgg6+eLNKarl",
-	"1h/qEAbWITRIQJJzlAIatqXkTI/0JOeeHvnEFNVYUNwRpleExayCOszymwyD1XS1NFWtqD6StLnyigZO",
-	"MHDqZHE8z8CkyFXq3K3w33dKwXzLaWyr7iONka2pbI31zNgnpnOU4zcyNsfdCDZ01tM+kgkzNGfkaqZN",
-	"QFCvEY/heckHOoBtWys+ZsrKwykSJLsgmYZga/JQM/opaXK4ihHA9ynnrzBbGDNHPBLvmVK/gCUqNaTp",
-	"702p0o9iQpIPhvhWaOmmp5yjKWaL3BAQWyNdge4Zbv7kVkmJFiU/riZ4LiRJDrQ3BOGRskAi8M154JyL",
-	"kNDOOGUEWw5U65Z1kJm79yxPH0D1luG5nPCMfvto1gmyOI6JEEjyc8LQBItcC/5gOmZQErmylG3pO7cH",
-	"PTF9hwRnSpQBMkq7orQzwUkG+Fki6JdffukdzuWEMKkoQNb4OMs7FLcH4MCbNhek6q95DpCsc8iE7c6q",
-	"Q0ZvjlnGFUGVjfwSnPCP3CPKZDobLiQRlr9DoikXErWbne6+3wtCv9b3kTtsSudHOVm962N13o1ukFIT",
-	"ewi3sWSw4ZoIiIwfIonLkU++J40j9JKkqWccIcO5zLdkH2EE6EXDjOBzgagUKOZMyAxTJoWr9DAsJY4n",
-	"UyWjqRgwynIngjaAzfZAaqnqUXMm5rMZz6RlDEdLvtIIXWKh9q3xzOIBqzpvjaX8tpzrlULdKaDzUVty",
-	"RJUZqMxjBW9ldDJCMWZKOxmWjoIPpqm3bVZWLBPBzADcPZhaMdyDWzwY9+GcauDSmM5TSWc4k8p2n3oJ",
-	"ljgqCK6w/EwUe0INKGBsgP/XPLyI7NRFGoTkWYESNWUDRbP5MKXx2TxLIzXzLCNCbZrLCWFVv4u+EWGW",
-	"IPC+HKDokiZyEqmfBiyaEDqeyAiNeIboFI+JgHsvaEK4i6Jkrr0CZ0YG6xvhKtyH5wnlLuIsJuic8Ut2",
-	"MGCROvfzjJxlBAvOIg1VpLlB1CgjlWic8UuBhgvtq2GIXJBsYRz1MD3VQQ/t1tdRi1nGZySTVHulcSrP",
-	"JLmqw1sKiqOkFwSpOwBwLanpkKZULqrS4ua/br+/+evNv6Ob/3f7p5sfbv+Ibv7t5q+3/3rzw+2fb/4P",
-	"uvnh9k83/3Xzbzc/3PxHNbyold2qIHEdzS5Icib5XRsPCH9YsBc1OneunYkJDtudu2Z4kTtIIaIATOFM",
-	"GiaxuoXLs5X7x8wOA6lSxQpsib2vZ2RcXTTED+wADva+ff/rvXc6iNP4dX0Ux3VMgPgMyy2P4ymdEiHx",
-	"dGaPHi7uEXd0neVNXGGK4b7vN1pdK1iS8PkwJZVoyX7YXROqZfPpUKmVrlPd9auo/3KysI7mqCbAlFNd",
-	"6UxTE0y6c6MphqCjQXW05hkdU2V8qduQum9p15vN7tmb3bM3e+Pr2RLtw3a7EsoLaqDSbKWC6MDvbgxJ",
-	"ddrtZntzUMp1aHIvyp9Tlmx1/D6l2mFX8tV6fL746HP09vVnaEcWBwkOz7OC0w6xIHCL4l+RuojH5Oyc",
-	"LKLdg3vw6SqZctEXJ6yxJP5g3H3cLXv5njCUtVMotkiccG0N1KZvqxsGQbNK4U7LpnCpk27Oeij1gy0o",
-	"90bfCoMKXK85DDrYcU4WiGr0WxTs50I1x+Vg7vvNmCbwSUqs6d/JldQXIsSzAYtmGb3Aktx78HCBLmgu",
-	"kQ4QlUb8iXKPlNfBcbQcvH/8Dqjw9bBVQ/LCzyxWMfsxYSSDrJ/yLrRjdAnO0sWuW1glSs7PSFbGtCWZ",
-	"3knm03xaBckUXx3rQc0CTpxleKEuzmfJI6SLUUuq0mETxwqD1n6r2+y09u9iWyUJ7wLsd+Wd164DqlqV",
-	"i/bCx3LRazuZ550DkW9glEvKgyVb3KrZuayeVM9eZbnFWa5sohLZFaFe0Q8q5HxfLEMfYoWcZb1JqYOJ",
-	"duTi9MRSE0c4FaROmZ9lfJzhKbgkZlTwBDzumicPScrZWCDJ+0j7qlIq1C6fs0S76mVu9A3YTpRjjibR",
-	"LnBxns0mmBHwdyREGYrGyqMW+8+tRhAA2ZgkaipgSg3OzvI54VK020DHhd1hDX6mbNULkrnl+VPPhFn6",
-	"SE64IAOGMwJjXrx680ygCAacwUIVxC6KirHlr1qCwTzlj3VKeLn2ewnnZU11I6svyPxCjwIbeHkrL21f",
-	"C64t9s9b2G1Ps4skN/4CS8hLfoAiNk/TCCkzPJ4QgSgkSaofsVI5TWrdzwe7nxr9q8Ylk3GcIMV2lBEC",
-	"m8xFCcnoBUl06t+yVwU0IqZ42jttlgCjSQh3XAfMUAXGkuVSZ4IAYJ9RncdURXUhjraSS9pgr8ikwFLR",
-	"C6k0w2OyrfMBj8kxG/FVJg3zm7nWovtNoTZVER7NCEsoGytTXNkBK2FFSHIV2gkghTYE3TxfQ1v3xkYE",
-	"5wDJ6IiSxDW2PkmMja8vxLb3z2grhm4GDvAV4UQxfOMjrJAuv1ZPuged00M0JdkYkpVjyFbO+fwBiixT",
-	"vY9qD+iUMvsJwSYvBE7TL0bgwt2C3p/Mp5idkiv5POXxOXhqN3oklF32H7d/uv0X9av68r9uv7/90+3/",
-	"/LAeCYPxB+sx1+v261vYhPcmpZjiNM138E6uW+q4+W4jJ+iZza+MMFu6ooTcmCPJx0ROSHaXg+mDkvbx",
-	"zqazB0qKGnQ9UGBojbGe4asrB8BdZjhTSkuuXKIhifmUiFJUKg0lvxoprad0oQpGRyNLQgyY4VWXEyzJ",
-	"BdF+V/MEA5ungEMCL0Qf/fbk5ccuOvn8Yxd9SYYnLvr4+MhFh79T/786acGvr9wB++c5jc+VdaB+brro",
-	"VevQRYeHL1z0xXjsoi8Pf6fE/dFnhy/QTitoI672zyUVZFdvokJBH1KGs1pm9uCzZMsFwPdaefC2zo1x",
-	"CN4JydGIKF5oMUIdlhNnWFacykoqCDpWuuzb159B1MBYu3okuAyrp6ac6SGGmPG+rLo/tGa87P+vGN5b",
-	"5X8W9u901vrN773D6bfeSw3xP/V8X5nmYUf//IaOGZbzjPxTngffwxt9Ji2/16lL9LaJptZXS7PaU1V7",
-	"mnLFKVeQCrOFCpQzeiS5rTMZNVX9orXUqtAtL6/s1MK9XLOXivxdOoawCEMpvyRZjAVBE3JVdWP1Rt1O",
-	"4neDbrcV7yeddg+HI4KxH7fbOPGDNm4OR61RMAyH/rAbhnEStJNOHLSH/sj3sd+torrTqrgh1deqR3rk",
-	"e73333Va17Wu6NKtULOsceHUyEieWKS1BtArGyhaDr2oU5I78dacihqnaLOz0ZrXu2mzb0FZ5lu7UN6o",
-	"m1d9ZY/yJqnzOJ9u7Utae7qfxLlZAebers1Vf0un9UgCLZ19oFb+oMJPXiVIHW+oUnBlx36Op7YDDhxs",
-	"oo8iUJUitNMMfTS7Qpc0IbuuNurn0wjtdFrqd/UTpCBGaCcIu/CTzTpgFkg3UMMc19HpkBX+UVxbQarW",
-	"8u5kaWVYShjvCmZ2CHrF/svDUvrLjJV/X5LhrPgypqPib3wBX8Bs3JvOWsXfl2Q4Lb58o4S/pOD3Asty",
-	"b6qflH9pFX9jHBd/83F5zyW+KP4epTiu4sp+/hp0vdGGWV0YiWQ6ODrhl5D3ovVgpfeALgR8ChlLq6zE",
-	"XFJrjT/nXori46S6lelTr+1/twXzqOLiEz2lVdJQxOchHybGWbZwEbnCsUwXCAs0pheEVYTSd46tJlaI",
-	"o017G8TQrzmaUyInfI2b45PT0xOkb7BodUnlxN7OJ29PqxtE/VDHOmH4+ujULCNeqanZm4PXx5PqFKp7",
-	"VdJs0KSanXWqVHcYJsHIj/fJo1WpYh9XkFPQpNx1ld1bx2Arx+4FuKHvbZgCWywM0/lMUaCNPqbPd9Vf",
-	"Q4JAU4C0ovFEqt8M22/8rezOdQ4EdPvn23/9mWQ8bBq3KouWQuj1uPJsXDU0494cEbc10T/sDQaDwZqM",
-	"iDXR1P1my/eboe/fO6D6hAGoGmPThIOWfMEbo0N1p+13FXiKolXHWHOOu+LBBFUwMro1lJsYj2QejyFF",
-	"ADeCEO8sIyN6pbPzOEt1klFGcAK1j4oF87lEeMBEzphcEKuQpm75oF989DnCspJydYDyeG+kZhUGhiII",
-	"HLnFgwYMnp0XzVh29JJnFGYHNqAx8H41xlubUKNP/RElafISMutXvNo6lbQurwwwMcXxhDLiFahR91fF",
-	"xRRfnaV6b9dmoEBmar3Th6SJwh7Q11USGKOES2VYQd8IyiTXqgvUovIMRVDi3Pj88NXLyEUR1PrmXzQz",
-	"11+rEOocwhrgigxZ+2gvJ8uGvo/iCc5wLLWs2Cx09ILLues2eD03XkHSq3kqqZdSZpLUQPGdET5TWzSj",
-	"khQZIWgHIzGfTrHSaDCypnERTiUM39XVndk8JYiPBiwqHh+5UHowM0+QeOgieOqIGKe+0pUoHuddRuCE",
-	"QX0gUY9WN/A5k4qClxMqyYCJGY6Jq+sIhU5SUJunQOPucqJCVboYyXL7F3T7l9vvb/+s//iXm/97+2cj",
-	"mW7+E275K7r93vDi79XXmx9u/re+4z9v/3j7l9s/3vw7iM+S4e78pv9uMJCDARsMssHgKvQHg6tD+O+j",
-	"wWDuN1tH6qMTvBgM5kHQPoKPjq8+Ol342H/e0h9t9dH1n3v6U90a+r7v6U/9Nezqr6H+2j7SXzvwteur",
-	"CZu+/gg6at6jl3qGo5cww9HLI/g4UjDOj46O9MWjo+fv//HdHwaDK7hbL2NfTf4TXYy1Fr+r/nuu/nuh",
-	"/nupfgyOigX2jt7/4+5vfrWB49X1QDmEun+0c7HvImW/IZ4lJCPJbl07lDj09ocB8fbjJvZ6o33ihUkQ",
-	"t4dd3CN+UNFMdXeAdZAUQbsVeD4lC0EkmmGlI+tyBYklaaATLASK7CYm6gxF+d+SozHRQX51D7Q+qXEn",
-	"YXE25VmVt+kIsgF1yHlKMOSQW8+6s/GKyV4uHn0AUTHEdc5CikUJUYlUsvjt7KsXx53jrw+vvjh95R8z",
-	"vya0vZmxFivawFGtoriVqq7XRy/QftffRyYpHCU8nisNs4EiXVsRQRaHMJnGeUkKMPRVBOfZ8qvbbKL4",
-	"aikxydUsxTmFZySmIxojEGxU5LV2LCY1Imu1IOQuWVRWiax0CyGZpwWuvqMm3TC3jqEggmdlzweBLklG",
-	"coRsnZq1qn1cr8a/y8KB7zYk1IM6oMVfxpN5TLRLw1CyvpdUDPWb4LeuxZRdkFD37JhnGUk13WhSttnS",
-	"EO2QeMJJgihD0e89U9/iHX8UrbCTDZUOq/p+EaMvMyfDjWlm7V7PVu/92oxJU0RRo+VNeCbd5R1rNIl8",
-	"yfl5KfIsisVtUdZjpQnWOvcO0dvXx6hozqWJTBPCJB1RE/dbD8D2RUN3cZe8msSoioYQG1hN6b6qaI+h",
-	"H3a8IPDC9mng93317ytbXCRYEs+4D1chEiSeZ1Qu3kDhmrb1Z/RTsjicy0ktVzs8Odb9paLp9Pys0WhE",
-	"LhJE53PhuZyoG3Zds00PT451aRHPQKQcmkI/QFEfHcKjkE5DPScLk4YKiaeXPDuHtFOTK1a0hHgm0JUn",
-	"Yj4j2vBStpNJoD0ni2cC6WuNdb2RCqhKhOglK1zresF88frbUY7K3355mtfvgTzLK/qsiiBdqENr5S9U",
-	"S+Umo0lJdfPaFnDO7uq4jeEhoAib6JjoG0eOcNGUSJxgia0UOzFg6uaEpBREibHoBuz0kqNLvBCl960/",
-	"YB56AzkLuuxqOWWhj6KaHgka7EgnDdbWGR3oCDgqQ395xo6hDmbiEtIaPAQdIPLn256p+oebpUdqEzBR",
-	"lzBkCtbQktNR9yTTzdFQdPL2NBKWa7rG9QUGOoMGJUJNtwGave9M06frooNP5CpzJJ7kOUlC96dRpMkj",
-	"k+pv3YCtgq2yGc2AndhxO+1b2MYJkEfBwQVQWPiK33op5LFptAwYhM1hrujjl/V0ttamJm+g0zKZmo+K",
-	"0qyMWKFJqJXWzeLynFWdSaErCNBL2Jn6Eph30ISuKL/S2Rim26TpnGYKrkxPSXPngO1EA6c5cKJdFyhH",
-	"WIKGOD4HnlM0N2igj0hKJEQd8nB0Rqb8gogyqwzIUZ6igzKHFsRCISUSk3QreZqg4ULNSC6UJgdGZV4y",
-	"CAf8FRETpI/64cmxlVvcd4KG3/AVl1HbGM+o03eaDb/R1PbiBLhvbTFj/ztnXFeN9xloj/omFzFyqWQj",
-	"9ORz9ZE4X1b5FVcsOKkyWhylgR7mNZN2d8d3K3o5Sxf5rgRJTQVE/te1gzNZ3NvVO1p1L9fupicDM6EC",
-	"aYG57tlFmvc9np7Xbmx+vpXPoAFZTbhd2wKyzIh6UMfKTWABuQGe0rm6Do5qQvxWcFT9sPX3lptnr9pa",
-	"c/sBuvPg9fulbn+h72+oMK6pLDbmwjs7cnHPNLelAIKdzbatyV4NBRQ5LXXxhadIRll6XCUqbVc6liqj",
-	"f+p3+2HbqIx2PaNZou97QRAE3n4Yhl632Wx6vVar1W63251Op2PXZNyjeC9PPNEleBZC72zMowvoimRq",
-	"uzzugxal2VGRvLAst5yK/OBKEssT1EHZVU7vynSdQCFNZ9kUmRCPfjRMZJ77AdBpT2+SWpqhr465XSNV",
-	"sy97X9kCNKxGjso4hJkz6OlJ8xT30iWl3T0Vr1Oti+j6+l4SA/L261r6gEcKUh9M8tW167Q0E6ubtGB2",
-	"e1ZfUxgS3D3k7VL7lJbfvHvQkd3arxX27h6x3I4IFm0CZXeNLbsYlBYnbGrb3Hr3XskJ2/p8915R0zgH",
-	"jLqDiv4OEo9FEXQHy/nKK1sFgfk2z4R0+h3fdfTJmAuw1zKIpjtNH7ogqZVcedCJUE0HfRkd1zGNGWFa",
-	"bVGqq7qOSR155/2168y4qFHL3predLo/AmyDiomldBjOSL0ZVTh8oKEBmEzGVsjNKZ1Eg4rESx0OsRp+",
-	"QHkVPiestBhM7weTnsy41JeoFAOm+PeB3SLEpD2NiUStoO3m/eC0udYKmminthscokxIgpNdgG3A+Eyn",
-	"KtwzBT53QUJyTJENj3ZaYThgZWYzBJcWdYVNhd9uSS3LjTOauxUoOLXZgOXVdTt29UWkg7V2LZ1CAbSk",
-	"HaFSbXatyrTVOrkBW19et9tAOu1AGSlFFzYBmVTFenhlcB+MRwU5HjCzxLzkDu0sV9Ltgt+F5Qh4Juor",
-	"63i2UlinDKC8sSLU6TXQa9NtPlc1Ta/v1TYyCh2bO4VbLcXXtwrXrbDz9uBVo0VvPF3ytGK1bKdqLvVU",
-	"1zonnLznPFnusVRzUJc0zkfqmWcP0S9rSyWs1Gld/uDs6Kx/qDZACvRdp16Q3k/4mXKZ66pjU0na6xX1",
-	"Pbif+v6L0v6L0v4zUNrv1m/9in4bbKPf3uuMbu7ee4mFXUhZemyXWuHlL4fZ1NQQ7ll6O8um+4v7FIAp",
-	"ZecmhJgSSdb0ngJ/HrFE49dKU7ATsqtCwp5s+cUleb/+vgJSs6qGkjr/sEf1y0HGRK4B4zUx+c1bAVHM",
-	"82AIasumPiYS0m5Kf38RKL8XWG8hP/WekOlNvQY9L3S/rK0hsSe7JyTXP26rKthixHJTbBjX3ga8miZ8",
-	"YMqF2wxe7Sn5EzIDteKBsKm8xWbr1NmDNFfyZO4DWGMjBmttxAeaiJAu57xXS90cYCnZ3jqOZ9WiuiZI",
-	"UjZI05xbCiuKoQ0SMDGEshTssFEDnZjooo4Y5uFFVBPvADOyDHhE2u403UMiHQCBRyUZn2kTtZiggQ6L",
-	"oo8lK3G0/DKGGLOYpEV1/rZMfHtN37yjp8at3Nrw5ioFmlnsj91/o9exeUTxEgVgMeE2p3Wlr/tPiEkY",
-	"ZSEP/d3HXxSu4QWdx/ICtz6K99qYyZwVipnuzGMf6o2axeOCJb9YW79YW7+ESH6cIRK3XBUUZ5tVFeWt",
-	"j15WpUL5A6yrMr9ZWKdVWdh+WC4sfyfKo9cFE324ZdnT59Z52P1AIa2nM/kfbNhf/8wUoJ+IFgNm/gNU",
-	"mA8Z8rqXCp6/IFaHZWvflPnCdBhVNoGO+UDauEA72G6T1Ud4qFtb6KvwiicykginnJHaxlkDVnTOKgyO",
-	"3QaCByrDJCqPXoR0Zpjd9afoVlxNEtMRJjJgZVlfnrjMyKXdH3WnLAHkdj3erosEzEGzak9eYdqg2/3U",
-	"Tf9xoxJC/KeS01bUIsKn0G3C8qgRJApCFaEU1XkP8omotMoH1VOSDF+u2I1ox8qZ0xm5bF1V4bZZhbv1",
-	"kZ117qAH2nvrQjqPUoo3dD7bQiluesEo9L39pDX0urgTe00SjgLsD3txEK5qqXmDnOunidro7mnbRG38",
-	"nwPKVu2Ijt/0m5iE4bDX63Y7wTAmzWHYHTWbhMTBkOy3uzgMmnG3E/easb/fSYakN2q3u3EQxPvtcJ0d",
-	"Yfp81NsRgZL/7SeyI8zyvMAr2FLDPL2iVNmGw9Brxe3E2yedkYf9/cAr+yY0/ac1HDY+qtThDcS25dDz",
-	"wyB4mOFwv4duF6cJTv1e3w+X4zTNu5Q2pQk+idJmwPpFeXsy79Xfg3s8wT82z9edXvA900Vmo4MMV3sF",
-	"Wl5xnuUv2K16zUy5SvFD1ECV6ooBM5WtNCtfpsB4pfngAYqkTMtXzlCB6JjxjCS7B0utByFlCtuFFsiU",
-	"dCr9z56lgVp+r+bFC9aLiQ9Qy28t31K+DBlerAovx8bqF7vd9sh6JysUoOwslOJbo22tDwOuZP9/wi9R",
-	"ypXmabWNQELihUBFmWahDfR8vz733EJC/Zvimx1/Y4+zbqdVeflJx6/rcla/hQAvCuy8fKFEmsldy5FX",
-	"yIs1KfTFwK0z6Jea3j0+x93uf7VUBRjkekZVfP9IGlbeU2HN0nXS0Q5//+xCNP4W0uaF9fr2n5RLYzVz",
-	"4Wfi5VgRdPkbDfvfrUkW1s29oBSu6IuueT0kAK/volYa5NXeXlZV44AZxbmvix+LVGB1e1S2KDNlnXln",
-	"utITY3rciAgNyYhnZMBsyWgVS6K8BFIH53V2cvUt/ZUqyIzoV/aTBHE2yN9eSDlrIPvFe3Zas0lIDsP7",
-	"paIO2JpcVBOPPkCPzEXVtly1T+LfIif1Htb4w/us/Y1N8zAOO8NWZ9jpjkax+q/XG7bazThImn4raKp/",
-	"YZjs+51WtzkcYX/U6+I26XY7YadD9jFZfZzd3NKOxN3RTs02Sq3mZ1Wzz/TG2lqe1TX1+yDps0U7TWcb",
-	"eV7tRlgxf+2OApbpubFHpek/abpG2k0ifzyNHh9GsnV6SFH/IKBA3fiLyQpDB5V9+cXRj0uYrLLdGuli",
-	"rttNSblue0Esd67OKFrNMViafvv8vGILaoxtl9VZ6RJr2oCxmKSaQ2skP1WaZwXALZI9VzrYPjrNswLB",
-	"timVd4DxsGRKC5Ifuavo78B984XmIEtZc5ZanGuUP9YEx/XtMUAJfnj4sF59Bh3C9BGclP2589crap5b",
-	"KoobdNJqZ45KXw60Y/mURjxN+SXCYsHiScYZn4t0sdtAhtfC8USVYj14DwJi3OOzxoBVPD8GzMqr6aXp",
-	"G8IzVLyEtSgPg1ex6jd+VtpslG8/2nVthpm/3r54DbThrikAWL4IuU6z3cT9nyL90v9FpX2kSrs22NQr",
-	"FbeHBJtWX1Jcvpl4ey16fRrbXQqpiUblb1Rbo47fFSd6pG/rfnGi0F+OE4VrDIYPld3jIsYvH13Dc/33",
-	"7kj7+SdHF1bB1nrG3zhcdF2AsSzv3+jah6nVS801AZy8LxpabYVWOu6NU3E1QvARzUgsPck9w0SWMKPf",
-	"R5iWjcusSXNUXb+//v8BAAD//w==",
+	"7H3tcuM2luiroLRT1fYOKVPUhyW5tqbcnXbSk3Ti7XZP5qbVY0EkJCGmAIUAbSsp/5itma3ceY37I7u3",
+	"7u6t+bF/7pO03+YWDgASlChZst2ZTDZVXS1LJEHgnIPzfQ6+q0V8NueMMClq/e9qU4JjksKfz8/wRH3G",
+	"REQpnUvKWa1fO5sSJGTK2QQRJqlcIIkniI+RnBKUEpmljMTokqSCcubBr99kXJIYDc2Pw3rNq5FrPJsn",
+	"pNavDWrhoFbzain5JqMpiWt9mWbEq4loSmZYTWCGrz8jbCKntX4j7Ho1uZirB4VMKZvUbm682mc8wnp+",
+	"VdOdYzm1M4xSgtVksBBElidygOf04LJxMCMxxQdwgzgIGr0mbo16foibI/8wasV+l7THfgcfjrpRLw5I",
+	"Y7xx8mOezrCs9WtZSv2UjElKWERqnruqMGhVLusVkenieCxJurqw1yTiLBZIcnSFqUQjMuYpYCBdUDYp",
+	"La0RbjVDymQz1DOjs2xW63c7rSDwajPK9PcgnyRlkkxIWrtR05zjFM+INGRzrAD3Iq5GBUD1iUA0LsN+",
+	"SzBTNY5CZ82rMTxTT2Lzuk0r/FVKxrV+7R8OClo/0FeF+mnG2fmLGCBuvj3LUsErgP7FHH+TERTBZTRO",
+	"+QxhNE/JJeWZQHM8IU8EGqrPOiPX8lzfCAQPU/8mI+mimLu+XFtD622FtlWiyCdMZnMuCYsWn5LF6lSP",
+	"UZRQwqQfTbkgDF2QBdob8xQZoCOM3rx58dE+klMs0QxfEIGw2R5I4DFRlAXUVEew5/GMwCBXVE4HTNqf",
+	"RjxemH0vYIeNaSokSonIEnmE5PKjCKOYjmEbSP0wFSglX5NIbUu4oxWG9QEr0Ud7HETh6JD4jbiF/VbU",
+	"IH5v1CV+gA/j5rgRhaQ1skDWLKyAsgMpX4FqE2uZUWa/dxVhS0lSNeYf3h77X2H/28Dvnfvvfv2r2ibM",
+	"jF9iGU2rN8BQcdWh5UaGI6IRoWyCoilmExLX0TESEicEXeIkI2hCpECtRohOU9jzVA2HTjBNSLzMSg+B",
+	"lVaDYezree3GWs2iPqMzKleXdIonBAn6LVlH4gk8574yJmOcJVJxPW8D72mUOE+jmvOkRMw5EwQYz1Mc",
+	"vyLfZETAPCPOJGHwJ57PE6oFxME85aOEzH79tdDSIgeempjENDEMpm74Sh/NMqG4q9kvCt5pyhWre6te",
+	"Eqs5mVV4tTElSbw0gloUEQJP1J1Lg928U1ATEiuRsEYCMS597GcZtTyOCHlOY2Cav+191fy0c9b7ffuf",
+	"u1+Gr1r/o/O08XnzZVsBXGKZiVofOLikEgjkKY6RGaKg4KmUc9E/0G+dETGtx+TSAkocjHDs22duduSq",
+	"p3oQjazVzWCGVRxghhMFRRKjvYzNcSrwKNHMxUOUXeKExiiXM4inSJP3fl3N6Rln44RGD8W72pHZPOE4",
+	"JjHiI8WSngj0+pNjP2x3UMyJQIwrXimjKWzfmEQJTkmMoimJLkQ2q21Apx451yiw3xy1Iv8wbhO/N+4E",
+	"/iHujnpREDdIOAaQJkSSe6K8V6A8h822+I7sA4+MbCBnhWoFQ8oQVkxOEi1/cJLwKyU/qOijCjwAiVAh",
+	"FJvkaY6LAatAhmJH6iaLFK2ECiKA1ZLruVISPHWHXJ7WMCU4XgyV9NFkpUjpEalrnvJJimdI00AU+oej",
+	"BvEPoyb2e+ND4odxI2qPurhHgoaaU0wUEcRHSpxKpd5RqeVr7U6+8TOiHAs1pbzMqeAxcUhEgUlyxVPF",
+	"lF8xxBnaG2IpcTQ9x2K4r64LPpa+gSUwjBOejmgcE/ZgnFKB+Jyk8AgyGqhAnJHcJOIJEej4o5cvPvfQ",
+	"849enH3x6oMhr1kgr1jhttgb5088MvoinCQkfSIMKGIOWw12PCoDEHDzOZcnPGPxA1Gj9/U2dkXB2ck1",
+	"3WZr7WIU7orCVoHCz7lEY4DEtihUqoJ+4oPw7r2cZV6QGMlpNhsxTJP9JQACFk/xQu3OM84/w+mEPBCZ",
+	"RnYiOU15NplqsiEsnnPKJMIpQaBnqllxFLbRS/r0CGWCoNMvXp+hSjn8oTZhw9mEBghIco4SAMO2mJzr",
+	"J33Jua+ffGSMFswThleIxawEOszsTUZ0arw6Nog2QR6IWmuWoEGtMahVaVlRloKxaI0l6zD62+1SMMwt",
+	"jl2jbKwhsjWWnWd98+wj43lo4Ts01uTdADZ41sM+kAkzlDFyPdfGPRhOiEfwvvgDbcC2a++8YMp+xwkS",
+	"JL0kqZ7B1uih5unHxMnxKkQA3q9Jekkj8obhS0wTZfw8grr57OVrtcOzYlAPCe6ovRFmihSU8kQkwtqB",
+	"Y9StJwJF/JKkR4papkrxvsICgRoae9ozhBIswcXwYRDpcFIDHncpW6PRfeaRd9ezl689dDWl0VQB0Pq/",
+	"SBI73JOpKSmDx9FKPY2WlOBoCoYuT4F3UDY5GrBVeNcRuIIRHivrdwhffHAMD5HQjmDtMXPc985N6xZr",
+	"7j5w/Myw0DPOX2K2MN4U8UBKTJWVB/JZ6cTN4GBGlRkWERJ/MC7QCh1D5oxzNMNsYf0NYmvSUVP3jWrx",
+	"6M6PAixKmbme4kwYW+8uVD8aot8wnMkpT+m3D5bjwFSiiAhljl0QhqZYWGP7gxk8jQLJpaXswBqKhx4Z",
+	"vyOCU6VXATAK90XhzgJfPMBnCaFffvmlf5zJKWFSYYCsCaUUdyjVAyYHTvtMkLJb+CnMZJ3fN2x3Vv2+",
+	"mjjmKVcIVRzqOcT6Hkgjgn5LzkcLSYTjVpVoxoVE7Wanexj0GmFQ6WK1fuHCx1oMVu1hXR13o7e1MAvu",
+	"w20chdBwTQRIxvdRC4snH50mTbzliiSJb/yto0xakuwjbMTXKCX4QiAqlRLAhEwxZVJ4SqxpKTZTCiMV",
+	"A0aZ9VVqP5shD0WIYsqvHEG44pkpm43WITemCYGRjQPlCmLNF5TFaMxTROXSexZzoqWpyOZznkrHtzdc",
+	"Cv0MlUgdsEzYSNNyLMo4/t4UY71UKDoDtD2I9NWqBPiE1HxLT8djRw+zfs8PZp62XZaZLxPByDC5HZhn",
+	"/rgPt/jw3IeLEYCHdpYlks5xKg8U/foxlnjoubTzROQ0oR7I51iHcJZ5eR6orgqcap3LgEQNWUfDeTZK",
+	"aHSepclQjTxPiVBEczUlrOxG1jcizGIEzuQjNLyisZwO1U8DNpwSOpnKoablGZ4QAfde0phwDw3jTLvC",
+	"zo2s1zfCVbgPZzHlHuIsIuiC8St2NGBDxV+ylJynBAvOhnpWQ811hvUi8QJNUn4l0GihHZQMkUuSLkzc",
+	"EYanWofVUUqtUs5TPieppDrIhhN5Lsl1FdwSsJYkvSRI3QET1xoBHdGEykVZKr3/r9vv3//1/b+j9//v",
+	"9k/vf7j9I3r/b+//evuv73+4/fP7/4Pe/3D7p/f/9f7f3v/w/j/K2RLawisLLK+mGQuJzyW/i/AA8cc5",
+	"G1NP21jBuZjisN25a4RnNt4DAVJgCufSMIlVEi72lnUKGwoD6VWGCpDEwddzMikvGsKhbjwa+9+++/XB",
+	"Wx2Trv+6Oijt1Uy+yzmWW27HMzojQuLZ3H16tNghjcKrLRNxiSmGh0FQb3Wd2G/MM23PFcHfw7C7JvOE",
+	"ZbORUl+9WpnqV0H/5XThbM1xRbzcYl3pZjMTG7+T0BRD0MHtKlzzlE4ow4kWY+q+Jao3xO67xO67xF7/",
+	"er6E+7DdLmUmNCpmpdlKCdCNoLsxwt5pt5vtzTF2r0bjnTCvxPRW2+9Tqr3UBV+thuezjz5Hb159hvZk",
+	"vpFg8zzJOe0ICwK3KP41VBfxhJxfkMVw/2gHPl1GkxV9UczqS+IPntvFx3hgacJg1s0I2yIPzHM1XRe/",
+	"rW7YaDTLGO60XAwXuu/mJK5CP9gCc6/1rfBQDus1m0HHbi/IAlENfgeDfStULSwHWRA0IxrDJymgpn8n",
+	"11JfGCKeDthwntJLLMnOD48W6JJaiXSEqDTiTxQ0UlwHFXU5F+nhFFDi62GrAuV5cEWsQvZjwkgKSYzF",
+	"XWjP6BKcJYt9L7d+lJyfk7RI0ZFkdieaz+ywaiYzfP1CP9TM54nTFC/UxWweP0C6GLWkLB02cayw0Tps",
+	"dZud1uFdbKtA4V0T+11x541XA1WtzEV74UO56I2bm/i2Bok8wCiXlAdHtnhl83ZZPSnvvdJy871cIqIC",
+	"2CWhXtIPSuh8ly9Db2IFnGW9SamDsY5e4OTUURPHOBFky0i+siiBJ49IwtlEIMn7SPvEEioUlWcs1vEp",
+	"aY2+AdsbWsjReLgPXJyn8ylmBPwqJtavjTzqsH9rNYIASCckVkMBU6pzdm7HhEvD/Tp6kdsdzsPWMe4V",
+	"+0+9E0bpIznlggwYTnWSwrOXr58INIQHzmGhasYeGubPFr9qCQbjuLdq/zJmA5bH46TQS3PM6SplvYDR",
+	"TkJ8WaPdKBJycjDZMmArL5P8Epk789qCzt4AVT4OtUlu/BeOMiD5ERqyLEmGSJnr0ZQIRCE3XP2oQzE6",
+	"o/jnA91PjZ5W4SJKFYmBu4WPNVF7KCYpvSSxznhe9r6A5sQU73urzRdgSDHhNa8G5qqaxpKFU2WqwMQ+",
+	"ozp9swzqXGxtJb+0YV+SXQ1Hlc+l1xxPyLZOCjwhL9iYrzJzGN+MtRbcr3P1qgzw4ZywmLKJMtmVvbAS",
+	"c4fcfmEcX0IbjJ5NU9NeAGNLghOBpHRMSewZnwCJjS9AX4hcb6TRagzezDzAp4RjJRiMz7KEOnutGnX3",
+	"2qfHaEbSCdRoRFCkYeXBkWVuYNL3UeUGnVHmvqGxyVuBk+SLMbiUt8D3J9kMszNyLZ8mPLoAz/FGz4Wy",
+	"3/7j9k+3/6J+VV/+1+33t3+6/Z8f1nNhIH5vfedmHb2+ASLcGZVihpPEUvCe1UF1Usl+PZdWLr8yQm/p",
+	"ihKGE44knxA5JenRgDmSDjFCIBeIzNCelqxD6841LN+Vr65YtfcxKxD27/JxfVCqebi/6xyL7WXIK64j",
+	"4CvA3kl+VSDxnmJM67vVYkhdOQKeN8epUrmsaoxGJOIzIgoBrvQre3WodLbCASwYHY8duTVghoNeTbEk",
+	"l0R7jc0bzNx8NTkk8EL00W9Pn3/sodPPP/bQl2R06qGPX5x46Ph36v+Xpy349aU3YP+c0ehC2Tbq56aH",
+	"XraOPXR8/MxDX0wmHvry+HdKCTn57PgZ2ms12ogrqr6iwtJfbl6MKMNpJYu99w53pRXAe62UelPlhDkG",
+	"34rkaEwkqKE5e9bBS3GOZcklrmSVoBOlib959RnEPIytrp8Eh2d5wxUj3ceMNL6jVeeN1uuXoxclt8FW",
+	"yfi59T6bt37ze/949q3/XM/4n3pBMMiCIOzon1/TCcMyS8k/2aKkHt7o8WkFvU5V1Y2LNLW+SpxV7qrK",
+	"3WTVOau25UYXFciKHyS5q8kZTqp+0ayyrAoUl1eVgTLDqfDLktRRdWwxJuxXm8JdstWWp+nZTCVtXEHE",
+	"sj9gVhSom50kpmXbC+1hpiMv+8tiwkqFJ2LAKg200qNGoriPrVhvaE+HbniqIzf7ZbULpuZa6hDKjiku",
+	"Azu/bRnUeRyiYtvmdSt0AvEzhhJ+RdIIC4Km5Lrs7+yNu5046Da63VZ0GHfaPRyOCcZB1G7jOGi0cXM0",
+	"bo0bo3AUjLphGMWNdtyJGu1RMA4CHHTLVN1plfzV6ms5dDEO/N677zqtm8qYReF/qljWJPd+pcSmXWq1",
+	"ERBTR8PlGJ1iSNbbu4YBVXjPm52Nbh+9cTc7oQT9lmzta3utbl51qj7I7ahIKZtt7XRcy0gfxQtemszO",
+	"PvBVx1yn9UAELbFZwJZ9UR5QKSOkig2XMbhCsZ/jmeupBU+s6KMh6MpDtNcMAzS/Rlc0zplKNhuivU5L",
+	"/a5+ggTtIdprhF34yeXSMIphGpAdo5PFS9wjv7YCVK3m3yk9ivilMG44zNxchRUHgI1f6i9zVvx9RUbz",
+	"/MuEjvO/8SV8AW55MJu38r+vyGiWf/lG6VmSgoMU+OnBTL/Jfmnlf2Mc5X/zSXHPFb7M/x4nOCrDyn3/",
+	"GnC91pb5erkWoym/gkQsbQgpSQVqJ/ApZEztogPBkvFhRMdOOvnDFCgn9aza3PtuC+ZRhsUneki3Tssm",
+	"ckCCVoTTdOEhco0jmSyUPJ/QS8JKQum7mquRl5CjfTvuFMOgYmvOiJzyNX6uT87OTpG+wcGVMg9dcj59",
+	"c1YmEPVDFeuEx9eHMecp8Qul2CUOXh14rNJdd6og3aC0NjvrtNbuKIwb4yA6JA/WWnM6LgEnx0lBdSXq",
+	"rWKwpW33DOIVO3smgC3mnolsrjDQRh/Tp/u2eFBpCpDnNpnq5DXN9us/lndgnQcJ3f759l9/Jqkxm55b",
+	"lUVLuRbVsPJdWNU1496cOuFqon84GAwGgzWpM2vC7ofNVhA0wyDYOfL+iJHKCrvexA2XggEbw4hVu+13",
+	"pfnkzRpqxnCueSsubFAFh0a3hmI845K2gTuSR/qHkAswT8mYXus0Ts4SnY2WEhxDKYRiwTyTCA+YsIzJ",
+	"A7EKRTxOEOLZR58jLEu5eUfIJgYM1ajCzCHPFhh6+YsGDN5tSwodl8WSaxxGBzagIfBuNRmgMvNK7/oT",
+	"ZZ0+h7qjlbCGzm2uSkAESMxwNKWM+Dlo1P1lcTHD1+eJpu3KVCVIla72r0GVikSAX7CoMYq5VIYV9Eui",
+	"TOpKId2DgadoCK096p8fv3w+9NAQelzYL5qZ66/lGepk04rJ5Snb7tZezt4OgwBFU5ziSGpZsVno6AUX",
+	"Y1cReDU3XgHSyyyR1E8oM9mMoPjOCZ8rEk2pJHnqENrDSGSzGVYaDUbOMB7CiYTH93VXgzRLCOLjARvm",
+	"rx96UAszN2+QeOQheOuYmKiO0pUontjuWrDDoHqaqFerG3jGoHrrakolGTAxxxHxdJW10NksinhyMO4v",
+	"Z7SUpYuRLLd/Qbd/uf3+9s/6j395/39v/2wk0/v/hFv+im6/N7z4e/X1/Q/v/7e+4z9v/3j7l9s/vv93",
+	"EJ8Fw937Tf/tYCAHAzYYpIPBdRgMBtfH8N9Hg0EWNFsn6qPTeDYYZI1G+wQ+OoH66HTh4/BpS3+01Uc3",
+	"eOrrT3VrGASBrz/117Crv4b6a/tEf+3A126gBmwG+qPRUeOePNcjnDyHEU6en8DHiZpjdnJyoi+enDx9",
+	"949v/zAYXMPdehmHavC/08U4awm66r+n6r9n6r/n6sfGSb7A3sm7f9z/za82cLyq3l/H0O8G7V0eekjZ",
+	"b4inMUlJvF/VBmxzX4ySZqq74qybSR61XZnPp2QhiERzrHRkXT8jsSR1dIqFQEO3eZfaQ0P7t+RoQnQ2",
+	"iLoHWn5VuJOwOJ/xtMzbdAqBmeqI84RgKDZw3nVnwzGT5p6/+gjCotZhmmBRzKgAKln8dv7VsxedF18f",
+	"X39x9jJ4wYKK3IbNjDVf0QaO6pQMr9S8vjp5hg67wSEy1QMo5lGmNMw6GupinyGk+wiTkm5rpIChrwLY",
+	"llWsktlU8dVCYpLreYIthuckomMaIRBsVNhKZBaRCpG1WqF0lywqypZWumSR1NcCV99RkZdqrWOo0OFp",
+	"0etIoCuSEguQrXP4VrWPm9UEiKLC5LsNlRegDmjxl/I4i0hsy4QVJqt7KEZQ3Q4u+EpIuZUrVe+OeJqS",
+	"ROONxkV7ST2jPRJNOYmhqPb3vim48l98NFxhJxtKYlb1/TxJo0ixDTfmI7Z7PVe9DypTa021TYWWN+Wp",
+	"9JYp1mgSdsl2v+SJNvnitqgzc/JJK517x+jNqxcob0qpkUxjwiQdUyLumMD2VWx3cRdbdmRURYOIDaym",
+	"cF+VtMcwCDt+o+GH7bNG0A/Uv69ccRFjSXzjPlydkSBRllK5eA2VlNrWn9NPyeI4k9NKrnZ8+kL3VRzO",
+	"Zhfn9Xp96CFBdOIfzuRU3bDvGTI9Pn2ha9B4CiLl2FSeAoj66BhehXS+8gVZmHxlyFC+4ukF5CebpMK8",
+	"Yc4Tga59EfE50YaXsp1MpvUFWTwRSF+rr+sJmM+qAIhesoK1LmC1i9ffTiwof/vlmS0oBXlmS0yd0jFd",
+	"0UUr5S+U1VmT0eQue7YISkfKdNzG8BBQhE2YTfSNI0d4aEYkjrHETi6mGDB1c0wSCqLEWHQDdnbF0RVe",
+	"iML71h8wH72GpBVdn7ecs9JHw4oOMnraJpeksiDtSCcboCKyaVO2DHYwE1ckrav3Q38c+37XM1X9crP0",
+	"oSICJqoyxiDDRb287HTUvTh1U1A0PH1zNhSOa7rC9QUGOoP2TUINt2E2B9+ZZoc3eee6PHHVJKUJ3ZdN",
+	"ocZGJtXfuvFoCVpFE7YBO3Xjdtq3sI0TwCYcgAsgt/AVv/UTSGTUYBkwyFCAsYYfP6/Gs7M2NXgdnRVZ",
+	"93yc1/ClxAlNQvG+bpJqk5t10oouNUHPgTJtD440pdB8Na/T04kvpsuy6RhqKvNML2Vz54DtDQe15qA2",
+	"3PcAc4TFaISjC+A5eeuXOvqIJERC1MFG/lMy45dEFGmFgI5iFx0VydYgFnIpEZuAvORJjEYLiH9fKk0O",
+	"jEpbWwob/CURU6S3+vHpCycJvV9r1IN6oLiMImM8p7V+rVkP6k1tL06B+1ZWvfa/q02qyjY/A+1R3+Qh",
+	"Rq6UbIReeZ7eEhfLKr/iijknVUZLTWmgx7a41u1q/HZFL2fJwlIlSGoqIMliXRtUk+6/XWGsUyB14216",
+	"MzATKpAWmOvendcD7PB2W+Sz+f1OToaeyGrG9drWx0Xy2b06NW+aFqAb5lM4V9fNo1w5sdU8yn7Y6nsL",
+	"4jkot5Te/gHdcffm3VKX2zAINpSiV5SgG3PhrRu52DEZcSmA4CYObmuyl0MBefpQVXzhMZJRll5Xikq7",
+	"JbGFyhicBd1+2DYqo1v4apYYBH6j0Wj4h2EY+t1ms+n3Wq1Wu91udzqdjlu8s0OVp0080bWaDkDvbFum",
+	"Ky3zbHq3jvKDVi+6URFbgWgtpzxBvJTE8ggFc2453NsiXaehgKazbPJMiAe/GgYy7/0A4HSHN0ktzTBQ",
+	"29wtpqugy95XrgANy5GjIg5hxmz09KC2xqFwSWl3T8nrVOkiurnZSWJA4UZVwzPwSEHqg0m+uvFqLc3E",
+	"qgbNmd2B088bHmnc/cibpX4+raB590MnbuPTVti7+4nl/liwaBMou+vZot1FYXECUbvm1tt3Sk641ufb",
+	"dwqbxjlg1B2UNwKReCLyoDtYztd+0bsKzLcsFbLW7wReTe+MTIC9lkI0vdYMoC2XWsm1D31a1XDQtbbm",
+	"1UzbWhhWW5Tqqi54U1u+9u7Gq825qFDL3pjOnbqRBpBBycRSOgxnpNqMyh0+0PkCTCZjK1hzSifRoDzH",
+	"VYdDnM4wUIeHLwgrLAbTJMRkgjMu9SUqxYAp/n3k9pIxaU8TIlGr0fZst0xtrrUaTbRX2SsTUSYkwfE+",
+	"zG3A+FynKuxYA2FdkJAck5dDoL1WGA5YkUQOwaVFVWVb7rdbUsuscUatW4GCU5sNmC3D3HPLb4Y6WOsW",
+	"XSoQQCv2MSrUZs+ptVgtqByw9XWY+2DuuVUee0aNI7N9hBPB0TyTTtZ/Me9yA+iq5GAIubkFpH1kk4Xz",
+	"tn3rE4bLWcLq3jvThEdcTqFMBVUkDJdGqMgYxtoPMmA2aRiobf/Irkqb5ZgxnrHIeOlMC5eEXihiXCAt",
+	"S/Jujyb9NcISJ3ySkQFTsBImmHCl61l1E528olU7BIk27qCbG7QrBPtP7zhTzG9aMzqWvJlN0a1Xz/v4",
+	"9IVFju4JjfaU9Vn2hIF/zHWXUSh/u8JpTOJ9b8DMkswIuZPeBETBtxPrvvJOmaKiFT1pu0+zKIIyIkgC",
+	"sHQ5YJpelE1FpKbmfJvptAZh22H2iyzzcmdyLJc7W1GB9I5lVbvcQ7jUoRz4YSvoqd/NKi0EUzLOhGI8",
+	"QVNd1cSAdSOu6naSqB00jaOq1EpwD1wFTnoenmDKNLtyd2fC+QWJByyb2xOGnB5dJtHjSO28LIHCZHAy",
+	"FG0w1SxMK0OY6J6LFbNeIHS7wolaPGVoROQVIWzfc/vl5N40CymYtDsx41dDX+okkhJH8QyDVDPMEQQ9",
+	"ygqmUi496ENb1GI1SwRdH7A3Ja6fNzdXEsctzr5joGKz5W2ZB3lbNWCMr8yxTta2NYfqrDY4UxS7w5E8",
+	"A1Z9Jo8+c8aew1P2kug56iLbFTfJdrbt0uFF2sgFUf+Ux8tdBis0gyUT94GGLRTR5UUWFdVx2xq5laVx",
+	"TqmMLner7ekqL6guQ2o5+7VqbX43DdwUbd6UoytK3b9Z8SE0dvMh/OI5+MVz8DPwHNxtZAclI7uxjZG9",
+	"0x7dfMBC0fDZNuOzds4eZrG30vPDQ6sya3+pmaw9xXFTW2C4Z+kYxU335/epxSSUXZicByWu1nRVhAAE",
+	"cSTt10pxcytIykLGHWz5hEF7sFZfTVKztbqSWv9wQPUpfhMi10zjFTEFGVtNIh/n3jOoLKn9mEjIEywC",
+	"lHlmz07TegMJ9TvOTG+ANeB5ZhX3LWfiDrbjTG5+2m6gYAs30PL5UOq5xhZvWj4bBZ5rb7Osira04LMK",
+	"t3l4tZvzA/xd7W1AWnGowd/AVWZ0dGzaU2BDrVU+M2r1Umn9pGv8aI21frR7utEgpbj2Ti11cxC64LTr",
+	"mKzjJPFMILnoNqoFC/g8rGDUZi64YQQcMOaE1uvo1GRg6KwKm4KBKmLC4GorgsJD7ZszptrQ+BEgNSPl",
+	"c21t5wPU0XFeGLfkSRsvH9QWYRaRJG9hs63c2N44Med3VoTeWhtOtXXs0p+6j1uvY/MT+TFcwJ3CbXbr",
+	"yslAf0f+dKOf2PSIXXzq4Rpe0HkoL/CqMx1eGcues1xv1G3u3E29UZl5WED5F2PwF2PwlzDyTzOM7BWr",
+	"ggYWZlV5C4AHL6vUxeEDrKs0vllYp1Va2GFYLMyeqvfgdcFAH25Z7vDWeRB2P1DY//E8Evf2Jdz8zBSg",
+	"vxMtBjwL91BhPmRawE4q+LFxGujUlcpT9J+Zdt3KJtBxcYipCLSH3V6SfYRHuv2PvgqHhJKxRDjhjFR2",
+	"lxywvL1kbnDs1xG8UBkmw2LrDZHOnnWb0OWt/8uJtDoKTwasKH22xR2MXLnNxveKMmnu1izv2zguTcsN",
+	"7oU5U8Q9nMTEXo1K2EczfFHK+83rteFT6F6a1ocIydRMdxguj3tkB6LSKbFWb4lTfLViN+rIrrE4dWyO",
+	"rau83jbzer86GLXOA3VPe29dFOpBSvGG9qBbKMVNvzEOA/8wbo38Lu5EfpOE4wYORr2oEa5qqbZf283j",
+	"BJV0i9FtgkrBzwFkq3ZEJ2gGTUzCcNTrdbudxigizVHYHTebhESNETlsd3HYaEbdTtRrRsFhJx6R3rjd",
+	"7kaNRnTYDtfZEaYXUrUd0VDyv/1IdoRZnt/wc7ZUN28vKVWu4TDyW1E79g9JZ+zj4LDhF71lmsHjGg4b",
+	"X1Xo8GbGruXQC8JG436Gw24v3S6M1DgLev0gXA4jNe9S2pQm+ChKm5nWL8rbo3mvfnzP+o/vHod0qZ+U",
+	"5+tOL/iB6bS10UGGy61rHa84T/UJaOMlr5mJsBbpfnVUqkAbMFP9T9PiZCLGS71wj9BQyqQ4v40KRCeM",
+	"pyTeP1rqhAtppdgtRkOm7F3pf+4oddQKehWnGMGReDpGfIRaQWv5FpvnNGD5GYtTrH5xM/3Gzqn+UKS3",
+	"t1CKb4W2tT7yuFIh9Qm/QglXmqfTWgcJiRcC5aXsuTbQC4Lq+hwHCKUCnXyXNDvBxj6Q3U6rdJJYJ6jq",
+	"BFlNQgAXNW1b4lUAzeT3WuDl8mJNmZHb4HU7Pr/UGPThdUBuj8ClSumG1TPK4vsn0j95R4U1TdZJRzfi",
+	"/rML0WwZsC4i1X9PLo3VZImfiZdjRdDZY4j7360pqNANEKFcOD88RPN6KJJY32myMMjL/Q+dyu8BM4pz",
+	"XxeIF7m+kqNh0cbRlL7b7p2FJ8b0ARNDk5M7YK5kdArKkc1u1cF5nXYckyjBqRVCpUrxlCAwzCA7Os+N",
+	"pZzVkXuKrVv6YYo2wtAcnr9l9uyArUmfNfHocv4s2j19Vtty5V6yP0Ya7Q7W+P17Uf7IpnkYhZ1RqzPq",
+	"dMfjSP3X641a7WbUiJtBq9FU/8IwPgw6rW5zNMbBuNfFbdLtdsJOhxxisvo6twGwG4m7o+Wka5Q6DSLL",
+	"Zp/pH7i1PKtqfPpBsnvzlsO1beR5uWNryfx1u644pufGPr6mR6/prOs20v3pNMO9H8rW6SF5jZiAJh7G",
+	"X0xWGDqo7GLJjH9YjmaZ7VZIF3PdLUbIixMKd67OKFrNMVgafvuUwJwENcS2SyQtddI2rRJZRBLNoTWQ",
+	"HyuztDTBLfJLV7p8PziztDSDbbM475jG/fI3nZn8xF1F/w3cN19oDrKUNeeoxVaj/KkmOK5vIQRK8P3D",
+	"h9XqM+gQptfqtDjDwJ5VrHluoShu0EnL3YtKvYvQnuNTGvMk4VcIiwWLpilnPBPJYr+ODK+F7YlKBc36",
+	"CBvGfT6vD1jJ82OmSQWaUSEom5gUTzU7nqL8RPO8wA3ONdd1d6VWRMURgbbGzkglLdtjD5XyLnECE0T2",
+	"oUrNdhP3f4z0y+AXlfaBKu3aYFOvUNzuE2xaPfG/OOZ/ey16fRrbXQqpiUbZY0fXqON3xYke6NvaLU4U",
+	"BstxonCNwfChsns8xPhV3m7tl2jRPR1pP//k6Nwq2FrP+JHDRTf5NJbl/Wtd+zBz+k16JoBje0ei1XaR",
+	"hePeOBVXIwQf0ZRE0pfcN0xkCTL60N6kaO7oDGpBdfPu5v8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

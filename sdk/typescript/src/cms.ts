@@ -1026,10 +1026,26 @@ export interface paths {
          *     optional `attach_content_type` and `attach_content_id` must be given together (422
          *     otherwise): they attach the asset to that program or episode, which is where it then
          *     belongs (`attached_to`, the `content_id` filter of listAssets, and `media.on_content_purge`
-         *     when the content is purged). Attaching does not show the asset on the content: make it a
-         *     program's cover (`cover_asset_id`) or an episode's `thumbnail_asset_id` or `media_asset_id`
-         *     through the CMS. Retrying with the same `Idempotency-Key` and body returns the first result;
-         *     the same key with a different body gets 422.
+         *     when the content is purged).
+         *
+         *     `attach_as` (with them) also puts the asset where it is to be shown, as the CMS's field of
+         *     that content: `cover` sets the program's `cover_asset_id`, `thumbnail` the episode's
+         *     `thumbnail_asset_id` (both need an image), `media` the episode's `media_asset_id` (a video
+         *     or audio file); the CMS then announces the change like any update, so the public catalogue
+         *     shows the new cover or thumbnail once the event has reached it. The media service makes the
+         *     change through the CMS API as the caller (its `Authorization` or `X-API-Key` is forwarded),
+         *     so the caller must be allowed to update the content there. The upload succeeds only when the
+         *     field is set, and otherwise stores nothing: a program or episode that does not exist is 422
+         *     on `attach_content_id`, a soft-deleted one 409, a caller the CMS refuses 403, a CMS that is
+         *     unreachable or failing 503 with `Retry-After` (send the upload again). The content is looked
+         *     up before the file is stored; should setting the field fail after that (the content deleted
+         *     or the CMS gone in between), the stored asset is deleted again before the answer. Without
+         *     `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
+         *     Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
+         *     complete.
+         *
+         *     Retrying with the same `Idempotency-Key` and body returns the first result; the same key
+         *     with a different body gets 422.
          */
         post: operations["uploadAsset"];
         delete?: never;
@@ -1543,7 +1559,8 @@ export interface components {
          * @description The program or episode an asset belongs to: it is listed under that content
          *     (`content_id`) and orphaned or deleted with it when the content is purged
          *     (`media.on_content_purge`). It is not the content's cover, thumbnail or media: those
-         *     are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`.
+         *     are the CMS's `cover_asset_id`, `thumbnail_asset_id` and `media_asset_id`, which an
+         *     upload sets with `attach_as`.
          */
         AssetAttachment: {
             content_id: components["schemas"]["Id"];
@@ -1578,10 +1595,14 @@ export interface components {
             attached_to?: components["schemas"]["AssetAttachmentUpdate"];
             visibility?: components["schemas"]["Visibility"];
         };
-        /** @description A small upload (at most 25 MiB). `attach_content_type` and `attach_content_id` go together. */
+        /**
+         * @description A small upload (at most 25 MiB). `attach_content_type` and `attach_content_id` go together;
+         *     `attach_as` needs them (`cover` with a program, `thumbnail` and `media` with an episode).
+         */
         AssetUpload: {
             /** @example صورة غلاف برنامج الصباح */
             alt_text?: string & components["schemas"]["HumanTextBlock"];
+            attach_as?: components["schemas"]["AttachmentRole"];
             attach_content_id?: components["schemas"]["Id"];
             attach_content_type?: components["schemas"]["AttachmentContentType"];
             /**
@@ -1608,6 +1629,14 @@ export interface components {
          * @enum {string}
          */
         AttachmentContentType: "program" | "episode";
+        /**
+         * @description Where an uploaded asset is shown on the content it is attached to, as the CMS's field:
+         *     `cover` is a program's `cover_asset_id` (an image), `thumbnail` an episode's
+         *     `thumbnail_asset_id` (an image), `media` an episode's `media_asset_id` (video or audio).
+         * @example cover
+         * @enum {string}
+         */
+        AttachmentRole: "cover" | "thumbnail" | "media";
         /**
          * @description What happened to the entity.
          * @example updated
@@ -3456,6 +3485,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The program or episode the upload is to be shown on (`attach_as`) is soft-deleted. */
+        ContentConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": "the program 0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01 is deleted; restore it first",
+                 *       "instance": "/api/v1/media/assets",
+                 *       "request_id": "01J9Z3K6T9X5Q8W2R4Y6B1N3M5",
+                 *       "status": 409,
+                 *       "title": "Conflict",
+                 *       "type": "https://mediamesh.dev/problems/conflict"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request is malformed (bad path id, query parameter, header or JSON). */
         IngestBadRequest: {
             headers: {
@@ -3847,8 +3895,9 @@ export interface components {
         };
         /**
          * @description The body is well-formed but invalid: a field breaks its constraints, an attachment is
-         *     incomplete, the content type is unsupported, or the `Idempotency-Key` was used with a
-         *     different body.
+         *     incomplete, the content to show an upload on (`attach_as`) does not exist or the file is
+         *     of the wrong kind for it, the content type is unsupported, or the `Idempotency-Key` was
+         *     used with a different body.
          */
         MediaUnprocessableEntity: {
             headers: {
@@ -4055,6 +4104,29 @@ export interface components {
                  *       "status": 422,
                  *       "title": "Request validation failed",
                  *       "type": "https://mediamesh.dev/problems/validation"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The CMS, which sets the field an upload names in `attach_as`, is unreachable or failing;
+         *     nothing was stored. Retry after `Retry-After` seconds.
+         */
+        ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["MediaRetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": "the CMS is unavailable, so the asset cannot be set as the program's cover; nothing was stored, retry later",
+                 *       "instance": "/api/v1/media/assets",
+                 *       "request_id": "01J9Z3K6T9X5Q8W2R4Y6B1N3M5",
+                 *       "status": 503,
+                 *       "title": "Service unavailable",
+                 *       "type": "https://mediamesh.dev/problems/unavailable"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -7189,6 +7261,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "alt_text": "صورة غلاف برنامج الصباح",
+                 *       "attach_as": "cover",
                  *       "attach_content_id": "0193a4c2-7b1e-7c3a-9f7e-2d1c5b8a9e01",
                  *       "attach_content_type": "program",
                  *       "file": "(binary JPEG data)",
@@ -7199,7 +7272,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The asset was stored and is `ready`. */
+            /** @description The asset was stored and is `ready` (and, with `attach_as`, set on the content). */
             201: {
                 headers: {
                     ETag: components["headers"]["MediaETag"];
@@ -7239,10 +7312,12 @@ export interface operations {
             400: components["responses"]["MediaBadRequest"];
             401: components["responses"]["MediaUnauthorized"];
             403: components["responses"]["MediaForbidden"];
+            409: components["responses"]["ContentConflict"];
             413: components["responses"]["MediaPayloadTooLarge"];
             415: components["responses"]["MediaUnsupportedMediaType"];
             422: components["responses"]["MediaUnprocessableEntity"];
             429: components["responses"]["MediaTooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["MediaProblem"];
         };
     };

@@ -1,0 +1,201 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mediamesh/mediamesh/app"
+	"github.com/mediamesh/mediamesh/internal/testenv"
+)
+
+// uploadWith posts a multipart upload of a JPEG to the CMS gateway's uploadAsset with the fields,
+// authenticated by the header (name, value), and returns the status and body.
+func uploadWith(t *testing.T, cms, header, value string, fields map[string]string) (int, string) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 160, 90))
+	for x := range 160 {
+		for y := range 90 {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 40, 255})
+		}
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, err := w.CreateFormFile("file", "cover.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jpeg.Encode(part, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", cms+"/api/v1/media/assets", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set(header, value)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// attachAtUpload checks an upload's attach_as through the gateways: an EDITOR's upload becomes a
+// published program's cover and an episode's thumbnail, made in the CMS by the editor (updated_by),
+// and the public side shows the new cover; an upload naming a program that does not exist, or made
+// with an API key that may upload but not change content, is refused and stores nothing; a USER
+// cannot upload at all.
+func attachAtUpload(t *testing.T, cms, disc, admin, unique string) {
+	// A published program with a published episode.
+	code, out := call(t, "POST", cms+"/api/v1/cms/programs", admin, fmt.Sprintf(`{"kind":"show","title":"Attached","slug":"attached-%s","language":"en"}`, unique))
+	if code != 201 {
+		t.Fatalf("create the program: %d %s", code, out)
+	}
+	var program struct{ ID string }
+	_ = json.Unmarshal([]byte(out), &program)
+	code, out = call(t, "POST", cms+"/api/v1/cms/programs/"+program.ID+"/episodes", admin, `{"episode_number":1,"title":"First","language":"en"}`)
+	if code != 201 {
+		t.Fatalf("create the episode: %d %s", code, out)
+	}
+	var episode struct{ ID string }
+	_ = json.Unmarshal([]byte(out), &episode)
+	if code, out := call(t, "POST", cms+"/api/v1/cms/programs/"+program.ID+"/publish?with_episodes=true", admin, ""); code != 200 {
+		t.Fatalf("publish: %d %s", code, out)
+	}
+
+	// An editor and a user.
+	people := map[string]string{}
+	for _, role := range []string{"EDITOR", "USER"} {
+		email := fmt.Sprintf("%s-%s@attach.test", strings.ToLower(role), unique)
+		code, out := call(t, "POST", cms+"/api/v1/auth/users", admin, fmt.Sprintf(`{"email":%q,"password":"Str0ng-and-long-passphrase","display_name":"Attach %s","roles":[%q]}`, email, role, role))
+		if code != 201 {
+			t.Fatalf("create the %s: %d %s", role, code, out)
+		}
+		var u struct{ ID string }
+		_ = json.Unmarshal([]byte(out), &u)
+		people[role] = u.ID
+		people[role+" token"] = login(t, cms, email, "Str0ng-and-long-passphrase")
+	}
+	editor := "Bearer " + people["EDITOR token"]
+
+	// The editor's upload becomes the program's cover.
+	code, out = uploadWith(t, cms, "Authorization", editor, map[string]string{
+		"visibility": "public", "attach_content_type": "program", "attach_content_id": program.ID, "attach_as": "cover"})
+	if code != 201 {
+		t.Fatalf("upload a cover: %d %s", code, out)
+	}
+	var cover struct {
+		ID        string `json:"id"`
+		PublicURL string `json:"public_url"`
+	}
+	_ = json.Unmarshal([]byte(out), &cover)
+	code, out = call(t, "GET", cms+"/api/v1/cms/programs/"+program.ID, admin, "")
+	var p struct {
+		CoverAssetID string `json:"cover_asset_id"`
+		UpdatedBy    string `json:"updated_by"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); code != 200 || err != nil {
+		t.Fatalf("read the program: %d %s", code, out)
+	}
+	if p.CoverAssetID != cover.ID || p.UpdatedBy != people["EDITOR"] {
+		t.Fatalf("the program's cover is %q updated by %q, want %s by the editor %s", p.CoverAssetID, p.UpdatedBy, cover.ID, people["EDITOR"])
+	}
+	waitFor(t, "the new cover on the public side", func() bool {
+		code, out := call(t, "GET", disc+"/api/v1/discovery/programs/"+program.ID, "", "")
+		var p struct {
+			CoverURL string `json:"cover_url"`
+		}
+		_ = json.Unmarshal([]byte(out), &p)
+		return code == 200 && cover.PublicURL != "" && p.CoverURL == cover.PublicURL
+	})
+
+	// And an episode's thumbnail.
+	code, out = uploadWith(t, cms, "Authorization", editor, map[string]string{
+		"attach_content_type": "episode", "attach_content_id": episode.ID, "attach_as": "thumbnail"})
+	if code != 201 {
+		t.Fatalf("upload a thumbnail: %d %s", code, out)
+	}
+	var thumb struct{ ID string }
+	_ = json.Unmarshal([]byte(out), &thumb)
+	code, out = call(t, "GET", cms+"/api/v1/cms/episodes/"+episode.ID, admin, "")
+	var e struct {
+		ThumbnailAssetID string `json:"thumbnail_asset_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &e); code != 200 || err != nil || e.ThumbnailAssetID != thumb.ID {
+		t.Fatalf("the episode's thumbnail: %d %s, want %s", code, out, thumb.ID)
+	}
+
+	// Refused, and nothing stored: a program that does not exist (422 naming attach_content_id),
+	// an API key that may upload but not change content (403, the CMS's refusal), a USER (403).
+	missing := uuid.NewString()
+	code, out = uploadWith(t, cms, "Authorization", editor, map[string]string{
+		"attach_content_type": "program", "attach_content_id": missing, "attach_as": "cover"})
+	if code != 422 || !strings.Contains(out, `"field":"attach_content_id"`) {
+		t.Fatalf("upload as the cover of a missing program: %d %s", code, out)
+	}
+	code, out = call(t, "POST", cms+"/api/v1/auth/api-keys", admin, `{"name":"Uploads only","scopes":["media:write","content:read"]}`)
+	if code != 201 {
+		t.Fatalf("create the key: %d %s", code, out)
+	}
+	var key struct{ Key string }
+	_ = json.Unmarshal([]byte(out), &key)
+	code, out = uploadWith(t, cms, "X-API-Key", key.Key, map[string]string{
+		"attach_content_type": "program", "attach_content_id": program.ID, "attach_as": "cover"})
+	if code != 403 {
+		t.Fatalf("upload as a cover with a key that cannot change content: %d %s", code, out)
+	}
+	if code, out := uploadWith(t, cms, "Authorization", "Bearer "+people["USER token"], map[string]string{
+		"attach_content_type": "program", "attach_content_id": program.ID, "attach_as": "cover"}); code != 403 {
+		t.Fatalf("a USER's upload: %d %s", code, out)
+	}
+	for _, content := range []string{program.ID, missing} {
+		code, out := call(t, "GET", cms+"/api/v1/media/assets?content_id="+content, admin, "")
+		var l struct {
+			Items []struct{ ID string }
+		}
+		_ = json.Unmarshal([]byte(out), &l)
+		if code != 200 || len(l.Items) != 1 && content == program.ID || len(l.Items) != 0 && content == missing {
+			t.Fatalf("the assets of %s: %d %s", content, code, out)
+		}
+	}
+	code, out = call(t, "GET", cms+"/api/v1/cms/programs/"+program.ID, admin, "")
+	if err := json.Unmarshal([]byte(out), &p); code != 200 || err != nil || p.CoverAssetID != cover.ID {
+		t.Fatalf("the program after the refused uploads: %d %s", code, out)
+	}
+}
+
+// TestAttachAtUploadAll runs attachAtUpload against `--target=all` on embedded defaults.
+func TestAttachAtUploadAll(t *testing.T) {
+	cfg := app.Default()
+	addr := testenv.FreeAddr(t)
+	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = addr, "127.0.0.1:0"
+	cfg.Media.LocalBaseURL = "http://" + addr + "/media"
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.AdminPassword = "attach admin password"
+	cfg.Gateway.RateLimits = false
+	urls, _, _ := start(t, cfg)
+	admin := login(t, urls["cms gateway"], "admin@mediamesh.local", "attach admin password")
+	attachAtUpload(t, urls["cms gateway"], urls["discovery gateway"], admin, fmt.Sprint(time.Now().UnixNano()))
+}
