@@ -26,6 +26,16 @@ var PostgresMigrations = database.Migrations{Component: "search.index", FS: migr
 // rankWeights are the ts_rank_cd weights of {D, C, B, A}: prefix matches, tags, summary, title.
 const rankWeights = `'{0.1, 0.2, 0.4, 1.0}'::float4[]`
 
+// pgRankCandidates bounds the rows that a search by relevance ranks: the first rows that match
+// the text and the filters, in the order the bitmap scan of the full-text index finds them (storage
+// order), up to this many. The rank (ts_rank_cd, freshness, popularity) needs each row's tsvector
+// from the heap, and over a million documents two common words match a fifth of them: 2 s to rank
+// 200,000 rows, 0.25 s for 2,000 (EXPLAIN ANALYZE, docs/search-scale.md). A query that matches more
+// rows than this is ranked, and paged, within these; one that matches fewer is ranked whole, as
+// before. The other engines have no such bound: PostgreSQL is for catalogues up to about 100,000
+// items, or to be filtered (language, type, category) before it ranks.
+const pgRankCandidates = 1000
+
 // pgUpsertChunk is how many documents one INSERT statement of UpsertBatch carries.
 const pgUpsertChunk = 500
 
@@ -359,7 +369,11 @@ func (pg *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 // typoSQL counts, for each tsquery of a word of weight D (the unstemmed normalised words), the
 // documents that have it, up to $2: enough to tell the frequent from the rare (1,000), or the known
 // from the unknown (1), without walking every document of a frequent word.
-const typoSQL = `SELECT u.i, (SELECT count(*) FROM (SELECT 1 FROM search_documents d WHERE d.tsv @@ u.q::tsquery LIMIT $2) x)
+// The rows are sought in the index of each text search configuration (see
+// migrations/postgres/0003_tsv_per_config.sql).
+const typoSQL = `SELECT u.i, (SELECT count(*) FROM (SELECT 1 FROM search_documents d WHERE
+	(d.ts_config = 'arabic' AND d.tsv @@ u.q) OR (d.ts_config = 'english' AND d.tsv @@ u.q) OR (d.ts_config = 'simple' AND d.tsv @@ u.q)
+	LIMIT $2) x)
 FROM unnest($1::tsquery[]) WITH ORDINALITY AS u(q, i)`
 
 // correct returns t with each word that no document has replaced by the word one edit away that
@@ -450,8 +464,16 @@ func (pg *Postgres) search(ctx context.Context, p *plan) (Result, error) {
 			sc, id := s.arg(p.after.Score), s.arg(p.after.ID)
 			keyset = fmt.Sprintf(" WHERE m.score < %s OR (m.score = %s AND m.id > %s)", sc, sc, id)
 		}
-		stmt = fmt.Sprintf("%sSELECT m.doc, m.score FROM (SELECT d.id, d.doc, %s AS score FROM %s%s) m%s ORDER BY m.score DESC, m.id LIMIT %s",
-			shape.with, score, shape.from, shape.where(), keyset, s.arg(p.limit+1))
+		// The text rank reads each candidate's tsvector from the heap: only the first
+		// pgRankCandidates matching rows are ranked (see pgRankCandidates).
+		from := shape.from
+		if shape.rank != "" {
+			from = fmt.Sprintf("q CROSS JOIN LATERAL (SELECT * FROM search_documents d%s LIMIT %d) d", shape.where(), pgRankCandidates)
+		} else {
+			from += shape.where()
+		}
+		stmt = fmt.Sprintf("%sSELECT m.doc, m.score FROM (SELECT d.id, d.doc, %s AS score FROM %s) m%s ORDER BY m.score DESC, m.id LIMIT %s",
+			shape.with, score, from, keyset, s.arg(p.limit+1))
 	} else {
 		var keyset []string
 		if p.after != nil {
