@@ -27,6 +27,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -70,6 +72,12 @@ type options struct {
 	connections, writers, batch      int
 	duration, warmup                 time.Duration
 	queries                          int
+	// keep names the PostgreSQL schema and the OpenSearch alias of the corpus ("" for throwaway
+	// ones): kept after the run, and searched again without indexing when they hold the whole corpus.
+	keep string
+	// cpuProfile is where the CPU profile of each engine's measured search load goes
+	// (PATH.ENGINE), "" for none.
+	cpuProfile string
 }
 
 func main() {
@@ -85,8 +93,14 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time of each search load")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each measurement")
 	flag.IntVar(&o.queries, "queries", 20_000, "distinct queries, cycled through")
+	flag.StringVar(&o.keep, "keep", "", "keep the PostgreSQL schema mm_searchbench_NAME and the OpenSearch alias mediamesh-searchbench-NAME after the run, and reuse them without indexing when they already hold the whole corpus (letters, digits, _)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the CPU profile of each engine's measured search load to FILE.ENGINE (the whole process: the engine, the HTTP server and the load)")
 	flag.Parse()
 	o.engines = strings.Split(engines, ",")
+	if strings.Trim(o.keep, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+		fmt.Fprintln(os.Stderr, "searchbench: -keep takes lower-case letters, digits and _")
+		os.Exit(2)
+	}
 	if err := run(context.Background(), os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "searchbench:", err)
 		os.Exit(1)
@@ -105,6 +119,7 @@ type row struct {
 	zeroHitQueries float64
 	typoP50        time.Duration
 	typoFound      float64
+	loaded         bool // the index was kept from an earlier run (-keep): indexing not measured
 }
 
 func run(ctx context.Context, w io.Writer, o options) error {
@@ -123,7 +138,7 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	var rows []row
 	for _, name := range o.engines {
 		name = strings.TrimSpace(name)
-		e, skip, err := openEngine(ctx, name)
+		e, skip, err := openEngine(ctx, name, o.keep, c.documents())
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -145,16 +160,18 @@ func run(ctx context.Context, w io.Writer, o options) error {
 }
 
 // engine is an index under measurement: where the load writes (write; ix when nil), what runs
-// after it (after: OpenSearch's commit, PostgreSQL's statistics) and how to let it go.
+// after it (after: OpenSearch's commit, PostgreSQL's statistics) and how to let it go; loaded
+// when it already holds the corpus (-keep), and is then not indexed again.
 type engine struct {
-	name  string
-	ix    index.Index
-	write index.Index
-	after func(ctx context.Context) error
-	close func()
+	name   string
+	ix     index.Index
+	write  index.Index
+	after  func(ctx context.Context) error
+	close  func()
+	loaded bool
 }
 
-func openEngine(ctx context.Context, name string) (*engine, string, error) {
+func openEngine(ctx context.Context, name, keep string, documents int) (*engine, string, error) {
 	none := func(context.Context) error { return nil }
 	switch name {
 	case "memory":
@@ -164,32 +181,86 @@ func openEngine(ctx context.Context, name string) (*engine, string, error) {
 		if raw == "" {
 			return nil, envPostgres + " is not set", nil
 		}
-		return openPostgres(ctx, raw)
+		return openPostgres(ctx, raw, keep, documents)
 	case "opensearch":
 		raw := os.Getenv(envOpenSearch)
 		if raw == "" {
 			return nil, envOpenSearch + " is not set (bash tools/opensearch/start.sh)", nil
 		}
-		// Loaded as `mediamesh replay` loads it: a rebuild beside the (empty) serving index, committed
-		// at the end (which refreshes it and moves the alias).
-		ix, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: strings.Split(raw, ","), Alias: "mediamesh-searchbench-" + randomHex(),
-			Refresh: "false", Timeout: time.Minute})
+		urls := strings.Split(raw, ",")
+		alias := "mediamesh-searchbench-" + randomHex()
+		if keep != "" {
+			alias = "mediamesh-searchbench-" + keep
+		}
+		// AcceptOtherSchema: a kept index of an older schema is rebuilt below.
+		ix, err := index.NewOpenSearch(ctx, index.OpenSearchConfig{URLs: urls, Alias: alias, Refresh: "false", Timeout: time.Minute,
+			AcceptOtherSchema: keep != ""})
 		if err != nil {
 			return nil, "", err
 		}
+		drop := func() { _ = ix.Drop(context.Background()) }
+		if keep != "" {
+			drop = func() {}
+			if n, schema, err := osCount(ctx, urls[0], alias); err == nil && n == documents && schema == index.OpenSearchSchemaVersion {
+				return &engine{name: name, ix: ix, after: func(context.Context) error { return nil }, close: drop, loaded: true}, "", nil
+			}
+		}
+		// Loaded as `mediamesh replay` loads it: a rebuild beside the (empty) serving index, committed
+		// at the end (which refreshes it and moves the alias).
 		rb, err := ix.BeginRebuild(ctx)
 		if err != nil {
 			_ = ix.Drop(context.Background())
 			return nil, "", err
 		}
-		return &engine{name: name, ix: ix, write: rb, after: rb.Commit, close: func() { _ = ix.Drop(context.Background()) }}, "", nil
+		return &engine{name: name, ix: ix, write: rb, after: rb.Commit, close: drop}, "", nil
 	}
 	return nil, "", fmt.Errorf("unknown engine %q (memory, postgres, opensearch)", name)
 }
 
-// openPostgres creates a schema of its own in the database at raw, applies the index migrations in
-// it and returns the Postgres index there; closing drops the schema.
-func openPostgres(ctx context.Context, raw string) (*engine, string, error) {
+// osCount returns how many documents the index behind alias holds and its schema version (the
+// mapping's _meta).
+func osCount(ctx context.Context, base, alias string) (int, int, error) {
+	get := func(path string, out any) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/"+alias+path, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	var count struct {
+		Count int `json:"count"`
+	}
+	if err := get("/_count", &count); err != nil {
+		return 0, 0, err
+	}
+	var mappings map[string]struct {
+		Mappings struct {
+			Meta struct {
+				Schema int `json:"mediamesh_schema"`
+			} `json:"_meta"`
+		} `json:"mappings"`
+	}
+	if err := get("/_mapping", &mappings); err != nil {
+		return 0, 0, err
+	}
+	for _, v := range mappings {
+		return count.Count, v.Mappings.Meta.Schema, nil
+	}
+	return count.Count, 0, nil
+}
+
+// openPostgres creates a schema of its own in the database at raw (mm_searchbench_KEEP, kept, when
+// keep is set, and reused as it is when it holds the whole corpus), applies the index migrations
+// in it and returns the Postgres index there; closing drops a schema that is not kept.
+func openPostgres(ctx context.Context, raw, keep string, documents int) (*engine, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s is not a URL", envPostgres)
@@ -199,7 +270,10 @@ func openPostgres(ctx context.Context, raw string) (*engine, string, error) {
 		return nil, "", err
 	}
 	schema := "mm_searchbench_" + randomHex()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+	if keep != "" {
+		schema = "mm_searchbench_" + keep
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
 		_ = admin.Close()
 		return nil, "", fmt.Errorf("create schema: %w", err)
 	}
@@ -211,7 +285,9 @@ func openPostgres(ctx context.Context, raw string) (*engine, string, error) {
 		if db != nil {
 			_ = db.Close()
 		}
-		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		if keep == "" {
+			_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		}
 		_ = admin.Close()
 	}
 	if err != nil {
@@ -232,7 +308,21 @@ func openPostgres(ctx context.Context, raw string) (*engine, string, error) {
 		_, err := db.ExecContext(ctx, "ANALYZE search_documents")
 		return err
 	}
-	return &engine{name: "postgres", ix: ix, after: analyse, close: drop}, "", nil
+	loaded := false
+	if keep != "" {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM search_documents").Scan(&n); err != nil {
+			drop()
+			return nil, "", err
+		}
+		if loaded = n == documents; !loaded && n > 0 {
+			if err := ix.Reset(ctx); err != nil {
+				drop()
+				return nil, "", err
+			}
+		}
+	}
+	return &engine{name: "postgres", ix: ix, after: analyse, close: drop, loaded: loaded}, "", nil
 }
 
 func randomHex() string {
@@ -243,23 +333,27 @@ func randomHex() string {
 
 // measure indexes the corpus into e, then loads its searches and the echo handler over HTTP.
 func measure(ctx context.Context, w io.Writer, e *engine, c corpus, qs []string, o options) (row, error) {
-	res := row{engine: e.name, docs: c.documents()}
+	res := row{engine: e.name, docs: c.documents(), loaded: e.loaded}
 	fmt.Fprintf(w, "\n%s: indexing %d documents (%d writers, batches of %d)\n", e.name, c.documents(), o.writers, o.batch)
-	start := time.Now()
-	if err := index1(ctx, w, e, c, o); err != nil {
-		return res, err
-	}
-	if e.name == "opensearch" {
-		if err := e.after(ctx); err != nil {
+	if e.loaded {
+		fmt.Fprintf(w, "%s: the kept index holds the corpus already: not indexed again\n", e.name)
+	} else {
+		start := time.Now()
+		if err := index1(ctx, w, e, c, o); err != nil {
 			return res, err
 		}
-	}
-	res.indexTook = time.Since(start)
-	res.indexRate = float64(c.documents()) / res.indexTook.Seconds()
-	fmt.Fprintf(w, "%s: indexed in %v: %.0f documents/s\n", e.name, res.indexTook.Round(time.Millisecond), res.indexRate)
-	if e.name == "postgres" {
-		if err := e.after(ctx); err != nil {
-			return res, err
+		if e.name == "opensearch" {
+			if err := e.after(ctx); err != nil {
+				return res, err
+			}
+		}
+		res.indexTook = time.Since(start)
+		res.indexRate = float64(c.documents()) / res.indexTook.Seconds()
+		fmt.Fprintf(w, "%s: indexed in %v: %.0f documents/s\n", e.name, res.indexTook.Round(time.Millisecond), res.indexRate)
+		if e.name == "postgres" {
+			if err := e.after(ctx); err != nil {
+				return res, err
+			}
 		}
 	}
 
@@ -314,7 +408,21 @@ func measure(ctx context.Context, w io.Writer, e *engine, c corpus, qs []string,
 	if _, err := load(searchURL, o.connections, o.warmup); err != nil {
 		return res, err
 	}
-	if res.load, err = load(searchURL, o.connections, o.duration); err != nil {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile + "." + e.name)
+		if err != nil {
+			return res, err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return res, err
+		}
+	}
+	res.load, err = load(searchURL, o.connections, o.duration)
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		return res, err
 	}
 	echoURL := func(int) string { return base + "/echo" }
@@ -484,7 +592,11 @@ func printTable(w io.Writer, rows []row, o options) {
 	fmt.Fprintf(w, "\n| engine | documents | indexing docs/s | search q/s (%d conn.) | p50 | p99 | errors | echo q/s | ratio | hits/query | queries without hits | typo alone: p50, found |\n", o.connections)
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %d | %.0f | %.0f | %v | %v | %d | %.0f | %.3f | %.1f | %.0f%% | %v, %.0f%% |\n", r.engine, r.docs, r.indexRate, r.load.rate,
+		rate := fmt.Sprintf("%.0f", r.indexRate)
+		if r.loaded {
+			rate = "(kept)"
+		}
+		fmt.Fprintf(w, "| %s | %d | %s | %.0f | %v | %v | %d | %.0f | %.3f | %.1f | %.0f%% | %v, %.0f%% |\n", r.engine, r.docs, rate, r.load.rate,
 			r.load.p50.Round(10*time.Microsecond), r.load.p99.Round(10*time.Microsecond), r.load.errors, r.echo.rate, r.load.rate/r.echo.rate,
 			r.hitsPerQuery, 100*r.zeroHitQueries, r.typoP50.Round(10*time.Microsecond), 100*r.typoFound)
 	}
@@ -497,7 +609,11 @@ func printTable(w io.Writer, rows []row, o options) {
 			}
 			return "MISSED"
 		}
-		fmt.Fprintf(tw, "%s\tindexing %s\tq/s %s\tp99 %s\n", r.engine, verdict(r.indexRate >= targetIndexRate), verdict(r.load.rate >= targetQPS), verdict(r.load.p99 < targetP99))
+		indexing := verdict(r.indexRate >= targetIndexRate)
+		if r.loaded {
+			indexing = "not measured (kept)"
+		}
+		fmt.Fprintf(tw, "%s\tindexing %s\tq/s %s\tp99 %s\n", r.engine, indexing, verdict(r.load.rate >= targetQPS), verdict(r.load.p99 < targetP99))
 	}
 	_ = tw.Flush()
 }

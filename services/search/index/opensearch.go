@@ -60,6 +60,10 @@ import (
 // another version is refused (rebuild it with mediamesh replay after removing it).
 const osSchemaVersion = 2
 
+// OpenSearchSchemaVersion is osSchemaVersion, for tools that keep an index across runs
+// (tools/searchbench -keep): the version is in the index mapping's _meta.mediamesh_schema.
+const OpenSearchSchemaVersion = osSchemaVersion
+
 // osBulkChunk is how many documents one bulk request of UpsertBatch carries.
 const osBulkChunk = 1000
 
