@@ -199,3 +199,22 @@ func TestAttachAtUploadAll(t *testing.T) {
 	admin := login(t, urls["cms gateway"], "admin@mediamesh.local", "attach admin password")
 	attachAtUpload(t, urls["cms gateway"], urls["discovery gateway"], admin, fmt.Sprint(time.Now().UnixNano()))
 }
+
+// TestAttachAtUploadSplit runs attachAtUpload with every service in a process of its own, on
+// PostgreSQL, events over Kafka: the media service reaches the CMS at its URL, and the CMS the
+// media service at its own to check the asset it is given.
+func TestAttachAtUploadSplit(t *testing.T) {
+	brokers := testenv.Get(t, "MEDIAMESH_TEST_KAFKA_BROKERS", "a Kafka broker (bash tools/kafka/start.sh; e.g. 127.0.0.1:9092)")
+	redisURL := testenv.Get(t, "MEDIAMESH_TEST_REDIS_URL", "a Redis server, e.g. redis://127.0.0.1:6379/0")
+	base := app.Default()
+	base.Kafka.Brokers = strings.Split(brokers, ",")
+	base.Redis.URL = redisURL
+	base.Auth.AdminPassword = "split attach admin password"
+	base.Auth.AdminEmail = fmt.Sprintf("admin-%d@attach.test", time.Now().UnixNano())
+	base.Gateway.RateLimits = false
+	base.Ingest.AccountPassword = "split ingest account password"
+	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	urls := startSplit(t, base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceDiscovery, app.ServiceSearch, app.ServiceMedia, app.ServiceIngest}, app.GatewayDiscovery, app.GatewayCMS)
+	admin := login(t, urls["cms gateway"], base.Auth.AdminEmail, base.Auth.AdminPassword)
+	attachAtUpload(t, urls["cms gateway"], urls["discovery gateway"], admin, fmt.Sprint(time.Now().UnixNano()))
+}
