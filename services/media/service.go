@@ -7,6 +7,8 @@
 // store with a pre-signed URL and then completed. Run makes the thumbnails of images and reclaims
 // expired uploads and orphans. HandleEvent consumes content.events: when a program or episode is
 // purged its assets are orphaned (and reclaimed after a grace period) or deleted at once, by policy.
+// An upload's attach_as makes the asset a program's cover or an episode's thumbnail or media
+// through the CMS's client, as the caller (attach.go).
 package media
 
 import (
