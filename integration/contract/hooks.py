@@ -28,7 +28,8 @@ integration/contract/run.sh for every run).
   succeeded on it. References to assets point at a ready asset, and half the uploads
   carry a real PNG (random bytes are refused with 415, the contract): without these, the run's own
   items are archived, deleted or purged early and those success paths are reached by chance
-  (map_body puts the PNG in as the body is drawn).
+  (map_body puts the PNG in as the body is drawn, and shows an image drawn with attach_as cover or
+  thumbnail on a program or episode that exists).
 - before_call also keeps the fuzzer away from the accounts the runs use ($MEDIAMESH_CONTRACT_KEEP_USERS,
   ids separated by commas): a userId path parameter naming one becomes a random id (404). Otherwise
   an ADMIN run finds its own id (listUsers) and changes its own roles, which ends its token (a
@@ -157,6 +158,12 @@ for _pair in filter(None, os.environ.get("MEDIAMESH_CONTRACT_KNOWN", "").split("
     elif _value:
         _known.setdefault(_kind, []).append(_value)
 _known_lock = threading.Lock()
+# The seeded ids alone, which stay the same for the whole run (map_body's choices must not change
+# when a case is drawn again).
+_SEEDED = {kind: list(ids) for kind, ids in _known.items()}
+# uploadAsset's attach_as: the content type it goes with and the seeded pool of such content.
+# (Not the metadataOwn* items: a change there moves the CMS version under putMetadata's If-Match.)
+ATTACH_TARGETS = {"cover": ("program", "openProgramId"), "thumbnail": ("episode", "publishedEpisodeId")}
 
 
 def _known_id(kind):
@@ -296,6 +303,11 @@ def map_body(context, body):
     data = drawn.data if isinstance(drawn, Binary) else drawn
     if isinstance(data, bytes) and len(data) % 2 == 0:
         body = dict(body, file=Binary(PNG))
+        # An image with attach_as cover or thumbnail is shown on a program or episode fixtures.py
+        # made: a drawn id names nothing (422), so attach_as would never reach the CMS's change.
+        target = ATTACH_TARGETS.get(body.get("attach_as"))
+        if target and _SEEDED.get(target[1]):
+            body.update(attach_content_type=target[0], attach_content_id=_SEEDED[target[1]][0])
     return body
 
 
