@@ -34,7 +34,7 @@ func buildAuth(ctx context.Context, p *platform, db *database.DB) (service, erro
 		Issuer: a.Issuer, Audience: a.Audience, AccessTTL: a.AccessTTL, RefreshTTL: a.RefreshTTL, KeyRotation: a.KeyRotation,
 		SignupEnabled: a.SignupEnabled, AdminEmail: a.AdminEmail, AdminPassword: a.AdminPassword, HashConcurrency: a.HashConcurrency,
 		AdminPasswordFile: filepath.Join(p.cfg.DataDir, FirstAdminPasswordFile), LoginLimit: ratelimit.Limit{Rate: rate.Rate, Per: rate.Per, Burst: a.LoginBurst},
-		OIDC: a.OIDCProviders.auth(),
+		OIDC: a.OIDCProviders.Providers(),
 	}
 	if pw := p.ingestAccountPassword(); pw != "" {
 		cfg.ServiceAccounts = []auth.ServiceAccount{{Email: p.cfg.Ingest.AccountEmail, Password: pw, DisplayName: "Ingest service", Roles: []string{"EDITOR"}}}

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"encoding"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -23,39 +21,46 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mediamesh/mediamesh/internal/database"
-	"github.com/mediamesh/mediamesh/internal/language"
-	"github.com/mediamesh/mediamesh/internal/policy"
+	"github.com/mediamesh/mediamesh/services/auth"
+	"github.com/mediamesh/mediamesh/services/cms"
+	"github.com/mediamesh/mediamesh/services/ingest"
+	"github.com/mediamesh/mediamesh/services/media"
+	"github.com/mediamesh/mediamesh/services/metadata"
+	"github.com/mediamesh/mediamesh/services/search"
 )
 
 // Config is the whole configuration of a mediamesh process. Values come from, in rising precedence:
 // the defaults below, a YAML file (--config), MEDIAMESH_* environment variables, and flags. A key
 // `a.b_c` is the flag --a.b-c and the variable MEDIAMESH_A_B_C.
 type Config struct {
-	Target          []string       `yaml:"target" help:"modules to run: all, or a comma list of services and gateways"`
-	DataDir         string         `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
-	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
-	RelayAddr       string         `yaml:"relay_addr" help:"health address of the relay target"`
-	AdminAddr       string         `yaml:"admin_addr" help:"address of the admin server: /metrics, /readyz of everything the process runs, the profiler; empty: loopback, 1000 above the process's first port (9080 for all); keep it off public networks (it is not authenticated)"`
-	AdminPprof      bool           `yaml:"admin_pprof" help:"serve the Go profiler (/debug/pprof/) on the admin server"`
-	InstanceID      string         `yaml:"instance_id" help:"this process's name in every /readyz answer (\"instance\"), so a caller can tell it is talking to the process it started; empty: a random one at each start"`
-	Log             LogConfig      `yaml:"log"`
-	Gateway         GatewayConfig  `yaml:"gateway"`
-	Services        Services       `yaml:"services"`
-	Auth            AuthConfig     `yaml:"auth"`
-	Redis           RedisConfig    `yaml:"redis"`
-	Postgres        PostgresConfig `yaml:"postgres"`
-	Breaker         BreakerConfig  `yaml:"breaker"`
-	Kafka           KafkaConfig    `yaml:"kafka"`
-	Tracing         TracingConfig  `yaml:"tracing"`
-	Metadata        MetadataConfig `yaml:"metadata"`
-	CMS             CMSConfig      `yaml:"cms"`
-	Media           MediaConfig    `yaml:"media"`
-	Ingest          IngestConfig   `yaml:"ingest"`
-	Search          SearchConfig   `yaml:"search"`
-	Client          ClientConfig   `yaml:"client"`
-	OutboxRetention time.Duration  `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
-	Prune           PruneConfig    `yaml:"prune"`
-	MigrateOnStart  bool           `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
+	Target           []string       `yaml:"target" help:"modules to run: all, or a comma list of services and gateways"`
+	DataDir          string         `yaml:"data_dir" help:"directory for embedded databases, media and indexes"`
+	ShutdownTimeout  time.Duration  `yaml:"shutdown_timeout" help:"how long to drain requests on shutdown"`
+	RelayAddr        string         `yaml:"relay_addr" help:"health address of the relay target"`
+	AdminAddr        string         `yaml:"admin_addr" help:"address of the admin server: /metrics, /readyz of everything the process runs, the profiler; empty: loopback, 1000 above the process's first port (9080 for all); keep it off public networks (it is not authenticated)"`
+	AdminPprof       bool           `yaml:"admin_pprof" help:"serve the Go profiler (/debug/pprof/) on the admin server"`
+	MemoryLimitBytes int            `yaml:"memory_limit_bytes" help:"soft limit of the Go runtime's memory: the garbage collector works harder as it nears it, so resident memory stays bounded under load (SQLite's page caches and the executable's pages come on top); GOMEMLIMIT, when set, wins; 0: none"`
+	InstanceID       string         `yaml:"instance_id" help:"this process's name in every /readyz answer (\"instance\"), so a caller can tell it is talking to the process it started; empty: a random one at each start"`
+	Log              LogConfig      `yaml:"log"`
+	Gateway          GatewayConfig  `yaml:"gateway"`
+	Services         Services       `yaml:"services"`
+	Auth             auth.Settings  `yaml:"auth"`
+	Redis            RedisConfig    `yaml:"redis"`
+	Postgres         PostgresConfig `yaml:"postgres"`
+	Breaker          BreakerConfig  `yaml:"breaker"`
+	Kafka            KafkaConfig    `yaml:"kafka"`
+	Tracing          TracingConfig  `yaml:"tracing"`
+	// The services' own settings: each type, its defaults and its Validate are in the service's
+	// package; the module table (modules.go) has Validate call each one's.
+	Metadata        metadata.Settings `yaml:"metadata"`
+	CMS             cms.Settings      `yaml:"cms"`
+	Media           media.Settings    `yaml:"media"`
+	Ingest          ingest.Settings   `yaml:"ingest"`
+	Search          search.Settings   `yaml:"search"`
+	Client          ClientConfig      `yaml:"client"`
+	OutboxRetention time.Duration     `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
+	Prune           PruneConfig       `yaml:"prune"`
+	MigrateOnStart  bool              `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
 }
 
 // PruneConfig bounds the tables that every event grows (issue 15): each service database's sent
@@ -68,13 +73,6 @@ type PruneConfig struct {
 	InboxRetention      time.Duration `yaml:"inbox_retention" help:"how long a consumer remembers the ids of the events it applied, against redeliveries (which come within minutes; engagement events older than 7 days are refused anyway); 0 keeps them"`
 }
 
-// CMSConfig configures the cms service's background work.
-type CMSConfig struct {
-	SchedulerInterval time.Duration `yaml:"scheduler_interval" help:"how often scheduled programs and episodes that are due get published"`
-	PurgeAfter        time.Duration `yaml:"purge_after" help:"soft-deleted content older than this is purged for good; 0 keeps it until an ADMIN purges it"`
-	ImportMaxBytes    int           `yaml:"import_max_bytes" help:"size limit in bytes of one NDJSON import body (POST /api/v1/cms/imports, mediamesh import); larger ones get 413"`
-}
-
 // ClientConfig is how the client commands (mediamesh import) reach a running CMS gateway: as
 // the bearer token, or as the account the email and password log in as.
 type ClientConfig struct {
@@ -82,65 +80,6 @@ type ClientConfig struct {
 	Token    string `yaml:"token" secret:"true" help:"access token of an EDITOR or ADMIN for mediamesh import; empty: log in as client.email"`
 	Email    string `yaml:"email" help:"email of the EDITOR or ADMIN account mediamesh import logs in as, when client.token is empty"`
 	Password string `yaml:"password" secret:"true" help:"password of client.email"`
-}
-
-// MediaConfig configures the media service and its store: S3-compatible when media.s3.endpoint is
-// set, else files under data_dir/media served with signed URLs by the discovery gateway (all mode)
-// or the media service's own listener (split) at local_base_url.
-type MediaConfig struct {
-	PublicBaseURL    string        `yaml:"public_base_url" help:"CDN base URL of public assets (public_url = this + / + storage key); empty: local_base_url"`
-	LocalBaseURL     string        `yaml:"local_base_url" help:"absolute URL where the local store is served; empty: the /media path of the discovery gateway's address (of the media service's when it runs without the gateway)"`
-	SigningKey       string        `yaml:"signing_key" secret:"true" help:"HMAC key (32+ bytes) of the local store's signed URLs; empty: generated once under data_dir"`
-	UploadSessionTTL time.Duration `yaml:"upload_session_ttl" help:"how long a pre-signed upload URL is valid"`
-	OnContentPurge   string        `yaml:"on_content_purge" help:"what happens to the assets of purged content: orphan (reclaimed after orphan_grace) or delete"`
-	OrphanGrace      time.Duration `yaml:"orphan_grace" help:"how long orphaned assets are kept before the cleanup deletes them"`
-	S3               S3Config      `yaml:"s3"`
-}
-
-// S3Config selects an S3-compatible media store.
-type S3Config struct {
-	Endpoint        string `yaml:"endpoint" help:"S3 service URL, e.g. http://127.0.0.1:7070; empty: local disk"`
-	PresignEndpoint string `yaml:"presign_endpoint" help:"URL clients reach S3 at, for pre-signed URLs; empty: endpoint"`
-	Region          string `yaml:"region" help:"S3 region"`
-	Bucket          string `yaml:"bucket" help:"bucket of the media store (created when missing)"`
-	AccessKey       string `yaml:"access_key" secret:"true" help:"S3 access key"`
-	SecretKey       string `yaml:"secret_key" secret:"true" help:"S3 secret key"`
-	// PublicReadPolicy makes the media process put, at start, the bucket policy statement that lets
-	// anyone GET the objects under the public prefix (public/) and nothing else
-	// (objectstore.S3.SetPublicRead). A refusal is logged once and the process goes on; the policy
-	// is then the operator's (deploy/README.md shows it).
-	PublicReadPolicy bool `yaml:"public_read_policy" help:"at start, put the bucket policy statement that lets anyone GET objects under public/ (only); false: the bucket policy is left to you (deploy/README.md)"`
-}
-
-// IngestConfig configures the ingest service. It writes drafts through the CMS and media services
-// as a service account that the auth service keeps in line with account_email and account_password.
-type IngestConfig struct {
-	AccountEmail    string        `yaml:"account_email" help:"the EDITOR account ingest works as"`
-	AccountPassword string        `yaml:"account_password" secret:"true" help:"its password, the same in the auth and ingest processes; empty in all mode: a new random one at each start"`
-	CredentialsKey  string        `yaml:"credentials_key" secret:"true" help:"base64 of the 32-byte key that seals source credentials; empty in all mode: generated once under data_dir"`
-	YouTubeBaseURL  string        `yaml:"youtube_base_url" help:"YouTube Data API v3 root"`
-	PollInterval    time.Duration `yaml:"poll_interval" help:"how often due sources and queued runs are looked for"`
-	FetchTimeout    time.Duration `yaml:"fetch_timeout" help:"time limit of one upstream request, body included"`
-	MaxFetchBytes   int           `yaml:"max_fetch_bytes" help:"size limit of one upstream response"`
-	AllowLoopback   bool          `yaml:"allow_loopback" help:"let ingest fetch from loopback addresses; for tests only (private, link-local and metadata addresses stay refused)"`
-}
-
-// SearchConfig picks the search service's index engine.
-type SearchConfig struct {
-	Engine     string                 `yaml:"engine" help:"index engine of the search service: memory (an inverted index in memory, loaded from the service's tables at start), postgres (PostgreSQL full text, in the service's PostgreSQL database) or opensearch (search.opensearch.urls); empty: postgres when services.search.database_url is PostgreSQL, else memory"`
-	OpenSearch SearchOpenSearchConfig `yaml:"opensearch"`
-}
-
-// SearchOpenSearchConfig locates the OpenSearch cluster of search.engine=opensearch.
-type SearchOpenSearchConfig struct {
-	URLs    []string      `yaml:"urls" help:"http(s) URLs of OpenSearch nodes, e.g. http://127.0.0.1:9200"`
-	Index   string        `yaml:"index" help:"alias of the search index; the index behind it has a versioned name and is created at first start"`
-	Timeout time.Duration `yaml:"timeout" help:"time limit of one OpenSearch request; after 5 failures in a row the engine is skipped (searches answer 503) for a few seconds"`
-}
-
-// MetadataConfig configures the metadata service.
-type MetadataConfig struct {
-	Languages []string `yaml:"languages" help:"ISO 639-1 codes content may be written in"`
 }
 
 // TracingConfig exports OpenTelemetry traces over OTLP/HTTP; off unless an endpoint is set.
@@ -154,24 +93,6 @@ type TracingConfig struct {
 type KafkaConfig struct {
 	Brokers    []string `yaml:"brokers" help:"host:port list of Kafka brokers; empty delivers events in process (all mode)"`
 	Partitions int      `yaml:"partitions" help:"partitions of the topics MediaMesh creates"`
-}
-
-// AuthConfig configures tokens, sign-up and the first ADMIN. Issuer and audience must be the same in
-// every process, since each one verifies tokens.
-type AuthConfig struct {
-	Issuer          string        `yaml:"issuer" help:"iss claim of access tokens"`
-	Audience        string        `yaml:"audience" help:"aud claim of access tokens"`
-	AccessTTL       time.Duration `yaml:"access_ttl" help:"lifetime of an access token"`
-	RefreshTTL      time.Duration `yaml:"refresh_ttl" help:"lifetime of a refresh token"`
-	KeyRotation     time.Duration `yaml:"key_rotation" help:"how long one signing key signs before the next takes over"`
-	JWKSRefresh     time.Duration `yaml:"jwks_refresh" help:"how often verifiers refresh their cached JWKS"`
-	SignupEnabled   bool          `yaml:"signup_enabled" help:"whether anyone may register a USER account"`
-	AdminEmail      string        `yaml:"admin_email" help:"email of the first ADMIN, created at first start"`
-	AdminPassword   string        `yaml:"admin_password" secret:"true" help:"password of the first ADMIN; empty: a one-time password is logged, kept in data_dir/first-admin-password and logged again at every start until it is changed"`
-	HashConcurrency int           `yaml:"hash_concurrency" help:"password hashes computed at once (19 MiB each)"`
-	LoginRate       string        `yaml:"login_rate" help:"login and refresh attempts per account, e.g. 10/min"`
-	LoginBurst      int           `yaml:"login_burst" help:"extra attempts allowed in a burst"`
-	OIDCProviders   OIDCProviders `yaml:"oidc_providers" secret:"true" help:"OpenID Connect providers people may sign in with: a YAML list (a JSON array in the flag or variable) of {name, issuer_url, client_id, client_secret, scopes, redirect_url, post_login_url, role_claim, role_map}; empty: OIDC sign-in is off"`
 }
 
 // RedisConfig selects Redis for rate limits, idempotency records and the gateway cache; empty URL:
@@ -279,35 +200,27 @@ func Default() Config {
 		Target:          []string{TargetAll},
 		DataDir:         "data",
 		ShutdownTimeout: 15 * time.Second,
-		RelayAddr:       ":9110",
-		Log:             LogConfig{Level: "info", Format: "json"},
-		Gateway:         GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, CacheL1Bytes: 16 << 20, CacheWarm: 64, StaleAfter: 50 * time.Millisecond, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
-		Services:        defaultServices(),
-		Auth: AuthConfig{
-			Issuer: "mediamesh", Audience: "mediamesh-api",
-			AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, KeyRotation: 24 * time.Hour, JWKSRefresh: 5 * time.Minute,
-			SignupEnabled: true, AdminEmail: "admin@mediamesh.local", HashConcurrency: 2,
-			LoginRate: "10/min", LoginBurst: 5,
-		},
-		Redis:    RedisConfig{Timeout: 50 * time.Millisecond, BreakerDelay: time.Second},
-		Postgres: PostgresConfig{MaxConns: database.DefaultPool.MaxConns, IdleConns: database.DefaultPool.IdleConns, IdleTime: database.DefaultPool.IdleTime},
-		Breaker:  BreakerConfig{Delay: 2 * time.Second, FailureThreshold: 5},
-		Kafka:    KafkaConfig{Partitions: 3},
-		Tracing:  TracingConfig{SampleRatio: 1},
-		Metadata: MetadataConfig{Languages: []string{"ar", "en"}},
-		Client:   ClientConfig{URL: "http://127.0.0.1:8081"},
-		CMS:      CMSConfig{SchedulerInterval: time.Second, PurgeAfter: 30 * 24 * time.Hour, ImportMaxBytes: 64 << 20},
-		Prune:    PruneConfig{Interval: time.Minute, Batch: 1000, EngagementRetention: 7 * 24 * time.Hour, InboxRetention: 8 * 24 * time.Hour},
-		Media: MediaConfig{
-			UploadSessionTTL: time.Hour, OnContentPurge: "orphan", OrphanGrace: 24 * time.Hour,
-			S3: S3Config{Region: "us-east-1", Bucket: "mediamesh-media", PublicReadPolicy: true},
-		},
-		Ingest: IngestConfig{
-			AccountEmail: "ingest@mediamesh.local", YouTubeBaseURL: "https://www.googleapis.com/youtube/v3",
-			PollInterval: 5 * time.Second, FetchTimeout: 30 * time.Second, MaxFetchBytes: 20 << 20,
-		},
-		Search:         SearchConfig{OpenSearch: SearchOpenSearchConfig{Index: "mediamesh-search", Timeout: 5 * time.Second}},
-		MigrateOnStart: true,
+		// 256 MiB of Go memory keeps `all` under load under 300 MB resident with the executable's
+		// pages and SQLite's caches (docs/performance.md); a large embedded corpus needs more.
+		MemoryLimitBytes: 256 << 20,
+		RelayAddr:        ":9110",
+		Log:              LogConfig{Level: "info", Format: "json"},
+		Gateway:          GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, CacheL1Bytes: 16 << 20, CacheWarm: 64, StaleAfter: 50 * time.Millisecond, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
+		Services:         defaultServices(),
+		Auth:             auth.DefaultSettings(),
+		Redis:            RedisConfig{Timeout: 50 * time.Millisecond, BreakerDelay: time.Second},
+		Postgres:         PostgresConfig{MaxConns: database.DefaultPool.MaxConns, IdleConns: database.DefaultPool.IdleConns, IdleTime: database.DefaultPool.IdleTime},
+		Breaker:          BreakerConfig{Delay: 2 * time.Second, FailureThreshold: 5},
+		Kafka:            KafkaConfig{Partitions: 3},
+		Tracing:          TracingConfig{SampleRatio: 1},
+		Metadata:         metadata.DefaultSettings(),
+		Client:           ClientConfig{URL: "http://127.0.0.1:8081"},
+		CMS:              cms.DefaultSettings(),
+		Prune:            PruneConfig{Interval: time.Minute, Batch: 1000, EngagementRetention: 7 * 24 * time.Hour, InboxRetention: 8 * 24 * time.Hour},
+		Media:            media.DefaultSettings(),
+		Ingest:           ingest.DefaultSettings(),
+		Search:           search.DefaultSettings(),
+		MigrateOnStart:   true,
 	}
 }
 
@@ -443,6 +356,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))
 	}
+	if c.MemoryLimitBytes < 0 {
+		errs = append(errs, fmt.Errorf("memory_limit_bytes: %d: want 0 (none) or more", c.MemoryLimitBytes))
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
 	}
@@ -489,19 +405,13 @@ func (c *Config) Validate() error {
 	if h := c.Gateway.ForwardedHeader; !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
 		errs = append(errs, fmt.Errorf("gateway.forwarded_header: %q is not X-Forwarded-For or Forwarded", h))
 	}
-	a := c.Auth
-	if a.Issuer == "" || a.Audience == "" {
-		errs = append(errs, errors.New("auth.issuer and auth.audience: must not be empty"))
-	}
-	if a.AccessTTL <= 0 || a.RefreshTTL <= a.AccessTTL || a.KeyRotation <= 0 || a.JWKSRefresh <= 0 {
-		errs = append(errs, errors.New("auth: access_ttl, key_rotation and jwks_refresh must be positive and refresh_ttl longer than access_ttl"))
-	}
-	if a.HashConcurrency < 1 {
-		errs = append(errs, errors.New("auth.hash_concurrency: must be at least 1"))
-	}
-	errs = append(errs, a.OIDCProviders.validate()...)
-	if _, err := policy.ParseRate(a.LoginRate); err != nil || a.LoginBurst < 0 {
-		errs = append(errs, fmt.Errorf("auth.login_rate/login_burst: %q, %d: want N/unit and a burst >= 0", a.LoginRate, a.LoginBurst))
+	// Each service's own settings, by its own Validate (the module table names its section).
+	for _, m := range modules {
+		if m.config != nil {
+			if err := m.config(c).Validate(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if c.Redis.Timeout < time.Millisecond || c.Redis.Timeout > 5*time.Second || c.Redis.BreakerDelay < 100*time.Millisecond || c.Redis.BreakerDelay > time.Minute {
 		errs = append(errs, fmt.Errorf("redis.timeout (%s) must be between 1ms and 5s and redis.breaker_delay (%s) between 100ms and 1m", c.Redis.Timeout, c.Redis.BreakerDelay))
@@ -530,14 +440,6 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("tracing.otlp_endpoint: %q is not an http(s) URL", e))
 		}
 	}
-	if len(c.Metadata.Languages) == 0 {
-		errs = append(errs, errors.New("metadata.languages: name at least one ISO 639-1 code"))
-	}
-	for _, code := range c.Metadata.Languages {
-		if _, err := language.Lookup(code); err != nil {
-			errs = append(errs, fmt.Errorf("metadata.languages: %w", err))
-		}
-	}
 	if c.OutboxRetention < 0 {
 		errs = append(errs, errors.New("outbox_retention: must not be negative"))
 	} else if c.OutboxRetention > 0 && len(c.Kafka.Brokers) == 0 && c.OutboxRetention < c.Auth.AccessTTL+time.Minute {
@@ -553,17 +455,8 @@ func (c *Config) Validate() error {
 	if c.Prune.EngagementRetention < 0 || c.Prune.InboxRetention < 0 {
 		errs = append(errs, errors.New("prune.engagement_retention and prune.inbox_retention: must not be negative"))
 	}
-	if c.CMS.SchedulerInterval <= 0 || c.CMS.PurgeAfter < 0 {
-		errs = append(errs, errors.New("cms.scheduler_interval must be positive and cms.purge_after not negative"))
-	}
-	if c.CMS.ImportMaxBytes <= 0 {
-		errs = append(errs, errors.New("cms.import_max_bytes must be positive"))
-	}
 	if u, err := url.Parse(c.Client.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("client.url: %q is not an http(s) URL", c.Client.URL))
-	}
-	if err := c.validateMedia(); err != nil {
-		errs = append(errs, err)
 	}
 	if err := c.validateIngest(); err != nil {
 		errs = append(errs, err)
@@ -592,9 +485,9 @@ func (c *Config) Validate() error {
 
 // Search engines (search.engine).
 const (
-	SearchEngineMemory     = "memory"
-	SearchEnginePostgres   = "postgres"
-	SearchEngineOpenSearch = "opensearch"
+	SearchEngineMemory     = search.EngineMemory
+	SearchEnginePostgres   = search.EnginePostgres
+	SearchEngineOpenSearch = search.EngineOpenSearch
 )
 
 // SearchEngine returns the index engine of the search service: search.engine, or by default
@@ -609,33 +502,17 @@ func (c *Config) SearchEngine() string {
 	return SearchEngineMemory
 }
 
+// validateSearch checks what the search service's settings need of where it runs: the postgres
+// engine keeps its index in the service's PostgreSQL database (search.Settings.Validate checks the
+// rest).
 func (c *Config) validateSearch() error {
-	s := c.Search
-	var errs []error
-	switch s.Engine {
-	case "", SearchEngineMemory, SearchEngineOpenSearch:
-	case SearchEnginePostgres:
-		if u := c.Services.Search.DatabaseURL; !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-			errs = append(errs, errors.New("search.engine: postgres keeps the index in the search service's database: set services.search.database_url to a postgres:// URL"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("search.engine: %q is not memory, postgres or opensearch", s.Engine))
+	if c.Search.Engine != SearchEnginePostgres {
+		return nil
 	}
-	if s.Engine == SearchEngineOpenSearch && len(s.OpenSearch.URLs) == 0 {
-		errs = append(errs, errors.New("search.opensearch.urls: name at least one node when search.engine is opensearch"))
+	if u := c.Services.Search.DatabaseURL; !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return errors.New("search.engine: postgres keeps the index in the search service's database: set services.search.database_url to a postgres:// URL")
 	}
-	for _, u := range s.OpenSearch.URLs {
-		if !httpURL(u) {
-			errs = append(errs, fmt.Errorf("search.opensearch.urls: %q is not an http(s) URL", u))
-		}
-	}
-	if !regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`).MatchString(s.OpenSearch.Index) {
-		errs = append(errs, fmt.Errorf("search.opensearch.index: %q must be 1 to 100 lowercase letters, digits, - and _", s.OpenSearch.Index))
-	}
-	if s.OpenSearch.Timeout < 10*time.Millisecond || s.OpenSearch.Timeout > time.Minute {
-		errs = append(errs, fmt.Errorf("search.opensearch.timeout (%s) must be between 10ms and 1m", s.OpenSearch.Timeout))
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 func httpURL(v string) bool {
@@ -643,55 +520,11 @@ func httpURL(v string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-func (c *Config) validateMedia() error {
-	m := c.Media
-	var errs []error
-	if m.LocalBaseURL != "" && !httpURL(m.LocalBaseURL) { // empty: derived (localMediaURL)
-		errs = append(errs, fmt.Errorf("media.local_base_url: %q is not an http(s) URL", m.LocalBaseURL))
-	}
-	if m.PublicBaseURL != "" && !httpURL(m.PublicBaseURL) {
-		errs = append(errs, fmt.Errorf("media.public_base_url: %q is not an http(s) URL", m.PublicBaseURL))
-	}
-	if m.SigningKey != "" && len(m.SigningKey) < 32 {
-		errs = append(errs, errors.New("media.signing_key: must be at least 32 bytes"))
-	}
-	if m.OnContentPurge != "orphan" && m.OnContentPurge != "delete" {
-		errs = append(errs, fmt.Errorf("media.on_content_purge: %q is not orphan or delete", m.OnContentPurge))
-	}
-	if m.UploadSessionTTL < time.Minute || m.UploadSessionTTL > 7*24*time.Hour || m.OrphanGrace <= 0 {
-		errs = append(errs, errors.New("media.upload_session_ttl must be between 1m and 168h and media.orphan_grace positive"))
-	}
-	if s := m.S3; s.Endpoint != "" {
-		if !httpURL(s.Endpoint) || (s.PresignEndpoint != "" && !httpURL(s.PresignEndpoint)) {
-			errs = append(errs, errors.New("media.s3.endpoint and presign_endpoint: want http(s)://host:port"))
-		}
-		if s.Bucket == "" || s.AccessKey == "" || s.SecretKey == "" {
-			errs = append(errs, errors.New("media.s3: bucket, access_key and secret_key are required with an endpoint"))
-		}
-	}
-	return errors.Join(errs...)
-}
-
+// validateIngest checks what the ingest service's settings need of where it runs
+// (ingest.Settings.Validate checks the rest).
 func (c *Config) validateIngest() error {
 	in := c.Ingest
 	var errs []error
-	if !strings.Contains(in.AccountEmail, "@") {
-		errs = append(errs, fmt.Errorf("ingest.account_email: %q is not an email address", in.AccountEmail))
-	}
-	if in.AccountPassword != "" && len(in.AccountPassword) < 12 {
-		errs = append(errs, errors.New("ingest.account_password: must be at least 12 characters"))
-	}
-	if in.CredentialsKey != "" {
-		if k, err := base64.StdEncoding.DecodeString(in.CredentialsKey); err != nil || len(k) != 32 {
-			errs = append(errs, errors.New("ingest.credentials_key: want the base64 of 32 bytes (openssl rand -base64 32)"))
-		}
-	}
-	if !httpURL(in.YouTubeBaseURL) {
-		errs = append(errs, fmt.Errorf("ingest.youtube_base_url: %q is not an http(s) URL", in.YouTubeBaseURL))
-	}
-	if in.PollInterval <= 0 || in.FetchTimeout <= 0 || in.MaxFetchBytes <= 0 {
-		errs = append(errs, errors.New("ingest.poll_interval, fetch_timeout and max_fetch_bytes must be positive"))
-	}
 	// Ingest without auth beside it logs in to another process, which must know the same password;
 	// ingest on a shared database may run as several processes, which must seal with the same key.
 	here := func(s string) bool { return contains(c.Target, TargetAll) || contains(c.Target, s) }
@@ -708,8 +541,8 @@ func (c *Config) validateIngest() error {
 func (c *Config) YAML() ([]byte, error) {
 	out := *c
 	for _, f := range settings(&out) {
-		if ps, ok := f.v.Interface().(OIDCProviders); ok {
-			f.v.Set(reflect.ValueOf(ps.redacted()))
+		if ps, ok := f.v.Interface().(auth.OIDCSettings); ok {
+			f.v.Set(reflect.ValueOf(ps.Redacted()))
 			continue
 		}
 		if f.secret && f.v.String() != "" {
@@ -734,7 +567,7 @@ func redact(v string) string {
 func Usage() string {
 	def := Default()
 	var b strings.Builder
-	b.WriteString("Usage: mediamesh [run|migrate|replay|config|version|help] [flags]\n       mediamesh import [flags] FILE\n       mediamesh admin reset-password [flags] EMAIL\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  import   post the NDJSON file of programs and episodes to the CMS gateway at --client.url\n           (POST /api/v1/cms/imports) as --client.token or --client.email; shows the progress,\n           prints each failed item and the counts; exits 1 when any item failed\n  admin reset-password  a new password for EMAIL, set on the auth database (--data-dir, or\n           --services.auth.database-url) with no server running; printed once, the account's\n           sessions and tokens revoked\n  config   print the configuration the flags, environment and file make, as YAML\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
+	b.WriteString("Usage: mediamesh [run|migrate|replay|config|modules|version|help] [flags]\n       mediamesh import [flags] FILE\n       mediamesh admin reset-password [flags] EMAIL\n\n  run      serve the modules of --target (the default)\n  migrate  apply the pending migrations of the target's databases, then exit\n  replay   rebuild the target's read models (discovery, search) from the first event, then exit\n  import   post the NDJSON file of programs and episodes to the CMS gateway at --client.url\n           (POST /api/v1/cms/imports) as --client.token or --client.email; shows the progress,\n           prints each failed item and the counts; exits 1 when any item failed\n  admin reset-password  a new password for EMAIL, set on the auth database (--data-dir, or\n           --services.auth.database-url) with no server running; printed once, the account's\n           sessions and tokens revoked\n  config   print the configuration the flags, environment and file make, as YAML\n  modules  list the services (in start order) and gateways: default address, its variable, what each fronts or calls\n  version  print the version\n  help     print this help (as --help does)\n\n  --config FILE (MEDIAMESH_CONFIG)\n        YAML configuration file\n")
 	for _, f := range settings(&def) {
 		d := f.String()
 		if d == "" {

@@ -264,7 +264,7 @@ func TestLocalMediaURL(t *testing.T) {
 		{nil, "http://localhost:8080/media"},
 		{[]string{"--gateway.discovery-addr=127.0.0.1:9080"}, "http://127.0.0.1:9080/media"},
 		{[]string{"--gateway.discovery-addr=0.0.0.0:9090"}, "http://localhost:9090/media"},
-		{[]string{"--target=media", "--services.media.addr=:9204", "--services.auth.url=http://127.0.0.1:9101"}, "http://localhost:9204/media"},
+		{[]string{"--target=media", "--services.media.addr=:9204", "--services.auth.url=http://127.0.0.1:9101", "--services.cms.url=http://127.0.0.1:9102"}, "http://localhost:9204/media"},
 		{[]string{"--gateway.discovery-addr=127.0.0.1:9080", "--media.local-base-url=https://media.example.com/media"}, "https://media.example.com/media"},
 	} {
 		cfg, err := Load(c.args, nil)

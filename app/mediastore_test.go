@@ -64,7 +64,7 @@ func TestMediaStorePublicReadPolicy(t *testing.T) {
 		t.Helper()
 		cfg := Default()
 		cfg.DataDir = t.TempDir()
-		cfg.Media.S3 = S3Config{Endpoint: endpoint, Region: s3.Region, Bucket: bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PublicReadPolicy: policy}
+		cfg.Media.S3 = media.S3Settings{Endpoint: endpoint, Region: s3.Region, Bucket: bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PublicReadPolicy: policy}
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,13 @@ type module struct {
 	// build constructs the service; db is its database, opened and migrated (nil without
 	// migrations).
 	build func(ctx context.Context, p *platform, db *database.DB) (service, error)
+	// config returns the service's own settings, its section of Config (a type of its package
+	// with its own Validate, which Config.Validate calls); nil: it has none.
+	config func(c *Config) validator
 }
+
+// validator is a service's settings: it refuses values the service cannot work with.
+type validator interface{ Validate() error }
 
 // own returns a migrations function of fixed migrations.
 func own(ms ...database.Migrations) func(database.Dialect) []database.Migrations {
@@ -57,19 +63,25 @@ func own(ms ...database.Migrations) func(database.Dialect) []database.Migrations
 // construction (the auth service first: in-process clients and the verifier use it).
 var modules = []module{
 	{name: ServiceAuth, addr: ":9101", fronted: []string{GatewayDiscovery, GatewayCMS},
-		migrations: own(auth.Migrations), produces: []string{eventbus.TopicAuth}, build: buildAuth},
+		migrations: own(auth.Migrations), produces: []string{eventbus.TopicAuth}, build: buildAuth,
+		config: func(c *Config) validator { return c.Auth }},
 	{name: ServiceMetadata, addr: ":9103", fronted: []string{GatewayCMS}, calls: []string{ServiceCMS}, // a metadata PUT is written through the CMS
-		migrations: own(metadata.Migrations), consumes: true, replays: true, produces: []string{eventbus.TopicMetadata}, build: buildMetadata},
+		migrations: own(metadata.Migrations), consumes: true, replays: true, produces: []string{eventbus.TopicMetadata}, build: buildMetadata,
+		config: func(c *Config) validator { return c.Metadata }},
 	{name: ServiceCMS, addr: ":9102", fronted: []string{GatewayCMS}, calls: []string{ServiceMetadata, ServiceMedia},
-		migrations: own(cms.Migrations), consumes: true, produces: []string{eventbus.TopicContent}, build: buildCMS},
-	{name: ServiceMedia, addr: ":9104", fronted: []string{GatewayCMS},
-		migrations: own(media.Migrations), consumes: true, produces: []string{eventbus.TopicMedia}, build: buildMedia},
+		migrations: own(cms.Migrations), consumes: true, produces: []string{eventbus.TopicContent}, build: buildCMS,
+		config: func(c *Config) validator { return c.CMS }},
+	{name: ServiceMedia, addr: ":9104", fronted: []string{GatewayCMS}, calls: []string{ServiceCMS}, // an upload's attach_as is set through the CMS
+		migrations: own(media.Migrations), consumes: true, produces: []string{eventbus.TopicMedia}, build: buildMedia,
+		config: func(c *Config) validator { return c.Media }},
 	{name: ServiceIngest, addr: ":9105", fronted: []string{GatewayCMS}, calls: []string{ServiceAuth, ServiceCMS, ServiceMedia},
-		migrations: own(ingest.Migrations), produces: []string{eventbus.TopicIngest}, build: buildIngest},
+		migrations: own(ingest.Migrations), produces: []string{eventbus.TopicIngest}, build: buildIngest,
+		config: func(c *Config) validator { return c.Ingest }},
 	{name: ServiceDiscovery, addr: ":9106", fronted: []string{GatewayDiscovery},
 		migrations: own(discovery.Migrations), consumes: true, replays: true, produces: []string{eventbus.TopicDiscovery}, build: buildDiscovery},
 	{name: ServiceSearch, addr: ":9107", fronted: []string{GatewayDiscovery},
-		migrations: searchMigrations, consumes: true, replays: true, build: buildSearch},
+		migrations: searchMigrations, consumes: true, replays: true, build: buildSearch,
+		config: func(c *Config) validator { return c.Search }},
 }
 
 // searchMigrations are the search service's tables, and the search index's table when the

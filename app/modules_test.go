@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -153,10 +154,28 @@ func TestToyModuleIsWired(t *testing.T) {
 	}
 }
 
-// TestModuleTable: every module has a constructor and a setting of its own (services.<name>), and
-// a topic has one producer.
+// TestModuleTable: every module has a constructor and a setting of its own (services.<name>), a
+// topic has one producer, and every service's settings (a section of Config whose type has its own
+// Validate) are validated through the table line of its service.
 func TestModuleTable(t *testing.T) {
 	cfg := Default()
+	claimed := map[reflect.Type]string{}
+	for _, m := range modules {
+		if m.config != nil {
+			v := m.config(&cfg)
+			if v.Validate() != nil {
+				t.Errorf("%s: its default settings are invalid: %v", m.name, v.Validate())
+			}
+			claimed[reflect.TypeOf(v)] = m.name
+		}
+	}
+	ct := reflect.TypeOf(cfg)
+	for i := 0; i < ct.NumField(); i++ {
+		f := ct.Field(i)
+		if f.Type.Implements(reflect.TypeOf((*validator)(nil)).Elem()) && claimed[f.Type] == "" {
+			t.Errorf("Config.%s (%s) has a Validate that no module's config calls", f.Name, f.Type)
+		}
+	}
 	seen := map[string]string{}
 	for _, m := range modules {
 		if m.build == nil || m.addr == "" {

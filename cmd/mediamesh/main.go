@@ -25,7 +25,7 @@ func main() {
 
 func run(args []string) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "migrate" || args[0] == "replay" || args[0] == "import" || args[0] == "config" || args[0] == "version" || args[0] == "help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "migrate" || args[0] == "replay" || args[0] == "import" || args[0] == "config" || args[0] == "modules" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
 	if len(args) > 0 && args[0] == "admin" {
@@ -45,6 +45,9 @@ func run(args []string) int {
 		return 0
 	case "help":
 		fmt.Print(app.Usage())
+		return 0
+	case "modules":
+		fmt.Print(app.ModulesText())
 		return 0
 	}
 	cfg, err := app.Load(args, os.Environ())

@@ -14,6 +14,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/objectstore/objectstoretest"
 	"github.com/mediamesh/mediamesh/internal/testenv"
 	"github.com/mediamesh/mediamesh/services/ingest/feed/feedtest"
+	"github.com/mediamesh/mediamesh/services/media"
 )
 
 // TestIngestSplit ingests a realistic podcast feed and a YouTube channel end to end with every
@@ -38,7 +39,7 @@ func TestIngestSplit(t *testing.T) {
 	base.Ingest.AllowLoopback = true // the fixture servers listen on loopback; everything else private stays refused
 	base.Ingest.YouTubeBaseURL = youtube.URL + feedtest.YouTubeAPIPath
 	base.Ingest.PollInterval = 200 * time.Millisecond
-	base.Media.S3 = app.S3Config{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey}
+	base.Media.S3 = media.S3Settings{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey}
 	urls := startSplit(t, base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceMedia, app.ServiceIngest}, app.GatewayCMS)
 	cms := urls["cms gateway"]
 	token := login(t, cms, base.Auth.AdminEmail, base.Auth.AdminPassword)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mediamesh/mediamesh/app"
 	"github.com/mediamesh/mediamesh/internal/testenv"
+	"github.com/mediamesh/mediamesh/services/auth"
 	"github.com/mediamesh/mediamesh/services/auth/oidctest"
 )
 
@@ -25,7 +26,7 @@ func TestOIDCSignInAll(t *testing.T) {
 	cfg.Gateway.DiscoveryAddr, cfg.Gateway.CMSAddr = "127.0.0.1:0", cmsAddr
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "oidc admin password"
-	cfg.Auth.OIDCProviders = app.OIDCProviders{{Name: "test", IssuerURL: op.Issuer, ClientID: "mediamesh", ClientSecret: "e2e client secret",
+	cfg.Auth.OIDCProviders = auth.OIDCSettings{{Name: "test", IssuerURL: op.Issuer, ClientID: "mediamesh", ClientSecret: "e2e client secret",
 		RedirectURL: callback, PostLoginURL: "https://cms.example/signed-in", RoleClaim: "preferred_username", RoleMap: map[string]string{"dana": "EDITOR"}}}
 	urls, _, _ := start(t, cfg)
 	cms := urls["cms gateway"]
