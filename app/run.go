@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,6 +30,7 @@ import (
 	"github.com/mediamesh/mediamesh/internal/httpclient"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
 	"github.com/mediamesh/mediamesh/internal/idempotency"
+	"github.com/mediamesh/mediamesh/internal/memory"
 	"github.com/mediamesh/mediamesh/internal/objectstore"
 	"github.com/mediamesh/mediamesh/internal/outbox"
 	"github.com/mediamesh/mediamesh/internal/ratelimit"
@@ -379,6 +381,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		return err
 	}
 	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
+	if limit := memory.SetLimit(int64(cfg.MemoryLimitBytes)); limit != math.MaxInt64 {
+		log.Debug("go memory limit", "bytes", limit)
+	}
 	reg := telemetry.NewRegistry()
 	p := &platform{cfg: cfg, plan: plan, log: log, reg: reg, dbs: map[string]*database.DB{}, handlers: map[string]http.Handler{}}
 	defer p.close()
@@ -640,6 +645,7 @@ func (p *platform) run(ctx context.Context, b *built, listeners []net.Listener) 
 	if l, ok := p.cache.(*cache.Layered); ok {
 		workers = append(workers, l) // the announcements of invalidations by other processes
 	}
+	workers = append(workers, memory.Idle{}) // the free heap back to the system when idle
 	for _, name := range plan.InProcess {
 		if r, ok := services[name].(runner); ok {
 			workers = append(workers, r)
