@@ -4,9 +4,11 @@
 #
 #   deploy/run-split.sh        (or: make run-split)
 #
-# It builds bin/mediamesh, starts auth, then the other services, then the gateways (each waits until
-# its /readyz answers 200), prints the gateway URLs and stays in the foreground. Ctrl-C or SIGTERM
-# stops every process it started (gateways first, auth last). A process that exits on its own is
+# It builds bin/mediamesh, starts the first service of its module table (auth), then the other
+# services, then the gateways (each waits until its /readyz answers 200), prints the gateway URLs and
+# stays in the foreground. Ctrl-C or SIGTERM stops every process it started (gateways first, the first
+# service last). The services, their start order, the gateways and their ports are the binary's
+# (`mediamesh modules`, from the module table in app/modules.go): this script keeps no list of them. A process that exits on its own is
 # started again after a back-off (1 s, doubling to 30 s while it keeps dying within a minute of its
 # start), with a log line saying so, while the others keep serving; MEDIAMESH_SPLIT_RESTART=0 stops
 # everything instead and exits non-zero.
@@ -15,9 +17,10 @@
 #   <target>/          data_dir of each process (SQLite databases unless Postgres is configured)
 #   logs/<target>.log  stdout+stderr of each process (appended; JSON lines unless MEDIAMESH_LOG_FORMAT=text)
 #
-# Ports (all on MEDIAMESH_SPLIT_HOST, default 127.0.0.1; add MEDIAMESH_SPLIT_PORT_OFFSET to each):
-#   discovery-gateway 8080, cms-gateway 8081, auth 9101, cms 9102, metadata 9103, media 9104,
-#   ingest 9105, discovery 9106, search 9107.
+# Ports (all on MEDIAMESH_SPLIT_HOST, default 127.0.0.1; add MEDIAMESH_SPLIT_PORT_OFFSET to each): each
+#   module's default address, as `mediamesh modules` lists them (today discovery-gateway 8080,
+#   cms-gateway 8081, auth 9101, cms 9102, metadata 9103, media 9104, ingest 9105, discovery 9106,
+#   search 9107).
 #
 # Environment (all optional):
 #   MEDIAMESH_SPLIT_POSTGRES_URL   postgres://user:pass@host:5432/postgres?sslmode=disable. One database
@@ -73,16 +76,34 @@ STOP_TIMEOUT="${MEDIAMESH_SPLIT_STOP_TIMEOUT:-20}"
 PG_MODE="${MEDIAMESH_SPLIT_POSTGRES_MODE:-databases}"
 PG_PREFIX="${MEDIAMESH_SPLIT_POSTGRES_PREFIX:-mediamesh_}"
 
-SERVICES=(auth metadata cms media ingest discovery search) # start order: auth first
-GATEWAYS=(discovery-gateway cms-gateway)
-declare -A PORT=([auth]=9101 [cms]=9102 [metadata]=9103 [media]=9104 [ingest]=9105 [discovery]=9106
-  [search]=9107 [discovery-gateway]=8080 [cms-gateway]=8081)
-
 log() { echo "run-split: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 [[ "$OFFSET" =~ ^[0-9]+$ ]] || die "MEDIAMESH_SPLIT_PORT_OFFSET must be a number"
-for t in "${!PORT[@]}"; do PORT[$t]=$((PORT[$t] + OFFSET)); done
+
+if [[ "${MEDIAMESH_SPLIT_SKIP_BUILD:-0}" != 1 ]]; then
+  log "building $BIN"
+  GOFLAGS="${GOFLAGS:--buildvcs=false}" "$GO" build -o "$BIN" ./cmd/mediamesh
+fi
+[[ -x "$BIN" ]] || die "$BIN is missing; build it or unset MEDIAMESH_SPLIT_SKIP_BUILD"
+
+# The modules, from the binary's module table: services in start order (the first, auth, is needed
+# by the others at their start), then the gateways; each one's default port and address variable.
+SERVICES=() GATEWAYS=()
+declare -A PORT=() ADDR_VAR=()
+modules="$("$BIN" modules)" || die "$BIN modules failed"
+while read -r kind name addr var _; do
+  case "$kind" in
+    service) SERVICES+=("$name") ;;
+    gateway) GATEWAYS+=("$name") ;;
+    *) continue ;;
+  esac
+  [[ "${addr##*:}" =~ ^[0-9]+$ ]] || die "$BIN modules: $name has no port in its address $addr"
+  PORT[$name]=$((${addr##*:} + OFFSET))
+  ADDR_VAR[$name]="$var"
+done <<<"$modules"
+((${#SERVICES[@]} > 0 && ${#GATEWAYS[@]} > 0)) || die "$BIN modules listed no services or no gateways"
+FIRST="${SERVICES[0]}"
 # Where the processes reach each other (and where we probe them).
 case "$HOST" in "" | 0.0.0.0 | "::" | "[::]") CONNECT_HOST=127.0.0.1 ;; *) CONNECT_HOST="$HOST" ;; esac
 [[ "$CONNECT_HOST" == *:* && "$CONNECT_HOST" != \[* ]] && CONNECT_HOST="[$CONNECT_HOST]"
@@ -135,11 +156,11 @@ cleanup() {
     log "stopping ${STARTED[*]}"
     local gws=() svcs=() t
     for t in "${STARTED[@]}"; do
-      case "$t" in *-gateway) gws+=("$t") ;; auth) ;; *) svcs+=("$t") ;; esac
+      if [[ " ${GATEWAYS[*]} " == *" $t "* ]]; then gws+=("$t"); elif [[ "$t" != "$FIRST" ]]; then svcs+=("$t"); fi
     done
     ((${#gws[@]})) && stop_targets "${gws[@]}"
     ((${#svcs[@]})) && stop_targets "${svcs[@]}"
-    [[ -n "${PID[auth]:-}" ]] && stop_targets auth
+    [[ -n "${PID[$FIRST]:-}" ]] && stop_targets "$FIRST"
     log "all MediaMesh processes stopped"
   fi
   if ((KAFKA_STARTED)); then
@@ -175,12 +196,6 @@ for t in "${SERVICES[@]}" "${GATEWAYS[@]}"; do
   fi
 done
 ((${#busy[@]} == 0)) || die "ports already in use: ${busy[*]} (is MediaMesh already running? set MEDIAMESH_SPLIT_PORT_OFFSET)"
-
-if [[ "${MEDIAMESH_SPLIT_SKIP_BUILD:-0}" != 1 ]]; then
-  log "building $BIN"
-  GOFLAGS="${GOFLAGS:--buildvcs=false}" "$GO" build -o "$BIN" ./cmd/mediamesh
-fi
-[[ -x "$BIN" ]] || die "$BIN is missing; build it or unset MEDIAMESH_SPLIT_SKIP_BUILD"
 
 # Kafka.
 KAFKA_NOTE=""
@@ -293,17 +308,15 @@ start() { # start TARGET: run bin/mediamesh --target=TARGET in the background wi
     # Metrics and readiness details on loopback, 1000 above the process's own port.
     export MEDIAMESH_ADMIN_ADDR="127.0.0.1:$((${PORT[$t]} + 1000))"
     export MEDIAMESH_REDIS_URL="$REDIS" MEDIAMESH_KAFKA_BROKERS="$KAFKA"
-    export MEDIAMESH_GATEWAY_DISCOVERY_ADDR="$LISTEN_HOST:${PORT[discovery-gateway]}"
-    export MEDIAMESH_GATEWAY_CMS_ADDR="$LISTEN_HOST:${PORT[cms-gateway]}"
+    for s in "${GATEWAYS[@]}"; do export "${ADDR_VAR[$s]}=$LISTEN_HOST:${PORT[$s]}"; done
     for s in "${SERVICES[@]}"; do
-      k="$(env_key "$s")"
-      export "MEDIAMESH_SERVICES_${k}_ADDR=$LISTEN_HOST:${PORT[$s]}"
-      export "MEDIAMESH_SERVICES_${k}_URL=$(url_of "$s")"
+      export "${ADDR_VAR[$s]}=$LISTEN_HOST:${PORT[$s]}"
+      export "MEDIAMESH_SERVICES_$(env_key "$s")_URL=$(url_of "$s")"
     done
     export MEDIAMESH_INGEST_ACCOUNT_PASSWORD="$INGEST_PASSWORD" MEDIAMESH_INGEST_CREDENTIALS_KEY="$INGEST_KEY"
     # The media service serves its local store itself (no S3 here).
     export MEDIAMESH_MEDIA_LOCAL_BASE_URL="$(url_of media)/media"
-    if [[ "$t" != *-gateway ]]; then
+    if [[ " ${SERVICES[*]} " == *" $t "* ]]; then
       export "MEDIAMESH_SERVICES_$(env_key "$t")_DATABASE_URL=${DBURL[$t]:-}"
     fi
     if [[ "$t" == search && -n "$OPENSEARCH" ]]; then
@@ -346,8 +359,8 @@ wait_ready() { # wait_ready TARGET...: until every /readyz answers 200
 REDIS_NOTE="none (rate limits and idempotency keys in memory, per process)"
 [[ -n "$REDIS" ]] && REDIS_NOTE="$(sed -E 's#//[^@/]*@#//***@#' <<<"$REDIS")"
 log "databases: $DB_NOTE; redis: $REDIS_NOTE; kafka: $KAFKA_NOTE; search: $SEARCH_NOTE"
-start auth
-wait_ready auth
+start "$FIRST"
+wait_ready "$FIRST"
 for s in "${SERVICES[@]:1}"; do start "$s"; done
 wait_ready "${SERVICES[@]:1}"
 for g in "${GATEWAYS[@]}"; do start "$g"; done

@@ -37,15 +37,17 @@ import (
 
 // gateway is one public API: the services it fronts, in precedence order.
 type gateway struct {
+	Gateway  string // the gateway's name in the module table (app/modules.go)
 	Name     string // output file base name
 	Var      string // Go variable in bundle.go
 	Title    string
-	Services []string
+	Services []string // the module table's services fronted by the gateway, in table order, then their vN/ contracts (withServices)
 }
 
+// gateways are the gateways' documents; which services each one fronts is the module table's.
 var gateways = []gateway{
-	{Name: "discovery", Var: "Discovery", Title: "MediaMesh Discovery Gateway API", Services: []string{"discovery", "search", "auth", "v2/discovery"}},
-	{Name: "cms", Var: "CMS", Title: "MediaMesh CMS Gateway API", Services: []string{"cms", "metadata", "media", "ingest", "auth"}},
+	{Gateway: "discovery-gateway", Name: "discovery", Var: "Discovery", Title: "MediaMesh Discovery Gateway API"},
+	{Gateway: "cms-gateway", Name: "cms", Var: "CMS", Title: "MediaMesh CMS Gateway API"},
 }
 
 const commonSrc = "common"
@@ -57,8 +59,13 @@ var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "p
 func main() {
 	specDir := flag.String("specs", "specs/openapi", "directory holding common.yaml and <service>.yaml")
 	outDir := flag.String("out", "gen/openapi/bundle", "output directory")
+	appDir := flag.String("app", "app", "directory of the composition root, whose module table says which services each gateway fronts")
 	flag.Parse()
-	if err := run(*specDir, *outDir, gateways); err != nil {
+	gws, err := withServices(gateways, *appDir, *specDir)
+	if err == nil {
+		err = run(*specDir, *outDir, gws)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "bundle: %v\n", err)
 		os.Exit(1)
 	}

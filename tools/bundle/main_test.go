@@ -239,7 +239,11 @@ func TestNodeToAnyKeepsStatusKeysAndTimestamps(t *testing.T) {
 // gets a view holding its paths only, embedded as DiscoveryVersions.
 func TestBundleMajorVersions(t *testing.T) {
 	out := t.TempDir()
-	if err := run("../../specs/openapi", out, gateways); err != nil {
+	gws, err := withServices(gateways, "../../app", "../../specs/openapi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run("../../specs/openapi", out, gws); err != nil {
 		t.Fatal(err)
 	}
 	read := func(name string) map[string]any {

@@ -6,7 +6,7 @@ package bundle
 
 import _ "embed"
 
-// Discovery is the OpenAPI document of the MediaMesh Discovery Gateway API (services: discovery, search, auth, v2/discovery).
+// Discovery is the OpenAPI document of the MediaMesh Discovery Gateway API (services: auth, discovery, search, v2/discovery).
 //
 //go:embed discovery.json
 var Discovery []byte
@@ -24,7 +24,7 @@ var DiscoveryV2 []byte
 // DiscoveryVersions lists Discovery's major versions in order, each with its view (the docs' version picker).
 var DiscoveryVersions = []Version{{"v1", DiscoveryV1}, {"v2", DiscoveryV2}}
 
-// CMS is the OpenAPI document of the MediaMesh CMS Gateway API (services: cms, metadata, media, ingest, auth).
+// CMS is the OpenAPI document of the MediaMesh CMS Gateway API (services: auth, metadata, cms, media, ingest).
 //
 //go:embed cms.json
 var CMS []byte
