@@ -414,3 +414,31 @@ func TestUploadAttachAsRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadAttachAsCMSUnreachable checks the generated CMS client against a CMS that is not
+// there: the upload is 503 with Retry-After and stores nothing, and one without attach_as goes
+// through.
+func TestUploadAttachAsCMSUnreachable(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		gone := httptest.NewServer(http.NotFoundHandler())
+		gone.Close()
+		client, err := cmsapi.NewClientWithResponses(gone.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := newFixture(t, db, Config{}, Deps{CMS: client})
+		r := f.upload("editor", filePart("cover.png", "image/png", pngBytes(t, 20, 20)),
+			field("attach_content_type", "program"), field("attach_content_id", uuid.Must(uuid.NewV7()).String()), field("attach_as", "cover"))
+		r.fails(t, http.StatusServiceUnavailable, "")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+		if n, err := f.svc.read.Asset.Query().Count(context.Background()); err != nil || n != 0 {
+			t.Fatalf("%d assets (%v), want none", n, err)
+		}
+		if files := f.objectFiles(); len(files) != 0 {
+			t.Fatalf("the store holds %v", files)
+		}
+		f.uploadImage(pngBytes(t, 20, 20))
+	})
+}
