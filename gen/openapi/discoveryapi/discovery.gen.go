@@ -1023,6 +1023,11 @@ type ClientInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
+	// A gateway works on a few posts at once (half its cores) so that a burst of events never
+	// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+	// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// the player sends it again later (the same `event_id`s are counted once).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
@@ -1042,6 +1047,11 @@ type ClientInterface interface {
 	// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
+	//
+	// A gateway works on a few posts at once (half its cores) so that a burst of events never
+	// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+	// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1273,6 +1283,11 @@ func (c *Client) ListSimilarEpisodes(ctx context.Context, episodeId EpisodeId, p
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
+// A gateway works on a few posts at once (half its cores) so that a burst of events never
+// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// the player sends it again later (the same `event_id`s are counted once).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
@@ -1302,6 +1317,11 @@ func (c *Client) RecordEngagementWithBody(ctx context.Context, contentType strin
 // caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
+//
+// A gateway works on a few posts at once (half its cores) so that a burst of events never
+// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3068,6 +3088,11 @@ type ClientWithResponsesInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
+	// A gateway works on a few posts at once (half its cores) so that a burst of events never
+	// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+	// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// the player sends it again later (the same `event_id`s are counted once).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
@@ -3087,6 +3112,11 @@ type ClientWithResponsesInterface interface {
 	// caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
+	//
+	// A gateway works on a few posts at once (half its cores) so that a burst of events never
+	// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+	// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3511,6 +3541,11 @@ type RecordEngagementResponse429Headers struct {
 	RetryAfter *int32
 }
 
+// RecordEngagementResponse503Headers the declared response headers of an HTTP 503 response for RecordEngagement
+type RecordEngagementResponse503Headers struct {
+	RetryAfter *int32
+}
+
 type RecordEngagementResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3522,10 +3557,14 @@ type RecordEngagementResponse struct {
 	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.Problem
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RecordEngagementResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RecordEngagementResponse503Headers
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -3546,6 +3585,11 @@ func (r RecordEngagementResponse) GetApplicationproblemJSON422() *UnprocessableE
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r RecordEngagementResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RecordEngagementResponse) GetApplicationproblemJSON503() *externalRef0.Problem {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4907,6 +4951,11 @@ func (c *ClientWithResponses) ListSimilarEpisodesWithResponse(ctx context.Contex
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
+// A gateway works on a few posts at once (half its cores) so that a burst of events never
+// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// the player sends it again later (the same `event_id`s are counted once).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/discovery/events (the `RecordEngagement` operationId).
@@ -4932,6 +4981,11 @@ func (c *ClientWithResponses) RecordEngagementWithBodyWithResponse(ctx context.C
 // caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
+//
+// A gateway works on a few posts at once (half its cores) so that a burst of events never
+// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5470,6 +5524,13 @@ func ParseRecordEngagementResponse(rsp *http.Response) (*RecordEngagementRespons
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5490,6 +5551,16 @@ func ParseRecordEngagementResponse(rsp *http.Response) (*RecordEngagementRespons
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RecordEngagementResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7731,6 +7802,30 @@ func (response RecordEngagement429ApplicationProblemPlusJSONResponse) VisitRecor
 	return err
 }
 
+type RecordEngagement503ResponseHeaders struct {
+	RetryAfter *int32
+}
+
+type RecordEngagement503ApplicationProblemPlusJSONResponse struct {
+	Body    externalRef0.Problem
+	Headers RecordEngagement503ResponseHeaders
+}
+
+func (response RecordEngagement503ApplicationProblemPlusJSONResponse) VisitRecordEngagementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RecordEngagementdefaultApplicationProblemPlusJSONResponse struct {
 	Body       externalRef0.Problem
 	StatusCode int
@@ -9818,177 +9913,181 @@ func (sh *strictHandler) ListTrending(ctx echo.Context, params ListTrendingParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkhvHlSD8Khk1jiD6cwENoC8kwfCPlkTatHXhUC1rPhO9RKLqAEh3IROuzGoQVnTEyGspNPq9LzAx",
-	"u0N7PN4Nx+xuxLxJ4+88yUbeqrKqErdu0CY91B+xAVTWyZMnz/3yVRCx6YxRoIIHva+CCeAYUvXPx+d4",
-	"LP8fA49SMhOE0aAXnE8AXUHKCaOIjZCYAEpBZCmFGKXAWZZGEKIRS1HEaEzkUzhBKfwqAy44wjRGH370",
-	"KYpwNAHeCsIAXuHpLIGgF/SD+/0gCAMeTWCK5aun+NXHQMdiEvQ63QdhIBYz+UMuUkLHwfV1GDwHkS7O",
-	"RgLSOqifgwSBI8HQHBOBhjBiqQI3XRA6Lr38qO2+d8TSKRZBLyBUHHWDUAJCptk06B2dttthMCVU/9nJ",
-	"YSJUwBjS4FpCNcMpnoIwiPwQCxizdFGH8DOaLNAsZeMUTzlqsBTBjHAWA5e4tV8cIEIVoiOzEJoTMUFi",
-	"QjjiSaY2QuRyv8ogXQRhQPFUgmR/XkLpD1IYBb3gbw6Lcz/U3/JDC+jnSaax+1hD8zT20wGJLQkYsHNI",
-	"ZlhMCkAgXyYMJCWQFOKgJ9IMtoUsYtMpoy+fxgqsnxEa3x6ZCmTC0SWh8SrUye+2RtszvbSCSoL3Mabj",
-	"DI9hBYgRowKo0IdKOErMz1fBYr8PdkSWBeNDFoOCy8C5+TQNrlac5ixfZj+n+RzTS4jP1TWqwiW/c840",
-	"hhHOEnGAnMNdhTZ1L12IzMPFDuT9p/IWv3A/0csGFz5u8zmZkgSnH5MpEX4kThkXiAiYKrajOePKg1XL",
-	"eEHstMM1TOhkEwsKg3P8ilE2XWwCFahICdwV2A3QbgbXUMSHWcqZh5N/NsO/ygBF6ms0StkUYTRL4Yqw",
-	"jKMZHsM9jgby/y0Kr8RL/cPBSsaoX7NC0px0ur6zt7fKj9BneAyIk1/DLfDXXYu+zjYCJwU+Y5SDkjcf",
-	"4Pi5lrfyL8Nu5D/xbJaQCEuQD2cpGyYw/eEvuYT/q0ISSsAEJondQkvywh6aZlxKUMQoSDbBQZJNiGYs",
-	"jjAXIYpZlE2BCpwuQsQnbC7vUpoyKQJfSChiJQnkfQuDEYEkLr1A7hg4V1wz2P1d1xdhwAUWGQ96xxJh",
-	"ggilU3yAY6t8BDnqJkLMeO/wcAoxwVPgk1YMVxYj/HCI46Z95npHnvZML6JPpUwiZ0jyUcVmU6R2jnI9",
-	"ARGOpjiRVABxS771CUuHJI6B3vEMlYhhM0jVI8gwbG5xq/Q3lgBHZx998vTTED3+6On5Z89D9MXnj58H",
-	"LlKPCqQWsG2L0lH+xB4Req5UoiSB9B43m4gZokwgnCRsjspbV1j9lIknLNPawx2QasQFanceHuHjqNu8",
-	"P+xA8350hJsPR/eh2Y070cnwAX4InbYCaKRe6qLzuEDnp84PtkMnZaKpn9gjOj9liGfRBM2yYUL4BGIr",
-	"eB1pq5Bo17gbDjFFGYVXM4gExEixCsSiKEulOlFg6sS9zU+pgFTaExzSK0j1U1tjjZin93qp67tQODpn",
-	"7BNMF4YP8zviKsUCkJIgCF5FADHEobZjEJa2DzpqI66tHZfIug8L1J0zhqaYLnJTbGu0yZc31cthr/T2",
-	"vL4pKTwdC1QZd83cuvO9zvz60LED1au+oDgTE5aSX0O8Xw5KAWKOMBoCTiFFgl0qPljc7E6B9BIU2+I7",
-	"cx/aM7t0gVYyh3BO6DhEhF7hRIsmeDWTKn3lLL788svmWSYmQIVEHvh1Slz8QuJKAQdSucw4lI39DxQk",
-	"q3Sw7slpXQfT5zpLWSQ1hWECj6kgYnHH44UriccX7YuWWeSlfG8PzRK8UO4KiewEBCCcAsJDlonc9vDq",
-	"OAaVjprjf0VJ5dnqbSUtp9st6MywGaRerFE/wiTZgeiKJ/dOcixeSFKbQ5I0tYKDhplAwxTwpbxIaZaA",
-	"0kP0uijCVIpMjheogdFgxrjyIr00DG6AGEUYDa4IzAeh/JfE3UAqM9hKrBBhigZWmrzEYmBdKKNMZCkc",
-	"tJRKbzbi+miey+1+5VU0jO+l/B7liSGCI6nm25eYb++VbftZKpmIIFpJJ/EOVrK1IhwKDm7+6eZ/3vzu",
-	"5vXNn7S1kDvKjL2Q/127SGHAk2y8szOosPVfBIq81SoGtMJcZsNfQqQU59IKNaSe5Si9x9EXzz9ucjwC",
-	"RGLJPkYE0jK7oDDn5X2eHle3OcNCCvigF/yXF7j563bz4cUPG838nwf/3w8CDy4e0zEegzQnPsAimigW",
-	"ElvH5TPnzEY44VBX6ofyKUkVkC+E9IXXhqpUtKOEABV1ItCfvyQej8wZRUxbvYVfJoYrEkGIhimbc0gl",
-	"s+bAOWE0RNGEcaBouNCeQrWwYiiXMBNoPiEJICL6NCFXwOXFSjGN2RRpRDxCFKRChSmCKSaJXBormj5o",
-	"oecgbxhXHCmFiI0p4VI7hNS8p08b8g8cRSyj8mVAESdjCjEi9KDVp6WjPB11oi5+CM05DJvH8f3h2nN9",
-	"UD7Xs+Yv9Hm+bPWaFz/0nqjGvrpkAqZ8E6EXBPBYPihXmOJXT/Wj9jbZP/PX4TTFi9q9KA40B8N3M6qv",
-	"3I3mPqNQI7aWZYPyyAdWiAw8UuSRYZ3mY+xo+X0qz99o+j7O25hPINXMWr5N2a0HaMyAa0boh4HRZKGJ",
-	"oEL9RhjuyApLMlSyxHU+vILs7IerCGZXMBzpUr+9X8orQASa4NkM5D1g1LmXjxAecqCip68KEQinKbmC",
-	"uIXOhPbLnaApoZkAjrBUwgwH6FNt+NzjKEpYdPnIchqWxFKtm2CK7qPYXlYcRTATRt5KmaruJ8TVG9lt",
-	"d0+bnU6ze3Levt/rtHvt9i8CxycVSwtAkKkXeVUq8YtPTS73OLI/t7LSHIsOGXnppyQIOt3T9d6y+90H",
-	"JYdZu+4ws58UpCMvhCTPBC8C5elTby7Tj/my7hh0739OSaH1P1c0Pofm1zOG5xABmSnSKt8ae6h1PP+E",
-	"zbWJZ4lCSw0toOYkSdAQLAmgBgd9kXPL5qCE6O72Psm216XroiWH2bfnJ6A3U9GPLOuu0xKFuVR23eiO",
-	"o3VxEypLEkjRiCUJm+sYwTay4Fk2TEhkwl4eSVBm/lI06TDPNmoyHsNTOmKBwo38EKjWuD3bfGb3kv8S",
-	"YnVDir09sjxlRFIulBNccVrUgOlMLOy3TEwg5Qc7YsC8v4yBbnuD9NMvqG/P4Ml7+OqAfNqhFUv+0ywT",
-	"i/4i58VbnMY5mQIXeDpTp6hftZsEqOzdWSMswbN61x8TLtYQ/lbH9cS8yXtg+yPZFQe94VgLsGq73M+J",
-	"7UjM/iPb4rzMCo+tIe5lS+49VDZi1Y8qpV/+meVeIcIcDRLCRYn3cCkF+RxS3qdE9NAMc44GbnBLPicN",
-	"z4H927IH+SMFhk/nAmcLd+WIXQ91TTB/OWUpeFUiyYpcVo0mmCP564KXa3emcrnNjN2ciyQdYjZvHDKW",
-	"AFbeCgcrm0KHZVFxjxfI0vqH5xweIZoliWSnEtsJNmdcNk9h8dPZLz58evr0l2evPjv/pP2UtqVlnCUJ",
-	"HtZAd3SnfTMexzGVn0QZQVuQ9z74UvXGbOJLXgazBlZ/Coi8hpeExk7CR8uJ8utAorwTOpIYhIETSgzC",
-	"QMUSS1qfiWTWTk4TyerMnsK7obTZiVXNakyBKzOBJTF/y3xElq6Uwlha9vjBBt1Q/rdJBd+/C6oKspd6",
-	"Sse2F0IvE0KJzk/uQuclvuvTj6qiZIXUqZNVnGmFf7XF9izBC0LHSNp81ljVtmpGLymb03Lu3MnxHmwy",
-	"s4uXNJsOfdl8SvNX3ylfgzEfOWDOqMr2cj618mWem+EcUWZ+zMuGTud4MzWvT8AId72oiZMgtnMiVxgo",
-	"F/7LLE28QjZV8RYVT3Dsa9T4ycefq0+liAsRzmLC0IgkgFiKrkgMTIm1A+e45ZeUIfU6RDjCQuBooiND",
-	"BY+xgYUopi3zaStiUx1oOOR4iCeHvN2FznFrepQ9cP0KWUrKfKnbPn6wLzFZPGaiJCXG+LubPy2/vXm9",
-	"/ObmX9HN6+Vvb/6P4pN/rMKzBZ+0F+6WqqwmyrVkr3+Sn4zUVHLpIameZcLS9k42/Ea65tl0irV4c3D3",
-	"x+V3UqSg5Tc3/45u/u/y++XXJRwi+Yvlb/Vnf1j+5ub18uub3yP51PK3y6+X3y6/W37bqkmktge5YpJN",
-	"hxSTxJL7ZrpTj/Ay4f1yNr4N3fkIR+7pj8vfLn8jd/SPy/+O/uPv/5sPCbsSkk+6lVS7MjXX+KWFNnTz",
-	"RUu0uVHK7E8cvmEHyq7WqAZqdVruWR6n26isZRwQ8UVyjJS+BTu3alv93luo7nHE5lSHGBtAY0YX07IQ",
-	"03T57zd/uvnd8vub3+9T2+tsTE/crO5VoyTaD7+j1mbxtj8yzSmiYtbeVWtzvB6rtbaV6lnkGBXbaMfP",
-	"YaTDIleQbs8m1c8Nm7wtf7QsKCealRqbtMdqro+KGtbdg1Wxo4ZwaazIrbP776y73Vlb8MbSz0s+jY3B",
-	"9CFOKZ7iXzZx0lQEUOEX3fZ+Qut+9aGkehlpufweLb9ffrf8Rv3j5l+1aiF5Wm7BGv3Bah83r2/+xaoU",
-	"3yy/u/m35ffL3yz/YUu1Ao95CaoXZVM5F+IXjtfcTRHfzFALfnLkEXtvViXNZjEWtyQxnx5iErStgmGM",
-	"bkfPUPis8oMKsZfA2sg798fk3zLPuK52kWCsC3ownYphbDdCkcrXuFSpeqb4y4TylP9ojrn6HmI0XPTQ",
-	"wCwzkFYbB9GnyhAeuLFI9V3+wxANzMsGudEsv7cf+sP3Okzq8R98aJPYTCTSBB1DhJNEORVK/OjkuGKC",
-	"nx4Hmxj9LZMAiq9XCbOdFVyVG+N3oazcPmqMVIJNnkbGRuo7InguHSteigdH7Z2RdLsoSRjwyOvBl1LG",
-	"UOE9jtSPemgOZDxRuc96r40rAnPUCbUHohsWCY1HByGKIcILRaU6naFYboKTUTMhI0ANkQKNFanP2CxL",
-	"sIkHzAEuD0J1NZLEePKnqGFxWs0zOu607rs5DCwbKu7lQZkxoa5DlQjgOcyfyz1tRcsPa+ryxnOqKcel",
-	"hAF9FpbMLIShc/tWc5l9MFGHX70lHNQU4bnBuDdksZ7c3hAwQNo4/hsUZXcA8kssosk+iEQtBPFbZvZX",
-	"oPKlWFoJ6yQZqEyl2IhZne9GBOKCzWba9emXgvH6iKd9kZTU+g1IMM3vadmhalL+6mHOuwio2wfat8ru",
-	"0lFRm9mlX7j3tK1qqlWez1eDMXROxd2/j0jMpp8QSOLHqpyodheiFREYLvAwATTF0YRQaKaAY/VBZCrh",
-	"C7Vjil+9TLTC7tE8TJmAP6cAkhhhgVSpqMoVwChmQgpcXU1IBdNZXixeKOE40EWVn5598liqdfJX+R+6",
-	"nkP/WYbQ6vZ1O8aWKLi2ii3QxCZbsdtuo2iCUxypngebnJt6w8Xaa87FV6x+hr744ulHqHF1P9TaFEtj",
-	"SCGuuMQ2F+e1OyWvR0ZiHwZ8lryPlzz9/DN0evSw2Sm8iVGe2WjAQgOcDtQpAa2cAE4rhl7JzOvWbPCL",
-	"r7rXP1gDb843a7D+DBYcVBYDoaZOR2ABLfTMm2SSJ5gIhsYgKjkmNYboZoDsM3Wjlt5SJGaInAXtJzGj",
-	"Qq75jtbQqVMTWSOM508+RPcftO8jU22T1y+30ECXDw1QQriUBVeQLvJaLHVNPOFbU7lUvxaTbIppwYfg",
-	"1SzB9oRnEJERiZBiF4TbUksagYcRFOXe297wohCqZghB2tRsTP/iEZqlUASUdQMZXb6kSoVYWpRFS6Vf",
-	"yl+NkK1zGOs8/bqughDKBabRKjvHgKSYrJhgIQ8vziIpt7WzTZ5kGXWHeEYOrzqH0ZQf2oCBD1NmbW/Z",
-	"hyo1YmkKiT63ovjDQtSAaMJUZQUa/F3TVH41n340qLG/nz78xdHPTs8f/t3J3z74svv8+P8//aDz6dEn",
-	"J15XnSkrc9M8ums9sicPH7rhw7Y/0dr6uWqyc8JSEVYp1jgMnTQtdV/kuuXNbVHw5nj7vK1FztAXz5+i",
-	"FEagboE+5NxjyjcAsH053SbuYuy83LmmD2INqyn0s5JMdpL4VQb/Dkn8KgodZSkRi89VxaZONJ+Rn8Hi",
-	"LBMTL1c7e/YUXcICNQbT6eXLVqs1CJHNKceZmMgfHISGTM+ePW3+DBZK9EmRcmYqXBWKeuhMvQr1s3b7",
-	"KLqEhfoHDB4p3xZLLzkqCk/yfPV7HL1q8ojNQFc7OPkfl7DQHoqZ0x9GKz9FR44cqgIhessS17pQ1m5e",
-	"//XEovKnX57bwlUlz2wpq1NqqashiVf+Km+90tJDJEm/qdK2IyxwwsYZ9Hxxx0alCQZ3u2CoL/iEzflB",
-	"2KdiAiT1Z5rS2O0jJalcfmTVFdUFRteWad/KcNHq0z59DjjWKNZQowZluoT4QD1fVKeXqsLQ02ctpJsy",
-	"5bDkvY94n14RToZS1mAUp3gkQlUAGmcJqDJknEYTcuXtQmBTY9Fx+1hqVpFIFlo1NvXMiFFoScBNVxQF",
-	"vGo5pthMY/Cqqf4aHDxC8vcJ5L3LOIpwqrL20ODxOR4PWn36TBWvcJTCjKVC2Tc8RMoT49bsEkY5agxS",
-	"iFgaF5UcA4l4RhdTlnFVspdXxj2SaF706QikWDFeL7WidXwZ/5g+O61JYrNAk1CUcUhDhVRCM2lcCmmK",
-	"jMO8QqtPJ4QLm4WI5elw1ZBNvVKZuDb32Ylx0xhSNLDiLCZcBQsXh1M4lOh4kiVJU0g1jIM8JaRrCs3d",
-	"+1x/JtnDyoX0c8arbIuYP5Gs9BPgE/SR/aFcJQgD028u6AWdVrvVVtVXM6B4RoJecNRqt46UG0BMFN+q",
-	"v66gd/n9GDyxyo+V/lW5HEokTJi2wBKQGiajUL+eodaRcgSqTHDtQehTyW1y5BghDjEa2Fs3QI0RThJ5",
-	"8kMcXSJjzznFsaZRkCnH7FNlcROuPPR8ipNEHS7hqsTLaPUQ99BA3ckBivCMIyI0tnP2KS2roMh3/rDA",
-	"Ubl/3Yt1mQlWUufJrmq3b7qTmf+hAujDcver64tKg6Ruu72maYCnWYDROl/olNwtLMtuu9h1KbJYybM4",
-	"fmBDurrCWe5t21d0ilcsv7v5w83rm39e/mb5/c3rm3+pv+iok7+oJDeC64ut6/09ybMru/JYYlLNUI41",
-	"vn1r5+dy6HStko90H25+pNpkRcFimmpterboWlAoP0HvxYUTtVZMwdmLDXT2XgTOhxdhYKSJfKnSOeQ/",
-	"8rZfBjAhEsms2m3116tm0VVFKRhZym0ntUuQ7yazIFR9X4JecNpuH04J1diuszcr4A+/yhstXpcY3SwF",
-	"CXDepa/Sh0X1feMV1rYhqRh9QYsPWWrzgotCjgZL+9Qt0VP9fmoLHRhZLkW5DeDoLj0fschjTapa9EhH",
-	"kMYgjJvz513U+PHjc6Rx092Am4MQzSckmuRqhHA5mtQjKNJatxLQaErGpvfLOCPatafSbHIjYEzEJBsW",
-	"Wa/SHnD+NUzY8HCKCT2MWcQljM2rbjNftTWNjURzGPMYynUowV1ZWD3pu3u/066nXR/dD7flQEcdNwug",
-	"F6g+OE5y8obU4Bhg1uSAD2F2dL81nR2VMx63gaDTqSVGagb0EcBMaiLoWV7pUc68Kcyl9nmnW5hLlWzc",
-	"jssOfsLmaD5hCSCIGF9w3eVxkpIrKNJwM5qQ8URlCFaSVzdlrJbxoVOy7J4+JiPli5Hk+JNFnKqqzilO",
-	"0M9Vj4EdWXgeHPBzb6eZq6cd8LouTOo3atXbsPz28eZH8gZub4uM+DGIEoN02gwYWZHXZK2XFE48A6ug",
-	"vdM2N5cfna6VHwVXbzr03G2275+3HfP/loJGPsgzysEsfb/ZPm0etZ2lr2ta4gadrOglrFSO7cTYIddx",
-	"1JV6+7OamZtXPzilhFK0NaSx6OS2KGXZPn3Qy33LZalFBM8NUKPWC+u21Eq/tdQgUs04PC2HUUIuQa7U",
-	"VyKyYQs+KzHigbL2lDSaHhSdIKwWr3TQsKzjr1LpqyHyXc+q1Od2n+pzVdp0Tm4tbVS8ZFd50fbIi3WJ",
-	"d6uExul5+7S4ZPlKleKA/7GLdl09Mw9zNj9xPDoq8gdcaNq8tbL9TnLeT1gK+mqpO35rxltR0QsWezsV",
-	"ff98MW9nNGPcl2aNL0E1JLSNqLKZ5IGddntVSypsu/foJDQ8hp5tCtTARSJxnxYut3u6HlvlL/AJm9OD",
-	"0HZrabiZijq7QXWU8vQPIsaRe9CnlR5B7iLeHAnJEXMvmk7VME3XtL9T98ZSTYxMTyzt3sJ5H61B3pxp",
-	"8KjkRct7yJa6I+KEMyQIcKcrTZ86IBvYTNcr7ZzrBzVnXD/I/a4l75tyraqeidoAIhx1212p5DEagZZH",
-	"5tCUdzslQkjBo91DOXkglokhe2X8kCo1rU8xX9BokjLKMp4sPBl1oXXdmb+JWBxo2hjkK7f02wct9NiA",
-	"MWSZ6FPrw9UBk4ogDVd2JApRCjPAyvdl2+QM8uYtHE+hT00KjnIq24kRCqooxXN14o3hAg2+4JA2z8ZA",
-	"xeBgbaOjR2hgvxr0KccLXhT3qMiiwJdAJWVpsPWeTGdCpyXhCJNEf6D1f9tSR0zQcbut7slxtyvJUVXN",
-	"5okbjYFp/di9aLndCA98grvqNw7ySOEHLF7sJnGdxnLefmuWp7wod+HaRgy3q02NXNW16KS1xVL3277k",
-	"HV1+YFZWTZeuw52h7HigdFKDd4KyU0R2VJ+oHWR6tbfgdTn4J9IMrmvKVXe3oy76QXVvAZdtM7Wqeacm",
-	"dMz1TXmkuXHBlWw3qTLDub3Tr7v5EV8H2LdFJXmurvDaAJGrnxRX/WKlvnHk1zc63fU+wTymt0XEw4n/",
-	"qYAHvoLbBTwE69MiflhENNFwUXRCRQMptZUuIDbWOKJPtzF3ytV8PNifvWJa+mInbFyrtKx42jvdtmZY",
-	"ce4TM08+pmOJxvojD0529sKXiiFXXN78XFtvl0c9cQ7qrXSoJ1iY4RlbutCdrnT1uDvCUco4V/UCvsj+",
-	"wDUyB0iurLW1g7BP2Uw3BU0WaEQSAal2fVsUhrlzQrW9UbzGhuLUaChUS/bb1csuEf6xQog1TVd72zXi",
-	"3gX/en1XOztJnOrhjb811aMbf+f0kdn42/LMnO0f2L9Xpx5b0C1hat6e4+29PW2Pt2f72IKv7chfyld0",
-	"UvIVVQIM3Z3DBJ7GFqv8T6ubU0hqeR8R2ioitG0I5qKoailSoLWwKGU5e1OSr28XwVkl/c/yNoSa9Qq/",
-	"ZJKcNiH00iqJG3pOPQccuws6caKNwcvyRMQistGTm9VcqDVk8eJvDhVbOWwfEt3qLl9rZVOFHKw8UWy0",
-	"G5TPcsOwDGUx6G41lA55Xt868PXWaGZrqeXOntWjtyZ25dX6pnBonXdN67xbaT3lOZyV2FNRR8YFTpVp",
-	"TGMUk1iPgSKU8AlqKJ+Wat6pXYvaojbJm9q20vGkZGE9ocbEAmwdT6Jad6XdWMaHWvhPlR+Rxn3aKHyX",
-	"ofH82ootkzpbTBGyoS8rIw6kNXhlNiiP1SqWfVrVLOt61ocGq19apO6qab09mo5T7Wfq9JyqvD+XGvR2",
-	"KDK3UTrcWsRVXed9DsHTtl+8mjMoyVeaJcn24rQogV0rRvMLTqgWM8Bvn9rW7mzj5SoPgTpuH21+6Ik7",
-	"Ze8vJVW+KuXOv7iQ19UtJXhxcV0SPB9WAyaOnLEBkzX+sdNcGGRcJeEbcXDkigM1HFAuqIYcBmGgpxwG",
-	"YaDGHKrVdbWA6VbPMip6KeA4uFgpLEamb/1K+ZDHleQvbYLBKidBtYk9EbbdOWoMFAMahH16WbXmD0xm",
-	"eK0XfFgsVe0hT4QUBpUm7YODXiVhQRVbUCiBonLTtXcTEg5obmJAeYCpT9Xn7l7NoqEZMcOoKqjGiUTv",
-	"Iu/pjs7kA8UMGZNPZV/M0j7VU2jGoMaII93l3qAmD7HlWfQsrQLgE09jEGr8wLsrkd4LFyNcdhMQnhkM",
-	"DjJt0vT2lq+yO3U7Mae7dNUUrm/+RCqn7W45B1HnaYsJNK1F3CzWtLyRRwRoJG0rFgGmqmJsvb3rtoXy",
-	"W7s7uKHVtdloeqpA93s5uQ85+clCYfOdkY6acW9pQK2Z3RKiuk2U1yzptCePk9triDwxML273L40NqOi",
-	"Qef8w2n7VGFoqsniLpzdcDTTBb8mKzy8vN1pdtplj6dmZ76mg5aSVzbf20ai+NmakidH1t5/Q9aDM8dl",
-	"LSus1di954l74Ym50yrnH08Nrt8xNnn4Ve5svNa8Ug0gq3HNzwWbcbNFVStqd/7IjBm3XxCheuLjvGM/",
-	"IvFBHpDrto8R1iNZ65wyo3qZwi1a4V7H68wdFDPgDjDu8byn+r1Q/RfmgIrT343aj1ZQe6d7Z2qfp0RA",
-	"cLFzEuyz3NWuWHXmURieWBPUM6Be5fargMyccDjo6Ym8MC/M68QGCUpGeatPn9TvUsU2hRhFE0zHmqwn",
-	"tkTbDW5zPAWfebnhIu2oBuwi/Hew33aUdqtrPl2trXztnTBTlbt4WZzDyCrrbGJV20dw9hK5+TMxpncl",
-	"P39XTvbkbedjq8S26aqwTlR/pD7nZaajCpNsS4aGZCNmgLg/c/wgz71WDZOGMGIp9Kmqd5gyldePUzCO",
-	"NUGKgI91o+ExJjTUuexOuyUcoymLIUGEoxSGGUmEyrPu03r6t87RKTpYmK7DYgLSII09yeUHiAu8aCHL",
-	"sdVfHu6oMfcTg8pt1QyLPcKRXsA6GN7rCM7N0tSHposSye12vzorteL9qQle38BjVdhQr0WvdemsR1Ir",
-	"ZSU2sJr7EPp0RWBVh2Z1MTtlwq02cfKdyzcN06L6gzMVvF3onzGBJpDCyvS7um+iuAZ/BbFRnfbihEbf",
-	"e6k3hkAfODpcLQR6dHL8lw6B2pZClpe8N+b25da9PYf+C/ktjJxf69vVBQKaxRa5zga7B04zL95Dgxmk",
-	"hMU/mgNc2iro4cKtXpxPGIc+1c3m0QQnV2C7ZZp59w1VnVZkxZhu8QOcJC8FmcJAragFS4IXoVOToSv7",
-	"rkyP9zSfko+eqIxrjjBHjJrOaDuw9GcGTbuydN1y/Xwx06nFZdwOFJJ6tt68qN975Oy1Z3aqi9pKm1rR",
-	"mkmfQKkxU34TAvlKZ4yq+dO+zelVWDQUfJ89vbPc5GYSxuriuvfydIU85XZAhplccaJqCM0wh26n+8Zk",
-	"pzNnYa3wtF0i1Km/+z2x7HZyxu6w8zUFbisTRW2bwyJX9PQNlPXMnGEMWxb26CK5epwyLFXjXBIah+XC",
-	"m7A8UlDgcatPB5yl4kc6wXZQEoaxFDPDBVpZC/QI6YfVFRkgnMwmeAiCSHNo0aeNhEU4gSae66rMxLQP",
-	"rs07t1Ad7KkyyDYvWV0TZFH2rlQFlXLCd48VvwlZVZKVlR7pqr+qOwxWd8MQeIwaqjUqmkr9XpInhyah",
-	"HKg0Lq6gOkDSDcH6NASBxyX1YJdxaB41xtyCXj0lThnkj9BAk3pPzQqS/1ylush7sUJxMYV8heqSf6BF",
-	"za00l7dIc3AmRd61MWW5C6U7TXKXEZJveb5BIcbe/BTC9bkNYeAuscdUh/DdyGIr5f9KMtJZeJqDqYQ2",
-	"pBLchBTArTee9vbnrN1yJxyuVxprakcpkrYhjvakCL+brOByeZSdlbE+Yrl7RdTudVs7gLeXmi0DYSHs",
-	"3VFidf3Pnd+U52nvALPnPXeE2jNcrNIVr5bIvSO81TfcGuB3viSufgldF539aKc6uNO3uw7ObipvyLjW",
-	"z1dUHEiqGtSJfaDnH+FqbzKfUUUoYhT61PQ90j21dC8j05yEF8PZS0ovRiOYG7omqdOGWNL5j1M8m/zt",
-	"x306xgLmeKHb2gBHA0PgLciBFZOUZeMJIuKghR5LqCU9qy7wXJc7+PbYp+rVuLhi1spR0Okejj+aQfoy",
-	"H81qKxY4noI27kz0qlQhPuj16QxzrmNc60YzrUR92QAsJjf16bMi6xYLFDMVt4JXkuzVAAYo9/ZSnyQw",
-	"EohlQg2BOG4fH+ihZCnk7b36lMRc23CKFbiJYMrSVYRSeJwGq/yndhufjVZbYyvnYPNQGg4kfmTgMgzP",
-	"PFzQZMOB5Ef/8ff/3M/a7e5p+bPKaJ0X22qzW/ysq+fTzhLl2NMqh9c/Wzjoqh2kXO1jl/FIuq9sZVDj",
-	"lFD7Z31kEhcLpWiNWDr12KK5299txZqq7uJqLIiTxpPj8milO/plkRPiMe1O1o0m6rqTBDu+SYJeM7os",
-	"49XoZHkTS/B2V9igpa4OLsTrR9rvCudj25Vd3iN18wj13vxbGMsVn3JhNNe+aNY+MXa1x57ef6nT+54j",
-	"d+854hjCxgxF2tit+9iR/MXyt/qzPyx/c/N6+fXN763R+/Xy2+V3y29v0e58P31MLsJbWGy3y5LcSICd",
-	"B10fAW5Pf909RGa6Pgr64/K/3rzWo0E0/n5380c9jsRHP21lyj/YEJfRfhFJGst/UOez/ObmT8uvb/4J",
-	"aW/Izf9afr/89ub3lTNaFXO5zU536ZqmF7f8cV3btLJG6y/VVapDPQ8Z80tdY/vuh3gco9GLAQ5XkOLE",
-	"ZxXdrjvIm4z4VMsr7jQZZdMIlNwwcSab7DrXxJDr5qiKu7N3aq7JvpLi3/vA3/vAaz7w2/hjV4kDx2p5",
-	"Pw1l12konrz+7Vxms7J/t/jkr2QailvwtLXo8nvktslgEP52Vf7hXtVyqhA5XUjZSLvojG1s0hLKSq8/",
-	"t0E/ocen2Ixu/XuEbZpD2KeDZnWxIgsiRDZuvDZZYr+5DZvbnq49q3cr72F1N9S/AofJW+MUed/c9b2j",
-	"5d1ztLyF7U3319NU27rO1MstgtB7aG/qm9bVW8HEauHcraDdPA9sB4D/UymzRXeJVZpTTbvd0vWxlXZ7",
-	"+p9Mud1+1F+1T90OE/5UtDXP1NW1rH06ZflgP+XZ4xOcgsraDYunygm99lNprT/Sc6LGzJbfSu5ok6T7",
-	"tBFDpOpg5gCXTlXLgTNLkMIc0r0M/bt15uobH/qXD8i4VT7aLv6QbrPTLnmwrWcH80mKRRMnzSnm2O+h",
-	"cPwQy29v/vfNn4yze/nNzb/dvL75xzU+iM6D3Aex8+C//NzWDP4rYtuKSsyNeT/87/Z+hr/w8L+NnNIW",
-	"16/kil+aDpxDIHRsC+4om/c2VN2pMjtt69oBeppJFfypTxum16czv0hxPz3ZSBXlIV9N3mBOaMzmgx4a",
-	"TFiWDuSLBzFeDBTH61MLUIg4Q1h1apkQgeSWhZ5mSBFLYhQlmHMS2f7Uci3uL8t7pFlln9rGoU7xIKm1",
-	"PbCpLfL0Ifa4CxQoCCNTmKISZKSYuALeMyMT0RQvbG4JSxG/JDMJtsoW0piRD5vWMTEagpgD0Hyu3Sou",
-	"fm4PfK9Vg6pxAk5GzYSMwExjV8WB97g9QIslveNVprI+2BXGcowXjoUsTysI1YfvKwTfZIWgo026tXDv",
-	"2wD64gLKbj3utO7n9YEPV9YH7t+83bZeMG9j/FdSMJjv581VDB7dMX6stpBeWW6rXSuH6h4b6DYbJK1a",
-	"wh73MOP6zPLQzY/T3cX0zLDSGD1n9Rx19dU/MAP48CtG2ZRIgVUMV1NrF/P+7CAJknqiANo4cl7qzGjz",
-	"bGrNzMMwN5nsseWDI1X/FjGBqa+PkLvhgjDq7z5zhvlmXHd3s81jTV8FqcNU2ispoEYAMWpgukApS8B9",
-	"Y95+4fri+v8FAAD//w==",
+	"7L3rkhs3liD8KoicjhD5dZJFsi6SWNE/yrLUrW7Z1kjl9nwt1opgJkjClQTYCWRRbEdFjL22w+Pf+wIT",
+	"szvqnh7vhmN2N2LehPw7T7KBAyATeeGtimpLPfIfq0gm8uDg4NwvX3gBn0w5I0wKr/uFNyY4JDH88+E5",
+	"Hqn/h0QEMZ1KypnX9c7HBF2RWFDOEB8iOSYoJjKJGQlRTARP4oD4aMhjFHAWUvUUjlBMfp8QIQXCLEQP",
+	"PvwYBTgYE9H0fI+8wpNpRLyu1/Pu9jzP90QwJhOsXj3Br54QNpJjr9vu3PM9OZ+qHwoZUzbyrq997xmR",
+	"8fxsKElcBvU5USAIJDmaYSrRgAx5DODGc8pGuZcfttz3Dnk8wdLrepTJw47nK0DoJJl43cOTVsv3JpTp",
+	"P9spTJRJMiKxd62gmuIYT4g0iHyAJRnxeF6G8BMWzdE05qMYTwSq8RiRKRU8JELh1n5RR5QBogOzEJpR",
+	"OUZyTAUSUQIboWq53ycknnu+x/BEgWR/nkPpz2Iy9Lre3xxk536gvxUHFtDnUaKx+1BD8zispgMaWhIw",
+	"YKeQTLEcZ4CQdBnfU5RAYxJ6XRknZFvIAj6ZcPbycQhg/Yay8ObIBJCpQJeUhatQp77bGm1P9dIAlQLv",
+	"CWajBI/IChADziRhUh8qFSgyP18Fi/3e2xFZFowHPCQAl4Fz82kaXK04zWm6zH5O8xlmlyQ8h2tUhEt9",
+	"55xpSIY4iWQdOYe7Cm1wL12IzMPZDtT9Z+oWv3A/0ct6F1Xc5jmd0AjHT+iEymokTriQiEoyAbajOePK",
+	"g4VlKkFst/w1TOh4EwvyvXP8ijM+mW8ClTAZU3JbYDdAuxlcQxEPkljwCk7+yRT/PiEogK/RMOYThNE0",
+	"JleUJwJN8YjcEaiv/t9k5JV8qX/YX8kY9WtWSJrjdqfq7O2tqkboUzwiSNA/kBvgr7MWfe1tBE5MxJQz",
+	"QUDefIDDZ1reqr8Mu1H/xNNpRAOsQD6YxnwQkcnPPxcK/i8ySagAk5hGdgtNxQu7aJIIJUERZ0SxCUEU",
+	"2fhoysMAC+mjkAfJhDCJ47mPxJjP1F2KY65E4AsFRQiSQN033xtSEoW5F6gdEyGAa3q7v+v6wveExDIR",
+	"XvdIIUxSCTrFBzi0yoeXom4s5VR0Dw4mJKR4QsS4GZIrixFxMMBhwz5zvSNPe6oX0aeSJ5EzpPgosNkY",
+	"wc5RqicgKtAER4oKSNhUb33E4wENQ8JueYYgYviUxPAIMgxbWNyC/sYjItDZhx89/thHDz98fP7JMx99",
+	"+vzhM89F6mGG1Ay2bVE6TJ/YI0LPQSWKIhLfEWYTIUeMS4SjiM9QfuuA1Y+5fMQTrT3cAqlGXKBW+/4h",
+	"Pgo6jbuDNmncDQ5x4/7wLml0wnZwPLiH75N2CwAawktddB5l6PzY+cF26GRcNvQTe0TnxxyJJBijaTKI",
+	"qBiT0ApeR9oCEu0at8MhZihh5NWUBJKECFgF4kGQxEqdyDB17N7mx0ySWNkTgsRXJNZPbY01ap7e66Uu",
+	"7wJwdM75R5jNDR8Wt8RVjCVBIEEQeRUQEpLQ13YMwsr2QYctJLS14xJZ536GunPO0QSzeWqKbY029fIG",
+	"vJzsld6elTelhKdjgYJx10itu6rXmV8fOHYgvOpThhM55jH9Awn3y0EZIaFAGA0IjkmMJL8EPpjd7HaG",
+	"9BwU2+I7cR/aM7t0gQaZQ4WgbOQjyq5wpEUTeTVVKn3hLD777LPGWSLHhEmFPFKtU+LsFwpXABxRymUi",
+	"SN7Y/wAgWaWDdY5PyjqYPtdpzAOlKQwi8pBJKue3PF5ypfD4onXRNIu8VO/tommE5+CuUMiOiCQIxwTh",
+	"AU9kantU6jgGlY6aU/2KnMqz1dtyWk6nk9GZYTMIXqxRP8Q02oHosif3TnI8nCtSm5EoamgFBw0SiQYx",
+	"wZfqIsVJREAP0euiADMlMgWeoxpG/SkX4EV6aRhcH3GGMOpfUTLr++pfCnd9pcxgK7F8hBnqW2nyEsu+",
+	"daEME5nEpN4Eld5sxPXRPFPb/aJS0TC+l/x7wBNDpUBKzbcvMd/eydv201gxEUm1kk7DHaxka0U4FOwt",
+	"/mnxPxd/XLxe/KithdRRZuyF9O/SRfI9ESWjnZ1Bma3/wgPyhlUMaJm5zAefkwAU59wKJaSepSi9I9Cn",
+	"z540BB4SREPFPoaUxHl2wchM5Pd5clTc5hRLJeC9rvdfXuDGH1qN+xc/rzXSf9b/v595Fbh4yEZ4RJQ5",
+	"8QGWwRhYSGgdl0+dMxviSJCyUj9QTymqIOlCSF94bagqRTuIKGGyTAT685e0wiNzxhDXVm/mlwnJFQ2I",
+	"jwYxnwkSK2YtiBCUMx8FYy4IQ4O59hTCwsBQLslUotmYRgRR2WMRvSJCXawYs5BPkEbEKWJEKVSYITLB",
+	"NFJLY6DpehM9I+qGCeBIMQn4iFGhtEMSm/f0WE39gYOAJ0y9jDAk6IiREFFWb/ZY7ihPhu2gg++TxowM",
+	"Gkfh3cHac72XP9ezxu/0eb5sdhsXP688UY19uGSSTMQmQs8I4KF6UK0wwa8e60ftbbJ/pq/DcYznpXuR",
+	"HWgKRtXNKL5yN5r7hJESsTUtG1RH3rdCpF8hRU4N6zQfY0fL7zF1/kbTr+K8tdmYxJpZq7eB3VpHI06E",
+	"ZoTVMHAWzTURFKjfCMMdWWFOhiqWuM6Hl5Gd/XAVwewKhiNdyrf3M3UFqERjPJ0SdQ84c+7lKcIDQZjs",
+	"6qtCJcJxTK9I2ERnUvvljtGEskQSgbBSwgwH6DFt+NwRKIh4cHlqOQ2PQqXWjTFDd1FoLysOAjKVRt4q",
+	"mQr3k4TFG9lpdU4a7Xajc3zeutttt7qt1u88xycVKgtA0kkl8opUUi0+NbncEcj+3MpKcyw6ZFRJPzlB",
+	"0O6crPeW3e3cyznMWmWHmf0kIx11IRR5RnjugacP3pynH/Nl2THo3v+Uknzrfy5ofA7Nr2cMz0hA6BRI",
+	"K39r7KGW8fwrPtMmniUKLTW0gJrRKEIDYkkA1QTRFzm1bOo5RHe290m2Kl26LlpSmKv2/IjozRT0I8u6",
+	"y7TEyEwpu250x9G6hAmVRRGJ0ZBHEZ/pGME2suBpMohoYMJeFZIgz/yVaNJhnm3UZDwij9mQe4Ab9SFh",
+	"WuOu2OZTu5f0lySEG5Lt7dTylCGNhQQnOHBaVCOTqZzbb7kck1jUd8SAeX8eA53WBumnX1DensFT5eHD",
+	"AVVph1YsVZ9mnlj0Fykv3uI0zumECIknUzhF/ardJEBh784afg6e1bt+QoVcQ/hbHdcj86bKA9sfya44",
+	"6A3HmoFV2uV+TmxHYq4+si3Oy6zw0BrilWzJvYdgIxb9qEr6pZ9Z7uUjLFA/okLmeI9QUlDMSCx6jMou",
+	"mmIhUN8NbqnnlOHZt39b9qB+BGBU6VzE2cJtOWKngrrGWLyc8JhUqkSKFbmsGo2xQOrXGS/X7kxwuU2N",
+	"3ZyKJB1iNm8ccB4RDN4KByubQod5UXFHZMjS+kfFOZwilkSRYqcK2xE2Z5w3T8n819PfPXh88vjzs1ef",
+	"nH/UesxayjJOoggPSqA7utO+GY/jmEpPIo+gLch7H3ypeGM28aVKBrMG1uoUEHUNLykLnYSPphPl14FE",
+	"dSd0JNHzPSeU6PkexBJzWp+JZJZOThPJ6syezLsB2uzYqmYlpiDATOBRKN4yH5GlK1AYc8se3dugG6r/",
+	"Nqng+3dBFUGupJ7cse2F0POEkKPz49vQeY7vVulHRVGyQuqUySpMtMK/2mJ7GuE5ZSOkbD5rrGpbNWGX",
+	"jM9YPnfu+GgPNpnZxUuWTAZV2Xyg+cN34Gsw5qMgWHAG2V7Op1a+zFIzXCDGzY9F3tBpH22m5vUJGP6u",
+	"FzVyEsR2TuTyPXDhv0ziqFLIxhBvgXiCY1+j2q+ePIdPlYjzEU5CytGQRgTxGF3RkHAQa3XnuNWXjCN4",
+	"HaICYSlxMNaRoYzH2MBCELKm+bQZ8IkONBwIPMDjA9HqkPZRc3KY3HP9CklM83yp0zq6ty8xmT1moiQ5",
+	"xvjHxY/Lbxevl98s/hUtXi+/Xvwf4JM/FOHZgk/aC3dDVVYT5Vqy1z9JT0ZpKqn0UFTPE2lpeycbfiNd",
+	"i2QywVq8Obj7YfmdEilo+c3i39Hi/y6/X36ZwyFSv1h+rT/78/Krxevll4s/IfXU8uvll8tvl98tv22W",
+	"JFKrArlynEwGDNPIkvtmuoNHRJ7wPp+ObkJ3VYSj9vTD8uvlV2pH/7j87+g//v6/VSFhV0Kqkm451S5P",
+	"zSV+aaH13XzRHG1ulDL7E4dv2IGyqzWqgVqdlnuWxuk2KmuJIIhWRXKMlL4BO7dqW/neW6juCMRnTIcY",
+	"a4SFnM0neSGm6fLfFz8u/rj8fvGnfWp77Y3piZvVvWKURPvhd9TaLN72R6YpRRTM2ttqbY7XY7XWtlI9",
+	"CxyjYhvt+BkZ6rDIFYm3Z5Pwc8Mmb8ofLQtKiWalxqbssZLro6CGdfZgVeyoIVwaK3Lr7P5b62631hYq",
+	"Y+nnOZ/GxmD6AMcMT/DnDRw1gAAK/KLT2k9ovVp9yKleRlouv0fL75ffLb+Bfyz+VasWiqelFqzRH6z2",
+	"sXi9+BerUnyz/G7xb8vvl18t/2FLtQKPRA6qF3lTORXiF47X3E0R38xQM35yWCH23qxKmkxDLG9IYlV6",
+	"iEnQtgqGMbodPQPwWeQHBWLPgbWRd+6Pyb9lnnFd7aLAWBf04DoVw9hulCHI17iEVD1T/GVCeeA/mmEB",
+	"35MQDeZd1DfL9JXVJojsMTCE+24sEr5Lf+ijvnlZPzWa1ff2w+rwvQ6TVvgPHtgkNhOJNEFHH+EoAqdC",
+	"jh8dHxVM8JMjbxOjv2ESQPb1KmG2s4ILuTHVLpSV20e1ISTYpGlkfAjfUSlS6VjwUtw7bO2MpJtFSXxP",
+	"BJUefCVlDBXeEQh+1EUzQkdjyH3We61dUTJDbV97IDp+ltB4WPdRSAI8ByrV6QzZcmMcDRsRHRJUkzFh",
+	"IZD6lE+TCJt4wIyQy7oPVyOKjCd/gmoWp8U8o6N2866bw8CTAXCvCpQZE+rah0SAisP8rdrTVrR8v6Qu",
+	"bzynknKcSxjQZ2HJzELoO7dvNZfZBxN1+NVbwkFNEZ4bjHtDFuvxzQ0BA6SN479BUXYLID/DMhjvg0hg",
+	"IRK+ZWZ/AaqqFEsrYZ0kA8hUCo2Y1fluVCIh+XSqXZ/VUjBcH/G0L1KSWr8BSa75Pcs7VE3KXznMeRsB",
+	"dfNA+1bZXToqajO79Av3nrZVTLVK8/lKMPrOqbj7ryISs+lHlEThQygnKt2FYEUERkg8iAia4GBMGWnE",
+	"BIfwQWAq4TO1Y4JfvYy0wl6heZgygeqcAhKFCEsEpaKQK4BRyKUSuLqakEmus7x4OAfh2NdFlR+fffRQ",
+	"qXXqV+kfup5D/5mH0Or2ZTvGlii4toot0MQmW7HTaqFgjGMcQM+DTc5NveFs7TXnUlWsfoY+/fTxh6h2",
+	"ddfX2hSPQxKTsOAS21yc12rnvB4JDaswUGXJV/GSx88/QSeH9xvtzJsYpJmNBizUx3EfTomwwgnguGDo",
+	"5cy8TskGv/iic/2zNfCmfLME62/IXBDIYqDM1OlILEkTPa1MMkkTTCRHIyILOSYlhuhmgOwzdaOU3pIl",
+	"ZsiUBe0nMaNArumO1tCpUxNZIoxnjx6gu/dad5Gptknrl5uor8uH+iiiQsmCKxLP01osuCYV4VtTuVS+",
+	"FuNkglnGh8iraYTtCU9JQIc0QMAuqLClliwgFYwgK/fe9oZnhVAlQ4jEDc3G9C9O0TQmWUBZN5DR5UtQ",
+	"KsTjrCxaKf1K/mqEbJ3DWObp12UVhDIhMQtW2TkGJGCycoylOrwwCZTc1s42dZJ51B3gKT24ah8EE3Fg",
+	"AwZVmDJrV5Z9QKkRj2MS6XPLij8sRDUSjDlUVqD+3zVM5Vfj8Yf9Evv79f3fHf7m5Pz+3x3/7b3POs+O",
+	"/v+TD9ofH350XOmqM2VlbppHZ61H9vj+fTd82KpOtLZ+rpLsHPNY+kWKNQ5DJ00L7otaN7+5LQreHG9f",
+	"ZWuRM/Tps8coJkMCt0AfcuoxFRsA2L6cbhN3MXZe6lzTB7GG1WT6WU4mO0n8kMG/QxI/RKGDJKZy/hwq",
+	"NnWi+ZT+hszPEjmu5GpnTx+jSzJHtf5kcvmy2Wz2fWRzynEix+oHdd+Q6dnTx43fkDmIPiVSzkyFK6Co",
+	"i87gVaiXtFqHwSWZwz9I/xR8Wzy+FCgrPEnz1e8I9KohAj4lutrByf+4JHPtoZg6/WG08pN15EihyhCi",
+	"t6xwrQtl7eb1X48sKn/92bktXAV5ZktZnVJLXQ1JK+UveOtBS/eRIv0GpG0HWOKIjxLSrYo71gpNMITb",
+	"BQO+EGM+E3W/x+SY0Lg605SFbh8pReXqI6uuQBcYXVumfSuDebPHeuwZwaFGsYYa1RjXJcR1eD6rTs9V",
+	"haHHT5tIN2VKYUl7H4keu6KCDpSswSiM8VD6UAAaJhGBMmQcB2N6VdmFwKbGoqPWkdKsAhnNtWps6pkR",
+	"Z6SpADddUQB4aDkGbKbWf9WAv/r1U6R+H5G0d5lAAY4haw/1H57jUb/ZY0+heEWgmEx5LMG+ET4CT4xb",
+	"s0s5E6jWj0nA4zCr5OgrxHM2n/BEQMleWhl3qtA877EhUWLFeL1gRev4Mv4xfXZak8RmgQZlKBEk9gGp",
+	"lCXKuJTKFBn5aYVWj42pkDYLEavTEdCQDV4JJq7NfXZi3CwkMepbcRZSAcHC+cGEHCh0PEqiqCGVGiaI",
+	"OiWkawrN3XuuP1PsYeVC+jnjVbZFzB8pVvoREWP0of2hWsXzPdNvzut67War2YLqqylheEq9rnfYbDUP",
+	"wQ0gx8C3yq/L6F19PyIVsconoH8VLgeIhDHXFlhElIbJGSlfT1/rSCkCIRNcexB6THGbFDlGiJMQ9e2t",
+	"66PaEEeROvkBDi6Rseec4ljTKMiUY/YYWNxUgIdeTHAUweFSASVeRqsnYRf14U72UYCnAlGpsZ2yT2VZ",
+	"eVm+84MMR/n+dS/WZSZYSZ0mu8Ju33Qns+qHMqAP8t2vri8KDZI6rdaapgEVzQKM1vlCp+RuYVl2Wtmu",
+	"c5HFQp7F0T0b0tUVzmpv276inb1i+d3iz4vXi39efrX8fvF68S/lFx220xfl5IZ3fbF1vX9F8uzKrjyW",
+	"mKAZypHGd9Xa6bkcOF2r1COd+5sfKTZZAVhMU61Nz2ZdCzLlx+u+uHCi1sAUnL3YQGf3hed8eOF7Rpqo",
+	"l4LOof6Rtv0ygEkZKWbVasFfrxpZVxVQMJJY2E5ql0S9m049H/q+eF3vpNU6mFCmsV1mb1bAH3yRNlq8",
+	"zjG6aUwUwGmXvkIfFuj7JgqsbUNSMfqUZR/y2OYFZ4UcNR73mFuiB/1+SgvVjSxXotwGcHSXng95UGFN",
+	"Qi16oCNIIyKNm/O3HVT75cNzpHHT2YCbuo9mYxqMUzVCuhxN6REMaa0bBDSa0JHp/TJKqHbtQZpNagSM",
+	"qBwngyzrVdkDzr8GER8cTDBlByEPhIKxcdVppKs2J6GRaA5jHpF8HYp3WxZWTvru3G23ymnXh3f9bTnQ",
+	"YdvNAuh60AfHSU7ekBocEjJtCIIPyPTwbnMyPcxnPG4DQbtdSozUDOhDQqZKE0FP00qPfOZNZi61ztud",
+	"zFwqZOO2XXbwKz5DszGPCCIBF3OhuzyOY3pFsjTchEV0NIYMwULy6qaM1Tw+dEqW3dMTOgRfjCLHX83D",
+	"GKo6JzhCv4UeAzuy8DQ4UM29nWauFe2A13Vhgt/Aqjdh+a2jzY+kDdzeFhnxSyJzDNJpM2BkRVqTtV5S",
+	"OPEMDEF7p21uKj/aHSs/Mq7ecOi502jdPW855v8NBY16UCRMELP03UbrpHHYcpa+LmmJG3SyrJcwqBzb",
+	"ibEDoeOoK/X2pyUzN61+cEoJlWirKWPRyW0BZdk+Xe+mvuW81KJSpAaoUeuldVtqpd9aaiSAZhwVLYdR",
+	"RC+JWqkHIrJmCz4LMeI+WHsgjSb1rBOE1eJBB/XzOv4qlb4YIt/1rHJ9bvepPhelTfv4xtIG4iW7yotW",
+	"hbxYl3i3SmicnLdOskuWrlQoDvgfu2jXxTOrYM7mJ45HByJ/REhNmzdWtt9JzvsRj4m+WnDHb8x4Cyp6",
+	"xmJvpqLvny+m7YymXFSlWeNLAg0JbSOqZKp4YLvVWtWSCtvuPToJDY9I1zYFquEskbjHMpfbHV2PDfkL",
+	"YsxnrO7bbi01N1NRZzdAR6mK/kHUOHLrPVboEeQuUpkjoThi6kXTqRqm6Zr2d+reWNDEyPTE0u4tnPbR",
+	"6qfNmfqnOS9a2kM21x0RR4IjSYlwutL0mAOygc10vdLOuZ5Xcsb1vNTvmvO+gWsVeiZqA4gK1Gl1lJLH",
+	"WUC0PDKHBt7tmEqpBI92D6XkgXgiB/yV8UNCalqPYTFnwTjmjCcimldk1PnWdWf+pnJe17TRT1du6rf3",
+	"m+ihAWPAE9lj1oerAyYFQeqv7Ejko5hMCQbfl22T00+btwg8IT1mUnDAqWwnRgBUQYxncOK1wRz1PxUk",
+	"bpyNCJP9+tpGR6eob7/q95jAc5EV90BkUeJLwhRlabD1nkxnQqcl4RDTSH+g9X/bUkeO0VGrBffkqNNR",
+	"5AhVs2niRq1vWj92LppuN8I6HP4ZGmFJZnhuYhzQ13BIZkjdc2EpAdXGONKKSMBjIupI0aWCEyPgSdB7",
+	"TiMdmrj1mASOoFOEY6LbRMRaRYf2padOIB1eBeMx9D2SScz8NOzbRtrD3Tk+QXwIsYVJE31A5hxI2lgk",
+	"GQUftw5NJzCnd2u/q85kDH75XEsiLPQB+PpuOW3FBGEhZDbjEaYMRVipcjVLKDkCAte+aWqk8FWvUoqK",
+	"PnkvjcJ+wMP5btqM07Svsped5dcv8h3OtlFxWsWGUa5ZkHUp22Kpu62qxChd2mFWhoZW1/7OULYroHTS",
+	"rneCsp1FzaAH1w76UrFv43U+sCrjhFyXFNfObked9drq3AAu28JrVWPU/CU41ZIu4/iWqPPM/OYO1c7m",
+	"R6q6695C3TtuHd6297LtWu1oMoY7KpmIqQRVQ7ELh7E4TCPXSdxpYf+cxKAvJAxfYaqTgXZo0Jw+s89m",
+	"udvs1YQANZfmjnmrviehYtinBW7bYwVKa6LnCl8pd9WGco5j227impfupyX3XpX/Z8DQ14ZiXUsgY/wX",
+	"KzX7w2rNvt1Z731Po+dbxBadSDuEFvEVuVloUfIeyyL1We4AGsyznsOor/Rj0Lrlxmpi9PE2joV83azw",
+	"9ucZMM2zsZOgUappLsS02p2WFl9h6n02Tz5kI4XG8iP3jneOd+XKjlew8vRcm29X7CpyDuqtDF0pHq1t",
+	"2i2DVU7/x3KGC8JBzIWAypyqHJq+687pI7Wytovqfo/xqW6/G83RkEaSxDrIZFHop25AaDAFvMYGvWEI",
+	"Gyql1e4az1IIfwIIsU6g1XEtjbh3IZJV3tXO7kinTn/jb02d9sbfOR2bNv42P51q+wf27z8tR/F086WS",
+	"X/Voe79qq8Kvun0Ur6rBz0/llT3OeWULobzOzgG5ihYyqzy9q9vAKGp5H3vdKva6bbDzIqsfy4oNtLDI",
+	"1RNUJv9f3yxWukr6n6UNPzXrldWSSXHaiLJLqyRu6O72jODQXdCJyG5ME8jPHs1iiF21Wc2FmgMezv/m",
+	"ANjKQeuA6qaS6Vor25ekYKUpmcPdoHyaugnyUGYjJVdD6ZDn9Y1DzG+NZraWWm4dwzh8a6LElVrfhBxY",
+	"N3nDuslXWk9ptnQhyptVbAqJY3CUsBCFNNQD1yijYoxq4D2GNrnaia/9KyZNWttWOnIbzW3MwZhYBFsX",
+	"ryxWOGqHsYlWZJEK8NizsMdqWZTANzEWWxtpktSzeV02yGxlRF1Zg1dmg+pYrWLZY0XNsqxnPTBY/cwi",
+	"dVdN6+3RdJy6WlMR69S//qXUoLdDkbmJ0uFW/a6a71DlHj5pVYtXcwY5+cqSKNpenGbF5mvFaHrBKdNi",
+	"hoibJ5G22tv4PPPj1o6003L9Q4/ceZY/lVT5Ilel8uJCXVe3aOfFxXVO8DwohiYdOWNDk2v8YyepMEgE",
+	"OFaNODh0xQGM4VQLwjhRz/f0PFHP92CgKKyu63LMXAieMNmNCQ69i5XCYmgmRKyUD2kEV/3SpvKschIU",
+	"x0VQaQcLoFofGFDf77HLojVfNzUYpakLfrZUcVoDlUoYFMYh9OvdQmoQlDUxkgMFqkC0d5NEgqCZibam",
+	"odweg8/dvZpFfTPMiTNoXYAjhd55Oj0BnakHsmlNJnPRvpjHPabnPY0IDOxHep6EQU0azE7rVXhcBKBK",
+	"PI2IhEEf765Eei9cjHDZTUBUTDtxkGnLE7a3fMHu1I37nD7uRVO4vPljpZy2OvlsX10RIcekYS3iRram",
+	"5Y0ioIQFyrbiAcEMajPX27tuA7Zqa3cHNzRcm42mJ6SUvJeT+5CTH80Bm++MdNSMe0sDas2UJB+VbaK0",
+	"OlAnGFY4uSsNkUcGpneX2+cG1BQ06JR/OA3WCgwN2pnuwtkNRzPzJkqyooKXt9qNdivv8dTsrKq9p6Xk",
+	"lW0ut5Eo1WwN5MmhtfffkPXgTExaywpL1azveeJeeGLqtEr5x2OD63eMTR58kTobrzWvhFF/Ja75XPKp",
+	"MFuEqmy781Mz0N9+QSVMn8DpbAxEw3oakOu0jhDWw4/LnDJhepnMLVrgXkfrzB0UciIcYNzjeU/1e6H6",
+	"T80BZae/G7UfrqD2dufW1D6LqSTexc7p5k9TVzuw6qRCYXhkTdCy2qCraCAgM6OC1Lt69jWZZeZ1ZIME",
+	"OaO82WOPynepYJuSEAVjzEaarMe2GYIb3BZ4QqrMyw0XaUc1YBfhv4P9tqO0W11d7Wpt+WvvhJmK3KWS",
+	"xTmMrLDOJla1fQRnL5GbvxBjelcqYXblZI/edj62Smyb/iXrRPWH8LnIMx0oAbTNT2qKjZhR/dU1GvW0",
+	"ygFakw3IkMekxyC9csIhFxPHxDjWJM0CPtaNBqmUvq4acRqb4RBNeEgiRAWKySChkYSKhh4rF1qcmmT6",
+	"tMpF9/eWY6IM0rCijKOOhMTzJrIcG/6q4I4ac78yqNxWzbDYowLpBayD4b2O4NwsTX1oMs+R3G73q71S",
+	"K96fmlDpG3gIJUTlrg+lfrjlSGqhgMsGVlMfQo+tCKzq0KxuG8G4dOu6nOz3/E3DLKuzEhyCt3P9My7R",
+	"mMRkZfpd2TeRXYO/gtioTntxQqPvvdQbQ6D3HB2uFAI9PD76qUOgtg7K8pL3xty+3Lo359A/kd/CyPm1",
+	"vl1dIKBZbJbrbLBbd9rmiS7qT0lMefiLGSGXtt/AIFdxMhtzQXpMj3VAYxxdEduXVtdxohrUgWZZMWYu",
+	"Qx9H0UtJJ6QPK2rBEuG579Rk6Dq/KzNNIbYlTk30CDKuBcJQBakrG3Zg6U8NmnZl6Xq4wfl8qlOL87jt",
+	"A5K6trNDVil76uy1a3aqy0dzm1rRBE2fQK4FWnoTPPVKZ2Cx+dO+zekKmrXufJ89vbPcFGbmzOpSy/fy",
+	"dIU8FXYUjZkRcwwVpWZsSqfdeWOy05loslZ42n4scOrvfvc5u52UsTvsfE2B28pEUdtQNMsVPXkDZT1T",
+	"Z+zJloU9ukiuHKf0c9U4l5SFfr7wxs8P75R41OyxvuCx/IVOsO3nhCEUwQ/maGUt0CnSD8MV6SMcTcd4",
+	"QCRV5tC8x2oRD3BEGnima3Qj06g7n1V0R6RQ1fdUGWTbBK2uCbIoe1eqgnI54bvHit+ErMrJysI0Auhk",
+	"7I5d1sW3Eo9QDZoQo4nS7xV5CtKgTBCmjIsrUhzV6oZgqzQEiUc59WCXwYMVaoy5Bd1yShwY5Keor0m9",
+	"C1O51D9XqS7qXqxQXEwhX6a6pB9oUXMjzeUt0hycmay3bQGb7/fqzm3dZVjrW55vkImxNz/vc31ug++5",
+	"S+wx1cF/N7LYcvm/iox0Fp7mYJDQhiDBTSoB3HzjaW9/ydotd5boeqWxpHbkImkb4miPsvC7yQrOl0fZ",
+	"qTTrI5a7V0TtXre1A3h7qdkyEGbC3h3aV9b/3ElpaZ72DjBXvOeWUFeM8Sv0nywlcu8Ib/ENNwb4nS+J",
+	"K19C10VnP9qpDu7k7a6Ds5tKW5+u9fNlFQeKqvplYu/rSWO42AWwyqiiDHFGesx0wdLd63RnK9OcRKSd",
+	"0vJKr25Rpumaxk7Db0Xnv4zxdPy3T3rMdjaD1jNEoL4h8CZJgZXjmCejMaKy3kQPFdSKnmHegtDlDlV7",
+	"7DF4Nc6umLVydN8xOLtfTEn8Mh2CbCsWdOswpcSa6FWuQrzf7bEpFrpb2tohaCtRnzcAsxlpPfY0y7rF",
+	"EoUc4lbklSJ7GHVC8l304JOIDCXiiYRxK0eto7oe/xeTtJFej9FQaBsOWIGbCAaWLhBK5nHqr/Kf2m18",
+	"Mlxtja2cOC98ZTjQ8NTAZRieeTijyZoDyS/+4+//uZe0Wp2T/GeFIVYvttVmt/hZR0+Cnkbg2NMqR6V/",
+	"NnPQFfuJudrHLoPIdAfnwkjUCWX2z/JwMiHnoGgNeTypsEVTt7/b9DiGPv4wgMdJ40lxebjSHf0yywmp",
+	"MO2O1w0B67gzO9tVMzsrzei8jIch5eom5uDtrLBBc10dXIjXTBdttXaG86Gdf6DuEdw8yipv/g2M5YJP",
+	"OTOaS180Sp8Yu7rCnt5/qdP7niO37zniGMLGDEXa2C372JH6xfJr/dmfl18tXi+/XPzJGr1fLr9dfrf8",
+	"9gaDBfbTx+TCv4HFdrMsyY0E2L7XqSLA7emvs4fITKeKgn5Y/tfFaz2ER+Pvj4sf9OCfKvppgSl/b0Nc",
+	"RvtFFGks/wHOZ/nN4sfll4t/Qtobsvhfy++X3y7+VDijVTGXm+x0l65penHLH9e1TctrtNWluqA6lPOQ",
+	"sbjUNbbvfojHMRorMSDIFYlxVGUV3aw7yJuM+BTLK241g2jTsKHUMHFmCO06QciQ6+aoiruzd2qC0L6S",
+	"4t/7wN/7wEs+8Jv4Y1eJA8dqeT93aNe5QxV5/du5zKZ5/272yV/J3CG34Glr0VXtkdsmg0FWt6uqHqNX",
+	"LKfykdOFlA+1i87YxiYtIa/0Vuc26Cf0oCKb0a1/j7BNc/B7rN8oLpZlQfjIxo3XJkvsN7dhc9vTtWf1",
+	"buU9rO6G+lfgMHlrnCLvm7u+d7S8e46Wt7C96f56mmpb15kvu0UQeg/tTavm4nVXMLFSOHcraDdP3tsB",
+	"4P9UymzWXWKV5lTSbrd0fWyl3Z78J1Nutx+qWexTt8MsTYi2ppm6upa1xyY8HaEJnj0xxjGBrF0/eyqf",
+	"0Gs/Vdb6qZ7INuK2/FZxR5sk3WO1kARQBzMj5NKpaqk7UzsZmZF4L+M1b5y5+sbHa6YDMm6Uj7aLP6TT",
+	"aLdyHmzr2cFiHGPZwFFjggWu9lA4fojlt4v/vfjROLuX3yz+bfF68Y9rfBDte6kPYucRm+m5rRmxmcW2",
+	"gUrMjXk/ZvPmfoafeMzmRk5pi+tXcsXPTAfOAaFsZAvuGJ91N1TdQZmdtnXtqErNpDL+1GM10+vTmV8E",
+	"3E9PNoKiPFRVk9efURbyWb+L+mOexH314n6I531fj36yAPlIcIShU8uYSqS2rKcEKps4ClEQYSFoYPtT",
+	"q7VEdVneqWaVPWYbhzrFg7TU9sCmtqjTJ2GFuwBAQRiZwhRIkFFi4oqIrhlOiiZ4bnNLeIzEJZ0qsCFb",
+	"SGNGPWxax4RoQOSMEJZOkFzFxc/tge+1ahAaJ+Bo2IjoEPRFbGZL3hH2AC2W9I5Xmcr6YFcYyyGeOxay",
+	"Oi3Phw/fVwi+yQpBR5t0a+HetwGsiguA3XrUbt5N6wPvr6wP3L95u229YNrG+K+kYDDdz5urGDy8ZfwY",
+	"thBfWW6rXSsHcI8NdJsNkmYpYU9UMOOnJXPSd/PjdHcxPTMsN0bPWT1FXXn1D8wAPvyKMz6hSmBlw9Vg",
+	"7Wzenx0kQeOKKIA2jpyXOjPaKja1Zuahn5pM9tjSMaLQv0WOyaSqj5C74Ywwyu8+c8ZmJ0J3d7PNY01f",
+	"BaXDFNorAVBDQkJUw2yOYh4R941p+4Xri+v/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

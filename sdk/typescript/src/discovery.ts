@@ -535,6 +535,11 @@ export interface paths {
          *     caller and requests from crawlers (by `User-Agent`) are accepted but not counted; `accepted`
          *     says how many were taken. An event that breaks the schema fails the whole batch with 400
          *     or 422 naming the field (`events[2].occurred_at`).
+         *
+         *     A gateway works on a few posts at once (half its cores) so that a burst of events never
+         *     takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
+         *     them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+         *     the player sends it again later (the same `event_id`s are counted once).
          */
         post: operations["recordEngagement"];
         delete?: never;
@@ -3858,6 +3863,27 @@ export interface operations {
             400: components["responses"]["DiscoveryBadRequest"];
             422: components["responses"]["DiscoveryUnprocessableEntity"];
             429: components["responses"]["DiscoveryTooManyRequests"];
+            /**
+             * @description Too many engagement posts are waiting for a turn, or this one waited 1 s; nothing of the
+             *     batch was taken. Send it again after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["DiscoveryRetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "too many engagement posts are waiting; send the batch again later",
+                     *       "status": 503,
+                     *       "title": "Service unavailable",
+                     *       "type": "https://mediamesh.dev/problems/unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["DiscoveryProblem"];
         };
     };

@@ -15,7 +15,14 @@ import (
 // Option configures the gateway beyond gateway.Config.
 type Option func(*options)
 
-type options struct{ introspection, playground bool }
+type options struct {
+	introspection, playground bool
+	eventConcurrency          int // recordEngagement's bulkhead (bulkhead.go)
+}
+
+// WithEventConcurrency sets how many engagement posts the gateway works on at once (default
+// EventConcurrency()); the others wait (see bulkhead.go).
+func WithEventConcurrency(n int) Option { return func(o *options) { o.eventConcurrency = n } }
 
 // WithoutIntrospection turns GraphQL introspection off (production: clients then need the SDL,
 // which is published with the contracts).
@@ -40,7 +47,7 @@ query LatestPrograms {
 // New returns the gateway's handler; cfg brings the upstreams, verifier, limiter and log. The
 // GraphQL resolvers call the discovery and search upstreams of cfg.
 func New(cfg gateway.Config, opts ...Option) (http.Handler, error) {
-	o := options{introspection: true, playground: true}
+	o := options{introspection: true, playground: true, eventConcurrency: EventConcurrency()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -58,6 +65,7 @@ func New(cfg gateway.Config, opts ...Option) (http.Handler, error) {
 		versions = append(versions, gateway.SpecVersion{Name: v.Name, Spec: v.Spec})
 	}
 	mux := gateway.Mux(gw, bundle.Discovery, "MediaMesh Discovery Gateway API", versions...)
+	mux.Handle(eventsPath, newBulkhead(gw, o.eventConcurrency, EventQueue, EventQueueWait))
 	schema := discoverygql.NewExecutableSchema(discoverygql.Config{}).Schema()
 	var api http.Handler = newGraphQLGuard(gw, schema, graphqlCache{gw: gw, store: cfg.Cache, next: graphqlHandler(r, o.introspection)})
 	if o.playground {
