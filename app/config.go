@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"encoding"
 	"errors"
 	"flag"
@@ -17,8 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/services/auth"
@@ -61,6 +58,9 @@ type Config struct {
 	OutboxRetention time.Duration     `yaml:"outbox_retention" help:"how long sent outbox rows are kept; 0 keeps them (embedded mode replays read models from them)"`
 	Prune           PruneConfig       `yaml:"prune"`
 	MigrateOnStart  bool              `yaml:"migrate_on_start" help:"apply pending database migrations at start; false: refuse to start while any is pending (run mediamesh migrate)"`
+	// sections are the settings of the services whose table line declares them (module.settings)
+	// instead of a field above: service name -> pointer to its settings (tablesettings.go).
+	sections map[string]reflect.Value
 }
 
 // PruneConfig bounds the tables that every event grows (issue 15): each service database's sent
@@ -207,6 +207,7 @@ func Default() Config {
 		Log:              LogConfig{Level: "info", Format: "json"},
 		Gateway:          GatewayConfig{DiscoveryAddr: ":8080", CMSAddr: ":8081", RateLimits: true, Cache: true, CacheL1Bytes: 16 << 20, CacheWarm: 64, StaleAfter: 50 * time.Millisecond, GraphQLIntrospection: true, GraphQLPlayground: true, CORSOrigins: []string{"*"}, ForwardedHeader: "X-Forwarded-For"},
 		Services:         defaultServices(),
+		sections:         defaultSections(),
 		Auth:             auth.DefaultSettings(),
 		Redis:            RedisConfig{Timeout: 50 * time.Millisecond, BreakerDelay: time.Second},
 		Postgres:         PostgresConfig{MaxConns: database.DefaultPool.MaxConns, IdleConns: database.DefaultPool.IdleConns, IdleTime: database.DefaultPool.IdleTime},
@@ -260,9 +261,7 @@ func Load(args []string, environ []string) (Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("config file: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		if err := cfg.decodeYAML(data); err != nil {
 			for key, why := range removed {
 				if _, leaf, _ := strings.Cut(key, "."); strings.Contains(err.Error(), "field "+leaf+" not found") {
 					return cfg, fmt.Errorf("config file %s: %s: %s", *file, key, why)
@@ -411,6 +410,10 @@ func (c *Config) Validate() error {
 			if err := m.config(c).Validate(); err != nil {
 				errs = append(errs, err)
 			}
+		} else if v, ok := c.sections[m.name]; ok {
+			if err := v.Elem().Interface().(validator).Validate(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if c.Redis.Timeout < time.Millisecond || c.Redis.Timeout > 5*time.Second || c.Redis.BreakerDelay < 100*time.Millisecond || c.Redis.BreakerDelay > time.Minute {
@@ -540,6 +543,7 @@ func (c *Config) validateIngest() error {
 // YAML returns the effective configuration, for `mediamesh config`, with secrets redacted.
 func (c *Config) YAML() ([]byte, error) {
 	out := *c
+	out.ownTables()
 	for _, f := range settings(&out) {
 		if ps, ok := f.v.Interface().(auth.OIDCSettings); ok {
 			f.v.Set(reflect.ValueOf(ps.Redacted()))
@@ -549,7 +553,7 @@ func (c *Config) YAML() ([]byte, error) {
 			f.v.SetString(redact(f.v.String()))
 		}
 	}
-	return yaml.Marshal(&out)
+	return out.encodeYAML()
 }
 
 // redact hides a secret; for a URL it keeps everything but the password.
@@ -670,6 +674,7 @@ func settings(cfg *Config) []setting {
 		}
 	}
 	walk("", reflect.ValueOf(cfg).Elem())
+	tableSettings(cfg, walk)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].key < out[j].key })
 	return out
 }

@@ -49,6 +49,11 @@ type module struct {
 	// config returns the service's own settings, its section of Config (a type of its package
 	// with its own Validate, which Config.Validate calls); nil: it has none.
 	config func(c *Config) validator
+	// settings, for a service whose settings have no field in Config, are their defaults (a type of
+	// its package with its own Validate): they are the configuration's <name> section, set like
+	// the fields (flags --<name>.*, variables MEDIAMESH_<NAME>_*, YAML), validated by Validate, and
+	// read by its constructor with sectionOf (tablesettings.go).
+	settings validator
 }
 
 // validator is a service's settings: it refuses values the service cannot work with.
