@@ -40,10 +40,11 @@ import (
 // Suggest.
 //
 // Ranking: BM25 of each word in the title, summary and tags with weights 1, 0.4 and 0.2 (and 0.1
-// for a prefix match of the last word), multiplied by a freshness factor 1 + 0.5*2^(-age/30d)
-// and a popularity factor 1 + 0.1*ln(1+popularity), through function_score. Facets are terms
-// aggregations; pages follow search_after on (score or publication time, id), which is what
-// the shared cursors carry.
+// for a prefix match of the last word), multiplied by the freshness and popularity factors of the
+// other engines (freshnessFactor, popularityFactor), which are applied here to a window of the
+// best BM25 matches (see opensearch_rank.go). Facets are terms aggregations; pages follow the
+// shared cursors: by relevance, cut from the window after (score, id); by latest, search_after
+// on (publication time, id).
 //
 // Versions use OpenSearch's external versioning: a write of a version not above the stored one
 // is refused by the engine (a version conflict, which Upsert ignores), so concurrent and
@@ -1055,7 +1056,6 @@ var osFacetFields = map[string]string{
 
 // osHit is a hit of a search answer.
 type osHit struct {
-	Score  *float64 `json:"_score"`
 	Source struct {
 		Doc Doc `json:"doc"`
 	} `json:"_source"`
@@ -1155,40 +1155,22 @@ func (o *OpenSearch) search(ctx context.Context, p *plan, fuzzy map[string]bool)
 		boolQ["must"] = []any{text}
 	}
 	query := m{"bool": boolQ}
-	body := m{"size": p.limit + 1, "_source": []string{"doc"}, "track_total_hits": false}
-	if p.sort == SortRelevance {
-		freshness := m{"function_score": m{
-			"query": query,
-			"functions": []any{
-				m{"weight": 1},
-				m{"exp": m{"published": m{"origin": p.now * 1e6, "scale": freshnessScale * 1e6, "decay": 0.5}}, "weight": freshnessWeight},
-			},
-			"score_mode": "sum", "boost_mode": "multiply",
-		}}
-		body["query"] = m{"function_score": m{
-			"query": freshness,
-			"functions": []any{
-				m{"weight": 1},
-				m{"field_value_factor": m{"field": "popularity", "modifier": "ln1p", "missing": 0}, "weight": popularityWeight},
-			},
-			"score_mode": "sum", "boost_mode": "multiply",
-		}}
-		body["sort"] = []any{m{"_score": "desc"}, m{"id": "asc"}}
-		if p.after != nil {
-			body["search_after"] = []any{p.after.Score, p.after.ID}
-		}
-	} else {
-		body["query"] = query
-		body["sort"] = []any{m{"published": "desc"}, m{"id": "asc"}}
-		if p.after != nil {
-			body["search_after"] = []any{p.after.Published, p.after.ID}
-		}
-	}
+	var aggs m
 	if len(p.facets) > 0 {
-		aggs := m{}
+		aggs = m{}
 		for _, f := range p.facets {
 			aggs[f] = m{"terms": m{"field": osFacetFields[f], "size": MaxFacetValues, "order": []any{m{"_count": "desc"}, m{"_key": "asc"}}}}
 		}
+	}
+	if p.sort == SortRelevance {
+		return o.searchRelevance(ctx, p, query, aggs) // see opensearch_rank.go
+	}
+	body := m{"size": p.limit + 1, "_source": []string{"doc"}, "track_total_hits": false, "query": query}
+	body["sort"] = []any{m{"published": "desc"}, m{"id": "asc"}}
+	if p.after != nil {
+		body["search_after"] = []any{p.after.Published, p.after.ID}
+	}
+	if aggs != nil {
 		body["aggs"] = aggs
 	}
 	raw, err := json.Marshal(body)
@@ -1199,33 +1181,16 @@ func (o *OpenSearch) search(ctx context.Context, p *plan, fuzzy map[string]bool)
 		Hits struct {
 			Hits []osHit `json:"hits"`
 		} `json:"hits"`
-		Aggregations map[string]struct {
-			Buckets []struct {
-				Key   string `json:"key"`
-				Count int64  `json:"doc_count"`
-			} `json:"buckets"`
-		} `json:"aggregations"`
+		Aggregations osAggregations `json:"aggregations"`
 	}
 	if err := o.do(ctx, http.MethodPost, osRequest{path: "/" + url.PathEscape(o.name()) + "/_search", body: raw}, &out); err != nil {
 		return Result{}, fmt.Errorf("index: search: %w", err)
 	}
 	hits := make([]Hit, 0, len(out.Hits.Hits))
 	for _, h := range out.Hits.Hits {
-		hit := Hit{Doc: h.Source.Doc}
-		if p.sort == SortRelevance && h.Score != nil {
-			hit.Score = *h.Score
-		}
-		hits = append(hits, hit)
+		hits = append(hits, Hit{Doc: h.Source.Doc})
 	}
-	var facets map[string][]FacetCount
-	if len(p.facets) > 0 {
-		facets = make(map[string][]FacetCount, len(p.facets))
-		for _, f := range p.facets {
-			for _, b := range out.Aggregations[f].Buckets {
-				facets[f] = append(facets[f], FacetCount{Value: b.Key, Count: b.Count})
-			}
-		}
-	}
+	facets := out.Aggregations.facets(p.facets)
 	return p.result(hits, facets), nil
 }
 
