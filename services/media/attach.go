@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -228,13 +229,17 @@ func (s *Service) withdraw(ctx context.Context, id uuid.UUID) {
 	s.log.ErrorContext(ctx, "could not withdraw an upload whose attach_as failed: it kept changing", "asset_id", id)
 }
 
-// caller is the identity of a request, as the CMS is to see it: the caller's credentials and the
-// request id.
+// caller is the identity of a request, as the CMS is to see it: the caller's credentials, the
+// client's address (an API key's allowed ranges are checked against it where the key is
+// exchanged) and the request id.
 type caller struct {
-	authorization, apiKey, requestID string
+	authorization, apiKey, client, requestID string
 }
 
 type callerKey struct{}
+
+// requestIDRE is the shape of a request id the service forwards (the one httpserver accepts).
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // apiKeyHeader carries an API key (the other way to send one is `Authorization: ApiKey ...`).
 const apiKeyHeader = "X-API-Key"
@@ -244,14 +249,19 @@ const apiKeyHeader = "X-API-Key"
 func captureCaller(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		cl := caller{authorization: r.Header.Get("Authorization"), apiKey: r.Header.Get(apiKeyHeader), requestID: httpserver.RequestIDFrom(r.Context())}
+		cl := caller{authorization: r.Header.Get("Authorization"), apiKey: r.Header.Get(apiKeyHeader),
+			client: httpserver.ClientFrom(r.Context()), requestID: httpserver.RequestIDFrom(r.Context())}
+		if id := r.Header.Get(httpserver.RequestIDHeader); cl.requestID == "" && requestIDRE.MatchString(id) {
+			cl.requestID = id // a handler served without the server's middleware (in tests)
+		}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), callerKey{}, cl)))
 		return next(c)
 	}
 }
 
-// forwardCaller is a request editor of the CMS client that sends the caller's own credentials (and
-// request id), so the CMS authorizes the change as the caller.
+// forwardCaller is a request editor of the CMS client that sends the caller's own credentials, the
+// client's address (X-Forwarded-For, which the CMS believes from the internal networks a service
+// calls from) and the request id, so the CMS authorizes the change as the caller.
 func forwardCaller(ctx context.Context, req *http.Request) error {
 	cl, _ := ctx.Value(callerKey{}).(caller)
 	if cl.authorization != "" {
@@ -259,6 +269,9 @@ func forwardCaller(ctx context.Context, req *http.Request) error {
 	}
 	if cl.apiKey != "" {
 		req.Header.Set(apiKeyHeader, cl.apiKey)
+	}
+	if cl.client != "" {
+		req.Header.Set("X-Forwarded-For", cl.client)
 	}
 	if cl.requestID != "" {
 		req.Header.Set(httpserver.RequestIDHeader, cl.requestID)

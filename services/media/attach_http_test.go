@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/internal/database"
 	"github.com/mediamesh/mediamesh/internal/database/databasetest"
+	"github.com/mediamesh/mediamesh/internal/httpserver"
 )
 
 // fakeContent is a program or an episode of the fake CMS: the asset fields an upload may set.
@@ -36,6 +38,7 @@ type fakeCMS struct {
 	changeStatus       int  // changes are answered with this status, when not zero
 	reads, changes     int
 	auth, requestID    string // the Authorization and X-Request-ID of the last call
+	client             string // the X-Forwarded-For of the last call
 	assetStatus        []int  // what the media service answered the change's asset lookups
 	deleteOnChange     func() // runs before a change is answered (the content deleted meanwhile)
 }
@@ -94,7 +97,7 @@ func (c *fakeCMS) call(ctx context.Context, method, path string, change bool, ed
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.auth, c.requestID = req.Header.Get("Authorization"), req.Header.Get("X-Request-ID")
+	c.auth, c.requestID, c.client = req.Header.Get("Authorization"), req.Header.Get("X-Request-ID"), req.Header.Get("X-Forwarded-For")
 	if change {
 		c.changes++
 	} else {
@@ -247,18 +250,26 @@ func TestUploadAttachAs(t *testing.T) {
 		program, episode := f.cms.program(), f.cms.episode()
 
 		var cover mediaapi.Asset
-		f.upload("editor", filePart("cover.png", "image/png", pngBytes(t, 64, 48)), field("visibility", "public"),
-			field("attach_content_type", "program"), field("attach_content_id", program.String()), field("attach_as", "cover"),
-		).must(t, http.StatusCreated, &cover)
+		body, ct := multipartBody(t, filePart("cover.png", "image/png", pngBytes(t, 64, 48)), field("visibility", "public"),
+			field("attach_content_type", "program"), field("attach_content_id", program.String()), field("attach_as", "cover"))
+		// As the server's middleware would have it: the client's address in the context.
+		req := httptest.NewRequestWithContext(httpserver.WithClient(context.Background(), "203.0.113.7"), http.MethodPost, "/api/v1/media/assets", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer editor")
+		req.Header.Set("X-Request-ID", "attach-request-1")
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		(&response{code: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}).must(t, http.StatusCreated, &cover)
 		if got := f.cms.content(true, program).cover; got == nil || *got != cover.Id {
 			t.Fatalf("the program's cover is %v, want %s", got, cover.Id)
 		}
 		if cover.AttachedTo == nil || cover.AttachedTo.ContentId != program || cover.AttachedTo.ContentType != mediaapi.Program {
 			t.Fatalf("attached_to %+v", cover.AttachedTo)
 		}
-		// The CMS was called as the caller, and found the asset stored when it asked.
-		if f.cms.auth != "Bearer editor" {
-			t.Fatalf("the CMS saw Authorization %q", f.cms.auth)
+		// The CMS was called as the caller (credentials, client address, request id), and found
+		// the asset stored when it asked.
+		if f.cms.auth != "Bearer editor" || f.cms.requestID != "attach-request-1" || f.cms.client != "203.0.113.7" {
+			t.Fatalf("the CMS saw Authorization %q, X-Request-ID %q, X-Forwarded-For %q", f.cms.auth, f.cms.requestID, f.cms.client)
 		}
 		if len(f.cms.assetStatus) != 1 || f.cms.assetStatus[0] != http.StatusOK {
 			t.Fatalf("the CMS's asset lookups answered %v", f.cms.assetStatus)
