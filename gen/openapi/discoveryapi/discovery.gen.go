@@ -1023,9 +1023,9 @@ type ClientInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
-	// A gateway works on a few posts at once (half its cores) so that a burst of events never
-	// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-	// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// A gateway works on at most one post per core at once, so that a burst of events never has
+	// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+	// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes any type of body and a specified content type.
@@ -1048,9 +1048,9 @@ type ClientInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
-	// A gateway works on a few posts at once (half its cores) so that a burst of events never
-	// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-	// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// A gateway works on at most one post per core at once, so that a burst of events never has
+	// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+	// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes a body of the `application/json` content type.
@@ -1283,9 +1283,9 @@ func (c *Client) ListSimilarEpisodes(ctx context.Context, episodeId EpisodeId, p
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
-// A gateway works on a few posts at once (half its cores) so that a burst of events never
-// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// A gateway works on at most one post per core at once, so that a burst of events never has
+// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 // the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes any type of body and a specified content type.
@@ -1318,9 +1318,9 @@ func (c *Client) RecordEngagementWithBody(ctx context.Context, contentType strin
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
-// A gateway works on a few posts at once (half its cores) so that a burst of events never
-// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// A gateway works on at most one post per core at once, so that a burst of events never has
+// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 // the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes a body of the `application/json` content type.
@@ -3088,9 +3088,9 @@ type ClientWithResponsesInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
-	// A gateway works on a few posts at once (half its cores) so that a burst of events never
-	// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-	// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// A gateway works on at most one post per core at once, so that a burst of events never has
+	// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+	// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3113,9 +3113,9 @@ type ClientWithResponsesInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
-	// A gateway works on a few posts at once (half its cores) so that a burst of events never
-	// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-	// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// A gateway works on at most one post per core at once, so that a burst of events never has
+	// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+	// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -4951,9 +4951,9 @@ func (c *ClientWithResponses) ListSimilarEpisodesWithResponse(ctx context.Contex
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
-// A gateway works on a few posts at once (half its cores) so that a burst of events never
-// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// A gateway works on at most one post per core at once, so that a burst of events never has
+// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 // the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -4982,9 +4982,9 @@ func (c *ClientWithResponses) RecordEngagementWithBodyWithResponse(ctx context.C
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
-// A gateway works on a few posts at once (half its cores) so that a burst of events never
-// takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-// them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// A gateway works on at most one post per core at once, so that a burst of events never has
+// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 // the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -9913,181 +9913,181 @@ func (sh *strictHandler) ListTrending(ctx echo.Context, params ListTrendingParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkhs3liD8KoicjhD5dZJFsi6SWNE/yrLUrW7Z1kjl9nwt1opgJkjClQTYCWRRbEdFjL22w+Pf+wIT",
-	"szvqnh7vhmN2N2LehPw7T7KBAyATeeGtimpLPfIfq0gm8uDg4NwvX3gBn0w5I0wKr/uFNyY4JDH88+E5",
-	"Hqn/h0QEMZ1KypnX9c7HBF2RWFDOEB8iOSYoJjKJGQlRTARP4oD4aMhjFHAWUvUUjlBMfp8QIQXCLEQP",
-	"PvwYBTgYE9H0fI+8wpNpRLyu1/Pu9jzP90QwJhOsXj3Br54QNpJjr9vu3PM9OZ+qHwoZUzbyrq997xmR",
-	"8fxsKElcBvU5USAIJDmaYSrRgAx5DODGc8pGuZcfttz3Dnk8wdLrepTJw47nK0DoJJl43cOTVsv3JpTp",
-	"P9spTJRJMiKxd62gmuIYT4g0iHyAJRnxeF6G8BMWzdE05qMYTwSq8RiRKRU8JELh1n5RR5QBogOzEJpR",
-	"OUZyTAUSUQIboWq53ycknnu+x/BEgWR/nkPpz2Iy9Lre3xxk536gvxUHFtDnUaKx+1BD8zispgMaWhIw",
-	"YKeQTLEcZ4CQdBnfU5RAYxJ6XRknZFvIAj6ZcPbycQhg/Yay8ObIBJCpQJeUhatQp77bGm1P9dIAlQLv",
-	"CWajBI/IChADziRhUh8qFSgyP18Fi/3e2xFZFowHPCQAl4Fz82kaXK04zWm6zH5O8xlmlyQ8h2tUhEt9",
-	"55xpSIY4iWQdOYe7Cm1wL12IzMPZDtT9Z+oWv3A/0ct6F1Xc5jmd0AjHT+iEymokTriQiEoyAbajOePK",
-	"g4VlKkFst/w1TOh4EwvyvXP8ijM+mW8ClTAZU3JbYDdAuxlcQxEPkljwCk7+yRT/PiEogK/RMOYThNE0",
-	"JleUJwJN8YjcEaiv/t9k5JV8qX/YX8kY9WtWSJrjdqfq7O2tqkboUzwiSNA/kBvgr7MWfe1tBE5MxJQz",
-	"QUDefIDDZ1reqr8Mu1H/xNNpRAOsQD6YxnwQkcnPPxcK/i8ySagAk5hGdgtNxQu7aJIIJUERZ0SxCUEU",
-	"2fhoysMAC+mjkAfJhDCJ47mPxJjP1F2KY65E4AsFRQiSQN033xtSEoW5F6gdEyGAa3q7v+v6wveExDIR",
-	"XvdIIUxSCTrFBzi0yoeXom4s5VR0Dw4mJKR4QsS4GZIrixFxMMBhwz5zvSNPe6oX0aeSJ5EzpPgosNkY",
-	"wc5RqicgKtAER4oKSNhUb33E4wENQ8JueYYgYviUxPAIMgxbWNyC/sYjItDZhx89/thHDz98fP7JMx99",
-	"+vzhM89F6mGG1Ay2bVE6TJ/YI0LPQSWKIhLfEWYTIUeMS4SjiM9QfuuA1Y+5fMQTrT3cAqlGXKBW+/4h",
-	"Pgo6jbuDNmncDQ5x4/7wLml0wnZwPLiH75N2CwAawktddB5l6PzY+cF26GRcNvQTe0TnxxyJJBijaTKI",
-	"qBiT0ApeR9oCEu0at8MhZihh5NWUBJKECFgF4kGQxEqdyDB17N7mx0ySWNkTgsRXJNZPbY01ap7e66Uu",
-	"7wJwdM75R5jNDR8Wt8RVjCVBIEEQeRUQEpLQ13YMwsr2QYctJLS14xJZ536GunPO0QSzeWqKbY029fIG",
-	"vJzsld6elTelhKdjgYJx10itu6rXmV8fOHYgvOpThhM55jH9Awn3y0EZIaFAGA0IjkmMJL8EPpjd7HaG",
-	"9BwU2+I7cR/aM7t0gQaZQ4WgbOQjyq5wpEUTeTVVKn3hLD777LPGWSLHhEmFPFKtU+LsFwpXABxRymUi",
-	"SN7Y/wAgWaWDdY5PyjqYPtdpzAOlKQwi8pBJKue3PF5ypfD4onXRNIu8VO/tommE5+CuUMiOiCQIxwTh",
-	"AU9kantU6jgGlY6aU/2KnMqz1dtyWk6nk9GZYTMIXqxRP8Q02oHosif3TnI8nCtSm5EoamgFBw0SiQYx",
-	"wZfqIsVJREAP0euiADMlMgWeoxpG/SkX4EV6aRhcH3GGMOpfUTLr++pfCnd9pcxgK7F8hBnqW2nyEsu+",
-	"daEME5nEpN4Eld5sxPXRPFPb/aJS0TC+l/x7wBNDpUBKzbcvMd/eydv201gxEUm1kk7DHaxka0U4FOwt",
-	"/mnxPxd/XLxe/KithdRRZuyF9O/SRfI9ESWjnZ1Bma3/wgPyhlUMaJm5zAefkwAU59wKJaSepSi9I9Cn",
-	"z540BB4SREPFPoaUxHl2wchM5Pd5clTc5hRLJeC9rvdfXuDGH1qN+xc/rzXSf9b/v595Fbh4yEZ4RJQ5",
-	"8QGWwRhYSGgdl0+dMxviSJCyUj9QTymqIOlCSF94bagqRTuIKGGyTAT685e0wiNzxhDXVm/mlwnJFQ2I",
-	"jwYxnwkSK2YtiBCUMx8FYy4IQ4O59hTCwsBQLslUotmYRgRR2WMRvSJCXawYs5BPkEbEKWJEKVSYITLB",
-	"NFJLY6DpehM9I+qGCeBIMQn4iFGhtEMSm/f0WE39gYOAJ0y9jDAk6IiREFFWb/ZY7ihPhu2gg++TxowM",
-	"Gkfh3cHac72XP9ezxu/0eb5sdhsXP688UY19uGSSTMQmQs8I4KF6UK0wwa8e60ftbbJ/pq/DcYznpXuR",
-	"HWgKRtXNKL5yN5r7hJESsTUtG1RH3rdCpF8hRU4N6zQfY0fL7zF1/kbTr+K8tdmYxJpZq7eB3VpHI06E",
-	"ZoTVMHAWzTURFKjfCMMdWWFOhiqWuM6Hl5Gd/XAVwewKhiNdyrf3M3UFqERjPJ0SdQ84c+7lKcIDQZjs",
-	"6qtCJcJxTK9I2ERnUvvljtGEskQSgbBSwgwH6DFt+NwRKIh4cHlqOQ2PQqXWjTFDd1FoLysOAjKVRt4q",
-	"mQr3k4TFG9lpdU4a7Xajc3zeutttt7qt1u88xycVKgtA0kkl8opUUi0+NbncEcj+3MpKcyw6ZFRJPzlB",
-	"0O6crPeW3e3cyznMWmWHmf0kIx11IRR5RnjugacP3pynH/Nl2THo3v+Uknzrfy5ofA7Nr2cMz0hA6BRI",
-	"K39r7KGW8fwrPtMmniUKLTW0gJrRKEIDYkkA1QTRFzm1bOo5RHe290m2Kl26LlpSmKv2/IjozRT0I8u6",
-	"y7TEyEwpu250x9G6hAmVRRGJ0ZBHEZ/pGME2suBpMohoYMJeFZIgz/yVaNJhnm3UZDwij9mQe4Ab9SFh",
-	"WuOu2OZTu5f0lySEG5Lt7dTylCGNhQQnOHBaVCOTqZzbb7kck1jUd8SAeX8eA53WBumnX1DensFT5eHD",
-	"AVVph1YsVZ9mnlj0Fykv3uI0zumECIknUzhF/ardJEBh784afg6e1bt+QoVcQ/hbHdcj86bKA9sfya44",
-	"6A3HmoFV2uV+TmxHYq4+si3Oy6zw0BrilWzJvYdgIxb9qEr6pZ9Z7uUjLFA/okLmeI9QUlDMSCx6jMou",
-	"mmIhUN8NbqnnlOHZt39b9qB+BGBU6VzE2cJtOWKngrrGWLyc8JhUqkSKFbmsGo2xQOrXGS/X7kxwuU2N",
-	"3ZyKJB1iNm8ccB4RDN4KByubQod5UXFHZMjS+kfFOZwilkSRYqcK2xE2Z5w3T8n819PfPXh88vjzs1ef",
-	"nH/UesxayjJOoggPSqA7utO+GY/jmEpPIo+gLch7H3ypeGM28aVKBrMG1uoUEHUNLykLnYSPphPl14FE",
-	"dSd0JNHzPSeU6PkexBJzWp+JZJZOThPJ6syezLsB2uzYqmYlpiDATOBRKN4yH5GlK1AYc8se3dugG6r/",
-	"Nqng+3dBFUGupJ7cse2F0POEkKPz49vQeY7vVulHRVGyQuqUySpMtMK/2mJ7GuE5ZSOkbD5rrGpbNWGX",
-	"jM9YPnfu+GgPNpnZxUuWTAZV2Xyg+cN34Gsw5qMgWHAG2V7Op1a+zFIzXCDGzY9F3tBpH22m5vUJGP6u",
-	"FzVyEsR2TuTyPXDhv0ziqFLIxhBvgXiCY1+j2q+ePIdPlYjzEU5CytGQRgTxGF3RkHAQa3XnuNWXjCN4",
-	"HaICYSlxMNaRoYzH2MBCELKm+bQZ8IkONBwIPMDjA9HqkPZRc3KY3HP9CklM83yp0zq6ty8xmT1moiQ5",
-	"xvjHxY/Lbxevl98s/hUtXi+/Xvwf4JM/FOHZgk/aC3dDVVYT5Vqy1z9JT0ZpKqn0UFTPE2lpeycbfiNd",
-	"i2QywVq8Obj7YfmdEilo+c3i39Hi/y6/X36ZwyFSv1h+rT/78/Krxevll4s/IfXU8uvll8tvl98tv22W",
-	"JFKrArlynEwGDNPIkvtmuoNHRJ7wPp+ObkJ3VYSj9vTD8uvlV2pH/7j87+g//v6/VSFhV0Kqkm451S5P",
-	"zSV+aaH13XzRHG1ulDL7E4dv2IGyqzWqgVqdlnuWxuk2KmuJIIhWRXKMlL4BO7dqW/neW6juCMRnTIcY",
-	"a4SFnM0neSGm6fLfFz8u/rj8fvGnfWp77Y3piZvVvWKURPvhd9TaLN72R6YpRRTM2ttqbY7XY7XWtlI9",
-	"CxyjYhvt+BkZ6rDIFYm3Z5Pwc8Mmb8ofLQtKiWalxqbssZLro6CGdfZgVeyoIVwaK3Lr7P5b62631hYq",
-	"Y+nnOZ/GxmD6AMcMT/DnDRw1gAAK/KLT2k9ovVp9yKleRlouv0fL75ffLb+Bfyz+VasWiqelFqzRH6z2",
-	"sXi9+BerUnyz/G7xb8vvl18t/2FLtQKPRA6qF3lTORXiF47X3E0R38xQM35yWCH23qxKmkxDLG9IYlV6",
-	"iEnQtgqGMbodPQPwWeQHBWLPgbWRd+6Pyb9lnnFd7aLAWBf04DoVw9hulCHI17iEVD1T/GVCeeA/mmEB",
-	"35MQDeZd1DfL9JXVJojsMTCE+24sEr5Lf+ijvnlZPzWa1ff2w+rwvQ6TVvgPHtgkNhOJNEFHH+EoAqdC",
-	"jh8dHxVM8JMjbxOjv2ESQPb1KmG2s4ILuTHVLpSV20e1ISTYpGlkfAjfUSlS6VjwUtw7bO2MpJtFSXxP",
-	"BJUefCVlDBXeEQh+1EUzQkdjyH3We61dUTJDbV97IDp+ltB4WPdRSAI8ByrV6QzZcmMcDRsRHRJUkzFh",
-	"IZD6lE+TCJt4wIyQy7oPVyOKjCd/gmoWp8U8o6N2866bw8CTAXCvCpQZE+rah0SAisP8rdrTVrR8v6Qu",
-	"bzynknKcSxjQZ2HJzELoO7dvNZfZBxN1+NVbwkFNEZ4bjHtDFuvxzQ0BA6SN479BUXYLID/DMhjvg0hg",
-	"IRK+ZWZ/AaqqFEsrYZ0kA8hUCo2Y1fluVCIh+XSqXZ/VUjBcH/G0L1KSWr8BSa75Pcs7VE3KXznMeRsB",
-	"dfNA+1bZXToqajO79Av3nrZVTLVK8/lKMPrOqbj7ryISs+lHlEThQygnKt2FYEUERkg8iAia4GBMGWnE",
-	"BIfwQWAq4TO1Y4JfvYy0wl6heZgygeqcAhKFCEsEpaKQK4BRyKUSuLqakEmus7x4OAfh2NdFlR+fffRQ",
-	"qXXqV+kfup5D/5mH0Or2ZTvGlii4toot0MQmW7HTaqFgjGMcQM+DTc5NveFs7TXnUlWsfoY+/fTxh6h2",
-	"ddfX2hSPQxKTsOAS21yc12rnvB4JDaswUGXJV/GSx88/QSeH9xvtzJsYpJmNBizUx3EfTomwwgnguGDo",
-	"5cy8TskGv/iic/2zNfCmfLME62/IXBDIYqDM1OlILEkTPa1MMkkTTCRHIyILOSYlhuhmgOwzdaOU3pIl",
-	"ZsiUBe0nMaNArumO1tCpUxNZIoxnjx6gu/dad5Gptknrl5uor8uH+iiiQsmCKxLP01osuCYV4VtTuVS+",
-	"FuNkglnGh8iraYTtCU9JQIc0QMAuqLClliwgFYwgK/fe9oZnhVAlQ4jEDc3G9C9O0TQmWUBZN5DR5UtQ",
-	"KsTjrCxaKf1K/mqEbJ3DWObp12UVhDIhMQtW2TkGJGCycoylOrwwCZTc1s42dZJ51B3gKT24ah8EE3Fg",
-	"AwZVmDJrV5Z9QKkRj2MS6XPLij8sRDUSjDlUVqD+3zVM5Vfj8Yf9Evv79f3fHf7m5Pz+3x3/7b3POs+O",
-	"/v+TD9ofH350XOmqM2VlbppHZ61H9vj+fTd82KpOtLZ+rpLsHPNY+kWKNQ5DJ00L7otaN7+5LQreHG9f",
-	"ZWuRM/Tps8coJkMCt0AfcuoxFRsA2L6cbhN3MXZe6lzTB7GG1WT6WU4mO0n8kMG/QxI/RKGDJKZy/hwq",
-	"NnWi+ZT+hszPEjmu5GpnTx+jSzJHtf5kcvmy2Wz2fWRzynEix+oHdd+Q6dnTx43fkDmIPiVSzkyFK6Co",
-	"i87gVaiXtFqHwSWZwz9I/xR8Wzy+FCgrPEnz1e8I9KohAj4lutrByf+4JHPtoZg6/WG08pN15EihyhCi",
-	"t6xwrQtl7eb1X48sKn/92bktXAV5ZktZnVJLXQ1JK+UveOtBS/eRIv0GpG0HWOKIjxLSrYo71gpNMITb",
-	"BQO+EGM+E3W/x+SY0Lg605SFbh8pReXqI6uuQBcYXVumfSuDebPHeuwZwaFGsYYa1RjXJcR1eD6rTs9V",
-	"haHHT5tIN2VKYUl7H4keu6KCDpSswSiM8VD6UAAaJhGBMmQcB2N6VdmFwKbGoqPWkdKsAhnNtWps6pkR",
-	"Z6SpADddUQB4aDkGbKbWf9WAv/r1U6R+H5G0d5lAAY4haw/1H57jUb/ZY0+heEWgmEx5LMG+ET4CT4xb",
-	"s0s5E6jWj0nA4zCr5OgrxHM2n/BEQMleWhl3qtA877EhUWLFeL1gRev4Mv4xfXZak8RmgQZlKBEk9gGp",
-	"lCXKuJTKFBn5aYVWj42pkDYLEavTEdCQDV4JJq7NfXZi3CwkMepbcRZSAcHC+cGEHCh0PEqiqCGVGiaI",
-	"OiWkawrN3XuuP1PsYeVC+jnjVbZFzB8pVvoREWP0of2hWsXzPdNvzut67War2YLqqylheEq9rnfYbDUP",
-	"wQ0gx8C3yq/L6F19PyIVsconoH8VLgeIhDHXFlhElIbJGSlfT1/rSCkCIRNcexB6THGbFDlGiJMQ9e2t",
-	"66PaEEeROvkBDi6Rseec4ljTKMiUY/YYWNxUgIdeTHAUweFSASVeRqsnYRf14U72UYCnAlGpsZ2yT2VZ",
-	"eVm+84MMR/n+dS/WZSZYSZ0mu8Ju33Qns+qHMqAP8t2vri8KDZI6rdaapgEVzQKM1vlCp+RuYVl2Wtmu",
-	"c5HFQp7F0T0b0tUVzmpv276inb1i+d3iz4vXi39efrX8fvF68S/lFx220xfl5IZ3fbF1vX9F8uzKrjyW",
-	"mKAZypHGd9Xa6bkcOF2r1COd+5sfKTZZAVhMU61Nz2ZdCzLlx+u+uHCi1sAUnL3YQGf3hed8eOF7Rpqo",
-	"l4LOof6Rtv0ygEkZKWbVasFfrxpZVxVQMJJY2E5ql0S9m049H/q+eF3vpNU6mFCmsV1mb1bAH3yRNlq8",
-	"zjG6aUwUwGmXvkIfFuj7JgqsbUNSMfqUZR/y2OYFZ4UcNR73mFuiB/1+SgvVjSxXotwGcHSXng95UGFN",
-	"Qi16oCNIIyKNm/O3HVT75cNzpHHT2YCbuo9mYxqMUzVCuhxN6REMaa0bBDSa0JHp/TJKqHbtQZpNagSM",
-	"qBwngyzrVdkDzr8GER8cTDBlByEPhIKxcdVppKs2J6GRaA5jHpF8HYp3WxZWTvru3G23ymnXh3f9bTnQ",
-	"YdvNAuh60AfHSU7ekBocEjJtCIIPyPTwbnMyPcxnPG4DQbtdSozUDOhDQqZKE0FP00qPfOZNZi61ztud",
-	"zFwqZOO2XXbwKz5DszGPCCIBF3OhuzyOY3pFsjTchEV0NIYMwULy6qaM1Tw+dEqW3dMTOgRfjCLHX83D",
-	"GKo6JzhCv4UeAzuy8DQ4UM29nWauFe2A13Vhgt/Aqjdh+a2jzY+kDdzeFhnxSyJzDNJpM2BkRVqTtV5S",
-	"OPEMDEF7p21uKj/aHSs/Mq7ecOi502jdPW855v8NBY16UCRMELP03UbrpHHYcpa+LmmJG3SyrJcwqBzb",
-	"ibEDoeOoK/X2pyUzN61+cEoJlWirKWPRyW0BZdk+Xe+mvuW81KJSpAaoUeuldVtqpd9aaiSAZhwVLYdR",
-	"RC+JWqkHIrJmCz4LMeI+WHsgjSb1rBOE1eJBB/XzOv4qlb4YIt/1rHJ9bvepPhelTfv4xtIG4iW7yotW",
-	"hbxYl3i3SmicnLdOskuWrlQoDvgfu2jXxTOrYM7mJ45HByJ/REhNmzdWtt9JzvsRj4m+WnDHb8x4Cyp6",
-	"xmJvpqLvny+m7YymXFSlWeNLAg0JbSOqZKp4YLvVWtWSCtvuPToJDY9I1zYFquEskbjHMpfbHV2PDfkL",
-	"YsxnrO7bbi01N1NRZzdAR6mK/kHUOHLrPVboEeQuUpkjoThi6kXTqRqm6Zr2d+reWNDEyPTE0u4tnPbR",
-	"6qfNmfqnOS9a2kM21x0RR4IjSYlwutL0mAOygc10vdLOuZ5Xcsb1vNTvmvO+gWsVeiZqA4gK1Gl1lJLH",
-	"WUC0PDKHBt7tmEqpBI92D6XkgXgiB/yV8UNCalqPYTFnwTjmjCcimldk1PnWdWf+pnJe17TRT1du6rf3",
-	"m+ihAWPAE9lj1oerAyYFQeqv7Ejko5hMCQbfl22T00+btwg8IT1mUnDAqWwnRgBUQYxncOK1wRz1PxUk",
-	"bpyNCJP9+tpGR6eob7/q95jAc5EV90BkUeJLwhRlabD1nkxnQqcl4RDTSH+g9X/bUkeO0VGrBffkqNNR",
-	"5AhVs2niRq1vWj92LppuN8I6HP4ZGmFJZnhuYhzQ13BIZkjdc2EpAdXGONKKSMBjIupI0aWCEyPgSdB7",
-	"TiMdmrj1mASOoFOEY6LbRMRaRYf2padOIB1eBeMx9D2SScz8NOzbRtrD3Tk+QXwIsYVJE31A5hxI2lgk",
-	"GQUftw5NJzCnd2u/q85kDH75XEsiLPQB+PpuOW3FBGEhZDbjEaYMRVipcjVLKDkCAte+aWqk8FWvUoqK",
-	"PnkvjcJ+wMP5btqM07Svsped5dcv8h3OtlFxWsWGUa5ZkHUp22Kpu62qxChd2mFWhoZW1/7OULYroHTS",
-	"rneCsp1FzaAH1w76UrFv43U+sCrjhFyXFNfObked9drq3AAu28JrVWPU/CU41ZIu4/iWqPPM/OYO1c7m",
-	"R6q6695C3TtuHd6297LtWu1oMoY7KpmIqQRVQ7ELh7E4TCPXSdxpYf+cxKAvJAxfYaqTgXZo0Jw+s89m",
-	"udvs1YQANZfmjnmrviehYtinBW7bYwVKa6LnCl8pd9WGco5j227impfupyX3XpX/Z8DQ14ZiXUsgY/wX",
-	"KzX7w2rNvt1Z731Po+dbxBadSDuEFvEVuVloUfIeyyL1We4AGsyznsOor/Rj0Lrlxmpi9PE2joV83azw",
-	"9ucZMM2zsZOgUappLsS02p2WFl9h6n02Tz5kI4XG8iP3jneOd+XKjlew8vRcm29X7CpyDuqtDF0pHq1t",
-	"2i2DVU7/x3KGC8JBzIWAypyqHJq+687pI7Wytovqfo/xqW6/G83RkEaSxDrIZFHop25AaDAFvMYGvWEI",
-	"Gyql1e4az1IIfwIIsU6g1XEtjbh3IZJV3tXO7kinTn/jb02d9sbfOR2bNv42P51q+wf27z8tR/F086WS",
-	"X/Voe79qq8Kvun0Ur6rBz0/llT3OeWULobzOzgG5ihYyqzy9q9vAKGp5H3vdKva6bbDzIqsfy4oNtLDI",
-	"1RNUJv9f3yxWukr6n6UNPzXrldWSSXHaiLJLqyRu6O72jODQXdCJyG5ME8jPHs1iiF21Wc2FmgMezv/m",
-	"ANjKQeuA6qaS6Vor25ekYKUpmcPdoHyaugnyUGYjJVdD6ZDn9Y1DzG+NZraWWm4dwzh8a6LElVrfhBxY",
-	"N3nDuslXWk9ptnQhyptVbAqJY3CUsBCFNNQD1yijYoxq4D2GNrnaia/9KyZNWttWOnIbzW3MwZhYBFsX",
-	"ryxWOGqHsYlWZJEK8NizsMdqWZTANzEWWxtpktSzeV02yGxlRF1Zg1dmg+pYrWLZY0XNsqxnPTBY/cwi",
-	"dVdN6+3RdJy6WlMR69S//qXUoLdDkbmJ0uFW/a6a71DlHj5pVYtXcwY5+cqSKNpenGbF5mvFaHrBKdNi",
-	"hoibJ5G22tv4PPPj1o6003L9Q4/ceZY/lVT5Ilel8uJCXVe3aOfFxXVO8DwohiYdOWNDk2v8YyepMEgE",
-	"OFaNODh0xQGM4VQLwjhRz/f0PFHP92CgKKyu63LMXAieMNmNCQ69i5XCYmgmRKyUD2kEV/3SpvKschIU",
-	"x0VQaQcLoFofGFDf77HLojVfNzUYpakLfrZUcVoDlUoYFMYh9OvdQmoQlDUxkgMFqkC0d5NEgqCZibam",
-	"odweg8/dvZpFfTPMiTNoXYAjhd55Oj0BnakHsmlNJnPRvpjHPabnPY0IDOxHep6EQU0azE7rVXhcBKBK",
-	"PI2IhEEf765Eei9cjHDZTUBUTDtxkGnLE7a3fMHu1I37nD7uRVO4vPljpZy2OvlsX10RIcekYS3iRram",
-	"5Y0ioIQFyrbiAcEMajPX27tuA7Zqa3cHNzRcm42mJ6SUvJeT+5CTH80Bm++MdNSMe0sDas2UJB+VbaK0",
-	"OlAnGFY4uSsNkUcGpneX2+cG1BQ06JR/OA3WCgwN2pnuwtkNRzPzJkqyooKXt9qNdivv8dTsrKq9p6Xk",
-	"lW0ut5Eo1WwN5MmhtfffkPXgTExaywpL1azveeJeeGLqtEr5x2OD63eMTR58kTobrzWvhFF/Ja75XPKp",
-	"MFuEqmy781Mz0N9+QSVMn8DpbAxEw3oakOu0jhDWw4/LnDJhepnMLVrgXkfrzB0UciIcYNzjeU/1e6H6",
-	"T80BZae/G7UfrqD2dufW1D6LqSTexc7p5k9TVzuw6qRCYXhkTdCy2qCraCAgM6OC1Lt69jWZZeZ1ZIME",
-	"OaO82WOPynepYJuSEAVjzEaarMe2GYIb3BZ4QqrMyw0XaUc1YBfhv4P9tqO0W11d7Wpt+WvvhJmK3KWS",
-	"xTmMrLDOJla1fQRnL5GbvxBjelcqYXblZI/edj62Smyb/iXrRPWH8LnIMx0oAbTNT2qKjZhR/dU1GvW0",
-	"ygFakw3IkMekxyC9csIhFxPHxDjWJM0CPtaNBqmUvq4acRqb4RBNeEgiRAWKySChkYSKhh4rF1qcmmT6",
-	"tMpF9/eWY6IM0rCijKOOhMTzJrIcG/6q4I4ac78yqNxWzbDYowLpBayD4b2O4NwsTX1oMs+R3G73q71S",
-	"K96fmlDpG3gIJUTlrg+lfrjlSGqhgMsGVlMfQo+tCKzq0KxuG8G4dOu6nOz3/E3DLKuzEhyCt3P9My7R",
-	"mMRkZfpd2TeRXYO/gtioTntxQqPvvdQbQ6D3HB2uFAI9PD76qUOgtg7K8pL3xty+3Lo359A/kd/CyPm1",
-	"vl1dIKBZbJbrbLBbd9rmiS7qT0lMefiLGSGXtt/AIFdxMhtzQXpMj3VAYxxdEduXVtdxohrUgWZZMWYu",
-	"Qx9H0UtJJ6QPK2rBEuG579Rk6Dq/KzNNIbYlTk30CDKuBcJQBakrG3Zg6U8NmnZl6Xq4wfl8qlOL87jt",
-	"A5K6trNDVil76uy1a3aqy0dzm1rRBE2fQK4FWnoTPPVKZ2Cx+dO+zekKmrXufJ89vbPcFGbmzOpSy/fy",
-	"dIU8FXYUjZkRcwwVpWZsSqfdeWOy05loslZ42n4scOrvfvc5u52UsTvsfE2B28pEUdtQNMsVPXkDZT1T",
-	"Z+zJloU9ukiuHKf0c9U4l5SFfr7wxs8P75R41OyxvuCx/IVOsO3nhCEUwQ/maGUt0CnSD8MV6SMcTcd4",
-	"QCRV5tC8x2oRD3BEGnima3Qj06g7n1V0R6RQ1fdUGWTbBK2uCbIoe1eqgnI54bvHit+ErMrJysI0Auhk",
-	"7I5d1sW3Eo9QDZoQo4nS7xV5CtKgTBCmjIsrUhzV6oZgqzQEiUc59WCXwYMVaoy5Bd1yShwY5Keor0m9",
-	"C1O51D9XqS7qXqxQXEwhX6a6pB9oUXMjzeUt0hycmay3bQGb7/fqzm3dZVjrW55vkImxNz/vc31ug++5",
-	"S+wx1cF/N7LYcvm/iox0Fp7mYJDQhiDBTSoB3HzjaW9/ydotd5boeqWxpHbkImkb4miPsvC7yQrOl0fZ",
-	"qTTrI5a7V0TtXre1A3h7qdkyEGbC3h3aV9b/3ElpaZ72DjBXvOeWUFeM8Sv0nywlcu8Ib/ENNwb4nS+J",
-	"K19C10VnP9qpDu7k7a6Ds5tKW5+u9fNlFQeKqvplYu/rSWO42AWwyqiiDHFGesx0wdLd63RnK9OcRKSd",
-	"0vJKr25Rpumaxk7Db0Xnv4zxdPy3T3rMdjaD1jNEoL4h8CZJgZXjmCejMaKy3kQPFdSKnmHegtDlDlV7",
-	"7DF4Nc6umLVydN8xOLtfTEn8Mh2CbCsWdOswpcSa6FWuQrzf7bEpFrpb2tohaCtRnzcAsxlpPfY0y7rF",
-	"EoUc4lbklSJ7GHVC8l304JOIDCXiiYRxK0eto7oe/xeTtJFej9FQaBsOWIGbCAaWLhBK5nHqr/Kf2m18",
-	"Mlxtja2cOC98ZTjQ8NTAZRieeTijyZoDyS/+4+//uZe0Wp2T/GeFIVYvttVmt/hZR0+Cnkbg2NMqR6V/",
-	"NnPQFfuJudrHLoPIdAfnwkjUCWX2z/JwMiHnoGgNeTypsEVTt7/b9DiGPv4wgMdJ40lxebjSHf0yywmp",
-	"MO2O1w0B67gzO9tVMzsrzei8jIch5eom5uDtrLBBc10dXIjXTBdttXaG86Gdf6DuEdw8yipv/g2M5YJP",
-	"OTOaS180Sp8Yu7rCnt5/qdP7niO37zniGMLGDEXa2C372JH6xfJr/dmfl18tXi+/XPzJGr1fLr9dfrf8",
-	"9gaDBfbTx+TCv4HFdrMsyY0E2L7XqSLA7emvs4fITKeKgn5Y/tfFaz2ER+Pvj4sf9OCfKvppgSl/b0Nc",
-	"RvtFFGks/wHOZ/nN4sfll4t/Qtobsvhfy++X3y7+VDijVTGXm+x0l65penHLH9e1TctrtNWluqA6lPOQ",
-	"sbjUNbbvfojHMRorMSDIFYlxVGUV3aw7yJuM+BTLK241g2jTsKHUMHFmCO06QciQ6+aoiruzd2qC0L6S",
-	"4t/7wN/7wEs+8Jv4Y1eJA8dqeT93aNe5QxV5/du5zKZ5/272yV/J3CG34Glr0VXtkdsmg0FWt6uqHqNX",
-	"LKfykdOFlA+1i87YxiYtIa/0Vuc26Cf0oCKb0a1/j7BNc/B7rN8oLpZlQfjIxo3XJkvsN7dhc9vTtWf1",
-	"buU9rO6G+lfgMHlrnCLvm7u+d7S8e46Wt7C96f56mmpb15kvu0UQeg/tTavm4nVXMLFSOHcraDdP3tsB",
-	"4P9UymzWXWKV5lTSbrd0fWyl3Z78J1Nutx+qWexTt8MsTYi2ppm6upa1xyY8HaEJnj0xxjGBrF0/eyqf",
-	"0Gs/Vdb6qZ7INuK2/FZxR5sk3WO1kARQBzMj5NKpaqk7UzsZmZF4L+M1b5y5+sbHa6YDMm6Uj7aLP6TT",
-	"aLdyHmzr2cFiHGPZwFFjggWu9lA4fojlt4v/vfjROLuX3yz+bfF68Y9rfBDte6kPYucRm+m5rRmxmcW2",
-	"gUrMjXk/ZvPmfoafeMzmRk5pi+tXcsXPTAfOAaFsZAvuGJ91N1TdQZmdtnXtqErNpDL+1GM10+vTmV8E",
-	"3E9PNoKiPFRVk9efURbyWb+L+mOexH314n6I531fj36yAPlIcIShU8uYSqS2rKcEKps4ClEQYSFoYPtT",
-	"q7VEdVneqWaVPWYbhzrFg7TU9sCmtqjTJ2GFuwBAQRiZwhRIkFFi4oqIrhlOiiZ4bnNLeIzEJZ0qsCFb",
-	"SGNGPWxax4RoQOSMEJZOkFzFxc/tge+1ahAaJ+Bo2IjoEPRFbGZL3hH2AC2W9I5Xmcr6YFcYyyGeOxay",
-	"Oi3Phw/fVwi+yQpBR5t0a+HetwGsiguA3XrUbt5N6wPvr6wP3L95u229YNrG+K+kYDDdz5urGDy8ZfwY",
-	"thBfWW6rXSsHcI8NdJsNkmYpYU9UMOOnJXPSd/PjdHcxPTMsN0bPWT1FXXn1D8wAPvyKMz6hSmBlw9Vg",
-	"7Wzenx0kQeOKKIA2jpyXOjPaKja1Zuahn5pM9tjSMaLQv0WOyaSqj5C74Ywwyu8+c8ZmJ0J3d7PNY01f",
-	"BaXDFNorAVBDQkJUw2yOYh4R941p+4Xri+v/FwAA//8=",
+	"7L3rkhu5lSD8KogcR4j1OckiWRdJrPCP6m7Jlt0XjVTtns+iVgQzQRKuJEAnkEXRHRUx7XV39PTvfYGJ",
+	"2Z22x+PdcMzuRsybFP/Ok2zgAMhEZoK3KsqWPOo/rSKZyIODg3O/fBlEfDrjjDApgt6XwYTgmKTwz0cX",
+	"eKz+HxMRpXQmKWdBL7iYEHRFUkE5Q3yE5ISglMgsZSRGKRE8SyMSohFPUcRZTNVTOEEp+VVGhBQIsxh9",
+	"+NGnKMLRhIhWEAbkNZ7OEhL0gn5wvx8EYSCiCZli9eopfv0xYWM5CXqd7oMwkIuZ+qGQKWXj4Po6DJ4R",
+	"mS7OR5KkdVCfEwWCQJKjOaYSDcmIpwBuuqBsXHr5Udt974inUyyDXkCZPOoGoQKETrNp0Ds6bbfDYEqZ",
+	"/rOTw0SZJGOSBtcKqhlO8ZRIg8gPsSRjni7qEH7GkgWapXyc4qlADZ4iMqOCx0Qo3NovDhBlgOjILITm",
+	"VE6QnFCBRJLBRqha7lcZSRdBGDA8VSDZn5dQ+oOUjIJe8DeHxbkf6m/FoQX0eZJp7D7S0DyJ/XRAY0sC",
+	"BuwckhmWkwIQki8TBooSaErioCfTjGwLWcSnU85ePYkBrJ9RFt8emQAyFeiSsngV6tR3W6PtqV4aoFLg",
+	"fYzZOMNjsgLEiDNJmNSHSgVKzM9XwWK/D3ZElgXjQx4TgMvAufk0Da5WnOYsX2Y/p/kMs0sSX8A1qsKl",
+	"vnPONCYjnCXyADmHuwptcC9diMzDxQ7U/WfqFr9wP9HLBi993OY5ndIEpx/TKZV+JE65kIhKMgW2oznj",
+	"yoOFZbwgdtrhGiZ0sokFhcEFfs0Zny42gUqYTCm5K7AboN0MrqGID7NUcA8n/2yGf5URFMHXaJTyKcJo",
+	"lpIryjOBZnhM7gk0UP9vMfJavtI/HKxkjPo1KyTNSafrO3t7q/wIfYrHBAn6a3IL/HXXoq+zjcBJiZhx",
+	"JgjImw9w/EzLW/WXYTfqn3g2S2iEFciHs5QPEzL94S+Fgv/LQhIqwCSmid1CS/HCHppmQklQxBlRbEIQ",
+	"RTYhmvE4wkKGKOZRNiVM4nQRIjHhc3WX0pQrEfhCQRGDJFD3LQxGlCRx6QVqx0QI4JrB7u+6fhkGQmKZ",
+	"iaB3rBAmqQSd4gMcW+UjyFE3kXImeoeHUxJTPCVi0orJlcWIOBziuGmfud6Rpz3Vi+hTKZPIOVJ8FNhs",
+	"imDnKNcTEBVoihNFBSRuqbc+5umQxjFhdzxDEDF8RlJ4BBmGLSxuQX/jCRHo/KNPnnwaokcfPbn47FmI",
+	"Pn/+6FngIvWoQGoB27YoHeVP7BGhF6ASJQlJ7wmziZgjxiXCScLnqLx1wOqnXD7mmdYe7oBUIy5Qu/Pw",
+	"CB9H3eb9YYc070dHuPlwdJ80u3EnOhk+wA9Jpw0AjeClLjqPC3R+6vxgO3QyLpv6iT2i81OORBZN0Cwb",
+	"JlRMSGwFryNtAYl2jbvhEDOUMfJ6RiJJYgSsAvEoylKlThSYOnFv8xMmSarsCUHSK5Lqp7bGGjVP7/VS",
+	"13cBOLrg/BPMFoYPizviKsWSIJAgiLyOCIlJHGo7BmFl+6CjNhLa2nGJrPuwQN0F52iK2SI3xbZGm3p5",
+	"E15O9kpvz+qbUsLTsUDBuGvm1p3vdebXh44dCK/6nOFMTnhKf03i/XJQRkgsEEZDglOSIskvgQ8WN7tT",
+	"IL0Exbb4ztyH9swuXaBB5lAhKBuHiLIrnGjRRF7PlEpfOYsvvviieZ7JCWFSIY/4dUpc/ELhCoAjSrnM",
+	"BCkb+x8AJKt0sO7JaV0H0+c6S3mkNIVhQh4xSeXijsdLrhQeX7Rftswir9R7e2iW4AW4KxSyEyIJwilB",
+	"eMgzmdseXh3HoNJRc/yvKKk8W72tpOV0uwWdGTaD4MUa9SNMkx2Irnhy7yTH44UitTlJkqZWcNAwk2iY",
+	"EnypLlKaJQT0EL0uijBTIlPgBWpgNJhxAV6kV4bBDRBnCKPBFSXzQaj+pXA3UMoMthIrRJihgZUmr7Ac",
+	"WBfKKJNZSg5aoNKbjbg+mmdqu196FQ3jeym/BzwxVAqk1Hz7EvPtvbJtP0sVE5FUK+k03sFKtlaEQ8HB",
+	"zT/d/M+b3918f/MnbS3kjjJjL+R/1y5SGIgkG+/sDCps/RcBkDesYkArzGU+/CWJQHEurVBD6nmO0nsC",
+	"ff7s46bAI4JorNjHiJK0zC4YmYvyPk+Pq9ucYakEfNAL/ssL3Px1u/nw5Q8bzfyfB//fDwIPLh6xMR4T",
+	"ZU58gGU0ARYSW8flU+fMRjgRpK7UD9VTiipIvhDSF14bqkrRjhJKmKwTgf78FfV4ZM4Z4trqLfwyMbmi",
+	"EQnRMOVzQVLFrAURgnIWomjCBWFouNCeQlgYGMolmUk0n9CEICr7LKFXRKiLlWIW8ynSiDhDjCiFCjNE",
+	"ppgmamkMNH3QQs+IumECOFJKIj5mVCjtkKTmPX3WUH/gKOIZUy8jDAk6ZiRGlB20+qx0lKejTtTFD0lz",
+	"TobN4/j+cO25Piif63nzF/o8X7V6zZc/9J6oxj5cMkmmYhOhFwTwSD2oVpji10/0o/Y22T/z1+E0xYva",
+	"vSgONAfDdzOqr9yN5j5jpEZsLcsG1ZEPrBAZeKTImWGd5mPsaPl9ps7faPo+ztuYT0iqmbV6G9itB2jM",
+	"idCM0A8DZ8lCE0GF+o0w3JEVlmSoYonrfHgF2dkPVxHMrmA40qV+e79QV4BKNMGzGVH3gDPnXp4hPBSE",
+	"yZ6+KlQinKb0isQtdC61X+4ETSnLJBEIKyXMcIA+04bPPYGihEeXZ5bT8CRWat0EM3Qfxfay4igiM2nk",
+	"rZKpcD9JXL2R3Xb3tNnpNLsnF+37vU67127/InB8UrGyACSdepFXpRK/+NTkck8g+3MrK82x6JCRl35K",
+	"gqDTPV3vLbvffVBymLXrDjP7SUE66kIo8kzwIgBPH7y5TD/my7pj0L3/OSWF1v9c0fgcml/PGJ6RiNAZ",
+	"kFb51thDreP5J3yuTTxLFFpqaAE1p0mChsSSAGoIoi9ybtkclBDd3d4n2fa6dF205DD79vyY6M1U9CPL",
+	"uuu0xMhcKbtudMfRuoQJlSUJSdGIJwmf6xjBNrLgaTZMaGTCXh5JUGb+SjTpMM82ajIekydsxAPAjfqQ",
+	"MK1xe7b51O4l/yWJ4YYUezuzPGVEUyHBCQ6cFjXIdCYX9lsuJyQVBztiwLy/jIFue4P00y+ob8/gyXv4",
+	"cEA+7dCKJf9plolFf5Hz4i1O44JOiZB4OoNT1K/aTQJU9u6sEZbgWb3rj6mQawh/q+N6bN7kPbD9keyK",
+	"g95wrAVYtV3u58R2JGb/kW1xXmaFR9YQ97Il9x6CjVj1oyrpl39muVeIsECDhApZ4j1CSUExJ6noMyp7",
+	"aIaFQAM3uKWeU4bnwP5t2YP6EYDh07mIs4W7csSuh7omWLya8pR4VSLFilxWjSZYIPXrgpdrdya43GbG",
+	"bs5Fkg4xmzcOOU8IBm+Fg5VNocOyqLgnCmRp/cNzDmeIZUmi2KnCdoLNGZfNU7L46ewXHz45ffLL89ef",
+	"XXzSfsLayjLOkgQPa6A7utO+GY/jmMpPooygLch7H3ypemM28SUvg1kDqz8FRF3DS8piJ+Gj5UT5dSBR",
+	"3QkdSQzCwAklBmEAscSS1mcimbWT00SyOrOn8G6ANjuxqlmNKQgwE3gSi7fMR2TpChTG0rLHDzbohuq/",
+	"TSr4/l1QVZC91FM6tr0QepkQSnR+chc6L/Fdn35UFSUrpE6drOJMK/yrLbanCV5QNkbK5rPGqrZVM3bJ",
+	"+JyVc+dOjvdgk5ldvGLZdOjL5gPNH74DX4MxHwXBgjPI9nI+tfJlnpvhAjFufizKhk7neDM1r0/ACHe9",
+	"qImTILZzIlcYgAv/VZYmXiGbQrwF4gmOfY0aP/n4OXyqRFyIcBZTjkY0IYin6IrGhINYO3COW33JOILX",
+	"ISoQlhJHEx0ZKniMDSxEMWuZT1sRn+pAw6HAQzw5FO0u6Ry3pkfZA9evkKW0zJe67eMH+xKTxWMmSlJi",
+	"jL+7+dPym5vvl1/f/Cu6+X7525v/A3zyj1V4tuCT9sLdUpXVRLmW7PVP8pNRmkouPRTV80xa2t7Jht9I",
+	"1yKbTrEWbw7u/rj8VokUtPz65t/Rzf9dfrf8qoRDpH6x/K3+7A/L39x8v/zq5vdIPbX87fKr5TfLb5ff",
+	"tGoSqe1Brpxk0yHDNLHkvpnu4BFRJrxfzsa3oTsf4ag9/XH52+Vv1I7+cfnf0X/8/X/zIWFXQvJJt5Jq",
+	"V6bmGr+00IZuvmiJNjdKmf2JwzfsQNnVGtVArU7LPc/jdBuVtUwQRH2RHCOlb8HOrdpWv/cWqnsC8TnT",
+	"IcYGYTFni2lZiGm6/PebP938bvndze/3qe11NqYnblb3qlES7YffUWuzeNsfmeYUUTFr76q1OV6P1Vrb",
+	"SvUscoyKbbTjZ2SkwyJXJN2eTcLPDZu8LX+0LCgnmpUam7LHaq6PihrW3YNVsaOGcGmsyK2z+++su91Z",
+	"W/DG0i9KPo2NwfQhThme4l82cdIEAqjwi257P6F1v/pQUr2MtFx+h5bfLb9dfg3/uPlXrVoonpZbsEZ/",
+	"sNrHzfc3/2JViq+X39782/K75W+W/7ClWoHHogTVi7KpnAvxl47X3E0R38xQC35y5BF7b1YlzWYxlrck",
+	"MZ8eYhK0rYJhjG5HzwB8VvlBhdhLYG3knftj8m+ZZ1xXuygw1gU9uE7FMLYbZQjyNS4hVc8Uf5lQHviP",
+	"5ljA9yRGw0UPDcwyA2W1CSL7DAzhgRuLhO/yH4ZoYF42yI1m9b390B++12FSj//gQ5vEZiKRJugYIpwk",
+	"4FQo8aOT44oJfnocbGL0t0wCKL5eJcx2VnAhN8bvQlm5fdQYQYJNnkbGR/AdlSKXjhUvxYOj9s5Iul2U",
+	"JAxE5PXgKyljqPCeQPCjHpoTOp5A7rPea+OKkjnqhNoD0Q2LhMajgxDFJMILoFKdzlAsN8HJqJnQEUEN",
+	"mRIWA6nP+CxLsIkHzAm5PAjhaiSJ8eRPUcPitJpndNxp3XdzGHg2BO7lQZkxoa5DSATwHObP1Z62ouWH",
+	"NXV54znVlONSwoA+C0tmFsLQuX2rucw+mKjDr94SDmqK8Nxg3BuyWE9ubwgYIG0c/w2KsjsA+QWW0WQf",
+	"RAILkfgtM/srUPlSLK2EdZIMIFMpNmJW57tRiYTks5l2ffqlYLw+4mlfpCS1fgOSXPN7VnaompS/epjz",
+	"LgLq9oH2rbK7dFTUZnbpF+49bauaapXn89VgDJ1TcffvIxKz6ceUJPEjKCeq3YVoRQRGSDxMCJriaEIZ",
+	"aaYEx/BBZCrhC7Vjil+/SrTC7tE8TJmAP6eAJDHCEkGpKOQKYBRzqQSuriZkkussLx4vQDgOdFHlp+ef",
+	"PFJqnfpV/oeu59B/liG0un3djrElCq6tYgs0sclW7LbbKJrgFEfQ82CTc1NvuFh7zbn4itXP0eefP/kI",
+	"Na7uh1qb4mlMUhJXXGKbi/PanZLXI6OxDwM+S97HS548/wydHj1sdgpvYpRnNhqw0ACnAzglwiongNOK",
+	"oVcy87o1G/zll93rH6yBN+ebNVh/RhaCQBYDZaZOR2JJWuipN8kkTzCRHI2JrOSY1BiimwGyz9SNWnpL",
+	"kZghcxa0n8SMCrnmO1pDp05NZI0wnj3+EN1/0L6PTLVNXr/cQgNdPjRACRVKFlyRdJHXYsE18YRvTeVS",
+	"/VpMsilmBR8ir2cJtic8IxEd0QgBu6DCllqyiHgYQVHuve0NLwqhaoYQSZuajelfnKFZSoqAsm4go8uX",
+	"oFSIp0VZtFL6lfzVCNk6h7HO06/rKghlQmIWrbJzDEjAZOUES3V4cRYpua2dbeoky6g7xDN6eNU5jKbi",
+	"0AYMfJgya3vLPqDUiKcpSfS5FcUfFqIGiSYcKivQ4O+apvKr+eSjQY39/fThL45+dnrx8O9O/vbBF91n",
+	"x///6QedT48+OfG66kxZmZvm0V3rkT15+NANH7b9idbWz1WTnROeyrBKscZh6KRpwX1R65Y3t0XBm+Pt",
+	"87YWOUefP3uCUjIicAv0IeceU7EBgO3L6TZxF2Pn5c41fRBrWE2hn5VkspPEDxn8OyTxQxQ6ylIqF8+h",
+	"YlMnms/oz8jiPJMTL1c7f/oEXZIFagym08tXrVZrECKbU44zOVE/OAgNmZ4/fdL8GVmA6FMi5dxUuAKK",
+	"eugcXoX6Wbt9FF2SBfyDDM7At8XTS4GKwpM8X/2eQK+bIuIzoqsdnPyPS7LQHoqZ0x9GKz9FR44cqgIh",
+	"essK17pQ1m5e//XYovKnX1zYwlWQZ7aU1Sm11NWQ1Ct/wVsPWnqIFOk3IW07whInfJyRni/u2Kg0wRBu",
+	"Fwz4Qkz4XByEfSYnhKb+TFMWu32kFJWrj6y6Al1gdG2Z9q0MF60+67NnBMcaxRpq1GBclxAfwPNFdXqp",
+	"Kgw9edpCuilTDkve+0j02RUVdKhkDUZxikcyhALQOEsIlCHjNJrQK28XApsai47bx0qzimSy0KqxqWdG",
+	"nJGWAtx0RQHgoeUYsJnG4HUT/hocnCH1+4TkvcsEinAKWXto8OgCjwetPnsKxSsCpWTGUwn2jQgReGLc",
+	"ml3KmUCNQUoinsZFJcdAIZ6zxZRnAkr28sq4M4XmRZ+NiBIrxusFK1rHl/GP6bPTmiQ2CzQpQ5kgaQhI",
+	"pSxTxqVUpsg4zCu0+mxChbRZiFidjoCGbPBKMHFt7rMT42YxSdHAirOYCggWLg6n5FCh43GWJE2p1DBB",
+	"1CkhXVNo7t5z/ZliDysX0s8Zr7ItYv5EsdJPiJigj+wP1SpBGJh+c0Ev6LTarTZUX80IwzMa9IKjVrt1",
+	"BG4AOQG+VX9dQe/q+zHxxCo/Bv2rcjlAJEy4tsASojRMzkj9eoZaR8oRCJng2oPQZ4rb5MgxQpzEaGBv",
+	"3QA1RjhJ1MkPcXSJjD3nFMeaRkGmHLPPwOKmAjz0YoqTBA6XCijxMlo9iXtoAHdygCI8E4hKje2cfSrL",
+	"KijynT8scFTuX/diXWaCldR5sivs9k13MvM/VAB9WO5+df2y0iCp226vaRrgaRZgtM4XOiV3C8uy2y52",
+	"XYosVvIsjh/YkK6ucFZ72/YVneIVy29v/nDz/c0/L3+z/O7m+5t/qb/oqJO/qCQ3guuXW9f7e5JnV3bl",
+	"scQEzVCONb59a+fncuh0rVKPdB9ufqTaZAVgMU21Nj1bdC0olJ+g9+KlE7UGpuDsxQY6ey8C58OXYWCk",
+	"iXop6BzqH3nbLwOYlIliVu02/PW6WXRVAQUjS4XtpHZJ1LvpLAih70vQC07b7cMpZRrbdfZmBfzhl3mj",
+	"xesSo5ulRAGcd+mr9GGBvm+iwto2JBWjz1nxIU9tXnBRyNHgaZ+5JXrQ76e20IGR5UqU2wCO7tLzEY88",
+	"1iTUokc6gjQm0rg5f95FjR8/ukAaN90NuDkI0XxCo0muRkiXoyk9giGtdYOARlM6Nr1fxhnVrj1Is8mN",
+	"gDGVk2xYZL0qe8D51zDhw8Mppuww5pFQMDavus181dY0NhLNYcxjUq5DCe7KwupJ3937nXY97frofrgt",
+	"BzrquFkAvQD64DjJyRtSg2NCZk1B8CGZHd1vTWdH5YzHbSDodGqJkZoBfUTITGki6Gle6VHOvCnMpfZF",
+	"p1uYS5Vs3I7LDn7C52g+4QlBJOJiIXSXx0lKr0iRhpuxhI4nkCFYSV7dlLFaxodOybJ7+piOwBejyPEn",
+	"iziFqs4pTtDPocfAjiw8Dw74ubfTzNXTDnhdFyb4Dax6G5bfPt78SN7A7W2RET8mssQgnTYDRlbkNVnr",
+	"JYUTz8AQtHfa5ubyo9O18qPg6k2HnrvN9v2LtmP+31LQqAdFxgQxS99vtk+bR21n6eualrhBJyt6CYPK",
+	"sZ0YOxQ6jrpSb39aM3Pz6genlFCJtoYyFp3cFlCW7dMHvdy3XJZaVIrcADVqvbRuS630W0uNRNCMw9Ny",
+	"GCX0kqiV+iAiG7bgsxIjHoC1B9JoelB0grBaPOigYVnHX6XSV0Pku55Vqc/tPtXnqrTpnNxa2kC8ZFd5",
+	"0fbIi3WJd6uExulF+7S4ZPlKleKA/7GLdl09Mw9zNj9xPDoQ+SNCatq8tbL9TnLeT3hK9NWCO35rxltR",
+	"0QsWezsVff98MW9nNOPCl2aNLwk0JLSNqLKZ4oGddntVSypsu/foJDQ8Jj3bFKiBi0TiPitcbvd0PTbk",
+	"L4gJn7OD0HZrabiZijq7ATpKefoHUePIPeizSo8gdxFvjoTiiLkXTadqmKZr2t+pe2NBEyPTE0u7t3De",
+	"R2uQN2canJW8aHkP2VJ3RJwIjiQlwulK02cOyAY20/VKO+f6Qc0Z1w9yv2vJ+wauVeiZqA0gKlC33VVK",
+	"HmcR0fLIHBp4t1MqpRI82j2UkwfimRzy18YPCalpfYbFgkWTlDOeiWThyagLrevO/E3l4kDTxiBfuaXf",
+	"PmihRwaMIc9kn1kfrg6YVARpuLIjUYhSMiMYfF+2Tc4gb94i8JT0mUnBAaeynRgBUEUpnsOJN4YLNPhc",
+	"kLR5PiZMDg7WNjo6QwP71aDPBF6IorgHIosSXxKmKEuDrfdkOhM6LQlHmCb6A63/25Y6coKO2224J8fd",
+	"riJHqJrNEzcaA9P6sfuy5XYjPIDDP0djLMkcL0yMg7M83Aq2OKgXJEWRYnSGLkKkqFJBiRFwJOg8p1Gu",
+	"W7hNsOgzaKqgFhAoJhGPNVgY9JZU95ZUq4ozJ6QOv4ZBGfpGySxlYQ7RCRL6BnRPTm3yZQt9QBYciNvY",
+	"JgUtn7SPTE8wp4vroKdOZwIe+lJzIiz0UYT6HU6DMUFYDDnOeIwpQwlWSl3DkkyJlPSudHsjhasDn3pU",
+	"9c4HeTz2Ax4vdtNrnPZ93q52lnO/KPc620bZaVdbR7kGQtGvbIul7rd9KVK6yMOsDK2trsOdoex4oHQS",
+	"sHeCslPEz6Ab1w6aU7WD43U5xCrTjFzXVNjubkdddN3q3gIu28xrVYvU8iU40zKv4P2WqMts/fau1e7m",
+	"R3x9du+g+J20j+7ahdn2r3Z0Gs2yQDpiKkHpUOzCYSwO0yj1FHea2T8nKWgOGcNXmOq0oB1aNefP7LNt",
+	"7jZ7NcFAzaW5Y+iq70msGPZZhdv2WYXSWui5wlfOXbXJXOLYtq+45qX7ac69VzPgGTD0tUFZ1yYoGP/L",
+	"lTr+kV/H73TX++HzOPoWUUYn5g5BRnxFbhdklLzPiph9kUWAhoui+zAaKE0Z9G+5sa4YfbqNi6FcQSuC",
+	"/fkITBtt7KRq1KqbK9GtTretxVec+6HNk4/YWKGx/siDk50jX6UC5BWsPD/X1tsVxUqcg3org1iKR2vr",
+	"dsuwldMJsp7rgnCUciGgRseXTTNwHTsDpFbWFtJB2Gd8phvxJgs0ookkqQ43WRSGuUMQWk0Br7HhbxjH",
+	"hmoJtrtGthTCPwaEWHfQ6giXRty7ENOq72pnx6RTsb/xt6Zie+PvnN5NG39bnlO1/QP796TW43m6DVPN",
+	"w3q8vYe17fGwbh/P87X6+Uv5Z09K/tlKUK+7c2jO00xmlc93dUMYRS3vo7BbRWG3DXu+LCrJirIDLSxK",
+	"lQXeMoDr20VNV0n/87z1p2a90i+ZFKdNKLu0SuKGPm/PCI7dBZ3Y7MaEgfIU0iKa2FOb1VyoNeTx4m8O",
+	"ga0ctg+pbi+Zr7WykUkOVp6cOdoNyqe5m6AMZTFccjWUDnle3zrY/NZoZmup5c7RjKO3Jl7s1fqm5NA6",
+	"zJvWYb7Sesrzpivx3qJ2U0icgqOExSimsR69RhkVE9QAPzI0zNXufO1fMQnT2rbSMdxkYaMPxsQi2Dp7",
+	"ZbXWUbuOTdyiiFmA757FfdYo4gWhibbYKkmTrl5M7rLhZisjDpQ1eGU2qI7VKpZ9VtUs63rWhwarX1ik",
+	"7qppvT2ajlNha2pjnUrYP5ca9HYoMrdROtz631WTHnzu4dO2X7yaMyjJV5YlyfbitCg7XytG8wtOmRYz",
+	"RNw+nbTd2cbnWR68dqydlusfeuxOtvxLSZUvS/UqL16q6+qW77x4eV0SPB9Wg5SOnLFByjX+sdNcGGQC",
+	"HKtGHBy54gAGcqoFYbBoEAZ6smgQBjBaFFbXFTpmQgTPmOylBMfBy5XCYmRmRayUD3ksV/3SJvWschJU",
+	"B0dQaUcMoMYAGNAg7LPLqjV/YKoxavMXwmKp6twGKpUwqAxGGBz0KklCUODESAkUqAfR3k2SCILmJu6a",
+	"B3X7DD5392oWDU1MkDNoYoAThd5FPkcBnasHirlNJofRvpinfaYnP40JjO5HerKEQU0e1s4rV3haBcAn",
+	"nsZEwsiPd1civRcuRrjsJiA8c08cZNpChe0tX7A7dQs/p6N71RSub/5EKaftbjnvV9dGyAlpWou4Waxp",
+	"eaOIKGGRsq14RDCDKs319q7bis1v7e7ghoZrs9H0hOSS93JyH3LykwVg852Rjppxb2lArZmXFKK6TZTX",
+	"CepUQ4+T22uIPDYwvbvcvjSqpqJB5/zDabVWYWjQ2HQXzm44mpk8UZMVHl7e7jQ77bLHU7MzX6NPS8kr",
+	"G15uI1H8bA3kyZG199+Q9eDMTlrLCmt1re954l54Yu60yvnHE4Prd4xNHn6ZOxuvNa+EoX81rvlc8pkw",
+	"W4T6bLvzMzPa335BJcyhwPmUDETjgzwg120fI6zHINc5Zcb0MoVbtMK9jteZOyjmRDjAuMfznur3QvWf",
+	"mwMqTn83aj9aQe2d7p2pfZ5SSYKXOyeeP81d7cCqM4/C8NiaoHW1QdfTQEBmTgU56Okp2GRemNeJDRKU",
+	"jPJWnz2u36WKbUpiFE0wG2uynti2CG5wW+Ap8ZmXGy7SjmrALsJ/B/ttR2m3us7a1drK194JM1W5i5fF",
+	"OYysss4mVrV9BGcvkZs/E2N6V2piduVkj992PrZKbJtOJutE9UfwuSgzHSgGtG1QGoqNmKH9/mqNg7ze",
+	"AZqUDcmIp6TPIL1yyiEXE6fEONYkLQI+1o0GqZShrh9xWpzhGE15TBJEBUrJMKOJhNqGPquXXJyZZPq8",
+	"3kV3+pYTogzS2FPQcYCExIsWshwb/vJwR425nxhUbqtmWOxRgfQC1sHwXkdwbpamPjRdlEhut/vVWakV",
+	"709N8PoGHkExUb3/Q60zbj2SWinlsoHV3IfQZysCqzo0qxtIMC7dCi8n+7180zArKq4Eh+DtQv+MSzQh",
+	"KVmZflf3TRTX4K8gNqrTXpzQ6Hsv9cYQ6ANHh6uFQI9Ojv/SIVBbB2V5yXtjbl9u3dtz6L+Q38LI+bW+",
+	"XV0goFlsketssHvgNNATPTSYkZTy+EdzQi5t54FhqeJkPuGC9Jke8IAmOLkitkOtruhEDagILbJizISG",
+	"AU6SV5JOyQBW1IIlwYvQqcnQdX5XZq5CakucWugxZFwLhKEeUlc27MDSnxo07crS9ZiDi8VMpxaXcTsA",
+	"JPVsj4eiZvbM2WvP7FQXkpY2taIdmj6BUjO0/CYE6pXO6GLzp32b0x+0aOL5Pnt6Z7kpzPSZ1aWW7+Xp",
+	"Cnkq7FAaMy3mBCpKzQCVbqf7xmSnM9tkrfC0nVng1N/9PnR2Ozljd9j5mgK3lYmitrVokSt6+gbKembO",
+	"AJQtC3t0kVw9ThmWqnEuKYvDcuFNWB7jKfG41WcDwVP5I51gOygJw1iJmeECrawFOkP6YbgiA4ST2QQP",
+	"iaTKHFr0WSPhEU5IE891jW5iWnaXs4ruiRyqgz1VBtmGQatrgizK3pWqoFJO+O6x4jchq0qysjKXAHoa",
+	"uwOYdfGtxGPUgHbEaKr0e0WegjQpE4Qp4+KKVIe2uiFYn4Yg8bikHuwygtCjxphb0KunxIFBfoYGmtR7",
+	"MJ9L/XOV6qLuxQrFxRTyFapL/oEWNbfSXN4izcGZznrXZrDlzq/uBNddxra+5fkGhRh785M/1+c2hIG7",
+	"xB5THcJ3I4utlP+ryEhn4WkOBgltCBLcpBLArTee9vbnrN1yp4quVxprakcpkrYhjva4CL+brOByeZSd",
+	"T7M+Yrl7RdTudVs7gLeXmi0DYSHs3fF9df3PnZmW52nvALPnPXeE2jPQr9KJspbIvSO81TfcGuB3viSu",
+	"fgldF539aKc6uNO3uw7ObipvgrrWz1dUHCiqGtSJfaBnjuFqP0CfUUUZ4oz0memCpfvY6c5WpjmJyHum",
+	"lZVejEZkbuiapk7rb0XnP07xbPK3H/eZ7XEGrWeIQAND4C2SAysnKc/GE0TlQQs9UlAreobJC0KXO/j2",
+	"2GfwalxcMWvl6L5jcHY/mpH0VT4O2VYs6NZhSok10atShfig12czLISOca0bh7YS9WUDsJiW1mdPi6xb",
+	"LFHMIW5FXiuyh6EnpNxPDz5JyEginkkYvHLcPj7QgwBTkrfU6zMam2ZuwArcRDCwdIFQCo/TYJX/1G7j",
+	"s9Fqa2zl7HkRKsOBxmcGLsPwzMMFTTYcSH70H3//z/2s3e6elj+rjLN6sa02u8XPunom9CwBx55WObz+",
+	"2cJBV+0n5mofu4wk072cK8NRp5TZP+tjyoRcgKI14unUY4vmbn+3/XEKHf2hd6CTxpPj8milO/pVkRPi",
+	"Me1O1o0D67rTOzu+6Z1eM7os42FcubqJJXi7K2zQUlcHF+I1c0bb7Z3hfGQnIah7BDePMu/Nv4WxXPEp",
+	"F0Zz7Ytm7RNjV3vs6f2XOr3vOXL3niOOIWzMUKSN3bqPHalfLH+rP/vD8jc33y+/uvm9NXq/Wn6z/Hb5",
+	"zS1GDOynj8nL8BYW2+2yJDcSYOdB10eA29Nfdw+Rma6Pgv64/K833+txPBp/v7v5ox4B5KOfNpjyDzbE",
+	"ZbRfRJHG8h/gfJZf3/xp+dXNPyHtDbn5X8vvlt/c/L5yRqtiLrfZ6S5d0/Tilj+ua5tW1mj9pbqgOtTz",
+	"kLG41DW2736IxzEavRgQ5IqkOPFZRbfrDvImIz7V8oo7TSPaNHYoN0ycaUK7zhIy5Lo5quLu7J2aJbSv",
+	"pPj3PvD3PvCaD/w2/thV4sCxWt5PINp1ApEnr387l9ms7N8tPvkrmUDkFjxtLbr8HrltMhikv12Vf6Be",
+	"tZwqRE4XUj7SLjpjG5u0hLLS689t0E/okUU2o1v/HmGb5hD22aBZXazIggiRjRuvTZbYb27D5rana8/q",
+	"3cp7WN0N9a/AYfLWOEXeN3d972h59xwtb2F70/31NNW2rjNpdosg9B7am/om5PVWMLFaOHcraDfP4NsB",
+	"4P9UymzRXWKV5lTTbrd0fWyl3Z7+J1Nutx+vWe1Tt8NUTYi25pm6upa1z6Y8H6YJnj0xwSmBrN2weKqc",
+	"0Gs/Vdb6mZ7NNua2/NaMvIIk6T5rxCSCOpg5IZdOVcuBM7+TkTlJ9zJo89aZq2980GY+IONW+Wi7+EO6",
+	"zU675MG2nh0sJimWTZw0p1hgv4fC8UMsv7n53zd/Ms7u5dc3/3bz/c0/rvFBdB7kPoidh23m57Zm2GYR",
+	"2wYqMTfm/cDN2/sZ/sIDNzdySltcv5IrfmE6cA4JZWNbcMf4vLeh6g7K7LSta4dWaiZV8Kc+a5hen878",
+	"IuB+erIRFOUhX03eYE5ZzOeDHhpMeJYO1IsHMV4MQj36yQIEEwQxdGqZUInUlqWeIMoQT2IUJVgIGtn+",
+	"1Got4S/LO9Osss9s41CneJDW2h7Y1BZ1+iT2uAsAFISRKUyBBBklJq6I6JkxpWiKFza3hKdIXNKZAhuy",
+	"hTRm1MOmdUyMhkTOCWH5LMlVXPzCHvheqwahcQJORs2EjkBfxGbK5D1hD9BiSe94lamsD3aFsRzjhWMh",
+	"q9MKQvjwfYXgm6wQdLRJtxbufRtAX1wA7NbjTut+Xh/4cGV94P7N223rBfM2xn8lBYP5ft5cxeDRHePH",
+	"sIX0ynJb7Vo5hHtsoNtskLRqCXvCw4yf1szJ0M2P093F9Myw0hg9Z/UcdfXVPzAD+PBrzviUKoFVDFeD",
+	"tYt5f3aQBE09UQBtHDkvdWa0eTa1ZuZhmJtM9tjyMaLQv0VOyNTXR8jdcEEY9XefOwO0M6G7u9nmsaav",
+	"gtJhKu2VAKgRITFqYLZAKU+I+8a8/cL1y+v/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
