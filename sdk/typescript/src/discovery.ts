@@ -536,9 +536,9 @@ export interface paths {
          *     says how many were taken. An event that breaks the schema fails the whole batch with 400
          *     or 422 naming the field (`events[2].occurred_at`).
          *
-         *     A gateway works on a few posts at once (half its cores) so that a burst of events never
-         *     takes the cores its readers need; the next posts wait their turn, at most 1 s and 256 of
-         *     them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+         *     A gateway works on at most one post per core at once, so that a burst of events never has
+         *     more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
+         *     256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
          *     the player sends it again later (the same `event_id`s are counted once).
          */
         post: operations["recordEngagement"];
@@ -3864,7 +3864,7 @@ export interface operations {
             422: components["responses"]["DiscoveryUnprocessableEntity"];
             429: components["responses"]["DiscoveryTooManyRequests"];
             /**
-             * @description Too many engagement posts are waiting for a turn, or this one waited 1 s; nothing of the
+             * @description Too many engagement posts are waiting for a turn, or this one waited 5 s; nothing of the
              *     batch was taken. Send it again after `Retry-After` seconds.
              */
             503: {
