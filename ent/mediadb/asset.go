@@ -22,6 +22,8 @@ type Asset struct {
 	ID uuid.UUID `json:"id,omitempty"`
 	// AltText holds the value of the "alt_text" field.
 	AltText *string `json:"alt_text,omitempty"`
+	// AttachPending holds the value of the "attach_pending" field.
+	AttachPending *asset.AttachPending `json:"attach_pending,omitempty"`
 	// AttachedID holds the value of the "attached_id" field.
 	AttachedID *uuid.UUID `json:"attached_id,omitempty"`
 	// AttachedType holds the value of the "attached_type" field.
@@ -78,7 +80,7 @@ func (*Asset) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case asset.FieldHeight, asset.FieldSizeBytes, asset.FieldVersion, asset.FieldWidth:
 			values[i] = new(sql.NullInt64)
-		case asset.FieldAltText, asset.FieldAttachedType, asset.FieldChecksumSha256, asset.FieldContentType, asset.FieldFailureReason, asset.FieldFilename, asset.FieldKind, asset.FieldStatus, asset.FieldStorageKey, asset.FieldThumbnailState, asset.FieldVisibility:
+		case asset.FieldAltText, asset.FieldAttachPending, asset.FieldAttachedType, asset.FieldChecksumSha256, asset.FieldContentType, asset.FieldFailureReason, asset.FieldFilename, asset.FieldKind, asset.FieldStatus, asset.FieldStorageKey, asset.FieldThumbnailState, asset.FieldVisibility:
 			values[i] = new(sql.NullString)
 		case asset.FieldCreatedAt, asset.FieldOrphanedAt, asset.FieldUpdatedAt, asset.FieldUploadExpiresAt:
 			values[i] = new(sql.NullTime)
@@ -111,6 +113,13 @@ func (_m *Asset) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.AltText = new(string)
 				*_m.AltText = value.String
+			}
+		case asset.FieldAttachPending:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field attach_pending", values[i])
+			} else if value.Valid {
+				_m.AttachPending = new(asset.AttachPending)
+				*_m.AttachPending = asset.AttachPending(value.String)
 			}
 		case asset.FieldAttachedID:
 			if value, ok := values[i].(*sql.NullScanner); !ok {
@@ -286,6 +295,11 @@ func (_m *Asset) String() string {
 	if v := _m.AltText; v != nil {
 		builder.WriteString("alt_text=")
 		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.AttachPending; v != nil {
+		builder.WriteString("attach_pending=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
 	if v := _m.AttachedID; v != nil {

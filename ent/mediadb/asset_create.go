@@ -36,6 +36,20 @@ func (_c *AssetCreate) SetNillableAltText(v *string) *AssetCreate {
 	return _c
 }
 
+// SetAttachPending sets the "attach_pending" field.
+func (_c *AssetCreate) SetAttachPending(v asset.AttachPending) *AssetCreate {
+	_c.mutation.SetAttachPending(v)
+	return _c
+}
+
+// SetNillableAttachPending sets the "attach_pending" field if the given value is not nil.
+func (_c *AssetCreate) SetNillableAttachPending(v *asset.AttachPending) *AssetCreate {
+	if v != nil {
+		_c.SetAttachPending(*v)
+	}
+	return _c
+}
+
 // SetAttachedID sets the "attached_id" field.
 func (_c *AssetCreate) SetAttachedID(v uuid.UUID) *AssetCreate {
 	_c.mutation.SetAttachedID(v)
@@ -280,6 +294,11 @@ func (_c *AssetCreate) check() error {
 			return &ValidationError{Name: "alt_text", err: fmt.Errorf(`mediadb: validator failed for field "Asset.alt_text": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.AttachPending(); ok {
+		if err := asset.AttachPendingValidator(v); err != nil {
+			return &ValidationError{Name: "attach_pending", err: fmt.Errorf(`mediadb: validator failed for field "Asset.attach_pending": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.AttachedType(); ok {
 		if err := asset.AttachedTypeValidator(v); err != nil {
 			return &ValidationError{Name: "attached_type", err: fmt.Errorf(`mediadb: validator failed for field "Asset.attached_type": %w`, err)}
@@ -430,6 +449,10 @@ func (_c *AssetCreate) createSpec() (*Asset, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.AltText(); ok {
 		_spec.SetField(asset.FieldAltText, field.TypeString, value)
 		_node.AltText = &value
+	}
+	if value, ok := _c.mutation.AttachPending(); ok {
+		_spec.SetField(asset.FieldAttachPending, field.TypeEnum, value)
+		_node.AttachPending = &value
 	}
 	if value, ok := _c.mutation.AttachedID(); ok {
 		_spec.SetField(asset.FieldAttachedID, field.TypeUUID, value)

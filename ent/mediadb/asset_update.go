@@ -51,6 +51,26 @@ func (_u *AssetUpdate) ClearAltText() *AssetUpdate {
 	return _u
 }
 
+// SetAttachPending sets the "attach_pending" field.
+func (_u *AssetUpdate) SetAttachPending(v asset.AttachPending) *AssetUpdate {
+	_u.mutation.SetAttachPending(v)
+	return _u
+}
+
+// SetNillableAttachPending sets the "attach_pending" field if the given value is not nil.
+func (_u *AssetUpdate) SetNillableAttachPending(v *asset.AttachPending) *AssetUpdate {
+	if v != nil {
+		_u.SetAttachPending(*v)
+	}
+	return _u
+}
+
+// ClearAttachPending clears the value of the "attach_pending" field.
+func (_u *AssetUpdate) ClearAttachPending() *AssetUpdate {
+	_u.mutation.ClearAttachPending()
+	return _u
+}
+
 // SetAttachedID sets the "attached_id" field.
 func (_u *AssetUpdate) SetAttachedID(v uuid.UUID) *AssetUpdate {
 	_u.mutation.SetAttachedID(v)
@@ -410,6 +430,11 @@ func (_u *AssetUpdate) check() error {
 			return &ValidationError{Name: "alt_text", err: fmt.Errorf(`mediadb: validator failed for field "Asset.alt_text": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AttachPending(); ok {
+		if err := asset.AttachPendingValidator(v); err != nil {
+			return &ValidationError{Name: "attach_pending", err: fmt.Errorf(`mediadb: validator failed for field "Asset.attach_pending": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.AttachedType(); ok {
 		if err := asset.AttachedTypeValidator(v); err != nil {
 			return &ValidationError{Name: "attached_type", err: fmt.Errorf(`mediadb: validator failed for field "Asset.attached_type": %w`, err)}
@@ -495,6 +520,12 @@ func (_u *AssetUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.AltTextCleared() {
 		_spec.ClearField(asset.FieldAltText, field.TypeString)
+	}
+	if value, ok := _u.mutation.AttachPending(); ok {
+		_spec.SetField(asset.FieldAttachPending, field.TypeEnum, value)
+	}
+	if _u.mutation.AttachPendingCleared() {
+		_spec.ClearField(asset.FieldAttachPending, field.TypeEnum)
 	}
 	if value, ok := _u.mutation.AttachedID(); ok {
 		_spec.SetField(asset.FieldAttachedID, field.TypeUUID, value)
@@ -625,6 +656,26 @@ func (_u *AssetUpdateOne) SetNillableAltText(v *string) *AssetUpdateOne {
 // ClearAltText clears the value of the "alt_text" field.
 func (_u *AssetUpdateOne) ClearAltText() *AssetUpdateOne {
 	_u.mutation.ClearAltText()
+	return _u
+}
+
+// SetAttachPending sets the "attach_pending" field.
+func (_u *AssetUpdateOne) SetAttachPending(v asset.AttachPending) *AssetUpdateOne {
+	_u.mutation.SetAttachPending(v)
+	return _u
+}
+
+// SetNillableAttachPending sets the "attach_pending" field if the given value is not nil.
+func (_u *AssetUpdateOne) SetNillableAttachPending(v *asset.AttachPending) *AssetUpdateOne {
+	if v != nil {
+		_u.SetAttachPending(*v)
+	}
+	return _u
+}
+
+// ClearAttachPending clears the value of the "attach_pending" field.
+func (_u *AssetUpdateOne) ClearAttachPending() *AssetUpdateOne {
+	_u.mutation.ClearAttachPending()
 	return _u
 }
 
@@ -1000,6 +1051,11 @@ func (_u *AssetUpdateOne) check() error {
 			return &ValidationError{Name: "alt_text", err: fmt.Errorf(`mediadb: validator failed for field "Asset.alt_text": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AttachPending(); ok {
+		if err := asset.AttachPendingValidator(v); err != nil {
+			return &ValidationError{Name: "attach_pending", err: fmt.Errorf(`mediadb: validator failed for field "Asset.attach_pending": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.AttachedType(); ok {
 		if err := asset.AttachedTypeValidator(v); err != nil {
 			return &ValidationError{Name: "attached_type", err: fmt.Errorf(`mediadb: validator failed for field "Asset.attached_type": %w`, err)}
@@ -1102,6 +1158,12 @@ func (_u *AssetUpdateOne) sqlSave(ctx context.Context) (_node *Asset, err error)
 	}
 	if _u.mutation.AltTextCleared() {
 		_spec.ClearField(asset.FieldAltText, field.TypeString)
+	}
+	if value, ok := _u.mutation.AttachPending(); ok {
+		_spec.SetField(asset.FieldAttachPending, field.TypeEnum, value)
+	}
+	if _u.mutation.AttachPendingCleared() {
+		_spec.ClearField(asset.FieldAttachPending, field.TypeEnum)
 	}
 	if value, ok := _u.mutation.AttachedID(); ok {
 		_spec.SetField(asset.FieldAttachedID, field.TypeUUID, value)

@@ -38,6 +38,7 @@ type AssetMutation struct {
 	typ               string
 	id                *uuid.UUID
 	alt_text          *string
+	attach_pending    *asset.AttachPending
 	attached_id       *uuid.UUID
 	attached_type     *asset.AttachedType
 	checksum_sha256   *string
@@ -221,6 +222,55 @@ func (m *AssetMutation) AltTextCleared() bool {
 func (m *AssetMutation) ResetAltText() {
 	m.alt_text = nil
 	delete(m.clearedFields, asset.FieldAltText)
+}
+
+// SetAttachPending sets the "attach_pending" field.
+func (m *AssetMutation) SetAttachPending(ap asset.AttachPending) {
+	m.attach_pending = &ap
+}
+
+// AttachPending returns the value of the "attach_pending" field in the mutation.
+func (m *AssetMutation) AttachPending() (r asset.AttachPending, exists bool) {
+	v := m.attach_pending
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttachPending returns the old "attach_pending" field's value of the Asset entity.
+// If the Asset object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssetMutation) OldAttachPending(ctx context.Context) (v *asset.AttachPending, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttachPending is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttachPending requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttachPending: %w", err)
+	}
+	return oldValue.AttachPending, nil
+}
+
+// ClearAttachPending clears the value of the "attach_pending" field.
+func (m *AssetMutation) ClearAttachPending() {
+	m.attach_pending = nil
+	m.clearedFields[asset.FieldAttachPending] = struct{}{}
+}
+
+// AttachPendingCleared returns if the "attach_pending" field was cleared in this mutation.
+func (m *AssetMutation) AttachPendingCleared() bool {
+	_, ok := m.clearedFields[asset.FieldAttachPending]
+	return ok
+}
+
+// ResetAttachPending resets all changes to the "attach_pending" field.
+func (m *AssetMutation) ResetAttachPending() {
+	m.attach_pending = nil
+	delete(m.clearedFields, asset.FieldAttachPending)
 }
 
 // SetAttachedID sets the "attached_id" field.
@@ -1201,9 +1251,12 @@ func (m *AssetMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AssetMutation) Fields() []string {
-	fields := make([]string, 0, 22)
+	fields := make([]string, 0, 23)
 	if m.alt_text != nil {
 		fields = append(fields, asset.FieldAltText)
+	}
+	if m.attach_pending != nil {
+		fields = append(fields, asset.FieldAttachPending)
 	}
 	if m.attached_id != nil {
 		fields = append(fields, asset.FieldAttachedID)
@@ -1278,6 +1331,8 @@ func (m *AssetMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case asset.FieldAltText:
 		return m.AltText()
+	case asset.FieldAttachPending:
+		return m.AttachPending()
 	case asset.FieldAttachedID:
 		return m.AttachedID()
 	case asset.FieldAttachedType:
@@ -1331,6 +1386,8 @@ func (m *AssetMutation) OldField(ctx context.Context, name string) (ent.Value, e
 	switch name {
 	case asset.FieldAltText:
 		return m.OldAltText(ctx)
+	case asset.FieldAttachPending:
+		return m.OldAttachPending(ctx)
 	case asset.FieldAttachedID:
 		return m.OldAttachedID(ctx)
 	case asset.FieldAttachedType:
@@ -1388,6 +1445,13 @@ func (m *AssetMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetAltText(v)
+		return nil
+	case asset.FieldAttachPending:
+		v, ok := value.(asset.AttachPending)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttachPending(v)
 		return nil
 	case asset.FieldAttachedID:
 		v, ok := value.(uuid.UUID)
@@ -1620,6 +1684,9 @@ func (m *AssetMutation) ClearedFields() []string {
 	if m.FieldCleared(asset.FieldAltText) {
 		fields = append(fields, asset.FieldAltText)
 	}
+	if m.FieldCleared(asset.FieldAttachPending) {
+		fields = append(fields, asset.FieldAttachPending)
+	}
 	if m.FieldCleared(asset.FieldAttachedID) {
 		fields = append(fields, asset.FieldAttachedID)
 	}
@@ -1658,6 +1725,9 @@ func (m *AssetMutation) ClearField(name string) error {
 	case asset.FieldAltText:
 		m.ClearAltText()
 		return nil
+	case asset.FieldAttachPending:
+		m.ClearAttachPending()
+		return nil
 	case asset.FieldAttachedID:
 		m.ClearAttachedID()
 		return nil
@@ -1689,6 +1759,9 @@ func (m *AssetMutation) ResetField(name string) error {
 	switch name {
 	case asset.FieldAltText:
 		m.ResetAltText()
+		return nil
+	case asset.FieldAttachPending:
+		m.ResetAttachPending()
 		return nil
 	case asset.FieldAttachedID:
 		m.ResetAttachedID()

@@ -20,7 +20,7 @@ func init() {
 	// asset.AltTextValidator is a validator for the "alt_text" field. It is called by the builders before save.
 	asset.AltTextValidator = assetDescAltText.Validators[0].(func(string) error)
 	// assetDescChecksumSha256 is the schema descriptor for checksum_sha256 field.
-	assetDescChecksumSha256 := assetFields[4].Descriptor()
+	assetDescChecksumSha256 := assetFields[5].Descriptor()
 	// asset.ChecksumSha256Validator is a validator for the "checksum_sha256" field. It is called by the builders before save.
 	asset.ChecksumSha256Validator = func() func(string) error {
 		validators := assetDescChecksumSha256.Validators
@@ -39,15 +39,15 @@ func init() {
 		}
 	}()
 	// assetDescContentType is the schema descriptor for content_type field.
-	assetDescContentType := assetFields[5].Descriptor()
+	assetDescContentType := assetFields[6].Descriptor()
 	// asset.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
 	asset.ContentTypeValidator = assetDescContentType.Validators[0].(func(string) error)
 	// assetDescFailureReason is the schema descriptor for failure_reason field.
-	assetDescFailureReason := assetFields[8].Descriptor()
+	assetDescFailureReason := assetFields[9].Descriptor()
 	// asset.FailureReasonValidator is a validator for the "failure_reason" field. It is called by the builders before save.
 	asset.FailureReasonValidator = assetDescFailureReason.Validators[0].(func(string) error)
 	// assetDescFilename is the schema descriptor for filename field.
-	assetDescFilename := assetFields[9].Descriptor()
+	assetDescFilename := assetFields[10].Descriptor()
 	// asset.FilenameValidator is a validator for the "filename" field. It is called by the builders before save.
 	asset.FilenameValidator = func() func(string) error {
 		validators := assetDescFilename.Validators
@@ -65,23 +65,23 @@ func init() {
 		}
 	}()
 	// assetDescHeight is the schema descriptor for height field.
-	assetDescHeight := assetFields[10].Descriptor()
+	assetDescHeight := assetFields[11].Descriptor()
 	// asset.HeightValidator is a validator for the "height" field. It is called by the builders before save.
 	asset.HeightValidator = assetDescHeight.Validators[0].(func(int32) error)
 	// assetDescSizeBytes is the schema descriptor for size_bytes field.
-	assetDescSizeBytes := assetFields[13].Descriptor()
+	assetDescSizeBytes := assetFields[14].Descriptor()
 	// asset.SizeBytesValidator is a validator for the "size_bytes" field. It is called by the builders before save.
 	asset.SizeBytesValidator = assetDescSizeBytes.Validators[0].(func(int64) error)
 	// assetDescStorageKey is the schema descriptor for storage_key field.
-	assetDescStorageKey := assetFields[15].Descriptor()
+	assetDescStorageKey := assetFields[16].Descriptor()
 	// asset.StorageKeyValidator is a validator for the "storage_key" field. It is called by the builders before save.
 	asset.StorageKeyValidator = assetDescStorageKey.Validators[0].(func(string) error)
 	// assetDescVersion is the schema descriptor for version field.
-	assetDescVersion := assetFields[20].Descriptor()
+	assetDescVersion := assetFields[21].Descriptor()
 	// asset.VersionValidator is a validator for the "version" field. It is called by the builders before save.
 	asset.VersionValidator = assetDescVersion.Validators[0].(func(int32) error)
 	// assetDescWidth is the schema descriptor for width field.
-	assetDescWidth := assetFields[22].Descriptor()
+	assetDescWidth := assetFields[23].Descriptor()
 	// asset.WidthValidator is a validator for the "width" field. It is called by the builders before save.
 	asset.WidthValidator = assetDescWidth.Validators[0].(func(int32) error)
 	// assetDescID is the schema descriptor for id field.

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -67,7 +69,7 @@ func uploadWith(t *testing.T, cms, header, value string, fields map[string]strin
 // and the public side shows the new cover; an upload naming a program that does not exist, or made
 // with an API key that may upload but not change content, is refused and stores nothing; a USER
 // cannot upload at all.
-func attachAtUpload(t *testing.T, cms, disc, admin, unique string) {
+func attachAtUpload(t *testing.T, cms, disc, admin, unique string, sessions bool) {
 	// A published program with a published episode.
 	code, out := call(t, "POST", cms+"/api/v1/cms/programs", admin, fmt.Sprintf(`{"kind":"show","title":"Attached","slug":"attached-%s","language":"en"}`, unique))
 	if code != 201 {
@@ -147,6 +149,48 @@ func attachAtUpload(t *testing.T, cms, disc, admin, unique string) {
 		t.Fatalf("the episode's thumbnail: %d %s, want %s", code, out, thumb.ID)
 	}
 
+	// An upload session made the episode's media: set when it is completed.
+	if sessions {
+		wav := append([]byte("RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00\x88\x58\x01\x00\x02\x00\x10\x00data\x00\x00\x00\x00"), make([]byte, 8192)...)
+		sum := sha256.Sum256(wav)
+		code, out = callWith3(t, "POST", cms+"/api/v1/media/uploads", editor, fmt.Sprintf(`{"filename":"first.wav","content_type":"audio/wav","size_bytes":%d,"checksum_sha256":%q,"attached_to":{"content_type":"episode","content_id":%q},"attach_as":"media"}`,
+			len(wav), hex.EncodeToString(sum[:]), episode.ID))
+		if code != 201 {
+			t.Fatalf("open an upload session: %d %s", code, out)
+		}
+		var session struct {
+			AssetID   string            `json:"asset_id"`
+			UploadURL string            `json:"upload_url"`
+			Headers   map[string]string `json:"headers"`
+		}
+		_ = json.Unmarshal([]byte(out), &session)
+		req, err := http.NewRequest("PUT", session.UploadURL, bytes.NewReader(wav))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range session.Headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("PUT the upload: %d", resp.StatusCode)
+		}
+		if code, out := callWith3(t, "POST", cms+"/api/v1/media/uploads/"+session.AssetID+"/complete", editor, ""); code != 200 {
+			t.Fatalf("complete the upload: %d %s", code, out)
+		}
+		code, out = call(t, "GET", cms+"/api/v1/cms/episodes/"+episode.ID, admin, "")
+		var e struct {
+			MediaAssetID string `json:"media_asset_id"`
+		}
+		if err := json.Unmarshal([]byte(out), &e); code != 200 || err != nil || e.MediaAssetID != session.AssetID {
+			t.Fatalf("the episode's media: %d %s, want %s", code, out, session.AssetID)
+		}
+	}
+
 	// Refused, and nothing stored: a program that does not exist (422 naming attach_content_id),
 	// an API key that may upload but not change content (403, the CMS's refusal), a USER (403).
 	missing := uuid.NewString()
@@ -186,7 +230,15 @@ func attachAtUpload(t *testing.T, cms, disc, admin, unique string) {
 	}
 }
 
-// TestAttachAtUploadAll runs attachAtUpload against `--target=all` on embedded defaults.
+// callWith3 is call with a full Authorization header value (a bearer token or an API key).
+func callWith3(t *testing.T, method, url, authorization, body string) (int, string) {
+	t.Helper()
+	code, out, _ := callWith(t, method, url, "", body, "Authorization", authorization)
+	return code, out
+}
+
+// TestAttachAtUploadAll runs attachAtUpload against `--target=all` on embedded defaults, upload
+// sessions included (the local store's pre-signed URLs are served by the discovery gateway).
 func TestAttachAtUploadAll(t *testing.T) {
 	cfg := app.Default()
 	addr := testenv.FreeAddr(t)
@@ -197,7 +249,7 @@ func TestAttachAtUploadAll(t *testing.T) {
 	cfg.Gateway.RateLimits = false
 	urls, _, _ := start(t, cfg)
 	admin := login(t, urls["cms gateway"], "admin@mediamesh.local", "attach admin password")
-	attachAtUpload(t, urls["cms gateway"], urls["discovery gateway"], admin, fmt.Sprint(time.Now().UnixNano()))
+	attachAtUpload(t, urls["cms gateway"], urls["discovery gateway"], admin, fmt.Sprint(time.Now().UnixNano()), true)
 }
 
 // TestAttachAtUploadSplit runs attachAtUpload with every service in a process of its own, on
@@ -216,5 +268,5 @@ func TestAttachAtUploadSplit(t *testing.T) {
 	base.Ingest.CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	urls := startSplit(t, base, []string{app.ServiceAuth, app.ServiceMetadata, app.ServiceCMS, app.ServiceDiscovery, app.ServiceSearch, app.ServiceMedia, app.ServiceIngest}, app.GatewayDiscovery, app.GatewayCMS)
 	admin := login(t, urls["cms gateway"], base.Auth.AdminEmail, base.Auth.AdminPassword)
-	attachAtUpload(t, urls["cms gateway"], urls["discovery gateway"], admin, fmt.Sprint(time.Now().UnixNano()))
+	attachAtUpload(t, urls["cms gateway"], urls["discovery gateway"], admin, fmt.Sprint(time.Now().UnixNano()), false)
 }

@@ -205,6 +205,7 @@ func (s *Service) UpdateAsset(ctx context.Context, req mediaapi.UpdateAssetReque
 			m = mv
 		}
 		if b.AttachedTo.IsSpecified() {
+			u.ClearAttachPending() // an upload session's attach_as was about the attachment it replaces
 			if b.AttachedTo.IsNull() {
 				u.ClearAttachedType().ClearAttachedID()
 			} else {

@@ -18,6 +18,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/mediadb"
 	"github.com/mediamesh/mediamesh/ent/mediadb/asset"
 	"github.com/mediamesh/mediamesh/gen/openapi/cmsapi"
+	"github.com/mediamesh/mediamesh/gen/openapi/mediaapi"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/httpclient"
 	"github.com/mediamesh/mediamesh/internal/httpserver"
@@ -30,6 +31,11 @@ import (
 // is read first (does it exist, is it deleted, may the caller read it, is the CMS up); the asset
 // is then stored and committed (the CMS checks the asset it is given with the media service), and
 // the field set; should that fail, the asset is deleted again before the answer.
+//
+// An upload session checks the content when it is opened and keeps the role (attach_pending); its
+// completion sets the field once the asset is ready. A failure there keeps the asset (up to 5 GiB
+// of bytes) and its pending role: the completion answers the CMS's refusal, and completing again
+// tries again.
 
 // CMSClient is what the service needs of the CMS: reading a program or an episode and setting its
 // cover, thumbnail or media asset. The generated cmsapi.ClientWithResponsesInterface satisfies it.
@@ -54,6 +60,7 @@ const (
 type placement struct {
 	content asset.AttachedType // program or episode
 	id      uuid.UUID
+	idField string       // the request field that names the content: attach_content_id, attached_to.content_id
 	role    string       // cover, thumbnail, media
 	field   string       // the CMS field: cover_asset_id, thumbnail_asset_id, media_asset_id
 	kinds   []asset.Kind // the kinds of asset the field takes
@@ -71,7 +78,37 @@ func placementOf(u *upload) (*placement, error) {
 	if u.attachType == nil {
 		return nil, fieldError("attach_as", "needs attach_content_type and attach_content_id", "dependentRequired")
 	}
-	p := placement{content: asset.AttachedType(*u.attachType), id: *u.attachID, role: *u.attachAs}
+	return newPlacement(asset.AttachedType(*u.attachType), *u.attachID, "attach_content_id", *u.attachAs)
+}
+
+// sessionPlacement is placementOf for an upload session's attached_to and attach_as.
+func sessionPlacement(b *mediaapi.UploadSessionCreate) (*placement, error) {
+	if b.AttachAs == nil {
+		return nil, nil
+	}
+	if b.AttachedTo == nil {
+		return nil, fieldError("attach_as", "needs attached_to", "dependentRequired")
+	}
+	return newPlacement(asset.AttachedType(b.AttachedTo.ContentType), b.AttachedTo.ContentId, "attached_to.content_id", string(*b.AttachAs))
+}
+
+// pendingPlacement is the placement an asset still has to get (attach_pending); nil when none, or
+// when it is no longer attached to content that has such a field.
+func pendingPlacement(a *mediadb.Asset) *placement {
+	if a.AttachPending == nil || a.AttachedType == nil || a.AttachedID == nil {
+		return nil
+	}
+	p, err := newPlacement(*a.AttachedType, *a.AttachedID, "attached_to.content_id", string(*a.AttachPending))
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// newPlacement is the placement of role on the content, or a 422 on attach_as when the content
+// has no such field.
+func newPlacement(content asset.AttachedType, id uuid.UUID, idField, role string) (*placement, error) {
+	p := placement{content: content, id: id, idField: idField, role: role}
 	switch {
 	case p.role == roleCover && p.content == asset.AttachedTypeProgram:
 		p.field, p.kinds = "cover_asset_id", []asset.Kind{asset.KindImage}
@@ -157,7 +194,7 @@ func (s *Service) place(ctx context.Context, p placement, id uuid.UUID) error {
 }
 
 // cmsOutcome turns the CMS's answer to a read or change of the content into the upload's: nil on
-// 200; 422 on attach_content_id when the content does not exist; 403 when the CMS refuses the
+// 200; 422 on the field naming the content when it does not exist; 403 when the CMS refuses the
 // caller; 409 when the content is soft-deleted; 422 on attach_as when the CMS refuses the change
 // itself; 503 with Retry-After when the CMS is unreachable or failing.
 func (s *Service) cmsOutcome(ctx context.Context, p placement, what string, resp *http.Response, err error) error {
@@ -178,7 +215,7 @@ func (s *Service) cmsOutcome(ctx context.Context, p placement, what string, resp
 	case http.StatusOK:
 		return nil
 	case http.StatusNotFound:
-		return fieldError("attach_content_id", "no such "+string(p.content), "not_found")
+		return fieldError(p.idField, "no such "+string(p.content), "not_found")
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return apierror.Forbidden(fmt.Sprintf("the CMS does not let you change the %s, so the asset cannot be its %s", p.noun(), p.role))
 	case http.StatusConflict:
@@ -198,6 +235,26 @@ func retryAfter(resp *http.Response) time.Duration {
 		}
 	}
 	return cmsRetryAfter
+}
+
+// settle sets the field an upload session's asset is still to be set as (attach_pending), as the
+// caller of its completion, and then forgets it; nil when there is none. On failure the asset keeps
+// it, so that completing again tries again.
+func (s *Service) settle(ctx context.Context, a *mediadb.Asset) error {
+	if a.AttachPending == nil {
+		return nil
+	}
+	if p := pendingPlacement(a); p != nil {
+		if err := s.place(ctx, *p, a.ID); err != nil {
+			return err
+		}
+	}
+	err := s.read.Asset.Update().Where(asset.ID(a.ID), asset.AttachPendingEQ(*a.AttachPending)).ClearAttachPending().Exec(ctx)
+	if err != nil {
+		return storeError("record a completed attach_as", err)
+	}
+	a.AttachPending = nil
+	return nil
 }
 
 // withdraw deletes an upload whose placement failed: its row (with its asset.deleted event) and

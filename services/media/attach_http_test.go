@@ -453,3 +453,96 @@ func TestUploadAttachAsCMSUnreachable(t *testing.T) {
 		f.uploadImage(pngBytes(t, 20, 20))
 	})
 }
+
+// TestUploadSessionAttachAs checks attach_as on an upload session: the content is checked with the
+// CMS when the session is opened (no session when that fails), and the field is set when the upload
+// is completed; a completion whose change fails keeps the ready asset and its pending field, and
+// completing again sets it. Moving the attachment drops what the session asked.
+func TestUploadSessionAttachAs(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db, Config{}, Deps{})
+		program, episode := f.cms.program(), f.cms.episode()
+		img, sound := pngBytes(t, 48, 32), wavBytes(8192)
+		to := func(typ string, id uuid.UUID, as string) map[string]any {
+			return map[string]any{"attached_to": map[string]any{"content_type": typ, "content_id": id}, "attach_as": as}
+		}
+		open := func(name, ct string, data []byte, extra map[string]any) *response {
+			t.Helper()
+			body := map[string]any{"filename": name, "content_type": ct, "size_bytes": len(data), "checksum_sha256": sum(data)}
+			for k, v := range extra {
+				body[k] = v
+			}
+			return f.do(http.MethodPost, "/api/v1/media/uploads", "editor", body)
+		}
+		assets := func() int {
+			t.Helper()
+			n, err := f.svc.read.Asset.Query().Count(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		// Refused when opened, and no session: attach_as alone, a field the content lacks, a file
+		// of the wrong kind, content the CMS does not know, a CMS that is down.
+		open("c.png", "image/png", img, map[string]any{"attach_as": "cover"}).fails(t, http.StatusUnprocessableEntity, "attach_as")
+		open("c.png", "image/png", img, to("episode", episode, "cover")).fails(t, http.StatusUnprocessableEntity, "attach_as")
+		open("v.mp4", "video/mp4", mp4Bytes(4096), to("program", program, "cover")).fails(t, http.StatusUnprocessableEntity, "attach_as")
+		open("c.png", "image/png", img, to("program", uuid.Must(uuid.NewV7()), "cover")).fails(t, http.StatusUnprocessableEntity, "attached_to.content_id")
+		f.cms.set(func(c *fakeCMS) { c.down = true })
+		open("c.png", "image/png", img, to("program", program, "cover")).fails(t, http.StatusServiceUnavailable, "")
+		f.cms.set(func(c *fakeCMS) { c.down = false })
+		if n := assets(); n != 0 {
+			t.Fatalf("%d assets after refused sessions", n)
+		}
+
+		// A cover: checked when opened, set when completed, by the completing caller.
+		s := f.sessionFor("cover.png", "image/png", img, to("program", program, "cover"))
+		if f.cms.changes != 0 || f.cms.content(true, program).cover != nil {
+			t.Fatal("the cover was set before the upload was complete")
+		}
+		f.put(s, img)
+		var a mediaapi.Asset
+		f.do(http.MethodPost, completePath(s.AssetId), "admin", nil).must(t, http.StatusOK, &a)
+		if got := f.cms.content(true, program).cover; got == nil || *got != s.AssetId || a.Status != mediaapi.Ready {
+			t.Fatalf("the program's cover is %v after completing %s (%s)", got, s.AssetId, a.Status)
+		}
+		if f.cms.auth != "Bearer admin" || f.row(s.AssetId).AttachPending != nil {
+			t.Fatalf("the CMS saw %q; attach_pending %v", f.cms.auth, f.row(s.AssetId).AttachPending)
+		}
+		changes := f.cms.changes
+		f.do(http.MethodPost, completePath(s.AssetId), "editor", nil).must(t, http.StatusOK, nil)
+		if f.cms.changes != changes {
+			t.Fatal("completing a settled upload again changed the CMS again")
+		}
+
+		// An episode's media: the CMS is down when the upload is completed. The asset is ready and
+		// keeps its bytes; the completion says 503, and completing again sets the field.
+		s = f.sessionFor("sound.wav", "audio/wav", sound, to("episode", episode, "media"))
+		f.put(s, sound)
+		f.cms.set(func(c *fakeCMS) { c.downOnChange = true })
+		f.do(http.MethodPost, completePath(s.AssetId), "editor", nil).fails(t, http.StatusServiceUnavailable, "")
+		if a, _ := f.get(s.AssetId); a.Status != mediaapi.Ready || f.cms.content(false, episode).media != nil || f.row(s.AssetId).AttachPending == nil {
+			t.Fatalf("after a failed change: %s, episode media %v, pending %v", a.Status, f.cms.content(false, episode).media, f.row(s.AssetId).AttachPending)
+		}
+		if _, ok := f.stored(f.row(s.AssetId).StorageKey); !ok {
+			t.Fatal("the bytes of a ready upload were dropped")
+		}
+		f.cms.set(func(c *fakeCMS) { c.downOnChange = false })
+		f.do(http.MethodPost, completePath(s.AssetId), "editor", nil).must(t, http.StatusOK, nil)
+		if got := f.cms.content(false, episode).media; got == nil || *got != s.AssetId || f.row(s.AssetId).AttachPending != nil {
+			t.Fatalf("the episode's media is %v after completing again", got)
+		}
+
+		// Attached elsewhere before completion: what the session asked is dropped.
+		s = f.sessionFor("thumb.png", "image/png", img, to("episode", episode, "thumbnail"))
+		_, etag := f.get(s.AssetId)
+		f.do(http.MethodPatch, assetPath(s.AssetId), "editor", map[string]any{"attached_to": nil}, "If-Match", etag).must(t, http.StatusOK, nil)
+		f.put(s, img)
+		changes = f.cms.changes
+		f.do(http.MethodPost, completePath(s.AssetId), "editor", nil).must(t, http.StatusOK, nil)
+		if f.cms.changes != changes || f.cms.content(false, episode).thumbnail != nil {
+			t.Fatal("a detached session's attach_as was applied")
+		}
+	})
+}

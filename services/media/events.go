@@ -114,7 +114,7 @@ func (s *Service) HandleEvent(ctx context.Context, m eventbus.Message) error {
 		owned := c.Asset.Query().Where(asset.AttachedIDEQ(contentID), asset.AttachedTypeEQ(asset.AttachedType(e.AggregateType)))
 		if s.cfg.OnContentPurge == OnPurgeOrphan {
 			_, err := c.Asset.Update().Where(asset.AttachedIDEQ(contentID), asset.AttachedTypeEQ(asset.AttachedType(e.AggregateType))).
-				ClearAttachedID().ClearAttachedType().SetOrphanedAt(s.clock()).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
+				ClearAttachedID().ClearAttachedType().ClearAttachPending().SetOrphanedAt(s.clock()).AddVersion(1).SetUpdatedAt(s.clock()).Save(ctx)
 			return err
 		}
 		rows, err := owned.All(ctx)

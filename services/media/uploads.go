@@ -248,6 +248,18 @@ func (s *Service) CreateUploadSession(ctx context.Context, req mediaapi.CreateUp
 			return nil, err
 		}
 	}
+	place, err := sessionPlacement(b)
+	if err != nil {
+		return nil, err
+	}
+	if place != nil {
+		if err := place.checkKind(asset.Kind(kind)); err != nil {
+			return nil, err
+		}
+		if err := s.checkContent(ctx, *place); err != nil {
+			return nil, err
+		}
+	}
 	id := uuid.Must(uuid.NewV7())
 	visibility := asset.VisibilityPrivate
 	if b.Visibility != nil {
@@ -268,6 +280,9 @@ func (s *Service) CreateUploadSession(ctx context.Context, req mediaapi.CreateUp
 		SetNillableAltText(b.AltText)
 	if b.AttachedTo != nil {
 		c.SetAttachedType(asset.AttachedType(b.AttachedTo.ContentType)).SetAttachedID(b.AttachedTo.ContentId)
+	}
+	if place != nil {
+		c.SetAttachPending(asset.AttachPending(place.role))
 	}
 	if _, err := c.Save(ctx); err != nil {
 		return nil, storeError("open an upload session", err)
@@ -295,6 +310,9 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 	}
 	switch {
 	case a.Status == asset.StatusReady:
+		if err := s.settle(ctx, a); err != nil {
+			return nil, err
+		}
 		return mediaapi.CompleteUpload200JSONResponse{Body: s.toAsset(a), Headers: mediaapi.CompleteUpload200ResponseHeaders{ETag: tag(a)}}, nil
 	case a.Status == asset.StatusFailed:
 		return nil, apierror.Conflict("the upload failed: " + deref(a.FailureReason))
@@ -380,6 +398,9 @@ func (s *Service) CompleteUpload(ctx context.Context, req mediaapi.CompleteUploa
 	}
 	s.dropOld(ctx, a.ID, publish)
 	s.kick()
+	if err := s.settle(ctx, out); err != nil {
+		return nil, err
+	}
 	return mediaapi.CompleteUpload200JSONResponse{Body: s.toAsset(out), Headers: mediaapi.CompleteUpload200ResponseHeaders{ETag: tag(out)}}, nil
 }
 

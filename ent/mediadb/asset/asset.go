@@ -16,6 +16,8 @@ const (
 	FieldID = "id"
 	// FieldAltText holds the string denoting the alt_text field in the database.
 	FieldAltText = "alt_text"
+	// FieldAttachPending holds the string denoting the attach_pending field in the database.
+	FieldAttachPending = "attach_pending"
 	// FieldAttachedID holds the string denoting the attached_id field in the database.
 	FieldAttachedID = "attached_id"
 	// FieldAttachedType holds the string denoting the attached_type field in the database.
@@ -66,6 +68,7 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldAltText,
+	FieldAttachPending,
 	FieldAttachedID,
 	FieldAttachedType,
 	FieldChecksumSha256,
@@ -123,6 +126,30 @@ var (
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
+
+// AttachPending defines the type for the "attach_pending" enum field.
+type AttachPending string
+
+// AttachPending values.
+const (
+	AttachPendingCover     AttachPending = "cover"
+	AttachPendingThumbnail AttachPending = "thumbnail"
+	AttachPendingMedia     AttachPending = "media"
+)
+
+func (ap AttachPending) String() string {
+	return string(ap)
+}
+
+// AttachPendingValidator is a validator for the "attach_pending" field enum values. It is called by the builders before save.
+func AttachPendingValidator(ap AttachPending) error {
+	switch ap {
+	case AttachPendingCover, AttachPendingThumbnail, AttachPendingMedia:
+		return nil
+	default:
+		return fmt.Errorf("asset: invalid enum value for attach_pending field: %q", ap)
+	}
+}
 
 // AttachedType defines the type for the "attached_type" enum field.
 type AttachedType string
@@ -254,6 +281,11 @@ func ByID(opts ...sql.OrderTermOption) OrderOption {
 // ByAltText orders the results by the alt_text field.
 func ByAltText(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAltText, opts...).ToFunc()
+}
+
+// ByAttachPending orders the results by the attach_pending field.
+func ByAttachPending(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAttachPending, opts...).ToFunc()
 }
 
 // ByAttachedID orders the results by the attached_id field.

@@ -210,6 +210,36 @@ func AltTextContainsFold(v string) predicate.Asset {
 	return predicate.Asset(sql.FieldContainsFold(FieldAltText, v))
 }
 
+// AttachPendingEQ applies the EQ predicate on the "attach_pending" field.
+func AttachPendingEQ(v AttachPending) predicate.Asset {
+	return predicate.Asset(sql.FieldEQ(FieldAttachPending, v))
+}
+
+// AttachPendingNEQ applies the NEQ predicate on the "attach_pending" field.
+func AttachPendingNEQ(v AttachPending) predicate.Asset {
+	return predicate.Asset(sql.FieldNEQ(FieldAttachPending, v))
+}
+
+// AttachPendingIn applies the In predicate on the "attach_pending" field.
+func AttachPendingIn(vs ...AttachPending) predicate.Asset {
+	return predicate.Asset(sql.FieldIn(FieldAttachPending, vs...))
+}
+
+// AttachPendingNotIn applies the NotIn predicate on the "attach_pending" field.
+func AttachPendingNotIn(vs ...AttachPending) predicate.Asset {
+	return predicate.Asset(sql.FieldNotIn(FieldAttachPending, vs...))
+}
+
+// AttachPendingIsNil applies the IsNil predicate on the "attach_pending" field.
+func AttachPendingIsNil() predicate.Asset {
+	return predicate.Asset(sql.FieldIsNull(FieldAttachPending))
+}
+
+// AttachPendingNotNil applies the NotNil predicate on the "attach_pending" field.
+func AttachPendingNotNil() predicate.Asset {
+	return predicate.Asset(sql.FieldNotNull(FieldAttachPending))
+}
+
 // AttachedIDEQ applies the EQ predicate on the "attached_id" field.
 func AttachedIDEQ(v uuid.UUID) predicate.Asset {
 	return predicate.Asset(sql.FieldEQ(FieldAttachedID, v))

@@ -12,6 +12,7 @@ var (
 	AssetsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
 		{Name: "alt_text", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "attach_pending", Type: field.TypeEnum, Nullable: true, Enums: []string{"cover", "thumbnail", "media"}},
 		{Name: "attached_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "attached_type", Type: field.TypeEnum, Nullable: true, Enums: []string{"program", "episode"}},
 		{Name: "checksum_sha256", Type: field.TypeString, Size: 64},
@@ -43,27 +44,27 @@ var (
 			{
 				Name:    "asset_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{AssetsColumns[6], AssetsColumns[0]},
+				Columns: []*schema.Column{AssetsColumns[7], AssetsColumns[0]},
 			},
 			{
 				Name:    "asset_attached_id",
 				Unique:  false,
-				Columns: []*schema.Column{AssetsColumns[2]},
+				Columns: []*schema.Column{AssetsColumns[3]},
 			},
 			{
 				Name:    "asset_status_upload_expires_at",
 				Unique:  false,
-				Columns: []*schema.Column{AssetsColumns[14], AssetsColumns[19]},
+				Columns: []*schema.Column{AssetsColumns[15], AssetsColumns[20]},
 			},
 			{
 				Name:    "asset_thumbnail_state",
 				Unique:  false,
-				Columns: []*schema.Column{AssetsColumns[16]},
+				Columns: []*schema.Column{AssetsColumns[17]},
 			},
 			{
 				Name:    "asset_orphaned_at",
 				Unique:  false,
-				Columns: []*schema.Column{AssetsColumns[12]},
+				Columns: []*schema.Column{AssetsColumns[13]},
 			},
 		},
 	}

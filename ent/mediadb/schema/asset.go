@@ -26,6 +26,10 @@ func (Asset) Fields() []ent.Field {
 			MaxRuneLen(500).
 			Optional().
 			Nillable(),
+		field.Enum("attach_pending").
+			Values("cover", "thumbnail", "media").
+			Optional().
+			Nillable(),
 		field.UUID("attached_id", uuid.UUID{}).
 			Optional().
 			Nillable(),

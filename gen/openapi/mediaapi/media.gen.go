@@ -508,10 +508,19 @@ type UploadSession struct {
 // Example: PUT
 type UploadSessionMethod string
 
-// UploadSessionCreate A large upload (up to 5 GiB) to be sent straight to storage.
+// UploadSessionCreate A large upload (up to 5 GiB) to be sent straight to storage. `attach_as` needs
+// `attached_to` (`cover` with a program, `thumbnail` and `media` with an episode).
 type UploadSessionCreate struct {
 	// AltText Example: الحلقة الأولى من برنامج الصباح
 	AltText *externalRef0.HumanTextBlock `json:"alt_text,omitempty"`
+
+	// AttachAs Where an uploaded asset is shown on the content it is attached to, as the CMS's field:
+	// `cover` is a program's `cover_asset_id` (an image), `thumbnail` an episode's
+	// `thumbnail_asset_id` (an image), `media` an episode's `media_asset_id` (video or audio).
+	//
+	//
+	// Example: cover
+	AttachAs *AttachmentRole `json:"attach_as,omitempty"`
 
 	// AttachedTo The program or episode an asset belongs to: it is listed under that content
 	// (`content_id`) and orphaned or deleted with it when the content is purged
@@ -771,8 +780,7 @@ type ClientInterface interface {
 	// up before the file is stored; should setting the field fail after that (the content deleted
 	// or the CMS gone in between), the stored asset is deleted again before the answer. Without
 	// `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
-	// Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
-	// complete.
+	// An upload session takes `attach_as` too (createUploadSession), set when it is completed.
 	//
 	// Retrying with the same `Idempotency-Key` and body returns the first result; the same key
 	// with a different body gets 422.
@@ -841,8 +849,12 @@ type ClientInterface interface {
 	// Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
 	// storage: `PUT` the file to `upload_url` with exactly the given `headers` before
 	// `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-	// completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-	// body returns the first session; the same key with a different body gets 422.
+	// completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+	// content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+	// the CMS now, as the caller (no session when it does not exist, 422 on
+	// `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+	// and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+	// and body returns the first session; the same key with a different body gets 422.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -854,8 +866,12 @@ type ClientInterface interface {
 	// Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
 	// storage: `PUT` the file to `upload_url` with exactly the given `headers` before
 	// `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-	// completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-	// body returns the first session; the same key with a different body gets 422.
+	// completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+	// content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+	// the CMS now, as the caller (no session when it does not exist, 422 on
+	// `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+	// and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+	// and body returns the first session; the same key with a different body gets 422.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -868,6 +884,12 @@ type ClientInterface interface {
 	// asset `ready` (thumbnails follow asynchronously). Completing a `ready` asset is a no-op.
 	// 409 when the object is missing, its size or checksum does not match (the asset becomes
 	// `failed`), the session expired, or the asset already `failed`.
+	//
+	// A session opened with `attach_as` then sets the content's field through the CMS, as the
+	// caller. The bytes of a large upload are not thrown away when that fails: the asset stays
+	// `ready`, the answer is the CMS's refusal (422 on `attached_to.content_id` when the content
+	// is gone, 409 when it is deleted, 403 when the CMS refuses the caller, 503 with `Retry-After`
+	// when it is down), and completing again tries the field again until it is set.
 	//
 	// Corresponds with POST /api/v1/media/uploads/{assetId}/complete (the `CompleteUpload` operationId).
 	CompleteUpload(ctx context.Context, assetId AssetId, params *CompleteUploadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -913,8 +935,7 @@ func (c *Client) ListAssets(ctx context.Context, params *ListAssetsParams, reqEd
 // up before the file is stored; should setting the field fail after that (the content deleted
 // or the CMS gone in between), the stored asset is deleted again before the answer. Without
 // `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
-// Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
-// complete.
+// An upload session takes `attach_as` too (createUploadSession), set when it is completed.
 //
 // Retrying with the same `Idempotency-Key` and body returns the first result; the same key
 // with a different body gets 422.
@@ -1043,8 +1064,12 @@ func (c *Client) GetAssetUrl(ctx context.Context, assetId AssetId, params *GetAs
 // Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
 // storage: `PUT` the file to `upload_url` with exactly the given `headers` before
 // `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-// completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-// body returns the first session; the same key with a different body gets 422.
+// completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+// content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+// the CMS now, as the caller (no session when it does not exist, 422 on
+// `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+// and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+// and body returns the first session; the same key with a different body gets 422.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1066,8 +1091,12 @@ func (c *Client) CreateUploadSessionWithBody(ctx context.Context, params *Create
 // Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
 // storage: `PUT` the file to `upload_url` with exactly the given `headers` before
 // `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-// completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-// body returns the first session; the same key with a different body gets 422.
+// completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+// content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+// the CMS now, as the caller (no session when it does not exist, 422 on
+// `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+// and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+// and body returns the first session; the same key with a different body gets 422.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1090,6 +1119,12 @@ func (c *Client) CreateUploadSession(ctx context.Context, params *CreateUploadSe
 // asset `ready` (thumbnails follow asynchronously). Completing a `ready` asset is a no-op.
 // 409 when the object is missing, its size or checksum does not match (the asset becomes
 // `failed`), the session expired, or the asset already `failed`.
+//
+// A session opened with `attach_as` then sets the content's field through the CMS, as the
+// caller. The bytes of a large upload are not thrown away when that fails: the asset stays
+// `ready`, the answer is the CMS's refusal (422 on `attached_to.content_id` when the content
+// is gone, 409 when it is deleted, 403 when the CMS refuses the caller, 503 with `Retry-After`
+// when it is down), and completing again tries the field again until it is set.
 //
 // Corresponds with POST /api/v1/media/uploads/{assetId}/complete (the `CompleteUpload` operationId).
 func (c *Client) CompleteUpload(ctx context.Context, assetId AssetId, params *CompleteUploadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1660,8 +1695,7 @@ type ClientWithResponsesInterface interface {
 	// up before the file is stored; should setting the field fail after that (the content deleted
 	// or the CMS gone in between), the stored asset is deleted again before the answer. Without
 	// `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
-	// Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
-	// complete.
+	// An upload session takes `attach_as` too (createUploadSession), set when it is completed.
 	//
 	// Retrying with the same `Idempotency-Key` and body returns the first result; the same key
 	// with a different body gets 422.
@@ -1736,8 +1770,12 @@ type ClientWithResponsesInterface interface {
 	// Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
 	// storage: `PUT` the file to `upload_url` with exactly the given `headers` before
 	// `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-	// completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-	// body returns the first session; the same key with a different body gets 422.
+	// completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+	// content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+	// the CMS now, as the caller (no session when it does not exist, 422 on
+	// `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+	// and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+	// and body returns the first session; the same key with a different body gets 422.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1749,8 +1787,12 @@ type ClientWithResponsesInterface interface {
 	// Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
 	// storage: `PUT` the file to `upload_url` with exactly the given `headers` before
 	// `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-	// completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-	// body returns the first session; the same key with a different body gets 422.
+	// completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+	// content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+	// the CMS now, as the caller (no session when it does not exist, 422 on
+	// `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+	// and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+	// and body returns the first session; the same key with a different body gets 422.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1763,6 +1805,12 @@ type ClientWithResponsesInterface interface {
 	// asset `ready` (thumbnails follow asynchronously). Completing a `ready` asset is a no-op.
 	// 409 when the object is missing, its size or checksum does not match (the asset becomes
 	// `failed`), the session expired, or the asset already `failed`.
+	//
+	// A session opened with `attach_as` then sets the content's field through the CMS, as the
+	// caller. The bytes of a large upload are not thrown away when that fails: the asset stays
+	// `ready`, the answer is the CMS's refusal (422 on `attached_to.content_id` when the content
+	// is gone, 409 when it is deleted, 403 when the CMS refuses the caller, 503 with `Retry-After`
+	// when it is down), and completing again tries the field again until it is set.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2438,6 +2486,11 @@ type CreateUploadSessionResponse429Headers struct {
 	RetryAfter int32
 }
 
+// CreateUploadSessionResponse503Headers the declared response headers of an HTTP 503 response for CreateUploadSession
+type CreateUploadSessionResponse503Headers struct {
+	RetryAfter int32
+}
+
 type CreateUploadSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2449,10 +2502,14 @@ type CreateUploadSessionResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ContentConflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -2461,6 +2518,8 @@ type CreateUploadSessionResponse struct {
 	Headers401 *CreateUploadSessionResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateUploadSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateUploadSessionResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2483,6 +2542,11 @@ func (r CreateUploadSessionResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateUploadSessionResponse) GetApplicationproblemJSON409() *ContentConflict {
+	return r.ApplicationproblemJSON409
+}
+
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateUploadSessionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
 	return r.ApplicationproblemJSON422
@@ -2491,6 +2555,11 @@ func (r CreateUploadSessionResponse) GetApplicationproblemJSON422() *Unprocessab
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r CreateUploadSessionResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateUploadSessionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -2542,6 +2611,11 @@ type CompleteUploadResponse429Headers struct {
 	RetryAfter int32
 }
 
+// CompleteUploadResponse503Headers the declared response headers of an HTTP 503 response for CompleteUpload
+type CompleteUploadResponse503Headers struct {
+	RetryAfter int32
+}
+
 type CompleteUploadResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2559,8 +2633,12 @@ type CompleteUploadResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -2569,6 +2647,8 @@ type CompleteUploadResponse struct {
 	Headers401 *CompleteUploadResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CompleteUploadResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CompleteUploadResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2606,9 +2686,19 @@ func (r CompleteUploadResponse) GetApplicationproblemJSON412() *PreconditionFail
 	return r.ApplicationproblemJSON412
 }
 
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CompleteUploadResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r CompleteUploadResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CompleteUploadResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -2683,8 +2773,7 @@ func (c *ClientWithResponses) ListAssetsWithResponse(ctx context.Context, params
 // up before the file is stored; should setting the field fail after that (the content deleted
 // or the CMS gone in between), the stored asset is deleted again before the answer. Without
 // `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
-// Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
-// complete.
+// An upload session takes `attach_as` too (createUploadSession), set when it is completed.
 //
 // Retrying with the same `Idempotency-Key` and body returns the first result; the same key
 // with a different body gets 422.
@@ -2795,8 +2884,12 @@ func (c *ClientWithResponses) GetAssetUrlWithResponse(ctx context.Context, asset
 // Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
 // storage: `PUT` the file to `upload_url` with exactly the given `headers` before
 // `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-// completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-// body returns the first session; the same key with a different body gets 422.
+// completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+// content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+// the CMS now, as the caller (no session when it does not exist, 422 on
+// `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+// and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+// and body returns the first session; the same key with a different body gets 422.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2814,8 +2907,12 @@ func (c *ClientWithResponses) CreateUploadSessionWithBodyWithResponse(ctx contex
 // Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
 // storage: `PUT` the file to `upload_url` with exactly the given `headers` before
 // `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-// completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-// body returns the first session; the same key with a different body gets 422.
+// completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+// content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+// the CMS now, as the caller (no session when it does not exist, 422 on
+// `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+// and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+// and body returns the first session; the same key with a different body gets 422.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2834,6 +2931,12 @@ func (c *ClientWithResponses) CreateUploadSessionWithResponse(ctx context.Contex
 // asset `ready` (thumbnails follow asynchronously). Completing a `ready` asset is a no-op.
 // 409 when the object is missing, its size or checksum does not match (the asset becomes
 // `failed`), the session expired, or the asset already `failed`.
+//
+// A session opened with `attach_as` then sets the content's field through the CMS, as the
+// caller. The bytes of a large upload are not thrown away when that fails: the asset stays
+// `ready`, the answer is the CMS's refusal (422 on `attached_to.content_id` when the content
+// is gone, 409 when it is deleted, 403 when the CMS refuses the caller, 503 with `Retry-After`
+// when it is down), and completing again tries the field again until it is set.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3526,6 +3629,13 @@ func ParseCreateUploadSessionResponse(rsp *http.Response) (*CreateUploadSessionR
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ContentConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest UnprocessableEntity
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3539,6 +3649,13 @@ func ParseCreateUploadSessionResponse(rsp *http.Response) (*CreateUploadSessionR
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -3580,6 +3697,16 @@ func ParseCreateUploadSessionResponse(rsp *http.Response) (*CreateUploadSessionR
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateUploadSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3648,12 +3775,26 @@ func ParseCompleteUploadResponse(rsp *http.Response) (*CompleteUploadResponse, e
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -3695,6 +3836,16 @@ func ParseCompleteUploadResponse(rsp *http.Response) (*CompleteUploadResponse, e
 			headers.RetryAfter = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CompleteUploadResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -5063,6 +5214,22 @@ func (response CreateUploadSession403ApplicationProblemPlusJSONResponse) VisitCr
 	return err
 }
 
+type CreateUploadSession409ApplicationProblemPlusJSONResponse struct {
+	ContentConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUploadSession409ApplicationProblemPlusJSONResponse) VisitCreateUploadSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateUploadSession422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableEntityApplicationProblemPlusJSONResponse
 }
@@ -5092,6 +5259,23 @@ func (response CreateUploadSession429ApplicationProblemPlusJSONResponse) VisitCr
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadSession503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUploadSession503ApplicationProblemPlusJSONResponse) VisitCreateUploadSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5243,6 +5427,22 @@ func (response CompleteUpload412ApplicationProblemPlusJSONResponse) VisitComplet
 	return err
 }
 
+type CompleteUpload422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteUpload422ApplicationProblemPlusJSONResponse) VisitCompleteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CompleteUpload429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -5256,6 +5456,23 @@ func (response CompleteUpload429ApplicationProblemPlusJSONResponse) VisitComplet
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteUpload503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteUpload503ApplicationProblemPlusJSONResponse) VisitCompleteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5578,165 +5795,170 @@ func (sh *strictHandler) CompleteUpload(ctx echo.Context, assetId AssetId, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcuM2luiroLRT1fYOKVPUhyW5tqbcnXbSk3Ti7XZP5qbVY0EkJCGmAIUAbSsp/5itma3ceY37I7u3",
-	"7u6t+bF/7pO03+YWDgASlChZst2ZTDZVXS1LJEHgnIPzfQ6+q0V8NueMMClq/e9qU4JjksKfz8/wRH3G",
-	"REQpnUvKWa1fO5sSJGTK2QQRJqlcIIkniI+RnBKUEpmljMTokqSCcubBr99kXJIYDc2Pw3rNq5FrPJsn",
-	"pNavDWrhoFbzain5JqMpiWt9mWbEq4loSmZYTWCGrz8jbCKntX4j7Ho1uZirB4VMKZvUbm682mc8wnp+",
-	"VdOdYzm1M4xSgtVksBBElidygOf04LJxMCMxxQdwgzgIGr0mbo16foibI/8wasV+l7THfgcfjrpRLw5I",
-	"Y7xx8mOezrCs9WtZSv2UjElKWERqnruqMGhVLusVkenieCxJurqw1yTiLBZIcnSFqUQjMuYpYCBdUDYp",
-	"La0RbjVDymQz1DOjs2xW63c7rSDwajPK9PcgnyRlkkxIWrtR05zjFM+INGRzrAD3Iq5GBUD1iUA0LsN+",
-	"SzBTNY5CZ82rMTxTT2Lzuk0r/FVKxrV+7R8OClo/0FeF+mnG2fmLGCBuvj3LUsErgP7FHH+TERTBZTRO",
-	"+QxhNE/JJeWZQHM8IU8EGqrPOiPX8lzfCAQPU/8mI+mimLu+XFtD622FtlWiyCdMZnMuCYsWn5LF6lSP",
-	"UZRQwqQfTbkgDF2QBdob8xQZoCOM3rx58dE+klMs0QxfEIGw2R5I4DFRlAXUVEew5/GMwCBXVE4HTNqf",
-	"RjxemH0vYIeNaSokSonIEnmE5PKjCKOYjmEbSP0wFSglX5NIbUu4oxWG9QEr0Ud7HETh6JD4jbiF/VbU",
-	"IH5v1CV+gA/j5rgRhaQ1skDWLKyAsgMpX4FqE2uZUWa/dxVhS0lSNeYf3h77X2H/28Dvnfvvfv2r2ibM",
-	"jF9iGU2rN8BQcdWh5UaGI6IRoWyCoilmExLX0TESEicEXeIkI2hCpECtRohOU9jzVA2HTjBNSLzMSg+B",
-	"lVaDYezree3GWs2iPqMzKleXdIonBAn6LVlH4gk8574yJmOcJVJxPW8D72mUOE+jmvOkRMw5EwQYz1Mc",
-	"vyLfZETAPCPOJGHwJ57PE6oFxME85aOEzH79tdDSIgeempjENDEMpm74Sh/NMqG4q9kvCt5pyhWre6te",
-	"Eqs5mVV4tTElSbw0gloUEQJP1J1Lg928U1ATEiuRsEYCMS597GcZtTyOCHlOY2Cav+191fy0c9b7ffuf",
-	"u1+Gr1r/o/O08XnzZVsBXGKZiVofOLikEgjkKY6RGaKg4KmUc9E/0G+dETGtx+TSAkocjHDs22duduSq",
-	"p3oQjazVzWCGVRxghhMFRRKjvYzNcSrwKNHMxUOUXeKExiiXM4inSJP3fl3N6Rln44RGD8W72pHZPOE4",
-	"JjHiI8WSngj0+pNjP2x3UMyJQIwrXimjKWzfmEQJTkmMoimJLkQ2q21Apx451yiw3xy1Iv8wbhO/N+4E",
-	"/iHujnpREDdIOAaQJkSSe6K8V6A8h822+I7sA4+MbCBnhWoFQ8oQVkxOEi1/cJLwKyU/qOijCjwAiVAh",
-	"FJvkaY6LAatAhmJH6iaLFK2ECiKA1ZLruVISPHWHXJ7WMCU4XgyV9NFkpUjpEalrnvJJimdI00AU+oej",
-	"BvEPoyb2e+ND4odxI2qPurhHgoaaU0wUEcRHSpxKpd5RqeVr7U6+8TOiHAs1pbzMqeAxcUhEgUlyxVPF",
-	"lF8xxBnaG2IpcTQ9x2K4r64LPpa+gSUwjBOejmgcE/ZgnFKB+Jyk8AgyGqhAnJHcJOIJEej4o5cvPvfQ",
-	"849enH3x6oMhr1kgr1jhttgb5088MvoinCQkfSIMKGIOWw12PCoDEHDzOZcnPGPxA1Gj9/U2dkXB2ck1",
-	"3WZr7WIU7orCVoHCz7lEY4DEtihUqoJ+4oPw7r2cZV6QGMlpNhsxTJP9JQACFk/xQu3OM84/w+mEPBCZ",
-	"RnYiOU15NplqsiEsnnPKJMIpQaBnqllxFLbRS/r0CGWCoNMvXp+hSjn8oTZhw9mEBghIco4SAMO2mJzr",
-	"J33Jua+ffGSMFswThleIxawEOszsTUZ0arw6Nog2QR6IWmuWoEGtMahVaVlRloKxaI0l6zD62+1SMMwt",
-	"jl2jbKwhsjWWnWd98+wj43lo4Ts01uTdADZ41sM+kAkzlDFyPdfGPRhOiEfwvvgDbcC2a++8YMp+xwkS",
-	"JL0kqZ7B1uih5unHxMnxKkQA3q9Jekkj8obhS0wTZfw8grr57OVrtcOzYlAPCe6ovRFmihSU8kQkwtqB",
-	"Y9StJwJF/JKkR4papkrxvsICgRoae9ozhBIswcXwYRDpcFIDHncpW6PRfeaRd9ezl689dDWl0VQB0Pq/",
-	"SBI73JOpKSmDx9FKPY2WlOBoCoYuT4F3UDY5GrBVeNcRuIIRHivrdwhffHAMD5HQjmDtMXPc985N6xZr",
-	"7j5w/Myw0DPOX2K2MN4U8UBKTJWVB/JZ6cTN4GBGlRkWERJ/MC7QCh1D5oxzNMNsYf0NYmvSUVP3jWrx",
-	"6M6PAixKmbme4kwYW+8uVD8aot8wnMkpT+m3D5bjwFSiiAhljl0QhqZYWGP7gxk8jQLJpaXswBqKhx4Z",
-	"vyOCU6VXATAK90XhzgJfPMBnCaFffvmlf5zJKWFSYYCsCaUUdyjVAyYHTvtMkLJb+CnMZJ3fN2x3Vv2+",
-	"mjjmKVcIVRzqOcT6Hkgjgn5LzkcLSYTjVpVoxoVE7Wanexj0GmFQ6WK1fuHCx1oMVu1hXR13o7e1MAvu",
-	"w20chdBwTQRIxvdRC4snH50mTbzliiSJb/yto0xakuwjbMTXKCX4QiAqlRLAhEwxZVJ4SqxpKTZTCiMV",
-	"A0aZ9VVqP5shD0WIYsqvHEG44pkpm43WITemCYGRjQPlCmLNF5TFaMxTROXSexZzoqWpyOZznkrHtzdc",
-	"Cv0MlUgdsEzYSNNyLMo4/t4UY71UKDoDtD2I9NWqBPiE1HxLT8djRw+zfs8PZp62XZaZLxPByDC5HZhn",
-	"/rgPt/jw3IeLEYCHdpYlks5xKg8U/foxlnjoubTzROQ0oR7I51iHcJZ5eR6orgqcap3LgEQNWUfDeTZK",
-	"aHSepclQjTxPiVBEczUlrOxG1jcizGIEzuQjNLyisZwO1U8DNpwSOpnKoablGZ4QAfde0phwDw3jTLvC",
-	"zo2s1zfCVbgPZzHlHuIsIuiC8St2NGBDxV+ylJynBAvOhnpWQ811hvUi8QJNUn4l0GihHZQMkUuSLkzc",
-	"EYanWofVUUqtUs5TPieppDrIhhN5Lsl1FdwSsJYkvSRI3QET1xoBHdGEykVZKr3/r9vv3//1/b+j9//v",
-	"9k/vf7j9I3r/b+//evuv73+4/fP7/4Pe/3D7p/f/9f7f3v/w/j/K2RLawisLLK+mGQuJzyW/i/AA8cc5",
-	"G1NP21jBuZjisN25a4RnNt4DAVJgCufSMIlVEi72lnUKGwoD6VWGCpDEwddzMikvGsKhbjwa+9+++/XB",
-	"Wx2Trv+6Oijt1Uy+yzmWW27HMzojQuLZ3H16tNghjcKrLRNxiSmGh0FQb3Wd2G/MM23PFcHfw7C7JvOE",
-	"ZbORUl+9WpnqV0H/5XThbM1xRbzcYl3pZjMTG7+T0BRD0MHtKlzzlE4ow4kWY+q+Jao3xO67xO67xF7/",
-	"er6E+7DdLmUmNCpmpdlKCdCNoLsxwt5pt5vtzTF2r0bjnTCvxPRW2+9Tqr3UBV+thuezjz5Hb159hvZk",
-	"vpFg8zzJOe0ICwK3KP41VBfxhJxfkMVw/2gHPl1GkxV9UczqS+IPntvFx3hgacJg1s0I2yIPzHM1XRe/",
-	"rW7YaDTLGO60XAwXuu/mJK5CP9gCc6/1rfBQDus1m0HHbi/IAlENfgeDfStULSwHWRA0IxrDJymgpn8n",
-	"11JfGCKeDthwntJLLMnOD48W6JJaiXSEqDTiTxQ0UlwHFXU5F+nhFFDi62GrAuV5cEWsQvZjwkgKSYzF",
-	"XWjP6BKcJYt9L7d+lJyfk7RI0ZFkdieaz+ywaiYzfP1CP9TM54nTFC/UxWweP0C6GLWkLB02cayw0Tps",
-	"dZud1uFdbKtA4V0T+11x541XA1WtzEV74UO56I2bm/i2Bok8wCiXlAdHtnhl83ZZPSnvvdJy871cIqIC",
-	"2CWhXtIPSuh8ly9Db2IFnGW9SamDsY5e4OTUURPHOBFky0i+siiBJ49IwtlEIMn7SPvEEioUlWcs1vEp",
-	"aY2+AdsbWsjReLgPXJyn8ylmBPwqJtavjTzqsH9rNYIASCckVkMBU6pzdm7HhEvD/Tp6kdsdzsPWMe4V",
-	"+0+9E0bpIznlggwYTnWSwrOXr58INIQHzmGhasYeGubPFr9qCQbjuLdq/zJmA5bH46TQS3PM6SplvYDR",
-	"TkJ8WaPdKBJycjDZMmArL5P8Epk789qCzt4AVT4OtUlu/BeOMiD5ERqyLEmGSJnr0ZQIRCE3XP2oQzE6",
-	"o/jnA91PjZ5W4SJKFYmBu4WPNVF7KCYpvSSxznhe9r6A5sQU73urzRdgSDHhNa8G5qqaxpKFU2WqwMQ+",
-	"ozp9swzqXGxtJb+0YV+SXQ1Hlc+l1xxPyLZOCjwhL9iYrzJzGN+MtRbcr3P1qgzw4ZywmLKJMtmVvbAS",
-	"c4fcfmEcX0IbjJ5NU9NeAGNLghOBpHRMSewZnwCJjS9AX4hcb6TRagzezDzAp4RjJRiMz7KEOnutGnX3",
-	"2qfHaEbSCdRoRFCkYeXBkWVuYNL3UeUGnVHmvqGxyVuBk+SLMbiUt8D3J9kMszNyLZ8mPLoAz/FGz4Wy",
-	"3/7j9k+3/6J+VV/+1+33t3+6/Z8f1nNhIH5vfedmHb2+ASLcGZVihpPEUvCe1UF1Usl+PZdWLr8yQm/p",
-	"ihKGE44knxA5JenRgDmSDjFCIBeIzNCelqxD6841LN+Vr65YtfcxKxD27/JxfVCqebi/6xyL7WXIK64j",
-	"4CvA3kl+VSDxnmJM67vVYkhdOQKeN8epUrmsaoxGJOIzIgoBrvQre3WodLbCASwYHY8duTVghoNeTbEk",
-	"l0R7jc0bzNx8NTkk8EL00W9Pn3/sodPPP/bQl2R06qGPX5x46Ph36v+Xpy349aU3YP+c0ehC2Tbq56aH",
-	"XraOPXR8/MxDX0wmHvry+HdKCTn57PgZ2ms12ogrqr6iwtJfbl6MKMNpJYu99w53pRXAe62UelPlhDkG",
-	"34rkaEwkqKE5e9bBS3GOZcklrmSVoBOlib959RnEPIytrp8Eh2d5wxUj3ceMNL6jVeeN1uuXoxclt8FW",
-	"yfi59T6bt37ze/949q3/XM/4n3pBMMiCIOzon1/TCcMyS8k/2aKkHt7o8WkFvU5V1Y2LNLW+SpxV7qrK",
-	"3WTVOau25UYXFciKHyS5q8kZTqp+0ayyrAoUl1eVgTLDqfDLktRRdWwxJuxXm8JdstWWp+nZTCVtXEHE",
-	"sj9gVhSom50kpmXbC+1hpiMv+8tiwkqFJ2LAKg200qNGoriPrVhvaE+HbniqIzf7ZbULpuZa6hDKjiku",
-	"Azu/bRnUeRyiYtvmdSt0AvEzhhJ+RdIIC4Km5Lrs7+yNu5046Da63VZ0GHfaPRyOCcZB1G7jOGi0cXM0",
-	"bo0bo3AUjLphGMWNdtyJGu1RMA4CHHTLVN1plfzV6ms5dDEO/N677zqtm8qYReF/qljWJPd+pcSmXWq1",
-	"ERBTR8PlGJ1iSNbbu4YBVXjPm52Nbh+9cTc7oQT9lmzta3utbl51qj7I7ahIKZtt7XRcy0gfxQtemszO",
-	"PvBVx1yn9UAELbFZwJZ9UR5QKSOkig2XMbhCsZ/jmeupBU+s6KMh6MpDtNcMAzS/Rlc0zplKNhuivU5L",
-	"/a5+ggTtIdprhF34yeXSMIphGpAdo5PFS9wjv7YCVK3m3yk9ivilMG44zNxchRUHgI1f6i9zVvx9RUbz",
-	"/MuEjvO/8SV8AW55MJu38r+vyGiWf/lG6VmSgoMU+OnBTL/Jfmnlf2Mc5X/zSXHPFb7M/x4nOCrDyn3/",
-	"GnC91pb5erkWoym/gkQsbQgpSQVqJ/ApZEztogPBkvFhRMdOOvnDFCgn9aza3PtuC+ZRhsUneki3Tssm",
-	"ckCCVoTTdOEhco0jmSyUPJ/QS8JKQum7mquRl5CjfTvuFMOgYmvOiJzyNX6uT87OTpG+wcGVMg9dcj59",
-	"c1YmEPVDFeuEx9eHMecp8Qul2CUOXh14rNJdd6og3aC0NjvrtNbuKIwb4yA6JA/WWnM6LgEnx0lBdSXq",
-	"rWKwpW33DOIVO3smgC3mnolsrjDQRh/Tp/u2eFBpCpDnNpnq5DXN9us/lndgnQcJ3f759l9/Jqkxm55b",
-	"lUVLuRbVsPJdWNU1496cOuFqon84GAwGgzWpM2vC7ofNVhA0wyDYOfL+iJHKCrvexA2XggEbw4hVu+13",
-	"pfnkzRpqxnCueSsubFAFh0a3hmI845K2gTuSR/qHkAswT8mYXus0Ts4SnY2WEhxDKYRiwTyTCA+YsIzJ",
-	"A7EKRTxOEOLZR58jLEu5eUfIJgYM1ajCzCHPFhh6+YsGDN5tSwodl8WSaxxGBzagIfBuNRmgMvNK7/oT",
-	"ZZ0+h7qjlbCGzm2uSkAESMxwNKWM+Dlo1P1lcTHD1+eJpu3KVCVIla72r0GVikSAX7CoMYq5VIYV9Eui",
-	"TOpKId2DgadoCK096p8fv3w+9NAQelzYL5qZ66/lGepk04rJ5Snb7tZezt4OgwBFU5ziSGpZsVno6AUX",
-	"Y1cReDU3XgHSyyyR1E8oM9mMoPjOCZ8rEk2pJHnqENrDSGSzGVYaDUbOMB7CiYTH93VXgzRLCOLjARvm",
-	"rx96UAszN2+QeOQheOuYmKiO0pUontjuWrDDoHqaqFerG3jGoHrrakolGTAxxxHxdJW10NksinhyMO4v",
-	"Z7SUpYuRLLd/Qbd/uf3+9s/6j395/39v/2wk0/v/hFv+im6/N7z4e/X1/Q/v/7e+4z9v/3j7l9s/vv93",
-	"EJ8Fw937Tf/tYCAHAzYYpIPBdRgMBtfH8N9Hg0EWNFsn6qPTeDYYZI1G+wQ+OoH66HTh4/BpS3+01Uc3",
-	"eOrrT3VrGASBrz/117Crv4b6a/tEf+3A126gBmwG+qPRUeOePNcjnDyHEU6en8DHiZpjdnJyoi+enDx9",
-	"949v/zAYXMPdehmHavC/08U4awm66r+n6r9n6r/n6sfGSb7A3sm7f9z/za82cLyq3l/H0O8G7V0eekjZ",
-	"b4inMUlJvF/VBmxzX4ySZqq74qybSR61XZnPp2QhiERzrHRkXT8jsSR1dIqFQEO3eZfaQ0P7t+RoQnQ2",
-	"iLoHWn5VuJOwOJ/xtMzbdAqBmeqI84RgKDZw3nVnwzGT5p6/+gjCotZhmmBRzKgAKln8dv7VsxedF18f",
-	"X39x9jJ4wYKK3IbNjDVf0QaO6pQMr9S8vjp5hg67wSEy1QMo5lGmNMw6GupinyGk+wiTkm5rpIChrwLY",
-	"llWsktlU8dVCYpLreYIthuckomMaIRBsVNhKZBaRCpG1WqF0lywqypZWumSR1NcCV99RkZdqrWOo0OFp",
-	"0etIoCuSEguQrXP4VrWPm9UEiKLC5LsNlRegDmjxl/I4i0hsy4QVJqt7KEZQ3Q4u+EpIuZUrVe+OeJqS",
-	"ROONxkV7ST2jPRJNOYmhqPb3vim48l98NFxhJxtKYlb1/TxJo0ixDTfmI7Z7PVe9DypTa021TYWWN+Wp",
-	"9JYp1mgSdsl2v+SJNvnitqgzc/JJK517x+jNqxcob0qpkUxjwiQdUyLumMD2VWx3cRdbdmRURYOIDaym",
-	"cF+VtMcwCDt+o+GH7bNG0A/Uv69ccRFjSXzjPlydkSBRllK5eA2VlNrWn9NPyeI4k9NKrnZ8+kL3VRzO",
-	"Zhfn9Xp96CFBdOIfzuRU3bDvGTI9Pn2ha9B4CiLl2FSeAoj66BhehXS+8gVZmHxlyFC+4ukF5CebpMK8",
-	"Yc4Tga59EfE50YaXsp1MpvUFWTwRSF+rr+sJmM+qAIhesoK1LmC1i9ffTiwof/vlmS0oBXlmS0yd0jFd",
-	"0UUr5S+U1VmT0eQue7YISkfKdNzG8BBQhE2YTfSNI0d4aEYkjrHETi6mGDB1c0wSCqLEWHQDdnbF0RVe",
-	"iML71h8wH72GpBVdn7ecs9JHw4oOMnraJpeksiDtSCcboCKyaVO2DHYwE1ckrav3Q38c+37XM1X9crP0",
-	"oSICJqoyxiDDRb287HTUvTh1U1A0PH1zNhSOa7rC9QUGOoP2TUINt2E2B9+ZZoc3eee6PHHVJKUJ3ZdN",
-	"ocZGJtXfuvFoCVpFE7YBO3Xjdtq3sI0TwCYcgAsgt/AVv/UTSGTUYBkwyFCAsYYfP6/Gs7M2NXgdnRVZ",
-	"93yc1/ClxAlNQvG+bpJqk5t10oouNUHPgTJtD440pdB8Na/T04kvpsuy6RhqKvNML2Vz54DtDQe15qA2",
-	"3PcAc4TFaISjC+A5eeuXOvqIJERC1MFG/lMy45dEFGmFgI5iFx0VydYgFnIpEZuAvORJjEYLiH9fKk0O",
-	"jEpbWwob/CURU6S3+vHpCycJvV9r1IN6oLiMImM8p7V+rVkP6k1tL06B+1ZWvfa/q02qyjY/A+1R3+Qh",
-	"Rq6UbIReeZ7eEhfLKr/iijknVUZLTWmgx7a41u1q/HZFL2fJwlIlSGoqIMliXRtUk+6/XWGsUyB14216",
-	"MzATKpAWmOvendcD7PB2W+Sz+f1OToaeyGrG9drWx0Xy2b06NW+aFqAb5lM4V9fNo1w5sdU8yn7Y6nsL",
-	"4jkot5Te/gHdcffm3VKX2zAINpSiV5SgG3PhrRu52DEZcSmA4CYObmuyl0MBefpQVXzhMZJRll5Xikq7",
-	"JbGFyhicBd1+2DYqo1v4apYYBH6j0Wj4h2EY+t1ms+n3Wq1Wu91udzqdjlu8s0OVp0080bWaDkDvbFum",
-	"Ky3zbHq3jvKDVi+6URFbgWgtpzxBvJTE8ggFc2453NsiXaehgKazbPJMiAe/GgYy7/0A4HSHN0ktzTBQ",
-	"29wtpqugy95XrgANy5GjIg5hxmz09KC2xqFwSWl3T8nrVOkiurnZSWJA4UZVwzPwSEHqg0m+uvFqLc3E",
-	"qgbNmd2B088bHmnc/cibpX4+raB590MnbuPTVti7+4nl/liwaBMou+vZot1FYXECUbvm1tt3Sk641ufb",
-	"dwqbxjlg1B2UNwKReCLyoDtYztd+0bsKzLcsFbLW7wReTe+MTIC9lkI0vdYMoC2XWsm1D31a1XDQtbbm",
-	"1UzbWhhWW5Tqqi54U1u+9u7Gq825qFDL3pjOnbqRBpBBycRSOgxnpNqMyh0+0PkCTCZjK1hzSifRoDzH",
-	"VYdDnM4wUIeHLwgrLAbTJMRkgjMu9SUqxYAp/n3k9pIxaU8TIlGr0fZst0xtrrUaTbRX2SsTUSYkwfE+",
-	"zG3A+FynKuxYA2FdkJAck5dDoL1WGA5YkUQOwaVFVWVb7rdbUsuscUatW4GCU5sNmC3D3HPLb4Y6WOsW",
-	"XSoQQCv2MSrUZs+ptVgtqByw9XWY+2DuuVUee0aNI7N9hBPB0TyTTtZ/Me9yA+iq5GAIubkFpH1kk4Xz",
-	"tn3rE4bLWcLq3jvThEdcTqFMBVUkDJdGqMgYxtoPMmA2aRiobf/Irkqb5ZgxnrHIeOlMC5eEXihiXCAt",
-	"S/Jujyb9NcISJ3ySkQFTsBImmHCl61l1E528olU7BIk27qCbG7QrBPtP7zhTzG9aMzqWvJlN0a1Xz/v4",
-	"9IVFju4JjfaU9Vn2hIF/zHWXUSh/u8JpTOJ9b8DMkswIuZPeBETBtxPrvvJOmaKiFT1pu0+zKIIyIkgC",
-	"sHQ5YJpelE1FpKbmfJvptAZh22H2iyzzcmdyLJc7W1GB9I5lVbvcQ7jUoRz4YSvoqd/NKi0EUzLOhGI8",
-	"QVNd1cSAdSOu6naSqB00jaOq1EpwD1wFTnoenmDKNLtyd2fC+QWJByyb2xOGnB5dJtHjSO28LIHCZHAy",
-	"FG0w1SxMK0OY6J6LFbNeIHS7wolaPGVoROQVIWzfc/vl5N40CymYtDsx41dDX+okkhJH8QyDVDPMEQQ9",
-	"ygqmUi496ENb1GI1SwRdH7A3Ja6fNzdXEsctzr5joGKz5W2ZB3lbNWCMr8yxTta2NYfqrDY4UxS7w5E8",
-	"A1Z9Jo8+c8aew1P2kug56iLbFTfJdrbt0uFF2sgFUf+Ux8tdBis0gyUT94GGLRTR5UUWFdVx2xq5laVx",
-	"TqmMLner7ekqL6guQ2o5+7VqbX43DdwUbd6UoytK3b9Z8SE0dvMh/OI5+MVz8DPwHNxtZAclI7uxjZG9",
-	"0x7dfMBC0fDZNuOzds4eZrG30vPDQ6sya3+pmaw9xXFTW2C4Z+kYxU335/epxSSUXZicByWu1nRVhAAE",
-	"cSTt10pxcytIykLGHWz5hEF7sFZfTVKztbqSWv9wQPUpfhMi10zjFTEFGVtNIh/n3jOoLKn9mEjIEywC",
-	"lHlmz07TegMJ9TvOTG+ANeB5ZhX3LWfiDrbjTG5+2m6gYAs30PL5UOq5xhZvWj4bBZ5rb7Osira04LMK",
-	"t3l4tZvzA/xd7W1AWnGowd/AVWZ0dGzaU2BDrVU+M2r1Umn9pGv8aI21frR7utEgpbj2Ti11cxC64LTr",
-	"mKzjJPFMILnoNqoFC/g8rGDUZi64YQQcMOaE1uvo1GRg6KwKm4KBKmLC4GorgsJD7ZszptrQ+BEgNSPl",
-	"c21t5wPU0XFeGLfkSRsvH9QWYRaRJG9hs63c2N44Med3VoTeWhtOtXXs0p+6j1uvY/MT+TFcwJ3CbXbr",
-	"yslAf0f+dKOf2PSIXXzq4Rpe0HkoL/CqMx1eGcues1xv1G3u3E29UZl5WED5F2PwF2PwlzDyTzOM7BWr",
-	"ggYWZlV5C4AHL6vUxeEDrKs0vllYp1Va2GFYLMyeqvfgdcFAH25Z7vDWeRB2P1DY//E8Evf2Jdz8zBSg",
-	"vxMtBjwL91BhPmRawE4q+LFxGujUlcpT9J+Zdt3KJtBxcYipCLSH3V6SfYRHuv2PvgqHhJKxRDjhjFR2",
-	"lxywvL1kbnDs1xG8UBkmw2LrDZHOnnWb0OWt/8uJtDoKTwasKH22xR2MXLnNxveKMmnu1izv2zguTcsN",
-	"7oU5U8Q9nMTEXo1K2EczfFHK+83rteFT6F6a1ocIydRMdxguj3tkB6LSKbFWb4lTfLViN+rIrrE4dWyO",
-	"rau83jbzer86GLXOA3VPe29dFOpBSvGG9qBbKMVNvzEOA/8wbo38Lu5EfpOE4wYORr2oEa5qqbZf283j",
-	"BJV0i9FtgkrBzwFkq3ZEJ2gGTUzCcNTrdbudxigizVHYHTebhESNETlsd3HYaEbdTtRrRsFhJx6R3rjd",
-	"7kaNRnTYDtfZEaYXUrUd0VDyv/1IdoRZnt/wc7ZUN28vKVWu4TDyW1E79g9JZ+zj4LDhF71lmsHjGg4b",
-	"X1Xo8GbGruXQC8JG436Gw24v3S6M1DgLev0gXA4jNe9S2pQm+ChKm5nWL8rbo3mvfnzP+o/vHod0qZ+U",
-	"5+tOL/iB6bS10UGGy61rHa84T/UJaOMlr5mJsBbpfnVUqkAbMFP9T9PiZCLGS71wj9BQyqQ4v40KRCeM",
-	"pyTeP1rqhAtppdgtRkOm7F3pf+4oddQKehWnGMGReDpGfIRaQWv5FpvnNGD5GYtTrH5xM/3Gzqn+UKS3",
-	"t1CKb4W2tT7yuFIh9Qm/QglXmqfTWgcJiRcC5aXsuTbQC4Lq+hwHCKUCnXyXNDvBxj6Q3U6rdJJYJ6jq",
-	"BFlNQgAXNW1b4lUAzeT3WuDl8mJNmZHb4HU7Pr/UGPThdUBuj8ClSumG1TPK4vsn0j95R4U1TdZJRzfi",
-	"/rML0WwZsC4i1X9PLo3VZImfiZdjRdDZY4j7360pqNANEKFcOD88RPN6KJJY32myMMjL/Q+dyu8BM4pz",
-	"XxeIF7m+kqNh0cbRlL7b7p2FJ8b0ARNDk5M7YK5kdArKkc1u1cF5nXYckyjBqRVCpUrxlCAwzCA7Os+N",
-	"pZzVkXuKrVv6YYo2wtAcnr9l9uyArUmfNfHocv4s2j19Vtty5V6yP0Ya7Q7W+P17Uf7IpnkYhZ1RqzPq",
-	"dMfjSP3X641a7WbUiJtBq9FU/8IwPgw6rW5zNMbBuNfFbdLtdsJOhxxisvo6twGwG4m7o+Wka5Q6DSLL",
-	"Zp/pH7i1PKtqfPpBsnvzlsO1beR5uWNryfx1u644pufGPr6mR6/prOs20v3pNMO9H8rW6SF5jZiAJh7G",
-	"X0xWGDqo7GLJjH9YjmaZ7VZIF3PdLUbIixMKd67OKFrNMVgafvuUwJwENcS2SyQtddI2rRJZRBLNoTWQ",
-	"HyuztDTBLfJLV7p8PziztDSDbbM475jG/fI3nZn8xF1F/w3cN19oDrKUNeeoxVaj/KkmOK5vIQRK8P3D",
-	"h9XqM+gQptfqtDjDwJ5VrHluoShu0EnL3YtKvYvQnuNTGvMk4VcIiwWLpilnPBPJYr+ODK+F7YlKBc36",
-	"CBvGfT6vD1jJ82OmSQWaUSEom5gUTzU7nqL8RPO8wA3ONdd1d6VWRMURgbbGzkglLdtjD5XyLnECE0T2",
-	"oUrNdhP3f4z0y+AXlfaBKu3aYFOvUNzuE2xaPfG/OOZ/ey16fRrbXQqpiUbZY0fXqON3xYke6NvaLU4U",
-	"BstxonCNwfChsns8xPhV3m7tl2jRPR1pP//k6Nwq2FrP+JHDRTf5NJbl/Wtd+zBz+k16JoBje0ei1XaR",
-	"hePeOBVXIwQf0ZRE0pfcN0xkCTL60N6kaO7oDGpBdfPu5v8HAAD//w==",
+	"7H3vcuM2lu+roLRb1fYOKVPUH0tybU25O+2kJ+nE2+2ezE2zx4JISEJMAQoB2VZS/jBbM1u58xr3Q3Zv",
+	"3d1b82G/3Cdpv80tHAAkKFGyZLszSSpVXS1LJEHgADh/f+fgu1rMpzPOCJOi1v+uNiE4IRn8+fwMj9Vn",
+	"QkSc0ZmknNX6tbMJQUJmnI0RYZLKBZJ4jPgIyQlBGZHzjJEEXZJMUM48+PWbOZckQQPz46Be82rkGk9n",
+	"Kan1a1EtjGo1r5aRb+Y0I0mtL7M58WoinpApVh2Y4uvPCBvLSa3fCLteTS5m6kEhM8rGtZsbr/YZj7Hu",
+	"X1V3Z1hObA/jjGDVGSwEkeWOHOAZPbhsHExJQvEB3CAOgkaviVvDnh/i5tA/jFuJ3yXtkd/Bh8Nu3EsC",
+	"0hht7PyIZ1Msa/3aPKN+RkYkIywmNc8dVRi0Kof1ishscTySJFsd2GsSc5YIJDm6wlSiIRnxDGYgW1A2",
+	"Lg2tEW7VQ8pkM9Q9o9P5tNbvdlpB4NWmlOnvQd5JyiQZk6x2o7o5wxmeEmmWzbEi3IukeiqAqk8EokmZ",
+	"9luSmap21HTWvBrDU/UkNq/bNMJ/zMio1q/9w0Gx1g/0VaF+mnJ2/iIBiptvz+aZ4BVE/2KGv5kTFMNl",
+	"NMr4FGE0y8gl5XOBZnhMngg0UJ91Rq7lub4RFjx0/Zs5yRZF3/Xl2pq13lbTtroo8g6T6YxLwuLFp2Sx",
+	"2tVjFKeUMOnHEy4IQxdkgfZGPEOG6AijN29efLSP5ARLNMUXRCBstgcSeETUyoLVVEew5/GUQCNXVE4i",
+	"Ju1PQ54szL4XsMNGNBMSZUTMU3mE5PKjCKOEjmAbSP0wFSgjX5NYbUu4oxWG9YiV1kd7FMTh8JD4jaSF",
+	"/VbcIH5v2CV+gA+T5qgRh6Q1tETWLKygskMpX5FqE2uZUma/d9XClpJkqs0/vj32v8L+t4HfO/ff/eYf",
+	"a5tmZvQSy3hSvQEGiqsOLDcyHBENCWVjFE8wG5Okjo6RkDgl6BKnc4LGRArUaoToNIM9T1Vz6ATTlCTL",
+	"rPQQWGk1GUa+7tdurNUM6jM6pXJ1SKd4TJCg35J1SzyF59xXJmSE56lUXM/bwHsaJc7TqOY8GREzzgQB",
+	"xvMUJ6/IN3MioJ8xZ5Iw+BPPZinVAuJglvFhSqa/+VpoaZETT3VMYpoaBlM3fKWPpnOhuKvZL4reWcYV",
+	"q3urXpKoPplReLURJWmy1IIaFBECj9WdS43dvFNUExIrkbBGAjEufezP59TyOCLkOU2Aaf6u91Xz085Z",
+	"7w/tf+l+Gb5q/Y/O08bnzZdtRXCJ5VzU+sDBJZWwQJ7iBJkmihU8kXIm+gf6rVMiJvWEXFpCiYMhTnz7",
+	"zM2OXPVUN6Ina3UzmGYVB5jiVFGRJGhvzmY4E3iYaubiIcoucUoTlMsZxDOkl/d+XfXpGWejlMYPnXe1",
+	"I+ezlOOEJIgPFUt6ItDrT479sN1BCScCMa54pYwnsH0TEqc4IwmKJyS+EPNpbcN06pZzjQL7zWEr9g+T",
+	"NvF7o07gH+LusBcHSYOEIyBpSiS555T3iinPabPtfMf2gUeebFjOaqoVDSlDWDE5SbT8wWnKr5T8oKKP",
+	"KuYBlggVQrFJnuVzEbGKyVDsSN1kJ0UroYIIYLXkeqaUBE/dIZe7NcgIThYDJX30slJL6RFX1yzj4wxP",
+	"kV4DcegfDhvEP4yb2O+NDokfJo24PeziHgkaqk8JUYsgOVLiVCr1jkotX2t38o1f0MqxVFPKy4wKnhBn",
+	"iSgySa54qpjwK4Y4Q3sDLCWOJ+dYDPbVdcFH0je0BIZxwrMhTRLCHjynVCA+Ixk8gowGKhBnJDeJeEoE",
+	"Ov7o5YvPPfT8oxdnX7z6YJPXLCavGOG2szfKn3jk6YtxmpLsiTCkSDhsNdjxqExAmJvPuTzhc5Y8cGr0",
+	"vt7Grig4O7mm22ytXYzCXaewVUzh51yiEVBi2ylUqoJ+4oPw7r2cZV6QBMnJfDpkmKb7SwSEWTzFC7U7",
+	"zzj/DGdj8sDJNLITyUnG5+OJXjaEJTNOmUQ4Iwj0TNUrjsI2ekmfHqG5IOj0i9dnqFIOf6hN2HA2oSEC",
+	"kpyjFMiw7UzO9JO+5NzXTz7yjBbME5pXE4tZiXSY2ZuM6NTz6tgg2gR54NRaswRFtUZUq9Ky4nkGxqI1",
+	"lqzD6O+3S8Ewt3PsGmUjTZGtZ9l51jfPPvI8Dyx9B8aavJvAZp51sw9kwgzNGbmeaeMeDCfEY3hf8oE2",
+	"YNu1d14wZb/jFAmSXZJM92Dr6aHm6ceck+NVigC9X5PsksbkDcOXmKbK+HkEdfPZy9dqh8+LRj0kuKP2",
+	"xpippaCUJyIR1g4co249ESjmlyQ7UqtlohTvKywQqKGJpz1DKMUSXAwfZiIdTmrI4w5l62l0n3nk3fXs",
+	"5WsPXU1oPFEEtP4vkiYO92SqS8rgcbRST09LRnA8AUOXZ8A7KBsfRax4dk9/gkt1X92EcztmT7vq3sAN",
+	"r/WP+zBFakYvyEx6CCNrRyamxYhdEDITiEqBhgtJRB2BkxnhkbKrB/DFB5fzAAntYta+OCcw4Ny0jozm",
+	"7gPHgw0kPOP8JWYL46cRD1zjmbIfQfIrbbsZHEypMvBiQpIPxl9aoWMinXGOppgtrCdDbL0oVdd9o7Q8",
+	"ululIItSk64neC6MFXnXVD/aRL9heC4nPKPfPlhDAHYVx0QoQ++CMDTBwprxH8yUahSTXBrKDkyneOiR",
+	"53dIcKY0NiBG4RgpHGXg5Qf6LE3ol19+6R/P5YQwqWaArAnSFHcoTgOdg3DAXJCyw/kp9GSdRzlsd1Y9",
+	"ynpxzDKuJlTxvucQRXzgGhH0W3IODM1x2Eo05UKidrPTPQx6jTCodN5aj3PhvS0aq/bdrra70Y9bGBz3",
+	"4TaOqmm4JoJJxvdROIsnH31NmkjOFUlT33hyh3Npl2QfYSMYhxnBF1oAxZwJmWHKpPCUwNTycapUUSoi",
+	"RpmVXtqDZ5aHWohiwq8cEbvi8ykbpNbVN6IpgZaNa+YKotgXlCVoxDNE5dJ7FjOi5bSYz2Y8k47XcLAU",
+	"VBooyRuxubAxrOUol3Epvinaeqmm6Aym7UFLX41KgLdJ9bf0dDJyNDzrUf1ghm/bZZn5MBG0DJ3bgXnm",
+	"j/twiw/PfbjoA/h+p/NU0hnO5IFav36CJR547tp5IvI1oR7I+1iHQJl5eR4CrwrJau3ZkEQ1WUeD2XyY",
+	"0vh8nqUD1fIsI0ItmqsJYWUHtb4RYZYgcFMfocEVTeRkoH6K2GBC6HgiB3otT/GYCLj3kiaEe2iQzLWT",
+	"7dzIen0jXIX78Dyh3EOcxQRdMH7FjiI2UPxlnpHzjGDB2UD3aqC5zqBeQDrQOONXSqXUrk+GyCXJFiai",
+	"Cc1TrR3r+KdWKWcZn5FMUh2+w6k8l+S6im4p2GGSXhKk7oCOa42ADmlK5aIsld7/9+337//2/j/Q+/93",
+	"++f3P9z+Cb3/9/d/u/239z/c/uX9/0Hvf7j98/v/fv/v7394/59lHIa2HcsCy6tpxkKSc8nvWngw8cc5",
+	"G1NP2yjEuZjgsN25q4VnNpIEoVdgCufSMInVJVzsLetuNitM6/YlqsCSOPh6RsblQUOg1Y10Y//bd785",
+	"eKuj3fXfVIe7vZpB0pxjueV2PKNTIiSeztynh4sdABpebXkRl5hieBgE9VbXiSonfK4txSKsfBh212Ba",
+	"2Hw6VOqrVyuv+lXSfzlZOFtzVBGJt7OudLOpibrfudAUQ9Bh86q55hkdU4ZTLcbUfUur3ix2313svrvY",
+	"61/PluY+bLdLmIdGRa80WykRuhF0N8buO+12s705eu/VaLLTzCsxvdX2+5Rq/3fBV6vp+eyjz9GbV5+h",
+	"PZlvJNg8T3JOO8SCwC2Kfw3URTwm5xdkMdg/2oFPl6fJir44YfUl8QfP7eK9PLBrwsysizXbAmHmuZqu",
+	"O7+tbthoNMsz3Gm5M1zovpvhYYV+sMXMvda3wkM5rddsBh0VviALRDX5nRnsW6FqaRnNg6AZ0wQ+SUE1",
+	"/Tu5lvrCAPEsYoNZRi+xJDs/PFygS2ol0hGi0og/UayR4jqoqMsop4evgBJfD1sVU56HbcQqZT8mjGQA",
+	"jyzuQntGl+AsXex7ufWj5PyMZAX4R5LpndN8ZptVPZni6xf6oWbeT5xleKEuzmfJA6SLUUvK0mETxwob",
+	"rcNWt9lpHd7FtoopvKtjvy/uvPFqoKqVuWgvfCgXvXFRj29rABECRrmkPDiyxSubt8vqSXnvlYab7+XS",
+	"IiqIXRLqJf2gNJ3v8mHoTayIs6w3KXUw0XERnJ46auIIp4JsiRFQFiXw5CFJORsLJHkfaZ9YSgX4RFmi",
+	"I1/SGn0R2xtYytFksA9cnGezCWYE/CoGRaCNPOqwf2s1ggDIxiRRTQFTqnN2btuES4P9OnqR2x3Ow9bl",
+	"7hX7T70TWukjOeGCRAxnGv7w7OXrJwIN4IFzGKjqsYcG+bPFr1qCQTvurdpzjVnE8kifFHpojjldpawX",
+	"NNpJiC9rtBtFQr4cDA4HbOXlJb+0zJ1+bbHO3sCqfJzVJrnxXzjKgORHaMDmaTpAylyPJ0QgCqhz9aMO",
+	"8mis8i+Hup8aPa3CRZSpJQbuFj7Si9pDCcnoJUk0lnrZ+wKaE1O87602X4AhJYTXvBqYq6obSxZOlakC",
+	"HfuMamBomdS52NpKfmnDviS7Go4qn0uvGR6TbZ0UeExesBFfZebQvmlrLblf5+pVmeCDGWEJZWNlsit7",
+	"YSWaD1kDwji+TDDIswA47QUwtiQ4EUhGR5QknvEJkMT4AvSF2PVGGq3GzJvpB/iUcKIEg/FZlqbOXque",
+	"unvt02M0JdkYsj9iSP+w8uDIMjcw6fuocoNOKXPf0NjkrcBp+sUIXMpbzPcn8ylmZ+RaPk15fAGe442e",
+	"C2W//eftn2//Vf2qvvyv2+9v/3z7Pz+s58JQ/N76zs269arjlTtPpZjiNM2jolYH1XCV/XourVx+ZYTe",
+	"0hUlDMccST4mckKyo4g5kg4xQgBlRKZoT0vWgXXnGpbvyldXrNr7mBUI+3f5uD7oqnm4v+sci+1lyCuu",
+	"Y+srxN5JflVM4j3FmNZ3q8WQunIEPG+GM6VyWdUYDUnMp0QUAlzpV/bqQOlshQNYMDoaOXIrYoaDXk2w",
+	"JJdEe43NG0zffNU5JPBC9NHvTp9/7KHTzz/20JdkeOqhj1+ceOj49+r/l6ct+PWlF7F/mdP4Qtk26uem",
+	"h162jj10fPzMQ1+Mxx768vj3Sgk5+ez4GdprNdqIq1V9RYVdf7l5MaQMZ5Us9t473JVWQO+1UupNlRPm",
+	"GHwrkqMRkaCG5uxZBy/FOZYll7iSVYKOlSb+5tVnEPMwtrp+Ehye5Q1XtHQfM9L4jladN1qvX45elNwG",
+	"W8H8c+t9Omv99g/+8fRb/7nu8T/3giCaB0HY0T+/pmOG5Twj/2zTnXp4o8enFfQ6Vfk87qSp8VXOWeWu",
+	"qtxNVp2zaltudFGBrPhBkruanOGk6hfNKsuqQHF5VRkoM5wKvyzJHFXHpnnCfrXg8JKtttxNz2KgtHEF",
+	"Ect+xKwoUDc78Khl2wvtYaYjL/vLYsJKhSciYpUGWulRI1Hcx1asN7SnQzc805Gb/bLaBV1zLXUIZScU",
+	"l4md37ZM6jwOUbFt84wYOob4GUMpvyJZjAVBE3Jd9nf2Rt1OEnQb3W4rPkw67R4ORwTjIG63cRI02rg5",
+	"HLVGjWE4DIbdMIyTRjvpxI32MBgFAQ665VXdaZX81eprOXQxCvzeu+86rZvKmEXhf6oY1jj3fmXEAjq1",
+	"2ggTU0eD5RidYkjW27uGAVV4z5udjW4fvXE3O6EE/ZZs7Wt7rW5edao+yO2oltJ8urXTcS0jfRQveKkz",
+	"O/vAVx1zndYDJ2iJzcJs2RflAZXyhFSx4fIMrqzYz/HU9dSCJ1b00QB05QHaa4YBml2jK5rkTGU+HaC9",
+	"Tkv9rn4C6PcA7TXCLvzkcmloxTANQMdoGHqJe+TXVoiq1fw7pUcRvxTGDYeZi1VYcQDY+KX+MmPF31dk",
+	"OMu/jOko/xtfwhfglgfTWSv/+4oMp/mXb5SeJSk4SIGfHkz1m+yXVv43xnH+Nx8X91zhy/zvUYrjMq3c",
+	"968hl0FxrpdrCZrwKwBiaUNISSpQO4FPIWNqF7UNlowPIzp20skfpkA50LNqc++7LZhHmRaf6CbdDDAL",
+	"5ACAVoyzbOEhco1jmS6UPB/TS8JKQum7mquRlyZH+3bcLoZBxdacEjnha/xcn5ydnSJ9gzNXyjx0l/Pp",
+	"m7PyAlE/VLFOeHx9GHOWEb9Qit3FwasDj1W66065qRuU1mZnndbaHYZJYxTEh+TBWmu+jkvEyeekWHWl",
+	"1VvFYEvb7hnEK3b2TABbdPDaagba6GP6dN+mJSpNAXBu44kGr2m2X0crnofcGQEum8HPygexzk+Fbv9y",
+	"+29/Z4fETwC7s+m5VWG5BAapJrPvkrmuJctmbIerKv/xIIqiaA22Zw0u4LDZCoJmGAQ7QwMeMZRa4Xgw",
+	"gc2laMXGOGcVO/h9qT95nYqasexr3oqPHXTVgVH+IQ/R+MxtZJHkUIQBgBVmGRnRa40z5SzVcLmM4ASy",
+	"QNT25XOJcMSE5ZwebHDIX3KiJM8++hxhWQIPHiGLXBioVoXpQw5nGHj5iyIG77bZlI5PZcl3D60DB9EU",
+	"eLeKVqiEhmmGcaLM5+eQcrUSd9Hg6yqEJFBiiuMJZcTPSaPuL8uzKb4+T/XarsRSAZa72gEICToSwfyC",
+	"yY9RwqWy/KBUFGVSJ0np8hM8QwOoalL//Pjl84GHBlDew37R0kZ/LfdQo2ErOpdjyt2tvQwvD4MAxROc",
+	"4VhqYbZZKuoBF21XLfBqRr5CpJfzVFI/pczALUEznxE+U0s0o5Lk2Ca0h5GYT6dYqVwYOc14CKcSHt/X",
+	"BR2yeUoQH0VskL9+4EGyzsy8QeKhh+CtI2LCTkqZo3hsC4vBDoPEcaJerW7gcwaJa1cTKknExAzHxNMJ",
+	"5kLDbdTiycm4vwy5KQsmI5Ru/4pu/3r7/e1f9B//+v7/3v7FCLX3/wW3/A3dfm948ffq6/sf3v9vfcd/",
+	"3f7p9q+3f3r/H6CAFwx377f9t1Eko4hFURZF12EQRdfH8N9HUTQPmq0T9dFpPIuieaPRPoGPTqA+Ol34",
+	"OHza0h9t9dENnvr6U90aBkHg60/9Nezqr6H+2j7RXzvwtRuoBpuB/mh0VLsnz3ULJ8+hhZPnJ/Bxovo4",
+	"Pzk50RdPTp6++6e3f4yia7hbD+NQNf4zHYwzlqCr/nuq/num/nuufmyc5APsnbz7p/3f/uMGjldV9uwY",
+	"Sv2gvctDDykDE/EsIRlJ9qsqoG0uCVJSnXVBoHU9ycPKK/35lCwEkWiGlRKvE3wklqSOTrEQaODWLVN7",
+	"aGD/lhyNiYarqHug2lmFvwuL8ynPyrxNYxxMV4ecpwRDNoTzrjtrrRkcfv7qI4jbWo9uikXRo4KoZPG7",
+	"2VfPXnRefH18/cXZy+AFCyrAF5sZaz6iDRzVyZZeSfd9dfIMHXaDQ2TSG1DC47nSMOtooLORBoBHEgYz",
+	"b5O4gKGvEtjmfawus4niq4XEJNezFNsZnpGYjmiMQLBRYZOwWUwqRNZqCtVdsqjIq1opEEYyXwtcfUcF",
+	"cNaa75BCxLOizJNAVyQjliBbgwxXtY+bVYRGkQLz3YbUEFAHtPjLeDKPSWIzpNVMVpePjCGxHwy1Skq5",
+	"qTVV7455lpFUzxtNisqaukd7JJ5wkkA+8R98kxHmv/hosMJONuTsrOr7OYqkwACHGwGT7V7PVe+DSuyv",
+	"SQeq0PImPJPe8oo1moQdst0vORIoH9wWiXAO4LXS+3iM3rx6gfJ6nHqSaUKYpCNKxB0d2D7N7i7uYvOi",
+	"jKpoJmIDqyn8ayXtMQzCjt9o+GH7rBH0A/XvK1dcJFgS3/g3V3skSDzPqFy8hlRP7SaY0U/J4nguJ5Vc",
+	"7fj0hS4pOZhOL87r9frAQ4JoZCKey4m6Yd8zy/T49IVOkuMZiJRjkxoLJOqjY3gV0oDqC7IwgGqAUF/x",
+	"7AIA1Ab1mNcKeiLQtS9iPiPa8FK2k4GCX5DFE4H0tfq6coh5rwqC6CErWusMWzt4/e3EkvJ3X57ZjFeQ",
+	"ZzYH1slt0ylntFL+Qt6fNRkNuNqzWVo6lKcDS4aHgCJsHDqibzxNwkNTInGCJXbAoiJi6uaEpBREibHo",
+	"InZ2xdEVXojCPdiPmI9eA6pGJxAug2r6aFBRPEd32ziaKjPmjjQaAhWhV4spM7ODmbgiWV29H0oD2fe7",
+	"rrPql5uhD9QiYKIK0gbuL/XysldUlyHV9VDR4PTN2UA4vvMK3xwY6AwqVwnV3IbeHHxn6jze5EX7cmSt",
+	"Qc0JXZJOTY0Nnaq/dc3VErWK+nMRO3UDi9q3sI0TwCIiwAWQW/iK3/opIC01WSIGEApoa/Dx8+p5dsam",
+	"Gq+jsyItgI/yJMOMOLFTqC6g68Na9LVG1ehcGPQcVqYtP5JlFOrO5omEGpljCkybYqkmddCUkTZ3Rmxv",
+	"ENWaUW2w78HMEZagIY4vgOfkVW/q6COSEglhEQtNyMiUXxKnCAZMR7GLjgo0OIiFXEokBjEgeZqg4QI8",
+	"rZdKkwOj0ia/wgZ/ScQE6a1+fPrCQcn3a416UA8Ul1HLGM9orV9r1oN6U9uLE+C+lWm5/e9q46q80s9A",
+	"e9Q3eYiRKyUboUygp7fExbLKr7hizkmV0VJTGuixzf51Czq/XdHLWbqwqxIkNRWAAllXAdbkI2yXuetk",
+	"cN14m94MzIQKpAXmunfnCQs7vN1mIW1+vwMa0R1ZhYSvrfpcoOPuVaR6U7dguqE/hXN1XT/KqR1b9aPs",
+	"h62+t1g8B+Vq2ts/oIsN37xbKvAbBsGGXPmKHHljLrx1gx47oiWXAggusnFbk70cCsjxTVXxhcdAyyy9",
+	"rhQ2d3N2C5UxOAu6/bBtVEY3M9cMMQj8RqPR8A/DMPS7zWbT77VarXa73e50Oh03u2iHNFSLjNHJpA5B",
+	"76zYplNBc7i/m+j5QdMr3aiITZG0llOOYC+hbB4ho8/N13tb4IkaimgaBpRDNR78amjIvPcDkNNt3qBu",
+	"mmGgtrmb7VexLntfuQI0LEeOijiEabPR043aJIzCJaXdPSWvU6WL6OZmJ4kBmSVVtd7AIwXYDIMOu/Fq",
+	"Lc3EqhrNmd2BU8ocHmnc/cibpYJDraB590Mnbs3XVti7+4nlAl4waBMou+vZoh5HYXHConbNrbfvlJxw",
+	"rc+379RsGueAUXdQXqlE4rHIUQFgOV/7RXEtMN/mmZC1fifwanpnzAXYaxmE+2vNAOqGqZFc+1CiVjUH",
+	"BXtrXs1U7IVmtUWpruqMPLXla+9uvNqMiwq17I0pWqorfcAyKJlYSofhjFSbUbnDB0pzgMlkbAVrTmmU",
+	"D8pBuDoc4pSugURBfEFYYTGYKiYGqs641JeoFBFT/PvILXZjcFljIlGr0fZsoVBtrrUaTbRXWSYUUSYk",
+	"wck+9C1ifKaxFDsmaVgXJKB38nwNtNcKw4gVKHcILi2qUu9yv92SWmaNM2rdChSc2ixiNk90r4TC0MFa",
+	"NytUkQCq0I9QoTZ7DhBjNeMzYusTRffB3HPBIHtGjSPTfYRTwdFsLp20hKLf5drXVehlCLm5Ga59ZEEl",
+	"ecXC9YjmMtJE3XsnjnnI5QTQLKgC0VxqoQLSjLUfJGIW1Qyrbf/Ijkqb5ZgxPmex8dKZGjMpvVCLcYG0",
+	"LMkLXRp8bowlTvl4TiKmaCVMMOFKJ9zqKj95yq12CBJt3EG5OajUCPaf3nGm2oCpSulY8qY3RaFi3e/j",
+	"0xd2cnQ5bLSnrM+yJwz8Y667jEJ+3hXOEpLsexEzQzIt5E56ExAF306iS+o7eZRqrehO2306j2PIcwIQ",
+	"gF2XEdPrRdlUROrVnG8zDWsQthJov8AilYuyY7lceosKpHcsq9rlHsKl4uzAD1tBD0pX6lFaCmZkNBeK",
+	"8QRNdVUvBqwrhVVX0kTtoGkcVaVah3vgKnDwg3iMKdPsyt2dKecXJInYfGYPV3KKiBmgx5HaefMUMqfB",
+	"yVBUAFW9MLUWoaN77qyY8cJCtyMcq8FThoZEXhHC9j23oE/uTbOUgk67HTN+NfSlBpGUOIpnGKTqYT5B",
+	"UEStYCrl3Ig+VIQtRrO0oOsRO15h/BK2gcvIJOfVhUo9ZPgYM2wsL1QKzPCVOcXK2rPmDKHVqmtqle5w",
+	"AlHEqo8g0kfs2GOHyp4RpwTrqmtkO3t26awmbdiCeH/Kk+XShxXawJJZ+0BjFoB0eeZHRcretoZtZb6e",
+	"k7+jc/Bqezr1DFLekBrOfq1ag99N6zaZpDfliIpS8W9W/AaN3fwGv3oLfvUW/AK8BXcb1kHJsG5sY1jv",
+	"tEc3nydR1BO3FQKtbbOHWeKtFCLRQqMsp/aXKtzaQys31SqGe5ZOjdx0f36fGkxK2YXBOSh5tabUIwQd",
+	"iCNdv1bKmpvWUhYybmPLByrac8T6qpOardWV1PqHA6oPLRwTuaYbr4jJEtmqE3k79+5BZZ7vx0QCNrAI",
+	"SuZonp269QZQ/jv2TG+ANeR5ZpX1LXviNrZjT25+2q6fYAvXz/JxWOq5xhZvWj4KBp5rbzOsilq54KcK",
+	"t3l4tcT0A3xc7W1IWnGGw9/BPfbGGDWmZgY2q7XKT0atXiqtb3SN76yx1nd2T9cZwIhr79RQNweeC067",
+	"jsk6jhHPBI+LEqhasICfwwpGbdqC60XAeWpOOL2OTg3qQiMpLOwCVcSBwb1WBIIH2h9nzLOB8R0AHCPj",
+	"M21h5w3U0XGerbdkRI2Wz6WLMYtJmtfV2VZubG+cmONKK8JtrQ2H+Dq26E/dr63HsfmJ/NQx4E7hNrt1",
+	"5SCkn5EP3egnFhKxix89XMMLOg/lBV41uuGVsew5y/VGXXvP3dQblZmHBZF/NQZ/NQZ/DR3/NEPHXjEq",
+	"qKphRpXXJXjwsEqlJT7AuErtm4F1WqWBHYbFwOwhgg8eFzT04YblNm+dB2H3A4X6H88jcW9fws0vTAH6",
+	"mWgx4Fm4hwrzIaEAO6ngx8ZpoOEqSgtf46PQRo6OhUNARqA97Ba47CM81DWJ9FU4E5WMJMIpZ6Sy5GXE",
+	"8pqXucGxX0fwQmWYDIqtN0AaMetWxsvPIyiDZ3XknUSsSHe2CR2MXLkV0PeK1Gju5inv29gtzcpV94U5",
+	"6MQ9McXEW41K2EdTfFHC+uY52vApdIFP60MEADXTZY/L7R7Zhqh00qrVW5IMX63YjTqaayxOHY9j67Kt",
+	"t0Vb71cHo9Z5oO5p762LQj1IKd5Qs3QLpbjpN0Zh4B8mraHfxZ3Yb5Jw1MDBsBc3wlUt1RaRu3mcoJKu",
+	"e7pNUCn4JZBs1Y7oBM2giUkYDnu9brfTGMakOQy7o2aTkLgxJIftLg4bzbjbiXvNODjsJEPSG7Xb3bjR",
+	"iA/b4To7whRoqrYjGkr+tx/JjjDD8xt+zpbq5u0lpco1HIZ+K24n/iHpjHwcHDb8ouBNM3hcw2Hjqwod",
+	"3vTYtRx6Qdho3M9w2O2l24WRGmdBrx+Ey2Gk5l1Km9IEH0VpM936VXl7NO/Vj+9Z//Hd4wCR+kl5vu70",
+	"gh+Y8l8bHWS4XE/X8YrzTB/LNlrympkIawHxq6NS1lnETMY/zYrjkhgvFeg9QgMp0+JQOSoQHTOekWT/",
+	"aKk8L0BJsZuAhkyqu9L/3FbqqBX0Ko5WgnP6dIz4CLWC1vItFtsUsfzgxwmciOyi+0bmgQtIhvuWoL2F",
+	"UnwrtK31kceVrKhP+BVKudI8nXI6SEi8EChPX8+1gV4QVOfkOEQoJeXku6TZCTYWp+x2WqXjzTpBVXnK",
+	"6iUEdFHdtmldBdEMptcSL5cXa1KL3Kqz2/H5pWqlD8/9cQsXLmVHN6yeURbfP5GizjsqrFm6Tjq6Efdf",
+	"XIhmy4B1Ean+Obk0VsESvxAvx4qgs2cj979bk0ShqzJCinB+oonm9ZAYsb78ZWGQl4syOtneETOKc18n",
+	"hRf4XsnRoKgtadLdbUnRwhNjan+JgcHhRsyVjE4SeQ5v1cF5DTVOSJzizAqhUnZ4RhAYZoCIjuw5yJSz",
+	"OnKP1nXTPUyiRhhqBDBaymEo1ZrE0xyunh88ZWG+jrR1UgsQFpBdQC3oF+a0v5zQYDut6KVzwJ+9fI0Y",
+	"v/KW0e+MF1n7BgVcRo57aiwwenckdQc8fuSEoD2lMBytgMWLN6obmkdKIVAPQbJEO2juezrOX+CcNfy9",
+	"0CvsanIRymhbeLJufA0+2Qy/DFBGu+OTK+DVPwpOeQd3x/1rg/7Ivo8wDjvDVmfY6Y5Gsfqv1xu22s24",
+	"kTSDVqOp/oVhchh0Wt3mcISDUa+L26Tb7YSdDjnEZPV1btlnN9R5Rx1P1+p3qm6W7WpTlHFrhaGq3O0H",
+	"gU/nhaZr2yhM5Tq9Jf+CW8rGse03Vm82lZlNPWW3fPJPpwTy/aZsnaKXJ94JqIyCLEdblpjAV8WSn+Rh",
+	"INiyXKsQ3+a6y0vz9KrCX64hW6sgjqXmt8dc5ktQU2w7pG6pfrqpP8likmoOrYn8WNDdUge3APCu1HZ/",
+	"MHS31INtYbJ3dON+AFmnJ79QmOyviNVNNs8XmmktISEdU8daCT9V0Or6UlBg2Nw/JFxtEoHaYmrmTorD",
+	"Muyh2JrNF7rpBjujXIWqVIMK7Tl+whFPU36FsFiweJJxxuciXezXkWHvwBFQKTFdn5XEuM9n9YiVvHmm",
+	"m1SgKRWCsrGB7are8QzlR+fn9gAcoK/zJ0slpYqzKG2upBGEWp1IPFTC0uIUOojsQ5BpeJw/pESnPdi3",
+	"lMOo+p3nSq8aTKW8SGvnREybHdrSc87oKB0XoESfPgI4AxvrCuf5uFCemqai7wwAvIl5AQDPyfq0JbJ0",
+	"4jdYPziFXHlUJN6uGFArhxdHjApIQ/UK/yuVS2ZWs3hsnalVnXhrcuBNg/yK7XumaEGxiCCpVWa2AqMp",
+	"1Q2/zpmkqXlaCZ8qU2iTuvAYgOjgVxvogTbQ2vBvr9D07xP+TeZ6HeTe8354GAT1Vncns2s9sPQuC8bE",
+	"h+3pxGvst7sitw/0Nu8WuQ2D5chtuMbC/FB4Ow8xfpUXPfw1fntP1/bPK+D7M1JMc+t1a+X0R44b3+Td",
+	"WFYSX+skqKlTbNYzkVxbOBat1ootIngmurAaKvyIZiSWvuS+4V1LlNFHiqdFZVenUUuqm3c3/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

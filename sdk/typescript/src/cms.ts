@@ -1041,8 +1041,7 @@ export interface paths {
          *     up before the file is stored; should setting the field fail after that (the content deleted
          *     or the CMS gone in between), the stored asset is deleted again before the answer. Without
          *     `attach_as`, attaching does not show the asset on the content: set the field through the CMS.
-         *     Upload sessions do not take `attach_as`: set the field through the CMS once the upload is
-         *     complete.
+         *     An upload session takes `attach_as` too (createUploadSession), set when it is completed.
          *
          *     Retrying with the same `Idempotency-Key` and body returns the first result; the same key
          *     with a different body gets 422.
@@ -1138,8 +1137,12 @@ export interface paths {
          * @description Creates a `pending` asset and a pre-signed URL to upload its bytes (up to 5 GiB) straight to
          *     storage: `PUT` the file to `upload_url` with exactly the given `headers` before
          *     `expires_at`, then call completeUpload. The declared size and SHA-256 are checked on
-         *     completion. Unsupported content types get 422. Retrying with the same `Idempotency-Key` and
-         *     body returns the first session; the same key with a different body gets 422.
+         *     completion. Unsupported content types get 422. With `attached_to`, `attach_as` names the
+         *     content's field the asset is to be shown as, as in uploadAsset: the content is checked with
+         *     the CMS now, as the caller (no session when it does not exist, 422 on
+         *     `attached_to.content_id`; is deleted, 409; the CMS refuses the caller, 403; or is down, 503),
+         *     and the field is set when the upload is completed. Retrying with the same `Idempotency-Key`
+         *     and body returns the first session; the same key with a different body gets 422.
          */
         post: operations["createUploadSession"];
         delete?: never;
@@ -1169,6 +1172,12 @@ export interface paths {
          *     asset `ready` (thumbnails follow asynchronously). Completing a `ready` asset is a no-op.
          *     409 when the object is missing, its size or checksum does not match (the asset becomes
          *     `failed`), the session expired, or the asset already `failed`.
+         *
+         *     A session opened with `attach_as` then sets the content's field through the CMS, as the
+         *     caller. The bytes of a large upload are not thrown away when that fails: the asset stays
+         *     `ready`, the answer is the CMS's refusal (422 on `attached_to.content_id` when the content
+         *     is gone, 409 when it is deleted, 403 when the CMS refuses the caller, 503 with `Retry-After`
+         *     when it is down), and completing again tries the field again until it is set.
          */
         post: operations["completeUpload"];
         delete?: never;
@@ -2992,10 +3001,14 @@ export interface components {
              */
             upload_url: string;
         };
-        /** @description A large upload (up to 5 GiB) to be sent straight to storage. */
+        /**
+         * @description A large upload (up to 5 GiB) to be sent straight to storage. `attach_as` needs
+         *     `attached_to` (`cover` with a program, `thumbnail` and `media` with an episode).
+         */
         UploadSessionCreate: {
             /** @example الحلقة الأولى من برنامج الصباح */
             alt_text?: string & components["schemas"]["HumanTextBlock"];
+            attach_as?: components["schemas"]["AttachmentRole"];
             attached_to?: components["schemas"]["AssetAttachment"];
             checksum_sha256: components["schemas"]["Checksum"];
             content_type: components["schemas"]["UploadContentType"];
@@ -4111,7 +4124,8 @@ export interface components {
         };
         /**
          * @description The CMS, which sets the field an upload names in `attach_as`, is unreachable or failing;
-         *     nothing was stored. Retry after `Retry-After` seconds.
+         *     an upload (uploadAsset) or a session (createUploadSession) was not kept, a completed upload
+         *     keeps its bytes. Retry after `Retry-After` seconds.
          */
         ServiceUnavailable: {
             headers: {
@@ -7625,8 +7639,10 @@ export interface operations {
             400: components["responses"]["MediaBadRequest"];
             401: components["responses"]["MediaUnauthorized"];
             403: components["responses"]["MediaForbidden"];
+            409: components["responses"]["ContentConflict"];
             422: components["responses"]["MediaUnprocessableEntity"];
             429: components["responses"]["MediaTooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["MediaProblem"];
         };
     };
@@ -7693,7 +7709,9 @@ export interface operations {
             404: components["responses"]["MediaNotFound"];
             409: components["responses"]["MediaConflict"];
             412: components["responses"]["MediaPreconditionFailed"];
+            422: components["responses"]["MediaUnprocessableEntity"];
             429: components["responses"]["MediaTooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["MediaProblem"];
         };
     };
