@@ -518,11 +518,6 @@ func (c *Config) validateSearch() error {
 	return nil
 }
 
-func httpURL(v string) bool {
-	u, err := url.Parse(v)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
 // validateIngest checks what the ingest service's settings need of where it runs
 // (ingest.Settings.Validate checks the rest).
 func (c *Config) validateIngest() error {

@@ -144,8 +144,7 @@ func (p OIDCSettings) Redacted() OIDCSettings {
 func (p OIDCSettings) Providers() []OIDCProvider {
 	out := make([]OIDCProvider, len(p))
 	for i, x := range p {
-		out[i] = OIDCProvider{Name: x.Name, IssuerURL: x.IssuerURL, ClientID: x.ClientID, ClientSecret: x.ClientSecret, Scopes: x.Scopes,
-			RedirectURL: x.RedirectURL, PostLoginURL: x.PostLoginURL, RoleClaim: x.RoleClaim, RoleMap: x.RoleMap}
+		out[i] = OIDCProvider(x)
 	}
 	return out
 }
