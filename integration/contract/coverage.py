@@ -6,11 +6,15 @@ requests it got and how many of them were answered 2xx, in total and per run, an
 operation that declares a 2xx response in its gateway's contract never got one in any run: a success
 path the fuzzer cannot reach is a success path it does not test.
 
+GraphQL requests are counted under their root field (hooks.py: "discovery Query.myFeed", 200 for an
+answer with data and no error, else the error's code); --require NAME (repeated) holds such a field,
+or any operation, to the same rule: it must have been fuzzed and reached a success.
+
 With --report-only it lists those operations without failing (run.sh: a fuzzing budget below CI's,
 too short for the stateful chains that lead to some success paths), and with --missing FILE it
 writes them there, one a line, for tools/testsummary.
 
-Usage: python3 coverage.py [--report-only] [--missing FILE] COUNTS gen/openapi/bundle/<gateway>.json ...
+Usage: python3 coverage.py [--report-only] [--missing FILE] [--require NAME]... COUNTS gen/openapi/bundle/<gateway>.json ...
 """
 import collections
 import json
@@ -33,12 +37,14 @@ def declared_success(bundles):
 
 
 def main(argv):
-    report_only, missing_file = False, None
+    report_only, missing_file, required = False, None, []
     while len(argv) > 1 and argv[1].startswith("--"):
         if argv[1] == "--report-only":
             report_only, argv = True, argv[:1] + argv[2:]
         elif argv[1] == "--missing" and len(argv) > 2:
             missing_file, argv = argv[2], argv[:1] + argv[3:]
+        elif argv[1] == "--require" and len(argv) > 2:
+            required, argv = required + [argv[2]], argv[:1] + argv[3:]
         else:
             print(f"coverage.py: unknown option {argv[1]}", file=sys.stderr)
             return 2
@@ -46,6 +52,8 @@ def main(argv):
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
     success = declared_success(argv[2:])
+    for name in required:
+        success[name] = True
     cases = collections.Counter()
     ok = collections.Counter()
     ok_by_run = collections.defaultdict(collections.Counter)
@@ -74,6 +82,10 @@ def main(argv):
             note = "NEVER 2xx"
             missing.append(op)
         print(f"{op:<{width}}  {cases[op]:>6}  {ok[op]:>6}  {by_run or '-'} {note}".rstrip())
+    for op in required:
+        if op not in cases:
+            print(f"{op:<{width}}  {0:>6}  {0:>6}  - NEVER FUZZED")
+            missing.append(op)
     if missing_file:
         with open(missing_file, "w", encoding="utf-8") as f:
             f.writelines(op + "\n" for op in missing)

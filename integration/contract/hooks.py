@@ -46,7 +46,12 @@ integration/contract/run.sh for every run).
   read, the metadata read and, for published content, discovery's read show the same title,
   description (the CMS summary), category, language, tags, duration, extra and publish date.
 - after_call writes one line per request (run, operationId, status) to $MEDIAMESH_CONTRACT_COUNTS;
-  integration/contract/coverage.py turns them into the per-operation table of cases and 2xx.
+  integration/contract/coverage.py turns them into the per-operation table of cases and 2xx. A
+  GraphQL request is counted under its root field (Query.myFeed, Mutation.followProgram) as 200 when
+  the answer has data and no error, else as its first error's code (UNAUTHENTICATED, NOT_FOUND...).
+- before_call also points half the positive followProgram and unfollowProgram mutations of the
+  signed-in GraphQL run at a published program (publishedProgramId in $MEDIAMESH_CONTRACT_KNOWN):
+  a drawn id names nothing (NOT_FOUND), so following would never succeed.
 - role_allowed (REST, runs with $MEDIAMESH_CONTRACT_ROLE set): a token of that role gets no 2xx from
   an operation whose x-roles does not list the role, only the documented 401/403; no answer is a 5xx.
 - graphql_classified_errors replaces Schemathesis's not_a_server_error for GraphQL, which counts every
@@ -290,6 +295,40 @@ def _operation_id(case):
     return raw.get("operationId") if isinstance(raw, dict) else None
 
 
+def _graphql_field(case):
+    """The root field a GraphQL case asks for (Query.myFeed, Mutation.followProgram), else None."""
+    label = getattr(case.operation, "label", "") or ""
+    return label if _operation_id(case) is None and label.startswith(("Query.", "Mutation.")) else None
+
+
+# The id argument of a follow mutation in a drawn GraphQL document.
+_FOLLOW_ID = re.compile(r'((?:followProgram|unfollowProgram)\s*\(\s*id\s*:\s*)"(?:[^"\\]|\\.)*"')
+
+
+def _point_follow_at_known(case):
+    """Half the follow and unfollow mutations name a published program (see the module doc)."""
+    programs = _SEEDED.get("publishedProgramId")
+    if not programs or not isinstance(case.body, str) or _rng.random() >= 0.5:
+        return
+    case.body = _FOLLOW_ID.sub(lambda m: m.group(1) + json.dumps(_rng.choice(programs)), case.body, count=1)
+
+
+def _graphql_outcome(response):
+    """200 for an answer with data and no error; else the first error's code, or the HTTP status."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return str(response.status_code) if response.status_code >= 300 else "not-json"
+    if not isinstance(payload, dict):
+        return "not-an-object"
+    errors = payload.get("errors") or []
+    if errors:
+        return str((errors[0].get("extensions") or {}).get("code") or "error") if isinstance(errors[0], dict) else "error"
+    if response.status_code != 200 or payload.get("data") is None:
+        return str(response.status_code) if response.status_code != 200 else "no-data"
+    return "200"
+
+
 @schemathesis.hook
 def map_body(context, body):
     """Half the uploads drawn carry a real PNG: random bytes are refused with 415 (the contract).
@@ -331,6 +370,9 @@ def before_call(context, case, kwargs):
         # Sent as generated: an edit makes Schemathesis revalidate the case, which goes wrong for
         # negative cases (one that drops the Authorization header is then sent with it) and for the
         # coverage phase's cases (an edited example is then judged against another scenario's schema).
+        return
+    if _graphql_field(case) in ("Mutation.followProgram", "Mutation.unfollowProgram"):
+        _point_follow_at_known(case)
         return
     if phase != "StatefulPhaseData":  # the stateful phase's ids come from the links, which its checks rely on
         _point_at_known(case)
@@ -389,9 +431,11 @@ def after_call(context, case, response):
                 if op in ("login", "refreshToken") and isinstance(payload.get("refresh_token"), str):
                     _refresh_tokens.append(payload["refresh_token"])
     path = os.environ.get("MEDIAMESH_CONTRACT_COUNTS")
-    if not path or not op:
+    field = _graphql_field(case)
+    if not path or not (op or field):
         return
-    line = f"{os.environ.get('MEDIAMESH_CONTRACT_RUN', '-')}\t{op}\t{response.status_code}\n"
+    outcome = _graphql_outcome(response) if field else response.status_code
+    line = f"{os.environ.get('MEDIAMESH_CONTRACT_RUN', '-')}\t{op or field}\t{outcome}\n"
     with _counts_lock, open(path, "a", encoding="utf-8") as f:
         f.write(line)
 

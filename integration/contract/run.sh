@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Contract tests: start the real binary in `all` mode, run Newman over the Postman collections, and
 # let Schemathesis fuzz every operation of both gateways as an ADMIN, as an EDITOR and as a USER, and
-# the GraphQL endpoint. Then print, per operation,
+# the GraphQL endpoint, anonymous and signed in as a USER (the personal fields). Then print, per operation,
 # how many requests got a 2xx; an operation with a success response that never got one fails the run
 # (coverage.py).
 # Usage: integration/contract/run.sh [path/to/mediamesh]. Needs `st` (pip install schemathesis), and
@@ -10,9 +10,10 @@
 # tools/testsummary: the JUnit reports, counts.tsv, status (the exit code) or not-run (why not).
 #
 # Budget (environment): MEDIAMESH_FUZZ_SECONDS is the time Schemathesis may take in all, shared among
-# its ten runs: each ADMIN run (the REST run of each gateway, the CMS hard-delete run, GraphQL) gets
+# its eleven runs: each ADMIN run (the REST run of each gateway, the CMS hard-delete run, GraphQL) gets
 # 4/21 of it, each EDITOR or USER run (one per role and gateway, over the operations that declare
-# x-roles) 1/21, the two logout runs half of that. Fuzzing and stateful testing repeat until a run's
+# x-roles) 1/21, the two logout runs half of that; GraphQL's 4/21 is split between the anonymous run
+# (three quarters) and the signed-in run of the personal fields (a quarter). Fuzzing and stateful testing repeat until a run's
 # time is spent. The default, 630 s (120 s per ADMIN run, 30 s per role run, what CI gives: .ci/run),
 # makes the whole run about 13 minutes with Newman; `make test` passes a smaller one (FUZZ_SECONDS in
 # the Makefile). MAX_TIME and ROLE_MAX_TIME (seconds) set the two shares directly, MAX_EXAMPLES and
@@ -107,9 +108,9 @@ TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/login" -H 'Con
 status=0
 
 # An EDITOR and a USER account, made by the ADMIN, for the role runs.
-role_token() { # role
+role_token() { # role [name, default the role's]
   local email password
-  email="contract-$(echo "$1" | tr '[:upper:]' '[:lower:]')@example.com" password="contract-$1-$RANDOM$RANDOM$RANDOM"
+  email="contract-$(echo "${2:-$1}" | tr '[:upper:]' '[:lower:]')@example.com" password="contract-$1-$RANDOM$RANDOM$RANDOM"
   curl -fsS -o /dev/null -X POST "http://127.0.0.1:$CMS_PORT/api/v1/auth/users" -H "Authorization: Bearer $TOKEN" \
     -H 'Content-Type: application/json' \
     -d "{\"email\":\"$email\",\"display_name\":\"Contract $1\",\"password\":\"$password\",\"roles\":[\"$1\"]}"
@@ -118,6 +119,8 @@ role_token() { # role
 }
 EDITOR_TOKEN=$(role_token EDITOR)
 USER_TOKEN=$(role_token USER)
+# A USER account of the signed-in GraphQL run (the role runs' USER token is logged out before it).
+VIEWER_TOKEN=$(role_token USER viewer)
 user_id() { # token
   curl -fsS "http://127.0.0.1:$CMS_PORT/api/v1/auth/me" -H "Authorization: Bearer $1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
 }
@@ -132,7 +135,7 @@ MEDIAMESH_CONTRACT_LANGUAGES=$(curl -fsS "http://127.0.0.1:$CMS_PORT/api/v1/meta
   python3 -c 'import json,sys; print(",".join(i["code"] for i in json.load(sys.stdin)["items"]))')
 export MEDIAMESH_CONTRACT_LANGUAGES
 # ...and keeps it from changing these accounts (their roles, their tokens).
-MEDIAMESH_CONTRACT_KEEP_USERS="$(user_id "$TOKEN"),$(user_id "$EDITOR_TOKEN"),$(user_id "$USER_TOKEN")"
+MEDIAMESH_CONTRACT_KEEP_USERS="$(user_id "$TOKEN"),$(user_id "$EDITOR_TOKEN"),$(user_id "$USER_TOKEN"),$(user_id "$VIEWER_TOKEN")"
 export MEDIAMESH_CONTRACT_KEEP_USERS
 # hooks.py's metadata_agrees also reads discovery's view of a published program it checks.
 export MEDIAMESH_CONTRACT_DISCOVERY_URL="http://127.0.0.1:$DISCOVERY_PORT"
@@ -263,11 +266,35 @@ done
 
 # GraphQL: Schemathesis's not_a_server_error counts every resolver error as a failure, so hooks.py
 # replaces it with a check that every error is classified and nothing is a 5xx or INTERNAL.
-run_st discovery-graphql "$MAX_TIME" "http://127.0.0.1:$DISCOVERY_PORT/graphql" \
+# Anonymous first (every field; the personal ones answer UNAUTHENTICATED), then signed in as a USER
+# over the personal fields and mutations, which must each reach an answer without error
+# (coverage.py --require). That account has followed a published program and played one of its
+# episodes, so its follows, continue watching, history and feed have items; hooks.py points half
+# the follow mutations at that program (publishedProgramId).
+graphql_time=$(( MAX_TIME * 3 / 4 > 0 ? MAX_TIME * 3 / 4 : 1 ))
+personal_time=$(( MAX_TIME - graphql_time > 0 ? MAX_TIME - graphql_time : 1 ))
+run_st discovery-graphql "$graphql_time" "http://127.0.0.1:$DISCOVERY_PORT/graphql" \
   --checks graphql_classified_errors --max-examples "$MAX_EXAMPLES"
+personal_fields=(Query.myFollows Query.myContinueWatching Query.myHistory Query.myFeed Mutation.followProgram Mutation.unfollowProgram Mutation.deleteHistory)
+read -r viewer_episode viewer_program < <(curl -fsS "http://127.0.0.1:$DISCOVERY_PORT/api/v1/discovery/latest?limit=1" |
+  python3 -c 'import json,sys; i=json.load(sys.stdin)["items"][0]; print(i["id"], i["program_id"])') ||
+  echo "contract: no published episode for the signed-in GraphQL run"
+if [ -n "${viewer_program:-}" ]; then
+  curl -fsS -o /dev/null -X PUT "http://127.0.0.1:$DISCOVERY_PORT/api/v1/discovery/me/follows/$viewer_program" \
+    -H "Authorization: Bearer $VIEWER_TOKEN" || echo "contract: the viewer could not follow $viewer_program"
+  curl -fsS -o /dev/null -X POST "http://127.0.0.1:$DISCOVERY_PORT/api/v1/discovery/events" -H "Authorization: Bearer $VIEWER_TOKEN" \
+    -H 'Content-Type: application/json' -A 'MediaMeshContract/1.0' \
+    -d "{\"client_id\":\"contract-viewer\",\"events\":[{\"event_id\":\"$(python3 -c 'import uuid; print(uuid.uuid4())')\",\"type\":\"play\",\"content_type\":\"episode\",\"content_id\":\"$viewer_episode\",\"position_seconds\":30}]}" ||
+    echo "contract: the viewer could not play $viewer_episode"
+fi
+personal_regex="^($(IFS='|'; echo "${personal_fields[*]}" | sed 's/\./\\./g'))\$"
+MEDIAMESH_CONTRACT_KNOWN="publishedProgramId=${viewer_program:-}" run_st discovery-graphql-personal "$personal_time" \
+  "http://127.0.0.1:$DISCOVERY_PORT/graphql" -H "Authorization: Bearer $VIEWER_TOKEN" \
+  --checks graphql_classified_errors --max-examples "$MAX_EXAMPLES" --include-name-regex "$personal_regex"
 
 echo "== success coverage (2xx per operation, all REST runs)"
 coverage_args=(--missing .tmp/contract/no-2xx)
+for field in "${personal_fields[@]}"; do coverage_args+=(--require "discovery $field"); done
 [ "$COVERAGE" = report ] && coverage_args+=(--report-only)
 python3 integration/contract/coverage.py "${coverage_args[@]}" "$counts" gen/openapi/bundle/discovery.json gen/openapi/bundle/cms.json || status=1
 cp "$counts" .tmp/contract/counts.tsv
