@@ -14,8 +14,8 @@ import (
 //
 // The rank of a hit is its BM25 text score times freshnessFactor times popularityFactor, the
 // factors of the other engines, applied to a window of the best text matches: OpenSearch is asked
-// for the osRankWindow documents of highest BM25 score, with their publication time and popularity
-// (doc values, no _source); the factors are applied here, the window sorted by rank and id, the
+// for the osRankWindow documents of highest BM25 score, with their id, publication time and
+// popularity (doc values, no stored field); the factors are applied here, the window sorted by rank and id, the
 // page cut after the cursor, and the page's documents fetched by id (_mget). This is a rescore of
 // the best text matches, done here because OpenSearch's rescore cannot be paged by search_after.
 // Before, a function_score over the query multiplied the factors into the score of every match
@@ -37,9 +37,9 @@ const (
 
 // osWindowHit is a hit of a window: its id, text score and rank factors' fields.
 type osWindowHit struct {
-	ID     string   `json:"_id"`
 	Score  *float64 `json:"_score"`
 	Fields struct {
+		ID         []string  `json:"id"`
 		Published  []int64   `json:"published"`
 		Popularity []float64 `json:"popularity"`
 	} `json:"fields"`
@@ -74,8 +74,10 @@ func (o *OpenSearch) searchRelevanceOnce(ctx context.Context, p *plan, query m, 
 	)
 	for window := max(osRankWindow, 2*k); ; window = min(4*window, osMaxWindow) {
 		body := m{
-			"size": window, "_source": false, "track_total_hits": false, "query": query,
-			"docvalue_fields": []string{"published", "popularity"},
+			"size": window, "track_total_hits": false, "query": query,
+			// Doc values only: the stored fields (_id and _source) sit in compressed blocks, one
+			// to decompress per hit (hot_threads showed them in the fetch phase of a 200-hit window).
+			"stored_fields": "_none_", "docvalue_fields": []string{"id", "published", "popularity"},
 		}
 		if aggs != nil && facets == nil {
 			body["aggs"] = aggs
@@ -111,7 +113,10 @@ func (o *OpenSearch) searchRelevanceOnce(ctx context.Context, p *plan, query m, 
 			if len(h.Fields.Popularity) > 0 {
 				pop = h.Fields.Popularity[0]
 			}
-			r := rankedHit{id: h.ID, rank: text * freshnessFactor(published, p.now) * popularityFactor(pop)}
+			if len(h.Fields.ID) == 0 {
+				continue
+			}
+			r := rankedHit{id: h.Fields.ID[0], rank: text * freshnessFactor(published, p.now) * popularityFactor(pop)}
 			if p.after != nil && !(r.rank < p.after.Score || r.rank == p.after.Score && r.id > p.after.ID) {
 				continue // on a page before the cursor's
 			}
