@@ -71,7 +71,7 @@ type options struct {
 	engines                          []string
 	connections, writers, batch      int
 	duration, warmup                 time.Duration
-	queries                          int
+	queries, samples                 int
 	// keep names the PostgreSQL schema and the OpenSearch alias of the corpus ("" for throwaway
 	// ones): kept after the run, and searched again without indexing when they hold the whole corpus.
 	keep string
@@ -93,6 +93,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time of each search load")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each measurement")
 	flag.IntVar(&o.queries, "queries", 20_000, "distinct queries, cycled through")
+	flag.IntVar(&o.samples, "samples", 200, "queries searched one at a time before the load, for the hits per query (and a fifth as many misspelt words, for the typo fallback)")
 	flag.StringVar(&o.keep, "keep", "", "keep the PostgreSQL schema mm_searchbench_NAME and the OpenSearch alias mediamesh-searchbench-NAME after the run, and reuse them without indexing when they already hold the whole corpus (letters, digits, _)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the CPU profile of each engine's measured search load to FILE.ENGINE (the whole process: the engine, the HTTP server and the load)")
 	flag.Parse()
@@ -359,7 +360,7 @@ func measure(ctx context.Context, w io.Writer, e *engine, c corpus, qs []string,
 
 	// How many hits the queries find (a sample, direct).
 	var hits, zero int
-	sample := qs[:min(200, len(qs))]
+	sample := qs[:min(o.samples, len(qs))]
 	for _, q := range sample {
 		r, err := e.ix.Search(ctx, index.Query{Text: q, Limit: 20})
 		if err != nil {
@@ -370,14 +371,14 @@ func measure(ctx context.Context, w io.Writer, e *engine, c corpus, qs []string,
 			zero++
 		}
 	}
-	res.hitsPerQuery = float64(hits) / float64(len(sample))
-	res.zeroHitQueries = float64(zero) / float64(len(sample))
+	res.hitsPerQuery = float64(hits) / float64(max(1, len(sample)))
+	res.zeroHitQueries = float64(zero) / float64(max(1, len(sample)))
 
 	// The typo fallback: one word of a query with a letter swapped for its neighbour, searched alone
 	// (it finds nothing as typed, so the engine corrects it), one at a time.
 	var typoLat []time.Duration
 	found := 0
-	for _, q := range qs[:min(40, len(qs))] {
+	for _, q := range qs[:min(o.samples/5, len(qs))] {
 		w := []rune(strings.Fields(q)[0])
 		if len(w) < 5 {
 			continue
