@@ -17,6 +17,7 @@ import (
 	"github.com/mediamesh/mediamesh/ent/discoverydb/program"
 	"github.com/mediamesh/mediamesh/gen/events/discoveryevents"
 	"github.com/mediamesh/mediamesh/gen/openapi/discoveryapi"
+	"github.com/mediamesh/mediamesh/internal/admission"
 	"github.com/mediamesh/mediamesh/internal/apierror"
 	"github.com/mediamesh/mediamesh/internal/authn"
 	"github.com/mediamesh/mediamesh/internal/database"
@@ -133,6 +134,8 @@ func (s *Service) RecordEngagement(ctx context.Context, req discoveryapi.RecordE
 		return nil, fmt.Errorf("record %d engagement events: %w", len(evs), err)
 	}
 	evs = fresh
+	// What is left is waiting for the writer: a gateway's bulkhead may start the next post meanwhile.
+	admission.Release(ctx)
 	for attempt := 0; len(evs) > 0; attempt++ {
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 			fresh := evs

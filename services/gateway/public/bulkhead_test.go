@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediamesh/mediamesh/internal/admission"
 	"github.com/mediamesh/mediamesh/internal/gateway"
 )
 
@@ -139,5 +140,44 @@ func TestBulkheadBounds(t *testing.T) {
 	go func() { <-entered; release <- struct{}{} }()
 	if rec := serve(); rec.Code != http.StatusAccepted {
 		t.Fatalf("after the bounds: %d", rec.Code)
+	}
+}
+
+// TestBulkheadRelease: a service that gives its slot back (admission.Release: it has done its
+// work and waits for the database) lets the next post in while it still waits; the slot is
+// given back once however the request ends.
+func TestBulkheadRelease(t *testing.T) {
+	entered, release := make(chan struct{}, 8), make(chan struct{})
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		admission.Release(r.Context())
+		admission.Release(r.Context()) // twice: still one slot
+		entered <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusAccepted)
+	})
+	b := newBulkhead(next, 1, 8, time.Second)
+	codes := make(chan int, 3)
+	for range 3 {
+		go func() {
+			rec := httptest.NewRecorder()
+			b.ServeHTTP(rec, engagementPost(t.Context()))
+			codes <- rec.Code
+		}()
+	}
+	for range 3 { // all three are in, one slot notwithstanding
+		select {
+		case <-entered:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a post waited for a slot its holder had given back")
+		}
+	}
+	close(release)
+	for range 3 {
+		if code := <-codes; code != http.StatusAccepted {
+			t.Fatalf("code %d", code)
+		}
+	}
+	if n := len(b.slots); n != 0 {
+		t.Fatalf("%d slots still taken after every post ended", n)
 	}
 }
