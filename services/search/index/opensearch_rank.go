@@ -19,10 +19,10 @@ import (
 // page cut after the cursor, and the page's documents fetched by id (_mget). This is a rescore of
 // the best text matches, done here because OpenSearch's rescore cannot be paged by search_after.
 // Before, a function_score over the query multiplied the factors into the score of every match
-// (two common words match a fifth of a million documents), which scored each twice: a common pair
-// over 1,010,000 documents took 400-500 ms, 150-190 ms now. (The profile API shows that the BM25
-// query alone still scores all of its 200,000 matches: their block maxima are too close to the
-// window's lowest score for Lucene's block-max WAND to skip any.)
+// (two common words match a fifth of a million documents): over 1,010,000 documents, 16 queries
+// took 53.8 ms each on average, 42.7 ms now (docs/search-scale.md). The profile API shows that the
+// BM25 query alone still scores all 200,000 matches of a common pair: their block maxima are too
+// close to the window's lowest score for Lucene's block-max WAND to skip any.
 //
 // A page that the window cannot fill while the window is full (deep pages) takes a window four
 // times larger, up to max_result_window: the order of those pages is that of the larger window, so
