@@ -161,7 +161,8 @@ bench-relevance:
 ## docs/s, then searches over HTTP at 32 connections (q/s, p50, p99) beside a bare echo handler; the in-memory
 ## engine always, PostgreSQL with MEDIAMESH_TEST_POSTGRES_URL, OpenSearch with MEDIAMESH_TEST_OPENSEARCH_URL.
 ## Heavy (several GB, minutes of every core): never in CI. SEARCHBENCH_FLAGS adds flags (-episodes, -engines,
-## -duration, -vocabulary 0). See docs/search-scale.md.
+## -duration, -vocabulary 0, -keep NAME: keep the PostgreSQL and OpenSearch corpora and search them again
+## without indexing, -samples, -cpuprofile). See docs/search-scale.md.
 bench-search-1m:
 	$(GO) run ./tools/searchbench $(SEARCHBENCH_FLAGS)
 
