@@ -1023,9 +1023,9 @@ type ClientInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
-	// A gateway works on at most one post per core at once, so that a burst of events never has
-	// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-	// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// A gateway works on at most four posts per core at once, so that a burst of events never
+	// has more posts decoding than that beside the reads; the next posts wait their turn, at
+	// most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes any type of body and a specified content type.
@@ -1048,9 +1048,9 @@ type ClientInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
-	// A gateway works on at most one post per core at once, so that a burst of events never has
-	// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-	// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// A gateway works on at most four posts per core at once, so that a burst of events never
+	// has more posts decoding than that beside the reads; the next posts wait their turn, at
+	// most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes a body of the `application/json` content type.
@@ -1283,9 +1283,9 @@ func (c *Client) ListSimilarEpisodes(ctx context.Context, episodeId EpisodeId, p
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
-// A gateway works on at most one post per core at once, so that a burst of events never has
-// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// A gateway works on at most four posts per core at once, so that a burst of events never
+// has more posts decoding than that beside the reads; the next posts wait their turn, at
+// most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 // the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes any type of body and a specified content type.
@@ -1318,9 +1318,9 @@ func (c *Client) RecordEngagementWithBody(ctx context.Context, contentType strin
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
-// A gateway works on at most one post per core at once, so that a burst of events never has
-// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// A gateway works on at most four posts per core at once, so that a burst of events never
+// has more posts decoding than that beside the reads; the next posts wait their turn, at
+// most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 // the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes a body of the `application/json` content type.
@@ -3088,9 +3088,9 @@ type ClientWithResponsesInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
-	// A gateway works on at most one post per core at once, so that a burst of events never has
-	// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-	// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// A gateway works on at most four posts per core at once, so that a burst of events never
+	// has more posts decoding than that beside the reads; the next posts wait their turn, at
+	// most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3113,9 +3113,9 @@ type ClientWithResponsesInterface interface {
 	// says how many were taken. An event that breaks the schema fails the whole batch with 400
 	// or 422 naming the field (`events[2].occurred_at`).
 	//
-	// A gateway works on at most one post per core at once, so that a burst of events never has
-	// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-	// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+	// A gateway works on at most four posts per core at once, so that a burst of events never
+	// has more posts decoding than that beside the reads; the next posts wait their turn, at
+	// most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 	// the player sends it again later (the same `event_id`s are counted once).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -4951,9 +4951,9 @@ func (c *ClientWithResponses) ListSimilarEpisodesWithResponse(ctx context.Contex
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
-// A gateway works on at most one post per core at once, so that a burst of events never has
-// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// A gateway works on at most four posts per core at once, so that a burst of events never
+// has more posts decoding than that beside the reads; the next posts wait their turn, at
+// most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 // the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -4982,9 +4982,9 @@ func (c *ClientWithResponses) RecordEngagementWithBodyWithResponse(ctx context.C
 // says how many were taken. An event that breaks the schema fails the whole batch with 400
 // or 422 naming the field (`events[2].occurred_at`).
 //
-// A gateway works on at most one post per core at once, so that a burst of events never has
-// more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-// 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+// A gateway works on at most four posts per core at once, so that a burst of events never
+// has more posts decoding than that beside the reads; the next posts wait their turn, at
+// most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
 // the player sends it again later (the same `event_id`s are counted once).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -9913,181 +9913,181 @@ func (sh *strictHandler) ListTrending(ctx echo.Context, params ListTrendingParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkhu5lSD8KogcR4j1OckiWRdJrPCP6m7Jlt0XjVTtns+iVgQzQRKuJEAnkEXRHRUx7XV39PTvfYGJ",
-	"2Z22x+PdcMzuRsybFP/Ok2zgAMhEZoK3KsqWPOo/rSKZyIODg3O/fBlEfDrjjDApgt6XwYTgmKTwz0cX",
-	"eKz+HxMRpXQmKWdBL7iYEHRFUkE5Q3yE5ISglMgsZSRGKRE8SyMSohFPUcRZTNVTOEEp+VVGhBQIsxh9",
-	"+NGnKMLRhIhWEAbkNZ7OEhL0gn5wvx8EYSCiCZli9eopfv0xYWM5CXqd7oMwkIuZ+qGQKWXj4Po6DJ4R",
-	"mS7OR5KkdVCfEwWCQJKjOaYSDcmIpwBuuqBsXHr5Udt974inUyyDXkCZPOoGoQKETrNp0Ds6bbfDYEqZ",
-	"/rOTw0SZJGOSBtcKqhlO8ZRIg8gPsSRjni7qEH7GkgWapXyc4qlADZ4iMqOCx0Qo3NovDhBlgOjILITm",
-	"VE6QnFCBRJLBRqha7lcZSRdBGDA8VSDZn5dQ+oOUjIJe8DeHxbkf6m/FoQX0eZJp7D7S0DyJ/XRAY0sC",
-	"BuwckhmWkwIQki8TBooSaErioCfTjGwLWcSnU85ePYkBrJ9RFt8emQAyFeiSsngV6tR3W6PtqV4aoFLg",
-	"fYzZOMNjsgLEiDNJmNSHSgVKzM9XwWK/D3ZElgXjQx4TgMvAufk0Da5WnOYsX2Y/p/kMs0sSX8A1qsKl",
-	"vnPONCYjnCXyADmHuwptcC9diMzDxQ7U/WfqFr9wP9HLBi993OY5ndIEpx/TKZV+JE65kIhKMgW2oznj",
-	"yoOFZbwgdtrhGiZ0sokFhcEFfs0Zny42gUqYTCm5K7AboN0MrqGID7NUcA8n/2yGf5URFMHXaJTyKcJo",
-	"lpIryjOBZnhM7gk0UP9vMfJavtI/HKxkjPo1KyTNSafrO3t7q/wIfYrHBAn6a3IL/HXXoq+zjcBJiZhx",
-	"JgjImw9w/EzLW/WXYTfqn3g2S2iEFciHs5QPEzL94S+Fgv/LQhIqwCSmid1CS/HCHppmQklQxBlRbEIQ",
-	"RTYhmvE4wkKGKOZRNiVM4nQRIjHhc3WX0pQrEfhCQRGDJFD3LQxGlCRx6QVqx0QI4JrB7u+6fhkGQmKZ",
-	"iaB3rBAmqQSd4gMcW+UjyFE3kXImeoeHUxJTPCVi0orJlcWIOBziuGmfud6Rpz3Vi+hTKZPIOVJ8FNhs",
-	"imDnKNcTEBVoihNFBSRuqbc+5umQxjFhdzxDEDF8RlJ4BBmGLSxuQX/jCRHo/KNPnnwaokcfPbn47FmI",
-	"Pn/+6FngIvWoQGoB27YoHeVP7BGhF6ASJQlJ7wmziZgjxiXCScLnqLx1wOqnXD7mmdYe7oBUIy5Qu/Pw",
-	"CB9H3eb9YYc070dHuPlwdJ80u3EnOhk+wA9Jpw0AjeClLjqPC3R+6vxgO3QyLpv6iT2i81OORBZN0Cwb",
-	"JlRMSGwFryNtAYl2jbvhEDOUMfJ6RiJJYgSsAvEoylKlThSYOnFv8xMmSarsCUHSK5Lqp7bGGjVP7/VS",
-	"13cBOLrg/BPMFoYPizviKsWSIJAgiLyOCIlJHGo7BmFl+6CjNhLa2nGJrPuwQN0F52iK2SI3xbZGm3p5",
-	"E15O9kpvz+qbUsLTsUDBuGvm1p3vdebXh44dCK/6nOFMTnhKf03i/XJQRkgsEEZDglOSIskvgQ8WN7tT",
-	"IL0Exbb4ztyH9swuXaBB5lAhKBuHiLIrnGjRRF7PlEpfOYsvvviieZ7JCWFSIY/4dUpc/ELhCoAjSrnM",
-	"BCkb+x8AJKt0sO7JaV0H0+c6S3mkNIVhQh4xSeXijsdLrhQeX7Rftswir9R7e2iW4AW4KxSyEyIJwilB",
-	"eMgzmdseXh3HoNJRc/yvKKk8W72tpOV0uwWdGTaD4MUa9SNMkx2Irnhy7yTH44UitTlJkqZWcNAwk2iY",
-	"EnypLlKaJQT0EL0uijBTIlPgBWpgNJhxAV6kV4bBDRBnCKPBFSXzQaj+pXA3UMoMthIrRJihgZUmr7Ac",
-	"WBfKKJNZSg5aoNKbjbg+mmdqu196FQ3jeym/BzwxVAqk1Hz7EvPtvbJtP0sVE5FUK+k03sFKtlaEQ8HB",
-	"zT/d/M+b3918f/MnbS3kjjJjL+R/1y5SGIgkG+/sDCps/RcBkDesYkArzGU+/CWJQHEurVBD6nmO0nsC",
-	"ff7s46bAI4JorNjHiJK0zC4YmYvyPk+Pq9ucYakEfNAL/ssL3Px1u/nw5Q8bzfyfB//fDwIPLh6xMR4T",
-	"ZU58gGU0ARYSW8flU+fMRjgRpK7UD9VTiipIvhDSF14bqkrRjhJKmKwTgf78FfV4ZM4Z4trqLfwyMbmi",
-	"EQnRMOVzQVLFrAURgnIWomjCBWFouNCeQlgYGMolmUk0n9CEICr7LKFXRKiLlWIW8ynSiDhDjCiFCjNE",
-	"ppgmamkMNH3QQs+IumECOFJKIj5mVCjtkKTmPX3WUH/gKOIZUy8jDAk6ZiRGlB20+qx0lKejTtTFD0lz",
-	"TobN4/j+cO25Piif63nzF/o8X7V6zZc/9J6oxj5cMkmmYhOhFwTwSD2oVpji10/0o/Y22T/z1+E0xYva",
-	"vSgONAfDdzOqr9yN5j5jpEZsLcsG1ZEPrBAZeKTImWGd5mPsaPl9ps7faPo+ztuYT0iqmbV6G9itB2jM",
-	"idCM0A8DZ8lCE0GF+o0w3JEVlmSoYonrfHgF2dkPVxHMrmA40qV+e79QV4BKNMGzGVH3gDPnXp4hPBSE",
-	"yZ6+KlQinKb0isQtdC61X+4ETSnLJBEIKyXMcIA+04bPPYGihEeXZ5bT8CRWat0EM3Qfxfay4igiM2nk",
-	"rZKpcD9JXL2R3Xb3tNnpNLsnF+37vU67127/InB8UrGyACSdepFXpRK/+NTkck8g+3MrK82x6JCRl35K",
-	"gqDTPV3vLbvffVBymLXrDjP7SUE66kIo8kzwIgBPH7y5TD/my7pj0L3/OSWF1v9c0fgcml/PGJ6RiNAZ",
-	"kFb51thDreP5J3yuTTxLFFpqaAE1p0mChsSSAGoIoi9ybtkclBDd3d4n2fa6dF205DD79vyY6M1U9CPL",
-	"uuu0xMhcKbtudMfRuoQJlSUJSdGIJwmf6xjBNrLgaTZMaGTCXh5JUGb+SjTpMM82ajIekydsxAPAjfqQ",
-	"MK1xe7b51O4l/yWJ4YYUezuzPGVEUyHBCQ6cFjXIdCYX9lsuJyQVBztiwLy/jIFue4P00y+ob8/gyXv4",
-	"cEA+7dCKJf9plolFf5Hz4i1O44JOiZB4OoNT1K/aTQJU9u6sEZbgWb3rj6mQawh/q+N6bN7kPbD9keyK",
-	"g95wrAVYtV3u58R2JGb/kW1xXmaFR9YQ97Il9x6CjVj1oyrpl39muVeIsECDhApZ4j1CSUExJ6noMyp7",
-	"aIaFQAM3uKWeU4bnwP5t2YP6EYDh07mIs4W7csSuh7omWLya8pR4VSLFilxWjSZYIPXrgpdrdya43GbG",
-	"bs5Fkg4xmzcOOU8IBm+Fg5VNocOyqLgnCmRp/cNzDmeIZUmi2KnCdoLNGZfNU7L46ewXHz45ffLL89ef",
-	"XXzSfsLayjLOkgQPa6A7utO+GY/jmMpPooygLch7H3ypemM28SUvg1kDqz8FRF3DS8piJ+Gj5UT5dSBR",
-	"3QkdSQzCwAklBmEAscSS1mcimbWT00SyOrOn8G6ANjuxqlmNKQgwE3gSi7fMR2TpChTG0rLHDzbohuq/",
-	"TSr4/l1QVZC91FM6tr0QepkQSnR+chc6L/Fdn35UFSUrpE6drOJMK/yrLbanCV5QNkbK5rPGqrZVM3bJ",
-	"+JyVc+dOjvdgk5ldvGLZdOjL5gPNH74DX4MxHwXBgjPI9nI+tfJlnpvhAjFufizKhk7neDM1r0/ACHe9",
-	"qImTILZzIlcYgAv/VZYmXiGbQrwF4gmOfY0aP/n4OXyqRFyIcBZTjkY0IYin6IrGhINYO3COW33JOILX",
-	"ISoQlhJHEx0ZKniMDSxEMWuZT1sRn+pAw6HAQzw5FO0u6Ry3pkfZA9evkKW0zJe67eMH+xKTxWMmSlJi",
-	"jL+7+dPym5vvl1/f/Cu6+X7525v/A3zyj1V4tuCT9sLdUpXVRLmW7PVP8pNRmkouPRTV80xa2t7Jht9I",
-	"1yKbTrEWbw7u/rj8VokUtPz65t/Rzf9dfrf8qoRDpH6x/K3+7A/L39x8v/zq5vdIPbX87fKr5TfLb5ff",
-	"tGoSqe1Brpxk0yHDNLHkvpnu4BFRJrxfzsa3oTsf4ag9/XH52+Vv1I7+cfnf0X/8/X/zIWFXQvJJt5Jq",
-	"V6bmGr+00IZuvmiJNjdKmf2JwzfsQNnVGtVArU7LPc/jdBuVtUwQRH2RHCOlb8HOrdpWv/cWqnsC8TnT",
-	"IcYGYTFni2lZiGm6/PebP938bvndze/3qe11NqYnblb3qlES7YffUWuzeNsfmeYUUTFr76q1OV6P1Vrb",
-	"SvUscoyKbbTjZ2SkwyJXJN2eTcLPDZu8LX+0LCgnmpUam7LHaq6PihrW3YNVsaOGcGmsyK2z+++su91Z",
-	"W/DG0i9KPo2NwfQhThme4l82cdIEAqjwi257P6F1v/pQUr2MtFx+h5bfLb9dfg3/uPlXrVoonpZbsEZ/",
-	"sNrHzfc3/2JViq+X39782/K75W+W/7ClWoHHogTVi7KpnAvxl47X3E0R38xQC35y5BF7b1YlzWYxlrck",
-	"MZ8eYhK0rYJhjG5HzwB8VvlBhdhLYG3knftj8m+ZZ1xXuygw1gU9uE7FMLYbZQjyNS4hVc8Uf5lQHviP",
-	"5ljA9yRGw0UPDcwyA2W1CSL7DAzhgRuLhO/yH4ZoYF42yI1m9b390B++12FSj//gQ5vEZiKRJugYIpwk",
-	"4FQo8aOT44oJfnocbGL0t0wCKL5eJcx2VnAhN8bvQlm5fdQYQYJNnkbGR/AdlSKXjhUvxYOj9s5Iul2U",
-	"JAxE5PXgKyljqPCeQPCjHpoTOp5A7rPea+OKkjnqhNoD0Q2LhMajgxDFJMILoFKdzlAsN8HJqJnQEUEN",
-	"mRIWA6nP+CxLsIkHzAm5PAjhaiSJ8eRPUcPitJpndNxp3XdzGHg2BO7lQZkxoa5DSATwHObP1Z62ouWH",
-	"NXV54znVlONSwoA+C0tmFsLQuX2rucw+mKjDr94SDmqK8Nxg3BuyWE9ubwgYIG0c/w2KsjsA+QWW0WQf",
-	"RAILkfgtM/srUPlSLK2EdZIMIFMpNmJW57tRiYTks5l2ffqlYLw+4mlfpCS1fgOSXPN7VnaompS/epjz",
-	"LgLq9oH2rbK7dFTUZnbpF+49bauaapXn89VgDJ1TcffvIxKz6ceUJPEjKCeq3YVoRQRGSDxMCJriaEIZ",
-	"aaYEx/BBZCrhC7Vjil+/SrTC7tE8TJmAP6eAJDHCEkGpKOQKYBRzqQSuriZkkussLx4vQDgOdFHlp+ef",
-	"PFJqnfpV/oeu59B/liG0un3djrElCq6tYgs0sclW7LbbKJrgFEfQ82CTc1NvuFh7zbn4itXP0eefP/kI",
-	"Na7uh1qb4mlMUhJXXGKbi/PanZLXI6OxDwM+S97HS548/wydHj1sdgpvYpRnNhqw0ACnAzglwiongNOK",
-	"oVcy87o1G/zll93rH6yBN+ebNVh/RhaCQBYDZaZOR2JJWuipN8kkTzCRHI2JrOSY1BiimwGyz9SNWnpL",
-	"kZghcxa0n8SMCrnmO1pDp05NZI0wnj3+EN1/0L6PTLVNXr/cQgNdPjRACRVKFlyRdJHXYsE18YRvTeVS",
-	"/VpMsilmBR8ir2cJtic8IxEd0QgBu6DCllqyiHgYQVHuve0NLwqhaoYQSZuajelfnKFZSoqAsm4go8uX",
-	"oFSIp0VZtFL6lfzVCNk6h7HO06/rKghlQmIWrbJzDEjAZOUES3V4cRYpua2dbeoky6g7xDN6eNU5jKbi",
-	"0AYMfJgya3vLPqDUiKcpSfS5FcUfFqIGiSYcKivQ4O+apvKr+eSjQY39/fThL45+dnrx8O9O/vbBF91n",
-	"x///6QedT48+OfG66kxZmZvm0V3rkT15+NANH7b9idbWz1WTnROeyrBKscZh6KRpwX1R65Y3t0XBm+Pt",
-	"87YWOUefP3uCUjIicAv0IeceU7EBgO3L6TZxF2Pn5c41fRBrWE2hn5VkspPEDxn8OyTxQxQ6ylIqF8+h",
-	"YlMnms/oz8jiPJMTL1c7f/oEXZIFagym08tXrVZrECKbU44zOVE/OAgNmZ4/fdL8GVmA6FMi5dxUuAKK",
-	"eugcXoX6Wbt9FF2SBfyDDM7At8XTS4GKwpM8X/2eQK+bIuIzoqsdnPyPS7LQHoqZ0x9GKz9FR44cqgIh",
-	"essK17pQ1m5e//XYovKnX1zYwlWQZ7aU1Sm11NWQ1Ct/wVsPWnqIFOk3IW07whInfJyRni/u2Kg0wRBu",
-	"Fwz4Qkz4XByEfSYnhKb+TFMWu32kFJWrj6y6Al1gdG2Z9q0MF60+67NnBMcaxRpq1GBclxAfwPNFdXqp",
-	"Kgw9edpCuilTDkve+0j02RUVdKhkDUZxikcyhALQOEsIlCHjNJrQK28XApsai47bx0qzimSy0KqxqWdG",
-	"nJGWAtx0RQHgoeUYsJnG4HUT/hocnCH1+4TkvcsEinAKWXto8OgCjwetPnsKxSsCpWTGUwn2jQgReGLc",
-	"ml3KmUCNQUoinsZFJcdAIZ6zxZRnAkr28sq4M4XmRZ+NiBIrxusFK1rHl/GP6bPTmiQ2CzQpQ5kgaQhI",
-	"pSxTxqVUpsg4zCu0+mxChbRZiFidjoCGbPBKMHFt7rMT42YxSdHAirOYCggWLg6n5FCh43GWJE2p1DBB",
-	"1CkhXVNo7t5z/ZliDysX0s8Zr7ItYv5EsdJPiJigj+wP1SpBGJh+c0Ev6LTarTZUX80IwzMa9IKjVrt1",
-	"BG4AOQG+VX9dQe/q+zHxxCo/Bv2rcjlAJEy4tsASojRMzkj9eoZaR8oRCJng2oPQZ4rb5MgxQpzEaGBv",
-	"3QA1RjhJ1MkPcXSJjD3nFMeaRkGmHLPPwOKmAjz0YoqTBA6XCijxMlo9iXtoAHdygCI8E4hKje2cfSrL",
-	"KijynT8scFTuX/diXWaCldR5sivs9k13MvM/VAB9WO5+df2y0iCp226vaRrgaRZgtM4XOiV3C8uy2y52",
-	"XYosVvIsjh/YkK6ucFZ72/YVneIVy29v/nDz/c0/L3+z/O7m+5t/qb/oqJO/qCQ3guuXW9f7e5JnV3bl",
-	"scQEzVCONb59a+fncuh0rVKPdB9ufqTaZAVgMU21Nj1bdC0olJ+g9+KlE7UGpuDsxQY6ey8C58OXYWCk",
-	"iXop6BzqH3nbLwOYlIliVu02/PW6WXRVAQUjS4XtpHZJ1LvpLAih70vQC07b7cMpZRrbdfZmBfzhl3mj",
-	"xesSo5ulRAGcd+mr9GGBvm+iwto2JBWjz1nxIU9tXnBRyNHgaZ+5JXrQ76e20IGR5UqU2wCO7tLzEY88",
-	"1iTUokc6gjQm0rg5f95FjR8/ukAaN90NuDkI0XxCo0muRkiXoyk9giGtdYOARlM6Nr1fxhnVrj1Is8mN",
-	"gDGVk2xYZL0qe8D51zDhw8Mppuww5pFQMDavus181dY0NhLNYcxjUq5DCe7KwupJ3937nXY97frofrgt",
-	"BzrquFkAvQD64DjJyRtSg2NCZk1B8CGZHd1vTWdH5YzHbSDodGqJkZoBfUTITGki6Gle6VHOvCnMpfZF",
-	"p1uYS5Vs3I7LDn7C52g+4QlBJOJiIXSXx0lKr0iRhpuxhI4nkCFYSV7dlLFaxodOybJ7+piOwBejyPEn",
-	"iziFqs4pTtDPocfAjiw8Dw74ubfTzNXTDnhdFyb4Dax6G5bfPt78SN7A7W2RET8mssQgnTYDRlbkNVnr",
-	"JYUTz8AQtHfa5ubyo9O18qPg6k2HnrvN9v2LtmP+31LQqAdFxgQxS99vtk+bR21n6eualrhBJyt6CYPK",
-	"sZ0YOxQ6jrpSb39aM3Pz6genlFCJtoYyFp3cFlCW7dMHvdy3XJZaVIrcADVqvbRuS630W0uNRNCMw9Ny",
-	"GCX0kqiV+iAiG7bgsxIjHoC1B9JoelB0grBaPOigYVnHX6XSV0Pku55Vqc/tPtXnqrTpnNxa2kC8ZFd5",
-	"0fbIi3WJd6uExulF+7S4ZPlKleKA/7GLdl09Mw9zNj9xPDoQ+SNCatq8tbL9TnLeT3hK9NWCO35rxltR",
-	"0QsWezsVff98MW9nNOPCl2aNLwk0JLSNqLKZ4oGddntVSypsu/foJDQ8Jj3bFKiBi0TiPitcbvd0PTbk",
-	"L4gJn7OD0HZrabiZijq7ATpKefoHUePIPeizSo8gdxFvjoTiiLkXTadqmKZr2t+pe2NBEyPTE0u7t3De",
-	"R2uQN2canJW8aHkP2VJ3RJwIjiQlwulK02cOyAY20/VKO+f6Qc0Z1w9yv2vJ+wauVeiZqA0gKlC33VVK",
-	"HmcR0fLIHBp4t1MqpRI82j2UkwfimRzy18YPCalpfYbFgkWTlDOeiWThyagLrevO/E3l4kDTxiBfuaXf",
-	"PmihRwaMIc9kn1kfrg6YVARpuLIjUYhSMiMYfF+2Tc4gb94i8JT0mUnBAaeynRgBUEUpnsOJN4YLNPhc",
-	"kLR5PiZMDg7WNjo6QwP71aDPBF6IorgHIosSXxKmKEuDrfdkOhM6LQlHmCb6A63/25Y6coKO2224J8fd",
-	"riJHqJrNEzcaA9P6sfuy5XYjPIDDP0djLMkcL0yMg7M83Aq2OKgXJEWRYnSGLkKkqFJBiRFwJOg8p1Gu",
-	"W7hNsOgzaKqgFhAoJhGPNVgY9JZU95ZUq4ozJ6QOv4ZBGfpGySxlYQ7RCRL6BnRPTm3yZQt9QBYciNvY",
-	"JgUtn7SPTE8wp4vroKdOZwIe+lJzIiz0UYT6HU6DMUFYDDnOeIwpQwlWSl3DkkyJlPSudHsjhasDn3pU",
-	"9c4HeTz2Ax4vdtNrnPZ93q52lnO/KPc620bZaVdbR7kGQtGvbIul7rd9KVK6yMOsDK2trsOdoex4oHQS",
-	"sHeCslPEz6Ab1w6aU7WD43U5xCrTjFzXVNjubkdddN3q3gIu28xrVYvU8iU40zKv4P2WqMts/fau1e7m",
-	"R3x9du+g+J20j+7ahdn2r3Z0Gs2yQDpiKkHpUOzCYSwO0yj1FHea2T8nKWgOGcNXmOq0oB1aNefP7LNt",
-	"7jZ7NcFAzaW5Y+iq70msGPZZhdv2WYXSWui5wlfOXbXJXOLYtq+45qX7ac69VzPgGTD0tUFZ1yYoGP/L",
-	"lTr+kV/H73TX++HzOPoWUUYn5g5BRnxFbhdklLzPiph9kUWAhoui+zAaKE0Z9G+5sa4YfbqNi6FcQSuC",
-	"/fkITBtt7KRq1KqbK9GtTretxVec+6HNk4/YWKGx/siDk50jX6UC5BWsPD/X1tsVxUqcg3org1iKR2vr",
-	"dsuwldMJsp7rgnCUciGgRseXTTNwHTsDpFbWFtJB2Gd8phvxJgs0ookkqQ43WRSGuUMQWk0Br7HhbxjH",
-	"hmoJtrtGthTCPwaEWHfQ6giXRty7ENOq72pnx6RTsb/xt6Zie+PvnN5NG39bnlO1/QP796TW43m6DVPN",
-	"w3q8vYe17fGwbh/P87X6+Uv5Z09K/tlKUK+7c2jO00xmlc93dUMYRS3vo7BbRWG3DXu+LCrJirIDLSxK",
-	"lQXeMoDr20VNV0n/87z1p2a90i+ZFKdNKLu0SuKGPm/PCI7dBZ3Y7MaEgfIU0iKa2FOb1VyoNeTx4m8O",
-	"ga0ctg+pbi+Zr7WykUkOVp6cOdoNyqe5m6AMZTFccjWUDnle3zrY/NZoZmup5c7RjKO3Jl7s1fqm5NA6",
-	"zJvWYb7Sesrzpivx3qJ2U0icgqOExSimsR69RhkVE9QAPzI0zNXufO1fMQnT2rbSMdxkYaMPxsQi2Dp7",
-	"ZbXWUbuOTdyiiFmA757FfdYo4gWhibbYKkmTrl5M7rLhZisjDpQ1eGU2qI7VKpZ9VtUs63rWhwarX1ik",
-	"7qppvT2ajlNha2pjnUrYP5ca9HYoMrdROtz631WTHnzu4dO2X7yaMyjJV5YlyfbitCg7XytG8wtOmRYz",
-	"RNw+nbTd2cbnWR68dqydlusfeuxOtvxLSZUvS/UqL16q6+qW77x4eV0SPB9Wg5SOnLFByjX+sdNcGGQC",
-	"HKtGHBy54gAGcqoFYbBoEAZ6smgQBjBaFFbXFTpmQgTPmOylBMfBy5XCYmRmRayUD3ksV/3SJvWschJU",
-	"B0dQaUcMoMYAGNAg7LPLqjV/YKoxavMXwmKp6twGKpUwqAxGGBz0KklCUODESAkUqAfR3k2SCILmJu6a",
-	"B3X7DD5392oWDU1MkDNoYoAThd5FPkcBnasHirlNJofRvpinfaYnP40JjO5HerKEQU0e1s4rV3haBcAn",
-	"nsZEwsiPd1civRcuRrjsJiA8c08cZNpChe0tX7A7dQs/p6N71RSub/5EKaftbjnvV9dGyAlpWou4Waxp",
-	"eaOIKGGRsq14RDCDKs319q7bis1v7e7ghoZrs9H0hOSS93JyH3LykwVg852Rjppxb2lArZmXFKK6TZTX",
-	"CepUQ4+T22uIPDYwvbvcvjSqpqJB5/zDabVWYWjQ2HQXzm44mpk8UZMVHl7e7jQ77bLHU7MzX6NPS8kr",
-	"G15uI1H8bA3kyZG199+Q9eDMTlrLCmt1re954l54Yu60yvnHE4Prd4xNHn6ZOxuvNa+EoX81rvlc8pkw",
-	"W4T6bLvzMzPa335BJcyhwPmUDETjgzwg120fI6zHINc5Zcb0MoVbtMK9jteZOyjmRDjAuMfznur3QvWf",
-	"mwMqTn83aj9aQe2d7p2pfZ5SSYKXOyeeP81d7cCqM4/C8NiaoHW1QdfTQEBmTgU56Okp2GRemNeJDRKU",
-	"jPJWnz2u36WKbUpiFE0wG2uynti2CG5wW+Ap8ZmXGy7SjmrALsJ/B/ttR2m3us7a1drK194JM1W5i5fF",
-	"OYysss4mVrV9BGcvkZs/E2N6V2piduVkj992PrZKbJtOJutE9UfwuSgzHSgGtG1QGoqNmKH9/mqNg7ze",
-	"AZqUDcmIp6TPIL1yyiEXE6fEONYkLQI+1o0GqZShrh9xWpzhGE15TBJEBUrJMKOJhNqGPquXXJyZZPq8",
-	"3kV3+pYTogzS2FPQcYCExIsWshwb/vJwR425nxhUbqtmWOxRgfQC1sHwXkdwbpamPjRdlEhut/vVWakV",
-	"709N8PoGHkExUb3/Q60zbj2SWinlsoHV3IfQZysCqzo0qxtIMC7dCi8n+7180zArKq4Eh+DtQv+MSzQh",
-	"KVmZflf3TRTX4K8gNqrTXpzQ6Hsv9cYQ6ANHh6uFQI9Ojv/SIVBbB2V5yXtjbl9u3dtz6L+Q38LI+bW+",
-	"XV0goFlsketssHvgNNATPTSYkZTy+EdzQi5t54FhqeJkPuGC9Jke8IAmOLkitkOtruhEDagILbJizISG",
-	"AU6SV5JOyQBW1IIlwYvQqcnQdX5XZq5CakucWugxZFwLhKEeUlc27MDSnxo07crS9ZiDi8VMpxaXcTsA",
-	"JPVsj4eiZvbM2WvP7FQXkpY2taIdmj6BUjO0/CYE6pXO6GLzp32b0x+0aOL5Pnt6Z7kpzPSZ1aWW7+Xp",
-	"Cnkq7FAaMy3mBCpKzQCVbqf7xmSnM9tkrfC0nVng1N/9PnR2Ozljd9j5mgK3lYmitrVokSt6+gbKembO",
-	"AJQtC3t0kVw9ThmWqnEuKYvDcuFNWB7jKfG41WcDwVP5I51gOygJw1iJmeECrawFOkP6YbgiA4ST2QQP",
-	"iaTKHFr0WSPhEU5IE891jW5iWnaXs4ruiRyqgz1VBtmGQatrgizK3pWqoFJO+O6x4jchq0qysjKXAHoa",
-	"uwOYdfGtxGPUgHbEaKr0e0WegjQpE4Qp4+KKVIe2uiFYn4Yg8bikHuwygtCjxphb0KunxIFBfoYGmtR7",
-	"MJ9L/XOV6qLuxQrFxRTyFapL/oEWNbfSXN4izcGZznrXZrDlzq/uBNddxra+5fkGhRh785M/1+c2hIG7",
-	"xB5THcJ3I4utlP+ryEhn4WkOBgltCBLcpBLArTee9vbnrN1yp4quVxprakcpkrYhjva4CL+brOByeZSd",
-	"T7M+Yrl7RdTudVs7gLeXmi0DYSHs3fF9df3PnZmW52nvALPnPXeE2jPQr9KJspbIvSO81TfcGuB3viSu",
-	"fgldF539aKc6uNO3uw7ObipvgrrWz1dUHCiqGtSJfaBnjuFqP0CfUUUZ4oz0memCpfvY6c5WpjmJyHum",
-	"lZVejEZkbuiapk7rb0XnP07xbPK3H/eZ7XEGrWeIQAND4C2SAysnKc/GE0TlQQs9UlAreobJC0KXO/j2",
-	"2GfwalxcMWvl6L5jcHY/mpH0VT4O2VYs6NZhSok10atShfig12czLISOca0bh7YS9WUDsJiW1mdPi6xb",
-	"LFHMIW5FXiuyh6EnpNxPDz5JyEginkkYvHLcPj7QgwBTkrfU6zMam2ZuwArcRDCwdIFQCo/TYJX/1G7j",
-	"s9Fqa2zl7HkRKsOBxmcGLsPwzMMFTTYcSH70H3//z/2s3e6elj+rjLN6sa02u8XPunom9CwBx55WObz+",
-	"2cJBV+0n5mofu4wk072cK8NRp5TZP+tjyoRcgKI14unUY4vmbn+3/XEKHf2hd6CTxpPj8milO/pVkRPi",
-	"Me1O1o0D67rTOzu+6Z1eM7os42FcubqJJXi7K2zQUlcHF+I1c0bb7Z3hfGQnIah7BDePMu/Nv4WxXPEp",
-	"F0Zz7Ytm7RNjV3vs6f2XOr3vOXL3niOOIWzMUKSN3bqPHalfLH+rP/vD8jc33y+/uvm9NXq/Wn6z/Hb5",
-	"zS1GDOynj8nL8BYW2+2yJDcSYOdB10eA29Nfdw+Rma6Pgv64/K833+txPBp/v7v5ox4B5KOfNpjyDzbE",
-	"ZbRfRJHG8h/gfJZf3/xp+dXNPyHtDbn5X8vvlt/c/L5yRqtiLrfZ6S5d0/Tilj+ua5tW1mj9pbqgOtTz",
-	"kLG41DW2736IxzEavRgQ5IqkOPFZRbfrDvImIz7V8oo7TSPaNHYoN0ycaUK7zhIy5Lo5quLu7J2aJbSv",
-	"pPj3PvD3PvCaD/w2/thV4sCxWt5PINp1ApEnr387l9ms7N8tPvkrmUDkFjxtLbr8HrltMhikv12Vf6Be",
-	"tZwqRE4XUj7SLjpjG5u0hLLS689t0E/okUU2o1v/HmGb5hD22aBZXazIggiRjRuvTZbYb27D5rana8/q",
-	"3cp7WN0N9a/AYfLWOEXeN3d972h59xwtb2F70/31NNW2rjNpdosg9B7am/om5PVWMLFaOHcraDfP4NsB",
-	"4P9UymzRXWKV5lTTbrd0fWyl3Z7+J1Nutx+vWe1Tt8NUTYi25pm6upa1z6Y8H6YJnj0xwSmBrN2weKqc",
-	"0Gs/Vdb6mZ7NNua2/NaMvIIk6T5rxCSCOpg5IZdOVcuBM7+TkTlJ9zJo89aZq2980GY+IONW+Wi7+EO6",
-	"zU675MG2nh0sJimWTZw0p1hgv4fC8UMsv7n53zd/Ms7u5dc3/3bz/c0/rvFBdB7kPoidh23m57Zm2GYR",
-	"2wYqMTfm/cDN2/sZ/sIDNzdySltcv5IrfmE6cA4JZWNbcMf4vLeh6g7K7LSta4dWaiZV8Kc+a5hen878",
-	"IuB+erIRFOUhX03eYE5ZzOeDHhpMeJYO1IsHMV4MQj36yQIEEwQxdGqZUInUlqWeIMoQT2IUJVgIGtn+",
-	"1Got4S/LO9Osss9s41CneJDW2h7Y1BZ1+iT2uAsAFISRKUyBBBklJq6I6JkxpWiKFza3hKdIXNKZAhuy",
-	"hTRm1MOmdUyMhkTOCWH5LMlVXPzCHvheqwahcQJORs2EjkBfxGbK5D1hD9BiSe94lamsD3aFsRzjhWMh",
-	"q9MKQvjwfYXgm6wQdLRJtxbufRtAX1wA7NbjTut+Xh/4cGV94P7N223rBfM2xn8lBYP5ft5cxeDRHePH",
-	"sIX0ynJb7Vo5hHtsoNtskLRqCXvCw4yf1szJ0M2P093F9Myw0hg9Z/UcdfXVPzAD+PBrzviUKoFVDFeD",
-	"tYt5f3aQBE09UQBtHDkvdWa0eTa1ZuZhmJtM9tjyMaLQv0VOyNTXR8jdcEEY9XefOwO0M6G7u9nmsaav",
-	"gtJhKu2VAKgRITFqYLZAKU+I+8a8/cL1y+v/FwAA//8=",
+	"7L3rkhu5lSD8KgiOI1T1OckiWRdJrPCP6m7Jlt0XjaR2z2dRK4KZhyRcSYBOIIuiOxQx7XV39PTvfYGJ",
+	"2Z22x+PdcMzuRsybFP/Ok2zgAMhEXniromzJo/7TKpKJPDg4OPfLl41QTGeCA1ey0fuyMQEaQYL/fPCM",
+	"jvX/I5BhwmaKCd7oNZ5NgFxBIpngRIyImgBJQKUJh4gkIEWahBCQkUhIKHjE9FM0Jgn8KgWpJKE8Ih9+",
+	"9CkJaTgB2WoEDXhFp7MYGr1Gv3G332gEDRlOYEr1q6f01cfAx2rS6HW694KGWsz0D6VKGB83Xr8OGk9A",
+	"JYuLkYKkCupT0CBIogSZU6bIEEYiQXCTBePjwsuP2/57RyKZUtXoNRhXx91GoAFh03Ta6B2ftdtBY8q4",
+	"+bOTwcS4gjEkjdcaqhlN6BSUReSHVMFYJIsqhJ/xeEFmiRgndCrJgUgIzJgUEUiNW/fFIWEcER3ahcic",
+	"qQlREyaJjFPcCNPL/SqFZNEIGpxONUju5wWU/iCBUaPX+Juj/NyPzLfyyAH6NE4Ndh8YaB5F9XTAIkcC",
+	"FuwMkhlVkxwQyJYJGpoSWAJRo6eSFLaFLBTTqeAvH0UI1s8Yj26OTASZSXLJeLQKdfq7rdH22CyNUGnw",
+	"PqZ8nNIxrAAxFFwBV+ZQmSSx/fkqWNz3jR2R5cD4UESAcFk4N5+mxdWK05xly+znNJ9QfgnRM7xGZbj0",
+	"d96ZRjCiaawOiXe4q9CG99KHyD6c70Dff65v8XP/E7Ns40Udt3nKpiymycdsylQ9EqdCKsIUTJHtGM64",
+	"8mBxmVoQO+1gDRM63cSCgsYz+kpwMV1sAhW4ShjcFtgN0G4G11LEh2kiRQ0n/2xGf5UCCfFrMkrElFAy",
+	"S+CKiVSSGR3DHUkG+v8tDq/US/PDwUrGaF6zQtKcdrp1Z+9uVT1CH9MxEMl+DTfAX3ct+jrbCJwE5Exw",
+	"CShvPqDREyNv9V+W3eh/0tksZiHVIB/NEjGMYfrDX0oN/5e5JNSAKcpit4WW5oU9Mk2llqBEcNBsQoIm",
+	"m4DMRBRSqQISiTCdAlc0WQRETsRc36UkEVoEPtdQRCgJ9H0LGiMGcVR4gd4xSIlcs7H7u16/CBpSUZXK",
+	"Ru9EI0wxhTrFBzRyykcjQ91EqZnsHR1NIWJ0CnLSiuDKYUQeDWnUdM+83pGnPTaLmFMpksgF0XwU2WxC",
+	"cOck0xMIk2RKY00FELX0Wx+KZMiiCPgtzxBFjJhBgo8Qy7Clwy3qbyIGSS4++uTRpwF58NGjZ589Ccjn",
+	"Tx88afhIPc6RmsO2LUpH2RN7ROgzVIniGJI70m4iEoQLRWgcizkpbh2x+qlQD0VqtIdbINWKC9Lu3D+m",
+	"J2G3eXfYgebd8Jg274/uQrMbdcLT4T16HzptBGiEL/XReZKj81PvB9uhkwvVNE/sEZ2fCiLTcEJm6TBm",
+	"cgKRE7yetEUkujVuh0PKScrh1QxCBRFBVkFEGKaJVidyTJ36t/kRV5Boe0JCcgWJeWprrDH79F4vdXUX",
+	"iKNnQnxC+cLyYXlLXCVUAUEJQuBVCBBBFBg7hlBt+5DjNpHG2vGJrHs/R90zIciU8kVmim2NNv3yJr4c",
+	"9kpvT6qb0sLTs0DRuGtm1l3d6+yvjzw7EF/1OaepmoiE/Rqi/XJQDhBJQskQaAIJUeIS+WB+szs50gtQ",
+	"bIvv1H9oz+zSBxplDpOS8XFAGL+isRFN8GqmVfrSWXzxxRfNi1RNgCuNPKjXKWn+C40rBA60cplKKBr7",
+	"HyAkq3Sw7ulZVQcz5zpLRKg1hWEMD7hianHL44Urjcfn7Rctu8hL/d4emcV0ge4KjewYFBCaAKFDkarM",
+	"9qjVcSwqPTWn/hUFlWertxW0nG43pzPLZgi+2KB+RFm8A9HlT+6d5ES00KQ2hzhuGgWHDFNFhgnQS32R",
+	"kjQG1EPMuiSkXItMSRfkgJLBTEj0Ir20DG5ABCeUDK4YzAeB/pfG3UArM9RJrIBQTgZOmrykauBcKKNU",
+	"pQkctlCltxvxfTRP9Ha/rFU0rO+l+B70xDAliVbz3Uvst3eKtv0s0UxEMaOks2gHK9lZER4FN67/6fp/",
+	"Xv/u+vvrPxlrIXOUWXsh+7tykYKGjNPxzs6g3NZ/3kDyxlUsaLm5LIa/hBAV58IKFaReZCi9I8nnTz5u",
+	"SjoCwiLNPkYMkiK74DCXxX2enZS3OaNKC/hGr/FfntPmr9vN+y9+eNDM/nn4//2gUYOLB3xMx6DNiQ+o",
+	"CifIQiLnuHzsndmIxhKqSv1QP6WpArKFiLnwxlDVinYYM+CqSgTm85esxiNzwYkwVm/ul4ngioUQkGEi",
+	"5hISzawlSMkED0g4ERI4GS6MpxAXRoZyCTNF5hMWA2Gqz2N2BVJfrITySEyJQcQ54aAVKsoJTCmL9dIU",
+	"afqwRZ6AvmESOVICoRhzJrV2CIl9T58f6D9oGIqU65cBJ5KNOUSE8cNWnxeO8mzUCbv0PjTnMGyeRHeH",
+	"a8/1XvFcL5q/MOf5stVrvvhh7Yka7OMlUzCVmwg9J4AH+kG9wpS+emQedbfJ/Zm9jiYJXVTuRX6gGRh1",
+	"N6P8yt1o7jMOFWJrOTaoj3zghMigRoqcW9ZpP6aelt/n+vytpl/HeQ/mE0gMs9ZvQ7v1kIwFSMMI62EQ",
+	"PF4YIihRvxWGO7LCggzVLHGdDy8nO/fhKoLZFQxPulRv7xf6CjBFJnQ2A30PBPfu5TmhQwlc9cxVYYrQ",
+	"JGFXELXIhTJ+uVMyZTxVIAnVSpjlAH1uDJ87koSxCC/PHacRcaTVugnl5C6J3GWlYQgzZeWtlql4PyEq",
+	"38huu3vW7HSa3dNn7bu9TrvXbv+i4fmkIm0BKDatRV6ZSurFpyGXO5K4nztZaY/FhIxq6acgCDrds/Xe",
+	"srvdewWHWbvqMHOf5KSjL4Qmz5guGujpwzcX6cd+WXUM+vc/o6TA+Z9LGp9H8+sZwxMIgc2QtIq3xh1q",
+	"Fc8/EXNj4jmiMFLDCKg5i2MyBEcC5ECCuciZZXNYQHR3e59ku9al66Mlg7luzw/BbKakHznWXaUlDnOt",
+	"7PrRHU/rkjZUFseQkJGIYzE3MYJtZMHjdBiz0Ia9aiRBkflr0WTCPNuoyXQMj/hINBA3+kPgRuOu2eZj",
+	"t5fslxDhDcn3du54yoglUqETHDktOYDpTC3ct0JNIJGHO2LAvr+IgW57g/QzL6huz+Kp9vDxgOq0QyeW",
+	"6k+zSCzmi4wXb3Eaz9gUpKLTGZ6iedVuEqC0d2+NoADP6l1/zKRaQ/hbHddD+6baA9sfya446A3HmoNV",
+	"2eV+TmxHYq4/si3Oy67wwBnitWzJv4doI5b9qFr6ZZ857hUQKskgZlIVeI/UUlDOIZF9zlSPzKiUZOAH",
+	"t/Rz2vAcuL8de9A/QjDqdC7wtnBbjtitoa4JlS+nIoFalUizIp9VkwmVRP865+XGnYkut5m1mzORZELM",
+	"9o1DIWKg6K3wsLIpdFgUFXdkjiyjf9ScwznhaRxrdqqxHVN7xkXzFBY/nf3iw0dnj3558eqzZ5+0H/G2",
+	"tozTOKbDCuie7rRvxuM5prKTKCJoC/LeB18q35hNfKmWwayBtT4FRF/DS8YjL+Gj5UX5TSBR3wkTSWwE",
+	"DS+U2AgaGEssaH02klk5OUMkqzN7cu8GarMTp5pVmIJEM0HEkXzLfESOrlBhLCx7cm+Dbqj/26SC798F",
+	"VQa5lnoKx7YXQi8SQoHOT29D5wW+W6cflUXJCqlTJasoNQr/aovtcUwXjI+JtvmcsWps1ZRfcjHnxdy5",
+	"05M92GR2Fy95Oh3WZfOh5o/foa/Bmo8SqBQcs728T518mWdmuCRc2B/LoqHTOdlMzesTMIJdL2rsJYjt",
+	"nMgVNNCF/zJN4lohm2C8BeMJnn1NDn7y8VP8VIu4gNA0YoKMWAxEJOSKRSBQrB16x62/5ILg6wiThCpF",
+	"w4mJDOU8xgUWwoi37KetUExNoOFI0iGdHMl2Fzonrelxes/3K6QJK/Klbvvk3r7EZP6YjZIUGOPvrv+0",
+	"/Ob6++XX1/9Krr9f/vb6/yCf/GMZni34pLtwN1RlDVGuJXvzk+xktKaSSQ9N9SJVjrZ3suE30rVMp1Nq",
+	"xJuHuz8uv9UihSy/vv53cv1/l98tvyrgkOhfLH9rPvvD8jfX3y+/uv490U8tf7v8avnN8tvlN62KRGrX",
+	"IFdN0umQUxY7ct9Md/iILBLeL2fjm9BdHeHoPf1x+dvlb/SO/nH538l//P1/q0PCroRUJ90Kql2Rmiv8",
+	"0kEb+PmiBdrcKGX2Jw7fsANlV2vUALU6Lfcii9NtVNZSCYTVRXKslL4BO3dqW/XeO6juSCLm3IQYD4BH",
+	"gi+mRSFm6PLfr/90/bvld9e/36e219mYnrhZ3StHSYwffketzeFtf2SaUUTJrL2t1uZ5PVZrbSvVs9Az",
+	"KrbRjp/AyIRFriDZnk3izy2bvCl/dCwoI5qVGpu2xyquj5Ia1t2DVbGjhnBprcits/tvrbvdWluojaU/",
+	"K/g0NgbThzThdEp/2aRxEwmgxC+67f2E1uvVh4LqZaXl8juy/G757fJr/Mf1vxrVQvO0zIK1+oPTPq6/",
+	"v/4Xp1J8vfz2+t+W3y1/s/yHLdUKOpYFqJ4XTeVMiL/wvOZ+ivhmhprzk+MasfdmVdJ0FlF1QxKr00Ns",
+	"grZTMKzR7ekZiM8yPygRewGsjbxzf0z+LfOMm2oXDca6oIcwqRjWdmOcYL7GJabq2eIvG8pD/9GcSvwe",
+	"IjJc9MjALjPQVpsE1edoCA/8WCR+l/0wIAP7skFmNOvv3Yf14XsTJq3xH3zokthsJNIGHQNC4xidCgV+",
+	"dHpSMsHPThqbGP0NkwDyr1cJs50VXMyNqXehrNw+ORhhgk2WRiZG+B1TMpOOJS/FveP2zki6WZQkaMiw",
+	"1oOvpYylwjuS4I96ZA5sPMHcZ7PXgysGc9IJjAeiG+QJjceHAYkgpAukUpPOkC83ofGoGbMRkAOVAI+Q",
+	"1GdilsbUxgPmAJeHAV6NOLae/Ck5cDgt5xmddFp3/RwGkQ6Re9WgzJpQrwNMBKg5zJ/rPW1Fy/cr6vLG",
+	"c6oox4WEAXMWjswchIF3+1ZzmX0wUY9fvSUc1Bbh+cG4N2Sxnt7cELBAujj+GxRltwDyC6rCyT6IBBeC",
+	"6C0z+0tQ1aVYOgnrJRlgplJkxazJd2OKSCVmM+P6rJeC0fqIp3uRltTmDUQJw+950aFqU/6qYc7bCKib",
+	"B9q3yu4yUVGX2WVeuPe0rXKqVZbPV4Ex8E7F338dkdhNP2QQRw+wnKhyF8IVERip6DAGMqXhhHFoJkAj",
+	"/CC0lfC52jGlr17GRmGv0TxsmUB9TgHEEaGKYKko5gpQEgmlBa6pJuRKmCwvES1QOA5MUeWnF5880Gqd",
+	"/lX2h6nnMH8WIXS6fdWOcSUKvq3iCjSpzVbsttsknNCEhtjzYJNz02w4X3vNudQVq1+Qzz9/9BE5uLob",
+	"GG1KJBEkEJVcYpuL89qdgtcjZVEdBuos+Tpe8ujpZ+Ts+H6zk3sTwyyz0YJFBjQZ4CkBL50ATUqGXsHM",
+	"61Zs8Bdfdl//YA28Gd+swPozWEjALAbGbZ2Oogpa5HFtkkmWYKIEGYMq5ZhUGKKfAbLP1I1KekuemKEy",
+	"FrSfxIwSuWY7WkOnXk1khTCePPyQ3L3XvktstU1Wv9wiA1M+NCAxk1oWXEGyyGqx8JrUhG9t5VL1WkzS",
+	"KeU5H4JXs5i6E55ByEYsJMgumHSlljyEGkaQl3tve8PzQqiKIQRJ07Ax84tzMksgDyibBjKmfAlLhUSS",
+	"l0VrpV/LX4OQrXMYqzz9dVUFYVwqysNVdo4FCZmsmlClDy9KQy23jbNNn2QRdUd0xo6uOkfhVB65gEEd",
+	"puzatWUfWGokkgRic2558YeD6ADCicDKCjL4u6at/Go++mhQYX8/vf+L45+dPbv/d6d/e++L7pOT///s",
+	"g86nx5+c1rrqbFmZn+bRXeuRPb1/3w8ftusTrZ2fqyI7JyJRQZlircPQS9PC+6LXLW5ui4I3z9tX21rk",
+	"gnz+5BFJYAR4C8whZx5TuQGA7cvpNnEXa+dlzjVzEGtYTa6fFWSyl8SPGfw7JPFjFDpME6YWT7Fi0ySa",
+	"z9jPYHGRqkktV7t4/IhcwoIcDKbTy5etVmsQEJdTTlM10T84DCyZXjx+1PwZLFD0aZFyYStcEUU9coGv",
+	"Iv203T4OL2GB/4DBOfq2RHIpSV54kuWr35HkVVOGYgam2sHL/7iEhfFQzLz+MEb5yTtyZFDlCDFb1rg2",
+	"hbJu8+avhw6VP/3imStcRXnmSlm9UktTDclq5S9661FLD4gm/SambYdU0ViMU+jVxR0PSk0wpN8FA7+Q",
+	"EzGXh0GfqwmwpD7TlEd+HylN5fojp65gFxhTW2Z8K8NFq8/7/AnQyKDYQE0OuDAlxIf4fF6dXqgKI48e",
+	"t4hpypTBkvU+kn1+xSQballDSZTQkQqwADRKY8AyZJqEE3ZV24XApcaSk/aJ1qxCFS+MamzrmYng0NKA",
+	"264oCDy2HEM2czB41cS/BofnRP8+hqx3mSQhTTBrjwwePKPjQavPH2PxiiQJzESi0L6RAUFPjF+zywSX",
+	"5GCQQCiSKK/kGGjEC76YilRiyV5WGXeu0bzo8xFosWK9Xriic3xZ/5g5O6NJUrtAk3GSSkgCRCrjqTYu",
+	"lTZFxkFWodXnEyaVy0Kk+nQkNmTDV6KJ63KfvRg3jyAhAyfOIiYxWLg4msKRRsfDNI6bSqthEvQpEVNT",
+	"aO/eU/OZZg8rFzLPWa+yK2L+RLPST0BOyEfuh3qVRtCw/eYavUan1W61sfpqBpzOWKPXOG61W8foBlAT",
+	"5FvV1+X0rr8fQ02s8mPUv0qXA0XCRBgLLAatYQoO1esZGB0pQyBmghsPQp9rbpMhxwpxiMjA3boBORjR",
+	"ONYnP6ThJbH2nFccaxsF2XLMPkeLm0n00MspjWM8XCaxxMtq9RD1yADv5ICEdCYJUwbbGfvUllUjz3f+",
+	"MMdRsX/d83WZCU5SZ8muuNs33cms/qEc6KNi96vXL0oNkrrt9pqmATXNAqzW+dyk5G5hWXbb+a4LkcVS",
+	"nsXJPRfSNRXOem/bvqKTv2L57fUfrr+//uflb5bfXX9//S/VFx13shcV5Ebj9Yut6/1rkmdXduVxxITN",
+	"UE4MvuvWzs7lyOtapR/p3t/8SLnJCsJim2ptejbvWpArP43e8xde1BqZgrcXF+jsPW94H74IGlaa6Jei",
+	"zqH/kbX9soApFWtm1W7jX6+aeVcVVDDSRLpOapeg381mjQD7vjR6jbN2+2jKuMF2lb05AX/0ZdZo8XWB",
+	"0c0S0ABnXfpKfViw75sssbYNScXkc55/KBKXF5wXchyIpM/9Ej3s91NZ6NDKci3KXQDHdOn5SIQ11iTW",
+	"oocmgjQGZd2cP++Sgx8/eEYMbrobcHMYkPmEhZNMjVA+R9N6BCdG60YBTaZsbHu/jFNmXHuYZpMZAWOm",
+	"Jukwz3rV9oD3r2EshkdTyvhRJEKpYWxedZvZqq1pZCWax5jHUKxDadyWhVWTvrt3O+1q2vXx3WBbDnTc",
+	"8bMAeg3sg+MlJ29IDY4AZk0J9Ahmx3db09lxMeNxGwg6nUpipGFAHwHMtCZCHmeVHsXMm9xcaj/rdHNz",
+	"qZSN2/HZwU/EnMwnIgYCoZALabo8ThJ2BXkabspjNp5ghmApeXVTxmoRHyYly+3pYzZCX4wmx58sogSr",
+	"Oqc0Jj/HHgM7svAsOFDPvb1mrjXtgNd1YcLf4Ko3Yfntk82PZA3c3hYZ8WNQBQbptRmwsiKryVovKbx4",
+	"BsWgvdc2N5Mfna6THzlXb3r03G227z5re+b/DQWNflCmXIJd+m6zfdY8bntLv65oiRt0sryXMKoc24mx",
+	"I2niqCv19scVMzerfvBKCbVoO9DGopfbgsqye/qwl/mWi1KLKZkZoFatV85taZR+Z6lBiM04aloOk5hd",
+	"gl6pjyLywBV8lmLEA7T2UBpND/NOEE6LRx00KOr4q1T6coh817Mq9Lndp/pcljad0xtLG4yX7Cov2jXy",
+	"Yl3i3SqhcfasfZZfsmylUnHA/9hFuy6fWQ1ztj/xPDoY+QOpDG3eWNl+JznvJyIBc7Xwjt+Y8ZZU9JzF",
+	"3kxF3z9fzNoZzYSsS7Oml4ANCV0jqnSmeWCn3V7Vkoq67j0mCY2OoeeaAh3QPJG4z3OX2x1Tj435C3Ii",
+	"5vwwcN1aDvxMRZPdgB2lavoHMevIPezzUo8gf5HaHAnNETMvmknVsE3XjL/T9MbCJka2J5Zxb9Gsj9Yg",
+	"a840OC940bIesoXuiDSWgigG0utK0+ceyBY22/XKOOf6jYozrt/I/K4F7xu6VrFnojGAmCTddlcreYKH",
+	"YOSRPTT0bidMKS14jHsoIw8iUjUUr6wfElPT+pzKBQ8nieAilfGiJqMucK47+zdTi0NDG4Ns5ZZ5+6BF",
+	"HlgwhiJVfe58uCZgUhKkwcqORAFJYAYUfV+uTc4ga94i6RT63KbgoFPZTYxAqMKEzvHED4YLMvhcQtK8",
+	"GANXg8O1jY7OycB9NehzSRcyL+7ByKKil8A1ZRmwzZ5sZ0KvJeGIsth8YPR/11JHTchJu4335KTb1eSI",
+	"VbNZ4sbBwLZ+7L5o+d0ID/HwL8iYKpjThY1xCJ6FW0ciTYi+7tI41DWrs5QREE2XGk5KkCdh7zmDdGzi",
+	"1udZWwWzQgShiAxglNstgmQ27SkBGslzL7SOz+DADHOzVJrwgFDV57YzlXF6d0/PXBJmi3wAC4FEbm2U",
+	"nKZP28e2N5jXzXXQ06c0QU99oUkRleZIAnPbvEZjEniEuc50TBknMdXK3YEjnQJJobPftjnSGDusU5PK",
+	"XvpGFpf9QESL3fQbr41fbXc7x8GfF3uebaP0tMstpHxDIe9btsVSd9t1qVKm2MOujC2uXgc7Q9mpgdJL",
+	"xN4Jyk4eR8OuXDtoUOVOjq+LoVaVpPC6osp2dzvqvPtW9wZwuaZeq1qlFi/BuZF9uQxwRF1k7zd3sXY3",
+	"P1LXb/cWCuBp+/i23ZhdH2tPtzEsC6UkZQqVD80uPMbiMY1Cb3Gvqf1TSFCDSDm9osykB+3Qsjl7Zp/t",
+	"c7fZqw0KGi4tPINXfw+R5tfnJW7b5yVKa5GnGl8ZdzWmc4Fju/7ihpfup0n3Xs2BJ8jQ1wZnfdsgZ/wv",
+	"Vur6x/W6fqe73h+fxdO3iDZ6sXcMNtIruFmwUYk+z2P3eTYBGS7yLsRkoDVm1MPVxvpi8uk2roZiJa1s",
+	"7M9XYNtpUy9lo1LlXIpydbptI76izB9tn3zAxxqN1Ufune4cASsUIq9g5dm5tt6uaFbsHdRbGczSPNpY",
+	"uVuGr7yOkNWcF0LDREiJtTp1WTUD38EzIHplYykdBn0uZqYhb7wgIxYrSEzYyaEwyByD2HIKeY0Lg+NY",
+	"NlJJtN01wqUR/jEixLmFVke6DOLehdhWdVc7Oyi9yv2Nv7WV2xt/5/Vw2vjb4ryq7R/Yv0e1Gtcz7Zgq",
+	"ntaT7T2t7RpP6/ZxvbqWP38pP+1pwU9bCu51dw7R1TSVWeX7Xd0YRlPL+2jsVtHYbcOfL/KKsrz8wAiL",
+	"QoVBbTnA65tFT1dJ/4usBahhvapeMmlOGzN+6ZTEDf3engCN/AW9GO3GxIHiNNI8qtjTmzVcqDUU0eJv",
+	"jpCtHLWPmGkzma21sqFJBlaWpDnaDcrHmZugCGU+ZHI1lB55vr5x0Pmt0czWUsutoxrHb03cuFbrm8KR",
+	"c5w3neN8pfWU5U+X4r55DadUNEFHCY9IxCIzgo1xJifkAP3J2DjXuPWNf8UmThvbysRy44WLQlgTC6hz",
+	"+qpyzaNxIdv4RR67QB8+j/r8II8bBDbq4qolbdp6PsHLhZ2djDjU1uCV3aA+VqdY9nlZs6zqWR9arH7h",
+	"kLqrpvX2aDpepa2tkfUqYv9catDbocjcROnw64BXTXyocw+ftevFqz2DgnzlaRxvL07z8vO1YjS74Iwb",
+	"MQPy5mml7c42Ps/iALYT47Rc/9BDf8LlX0qqfFmoW3n+Ql9Xv4zn+YvXBcHzYTlY6ckZF6xc4x87y4RB",
+	"KtGxasXBsS8OcDCnXhAHjDaChpkw2ggaOGIUVzeVOnZShEi56iVAo8aLlcJiZGdGrJQPWUxX/9Il96xy",
+	"EpQHSDDlRg2QgwEyoEHQ55dla/7QVmVU5jAE+VLl+Q1MaWFQGpAwOOyVkoWw0IlDARSsCzHeTYglkLmN",
+	"v2bB3T7Hz/292kUDO95JcGxmQGON3kU2T4Fc6Afy+U02l9G9WCR9biZAjQFH+BMzYcKiJgtvZxUsIikD",
+	"UCeexqBw9Me7K5HeCxcrXHYTEDXzTzxkuoKF7S1ftDtNKz+vs3vZFK5u/lQrp+1uMf/X1EioCTSdRdzM",
+	"13S8UYYMeKhtKxEC5Vitud7e9Vuy1Vu7O7ih8dpsND0xyeS9nNyHnPxkgdh8Z6SjYdxbGlBr5iYFpGoT",
+	"ZfWCJuWwxslda4g8tDC9u9y+MLKmpEFn/MNruVZiaNjgdBfObjmanUBRkRU1vLzdaXbaRY+nYWd1DT8d",
+	"Ja9sfLmNRKlnayhPjp29/4asB2+G0lpWWKlvfc8T98ITM6dVxj8eWVy/Y2zy6MvM2fja8Eoc/lfhmk+V",
+	"mEm7RazTdjs/tyP+3RdM4TwKmk3LICw6zAJy3fYJoWYccpVTptwsk7tFS9zrZJ25QyIB0gPGP573VL8X",
+	"qv/cHlB++rtR+/EKau90b03t84QpaLzYOQH9ceZqR1ad1igMD50JWlUbTF0NBmTmTMJhz0zDhnluXscu",
+	"SFAwylt9/rB6l0q2KUQknFA+NmQ9ce0R/OC2pFOoMy83XKQd1YBdhP8O9tuO0m51vbWvtRWvvRdmKnOX",
+	"WhbnMbLSOptY1fYRnL1Ebv5MjOldqY3ZlZM9fNv52CqxbTuarBPVH+Hnssh0sCjQtUM50GzEDu+vr9o4",
+	"zOoesFnZEEYigT7H9MqpwFxMmoB1rCmWB3ycGw1TKQNTR+K1OqMRmYoIYsIkSWCYslhhjUOfV0svzm0y",
+	"fVb3Yjp+qwlogzSqKew4JFLRRYs4jo1/1XBHg7mfWFRuq2Y47DFJzALOwfBeR/BulqE+Ml0USG63+9VZ",
+	"qRXvT02o9Q08wKKiah+ISofcaiS1VNLlAquZD6HPVwRWTWjWNJLgQvmVXl72e/GmUZ5XXkmBwduF+ZlQ",
+	"ZAIJrEy/q/om8mvwVxAbNWkvXmj0vZd6Ywj0nqfDVUKgx6cnf+kQqKuDcrzkvTG3L7fuzTn0X8hvYeX8",
+	"Wt+uKRAwLDbPdbbYPfQa6ckeGcwgYSL60Rzg0nUgGBYqTuYTIaHPzaAHMqHxFbhOtaaykxxgZWieFWMn",
+	"NQxoHL9UbAoDXNEIlpguAq8mw9T5Xdn5CokrcWqRh5hxLQnFukhT2bADS39s0bQrSzfjDp4tZia1uIjb",
+	"ASKp53o95LWz595ee3anpqC0sKkVbdHMCRSaomU3oaFf6Y0wtn+6t3l9QvNmnu+zp3eWm9JOoVldavle",
+	"nq6Qp9INp7FTY06xotQOUul2um9MdnozTtYKT9ehBU/93e9H57aTMXaPna8pcFuZKOpajOa5omdvoKxn",
+	"5g1C2bKwxxTJVeOUQaEa55LxKCgW3gTFcZ6Kjlt9PpAiUT8yCbaDgjCMtJgZLsjKWqBzYh7GKzIgNJ5N",
+	"6BAU0+bQos8PYhHSGJp0bmp0Y9u6u5hVdEdmUB3uqTLINQ5aXRPkUPauVAUVcsJ3jxW/CVlVkJWl+QTY",
+	"29gfxGyKbxUdkwNsS0ymWr/X5CmhybgEro2LKygPb/VDsHUagqLjgnqwyyjCGjXG3oJeNSUODfJzMjCk",
+	"3sM5Xfqfq1QXfS9WKC62kC9XXbIPjKi5kebyFmkO3pTW2zaFLXaA9Se57jK+9S3PN8jF2JufALo+tyFo",
+	"+EvsMdUheDey2Ar5v5qMTBae4WCY0EYwwU1pAdx642lvf87aLX+66HqlsaJ2FCJpG+JoD/Pwu80KLpZH",
+	"uTk16yOWu1dE7V63tQN4e6nZshDmwt4f41fV//zZaVme9g4w17znllDXDPYrdaSsJHLvCG/5DTcG+J0v",
+	"iateQt9F5z7aqQ7u7O2ug3ObypqhrvXz5RUHmqoGVWIfmNljtNwXsM6oYpwIDn1uu2CZfnams5VtTiKz",
+	"3mlFpZeSEcwtXbPEawGu6fzHCZ1N/vbjPne9zrD1DEgysATeggxYNUlEOp4Qpg5b5IGGWtMzTmCQptyh",
+	"bo99jq+m+RVzVo7pO4Zn96MZJC+zsciuYsG0DtNKrI1eFSrEB70+n1EpTYxr3Vi0lagvGoD51LQ+f5xn",
+	"3VJFIoFxK3ilyR6Hn0Cxrx5+EsNIEZEqHMBy0j45NAMBE8ha6/U5c83ckBX4iWBo6SKh5B6nwSr/qdvG",
+	"Z6PV1tjKGfQy0IYDi84tXJbh2YdzmjzwIPnRf/z9P/fTdrt7VvysNNbq+bba7BY/65rZ0LMYHXtG5aj1",
+	"z+YOunI/MV/72GU0menpXBqSOmXc/VkdVybVAhWtkUimNbZo5vb32yAn2NkfOwh6aTwZLo9XuqNf5jkh",
+	"Nabd6bqxYF1/imenbopnrRldlPE4tlzfxAK83RU2aKGrgw/xmnmj7fbOcD5wExH0PcKbx3jtzb+BsVzy",
+	"KedGc+WLZuUTa1fX2NP7L3V633Pk9j1HPEPYmqHEGLtVHzvRv1j+1nz2h+Vvrr9ffnX9e2f0frX8Zvnt",
+	"8psbjBrYTx+TF8ENLLabZUluJMDOvW4dAW5Pf909RGa6dRT0x+V/vf7ejOUx+Pvd9R/NKKA6+mmjKX9v",
+	"Q1zG+EU0aSz/Ac9n+fX1n5ZfXf8TMd6Q6/+1/G75zfXvS2e0KuZyk53u0jXNLO7447q2aUWNtr5UF1WH",
+	"ah4ylZemxvbdD/F4RmMtBiRcQULjOqvoZt1B3mTEp1xecaupRJvGD2WGiTdVaNeZQpZcN0dV/J29UzOF",
+	"9pUU/94H/t4HXvGB38Qfu0oceFbL+0lEu04iqsnr385lNiv6d/NP/komEfkFT1uLrnqP3DYZDKq+XVX9",
+	"YL1yOVVAvC6kYmRcdNY2tmkJRaW3PrfBPGFGF7mMbvN7Ql2aQ9Dng2Z5sTwLIiAubrw2WWK/uQ2b256u",
+	"Pat3K+9hdTfUvwKHyVvjFHnf3PW9o+Xdc7S8he1N99fT1Ni63sTZLYLQe2hvWjcpr7eCiVXCuVtBu3kW",
+	"3w4A/6dSZvPuEqs0p4p2u6XrYyvt9uw/mXK7/ZjNcp+6HaZrYrQ1y9Q1taxmqJQdqomePTmhCWDWbpA/",
+	"VUzodZ9qa/3czGgbC1d+awdfYZJ0nx9EEGIdzBzg0qtqOfTmeHKYQ7KXgZs3zlx94wM3swEZN8pH28Uf",
+	"0m122gUPtvPsUDlJqGrSuDmlktZ7KDw/xPKb6/99/Sfr7F5+ff1v199f/+MaH0TnXuaD2HnoZnZua4Zu",
+	"5rFtpBJ7Y94P3ry5n+EvPHhzI6d0xfUrueIXtgPnEBgfu4I7Lua9DVV3WGZnbF03vNIwqZw/9fmB7fXp",
+	"zS9C7mcmG2FRHqmryRvMGY/EfNAjg4lIk4F+8SCii0FgRj85gHCOIMVOLROmiN6yMpNEORFxRMKYSslC",
+	"159aryXry/LODavsc9c41CseZJW2By61RZ8+RDXuAgSFUGILUzBBRouJK5A9O66UTOnC5ZaIhMhLNtNg",
+	"Y7aQwYx+2LaOicgQ1ByAZzMlV3HxZ+7A91o1iI0TaDxqxmyE+iK10ybvSHeADktmx6tMZXOwK4zliC48",
+	"C1mfViPAD99XCL7JCkFPm/Rr4d63AayLC6DdetJp3c3qA++vrA/cv3m7bb1g1sb4r6RgMNvPm6sYPL5l",
+	"/Bi3kFw5bmtcK0d4jy10mw2SViVhT9Yw48cVczLw8+NMdzEzM6wwRs9bPUNddfUP7AA++kpwMWVaYOXD",
+	"1XDtfN6fGyTBkpoogDGOvJd6M9pqNrVm5mGQmUzu2LIxoti/RU1gWtdHyN9wThjVd194g7RTabq7ueax",
+	"tq+C1mFK7ZUQqBFARA4oX5BExOC/MWu/8PrF6/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

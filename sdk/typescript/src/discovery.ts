@@ -536,9 +536,9 @@ export interface paths {
          *     says how many were taken. An event that breaks the schema fails the whole batch with 400
          *     or 422 naming the field (`events[2].occurred_at`).
          *
-         *     A gateway works on at most one post per core at once, so that a burst of events never has
-         *     more posts decoding than there are cores; the next posts wait their turn, at most 5 s and
-         *     256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
+         *     A gateway works on at most four posts per core at once, so that a burst of events never
+         *     has more posts decoding than that beside the reads; the next posts wait their turn, at
+         *     most 5 s and 256 of them. Beyond that the answer is 503 with `Retry-After`: nothing of the batch was taken, and
          *     the player sends it again later (the same `event_id`s are counted once).
          */
         post: operations["recordEngagement"];
