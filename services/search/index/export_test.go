@@ -17,3 +17,17 @@ func NewMemorySearching(dense bool, now time.Time) *Memory {
 	}
 	return m
 }
+
+// ArabicTerms returns the terms that the Arabic analysis makes of a normalised word (none for a
+// stop word), and ArabicSuffixes the suffixes of the light stemmer, for tests that compare
+// OpenSearch's analyzer with it.
+func ArabicTerms(w string) []string { return languageTerms(groupArabic, w) }
+
+// ArabicSuffixes returns the suffixes of the light stemmer, in their order.
+func ArabicSuffixes() []string {
+	out := make([]string, len(arabicSuffixes))
+	for i, s := range arabicSuffixes {
+		out[i] = string(s)
+	}
+	return out
+}
